@@ -1,0 +1,152 @@
+"""Engine overhead over bare SpiffWorkflow, on the same model (5 user tasks, an exclusive
+gateway, a non-interrupting boundary timer).
+
+(a) bare SpiffWorkflow in memory: one request = deserialize + complete one task + serialize;
+(b) the engine's complete-work-item use case on a SQLite file (transaction, work items, audit);
+(c) the same on PostgreSQL when MOTCUA_BENCH_POSTGRES_URL / MOTCUA_TEST_POSTGRES_URL is reachable.
+Prints a summary, then one JSON object as the last line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime
+from datetime import timedelta
+from datetime import timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# This folder holds calendar.py, which would shadow the standard library: put the project there instead.
+sys.path[0] = str(ROOT)
+
+from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine  # noqa: E402
+from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment  # noqa: E402
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer  # noqa: E402
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser  # noqa: E402
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
+from SpiffWorkflow.util.task import TaskState  # noqa: E402
+from sqlalchemy import create_engine  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from engine.clock import FrozenClock  # noqa: E402
+from engine.domain.assignment import Actor  # noqa: E402
+from engine.services import definitions  # noqa: E402
+from engine.services import dossiers  # noqa: E402
+from engine.services.runtime import Runtime  # noqa: E402
+from engine.store import migrate  # noqa: E402
+from engine.store.database import Database  # noqa: E402
+from engine.store.records import UnitRecord  # noqa: E402
+from engine.store.records import WorkItemRecord  # noqa: E402
+
+MODEL = ROOT / "tests" / "bpmn" / "five_steps.bpmn"
+DOSSIERS = int(os.environ.get("BENCH_DOSSIERS", "200"))
+ANSWERS = [{}, {"hop_le": True}, {}, {}, {}]
+ACTOR = Actor("bench", frozenset({"mot_cua", "chuyen_vien", "lanh_dao"}), "00070")
+START = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+
+
+def summarise(latencies: list[float]) -> dict:
+    ordered = sorted(latencies)
+    return {
+        "per_s": round(len(ordered) / sum(ordered), 1),
+        "median_ms": round(statistics.median(ordered) * 1000, 3),
+        "p95_ms": round(ordered[int(len(ordered) * 0.95) - 1] * 1000, 3),
+    }
+
+
+def bare() -> dict:
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_file(str(MODEL))
+    spec, subs = parser.get_spec("five_steps"), parser.get_subprocess_specs("five_steps")
+    helpers = {"add_working_hours": lambda start, hours: (datetime.now(timezone.utc)
+                                                         + timedelta(hours=hours)).isoformat()}
+    engine = PythonScriptEngine(environment=TaskDataEnvironment(helpers))
+    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+    starts, completes = [], []
+    for _ in range(DOSSIERS):
+        t0 = time.perf_counter()
+        wf = BpmnWorkflow(spec, subs, script_engine=engine)
+        wf.do_engine_steps()
+        state = serializer.serialize_json(wf)
+        starts.append(time.perf_counter() - t0)
+        for answer in ANSWERS:
+            t0 = time.perf_counter()
+            wf = serializer.deserialize_json(state)
+            wf.script_engine = engine
+            task = wf.get_next_task(state=TaskState.READY, manual=True)
+            task.data.update(answer)
+            task.run()
+            wf.do_engine_steps()
+            state = serializer.serialize_json(wf)
+            completes.append(time.perf_counter() - t0)
+    return {"complete": summarise(completes), "start": summarise(starts)}
+
+
+def engine_run(url: str) -> dict:
+    db = Database(url)
+    migrate.upgrade(db.engine)
+    rt = Runtime(db=db, clock=FrozenClock(START), worker_id="bench")
+    with db.session() as s:
+        s.add(UnitRecord(code="01", name="Hà Nội", kind="province", parent_code=None, agency_code="01"))
+        s.flush()
+        s.add(UnitRecord(code="00070", name="Hoàn Kiếm", kind="commune", parent_code="01", agency_code="01.00070"))
+    definition = definitions.deploy(rt, {"five_steps.bpmn": MODEL.read_bytes()})
+    starts, completes = [], []
+    for n in range(DOSSIERS):
+        t0 = time.perf_counter()
+        dossier = dossiers.start_dossier(rt, definition_id=definition.id, unit_code="00070",
+                                         applicant_name=f"Công dân {n}", actor=ACTOR)
+        starts.append(time.perf_counter() - t0)
+        for answer in ANSWERS:
+            with db.session() as s:
+                item_id = s.scalar(select(WorkItemRecord.id).where(
+                    WorkItemRecord.dossier_id == dossier.id, WorkItemRecord.state == "open"))
+            t0 = time.perf_counter()
+            dossiers.complete_work_item(rt, item_id, ACTOR, answer)
+            completes.append(time.perf_counter() - t0)
+    db.dispose()
+    return {"complete": summarise(completes), "start": summarise(starts)}
+
+
+def postgres_url() -> str | None:
+    url = os.environ.get("MOTCUA_BENCH_POSTGRES_URL") or os.environ.get("MOTCUA_TEST_POSTGRES_URL") \
+        or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    try:
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        name = f"motcua_bench_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        return url.rsplit("/", 1)[0] + f"/{name}"
+    except Exception as exc:  # noqa: BLE001 - report and carry on without PostgreSQL
+        print(f"PostgreSQL not reachable ({type(exc).__name__}); skipping (c)")
+        return None
+
+
+def main() -> None:
+    result = {"benchmark": "engine", "dossiers": DOSSIERS, "model": MODEL.name}
+    result["bare"] = bare()
+    with tempfile.TemporaryDirectory() as tmp:
+        result["sqlite"] = engine_run(f"sqlite:///{tmp}/bench.sqlite3")
+    pg = postgres_url()
+    if pg:
+        result["postgres"] = engine_run(pg)
+    result["ratio_engine_vs_bare"] = round(result["sqlite"]["complete"]["per_s"] / result["bare"]["complete"]["per_s"], 3)
+    for name in ("bare", "sqlite", "postgres"):
+        if name in result:
+            c, st = result[name]["complete"], result[name]["start"]
+            print(f"{name:9} complete {c['per_s']:8.1f}/s  median {c['median_ms']:7.2f} ms  p95 {c['p95_ms']:7.2f} ms"
+                  f"   start {st['per_s']:8.1f}/s")
+    print(f"ratio_engine_vs_bare (sqlite/bare completions per second) = {result['ratio_engine_vs_bare']}")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

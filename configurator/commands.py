@@ -1,0 +1,173 @@
+"""`motcua bpmn` and `motcua processes`: template validation and the shipped library, from the
+command line (web/cli.py attaches these groups)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import click
+
+from configurator.library import LIBRARY
+from configurator.library import procedures
+from configurator.validation import Finding
+from configurator.validation import ValidationReport
+from configurator.validation import validate_library_procedure
+from configurator.validation import validate_template
+from engine.domain.deadlines import parse_working_duration
+
+
+def _legal_limit(ctx, param, value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse_working_duration(value)
+    except Exception as exc:  # noqa: BLE001 - any parser error means the option is bad
+        raise click.BadParameter(f"{value!r} is not a working duration like 3d or 24h ({exc})") from None
+
+
+def _where(finding: Finding) -> str:
+    parts = [f"line {finding.line}" if finding.line else "",
+             f"element {finding.element_id!r}" if finding.element_id else ""]
+    return ", ".join(p for p in parts if p) or "template"
+
+
+def _hours(minutes: int | None) -> str:
+    return "-" if minutes is None else f"{minutes / 60:g}h"
+
+
+def _print_report(name: str, report: ValidationReport) -> None:
+    status = "valid" if report.ok else f"INVALID ({len(report.errors)} error(s))"
+    imports = "imports" if report.imported else "does not import"
+    click.echo(f"{name}: {imports}, {status}, {len(report.warnings)} warning(s)")
+    if report.longest_path:
+        click.echo(f"  longest path {_hours(report.longest_path_minutes)} "
+                   f"(legal limit {_hours(report.legal_limit_minutes)}): "
+                   + " -> ".join(report.longest_path))
+    for finding in report.errors + report.warnings:
+        click.echo(f"  {finding.severity} [{finding.code}] {_where(finding)}: {finding.message}")
+
+
+def _json_report(name: str, report: ValidationReport) -> dict:
+    return {"file": name, **report.to_dict()}
+
+
+@click.group("bpmn")
+def bpmn_group() -> None:
+    """BPMN templates: validation."""
+
+
+@bpmn_group.command("check")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of reports.")
+@click.option("--legal-limit", callback=_legal_limit, default=None,
+              help="Legal time limit in working time (3d, 24h); else each file's legalLimit.")
+def check_bpmn(files: tuple[Path, ...], as_json: bool, legal_limit: int | None) -> None:
+    """Validate each FILE as a template on its own; exit 1 when any has an error."""
+    results = [(str(path), validate_template({str(path): path.read_bytes()},
+                                             legal_limit_minutes=legal_limit)) for path in files]
+    if as_json:
+        click.echo(json.dumps([_json_report(n, r) for n, r in results], ensure_ascii=False, indent=2))
+    else:
+        for name, report in results:
+            _print_report(name, report)
+    raise SystemExit(0 if all(r.ok for _, r in results) else 1)
+
+
+@click.group("processes")
+def processes_group() -> None:
+    """The shipped library of procedures (processes/)."""
+
+
+def _library_reports(root: Path) -> list[tuple[object, str, ValidationReport]]:
+    return [(p, version, validate_library_procedure(p, version))
+            for p in procedures(root) for version in p.versions()]
+
+
+@processes_group.command("check")
+@click.argument("directory", required=False, default=str(LIBRARY),
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+def check_processes(directory: Path) -> None:
+    """Validate every version of every procedure in DIRECTORY (default: the shipped library)."""
+    results = _library_reports(directory)
+    width = max([len(p.key) for p, _, _ in results] + [9])
+    click.echo(f"{'procedure':<{width}}  ver  {'code':<12} {'limit':>6} {'longest':>8}  errors  warnings")
+    for procedure, version, report in results:
+        code = procedure.catalogue.get("code") or "-"
+        click.echo(f"{procedure.key:<{width}}  {version:<3}  {code:<12} "
+                   f"{_hours(report.legal_limit_minutes):>6} {_hours(report.longest_path_minutes):>8}"
+                   f"  {len(report.errors):>6}  {len(report.warnings):>8}")
+    for procedure, version, report in results:
+        for finding in report.errors:
+            click.echo(f"{procedure.key} {version}: [{finding.code}] {_where(finding)}: {finding.message}")
+    bad = sum(not r.ok for _, _, r in results)
+    click.echo(f"{len(results)} procedure version(s), {bad} with errors")
+    raise SystemExit(1 if bad else 0)
+
+
+@processes_group.command("export")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write the library into (created if missing).")
+@click.option("--root", default=str(LIBRARY), show_default=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The library to export.")
+def export_processes(out: Path, root: Path) -> None:
+    """Write each procedure as files: procedure.json, and per version process.bpmn beside its
+    step table and forms, so the library can be reviewed (and diffed) as files."""
+    failed = []
+    for procedure in procedures(root):
+        target = out / procedure.key
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(procedure.folder / "procedure.json", target / "procedure.json")
+        for version in procedure.versions():
+            shutil.copytree(procedure.folder / version, target / version, dirs_exist_ok=True)
+            try:
+                (target / version / "process.bpmn").write_bytes(procedure.bpmn(version))
+            except Exception as exc:  # noqa: BLE001 - report the procedure, export the others
+                failed.append(f"{procedure.key} {version}: {exc}")
+        click.echo(f"{procedure.key}: {', '.join(procedure.versions())}")
+    if (root / "_shared").is_dir():
+        shutil.copytree(root / "_shared", out / "_shared", dirs_exist_ok=True)
+    for line in failed:
+        click.echo(f"cannot build {line}", err=True)
+    raise SystemExit(1 if failed else 0)
+
+
+@bpmn_group.command("simulate")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--unit", required=True, help="Unit whose calendar counts the time, e.g. 00070.")
+@click.option("--received", required=True, help="Receipt instant, e.g. 2026-02-13T10:00 (unit's local time).")
+@click.option("--legal-limit", "legal_limit", default=None, help="Legal limit, e.g. 3d (default: the template's).")
+@click.option("--cutoff", default=None, help="Receipts at or after HH:MM count from the next working day.")
+@click.option("--json", "as_json", is_flag=True)
+def simulate_bpmn(file: Path, unit: str, received: str, legal_limit, cutoff, as_json: bool) -> None:
+    """Appointment and each step's due time for a dossier received at RECEIVED, on a virtual clock."""
+    from datetime import datetime  # noqa: PLC0415
+
+    from configurator.simulation import simulate  # noqa: PLC0415
+    from engine.services.runtime import Runtime  # noqa: PLC0415
+    from engine.store.database import Database  # noqa: PLC0415
+
+    rt = Runtime(db=Database.from_env())
+    with rt.db.read_session() as s:
+        tz = rt.calendars.for_unit(s, unit).tz
+    at = datetime.fromisoformat(received)
+    result = simulate(rt, {file.name: file.read_bytes()}, unit, at if at.tzinfo else at.replace(tzinfo=tz),
+                      legal_limit=legal_limit, cutoff=cutoff)
+    rows = [{"step": st.element_id, "name": st.name, "role": st.role, "starts_at": st.starts_at.isoformat(),
+             "due_at": st.due_at.isoformat() if st.due_at else None} for st in result.steps]
+    if as_json:
+        click.echo(json.dumps({"clock_start": result.clock_start.isoformat(), "steps": rows,
+                               "appointment": result.appointment.isoformat() if result.appointment else None,
+                               "finishes_at": result.finishes_at.isoformat(), "fits": result.fits},
+                              ensure_ascii=False))
+        return
+    click.echo(f"clock start {result.clock_start:%Y-%m-%d %H:%M}")
+    for st in result.steps:
+        due = f"{st.due_at:%Y-%m-%d %H:%M}" if st.due_at else "no budget"
+        click.echo(f"  {st.element_id:24} {st.role or '':18} due {due}")
+    appointment = f"{result.appointment:%Y-%m-%d %H:%M}" if result.appointment else "no legal limit"
+    click.echo(f"appointment {appointment}; finishes {result.finishes_at:%Y-%m-%d %H:%M}"
+               f" ({'fits' if result.fits else 'OVERRUNS the appointment'})")

@@ -1,0 +1,66 @@
+"""The shipped process library (processes/): reads procedures, builds their BPMN from the step
+tables, and loads them into the database as published definitions."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from configurator.step_table import build_bpmn
+from configurator.step_table import step_table_from_json
+from engine.services import definitions
+from engine.services.runtime import Runtime
+
+LIBRARY = Path(__file__).resolve().parents[1] / "processes"
+
+
+@dataclass(frozen=True)
+class LibraryProcedure:
+    key: str
+    folder: Path
+    catalogue: dict
+
+    def versions(self) -> list[str]:
+        return sorted((p.name for p in self.folder.glob("v*") if p.is_dir()), key=lambda v: int(v[1:]))
+
+    def bpmn(self, version: str) -> bytes:
+        """The version's BPMN: a hand-made process.bpmn wins over the step table."""
+        folder = self.folder / version
+        drawn = folder / "process.bpmn"
+        if drawn.exists():
+            return drawn.read_bytes()
+        return build_bpmn(step_table_from_json((folder / "steps.json").read_text(encoding="utf-8")))
+
+    def forms(self, version: str) -> dict[str, dict]:
+        return {p.stem: json.loads(p.read_text(encoding="utf-8"))
+                for p in sorted((self.folder / version / "forms").glob("*.json"))}
+
+
+def procedures(root: Path = LIBRARY) -> list[LibraryProcedure]:
+    found = []
+    for manifest in sorted(root.glob("*/procedure.json")):
+        if manifest.parent.name.startswith("_"):
+            continue
+        catalogue = json.loads(manifest.read_text(encoding="utf-8"))
+        found.append(LibraryProcedure(catalogue["key"], manifest.parent, catalogue))
+    return found
+
+
+def load(rt: Runtime, root: Path = LIBRARY) -> list:
+    """Publish the newest version of every procedure (unchanged content is not re-published)."""
+    return [load_one(rt, procedure) for procedure in procedures(root)]
+
+
+def load_one(rt: Runtime, procedure: LibraryProcedure):
+    version = procedure.versions()[-1]
+    catalogue = procedure.catalogue
+    cutoff = (catalogue.get("clock_start") or {}).get("cutoff")
+    files = {f"{procedure.key}.bpmn": procedure.bpmn(version)}
+    files.update({f"forms/{step}.json": json.dumps(form, ensure_ascii=False, sort_keys=True).encode("utf-8")
+                  for step, form in procedure.forms(version).items()})
+    return definitions.deploy(
+        rt, files, process_id=procedure.key,
+        name=catalogue["name"], procedure_code=catalogue.get("code"),
+        legal_limit=f"{catalogue['legal_limit_days']}d", clock_cutoff=cutoff,
+    )

@@ -1,0 +1,97 @@
+"""Simulation before publishing: for a template and a unit, the appointment a dossier received
+at a given instant would get, and every step's due time if each step uses its whole budget,
+computed with the unit's calendar on a virtual clock. Nothing is stored."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import time
+from typing import Mapping
+
+from engine.bpmn import runner
+from engine.bpmn.expressions import find_expressions
+from engine.bpmn.helper_names import HELPER_NAMES
+from engine.bpmn.xml import parse_xml
+from engine.bpmn.parser import parse_bundle
+from engine.clock import FrozenClock
+from engine.domain import deadlines
+from engine.domain.errors import InvalidAction
+from engine.services.runtime import Runtime
+from engine.services.scripting import script_engine_for
+
+MAX_STEPS = 200
+
+
+def condition_names(files: Mapping[str, bytes]) -> set[str]:
+    names: set[str] = set()
+    for name, content in files.items():
+        for _, kind, _, source in find_expressions(parse_xml(content, file_name=name)):
+            if kind == "condition":
+                try:
+                    tree = ast.parse(source.strip(), mode="eval")
+                except SyntaxError:
+                    continue
+                names |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    return names - HELPER_NAMES - set(dir(builtins))
+
+
+@dataclass(frozen=True)
+class SimulatedStep:
+    element_id: str
+    name: str
+    role: str | None
+    budget_minutes: int | None
+    starts_at: datetime
+    due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Simulation:
+    received_at: datetime
+    clock_start: datetime
+    appointment: datetime | None
+    steps: list[SimulatedStep]
+    finishes_at: datetime
+
+    @property
+    def fits(self) -> bool:
+        return self.appointment is None or self.finishes_at <= self.appointment
+
+
+def simulate(rt: Runtime, files: Mapping[str, bytes], unit_code: str, received_at: datetime, *,
+             process_id: str | None = None, legal_limit: str | None = None, cutoff: str | None = None,
+             answers: Mapping[str, Mapping] | None = None) -> Simulation:
+    """Walk the template on a virtual clock: each step takes its whole budget, then completes with
+    `answers[element_id]` (default: no data, i.e. the default flows)."""
+    bundle = parse_bundle(files, process_id)
+    with rt.db.read_session() as s:
+        calendar = rt.calendars.for_unit(s, unit_code)
+    rule = deadlines.ClockStartRule(cutoff=time.fromisoformat(cutoff) if cutoff else None)
+    start = deadlines.clock_start(calendar, received_at, rule)
+    legal_text = legal_limit or bundle.policy.legal_limit
+    appointment = (deadlines.appointment(calendar, received_at, deadlines.parse_working_duration(legal_text), rule)
+                   if legal_text else None)
+    clock = FrozenClock(start)
+    # Every name a condition reads starts as None: unanswered decisions take their default flows.
+    data = {name: None for name in condition_names(files)}
+    run = runner.start(bundle, clock, script_engine_for(calendar, clock), {**data, "unit_code": unit_code})
+    steps: list[SimulatedStep] = []
+    while not run.is_completed():
+        ready = run.human_tasks()
+        if not ready:
+            raise InvalidAction("the simulation stopped: the process waits for an event no step provides")
+        if len(steps) >= MAX_STEPS:
+            raise InvalidAction(f"the simulation stopped after {MAX_STEPS} steps: a loop never ends")
+        task = ready[0]
+        policy = bundle.step(task.element_id)
+        budget = deadlines.parse_working_duration(policy.budget) if policy and policy.budget else None
+        due = deadlines.step_due(calendar, clock.now(), budget) if budget else None
+        steps.append(SimulatedStep(task.element_id, task.name, policy.role if policy else task.lane, budget,
+                                   calendar.local(clock.now()), due))
+        if due is not None:
+            clock.set(due)
+        run.complete(task.task_id, dict((answers or {}).get(task.element_id, {})))
+    return Simulation(received_at, start, appointment, steps, calendar.local(clock.now()))

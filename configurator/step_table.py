@@ -1,0 +1,498 @@
+"""Step-table authoring: a procedure described as a table of steps becomes an executable BPMN
+with swimlanes and a diagram layout, and such a BPMN reads back into the table.
+
+Most commune procedures are a chain of steps, each worked by one role within a time budget,
+with a few decisions. IT staff write the table as JSON (`step_table_from_json`) or as a
+spreadsheet saved as CSV (`step_table_from_csv`), call `build_bpmn`, and open the result in any
+BPMN editor. `step_table_from_bpmn` reads the diagram back, also after it was edited, as long
+as it stays a chain of tasks with exclusive gateways.
+
+CSV format (UTF-8, first row = header; column order is free, only ``step_id`` is required)::
+
+    step_id,name,role,budget,next,condition,label,default,kind,status,budget_group,form
+    @process_id,dang_ky_khai_sinh
+    @name,Đăng ký khai sinh
+    @procedure_code,1.001193
+    @legal_limit,3d
+    @role,Bộ phận Một cửa,mot_cua
+    @role,Công chức Tư pháp - Hộ tịch,tu_phap
+    tiep_nhan,Tiếp nhận hồ sơ,mot_cua,0.5d,bo_sung,ket_qua == 'bo_sung',Thiếu hồ sơ,,,2
+    ,,,,tu_choi,ket_qua == 'tu_choi'
+    ,,,,tham_dinh,,,x
+    tham_dinh,Thẩm định,tu_phap,1d,hoan_thanh,,,,,,,tham_dinh
+    hoan_thanh,Hoàn thành,,,,,,,end,9
+
+* One row per step, plus one more row for each further outgoing edge: a row whose ``step_id``
+  is empty (or repeats the step above) only adds an edge ``next`` / ``condition`` / ``label``
+  / ``default`` to that step.
+* ``condition`` is a Python expression over the dossier data (``ket_qua == 'tra_lai'``);
+  ``default`` is marked with any of x, yes, true, 1, có. A step with several edges gets an
+  exclusive gateway: give each edge a condition, and mark at most one as the default.
+* ``kind`` is empty for a task and ``end`` for an end event; ``status`` is the portal status
+  code (1-10) a task sets while open, or the one an end event sets.
+* Optional columns: ``warn_at``, ``clock_start``, ``priority`` and ``escalations``, written as
+  ``after action target [priority]`` entries separated by ``;`` (``4h notify lanh_dao; 1d
+  reassign lanh_dao 80``).
+* Settings rows start with ``@`` in ``step_id``: ``@process_id``, ``@name``,
+  ``@procedure_code``, ``@legal_limit`` and ``@warn_at`` take their value from the ``name``
+  column; ``@role`` takes the display name from ``name`` and the id from ``role``;
+  ``@budget_group`` takes ``budget_group`` (id), ``budget`` and ``name``; ``@defaults`` takes
+  ``warn_at`` and ``escalations``. Rows whose ``step_id`` starts with ``#`` are comments.
+
+This module owns the table model: reading and writing JSON and CSV, normalising and validating.
+The diagram layout is in `configurator.step_layout`, the BPMN writer and reader in
+`configurator.step_bpmn`; `build_bpmn` and `step_table_from_bpmn` stay importable from here.
+
+Size note: over 400 lines because the CSV format and the table checks must agree on one
+vocabulary (the column names and the messages name the same keys); each function stays short.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import io
+import json
+import re
+
+from engine.domain.errors import EngineError
+
+START_ID = "StartEvent_1"
+
+_NCNAME = re.compile(r"[^\W\d][\w.\-]*")
+_DURATION = re.compile(r"(\d+(\.\d+)?[mhd]|P(?!$)(\d+(\.\d+)?[YMWD])*(T(?!$)(\d+(\.\d+)?[HMS])*)?)")
+_WARN_AT = re.compile(r"(\d+(\.\d+)?%|\d+(\.\d+)?[mhd])")
+_ACTIONS = ("notify", "reassign", "priority")
+_TRUTHY = {"x", "yes", "y", "true", "1", "có", "co", "default", "mặc định"}
+_STEP_ATTRS = (("role", "role"), ("budget", "budget"), ("budget_group", "budgetGroup"),
+               ("warn_at", "warnAt"), ("clock_start", "clockStart"), ("priority", "priority"),
+               ("form", "form"), ("status", "status"))
+_INT_KEYS = ("status", "priority")
+
+
+class StepTableError(EngineError):
+    """A step table (or a diagram read back as one) has problems; `problems` lists them all."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("The step table has problems:\n- " + "\n- ".join(problems))
+        self.problems = list(problems)
+
+
+# --- normalising the table --------------------------------------------------------------------
+
+def _clean(mapping: dict) -> dict:
+    return {k: v for k, v in mapping.items() if v is not None and v != "" and v != []}
+
+
+def _as_int(value):
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return value  # left as is; validation names it
+
+
+def _normalise_escalation(raw: dict) -> dict:
+    esc = _clean({k: raw.get(k) for k in ("after", "action", "target", "priority")})
+    if "priority" in esc:
+        esc["priority"] = _as_int(esc["priority"])
+    return esc
+
+
+def _normalise_edge(raw) -> dict:
+    if isinstance(raw, str):
+        return {"to": raw}
+    edge = _clean({"to": raw.get("to"), "when": raw.get("when"), "label": raw.get("label")})
+    if raw.get("default"):
+        edge["default"] = True
+    return edge
+
+
+def _normalise_next(value) -> list[dict]:
+    if value in (None, "", []):
+        return []
+    items = value if isinstance(value, list) else [value]
+    return [_normalise_edge(item) for item in items]
+
+
+def _normalise_step(raw: dict) -> dict:
+    step = _clean({key: raw.get(key) for key in ("id", "name", *(k for k, _ in _STEP_ATTRS))})
+    for key in _INT_KEYS:
+        if key in step:
+            step[key] = _as_int(step[key])
+    if raw.get("kind") not in (None, "", "task"):
+        step["kind"] = raw["kind"]
+    escalations = [_normalise_escalation(e) for e in raw.get("escalations") or []]
+    if escalations:
+        step["escalations"] = escalations
+    edges = _normalise_next(raw.get("next"))
+    if edges or step.get("kind") != "end":
+        step["next"] = edges
+    return step
+
+
+def _normalise_defaults(raw: dict | None) -> dict:
+    raw = raw or {}
+    defaults = _clean({"warn_at": raw.get("warn_at")})
+    escalations = [_normalise_escalation(e) for e in raw.get("escalations") or []]
+    if escalations:
+        defaults["escalations"] = escalations
+    return defaults
+
+
+def normalise_table(obj: dict) -> dict:
+    """Return the canonical form of a table: `next` is always a list of edge dicts, empty values
+    are dropped, integers are integers. Does not validate."""
+    if not isinstance(obj, dict):
+        raise StepTableError(["the step table must be an object with process_id, roles and steps"])
+    table = _clean({k: obj.get(k) for k in ("process_id", "name", "procedure_code", "legal_limit")})
+    table["roles"] = dict(obj.get("roles") or {})
+    table["budget_groups"] = [_clean(dict(g)) for g in obj.get("budget_groups") or []]
+    defaults = _normalise_defaults(obj.get("defaults"))
+    if defaults:
+        table["defaults"] = defaults
+    table["steps"] = [_normalise_step(s if isinstance(s, dict) else {"id": s})
+                      for s in obj.get("steps") or []]
+    return table
+
+
+def step_table_from_json(obj: dict | str | bytes) -> dict:
+    """Read a step table from a JSON document (text) or an already loaded dict; see the module
+    docstring and docs for the keys. Returns the normalised table (not yet validated)."""
+    if isinstance(obj, (str, bytes)):
+        try:
+            obj = json.loads(obj)
+        except json.JSONDecodeError as exc:
+            raise StepTableError([f"not valid JSON: {exc}"]) from None
+    return normalise_table(obj)
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+def _parse_escalations(cell: str, where: str, problems: list[str]) -> list[dict]:
+    escalations = []
+    for entry in filter(None, (part.strip() for part in (cell or "").split(";"))):
+        fields = entry.split()
+        if len(fields) not in (3, 4):
+            problems.append(f"{where}: escalation {entry!r} must be 'after action target [priority]'")
+            continue
+        escalations.append(dict(zip(("after", "action", "target", "priority"), fields)))
+    return escalations
+
+
+def _csv_setting(row: dict, table: dict, where: str, problems: list[str]) -> None:
+    key = row["step_id"][1:]
+    if key in ("process_id", "name", "procedure_code", "legal_limit"):
+        table[key] = row.get("name", "")
+    elif key == "warn_at":
+        table.setdefault("defaults", {})["warn_at"] = row.get("name", "")
+    elif key == "role":
+        table["roles"][row.get("role", "")] = row.get("name", "")
+    elif key == "budget_group":
+        table["budget_groups"].append({"id": row.get("budget_group", ""),
+                                       "budget": row.get("budget", ""), "name": row.get("name", "")})
+    elif key == "defaults":
+        defaults = table.setdefault("defaults", {})
+        defaults.update(_clean({"warn_at": row.get("warn_at")}))
+        defaults["escalations"] = _parse_escalations(row.get("escalations"), where, problems)
+    else:
+        problems.append(f"{where}: unknown setting {row['step_id']!r}")
+
+
+def _csv_edge(row: dict) -> dict | None:
+    if not row.get("next"):
+        return None
+    return {"to": row["next"], "when": row.get("condition"), "label": row.get("label"),
+            "default": (row.get("default") or "").strip().lower() in _TRUTHY}
+
+
+def _csv_step(row: dict, where: str, problems: list[str]) -> dict:
+    step = {key: row.get(key) for key in ("id", "name", "kind", *(k for k, _ in _STEP_ATTRS))}
+    step["id"] = row["step_id"]
+    step["escalations"] = _parse_escalations(row.get("escalations"), where, problems)
+    step["next"] = []
+    return step
+
+
+_EDGE_COLUMNS = {"step_id", "next", "condition", "label", "default"}
+
+
+def _csv_continuation(row: dict, step: dict | None, where: str, problems: list[str]) -> None:
+    if step is None:
+        problems.append(f"{where}: an edge row needs a step row above it")
+        return
+    extra = [k for k, v in row.items() if v and k not in _EDGE_COLUMNS]
+    if extra:
+        problems.append(f"{where}: step {step['id']!r} is already described above; "
+                        f"leave {', '.join(sorted(extra))} empty on its further edge rows")
+
+
+def step_table_from_csv(text: str, **settings) -> dict:
+    """Read a step table from CSV text (format in the module docstring).
+
+    Args:
+        text: the CSV document, header row first.
+        settings: table keys (process_id, name, roles, ...) that override `@` rows.
+
+    Returns:
+        The normalised table (not yet validated).
+
+    Raises:
+        StepTableError: rows that cannot be read (each named with its row number).
+    """
+    table: dict = {"roles": {}, "budget_groups": [], "steps": []}
+    problems: list[str] = []
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    if not reader.fieldnames or "step_id" not in [f.strip() for f in reader.fieldnames]:
+        raise StepTableError(["the CSV needs a header row with a step_id column"])
+    step = None
+    for number, raw in enumerate(reader, start=2):
+        row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k}
+        where = f"row {number}"
+        if not any(row.values()) or row["step_id"].startswith("#"):
+            continue
+        if row["step_id"].startswith("@"):
+            _csv_setting(row, table, where, problems)
+            continue
+        if not row["step_id"] or (step and row["step_id"] == step["id"]):
+            _csv_continuation(row, step, where, problems)
+        else:
+            step = _csv_step(row, where, problems)
+            table["steps"].append(step)
+        if step is not None and (edge := _csv_edge(row)):
+            step["next"].append(edge)
+    if problems:
+        raise StepTableError(problems)
+    table.update(settings)
+    return normalise_table(table)
+
+
+def step_table_to_csv(table: dict) -> str:
+    """Write a table as CSV in the format `step_table_from_csv` reads."""
+    table = normalise_table(table)
+    columns = ["step_id", "name", "role", "budget", "next", "condition", "label", "default",
+               "kind", "status", "budget_group", "form", "warn_at", "clock_start", "priority",
+               "escalations"]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, columns, lineterminator="\n")
+    writer.writeheader()
+    for key in ("process_id", "name", "procedure_code", "legal_limit"):
+        if key in table:
+            writer.writerow({"step_id": f"@{key}", "name": table[key]})
+    for role, display in table["roles"].items():
+        writer.writerow({"step_id": "@role", "name": display, "role": role})
+    for group in table["budget_groups"]:
+        writer.writerow({"step_id": "@budget_group", "budget_group": group.get("id"),
+                         "budget": group.get("budget"), "name": group.get("name")})
+    if table.get("defaults"):
+        writer.writerow({"step_id": "@defaults", "warn_at": table["defaults"].get("warn_at"),
+                         "escalations": _format_escalations(table["defaults"].get("escalations"))})
+    for step in table["steps"]:
+        _write_step_rows(writer, step)
+    return out.getvalue()
+
+
+def _format_escalations(escalations: list[dict] | None) -> str:
+    return "; ".join(" ".join(str(e[k]) for k in ("after", "action", "target", "priority") if k in e)
+                     for e in escalations or [])
+
+
+def _write_step_rows(writer: csv.DictWriter, step: dict) -> None:
+    row = {k: step.get(k) for k in ("name", "kind", *(k for k, _ in _STEP_ATTRS))}
+    row.update(step_id=step["id"], escalations=_format_escalations(step.get("escalations")))
+    edges = step.get("next") or [{}]
+    for index, edge in enumerate(edges):
+        edge_cells = {"next": edge.get("to"), "condition": edge.get("when"),
+                      "label": edge.get("label"), "default": "x" if edge.get("default") else ""}
+        writer.writerow({**(row if index == 0 else {}), **edge_cells})
+
+
+# --- validation --------------------------------------------------------------------------------
+
+def _is_ncname(value) -> bool:
+    return isinstance(value, str) and bool(_NCNAME.fullmatch(value))
+
+
+def _is_duration(value) -> bool:
+    return isinstance(value, str) and bool(_DURATION.fullmatch(value))
+
+
+def _check_escalations(escalations: list[dict], where: str, problems: list[str]) -> None:
+    for esc in escalations:
+        if not _is_duration(esc.get("after")):
+            problems.append(f"{where}: escalation 'after' {esc.get('after')!r} is not a duration")
+        if esc.get("action") not in _ACTIONS:
+            problems.append(f"{where}: escalation action {esc.get('action')!r} is not one of "
+                            f"{', '.join(_ACTIONS)}")
+        if not esc.get("target"):
+            problems.append(f"{where}: escalation has no target")
+
+
+def _check_condition(when: str, where: str, problems: list[str]) -> None:
+    try:
+        ast.parse(when, mode="eval")
+    except SyntaxError as exc:
+        problems.append(f"{where}: condition {when!r} is not a Python expression ({exc.msg})")
+
+
+def _check_edges(step: dict, ids: set[str], problems: list[str]) -> None:
+    where, edges = f"step {step['id']!r}", step.get("next", [])
+    targets = [e.get("to") for e in edges]
+    for edge in edges:
+        if edge.get("to") not in ids:
+            problems.append(f"{where}: next step {edge.get('to')!r} does not exist")
+        if edge.get("when"):
+            _check_condition(edge["when"], where, problems)
+    if len(set(targets)) != len(targets):
+        problems.append(f"{where}: lists the same next step twice")
+    if len(edges) == 1 and edges[0].get("when"):
+        problems.append(f"{where}: a single next step cannot have a condition")
+    if len(edges) < 2:
+        return
+    defaults = [e for e in edges if e.get("default")]
+    conditional = [e for e in edges if e.get("when")]
+    if not defaults and not conditional:
+        problems.append(f"{where}: has several next steps but no conditions and no default")
+    elif len(defaults) > 1:
+        problems.append(f"{where}: has {len(defaults)} default next steps; at most one is allowed")
+    for edge in edges:
+        if edge.get("default") and edge.get("when"):
+            problems.append(f"{where}: the default next step {edge['to']!r} cannot have a condition")
+        elif not edge.get("default") and not edge.get("when") and conditional:
+            problems.append(f"{where}: next step {edge['to']!r} needs a condition or default: true")
+
+
+def _check_task(step: dict, table: dict, problems: list[str]) -> None:
+    where = f"step {step['id']!r}"
+    if not step.get("role"):
+        problems.append(f"{where}: has no role")
+    elif table["roles"] and step["role"] not in table["roles"]:
+        problems.append(f"{where}: role {step['role']!r} is not in roles")
+    elif not _is_ncname(step["role"]):
+        problems.append(f"{where}: role {step['role']!r} is not a valid XML name")
+    if not step.get("budget"):
+        problems.append(f"{where}: has no budget")
+    elif not _is_duration(step["budget"]):
+        problems.append(f"{where}: budget {step['budget']!r} is not a duration like 4h or 0.5d")
+    groups = {g.get("id") for g in table["budget_groups"]}
+    if step.get("budget_group") and step["budget_group"] not in groups:
+        problems.append(f"{where}: budget group {step['budget_group']!r} is not in budget_groups")
+    if step.get("warn_at") and not _WARN_AT.fullmatch(str(step["warn_at"])):
+        problems.append(f"{where}: warn_at {step['warn_at']!r} must be like 75% or 2h")
+    if step.get("clock_start") not in (None, "created", "claimed"):
+        problems.append(f"{where}: clock_start must be created or claimed")
+    if not isinstance(step.get("priority", 0), int) or not 0 <= step.get("priority", 0) <= 100:
+        problems.append(f"{where}: priority must be a whole number from 0 to 100")
+    if not step.get("next"):
+        problems.append(f"{where}: has no next step (finish the chain with a kind: end step)")
+    _check_escalations(step.get("escalations", []), where, problems)
+
+
+def _check_step(step: dict, table: dict, ids: set[str], problems: list[str]) -> None:
+    where = f"step {step.get('id')!r}"
+    kind = step.get("kind", "task")
+    if kind not in ("task", "end"):
+        problems.append(f"{where}: kind {kind!r} must be task or end")
+    elif kind == "task":
+        _check_task(step, table, problems)
+    elif step.get("next"):
+        problems.append(f"{where}: an end step cannot have next steps")
+    status = step.get("status")
+    if status is not None and (not isinstance(status, int) or not 1 <= status <= 10):
+        problems.append(f"{where}: status {status!r} must be a portal status code from 1 to 10")
+    _check_edges(step, ids, problems)
+
+
+def _reachable(table: dict) -> set[str]:
+    steps = {s["id"]: s for s in table["steps"]}
+    seen, todo = set(), [table["steps"][0]["id"]]
+    while todo:
+        current = todo.pop()
+        if current in seen or current not in steps:
+            continue
+        seen.add(current)
+        todo.extend(e.get("to") for e in steps[current].get("next", []))
+    return seen
+
+
+def _check_ids(table: dict, problems: list[str]) -> set[str]:
+    ids: set[str] = set()
+    for step in table["steps"]:
+        step_id = step.get("id")
+        if not _is_ncname(step_id):
+            problems.append(f"step {step_id!r}: id is not a valid XML name "
+                            "(letters, digits, _ . -; not starting with a digit)")
+        elif step_id in ids:
+            problems.append(f"step {step_id!r}: duplicate id")
+        ids.add(step_id)
+    reserved = ids & _generated_ids(table)
+    problems.extend(f"step {i!r}: id is reserved for the generated diagram" for i in sorted(reserved))
+    return ids
+
+
+def _check_process(table: dict, problems: list[str]) -> None:
+    if not _is_ncname(table.get("process_id")):
+        problems.append(f"process_id {table.get('process_id')!r} is missing or not a valid XML name")
+    for group in table["budget_groups"]:
+        if not _is_ncname(group.get("id")) or not _is_duration(group.get("budget")):
+            problems.append(f"budget group {group.get('id')!r}: needs an id and a budget like 7d")
+    if table.get("legal_limit") and not _is_duration(table["legal_limit"]):
+        problems.append(f"legal_limit {table['legal_limit']!r} is not a duration like 3d")
+    _check_escalations(table.get("defaults", {}).get("escalations", []), "defaults", problems)
+
+
+def validate_step_table(table: dict) -> list[str]:
+    """Every problem of a (normalised) table, each naming its step; [] when it can be built."""
+    problems: list[str] = []
+    _check_process(table, problems)
+    if not table["steps"]:
+        return problems + ["the table has no steps"]
+    ids = _check_ids(table, problems)
+    for step in table["steps"]:
+        _check_step(step, table, ids, problems)
+    if table["steps"][0].get("kind") == "end":
+        problems.append(f"step {table['steps'][0].get('id')!r}: the first step must be a task")
+    reachable = _reachable(table)
+    problems.extend(f"step {s.get('id')!r}: cannot be reached from the first step"
+                    for s in table["steps"] if s.get("id") not in reachable)
+    return problems
+
+
+def _gateway_id(step_id: str) -> str:
+    return f"Gateway_{step_id}"
+
+
+def _generated_ids(table: dict) -> set[str]:
+    pid = table.get("process_id")
+    ids = {START_ID, f"Collaboration_{pid}", f"Participant_{pid}", f"LaneSet_{pid}",
+           f"Diagram_{pid}", f"Plane_{pid}"}
+    ids |= {_gateway_id(s.get("id")) for s in table["steps"] if len(s.get("next", [])) > 1}
+    ids |= {f"Lane_{r}" for r in {s.get("role") for s in table["steps"]} if r}
+    edge_count = 1 + sum(len(s.get("next", [])) + (len(s.get("next", [])) > 1) for s in table["steps"])
+    return ids | {f"Flow_{n}" for n in range(1, edge_count + 1)}
+
+
+
+_REEXPORTED = {
+    "build_bpmn": "configurator.step_bpmn",
+    "step_table_from_bpmn": "configurator.step_bpmn",
+    "BPMN": "configurator.step_bpmn",
+    "BPMNDI": "configurator.step_bpmn",
+    "DC": "configurator.step_bpmn",
+    "DI": "configurator.step_bpmn",
+    "XSI": "configurator.step_bpmn",
+    "MOTCUA": "configurator.step_bpmn",
+    "NSMAP": "configurator.step_bpmn",
+}
+
+__all__ = ["START_ID", "StepTableError", "normalise_table", "step_table_from_json",
+           "step_table_from_csv", "step_table_to_csv", "validate_step_table", *_REEXPORTED]
+
+
+def __getattr__(name: str):
+    # The BPMN writer/reader import this module, so they are re-exported lazily (PEP 562):
+    # `from configurator.step_table import build_bpmn` keeps working without an import cycle.
+    if name in _REEXPORTED:
+        import importlib  # noqa: PLC0415
+
+        return getattr(importlib.import_module(_REEXPORTED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

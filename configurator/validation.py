@@ -1,0 +1,577 @@
+"""Validates a BPMN template before it is published: safe XML, the BPMN schema and SpiffWorkflow's
+own checks, then the rules of the one-stop product (every human step has a role and a time
+budget, every path ends, decisions are decidable, expressions are safe, called processes exist,
+and the step budgets along the longest path fit the legal time limit).
+
+Everything is reported as findings naming the element (and its line) so the editor can select
+it; nothing here raises for bad input.
+
+Size note: over 400 lines because the flow graph (reachability, back edges, the longest path
+with budget groups) belongs to these rules alone; it sits below them in two small classes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Callable
+from typing import Iterable
+from typing import Mapping
+
+from lxml import etree
+
+from engine.bpmn.expressions import check_template_expressions
+from engine.bpmn.extensions import BPMN_NS
+from engine.bpmn.extensions import ProcessPolicy
+from engine.bpmn.extensions import read_policies
+from engine.bpmn.parser import parse_bundle
+from engine.bpmn.xml import element_line
+from engine.bpmn.xml import parse_xml
+from engine.domain.deadlines import parse_working_duration
+from engine.domain.errors import TemplateError
+
+DMN_NAMESPACES = ("https://www.omg.org/spec/DMN/", "http://www.omg.org/spec/DMN/")
+ACTIVITY_TAGS = frozenset({
+    "task", "userTask", "manualTask", "serviceTask", "scriptTask", "businessRuleTask", "sendTask",
+    "receiveTask", "callActivity", "subProcess", "transaction", "adHocSubProcess"})
+EVENT_TAGS = frozenset({"startEvent", "endEvent", "intermediateCatchEvent",
+                        "intermediateThrowEvent", "boundaryEvent"})
+GATEWAY_TAGS = frozenset({"exclusiveGateway", "inclusiveGateway", "parallelGateway",
+                          "eventBasedGateway", "complexGateway"})
+FLOW_NODE_TAGS = ACTIVITY_TAGS | EVENT_TAGS | GATEWAY_TAGS
+CONTAINER_TAGS = ("process", "subProcess", "transaction")  # ad-hoc subprocesses have no flow
+MAX_PATH_STATES = 256  # budget-group combinations kept per node (bounds pathological diagrams)
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: str  # error | warning
+    code: str
+    message: str
+    element_id: str | None = None
+    line: int | None = None
+    file: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ValidationReport:
+    """The outcome of validating one template (one or several files)."""
+
+    files: list[str]
+    process_id: str | None = None
+    imported: bool = False
+    findings: list[Finding] = field(default_factory=list)
+    longest_path: list[str] = field(default_factory=list)
+    longest_path_minutes: int = 0
+    legal_limit_minutes: int | None = None
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def to_dict(self) -> dict:
+        return {"files": self.files, "process_id": self.process_id, "ok": self.ok,
+                "imported": self.imported,
+                "errors": [f.to_dict() for f in self.errors],
+                "warnings": [f.to_dict() for f in self.warnings],
+                "longest_path": self.longest_path,
+                "longest_path_minutes": self.longest_path_minutes,
+                "legal_limit_minutes": self.legal_limit_minutes}
+
+
+def validate_template(files: Mapping[str, bytes], process_id: str | None = None,
+                      legal_limit_minutes: int | None = None) -> ValidationReport:
+    """Check a template and report every problem found.
+
+    Args:
+        files: file name -> BPMN bytes (several files when call activities cross files).
+        process_id: the process a dossier runs; None picks the only executable process.
+        legal_limit_minutes: the catalogue's legal limit in working minutes; None falls back to
+            the process's `motcua:procedure legalLimit`.
+
+    Returns:
+        A ValidationReport; `ok` is True when it has no errors.
+    """
+    report = ValidationReport(files=sorted(files), process_id=process_id)
+    template = _Template(report)
+    for name, content in files.items():
+        template.read(name, content)
+    if not template.trees:
+        if not template.bad_files:
+            template.error("no-process", "the files hold no BPMN document (only decision tables?)")
+        return report
+    template.guarded("import", template.check_import, files, process_id)
+    for check in (template.check_expressions, template.check_called_processes,
+                  template.check_steps, template.check_flow):
+        template.guarded(check.__name__, check)
+    template.guarded("longest-path", template.check_longest_path, legal_limit_minutes)
+    return report
+
+
+class _Template:
+    """The parsed documents of one template, and the checks that add findings to its report."""
+
+    def __init__(self, report: ValidationReport):
+        self.report = report
+        self.trees: dict[str, etree._ElementTree] = {}
+        self.bad_files: set[str] = set()
+        self.policies: dict[str, tuple[str, ProcessPolicy]] = {}
+
+    # --- reporting ---------------------------------------------------------------------------
+
+    def add(self, severity: str, code: str, message: str, element_id: str | None = None,
+            file: str | None = None, line: int | None = None) -> None:
+        if line is None and element_id and file in self.trees:
+            line = element_line(self.trees[file], element_id)
+        self.report.findings.append(Finding(severity, code, message, element_id, line, file))
+
+    def error(self, code: str, message: str, element_id=None, file=None, line=None) -> None:
+        self.add("error", code, message, element_id, file, line)
+
+    def guarded(self, name: str, check: Callable, *args) -> None:
+        # A check must never stop the others: a crash on an odd diagram becomes a finding.
+        try:
+            check(*args)
+        except Exception as exc:  # noqa: BLE001
+            self.error("check-failed", f"the {name} check failed: {type(exc).__name__}: {exc}")
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def read(self, name: str, content: bytes) -> None:
+        try:
+            tree = parse_xml(content, file_name=name)
+        except TemplateError as exc:
+            self.bad_files.add(name)
+            self.error("xml", exc.message, exc.element_id, name, exc.line)
+            return
+        except Exception as exc:  # noqa: BLE001 - e.g. content that is neither bytes nor text
+            self.bad_files.add(name)
+            self.error("xml", f"cannot read the document: {exc}", file=name)
+            return
+        namespace = etree.QName(tree.getroot()).namespace or ""
+        if namespace.startswith(DMN_NAMESPACES):
+            return  # decision tables travel with the template; SpiffWorkflow reads them apart
+        if namespace != BPMN_NS:
+            self.bad_files.add(name)
+            self.error("not-bpmn", f"not a BPMN 2.0 document (root namespace {namespace!r})",
+                       file=name, line=tree.getroot().sourceline)
+            return
+        self.trees[name] = tree
+        for pid, policy in read_policies(tree).items():
+            self.policies[pid] = (name, policy)
+
+    def processes(self) -> list[tuple[str, etree._Element]]:
+        """(file, process) for every process the checks cover: the executable ones, the chosen
+        one and the called ones; all processes when none is executable."""
+        found = [(n, p) for n, t in self.trees.items() for p in t.getroot().iter(_q("process"))]
+        called = {c.get("calledElement") for _, p in found for c in p.iter(_q("callActivity"))}
+        covered = [(n, p) for n, p in found if p.get("isExecutable") == "true"
+                   or p.get("id") in called or p.get("id") == self.report.process_id]
+        return covered or found
+
+    # --- checks ------------------------------------------------------------------------------
+
+    def check_import(self, files: Mapping[str, bytes], process_id: str | None) -> None:
+        if self.bad_files:
+            return  # parse_bundle would only repeat the XML error
+        bpmn_files = {name: files[name] for name in self.trees}
+        try:
+            bundle = parse_bundle(bpmn_files, process_id)
+        except TemplateError as exc:
+            self.error("import", exc.message, exc.element_id, exc.file_name, exc.line)
+            return
+        except Exception as exc:  # noqa: BLE001 - SpiffWorkflow can fail on odd input
+            self.error("import", f"SpiffWorkflow cannot parse the template: {type(exc).__name__}: {exc}")
+            return
+        self.report.imported = True
+        self.report.process_id = bundle.process_id
+
+    def check_expressions(self) -> None:
+        for name, tree in self.trees.items():
+            for found in check_template_expressions(tree):
+                self.error("expression", f"{found.kind} expression refused: {found.message}",
+                           found.element_id, name, found.line)
+
+    def check_called_processes(self) -> None:
+        known = {p.get("id") for t in self.trees.values() for p in t.getroot().iter(_q("process"))}
+        for name, tree in self.trees.items():
+            for call in tree.getroot().iter(_q("callActivity")):
+                called = call.get("calledElement")
+                if not called:
+                    self.error("called-process", "call activity names no process (calledElement)",
+                               call.get("id"), name)
+                elif called not in known:
+                    self.error("called-process", f"calls process {called!r}, which is not in the "
+                               f"template's files", call.get("id"), name)
+
+    def check_steps(self) -> None:
+        for file, process in self.processes():
+            _, policy = self.policies[process.get("id")]
+            self._check_budget_groups(file, policy)
+            for step in policy.steps.values():
+                self._check_step(file, policy, step)
+            if policy.legal_limit:
+                self.duration(policy.legal_limit, "legal limit", policy.process_id, file)
+
+    def _check_budget_groups(self, file: str, policy: ProcessPolicy) -> None:
+        for group in policy.budget_groups.values():
+            self.duration(group.budget, f"budget of budget group {group.group_id!r}",
+                          group.group_id or policy.process_id, file)
+
+    def _check_step(self, file: str, policy: ProcessPolicy, step) -> None:
+        sid = step.element_id
+        if not step.role:
+            self.error("role-missing", f"step {step.name!r} has no role (motcua:step role, "
+                       "candidate groups or a lane)", sid, file)
+        if not step.budget and not step.budget_group:
+            self.error("budget-missing", f"step {step.name!r} has no time budget "
+                       "(motcua:step budget or budgetGroup)", sid, file)
+        if step.budget:
+            self.duration(step.budget, "budget", sid, file)
+        if step.budget_group and step.budget_group not in policy.budget_groups:
+            self.error("budget-group-unknown", f"step {step.name!r} names budget group "
+                       f"{step.budget_group!r}, which the process does not define", sid, file)
+        for level in step.escalations:
+            self.duration(level.after, "escalation 'after'", sid, file)
+
+    def duration(self, text: str, what: str, element_id: str | None, file: str) -> int | None:
+        """Working minutes of a duration, or None after an error naming the element."""
+        try:
+            return parse_working_duration(text)
+        except Exception as exc:  # noqa: BLE001 - whatever the parser raises, the text is bad
+            self.error("duration", f"{what} {text!r} is not a working duration like 4h, 0.5d or "
+                       f"PT4H ({exc})", element_id, file)
+            return None
+
+    def check_flow(self) -> None:
+        for file, process in self.processes():
+            for container in _containers(process):
+                graph = _Graph.of(container)
+                self._check_ends(file, graph)
+                self._check_gateways(file, graph)
+
+    def _check_ends(self, file: str, graph: _Graph) -> None:
+        dead_ends = [n for n in graph.nodes if not graph.out[n] and not graph.is_terminal(n)]
+        for node in dead_ends:
+            self.error("no-outgoing", f"{graph.describe(node)} has no outgoing flow and is not an "
+                       "end event", node, file)
+        if not graph.starts:
+            return  # SpiffWorkflow reports a missing start event; nothing to walk from
+        reachable = graph.reachable(graph.starts)
+        for node in graph.nodes:
+            if node not in reachable and not graph.is_start(node):
+                self.error("unreachable", f"{graph.describe(node)} cannot be reached from a start "
+                           "event", node, file)
+        finishing = graph.co_reachable([n for n in graph.nodes if graph.is_terminal(n)])
+        explained = graph.co_reachable(dead_ends)
+        for node in graph.nodes:
+            if node in reachable and node not in finishing and node not in explained:
+                self.error("no-end", f"no end event can be reached from {graph.describe(node)} "
+                           "(a loop without an exit)", node, file)
+
+    def _check_gateways(self, file: str, graph: _Graph) -> None:
+        for node, element in graph.nodes.items():
+            if _local(element) not in ("exclusiveGateway", "inclusiveGateway"):
+                continue
+            flows = graph.flows_out[node]
+            default = element.get("default")
+            if default and default not in {f.get("id") for f in flows}:
+                self.error("gateway-default", f"the default flow {default!r} is not an outgoing "
+                           f"flow of {graph.describe(node)}", node, file)
+            if len(flows) < 2:
+                continue
+            for flow in flows:
+                if flow.get("id") == default:
+                    if _condition(flow):
+                        self.add("warning", "gateway-default", f"the default flow {flow.get('id')!r} "
+                                 "has a condition, which is never evaluated", node, file)
+                elif not _condition(flow):
+                    self.error("gateway-condition", f"flow {flow.get('id')!r} out of "
+                               f"{graph.describe(node)} has no condition and is not the default",
+                               node, file)
+
+    def check_longest_path(self, legal_limit_minutes: int | None) -> None:
+        pid = self.report.process_id or self._only_executable()
+        if pid is None or pid not in self.policies:
+            return
+        file, policy = self.policies[pid]
+        process = next(p for p in self.trees[file].getroot().iter(_q("process")) if p.get("id") == pid)
+        path, minutes = _LongestPath(policy).of(process)
+        self.report.longest_path, self.report.longest_path_minutes = path, minutes
+        # A bad legalLimit was already named by check_steps; here it only means "no limit".
+        limit = legal_limit_minutes if legal_limit_minutes is not None else _minutes(policy.legal_limit)
+        self.report.legal_limit_minutes = limit
+        if limit is not None and minutes > limit:
+            self.error("legal-limit", f"the longest path takes {_fmt(minutes)} of step budgets, more "
+                       f"than the legal limit of {_fmt(limit)}: {' -> '.join(path)}", pid, file)
+        elif limit is None and policy.steps:
+            self.add("warning", "legal-limit-missing", "no legal limit to compare the step budgets "
+                     "with (motcua:procedure legalLimit or the catalogue)", pid, file)
+
+    def _only_executable(self) -> str | None:
+        ids = [p.get("id") for _, p in self.processes() if p.get("isExecutable") == "true"]
+        return ids[0] if len(ids) == 1 else None
+
+
+# --- the sequence-flow graph of one container ---------------------------------------------------
+
+def _q(tag: str) -> str:
+    return f"{{{BPMN_NS}}}{tag}"
+
+
+def _local(element: etree._Element) -> str:
+    return etree.QName(element).localname if isinstance(element.tag, str) else ""
+
+
+def _condition(flow: etree._Element) -> bool:
+    condition = flow.find(_q("conditionExpression"))
+    return condition is not None and bool((condition.text or "").strip())
+
+
+def _containers(process: etree._Element) -> list[etree._Element]:
+    return [process] + [e for e in process.iter(*(_q(t) for t in CONTAINER_TAGS[1:]))]
+
+
+def _definition(element: etree._Element, kind: str) -> etree._Element | None:
+    return element.find(_q(kind))
+
+
+@dataclass
+class _Graph:
+    """Flow nodes directly inside one process or subprocess, and the flows between them.
+
+    Boundary events hang off their activity, and a link throw event continues at the link catch
+    event of the same name, so both count as edges."""
+
+    nodes: dict[str, etree._Element]
+    out: dict[str, list[str]]
+    flows_out: dict[str, list[etree._Element]]
+    starts: list[str]
+
+    @classmethod
+    def of(cls, container: etree._Element) -> _Graph:
+        nodes = {c.get("id"): c for c in container if _local(c) in FLOW_NODE_TAGS and c.get("id")}
+        out: dict[str, list[str]] = defaultdict(list)
+        flows_out: dict[str, list[etree._Element]] = defaultdict(list)
+        for flow in container.iterchildren(_q("sequenceFlow")):
+            source, target = flow.get("sourceRef"), flow.get("targetRef")
+            if source in nodes and target in nodes:
+                out[source].append(target)
+                flows_out[source].append(flow)
+        for node_id, element in nodes.items():
+            if _local(element) == "boundaryEvent" and element.get("attachedToRef") in nodes:
+                out[element.get("attachedToRef")].append(node_id)
+        _link_events(nodes, out)
+        graph = cls(nodes, out, flows_out, [])
+        graph.starts = [n for n in nodes if graph.is_start(n)]
+        if not any(_local(nodes[n]) == "startEvent" for n in graph.starts):
+            graph.starts += graph._implicit_starts()
+        return graph
+
+    def _implicit_starts(self) -> list[str]:
+        """Without a start event, BPMN starts every node that no flow enters."""
+        targets = {t for ts in self.out.values() for t in ts}
+        return [n for n, e in self.nodes.items()
+                if n not in targets and _local(e) not in ("boundaryEvent", "endEvent")]
+
+    def is_start(self, node: str) -> bool:
+        """Entered without a sequence flow: start events, event subprocesses, compensation handlers."""
+        element = self.nodes[node]
+        return (_local(element) == "startEvent" or element.get("triggeredByEvent") == "true"
+                or element.get("isForCompensation") == "true")
+
+    def is_terminal(self, node: str) -> bool:
+        """Needs no outgoing flow."""
+        element = self.nodes[node]
+        if _local(element) == "boundaryEvent" and _definition(element, "compensateEventDefinition") is not None:
+            return True
+        return _local(element) == "endEvent" or (self.is_start(node) and _local(element) != "startEvent")
+
+    def reachable(self, sources: Iterable[str]) -> set[str]:
+        return _walk(sources, self.out)
+
+    def co_reachable(self, targets: Iterable[str]) -> set[str]:
+        back: dict[str, list[str]] = defaultdict(list)
+        for source, nodes in self.out.items():
+            for target in nodes:
+                back[target].append(source)
+        return _walk(targets, back)
+
+    def describe(self, node: str) -> str:
+        element = self.nodes[node]
+        name = element.get("name")
+        return f"{_local(element)} {node!r}" + (f" ({name})" if name else "")
+
+
+def _link_events(nodes: dict[str, etree._Element], out: dict[str, list[str]]) -> None:
+    catches: dict[str, list[str]] = defaultdict(list)
+    for node_id, element in nodes.items():
+        link = _definition(element, "linkEventDefinition")
+        if link is not None and _local(element) == "intermediateCatchEvent":
+            catches[link.get("name") or ""].append(node_id)
+    for node_id, element in nodes.items():
+        link = _definition(element, "linkEventDefinition")
+        if link is not None and _local(element) == "intermediateThrowEvent":
+            out[node_id].extend(catches.get(link.get("name") or "", []))
+
+
+def _walk(sources: Iterable[str], edges: Mapping[str, list[str]]) -> set[str]:
+    seen: set[str] = set()
+    todo = list(sources)
+    while todo:
+        node = todo.pop()
+        if node not in seen:
+            seen.add(node)
+            todo.extend(edges.get(node, ()))
+    return seen
+
+
+def _minutes(text: str | None) -> int | None:
+    """Working minutes of a duration; None when it is missing or bad (check_steps names it)."""
+    if not text:
+        return None
+    try:
+        return parse_working_duration(text)
+    except Exception:  # noqa: BLE001 - whatever the parser raises, the text is bad
+        return None
+
+
+def _fmt(minutes: int) -> str:
+    days, rest = divmod(minutes, 480)
+    hours, mins = divmod(rest, 60)
+    parts = [f"{days}d" if days else "", f"{hours}h" if hours else "", f"{mins}m" if mins else ""]
+    return "".join(parts) or "0h"
+
+
+# --- longest path -------------------------------------------------------------------------------
+
+class _LongestPath:
+    """Budgets along the longest path from a start to an end event.
+
+    Loops are cut where a depth-first walk from the start meets a node still on its stack (a back
+    edge), so a supplement or return loop counts once. Steps of one budget group count the
+    group's budget once per path, so the walk keeps, per node, the best total for each set of
+    groups already counted. An embedded subprocess weighs its own longest path."""
+
+    def __init__(self, policy: ProcessPolicy):
+        self.policy = policy
+        self.group_minutes = {g: _minutes(b.budget) or 0 for g, b in policy.budget_groups.items()}
+
+    def of(self, container: etree._Element) -> tuple[list[str], int]:
+        graph = _Graph.of(container)
+        forward = _forward_edges(graph)
+        order = _topological(graph.starts, forward)
+        states: dict[str, dict[frozenset, tuple[int, tuple | None]]] = defaultdict(dict)
+        for start in graph.starts:
+            self._enter(states, graph, start, frozenset(), 0, None)
+        for node in order:
+            best = sorted(states[node].items(), key=lambda kv: -kv[1][0])[:MAX_PATH_STATES]
+            for groups, (total, _) in best:
+                for target in forward.get(node, ()):
+                    self._enter(states, graph, target, groups, total, (node, groups))
+        ends = [(total, node, groups) for node in order if graph.is_terminal(node)
+                for groups, (total, _) in states[node].items()]
+        if not ends:
+            return [], 0
+        total, node, groups = max(ends, key=lambda e: e[0])
+        return _trace(states, node, groups), total
+
+    def _enter(self, states, graph: _Graph, node: str, groups: frozenset, total: int,
+               came_from) -> None:
+        weight, groups = self._weight(graph.nodes[node], groups)
+        current = states[node].get(groups)
+        if current is None or total + weight > current[0]:
+            states[node][groups] = (total + weight, came_from)
+
+    def _weight(self, element: etree._Element, groups: frozenset) -> tuple[int, frozenset]:
+        step = self.policy.steps.get(element.get("id"))
+        if step is not None and step.budget_group in self.group_minutes:
+            if step.budget_group in groups:
+                return 0, groups
+            return self.group_minutes[step.budget_group], groups | {step.budget_group}
+        if step is not None:
+            return _minutes(step.budget) or 0, groups
+        if _local(element) in CONTAINER_TAGS[1:]:
+            return self.of(element)[1], groups
+        return 0, groups
+
+
+def _forward_edges(graph: _Graph) -> dict[str, list[str]]:
+    """The graph's edges without the back edges of a depth-first walk from the starts."""
+    forward: dict[str, list[str]] = defaultdict(list)
+    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
+    for start in graph.starts:
+        if start in state:
+            continue
+        state[start] = 1
+        stack = [(start, iter(graph.out.get(start, ())))]
+        while stack:
+            node, children = stack[-1]
+            target = next(children, None)
+            if target is None:
+                state[node] = 2
+                stack.pop()
+            elif state.get(target) != 1:
+                forward[node].append(target)
+                if target not in state:
+                    state[target] = 1
+                    stack.append((target, iter(graph.out.get(target, ()))))
+    return forward
+
+
+def _topological(starts: list[str], forward: Mapping[str, list[str]]) -> list[str]:
+    reachable = _walk(starts, forward)
+    indegree = {n: 0 for n in reachable}
+    for node in reachable:
+        for target in forward.get(node, ()):
+            indegree[target] += 1
+    ready = [n for n in starts if indegree.get(n) == 0]
+    order = []
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for target in forward.get(node, ()):
+            indegree[target] -= 1
+            if indegree[target] == 0:
+                ready.append(target)
+    return order
+
+
+def _trace(states, node: str, groups: frozenset) -> list[str]:
+    path = []
+    while node is not None:
+        path.append(node)
+        came_from = states[node][groups][1]
+        node, groups = came_from if came_from is not None else (None, None)
+    return path[::-1]
+
+
+# --- the shipped library ------------------------------------------------------------------------
+
+def validate_library_procedure(procedure, version: str) -> ValidationReport:
+    """Validate one version of a library procedure (configurator.library.LibraryProcedure),
+    building its BPMN from the step table; the catalogue's legal limit wins over the BPMN's."""
+    name = f"{procedure.key}/{version}/process.bpmn"
+    days = procedure.catalogue.get("legal_limit_days")
+    limit = round(float(days) * 480) if isinstance(days, (int, float)) else None
+    try:
+        content = procedure.bpmn(version)
+    except Exception as exc:  # noqa: BLE001 - a broken step table is a finding, not a crash
+        report = ValidationReport(files=[name], process_id=procedure.key)
+        problems = getattr(exc, "problems", None) or [str(exc)]
+        report.findings.extend(Finding("error", "step-table", p, None, None, name) for p in problems)
+        return report
+    return validate_template({name: content}, procedure.key, limit)

@@ -1,0 +1,171 @@
+"""Rolling a template version out to every commune of a province, per-commune overrides, and
+the drift report: which communes differ from their template, and how.
+
+A variant is data (a row pointing at the template's definition), so rolling one template out to
+126 communes parses it once and writes 126 small rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Callable
+
+from lxml import etree
+
+from configurator.validation import validate_template
+from engine.bpmn.extensions import BPMN_NS
+from engine.bpmn.extensions import MOTCUA_NS
+from engine.domain import deadlines
+from engine.domain.errors import EngineError
+from engine.domain.errors import InvalidAction
+from engine.domain.errors import NotFound
+from engine.services import definitions
+from engine.services.runtime import Runtime
+from engine.store import queries
+from engine.store import variant_records
+from engine.store.records import ProcessDefinitionRecord
+from engine.store.records import UserRecord
+
+BATCH = 1000
+
+
+class OverrideError(EngineError):
+    """Overrides that do not fit the template; `problems` lists each with the element or role."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class RolloutReport:
+    template_key: str
+    definition_id: int
+    version: int
+    units: int
+    parses: int
+
+
+@dataclass
+class Drift:
+    unit_code: str
+    unit_name: str
+    differences: list[str] = field(default_factory=list)
+
+
+def rollout(rt: Runtime, definition_id: int, *, unit_codes: list[str] | None = None, province: str = "01",
+            progress: Callable[[int, int], None] | None = None) -> RolloutReport:
+    """Apply a published version to every commune of the province (or the given units) in one
+    action; existing variants move to it and keep their overrides."""
+    parses_before = rt.specs.parses
+    with rt.db.session() as s:
+        definition = s.get(ProcessDefinitionRecord, definition_id)
+        if definition is None or definition.status != "published":
+            raise InvalidAction("only a published version can be rolled out")
+        rt.bundle_for(s, definition)  # parsed (or found in the cache) once for all units
+        units = unit_codes or queries.commune_codes(s, province)
+        now = rt.clock.now()
+        for start in range(0, len(units), BATCH):
+            chunk = units[start:start + BATCH]
+            variant_records.upsert_variants(s, [
+                {"template_key": definition.key, "unit_code": code, "definition_id": definition.id,
+                 "overrides": {}, "updated_at": now} for code in chunk])
+            if progress:
+                progress(min(start + BATCH, len(units)), len(units))
+        return RolloutReport(definition.key, definition.id, definition.version, len(units),
+                             rt.specs.parses - parses_before)
+
+
+def set_overrides(rt: Runtime, template_key: str, unit_code: str, *, roles: dict[str, str] | None = None,
+                  budgets: dict[str, str] | None = None) -> dict:
+    """Who holds each role in this unit and its step budgets; refused, naming every problem,
+    when a role or step is not in the template, a user is not in the unit, or the budgets
+    along some path exceed the legal limit."""
+    with rt.db.session() as s:
+        variant = variant_records.variant_for(s, template_key, unit_code)
+        if variant is None:
+            raise NotFound(f"{template_key} is not rolled out to unit {unit_code}")
+        definition = s.get(ProcessDefinitionRecord, variant.definition_id)
+        bundle = rt.bundle_for(s, definition)
+        problems = _role_problems(s, bundle, unit_code, roles or {}) + _budget_problems(bundle, budgets or {})
+        if not problems and budgets:
+            problems = _legal_limit_problems(rt, definition, budgets)
+        if problems:
+            raise OverrideError(problems)
+        overrides = {"roles": dict(roles or {}), "budgets": dict(budgets or {})}
+        variant_records.set_overrides(s, variant.id, overrides, rt.clock.now())
+        return overrides
+
+
+def _role_problems(s, bundle, unit_code: str, roles: dict[str, str]) -> list[str]:
+    known = {step.role for policy in bundle.policies.values() for step in policy.steps.values()}
+    problems = []
+    for role, username in roles.items():
+        user = s.get(UserRecord, username)
+        if role not in known:
+            problems.append(f"role {role!r} is not used by the template")
+        elif user is None or user.unit_code != unit_code or role not in user.role_set:
+            problems.append(f"{username} cannot hold role {role!r} in unit {unit_code}")
+    return problems
+
+
+def _budget_problems(bundle, budgets: dict[str, str]) -> list[str]:
+    problems = []
+    for element_id, text in budgets.items():
+        if bundle.step(element_id) is None:
+            problems.append(f"{element_id}: not a step of the template")
+            continue
+        try:
+            deadlines.parse_working_duration(text)
+        except ValueError as exc:
+            problems.append(f"{element_id}: {exc}")
+    return problems
+
+
+def _legal_limit_problems(rt: Runtime, definition: ProcessDefinitionRecord, budgets: dict[str, str]) -> list[str]:
+    """The budgets with the overrides applied must still fit the legal limit on every path."""
+    files = definitions.bpmn_files({n: t.encode("utf-8")
+                                    for n, t in definitions.template_files(rt, definition.id).items()})
+    changed = {name: with_budgets(content, budgets) for name, content in files.items()}
+    report = validate_template(changed, definition.key, definition.legal_limit_minutes)
+    return [f"{f.element_id or ''}: {f.message}".lstrip(": ") for f in report.errors]
+
+
+def with_budgets(bpmn: bytes, budgets: dict[str, str]) -> bytes:
+    """The template with some steps' `motcua:step budget` replaced (for checking, never stored)."""
+    tree = etree.fromstring(bpmn, etree.XMLParser(resolve_entities=False, no_network=True))
+    for element_id, budget in budgets.items():
+        for node in tree.xpath("//*[@id=$id]", id=element_id):
+            ext = node.find(f"{{{BPMN_NS}}}extensionElements")
+            if ext is None:
+                ext = etree.SubElement(node, f"{{{BPMN_NS}}}extensionElements")
+                node.insert(0, ext)
+            step = ext.find(f"{{{MOTCUA_NS}}}step")
+            if step is None:
+                step = etree.SubElement(ext, f"{{{MOTCUA_NS}}}step")
+            step.set("budget", budget)
+            step.attrib.pop("budgetGroup", None)
+    return etree.tostring(tree, xml_declaration=True, encoding="utf-8")
+
+
+def drift_report(rt: Runtime, template_key: str) -> list[Drift]:
+    """Communes whose process differs from the template's newest published version, and how."""
+    with rt.db.read_session() as s:
+        latest = queries.latest_published(s, template_key)
+        if latest is None:
+            raise NotFound(f"no published version of {template_key}")
+        names = queries.unit_names(s)
+        drifts = []
+        for variant in variant_records.list_variants(s, template_key=template_key, limit=100_000):
+            differences = []
+            if variant.definition_id != latest.id:
+                version = s.get(ProcessDefinitionRecord, variant.definition_id).version
+                differences.append(f"runs version {version}, newest is {latest.version}")
+            for role, username in sorted((variant.overrides or {}).get("roles", {}).items()):
+                differences.append(f"role {role} held by {username}")
+            for element_id, budget in sorted((variant.overrides or {}).get("budgets", {}).items()):
+                differences.append(f"step {element_id} budget {budget}")
+            if differences:
+                drifts.append(Drift(variant.unit_code, names.get(variant.unit_code, ""), differences))
+        return drifts

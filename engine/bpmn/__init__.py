@@ -1,0 +1,1 @@
+"""BPMN adapter: everything that touches SpiffWorkflow (parsing, running, scripts, serialization)."""

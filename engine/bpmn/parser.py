@@ -1,0 +1,153 @@
+"""Parses BPMN templates into SpiffWorkflow specs, cached by content hash.
+
+Many commune variants share one template: they name the same content digest, so the
+template is parsed once per process however many variants and dossiers use it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Mapping
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.spiff.parser.process import VALIDATOR
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+from engine.bpmn.extensions import ProcessPolicy
+from engine.bpmn.extensions import StepPolicy
+from engine.bpmn.extensions import read_policies
+from engine.bpmn.xml import element_line
+from engine.bpmn.xml import parse_xml
+from engine.domain.errors import TemplateError
+
+
+@dataclass(frozen=True)
+class SpecBundle:
+    """A parsed template: SpiffWorkflow specs plus our domain policies, immutable."""
+
+    digest: str
+    process_id: str
+    spec: object
+    subprocess_specs: dict
+    policies: dict[str, ProcessPolicy]
+
+    @property
+    def policy(self) -> ProcessPolicy:
+        return self.policies[self.process_id]
+
+    def step(self, element_id: str) -> StepPolicy | None:
+        for policy in self.policies.values():
+            if element_id in policy.steps:
+                return policy.steps[element_id]
+        return None
+
+    def node_status(self, element_id: str) -> int | None:
+        for policy in self.policies.values():
+            if element_id in policy.node_statuses:
+                return policy.node_statuses[element_id]
+        return None
+
+
+def digest_files(files: Mapping[str, bytes]) -> str:
+    """Content hash of a set of BPMN files; names matter only for ordering."""
+    h = hashlib.sha256()
+    for name in sorted(files):
+        content = files[name]
+        h.update(hashlib.sha256(content if isinstance(content, bytes) else content.encode()).digest())
+    return h.hexdigest()
+
+
+def parse_bundle(files: Mapping[str, bytes], process_id: str | None = None) -> SpecBundle:
+    """Parse and validate (XSD on) the files of a template; raise TemplateError naming the element.
+
+    Args:
+        files: file name -> BPMN bytes (several files when call activities cross files).
+        process_id: the process to run; None picks the only executable process.
+    """
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    trees: dict[str, etree._ElementTree] = {}
+    policies: dict[str, ProcessPolicy] = {}
+    for name, content in files.items():
+        tree = parse_xml(content, file_name=name)
+        trees[name] = tree
+        _add_to_parser(parser, tree, name, trees)
+        policies.update(read_policies(tree))
+    chosen = process_id or _only_executable(parser, files)
+    try:
+        spec = parser.get_spec(chosen)
+        subprocess_specs = parser.get_subprocess_specs(chosen)
+    except ValidationException as exc:
+        raise _template_error(exc, trees) from None
+    return SpecBundle(digest_files(files), chosen, spec, subprocess_specs, policies)
+
+
+def _add_to_parser(parser, tree, name, trees) -> None:
+    try:
+        parser.add_bpmn_xml(tree, filename=name)
+    except ValidationException as exc:
+        raise _template_error(exc, trees) from None
+    except etree.DocumentInvalid as exc:  # pragma: no cover - VALIDATOR raises ValidationException
+        raise TemplateError(str(exc), file_name=name) from None
+
+
+def _only_executable(parser: SpiffBpmnParser, files: Mapping[str, bytes]) -> str:
+    ids = parser.get_process_ids()
+    if len(ids) == 1:
+        return ids[0]
+    names = ", ".join(sorted(files))
+    if not ids:
+        raise TemplateError(f"no executable process (isExecutable=\"true\") in {names}")
+    raise TemplateError(f"several executable processes ({', '.join(sorted(ids))}); name the one to run")
+
+
+def _template_error(exc: ValidationException, trees: Mapping[str, etree._ElementTree]) -> TemplateError:
+    element_id = getattr(exc, "id", "") or None
+    line = getattr(exc, "line_number", "") or None
+    file_name = getattr(exc, "file_name", "") or None
+    if line is None and element_id:
+        tree = trees.get(file_name) if file_name else None
+        for candidate in ([tree] if tree is not None else trees.values()):
+            line = element_line(candidate, element_id)
+            if line:
+                break
+    message = str(exc).split("\n")[0]
+    return TemplateError(message, element_id=element_id, line=line, file_name=file_name)
+
+
+class SpecCache:
+    """A bounded, thread-safe cache of parsed templates keyed by content digest and process."""
+
+    def __init__(self, capacity: int = 1024):
+        self.capacity = capacity
+        self.parses = 0
+        self._items: OrderedDict[tuple[str, str | None], SpecBundle] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def cached(self, digest: str, process_id: str | None = None) -> SpecBundle | None:
+        with self._lock:
+            bundle = self._items.get((digest, process_id))
+            if bundle is not None:
+                self._items.move_to_end((digest, process_id))
+            return bundle
+
+    def get(self, files: Mapping[str, bytes], process_id: str | None = None,
+            digest: str | None = None) -> SpecBundle:
+        key = (digest or digest_files(files), process_id)
+        bundle = self.cached(*key)
+        if bundle is not None:
+            return bundle
+        bundle = parse_bundle(files, process_id)
+        with self._lock:
+            self.parses += 1
+            self._items[key] = bundle
+            self._items[(key[0], bundle.process_id)] = bundle  # found again by its process id
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+        return bundle
+
+    def __len__(self) -> int:
+        return len(self._items)

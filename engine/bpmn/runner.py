@@ -1,0 +1,250 @@
+"""The one place that drives SpiffWorkflow: start, complete a human task, fire timers, events.
+
+Every operation runs on a freshly deserialized workflow, under the operation's clock, and
+returns what the store must persist; a failure leaves nothing to persist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import timedelta
+from typing import Mapping
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.exceptions import TaskNotFoundException
+from SpiffWorkflow.util.task import TaskState
+
+from engine.bpmn import timers
+from engine.bpmn.parser import SpecBundle
+from engine.bpmn.serializer import dump_state
+from engine.bpmn.serializer import load_state
+from engine.clock import Clock
+from engine.domain.errors import EngineError
+from engine.domain.errors import ExpressionError
+from engine.domain.errors import InvalidAction
+
+#: SpiffWorkflow compares `due < now` strictly; waking a second later always fires the timer.
+TIMER_SLACK = timedelta(seconds=1)
+#: SpiffWorkflow stops seeing READY tasks past a tree depth of 1000 (spiffworkflow.md §8).
+MAX_TREE_SIZE = 5000
+
+TIMER_EVENT_TYPES = {"TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition"}
+
+
+@dataclass(frozen=True)
+class HumanTask:
+    """A READY user or manual task as the store projects it into a work item."""
+
+    task_id: str
+    element_id: str
+    name: str
+    lane: str | None
+    process_id: str
+    data: dict
+
+
+@dataclass
+class Run:
+    """A workflow loaded for one operation, with the bundle and clock it runs under."""
+
+    bundle: SpecBundle
+    workflow: BpmnWorkflow
+    clock: Clock
+
+    # -- queries -----------------------------------------------------------------------------
+    def _all_tasks(self):
+        """Every task of the workflow and its subprocesses. A plain walk over SpiffWorkflow's task
+        dicts: its TaskIterator is several times slower and this runs on every request."""
+        yield from self.workflow.tasks.values()
+        for subprocess in self.workflow.subprocesses.values():
+            yield from subprocess.tasks.values()
+
+    def _ready_human(self):
+        return [t for t in self._all_tasks() if t.state == TaskState.READY and t.task_spec.manual]
+
+    def human_tasks(self) -> list[HumanTask]:
+        return [
+            HumanTask(
+                task_id=str(t.id), element_id=t.task_spec.bpmn_id, name=t.task_spec.bpmn_name or t.task_spec.bpmn_id,
+                lane=t.task_spec.lane, process_id=t.workflow.spec.name, data=dict(t.data),
+            )
+            for t in self._ready_human()
+        ]
+
+    def ready_task_ids(self) -> frozenset[str]:
+        return frozenset(str(t.id) for t in self._ready_human())
+
+    def is_completed(self) -> bool:
+        return self.workflow.is_completed()
+
+    def waiting_events(self) -> list:
+        """Every event the workflow waits for, looking inside event-based gateways (which
+        SpiffWorkflow reports as one anonymous MultipleEventDefinition)."""
+        events = []
+        for task in self.workflow.event_manager.tasks.values():
+            definition = task.task_spec.event_definition
+            parts = definition.event_definitions if isinstance(definition, MultipleEventDefinition) else [definition]
+            events.extend(part.details(task) for part in parts)
+        return events
+
+    def next_timer_at(self) -> datetime | None:
+        dues = [
+            timers.parse_due(event.value) for event in self.waiting_events()
+            if event.event_type in TIMER_EVENT_TYPES and isinstance(event.value, str)
+        ]
+        return min(dues) + TIMER_SLACK if dues else None
+
+    def waiting_messages(self) -> list[str]:
+        return [e.name for e in self.waiting_events() if e.event_type not in TIMER_EVENT_TYPES]
+
+    def completed_element_ids(self) -> list[str]:
+        return [t.task_spec.bpmn_id for t in self.workflow.get_tasks(state=TaskState.COMPLETED)
+                if getattr(t.task_spec, "bpmn_id", None)]
+
+    def last_reached_status(self) -> int | None:
+        """The portal status of the node the dossier waits at (a catch event), else of the most
+        recently completed node that declares one."""
+        latest = None
+        for task in self._all_tasks():
+            if task.state not in (TaskState.WAITING, TaskState.COMPLETED):
+                continue
+            element_id = getattr(task.task_spec, "bpmn_id", None)
+            status = self.bundle.node_status(element_id) if element_id else None
+            if status is None:
+                continue
+            if task.state == TaskState.WAITING:
+                return status
+            if latest is None or task.last_state_change >= latest[0]:
+                latest = (task.last_state_change, status)
+        return latest[1] if latest else None
+
+    @property
+    def data(self) -> dict:
+        return self.workflow.data
+
+    def dump(self) -> str:
+        if len(self.workflow.tasks) > MAX_TREE_SIZE:
+            raise InvalidAction(f"dossier workflow grew to {len(self.workflow.tasks)} tasks; "
+                                f"a loop in the template runs away")
+        return dump_state(self.workflow)
+
+    # -- commands ----------------------------------------------------------------------------
+    def advance(self) -> None:
+        """Run engine steps until only human tasks or waiting events remain."""
+        with timers.clock_in_use(self.clock), _expression_errors():
+            self.workflow.do_engine_steps()
+
+    def complete(self, task_id: str, data: Mapping) -> None:
+        task = self._ready_human_task(task_id)
+        with timers.clock_in_use(self.clock), _expression_errors():
+            task.data.update(data)
+            task.run()
+            self.workflow.do_engine_steps()
+
+    def fire_timers(self) -> None:
+        with timers.clock_in_use(self.clock), _expression_errors():
+            self.workflow.refresh_timers()
+            self.workflow.do_engine_steps()
+
+    def send_message(self, name: str, payload: Mapping | None = None) -> None:
+        from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+
+        self._send(MessageEventDefinition(name), payload)
+
+    def send_signal(self, name: str) -> None:
+        from SpiffWorkflow.bpmn.specs.event_definitions.simple import SignalEventDefinition
+
+        self._send(SignalEventDefinition(name), None)
+
+    def cancel(self) -> None:
+        self.workflow.cancel()
+
+    def _send(self, definition, payload) -> None:
+        with timers.clock_in_use(self.clock), _expression_errors():
+            try:
+                self.workflow.send_event(BpmnEvent(definition, payload=dict(payload or {})))
+            except SpiffWorkflowException as exc:
+                raise InvalidAction(f"nothing in this dossier waits for {definition.name!r}: {exc}") from None
+            self.workflow.do_engine_steps()
+
+    def _ready_human_task(self, task_id: str):
+        try:
+            task = self.workflow.get_task_from_id(UUID(task_id))
+        except (TaskNotFoundException, ValueError):
+            raise InvalidAction(f"task {task_id} is not part of this dossier") from None
+        if not task.task_spec.manual or task.state != TaskState.READY:
+            raise InvalidAction(f"step {task.task_spec.bpmn_id!r} is not waiting for a person "
+                                f"(state {TaskState.get_name(task.state)})")
+        return task
+
+
+class _expression_errors:
+    """Turns SpiffWorkflow's task errors into ExpressionError naming the element."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc is None:
+            return False
+        if isinstance(exc, EngineError):
+            # Some SpiffWorkflow paths call the environment directly: name the element ourselves.
+            if exc.element_id is None:
+                task = _failing_task(tb)
+                exc.element_id = getattr(task.task_spec, "bpmn_id", None) if task is not None else None
+            return False
+        if not isinstance(exc, (SpiffWorkflowException, TypeError, ValueError, NameError,
+                                AttributeError, KeyError, NotImplementedError)):
+            return False
+        task = getattr(exc, "task", None) or _failing_task(tb)
+        element_id = getattr(task.task_spec, "bpmn_id", None) if task is not None else None
+        raise ExpressionError(_describe(exc), element_id=element_id) from exc
+
+
+def _failing_task(tb):
+    """The SpiffWorkflow task whose code raised, found in the traceback's frames (innermost)."""
+    from SpiffWorkflow.task import Task
+
+    found = None
+    while tb is not None:
+        for name in ("my_task", "task"):
+            candidate = tb.tb_frame.f_locals.get(name)
+            if isinstance(candidate, Task) and getattr(candidate.task_spec, "bpmn_id", None):
+                found = candidate
+        tb = tb.tb_next
+    return found
+
+
+def _describe(exc: Exception) -> str:
+    if not isinstance(exc, SpiffWorkflowException):
+        return f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, WorkflowTaskException):
+        parts = [str(exc).split("\n")[0]]
+        if getattr(exc, "error_type", None):
+            parts.append(f"({exc.error_type})")
+        return " ".join(parts)
+    return str(exc)
+
+
+def start(bundle: SpecBundle, clock: Clock, script_engine: PythonScriptEngine, data: Mapping | None = None) -> Run:
+    workflow = BpmnWorkflow(bundle.spec, bundle.subprocess_specs, script_engine=script_engine)
+    if data:
+        workflow.task_tree.data.update(data)
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(data)
+    run = Run(bundle, workflow, clock)
+    run.advance()
+    return run
+
+
+def load(bundle: SpecBundle, state: str, clock: Clock, script_engine: PythonScriptEngine) -> Run:
+    workflow = load_state(state, bundle)
+    workflow.script_engine = script_engine  # not serialized: re-attach after every load
+    return Run(bundle, workflow, clock)

@@ -1,0 +1,57 @@
+"""Makes SpiffWorkflow's timers read the engine's clock instead of the wall clock.
+
+SpiffWorkflow 3.2 calls `datetime.now(timezone.utc)` inside its timer module and offers no hook,
+so the module's `datetime` name is replaced once by a subclass whose `now()` asks the clock of
+the operation in progress (a context variable), and falls back to the wall clock outside one.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from contextlib import contextmanager
+from datetime import datetime
+from datetime import timezone
+from typing import Iterator
+
+import SpiffWorkflow.bpmn.specs.event_definitions.timer as _timer_module
+
+from engine.clock import Clock
+
+_current_clock: contextvars.ContextVar[Clock | None] = contextvars.ContextVar("motcua_clock", default=None)
+
+
+class _ClockedDatetime(datetime):
+    @classmethod
+    def now(cls, tz=None):
+        clock = _current_clock.get()
+        if clock is None:
+            return datetime.now(tz)
+        instant = clock.now()
+        return instant.astimezone(tz) if tz else instant.astimezone().replace(tzinfo=None)
+
+
+def install() -> None:
+    if _timer_module.datetime is not _ClockedDatetime:
+        _timer_module.datetime = _ClockedDatetime
+
+
+@contextmanager
+def clock_in_use(clock: Clock) -> Iterator[None]:
+    """Within this block SpiffWorkflow timers see `clock`."""
+    install()
+    token = _current_clock.set(clock)
+    try:
+        yield
+    finally:
+        _current_clock.reset(token)
+
+
+def parse_due(value: str) -> datetime:
+    """A PendingBpmnEvent value (ISO text) as an aware UTC instant."""
+    due = datetime.fromisoformat(value)
+    if due.tzinfo is None:
+        due = due.replace(tzinfo=_timer_module.LOCALTZ)
+    return due.astimezone(timezone.utc)
+
+
+install()

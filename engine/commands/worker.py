@@ -1,0 +1,57 @@
+"""`motcua worker`: fires due timers and delivers notifications."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from datetime import datetime
+
+import click
+
+from engine.clock import FrozenClock
+from engine.clock import SystemClock
+from engine.services import worker
+from engine.services.channels import SmtpChannel
+from engine.services.channels import default_channels
+from engine.services.runtime import Runtime
+from engine.store.database import Database
+
+
+def _smtp_from_env() -> SmtpChannel | None:
+    host = os.environ.get("MOTCUA_SMTP_HOST")
+    if not host:
+        return None
+    return SmtpChannel(host, int(os.environ.get("MOTCUA_SMTP_PORT", "25")),
+                       os.environ.get("MOTCUA_SMTP_SENDER", "motcua@localhost"),
+                       os.environ.get("MOTCUA_SMTP_USER"), os.environ.get("MOTCUA_SMTP_PASSWORD"),
+                       os.environ.get("MOTCUA_SMTP_STARTTLS") == "1")
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Do one pass over everything due, then exit.")
+@click.option("--poll", default=5.0, show_default=True, help="Seconds between passes.")
+@click.option("--batch", default=50, show_default=True, help="Rows leased per batch.")
+@click.option("--now", "frozen_now", default=None,
+              help="Run on a frozen clock at this ISO instant (simulations and tests).")
+@click.option("--worker-id", default=None, help="Lease owner name (default host:pid).")
+def worker_command(once: bool, poll: float, batch: int, frozen_now: str | None, worker_id: str | None) -> None:
+    """Fire due BPMN timers and deliver the outbox (e-mail when MOTCUA_SMTP_HOST is set).
+
+    Any number of workers may run against PostgreSQL; on SQLite run one.
+    """
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    clock = FrozenClock(datetime.fromisoformat(frozen_now)) if frozen_now else SystemClock()
+    rt = Runtime(db=Database.from_env(), clock=clock)
+    if worker_id:
+        rt.worker_id = worker_id
+    channels = default_channels(_smtp_from_env())
+    if once:
+        click.echo(worker.run_once(rt, channels, batch))
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    click.echo(f"worker {rt.worker_id} polling every {poll}s")
+    worker.run_forever(rt, channels, poll_seconds=poll, stop=stop, batch=batch)

@@ -1,0 +1,1 @@
+"""Pure domain rules (calendar, deadlines, SLA, assignment): standard library only."""

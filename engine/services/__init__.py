@@ -1,0 +1,1 @@
+"""Use cases: each state-changing function runs in exactly one transaction."""

@@ -1,0 +1,77 @@
+"""Delivery channels for the outbox: in-app (always), e-mail through SMTP, SMS (logging adapter)."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from email.message import EmailMessage
+from typing import Protocol
+
+
+from engine.store.database import Session
+from engine.store.records import NotificationRecord
+from engine.store.records import OutboxRecord
+
+log = logging.getLogger("motcua.notify")
+
+
+class Channel(Protocol):
+    def deliver(self, session: Session, message: OutboxRecord, now) -> None:
+        """Deliver or raise; runs inside the transaction that marks the message sent."""
+
+
+class InAppChannel:
+    """Writes the notification row in the same transaction that marks the message sent:
+    exactly once, whatever happens to the worker."""
+
+    def deliver(self, session, message, now) -> None:
+        session.add(NotificationRecord(outbox_id=message.id, username=message.recipient,
+                                       subject=message.subject, body=message.body, created_at=now))
+
+
+class SmtpChannel:
+    """E-mail; at-least-once (a crash between sending and committing resends), so every message
+    carries its outbox key as Message-ID for receivers to drop duplicates."""
+
+    def __init__(self, host: str, port: int = 25, sender: str = "motcua@localhost",
+                 username: str | None = None, password: str | None = None, starttls: bool = False):
+        self.host, self.port, self.sender = host, port, sender
+        self.username, self.password, self.starttls = username, password, starttls
+
+    def deliver(self, session, message, now) -> None:
+        email = EmailMessage()
+        email["From"], email["To"], email["Subject"] = self.sender, message.recipient, message.subject
+        email["Message-ID"] = f"<{message.dedupe_key.replace(' ', '_')}@motcua>"
+        email.set_content(message.body)
+        with smtplib.SMTP(self.host, self.port, timeout=20) as smtp:
+            if self.starttls:
+                smtp.starttls()
+            if self.username:
+                smtp.login(self.username, self.password or "")
+            smtp.send_message(email)
+
+
+class SmsGateway(Protocol):
+    def send(self, phone: str, text: str) -> None: ...
+
+
+class LoggingSmsGateway:
+    """The SMS adapter used until a carrier gateway is configured: it logs what it would send."""
+
+    def send(self, phone: str, text: str) -> None:
+        log.info("SMS to %s: %s", phone, text)
+
+
+class SmsChannel:
+    def __init__(self, gateway: SmsGateway | None = None):
+        self.gateway = gateway or LoggingSmsGateway()
+
+    def deliver(self, session, message, now) -> None:
+        self.gateway.send(message.recipient, f"{message.subject}: {message.body}"[:480])
+
+
+def default_channels(smtp: SmtpChannel | None = None) -> dict[str, Channel]:
+    channels: dict[str, Channel] = {"in_app": InAppChannel(), "sms": SmsChannel()}
+    if smtp is not None:
+        channels["email"] = smtp
+    return channels

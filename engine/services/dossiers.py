@@ -1,0 +1,304 @@
+"""Dossier use cases: start, complete a step, claim, cancel, suspend, resume, send a message.
+
+Each function is one transaction: lock (optimistically, by the dossier's version column), load,
+run, save the state, project work items, append audit, enqueue notifications, commit. A lost race
+raises ConflictError and writes nothing.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Iterator
+from typing import Mapping
+
+
+from engine.bpmn import runner
+from engine.bpmn.serializer import STATE_FORMAT
+from engine.domain import deadlines
+from engine.domain.assignment import Actor
+from engine.domain.assignment import refusal_to_claim
+from engine.domain.assignment import refusal_to_work
+from engine.domain.errors import ConflictError
+from engine.domain.errors import InvalidAction
+from engine.domain.errors import NotFound
+from engine.domain.errors import PermissionDenied
+from engine.domain.model import DossierStatus
+from engine.domain.model import RunState
+from engine.domain.model import WorkItemState
+from engine.services import audit
+from engine.services import projection
+from engine.services.runtime import Runtime
+from engine.services.scripting import script_engine_for
+from engine.store import repositories
+from engine.store import sequences
+from engine.store import variant_records
+from engine.store.records import DossierRecord
+from engine.store.records import ProcessDefinitionRecord
+from engine.store.records import UnitRecord
+from engine.store.database import Session
+from engine.store.records import WorkItemRecord
+
+
+@contextmanager
+def transaction(rt: Runtime) -> Iterator[Session]:
+    """One change, one transaction; optimistic-lock failures become ConflictError."""
+    with rt.db.session() as session:
+        yield session
+        audit.write_pending(session)
+
+
+def start_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applicant_name: str, actor: Actor,
+                  applicant: Mapping | None = None, received_at: datetime | None = None,
+                  data: Mapping | None = None) -> DossierRecord:
+    """Receive a dossier: issue its code, compute its appointment and start its process."""
+    with transaction(rt) as s:
+        definition = _published(s, definition_id)
+        unit = s.get(UnitRecord, unit_code)
+        if unit is None:
+            raise NotFound(f"unknown unit {unit_code!r}", field="unit_code")
+        now = rt.clock.now()
+        received = received_at or now
+        calendar = rt.calendars.for_unit(s, unit_code)
+        code = _dossier_code(s, unit, received, calendar)
+        rule = deadlines.ClockStartRule(cutoff=_cutoff(definition.clock_cutoff),
+                                        last_hour_rule=definition.clock_last_hour)
+        start_at = deadlines.clock_start(calendar, received, rule)
+        appointment = (deadlines.appointment(calendar, received, definition.legal_limit_minutes, rule)
+                       if definition.legal_limit_minutes is not None else None)
+        bundle = rt.bundle_for(s, definition)
+        variant = variant_records.variant_for(s, definition.key, unit_code)
+        if variant is not None and variant.definition_id != definition.id:
+            variant = None  # the unit runs another version of this template; no overrides apply
+        run = runner.start(bundle, rt.clock, script_engine_for(calendar, rt.clock), {
+            **(data or {}), "dossier_code": code, "unit_code": unit_code,
+            "received_at": received.astimezone(calendar.tz).isoformat(),
+        })
+        dossier = DossierRecord(
+            code=code, definition_id=definition.id, unit_code=unit_code,
+            procedure_code=definition.procedure_code, applicant_name=applicant_name,
+            applicant=dict(applicant or {}), status=DossierStatus.ACCEPTED.value,
+            variant_id=variant.id if variant else None, overrides=dict(variant.overrides) if variant else None,
+            run_state=RunState.RUNNING.value, received_at=received, clock_start_at=start_at,
+            appointment_at=appointment, original_appointment_at=appointment,
+            apology_due_at=deadlines.apology_deadline(calendar, appointment) if appointment else None,
+            state="", state_format=STATE_FORMAT, created_at=now, updated_at=now,
+        )
+        s.add(dossier)
+        s.flush()
+        audit.record(s, at=now, action="start", actor=actor, dossier_id=dossier.id,
+                     code=code, definition=f"{definition.key} v{definition.version}",
+                     appointment_at=appointment.isoformat() if appointment else None)
+        projection.sync(s, dossier, run, calendar, actor, now, ready_before=frozenset())
+        return dossier
+
+
+def complete_work_item(rt: Runtime, work_item_id: int, actor: Actor, data: Mapping | None = None, *,
+                       expected_version: int | None = None) -> DossierRecord:
+    """Complete a step with its form data and move the dossier on to its next steps."""
+    with transaction(rt) as s:
+        item, dossier = _open_item(s, work_item_id, expected_version)
+        refusal = refusal_to_work(actor, unit_code=item.unit_code, role=item.role, assignee=item.assignee)
+        if refusal:
+            raise PermissionDenied(refusal)
+        if item.delegation_state == "pending":
+            raise PermissionDenied(f"the step is delegated to {item.assignee}; "
+                                   f"it must be resolved back to {item.owner} first")
+        now = rt.clock.now()
+        calendar = rt.calendars.for_unit(s, dossier.unit_code)
+        run = _load(rt, s, dossier, calendar)
+        ready_before = run.ready_task_ids()
+        run.complete(item.task_id, dict(data or {}))
+        _close_item(item, actor, now, data, calendar)
+        audit.record(s, at=now, action="complete", actor=actor, dossier_id=dossier.id,
+                     work_item_id=item.id, element_id=item.element_id,
+                     classification=item.classification, margin_minutes=item.margin_minutes)
+        projection.sync(s, dossier, run, calendar, actor, now, ready_before,
+                        handed_over_by=actor.username, completed_task=item.task_id)
+        return dossier
+
+
+def claim_work_item(rt: Runtime, work_item_id: int, actor: Actor) -> WorkItemRecord:
+    with transaction(rt) as s:
+        item, dossier = _open_item(s, work_item_id, None)
+        refusal = refusal_to_claim(actor, unit_code=item.unit_code, role=item.role, assignee=item.assignee)
+        if refusal:
+            raise InvalidAction(refusal) if item.assignee else PermissionDenied(refusal)
+        now = rt.clock.now()
+        item.assignee, item.state, item.claimed_at = actor.username, WorkItemState.CLAIMED.value, now
+        if item.due_at is None:
+            calendar = rt.calendars.for_unit(s, dossier.unit_code)
+            bundle = rt.bundle_for_definition(s, dossier.definition_id)
+            projection.set_deadlines_on_claim(s, item, bundle, calendar, now)
+        audit.record(s, at=now, action="claim", actor=actor, dossier_id=dossier.id, work_item_id=item.id,
+                     element_id=item.element_id, giver=item.role, receiver=actor.username)
+        return item
+
+
+def unclaim_work_item(rt: Runtime, work_item_id: int, actor: Actor) -> WorkItemRecord:
+    with transaction(rt) as s:
+        item, dossier = _open_item(s, work_item_id, None)
+        if item.assignee is None:
+            raise InvalidAction("the step is not claimed")
+        if item.assignee != actor.username and not (actor.is_supervising() and actor.works_in(item.unit_code)):
+            raise PermissionDenied(f"only {item.assignee} or a leader may release this step")
+        now = rt.clock.now()
+        audit.record(s, at=now, action="unclaim", actor=actor, dossier_id=dossier.id, work_item_id=item.id,
+                     element_id=item.element_id, giver=item.assignee, receiver=item.role)
+        item.assignee, item.state = None, WorkItemState.OPEN.value
+        return item
+
+
+def send_message(rt: Runtime, dossier_id: int, name: str, actor: Actor,
+                 payload: Mapping | None = None) -> DossierRecord:
+    """Deliver a BPMN message (e.g. 'bo_sung_xong') to the dossier's waiting catch event."""
+    with transaction(rt) as s:
+        dossier = _running(s, dossier_id)
+        now = rt.clock.now()
+        calendar = rt.calendars.for_unit(s, dossier.unit_code)
+        run = _load(rt, s, dossier, calendar)
+        ready_before = run.ready_task_ids()
+        run.send_message(name, payload)
+        audit.record(s, at=now, action="message", actor=actor, dossier_id=dossier.id, message=name)
+        projection.sync(s, dossier, run, calendar, actor, now, ready_before)
+        return dossier
+
+
+def suspend_dossier(rt: Runtime, dossier_id: int, actor: Actor, reason: str) -> DossierRecord:
+    """Stop the engine moving the dossier (no timers fire, no step can be completed)."""
+    with transaction(rt) as s:
+        dossier = _running(s, dossier_id)
+        dossier.run_state = RunState.SUSPENDED.value
+        dossier.updated_at = rt.clock.now()
+        audit.record(s, at=dossier.updated_at, action="suspend", actor=actor, dossier_id=dossier.id, reason=reason)
+        return dossier
+
+
+def resume_dossier(rt: Runtime, dossier_id: int, actor: Actor) -> DossierRecord:
+    with transaction(rt) as s:
+        dossier = _get_dossier(s, dossier_id)
+        if dossier.run_state != RunState.SUSPENDED.value:
+            raise InvalidAction(f"dossier {dossier.code} is not suspended (it is {dossier.run_state})")
+        now = rt.clock.now()
+        dossier.run_state = RunState.RUNNING.value
+        dossier.updated_at = now
+        audit.record(s, at=now, action="resume", actor=actor, dossier_id=dossier.id)
+        # Timers that fell due while suspended fire now, on the worker's next pass.
+        return dossier
+
+
+def cancel_dossier(rt: Runtime, dossier_id: int, actor: Actor, reason: str,
+                   status: DossierStatus = DossierStatus.STOPPED) -> DossierRecord:
+    with transaction(rt) as s:
+        dossier = _get_dossier(s, dossier_id)
+        if dossier.run_state in (RunState.COMPLETED.value, RunState.CANCELLED.value):
+            raise InvalidAction(f"dossier {dossier.code} is already {dossier.run_state}")
+        now = rt.clock.now()
+        calendar = rt.calendars.for_unit(s, dossier.unit_code)
+        run = _load(rt, s, dossier, calendar)
+        run.cancel()
+        for item in projection.open_items(s, dossier.id):
+            item.state, item.completed_at, item.next_sla_at = WorkItemState.CANCELLED.value, now, None
+        dossier.state = run.dump()
+        dossier.run_state, dossier.status = RunState.CANCELLED.value, status.value
+        dossier.next_timer_at, dossier.completed_at, dossier.updated_at = None, now, now
+        audit.record(s, at=now, action="cancel", actor=actor, dossier_id=dossier.id, reason=reason,
+                     status=status.value)
+        return dossier
+
+
+def definition_of(session: Session, dossier_id: int) -> int | None:
+    dossier = session.get(DossierRecord, dossier_id)
+    return dossier.definition_id if dossier else None
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+
+def _published(s: Session, definition_id: int) -> ProcessDefinitionRecord:
+    definition = s.get(ProcessDefinitionRecord, definition_id)
+    if definition is None:
+        raise NotFound(f"unknown process definition {definition_id}", field="definition_id")
+    if definition.status != "published":
+        raise InvalidAction(f"{definition.key} v{definition.version} is {definition.status}; "
+                            f"dossiers start only on a published version")
+    return definition
+
+
+def _get_dossier(s: Session, dossier_id: int) -> DossierRecord:
+    dossier = s.get(DossierRecord, dossier_id)
+    if dossier is None:
+        raise NotFound(f"unknown dossier {dossier_id}")
+    return dossier
+
+
+def _running(s: Session, dossier_id: int) -> DossierRecord:
+    dossier = _get_dossier(s, dossier_id)
+    if dossier.run_state != RunState.RUNNING.value:
+        raise InvalidAction(f"dossier {dossier.code} is {dossier.run_state}; nothing can move it now")
+    return dossier
+
+
+def _open_item(s: Session, work_item_id: int, expected_version: int | None):
+    item, dossier = repositories.work_item_with_dossier(s, work_item_id)
+    if item is None:
+        raise NotFound(f"unknown work item {work_item_id}")
+    if expected_version is not None and item.version != expected_version:
+        raise ConflictError(f"step {item.name!r} changed since you opened it; reload and try again")
+    if item.state not in projection.OPEN_STATES:
+        who = f" by {item.completed_by}" if item.completed_by else ""
+        raise ConflictError(f"step {item.name!r} is already {item.state}{who}")
+    if dossier.run_state != RunState.RUNNING.value:
+        raise InvalidAction(f"dossier {dossier.code} is {dossier.run_state}; nothing can move it now")
+    return item, dossier
+
+
+def _load(rt: Runtime, s: Session, dossier: DossierRecord, calendar) -> runner.Run:
+    bundle = rt.bundle_for_definition(s, dossier.definition_id)
+    return runner.load(bundle, dossier.state, rt.clock, script_engine_for(calendar, rt.clock))
+
+
+def _close_item(item: WorkItemRecord, actor: Actor, now: datetime, data, calendar) -> None:
+    item.state, item.completed_at, item.completed_by = WorkItemState.COMPLETED.value, now, actor.username
+    item.on_behalf_of = actor.on_behalf_of or item.on_behalf_of
+    item.outcome = dict(data or {})
+    item.next_sla_at = None
+    if item.due_at is not None:
+        verdict, margin = deadlines.classify(calendar, item.due_at, now)
+        item.classification, item.margin_minutes = verdict.value, margin
+
+
+def _dossier_code(s: Session, unit: UnitRecord, received: datetime, calendar) -> str:
+    local_day = received.astimezone(calendar.tz).date()
+    seq = sequences.next_value(s, unit.agency_code, local_day)
+    return f"{unit.agency_code}-{local_day:%y%m%d}-{seq:04d}"
+
+
+def _cutoff(text: str | None):
+    from datetime import time
+
+    return time.fromisoformat(text) if text else None
+
+
+def reappoint_dossier(rt: Runtime, dossier_id: int, actor: Actor, new_appointment: datetime,
+                      reason: str) -> DossierRecord:
+    """The apology case: move the appointment once, later, with a reason; the original stays."""
+    if not reason.strip():
+        raise InvalidAction("the apology letter needs a reason", field="reason")
+    with transaction(rt) as s:
+        dossier = _running(s, dossier_id)
+        if dossier.appointment_at is None:
+            raise InvalidAction(f"dossier {dossier.code} has no appointment to move")
+        clock = deadlines.DossierClock(dossier.received_at, dossier.clock_start_at, 0,
+                                       dossier.original_appointment_at,
+                                       dossier.appointment_at if dossier.re_appointment_reason else None)
+        try:
+            moved = clock.reappoint(new_appointment)
+        except deadlines.ReappointmentError as exc:
+            raise InvalidAction(str(exc), field="new_appointment") from None
+        now = rt.clock.now()
+        dossier.appointment_at, dossier.re_appointment_reason, dossier.updated_at = moved.appointment, reason, now
+        dossier.apology_due_at = None  # the appointment can move only once: nothing more to ask
+        audit.record(s, at=now, action="reappoint", actor=actor, dossier_id=dossier.id, reason=reason,
+                     original_appointment=dossier.original_appointment_at.isoformat(),
+                     new_appointment=moved.appointment.isoformat())
+        return dossier

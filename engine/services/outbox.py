@@ -1,0 +1,76 @@
+"""The outbox: notifications written in the transaction of the change that caused them, and
+delivered later by workers, with retries, backoff and a visible dead-letter state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from datetime import timedelta
+
+
+from engine.services.channels import Channel
+from engine.services.runtime import Runtime
+from engine.store import leases
+from engine.store import repositories
+from engine.store.database import Session
+from engine.store.records import OutboxRecord
+
+MAX_ATTEMPTS = 6
+LEASE_TTL = timedelta(minutes=2)
+
+
+def enqueue(session: Session, *, key: str, channel: str, recipient: str, subject: str, body: str,
+            now: datetime, dossier_id: int | None = None) -> None:
+    """Add a message unless one with the same key exists (so a repeated effect sends once)."""
+    repositories.insert_outbox_once(
+        session, dedupe_key=key, dossier_id=dossier_id, channel=channel, recipient=recipient, subject=subject,
+        body=body, status="pending", attempts=0, created_at=now, available_at=now)
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4, 8... minutes, capped at an hour."""
+    return timedelta(minutes=min(60, 2 ** max(0, attempts - 1)))
+
+
+def deliver_due(rt: Runtime, channels: dict[str, Channel], limit: int = 100) -> dict[str, int]:
+    counts = {"sent": 0, "retry": 0, "dead": 0}
+    with rt.db.session() as s:
+        ids = leases.lease(s, OutboxRecord, due_column=OutboxRecord.available_at,
+                           ready_filter=OutboxRecord.status == "pending", owner=rt.worker_id,
+                           now=rt.clock.now(), ttl=LEASE_TTL, limit=limit)
+    for message_id in ids:
+        outcome = _deliver_one(rt, channels, message_id)
+        if outcome:
+            counts[outcome] += 1
+    return counts
+
+
+def _deliver_one(rt: Runtime, channels, message_id: int) -> str | None:
+    try:
+        with rt.db.session() as s:
+            message = s.get(OutboxRecord, message_id)
+            now = rt.clock.now()
+            if message is None or message.status != "pending" or not leases.holds_lease(message, rt.worker_id, now):
+                return None
+            channel = channels.get(message.channel)
+            if channel is None:
+                raise LookupError(f"no {message.channel!r} channel is configured")
+            channel.deliver(s, message, now)
+            message.status, message.sent_at, message.attempts = "sent", now, message.attempts + 1
+            message.lease_owner = message.lease_expires_at = None
+            return "sent"
+    except Exception as exc:  # a failed delivery must never stop the worker
+        return _record_failure(rt, message_id, exc)
+
+
+def _record_failure(rt: Runtime, message_id: int, exc: Exception) -> str:
+    with rt.db.session() as s:
+        message = s.get(OutboxRecord, message_id)
+        now = rt.clock.now()
+        message.attempts += 1
+        message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        message.lease_owner = message.lease_expires_at = None
+        if message.attempts >= MAX_ATTEMPTS:
+            message.status = "dead"
+            return "dead"
+        message.available_at = now + backoff(message.attempts)
+        return "retry"

@@ -1,0 +1,164 @@
+"""Projects a workflow's READY human tasks into work-item rows, and the dossier's state into
+its row, inside the transaction of the change that produced them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from engine.bpmn.extensions import StepPolicy
+from engine.bpmn.runner import HumanTask
+from engine.bpmn.runner import Run
+from engine.domain import deadlines
+from engine.domain.assignment import Actor
+from engine.domain.model import DossierStatus
+from engine.domain.model import RunState
+from engine.domain.model import WorkItemState
+from engine.services import audit
+from engine.store import repositories
+from engine.store.database import Session
+from engine.store.records import DossierPauseRecord
+from engine.store.records import DossierRecord
+from engine.store.records import WorkItemRecord
+
+OPEN_STATES = (WorkItemState.OPEN.value, WorkItemState.CLAIMED.value)
+#: Statuses during which the legal clock stops (the dossier waits for the citizen).
+CLOCK_PAUSING = frozenset({DossierStatus.SUPPLEMENT_REQUESTED.value, DossierStatus.FINANCIAL_OBLIGATION.value})
+
+
+def open_items(session: Session, dossier_id: int) -> list[WorkItemRecord]:
+    with session.no_autoflush:  # pending changes flush once, at commit
+        return repositories.open_work_items(session, dossier_id)
+
+
+def sync(session: Session, dossier: DossierRecord, run: Run, calendar, actor: Actor, now: datetime,
+         ready_before: frozenset[str], handed_over_by: str | None = None,
+         completed_task: str | None = None) -> list[WorkItemRecord]:
+    """Make the work items and the dossier row match the workflow; returns the new items.
+
+    Open work items mirror the READY human tasks (the invariant this module keeps), so the tasks
+    that were READY before the change (`ready_before`) tell which rows exist without a query.
+    """
+    ready = {task.task_id: task for task in run.human_tasks()}
+    gone = ready_before - ready.keys() - {completed_task}
+    if gone:
+        for item in open_items(session, dossier.id):
+            if item.task_id in gone and item.state in OPEN_STATES:
+                _withdraw(session, item, actor, now)
+    created = [
+        _create_item(session, dossier, run, task, calendar, actor, now, handed_over_by)
+        for task_id, task in ready.items() if task_id not in ready_before
+    ]
+    _update_dossier(session, dossier, run, now, calendar, list(ready.values()))
+    return created
+
+
+def _create_item(session, dossier, run, task: HumanTask, calendar, actor, now, handed_over_by):
+    policy = run.bundle.step(task.element_id) or StepPolicy(task.element_id, task.name, role=task.lane)
+    overrides = dossier.overrides or {}
+    budget = _minutes(overrides.get("budgets", {}).get(task.element_id) or policy.budget)
+    role = policy.role or task.lane
+    assignee = overrides.get("roles", {}).get(role) or policy.assignee
+    item = WorkItemRecord(
+        dossier_id=dossier.id, task_id=task.task_id, element_id=task.element_id, name=task.name,
+        role=role, unit_code=dossier.unit_code, assignee=assignee,
+        owner=None, state=WorkItemState.CLAIMED.value if assignee else WorkItemState.OPEN.value,
+        priority=policy.priority, form_key=policy.form or task.element_id, budget_minutes=budget,
+        budget_group=policy.budget_group, created_at=now, escalation_level=0,
+    )
+    if policy.clock_start != "claimed" or assignee:
+        _set_deadlines(session, item, run, calendar, start=now, policy=policy)
+    session.add(item)
+    audit.record(session, at=now, action="handover", actor=actor, dossier_id=dossier.id,
+                 work_item=item, element_id=task.element_id,
+                 giver=handed_over_by or actor.username, receiver=item.assignee or item.role,
+                 due_at=item.due_at.isoformat() if item.due_at else None)
+    return item
+
+
+def set_deadlines_on_claim(session, item: WorkItemRecord, run_bundle, calendar, now) -> None:
+    policy = run_bundle.step(item.element_id)
+    if policy is not None and policy.clock_start == "claimed" and item.due_at is None:
+        _set_deadlines(session, item, None, calendar, start=now, policy=policy, bundle=run_bundle)
+
+
+def _set_deadlines(session, item, run, calendar, *, start, policy: StepPolicy, bundle=None) -> None:
+    bundle = bundle or run.bundle
+    group = bundle.policy.budget_groups.get(policy.budget_group) if policy.budget_group else None
+    if group is not None:
+        start = _group_start(session, item, start)
+        budget = _minutes(group.budget)
+    else:
+        budget = item.budget_minutes
+    if not budget:
+        return  # no budget (or 0h: a step that waits for the citizen) has no deadline
+    item.due_at = deadlines.step_due(calendar, start, budget)
+    item.warn_at = deadlines.warn_time(calendar, start, budget, policy.warn_at or bundle.policy.warn_at)
+    item.next_sla_at = item.warn_at if item.warn_at and item.warn_at < item.due_at else item.due_at
+
+
+def _group_start(session, item, default):
+    """A shared budget counts from when the group's first step was created in this dossier."""
+    with session.no_autoflush:
+        return repositories.budget_group_started_at(session, item.dossier_id, item.budget_group) or default
+
+
+def _withdraw(session, item: WorkItemRecord, actor: Actor, now) -> None:
+    item.state = WorkItemState.CANCELLED.value
+    item.completed_at = now
+    item.next_sla_at = None
+    audit.record(session, at=now, action="withdrawn", actor=actor, dossier_id=item.dossier_id,
+                 work_item_id=item.id, element_id=item.element_id)
+
+
+def _update_dossier(session, dossier: DossierRecord, run: Run, now, calendar, ready: list[HumanTask]) -> None:
+    dossier.state = run.dump()
+    dossier.next_timer_at = run.next_timer_at()
+    dossier.updated_at = now
+    status = _status_from_workflow(run, ready)
+    if status is not None and status != dossier.status:
+        _follow_clock_pause(session, dossier, status, now, calendar)
+        dossier.status = status
+    if run.is_completed() and dossier.run_state == RunState.RUNNING.value:
+        dossier.run_state = RunState.COMPLETED.value
+        dossier.completed_at, dossier.apology_due_at = now, None
+        dossier.next_timer_at = None
+        if dossier.status in (DossierStatus.IN_PROCESSING, DossierStatus.ACCEPTED):
+            dossier.status = DossierStatus.PROCESSED.value
+        if dossier.appointment_at is not None and dossier.status in (
+                DossierStatus.PROCESSED, DossierStatus.RESULT_RETURNED):
+            verdict, margin = deadlines.classify(calendar, dossier.appointment_at, now)
+            dossier.classification, dossier.margin_minutes = verdict.value, margin
+
+
+def _follow_clock_pause(session, dossier: DossierRecord, new_status: int, now, calendar) -> None:
+    """Waiting for the citizen (supplement, fees) stops the legal clock; when the wait ends the
+    appointment moves by the working time it lasted."""
+    was_paused, pauses = dossier.status in CLOCK_PAUSING, new_status in CLOCK_PAUSING
+    if pauses and not was_paused:
+        session.add(DossierPauseRecord(dossier_id=dossier.id, kind=DossierStatus(new_status).name.lower(),
+                                       started_at=now))
+    elif was_paused and not pauses:
+        pause = repositories.open_pause(session, dossier.id)
+        if pause is not None:
+            pause.ended_at = now
+            if dossier.appointment_at is not None:
+                moved_by = max(0, calendar.between(pause.started_at, now))
+                dossier.appointment_at = calendar.add(dossier.appointment_at, moved_by)
+                dossier.original_appointment_at = calendar.add(dossier.original_appointment_at, moved_by) \
+                    if dossier.re_appointment_reason is None else dossier.original_appointment_at
+                if dossier.apology_due_at is not None:
+                    dossier.apology_due_at = deadlines.apology_deadline(calendar, dossier.appointment_at)
+
+
+def _status_from_workflow(run: Run, ready: list[HumanTask]) -> int | None:
+    """An open step's status wins; otherwise the status of the last node reached that has one."""
+    for task in ready:
+        policy = run.bundle.step(task.element_id)
+        if policy is not None and policy.status is not None:
+            return policy.status
+    return run.last_reached_status()
+
+
+def _minutes(text: str | None) -> int | None:
+    return deadlines.parse_working_duration(text) if text else None
+

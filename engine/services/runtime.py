@@ -1,0 +1,87 @@
+"""What every use case needs, assembled once: database, clock, template cache, calendars."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from dataclasses import field
+
+
+from engine.bpmn.parser import SpecBundle
+from engine.bpmn.parser import SpecCache
+from engine.clock import Clock
+from engine.clock import SystemClock
+from engine.store.database import Database
+from engine.store.database import Session
+from engine.store.records import ProcessDefinitionRecord
+from engine.store.records import TemplateBlobRecord
+from engine.store.records import UnitRecord
+
+NATIONAL_CALENDAR = "VN"
+
+
+class CalendarProvider:
+    """Working calendars per unit, built once per unit and reused (rebuilt when told to)."""
+
+    def __init__(self, years: range | None = None):
+        self.years = years
+        self._cache: dict[str, object] = {}
+        self._lock = threading.Lock()
+
+    def for_unit(self, session: Session, unit_code: str):
+        with self._lock:
+            cached = self._cache.get(unit_code)
+        if cached is not None:
+            return cached
+        from engine.store.calendar_records import load_calendar
+
+        calendar = load_calendar(session, self.chain(session, unit_code), self.years)
+        with self._lock:
+            self._cache[unit_code] = calendar
+        return calendar
+
+    @staticmethod
+    def chain(session: Session, unit_code: str) -> list[str]:
+        """The unit, its parents up to the province, then the national calendar."""
+        codes: list[str] = []
+        code: str | None = unit_code
+        while code and code not in codes:
+            codes.append(code)
+            unit = session.get(UnitRecord, code)
+            code = unit.parent_code if unit else None
+        return codes + [NATIONAL_CALENDAR]
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+
+@dataclass
+class Runtime:
+    db: Database
+    clock: Clock = field(default_factory=SystemClock)
+    specs: SpecCache = field(default_factory=SpecCache)
+    calendars: CalendarProvider = field(default_factory=CalendarProvider)
+    worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    _definition_refs: dict[int, tuple[str, str]] = field(default_factory=dict, repr=False)
+
+    def bundle_for_definition(self, session: Session, definition_id: int) -> SpecBundle:
+        """The parsed template of a definition; a definition's content never changes, so the
+        (key, digest) pair is remembered and later calls touch no table."""
+        ref = self._definition_refs.get(definition_id)
+        if ref is None:
+            definition = session.get(ProcessDefinitionRecord, definition_id)
+            ref = self._definition_refs[definition_id] = (definition.key, definition.digest)
+        bundle = self.specs.cached(ref[1], ref[0])
+        return bundle or self.bundle_for(session, session.get(ProcessDefinitionRecord, definition_id))
+
+    def bundle_for(self, session: Session, definition: ProcessDefinitionRecord) -> SpecBundle:
+        bundle = self.specs.cached(definition.digest, definition.key)
+        if bundle is not None:
+            return bundle
+        blob = session.get(TemplateBlobRecord, definition.digest)
+        files = {name: text.encode("utf-8") for name, text in blob.files.items()
+                 if name.endswith((".bpmn", ".bpmn2", ".xml"))}
+        return self.specs.get(files, definition.key, digest=definition.digest)

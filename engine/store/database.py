@@ -1,0 +1,121 @@
+"""Engines and sessions for SQLite (embedded, WAL) and PostgreSQL (scale-out)."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import create_engine
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.domain.errors import ConflictError
+
+__all__ = ["Database", "Session", "default_database_url", "make_engine", "normalise_url"]
+
+DEFAULT_SQLITE_PATH = Path("instance") / "motcua.sqlite3"
+
+
+def default_database_url() -> str:
+    """`DATABASE_URL` when set, else the embedded SQLite file under instance/."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return normalise_url(url)
+    DEFAULT_SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{DEFAULT_SQLITE_PATH.resolve()}"
+
+
+def normalise_url(url: str) -> str:
+    """Accept the usual postgres:// spellings and route them to psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def make_engine(url: str, *, read_only: bool = False, **kwargs) -> Engine:
+    """An engine; on SQLite, writers take the write lock at BEGIN (BEGIN IMMEDIATE) so that two
+    writers queue instead of failing on lock upgrade, while read-only engines BEGIN deferred and
+    read a WAL snapshot without waiting for writers."""
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        # Sessions always end their transaction themselves, so the pool's reset-on-return
+        # ROLLBACK would be a wasted statement per change.
+        engine = create_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see make_engine)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+class Database:
+    """An engine plus its session factory; what the CLI, workers and the web app share."""
+
+    def __init__(self, url: str | None = None, *, engine: Engine | None = None):
+        self.engine = engine or make_engine(url or default_database_url())
+        # No autoflush: a change is flushed once, at commit; queries inside a change never depend
+        # on its own unflushed rows (the services keep that rule).
+        self.session_factory = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        if self.engine.dialect.name == "sqlite":
+            self.read_engine = make_engine(self.url, read_only=True)
+        else:
+            self.read_engine = self.engine
+        self.read_session_factory = sessionmaker(self.read_engine, expire_on_commit=False)
+
+    @classmethod
+    def from_env(cls) -> "Database":
+        return cls(default_database_url())
+
+    @property
+    def url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=False)
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session for reading only (list screens, lookups, reports): never waits for writers."""
+        session = self.read_session_factory()
+        try:
+            yield session
+        finally:
+            session.close()  # ends the snapshot; loaded objects stay readable (detached)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that commits on success and rolls back on any error; a lost optimistic-lock
+        race (another transaction changed the same row first) becomes ConflictError."""
+        session = self.session_factory()
+        try:
+            yield session
+            session.commit()
+        except StaleDataError:
+            session.rollback()
+            raise ConflictError("someone else changed this dossier at the same moment; reload and try again") from None
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()

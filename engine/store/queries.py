@@ -1,0 +1,72 @@
+"""Read side: named queries that list screens and lookups use; they never parse workflow state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.store.records import DossierRecord
+from engine.store.records import ProcessDefinitionRecord
+from engine.store.records import UnitRecord
+
+
+@dataclass(frozen=True)
+class PublicDossierStatus:
+    """What the receipt slip already shows; nothing personal beyond it."""
+
+    code: str
+    procedure: str
+    unit: str
+    status: int
+    received_at: datetime
+    appointment_at: datetime | None
+    original_appointment_at: datetime | None
+    completed_at: datetime | None
+
+
+def public_status(session: Session, code: str) -> PublicDossierStatus | None:
+    row = session.execute(
+        select(DossierRecord, ProcessDefinitionRecord.name, UnitRecord.name)
+        .join(ProcessDefinitionRecord, ProcessDefinitionRecord.id == DossierRecord.definition_id)
+        .join(UnitRecord, UnitRecord.code == DossierRecord.unit_code)
+        .where(DossierRecord.code == code.strip())
+    ).first()
+    if row is None:
+        return None
+    dossier, procedure, unit = row
+    return PublicDossierStatus(dossier.code, procedure, unit, dossier.status, dossier.received_at,
+                               dossier.appointment_at, dossier.original_appointment_at, dossier.completed_at)
+
+
+def status_counts(session: Session) -> dict[int, int]:
+    rows = session.execute(select(DossierRecord.status, func.count()).group_by(DossierRecord.status))
+    return {status: count for status, count in rows}
+
+
+def unit_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(UnitRecord)) or 0
+
+
+def published_definitions(session: Session) -> list[ProcessDefinitionRecord]:
+    return list(session.scalars(select(ProcessDefinitionRecord)
+                                .where(ProcessDefinitionRecord.status == "published")
+                                .order_by(ProcessDefinitionRecord.name)))
+
+
+def commune_codes(session: Session, province_code: str) -> list[str]:
+    return list(session.scalars(select(UnitRecord.code).where(
+        UnitRecord.parent_code == province_code, UnitRecord.kind == "commune").order_by(UnitRecord.code)))
+
+
+def unit_names(session: Session) -> dict[str, str]:
+    return dict(session.execute(select(UnitRecord.code, UnitRecord.name)).all())
+
+
+def latest_published(session: Session, key: str) -> ProcessDefinitionRecord | None:
+    return session.scalar(select(ProcessDefinitionRecord).where(
+        ProcessDefinitionRecord.key == key, ProcessDefinitionRecord.status == "published")
+        .order_by(ProcessDefinitionRecord.version.desc()).limit(1))

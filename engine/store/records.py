@@ -1,0 +1,269 @@
+"""Rows the engine keeps. Workflow state is one text column per dossier; everything that a
+list screen, a sweep or a report reads is a plain indexed column, never parsed from the state."""
+
+from __future__ import annotations
+
+from datetime import date
+from datetime import datetime
+from datetime import timezone
+
+from sqlalchemy import JSON
+from sqlalchemy import Boolean
+from sqlalchemy import Date
+from sqlalchemy import DateTime
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy import UniqueConstraint
+from sqlalchemy import types
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import relationship
+
+from engine.store.base import Base
+
+
+class UTCDateTime(types.TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (which drops tzinfo) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class UnitRecord(Base):
+    """A province, commune/ward or department; codes come from the vietnam-provinces package."""
+
+    __tablename__ = "unit"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))  # province | commune | department
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("unit.code"), index=True)
+    agency_code: Mapped[str] = mapped_column(String(40))  # prefix of dossier codes
+
+
+class UserRecord(Base):
+    __tablename__ = "app_user"
+
+    username: Mapped[str] = mapped_column(String(80), primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    unit_code: Mapped[str | None] = mapped_column(ForeignKey("unit.code"), index=True)
+    roles: Mapped[str] = mapped_column(String(400), default="")  # space-separated role names
+    email: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    @property
+    def role_set(self) -> frozenset[str]:
+        return frozenset(self.roles.split())
+
+
+class TemplateBlobRecord(Base):
+    """BPMN content, stored once per distinct content however many versions name it."""
+
+    __tablename__ = "template_blob"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    files: Mapped[dict] = mapped_column(JSON)  # file name -> BPMN text
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ProcessDefinitionRecord(Base):
+    """A version of a template: what a dossier starts on. Published versions are immutable."""
+
+    __tablename__ = "process_definition"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), index=True)  # the BPMN process id
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(300))
+    digest: Mapped[str] = mapped_column(ForeignKey("template_blob.digest"))
+    status: Mapped[str] = mapped_column(String(16), default="published")  # draft | published | retired
+    procedure_code: Mapped[str | None] = mapped_column(String(40), index=True)
+    legal_limit_minutes: Mapped[int | None] = mapped_column(Integer)
+    clock_cutoff: Mapped[str | None] = mapped_column(String(5))  # "15:00": later receipts count from next day
+    clock_last_hour: Mapped[bool] = mapped_column(Boolean, default=False)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class DossierRecord(Base):
+    __tablename__ = "dossier"
+    __table_args__ = (
+        Index("ix_dossier_unit_status", "unit_code", "status"),
+        Index("ix_dossier_lease", "next_timer_at", "lease_expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), unique=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("unit.code"))
+    variant_id: Mapped[int | None] = mapped_column(ForeignKey("variant.id"), index=True)
+    # The unit's overrides (role holders, budgets) as they were when the dossier started: like its
+    # template version, a dossier keeps the rules it was received under.
+    overrides: Mapped[dict | None] = mapped_column(JSON)
+    procedure_code: Mapped[str | None] = mapped_column(String(40))
+    applicant_name: Mapped[str] = mapped_column(String(200))
+    applicant: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[int] = mapped_column(Integer)  # National Portal status code (DossierStatus)
+    run_state: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    clock_start_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    appointment_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    original_appointment_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    re_appointment_reason: Mapped[str | None] = mapped_column(Text)
+    # One working day before the appointment: if still open then, the leader decides on an apology.
+    apology_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    classification: Mapped[str | None] = mapped_column(String(10))
+    margin_minutes: Mapped[int | None] = mapped_column(Integer)
+    result: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(Text)  # SpiffWorkflow JSON without the spec; text, never JSONB
+    state_format: Mapped[str] = mapped_column(String(40))
+    next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lease_owner: Mapped[str | None] = mapped_column(String(80))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class DossierPauseRecord(Base):
+    """A period during which the dossier's legal clock stops (supplement, fees, excluded period)."""
+
+    __tablename__ = "dossier_pause"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    reason: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class DossierSequenceRecord(Base):
+    """The daily sequence behind dossier codes (agency code + YYMMDD + sequence)."""
+
+    __tablename__ = "dossier_sequence"
+
+    agency_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class WorkItemRecord(Base):
+    """The projection of one human task: what inboxes, sweeps and statistics read."""
+
+    __tablename__ = "work_item"
+    __table_args__ = (
+        Index("ix_work_item_queue", "unit_code", "role", "state"),
+        Index("ix_work_item_assignee", "assignee", "state"),
+        Index("ix_work_item_sla", "next_sla_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36), unique=True)
+    element_id: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str | None] = mapped_column(String(120))
+    unit_code: Mapped[str] = mapped_column(String(16))
+    assignee: Mapped[str | None] = mapped_column(String(80))
+    owner: Mapped[str | None] = mapped_column(String(80))
+    delegation_state: Mapped[str | None] = mapped_column(String(10))  # pending | resolved
+    on_behalf_of: Mapped[str | None] = mapped_column(String(80))
+    state: Mapped[str] = mapped_column(String(12))
+    priority: Mapped[int] = mapped_column(Integer, default=50)
+    form_key: Mapped[str | None] = mapped_column(String(120))
+    budget_minutes: Mapped[int | None] = mapped_column(Integer)
+    budget_group: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_by: Mapped[str | None] = mapped_column(String(80))
+    outcome: Mapped[dict | None] = mapped_column(JSON)
+    classification: Mapped[str | None] = mapped_column(String(10))
+    margin_minutes: Mapped[int | None] = mapped_column(Integer)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)  # 0 none, 1 warned, 2 breached, 3+ levels
+    next_sla_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # next warning/breach/level to fire
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class AuditEventRecord(Base):
+    """Append-only: every start, claim, completion, hand-over and system action."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"), index=True)
+    work_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_item.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(80))  # a username, or "system"
+    on_behalf_of: Mapped[str | None] = mapped_column(String(80))
+    giver: Mapped[str | None] = mapped_column(String(120))  # hand-over: from (user or role)
+    receiver: Mapped[str | None] = mapped_column(String(120))  # hand-over: to (user or role)
+    element_id: Mapped[str | None] = mapped_column(String(120))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    # Lets an event name a work item created in the same flush, before it has an id.
+    work_item: Mapped["WorkItemRecord | None"] = relationship(lazy="raise")
+
+
+class OutboxRecord(Base):
+    """A notification to deliver; the worker leases, sends and marks it, idempotently."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "available_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))  # in_app | email | sms
+    recipient: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | sent | dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lease_owner: Mapped[str | None] = mapped_column(String(80))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class NotificationRecord(Base):
+    """In-app notifications: the delivered form of an in_app outbox row."""
+
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), unique=True)
+    username: Mapped[str] = mapped_column(String(80), index=True)
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,108 @@
+"""Named reads and writes the use cases need; the SQL stays here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import bindparam
+from sqlalchemy import func
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.orm import Session
+
+from engine.store.records import AuditEventRecord
+from engine.store.records import DossierRecord
+from engine.store.records import OutboxRecord
+from engine.store.records import ProcessDefinitionRecord
+from engine.store.records import UserRecord
+from engine.store.records import WorkItemRecord
+
+OPEN_STATES = ("open", "claimed")
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+# Hot-path statements are built once: constructing a select costs more than running it on SQLite.
+_ITEM_WITH_DOSSIER = (select(WorkItemRecord, DossierRecord)
+                      .join(DossierRecord, DossierRecord.id == WorkItemRecord.dossier_id)
+                      .where(WorkItemRecord.id == bindparam("item_id")))
+_OPEN_ITEMS = select(WorkItemRecord).where(WorkItemRecord.dossier_id == bindparam("dossier_id"),
+                                           WorkItemRecord.state.in_(OPEN_STATES))
+
+
+def work_item_with_dossier(session: Session, work_item_id: int):
+    """The work item and its dossier in one round trip; (None, None) when unknown."""
+    row = session.execute(_ITEM_WITH_DOSSIER, {"item_id": work_item_id}).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def open_pause(session: Session, dossier_id: int):
+    from engine.store.records import DossierPauseRecord
+
+    return session.scalar(select(DossierPauseRecord).where(
+        DossierPauseRecord.dossier_id == dossier_id, DossierPauseRecord.ended_at.is_(None)))
+
+
+def open_work_items(session: Session, dossier_id: int) -> list[WorkItemRecord]:
+    return list(session.scalars(_OPEN_ITEMS, {"dossier_id": dossier_id}))
+
+
+def budget_group_started_at(session: Session, dossier_id: int, group: str) -> datetime | None:
+    """When the first step of a shared budget group was created in this dossier."""
+    return session.scalar(select(WorkItemRecord.created_at).where(
+        WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.budget_group == group)
+        .order_by(WorkItemRecord.created_at).limit(1))
+
+
+def latest_definition(session: Session, key: str, status: str | None = None) -> ProcessDefinitionRecord | None:
+    query = select(ProcessDefinitionRecord).where(ProcessDefinitionRecord.key == key)
+    if status:
+        query = query.where(ProcessDefinitionRecord.status == status)
+    return session.scalar(query.order_by(ProcessDefinitionRecord.version.desc()).limit(1))
+
+
+def next_definition_version(session: Session, key: str) -> int:
+    return (session.scalar(select(func.max(ProcessDefinitionRecord.version))
+                           .where(ProcessDefinitionRecord.key == key)) or 0) + 1
+
+
+def due_sla_items(session: Session, now: datetime, limit: int) -> list[WorkItemRecord]:
+    """Open items whose next SLA level is due, earliest first (index on next_sla_at); on
+    PostgreSQL rows another worker holds are skipped."""
+    query = (select(WorkItemRecord)
+             .where(WorkItemRecord.next_sla_at <= now, WorkItemRecord.state.in_(OPEN_STATES))
+             .order_by(WorkItemRecord.next_sla_at).limit(limit))
+    if _is_postgres(session):
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def dossiers_due_for_apology(session: Session, now: datetime, limit: int) -> list[DossierRecord]:
+    query = (select(DossierRecord).where(DossierRecord.apology_due_at <= now, DossierRecord.run_state == "running")
+             .order_by(DossierRecord.apology_due_at).limit(limit))
+    if _is_postgres(session):
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def active_users(session: Session, unit_code: str) -> list[UserRecord]:
+    return list(session.scalars(select(UserRecord).where(
+        UserRecord.unit_code == unit_code, UserRecord.active.is_(True))))
+
+
+_INSERT_AUDIT = insert(AuditEventRecord.__table__)
+
+
+def insert_audit_events(session: Session, rows: list[dict]) -> None:
+    session.execute(_INSERT_AUDIT, rows)
+
+
+def insert_outbox_once(session: Session, **values) -> None:
+    """Insert a message unless one with the same dedupe key exists."""
+    dialect = postgresql if _is_postgres(session) else sqlite
+    session.execute(dialect.insert(OutboxRecord.__table__).values(**values)
+                    .on_conflict_do_nothing(index_elements=["dedupe_key"]))

@@ -1,0 +1,38 @@
+"""Simulating a template for a unit: appointment and each step's due time, before publishing."""
+
+from __future__ import annotations
+
+from configurator import library
+from configurator.simulation import simulate
+from tests.conftest import BPMN_DIR
+from tests.conftest import vn
+from tests.factories import add_units
+
+
+def test_each_step_due_time_and_the_appointment_on_the_unit_calendar(runtime):
+    add_units(runtime)
+    files = {"five.bpmn": (BPMN_DIR / "five_steps.bpmn").read_bytes()}
+    # Received Friday 13 Feb 2026 at 10:00, the last working day before Tết.
+    result = simulate(runtime, files, "00070", vn(2026, 2, 13, 10, 0), answers={"tham_dinh": {"hop_le": True}})
+    assert [s.element_id for s in result.steps] == ["tiep_nhan", "tham_dinh", "du_thao", "ky_duyet", "tra_ket_qua"]
+    assert [s.due_at for s in result.steps] == [
+        vn(2026, 2, 13, 15, 0), vn(2026, 2, 23, 15, 0), vn(2026, 2, 24, 10, 0), vn(2026, 2, 24, 15, 0),
+        vn(2026, 2, 25, 10, 0)]
+    assert result.appointment == vn(2026, 2, 25, 10, 0)  # 3 working days from Friday 10:00
+    assert result.fits and result.finishes_at == result.appointment  # 24 working hours of budgets
+
+
+def test_budgets_that_overrun_the_limit_show_where(runtime):
+    add_units(runtime)
+    slow = (BPMN_DIR / "five_steps.bpmn").read_bytes().replace(b'budget="0.5d"', b'budget="2d"')
+    result = simulate(runtime, {"slow.bpmn": slow}, "00070", vn(2026, 3, 2, 8, 0), answers={"tham_dinh": {"hop_le": True}})
+    assert not result.fits and result.finishes_at == vn(2026, 3, 6, 12, 0)
+
+
+def test_library_birth_registration_with_a_late_receipt(runtime):
+    add_units(runtime)
+    [birth] = [p for p in library.procedures() if p.key == "dang_ky_khai_sinh"]
+    result = simulate(runtime, {"b.bpmn": birth.bpmn("v1")}, "00070", vn(2026, 3, 2, 15, 30), cutoff="15:00")
+    assert result.clock_start == vn(2026, 3, 3, 8, 0)
+    assert result.appointment == vn(2026, 3, 3, 17, 0)
+    assert result.fits and result.steps[-1].due_at <= result.appointment

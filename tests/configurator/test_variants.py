@@ -1,0 +1,74 @@
+"""Rollout to every commune, per-commune overrides within the legal limit, the drift report."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from configurator import variants
+from engine.services import definitions
+from engine.services import dossiers
+from engine.store import variant_records
+from engine.store.records import UnitRecord
+from engine.store.records import WorkItemRecord
+from tests.conftest import BPMN_DIR
+from tests.factories import RECEPTION
+from tests.factories import add_units
+
+FIVE = (BPMN_DIR / "five_steps.bpmn").read_bytes()
+
+
+@pytest.fixture
+def hanoi(runtime):
+    from web import seed
+
+    seed.seed_units(runtime)
+    add_units(runtime)  # the test users of Hoàn Kiếm (00070)
+    return runtime
+
+
+def test_rolling_out_to_126_communes_parses_once_and_reports_progress(hanoi):
+    definition = definitions.deploy(hanoi, {"five.bpmn": FIVE})
+    hanoi.specs = type(hanoi.specs)()  # a fresh cache: count this rollout's parses only
+    seen = []
+    report = variants.rollout(hanoi, definition.id, progress=lambda done, total: seen.append((done, total)))
+    assert (report.units, report.parses) == (126, 1)
+    assert seen[-1] == (126, 126)
+    with hanoi.db.read_session() as s:
+        assert variant_records.count_variants(s, "five_steps") == 126
+    v2 = definitions.deploy(hanoi, {"five.bpmn": FIVE.replace(b'budget="4h" status="2"', b'budget="2h" status="2"')})
+    variants.rollout(hanoi, v2.id, unit_codes=["00070"])
+    drift = {d.unit_code: d.differences for d in variants.drift_report(hanoi, "five_steps")}
+    assert drift == {code: ["runs version 1, newest is 2"] for code in drift if code != "00070"} and len(drift) == 125
+
+
+def test_overrides_assign_role_holders_and_budgets_for_new_dossiers(hanoi):
+    definition = definitions.deploy(hanoi, {"five.bpmn": FIVE})
+    variants.rollout(hanoi, definition.id, unit_codes=["00070", "00073"])
+    variants.set_overrides(hanoi, "five_steps", "00070", roles={"mot_cua": "mot_cua_1"}, budgets={"tiep_nhan": "2h"})
+    here = dossiers.start_dossier(hanoi, definition_id=definition.id, unit_code="00070", applicant_name="A",
+                                  actor=RECEPTION)
+    there = dossiers.start_dossier(hanoi, definition_id=definition.id, unit_code="00073", applicant_name="B",
+                                   actor=RECEPTION)
+    with hanoi.db.read_session() as s:
+        mine = s.scalar(select(WorkItemRecord).where(WorkItemRecord.dossier_id == here.id))
+        other = s.scalar(select(WorkItemRecord).where(WorkItemRecord.dossier_id == there.id))
+    assert (mine.assignee, mine.state, mine.budget_minutes) == ("mot_cua_1", "claimed", 120)
+    assert (other.assignee, other.state, other.budget_minutes) == (None, "open", 240)
+    drift = {d.unit_code: d.differences for d in variants.drift_report(hanoi, "five_steps")}
+    assert drift == {"00070": ["role mot_cua held by mot_cua_1", "step tiep_nhan budget 2h"]}
+
+
+def test_overrides_that_break_the_template_or_the_law_are_refused_and_not_saved(hanoi):
+    definition = definitions.deploy(hanoi, {"five.bpmn": FIVE})
+    variants.rollout(hanoi, definition.id, unit_codes=["00070"])
+    with pytest.raises(variants.OverrideError) as info:
+        variants.set_overrides(hanoi, "five_steps", "00070", roles={"thu_quy": "mot_cua_1", "lanh_dao": "chuyen_vien_1"},
+                               budgets={"khong_co": "1h", "tham_dinh": "mot ngay"})
+    assert {"role 'thu_quy' is not used by the template", "chuyen_vien_1 cannot hold role 'lanh_dao' in unit 00070",
+            "khong_co: not a step of the template"} <= set(info.value.problems)
+    with pytest.raises(variants.OverrideError, match="legal") as info:
+        variants.set_overrides(hanoi, "five_steps", "00070", budgets={"tham_dinh": "3d"})
+    with hanoi.db.read_session() as s:
+        assert variant_records.variant_for(s, "five_steps", "00070").overrides == {}
+        assert s.get(UnitRecord, "00070") is not None

@@ -1,0 +1,154 @@
+"""Every library procedure, driven through its real paths on a frozen clock, persisted and
+reloaded between steps: approved, supplement then approved, refused at reception, returned by
+the leader, and late with an apology and a new appointment."""
+
+from __future__ import annotations
+
+import ast
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from configurator import library
+from engine.domain import deadlines
+from engine.domain.assignment import Actor
+from engine.domain.model import DossierStatus
+from engine.services import dossiers
+from engine.store.records import AuditEventRecord
+from engine.store.records import DossierPauseRecord
+from engine.store.records import DossierRecord
+from engine.store.records import WorkItemRecord
+from tests.factories import add_units
+
+PROCEDURES = library.procedures()
+UNIT = "00070"
+
+
+def table_of(procedure) -> dict:
+    steps = json.loads((procedure.folder / "v1" / "steps.json").read_text(encoding="utf-8"))["steps"]
+    return {step["id"]: step for step in steps}
+
+
+def compared(condition: str) -> tuple[str, str]:
+    """`ket_qua == 'bo_sung'` -> ('ket_qua', 'bo_sung')."""
+    node = ast.parse(condition, mode="eval").body
+    return node.left.id, node.comparators[0].value
+
+
+def answers(step: dict, form: dict, target: str | None) -> dict:
+    """Form data that routes `step` to `target` (None: the default flow)."""
+    data = {name: field["enum"][0] for name, field in form.get("properties", {}).items() if "enum" in field}
+    data.update({name: True for name, field in form.get("properties", {}).items() if field.get("type") == "boolean"})
+    edges = step["next"] if isinstance(step.get("next"), list) else []
+    for edge in edges:
+        if edge.get("when") and edge["to"] == target:
+            field, value = compared(edge["when"])
+            data[field] = value
+            return data
+    avoided: dict[str, set] = {}
+    for edge in edges:
+        if edge.get("when"):
+            field, value = compared(edge["when"])
+            avoided.setdefault(field, set()).add(value)
+    for field, values in avoided.items():
+        spec = form["properties"][field]
+        options = spec.get("enum") or ([True, False] if spec.get("type") == "boolean" else [])
+        data[field] = next(v for v in options if v not in values)
+    return data
+
+
+def drive(rt, clock, procedure, definition, plan: dict[str, list[str]], step_minutes: int = 20,
+          before_last=None) -> DossierRecord:
+    """Start a dossier and work it to its end, following `plan` (step id -> targets by visit)."""
+    table, forms = table_of(procedure), procedure.forms("v1")
+    reception = Actor("mot_cua_1", frozenset({"mot_cua"}), UNIT)
+    dossier = dossiers.start_dossier(rt, definition_id=definition.id, unit_code=UNIT,
+                                     applicant_name="Nguyễn Thị Thử", actor=reception)
+    for _ in range(60):
+        with rt.db.read_session() as s:
+            item = s.scalar(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier.id,
+                                                         WorkItemRecord.state == "open"))
+        if item is None:
+            break
+        clock.advance(minutes=step_minutes)
+        step = table[item.element_id]
+        visits = plan.get(item.element_id, [])
+        target = visits.pop(0) if visits else None
+        if before_last and item.element_id == "tra_ket_qua":
+            before_last(dossier)
+        actor = Actor(f"{item.role}_1", frozenset({item.role}), UNIT)
+        dossiers.complete_work_item(rt, item.id, actor, answers(step, forms.get(item.form_key, {}), target))
+    with rt.db.read_session() as s:
+        return s.get(DossierRecord, dossier.id)
+
+
+def history(rt, dossier_id):
+    with rt.db.read_session() as s:
+        items = list(s.scalars(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id)
+                               .order_by(WorkItemRecord.id)))
+        handovers = list(s.scalars(select(AuditEventRecord).where(
+            AuditEventRecord.dossier_id == dossier_id, AuditEventRecord.action == "handover")))
+        pauses = list(s.scalars(select(DossierPauseRecord).where(DossierPauseRecord.dossier_id == dossier_id)))
+    return items, handovers, pauses
+
+
+@pytest.mark.parametrize("procedure", PROCEDURES, ids=[p.key for p in PROCEDURES])
+def test_paths_of_every_library_procedure(sqlite_database, clock, procedure):
+    from engine.services.runtime import Runtime
+
+    rt = Runtime(db=sqlite_database, clock=clock)
+    add_units(rt)
+    definition = library.load_one(rt, procedure)
+
+    # Approved: every step on its default flow, to the result returned.
+    done = drive(rt, clock, procedure, definition, {})
+    items, handovers, _ = history(rt, done.id)
+    assert (done.run_state, done.status) == ("completed", DossierStatus.RESULT_RETURNED)
+    assert done.classification in ("early", "on_time")
+    assert len(handovers) == len(items) and all(h.receiver for h in handovers)
+    assert all(i.classification for i in items if i.due_at is not None)
+
+    # Supplement requested at reception, then accepted: the wait moves the appointment.
+    clock.advance(days=1)
+    supplemented = drive(rt, clock, procedure, definition, {"tiep_nhan": ["yeu_cau_bo_sung"]}, step_minutes=60)
+    items, _, pauses = history(rt, supplemented.id)
+    assert supplemented.status == DossierStatus.RESULT_RETURNED
+    assert [i.element_id for i in items][:3] == ["tiep_nhan", "yeu_cau_bo_sung", "tiep_nhan"]
+    assert len(pauses) == 1 and pauses[0].ended_at is not None
+    assert supplemented.appointment_at > supplemented.received_at
+
+    # Refused at reception.
+    clock.advance(days=1)
+    refused = drive(rt, clock, procedure, definition, {"tiep_nhan": ["tu_choi"]})
+    assert (refused.run_state, refused.status, refused.classification) == ("completed", 3, None)
+
+    # Returned by the leader to the specialist, then approved.
+    clock.advance(days=1)
+    returned = drive(rt, clock, procedure, definition, {"ky_duyet": ["tham_dinh"]})
+    items, _, _ = history(rt, returned.id)
+    assert [i.element_id for i in items].count("tham_dinh") == 2
+    assert returned.status == DossierStatus.RESULT_RETURNED
+
+    # Late: the leader issues the apology a working day ahead, the result comes after the original
+    # appointment but before the new one; statistics keep both dates.
+    clock.advance(days=1)
+
+    def apologise_then_run_late(dossier):
+        with rt.db.session() as s:
+            calendar = rt.calendars.for_unit(s, UNIT)
+            current = s.get(DossierRecord, dossier.id)
+            original = current.appointment_at
+        clock.set(deadlines.apology_deadline(calendar, original))
+        leader = Actor("lanh_dao_1", frozenset({"lanh_dao"}), UNIT)
+        dossiers.reappoint_dossier(rt, dossier.id, leader, calendar.add(original, 2 * 480), "Chờ kết quả xác minh")
+        clock.set(calendar.add(original, 60))
+
+    late = drive(rt, clock, procedure, definition, {}, before_last=apologise_then_run_late)
+    assert late.original_appointment_at < late.completed_at <= late.appointment_at
+    assert late.re_appointment_reason == "Chờ kết quả xác minh"
+    assert late.classification in ("early", "on_time")
+    items, _, _ = history(rt, late.id)
+    assert items[-1].classification == "late"  # the last step itself ran past its own budget
+    assert clock.now() - late.received_at > timedelta(hours=1)

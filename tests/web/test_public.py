@@ -1,0 +1,50 @@
+"""The overview and the citizen's lookup: status and appointment, nothing that leaks other codes."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.services import dossiers
+from tests.factories import RECEPTION
+from tests.factories import add_units
+from tests.factories import deploy_fixture
+from web import create_app
+
+
+@pytest.fixture
+def client(sqlite_database, clock):
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": sqlite_database.url, "MOTCUA_CLOCK": clock,
+                      "SECRET_KEY": "test"})
+    return app.test_client()
+
+
+@pytest.fixture
+def received(client, sqlite_database, clock):
+    from engine.services.runtime import Runtime
+
+    rt = Runtime(db=sqlite_database, clock=clock)
+    add_units(rt)
+    definition = deploy_fixture(rt, "five_steps", name="Thủ tục thử")
+    return dossiers.start_dossier(rt, definition_id=definition.id, unit_code="00070",
+                                  applicant_name="Nguyễn Văn Bí Mật", actor=RECEPTION)
+
+
+def test_lookup_shows_status_and_appointment_without_personal_data(client, received):
+    page = client.get(f"/tra-cuu?ma={received.code}").get_data(as_text=True)
+    assert received.code in page and "Thủ tục thử" in page and "Phường Hoàn Kiếm" in page
+    assert "Được tiếp nhận" in page
+    assert "17:00 ngày 04/03/2026" in page  # the appointment: 3 working days from Monday 08:00
+    assert "Bí Mật" not in page
+
+
+def test_unknown_and_malformed_codes_get_the_same_careful_answers(client, received):
+    unknown = client.get("/tra-cuu?ma=01.00070-260302-9999").get_data(as_text=True)
+    other_unit = client.get("/tra-cuu?ma=01.00073-260302-0001").get_data(as_text=True)
+    assert "Không tìm thấy hồ sơ" in unknown and "Không tìm thấy hồ sơ" in other_unit
+    assert "không đúng định dạng" in client.get("/tra-cuu?ma=<script>").get_data(as_text=True)
+
+
+def test_overview_counts_dossiers_by_status(client, received):
+    page = client.get("/").get_data(as_text=True)
+    assert "Thủ tục thử" in page
+    assert '2 · Được tiếp nhận</td><td class="num">1<' in page

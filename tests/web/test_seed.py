@@ -1,0 +1,36 @@
+"""`motcua seed`: the demo opens on Hanoi's communes, every role, the library and live dossiers."""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlalchemy import select
+
+from engine.services.runtime import Runtime
+from engine.store.records import DossierRecord
+from engine.store.records import ProcessDefinitionRecord
+from engine.store.records import UnitRecord
+from engine.store.records import UserRecord
+from engine.store.records import WorkItemRecord
+from web import seed
+
+
+def test_demo_data_covers_communes_roles_procedures_and_dossier_states(sqlite_database, clock):
+    rt = Runtime(db=sqlite_database, clock=clock)
+    assert seed.is_empty(rt)
+    seed.seed_units(rt)
+    seed.seed_users(rt)
+    seed.seed_library(rt)
+    seed.seed_dossiers(rt, per_procedure=6)
+    with sqlite_database.read_session() as s:
+        communes = s.scalar(select(func.count()).select_from(UnitRecord).where(UnitRecord.kind == "commune"))
+        roles = {r for u in s.scalars(select(UserRecord)) for r in u.role_set}
+        procedures = s.scalar(select(func.count()).select_from(ProcessDefinitionRecord))
+        statuses = set(s.scalars(select(DossierRecord.status).distinct()))
+        late_open = s.scalar(select(func.count()).select_from(WorkItemRecord).where(
+            WorkItemRecord.state.in_(["open", "claimed"]), WorkItemRecord.due_at < clock.now()))
+    assert communes == 126
+    assert {"mot_cua", "tu_phap_ho_tich", "lanh_dao", "supervisor", "modeller", "admin"} <= roles
+    assert procedures == 16
+    assert {2, 4, 5, 8, 10} <= statuses
+    assert late_open > 0
+    assert not seed.is_empty(rt)

@@ -1,0 +1,98 @@
+"""The `motcua` command line: every operator command in one place."""
+
+from __future__ import annotations
+
+import click
+
+from configurator.commands import bpmn_group
+from configurator.commands import processes_group
+from engine.commands.calendar import calendar_group
+from engine.commands.db import db_group
+from engine.commands.worker import worker_command
+
+
+class _Commands(click.Group):
+    """Turns the errors an operator can act on into one clear line instead of a traceback."""
+
+    def invoke(self, ctx):
+        from sqlalchemy.exc import OperationalError  # noqa: PLC0415
+
+        from engine.domain.errors import EngineError  # noqa: PLC0415
+
+        try:
+            return super().invoke(ctx)
+        except EngineError as exc:
+            where = f" (element {exc.element_id})" if exc.element_id else ""
+            raise click.ClickException(f"{exc.message}{where}") from None
+        except OperationalError as exc:
+            if "no such table" in str(exc) or "does not exist" in str(exc):
+                raise click.ClickException("the database has no schema yet: run `motcua db upgrade` first") from None
+            raise click.ClickException(f"database error: {exc.orig}") from None
+
+
+@click.group(cls=_Commands)
+def main() -> None:
+    """motcua: one-stop administrative procedures: engine, configurator and web product."""
+
+
+main.add_command(db_group)
+main.add_command(worker_command)
+main.add_command(calendar_group)
+main.add_command(bpmn_group)
+main.add_command(processes_group)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--workers", default=0, show_default=True,
+              help="gunicorn worker processes; 0 runs Flask's own server (development).")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the web product."""
+    from web import create_app
+
+    if workers <= 0:
+        create_app().run(host=host, port=port)
+        return
+    from gunicorn.app.wsgiapp import run as gunicorn_run  # noqa: PLC0415
+    import sys
+
+    sys.argv = ["gunicorn", "-w", str(workers), "-b", f"{host}:{port}", "web.wsgi:app"]
+    gunicorn_run()
+
+
+@main.command("seed")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has units.")
+@click.option("--province", default="ha_noi", show_default=True, help="Province codename (vietnam-provinces).")
+@click.option("--dossiers/--no-dossiers", default=True, show_default=True, help="Also create demo dossiers.")
+def seed_command(if_empty: bool, province: str, dossiers: bool) -> None:
+    """Load demo data: the province's communes, users for every role, the library, dossiers."""
+    from engine.services.runtime import Runtime
+    from engine.store.database import Database
+    from web import seed
+
+    rt = Runtime(db=Database.from_env())
+    if if_empty and not seed.is_empty(rt):
+        click.echo("database already seeded; nothing to do")
+        return
+    click.echo(f"units: {seed.seed_units(rt, province)}")
+    click.echo(f"users: {len(seed.seed_users(rt))} (password {seed.DEMO_PASSWORD})")
+    click.echo(f"procedures published: {seed.seed_library(rt)}")
+    if dossiers:
+        click.echo(f"demo dossiers: {seed.seed_dossiers(rt)}")
+
+
+@processes_group.command("load")
+@click.option("--dir", "root", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Library folder (default: the shipped processes/).")
+def processes_load(root: str | None) -> None:
+    """Publish every procedure of the library into the database (unchanged ones are skipped)."""
+    from pathlib import Path
+
+    from configurator import library
+    from engine.services.runtime import Runtime
+    from engine.store.database import Database
+
+    rt = Runtime(db=Database.from_env())
+    for definition in library.load(rt, Path(root) if root else library.LIBRARY):
+        click.echo(f"{definition.key} v{definition.version} ({definition.procedure_code or 'no code'})")

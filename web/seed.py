@@ -1,0 +1,183 @@
+"""Demo data for `make run`: Hanoi's 126 communes, users for each role, the process library,
+and dossiers in every state on a clock that has moved through real working days."""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from engine.services.runtime import Runtime
+from engine.store.records import UnitRecord
+from engine.store.records import UserRecord
+from engine.units import units_of_province
+
+DEMO_PASSWORD = "motcua2026"
+#: Communes that get a full set of demo users (Hoàn Kiếm, Cửa Nam, Ba Đình).
+DEMO_COMMUNES = ("00070", "00073", "00004")
+
+
+def demo_roles() -> dict[str, str]:
+    """The roles the process library uses (processes/_shared/roles.json), one user pair each."""
+    import json
+
+    from configurator.library import LIBRARY
+
+    return json.loads((LIBRARY / "_shared" / "roles.json").read_text(encoding="utf-8"))["roles"]
+
+
+def is_empty(rt: Runtime) -> bool:
+    with rt.db.session() as s:
+        return not s.scalar(select(func.count()).select_from(UnitRecord))
+
+
+def seed_units(rt: Runtime, province: str = "ha_noi") -> int:
+    units = units_of_province(province)
+    with rt.db.session() as s:
+        for unit in units:  # the province first: communes reference it
+            if s.get(UnitRecord, unit.code) is None:
+                s.add(UnitRecord(code=unit.code, name=unit.name, kind=unit.kind,
+                                 parent_code=unit.parent_code, agency_code=unit.agency_code))
+                s.flush()
+    return len(units)
+
+
+def seed_users(rt: Runtime) -> list[str]:
+    names = []
+    password = generate_password_hash(DEMO_PASSWORD)
+    with rt.db.session() as s:
+        for code in DEMO_COMMUNES:
+            for role, title in demo_roles().items():
+                for n in (1, 2):
+                    username = f"{role}_{code}_{n}"
+                    if s.get(UserRecord, username) is None:
+                        s.add(UserRecord(username=username, full_name=f"{title} {n} ({code})",
+                                         password_hash=password, unit_code=code, roles=role))
+                    names.append(username)
+        for username, roles, full_name in (("giam_sat", "supervisor", "Giám sát viên Thành phố"),
+                                           ("mo_hinh", "modeller", "Cán bộ CNTT mô hình hoá"),
+                                           ("quan_tri", "admin", "Quản trị hệ thống")):
+            if s.get(UserRecord, username) is None:
+                s.add(UserRecord(username=username, full_name=full_name, password_hash=password,
+                                 unit_code="01", roles=roles))
+            names.append(username)
+    return names
+
+
+def seed_library(rt: Runtime) -> int:
+    from configurator import library
+
+    return len(library.load(rt))
+
+
+def seed_dossiers(rt: Runtime, per_procedure: int = 6, seed: int = 2026) -> int:
+    """Dossiers in every state: received over the last weeks on a moving clock, each taken a
+    random number of steps down its approve path, some refused, some cancelled, some late."""
+    import random
+    from datetime import timedelta
+
+    from configurator import library
+    from engine.clock import FrozenClock
+    from engine.domain.assignment import Actor
+    from engine.services import dossiers
+    from engine.services.runtime import Runtime as _Runtime
+
+    rng = random.Random(seed)
+    real_now = rt.clock.now()
+    clock = FrozenClock(real_now - timedelta(days=21))
+    sim = _Runtime(db=rt.db, clock=clock, specs=rt.specs, calendars=rt.calendars, worker_id=rt.worker_id)
+    forms = {p.key: p.forms(p.versions()[-1]) for p in library.procedures()}
+    created = 0
+    with rt.db.session() as s:
+        from engine.store import queries
+
+        published = queries.published_definitions(s)
+    names = ["Nguyễn Văn An", "Trần Thị Bình", "Lê Minh Châu", "Phạm Quốc Dũng", "Hoàng Thu Hà",
+             "Vũ Đức Long", "Đặng Thị Mai", "Bùi Văn Nam", "Đỗ Thị Oanh", "Ngô Gia Phúc"]
+    for index in range(per_procedure * len(published)):
+        definition = published[index % len(published)]
+        unit = DEMO_COMMUNES[index % len(DEMO_COMMUNES)]
+        clock.set(real_now - timedelta(days=21) + timedelta(hours=index * 9 % (21 * 24)))
+        if clock.now() > real_now:
+            clock.set(real_now - timedelta(hours=rng.randint(1, 48)))
+        reception = Actor(f"mot_cua_{unit}_1", frozenset({"mot_cua"}), unit)
+        dossier = dossiers.start_dossier(sim, definition_id=definition.id, unit_code=unit,
+                                         applicant_name=rng.choice(names), actor=reception,
+                                         applicant={"phone": "0912345678"})
+        created += 1
+        if index % 12 == 7:
+            _request_supplement(sim, dossier.id, reception)
+            continue
+        _walk(sim, dossier.id, unit, forms.get(definition.key, {}), rng, real_now)
+        if index % 17 == 5:
+            _withdraw(sim, dossier.id, reception)
+    return created
+
+
+def _request_supplement(sim, dossier_id, reception) -> None:
+    """The reception check finds the dossier incomplete: it waits for the citizen (status 5)."""
+    from sqlalchemy import select as _select
+
+    from engine.services import dossiers
+    from engine.store.records import WorkItemRecord
+
+    with sim.db.read_session() as s:
+        item = s.scalar(_select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id,
+                                                      WorkItemRecord.element_id == "tiep_nhan"))
+    if item is not None:
+        dossiers.complete_work_item(sim, item.id, reception, {"ket_qua": "bo_sung",
+                                                              "noi_dung_bo_sung": "Thiếu bản sao giấy tờ tuỳ thân"})
+
+
+def _withdraw(sim, dossier_id, reception) -> None:
+    """Some applicants withdraw (Decree 118 Art. 21): the dossier stops with a stop notice."""
+    from engine.domain.errors import EngineError
+    from engine.services import dossiers
+
+    try:
+        dossiers.cancel_dossier(sim, dossier_id, reception, "Công dân rút hồ sơ theo đề nghị")
+    except EngineError:
+        pass  # already finished: nothing to withdraw
+
+
+def _walk(sim, dossier_id, unit, forms, rng, real_now) -> None:
+    """Work a dossier a random number of steps along its first-choice answers."""
+    from datetime import timedelta
+
+    from sqlalchemy import select as _select
+
+    from engine.domain.assignment import Actor
+    from engine.domain.errors import EngineError
+    from engine.services import dossiers
+    from engine.store.records import WorkItemRecord
+
+    steps = rng.choice([0, 1, 2, 3, 4, 5, 8, 8, 8])
+    for _ in range(steps):
+        with sim.db.session() as s:
+            item = s.scalar(_select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id,
+                                                          WorkItemRecord.state.in_(["open", "claimed"])))
+        if item is None:
+            return
+        lateness = rng.choice([0.3, 0.5, 0.8, 0.9, 1.6])  # some steps finish late
+        span = (item.due_at - item.created_at) if item.due_at else timedelta(hours=2)
+        target = item.created_at + span * lateness
+        if target > real_now:
+            return  # the demo stops at the real now: this step is still in progress
+        sim.clock.set(max(target, sim.clock.now()))
+        actor = Actor(f"{item.role}_{unit}_1", frozenset({item.role}), unit)
+        try:
+            dossiers.complete_work_item(sim, item.id, actor, sample_answers(forms.get(item.form_key, {}), rng))
+        except EngineError:
+            return
+
+
+def sample_answers(form: dict, rng) -> dict:
+    """Plausible values: the first enum option (the approve path) most of the time."""
+    answers = {}
+    for name, field in form.get("properties", {}).items():
+        if "enum" in field:
+            options = field["enum"]
+            answers[name] = options[0] if rng.random() < 0.9 else rng.choice(options)
+        elif field.get("type") == "boolean":
+            answers[name] = True
+    return answers

@@ -1,0 +1,22 @@
+"""Composition root: the engine runtime each request uses, built once per app."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask import current_app
+
+from engine.clock import SystemClock
+from engine.services.runtime import Runtime
+from engine.store.database import Database
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["motcua_runtime_factory"] = lambda: Runtime(
+        db=Database(app.config["SQLALCHEMY_DATABASE_URI"]), clock=app.config.get("MOTCUA_CLOCK") or SystemClock())
+
+
+def runtime() -> Runtime:
+    rt = current_app.extensions.get("motcua_runtime")
+    if rt is None:
+        rt = current_app.extensions["motcua_runtime"] = current_app.extensions["motcua_runtime_factory"]()
+    return rt
