@@ -6,10 +6,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test install postgres clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml package.json package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -20,10 +21,11 @@ run: install
 	$(BIN)/motcua seed --if-empty
 	$(BIN)/motcua serve --host 127.0.0.1 --port 5000
 
-# Run the whole test suite, SQLite and PostgreSQL (PostgreSQL is started or installed if missing;
-# on a machine where that is impossible its tests are skipped, except in CI where they fail).
+# Run the whole test suite, SQLite and PostgreSQL, and the browser tests in Debian's Chromium
+# (PostgreSQL and Chromium are started or installed if missing; on a machine where that is
+# impossible their tests are skipped, except in CI where they fail).
 test: install
-	. scripts/ensure_postgres.sh && $(BIN)/python -m pytest $(PYTEST_ARGS)
+	. scripts/ensure_postgres.sh && . scripts/ensure_chromium.sh && $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) instance/*.sqlite3 .pytest_cache
+	rm -rf $(VENV) node_modules instance/*.sqlite3 .pytest_cache

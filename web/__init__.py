@@ -7,23 +7,39 @@ from typing import Mapping
 from flask import Flask
 
 from web.config import load_config
+from web.extensions import csrf
 from web.extensions import db
+from web.extensions import login_manager
 
 
 def create_app(config: Mapping | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, config)
     db.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
+    from web import errors
+    from web import navigation
+    from web import vendor
     from web import wiring
+    from web.auth import bp as auth_bp
     from web.public import bp as public_bp
 
     wiring.init_app(app)
+    errors.init_app(app)
+    navigation.init_app(app)
     app.add_template_filter(_vn_datetime, "vn_datetime")
     app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(vendor.bp)
     return app
 
 
 def _vn_datetime(value) -> str:
     from zoneinfo import ZoneInfo
 
+    if value is None:
+        return ""
     return value.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%H:%M ngày %d/%m/%Y")

@@ -1,6 +1,7 @@
 """Imports every record module so that Base.metadata knows every table (migrations, create_all)."""
 
 from engine.store import absence_records  # noqa: F401
+from engine.store import account_records  # noqa: F401
 from engine.store import calendar_records  # noqa: F401
 from engine.store import catalogue_records  # noqa: F401
 from engine.store import records  # noqa: F401

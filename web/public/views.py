@@ -2,11 +2,16 @@ from __future__ import annotations
 
 import re
 
+from flask import redirect
 from flask import render_template
 from flask import request
+from flask import url_for
+from flask_login import current_user
+from flask_login import login_required
 
 from engine.domain.model import DossierStatus
 from engine.store import queries
+from web.navigation import home_endpoint
 from web.public import bp
 from web.wiring import runtime
 
@@ -29,6 +34,13 @@ def index():
         units = queries.unit_count(s)
     return render_template("public/index.html", counts=counts, labels=STATUS_LABELS_VI,
                            definitions=definitions, units=units)
+
+
+@bp.get("/trang-chu")
+@login_required
+def home():
+    """Where a user lands after signing in: their inbox, dashboard or modeller's list."""
+    return redirect(url_for(home_endpoint(current_user)))
 
 
 @bp.get("/tra-cuu")

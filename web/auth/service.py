@@ -1,0 +1,49 @@
+"""Password checks with a brake: too many failures for a user name (or from one address) in
+the window lock further attempts until the oldest failure ages out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from werkzeug.security import check_password_hash
+
+from engine.services.runtime import Runtime
+from engine.store import account_records
+from engine.store.records import UserRecord
+
+MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_ADDRESS = 30
+# A hash to check against when the user does not exist, so both answers take the same time.
+_DUMMY_HASH = "scrypt:32768:8:1$motcua$" + "0" * 128
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    username: str | None
+    error: str | None
+
+
+def sign_in(rt: Runtime, username: str, password: str, address: str) -> SignInResult:
+    now = rt.clock.now()
+    since = now - account_records.WINDOW
+    username = username.strip()
+    with rt.db.session() as s:
+        by_user, by_address = account_records.recent_failures(s, username=username, address=address, since=since)
+        if by_user >= MAX_FAILURES_PER_USER or by_address >= MAX_FAILURES_PER_ADDRESS:
+            minutes = int(account_records.WINDOW.total_seconds() // 60)
+            return SignInResult(None, f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {minutes} phút.")
+        user = s.get(UserRecord, username) if username else None
+        stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+        good = _check(stored, password) and user is not None and user.active
+        if not good:
+            account_records.record_failure(s, username or "-", address, now)
+            return SignInResult(None, "Tên đăng nhập hoặc mật khẩu không đúng.")
+        account_records.clear_failures(s, username, older_than=since)
+        return SignInResult(username, None)
+
+
+def _check(stored: str, password: str) -> bool:
+    try:
+        return check_password_hash(stored, password)
+    except ValueError:  # a malformed stored hash never signs anyone in
+        return False

@@ -1,0 +1,114 @@
+"""Who is signed in, what they may see, and the decorators views use to say so.
+
+Roles: the product roles `modeller`, `supervisor`, `admin`; every other role is a process role
+held in a unit (`mot_cua` reception, `chuyen_vien` specialist, `lanh_dao` leader, ...). A
+supervisor or administrator whose unit is a province supervises every commune of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field
+from functools import wraps
+
+from flask import abort
+from flask import request
+from flask_login import current_user
+from sqlalchemy import select
+
+from engine.domain.assignment import Actor
+from engine.store.records import UnitRecord
+from engine.store.records import UserRecord
+from web.extensions import login_manager
+from web.wiring import runtime
+
+PRODUCT_ROLES = frozenset({"modeller", "supervisor", "admin"})
+SUPERVISORS = frozenset({"supervisor", "admin"})
+
+
+@dataclass(frozen=True)
+class SignedInUser:
+    """The Flask-Login user: a snapshot of the account taken when the request began."""
+
+    username: str
+    full_name: str
+    roles: frozenset[str]
+    unit_code: str | None
+    unit_name: str | None = None
+    supervised_units: frozenset[str] = field(default_factory=frozenset)
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return self.username
+
+    @property
+    def process_roles(self) -> frozenset[str]:
+        return self.roles - PRODUCT_ROLES
+
+    @property
+    def is_clerk(self) -> bool:
+        return bool(self.process_roles) and self.unit_code is not None
+
+    @property
+    def is_supervisor(self) -> bool:
+        return bool(self.roles & SUPERVISORS)
+
+    @property
+    def is_modeller(self) -> bool:
+        return bool(self.roles & {"modeller", "admin"})
+
+    def may_see_unit(self, unit_code: str) -> bool:
+        return unit_code == self.unit_code or unit_code in self.supervised_units
+
+    @property
+    def visible_units(self) -> frozenset[str]:
+        return self.supervised_units | ({self.unit_code} if self.unit_code else set())
+
+    def actor(self, on_behalf_of: str | None = None) -> Actor:
+        return Actor(self.username, self.roles, self.unit_code, on_behalf_of=on_behalf_of,
+                     supervised_units=self.supervised_units)
+
+
+def load_user(session, username: str) -> SignedInUser | None:
+    user = session.get(UserRecord, username)
+    if user is None or not user.active:
+        return None
+    unit = session.get(UnitRecord, user.unit_code) if user.unit_code else None
+    supervised: frozenset[str] = frozenset()
+    if user.role_set & SUPERVISORS and unit is not None:
+        supervised = frozenset(session.scalars(select(UnitRecord.code).where(UnitRecord.parent_code == unit.code)))
+    return SignedInUser(user.username, user.full_name, user.role_set, user.unit_code,
+                        unit.name if unit else None, supervised)
+
+
+@login_manager.user_loader
+def _load_signed_in_user(username: str) -> SignedInUser | None:
+    with runtime().db.read_session() as s:
+        return load_user(s, username)
+
+
+def roles_required(check):
+    """Views for signed-in users for whom `check(user)` holds; others get 403 with the reason."""
+    def decorate(view):
+        @wraps(view)
+        def guarded(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if not check(current_user):
+                abort(403, description="Tài khoản của bạn không có quyền dùng chức năng này.")
+            return view(*args, **kwargs)
+        return guarded
+    return decorate
+
+
+clerk_required = roles_required(lambda u: u.is_clerk)
+supervisor_required = roles_required(lambda u: u.is_supervisor)
+modeller_required = roles_required(lambda u: u.is_modeller)
+admin_required = roles_required(lambda u: "admin" in u.roles)
+
+
+def client_address() -> str:
+    """The caller's address; behind a proxy set MOTCUA_TRUSTED_PROXY so X-Forwarded-For counts."""
+    return request.remote_addr or "unknown"
