@@ -78,6 +78,7 @@ def seed_command(if_empty: bool, province: str, dossiers: bool) -> None:
     click.echo(f"units: {seed.seed_units(rt, province)}")
     click.echo(f"users: {len(seed.seed_users(rt))} (password {seed.DEMO_PASSWORD})")
     click.echo(f"procedures published: {seed.seed_library(rt)}")
+    click.echo(f"commune processes rolled out: {seed.seed_rollouts(rt)}")
     if dossiers:
         click.echo(f"demo dossiers: {seed.seed_dossiers(rt)}")
 

@@ -70,6 +70,22 @@ def seed_library(rt: Runtime) -> int:
     return len(library.load(rt))
 
 
+def seed_rollouts(rt: Runtime, province_code: str = "01") -> int:
+    """Every published procedure rolled out to every commune of the province (126 for Hà Nội),
+    and one commune with local differences so that the drift report has something to show."""
+    from configurator import variants
+    from engine.store import queries
+
+    with rt.db.read_session() as s:
+        published = queries.published_definitions(s)
+    rolled = sum(variants.rollout(rt, d.id, province=province_code).units for d in published)
+    birth = next((d for d in published if d.key == "dang_ky_khai_sinh"), None)
+    if birth is not None:
+        variants.set_overrides(rt, birth.key, DEMO_COMMUNES[0],
+                               roles={"mot_cua": f"mot_cua_{DEMO_COMMUNES[0]}_1"}, budgets={"tiep_nhan": "30m"})
+    return rolled
+
+
 def seed_dossiers(rt: Runtime, per_procedure: int = 6, seed: int = 2026) -> int:
     """Dossiers in every state: received over the last weeks on a moving clock, each taken a
     random number of steps down its approve path, some refused, some cancelled, some late."""
@@ -111,7 +127,32 @@ def seed_dossiers(rt: Runtime, per_procedure: int = 6, seed: int = 2026) -> int:
         _walk(sim, dossier.id, unit, forms.get(definition.key, {}), rng, real_now)
         if index % 17 == 5:
             _withdraw(sim, dossier.id, reception)
+        elif index % 23 == 11:
+            _apologise(sim, dossier.id, unit)
     return created
+
+
+def _apologise(sim, dossier_id, unit) -> None:
+    """The leader foresees a late result: apology letter and a new appointment (once)."""
+    from engine.domain.assignment import Actor
+    from engine.domain.calendar import MINUTES_PER_DAY
+    from engine.domain.errors import EngineError
+    from engine.services import dossiers
+    from engine.store.records import DossierRecord
+
+    with sim.db.read_session() as s:
+        dossier = s.get(DossierRecord, dossier_id)
+    if dossier.appointment_at is None or dossier.completed_at is not None:
+        return
+    leader = Actor(f"lanh_dao_{unit}_1", frozenset({"lanh_dao"}), unit)
+    with sim.db.read_session() as s:
+        calendar = sim.calendars.for_unit(s, unit)
+    new = calendar.add(dossier.appointment_at, 2 * MINUTES_PER_DAY)
+    try:
+        dossiers.reappoint_dossier(sim, dossier_id, leader, new,
+                                   "Cần xác minh thêm thông tin với cơ quan liên quan")
+    except EngineError:
+        pass  # the dossier moved on meanwhile: no apology needed
 
 
 def _request_supplement(sim, dossier_id, reception) -> None:

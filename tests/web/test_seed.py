@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func
 from sqlalchemy import select
 
+from configurator import library
+from configurator import variants
 from engine.services.runtime import Runtime
 from engine.store.records import DossierRecord
 from engine.store.records import ProcessDefinitionRecord
@@ -20,17 +22,25 @@ def test_demo_data_covers_communes_roles_procedures_and_dossier_states(sqlite_da
     seed.seed_units(rt)
     seed.seed_users(rt)
     seed.seed_library(rt)
+    rolled = seed.seed_rollouts(rt)
     seed.seed_dossiers(rt, per_procedure=6)
     with sqlite_database.read_session() as s:
         communes = s.scalar(select(func.count()).select_from(UnitRecord).where(UnitRecord.kind == "commune"))
         roles = {r for u in s.scalars(select(UserRecord)) for r in u.role_set}
         procedures = s.scalar(select(func.count()).select_from(ProcessDefinitionRecord))
         statuses = set(s.scalars(select(DossierRecord.status).distinct()))
+        apologised = s.scalar(select(func.count()).select_from(DossierRecord).where(
+            DossierRecord.re_appointment_reason.is_not(None),
+            DossierRecord.appointment_at > DossierRecord.original_appointment_at))
         late_open = s.scalar(select(func.count()).select_from(WorkItemRecord).where(
             WorkItemRecord.state.in_(["open", "claimed"]), WorkItemRecord.due_at < clock.now()))
     assert communes == 126
     assert {"mot_cua", "tu_phap_ho_tich", "lanh_dao", "supervisor", "modeller", "admin"} <= roles
-    assert procedures == 16
+    assert procedures == len(library.procedures())
+    assert rolled == 126 * procedures  # every procedure runs in every commune
+    drift = {d.unit_code: d.differences for d in variants.drift_report(rt, "dang_ky_khai_sinh")}
+    assert drift == {"00070": ["role mot_cua held by mot_cua_00070_1", "step tiep_nhan budget 30m"]}
+    assert apologised > 0
     assert {2, 4, 5, 8, 10} <= statuses
     assert late_open > 0
     assert not seed.is_empty(rt)
