@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from datetime import timedelta
 
 from sqlalchemy import Boolean
 from sqlalchemy import ForeignKey
@@ -22,18 +21,15 @@ from engine.store.base import Base
 from engine.store.records import UTCDateTime
 
 
-class LoginFailureRecord(Base):
-    """One failed log-in; counted per user name and per address over a sliding window."""
+class ThrottleHitRecord(Base):
+    """One counted event (a failed log-in, a lookup of an unknown dossier code) in a bucket such
+    as "login-user:<name>" or "lookup-address:<ip>"; buckets are counted over a sliding window."""
 
-    __tablename__ = "login_failure"
-    __table_args__ = (
-        Index("ix_login_failure_username_at", "username", "at"),
-        Index("ix_login_failure_address_at", "address", "at"),
-    )
+    __tablename__ = "throttle_hit"
+    __table_args__ = (Index("ix_throttle_hit_bucket_at", "bucket", "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    username: Mapped[str] = mapped_column(String(80))
-    address: Mapped[str] = mapped_column(String(64))
+    bucket: Mapped[str] = mapped_column(String(160))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -51,23 +47,19 @@ class ApiTokenRecord(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-def record_failure(s: Session, username: str, address: str, at: datetime) -> None:
-    s.add(LoginFailureRecord(username=username[:80], address=address[:64], at=at))
+def record_hit(s: Session, bucket: str, at: datetime) -> None:
+    s.add(ThrottleHitRecord(bucket=bucket[:160], at=at))
 
 
-def recent_failures(s: Session, *, username: str, address: str, since: datetime) -> tuple[int, int]:
-    """(failures for this user name, failures from this address) since `since`."""
-    by_user = s.scalar(select(func.count()).where(LoginFailureRecord.username == username[:80],
-                                                  LoginFailureRecord.at >= since))
-    by_address = s.scalar(select(func.count()).where(LoginFailureRecord.address == address[:64],
-                                                     LoginFailureRecord.at >= since))
-    return by_user or 0, by_address or 0
+def hits_since(s: Session, bucket: str, since: datetime) -> int:
+    return s.scalar(select(func.count()).where(ThrottleHitRecord.bucket == bucket[:160],
+                                               ThrottleHitRecord.at >= since)) or 0
 
 
-def clear_failures(s: Session, username: str, older_than: datetime) -> None:
-    """After a good log-in the user's own failures no longer count; old rows of anyone go too."""
-    s.execute(delete(LoginFailureRecord).where(
-        (LoginFailureRecord.username == username[:80]) | (LoginFailureRecord.at < older_than)))
+def forget_hits(s: Session, bucket: str, older_than: datetime) -> None:
+    """Drop a bucket's hits (a good log-in clears its user's failures) and anyone's expired ones."""
+    s.execute(delete(ThrottleHitRecord).where(
+        (ThrottleHitRecord.bucket == bucket[:160]) | (ThrottleHitRecord.at < older_than)))
 
 
 def token_digest(token: str) -> str:
@@ -85,5 +77,3 @@ def add_token(s: Session, *, name: str, token: str, username: str, at: datetime)
     s.add(record)
     return record
 
-
-WINDOW = timedelta(minutes=15)

@@ -48,3 +48,22 @@ def test_overview_counts_dossiers_by_status(client, received):
     page = client.get("/").get_data(as_text=True)
     assert "Thủ tục thử" in page
     assert '2 · Được tiếp nhận</td><td class="num">1<' in page
+
+
+def test_an_address_guessing_codes_is_made_to_wait_even_for_a_real_code(client, received, clock):
+    for n in range(20):
+        client.get(f"/tra-cuu?ma=01.00070-260302-{n + 100:04d}")
+    blocked = client.get(f"/tra-cuu?ma={received.code}").get_data(as_text=True)
+    assert "quá nhiều mã không đúng" in blocked and "Được tiếp nhận" not in blocked
+    clock.advance(minutes=16)
+    assert "Được tiếp nhận" in client.get(f"/tra-cuu?ma={received.code}").get_data(as_text=True)
+
+
+def test_a_finished_dossier_tells_the_citizen_where_to_collect_the_result(client, received, sqlite_database):
+    from engine.domain.model import DossierStatus
+    from engine.store.records import DossierRecord
+
+    with sqlite_database.session() as s:
+        s.get(DossierRecord, received.id).status = DossierStatus.PROCESSED.value
+    page = client.get(f"/tra-cuu?ma={received.code}").get_data(as_text=True)
+    assert "mang giấy hẹn đến Bộ phận Một cửa" in page

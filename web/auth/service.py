@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from werkzeug.security import check_password_hash
 
 from engine.services.runtime import Runtime
-from engine.store import account_records
 from engine.store.records import UserRecord
+from web import throttle
 
 MAX_FAILURES_PER_USER = 5
 MAX_FAILURES_PER_ADDRESS = 30
@@ -25,20 +25,18 @@ class SignInResult:
 
 def sign_in(rt: Runtime, username: str, password: str, address: str) -> SignInResult:
     now = rt.clock.now()
-    since = now - account_records.WINDOW
     username = username.strip()
+    user_bucket, address_bucket = f"login-user:{username}", f"login-address:{address}"
     with rt.db.session() as s:
-        by_user, by_address = account_records.recent_failures(s, username=username, address=address, since=since)
-        if by_user >= MAX_FAILURES_PER_USER or by_address >= MAX_FAILURES_PER_ADDRESS:
-            minutes = int(account_records.WINDOW.total_seconds() // 60)
-            return SignInResult(None, f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {minutes} phút.")
+        if throttle.blocked(s, {user_bucket: MAX_FAILURES_PER_USER, address_bucket: MAX_FAILURES_PER_ADDRESS}, now):
+            return SignInResult(None, f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {throttle.WINDOW_MINUTES} phút.")
         user = s.get(UserRecord, username) if username else None
         stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
         good = _check(stored, password) and user is not None and user.active
         if not good:
-            account_records.record_failure(s, username or "-", address, now)
+            throttle.hit(s, [user_bucket, address_bucket], now)
             return SignInResult(None, "Tên đăng nhập hoặc mật khẩu không đúng.")
-        account_records.clear_failures(s, username, older_than=since)
+        throttle.forgive(s, user_bucket, now)
         return SignInResult(username, None)
 
 

@@ -11,8 +11,10 @@ from flask_login import login_required
 
 from engine.domain.model import DossierStatus
 from engine.store import queries
+from web import throttle
 from web.navigation import home_endpoint
 from web.public import bp
+from web.security import client_address
 from web.wiring import runtime
 
 STATUS_LABELS_VI = {
@@ -23,6 +25,15 @@ STATUS_LABELS_VI = {
     DossierStatus.WITHDRAWAL_REQUESTED: "Công dân yêu cầu rút hồ sơ", DossierStatus.STOPPED: "Dừng xử lý",
     DossierStatus.PROCESSED: "Đã xử lý xong", DossierStatus.RESULT_RETURNED: "Đã trả kết quả",
 }
+NEXT_STEP_VI = {
+    DossierStatus.SUPPLEMENT_REQUESTED: "Hồ sơ cần bổ sung giấy tờ: vui lòng liên hệ Bộ phận Một cửa nơi nộp hồ sơ.",
+    DossierStatus.FINANCIAL_OBLIGATION: "Vui lòng thực hiện nghĩa vụ tài chính theo thông báo để hồ sơ được tiếp tục xử lý.",
+    DossierStatus.PROCESSED: "Đã có kết quả: mời ông/bà mang giấy hẹn đến Bộ phận Một cửa để nhận kết quả.",
+    DossierStatus.RESULT_RETURNED: "Kết quả đã được trả cho người nộp hồ sơ.",
+    DossierStatus.NOT_ACCEPTED: "Hồ sơ không được tiếp nhận: lý do ghi trong phiếu từ chối đã giao cho người nộp.",
+    DossierStatus.STOPPED: "Hồ sơ đã dừng xử lý theo thông báo đã giao cho người nộp.",
+}
+MAX_UNKNOWN_LOOKUPS = 20
 CODE_SHAPE = re.compile(r"^[0-9A-Za-z.]{1,40}-\d{6}-\d{4,6}$")
 
 
@@ -51,10 +62,23 @@ def lookup():
         if not CODE_SHAPE.match(code):
             error = "Mã hồ sơ không đúng định dạng (ví dụ: 01.00070-260302-0001)."
         else:
-            with runtime().db.read_session() as s:
-                found = queries.public_status(s, code)
-            if found is None:
-                # The same answer for every unknown code: the page does not confirm which codes exist.
-                error = "Không tìm thấy hồ sơ với mã này. Vui lòng kiểm tra lại mã trên giấy hẹn."
+            found, error = _look_up(code)
     status_label = STATUS_LABELS_VI.get(DossierStatus(found.status)) if found else None
-    return render_template("public/lookup.html", code=code, found=found, error=error, status_label=status_label)
+    return render_template("public/lookup.html", code=code, found=found, error=error, status_label=status_label,
+                           next_step=NEXT_STEP_VI.get(DossierStatus(found.status)) if found else None)
+
+
+def _look_up(code: str):
+    """The dossier's public status, or the one answer every unknown code gets. An address that
+    tries many unknown codes is told to wait, whatever it asks next, so codes cannot be mined."""
+    rt = runtime()
+    now = rt.clock.now()
+    bucket = f"lookup-address:{client_address()}"
+    with rt.db.session() as s:
+        if throttle.blocked(s, {bucket: MAX_UNKNOWN_LOOKUPS}, now):
+            return None, f"Bạn đã tra cứu quá nhiều mã không đúng. Vui lòng thử lại sau {throttle.WINDOW_MINUTES} phút."
+        found = queries.public_status(s, code)
+        if found is None:
+            throttle.hit(s, [bucket], now)
+            return None, "Không tìm thấy hồ sơ với mã này. Vui lòng kiểm tra lại mã trên giấy hẹn."
+    return found, None

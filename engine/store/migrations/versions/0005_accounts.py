@@ -1,4 +1,4 @@
-"""failed log-ins and API tokens
+"""throttle hits (failed log-ins, unknown-code lookups) and API tokens
 
 Revision ID: 0005
 Revises: 0004
@@ -16,15 +16,13 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
-        'login_failure',
+        'throttle_hit',
         sa.Column('id', sa.Integer(), nullable=False),
-        sa.Column('username', sa.String(length=80), nullable=False),
-        sa.Column('address', sa.String(length=64), nullable=False),
+        sa.Column('bucket', sa.String(length=160), nullable=False),
         sa.Column('at', UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint('id'),
     )
-    op.create_index('ix_login_failure_username_at', 'login_failure', ['username', 'at'])
-    op.create_index('ix_login_failure_address_at', 'login_failure', ['address', 'at'])
+    op.create_index('ix_throttle_hit_bucket_at', 'throttle_hit', ['bucket', 'at'])
     op.create_table(
         'api_token',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -43,6 +41,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index('ix_api_token_username', table_name='api_token')
     op.drop_table('api_token')
-    op.drop_index('ix_login_failure_address_at', table_name='login_failure')
-    op.drop_index('ix_login_failure_username_at', table_name='login_failure')
-    op.drop_table('login_failure')
+    op.drop_index('ix_throttle_hit_bucket_at', table_name='throttle_hit')
+    op.drop_table('throttle_hit')

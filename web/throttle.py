@@ -1,0 +1,30 @@
+"""Sliding-window brakes against guessing: failed log-ins per user name and per address, and
+lookups of unknown dossier codes per address. Hits live in the database, so every gunicorn
+worker and every restart sees the same counts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from engine.store import account_records
+
+WINDOW = timedelta(minutes=15)
+WINDOW_MINUTES = int(WINDOW.total_seconds() // 60)
+
+
+def blocked(s: Session, limits: dict[str, int], now: datetime) -> bool:
+    """Whether any bucket has reached its limit within the window."""
+    since = now - WINDOW
+    return any(account_records.hits_since(s, bucket, since) >= limit for bucket, limit in limits.items())
+
+
+def hit(s: Session, buckets: list[str], now: datetime) -> None:
+    for bucket in buckets:
+        account_records.record_hit(s, bucket, now)
+
+
+def forgive(s: Session, bucket: str, now: datetime) -> None:
+    account_records.forget_hits(s, bucket, older_than=now - WINDOW)
