@@ -57,3 +57,11 @@ def test_after_signing_in_only_a_local_next_page_is_followed(client):
     answer = client.post("/dang-nhap?next=https://evil.example/x",
                          data={"username": "chuyen_vien_1", "password": PASSWORD, "csrf_token": token})
     assert answer.headers["Location"] == "/trang-chu"
+
+
+def test_the_interface_is_vietnamese_by_default_and_english_on_request(client):
+    assert "Tra cứu tình trạng hồ sơ" in client.get("/tra-cuu").get_data(as_text=True)
+    client.get("/ngon-ngu/en?next=/tra-cuu")
+    english = client.get("/tra-cuu").get_data(as_text=True)
+    assert "Look up a dossier" in english and "Dossier lookup" in english and 'lang="en"' in english
+    assert client.get("/ngon-ngu/vi?next=https://evil.example").headers["Location"] == "/"
