@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from dataclasses import field
 
@@ -23,23 +24,27 @@ NATIONAL_CALENDAR = "VN"
 
 
 class CalendarProvider:
-    """Working calendars per unit, built once per unit and reused (rebuilt when told to)."""
+    """Working calendars per unit, built once per unit and reused. Another process (the
+    administrator's page in another server worker, `motcua calendar add-day`) may change the
+    days, so an entry is rebuilt when it is older than `max_age_s`, and at once on invalidate()."""
 
-    def __init__(self, years: range | None = None):
+    def __init__(self, years: range | None = None, max_age_s: float = 60.0):
         self.years = years
-        self._cache: dict[str, object] = {}
+        self.max_age_s = max_age_s
+        self._cache: dict[str, tuple[object, float]] = {}
         self._lock = threading.Lock()
 
     def for_unit(self, session: Session, unit_code: str):
         with self._lock:
             cached = self._cache.get(unit_code)
-        if cached is not None:
-            return cached
+        # Wall-clock age on purpose: this is cache freshness, not the domain's (injected) time.
+        if cached is not None and time.monotonic() - cached[1] < self.max_age_s:
+            return cached[0]
         from engine.store.calendar_records import load_calendar
 
         calendar = load_calendar(session, self.chain(session, unit_code), self.years)
         with self._lock:
-            self._cache[unit_code] = calendar
+            self._cache[unit_code] = (calendar, time.monotonic())
         return calendar
 
     @staticmethod
