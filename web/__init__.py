@@ -25,6 +25,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     from web import navigation
     from web import vendor
     from web import wiring
+    from web.admin import bp as admin_bp
     from web.auth import bp as auth_bp
     from web.public import bp as public_bp
 
@@ -35,6 +36,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.add_template_filter(_vn_datetime, "vn_datetime")
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(vendor.bp)
     return app
 

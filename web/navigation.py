@@ -13,6 +13,7 @@ SECTIONS = (
     ("supervise.dashboard", "Giám sát", lambda u: u.is_supervisor),
     ("model.procedures", "Mô hình hoá", lambda u: u.is_modeller),
     ("desk.absences", "Vắng mặt", lambda u: u.is_clerk),
+    ("admin.users", "Quản trị", lambda u: "admin" in u.roles),
 )
 
 

@@ -1,0 +1,131 @@
+"""What an administrator changes: accounts (who works where, with which roles) and the days of
+a calendar. Every change is checked first, written whole or not at all, and audited."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from engine.domain.assignment import Actor
+from engine.domain.errors import InvalidAction
+from engine.domain.errors import NotFound
+from engine.domain.errors import PermissionDenied
+from engine.services import audit
+from engine.services.dossiers import transaction
+from engine.services.runtime import Runtime
+from engine.store import calendar_records
+from engine.store.calendar_records import CalendarOverrideRecord
+from engine.store.records import UnitRecord
+from engine.store.records import UserRecord
+
+USERNAME = re.compile(r"^[a-z0-9_.]{3,80}$")
+ROLE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+ADMIN_ROLES = frozenset({"admin"})
+
+
+@dataclass(frozen=True)
+class Account:
+    username: str
+    full_name: str
+    unit_code: str | None
+    roles: tuple[str, ...]
+    email: str | None = None
+    phone: str | None = None
+    active: bool = True
+
+
+def create_user(rt: Runtime, actor: Actor, account: Account, password_hash: str) -> UserRecord:
+    _check_admin(actor)
+    if not USERNAME.match(account.username):
+        raise InvalidAction("3–80 chữ thường không dấu, số, dấu chấm hoặc gạch dưới", field="username")
+    with transaction(rt) as s:
+        if s.get(UserRecord, account.username) is not None:
+            raise InvalidAction(f"tên đăng nhập {account.username} đã có", field="username")
+        _check_account(s, account)
+        user = UserRecord(username=account.username, password_hash=password_hash)
+        _apply(user, account)
+        s.add(user)
+        audit.record(s, at=rt.clock.now(), action="user.create", actor=actor, receiver=account.username,
+                     unit_code=account.unit_code, roles=" ".join(account.roles))
+        return user
+
+
+def update_user(rt: Runtime, actor: Actor, account: Account, password_hash: str | None = None) -> UserRecord:
+    _check_admin(actor)
+    with transaction(rt) as s:
+        user = s.get(UserRecord, account.username)
+        if user is None:
+            raise NotFound(f"không có tài khoản {account.username}", field="username")
+        _check_account(s, account)
+        if actor.username == user.username and not (set(account.roles) & ADMIN_ROLES and account.active):
+            raise InvalidAction("không thể tự bỏ quyền quản trị hoặc tự khoá tài khoản của mình", field="roles")
+        _apply(user, account)
+        if password_hash:
+            user.password_hash = password_hash
+        audit.record(s, at=rt.clock.now(), action="user.update", actor=actor, receiver=account.username,
+                     unit_code=account.unit_code, roles=" ".join(account.roles), active=account.active,
+                     password_changed=bool(password_hash) or None)
+        return user
+
+
+def add_calendar_days(rt: Runtime, actor: Actor, *, calendar_code: str, date_from: date, date_to: date,
+                      kind: str, note: str) -> CalendarOverrideRecord:
+    """Days off or make-up working days for a calendar ('VN', a province or a unit); a swap is
+    one of each. Appointments computed from now on use them."""
+    _check_admin(actor)
+    with transaction(rt) as s:
+        if calendar_code != "VN" and s.get(UnitRecord, calendar_code) is None:
+            raise NotFound(f"không có đơn vị {calendar_code}", field="calendar_code")
+        try:
+            record = calendar_records.add_override(s, calendar_code=calendar_code, date_from=date_from,
+                                                   date_to=date_to, kind=kind, note=note,
+                                                   created_by=actor.username, now=rt.clock.now())
+        except ValueError as exc:
+            message = str(exc)
+            field = "kind" if message.startswith("kind") else "date_to" if "before" in message else "note"
+            raise InvalidAction(message, field=field) from None
+        audit.record(s, at=rt.clock.now(), action="calendar.add", actor=actor, calendar_code=calendar_code,
+                     date_from=date_from.isoformat(), date_to=date_to.isoformat(), kind=kind, note=note)
+    rt.calendars.invalidate()
+    return record
+
+
+def remove_calendar_day(rt: Runtime, actor: Actor, override_id: int) -> CalendarOverrideRecord:
+    _check_admin(actor)
+    with transaction(rt) as s:
+        try:
+            record = calendar_records.delete_override(s, override_id)
+        except LookupError:
+            raise NotFound(f"không có thay đổi lịch số {override_id}") from None
+        audit.record(s, at=rt.clock.now(), action="calendar.remove", actor=actor,
+                     calendar_code=record.calendar_code, date_from=record.date_from.isoformat(),
+                     date_to=record.date_to.isoformat(), kind=record.kind, note=record.note)
+    rt.calendars.invalidate()
+    return record
+
+
+def _check_admin(actor: Actor) -> None:
+    if not actor.roles & ADMIN_ROLES:
+        raise PermissionDenied(f"{actor.username} không có quyền quản trị")
+
+
+def _check_account(s, account: Account) -> None:
+    if not account.full_name.strip():
+        raise InvalidAction("nhập họ và tên", field="full_name")
+    if not account.roles:
+        raise InvalidAction("chọn ít nhất một vai trò", field="roles")
+    bad = [r for r in account.roles if not ROLE.match(r)]
+    if bad:
+        raise InvalidAction(f"vai trò không hợp lệ: {', '.join(bad)}", field="roles")
+    if account.unit_code and s.get(UnitRecord, account.unit_code) is None:
+        raise NotFound(f"không có đơn vị {account.unit_code}", field="unit_code")
+
+
+def _apply(user: UserRecord, account: Account) -> None:
+    user.full_name = account.full_name.strip()
+    user.unit_code = account.unit_code or None
+    user.roles = " ".join(sorted(set(account.roles)))
+    user.email = account.email or None
+    user.phone = account.phone or None
+    user.active = account.active

@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+from datetime import date
+
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_login import current_user
+from werkzeug.security import generate_password_hash
+
+from engine.domain.errors import EngineError
+from engine.services import administration
+from engine.services.administration import Account
+from engine.store import admin_queries
+from web.admin import bp
+from web.admin.roles import role_choices
+from web.security import admin_required
+from web.wiring import runtime
+
+MIN_PASSWORD = 10
+
+
+@bp.get("/nguoi-dung")
+@admin_required
+def users():
+    unit, text = request.args.get("don_vi") or None, (request.args.get("q") or "").strip()
+    with runtime().db.read_session() as s:
+        found = admin_queries.users(s, unit_code=unit, text=text)
+        units = admin_queries.unit_choices(s)
+    return render_template("admin/users.html", users=found, units=units, unit=unit, q=text)
+
+
+@bp.route("/nguoi-dung/moi", methods=["GET", "POST"])
+@admin_required
+def new_user():
+    return _user_form(None)
+
+
+@bp.route("/nguoi-dung/<username>", methods=["GET", "POST"])
+@admin_required
+def edit_user(username: str):
+    with runtime().db.read_session() as s:
+        user = admin_queries.user(s, username)
+    if user is None:
+        return render_template("error.html", title="Không tìm thấy", message=f"Không có tài khoản {username}",
+                               status=404), 404
+    return _user_form(user)
+
+
+def _user_form(user):
+    values = _form_values(user)
+    error = None
+    if request.method == "POST":
+        values = dict(request.form, roles=request.form.getlist("roles"), active="active" in request.form)
+        try:
+            _save_user(user, values)
+        except EngineError as exc:
+            error = exc
+        else:
+            flash(f"Đã lưu tài khoản {values['username'] if user is None else user.username}.")
+            return redirect(url_for("admin.users"))
+    with runtime().db.read_session() as s:
+        units = admin_queries.unit_choices(s)
+    return render_template("admin/user_form.html", user=user, values=values, units=units, roles=role_choices(),
+                           error=error), (422 if error else 200)
+
+
+def _save_user(user, values: dict) -> None:
+    password = values.get("password") or ""
+    if (user is None or password) and len(password) < MIN_PASSWORD:
+        raise EngineError(f"mật khẩu cần ít nhất {MIN_PASSWORD} ký tự", field="password")
+    account = Account(username=(values.get("username") or "").strip() if user is None else user.username,
+                      full_name=values.get("full_name") or "", unit_code=values.get("unit_code") or None,
+                      roles=tuple(values.get("roles") or ()), email=values.get("email") or None,
+                      phone=values.get("phone") or None, active=bool(values.get("active")))
+    digest = generate_password_hash(password) if password else None
+    if user is None:
+        administration.create_user(runtime(), current_user.actor(), account, digest)
+    else:
+        administration.update_user(runtime(), current_user.actor(), account, digest)
+
+
+def _form_values(user) -> dict:
+    if user is None:
+        return {"username": "", "full_name": "", "unit_code": "", "roles": [], "email": "", "phone": "", "active": True}
+    return {"username": user.username, "full_name": user.full_name, "unit_code": user.unit_code or "",
+            "roles": sorted(user.role_set), "email": user.email or "", "phone": user.phone or "",
+            "active": user.active}
+
+
+@bp.get("/lich")
+@admin_required
+def calendar():
+    code = (request.args.get("ma") or "VN").strip()
+    month = _month(request.args.get("thang"))
+    rt = runtime()
+    with rt.db.read_session() as s:
+        overrides = admin_queries.calendar_overrides(s, code)
+        units = admin_queries.unit_choices(s)
+        days = admin_queries.month_days(s, rt.calendars, code, month)
+    return render_template("admin/calendar.html", code=code, overrides=overrides, units=units, month=month,
+                           days=days, error=None, values={})
+
+
+@bp.post("/lich")
+@admin_required
+def add_calendar_days():
+    form = request.form
+    code = (form.get("ma") or "VN").strip()
+    try:
+        date_from = _date(form.get("date_from"), "date_from")
+        date_to = _date(form.get("date_to") or form.get("date_from"), "date_to")
+        administration.add_calendar_days(runtime(), current_user.actor(), calendar_code=code, date_from=date_from,
+                                         date_to=date_to, kind=form.get("kind") or "", note=form.get("note") or "")
+    except EngineError as exc:
+        rt = runtime()
+        month = _month(form.get("thang"))
+        with rt.db.read_session() as s:
+            overrides = admin_queries.calendar_overrides(s, code)
+            units = admin_queries.unit_choices(s)
+            days = admin_queries.month_days(s, rt.calendars, code, month)
+        return render_template("admin/calendar.html", code=code, overrides=overrides, units=units, month=month,
+                               days=days, error=exc, values=form), 422
+    flash(f"Đã thêm ngày vào lịch {code}.")
+    return redirect(url_for("admin.calendar", ma=code, thang=date_from.strftime("%Y-%m")))
+
+
+@bp.post("/lich/<int:override_id>/xoa")
+@admin_required
+def remove_calendar_day(override_id: int):
+    record = administration.remove_calendar_day(runtime(), current_user.actor(), override_id)
+    flash(f"Đã xoá thay đổi lịch {record.date_from:%d/%m/%Y}–{record.date_to:%d/%m/%Y}.")
+    return redirect(url_for("admin.calendar", ma=record.calendar_code))
+
+
+def _date(text: str | None, field: str) -> date:
+    try:
+        return date.fromisoformat((text or "").strip())
+    except ValueError:
+        raise EngineError("nhập ngày dạng YYYY-MM-DD", field=field) from None
+
+
+def _month(text: str | None) -> date:
+    try:
+        return date.fromisoformat(f"{text}-01") if text else runtime().clock.now().date().replace(day=1)
+    except ValueError:
+        return runtime().clock.now().date().replace(day=1)
