@@ -30,7 +30,8 @@ CSV format (UTF-8, first row = header; column order is free, only ``step_id`` is
   exclusive gateway: give each edge a condition, and mark at most one as the default.
 * ``kind`` is empty for a task and ``end`` for an end event; ``status`` is the portal status
   code (1-10) a task sets while open, or the one an end event sets.
-* Optional columns: ``warn_at``, ``clock_start``, ``priority`` and ``escalations``, written as
+* Optional columns: ``warn_at``, ``clock_start``, ``priority``, ``pause`` (``clock``: the legal
+  clock stops while the step is open) and ``escalations``, written as
   ``after action target [priority]`` entries separated by ``;`` (``4h notify lanh_dao; 1d
   reassign lanh_dao 80``).
 * Settings rows start with ``@`` in ``step_id``: ``@process_id``, ``@name``,
@@ -66,7 +67,7 @@ _ACTIONS = ("notify", "reassign", "priority")
 _TRUTHY = {"x", "yes", "y", "true", "1", "có", "co", "default", "mặc định"}
 _STEP_ATTRS = (("role", "role"), ("budget", "budget"), ("budget_group", "budgetGroup"),
                ("warn_at", "warnAt"), ("clock_start", "clockStart"), ("priority", "priority"),
-               ("form", "form"), ("status", "status"))
+               ("form", "form"), ("status", "status"), ("pause", "pause"))
 _INT_KEYS = ("status", "priority")
 
 
@@ -271,7 +272,7 @@ def step_table_to_csv(table: dict) -> str:
     table = normalise_table(table)
     columns = ["step_id", "name", "role", "budget", "next", "condition", "label", "default",
                "kind", "status", "budget_group", "form", "warn_at", "clock_start", "priority",
-               "escalations"]
+               "pause", "escalations"]
     out = io.StringIO()
     writer = csv.DictWriter(out, columns, lineterminator="\n")
     writer.writeheader()
@@ -380,6 +381,8 @@ def _check_task(step: dict, table: dict, problems: list[str]) -> None:
         problems.append(f"{where}: warn_at {step['warn_at']!r} must be like 75% or 2h")
     if step.get("clock_start") not in (None, "created", "claimed"):
         problems.append(f"{where}: clock_start must be created or claimed")
+    if step.get("pause") not in (None, "clock"):
+        problems.append(f"{where}: pause must be 'clock' (the dossier's legal clock stops while the step is open)")
     if not isinstance(step.get("priority", 0), int) or not 0 <= step.get("priority", 0) <= 100:
         problems.append(f"{where}: priority must be a whole number from 0 to 100")
     if not step.get("next"):

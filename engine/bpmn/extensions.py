@@ -51,6 +51,9 @@ class StepPolicy:
     form: str | None = None
     status: int | None = None
     escalations: tuple[EscalationLevel, ...] = ()
+    #: The dossier's legal clock stops while this step is open (a public posting, an expert
+    #: appraisal a procedure excludes from its time limit); the appointment moves when it ends.
+    pauses_clock: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,7 @@ def _read_step(node: etree._Element, lane_name: str | None) -> StepPolicy:
         form=own.get("form") or _vendor_attr(node, "formKey"),
         status=_int(own.get("status"), None),
         escalations=_escalations(ext),
+        pauses_clock=own.get("pause") == "clock",
     )
 
 

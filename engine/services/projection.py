@@ -115,9 +115,9 @@ def _update_dossier(session, dossier: DossierRecord, run: Run, now, calendar, re
     dossier.next_timer_at = run.next_timer_at()
     dossier.updated_at = now
     status = _status_from_workflow(run, ready)
-    if status is not None and status != dossier.status:
-        _follow_clock_pause(session, dossier, status, now, calendar)
-        dossier.status = status
+    new_status = status if status is not None else dossier.status
+    _follow_clock_pause(session, dossier, run, ready, new_status, now, calendar)
+    dossier.status = new_status
     if run.is_completed() and dossier.run_state == RunState.RUNNING.value:
         dossier.run_state = RunState.COMPLETED.value
         dossier.completed_at, dossier.apology_due_at = now, None
@@ -130,24 +130,45 @@ def _update_dossier(session, dossier: DossierRecord, run: Run, now, calendar, re
             dossier.classification, dossier.margin_minutes = verdict.value, margin
 
 
-def _follow_clock_pause(session, dossier: DossierRecord, new_status: int, now, calendar) -> None:
-    """Waiting for the citizen (supplement, fees) stops the legal clock; when the wait ends the
-    appointment moves by the working time it lasted."""
-    was_paused, pauses = dossier.status in CLOCK_PAUSING, new_status in CLOCK_PAUSING
+def _follow_clock_pause(session, dossier: DossierRecord, run: Run, ready: list[HumanTask], new_status: int,
+                        now, calendar) -> None:
+    """Waiting for the citizen (supplement, fees) or an open step the procedure excludes from its
+    time limit (a public posting) stops the legal clock; when the wait ends the appointment moves
+    by the working time it lasted."""
+    pausing_step = next((t.element_id for t in ready if _pauses(run, t.element_id)), None)
+    pauses = new_status in CLOCK_PAUSING or pausing_step is not None
+    if _has_pausing_steps(run):
+        open_pause = repositories.open_pause(session, dossier.id)
+        was_paused = open_pause is not None
+    else:  # the usual template: the stored status says it all, no query needed
+        was_paused, open_pause = dossier.status in CLOCK_PAUSING, None
     if pauses and not was_paused:
-        session.add(DossierPauseRecord(dossier_id=dossier.id, kind=DossierStatus(new_status).name.lower(),
-                                       started_at=now))
+        kind = DossierStatus(new_status).name.lower() if new_status in CLOCK_PAUSING else f"step:{pausing_step}"
+        session.add(DossierPauseRecord(dossier_id=dossier.id, kind=kind[:30], started_at=now))
     elif was_paused and not pauses:
-        pause = repositories.open_pause(session, dossier.id)
+        pause = open_pause or repositories.open_pause(session, dossier.id)
         if pause is not None:
-            pause.ended_at = now
-            if dossier.appointment_at is not None:
-                moved_by = max(0, calendar.between(pause.started_at, now))
-                dossier.appointment_at = calendar.add(dossier.appointment_at, moved_by)
-                dossier.original_appointment_at = calendar.add(dossier.original_appointment_at, moved_by) \
-                    if dossier.re_appointment_reason is None else dossier.original_appointment_at
-                if dossier.apology_due_at is not None:
-                    dossier.apology_due_at = deadlines.apology_deadline(calendar, dossier.appointment_at)
+            _end_pause(dossier, pause, now, calendar)
+
+
+def _end_pause(dossier: DossierRecord, pause, now, calendar) -> None:
+    pause.ended_at = now
+    if dossier.appointment_at is not None:
+        moved_by = max(0, calendar.between(pause.started_at, now))
+        dossier.appointment_at = calendar.add(dossier.appointment_at, moved_by)
+        dossier.original_appointment_at = calendar.add(dossier.original_appointment_at, moved_by) \
+            if dossier.re_appointment_reason is None else dossier.original_appointment_at
+        if dossier.apology_due_at is not None:
+            dossier.apology_due_at = deadlines.apology_deadline(calendar, dossier.appointment_at)
+
+
+def _pauses(run: Run, element_id: str) -> bool:
+    policy = run.bundle.step(element_id)
+    return policy is not None and policy.pauses_clock
+
+
+def _has_pausing_steps(run: Run) -> bool:
+    return any(step.pauses_clock for policy in run.bundle.policies.values() for step in policy.steps.values())
 
 
 def _status_from_workflow(run: Run, ready: list[HumanTask]) -> int | None:

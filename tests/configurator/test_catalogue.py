@@ -25,8 +25,8 @@ def keys(result: catalogue.SearchResult) -> set[str]:
 
 def test_the_library_loads_and_search_ignores_case_and_accents(rt):
     loaded = catalogue.load_library(rt)
-    assert len(loaded) == len(library.procedures()) == 16
-    assert catalogue.search(rt, limit=100).total == 16
+    assert len(loaded) == len(library.procedures()) >= 17
+    assert catalogue.search(rt, limit=100).total == len(loaded)
     for text in ("khai sinh", "Khai Sinh", "KHAI SINH", "đăng ký khai sinh", "dang ky khai sinh", "1.001193"):
         assert "dang_ky_khai_sinh" in keys(catalogue.search(rt, text)), text
     assert keys(catalogue.search(rt, "Đăng ký khai sinh")) == keys(catalogue.search(rt, "dang ky khai sinh")) == {
@@ -36,14 +36,14 @@ def test_the_library_loads_and_search_ignores_case_and_accents(rt):
 
 
 def test_search_filters_by_level_and_field_and_pages(rt):
-    catalogue.load_library(rt)
-    assert catalogue.search(rt, level="commune", limit=100).total == 16
+    count = len(catalogue.load_library(rt))
+    assert catalogue.search(rt, level="commune", limit=100).total == count
     assert catalogue.search(rt, level="province").total == 0
     civil_status = catalogue.search(rt, field="ho tich", limit=100)  # field name, accents ignored
     assert "dang_ky_khai_sinh" in keys(civil_status)
-    assert civil_status.total == catalogue.search(rt, field="Hộ tịch", limit=100).total < 16
+    assert civil_status.total == catalogue.search(rt, field="Hộ tịch", limit=100).total < count
     first, second = catalogue.search(rt, limit=10), catalogue.search(rt, limit=10, offset=10)
-    assert len(first.entries) == 10 and len(second.entries) == 6 and not keys(first) & keys(second)
+    assert len(first.entries) == 10 and len(second.entries) == min(10, count - 10) and not keys(first) & keys(second)
 
 
 def test_an_entry_shows_its_fields_and_template_versions(rt):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import json
+from datetime import datetime
 from datetime import timedelta
 
 import pytest
@@ -24,11 +25,23 @@ from tests.factories import add_units
 
 PROCEDURES = library.procedures()
 UNIT = "00070"
+FINANCIAL_OBLIGATION = DossierStatus.FINANCIAL_OBLIGATION.value
+# Path-specific answers: the plan (step id -> targets by visit, as in `drive`) that takes each
+# procedure through its financial-obligation steps (status 6). Every procedure with such a step
+# must be listed; its other steps follow their default flows.
+FINANCIAL_OBLIGATION_PATHS = {
+    "dang_ky_dat_dai_cap_giay_chung_nhan_lan_dau": {"kiem_tra_dieu_kien": ["xac_dinh_nghia_vu_tai_chinh"]},
+}
 
 
 def table_of(procedure) -> dict:
     steps = json.loads((procedure.folder / "v1" / "steps.json").read_text(encoding="utf-8"))["steps"]
     return {step["id"]: step for step in steps}
+
+
+def clock_pausing_steps(procedure) -> list[str]:
+    """Steps the procedure excludes from its time limit (`"pause": "clock"`, e.g. a public posting)."""
+    return [step_id for step_id, step in table_of(procedure).items() if step.get("pause") == "clock"]
 
 
 def compared(condition: str) -> tuple[str, str]:
@@ -116,7 +129,9 @@ def test_paths_of_every_library_procedure(sqlite_database, clock, procedure):
     items, _, pauses = history(rt, supplemented.id)
     assert supplemented.status == DossierStatus.RESULT_RETURNED
     assert [i.element_id for i in items][:3] == ["tiep_nhan", "yeu_cau_bo_sung", "tiep_nhan"]
-    assert len(pauses) == 1 and pauses[0].ended_at is not None
+    waits = [p for p in pauses if not p.kind.startswith("step:")]  # a posting step pauses on its own
+    assert [p.kind for p in waits] == ["supplement_requested"] and waits[0].ended_at is not None
+    assert {p.kind for p in pauses} - {"supplement_requested"} == {f"step:{s}" for s in clock_pausing_steps(procedure)}
     assert supplemented.appointment_at > supplemented.received_at
 
     # Refused at reception.
@@ -152,3 +167,42 @@ def test_paths_of_every_library_procedure(sqlite_database, clock, procedure):
     items, _, _ = history(rt, late.id)
     assert items[-1].classification == "late"  # the last step itself ran past its own budget
     assert clock.now() - late.received_at > timedelta(hours=1)
+
+
+def financial_steps(procedure) -> list[str]:
+    return [step_id for step_id, step in table_of(procedure).items() if step.get("status") == FINANCIAL_OBLIGATION]
+
+
+WITH_FINANCIAL_OBLIGATION = [p for p in PROCEDURES if financial_steps(p)]
+
+
+def test_every_procedure_with_a_financial_obligation_step_has_a_path_through_it():
+    assert sorted(p.key for p in WITH_FINANCIAL_OBLIGATION) == sorted(FINANCIAL_OBLIGATION_PATHS)
+
+
+@pytest.mark.parametrize("procedure", WITH_FINANCIAL_OBLIGATION, ids=[p.key for p in WITH_FINANCIAL_OBLIGATION])
+def test_the_financial_obligation_stops_the_legal_clock(sqlite_database, clock, procedure):
+    from engine.services.runtime import Runtime
+
+    rt = Runtime(db=sqlite_database, clock=clock)
+    add_units(rt)
+    definition = library.load_one(rt, procedure)
+    plan = {step: list(targets) for step, targets in FINANCIAL_OBLIGATION_PATHS[procedure.key].items()}
+
+    paid = drive(rt, clock, procedure, definition, plan, step_minutes=60)
+
+    items, _, pauses = history(rt, paid.id)
+    assert (paid.run_state, paid.status) == ("completed", DossierStatus.RESULT_RETURNED)
+    assert paid.classification in ("early", "on_time")
+    assert set(financial_steps(procedure)) <= {i.element_id for i in items}
+    kinds = [p.kind for p in pauses]
+    assert kinds.count("financial_obligation") == 1 and all(p.ended_at is not None for p in pauses)
+    assert {k for k in kinds if k.startswith("step:")} == {f"step:{s}" for s in clock_pausing_steps(procedure)}
+    with rt.db.session() as s:
+        calendar = rt.calendars.for_unit(s, UNIT)
+        started = s.scalar(select(AuditEventRecord).where(AuditEventRecord.dossier_id == paid.id,
+                                                          AuditEventRecord.action == "start"))
+    first_appointment = started.detail["appointment_at"]
+    waited = sum(calendar.between(p.started_at, p.ended_at) for p in pauses)
+    assert waited > 0  # the posting, the tax authority and the payment moved the appointment by their length
+    assert paid.appointment_at == calendar.add(datetime.fromisoformat(first_appointment), waited)
