@@ -20,6 +20,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
+    from web import api
     from web import errors
     from web import i18n
     from web import navigation
@@ -38,6 +39,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(vendor.bp)
+    api.init_app(app)
     return app
 
 

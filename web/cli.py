@@ -9,6 +9,7 @@ from configurator.commands import processes_group
 from engine.commands.calendar import calendar_group
 from engine.commands.db import db_group
 from engine.commands.worker import worker_command
+from web.api.commands import api_token_group
 
 
 class _Commands(click.Group):
@@ -40,6 +41,7 @@ main.add_command(worker_command)
 main.add_command(calendar_group)
 main.add_command(bpmn_group)
 main.add_command(processes_group)
+main.add_command(api_token_group)
 
 
 @main.command("serve")

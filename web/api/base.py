@@ -1,0 +1,179 @@
+"""What every API blueprint shares: who is calling (bearer token, or a browser session for
+reads), and errors as JSON {"error", "message", "field", "errors"} with the right status.
+
+The hooks are attached when a blueprint is created (Flask refuses hooks on a blueprint after
+its first registration, and each test builds a new app)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+from typing import Mapping
+
+from flask import g
+from flask import jsonify
+from flask import request
+from flask_login import current_user
+from flask_smorest import Blueprint
+from werkzeug.exceptions import HTTPException
+
+from configurator.forms import FormError
+from engine.domain.errors import ConflictError
+from engine.domain.errors import EngineError
+from engine.domain.errors import InvalidAction
+from engine.domain.errors import NotFound
+from engine.domain.errors import PermissionDenied
+from engine.store import account_records
+from web.security import SignedInUser
+from web.security import load_user
+from web.wiring import runtime
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: The OpenAPI security of a write: a bearer token only (the global one also lists the session).
+TOKEN_ONLY = [{"bearerAuth": []}]
+TITLES = {400: "Yêu cầu không hợp lệ", 401: "Chưa xác thực", 403: "Không được phép", 404: "Không tìm thấy",
+          405: "Phương thức không được hỗ trợ", 409: "Xung đột", 422: "Dữ liệu không hợp lệ",
+          500: "Lỗi máy chủ"}
+#: Where webargs reports errors ({"json": {...}}): not part of the field's path for a client.
+_LOCATIONS = frozenset({"json", "query", "querystring", "form", "headers", "view_args", "path"})
+
+
+class ApiError(Exception):
+    """An answer other than success, raised by the API's own checks."""
+
+    def __init__(self, status: int, message: str, *, field: str | None = None,
+                 headers: Mapping[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.message, self.field, self.headers = status, message, field, dict(headers or {})
+
+
+def api_blueprint(name: str, url_prefix: str, description: str) -> Blueprint:
+    blp = Blueprint(name, __name__, url_prefix=url_prefix, description=description)
+    blp.before_request(_authenticate)
+    blp.register_error_handler(ApiError, _api_error)
+    blp.register_error_handler(FormError, _form_error)
+    blp.register_error_handler(EngineError, _engine_error)
+    blp.register_error_handler(HTTPException, _http_error)
+    return blp
+
+
+def api_user() -> SignedInUser:
+    """The user this request acts as (set by the blueprint's before_request)."""
+    return g.api_user
+
+
+@contextmanager
+def fields_named(names: Mapping[str, str]) -> Iterator[None]:
+    """Report an engine error's field by the request's name for it (engine `to_username` is `to`)."""
+    try:
+        yield
+    except EngineError as exc:
+        if exc.field in names:
+            exc.field = names[exc.field]
+        raise
+
+
+# -- authentication -------------------------------------------------------------------------------
+
+def _authenticate() -> None:
+    header = request.headers.get("Authorization")
+    if header is not None:
+        g.api_user = _token_user(header)
+        return
+    if current_user.is_authenticated:
+        if request.method in READ_METHODS:
+            g.api_user = current_user._get_current_object()
+            return
+        # A cookie is sent by the browser on its own: writes need a token, so no page can forge one.
+        raise _unauthorized("Ghi dữ liệu qua API cần mã truy cập (Authorization: Bearer <mã>); "
+                            "phiên đăng nhập trình duyệt chỉ được đọc.")
+    raise _unauthorized("Cần mã truy cập: gửi tiêu đề Authorization: Bearer <mã>.")
+
+
+def _token_user(header: str) -> SignedInUser:
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("Tiêu đề Authorization phải có dạng: Bearer <mã>.", error="invalid_request")
+    with runtime().db.read_session() as s:
+        username = account_records.user_for_token(s, token.strip())
+        user = load_user(s, username) if username else None
+    if user is None:  # unknown, revoked, or its user is no longer active: the same answer for all
+        raise _unauthorized("Mã truy cập không hợp lệ hoặc đã bị thu hồi.", error="invalid_token")
+    return user
+
+
+def _unauthorized(message: str, error: str | None = None) -> ApiError:
+    challenge = 'Bearer realm="motcua"' + (f', error="{error}"' if error else "")
+    return ApiError(401, message, headers={"WWW-Authenticate": challenge})
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+def _api_error(exc: ApiError):
+    errors = {exc.field: [exc.message]} if exc.field else None
+    return _json(exc.status, exc.message, exc.field, errors, headers=exc.headers)
+
+
+def _form_error(exc: FormError):
+    # The form's fields arrive under `data` in the request body; name them by that path.
+    errors = {f"data.{name}": messages for name, messages in exc.errors.items()}
+    return _json(422, exc.message, f"data.{exc.field}", errors)
+
+
+def _engine_error(exc: EngineError):
+    if isinstance(exc, PermissionDenied):
+        status = 403
+    elif isinstance(exc, ConflictError):
+        status = 409
+    elif exc.field:
+        status = 422  # a value the caller sent is wrong (an unknown unit or user included)
+    elif isinstance(exc, NotFound):
+        status = 404
+    elif isinstance(exc, InvalidAction):
+        status = 409  # not possible in the current state
+    else:
+        status = 422
+    return _json(status, exc.message, exc.field, {exc.field: [exc.message]} if exc.field else None)
+
+
+def _http_error(exc: HTTPException):
+    data = getattr(exc, "data", None) or {}
+    messages = data.get("messages") or data.get("errors")
+    if messages:  # webargs: a body or query that does not fit its schema, or is not JSON at all
+        errors = _flatten(messages)
+        first = next(iter(errors))
+        field = first or None
+        message = f"{first}: {'; '.join(errors[first])}" if field else "; ".join(errors[first])
+        return _json(exc.code or 422, message, field, {k: v for k, v in errors.items() if k},
+                     headers=data.get("headers"))
+    message = data.get("message") or exc.description or ""
+    return _json(exc.code or 500, message, None, headers=data.get("headers"))
+
+
+def _flatten(messages, path: str = "") -> dict[str, list[str]]:
+    """{"json": {"applicant": {"name": ["..."]}}} -> {"applicant.name": ["..."]}; "" is the whole body."""
+    if isinstance(messages, list):
+        return {path: [str(m) for m in messages]}
+    flat: dict[str, list[str]] = {}
+    for key, value in messages.items():
+        key = str(key)
+        if not path and key in _LOCATIONS:
+            child = ""
+        elif key == "_schema":
+            child = path
+        else:
+            child = f"{path}.{key}" if path else key
+        for name, texts in _flatten(value, child).items():
+            flat.setdefault(name, []).extend(texts)
+    return flat
+
+
+def _json(status: int, message: str, field: str | None, errors: Mapping | None = None,
+          headers: Mapping | None = None):
+    body = {"error": TITLES.get(status, "Lỗi"), "message": message, "field": field}
+    if errors:
+        body["errors"] = dict(errors)
+    response = jsonify(body)
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response

@@ -1,0 +1,49 @@
+"""`motcua api-token ...`: tokens other systems use to call the REST API as one user."""
+
+from __future__ import annotations
+
+import click
+
+
+def _runtime():
+    from engine.services.runtime import Runtime  # noqa: PLC0415  (keeps `motcua --help` fast)
+    from engine.store.database import Database  # noqa: PLC0415
+
+    return Runtime(db=Database.from_env())
+
+
+@click.group("api-token")
+def api_token_group() -> None:
+    """Create, list and revoke API tokens (DATABASE_URL or instance/motcua.sqlite3)."""
+
+
+@api_token_group.command("create")
+@click.option("--user", "username", required=True, help="The user the token acts as (roles and unit).")
+@click.option("--name", required=True, help="Which system uses it, e.g. 'Đồng bộ Cổng DVC quốc gia'.")
+def create(username: str, name: str) -> None:
+    """Print a new token once; only its SHA-256 is stored, so keep it now."""
+    from engine.services import api_tokens  # noqa: PLC0415
+
+    record, token = api_tokens.issue(_runtime(), username=username, name=name)
+    click.echo(f"token {record.id} for {username} ({record.name}); it is shown only this once:", err=True)
+    click.echo(token)
+
+
+@api_token_group.command("list")
+def list_tokens() -> None:
+    """Every token: id, user, name, created, revoked (never the token itself)."""
+    from engine.services import api_tokens  # noqa: PLC0415
+
+    for record in api_tokens.all_tokens(_runtime()):
+        state = "revoked" if record.revoked else "active"
+        click.echo(f"{record.id}\t{record.username}\t{record.name}\t{record.created_at:%Y-%m-%d %H:%M}Z\t{state}")
+
+
+@api_token_group.command("revoke")
+@click.argument("token_id", type=int)
+def revoke(token_id: int) -> None:
+    """Revoke a token by its id (see `list`); calls with it are refused from now on."""
+    from engine.services import api_tokens  # noqa: PLC0415
+
+    api_tokens.revoke(_runtime(), token_id)
+    click.echo(f"token {token_id} revoked")

@@ -1,0 +1,84 @@
+"""Dossiers: start one on a published template, read its status and its history."""
+
+from __future__ import annotations
+
+from flask import url_for
+
+from engine.services import dossiers as dossier_service
+from engine.store import api_queries
+from engine.store import queries
+from web.api import schemas
+from web.api.base import TOKEN_ONLY
+from web.api.base import ApiError
+from web.api.base import api_blueprint
+from web.api.base import api_user
+from web.api.views_data import dossier_payload
+from web.api.views_data import history_payload
+from web.wiring import runtime
+
+blp = api_blueprint("api_dossiers", "/dossiers", "Hồ sơ: tiếp nhận, trạng thái, lịch sử")
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(schemas.StartDossierSchema)
+@blp.response(201, schemas.DossierSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(409, response="CONFLICT")
+@blp.doc(security=TOKEN_ONLY)
+def start_dossier(body: dict):
+    """Receive a dossier: it gets its code, its appointment and its first step."""
+    rt, user = runtime(), api_user()
+    if not user.may_see_unit(body["unit_code"]):
+        raise ApiError(403, f"Tài khoản {user.username} không tiếp nhận hồ sơ cho đơn vị {body['unit_code']}.",
+                       field="unit_code")
+    received_at = body.get("received_at")
+    if received_at is not None and received_at > rt.clock.now():
+        raise ApiError(422, "Thời điểm tiếp nhận không được ở tương lai.", field="received_at")
+    applicant = body["applicant"]
+    dossier = dossier_service.start_dossier(
+        rt, definition_id=_definition_id(body), unit_code=body["unit_code"], applicant_name=applicant["name"],
+        applicant=applicant, received_at=received_at, actor=user.actor())
+    with rt.db.read_session() as s:
+        view = api_queries.dossier_by_code(s, dossier.code, frozenset({dossier.unit_code}))
+    return dossier_payload(view), {"Location": url_for("api_dossiers.get_dossier", code=dossier.code)}
+
+
+@blp.route("/<code>")
+@blp.response(200, schemas.DossierSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(404, response="NOT_FOUND")
+def get_dossier(code: str):
+    """Status, appointment (current and original), classification and the steps open now."""
+    return dossier_payload(_visible(code))
+
+
+@blp.route("/<code>/history")
+@blp.response(200, schemas.HistoryEventSchema(many=True))
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(404, response="NOT_FOUND")
+def get_history(code: str):
+    """Every audit event of the dossier, oldest first: who did what, on whose behalf, at which step."""
+    view = _visible(code)
+    with runtime().db.read_session() as s:
+        return [history_payload(event) for event in api_queries.dossier_history(s, view.dossier.id)]
+
+
+def _visible(code: str) -> api_queries.DossierView:
+    with runtime().db.read_session() as s:
+        view = api_queries.dossier_by_code(s, code, api_user().visible_units)
+    if view is None:
+        # The same answer for another unit's dossier as for a code that does not exist.
+        raise ApiError(404, f"Không tìm thấy hồ sơ {code}.")
+    return view
+
+
+def _definition_id(body: dict) -> int:
+    if "definition_id" in body:
+        return body["definition_id"]
+    with runtime().db.read_session() as s:
+        definition = queries.latest_published(s, body["template_key"])
+    if definition is None:
+        raise ApiError(422, f"Quy trình {body['template_key']} chưa có phiên bản nào được ban hành.",
+                       field="template_key")
+    return definition.id

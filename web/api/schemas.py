@@ -1,0 +1,232 @@
+"""Marshmallow schemas: every input the API accepts and every output it gives.
+
+Inputs refuse unknown fields (marshmallow's default), so a misspelt field is named, not ignored.
+Times are ISO 8601 with their offset; a time sent without one is read as Vietnam time.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import marshmallow as ma
+from marshmallow import ValidationError
+from marshmallow import fields
+from marshmallow import validate
+
+from configurator.catalogue import LEVELS
+from configurator.catalogue import normalise
+from engine.store.api_queries import WORK_ITEM_FILTERS
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def _aware(**kwargs) -> fields.AwareDateTime:
+    return fields.AwareDateTime(default_timezone=VN, **kwargs)
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+class ErrorSchema(ma.Schema):
+    error = fields.String(required=True, metadata={"description": "Tên lỗi (tiếng Việt)"})
+    message = fields.String(required=True, metadata={"description": "Điều cần sửa"})
+    field = fields.String(allow_none=True, metadata={"description": "Trường sai, dạng đường dẫn: applicant.name"})
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         metadata={"description": "Mọi trường sai và thông báo của từng trường"})
+
+
+# -- catalogue ------------------------------------------------------------------------------------
+
+def _known_level(value: str) -> None:
+    if normalise(value) not in LEVELS:
+        raise ValidationError("must be province or commune (tỉnh / xã)")
+
+
+class ProcedureQuerySchema(ma.Schema):
+    q = fields.String(validate=validate.Length(max=200),
+                      metadata={"description": "Từ khóa trong tên, mã hoặc khóa; không phân biệt hoa thường, dấu"})
+    field = fields.String(validate=validate.Length(max=300), metadata={"description": "Mã hoặc tên lĩnh vực"})
+    level = fields.String(validate=_known_level, metadata={"description": "province | commune"})
+
+
+class FeeSchema(ma.Schema):
+    name = fields.String()
+    amount_vnd = fields.Integer(allow_none=True)
+    note = fields.String(allow_none=True)
+
+
+class DocumentSchema(ma.Schema):
+    name = fields.String()
+    copies = fields.Integer()
+    original = fields.Boolean()
+
+
+class ProcedureSchema(ma.Schema):
+    key = fields.String(metadata={"description": "Khóa nghiệp vụ, cũng là mã quy trình BPMN"})
+    code = fields.String(allow_none=True, metadata={"description": "Mã TTHC trên Cổng DVC quốc gia"})
+    name = fields.String()
+    field_code = fields.String(allow_none=True)
+    field_name = fields.String(allow_none=True)
+    level = fields.String()
+    legal_limit_days = fields.Float(allow_none=True, metadata={"description": "Ngày làm việc"})
+    legal_limit_hours = fields.Float(allow_none=True, metadata={"description": "Giờ làm việc (1 ngày = 8 giờ)"})
+    clock_cutoff = fields.String(allow_none=True)
+    fees = fields.List(fields.Nested(FeeSchema))
+    required_documents = fields.List(fields.Nested(DocumentSchema))
+    result = fields.String(allow_none=True)
+    legal_basis = fields.List(fields.String())
+    online_service_level = fields.String(allow_none=True)
+    updated_at = fields.DateTime()
+
+
+class ProcedureVersionSchema(ma.Schema):
+    definition_id = fields.Integer()
+    version = fields.Integer()
+    status = fields.String()
+    published_at = fields.DateTime(allow_none=True)
+
+
+class ProcedureDetailSchema(ProcedureSchema):
+    clock_rule = fields.String(allow_none=True)
+    versions = fields.List(fields.Nested(ProcedureVersionSchema))
+
+
+# -- templates ------------------------------------------------------------------------------------
+
+class TemplateQuerySchema(ma.Schema):
+    key = fields.String(validate=validate.Length(max=120), metadata={"description": "Chỉ các phiên bản của quy trình này"})
+
+
+class TemplateSchema(ma.Schema):
+    definition_id = fields.Integer(attribute="id")
+    key = fields.String()
+    version = fields.Integer()
+    name = fields.String()
+    procedure_code = fields.String(allow_none=True)
+    legal_limit_minutes = fields.Integer(allow_none=True, metadata={"description": "Thời hạn luật định, phút làm việc"})
+    legal_limit_days = fields.Method("_days", allow_none=True, metadata={"description": "Ngày làm việc (8 giờ)"})
+    clock_cutoff = fields.String(allow_none=True)
+    status = fields.String()
+    published_at = fields.DateTime(allow_none=True)
+
+    def _days(self, definition) -> float | None:
+        minutes = definition.legal_limit_minutes
+        return None if minutes is None else minutes / (8 * 60)
+
+
+class TemplateVersionSchema(TemplateSchema):
+    files = fields.Dict(keys=fields.String(), values=fields.String(),
+                        metadata={"description": "Tệp BPMN và biểu mẫu (forms/<bước>.json) của phiên bản"})
+
+
+# -- dossiers -------------------------------------------------------------------------------------
+
+class ApplicantSchema(ma.Schema):
+    name = fields.String(required=True, validate=validate.Length(min=2, max=200))
+    id_number = fields.String(validate=validate.Regexp(r"^[0-9]{9,12}$", error="must be 9 to 12 digits"),
+                              metadata={"description": "Số định danh cá nhân / CCCD"})
+    phone = fields.String(validate=validate.Regexp(r"^[0-9+ ]{8,15}$", error="is not a phone number"))
+    email = fields.Email()
+    address = fields.String(validate=validate.Length(max=500))
+
+
+class StartDossierSchema(ma.Schema):
+    template_key = fields.String(validate=validate.Length(min=1, max=120),
+                                 metadata={"description": "Quy trình; dùng phiên bản đã ban hành mới nhất"})
+    definition_id = fields.Integer(validate=validate.Range(min=1),
+                                   metadata={"description": "Hoặc một phiên bản cụ thể"})
+    unit_code = fields.String(required=True, validate=validate.Length(min=1, max=16))
+    applicant = fields.Nested(ApplicantSchema, required=True)
+    received_at = _aware(metadata={"description": "Thời điểm tiếp nhận; mặc định là bây giờ"})
+
+    @ma.validates_schema
+    def _one_template(self, data, **kwargs):
+        if ("template_key" in data) == ("definition_id" in data):
+            raise ValidationError("give either template_key or definition_id", field_name="template_key")
+
+
+class WorkItemSchema(ma.Schema):
+    id = fields.Integer()
+    dossier_code = fields.String()
+    element_id = fields.String(metadata={"description": "Mã bước trong BPMN"})
+    name = fields.String()
+    role = fields.String(allow_none=True)
+    unit_code = fields.String()
+    state = fields.String(metadata={"description": "open | claimed"})
+    assignee = fields.String(allow_none=True)
+    owner = fields.String(allow_none=True, metadata={"description": "Người ủy quyền, khi bước đang được ủy quyền"})
+    delegation_state = fields.String(allow_none=True, metadata={"description": "pending | resolved"})
+    priority = fields.Integer()
+    form_key = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    claimed_at = fields.DateTime(allow_none=True)
+    warn_at = fields.DateTime(allow_none=True)
+    due_at = fields.DateTime(allow_none=True)
+    version = fields.Integer(metadata={"description": "Gửi lại khi hoàn thành để phát hiện thay đổi đồng thời"})
+
+
+class TemplateRefSchema(ma.Schema):
+    definition_id = fields.Integer()
+    key = fields.String()
+    version = fields.Integer()
+    name = fields.String()
+
+
+class DossierSchema(ma.Schema):
+    code = fields.String()
+    status = fields.Integer(metadata={"description": "Mã trạng thái của Cổng DVC quốc gia (1-10)"})
+    status_label = fields.String()
+    run_state = fields.String(metadata={"description": "running | suspended | completed | cancelled | error"})
+    template = fields.Nested(TemplateRefSchema)
+    procedure_code = fields.String(allow_none=True)
+    unit_code = fields.String()
+    applicant_name = fields.String()
+    applicant = fields.Dict()
+    received_at = fields.DateTime()
+    appointment_at = fields.DateTime(allow_none=True, metadata={"description": "Ngày hẹn trả hiện tại"})
+    original_appointment_at = fields.DateTime(allow_none=True, metadata={"description": "Ngày hẹn ban đầu"})
+    re_appointment_reason = fields.String(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    classification = fields.String(allow_none=True, metadata={"description": "early | on_time | late"})
+    margin_minutes = fields.Integer(allow_none=True)
+    current_steps = fields.List(fields.Nested(WorkItemSchema))
+
+
+class HistoryEventSchema(ma.Schema):
+    at = fields.DateTime()
+    action = fields.String()
+    actor = fields.String()
+    on_behalf_of = fields.String(allow_none=True)
+    step = fields.String(allow_none=True, metadata={"description": "Mã bước trong BPMN"})
+    step_name = fields.String(allow_none=True)
+    giver = fields.String(allow_none=True)
+    receiver = fields.String(allow_none=True)
+    detail = fields.Dict()
+
+
+# -- work items -----------------------------------------------------------------------------------
+
+class WorkItemQuerySchema(ma.Schema):
+    filter = fields.String(load_default="all", validate=validate.OneOf(WORK_ITEM_FILTERS),
+                           metadata={"description": "mine: giao cho tôi; group: chờ nhận trong nhóm vai trò; "
+                                                    "delegated: tôi đã ủy quyền; all: mine + group"})
+
+
+class CompleteSchema(ma.Schema):
+    data = fields.Dict(keys=fields.String(), required=True,
+                       metadata={"description": "Dữ liệu biểu mẫu của bước, kiểm tra theo biểu mẫu"})
+    version = fields.Integer(metadata={"description": "Phiên bản của bước khi đọc; khác thì trả 409"})
+
+
+class ReturnSchema(ma.Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class DelegateSchema(ma.Schema):
+    to = fields.String(required=True, validate=validate.Length(min=1, max=80),
+                       metadata={"description": "Tên đăng nhập người được ủy quyền"})
+    note = fields.String(validate=validate.Length(max=2000))
+
+
+class ResolveSchema(ma.Schema):
+    data = fields.Dict(keys=fields.String(), metadata={"description": "Đề xuất của người được ủy quyền"})
+    note = fields.String(validate=validate.Length(max=2000))

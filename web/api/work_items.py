@@ -1,0 +1,137 @@
+"""Work items: the caller's list, and the actions on one step (claim, unclaim, complete,
+return, delegate, resolve). Each action is one engine transaction; a refusal writes nothing."""
+
+from __future__ import annotations
+
+from configurator.steps import complete_step
+from engine.services import actions
+from engine.services import dossiers as dossier_service
+from engine.store import api_queries
+from engine.store import repositories
+from web.api import schemas
+from web.api.base import TOKEN_ONLY
+from web.api.base import ApiError
+from web.api.base import api_blueprint
+from web.api.base import api_user
+from web.api.base import fields_named
+from web.api.views_data import dossier_payload
+from web.api.views_data import work_item_payload
+from web.wiring import runtime
+
+blp = api_blueprint("api_work_items", "/work-items", "Việc cần xử lý của người dùng gắn với mã truy cập")
+
+_WRITE_ERRORS = ((401, "UNAUTHORIZED"), (403, "FORBIDDEN"), (404, "NOT_FOUND"), (409, "CONFLICT"))
+
+
+def _documented_write(view):
+    """A write's error answers and its security (a bearer token, never the session) in the document."""
+    for status, response in _WRITE_ERRORS:
+        view = blp.alt_response(status, response=response)(view)
+    return blp.doc(security=TOKEN_ONLY)(view)
+
+
+@blp.route("")
+@blp.arguments(schemas.WorkItemQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, schemas.WorkItemSchema(many=True))
+@blp.paginate(page_size=50, max_page_size=200)
+@blp.alt_response(401, response="UNAUTHORIZED")
+def list_work_items(pagination_parameters, filter: str):  # noqa: A002  (the query parameter's name)
+    """Open steps of the caller, soonest due first; X-Pagination carries the total."""
+    user = api_user()
+    with runtime().db.read_session() as s:
+        rows, total = api_queries.work_items_for(
+            s, username=user.username, unit_code=user.unit_code, roles=user.process_roles, which=filter,
+            limit=pagination_parameters.page_size, offset=pagination_parameters.first_item)
+    pagination_parameters.item_count = total
+    return [work_item_payload(item, dossier) for item, dossier in rows]
+
+
+@blp.route("/<int:item_id>/claim", methods=["POST"])
+@blp.response(200, schemas.WorkItemSchema)
+@_documented_write
+def claim(item_id: int):
+    """Take an open step of your role and unit."""
+    _check_visible(item_id)
+    dossier_service.claim_work_item(runtime(), item_id, api_user().actor())
+    return _item(item_id)
+
+
+@blp.route("/<int:item_id>/unclaim", methods=["POST"])
+@blp.response(200, schemas.WorkItemSchema)
+@_documented_write
+def unclaim(item_id: int):
+    """Put a step you hold back into its role's pool (a leader may do it for anyone)."""
+    _check_visible(item_id)
+    dossier_service.unclaim_work_item(runtime(), item_id, api_user().actor())
+    return _item(item_id)
+
+
+@blp.route("/<int:item_id>/complete", methods=["POST"])
+@blp.arguments(schemas.CompleteSchema)
+@blp.response(200, schemas.DossierSchema)
+@_documented_write
+def complete(body: dict, item_id: int):
+    """Complete the step with its form data (checked against the step's form: 422 names the field)."""
+    _check_visible(item_id)
+    dossier = complete_step(runtime(), item_id, api_user().actor(), body["data"],
+                            expected_version=body.get("version"))
+    return _dossier(dossier.code, dossier.unit_code)
+
+
+@blp.route("/<int:item_id>/return", methods=["POST"])
+@blp.arguments(schemas.ReturnSchema)
+@blp.response(200, schemas.DossierSchema)
+@_documented_write
+def return_step(body: dict, item_id: int):
+    """Send the dossier back to the previous step (trả lại), with the reason."""
+    unit = _check_visible(item_id)
+    actions.return_to_previous(runtime(), item_id, api_user().actor(), body["reason"])
+    return _dossier(_dossier_code(item_id), unit)
+
+
+@blp.route("/<int:item_id>/delegate", methods=["POST"])
+@blp.arguments(schemas.DelegateSchema)
+@blp.response(200, schemas.WorkItemSchema)
+@_documented_write
+def delegate(body: dict, item_id: int):
+    """Hand the step to a colleague who works it and resolves it back to you."""
+    _check_visible(item_id)
+    with fields_named({"to_username": "to"}):
+        actions.delegate_work_item(runtime(), item_id, api_user().actor(), body["to"], note=body.get("note"))
+    return _item(item_id)
+
+
+@blp.route("/<int:item_id>/resolve", methods=["POST"])
+@blp.arguments(schemas.ResolveSchema)
+@blp.response(200, schemas.WorkItemSchema)
+@_documented_write
+def resolve(body: dict, item_id: int):
+    """As the delegate, hand the step back to its owner, who completes it."""
+    _check_visible(item_id)
+    actions.resolve_work_item(runtime(), item_id, api_user().actor(), body.get("data"), note=body.get("note"))
+    return _item(item_id)
+
+
+def _check_visible(item_id: int) -> str:
+    """The step's unit; a step of a unit the caller cannot see is answered as unknown."""
+    with runtime().db.read_session() as s:
+        unit = api_queries.work_item_unit(s, item_id)
+    if unit is None or not api_user().may_see_unit(unit):
+        raise ApiError(404, f"Không tìm thấy bước xử lý {item_id}.")
+    return unit
+
+
+def _item(item_id: int) -> dict:
+    with runtime().db.read_session() as s:
+        item, dossier = repositories.work_item_with_dossier(s, item_id)
+    return work_item_payload(item, dossier)
+
+
+def _dossier_code(item_id: int) -> str:
+    with runtime().db.read_session() as s:
+        return repositories.work_item_with_dossier(s, item_id)[1].code
+
+
+def _dossier(code: str, unit_code: str) -> dict:
+    with runtime().db.read_session() as s:
+        return dossier_payload(api_queries.dossier_by_code(s, code, frozenset({unit_code})))
