@@ -28,6 +28,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     from web import wiring
     from web.admin import bp as admin_bp
     from web.auth import bp as auth_bp
+    from web.model import bp as model_bp
     from web.public import bp as public_bp
 
     wiring.init_app(app)
@@ -40,6 +41,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(vendor.bp)
     api.init_app(app)
+    app.register_blueprint(model_bp)
     return app
 
 

@@ -1,0 +1,95 @@
+"""What the modeller's template page shows: the catalogue entry (when the template has one) with
+every version of the template, and a simulation of one version for a commune."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from configurator import catalogue
+from configurator import drafts
+from configurator import simulation
+from engine.domain.errors import NotFound
+from engine.services import definitions
+from engine.services.runtime import Runtime
+from engine.store import catalogue_records
+from engine.store import model_queries
+from engine.store import template_drafts
+from engine.store.records import ProcessDefinitionRecord
+from engine.store.records import UnitRecord
+
+
+@dataclass(frozen=True)
+class TemplateOverview:
+    key: str
+    name: str
+    entry: catalogue.CatalogueEntry | None
+    versions: list[ProcessDefinitionRecord]  # oldest first
+
+    @property
+    def latest(self) -> ProcessDefinitionRecord | None:
+        return self.versions[-1] if self.versions else None
+
+    @property
+    def open_draft(self) -> ProcessDefinitionRecord | None:
+        """The draft a save replaces (there is at most one, the newest version)."""
+        return self.latest if self.latest is not None and self.latest.status == "draft" else None
+
+    def version(self, number: int | None) -> ProcessDefinitionRecord | None:
+        """The version with that number; None picks the newest."""
+        if number is None:
+            return self.latest
+        return next((v for v in self.versions if v.version == number), None)
+
+
+def overview(rt: Runtime, key: str) -> TemplateOverview:
+    """A procedure of the catalogue, or a template deployed without a catalogue entry."""
+    with rt.db.read_session() as s:
+        versions = catalogue_records.definitions_of(s, key)
+    try:
+        entry = catalogue.get(rt, key)
+    except NotFound:
+        if not versions:
+            raise NotFound(f"Không có thủ tục hay mẫu quy trình nào mã {key!r}", field="key") from None
+        entry = None
+    name = entry.name if entry else versions[-1].name
+    return TemplateOverview(key, name, entry, versions)
+
+
+def simulate_version(rt: Runtime, key: str, version: int, unit_code: str,
+                     received_at: datetime) -> simulation.Simulation:
+    """The appointment and each step's due time for a dossier received at `received_at` in the unit."""
+    files = drafts.version_files(rt, key, version)
+    with rt.db.read_session() as s:
+        definition = catalogue_records.definition_by_version(s, key, version)
+        if s.get(UnitRecord, unit_code) is None:
+            raise NotFound(f"Không có đơn vị mã {unit_code!r}", field="unit")
+    legal_limit = f"{definition.legal_limit_minutes}m" if definition.legal_limit_minutes else None
+    bpmn = {name: content.encode("utf-8") for name, content in definitions.bpmn_files(files).items()}
+    return simulation.simulate(rt, bpmn, unit_code, received_at, process_id=key, legal_limit=legal_limit,
+                               cutoff=definition.clock_cutoff)
+
+
+def communes_for(rt: Runtime, unit_code: str | None) -> list[UnitRecord]:
+    """The communes of the user's province (a simulation or rollout picks among them)."""
+    with rt.db.read_session() as s:
+        province = template_drafts.province_of(s, unit_code)
+        return template_drafts.communes_of(s, province.code) if province else []
+
+
+@dataclass(frozen=True)
+class ProcedureList:
+    entries: list[catalogue.CatalogueEntry]
+    total: int
+    newest: dict[str, ProcessDefinitionRecord]  # key -> newest template version
+    fields: list[tuple[str, str]]
+
+
+def procedure_list(rt: Runtime, text: str | None, field: str | None, level: str | None, *, limit: int,
+                   offset: int) -> ProcedureList:
+    """Catalogue search (accents and case ignored) with each procedure's newest template version."""
+    found = catalogue.search(rt, text, field=field, level=level, limit=limit, offset=offset)
+    with rt.db.read_session() as s:
+        newest = model_queries.newest_versions(s, [e.key for e in found.entries])
+        fields = model_queries.field_choices(s)
+    return ProcedureList(found.entries, found.total, newest, fields)

@@ -1,0 +1,10 @@
+"""The modeller's pages: procedures and their templates, the BPMN editor with our properties,
+step-table authoring, publishing, rollout to the communes, version diff and simulation."""
+
+from flask import Blueprint
+
+bp = Blueprint("model", __name__, url_prefix="/mo-hinh", template_folder="templates",
+               static_folder="static", static_url_path="/static")
+
+from web.model import views  # noqa: E402,F401
+from web.model import tools  # noqa: E402,F401

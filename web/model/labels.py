@@ -1,0 +1,12 @@
+"""Vietnamese labels the modeller's pages share."""
+
+from __future__ import annotations
+
+STATUS_LABELS = {"draft": "Bản nháp", "published": "Đã công bố", "retired": "Ngừng áp dụng"}
+LEVELS = {"commune": "Cấp xã", "province": "Cấp tỉnh"}
+SEVERITY = {"error": "Lỗi", "warning": "Cảnh báo"}
+
+
+def finding_dict(finding) -> dict:
+    """A validation finding as the editor's list shows it (the element id selects the shape)."""
+    return {**finding.to_dict(), "severity_label": SEVERITY.get(finding.severity, finding.severity)}
