@@ -28,8 +28,10 @@ def create_app(config: Mapping | None = None) -> Flask:
     from web import wiring
     from web.admin import bp as admin_bp
     from web.auth import bp as auth_bp
+    from web.desk import bp as desk_bp
     from web.model import bp as model_bp
     from web.public import bp as public_bp
+    from web.supervise import bp as supervise_bp
 
     wiring.init_app(app)
     i18n.init_app(app)
@@ -39,9 +41,11 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(desk_bp)
     app.register_blueprint(vendor.bp)
     api.init_app(app)
     app.register_blueprint(model_bp)
+    app.register_blueprint(supervise_bp)
     return app
 
 

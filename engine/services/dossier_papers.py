@@ -1,0 +1,100 @@
+"""What the one-stop office's printed forms for one dossier say, read from its rows and audit log:
+receipt and appointment, supplement request, refusal, apology and new appointment, control slip
+(every hand-over: giver, receiver, times, early / on time / late) and the dossier log entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from engine.domain import deadlines
+from engine.services.runtime import Runtime
+from engine.store import inbox_queries
+from engine.store.records import AuditEventRecord
+from engine.store.records import WorkItemRecord
+
+#: Decisions in the library's forms (`ket_qua`) that the supplement and refusal forms record.
+SUPPLEMENT_DECISIONS = frozenset({"bo_sung"})
+REFUSAL_DECISIONS = frozenset({"tu_choi", "khong_dat"})
+
+
+@dataclass(frozen=True)
+class ControlRow:
+    """One hand-over of the control slip."""
+
+    step: str
+    giver: str | None
+    receiver: str | None
+    received_at: datetime
+    due_at: datetime | None
+    handed_over_at: datetime | None
+    classification: str | None  # early | on_time | late; for an open step, late once past due
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A step's outcome that asked for a supplement or refused: who, when, and what it said."""
+
+    step: str
+    by: str | None
+    at: datetime | None
+    text: str | None
+    outcome: dict
+
+
+@dataclass(frozen=True)
+class DossierPapers:
+    view: inbox_queries.DossierView
+    steps: list[WorkItemRecord]
+    history: list[AuditEventRecord]
+    control: list[ControlRow]
+    supplement: Decision | None
+    refusal: Decision | None
+    received_by: str | None  # who signs the receipt: the desk's officer, else whoever started it (API)
+    reappointed_by: str | None
+    names: dict[str, str]
+
+
+def papers(rt: Runtime, dossier_id: int) -> DossierPapers | None:
+    with rt.db.read_session() as s:
+        view = inbox_queries.dossier_view(s, dossier_id)
+        if view is None:
+            return None
+        steps = inbox_queries.dossier_steps(s, dossier_id)
+        history = inbox_queries.dossier_history(s, dossier_id)
+        calendar = rt.calendars.for_unit(s, view.dossier.unit_code)
+        names = inbox_queries.full_names(s, [e.actor for e in history] + [e.giver for e in history]
+                                         + [e.receiver for e in history] + [w.completed_by for w in steps])
+    now = rt.clock.now()
+    start = next((e for e in history if e.action == "start"), None)
+    reappoint = next((e for e in reversed(history) if e.action == "reappoint"), None)
+    received_by = (view.dossier.applicant or {}).get("received_by") or (start.actor if start else None)
+    return DossierPapers(view, steps, history, control_rows(steps, history, calendar, now),
+                         last_decision(steps, SUPPLEMENT_DECISIONS, ("noi_dung_bo_sung", "y_kien")),
+                         last_decision(steps, REFUSAL_DECISIONS, ("ly_do_tu_choi", "y_kien")),
+                         received_by, reappoint.actor if reappoint else None, names)
+
+
+def control_rows(steps: list[WorkItemRecord], history: list[AuditEventRecord], calendar,
+                 now: datetime) -> list[ControlRow]:
+    """Each step with who handed it over (the hand-over event that created it) and who took it."""
+    givers = {e.work_item_id: e.giver for e in history if e.action == "handover" and e.work_item_id}
+    rows = []
+    for step in steps:
+        if step.state == "cancelled":
+            continue
+        verdict = step.classification
+        if verdict is None and step.due_at is not None and step.completed_at is None and now > step.due_at:
+            verdict = deadlines.classify(calendar, step.due_at, now)[0].value
+        rows.append(ControlRow(step.name, givers.get(step.id), step.completed_by or step.assignee or step.role,
+                               step.created_at, step.due_at, step.completed_at, verdict))
+    return rows
+
+
+def last_decision(steps: list[WorkItemRecord], decisions: frozenset[str], text_fields: tuple[str, ...]):
+    for step in reversed(steps):
+        outcome = step.outcome or {}
+        if step.state == "completed" and outcome.get("ket_qua") in decisions:
+            text = next((outcome[f] for f in text_fields if outcome.get(f)), None)
+            return Decision(step.name, step.completed_by, step.completed_at, text, outcome)
+    return None

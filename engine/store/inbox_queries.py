@@ -1,0 +1,272 @@
+"""Read side of the clerk's desk: inbox tabs, one work item with its dossier, a dossier's history,
+colleagues to hand work to, absences to list. Plain indexed columns only, never workflow state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable
+
+from sqlalchemy import and_
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.store.absence_records import AbsenceRecord
+from engine.store.catalogue_records import ProcedureRecord
+from engine.store.records import AuditEventRecord
+from engine.store.records import DossierRecord
+from engine.store.records import ProcessDefinitionRecord
+from engine.store.records import UnitRecord
+from engine.store.records import UserRecord
+from engine.store.records import WorkItemRecord
+from engine.store.repositories import OPEN_STATES
+
+#: Inbox tabs, in the order the page shows them.
+TABS = ("cua_toi", "nhom", "uy_quyen", "thay_nguoi_vang")
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    """Whose inbox, and what the clerk narrowed it to."""
+
+    username: str
+    roles: frozenset[str]
+    unit_code: str
+    procedure_key: str | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    item_id: int
+    dossier_id: int
+    code: str
+    procedure: str
+    applicant_name: str
+    step: str
+    role: str | None
+    assignee: str | None
+    owner: str | None
+    delegation_state: str | None
+    on_behalf_of: str | None
+    state: str
+    priority: int
+    created_at: datetime
+    due_at: datetime | None
+    warn_at: datetime | None
+    appointment_at: datetime | None
+
+    def urgency(self, now: datetime) -> str | None:
+        """'late' past the step's due time, 'soon' past its warning time, else None."""
+        if self.due_at is not None and now > self.due_at:
+            return "late"
+        if self.warn_at is not None and now >= self.warn_at:
+            return "soon"
+        return None
+
+
+def _tab_condition(tab: str, who: InboxFilter):
+    me = WorkItemRecord.assignee == who.username
+    delegated = WorkItemRecord.delegation_state == "pending"
+    if tab == "cua_toi":
+        # My own steps, and steps I delegated out: I stay responsible for them.
+        return or_(and_(me, or_(WorkItemRecord.delegation_state.is_(None), ~delegated),
+                        WorkItemRecord.on_behalf_of.is_(None)),
+                   and_(WorkItemRecord.owner == who.username, delegated))
+    if tab == "nhom":
+        return and_(WorkItemRecord.assignee.is_(None), WorkItemRecord.role.in_(sorted(who.roles)))
+    if tab == "uy_quyen":
+        return and_(me, delegated)
+    if tab == "thay_nguoi_vang":
+        return and_(me, WorkItemRecord.on_behalf_of.is_not(None),
+                    or_(WorkItemRecord.delegation_state.is_(None), ~delegated))
+    raise ValueError(f"unknown inbox tab {tab!r}")
+
+
+def _filtered(query, who: InboxFilter):
+    query = query.where(WorkItemRecord.unit_code == who.unit_code, WorkItemRecord.state.in_(OPEN_STATES))
+    if who.procedure_key:
+        query = query.where(ProcessDefinitionRecord.key == who.procedure_key)
+    text = (who.text or "").strip().lower()
+    if text:
+        # SQLite lowers ASCII letters only: "cường" finds "Cường", "CƯỜNG" does not (PostgreSQL: both).
+        query = query.where(or_(func.lower(DossierRecord.code).contains(text, autoescape=True),
+                                func.lower(DossierRecord.applicant_name).contains(text, autoescape=True)))
+    return query
+
+
+def _joined(columns):
+    return (select(*columns)
+            .join(DossierRecord, DossierRecord.id == WorkItemRecord.dossier_id)
+            .join(ProcessDefinitionRecord, ProcessDefinitionRecord.id == DossierRecord.definition_id))
+
+
+def inbox(session: Session, who: InboxFilter, tab: str, limit: int = 300) -> list[InboxRow]:
+    """Open work items of the tab, soonest due first (items without a deadline last)."""
+    query = _filtered(_joined((
+        WorkItemRecord, DossierRecord.code, ProcessDefinitionRecord.name, DossierRecord.applicant_name,
+        DossierRecord.appointment_at)), who).where(_tab_condition(tab, who))
+    query = query.order_by(WorkItemRecord.due_at.is_(None), WorkItemRecord.due_at,
+                           WorkItemRecord.priority.desc(), WorkItemRecord.id).limit(limit)
+    return [InboxRow(item.id, item.dossier_id, code, procedure, applicant, item.name, item.role, item.assignee,
+                     item.owner, item.delegation_state, item.on_behalf_of, item.state, item.priority,
+                     item.created_at, item.due_at, item.warn_at, appointment)
+            for item, code, procedure, applicant, appointment in session.execute(query)]
+
+
+def tab_counts(session: Session, who: InboxFilter) -> dict[str, int]:
+    """How many items each tab holds under the same filters."""
+    return {tab: session.scalar(_filtered(_joined((func.count(WorkItemRecord.id),)), who)
+                                .where(_tab_condition(tab, who))) or 0
+            for tab in TABS}
+
+
+def procedures_in_unit(session: Session, unit_code: str) -> list[tuple[str, str]]:
+    """(key, name) of procedures with dossiers in the unit, for the inbox's procedure filter."""
+    rows = session.execute(select(ProcessDefinitionRecord.key, func.max(ProcessDefinitionRecord.name))
+                           .join(DossierRecord, DossierRecord.definition_id == ProcessDefinitionRecord.id)
+                           .where(DossierRecord.unit_code == unit_code)
+                           .group_by(ProcessDefinitionRecord.key).order_by(func.max(ProcessDefinitionRecord.name)))
+    return [(key, name) for key, name in rows]
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    rows: list[InboxRow]
+    counts: dict[str, int]
+    procedures: list[tuple[str, str]]
+    names: dict[str, str]
+
+
+def inbox_page(session: Session, who: InboxFilter, tab: str) -> InboxPage:
+    """One tab's rows, every tab's count, the procedure filter's choices and people's names."""
+    rows = inbox(session, who, tab)
+    people = [r.assignee for r in rows] + [r.owner for r in rows] + [r.on_behalf_of for r in rows]
+    return InboxPage(rows, tab_counts(session, who), procedures_in_unit(session, who.unit_code),
+                     full_names(session, people))
+
+
+# -- one work item and its dossier ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DossierView:
+    dossier: DossierRecord
+    definition: ProcessDefinitionRecord
+    unit: UnitRecord
+    catalogue: ProcedureRecord | None
+
+
+def dossier_view(session: Session, dossier_id: int) -> DossierView | None:
+    row = session.execute(
+        select(DossierRecord, ProcessDefinitionRecord, UnitRecord)
+        .join(ProcessDefinitionRecord, ProcessDefinitionRecord.id == DossierRecord.definition_id)
+        .join(UnitRecord, UnitRecord.code == DossierRecord.unit_code)
+        .where(DossierRecord.id == dossier_id)).first()
+    if row is None:
+        return None
+    dossier, definition, unit = row
+    catalogue = session.scalar(select(ProcedureRecord).where(ProcedureRecord.key == definition.key))
+    return DossierView(dossier, definition, unit, catalogue)
+
+
+def work_item(session: Session, item_id: int) -> WorkItemRecord | None:
+    return session.get(WorkItemRecord, item_id)
+
+
+def dossier_steps(session: Session, dossier_id: int) -> list[WorkItemRecord]:
+    """Every step the dossier went through, in the order it reached them (the control slip)."""
+    return list(session.scalars(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id)
+                                .order_by(WorkItemRecord.created_at, WorkItemRecord.id)))
+
+
+def dossier_history(session: Session, dossier_id: int) -> list[AuditEventRecord]:
+    return list(session.scalars(select(AuditEventRecord).where(AuditEventRecord.dossier_id == dossier_id)
+                                .order_by(AuditEventRecord.at, AuditEventRecord.id)))
+
+
+def apology_requested(session: Session, dossier_id: int) -> bool:
+    """Whether the SLA sweep already asked the leaders for an apology letter."""
+    return session.scalar(select(func.count(AuditEventRecord.id)).where(
+        AuditEventRecord.dossier_id == dossier_id, AuditEventRecord.action == "apology_requested")) > 0
+
+
+@dataclass(frozen=True)
+class DossierPage:
+    """Everything a dossier's (or one of its steps') page shows, read in one go."""
+
+    view: DossierView
+    item: WorkItemRecord | None
+    steps: list[WorkItemRecord]
+    history: list[AuditEventRecord]
+    names: dict[str, str]
+    colleagues: list[UserRecord]  # who may take the step (its role, its unit)
+    apology_requested: bool
+
+
+def dossier_page(session: Session, *, dossier_id: int | None = None,
+                 item_id: int | None = None) -> DossierPage | None:
+    """The page of a dossier, or of one of its steps (`item_id`); None when either is unknown."""
+    item = session.get(WorkItemRecord, item_id) if item_id is not None else None
+    if item_id is not None and item is None:
+        return None
+    view = dossier_view(session, item.dossier_id if item else dossier_id)
+    if view is None:
+        return None
+    steps = dossier_steps(session, view.dossier.id)
+    history = dossier_history(session, view.dossier.id)
+    people = [e.actor for e in history] + [e.giver for e in history] + [e.receiver for e in history] + \
+        [w.completed_by for w in steps] + [w.assignee for w in steps] + \
+        ([item.owner, item.on_behalf_of] if item else [])
+    return DossierPage(view, item, steps, history, full_names(session, people),
+                       colleagues(session, item.unit_code, item.role) if item else [],
+                       apology_requested(session, view.dossier.id))
+
+
+def full_names(session: Session, usernames: Iterable[str | None]) -> dict[str, str]:
+    names = sorted({u for u in usernames if u})
+    if not names:
+        return {}
+    return dict(session.execute(select(UserRecord.username, UserRecord.full_name)
+                                .where(UserRecord.username.in_(names))).all())
+
+
+def colleagues(session: Session, unit_code: str, role: str | None = None,
+               excluding: str | None = None) -> list[UserRecord]:
+    """Active users of the unit (holding `role`, when given), by name."""
+    users = session.scalars(select(UserRecord).where(UserRecord.unit_code == unit_code,
+                                                     UserRecord.active.is_(True)).order_by(UserRecord.full_name))
+    return [u for u in users if (role is None or role in u.role_set) and u.username != excluding]
+
+
+# -- reception -------------------------------------------------------------------------------------
+
+def catalogue_entry(session: Session, key: str) -> ProcedureRecord | None:
+    return session.scalar(select(ProcedureRecord).where(ProcedureRecord.key == key))
+
+
+def province_communes(session: Session, unit_code: str) -> list[UnitRecord]:
+    """The communes of the unit's province (Decree 118: receipt regardless of commune boundary)."""
+    unit = session.get(UnitRecord, unit_code)
+    if unit is None:
+        return []
+    province = unit.parent_code if unit.kind == "commune" else unit.code
+    return list(session.scalars(select(UnitRecord).where(UnitRecord.parent_code == province,
+                                                         UnitRecord.kind == "commune")
+                                .order_by(UnitRecord.name)))
+
+
+# -- absences --------------------------------------------------------------------------------------
+
+def absences_involving(session: Session, username: str) -> list[AbsenceRecord]:
+    """Absences the user declared as away, or covers as substitute; newest first."""
+    return list(session.scalars(select(AbsenceRecord).where(
+        or_(AbsenceRecord.username == username, AbsenceRecord.substitute == username))
+        .order_by(AbsenceRecord.date_from.desc(), AbsenceRecord.id.desc())))
+
+
+def absences_of_unit(session: Session, unit_code: str) -> list[AbsenceRecord]:
+    """Every absence in the unit (what a leader manages); newest first."""
+    return list(session.scalars(select(AbsenceRecord).where(AbsenceRecord.unit_code == unit_code)
+                                .order_by(AbsenceRecord.date_from.desc(), AbsenceRecord.id.desc())))

@@ -1,0 +1,424 @@
+"""The supervisor's SLA statistics: counts, drill-down lists, the escalation log and the open
+dossiers an at-risk projection starts from. All aggregation runs in SQL (one grouped query per
+table, CASE sums that SQLite and PostgreSQL both run), never by loading dossiers into Python.
+
+Reading rules, the ones of the periodic report on administrative procedures:
+- *received*: received within the range;
+- *in progress*: received before, and not finished at, the range's "as of" instant (the end of
+  the range, or now when the range reaches into the future), split by the appointment in force:
+  not yet due / overdue at that instant;
+- *completed*: finished within the range, with the classification and margin the engine stored
+  when it finished (history is never recomputed); dossiers closed without a result (rejected,
+  stopped, withdrawn) have no classification and are counted apart.
+A bucket's condition is one function (`bucket_condition`), used both by the counts and by the
+drill-down lists, so a number and the list behind it cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import astuple
+from dataclasses import replace
+from datetime import datetime
+
+from sqlalchemy import and_
+from sqlalchemy import case
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
+
+from engine.store.records import AuditEventRecord
+from engine.store.records import DossierRecord
+from engine.store.records import ProcessDefinitionRecord
+from engine.store.records import UnitRecord
+from engine.store.records import UserRecord
+from engine.store.records import WorkItemRecord
+
+CLASSIFICATIONS = ("early", "on_time", "late")
+#: Audit actions the SLA sweep writes (engine.services.sla): a level fired, or an apology asked.
+SLA_ACTIONS = ("sla_warning", "sla_breach", "sla_escalation", "apology_requested")
+BUCKETS = ("received", "in_progress", "not_due", "overdue", "completed", "early", "on_time", "late",
+           "ended_other")
+OPEN_RUN_STATES = ("running", "suspended", "error")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a report covers: communes (already limited to what the viewer may see), the range
+    [start, end) as aware instants, and optionally one procedure (process definition key)."""
+
+    units: frozenset[str]
+    start: datetime
+    end: datetime
+    procedure: str | None = None
+
+    def as_of(self, now: datetime) -> datetime:
+        """The instant "in progress" is read at: the end of the range, or now if that is earlier."""
+        return min(self.end, now)
+
+    def narrowed(self, unit: str | None = None, procedure: str | None = None) -> "Scope":
+        units = self.units & {unit} if unit else self.units
+        return replace(self, units=frozenset(units), procedure=procedure or self.procedure)
+
+
+@dataclass(frozen=True)
+class Figures:
+    received: int = 0
+    not_due: int = 0
+    overdue: int = 0
+    early: int = 0
+    on_time: int = 0
+    late: int = 0
+    ended_other: int = 0
+
+    @property
+    def in_progress(self) -> int:
+        return self.not_due + self.overdue
+
+    @property
+    def completed(self) -> int:
+        return self.early + self.on_time + self.late
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """(early + on time) / completed; None when nothing was completed."""
+        return (self.early + self.on_time) / self.completed if self.completed else None
+
+    def __add__(self, other: "Figures") -> "Figures":
+        return Figures(*(x + y for x, y in zip(astuple(self), astuple(other))))
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a per-commune or per-procedure table."""
+
+    key: str
+    label: str
+    figures: Figures
+
+
+@dataclass(frozen=True)
+class OfficerRow:
+    username: str
+    full_name: str
+    completed: int
+    early: int
+    on_time: int
+    late: int
+    without_deadline: int
+
+    @property
+    def on_time_rate(self) -> float | None:
+        classified = self.early + self.on_time + self.late
+        return (self.early + self.on_time) / classified if classified else None
+
+
+@dataclass(frozen=True)
+class DossierLine:
+    id: int
+    code: str
+    procedure: str
+    unit: str
+    received_at: datetime
+    appointment_at: datetime | None
+    completed_at: datetime | None
+    status: int
+    run_state: str
+    classification: str | None
+    margin_minutes: int | None
+
+
+@dataclass(frozen=True)
+class EscalationLine:
+    at: datetime
+    action: str
+    level: int | None
+    dossier_code: str
+    unit: str
+    step: str | None
+    action_taken: str | None
+    notified: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OpenStep:
+    element_id: str
+    name: str
+    due_at: datetime | None
+    budget_minutes: int | None
+    budget_group: str | None
+
+
+@dataclass
+class OpenDossier:
+    """An open dossier with its appointment still ahead, and its open steps: what the at-risk
+    projection needs, read in two queries."""
+
+    id: int
+    code: str
+    definition_id: int
+    unit_code: str
+    unit: str
+    procedure: str
+    status: int
+    received_at: datetime
+    appointment_at: datetime
+    overrides: dict | None
+    steps: list[OpenStep] = field(default_factory=list)
+
+
+# -- conditions --------------------------------------------------------------------------------------
+
+def bucket_condition(bucket: str, scope: Scope, now: datetime) -> ColumnElement[bool]:
+    """The SQL condition of a bucket; raises ValueError for an unknown bucket name."""
+    d = DossierRecord
+    as_of = scope.as_of(now)
+    finished_in_range = and_(d.completed_at >= scope.start, d.completed_at < scope.end)
+    open_at = and_(d.received_at < as_of, or_(d.completed_at.is_(None), d.completed_at > as_of))
+    overdue = and_(d.appointment_at.is_not(None), d.appointment_at < as_of)
+    conditions = {
+        "received": and_(d.received_at >= scope.start, d.received_at < scope.end),
+        "in_progress": open_at,
+        "not_due": and_(open_at, ~overdue),
+        "overdue": and_(open_at, overdue),
+        "completed": and_(finished_in_range, d.classification.in_(CLASSIFICATIONS)),
+        "ended_other": and_(finished_in_range, d.classification.is_(None)),
+    }
+    for name in CLASSIFICATIONS:
+        conditions[name] = and_(finished_in_range, d.classification == name)
+    if bucket not in conditions:
+        raise ValueError(f"unknown bucket {bucket!r}")
+    return conditions[bucket]
+
+
+def _in_scope(query, scope: Scope):
+    """Communes, procedure, and only dossiers that can touch the range: received before its end,
+    and not finished before its start."""
+    d = DossierRecord
+    query = query.where(d.unit_code.in_(sorted(scope.units)), d.received_at < scope.end,
+                        or_(d.received_at >= scope.start, d.completed_at.is_(None), d.completed_at >= scope.start))
+    return _of_procedure(query, scope)
+
+
+def _of_procedure(query, scope: Scope):
+    """The procedure filter as a subquery on the definition ids: joining process_definition
+    instead makes SQLite walk dossiers through the definition index, three times slower."""
+    if scope.procedure:
+        ids = select(ProcessDefinitionRecord.id).where(ProcessDefinitionRecord.key == scope.procedure)
+        query = query.where(DossierRecord.definition_id.in_(ids.scalar_subquery()))
+    return query
+
+
+def _count(condition) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _figure_columns(scope: Scope, now: datetime) -> list:
+    names = ("received", "not_due", "overdue", "early", "on_time", "late", "ended_other")
+    return [_count(bucket_condition(name, scope, now)).label(name) for name in names]
+
+
+def _figures(row) -> Figures:
+    return Figures(*(int(v) for v in row[-7:]))
+
+
+# -- counts --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Tables:
+    summary: Figures
+    communes: list[Row]
+    procedures: list[Row]
+
+
+def tables(session: Session, scope: Scope, now: datetime) -> Tables:
+    """The summary, per-commune and per-procedure tables from one grouped scan (by commune and
+    template version, a few thousand groups at most), rolled up here."""
+    cells = _by_unit_and_version(session, scope, now)
+    per_unit: dict[str, Figures] = {}
+    per_version: dict[int, Figures] = {}
+    for (unit, version), figures in cells.items():
+        per_unit[unit] = per_unit.get(unit, Figures()) + figures
+        per_version[version] = per_version.get(version, Figures()) + figures
+    return Tables(sum(per_unit.values(), Figures()), _commune_rows(session, scope, per_unit),
+                  _procedure_rows(session, per_version))
+
+
+def _by_unit_and_version(session: Session, scope: Scope, now: datetime) -> dict[tuple[str, int], Figures]:
+    # Grouping on an expression of the commune, not the bare column, keeps SQLite on one sequential
+    # scan; on the column it walks the commune index and reads each row at random, twice as slow
+    # at 100,000 dossiers (benchmarks/dashboard.py). The groups are the same either way.
+    unit = func.coalesce(DossierRecord.unit_code, "")
+    query = select(unit, DossierRecord.definition_id, *_figure_columns(scope, now)).group_by(
+        unit, DossierRecord.definition_id)
+    return {(row[0], row[1]): _figures(row) for row in session.execute(_in_scope(query, scope))}
+
+
+def summary(session: Session, scope: Scope, now: datetime) -> Figures:
+    return tables(session, scope, now).summary
+
+
+def by_commune(session: Session, scope: Scope, now: datetime) -> list[Row]:
+    """One row per commune of the scope, communes without dossiers included (as zeros)."""
+    return tables(session, scope, now).communes
+
+
+def by_procedure(session: Session, scope: Scope, now: datetime) -> list[Row]:
+    """One row per procedure that had a dossier in the range (all versions of a template together)."""
+    return tables(session, scope, now).procedures
+
+
+def _commune_rows(session: Session, scope: Scope, per_unit: dict[str, Figures]) -> list[Row]:
+    names = unit_names(session, scope.units)
+    return [Row(code, names.get(code, code), per_unit.get(code, Figures()))
+            for code in sorted(names, key=lambda c: names[c])]
+
+
+def _procedure_rows(session: Session, per_version: dict[int, Figures]) -> list[Row]:
+    p = ProcessDefinitionRecord
+    names: dict[str, str] = {}
+    per_key: dict[str, Figures] = {}
+    for version, key, name in session.execute(select(p.id, p.key, p.name).where(p.id.in_(sorted(per_version)))):
+        names.setdefault(key, name)
+        per_key[key] = per_key.get(key, Figures()) + per_version[version]
+    rows = [Row(key, names[key], figures) for key, figures in per_key.items() if figures != Figures()]
+    return sorted(rows, key=lambda r: (-r.figures.received, r.label))
+
+
+def by_officer(session: Session, scope: Scope) -> list[OfficerRow]:
+    """Steps completed in the range by each officer, with the classification stored at completion."""
+    w = WorkItemRecord
+    query = (select(w.completed_by, func.count(), *(_count(w.classification == name) for name in CLASSIFICATIONS),
+                    _count(w.classification.is_(None)))
+             .join(DossierRecord, DossierRecord.id == w.dossier_id)
+             .where(w.state == "completed", w.completed_by.is_not(None),
+                    w.completed_at >= scope.start, w.completed_at < scope.end,
+                    DossierRecord.unit_code.in_(sorted(scope.units)))
+             .group_by(w.completed_by))
+    counted = list(session.execute(_of_procedure(query, scope)))
+    names = {username: name for username, name in session.execute(
+        select(UserRecord.username, UserRecord.full_name).where(UserRecord.username.in_([r[0] for r in counted])))}
+    rows = [OfficerRow(r[0], names.get(r[0], r[0]), *(int(v) for v in r[1:])) for r in counted]
+    return sorted(rows, key=lambda r: (-r.completed, r.username))
+
+
+# -- lists ----------------------------------------------------------------------------------------------
+# Lists select from their own table and look the commune and procedure names up afterwards: joining
+# the name tables makes SQLite's planner walk dossiers through the smaller table's index.
+
+def dossiers(session: Session, scope: Scope, bucket: str, now: datetime, limit: int = 500) -> list[DossierLine]:
+    """The dossiers behind one number of the counts, by appointment (those without one last)."""
+    d = DossierRecord
+    query = (select(d.id, d.code, d.definition_id, d.unit_code, d.received_at, d.appointment_at, d.completed_at,
+                    d.status, d.run_state, d.classification, d.margin_minutes)
+             .where(bucket_condition(bucket, scope, now))
+             .order_by(d.appointment_at.is_(None), d.appointment_at, d.code).limit(limit))
+    rows = session.execute(_in_scope(query, scope)).all()
+    procedures, units = definition_names(session, {r[2] for r in rows}), unit_names(session, {r[3] for r in rows})
+    return [DossierLine(r[0], r[1], procedures[r[2]], units[r[3]], *r[4:]) for r in rows]
+
+
+def officer_steps(session: Session, scope: Scope, username: str, limit: int = 500) -> list[tuple]:
+    """The steps one officer completed in the range: (dossier code, unit, step, completed, class, margin)."""
+    w, d = WorkItemRecord, DossierRecord
+    query = (select(d.code, d.unit_code, w.name, w.completed_at, w.classification, w.margin_minutes)
+             .join(d, d.id == w.dossier_id)
+             .where(w.state == "completed", w.completed_by == username,
+                    w.completed_at >= scope.start, w.completed_at < scope.end, d.unit_code.in_(sorted(scope.units)))
+             .order_by(w.completed_at).limit(limit))
+    rows = session.execute(_of_procedure(query, scope)).all()
+    units = unit_names(session, {r[1] for r in rows})
+    return [(code, units[unit], *rest) for code, unit, *rest in rows]
+
+
+def escalations(session: Session, scope: Scope, limit: int = 1000, code: str | None = None) -> list[EscalationLine]:
+    """SLA levels fired (warning, breach, escalation) and apologies asked within the range, newest
+    first; only one dossier's when `code` is given."""
+    a, d, w = AuditEventRecord, DossierRecord, WorkItemRecord
+    query = (select(a.at, a.action, a.detail, d.code, d.unit_code, w.name)
+             .join(d, d.id == a.dossier_id).outerjoin(w, w.id == a.work_item_id)
+             .where(a.action.in_(SLA_ACTIONS), a.at >= scope.start, a.at < scope.end,
+                    d.unit_code.in_(sorted(scope.units)))
+             .order_by(a.at.desc(), a.id.desc()).limit(limit))
+    if code is not None:
+        query = query.where(d.code == code)
+    rows = session.execute(_of_procedure(query, scope)).all()
+    units = unit_names(session, {r[4] for r in rows})
+    return [EscalationLine(at, action, detail.get("level"), code, units[unit], step, detail.get("action_taken"),
+                           tuple(detail.get("notified") or ()))
+            for at, action, detail, code, unit, step in rows]
+
+
+def open_dossiers(session: Session, scope: Scope, now: datetime) -> list[OpenDossier]:
+    """Open dossiers of the scope whose appointment is still ahead, with their open steps."""
+    d, w = DossierRecord, WorkItemRecord
+    ahead = (d.unit_code.in_(sorted(scope.units)), d.run_state.in_(OPEN_RUN_STATES), d.appointment_at > now)
+    query = (select(d.id, d.code, d.definition_id, d.unit_code, d.status, d.received_at, d.appointment_at,
+                    d.overrides).where(*ahead).order_by(d.appointment_at))
+    rows = session.execute(_of_procedure(query, scope)).all()
+    procedures, units = definition_names(session, {r[2] for r in rows}), unit_names(session, {r[3] for r in rows})
+    found = {r[0]: OpenDossier(r[0], r[1], r[2], r[3], units[r[3]], procedures[r[2]], *r[4:]) for r in rows}
+    if not found:
+        return []
+    steps = (select(w.dossier_id, w.element_id, w.name, w.due_at, w.budget_minutes, w.budget_group)
+             .join(d, d.id == w.dossier_id).where(w.state.in_(("open", "claimed")), *ahead))
+    for dossier_id, *step in session.execute(steps):
+        if dossier_id in found:
+            found[dossier_id].steps.append(OpenStep(*step))
+    return list(found.values())
+
+
+@dataclass(frozen=True)
+class StepLine:
+    name: str
+    role: str | None
+    state: str
+    assignee: str | None
+    completed_by: str | None
+    created_at: datetime
+    due_at: datetime | None
+    completed_at: datetime | None
+    classification: str | None
+    margin_minutes: int | None
+    escalation_level: int
+
+
+def dossier_detail(session: Session, code: str, units) -> tuple[DossierLine, list[StepLine]] | None:
+    """One dossier of the given communes with its steps in order; None when unknown or out of scope."""
+    d, p = DossierRecord, ProcessDefinitionRecord
+    row = session.execute(
+        select(d.id, d.code, p.name, UnitRecord.name, d.received_at, d.appointment_at, d.completed_at,
+               d.status, d.run_state, d.classification, d.margin_minutes)
+        .join(p, p.id == d.definition_id).join(UnitRecord, UnitRecord.code == d.unit_code)
+        .where(d.code == code, d.unit_code.in_(sorted(units)))).first()
+    if row is None:
+        return None
+    w = WorkItemRecord
+    steps = session.execute(
+        select(w.name, w.role, w.state, w.assignee, w.completed_by, w.created_at, w.due_at, w.completed_at,
+               w.classification, w.margin_minutes, w.escalation_level)
+        .where(w.dossier_id == row[0]).order_by(w.created_at, w.id))
+    return DossierLine(*row), [StepLine(*step) for step in steps]
+
+
+# -- labels ---------------------------------------------------------------------------------------------
+
+def unit_names(session: Session, codes) -> dict[str, str]:
+    query = select(UnitRecord.code, UnitRecord.name).where(UnitRecord.code.in_(sorted(codes)))
+    return {code: name for code, name in session.execute(query)}
+
+
+def definition_names(session: Session, ids) -> dict[int, str]:
+    query = select(ProcessDefinitionRecord.id, ProcessDefinitionRecord.name).where(
+        ProcessDefinitionRecord.id.in_(sorted(ids)))
+    return {definition_id: name for definition_id, name in session.execute(query)}
+
+
+def procedures(session: Session) -> list[tuple[str, str]]:
+    """(key, name) of every template that has a published or retired version, by name."""
+    p = ProcessDefinitionRecord
+    rows = session.execute(select(p.key, func.max(p.name)).where(p.status != "draft").group_by(p.key))
+    return sorted(((key, name) for key, name in rows), key=lambda kv: kv[1])

@@ -1,0 +1,255 @@
+"""The supervisor's statistics: counts, on-time rate, per commune / procedure / officer, drill-down
+lists, the escalation log and the at-risk projection, on dossiers run by the engine (SQLite and
+PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from engine.domain.assignment import Actor
+from engine.services import dossiers
+from engine.services import sla
+from engine.services import supervision
+from engine.store import statistics
+from engine.store.records import UnitRecord
+from engine.store.records import UserRecord
+from engine.store.records import WorkItemRecord
+from tests.conftest import vn
+from tests.factories import LEADER
+from tests.factories import RECEPTION
+from tests.factories import SPECIALIST
+from tests.factories import add_units
+from tests.factories import deploy_fixture
+
+# One officer holding every role of the five-step process in Phường Cửa Nam.
+CUA_NAM = Actor("can_bo_x", frozenset({"mot_cua", "chuyen_vien", "lanh_dao"}), "00073")
+# A commune of another province (Hồ Chí Minh City), with its own officer.
+SAI_GON = Actor("can_bo_79", frozenset({"mot_cua", "chuyen_vien", "lanh_dao"}), "26734")
+HOAN_KIEM_BY_ROLE = {"mot_cua": RECEPTION, "chuyen_vien": SPECIALIST, "lanh_dao": LEADER}
+MARCH = (vn(2026, 3, 1), vn(2026, 4, 1))
+
+
+def add_more_units(rt) -> None:
+    """The factory's units and officers (unless a fixture added them), Cửa Nam's officer, Sài Gòn."""
+    with rt.db.read_session() as s:
+        present = s.get(UnitRecord, "00070") is not None
+    if not present:
+        add_units(rt)
+    with rt.db.session() as s:
+        s.add(UnitRecord(code="79", name="Thành phố Hồ Chí Minh", kind="province", parent_code=None, agency_code="79"))
+        s.flush()
+        s.add(UnitRecord(code="26734", name="Phường Sài Gòn", kind="commune", parent_code="79",
+                         agency_code="79.26734"))
+        s.add(UserRecord(username=CUA_NAM.username, full_name="Lê Văn X", unit_code="00073",
+                         roles="chuyen_vien lanh_dao mot_cua"))
+        s.add(UserRecord(username=SAI_GON.username, full_name="Phạm Thị Y", unit_code="26734",
+                         roles="chuyen_vien lanh_dao mot_cua"))
+
+
+def start(rt, definition, unit="00070", name="Nguyễn Văn A"):
+    actor = {"00070": RECEPTION, "00073": CUA_NAM, "26734": SAI_GON}[unit]
+    return dossiers.start_dossier(rt, definition_id=definition.id, unit_code=unit, applicant_name=name, actor=actor)
+
+
+def open_steps(rt, dossier_id) -> list[WorkItemRecord]:
+    with rt.db.session() as s:
+        return list(s.scalars(select(WorkItemRecord).where(
+            WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state.in_(["open", "claimed"]))))
+
+
+def work(rt, dossier, steps: int = 99, valid: bool = True) -> None:
+    """Complete up to `steps` steps of a dossier, each by an officer of its commune holding the role."""
+    for _ in range(steps):
+        items = open_steps(rt, dossier.id)
+        if not items:
+            return
+        item = items[0]
+        actor = HOAN_KIEM_BY_ROLE[item.role] if dossier.unit_code == "00070" else \
+            (CUA_NAM if dossier.unit_code == "00073" else SAI_GON)
+        dossiers.complete_work_item(rt, item.id, actor, {"hop_le": valid})
+
+
+@dataclass
+class Month:
+    """The dossiers of test_month, by what happened to them."""
+
+    early: object
+    on_time: object
+    late: object
+    not_due: object
+    overdue: object
+    rejected: object
+    elsewhere: object
+
+
+def build_month(rt, clock) -> Month:
+    """March 2026, five-step process (3 working days; received Monday 08:00, due Wednesday 17:00).
+
+    Monday 08:00: six dossiers received (four in Hoàn Kiếm, one in Cửa Nam, one in Sài Gòn);
+    09:00 one is finished (early) and one rejected at the check. Wednesday 10:00 one is finished
+    on its due day (on time) and a new one received. Thursday 09:00 the Cửa Nam dossier is
+    finished (late); one Hoàn Kiếm dossier is still untouched (overdue)."""
+    add_more_units(rt)
+    five = deploy_fixture(rt, "five_steps")
+    clock.set(vn(2026, 3, 2, 8, 0))
+    early, on_time, overdue, rejected = (start(rt, five, name=n) for n in ("An", "Bình", "Dũng", "Giang"))
+    late = start(rt, five, unit="00073", name="Cường")
+    elsewhere = start(rt, five, unit="26734", name="Hà")
+    clock.set(vn(2026, 3, 2, 9, 0))
+    work(rt, early)
+    work(rt, rejected, valid=False)
+    work(rt, elsewhere)
+    clock.set(vn(2026, 3, 4, 10, 0))
+    work(rt, on_time)
+    not_due = start(rt, five, name="Em")
+    clock.set(vn(2026, 3, 5, 9, 0))
+    work(rt, late)
+    return Month(early, on_time, late, not_due, overdue, rejected, elsewhere)
+
+
+def hanoi(procedure: str | None = None) -> statistics.Scope:
+    return statistics.Scope(frozenset({"00070", "00073"}), *MARCH, procedure=procedure)
+
+
+def test_counts_rate_and_tables(runtime, clock):
+    build_month(runtime, clock)
+    now = clock.now()
+    with runtime.db.read_session() as s:
+        total = statistics.summary(s, hanoi(), now)
+        communes = {row.key: row.figures for row in statistics.by_commune(s, hanoi(), now)}
+        procedures = statistics.by_procedure(s, hanoi(), now)
+        officers = {(o.username, o.full_name): (o.completed, o.early, o.on_time, o.late)
+                    for o in statistics.by_officer(s, hanoi())}
+
+    assert total == statistics.Figures(received=6, not_due=1, overdue=1, early=1, on_time=1, late=1,
+                                       ended_other=1)
+    assert (total.in_progress, total.completed, total.on_time_rate) == (2, 3, pytest.approx(2 / 3))
+    assert communes == {
+        "00070": statistics.Figures(received=5, not_due=1, overdue=1, early=1, on_time=1, ended_other=1),
+        "00073": statistics.Figures(received=1, late=1),
+    }
+    assert [(row.key, row.label, row.figures) for row in procedures] == [("five_steps", "Five steps", total)]
+    # Steps carry the classification stored when each was completed: Hoàn Kiếm's reception took
+    # the on-time dossier's first step on Wednesday (late, due Monday 12:00), every other first
+    # step the same day; the checks done two days ahead of their 1-day budget are early.
+    assert officers == {
+        ("mot_cua_1", "mot_cua_1"): (5, 0, 4, 1),
+        ("chuyen_vien_1", "chuyen_vien_1"): (5, 3, 2, 0),
+        ("lanh_dao_1", "lanh_dao_1"): (2, 0, 2, 0),
+        ("can_bo_x", "Lê Văn X"): (5, 1, 3, 1),
+    }
+
+
+def test_a_range_counts_what_happened_within_it(runtime, clock):
+    """Up to Tuesday night: six received, the early one and the rejection finished, the rest in
+    progress and not yet due (nothing was due before Wednesday 17:00)."""
+    build_month(runtime, clock)
+    scope = statistics.Scope(frozenset({"00070", "00073"}), vn(2026, 3, 2), vn(2026, 3, 4))
+    with runtime.db.read_session() as s:
+        figures = statistics.summary(s, scope, clock.now())
+    assert figures == statistics.Figures(received=5, not_due=3, early=1, ended_other=1)
+
+
+def test_scope_filters_commune_and_procedure(runtime, clock):
+    build_month(runtime, clock)
+    now = clock.now()
+    with runtime.db.read_session() as s:
+        assert statistics.summary(s, hanoi().narrowed(unit="00073"), now) == statistics.Figures(received=1, late=1)
+        assert statistics.summary(s, hanoi(procedure="khong_co"), now) == statistics.Figures()
+        saigon = statistics.Scope(frozenset({"26734"}), *MARCH)
+        assert statistics.summary(s, saigon, now) == statistics.Figures(received=1, early=1)
+        assert [o.username for o in statistics.by_officer(s, saigon)] == ["can_bo_79"]
+        # Narrowing to a commune outside the scope leaves nothing, never the other commune.
+        assert statistics.summary(s, hanoi().narrowed(unit="26734"), now) == statistics.Figures()
+
+
+def test_drill_down_lists_the_dossiers_behind_each_number(runtime, clock):
+    month = build_month(runtime, clock)
+    now = clock.now()
+    with runtime.db.read_session() as s:
+        total = statistics.summary(s, hanoi(), now)
+        for bucket in statistics.BUCKETS:
+            lines = statistics.dossiers(s, hanoi(), bucket, now)
+            expected = getattr(total, bucket)
+            assert len(lines) == expected, bucket
+        codes = {b: [line.code for line in statistics.dossiers(s, hanoi(), b, now)]
+                 for b in ("late", "overdue", "early", "not_due")}
+        [late] = statistics.dossiers(s, hanoi(), "late", now)
+    assert codes == {"late": [month.late.code], "overdue": [month.overdue.code], "early": [month.early.code],
+                     "not_due": [month.not_due.code]}
+    assert (late.procedure, late.unit, late.classification, late.appointment_at) == (
+        "Five steps", "Phường Cửa Nam", "late", vn(2026, 3, 4, 17, 0))
+    assert late.margin_minutes < 0
+    with pytest.raises(ValueError):
+        statistics.bucket_condition("all", hanoi(), now)
+
+
+def test_escalation_log_lists_the_sla_levels_fired(runtime, clock):
+    month = build_month(runtime, clock)
+    while any(sla.sweep(runtime).values()):  # a sweep fires one level per step; repeat until quiet
+        pass
+    with runtime.db.read_session() as s:
+        log = statistics.escalations(s, hanoi())
+        outside = statistics.escalations(s, statistics.Scope(frozenset({"26734"}), *MARCH))
+    # Thursday 09:00: both untouched reception steps (the dossier received Monday, due Monday
+    # 12:00; the one received Wednesday 10:00, due 15:00) were warned and breached, and the
+    # Monday dossier, open one working day before its appointment, had its apology asked.
+    assert {(line.dossier_code, line.step, line.action, line.level) for line in log} == {
+        (month.overdue.code, "Tiếp nhận", "sla_warning", 1), (month.overdue.code, "Tiếp nhận", "sla_breach", 2),
+        (month.not_due.code, "Tiếp nhận", "sla_warning", 1), (month.not_due.code, "Tiếp nhận", "sla_breach", 2),
+        (month.overdue.code, None, "apology_requested", None),
+    }
+    assert all(line.at == clock.now() and line.unit == "Phường Hoàn Kiếm" for line in log)
+    assert outside == []
+
+
+def test_at_risk_projects_the_remaining_budgets(runtime, clock):
+    """Thursday 09:00: the dossier received Wednesday 10:00 (appointment Monday 10:00) has not been
+    taken in: its 2.5 days of later steps end Monday 14:00, after the appointment. One received
+    Monday 14:00 is one working day from its appointment (the apology threshold) although its
+    last step fits; one received now fits exactly and is not at risk."""
+    add_more_units(runtime)
+    five = deploy_fixture(runtime, "five_steps")
+    clock.set(vn(2026, 3, 2, 14, 0))
+    near = start(runtime, five, name="Gần hạn")
+    clock.set(vn(2026, 3, 4, 10, 0))
+    behind = start(runtime, five, name="Chậm")
+    clock.set(vn(2026, 3, 5, 8, 30))
+    work(runtime, near, steps=4)
+    clock.set(vn(2026, 3, 5, 9, 0))
+    fresh = start(runtime, five, name="Mới")
+    now = clock.now()
+
+    risks = supervision.at_risk(runtime, hanoi(), now)
+
+    assert [(r.dossier.code, r.reasons) for r in risks] == [
+        (near.code, (supervision.APOLOGY_DUE,)),
+        (behind.code, (supervision.CANNOT_FIT,)),
+    ]
+    near_risk, behind_risk = risks
+    assert near_risk.dossier.appointment_at == vn(2026, 3, 5, 14, 0)
+    assert near_risk.projected_finish == vn(2026, 3, 5, 13, 30)  # the last step's 4h, claimed 08:30
+    assert behind_risk.remaining_minutes == 1200 and behind_risk.projected_finish == vn(2026, 3, 9, 14, 0)
+    assert behind_risk.shortfall_minutes == 180
+    assert fresh.code not in {r.dossier.code for r in risks}
+    assert supervision.at_risk(runtime, statistics.Scope(frozenset({"26734"}), *MARCH), now) == []
+
+
+def test_the_dashboard_benchmark_runs_and_prints_a_json_summary_last():
+    """benchmarks/dashboard.py at a tiny size: its SQL and naive Python counts agree (it asserts
+    that itself) and it ends with one JSON object, as the other benchmarks do."""
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "dashboard.py"
+    done = subprocess.run([sys.executable, str(script)], env={**os.environ, "BENCH_DOSSIERS": "1500"},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["dossiers"] == 1500 and result["month"]["received"] > 0
+    assert {"dashboard_ms", "naive_python_ms", "ratio_vs_naive", "at_risk_ms"} <= result.keys()

@@ -1,0 +1,109 @@
+"""The inbox in a real browser: tabs, the search box and claiming swap the list in place through
+htmx (the page is never reloaded), and the tab counts follow."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from engine.services import dossiers
+from tests.factories import RECEPTION
+from tests.web.conftest import PASSWORD
+from tests.web.desk_fixtures import publish_birth_registration
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def chromium() -> str:
+    path = os.environ.get("MOTCUA_CHROMIUM")
+    if not path:
+        if os.environ.get("CI") == "true":
+            pytest.fail("MOTCUA_CHROMIUM must name a Chromium binary in CI")
+        pytest.skip("set MOTCUA_CHROMIUM to a Chromium binary (e.g. /usr/bin/chromium)")
+    return path
+
+
+@pytest.fixture
+def two_dossiers(web_rt, clock):
+    birth = publish_birth_registration(web_rt)
+    for name in ("Trần Thị Bích", "Lê Văn Cường"):
+        dossiers.start_dossier(web_rt, definition_id=birth.id, unit_code="00070", applicant_name=name,
+                               actor=RECEPTION)
+        clock.advance(minutes=10)
+
+
+@pytest.fixture
+def server(app, two_dossiers):
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join()
+
+
+@pytest.fixture
+def page(chromium, server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True)
+        tab = browser.new_page()
+        tab.set_default_timeout(15_000)
+        tab.problems = []
+        tab.on("console", lambda message: message.type == "error" and not message.text.startswith(
+            "Failed to load resource") and tab.problems.append(message.text))
+        tab.on("response", lambda response: response.status >= 400 and not response.url.endswith(
+            "/favicon.ico") and tab.problems.append(f"{response.status} {response.url}"))
+        tab.goto(f"{server}/dang-nhap")
+        tab.fill("input[name=username]", "mot_cua_1")
+        tab.fill("input[name=password]", PASSWORD)
+        tab.click("main button[type=submit]")
+        tab.wait_for_url(f"{server}/ban-lam-viec/")  # a clerk's home is the inbox
+        yield tab
+        browser.close()
+
+
+def count(page, tab: str) -> str:
+    return page.text_content(f'#inbox [data-count="{tab}"]')
+
+
+def rows(page) -> int:
+    return page.locator("#inbox tbody tr").count()
+
+
+def test_tabs_search_and_claim_update_the_list_in_place(page):
+    page.evaluate("window.notReloaded = true")
+    assert count(page, "nhom") == "2" and count(page, "cua_toi") == "0"
+
+    page.click("#inbox .tabs a:has-text('Nhóm')")
+    page.wait_for_selector("#inbox .tabs a[aria-current]:has-text('Nhóm')")
+    assert rows(page) == 2 and page.input_value("#tab-input") == "nhom"
+
+    page.fill("#q", "Cường")
+    page.wait_for_function("document.querySelectorAll('#inbox tbody tr').length === 1")
+    assert "Lê Văn Cường" in page.text_content("#inbox tbody")
+
+    page.click("#inbox tbody button:has-text('Nhận xử lý')")  # posted by htmx with the CSRF header
+    page.wait_for_function("document.querySelector('#inbox [data-count=\"cua_toi\"]').textContent === '1'")
+    assert count(page, "nhom") == "0"  # under the same search
+    assert page.evaluate("window.notReloaded") is True
+    assert page.problems == []
+
+
+def test_choosing_a_procedure_brings_its_checklist_and_receiving_prints_the_slip(page, server):
+    page.goto(f"{server}/ban-lam-viec/tiep-nhan")
+    page.select_option("select[name=definition_id]", label="Đăng ký khai sinh (1.001193)")
+    page.wait_for_selector("#catalogue input[name=documents]")
+    page.check("#catalogue input[name=documents][value='0']")
+    page.fill("input[name=applicant_name]", "Đỗ Thị Hoa")
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/in/*/tiep_nhan")
+    assert page.locator("article.paper svg.segno").count() == 1
+    assert "Đỗ Thị Hoa" in page.text_content("article.paper")
+    assert "Tờ khai đăng ký khai sinh (theo mẫu)" in page.text_content("article.paper ol")
+    assert page.problems == []

@@ -1,0 +1,296 @@
+"""The supervisor's dashboard as a supervisor uses it: counts, rate and tables for March 2026,
+filters through htmx, the dossiers behind a number, the at-risk list, the escalation log, the
+XLSX/CSV report, and that nobody sees a commune they do not supervise."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import threading
+
+import pytest
+from lxml import html
+from openpyxl import load_workbook
+from werkzeug.serving import make_server
+
+from engine.services import sla
+from engine.store.records import UserRecord
+from tests.engine.test_statistics import build_month
+from tests.web.conftest import PASSWORD
+from tests.web.conftest import login
+
+HEADERS = ["Tiếp nhận", "Đang xử lý: chưa đến hạn", "Đang xử lý: quá hạn", "Đã giải quyết", "Trước hạn",
+           "Đúng hạn", "Quá hạn", "Kết thúc khác", "Tỷ lệ đúng hạn"]
+# received, not yet due, overdue, completed, early, on time, late, ended otherwise, on-time rate
+HOAN_KIEM = ["5", "1", "1", "2", "1", "1", "0", "1", "100,0%"]
+CUA_NAM = ["1", "0", "0", "1", "0", "0", "1", "0", "0,0%"]
+HANOI = ["6", "1", "1", "3", "1", "1", "1", "1", "66,7%"]
+
+
+@pytest.fixture
+def month(web_rt, clock):
+    """March 2026 as tests/engine/test_statistics.py builds it; now is Thursday 5 March, 09:00.
+    Plus a supervisor of Hồ Chí Minh City (province 79), whose commune Sài Gòn has one dossier."""
+    built = build_month(web_rt, clock)
+    with web_rt.db.session() as s:
+        password_hash = s.get(UserRecord, "giam_sat").password_hash
+        s.add(UserRecord(username="giam_sat_79", full_name="Giám sát TP.HCM", unit_code="79", roles="supervisor",
+                         password_hash=password_hash))
+    return built
+
+
+def page(client, url, status=200, **headers) -> str:
+    answer = client.get(url, headers=headers)
+    assert answer.status_code == status, answer.get_data(as_text=True)[:2000]
+    return answer.get_data(as_text=True)
+
+
+def table(text: str, table_id: str) -> dict[str, list[str]]:
+    """A table's rows as {first cell (or data-key): other cells' text}."""
+    tree = html.fromstring(text)
+    rows = {}
+    for tr in tree.xpath(f'//table[@id="{table_id}"]/tbody/tr'):
+        cells = [" ".join(td.text_content().split()) for td in tr.xpath("./td")]
+        rows[cells[0]] = cells[1:]
+    return rows
+
+
+def test_the_dashboard_counts_march_with_rate_per_commune_procedure_and_officer(client, month):
+    login(client, "giam_sat")
+    text = page(client, "/giam-sat/")
+
+    assert "từ ngày 01/03/2026 đến ngày 31/03/2026" in text
+    tree = html.fromstring(text)
+    headers = [" ".join(th.text_content().split()) for th in tree.xpath('//table[@id="tong-hop"]/thead/tr/th')]
+    assert headers == HEADERS
+    [summary] = [[" ".join(td.text_content().split()) for td in tr.xpath("./td")]
+                 for tr in tree.xpath('//table[@id="tong-hop"]/tbody/tr')]
+    assert summary == HANOI
+    assert tree.xpath('string(//*[@id="ty-le"])') == "66,7%"
+    assert table(text, "theo-xa") == {"Phường Hoàn Kiếm": HOAN_KIEM, "Phường Cửa Nam": CUA_NAM}
+    assert table(text, "theo-thu-tuc") == {"Five steps": HANOI}
+    officers = table(text, "theo-can-bo")
+    assert officers["mot_cua_1 (mot_cua_1)"] == ["5", "0", "4", "1", "0", "80,0%"]
+    assert officers["Lê Văn X (can_bo_x)"] == ["5", "1", "3", "1", "0", "80,0%"]
+    assert set(officers) == {"mot_cua_1 (mot_cua_1)", "chuyen_vien_1 (chuyen_vien_1)", "lanh_dao_1 (lanh_dao_1)",
+                             "Lê Văn X (can_bo_x)"}
+    # The charts are drawn from the same figures, embedded in the page.
+    chart = json.loads(tree.xpath('string(//script[@id="supervise-chart-data"])'))
+    assert chart["results"]["values"] == [1, 1, 1]
+    assert dict(zip(chart["by_commune"]["labels"], chart["by_commune"]["late"])) == {
+        "Phường Cửa Nam": 1, "Phường Hoàn Kiếm": 0}
+    assert "/vendor/chart.js/chart.umd.min.js" in text
+
+
+def test_filters_swap_the_tables_through_htmx_and_bad_input_names_the_field(client, month):
+    login(client, "giam_sat")
+    partial = page(client, "/giam-sat/?xa=00073&tu=2026-03-01&den=2026-03-31", **{"HX-Request": "true"})
+    assert "<html" not in partial and "<table" in partial
+    assert table(partial, "theo-xa") == {"Phường Cửa Nam": CUA_NAM}
+    assert table(partial, "tong-hop") == {"1": CUA_NAM[1:]}
+
+    # Monday 2 to Tuesday 3 March: five received, the early one and the rejection finished.
+    early_week = page(client, "/giam-sat/?tu=02/03/2026&den=03/03/2026")
+    assert table(early_week, "tong-hop") == {"5": ["3", "0", "1", "1", "0", "0", "1", "100,0%"]}
+
+    wrong = page(client, "/giam-sat/?tu=31-02-2026", status=400)
+    assert "Từ ngày: &#39;31-02-2026&#39; không phải ngày hợp lệ" in wrong and 'id="tong-hop"' not in wrong
+    assert "Đến ngày phải bằng hoặc sau Từ ngày" in page(client, "/giam-sat/?tu=2026-03-10&den=2026-03-01",
+                                                        status=400)
+    assert "không thuộc phạm vi giám sát" in page(client, "/giam-sat/?xa=26734", status=400,
+                                                  **{"HX-Request": "true"})
+    assert "Thủ tục: không có quy trình" in page(client, "/giam-sat/?thu_tuc=khong_co", status=400)
+
+
+def test_a_number_opens_the_dossiers_behind_it_with_links(client, month):
+    login(client, "giam_sat")
+    dashboard = html.fromstring(page(client, "/giam-sat/"))
+    [late_link] = dashboard.xpath('//table[@id="theo-xa"]//tr[@data-key="00073"]//a[@data-bucket="late"]')
+    listing = page(client, late_link.get("href"))
+
+    assert "Giải quyết quá hạn" in listing
+    rows = table(listing, "ho-so")
+    assert list(rows) == [month.late.code]
+    procedure, commune, received, appointment, status, result = rows[month.late.code]
+    assert (procedure, commune, received, appointment, status) == (
+        "Five steps", "Phường Cửa Nam", "08:00 ngày 02/03/2026", "17:00 ngày 04/03/2026", "Đã xử lý xong")
+    assert result.startswith("Quá hạn")
+
+    overdue = table(page(client, "/giam-sat/ho-so?nhom=overdue"), "ho-so")
+    assert list(overdue) == [month.overdue.code] and overdue[month.overdue.code][-1] == "—"
+    assert len(table(page(client, "/giam-sat/ho-so?nhom=received"), "ho-so")) == 6
+
+    detail = page(client, f"/giam-sat/ho-so/{month.late.code}")
+    steps = table(detail, "cac-buoc")
+    assert list(steps) == ["Tiếp nhận", "Thẩm định", "Dự thảo kết quả", "Ký duyệt", "Trả kết quả"]
+    assert steps["Tiếp nhận"][1] == "can_bo_x" and steps["Tiếp nhận"][-1].startswith("Quá hạn")
+    assert "không phải một nhóm" in page(client, "/giam-sat/ho-so?nhom=tat_ca", status=400)
+
+
+def test_officer_page_lists_the_steps_they_completed(client, month):
+    login(client, "giam_sat")
+    steps = table(page(client, "/giam-sat/can-bo/lanh_dao_1"), "buoc")
+    assert sorted(steps) == sorted([month.early.code, month.on_time.code])
+    assert all(cells[1] == "Ký duyệt" and cells[-1].startswith("Đúng hạn") for cells in steps.values())
+
+
+def test_a_supervisor_of_another_province_sees_nothing_of_hanoi(client, month):
+    login(client, "giam_sat_79")
+    text = page(client, "/giam-sat/")
+    assert table(text, "theo-xa") == {"Phường Sài Gòn": ["1", "0", "0", "1", "1", "0", "0", "0", "100,0%"]}
+    assert "Hoàn Kiếm" not in text and "Cửa Nam" not in text
+    assert list(table(page(client, "/giam-sat/ho-so?nhom=received"), "ho-so")) == [month.elsewhere.code]
+    assert "không thuộc phạm vi giám sát" in page(client, "/giam-sat/?xa=00070", status=400)
+    page(client, f"/giam-sat/ho-so/{month.late.code}", status=404)
+    assert table(page(client, "/giam-sat/can-bo/mot_cua_1"), "buoc") == {
+        "Không có bước nào trong kỳ ở các xã/phường bạn giám sát.": []}
+    assert "Không có hồ sơ nào có nguy cơ" in page(client, "/giam-sat/nguy-co")
+    export = client.get("/giam-sat/bao-cao.csv").get_data().decode("utf-8-sig")
+    assert "Hoàn Kiếm" not in export and "Phường Sài Gòn" in export
+
+
+def test_only_supervisors_open_the_dashboard(client, month):
+    assert client.get("/giam-sat/").status_code == 302  # to the log-in page
+    login(client, "chuyen_vien_1")
+    assert client.get("/giam-sat/").status_code == 403
+    assert client.get("/giam-sat/bao-cao.xlsx").status_code == 403
+
+
+def test_at_risk_lists_open_dossiers_projected_to_miss_their_appointment(client, month):
+    """Thursday 09:00: the dossier received Wednesday 10:00 is still at reception; its later steps
+    need 2.5 working days, past its appointment on Monday 10:00. The untouched Monday dossier has
+    already missed its appointment: it is overdue, not at risk."""
+    login(client, "giam_sat")
+    text = page(client, "/giam-sat/nguy-co")
+    rows = table(text, "nguy-co")
+    assert list(rows) == [month.not_due.code]
+    cells = rows[month.not_due.code]
+    assert cells[3] == "10:00 ngày 09/03/2026" and cells[5] == "Tiếp nhận"
+    assert "Thời gian các bước còn lại vượt quá hạn trả" in cells[6]
+    assert cells[7:] == ["14:00 ngày 09/03/2026", "3 giờ"]
+    assert table(page(client, "/giam-sat/nguy-co?xa=00073"), "nguy-co") == {
+        "Không có hồ sơ nào có nguy cơ trễ hẹn.": []}
+
+
+def test_the_escalation_log_shows_the_levels_fired_in_the_range(client, month, web_rt):
+    while any(sla.sweep(web_rt).values()):
+        pass
+    login(client, "giam_sat")
+    rows = page(client, "/giam-sat/leo-thang")
+    tree = html.fromstring(rows)
+    lines = [[" ".join(td.text_content().split()) for td in tr.xpath("./td")]
+             for tr in tree.xpath('//table[@id="leo-thang"]/tbody/tr')]
+    assert sorted((line[1], line[3], line[4], line[5]) for line in lines) == sorted([
+        (month.overdue.code, "Tiếp nhận", "Cảnh báo sắp đến hạn", "1"),
+        (month.overdue.code, "Tiếp nhận", "Quá hạn bước", "2"),
+        (month.overdue.code, "—", "Yêu cầu xin lỗi, hẹn lại", "—"),
+        (month.not_due.code, "Tiếp nhận", "Cảnh báo sắp đến hạn", "1"),
+        (month.not_due.code, "Tiếp nhận", "Quá hạn bước", "2"),
+    ])
+    assert all(line[0] == "09:00 ngày 05/03/2026" for line in lines)
+    assert table(page(client, "/giam-sat/leo-thang?tu=2026-02-01&den=2026-02-28"), "leo-thang") == {
+        "Không có cảnh báo hay chuyển cấp nào.": []}
+    detail = html.fromstring(page(client, f"/giam-sat/ho-so/{month.overdue.code}"))
+    assert len(detail.xpath('//table[@id="leo-thang"]/tbody/tr')) == 3
+
+
+def test_the_report_exports_the_same_numbers_as_xlsx_and_csv(client, month):
+    login(client, "giam_sat")
+    xlsx = client.get("/giam-sat/bao-cao.xlsx")
+    assert xlsx.status_code == 200 and xlsx.mimetype.endswith("spreadsheetml.sheet")
+    assert 'filename="thong-ke-20260301-20260331.xlsx"' in xlsx.headers["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(xlsx.get_data())).active
+    from_xlsx = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+
+    raw = client.get("/giam-sat/bao-cao.csv").get_data()
+    assert raw.startswith(b"\xef\xbb\xbf")  # the BOM that makes Excel read UTF-8
+    from_csv = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+
+    def same_shape(rows):  # numbers as numbers (Excel keeps 0.0 as 0), rows padded to one width
+        return [[_number(cell) for cell in row] + [""] * (11 - len(row)) for row in rows]
+    assert same_shape(from_xlsx) == same_shape(from_csv)
+    header = from_csv[1]
+    assert header[0] == "Kỳ báo cáo: từ ngày 01/03/2026 đến ngày 31/03/2026"
+    assert header[1] == "Lập lúc: 09:00 ngày 05/03/2026"
+    by_name = {row[1]: row[2:] for row in from_csv if len(row) > 2}
+    as_page = {name: [v.replace(",", ".").rstrip("%") for v in values] for name, values in
+               (("Phường Hoàn Kiếm", HOAN_KIEM), ("Phường Cửa Nam", CUA_NAM), ("Five steps", HANOI))}
+    for name, values in as_page.items():
+        assert by_name[name] == values, name
+    assert [row[1] for row in from_csv if row[1:2] == ["Tổng cộng"]] == ["Tổng cộng", "Tổng cộng"]
+    totals = [row[2:] for row in from_csv if row[1:2] == ["Tổng cộng"]]
+    assert totals == [as_page["Five steps"], as_page["Five steps"]]
+
+    filtered = client.get("/giam-sat/bao-cao.csv?xa=00073").get_data().decode("utf-8-sig")
+    assert "Phường Hoàn Kiếm" not in filtered and "Phạm vi: Phường Cửa Nam; mọi thủ tục" in filtered
+    assert client.get("/giam-sat/bao-cao.xlsx?den=hom-qua").status_code == 400
+
+
+def _number(cell: str):
+    try:
+        return float(cell)
+    except ValueError:
+        return cell
+
+
+def test_the_json_figures_match_the_page(client, month):
+    login(client, "giam_sat")
+    data = client.get("/giam-sat/so-lieu.json").get_json()
+    assert data["summary"]["received"] == 6 and data["summary"]["on_time_rate"] == pytest.approx(2 / 3)
+    assert {c["code"]: c["late"] for c in data["communes"]} == {"00070": 0, "00073": 1}
+    assert client.get("/giam-sat/so-lieu.json?tu=x").status_code == 400
+
+
+@pytest.fixture
+def browser_page(app, month):
+    """Headless Chromium signed in as the Hanoi supervisor (MOTCUA_CHROMIUM names the binary)."""
+    chromium = os.environ.get("MOTCUA_CHROMIUM")
+    if not chromium:
+        if os.environ.get("CI") == "true":
+            pytest.fail("MOTCUA_CHROMIUM must name a Chromium binary in CI")
+        pytest.skip("set MOTCUA_CHROMIUM to a Chromium binary (e.g. /usr/bin/chromium)")
+    from playwright.sync_api import sync_playwright
+
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    server = f"http://127.0.0.1:{httpd.server_port}"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, headless=True)
+            tab = browser.new_page(viewport={"width": 1280, "height": 1000})
+            tab.set_default_timeout(15_000)
+            tab.goto(f"{server}/dang-nhap")
+            tab.fill("input[name=username]", "giam_sat")
+            tab.fill("input[name=password]", PASSWORD)
+            tab.click("main button[type=submit]")
+            tab.wait_for_url(f"{server}/giam-sat/")
+            yield tab, server
+            browser.close()
+    finally:
+        httpd.shutdown()
+        thread.join()
+
+
+@pytest.mark.browser
+def test_in_a_browser_the_charts_draw_and_a_filter_swaps_the_tables(browser_page):
+    tab, server = browser_page
+    drawn = "(id) => { const c = Chart.getChart(document.getElementById(id)); return c ? c.data.labels : null; }"
+    tab.wait_for_function(f"({drawn})('chart-communes') !== null")
+    assert tab.evaluate(drawn, "chart-communes") == ["Phường Cửa Nam", "Phường Hoàn Kiếm"]
+    assert tab.evaluate(drawn, "chart-results") == ["Trước hạn", "Đúng hạn", "Quá hạn"]
+
+    tab.select_option("select[name=xa]", "00073")
+    tab.wait_for_function("document.querySelectorAll('#theo-xa tbody tr').length === 1")
+    assert tab.locator("#theo-xa tbody tr td").first.text_content() == "Phường Cửa Nam"
+    assert "xa=00073" in tab.url
+    tab.wait_for_function(f"JSON.stringify(({drawn})('chart-communes')) === '[\"Phường Cửa Nam\"]'")
+    if os.environ.get("MOTCUA_SCREENSHOTS"):
+        tab.screenshot(path=os.path.join(os.environ["MOTCUA_SCREENSHOTS"], "supervise-filtered.png"), full_page=True)
+        tab.goto(f"{server}/giam-sat/")
+        tab.wait_for_function(f"({drawn})('chart-communes') !== null")
+        tab.screenshot(path=os.path.join(os.environ["MOTCUA_SCREENSHOTS"], "supervise.png"), full_page=True)
+        tab.goto(f"{server}/giam-sat/nguy-co")
+        tab.screenshot(path=os.path.join(os.environ["MOTCUA_SCREENSHOTS"], "supervise-at-risk.png"), full_page=True)

@@ -1,0 +1,65 @@
+"""What every desk view shares: unit scoping (another unit's dossier is not found, not forbidden,
+so its existence is not confirmed), local times, and the engine's refusals as page messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import abort
+from flask_login import current_user
+
+from engine.domain.errors import ConflictError
+from engine.domain.errors import EngineError
+from engine.domain.errors import NotFound
+from engine.domain.errors import PermissionDenied
+from engine.store import inbox_queries
+from web.desk.refusals import in_vietnamese
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def visible_item(session, item_id: int):
+    item = inbox_queries.work_item(session, item_id)
+    if item is None or not current_user.may_see_unit(item.unit_code):
+        abort(404, description="Không tìm thấy bước xử lý này trong đơn vị của bạn.")
+    return item
+
+
+def may_see_dossier(dossier) -> bool:
+    """The dossier belongs to the user's unit, or the user's unit received it for another."""
+    return current_user.may_see_unit(dossier.unit_code) or \
+        (dossier.applicant or {}).get("received_unit") == current_user.unit_code
+
+
+def visible_dossier(session, dossier_id: int) -> inbox_queries.DossierView:
+    view = inbox_queries.dossier_view(session, dossier_id)
+    if view is None or not may_see_dossier(view.dossier):
+        abort(404, description="Không tìm thấy hồ sơ này trong đơn vị của bạn.")
+    return view
+
+
+def parse_local_datetime(text: str | None) -> datetime | None:
+    """'2026-03-02T08:30' (an <input type=datetime-local>) in Vietnam time; None when unreadable."""
+    try:
+        value = datetime.fromisoformat((text or "").strip())
+    except ValueError:
+        return None
+    return value.replace(tzinfo=VN) if value.tzinfo is None else value
+
+
+def local_input(value: datetime | None) -> str:
+    return value.astimezone(VN).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+
+def refusal_text(error: EngineError) -> str:
+    """The engine's reason, headed by what kind of refusal it is."""
+    if isinstance(error, PermissionDenied):
+        head = "Không được phép"
+    elif isinstance(error, ConflictError):
+        head = "Xung đột"
+    elif isinstance(error, NotFound):
+        head = "Không tìm thấy"
+    else:
+        head = "Không thực hiện được"
+    return f"{head}: {in_vietnamese(error.message)}"

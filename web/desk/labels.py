@@ -1,0 +1,38 @@
+"""Vietnamese words the desk shows for the engine's codes."""
+
+from __future__ import annotations
+
+from web.public.views import STATUS_LABELS_VI  # noqa: F401  (the Portal's ten statuses, one wording)
+
+TAB_LABELS = {
+    "cua_toi": "Của tôi",
+    "nhom": "Nhóm",
+    "uy_quyen": "Được ủy quyền",
+    "thay_nguoi_vang": "Thay người vắng",
+}
+
+ACTION_LABELS = {
+    "start": "Tiếp nhận hồ sơ", "handover": "Chuyển xử lý", "claim": "Nhận xử lý", "unclaim": "Trả về nhóm",
+    "complete": "Hoàn thành bước", "delegate": "Ủy quyền", "resolve": "Chuyển lại sau ủy quyền",
+    "reassign": "Giao lại", "return": "Trả lại bước trước", "withdrawn": "Bước bị rút",
+    "reappoint": "Xin lỗi và hẹn lại", "apology_requested": "Cần thư xin lỗi", "message": "Nhận thông tin",
+    "timer": "Hẹn giờ", "suspend": "Tạm dừng", "resume": "Tiếp tục", "cancel": "Dừng xử lý",
+    "incident": "Sự cố", "migrate": "Chuyển phiên bản quy trình",
+    "absence_declared": "Đăng ký vắng mặt", "absence_ended": "Kết thúc vắng mặt",
+}
+
+CLASSIFICATION_LABELS = {"early": "Trước hạn", "on_time": "Đúng hạn", "late": "Quá hạn"}
+
+WORK_STATE_LABELS = {"open": "Chờ nhận", "claimed": "Đang xử lý", "completed": "Đã xong", "cancelled": "Đã rút"}
+
+ROLE_LABELS = {
+    "mot_cua": "Bộ phận Một cửa", "lanh_dao": "Lãnh đạo", "chuyen_vien": "Chuyên viên",
+    "tu_phap_ho_tich": "Công chức Tư pháp - Hộ tịch", "kinh_te": "Công chức Kinh tế",
+    "kinh_te_ha_tang": "Công chức Kinh tế - Hạ tầng", "van_hoa_xa_hoi": "Công chức Văn hóa - Xã hội",
+    "cong_an_xa": "Công an xã", "bhxh": "Bảo hiểm xã hội", "hoi_dong_xet_duyet": "Hội đồng xét duyệt",
+    "co_quan_lien_quan": "Cơ quan liên quan",
+}
+
+
+def role_label(role: str | None) -> str:
+    return ROLE_LABELS.get(role or "", role or "—")

@@ -1,0 +1,61 @@
+"""The forms the one-stop office prints for a dossier (Circular 01/2018 forms, renumbered by
+Circular 03/2025): plain HTML with print CSS, and a QR code that opens the public lookup."""
+
+from __future__ import annotations
+
+import segno
+from flask import abort
+from flask import render_template
+from flask import url_for
+from markupsafe import Markup
+
+from engine.services import dossier_papers
+from web.desk import bp
+from web.desk.common import visible_dossier
+from web.desk.labels import ACTION_LABELS
+from web.desk.labels import CLASSIFICATION_LABELS
+from web.desk.labels import STATUS_LABELS_VI
+from web.desk.labels import role_label
+from web.security import clerk_required
+from web.wiring import runtime
+
+KINDS = {
+    "tiep_nhan": "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
+    "bo_sung": "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ",
+    "tu_choi": "Phiếu từ chối tiếp nhận giải quyết hồ sơ",
+    "xin_loi": "Phiếu xin lỗi và hẹn lại ngày trả kết quả",
+    "kiem_soat": "Phiếu kiểm soát quá trình giải quyết hồ sơ",
+    "so_theo_doi": "Sổ theo dõi hồ sơ",
+}
+# A form that has nothing to say yet is not printed blank: say why instead.
+MISSING = {
+    "bo_sung": "Hồ sơ chưa có yêu cầu bổ sung nào.",
+    "tu_choi": "Hồ sơ chưa bị từ chối.",
+    "xin_loi": "Hồ sơ chưa được hẹn lại ngày trả kết quả.",
+}
+
+
+@bp.get("/in/<int:dossier_id>/<kind>", endpoint="print")
+@clerk_required
+def print_form(dossier_id: int, kind: str):
+    if kind not in KINDS:
+        abort(404, description="Không có mẫu phiếu này.")
+    with runtime().db.read_session() as s:
+        visible_dossier(s, dossier_id)
+    papers = dossier_papers.papers(runtime(), dossier_id)
+    dossier = papers.view.dossier
+    if (kind == "bo_sung" and papers.supplement is None) or (kind == "tu_choi" and papers.refusal is None) or \
+            (kind == "xin_loi" and not dossier.re_appointment_reason):
+        abort(404, description=MISSING[kind])
+    lookup_url = url_for("public.lookup", ma=dossier.code, _external=True)
+    return render_template(f"desk/print/{kind}.html", title=KINDS[kind], papers=papers, dossier=dossier,
+                           view=papers.view, names=papers.names, lookup_url=lookup_url,
+                           qr=_qr_svg(lookup_url) if kind == "tiep_nhan" else None,
+                           now=runtime().clock.now(), classes=CLASSIFICATION_LABELS, actions=ACTION_LABELS,
+                           role_label=role_label,
+                           status=STATUS_LABELS_VI.get(dossier.status, str(dossier.status)))
+
+
+def _qr_svg(url: str) -> Markup:
+    """An inline SVG QR code (no image request, prints sharp); segno escapes nothing we pass in."""
+    return Markup(segno.make(url, error="m").svg_inline(scale=3, title="Mã QR tra cứu hồ sơ"))

@@ -1,0 +1,246 @@
+"""A step's page (and a dossier's page): the dossier, its documents, appointment, history and
+hand-overs, the step's form, and the actions. Each action is one engine call; a refusal comes
+back on the page with what the clerk typed, and nothing is written."""
+
+from __future__ import annotations
+
+from flask import abort
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_login import current_user
+
+from configurator import steps
+from configurator.forms import FormError
+from engine.domain.errors import EngineError
+from engine.domain.model import RunState
+from engine.services import actions
+from engine.services import dossier_papers
+from engine.services import dossiers
+from engine.store import inbox_queries
+from web.desk import bp
+from web.desk import step_form
+from web.desk.common import parse_local_datetime
+from web.desk.common import refusal_text
+from web.desk.common import may_see_dossier
+from web.desk.common import visible_dossier
+from web.desk.common import visible_item
+from web.desk.labels import ACTION_LABELS
+from web.desk.labels import CLASSIFICATION_LABELS
+from web.desk.labels import STATUS_LABELS_VI
+from web.desk.labels import WORK_STATE_LABELS
+from web.desk.labels import role_label
+from web.security import clerk_required
+from web.wiring import runtime
+
+OPEN = ("open", "claimed")
+# Step form fields filled from what reception recorded, so the clerk does not type them twice.
+PREFILL_FROM_APPLICANT = {"nguoi_nop": "name", "so_giay_to_tuy_than": "id_number", "so_dien_thoai": "phone"}
+
+
+@bp.get("/buoc/<int:item_id>")
+@clerk_required
+def work_item(item_id: int):
+    return _render(item_id=item_id)
+
+
+@bp.get("/ho-so/<int:dossier_id>")
+@clerk_required
+def dossier(dossier_id: int):
+    return _render(dossier_id=dossier_id)
+
+
+@bp.post("/buoc/<int:item_id>/hoan-thanh")
+@clerk_required
+def complete(item_id: int):
+    form = _form_of(item_id)
+    submitted = step_form.submitted_values(form, request.form) if form else {}
+    version = request.form.get("version", "")
+    try:
+        steps.complete_step(runtime(), item_id, current_user.actor(), submitted,
+                            expected_version=int(version) if version.isdigit() else None)
+    except FormError as error:
+        return _render(item_id=item_id, field_errors=step_form.vietnamese(error.errors), status=422,
+                       errors={"complete": "Biểu mẫu chưa hợp lệ: xem các trường được đánh dấu."})
+    except EngineError as error:
+        return _render(item_id=item_id, errors={"complete": refusal_text(error)}, status=422)
+    flash("Đã hoàn thành bước và chuyển hồ sơ sang bước tiếp theo.", "success")
+    return redirect(url_for("desk.inbox"))
+
+
+@bp.post("/buoc/<int:item_id>/tra-lai")
+@clerk_required
+def return_step(item_id: int):
+    reason = (request.form.get("reason") or "").strip()
+    if not reason:
+        return _render(item_id=item_id, errors={"return": "Nhập lý do trả lại."}, status=422)
+    return _act(item_id, "return", lambda actor: actions.return_to_previous(runtime(), item_id, actor, reason),
+                "Đã trả lại hồ sơ cho bước trước.", to_inbox=True)
+
+
+@bp.post("/buoc/<int:item_id>/uy-quyen")
+@clerk_required
+def delegate(item_id: int):
+    to = (request.form.get("to_username") or "").strip()
+    if not to:
+        return _render(item_id=item_id, errors={"delegate": "Chọn người được ủy quyền."}, status=422)
+    note = (request.form.get("note") or "").strip() or None
+    return _act(item_id, "delegate", lambda actor: actions.delegate_work_item(runtime(), item_id, actor, to, note),
+                f"Đã ủy quyền cho {to}.")
+
+
+@bp.post("/buoc/<int:item_id>/chuyen-lai")
+@clerk_required
+def resolve(item_id: int):
+    note = (request.form.get("note") or "").strip() or None
+    return _act(item_id, "resolve", lambda actor: actions.resolve_work_item(runtime(), item_id, actor, note=note),
+                "Đã chuyển lại cho người ủy quyền.", to_inbox=True)
+
+
+@bp.post("/buoc/<int:item_id>/giao-lai")
+@clerk_required
+def reassign(item_id: int):
+    target, reason = request.form.get("target") or "", (request.form.get("reason") or "").strip()
+    if not target:
+        return _render(item_id=item_id, errors={"reassign": "Chọn người hoặc nhóm nhận việc."}, status=422)
+    if not reason:
+        return _render(item_id=item_id, errors={"reassign": "Nhập lý do giao lại."}, status=422)
+    with runtime().db.read_session() as s:
+        role = visible_item(s, item_id).role
+    to_user, to_role = (None, role) if target == "nhom" else (target, None)
+    return _act(item_id, "reassign", lambda actor: actions.reassign_work_item(
+        runtime(), item_id, actor, to_username=to_user, to_role=to_role, reason=reason), "Đã giao lại bước.")
+
+
+@bp.post("/ho-so/<int:dossier_id>/hen-lai")
+@clerk_required
+def reappoint(dossier_id: int):
+    """The apology letter with a new appointment: a leader's decision, once per dossier."""
+    item_id = request.form.get("item_id", type=int)
+    page = {"item_id": item_id} if item_id else {"dossier_id": dossier_id}
+    with runtime().db.read_session() as s:
+        view = visible_dossier(s, dossier_id)
+        at_risk = _at_risk(view.dossier, inbox_queries.apology_requested(s, dossier_id))
+    if not (current_user.actor().is_supervising() and current_user.may_see_unit(view.dossier.unit_code)):
+        # A leader of the commune that only received the dossier (Decree 118) does not decide on it.
+        abort(403, description="Chỉ lãnh đạo đơn vị giải quyết hồ sơ được ký phiếu xin lỗi "
+                               "và hẹn lại ngày trả kết quả.")
+    new_at = parse_local_datetime(request.form.get("new_appointment"))
+    reason = (request.form.get("reason") or "").strip()
+    error = _reappointment_problem(at_risk or bool(view.dossier.re_appointment_reason), new_at, reason)
+    if error is None:
+        try:
+            dossiers.reappoint_dossier(runtime(), dossier_id, current_user.actor(), new_at, reason)
+        except EngineError as exc:
+            error = refusal_text(exc)
+    if error:
+        return _render(**page, errors={"reappoint": error}, status=422)
+    flash("Đã lập phiếu xin lỗi và hẹn lại ngày trả kết quả.", "success")
+    return redirect(url_for("desk.print", dossier_id=dossier_id, kind="xin_loi"))
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+def _act(item_id: int, name: str, call, done: str, to_inbox: bool = False):
+    with runtime().db.read_session() as s:
+        visible_item(s, item_id)
+    try:
+        call(current_user.actor())
+    except EngineError as error:
+        return _render(item_id=item_id, errors={name: refusal_text(error)}, status=422)
+    flash(done, "success")
+    return redirect(url_for("desk.inbox") if to_inbox else url_for("desk.work_item", item_id=item_id))
+
+
+def _reappointment_problem(due: bool, new_at, reason: str) -> str | None:
+    """What the leader must fix first; a second re-appointment is left for the engine to refuse."""
+    if not due:
+        return "Hồ sơ chưa đến thời điểm phải xin lỗi và hẹn lại (một ngày làm việc trước hẹn trả)."
+    if new_at is None:
+        return "Nhập ngày, giờ hẹn trả mới."
+    if not reason:
+        return "Nhập lý do chậm trả kết quả."
+    return None
+
+
+def _form_of(item_id: int) -> dict | None:
+    with runtime().db.read_session() as s:
+        item = visible_item(s, item_id)
+        definition_id = inbox_queries.dossier_view(s, item.dossier_id).definition.id
+        form_key = item.form_key
+    return steps.form_of(runtime(), definition_id, form_key)
+
+
+def _at_risk(dossier, apology_requested: bool) -> bool:
+    """Open, not yet re-appointed, and a working day or less before the appointment (or the
+    SLA sweep already asked the leaders for the apology)."""
+    if dossier.run_state != RunState.RUNNING.value or dossier.re_appointment_reason or not dossier.appointment_at:
+        return False
+    due = dossier.apology_due_at
+    return (due is not None and runtime().clock.now() >= due) or apology_requested
+
+
+def _render(item_id: int | None = None, dossier_id: int | None = None, errors: dict | None = None,
+            field_errors: dict | None = None, status: int = 200):
+    rt = runtime()
+    with rt.db.read_session() as s:
+        page = inbox_queries.dossier_page(s, dossier_id=dossier_id, item_id=item_id)
+        bundle = rt.bundle_for_definition(s, page.view.definition.id) if page else None
+    item, view = _visible_page(page)
+    form = steps.form_of(rt, view.definition.id, item.form_key) if item else None
+    context = {
+        "item": item, "view": view, "dossier": view.dossier, "steps": page.steps, "history": page.history,
+        "names": page.names, "colleagues": page.colleagues, "now": rt.clock.now(),
+        "at_risk": _at_risk(view.dossier, page.apology_requested),
+        "fields": step_form.fields_of(form), "has_form": form is not None,
+        "values": _form_values(item, view.dossier), "field_errors": field_errors or {}, "errors": errors or {},
+        "may": _permissions(item, bundle),
+        "is_leader": current_user.actor().is_supervising() and current_user.may_see_unit(view.dossier.unit_code),
+        "labels": {"actions": ACTION_LABELS, "classes": CLASSIFICATION_LABELS, "states": WORK_STATE_LABELS,
+                   "status": STATUS_LABELS_VI.get(view.dossier.status, str(view.dossier.status))},
+        "role_label": role_label,
+        "printable": {kind: dossier_papers.last_decision(page.steps, decisions, ()) for kind, decisions in (
+            ("bo_sung", dossier_papers.SUPPLEMENT_DECISIONS), ("tu_choi", dossier_papers.REFUSAL_DECISIONS))},
+    }
+    return render_template("desk/work_item.html", **context), status
+
+
+def _visible_page(page):
+    """(item, dossier view) when the user may see them; 404 otherwise, as for an unknown one."""
+    if page is None or (page.item is not None and not current_user.may_see_unit(page.item.unit_code)):
+        abort(404, description="Không tìm thấy bước xử lý này trong đơn vị của bạn.")
+    if not may_see_dossier(page.view.dossier):
+        abort(404, description="Không tìm thấy hồ sơ này trong đơn vị của bạn.")
+    return page.item, page.view
+
+
+def _form_values(item, dossier) -> dict:
+    """What the form shows: what the clerk just posted, else what reception already knows."""
+    if request.method == "POST":
+        return request.form.to_dict()
+    if item is None:
+        return {}
+    applicant = dossier.applicant or {}
+    return {field: applicant[key] for field, key in PREFILL_FROM_APPLICANT.items() if applicant.get(key)}
+
+
+def _permissions(item, bundle) -> dict:
+    """Which actions to offer; the engine still decides, this only hides what would be refused."""
+    if item is None or item.state not in OPEN:
+        return {}
+    me, leader = current_user.username, current_user.actor().is_supervising()
+    pending = item.delegation_state == "pending"
+    mine = item.assignee == me
+    in_role = item.role is None or item.role in current_user.roles
+    may_work = (mine and not pending) or (item.assignee is None and in_role)
+    return {
+        "complete": may_work,
+        "return": may_work and actions.has_return_path(bundle, item.element_id),
+        "claim": item.assignee is None and in_role,
+        "unclaim": item.assignee is not None and not pending and (mine or leader),
+        "delegate": item.assignee is not None and not pending and (mine or leader),
+        "resolve": pending and mine,
+        "reassign": leader,
+    }

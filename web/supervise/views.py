@@ -1,0 +1,216 @@
+"""Supervisor pages. Every page reads only the communes in current_user.supervised_units."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from datetime import timezone
+
+from flask import Response
+from flask import abort
+from flask import jsonify
+from flask import render_template
+from flask import request
+from flask_login import current_user
+
+from engine.services import supervision
+from engine.store import statistics
+from web.public.views import STATUS_LABELS_VI
+from web.security import supervisor_required
+from web.supervise import bp
+from web.supervise import filters as filtering
+from web.supervise import report
+from web.wiring import runtime
+
+CLASSIFICATION_LABELS = {"early": "Trước hạn", "on_time": "Đúng hạn", "late": "Quá hạn"}
+BUCKET_LABELS = {
+    "received": "Hồ sơ tiếp nhận", "in_progress": "Đang xử lý", "not_due": "Đang xử lý, chưa đến hạn",
+    "overdue": "Đang xử lý, quá hạn", "completed": "Đã giải quyết", "early": "Giải quyết trước hạn",
+    "on_time": "Giải quyết đúng hạn", "late": "Giải quyết quá hạn",
+    "ended_other": "Kết thúc không có kết quả (từ chối, dừng, rút)",
+}
+SLA_ACTION_LABELS = {"sla_warning": "Cảnh báo sắp đến hạn", "sla_breach": "Quá hạn bước",
+                     "sla_escalation": "Chuyển cấp xử lý", "apology_requested": "Yêu cầu xin lỗi, hẹn lại"}
+ESCALATION_ACTIONS = {"notify": "thông báo", "reassign": "giao lại", "priority": "nâng ưu tiên"}
+RISK_REASONS = {supervision.APOLOGY_DUE: "Còn dưới một ngày làm việc đến hạn trả",
+                supervision.CANNOT_FIT: "Thời gian các bước còn lại vượt quá hạn trả"}
+ALL_TIME = (datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(2200, 1, 1, tzinfo=timezone.utc))
+
+
+@bp.app_template_filter("vn_rate")
+def _vn_rate(value) -> str:
+    """66.666.. -> '66,7%' (Vietnamese decimal comma); no rate -> '—'."""
+    return "—" if value is None else f"{value * 100:.1f}".replace(".", ",") + "%"
+
+
+@bp.app_template_filter("working_hours")
+def _working_hours(minutes) -> str:
+    if minutes is None:
+        return "—"
+    sign, minutes = ("-", -minutes) if minutes < 0 else ("", minutes)
+    days, rest = divmod(minutes, 480)
+    hours, mins = divmod(rest, 60)
+    parts = [f"{days} ngày"] * bool(days) + [f"{hours} giờ"] * bool(hours) + [f"{mins} phút"] * bool(mins)
+    return sign + (" ".join(parts) or "0 giờ")
+
+
+@bp.context_processor
+def _labels():
+    return {"classification_labels": CLASSIFICATION_LABELS, "bucket_labels": BUCKET_LABELS,
+            "status_labels": {s.value: label for s, label in STATUS_LABELS_VI.items()}}
+
+
+def _read_filters():
+    """(filters, errors, options): the request's filters, checked against what this user may see."""
+    options = supervision.filter_options(runtime(), current_user.supervised_units)
+    found, errors = filtering.parse(request.args, runtime().clock.now(),
+                                    {code for code, _ in options.communes}, {key for key, _ in options.procedures})
+    return found, errors, options
+
+
+def _is_partial() -> bool:
+    """An htmx request for the tables only (not a history restore, which wants the whole page)."""
+    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-History-Restore-Request")
+
+
+@bp.get("/")
+@supervisor_required
+def dashboard():
+    found, errors, options = _read_filters()
+    board = None
+    if not errors:
+        board = supervision.dashboard(runtime(), found.scope(current_user.supervised_units), runtime().clock.now())
+    context = dict(filters=found, errors=errors, options=options, board=board, chart=_chart(board))
+    template = "supervise/_tables.html" if _is_partial() else "supervise/dashboard.html"
+    response = Response(render_template(template, **context), status=400 if errors else 200)
+    response.vary.add("HX-Request")
+    return response
+
+
+@bp.get("/so-lieu.json")
+@supervisor_required
+def figures_json():
+    found, errors, _options = _read_filters()
+    if errors:
+        return jsonify({"error": "Bộ lọc không hợp lệ", "fields": errors}), 400
+    board = supervision.dashboard(runtime(), found.scope(current_user.supervised_units), runtime().clock.now())
+    return jsonify({"range": {"from": found.date_from.isoformat(), "to": found.date_to.isoformat()},
+                    "summary": _figures_json(board.summary), **_chart(board),
+                    "communes": [{"code": r.key, "name": r.label, **_figures_json(r.figures)} for r in board.communes],
+                    "procedures": [{"key": r.key, "name": r.label, **_figures_json(r.figures)}
+                                   for r in board.procedures]})
+
+
+def _figures_json(figures: statistics.Figures) -> dict:
+    return {"received": figures.received, "in_progress": figures.in_progress, "not_due": figures.not_due,
+            "overdue": figures.overdue, "completed": figures.completed, "early": figures.early,
+            "on_time": figures.on_time, "late": figures.late, "ended_other": figures.ended_other,
+            "on_time_rate": figures.on_time_rate}
+
+
+def _chart(board) -> dict:
+    """What the two charts draw: the results by class, and per commune results and overdue work."""
+    if board is None:
+        return {}
+    return {"results": {"labels": list(CLASSIFICATION_LABELS.values()),
+                        "values": [board.summary.early, board.summary.on_time, board.summary.late]},
+            "by_commune": {"labels": [row.label for row in board.communes],
+                           "early": [row.figures.early for row in board.communes],
+                           "on_time": [row.figures.on_time for row in board.communes],
+                           "late": [row.figures.late for row in board.communes],
+                           "overdue": [row.figures.overdue for row in board.communes]}}
+
+
+@bp.get("/ho-so")
+@supervisor_required
+def dossiers():
+    """The dossiers behind one number: ?nhom=<bucket>, with the dashboard's filters."""
+    found, errors, options = _read_filters()
+    bucket = request.args.get("nhom", "")
+    if bucket not in statistics.BUCKETS:
+        errors["nhom"] = f"Nhóm hồ sơ: {bucket!r} không phải một nhóm của bảng thống kê."
+    lines = []
+    if not errors:
+        with runtime().db.read_session() as s:
+            lines = statistics.dossiers(s, found.scope(current_user.supervised_units), bucket, runtime().clock.now())
+    return render_template("supervise/dossiers.html", filters=found, errors=errors, options=options,
+                           bucket=bucket, lines=lines, limit=500), 400 if errors else 200
+
+
+@bp.get("/can-bo/<username>")
+@supervisor_required
+def officer(username: str):
+    """The steps one officer completed in the range, in the communes this user supervises."""
+    found, errors, options = _read_filters()
+    steps = []
+    if not errors:
+        with runtime().db.read_session() as s:
+            steps = statistics.officer_steps(s, found.scope(current_user.supervised_units), username)
+    return render_template("supervise/officer.html", filters=found, errors=errors, options=options,
+                           username=username, steps=steps), 400 if errors else 200
+
+
+@bp.get("/nguy-co")
+@supervisor_required
+def at_risk():
+    found, errors, options = _read_filters()
+    risks = []
+    if not errors:
+        risks = supervision.at_risk(runtime(), found.scope(current_user.supervised_units), runtime().clock.now())
+    return render_template("supervise/at_risk.html", filters=found, errors=errors, options=options,
+                           risks=risks, reasons=RISK_REASONS), 400 if errors else 200
+
+
+@bp.get("/leo-thang")
+@supervisor_required
+def escalations():
+    found, errors, options = _read_filters()
+    lines = []
+    if not errors:
+        with runtime().db.read_session() as s:
+            lines = statistics.escalations(s, found.scope(current_user.supervised_units))
+    return render_template("supervise/escalations.html", filters=found, errors=errors, options=options,
+                           lines=lines, actions=SLA_ACTION_LABELS, taken=ESCALATION_ACTIONS), 400 if errors else 200
+
+
+@bp.get("/ho-so/<code>")
+@supervisor_required
+def dossier(code: str):
+    """One dossier of a supervised commune: its steps with their deadlines and the SLA events."""
+    units = current_user.supervised_units
+    with runtime().db.read_session() as s:
+        found = statistics.dossier_detail(s, code, units)
+        if found is None:
+            abort(404, description=f"Không có hồ sơ {code} trong các xã/phường bạn giám sát.")
+        events = statistics.escalations(s, statistics.Scope(units, *ALL_TIME), code=code)
+    line, steps = found
+    return render_template("supervise/dossier.html", line=line, steps=steps, events=events,
+                           actions=SLA_ACTION_LABELS, taken=ESCALATION_ACTIONS)
+
+
+@bp.get("/bao-cao.<kind>")
+@supervisor_required
+def export(kind: str):
+    if kind not in ("xlsx", "csv"):
+        abort(404)
+    found, errors, options = _read_filters()
+    if errors:
+        return render_template("supervise/dashboard.html", filters=found, errors=errors, options=options,
+                               board=None, chart={}), 400
+    now = runtime().clock.now()
+    board = supervision.dashboard(runtime(), found.scope(current_user.supervised_units), now)
+    lines = report.rows(board, found.range_text, _scope_text(found, options), now.astimezone(filtering.VN))
+    name = f"thong-ke-{found.date_from:%Y%m%d}-{found.date_to:%Y%m%d}.{kind}"
+    if kind == "xlsx":
+        body, mimetype = report.to_xlsx(lines), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        body, mimetype = report.to_csv(lines), "text/csv; charset=utf-8"
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _scope_text(found: filtering.Filters, options: supervision.FilterOptions) -> str:
+    communes = dict(options.communes)
+    procedures = dict(options.procedures)
+    where = communes.get(found.commune, "") if found.commune else f"{len(communes)} xã/phường được giám sát"
+    what = procedures.get(found.procedure, "") if found.procedure else "mọi thủ tục"
+    return f"{where}; {what}"
+
