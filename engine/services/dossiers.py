@@ -286,6 +286,9 @@ def reappoint_dossier(rt: Runtime, dossier_id: int, actor: Actor, new_appointmen
         raise InvalidAction("the apology letter needs a reason", field="reason")
     with transaction(rt) as s:
         dossier = _running(s, dossier_id)
+        if not actor.is_system and not (actor.works_in(dossier.unit_code) and actor.is_supervising()):
+            raise PermissionDenied(f"only a leader of unit {dossier.unit_code} may issue the apology letter "
+                                   f"for dossier {dossier.code}")
         if dossier.appointment_at is None:
             raise InvalidAction(f"dossier {dossier.code} has no appointment to move")
         clock = deadlines.DossierClock(dossier.received_at, dossier.clock_start_at, 0,

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from engine.domain.assignment import Actor
 from engine.domain.errors import ConflictError
 from engine.domain.errors import InvalidAction
 from engine.domain.errors import PermissionDenied
@@ -234,9 +235,15 @@ def runtime_calendar_between(rt, a, b):
         return rt.calendars.for_unit(s, "00070").between(a, b)
 
 
+OTHER_COMMUNE_LEADER = Actor("lanh_dao_x", frozenset({"lanh_dao"}), "00073")
+
+
 def test_the_appointment_moves_once_and_statistics_keep_both_dates(runtime, five, clock):
     dossier = start(runtime, five)
     original = reload(runtime, dossier.id).appointment_at
+    for not_a_leader in (SPECIALIST, OTHER_COMMUNE_LEADER):
+        with pytest.raises(PermissionDenied, match="only a leader of unit 00070"):
+            dossiers.reappoint_dossier(runtime, dossier.id, not_a_leader, vn(2026, 3, 9, 17, 0), "Chờ xác minh")
     with pytest.raises(InvalidAction, match="later than the original"):
         dossiers.reappoint_dossier(runtime, dossier.id, LEADER, original - timedelta(hours=1), "Chờ xác minh")
     dossiers.reappoint_dossier(runtime, dossier.id, LEADER, vn(2026, 3, 9, 17, 0), "Chờ kết quả xác minh")
