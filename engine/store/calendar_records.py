@@ -76,9 +76,13 @@ def load_calendar(session: Session, chain_codes: list[str], years: range | None 
     rows = session.execute(select(CalendarRecord.code, CalendarRecord.name, CalendarRecord.timezone,
                                   CalendarRecord.periods).where(CalendarRecord.code.in_(chain_codes)))
     settings = {row.code: CalendarSettings(row.code, row.name, None, row.timezone, row.periods) for row in rows}
-    chain = [settings.get(code) or CalendarSettings(code) for code in chain_codes]
     overrides = [r.to_domain() for r in session.scalars(
         select(CalendarOverrideRecord).where(CalendarOverrideRecord.calendar_code.in_(chain_codes)))]
+    # A level with no settings and no days of its own adds nothing, so leaving it out lets the
+    # 126 communes of a province share one built calendar instead of building 126 equal ones.
+    own = settings.keys() | {o.calendar_code for o in overrides}
+    chain = [settings.get(code) or CalendarSettings(code) for code in chain_codes if code in own] \
+        or [CalendarSettings(chain_codes[-1])]
     return cached_calendar(chain, overrides, years)
 
 
