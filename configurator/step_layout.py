@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from engine.domain.graphs import forward_edges
 from configurator.step_table import START_ID
 from configurator.step_table import _gateway_id
 
@@ -76,21 +77,11 @@ def _inherit_lanes(nodes: dict[str, Node], edges: list[Edge]) -> None:
 def _mark_back_edges(nodes: dict[str, Node], edges: list[Edge]) -> None:
     outgoing = defaultdict(list)
     for edge in edges:
-        outgoing[edge.source].append(edge)
-    state: dict[str, int] = {}  # 1 = on the DFS stack, 2 = done
-    stack = [(START_ID, iter(outgoing[START_ID]))]
-    state[START_ID] = 1
-    while stack:
-        node_id, children = stack[-1]
-        edge = next(children, None)
-        if edge is None:
-            state[node_id] = 2
-            stack.pop()
-        elif state.get(edge.target) == 1:
-            edge.back = True
-        elif edge.target not in state:
-            state[edge.target] = 1
-            stack.append((edge.target, iter(outgoing[edge.target])))
+        outgoing[edge.source].append(edge.target)
+    forward = forward_edges([START_ID], outgoing)
+    reached = {START_ID} | {target for targets in forward.values() for target in targets}
+    for edge in edges:  # edges of nodes the start never reaches stay forward: validation reports those
+        edge.back = edge.source in reached and edge.target not in forward.get(edge.source, ())
 
 
 def _assign_ranks(nodes: dict[str, Node], edges: list[Edge]) -> list[str]:

@@ -29,6 +29,7 @@ from engine.bpmn.extensions import read_policies
 from engine.bpmn.parser import parse_bundle
 from engine.bpmn.xml import element_line
 from engine.bpmn.xml import parse_xml
+from engine.domain.graphs import forward_edges
 from engine.domain.deadlines import parse_working_duration
 from engine.domain.errors import TemplateError
 
@@ -510,26 +511,7 @@ class _LongestPath:
 
 
 def _forward_edges(graph: _Graph) -> dict[str, list[str]]:
-    """The graph's edges without the back edges of a depth-first walk from the starts."""
-    forward: dict[str, list[str]] = defaultdict(list)
-    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
-    for start in graph.starts:
-        if start in state:
-            continue
-        state[start] = 1
-        stack = [(start, iter(graph.out.get(start, ())))]
-        while stack:
-            node, children = stack[-1]
-            target = next(children, None)
-            if target is None:
-                state[node] = 2
-                stack.pop()
-            elif state.get(target) != 1:
-                forward[node].append(target)
-                if target not in state:
-                    state[target] = 1
-                    stack.append((target, iter(graph.out.get(target, ()))))
-    return forward
+    return forward_edges(graph.starts, graph.out)
 
 
 def _topological(starts: list[str], forward: Mapping[str, list[str]]) -> list[str]:

@@ -24,6 +24,7 @@ from lxml import etree
 from engine.bpmn.extensions import BPMN_NS
 from engine.bpmn.parser import SpecBundle
 from engine.bpmn.xml import parse_xml
+from engine.domain.graphs import forward_edges
 from engine.domain import deadlines
 from engine.services.projection import CLOCK_PAUSING
 from engine.services.runtime import Runtime
@@ -146,25 +147,7 @@ def _read_graph(files: dict[str, str], key: str) -> _Graph:
 
 
 def _without_back_edges(starts: list[str], edges) -> dict[str, tuple[str, ...]]:
-    forward: dict[str, list[str]] = defaultdict(list)
-    state: dict[str, int] = {}  # 1 on the walk's stack, 2 done
-    for start in starts:
-        if start in state:
-            continue
-        state[start] = 1
-        stack = [(start, iter(edges.get(start, ())))]
-        while stack:
-            node, children = stack[-1]
-            target = next(children, None)
-            if target is None:
-                state[node] = 2
-                stack.pop()
-            elif state.get(target) != 1:
-                forward[node].append(target)
-                if target not in state:
-                    state[target] = 1
-                    stack.append((target, iter(edges.get(target, ()))))
-    return {node: tuple(targets) for node, targets in forward.items()}
+    return {node: tuple(targets) for node, targets in forward_edges(starts, edges).items()}
 
 
 class _Weights:
