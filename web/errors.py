@@ -13,6 +13,7 @@ from engine.domain.errors import ConflictError
 from engine.domain.errors import EngineError
 from engine.domain.errors import NotFound
 from engine.domain.errors import PermissionDenied
+from web.refusals import in_vietnamese
 
 
 def init_app(app: Flask) -> None:
@@ -36,6 +37,7 @@ def _http(error: HTTPException):
 def _render(status: int, title: str, message: str):
     if request.path.startswith("/api/"):
         return jsonify({"error": title, "message": message}), status
+    message = in_vietnamese(message)  # people read the engine's reasons in their language
     if request.headers.get("HX-Request"):
         return render_template("partials/error.html", title=title, message=message), status
     return render_template("error.html", title=title, message=message, status=status), status

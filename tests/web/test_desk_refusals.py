@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from web.desk.refusals import in_vietnamese
+from web.refusals import in_vietnamese
 
 
 def test_known_refusals_are_translated_with_their_names():
@@ -16,3 +16,16 @@ def test_known_refusals_are_translated_with_their_names():
 
 def test_an_unknown_refusal_is_shown_as_it_came():
     assert in_vietnamese("something new went wrong") == "something new went wrong"
+
+
+def test_every_page_shows_an_engine_refusal_in_vietnamese(app):
+    """Not only the desk: the shared error page translates too (here a refusal raised by a view)."""
+    from engine.domain.errors import PermissionDenied
+
+    @app.get("/thu-tu-choi")
+    def refuse():
+        raise PermissionDenied("only a leader of unit 00070 may issue the apology letter for dossier X-1")
+
+    page = app.test_client().get("/thu-tu-choi")
+    assert page.status_code == 403
+    assert "Chỉ lãnh đạo đơn vị 00070 được lập phiếu xin lỗi và hẹn lại cho hồ sơ X-1." in page.get_data(as_text=True)

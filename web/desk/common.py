@@ -14,7 +14,7 @@ from engine.domain.errors import EngineError
 from engine.domain.errors import NotFound
 from engine.domain.errors import PermissionDenied
 from engine.store import inbox_queries
-from web.desk.refusals import in_vietnamese
+from web.refusals import in_vietnamese
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 

@@ -1,6 +1,6 @@
 """The engine's refusals in Vietnamese. The engine words its errors in English for every caller
-(CLI, API, logs); the desk shows the ones its actions can meet in the clerk's language, and any
-other as it comes, so that no reason is ever hidden."""
+(CLI, API, logs); the web pages show the ones people meet in their language, and any other as
+it comes, so that no reason is ever hidden."""
 
 from __future__ import annotations
 
@@ -27,6 +27,12 @@ _REFUSALS = (
     (rx(r"^the appointment has already been moved once$"),
      "Ngày hẹn trả chỉ được hẹn lại một lần; hồ sơ này đã được hẹn lại."),
     (rx(r"^a new appointment must be later than the original one$"), "Ngày hẹn mới phải sau ngày hẹn ban đầu."),
+    (rx(r"^only a leader of unit (\S+) may issue the apology letter for dossier (\S+)$"),
+     r"Chỉ lãnh đạo đơn vị \1 được lập phiếu xin lỗi và hẹn lại cho hồ sơ \2."),
+    (rx(r"^someone else changed this dossier at the same moment; reload and try again$"),
+     "Người khác vừa thay đổi hồ sơ này cùng lúc; hãy tải lại trang và thử lại."),
+    (rx(r"^unknown work item (\S+)$"), r"Không tìm thấy bước xử lý \1."),
+    (rx(r"^unknown dossier (\S+)$"), r"Không tìm thấy hồ sơ \1."),
     # hand-overs (engine.services.actions)
     (rx(r"^the step is not assigned to anyone; claim it before delegating$"),
      "Bước chưa có người nhận; hãy nhận xử lý trước khi ủy quyền."),
