@@ -31,6 +31,10 @@ _REFUSALS = (
      r"Chỉ lãnh đạo đơn vị \1 được lập phiếu xin lỗi và hẹn lại cho hồ sơ \2."),
     (rx(r"^someone else changed this dossier at the same moment; reload and try again$"),
      "Người khác vừa thay đổi hồ sơ này cùng lúc; hãy tải lại trang và thử lại."),
+    (rx(r"^stopping a dossier needs a reason \(it is printed on the stop notice\)$"),
+     "Cần ghi lý do dừng xử lý (lý do được in trên thông báo)."),
+    (rx(r"^only the one-stop desk or a leader of unit (\S+) may stop dossier (\S+)$"),
+     r"Chỉ bộ phận một cửa hoặc lãnh đạo đơn vị \1 được dừng xử lý hồ sơ \2."),
     (rx(r"^unknown work item (\S+)$"), r"Không tìm thấy bước xử lý \1."),
     (rx(r"^unknown dossier (\S+)$"), r"Không tìm thấy hồ sơ \1."),
     # hand-overs (engine.services.actions)

@@ -176,7 +176,7 @@ def _withdraw(sim, dossier_id, reception) -> None:
     from engine.services import dossiers
 
     try:
-        dossiers.cancel_dossier(sim, dossier_id, reception, "Công dân rút hồ sơ theo đề nghị")
+        dossiers.cancel_dossier(sim, dossier_id, reception, "Công dân rút hồ sơ theo đề nghị", withdrawn=True)
     except EngineError:
         pass  # already finished: nothing to withdraw
 

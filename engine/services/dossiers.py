@@ -188,9 +188,18 @@ def resume_dossier(rt: Runtime, dossier_id: int, actor: Actor) -> DossierRecord:
 
 
 def cancel_dossier(rt: Runtime, dossier_id: int, actor: Actor, reason: str,
-                   status: DossierStatus = DossierStatus.STOPPED) -> DossierRecord:
+                   status: DossierStatus = DossierStatus.STOPPED, *, withdrawn: bool = False) -> DossierRecord:
+    """Stop a dossier with a stop notice (thông báo dừng xử lý): at the applicant's request
+    (`withdrawn`, Decree 118's withdrawal) or by the unit. The one-stop desk or a leader of the
+    dossier's unit does it, with a reason; its open steps are withdrawn."""
+    if not reason.strip():
+        raise InvalidAction("stopping a dossier needs a reason (it is printed on the stop notice)", field="reason")
     with transaction(rt) as s:
         dossier = _get_dossier(s, dossier_id)
+        if not actor.is_system and not (actor.works_in(dossier.unit_code)
+                                        and (actor.is_supervising() or "mot_cua" in actor.roles)):
+            raise PermissionDenied(f"only the one-stop desk or a leader of unit {dossier.unit_code} "
+                                   f"may stop dossier {dossier.code}")
         if dossier.run_state in (RunState.COMPLETED.value, RunState.CANCELLED.value):
             raise InvalidAction(f"dossier {dossier.code} is already {dossier.run_state}")
         now = rt.clock.now()
@@ -202,8 +211,8 @@ def cancel_dossier(rt: Runtime, dossier_id: int, actor: Actor, reason: str,
         dossier.state = run.dump()
         dossier.run_state, dossier.status = RunState.CANCELLED.value, status.value
         dossier.next_timer_at, dossier.completed_at, dossier.updated_at = None, now, now
-        audit.record(s, at=now, action="cancel", actor=actor, dossier_id=dossier.id, reason=reason,
-                     status=status.value)
+        audit.record(s, at=now, action="withdraw" if withdrawn else "cancel", actor=actor, dossier_id=dossier.id,
+                     reason=reason.strip(), status=status.value)
         return dossier
 
 

@@ -181,10 +181,18 @@ def test_suspended_dossier_does_not_move(runtime, five, clock):
 
 def test_cancel_withdraws_open_items(runtime, five, clock):
     dossier = start(runtime, five)
-    dossiers.cancel_dossier(runtime, dossier.id, LEADER, "công dân rút hồ sơ")
+    with pytest.raises(PermissionDenied, match="one-stop desk or a leader of unit 00070"):
+        dossiers.cancel_dossier(runtime, dossier.id, SPECIALIST, "công dân rút hồ sơ", withdrawn=True)
+    with pytest.raises(InvalidAction, match="needs a reason"):
+        dossiers.cancel_dossier(runtime, dossier.id, RECEPTION, "  ", withdrawn=True)
+    dossiers.cancel_dossier(runtime, dossier.id, RECEPTION, "công dân rút hồ sơ", withdrawn=True)
     d = reload(runtime, dossier.id)
     assert (d.run_state, d.status) == (RunState.CANCELLED, DossierStatus.STOPPED)
     assert open_items(runtime, dossier.id) == []
+    with runtime.db.read_session() as s:
+        event = s.scalar(select(AuditEventRecord).where(AuditEventRecord.dossier_id == dossier.id,
+                                                        AuditEventRecord.action == "withdraw"))
+    assert (event.actor, event.detail["reason"]) == ("mot_cua_1", "công dân rút hồ sơ")
 
 
 def test_message_and_interrupting_timer_escalate_to_leader(runtime, clock):
