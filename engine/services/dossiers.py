@@ -57,6 +57,15 @@ def start_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applicant_
         unit = s.get(UnitRecord, unit_code)
         if unit is None:
             raise NotFound(f"unknown unit {unit_code!r}", field="unit_code")
+        variant = variant_records.variant_for(s, definition.key, unit_code)
+        if variant is not None and variant.definition_id != definition.id:
+            # The version rolled out to the unit is the one its dossiers run (a desk may offer
+            # another version of the same template, e.g. the newest before it reached this unit).
+            rolled_out = s.get(ProcessDefinitionRecord, variant.definition_id)
+            if rolled_out is not None and rolled_out.status == "published":
+                definition = rolled_out
+            else:
+                variant = None
         now = rt.clock.now()
         received = received_at or now
         calendar = rt.calendars.for_unit(s, unit_code)
@@ -67,9 +76,6 @@ def start_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applicant_
         appointment = (deadlines.appointment(calendar, received, definition.legal_limit_minutes, rule)
                        if definition.legal_limit_minutes is not None else None)
         bundle = rt.bundle_for(s, definition)
-        variant = variant_records.variant_for(s, definition.key, unit_code)
-        if variant is not None and variant.definition_id != definition.id:
-            variant = None  # the unit runs another version of this template; no overrides apply
         run = runner.start(bundle, rt.clock, script_engine_for(calendar, rt.clock), {
             **(data or {}), "dossier_code": code, "unit_code": unit_code,
             "received_at": received.astimezone(calendar.tz).isoformat(),

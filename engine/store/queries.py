@@ -57,6 +57,16 @@ def published_definitions(session: Session) -> list[ProcessDefinitionRecord]:
                                 .order_by(ProcessDefinitionRecord.name)))
 
 
+def newest_published_per_template(session: Session) -> list[ProcessDefinitionRecord]:
+    """One entry per template: its newest published version (what a desk offers; the unit's
+    rolled-out version is chosen when the dossier starts)."""
+    newest: dict[str, ProcessDefinitionRecord] = {}
+    for definition in published_definitions(session):
+        if definition.key not in newest or definition.version > newest[definition.key].version:
+            newest[definition.key] = definition
+    return sorted(newest.values(), key=lambda d: d.name)
+
+
 def commune_codes(session: Session, province_code: str) -> list[str]:
     return list(session.scalars(select(UnitRecord.code).where(
         UnitRecord.parent_code == province_code, UnitRecord.kind == "commune").order_by(UnitRecord.code)))

@@ -72,3 +72,15 @@ def test_overrides_that_break_the_template_or_the_law_are_refused_and_not_saved(
     with hanoi.db.read_session() as s:
         assert variant_records.variant_for(s, "five_steps", "00070").overrides == {}
         assert s.get(UnitRecord, "00070") is not None
+
+
+def test_a_dossier_runs_the_version_rolled_out_to_its_commune_whatever_version_was_asked(hanoi):
+    v1 = definitions.deploy(hanoi, {"five.bpmn": FIVE})
+    v2 = definitions.deploy(hanoi, {"five.bpmn": FIVE.replace(b'budget="4h" status="2"', b'budget="2h" status="2"')})
+    variants.rollout(hanoi, v1.id, unit_codes=["00070"])
+    variants.rollout(hanoi, v2.id, unit_codes=["00073"])
+    here = dossiers.start_dossier(hanoi, definition_id=v2.id, unit_code="00070", applicant_name="A", actor=RECEPTION)
+    there = dossiers.start_dossier(hanoi, definition_id=v1.id, unit_code="00073", applicant_name="B",
+                                   actor=RECEPTION)
+    assert (here.definition_id, there.definition_id) == (v1.id, v2.id)
+    assert here.variant_id is not None and there.variant_id is not None

@@ -21,13 +21,18 @@ def publish_birth_registration(rt):
     procedure = next(p for p in library.procedures() if p.key == BIRTH)
     definition = library.load_one(rt, procedure)
     catalogue.import_json(rt, procedure.catalogue)
+    add_officers(rt)
+    return definition
+
+
+def add_officers(rt) -> None:
+    """The officers the procedure's roles need, with the reception clerk's (shared test) password."""
     with rt.db.session() as s:
         password_hash = s.get(UserRecord, "mot_cua_1").password_hash
         for username, name, unit, role in OFFICERS:
             s.add(UserRecord(username=username, full_name=name, unit_code=unit, roles=role,
                              password_hash=password_hash))
         s.get(UserRecord, "mot_cua_1").full_name = "Nguyễn Tiếp Nhận"
-    return definition
 
 
 def item_ids(page: str) -> list[int]:

@@ -3,28 +3,17 @@ htmx (the page is never reloaded), and the tab counts follow."""
 
 from __future__ import annotations
 
-import os
-import threading
-
 import pytest
-from werkzeug.serving import make_server
 
 from engine.services import dossiers
 from tests.factories import RECEPTION
-from tests.web.conftest import PASSWORD
+from tests.web.browser import chromium  # noqa: F401  (fixture)
+from tests.web.browser import live_server
+from tests.web.browser import open_browser
+from tests.web.browser import screenshot
 from tests.web.desk_fixtures import publish_birth_registration
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def chromium() -> str:
-    path = os.environ.get("MOTCUA_CHROMIUM")
-    if not path:
-        if os.environ.get("CI") == "true":
-            pytest.fail("MOTCUA_CHROMIUM must name a Chromium binary in CI")
-        pytest.skip("set MOTCUA_CHROMIUM to a Chromium binary (e.g. /usr/bin/chromium)")
-    return path
 
 
 @pytest.fixture
@@ -38,34 +27,13 @@ def two_dossiers(web_rt, clock):
 
 @pytest.fixture
 def server(app, two_dossiers):
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join()
+    with live_server(app) as url:
+        yield url
 
 
 @pytest.fixture
-def page(chromium, server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, headless=True)
-        tab = browser.new_page()
-        tab.set_default_timeout(15_000)
-        tab.problems = []
-        tab.on("console", lambda message: message.type == "error" and not message.text.startswith(
-            "Failed to load resource") and tab.problems.append(message.text))
-        tab.on("response", lambda response: response.status >= 400 and not response.url.endswith(
-            "/favicon.ico") and tab.problems.append(f"{response.status} {response.url}"))
-        tab.goto(f"{server}/dang-nhap")
-        tab.fill("input[name=username]", "mot_cua_1")
-        tab.fill("input[name=password]", PASSWORD)
-        tab.click("main button[type=submit]")
-        tab.wait_for_url(f"{server}/ban-lam-viec/")  # a clerk's home is the inbox
-        yield tab
-        browser.close()
+def page(chromium, server):  # noqa: F811
+    return open_browser(chromium, server, "mot_cua_1", home="/ban-lam-viec/")  # a clerk's home is the inbox
 
 
 def count(page, tab: str) -> str:
@@ -78,6 +46,7 @@ def rows(page) -> int:
 
 def test_tabs_search_and_claim_update_the_list_in_place(page):
     page.evaluate("window.notReloaded = true")
+    screenshot(page, "desk-inbox")
     assert count(page, "nhom") == "2" and count(page, "cua_toi") == "0"
 
     page.click("#inbox .tabs a:has-text('Nhóm')")
@@ -87,10 +56,12 @@ def test_tabs_search_and_claim_update_the_list_in_place(page):
     page.fill("#q", "Cường")
     page.wait_for_function("document.querySelectorAll('#inbox tbody tr').length === 1")
     assert "Lê Văn Cường" in page.text_content("#inbox tbody")
+    screenshot(page, "desk-inbox-group-searched")
 
     page.click("#inbox tbody button:has-text('Nhận xử lý')")  # posted by htmx with the CSRF header
     page.wait_for_function("document.querySelector('#inbox [data-count=\"cua_toi\"]').textContent === '1'")
     assert count(page, "nhom") == "0"  # under the same search
+    screenshot(page, "desk-inbox-claimed")
     assert page.evaluate("window.notReloaded") is True
     assert page.problems == []
 
@@ -99,10 +70,12 @@ def test_choosing_a_procedure_brings_its_checklist_and_receiving_prints_the_slip
     page.goto(f"{server}/ban-lam-viec/tiep-nhan")
     page.select_option("select[name=definition_id]", label="Đăng ký khai sinh (1.001193)")
     page.wait_for_selector("#catalogue input[name=documents]")
+    screenshot(page, "desk-reception-checklist")
     page.check("#catalogue input[name=documents][value='0']")
     page.fill("input[name=applicant_name]", "Đỗ Thị Hoa")
     page.click("main button[type=submit]")
     page.wait_for_url("**/in/*/tiep_nhan")
+    screenshot(page, "desk-reception-slip")
     assert page.locator("article.paper svg.segno").count() == 1
     assert "Đỗ Thị Hoa" in page.text_content("article.paper")
     assert "Tờ khai đăng ký khai sinh (theo mẫu)" in page.text_content("article.paper ol")

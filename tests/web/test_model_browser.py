@@ -3,16 +3,15 @@ step's budget through the moddle, saving stores a draft, and a finding selects i
 
 from __future__ import annotations
 
-import os
-import threading
-
 import pytest
-from werkzeug.serving import make_server
 
 from configurator import drafts
 from engine.store.records import UnitRecord
 from engine.store.variant_records import VariantRecord
-from tests.web.conftest import PASSWORD
+from tests.web.browser import chromium  # noqa: F401  (fixture)
+from tests.web.browser import live_server
+from tests.web.browser import open_browser
+from tests.web.browser import screenshot
 from tests.web.test_model import KEY
 from tests.web.test_model import modelled  # noqa: F401  (fixture)
 
@@ -20,45 +19,14 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def chromium() -> str:
-    path = os.environ.get("MOTCUA_CHROMIUM")
-    if not path:
-        if os.environ.get("CI") == "true":
-            pytest.fail("MOTCUA_CHROMIUM must name a Chromium binary in CI")
-        pytest.skip("set MOTCUA_CHROMIUM to a Chromium binary (e.g. /usr/bin/chromium)")
-    return path
-
-
-@pytest.fixture
 def server(app, modelled):  # noqa: F811
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join()
+    with live_server(app) as url:
+        yield url
 
 
 @pytest.fixture
-def page(chromium, server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, headless=True)
-        tab = browser.new_page()
-        tab.set_default_timeout(15_000)
-        tab.console_errors = []  # script errors; failed loads are told apart below (the favicon is absent)
-        tab.on("console", lambda message: message.type == "error" and not message.text.startswith(
-            "Failed to load resource") and tab.console_errors.append(message.text))
-        tab.on("response", lambda response: response.status >= 400 and not response.url.endswith(
-            "/favicon.ico") and tab.console_errors.append(f"{response.status} {response.url}"))
-        tab.goto(f"{server}/dang-nhap")
-        tab.fill("input[name=username]", "mo_hinh")
-        tab.fill("input[name=password]", PASSWORD)
-        tab.click("main button[type=submit]")
-        tab.wait_for_url(f"{server}/mo-hinh/")
-        yield tab
-        browser.close()
+def page(chromium, server):  # noqa: F811
+    return open_browser(chromium, server, "mo_hinh", home="/mo-hinh/")
 
 
 def shape(element_id: str) -> str:
@@ -71,10 +39,13 @@ def save_and_wait(page) -> None:
 
 
 def test_edit_a_step_budget_save_and_select_the_element_of_a_finding(page, server, modelled):  # noqa: F811
+    screenshot(page, "model-procedures")  # the modeller's home
     page.goto(f"{server}/mo-hinh/{KEY}")  # the template page shows the diagram read-only
     page.wait_for_selector('#diagram g.djs-element[data-element-id="ky_duyet"]')
+    screenshot(page, "model-template")
     page.click("text=Sửa thành bản nháp mới")
     page.wait_for_selector('#editor[data-ready="true"]')
+    screenshot(page, "model-editor")
     for task in ("tiep_nhan", "tham_dinh", "ky_duyet", "tra_ket_qua"):
         assert page.locator(f"{shape(task)} rect").count() >= 1  # the user tasks are drawn as SVG
 
@@ -95,6 +66,7 @@ def test_edit_a_step_budget_save_and_select_the_element_of_a_finding(page, serve
     assert 'role="lanh_dao" budget="3d"' in stored and 'warnAt="50%"' in stored
     assert '<motcua:escalation after="4h" action="reassign" target="lanh_dao" priority="80" />' in stored
     assert page.locator(f'#findings button[data-element-id="{KEY}"]').count() == 1  # over the legal limit
+    screenshot(page, "model-editor-saved-with-findings")
 
     page.click(shape("tham_dinh"))
     page.fill("#step-form input[name=budget]", "")
@@ -108,7 +80,8 @@ def test_edit_a_step_budget_save_and_select_the_element_of_a_finding(page, serve
     page.wait_for_selector(f'{shape("tham_dinh")}.selected')
     assert page.locator("#step-id").text_content() == "tham_dinh"
     assert page.locator(f'{shape("tham_dinh")}.finding-error').count() == 1  # marked on the diagram
-    assert page.console_errors == []
+    screenshot(page, "model-editor-finding-selected")
+    assert page.problems == []
 
 
 def test_rollout_runs_chunk_after_chunk_until_every_commune_has_the_version(page, server, modelled):  # noqa: F811
@@ -117,8 +90,10 @@ def test_rollout_runs_chunk_after_chunk_until_every_commune_has_the_version(page
                              agency_code=f"01.9{n:04d}") for n in range(58))
     page.goto(f"{server}/mo-hinh/{KEY}/v1/trien-khai")
     assert page.locator("#rollout-progress p").text_content().startswith("0/60")
+    screenshot(page, "model-rollout")
     page.click("#rollout-progress button")
     page.wait_for_selector("#rollout-progress .badge.ok")  # three chunks of 25, 25 and 10 communes
     assert page.locator("#rollout-progress p").text_content().startswith("60/60")
+    screenshot(page, "model-rollout-done")
     with modelled.db.read_session() as s:
         assert s.query(VariantRecord).filter_by(template_key=KEY).count() == 60

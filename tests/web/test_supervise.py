@@ -7,18 +7,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import threading
 
 import pytest
 from lxml import html
 from openpyxl import load_workbook
-from werkzeug.serving import make_server
 
 from engine.services import sla
 from engine.store.records import UserRecord
 from tests.engine.test_statistics import build_month
-from tests.web.conftest import PASSWORD
+from tests.web.browser import chromium  # noqa: F401  (fixture)
+from tests.web.browser import live_server
+from tests.web.browser import open_browser
+from tests.web.browser import screenshot
 from tests.web.conftest import login
 
 HEADERS = ["Tiếp nhận", "Đang xử lý: chưa đến hạn", "Đang xử lý: quá hạn", "Đã giải quyết", "Trước hạn",
@@ -244,34 +244,10 @@ def test_the_json_figures_match_the_page(client, month):
 
 
 @pytest.fixture
-def browser_page(app, month):
+def browser_page(app, month, chromium):  # noqa: F811
     """Headless Chromium signed in as the Hanoi supervisor (MOTCUA_CHROMIUM names the binary)."""
-    chromium = os.environ.get("MOTCUA_CHROMIUM")
-    if not chromium:
-        if os.environ.get("CI") == "true":
-            pytest.fail("MOTCUA_CHROMIUM must name a Chromium binary in CI")
-        pytest.skip("set MOTCUA_CHROMIUM to a Chromium binary (e.g. /usr/bin/chromium)")
-    from playwright.sync_api import sync_playwright
-
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    server = f"http://127.0.0.1:{httpd.server_port}"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium, headless=True)
-            tab = browser.new_page(viewport={"width": 1280, "height": 1000})
-            tab.set_default_timeout(15_000)
-            tab.goto(f"{server}/dang-nhap")
-            tab.fill("input[name=username]", "giam_sat")
-            tab.fill("input[name=password]", PASSWORD)
-            tab.click("main button[type=submit]")
-            tab.wait_for_url(f"{server}/giam-sat/")
-            yield tab, server
-            browser.close()
-    finally:
-        httpd.shutdown()
-        thread.join()
+    with live_server(app) as server:
+        yield open_browser(chromium, server, "giam_sat", home="/giam-sat/"), server
 
 
 @pytest.mark.browser
@@ -287,10 +263,9 @@ def test_in_a_browser_the_charts_draw_and_a_filter_swaps_the_tables(browser_page
     assert tab.locator("#theo-xa tbody tr td").first.text_content() == "Phường Cửa Nam"
     assert "xa=00073" in tab.url
     tab.wait_for_function(f"JSON.stringify(({drawn})('chart-communes')) === '[\"Phường Cửa Nam\"]'")
-    if os.environ.get("MOTCUA_SCREENSHOTS"):
-        tab.screenshot(path=os.path.join(os.environ["MOTCUA_SCREENSHOTS"], "supervise-filtered.png"), full_page=True)
-        tab.goto(f"{server}/giam-sat/")
-        tab.wait_for_function(f"({drawn})('chart-communes') !== null")
-        tab.screenshot(path=os.path.join(os.environ["MOTCUA_SCREENSHOTS"], "supervise.png"), full_page=True)
-        tab.goto(f"{server}/giam-sat/nguy-co")
-        tab.screenshot(path=os.path.join(os.environ["MOTCUA_SCREENSHOTS"], "supervise-at-risk.png"), full_page=True)
+    screenshot(tab, "supervise-filtered")
+    tab.goto(f"{server}/giam-sat/")
+    tab.wait_for_function(f"({drawn})('chart-communes') !== null")
+    screenshot(tab, "supervise")
+    tab.goto(f"{server}/giam-sat/nguy-co")
+    screenshot(tab, "supervise-at-risk")

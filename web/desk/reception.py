@@ -10,6 +10,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from engine.domain.errors import EngineError
@@ -54,7 +55,7 @@ def receive():
               ("definition_id", "applicant_name", "unit_code", "received_at", *APPLICANT_FIELDS)}
     errors, now = {}, runtime().clock.now()
     with runtime().db.read_session() as s:
-        definitions = {str(d.id): d for d in queries.published_definitions(s)}
+        definitions = {str(d.id): d for d in queries.newest_published_per_template(s)}
         communes = {u.code for u in inbox_queries.province_communes(s, current_user.unit_code)}
         entry = _entry_for(s, values["definition_id"])
     definition = definitions.get(values["definition_id"])
@@ -84,7 +85,7 @@ def receive():
     except EngineError as error:
         errors[error.field or "form"] = refusal_text(error)
         return _form(values, errors, entry=entry, ticked=set(form.getlist("documents"))), 422
-    flash(f"Đã tiếp nhận hồ sơ {dossier.code}.", "success")
+    flash(gettext("Đã tiếp nhận hồ sơ %(code)s.", code=dossier.code), "success")
     return redirect(url_for("desk.print", dossier_id=dossier.id, kind="tiep_nhan"))
 
 
@@ -104,7 +105,7 @@ def _applicant_problems(values: dict) -> dict[str, str]:
 
 def _form(values: dict, errors: dict, entry=None, ticked: set | None = None):
     with runtime().db.read_session() as s:
-        definitions = queries.published_definitions(s)
+        definitions = queries.newest_published_per_template(s)
         communes = inbox_queries.province_communes(s, current_user.unit_code)
     return render_template("desk/reception.html", definitions=definitions, communes=communes, values=values,
                            errors=errors, entry=entry, ticked=ticked or set(),
@@ -115,7 +116,7 @@ def _entry_for(session, definition_id: str | None):
     """The catalogue entry of a published definition chosen on the form, if both exist."""
     if not (definition_id or "").isdigit():
         return None
-    definition = next((d for d in queries.published_definitions(session) if d.id == int(definition_id)), None)
+    definition = next((d for d in queries.newest_published_per_template(session) if d.id == int(definition_id)), None)
     return inbox_queries.catalogue_entry(session, definition.key) if definition else None
 
 
