@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from flask import Flask
+from flask_babel import gettext
 
 from web.config import load_config
 from web.extensions import csrf
@@ -20,6 +21,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
+    login_manager.localize_callback = gettext  # flashed in the reader's language
     from web import api
     from web import errors
     from web import i18n

@@ -7,6 +7,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.security import generate_password_hash
 
@@ -59,7 +60,8 @@ def _user_form(user):
         except EngineError as exc:
             error = exc
         else:
-            flash(f"Đã lưu tài khoản {values['username'] if user is None else user.username}.")
+            username = values["username"] if user is None else user.username
+            flash(gettext("Đã lưu tài khoản %(username)s.", username=username))
             return redirect(url_for("admin.users"))
     with runtime().db.read_session() as s:
         units = admin_queries.unit_choices(s)
@@ -123,7 +125,7 @@ def add_calendar_days():
             days = admin_queries.month_days(s, rt.calendars, code, month)
         return render_template("admin/calendar.html", code=code, overrides=overrides, units=units, month=month,
                                days=days, error=exc, values=form), 422
-    flash(f"Đã thêm ngày vào lịch {code}.")
+    flash(gettext("Đã thêm ngày vào lịch %(code)s.", code=code))
     return redirect(url_for("admin.calendar", ma=code, thang=date_from.strftime("%Y-%m")))
 
 
@@ -131,7 +133,8 @@ def add_calendar_days():
 @admin_required
 def remove_calendar_day(override_id: int):
     record = administration.remove_calendar_day(runtime(), current_user.actor(), override_id)
-    flash(f"Đã xoá thay đổi lịch {record.date_from:%d/%m/%Y}–{record.date_to:%d/%m/%Y}.")
+    flash(gettext("Đã xoá thay đổi lịch %(start)s–%(end)s.",
+                  start=f"{record.date_from:%d/%m/%Y}", end=f"{record.date_to:%d/%m/%Y}"))
     return redirect(url_for("admin.calendar", ma=record.calendar_code))
 
 

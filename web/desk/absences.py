@@ -10,6 +10,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from engine.domain.errors import EngineError
@@ -55,7 +56,7 @@ def declare_absence():
             errors[error.field or "form"] = refusal_text(error)
     if errors:
         return _page(form, errors), 422
-    flash(f"Đã đăng ký vắng mặt, {form['substitute']} xử lý thay.", "success")
+    flash(gettext("Đã đăng ký vắng mặt, %(name)s xử lý thay.", name=form["substitute"]), "success")
     return redirect(url_for("desk.absences"))
 
 
@@ -67,7 +68,7 @@ def end_absence(absence_id: int):
         returned = absence_service.end_absence(runtime(), current_user.actor(), absence_id, give_back=give_back)
     except EngineError as error:
         return _page({"username": current_user.username}, {"form": refusal_text(error)}), 422
-    flash(f"Đã kết thúc vắng mặt; {len(returned)} bước được chuyển lại.", "success")
+    flash(gettext("Đã kết thúc vắng mặt; %(n)s bước được chuyển lại.", n=len(returned)), "success")
     return redirect(url_for("desk.absences"))
 
 

@@ -8,6 +8,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from engine.domain.errors import EngineError
@@ -37,13 +38,13 @@ def inbox_list():
 @bp.post("/buoc/<int:item_id>/nhan")
 @clerk_required
 def claim(item_id: int):
-    return _hand(item_id, dossiers.claim_work_item, "Đã nhận xử lý.")
+    return _hand(item_id, dossiers.claim_work_item, gettext("Đã nhận xử lý."))
 
 
 @bp.post("/buoc/<int:item_id>/tra-nhom")
 @clerk_required
 def unclaim(item_id: int):
-    return _hand(item_id, dossiers.unclaim_work_item, "Đã trả bước về nhóm.")
+    return _hand(item_id, dossiers.unclaim_work_item, gettext("Đã trả bước về nhóm."))
 
 
 def _hand(item_id: int, action, done: str):

@@ -10,6 +10,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from configurator import steps
@@ -66,7 +67,7 @@ def complete(item_id: int):
                        errors={"complete": "Biểu mẫu chưa hợp lệ: xem các trường được đánh dấu."})
     except EngineError as error:
         return _render(item_id=item_id, errors={"complete": refusal_text(error)}, status=422)
-    flash("Đã hoàn thành bước và chuyển hồ sơ sang bước tiếp theo.", "success")
+    flash(gettext("Đã hoàn thành bước và chuyển hồ sơ sang bước tiếp theo."), "success")
     return redirect(url_for("desk.inbox"))
 
 
@@ -77,7 +78,7 @@ def return_step(item_id: int):
     if not reason:
         return _render(item_id=item_id, errors={"return": "Nhập lý do trả lại."}, status=422)
     return _act(item_id, "return", lambda actor: actions.return_to_previous(runtime(), item_id, actor, reason),
-                "Đã trả lại hồ sơ cho bước trước.", to_inbox=True)
+                gettext("Đã trả lại hồ sơ cho bước trước."), to_inbox=True)
 
 
 @bp.post("/buoc/<int:item_id>/uy-quyen")
@@ -88,7 +89,7 @@ def delegate(item_id: int):
         return _render(item_id=item_id, errors={"delegate": "Chọn người được ủy quyền."}, status=422)
     note = (request.form.get("note") or "").strip() or None
     return _act(item_id, "delegate", lambda actor: actions.delegate_work_item(runtime(), item_id, actor, to, note),
-                f"Đã ủy quyền cho {to}.")
+                gettext("Đã ủy quyền cho %(name)s.", name=to))
 
 
 @bp.post("/buoc/<int:item_id>/chuyen-lai")
@@ -96,7 +97,7 @@ def delegate(item_id: int):
 def resolve(item_id: int):
     note = (request.form.get("note") or "").strip() or None
     return _act(item_id, "resolve", lambda actor: actions.resolve_work_item(runtime(), item_id, actor, note=note),
-                "Đã chuyển lại cho người ủy quyền.", to_inbox=True)
+                gettext("Đã chuyển lại cho người ủy quyền."), to_inbox=True)
 
 
 @bp.post("/buoc/<int:item_id>/giao-lai")
@@ -111,7 +112,7 @@ def reassign(item_id: int):
         role = visible_item(s, item_id).role
     to_user, to_role = (None, role) if target == "nhom" else (target, None)
     return _act(item_id, "reassign", lambda actor: actions.reassign_work_item(
-        runtime(), item_id, actor, to_username=to_user, to_role=to_role, reason=reason), "Đã giao lại bước.")
+        runtime(), item_id, actor, to_username=to_user, to_role=to_role, reason=reason), gettext("Đã giao lại bước."))
 
 
 @bp.post("/ho-so/<int:dossier_id>/hen-lai")
@@ -137,7 +138,7 @@ def reappoint(dossier_id: int):
             error = refusal_text(exc)
     if error:
         return _render(**page, errors={"reappoint": error}, status=422)
-    flash("Đã lập phiếu xin lỗi và hẹn lại ngày trả kết quả.", "success")
+    flash(gettext("Đã lập phiếu xin lỗi và hẹn lại ngày trả kết quả."), "success")
     return redirect(url_for("desk.print", dossier_id=dossier_id, kind="xin_loi"))
 
 

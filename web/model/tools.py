@@ -10,6 +10,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from configurator import rollouts
@@ -49,7 +50,8 @@ def step_table(key: str):
     except StepTableError as exc:
         grid.problems = exc.problems
         return render_template("model/step_table.html", key=key, name=settings["name"], grid=grid), 400
-    flash(f"Đã tạo sơ đồ từ bảng bước và lưu thành bản nháp phiên bản {saved.version}.", "ok")
+    flash(gettext("Đã tạo sơ đồ từ bảng bước và lưu thành bản nháp phiên bản %(version)s.", version=saved.version),
+          "ok")
     return redirect(url_for("model.editor", key=key, version=saved.version))
 
 

@@ -9,6 +9,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_babel import gettext
 
 from configurator import drafts
 from configurator import templates
@@ -92,5 +93,6 @@ def publish(key: str, version: int):
         published = drafts.publish(runtime(), key, version)
     except drafts.PublishRefused as refused:
         return _template_page(key, version, publish_report=refused.report, status=422)
-    flash(f"Đã công bố phiên bản {published.version}. Hãy triển khai cho các xã, phường.", "ok")
+    flash(gettext("Đã công bố phiên bản %(version)s. Hãy triển khai cho các xã, phường.", version=published.version),
+          "ok")
     return redirect(url_for("model.template", key=key, **{"phien-ban": published.version}))

@@ -10,6 +10,7 @@ from flask import abort
 from flask import jsonify
 from flask import render_template
 from flask import request
+from flask_babel import gettext
 from flask_login import current_user
 
 from engine.services import supervision
@@ -49,8 +50,9 @@ def _working_hours(minutes) -> str:
     sign, minutes = ("-", -minutes) if minutes < 0 else ("", minutes)
     days, rest = divmod(minutes, 480)
     hours, mins = divmod(rest, 60)
-    parts = [f"{days} ngày"] * bool(days) + [f"{hours} giờ"] * bool(hours) + [f"{mins} phút"] * bool(mins)
-    return sign + (" ".join(parts) or "0 giờ")
+    parts = ([gettext("%(n)s ngày", n=days)] * bool(days) + [gettext("%(n)s giờ", n=hours)] * bool(hours)
+             + [gettext("%(n)s phút", n=mins)] * bool(mins))
+    return sign + (" ".join(parts) or gettext("%(n)s giờ", n=0))
 
 
 @bp.context_processor
@@ -111,7 +113,7 @@ def _chart(board) -> dict:
     """What the two charts draw: the results by class, and per commune results and overdue work."""
     if board is None:
         return {}
-    return {"results": {"labels": list(CLASSIFICATION_LABELS.values()),
+    return {"results": {"labels": [gettext(label) for label in CLASSIFICATION_LABELS.values()],
                         "values": [board.summary.early, board.summary.on_time, board.summary.late]},
             "by_commune": {"labels": [row.label for row in board.communes],
                            "early": [row.figures.early for row in board.communes],
