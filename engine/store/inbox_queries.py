@@ -192,6 +192,14 @@ def apology_requested(session: Session, dossier_id: int) -> bool:
         AuditEventRecord.dossier_id == dossier_id, AuditEventRecord.action == "apology_requested")) > 0
 
 
+def stop_event(session: Session, dossier_id: int) -> AuditEventRecord | None:
+    """The decision that stopped the dossier (withdrawal at the applicant's request, or a stop),
+    for the stop notice."""
+    return session.scalar(select(AuditEventRecord).where(
+        AuditEventRecord.dossier_id == dossier_id, AuditEventRecord.action.in_(("withdraw", "cancel")))
+        .order_by(AuditEventRecord.id.desc()).limit(1))
+
+
 @dataclass(frozen=True)
 class DossierPage:
     """Everything a dossier's (or one of its steps') page shows, read in one go."""

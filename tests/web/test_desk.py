@@ -398,3 +398,26 @@ def test_the_receiving_communes_leader_does_not_reappoint_another_communes_dossi
         "csrf_token": token, "new_appointment": "2026-03-03T17:00", "reason": "x"})
     assert refused.status_code == 403
     assert only_dossier(web_rt).re_appointment_reason is None
+
+
+def test_an_applicant_withdraws_the_dossier_and_gets_a_stop_notice(client, web_rt, birth):
+    login(client, "mot_cua_1")
+    receive(client, birth)
+    dossier = only_dossier(web_rt)
+    page_url = f"/ban-lam-viec/ho-so/{dossier.id}"
+    no_reason = post_on_page(client, page_url, f"{page_url}/dung", {"kind": "rut", "reason": " "})
+    assert no_reason.status_code == 422 and "Cần ghi lý do dừng xử lý" in no_reason.get_data(as_text=True)
+    assert only_dossier(web_rt).run_state == "running"
+
+    login(client, "tu_phap_1")  # a specialist may not stop a dossier
+    refused = post_on_page(client, page_url, f"{page_url}/dung", {"kind": "dung", "reason": "x"})
+    assert refused.status_code == 422 and "Chỉ bộ phận một cửa hoặc lãnh đạo" in refused.get_data(as_text=True)
+
+    login(client, "mot_cua_1")
+    done = post_on_page(client, page_url, f"{page_url}/dung", {"kind": "rut", "reason": "Công dân xin rút để bổ sung sau"})
+    assert done.status_code == 302 and done.headers["Location"].endswith(f"/in/{dossier.id}/dung")
+    stopped = only_dossier(web_rt)
+    assert (stopped.run_state, stopped.status) == ("cancelled", 8)
+    notice = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Theo đề nghị của Ông/Bà" in notice and "Công dân xin rút để bổ sung sau" in notice
+    assert "Nguyễn Tiếp Nhận" in notice  # who issued it

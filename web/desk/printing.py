@@ -10,6 +10,7 @@ from flask import url_for
 from markupsafe import Markup
 
 from engine.services import dossier_papers
+from engine.store import inbox_queries
 from web.desk import bp
 from web.desk.common import visible_dossier
 from web.desk.labels import ACTION_LABELS
@@ -26,12 +27,14 @@ KINDS = {
     "xin_loi": "Phiếu xin lỗi và hẹn lại ngày trả kết quả",
     "kiem_soat": "Phiếu kiểm soát quá trình giải quyết hồ sơ",
     "so_theo_doi": "Sổ theo dõi hồ sơ",
+    "dung": "Thông báo về việc dừng xử lý hồ sơ",
 }
 # A form that has nothing to say yet is not printed blank: say why instead.
 MISSING = {
     "bo_sung": "Hồ sơ chưa có yêu cầu bổ sung nào.",
     "tu_choi": "Hồ sơ chưa bị từ chối.",
     "xin_loi": "Hồ sơ chưa được hẹn lại ngày trả kết quả.",
+    "dung": "Hồ sơ chưa bị dừng xử lý.",
 }
 
 
@@ -42,17 +45,18 @@ def print_form(dossier_id: int, kind: str):
         abort(404, description="Không có mẫu phiếu này.")
     with runtime().db.read_session() as s:
         visible_dossier(s, dossier_id)
+        stop = inbox_queries.stop_event(s, dossier_id) if kind == "dung" else None
     papers = dossier_papers.papers(runtime(), dossier_id)
     dossier = papers.view.dossier
     if (kind == "bo_sung" and papers.supplement is None) or (kind == "tu_choi" and papers.refusal is None) or \
-            (kind == "xin_loi" and not dossier.re_appointment_reason):
+            (kind == "xin_loi" and not dossier.re_appointment_reason) or (kind == "dung" and stop is None):
         abort(404, description=MISSING[kind])
     lookup_url = url_for("public.lookup", ma=dossier.code, _external=True)
     return render_template(f"desk/print/{kind}.html", title=KINDS[kind], papers=papers, dossier=dossier,
                            view=papers.view, names=papers.names, lookup_url=lookup_url,
                            qr=_qr_svg(lookup_url) if kind == "tiep_nhan" else None,
                            now=runtime().clock.now(), classes=CLASSIFICATION_LABELS, actions=ACTION_LABELS,
-                           role_label=role_label,
+                           role_label=role_label, stop=stop,
                            status=STATUS_LABELS_VI.get(dossier.status, str(dossier.status)))
 
 

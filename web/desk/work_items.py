@@ -142,6 +142,24 @@ def reappoint(dossier_id: int):
     return redirect(url_for("desk.print", dossier_id=dossier_id, kind="xin_loi"))
 
 
+@bp.post("/ho-so/<int:dossier_id>/dung")
+@clerk_required
+def stop(dossier_id: int):
+    """Stop a dossier with a stop notice: the applicant withdraws it, or the unit stops it."""
+    item_id = request.form.get("item_id", type=int)
+    page = {"item_id": item_id} if item_id else {"dossier_id": dossier_id}
+    with runtime().db.read_session() as s:
+        visible_dossier(s, dossier_id)
+    withdrawn = request.form.get("kind") == "rut"
+    try:
+        dossiers.cancel_dossier(runtime(), dossier_id, current_user.actor(), request.form.get("reason") or "",
+                                withdrawn=withdrawn)
+    except EngineError as exc:
+        return _render(**page, errors={"stop": refusal_text(exc)}, status=422)
+    flash(gettext("Đã dừng xử lý hồ sơ; in thông báo cho công dân."), "success")
+    return redirect(url_for("desk.print", dossier_id=dossier_id, kind="dung"))
+
+
 # -- helpers -------------------------------------------------------------------------------------
 
 def _act(item_id: int, name: str, call, done: str, to_inbox: bool = False):
@@ -199,6 +217,8 @@ def _render(item_id: int | None = None, dossier_id: int | None = None, errors: d
         "values": _form_values(item, view.dossier), "field_errors": field_errors or {}, "errors": errors or {},
         "may": _permissions(item, bundle),
         "is_leader": current_user.actor().is_supervising() and current_user.may_see_unit(view.dossier.unit_code),
+        "may_stop": view.dossier.run_state == RunState.RUNNING.value and current_user.unit_code == view.dossier.unit_code
+        and ("mot_cua" in current_user.roles or current_user.actor().is_supervising()),
         "labels": {"actions": ACTION_LABELS, "classes": CLASSIFICATION_LABELS, "states": WORK_STATE_LABELS,
                    "status": STATUS_LABELS_VI.get(view.dossier.status, str(view.dossier.status))},
         "role_label": role_label,
