@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from pathlib import Path
 from typing import Mapping
 
 from flask import Flask
@@ -24,5 +25,17 @@ def load_config(app: Flask, overrides: Mapping | None) -> None:
     if not app.config.get("SECRET_KEY"):
         if os.environ.get("MOTCUA_ENV") == "production":
             raise RuntimeError("set MOTCUA_SECRET_KEY: production refuses to start with a generated key")
-        # Development only: a fresh key per start (sessions do not survive a restart).
-        app.config["SECRET_KEY"] = secrets.token_hex(32)
+        app.config["SECRET_KEY"] = _development_key(Path(app.instance_path) / "secret_key")
+
+
+def _development_key(path: Path) -> str:
+    """Development only: a key generated once and kept in the instance folder, so that several
+    server workers (and restarts) accept each other's sessions and CSRF tokens."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as out:  # the first worker to start writes it
+        out.write(secrets.token_hex(32))
+    return path.read_text(encoding="ascii").strip()

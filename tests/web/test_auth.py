@@ -65,3 +65,13 @@ def test_the_interface_is_vietnamese_by_default_and_english_on_request(client):
     english = client.get("/tra-cuu").get_data(as_text=True)
     assert "Look up a dossier" in english and "Dossier lookup" in english and 'lang="en"' in english
     assert client.get("/ngon-ngu/vi?next=https://evil.example").headers["Location"] == "/"
+
+
+def test_without_a_configured_key_workers_share_one_kept_in_the_instance_folder(tmp_path):
+    import stat
+
+    from web.config import _development_key
+
+    key = _development_key(tmp_path / "secret_key")  # the first worker writes it
+    assert len(key) == 64 and _development_key(tmp_path / "secret_key") == key  # the others read it
+    assert stat.S_IMODE((tmp_path / "secret_key").stat().st_mode) == 0o600
