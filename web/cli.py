@@ -83,6 +83,7 @@ def seed_command(if_empty: bool, province: str, dossiers: bool) -> None:
     click.echo(f"commune processes rolled out: {seed.seed_rollouts(rt)}")
     if dossiers:
         click.echo(f"demo dossiers: {seed.seed_dossiers(rt)}")
+        click.echo(f"SLA warnings, breaches, escalations and apology requests: {seed.seed_sla(rt)}")
 
 
 @processes_group.command("load")

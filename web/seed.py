@@ -132,6 +132,20 @@ def seed_dossiers(rt: Runtime, per_procedure: int = 6, seed: int = 2026) -> int:
     return created
 
 
+def seed_sla(rt: Runtime, rounds: int = 8) -> int:
+    """What the worker would have done by now: the warnings, breaches and escalations of the late
+    demo steps, and the apology requests (a sweep fires one level per step, hence the rounds)."""
+    from engine.services import sla
+
+    fired = 0
+    for _ in range(rounds):
+        counts = sla.sweep(rt)
+        fired += sum(counts.values())
+        if not any(counts.values()):
+            break
+    return fired
+
+
 def _apologise(sim, dossier_id, unit) -> None:
     """The leader foresees a late result: apology letter and a new appointment (once)."""
     from engine.domain.assignment import Actor

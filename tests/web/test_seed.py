@@ -24,6 +24,7 @@ def test_demo_data_covers_communes_roles_procedures_and_dossier_states(sqlite_da
     seed.seed_library(rt)
     rolled = seed.seed_rollouts(rt)
     seed.seed_dossiers(rt, per_procedure=6)
+    fired = seed.seed_sla(rt)
     with sqlite_database.read_session() as s:
         communes = s.scalar(select(func.count()).select_from(UnitRecord).where(UnitRecord.kind == "commune"))
         roles = {r for u in s.scalars(select(UserRecord)) for r in u.role_set}
@@ -41,6 +42,7 @@ def test_demo_data_covers_communes_roles_procedures_and_dossier_states(sqlite_da
     drift = {d.unit_code: d.differences for d in variants.drift_report(rt, "dang_ky_khai_sinh")}
     assert drift == {"00070": ["role mot_cua held by mot_cua_00070_1", "step tiep_nhan budget 30m"]}
     assert apologised > 0
+    assert fired > 0 and seed.seed_sla(rt) == 0  # the late steps' levels fired, each exactly once
     assert {2, 4, 5, 8, 10} <= statuses
     assert late_open > 0
     assert not seed.is_empty(rt)
