@@ -192,6 +192,21 @@ def apology_requested(session: Session, dossier_id: int) -> bool:
         AuditEventRecord.dossier_id == dossier_id, AuditEventRecord.action == "apology_requested")) > 0
 
 
+REGISTER_LIMIT = 2000
+
+
+def register(session: Session, unit_code: str, start: datetime, end: datetime) -> list[tuple[DossierRecord, str]]:
+    """The unit's dossier register (sổ theo dõi hồ sơ) for [start, end): every dossier it
+    received or handles, in order of receipt, with its procedure's name."""
+    rows = session.execute(
+        select(DossierRecord, ProcessDefinitionRecord.name)
+        .join(ProcessDefinitionRecord, ProcessDefinitionRecord.id == DossierRecord.definition_id)
+        .where(DossierRecord.unit_code == unit_code, DossierRecord.received_at >= start,
+               DossierRecord.received_at < end)
+        .order_by(DossierRecord.received_at, DossierRecord.id).limit(REGISTER_LIMIT))
+    return [(dossier, name) for dossier, name in rows]
+
+
 def stop_event(session: Session, dossier_id: int) -> AuditEventRecord | None:
     """The decision that stopped the dossier (withdrawal at the applicant's request, or a stop),
     for the stop notice."""

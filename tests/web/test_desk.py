@@ -421,3 +421,15 @@ def test_an_applicant_withdraws_the_dossier_and_gets_a_stop_notice(client, web_r
     notice = client.get(done.headers["Location"]).get_data(as_text=True)
     assert "Theo đề nghị của Ông/Bà" in notice and "Công dân xin rút để bổ sung sau" in notice
     assert "Nguyễn Tiếp Nhận" in notice  # who issued it
+
+
+def test_the_units_register_lists_its_dossiers_of_the_period_and_nothing_else(client, web_rt, birth, clock):
+    login(client, "mot_cua_1")
+    receive(client, birth, applicant_name="Người Nộp Một")
+    receive(client, birth, applicant_name="Người Nộp Xã Khác", unit_code="00073")  # handled by 00073
+    clock.advance(days=40)
+    receive(client, birth, applicant_name="Người Nộp Tháng Sau")
+    page = client.get("/ban-lam-viec/so-theo-doi?tu=2026-03-01&den=2026-03-31").get_data(as_text=True)
+    assert "Người Nộp Một" in page and "1 hồ sơ" in page
+    assert "Người Nộp Xã Khác" not in page and "Người Nộp Tháng Sau" not in page
+    assert client.get("/ban-lam-viec/so-theo-doi?tu=2026-03-31&den=2026-03-01").status_code == 400

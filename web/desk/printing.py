@@ -3,10 +3,18 @@ Circular 03/2025): plain HTML with print CSS, and a QR code that opens the publi
 
 from __future__ import annotations
 
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 import segno
 from flask import abort
 from flask import render_template
+from flask import request
 from flask import url_for
+from flask_login import current_user
 from markupsafe import Markup
 
 from engine.services import dossier_papers
@@ -20,6 +28,7 @@ from web.desk.labels import role_label
 from web.security import clerk_required
 from web.wiring import runtime
 
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
 KINDS = {
     "tiep_nhan": "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
     "bo_sung": "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ",
@@ -63,3 +72,24 @@ def print_form(dossier_id: int, kind: str):
 def _qr_svg(url: str) -> Markup:
     """An inline SVG QR code (no image request, prints sharp); segno escapes nothing we pass in."""
     return Markup(segno.make(url, error="m").svg_inline(scale=3, title="Mã QR tra cứu hồ sơ"))
+
+
+@bp.get("/so-theo-doi", endpoint="register")
+@clerk_required
+def unit_register():
+    """The unit's register of dossiers for a period (Circular 01/2018 form: one line per dossier)."""
+    rt = runtime()
+    today = rt.clock.now().astimezone(VN).date()
+    try:
+        first = date.fromisoformat(request.args.get("tu") or today.replace(day=1).isoformat())
+        last = date.fromisoformat(request.args.get("den") or today.isoformat())
+    except ValueError:
+        abort(400, description="Ngày không hợp lệ: nhập dạng YYYY-MM-DD.")
+    if last < first:
+        abort(400, description="Đến ngày phải sau từ ngày.")
+    start = datetime.combine(first, time.min, VN)
+    end = datetime.combine(last + timedelta(days=1), time.min, VN)
+    with rt.db.read_session() as s:
+        rows = inbox_queries.register(s, current_user.unit_code, start, end)
+    return render_template("desk/register.html", rows=rows, first=first, last=last,
+                           limit=inbox_queries.REGISTER_LIMIT, statuses=STATUS_LABELS_VI, classes=CLASSIFICATION_LABELS)
