@@ -17,8 +17,35 @@ from flask import request
 from flask import session
 from flask import url_for
 from flask_babel import Babel
+from flask_babel import gettext
 
 LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
+
+
+def N_(text: str) -> str:
+    """Marks a message for extraction without translating it here (Babel's default keyword)."""
+    return text
+
+
+#: Messages the pages' scripts show, handed to them translated (window.motcuaMessages; app.js t()).
+JS_MESSAGES = (
+    N_("Làn: %(lane)s"), N_(" — bước chưa ghi vai trò nên dùng tên làn làm vai trò"),
+    N_("%(errors)s lỗi, %(warnings)s cảnh báo. Bấm vào một dòng để chọn phần tử trên sơ đồ."),
+    N_("Không có lỗi hay cảnh báo: có thể công bố."), N_("Đang lưu…"), N_("Máy chủ trả lời %(status)s"),
+    N_("Không gửi được: %(error)s"), N_("Chưa lưu: %(error)s"), N_("Đã lưu bản nháp phiên bản %(version)s"),
+    N_(" — hợp lệ. "), N_(" — còn lỗi, xem danh sách. "), N_("Về trang mẫu để công bố"),
+    N_("Đang sửa bản nháp phiên bản %(version)s; mỗi lần lưu ghi đè bản nháp này."),
+    N_("Không mở được sơ đồ: %(error)s"), N_("Không hiển thị được sơ đồ: %(error)s"),
+    N_("tệp BPMN không có phần hình vẽ (BPMNDiagram); hãy dùng «Lập bảng bước» để tạo sơ đồ có bố cục."),
+    N_("Trước hạn"), N_("Đúng hạn"), N_("Quá hạn"), N_("Đang xử lý quá hạn"),
+)
+
+
+def js_messages() -> dict[str, str]:
+    """The scripts' messages in the reader's language (empty in Vietnamese: the ids are the text)."""
+    if current_language() == DEFAULT:
+        return {}
+    return {message: gettext(message) for message in JS_MESSAGES}
 DEFAULT = "vi"
 CATALOGUES = Path(__file__).with_name("translations")
 
@@ -61,5 +88,5 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(compiled)
     babel.init_app(app, locale_selector=current_language, default_timezone="Asia/Ho_Chi_Minh")
-    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_language=current_language)
+    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_language=current_language, js_messages=js_messages)
     app.register_blueprint(bp)

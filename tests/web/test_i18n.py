@@ -71,3 +71,12 @@ def test_every_extracted_message_is_in_the_catalogue():
                in extract_from_dir(str(WEB), method_map, options_map)
                if catalogue.get(message if isinstance(message, str) else message[0], context=context) is None]
     assert missing == []
+
+
+def test_the_pages_scripts_get_their_messages_in_english(client):
+    login(client, "mo_hinh")
+    vietnamese = client.get("/mo-hinh/").get_data(as_text=True)
+    assert "window.motcuaMessages = {}" in vietnamese  # the Vietnamese text is the message itself
+    client.get("/ngon-ngu/en?next=/")
+    english = client.get("/mo-hinh/").get_data(as_text=True)
+    assert '"\\u0110ang l\\u01b0u\\u2026": "Saving\\u2026"' in english or '"Đang lưu…": "Saving…"' in english

@@ -1,3 +1,8 @@
+// The pages' scripts show their messages through t(): the Vietnamese text is the id, and the page
+// hands over the reader's language (window.motcuaMessages, from web/i18n.py); %(name)s is filled in.
+window.t = (text, values = {}) =>
+  ((window.motcuaMessages || {})[text] || text).replace(/%\((\w+)\)s/g, (_, name) => String(values[name] ?? ""));
+
 // htmx leaves 4xx answers unswapped by default; ours carry the reason for the user, so show them.
 document.addEventListener("htmx:beforeSwap", (event) => {
   const status = event.detail.xhr.status;

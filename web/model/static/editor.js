@@ -90,7 +90,7 @@ document.addEventListener("DOMContentLoaded", () => {
     form.warnAt.value = step.warnAt || "";
     const lane = laneOf(bo);
     document.getElementById("lane-hint").textContent = lane
-      ? `Làn: ${lane.name || lane.id}${step.role ? "" : " — bước chưa ghi vai trò nên dùng tên làn làm vai trò"}` : "";
+      ? t("Làn: %(lane)s", { lane: lane.name || lane.id }) + (step.role ? "" : t(" — bước chưa ghi vai trò nên dùng tên làn làm vai trò")) : "";
     document.getElementById("known-roles").replaceChildren(...knownRoles().map((role) => {
       const option = document.createElement("option");
       option.value = role;
@@ -175,8 +175,9 @@ document.addEventListener("DOMContentLoaded", () => {
     list.replaceChildren();
     const errors = findings.filter((f) => f.severity === "error").length;
     document.getElementById("findings-summary").textContent = findings.length
-      ? `${errors} lỗi, ${findings.length - errors} cảnh báo. Bấm vào một dòng để chọn phần tử trên sơ đồ.`
-      : "Không có lỗi hay cảnh báo: có thể công bố.";
+      ? t("%(errors)s lỗi, %(warnings)s cảnh báo. Bấm vào một dòng để chọn phần tử trên sơ đồ.",
+        { errors, warnings: findings.length - errors })
+      : t("Không có lỗi hay cảnh báo: có thể công bố.");
     for (const finding of findings) {
       const element = elementFor(finding.element_id);
       const item = document.createElement("li");
@@ -204,7 +205,7 @@ document.addEventListener("DOMContentLoaded", () => {
 
   async function save() {
     applyForm();
-    statusLine.textContent = "Đang lưu…";
+    statusLine.textContent = t("Đang lưu…");
     const { xml } = await modeler.saveXML({ format: true });
     let answer;
     try {
@@ -212,20 +213,21 @@ document.addEventListener("DOMContentLoaded", () => {
         method: "POST", credentials: "same-origin", body: xml,
         headers: { "Content-Type": "application/xml", "X-CSRFToken": csrf, Accept: "application/json" },
       });
-      answer = await response.json().catch(() => ({ error: `Máy chủ trả lời ${response.status}` }));
+      answer = await response.json().catch(() => ({ error: t("Máy chủ trả lời %(status)s", { status: response.status }) }));
     } catch (error) {
-      answer = { error: `Không gửi được: ${error.message}` };
+      answer = { error: t("Không gửi được: %(error)s", { error: error.message }) };
     }
     if (answer.error) {
-      statusLine.textContent = `Chưa lưu: ${answer.error}`;
+      statusLine.textContent = t("Chưa lưu: %(error)s", { error: answer.error });
       statusLine.className = "error";
       return;
     }
     statusLine.className = "";
-    statusLine.replaceChildren(`Đã lưu bản nháp phiên bản ${answer.version}${answer.ok ? " — hợp lệ. " : " — còn lỗi, xem danh sách. "}`);
+    statusLine.replaceChildren(t("Đã lưu bản nháp phiên bản %(version)s", { version: answer.version })
+      + (answer.ok ? t(" — hợp lệ. ") : t(" — còn lỗi, xem danh sách. ")));
     const link = document.createElement("a");
     link.href = answer.template_url;
-    link.textContent = "Về trang mẫu để công bố";
+    link.textContent = t("Về trang mẫu để công bố");
     statusLine.appendChild(link);
     root.dataset.savedVersion = answer.version;
     const url = new URL(saveUrl, window.location.href);
@@ -233,7 +235,7 @@ document.addEventListener("DOMContentLoaded", () => {
     saveUrl = url.pathname + url.search;
     window.history.replaceState(null, "", answer.editor_url);
     document.getElementById("editing-note").textContent =
-      `Đang sửa bản nháp phiên bản ${answer.version}; mỗi lần lưu ghi đè bản nháp này.`;
+      t("Đang sửa bản nháp phiên bản %(version)s; mỗi lần lưu ghi đè bản nháp này.", { version: answer.version });
     showFindings(answer.findings);
   }
 
@@ -252,7 +254,7 @@ document.addEventListener("DOMContentLoaded", () => {
       if (wanted) select(wanted);
       root.dataset.ready = "true";
     } catch (error) {
-      statusLine.textContent = `Không mở được sơ đồ: ${explain(error)}`;
+      statusLine.textContent = t("Không mở được sơ đồ: %(error)s", { error: explain(error) });
       statusLine.className = "error";
     }
   })();
@@ -261,6 +263,6 @@ document.addEventListener("DOMContentLoaded", () => {
 // bpmn-js says "no diagram to display" for a file without BPMNDiagram (drawn by hand or another tool).
 function explain(error) {
   return /no diagram to display/.test(error.message)
-    ? "tệp BPMN không có phần hình vẽ (BPMNDiagram); hãy dùng «Lập bảng bước» để tạo sơ đồ có bố cục."
+    ? t("tệp BPMN không có phần hình vẽ (BPMNDiagram); hãy dùng «Lập bảng bước» để tạo sơ đồ có bố cục.")
     : error.message;
 }

@@ -10,7 +10,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     viewer.get("canvas").zoom("fit-viewport");
   } catch (error) {
     const note = document.getElementById("diagram-error");
-    note.textContent = `Không hiển thị được sơ đồ: ${explain(error)}`;
+    note.textContent = t("Không hiển thị được sơ đồ: %(error)s", { error: explain(error) });
     note.hidden = false;
   }
 });
@@ -18,6 +18,6 @@ document.addEventListener("DOMContentLoaded", async () => {
 // bpmn-js says "no diagram to display" for a file without BPMNDiagram (drawn by hand or another tool).
 function explain(error) {
   return /no diagram to display/.test(error.message)
-    ? "tệp BPMN không có phần hình vẽ (BPMNDiagram); hãy dùng «Lập bảng bước» để tạo sơ đồ có bố cục."
+    ? t("tệp BPMN không có phần hình vẽ (BPMNDiagram); hãy dùng «Lập bảng bước» để tạo sơ đồ có bố cục.")
     : error.message;
 }

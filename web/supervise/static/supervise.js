@@ -17,10 +17,10 @@
       data: {
         labels: data.by_commune.labels,
         datasets: [
-          { label: "Trước hạn", data: data.by_commune.early, backgroundColor: colours.early, stack: "done" },
-          { label: "Đúng hạn", data: data.by_commune.on_time, backgroundColor: colours.on_time, stack: "done" },
-          { label: "Quá hạn", data: data.by_commune.late, backgroundColor: colours.late, stack: "done" },
-          { label: "Đang xử lý quá hạn", data: data.by_commune.overdue, backgroundColor: colours.overdue, stack: "open" },
+          { label: t("Trước hạn"), data: data.by_commune.early, backgroundColor: colours.early, stack: "done" },
+          { label: t("Đúng hạn"), data: data.by_commune.on_time, backgroundColor: colours.on_time, stack: "done" },
+          { label: t("Quá hạn"), data: data.by_commune.late, backgroundColor: colours.late, stack: "done" },
+          { label: t("Đang xử lý quá hạn"), data: data.by_commune.overdue, backgroundColor: colours.overdue, stack: "open" },
         ],
       },
       options: { animation: false, aspectRatio: 2.4, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } },
