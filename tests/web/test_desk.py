@@ -433,3 +433,16 @@ def test_the_units_register_lists_its_dossiers_of_the_period_and_nothing_else(cl
     assert "Người Nộp Một" in page and "1 hồ sơ" in page
     assert "Người Nộp Xã Khác" not in page and "Người Nộp Tháng Sau" not in page
     assert client.get("/ban-lam-viec/so-theo-doi?tu=2026-03-31&den=2026-03-01").status_code == 400
+
+
+def test_sla_levels_show_on_the_step_and_in_its_history(client, web_rt, birth, clock):
+    from engine.services import sla
+
+    login(client, "mot_cua_1")
+    receive(client, birth)
+    item = open_item(web_rt, only_dossier(web_rt).id)
+    clock.advance(days=2)  # well past the reception step's due time
+    for _ in range(3):
+        sla.sweep(web_rt)
+    page = client.get(f"/ban-lam-viec/buoc/{item.id}").get_data(as_text=True)
+    assert "Cảnh báo đã gửi" in page and "Quá hạn xử lý" in page and "Cảnh báo sắp đến hạn" in page

@@ -19,7 +19,16 @@ ACTION_LABELS = {
     "timer": "Hẹn giờ", "suspend": "Tạm dừng", "resume": "Tiếp tục", "cancel": "Dừng xử lý",
     "incident": "Sự cố", "migrate": "Chuyển phiên bản quy trình",
     "absence_declared": "Đăng ký vắng mặt", "absence_ended": "Kết thúc vắng mặt",
+    "withdraw": "Công dân rút hồ sơ", "sla_warning": "Cảnh báo sắp đến hạn", "sla_breach": "Quá hạn xử lý",
+    "sla_escalation": "Leo thang khi quá hạn",
 }
+
+#: work_item.escalation_level as the SLA sweep counts it: 1 warned, 2 breached, 3+ escalation levels.
+ESCALATION_TEXT = {1: "cảnh báo sắp đến hạn", 2: "đã quá hạn"}
+
+
+def escalation_text(level: int) -> str:
+    return ESCALATION_TEXT.get(level, "leo thang sau quá hạn")
 
 CLASSIFICATION_LABELS = {"early": "Trước hạn", "on_time": "Đúng hạn", "late": "Quá hạn"}
 

@@ -32,6 +32,7 @@ from web.desk.labels import ACTION_LABELS
 from web.desk.labels import CLASSIFICATION_LABELS
 from web.desk.labels import STATUS_LABELS_VI
 from web.desk.labels import WORK_STATE_LABELS
+from web.desk.labels import escalation_text
 from web.desk.labels import role_label
 from web.security import clerk_required
 from web.wiring import runtime
@@ -221,7 +222,7 @@ def _render(item_id: int | None = None, dossier_id: int | None = None, errors: d
         and ("mot_cua" in current_user.roles or current_user.actor().is_supervising()),
         "labels": {"actions": ACTION_LABELS, "classes": CLASSIFICATION_LABELS, "states": WORK_STATE_LABELS,
                    "status": STATUS_LABELS_VI.get(view.dossier.status, str(view.dossier.status))},
-        "role_label": role_label,
+        "role_label": role_label, "escalation_text": escalation_text,
         "printable": {kind: dossier_papers.last_decision(page.steps, decisions, ()) for kind, decisions in (
             ("bo_sung", dossier_papers.SUPPLEMENT_DECISIONS), ("tu_choi", dossier_papers.REFUSAL_DECISIONS))},
     }

@@ -31,7 +31,7 @@ def label_messages() -> list[str]:
     from web.supervise import views as supervise
 
     texts = [label for _endpoint, label, _check in SECTIONS]
-    for table in (STATUS_LABELS_VI, NEXT_STEP_VI, desk.TAB_LABELS, desk.ACTION_LABELS, desk.CLASSIFICATION_LABELS,
+    for table in (STATUS_LABELS_VI, NEXT_STEP_VI, desk.TAB_LABELS, desk.ACTION_LABELS, desk.ESCALATION_TEXT, desk.CLASSIFICATION_LABELS,
                   desk.WORK_STATE_LABELS, desk.ROLE_LABELS, supervise.BUCKET_LABELS, supervise.SLA_ACTION_LABELS,
                   supervise.ESCALATION_ACTIONS, supervise.RISK_REASONS, model.STATUS_LABELS, model.LEVELS,
                   role_choices()):
