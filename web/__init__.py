@@ -53,11 +53,10 @@ def create_app(config: Mapping | None = None) -> Flask:
 
 def _vn_datetime(value) -> str:
     """An instant in Vietnam's time, written the way the chosen language writes it."""
-    from zoneinfo import ZoneInfo
-
+    from web.display import LOCAL_TZ
     from web.i18n import current_language
 
     if value is None:
         return ""
-    local = value.astimezone(ZoneInfo("Asia/Ho_Chi_Minh"))
+    local = value.astimezone(LOCAL_TZ)
     return local.strftime("%H:%M, %d/%m/%Y" if current_language() == "en" else "%H:%M ngày %d/%m/%Y")

@@ -13,9 +13,9 @@ from functools import wraps
 from flask import abort
 from flask import request
 from flask_login import current_user
-from sqlalchemy import select
 
 from engine.domain.assignment import Actor
+from engine.store import queries
 from engine.store.records import UnitRecord
 from engine.store.records import UserRecord
 from web.extensions import login_manager
@@ -78,7 +78,7 @@ def load_user(session, username: str) -> SignedInUser | None:
     unit = session.get(UnitRecord, user.unit_code) if user.unit_code else None
     supervised: frozenset[str] = frozenset()
     if user.role_set & SUPERVISORS and unit is not None:
-        supervised = frozenset(session.scalars(select(UnitRecord.code).where(UnitRecord.parent_code == unit.code)))
+        supervised = frozenset(queries.commune_codes(session, unit.code))
     return SignedInUser(user.username, user.full_name, user.role_set, user.unit_code,
                         unit.name if unit else None, supervised)
 

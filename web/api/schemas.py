@@ -6,7 +6,6 @@ Times are ISO 8601 with their offset; a time sent without one is read as Vietnam
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 from marshmallow import ValidationError
@@ -16,8 +15,8 @@ from marshmallow import validate
 from configurator.catalogue import LEVELS
 from configurator.catalogue import normalise
 from engine.store.api_queries import WORK_ITEM_FILTERS
+from web.display import LOCAL_TZ as VN
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def _aware(**kwargs) -> fields.AwareDateTime:

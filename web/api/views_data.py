@@ -6,7 +6,7 @@ from engine.store.api_queries import DossierView
 from engine.store.api_queries import HistoryEvent
 from engine.store.records import DossierRecord
 from engine.store.records import WorkItemRecord
-from web.public.views import STATUS_LABELS_VI
+from web.display import STATUS_LABELS_VI
 
 _DOSSIER_COLUMNS = ("code", "status", "run_state", "procedure_code", "unit_code", "applicant_name", "applicant",
                     "received_at", "appointment_at", "original_appointment_at", "re_appointment_reason",

@@ -4,7 +4,6 @@ so its existence is not confirmed), local times, and the engine's refusals as pa
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import abort
 from flask_login import current_user
@@ -15,8 +14,8 @@ from engine.domain.errors import NotFound
 from engine.domain.errors import PermissionDenied
 from engine.store import inbox_queries
 from web.refusals import in_vietnamese
+from web.display import LOCAL_TZ as VN
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def visible_item(session, item_id: int):

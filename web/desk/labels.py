@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from web.public.views import STATUS_LABELS_VI  # noqa: F401  (the Portal's ten statuses, one wording)
+from web.display import CLASSIFICATION_LABELS  # noqa: F401  (one wording for every page)
+from web.display import STATUS_LABELS_VI  # noqa: F401
 
 TAB_LABELS = {
     "cua_toi": "Của tôi",
@@ -30,7 +31,6 @@ ESCALATION_TEXT = {1: "cảnh báo sắp đến hạn", 2: "đã quá hạn"}
 def escalation_text(level: int) -> str:
     return ESCALATION_TEXT.get(level, "leo thang sau quá hạn")
 
-CLASSIFICATION_LABELS = {"early": "Trước hạn", "on_time": "Đúng hạn", "late": "Quá hạn"}
 
 WORK_STATE_LABELS = {"open": "Chờ nhận", "claimed": "Đang xử lý", "completed": "Đã xong", "cancelled": "Đã rút"}
 

@@ -7,7 +7,6 @@ from datetime import date
 from datetime import datetime
 from datetime import time
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import segno
 from flask import abort
@@ -27,8 +26,8 @@ from web.desk.labels import STATUS_LABELS_VI
 from web.desk.labels import role_label
 from web.security import clerk_required
 from web.wiring import runtime
+from web.display import LOCAL_TZ as VN
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 KINDS = {
     "tiep_nhan": "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
     "bo_sung": "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import flash
 from flask import redirect
@@ -23,8 +22,8 @@ from web.model import bp
 from web.model.labels import STATUS_LABELS
 from web.security import modeller_required
 from web.wiring import runtime
+from web.display import LOCAL_TZ as VN
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_ROWS = 200
 
 

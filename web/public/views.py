@@ -12,27 +12,13 @@ from flask_login import login_required
 from engine.domain.model import DossierStatus
 from engine.store import queries
 from web import throttle
+from web.display import NEXT_STEP_VI
+from web.display import STATUS_LABELS_VI
 from web.navigation import home_endpoint
 from web.public import bp
 from web.security import client_address
 from web.wiring import runtime
 
-STATUS_LABELS_VI = {
-    DossierStatus.NEW: "Mới đăng ký", DossierStatus.ACCEPTED: "Được tiếp nhận",
-    DossierStatus.NOT_ACCEPTED: "Không được tiếp nhận", DossierStatus.IN_PROCESSING: "Đang xử lý",
-    DossierStatus.SUPPLEMENT_REQUESTED: "Yêu cầu bổ sung giấy tờ",
-    DossierStatus.FINANCIAL_OBLIGATION: "Yêu cầu thực hiện nghĩa vụ tài chính",
-    DossierStatus.WITHDRAWAL_REQUESTED: "Công dân yêu cầu rút hồ sơ", DossierStatus.STOPPED: "Dừng xử lý",
-    DossierStatus.PROCESSED: "Đã xử lý xong", DossierStatus.RESULT_RETURNED: "Đã trả kết quả",
-}
-NEXT_STEP_VI = {
-    DossierStatus.SUPPLEMENT_REQUESTED: "Hồ sơ cần bổ sung giấy tờ: vui lòng liên hệ Bộ phận Một cửa nơi nộp hồ sơ.",
-    DossierStatus.FINANCIAL_OBLIGATION: "Vui lòng thực hiện nghĩa vụ tài chính theo thông báo để hồ sơ được tiếp tục xử lý.",
-    DossierStatus.PROCESSED: "Đã có kết quả: mời ông/bà mang giấy hẹn đến Bộ phận Một cửa để nhận kết quả.",
-    DossierStatus.RESULT_RETURNED: "Kết quả đã được trả cho người nộp hồ sơ.",
-    DossierStatus.NOT_ACCEPTED: "Hồ sơ không được tiếp nhận: lý do ghi trong phiếu từ chối đã giao cho người nộp.",
-    DossierStatus.STOPPED: "Hồ sơ đã dừng xử lý theo thông báo đã giao cho người nộp.",
-}
 MAX_UNKNOWN_LOOKUPS = 20
 CODE_SHAPE = re.compile(r"^[0-9A-Za-z.]{1,40}-\d{6}-\d{4,6}$")
 

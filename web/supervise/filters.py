@@ -10,11 +10,10 @@ from datetime import datetime
 from datetime import time
 from datetime import timedelta
 from typing import Mapping
-from zoneinfo import ZoneInfo
 
 from engine.store.statistics import Scope
+from web.display import LOCAL_TZ as VN
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 LONGEST_RANGE_DAYS = 5 * 366  # a report longer than five years is a typing mistake
 
 

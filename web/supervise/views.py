@@ -15,14 +15,14 @@ from flask_login import current_user
 
 from engine.services import supervision
 from engine.store import statistics
-from web.public.views import STATUS_LABELS_VI
+from web.display import CLASSIFICATION_LABELS
+from web.display import STATUS_LABELS_VI
 from web.security import supervisor_required
 from web.supervise import bp
 from web.supervise import filters as filtering
 from web.supervise import report
 from web.wiring import runtime
 
-CLASSIFICATION_LABELS = {"early": "Trước hạn", "on_time": "Đúng hạn", "late": "Quá hạn"}
 BUCKET_LABELS = {
     "received": "Hồ sơ tiếp nhận", "in_progress": "Đang xử lý", "not_due": "Đang xử lý, chưa đến hạn",
     "overdue": "Đang xử lý, quá hạn", "completed": "Đã giải quyết", "early": "Giải quyết trước hạn",

@@ -26,8 +26,8 @@ def label_messages() -> list[str]:
     from web.desk import labels as desk
     from web.model import labels as model
     from web.navigation import SECTIONS
-    from web.public.views import NEXT_STEP_VI
-    from web.public.views import STATUS_LABELS_VI
+    from web.display import NEXT_STEP_VI
+    from web.display import STATUS_LABELS_VI
     from web.supervise import views as supervise
 
     texts = [label for _endpoint, label, _check in SECTIONS]
