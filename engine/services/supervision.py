@@ -26,6 +26,7 @@ from engine.bpmn.parser import SpecBundle
 from engine.bpmn.xml import parse_xml
 from engine.domain.graphs import forward_edges
 from engine.domain import deadlines
+from engine.domain.model import RunState
 from engine.services.projection import CLOCK_PAUSING
 from engine.services.runtime import Runtime
 from engine.store import statistics
@@ -61,6 +62,16 @@ def at_risk(rt: Runtime, scope: statistics.Scope, now: datetime) -> list[AtRisk]
             if risk is not None:
                 found.append(risk)
     return sorted(found, key=lambda r: (r.dossier.appointment_at, r.dossier.code))
+
+
+def apology_is_due(rt: Runtime, session, dossier) -> bool:
+    """Whether the leader should issue the apology letter with a new appointment now: the dossier
+    still runs, has not been re-appointed, and is within one working day of its appointment (the
+    same threshold the SLA sweep asks at)."""
+    if dossier.run_state != RunState.RUNNING.value or dossier.re_appointment_reason or not dossier.appointment_at:
+        return False
+    calendar = rt.calendars.for_unit(session, dossier.unit_code)
+    return deadlines.apology_deadline(calendar, dossier.appointment_at) <= rt.clock.now()
 
 
 def _assess(rt: Runtime, s, dossier: statistics.OpenDossier, now: datetime, walkers: dict) -> AtRisk | None:

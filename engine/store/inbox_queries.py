@@ -186,12 +186,6 @@ def dossier_history(session: Session, dossier_id: int) -> list[AuditEventRecord]
                                 .order_by(AuditEventRecord.at, AuditEventRecord.id)))
 
 
-def apology_requested(session: Session, dossier_id: int) -> bool:
-    """Whether the SLA sweep already asked the leaders for an apology letter."""
-    return session.scalar(select(func.count(AuditEventRecord.id)).where(
-        AuditEventRecord.dossier_id == dossier_id, AuditEventRecord.action == "apology_requested")) > 0
-
-
 REGISTER_LIMIT = 2000
 
 
@@ -225,7 +219,6 @@ class DossierPage:
     history: list[AuditEventRecord]
     names: dict[str, str]
     colleagues: list[UserRecord]  # who may take the step (its role, its unit)
-    apology_requested: bool
 
 
 def dossier_page(session: Session, *, dossier_id: int | None = None,
@@ -243,8 +236,7 @@ def dossier_page(session: Session, *, dossier_id: int | None = None,
         [w.completed_by for w in steps] + [w.assignee for w in steps] + \
         ([item.owner, item.on_behalf_of] if item else [])
     return DossierPage(view, item, steps, history, full_names(session, people),
-                       colleagues(session, item.unit_code, item.role) if item else [],
-                       apology_requested(session, view.dossier.id))
+                       colleagues(session, item.unit_code, item.role) if item else [])
 
 
 def full_names(session: Session, usernames: Iterable[str | None]) -> dict[str, str]:

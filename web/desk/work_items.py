@@ -16,10 +16,12 @@ from flask_login import current_user
 from configurator import steps
 from configurator.forms import FormError
 from engine.domain.errors import EngineError
+from engine.domain.errors import PermissionDenied
 from engine.domain.model import RunState
 from engine.services import actions
 from engine.services import dossier_papers
 from engine.services import dossiers
+from engine.services import supervision
 from engine.store import inbox_queries
 from web.desk import bp
 from web.desk import step_form
@@ -123,18 +125,15 @@ def reappoint(dossier_id: int):
     item_id = request.form.get("item_id", type=int)
     page = {"item_id": item_id} if item_id else {"dossier_id": dossier_id}
     with runtime().db.read_session() as s:
-        view = visible_dossier(s, dossier_id)
-        at_risk = _at_risk(view.dossier, inbox_queries.apology_requested(s, dossier_id))
-    if not (current_user.actor().is_supervising() and current_user.may_see_unit(view.dossier.unit_code)):
-        # A leader of the commune that only received the dossier (Decree 118) does not decide on it.
-        abort(403, description="Chỉ lãnh đạo đơn vị giải quyết hồ sơ được ký phiếu xin lỗi "
-                               "và hẹn lại ngày trả kết quả.")
+        visible_dossier(s, dossier_id)
     new_at = parse_local_datetime(request.form.get("new_appointment"))
     reason = (request.form.get("reason") or "").strip()
-    error = _reappointment_problem(at_risk or bool(view.dossier.re_appointment_reason), new_at, reason)
+    error = _reappointment_problem(new_at, reason)
     if error is None:
         try:
             dossiers.reappoint_dossier(runtime(), dossier_id, current_user.actor(), new_at, reason)
+        except PermissionDenied as exc:  # not a leader of the unit that decides on the dossier
+            abort(403, description=refusal_text(exc))
         except EngineError as exc:
             error = refusal_text(exc)
     if error:
@@ -174,10 +173,8 @@ def _act(item_id: int, name: str, call, done: str, to_inbox: bool = False):
     return redirect(url_for("desk.inbox") if to_inbox else url_for("desk.work_item", item_id=item_id))
 
 
-def _reappointment_problem(due: bool, new_at, reason: str) -> str | None:
-    """What the leader must fix first; a second re-appointment is left for the engine to refuse."""
-    if not due:
-        return "Hồ sơ chưa đến thời điểm phải xin lỗi và hẹn lại (một ngày làm việc trước hẹn trả)."
+def _reappointment_problem(new_at, reason: str) -> str | None:
+    """What the leader must fill in first; who may, and only once, the engine decides."""
     if new_at is None:
         return "Nhập ngày, giờ hẹn trả mới."
     if not reason:
@@ -193,27 +190,19 @@ def _form_of(item_id: int) -> dict | None:
     return steps.form_of(runtime(), definition_id, form_key)
 
 
-def _at_risk(dossier, apology_requested: bool) -> bool:
-    """Open, not yet re-appointed, and a working day or less before the appointment (or the
-    SLA sweep already asked the leaders for the apology)."""
-    if dossier.run_state != RunState.RUNNING.value or dossier.re_appointment_reason or not dossier.appointment_at:
-        return False
-    due = dossier.apology_due_at
-    return (due is not None and runtime().clock.now() >= due) or apology_requested
-
-
 def _render(item_id: int | None = None, dossier_id: int | None = None, errors: dict | None = None,
             field_errors: dict | None = None, status: int = 200):
     rt = runtime()
     with rt.db.read_session() as s:
         page = inbox_queries.dossier_page(s, dossier_id=dossier_id, item_id=item_id)
         bundle = rt.bundle_for_definition(s, page.view.definition.id) if page else None
+        at_risk = supervision.apology_is_due(rt, s, page.view.dossier) if page else False
     item, view = _visible_page(page)
     form = steps.form_of(rt, view.definition.id, item.form_key) if item else None
     context = {
         "item": item, "view": view, "dossier": view.dossier, "steps": page.steps, "history": page.history,
         "names": page.names, "colleagues": page.colleagues, "now": rt.clock.now(),
-        "at_risk": _at_risk(view.dossier, page.apology_requested),
+        "at_risk": at_risk,
         "fields": step_form.fields_of(form), "has_form": form is not None,
         "values": _form_values(item, view.dossier), "field_errors": field_errors or {}, "errors": errors or {},
         "may": _permissions(item, bundle),
