@@ -132,18 +132,12 @@ def seed_dossiers(rt: Runtime, per_procedure: int = 6, seed: int = 2026) -> int:
     return created
 
 
-def seed_sla(rt: Runtime, rounds: int = 8) -> int:
+def seed_sla(rt: Runtime) -> int:
     """What the worker would have done by now: the warnings, breaches and escalations of the late
-    demo steps, and the apology requests (a sweep fires one level per step, hence the rounds)."""
+    demo steps, and the apology requests."""
     from engine.services import sla
 
-    fired = 0
-    for _ in range(rounds):
-        counts = sla.sweep(rt)
-        fired += sum(counts.values())
-        if not any(counts.values()):
-            break
-    return fired
+    return sum(sla.sweep(rt).values())
 
 
 def _apologise(sim, dossier_id, unit) -> None:

@@ -32,13 +32,16 @@ class Level:
 
 
 def sweep(rt: Runtime, limit: int = 200) -> dict[str, int]:
-    """Fire every SLA level that is due now; returns counts by kind."""
+    """Fire every SLA level that is due now, however many levels of one step are (a step found
+    late by two days gets its warning, breach and escalations in this one call); returns counts
+    by kind. Each batch fires at most one level per step and moves its next_sla_at on, so the
+    loop ends when no step has a level left that is due."""
     counts = {"warning": 0, "breach": 0, "escalation": 0}
     while True:
         fired = _sweep_batch(rt, limit)
         for kind, n in fired.items():
             counts[kind] += n
-        if sum(fired.values()) < limit:
+        if not any(fired.values()):
             break
     counts["apology"] = ask_for_apologies(rt, limit)
     return counts

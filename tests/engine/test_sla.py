@@ -73,6 +73,19 @@ def test_levels_fire_once_each_in_order(runtime, clock):
     assert ("chuyen_vien_1", "Sắp đến hạn") in recipients and ("chuyen_vien_2", "Quá hạn") in recipients
 
 
+def test_a_step_found_long_after_its_due_gets_every_level_in_order_in_one_sweep(runtime, clock):
+    """A worker that was down for a day catches up at once, and still fires each level once."""
+    add_units(runtime)
+    definition = definitions.deploy(runtime, {"esc.bpmn": ESCALATING.encode()})
+    dossiers.start_dossier(runtime, definition_id=definition.id, unit_code="00070",
+                           applicant_name="Trần Thị B", actor=RECEPTION)
+    dossiers.complete_work_item(runtime, _item(runtime, "tiep_nhan").id, RECEPTION, {})
+    clock.set(vn(2026, 3, 4, 9, 0))  # Wednesday: due Monday 17:00, every level is past
+    assert sla.sweep(runtime) == {"warning": 1, "breach": 1, "escalation": 2, "apology": 1}
+    assert _audit(runtime) == [("sla_warning", 1), ("sla_breach", 2), ("sla_escalation", 3), ("sla_escalation", 4)]
+    assert sla.sweep(runtime) == {"warning": 0, "breach": 0, "escalation": 0, "apology": 0}
+
+
 def test_in_app_delivery_is_exactly_once_and_failures_end_in_dead_letter(runtime, clock):
     with runtime.db.session() as s:
         outbox.enqueue(s, key="k1", channel="in_app", recipient="chuyen_vien_1", subject="A", body="B",
