@@ -1,7 +1,10 @@
 """Engine overhead over bare SpiffWorkflow, on the same model (5 user tasks, an exclusive
 gateway, a non-interrupting boundary timer).
 
-(a) bare SpiffWorkflow in memory: one request = deserialize + complete one task + serialize;
+(a) bare SpiffWorkflow in memory: one request = deserialize + complete one task + serialize,
+    with SpiffWorkflow's own serializer (the state carries the spec, as SpiffWorkflow does by default);
+(a') the same with the engine's spec-less state format (engine.bpmn.serializer): what of the engine's
+    time is SpiffWorkflow's, so that (b) - (a') is the cost of the database, work items and audit;
 (b) the engine's complete-work-item use case on a SQLite file (transaction, work items, audit);
 (c) the same on PostgreSQL when MOTCUA_BENCH_POSTGRES_URL / MOTCUA_TEST_POSTGRES_URL is reachable.
 Prints a summary, then one JSON object as the last line.
@@ -36,6 +39,8 @@ from sqlalchemy import create_engine  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
+from engine.bpmn import serializer as state_format  # noqa: E402
+from engine.bpmn.parser import SpecBundle  # noqa: E402
 from engine.clock import FrozenClock  # noqa: E402
 from engine.domain.assignment import Actor  # noqa: E402
 from engine.services import definitions  # noqa: E402
@@ -62,30 +67,35 @@ def summarise(latencies: list[float]) -> dict:
     }
 
 
-def bare() -> dict:
+def bare(specless: bool = False) -> dict:
     parser = SpiffBpmnParser()
     parser.add_bpmn_file(str(MODEL))
     spec, subs = parser.get_spec("five_steps"), parser.get_subprocess_specs("five_steps")
     helpers = {"add_working_hours": lambda start, hours: (datetime.now(timezone.utc)
                                                          + timedelta(hours=hours)).isoformat()}
     engine = PythonScriptEngine(environment=TaskDataEnvironment(helpers))
-    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+    if specless:
+        bundle = SpecBundle(digest="", process_id="five_steps", spec=spec, subprocess_specs=subs, policies={})
+        dump, load = state_format.dump_state, (lambda text: state_format.load_state(text, bundle))
+    else:
+        serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+        dump, load = serializer.serialize_json, serializer.deserialize_json
     starts, completes = [], []
     for _ in range(DOSSIERS):
         t0 = time.perf_counter()
         wf = BpmnWorkflow(spec, subs, script_engine=engine)
         wf.do_engine_steps()
-        state = serializer.serialize_json(wf)
+        state = dump(wf)
         starts.append(time.perf_counter() - t0)
         for answer in ANSWERS:
             t0 = time.perf_counter()
-            wf = serializer.deserialize_json(state)
+            wf = load(state)
             wf.script_engine = engine
             task = wf.get_next_task(state=TaskState.READY, manual=True)
             task.data.update(answer)
             task.run()
             wf.do_engine_steps()
-            state = serializer.serialize_json(wf)
+            state = dump(wf)
             completes.append(time.perf_counter() - t0)
     return {"complete": summarise(completes), "start": summarise(starts)}
 
@@ -133,18 +143,22 @@ def postgres_url() -> str | None:
 def main() -> None:
     result = {"benchmark": "engine", "dossiers": DOSSIERS, "model": MODEL.name}
     result["bare"] = bare()
+    result["bare_specless"] = bare(specless=True)
     with tempfile.TemporaryDirectory() as tmp:
         result["sqlite"] = engine_run(f"sqlite:///{tmp}/bench.sqlite3")
     pg = postgres_url()
     if pg:
         result["postgres"] = engine_run(pg)
-    result["ratio_engine_vs_bare"] = round(result["sqlite"]["complete"]["per_s"] / result["bare"]["complete"]["per_s"], 3)
-    for name in ("bare", "sqlite", "postgres"):
+    engine_rate = result["sqlite"]["complete"]["per_s"]
+    result["ratio_engine_vs_bare"] = round(engine_rate / result["bare"]["complete"]["per_s"], 3)
+    result["ratio_engine_vs_bare_specless"] = round(engine_rate / result["bare_specless"]["complete"]["per_s"], 3)
+    for name in ("bare", "bare_specless", "sqlite", "postgres"):
         if name in result:
             c, st = result[name]["complete"], result[name]["start"]
-            print(f"{name:9} complete {c['per_s']:8.1f}/s  median {c['median_ms']:7.2f} ms  p95 {c['p95_ms']:7.2f} ms"
+            print(f"{name:13} complete {c['per_s']:8.1f}/s  median {c['median_ms']:7.2f} ms  p95 {c['p95_ms']:7.2f} ms"
                   f"   start {st['per_s']:8.1f}/s")
     print(f"ratio_engine_vs_bare (sqlite/bare completions per second) = {result['ratio_engine_vs_bare']}")
+    print(f"ratio_engine_vs_bare_specless = {result['ratio_engine_vs_bare_specless']}")
     print(json.dumps(result))
 
 

@@ -16,7 +16,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 @pytest.mark.parametrize("script, env, keys", [
     ("calendar.py", {"BENCH_CASES": "200"}, {"ops_per_s", "naive_ops_per_s", "ratio"}),
     ("engine.py", {"BENCH_DOSSIERS": "3", "MOTCUA_BENCH_POSTGRES_URL": "postgresql+psycopg://nobody@127.0.0.1:1/x"},
-     {"bare", "sqlite", "ratio_engine_vs_bare"}),
+     {"bare", "bare_specless", "sqlite", "ratio_engine_vs_bare", "ratio_engine_vs_bare_specless"}),
     ("rollout.py", {"BENCH_TEMPLATES": "3", "BENCH_NAIVE_TEMPLATES": "1",
                     "MOTCUA_BENCH_POSTGRES_URL": "postgresql+psycopg://nobody@127.0.0.1:1/x"}, {"sqlite"}),
     ("sla_sweep.py", {"BENCH_ITEMS": "12000", "MOTCUA_BENCH_POSTGRES_URL": "postgresql+psycopg://nobody@127.0.0.1:1/x"},
