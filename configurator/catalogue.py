@@ -398,7 +398,7 @@ def get(rt: Runtime, key: str) -> CatalogueEntry:
     with rt.db.read_session() as s:
         record = catalogue_records.procedure_by_key(s, key)
         if record is None:
-            raise NotFound(f"no procedure {key!r} in the catalogue", field="key")
+            raise NotFound("no procedure '%(key)s' in the catalogue", field="key", key=key)
         versions = tuple(TemplateVersion(d.id, d.version, d.status, d.digest, d.published_at)
                          for d in catalogue_records.definitions_of(s, key))
         return _entry(record, versions)

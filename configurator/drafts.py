@@ -75,7 +75,7 @@ def version_bpmn(rt: Runtime, key: str, version: int) -> str:
     files = version_files(rt, key, version)
     name = main_file(files, key)
     if name is None:
-        raise NotFound(f"{key} v{version} has no BPMN file")
+        raise NotFound("%(key)s v%(version)s has no BPMN file", key=key, version=version)
     return files[name]
 
 
@@ -121,11 +121,12 @@ def publish(rt: Runtime, key: str, version: int) -> ProcessDefinitionRecord:
     """
     with rt.db.read_session() as s:
         if _definition(s, key, version).status != "draft":
-            raise InvalidAction(f"{key} v{version} không phải bản nháp nên không công bố được")
+            raise InvalidAction("%(key)s v%(version)s is not a draft, so it cannot be published",
+                                key=key, version=version)
         newest = repositories.latest_definition(s, key)
         if newest.version != version:
-            raise InvalidAction(f"Đã có phiên bản {newest.version} mới hơn bản nháp {version}; "
-                                "hãy sửa từ phiên bản mới nhất.")
+            raise InvalidAction("version %(newest)s is newer than draft %(version)s; edit the newest version",
+                                newest=newest.version, version=version)
     report = validate_version(rt, key, version)
     if not report.ok:
         raise PublishRefused(report)
@@ -187,7 +188,7 @@ def _refuse_unknown(rt: Runtime, key: str) -> None:
     """Drafts belong to a procedure of the catalogue or to a template already deployed."""
     with rt.db.read_session() as s:
         if catalogue_records.procedure_by_key(s, key) is None and repositories.latest_definition(s, key) is None:
-            raise NotFound(f"Không có thủ tục hay mẫu quy trình nào mã {key!r}", field="key")
+            raise NotFound("no procedure or process template has the code '%(key)s'", field="key", key=key)
 
 
 def _refuse_foreign(bpmn: bytes, key: str) -> None:
@@ -195,10 +196,10 @@ def _refuse_foreign(bpmn: bytes, key: str) -> None:
         bpmn.decode("utf-8")
         tree = parse_xml(bpmn)
     except (EngineError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
-        raise DraftRefused(f"Nội dung BPMN không đọc được: {exc}", field="bpmn") from None
+        raise DraftRefused("the BPMN cannot be read: %(error)s", field="bpmn", error=str(exc)) from None
     if key not in _processes(tree):
-        raise DraftRefused(f"Sơ đồ không còn quy trình có mã {key!r}; hãy giữ nguyên mã quy trình.",
-                           field="bpmn")
+        raise DraftRefused("the diagram no longer has a process with the id '%(key)s'; keep the process id",
+                           field="bpmn", key=key)
 
 
 def _has_process(content: str | bytes, key: str) -> bool:
@@ -219,5 +220,5 @@ def _process_name(bpmn: bytes, key: str) -> str:
 def _definition(s, key: str, version: int) -> ProcessDefinitionRecord:
     definition = catalogue_records.definition_by_version(s, key, version)
     if definition is None:
-        raise NotFound(f"Mẫu quy trình {key} không có phiên bản {version}", field="version")
+        raise NotFound("%(key)s has no version %(version)s", field="version", key=key, version=version)
     return definition

@@ -34,7 +34,8 @@ class FormDefinitionError(EngineError):
 def _field(name: str, spec: dict, required: bool) -> fields.Field:
     kind, fmt = spec.get("type", "string"), spec.get("format")
     if kind not in SUPPORTED_TYPES:
-        raise FormDefinitionError(f"field {name!r}: type {kind!r} is not supported", field=name)
+        raise FormDefinitionError("field '%(field_name)s': type '%(kind)s' is not supported", field=name,
+                                  field_name=name, kind=kind)
     checks = []
     if "enum" in spec:
         checks.append(validate.OneOf(spec["enum"], labels=spec.get("enumNames")))
@@ -77,7 +78,8 @@ def schema_for(form: dict) -> Schema:
     required = set(form.get("required", ()))
     unknown = required - set(form.get("properties", {}))
     if unknown:
-        raise FormDefinitionError(f"required fields missing from properties: {', '.join(sorted(unknown))}")
+        raise FormDefinitionError("required fields missing from properties: %(fields)s",
+                                  fields=", ".join(sorted(unknown)))
     declared = {name: _field(name, spec, name in required) for name, spec in form.get("properties", {}).items()}
     return Schema.from_dict(declared, name=form.get("title", "Form"))()
 

@@ -56,15 +56,15 @@ def rollout_next(rt: Runtime, key: str, version: int, unit_code: str | None, chu
 def _published(s, key: str, version: int):
     definition = catalogue_records.definition_by_version(s, key, version)
     if definition is None:
-        raise NotFound(f"Mẫu quy trình {key} không có phiên bản {version}", field="version")
+        raise NotFound("%(key)s has no version %(version)s", field="version", key=key, version=version)
     if definition.status != "published":
-        raise InvalidAction(f"Chỉ triển khai được phiên bản đã công bố; {key} v{version} đang ở trạng thái "
-                            f"{definition.status}.")
+        raise InvalidAction("only a published version can be rolled out; %(key)s v%(version)s is %(state)s",
+                            key=key, version=version, state=definition.status)
     return definition
 
 
 def _province(s, unit_code: str | None):
     province = template_drafts.province_of(s, unit_code)
     if province is None:
-        raise InvalidAction("Tài khoản của bạn không thuộc tỉnh, thành phố nào nên không biết triển khai cho xã nào.")
+        raise InvalidAction("your account belongs to no province, so there are no communes to roll out to")
     return province

@@ -84,7 +84,7 @@ def simulate(rt: Runtime, files: Mapping[str, bytes], unit_code: str, received_a
         if not ready:
             raise InvalidAction("the simulation stopped: the process waits for an event no step provides")
         if len(steps) >= MAX_STEPS:
-            raise InvalidAction(f"the simulation stopped after {MAX_STEPS} steps: a loop never ends")
+            raise InvalidAction("the simulation stopped after %(count)s steps: a loop never ends", count=MAX_STEPS)
         task = ready[0]
         policy = bundle.step(task.element_id)
         budget = deadlines.parse_working_duration(policy.budget) if policy and policy.budget else None

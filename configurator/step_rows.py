@@ -51,7 +51,7 @@ def grid_for(rt: Runtime, key: str) -> StepGrid:
         latest = repositories.latest_definition(s, key)
         entry = catalogue_records.procedure_by_key(s, key)
     if latest is None and entry is None:
-        raise NotFound(f"Không có thủ tục hay mẫu quy trình nào mã {key!r}", field="key")
+        raise NotFound("no procedure or process template has the code '%(key)s'", field="key", key=key)
     settings = {"name": entry.name if entry else latest.name,
                 "procedure_code": (entry.code if entry else None) or "",
                 "legal_limit": _days(entry.legal_limit_days) if entry else "",
@@ -164,9 +164,9 @@ def _json_field(text: str | None, name: str, empty):
     try:
         value = json.loads(text)
     except json.JSONDecodeError:
-        raise EngineError(f"{name}: không phải JSON hợp lệ", field=name) from None
+        raise EngineError("%(field_name)s: not valid JSON", field=name, field_name=name) from None
     if not isinstance(value, type(empty)):
-        raise EngineError(f"{name}: sai kiểu dữ liệu", field=name)
+        raise EngineError("%(field_name)s: wrong kind of value", field=name, field_name=name)
     return value
 
 

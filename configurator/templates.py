@@ -50,7 +50,7 @@ def overview(rt: Runtime, key: str) -> TemplateOverview:
         entry = catalogue.get(rt, key)
     except NotFound:
         if not versions:
-            raise NotFound(f"Không có thủ tục hay mẫu quy trình nào mã {key!r}", field="key") from None
+            raise NotFound("no procedure or process template has the code '%(key)s'", field="key", key=key) from None
         entry = None
     name = entry.name if entry else versions[-1].name
     return TemplateOverview(key, name, entry, versions)
@@ -63,7 +63,7 @@ def simulate_version(rt: Runtime, key: str, version: int, unit_code: str,
     with rt.db.read_session() as s:
         definition = catalogue_records.definition_by_version(s, key, version)
         if s.get(UnitRecord, unit_code) is None:
-            raise NotFound(f"Không có đơn vị mã {unit_code!r}", field="unit")
+            raise NotFound("unknown unit '%(unit)s'", field="unit", unit=unit_code)
     legal_limit = f"{definition.legal_limit_minutes}m" if definition.legal_limit_minutes else None
     bpmn = {name: content.encode("utf-8") for name, content in definitions.bpmn_files(files).items()}
     return simulation.simulate(rt, bpmn, unit_code, received_at, process_id=key, legal_limit=legal_limit,

@@ -85,7 +85,7 @@ def set_overrides(rt: Runtime, template_key: str, unit_code: str, *, roles: dict
     with rt.db.session() as s:
         variant = variant_records.variant_for(s, template_key, unit_code)
         if variant is None:
-            raise NotFound(f"{template_key} is not rolled out to unit {unit_code}")
+            raise NotFound("%(key)s is not rolled out to unit %(unit)s", key=template_key, unit=unit_code)
         definition = s.get(ProcessDefinitionRecord, variant.definition_id)
         bundle = rt.bundle_for(s, definition)
         problems = _role_problems(s, bundle, unit_code, roles or {}) + _budget_problems(bundle, budgets or {})
@@ -154,7 +154,7 @@ def drift_report(rt: Runtime, template_key: str) -> list[Drift]:
     with rt.db.read_session() as s:
         latest = queries.latest_published(s, template_key)
         if latest is None:
-            raise NotFound(f"no published version of {template_key}")
+            raise NotFound("no published version of %(key)s", key=template_key)
         names = queries.unit_names(s)
         drifts = []
         for variant in variant_records.list_variants(s, template_key=template_key, limit=100_000):

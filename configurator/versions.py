@@ -32,7 +32,7 @@ def version_of(rt: Runtime, key: str, version: int) -> ProcessDefinitionRecord:
     with rt.db.read_session() as s:
         definition = catalogue_records.definition_by_version(s, key, version)
     if definition is None:
-        raise NotFound(f"{key} has no version {version}")
+        raise NotFound("%(key)s has no version %(version)s", key=key, version=version)
     return definition
 
 

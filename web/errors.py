@@ -6,6 +6,7 @@ from flask import Flask
 from flask import jsonify
 from flask import render_template
 from flask import request
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -13,21 +14,38 @@ from engine.domain.errors import ConflictError
 from engine.domain.errors import EngineError
 from engine.domain.errors import NotFound
 from engine.domain.errors import PermissionDenied
-from web.refusals import in_vietnamese
+from web.i18n import N_
+from web.refusals import localised
 
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf)
     app.register_error_handler(HTTPException, _http)
-    app.register_error_handler(PermissionDenied, lambda e: _render(403, "Không được phép", str(e)))
-    app.register_error_handler(NotFound, lambda e: _render(404, "Không tìm thấy", str(e)))
-    app.register_error_handler(ConflictError, lambda e: _render(409, "Xung đột", str(e)))
-    app.register_error_handler(EngineError, lambda e: _render(422, "Không thực hiện được", str(e)))
+    app.register_error_handler(EngineError, _refused)
+    app.add_template_filter(localised)
+
+
+#: (HTTP status, title) of each kind of refusal; the most specific class first.
+REFUSALS = ((PermissionDenied, 403, N_("Không được phép")), (NotFound, 404, N_("Không tìm thấy")),
+            (ConflictError, 409, N_("Xung đột")), (EngineError, 422, N_("Không thực hiện được")))
+
+
+def refusal_kind(error: EngineError) -> tuple[int, str]:
+    """The HTTP status of an engine refusal and its title in the reader's language."""
+    status, title = next((status, title) for kind, status, title in REFUSALS if isinstance(error, kind))
+    return status, gettext(title)
+
+
+def _refused(error: EngineError):
+    status, title = refusal_kind(error)
+    if request.path.startswith("/api/"):
+        return jsonify({"error": title, "message": error.message}), status
+    return _render(status, title, localised(error))
 
 
 def _csrf(error: CSRFError):
-    return _render(400, "Phiên làm việc đã hết hạn",
-                   "Biểu mẫu đã hết hạn hoặc không hợp lệ (CSRF). Vui lòng tải lại trang và thử lại.")
+    return _render(400, gettext("Phiên làm việc đã hết hạn"),
+                   gettext("Biểu mẫu đã hết hạn hoặc không hợp lệ (CSRF). Vui lòng tải lại trang và thử lại."))
 
 
 def _http(error: HTTPException):
@@ -37,7 +55,6 @@ def _http(error: HTTPException):
 def _render(status: int, title: str, message: str):
     if request.path.startswith("/api/"):
         return jsonify({"error": title, "message": message}), status
-    message = in_vietnamese(message)  # people read the engine's reasons in their language
     if request.headers.get("HX-Request"):
         return render_template("partials/error.html", title=title, message=message), status
     return render_template("error.html", title=title, message=message, status=status), status

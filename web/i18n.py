@@ -1,8 +1,10 @@
 """Languages of the interface: Vietnamese by default, English when the user picks it.
 
 Message ids are the Vietnamese texts themselves (what the templates show); the English catalogue
-is web/translations/en/LC_MESSAGES/messages.po, compiled with Babel when the app starts (into the
-instance folder, so a read-only install works and an edited catalogue never goes stale)."""
+is web/translations/en/LC_MESSAGES/messages.po. The engine's refusals are the other way round
+(English ids, web/translations/vi/LC_MESSAGES/engine.po; see web/refusals.py). Both are compiled
+with Babel when the app starts (into the instance folder, so a read-only install works and an
+edited catalogue never goes stale)."""
 
 from __future__ import annotations
 
@@ -70,8 +72,9 @@ def choose(code: str):
 
 
 def compile_catalogues(target: Path) -> Path:
-    """Compile each .po into target/<lang>/LC_MESSAGES/messages.mo when it is newer."""
-    for po_path in CATALOGUES.glob("*/LC_MESSAGES/messages.po"):
+    """Compile each .po (the interface's messages.po, the engine's engine.po) into
+    target/<lang>/LC_MESSAGES/<domain>.mo when it is newer."""
+    for po_path in CATALOGUES.glob("*/LC_MESSAGES/*.po"):
         mo_path = target / po_path.relative_to(CATALOGUES).with_suffix(".mo")
         if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
             continue

@@ -131,8 +131,8 @@ class Run:
 
     def dump(self) -> str:
         if len(self.workflow.tasks) > MAX_TREE_SIZE:
-            raise InvalidAction(f"dossier workflow grew to {len(self.workflow.tasks)} tasks; "
-                                f"a loop in the template runs away")
+            raise InvalidAction("dossier workflow grew to %(count)s tasks; a loop in the template runs away",
+                                count=len(self.workflow.tasks))
         return dump_state(self.workflow)
 
     # -- commands ----------------------------------------------------------------------------
@@ -171,17 +171,18 @@ class Run:
             try:
                 self.workflow.send_event(BpmnEvent(definition, payload=dict(payload or {})))
             except SpiffWorkflowException as exc:
-                raise InvalidAction(f"nothing in this dossier waits for {definition.name!r}: {exc}") from None
+                raise InvalidAction("nothing in this dossier waits for '%(event)s': %(error)s",
+                                    event=definition.name, error=str(exc)) from None
             self.workflow.do_engine_steps()
 
     def _ready_human_task(self, task_id: str):
         try:
             task = self.workflow.get_task_from_id(UUID(task_id))
         except (TaskNotFoundException, ValueError):
-            raise InvalidAction(f"task {task_id} is not part of this dossier") from None
+            raise InvalidAction("task %(task)s is not part of this dossier", task=task_id) from None
         if not task.task_spec.manual or task.state != TaskState.READY:
-            raise InvalidAction(f"step {task.task_spec.bpmn_id!r} is not waiting for a person "
-                                f"(state {TaskState.get_name(task.state)})")
+            raise InvalidAction("step '%(step)s' is not waiting for a person (state %(state)s)",
+                                step=task.task_spec.bpmn_id, state=TaskState.get_name(task.state))
         return task
 
 

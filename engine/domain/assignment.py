@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from dataclasses import field
 
+from engine.domain.errors import Reason
+
 #: Roles that may act across their unit's work items (reassign, act for others).
 SUPERVISING_ROLES = frozenset({"lanh_dao", "leader", "supervisor", "admin", "administrator"})
 
@@ -34,22 +36,25 @@ class Actor:
         return bool(self.roles & SUPERVISING_ROLES)
 
 
-def refusal_to_work(actor: Actor, *, unit_code: str, role: str | None, assignee: str | None) -> str | None:
+def refusal_to_work(actor: Actor, *, unit_code: str, role: str | None, assignee: str | None) -> Reason | None:
     """Why `actor` may not complete this item, or None when they may."""
     if actor.is_system:
         return None
     if not actor.works_in(unit_code):
-        return f"{actor.username} does not work in unit {unit_code}"
+        return Reason.of("%(user)s does not work in unit %(unit)s", user=actor.username, unit=unit_code)
     if assignee is not None:
         if assignee == actor.username or (actor.on_behalf_of and assignee == actor.on_behalf_of):
             return None
-        return f"the step is assigned to {assignee}"
+        return Reason.of("the step is assigned to %(user)s", user=assignee)
     if role is None or role in actor.roles:
         return None
-    return f"the step needs role {role!r}; {actor.username} has {', '.join(sorted(actor.roles)) or 'no role'}"
+    if not actor.roles:
+        return Reason.of("the step needs role '%(role)s'; %(user)s has no role", role=role, user=actor.username)
+    return Reason.of("the step needs role '%(role)s'; %(user)s has %(roles)s",
+                     role=role, user=actor.username, roles=", ".join(sorted(actor.roles)))
 
 
-def refusal_to_claim(actor: Actor, *, unit_code: str, role: str | None, assignee: str | None) -> str | None:
+def refusal_to_claim(actor: Actor, *, unit_code: str, role: str | None, assignee: str | None) -> Reason | None:
     if assignee is not None:
-        return f"already claimed by {assignee}"
+        return Reason.of("already claimed by %(user)s", user=assignee)
     return refusal_to_work(actor, unit_code=unit_code, role=role, assignee=None)

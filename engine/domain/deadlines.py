@@ -15,6 +15,7 @@ from typing import Iterable
 
 from engine.domain.calendar import MINUTES_PER_DAY
 from engine.domain.calendar import WorkingCalendar
+from engine.domain.errors import InvalidAction
 from engine.domain.model import Classification
 
 _SHORT = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*(d|h|m|ngày|giờ|phút)\s*$", re.IGNORECASE)
@@ -199,7 +200,7 @@ def apology_deadline(calendar: WorkingCalendar, appointment_at: datetime) -> dat
     return calendar.add(appointment_at, -MINUTES_PER_DAY)
 
 
-class ReappointmentError(ValueError):
+class ReappointmentError(InvalidAction, ValueError):
     pass
 
 

@@ -16,6 +16,7 @@ from engine.domain.assignment import Actor
 from engine.domain.errors import InvalidAction
 from engine.domain.errors import NotFound
 from engine.domain.errors import PermissionDenied
+from engine.domain.errors import english
 from engine.services import audit
 from engine.services.actions import notify
 from engine.services.actions import refusal_for_receiver
@@ -50,14 +51,15 @@ def declare_absence(rt: Runtime, actor: Actor, username: str, substitute: str, d
         NotFound: unknown user, substitute or procedure.
     """
     if date_from > date_to:
-        raise InvalidAction(f"the absence ends ({date_to}) before it starts ({date_from})", field="date_to")
+        raise InvalidAction("the absence ends (%(end)s) before it starts (%(start)s)", field="date_to",
+                            end=date_to, start=date_from)
     if substitute == username:
         raise InvalidAction("a user cannot substitute for themselves", field="substitute")
     with transaction(rt) as s:
         user = _user(s, username)
         _check_may_manage(actor, user)
         if procedure_key is not None and repositories.latest_definition(s, procedure_key) is None:
-            raise NotFound(f"unknown procedure {procedure_key!r}", field="procedure_key")
+            raise NotFound("unknown procedure '%(procedure)s'", field="procedure_key", procedure=procedure_key)
         _check_substitute(s, user, substitute, role)
         scope = Scope(procedure_key, role)
         _check_no_overlap(s, username, scope, date_from, date_to)
@@ -91,9 +93,9 @@ def end_absence(rt: Runtime, actor: Actor, absence_id: int, give_back: bool = Tr
     with transaction(rt) as s:
         absence = s.get(AbsenceRecord, absence_id)
         if absence is None:
-            raise NotFound(f"unknown absence {absence_id}")
+            raise NotFound("unknown absence %(id)s", id=absence_id)
         if absence.cancelled_at is not None:
-            raise InvalidAction(f"the absence of {absence.username} has already ended")
+            raise InvalidAction("the absence of %(user)s has already ended", user=absence.username)
         if actor.username != absence.created_by:
             _check_may_manage(actor, _user(s, absence.username))
         now = rt.clock.now()
@@ -155,7 +157,7 @@ def route_to_substitutes(rt: Runtime, now: datetime | None = None) -> dict[str, 
 def _user(s: Session, username: str) -> UserRecord:
     user = s.get(UserRecord, username)
     if user is None:
-        raise NotFound(f"unknown user {username!r}", field="username")
+        raise NotFound("unknown user '%(user)s'", field="username", user=username)
     return user
 
 
@@ -163,28 +165,42 @@ def _check_may_manage(actor: Actor, user: UserRecord) -> None:
     if actor.username == user.username:
         return
     if not (actor.is_supervising() and actor.works_in(user.unit_code)):
-        raise PermissionDenied(f"only {user.username} or a leader of unit {user.unit_code} "
-                               f"may manage their absences")
+        raise PermissionDenied("only %(user)s or a leader of unit %(unit)s may manage their absences",
+                               user=user.username, unit=user.unit_code)
 
 
 def _check_substitute(s: Session, user: UserRecord, substitute: str, role: str | None) -> None:
     candidate = s.get(UserRecord, substitute)
     if candidate is None:
-        raise NotFound(f"unknown user {substitute!r}", field="substitute")
+        raise NotFound("unknown user '%(user)s'", field="substitute", user=substitute)
     if role is not None and role not in user.role_set:
-        raise InvalidAction(f"{user.username} does not have role {role!r}", field="role")
+        raise InvalidAction("%(user)s does not have role '%(role)s'", field="role", user=user.username, role=role)
     for needed in ([role] if role else sorted(user.role_set)):
         refusal = refusal_for_receiver(candidate, substitute, user.unit_code, needed)
         if refusal:
-            raise InvalidAction(refusal + ("" if role else "; declare the absence for a role they hold"),
-                                field="substitute")
+            if role:
+                raise InvalidAction.because(refusal, field="substitute")
+            raise InvalidAction("%(reason)s; declare the absence for a role they hold", field="substitute",
+                                reason=refusal)
+
+
+_OVERLAP = {  # by (scoped to a procedure, scoped to a role)
+    (False, False): english("%(user)s is already away from %(start)s to %(end)s (substitute %(substitute)s)"),
+    (True, False): english("%(user)s is already away from %(start)s to %(end)s (substitute %(substitute)s) "
+                           "for procedure %(procedure)s"),
+    (False, True): english("%(user)s is already away from %(start)s to %(end)s (substitute %(substitute)s) "
+                           "for role %(role)s"),
+    (True, True): english("%(user)s is already away from %(start)s to %(end)s (substitute %(substitute)s) "
+                          "for procedure %(procedure)s, role %(role)s"),
+}
 
 
 def _check_no_overlap(s: Session, username: str, scope: Scope, date_from: date, date_to: date) -> None:
     for other in absence_records.active_absences_of(s, username, date_from, date_to):
         if Scope(other.procedure_key, other.role) == scope:
-            raise InvalidAction(f"{username} is already away from {other.date_from} to {other.date_to} "
-                                f"(substitute {other.substitute}){_scope_text(scope)}", field="date_from")
+            raise InvalidAction(_OVERLAP[bool(scope.procedure_key), bool(scope.role)], field="date_from",
+                                user=username, start=other.date_from, end=other.date_to,
+                                substitute=other.substitute, procedure=scope.procedure_key, role=scope.role)
 
 
 def _check_not_circular(s: Session, username: str, substitute: str, scope: Scope, date_from: date,
@@ -199,8 +215,8 @@ def _check_not_circular(s: Session, username: str, substitute: str, scope: Scope
             window = (max(start, absence.date_from), min(end, absence.date_to))
             chain = path + [absence.substitute]
             if absence.substitute == username:
-                raise InvalidAction(f"circular delegation: {' → '.join(chain)} "
-                                    f"from {window[0]} to {window[1]}", field="substitute")
+                raise InvalidAction("circular delegation: %(chain)s from %(start)s to %(end)s", field="substitute",
+                                    chain=" → ".join(chain), start=window[0], end=window[1])
             if absence.substitute not in path and len(chain) <= MAX_CHAIN:
                 todo.append((absence.substitute, *window, chain))
 

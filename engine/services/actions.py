@@ -16,6 +16,7 @@ from engine.domain.assignment import refusal_to_work
 from engine.domain.errors import InvalidAction
 from engine.domain.errors import NotFound
 from engine.domain.errors import PermissionDenied
+from engine.domain.errors import Reason
 from engine.domain.model import WorkItemState
 from engine.services import audit
 from engine.services import outbox
@@ -34,9 +35,6 @@ from engine.store.records import WorkItemRecord
 RETURN_DATA_KEY, RETURN_VALUE = "ket_qua", "tra_lai"
 #: A gateway condition that routes a return, e.g. `ket_qua == 'tra_lai'`.
 _RETURN_CONDITION = re.compile(r"""ket_qua\s*==\s*['"]tra_lai['"]""")
-NO_RETURN_PATH = "this step has no return path in the template"
-
-
 def delegate_work_item(rt: Runtime, item_id: int, actor: Actor, to_username: str,
                        note: str | None = None) -> WorkItemRecord:
     """Hand a step to a colleague who works it and resolves it back (Camunda delegate).
@@ -54,9 +52,11 @@ def delegate_work_item(rt: Runtime, item_id: int, actor: Actor, to_username: str
         if item.assignee is None:
             raise InvalidAction("the step is not assigned to anyone; claim it before delegating")
         if item.delegation_state == "pending":
-            raise InvalidAction(f"the step is already delegated to {item.assignee}; it must be resolved first")
+            raise InvalidAction("the step is already delegated to %(user)s; it must be resolved first",
+                                user=item.assignee)
         if actor.username != item.assignee and not _leads(actor, item.unit_code):
-            raise PermissionDenied(f"only {item.assignee} or a leader of unit {item.unit_code} may delegate this step")
+            raise PermissionDenied("only %(user)s or a leader of unit %(unit)s may delegate this step",
+                                   user=item.assignee, unit=item.unit_code)
         _check_receiver(s, to_username, item.unit_code, item.role, current=item.assignee)
         now, owner = rt.clock.now(), item.assignee
         audit.record(s, at=now, action="delegate", actor=_acting_for(actor, owner), dossier_id=dossier.id,
@@ -87,7 +87,7 @@ def resolve_work_item(rt: Runtime, item_id: int, actor: Actor, data: Mapping | N
         if item.delegation_state != "pending" or not item.owner:
             raise InvalidAction("the step is not delegated; there is nothing to resolve")
         if actor.username != item.assignee:
-            raise PermissionDenied(f"only the delegate {item.assignee} may resolve this step")
+            raise PermissionDenied("only the delegate %(user)s may resolve this step", user=item.assignee)
         now, owner = rt.clock.now(), item.owner
         audit.record(s, at=now, action="resolve", actor=actor, dossier_id=dossier.id, work_item_id=item.id,
                      element_id=item.element_id, giver=actor.username, receiver=owner,
@@ -115,14 +115,14 @@ def reassign_work_item(rt: Runtime, item_id: int, actor: Actor, to_username: str
     with transaction(rt) as s:
         item, dossier = _open_item(s, item_id, None)
         if not _leads(actor, item.unit_code):
-            raise PermissionDenied(f"only a leader of unit {item.unit_code} may reassign this step")
+            raise PermissionDenied("only a leader of unit %(unit)s may reassign this step", unit=item.unit_code)
         if to_username is not None:
             _check_receiver(s, to_username, item.unit_code, item.role, current=item.assignee)
             recipients = [to_username]
         else:
             if to_role != item.role:
-                raise InvalidAction(f"the step belongs to role {item.role!r}; it can go back only to that pool",
-                                    field="to_role")
+                raise InvalidAction("the step belongs to role '%(role)s'; it can go back only to that pool",
+                                    field="to_role", role=item.role)
             if item.assignee is None:
                 raise InvalidAction("the step is already in its role's pool")
             recipients = [u.username for u in repositories.active_users(s, item.unit_code)
@@ -160,7 +160,7 @@ def return_to_previous(rt: Runtime, item_id: int, actor: Actor, reason: str) -> 
         _check_may_work(actor, item)
         bundle = rt.bundle_for_definition(s, dossier.definition_id)
         if not has_return_path(bundle, item.element_id):
-            raise InvalidAction(NO_RETURN_PATH, element_id=item.element_id)
+            raise InvalidAction("this step has no return path in the template", element_id=item.element_id)
         now, calendar = rt.clock.now(), rt.calendars.for_unit(s, dossier.unit_code)
         run = _load(rt, s, dossier, calendar)
         done_before, ready_before = set(run.completed_element_ids()), run.ready_task_ids()
@@ -199,16 +199,16 @@ def has_return_path(bundle, element_id: str) -> bool:
 
 # -- shared with absences -----------------------------------------------------------------------
 
-def refusal_for_receiver(user: UserRecord | None, username: str, unit_code: str, role: str | None) -> str | None:
+def refusal_for_receiver(user: UserRecord | None, username: str, unit_code: str, role: str | None) -> Reason | None:
     """Why `username` may not receive work of this unit and role, or None when they may."""
     if user is None:
-        return f"unknown user {username!r}"
+        return Reason.of("unknown user '%(user)s'", user=username)
     if not user.active:
-        return f"{username} is not an active user"
+        return Reason.of("%(user)s is not an active user", user=username)
     if user.unit_code != unit_code:
-        return f"{username} does not work in unit {unit_code}"
+        return Reason.of("%(user)s does not work in unit %(unit)s", user=username, unit=unit_code)
     if role is not None and role not in user.role_set:
-        return f"{username} does not have role {role!r}"
+        return Reason.of("%(user)s does not have role '%(role)s'", user=username, role=role)
     return None
 
 
@@ -230,19 +230,20 @@ def _acting_for(actor: Actor, username: str) -> Actor:
 
 def _check_receiver(s: Session, username: str, unit_code: str, role: str | None, current: str | None) -> None:
     if username == current:
-        raise InvalidAction(f"the step is already assigned to {username}", field="to_username")
+        raise InvalidAction("the step is already assigned to %(user)s", field="to_username", user=username)
     user = s.get(UserRecord, username)
     refusal = refusal_for_receiver(user, username, unit_code, role)
     if refusal:
-        raise (NotFound if user is None else InvalidAction)(refusal, field="to_username")
+        raise (NotFound if user is None else InvalidAction).because(refusal, field="to_username")
 
 
 def _check_may_work(actor: Actor, item: WorkItemRecord) -> None:
     refusal = refusal_to_work(actor, unit_code=item.unit_code, role=item.role, assignee=item.assignee)
     if refusal:
-        raise PermissionDenied(refusal)
+        raise PermissionDenied.because(refusal)
     if item.delegation_state == "pending":
-        raise PermissionDenied(f"the step is delegated to {item.assignee}; it must be resolved to {item.owner} first")
+        raise PermissionDenied("the step is delegated to %(user)s; it must be resolved back to %(owner)s first",
+                               user=item.assignee, owner=item.owner)
 
 
 def _assign(rt: Runtime, s: Session, item: WorkItemRecord, dossier, username: str, now) -> None:

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from engine.calendars import OVERRIDE_KINDS
 from engine.domain.assignment import Actor
 from engine.domain.errors import InvalidAction
 from engine.domain.errors import NotFound
@@ -38,10 +39,11 @@ class Account:
 def create_user(rt: Runtime, actor: Actor, account: Account, password_hash: str) -> UserRecord:
     _check_admin(actor)
     if not USERNAME.match(account.username):
-        raise InvalidAction("3–80 chữ thường không dấu, số, dấu chấm hoặc gạch dưới", field="username")
+        raise InvalidAction("a user name is 3 to 80 lower-case letters without accents, digits, dots or underscores",
+                            field="username")
     with transaction(rt) as s:
         if s.get(UserRecord, account.username) is not None:
-            raise InvalidAction(f"tên đăng nhập {account.username} đã có", field="username")
+            raise InvalidAction("the user name %(user)s is taken", field="username", user=account.username)
         _check_account(s, account)
         user = UserRecord(username=account.username, password_hash=password_hash)
         _apply(user, account)
@@ -56,10 +58,11 @@ def update_user(rt: Runtime, actor: Actor, account: Account, password_hash: str 
     with transaction(rt) as s:
         user = s.get(UserRecord, account.username)
         if user is None:
-            raise NotFound(f"không có tài khoản {account.username}", field="username")
+            raise NotFound("unknown user '%(user)s'", field="username", user=account.username)
         _check_account(s, account)
         if actor.username == user.username and not (set(account.roles) & ADMIN_ROLES and account.active):
-            raise InvalidAction("không thể tự bỏ quyền quản trị hoặc tự khoá tài khoản của mình", field="roles")
+            raise InvalidAction("you cannot remove your own administrator role or lock your own account",
+                                field="roles")
         _apply(user, account)
         if password_hash:
             user.password_hash = password_hash
@@ -76,15 +79,11 @@ def add_calendar_days(rt: Runtime, actor: Actor, *, calendar_code: str, date_fro
     _check_admin(actor)
     with transaction(rt) as s:
         if calendar_code != "VN" and s.get(UnitRecord, calendar_code) is None:
-            raise NotFound(f"không có đơn vị {calendar_code}", field="calendar_code")
-        try:
-            record = calendar_records.add_override(s, calendar_code=calendar_code, date_from=date_from,
-                                                   date_to=date_to, kind=kind, note=note,
-                                                   created_by=actor.username, now=rt.clock.now())
-        except ValueError as exc:
-            message = str(exc)
-            field = "kind" if message.startswith("kind") else "date_to" if "before" in message else "note"
-            raise InvalidAction(message, field=field) from None
+            raise NotFound("unknown unit '%(unit)s'", field="calendar_code", unit=calendar_code)
+        _check_calendar_days(date_from, date_to, kind, note)
+        record = calendar_records.add_override(s, calendar_code=calendar_code, date_from=date_from,
+                                               date_to=date_to, kind=kind, note=note,
+                                               created_by=actor.username, now=rt.clock.now())
         audit.record(s, at=rt.clock.now(), action="calendar.add", actor=actor, calendar_code=calendar_code,
                      date_from=date_from.isoformat(), date_to=date_to.isoformat(), kind=kind, note=note)
     rt.calendars.invalidate()
@@ -97,7 +96,7 @@ def remove_calendar_day(rt: Runtime, actor: Actor, override_id: int) -> Calendar
         try:
             record = calendar_records.delete_override(s, override_id)
         except LookupError:
-            raise NotFound(f"không có thay đổi lịch số {override_id}") from None
+            raise NotFound("no calendar change with id %(id)s", id=override_id) from None
         audit.record(s, at=rt.clock.now(), action="calendar.remove", actor=actor,
                      calendar_code=record.calendar_code, date_from=record.date_from.isoformat(),
                      date_to=record.date_to.isoformat(), kind=record.kind, note=record.note)
@@ -107,19 +106,31 @@ def remove_calendar_day(rt: Runtime, actor: Actor, override_id: int) -> Calendar
 
 def _check_admin(actor: Actor) -> None:
     if not actor.roles & ADMIN_ROLES:
-        raise PermissionDenied(f"{actor.username} không có quyền quản trị")
+        raise PermissionDenied("%(user)s is not an administrator", user=actor.username)
+
+
+def _check_calendar_days(date_from: date, date_to: date, kind: str, note: str) -> None:
+    if kind not in OVERRIDE_KINDS:
+        raise InvalidAction("the kind of day must be one of %(kinds)s, not '%(kind)s'", field="kind",
+                            kinds=", ".join(OVERRIDE_KINDS), kind=kind)
+    if date_to < date_from:
+        raise InvalidAction("the period ends (%(end)s) before it starts (%(start)s)", field="date_to",
+                            end=date_to, start=date_from)
+    if not note.strip():
+        raise InvalidAction("say why (the announcement or decision), so the appointment can be explained",
+                            field="note")
 
 
 def _check_account(s, account: Account) -> None:
     if not account.full_name.strip():
-        raise InvalidAction("nhập họ và tên", field="full_name")
+        raise InvalidAction("enter the full name", field="full_name")
     if not account.roles:
-        raise InvalidAction("chọn ít nhất một vai trò", field="roles")
+        raise InvalidAction("choose at least one role", field="roles")
     bad = [r for r in account.roles if not ROLE.match(r)]
     if bad:
-        raise InvalidAction(f"vai trò không hợp lệ: {', '.join(bad)}", field="roles")
+        raise InvalidAction("not a valid role: %(roles)s", field="roles", roles=", ".join(bad))
     if account.unit_code and s.get(UnitRecord, account.unit_code) is None:
-        raise NotFound(f"không có đơn vị {account.unit_code}", field="unit_code")
+        raise NotFound("unknown unit '%(unit)s'", field="unit_code", unit=account.unit_code)
 
 
 def _apply(user: UserRecord, account: Account) -> None:

@@ -29,9 +29,9 @@ def issue(rt: Runtime, *, username: str, name: str) -> tuple[ApiTokenRecord, str
     with rt.db.session() as s:
         user = s.get(UserRecord, username)
         if user is None:
-            raise NotFound(f"unknown user {username!r}", field="user")
+            raise NotFound("unknown user '%(user)s'", field="user", user=username)
         if not user.active:
-            raise InvalidAction(f"{username} is not an active user", field="user")
+            raise InvalidAction("%(user)s is not an active user", field="user", user=username)
         record = account_records.add_token(s, name=name, token=token, username=username, at=rt.clock.now())
         s.flush()
         return record, token
@@ -45,4 +45,4 @@ def all_tokens(rt: Runtime) -> list[ApiTokenRecord]:
 def revoke(rt: Runtime, token_id: int) -> None:
     with rt.db.session() as s:
         if not api_queries.revoke_token(s, token_id):
-            raise NotFound(f"no API token with id {token_id}", field="id")
+            raise NotFound("no API token with id %(id)s", field="id", id=token_id)

@@ -61,7 +61,7 @@ def template_files(rt: Runtime, definition_id: int) -> dict[str, str]:
     with rt.db.read_session() as s:
         definition = s.get(ProcessDefinitionRecord, definition_id)
         if definition is None:
-            raise NotFound(f"unknown process definition {definition_id}")
+            raise NotFound("unknown process definition %(id)s", id=definition_id)
         return dict(s.get(TemplateBlobRecord, definition.digest).files)
 
 

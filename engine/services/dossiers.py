@@ -56,7 +56,7 @@ def start_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applicant_
         definition = _published(s, definition_id)
         unit = s.get(UnitRecord, unit_code)
         if unit is None:
-            raise NotFound(f"unknown unit {unit_code!r}", field="unit_code")
+            raise NotFound("unknown unit '%(unit)s'", field="unit_code", unit=unit_code)
         variant = variant_records.variant_for(s, definition.key, unit_code)
         if variant is not None and variant.definition_id != definition.id:
             # The version rolled out to the unit is the one its dossiers run (a desk may offer
@@ -106,10 +106,10 @@ def complete_work_item(rt: Runtime, work_item_id: int, actor: Actor, data: Mappi
         item, dossier = _open_item(s, work_item_id, expected_version)
         refusal = refusal_to_work(actor, unit_code=item.unit_code, role=item.role, assignee=item.assignee)
         if refusal:
-            raise PermissionDenied(refusal)
+            raise PermissionDenied.because(refusal)
         if item.delegation_state == "pending":
-            raise PermissionDenied(f"the step is delegated to {item.assignee}; "
-                                   f"it must be resolved back to {item.owner} first")
+            raise PermissionDenied("the step is delegated to %(user)s; it must be resolved back to %(owner)s first",
+                                   user=item.assignee, owner=item.owner)
         now = rt.clock.now()
         calendar = rt.calendars.for_unit(s, dossier.unit_code)
         run = _load(rt, s, dossier, calendar)
@@ -129,7 +129,7 @@ def claim_work_item(rt: Runtime, work_item_id: int, actor: Actor) -> WorkItemRec
         item, dossier = _open_item(s, work_item_id, None)
         refusal = refusal_to_claim(actor, unit_code=item.unit_code, role=item.role, assignee=item.assignee)
         if refusal:
-            raise InvalidAction(refusal) if item.assignee else PermissionDenied(refusal)
+            raise (InvalidAction if item.assignee else PermissionDenied).because(refusal)
         now = rt.clock.now()
         item.assignee, item.state, item.claimed_at = actor.username, WorkItemState.CLAIMED.value, now
         if item.due_at is None:
@@ -147,7 +147,7 @@ def unclaim_work_item(rt: Runtime, work_item_id: int, actor: Actor) -> WorkItemR
         if item.assignee is None:
             raise InvalidAction("the step is not claimed")
         if item.assignee != actor.username and not (actor.is_supervising() and actor.works_in(item.unit_code)):
-            raise PermissionDenied(f"only {item.assignee} or a leader may release this step")
+            raise PermissionDenied("only %(user)s or a leader may release this step", user=item.assignee)
         now = rt.clock.now()
         audit.record(s, at=now, action="unclaim", actor=actor, dossier_id=dossier.id, work_item_id=item.id,
                      element_id=item.element_id, giver=item.assignee, receiver=item.role)
@@ -184,7 +184,8 @@ def resume_dossier(rt: Runtime, dossier_id: int, actor: Actor) -> DossierRecord:
     with transaction(rt) as s:
         dossier = _get_dossier(s, dossier_id)
         if dossier.run_state != RunState.SUSPENDED.value:
-            raise InvalidAction(f"dossier {dossier.code} is not suspended (it is {dossier.run_state})")
+            raise InvalidAction("dossier %(code)s is not suspended (it is %(state)s)", code=dossier.code,
+                                state=dossier.run_state)
         now = rt.clock.now()
         dossier.run_state = RunState.RUNNING.value
         dossier.updated_at = now
@@ -204,10 +205,10 @@ def cancel_dossier(rt: Runtime, dossier_id: int, actor: Actor, reason: str,
         dossier = _get_dossier(s, dossier_id)
         if not actor.is_system and not (actor.works_in(dossier.unit_code)
                                         and (actor.is_supervising() or "mot_cua" in actor.roles)):
-            raise PermissionDenied(f"only the one-stop desk or a leader of unit {dossier.unit_code} "
-                                   f"may stop dossier {dossier.code}")
+            raise PermissionDenied("only the one-stop desk or a leader of unit %(unit)s may stop dossier %(code)s",
+                                   unit=dossier.unit_code, code=dossier.code)
         if dossier.run_state in (RunState.COMPLETED.value, RunState.CANCELLED.value):
-            raise InvalidAction(f"dossier {dossier.code} is already {dossier.run_state}")
+            raise InvalidAction("dossier %(code)s is already %(state)s", code=dossier.code, state=dossier.run_state)
         now = rt.clock.now()
         calendar = rt.calendars.for_unit(s, dossier.unit_code)
         run = _load(rt, s, dossier, calendar)
@@ -232,39 +233,46 @@ def definition_of(session: Session, dossier_id: int) -> int | None:
 def _published(s: Session, definition_id: int) -> ProcessDefinitionRecord:
     definition = s.get(ProcessDefinitionRecord, definition_id)
     if definition is None:
-        raise NotFound(f"unknown process definition {definition_id}", field="definition_id")
+        raise NotFound("unknown process definition %(id)s", field="definition_id", id=definition_id)
     if definition.status != "published":
-        raise InvalidAction(f"{definition.key} v{definition.version} is {definition.status}; "
-                            f"dossiers start only on a published version")
+        raise InvalidAction("%(key)s v%(version)s is %(state)s; dossiers start only on a published version",
+                            key=definition.key, version=definition.version, state=definition.status)
     return definition
 
 
 def _get_dossier(s: Session, dossier_id: int) -> DossierRecord:
     dossier = s.get(DossierRecord, dossier_id)
     if dossier is None:
-        raise NotFound(f"unknown dossier {dossier_id}")
+        raise NotFound("unknown dossier %(id)s", id=dossier_id)
     return dossier
 
 
 def _running(s: Session, dossier_id: int) -> DossierRecord:
     dossier = _get_dossier(s, dossier_id)
     if dossier.run_state != RunState.RUNNING.value:
-        raise InvalidAction(f"dossier {dossier.code} is {dossier.run_state}; nothing can move it now")
+        raise _not_running(dossier)
     return dossier
 
 
 def _open_item(s: Session, work_item_id: int, expected_version: int | None):
     item, dossier = repositories.work_item_with_dossier(s, work_item_id)
     if item is None:
-        raise NotFound(f"unknown work item {work_item_id}")
+        raise NotFound("unknown work item %(id)s", id=work_item_id)
     if expected_version is not None and item.version != expected_version:
-        raise ConflictError(f"step {item.name!r} changed since you opened it; reload and try again")
+        raise ConflictError("step '%(step)s' changed since you opened it; reload and try again", step=item.name)
     if item.state not in projection.OPEN_STATES:
-        who = f" by {item.completed_by}" if item.completed_by else ""
-        raise ConflictError(f"step {item.name!r} is already {item.state}{who}")
+        if item.completed_by:
+            raise ConflictError("step '%(step)s' is already %(state)s by %(user)s",
+                                step=item.name, state=item.state, user=item.completed_by)
+        raise ConflictError("step '%(step)s' is already %(state)s", step=item.name, state=item.state)
     if dossier.run_state != RunState.RUNNING.value:
-        raise InvalidAction(f"dossier {dossier.code} is {dossier.run_state}; nothing can move it now")
+        raise _not_running(dossier)
     return item, dossier
+
+
+def _not_running(dossier: DossierRecord) -> InvalidAction:
+    return InvalidAction("dossier %(code)s is %(state)s; nothing can move it now",
+                         code=dossier.code, state=dossier.run_state)
 
 
 def _load(rt: Runtime, s: Session, dossier: DossierRecord, calendar) -> runner.Run:
@@ -302,17 +310,17 @@ def reappoint_dossier(rt: Runtime, dossier_id: int, actor: Actor, new_appointmen
     with transaction(rt) as s:
         dossier = _running(s, dossier_id)
         if not actor.is_system and not (actor.works_in(dossier.unit_code) and actor.is_supervising()):
-            raise PermissionDenied(f"only a leader of unit {dossier.unit_code} may issue the apology letter "
-                                   f"for dossier {dossier.code}")
+            raise PermissionDenied("only a leader of unit %(unit)s may issue the apology letter for dossier %(code)s",
+                                   unit=dossier.unit_code, code=dossier.code)
         if dossier.appointment_at is None:
-            raise InvalidAction(f"dossier {dossier.code} has no appointment to move")
+            raise InvalidAction("dossier %(code)s has no appointment to move", code=dossier.code)
         clock = deadlines.DossierClock(dossier.received_at, dossier.clock_start_at, 0,
                                        dossier.original_appointment_at,
                                        dossier.appointment_at if dossier.re_appointment_reason else None)
         try:
             moved = clock.reappoint(new_appointment)
         except deadlines.ReappointmentError as exc:
-            raise InvalidAction(str(exc), field="new_appointment") from None
+            raise InvalidAction(exc.template, field="new_appointment", **exc.params) from None
         now = rt.clock.now()
         dossier.appointment_at, dossier.re_appointment_reason, dossier.updated_at = moved.appointment, reason, now
         dossier.apology_due_at = None  # the appointment can move only once: nothing more to ask

@@ -85,10 +85,10 @@ def _system(username: str) -> Actor:
 def _records(s, dossier_id: int, to_definition_id: int):
     dossier = s.get(DossierRecord, dossier_id)
     if dossier is None:
-        raise NotFound(f"unknown dossier {dossier_id}")
+        raise NotFound("unknown dossier %(id)s", id=dossier_id)
     target = s.get(ProcessDefinitionRecord, to_definition_id)
     if target is None:
-        raise NotFound(f"unknown process definition {to_definition_id}", field="to_definition_id")
+        raise NotFound("unknown process definition %(id)s", field="to_definition_id", id=to_definition_id)
     return dossier, s.get(ProcessDefinitionRecord, dossier.definition_id), target
 
 

@@ -66,7 +66,7 @@ def test_a_day_off_added_by_the_admin_moves_new_appointments_and_can_be_removed(
         record = s.scalar(select(CalendarOverrideRecord))
     bad = _post(admin, "/quan-tri/lich", {"ma": "00070", "date_from": "2026-03-05", "date_to": "2026-03-04",
                                           "kind": "off", "note": "ngược"})
-    assert bad.status_code == 422 and "before it starts" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "trước ngày bắt đầu" in bad.get_data(as_text=True)
     assert _post(admin, f"/quan-tri/lich/{record.id}/xoa", {}).status_code == 302
     with web_rt.db.read_session() as s:
         assert s.scalar(select(CalendarOverrideRecord)) is None

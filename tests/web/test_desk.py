@@ -322,7 +322,7 @@ def test_an_absence_routes_work_to_the_substitute_and_a_circular_one_is_refused(
     overlapping = post_on_page(client, "/ban-lam-viec/vang-mat", "/ban-lam-viec/vang-mat", {
         "substitute": "tu_phap_2", "date_from": "2026-03-04", "date_to": "2026-03-06"})
     assert overlapping.status_code == 422
-    assert "tu_phap_1 đã đăng ký vắng mặt từ 2026-03-02 đến 2026-03-04" in overlapping.get_data(as_text=True)
+    assert "tu_phap_1 đã đăng ký vắng mặt từ 02/03/2026 đến 04/03/2026" in overlapping.get_data(as_text=True)
 
     absences.route_to_substitutes(web_rt)  # the worker's tick
 

@@ -72,7 +72,7 @@ def _user_form(user):
 def _save_user(user, values: dict) -> None:
     password = values.get("password") or ""
     if (user is None or password) and len(password) < MIN_PASSWORD:
-        raise EngineError(f"mật khẩu cần ít nhất {MIN_PASSWORD} ký tự", field="password")
+        raise EngineError("a password needs at least %(count)s characters", field="password", count=MIN_PASSWORD)
     account = Account(username=(values.get("username") or "").strip() if user is None else user.username,
                       full_name=values.get("full_name") or "", unit_code=values.get("unit_code") or None,
                       roles=tuple(values.get("roles") or ()), email=values.get("email") or None,
@@ -142,7 +142,7 @@ def _date(text: str | None, field: str) -> date:
     try:
         return date.fromisoformat((text or "").strip())
     except ValueError:
-        raise EngineError("nhập ngày dạng YYYY-MM-DD", field=field) from None
+        raise EngineError("enter the date as YYYY-MM-DD", field=field) from None
 
 
 def _month(text: str | None) -> date:

@@ -8,12 +8,10 @@ from datetime import datetime
 from flask import abort
 from flask_login import current_user
 
-from engine.domain.errors import ConflictError
 from engine.domain.errors import EngineError
-from engine.domain.errors import NotFound
-from engine.domain.errors import PermissionDenied
 from engine.store import inbox_queries
-from web.refusals import in_vietnamese
+from web.errors import refusal_kind
+from web.refusals import localised
 from web.display import LOCAL_TZ as VN
 
 
@@ -52,13 +50,5 @@ def local_input(value: datetime | None) -> str:
 
 
 def refusal_text(error: EngineError) -> str:
-    """The engine's reason, headed by what kind of refusal it is."""
-    if isinstance(error, PermissionDenied):
-        head = "Không được phép"
-    elif isinstance(error, ConflictError):
-        head = "Xung đột"
-    elif isinstance(error, NotFound):
-        head = "Không tìm thấy"
-    else:
-        head = "Không thực hiện được"
-    return f"{head}: {in_vietnamese(error.message)}"
+    """The engine's reason in the reader's language, headed by what kind of refusal it is."""
+    return f"{refusal_kind(error)[1]}: {localised(error)}"

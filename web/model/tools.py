@@ -20,6 +20,7 @@ from configurator.step_table import StepTableError
 from engine.domain.errors import EngineError
 from web.model import bp
 from web.model.labels import STATUS_LABELS
+from web.refusals import localised
 from web.security import modeller_required
 from web.wiring import runtime
 from web.display import LOCAL_TZ as VN
@@ -38,7 +39,7 @@ def step_table(key: str):
         settings, rows = step_rows.read_form(request.form, count)
     except EngineError as exc:
         grid = step_rows.grid_for(runtime(), key)
-        grid.problems = [str(exc)]
+        grid.problems = [localised(exc)]
         return render_template("model/step_table.html", key=key, name=grid.settings["name"], grid=grid), 400
     grid = step_rows.StepGrid(settings, rows)
     if request.form.get("action") == "them-dong":
@@ -79,14 +80,14 @@ def diff(key: str):
     result, error = None, None
     if old is not None and new is not None:
         if old not in numbers or new not in numbers:
-            error = "Phiên bản so sánh (tu/den) không có trong mẫu quy trình này."
+            error = gettext("Phiên bản so sánh (tu/den) không có trong mẫu quy trình này.")
         elif old == new:
-            error = "Hãy chọn hai phiên bản khác nhau để so sánh."
+            error = gettext("Hãy chọn hai phiên bản khác nhau để so sánh.")
         else:
             try:
                 result = versions.diff_versions(runtime(), key, old, new)
             except EngineError as exc:
-                error = f"Không so sánh được: {exc}"
+                error = gettext("Không so sánh được: %(reason)s", reason=localised(exc))
     return render_template("model/diff.html", overview=overview, old=old, new=new, result=result, error=error,
                            status_labels=STATUS_LABELS), (400 if error else 200)
 
@@ -103,14 +104,14 @@ def simulate(key: str, version: int):
         try:
             received = datetime.fromisoformat(received_text).replace(tzinfo=VN)
         except ValueError:
-            error = "Thời điểm tiếp nhận (tiep-nhan) không đúng dạng ngày giờ, ví dụ 2026-03-02T09:00."
+            error = gettext("Thời điểm tiếp nhận (tiep-nhan) không đúng dạng ngày giờ, ví dụ 2026-03-02T09:00.")
         else:
             if unit not in {c.code for c in communes}:
-                error = "Đơn vị (don-vi) không thuộc tỉnh, thành phố của bạn."
+                error = gettext("Đơn vị (don-vi) không thuộc tỉnh, thành phố của bạn.")
             else:
                 try:
                     result = templates.simulate_version(runtime(), key, version, unit, received)
                 except EngineError as exc:
-                    error = f"Không mô phỏng được: {exc}"
+                    error = gettext("Không mô phỏng được: %(reason)s", reason=localised(exc))
     return render_template("model/simulate.html", overview=overview, version=version, communes=communes, unit=unit,
                            received_text=received_text, result=result, error=error), (400 if error else 200)

@@ -18,6 +18,7 @@ from web.model import bp
 from web.model.labels import LEVELS
 from web.model.labels import STATUS_LABELS
 from web.model.labels import finding_dict
+from web.refusals import localised
 from web.security import modeller_required
 from web.wiring import runtime
 
@@ -76,7 +77,7 @@ def save_draft(key: str):
     try:
         saved = drafts.save_draft(runtime(), key, request.get_data(), base_version=base)
     except EngineError as exc:
-        return jsonify({"error": str(exc), "field": exc.field or "bpmn"}), 400
+        return jsonify({"error": localised(exc), "field": exc.field or "bpmn"}), 400
     report = saved.report
     return jsonify({
         "version": saved.version, "ok": report.ok,

@@ -56,7 +56,7 @@ def merge(pot_path: Path, po_path: Path = PO) -> Catalog:
         if text not in catalogue:
             catalogue.add(text, "")
     with po_path.open("wb") as f:
-        write_po(f, catalogue, width=0, omit_header=False)
+        write_po(f, catalogue, width=120, omit_header=False)
     return catalogue
 
 
