@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from contextlib import contextmanager
+from contextlib import nullcontext
+from typing import Iterator
+
 import click
 
 from configurator.commands import bpmn_group
@@ -49,18 +55,40 @@ main.add_command(api_token_group)
 @click.option("--port", default=5000, show_default=True)
 @click.option("--workers", default=0, show_default=True,
               help="gunicorn worker processes; 0 runs Flask's own server (development).")
-def serve(host: str, port: int, workers: int) -> None:
+@click.option("--with-worker", is_flag=True,
+              help="Also run one `motcua worker` process (timers, SLA alerts, notifications) while serving; "
+                   "in production run workers as their own service instead.")
+def serve(host: str, port: int, workers: int, with_worker: bool) -> None:
     """Serve the web product."""
+    with worker_beside() if with_worker else nullcontext():
+        _serve(host, port, workers)
+
+
+def _serve(host: str, port: int, workers: int) -> None:
     from web import create_app
 
     if workers <= 0:
         create_app().run(host=host, port=port)
         return
     from gunicorn.app.wsgiapp import run as gunicorn_run  # noqa: PLC0415
-    import sys
 
     sys.argv = ["gunicorn", "-w", str(workers), "-b", f"{host}:{port}", "web.wsgi:app"]
     gunicorn_run()
+
+
+@contextmanager
+def worker_beside(*extra_args: str, **popen_kwargs) -> Iterator[subprocess.Popen]:
+    """A `motcua worker` process (same database, same environment) for as long as the block runs;
+    stopped with SIGTERM, which lets it finish the batch in hand (its leases make any stop safe)."""
+    with subprocess.Popen([sys.executable, "-m", "web.cli", "worker", *extra_args], **popen_kwargs) as process:
+        try:
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 @main.command("seed")
@@ -100,3 +128,7 @@ def processes_load(root: str | None) -> None:
     rt = Runtime(db=Database.from_env())
     for definition in library.load(rt, Path(root) if root else library.LIBRARY):
         click.echo(f"{definition.key} v{definition.version} ({definition.procedure_code or 'no code'})")
+
+
+if __name__ == "__main__":  # `python -m web.cli`, how `serve --with-worker` starts its worker
+    main()

@@ -1,0 +1,56 @@
+"""`motcua serve --with-worker` (what `make run` starts): a real worker process runs beside the
+server on the same database, fires what falls due, and stops cleanly with the server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from datetime import timedelta
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from engine.services import dossiers
+from engine.store.records import AuditEventRecord
+from engine.store.records import WorkItemRecord
+from tests.factories import RECEPTION
+from tests.factories import add_units
+from tests.factories import deploy_fixture
+from web import cli
+
+
+def _arm_a_timer(rt) -> int:
+    definition = deploy_fixture(rt, "five_steps")
+    dossier = dossiers.start_dossier(rt, definition_id=definition.id, unit_code="00070",
+                                     applicant_name="Công dân", actor=RECEPTION)
+    with rt.db.session() as s:
+        item_id = s.scalar(select(WorkItemRecord.id).where(WorkItemRecord.dossier_id == dossier.id))
+    dossiers.complete_work_item(rt, item_id, RECEPTION, {})  # arms the step's boundary timer
+    return dossier.id
+
+
+def _timer_fired(rt, dossier_id: int) -> bool:
+    with rt.db.read_session() as s:
+        return s.scalar(select(AuditEventRecord.id).where(AuditEventRecord.dossier_id == dossier_id,
+                                                          AuditEventRecord.action == "timer")) is not None
+
+
+def test_the_worker_beside_the_server_fires_due_timers_and_stops_with_it(runtime, clock, monkeypatch):
+    add_units(runtime)
+    dossier_id = _arm_a_timer(runtime)
+    monkeypatch.setenv("DATABASE_URL", runtime.db.url)
+    later = (clock.now() + timedelta(days=1)).isoformat()
+    with cli.worker_beside("--now", later, "--poll", "0.05", stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, env=dict(os.environ)) as worker:
+        deadline = time.monotonic() + 60
+        while not _timer_fired(runtime, dossier_id) and worker.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)  # polling a real process's progress; no test clock is involved
+        assert worker.poll() is None, worker.stderr.read().decode()
+    assert _timer_fired(runtime, dossier_id)
+    assert worker.returncode == 0  # SIGTERM lets it finish and exit cleanly, not killed
+
+
+def test_serve_offers_the_worker_in_its_help():
+    answer = CliRunner().invoke(cli.main, ["serve", "--help"])
+    assert answer.exit_code == 0 and "--with-worker" in answer.output
