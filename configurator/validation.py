@@ -13,7 +13,6 @@ with budget groups) belongs to these rules alone; it sits below them in two smal
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Callable
@@ -31,6 +30,7 @@ from engine.bpmn.xml import element_line
 from engine.bpmn.xml import parse_xml
 from engine.domain.graphs import forward_edges
 from engine.domain.deadlines import parse_working_duration
+from engine.domain.errors import Reason
 from engine.domain.errors import TemplateError
 
 DMN_NAMESPACES = ("https://www.omg.org/spec/DMN/", "http://www.omg.org/spec/DMN/")
@@ -50,13 +50,16 @@ MAX_PATH_STATES = 256  # budget-group combinations kept per node (bounds patholo
 class Finding:
     severity: str  # error | warning
     code: str
-    message: str
+    message: str  # English; `template` and `params` let a page show it in another language
     element_id: str | None = None
     line: int | None = None
     file: str | None = None
+    template: str | None = field(default=None, compare=False, repr=False)
+    params: dict = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {"severity": self.severity, "code": self.code, "message": self.message,
+                "element_id": self.element_id, "line": self.line, "file": self.file}
 
 
 @dataclass
@@ -134,20 +137,26 @@ class _Template:
     # --- reporting ---------------------------------------------------------------------------
 
     def add(self, severity: str, code: str, message: str, element_id: str | None = None,
-            file: str | None = None, line: int | None = None) -> None:
+            file: str | None = None, line: int | None = None, **params) -> None:
+        """`message` is English, a template with %(name)s placeholders when `params` are given."""
         if line is None and element_id and file in self.trees:
             line = element_line(self.trees[file], element_id)
-        self.report.findings.append(Finding(severity, code, message, element_id, line, file))
+        text = message % params if params else message
+        self.report.findings.append(Finding(severity, code, text, element_id, line, file, message, params))
 
-    def error(self, code: str, message: str, element_id=None, file=None, line=None) -> None:
-        self.add("error", code, message, element_id, file, line)
+    def error(self, code: str, message: str, element_id=None, file=None, line=None, **params) -> None:
+        self.add("error", code, message, element_id, file, line, **params)
+
+    def warning(self, code: str, message: str, element_id=None, file=None, line=None, **params) -> None:
+        self.add("warning", code, message, element_id, file, line, **params)
 
     def guarded(self, name: str, check: Callable, *args) -> None:
         # A check must never stop the others: a crash on an odd diagram becomes a finding.
         try:
             check(*args)
         except Exception as exc:  # noqa: BLE001
-            self.error("check-failed", f"the {name} check failed: {type(exc).__name__}: {exc}")
+            self.error("check-failed", "the %(check)s check failed: %(error)s", check=name,
+                       error=f"{type(exc).__name__}: {exc}")
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -160,15 +169,15 @@ class _Template:
             return
         except Exception as exc:  # noqa: BLE001 - e.g. content that is neither bytes nor text
             self.bad_files.add(name)
-            self.error("xml", f"cannot read the document: {exc}", file=name)
+            self.error("xml", "cannot read the document: %(error)s", file=name, error=str(exc))
             return
         namespace = etree.QName(tree.getroot()).namespace or ""
         if namespace.startswith(DMN_NAMESPACES):
             return  # decision tables travel with the template; SpiffWorkflow reads them apart
         if namespace != BPMN_NS:
             self.bad_files.add(name)
-            self.error("not-bpmn", f"not a BPMN 2.0 document (root namespace {namespace!r})",
-                       file=name, line=tree.getroot().sourceline)
+            self.error("not-bpmn", "not a BPMN 2.0 document (root namespace '%(namespace)s')",
+                       file=name, line=tree.getroot().sourceline, namespace=namespace)
             return
         self.trees[name] = tree
         for pid, policy in read_policies(tree).items():
@@ -195,7 +204,8 @@ class _Template:
             self.error("import", exc.message, exc.element_id, exc.file_name, exc.line)
             return
         except Exception as exc:  # noqa: BLE001 - SpiffWorkflow can fail on odd input
-            self.error("import", f"SpiffWorkflow cannot parse the template: {type(exc).__name__}: {exc}")
+            self.error("import", "SpiffWorkflow cannot parse the template: %(error)s",
+                       error=f"{type(exc).__name__}: {exc}")
             return
         self.report.imported = True
         self.report.process_id = bundle.process_id
@@ -203,8 +213,8 @@ class _Template:
     def check_expressions(self) -> None:
         for name, tree in self.trees.items():
             for found in check_template_expressions(tree):
-                self.error("expression", f"{found.kind} expression refused: {found.message}",
-                           found.element_id, name, found.line)
+                self.error("expression", "%(kind)s expression refused: %(reason)s",
+                           found.element_id, name, found.line, kind=found.kind, reason=found.message)
 
     def check_called_processes(self) -> None:
         known = {p.get("id") for t in self.trees.values() for p in t.getroot().iter(_q("process"))}
@@ -215,8 +225,8 @@ class _Template:
                     self.error("called-process", "call activity names no process (calledElement)",
                                call.get("id"), name)
                 elif called not in known:
-                    self.error("called-process", f"calls process {called!r}, which is not in the "
-                               f"template's files", call.get("id"), name)
+                    self.error("called-process", "calls process '%(process)s', which is not in the "
+                               "template's files", call.get("id"), name, process=called)
 
     def check_steps(self) -> None:
         for file, process in self.processes():
@@ -225,36 +235,37 @@ class _Template:
             for step in policy.steps.values():
                 self._check_step(file, policy, step)
             if policy.legal_limit:
-                self.duration(policy.legal_limit, "legal limit", policy.process_id, file)
+                self.duration(policy.legal_limit, Reason.of("legal limit"), policy.process_id, file)
 
     def _check_budget_groups(self, file: str, policy: ProcessPolicy) -> None:
         for group in policy.budget_groups.values():
-            self.duration(group.budget, f"budget of budget group {group.group_id!r}",
+            self.duration(group.budget, Reason.of("budget of budget group '%(group)s'", group=group.group_id),
                           group.group_id or policy.process_id, file)
 
     def _check_step(self, file: str, policy: ProcessPolicy, step) -> None:
         sid = step.element_id
         if not step.role:
-            self.error("role-missing", f"step {step.name!r} has no role (motcua:step role, "
-                       "candidate groups or a lane)", sid, file)
+            self.error("role-missing", "step '%(step)s' has no role (motcua:step role, "
+                       "candidate groups or a lane)", sid, file, step=step.name)
         if not step.budget and not step.budget_group:
-            self.error("budget-missing", f"step {step.name!r} has no time budget "
-                       "(motcua:step budget or budgetGroup)", sid, file)
+            self.error("budget-missing", "step '%(step)s' has no time budget "
+                       "(motcua:step budget or budgetGroup)", sid, file, step=step.name)
         if step.budget:
-            self.duration(step.budget, "budget", sid, file)
+            self.duration(step.budget, Reason.of("budget"), sid, file)
         if step.budget_group and step.budget_group not in policy.budget_groups:
-            self.error("budget-group-unknown", f"step {step.name!r} names budget group "
-                       f"{step.budget_group!r}, which the process does not define", sid, file)
+            self.error("budget-group-unknown", "step '%(step)s' names budget group "
+                       "'%(group)s', which the process does not define", sid, file,
+                       step=step.name, group=step.budget_group)
         for level in step.escalations:
-            self.duration(level.after, "escalation 'after'", sid, file)
+            self.duration(level.after, Reason.of("escalation 'after'"), sid, file)
 
-    def duration(self, text: str, what: str, element_id: str | None, file: str) -> int | None:
+    def duration(self, text: str, what: Reason, element_id: str | None, file: str) -> int | None:
         """Working minutes of a duration, or None after an error naming the element."""
         try:
             return parse_working_duration(text)
         except Exception as exc:  # noqa: BLE001 - whatever the parser raises, the text is bad
-            self.error("duration", f"{what} {text!r} is not a working duration like 4h, 0.5d or "
-                       f"PT4H ({exc})", element_id, file)
+            self.error("duration", "%(what)s '%(text)s' is not a working duration like 4h, 0.5d or "
+                       "PT4H (%(error)s)", element_id, file, what=what, text=text, error=str(exc))
             return None
 
     def check_flow(self) -> None:
@@ -267,21 +278,21 @@ class _Template:
     def _check_ends(self, file: str, graph: _Graph) -> None:
         dead_ends = [n for n in graph.nodes if not graph.out[n] and not graph.is_terminal(n)]
         for node in dead_ends:
-            self.error("no-outgoing", f"{graph.describe(node)} has no outgoing flow and is not an "
-                       "end event", node, file)
+            self.error("no-outgoing", "%(node)s has no outgoing flow and is not an end event", node, file,
+                       node=graph.describe(node))
         if not graph.starts:
             return  # SpiffWorkflow reports a missing start event; nothing to walk from
         reachable = graph.reachable(graph.starts)
         for node in graph.nodes:
             if node not in reachable and not graph.is_start(node):
-                self.error("unreachable", f"{graph.describe(node)} cannot be reached from a start "
-                           "event", node, file)
+                self.error("unreachable", "%(node)s cannot be reached from a start event", node, file,
+                           node=graph.describe(node))
         finishing = graph.co_reachable([n for n in graph.nodes if graph.is_terminal(n)])
         explained = graph.co_reachable(dead_ends)
         for node in graph.nodes:
             if node in reachable and node not in finishing and node not in explained:
-                self.error("no-end", f"no end event can be reached from {graph.describe(node)} "
-                           "(a loop without an exit)", node, file)
+                self.error("no-end", "no end event can be reached from %(node)s (a loop without an exit)",
+                           node, file, node=graph.describe(node))
 
     def _check_gateways(self, file: str, graph: _Graph) -> None:
         for node, element in graph.nodes.items():
@@ -290,19 +301,18 @@ class _Template:
             flows = graph.flows_out[node]
             default = element.get("default")
             if default and default not in {f.get("id") for f in flows}:
-                self.error("gateway-default", f"the default flow {default!r} is not an outgoing "
-                           f"flow of {graph.describe(node)}", node, file)
+                self.error("gateway-default", "the default flow '%(flow)s' is not an outgoing flow of %(node)s",
+                           node, file, flow=default, node=graph.describe(node))
             if len(flows) < 2:
                 continue
             for flow in flows:
                 if flow.get("id") == default:
                     if _condition(flow):
-                        self.add("warning", "gateway-default", f"the default flow {flow.get('id')!r} "
-                                 "has a condition, which is never evaluated", node, file)
+                        self.warning("gateway-default", "the default flow '%(flow)s' has a condition, "
+                                     "which is never evaluated", node, file, flow=flow.get("id"))
                 elif not _condition(flow):
-                    self.error("gateway-condition", f"flow {flow.get('id')!r} out of "
-                               f"{graph.describe(node)} has no condition and is not the default",
-                               node, file)
+                    self.error("gateway-condition", "flow '%(flow)s' out of %(node)s has no condition and "
+                               "is not the default", node, file, flow=flow.get("id"), node=graph.describe(node))
 
     def check_longest_path(self, legal_limit_minutes: int | None) -> None:
         pid = self.report.process_id or self._only_executable()
@@ -316,11 +326,12 @@ class _Template:
         limit = legal_limit_minutes if legal_limit_minutes is not None else _minutes(policy.legal_limit)
         self.report.legal_limit_minutes = limit
         if limit is not None and minutes > limit:
-            self.error("legal-limit", f"the longest path takes {_fmt(minutes)} of step budgets, more "
-                       f"than the legal limit of {_fmt(limit)}: {' -> '.join(path)}", pid, file)
+            self.error("legal-limit", "the longest path takes %(total)s of step budgets, more than the "
+                       "legal limit of %(limit)s: %(path)s", pid, file,
+                       total=_fmt(minutes), limit=_fmt(limit), path=" -> ".join(path))
         elif limit is None and policy.steps:
-            self.add("warning", "legal-limit-missing", "no legal limit to compare the step budgets "
-                     "with (motcua:procedure legalLimit or the catalogue)", pid, file)
+            self.warning("legal-limit-missing", "no legal limit to compare the step budgets "
+                         "with (motcua:procedure legalLimit or the catalogue)", pid, file)
 
     def _only_executable(self) -> str | None:
         ids = [p.get("id") for _, p in self.processes() if p.get("isExecutable") == "true"]

@@ -1,7 +1,8 @@
 """The engine's messages in the reader's language.
 
-The engine words its errors in English for every caller (CLI, API, logs) as templates with named
-values (engine/domain/errors.py). The pages show them through the "engine" catalogue
+The engine words its errors, and the configurator its validation findings, in English for every
+caller (CLI, API, logs) as templates with named values (engine/domain/errors.py). The pages show
+them through the "engine" catalogue
 (web/translations/vi/LC_MESSAGES/engine.po: English ids, Vietnamese text), putting the values back
 after translating the ones that are words (a dossier's state, a nested reason). A message the
 catalogue lacks shows in English rather than not at all."""
@@ -13,6 +14,7 @@ from datetime import datetime
 
 from flask_babel import Domain
 
+from configurator.validation import Finding
 from engine.domain.errors import EngineError
 from engine.domain.errors import Reason
 from web.display import LOCAL_TZ
@@ -28,10 +30,10 @@ _WORDS_VI = {
 }
 
 
-def localised(error: EngineError | Reason) -> str:
+def localised(error: EngineError | Reason | Finding) -> str:
     """The message in the reader's language."""
-    if current_language() == "en":
-        return error.message if isinstance(error, EngineError) else str(error)
+    if current_language() == "en" or not error.template:
+        return error.message
     text = engine_messages.gettext(error.template)
     if not error.params:
         return text

@@ -30,8 +30,12 @@ class Reason:
     def of(cls, template: str, **params) -> "Reason":
         return cls(template, params)
 
-    def __str__(self) -> str:
+    @property
+    def message(self) -> str:
         return self.template % self.params if self.params else self.template
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class EngineError(Exception):

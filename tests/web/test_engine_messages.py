@@ -17,6 +17,8 @@ from engine.domain.errors import ConflictError
 from engine.domain.errors import InvalidAction
 from engine.domain.errors import PermissionDenied
 from engine.domain.errors import Reason
+from configurator.validation import validate_template
+from web.model.labels import finding_dict
 from web.refusals import localised
 from web.translations import engine_messages
 
@@ -53,6 +55,11 @@ def test_no_engine_error_is_raised_with_a_message_a_translator_cannot_see():
                     name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
                     if name in classes or name in engine_messages.MARKERS:
                         offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    findings, methods = engine_messages.FINDINGS
+    for node in ast.walk(ast.parse((ROOT / findings).read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) in methods \
+                and len(node.args) > 1 and isinstance(node.args[1], ast.JoinedStr):
+            offenders.append(f"{findings}:{node.lineno}")
     assert offenders == []
 
 
@@ -90,6 +97,23 @@ def test_states_nested_reasons_and_dates_are_put_back_in_vietnamese(in_language)
     dated = InvalidAction("the absence ends (%(end)s) before it starts (%(start)s)",
                           end=date(2026, 3, 1), start=date(2026, 3, 2))
     assert localised(dated) == "Ngày kết thúc (01/03/2026) trước ngày bắt đầu (02/03/2026)."
+
+
+def test_validation_findings_read_in_the_modellers_language(in_language):
+    from tests.configurator.test_validation import bpmn
+    from tests.configurator.test_validation import chain
+    from tests.configurator.test_validation import task
+
+    report = validate_template({"p.bpmn": bpmn(chain(task("t1", role=None), task("t2", budget="3x")))})
+    missing_role = next(f for f in report.errors if f.code == "role-missing")
+    bad_budget = next(f for f in report.errors if f.code == "duration")
+    assert missing_role.message.startswith("step 't1' has no role")  # the CLI's and the API's English
+    in_language("vi")
+    assert localised(missing_role) == "Bước “t1” chưa có vai trò (motcua:step role, candidate groups hoặc làn)."
+    assert localised(bad_budget).startswith("Thời hạn bước “3x” không phải thời lượng làm việc")
+    assert finding_dict(missing_role)["message"] == localised(missing_role)
+    in_language("en")
+    assert localised(bad_budget).startswith("budget '3x' is not a working duration like 4h")
 
 
 def test_a_message_missing_from_the_catalogue_shows_in_english_rather_than_not_at_all(in_language):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from web.refusals import localised
+
 STATUS_LABELS = {"draft": "Bản nháp", "published": "Đã công bố", "retired": "Ngừng áp dụng"}
 LEVELS = {"commune": "Cấp xã", "province": "Cấp tỉnh"}
 SEVERITY = {"error": "Lỗi", "warning": "Cảnh báo"}
@@ -9,4 +11,5 @@ SEVERITY = {"error": "Lỗi", "warning": "Cảnh báo"}
 
 def finding_dict(finding) -> dict:
     """A validation finding as the editor's list shows it (the element id selects the shape)."""
-    return {**finding.to_dict(), "severity_label": SEVERITY.get(finding.severity, finding.severity)}
+    return {**finding.to_dict(), "message": localised(finding),
+            "severity_label": SEVERITY.get(finding.severity, finding.severity)}

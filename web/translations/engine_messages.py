@@ -4,7 +4,8 @@ Vietnamese, at web/translations/vi/LC_MESSAGES/engine.po.
     .venv/bin/python web/translations/engine_messages.py
 
 extracts every template written as the first argument of an engine error (`raise InvalidAction(
-"...")`, `Reason.of("...")`, `english("...")`), adds the new ones with an empty msgstr and drops
+"...")`, `Reason.of("...")`, `english("...")`) and every validation finding's (configurator/
+validation.py's `self.error(code, "...")`), adds the new ones with an empty msgstr and drops
 the ones no code raises any more; then write the Vietnamese of every empty msgstr
 (tests/web/test_engine_messages.py fails while one is left).
 
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
+from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 from babel.messages.pofile import write_po
 
@@ -29,6 +31,8 @@ SOURCES = ("engine", "configurator", "web")
 #: Diagnostics of a BPMN file, for its modeller, in English (see the module's docstring).
 UNTRANSLATED = frozenset({"TemplateError", "ExpressionError"})
 MARKERS = ("english", "of")  # engine.domain.errors.english, Reason.of
+#: The validator's findings: the message is the second argument of its error() and warning().
+FINDINGS = ("configurator/validation.py", ("error", "warning"))
 
 
 def error_classes() -> set[str]:
@@ -59,6 +63,11 @@ def extract() -> dict[str, list[str]]:
                 str(ROOT / source), [("**.py", "python")], keywords=keywords(), comment_tags=()):
             if isinstance(message, str) and message:
                 found.setdefault(message, []).append(f"{source}/{filename}")
+    path, methods = FINDINGS
+    for _line, message, _comments, _context in extract_from_file(
+            "python", str(ROOT / path), keywords={name: (2,) for name in methods}, comment_tags=()):
+        if isinstance(message, str) and message:
+            found.setdefault(message, []).append(path)
     return found
 
 
