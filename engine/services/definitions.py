@@ -23,8 +23,11 @@ BPMN_SUFFIXES = (".bpmn", ".bpmn2", ".bpmn20.xml", ".xml")
 
 def deploy(rt: Runtime, files: Mapping[str, bytes], *, process_id: str | None = None, name: str | None = None,
            procedure_code: str | None = None, legal_limit: str | None = None, clock_cutoff: str | None = None,
-           clock_last_hour: bool = False, status: str = "published") -> ProcessDefinitionRecord:
-    """Publish a new version of a template; unchanged content returns the current version."""
+           clock_last_hour: bool = False) -> ProcessDefinitionRecord:
+    """Publish a new version of a template; unchanged content returns the current version.
+
+    Drafts are the configurator's (configurator/drafts.py): it keeps a draft even while it does
+    not parse, and publishes it once it validates."""
     digest = digest_files(files)
     bpmn = bpmn_files(files)
     bundle = rt.specs.get(bpmn, process_id, digest=digest)  # raises TemplateError naming the element
@@ -33,7 +36,7 @@ def deploy(rt: Runtime, files: Mapping[str, bytes], *, process_id: str | None = 
     legal_text = legal_limit or policy.legal_limit
     with rt.db.session() as s:
         latest = repositories.latest_definition(s, bundle.process_id)
-        if latest is not None and latest.digest == digest and latest.status == status:
+        if latest is not None and latest.digest == digest and latest.status == "published":
             return latest
         if s.get(TemplateBlobRecord, digest) is None:
             s.add(TemplateBlobRecord(digest=digest, created_at=rt.clock.now(), files={
@@ -42,10 +45,10 @@ def deploy(rt: Runtime, files: Mapping[str, bytes], *, process_id: str | None = 
         version = repositories.next_definition_version(s, bundle.process_id)
         definition = ProcessDefinitionRecord(
             key=bundle.process_id, version=version, name=name or bundle.spec.description or bundle.process_id,
-            digest=digest, status=status, procedure_code=procedure_code or policy.procedure_code,
+            digest=digest, status="published", procedure_code=procedure_code or policy.procedure_code,
             legal_limit_minutes=deadlines.parse_working_duration(legal_text) if legal_text else None,
             clock_cutoff=clock_cutoff, clock_last_hour=clock_last_hour,
-            published_at=rt.clock.now() if status == "published" else None,
+            published_at=rt.clock.now(),
         )
         s.add(definition)
         s.flush()

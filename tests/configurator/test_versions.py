@@ -7,6 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
+from configurator import drafts
 from configurator import versions
 from engine.domain.errors import EngineError
 from engine.services import definitions
@@ -162,7 +163,8 @@ def test_migration_is_refused_when_a_completed_step_changed_but_allowed_when_onl
 def test_migration_target_must_be_a_published_version_of_the_same_template(rt):
     v1 = deploy(rt, FIVE)
     dossier = start(rt, v1)
-    draft = deploy(rt, with_check_step(FIVE), status="draft")
+    saved = drafts.save_draft(rt, "five_steps", with_check_step(FIVE).encode())
+    draft = versions.version_of(rt, "five_steps", saved.version)
     other = definitions.deploy(rt, {"two.bpmn": FIVE.replace('id="five_steps"', 'id="other_steps"').encode()})
     assert versions.migration_check(rt, dossier.id, draft.id).reasons == ["five_steps v2 is draft, not published"]
     assert "another template" in versions.migration_check(rt, dossier.id, other.id).reasons[0]
