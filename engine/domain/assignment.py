@@ -1,10 +1,16 @@
-"""Who may act on a work item: pure predicates over plain values."""
+"""Who may act on a work item: pure rules over plain values, the one place they are written.
+
+The services raise what these return; the desk asks `offered_actions` which buttons to show, so a
+button is offered exactly when the engine would accept the action."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from dataclasses import field
 
+from engine.domain.errors import EngineError
+from engine.domain.errors import InvalidAction
+from engine.domain.errors import PermissionDenied
 from engine.domain.errors import Reason
 
 #: Roles that may act across their unit's work items (reassign, act for others).
@@ -35,6 +41,28 @@ class Actor:
     def is_supervising(self) -> bool:
         return bool(self.roles & SUPERVISING_ROLES)
 
+    def leads(self, unit_code: str) -> bool:
+        return self.is_supervising() and self.works_in(unit_code)
+
+
+@dataclass(frozen=True)
+class StepHolding:
+    """Who holds a step now (a work item's columns) — what the rules below read."""
+
+    unit_code: str
+    role: str | None
+    assignee: str | None
+    owner: str | None = None
+    delegation_state: str | None = None
+
+    @classmethod
+    def of(cls, item) -> "StepHolding":
+        return cls(item.unit_code, item.role, item.assignee, item.owner, item.delegation_state)
+
+    @property
+    def delegated(self) -> bool:
+        return self.delegation_state == "pending"
+
 
 def refusal_to_work(actor: Actor, *, unit_code: str, role: str | None, assignee: str | None) -> Reason | None:
     """Why `actor` may not complete this item, or None when they may."""
@@ -54,7 +82,67 @@ def refusal_to_work(actor: Actor, *, unit_code: str, role: str | None, assignee:
                      role=role, user=actor.username, roles=", ".join(sorted(actor.roles)))
 
 
-def refusal_to_claim(actor: Actor, *, unit_code: str, role: str | None, assignee: str | None) -> Reason | None:
-    if assignee is not None:
-        return Reason.of("already claimed by %(user)s", user=assignee)
-    return refusal_to_work(actor, unit_code=unit_code, role=role, assignee=None)
+def refusal_to_complete(actor: Actor, step: StepHolding) -> EngineError | None:
+    """Completing (or returning) a step: its assignee, or anyone of its role while it is in the pool."""
+    reason = refusal_to_work(actor, unit_code=step.unit_code, role=step.role, assignee=step.assignee)
+    if reason:
+        return PermissionDenied.because(reason)
+    if step.delegated:
+        return PermissionDenied("the step is delegated to %(user)s; it must be resolved back to %(owner)s first",
+                                user=step.assignee, owner=step.owner)
+    return None
+
+
+def refusal_to_claim(actor: Actor, step: StepHolding) -> EngineError | None:
+    if step.assignee is not None:
+        return InvalidAction("already claimed by %(user)s", user=step.assignee)
+    reason = refusal_to_work(actor, unit_code=step.unit_code, role=step.role, assignee=None)
+    return PermissionDenied.because(reason) if reason else None
+
+
+def refusal_to_release(actor: Actor, step: StepHolding) -> EngineError | None:
+    """Putting a claimed step back in its role's pool: its assignee or a leader of its unit."""
+    if step.assignee is None:
+        return InvalidAction("the step is not claimed")
+    if step.delegated:
+        return InvalidAction("the step is delegated to %(user)s; it must be resolved back to %(owner)s first",
+                             user=step.assignee, owner=step.owner)
+    if step.assignee != actor.username and not actor.leads(step.unit_code):
+        return PermissionDenied("only %(user)s or a leader may release this step", user=step.assignee)
+    return None
+
+
+def refusal_to_delegate(actor: Actor, step: StepHolding) -> EngineError | None:
+    if step.assignee is None:
+        return InvalidAction("the step is not assigned to anyone; claim it before delegating")
+    if step.delegated:
+        return InvalidAction("the step is already delegated to %(user)s; it must be resolved first",
+                             user=step.assignee)
+    if actor.username != step.assignee and not actor.leads(step.unit_code):
+        return PermissionDenied("only %(user)s or a leader of unit %(unit)s may delegate this step",
+                                user=step.assignee, unit=step.unit_code)
+    return None
+
+
+def refusal_to_resolve(actor: Actor, step: StepHolding) -> EngineError | None:
+    """Handing a delegated step back to its owner: only the delegate."""
+    if not step.delegated or not step.owner:
+        return InvalidAction("the step is not delegated; there is nothing to resolve")
+    if actor.username != step.assignee:
+        return PermissionDenied("only the delegate %(user)s may resolve this step", user=step.assignee)
+    return None
+
+
+def refusal_to_reassign(actor: Actor, step: StepHolding) -> EngineError | None:
+    if not actor.leads(step.unit_code):
+        return PermissionDenied("only a leader of unit %(unit)s may reassign this step", unit=step.unit_code)
+    return None
+
+
+_ACTIONS = {"complete": refusal_to_complete, "claim": refusal_to_claim, "unclaim": refusal_to_release,
+            "delegate": refusal_to_delegate, "resolve": refusal_to_resolve, "reassign": refusal_to_reassign}
+
+
+def offered_actions(actor: Actor, step: StepHolding) -> dict[str, bool]:
+    """Which actions on an open step the engine would accept from `actor`."""
+    return {name: rule(actor, step) is None for name, rule in _ACTIONS.items()}

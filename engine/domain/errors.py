@@ -54,6 +54,12 @@ class EngineError(Exception):
         return cls(reason.template, **reason.params, **kwargs)
 
 
+def refuse(refusal: EngineError | None) -> None:
+    """Raise what a rule returned when it refuses (rules return None when they accept)."""
+    if refusal is not None:
+        raise refusal
+
+
 class NotFound(EngineError):
     pass
 

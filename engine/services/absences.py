@@ -164,7 +164,7 @@ def _user(s: Session, username: str) -> UserRecord:
 def _check_may_manage(actor: Actor, user: UserRecord) -> None:
     if actor.username == user.username:
         return
-    if not (actor.is_supervising() and actor.works_in(user.unit_code)):
+    if not actor.leads(user.unit_code):
         raise PermissionDenied("only %(user)s or a leader of unit %(unit)s may manage their absences",
                                user=user.username, unit=user.unit_code)
 

@@ -12,11 +12,15 @@ from dataclasses import replace
 from typing import Mapping
 
 from engine.domain.assignment import Actor
-from engine.domain.assignment import refusal_to_work
+from engine.domain.assignment import StepHolding
+from engine.domain.assignment import refusal_to_complete
+from engine.domain.assignment import refusal_to_delegate
+from engine.domain.assignment import refusal_to_reassign
+from engine.domain.assignment import refusal_to_resolve
 from engine.domain.errors import InvalidAction
 from engine.domain.errors import NotFound
-from engine.domain.errors import PermissionDenied
 from engine.domain.errors import Reason
+from engine.domain.errors import refuse
 from engine.domain.model import WorkItemState
 from engine.services import audit
 from engine.services import outbox
@@ -49,14 +53,7 @@ def delegate_work_item(rt: Runtime, item_id: int, actor: Actor, to_username: str
     """
     with transaction(rt) as s:
         item, dossier = _open_item(s, item_id, None)
-        if item.assignee is None:
-            raise InvalidAction("the step is not assigned to anyone; claim it before delegating")
-        if item.delegation_state == "pending":
-            raise InvalidAction("the step is already delegated to %(user)s; it must be resolved first",
-                                user=item.assignee)
-        if actor.username != item.assignee and not _leads(actor, item.unit_code):
-            raise PermissionDenied("only %(user)s or a leader of unit %(unit)s may delegate this step",
-                                   user=item.assignee, unit=item.unit_code)
+        refuse(refusal_to_delegate(actor, StepHolding.of(item)))
         _check_receiver(s, to_username, item.unit_code, item.role, current=item.assignee)
         now, owner = rt.clock.now(), item.assignee
         audit.record(s, at=now, action="delegate", actor=_acting_for(actor, owner), dossier_id=dossier.id,
@@ -84,10 +81,7 @@ def resolve_work_item(rt: Runtime, item_id: int, actor: Actor, data: Mapping | N
     """
     with transaction(rt) as s:
         item, dossier = _open_item(s, item_id, None)
-        if item.delegation_state != "pending" or not item.owner:
-            raise InvalidAction("the step is not delegated; there is nothing to resolve")
-        if actor.username != item.assignee:
-            raise PermissionDenied("only the delegate %(user)s may resolve this step", user=item.assignee)
+        refuse(refusal_to_resolve(actor, StepHolding.of(item)))
         now, owner = rt.clock.now(), item.owner
         audit.record(s, at=now, action="resolve", actor=actor, dossier_id=dossier.id, work_item_id=item.id,
                      element_id=item.element_id, giver=actor.username, receiver=owner,
@@ -114,8 +108,7 @@ def reassign_work_item(rt: Runtime, item_id: int, actor: Actor, to_username: str
         raise InvalidAction("reassign to either a person or a role pool", field="to_username")
     with transaction(rt) as s:
         item, dossier = _open_item(s, item_id, None)
-        if not _leads(actor, item.unit_code):
-            raise PermissionDenied("only a leader of unit %(unit)s may reassign this step", unit=item.unit_code)
+        refuse(refusal_to_reassign(actor, StepHolding.of(item)))
         if to_username is not None:
             _check_receiver(s, to_username, item.unit_code, item.role, current=item.assignee)
             recipients = [to_username]
@@ -157,7 +150,7 @@ def return_to_previous(rt: Runtime, item_id: int, actor: Actor, reason: str) -> 
         raise InvalidAction("a return needs a reason", field="reason")
     with transaction(rt) as s:
         item, dossier = _open_item(s, item_id, None)
-        _check_may_work(actor, item)
+        refuse(refusal_to_complete(actor, StepHolding.of(item)))
         bundle = rt.bundle_for_definition(s, dossier.definition_id)
         if not has_return_path(bundle, item.element_id):
             raise InvalidAction("this step has no return path in the template", element_id=item.element_id)
@@ -219,10 +212,6 @@ def notify(s: Session, key: str, recipient: str, now, dossier_id: int | None, *,
 
 # -- helpers ------------------------------------------------------------------------------------
 
-def _leads(actor: Actor, unit_code: str) -> bool:
-    return actor.is_supervising() and actor.works_in(unit_code)
-
-
 def _acting_for(actor: Actor, username: str) -> Actor:
     """A leader acting on someone's step is recorded as acting on their behalf."""
     return actor if actor.username == username else replace(actor, on_behalf_of=username)
@@ -235,15 +224,6 @@ def _check_receiver(s: Session, username: str, unit_code: str, role: str | None,
     refusal = refusal_for_receiver(user, username, unit_code, role)
     if refusal:
         raise (NotFound if user is None else InvalidAction).because(refusal, field="to_username")
-
-
-def _check_may_work(actor: Actor, item: WorkItemRecord) -> None:
-    refusal = refusal_to_work(actor, unit_code=item.unit_code, role=item.role, assignee=item.assignee)
-    if refusal:
-        raise PermissionDenied.because(refusal)
-    if item.delegation_state == "pending":
-        raise PermissionDenied("the step is delegated to %(user)s; it must be resolved back to %(owner)s first",
-                               user=item.assignee, owner=item.owner)
 
 
 def _assign(rt: Runtime, s: Session, item: WorkItemRecord, dossier, username: str, now) -> None:

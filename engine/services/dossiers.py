@@ -17,12 +17,15 @@ from engine.bpmn import runner
 from engine.bpmn.serializer import STATE_FORMAT
 from engine.domain import deadlines
 from engine.domain.assignment import Actor
+from engine.domain.assignment import StepHolding
 from engine.domain.assignment import refusal_to_claim
-from engine.domain.assignment import refusal_to_work
+from engine.domain.assignment import refusal_to_complete
+from engine.domain.assignment import refusal_to_release
 from engine.domain.errors import ConflictError
 from engine.domain.errors import InvalidAction
 from engine.domain.errors import NotFound
 from engine.domain.errors import PermissionDenied
+from engine.domain.errors import refuse
 from engine.domain.model import DossierStatus
 from engine.domain.model import RunState
 from engine.domain.model import WorkItemState
@@ -104,12 +107,7 @@ def complete_work_item(rt: Runtime, work_item_id: int, actor: Actor, data: Mappi
     """Complete a step with its form data and move the dossier on to its next steps."""
     with transaction(rt) as s:
         item, dossier = _open_item(s, work_item_id, expected_version)
-        refusal = refusal_to_work(actor, unit_code=item.unit_code, role=item.role, assignee=item.assignee)
-        if refusal:
-            raise PermissionDenied.because(refusal)
-        if item.delegation_state == "pending":
-            raise PermissionDenied("the step is delegated to %(user)s; it must be resolved back to %(owner)s first",
-                                   user=item.assignee, owner=item.owner)
+        refuse(refusal_to_complete(actor, StepHolding.of(item)))
         now = rt.clock.now()
         calendar = rt.calendars.for_unit(s, dossier.unit_code)
         run = _load(rt, s, dossier, calendar)
@@ -127,9 +125,7 @@ def complete_work_item(rt: Runtime, work_item_id: int, actor: Actor, data: Mappi
 def claim_work_item(rt: Runtime, work_item_id: int, actor: Actor) -> WorkItemRecord:
     with transaction(rt) as s:
         item, dossier = _open_item(s, work_item_id, None)
-        refusal = refusal_to_claim(actor, unit_code=item.unit_code, role=item.role, assignee=item.assignee)
-        if refusal:
-            raise (InvalidAction if item.assignee else PermissionDenied).because(refusal)
+        refuse(refusal_to_claim(actor, StepHolding.of(item)))
         now = rt.clock.now()
         item.assignee, item.state, item.claimed_at = actor.username, WorkItemState.CLAIMED.value, now
         if item.due_at is None:
@@ -144,10 +140,7 @@ def claim_work_item(rt: Runtime, work_item_id: int, actor: Actor) -> WorkItemRec
 def unclaim_work_item(rt: Runtime, work_item_id: int, actor: Actor) -> WorkItemRecord:
     with transaction(rt) as s:
         item, dossier = _open_item(s, work_item_id, None)
-        if item.assignee is None:
-            raise InvalidAction("the step is not claimed")
-        if item.assignee != actor.username and not (actor.is_supervising() and actor.works_in(item.unit_code)):
-            raise PermissionDenied("only %(user)s or a leader may release this step", user=item.assignee)
+        refuse(refusal_to_release(actor, StepHolding.of(item)))
         now = rt.clock.now()
         audit.record(s, at=now, action="unclaim", actor=actor, dossier_id=dossier.id, work_item_id=item.id,
                      element_id=item.element_id, giver=item.assignee, receiver=item.role)
@@ -309,7 +302,7 @@ def reappoint_dossier(rt: Runtime, dossier_id: int, actor: Actor, new_appointmen
         raise InvalidAction("the apology letter needs a reason", field="reason")
     with transaction(rt) as s:
         dossier = _running(s, dossier_id)
-        if not actor.is_system and not (actor.works_in(dossier.unit_code) and actor.is_supervising()):
+        if not actor.is_system and not actor.leads(dossier.unit_code):
             raise PermissionDenied("only a leader of unit %(unit)s may issue the apology letter for dossier %(code)s",
                                    unit=dossier.unit_code, code=dossier.code)
         if dossier.appointment_at is None:

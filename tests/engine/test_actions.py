@@ -7,6 +7,8 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from engine.domain.assignment import Actor
+from engine.domain.assignment import StepHolding
+from engine.domain.assignment import offered_actions
 from engine.domain.errors import InvalidAction
 from engine.domain.errors import NotFound
 from engine.domain.errors import PermissionDenied
@@ -182,6 +184,49 @@ def test_an_unclaimed_or_already_delegated_step_cannot_be_delegated(runtime, app
     with pytest.raises(PermissionDenied, match="only the delegate chuyen_vien_2 may resolve"):
         actions.resolve_work_item(runtime, appraisal.id, SPECIALIST)
     assert snapshot(runtime) == before
+
+
+def test_a_delegated_step_cannot_be_released_to_the_pool(runtime, appraisal):
+    """Releasing would leave a delegation with nobody holding it; it must be resolved first."""
+    actions.delegate_work_item(runtime, appraisal.id, SPECIALIST, "chuyen_vien_2")
+    before = snapshot(runtime)
+    for actor in (SPECIALIST_2, LEADER):
+        with pytest.raises(InvalidAction, match="resolved back to chuyen_vien_1 first"):
+            dossiers.unclaim_work_item(runtime, appraisal.id, actor)
+    assert snapshot(runtime) == before
+
+
+def _accepts(runtime, name: str, item_id: int, actor) -> bool:
+    attempts = {
+        "complete": lambda: dossiers.complete_work_item(runtime, item_id, actor, {"hop_le": True}),
+        "claim": lambda: dossiers.claim_work_item(runtime, item_id, actor),
+        "unclaim": lambda: dossiers.unclaim_work_item(runtime, item_id, actor),
+        "delegate": lambda: actions.delegate_work_item(runtime, item_id, actor, "chuyen_vien_3"),
+        "resolve": lambda: actions.resolve_work_item(runtime, item_id, actor),
+        "reassign": lambda: actions.reassign_work_item(runtime, item_id, actor, "chuyen_vien_3", reason="thử"),
+    }
+    try:
+        attempts[name]()
+    except (InvalidAction, PermissionDenied):
+        return False
+    return True
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)  # a property of the rules, not of the store
+@pytest.mark.parametrize("action", ["complete", "claim", "unclaim", "delegate", "resolve", "reassign"])
+@pytest.mark.parametrize("holding", ["claimed", "pool", "delegated"])
+@pytest.mark.parametrize("actor", [SPECIALIST, SPECIALIST_2, LEADER, OTHER_LEADER, RECEPTION],
+                         ids=lambda a: a.username)
+def test_a_button_is_offered_exactly_when_the_engine_accepts_the_action(runtime, appraisal, holding, actor, action):
+    """The desk shows the actions offered_actions() allows; each must succeed, and no other."""
+    with runtime.db.session() as s:
+        s.add(UserRecord(username="chuyen_vien_3", full_name="C3", unit_code="00070", roles="chuyen_vien"))
+    if holding == "pool":
+        dossiers.unclaim_work_item(runtime, appraisal.id, SPECIALIST)
+    elif holding == "delegated":
+        actions.delegate_work_item(runtime, appraisal.id, SPECIALIST, "chuyen_vien_2")
+    offered = offered_actions(actor, StepHolding.of(item_row(runtime, appraisal.id)))
+    assert _accepts(runtime, action, appraisal.id, actor) == offered[action]
 
 
 def test_resolving_an_undelegated_step_is_refused(runtime, appraisal):

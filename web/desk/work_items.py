@@ -15,6 +15,8 @@ from flask_login import current_user
 
 from configurator import steps
 from configurator.forms import FormError
+from engine.domain.assignment import StepHolding
+from engine.domain.assignment import offered_actions
 from engine.domain.errors import EngineError
 from engine.domain.errors import PermissionDenied
 from engine.domain.model import RunState
@@ -238,20 +240,9 @@ def _form_values(item, dossier) -> dict:
 
 
 def _permissions(item, bundle) -> dict:
-    """Which actions to offer; the engine still decides, this only hides what would be refused."""
+    """Which actions to offer: those the engine's rules (engine.domain.assignment) would accept."""
     if item is None or item.state not in OPEN:
         return {}
-    me, leader = current_user.username, current_user.actor().is_supervising()
-    pending = item.delegation_state == "pending"
-    mine = item.assignee == me
-    in_role = item.role is None or item.role in current_user.roles
-    may_work = (mine and not pending) or (item.assignee is None and in_role)
-    return {
-        "complete": may_work,
-        "return": may_work and actions.has_return_path(bundle, item.element_id),
-        "claim": item.assignee is None and in_role,
-        "unclaim": item.assignee is not None and not pending and (mine or leader),
-        "delegate": item.assignee is not None and not pending and (mine or leader),
-        "resolve": pending and mine,
-        "reassign": leader,
-    }
+    offered = offered_actions(current_user.actor(), StepHolding.of(item))
+    offered["return"] = offered["complete"] and actions.has_return_path(bundle, item.element_id)
+    return offered
