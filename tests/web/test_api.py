@@ -170,6 +170,7 @@ def test_completing_with_a_bad_field_names_it_and_saves_nothing(client, birth, t
     again = client.post(f"/api/v1/work-items/{item['id']}/complete", headers=bearer(token),
                         json={"data": RECEPTION_DATA})
     assert again.status_code == 409
+    assert again.json["message"].startswith("Bước “") and "đã hoàn thành bởi mot_cua_1" in again.json["message"]
 
 
 def test_another_communes_user_cannot_see_or_touch_a_dossier(client, birth, token_for):

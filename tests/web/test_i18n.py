@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -80,3 +81,43 @@ def test_the_pages_scripts_get_their_messages_in_english(client):
     client.get("/ngon-ngu/en?next=/")
     english = client.get("/mo-hinh/").get_data(as_text=True)
     assert '"\\u0110ang l\\u01b0u\\u2026": "Saving\\u2026"' in english or '"Đang lưu…": "Saving…"' in english
+
+
+VIETNAMESE = re.compile(r"[ăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ]", re.I)
+TRANSLATING_CALLS = {"gettext", "_", "N_", "ngettext", "lazy_gettext"}
+#: Python files whose Vietnamese is meant to stay Vietnamese in every interface language.
+STAYS_VIETNAMESE = {
+    "seed.py": "demo data (names, reasons) as a Vietnamese office would type them",
+    "desk/printing.py": "the printed legal forms are official documents",
+    "supervise/report.py": "the statistical report is an official document, like the printed forms",
+    "desk/step_form.py": "its table is the Vietnamese of marshmallow's English messages",
+    "refusals.py": "the Vietnamese of the engine's state words, used only on Vietnamese pages",
+    "i18n.py": "each language's name is written in that language",
+}
+
+
+def _untranslatable_literals(path: Path, catalogue) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Constant) and isinstance(node.value, str) and VIETNAMESE.search(node.value)):
+            continue
+        if isinstance(parents.get(node), ast.Expr) or "%d/%m" in node.value:
+            continue  # a docstring, or a date format chosen by language
+        ancestor = parents.get(node)
+        while ancestor is not None and not (isinstance(ancestor, ast.Call) and (
+                getattr(ancestor.func, "id", None) or getattr(ancestor.func, "attr", None)) in TRANSLATING_CALLS):
+            ancestor = parents.get(ancestor)
+        if ancestor is None and catalogue.get(node.value) is None:
+            found.append(f"{path.relative_to(WEB)}:{node.lineno}: {node.value[:60]}")
+    return found
+
+
+def test_no_page_text_written_in_python_escapes_the_english_catalogue():
+    """Vietnamese a view puts on a page goes through gettext (or is a catalogued label), so the
+    English interface never shows Vietnamese by accident. The API answers in Vietnamese."""
+    catalogue = _catalogue()
+    sources = [p for p in WEB.rglob("*.py") if "translations" not in p.parts and p.parts[len(WEB.parts)] != "api"
+               and str(p.relative_to(WEB)) not in STAYS_VIETNAMESE]
+    assert [line for path in sources for line in _untranslatable_literals(path, catalogue)] == []

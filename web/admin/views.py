@@ -45,8 +45,8 @@ def edit_user(username: str):
     with runtime().db.read_session() as s:
         user = admin_queries.user(s, username)
     if user is None:
-        return render_template("error.html", title="Không tìm thấy", message=f"Không có tài khoản {username}",
-                               status=404), 404
+        return render_template("error.html", title=gettext("Không tìm thấy"),
+                               message=gettext("Không có tài khoản %(username)s", username=username), status=404), 404
     return _user_form(user)
 
 

@@ -24,6 +24,7 @@ from engine.domain.errors import InvalidAction
 from engine.domain.errors import NotFound
 from engine.domain.errors import PermissionDenied
 from engine.store import account_records
+from web.refusals import localised
 from web.security import SignedInUser
 from web.security import load_user
 from web.wiring import runtime
@@ -133,7 +134,8 @@ def _engine_error(exc: EngineError):
         status = 409  # not possible in the current state
     else:
         status = 422
-    return _json(status, exc.message, exc.field, {exc.field: [exc.message]} if exc.field else None)
+    message = localised(exc)  # in Vietnamese, like the API's own messages
+    return _json(status, message, exc.field, {exc.field: [message]} if exc.field else None)
 
 
 def _http_error(exc: HTTPException):

@@ -40,12 +40,12 @@ def declare_absence():
     errors = {}
     username = form.get("username") or current_user.username
     if not form.get("substitute"):
-        errors["substitute"] = "Chọn người xử lý thay."
+        errors["substitute"] = gettext("Chọn người xử lý thay.")
     date_from, date_to = _date(form.get("date_from")), _date(form.get("date_to"))
     if date_from is None:
-        errors["date_from"] = "Ngày bắt đầu không hợp lệ."
+        errors["date_from"] = gettext("Ngày bắt đầu không hợp lệ.")
     if date_to is None:
-        errors["date_to"] = "Ngày kết thúc không hợp lệ."
+        errors["date_to"] = gettext("Ngày kết thúc không hợp lệ.")
     if not errors:
         try:
             absence_service.declare_absence(

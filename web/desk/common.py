@@ -7,6 +7,7 @@ from datetime import datetime
 
 from flask import abort
 from flask_login import current_user
+from flask_babel import gettext
 
 from engine.domain.errors import EngineError
 from engine.store import inbox_queries
@@ -19,7 +20,7 @@ from web.display import LOCAL_TZ as VN
 def visible_item(session, item_id: int):
     item = inbox_queries.work_item(session, item_id)
     if item is None or not current_user.may_see_unit(item.unit_code):
-        abort(404, description="Không tìm thấy bước xử lý này trong đơn vị của bạn.")
+        abort(404, description=gettext("Không tìm thấy bước xử lý này trong đơn vị của bạn."))
     return item
 
 
@@ -32,7 +33,7 @@ def may_see_dossier(dossier) -> bool:
 def visible_dossier(session, dossier_id: int) -> inbox_queries.DossierView:
     view = inbox_queries.dossier_view(session, dossier_id)
     if view is None or not may_see_dossier(view.dossier):
-        abort(404, description="Không tìm thấy hồ sơ này trong đơn vị của bạn.")
+        abort(404, description=gettext("Không tìm thấy hồ sơ này trong đơn vị của bạn."))
     return view
 
 

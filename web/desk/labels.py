@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from web.display import CLASSIFICATION_LABELS  # noqa: F401  (one wording for every page)
 from web.display import STATUS_LABELS_VI  # noqa: F401
+from web.i18n import N_
 
 TAB_LABELS = {
     "cua_toi": "Của tôi",
@@ -26,10 +27,11 @@ ACTION_LABELS = {
 
 #: work_item.escalation_level as the SLA sweep counts it: 1 warned, 2 breached, 3+ escalation levels.
 ESCALATION_TEXT = {1: "cảnh báo sắp đến hạn", 2: "đã quá hạn"}
+LATER_ESCALATION = N_("leo thang sau quá hạn")
 
 
 def escalation_text(level: int) -> str:
-    return ESCALATION_TEXT.get(level, "leo thang sau quá hạn")
+    return ESCALATION_TEXT.get(level, LATER_ESCALATION)
 
 
 WORK_STATE_LABELS = {"open": "Chờ nhận", "claimed": "Đang xử lý", "completed": "Đã xong", "cancelled": "Đã rút"}

@@ -14,6 +14,7 @@ from flask import render_template
 from flask import request
 from flask import url_for
 from flask_login import current_user
+from flask_babel import gettext
 from markupsafe import Markup
 
 from engine.services import dossier_papers
@@ -50,7 +51,7 @@ MISSING = {
 @clerk_required
 def print_form(dossier_id: int, kind: str):
     if kind not in KINDS:
-        abort(404, description="Không có mẫu phiếu này.")
+        abort(404, description=gettext("Không có mẫu phiếu này."))
     with runtime().db.read_session() as s:
         visible_dossier(s, dossier_id)
         stop = inbox_queries.stop_event(s, dossier_id) if kind == "dung" else None
@@ -83,9 +84,9 @@ def unit_register():
         first = date.fromisoformat(request.args.get("tu") or today.replace(day=1).isoformat())
         last = date.fromisoformat(request.args.get("den") or today.isoformat())
     except ValueError:
-        abort(400, description="Ngày không hợp lệ: nhập dạng YYYY-MM-DD.")
+        abort(400, description=gettext("Ngày không hợp lệ: nhập dạng YYYY-MM-DD."))
     if last < first:
-        abort(400, description="Đến ngày phải sau từ ngày.")
+        abort(400, description=gettext("Đến ngày phải sau từ ngày."))
     start = datetime.combine(first, time.min, VN)
     end = datetime.combine(last + timedelta(days=1), time.min, VN)
     with rt.db.read_session() as s:

@@ -60,17 +60,17 @@ def receive():
         entry = _entry_for(s, values["definition_id"])
     definition = definitions.get(values["definition_id"])
     if definition is None:
-        errors["definition_id"] = "Chọn thủ tục hành chính."
+        errors["definition_id"] = gettext("Chọn thủ tục hành chính.")
     if not values["applicant_name"]:
-        errors["applicant_name"] = "Nhập họ tên người nộp hồ sơ."
+        errors["applicant_name"] = gettext("Nhập họ tên người nộp hồ sơ.")
     errors.update(_applicant_problems(values))
     if values["unit_code"] not in communes:
-        errors["unit_code"] = "Chọn một xã, phường của tỉnh, thành phố."
+        errors["unit_code"] = gettext("Chọn một xã, phường của tỉnh, thành phố.")
     received_at = parse_local_datetime(values["received_at"]) if values["received_at"] else now
     if received_at is None:
-        errors["received_at"] = "Thời điểm tiếp nhận không hợp lệ."
+        errors["received_at"] = gettext("Thời điểm tiếp nhận không hợp lệ.")
     elif received_at > now:
-        errors["received_at"] = "Thời điểm tiếp nhận không được ở tương lai."
+        errors["received_at"] = gettext("Thời điểm tiếp nhận không được ở tương lai.")
     documents = _ticked_documents(entry, form.getlist("documents"))
     if errors:
         return _form(values, errors, entry=entry, ticked=set(form.getlist("documents"))), 422
@@ -93,13 +93,13 @@ def _applicant_problems(values: dict) -> dict[str, str]:
     """The same rules the API applies to an applicant (web.api.schemas.ApplicantSchema)."""
     problems = {}
     if values["applicant_name"] and not 2 <= len(values["applicant_name"]) <= 200:
-        problems["applicant_name"] = "Họ tên dài từ 2 đến 200 ký tự."
+        problems["applicant_name"] = gettext("Họ tên dài từ 2 đến 200 ký tự.")
     if values["id_number"] and not ID_NUMBER.match(values["id_number"]):
-        problems["id_number"] = "Số định danh cá nhân / CCCD gồm 9 đến 12 chữ số."
+        problems["id_number"] = gettext("Số định danh cá nhân / CCCD gồm 9 đến 12 chữ số.")
     if values["phone"] and not PHONE.match(values["phone"]):
-        problems["phone"] = "Số điện thoại gồm 8 đến 15 chữ số."
+        problems["phone"] = gettext("Số điện thoại gồm 8 đến 15 chữ số.")
     if len(values["address"]) > 500:
-        problems["address"] = "Địa chỉ tối đa 500 ký tự."
+        problems["address"] = gettext("Địa chỉ tối đa 500 ký tự.")
     return problems
 
 

@@ -1,5 +1,6 @@
 """A step's form on the page: the fields to draw (from configurator.forms.field_list), what the
-clerk typed turned into the values the form's schema checks, and its error messages in Vietnamese."""
+clerk typed turned into the values the form's schema checks, and its error messages in the
+clerk's language (marshmallow words them in English)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 from typing import Mapping
 
 from configurator.forms import field_list
+from web.i18n import current_language
 
 #: The field whose choice routes the dossier (supplement, refusal, return) in the library's forms.
 DECISION_FIELD = "ket_qua"
@@ -55,9 +57,10 @@ def submitted_values(form: dict, posted: Mapping[str, str]) -> dict:
     return values
 
 
-def vietnamese(errors: Mapping[str, list[str]]) -> dict[str, str]:
-    """field -> one message a clerk can act on."""
-    return {field: " ".join(_translate(m) for m in messages) for field, messages in errors.items()}
+def field_errors(errors: Mapping[str, list[str]]) -> dict[str, str]:
+    """field -> one message a clerk can act on, in the clerk's language."""
+    translate = (lambda message: message) if current_language() == "en" else _translate
+    return {field: " ".join(translate(m) for m in messages) for field, messages in errors.items()}
 
 
 def _translate(message: str) -> str:

@@ -68,8 +68,8 @@ def complete(item_id: int):
         steps.complete_step(runtime(), item_id, current_user.actor(), submitted,
                             expected_version=int(version) if version.isdigit() else None)
     except FormError as error:
-        return _render(item_id=item_id, field_errors=step_form.vietnamese(error.errors), status=422,
-                       errors={"complete": "Biểu mẫu chưa hợp lệ: xem các trường được đánh dấu."})
+        return _render(item_id=item_id, field_errors=step_form.field_errors(error.errors), status=422,
+                       errors={"complete": gettext("Biểu mẫu chưa hợp lệ: xem các trường được đánh dấu.")})
     except EngineError as error:
         return _render(item_id=item_id, errors={"complete": refusal_text(error)}, status=422)
     flash(gettext("Đã hoàn thành bước và chuyển hồ sơ sang bước tiếp theo."), "success")
@@ -81,7 +81,7 @@ def complete(item_id: int):
 def return_step(item_id: int):
     reason = (request.form.get("reason") or "").strip()
     if not reason:
-        return _render(item_id=item_id, errors={"return": "Nhập lý do trả lại."}, status=422)
+        return _render(item_id=item_id, errors={"return": gettext("Nhập lý do trả lại.")}, status=422)
     return _act(item_id, "return", lambda actor: actions.return_to_previous(runtime(), item_id, actor, reason),
                 gettext("Đã trả lại hồ sơ cho bước trước."), to_inbox=True)
 
@@ -91,7 +91,7 @@ def return_step(item_id: int):
 def delegate(item_id: int):
     to = (request.form.get("to_username") or "").strip()
     if not to:
-        return _render(item_id=item_id, errors={"delegate": "Chọn người được ủy quyền."}, status=422)
+        return _render(item_id=item_id, errors={"delegate": gettext("Chọn người được ủy quyền.")}, status=422)
     note = (request.form.get("note") or "").strip() or None
     return _act(item_id, "delegate", lambda actor: actions.delegate_work_item(runtime(), item_id, actor, to, note),
                 gettext("Đã ủy quyền cho %(name)s.", name=to))
@@ -110,9 +110,9 @@ def resolve(item_id: int):
 def reassign(item_id: int):
     target, reason = request.form.get("target") or "", (request.form.get("reason") or "").strip()
     if not target:
-        return _render(item_id=item_id, errors={"reassign": "Chọn người hoặc nhóm nhận việc."}, status=422)
+        return _render(item_id=item_id, errors={"reassign": gettext("Chọn người hoặc nhóm nhận việc.")}, status=422)
     if not reason:
-        return _render(item_id=item_id, errors={"reassign": "Nhập lý do giao lại."}, status=422)
+        return _render(item_id=item_id, errors={"reassign": gettext("Nhập lý do giao lại.")}, status=422)
     with runtime().db.read_session() as s:
         role = visible_item(s, item_id).role
     to_user, to_role = (None, role) if target == "nhom" else (target, None)
@@ -178,9 +178,9 @@ def _act(item_id: int, name: str, call, done: str, to_inbox: bool = False):
 def _reappointment_problem(new_at, reason: str) -> str | None:
     """What the leader must fill in first; who may, and only once, the engine decides."""
     if new_at is None:
-        return "Nhập ngày, giờ hẹn trả mới."
+        return gettext("Nhập ngày, giờ hẹn trả mới.")
     if not reason:
-        return "Nhập lý do chậm trả kết quả."
+        return gettext("Nhập lý do chậm trả kết quả.")
     return None
 
 
@@ -223,9 +223,9 @@ def _render(item_id: int | None = None, dossier_id: int | None = None, errors: d
 def _visible_page(page):
     """(item, dossier view) when the user may see them; 404 otherwise, as for an unknown one."""
     if page is None or (page.item is not None and not current_user.may_see_unit(page.item.unit_code)):
-        abort(404, description="Không tìm thấy bước xử lý này trong đơn vị của bạn.")
+        abort(404, description=gettext("Không tìm thấy bước xử lý này trong đơn vị của bạn."))
     if not may_see_dossier(page.view.dossier):
-        abort(404, description="Không tìm thấy hồ sơ này trong đơn vị của bạn.")
+        abort(404, description=gettext("Không tìm thấy hồ sơ này trong đơn vị của bạn."))
     return page.item, page.view
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext
+
 from web.refusals import localised
 
 STATUS_LABELS = {"draft": "Bản nháp", "published": "Đã công bố", "retired": "Ngừng áp dụng"}
@@ -12,4 +14,4 @@ SEVERITY = {"error": "Lỗi", "warning": "Cảnh báo"}
 def finding_dict(finding) -> dict:
     """A validation finding as the editor's list shows it (the element id selects the shape)."""
     return {**finding.to_dict(), "message": localised(finding),
-            "severity_label": SEVERITY.get(finding.severity, finding.severity)}
+            "severity_label": gettext(SEVERITY.get(finding.severity, finding.severity))}

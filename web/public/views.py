@@ -6,6 +6,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_babel import gettext
 from flask_login import current_user
 from flask_login import login_required
 
@@ -62,7 +63,8 @@ def _look_up(code: str):
     bucket = f"lookup-address:{client_address()}"
     with rt.db.session() as s:
         if throttle.blocked(s, {bucket: MAX_UNKNOWN_LOOKUPS}, now):
-            return None, f"Bạn đã tra cứu quá nhiều mã không đúng. Vui lòng thử lại sau {throttle.WINDOW_MINUTES} phút."
+            return None, gettext("Bạn đã tra cứu quá nhiều mã không đúng. Vui lòng thử lại sau %(minutes)s phút.",
+                                 minutes=throttle.WINDOW_MINUTES)
         found = queries.public_status(s, code)
         if found is None:
             throttle.hit(s, [bucket], now)

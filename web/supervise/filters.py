@@ -11,6 +11,8 @@ from datetime import time
 from datetime import timedelta
 from typing import Mapping
 
+from flask_babel import gettext
+
 from engine.store.statistics import Scope
 from web.display import LOCAL_TZ as VN
 
@@ -36,10 +38,6 @@ class Filters:
                   "xa": self.commune or "", "thu_tuc": self.procedure or "", **changes}
         return {key: value for key, value in values.items() if value}
 
-    @property
-    def range_text(self) -> str:
-        return f"từ ngày {self.date_from:%d/%m/%Y} đến ngày {self.date_to:%d/%m/%Y}"
-
 
 def current_month(now: datetime) -> Filters:
     today = now.astimezone(VN).date()
@@ -56,16 +54,16 @@ def parse(args: Mapping[str, str], now: datetime, communes: set[str],
     date_from = _date(args.get("tu"), default.date_from, "tu", "Từ ngày", errors)
     date_to = _date(args.get("den"), default.date_to, "den", "Đến ngày", errors)
     if not errors and date_to < date_from:
-        errors["den"] = "Đến ngày phải bằng hoặc sau Từ ngày."
+        errors["den"] = gettext("Đến ngày phải bằng hoặc sau Từ ngày.")
     elif not errors and (date_to - date_from).days > LONGEST_RANGE_DAYS:
-        errors["den"] = "Khoảng thời gian báo cáo dài quá 5 năm; hãy chọn khoảng ngắn hơn."
+        errors["den"] = gettext("Khoảng thời gian báo cáo dài quá 5 năm; hãy chọn khoảng ngắn hơn.")
     commune = (args.get("xa") or "").strip() or None
     if commune is not None and commune not in communes:
-        errors["xa"] = f"Xã/phường: mã {commune!r} không thuộc phạm vi giám sát của bạn."
+        errors["xa"] = gettext("Xã/phường: mã %(code)s không thuộc phạm vi giám sát của bạn.", code=commune)
         commune = None
     procedure = (args.get("thu_tuc") or "").strip() or None
     if procedure is not None and procedure not in procedures:
-        errors["thu_tuc"] = f"Thủ tục: không có quy trình mã {procedure!r}."
+        errors["thu_tuc"] = gettext("Thủ tục: không có quy trình mã %(code)s.", code=procedure)
         procedure = None
     return Filters(date_from, date_to, commune, procedure), errors
 
@@ -79,7 +77,8 @@ def _date(text: str | None, default: date, field: str, label: str, errors: dict[
             return datetime.strptime(text, shape).date()
         except ValueError:
             continue
-    errors[field] = f"{label}: {text!r} không phải ngày hợp lệ (dd/mm/yyyy)."
+    errors[field] = gettext("%(label)s: “%(text)s” không phải ngày hợp lệ (dd/mm/yyyy).",
+                            label=gettext(label), text=text)
     return default
 
 

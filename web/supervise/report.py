@@ -21,6 +21,20 @@ TITLE = "BÁO CÁO TÌNH HÌNH GIẢI QUYẾT HỒ SƠ THỦ TỤC HÀNH CHÍNH"
 HEADINGS = (TITLE, "Theo xã/phường", "Theo thủ tục", COLUMNS[0])
 
 
+def range_text(found) -> str:
+    """The report's period (a web.supervise.filters.Filters); the report is a Vietnamese document in
+    every interface language, like the printed forms."""
+    return f"từ ngày {found.date_from:%d/%m/%Y} đến ngày {found.date_to:%d/%m/%Y}"
+
+
+def scope_text(found, options) -> str:
+    """The communes and procedures the report covers (options: supervision.FilterOptions)."""
+    communes, procedures = dict(options.communes), dict(options.procedures)
+    where = communes.get(found.commune, "") if found.commune else f"{len(communes)} xã/phường được giám sát"
+    what = procedures.get(found.procedure, "") if found.procedure else "mọi thủ tục"
+    return f"{where}; {what}"
+
+
 def rate_percent(figures) -> float | None:
     """The on-time rate in percent, one decimal; None when nothing was completed."""
     rate = figures.on_time_rate

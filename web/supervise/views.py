@@ -93,7 +93,7 @@ def dashboard():
 def figures_json():
     found, errors, _options = _read_filters()
     if errors:
-        return jsonify({"error": "Bộ lọc không hợp lệ", "fields": errors}), 400
+        return jsonify({"error": gettext("Bộ lọc không hợp lệ"), "fields": errors}), 400
     board = supervision.dashboard(runtime(), found.scope(current_user.supervised_units), runtime().clock.now())
     return jsonify({"range": {"from": found.date_from.isoformat(), "to": found.date_to.isoformat()},
                     "summary": _figures_json(board.summary), **_chart(board),
@@ -129,7 +129,7 @@ def dossiers():
     found, errors, options = _read_filters()
     bucket = request.args.get("nhom", "")
     if bucket not in statistics.BUCKETS:
-        errors["nhom"] = f"Nhóm hồ sơ: {bucket!r} không phải một nhóm của bảng thống kê."
+        errors["nhom"] = gettext("Nhóm hồ sơ: %(bucket)s không phải một nhóm của bảng thống kê.", bucket=bucket)
     lines = []
     if not errors:
         with runtime().db.read_session() as s:
@@ -182,7 +182,7 @@ def dossier(code: str):
     with runtime().db.read_session() as s:
         found = statistics.dossier_detail(s, code, units)
         if found is None:
-            abort(404, description=f"Không có hồ sơ {code} trong các xã/phường bạn giám sát.")
+            abort(404, description=gettext("Không có hồ sơ %(code)s trong các xã/phường bạn giám sát.", code=code))
         events = statistics.escalations(s, statistics.Scope(units, *ALL_TIME), code=code)
     line, steps = found
     return render_template("supervise/dossier.html", line=line, steps=steps, events=events,
@@ -200,7 +200,8 @@ def export(kind: str):
                                board=None, chart={}), 400
     now = runtime().clock.now()
     board = supervision.dashboard(runtime(), found.scope(current_user.supervised_units), now)
-    lines = report.rows(board, found.range_text, _scope_text(found, options), now.astimezone(filtering.VN))
+    lines = report.rows(board, report.range_text(found), report.scope_text(found, options),
+                        now.astimezone(filtering.VN))
     name = f"thong-ke-{found.date_from:%Y%m%d}-{found.date_to:%Y%m%d}.{kind}"
     if kind == "xlsx":
         body, mimetype = report.to_xlsx(lines), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -209,10 +210,4 @@ def export(kind: str):
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-def _scope_text(found: filtering.Filters, options: supervision.FilterOptions) -> str:
-    communes = dict(options.communes)
-    procedures = dict(options.procedures)
-    where = communes.get(found.commune, "") if found.commune else f"{len(communes)} xã/phường được giám sát"
-    what = procedures.get(found.procedure, "") if found.procedure else "mọi thủ tục"
-    return f"{where}; {what}"
 
