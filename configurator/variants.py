@@ -20,9 +20,11 @@ from engine.domain import deadlines
 from engine.domain.errors import EngineError
 from engine.domain.errors import InvalidAction
 from engine.domain.errors import NotFound
+from engine.domain.errors import Reason
 from engine.services import definitions
 from engine.services.runtime import Runtime
 from engine.store import queries
+from engine.store import repositories
 from engine.store import variant_records
 from engine.store.records import ProcessDefinitionRecord
 from engine.store.records import UserRecord
@@ -33,8 +35,8 @@ BATCH = 1000
 class OverrideError(EngineError):
     """Overrides that do not fit the template; `problems` lists each with the element or role."""
 
-    def __init__(self, problems: list[str]):
-        super().__init__("; ".join(problems))
+    def __init__(self, problems: list[Reason]):
+        super().__init__("; ".join(str(p) for p in problems))
         self.problems = problems
 
 
@@ -51,7 +53,30 @@ class RolloutReport:
 class Drift:
     unit_code: str
     unit_name: str
-    differences: list[str] = field(default_factory=list)
+    differences: list[Reason] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LocalStep:
+    element_id: str
+    name: str
+    role: str | None
+    budget: str | None  # the template's own, or its budget group's
+    override: str | None  # the unit's budget, when it has one
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    """What a unit runs of a template, what it may change, and what it changed."""
+
+    template_key: str
+    unit_code: str
+    unit_name: str
+    version: int
+    newest_version: int | None
+    steps: list[LocalStep]
+    holders: dict[str, str]  # role -> username, where the unit names one
+    candidates: dict[str, list[tuple[str, str]]]  # role -> [(username, full name)] of the unit
 
 
 def rollout(rt: Runtime, definition_id: int, *, unit_codes: list[str] | None = None, province: str = "01",
@@ -98,38 +123,69 @@ def set_overrides(rt: Runtime, template_key: str, unit_code: str, *, roles: dict
         return overrides
 
 
-def _role_problems(s, bundle, unit_code: str, roles: dict[str, str]) -> list[str]:
+def local_settings(rt: Runtime, template_key: str, unit_code: str) -> LocalSettings:
+    """The unit's variant of a template, for the modeller's page of local differences."""
+    with rt.db.read_session() as s:
+        variant = variant_records.variant_for(s, template_key, unit_code)
+        if variant is None:
+            raise NotFound("%(key)s is not rolled out to unit %(unit)s", key=template_key, unit=unit_code)
+        definition = s.get(ProcessDefinitionRecord, variant.definition_id)
+        newest = queries.latest_published(s, template_key)
+        bundle = rt.bundle_for(s, definition)
+        overrides = variant.overrides or {}
+        steps = [LocalStep(step.element_id, step.name, step.role, _template_budget(bundle, step),
+                           overrides.get("budgets", {}).get(step.element_id))
+                 for policy in bundle.policies.values() for step in policy.steps.values()]
+        roles = sorted({step.role for step in steps if step.role})
+        users = repositories.active_users(s, unit_code)
+        candidates = {role: [(u.username, u.full_name) for u in sorted(users, key=lambda u: u.username)
+                             if role in u.role_set] for role in roles}
+        return LocalSettings(template_key, unit_code, queries.unit_names(s).get(unit_code, unit_code),
+                             definition.version, newest.version if newest else None, steps,
+                             dict(overrides.get("roles", {})), candidates)
+
+
+def _template_budget(bundle, step) -> str | None:
+    if step.budget or not step.budget_group:
+        return step.budget
+    group = bundle.policy.budget_groups.get(step.budget_group)
+    return group.budget if group else None
+
+
+def _role_problems(s, bundle, unit_code: str, roles: dict[str, str]) -> list[Reason]:
     known = {step.role for policy in bundle.policies.values() for step in policy.steps.values()}
     problems = []
     for role, username in roles.items():
         user = s.get(UserRecord, username)
         if role not in known:
-            problems.append(f"role {role!r} is not used by the template")
-        elif user is None or user.unit_code != unit_code or role not in user.role_set:
-            problems.append(f"{username} cannot hold role {role!r} in unit {unit_code}")
+            problems.append(Reason.of("role '%(role)s' is not used by the template", role=role))
+        elif user is None or user.unit_code != unit_code or role not in user.role_set or not user.active:
+            problems.append(Reason.of("%(user)s cannot hold role '%(role)s' in unit %(unit)s",
+                                      user=username, role=role, unit=unit_code))
     return problems
 
 
-def _budget_problems(bundle, budgets: dict[str, str]) -> list[str]:
+def _budget_problems(bundle, budgets: dict[str, str]) -> list[Reason]:
     problems = []
     for element_id, text in budgets.items():
         if bundle.step(element_id) is None:
-            problems.append(f"{element_id}: not a step of the template")
+            problems.append(Reason.of("%(step)s: not a step of the template", step=element_id))
             continue
         try:
             deadlines.parse_working_duration(text)
-        except ValueError as exc:
-            problems.append(f"{element_id}: {exc}")
+        except ValueError:
+            problems.append(Reason.of("%(step)s: '%(text)s' is not a working duration like 4h or 0.5d",
+                                      step=element_id, text=text))
     return problems
 
 
-def _legal_limit_problems(rt: Runtime, definition: ProcessDefinitionRecord, budgets: dict[str, str]) -> list[str]:
+def _legal_limit_problems(rt: Runtime, definition: ProcessDefinitionRecord, budgets: dict[str, str]) -> list[Reason]:
     """The budgets with the overrides applied must still fit the legal limit on every path."""
     files = definitions.bpmn_files({n: t.encode("utf-8")
                                     for n, t in definitions.template_files(rt, definition.id).items()})
     changed = {name: with_budgets(content, budgets) for name, content in files.items()}
     report = validate_template(changed, definition.key, definition.legal_limit_minutes)
-    return [f"{f.element_id or ''}: {f.message}".lstrip(": ") for f in report.errors]
+    return [Reason(f.template or f.message, f.params) for f in report.errors]
 
 
 def with_budgets(bpmn: bytes, budgets: dict[str, str]) -> bytes:
@@ -161,11 +217,12 @@ def drift_report(rt: Runtime, template_key: str) -> list[Drift]:
             differences = []
             if variant.definition_id != latest.id:
                 version = s.get(ProcessDefinitionRecord, variant.definition_id).version
-                differences.append(f"runs version {version}, newest is {latest.version}")
+                differences.append(Reason.of("runs version %(version)s, newest is %(newest)s",
+                                             version=version, newest=latest.version))
             for role, username in sorted((variant.overrides or {}).get("roles", {}).items()):
-                differences.append(f"role {role} held by {username}")
+                differences.append(Reason.of("role %(role)s held by %(user)s", role=role, user=username))
             for element_id, budget in sorted((variant.overrides or {}).get("budgets", {}).items()):
-                differences.append(f"step {element_id} budget {budget}")
+                differences.append(Reason.of("step %(step)s budget %(budget)s", step=element_id, budget=budget))
             if differences:
                 drifts.append(Drift(variant.unit_code, names.get(variant.unit_code, ""), differences))
         return drifts

@@ -1,5 +1,6 @@
 """The modeller's pages: procedures and their templates, the BPMN editor with our properties,
-step-table authoring, publishing, rollout to the communes, version diff and simulation."""
+step-table authoring, publishing, rollout to the communes, local differences per commune, version diff
+and simulation."""
 
 from flask import Blueprint
 
@@ -8,3 +9,4 @@ bp = Blueprint("model", __name__, url_prefix="/mo-hinh", template_folder="templa
 
 from web.model import views  # noqa: E402,F401
 from web.model import tools  # noqa: E402,F401
+from web.model import local  # noqa: E402,F401
