@@ -31,7 +31,7 @@ CSV format (UTF-8, first row = header; column order is free, only ``step_id`` is
 * ``kind`` is empty for a task and ``end`` for an end event; ``status`` is the portal status
   code (1-10) a task sets while open, or the one an end event sets.
 * Optional columns: ``warn_at``, ``clock_start``, ``priority``, ``pause`` (``clock``: the legal
-  clock stops while the step is open) and ``escalations``, written as
+  clock stops while the step is open), ``optional`` (a commune may skip the step) and ``escalations``, written as
   ``after action target [priority]`` entries separated by ``;`` (``4h notify lanh_dao; 1d
   reassign lanh_dao 80``).
 * Settings rows start with ``@`` in ``step_id``: ``@process_id``, ``@name``,
@@ -67,7 +67,7 @@ _ACTIONS = ("notify", "reassign", "priority")
 _TRUTHY = {"x", "yes", "y", "true", "1", "có", "co", "default", "mặc định"}
 _STEP_ATTRS = (("role", "role"), ("budget", "budget"), ("budget_group", "budgetGroup"),
                ("warn_at", "warnAt"), ("clock_start", "clockStart"), ("priority", "priority"),
-               ("form", "form"), ("status", "status"), ("pause", "pause"))
+               ("form", "form"), ("status", "status"), ("pause", "pause"), ("optional", "optional"))
 _INT_KEYS = ("status", "priority")
 
 
@@ -120,6 +120,12 @@ def _normalise_step(raw: dict) -> dict:
     for key in _INT_KEYS:
         if key in step:
             step[key] = _as_int(step[key])
+    if "optional" in step:  # true / x / có ... in a table, "true" in the BPMN; absent when not
+        flag = step.pop("optional")
+        if flag is True or str(flag).strip().lower() in _TRUTHY:
+            step["optional"] = "true"
+        elif flag is not False and str(flag).strip().lower() not in ("false", "no", "0", "không"):
+            step["optional"] = str(flag)  # kept so that validation names it
     if raw.get("kind") not in (None, "", "task"):
         step["kind"] = raw["kind"]
     escalations = [_normalise_escalation(e) for e in raw.get("escalations") or []]
@@ -272,7 +278,7 @@ def step_table_to_csv(table: dict) -> str:
     table = normalise_table(table)
     columns = ["step_id", "name", "role", "budget", "next", "condition", "label", "default",
                "kind", "status", "budget_group", "form", "warn_at", "clock_start", "priority",
-               "pause", "escalations"]
+               "pause", "optional", "escalations"]
     out = io.StringIO()
     writer = csv.DictWriter(out, columns, lineterminator="\n")
     writer.writeheader()
@@ -381,6 +387,8 @@ def _check_task(step: dict, table: dict, problems: list[str]) -> None:
         problems.append(f"{where}: warn_at {step['warn_at']!r} must be like 75% or 2h")
     if step.get("clock_start") not in (None, "created", "claimed"):
         problems.append(f"{where}: clock_start must be created or claimed")
+    if step.get("optional") not in (None, "true"):
+        problems.append(f"{where}: optional must be true or false, not {step['optional']!r}")
     if step.get("pause") not in (None, "clock"):
         problems.append(f"{where}: pause must be 'clock' (the dossier's legal clock stops while the step is open)")
     if not isinstance(step.get("priority", 0), int) or not 0 <= step.get("priority", 0) <= 100:

@@ -63,6 +63,8 @@ class LocalStep:
     role: str | None
     budget: str | None  # the template's own, or its budget group's
     override: str | None  # the unit's budget, when it has one
+    optional: bool = False  # the template lets a commune skip it
+    skipped: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,22 +105,26 @@ def rollout(rt: Runtime, definition_id: int, *, unit_codes: list[str] | None = N
 
 
 def set_overrides(rt: Runtime, template_key: str, unit_code: str, *, roles: dict[str, str] | None = None,
-                  budgets: dict[str, str] | None = None) -> dict:
-    """Who holds each role in this unit and its step budgets; refused, naming every problem,
-    when a role or step is not in the template, a user is not in the unit, or the budgets
-    along some path exceed the legal limit."""
+                  budgets: dict[str, str] | None = None, skip: list[str] | None = None) -> dict:
+    """Who holds each role in this unit, its step budgets and the optional steps it skips;
+    refused, naming every problem, when a role or step is not in the template, a user is not in
+    the unit, a skipped step is not optional, or the budgets along some path exceed the legal
+    limit."""
     with rt.db.session() as s:
         variant = variant_records.variant_for(s, template_key, unit_code)
         if variant is None:
             raise NotFound("%(key)s is not rolled out to unit %(unit)s", key=template_key, unit=unit_code)
         definition = s.get(ProcessDefinitionRecord, variant.definition_id)
         bundle = rt.bundle_for(s, definition)
-        problems = _role_problems(s, bundle, unit_code, roles or {}) + _budget_problems(bundle, budgets or {})
+        problems = (_role_problems(s, bundle, unit_code, roles or {}) + _budget_problems(bundle, budgets or {})
+                    + _skip_problems(bundle, skip or []))
         if not problems and budgets:
             problems = _legal_limit_problems(rt, definition, budgets)
         if problems:
             raise OverrideError(problems)
         overrides = {"roles": dict(roles or {}), "budgets": dict(budgets or {})}
+        if skip:
+            overrides["skip"] = sorted(set(skip))
         variant_records.set_overrides(s, variant.id, overrides, rt.clock.now())
         return overrides
 
@@ -133,8 +139,10 @@ def local_settings(rt: Runtime, template_key: str, unit_code: str) -> LocalSetti
         newest = queries.latest_published(s, template_key)
         bundle = rt.bundle_for(s, definition)
         overrides = variant.overrides or {}
+        skipped = set(overrides.get("skip", ()))
         steps = [LocalStep(step.element_id, step.name, step.role, _template_budget(bundle, step),
-                           overrides.get("budgets", {}).get(step.element_id))
+                           overrides.get("budgets", {}).get(step.element_id), step.optional,
+                           step.element_id in skipped)
                  for policy in bundle.policies.values() for step in policy.steps.values()]
         roles = sorted({step.role for step in steps if step.role})
         users = repositories.active_users(s, unit_code)
@@ -176,6 +184,18 @@ def _budget_problems(bundle, budgets: dict[str, str]) -> list[Reason]:
         except ValueError:
             problems.append(Reason.of("%(step)s: '%(text)s' is not a working duration like 4h or 0.5d",
                                       step=element_id, text=text))
+    return problems
+
+
+def _skip_problems(bundle, skip: list[str]) -> list[Reason]:
+    problems = []
+    for element_id in skip:
+        step = bundle.step(element_id)
+        if step is None:
+            problems.append(Reason.of("%(step)s: not a step of the template", step=element_id))
+        elif not step.optional:
+            problems.append(Reason.of("%(step)s: the template does not mark this step optional, so no commune "
+                                      "may skip it", step=element_id))
     return problems
 
 
@@ -223,6 +243,8 @@ def drift_report(rt: Runtime, template_key: str) -> list[Drift]:
                 differences.append(Reason.of("role %(role)s held by %(user)s", role=role, user=username))
             for element_id, budget in sorted((variant.overrides or {}).get("budgets", {}).items()):
                 differences.append(Reason.of("step %(step)s budget %(budget)s", step=element_id, budget=budget))
+            for element_id in (variant.overrides or {}).get("skip", []):
+                differences.append(Reason.of("step %(step)s skipped", step=element_id))
             if differences:
                 drifts.append(Drift(variant.unit_code, names.get(variant.unit_code, ""), differences))
         return drifts

@@ -54,6 +54,9 @@ class StepPolicy:
     #: The dossier's legal clock stops while this step is open (a public posting, an expert
     #: appraisal a procedure excludes from its time limit); the appointment moves when it ends.
     pauses_clock: bool = False
+    #: A commune may skip this step (its local differences); the template's author vouches that
+    #: nothing after it depends on its data.
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,7 @@ def _read_step(node: etree._Element, lane_name: str | None) -> StepPolicy:
         status=_int(own.get("status"), None),
         escalations=_escalations(ext),
         pauses_clock=own.get("pause") == "clock",
+        optional=own.get("optional") == "true",
     )
 
 

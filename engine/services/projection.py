@@ -10,6 +10,7 @@ from engine.bpmn.runner import HumanTask
 from engine.bpmn.runner import Run
 from engine.domain import deadlines
 from engine.domain.assignment import Actor
+from engine.domain.errors import InvalidAction
 from engine.domain.model import DossierStatus
 from engine.domain.model import RunState
 from engine.domain.model import WorkItemState
@@ -21,6 +22,8 @@ from engine.store.records import DossierRecord
 from engine.store.records import WorkItemRecord
 
 OPEN_STATES = (WorkItemState.OPEN.value, WorkItemState.CLAIMED.value)
+#: More skipped steps than this in one change means they loop (a skipped step inside a cycle).
+MAX_SKIPS = 100
 #: Statuses during which the legal clock stops (the dossier waits for the citizen).
 CLOCK_PAUSING = frozenset({DossierStatus.SUPPLEMENT_REQUESTED.value, DossierStatus.FINANCIAL_OBLIGATION.value})
 
@@ -38,6 +41,7 @@ def sync(session: Session, dossier: DossierRecord, run: Run, calendar, actor: Ac
     Open work items mirror the READY human tasks (the invariant this module keeps), so the tasks
     that were READY before the change (`ready_before`) tell which rows exist without a query.
     """
+    _pass_skipped_steps(session, dossier, run, now)
     ready = {task.task_id: task for task in run.human_tasks()}
     gone = ready_before - ready.keys() - {completed_task}
     if gone:
@@ -50,6 +54,28 @@ def sync(session: Session, dossier: DossierRecord, run: Run, calendar, actor: Ac
     ]
     _update_dossier(session, dossier, run, now, calendar, list(ready.values()))
     return created
+
+
+def _pass_skipped_steps(session, dossier: DossierRecord, run: Run, now) -> None:
+    """Steps the dossier's commune skips (its local differences; only steps the template marks
+    optional) are passed at once with no data, and recorded, never shown to anyone."""
+    skipped = set((dossier.overrides or {}).get("skip", ()))
+    if not skipped:
+        return
+    for _ in range(MAX_SKIPS):
+        task = next((t for t in run.human_tasks() if t.element_id in skipped and _optional(run, t.element_id)), None)
+        if task is None:
+            return
+        run.complete(task.task_id, {})
+        audit.record(session, at=now, action="skip", actor="system", dossier_id=dossier.id,
+                     element_id=task.element_id, unit_code=dossier.unit_code)
+    raise InvalidAction("the steps unit %(unit)s skips come round again and again; check the template's loops",
+                        unit=dossier.unit_code)
+
+
+def _optional(run: Run, element_id: str) -> bool:
+    policy = run.bundle.step(element_id)
+    return policy is not None and policy.optional
 
 
 def _create_item(session, dossier, run, task: HumanTask, calendar, actor, now, handed_over_by):

@@ -384,3 +384,21 @@ def test_any_chain_builds_a_valid_readable_diagram_and_reads_back(table):
     assert_diagram_is_complete(xml)
     back = step_table_from_bpmn(xml)
     assert back["steps"] == normalise_table(table)["steps"]
+
+
+def test_an_optional_step_goes_through_json_csv_bpmn_and_back():
+    """`optional` (a commune may skip the step) is kept on every road and read by the engine."""
+    from engine.bpmn.extensions import read_policies
+
+    table = json.loads(json.dumps(KHAI_SINH))
+    table["steps"][3]["optional"] = "có"  # how a clerk would mark it in a spreadsheet
+    normalised = normalise_table(table)
+    assert normalised["steps"][3]["optional"] == "true" and "optional" not in normalised["steps"][2]
+    assert step_table_from_csv(step_table_to_csv(normalised)) == normalised
+    bpmn = build_bpmn(normalised)
+    assert step_table_from_bpmn(bpmn) == normalised
+    [policy] = read_policies(etree.fromstring(bpmn)).values()
+    assert policy.steps["ky_duyet"].optional and not policy.steps["tham_dinh"].optional
+    table["steps"][3]["optional"] = "maybe"
+    with pytest.raises(StepTableError, match="optional must be true or false, not 'maybe'"):
+        build_bpmn(table)

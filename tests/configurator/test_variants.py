@@ -6,9 +6,11 @@ import pytest
 from sqlalchemy import select
 
 from configurator import variants
+from engine.domain.assignment import Actor
 from engine.services import definitions
 from engine.services import dossiers
 from engine.store import variant_records
+from engine.store.records import AuditEventRecord
 from engine.store.records import UnitRecord
 from engine.store.records import WorkItemRecord
 from tests.conftest import BPMN_DIR
@@ -84,3 +86,47 @@ def test_a_dossier_runs_the_version_rolled_out_to_its_commune_whatever_version_w
                                    actor=RECEPTION)
     assert (here.definition_id, there.definition_id) == (v1.id, v2.id)
     assert here.variant_id is not None and there.variant_id is not None
+
+
+OPTIONAL_DRAFT = FIVE.replace(b'<motcua:step role="chuyen_vien" budget="0.5d"/>',
+                              b'<motcua:step role="chuyen_vien" budget="0.5d" optional="true"/>')
+
+
+def _open_steps(rt, dossier_id) -> list[str]:
+    with rt.db.read_session() as s:
+        return [i.element_id for i in s.scalars(select(WorkItemRecord).where(
+            WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state.in_(["open", "claimed"])))]
+
+
+def test_a_commune_skips_an_optional_step_and_its_dossiers_pass_it_with_a_record(hanoi):
+    definition = definitions.deploy(hanoi, {"five.bpmn": OPTIONAL_DRAFT})
+    variants.rollout(hanoi, definition.id, unit_codes=["00070", "00073"])
+    variants.set_overrides(hanoi, "five_steps", "00070", skip=["du_thao"])
+    assert [str(d) for d in variants.drift_report(hanoi, "five_steps")[0].differences] == ["step du_thao skipped"]
+    here = dossiers.start_dossier(hanoi, definition_id=definition.id, unit_code="00070", applicant_name="A",
+                                  actor=RECEPTION)
+    there = dossiers.start_dossier(hanoi, definition_id=definition.id, unit_code="00073", applicant_name="B",
+                                   actor=RECEPTION)
+    for dossier in (here, there):
+        for _ in range(2):  # reception, then appraisal (found valid)
+            with hanoi.db.read_session() as s:
+                item = s.scalar(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier.id,
+                                                             WorkItemRecord.state.in_(["open", "claimed"])))
+            dossiers.complete_work_item(hanoi, item.id, Actor.system(), {"hop_le": True})
+    assert _open_steps(hanoi, here.id) == ["ky_duyet"]  # the draft step was passed
+    assert _open_steps(hanoi, there.id) == ["du_thao"]  # the other commune drafts as the template says
+    with hanoi.db.read_session() as s:
+        skips = s.scalars(select(AuditEventRecord).where(AuditEventRecord.action == "skip")).all()
+    assert [(e.dossier_id, e.element_id, e.actor) for e in skips] == [(here.id, "du_thao", "system")]
+
+
+def test_only_a_step_the_template_marks_optional_may_be_skipped(hanoi):
+    definition = definitions.deploy(hanoi, {"five.bpmn": FIVE})
+    variants.rollout(hanoi, definition.id, unit_codes=["00070"])
+    with pytest.raises(variants.OverrideError) as info:
+        variants.set_overrides(hanoi, "five_steps", "00070", skip=["du_thao", "khong_co"])
+    assert [str(p) for p in info.value.problems] == [
+        "du_thao: the template does not mark this step optional, so no commune may skip it",
+        "khong_co: not a step of the template"]
+    with hanoi.db.read_session() as s:
+        assert variant_records.variant_for(s, "five_steps", "00070").overrides == {}

@@ -9,11 +9,13 @@ import pytest
 
 from configurator import variants
 from engine.domain.assignment import Actor
+from engine.services import definitions
 from engine.services import dossiers
 from engine.store import queries
 from engine.store import variant_records
 from engine.store.records import UserRecord
 from engine.store.records import WorkItemRecord
+from tests.conftest import BPMN_DIR
 from tests.web.conftest import csrf_token
 from tests.web.test_model import KEY
 from tests.web.test_model import modelled  # noqa: F401 - fixture
@@ -84,3 +86,21 @@ def test_only_the_modellers_own_province_and_rolled_out_communes_are_offered(mod
     assert picked.status_code == 302 and picked.headers["Location"].endswith(f"/mo-hinh/{KEY}/dia-phuong/00073")
     not_rolled = modeller.get("/mo-hinh/chung_thuc_chu_ky/dia-phuong/00070")
     assert not_rolled.status_code == 404
+
+
+def test_a_commune_skips_a_step_the_template_marks_optional(modeller, modelled):
+    five = (BPMN_DIR / "five_steps.bpmn").read_bytes().replace(
+        b'<motcua:step role="chuyen_vien" budget="0.5d"/>',
+        b'<motcua:step role="chuyen_vien" budget="0.5d" optional="true"/>')
+    variants.rollout(modelled, definitions.deploy(modelled, {"five.bpmn": five}).id, unit_codes=["00070"])
+    form = modeller.get("/mo-hinh/five_steps/dia-phuong/00070").get_data(as_text=True)
+    assert 'name="skip-du_thao"' in form and 'name="skip-tham_dinh"' not in form
+
+    saved = modeller.post("/mo-hinh/five_steps/dia-phuong/00070",
+                          data={"csrf_token": csrf_token(form), "skip-du_thao": "on"})
+
+    assert saved.status_code == 302
+    with modelled.db.read_session() as s:
+        assert variant_records.variant_for(s, "five_steps", "00070").overrides["skip"] == ["du_thao"]
+    assert "bỏ qua bước du_thao" in modeller.get("/mo-hinh/five_steps/dia-phuong").get_data(as_text=True)
+    assert 'name="skip-du_thao" checked' in modeller.get("/mo-hinh/five_steps/dia-phuong/00070").get_data(as_text=True)

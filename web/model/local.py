@@ -42,16 +42,16 @@ def local_settings(key: str, unit: str):
     settings = variants.local_settings(runtime(), key, unit)
     problems, status = [], 200
     if request.method == "POST":
-        roles, budgets = _posted(settings)
+        roles, budgets, skip = _posted(settings)
         try:
-            variants.set_overrides(runtime(), key, unit, roles=roles, budgets=budgets)
+            variants.set_overrides(runtime(), key, unit, roles=roles, budgets=budgets, skip=skip)
         except variants.OverrideError as refused:
             problems, status = [localised(p) for p in refused.problems], 422
         else:
             flash(gettext("Đã lưu khác biệt của %(unit)s; hồ sơ tiếp nhận từ nay theo cấu hình này.",
                           unit=settings.unit_name), "ok")
             return redirect(url_for("model.local_differences", key=key))
-        settings = _as_posted(settings, roles, budgets)
+        settings = _as_posted(settings, roles, budgets, skip)
     return render_template("model/local_settings.html", overview=overview, settings=settings,
                            problems=problems, role_label=role_label), status
 
@@ -60,23 +60,25 @@ def _communes() -> dict[str, str]:
     return {c.code: c.name for c in templates.communes_for(runtime(), current_user.unit_code)}
 
 
-def _posted(settings: variants.LocalSettings) -> tuple[dict[str, str], dict[str, str]]:
+def _posted(settings: variants.LocalSettings) -> tuple[dict[str, str], dict[str, str], list[str]]:
     """Only what differs from the template: an empty role holder means the role's pool, an empty
-    budget the template's own."""
+    budget the template's own; ticked optional steps are skipped."""
     form = request.form
     roles = {role: form.get(f"role-{role}", "").strip() for role in settings.candidates}
     budgets = {step.element_id: form.get(f"budget-{step.element_id}", "").strip() for step in settings.steps}
+    skip = [step.element_id for step in settings.steps if form.get(f"skip-{step.element_id}")]
     return ({r: u for r, u in roles.items() if u},
-            {s: b for s, b in budgets.items() if b and b != _template_budget(settings, s)})
+            {s: b for s, b in budgets.items() if b and b != _template_budget(settings, s)}, skip)
 
 
 def _template_budget(settings: variants.LocalSettings, element_id: str) -> str | None:
     return next((s.budget for s in settings.steps if s.element_id == element_id), None)
 
 
-def _as_posted(settings: variants.LocalSettings, roles: dict, budgets: dict) -> variants.LocalSettings:
+def _as_posted(settings: variants.LocalSettings, roles: dict, budgets: dict, skip: list) -> variants.LocalSettings:
     """The form as the modeller filled it, to correct after a refusal."""
     from dataclasses import replace
 
-    steps = [replace(step, override=budgets.get(step.element_id)) for step in settings.steps]
+    steps = [replace(step, override=budgets.get(step.element_id), skipped=step.element_id in skip)
+             for step in settings.steps]
     return replace(settings, holders=roles, steps=steps)

@@ -88,6 +88,7 @@ document.addEventListener("DOMContentLoaded", () => {
     form.role.value = step.role || "";
     form.budget.value = step.budget || "";
     form.warnAt.value = step.warnAt || "";
+    form.optional.checked = step.optional === "true";
     const lane = laneOf(bo);
     document.getElementById("lane-hint").textContent = lane
       ? t("Làn: %(lane)s", { lane: lane.name || lane.id }) + (step.role ? "" : t(" — bước chưa ghi vai trò nên dùng tên làn làm vai trò")) : "";
@@ -125,6 +126,7 @@ document.addEventListener("DOMContentLoaded", () => {
     const bo = current.businessObject;
     const wanted = {};
     for (const name of ["role", "budget", "warnAt"]) wanted[name] = form[name].value.trim() || undefined;
+    wanted.optional = form.optional.checked ? "true" : undefined;
     const existing = stepOf(bo);
     const changed = Object.keys(wanted).filter((k) => ((existing && existing.get(k)) || undefined) !== wanted[k]);
     if (changed.length && (existing || changed.some((k) => wanted[k] !== undefined))) {

@@ -10,7 +10,8 @@ window.MOTCUA_MODDLE = {
     {
       name: "Step",
       superClass: ["Element"],
-      properties: ["role", "assignee", "budget", "budgetGroup", "warnAt", "clockStart", "priority", "form", "status"]
+      properties: ["role", "assignee", "budget", "budgetGroup", "warnAt", "clockStart", "priority", "form", "status",
+                   "pause", "optional"]
         .map((name) => ({ name, isAttr: true, type: "String" })),
     },
     {
