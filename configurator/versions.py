@@ -1,4 +1,5 @@
-"""Template versions for the modeller: list, retire, and what changed between two versions.
+"""Template versions for the modeller: list, retire, what changed between two versions, and moving
+running dossiers from one version to another when it is safe.
 
 Comparing specs and migrating running dossiers are engine work (engine.bpmn.versioning and
 engine.services.migration); the migration entry points are re-exported here so the modeller's
@@ -7,10 +8,14 @@ tools find everything about versions in one place.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from engine.bpmn.versioning import ElementChange  # noqa: F401  (part of this module's answers)
+from engine.bpmn.versioning import MigrationCheck
 from engine.bpmn.versioning import PolicyChange  # noqa: F401
 from engine.bpmn.versioning import VersionDiff
 from engine.bpmn.versioning import diff_bundles
+from engine.domain.errors import ConflictError
 from engine.domain.errors import NotFound
 from engine.services import definitions
 from engine.services.migration import MigrationRefused  # noqa: F401  (re-exported for callers)
@@ -18,6 +23,7 @@ from engine.services.migration import migrate_dossier  # noqa: F401
 from engine.services.migration import migration_check  # noqa: F401
 from engine.services.runtime import Runtime
 from engine.store import catalogue_records
+from engine.store import queries
 from engine.store.records import ProcessDefinitionRecord
 
 
@@ -50,3 +56,58 @@ def diff_versions(rt: Runtime, key: str, from_version: int, to_version: int) -> 
         old, new = rt.bundle_for(s, old_def), rt.bundle_for(s, new_def)
     return diff_bundles(old, new, key=key, from_version=from_version, to_version=to_version)
 
+
+
+# -- moving running dossiers to another version ---------------------------------------------------
+
+#: Dossiers checked (and moved) per request: each check loads its workflow state.
+MIGRATION_BATCH = 200
+
+
+@dataclass(frozen=True)
+class MigrationCandidate:
+    dossier_id: int
+    code: str
+    unit_code: str
+    status: int
+    check: MigrationCheck
+
+
+@dataclass(frozen=True)
+class MigrationPlan:
+    key: str
+    from_version: int
+    to_version: int
+    candidates: list[MigrationCandidate]
+    total: int  # running dossiers on from_version in these units; candidates holds the first batch
+
+    @property
+    def movable(self) -> list[MigrationCandidate]:
+        return [c for c in self.candidates if c.check.ok]
+
+
+def migration_plan(rt: Runtime, key: str, from_version: int, to_version: int,
+                   unit_codes: list[str]) -> MigrationPlan:
+    """The running dossiers of these units on `from_version`, each with whether it may move to
+    `to_version` now and why not (the first MIGRATION_BATCH, oldest first)."""
+    source, target = version_of(rt, key, from_version), version_of(rt, key, to_version)
+    with rt.db.read_session() as s:
+        rows, total = queries.dossiers_on_version(s, source.id, unit_codes, MIGRATION_BATCH)
+    candidates = [MigrationCandidate(d.id, d.code, d.unit_code, d.status, migration_check(rt, d.id, target.id))
+                  for d in rows]
+    return MigrationPlan(key, from_version, to_version, candidates, total)
+
+
+def migrate_movable(rt: Runtime, plan: MigrationPlan, actor) -> tuple[int, int]:
+    """Move every dossier the plan found movable, each in its own transaction; one that changed
+    meanwhile and can no longer move is counted, not forced. Returns (moved, refused)."""
+    target = version_of(rt, plan.key, plan.to_version)
+    moved = refused = 0
+    for candidate in plan.movable:
+        try:
+            migrate_dossier(rt, candidate.dossier_id, target.id, actor)
+        except (MigrationRefused, ConflictError):
+            refused += 1
+        else:
+            moved += 1
+    return moved, refused

@@ -22,6 +22,7 @@ from engine.bpmn import timers
 from engine.bpmn.extensions import StepPolicy
 from engine.bpmn.parser import SpecBundle
 from engine.clock import Clock
+from engine.domain.errors import Reason
 
 #: A task in one of these states has run or is running: its element must survive unchanged.
 TOUCHED = TaskState.COMPLETED | TaskState.STARTED | TaskState.READY | TaskState.WAITING | TaskState.ERROR
@@ -68,8 +69,8 @@ class VersionDiff:
 @dataclass(frozen=True)
 class MigrationCheck:
     ok: bool
-    reasons: list[str]
-    notes: list[str] = field(default_factory=list)  # safe differences worth knowing (open step budget)
+    reasons: list[Reason]
+    notes: list[Reason] = field(default_factory=list)  # safe differences worth knowing (open step budget)
 
 
 
@@ -194,14 +195,15 @@ def _registry():
 
 def check_workflow(run: runner.Run, old: SpecBundle, new: SpecBundle) -> MigrationCheck:
     top_diff, sp_diffs = diff_workflow(_registry(), run.workflow, new.spec, new.subprocess_specs)
-    reasons: list[str] = []
+    reasons: list[Reason] = []
     spec_changes = SpecDiff(_registry(), run.workflow.spec, new.spec).changed
     _touched_reasons(top_diff, spec_changes, reasons)
     for sp_id, sp_diff in sp_diffs.items():
         subprocess = run.workflow.subprocesses[sp_id]
         if sp_diff is None:
             if any(t.has_state(TOUCHED) for t in subprocess.tasks.values()):
-                reasons.append(f"subprocess {subprocess.spec.name} was removed while the dossier is in it")
+                reasons.append(Reason.of("subprocess %(process)s was removed while the dossier is in it",
+                                         process=subprocess.spec.name))
             continue
         changes = SpecDiff(_registry(), subprocess.spec, new.subprocess_specs[subprocess.spec.name]).changed
         _touched_reasons(sp_diff, changes, reasons)
@@ -209,18 +211,22 @@ def check_workflow(run: runner.Run, old: SpecBundle, new: SpecBundle) -> Migrati
     return MigrationCheck(not reasons, reasons, notes)
 
 
-def _touched_reasons(workflow_diff, spec_changes, reasons: list[str]) -> None:
+def _touched_reasons(workflow_diff, spec_changes, reasons: list[Reason]) -> None:
     """Reasons naming BPMN elements; SpiffWorkflow's helper specs (boundary event splits, end
     joins) are named only when no element explains the refusal."""
-    found: dict[bool, list[str]] = {True: [], False: []}
+    found: dict[bool, list[Reason]] = {True: [], False: []}
     for kind, tasks in (("removed", workflow_diff.removed), ("changed", workflow_diff.changed)):
         for task in tasks:
             if not task.has_state(TOUCHED):
                 continue
             bpmn_id = getattr(task.task_spec, "bpmn_id", None)
-            state = TaskState.get_name(task.state).lower()
-            what = "" if kind == "removed" else f" ({', '.join(_names_for(task.task_spec, spec_changes))})"
-            reason = f"step {bpmn_id or task.task_spec.name} ({state}) was {kind} in the target version{what}"
+            step, state = bpmn_id or task.task_spec.name, TaskState.get_name(task.state).lower()
+            if kind == "removed":
+                reason = Reason.of("step %(step)s (%(state)s) was removed in the target version",
+                                   step=step, state=state)
+            else:
+                reason = Reason.of("step %(step)s (%(state)s) was changed in the target version (%(fields)s)",
+                                   step=step, state=state, fields=", ".join(_names_for(task.task_spec, spec_changes)))
             if reason not in found[bool(bpmn_id)]:
                 found[bool(bpmn_id)].append(reason)
     reasons.extend(found[True] or found[False])
@@ -230,14 +236,15 @@ def _names_for(task_spec, spec_changes) -> list[str]:
     return sorted({name for spec, names in spec_changes.items() if spec.name == task_spec.name for name in names})
 
 
-def _open_step_notes(run: runner.Run, old: SpecBundle, new: SpecBundle) -> list[str]:
+def _open_step_notes(run: runner.Run, old: SpecBundle, new: SpecBundle) -> list[Reason]:
     notes = []
     for task in run.human_tasks():
         before, after = old.step(task.element_id), new.step(task.element_id)
         if before is not None and after is not None:
             for change in _step_policy_changes(before, after):
-                notes.append(f"open step {change.element_id}: {change.field} {change.old} -> {change.new}; "
-                             f"its work item keeps the deadline it has")
+                notes.append(Reason.of("open step %(step)s: %(field)s %(old)s -> %(new)s; its work item keeps the "
+                                       "deadline it has", step=change.element_id, field=change.field,
+                                       old=change.old, new=change.new))
     return notes
 
 

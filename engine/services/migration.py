@@ -15,6 +15,7 @@ from engine.bpmn.versioning import migrate
 from engine.domain.assignment import Actor
 from engine.domain.errors import EngineError
 from engine.domain.errors import NotFound
+from engine.domain.errors import Reason
 from engine.domain.model import RunState
 from engine.services import audit
 from engine.services import dossiers
@@ -30,8 +31,8 @@ MIGRATABLE = (RunState.RUNNING.value, RunState.SUSPENDED.value)
 class MigrationRefused(EngineError):
     """The migration is not safe; `problems` lists each reason, naming the element ids."""
 
-    def __init__(self, problems: list[str]):
-        super().__init__("; ".join(problems))
+    def __init__(self, problems: list[Reason]):
+        super().__init__("; ".join(str(p) for p in problems))
         self.problems = problems
 
 
@@ -72,7 +73,8 @@ def migrate_dossier(rt: Runtime, dossier_id: int, to_definition_id: int, actor: 
         audit.record(s, at=now, action="migrate", actor=actor, dossier_id=dossier.id,
                      from_definition=f"{source.key} v{source.version}",
                      to_definition=f"{target.key} v{target.version}",
-                     from_definition_id=source.id, to_definition_id=target.id, notes=check.notes or None)
+                     from_definition_id=source.id, to_definition_id=target.id,
+                     notes=[str(note) for note in check.notes] or None)
         projection.sync(s, dossier, migrated, calendar, actor if isinstance(actor, Actor) else _system(actor),
                         now, ready_before)
         return dossier
@@ -93,16 +95,19 @@ def _records(s, dossier_id: int, to_definition_id: int):
 
 
 def _refusals_by_record(dossier: DossierRecord, source: ProcessDefinitionRecord,
-                        target: ProcessDefinitionRecord) -> list[str]:
+                        target: ProcessDefinitionRecord) -> list[Reason]:
     reasons = []
     if target.key != source.key:
-        reasons.append(f"{target.key} v{target.version} is another template; dossier {dossier.code} "
-                       f"runs {source.key}")
+        reasons.append(Reason.of("%(key)s v%(version)s is another template; dossier %(code)s runs %(runs)s",
+                                 key=target.key, version=target.version, code=dossier.code, runs=source.key))
     if target.status != "published":
-        reasons.append(f"{target.key} v{target.version} is {target.status}, not published")
+        reasons.append(Reason.of("%(key)s v%(version)s is %(state)s, not published",
+                                 key=target.key, version=target.version, state=target.status))
     if target.id == source.id:
-        reasons.append(f"dossier {dossier.code} already runs {source.key} v{source.version}")
+        reasons.append(Reason.of("dossier %(code)s already runs %(key)s v%(version)s",
+                                 code=dossier.code, key=source.key, version=source.version))
     if dossier.run_state not in MIGRATABLE:
-        reasons.append(f"dossier {dossier.code} is {dossier.run_state}; only a running dossier moves")
+        reasons.append(Reason.of("dossier %(code)s is %(state)s; only a running dossier moves",
+                                 code=dossier.code, state=dossier.run_state))
     return reasons
 

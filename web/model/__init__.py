@@ -10,3 +10,4 @@ bp = Blueprint("model", __name__, url_prefix="/mo-hinh", template_folder="templa
 from web.model import views  # noqa: E402,F401
 from web.model import tools  # noqa: E402,F401
 from web.model import local  # noqa: E402,F401
+from web.model import migration  # noqa: E402,F401
