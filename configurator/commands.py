@@ -171,3 +171,42 @@ def simulate_bpmn(file: Path, unit: str, received: str, legal_limit, cutoff, as_
     appointment = f"{result.appointment:%Y-%m-%d %H:%M}" if result.appointment else "no legal limit"
     click.echo(f"appointment {appointment}; finishes {result.finishes_at:%Y-%m-%d %H:%M}"
                f" ({'fits' if result.fits else 'OVERRUNS the appointment'})")
+
+
+@processes_group.command("migrate")
+@click.argument("key")
+@click.option("--from", "from_version", required=True, type=int, help="The version the dossiers run now.")
+@click.option("--to", "to_version", required=True, type=int, help="The published version to move them to.")
+@click.option("--province", default="01", show_default=True, help="Move the dossiers of this province's communes.")
+@click.option("--apply", "apply_it", is_flag=True, help="Move them; without it, only check and report.")
+def migrate_dossiers(key: str, from_version: int, to_version: int, province: str, apply_it: bool) -> None:
+    """Move the running dossiers of a template from one version to another where it is safe (each
+    checked like the modeller's page does, in batches); those that may not move are listed with
+    the steps that stop them."""
+    from configurator import versions
+    from engine.domain.assignment import Actor
+    from engine.services.runtime import Runtime
+    from engine.store.database import Database
+
+    rt = Runtime(db=Database.from_env())
+    checked = movable = moved = refused = 0
+    try:
+        units, after_id = versions.province_communes(rt, province), 0
+        while True:
+            plan = versions.migration_plan(rt, key, from_version, to_version, units, after_id)
+            if not plan.candidates:
+                break
+            for candidate in plan.candidates:
+                if not candidate.check.ok:
+                    click.echo(f"{candidate.code}: stays on v{from_version}: "
+                               + "; ".join(str(reason) for reason in candidate.check.reasons))
+            checked, movable = checked + len(plan.candidates), movable + len(plan.movable)
+            if apply_it:
+                done, failed = versions.migrate_movable(rt, plan, Actor.system())
+                moved, refused = moved + done, refused + failed
+            after_id = plan.candidates[-1].dossier_id
+    finally:
+        rt.db.dispose()
+    summary = f"{checked} dossier(s) on {key} v{from_version}: {movable} can move to v{to_version}"
+    click.echo(summary + (f"; moved {moved}, {refused} changed meanwhile and stayed" if apply_it else
+                          " (check only: add --apply to move them)"))

@@ -79,23 +79,29 @@ class MigrationPlan:
     from_version: int
     to_version: int
     candidates: list[MigrationCandidate]
-    total: int  # running dossiers on from_version in these units; candidates holds the first batch
+    total: int  # running dossiers on from_version in these units; candidates holds one batch
 
     @property
     def movable(self) -> list[MigrationCandidate]:
         return [c for c in self.candidates if c.check.ok]
 
 
-def migration_plan(rt: Runtime, key: str, from_version: int, to_version: int,
-                   unit_codes: list[str]) -> MigrationPlan:
+def migration_plan(rt: Runtime, key: str, from_version: int, to_version: int, unit_codes: list[str],
+                   after_id: int = 0) -> MigrationPlan:
     """The running dossiers of these units on `from_version`, each with whether it may move to
-    `to_version` now and why not (the first MIGRATION_BATCH, oldest first)."""
+    `to_version` now and why not: MIGRATION_BATCH of them, oldest first, after dossier `after_id`
+    (the next batch starts after the last candidate's id)."""
     source, target = version_of(rt, key, from_version), version_of(rt, key, to_version)
     with rt.db.read_session() as s:
-        rows, total = queries.dossiers_on_version(s, source.id, unit_codes, MIGRATION_BATCH)
+        rows, total = queries.dossiers_on_version(s, source.id, unit_codes, MIGRATION_BATCH, after_id)
     candidates = [MigrationCandidate(d.id, d.code, d.unit_code, d.status, migration_check(rt, d.id, target.id))
                   for d in rows]
     return MigrationPlan(key, from_version, to_version, candidates, total)
+
+
+def province_communes(rt: Runtime, province_code: str) -> list[str]:
+    with rt.db.read_session() as s:
+        return queries.commune_codes(s, province_code)
 
 
 def migrate_movable(rt: Runtime, plan: MigrationPlan, actor) -> tuple[int, int]:

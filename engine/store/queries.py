@@ -85,13 +85,13 @@ def latest_published(session: Session, key: str) -> ProcessDefinitionRecord | No
 _MOVABLE = ("running", "suspended")
 
 
-def dossiers_on_version(session: Session, definition_id: int, unit_codes: list[str],
-                        limit: int) -> tuple[list[DossierRecord], int]:
-    """Running (or suspended) dossiers of these units on a template version, oldest first, and
-    how many there are in all."""
+def dossiers_on_version(session: Session, definition_id: int, unit_codes: list[str], limit: int,
+                        after_id: int = 0) -> tuple[list[DossierRecord], int]:
+    """Running (or suspended) dossiers of these units on a template version, oldest first (by
+    id, after `after_id`: a caller walks them page by page), and how many there are in all."""
     where = (DossierRecord.definition_id == definition_id, DossierRecord.run_state.in_(_MOVABLE),
              DossierRecord.unit_code.in_(unit_codes))
     total = session.scalar(select(func.count()).select_from(DossierRecord).where(*where))
-    rows = list(session.scalars(select(DossierRecord).where(*where).order_by(DossierRecord.received_at)
-                                .limit(limit)))
+    rows = list(session.scalars(select(DossierRecord).where(*where, DossierRecord.id > after_id)
+                                .order_by(DossierRecord.id).limit(limit)))
     return rows, total or 0

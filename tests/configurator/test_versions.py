@@ -180,3 +180,30 @@ def test_retire_a_version_by_number(rt):
     versions.retire_version(rt, "five_steps", 1)
     assert [(d.version, d.status) for d in versions.list_versions(rt, "five_steps")] == [
         (1, "retired"), (2, "published")]
+
+
+def test_the_migrate_command_checks_then_moves_every_movable_dossier(rt, monkeypatch):
+    from click.testing import CliRunner
+
+    from web.cli import main
+
+    v1 = deploy(rt, FIVE)
+    waiting, advanced = start(rt, v1), start(rt, v1)
+    for _ in range(4):
+        complete(rt, advanced.id, {"hop_le": True})
+    v2 = deploy(rt, with_check_step(FIVE))
+    monkeypatch.setenv("DATABASE_URL", rt.db.url)
+    monkeypatch.setattr(versions, "MIGRATION_BATCH", 1)  # one dossier per batch: the walk goes on past a refusal
+
+    check = CliRunner().invoke(main, ["processes", "migrate", "five_steps", "--from", "1", "--to", "2"])
+    assert check.exit_code == 0, check.output
+    assert f"{advanced.code}: stays on v1: step du_thao (completed) was changed" in check.output
+    assert "2 dossier(s) on five_steps v1: 1 can move to v2 (check only" in check.output
+    with rt.db.read_session() as s:
+        assert s.get(DossierRecord, waiting.id).definition_id == v1.id
+
+    moved = CliRunner().invoke(main, ["processes", "migrate", "five_steps", "--from", "1", "--to", "2", "--apply"])
+    assert moved.exit_code == 0 and "moved 1, 0 changed meanwhile" in moved.output, moved.output
+    with rt.db.read_session() as s:
+        assert s.get(DossierRecord, waiting.id).definition_id == v2.id
+        assert s.get(DossierRecord, advanced.id).definition_id == v1.id

@@ -46,3 +46,18 @@ def test_choosing_versions_that_cannot_be_compared_says_so(client, web_rt):
     deploy(web_rt, with_check_step(FIVE))
     same = client.get("/mo-hinh/five_steps/chuyen-phien-ban?tu=2&den=2")
     assert same.status_code == 400 and "Hãy chọn hai phiên bản khác nhau." in same.get_data(as_text=True)
+
+
+def test_the_dossiers_come_in_batches_with_a_link_to_the_next(client, web_rt, monkeypatch):
+    from configurator import versions
+
+    monkeypatch.setattr(versions, "MIGRATION_BATCH", 1)
+    v1 = deploy(web_rt, FIVE)
+    first, second = start(web_rt, v1), start(web_rt, v1)
+    deploy(web_rt, with_check_step(FIVE))
+    login(client, "mo_hinh")
+    page = html.unescape(client.get("/mo-hinh/five_steps/chuyen-phien-ban").get_data(as_text=True))
+    assert first.code in page and second.code not in page and 'id="next-batch"' in page
+    following = html.unescape(client.get(f"/mo-hinh/five_steps/chuyen-phien-ban?tu=1&den=2&sau={first.id}")
+                              .get_data(as_text=True))
+    assert second.code in following and first.code not in following
