@@ -210,3 +210,39 @@ def migrate_dossiers(key: str, from_version: int, to_version: int, province: str
     summary = f"{checked} dossier(s) on {key} v{from_version}: {movable} can move to v{to_version}"
     click.echo(summary + (f"; moved {moved}, {refused} changed meanwhile and stayed" if apply_it else
                           " (check only: add --apply to move them)"))
+
+
+@click.group("catalogue")
+def catalogue_group() -> None:
+    """The procedure catalogue (thủ tục hành chính): codes, names, time limits, fees, documents."""
+
+
+@catalogue_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_catalogue(file: Path) -> None:
+    """Add or update catalogue entries from FILE: a JSON list (or one entry) in the
+    processes/*/procedure.json format, or a CSV export with a header line (columns in
+    configurator/catalogue.py). All or nothing: any bad row is named with its field and nothing
+    is written."""
+    from configurator import catalogue
+    from engine.services.runtime import Runtime
+    from engine.store.database import Database
+
+    text = file.read_text(encoding="utf-8-sig")
+    rt = Runtime(db=Database.from_env())
+    try:
+        if file.suffix.lower() == ".csv":
+            keys = catalogue.import_csv(rt, text)
+        else:
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise click.ClickException(f"{file.name} is not JSON ({exc}); a .csv file is read as CSV") from None
+            keys = catalogue.import_json(rt, data)
+    except catalogue.CatalogueError as refused:
+        for problem in refused.problems:
+            click.echo(f"{file.name}: {problem}", err=True)
+        raise SystemExit(1) from None
+    finally:
+        rt.db.dispose()
+    click.echo(f"{len(keys)} procedure(s) imported or updated from {file.name}")

@@ -20,6 +20,7 @@ from configurator.step_table import _normalise_escalation
 from configurator.step_table import normalise_table
 from configurator.step_table import validate_step_table
 from engine.bpmn.xml import parse_xml
+from engine.domain.errors import Reason
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
@@ -221,10 +222,11 @@ def _read_task(element, node_roles: dict) -> dict:
     return step
 
 
-def _read_edges(step_id: str, flows: dict, elements: dict, problems: list[str]) -> list[dict]:
+def _read_edges(step_id: str, flows: dict, elements: dict, problems: list[Reason]) -> list[dict]:
     out = flows.get(step_id, [])
     if len(out) != 1:
-        problems.append(f"step {step_id!r}: has {len(out)} outgoing flows; use one, then a gateway")
+        problems.append(Reason.of("step '%(step)s': has %(count)s outgoing flows; use one, then a gateway",
+                                  step=step_id, count=len(out)))
         return []
     target = elements.get(out[0].get("targetRef"))
     if target is None or target.tag != _q(BPMN, "exclusiveGateway"):
@@ -232,7 +234,7 @@ def _read_edges(step_id: str, flows: dict, elements: dict, problems: list[str]) 
     edges = [_edge_of(f, target.get("default")) for f in flows.get(target.get("id"), [])]
     if any(elements.get(e["to"]) is not None and elements[e["to"]].tag == _q(BPMN, "exclusiveGateway")
            for e in edges):
-        problems.append(f"step {step_id!r}: gateways in a row are not a step chain")
+        problems.append(Reason.of("step '%(step)s': gateways in a row are not a step chain", step=step_id))
     return edges
 
 
@@ -247,11 +249,11 @@ def _find_process(root):
     processes = root.findall(_q(BPMN, "process"))
     executable = [p for p in processes if p.get("isExecutable") == "true"] or processes
     if len(executable) != 1:
-        raise StepTableError([f"expected one executable process, found {len(executable)}"])
+        raise StepTableError([Reason.of("expected one executable process, found %(count)s", count=len(executable))])
     return executable[0]
 
 
-def _read_steps(process, problems: list[str]) -> list[dict]:
+def _read_steps(process, problems: list[Reason]) -> list[dict]:
     elements = {e.get("id"): e for e in process.iter() if isinstance(e.tag, str) and e.get("id")}
     flows = defaultdict(list)
     for flow in process.iterfind(_q(BPMN, "sequenceFlow")):
@@ -270,15 +272,15 @@ def _read_steps(process, problems: list[str]) -> list[dict]:
         elif element.tag not in (_q(BPMN, t) for t in ("startEvent", "exclusiveGateway",
                                                         "sequenceFlow", "laneSet",
                                                         "extensionElements", "documentation")):
-            problems.append(f"element {element.get('id')!r}: {etree.QName(element).localname} "
-                            "is not part of a step chain")
+            problems.append(Reason.of("element '%(element)s': %(kind)s is not part of a step chain",
+                                      element=element.get("id"), kind=etree.QName(element).localname))
     return _first_step_first(process, steps, flows, problems)
 
 
-def _first_step_first(process, steps: list[dict], flows: dict, problems: list[str]) -> list[dict]:
+def _first_step_first(process, steps: list[dict], flows: dict, problems: list[Reason]) -> list[dict]:
     starts = process.findall(_q(BPMN, "startEvent"))
     if len(starts) != 1 or len(flows.get(starts[0].get("id"), [])) != 1:
-        problems.append("the process needs exactly one start event with one outgoing flow")
+        problems.append(Reason.of("the process needs exactly one start event with one outgoing flow"))
         return steps
     first = flows[starts[0].get("id")][0].get("targetRef")
     return sorted(steps, key=lambda s: s["id"] != first)
@@ -293,7 +295,7 @@ def step_table_from_bpmn(xml: bytes | str) -> dict:
         StepTableError: the diagram is not a step chain (every problem listed).
     """
     root = parse_xml(xml).getroot()
-    problems: list[str] = []
+    problems: list[Reason] = []
     process = _find_process(root)
     participant = root.find(f"{{{BPMN}}}collaboration/{{{BPMN}}}participant")
     table = {"process_id": process.get("id"),

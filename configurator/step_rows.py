@@ -23,6 +23,7 @@ from configurator.step_table import normalise_table
 from configurator.step_table import step_table_from_bpmn
 from engine.domain.errors import EngineError
 from engine.domain.errors import NotFound
+from engine.domain.errors import Reason
 from engine.services.runtime import Runtime
 from engine.store import catalogue_records
 from engine.store import repositories
@@ -102,7 +103,7 @@ def read_form(form: Mapping[str, str], count: int) -> tuple[dict, list[dict]]:
 
 
 def table_from_rows(key: str, settings: dict, rows: list[dict]) -> dict:
-    """The step table the rows describe; StepTableError names each bad row (`dòng N`, from 1)."""
+    """The step table the rows describe; StepTableError names each bad row (from 1)."""
     steps, problems, step = [], [], None
     for number, row in enumerate(rows, start=1):
         if not any(row.get(c) for c in COLUMNS if c != "extra"):
@@ -111,16 +112,17 @@ def table_from_rows(key: str, settings: dict, rows: list[dict]) -> dict:
             step = _step(row)
             steps.append(step)
         elif step is None:
-            problems.append(f"dòng {number}: dòng chỉ có bước tiếp theo phải nằm dưới một dòng có mã bước")
+            problems.append(Reason.of("row %(row)s: a row with only a next step must come under a row with a step "
+                                      "id", row=number))
             continue
         elif any(row.get(c) for c in ("name", "role", "budget", "end")):
-            problems.append(f"dòng {number}: bước {step['id']!r} đã mô tả ở dòng trên; dòng thêm chỉ ghi "
-                            "bước tiếp theo và điều kiện")
+            problems.append(Reason.of("row %(row)s: step '%(step)s' is described above; a further row gives only a "
+                                      "next step and its condition", row=number, step=step["id"]))
         if row["next"]:
             step["next"].append({"to": row["next"], "when": row["condition"] or None,
                                  "label": row["extra"].get("label"), "default": row["default"]})
         elif row["condition"]:
-            problems.append(f"dòng {number}: có điều kiện nhưng chưa ghi bước tiếp theo")
+            problems.append(Reason.of("row %(row)s: has a condition but no next step", row=number))
     if problems:
         raise StepTableError(problems)
     roles = dict(settings.get("roles") or {})

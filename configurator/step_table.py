@@ -57,6 +57,7 @@ import json
 import re
 
 from engine.domain.errors import EngineError
+from engine.domain.errors import Reason
 
 START_ID = "StartEvent_1"
 
@@ -74,8 +75,8 @@ _INT_KEYS = ("status", "priority")
 class StepTableError(EngineError):
     """A step table (or a diagram read back as one) has problems; `problems` lists them all."""
 
-    def __init__(self, problems: list[str]):
-        super().__init__("The step table has problems:\n- " + "\n- ".join(problems))
+    def __init__(self, problems: list[Reason]):
+        super().__init__("The step table has problems:\n- " + "\n- ".join(str(p) for p in problems))
         self.problems = list(problems)
 
 
@@ -150,7 +151,7 @@ def normalise_table(obj: dict) -> dict:
     """Return the canonical form of a table: `next` is always a list of edge dicts, empty values
     are dropped, integers are integers. Does not validate."""
     if not isinstance(obj, dict):
-        raise StepTableError(["the step table must be an object with process_id, roles and steps"])
+        raise StepTableError([Reason.of("the step table must be an object with process_id, roles and steps")])
     table = _clean({k: obj.get(k) for k in ("process_id", "name", "procedure_code", "legal_limit")})
     table["roles"] = dict(obj.get("roles") or {})
     table["budget_groups"] = [_clean(dict(g)) for g in obj.get("budget_groups") or []]
@@ -169,24 +170,25 @@ def step_table_from_json(obj: dict | str | bytes) -> dict:
         try:
             obj = json.loads(obj)
         except json.JSONDecodeError as exc:
-            raise StepTableError([f"not valid JSON: {exc}"]) from None
+            raise StepTableError([Reason.of("not valid JSON: %(error)s", error=str(exc))]) from None
     return normalise_table(obj)
 
 
 # --- CSV ---------------------------------------------------------------------------------------
 
-def _parse_escalations(cell: str, where: str, problems: list[str]) -> list[dict]:
+def _parse_escalations(cell: str, where: Reason, problems: list[Reason]) -> list[dict]:
     escalations = []
     for entry in filter(None, (part.strip() for part in (cell or "").split(";"))):
         fields = entry.split()
         if len(fields) not in (3, 4):
-            problems.append(f"{where}: escalation {entry!r} must be 'after action target [priority]'")
+            problems.append(Reason.of("%(where)s: escalation '%(entry)s' must be 'after action target [priority]'",
+                                      where=where, entry=entry))
             continue
         escalations.append(dict(zip(("after", "action", "target", "priority"), fields)))
     return escalations
 
 
-def _csv_setting(row: dict, table: dict, where: str, problems: list[str]) -> None:
+def _csv_setting(row: dict, table: dict, where: Reason, problems: list[Reason]) -> None:
     key = row["step_id"][1:]
     if key in ("process_id", "name", "procedure_code", "legal_limit"):
         table[key] = row.get("name", "")
@@ -202,7 +204,7 @@ def _csv_setting(row: dict, table: dict, where: str, problems: list[str]) -> Non
         defaults.update(_clean({"warn_at": row.get("warn_at")}))
         defaults["escalations"] = _parse_escalations(row.get("escalations"), where, problems)
     else:
-        problems.append(f"{where}: unknown setting {row['step_id']!r}")
+        problems.append(Reason.of("%(where)s: unknown setting '%(setting)s'", where=where, setting=row["step_id"]))
 
 
 def _csv_edge(row: dict) -> dict | None:
@@ -212,7 +214,7 @@ def _csv_edge(row: dict) -> dict | None:
             "default": (row.get("default") or "").strip().lower() in _TRUTHY}
 
 
-def _csv_step(row: dict, where: str, problems: list[str]) -> dict:
+def _csv_step(row: dict, where: Reason, problems: list[Reason]) -> dict:
     step = {key: row.get(key) for key in ("id", "name", "kind", *(k for k, _ in _STEP_ATTRS))}
     step["id"] = row["step_id"]
     step["escalations"] = _parse_escalations(row.get("escalations"), where, problems)
@@ -223,14 +225,15 @@ def _csv_step(row: dict, where: str, problems: list[str]) -> dict:
 _EDGE_COLUMNS = {"step_id", "next", "condition", "label", "default"}
 
 
-def _csv_continuation(row: dict, step: dict | None, where: str, problems: list[str]) -> None:
+def _csv_continuation(row: dict, step: dict | None, where: Reason, problems: list[Reason]) -> None:
     if step is None:
-        problems.append(f"{where}: an edge row needs a step row above it")
+        problems.append(Reason.of("%(where)s: an edge row needs a step row above it", where=where))
         return
     extra = [k for k, v in row.items() if v and k not in _EDGE_COLUMNS]
     if extra:
-        problems.append(f"{where}: step {step['id']!r} is already described above; "
-                        f"leave {', '.join(sorted(extra))} empty on its further edge rows")
+        problems.append(Reason.of("%(where)s: step '%(step)s' is already described above; leave %(columns)s empty "
+                                  "on its further edge rows", where=where, step=step["id"],
+                                  columns=", ".join(sorted(extra))))
 
 
 def step_table_from_csv(text: str, **settings) -> dict:
@@ -247,14 +250,14 @@ def step_table_from_csv(text: str, **settings) -> dict:
         StepTableError: rows that cannot be read (each named with its row number).
     """
     table: dict = {"roles": {}, "budget_groups": [], "steps": []}
-    problems: list[str] = []
+    problems: list[Reason] = []
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     if not reader.fieldnames or "step_id" not in [f.strip() for f in reader.fieldnames]:
-        raise StepTableError(["the CSV needs a header row with a step_id column"])
+        raise StepTableError([Reason.of("the CSV needs a header row with a step_id column")])
     step = None
     for number, raw in enumerate(reader, start=2):
         row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k}
-        where = f"row {number}"
+        where = Reason.of("row %(row)s", row=number)
         if not any(row.values()) or row["step_id"].startswith("#"):
             continue
         if row["step_id"].startswith("@"):
@@ -323,94 +326,110 @@ def _is_duration(value) -> bool:
     return isinstance(value, str) and bool(_DURATION.fullmatch(value))
 
 
-def _check_escalations(escalations: list[dict], where: str, problems: list[str]) -> None:
+def _check_escalations(escalations: list[dict], where: Reason, problems: list[Reason]) -> None:
     for esc in escalations:
         if not _is_duration(esc.get("after")):
-            problems.append(f"{where}: escalation 'after' {esc.get('after')!r} is not a duration")
+            problems.append(Reason.of("%(where)s: escalation 'after' '%(after)s' is not a duration",
+                                      where=where, after=esc.get("after")))
         if esc.get("action") not in _ACTIONS:
-            problems.append(f"{where}: escalation action {esc.get('action')!r} is not one of "
-                            f"{', '.join(_ACTIONS)}")
+            problems.append(Reason.of("%(where)s: escalation action '%(action)s' is not one of %(actions)s",
+                                      where=where, action=esc.get("action"), actions=", ".join(_ACTIONS)))
         if not esc.get("target"):
-            problems.append(f"{where}: escalation has no target")
+            problems.append(Reason.of("%(where)s: escalation has no target", where=where))
 
 
-def _check_condition(when: str, where: str, problems: list[str]) -> None:
+def _check_condition(when: str, where: Reason, problems: list[Reason]) -> None:
     try:
         ast.parse(when, mode="eval")
     except SyntaxError as exc:
-        problems.append(f"{where}: condition {when!r} is not a Python expression ({exc.msg})")
+        problems.append(Reason.of("%(where)s: condition '%(condition)s' is not a Python expression (%(error)s)",
+                                  where=where, condition=when, error=exc.msg))
 
 
-def _check_edges(step: dict, ids: set[str], problems: list[str]) -> None:
-    where, edges = f"step {step['id']!r}", step.get("next", [])
+def _check_edges(step: dict, ids: set[str], problems: list[Reason]) -> None:
+    where, edges = _step_where(step), step.get("next", [])
     targets = [e.get("to") for e in edges]
     for edge in edges:
         if edge.get("to") not in ids:
-            problems.append(f"{where}: next step {edge.get('to')!r} does not exist")
+            problems.append(Reason.of("%(where)s: next step '%(next)s' does not exist",
+                                      where=where, next=edge.get("to")))
         if edge.get("when"):
             _check_condition(edge["when"], where, problems)
     if len(set(targets)) != len(targets):
-        problems.append(f"{where}: lists the same next step twice")
+        problems.append(Reason.of("%(where)s: lists the same next step twice", where=where))
     if len(edges) == 1 and edges[0].get("when"):
-        problems.append(f"{where}: a single next step cannot have a condition")
+        problems.append(Reason.of("%(where)s: a single next step cannot have a condition", where=where))
     if len(edges) < 2:
         return
     defaults = [e for e in edges if e.get("default")]
     conditional = [e for e in edges if e.get("when")]
     if not defaults and not conditional:
-        problems.append(f"{where}: has several next steps but no conditions and no default")
+        problems.append(Reason.of("%(where)s: has several next steps but no conditions and no default", where=where))
     elif len(defaults) > 1:
-        problems.append(f"{where}: has {len(defaults)} default next steps; at most one is allowed")
+        problems.append(Reason.of("%(where)s: has %(count)s default next steps; at most one is allowed",
+                                  where=where, count=len(defaults)))
     for edge in edges:
         if edge.get("default") and edge.get("when"):
-            problems.append(f"{where}: the default next step {edge['to']!r} cannot have a condition")
+            problems.append(Reason.of("%(where)s: the default next step '%(next)s' cannot have a condition",
+                                      where=where, next=edge["to"]))
         elif not edge.get("default") and not edge.get("when") and conditional:
-            problems.append(f"{where}: next step {edge['to']!r} needs a condition or default: true")
+            problems.append(Reason.of("%(where)s: next step '%(next)s' needs a condition or default: true",
+                                      where=where, next=edge["to"]))
 
 
-def _check_task(step: dict, table: dict, problems: list[str]) -> None:
-    where = f"step {step['id']!r}"
+def _check_task(step: dict, table: dict, problems: list[Reason]) -> None:
+    where = _step_where(step)
     if not step.get("role"):
-        problems.append(f"{where}: has no role")
+        problems.append(Reason.of("%(where)s: has no role", where=where))
     elif table["roles"] and step["role"] not in table["roles"]:
-        problems.append(f"{where}: role {step['role']!r} is not in roles")
+        problems.append(Reason.of("%(where)s: role '%(role)s' is not in roles", where=where, role=step["role"]))
     elif not _is_ncname(step["role"]):
-        problems.append(f"{where}: role {step['role']!r} is not a valid XML name")
+        problems.append(Reason.of("%(where)s: role '%(role)s' is not a valid XML name", where=where, role=step["role"]))
     if not step.get("budget"):
-        problems.append(f"{where}: has no budget")
+        problems.append(Reason.of("%(where)s: has no budget", where=where))
     elif not _is_duration(step["budget"]):
-        problems.append(f"{where}: budget {step['budget']!r} is not a duration like 4h or 0.5d")
+        problems.append(Reason.of("%(where)s: budget '%(budget)s' is not a duration like 4h or 0.5d",
+                                  where=where, budget=step["budget"]))
     groups = {g.get("id") for g in table["budget_groups"]}
     if step.get("budget_group") and step["budget_group"] not in groups:
-        problems.append(f"{where}: budget group {step['budget_group']!r} is not in budget_groups")
+        problems.append(Reason.of("%(where)s: budget group '%(group)s' is not in budget_groups",
+                                  where=where, group=step["budget_group"]))
     if step.get("warn_at") and not _WARN_AT.fullmatch(str(step["warn_at"])):
-        problems.append(f"{where}: warn_at {step['warn_at']!r} must be like 75% or 2h")
+        problems.append(Reason.of("%(where)s: warn_at '%(warn_at)s' must be like 75%% or 2h",
+                                  where=where, warn_at=step["warn_at"]))
     if step.get("clock_start") not in (None, "created", "claimed"):
-        problems.append(f"{where}: clock_start must be created or claimed")
+        problems.append(Reason.of("%(where)s: clock_start must be created or claimed", where=where))
     if step.get("optional") not in (None, "true"):
-        problems.append(f"{where}: optional must be true or false, not {step['optional']!r}")
+        problems.append(Reason.of("%(where)s: optional must be true or false, not '%(value)s'",
+                                  where=where, value=step["optional"]))
     if step.get("pause") not in (None, "clock"):
-        problems.append(f"{where}: pause must be 'clock' (the dossier's legal clock stops while the step is open)")
+        problems.append(Reason.of("%(where)s: pause must be 'clock' (the dossier's legal clock stops while the step "
+                                  "is open)", where=where))
     if not isinstance(step.get("priority", 0), int) or not 0 <= step.get("priority", 0) <= 100:
-        problems.append(f"{where}: priority must be a whole number from 0 to 100")
+        problems.append(Reason.of("%(where)s: priority must be a whole number from 0 to 100", where=where))
     if not step.get("next"):
-        problems.append(f"{where}: has no next step (finish the chain with a kind: end step)")
+        problems.append(Reason.of("%(where)s: has no next step (finish the chain with a kind: end step)", where=where))
     _check_escalations(step.get("escalations", []), where, problems)
 
 
-def _check_step(step: dict, table: dict, ids: set[str], problems: list[str]) -> None:
-    where = f"step {step.get('id')!r}"
+def _check_step(step: dict, table: dict, ids: set[str], problems: list[Reason]) -> None:
+    where = _step_where(step)
     kind = step.get("kind", "task")
     if kind not in ("task", "end"):
-        problems.append(f"{where}: kind {kind!r} must be task or end")
+        problems.append(Reason.of("%(where)s: kind '%(kind)s' must be task or end", where=where, kind=kind))
     elif kind == "task":
         _check_task(step, table, problems)
     elif step.get("next"):
-        problems.append(f"{where}: an end step cannot have next steps")
+        problems.append(Reason.of("%(where)s: an end step cannot have next steps", where=where))
     status = step.get("status")
     if status is not None and (not isinstance(status, int) or not 1 <= status <= 10):
-        problems.append(f"{where}: status {status!r} must be a portal status code from 1 to 10")
+        problems.append(Reason.of("%(where)s: status %(status)s must be a portal status code from 1 to 10",
+                                  where=where, status=status))
     _check_edges(step, ids, problems)
+
+
+def _step_where(step: dict) -> Reason:
+    return Reason.of("step '%(step)s'", step=step.get("id"))
 
 
 def _reachable(table: dict) -> set[str]:
@@ -425,45 +444,48 @@ def _reachable(table: dict) -> set[str]:
     return seen
 
 
-def _check_ids(table: dict, problems: list[str]) -> set[str]:
+def _check_ids(table: dict, problems: list[Reason]) -> set[str]:
     ids: set[str] = set()
     for step in table["steps"]:
         step_id = step.get("id")
         if not _is_ncname(step_id):
-            problems.append(f"step {step_id!r}: id is not a valid XML name "
-                            "(letters, digits, _ . -; not starting with a digit)")
+            problems.append(Reason.of("%(where)s: id is not a valid XML name (letters, digits, _ . -; not starting "
+                                      "with a digit)", where=_step_where(step)))
         elif step_id in ids:
-            problems.append(f"step {step_id!r}: duplicate id")
+            problems.append(Reason.of("%(where)s: duplicate id", where=_step_where(step)))
         ids.add(step_id)
     reserved = ids & _generated_ids(table)
-    problems.extend(f"step {i!r}: id is reserved for the generated diagram" for i in sorted(reserved))
+    problems.extend(Reason.of("%(where)s: id is reserved for the generated diagram", where=_step_where({"id": i}))
+                    for i in sorted(reserved))
     return ids
 
 
-def _check_process(table: dict, problems: list[str]) -> None:
+def _check_process(table: dict, problems: list[Reason]) -> None:
     if not _is_ncname(table.get("process_id")):
-        problems.append(f"process_id {table.get('process_id')!r} is missing or not a valid XML name")
+        problems.append(Reason.of("process_id '%(process)s' is missing or not a valid XML name",
+                                  process=table.get("process_id")))
     for group in table["budget_groups"]:
         if not _is_ncname(group.get("id")) or not _is_duration(group.get("budget")):
-            problems.append(f"budget group {group.get('id')!r}: needs an id and a budget like 7d")
+            problems.append(Reason.of("budget group '%(group)s': needs an id and a budget like 7d",
+                                      group=group.get("id")))
     if table.get("legal_limit") and not _is_duration(table["legal_limit"]):
-        problems.append(f"legal_limit {table['legal_limit']!r} is not a duration like 3d")
-    _check_escalations(table.get("defaults", {}).get("escalations", []), "defaults", problems)
+        problems.append(Reason.of("legal_limit '%(limit)s' is not a duration like 3d", limit=table["legal_limit"]))
+    _check_escalations(table.get("defaults", {}).get("escalations", []), Reason.of("defaults"), problems)
 
 
-def validate_step_table(table: dict) -> list[str]:
+def validate_step_table(table: dict) -> list[Reason]:
     """Every problem of a (normalised) table, each naming its step; [] when it can be built."""
-    problems: list[str] = []
+    problems: list[Reason] = []
     _check_process(table, problems)
     if not table["steps"]:
-        return problems + ["the table has no steps"]
+        return problems + [Reason.of("the table has no steps")]
     ids = _check_ids(table, problems)
     for step in table["steps"]:
         _check_step(step, table, ids, problems)
     if table["steps"][0].get("kind") == "end":
-        problems.append(f"step {table['steps'][0].get('id')!r}: the first step must be a task")
+        problems.append(Reason.of("%(where)s: the first step must be a task", where=_step_where(table["steps"][0])))
     reachable = _reachable(table)
-    problems.extend(f"step {s.get('id')!r}: cannot be reached from the first step"
+    problems.extend(Reason.of("%(where)s: cannot be reached from the first step", where=_step_where(s))
                     for s in table["steps"] if s.get("id") not in reachable)
     return problems
 

@@ -565,6 +565,7 @@ def validate_library_procedure(procedure, version: str) -> ValidationReport:
     except Exception as exc:  # noqa: BLE001 - a broken step table is a finding, not a crash
         report = ValidationReport(files=[name], process_id=procedure.key)
         problems = getattr(exc, "problems", None) or [str(exc)]
-        report.findings.extend(Finding("error", "step-table", p, None, None, name) for p in problems)
+        report.findings.extend(Finding("error", "step-table", str(p), None, None, name,
+                                       getattr(p, "template", None), getattr(p, "params", {})) for p in problems)
         return report
     return validate_template({name: content}, procedure.key, limit)

@@ -11,6 +11,7 @@ from typing import Iterator
 import click
 
 from configurator.commands import bpmn_group
+from configurator.commands import catalogue_group
 from configurator.commands import processes_group
 from engine.commands.calendar import calendar_group
 from engine.commands.db import db_group
@@ -47,6 +48,7 @@ main.add_command(worker_command)
 main.add_command(calendar_group)
 main.add_command(bpmn_group)
 main.add_command(processes_group)
+main.add_command(catalogue_group)
 main.add_command(api_token_group)
 
 

@@ -114,3 +114,22 @@ def test_json_import_reports_every_bad_entry(rt):
     assert {(p.row, p.field) for p in refused.value.problems} == {
         (2, "key"), (2, "required_documents[1]"), (3, "entry")}
     assert catalogue.search(rt).total == 0
+
+
+def test_the_import_command_reads_csv_or_json_and_names_each_bad_row(rt, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from web.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", rt.db.url)
+    good = tmp_path / "danh_muc.csv"
+    good.write_text("\ufeff" + CSV_HEADER + "tot_1,1.000001,Thủ tục tốt,Hộ tịch,commune,3,,,,,\n", encoding="utf-8")
+    bad = tmp_path / "danh_muc.json"
+    bad.write_text('[{"key": "bad key", "name": "B", "level": "commune"}]', encoding="utf-8")
+
+    imported = CliRunner().invoke(main, ["catalogue", "import", str(good)])
+    refused = CliRunner().invoke(main, ["catalogue", "import", str(bad)])
+
+    assert imported.exit_code == 0 and "1 procedure(s) imported or updated from danh_muc.csv" in imported.output
+    assert refused.exit_code == 1 and "danh_muc.json: row 1, key:" in refused.output
+    assert keys(catalogue.search(rt)) == {"tot_1"}

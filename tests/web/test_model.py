@@ -284,7 +284,8 @@ def test_a_bad_step_table_lists_its_problems_and_writes_nothing(modeller, modell
     ]))
     page = answer.get_data(as_text=True)
     assert answer.status_code == 400
-    assert "step &#39;tiep_nhan&#39;: has no role" in page and "khong_co" in page
+    assert "Bước “tiep_nhan”: chưa có vai trò." in page  # the modeller reads the problem in Vietnamese
+    assert "bước tiếp theo “khong_co” không tồn tại" in page
     assert versions_of(modelled, NEW_KEY) == []
 
 

@@ -48,7 +48,7 @@ def step_table(key: str):
     try:
         saved = step_rows.build_draft(runtime(), key, settings, rows)
     except StepTableError as exc:
-        grid.problems = exc.problems
+        grid.problems = [localised(p) for p in exc.problems]
         return render_template("model/step_table.html", key=key, name=settings["name"], grid=grid), 400
     flash(gettext("Đã tạo sơ đồ từ bảng bước và lưu thành bản nháp phiên bản %(version)s.", version=saved.version),
           "ok")
