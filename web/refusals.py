@@ -2,10 +2,10 @@
 
 The engine words its errors, and the configurator its validation findings, in English for every
 caller (CLI, API, logs) as templates with named values (engine/domain/errors.py). The pages show
-them through the "engine" catalogue
-(web/translations/vi/LC_MESSAGES/engine.po: English ids, Vietnamese text), putting the values back
-after translating the ones that are words (a dossier's state, a nested reason). A message the
-catalogue lacks shows in English rather than not at all."""
+them through the "engine" catalogue (web/translations/vi/LC_MESSAGES/engine.po: English ids,
+Vietnamese text), putting the values back after translating the ones that are words (a
+dossier's state, a nested reason). A message the catalogue lacks shows in English rather than not
+at all."""
 
 from __future__ import annotations
 
