@@ -22,8 +22,8 @@ from typing import Iterable
 from typing import Mapping
 
 from configurator import library
-from engine.domain.errors import EngineError
 from engine.domain.errors import NotFound
+from engine.domain.errors import Problems
 from engine.services.runtime import Runtime
 from engine.store import catalogue_records
 
@@ -51,12 +51,8 @@ class Problem:
         return f"row {self.row}, {self.field}: {self.message}"
 
 
-class CatalogueError(EngineError):
+class CatalogueError(Problems):
     """An import refused as a whole; `problems` lists every bad field of every bad row."""
-
-    def __init__(self, problems: list[Problem]):
-        super().__init__("; ".join(str(p) for p in problems))
-        self.problems = problems
 
 
 @dataclass(frozen=True)

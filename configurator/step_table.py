@@ -56,7 +56,7 @@ import io
 import json
 import re
 
-from engine.domain.errors import EngineError
+from engine.domain.errors import Problems
 from engine.domain.errors import Reason
 
 START_ID = "StartEvent_1"
@@ -72,12 +72,11 @@ _STEP_ATTRS = (("role", "role"), ("budget", "budget"), ("budget_group", "budgetG
 _INT_KEYS = ("status", "priority")
 
 
-class StepTableError(EngineError):
+class StepTableError(Problems):
     """A step table (or a diagram read back as one) has problems; `problems` lists them all."""
 
-    def __init__(self, problems: list[Reason]):
-        super().__init__("The step table has problems:\n- " + "\n- ".join(str(p) for p in problems))
-        self.problems = list(problems)
+    heading = "The step table has problems:\n- "
+    separator = "\n- "
 
 
 # --- normalising the table --------------------------------------------------------------------

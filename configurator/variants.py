@@ -17,9 +17,9 @@ from configurator.validation import validate_template
 from engine.bpmn.extensions import BPMN_NS
 from engine.bpmn.extensions import MOTCUA_NS
 from engine.domain import deadlines
-from engine.domain.errors import EngineError
 from engine.domain.errors import InvalidAction
 from engine.domain.errors import NotFound
+from engine.domain.errors import Problems
 from engine.domain.errors import Reason
 from engine.services import definitions
 from engine.services.runtime import Runtime
@@ -32,12 +32,8 @@ from engine.store.records import UserRecord
 BATCH = 1000
 
 
-class OverrideError(EngineError):
+class OverrideError(Problems):
     """Overrides that do not fit the template; `problems` lists each with the element or role."""
-
-    def __init__(self, problems: list[Reason]):
-        super().__init__("; ".join(str(p) for p in problems))
-        self.problems = problems
 
 
 @dataclass
@@ -111,10 +107,7 @@ def set_overrides(rt: Runtime, template_key: str, unit_code: str, *, roles: dict
     the unit, a skipped step is not optional, or the budgets along some path exceed the legal
     limit."""
     with rt.db.session() as s:
-        variant = variant_records.variant_for(s, template_key, unit_code)
-        if variant is None:
-            raise NotFound("%(key)s is not rolled out to unit %(unit)s", key=template_key, unit=unit_code)
-        definition = s.get(ProcessDefinitionRecord, variant.definition_id)
+        variant, definition = _rolled_out(s, template_key, unit_code)
         bundle = rt.bundle_for(s, definition)
         problems = (_role_problems(s, bundle, unit_code, roles or {}) + _budget_problems(bundle, budgets or {})
                     + _skip_problems(bundle, skip or []))
@@ -132,10 +125,7 @@ def set_overrides(rt: Runtime, template_key: str, unit_code: str, *, roles: dict
 def local_settings(rt: Runtime, template_key: str, unit_code: str) -> LocalSettings:
     """The unit's variant of a template, for the modeller's page of local differences."""
     with rt.db.read_session() as s:
-        variant = variant_records.variant_for(s, template_key, unit_code)
-        if variant is None:
-            raise NotFound("%(key)s is not rolled out to unit %(unit)s", key=template_key, unit=unit_code)
-        definition = s.get(ProcessDefinitionRecord, variant.definition_id)
+        variant, definition = _rolled_out(s, template_key, unit_code)
         newest = queries.latest_published(s, template_key)
         bundle = rt.bundle_for(s, definition)
         overrides = variant.overrides or {}
@@ -151,6 +141,14 @@ def local_settings(rt: Runtime, template_key: str, unit_code: str) -> LocalSetti
         return LocalSettings(template_key, unit_code, queries.unit_names(s).get(unit_code, unit_code),
                              definition.version, newest.version if newest else None, steps,
                              dict(overrides.get("roles", {})), candidates)
+
+
+def _rolled_out(s, template_key: str, unit_code: str):
+    """The unit's variant of the template and the version it runs."""
+    variant = variant_records.variant_for(s, template_key, unit_code)
+    if variant is None:
+        raise NotFound("%(key)s is not rolled out to unit %(unit)s", key=template_key, unit=unit_code)
+    return variant, s.get(ProcessDefinitionRecord, variant.definition_id)
 
 
 def _template_budget(bundle, step) -> str | None:

@@ -54,6 +54,18 @@ class EngineError(Exception):
         return cls(reason.template, **reason.params, **kwargs)
 
 
+class Problems(EngineError):
+    """Refused for several reasons at once (an import, a table, overrides, a migration): every one
+    is in `problems` (Reasons, or anything printable), so the user fixes them all in one go."""
+
+    heading = ""
+    separator = "; "
+
+    def __init__(self, problems: list):
+        super().__init__(self.heading + self.separator.join(str(p) for p in problems))
+        self.problems = list(problems)
+
+
 def refuse(refusal: EngineError | None) -> None:
     """Raise what a rule returned when it refuses (rules return None when they accept)."""
     if refusal is not None:

@@ -13,8 +13,8 @@ from engine.bpmn.versioning import MigrationCheck
 from engine.bpmn.versioning import check_workflow
 from engine.bpmn.versioning import migrate
 from engine.domain.assignment import Actor
-from engine.domain.errors import EngineError
 from engine.domain.errors import NotFound
+from engine.domain.errors import Problems
 from engine.domain.errors import Reason
 from engine.domain.model import RunState
 from engine.services import audit
@@ -28,12 +28,8 @@ from engine.store.records import ProcessDefinitionRecord
 MIGRATABLE = (RunState.RUNNING.value, RunState.SUSPENDED.value)
 
 
-class MigrationRefused(EngineError):
+class MigrationRefused(Problems):
     """The migration is not safe; `problems` lists each reason, naming the element ids."""
-
-    def __init__(self, problems: list[Reason]):
-        super().__init__("; ".join(str(p) for p in problems))
-        self.problems = problems
 
 
 def migration_check(rt: Runtime, dossier_id: int, to_definition_id: int) -> MigrationCheck:

@@ -3,6 +3,8 @@ holder, a step budget), and the page where the modeller sets one commune's diffe
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import abort
 from flask import flash
 from flask import redirect
@@ -77,8 +79,6 @@ def _template_budget(settings: variants.LocalSettings, element_id: str) -> str |
 
 def _as_posted(settings: variants.LocalSettings, roles: dict, budgets: dict, skip: list) -> variants.LocalSettings:
     """The form as the modeller filled it, to correct after a refusal."""
-    from dataclasses import replace
-
     steps = [replace(step, override=budgets.get(step.element_id), skipped=step.element_id in skip)
              for step in settings.steps]
     return replace(settings, holders=roles, steps=steps)
