@@ -31,6 +31,11 @@ class TemplateOverview:
         return self.versions[-1] if self.versions else None
 
     @property
+    def published(self) -> list[int]:
+        """Numbers of the published versions, oldest first (what communes run and dossiers move between)."""
+        return [v.version for v in self.versions if v.status == "published"]
+
+    @property
     def open_draft(self) -> ProcessDefinitionRecord | None:
         """The draft a save replaces (there is at most one, the newest version)."""
         return self.latest if self.latest is not None and self.latest.status == "draft" else None

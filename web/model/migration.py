@@ -24,7 +24,7 @@ from web.wiring import runtime
 @modeller_required
 def migrate(key: str):
     overview = templates.overview(runtime(), key)
-    published = [v.version for v in overview.versions if v.status == "published"]
+    published = overview.published
     source = request.values.get("tu", type=int)
     target = request.values.get("den", type=int) or (published[-1] if published else None)
     if source is None:
