@@ -51,6 +51,21 @@ def test_the_worker_beside_the_server_fires_due_timers_and_stops_with_it(runtime
     assert worker.returncode == 0  # SIGTERM lets it finish and exit cleanly, not killed
 
 
-def test_serve_offers_the_worker_in_its_help():
-    answer = CliRunner().invoke(cli.main, ["serve", "--help"])
-    assert answer.exit_code == 0 and "--with-worker" in answer.output
+def test_serve_with_worker_serves_while_the_worker_runs_and_stops_it_after(monkeypatch):
+    events = []
+
+    class FakeWorker:
+        def __enter__(self):
+            events.append("worker started")
+
+        def __exit__(self, *exc):
+            events.append("worker stopped")
+
+    monkeypatch.setattr(cli, "worker_beside", FakeWorker)
+    monkeypatch.setattr(cli, "_serve", lambda host, port, workers: events.append(f"serving {host}:{port}"))
+    answer = CliRunner().invoke(cli.main, ["serve", "--with-worker", "--port", "5005"])
+    assert answer.exit_code == 0, answer.output
+    assert events == ["worker started", "serving 127.0.0.1:5005", "worker stopped"]
+    events.clear()
+    CliRunner().invoke(cli.main, ["serve", "--port", "5005"])
+    assert events == ["serving 127.0.0.1:5005"]  # without the flag no worker is started
