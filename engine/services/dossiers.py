@@ -144,7 +144,8 @@ def unclaim_work_item(rt: Runtime, work_item_id: int, actor: Actor) -> WorkItemR
         now = rt.clock.now()
         audit.record(s, at=now, action="unclaim", actor=actor, dossier_id=dossier.id, work_item_id=item.id,
                      element_id=item.element_id, giver=item.assignee, receiver=item.role)
-        item.assignee, item.state = None, WorkItemState.OPEN.value
+        # Back in the pool nobody acts on anyone's behalf any more.
+        item.assignee, item.state, item.on_behalf_of = None, WorkItemState.OPEN.value, None
         return item
 
 

@@ -47,6 +47,7 @@ class InboxRow:
     applicant_name: str
     step: str
     role: str | None
+    unit_code: str
     assignee: str | None
     owner: str | None
     delegation_state: str | None
@@ -110,9 +111,9 @@ def inbox(session: Session, who: InboxFilter, tab: str, limit: int = 300) -> lis
         DossierRecord.appointment_at)), who).where(_tab_condition(tab, who))
     query = query.order_by(WorkItemRecord.due_at.is_(None), WorkItemRecord.due_at,
                            WorkItemRecord.priority.desc(), WorkItemRecord.id).limit(limit)
-    return [InboxRow(item.id, item.dossier_id, code, procedure, applicant, item.name, item.role, item.assignee,
-                     item.owner, item.delegation_state, item.on_behalf_of, item.state, item.priority,
-                     item.created_at, item.due_at, item.warn_at, appointment)
+    return [InboxRow(item.id, item.dossier_id, code, procedure, applicant, item.name, item.role, item.unit_code,
+                     item.assignee, item.owner, item.delegation_state, item.on_behalf_of, item.state,
+                     item.priority, item.created_at, item.due_at, item.warn_at, appointment)
             for item, code, procedure, applicant, appointment in session.execute(query)]
 
 

@@ -343,3 +343,12 @@ def test_return_refusals_write_nothing(runtime, returns, actor, message):
     with pytest.raises(PermissionDenied, match=message):
         actions.return_to_previous(runtime, approval.id, actor, "sai")
     assert snapshot(runtime) == before
+
+
+def test_a_step_released_to_the_pool_is_no_longer_held_on_anyones_behalf(runtime, appraisal):
+    """A substitute who releases a step hands it to the role's pool, not back to the absent colleague."""
+    with runtime.db.session() as s:
+        s.get(WorkItemRecord, appraisal.id).on_behalf_of = "chuyen_vien_2"
+    dossiers.unclaim_work_item(runtime, appraisal.id, SPECIALIST)
+    row = item_row(runtime, appraisal.id)
+    assert (row.assignee, row.state, row.on_behalf_of) == (None, "open", None)

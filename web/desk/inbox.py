@@ -11,6 +11,8 @@ from flask import url_for
 from flask_babel import gettext
 from flask_login import current_user
 
+from engine.domain.assignment import StepHolding
+from engine.domain.assignment import offered_actions
 from engine.domain.errors import EngineError
 from engine.services import dossiers
 from engine.store import inbox_queries
@@ -72,4 +74,9 @@ def _listing() -> dict:
         page = inbox_queries.inbox_page(s, who, tab)
     return {"rows": page.rows, "counts": page.counts, "tab": tab, "tabs": TAB_LABELS, "filters": who,
             "procedures": page.procedures, "names": page.names, "now": runtime().clock.now(),
-            "role_label": role_label}
+            "role_label": role_label, "offered": _offered_to(current_user.actor())}
+
+
+def _offered_to(actor):
+    """The inbox offers claim and release exactly when the engine would accept them."""
+    return lambda row: offered_actions(actor, StepHolding.of(row))
