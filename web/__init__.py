@@ -27,6 +27,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     from web import i18n
     from web import navigation
     from web import vendor
+    from web import display
     from web import wiring
     from web.admin import bp as admin_bp
     from web.auth import bp as auth_bp
@@ -40,6 +41,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     errors.init_app(app)
     navigation.init_app(app)
     app.add_template_filter(_vn_datetime, "vn_datetime")
+    app.add_template_global(display.forecast_view, "forecast_view")
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)

@@ -45,3 +45,11 @@ def short_datetime(instant: datetime, tz: ZoneInfo | None = None) -> str:
     """'10:00 ngày 04/12/2026': a time in a notification or a list."""
     at = local(instant, tz)
     return f"{at:%H:%M} ngày {at:%d/%m/%Y}"
+
+
+def working_time(minutes: int) -> str:
+    """Working time as people say it: '2 giờ', '1 ngày 3 giờ', '30 phút' (a day = 8 working hours)."""
+    days, rest = divmod(max(0, int(minutes)), 8 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [f"{days} ngày"] * bool(days) + [f"{hours} giờ"] * bool(hours) + [f"{mins} phút"] * bool(mins)
+    return " ".join(parts) or "0 phút"

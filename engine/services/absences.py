@@ -20,6 +20,7 @@ from engine.domain.errors import english
 from engine.services import audit
 from engine.services.actions import notify
 from engine.services.actions import refusal_for_receiver
+from engine.services.dossiers import retried_on_race
 from engine.services.dossiers import transaction
 from engine.services.runtime import Runtime
 from engine.store import absence_records
@@ -39,6 +40,7 @@ class Scope:
     role: str | None = None
 
 
+@retried_on_race
 def declare_absence(rt: Runtime, actor: Actor, username: str, substitute: str, date_from: date, date_to: date,
                     procedure_key: str | None = None, role: str | None = None,
                     note: str | None = None) -> AbsenceRecord:
@@ -80,6 +82,7 @@ def declare_absence(rt: Runtime, actor: Actor, username: str, substitute: str, d
         return absence
 
 
+@retried_on_race
 def end_absence(rt: Runtime, actor: Actor, absence_id: int, give_back: bool = True) -> list[WorkItemRecord]:
     """End an absence now. With `give_back`, steps its substitute holds for the user go back to
     them; without, the substitute keeps them as their own (no longer on the user's behalf).

@@ -28,6 +28,7 @@ from engine.services import projection
 from engine.services.dossiers import _close_item  # see the report: wants a public complete_in()
 from engine.services.dossiers import _load
 from engine.services.dossiers import _open_item
+from engine.services.dossiers import retried_on_race
 from engine.services.dossiers import transaction
 from engine.services.runtime import Runtime
 from engine.store import absence_records
@@ -39,6 +40,7 @@ from engine.store.records import WorkItemRecord
 RETURN_DATA_KEY, RETURN_VALUE = "ket_qua", "tra_lai"
 #: A gateway condition that routes a return, e.g. `ket_qua == 'tra_lai'`.
 _RETURN_CONDITION = re.compile(r"""ket_qua\s*==\s*['"]tra_lai['"]""")
+@retried_on_race
 def delegate_work_item(rt: Runtime, item_id: int, actor: Actor, to_username: str,
                        note: str | None = None) -> WorkItemRecord:
     """Hand a step to a colleague who works it and resolves it back (Camunda delegate).
@@ -68,6 +70,7 @@ def delegate_work_item(rt: Runtime, item_id: int, actor: Actor, to_username: str
         return item
 
 
+@retried_on_race
 def resolve_work_item(rt: Runtime, item_id: int, actor: Actor, data: Mapping | None = None,
                       note: str | None = None) -> WorkItemRecord:
     """The delegate hands the step back to its owner, who completes it (Camunda resolve).
@@ -94,6 +97,7 @@ def resolve_work_item(rt: Runtime, item_id: int, actor: Actor, data: Mapping | N
         return item
 
 
+@retried_on_race
 def reassign_work_item(rt: Runtime, item_id: int, actor: Actor, to_username: str | None = None,
                        to_role: str | None = None, *, reason: str) -> WorkItemRecord:
     """A leader moves a step to another person, or back to its role's pool; any delegation ends.
@@ -136,6 +140,7 @@ def reassign_work_item(rt: Runtime, item_id: int, actor: Actor, to_username: str
         return item
 
 
+@retried_on_race
 def return_to_previous(rt: Runtime, item_id: int, actor: Actor, reason: str) -> list[WorkItemRecord]:
     """Trả lại: complete the step with `ket_qua = 'tra_lai'` so the template sends it back.
 

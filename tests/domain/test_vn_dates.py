@@ -21,3 +21,10 @@ def test_the_place_and_date_line_names_the_day_not_a_time():
 def test_a_notification_time_is_local_never_utc():
     at = datetime(2026, 3, 16, 2, 0, tzinfo=timezone.utc)
     assert vn_dates.short_datetime(at) == "09:00 ngày 16/03/2026"
+
+
+def test_working_time_reads_in_days_hours_and_minutes_of_work():
+    assert vn_dates.working_time(120) == "2 giờ"
+    assert vn_dates.working_time(11 * 60) == "1 ngày 3 giờ"
+    assert vn_dates.working_time(30) == "30 phút"
+    assert vn_dates.working_time(0) == "0 phút"

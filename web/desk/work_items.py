@@ -198,13 +198,13 @@ def _render(item_id: int | None = None, dossier_id: int | None = None, errors: d
     with rt.db.read_session() as s:
         page = inbox_queries.dossier_page(s, dossier_id=dossier_id, item_id=item_id)
         bundle = rt.bundle_for_definition(s, page.view.definition.id) if page else None
-        at_risk = supervision.apology_is_due(rt, s, page.view.dossier) if page else False
+        apology = supervision.apology_needed(rt, s, page.view.dossier.id, rt.clock.now()) if page else None
     item, view = _visible_page(page)
     form = steps.form_of(rt, view.definition.id, item.form_key) if item else None
     context = {
         "item": item, "view": view, "dossier": view.dossier, "steps": page.steps, "history": page.history,
         "names": page.names, "colleagues": page.colleagues, "now": rt.clock.now(),
-        "at_risk": at_risk,
+        "at_risk": apology is not None, "apology": apology.as_detail() if apology else None,
         "fields": step_form.fields_of(form), "has_form": form is not None,
         "values": _form_values(item, view.dossier), "field_errors": field_errors or {}, "errors": errors or {},
         "may": _permissions(item, bundle),
