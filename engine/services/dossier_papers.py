@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from engine.domain import deadlines
 from engine.domain import decisions
@@ -53,7 +54,9 @@ class DossierPapers:
     refusal: Decision | None
     received_by: str | None  # who signs the receipt: the desk's officer, else whoever started it (API)
     reappointed_by: str | None
+    reappointed_at: datetime | None  # when the apology letter was issued
     names: dict[str, str]
+    tz: ZoneInfo  # the unit's: every date on its forms is local
 
 
 def papers(rt: Runtime, dossier_id: int) -> DossierPapers | None:
@@ -73,7 +76,8 @@ def papers(rt: Runtime, dossier_id: int) -> DossierPapers | None:
     return DossierPapers(view, steps, history, control_rows(steps, history, calendar, now),
                          last_decision(steps, SUPPLEMENT_DECISIONS, decisions.SUPPLEMENT_TEXT_FIELDS),
                          last_decision(steps, REFUSAL_DECISIONS, decisions.REFUSAL_TEXT_FIELDS),
-                         received_by, reappoint.actor if reappoint else None, names)
+                         received_by, reappoint.actor if reappoint else None, reappoint.at if reappoint else None,
+                         names, calendar.tz)
 
 
 def control_rows(steps: list[WorkItemRecord], history: list[AuditEventRecord], calendar,
