@@ -23,6 +23,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
     login_manager.localize_callback = gettext  # flashed in the reader's language
     from web import api
+    from web import document_dates
     from web import errors
     from web import i18n
     from web import navigation
@@ -42,6 +43,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     navigation.init_app(app)
     app.add_template_filter(_vn_datetime, "vn_datetime")
     app.add_template_global(display.forecast_view, "forecast_view")
+    document_dates.init_app(app)
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)

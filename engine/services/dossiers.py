@@ -20,6 +20,7 @@ from typing import Mapping
 from engine.bpmn import runner
 from engine.bpmn.serializer import STATE_FORMAT
 from engine.domain import deadlines
+from engine.domain import decisions
 from engine.domain.assignment import Actor
 from engine.domain.assignment import StepHolding
 from engine.domain.assignment import refusal_to_claim
@@ -134,7 +135,11 @@ def start_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applicant_
 @retried_on_race
 def complete_work_item(rt: Runtime, work_item_id: int, actor: Actor, data: Mapping | None = None, *,
                        expected_version: int | None = None) -> DossierRecord:
-    """Complete a step with its form data and move the dossier on to its next steps."""
+    """Complete a step with its form data and move the dossier on to its next steps.
+
+    Raises InvalidAction naming the reason's field when the data refuses the dossier without
+    saying why (the refusal slip prints it)."""
+    refuse(decisions.refusal_without_reason(data or {}))
     with transaction(rt) as s:
         item, dossier = _open_item(s, work_item_id, expected_version)
         refuse(refusal_to_complete(actor, StepHolding.of(item)))
@@ -229,7 +234,10 @@ def cancel_dossier(rt: Runtime, dossier_id: int, actor: Actor, reason: str,
     """Stop a dossier with a stop notice (thông báo dừng xử lý): at the applicant's request
     (`withdrawn`, Decree 118's withdrawal) or by the unit. The one-stop desk or a leader of the
     dossier's unit does it, with a reason; its open steps are withdrawn."""
-    if not reason.strip():
+    if not (reason or "").strip():
+        if withdrawn:
+            raise InvalidAction("the applicant's withdrawal needs a reason (it is printed on the stop notice)",
+                                field="reason")
         raise InvalidAction("stopping a dossier needs a reason (it is printed on the stop notice)", field="reason")
     with transaction(rt) as s:
         dossier = _get_dossier(s, dossier_id)
@@ -335,8 +343,15 @@ def _cutoff(text: str | None):
 @retried_on_race
 def reappoint_dossier(rt: Runtime, dossier_id: int, actor: Actor, new_appointment: datetime,
                       reason: str) -> DossierRecord:
-    """The apology case: move the appointment once, later, with a reason; the original stays."""
-    if not reason.strip():
+    """The apology case: move the appointment once, to a time ahead and later than the original,
+    with a reason; the original stays.
+
+    Raises:
+        InvalidAction: a blank reason (field `reason`), a new appointment not after now or not
+            after the original one (field `new_appointment`), or one already moved.
+        PermissionDenied: the actor does not lead the dossier's unit.
+    """
+    if not (reason or "").strip():
         raise InvalidAction("the apology letter needs a reason", field="reason")
     with transaction(rt) as s:
         dossier = _running(s, dossier_id)
@@ -348,11 +363,9 @@ def reappoint_dossier(rt: Runtime, dossier_id: int, actor: Actor, new_appointmen
         clock = deadlines.DossierClock(dossier.received_at, dossier.clock_start_at, 0,
                                        dossier.original_appointment_at,
                                        dossier.appointment_at if dossier.re_appointment_reason else None)
-        try:
-            moved = clock.reappoint(new_appointment)
-        except deadlines.ReappointmentError as exc:
-            raise InvalidAction(exc.template, field="new_appointment", **exc.params) from None
         now = rt.clock.now()
+        moved = clock.reappoint(new_appointment, now)
+        reason = reason.strip()
         dossier.appointment_at, dossier.re_appointment_reason, dossier.updated_at = moved.appointment, reason, now
         # The letter is issued: the request is answered (the appointment moves only once).
         dossier.apology_check_at, dossier.apology_forecast = None, None
