@@ -108,6 +108,7 @@ class DossierLine:
     run_state: str
     classification: str | None
     margin_minutes: int | None
+    channel: str
 
 
 @dataclass(frozen=True)
@@ -319,7 +320,7 @@ def dossiers(session: Session, scope: Scope, bucket: str, now: datetime, limit: 
     """The dossiers behind one number of the counts, by appointment (those without one last)."""
     d = DossierRecord
     query = (select(d.id, d.code, d.definition_id, d.unit_code, d.received_at, d.appointment_at, d.completed_at,
-                    d.status, d.run_state, d.classification, d.margin_minutes)
+                    d.status, d.run_state, d.classification, d.margin_minutes, d.channel)
              .where(bucket_condition(bucket, scope, now))
              .order_by(d.appointment_at.is_(None), d.appointment_at, d.code).limit(limit))
     rows = session.execute(_in_scope(query, scope)).all()
@@ -397,7 +398,7 @@ def dossier_detail(session: Session, code: str, units) -> tuple[DossierLine, lis
     d, p = DossierRecord, ProcessDefinitionRecord
     row = session.execute(
         select(d.id, d.code, p.name, UnitRecord.name, d.received_at, d.appointment_at, d.completed_at,
-               d.status, d.run_state, d.classification, d.margin_minutes)
+               d.status, d.run_state, d.classification, d.margin_minutes, d.channel)
         .join(p, p.id == d.definition_id).join(UnitRecord, UnitRecord.code == d.unit_code)
         .where(d.code == code, d.unit_code.in_(sorted(units)))).first()
     if row is None:

@@ -125,6 +125,7 @@ def test_a_number_opens_the_dossiers_behind_it_with_links(client, month):
     assert len(table(page(client, "/giam-sat/ho-so?nhom=received"), "ho-so")) == 6
 
     detail = page(client, f"/giam-sat/ho-so/{month.late.code}")
+    assert html.fromstring(detail).xpath('string(//*[@id="kenh-tiep-nhan"])') == "Trực tiếp"
     steps = table(detail, "cac-buoc")
     assert list(steps) == ["Tiếp nhận", "Thẩm định", "Dự thảo kết quả", "Ký duyệt", "Trả kết quả"]
     assert steps["Tiếp nhận"][1] == "can_bo_x" and steps["Tiếp nhận"][-1].startswith("Quá hạn")

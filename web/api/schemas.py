@@ -14,6 +14,8 @@ from marshmallow import validate
 
 from configurator.catalogue import LEVELS
 from configurator.catalogue import normalise
+from engine.domain.figures import CHANNELS
+from engine.domain.model import Channel
 from engine.store.api_queries import WORK_ITEM_FILTERS
 from web.display import LOCAL_TZ as VN
 
@@ -136,6 +138,9 @@ class StartDossierSchema(ma.Schema):
     unit_code = fields.String(required=True, validate=validate.Length(min=1, max=16))
     applicant = fields.Nested(ApplicantSchema, required=True)
     received_at = _aware(metadata={"description": "Thời điểm tiếp nhận; mặc định là bây giờ"})
+    channel = fields.String(load_default=Channel.COUNTER.value, validate=validate.OneOf(CHANNELS),
+                            metadata={"description": "Kênh tiếp nhận: counter (trực tiếp), online (trực tuyến), "
+                                                     "post (bưu chính); mặc định counter"})
 
     @ma.validates_schema
     def _one_template(self, data, **kwargs):
@@ -187,6 +192,7 @@ class DossierSchema(ma.Schema):
     completed_at = fields.DateTime(allow_none=True)
     classification = fields.String(allow_none=True, metadata={"description": "early | on_time | late"})
     margin_minutes = fields.Integer(allow_none=True)
+    channel = fields.String(metadata={"description": "counter | online | post"})
     current_steps = fields.List(fields.Nested(WorkItemSchema))
 
 

@@ -16,6 +16,7 @@ from flask_login import current_user
 from engine.domain import figures
 from engine.services import supervision
 from engine.store import statistics
+from web.display import CHANNEL_LABELS
 from web.display import CLASSIFICATION_LABELS
 from web.display import STATUS_LABELS_VI
 from web.i18n import current_language
@@ -60,6 +61,7 @@ def figure_text(text: str) -> str:
 @bp.context_processor
 def _labels():
     return {"classification_labels": CLASSIFICATION_LABELS, "figure_text": figure_text, "figures": figures,
+            "channel_labels": CHANNEL_LABELS,
             "status_labels": {s.value: label for s, label in STATUS_LABELS_VI.items()}}
 
 
