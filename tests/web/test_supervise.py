@@ -297,6 +297,56 @@ def test_the_json_figures_match_the_page(client, month):
     assert client.get("/giam-sat/so-lieu.json?tu=x").status_code == 400
 
 
+def test_the_api_answers_the_same_figures_as_the_page_for_the_same_scope(client, month):
+    login(client, "giam_sat")
+    for query in ("", "?tu=2026-03-02&den=2026-03-03", "?xa=00073", "?thu_tuc=five_steps"):
+        page_data = client.get(f"/giam-sat/so-lieu.json{query}").get_json()
+        api_query = query.replace("tu=", "from=").replace("den=", "to=").replace("xa=", "commune=").replace(
+            "thu_tuc=", "procedure=")
+        answer = client.get(f"/api/v1/statistics{api_query}")
+        assert answer.status_code == 200, answer.get_json()
+        api = answer.get_json()
+        assert api["summary"] == page_data["summary"], query
+        assert {c["code"]: c["figures"] for c in api["communes"]} == {
+            c["code"]: {k: v for k, v in c.items() if k not in ("code", "name")} for c in page_data["communes"]}
+    whole = client.get("/api/v1/statistics?from=2026-03-01&to=2026-03-31").get_json()
+    assert whole["period"] == {"from": "2026-03-01", "to": "2026-03-31", "as_of": "2026-03-05T02:00:00+00:00"}
+    assert whole["communes_in_scope"] == ["00070", "00073"]
+    [five] = whole["procedures"]
+    assert (five["key"], five["code"], five["name"]) == ("five_steps", "1.000001", "Five steps")
+    officers = {o["username"]: o for o in whole["officers"]}
+    assert officers["can_bo_x"]["full_name"] == "Lê Văn X"
+    assert officers["can_bo_x"]["figures"] == {"steps_done": 5, "step_early": 1, "step_on_time": 3, "step_late": 1,
+                                               "steps_without_deadline": 0, "step_on_time_rate": 0.8}
+    paused = next(d for d in whole["definitions"] if d["key"] == "paused")
+    assert (paused["name"], paused["name_en"]) == ("Tạm dừng", "Paused")
+    page_summary = [" ".join(td.text_content().split()) for td in html.fromstring(page(client, "/giam-sat/")).xpath(
+        '//table[@id="tong-hop"]/tbody/tr/td')]
+    assert page_summary[:2] == [str(whole["summary"]["carried_over"]), str(whole["summary"]["received"])]
+
+
+def test_an_officer_reads_the_figures_of_their_own_commune_only(client, month):
+    login(client, "mot_cua_1")
+    answer = client.get("/api/v1/statistics").get_json()
+    assert answer["communes_in_scope"] == ["00070"]
+    assert [c["code"] for c in answer["communes"]] == ["00070"]
+    assert answer["summary"]["received"] == 5 and answer["summary"]["late"] == 0
+    refused = client.get("/api/v1/statistics?commune=00073")
+    assert refused.status_code == 422 and refused.get_json()["field"] == "commune"
+
+
+def test_the_api_names_a_bad_filter(client, month):
+    login(client, "giam_sat")
+    for query, field in (("from=2026-03-10&to=2026-03-01", "to"), ("from=hom-qua", "from"),
+                         ("procedure=khong_co", "procedure"), ("commune=26734", "commune")):
+        answer = client.get(f"/api/v1/statistics?{query}")
+        assert answer.status_code == 422 and answer.get_json()["field"] == field, query
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert "/api/v1/statistics" in document["paths"]
+    described = document["components"]["schemas"]["Figures"]["properties"]["paused"]["description"]
+    assert described.startswith("Paused: Open at the period's end")
+
+
 @pytest.fixture
 def browser_page(app, month, chromium):  # noqa: F811
     """Headless Chromium signed in as the Hanoi supervisor (MOTCUA_CHROMIUM names the binary)."""
