@@ -1,9 +1,10 @@
 """Supervisor dashboard cost: 100,000 dossiers of the 16 library procedures across Hanoi's 126
 communes over six months (completed ones with their classification and two completed steps,
 open ones with an open step, some waiting for a supplement; SLA events on some), on SQLite.
-The dashboard's queries for one month (summary, per commune, per procedure, per officer, the overdue list, the escalation log)
-against a naive aggregation in Python over the same rows read whole, measured in the same run and
-checked to give the same numbers; and the at-risk projection over the open dossiers.
+The dashboard's queries for one month (summary, per commune, per procedure, per officer, the
+overdue list, the escalation log) against a naive aggregation in Python by the same definitions
+(engine.domain.figures) over the same rows read whole, measured in the same run and checked to
+give the same numbers and to add up; and the at-risk projection over the open dossiers.
 
 BENCH_DOSSIERS sets the size (default 100,000). Prints a summary, then one JSON object.
 """
@@ -139,8 +140,8 @@ def dashboard(rt: Runtime, scope: statistics.Scope) -> dict:
     return {"summary": _plain(board.summary),
             "communes": {r.key: _plain(r.figures) for r in board.communes if r.figures != statistics.Figures()},
             "procedures": {r.key: _plain(r.figures) for r in board.procedures},
-            "officers": {o.username: (o.steps_done + o.steps_without_deadline, o.step_early, o.step_on_time, o.step_late)
-                         for o in board.officers},
+            "officers": {o.username: (o.steps_done + o.steps_without_deadline, o.step_early, o.step_on_time,
+                                      o.step_late) for o in board.officers},
             "overdue": len(overdue), "escalations": len(log)}
 
 

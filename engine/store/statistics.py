@@ -278,7 +278,8 @@ def _procedure_rows(session: Session, per_version: dict[int, Figures]) -> list[R
     names: dict[str, str] = {}
     codes: dict[str, str] = {}
     per_key: dict[str, Figures] = {}
-    query = select(p.id, p.key, p.name, p.procedure_code).where(p.id.in_(sorted(per_version))).order_by(p.version.desc())
+    query = (select(p.id, p.key, p.name, p.procedure_code).where(p.id.in_(sorted(per_version)))
+             .order_by(p.version.desc()))
     for version, key, name, code in session.execute(query):
         names.setdefault(key, name)  # the newest version's name and code
         if code:
