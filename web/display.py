@@ -8,11 +8,15 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from engine.domain.calendar import DEFAULT_TIMEZONE
+from engine.domain.model import Channel
 from engine.domain.model import DossierStatus
 
 LOCAL_TZ = ZoneInfo(DEFAULT_TIMEZONE)
 
 CLASSIFICATION_LABELS = {"early": "Trước hạn", "on_time": "Đúng hạn", "late": "Quá hạn"}
+#: How a dossier was received, as the reception form and the dossier pages name it.
+CHANNEL_LABELS = {Channel.COUNTER.value: "Trực tiếp", Channel.ONLINE.value: "Trực tuyến",
+                  Channel.POST.value: "Bưu chính"}
 
 STATUS_LABELS_VI = {
     DossierStatus.NEW: "Mới đăng ký", DossierStatus.ACCEPTED: "Được tiếp nhận",

@@ -32,6 +32,7 @@ from engine.domain.errors import LostRace
 from engine.domain.errors import NotFound
 from engine.domain.errors import PermissionDenied
 from engine.domain.errors import refuse
+from engine.domain.model import Channel
 from engine.domain.model import DossierStatus
 from engine.domain.model import RunState
 from engine.domain.model import WorkItemState
@@ -84,8 +85,12 @@ def retried_on_race(use_case: Callable[P, R]) -> Callable[P, R]:
 
 def start_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applicant_name: str, actor: Actor,
                   applicant: Mapping | None = None, received_at: datetime | None = None,
-                  data: Mapping | None = None) -> DossierRecord:
-    """Receive a dossier: issue its code, compute its appointment and start its process."""
+                  data: Mapping | None = None, channel: str = Channel.COUNTER.value) -> DossierRecord:
+    """Receive a dossier (at the counter, online or by post): issue its code, compute its
+    appointment and start its process."""
+    if channel not in {c.value for c in Channel}:
+        raise InvalidAction("unknown receipt channel '%(channel)s' (counter, online or post)", field="channel",
+                            channel=channel)
     with transaction(rt) as s:
         definition = _published(s, definition_id)
         unit = s.get(UnitRecord, unit_code)
@@ -117,7 +122,7 @@ def start_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applicant_
         dossier = DossierRecord(
             code=code, definition_id=definition.id, unit_code=unit_code,
             procedure_code=definition.procedure_code, applicant_name=applicant_name,
-            applicant=dict(applicant or {}), status=DossierStatus.ACCEPTED.value,
+            applicant=dict(applicant or {}), channel=channel, status=DossierStatus.ACCEPTED.value,
             variant_id=variant.id if variant else None, overrides=dict(variant.overrides) if variant else None,
             run_state=RunState.RUNNING.value, received_at=received, clock_start_at=start_at,
             appointment_at=appointment, original_appointment_at=appointment,

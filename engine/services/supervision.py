@@ -84,13 +84,15 @@ class Dashboard:
     communes: list[statistics.Row]
     procedures: list[statistics.Row]
     officers: list[statistics.OfficerRow]
+    as_of: datetime  # the instant open dossiers are read at: the period's end, or now if earlier
 
 
 def dashboard(rt: Runtime, scope: statistics.Scope, now: datetime) -> Dashboard:
-    """Every table of the dashboard, read in one session (one snapshot on SQLite)."""
+    """Every table of the dashboard (engine.domain.figures), read in one session (one snapshot on SQLite)."""
     with rt.db.read_session() as s:
         found = statistics.tables(s, scope, now)
-        return Dashboard(found.summary, found.communes, found.procedures, statistics.by_officer(s, scope))
+        return Dashboard(found.summary, found.communes, found.procedures, statistics.by_officer(s, scope),
+                         scope.as_of(now))
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,8 @@ class DossierRecord(Base):
     procedure_code: Mapped[str | None] = mapped_column(String(40))
     applicant_name: Mapped[str] = mapped_column(String(200))
     applicant: Mapped[dict] = mapped_column(JSON, default=dict)
+    # How the dossier reached the office (engine.domain.figures.Channel): counter, online, post.
+    channel: Mapped[str] = mapped_column(String(10), default="counter", server_default="counter")
     status: Mapped[int] = mapped_column(Integer)  # National Portal status code (DossierStatus)
     run_state: Mapped[str] = mapped_column(String(16))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())

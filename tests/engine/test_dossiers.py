@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func
 from sqlalchemy import select
 
 from engine.domain.assignment import Actor
@@ -177,6 +178,16 @@ def test_suspended_dossier_does_not_move(runtime, five, clock):
     dossiers.resume_dossier(runtime, dossier.id, LEADER)
     dossiers.complete_work_item(runtime, item.id, RECEPTION, {})
     assert [i.element_id for i in open_items(runtime, dossier.id)] == ["tham_dinh"]
+
+
+def test_a_dossier_keeps_how_it_was_received_and_an_unknown_channel_is_refused(runtime, five, clock):
+    assert reload(runtime, start(runtime, five).id).channel == "counter"
+    assert reload(runtime, start(runtime, five, channel="post").id).channel == "post"
+    with pytest.raises(InvalidAction, match="unknown receipt channel 'fax'") as refused:
+        start(runtime, five, channel="fax")
+    assert refused.value.field == "channel"
+    with runtime.db.read_session() as s:
+        assert s.scalar(select(func.count()).select_from(DossierRecord)) == 2
 
 
 def test_cancel_withdraws_open_items(runtime, five, clock):

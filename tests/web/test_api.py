@@ -141,7 +141,16 @@ def test_a_bad_start_names_the_field_and_creates_nothing(client, birth, token_fo
     assert typo.status_code == 422 and typo.json["field"] == "applicant.ten"
     not_json = client.post("/api/v1/dossiers", data="{", content_type="application/json", headers=bearer(token))
     assert not_json.status_code == 400 and not_json.json["field"] is None and "JSON" in not_json.json["message"]
+    fax = start(client, token, channel="fax")
+    assert fax.status_code == 422 and fax.json["field"] == "channel"
     assert count(web_rt, DossierRecord) == 0
+
+
+def test_a_dossier_received_online_says_so(client, birth, token_for, web_rt):
+    answer = start(client, token_for("mot_cua_1"), channel="online")
+    assert answer.status_code == 201 and answer.json["channel"] == "online"
+    assert client.get(f"/api/v1/dossiers/{answer.json['code']}", headers=bearer(token_for("mot_cua_1"))).json[
+        "channel"] == "online"
 
 
 def test_completing_with_a_bad_field_names_it_and_saves_nothing(client, birth, token_for, web_rt):

@@ -124,6 +124,25 @@ def test_reception_names_a_malformed_id_number(client, web_rt, birth):
         assert s.scalars(select(DossierRecord)).all() == []
 
 
+def test_the_desk_records_how_the_dossier_came_and_shows_it_on_the_dossier_page(client, web_rt, birth):
+    login(client, "mot_cua_1")
+    form = html.fromstring(client.get(RECEPTION_FORM).get_data(as_text=True))
+    assert form.xpath('//input[@name="channel"][@checked]/@value') == ["counter"]
+    assert form.xpath('//input[@name="channel"]/@value') == ["counter", "online", "post"]
+
+    refused = receive(client, birth, channel="fax")
+    assert refused.status_code == 422
+    assert "Chọn kênh tiếp nhận: trực tiếp, trực tuyến hoặc bưu chính." in refused.get_data(as_text=True)
+    with web_rt.db.read_session() as s:
+        assert s.scalars(select(DossierRecord)).all() == []
+
+    assert receive(client, birth, channel="online").status_code == 302
+    dossier = only_dossier(web_rt)
+    assert dossier.channel == "online"
+    page = html.fromstring(client.get(f"/ban-lam-viec/ho-so/{dossier.id}").get_data(as_text=True))
+    assert page.xpath('string(//*[@id="kenh-tiep-nhan"])') == "Trực tuyến"
+
+
 def test_only_reception_officers_open_the_reception_desk(client, birth):
     login(client, "tu_phap_1")
     assert client.get(RECEPTION_FORM).status_code == 403

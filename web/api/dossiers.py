@@ -39,7 +39,7 @@ def start_dossier(body: dict):
     applicant = body["applicant"]
     dossier = dossier_service.start_dossier(
         rt, definition_id=_definition_id(body), unit_code=body["unit_code"], applicant_name=applicant["name"],
-        applicant=applicant, received_at=received_at, actor=user.actor())
+        applicant=applicant, received_at=received_at, channel=body["channel"], actor=user.actor())
     with rt.db.read_session() as s:
         view = api_queries.dossier_by_code(s, dossier.code, frozenset({dossier.unit_code}))
     return dossier_payload(view), {"Location": url_for("api_dossiers.get_dossier", code=dossier.code)}

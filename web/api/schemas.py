@@ -14,6 +14,10 @@ from marshmallow import validate
 
 from configurator.catalogue import LEVELS
 from configurator.catalogue import normalise
+from engine.domain.figures import CHANNELS
+from engine.domain.figures import FIGURES
+from engine.domain.figures import STEP_FIGURES
+from engine.domain.model import Channel
 from engine.store.api_queries import WORK_ITEM_FILTERS
 from web.display import LOCAL_TZ as VN
 
@@ -136,6 +140,9 @@ class StartDossierSchema(ma.Schema):
     unit_code = fields.String(required=True, validate=validate.Length(min=1, max=16))
     applicant = fields.Nested(ApplicantSchema, required=True)
     received_at = _aware(metadata={"description": "Thời điểm tiếp nhận; mặc định là bây giờ"})
+    channel = fields.String(load_default=Channel.COUNTER.value, validate=validate.OneOf(CHANNELS),
+                            metadata={"description": "Kênh tiếp nhận: counter (trực tiếp), online (trực tuyến), "
+                                                     "post (bưu chính); mặc định counter"})
 
     @ma.validates_schema
     def _one_template(self, data, **kwargs):
@@ -201,6 +208,7 @@ class DossierSchema(ma.Schema):
     completed_at = fields.DateTime(allow_none=True)
     classification = fields.String(allow_none=True, metadata={"description": "early | on_time | late"})
     margin_minutes = fields.Integer(allow_none=True)
+    channel = fields.String(metadata={"description": "counter | online | post"})
     current_steps = fields.List(fields.Nested(WorkItemSchema))
 
 
@@ -243,3 +251,77 @@ class DelegateSchema(ma.Schema):
 class ResolveSchema(ma.Schema):
     data = fields.Dict(keys=fields.String(), metadata={"description": "Đề xuất của người được ủy quyền"})
     note = fields.String(validate=validate.Length(max=2000))
+
+
+# -- statistics -------------------------------------------------------------------------------------
+
+class StatisticsQuerySchema(ma.Schema):
+    date_from = fields.Date(data_key="from", metadata={"description": "Từ ngày (YYYY-MM-DD, giờ Việt Nam); "
+                                                                      "mặc định ngày đầu tháng này"})
+    date_to = fields.Date(data_key="to", metadata={"description": "Đến ngày, tính cả ngày này; mặc định cuối tháng"})
+    commune = fields.String(validate=validate.Length(min=1, max=16),
+                            metadata={"description": "Chỉ một xã/phường trong phạm vi của tài khoản"})
+    procedure = fields.String(validate=validate.Length(min=1, max=120),
+                              metadata={"description": "Chỉ một quy trình (mã quy trình, vd. dang_ky_khai_sinh)"})
+
+
+def _figure_field(figure) -> fields.Field:
+    """A figure's field, described by its definition (engine.domain.figures): the document says
+    what the page's legend says."""
+    description = {"description": f"{figure.name}: {figure.meaning}"}
+    if figure.key.endswith("on_time_rate"):
+        return fields.Float(allow_none=True, metadata=description)
+    return fields.Integer(metadata=description)
+
+
+def _figure_fields(definitions) -> dict:
+    return {figure.key: _figure_field(figure) for figure in definitions}
+
+
+FiguresSchema = ma.Schema.from_dict(_figure_fields(FIGURES), name="FiguresSchema")
+StepFiguresSchema = ma.Schema.from_dict(_figure_fields(STEP_FIGURES), name="StepFiguresSchema")
+
+
+class FigureDefinitionSchema(ma.Schema):
+    key = fields.String()
+    name = fields.String(metadata={"description": "Tên (tiếng Việt)"})
+    meaning = fields.String(metadata={"description": "Cách tính (tiếng Việt)"})
+    name_en = fields.String()
+    meaning_en = fields.String()
+
+
+class StatisticsPeriodSchema(ma.Schema):
+    date_from = fields.Date(data_key="from")
+    date_to = fields.Date(data_key="to")
+    as_of = fields.DateTime(metadata={"description": "Thời điểm đọc hồ sơ đang xử lý và tạm dừng: cuối kỳ, "
+                                                     "hoặc bây giờ nếu kỳ chưa hết"})
+
+
+class CommuneFiguresSchema(ma.Schema):
+    code = fields.String()
+    name = fields.String()
+    figures = fields.Nested(FiguresSchema)
+
+
+class ProcedureFiguresSchema(ma.Schema):
+    key = fields.String(metadata={"description": "Mã quy trình"})
+    code = fields.String(metadata={"description": "Mã thủ tục trên Cổng DVC quốc gia (có thể trống)"})
+    name = fields.String()
+    figures = fields.Nested(FiguresSchema)
+
+
+class OfficerFiguresSchema(ma.Schema):
+    username = fields.String()
+    full_name = fields.String(metadata={"description": "Họ tên; tên tài khoản khi tài khoản không có họ tên"})
+    figures = fields.Nested(StepFiguresSchema)
+
+
+class StatisticsSchema(ma.Schema):
+    period = fields.Nested(StatisticsPeriodSchema)
+    communes_in_scope = fields.List(fields.String(), metadata={"description": "Các xã/phường được tính"})
+    procedure = fields.String(allow_none=True)
+    definitions = fields.List(fields.Nested(FigureDefinitionSchema))
+    summary = fields.Nested(FiguresSchema)
+    communes = fields.List(fields.Nested(CommuneFiguresSchema))
+    procedures = fields.List(fields.Nested(ProcedureFiguresSchema))
+    officers = fields.List(fields.Nested(OfficerFiguresSchema))

@@ -35,6 +35,7 @@ from web.desk.common import visible_item
 from web.desk.labels import ACTION_LABELS
 from web.desk.labels import CLASSIFICATION_LABELS
 from web.desk.labels import STATUS_LABELS_VI
+from web.display import CHANNEL_LABELS
 from web.desk.labels import WORK_STATE_LABELS
 from web.desk.labels import escalation_text
 from web.desk.labels import role_label
@@ -213,7 +214,8 @@ def _render(item_id: int | None = None, dossier_id: int | None = None, errors: d
         "may_stop": view.dossier.run_state == RunState.RUNNING.value and current_user.unit_code == view.dossier.unit_code
         and ("mot_cua" in current_user.roles or current_user.actor().is_supervising()),
         "labels": {"actions": ACTION_LABELS, "classes": CLASSIFICATION_LABELS, "states": WORK_STATE_LABELS,
-                   "status": STATUS_LABELS_VI.get(view.dossier.status, str(view.dossier.status))},
+                   "status": STATUS_LABELS_VI.get(view.dossier.status, str(view.dossier.status)),
+                   "channel": CHANNEL_LABELS.get(view.dossier.channel, view.dossier.channel)},
         "role_label": role_label, "escalation_text": escalation_text,
         "printable": {kind: dossier_papers.last_decision(page.steps, decisions, ()) for kind, decisions in (
             ("bo_sung", dossier_papers.SUPPLEMENT_DECISIONS), ("tu_choi", dossier_papers.REFUSAL_DECISIONS))},

@@ -5,7 +5,7 @@ follows the forecast of the remaining work (engine.domain.forecast). Running dos
 again by the next SLA sweep.
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0008
 """
 from alembic import op
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from engine.store.records import UTCDateTime
 
 revision = '0010'
-down_revision = '0005'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
