@@ -86,8 +86,8 @@ def model_publish_and_roll_out(chromium, server, shot) -> None:  # noqa: F811
     page.click("text=Sửa thành bản nháp mới")
     page.wait_for_selector('#editor[data-ready="true"]')
     page.click(shape("ky_duyet"))
-    assert page.input_value("#step-form input[name=budget]") == "2h"
-    page.fill("#step-form input[name=budget]", "1h")  # 1h + 4h + 1h + 1h: within the 1-day legal limit
+    assert page.input_value("#step-form input[name=budget]") == "30m"
+    page.fill("#step-form input[name=budget]", "15m")  # 15m + 1h + 15m + 15m: within the 2 h after the cut-off
     page.click("#save")
     page.wait_for_function("document.getElementById('save-status').textContent.startsWith('Đã lưu')")
     assert "Đã lưu bản nháp phiên bản 2 — hợp lệ." in page.text_content("#save-status")
