@@ -53,7 +53,7 @@ def _hours(minutes: int | None) -> str:
 
 def _limit(minutes: int | None) -> str:
     """A legal limit in hours, or 'same day'."""
-    return "-" if minutes is None else format_legal_limit(minutes) if is_same_day(minutes) else _hours(minutes)
+    return format_legal_limit(minutes) if is_same_day(minutes) else _hours(minutes)
 
 
 def _print_report(name: str, report: ValidationReport) -> None:

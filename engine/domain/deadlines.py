@@ -281,7 +281,7 @@ class DossierClock:
 
     received_at: datetime
     clock_start: datetime
-    legal_minutes: int
+    legal_minutes: int  # SAME_DAY (0) for a same-day limit
     original_appointment: datetime
     re_appointment: datetime | None = None
     pauses: tuple[Pause, ...] = ()
