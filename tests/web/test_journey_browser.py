@@ -279,7 +279,7 @@ def work_through(chromium, server, clerk, code: str, dossier_url: str, clock, sh
     assert dossier_status == FINAL_STATUS
     signing = clerk.locator("table.grid tbody tr:has(td:text-is('Lãnh đạo UBND xã ký duyệt'))")
     received, due = signing.locator("td").all_text_contents()[2:4]
-    assert (received, due) == ("09:00 ngày 02/03/2026", "10:00 ngày 02/03/2026")  # version 2's 1h, not 2h
+    assert (received, due) == ("09:00 ngày 02/03/2026", "09:15 ngày 02/03/2026")  # version 2's 15m, not 30m
     shot(clerk, "result-returned")
     no_problems(clerk, owner, colleague, leader)
 
