@@ -7,6 +7,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
+from engine.domain import decisions
 from engine.services.runtime import Runtime
 from engine.store.records import UnitRecord
 from engine.store.records import UserRecord
@@ -229,4 +230,7 @@ def sample_answers(form: dict, rng) -> dict:
             answers[name] = options[0] if rng.random() < 0.9 else rng.choice(options)
         elif field.get("type") == "boolean":
             answers[name] = True
+    if decisions.is_refusal(answers):  # a refusal is never recorded without its reason
+        answers[decisions.REFUSAL_REASON_FIELD[answers[decisions.DECISION_KEY]]] = \
+            "Hồ sơ không đủ điều kiện giải quyết theo quy định"
     return answers

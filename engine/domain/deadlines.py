@@ -301,10 +301,14 @@ class DossierClock:
 
     effective_appointment = appointment
 
-    def reappoint(self, new_appointment: datetime) -> "DossierClock":
-        """The appointment may move once, and only later."""
+    def reappoint(self, new_appointment: datetime, now: datetime) -> "DossierClock":
+        """The appointment may move once, to a time still ahead and later than the original one
+        (the apology letter promises the citizen a new date: a past one is no promise)."""
         if self.re_appointment is not None:
             raise ReappointmentError("the appointment has already been moved once")
+        if new_appointment <= now:
+            raise ReappointmentError("the new appointment must be later than now", field="new_appointment")
         if new_appointment <= self.original_appointment:
-            raise ReappointmentError("a new appointment must be later than the original one")
+            raise ReappointmentError("a new appointment must be later than the original one",
+                                     field="new_appointment")
         return replace(self, re_appointment=new_appointment)

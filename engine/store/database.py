@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine.domain.errors import ConflictError
+from engine.domain.errors import LostRace
 
 __all__ = ["Database", "Session", "default_database_url", "make_engine", "normalise_url"]
 
@@ -106,14 +106,14 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session that commits on success and rolls back on any error; a lost optimistic-lock
-        race (another transaction changed the same row first) becomes ConflictError."""
+        race (another transaction changed the same row first) becomes LostRace (a ConflictError)."""
         session = self.session_factory()
         try:
             yield session
             session.commit()
         except StaleDataError:
             session.rollback()
-            raise ConflictError("someone else changed this dossier at the same moment; reload and try again") from None
+            raise LostRace("someone else changed this dossier at the same moment; reload and try again") from None
         except BaseException:
             session.rollback()
             raise

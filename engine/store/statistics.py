@@ -167,6 +167,7 @@ class OpenDossier:
     received_at: datetime
     appointment_at: datetime
     overrides: dict | None
+    re_appointed: bool
     steps: list[OpenStep] = field(default_factory=list)
 
 
@@ -354,17 +355,28 @@ def escalations(session: Session, scope: Scope, limit: int = 1000, code: str | N
 
 def open_dossiers(session: Session, scope: Scope, now: datetime) -> list[OpenDossier]:
     """Open dossiers of the scope whose appointment is still ahead, with their open steps."""
-    d, w = DossierRecord, WorkItemRecord
+    d = DossierRecord
     ahead = (d.unit_code.in_(sorted(scope.units)), d.run_state.in_(OPEN_RUN_STATES), d.appointment_at > now)
+    return _open_with_steps(session, ahead, lambda query: _of_procedure(query, scope))
+
+
+def open_dossiers_by_id(session: Session, ids) -> list[OpenDossier]:
+    """These dossiers, if running with an appointment, with their open steps (the SLA sweep's batch)."""
+    d = DossierRecord
+    return _open_with_steps(session, (d.id.in_(sorted(ids)), d.run_state == "running", d.appointment_at.isnot(None)))
+
+
+def _open_with_steps(session: Session, conditions, narrow=lambda query: query) -> list[OpenDossier]:
+    d, w = DossierRecord, WorkItemRecord
     query = (select(d.id, d.code, d.definition_id, d.unit_code, d.status, d.received_at, d.appointment_at,
-                    d.overrides).where(*ahead).order_by(d.appointment_at))
-    rows = session.execute(_of_procedure(query, scope)).all()
+                    d.overrides, d.re_appointment_reason.isnot(None)).where(*conditions).order_by(d.appointment_at))
+    rows = session.execute(narrow(query)).all()
     procedures, units = definition_names(session, {r[2] for r in rows}), unit_names(session, {r[3] for r in rows})
     found = {r[0]: OpenDossier(r[0], r[1], r[2], r[3], units[r[3]], procedures[r[2]], *r[4:]) for r in rows}
     if not found:
         return []
     steps = (select(w.dossier_id, w.element_id, w.name, w.due_at, w.budget_minutes, w.budget_group)
-             .join(d, d.id == w.dossier_id).where(w.state.in_(("open", "claimed")), *ahead))
+             .join(d, d.id == w.dossier_id).where(w.state.in_(("open", "claimed")), *conditions))
     for dossier_id, *step in session.execute(steps):
         if dossier_id in found:
             found[dossier_id].steps.append(OpenStep(*step))

@@ -11,6 +11,7 @@ from sqlalchemy import create_engine
 from engine import calendars
 from engine.commands.calendar import calendar_group
 from engine.store import calendar_records
+from engine.store import all_records  # noqa: F401  (every table on Base.metadata)
 from engine.store.base import Base
 
 
@@ -18,8 +19,7 @@ from engine.store.base import Base
 def database_url(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'motcua.sqlite3'}"
     engine = create_engine(url)
-    Base.metadata.create_all(engine, tables=[calendar_records.CalendarRecord.__table__,
-                                             calendar_records.CalendarOverrideRecord.__table__])
+    Base.metadata.create_all(engine)  # the whole schema: a changed day also re-checks running dossiers
     engine.dispose()
     monkeypatch.setenv("DATABASE_URL", url)
     calendars.clear_calendar_cache()

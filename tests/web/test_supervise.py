@@ -187,6 +187,7 @@ def test_the_escalation_log_shows_the_levels_fired_in_the_range(client, month, w
         (month.overdue.code, "—", "Yêu cầu xin lỗi, hẹn lại", "—"),
         (month.not_due.code, "Tiếp nhận", "Cảnh báo sắp đến hạn", "1"),
         (month.not_due.code, "Tiếp nhận", "Quá hạn bước", "2"),
+        (month.not_due.code, "—", "Yêu cầu xin lỗi, hẹn lại", "—"),
     ])
     assert all(line[0] == "09:00 ngày 05/03/2026" for line in lines)
     assert table(page(client, "/giam-sat/leo-thang?tu=2026-02-01&den=2026-02-28"), "leo-thang") == {

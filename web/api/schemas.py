@@ -155,6 +155,20 @@ class StartDossierSchema(ma.Schema):
             raise ValidationError("give either template_key or definition_id", field_name="template_key")
 
 
+class ReappointSchema(ma.Schema):
+    new_appointment = _aware(required=True, metadata={
+        "description": "Ngày hẹn trả mới: sau thời điểm hiện tại và sau ngày hẹn ban đầu"})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000),
+                           metadata={"description": "Lý do chậm trả kết quả, in trên phiếu xin lỗi"})
+
+
+class StopSchema(ma.Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000),
+                           metadata={"description": "Lý do, in trên thông báo dừng xử lý"})
+    withdrawn = fields.Boolean(load_default=False,
+                               metadata={"description": "true: công dân đề nghị rút hồ sơ; false: đơn vị dừng xử lý"})
+
+
 class WorkItemSchema(ma.Schema):
     id = fields.Integer()
     dossier_code = fields.String()

@@ -32,7 +32,7 @@ BUCKET_LABELS = {
 SLA_ACTION_LABELS = {"sla_warning": "Cảnh báo sắp đến hạn", "sla_breach": "Quá hạn bước",
                      "sla_escalation": "Chuyển cấp xử lý", "apology_requested": "Yêu cầu xin lỗi, hẹn lại"}
 ESCALATION_ACTIONS = {"notify": "thông báo", "reassign": "giao lại", "priority": "nâng ưu tiên"}
-RISK_REASONS = {supervision.APOLOGY_DUE: "Còn dưới một ngày làm việc đến hạn trả",
+RISK_REASONS = {supervision.APOLOGY_DUE: "Cần phiếu xin lỗi và hẹn lại",
                 supervision.CANNOT_FIT: "Thời gian các bước còn lại vượt quá hạn trả"}
 ALL_TIME = (datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(2200, 1, 1, tzinfo=timezone.utc))
 
@@ -159,7 +159,7 @@ def at_risk():
     if not errors:
         risks = supervision.at_risk(runtime(), found.scope(current_user.supervised_units), runtime().clock.now())
     return render_template("supervise/at_risk.html", filters=found, errors=errors, options=options,
-                           risks=risks, reasons=RISK_REASONS), 400 if errors else 200
+                           risks=risks, reasons=RISK_REASONS, now=runtime().clock.now()), 400 if errors else 200
 
 
 @bp.get("/leo-thang")
