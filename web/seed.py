@@ -83,7 +83,7 @@ def seed_rollouts(rt: Runtime, province_code: str = "01") -> int:
     birth = next((d for d in published if d.key == "dang_ky_khai_sinh"), None)
     if birth is not None:
         variants.set_overrides(rt, birth.key, DEMO_COMMUNES[0],
-                               roles={"mot_cua": f"mot_cua_{DEMO_COMMUNES[0]}_1"}, budgets={"tiep_nhan": "30m"})
+                               roles={"mot_cua": f"mot_cua_{DEMO_COMMUNES[0]}_1"}, budgets={"tiep_nhan": "10m"})
     return rolled
 
 

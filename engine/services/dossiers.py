@@ -365,7 +365,8 @@ def reappoint_dossier(rt: Runtime, dossier_id: int, actor: Actor, new_appointmen
                                    unit=dossier.unit_code, code=dossier.code)
         if dossier.appointment_at is None:
             raise InvalidAction("dossier %(code)s has no appointment to move", code=dossier.code)
-        clock = deadlines.DossierClock(dossier.received_at, dossier.clock_start_at, 0,
+        legal_minutes = s.get(ProcessDefinitionRecord, dossier.definition_id).legal_limit_minutes
+        clock = deadlines.DossierClock(dossier.received_at, dossier.clock_start_at, legal_minutes,
                                        dossier.original_appointment_at,
                                        dossier.appointment_at if dossier.re_appointment_reason else None)
         now = rt.clock.now()

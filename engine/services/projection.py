@@ -182,9 +182,9 @@ def _follow_clock_pause(session, dossier: DossierRecord, run: Run, ready: list[H
 def _end_pause(dossier: DossierRecord, pause, now, calendar) -> None:
     pause.ended_at = now
     if dossier.appointment_at is not None:
-        moved_by = max(0, calendar.between(pause.started_at, now))
-        dossier.appointment_at = calendar.add(dossier.appointment_at, moved_by)
-        dossier.original_appointment_at = calendar.add(dossier.original_appointment_at, moved_by) \
+        dossier.appointment_at = deadlines.after_pause(calendar, dossier.appointment_at, pause.started_at, now)
+        dossier.original_appointment_at = deadlines.after_pause(
+            calendar, dossier.original_appointment_at, pause.started_at, now) \
             if dossier.re_appointment_reason is None else dossier.original_appointment_at
 
 

@@ -68,7 +68,7 @@ def test_a_token_made_on_the_command_line_reads_the_catalogue(client, birth, tok
     found = client.get("/api/v1/procedures?q=KHAI SINH&level=xa", headers=bearer(token))
     assert found.status_code == 200
     assert [p["key"] for p in found.json] == ["dang_ky_khai_sinh"]
-    assert found.json[0]["legal_limit_hours"] == 8
+    assert (found.json[0]["legal_limit_days"], found.json[0]["same_day"]) == (0, True)  # "giải quyết trong ngày"
     assert '"total": 1' in found.headers["X-Pagination"]
 
     detail = client.get("/api/v1/procedures/1.001193", headers=bearer(token)).json

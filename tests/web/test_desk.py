@@ -95,13 +95,22 @@ def test_receiving_a_dossier_prints_the_slip_with_code_appointment_and_qr(client
     assert "Giấy tiếp nhận hồ sơ và hẹn trả kết quả" in slip
     assert "01.00070-260302-0001" in slip
     assert "08 giờ 00, ngày 02 tháng 03 năm 2026" in slip  # received
-    assert "17 giờ 00, ngày 02 tháng 03 năm 2026" in slip  # one working day: the same day's close
+    assert "17 giờ 00, ngày 02 tháng 03 năm 2026" in slip  # settled the same day: the day's close
     assert "Phường Hoàn Kiếm, ngày 02 tháng 03 năm 2026" in slip  # dated the day it was received
+    assert "Thời gian giải quyết hồ sơ theo quy định: trong ngày (hồ sơ nhận sau 15:00" in slip
     assert "Tờ khai đăng ký khai sinh (theo mẫu)" in slip and "Giấy chứng sinh" in slip
     assert "Văn bản của cơ sở y tế" not in slip  # not ticked, not received
     assert '<svg' in slip and 'class="segno"' in slip
     assert "http://localhost/tra-cuu?ma=01.00070-260302-0001" in slip
     assert "Nguyễn Tiếp Nhận" in slip  # the receiving officer signs
+
+
+def test_the_desk_shows_a_same_day_limit_in_the_reader_s_language(client, web_rt, birth):
+    login(client, "mot_cua_1")
+    checklist = f"/ban-lam-viec/tiep-nhan/thu-tuc?definition_id={birth.id}"
+    assert "Thời hạn giải quyết:\n  Trong ngày" in client.get(checklist).get_data(as_text=True)
+    client.get("/ngon-ngu/en?next=/")
+    assert "Same day" in client.get(checklist).get_data(as_text=True)
 
 
 def test_reception_refuses_a_missing_name_and_writes_nothing(client, web_rt, birth):
@@ -172,11 +181,11 @@ def test_inbox_tabs_and_badges_follow_the_clock(client, web_rt, birth, clock):
     receive(client, birth)
     group = client.get("/ban-lam-viec/danh-sach?tab=nhom", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert tab_count(group, "nhom") == 1 and tab_count(group, "cua_toi") == 0
-    assert "sắp đến hạn" not in group and "quá hạn" not in group  # due 09:00, warned at 08:45
+    assert "sắp đến hạn" not in group and "quá hạn" not in group  # due 08:15, warned at 08:11
 
-    clock.advance(minutes=50)
+    clock.advance(minutes=12)
     assert "sắp đến hạn" in client.get("/ban-lam-viec/danh-sach?tab=nhom").get_data(as_text=True)
-    clock.advance(minutes=20)
+    clock.advance(minutes=5)
     late = client.get("/ban-lam-viec/danh-sach?tab=nhom").get_data(as_text=True)
     assert "quá hạn" in late and "sắp đến hạn" not in late
 
@@ -384,13 +393,13 @@ def test_apology_once_with_both_appointments_and_a_control_slip_with_late_steps(
     login(client, "mot_cua_1")
     receive(client, birth)
     dossier = only_dossier(web_rt)
-    clock.advance(hours=2)  # 10:00: the reception step (due 09:00) is done late
+    clock.advance(hours=8)  # 16:00: the reception step (due 08:15) is done late
     steps.complete_step(web_rt, open_item(web_rt, dossier.id).id, RECEPTIONIST, ACCEPT)
 
     login(client, "lanh_dao_1")
     page_url = f"/ban-lam-viec/ho-so/{dossier.id}"
     page = client.get(page_url).get_data(as_text=True)
-    assert "Lập phiếu xin lỗi" in page  # the appointment is today: the apology was due already
+    assert "Lập phiếu xin lỗi" in page  # 1h45 of steps left cannot end by today's 17:00
     moved = post_on_page(client, page_url, f"/ban-lam-viec/ho-so/{dossier.id}/hen-lai",
                          {"new_appointment": "2026-03-03T17:00", "reason": "Chờ xác minh nơi sinh"})
     assert moved.status_code == 302
@@ -410,7 +419,7 @@ def test_apology_once_with_both_appointments_and_a_control_slip_with_late_steps(
 
     slip = client.get(f"/ban-lam-viec/in/{dossier.id}/kiem_soat").get_data(as_text=True)
     assert "Phiếu kiểm soát quá trình giải quyết hồ sơ" in slip
-    assert "09:00 ngày 02/03/2026" in slip and "10:00 ngày 02/03/2026" in slip  # due, then handed over
+    assert "08:15 ngày 02/03/2026" in slip and "16:00 ngày 02/03/2026" in slip  # due, then handed over
     assert "Quá hạn" in slip and "Nguyễn Tiếp Nhận" in slip
     log = client.get(f"/ban-lam-viec/in/{dossier.id}/so_theo_doi").get_data(as_text=True)
     assert "Sổ theo dõi hồ sơ" in log and "Xin lỗi và hẹn lại" in log and "12 Hàng Bạc" in log

@@ -41,7 +41,7 @@ def test_demo_data_covers_communes_roles_procedures_and_dossier_states(sqlite_da
     assert procedures == len(library.procedures())
     assert rolled == 126 * procedures  # every procedure runs in every commune
     drift = {d.unit_code: [str(x) for x in d.differences] for d in variants.drift_report(rt, "dang_ky_khai_sinh")}
-    assert drift == {"00070": ["role mot_cua held by mot_cua_00070_1", "step tiep_nhan budget 30m"]}
+    assert drift == {"00070": ["role mot_cua held by mot_cua_00070_1", "step tiep_nhan budget 10m"]}
     assert apologised > 0
     assert fired > 0 and seed.seed_sla(rt) == 0  # the late steps' levels fired, each exactly once
     assert {2, 4, 5, 8, 10} <= statuses

@@ -14,6 +14,7 @@ from marshmallow import validate
 
 from configurator.catalogue import LEVELS
 from configurator.catalogue import normalise
+from engine.domain import deadlines
 from engine.domain.figures import CHANNELS
 from engine.domain.figures import FIGURES
 from engine.domain.figures import STEP_FIGURES
@@ -70,8 +71,10 @@ class ProcedureSchema(ma.Schema):
     field_code = fields.String(allow_none=True)
     field_name = fields.String(allow_none=True)
     level = fields.String()
-    legal_limit_days = fields.Float(allow_none=True, metadata={"description": "Ngày làm việc"})
+    legal_limit_days = fields.Float(allow_none=True, metadata={"description": "Ngày làm việc; 0 = giải quyết trong ngày"})
     legal_limit_hours = fields.Float(allow_none=True, metadata={"description": "Giờ làm việc (1 ngày = 8 giờ)"})
+    same_day = fields.Method("_same_day", metadata={
+        "description": "Giải quyết trong ngày: hẹn trả cuối ngày làm việc bắt đầu tính thời hạn"})
     clock_cutoff = fields.String(allow_none=True)
     fees = fields.List(fields.Nested(FeeSchema))
     required_documents = fields.List(fields.Nested(DocumentSchema))
@@ -79,6 +82,10 @@ class ProcedureSchema(ma.Schema):
     legal_basis = fields.List(fields.String())
     online_service_level = fields.String(allow_none=True)
     updated_at = fields.DateTime()
+
+    def _same_day(self, entry) -> bool:
+        days = entry.legal_limit_days
+        return days is not None and deadlines.is_same_day(round(days * 8 * 60))
 
 
 class ProcedureVersionSchema(ma.Schema):
@@ -105,8 +112,10 @@ class TemplateSchema(ma.Schema):
     version = fields.Integer()
     name = fields.String()
     procedure_code = fields.String(allow_none=True)
-    legal_limit_minutes = fields.Integer(allow_none=True, metadata={"description": "Thời hạn luật định, phút làm việc"})
+    legal_limit_minutes = fields.Integer(allow_none=True, metadata={
+        "description": "Thời hạn luật định, phút làm việc; 0 = giải quyết trong ngày"})
     legal_limit_days = fields.Method("_days", allow_none=True, metadata={"description": "Ngày làm việc (8 giờ)"})
+    same_day = fields.Method("_same_day", metadata={"description": "Giải quyết trong ngày"})
     clock_cutoff = fields.String(allow_none=True)
     status = fields.String()
     published_at = fields.DateTime(allow_none=True)
@@ -114,6 +123,9 @@ class TemplateSchema(ma.Schema):
     def _days(self, definition) -> float | None:
         minutes = definition.legal_limit_minutes
         return None if minutes is None else minutes / (8 * 60)
+
+    def _same_day(self, definition) -> bool:
+        return deadlines.is_same_day(definition.legal_limit_minutes)
 
 
 class TemplateVersionSchema(TemplateSchema):
