@@ -31,3 +31,13 @@ def complete_step(rt: Runtime, work_item_id: int, actor: Actor, submitted: dict[
     form = form_of(rt, definition_id, item.form_key) if item else None
     data = validate_submission(form, submitted) if form is not None else dict(submitted)
     return dossiers.complete_work_item(rt, work_item_id, actor, data, expected_version=expected_version)
+
+
+def receive_dossier(rt: Runtime, *, reception: dict[str, Any], **start):
+    """Reception in one pass (engine.services.dossiers.receive_dossier) with the reception step's
+    data checked against its form: FormError names each wrong field and nothing is written."""
+    def check(definition_id: int, form_key: str | None, data: dict[str, Any]) -> dict[str, Any]:
+        form = form_of(rt, definition_id, form_key)
+        return validate_submission(form, data) if form is not None else dict(data)
+
+    return dossiers.receive_dossier(rt, reception=reception, check_reception=check, **start)
