@@ -46,6 +46,7 @@ class FieldValue:
     label: str
     value: Any
     shown: Any  # the enum's label for a choice, the value otherwise (booleans stay booleans)
+    format: str | None = None  # the form's "format" (date, date-time), for the page to write it
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,8 @@ class DossierData:
         return [{"step": s.element_id, "name": s.name, "entries": [
             {"work_item_id": e.work_item_id, "completed_by": e.completed_by, "on_behalf_of": e.on_behalf_of,
              "completed_at": e.completed_at.isoformat(),
-             "fields": [{"name": f.name, "label": f.label, "value": f.value, "shown": f.shown} for f in e.fields]}
+             "fields": [{"name": f.name, "label": f.label, "value": f.value, "shown": f.shown,
+                         "format": f.format} for f in e.fields]}
             for e in s.entries]} for s in self.steps]
 
 
@@ -106,12 +108,15 @@ def _shown(spec: Mapping, value: Any) -> Any:
 
 
 def _fields(outcome: Mapping[str, Any], form: Mapping | None) -> tuple[FieldValue, ...]:
-    """The entered values in the form's order, labelled by the form; values the form no longer
-    names (an older version's) keep their field name as label. Blank values are left out."""
+    """The entered values labelled by the form, the decision and its opinion first, then the form's
+    order; values the form no longer names (an older version's) keep their field name as label.
+    Blank values are left out."""
     properties = (form or {}).get("properties", {})
-    ordered = [name for name in properties if name in outcome] + sorted(set(outcome) - set(properties))
+    leading = [name for name in (DECISION_KEY, OPINION_KEY) if name in outcome]
+    ordered = leading + [name for name in properties if name in outcome and name not in leading] + \
+        sorted(set(outcome) - set(properties) - set(leading))
     return tuple(FieldValue(name, properties.get(name, {}).get("title", name), outcome[name],
-                            _shown(properties.get(name, {}), outcome[name]))
+                            _shown(properties.get(name, {}), outcome[name]), properties.get(name, {}).get("format"))
                  for name in ordered if outcome[name] not in (None, ""))
 
 

@@ -200,7 +200,7 @@ def test_a_result_file_is_attached_on_the_step_and_the_archive_holds_everything(
             assert hashlib.sha256(zf.read(f["path"])).hexdigest() == f["sha256"]
         appraisal = next(s for s in manifest["data"] if s["step"] == "tham_dinh")
         assert {"name": "ho_ten_tre", "label": "Họ, chữ đệm, tên của trẻ", "value": "Nguyễn Bình An",
-                "shown": "Nguyễn Bình An"} in appraisal["entries"][0]["fields"]
+                "shown": "Nguyễn Bình An", "format": None} in appraisal["entries"][0]["fields"]
 
 
 def test_the_api_gives_the_data_the_files_and_the_archive_and_takes_a_file(client, web_rt, birth):

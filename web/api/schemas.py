@@ -241,6 +241,7 @@ class DataFieldSchema(ma.Schema):
     label = fields.String(metadata={"description": "Nhãn của trường trong biểu mẫu của bước"})
     value = fields.Raw(allow_none=True)
     shown = fields.Raw(allow_none=True, metadata={"description": "Nhãn của lựa chọn (enumNames), hoặc giá trị"})
+    format = fields.String(allow_none=True, metadata={"description": "date | date-time | null"})
 
 
 class DataEntrySchema(ma.Schema):

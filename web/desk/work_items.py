@@ -5,7 +5,10 @@ back on the page with what the clerk typed, and nothing is written."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import abort
+from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -207,15 +210,18 @@ def render_page(item_id: int | None = None, dossier_id: int | None = None, error
     form = steps.form_of(rt, view.definition.id, item.form_key) if item else None
     open_step = item is not None and item.state in OPEN
     files = attachments.files_of(rt, view.dossier.id)
+    with rt.db.read_session() as s:
+        names = {**page.names, **inbox_queries.full_names(s, [f.uploaded_by for f in files])}
     context = {
         "item": item, "view": view, "dossier": view.dossier, "steps": page.steps, "history": page.history,
-        "names": page.names, "colleagues": page.colleagues, "now": rt.clock.now(),
+        "names": names, "colleagues": page.colleagues, "now": rt.clock.now(),
         "at_risk": apology is not None, "apology": apology.as_detail() if apology else None,
         "fields": step_form.fields_of(form), "has_form": form is not None,
         "values": _form_values(item, view), "field_errors": field_errors or {}, "errors": errors or {},
         "record": dossier_record.data_of(rt, view.dossier.id, view.definition.id),
+        # The leader's decision rests on what the step before proposed: it leads their page.
         "proposal": dossier_record.proposal_for(rt, view.dossier.id, view.definition.id, item.element_id)
-        if open_step else None,
+        if open_step and current_user.actor().is_supervising() else None,
         "files": files,
         "step_names": {w.id: w.name for w in page.steps},
         "checklist": _checklist_files(view.dossier, files),
@@ -228,7 +234,7 @@ def render_page(item_id: int | None = None, dossier_id: int | None = None, error
         "labels": {"actions": ACTION_LABELS, "classes": CLASSIFICATION_LABELS, "states": WORK_STATE_LABELS,
                    "status": STATUS_LABELS_VI.get(view.dossier.status, str(view.dossier.status)),
                    "channel": CHANNEL_LABELS.get(view.dossier.channel, view.dossier.channel)},
-        "role_label": role_label, "escalation_text": escalation_text,
+        "role_label": role_label, "escalation_text": escalation_text, "entered": _entered,
         "printable": {kind: dossier_papers.last_decision(page.steps, decisions, ()) for kind, decisions in (
             ("bo_sung", dossier_papers.SUPPLEMENT_DECISIONS), ("tu_choi", dossier_papers.REFUSAL_DECISIONS))},
     }
@@ -242,6 +248,20 @@ def _visible_page(page):
     if not may_see_dossier(page.view.dossier):
         abort(404, description=gettext("Không tìm thấy hồ sơ này trong đơn vị của bạn."))
     return page.item, page.view
+
+
+def _entered(field):
+    """A recorded value as the page writes it: dates as dd/mm/yyyy, instants in local time (as every
+    other time on the page), the choice's label, else the value."""
+    if field.format == "date" and isinstance(field.value, str):
+        try:
+            return date.fromisoformat(field.value).strftime("%d/%m/%Y")
+        except ValueError:
+            return field.value
+    if field.format == "date-time" and isinstance(field.value, str):
+        instant = parse_local_datetime(field.value)
+        return current_app.jinja_env.filters["vn_datetime"](instant) if instant else field.value
+    return field.shown
 
 
 def _form_values(item, view) -> dict:
