@@ -18,6 +18,8 @@ def load_config(app: Flask, overrides: Mapping | None) -> None:
         SQLALCHEMY_ENGINE_OPTIONS={},
         SECRET_KEY=None,
         BABEL_DEFAULT_LOCALE="vi",
+        # A request's body (a reception with every checklist item scanned: 10 MB a file at most).
+        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
     )
     app.config.from_prefixed_env("MOTCUA")
     if overrides:

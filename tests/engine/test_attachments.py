@@ -161,3 +161,16 @@ def test_the_archive_holds_every_file_and_a_manifest_with_hashes_and_the_dossier
             assert hashlib.sha256(zf.read(entry["path"])).hexdigest() == entry["sha256"]
             assert entry["uploaded_by"] == RECEPTION.username
         assert [f["kind"] for f in manifest["files"]] == ["reception", "result"]
+
+
+def test_the_environment_chooses_an_s3_bucket_or_a_folder(monkeypatch, tmp_path):
+    from engine.documents import store_from_environment
+
+    monkeypatch.delenv("MOTCUA_S3_BUCKET", raising=False)
+    monkeypatch.setenv("MOTCUA_DOCUMENTS_DIR", str(tmp_path / "docs"))
+    folder = store_from_environment(tmp_path / "default")
+    assert isinstance(folder, FolderStore) and folder.root == tmp_path / "docs"
+    monkeypatch.setenv("MOTCUA_S3_BUCKET", "hoso")
+    monkeypatch.setenv("MOTCUA_S3_ENDPOINT", "http://127.0.0.1:9")
+    bucket = store_from_environment(tmp_path / "default")
+    assert isinstance(bucket, S3Store) and bucket.bucket == "hoso"
