@@ -99,8 +99,10 @@ def test_a_scan_that_is_not_what_it_says_is_refused_at_its_item_and_nothing_is_w
     refused = receive(client, birth, files={"file_0": ("to_khai.pdf", PDF, "application/pdf"),
                                             "file_1": ("anh.pdf", PNG, "application/pdf")})
     assert refused.status_code == 422
-    [message] = html.fromstring(refused.get_data(as_text=True)).xpath('//*[@id="file_1-error"]')
+    page = html.fromstring(refused.get_data(as_text=True))
+    [message] = page.xpath('//*[@id="file_1-error"]')
     assert "anh.pdf" in message.text_content()
+    assert "chọn lại các tệp số hóa" in page.xpath('string(//*[@id="reattach"])')
     with web_rt.db.read_session() as s:
         assert s.scalar(select(func.count()).select_from(DossierRecord)) == 0
         assert s.scalar(select(func.count()).select_from(AttachmentRecord)) == 0

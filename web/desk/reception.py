@@ -7,6 +7,7 @@ code and appointment and completes the reception step in one transaction, then p
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from flask import flash
 from flask import redirect
@@ -39,8 +40,9 @@ reception_required = roles_required(lambda u: u.is_clerk and "mot_cua" in u.role
 APPLICANT_FIELDS = ("id_number", "phone", "address")
 ID_NUMBER = re.compile(r"^[0-9]{9,12}$")
 PHONE = re.compile(r"^[0-9+ ]{8,15}$")
-#: The officer's decision on the checked dossier (the reception form's `ket_qua`), and the paper each prints.
-DECISIONS = {"tiep_nhan": "tiep_nhan", "bo_sung": "bo_sung", "tu_choi": "tu_choi"}
+#: The officer's decision on the checked dossier (the reception form's `ket_qua`); each prints the
+#: paper of the same name (receipt, form 02, form 03).
+DECISIONS = ("tiep_nhan", "bo_sung", "tu_choi")
 DECISION_TEXT_FIELDS = ("noi_dung_bo_sung", "ly_do_tu_choi")
 #: How the library's reception form names each channel (its `hinh_thuc_nop`).
 SUBMISSION_METHOD = {Channel.COUNTER.value: "truc_tiep", Channel.ONLINE.value: "truc_tuyen",
@@ -70,16 +72,41 @@ def reception_catalogue():
 @bp.post("/tiep-nhan")
 @reception_required
 def receive():
-    form = request.form
-    values = {name: (form.get(name) or "").strip() for name in
+    values = {name: (request.form.get(name) or "").strip() for name in
               ("definition_id", "applicant_name", "unit_code", "received_at", "channel", "fee_vnd", "ket_qua",
                *DECISION_TEXT_FIELDS, *APPLICANT_FIELDS)}
-    errors, now = {}, runtime().clock.now()
     with runtime().db.read_session() as s:
         definitions = {str(d.id): d for d in queries.newest_published_per_template(s)}
         communes = {u.code for u in inbox_queries.province_communes(s, current_user.unit_code)}
         entry = _entry_for(s, values["definition_id"])
     definition = definitions.get(values["definition_id"])
+    errors, received_at = _problems(values, definition, communes)
+    paper = set(request.form.getlist("documents"))
+    files, file_errors = _checklist_files(entry)
+    errors.update(file_errors)
+    if errors:
+        return _form(values, errors, entry=entry, ticked=paper, reattach=bool(files or file_errors)), 422
+    try:
+        dossier, _ = steps.receive_dossier(
+            runtime(), definition_id=definition.id, unit_code=values["unit_code"],
+            applicant_name=values["applicant_name"], applicant=_applicant(values, entry, paper, files),
+            received_at=received_at, channel=values["channel"], actor=current_user.actor(), files=files,
+            reception=_reception_data(values, received_at))
+    except FormError as error:
+        errors.update(_at_page_fields(field_errors(error.errors)))
+    except EngineError as error:
+        field = PAGE_FIELD.get(error.field, error.field)
+        errors[field if field in values else "form"] = localised(error) if field in values else refusal_text(error)
+    if errors:
+        return _form(values, errors, entry=entry, ticked=paper, reattach=bool(files)), 422
+    flash(_done_message(values["ket_qua"], dossier.code), "success")
+    return redirect(url_for("desk.print", dossier_id=dossier.id, kind=values["ket_qua"]))
+
+
+def _problems(values: dict, definition, communes: set[str]) -> tuple[dict[str, str], datetime | None]:
+    """What is wrong with the page's own fields (the reception step's form checks the rest), and
+    the reception time. Fills in the preselected channel and decision when none was sent."""
+    errors, now = {}, runtime().clock.now()
     if definition is None:
         errors["definition_id"] = gettext("Chọn thủ tục hành chính.")
     if not values["applicant_name"]:
@@ -87,7 +114,7 @@ def receive():
     errors.update(_applicant_problems(values))
     if values["unit_code"] not in communes:
         errors["unit_code"] = gettext("Chọn một xã, phường của tỉnh, thành phố.")
-    values["channel"] = values["channel"] or Channel.COUNTER.value  # the form's preselected choice
+    values["channel"] = values["channel"] or Channel.COUNTER.value
     if values["channel"] not in CHANNEL_LABELS:
         errors["channel"] = gettext("Chọn kênh tiếp nhận: trực tiếp, trực tuyến hoặc bưu chính.")
     values["ket_qua"] = values["ket_qua"] or "tiep_nhan"
@@ -100,31 +127,17 @@ def receive():
         errors["received_at"] = gettext("Thời điểm tiếp nhận không hợp lệ.")
     elif received_at > now:
         errors["received_at"] = gettext("Thời điểm tiếp nhận không được ở tương lai.")
-    paper = set(form.getlist("documents"))
-    files, file_errors = _checklist_files(entry)
-    errors.update(file_errors)
-    if errors:
-        return _form(values, errors, entry=entry, ticked=paper), 422
+    return errors, received_at
+
+
+def _applicant(values: dict, entry, paper: set[str], files: list[stored_files.Staged]) -> dict:
+    """What the dossier keeps about its applicant and its receipt (the slips print it)."""
     applicant = {"name": values["applicant_name"], **{k: values[k] for k in APPLICANT_FIELDS if values[k]},
                  "documents": _checklist(entry, paper, files), "received_by": current_user.username,
                  "received_by_name": current_user.full_name, "received_unit": current_user.unit_code}
     if values["fee_vnd"]:
         applicant["fee_vnd"] = int(values["fee_vnd"])
-    try:
-        dossier, _ = steps.receive_dossier(
-            runtime(), definition_id=definition.id, unit_code=values["unit_code"],
-            applicant_name=values["applicant_name"], applicant=applicant, received_at=received_at,
-            channel=values["channel"], actor=current_user.actor(), files=files,
-            reception=_reception_data(values, received_at))
-    except FormError as error:
-        errors.update(_at_page_fields(field_errors(error.errors)))
-        return _form(values, errors, entry=entry, ticked=paper), 422
-    except EngineError as error:
-        field = PAGE_FIELD.get(error.field, error.field)
-        errors[field if field in values else "form"] = localised(error) if field in values else refusal_text(error)
-        return _form(values, errors, entry=entry, ticked=paper), 422
-    flash(_done_message(values["ket_qua"], dossier.code), "success")
-    return redirect(url_for("desk.print", dossier_id=dossier.id, kind=DECISIONS[values["ket_qua"]]))
+    return applicant
 
 
 def _done_message(decision: str, code: str) -> str:
@@ -189,12 +202,12 @@ def _applicant_problems(values: dict) -> dict[str, str]:
     return problems
 
 
-def _form(values: dict, errors: dict, entry=None, ticked: set | None = None):
+def _form(values: dict, errors: dict, entry=None, ticked: set | None = None, reattach: bool = False):
     with runtime().db.read_session() as s:
         definitions = queries.newest_published_per_template(s)
         communes = inbox_queries.province_communes(s, current_user.unit_code)
     return render_template("desk/reception.html", definitions=definitions, communes=communes, values=values,
-                           errors=errors, entry=entry, ticked=ticked or set(), channels=CHANNEL_LABELS,
+                           errors=errors, entry=entry, ticked=ticked or set(), channels=CHANNEL_LABELS, reattach=reattach,
                            chosen=bool(values.get("definition_id")))
 
 
