@@ -95,3 +95,14 @@ def test_bad_reception_data_names_the_field_and_writes_nothing_nor_keeps_a_file(
     assert refused.value.field == field
     assert count(runtime, DossierRecord) == count(runtime, WorkItemRecord) == count(runtime, AttachmentRecord) == 0
     assert [p for p in runtime.documents.root.rglob("*") if p.is_file()] == []
+
+
+def test_only_the_reception_role_receives_in_one_pass(runtime, birth):
+    from engine.domain.assignment import Actor
+    from engine.domain.errors import PermissionDenied
+
+    specialist = Actor("chuyen_vien_1", frozenset({"chuyen_vien"}), "00070")
+    with pytest.raises(PermissionDenied):
+        steps.receive_dossier(runtime, definition_id=birth.id, unit_code="00070", applicant_name="Nguyễn Văn A",
+                              actor=specialist, reception=RECEIVED)
+    assert count(runtime, DossierRecord) == 0

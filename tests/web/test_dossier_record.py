@@ -225,6 +225,10 @@ def test_the_api_gives_the_data_the_files_and_the_archive_and_takes_a_file(clien
     added = client.post(f"{base}/attachments", headers=headers, content_type="multipart/form-data",
                         data={"kind": "result", "file": (io.BytesIO(PDF), "ket_qua.pdf", "application/pdf")})
     assert added.status_code == 201 and added.json["sha256"] == hashlib.sha256(PDF).hexdigest()
+    bad_item = client.post(f"{base}/attachments", headers=headers, content_type="multipart/form-data",
+                           data={"kind": "reception", "checklist_index": "-1",
+                                 "file": (io.BytesIO(PDF), "x.pdf", "application/pdf")})
+    assert bad_item.status_code == 422 and bad_item.json["field"] == "checklist_index"
     listed = client.get(f"{base}/attachments", headers=headers).json
     assert [a["name"] for a in listed] == ["tờ khai.pdf", "giấy chứng sinh.png", "ket_qua.pdf"]
     assert client.get(listed[2]["url"], headers=headers).data == PDF

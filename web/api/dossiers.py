@@ -105,12 +105,14 @@ def list_attachments(code: str):
 @blp.doc(security=TOKEN_ONLY)
 def upload_attachment(form: dict, files: dict, code: str):
     """Attach a PDF, PNG or JPEG (at most 10 MB; its declared type must match its content; 422
-    names `file`) as multipart/form-data with `kind` and, optionally, the step's `work_item_id`."""
+    names `file`) as multipart/form-data with `kind` and, optionally, the step's `work_item_id` or,
+    for the scan of a checklist item received online, its `checklist_index`."""
     view = _visible(code)
     upload = files["file"]
     row = attachments.attach(runtime(), view.dossier.id, api_user().actor(),
                              Upload(upload.filename or "", upload.mimetype or "", upload.read()),
-                             kind_of(form["kind"]), work_item_id=form.get("work_item_id"))
+                             kind_of(form["kind"]), work_item_id=form.get("work_item_id"),
+                             checklist_index=form.get("checklist_index"))
     return next(a for a in _attachments_payload(code, view.dossier.id) if a["key"] == row.key)
 
 

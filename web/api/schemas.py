@@ -276,6 +276,9 @@ class AttachmentSchema(ma.Schema):
 class AttachmentUploadSchema(ma.Schema):
     kind = fields.String(required=True, validate=validate.OneOf(("reception", "processing", "result")))
     work_item_id = fields.Integer(load_default=None, allow_none=True)
+    checklist_index = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0),
+                                     metadata={"description": "Vị trí giấy tờ trong danh mục thành phần hồ sơ "
+                                                              "(bản số hóa của giấy tờ đó)"})
 
 
 class AttachmentFileSchema(ma.Schema):
