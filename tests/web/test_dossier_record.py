@@ -237,3 +237,24 @@ def test_the_api_gives_the_data_the_files_and_the_archive_and_takes_a_file(clien
     assert archive.status_code == 200 and zipfile.ZipFile(io.BytesIO(archive.data)).namelist()[-1] == "manifest.json"
     spec = client.get("/api/v1/openapi.json").json
     assert {f"/api/v1/dossiers/{{code}}/{p}" for p in ("data", "attachments", "archive")} <= set(spec["paths"])
+
+
+def test_an_online_dossiers_scans_sent_through_the_api_show_under_their_checklist_item(client, web_rt, birth):
+    from click.testing import CliRunner
+
+    made = CliRunner().invoke(main, ["api-token", "create", "--user", "mot_cua_1", "--name", "Cổng DVC"],
+                              env={"DATABASE_URL": web_rt.db.url})
+    headers = {"Authorization": f"Bearer {made.stdout.strip().splitlines()[-1]}"}
+    started = client.post("/api/v1/dossiers", headers=headers, json={
+        "template_key": "dang_ky_khai_sinh", "unit_code": "00070", "channel": "online",
+        "applicant": {"name": "Nguyễn Văn An", "id_number": "001090012345"}})
+    code = started.json["code"]
+    sent = client.post(f"/api/v1/dossiers/{code}/attachments", headers=headers, content_type="multipart/form-data",
+                       data={"kind": "reception", "checklist_index": "1",
+                             "file": (io.BytesIO(PNG), "giay_chung_sinh.png", "image/png")})
+    assert sent.status_code == 201 and sent.json["checklist_index"] == 1
+    login(client, "mot_cua_1")
+    page = html.fromstring(client.get(f"/ban-lam-viec/ho-so/{dossier_of(web_rt).id}").get_data(as_text=True))
+    [item] = page.xpath('//ul[@id="checklist"]/li')
+    assert item.text_content().strip().startswith("Giấy chứng sinh") and "bản số hóa" in item.text_content()
+    assert item.xpath("string(.//a)") == "giay_chung_sinh.png"

@@ -224,7 +224,7 @@ def render_page(item_id: int | None = None, dossier_id: int | None = None, error
         if open_step and current_user.actor().is_supervising() else None,
         "files": files,
         "step_names": {w.id: w.name for w in page.steps},
-        "checklist": _checklist_files(view.dossier, files),
+        "checklist": _checklist_files(view, files),
         "may_attach": attachments.may_attach(current_user.actor(), view.dossier),
         "failed": {key.split(".")[0] for key in errors or {}},  # the action whose form is shown again
         "may": _permissions(item, bundle),
@@ -279,13 +279,26 @@ def _form_values(item, view) -> dict:
     return values
 
 
-def _checklist_files(dossier, files) -> list[dict]:
-    """The checklist as received (paper / digitised) with each item's scans."""
-    by_item: dict[int, list] = {}
+def _checklist_files(view, files) -> list[dict]:
+    """The checklist as received, each item with its paper / digitised marks and its scans: the
+    items reception recorded, and those whose scans came another way (an online dossier's, through
+    the API), named from the catalogue."""
+    recorded = (view.dossier.applicant or {}).get("documents", [])
+    if recorded and "index" not in recorded[0]:  # received before items were numbered: as recorded
+        return [{**doc, "files": []} for doc in recorded]
+    scans: dict[int, list] = {}
     for f in files:
         if f.checklist_index is not None:
-            by_item.setdefault(f.checklist_index, []).append(f)
-    return [{**doc, "files": by_item.get(doc.get("index"), [])} for doc in (dossier.applicant or {}).get("documents", [])]
+            scans.setdefault(f.checklist_index, []).append(f)
+    by_index = {doc["index"]: doc for doc in recorded}
+    catalogue = (view.catalogue.required_documents or []) if view.catalogue else []
+    items = []
+    for index in sorted(set(by_index) | set(scans)):
+        doc = by_index.get(index) or (catalogue[index] if index < len(catalogue) else {"name": f"#{index + 1}"})
+        items.append({"name": doc.get("name"), "copies": doc.get("copies"), "original": doc.get("original"),
+                      "paper": bool(by_index.get(index, {}).get("paper")), "digitised": index in scans,
+                      "files": scans.get(index, [])})
+    return items
 
 
 def _permissions(item, bundle) -> dict:
