@@ -131,7 +131,7 @@ def seed_dossiers(rt: Runtime, per_procedure: int = 6, seed: int = 2026) -> int:
         if index % 12 == 7:
             _request_supplement(sim, dossier.id, reception)
             continue
-        _walk(sim, dossier.id, unit, forms.get(definition.key, {}), rng, real_now)
+        _walk(sim, dossier.id, unit, forms.get(definition.key, {}), rng, real_now, dossier.applicant_name)
         if sim.documents is not None:
             _attach_result(sim, dossier.id, unit, definition.name)
         if index % 17 == 5:
@@ -245,7 +245,7 @@ def _withdraw(sim, dossier_id, reception) -> None:
         pass  # already finished: nothing to withdraw
 
 
-def _walk(sim, dossier_id, unit, forms, rng, real_now) -> None:
+def _walk(sim, dossier_id, unit, forms, rng, real_now, applicant_name: str = "Nguyễn Văn An") -> None:
     """Work a dossier a random number of steps along its first-choice answers."""
     from datetime import timedelta
 
@@ -270,8 +270,11 @@ def _walk(sim, dossier_id, unit, forms, rng, real_now) -> None:
             return  # the demo stops at the real now: this step is still in progress
         sim.clock.set(max(target, sim.clock.now()))
         actor = Actor(f"{item.role}_{unit}_1", frozenset({item.role}), unit)
+        answers = sample_answers(forms.get(item.form_key, {}), rng)
+        if "nguoi_nop" in answers:  # reception records the applicant the dossier was received from
+            answers["nguoi_nop"] = applicant_name
         try:
-            dossiers.complete_work_item(sim, item.id, actor, sample_answers(forms.get(item.form_key, {}), rng))
+            dossiers.complete_work_item(sim, item.id, actor, answers)
         except EngineError:
             return
 
