@@ -55,16 +55,24 @@ def server(app, birth):
         yield url
 
 
-def both_screens(chromium, server, username: str, path: str, name: str, desktop) -> None:  # noqa: F811
-    """The desktop tab's screenshot, and the same page on a phone."""
+def both_screens(chromium, server, username: str, path: str, name: str, desktop,  # noqa: F811
+                 prepare=None) -> None:
+    """The desktop tab's screenshot, and the same page on a phone (`prepare` sets it up there)."""
     screenshot(desktop, f"record-{name}-desktop")
     phone = open_browser(chromium, server, username, viewport=PHONE)
     phone.goto(f"{server}{path}")
+    if prepare is not None:
+        prepare(phone)
     screenshot(phone, f"record-{name}-phone")
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), \
         f"{name}: the phone has to scroll sideways"
     assert phone.problems == []
     phone.context.close()
+
+
+def choose_birth_registration(page) -> None:
+    page.select_option("select[name=definition_id]", label="Đăng ký khai sinh (1.001193)")
+    page.wait_for_selector("#catalogue input[name=file_0]")
 
 
 def open_step(page, server, tab: str, code: str) -> None:
@@ -95,8 +103,7 @@ def test_reception_with_scans_to_the_leader_then_the_result_and_the_archive(chro
     # a. Reception in one pass, with the checklist's scans.
     clerk = open_browser(chromium, server, "mot_cua_1", home=INBOX, viewport=DESKTOP)
     clerk.goto(f"{server}/ban-lam-viec/tiep-nhan")
-    clerk.select_option("select[name=definition_id]", label="Đăng ký khai sinh (1.001193)")
-    clerk.wait_for_selector("#catalogue input[name=file_0]")
+    choose_birth_registration(clerk)
     clerk.check("#catalogue input[name=documents][value='0']")
     clerk.check("#catalogue input[name=documents][value='1']")
     clerk.set_input_files("input[name=file_0]", files=[{"name": "tờ khai.pdf", "mimeType": "application/pdf",
@@ -108,7 +115,8 @@ def test_reception_with_scans_to_the_leader_then_the_result_and_the_archive(chro
     clerk.fill("input[name=phone]", "0912345678")
     clerk.fill("input[name=fee_vnd]", "0")
     assert clerk.is_checked("input[name=ket_qua][value=tiep_nhan]")  # receiving is the usual choice
-    both_screens(chromium, server, "mot_cua_1", "/ban-lam-viec/tiep-nhan", "a-reception-form", clerk)
+    both_screens(chromium, server, "mot_cua_1", "/ban-lam-viec/tiep-nhan", "a-reception-form", clerk,
+                 prepare=choose_birth_registration)
     clerk.click("#reception-form button[type=submit]")
     clerk.wait_for_url("**/ban-lam-viec/in/*/tiep_nhan")
     code = clerk.text_content("article.paper .sub strong")
