@@ -16,6 +16,7 @@ from typing import Iterable
 from typing import Mapping
 
 from engine.domain.decisions import DECISION_KEY
+from engine.domain.decisions import SUPPLEMENT_DECISIONS
 
 #: A form property declaring where its value comes from: "<step id>.<field>" (or "<field>": the
 #: latest value of that field in any earlier step). See docs/bpmn-extensions.md, "Step forms".
@@ -24,6 +25,8 @@ CARRY_FORWARD = "x-carry-forward"
 OPINION_KEY = "y_kien"
 #: The decision a return records (engine.services.actions): not something to offer again.
 RETURN_DECISION = "tra_lai"
+#: What a supplement request wrote: answered once the step comes back with the supplement.
+SUPPLEMENT_REQUEST_FIELDS = (DECISION_KEY, "noi_dung_bo_sung")
 
 
 @dataclass(frozen=True)
@@ -160,12 +163,15 @@ def carried_forward(form: Mapping | None, steps: Iterable[CompletedStep]) -> dic
 def prefill(form: Mapping | None, element_id: str, steps: Iterable[CompletedStep]) -> dict[str, Any]:
     """What the step's form starts with: carried-forward values, overridden by what was last
     entered in this same step of this dossier (a returned or re-opened step comes back filled).
-    A return sent from this step is not an entry to start from: its decision is taken afresh."""
+    A return sent from this step is not an entry to start from, nor is a supplement request once
+    the supplement has come: their decision is taken afresh."""
     steps = list(steps)
     values = carried_forward(form, steps)
     last = _latest([s for s in steps if (s.outcome or {}).get(DECISION_KEY) != RETURN_DECISION], element_id)
     if last is not None:
         names = set((form or {}).get("properties", {})) or set(last.outcome or {})
+        if (last.outcome or {}).get(DECISION_KEY) in SUPPLEMENT_DECISIONS:
+            names -= set(SUPPLEMENT_REQUEST_FIELDS)  # the supplement came: the check is decided afresh
         values.update({k: v for k, v in (last.outcome or {}).items() if k in names and v not in (None, "")})
     return values
 

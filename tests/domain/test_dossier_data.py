@@ -67,3 +67,11 @@ def test_the_leader_sees_the_latest_proposal_of_another_step_with_its_opinion():
     assert (proposal.element_id, proposal.decision, proposal.decision_label, proposal.opinion) == (
         "tham_dinh", "khong_dat", "Không đủ", "Giấy chứng sinh tẩy xóa")
     assert dossier_data.proposal(HISTORY[:1], {}, "tiep_nhan") is None
+
+
+def test_a_reception_check_reopened_by_the_supplement_keeps_its_entries_but_not_the_request():
+    reception = {"properties": {"ket_qua": {"enum": ["tiep_nhan", "bo_sung"]}, "nguoi_nop": {},
+                                "noi_dung_bo_sung": {}}}
+    asked = [step(1, "tiep_nhan", 0, {"ket_qua": "bo_sung", "nguoi_nop": "Nguyễn Văn A",
+                                      "noi_dung_bo_sung": "Giấy chứng sinh"}, by="mot_cua_1")]
+    assert dossier_data.prefill(reception, "tiep_nhan", asked) == {"nguoi_nop": "Nguyễn Văn A"}
