@@ -92,6 +92,8 @@ def test_one_save_receives_the_dossier_with_its_scans_and_hands_it_to_the_specia
     history = page.xpath('string(//h2[text()="Lịch sử xử lý và bàn giao"]/following-sibling::table[1])')
     assert "Đính kèm tệp" in history and "tờ khai.pdf" in history
     assert len(stored(app)) == 2
+    slip = client.get(f"/ban-lam-viec/in/{dossier.id}/tiep_nhan").get_data(as_text=True)
+    assert "Tờ khai đăng ký khai sinh (theo mẫu) — 1 bản (bản chính); đã số hóa" in slip
 
 
 def test_a_scan_that_is_not_what_it_says_is_refused_at_its_item_and_nothing_is_written(client, web_rt, birth, app):
