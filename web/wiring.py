@@ -35,15 +35,15 @@ def runtime() -> Runtime:
 
 def _count_statements(db: Database) -> None:
     """Count the round trips each request makes to the database (benchmarks/http.py reads them from
-    the X-Motcua-Statements header): every statement, and also each transaction's COMMIT or
-    ROLLBACK and each connection check-out's liveness ping where the pool pings. On only when
-    MOTCUA_COUNT_SQL is set."""
+    the X-Motcua-Statements header): every statement, and also each transaction's BEGIN (which
+    PostgreSQL's driver sends on its own; SQLite's is one of our statements), COMMIT or ROLLBACK.
+    On only when MOTCUA_COUNT_SQL is set."""
     for engine in {db.engine, db.read_engine}:
         event.listen(engine, "before_cursor_execute", _count_one)
+        if engine.dialect.name != "sqlite":
+            event.listen(engine, "begin", _count_one)
         event.listen(engine, "commit", _count_one)
         event.listen(engine, "rollback", _count_one)
-        if engine.pool._pre_ping:
-            event.listen(engine.pool, "checkout", _count_one)
 
 
 def _count_one(*_args) -> None:
