@@ -53,6 +53,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from engine.bpmn.serializer import reserved_key_path
 from engine.domain.errors import ExpressionError
 
 MAX_LOOP_ITEMS = 10_000  # per loop, comprehension or unpacking
@@ -590,6 +591,10 @@ class SafeEnvironment(TaskDataEnvironment):
             exec(code, namespace)  # noqa: S102 - checked and rewritten code, restricted globals
         finally:
             self._write_back(namespace, context, external_context or {})
+        path = reserved_key_path(context)
+        if path is not None:  # stored, the dossier's state could not be loaded again
+            raise ExpressionError("the script wrote '%(path)s': '%(key)s' is a name the engine reserves",
+                                  path=path, key=path.rsplit(".", 1)[-1])
         return True
 
     def _write_back(self, namespace: dict, context: dict, external_context: Mapping) -> None:
