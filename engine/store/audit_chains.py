@@ -1,0 +1,86 @@
+"""Reads and writes of the audit log's hash chains: their heads (locked to append) and their
+events in chain order (to verify)."""
+
+from __future__ import annotations
+
+from typing import Iterable
+from typing import Iterator
+
+from sqlalchemy import bindparam
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.orm import Session
+
+from engine.domain.audit_chain import FIELDS
+from engine.domain.audit_chain import GENESIS
+from engine.domain.audit_chain import NO_DOSSIER
+from engine.domain.audit_chain import ChainHead
+from engine.store.records import AuditChainRecord
+from engine.store.records import AuditEventRecord
+from engine.store.records import DossierRecord
+
+_HEADS = AuditChainRecord.__table__
+_EVENTS = AuditEventRecord.__table__
+_LOCK_HEADS = (select(_HEADS.c.chain_key, _HEADS.c.last_hash, _HEADS.c.length)
+               .where(_HEADS.c.chain_key.in_(bindparam("keys", expanding=True)))
+               .order_by(_HEADS.c.chain_key)
+               .with_for_update())
+_UPDATE_HEAD = (update(_HEADS).where(_HEADS.c.chain_key == bindparam("key"))
+                .values(last_hash=bindparam("new_hash"), length=bindparam("new_length")))
+#: Events in chain order: by chain (dossier, then the dossier-less chain as key 0), then id.
+_CHAIN_KEY = func.coalesce(_EVENTS.c.dossier_id, NO_DOSSIER)
+
+
+def lock_heads(session: Session, keys: list[int]) -> dict[int, ChainHead]:
+    """The heads of these chains, locked until the transaction ends (in key order, so that two
+    writers of the same chains queue instead of deadlocking; SQLite's write lock serialises anyway)."""
+    return {key: ChainHead(last_hash, length)
+            for key, last_hash, length in session.execute(_LOCK_HEADS, {"keys": keys})}
+
+
+def create_heads(session: Session, keys: list[int]) -> bool:
+    """Create empty heads for new chains; False when another change created one of them first."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (dialect.insert(_HEADS)
+                 .values([{"chain_key": key, "last_hash": GENESIS, "length": 0} for key in keys])
+                 .on_conflict_do_nothing(index_elements=["chain_key"]))
+    return session.execute(statement).rowcount == len(keys)
+
+
+def update_heads(session: Session, heads: dict[int, ChainHead]) -> None:
+    session.execute(_UPDATE_HEAD, [{"key": key, "new_hash": head.last_hash, "new_length": head.length}
+                                   for key, head in heads.items()])
+
+
+def heads(session: Session, keys: Iterable[int] | None = None) -> dict[int, ChainHead]:
+    query = select(_HEADS.c.chain_key, _HEADS.c.last_hash, _HEADS.c.length)
+    if keys is not None:
+        query = query.where(_HEADS.c.chain_key.in_(list(keys)))
+    return {key: ChainHead(last_hash, length) for key, last_hash, length in session.execute(query)}
+
+
+def chain_events(session: Session, key: int | None = None) -> Iterator[tuple[int, int, dict, str | None]]:
+    """(chain key, event id, hashed fields, stored hash) of one chain or of all, in chain order,
+    streamed so that verifying a large log does not load it at once."""
+    columns = [_EVENTS.c[name] for name in FIELDS]
+    query = select(_CHAIN_KEY, _EVENTS.c.id, _EVENTS.c.chain_hash, *columns).order_by(_CHAIN_KEY, _EVENTS.c.id)
+    if key is not None:
+        query = query.where(_EVENTS.c.dossier_id.is_(None) if key == NO_DOSSIER else _EVENTS.c.dossier_id == key)
+    for row in session.execute(query.execution_options(yield_per=1000)):
+        chain, event_id, stored_hash, *values = row
+        yield chain, event_id, dict(zip(FIELDS, values)), stored_hash
+
+
+def dossier_id_by_code(session: Session, code: str) -> int | None:
+    return session.scalar(select(DossierRecord.id).where(DossierRecord.code == code))
+
+
+def dossier_codes(session: Session, ids: Iterable[int]) -> dict[int, str]:
+    ids = [i for i in ids if i != NO_DOSSIER]
+    if not ids:
+        return {}
+    query = select(DossierRecord.id, DossierRecord.code).where(DossierRecord.id.in_(ids))
+    return {dossier_id: code for dossier_id, code in session.execute(query)}
