@@ -153,6 +153,11 @@ class WorkingCalendar:
                         min(MAX_YEAR, max(day.year + _YEARS_PER_EXTENSION, self._last_year + self._span_years())))
         return index
 
+    @property
+    def table_days(self) -> int:
+        """How many days the table covers now."""
+        return len(self._starts)
+
     def _span_years(self) -> int:
         """How many years one growth adds: as many as the table has, so growing stays linear."""
         return max(_YEARS_PER_EXTENSION, self._last_year - self._first.year + 1)

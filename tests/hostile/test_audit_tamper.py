@@ -187,3 +187,19 @@ def _wait_until_blocked(rt) -> None:
             if waiting:
                 return
     raise AssertionError("the second writer never waited for the chain head")
+
+
+def test_the_migration_hashes_events_written_before_it_exactly_as_the_write_path_does(runtime, dossier):
+    from engine.store import migrate
+
+    add_events(runtime, dossier.id, "note", "sla_warning")
+    add_events(runtime, None, "account_created")
+    written = [(e.id, e.chain_hash) for e in events(runtime, dossier.id)]
+
+    migrate.downgrade(runtime.db.engine, "0005")  # the log as it was before chains existed
+    migrate.upgrade(runtime.db.engine)
+
+    assert [(e.id, e.chain_hash) for e in events(runtime, dossier.id)] == written
+    assert verify(runtime) == (2, [])
+    add_events(runtime, dossier.id, "note")  # and the chain goes on from the migrated head
+    assert verify(runtime) == (2, [])
