@@ -111,3 +111,32 @@ def test_the_walk_survives_cyclic_and_deep_data():
     node["typename"] = 1
     assert reserved_key_path({"x": cyclic}) is None
     assert reserved_key_path(deep) == ".".join(["a"] * 100_000 + ["typename"])
+
+
+# --- through the REST API: a client completing a step that has no form ----------------------
+
+from click.testing import CliRunner  # noqa: E402
+
+from tests.web.conftest import app  # noqa: E402,F401 - the web fixtures, for the API's client
+from tests.web.conftest import client  # noqa: E402,F401
+from tests.web.conftest import web_rt  # noqa: E402,F401
+from web.cli import main  # noqa: E402
+
+
+def test_the_api_answers_422_naming_the_field_and_the_dossier_keeps_working(client, web_rt):  # noqa: F811
+    deploy_fixture(web_rt, "five_steps")  # its steps have no form: any JSON object is the step's data
+    token = CliRunner().invoke(main, ["api-token", "create", "--user", "mot_cua_1", "--name", "Cổng DVC"],
+                               env={"DATABASE_URL": web_rt.db.url}).stdout.strip().splitlines()[-1]
+    headers = {"Authorization": f"Bearer {token}"}
+    code = client.post("/api/v1/dossiers", headers=headers, json={
+        "template_key": "five_steps", "unit_code": "00070", "applicant": {"name": "Nguyễn Văn An"}}).json["code"]
+    [item] = client.get("/api/v1/work-items?filter=group", headers=headers).json
+
+    refused = client.post(f"/api/v1/work-items/{item['id']}/complete", headers=headers,
+                          json={"data": {"ket_qua": {"typename": "BpmnEvent"}}})
+
+    assert refused.status_code == 422 and refused.json["field"] == "ket_qua"
+    assert "typename" in refused.json["message"]
+    assert client.get(f"/api/v1/dossiers/{code}", headers=headers).status_code == 200
+    done = client.post(f"/api/v1/work-items/{item['id']}/complete", headers=headers, json={"data": {"ket_qua": "ok"}})
+    assert done.status_code == 200
