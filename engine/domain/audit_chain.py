@@ -33,7 +33,7 @@ def chain_key(dossier_id: int | None) -> int:
 
 
 def _iso_utc(at: datetime) -> str:
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return at.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
 def canonical(event: Mapping) -> str:

@@ -56,17 +56,21 @@ def write_pending(session: Session) -> None:
 
 
 def _chain(session: Session, rows: list[dict]) -> None:
-    """Give each row its chain hash and move the chains' heads on (locked until commit)."""
+    """Give each row its chain hash and move the chains' heads on (locked until commit): two
+    statements per change, a read of the heads and their update (or insert, for new chains)."""
     keys = sorted({chain_key(row["dossier_id"]) for row in rows})
     heads = audit_chains.lock_heads(session, keys)
-    missing = [key for key in keys if key not in heads]
-    if missing:
-        # A chain's first events; should another change have created the head meanwhile (the
-        # insert then waits for it and skips), link from that head instead.
-        if not audit_chains.create_heads(session, missing):
-            heads = audit_chains.lock_heads(session, keys)
-        heads = {**{key: ChainHead() for key in missing}, **heads}
-    audit_chains.update_heads(session, _link(rows, heads))
+    new = [key for key in keys if key not in heads]
+    linked = _link(rows, {**{key: ChainHead() for key in new}, **heads})
+    ours = audit_chains.create_heads(session, {key: linked[key] for key in new}) if new else set()
+    if len(ours) < len(new):
+        # Another change created one of these chains meanwhile (only a chain's first events can
+        # race so; the insert waited for it and skipped): link again from the heads as they are.
+        linked = _link(rows, {**audit_chains.lock_heads(session, keys), **{key: ChainHead() for key in ours}})
+        audit_chains.update_heads(session, {key: head for key, head in linked.items() if key not in ours})
+        return
+    if heads:
+        audit_chains.update_heads(session, {key: linked[key] for key in heads})
 
 
 def _link(rows: list[dict], heads: dict[int, ChainHead]) -> dict[int, ChainHead]:
