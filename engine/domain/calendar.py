@@ -26,7 +26,6 @@ Standard library only.
 from __future__ import annotations
 
 from bisect import bisect_left
-from bisect import bisect_right
 from datetime import date
 from datetime import datetime
 from datetime import time
@@ -45,6 +44,7 @@ _YEARS_PER_EXTENSION = 2
 MIN_YEAR, MAX_YEAR = 1990, 2100
 #: Ten years of Monday-to-Friday working days, in working minutes: the longest span computed.
 MAX_SPAN_MINUTES = 10 * 261 * MINUTES_PER_DAY
+_MIN_SPAN = -MAX_SPAN_MINUTES
 
 Periods = tuple[tuple[int, int], ...]
 
@@ -67,8 +67,8 @@ class CalendarBoundsError(ValueError):
 
 
 def check_span(minutes: float) -> None:
-    """Refuse a working-time span longer than ten years (either way)."""
-    if abs(minutes) > MAX_SPAN_MINUTES:
+    """Refuse a working-time span longer than ten years (either way), or not a number."""
+    if not abs(minutes) <= MAX_SPAN_MINUTES:
         raise CalendarBoundsError(
             f"a working-time span of {minutes / MINUTES_PER_DAY:g} working days is more than ten years "
             f"({MAX_SPAN_MINUTES // MINUTES_PER_DAY} working days)")
@@ -259,7 +259,8 @@ class WorkingCalendar:
         lands on the end of a period stays there (the slip prints 17:00, not 08:00 next day).
         Adding 0 gives the next working instant.
         """
-        check_span(minutes)
+        if not _MIN_SPAN <= minutes <= MAX_SPAN_MINUTES:  # inline: add() is the hot path
+            check_span(minutes)
         if minutes == 0:
             return self.next_working_instant(start)
         target = self.position(start) + minutes
@@ -273,7 +274,8 @@ class WorkingCalendar:
         """`start` plus `minutes` of working time that does not count the working time inside
         `excluded` intervals (sorted, not overlapping, none before `start`). An interval counts
         only if it begins before the time has run out."""
-        check_span(minutes)
+        if not _MIN_SPAN <= minutes <= MAX_SPAN_MINUTES:
+            check_span(minutes)
         start_position = self.position(start)
         target = start_position + minutes
         for interval_start, interval_end in excluded:
@@ -287,15 +289,13 @@ class WorkingCalendar:
 
     def next_working_day_start(self, day: date) -> datetime:
         """The start of the first working period on a working day after `day`."""
-        index = self._index(day)
-        while True:
-            # Cumulative minutes only grow on days with working time: bisect finds the next one
-            # without walking the days off in between.
-            following = bisect_right(self._ends, self._ends[index], lo=index + 1)
-            if following < len(self._ends):
-                return self._at(date.fromordinal(self._first_ordinal + following),
-                                self._day_periods[following][0][0])
-            self._extend_forwards()  # forwards only: `index` stays the same day
+        index = self._index(day) + 1
+        while True:  # linear in the days off that follow; growth stops at MAX_YEAR
+            if index >= len(self._starts):
+                self._extend_forwards()  # forwards only: `index` stays the same day
+            if self._day_periods[index]:
+                return self._at(date.fromordinal(self._first_ordinal + index), self._day_periods[index][0][0])
+            index += 1
 
     def between(self, start: datetime, end: datetime) -> int:
         """Working minutes from `start` to `end` (negative when end is earlier)."""
