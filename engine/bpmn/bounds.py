@@ -82,10 +82,15 @@ def timer_problem(tag: str, source: str) -> Reason | None:
         return None  # the expression check reports it
     if not isinstance(node, ast.Constant):
         return None
-    if not isinstance(node.value, str):
-        return Reason.of("must give ISO 8601 text, not %(value)s", value=repr(node.value))
+    return timer_value_problem(tag, node.value)
+
+
+def timer_value_problem(tag: str, value) -> Reason | None:
+    """The problem of a timer's value, written in the template or computed when the dossier runs."""
+    if not isinstance(value, str):
+        return Reason.of("must give ISO 8601 text, not %(value)s", value=repr(value)[:80])
     try:
-        return _literal_problem(tag, node.value.strip())
+        return _literal_problem(tag, value.strip())
     except Exception:  # noqa: BLE001 - whatever SpiffWorkflow's parsers raise, the text is bad
         return Reason.of(_NOT_ISO[tag])
 

@@ -98,3 +98,55 @@ def test_bpmn_check_names_the_event_and_exits_1(tmp_path):
 
 def test_the_shipped_fixture_with_a_literal_duration_still_passes():
     assert errors(ESCALATE.encode()) == []
+
+
+# --- values computed while the dossier runs (from its data): the same bounds, naming the event --
+
+from sqlalchemy import select  # noqa: E402
+
+from engine.domain.errors import ExpressionError  # noqa: E402
+from engine.services import definitions  # noqa: E402
+from engine.services import dossiers  # noqa: E402
+from engine.store.records import DossierRecord  # noqa: E402
+from engine.store.records import WorkItemRecord  # noqa: E402
+from tests.factories import RECEPTION  # noqa: E402
+from tests.factories import add_units  # noqa: E402
+
+
+def arm_timer_from_data(runtime, tag: str, value):
+    """Start five_steps whose timer on tham_dinh reads `han_xu_ly` from the dossier's data, then
+    complete tiep_nhan, which arms it; returns the dossier and its open item."""
+    add_units(runtime)
+    definition = definitions.deploy(runtime, {"t.bpmn": with_timer(tag, "han_xu_ly")})
+    dossier = dossiers.start_dossier(runtime, definition_id=definition.id, unit_code="00070",
+                                     applicant_name="Nguyễn Văn A", actor=RECEPTION, data={"han_xu_ly": value})
+    with runtime.db.session() as s:
+        [item] = s.scalars(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier.id))
+    return dossier, item
+
+
+@pytest.mark.parametrize("tag,value,says", [
+    ("timeDuration", "P99999999Y", "is more than ten years"),  # SpiffWorkflow would walk 1.2 billion months
+    ("timeCycle", "R999999/PT1S", "repeats more than 1000 times"),
+    ("timeDate", "9999-01-01T08:00:00+07:00", "falls outside 1990 to 2100"),
+])
+def test_a_timer_value_from_data_out_of_bounds_fails_its_step_naming_the_event(runtime, tag, value, says):
+    dossier, item = arm_timer_from_data(runtime, tag, value)
+    with runtime.db.session() as s:
+        version = s.get(DossierRecord, dossier.id).version
+    started = time.process_time()
+
+    with pytest.raises(ExpressionError) as refused:
+        dossiers.complete_work_item(runtime, item.id, RECEPTION, {})
+
+    assert time.process_time() - started < 5
+    assert refused.value.element_id == "nhac_viec_timer" and says in str(refused.value)
+    with runtime.db.session() as s:
+        assert s.get(DossierRecord, dossier.id).version == version
+
+
+def test_a_sane_timer_value_from_data_arms_the_timer(runtime):
+    dossier, item = arm_timer_from_data(runtime, "timeDuration", "PT4H")
+    dossiers.complete_work_item(runtime, item.id, RECEPTION, {})
+    with runtime.db.session() as s:
+        assert s.get(DossierRecord, dossier.id).next_timer_at is not None
