@@ -1,7 +1,8 @@
 """Validates a BPMN template before it is published: safe XML, the BPMN schema and SpiffWorkflow's
 own checks, then the rules of the one-stop product (every human step has a role and a time
 budget, every path ends, decisions are decidable, expressions are safe, called processes exist,
-and the step budgets along the longest path fit the legal time limit).
+the step budgets along the longest path fit the legal time limit, and budgets, escalations,
+warnings and timers keep sane bounds: engine/bpmn/bounds.py).
 
 Everything is reported as findings naming the element (and its line) so the editor can select
 it; nothing here raises for bad input.
@@ -249,14 +250,15 @@ class _Template:
     def check_steps(self) -> None:
         for file, process in self.processes():
             _, policy = self.policies[process.get("id")]
-            self._check_budget_groups(file, policy)
+            self._check_process_defaults(file, policy)
             for step in policy.steps.values():
                 self._check_step(file, policy, step)
             if policy.legal_limit:
                 self.bounded(policy.legal_limit, Reason.of("legal limit"), "motcua:procedure legalLimit",
                              policy.process_id, file, minimum=1)
 
-    def _check_budget_groups(self, file: str, policy: ProcessPolicy) -> None:
+    def _check_process_defaults(self, file: str, policy: ProcessPolicy) -> None:
+        """Shared budgets, and the warning and escalations every step inherits."""
         for group in policy.budget_groups.values():
             self.bounded(group.budget, Reason.of("budget of budget group '%(group)s'", group=group.group_id),
                          "motcua:budgetGroup budget", group.group_id or policy.process_id, file, minimum=1)

@@ -1,5 +1,6 @@
 """The sane bounds a template's times must keep, checked before it is published (the
-configurator's validation report turns each problem into a finding).
+configurator's validation report turns each problem into a finding) and, for timer values
+computed from a dossier's data, when the timer is armed (engine/bpmn/script_env.py).
 
 A budget, a shared budget or a legal limit is one minute to ten years of working time (or a
 written zero: a step waiting for the applicant spends none of the budget), an
@@ -20,7 +21,6 @@ from datetime import timedelta
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from engine.bpmn.helper_names import HELPER_NAMES
 from engine.domain.calendar import MAX_SPAN_MINUTES
 from engine.domain.calendar import MAX_YEAR
 from engine.domain.calendar import MIN_YEAR

@@ -33,7 +33,7 @@ _LOCK_HEADS = (select(*_HEAD_COLUMNS)
                .with_for_update())
 _UPDATE_HEAD = (update(_HEADS).where(_HEADS.c.chain_key == bindparam("key"))
                 .values(last_hash=bindparam("new_hash"), length=bindparam("new_length")))
-#: Events in chain order: by chain (dossier, then the dossier-less chain as key 0), then id.
+#: An event's chain: its dossier's id, or 0 for events without a dossier (chain order: key, then id).
 _CHAIN_KEY = func.coalesce(_EVENTS.c.dossier_id, NO_DOSSIER)
 
 
