@@ -22,6 +22,7 @@ from typing import Iterable
 from typing import Mapping
 
 from configurator import library
+from engine.domain import deadlines
 from engine.domain.errors import NotFound
 from engine.domain.errors import Problems
 from engine.services.runtime import Runtime
@@ -86,6 +87,11 @@ class CatalogueEntry:
     versions: tuple[TemplateVersion, ...] = dc_field(default=())
 
     @property
+    def same_day(self) -> bool:
+        """Settled on the day the clock starts ("giải quyết trong ngày"); stored as 0 days."""
+        return self.legal_limit_days is not None and deadlines.is_same_day(round(self.legal_limit_days * HOURS_PER_DAY * 60))
+
+    @property
     def legal_limit_hours(self) -> float | None:
         """Hanoi shows the limit in working hours too: 1 working day = 8 working hours."""
         return None if self.legal_limit_days is None else self.legal_limit_days * HOURS_PER_DAY
@@ -135,7 +141,8 @@ def import_csv(rt: Runtime, text: str) -> list[str]:
     - ``code``: mã TTHC, ``1.001193`` or a provincial variant ``1.000948.H38``; may be empty;
     - ``name``; ``field_code`` and ``field_name`` (lĩnh vực);
     - ``level``: ``province`` or ``commune`` (``tỉnh`` / ``xã`` are accepted);
-    - ``legal_limit_days``: working days, ``0.5`` or ``0,5`` allowed;
+    - ``legal_limit_days``: working days, ``0.5`` or ``0,5`` allowed; ``0``, ``trong ngày`` or
+      ``same day`` for a procedure settled the day its clock starts;
     - ``clock_cutoff``: ``HH:MM`` after which a receipt counts from the next working day;
     - ``fees``: ``"; "``-separated ``name: amount`` in VND, e.g. ``Lệ phí: 8000`` or ``Lệ phí: 8.000``;
     - ``required_documents``: ``"; "``-separated ``name|copies|bản chính or bản sao``,
@@ -282,6 +289,8 @@ class _Checker:
     def days(self, name, value) -> float | None:
         if value is None or value == "":
             return None
+        if isinstance(value, str) and deadlines.is_same_day_text(value):
+            return float(deadlines.SAME_DAY)
         try:
             days = float(value.replace(",", ".")) if isinstance(value, str) else float(value)
         except (TypeError, ValueError):

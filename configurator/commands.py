@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import time
 from pathlib import Path
 
 import click
@@ -15,16 +16,29 @@ from configurator.validation import Finding
 from configurator.validation import ValidationReport
 from configurator.validation import validate_library_procedure
 from configurator.validation import validate_template
-from engine.domain.deadlines import parse_working_duration
+from engine.domain.deadlines import format_legal_limit
+from engine.domain.deadlines import is_same_day
+from engine.domain.deadlines import parse_legal_limit
 
 
 def _legal_limit(ctx, param, value: str | None) -> int | None:
     if value is None:
         return None
     try:
-        return parse_working_duration(value)
+        return parse_legal_limit(value)
     except Exception as exc:  # noqa: BLE001 - any parser error means the option is bad
-        raise click.BadParameter(f"{value!r} is not a working duration like 3d or 24h ({exc})") from None
+        raise click.BadParameter(f"{value!r} is not a working duration like 3d or 24h, "
+                                 f"nor 'same day' ({exc})") from None
+
+
+def _cutoff(ctx, param, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        time.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a time like 15:00") from None
+    return value
 
 
 def _where(finding: Finding) -> str:
@@ -37,13 +51,18 @@ def _hours(minutes: int | None) -> str:
     return "-" if minutes is None else f"{minutes / 60:g}h"
 
 
+def _limit(minutes: int | None) -> str:
+    """A legal limit in hours, or 'same day'."""
+    return format_legal_limit(minutes) if is_same_day(minutes) else _hours(minutes)
+
+
 def _print_report(name: str, report: ValidationReport) -> None:
     status = "valid" if report.ok else f"INVALID ({len(report.errors)} error(s))"
     imports = "imports" if report.imported else "does not import"
     click.echo(f"{name}: {imports}, {status}, {len(report.warnings)} warning(s)")
     if report.longest_path:
         click.echo(f"  longest path {_hours(report.longest_path_minutes)} "
-                   f"(legal limit {_hours(report.legal_limit_minutes)}): "
+                   f"(legal limit {_limit(report.legal_limit_minutes)}): "
                    + " -> ".join(report.longest_path))
     for finding in report.errors + report.warnings:
         click.echo(f"  {finding.severity} [{finding.code}] {_where(finding)}: {finding.message}")
@@ -63,11 +82,14 @@ def bpmn_group() -> None:
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of reports.")
 @click.option("--legal-limit", callback=_legal_limit, default=None,
-              help="Legal time limit in working time (3d, 24h); else each file's legalLimit.")
-def check_bpmn(files: tuple[Path, ...], as_json: bool, legal_limit: int | None) -> None:
+              help="Legal time limit in working time (3d, 24h) or 'same day'; else each file's legalLimit.")
+@click.option("--cutoff", default=None, callback=_cutoff,
+              help="Receipts at or after HH:MM count from the next working day (a same-day limit's budgets "
+                   "must fit after it).")
+def check_bpmn(files: tuple[Path, ...], as_json: bool, legal_limit: int | None, cutoff: str | None) -> None:
     """Validate each FILE as a template on its own; exit 1 when any has an error."""
-    results = [(str(path), validate_template({str(path): path.read_bytes()},
-                                             legal_limit_minutes=legal_limit)) for path in files]
+    results = [(str(path), validate_template({str(path): path.read_bytes()}, legal_limit_minutes=legal_limit,
+                                             clock_cutoff=cutoff)) for path in files]
     if as_json:
         click.echo(json.dumps([_json_report(n, r) for n, r in results], ensure_ascii=False, indent=2))
     else:
@@ -93,11 +115,11 @@ def check_processes(directory: Path) -> None:
     """Validate every version of every procedure in DIRECTORY (default: the shipped library)."""
     results = _library_reports(directory)
     width = max([len(p.key) for p, _, _ in results] + [9])
-    click.echo(f"{'procedure':<{width}}  ver  {'code':<12} {'limit':>6} {'longest':>8}  errors  warnings")
+    click.echo(f"{'procedure':<{width}}  ver  {'code':<12} {'limit':>8} {'longest':>8}  errors  warnings")
     for procedure, version, report in results:
         code = procedure.catalogue.get("code") or "-"
         click.echo(f"{procedure.key:<{width}}  {version:<3}  {code:<12} "
-                   f"{_hours(report.legal_limit_minutes):>6} {_hours(report.longest_path_minutes):>8}"
+                   f"{_limit(report.legal_limit_minutes):>8} {_hours(report.longest_path_minutes):>8}"
                    f"  {len(report.errors):>6}  {len(report.warnings):>8}")
     for procedure, version, report in results:
         for finding in report.errors:

@@ -97,7 +97,7 @@ def save_draft(rt: Runtime, key: str, bpmn: bytes, *, base_version: int | None =
     files = {**base_files, file_name: bpmn.decode("utf-8")}
     limit = _legal_limit_minutes(rt, key, bpmn)
     report = validate_template({n: c.encode("utf-8") for n, c in definitions.bpmn_files(files).items()},
-                               key, limit)
+                               key, limit, clock_cutoff=_clock_cutoff(rt, key))
     with rt.db.session() as s:
         draft = _write_draft(rt, s, key, files, bpmn, limit)
         return SavedDraft(key, draft.version, draft.id, report)
@@ -107,9 +107,10 @@ def validate_version(rt: Runtime, key: str, version: int) -> ValidationReport:
     """The validation report of a stored version, against the catalogue's legal limit."""
     files = version_files(rt, key, version)
     with rt.db.read_session() as s:
-        limit = _definition(s, key, version).legal_limit_minutes
+        definition = _definition(s, key, version)
+        limit, cutoff = definition.legal_limit_minutes, definition.clock_cutoff
     return validate_template({n: c.encode("utf-8") for n, c in definitions.bpmn_files(files).items()},
-                             key, limit)
+                             key, limit, clock_cutoff=cutoff)
 
 
 def publish(rt: Runtime, key: str, version: int) -> ProcessDefinitionRecord:
@@ -166,6 +167,14 @@ def _base_files(rt: Runtime, key: str, base_version: int | None) -> dict[str, st
         return dict(s.get(TemplateBlobRecord, base.digest).files) if base is not None else {}
 
 
+def _clock_cutoff(rt: Runtime, key: str) -> str | None:
+    """The cut-off a new draft will get (as _write_draft picks it): the catalogue's, else the newest version's."""
+    with rt.db.read_session() as s:
+        entry = catalogue_records.procedure_by_key(s, key)
+        latest = repositories.latest_definition(s, key)
+        return (entry.clock_cutoff if entry else None) or (latest.clock_cutoff if latest else None)
+
+
 def _legal_limit_minutes(rt: Runtime, key: str, bpmn: bytes) -> int | None:
     """The catalogue's limit wins; else the newest version's; else the diagram's own legalLimit."""
     with rt.db.read_session() as s:
@@ -179,7 +188,7 @@ def _legal_limit_minutes(rt: Runtime, key: str, bpmn: bytes) -> int | None:
     if policy is None or not policy.legal_limit:
         return None
     try:
-        return deadlines.parse_working_duration(policy.legal_limit)
+        return deadlines.parse_legal_limit(policy.legal_limit)
     except ValueError:
         return None  # validation reports the bad duration on the process
 

@@ -72,7 +72,7 @@ def simulate(rt: Runtime, files: Mapping[str, bytes], unit_code: str, received_a
     rule = deadlines.ClockStartRule(cutoff=time.fromisoformat(cutoff) if cutoff else None)
     start = deadlines.clock_start(calendar, received_at, rule)
     legal_text = legal_limit or bundle.policy.legal_limit
-    appointment = (deadlines.appointment(calendar, received_at, deadlines.parse_working_duration(legal_text), rule)
+    appointment = (deadlines.appointment(calendar, received_at, deadlines.parse_legal_limit(legal_text), rule)
                    if legal_text else None)
     clock = FrozenClock(start)
     # Every name a condition reads starts as None: unanswered decisions take their default flows.

@@ -21,6 +21,7 @@ from configurator.step_table import StepTableError
 from configurator.step_table import build_bpmn
 from configurator.step_table import normalise_table
 from configurator.step_table import step_table_from_bpmn
+from engine.domain import deadlines
 from engine.domain.errors import EngineError
 from engine.domain.errors import NotFound
 from engine.domain.errors import Reason
@@ -175,6 +176,8 @@ def _json_field(text: str | None, name: str, empty):
 def _days(days: float | None) -> str:
     if days is None:
         return ""
+    if days == deadlines.SAME_DAY:
+        return deadlines.SAME_DAY_TEXT
     return f"{int(days)}d" if float(days).is_integer() else f"{days}d"
 
 

@@ -35,7 +35,8 @@ CSV format (UTF-8, first row = header; column order is free, only ``step_id`` is
   ``after action target [priority]`` entries separated by ``;`` (``4h notify lanh_dao; 1d
   reassign lanh_dao 80``).
 * Settings rows start with ``@`` in ``step_id``: ``@process_id``, ``@name``,
-  ``@procedure_code``, ``@legal_limit`` and ``@warn_at`` take their value from the ``name``
+  ``@procedure_code``, ``@legal_limit`` (a duration, or ``same day`` / ``trong ngày`` / ``0d`` for a
+  procedure settled the day its clock starts) and ``@warn_at`` take their value from the ``name``
   column; ``@role`` takes the display name from ``name`` and the id from ``role``;
   ``@budget_group`` takes ``budget_group`` (id), ``budget`` and ``name``; ``@defaults`` takes
   ``warn_at`` and ``escalations``. Rows whose ``step_id`` starts with ``#`` are comments.
@@ -56,6 +57,7 @@ import io
 import json
 import re
 
+from engine.domain import deadlines
 from engine.domain.errors import Problems
 from engine.domain.errors import Reason
 
@@ -152,6 +154,8 @@ def normalise_table(obj: dict) -> dict:
     if not isinstance(obj, dict):
         raise StepTableError([Reason.of("the step table must be an object with process_id, roles and steps")])
     table = _clean({k: obj.get(k) for k in ("process_id", "name", "procedure_code", "legal_limit")})
+    if "legal_limit" in table:
+        table["legal_limit"] = _canonical_legal_limit(table["legal_limit"])
     table["roles"] = dict(obj.get("roles") or {})
     table["budget_groups"] = [_clean(dict(g)) for g in obj.get("budget_groups") or []]
     defaults = _normalise_defaults(obj.get("defaults"))
@@ -160,6 +164,15 @@ def normalise_table(obj: dict) -> dict:
     table["steps"] = [_normalise_step(s if isinstance(s, dict) else {"id": s})
                       for s in obj.get("steps") or []]
     return table
+
+
+def _canonical_legal_limit(value):
+    """'trong ngày', 'Same day' and '0d' all become 'same day' (the one spelling written to the
+    BPMN); any other value stays as written, for the checks to name it."""
+    try:
+        return deadlines.SAME_DAY_TEXT if deadlines.is_same_day(deadlines.parse_legal_limit(value)) else value
+    except ValueError:
+        return value
 
 
 def step_table_from_json(obj: dict | str | bytes) -> dict:
@@ -325,6 +338,10 @@ def _is_duration(value) -> bool:
     return isinstance(value, str) and bool(_DURATION.fullmatch(value))
 
 
+def _is_legal_limit(value) -> bool:
+    return _is_duration(value) or (isinstance(value, str) and deadlines.is_same_day_text(value))
+
+
 def _check_escalations(escalations: list[dict], where: Reason, problems: list[Reason]) -> None:
     for esc in escalations:
         if not _is_duration(esc.get("after")):
@@ -467,8 +484,9 @@ def _check_process(table: dict, problems: list[Reason]) -> None:
         if not _is_ncname(group.get("id")) or not _is_duration(group.get("budget")):
             problems.append(Reason.of("budget group '%(group)s': needs an id and a budget like 7d",
                                       group=group.get("id")))
-    if table.get("legal_limit") and not _is_duration(table["legal_limit"]):
-        problems.append(Reason.of("legal_limit '%(limit)s' is not a duration like 3d", limit=table["legal_limit"]))
+    if table.get("legal_limit") and not _is_legal_limit(table["legal_limit"]):
+        problems.append(Reason.of("legal_limit '%(limit)s' is not a duration like 3d, nor 'same day'",
+                                  limit=table["legal_limit"]))
     _check_escalations(table.get("defaults", {}).get("escalations", []), Reason.of("defaults"), problems)
 
 

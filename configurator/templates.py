@@ -9,6 +9,7 @@ from datetime import datetime
 from configurator import catalogue
 from configurator import drafts
 from configurator import simulation
+from engine.domain import deadlines
 from engine.domain.errors import NotFound
 from engine.services import definitions
 from engine.services.runtime import Runtime
@@ -69,7 +70,8 @@ def simulate_version(rt: Runtime, key: str, version: int, unit_code: str,
         definition = catalogue_records.definition_by_version(s, key, version)
         if s.get(UnitRecord, unit_code) is None:
             raise NotFound("unknown unit '%(unit)s'", field="unit", unit=unit_code)
-    legal_limit = f"{definition.legal_limit_minutes}m" if definition.legal_limit_minutes else None
+    legal_limit = (deadlines.format_legal_limit(definition.legal_limit_minutes)
+                   if definition.legal_limit_minutes is not None else None)
     bpmn = {name: content.encode("utf-8") for name, content in definitions.bpmn_files(files).items()}
     return simulation.simulate(rt, bpmn, unit_code, received_at, process_id=key, legal_limit=legal_limit,
                                cutoff=definition.clock_cutoff)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from dataclasses import field
+from datetime import time
 from typing import Callable
 from typing import Iterable
 from typing import Mapping
@@ -32,6 +33,7 @@ from engine.bpmn.parser import parse_bundle
 from engine.bpmn.xml import element_line
 from engine.bpmn.xml import parse_xml
 from engine.domain.graphs import forward_edges
+from engine.domain import deadlines
 from engine.domain.deadlines import parse_working_duration
 from engine.domain.errors import Reason
 from engine.domain.errors import TemplateError
@@ -100,14 +102,16 @@ class ValidationReport:
 
 
 def validate_template(files: Mapping[str, bytes], process_id: str | None = None,
-                      legal_limit_minutes: int | None = None) -> ValidationReport:
+                      legal_limit_minutes: int | None = None, clock_cutoff: str | None = None) -> ValidationReport:
     """Check a template and report every problem found.
 
     Args:
         files: file name -> BPMN bytes (several files when call activities cross files).
         process_id: the process a dossier runs; None picks the only executable process.
         legal_limit_minutes: the catalogue's legal limit in working minutes; None falls back to
-            the process's `motcua:procedure legalLimit`.
+            the process's `motcua:procedure legalLimit`. deadlines.SAME_DAY (0) is "same day".
+        clock_cutoff: 'HH:MM' after which a receipt counts from the next working day; for a
+            same-day procedure the longest path must fit in the working time left after it.
 
     Returns:
         A ValidationReport; `ok` is True when it has no errors.
@@ -124,7 +128,7 @@ def validate_template(files: Mapping[str, bytes], process_id: str | None = None,
     for check in (template.check_expressions, template.check_timers, template.check_called_processes,
                   template.check_steps, template.check_flow):
         template.guarded(check.__name__, check)
-    template.guarded("longest-path", template.check_longest_path, legal_limit_minutes)
+    template.guarded("longest-path", template.check_longest_path, legal_limit_minutes, clock_cutoff)
     return report
 
 
@@ -254,8 +258,12 @@ class _Template:
             for step in policy.steps.values():
                 self._check_step(file, policy, step)
             if policy.legal_limit:
-                self.bounded(policy.legal_limit, Reason.of("legal limit"), "motcua:procedure legalLimit",
-                             policy.process_id, file, minimum=1)
+                minutes = _legal_minutes(policy.legal_limit)  # 'same day' is 0
+                if minutes is None:
+                    self.duration(policy.legal_limit, Reason.of("legal limit"), policy.process_id, file)
+                else:
+                    self.within_bounds(policy.legal_limit, minutes, "motcua:procedure legalLimit",
+                                       policy.process_id, file, minimum=0)
 
     def _check_process_defaults(self, file: str, policy: ProcessPolicy) -> None:
         """Shared budgets, and the warning and escalations every step inherits."""
@@ -292,7 +300,13 @@ class _Template:
         """Working minutes of a duration within `minimum`..ten years, or None after an error
         naming the element and the attribute."""
         minutes = self.duration(text, what, element_id, file)
-        problem = bounds.working_duration_problem(text, minutes, minimum) if minutes is not None else None
+        if minutes is None:
+            return None
+        return self.within_bounds(text, minutes, attribute, element_id, file, minimum=minimum)
+
+    def within_bounds(self, text: str, minutes: int, attribute: str, element_id: str | None, file: str, *,
+                      minimum: int) -> int | None:
+        problem = bounds.working_duration_problem(text, minutes, minimum)
         if problem is not None:
             self.error("duration-bounds", "%(attribute)s '%(text)s' %(problem)s", element_id, file,
                        attribute=attribute, text=text, problem=problem)
@@ -360,7 +374,7 @@ class _Template:
                     self.error("gateway-condition", "flow '%(flow)s' out of %(node)s has no condition and "
                                "is not the default", node, file, flow=flow.get("id"), node=graph.describe(node))
 
-    def check_longest_path(self, legal_limit_minutes: int | None) -> None:
+    def check_longest_path(self, legal_limit_minutes: int | None, clock_cutoff: str | None = None) -> None:
         pid = self.report.process_id or self._only_executable()
         if pid is None or pid not in self.policies:
             return
@@ -369,15 +383,33 @@ class _Template:
         path, minutes = _LongestPath(policy).of(process)
         self.report.longest_path, self.report.longest_path_minutes = path, minutes
         # A bad legalLimit was already named by check_steps; here it only means "no limit".
-        limit = legal_limit_minutes if legal_limit_minutes is not None else _minutes(policy.legal_limit)
+        limit = legal_limit_minutes if legal_limit_minutes is not None else _legal_minutes(policy.legal_limit)
         self.report.legal_limit_minutes = limit
-        if limit is not None and minutes > limit:
+        if deadlines.is_same_day(limit):
+            self._check_same_day(path, minutes, clock_cutoff, pid, file)
+        elif limit is not None and minutes > limit:
             self.error("legal-limit", "the longest path takes %(total)s of step budgets, more than the "
                        "legal limit of %(limit)s: %(path)s", pid, file,
                        total=_fmt(minutes), limit=_fmt(limit), path=" -> ".join(path))
         elif limit is None and policy.steps:
             self.warning("legal-limit-missing", "no legal limit to compare the step budgets "
                          "with (motcua:procedure legalLimit or the catalogue)", pid, file)
+
+    def _check_same_day(self, path: list[str], minutes: int, clock_cutoff: str | None, pid: str, file: str) -> None:
+        """A dossier received just before the cut-off that moves at its step budgets must be done
+        by the end of that working day."""
+        cutoff = _time(clock_cutoff)
+        available = deadlines.same_day_budget(cutoff)
+        if minutes <= available:
+            return
+        if cutoff is None:
+            self.error("legal-limit-same-day", "the longest path takes %(total)s of step budgets, more than "
+                       "the working day a same-day procedure has: %(path)s", pid, file,
+                       total=_fmt(minutes), path=" -> ".join(path))
+        else:
+            self.error("legal-limit-same-day", "the longest path takes %(total)s of step budgets, more than "
+                       "the %(left)s a same-day procedure has after its %(cutoff)s cut-off: %(path)s", pid, file,
+                       total=_fmt(minutes), left=_fmt(available), cutoff=clock_cutoff, path=" -> ".join(path))
 
     def _only_executable(self) -> str | None:
         ids = [p.get("id") for _, p in self.processes() if p.get("isExecutable") == "true"]
@@ -510,6 +542,24 @@ def _walk(sources: Iterable[str], edges: Mapping[str, list[str]]) -> set[str]:
     return seen
 
 
+def _legal_minutes(text: str | None) -> int | None:
+    """A legal limit's working minutes (SAME_DAY for 'same day'); None when missing or bad."""
+    if not text:
+        return None
+    try:
+        return deadlines.parse_legal_limit(text)
+    except Exception:  # noqa: BLE001 - whatever the parser raises, the text is bad
+        return None
+
+
+def _time(text: str | None) -> time | None:
+    """'15:00' as a time; None when missing (a bad cut-off is refused where it is entered)."""
+    try:
+        return time.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
 def _minutes(text: str | None) -> int | None:
     """Working minutes of a duration; None when it is missing or bad (check_steps names it)."""
     if not text:
@@ -619,6 +669,7 @@ def validate_library_procedure(procedure, version: str) -> ValidationReport:
     name = f"{procedure.key}/{version}/process.bpmn"
     days = procedure.catalogue.get("legal_limit_days")
     limit = round(float(days) * 480) if isinstance(days, (int, float)) else None
+    cutoff = (procedure.catalogue.get("clock_start") or {}).get("cutoff")
     try:
         content = procedure.bpmn(version)
     except Exception as exc:  # noqa: BLE001 - a broken step table is a finding, not a crash
@@ -627,4 +678,4 @@ def validate_library_procedure(procedure, version: str) -> ValidationReport:
         report.findings.extend(Finding("error", "step-table", str(p), None, None, name,
                                        getattr(p, "template", None), getattr(p, "params", {})) for p in problems)
         return report
-    return validate_template({name: content}, procedure.key, limit)
+    return validate_template({name: content}, procedure.key, limit, clock_cutoff=cutoff)

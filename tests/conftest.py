@@ -94,6 +94,15 @@ def database(request, tmp_path) -> Database:
 
 
 @pytest.fixture
+def postgres_runtime(postgres_template, clock) -> Runtime:
+    """A runtime on an empty PostgreSQL database only: for races SQLite's single writer cannot have."""
+    _truncate_all(postgres_template)
+    db = Database(postgres_template)
+    yield Runtime(db=db, clock=clock, worker_id="test-worker")
+    db.dispose()
+
+
+@pytest.fixture
 def sqlite_database(tmp_path, sqlite_template) -> Database:
     path = tmp_path / "motcua.sqlite3"
     shutil.copy(sqlite_template, path)

@@ -23,10 +23,12 @@ def create_app(config: Mapping | None = None) -> Flask:
     login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
     login_manager.localize_callback = gettext  # flashed in the reader's language
     from web import api
+    from web import document_dates
     from web import errors
     from web import i18n
     from web import navigation
     from web import vendor
+    from web import display
     from web import wiring
     from web.admin import bp as admin_bp
     from web.auth import bp as auth_bp
@@ -40,6 +42,8 @@ def create_app(config: Mapping | None = None) -> Flask:
     errors.init_app(app)
     navigation.init_app(app)
     app.add_template_filter(_vn_datetime, "vn_datetime")
+    app.add_template_global(display.forecast_view, "forecast_view")
+    document_dates.init_app(app)
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)

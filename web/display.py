@@ -4,14 +4,19 @@ one, is its calendar's business)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from engine.domain.calendar import DEFAULT_TIMEZONE
+from engine.domain.model import Channel
 from engine.domain.model import DossierStatus
 
 LOCAL_TZ = ZoneInfo(DEFAULT_TIMEZONE)
 
 CLASSIFICATION_LABELS = {"early": "Trước hạn", "on_time": "Đúng hạn", "late": "Quá hạn"}
+#: How a dossier was received, as the reception form and the dossier pages name it.
+CHANNEL_LABELS = {Channel.COUNTER.value: "Trực tiếp", Channel.ONLINE.value: "Trực tuyến",
+                  Channel.POST.value: "Bưu chính"}
 
 STATUS_LABELS_VI = {
     DossierStatus.NEW: "Mới đăng ký", DossierStatus.ACCEPTED: "Được tiếp nhận",
@@ -29,3 +34,12 @@ NEXT_STEP_VI = {
     DossierStatus.NOT_ACCEPTED: "Hồ sơ không được tiếp nhận: lý do ghi trong phiếu từ chối đã giao cho người nộp.",
     DossierStatus.STOPPED: "Hồ sơ đã dừng xử lý theo thông báo đã giao cho người nộp.",
 }
+
+
+def forecast_view(detail: dict | None) -> dict | None:
+    """The apology forecast's figures (engine.domain.forecast.Forecast.as_detail, as stored on the
+    dossier) with its instants as datetimes, for the pages that say why a dossier will be late."""
+    if not detail:
+        return None
+    instants = ("projected_finish", "appointment_at", "apology_deadline")
+    return {**detail, **{key: datetime.fromisoformat(detail[key]) for key in instants if detail.get(key)}}

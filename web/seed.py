@@ -7,6 +7,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
+from engine.domain import decisions
 from engine.services.runtime import Runtime
 from engine.store.records import UnitRecord
 from engine.store.records import UserRecord
@@ -82,13 +83,14 @@ def seed_rollouts(rt: Runtime, province_code: str = "01") -> int:
     birth = next((d for d in published if d.key == "dang_ky_khai_sinh"), None)
     if birth is not None:
         variants.set_overrides(rt, birth.key, DEMO_COMMUNES[0],
-                               roles={"mot_cua": f"mot_cua_{DEMO_COMMUNES[0]}_1"}, budgets={"tiep_nhan": "30m"})
+                               roles={"mot_cua": f"mot_cua_{DEMO_COMMUNES[0]}_1"}, budgets={"tiep_nhan": "10m"})
     return rolled
 
 
 def seed_dossiers(rt: Runtime, per_procedure: int = 6, seed: int = 2026) -> int:
-    """Dossiers in every state: received over the last weeks on a moving clock, each taken a
-    random number of steps down its approve path, some refused, some cancelled, some late."""
+    """Dossiers in every state: received over the last weeks on a moving clock (at the counter,
+    online or by post), each taken a random number of steps down its approve path, some refused,
+    some cancelled, some late."""
     import random
     from datetime import timedelta
 
@@ -119,7 +121,7 @@ def seed_dossiers(rt: Runtime, per_procedure: int = 6, seed: int = 2026) -> int:
         reception = Actor(f"mot_cua_{unit}_1", frozenset({"mot_cua"}), unit)
         dossier = dossiers.start_dossier(sim, definition_id=definition.id, unit_code=unit,
                                          applicant_name=rng.choice(names), actor=reception,
-                                         applicant={"phone": "0912345678"})
+                                         applicant={"phone": "0912345678"}, channel=_channel(index))
         created += 1
         if index % 12 == 7:
             _request_supplement(sim, dossier.id, reception)
@@ -130,6 +132,13 @@ def seed_dossiers(rt: Runtime, per_procedure: int = 6, seed: int = 2026) -> int:
         elif index % 23 == 11:
             _apologise(sim, dossier.id, unit)
     return created
+
+
+def _channel(index: int) -> str:
+    """One dossier in seven online, as about 14% of Hanoi's were in 2025; one in fifty by post."""
+    if index % 7 == 3:
+        return "online"
+    return "post" if index % 50 == 9 else "counter"
 
 
 def seed_sla(rt: Runtime) -> int:
@@ -229,4 +238,7 @@ def sample_answers(form: dict, rng) -> dict:
             answers[name] = options[0] if rng.random() < 0.9 else rng.choice(options)
         elif field.get("type") == "boolean":
             answers[name] = True
+    if decisions.is_refusal(answers):  # a refusal is never recorded without its reason
+        answers[decisions.REFUSAL_REASON_FIELD[answers[decisions.DECISION_KEY]]] = \
+            "Hồ sơ không đủ điều kiện giải quyết theo quy định"
     return answers

@@ -70,6 +70,8 @@ class BudgetGroup:
 class ProcessPolicy:
     process_id: str
     procedure_code: str | None = None
+    #: `motcua:procedure legalLimit`: a working duration ("3d"), or a same-day limit ("same day",
+    #: "trong ngày" or "0d"); engine.domain.deadlines.parse_legal_limit reads both.
     legal_limit: str | None = None
     warn_at: str = "75%"
     escalations: tuple[EscalationLevel, ...] = ()

@@ -102,16 +102,18 @@ def _clock_start_reason(calendar: WorkingCalendar, received_at: datetime, start:
 @click.option("--received", required=True, help="Receipt instant, e.g. 2026-02-13T15:30 (unit's local time).")
 @click.option("--days", type=float, default=None, help="Legal limit in working days (of 8 hours).")
 @click.option("--hours", type=float, default=None, help="Legal limit in working hours.")
+@click.option("--same-day", "same_day", is_flag=True,
+              help="Legal limit 'same day' (giải quyết trong ngày): the end of the clock start's working day.")
 @click.option("--cutoff", default=None, help="Receipts at or after this time (HH:MM) count from the next working day.")
 @click.option("--last-hour", is_flag=True, help="Receipts in the last working hour count from the next working day.")
 @click.option("--json", "as_json", is_flag=True)
-def appointment(unit, received, days, hours, cutoff, last_hour, as_json) -> None:
+def appointment(unit, received, days, hours, same_day, cutoff, last_hour, as_json) -> None:
     """Compute an appointment and explain it: clock start, days skipped and why."""
-    if (days is None) == (hours is None):
-        raise click.UsageError("give exactly one of --days or --hours")
-    minutes = round((days or 0) * MINUTES_PER_DAY + (hours or 0) * 60)
-    if minutes <= 0:
-        raise click.UsageError("the legal limit must be more than zero")
+    if [days is not None, hours is not None, same_day].count(True) != 1:
+        raise click.UsageError("give exactly one of --days, --hours or --same-day")
+    minutes = deadlines.SAME_DAY if same_day else round((days or 0) * MINUTES_PER_DAY + (hours or 0) * 60)
+    if minutes <= 0 and not same_day:
+        raise click.UsageError("the legal limit must be more than zero (or --same-day)")
     try:
         rule = deadlines.ClockStartRule(cutoff=time.fromisoformat(cutoff) if cutoff else None, last_hour_rule=last_hour)
     except ValueError:
@@ -124,7 +126,7 @@ def appointment(unit, received, days, hours, cutoff, last_hour, as_json) -> None
     result = {
         "unit": unit, "chain": calendar_chain(unit), "received_at": received_at.isoformat(),
         "clock_start": start.isoformat(), "clock_start_reason": _clock_start_reason(calendar, received_at, start, rule),
-        "legal_limit": deadlines.format_working_duration(minutes), "legal_minutes": minutes,
+        "legal_limit": deadlines.format_legal_limit(minutes), "legal_minutes": minutes,
         "appointment": due.isoformat(),
         "days_skipped": [{"date": d.isoformat(), "weekday": d.strftime("%a"), "reason": calendar.reason(d) or "nghỉ"}
                          for d in span if not calendar.is_working_day(d)],
@@ -134,10 +136,16 @@ def appointment(unit, received, days, hours, cutoff, last_hour, as_json) -> None
     click.echo(json.dumps(result, ensure_ascii=False) if as_json else _explain(result))
 
 
+def _limit_text(result: dict) -> str:
+    if deadlines.is_same_day(result["legal_minutes"]):
+        return "same day: the end of the working day the clock starts on"
+    return f"{result['legal_limit']} of working time (1 day = 8 working hours)"
+
+
 def _explain(result: dict) -> str:
     lines = [f"received     {result['received_at']}",
              f"clock start  {result['clock_start']}  ({result['clock_start_reason']})",
-             f"legal limit  {result['legal_limit']} of working time (1 day = 8 working hours)"]
+             f"legal limit  {_limit_text(result)}"]
     lines += [f"  skipped    {d['date']} {d['weekday']}  {d['reason']}" for d in result["days_skipped"]]
     lines += [f"  make-up    {d['date']}  {d['reason']}" for d in result["make_up_days"]]
     lines.append(f"appointment  {result['appointment']}")

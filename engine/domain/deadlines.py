@@ -1,5 +1,6 @@
-"""Deadlines of a dossier and its steps, in working time: the clock-start rule, the appointment,
-pauses that stop the clock, step budgets and warnings, early / on time / late.
+"""Deadlines of a dossier and its steps, in working time: the clock-start rule, the legal limit
+(a working duration, or "same day"), the appointment, pauses that stop the clock, step budgets and
+warnings, early / on time / late.
 
 Standard library only; every function takes the unit's WorkingCalendar.
 """
@@ -7,13 +8,16 @@ Standard library only; every function takes the unit's WorkingCalendar.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from dataclasses import replace
 from datetime import datetime
 from datetime import time
 from typing import Iterable
 
+from engine.domain.calendar import DEFAULT_PERIODS
 from engine.domain.calendar import MINUTES_PER_DAY
+from engine.domain.calendar import Periods
 from engine.domain.calendar import WorkingCalendar
 from engine.domain.errors import InvalidAction
 from engine.domain.model import Classification
@@ -21,6 +25,13 @@ from engine.domain.model import Classification
 _SHORT = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*(d|h|m|ngày|giờ|phút)\s*$", re.IGNORECASE)
 _ISO = re.compile(r"^P(?:(\d+(?:[.,]\d+)?)D)?(?:T(?:(\d+(?:[.,]\d+)?)H)?(?:(\d+(?:[.,]\d+)?)M)?)?$", re.IGNORECASE)
 _UNIT_MINUTES = {"d": MINUTES_PER_DAY, "ngày": MINUTES_PER_DAY, "h": 60, "giờ": 60, "m": 1, "phút": 1}
+
+#: The stored legal limit of a procedure settled on the day its clock starts ("giải quyết trong
+#: ngày"): the appointment is the end of that working day, whatever time is left in it.
+SAME_DAY = 0
+#: What a modeller may write for it (compared without accents, case, spaces, '-' or '_').
+_SAME_DAY_WORDS = frozenset({"sameday", "trongngay", "ngaytrongngay", "giaiquyettrongngay"})
+SAME_DAY_TEXT = "same day"
 
 
 def parse_working_duration(text: str) -> int:
@@ -49,6 +60,45 @@ def format_working_duration(minutes: int) -> str:
     hours, mins = divmod(rest, 60)
     parts = [f"{days}d"] * bool(days) + [f"{hours}h"] * bool(hours) + [f"{mins}m"] * bool(mins)
     return sign + (" ".join(parts) or "0m")
+
+
+def is_same_day(legal_minutes: int | None) -> bool:
+    """Whether a stored legal limit means "same day" (None means no limit at all)."""
+    return legal_minutes == SAME_DAY
+
+
+def parse_legal_limit(text: str) -> int:
+    """A legal limit in working minutes: a working duration ('3d', '24h', 'P3D'), or 'same day' /
+    'trong ngày' / any zero duration ('0d'), which give SAME_DAY."""
+    if is_same_day_text(text):
+        return SAME_DAY
+    return parse_working_duration(text)
+
+
+def is_same_day_text(text) -> bool:
+    """'same day', 'Same-day', 'trong ngày', 'Trong ngay', 'ngay trong ngày' (not '0d': a duration)."""
+    return _plain(text) in _SAME_DAY_WORDS
+
+
+def format_legal_limit(minutes: int) -> str:
+    """SAME_DAY -> 'same day'; otherwise the working duration ('3d', '1d 4h')."""
+    return SAME_DAY_TEXT if is_same_day(minutes) else format_working_duration(minutes)
+
+
+def _plain(text) -> str:
+    decomposed = unicodedata.normalize("NFD", str(text or "").lower().replace("đ", "d"))
+    return "".join(c for c in decomposed if c.isalnum() and not unicodedata.combining(c))
+
+
+def same_day_budget(cutoff: time | None, periods: Periods = DEFAULT_PERIODS) -> int:
+    """The working minutes a same-day procedure's steps may take together, so that a dossier
+    received just before the cut-off is still done by the end of that day: the working time of a
+    standard day left after the cut-off (15:00 on an 08:00-17:00 day -> 120); one working day
+    without a cut-off."""
+    if cutoff is None:
+        return MINUTES_PER_DAY
+    at = cutoff.hour * 60 + cutoff.minute
+    return sum(end - max(start, at) for start, end in periods if end > at)
 
 
 @dataclass(frozen=True)
@@ -129,15 +179,35 @@ def extend_by_pauses(calendar: WorkingCalendar, start: datetime, minutes: int,
     return calendar.add_excluding(start, minutes, merged_pauses(pauses, now, since=start))
 
 
+def granted_minutes(calendar: WorkingCalendar, start: datetime, legal_minutes: int) -> int:
+    """The working minutes the legal limit grants from the clock start: the limit itself, or for
+    a same-day procedure what is left of the clock start's working day."""
+    if is_same_day(legal_minutes):
+        return calendar.between(start, calendar.end_of_working_day(start))
+    return legal_minutes
+
+
 def appointment(calendar: WorkingCalendar, received_at: datetime, legal_minutes: int,
                 rule: ClockStartRule = ClockStartRule(), pauses: Iterable[Pause] = (),
                 now: datetime | None = None) -> datetime:
-    """The appointment (giờ hẹn trả): the legal time counted from the clock start, moved later by
-    the working time spent in pauses (supplement requested, financial obligation, any excluded
-    period). An open pause is counted up to `now` (a provisional appointment); without `now` an
-    open pause raises ValueError."""
+    """The appointment (giờ hẹn trả): the legal time counted from the clock start (for SAME_DAY
+    the end of the clock start's working day), moved later by the working time spent in pauses
+    (supplement requested, financial obligation, any excluded period). An open pause is counted up
+    to `now` (a provisional appointment); without `now` an open pause raises ValueError."""
     start = clock_start(calendar, received_at, rule)
-    return extend_by_pauses(calendar, start, legal_minutes, pauses, now)
+    return _appointment_from(calendar, start, legal_minutes, pauses, now)
+
+
+def _appointment_from(calendar: WorkingCalendar, start: datetime, legal_minutes: int,
+                      pauses: Iterable[Pause], now: datetime | None) -> datetime:
+    return extend_by_pauses(calendar, start, granted_minutes(calendar, start, legal_minutes), pauses, now)
+
+
+def after_pause(calendar: WorkingCalendar, appointment_at: datetime, paused_from: datetime,
+                paused_to: datetime) -> datetime:
+    """An appointment already set, moved later by the working time of a pause that has just
+    ended (the same for a same-day limit: its time was fixed when the clock started)."""
+    return calendar.add(appointment_at, max(0, calendar.between(paused_from, paused_to)))
 
 
 def step_due(calendar: WorkingCalendar, start: datetime, budget_minutes: int) -> datetime:
@@ -211,7 +281,7 @@ class DossierClock:
 
     received_at: datetime
     clock_start: datetime
-    legal_minutes: int
+    legal_minutes: int  # SAME_DAY (0) for a same-day limit
     original_appointment: datetime
     re_appointment: datetime | None = None
     pauses: tuple[Pause, ...] = ()
@@ -222,7 +292,7 @@ class DossierClock:
                 now: datetime | None = None) -> "DossierClock":
         start = clock_start(calendar, received_at, rule)
         pauses = tuple(pauses)
-        return cls(received_at, start, legal_minutes, extend_by_pauses(calendar, start, legal_minutes, pauses, now),
+        return cls(received_at, start, legal_minutes, _appointment_from(calendar, start, legal_minutes, pauses, now),
                    pauses=pauses)
 
     @property
@@ -231,10 +301,14 @@ class DossierClock:
 
     effective_appointment = appointment
 
-    def reappoint(self, new_appointment: datetime) -> "DossierClock":
-        """The appointment may move once, and only later."""
+    def reappoint(self, new_appointment: datetime, now: datetime) -> "DossierClock":
+        """The appointment may move once, to a time still ahead and later than the original one
+        (the apology letter promises the citizen a new date: a past one is no promise)."""
         if self.re_appointment is not None:
             raise ReappointmentError("the appointment has already been moved once")
+        if new_appointment <= now:
+            raise ReappointmentError("the new appointment must be later than now", field="new_appointment")
         if new_appointment <= self.original_appointment:
-            raise ReappointmentError("a new appointment must be later than the original one")
+            raise ReappointmentError("a new appointment must be later than the original one",
+                                     field="new_appointment")
         return replace(self, re_appointment=new_appointment)

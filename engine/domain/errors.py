@@ -80,6 +80,12 @@ class ConflictError(EngineError):
     """Someone else changed the same dossier or work item first (HTTP 409)."""
 
 
+class LostRace(ConflictError):
+    """The change's write found its row changed since it was read (an optimistic-lock miss). The
+    use case is run again from a fresh read (engine.services.dossiers.retried_on_race): only if
+    what the person acted on changed meanwhile does it end as a conflict."""
+
+
 class InvalidAction(EngineError):
     """The action is not allowed in the current state (HTTP 409/422)."""
 

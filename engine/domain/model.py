@@ -20,6 +20,14 @@ class DossierStatus(enum.IntEnum):
     RESULT_RETURNED = 10
 
 
+class Channel(str, enum.Enum):
+    """How a dossier reached the one-stop office (the periodic report splits receipts by it)."""
+
+    COUNTER = "counter"  # trực tiếp, at the desk
+    ONLINE = "online"  # trực tuyến, through the public service portal
+    POST = "post"  # bưu chính, by public postal service
+
+
 class RunState(str, enum.Enum):
     """Whether the engine may move a dossier on (independent of its portal status)."""
 

@@ -18,8 +18,10 @@ from engine.domain.errors import NotFound
 from engine.domain.errors import PermissionDenied
 from engine.domain.errors import english
 from engine.services import audit
+from engine.services.actions import due_note
 from engine.services.actions import notify
 from engine.services.actions import refusal_for_receiver
+from engine.services.dossiers import retried_on_race
 from engine.services.dossiers import transaction
 from engine.services.runtime import Runtime
 from engine.store import absence_records
@@ -39,6 +41,7 @@ class Scope:
     role: str | None = None
 
 
+@retried_on_race
 def declare_absence(rt: Runtime, actor: Actor, username: str, substitute: str, date_from: date, date_to: date,
                     procedure_key: str | None = None, role: str | None = None,
                     note: str | None = None) -> AbsenceRecord:
@@ -80,6 +83,7 @@ def declare_absence(rt: Runtime, actor: Actor, username: str, substitute: str, d
         return absence
 
 
+@retried_on_race
 def end_absence(rt: Runtime, actor: Actor, absence_id: int, give_back: bool = True) -> list[WorkItemRecord]:
     """End an absence now. With `give_back`, steps its substitute holds for the user go back to
     them; without, the substitute keeps them as their own (no longer on the user's behalf).
@@ -145,7 +149,7 @@ def route_to_substitutes(rt: Runtime, now: datetime | None = None) -> dict[str, 
             assignee, behalf = effective_assignee(s, item.assignee, days(item.unit_code), key, item.role,
                                                   unit_code=item.unit_code)
             if behalf is not None:
-                _hand_over(s, item, assignee, item.on_behalf_of or behalf, now, "absence")
+                _hand_over(rt, s, item, assignee, item.on_behalf_of or behalf, now, "absence")
                 routed += 1
         s.flush()  # the give-back query below must see this pass's hand-overs
         given_back = _give_back(rt, s, now, only_user=None)
@@ -246,14 +250,15 @@ def _give_back(rt: Runtime, s: Session, now: datetime, only_user: str | None,
                                          unit_code=item.unit_code)
         if assignee == item.on_behalf_of:
             if keep:
-                _hand_over(s, item, item.assignee, None, now, "absence_kept")
+                _hand_over(rt, s, item, item.assignee, None, now, "absence_kept")
             else:
-                _hand_over(s, item, assignee, None, now, "absence_ended")
+                _hand_over(rt, s, item, assignee, None, now, "absence_ended")
             returned.append(item)
     return returned
 
 
-def _hand_over(s: Session, item: WorkItemRecord, to: str, on_behalf_of: str | None, now, reason: str) -> None:
+def _hand_over(rt: Runtime, s: Session, item: WorkItemRecord, to: str, on_behalf_of: str | None, now,
+               reason: str) -> None:
     if item.assignee == to and item.on_behalf_of == on_behalf_of:
         return
     giver, away_user = item.assignee, on_behalf_of or item.on_behalf_of
@@ -266,7 +271,7 @@ def _hand_over(s: Session, item: WorkItemRecord, to: str, on_behalf_of: str | No
         "absence_kept": ("Tiếp tục xử lý", f"{away_user} đã trở lại; bạn tiếp tục xử lý bước “{item.name}”."),
     }[reason]
     notify(s, f"{reason}:{item.id}:v{item.version}:{to}", to, now, item.dossier_id,
-           subject=f"{subject}: {item.name}", body=body)
+           subject=f"{subject}: {item.name}", body=body + due_note(rt, s, item))
     item.assignee, item.on_behalf_of, item.state = to, on_behalf_of, "claimed"
     item.claimed_at = item.claimed_at or now
 

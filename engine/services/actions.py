@@ -11,6 +11,7 @@ import re
 from dataclasses import replace
 from typing import Mapping
 
+from engine.domain import vn_dates
 from engine.domain.assignment import Actor
 from engine.domain.assignment import StepHolding
 from engine.domain.assignment import refusal_to_complete
@@ -28,6 +29,7 @@ from engine.services import projection
 from engine.services.dossiers import _close_item  # see the report: wants a public complete_in()
 from engine.services.dossiers import _load
 from engine.services.dossiers import _open_item
+from engine.services.dossiers import retried_on_race
 from engine.services.dossiers import transaction
 from engine.services.runtime import Runtime
 from engine.store import absence_records
@@ -39,6 +41,7 @@ from engine.store.records import WorkItemRecord
 RETURN_DATA_KEY, RETURN_VALUE = "ket_qua", "tra_lai"
 #: A gateway condition that routes a return, e.g. `ket_qua == 'tra_lai'`.
 _RETURN_CONDITION = re.compile(r"""ket_qua\s*==\s*['"]tra_lai['"]""")
+@retried_on_race
 def delegate_work_item(rt: Runtime, item_id: int, actor: Actor, to_username: str,
                        note: str | None = None) -> WorkItemRecord:
     """Hand a step to a colleague who works it and resolves it back (Camunda delegate).
@@ -62,12 +65,13 @@ def delegate_work_item(rt: Runtime, item_id: int, actor: Actor, to_username: str
         notify(s, f"delegate:{item.id}:v{item.version}", to_username, now, dossier.id,
                subject=f"Được ủy quyền xử lý: {item.name} ({dossier.code})",
                body=f"{owner} ủy quyền cho bạn xử lý bước “{item.name}”. Xong việc, chuyển lại cho "
-                    f"{owner} để hoàn thành." + (f" Ghi chú: {note}" if note else ""))
+                    f"{owner} để hoàn thành." + due_note(rt, s, item) + (f" Ghi chú: {note}" if note else ""))
         item.owner, item.assignee, item.delegation_state = owner, to_username, "pending"
         item.state = WorkItemState.CLAIMED.value
         return item
 
 
+@retried_on_race
 def resolve_work_item(rt: Runtime, item_id: int, actor: Actor, data: Mapping | None = None,
                       note: str | None = None) -> WorkItemRecord:
     """The delegate hands the step back to its owner, who completes it (Camunda resolve).
@@ -89,11 +93,12 @@ def resolve_work_item(rt: Runtime, item_id: int, actor: Actor, data: Mapping | N
         notify(s, f"resolve:{item.id}:v{item.version}", owner, now, dossier.id,
                subject=f"Đã xử lý xong phần ủy quyền: {item.name} ({dossier.code})",
                body=f"{actor.username} đã chuyển lại bước “{item.name}” để bạn hoàn thành."
-                    + (f" Ghi chú: {note}" if note else ""))
+                    + due_note(rt, s, item) + (f" Ghi chú: {note}" if note else ""))
         item.assignee, item.delegation_state = owner, "resolved"
         return item
 
 
+@retried_on_race
 def reassign_work_item(rt: Runtime, item_id: int, actor: Actor, to_username: str | None = None,
                        to_role: str | None = None, *, reason: str) -> WorkItemRecord:
     """A leader moves a step to another person, or back to its role's pool; any delegation ends.
@@ -123,19 +128,23 @@ def reassign_work_item(rt: Runtime, item_id: int, actor: Actor, to_username: str
         now, giver = rt.clock.now(), item.assignee or item.role
         audit.record(s, at=now, action="reassign", actor=actor, dossier_id=dossier.id, work_item_id=item.id,
                      element_id=item.element_id, giver=giver, receiver=to_username or to_role, reason=reason)
-        for recipient in recipients:
-            notify(s, f"reassign:{item.id}:v{item.version}:{recipient}", recipient, now, dossier.id,
-                   subject=f"Được giao xử lý: {item.name} ({dossier.code})",
-                   body=f"{actor.username} giao bước “{item.name}” "
-                        f"{'cho bạn' if to_username else 'về nhóm ' + to_role}. Lý do: {reason}")
+        version = item.version
         item.owner = item.delegation_state = item.on_behalf_of = None
         if to_username is not None:
             _assign(rt, s, item, dossier, to_username, now)
         else:
             item.assignee, item.state = None, WorkItemState.OPEN.value
+        # After the assignment: a budget that counts from the claim has its due time by now.
+        for recipient in recipients:
+            notify(s, f"reassign:{item.id}:v{version}:{recipient}", recipient, now, dossier.id,
+                   subject=f"Được giao xử lý: {item.name} ({dossier.code})",
+                   body=f"{actor.username} giao bước “{item.name}” "
+                        f"{'cho bạn' if to_username else 'về nhóm ' + to_role}." + due_note(rt, s, item)
+                        + f" Lý do: {reason}")
         return item
 
 
+@retried_on_race
 def return_to_previous(rt: Runtime, item_id: int, actor: Actor, reason: str) -> list[WorkItemRecord]:
     """Trả lại: complete the step with `ket_qua = 'tra_lai'` so the template sends it back.
 
@@ -210,6 +219,15 @@ def notify(s: Session, key: str, recipient: str, now, dossier_id: int | None, *,
                    dossier_id=dossier_id)
 
 
+def due_note(rt: Runtime, s: Session, item: WorkItemRecord) -> str:
+    """' Hạn xử lý: 09:00 ngày 16/03/2026.' in the step's unit's local time (never UTC: the reader
+    acts on it); empty while the step has no due time."""
+    if item.due_at is None:
+        return ""
+    tz = rt.calendars.for_unit(s, item.unit_code).tz
+    return f" Hạn xử lý: {vn_dates.short_datetime(item.due_at, tz)}."
+
+
 # -- helpers ------------------------------------------------------------------------------------
 
 def _acting_for(actor: Actor, username: str) -> Actor:
@@ -247,7 +265,8 @@ def _send_back(rt, s, new: WorkItemRecord, returned: WorkItemRecord, dossier, ac
     for recipient in recipients:
         notify(s, f"return:{new.task_id}:{recipient}", recipient, now, dossier.id,
                subject=f"Hồ sơ bị trả lại: {new.name} ({dossier.code})",
-               body=f"{actor.username} trả lại hồ sơ ở bước “{returned.name}”. Lý do: {reason}")
+               body=f"{actor.username} trả lại hồ sơ ở bước “{returned.name}”." + due_note(rt, s, new)
+                    + f" Lý do: {reason}")
 
 
 def _task_spec(bundle, element_id: str):

@@ -94,7 +94,7 @@ def remove_calendar_day(rt: Runtime, actor: Actor, override_id: int) -> Calendar
     _check_admin(actor)
     with transaction(rt) as s:
         try:
-            record = calendar_records.delete_override(s, override_id)
+            record = calendar_records.delete_override(s, override_id, rt.clock.now())
         except LookupError:
             raise NotFound("no calendar change with id %(id)s", id=override_id) from None
         audit.record(s, at=rt.clock.now(), action="calendar.remove", actor=actor,

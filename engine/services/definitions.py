@@ -46,7 +46,7 @@ def deploy(rt: Runtime, files: Mapping[str, bytes], *, process_id: str | None = 
         definition = ProcessDefinitionRecord(
             key=bundle.process_id, version=version, name=name or bundle.spec.description or bundle.process_id,
             digest=digest, status="published", procedure_code=procedure_code or policy.procedure_code,
-            legal_limit_minutes=deadlines.parse_working_duration(legal_text) if legal_text else None,
+            legal_limit_minutes=deadlines.parse_legal_limit(legal_text) if legal_text else None,
             clock_cutoff=clock_cutoff, clock_last_hour=clock_last_hour,
             published_at=rt.clock.now(),
         )

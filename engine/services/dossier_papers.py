@@ -6,16 +6,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from engine.domain import deadlines
+from engine.domain import decisions
 from engine.services.runtime import Runtime
 from engine.store import inbox_queries
 from engine.store.records import AuditEventRecord
 from engine.store.records import WorkItemRecord
 
 #: Decisions in the library's forms (`ket_qua`) that the supplement and refusal forms record.
-SUPPLEMENT_DECISIONS = frozenset({"bo_sung"})
-REFUSAL_DECISIONS = frozenset({"tu_choi", "khong_dat"})
+SUPPLEMENT_DECISIONS = decisions.SUPPLEMENT_DECISIONS
+REFUSAL_DECISIONS = decisions.REFUSAL_DECISIONS
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,9 @@ class DossierPapers:
     refusal: Decision | None
     received_by: str | None  # who signs the receipt: the desk's officer, else whoever started it (API)
     reappointed_by: str | None
+    reappointed_at: datetime | None  # when the apology letter was issued
     names: dict[str, str]
+    tz: ZoneInfo  # the unit's: every date on its forms is local
 
 
 def papers(rt: Runtime, dossier_id: int) -> DossierPapers | None:
@@ -70,9 +74,10 @@ def papers(rt: Runtime, dossier_id: int) -> DossierPapers | None:
     reappoint = next((e for e in reversed(history) if e.action == "reappoint"), None)
     received_by = (view.dossier.applicant or {}).get("received_by") or (start.actor if start else None)
     return DossierPapers(view, steps, history, control_rows(steps, history, calendar, now),
-                         last_decision(steps, SUPPLEMENT_DECISIONS, ("noi_dung_bo_sung", "y_kien")),
-                         last_decision(steps, REFUSAL_DECISIONS, ("ly_do_tu_choi", "y_kien")),
-                         received_by, reappoint.actor if reappoint else None, names)
+                         last_decision(steps, SUPPLEMENT_DECISIONS, decisions.SUPPLEMENT_TEXT_FIELDS),
+                         last_decision(steps, REFUSAL_DECISIONS, decisions.REFUSAL_TEXT_FIELDS),
+                         received_by, reappoint.actor if reappoint else None, reappoint.at if reappoint else None,
+                         names, calendar.tz)
 
 
 def control_rows(steps: list[WorkItemRecord], history: list[AuditEventRecord], calendar,
@@ -91,10 +96,12 @@ def control_rows(steps: list[WorkItemRecord], history: list[AuditEventRecord], c
     return rows
 
 
-def last_decision(steps: list[WorkItemRecord], decisions: frozenset[str], text_fields: tuple[str, ...]):
+def last_decision(steps: list[WorkItemRecord], wanted: frozenset[str], text_fields: tuple[str, ...]):
+    """The latest completed step whose decision is one of `wanted`, with what it said."""
     for step in reversed(steps):
         outcome = step.outcome or {}
-        if step.state == "completed" and outcome.get("ket_qua") in decisions:
-            text = next((outcome[f] for f in text_fields if outcome.get(f)), None)
-            return Decision(step.name, step.completed_by, step.completed_at, text, outcome)
+        decision = outcome.get(decisions.DECISION_KEY)
+        if step.state == "completed" and isinstance(decision, str) and decision in wanted:
+            return Decision(step.name, step.completed_by, step.completed_at,
+                            decisions.decision_text(outcome, text_fields), outcome)
     return None

@@ -7,15 +7,20 @@ raises ConflictError and writes nothing.
 
 from __future__ import annotations
 
+import functools
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Callable
 from typing import Iterator
+from typing import ParamSpec
+from typing import TypeVar
 from typing import Mapping
 
 
 from engine.bpmn import runner
 from engine.bpmn.serializer import STATE_FORMAT
 from engine.domain import deadlines
+from engine.domain import decisions
 from engine.domain.assignment import Actor
 from engine.domain.assignment import StepHolding
 from engine.domain.assignment import refusal_to_claim
@@ -23,9 +28,11 @@ from engine.domain.assignment import refusal_to_complete
 from engine.domain.assignment import refusal_to_release
 from engine.domain.errors import ConflictError
 from engine.domain.errors import InvalidAction
+from engine.domain.errors import LostRace
 from engine.domain.errors import NotFound
 from engine.domain.errors import PermissionDenied
 from engine.domain.errors import refuse
+from engine.domain.model import Channel
 from engine.domain.model import DossierStatus
 from engine.domain.model import RunState
 from engine.domain.model import WorkItemState
@@ -42,19 +49,48 @@ from engine.store.records import UnitRecord
 from engine.store.database import Session
 from engine.store.records import WorkItemRecord
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+#: How many times a change that lost a race to a concurrent write is run again from a fresh read.
+RACE_ATTEMPTS = 4
+
 
 @contextmanager
 def transaction(rt: Runtime) -> Iterator[Session]:
-    """One change, one transaction; optimistic-lock failures become ConflictError."""
+    """One change, one transaction; optimistic-lock failures become LostRace (a ConflictError)."""
     with rt.db.session() as session:
         yield session
         audit.write_pending(session)
 
 
+def retried_on_race(use_case: Callable[P, R]) -> Callable[P, R]:
+    """Run a person's change again from a fresh read when its write lost a race (another
+    transaction, often the worker firing a timer, changed the dossier between this change's read
+    and its write). Each run re-checks what the person acted on (the step's version and state), so
+    a real conflict between two people still ends in the clear 409, while writes that do not touch
+    what they saw never refuse them."""
+    @functools.wraps(use_case)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        for attempt in range(1, RACE_ATTEMPTS + 1):
+            try:
+                return use_case(*args, **kwargs)
+            except LostRace:
+                if attempt == RACE_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+    return run
+
+
 def start_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applicant_name: str, actor: Actor,
                   applicant: Mapping | None = None, received_at: datetime | None = None,
-                  data: Mapping | None = None) -> DossierRecord:
-    """Receive a dossier: issue its code, compute its appointment and start its process."""
+                  data: Mapping | None = None, channel: str = Channel.COUNTER.value) -> DossierRecord:
+    """Receive a dossier (at the counter, online or by post): issue its code, compute its
+    appointment and start its process."""
+    if channel not in {c.value for c in Channel}:
+        raise InvalidAction("unknown receipt channel '%(channel)s' (counter, online or post)", field="channel",
+                            channel=channel)
     with transaction(rt) as s:
         definition = _published(s, definition_id)
         unit = s.get(UnitRecord, unit_code)
@@ -86,11 +122,10 @@ def start_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applicant_
         dossier = DossierRecord(
             code=code, definition_id=definition.id, unit_code=unit_code,
             procedure_code=definition.procedure_code, applicant_name=applicant_name,
-            applicant=dict(applicant or {}), status=DossierStatus.ACCEPTED.value,
+            applicant=dict(applicant or {}), channel=channel, status=DossierStatus.ACCEPTED.value,
             variant_id=variant.id if variant else None, overrides=dict(variant.overrides) if variant else None,
             run_state=RunState.RUNNING.value, received_at=received, clock_start_at=start_at,
             appointment_at=appointment, original_appointment_at=appointment,
-            apology_due_at=deadlines.apology_deadline(calendar, appointment) if appointment else None,
             state="", state_format=STATE_FORMAT, created_at=now, updated_at=now,
         )
         s.add(dossier)
@@ -102,9 +137,14 @@ def start_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applicant_
         return dossier
 
 
+@retried_on_race
 def complete_work_item(rt: Runtime, work_item_id: int, actor: Actor, data: Mapping | None = None, *,
                        expected_version: int | None = None) -> DossierRecord:
-    """Complete a step with its form data and move the dossier on to its next steps."""
+    """Complete a step with its form data and move the dossier on to its next steps.
+
+    Raises InvalidAction naming the reason's field when the data refuses the dossier without
+    saying why (the refusal slip prints it)."""
+    refuse(decisions.refusal_without_reason(data or {}))
     with transaction(rt) as s:
         item, dossier = _open_item(s, work_item_id, expected_version)
         refuse(refusal_to_complete(actor, StepHolding.of(item)))
@@ -122,6 +162,7 @@ def complete_work_item(rt: Runtime, work_item_id: int, actor: Actor, data: Mappi
         return dossier
 
 
+@retried_on_race
 def claim_work_item(rt: Runtime, work_item_id: int, actor: Actor) -> WorkItemRecord:
     with transaction(rt) as s:
         item, dossier = _open_item(s, work_item_id, None)
@@ -137,6 +178,7 @@ def claim_work_item(rt: Runtime, work_item_id: int, actor: Actor) -> WorkItemRec
         return item
 
 
+@retried_on_race
 def unclaim_work_item(rt: Runtime, work_item_id: int, actor: Actor) -> WorkItemRecord:
     with transaction(rt) as s:
         item, dossier = _open_item(s, work_item_id, None)
@@ -149,6 +191,7 @@ def unclaim_work_item(rt: Runtime, work_item_id: int, actor: Actor) -> WorkItemR
         return item
 
 
+@retried_on_race
 def send_message(rt: Runtime, dossier_id: int, name: str, actor: Actor,
                  payload: Mapping | None = None) -> DossierRecord:
     """Deliver a BPMN message (e.g. 'bo_sung_xong') to the dossier's waiting catch event."""
@@ -164,6 +207,7 @@ def send_message(rt: Runtime, dossier_id: int, name: str, actor: Actor,
         return dossier
 
 
+@retried_on_race
 def suspend_dossier(rt: Runtime, dossier_id: int, actor: Actor, reason: str) -> DossierRecord:
     """Stop the engine moving the dossier (no timers fire, no step can be completed)."""
     with transaction(rt) as s:
@@ -174,6 +218,7 @@ def suspend_dossier(rt: Runtime, dossier_id: int, actor: Actor, reason: str) -> 
         return dossier
 
 
+@retried_on_race
 def resume_dossier(rt: Runtime, dossier_id: int, actor: Actor) -> DossierRecord:
     with transaction(rt) as s:
         dossier = _get_dossier(s, dossier_id)
@@ -188,12 +233,16 @@ def resume_dossier(rt: Runtime, dossier_id: int, actor: Actor) -> DossierRecord:
         return dossier
 
 
+@retried_on_race
 def cancel_dossier(rt: Runtime, dossier_id: int, actor: Actor, reason: str,
                    status: DossierStatus = DossierStatus.STOPPED, *, withdrawn: bool = False) -> DossierRecord:
     """Stop a dossier with a stop notice (thông báo dừng xử lý): at the applicant's request
     (`withdrawn`, Decree 118's withdrawal) or by the unit. The one-stop desk or a leader of the
     dossier's unit does it, with a reason; its open steps are withdrawn."""
-    if not reason.strip():
+    if not (reason or "").strip():
+        if withdrawn:
+            raise InvalidAction("the applicant's withdrawal needs a reason (it is printed on the stop notice)",
+                                field="reason")
         raise InvalidAction("stopping a dossier needs a reason (it is printed on the stop notice)", field="reason")
     with transaction(rt) as s:
         dossier = _get_dossier(s, dossier_id)
@@ -296,10 +345,18 @@ def _cutoff(text: str | None):
     return time.fromisoformat(text) if text else None
 
 
+@retried_on_race
 def reappoint_dossier(rt: Runtime, dossier_id: int, actor: Actor, new_appointment: datetime,
                       reason: str) -> DossierRecord:
-    """The apology case: move the appointment once, later, with a reason; the original stays."""
-    if not reason.strip():
+    """The apology case: move the appointment once, to a time ahead and later than the original,
+    with a reason; the original stays.
+
+    Raises:
+        InvalidAction: a blank reason (field `reason`), a new appointment not after now or not
+            after the original one (field `new_appointment`), or one already moved.
+        PermissionDenied: the actor does not lead the dossier's unit.
+    """
+    if not (reason or "").strip():
         raise InvalidAction("the apology letter needs a reason", field="reason")
     with transaction(rt) as s:
         dossier = _running(s, dossier_id)
@@ -308,16 +365,16 @@ def reappoint_dossier(rt: Runtime, dossier_id: int, actor: Actor, new_appointmen
                                    unit=dossier.unit_code, code=dossier.code)
         if dossier.appointment_at is None:
             raise InvalidAction("dossier %(code)s has no appointment to move", code=dossier.code)
-        clock = deadlines.DossierClock(dossier.received_at, dossier.clock_start_at, 0,
+        legal_minutes = s.get(ProcessDefinitionRecord, dossier.definition_id).legal_limit_minutes
+        clock = deadlines.DossierClock(dossier.received_at, dossier.clock_start_at, legal_minutes,
                                        dossier.original_appointment_at,
                                        dossier.appointment_at if dossier.re_appointment_reason else None)
-        try:
-            moved = clock.reappoint(new_appointment)
-        except deadlines.ReappointmentError as exc:
-            raise InvalidAction(exc.template, field="new_appointment", **exc.params) from None
         now = rt.clock.now()
+        moved = clock.reappoint(new_appointment, now)
+        reason = reason.strip()
         dossier.appointment_at, dossier.re_appointment_reason, dossier.updated_at = moved.appointment, reason, now
-        dossier.apology_due_at = None  # the appointment can move only once: nothing more to ask
+        # The letter is issued: the request is answered (the appointment moves only once).
+        dossier.apology_check_at, dossier.apology_forecast = None, None
         audit.record(s, at=now, action="reappoint", actor=actor, dossier_id=dossier.id, reason=reason,
                      original_appointment=dossier.original_appointment_at.isoformat(),
                      new_appointment=moved.appointment.isoformat())

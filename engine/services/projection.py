@@ -144,9 +144,11 @@ def _update_dossier(session, dossier: DossierRecord, run: Run, now, calendar, re
     new_status = status if status is not None else dossier.status
     _follow_clock_pause(session, dossier, run, ready, new_status, now, calendar)
     dossier.status = new_status
+    if dossier.appointment_at is not None:
+        dossier.apology_check_at = now  # the change may change the forecast: the SLA sweep looks again
     if run.is_completed() and dossier.run_state == RunState.RUNNING.value:
         dossier.run_state = RunState.COMPLETED.value
-        dossier.completed_at, dossier.apology_due_at = now, None
+        dossier.completed_at, dossier.apology_check_at, dossier.apology_forecast = now, None, None
         dossier.next_timer_at = None
         if dossier.status in (DossierStatus.IN_PROCESSING, DossierStatus.ACCEPTED):
             dossier.status = DossierStatus.PROCESSED.value
@@ -180,12 +182,10 @@ def _follow_clock_pause(session, dossier: DossierRecord, run: Run, ready: list[H
 def _end_pause(dossier: DossierRecord, pause, now, calendar) -> None:
     pause.ended_at = now
     if dossier.appointment_at is not None:
-        moved_by = max(0, calendar.between(pause.started_at, now))
-        dossier.appointment_at = calendar.add(dossier.appointment_at, moved_by)
-        dossier.original_appointment_at = calendar.add(dossier.original_appointment_at, moved_by) \
+        dossier.appointment_at = deadlines.after_pause(calendar, dossier.appointment_at, pause.started_at, now)
+        dossier.original_appointment_at = deadlines.after_pause(
+            calendar, dossier.original_appointment_at, pause.started_at, now) \
             if dossier.re_appointment_reason is None else dossier.original_appointment_at
-        if dossier.apology_due_at is not None:
-            dossier.apology_due_at = deadlines.apology_deadline(calendar, dossier.appointment_at)
 
 
 def _pauses(run: Run, element_id: str) -> bool:

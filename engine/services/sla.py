@@ -1,27 +1,40 @@
 """The SLA sweep: warnings before due, the breach at due, then the escalation levels after it.
 
 Items are found through the indexed `next_sla_at` column, so a sweep costs what is due, not what
-is open. Each level is applied with the item's optimistic version and its notifications carry a
-dedupe key: with several workers, restarts and crashes, every level fires exactly once.
+is open; dossiers through `apology_check_at`, so the apology forecast runs after a change and at
+the instant the remaining work stops fitting, not for every open dossier on every pass. Rows are
+leased with FOR UPDATE SKIP LOCKED on PostgreSQL (one writer on SQLite), notifications carry a
+dedupe key, and what the sweep writes is bookkeeping kept out of the optimistic versions: with
+several workers, restarts and crashes every level fires exactly once, and no clerk's action ever
+fails because a sweep ran beside it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from datetime import timedelta
+
 from engine.bpmn.extensions import EscalationLevel
 from engine.domain import deadlines
+from engine.domain import vn_dates
 from engine.domain.assignment import Actor
+from engine.domain.forecast import Forecast
 from engine.services import audit
 from engine.services import outbox
 from engine.services.dossiers import transaction
+from engine.services.forecasts import Forecaster
 from engine.services.runtime import Runtime
 from engine.store import repositories
+from engine.store import statistics
 from engine.store.database import Session
 from engine.store.records import DossierRecord
 from engine.store.records import WorkItemRecord
 
 WARNED, BREACHED = 1, 2
+#: A forecast that still fits is looked at again no sooner than this, even if the calendar
+#: arithmetic rounds its "stops fitting" instant to now.
+RECHECK_AFTER = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -48,26 +61,91 @@ def sweep(rt: Runtime, limit: int = 200) -> dict[str, int]:
 
 
 def ask_for_apologies(rt: Runtime, limit: int = 200) -> int:
-    """A dossier still open one working day before its appointment will probably miss it: the
-    unit's leaders are asked to issue the apology letter with a new appointment (at most once)."""
+    """Forecast every dossier whose forecast is due (after a change, when a calendar changed, or
+    when the remaining work would stop fitting); the unit's leaders are asked for the apology letter
+    with a new appointment as soon as a dossier is foreseen to miss its appointment, once per
+    appointment. Returns how many dossiers they were asked about."""
+    asked = 0
+    while True:
+        batch_asked, looked_at = _forecast_batch(rt, limit)
+        asked += batch_asked
+        if looked_at < limit:
+            return asked
+
+
+def _forecast_batch(rt: Runtime, limit: int) -> tuple[int, int]:
     asked = 0
     with transaction(rt) as s:
         now = rt.clock.now()
-        for dossier in repositories.dossiers_due_for_apology(s, now, limit):
-            leaders = {u.username for u in repositories.active_users(s, dossier.unit_code)
-                       if u.role_set & {"lanh_dao", "leader"}}
-            appointment = dossier.appointment_at.isoformat(timespec="minutes")
-            for username in leaders:
-                outbox.enqueue(s, key=f"apology:{dossier.id}:{username}", channel="in_app", recipient=username,
-                               subject=f"Cần xin lỗi và hẹn lại: hồ sơ {dossier.code}",
-                               body=f"Hồ sơ {dossier.code} ({dossier.applicant_name}) chưa hoàn thành, hẹn trả "
-                                    f"{appointment}. Phiếu xin lỗi và hẹn lại phải ban hành trước hạn ít nhất "
-                                    f"một ngày làm việc.", now=now, dossier_id=dossier.id)
-            audit.record(s, at=now, action="apology_requested", actor=Actor.system(), dossier_id=dossier.id,
-                         appointment_at=appointment, notified=sorted(leaders) or None)
-            dossier.apology_due_at = None
-            asked += 1
-    return asked
+        due = repositories.dossiers_to_forecast(s, now, limit)
+        forecaster = Forecaster(rt, s)
+        running = {d.id: d for d in statistics.open_dossiers_by_id(s, [dossier.id for dossier in due])}
+        for dossier in due:
+            open_dossier = running.get(dossier.id)
+            if open_dossier is None or forecaster.paused(open_dossier):
+                # Finished, stopped or waiting for the citizen: the next change looks again.
+                repositories.record_forecast(s, dossier.id, check_at=None, forecast=None)
+                continue
+            asked += _act_on_forecast(rt, s, dossier, forecaster.of(open_dossier, now), now)
+    return asked, len(due)
+
+
+def _act_on_forecast(rt: Runtime, s: Session, dossier: DossierRecord, outlook: Forecast, now) -> int:
+    if not outlook.misses:
+        next_check = max(outlook.next_check_at, now + RECHECK_AFTER) if outlook.next_check_at else None
+        repositories.record_forecast(s, dossier.id, check_at=next_check, forecast=None)
+        return 0
+    if dossier.re_appointment_reason:
+        # The appointment moves only once: the at-risk list shows the dossier, no letter can follow.
+        repositories.record_forecast(s, dossier.id, check_at=None, forecast=None)
+        return 0
+    already_asked = dossier.apology_requested_for == dossier.appointment_at
+    repositories.record_forecast(s, dossier.id, check_at=None, forecast=outlook.as_detail(),
+                                 requested_for=dossier.appointment_at)
+    if already_asked:
+        return 0
+    _request_apology(rt, s, dossier, outlook, now)
+    return 1
+
+
+def _request_apology(rt: Runtime, s: Session, dossier: DossierRecord, outlook: Forecast, now) -> None:
+    leaders = {u.username for u in repositories.active_users(s, dossier.unit_code)
+               if u.role_set & {"lanh_dao", "leader"}}
+    tz = rt.calendars.for_unit(s, dossier.unit_code).tz
+    appointment = dossier.appointment_at.isoformat(timespec="minutes")
+    for username in leaders:
+        outbox.enqueue(s, key=f"apology:{dossier.id}:{appointment}:{username}", channel="in_app",
+                       recipient=username, subject=f"Cần xin lỗi và hẹn lại: hồ sơ {dossier.code}",
+                       body=apology_request_text(dossier.code, dossier.applicant_name, outlook, now, tz),
+                       now=now, dossier_id=dossier.id)
+    audit.record(s, at=now, action="apology_requested", actor=Actor.system(), dossier_id=dossier.id,
+                 element_id=outlook.element_id, appointment_at=appointment, notified=sorted(leaders) or None,
+                 **{k: v for k, v in outlook.as_detail().items() if k not in ("appointment_at", "element_id")})
+
+
+def apology_request_text(code: str, applicant: str, outlook: Forecast, now, tz) -> str:
+    """What the leader is told: which appointment will be missed, why, and by when to write."""
+    why = forecast_reason_vi(outlook.as_detail())
+    if outlook.apology_deadline > now:
+        by = f"Phiếu xin lỗi và hẹn lại cần ban hành trước {vn_dates.short_datetime(outlook.apology_deadline, tz)}"
+    else:
+        by = "Phiếu xin lỗi và hẹn lại cần ban hành ngay"
+    return (f"Hồ sơ {code} ({applicant}) dự kiến không kịp hẹn trả "
+            f"{vn_dates.short_datetime(outlook.appointment_at, tz)}: {why}. {by} "
+            f"(ít nhất một ngày làm việc trước hạn trả).")
+
+
+def forecast_reason_vi(detail: dict) -> str:
+    """'bước «Thẩm định» trễ 2 giờ; còn lại 6 giờ làm việc, hẹn trả còn 3 giờ'."""
+    parts = []
+    if detail.get("step"):
+        late = detail.get("step_late_minutes") or 0
+        parts.append(f"bước «{detail['step']}» trễ {vn_dates.working_time(late)}" if late
+                     else f"bước «{detail['step']}» chưa xong")
+    left = detail["minutes_left"]
+    parts.append(f"còn lại {vn_dates.working_time(detail['remaining_minutes'])} làm việc, "
+                 + (f"hẹn trả còn {vn_dates.working_time(left)}" if left else "đã quá hạn trả"))
+    return "; ".join(parts)
 
 
 def _sweep_batch(rt: Runtime, limit: int) -> dict[str, int]:
@@ -81,21 +159,24 @@ def _sweep_batch(rt: Runtime, limit: int) -> dict[str, int]:
 
 
 def _fire_next_level(rt: Runtime, s: Session, item: WorkItemRecord, now) -> str:
+    """Fire the item's next level. Its effects are written beside the item's optimistic version
+    (they are the system's bookkeeping), so a clerk acting on the step at the same moment never
+    gets a conflict from it."""
     dossier = s.get(DossierRecord, item.dossier_id)
     calendar = rt.calendars.for_unit(s, item.unit_code)
     escalations = _escalations(rt, s, dossier, item)
     level = _next_level(item, escalations)
-    recipients = _apply(s, item, level, dossier, now)
+    changes, recipients = _apply(s, item, level, dossier, now)
     for username in recipients:
         outbox.enqueue(s, key=f"sla:{item.id}:{level.number}:{username}", channel="in_app",
                        recipient=username, subject=_subject(level, item, dossier),
-                       body=_body(level, item, dossier), now=now, dossier_id=dossier.id)
+                       body=_body(item, dossier, calendar.tz), now=now, dossier_id=dossier.id)
     audit.record(s, at=now, action=f"sla_{level.kind}", actor=Actor.system(), dossier_id=dossier.id,
                  work_item_id=item.id, element_id=item.element_id, level=level.number,
                  notified=sorted(recipients) or None,
                  action_taken=level.escalation.action if level.escalation else None)
-    item.escalation_level = level.number
-    item.next_sla_at = _next_time(item, escalations, calendar)
+    next_at = _next_time(item.due_at, level.number, escalations, calendar)
+    repositories.record_sla_level(s, item.id, escalation_level=level.number, next_sla_at=next_at, **changes)
     return level.kind
 
 
@@ -108,42 +189,41 @@ def _next_level(item: WorkItemRecord, escalations: tuple[EscalationLevel, ...]) 
     return Level(item.escalation_level + 1, "escalation", escalations[index])
 
 
-def _next_time(item: WorkItemRecord, escalations, calendar):
-    if item.escalation_level < BREACHED:
-        return item.due_at
-    index = item.escalation_level - BREACHED
+def _next_time(due_at, level_number: int, escalations, calendar):
+    """When the level after `level_number` is due: the breach at due, each escalation after it."""
+    if level_number < BREACHED:
+        return due_at
+    index = level_number - BREACHED
     if index >= len(escalations):
         return None
-    return calendar.add(item.due_at, deadlines.parse_working_duration(escalations[index].after))
+    return calendar.add(due_at, deadlines.parse_working_duration(escalations[index].after))
 
 
-def _apply(s: Session, item: WorkItemRecord, level: Level, dossier, now) -> set[str]:
-    """Carry out the level's action; returns who is told."""
+def _apply(s: Session, item: WorkItemRecord, level: Level, dossier, now) -> tuple[dict, set[str]]:
+    """The level's action: the item's columns it changes, and who is told."""
     if level.escalation is None:
-        return _people(s, item, "assignee")
+        return {}, _people(s, item.unit_code, item.role, item.assignee, item.owner, "assignee")
     action, target = level.escalation.action, level.escalation.target or "assignee"
+    raised = {"priority": max(item.priority, level.escalation.priority)} \
+        if action in ("reassign", "priority") and level.escalation.priority is not None else {}
     if action == "reassign":
-        previous = item.assignee or item.role
-        item.role, item.assignee, item.state = target, None, "open"
-        if level.escalation.priority is not None:
-            item.priority = max(item.priority, level.escalation.priority)
         audit.record(s, at=now, action="handover", actor=Actor.system(), dossier_id=dossier.id,
-                     work_item_id=item.id, element_id=item.element_id, giver=previous, receiver=target,
-                     reason="escalation")
-        return _people(s, item, "assignee")
-    if action == "priority" and level.escalation.priority is not None:
-        item.priority = max(item.priority, level.escalation.priority)
-    return _people(s, item, target)
+                     work_item_id=item.id, element_id=item.element_id, giver=item.assignee or item.role,
+                     receiver=target, reason="escalation")
+        changes = {"role": target, "assignee": None, "state": "open", **raised}
+        return changes, _people(s, item.unit_code, target, None, item.owner, "assignee")
+    return raised, _people(s, item.unit_code, item.role, item.assignee, item.owner, target)
 
 
-def _people(s: Session, item: WorkItemRecord, target: str) -> set[str]:
+def _people(s: Session, unit_code: str, role: str | None, assignee: str | None, owner: str | None,
+            target: str) -> set[str]:
     """A target is 'assignee', 'owner' or a role; a role means its holders in the item's unit."""
-    if target == "assignee" and item.assignee:
-        return {item.assignee}
-    if target == "owner" and item.owner:
-        return {item.owner}
-    role = item.role if target in ("assignee", "owner") else target
-    return {user.username for user in repositories.active_users(s, item.unit_code) if role in user.role_set}
+    if target == "assignee" and assignee:
+        return {assignee}
+    if target == "owner" and owner:
+        return {owner}
+    role = role if target in ("assignee", "owner") else target
+    return {user.username for user in repositories.active_users(s, unit_code) if role in user.role_set}
 
 
 def _escalations(rt: Runtime, s: Session, dossier, item) -> tuple[EscalationLevel, ...]:
@@ -158,6 +238,6 @@ def _subject(level: Level, item, dossier) -> str:
     return f"{words[level.kind]}: {item.name} · hồ sơ {dossier.code}"
 
 
-def _body(level: Level, item, dossier) -> str:
-    due = item.due_at.isoformat(timespec="minutes") if item.due_at else "—"
+def _body(item, dossier, tz) -> str:
+    due = vn_dates.short_datetime(item.due_at, tz) if item.due_at else "—"
     return f"Bước «{item.name}» của hồ sơ {dossier.code} ({dossier.applicant_name}) có hạn xử lý {due}."

@@ -16,6 +16,7 @@ from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import Text
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import Session
@@ -27,7 +28,9 @@ from engine.calendars import OVERRIDE_KINDS
 from engine.calendars import cached_calendar
 from engine.calendars import parse_period_settings
 from engine.domain.calendar import WorkingCalendar
+from engine.store import repositories
 from engine.store.base import Base
+from engine.store.records import UnitRecord
 from engine.store.records import UTCDateTime
 
 __all__ = ["CalendarOverrideRecord", "CalendarRecord", "OVERRIDE_KINDS", "add_override", "delete_override",
@@ -113,6 +116,7 @@ def add_override(session: Session, *, calendar_code: str, date_from: date, date_
                                     created_at=now or datetime.now(timezone.utc))
     session.add(record)
     session.flush()
+    _forecast_again(session, calendar_code, record.created_at)
     return record
 
 
@@ -122,11 +126,22 @@ def list_overrides(session: Session, calendar_code: str) -> list[CalendarOverrid
                                                                          CalendarOverrideRecord.id)))
 
 
-def delete_override(session: Session, override_id: int) -> CalendarOverrideRecord:
+def delete_override(session: Session, override_id: int, now: datetime | None = None) -> CalendarOverrideRecord:
     """Remove one override; returns it so the caller can say what was removed."""
     record = session.get(CalendarOverrideRecord, override_id)
     if record is None:
         raise LookupError(f"no calendar override {override_id}")
     session.delete(record)
     session.flush()
+    _forecast_again(session, record.calendar_code, now or datetime.now(timezone.utc))
     return record
+
+
+def _forecast_again(session: Session, calendar_code: str, now: datetime) -> None:
+    """The working time before every appointment under this calendar changed: the apology forecast
+    of their running dossiers is due again (the SLA sweep asks only where one now misses)."""
+    if calendar_code == "VN":
+        repositories.forecast_again(session, now)
+        return
+    units = select(UnitRecord.code).where(or_(UnitRecord.code == calendar_code, UnitRecord.parent_code == calendar_code))
+    repositories.forecast_again(session, now, units)

@@ -121,6 +121,8 @@ class DossierRecord(Base):
     procedure_code: Mapped[str | None] = mapped_column(String(40))
     applicant_name: Mapped[str] = mapped_column(String(200))
     applicant: Mapped[dict] = mapped_column(JSON, default=dict)
+    # How the dossier reached the office (engine.domain.figures.Channel): counter, online, post.
+    channel: Mapped[str] = mapped_column(String(10), default="counter", server_default="counter")
     status: Mapped[int] = mapped_column(Integer)  # National Portal status code (DossierStatus)
     run_state: Mapped[str] = mapped_column(String(16))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -128,8 +130,13 @@ class DossierRecord(Base):
     appointment_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     original_appointment_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     re_appointment_reason: Mapped[str | None] = mapped_column(Text)
-    # One working day before the appointment: if still open then, the leader decides on an apology.
-    apology_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # The apology forecast's bookkeeping (the SLA sweep writes it without the version: a clerk's
+    # change never conflicts with it). When to forecast again (now, after a change; or the instant
+    # the remaining work stops fitting if nothing moves); the appointment the leaders were asked
+    # about (one request per appointment); the forecast's figures while it misses.
+    apology_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    apology_requested_for: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    apology_forecast: Mapped[dict | None] = mapped_column(JSON)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     classification: Mapped[str | None] = mapped_column(String(10))
     margin_minutes: Mapped[int | None] = mapped_column(Integer)

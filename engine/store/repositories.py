@@ -8,6 +8,7 @@ from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
@@ -81,12 +82,39 @@ def due_sla_items(session: Session, now: datetime, limit: int) -> list[WorkItemR
     return list(session.scalars(query))
 
 
-def dossiers_due_for_apology(session: Session, now: datetime, limit: int) -> list[DossierRecord]:
-    query = (select(DossierRecord).where(DossierRecord.apology_due_at <= now, DossierRecord.run_state == "running")
-             .order_by(DossierRecord.apology_due_at).limit(limit))
+def dossiers_to_forecast(session: Session, now: datetime, limit: int) -> list[DossierRecord]:
+    """Dossiers whose apology forecast is due, earliest first (index on apology_check_at); on
+    PostgreSQL rows another worker holds are skipped."""
+    query = (select(DossierRecord).where(DossierRecord.apology_check_at <= now)
+             .order_by(DossierRecord.apology_check_at, DossierRecord.id).limit(limit))
     if _is_postgres(session):
         query = query.with_for_update(skip_locked=True)
     return list(session.scalars(query))
+
+
+def record_forecast(session: Session, dossier_id: int, *, check_at: datetime | None, forecast: dict | None,
+                    **also) -> None:
+    """The SLA sweep's bookkeeping on a dossier, written beside its optimistic version (a Core
+    UPDATE, which the ORM does not version): a clerk's change to the dossier never conflicts with it."""
+    session.execute(update(DossierRecord.__table__).where(DossierRecord.__table__.c.id == dossier_id)
+                    .values(apology_check_at=check_at, apology_forecast=forecast,
+                            **{f"apology_{key}": value for key, value in also.items()}))
+
+
+def record_sla_level(session: Session, work_item_id: int, **values) -> None:
+    """An SLA level's effects on a work item, beside its optimistic version (see record_forecast)."""
+    session.execute(update(WorkItemRecord.__table__).where(WorkItemRecord.__table__.c.id == work_item_id)
+                    .values(**values))
+
+
+def forecast_again(session: Session, now: datetime, unit_codes=None) -> int:
+    """Ask the SLA sweep to forecast every running dossier (of these units) again: the working
+    time left before their appointments changed (a calendar gained or lost a day)."""
+    table = DossierRecord.__table__
+    query = update(table).where(table.c.run_state == "running", table.c.appointment_at.isnot(None))
+    if unit_codes is not None:
+        query = query.where(table.c.unit_code.in_(unit_codes))
+    return session.execute(query.values(apology_check_at=now)).rowcount
 
 
 def active_users(session: Session, unit_code: str) -> list[UserRecord]:

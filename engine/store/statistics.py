@@ -2,23 +2,18 @@
 dossiers an at-risk projection starts from. All aggregation runs in SQL (one grouped query per
 table, CASE sums that SQLite and PostgreSQL both run), never by loading dossiers into Python.
 
-Reading rules, the ones of the periodic report on administrative procedures:
-- *received*: received within the range;
-- *in progress*: received before, and not finished at, the range's "as of" instant (the end of
-  the range, or now when the range reaches into the future), split by the appointment in force:
-  not yet due / overdue at that instant;
-- *completed*: finished within the range, with the classification and margin the engine stored
-  when it finished (history is never recomputed); dossiers closed without a result (rejected,
-  stopped, withdrawn) have no classification and are counted apart.
-A bucket's condition is one function (`bucket_condition`), used both by the counts and by the
-drill-down lists, so a number and the list behind it cannot disagree.
+What each figure means is engine.domain.figures (names, meanings, the balance they keep); this
+module holds their SQL. A figure's condition is one function (`bucket_condition`), used both by
+the counts and by the drill-down lists, so a number and the list behind it cannot disagree.
+Completed dossiers keep the classification and margin the engine stored when they finished
+(history is never recomputed); "paused" is read from the pause periods the engine records, so a
+period that ended in the past sees the dossiers that were waiting then, not the ones waiting now.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from dataclasses import field
-from dataclasses import astuple
 from dataclasses import replace
 from datetime import datetime
 
@@ -30,24 +25,28 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
+from engine.domain import figures as definitions
+from engine.domain.figures import CLASSIFICATIONS
+from engine.domain.figures import Figures
 from engine.store.records import AuditEventRecord
+from engine.store.records import DossierPauseRecord
 from engine.store.records import DossierRecord
 from engine.store.records import ProcessDefinitionRecord
 from engine.store.records import UnitRecord
 from engine.store.records import UserRecord
 from engine.store.records import WorkItemRecord
 
-CLASSIFICATIONS = ("early", "on_time", "late")
 #: Audit actions the SLA sweep writes (engine.services.sla): a level fired, or an apology asked.
 SLA_ACTIONS = ("sla_warning", "sla_breach", "sla_escalation", "apology_requested")
-BUCKETS = ("received", "in_progress", "not_due", "overdue", "completed", "early", "on_time", "late",
-           "ended_other")
+BUCKETS = definitions.LISTABLE
 OPEN_RUN_STATES = ("running", "suspended", "error")
+#: The pause kinds the engine records when a dossier enters a paused status (engine.services.projection).
+PAUSE_KINDS = tuple(sorted(status.name.lower() for status in definitions.PAUSED_STATUSES))
 
 
 @dataclass(frozen=True)
 class Scope:
-    """What a report covers: communes (already limited to what the viewer may see), the range
+    """What a report covers: communes (already limited to what the viewer may see), the period
     [start, end) as aware instants, and optionally one procedure (process definition key)."""
 
     units: frozenset[str]
@@ -56,7 +55,7 @@ class Scope:
     procedure: str | None = None
 
     def as_of(self, now: datetime) -> datetime:
-        """The instant "in progress" is read at: the end of the range, or now if that is earlier."""
+        """The instant open dossiers are read at: the period's end, or now if that is earlier."""
         return min(self.end, now)
 
     def narrowed(self, unit: str | None = None, procedure: str | None = None) -> "Scope":
@@ -65,55 +64,35 @@ class Scope:
 
 
 @dataclass(frozen=True)
-class Figures:
-    received: int = 0
-    not_due: int = 0
-    overdue: int = 0
-    early: int = 0
-    on_time: int = 0
-    late: int = 0
-    ended_other: int = 0
-
-    @property
-    def in_progress(self) -> int:
-        return self.not_due + self.overdue
-
-    @property
-    def completed(self) -> int:
-        return self.early + self.on_time + self.late
-
-    @property
-    def on_time_rate(self) -> float | None:
-        """(early + on time) / completed; None when nothing was completed."""
-        return (self.early + self.on_time) / self.completed if self.completed else None
-
-    def __add__(self, other: "Figures") -> "Figures":
-        return Figures(*(x + y for x, y in zip(astuple(self), astuple(other))))
-
-
-@dataclass(frozen=True)
 class Row:
-    """One line of a per-commune or per-procedure table."""
+    """One line of a per-commune or per-procedure table: the key the filters use (commune code,
+    template key), the name, the figures, and the code a report shows (the commune code, the
+    procedure's code in the national catalogue)."""
 
     key: str
     label: str
     figures: Figures
+    code: str
 
 
 @dataclass(frozen=True)
 class OfficerRow:
+    """The steps one officer completed in the period (engine.domain.figures.STEP_FIGURES)."""
+
     username: str
-    full_name: str
-    completed: int
-    early: int
-    on_time: int
-    late: int
-    without_deadline: int
+    full_name: str  # the account's full name, or its user name when it has none
+    step_early: int
+    step_on_time: int
+    step_late: int
+    steps_without_deadline: int
 
     @property
-    def on_time_rate(self) -> float | None:
-        classified = self.early + self.on_time + self.late
-        return (self.early + self.on_time) / classified if classified else None
+    def steps_done(self) -> int:
+        return self.step_early + self.step_on_time + self.step_late
+
+    @property
+    def step_on_time_rate(self) -> float | None:
+        return (self.step_early + self.step_on_time) / self.steps_done if self.steps_done else None
 
 
 @dataclass(frozen=True)
@@ -129,6 +108,7 @@ class DossierLine:
     run_state: str
     classification: str | None
     margin_minutes: int | None
+    channel: str
 
 
 @dataclass(frozen=True)
@@ -167,31 +147,49 @@ class OpenDossier:
     received_at: datetime
     appointment_at: datetime
     overrides: dict | None
+    re_appointed: bool
     steps: list[OpenStep] = field(default_factory=list)
 
 
 # -- conditions --------------------------------------------------------------------------------------
 
 def bucket_condition(bucket: str, scope: Scope, now: datetime) -> ColumnElement[bool]:
-    """The SQL condition of a bucket; raises ValueError for an unknown bucket name."""
+    """The SQL condition of a figure (engine.domain.figures); raises ValueError for an unknown one."""
     d = DossierRecord
     as_of = scope.as_of(now)
-    finished_in_range = and_(d.completed_at >= scope.start, d.completed_at < scope.end)
-    open_at = and_(d.received_at < as_of, or_(d.completed_at.is_(None), d.completed_at > as_of))
-    overdue = and_(d.appointment_at.is_not(None), d.appointment_at < as_of)
+    finished_in_period = and_(d.completed_at >= scope.start, d.completed_at < scope.end)
+    # Nothing finishes after now, so "not finished before the end" also reads an ongoing period.
+    open_at_end = and_(d.received_at < scope.end, or_(d.completed_at.is_(None), d.completed_at >= scope.end))
+    paused = d.id.in_(_paused_at(as_of))
+    in_progress = and_(open_at_end, ~paused)
+    past_appointment = and_(d.appointment_at.is_not(None), d.appointment_at < as_of)
+    received = and_(d.received_at >= scope.start, d.received_at < scope.end)
     conditions = {
-        "received": and_(d.received_at >= scope.start, d.received_at < scope.end),
-        "in_progress": open_at,
-        "not_due": and_(open_at, ~overdue),
-        "overdue": and_(open_at, overdue),
-        "completed": and_(finished_in_range, d.classification.in_(CLASSIFICATIONS)),
-        "ended_other": and_(finished_in_range, d.classification.is_(None)),
+        "carried_over": and_(d.received_at < scope.start,
+                             or_(d.completed_at.is_(None), d.completed_at >= scope.start)),
+        "received": received,
+        "in_progress": in_progress,
+        "not_due": and_(in_progress, ~past_appointment),
+        "overdue": and_(in_progress, past_appointment),
+        "paused": and_(open_at_end, paused),
+        "done": and_(finished_in_period, d.classification.in_(CLASSIFICATIONS)),
+        "withdrawn_stopped": and_(finished_in_period, d.classification.is_(None)),
     }
+    for channel in definitions.CHANNELS:
+        conditions[f"received_{channel}"] = and_(received, d.channel == channel)
     for name in CLASSIFICATIONS:
-        conditions[name] = and_(finished_in_range, d.classification == name)
+        conditions[name] = and_(finished_in_period, d.classification == name)
     if bucket not in conditions:
         raise ValueError(f"unknown bucket {bucket!r}")
     return conditions[bucket]
+
+
+def _paused_at(instant: datetime):
+    """Ids of the dossiers waiting for the applicant at an instant (one small uncorrelated subquery)."""
+    p = DossierPauseRecord
+    return (select(p.dossier_id).where(p.kind.in_(PAUSE_KINDS), p.started_at <= instant,
+                                       or_(p.ended_at.is_(None), p.ended_at > instant))
+            .scalar_subquery())
 
 
 def _in_scope(query, scope: Scope):
@@ -217,12 +215,11 @@ def _count(condition) -> ColumnElement[int]:
 
 
 def _figure_columns(scope: Scope, now: datetime) -> list:
-    names = ("received", "not_due", "overdue", "early", "on_time", "late", "ended_other")
-    return [_count(bucket_condition(name, scope, now)).label(name) for name in names]
+    return [_count(bucket_condition(name, scope, now)).label(name) for name in definitions.COUNTED]
 
 
 def _figures(row) -> Figures:
-    return Figures(*(int(v) for v in row[-7:]))
+    return Figures(*(int(v) for v in row[-len(definitions.COUNTED):]))
 
 
 # -- counts --------------------------------------------------------------------------------------------
@@ -273,25 +270,31 @@ def by_procedure(session: Session, scope: Scope, now: datetime) -> list[Row]:
 
 def _commune_rows(session: Session, scope: Scope, per_unit: dict[str, Figures]) -> list[Row]:
     names = unit_names(session, scope.units)
-    return [Row(code, names.get(code, code), per_unit.get(code, Figures()))
+    return [Row(code, names.get(code, code), per_unit.get(code, Figures()), code)
             for code in sorted(names, key=lambda c: names[c])]
 
 
 def _procedure_rows(session: Session, per_version: dict[int, Figures]) -> list[Row]:
     p = ProcessDefinitionRecord
     names: dict[str, str] = {}
+    codes: dict[str, str] = {}
     per_key: dict[str, Figures] = {}
-    for version, key, name in session.execute(select(p.id, p.key, p.name).where(p.id.in_(sorted(per_version)))):
-        names.setdefault(key, name)
+    query = (select(p.id, p.key, p.name, p.procedure_code).where(p.id.in_(sorted(per_version)))
+             .order_by(p.version.desc()))
+    for version, key, name, code in session.execute(query):
+        names.setdefault(key, name)  # the newest version's name and code
+        if code:
+            codes.setdefault(key, code)
         per_key[key] = per_key.get(key, Figures()) + per_version[version]
-    rows = [Row(key, names[key], figures) for key, figures in per_key.items() if figures != Figures()]
+    rows = [Row(key, names[key], figures, codes.get(key, "")) for key, figures in per_key.items()
+            if figures != Figures()]
     return sorted(rows, key=lambda r: (-r.figures.received, r.label))
 
 
 def by_officer(session: Session, scope: Scope) -> list[OfficerRow]:
-    """Steps completed in the range by each officer, with the classification stored at completion."""
+    """Steps completed in the period by each officer, with the classification stored at completion."""
     w = WorkItemRecord
-    query = (select(w.completed_by, func.count(), *(_count(w.classification == name) for name in CLASSIFICATIONS),
+    query = (select(w.completed_by, *(_count(w.classification == name) for name in CLASSIFICATIONS),
                     _count(w.classification.is_(None)))
              .join(DossierRecord, DossierRecord.id == w.dossier_id)
              .where(w.state == "completed", w.completed_by.is_not(None),
@@ -299,10 +302,16 @@ def by_officer(session: Session, scope: Scope) -> list[OfficerRow]:
                     DossierRecord.unit_code.in_(sorted(scope.units)))
              .group_by(w.completed_by))
     counted = list(session.execute(_of_procedure(query, scope)))
-    names = {username: name for username, name in session.execute(
-        select(UserRecord.username, UserRecord.full_name).where(UserRecord.username.in_([r[0] for r in counted])))}
-    rows = [OfficerRow(r[0], names.get(r[0], r[0]), *(int(v) for v in r[1:])) for r in counted]
-    return sorted(rows, key=lambda r: (-r.completed, r.username))
+    names = full_names(session, [r[0] for r in counted])
+    rows = [OfficerRow(r[0], names[r[0]], *(int(v) for v in r[1:])) for r in counted]
+    return sorted(rows, key=lambda r: (-(r.steps_done + r.steps_without_deadline), r.username))
+
+
+def full_names(session: Session, usernames) -> dict[str, str]:
+    """Each user's full name; the user name itself when the account has none (or no longer exists)."""
+    found = dict(session.execute(select(UserRecord.username, UserRecord.full_name)
+                                 .where(UserRecord.username.in_(sorted(set(usernames))))).all())
+    return {username: (found.get(username) or "").strip() or username for username in usernames}
 
 
 # -- lists ----------------------------------------------------------------------------------------------
@@ -313,7 +322,7 @@ def dossiers(session: Session, scope: Scope, bucket: str, now: datetime, limit: 
     """The dossiers behind one number of the counts, by appointment (those without one last)."""
     d = DossierRecord
     query = (select(d.id, d.code, d.definition_id, d.unit_code, d.received_at, d.appointment_at, d.completed_at,
-                    d.status, d.run_state, d.classification, d.margin_minutes)
+                    d.status, d.run_state, d.classification, d.margin_minutes, d.channel)
              .where(bucket_condition(bucket, scope, now))
              .order_by(d.appointment_at.is_(None), d.appointment_at, d.code).limit(limit))
     rows = session.execute(_in_scope(query, scope)).all()
@@ -354,17 +363,28 @@ def escalations(session: Session, scope: Scope, limit: int = 1000, code: str | N
 
 def open_dossiers(session: Session, scope: Scope, now: datetime) -> list[OpenDossier]:
     """Open dossiers of the scope whose appointment is still ahead, with their open steps."""
-    d, w = DossierRecord, WorkItemRecord
+    d = DossierRecord
     ahead = (d.unit_code.in_(sorted(scope.units)), d.run_state.in_(OPEN_RUN_STATES), d.appointment_at > now)
+    return _open_with_steps(session, ahead, lambda query: _of_procedure(query, scope))
+
+
+def open_dossiers_by_id(session: Session, ids) -> list[OpenDossier]:
+    """These dossiers, if running with an appointment, with their open steps (the SLA sweep's batch)."""
+    d = DossierRecord
+    return _open_with_steps(session, (d.id.in_(sorted(ids)), d.run_state == "running", d.appointment_at.isnot(None)))
+
+
+def _open_with_steps(session: Session, conditions, narrow=lambda query: query) -> list[OpenDossier]:
+    d, w = DossierRecord, WorkItemRecord
     query = (select(d.id, d.code, d.definition_id, d.unit_code, d.status, d.received_at, d.appointment_at,
-                    d.overrides).where(*ahead).order_by(d.appointment_at))
-    rows = session.execute(_of_procedure(query, scope)).all()
+                    d.overrides, d.re_appointment_reason.isnot(None)).where(*conditions).order_by(d.appointment_at))
+    rows = session.execute(narrow(query)).all()
     procedures, units = definition_names(session, {r[2] for r in rows}), unit_names(session, {r[3] for r in rows})
     found = {r[0]: OpenDossier(r[0], r[1], r[2], r[3], units[r[3]], procedures[r[2]], *r[4:]) for r in rows}
     if not found:
         return []
     steps = (select(w.dossier_id, w.element_id, w.name, w.due_at, w.budget_minutes, w.budget_group)
-             .join(d, d.id == w.dossier_id).where(w.state.in_(("open", "claimed")), *ahead))
+             .join(d, d.id == w.dossier_id).where(w.state.in_(("open", "claimed")), *conditions))
     for dossier_id, *step in session.execute(steps):
         if dossier_id in found:
             found[dossier_id].steps.append(OpenStep(*step))
@@ -391,7 +411,7 @@ def dossier_detail(session: Session, code: str, units) -> tuple[DossierLine, lis
     d, p = DossierRecord, ProcessDefinitionRecord
     row = session.execute(
         select(d.id, d.code, p.name, UnitRecord.name, d.received_at, d.appointment_at, d.completed_at,
-               d.status, d.run_state, d.classification, d.margin_minutes)
+               d.status, d.run_state, d.classification, d.margin_minutes, d.channel)
         .join(p, p.id == d.definition_id).join(UnitRecord, UnitRecord.code == d.unit_code)
         .where(d.code == code, d.unit_code.in_(sorted(units)))).first()
     if row is None:

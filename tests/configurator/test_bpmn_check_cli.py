@@ -95,6 +95,17 @@ def test_the_legal_limit_option_is_compared_with_the_longest_path(tmp_path):
     assert check(path, "--legal-limit", "soon").exit_code == 2  # click's usage error
 
 
+def test_a_same_day_limit_is_checked_against_the_time_after_the_cut_off(tmp_path):
+    path = write(tmp_path, "ok.bpmn", build_bpmn(TABLE))  # 12 h of step budgets
+
+    result = check(path, "--legal-limit", "trong ngày", "--cutoff", "15:00")
+
+    assert result.exit_code == 1
+    assert "(legal limit same day)" in result.output and "[legal-limit-same-day]" in result.output
+    assert "more than the 2h a same-day procedure has after its 15:00 cut-off" in result.output
+    assert check(path, "--legal-limit", "same day", "--cutoff", "3pm").exit_code == 2
+
+
 def test_processes_check_prints_a_row_per_procedure():
     result = CliRunner().invoke(processes_group, ["check"])
 

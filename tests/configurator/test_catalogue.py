@@ -49,7 +49,7 @@ def test_search_filters_by_level_and_field_and_pages(rt):
 def test_an_entry_shows_its_fields_and_template_versions(rt):
     catalogue.load_library(rt)
     entry = catalogue.get(rt, "dang_ky_khai_sinh")
-    assert (entry.code, entry.level, entry.legal_limit_days, entry.legal_limit_hours) == ("1.001193", "commune", 1, 8)
+    assert (entry.code, entry.level, entry.legal_limit_days, entry.same_day) == ("1.001193", "commune", 0, True)
     assert (entry.field_name, entry.clock_cutoff, entry.versions) == ("Hộ tịch", "15:00", ())
     assert entry.required_documents[0] == {"name": "Tờ khai đăng ký khai sinh (theo mẫu)", "copies": 1,
                                            "original": True}
@@ -79,6 +79,25 @@ def test_csv_import_parses_fees_documents_and_legal_basis(rt):
     assert entry.required_documents == [{"name": "Bản chính", "copies": 1, "original": True},
                                         {"name": "Bản sao", "copies": 2, "original": False}]
     assert entry.legal_basis == ["Nghị định 23/2015/NĐ-CP", "Thông tư 01/2020/TT-BTP"]
+
+
+def test_a_same_day_limit_imports_from_json_and_csv_as_zero_days(rt):
+    catalogue.import_json(rt, [{"key": "json_0", "name": "A", "level": "commune", "legal_limit_days": 0},
+                               {"key": "json_text", "name": "B", "level": "commune", "legal_limit_days": "same day"}])
+    catalogue.import_csv(rt, CSV_HEADER + "csv_vi,,C,Hộ tịch,xã,Trong ngày,15:00,,,,\n"
+                                          "csv_ascii,,D,Hộ tịch,xã,trong ngay,,,,,\n"
+                                          "csv_half,,E,Hộ tịch,xã,\"0,5\",,,,,\n")
+
+    entries = {key: catalogue.get(rt, key) for key in ("json_0", "json_text", "csv_vi", "csv_ascii", "csv_half")}
+    assert {key for key, entry in entries.items() if entry.same_day} == {"json_0", "json_text", "csv_vi", "csv_ascii"}
+    assert entries["csv_vi"].legal_limit_days == 0 and entries["csv_half"].legal_limit_days == 0.5
+
+
+def test_a_legal_limit_that_is_neither_days_nor_same_day_is_refused_naming_the_row(rt):
+    with pytest.raises(catalogue.CatalogueError) as refused:
+        catalogue.import_csv(rt, CSV_HEADER + "a,,A,Hộ tịch,xã,trong tuần,,,,,\n")
+    assert {(p.row, p.field) for p in refused.value.problems} == {(2, "legal_limit_days")}
+    assert catalogue.search(rt).total == 0
 
 
 def test_csv_import_with_two_bad_rows_reports_both_and_writes_nothing(rt):

@@ -36,3 +36,12 @@ def test_library_birth_registration_with_a_late_receipt(runtime):
     assert result.clock_start == vn(2026, 3, 3, 8, 0)
     assert result.appointment == vn(2026, 3, 3, 17, 0)
     assert result.fits and result.steps[-1].due_at <= result.appointment
+
+
+def test_a_same_day_birth_registration_received_before_the_cut_off_is_done_that_day(runtime):
+    add_units(runtime)
+    [birth] = [p for p in library.procedures() if p.key == "dang_ky_khai_sinh"]
+    # Received Tuesday 1 Dec 2026 at 14:59, a minute before the cut-off: the 2 h of budgets end at 17:00.
+    result = simulate(runtime, {"b.bpmn": birth.bpmn("v1")}, "00070", vn(2026, 12, 1, 14, 59), cutoff="15:00")
+    assert result.appointment == vn(2026, 12, 1, 17, 0)
+    assert result.fits and result.finishes_at == vn(2026, 12, 1, 16, 59)

@@ -402,3 +402,26 @@ def test_an_optional_step_goes_through_json_csv_bpmn_and_back():
     table["steps"][3]["optional"] = "maybe"
     with pytest.raises(StepTableError, match="optional must be true or false, not 'maybe'"):
         build_bpmn(table)
+
+
+@pytest.mark.parametrize("written", ["same day", "trong ngày", "Trong ngay", "0d"])
+def test_a_same_day_limit_goes_through_json_csv_bpmn_and_back(written):
+    """However the modeller writes it, the table says "same day" and so does the BPMN it builds."""
+    from engine.bpmn.extensions import read_policies
+    from engine.domain import deadlines
+
+    table = normalise_table({**KHAI_SINH, "legal_limit": written})
+    assert table["legal_limit"] == "same day"
+    csv_text = KHAI_SINH_CSV.replace("@legal_limit,3d", f"@legal_limit,{written}")
+    assert step_table_from_csv(csv_text) == table
+    assert step_table_from_csv(step_table_to_csv(table)) == table
+    bpmn = build_bpmn(table)
+    assert step_table_from_bpmn(bpmn) == table
+    [policy] = read_policies(etree.fromstring(bpmn)).values()
+    assert deadlines.parse_legal_limit(policy.legal_limit) == deadlines.SAME_DAY
+
+
+def test_a_legal_limit_that_is_neither_a_duration_nor_same_day_is_named():
+    with pytest.raises(StepTableError) as caught:
+        build_bpmn({**KHAI_SINH, "legal_limit": "trong tuần"})
+    assert "legal_limit 'trong tuần' is not a duration like 3d, nor 'same day'" in [str(p) for p in caught.value.problems]

@@ -270,6 +270,47 @@ def test_the_given_legal_limit_wins_over_the_template():
     assert report.ok and report.legal_limit_minutes == 2400
 
 
+def same_day_table(*budgets: str) -> dict:
+    steps = table()["steps"]
+    for step, budget in zip(steps, budgets):
+        step["budget"] = budget
+    return table(legal_limit="same day", steps=steps)
+
+
+def test_a_same_day_procedure_must_fit_in_the_time_left_after_its_cut_off():
+    over = validate(build_bpmn(same_day_table("30m", "1h", "1h")), clock_cutoff="15:00")
+
+    [finding] = errors(over, "legal-limit-same-day")
+    assert finding.element_id == "thu_tuc" and over.legal_limit_minutes == 0
+    assert finding.message == ("the longest path takes 2h30m of step budgets, more than the 2h a same-day "
+                               "procedure has after its 15:00 cut-off: StartEvent_1 -> tiep_nhan -> tham_dinh -> "
+                               "ky_duyet -> hoan_thanh")
+    assert finding.params["left"] == "2h" and not errors(over, "legal-limit")
+    assert validate(build_bpmn(same_day_table("15m", "1h", "45m")), clock_cutoff="15:00").ok
+
+
+def test_without_a_cut_off_a_same_day_procedure_has_one_working_day():
+    assert validate(build_bpmn(same_day_table("2h", "4h", "2h"))).ok
+    [finding] = errors(validate(build_bpmn(same_day_table("2h", "4h", "3h"))), "legal-limit-same-day")
+    assert "more than the working day a same-day procedure has" in finding.message
+
+
+@pytest.mark.parametrize("written", ["trong ngày", "0d", "Same day"])
+def test_a_same_day_legal_limit_in_the_bpmn_is_read_however_it_is_written(written):
+    content = bpmn(chain(task("t1", budget="3h")), f'<motcua:procedure legalLimit="{written}"/>')
+
+    report = validate(content, clock_cutoff="15:00")
+
+    assert report.legal_limit_minutes == 0 and not errors(report, "duration")
+    assert [f.code for f in report.errors] == ["legal-limit-same-day"]
+
+
+def test_a_catalogue_same_day_limit_wins_over_the_template_limit():
+    report = validate(build_bpmn(table()), legal_limit_minutes=0, clock_cutoff="15:00")
+
+    assert [f.code for f in report.errors] == ["legal-limit-same-day"]
+
+
 def test_loops_are_cut_so_the_longest_path_is_finite():
     steps = table()["steps"]
     steps[0]["next"] = [{"to": "bo_sung", "when": "ket_qua == 'bo_sung'"},

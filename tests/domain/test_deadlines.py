@@ -104,12 +104,25 @@ def test_apology_must_come_one_working_day_before_the_appointment(cal):
 
 def test_the_appointment_moves_once_and_only_later(cal):
     clock = deadlines.DossierClock(vn(2026, 3, 2, 8, 0), vn(2026, 3, 2, 8, 0), 480, vn(2026, 3, 2, 17, 0))
-    moved = clock.reappoint(vn(2026, 3, 6, 17, 0))
+    now = vn(2026, 3, 2, 10, 0)
+    moved = clock.reappoint(vn(2026, 3, 6, 17, 0), now)
     assert (moved.original_appointment, moved.appointment) == (vn(2026, 3, 2, 17, 0), vn(2026, 3, 6, 17, 0))
     with pytest.raises(deadlines.ReappointmentError, match="already been moved once"):
-        moved.reappoint(vn(2026, 3, 9, 17, 0))
-    with pytest.raises(deadlines.ReappointmentError, match="later than the original"):
-        clock.reappoint(vn(2026, 3, 2, 16, 0))
+        moved.reappoint(vn(2026, 3, 9, 17, 0), now)
+    for not_later in (vn(2026, 3, 2, 16, 0), vn(2026, 3, 2, 17, 0)):
+        with pytest.raises(deadlines.ReappointmentError, match="later than the original") as refused:
+            clock.reappoint(not_later, now)
+        assert refused.value.field == "new_appointment"
+
+
+def test_a_new_appointment_must_still_be_ahead_even_after_a_missed_original(cal):
+    clock = deadlines.DossierClock(vn(2026, 3, 2, 8, 0), vn(2026, 3, 2, 8, 0), 480, vn(2026, 3, 2, 17, 0))
+    now = vn(2026, 3, 5, 10, 0)  # the original appointment has passed
+    for not_ahead in (vn(2026, 3, 4, 17, 0), now):
+        with pytest.raises(deadlines.ReappointmentError, match="later than now") as refused:
+            clock.reappoint(not_ahead, now)
+        assert refused.value.field == "new_appointment"
+    assert clock.reappoint(vn(2026, 3, 6, 17, 0), now).appointment == vn(2026, 3, 6, 17, 0)
 
 
 def test_a_pause_that_starts_after_the_due_instant_gives_nothing_back(cal):
@@ -154,7 +167,7 @@ def test_dossier_clock_from_receipt_to_re_appointment(cal):
     # two working days (Sat 22, Mon 24), then the 4 hours paused on Monday morning.
     assert clock.clock_start == vn(2026, 8, 22, 8, 0)
     assert clock.original_appointment == clock.effective_appointment == vn(2026, 8, 25, 12, 0)
-    moved = clock.reappoint(vn(2026, 8, 28, 17, 0))
+    moved = clock.reappoint(vn(2026, 8, 28, 17, 0), now=vn(2026, 8, 24, 9, 0))
     assert (moved.effective_appointment, moved.pauses) == (vn(2026, 8, 28, 17, 0), pauses)
 
 

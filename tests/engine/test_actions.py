@@ -19,6 +19,7 @@ from engine.store.records import AuditEventRecord
 from engine.store.records import OutboxRecord
 from engine.store.records import UserRecord
 from engine.store.records import WorkItemRecord
+from tests.conftest import vn
 from tests.factories import LEADER
 from tests.factories import OTHER_COMMUNE
 from tests.factories import RECEPTION
@@ -114,6 +115,24 @@ def appraisal(runtime, five):
     item = open_item(runtime, dossier.id)
     dossiers.claim_work_item(runtime, item.id, SPECIALIST)
     return item_row(runtime, item.id)
+
+
+# -- notifications --------------------------------------------------------------------------------
+
+def test_a_hand_over_message_gives_the_due_time_in_the_units_local_time(runtime, five, clock):
+    dossier = start(runtime, five)
+    clock.set(vn(2026, 3, 2, 9, 0))
+    dossiers.complete_work_item(runtime, open_item(runtime, dossier.id).id, RECEPTION, {})
+    appraisal = open_item(runtime, dossier.id)  # one working day from Monday 09:00
+    assert appraisal.due_at == vn(2026, 3, 3, 9, 0)  # 02:00 UTC
+    dossiers.claim_work_item(runtime, appraisal.id, SPECIALIST)
+    actions.delegate_work_item(runtime, appraisal.id, SPECIALIST, "chuyen_vien_2")
+    actions.reassign_work_item(runtime, appraisal.id, LEADER, to_role="chuyen_vien", reason="Cân đối việc")
+    bodies = [m.body for m in messages(runtime)]
+    assert len(bodies) == 3  # the delegate, then both specialists of the pool
+    for body in bodies:
+        assert "Hạn xử lý: 09:00 ngày 03/03/2026." in body
+        assert "02:00" not in body and "+00:00" not in body and "T02" not in body
 
 
 # -- delegate / resolve ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from sqlalchemy import create_engine
 from engine import calendars
 from engine.commands.calendar import calendar_group
 from engine.store import calendar_records
+from engine.store import all_records  # noqa: F401  (every table on Base.metadata)
 from engine.store.base import Base
 
 
@@ -18,8 +19,7 @@ from engine.store.base import Base
 def database_url(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'motcua.sqlite3'}"
     engine = create_engine(url)
-    Base.metadata.create_all(engine, tables=[calendar_records.CalendarRecord.__table__,
-                                             calendar_records.CalendarOverrideRecord.__table__])
+    Base.metadata.create_all(engine)  # the whole schema: a changed day also re-checks running dossiers
     engine.dispose()
     monkeypatch.setenv("DATABASE_URL", url)
     calendars.clear_calendar_cache()
@@ -42,6 +42,20 @@ def test_appointment_friday_after_the_cut_off_before_tet(database_url):
     skipped = {d["date"]: d["reason"] for d in answer["days_skipped"]}
     assert list(skipped) == [f"2026-02-{d}" for d in range(14, 23)]  # the whole 9-day break
     assert skipped["2026-02-17"] == "Tết Nguyên Đán" and skipped["2026-02-14"] == "cuối tuần"
+
+
+def test_same_day_appointment_is_the_end_of_the_clock_start_day(database_url):
+    morning = json.loads(run("appointment", "--unit", "00070", "--received", "2026-12-01T10:00", "--same-day",
+                             "--cutoff", "15:00", "--json").output)
+    assert (morning["legal_limit"], morning["legal_minutes"]) == ("same day", 0)
+    assert morning["appointment"] == "2026-12-01T17:00:00+07:00"  # Tuesday 10:00 -> Tuesday 17:00
+
+    # Friday 28 Aug 2026 after the cut-off: Monday 31 Aug (swapped), 1-2 Sep (National Day) are off.
+    friday = run("appointment", "--unit", "00070", "--received", "2026-08-28T15:30", "--same-day", "--cutoff", "15:00")
+    assert friday.exit_code == 0, friday.output
+    assert "legal limit  same day: the end of the working day the clock starts on" in friday.output
+    assert "skipped    2026-09-02 Wed  Quốc khánh" in friday.output
+    assert friday.output.rstrip().endswith("appointment  2026-09-03T17:00:00+07:00")
 
 
 def test_appointment_explained_in_text_with_the_make_up_saturday(database_url):
@@ -81,7 +95,9 @@ def test_an_administrator_adds_a_province_day_off_and_wards_inherit_it(database_
 
 def test_bad_input_is_refused_clearly(database_url):
     both = run("appointment", "--received", "2026-03-02T08:00", "--days", "1", "--hours", "2")
-    assert both.exit_code == 2 and "exactly one of --days or --hours" in both.output
+    assert both.exit_code == 2 and "exactly one of --days, --hours or --same-day" in both.output
+    same_day_and_days = run("appointment", "--received", "2026-03-02T08:00", "--days", "1", "--same-day")
+    assert same_day_and_days.exit_code == 2 and "exactly one of" in same_day_and_days.output
     garbled = run("appointment", "--received", "2 March", "--days", "1")
     assert garbled.exit_code == 2 and "not a date-time" in garbled.output
     backwards = run("add-day", "--unit", "VN", "--from", "2026-03-10", "--to", "2026-03-09",

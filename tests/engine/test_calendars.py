@@ -17,6 +17,7 @@ from engine.calendars import cached_calendar
 from engine.calendars import calendar_chain
 from engine.calendars import parse_period_settings
 from engine.store import calendar_records
+from engine.store import all_records  # noqa: F401  (every table on Base.metadata)
 from engine.store.base import Base
 from tests.conftest import vn
 
@@ -98,13 +99,10 @@ def test_a_ward_falls_back_to_its_province_then_the_nation():
     assert calendar_chain("VN") == ["VN"]
 
 
-CALENDAR_TABLES = [calendar_records.CalendarRecord.__table__, calendar_records.CalendarOverrideRecord.__table__]
-
-
 @pytest.fixture
 def session(tmp_path):
     engine = create_engine(f"sqlite:///{tmp_path / 'calendar.sqlite3'}")
-    Base.metadata.create_all(engine, tables=CALENDAR_TABLES)
+    Base.metadata.create_all(engine)  # the whole schema: a changed day also re-checks running dossiers
     with Session(engine) as s:
         yield s
     engine.dispose()

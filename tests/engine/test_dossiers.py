@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func
 from sqlalchemy import select
 
 from engine.domain.assignment import Actor
@@ -179,6 +180,16 @@ def test_suspended_dossier_does_not_move(runtime, five, clock):
     assert [i.element_id for i in open_items(runtime, dossier.id)] == ["tham_dinh"]
 
 
+def test_a_dossier_keeps_how_it_was_received_and_an_unknown_channel_is_refused(runtime, five, clock):
+    assert reload(runtime, start(runtime, five).id).channel == "counter"
+    assert reload(runtime, start(runtime, five, channel="post").id).channel == "post"
+    with pytest.raises(InvalidAction, match="unknown receipt channel 'fax'") as refused:
+        start(runtime, five, channel="fax")
+    assert refused.value.field == "channel"
+    with runtime.db.read_session() as s:
+        assert s.scalar(select(func.count()).select_from(DossierRecord)) == 2
+
+
 def test_cancel_withdraws_open_items(runtime, five, clock):
     dossier = start(runtime, five)
     with pytest.raises(PermissionDenied, match="one-stop desk or a leader of unit 00070"):
@@ -260,6 +271,72 @@ def test_the_appointment_moves_once_and_statistics_keep_both_dates(runtime, five
     d = reload(runtime, dossier.id)
     assert (d.original_appointment_at, d.appointment_at, d.re_appointment_reason) == (
         original, vn(2026, 3, 9, 17, 0), "Chờ kết quả xác minh")
+
+
+def written(rt, dossier_id):
+    """What a refused action could have changed: the dossier's dates and state, its steps, its log."""
+    with rt.db.session() as s:
+        d = s.get(DossierRecord, dossier_id)
+        dossier = (d.appointment_at, d.original_appointment_at, d.re_appointment_reason, d.apology_check_at,
+                   d.run_state, d.status, d.version)
+        items = [(i.id, i.state, i.assignee) for i in s.scalars(select(WorkItemRecord).order_by(WorkItemRecord.id))]
+        events = len(s.scalars(select(AuditEventRecord.id)).all())
+    return dossier, items, events
+
+
+def test_a_new_appointment_not_ahead_or_not_after_the_original_is_refused_and_changes_nothing(runtime, five, clock):
+    dossier = start(runtime, five)
+    original = reload(runtime, dossier.id).appointment_at
+    assert original == vn(2026, 3, 4, 17, 0)
+    before = written(runtime, dossier.id)
+    for new_appointment, why in ((vn(2026, 3, 4, 16, 0), "later than the original"),
+                                 (original, "later than the original"),
+                                 (vn(2026, 3, 2, 7, 0), "later than now")):
+        with pytest.raises(InvalidAction, match=why) as refused:
+            dossiers.reappoint_dossier(runtime, dossier.id, LEADER, new_appointment, "Chờ xác minh")
+        assert refused.value.field == "new_appointment"
+    clock.set(vn(2026, 3, 5, 10, 0))  # Thursday: the original appointment was missed yesterday
+    for new_appointment in (vn(2026, 3, 5, 9, 0), vn(2026, 3, 5, 10, 0)):
+        with pytest.raises(InvalidAction, match="later than now") as refused:
+            dossiers.reappoint_dossier(runtime, dossier.id, LEADER, new_appointment, "Chờ xác minh")
+        assert refused.value.field == "new_appointment"
+    assert written(runtime, dossier.id) == before
+    dossiers.reappoint_dossier(runtime, dossier.id, LEADER, vn(2026, 3, 6, 17, 0), "  Chờ xác minh  ")
+    moved = reload(runtime, dossier.id)
+    assert (moved.appointment_at, moved.re_appointment_reason) == (vn(2026, 3, 6, 17, 0), "Chờ xác minh")
+
+
+BLANK_REASONS = {
+    "apology letter": (lambda rt, d, item: dossiers.reappoint_dossier(rt, d.id, LEADER, vn(2026, 3, 9, 17, 0), " "),
+                       "reason"),
+    "stop": (lambda rt, d, item: dossiers.cancel_dossier(rt, d.id, RECEPTION, "\n "), "reason"),
+    "applicant's withdrawal": (lambda rt, d, item: dossiers.cancel_dossier(rt, d.id, RECEPTION, "", withdrawn=True),
+                               "reason"),
+    "refusal at reception": (lambda rt, d, item: dossiers.complete_work_item(
+        rt, item.id, RECEPTION, {"ket_qua": "tu_choi", "ly_do_tu_choi": "  "}), "ly_do_tu_choi"),
+    "refusal after appraisal": (lambda rt, d, item: dossiers.complete_work_item(
+        rt, item.id, RECEPTION, {"ket_qua": "khong_dat"}), "y_kien"),
+}
+
+
+@pytest.mark.parametrize("action", BLANK_REASONS)
+def test_what_the_citizen_is_told_in_writing_needs_a_reason_and_a_blank_one_writes_nothing(runtime, five, action):
+    dossier = start(runtime, five)
+    [item] = open_items(runtime, dossier.id)
+    call, field = BLANK_REASONS[action]
+    before = written(runtime, dossier.id)
+    with pytest.raises(InvalidAction, match="needs a reason") as refused:
+        call(runtime, dossier, item)
+    assert refused.value.field == field
+    assert written(runtime, dossier.id) == before
+
+
+def test_a_refusal_with_its_reason_is_recorded(runtime, five):
+    dossier = start(runtime, five)
+    [item] = open_items(runtime, dossier.id)
+    dossiers.complete_work_item(runtime, item.id, RECEPTION, {"ket_qua": "khong_dat", "y_kien": "Không đủ điều kiện"})
+    with runtime.db.session() as s:
+        assert s.get(WorkItemRecord, item.id).outcome == {"ket_qua": "khong_dat", "y_kien": "Không đủ điều kiện"}
 
 
 GROUPED = (BPMN_DIR / "five_steps.bpmn").read_text(encoding="utf-8").replace(

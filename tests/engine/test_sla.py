@@ -104,22 +104,3 @@ def test_in_app_delivery_is_exactly_once_and_failures_end_in_dead_letter(runtime
         assert s.scalar(select(OutboxRecord).where(OutboxRecord.dedupe_key == "k2")).status == "dead"
         assert "no 'email' channel" in s.scalar(select(OutboxRecord.last_error).where(OutboxRecord.dedupe_key == "k2"))
         assert [n.username for n in s.scalars(select(NotificationRecord))] == ["chuyen_vien_1"]
-
-
-def test_leaders_are_asked_for_an_apology_a_working_day_before_a_missed_appointment(runtime, clock):
-    from engine.services import definitions as defs
-
-    add_units(runtime)
-    definition = defs.deploy(runtime, {"esc.bpmn": ESCALATING.encode()})
-    dossier = dossiers.start_dossier(runtime, definition_id=definition.id, unit_code="00070",
-                                     applicant_name="Lê Văn C", actor=RECEPTION)
-    # Appointment: Wednesday 4 March 17:00 (3 working days); ask on Tuesday 3 March 17:00.
-    clock.set(vn(2026, 3, 3, 16, 59))
-    assert sla.sweep(runtime)["apology"] == 0
-    clock.set(vn(2026, 3, 3, 17, 0))
-    assert sla.sweep(runtime)["apology"] == 1
-    assert sla.sweep(runtime)["apology"] == 0  # asked once
-    with runtime.db.session() as s:
-        asked = [m.recipient for m in s.scalars(select(OutboxRecord).where(OutboxRecord.dedupe_key.like("apology:%")))]
-        event = s.scalar(select(AuditEventRecord).where(AuditEventRecord.action == "apology_requested"))
-    assert asked == ["lanh_dao_1"] and event.dossier_id == dossier.id

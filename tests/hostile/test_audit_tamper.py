@@ -205,7 +205,7 @@ def test_the_migration_hashes_events_written_before_it_exactly_as_the_write_path
     add_events(runtime, None, "account_created")
     written = [(e.id, e.chain_hash) for e in events(runtime, dossier.id)]
 
-    migrate.downgrade(runtime.db.engine, "0005")  # the log as it was before chains existed
+    migrate.downgrade(runtime.db.engine, "0009-1")  # the log as it was before chains existed
     migrate.upgrade(runtime.db.engine)
 
     assert [(e.id, e.chain_hash) for e in events(runtime, dossier.id)] == written

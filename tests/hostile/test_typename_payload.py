@@ -140,3 +140,21 @@ def test_the_api_answers_422_naming_the_field_and_the_dossier_keeps_working(clie
     assert client.get(f"/api/v1/dossiers/{code}", headers=headers).status_code == 200
     done = client.post(f"/api/v1/work-items/{item['id']}/complete", headers=headers, json={"data": {"ket_qua": "ok"}})
     assert done.status_code == 200
+
+
+def test_a_decision_that_is_not_text_is_no_refusal_and_no_server_error(client, web_rt):  # noqa: F811
+    """`ket_qua` holding an object (a step without a form accepts any JSON) is recorded as data,
+    not compared with the refusal decisions, which raised TypeError (a 500) before."""
+    deploy_fixture(web_rt, "five_steps")
+    token = CliRunner().invoke(main, ["api-token", "create", "--user", "mot_cua_1", "--name", "Cổng DVC"],
+                               env={"DATABASE_URL": web_rt.db.url}).stdout.strip().splitlines()[-1]
+    headers = {"Authorization": f"Bearer {token}"}
+    code = client.post("/api/v1/dossiers", headers=headers, json={
+        "template_key": "five_steps", "unit_code": "00070", "applicant": {"name": "Nguyễn Văn An"}}).json["code"]
+    [item] = client.get("/api/v1/work-items?filter=group", headers=headers).json
+
+    done = client.post(f"/api/v1/work-items/{item['id']}/complete", headers=headers,
+                       json={"data": {"ket_qua": {"tu_choi": True}}})
+
+    assert done.status_code == 200
+    assert client.get(f"/api/v1/dossiers/{code}", headers=headers).status_code == 200

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from configurator import library
 from engine.domain import deadlines
+from engine.domain import decisions
 from engine.domain.assignment import Actor
 from engine.domain.model import DossierStatus
 from engine.services import dossiers
@@ -92,7 +93,10 @@ def drive(rt, clock, procedure, definition, plan: dict[str, list[str]], step_min
         if before_last and item.element_id == "tra_ket_qua":
             before_last(dossier)
         actor = Actor(f"{item.role}_1", frozenset({item.role}), UNIT)
-        dossiers.complete_work_item(rt, item.id, actor, answers(step, forms.get(item.form_key, {}), target))
+        data = answers(step, forms.get(item.form_key, {}), target)
+        if decisions.is_refusal(data):  # a refusal always says why (it is printed for the citizen)
+            data[decisions.REFUSAL_REASON_FIELD[data["ket_qua"]]] = "Không đủ điều kiện theo quy định"
+        dossiers.complete_work_item(rt, item.id, actor, data)
     with rt.db.read_session() as s:
         return s.get(DossierRecord, dossier.id)
 

@@ -10,6 +10,8 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from configurator import catalogue
+from configurator.steps import complete_step
+from engine.domain.assignment import Actor
 from configurator import library
 from engine.store.account_records import ApiTokenRecord
 from engine.store.records import AuditEventRecord
@@ -66,7 +68,7 @@ def test_a_token_made_on_the_command_line_reads_the_catalogue(client, birth, tok
     found = client.get("/api/v1/procedures?q=KHAI SINH&level=xa", headers=bearer(token))
     assert found.status_code == 200
     assert [p["key"] for p in found.json] == ["dang_ky_khai_sinh"]
-    assert found.json[0]["legal_limit_hours"] == 8
+    assert (found.json[0]["legal_limit_days"], found.json[0]["same_day"]) == (0, True)  # "giải quyết trong ngày"
     assert '"total": 1' in found.headers["X-Pagination"]
 
     detail = client.get("/api/v1/procedures/1.001193", headers=bearer(token)).json
@@ -139,7 +141,16 @@ def test_a_bad_start_names_the_field_and_creates_nothing(client, birth, token_fo
     assert typo.status_code == 422 and typo.json["field"] == "applicant.ten"
     not_json = client.post("/api/v1/dossiers", data="{", content_type="application/json", headers=bearer(token))
     assert not_json.status_code == 400 and not_json.json["field"] is None and "JSON" in not_json.json["message"]
+    fax = start(client, token, channel="fax")
+    assert fax.status_code == 422 and fax.json["field"] == "channel"
     assert count(web_rt, DossierRecord) == 0
+
+
+def test_a_dossier_received_online_says_so(client, birth, token_for, web_rt):
+    answer = start(client, token_for("mot_cua_1"), channel="online")
+    assert answer.status_code == 201 and answer.json["channel"] == "online"
+    assert client.get(f"/api/v1/dossiers/{answer.json['code']}", headers=bearer(token_for("mot_cua_1"))).json[
+        "channel"] == "online"
 
 
 def test_completing_with_a_bad_field_names_it_and_saves_nothing(client, birth, token_for, web_rt):
@@ -171,6 +182,80 @@ def test_completing_with_a_bad_field_names_it_and_saves_nothing(client, birth, t
                         json={"data": RECEPTION_DATA})
     assert again.status_code == 409
     assert again.json["message"].startswith("Bước “") and "đã hoàn thành bởi mot_cua_1" in again.json["message"]
+
+
+def test_a_refusal_without_its_reason_names_the_field_and_saves_nothing(client, birth, token_for, web_rt):
+    token = token_for("mot_cua_1")
+    start(client, token)
+    [item] = client.get("/api/v1/work-items?filter=group", headers=bearer(token)).json
+    events_before = count(web_rt, AuditEventRecord)
+    refused = client.post(f"/api/v1/work-items/{item['id']}/complete", headers=bearer(token),
+                          json={"data": {**RECEPTION_DATA, "ket_qua": "tu_choi", "ly_do_tu_choi": " "}})
+    assert refused.status_code == 422 and refused.json["field"] == "data.ly_do_tu_choi"
+    assert refused.json["message"].startswith("Từ chối cần ghi lý do")
+    assert count(web_rt, AuditEventRecord) == events_before
+    with web_rt.db.read_session() as s:
+        assert s.get(WorkItemRecord, item["id"]).state == "open"
+
+
+def test_an_apology_moves_the_appointment_only_ahead_and_with_a_reason(client, birth, token_for, web_rt, clock):
+    code = start(client, token_for("mot_cua_1")).json["code"]  # Monday 08:00, appointment Monday 17:00
+    leader = token_for("lanh_dao_1")
+    clock.advance(hours=2)
+    url = f"/api/v1/dossiers/{code}/reappoint"
+    for body, field in (({"new_appointment": "2026-03-02T09:00:00+07:00", "reason": "Chờ xác minh"}, "new_appointment"),
+                        ({"new_appointment": "2026-03-02T17:00:00+07:00", "reason": "Chờ xác minh"}, "new_appointment"),
+                        ({"new_appointment": "2026-03-04T17:00:00+07:00", "reason": "   "}, "reason"),
+                        ({"new_appointment": "2026-03-04T17:00:00+07:00", "reason": ""}, "reason"),
+                        ({"reason": "Chờ xác minh"}, "new_appointment")):
+        refused = client.post(url, headers=bearer(leader), json=body)
+        assert (refused.status_code, refused.json["field"]) == (422, field), body
+    assert client.get(f"/api/v1/dossiers/{code}", headers=bearer(leader)).json["re_appointment_reason"] is None
+    assert client.post(url, headers=bearer(token_for("mot_cua_1")),
+                       json={"new_appointment": "2026-03-04T17:00:00+07:00", "reason": "x"}).status_code == 403
+    moved = client.post(url, headers=bearer(leader), json={"new_appointment": "2026-03-04T17:00", "reason": "Chờ xác minh"})
+    assert moved.status_code == 200
+    assert (moved.json["appointment_at"], moved.json["original_appointment_at"]) == (
+        "2026-03-04T10:00:00+00:00", "2026-03-02T10:00:00+00:00")
+    again = client.post(url, headers=bearer(leader), json={"new_appointment": "2026-03-05T17:00", "reason": "Lần hai"})
+    assert again.status_code == 409
+
+
+@pytest.mark.parametrize("withdrawn", [True, False])
+def test_stopping_or_withdrawing_a_dossier_needs_a_reason(client, birth, token_for, web_rt, withdrawn):
+    token = token_for("mot_cua_1")
+    code = start(client, token).json["code"]
+    url = f"/api/v1/dossiers/{code}/stop"
+    blank = client.post(url, headers=bearer(token), json={"reason": " \n", "withdrawn": withdrawn})
+    assert (blank.status_code, blank.json["field"]) == (422, "reason")
+    assert client.get(f"/api/v1/dossiers/{code}", headers=bearer(token)).json["run_state"] == "running"
+    stopped = client.post(url, headers=bearer(token), json={"reason": "Công dân xin rút", "withdrawn": withdrawn})
+    assert stopped.status_code == 200 and (stopped.json["run_state"], stopped.json["status"]) == ("cancelled", 8)
+    history = client.get(f"/api/v1/dossiers/{code}/history", headers=bearer(token)).json
+    assert history[-1]["action"] == ("withdraw" if withdrawn else "cancel")
+
+
+def test_a_return_with_a_blank_reason_names_the_field(client, birth, token_for, web_rt):
+    token = token_for("mot_cua_1")
+    code = start(client, token).json["code"]
+    with web_rt.db.read_session() as s:
+        dossier = s.scalar(select(DossierRecord).where(DossierRecord.code == code))
+    reception, appraisal = Actor("mot_cua_1", frozenset({"mot_cua"}), "00070"), \
+        Actor("tu_phap_1", frozenset({"tu_phap_ho_tich"}), "00070")
+    complete_step(web_rt, open_step(web_rt, dossier.id).id, reception, RECEPTION_DATA)
+    complete_step(web_rt, open_step(web_rt, dossier.id).id, appraisal,
+                  {"ket_qua": "dat", "ho_ten_tre": "Nguyễn Bình An", "ngay_sinh": "2026-02-20"})
+    signing = open_step(web_rt, dossier.id)
+    refused = client.post(f"/api/v1/work-items/{signing.id}/return", headers=bearer(token_for("lanh_dao_1")),
+                          json={"reason": "   "})
+    assert (refused.status_code, refused.json["field"]) == (422, "reason")
+    assert open_step(web_rt, dossier.id).id == signing.id
+
+
+def open_step(rt, dossier_id) -> WorkItemRecord:
+    with rt.db.read_session() as s:
+        return s.scalars(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id,
+                                                      WorkItemRecord.state.in_(("open", "claimed")))).one()
 
 
 def test_another_communes_user_cannot_see_or_touch_a_dossier(client, birth, token_for):
@@ -242,7 +327,8 @@ def test_the_openapi_document_lists_every_path_with_schemas_and_the_bearer_schem
     assert {"/api/v1/dossiers", "/api/v1/dossiers/{code}", "/api/v1/dossiers/{code}/history",
             "/api/v1/procedures", "/api/v1/procedures/{code}", "/api/v1/templates",
             "/api/v1/templates/{key}/versions/{version}", "/api/v1/work-items",
-            "/api/v1/work-items/{item_id}/complete", "/api/v1/work-items/{item_id}/delegate"} <= set(spec["paths"])
+            "/api/v1/work-items/{item_id}/complete", "/api/v1/work-items/{item_id}/delegate",
+            "/api/v1/dossiers/{code}/reappoint", "/api/v1/dossiers/{code}/stop"} <= set(spec["paths"])
     assert {"StartDossier", "Dossier", "Applicant", "WorkItem", "Complete", "Error"} <= set(spec["components"]["schemas"])
     bearer_scheme = spec["components"]["securitySchemes"]["bearerAuth"]
     assert (bearer_scheme["type"], bearer_scheme["scheme"]) == ("http", "bearer")

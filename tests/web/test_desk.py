@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from lxml import html
 from sqlalchemy import select
 
 from configurator import steps
@@ -58,6 +59,19 @@ def post_on_page(client, page_url: str, action_url: str, data: dict):
     return client.post(action_url, data={"csrf_token": token, **data})
 
 
+def field_error(response, key: str) -> str | None:
+    """The message shown next to an action's field ('stop.reason'), or None."""
+    found = html.fromstring(response.get_data(as_text=True)).xpath(f'//*[@data-field-error="{key}"]')
+    return found[0].text_content().strip() if found else None
+
+
+def typed_value(response, form_action: str, name: str) -> str:
+    """What a form of the page holds in its field `name` (an input's value or a textarea's text)."""
+    [form] = html.fromstring(response.get_data(as_text=True)).xpath(f'//form[@action="{form_action}"]')
+    [field] = form.xpath(f'.//*[@name="{name}"]')
+    return field.get("value") if field.tag == "input" else field.text_content()
+
+
 def received_and_accepted(rt, client, birth) -> int:
     """A dossier received at the desk whose reception step is done: appraisal is next."""
     login(client, "mot_cua_1")
@@ -80,13 +94,23 @@ def test_receiving_a_dossier_prints_the_slip_with_code_appointment_and_qr(client
     slip = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Giấy tiếp nhận hồ sơ và hẹn trả kết quả" in slip
     assert "01.00070-260302-0001" in slip
-    assert "08:00 ngày 02/03/2026" in slip  # received
-    assert "17:00 ngày 02/03/2026" in slip  # one working day: the same day's close
+    assert "08 giờ 00, ngày 02 tháng 03 năm 2026" in slip  # received
+    assert "17 giờ 00, ngày 02 tháng 03 năm 2026" in slip  # settled the same day: the day's close
+    assert "Phường Hoàn Kiếm, ngày 02 tháng 03 năm 2026" in slip  # dated the day it was received
+    assert "Thời gian giải quyết hồ sơ theo quy định: trong ngày (hồ sơ nhận sau 15:00" in slip
     assert "Tờ khai đăng ký khai sinh (theo mẫu)" in slip and "Giấy chứng sinh" in slip
     assert "Văn bản của cơ sở y tế" not in slip  # not ticked, not received
     assert '<svg' in slip and 'class="segno"' in slip
     assert "http://localhost/tra-cuu?ma=01.00070-260302-0001" in slip
     assert "Nguyễn Tiếp Nhận" in slip  # the receiving officer signs
+
+
+def test_the_desk_shows_a_same_day_limit_in_the_reader_s_language(client, web_rt, birth):
+    login(client, "mot_cua_1")
+    checklist = f"/ban-lam-viec/tiep-nhan/thu-tuc?definition_id={birth.id}"
+    assert "Thời hạn giải quyết:\n  Trong ngày" in client.get(checklist).get_data(as_text=True)
+    client.get("/ngon-ngu/en?next=/")
+    assert "Same day" in client.get(checklist).get_data(as_text=True)
 
 
 def test_reception_refuses_a_missing_name_and_writes_nothing(client, web_rt, birth):
@@ -107,6 +131,25 @@ def test_reception_names_a_malformed_id_number(client, web_rt, birth):
     assert 'value="Nguyễn Văn An"' in page and 'name="documents" value="0" checked' in page
     with web_rt.db.read_session() as s:
         assert s.scalars(select(DossierRecord)).all() == []
+
+
+def test_the_desk_records_how_the_dossier_came_and_shows_it_on_the_dossier_page(client, web_rt, birth):
+    login(client, "mot_cua_1")
+    form = html.fromstring(client.get(RECEPTION_FORM).get_data(as_text=True))
+    assert form.xpath('//input[@name="channel"][@checked]/@value') == ["counter"]
+    assert form.xpath('//input[@name="channel"]/@value') == ["counter", "online", "post"]
+
+    refused = receive(client, birth, channel="fax")
+    assert refused.status_code == 422
+    assert "Chọn kênh tiếp nhận: trực tiếp, trực tuyến hoặc bưu chính." in refused.get_data(as_text=True)
+    with web_rt.db.read_session() as s:
+        assert s.scalars(select(DossierRecord)).all() == []
+
+    assert receive(client, birth, channel="online").status_code == 302
+    dossier = only_dossier(web_rt)
+    assert dossier.channel == "online"
+    page = html.fromstring(client.get(f"/ban-lam-viec/ho-so/{dossier.id}").get_data(as_text=True))
+    assert page.xpath('string(//*[@id="kenh-tiep-nhan"])') == "Trực tuyến"
 
 
 def test_only_reception_officers_open_the_reception_desk(client, birth):
@@ -138,11 +181,11 @@ def test_inbox_tabs_and_badges_follow_the_clock(client, web_rt, birth, clock):
     receive(client, birth)
     group = client.get("/ban-lam-viec/danh-sach?tab=nhom", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert tab_count(group, "nhom") == 1 and tab_count(group, "cua_toi") == 0
-    assert "sắp đến hạn" not in group and "quá hạn" not in group  # due 09:00, warned at 08:45
+    assert "sắp đến hạn" not in group and "quá hạn" not in group  # due 08:15, warned at 08:11
 
-    clock.advance(minutes=50)
+    clock.advance(minutes=12)
     assert "sắp đến hạn" in client.get("/ban-lam-viec/danh-sach?tab=nhom").get_data(as_text=True)
-    clock.advance(minutes=20)
+    clock.advance(minutes=5)
     late = client.get("/ban-lam-viec/danh-sach?tab=nhom").get_data(as_text=True)
     assert "quá hạn" in late and "sắp đến hạn" not in late
 
@@ -218,7 +261,7 @@ def test_a_refusal_at_reception_ends_the_dossier_and_prints_its_reason(client, w
     assert only_dossier(web_rt).status == 3  # not accepted
     refusal = client.get(f"/ban-lam-viec/in/{item.dossier_id}/tu_choi").get_data(as_text=True)
     assert "Phiếu từ chối tiếp nhận giải quyết hồ sơ" in refusal
-    assert "Không thuộc thẩm quyền đăng ký của xã" in refusal and "08:00 ngày 02/03/2026" in refusal
+    assert "Không thuộc thẩm quyền đăng ký của xã" in refusal and "08 giờ 00, ngày 02 tháng 03 năm 2026" in refusal
 
 
 def test_a_step_changed_by_someone_else_is_a_conflict_and_nothing_is_written(client, web_rt, birth):
@@ -244,7 +287,8 @@ def test_return_to_the_previous_step_needs_a_reason_and_goes_back_to_its_handler
     page_url = f"/ban-lam-viec/buoc/{signing.id}"
 
     refused = post_on_page(client, page_url, f"{page_url}/tra-lai", {"reason": " "})
-    assert refused.status_code == 422 and "Nhập lý do trả lại." in refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert field_error(refused, "return.reason") == "Trả lại cần ghi lý do."
     assert open_item(web_rt, dossier_id).id == signing.id
 
     done = post_on_page(client, page_url, f"{page_url}/tra-lai", {"reason": "Sai ngày sinh của trẻ"})
@@ -349,20 +393,24 @@ def test_apology_once_with_both_appointments_and_a_control_slip_with_late_steps(
     login(client, "mot_cua_1")
     receive(client, birth)
     dossier = only_dossier(web_rt)
-    clock.advance(hours=2)  # 10:00: the reception step (due 09:00) is done late
+    clock.advance(hours=8)  # 16:00: the reception step (due 08:15) is done late
     steps.complete_step(web_rt, open_item(web_rt, dossier.id).id, RECEPTIONIST, ACCEPT)
 
     login(client, "lanh_dao_1")
     page_url = f"/ban-lam-viec/ho-so/{dossier.id}"
     page = client.get(page_url).get_data(as_text=True)
-    assert "Lập phiếu xin lỗi" in page  # the appointment is today: the apology was due already
+    assert "Lập phiếu xin lỗi" in page  # 1h45 of steps left cannot end by today's 17:00
     moved = post_on_page(client, page_url, f"/ban-lam-viec/ho-so/{dossier.id}/hen-lai",
                          {"new_appointment": "2026-03-03T17:00", "reason": "Chờ xác minh nơi sinh"})
     assert moved.status_code == 302
     letter = client.get(moved.headers["Location"]).get_data(as_text=True)
     assert "Phiếu xin lỗi và hẹn lại ngày trả kết quả" in letter
-    assert "17:00 ngày 02/03/2026" in letter and "17:00 ngày 03/03/2026" in letter
+    assert "Ngày 02 tháng 03 năm 2026, Phường Hoàn Kiếm tiếp nhận giải quyết hồ sơ" in letter
+    assert "17 giờ 00, ngày 02 tháng 03 năm 2026" in letter  # the original appointment
+    assert "17 giờ 00, ngày 03 tháng 03 năm 2026" in letter  # the new one
+    assert "Phường Hoàn Kiếm, ngày 02 tháng 03 năm 2026" in letter  # the place-and-date line
     assert "Chờ xác minh nơi sinh" in letter
+    assert "ngày 02/03/2026" not in letter and "Ngày 08:00" not in letter
 
     again = post_on_page(client, page_url, f"/ban-lam-viec/ho-so/{dossier.id}/hen-lai",
                          {"new_appointment": "2026-03-04T17:00", "reason": "Lần nữa"})
@@ -371,10 +419,75 @@ def test_apology_once_with_both_appointments_and_a_control_slip_with_late_steps(
 
     slip = client.get(f"/ban-lam-viec/in/{dossier.id}/kiem_soat").get_data(as_text=True)
     assert "Phiếu kiểm soát quá trình giải quyết hồ sơ" in slip
-    assert "09:00 ngày 02/03/2026" in slip and "10:00 ngày 02/03/2026" in slip  # due, then handed over
+    assert "08:15 ngày 02/03/2026" in slip and "16:00 ngày 02/03/2026" in slip  # due, then handed over
     assert "Quá hạn" in slip and "Nguyễn Tiếp Nhận" in slip
     log = client.get(f"/ban-lam-viec/in/{dossier.id}/so_theo_doi").get_data(as_text=True)
     assert "Sổ theo dõi hồ sơ" in log and "Xin lỗi và hẹn lại" in log and "12 Hàng Bạc" in log
+
+
+def test_a_new_appointment_not_ahead_or_not_after_the_original_is_refused_at_its_field(client, web_rt, birth, clock):
+    login(client, "mot_cua_1")
+    receive(client, birth)
+    dossier = only_dossier(web_rt)  # received Monday 08:00, appointment Monday 17:00
+    clock.advance(hours=2)  # 10:00
+    login(client, "lanh_dao_1")
+    page_url = f"/ban-lam-viec/ho-so/{dossier.id}"
+    action = f"{page_url}/hen-lai"
+    for typed, message in (("2026-03-02T09:00", "Ngày hẹn mới phải sau thời điểm hiện tại"),
+                           ("2026-03-02T17:00", "Ngày hẹn mới phải sau ngày hẹn ban đầu")):
+        refused = post_on_page(client, page_url, action, {"new_appointment": typed, "reason": "Chờ xác minh"})
+        assert refused.status_code == 422
+        assert field_error(refused, "reappoint.new_appointment").startswith(message)
+        assert typed_value(refused, action, "new_appointment") == typed  # what the leader typed stays
+        assert typed_value(refused, action, "reason") == "Chờ xác minh"
+    blank = post_on_page(client, page_url, action, {"new_appointment": "2026-03-04T17:00", "reason": "  "})
+    assert blank.status_code == 422 and field_error(blank, "reappoint.reason") == "Phiếu xin lỗi cần ghi lý do."
+    assert field_error(blank, "reappoint.new_appointment") is None
+    unchanged = only_dossier(web_rt)
+    assert (unchanged.appointment_at, unchanged.re_appointment_reason) == (dossier.appointment_at, None)
+    assert client.get(f"/ban-lam-viec/in/{dossier.id}/xin_loi").status_code == 404  # no letter was issued
+
+
+def test_the_printed_letter_stays_vietnamese_in_the_english_interface(client, web_rt, birth, clock):
+    login(client, "mot_cua_1")
+    receive(client, birth)
+    dossier = only_dossier(web_rt)
+    clock.advance(days=1)  # Tuesday: the appointment was missed; the letter is dated today
+    login(client, "lanh_dao_1")
+    client.get("/ngon-ngu/en?next=/")
+    page_url = f"/ban-lam-viec/ho-so/{dossier.id}"
+    moved = post_on_page(client, page_url, f"{page_url}/hen-lai",
+                         {"new_appointment": "2026-03-04T10:00", "reason": "Chờ xác minh"})
+    assert moved.status_code == 302
+    letter = client.get(moved.headers["Location"]).get_data(as_text=True)
+    assert "10 giờ 00, ngày 04 tháng 03 năm 2026" in letter
+    assert "Phường Hoàn Kiếm, ngày 03 tháng 03 năm 2026" in letter
+    assert "Ngày 02 tháng 03 năm 2026, Phường Hoàn Kiếm tiếp nhận" in letter
+
+
+def test_a_refusal_without_its_reason_is_refused_at_the_field_and_nothing_is_written(client, web_rt, birth):
+    login(client, "mot_cua_1")
+    receive(client, birth)
+    item = open_item(web_rt, only_dossier(web_rt).id)
+    page_url = f"/ban-lam-viec/buoc/{item.id}"
+    refused = post_on_page(client, page_url, f"{page_url}/hoan-thanh",
+                           {**ACCEPT, "ket_qua": "tu_choi", "ly_do_tu_choi": "  "})
+    assert refused.status_code == 422
+    [message] = html.fromstring(refused.get_data(as_text=True)).xpath('//*[@id="field-ly_do_tu_choi-error"]')
+    assert message.text_content().startswith("Từ chối cần ghi lý do")
+    assert 'value="tu_choi" checked' in refused.get_data(as_text=True)  # the decision stays chosen
+    assert only_dossier(web_rt).status == 2 and open_item(web_rt, item.dossier_id).id == item.id
+
+
+def test_stopping_a_dossier_without_a_reason_is_refused_at_the_field(client, web_rt, birth):
+    login(client, "mot_cua_1")
+    receive(client, birth)
+    dossier = only_dossier(web_rt)
+    page_url = f"/ban-lam-viec/ho-so/{dossier.id}"
+    refused = post_on_page(client, page_url, f"{page_url}/dung", {"kind": "dung", "reason": ""})
+    assert refused.status_code == 422 and field_error(refused, "stop.reason").startswith("Cần ghi lý do dừng xử lý")
+    assert 'value="dung" checked' in refused.get_data(as_text=True)  # still the unit's stop, not a withdrawal
+    assert only_dossier(web_rt).run_state == "running"
 
 
 def test_a_clerk_who_is_not_a_leader_cannot_reappoint(client, web_rt, birth):
@@ -406,7 +519,8 @@ def test_an_applicant_withdraws_the_dossier_and_gets_a_stop_notice(client, web_r
     dossier = only_dossier(web_rt)
     page_url = f"/ban-lam-viec/ho-so/{dossier.id}"
     no_reason = post_on_page(client, page_url, f"{page_url}/dung", {"kind": "rut", "reason": " "})
-    assert no_reason.status_code == 422 and "Cần ghi lý do dừng xử lý" in no_reason.get_data(as_text=True)
+    assert no_reason.status_code == 422
+    assert field_error(no_reason, "stop.reason").startswith("Rút hồ sơ theo đề nghị của công dân cần ghi lý do")
     assert only_dossier(web_rt).run_state == "running"
 
     login(client, "tu_phap_1")  # a specialist may not stop a dossier

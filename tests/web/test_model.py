@@ -66,6 +66,16 @@ def test_procedure_list_searches_without_accents_and_links_to_the_templates(mode
     assert "0 thủ tục" in modeller.get("/mo-hinh/?cap=province").get_data(as_text=True)
 
 
+def test_a_same_day_limit_reads_trong_ngay_and_same_day_in_english(modeller):
+    listed = modeller.get("/mo-hinh/?q=khai sinh").get_data(as_text=True)
+    assert re.search(r'<td class="num">\s*Trong ngày\s*</td>', listed)
+    template = modeller.get(f"/mo-hinh/{KEY}").get_data(as_text=True)
+    assert "<dd>Trong ngày</dd>" in template  # the catalogue's limit
+    assert re.search(r"<td>\s*Trong ngày\s*</td>", template)  # version 1's limit
+    modeller.get("/ngon-ngu/en?next=/")
+    assert "<dd>Same day</dd>" in modeller.get(f"/mo-hinh/{KEY}").get_data(as_text=True)
+
+
 def test_only_modellers_open_the_modelling_pages(client, modelled):
     login(client, "chuyen_vien_1")
     assert client.get("/mo-hinh/").status_code == 403
@@ -73,13 +83,13 @@ def test_only_modellers_open_the_modelling_pages(client, modelled):
 
 
 def test_template_page_lists_versions_with_status_and_the_diagram(modeller, modelled):
-    save(modeller, with_budgets(published_xml(modelled), {"ky_duyet": "1h"}))
+    save(modeller, with_budgets(published_xml(modelled), {"ky_duyet": "15m"}))
     page = modeller.get(f"/mo-hinh/{KEY}").get_data(as_text=True)
     rows = re.findall(r'<tr(?: aria-current="true")?>\s*<td><a href="[^"]+">(\d+)</a></td>\s*'
                       r'<td><span class="badge[^"]*">([^<]+)<', page)
     assert rows == [("2", "Bản nháp"), ("1", "Đã công bố")]
     assert f'data-xml-url="/mo-hinh/{KEY}/v2.bpmn"' in page
-    assert modeller.get(f"/mo-hinh/{KEY}/v2.bpmn").get_data(as_text=True).count('role="lanh_dao" budget="1h"') == 1
+    assert modeller.get(f"/mo-hinh/{KEY}/v2.bpmn").get_data(as_text=True).count('role="lanh_dao" budget="15m"') == 1
 
 
 # -- saving a draft -------------------------------------------------------------------------------
@@ -100,10 +110,10 @@ def test_saving_stores_a_draft_and_answers_the_findings_with_their_element_ids(m
 
 def test_saving_again_replaces_the_open_draft_instead_of_adding_versions(modeller, modelled):
     save(modeller, with_budgets(published_xml(modelled), {"ky_duyet": "3 ngày"}))
-    again = save(modeller, with_budgets(published_xml(modelled), {"ky_duyet": "1h"}), base=2).get_json()
+    again = save(modeller, with_budgets(published_xml(modelled), {"ky_duyet": "15m"}), base=2).get_json()
     assert again["version"] == 2 and again["ok"] is True and again["findings"] == []
     assert versions_of(modelled) == [(1, "published"), (2, "draft")]
-    assert 'budget="1h"' in drafts.version_bpmn(modelled, KEY, 2)
+    assert 'budget="15m"' in drafts.version_bpmn(modelled, KEY, 2)
 
 
 def test_a_document_that_is_not_this_template_is_refused_and_nothing_is_written(modeller, modelled):
@@ -141,7 +151,7 @@ def publish(client, version: int):
 
 
 def test_publishing_an_invalid_draft_is_refused_with_its_errors(modeller, modelled):
-    save(modeller, with_budgets(published_xml(modelled), {"tham_dinh": "3d"}))  # over the 1-day limit
+    save(modeller, with_budgets(published_xml(modelled), {"tham_dinh": "3d"}))  # over the same-day limit
     refused = publish(modeller, 2)
     page = refused.get_data(as_text=True)
     assert refused.status_code == 422
@@ -156,7 +166,7 @@ def test_a_published_version_cannot_be_published_again(modeller, modelled):
 
 
 def test_a_draft_overtaken_by_a_newer_version_is_not_published(modeller, modelled):
-    save(modeller, with_budgets(published_xml(modelled), {"ky_duyet": "1h"}))
+    save(modeller, with_budgets(published_xml(modelled), {"ky_duyet": "15m"}))
     definitions.deploy(modelled, {f"{KEY}.bpmn": with_budgets(published_xml(modelled), {"tiep_nhan": "2h"})},
                        process_id=KEY, legal_limit="1d")
     answer = publish(modeller, 2)
@@ -168,7 +178,7 @@ def test_publish_then_roll_out_to_126_communes_with_visible_progress(modeller, m
     with modelled.db.session() as s:  # Hà Nội has 126 communes: 2 from the fixture and 124 more
         s.add_all(UnitRecord(code=f"9{n:04d}", name=f"Xã thử {n}", kind="commune", parent_code="01",
                              agency_code=f"01.9{n:04d}") for n in range(124))
-    save(modeller, with_budgets(published_xml(modelled), {"ky_duyet": "1h"}))
+    save(modeller, with_budgets(published_xml(modelled), {"ky_duyet": "15m"}))
     published = publish(modeller, 2)
     assert published.status_code == 302
     assert versions_of(modelled) == [(1, "published"), (2, "published")]
@@ -197,33 +207,34 @@ def drafts_definition_id(rt, version: int) -> int:
 
 
 def test_a_draft_cannot_be_rolled_out(modeller, modelled):
-    save(modeller, with_budgets(published_xml(modelled), {"ky_duyet": "1h"}))
+    save(modeller, with_budgets(published_xml(modelled), {"ky_duyet": "15m"}))
     assert modeller.get(f"/mo-hinh/{KEY}/v2/trien-khai").status_code == 422
 
 
 # -- diff and simulation ----------------------------------------------------------------------------
 
 def test_diff_shows_the_changed_budget_between_two_versions(modeller, modelled):
-    save(modeller, with_budgets(published_xml(modelled), {"ky_duyet": "1h"}))
+    save(modeller, with_budgets(published_xml(modelled), {"ky_duyet": "15m"}))
     page = modeller.get(f"/mo-hinh/{KEY}/so-sanh?tu=1&den=2").get_data(as_text=True)
-    assert re.search(r"<td><code>ky_duyet</code></td><td>budget</td><td>2h</td><td>1h</td>", page)
+    assert re.search(r"<td><code>ky_duyet</code></td><td>budget</td><td>30m</td><td>15m</td>", page)
     same = modeller.get(f"/mo-hinh/{KEY}/so-sanh?tu=1&den=1")
     assert same.status_code == 400 and "hai phiên bản khác nhau" in same.get_data(as_text=True)
 
 
 def test_simulation_gives_the_appointment_and_each_steps_due_time(modeller):
     page = modeller.get(f"/mo-hinh/{KEY}/v1/mo-phong?don-vi=00070&tiep-nhan=2026-03-02T09:00").get_data(as_text=True)
-    assert '<dd id="appointment">09:00 ngày 03/03/2026</dd>' in page  # 1 working day
+    assert '<dd id="appointment">17:00 ngày 02/03/2026</dd>' in page  # same day: the day's close
     steps = re.findall(r"<code>(\w+)</code></td><td>\w+</td>\s*<td class=\"num\">[\d.]+</td>\s*"
                        r"<td>([^<]+)</td><td>([^<]+)</td>", page)
     assert steps == [
-        ("tiep_nhan", "09:00 ngày 02/03/2026", "10:00 ngày 02/03/2026"),
-        ("tham_dinh", "10:00 ngày 02/03/2026", "15:00 ngày 02/03/2026"),  # over the lunch break
-        ("ky_duyet", "15:00 ngày 02/03/2026", "17:00 ngày 02/03/2026"),
-        ("tra_ket_qua", "17:00 ngày 02/03/2026", "09:00 ngày 03/03/2026"),
+        ("tiep_nhan", "09:00 ngày 02/03/2026", "09:15 ngày 02/03/2026"),
+        ("tham_dinh", "09:15 ngày 02/03/2026", "10:15 ngày 02/03/2026"),
+        ("ky_duyet", "10:15 ngày 02/03/2026", "10:45 ngày 02/03/2026"),
+        ("tra_ket_qua", "10:45 ngày 02/03/2026", "11:00 ngày 02/03/2026"),
     ]
     late = modeller.get(f"/mo-hinh/{KEY}/v1/mo-phong?don-vi=00070&tiep-nhan=2026-03-02T15:30").get_data(as_text=True)
     assert "Bắt đầu tính thời hạn</dt><dd>08:00 ngày 03/03/2026" in late  # after the 15:00 cut-off
+    assert '<dd id="appointment">17:00 ngày 03/03/2026</dd>' in late
 
 
 def test_simulation_names_the_bad_field(modeller):
@@ -276,6 +287,24 @@ def test_a_step_table_becomes_a_draft_with_lanes_opened_in_the_editor(modeller, 
     assert "ket_qua == 'bo_sung'" in xml and "<bpmndi:BPMNShape" in xml
 
 
+def test_a_same_day_procedure_from_the_catalogue_is_modelled_within_the_time_after_its_cut_off(modeller, modelled):
+    catalogue.import_json(modelled, {"key": NEW_KEY, "name": "Xác nhận thử nghiệm", "level": "commune",
+                                     "legal_limit_days": "trong ngày", "clock_start": {"cutoff": "15:00"}})
+    page = modeller.get(f"/mo-hinh/{NEW_KEY}/bang-buoc").get_data(as_text=True)
+    assert form_of(page)["legal_limit"] == "same day"
+    rows = [("tiep_nhan", "Tiếp nhận", "mot_cua", "1h", "xu_ly", "", "", ""),
+            ("xu_ly", "Xử lý", "cong_chuc", "2h", "ket_thuc", "", "", ""),
+            ("ket_thuc", "Kết thúc", "", "", "", "", "", "x")]
+
+    answer = modeller.post(f"/mo-hinh/{NEW_KEY}/bang-buoc",
+                           data={**grid_form(csrf_token(page), rows), "legal_limit": "same day"})
+
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+    assert 'legalLimit="same day"' in drafts.version_bpmn(modelled, NEW_KEY, 1)
+    report = drafts.validate_version(modelled, NEW_KEY, 1)
+    assert [(f.code, f.params.get("left")) for f in report.errors] == [("legal-limit-same-day", "2h")]
+
+
 def test_a_bad_step_table_lists_its_problems_and_writes_nothing(modeller, modelled):
     new_procedure(modelled)
     token = csrf_token(modeller.get(f"/mo-hinh/{NEW_KEY}/bang-buoc").get_data(as_text=True))
@@ -302,11 +331,13 @@ def form_of(page: str) -> dict:
 
 def test_a_template_read_into_the_grid_and_built_again_keeps_its_steps(modeller, modelled):
     form = form_of(modeller.get(f"/mo-hinh/{KEY}/bang-buoc").get_data(as_text=True))
+    assert form["legal_limit"] == "same day"
     answer = modeller.post(f"/mo-hinh/{KEY}/bang-buoc", data={**form, "action": "tao-so-do"})
     assert answer.status_code == 302, answer.get_data(as_text=True)
     assert drafts.validate_version(modelled, KEY, 2).ok
     page = modeller.get(f"/mo-hinh/{KEY}/so-sanh?tu=1&den=2").get_data(as_text=True)
     assert "giống nhau về các bước, luồng và thời hạn" in page  # forms, statuses and budgets kept
+    assert 'legalLimit="same day"' in drafts.version_bpmn(modelled, KEY, 2)
 
 
 def test_more_rows_can_be_added_to_the_grid_without_saving(modeller, modelled):

@@ -51,7 +51,7 @@ def test_edit_a_step_budget_save_and_select_the_element_of_a_finding(page, serve
 
     page.click(shape("ky_duyet"))
     assert page.locator("#step-id").text_content() == "ky_duyet"
-    assert page.input_value("#step-form input[name=budget]") == "2h"
+    assert page.input_value("#step-form input[name=budget]") == "30m"
     assert page.input_value("#step-form input[name=role]") == "lanh_dao"
     page.fill("#step-form input[name=budget]", "3d")
     page.fill("#step-form input[name=warnAt]", "50%")

@@ -51,12 +51,12 @@ def test_a_modeller_names_a_role_holder_and_a_budget_and_new_dossiers_follow_the
     assert "Trần Thị Hai (mot_cua_2)" in form and 'name="budget-tiep_nhan"' in form
     assert "chuyen_vien_x" not in form  # only the commune's own officers hold its roles
 
-    saved = post(modeller, "00070", **{"role-mot_cua": "mot_cua_2", "budget-tiep_nhan": "30m"})
+    saved = post(modeller, "00070", **{"role-mot_cua": "mot_cua_2", "budget-tiep_nhan": "10m"})
 
     assert saved.status_code == 302
-    assert overrides_of(rolled_out, "00070") == {"roles": {"mot_cua": "mot_cua_2"}, "budgets": {"tiep_nhan": "30m"}}
+    assert overrides_of(rolled_out, "00070") == {"roles": {"mot_cua": "mot_cua_2"}, "budgets": {"tiep_nhan": "10m"}}
     listing = html.unescape(modeller.get(f"/mo-hinh/{KEY}/dia-phuong").get_data(as_text=True))
-    assert "vai trò mot_cua do mot_cua_2 giữ" in listing and "bước tiep_nhan có thời hạn 30m" in listing
+    assert "vai trò mot_cua do mot_cua_2 giữ" in listing and "bước tiep_nhan có thời hạn 10m" in listing
     assert "00073" not in listing.split('id="drifts"')[1]  # the other commune runs the template as it is
     with rolled_out.db.read_session() as s:
         definition_id = variant_records.variant_for(s, KEY, "00070").definition_id
@@ -64,7 +64,7 @@ def test_a_modeller_names_a_role_holder_and_a_budget_and_new_dossiers_follow_the
                                      applicant_name="Công dân", actor=RECEPTION)
     with rolled_out.db.read_session() as s:
         item = s.query(WorkItemRecord).filter_by(dossier_id=dossier.id).one()
-    assert (item.assignee, item.budget_minutes) == ("mot_cua_2", 30)
+    assert (item.assignee, item.budget_minutes) == ("mot_cua_2", 10)
 
 
 def test_refused_differences_are_named_in_vietnamese_and_nothing_is_saved(modeller, rolled_out):
@@ -74,9 +74,10 @@ def test_refused_differences_are_named_in_vietnamese_and_nothing_is_saved(modell
     assert "chuyen_vien_x không thể giữ vai trò mot_cua ở đơn vị 00070." in page
     assert "tiep_nhan: “mot gio” không phải thời lượng làm việc" in page
     assert 'value="mot gio"' in page  # the form comes back as it was filled, to correct
-    too_long = post(modeller, "00070", **{"budget-tham_dinh": "30d"})
+    too_long = post(modeller, "00070", **{"budget-tham_dinh": "2h"})  # birth registration is same-day
     assert too_long.status_code == 422
-    assert "vượt thời hạn giải quyết theo quy định" in html.unescape(too_long.get_data(as_text=True))
+    assert ("vượt 2h mà thủ tục giải quyết trong ngày còn lại sau giờ tiếp nhận muộn nhất 15:00"
+            in html.unescape(too_long.get_data(as_text=True)))
     assert overrides_of(rolled_out, "00070") == {}
 
 

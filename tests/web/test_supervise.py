@@ -12,6 +12,7 @@ import pytest
 from lxml import html
 from openpyxl import load_workbook
 
+from engine.domain import figures
 from engine.services import sla
 from engine.store.records import UserRecord
 from tests.engine.test_statistics import build_month
@@ -21,12 +22,13 @@ from tests.web.browser import open_browser
 from tests.web.browser import screenshot
 from tests.web.conftest import login
 
-HEADERS = ["Tiếp nhận", "Đang xử lý: chưa đến hạn", "Đang xử lý: quá hạn", "Đã giải quyết", "Trước hạn",
-           "Đúng hạn", "Quá hạn", "Kết thúc khác", "Tỷ lệ đúng hạn"]
-# received, not yet due, overdue, completed, early, on time, late, ended otherwise, on-time rate
-HOAN_KIEM = ["5", "1", "1", "2", "1", "1", "0", "1", "100,0%"]
-CUA_NAM = ["1", "0", "0", "1", "0", "0", "1", "0", "0,0%"]
-HANOI = ["6", "1", "1", "3", "1", "1", "1", "1", "66,7%"]
+HEADERS = ["Kỳ trước chuyển qua", "Mới tiếp nhận", "Đang xử lý: chưa đến hạn", "Đang xử lý: quá hạn", "Tạm dừng",
+           "Đã giải quyết", "Giải quyết trước hạn", "Giải quyết đúng hạn", "Giải quyết quá hạn", "Rút, dừng, từ chối",
+           "Tỷ lệ đúng hạn"]
+# carried over, received, not yet due, overdue, paused, done, early, on time, late, withdrawn / stopped, rate
+HOAN_KIEM = ["0", "5", "1", "1", "0", "2", "1", "1", "0", "1", "100,0%"]
+CUA_NAM = ["0", "1", "0", "0", "0", "1", "0", "0", "1", "0", "0,0%"]
+HANOI = ["0", "6", "1", "1", "0", "3", "1", "1", "1", "1", "66,7%"]
 
 
 @pytest.fixture
@@ -89,11 +91,11 @@ def test_filters_swap_the_tables_through_htmx_and_bad_input_names_the_field(clie
     partial = page(client, "/giam-sat/?xa=00073&tu=2026-03-01&den=2026-03-31", **{"HX-Request": "true"})
     assert "<html" not in partial and "<table" in partial
     assert table(partial, "theo-xa") == {"Phường Cửa Nam": CUA_NAM}
-    assert table(partial, "tong-hop") == {"1": CUA_NAM[1:]}
+    assert table(partial, "tong-hop") == {"0": CUA_NAM[1:]}
 
     # Monday 2 to Tuesday 3 March: five received, the early one and the rejection finished.
     early_week = page(client, "/giam-sat/?tu=02/03/2026&den=03/03/2026")
-    assert table(early_week, "tong-hop") == {"5": ["3", "0", "1", "1", "0", "0", "1", "100,0%"]}
+    assert table(early_week, "tong-hop") == {"0": ["5", "3", "0", "0", "1", "1", "0", "0", "1", "100,0%"]}
 
     wrong = page(client, "/giam-sat/?tu=31-02-2026", status=400)
     assert "Từ ngày: “31-02-2026” không phải ngày hợp lệ" in wrong and 'id="tong-hop"' not in wrong
@@ -123,10 +125,43 @@ def test_a_number_opens_the_dossiers_behind_it_with_links(client, month):
     assert len(table(page(client, "/giam-sat/ho-so?nhom=received"), "ho-so")) == 6
 
     detail = page(client, f"/giam-sat/ho-so/{month.late.code}")
+    assert html.fromstring(detail).xpath('string(//*[@id="kenh-tiep-nhan"])') == "Trực tiếp"
     steps = table(detail, "cac-buoc")
     assert list(steps) == ["Tiếp nhận", "Thẩm định", "Dự thảo kết quả", "Ký duyệt", "Trả kết quả"]
     assert steps["Tiếp nhận"][1] == "can_bo_x" and steps["Tiếp nhận"][-1].startswith("Quá hạn")
     assert "không phải một nhóm" in page(client, "/giam-sat/ho-so?nhom=tat_ca", status=400)
+
+
+def test_every_figure_lists_exactly_as_many_dossiers_as_it_counts(client, month):
+    login(client, "giam_sat")
+    summary = client.get("/giam-sat/so-lieu.json").get_json()["summary"]
+    for key in figures.LISTABLE:
+        rows = table(page(client, f"/giam-sat/ho-so?nhom={key}"), "ho-so")
+        listed = [code for code in rows if not code.startswith("Không có hồ sơ")]
+        assert len(listed) == summary[key], key
+    assert summary["carried_over"] + summary["received"] == (
+        summary["done"] + summary["withdrawn_stopped"] + summary["in_progress"] + summary["paused"])
+
+
+def test_the_page_says_what_each_figure_means_in_vietnamese_and_english(client, month):
+    login(client, "giam_sat")
+    tree = html.fromstring(page(client, "/giam-sat/"))
+    legend = {dt.get("data-figure"): dt.getnext().text_content()
+              for dt in tree.xpath('//*[@id="dinh-nghia"]//dt')}
+    assert set(legend) == {figure.key for figure in figures.FIGURES}
+    assert legend["carried_over"] == "Tiếp nhận trước kỳ và chưa kết thúc vào đầu kỳ."
+    assert "không bao giờ tính là quá hạn" in legend["paused"]
+    [paused_header] = tree.xpath('//table[@id="tong-hop"]//th[@data-figure="paused"]')
+    assert paused_header.text_content() == "Tạm dừng" and paused_header.get("title") == legend["paused"]
+    assert tree.xpath('string(//*[@id="dinh-nghia-can-bo"]//dt[@data-figure="steps_done"])') == "Bước đã xử lý"
+    listing = html.fromstring(page(client, "/giam-sat/ho-so?nhom=overdue"))
+    assert listing.xpath('string(//*[@id="dinh-nghia"])').startswith("Đang xử lý, hạn trả đã qua trước cuối kỳ")
+
+    client.get("/ngon-ngu/en?next=/giam-sat/")
+    english = html.fromstring(page(client, "/giam-sat/"))
+    assert english.xpath('string(//table[@id="tong-hop"]//th[@data-figure="carried_over"])') == "Carried over"
+    assert english.xpath('string(//*[@id="dinh-nghia"]//dt[@data-figure="paused"]/following-sibling::dd[1])') == (
+        figures.BY_KEY["paused"].meaning)
 
 
 def test_officer_page_lists_the_steps_they_completed(client, month):
@@ -139,7 +174,7 @@ def test_officer_page_lists_the_steps_they_completed(client, month):
 def test_a_supervisor_of_another_province_sees_nothing_of_hanoi(client, month):
     login(client, "giam_sat_79")
     text = page(client, "/giam-sat/")
-    assert table(text, "theo-xa") == {"Phường Sài Gòn": ["1", "0", "0", "1", "1", "0", "0", "0", "100,0%"]}
+    assert table(text, "theo-xa") == {"Phường Sài Gòn": ["0", "1", "0", "0", "0", "1", "1", "0", "0", "0", "100,0%"]}
     assert "Hoàn Kiếm" not in text and "Cửa Nam" not in text
     assert list(table(page(client, "/giam-sat/ho-so?nhom=received"), "ho-so")) == [month.elsewhere.code]
     assert "không thuộc phạm vi giám sát" in page(client, "/giam-sat/?xa=00070", status=400)
@@ -168,7 +203,7 @@ def test_at_risk_lists_open_dossiers_projected_to_miss_their_appointment(client,
     assert list(rows) == [month.not_due.code]
     cells = rows[month.not_due.code]
     assert cells[3] == "10:00 ngày 09/03/2026" and cells[5] == "Tiếp nhận"
-    assert "Thời gian các bước còn lại vượt quá hạn trả" in cells[6]
+    assert "Cần phiếu xin lỗi và hẹn lại" in cells[6]
     assert cells[7:] == ["14:00 ngày 09/03/2026", "3 giờ"]
     assert table(page(client, "/giam-sat/nguy-co?xa=00073"), "nguy-co") == {
         "Không có hồ sơ nào có nguy cơ trễ hẹn.": []}
@@ -187,12 +222,25 @@ def test_the_escalation_log_shows_the_levels_fired_in_the_range(client, month, w
         (month.overdue.code, "—", "Yêu cầu xin lỗi, hẹn lại", "—"),
         (month.not_due.code, "Tiếp nhận", "Cảnh báo sắp đến hạn", "1"),
         (month.not_due.code, "Tiếp nhận", "Quá hạn bước", "2"),
+        (month.not_due.code, "—", "Yêu cầu xin lỗi, hẹn lại", "—"),
     ])
     assert all(line[0] == "09:00 ngày 05/03/2026" for line in lines)
     assert table(page(client, "/giam-sat/leo-thang?tu=2026-02-01&den=2026-02-28"), "leo-thang") == {
         "Không có cảnh báo hay chuyển cấp nào.": []}
     detail = html.fromstring(page(client, f"/giam-sat/ho-so/{month.overdue.code}"))
     assert len(detail.xpath('//table[@id="leo-thang"]/tbody/tr')) == 3
+
+
+REPORT_HEADER = ["Kỳ trước chuyển qua", "Mới tiếp nhận", "Tiếp nhận trực tiếp", "Tiếp nhận trực tuyến",
+                 "Tiếp nhận qua bưu chính", "Đang xử lý: chưa đến hạn", "Đang xử lý: quá hạn", "Tạm dừng",
+                 "Đã giải quyết", "Giải quyết trước hạn", "Giải quyết đúng hạn", "Giải quyết quá hạn",
+                 "Rút, dừng, từ chối", "Tỷ lệ đúng hạn (%)"]
+
+
+def as_report(page_cells: list[str], counter: str, online: str = "0", post: str = "0") -> list[str]:
+    """A table row of the page as the report writes it: receipts split by channel, the rate as a number."""
+    carried, received, *rest = [v.replace(",", ".").rstrip("%") for v in page_cells]
+    return [carried, received, counter, online, post, *rest]
 
 
 def test_the_report_exports_the_same_numbers_as_xlsx_and_csv(client, month):
@@ -208,19 +256,27 @@ def test_the_report_exports_the_same_numbers_as_xlsx_and_csv(client, month):
     from_csv = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
 
     def same_shape(rows):  # numbers as numbers (Excel keeps 0.0 as 0), rows padded to one width
-        return [[_number(cell) for cell in row] + [""] * (11 - len(row)) for row in rows]
+        return [[_number(cell) for cell in row] + [""] * (16 - len(row)) for row in rows]
     assert same_shape(from_xlsx) == same_shape(from_csv)
     header = from_csv[1]
     assert header[0] == "Kỳ báo cáo: từ ngày 01/03/2026 đến ngày 31/03/2026"
     assert header[1] == "Lập lúc: 09:00 ngày 05/03/2026"
-    by_name = {row[1]: row[2:] for row in from_csv if len(row) > 2}
-    as_page = {name: [v.replace(",", ".").rstrip("%") for v in values] for name, values in
-               (("Phường Hoàn Kiếm", HOAN_KIEM), ("Phường Cửa Nam", CUA_NAM), ("Five steps", HANOI))}
-    for name, values in as_page.items():
-        assert by_name[name] == values, name
-    assert [row[1] for row in from_csv if row[1:2] == ["Tổng cộng"]] == ["Tổng cộng", "Tổng cộng"]
+    assert ["Mã", "Tên", *REPORT_HEADER] in from_csv and ["Mã thủ tục", "Tên", *REPORT_HEADER] in from_csv
+    by_name = {row[1]: row for row in from_csv if len(row) > 2}
+    assert by_name["Phường Hoàn Kiếm"] == ["00070", "Phường Hoàn Kiếm", *as_report(HOAN_KIEM, counter="5")]
+    assert by_name["Phường Cửa Nam"] == ["00073", "Phường Cửa Nam", *as_report(CUA_NAM, counter="1")]
+    # The procedure by its code in the national catalogue and its name, not the template's key.
+    assert by_name["Five steps"] == ["1.000001", "Five steps", *as_report(HANOI, counter="6")]
     totals = [row[2:] for row in from_csv if row[1:2] == ["Tổng cộng"]]
-    assert totals == [as_page["Five steps"], as_page["Five steps"]]
+    assert totals == [as_report(HANOI, counter="6")] * 2
+    # Officers by full name (the user name when the account has none), with their steps.
+    officers = {row[0]: row[1:] for row in from_csv[from_csv.index(["Theo cán bộ (các bước đã xử lý)"]) + 2:]
+                if len(row) == 8}
+    assert officers["can_bo_x"] == ["Lê Văn X", "5", "1", "3", "1", "0", "80.0"]
+    assert officers["mot_cua_1"][0] == "mot_cua_1"
+    legend = dict(row for row in from_csv[from_csv.index(["Cách tính các số liệu"]) + 1:])
+    assert legend["Tạm dừng"].startswith("Chưa kết thúc vào cuối kỳ") and "không bao giờ tính là quá hạn" in legend[
+        "Tạm dừng"]
 
     filtered = client.get("/giam-sat/bao-cao.csv?xa=00073").get_data().decode("utf-8-sig")
     assert "Phường Hoàn Kiếm" not in filtered and "Phạm vi: Phường Cửa Nam; mọi thủ tục" in filtered
@@ -240,6 +296,56 @@ def test_the_json_figures_match_the_page(client, month):
     assert data["summary"]["received"] == 6 and data["summary"]["on_time_rate"] == pytest.approx(2 / 3)
     assert {c["code"]: c["late"] for c in data["communes"]} == {"00070": 0, "00073": 1}
     assert client.get("/giam-sat/so-lieu.json?tu=x").status_code == 400
+
+
+def test_the_api_answers_the_same_figures_as_the_page_for_the_same_scope(client, month):
+    login(client, "giam_sat")
+    for query in ("", "?tu=2026-03-02&den=2026-03-03", "?xa=00073", "?thu_tuc=five_steps"):
+        page_data = client.get(f"/giam-sat/so-lieu.json{query}").get_json()
+        api_query = query.replace("tu=", "from=").replace("den=", "to=").replace("xa=", "commune=").replace(
+            "thu_tuc=", "procedure=")
+        answer = client.get(f"/api/v1/statistics{api_query}")
+        assert answer.status_code == 200, answer.get_json()
+        api = answer.get_json()
+        assert api["summary"] == page_data["summary"], query
+        assert {c["code"]: c["figures"] for c in api["communes"]} == {
+            c["code"]: {k: v for k, v in c.items() if k not in ("code", "name")} for c in page_data["communes"]}
+    whole = client.get("/api/v1/statistics?from=2026-03-01&to=2026-03-31").get_json()
+    assert whole["period"] == {"from": "2026-03-01", "to": "2026-03-31", "as_of": "2026-03-05T02:00:00+00:00"}
+    assert whole["communes_in_scope"] == ["00070", "00073"]
+    [five] = whole["procedures"]
+    assert (five["key"], five["code"], five["name"]) == ("five_steps", "1.000001", "Five steps")
+    officers = {o["username"]: o for o in whole["officers"]}
+    assert officers["can_bo_x"]["full_name"] == "Lê Văn X"
+    assert officers["can_bo_x"]["figures"] == {"steps_done": 5, "step_early": 1, "step_on_time": 3, "step_late": 1,
+                                               "steps_without_deadline": 0, "step_on_time_rate": 0.8}
+    paused = next(d for d in whole["definitions"] if d["key"] == "paused")
+    assert (paused["name"], paused["name_en"]) == ("Tạm dừng", "Paused")
+    page_summary = [" ".join(td.text_content().split()) for td in html.fromstring(page(client, "/giam-sat/")).xpath(
+        '//table[@id="tong-hop"]/tbody/tr/td')]
+    assert page_summary[:2] == [str(whole["summary"]["carried_over"]), str(whole["summary"]["received"])]
+
+
+def test_an_officer_reads_the_figures_of_their_own_commune_only(client, month):
+    login(client, "mot_cua_1")
+    answer = client.get("/api/v1/statistics").get_json()
+    assert answer["communes_in_scope"] == ["00070"]
+    assert [c["code"] for c in answer["communes"]] == ["00070"]
+    assert answer["summary"]["received"] == 5 and answer["summary"]["late"] == 0
+    refused = client.get("/api/v1/statistics?commune=00073")
+    assert refused.status_code == 422 and refused.get_json()["field"] == "commune"
+
+
+def test_the_api_names_a_bad_filter(client, month):
+    login(client, "giam_sat")
+    for query, field in (("from=2026-03-10&to=2026-03-01", "to"), ("from=hom-qua", "from"),
+                         ("procedure=khong_co", "procedure"), ("commune=26734", "commune")):
+        answer = client.get(f"/api/v1/statistics?{query}")
+        assert answer.status_code == 422 and answer.get_json()["field"] == field, query
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert "/api/v1/statistics" in document["paths"]
+    described = document["components"]["schemas"]["Figures"]["properties"]["paused"]["description"]
+    assert described.startswith("Paused: Open at the period's end")
 
 
 @pytest.fixture

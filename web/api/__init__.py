@@ -15,11 +15,12 @@ from flask_smorest import Api
 from web.api import catalogue
 from web.api import dossiers
 from web.api import schemas
+from web.api import statistics
 from web.api import work_items
 from web.extensions import csrf
 
 PREFIX = "/api/v1"
-BLUEPRINTS = (catalogue.procedures, catalogue.templates, dossiers.blp, work_items.blp)
+BLUEPRINTS = (catalogue.procedures, catalogue.templates, dossiers.blp, work_items.blp, statistics.blp)
 
 DEFAULTS = {
     "API_TITLE": "motcua: một cửa điện tử",

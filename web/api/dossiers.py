@@ -1,4 +1,5 @@
-"""Dossiers: start one on a published template, read its status and its history."""
+"""Dossiers: start one on a published template, read its status and its history, move its
+appointment with an apology letter, stop it (the applicant's withdrawal included)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from web.api.views_data import dossier_payload
 from web.api.views_data import history_payload
 from web.wiring import runtime
 
-blp = api_blueprint("api_dossiers", "/dossiers", "Hồ sơ: tiếp nhận, trạng thái, lịch sử")
+blp = api_blueprint("api_dossiers", "/dossiers", "Hồ sơ: tiếp nhận, trạng thái, lịch sử, hẹn lại, dừng xử lý")
 
 
 @blp.route("", methods=["POST"])
@@ -38,7 +39,7 @@ def start_dossier(body: dict):
     applicant = body["applicant"]
     dossier = dossier_service.start_dossier(
         rt, definition_id=_definition_id(body), unit_code=body["unit_code"], applicant_name=applicant["name"],
-        applicant=applicant, received_at=received_at, actor=user.actor())
+        applicant=applicant, received_at=received_at, channel=body["channel"], actor=user.actor())
     with rt.db.read_session() as s:
         view = api_queries.dossier_by_code(s, dossier.code, frozenset({dossier.unit_code}))
     return dossier_payload(view), {"Location": url_for("api_dossiers.get_dossier", code=dossier.code)}
@@ -62,6 +63,40 @@ def get_history(code: str):
     view = _visible(code)
     with runtime().db.read_session() as s:
         return [history_payload(event) for event in api_queries.dossier_history(s, view.dossier.id)]
+
+
+@blp.route("/<code>/reappoint", methods=["POST"])
+@blp.arguments(schemas.ReappointSchema)
+@blp.response(200, schemas.DossierSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(404, response="NOT_FOUND")
+@blp.alt_response(409, response="CONFLICT")
+@blp.doc(security=TOKEN_ONLY)
+def reappoint(body: dict, code: str):
+    """The apology letter (Mẫu 04): a leader of the dossier's unit moves its appointment once, to a
+    time ahead and after the original one, with the reason (422 names `new_appointment` or `reason`)."""
+    view = _visible(code)
+    dossier_service.reappoint_dossier(runtime(), view.dossier.id, api_user().actor(), body["new_appointment"],
+                                      body["reason"])
+    return dossier_payload(_visible(code))
+
+
+@blp.route("/<code>/stop", methods=["POST"])
+@blp.arguments(schemas.StopSchema)
+@blp.response(200, schemas.DossierSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(404, response="NOT_FOUND")
+@blp.alt_response(409, response="CONFLICT")
+@blp.doc(security=TOKEN_ONLY)
+def stop(body: dict, code: str):
+    """Stop the dossier with a stop notice, at the applicant's request (`withdrawn`) or by the unit;
+    the one-stop desk or a leader of its unit, with the reason (422 names `reason`)."""
+    view = _visible(code)
+    dossier_service.cancel_dossier(runtime(), view.dossier.id, api_user().actor(), body["reason"],
+                                   withdrawn=body["withdrawn"])
+    return dossier_payload(_visible(code))
 
 
 def _visible(code: str) -> api_queries.DossierView:

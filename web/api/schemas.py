@@ -14,6 +14,11 @@ from marshmallow import validate
 
 from configurator.catalogue import LEVELS
 from configurator.catalogue import normalise
+from engine.domain import deadlines
+from engine.domain.figures import CHANNELS
+from engine.domain.figures import FIGURES
+from engine.domain.figures import STEP_FIGURES
+from engine.domain.model import Channel
 from engine.store.api_queries import WORK_ITEM_FILTERS
 from web.display import LOCAL_TZ as VN
 
@@ -66,8 +71,10 @@ class ProcedureSchema(ma.Schema):
     field_code = fields.String(allow_none=True)
     field_name = fields.String(allow_none=True)
     level = fields.String()
-    legal_limit_days = fields.Float(allow_none=True, metadata={"description": "Ngày làm việc"})
+    legal_limit_days = fields.Float(allow_none=True, metadata={"description": "Ngày làm việc; 0 = giải quyết trong ngày"})
     legal_limit_hours = fields.Float(allow_none=True, metadata={"description": "Giờ làm việc (1 ngày = 8 giờ)"})
+    same_day = fields.Method("_same_day", metadata={
+        "description": "Giải quyết trong ngày: hẹn trả cuối ngày làm việc bắt đầu tính thời hạn"})
     clock_cutoff = fields.String(allow_none=True)
     fees = fields.List(fields.Nested(FeeSchema))
     required_documents = fields.List(fields.Nested(DocumentSchema))
@@ -75,6 +82,10 @@ class ProcedureSchema(ma.Schema):
     legal_basis = fields.List(fields.String())
     online_service_level = fields.String(allow_none=True)
     updated_at = fields.DateTime()
+
+    def _same_day(self, entry) -> bool:
+        days = entry.legal_limit_days
+        return days is not None and deadlines.is_same_day(round(days * 8 * 60))
 
 
 class ProcedureVersionSchema(ma.Schema):
@@ -101,8 +112,10 @@ class TemplateSchema(ma.Schema):
     version = fields.Integer()
     name = fields.String()
     procedure_code = fields.String(allow_none=True)
-    legal_limit_minutes = fields.Integer(allow_none=True, metadata={"description": "Thời hạn luật định, phút làm việc"})
+    legal_limit_minutes = fields.Integer(allow_none=True, metadata={
+        "description": "Thời hạn luật định, phút làm việc; 0 = giải quyết trong ngày"})
     legal_limit_days = fields.Method("_days", allow_none=True, metadata={"description": "Ngày làm việc (8 giờ)"})
+    same_day = fields.Method("_same_day", metadata={"description": "Giải quyết trong ngày"})
     clock_cutoff = fields.String(allow_none=True)
     status = fields.String()
     published_at = fields.DateTime(allow_none=True)
@@ -110,6 +123,9 @@ class TemplateSchema(ma.Schema):
     def _days(self, definition) -> float | None:
         minutes = definition.legal_limit_minutes
         return None if minutes is None else minutes / (8 * 60)
+
+    def _same_day(self, definition) -> bool:
+        return deadlines.is_same_day(definition.legal_limit_minutes)
 
 
 class TemplateVersionSchema(TemplateSchema):
@@ -136,11 +152,28 @@ class StartDossierSchema(ma.Schema):
     unit_code = fields.String(required=True, validate=validate.Length(min=1, max=16))
     applicant = fields.Nested(ApplicantSchema, required=True)
     received_at = _aware(metadata={"description": "Thời điểm tiếp nhận; mặc định là bây giờ"})
+    channel = fields.String(load_default=Channel.COUNTER.value, validate=validate.OneOf(CHANNELS),
+                            metadata={"description": "Kênh tiếp nhận: counter (trực tiếp), online (trực tuyến), "
+                                                     "post (bưu chính); mặc định counter"})
 
     @ma.validates_schema
     def _one_template(self, data, **kwargs):
         if ("template_key" in data) == ("definition_id" in data):
             raise ValidationError("give either template_key or definition_id", field_name="template_key")
+
+
+class ReappointSchema(ma.Schema):
+    new_appointment = _aware(required=True, metadata={
+        "description": "Ngày hẹn trả mới: sau thời điểm hiện tại và sau ngày hẹn ban đầu"})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000),
+                           metadata={"description": "Lý do chậm trả kết quả, in trên phiếu xin lỗi"})
+
+
+class StopSchema(ma.Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000),
+                           metadata={"description": "Lý do, in trên thông báo dừng xử lý"})
+    withdrawn = fields.Boolean(load_default=False,
+                               metadata={"description": "true: công dân đề nghị rút hồ sơ; false: đơn vị dừng xử lý"})
 
 
 class WorkItemSchema(ma.Schema):
@@ -187,6 +220,7 @@ class DossierSchema(ma.Schema):
     completed_at = fields.DateTime(allow_none=True)
     classification = fields.String(allow_none=True, metadata={"description": "early | on_time | late"})
     margin_minutes = fields.Integer(allow_none=True)
+    channel = fields.String(metadata={"description": "counter | online | post"})
     current_steps = fields.List(fields.Nested(WorkItemSchema))
 
 
@@ -229,3 +263,77 @@ class DelegateSchema(ma.Schema):
 class ResolveSchema(ma.Schema):
     data = fields.Dict(keys=fields.String(), metadata={"description": "Đề xuất của người được ủy quyền"})
     note = fields.String(validate=validate.Length(max=2000))
+
+
+# -- statistics -------------------------------------------------------------------------------------
+
+class StatisticsQuerySchema(ma.Schema):
+    date_from = fields.Date(data_key="from", metadata={"description": "Từ ngày (YYYY-MM-DD, giờ Việt Nam); "
+                                                                      "mặc định ngày đầu tháng này"})
+    date_to = fields.Date(data_key="to", metadata={"description": "Đến ngày, tính cả ngày này; mặc định cuối tháng"})
+    commune = fields.String(validate=validate.Length(min=1, max=16),
+                            metadata={"description": "Chỉ một xã/phường trong phạm vi của tài khoản"})
+    procedure = fields.String(validate=validate.Length(min=1, max=120),
+                              metadata={"description": "Chỉ một quy trình (mã quy trình, vd. dang_ky_khai_sinh)"})
+
+
+def _figure_field(figure) -> fields.Field:
+    """A figure's field, described by its definition (engine.domain.figures): the document says
+    what the page's legend says."""
+    description = {"description": f"{figure.name}: {figure.meaning}"}
+    if figure.key.endswith("on_time_rate"):
+        return fields.Float(allow_none=True, metadata=description)
+    return fields.Integer(metadata=description)
+
+
+def _figure_fields(definitions) -> dict:
+    return {figure.key: _figure_field(figure) for figure in definitions}
+
+
+FiguresSchema = ma.Schema.from_dict(_figure_fields(FIGURES), name="FiguresSchema")
+StepFiguresSchema = ma.Schema.from_dict(_figure_fields(STEP_FIGURES), name="StepFiguresSchema")
+
+
+class FigureDefinitionSchema(ma.Schema):
+    key = fields.String()
+    name = fields.String(metadata={"description": "Tên (tiếng Việt)"})
+    meaning = fields.String(metadata={"description": "Cách tính (tiếng Việt)"})
+    name_en = fields.String()
+    meaning_en = fields.String()
+
+
+class StatisticsPeriodSchema(ma.Schema):
+    date_from = fields.Date(data_key="from")
+    date_to = fields.Date(data_key="to")
+    as_of = fields.DateTime(metadata={"description": "Thời điểm đọc hồ sơ đang xử lý và tạm dừng: cuối kỳ, "
+                                                     "hoặc bây giờ nếu kỳ chưa hết"})
+
+
+class CommuneFiguresSchema(ma.Schema):
+    code = fields.String()
+    name = fields.String()
+    figures = fields.Nested(FiguresSchema)
+
+
+class ProcedureFiguresSchema(ma.Schema):
+    key = fields.String(metadata={"description": "Mã quy trình"})
+    code = fields.String(metadata={"description": "Mã thủ tục trên Cổng DVC quốc gia (có thể trống)"})
+    name = fields.String()
+    figures = fields.Nested(FiguresSchema)
+
+
+class OfficerFiguresSchema(ma.Schema):
+    username = fields.String()
+    full_name = fields.String(metadata={"description": "Họ tên; tên tài khoản khi tài khoản không có họ tên"})
+    figures = fields.Nested(StepFiguresSchema)
+
+
+class StatisticsSchema(ma.Schema):
+    period = fields.Nested(StatisticsPeriodSchema)
+    communes_in_scope = fields.List(fields.String(), metadata={"description": "Các xã/phường được tính"})
+    procedure = fields.String(allow_none=True)
+    definitions = fields.List(fields.Nested(FigureDefinitionSchema))
+    summary = fields.Nested(FiguresSchema)
+    communes = fields.List(fields.Nested(CommuneFiguresSchema))
+    procedures = fields.List(fields.Nested(ProcedureFiguresSchema))
+    officers = fields.List(fields.Nested(OfficerFiguresSchema))

@@ -10,7 +10,7 @@ from web.display import STATUS_LABELS_VI
 
 _DOSSIER_COLUMNS = ("code", "status", "run_state", "procedure_code", "unit_code", "applicant_name", "applicant",
                     "received_at", "appointment_at", "original_appointment_at", "re_appointment_reason",
-                    "completed_at", "classification", "margin_minutes")
+                    "completed_at", "classification", "margin_minutes", "channel")
 _ITEM_COLUMNS = ("id", "element_id", "name", "role", "unit_code", "state", "assignee", "owner",
                  "delegation_state", "priority", "form_key", "created_at", "claimed_at", "warn_at", "due_at",
                  "version")

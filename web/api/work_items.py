@@ -4,6 +4,7 @@ return, delegate, resolve). Each action is one engine transaction; a refusal wri
 from __future__ import annotations
 
 from configurator.steps import complete_step
+from engine.domain import decisions
 from engine.services import actions
 from engine.services import dossiers as dossier_service
 from engine.store import api_queries
@@ -21,6 +22,8 @@ from web.wiring import runtime
 blp = api_blueprint("api_work_items", "/work-items", "Việc cần xử lý của người dùng gắn với mã truy cập")
 
 _WRITE_ERRORS = ((401, "UNAUTHORIZED"), (403, "FORBIDDEN"), (404, "NOT_FOUND"), (409, "CONFLICT"))
+#: A refusal's reason is a field of the step's form, which arrives under `data`.
+_REASON_FIELDS = {name: f"data.{name}" for name in decisions.REFUSAL_REASON_FIELD.values()}
 
 
 def _documented_write(view):
@@ -71,10 +74,12 @@ def unclaim(item_id: int):
 @blp.response(200, schemas.DossierSchema)
 @_documented_write
 def complete(body: dict, item_id: int):
-    """Complete the step with its form data (checked against the step's form: 422 names the field)."""
+    """Complete the step with its form data (checked against the step's form: 422 names the field,
+    e.g. `data.ly_do_tu_choi` for a refusal without its reason)."""
     _check_visible(item_id)
-    dossier = complete_step(runtime(), item_id, api_user().actor(), body["data"],
-                            expected_version=body.get("version"))
+    with fields_named(_REASON_FIELDS):
+        dossier = complete_step(runtime(), item_id, api_user().actor(), body["data"],
+                                expected_version=body.get("version"))
     return _dossier(dossier.code, dossier.unit_code)
 
 

@@ -61,12 +61,26 @@ def print_form(dossier_id: int, kind: str):
             (kind == "xin_loi" and not dossier.re_appointment_reason) or (kind == "dung" and stop is None):
         abort(404, description=MISSING[kind])
     lookup_url = url_for("public.lookup", ma=dossier.code, _external=True)
+    now = runtime().clock.now()
     return render_template(f"desk/print/{kind}.html", title=KINDS[kind], papers=papers, dossier=dossier,
                            view=papers.view, names=papers.names, lookup_url=lookup_url,
                            qr=_qr_svg(lookup_url) if kind == "tiep_nhan" else None,
-                           now=runtime().clock.now(), classes=CLASSIFICATION_LABELS, actions=ACTION_LABELS,
-                           role_label=role_label, stop=stop,
+                           now=now, issued_at=_issued_at(kind, papers, stop) or now, tz=papers.tz,
+                           classes=CLASSIFICATION_LABELS, actions=ACTION_LABELS, role_label=role_label, stop=stop,
                            status=STATUS_LABELS_VI.get(dossier.status, str(dossier.status)))
+
+
+def _issued_at(kind: str, papers, stop) -> datetime | None:
+    """The day a form is dated: when what it records happened (the control slip and the log are
+    dated the day they are printed)."""
+    issued = {
+        "tiep_nhan": lambda: papers.view.dossier.received_at,
+        "bo_sung": lambda: papers.supplement.at,
+        "tu_choi": lambda: papers.refusal.at,
+        "xin_loi": lambda: papers.reappointed_at,
+        "dung": lambda: stop.at,
+    }.get(kind)
+    return issued() if issued else None
 
 
 def _qr_svg(url: str) -> Markup:
@@ -91,5 +105,6 @@ def unit_register():
     end = datetime.combine(last + timedelta(days=1), time.min, VN)
     with rt.db.read_session() as s:
         rows = inbox_queries.register(s, current_user.unit_code, start, end)
-    return render_template("desk/register.html", rows=rows, first=first, last=last,
+        tz = rt.calendars.for_unit(s, current_user.unit_code).tz
+    return render_template("desk/register.html", rows=rows, first=first, last=last, tz=tz,
                            limit=inbox_queries.REGISTER_LIMIT, statuses=STATUS_LABELS_VI, classes=CLASSIFICATION_LABELS)

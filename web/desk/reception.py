@@ -14,10 +14,12 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from engine.domain.errors import EngineError
+from engine.domain.model import Channel
 from engine.services import dossiers
 from engine.store import inbox_queries
 from engine.store import queries
 from web.desk import bp
+from web.display import CHANNEL_LABELS
 from web.desk.common import local_input
 from web.desk.common import parse_local_datetime
 from web.desk.common import refusal_text
@@ -33,7 +35,7 @@ PHONE = re.compile(r"^[0-9+ ]{8,15}$")
 @bp.get("/tiep-nhan")
 @reception_required
 def reception():
-    return _form(values={"unit_code": current_user.unit_code,
+    return _form(values={"unit_code": current_user.unit_code, "channel": Channel.COUNTER.value,
                          "received_at": local_input(runtime().clock.now())}, errors={})
 
 
@@ -52,7 +54,7 @@ def reception_catalogue():
 def receive():
     form = request.form
     values = {name: (form.get(name) or "").strip() for name in
-              ("definition_id", "applicant_name", "unit_code", "received_at", *APPLICANT_FIELDS)}
+              ("definition_id", "applicant_name", "unit_code", "received_at", "channel", *APPLICANT_FIELDS)}
     errors, now = {}, runtime().clock.now()
     with runtime().db.read_session() as s:
         definitions = {str(d.id): d for d in queries.newest_published_per_template(s)}
@@ -66,6 +68,9 @@ def receive():
     errors.update(_applicant_problems(values))
     if values["unit_code"] not in communes:
         errors["unit_code"] = gettext("Chọn một xã, phường của tỉnh, thành phố.")
+    values["channel"] = values["channel"] or Channel.COUNTER.value  # the form's preselected choice
+    if values["channel"] not in CHANNEL_LABELS:
+        errors["channel"] = gettext("Chọn kênh tiếp nhận: trực tiếp, trực tuyến hoặc bưu chính.")
     received_at = parse_local_datetime(values["received_at"]) if values["received_at"] else now
     if received_at is None:
         errors["received_at"] = gettext("Thời điểm tiếp nhận không hợp lệ.")
@@ -81,7 +86,7 @@ def receive():
         dossier = dossiers.start_dossier(
             runtime(), definition_id=definition.id, unit_code=values["unit_code"],
             applicant_name=values["applicant_name"], applicant=applicant, received_at=received_at,
-            actor=current_user.actor())
+            channel=values["channel"], actor=current_user.actor())
     except EngineError as error:
         errors[error.field or "form"] = refusal_text(error)
         return _form(values, errors, entry=entry, ticked=set(form.getlist("documents"))), 422
@@ -108,7 +113,7 @@ def _form(values: dict, errors: dict, entry=None, ticked: set | None = None):
         definitions = queries.newest_published_per_template(s)
         communes = inbox_queries.province_communes(s, current_user.unit_code)
     return render_template("desk/reception.html", definitions=definitions, communes=communes, values=values,
-                           errors=errors, entry=entry, ticked=ticked or set(),
+                           errors=errors, entry=entry, ticked=ticked or set(), channels=CHANNEL_LABELS,
                            chosen=bool(values.get("definition_id")))
 
 

@@ -35,9 +35,11 @@ from web.desk.common import visible_item
 from web.desk.labels import ACTION_LABELS
 from web.desk.labels import CLASSIFICATION_LABELS
 from web.desk.labels import STATUS_LABELS_VI
+from web.display import CHANNEL_LABELS
 from web.desk.labels import WORK_STATE_LABELS
 from web.desk.labels import escalation_text
 from web.desk.labels import role_label
+from web.refusals import localised
 from web.security import clerk_required
 from web.wiring import runtime
 
@@ -71,6 +73,9 @@ def complete(item_id: int):
         return _render(item_id=item_id, field_errors=step_form.field_errors(error.errors), status=422,
                        errors={"complete": gettext("Biểu mẫu chưa hợp lệ: xem các trường được đánh dấu.")})
     except EngineError as error:
+        if form and error.field in form.get("properties", {}):  # e.g. a refusal without its reason
+            return _render(item_id=item_id, field_errors={error.field: localised(error)}, status=422,
+                           errors={"complete": gettext("Biểu mẫu chưa hợp lệ: xem các trường được đánh dấu.")})
         return _render(item_id=item_id, errors={"complete": refusal_text(error)}, status=422)
     flash(gettext("Đã hoàn thành bước và chuyển hồ sơ sang bước tiếp theo."), "success")
     return redirect(url_for("desk.inbox"))
@@ -79,11 +84,9 @@ def complete(item_id: int):
 @bp.post("/buoc/<int:item_id>/tra-lai")
 @clerk_required
 def return_step(item_id: int):
-    reason = (request.form.get("reason") or "").strip()
-    if not reason:
-        return _render(item_id=item_id, errors={"return": gettext("Nhập lý do trả lại.")}, status=422)
+    reason = request.form.get("reason") or ""
     return _act(item_id, "return", lambda actor: actions.return_to_previous(runtime(), item_id, actor, reason),
-                gettext("Đã trả lại hồ sơ cho bước trước."), to_inbox=True)
+                gettext("Đã trả lại hồ sơ cho bước trước."), to_inbox=True, fields=("reason",))
 
 
 @bp.post("/buoc/<int:item_id>/uy-quyen")
@@ -129,17 +132,16 @@ def reappoint(dossier_id: int):
     with runtime().db.read_session() as s:
         visible_dossier(s, dossier_id)
     new_at = parse_local_datetime(request.form.get("new_appointment"))
-    reason = (request.form.get("reason") or "").strip()
-    error = _reappointment_problem(new_at, reason)
-    if error is None:
-        try:
-            dossiers.reappoint_dossier(runtime(), dossier_id, current_user.actor(), new_at, reason)
-        except PermissionDenied as exc:  # not a leader of the unit that decides on the dossier
-            abort(403, description=refusal_text(exc))
-        except EngineError as exc:
-            error = refusal_text(exc)
-    if error:
-        return _render(**page, errors={"reappoint": error}, status=422)
+    if new_at is None:
+        return _render(**page, errors={"reappoint.new_appointment": gettext("Nhập ngày, giờ hẹn trả mới.")},
+                       status=422)
+    try:
+        dossiers.reappoint_dossier(runtime(), dossier_id, current_user.actor(), new_at,
+                                   request.form.get("reason") or "")
+    except PermissionDenied as exc:  # not a leader of the unit that decides on the dossier
+        abort(403, description=refusal_text(exc))
+    except EngineError as exc:
+        return _render(**page, errors=_refusal_at_field("reappoint", exc, ("new_appointment", "reason")), status=422)
     flash(gettext("Đã lập phiếu xin lỗi và hẹn lại ngày trả kết quả."), "success")
     return redirect(url_for("desk.print", dossier_id=dossier_id, kind="xin_loi"))
 
@@ -157,31 +159,30 @@ def stop(dossier_id: int):
         dossiers.cancel_dossier(runtime(), dossier_id, current_user.actor(), request.form.get("reason") or "",
                                 withdrawn=withdrawn)
     except EngineError as exc:
-        return _render(**page, errors={"stop": refusal_text(exc)}, status=422)
+        return _render(**page, errors=_refusal_at_field("stop", exc, ("reason",)), status=422)
     flash(gettext("Đã dừng xử lý hồ sơ; in thông báo cho công dân."), "success")
     return redirect(url_for("desk.print", dossier_id=dossier_id, kind="dung"))
 
 
 # -- helpers -------------------------------------------------------------------------------------
 
-def _act(item_id: int, name: str, call, done: str, to_inbox: bool = False):
+def _act(item_id: int, name: str, call, done: str, to_inbox: bool = False, fields: tuple[str, ...] = ()):
     with runtime().db.read_session() as s:
         visible_item(s, item_id)
     try:
         call(current_user.actor())
     except EngineError as error:
-        return _render(item_id=item_id, errors={name: refusal_text(error)}, status=422)
+        return _render(item_id=item_id, errors=_refusal_at_field(name, error, fields), status=422)
     flash(done, "success")
     return redirect(url_for("desk.inbox") if to_inbox else url_for("desk.work_item", item_id=item_id))
 
 
-def _reappointment_problem(new_at, reason: str) -> str | None:
-    """What the leader must fill in first; who may, and only once, the engine decides."""
-    if new_at is None:
-        return gettext("Nhập ngày, giờ hẹn trả mới.")
-    if not reason:
-        return gettext("Nhập lý do chậm trả kết quả.")
-    return None
+def _refusal_at_field(action: str, error: EngineError, fields: tuple[str, ...]) -> dict[str, str]:
+    """The engine's refusal beside the field of the action's form it names ('stop.reason'), else
+    above the form ('stop')."""
+    if error.field in fields:
+        return {f"{action}.{error.field}": localised(error)}
+    return {action: refusal_text(error)}
 
 
 def _form_of(item_id: int) -> dict | None:
@@ -198,21 +199,23 @@ def _render(item_id: int | None = None, dossier_id: int | None = None, errors: d
     with rt.db.read_session() as s:
         page = inbox_queries.dossier_page(s, dossier_id=dossier_id, item_id=item_id)
         bundle = rt.bundle_for_definition(s, page.view.definition.id) if page else None
-        at_risk = supervision.apology_is_due(rt, s, page.view.dossier) if page else False
+        apology = supervision.apology_needed(rt, s, page.view.dossier.id, rt.clock.now()) if page else None
     item, view = _visible_page(page)
     form = steps.form_of(rt, view.definition.id, item.form_key) if item else None
     context = {
         "item": item, "view": view, "dossier": view.dossier, "steps": page.steps, "history": page.history,
         "names": page.names, "colleagues": page.colleagues, "now": rt.clock.now(),
-        "at_risk": at_risk,
+        "at_risk": apology is not None, "apology": apology.as_detail() if apology else None,
         "fields": step_form.fields_of(form), "has_form": form is not None,
         "values": _form_values(item, view.dossier), "field_errors": field_errors or {}, "errors": errors or {},
+        "failed": {key.split(".")[0] for key in errors or {}},  # the action whose form is shown again
         "may": _permissions(item, bundle),
         "is_leader": current_user.actor().is_supervising() and current_user.may_see_unit(view.dossier.unit_code),
         "may_stop": view.dossier.run_state == RunState.RUNNING.value and current_user.unit_code == view.dossier.unit_code
         and ("mot_cua" in current_user.roles or current_user.actor().is_supervising()),
         "labels": {"actions": ACTION_LABELS, "classes": CLASSIFICATION_LABELS, "states": WORK_STATE_LABELS,
-                   "status": STATUS_LABELS_VI.get(view.dossier.status, str(view.dossier.status))},
+                   "status": STATUS_LABELS_VI.get(view.dossier.status, str(view.dossier.status)),
+                   "channel": CHANNEL_LABELS.get(view.dossier.channel, view.dossier.channel)},
         "role_label": role_label, "escalation_text": escalation_text,
         "printable": {kind: dossier_papers.last_decision(page.steps, decisions, ()) for kind, decisions in (
             ("bo_sung", dossier_papers.SUPPLEMENT_DECISIONS), ("tu_choi", dossier_papers.REFUSAL_DECISIONS))},

@@ -1,6 +1,8 @@
 """The statistics report as a table of rows, then as XLSX (openpyxl) or CSV (UTF-8 with BOM, so
 Excel reads the Vietnamese text). Both files are written from the same rows, so they hold the
-same numbers; the rows are built from the dashboard's own tables."""
+same numbers; the rows are built from the dashboard's own tables, with the figures' names and
+meanings of engine.domain.figures, in Vietnamese whatever the interface language (the report is
+an official document, like the printed forms)."""
 
 from __future__ import annotations
 
@@ -8,17 +10,35 @@ import csv
 import io
 from datetime import datetime
 
+from flask_babel import force_locale
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from engine.domain import figures as definitions
 from engine.services.supervision import Dashboard
 from engine.store.statistics import Figures
+from engine.store.statistics import OfficerRow
 from engine.store.statistics import Row
+from web.refusals import engine_messages
 
-COLUMNS = ("Mã", "Tên", "Tiếp nhận", "Đang xử lý: chưa đến hạn", "Đang xử lý: quá hạn", "Đã giải quyết",
-           "Trước hạn", "Đúng hạn", "Quá hạn", "Kết thúc khác (từ chối, dừng)", "Tỷ lệ đúng hạn (%)")
+#: The report's figures: the dashboard's, with receipts split by channel (counter, online, post).
+REPORT_COLUMNS = ("carried_over", "received", "received_counter", "received_online", "received_post", "not_due",
+                  "overdue", "paused", "done", "early", "on_time", "late", "withdrawn_stopped", "on_time_rate")
 TITLE = "BÁO CÁO TÌNH HÌNH GIẢI QUYẾT HỒ SƠ THỦ TỤC HÀNH CHÍNH"
-HEADINGS = (TITLE, "Theo xã/phường", "Theo thủ tục", COLUMNS[0])
+COMMUNES, PROCEDURES, OFFICERS, LEGEND = ("Theo xã/phường", "Theo thủ tục", "Theo cán bộ (các bước đã xử lý)",
+                                          "Cách tính các số liệu")
+HEADINGS = (TITLE, COMMUNES, PROCEDURES, OFFICERS, LEGEND, "Mã", "Mã thủ tục", "Tài khoản")
+TOTAL = "Tổng cộng"
+
+
+def vietnamese(text: str) -> str:
+    """A figure's name or meaning (English in the engine) in Vietnamese, in every interface language."""
+    with force_locale("vi"):
+        return engine_messages.gettext(text)
+
+
+def column_names(keys, by_key) -> list[str]:
+    return [vietnamese(by_key[key].name) + (" (%)" if key.endswith("on_time_rate") else "") for key in keys]
 
 
 def range_text(found) -> str:
@@ -35,37 +55,43 @@ def scope_text(found, options) -> str:
     return f"{where}; {what}"
 
 
-def rate_percent(figures) -> float | None:
-    """The on-time rate in percent, one decimal; None when nothing was completed."""
-    rate = figures.on_time_rate
+def percent(rate: float | None) -> float | None:
+    """A rate in percent, one decimal; None when there is no rate."""
     return None if rate is None else round(rate * 100, 1)
 
 
-def figure_cells(figures: Figures) -> list:
-    return [figures.received, figures.not_due, figures.overdue, figures.completed, figures.early,
-            figures.on_time, figures.late, figures.ended_other, rate_percent(figures)]
+def figure_cells(found: Figures) -> list:
+    return [percent(found.on_time_rate) if key == "on_time_rate" else found.value(key) for key in REPORT_COLUMNS]
+
+
+def officer_cells(row: OfficerRow) -> list:
+    return [percent(row.step_on_time_rate) if key == "step_on_time_rate" else getattr(row, key)
+            for key in definitions.STEP_COLUMNS]
 
 
 def rows(board: Dashboard, range_text: str, scope_text: str, generated_at: datetime) -> list[list]:
-    """The report: title, one header line with the range and the time it was made, then the
-    per-commune and per-procedure tables, each with its total."""
+    """The report: title, one header line with the period and the time it was made, the
+    per-commune and per-procedure tables, each with its total, the officers' steps, and what each
+    figure means."""
     lines: list[list] = [[TITLE],
                          [f"Kỳ báo cáo: {range_text}", f"Lập lúc: {generated_at:%H:%M ngày %d/%m/%Y}",
                           f"Phạm vi: {scope_text}"]]
-    for heading, table in (("Theo xã/phường", board.communes), ("Theo thủ tục", board.procedures)):
-        lines += [[], [heading], list(COLUMNS)]
-        lines += [_line(row) for row in table]
-        lines.append(["", "Tổng cộng", *figure_cells(_total(table))])
+    figure_header = column_names(REPORT_COLUMNS, definitions.BY_KEY)
+    for heading, first, table in ((COMMUNES, "Mã", board.communes), (PROCEDURES, "Mã thủ tục", board.procedures)):
+        lines += [[], [heading], [first, "Tên", *figure_header]]
+        lines += [[row.code, row.label, *figure_cells(row.figures)] for row in table]
+        lines.append(["", TOTAL, *figure_cells(_total(table))])
+    lines += [[], [OFFICERS], ["Tài khoản", "Họ và tên", *column_names(definitions.STEP_COLUMNS,
+                                                                        definitions.STEP_BY_KEY)]]
+    lines += [[row.username, row.full_name, *officer_cells(row)] for row in board.officers]
+    lines += [[], [LEGEND]]
+    lines += [[vietnamese(figure.name), vietnamese(figure.meaning)]
+              for figure in definitions.FIGURES + definitions.STEP_FIGURES]
     return lines
 
 
-def _line(row: Row) -> list:
-    return [row.key, row.label, *figure_cells(row.figures)]
-
-
 def _total(table: list[Row]) -> Figures:
-    fields = ("received", "not_due", "overdue", "early", "on_time", "late", "ended_other")
-    return Figures(**{name: sum(getattr(row.figures, name) for row in table) for name in fields})
+    return sum((row.figures for row in table), Figures())
 
 
 def to_xlsx(lines: list[list]) -> bytes:
@@ -86,7 +112,7 @@ def to_xlsx(lines: list[list]) -> bytes:
 
 
 def _is_heading(line: list) -> bool:
-    return bool(line) and (line[0] in HEADINGS or (len(line) > 1 and line[1] == "Tổng cộng"))
+    return bool(line) and (line[0] in HEADINGS or (len(line) > 1 and line[1] == TOTAL))
 
 
 def to_csv(lines: list[list]) -> bytes:

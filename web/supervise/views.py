@@ -13,26 +13,24 @@ from flask import request
 from flask_babel import gettext
 from flask_login import current_user
 
+from engine.domain import figures
 from engine.services import supervision
 from engine.store import statistics
+from web.display import CHANNEL_LABELS
 from web.display import CLASSIFICATION_LABELS
 from web.display import STATUS_LABELS_VI
+from web.i18n import current_language
+from web.refusals import engine_messages
 from web.security import supervisor_required
 from web.supervise import bp
 from web.supervise import filters as filtering
 from web.supervise import report
 from web.wiring import runtime
 
-BUCKET_LABELS = {
-    "received": "Hồ sơ tiếp nhận", "in_progress": "Đang xử lý", "not_due": "Đang xử lý, chưa đến hạn",
-    "overdue": "Đang xử lý, quá hạn", "completed": "Đã giải quyết", "early": "Giải quyết trước hạn",
-    "on_time": "Giải quyết đúng hạn", "late": "Giải quyết quá hạn",
-    "ended_other": "Kết thúc không có kết quả (từ chối, dừng, rút)",
-}
 SLA_ACTION_LABELS = {"sla_warning": "Cảnh báo sắp đến hạn", "sla_breach": "Quá hạn bước",
                      "sla_escalation": "Chuyển cấp xử lý", "apology_requested": "Yêu cầu xin lỗi, hẹn lại"}
 ESCALATION_ACTIONS = {"notify": "thông báo", "reassign": "giao lại", "priority": "nâng ưu tiên"}
-RISK_REASONS = {supervision.APOLOGY_DUE: "Còn dưới một ngày làm việc đến hạn trả",
+RISK_REASONS = {supervision.APOLOGY_DUE: "Cần phiếu xin lỗi và hẹn lại",
                 supervision.CANNOT_FIT: "Thời gian các bước còn lại vượt quá hạn trả"}
 ALL_TIME = (datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(2200, 1, 1, tzinfo=timezone.utc))
 
@@ -55,9 +53,15 @@ def _working_hours(minutes) -> str:
     return sign + (" ".join(parts) or gettext("%(n)s giờ", n=0))
 
 
+def figure_text(text: str) -> str:
+    """A figure's name or meaning (English in engine.domain.figures) in the reader's language."""
+    return text if current_language() == "en" else engine_messages.gettext(text)
+
+
 @bp.context_processor
 def _labels():
-    return {"classification_labels": CLASSIFICATION_LABELS, "bucket_labels": BUCKET_LABELS,
+    return {"classification_labels": CLASSIFICATION_LABELS, "figure_text": figure_text, "figures": figures,
+            "channel_labels": CHANNEL_LABELS,
             "status_labels": {s.value: label for s, label in STATUS_LABELS_VI.items()}}
 
 
@@ -102,11 +106,8 @@ def figures_json():
                                    for r in board.procedures]})
 
 
-def _figures_json(figures: statistics.Figures) -> dict:
-    return {"received": figures.received, "in_progress": figures.in_progress, "not_due": figures.not_due,
-            "overdue": figures.overdue, "completed": figures.completed, "early": figures.early,
-            "on_time": figures.on_time, "late": figures.late, "ended_other": figures.ended_other,
-            "on_time_rate": figures.on_time_rate}
+def _figures_json(found: statistics.Figures) -> dict:
+    return found.as_dict()
 
 
 def _chart(board) -> dict:
@@ -128,7 +129,7 @@ def dossiers():
     """The dossiers behind one number: ?nhom=<bucket>, with the dashboard's filters."""
     found, errors, options = _read_filters()
     bucket = request.args.get("nhom", "")
-    if bucket not in statistics.BUCKETS:
+    if bucket not in figures.LISTABLE:
         errors["nhom"] = gettext("Nhóm hồ sơ: %(bucket)s không phải một nhóm của bảng thống kê.", bucket=bucket)
     lines = []
     if not errors:
@@ -159,7 +160,7 @@ def at_risk():
     if not errors:
         risks = supervision.at_risk(runtime(), found.scope(current_user.supervised_units), runtime().clock.now())
     return render_template("supervise/at_risk.html", filters=found, errors=errors, options=options,
-                           risks=risks, reasons=RISK_REASONS), 400 if errors else 200
+                           risks=risks, reasons=RISK_REASONS, now=runtime().clock.now()), 400 if errors else 200
 
 
 @bp.get("/leo-thang")

@@ -26,13 +26,14 @@ def label_messages() -> list[str]:
     from web.desk import labels as desk
     from web.model import labels as model
     from web.navigation import SECTIONS
+    from web.display import CHANNEL_LABELS
     from web.display import NEXT_STEP_VI
     from web.display import STATUS_LABELS_VI
     from web.supervise import views as supervise
 
     texts = [label for _endpoint, label, _check in SECTIONS]
-    for table in (STATUS_LABELS_VI, NEXT_STEP_VI, desk.TAB_LABELS, desk.ACTION_LABELS, desk.ESCALATION_TEXT, desk.CLASSIFICATION_LABELS,
-                  desk.WORK_STATE_LABELS, desk.ROLE_LABELS, supervise.BUCKET_LABELS, supervise.SLA_ACTION_LABELS,
+    for table in (STATUS_LABELS_VI, NEXT_STEP_VI, CHANNEL_LABELS, desk.TAB_LABELS, desk.ACTION_LABELS, desk.ESCALATION_TEXT, desk.CLASSIFICATION_LABELS,
+                  desk.WORK_STATE_LABELS, desk.ROLE_LABELS, supervise.SLA_ACTION_LABELS,
                   supervise.ESCALATION_ACTIONS, supervise.RISK_REASONS, model.STATUS_LABELS, model.LEVELS, model.SEVERITY,
                   role_choices()):
         texts.extend(table.values())

@@ -5,7 +5,7 @@ Existing events get their hashes here, in id order per dossier, so every chain s
 dossier's first event.
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0010
 """
 from alembic import op
 import sqlalchemy as sa
@@ -16,7 +16,7 @@ from engine.domain.audit_chain import ChainHead
 from engine.store.records import UTCDateTime
 
 revision = '0009'
-down_revision = '0005'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
