@@ -4,7 +4,7 @@ Only what a file is (name, type, size, SHA-256, who and when, its random key); t
 the document store (a local folder or an S3-compatible bucket, engine.documents).
 
 Revision ID: 0011
-Revises: 0010
+Revises: 0009
 """
 from alembic import op
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from engine.store.records import UTCDateTime
 
 revision = '0011'
-down_revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
