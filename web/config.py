@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Mapping
 
@@ -18,7 +19,19 @@ def load_config(app: Flask, overrides: Mapping | None) -> None:
         SQLALCHEMY_ENGINE_OPTIONS={},
         SECRET_KEY=None,
         BABEL_DEFAULT_LOCALE="vi",
+        # A signed-in session ends after this long without a request (MOTCUA_PERMANENT_SESSION_LIFETIME,
+        # seconds); the cookie is renewed on each request, so a working day is never cut short.
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        TRUSTED_PROXY=0,
+        # Citizen lookups per address in the window, successful or not (MOTCUA_LOOKUP_LIMIT, ..._WINDOW_MINUTES).
+        LOOKUP_LIMIT=30,
+        LOOKUP_WINDOW_MINUTES=10,
     )
+    if os.environ.get("MOTCUA_ENV") == "production":
+        app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True,
+                          REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax")
     app.config.from_prefixed_env("MOTCUA")
     if overrides:
         app.config.from_mapping(overrides)

@@ -20,23 +20,36 @@ def api_token_group() -> None:
 @api_token_group.command("create")
 @click.option("--user", "username", required=True, help="The user the token acts as (roles and unit).")
 @click.option("--name", required=True, help="Which system uses it, e.g. 'Đồng bộ Cổng DVC quốc gia'.")
-def create(username: str, name: str) -> None:
+@click.option("--expires-in", default="90d", show_default=True,
+              help="How long it stays valid: days or hours, e.g. 90d, 12h (at most 730d).")
+def create(username: str, name: str, expires_in: str) -> None:
     """Print a new token once; only its SHA-256 is stored, so keep it now."""
     from engine.services import api_tokens  # noqa: PLC0415
 
-    record, token = api_tokens.issue(_runtime(), username=username, name=name)
-    click.echo(f"token {record.id} for {username} ({record.name}); it is shown only this once:", err=True)
+    record, token = api_tokens.issue(_runtime(), username=username, name=name, expires_in=expires_in)
+    click.echo(f"token {record.id} for {username} ({record.name}), valid until {_utc(record.expires_at)}; "
+               "it is shown only this once:", err=True)
     click.echo(token)
 
 
 @api_token_group.command("list")
 def list_tokens() -> None:
-    """Every token: id, user, name, created, revoked (never the token itself)."""
+    """Every token, one a line, tab-separated: id, user, name, created, expires, last used, state
+    (active, expired or revoked); never the token itself."""
     from engine.services import api_tokens  # noqa: PLC0415
 
-    for record in api_tokens.all_tokens(_runtime()):
-        state = "revoked" if record.revoked else "active"
-        click.echo(f"{record.id}\t{record.username}\t{record.name}\t{record.created_at:%Y-%m-%d %H:%M}Z\t{state}")
+    rt = _runtime()
+    now = rt.clock.now()
+    for record in api_tokens.all_tokens(rt):
+        state = "revoked" if record.revoked else "expired" if not record.expires_at or record.expires_at <= now \
+            else "active"
+        click.echo(f"{record.id}\t{record.username}\t{record.name}\t{_utc(record.created_at)}\t"
+                   f"{_utc(record.expires_at)}\t{_utc(record.last_used_at) if record.last_used_at else 'never'}\t"
+                   f"{state}")
+
+
+def _utc(at) -> str:
+    return f"{at:%Y-%m-%d %H:%M}Z" if at else "-"
 
 
 @api_token_group.command("revoke")
