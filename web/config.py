@@ -25,6 +25,11 @@ def load_config(app: Flask, overrides: Mapping | None) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         TRUSTED_PROXY=0,
+        # Input limits (web.guards), each MOTCUA_<name>: the largest honest body is a BPMN file of a
+        # few hundred KB; one text value's characters (narrower limits sit on each field); JSON depth.
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        MAX_FIELD_LENGTH=20_000,
+        MAX_JSON_DEPTH=32,
         # Citizen lookups per address in the window, successful or not (MOTCUA_LOOKUP_LIMIT, ..._WINDOW_MINUTES).
         LOOKUP_LIMIT=30,
         LOOKUP_WINDOW_MINUTES=10,

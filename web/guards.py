@@ -20,12 +20,6 @@ from werkzeug.routing import IntegerConverter
 
 #: PostgreSQL's `integer` (and every id column of ours): a larger id can name no row.
 DB_INT_MAX = 2**31 - 1
-DEFAULTS = {
-    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,  # the largest honest body is a BPMN file of a few hundred KB
-    "MAX_FORM_MEMORY_SIZE": 2 * 1024 * 1024,
-    "MAX_FIELD_LENGTH": 20_000,  # characters of any one text value; narrower limits sit on each field
-    "MAX_JSON_DEPTH": 32,
-}
 _STRING_LITERAL = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
@@ -48,9 +42,8 @@ class DatabaseIntConverter(IntegerConverter):
 
 
 def init_app(app: Flask) -> None:
-    """Before any blueprint registers a route, so that every `<int:...>` uses the bounded converter."""
-    for key, value in DEFAULTS.items():
-        app.config.setdefault(key, value)
+    """Before any blueprint registers a route, so that every `<int:...>` uses the bounded converter.
+    The limits are settings (web.config): MAX_CONTENT_LENGTH, MAX_FIELD_LENGTH, MAX_JSON_DEPTH."""
     app.url_map.converters["int"] = DatabaseIntConverter
     app.before_request(refuse_hostile_input)
 

@@ -130,7 +130,7 @@ ACCOUNT_LIMITS = {"full_name": 200, "email": 200, "phone": 40}
 def _check_account(s, account: Account) -> None:
     for name, limit in ACCOUNT_LIMITS.items():
         if len(getattr(account, name) or "") > limit:
-            raise InvalidAction("%(field)s is longer than %(limit)s characters", field=name, limit=limit)
+            raise InvalidAction("%(name)s is longer than %(limit)s characters", field=name, name=name, limit=limit)
     if not account.full_name.strip():
         raise InvalidAction("enter the full name", field="full_name")
     if not account.roles:

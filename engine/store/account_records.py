@@ -55,8 +55,9 @@ def record_hit(s: Session, bucket: str, at: datetime) -> None:
 
 
 def hits_since(s: Session, bucket: str, since: datetime) -> int:
+    """Hits after `since`: one made exactly a window ago has aged out."""
     return s.scalar(select(func.count()).where(ThrottleHitRecord.bucket == bucket[:160],
-                                               ThrottleHitRecord.at >= since)) or 0
+                                               ThrottleHitRecord.at > since)) or 0
 
 
 def forget_hits(s: Session, bucket: str, older_than: datetime) -> None:
@@ -81,10 +82,10 @@ def valid_token(s: Session, token: str, now: datetime) -> ApiTokenRecord | None:
 
 
 def mark_used(s: Session, token_id: int, now: datetime, not_since: datetime) -> None:
-    """Record a use unless one was recorded at or after `not_since`: concurrent calls write once."""
+    """Record a use unless one was recorded after `not_since`: concurrent calls write once."""
     s.execute(update(ApiTokenRecord).where(
         ApiTokenRecord.id == token_id,
-        (ApiTokenRecord.last_used_at.is_(None)) | (ApiTokenRecord.last_used_at < not_since)).values(last_used_at=now))
+        (ApiTokenRecord.last_used_at.is_(None)) | (ApiTokenRecord.last_used_at <= not_since)).values(last_used_at=now))
 
 
 def add_token(s: Session, *, name: str, token: str, username: str, at: datetime,

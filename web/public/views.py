@@ -74,7 +74,8 @@ def _look_up(code: str, *, token: str, factor: str):
     """The dossier's public status, or the one answer an unknown code, a wrong second factor and a
     wrong QR token all get. Every lookup counts against its address (a family at the ward's shared
     computer stays well under the limit) and every wrong one against the code, so neither codes nor
-    phone digits can be walked."""
+    phone digits can be walked; the slip's QR token, which cannot be guessed, still opens a code
+    whose digits were tried too often."""
     rt, config = runtime(), current_app.config
     now, window = rt.clock.now(), timedelta(minutes=int(config["LOOKUP_WINDOW_MINUTES"]))
     address_bucket, code_bucket = f"lookup-address:{client_address()}", f"lookup-code:{code}"
@@ -83,7 +84,7 @@ def _look_up(code: str, *, token: str, factor: str):
         if throttle.blocked(s, {address_bucket: int(config["LOOKUP_LIMIT"])}, now, window):
             return None, gettext("Bạn đã tra cứu quá nhiều lần. Vui lòng thử lại sau %(minutes)s phút.",
                                  minutes=int(window.total_seconds() // 60))
-        if throttle.blocked(s, {code_bucket: MAX_WRONG_PER_CODE}, now, window):
+        if not token and throttle.blocked(s, {code_bucket: MAX_WRONG_PER_CODE}, now, window):
             return None, gettext("Mã hồ sơ này đã bị tra cứu sai nhiều lần. Vui lòng quét mã QR trên giấy hẹn "
                                  "hoặc thử lại sau %(minutes)s phút.", minutes=int(window.total_seconds() // 60))
         throttle.hit(s, [address_bucket], now)
