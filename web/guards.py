@@ -24,6 +24,15 @@ _STRING_LITERAL = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
+def db_int(text: str) -> int:
+    """`type=db_int` for request.args/form.get: a number the id columns can hold, else ValueError
+    (which werkzeug turns into the default, as for any value that is not a number)."""
+    value = int(text)
+    if not 0 <= value <= DB_INT_MAX:
+        raise ValueError(f"{text} is outside the database's integers")
+    return value
+
+
 class InputRefused(UnprocessableEntity):
     """A value no view may receive; `field` names where it was."""
 

@@ -44,3 +44,10 @@ def test_a_page_id_beyond_the_range_is_a_404_page(hostile_client):
     login(hostile_client, "mot_cua_1")
     answer = hostile_client.get(f"/ban-lam-viec/in/{2**63}/tiep_nhan")
     assert answer.status_code == 404 and "<html" in answer.get_data(as_text=True)
+
+
+def test_page_numbers_and_versions_in_a_pages_query_beyond_the_range_are_ignored(hostile_client):
+    login(hostile_client, "mo_hinh")
+    for url in (f"/mo-hinh/?trang={2**63}", f"/mo-hinh/dang_ky_khai_sinh?phien-ban={2**63}",
+                f"/mo-hinh/dang_ky_khai_sinh/so-sanh?tu={10**30}&den={2**31}"):
+        assert hostile_client.get(url).status_code == 200, url

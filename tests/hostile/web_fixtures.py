@@ -1,5 +1,5 @@
 """The web app on SQLite and on PostgreSQL, with the officers of tests.factories (password
-PASSWORD), a supervisor, an administrator, the birth-registration procedure and an API token of
+PASSWORD), a supervisor, a modeller, an administrator, the birth-registration procedure and an API token of
 the reception desk: what the web attacks of tests/hostile/test_web_*.py aim at."""
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ def hostile_rt(database, clock) -> Runtime:
         for user in s.query(UserRecord):
             user.password_hash = _HASH
         s.add(UserRecord(username="giam_sat", full_name="Giám sát viên", unit_code="01", roles="supervisor",
+                         password_hash=_HASH))
+        s.add(UserRecord(username="mo_hinh", full_name="Cán bộ mô hình", unit_code="01", roles="modeller",
                          password_hash=_HASH))
         s.add(UserRecord(username="quan_tri", full_name="Quản trị", unit_code="01", roles="admin",
                          password_hash=_HASH))
