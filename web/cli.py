@@ -74,7 +74,10 @@ def _serve(host: str, port: int, workers: int) -> None:
         return
     from gunicorn.app.wsgiapp import run as gunicorn_run  # noqa: PLC0415
 
-    sys.argv = ["gunicorn", "-w", str(workers), "-b", f"{host}:{port}", "web.wsgi:app"]
+    # Threaded workers keep connections alive between requests (sync workers close each one, so
+    # every API call of an integration paid a new TCP connection).
+    sys.argv = ["gunicorn", "-w", str(workers), "-k", "gthread", "--threads", "4", "--keep-alive", "5",
+                "-b", f"{host}:{port}", "web.wsgi:app"]
     gunicorn_run()
 
 

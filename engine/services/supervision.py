@@ -57,7 +57,8 @@ def at_risk(rt: Runtime, scope: statistics.Scope, now: datetime) -> list[AtRisk]
                 continue
             outlook = forecaster.of(dossier, now)
             if outlook.misses:
-                reasons = (CANNOT_FIT,) if dossier.re_appointed else (APOLOGY_DUE, CANNOT_FIT)
+                # Not yet re-appointed: the leader's apology letter is the next thing to do.
+                reasons = (CANNOT_FIT,) if dossier.re_appointed else (APOLOGY_DUE,)
                 found.append(AtRisk(dossier, reasons, outlook))
     return sorted(found, key=lambda r: (r.dossier.appointment_at, r.dossier.code))
 

@@ -147,6 +147,6 @@ def test_the_at_risk_list_shows_the_same_forecast_and_its_reason(runtime, clock)
     scope = statistics.Scope(frozenset({"00070"}), vn(2026, 3, 1, 0, 0), vn(2026, 3, 31, 0, 0))
     [risk] = supervision.at_risk(runtime, scope, clock.now())
     assert risk.dossier.id == late.id and on_track.id != risk.dossier.id
-    assert risk.reasons == (supervision.APOLOGY_DUE, supervision.CANNOT_FIT)
+    assert risk.reasons == (supervision.APOLOGY_DUE,)
     assert (risk.forecast.step, risk.forecast.step_late_minutes, risk.remaining_minutes) == ("Tiếp nhận", 60, 360)
     assert risk.projected_finish == vn(2026, 3, 3, 9, 0) and risk.shortfall_minutes == 60

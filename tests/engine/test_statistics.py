@@ -234,7 +234,7 @@ def test_at_risk_projects_the_remaining_budgets(runtime, clock):
     risks = supervision.at_risk(runtime, hanoi(), now)
 
     assert [(r.dossier.code, r.reasons) for r in risks] == [
-        (behind.code, (supervision.APOLOGY_DUE, supervision.CANNOT_FIT)),
+        (behind.code, (supervision.APOLOGY_DUE,)),
     ]
     [behind_risk] = risks
     assert behind_risk.remaining_minutes == 1200 and behind_risk.projected_finish == vn(2026, 3, 9, 14, 0)

@@ -303,18 +303,18 @@ def late_dossier_supervised(chromium, server, clerk, definition_id: int, clock, 
     risky = supervisor.locator(f"#nguy-co tbody tr[data-code='{code}']")
     assert risky.count() == 1
     assert listed in risky.text_content()
-    assert "Thời gian các bước còn lại vượt quá hạn trả" in risky.text_content()
+    assert "Cần phiếu xin lỗi và hẹn lại" in risky.text_content()
     shot(supervisor, "supervise-at-risk")
 
     clock.advance(days=2)  # Wednesday afternoon: the appointment has passed, the dossier still open
     supervisor.click("nav.tabs a:has-text('Thống kê')")
     supervisor.wait_for_url(re.compile(r"/giam-sat/(\?.*)?$"))
     supervisor.wait_for_function("Chart.getChart(document.getElementById('chart-communes')) !== undefined")
-    overdue = supervisor.locator("#tong-hop tbody td").nth(2)  # the "processing, overdue" column
+    overdue = supervisor.locator("#tong-hop tbody a[data-bucket='overdue']")  # in progress, overdue
     assert overdue.text_content().strip() == "1"
     hoan_kiem = supervisor.locator("#theo-xa tbody tr[data-key='00070'] a[data-bucket='overdue']")
     assert hoan_kiem.text_content() == "1"
-    assert supervisor.locator("#tong-hop tbody a[data-bucket='completed']").text_content() == "1"
+    assert supervisor.locator("#tong-hop tbody a[data-bucket='done']").text_content() == "1"
     shot(supervisor, "supervise-dashboard-overdue")
     hoan_kiem.click()
     supervisor.wait_for_url("**/giam-sat/ho-so?*nhom=overdue*")

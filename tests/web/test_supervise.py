@@ -203,7 +203,7 @@ def test_at_risk_lists_open_dossiers_projected_to_miss_their_appointment(client,
     assert list(rows) == [month.not_due.code]
     cells = rows[month.not_due.code]
     assert cells[3] == "10:00 ngày 09/03/2026" and cells[5] == "Tiếp nhận"
-    assert "Thời gian các bước còn lại vượt quá hạn trả" in cells[6]
+    assert "Cần phiếu xin lỗi và hẹn lại" in cells[6]
     assert cells[7:] == ["14:00 ngày 09/03/2026", "3 giờ"]
     assert table(page(client, "/giam-sat/nguy-co?xa=00073"), "nguy-co") == {
         "Không có hồ sơ nào có nguy cơ trễ hẹn.": []}
