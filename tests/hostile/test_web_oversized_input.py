@@ -64,3 +64,23 @@ def test_the_administrators_form_refuses_an_overlong_name_naming_the_field(hosti
     assert "full_name" in answer.get_data(as_text=True) and "200" in answer.get_data(as_text=True)
     with hostile_rt.db.read_session() as s:
         assert s.get(UserRecord, "can_bo_moi") is None
+
+
+def test_a_reason_longer_than_a_slip_holds_is_refused_at_the_desk_and_by_the_api(hostile_client, desk_token,
+                                                                                 hostile_rt):
+    started = hostile_client.post("/api/v1/dossiers", json=start_body(), headers=bearer(desk_token)).json
+    login(hostile_client, "mot_cua_1")
+    page = hostile_client.get(f"/ban-lam-viec/ho-so/{_dossier_id(hostile_rt)}").get_data(as_text=True)
+    answer = hostile_client.post(f"/ban-lam-viec/ho-so/{_dossier_id(hostile_rt)}/dung",
+                                 data={"csrf_token": csrf_token(page), "reason": "x" * 2001})
+    assert answer.status_code == 422 and "2000" in answer.get_data(as_text=True)
+    api = hostile_client.post(f"/api/v1/dossiers/{started['code']}/stop", json={"reason": "x" * 2001},
+                              headers=bearer(desk_token))
+    assert api.status_code == 422 and api.json["field"] == "reason"
+    with hostile_rt.db.read_session() as s:
+        assert s.scalar(select(DossierRecord.run_state)) == "running"
+
+
+def _dossier_id(rt) -> int:
+    with rt.db.read_session() as s:
+        return s.scalar(select(DossierRecord.id))

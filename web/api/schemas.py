@@ -18,6 +18,7 @@ from engine.domain import deadlines
 from engine.domain.figures import CHANNELS
 from engine.domain.figures import FIGURES
 from engine.domain.figures import STEP_FIGURES
+from engine.domain.limits import REASON_MAX
 from engine.domain.model import Channel
 from engine.store.api_queries import WORK_ITEM_FILTERS
 from web.display import LOCAL_TZ as VN
@@ -171,12 +172,12 @@ class StartDossierSchema(ma.Schema):
 class ReappointSchema(ma.Schema):
     new_appointment = _aware(required=True, metadata={
         "description": "Ngày hẹn trả mới: sau thời điểm hiện tại và sau ngày hẹn ban đầu"})
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000),
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=REASON_MAX),
                            metadata={"description": "Lý do chậm trả kết quả, in trên phiếu xin lỗi"})
 
 
 class StopSchema(ma.Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000),
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=REASON_MAX),
                            metadata={"description": "Lý do, in trên thông báo dừng xử lý"})
     withdrawn = fields.Boolean(load_default=False,
                                metadata={"description": "true: công dân đề nghị rút hồ sơ; false: đơn vị dừng xử lý"})
@@ -258,19 +259,19 @@ class CompleteSchema(ma.Schema):
 
 
 class ReturnSchema(ma.Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=REASON_MAX))
 
 
 class DelegateSchema(ma.Schema):
     to = fields.String(required=True, validate=validate.Length(min=1, max=80),
                        metadata={"description": "Tên đăng nhập người được ủy quyền"})
-    note = fields.String(validate=validate.Length(max=2000))
+    note = fields.String(validate=validate.Length(max=REASON_MAX))
 
 
 class ResolveSchema(ma.Schema):
     data = fields.Dict(keys=fields.String(validate=FIELD_NAME),
                        metadata={"description": "Đề xuất của người được ủy quyền"})
-    note = fields.String(validate=validate.Length(max=2000))
+    note = fields.String(validate=validate.Length(max=REASON_MAX))
 
 
 # -- statistics -------------------------------------------------------------------------------------
