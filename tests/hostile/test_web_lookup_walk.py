@@ -92,3 +92,11 @@ def test_wrong_digits_for_one_code_close_it_from_every_address_but_not_to_its_qr
     assert FOUND not in elsewhere and "quét mã QR" in elsewhere
     token = qr_token(code, hostile_app.config["SECRET_KEY"])
     assert FOUND in look_up(hostile_app.test_client(), code, k=token)
+
+
+def test_digits_that_are_not_four_are_asked_again_without_a_lookup(hostile_client, received):
+    for digits in ("12", "12345", "abcd"):
+        page = look_up(hostile_client, received[0], so=digits)
+        assert "Nhập đúng 4 chữ số cuối" in page and FOUND not in page
+    for _ in range(30):  # none of them counted against the address
+        assert FOUND in look_up(hostile_client, received[0], so="5678")

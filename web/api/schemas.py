@@ -56,7 +56,8 @@ class ProcedureQuerySchema(ma.Schema):
     q = fields.String(validate=validate.Length(max=200),
                       metadata={"description": "Từ khóa trong tên, mã hoặc khóa; không phân biệt hoa thường, dấu"})
     field = fields.String(validate=validate.Length(max=300), metadata={"description": "Mã hoặc tên lĩnh vực"})
-    level = fields.String(validate=[validate.Length(max=40), _known_level], metadata={"description": "province | commune"})
+    level = fields.String(validate=[validate.Length(max=40), _known_level],
+                          metadata={"description": "province | commune"})
 
 
 class FeeSchema(ma.Schema):

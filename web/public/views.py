@@ -54,16 +54,13 @@ def lookup():
     token = (request.args.get("k") or "").strip()
     factor = (request.args.get("so") or "").strip()
     found, error = None, None
-    if code:
-        if not CODE_SHAPE.match(code):
-            error = gettext("Mã hồ sơ không đúng định dạng (ví dụ: 01.00070-260302-0001).")
-        elif not token and not factor:
-            error = None  # the code alone proves nothing: the form asks for the second factor
-        elif not token and not lookup_codes.FACTOR_SHAPE.match(factor):
-            error = gettext("Nhập đúng 4 chữ số cuối của số điện thoại (hoặc của số CCCD nếu hồ sơ không có "
-                            "số điện thoại).")
-        else:
-            found, error = _look_up(code, token=token, factor=factor)
+    if code and not CODE_SHAPE.match(code):
+        error = gettext("Mã hồ sơ không đúng định dạng (ví dụ: 01.00070-260302-0001).")
+    elif code and factor and not token and not lookup_codes.FACTOR_SHAPE.match(factor):
+        error = gettext("Nhập đúng 4 chữ số cuối của số điện thoại (hoặc của số CCCD nếu hồ sơ không có "
+                        "số điện thoại).")
+    elif code and (token or factor):  # the code alone proves nothing: the form then asks for the digits
+        found, error = _look_up(code, token=token, factor=factor)
     status_label = STATUS_LABELS_VI.get(DossierStatus(found.status)) if found else None
     return render_template("public/lookup.html", code=code, factor=factor, found=found, error=error,
                            status_label=status_label, asks_factor=bool(code) and not token and not found,
