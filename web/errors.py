@@ -66,7 +66,9 @@ HTTP_TITLES = {400: N_("Yêu cầu không hợp lệ"), 401: N_("Chưa xác th�
 def _http(error: HTTPException):
     status = error.code or 500
     title = gettext(HTTP_TITLES[status]) if status in HTTP_TITLES else error.name
-    return _render(status, title, error.description or "")
+    # Translated here, not in the template: a description may quote the request ("%" included),
+    # which Jinja's _() would try to format.
+    return _render(status, title, gettext(error.description) if error.description else "")
 
 
 def request_id() -> str:

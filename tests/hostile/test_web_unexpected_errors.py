@@ -12,6 +12,7 @@ from tests.hostile.web_fixtures import desk_token  # noqa: F401  (fixture)
 from tests.hostile.web_fixtures import hostile_app  # noqa: F401  (fixture)
 from tests.hostile.web_fixtures import hostile_client  # noqa: F401  (fixture)
 from tests.hostile.web_fixtures import hostile_rt  # noqa: F401  (fixture)
+from tests.hostile.web_fixtures import login
 from web.api import catalogue
 
 
@@ -46,3 +47,9 @@ def test_api_http_errors_are_json_even_outside_any_route(hostile_client, desk_to
         assert answer.status_code in (404, 405) and answer.is_json and set(answer.json) >= {"error", "message"}
     page = hostile_client.get("/khong-co")
     assert page.status_code == 404 and "<html" in page.get_data(as_text=True)
+
+
+def test_a_refusal_quoting_a_percent_sign_from_the_request_is_still_a_page(hostile_client):
+    login(hostile_client, "mo_hinh")
+    answer = hostile_client.get("/mo-hinh/%25")  # the refusal quotes the code '%', which Jinja's _() formatted
+    assert answer.status_code == 404 and "mã %.</p>" in answer.get_data(as_text=True)
