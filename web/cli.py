@@ -13,6 +13,7 @@ import click
 from configurator.commands import bpmn_group
 from configurator.commands import catalogue_group
 from configurator.commands import processes_group
+from engine.commands.audit import audit_group
 from engine.commands.calendar import calendar_group
 from engine.commands.db import db_group
 from engine.commands.worker import worker_command
@@ -46,6 +47,7 @@ def main() -> None:
 main.add_command(db_group)
 main.add_command(worker_command)
 main.add_command(calendar_group)
+main.add_command(audit_group)
 main.add_command(bpmn_group)
 main.add_command(processes_group)
 main.add_command(catalogue_group)

@@ -6,7 +6,7 @@ shows when each expires). The epoch ends every session of an account when it sig
 password changes.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0009
 """
 from datetime import datetime
 from datetime import timedelta
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from engine.store.records import UTCDateTime
 
 revision = '0012'
-down_revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
