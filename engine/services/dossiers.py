@@ -38,6 +38,7 @@ from engine.domain.model import Channel
 from engine.domain.model import DossierStatus
 from engine.domain.model import RunState
 from engine.domain.model import WorkItemState
+from engine.domain.limits import check_reason_length
 from engine.services import audit
 from engine.services import projection
 from engine.services import stored_files
@@ -333,6 +334,7 @@ def cancel_dossier(rt: Runtime, dossier_id: int, actor: Actor, reason: str,
             raise InvalidAction("the applicant's withdrawal needs a reason (it is printed on the stop notice)",
                                 field="reason")
         raise InvalidAction("stopping a dossier needs a reason (it is printed on the stop notice)", field="reason")
+    check_reason_length(reason)
     with transaction(rt) as s:
         dossier = _get_dossier(s, dossier_id)
         if not actor.is_system and not (actor.works_in(dossier.unit_code)
@@ -457,6 +459,7 @@ def reappoint_dossier(rt: Runtime, dossier_id: int, actor: Actor, new_appointmen
     """
     if not (reason or "").strip():
         raise InvalidAction("the apology letter needs a reason", field="reason")
+    check_reason_length(reason)
     with transaction(rt) as s:
         dossier = _running(s, dossier_id)
         if not actor.is_system and not actor.leads(dossier.unit_code):

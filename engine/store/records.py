@@ -68,6 +68,9 @@ class UserRecord(Base):
     email: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(40))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Sessions carry the epoch they were signed in under; signing out or a new password bumps it,
+    # which ends every session of the account, wherever its cookie was copied to.
+    auth_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def role_set(self) -> frozenset[str]:

@@ -150,7 +150,7 @@ def reception(chromium, server, definition_id: int, shot):  # noqa: F811
     code, appointment = receive(page, definition_id, "Trần Thị Bích", shot, "first")
     assert appointment == "17 giờ 00, ngày 02 tháng 03 năm 2026"  # received 08:00, one working day
     assert page.locator("article.paper .qr svg.segno").count() == 1  # the QR code, drawn as SVG
-    assert f"/tra-cuu?ma={code}" in page.text_content("article.paper .qr")
+    assert re.search(rf"/tra-cuu\?ma={re.escape(code)}&k=[\w-]{{16}}", page.text_content("article.paper .qr"))
     slip = page.text_content("article.paper")
     assert "Giấy tiếp nhận hồ sơ và hẹn trả kết quả" in slip
     assert "Tờ khai đăng ký khai sinh (theo mẫu)" in slip and "Giấy chứng sinh" in slip
@@ -336,6 +336,7 @@ def citizen_looks_up(chromium, server, code: str, appointment: str, shot):  # no
     citizen.click("header nav a:has-text('Tra cứu hồ sơ')")
     citizen.wait_for_url("**/tra-cuu")
     citizen.fill("#ma", code)
+    citizen.fill("#so", "5678")  # the last digits of the phone given at the desk (0912345678)
     citizen.click("main button[type=submit]")
     citizen.wait_for_selector("dl.card")
     card = {dt.text_content(): dd.text_content().strip() for dt, dd in zip(

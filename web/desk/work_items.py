@@ -48,6 +48,7 @@ from web.desk.labels import role_label
 from web.refusals import localised
 from web.security import clerk_required
 from web.wiring import runtime
+from web.guards import db_int
 
 OPEN = ("open", "claimed")
 # Step form fields filled from what reception recorded, so the clerk does not type them twice.
@@ -133,7 +134,7 @@ def reassign(item_id: int):
 @clerk_required
 def reappoint(dossier_id: int):
     """The apology letter with a new appointment: a leader's decision, once per dossier."""
-    item_id = request.form.get("item_id", type=int)
+    item_id = request.form.get("item_id", type=db_int)
     page = {"item_id": item_id} if item_id else {"dossier_id": dossier_id}
     with runtime().db.read_session() as s:
         visible_dossier(s, dossier_id)
@@ -156,7 +157,7 @@ def reappoint(dossier_id: int):
 @clerk_required
 def stop(dossier_id: int):
     """Stop a dossier with a stop notice: the applicant withdraws it, or the unit stops it."""
-    item_id = request.form.get("item_id", type=int)
+    item_id = request.form.get("item_id", type=db_int)
     page = {"item_id": item_id} if item_id else {"dossier_id": dossier_id}
     with runtime().db.read_session() as s:
         visible_dossier(s, dossier_id)
