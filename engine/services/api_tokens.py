@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import timedelta
+from typing import Callable
+from typing import TypeVar
 
 from engine.domain.errors import InvalidAction
 from engine.domain.errors import NotFound
@@ -17,7 +19,10 @@ from engine.services.runtime import Runtime
 from engine.store import account_records
 from engine.store import api_queries
 from engine.store.account_records import ApiTokenRecord
+from engine.store.database import Session
 from engine.store.records import UserRecord
+
+T = TypeVar("T")
 
 TOKEN_BYTES = 32  # 256 bits of randomness; secrets.token_urlsafe makes ~43 characters of it
 DEFAULT_LIFETIME = "90d"
@@ -41,18 +46,21 @@ def lifetime(text: str) -> timedelta:
     return span
 
 
-def authenticate(rt: Runtime, token: str) -> str | None:
-    """The user a valid token acts as, recording its use; None when it is unknown, revoked or expired."""
+def authenticate(rt: Runtime, token: str, load: Callable[[Session, str], T] = lambda _s, username: username) -> T | None:
+    """Who a valid token acts as, recording its use; None when it is unknown, revoked or expired.
+    `load(session, username)` reads the caller's view of that user in the same read (one
+    transaction instead of two), and may itself answer None (an inactive user)."""
     now = rt.clock.now()
     with rt.db.read_session() as s:
         record = account_records.valid_token(s, token, now)
         if record is None:
             return None
-        username, token_id, last_used = record.username, record.id, record.last_used_at
-    if last_used is None or now - last_used >= USE_RESOLUTION:
+        token_id, last_used = record.id, record.last_used_at
+        user = load(s, record.username)
+    if user is not None and (last_used is None or now - last_used >= USE_RESOLUTION):
         with rt.db.session() as s:
             account_records.mark_used(s, token_id, now, not_since=now - USE_RESOLUTION)
-    return username
+    return user
 
 
 def issue(rt: Runtime, *, username: str, name: str, expires_in: str = DEFAULT_LIFETIME) -> tuple[ApiTokenRecord, str]:

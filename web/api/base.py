@@ -113,10 +113,7 @@ def _token_user(header: str) -> SignedInUser:
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized("Tiêu đề Authorization phải có dạng: Bearer <mã>.", error="invalid_request")
-    rt = runtime()
-    username = api_tokens.authenticate(rt, token.strip())
-    with rt.db.read_session() as s:
-        user = load_user(s, username) if username else None
+    user = api_tokens.authenticate(runtime(), token.strip(), load=load_user)
     if user is None:  # unknown, revoked, expired, or its user is no longer active: the same answer for all
         raise _unauthorized("Mã truy cập không hợp lệ, đã hết hạn hoặc đã bị thu hồi.", error="invalid_token")
     return user
