@@ -6,9 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from datetime import timedelta
 
-
+from engine.services import incidents
 from engine.services.channels import Channel
 from engine.services.runtime import Runtime
+from engine.services.watchdog import ItemTimedOut
+from engine.services.watchdog import StopRequested
+from engine.services.watchdog import Watchdog
 from engine.store import leases
 from engine.store import repositories
 from engine.store.database import Session
@@ -31,17 +34,38 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(60, 2 ** max(0, attempts - 1)))
 
 
-def deliver_due(rt: Runtime, channels: dict[str, Channel], limit: int = 100) -> dict[str, int]:
+def deliver_due(rt: Runtime, channels: dict[str, Channel], limit: int = 100,
+                watchdog: Watchdog | None = None) -> dict[str, int]:
+    """Deliver a leased batch, each message on its own; when the watchdog ends the pass the rest
+    of the batch is released for the next pass (or another worker)."""
+    watchdog = watchdog or Watchdog.unbounded()
     counts = {"sent": 0, "retry": 0, "dead": 0}
     with rt.db.session() as s:
         ids = leases.lease(s, OutboxRecord, due_column=OutboxRecord.available_at,
                            ready_filter=OutboxRecord.status == "pending", owner=rt.worker_id,
                            now=rt.clock.now(), ttl=LEASE_TTL, limit=limit)
-    for message_id in ids:
-        outcome = _deliver_one(rt, channels, message_id)
+    for index, message_id in enumerate(ids):
+        if watchdog.should_stop():
+            with rt.db.session() as s:
+                leases.release(s, OutboxRecord, ids[index:], rt.worker_id)
+            break
+        try:
+            outcome = _deliver_bounded(rt, channels, message_id, watchdog)
+        except StopRequested:
+            with rt.db.session() as s:
+                leases.release(s, OutboxRecord, ids[index:], rt.worker_id)
+            break
         if outcome:
             counts[outcome] += 1
     return counts
+
+
+def _deliver_bounded(rt: Runtime, channels, message_id: int, watchdog: Watchdog) -> str | None:
+    try:
+        with watchdog.item():
+            return _deliver_one(rt, channels, message_id)
+    except ItemTimedOut as exc:  # a channel that hangs (an SMTP server that never answers)
+        return _record_failure(rt, message_id, exc)
 
 
 def _deliver_one(rt: Runtime, channels, message_id: int) -> str | None:
@@ -58,6 +82,8 @@ def _deliver_one(rt: Runtime, channels, message_id: int) -> str | None:
             message.status, message.sent_at, message.attempts = "sent", now, message.attempts + 1
             message.lease_owner = message.lease_expires_at = None
             return "sent"
+    except StopRequested:
+        raise
     except Exception as exc:  # a failed delivery must never stop the worker
         return _record_failure(rt, message_id, exc)
 
@@ -71,6 +97,8 @@ def _record_failure(rt: Runtime, message_id: int, exc: Exception) -> str:
         message.lease_owner = message.lease_expires_at = None
         if message.attempts >= MAX_ATTEMPTS:
             message.status = "dead"
+            incidents.open_now(s, incidents.Subject("outbox", message.id, dossier_id=message.dossier_id),
+                               message.last_error, message.attempts, now)
             return "dead"
         message.available_at = now + backoff(message.attempts)
         return "retry"
