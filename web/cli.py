@@ -13,8 +13,12 @@ import click
 from configurator.commands import bpmn_group
 from configurator.commands import catalogue_group
 from configurator.commands import processes_group
+from engine.commands.backup import backup_command
+from engine.commands.backup import restore_command
 from engine.commands.calendar import calendar_group
 from engine.commands.db import db_group
+from engine.commands.operations import incidents_group
+from engine.commands.operations import status_command
 from engine.commands.worker import worker_command
 from web.api.commands import api_token_group
 
@@ -50,6 +54,10 @@ main.add_command(bpmn_group)
 main.add_command(processes_group)
 main.add_command(catalogue_group)
 main.add_command(api_token_group)
+main.add_command(incidents_group)
+main.add_command(status_command)
+main.add_command(backup_command)
+main.add_command(restore_command)
 
 
 @main.command("serve")

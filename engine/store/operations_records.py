@@ -175,3 +175,21 @@ def beat(session: Session, worker_id: str, at: datetime, pass_seconds: float, co
 
 def heartbeats(session: Session) -> list[WorkerHeartbeatRecord]:
     return list(session.scalars(select(WorkerHeartbeatRecord).order_by(WorkerHeartbeatRecord.beat_at.desc())))
+
+
+# -- what the health checks read -----------------------------------------------------------------
+
+def ping(session: Session) -> None:
+    session.execute(select(1))
+
+
+def outbox_backlog(session: Session, now: datetime) -> dict[str, int]:
+    """Messages due and not yet sent, and dead letters."""
+    due = session.scalar(select(func.count()).select_from(OutboxRecord).where(
+        OutboxRecord.status == "pending", OutboxRecord.available_at <= now)) or 0
+    dead = session.scalar(select(func.count()).select_from(OutboxRecord).where(OutboxRecord.status == "dead")) or 0
+    return {"due": due, "dead": dead}
+
+
+def latest_beat(session: Session) -> WorkerHeartbeatRecord | None:
+    return session.scalar(select(WorkerHeartbeatRecord).order_by(WorkerHeartbeatRecord.beat_at.desc()).limit(1))
