@@ -27,6 +27,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     from web import errors
     from web import i18n
     from web import navigation
+    from web import ops
     from web import vendor
     from web import display
     from web import wiring
@@ -52,6 +53,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     api.init_app(app)
     app.register_blueprint(model_bp)
     app.register_blueprint(supervise_bp)
+    ops.init_app(app)
     return app
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -69,7 +70,9 @@ main.add_command(restore_command)
               help="Also run one `motcua worker` process (timers, SLA alerts, notifications) while serving; "
                    "in production run workers as their own service instead.")
 def serve(host: str, port: int, workers: int, with_worker: bool) -> None:
-    """Serve the web product."""
+    """Serve the web product. SIGTERM and SIGINT stop the server and the worker beside it."""
+    # Python's default SIGTERM ends the process at once, skipping the block that stops the worker.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with worker_beside() if with_worker else nullcontext():
         _serve(host, port, workers)
 

@@ -193,3 +193,32 @@ def outbox_backlog(session: Session, now: datetime) -> dict[str, int]:
 
 def latest_beat(session: Session) -> WorkerHeartbeatRecord | None:
     return session.scalar(select(WorkerHeartbeatRecord).order_by(WorkerHeartbeatRecord.beat_at.desc()).limit(1))
+
+
+def gauges(session: Session, now: datetime) -> dict[str, list[tuple[tuple[str, ...], float]]]:
+    """What /metrics reports from the database at scrape time, as {name: [(labels, value)]}."""
+    items = session.execute(select(WorkItemRecord.state, func.count()).where(
+        WorkItemRecord.state.in_(("open", "claimed"))).group_by(WorkItemRecord.state)).all()
+    outbox = session.execute(select(OutboxRecord.channel, OutboxRecord.status, func.count()).where(
+        OutboxRecord.status.in_(("pending", "dead"))).group_by(OutboxRecord.channel, OutboxRecord.status)).all()
+    incidents = session.execute(select(IncidentRecord.kind, IncidentRecord.status, func.count()).where(
+        IncidentRecord.status.in_(UNRESOLVED)).group_by(IncidentRecord.kind, IncidentRecord.status)).all()
+    due_timers, oldest = session.execute(select(func.count(), func.min(DossierRecord.next_timer_at)).where(
+        DossierRecord.next_timer_at <= now)).one()
+    beat = latest_beat(session)
+    return {
+        "open_work_items": [((state,), n) for state, n in items],
+        "outbox_messages": [((channel, status), n) for channel, status, n in outbox],
+        "incidents": [((kind, status), n) for kind, status, n in incidents],
+        "due_timers": [((), due_timers or 0)],
+        "timer_lag_seconds": [((), (now - _aware(oldest)).total_seconds() if oldest else 0.0)],
+        "worker_heartbeat_age_seconds": [((), (now - beat.beat_at).total_seconds() if beat else -1.0)],
+        "worker_last_pass_seconds": [((), beat.pass_seconds if beat else 0.0)],
+    }
+
+
+def _aware(value: datetime) -> datetime:
+    """func.min() bypasses the column type on SQLite, so the instant comes back naive (UTC)."""
+    from datetime import timezone
+
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
