@@ -71,10 +71,19 @@ main.add_command(restore_command)
                    "in production run workers as their own service instead.")
 def serve(host: str, port: int, workers: int, with_worker: bool) -> None:
     """Serve the web product. SIGTERM and SIGINT stop the server and the worker beside it."""
-    # Python's default SIGTERM ends the process at once, skipping the block that stops the worker.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    with worker_beside() if with_worker else nullcontext():
+    with _exit_on_sigterm(), (worker_beside() if with_worker else nullcontext()):
         _serve(host, port, workers)
+
+
+@contextmanager
+def _exit_on_sigterm() -> Iterator[None]:
+    """SIGTERM as a clean exit: Python's default ends the process at once, skipping the block
+    that stops the worker beside the server (which then ran on, orphaned)."""
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _serve(host: str, port: int, workers: int) -> None:
