@@ -198,3 +198,9 @@ def guarded(session: Session, subject: Subject, now: datetime, watchdog=None) ->
         raise
     except Exception as exc:  # one item's failure must never stop the others
         record_failure(session, subject, exc, now)
+
+
+def open_count(rt: Runtime, unit_codes) -> int:
+    """Open incidents on dossiers of these units: the supervisor's dashboard shows them."""
+    with rt.db.read_session() as s:
+        return records.count_open_in_units(s, unit_codes)

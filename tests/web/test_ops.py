@@ -56,3 +56,18 @@ def test_the_administrator_sees_an_incident_with_its_error_and_retries_then_clos
     with web_rt.db.read_session() as s:
         assert (s.get(IncidentRecord, incident.id).status, s.get(IncidentRecord, incident.id).resolved_by) \
             == ("resolved", "quan_tri")
+
+
+def test_the_supervisor_dashboard_counts_dossiers_with_an_open_incident(client, web_rt, clock):
+    ids = _dossiers_waiting_on_a_timer(web_rt, 2)
+    _break_state(web_rt, ids[0])
+    clock.advance(timedelta(days=1))
+    login(client, "giam_sat")
+    for _ in range(3):  # the first run and two retries, an hour apart: retrying is not yet shown
+        assert 'id="su-co"' not in client.get("/giam-sat/").get_data(as_text=True)
+        worker.run_once(web_rt, default_channels())
+        clock.advance(timedelta(hours=1))
+    with web_rt.db.read_session() as s:
+        assert s.scalar(select(IncidentRecord.status)) == "open"
+    page = client.get("/giam-sat/").get_data(as_text=True)
+    assert "1 hồ sơ có sự cố xử lý nền" in page
