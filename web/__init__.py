@@ -28,6 +28,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     from web import i18n
     from web import navigation
     from web import ops
+    from web import request_log
     from web import vendor
     from web import display
     from web import wiring
@@ -54,6 +55,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.register_blueprint(model_bp)
     app.register_blueprint(supervise_bp)
     ops.init_app(app)
+    request_log.init_app(app)
     return app
 
 

@@ -87,8 +87,10 @@ def _exit_on_sigterm() -> Iterator[None]:
 
 
 def _serve(host: str, port: int, workers: int) -> None:
+    from engine import logs
     from web import create_app
 
+    logs.configure()
     if workers <= 0:
         create_app().run(host=host, port=port)
         return

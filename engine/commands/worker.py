@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 from datetime import datetime
 
 import click
 
+from engine import logs
 from engine.clock import FrozenClock
 from engine.clock import SystemClock
 from engine.services import worker
@@ -50,7 +50,7 @@ def worker_command(once: bool, poll: float, batch: int, frozen_now: str | None, 
 
     Any number of workers may run against PostgreSQL; on SQLite run one.
     """
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logs.configure()
     clock = FrozenClock(datetime.fromisoformat(frozen_now)) if frozen_now else SystemClock()
     rt = Runtime(db=Database.from_env(), clock=clock)
     if worker_id:

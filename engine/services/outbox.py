@@ -3,9 +3,11 @@ delivered later by workers, with retries, backoff and a visible dead-letter stat
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from datetime import timedelta
 
+from engine import logs
 from engine.services import incidents
 from engine.services.channels import Channel
 from engine.services.runtime import Runtime
@@ -17,6 +19,8 @@ from engine.store import repositories
 from engine.store.database import Session
 from engine.store.records import OutboxRecord
 
+log = logging.getLogger("motcua.outbox")
+
 MAX_ATTEMPTS = 6
 LEASE_TTL = timedelta(minutes=2)
 
@@ -26,7 +30,7 @@ def enqueue(session: Session, *, key: str, channel: str, recipient: str, subject
     """Add a message unless one with the same key exists (so a repeated effect sends once)."""
     repositories.insert_outbox_once(
         session, dedupe_key=key, dossier_id=dossier_id, channel=channel, recipient=recipient, subject=subject,
-        body=body, status="pending", attempts=0, created_at=now, available_at=now)
+        body=body, status="pending", attempts=0, created_at=now, available_at=now, request_id=logs.request_id.get())
 
 
 def backoff(attempts: int) -> timedelta:
@@ -78,7 +82,9 @@ def _deliver_one(rt: Runtime, channels, message_id: int) -> str | None:
             channel = channels.get(message.channel)
             if channel is None:
                 raise LookupError(f"no {message.channel!r} channel is configured")
-            channel.deliver(s, message, now)
+            with logs.bound(request=message.request_id):
+                channel.deliver(s, message, now)
+                log.info("delivered %s message %s to %s", message.channel, message.id, message.recipient)
             message.status, message.sent_at, message.attempts = "sent", now, message.attempts + 1
             message.lease_owner = message.lease_expires_at = None
             return "sent"

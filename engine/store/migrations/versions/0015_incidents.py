@@ -1,5 +1,6 @@
 """incidents and worker heartbeats: failing background work is retried, then parked for an
-administrator instead of stopping the worker; each worker records its last pass for /readyz
+administrator instead of stopping the worker; each worker records its last pass for /readyz;
+a notification keeps the id of the web request that queued it (for the logs)
 
 Revision ID: 0015
 Revises: 0010
@@ -50,9 +51,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('worker_id'),
     )
     op.create_index('ix_worker_heartbeat_beat_at', 'worker_heartbeat', ['beat_at'])
+    with op.batch_alter_table('outbox') as batch_op:
+        batch_op.add_column(sa.Column('request_id', sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('outbox') as batch_op:
+        batch_op.drop_column('request_id')
     op.drop_table('worker_heartbeat')
     op.drop_index('ux_incident_unresolved', table_name='incident')
     op.drop_index('ix_incident_status', table_name='incident')
