@@ -5,6 +5,7 @@ the administrator's page and `motcua incidents` / `motcua status`."""
 from __future__ import annotations
 
 from datetime import datetime
+from datetime import timezone
 
 from sqlalchemy import JSON
 from sqlalchemy import Float
@@ -69,6 +70,10 @@ class WorkerHeartbeatRecord(Base):
     pass_seconds: Mapped[float] = mapped_column(Float)
     passes: Mapped[int] = mapped_column(Integer, default=0)
     last_counts: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Everything this worker did since it started (timers, SLA levels, apologies, messages...):
+    # summed over workers, the counters /metrics reports.
+    totals: Mapped[dict] = mapped_column(JSON, default=dict)
+    busy_seconds: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 # -- incidents ----------------------------------------------------------------------------------
@@ -171,6 +176,11 @@ def beat(session: Session, worker_id: str, at: datetime, pass_seconds: float, co
         session.add(row)
     row.beat_at, row.pass_seconds, row.last_counts = at, pass_seconds, counts
     row.passes = (row.passes or 0) + 1
+    row.busy_seconds = (row.busy_seconds or 0.0) + pass_seconds
+    totals = dict(row.totals or {})
+    for key, value in counts.items():
+        totals[key] = totals.get(key, 0) + value
+    row.totals = totals  # a new dict: the JSON column sees the change
 
 
 def heartbeats(session: Session) -> list[WorkerHeartbeatRecord]:
@@ -205,20 +215,28 @@ def gauges(session: Session, now: datetime) -> dict[str, list[tuple[tuple[str, .
         IncidentRecord.status.in_(UNRESOLVED)).group_by(IncidentRecord.kind, IncidentRecord.status)).all()
     due_timers, oldest = session.execute(select(func.count(), func.min(DossierRecord.next_timer_at)).where(
         DossierRecord.next_timer_at <= now)).one()
+    if oldest is not None and oldest.tzinfo is None:  # func.min() skips the column type on SQLite
+        oldest = oldest.replace(tzinfo=timezone.utc)
     beat = latest_beat(session)
+    workers = heartbeats(session)
+    done: dict[str, float] = {}
+    for row in workers:
+        for key, value in (row.totals or {}).items():
+            done[key] = done.get(key, 0) + value
+    started, completed = session.execute(select(func.count(), func.count(DossierRecord.completed_at))).one()
     return {
+        "dossiers_started": [((), started)],
+        "dossiers_completed": [((), completed)],
+        "worker_done": [((kind,), n) for kind, n in sorted(done.items()) if kind != "cut_short"],
+        "worker_passes": [((), sum(row.passes for row in workers))],
+        "worker_busy_seconds": [((), sum(row.busy_seconds or 0.0 for row in workers))],
+        "worker_passes_cut_short": [((), done.get("cut_short", 0))],
         "open_work_items": [((state,), n) for state, n in items],
         "outbox_messages": [((channel, status), n) for channel, status, n in outbox],
         "incidents": [((kind, status), n) for kind, status, n in incidents],
         "due_timers": [((), due_timers or 0)],
-        "timer_lag_seconds": [((), (now - _aware(oldest)).total_seconds() if oldest else 0.0)],
+        "timer_lag_seconds": [((), (now - oldest).total_seconds() if oldest else 0.0)],
         "worker_heartbeat_age_seconds": [((), (now - beat.beat_at).total_seconds() if beat else -1.0)],
         "worker_last_pass_seconds": [((), beat.pass_seconds if beat else 0.0)],
     }
 
-
-def _aware(value: datetime) -> datetime:
-    """func.min() bypasses the column type on SQLite, so the instant comes back naive (UTC)."""
-    from datetime import timezone
-
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value

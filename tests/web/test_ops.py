@@ -31,6 +31,8 @@ def test_health_readiness_and_metrics_answer_without_signing_in(client, web_rt):
     assert "motcua_http_request_seconds_bucket" in metrics
     assert "motcua_worker_heartbeat_age_seconds 0.0" in metrics
     assert "motcua_due_timers 0.0" in metrics
+    assert "motcua_worker_passes_total 1.0" in metrics and "motcua_dossiers_started_total 0.0" in metrics
+    assert 'motcua_worker_done_total{kind="breach"} 0.0' in metrics
 
 
 def test_the_administrator_sees_an_incident_with_its_error_and_retries_then_closes_it(client, web_rt, clock):

@@ -21,6 +21,7 @@ from prometheus_client import Counter
 from prometheus_client import Histogram
 from prometheus_client import generate_latest
 from prometheus_client import multiprocess
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.core import GaugeMetricFamily
 
 from engine.services import health
@@ -34,6 +35,18 @@ REQUESTS = Counter("motcua_http_requests", "HTTP requests by route, method and s
                    ["route", "method", "status"])
 LATENCY = Histogram("motcua_http_request_seconds", "HTTP request latency by route", ["route", "method"],
                     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+
+#: name -> (help, label names) of the counters read from the database at scrape time: the workers
+#: keep their totals in their heartbeat rows, so every worker process is counted, scraped or not.
+COUNTERS = {
+    "dossiers_started": ("Dossiers received", ()),
+    "dossiers_completed": ("Dossiers finished (result returned, refused, withdrawn or stopped)", ()),
+    "worker_done": ("What workers did, by kind: timers fired, SLA warning/breach/escalation levels, apology "
+                    "requests, absence hand-overs, messages sent/retried/dead, failed items", ("kind",)),
+    "worker_passes": ("Worker passes", ()),
+    "worker_busy_seconds": ("Seconds workers spent in passes", ()),
+    "worker_passes_cut_short": ("Passes ended by the watchdog's deadline or a stop", ()),
+}
 
 #: name -> (help, label names) of the figures read from the database at scrape time.
 GAUGES = {
@@ -75,11 +88,12 @@ class _DatabaseCollector:
         rt = runtime()
         with rt.db.read_session() as s:
             figures = operations_records.gauges(s, rt.clock.now())
-        for name, (text, labels) in GAUGES.items():
-            family = GaugeMetricFamily(f"motcua_{name}", text, labels=list(labels))
-            for values, n in figures[name]:
-                family.add_metric(list(values), n)
-            yield family
+        for families, make in ((COUNTERS, CounterMetricFamily), (GAUGES, GaugeMetricFamily)):
+            for name, (text, labels) in families.items():
+                family = make(f"motcua_{name}", text, labels=list(labels))
+                for values, n in figures[name]:
+                    family.add_metric(list(values), n)
+                yield family
 
 
 def init_app(app: Flask) -> None:

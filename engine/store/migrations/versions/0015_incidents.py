@@ -48,6 +48,8 @@ def upgrade() -> None:
         sa.Column('pass_seconds', sa.Float(), nullable=False),
         sa.Column('passes', sa.Integer(), nullable=False),
         sa.Column('last_counts', sa.JSON(), nullable=False),
+        sa.Column('totals', sa.JSON(), nullable=False),
+        sa.Column('busy_seconds', sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint('worker_id'),
     )
     op.create_index('ix_worker_heartbeat_beat_at', 'worker_heartbeat', ['beat_at'])
