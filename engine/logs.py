@@ -68,3 +68,4 @@ def configure(level: str | None = None, *, as_json: bool | None = None, stream=N
     spiff_level = logging.INFO if os.environ.get("MOTCUA_SPIFF_LOG") == "1" else logging.WARNING
     for name in SPIFF_LOGGERS:
         logging.getLogger(name).setLevel(spiff_level)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its per-connection setup lines

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -11,6 +13,7 @@ from engine.services import worker
 from engine.services.channels import default_channels
 from engine.store.operations_records import IncidentRecord
 from engine.store.records import UserRecord
+from tests.conftest import ROOT
 from tests.engine.test_incidents import _break_state
 from tests.engine.test_incidents import _dossiers_waiting_on_a_timer
 from tests.web.conftest import _HASH
@@ -33,6 +36,11 @@ def test_health_readiness_and_metrics_answer_without_signing_in(client, web_rt):
     assert "motcua_due_timers 0.0" in metrics
     assert "motcua_worker_passes_total 1.0" in metrics and "motcua_dossiers_started_total 0.0" in metrics
     assert 'motcua_worker_done_total{kind="breach"} 0.0' in metrics
+    dashboard = json.loads((ROOT / "docs" / "grafana-dashboard.json").read_text(encoding="utf-8"))
+    queried = {name for panel in dashboard["panels"] for target in panel["targets"]
+               for name in re.findall(r"motcua_\w+", target["expr"])}
+    exposed = set(re.findall(r"^# TYPE (\w+) ", metrics, re.M)) | set(re.findall(r"^(\w+)[ {]", metrics, re.M))
+    assert len(queried) >= 12 and queried - exposed == set()
 
 
 def test_the_administrator_sees_an_incident_with_its_error_and_retries_then_closes_it(client, web_rt, clock):
@@ -73,3 +81,17 @@ def test_the_supervisor_dashboard_counts_dossiers_with_an_open_incident(client, 
         assert s.scalar(select(IncidentRecord.status)) == "open"
     page = client.get("/giam-sat/").get_data(as_text=True)
     assert "1 hồ sơ có sự cố xử lý nền" in page
+
+
+def test_production_sends_the_session_cookie_only_over_https(monkeypatch, tmp_path):
+    from web import create_app
+
+    monkeypatch.setenv("MOTCUA_ENV", "production")
+    monkeypatch.setenv("MOTCUA_SECRET_KEY", "k" * 64)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    app = create_app()
+    assert (app.config["SESSION_COOKIE_SECURE"], app.config["SESSION_COOKIE_HTTPONLY"],
+            app.config["SESSION_COOKIE_SAMESITE"]) == (True, True, "Lax")
+    answer = app.test_client().get("/dang-nhap", base_url="https://motcua.example.vn")
+    cookie = answer.headers.get("Set-Cookie", "")
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
