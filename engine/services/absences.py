@@ -257,18 +257,31 @@ def _give_back(rt: Runtime, s: Session, now: datetime, only_user: str | None,
     the substitute as their own), unless a delegation is under way on them."""
     days = _local_day(rt, s, now)
     returned = []
+    parked = incident_records.parked_subjects(s, "absence", now) if only_user is None else set()
     for item, key in absence_records.open_items_on_behalf_of(s, only_user):
-        if item.delegation_state == "pending":
+        if item.delegation_state == "pending" or item.id in parked:
             continue
-        assignee, _ = effective_assignee(s, item.on_behalf_of, days(item.unit_code), key, item.role,
-                                         unit_code=item.unit_code)
-        if assignee == item.on_behalf_of:
-            if keep:
-                _hand_over(rt, s, item, item.assignee, None, now, "absence_kept")
-            else:
-                _hand_over(rt, s, item, assignee, None, now, "absence_ended")
-            returned.append(item)
+        if only_user is not None:  # a person's action: a failure is theirs to see
+            _give_back_one(rt, s, item, key, days, now, keep, returned)
+            continue
+        subject = incidents.Subject("absence", item.id, dossier_id=item.dossier_id, work_item_id=item.id,
+                                    element_id=item.element_id)
+        with incidents.guarded(s, subject, now):  # the worker's sweep: one failure must not stop the rest
+            _give_back_one(rt, s, item, key, days, now, keep, returned)
     return returned
+
+
+def _give_back_one(rt: Runtime, s: Session, item: WorkItemRecord, key, days, now: datetime, keep: bool,
+                   returned: list[WorkItemRecord]) -> None:
+    assignee, _ = effective_assignee(s, item.on_behalf_of, days(item.unit_code), key, item.role,
+                                     unit_code=item.unit_code)
+    if assignee != item.on_behalf_of:
+        return
+    if keep:
+        _hand_over(rt, s, item, item.assignee, None, now, "absence_kept")
+    else:
+        _hand_over(rt, s, item, assignee, None, now, "absence_ended")
+    returned.append(item)
 
 
 def _hand_over(rt: Runtime, s: Session, item: WorkItemRecord, to: str, on_behalf_of: str | None, now,

@@ -22,6 +22,7 @@ from engine.store.operations_records import IncidentRecord
 from engine.store.operations_records import WorkerHeartbeatRecord
 from engine.store.records import AuditEventRecord
 from engine.store.records import DossierRecord
+from engine.store.records import OutboxRecord
 from engine.store.records import WorkItemRecord
 from tests.factories import RECEPTION
 from tests.factories import add_units
@@ -110,9 +111,10 @@ def test_a_failing_step_does_not_stop_the_sla_levels_of_the_others(runtime, cloc
     real = sla._fire_next_level
 
     def fails_for_one(rt, s, item, now):
+        kind = real(rt, s, item, now)  # its notification and audit event are written...
         if item.id == bad_item:
-            raise ZeroDivisionError("budget arithmetic broke")
-        return real(rt, s, item, now)
+            raise ZeroDivisionError("budget arithmetic broke")  # ...and must be undone with it
+        return kind
 
     monkeypatch.setattr(sla, "_fire_next_level", fails_for_one)
     counts = sla.sweep(runtime)
@@ -123,6 +125,31 @@ def test_a_failing_step_does_not_stop_the_sla_levels_of_the_others(runtime, cloc
     with runtime.db.read_session() as s:
         breached = set(s.scalars(select(AuditEventRecord.dossier_id).where(AuditEventRecord.action == "sla_breach")))
     assert breached == {ids[0], ids[2]}
+    with runtime.db.read_session() as s:
+        assert s.scalars(select(AuditEventRecord.id).where(AuditEventRecord.work_item_id == bad_item,
+                                                           AuditEventRecord.action.like("sla_%"))).all() == []
+        assert s.scalars(select(OutboxRecord.id).where(OutboxRecord.dedupe_key.like(f"sla:{bad_item}:%"))).all() == []
+        assert s.get(WorkItemRecord, bad_item).escalation_level == 0
+
+
+def test_a_forecast_that_fails_for_one_dossier_leaves_the_others_forecast(runtime, clock, monkeypatch):
+    add_units(runtime)
+    ids = _dossiers_waiting_on_a_timer(runtime, 3)
+    real = sla._forecast_one
+
+    def fails_for_one(rt, s, forecaster, dossier, open_dossier, now):
+        if dossier.id == ids[1]:
+            raise KeyError("a step the template no longer has")
+        return real(rt, s, forecaster, dossier, open_dossier, now)
+
+    monkeypatch.setattr(sla, "_forecast_one", fails_for_one)
+    sla.ask_for_apologies(runtime)
+    with runtime.db.read_session() as s:
+        checks = {d.id: d.apology_check_at for d in s.scalars(select(DossierRecord))}
+    assert all(checks[i] is None or checks[i] > clock.now() for i in (ids[0], ids[2]))
+    incident = _incident(runtime, "forecast")
+    assert (incident.subject_id, incident.status) == (ids[1], "retrying")
+    assert checks[ids[1]] == incident.retry_at == clock.now() + timedelta(minutes=1)
 
 
 
@@ -160,3 +187,29 @@ def test_a_pass_past_its_deadline_releases_the_rest_of_its_batch(runtime, clock)
         assert beat.beat_at == clock.now() and beat.last_counts["cut_short"] == 1
     worker.run_once(runtime, default_channels(), batch=5)
     assert all(_timer_fired(runtime, i) for i in ids)
+
+
+def test_a_failing_absence_hand_over_is_parked_and_the_others_are_routed(runtime, clock, monkeypatch):
+    from engine.services import absences
+
+    add_units(runtime)
+    ids = _dossiers_waiting_on_a_timer(runtime, 2)
+    real = absences._route_one
+    calls = []
+
+    def fails_for_one(rt, s, item, key, days, now):
+        calls.append(item.id)
+        if item.dossier_id == ids[0]:
+            raise RuntimeError("substitute's unit has no calendar")
+        return real(rt, s, item, key, days, now)
+
+    monkeypatch.setattr(absences, "_route_one", fails_for_one)
+    monkeypatch.setattr(absences.absence_records, "open_items_assigned_to",
+                        lambda s, users: [(item, None) for item in s.scalars(select(WorkItemRecord).where(
+                            WorkItemRecord.state.in_(("open", "claimed"))))])
+    absences.route_to_substitutes(runtime)
+    assert len(calls) == 2
+    incident = _incident(runtime, "absence")
+    assert (incident.dossier_id, incident.status, incident.attempts) == (ids[0], "retrying", 1)
+    absences.route_to_substitutes(runtime)  # within the backoff: the failing step is left alone
+    assert len(calls) == 3
