@@ -94,11 +94,14 @@ def record_failure(session: Session, subject: Subject, exc: BaseException, now: 
 
 
 def open_now(session: Session, subject: Subject, error: str, attempts: int, now: datetime) -> IncidentRecord:
-    """An incident for work that already spent its own retries (a dead notification)."""
+    """An incident for work that already spent its own retries (a dead notification); one that
+    was retried by an administrator and failed again opens again."""
     incident = records.unresolved(session, subject.kind, subject.subject_id) or records.add(
         session, kind=subject.kind, subject_id=subject.subject_id, dossier_id=subject.dossier_id,
-        work_item_id=subject.work_item_id, element_id=subject.element_id, error=error[:2000],
-        attempts=attempts, status="open", first_failed_at=now, last_failed_at=now)
+        work_item_id=subject.work_item_id, element_id=subject.element_id, error="", attempts=0,
+        status="open", first_failed_at=now, last_failed_at=now)
+    incident.status, incident.retry_at, incident.error = "open", None, error[:2000]
+    incident.attempts, incident.last_failed_at = attempts, now
     return incident
 
 

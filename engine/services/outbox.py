@@ -44,6 +44,7 @@ def deliver_due(rt: Runtime, channels: dict[str, Channel], limit: int = 100,
     of the batch is released for the next pass (or another worker)."""
     watchdog = watchdog or Watchdog.unbounded()
     counts = {"sent": 0, "retry": 0, "dead": 0}
+    sent = []
     with rt.db.session() as s:
         ids = leases.lease(s, OutboxRecord, due_column=OutboxRecord.available_at,
                            ready_filter=OutboxRecord.status == "pending", owner=rt.worker_id,
@@ -61,6 +62,11 @@ def deliver_due(rt: Runtime, channels: dict[str, Channel], limit: int = 100,
             break
         if outcome:
             counts[outcome] += 1
+        if outcome == "sent":
+            sent.append(message_id)
+    if sent:  # a message an administrator sent again closes its incident once delivered
+        with rt.db.session() as s:
+            incidents.succeeded(s, "outbox", sent, rt.clock.now())
     return counts
 
 

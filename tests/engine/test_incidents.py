@@ -213,3 +213,31 @@ def test_a_failing_absence_hand_over_is_parked_and_the_others_are_routed(runtime
     assert (incident.dossier_id, incident.status, incident.attempts) == (ids[0], "retrying", 1)
     absences.route_to_substitutes(runtime)  # within the backoff: the failing step is left alone
     assert len(calls) == 3
+
+
+def test_a_dead_notification_opens_an_incident_and_a_retry_delivers_it(runtime, clock):
+    from engine.services import outbox
+
+    class DownSmtp:
+        up = False
+
+        def deliver(self, session, message, now):
+            if not self.up:
+                raise ConnectionRefusedError("smtp.example.vn:25 refused the connection")
+
+    smtp = DownSmtp()
+    with runtime.db.session() as s:
+        outbox.enqueue(s, key="mail:1", channel="email", recipient="cong.dan@example.vn", subject="Hẹn trả",
+                       body="...", now=clock.now())
+    for _ in range(outbox.MAX_ATTEMPTS):
+        outbox.deliver_due(runtime, {"email": smtp})
+        clock.advance(timedelta(hours=1))
+    incident = _incident(runtime, "outbox")
+    assert (incident.status, incident.attempts) == ("open", outbox.MAX_ATTEMPTS)
+    assert "refused the connection" in incident.error
+
+    smtp.up = True
+    incidents.retry(runtime, incident.id, ADMIN)
+    assert outbox.deliver_due(runtime, {"email": smtp})["sent"] == 1
+    closed = _incident(runtime, "outbox")
+    assert (closed.status, closed.resolution) == ("resolved", "succeeded")
