@@ -14,6 +14,7 @@ import click
 from configurator.commands import bpmn_group
 from configurator.commands import catalogue_group
 from configurator.commands import processes_group
+from engine.commands.audit import audit_group
 from engine.commands.backup import backup_command
 from engine.commands.backup import restore_command
 from engine.commands.calendar import calendar_group
@@ -51,6 +52,7 @@ def main() -> None:
 main.add_command(db_group)
 main.add_command(worker_command)
 main.add_command(calendar_group)
+main.add_command(audit_group)
 main.add_command(bpmn_group)
 main.add_command(processes_group)
 main.add_command(catalogue_group)
