@@ -39,3 +39,13 @@ def _form_in(rt: Runtime, session, definition_id: int, form_key: str | None) -> 
     files = rt.template_files(session, definition_id) if form_key else None
     text = files.get(f"forms/{form_key}.json") if files else None
     return json.loads(text) if text else None
+
+
+def receive_dossier(rt: Runtime, *, reception: dict[str, Any], **start):
+    """Reception in one pass (engine.services.dossiers.receive_dossier) with the reception step's
+    data checked against its form: FormError names each wrong field and nothing is written."""
+    def check(session, definition_id: int, form_key: str | None, data: dict[str, Any]) -> dict[str, Any]:
+        form = _form_in(rt, session, definition_id, form_key)
+        return validate_submission(form, data) if form is not None else dict(data)
+
+    return dossiers.receive_dossier(rt, reception=reception, check_reception=check, **start)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from contextlib import contextmanager
 from contextlib import nullcontext
+from pathlib import Path
 from typing import Iterator
 
 import click
@@ -126,11 +127,13 @@ def worker_beside(*extra_args: str, **popen_kwargs) -> Iterator[subprocess.Popen
 @click.option("--dossiers/--no-dossiers", default=True, show_default=True, help="Also create demo dossiers.")
 def seed_command(if_empty: bool, province: str, dossiers: bool) -> None:
     """Load demo data: the province's communes, users for every role, the library, dossiers."""
+    from engine.documents import store_from_environment
     from engine.services.runtime import Runtime
     from engine.store.database import Database
     from web import seed
 
-    rt = Runtime(db=Database.from_env())
+    # The demo's files go where the web app keeps them: instance/documents unless configured.
+    rt = Runtime(db=Database.from_env(), documents=store_from_environment(Path("instance") / "documents"))
     if if_empty and not seed.is_empty(rt):
         click.echo("database already seeded; nothing to do")
         return

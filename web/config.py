@@ -26,6 +26,8 @@ def load_config(app: Flask, overrides: Mapping | None) -> None:
         SQLALCHEMY_ENGINE_OPTIONS={},
         SECRET_KEY=None,
         BABEL_DEFAULT_LOCALE="vi",
+        # A request's body (a reception with every checklist item scanned: 10 MB a file at most).
+        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
     )
     if os.environ.get("MOTCUA_ENV") == "production":
         app.config.update(PRODUCTION_COOKIES)  # MOTCUA_SESSION_COOKIE_... below may still change them

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from flask import Flask
 from flask import current_app
 from flask import g
@@ -9,6 +11,9 @@ from flask import has_request_context
 from sqlalchemy import event
 
 from engine.clock import SystemClock
+from engine.documents import DocumentStore
+from engine.documents import FolderStore
+from engine.documents import store_from_environment
 from engine.services.runtime import Runtime
 from engine.store.database import Database
 
@@ -16,7 +21,7 @@ from engine.store.database import Database
 def init_app(app: Flask) -> None:
     def build() -> Runtime:
         rt = Runtime(db=Database(app.config["SQLALCHEMY_DATABASE_URI"]),
-                     clock=app.config.get("MOTCUA_CLOCK") or SystemClock())
+                     clock=app.config.get("MOTCUA_CLOCK") or SystemClock(), documents=document_store(app))
         if app.config.get("COUNT_SQL"):
             _count_statements(rt.db)
         return rt
@@ -24,6 +29,14 @@ def init_app(app: Flask) -> None:
     app.extensions["motcua_runtime_factory"] = build
     if app.config.get("COUNT_SQL"):
         app.after_request(_statements_header)
+
+
+def document_store(app: Flask) -> DocumentStore:
+    """The app's own folder when its configuration names one (tests do), else the environment's
+    choice (MOTCUA_S3_BUCKET, MOTCUA_DOCUMENTS_DIR), else instance/documents."""
+    if app.config.get("MOTCUA_DOCUMENTS_DIR"):
+        return FolderStore(app.config["MOTCUA_DOCUMENTS_DIR"])
+    return store_from_environment(os.path.join(app.instance_path, "documents"))
 
 
 def runtime() -> Runtime:

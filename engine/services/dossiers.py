@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import functools
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
+from typing import Iterable
 from typing import Iterator
 from typing import ParamSpec
 from typing import TypeVar
@@ -38,6 +40,7 @@ from engine.domain.model import RunState
 from engine.domain.model import WorkItemState
 from engine.services import audit
 from engine.services import projection
+from engine.services import stored_files
 from engine.services.runtime import Runtime
 from engine.services.scripting import script_engine_for
 from engine.store import repositories
@@ -93,53 +96,121 @@ def start_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applicant_
     """Receive a dossier (at the counter, online or by post): issue its code, compute its
     appointment and start its process. With `answer`, the caller's reply is built from the new
     dossier in the same transaction and returned instead of it."""
+    _check_channel(channel)
+    with transaction(rt) as s:
+        started = _start(rt, s, definition_id=definition_id, unit_code=unit_code, applicant_name=applicant_name,
+                         actor=actor, applicant=applicant, received_at=received_at, data=data, channel=channel)
+        return _answered(s, started.dossier, answer)
+
+
+@dataclass
+class Started:
+    """A dossier started inside a change that may go on with it (reception in one pass)."""
+
+    dossier: DossierRecord
+    run: runner.Run
+    calendar: object
+    created: list[WorkItemRecord]
+    now: datetime
+
+
+def receive_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applicant_name: str, actor: Actor,
+                    reception: Mapping, check_reception: Callable[[Session, int, str | None, Mapping], Mapping],
+                    applicant: Mapping | None = None, received_at: datetime | None = None,
+                    channel: str = Channel.COUNTER.value,
+                    files: Iterable[stored_files.Staged] = ()) -> tuple[DossierRecord, WorkItemRecord]:
+    """Reception in one pass: issue the code and appointment, start the process and complete its
+    reception step with `reception` (the step's form data: receive, ask for a supplement or refuse)
+    and the checklist's files, all in one transaction. `check_reception(session, definition_id,
+    form_key, data)` validates the data against the reception step's form (the configurator's)
+    inside that transaction and returns it clean.
+
+    Nothing is written, and no file stays stored, when any part is refused."""
+    _check_channel(channel)
+    refuse(decisions.refusal_without_reason(reception))
+    with stored_files.staged_files(rt, files) as staged, transaction(rt) as s:
+        started = _start(rt, s, definition_id=definition_id, unit_code=unit_code, applicant_name=applicant_name,
+                         actor=actor, applicant=applicant, received_at=received_at, data=None, channel=channel)
+        if len(started.created) != 1:
+            raise InvalidAction("the template does not begin with one reception step; receive it step by step")
+        item = started.created[0]
+        data = dict(check_reception(s, started.dossier.definition_id, item.form_key, reception))
+        refuse(decisions.refusal_without_reason(data))
+        _complete_reception(s, started, item, actor, data)
+        s.flush()  # the step's id, for its files
+        stored_files.add_rows(s, started.dossier, staged, actor, started.now, work_item_id=item.id)
+        return started.dossier, item
+
+
+def _complete_reception(s: Session, started: Started, item: WorkItemRecord, actor: Actor, data: Mapping) -> None:
+    """The receiving officer takes the reception step and completes it in the same change. Under
+    Decree 118 they may receive for another commune of the province, so the step's unit is not theirs
+    to match; its role is."""
+    if not actor.is_system and item.role and item.role not in actor.roles:
+        raise PermissionDenied("step '%(step)s' is for role %(role)s", step=item.name, role=item.role)
+    dossier, run, now = started.dossier, started.run, started.now
+    item.assignee, item.state, item.claimed_at = actor.username, WorkItemState.CLAIMED.value, now
+    ready_before = run.ready_task_ids()
+    run.complete(item.task_id, dict(data))
+    _close_item(item, actor, now, data, started.calendar)
+    audit.record(s, at=now, action="complete", actor=actor, dossier_id=dossier.id, work_item=item,
+                 element_id=item.element_id, classification=item.classification, margin_minutes=item.margin_minutes)
+    projection.sync(s, dossier, run, started.calendar, actor, now, ready_before,
+                    handed_over_by=actor.username, completed_task=item.task_id)
+
+
+def _check_channel(channel: str) -> None:
     if channel not in {c.value for c in Channel}:
         raise InvalidAction("unknown receipt channel '%(channel)s' (counter, online or post)", field="channel",
                             channel=channel)
-    with transaction(rt) as s:
-        definition = _published(s, definition_id)
-        unit = s.get(UnitRecord, unit_code)
-        if unit is None:
-            raise NotFound("unknown unit '%(unit)s'", field="unit_code", unit=unit_code)
-        variant = variant_records.variant_for(s, definition.key, unit_code)
-        if variant is not None and variant.definition_id != definition.id:
-            # The version rolled out to the unit is the one its dossiers run (a desk may offer
-            # another version of the same template, e.g. the newest before it reached this unit).
-            rolled_out = s.get(ProcessDefinitionRecord, variant.definition_id)
-            if rolled_out is not None and rolled_out.status == "published":
-                definition = rolled_out
-            else:
-                variant = None
-        now = rt.clock.now()
-        received = received_at or now
-        calendar = rt.calendars.for_unit(s, unit_code)
-        code = _dossier_code(s, unit, received, calendar)
-        rule = deadlines.ClockStartRule(cutoff=_cutoff(definition.clock_cutoff),
-                                        last_hour_rule=definition.clock_last_hour)
-        start_at = deadlines.clock_start(calendar, received, rule)
-        appointment = (deadlines.appointment(calendar, received, definition.legal_limit_minutes, rule)
-                       if definition.legal_limit_minutes is not None else None)
-        bundle = rt.bundle_for(s, definition)
-        run = runner.start(bundle, rt.clock, script_engine_for(calendar, rt.clock), {
-            **(data or {}), "dossier_code": code, "unit_code": unit_code,
-            "received_at": received.astimezone(calendar.tz).isoformat(),
-        })
-        dossier = DossierRecord(
-            code=code, definition_id=definition.id, unit_code=unit_code,
-            procedure_code=definition.procedure_code, applicant_name=applicant_name,
-            applicant=dict(applicant or {}), channel=channel, status=DossierStatus.ACCEPTED.value,
-            variant_id=variant.id if variant else None, overrides=dict(variant.overrides) if variant else None,
-            run_state=RunState.RUNNING.value, received_at=received, clock_start_at=start_at,
-            appointment_at=appointment, original_appointment_at=appointment,
-            state="", state_format=STATE_FORMAT, created_at=now, updated_at=now,
-        )
-        s.add(dossier)
-        s.flush()
-        audit.record(s, at=now, action="start", actor=actor, dossier_id=dossier.id,
-                     code=code, definition=f"{definition.key} v{definition.version}",
-                     appointment_at=appointment.isoformat() if appointment else None)
-        projection.sync(s, dossier, run, calendar, actor, now, ready_before=frozenset())
-        return _answered(s, dossier, answer)
+
+
+def _start(rt: Runtime, s: Session, *, definition_id: int, unit_code: str, applicant_name: str, actor: Actor,
+           applicant: Mapping | None, received_at: datetime | None, data: Mapping | None,
+           channel: str) -> Started:
+    definition = _published(s, definition_id)
+    unit = s.get(UnitRecord, unit_code)
+    if unit is None:
+        raise NotFound("unknown unit '%(unit)s'", field="unit_code", unit=unit_code)
+    variant = variant_records.variant_for(s, definition.key, unit_code)
+    if variant is not None and variant.definition_id != definition.id:
+        # The version rolled out to the unit is the one its dossiers run (a desk may offer
+        # another version of the same template, e.g. the newest before it reached this unit).
+        rolled_out = s.get(ProcessDefinitionRecord, variant.definition_id)
+        if rolled_out is not None and rolled_out.status == "published":
+            definition = rolled_out
+        else:
+            variant = None
+    now = rt.clock.now()
+    received = received_at or now
+    calendar = rt.calendars.for_unit(s, unit_code)
+    code = _dossier_code(s, unit, received, calendar)
+    rule = deadlines.ClockStartRule(cutoff=_cutoff(definition.clock_cutoff),
+                                    last_hour_rule=definition.clock_last_hour)
+    start_at = deadlines.clock_start(calendar, received, rule)
+    appointment = (deadlines.appointment(calendar, received, definition.legal_limit_minutes, rule)
+                   if definition.legal_limit_minutes is not None else None)
+    bundle = rt.bundle_for(s, definition)
+    run = runner.start(bundle, rt.clock, script_engine_for(calendar, rt.clock), {
+        **(data or {}), "dossier_code": code, "unit_code": unit_code,
+        "received_at": received.astimezone(calendar.tz).isoformat(),
+    })
+    dossier = DossierRecord(
+        code=code, definition_id=definition.id, unit_code=unit_code,
+        procedure_code=definition.procedure_code, applicant_name=applicant_name,
+        applicant=dict(applicant or {}), channel=channel, status=DossierStatus.ACCEPTED.value,
+        variant_id=variant.id if variant else None, overrides=dict(variant.overrides) if variant else None,
+        run_state=RunState.RUNNING.value, received_at=received, clock_start_at=start_at,
+        appointment_at=appointment, original_appointment_at=appointment,
+        state="", state_format=STATE_FORMAT, created_at=now, updated_at=now,
+    )
+    s.add(dossier)
+    s.flush()
+    audit.record(s, at=now, action="start", actor=actor, dossier_id=dossier.id,
+                 code=code, definition=f"{definition.key} v{definition.version}",
+                 appointment_at=appointment.isoformat() if appointment else None)
+    created = projection.sync(s, dossier, run, calendar, actor, now, ready_before=frozenset())
+    return Started(dossier, run, calendar, created, now)
 
 
 @retried_on_race

@@ -14,6 +14,7 @@ from engine.bpmn.parser import SpecBundle
 from engine.bpmn.parser import SpecCache
 from engine.clock import Clock
 from engine.clock import SystemClock
+from engine.documents import DocumentStore
 from engine.store.database import Database
 from engine.store.database import Session
 from engine.store.records import ProcessDefinitionRecord
@@ -70,6 +71,8 @@ class Runtime:
     specs: SpecCache = field(default_factory=SpecCache)
     calendars: CalendarProvider = field(default_factory=CalendarProvider)
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    # Where dossiers' files are kept (engine.documents); the web app and the CLI choose it.
+    documents: DocumentStore | None = None
     _definition_refs: dict[int, tuple[str, str]] = field(default_factory=dict, repr=False)
     _files: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
 
@@ -93,6 +96,11 @@ class Runtime:
                 self._files.pop(next(iter(self._files)))
             self._files[ref[1]] = files
         return files
+
+    def document_store(self) -> DocumentStore:
+        if self.documents is None:
+            raise RuntimeError("this runtime was built without a document store (Runtime.documents)")
+        return self.documents
 
     def bundle_for_definition(self, session: Session, definition_id: int) -> SpecBundle:
         """The parsed template of a definition; a definition's content never changes, so the

@@ -7,3 +7,4 @@ from engine.store import catalogue_records  # noqa: F401
 from engine.store import operations_records  # noqa: F401
 from engine.store import records  # noqa: F401
 from engine.store import variant_records  # noqa: F401
+from engine.store import attachment_records  # noqa: F401

@@ -236,6 +236,55 @@ class HistoryEventSchema(ma.Schema):
     detail = fields.Dict()
 
 
+class DataFieldSchema(ma.Schema):
+    name = fields.String()
+    label = fields.String(metadata={"description": "Nhãn của trường trong biểu mẫu của bước"})
+    value = fields.Raw(allow_none=True)
+    shown = fields.Raw(allow_none=True, metadata={"description": "Nhãn của lựa chọn (enumNames), hoặc giá trị"})
+    format = fields.String(allow_none=True, metadata={"description": "date | date-time | null"})
+
+
+class DataEntrySchema(ma.Schema):
+    work_item_id = fields.Integer()
+    completed_by = fields.String(allow_none=True)
+    on_behalf_of = fields.String(allow_none=True)
+    completed_at = fields.String(metadata={"description": "ISO 8601"})
+    fields_ = fields.List(fields.Nested(DataFieldSchema), data_key="fields")
+
+
+class DataStepSchema(ma.Schema):
+    step = fields.String(metadata={"description": "Mã bước trong BPMN"})
+    name = fields.String()
+    entries = fields.List(fields.Nested(DataEntrySchema), metadata={"description": "Lần nhập mới nhất trước"})
+
+
+class AttachmentSchema(ma.Schema):
+    key = fields.String(metadata={"description": "Khóa ngẫu nhiên của tệp (dùng để tải về)"})
+    name = fields.String()
+    kind = fields.String(metadata={"description": "reception | processing | result"})
+    content_type = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
+    step = fields.String(allow_none=True)
+    checklist_index = fields.Integer(allow_none=True)
+    uploaded_by = fields.String()
+    on_behalf_of = fields.String(allow_none=True)
+    uploaded_at = fields.DateTime()
+    url = fields.String()
+
+
+class AttachmentUploadSchema(ma.Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(("reception", "processing", "result")))
+    work_item_id = fields.Integer(load_default=None, allow_none=True)
+    checklist_index = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0),
+                                     metadata={"description": "Vị trí giấy tờ trong danh mục thành phần hồ sơ "
+                                                              "(bản số hóa của giấy tờ đó)"})
+
+
+class AttachmentFileSchema(ma.Schema):
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
 # -- work items -----------------------------------------------------------------------------------
 
 class WorkItemQuerySchema(ma.Schema):

@@ -3,7 +3,7 @@ administrator instead of stopping the worker; each worker records its last pass 
 a notification keeps the id of the web request that queued it (for the logs)
 
 Revision ID: 0015
-Revises: 0009
+Revises: 0011
 """
 from alembic import op
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from engine.store.records import UTCDateTime
 
 revision = '0015'
-down_revision = '0009'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
