@@ -30,6 +30,8 @@ def create_app(config: Mapping | None = None) -> Flask:
     from web import guards
     from web import i18n
     from web import navigation
+    from web import ops
+    from web import request_log
     from web import vendor
     from web import display
     from web import wiring
@@ -56,6 +58,8 @@ def create_app(config: Mapping | None = None) -> Flask:
     api.init_app(app)
     app.register_blueprint(model_bp)
     app.register_blueprint(supervise_bp)
+    ops.init_app(app)
+    request_log.init_app(app)
     return app
 
 

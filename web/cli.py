@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -15,8 +16,12 @@ from configurator.commands import bpmn_group
 from configurator.commands import catalogue_group
 from configurator.commands import processes_group
 from engine.commands.audit import audit_group
+from engine.commands.backup import backup_command
+from engine.commands.backup import restore_command
 from engine.commands.calendar import calendar_group
 from engine.commands.db import db_group
+from engine.commands.operations import incidents_group
+from engine.commands.operations import status_command
 from engine.commands.worker import worker_command
 from web.api.commands import api_token_group
 
@@ -53,6 +58,10 @@ main.add_command(bpmn_group)
 main.add_command(processes_group)
 main.add_command(catalogue_group)
 main.add_command(api_token_group)
+main.add_command(incidents_group)
+main.add_command(status_command)
+main.add_command(backup_command)
+main.add_command(restore_command)
 
 
 @main.command("serve")
@@ -64,14 +73,27 @@ main.add_command(api_token_group)
               help="Also run one `motcua worker` process (timers, SLA alerts, notifications) while serving; "
                    "in production run workers as their own service instead.")
 def serve(host: str, port: int, workers: int, with_worker: bool) -> None:
-    """Serve the web product."""
-    with worker_beside() if with_worker else nullcontext():
+    """Serve the web product. SIGTERM and SIGINT stop the server and the worker beside it."""
+    with _exit_on_sigterm(), (worker_beside() if with_worker else nullcontext()):
         _serve(host, port, workers)
 
 
+@contextmanager
+def _exit_on_sigterm() -> Iterator[None]:
+    """SIGTERM as a clean exit: Python's default ends the process at once, skipping the block
+    that stops the worker beside the server (which then ran on, orphaned)."""
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _serve(host: str, port: int, workers: int) -> None:
+    from engine import logs
     from web import create_app
 
+    logs.configure()
     if workers <= 0:
         create_app().run(host=host, port=port)
         return

@@ -13,6 +13,14 @@ from flask import Flask
 from engine.store.database import default_database_url
 
 
+#: Behind TLS (deploy/nginx.conf): cookies only over HTTPS, never read by scripts, not sent on
+#: cross-site posts.
+PRODUCTION_COOKIES = {
+    "SESSION_COOKIE_SECURE": True, "SESSION_COOKIE_HTTPONLY": True, "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_SECURE": True, "REMEMBER_COOKIE_HTTPONLY": True, "REMEMBER_COOKIE_SAMESITE": "Lax",
+}
+
+
 def load_config(app: Flask, overrides: Mapping | None) -> None:
     app.config.from_mapping(
         SQLALCHEMY_DATABASE_URI=default_database_url(),
@@ -38,8 +46,7 @@ def load_config(app: Flask, overrides: Mapping | None) -> None:
         LOOKUP_WINDOW_MINUTES=10,
     )
     if os.environ.get("MOTCUA_ENV") == "production":
-        app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True,
-                          REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax")
+        app.config.update(PRODUCTION_COOKIES)  # MOTCUA_SESSION_COOKIE_... below may still change them
     app.config.from_prefixed_env("MOTCUA")
     if overrides:
         app.config.from_mapping(overrides)

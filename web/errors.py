@@ -72,14 +72,16 @@ def _http(error: HTTPException):
 
 
 def request_id() -> str:
-    """This request's id: in the X-Request-Id header of every answer and in the log of its errors."""
-    if "request_id" not in g:
-        g.request_id = secrets.token_hex(8)
-    return g.request_id
+    """This request's id (web.request_log gives every request one, the caller's when it is sane):
+    in the X-Request-ID header of every answer and in the log of its errors."""
+    if not g.get("motcua_request_id"):
+        g.motcua_request_id = secrets.token_hex(16)
+    return g.motcua_request_id
 
 
 def _tag_with_request_id(response):
-    response.headers["X-Request-Id"] = request_id()
+    if "X-Request-ID" not in response.headers:  # a request that failed before web.request_log saw it
+        response.headers["X-Request-ID"] = request_id()
     return response
 
 

@@ -14,6 +14,7 @@ from flask import abort
 from flask import request
 from flask_login import current_user
 
+from engine import logs
 from engine.domain.assignment import Actor
 from engine.store import queries
 from engine.store.records import UnitRecord
@@ -87,7 +88,11 @@ def load_user(session, username: str) -> SignedInUser | None:
 
 def _load_signed_in_user(username: str) -> SignedInUser | None:
     with runtime().db.read_session() as s:
-        return load_user(s, username)
+        user = load_user(s, username)
+    if user is not None:  # the request's log lines name who acted, and in which unit
+        logs.user.set(user.username)
+        logs.unit.set(user.unit_code)
+    return user
 
 
 @login_manager.user_loader

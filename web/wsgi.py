@@ -1,5 +1,8 @@
 """WSGI entry for gunicorn: `gunicorn web.wsgi:app`."""
 
+from engine import logs
 from web import create_app
+
+logs.configure()
 
 app = create_app()

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
-import threading
 from datetime import datetime
 
 import click
 
+from engine import logs
 from engine.clock import FrozenClock
 from engine.clock import SystemClock
 from engine.services import worker
 from engine.services.channels import SmtpChannel
 from engine.services.channels import default_channels
 from engine.services.runtime import Runtime
+from engine.services.watchdog import Watchdog
 from engine.store.database import Database
+
+
+#: How long the item in hand may still run after SIGTERM before it is rolled back and released.
+STOP_GRACE_SECONDS = 5.0
 
 
 def _smtp_from_env() -> SmtpChannel | None:
@@ -36,22 +40,28 @@ def _smtp_from_env() -> SmtpChannel | None:
 @click.option("--now", "frozen_now", default=None,
               help="Run on a frozen clock at this ISO instant (simulations and tests).")
 @click.option("--worker-id", default=None, help="Lease owner name (default host:pid).")
-def worker_command(once: bool, poll: float, batch: int, frozen_now: str | None, worker_id: str | None) -> None:
+@click.option("--pass-seconds", default=60.0, show_default=True,
+              help="Watchdog: a pass stops taking new items after this long (the rest waits for the next).")
+@click.option("--item-seconds", default=30.0, show_default=True,
+              help="Watchdog: one dossier, step or message running longer is stopped and counts as a failure.")
+def worker_command(once: bool, poll: float, batch: int, frozen_now: str | None, worker_id: str | None,
+                   pass_seconds: float, item_seconds: float) -> None:
     """Fire due BPMN timers and deliver the outbox (e-mail when MOTCUA_SMTP_HOST is set).
 
     Any number of workers may run against PostgreSQL; on SQLite run one.
     """
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logs.configure()
     clock = FrozenClock(datetime.fromisoformat(frozen_now)) if frozen_now else SystemClock()
     rt = Runtime(db=Database.from_env(), clock=clock)
     if worker_id:
         rt.worker_id = worker_id
     channels = default_channels(_smtp_from_env())
+    watchdog = Watchdog(pass_seconds=pass_seconds, item_seconds=item_seconds)
+    # SIGTERM/SIGINT: stop taking items at once, give the item in hand a few seconds, release the rest.
+    signal.signal(signal.SIGTERM, lambda *_: watchdog.hurry(STOP_GRACE_SECONDS))
+    signal.signal(signal.SIGINT, lambda *_: watchdog.hurry(STOP_GRACE_SECONDS))
     if once:
-        click.echo(worker.run_once(rt, channels, batch))
+        click.echo(worker.run_once(rt, channels, batch, watchdog))
         return
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
     click.echo(f"worker {rt.worker_id} polling every {poll}s")
-    worker.run_forever(rt, channels, poll_seconds=poll, stop=stop, batch=batch)
+    worker.run_forever(rt, channels, poll_seconds=poll, batch=batch, watchdog=watchdog)

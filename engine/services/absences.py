@@ -18,6 +18,7 @@ from engine.domain.errors import NotFound
 from engine.domain.errors import PermissionDenied
 from engine.domain.errors import english
 from engine.services import audit
+from engine.services import incidents
 from engine.services.actions import due_note
 from engine.services.actions import notify
 from engine.services.actions import refusal_for_receiver
@@ -25,6 +26,7 @@ from engine.services.dossiers import retried_on_race
 from engine.services.dossiers import transaction
 from engine.services.runtime import Runtime
 from engine.store import absence_records
+from engine.store import operations_records as incident_records
 from engine.store import repositories
 from engine.store.absence_records import AbsenceRecord
 from engine.store.database import Session
@@ -142,21 +144,33 @@ def route_to_substitutes(rt: Runtime, now: datetime | None = None) -> dict[str, 
         around = now.date()
         absences = [a for a in absence_records.active_absences_between(
             s, around - timedelta(days=1), around + timedelta(days=1)) if a.covers(days(a.unit_code))]
-        routed = 0
+        routed, handled = 0, []
+        parked = incident_records.parked_subjects(s, "absence", now)
         for item, key in absence_records.open_items_assigned_to(s, {a.username for a in absences}):
-            if item.delegation_state == "pending":
-                continue  # the delegation's owner and delegate are named; resolving needs them
-            assignee, behalf = effective_assignee(s, item.assignee, days(item.unit_code), key, item.role,
-                                                  unit_code=item.unit_code)
-            if behalf is not None:
-                _hand_over(rt, s, item, assignee, item.on_behalf_of or behalf, now, "absence")
-                routed += 1
+            if item.delegation_state == "pending" or item.id in parked:
+                continue  # a delegation names its owner and delegate; a failing hand-over waits for its retry
+            subject = incidents.Subject("absence", item.id, dossier_id=item.dossier_id, work_item_id=item.id,
+                                        element_id=item.element_id)
+            with incidents.guarded(s, subject, now) as outcome:
+                routed += _route_one(rt, s, item, key, days, now)
+            if outcome.ok:
+                handled.append(item.id)
+        incidents.succeeded(s, "absence", handled, now)
         s.flush()  # the give-back query below must see this pass's hand-overs
         given_back = _give_back(rt, s, now, only_user=None)
         return {"routed": routed, "given_back": len(given_back)}
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+def _route_one(rt: Runtime, s: Session, item: WorkItemRecord, key, days, now: datetime) -> int:
+    assignee, behalf = effective_assignee(s, item.assignee, days(item.unit_code), key, item.role,
+                                          unit_code=item.unit_code)
+    if behalf is None:
+        return 0
+    _hand_over(rt, s, item, assignee, item.on_behalf_of or behalf, now, "absence")
+    return 1
+
 
 def _user(s: Session, username: str) -> UserRecord:
     user = s.get(UserRecord, username)
@@ -243,18 +257,31 @@ def _give_back(rt: Runtime, s: Session, now: datetime, only_user: str | None,
     the substitute as their own), unless a delegation is under way on them."""
     days = _local_day(rt, s, now)
     returned = []
+    parked = incident_records.parked_subjects(s, "absence", now) if only_user is None else set()
     for item, key in absence_records.open_items_on_behalf_of(s, only_user):
-        if item.delegation_state == "pending":
+        if item.delegation_state == "pending" or item.id in parked:
             continue
-        assignee, _ = effective_assignee(s, item.on_behalf_of, days(item.unit_code), key, item.role,
-                                         unit_code=item.unit_code)
-        if assignee == item.on_behalf_of:
-            if keep:
-                _hand_over(rt, s, item, item.assignee, None, now, "absence_kept")
-            else:
-                _hand_over(rt, s, item, assignee, None, now, "absence_ended")
-            returned.append(item)
+        if only_user is not None:  # a person's action: a failure is theirs to see
+            _give_back_one(rt, s, item, key, days, now, keep, returned)
+            continue
+        subject = incidents.Subject("absence", item.id, dossier_id=item.dossier_id, work_item_id=item.id,
+                                    element_id=item.element_id)
+        with incidents.guarded(s, subject, now):  # the worker's sweep: one failure must not stop the rest
+            _give_back_one(rt, s, item, key, days, now, keep, returned)
     return returned
+
+
+def _give_back_one(rt: Runtime, s: Session, item: WorkItemRecord, key, days, now: datetime, keep: bool,
+                   returned: list[WorkItemRecord]) -> None:
+    assignee, _ = effective_assignee(s, item.on_behalf_of, days(item.unit_code), key, item.role,
+                                     unit_code=item.unit_code)
+    if assignee != item.on_behalf_of:
+        return
+    if keep:
+        _hand_over(rt, s, item, item.assignee, None, now, "absence_kept")
+    else:
+        _hand_over(rt, s, item, assignee, None, now, "absence_ended")
+    returned.append(item)
 
 
 def _hand_over(rt: Runtime, s: Session, item: WorkItemRecord, to: str, on_behalf_of: str | None, now,

@@ -24,7 +24,7 @@ from engine.store import audit_chains
 from engine.store import repositories
 from engine.store.database import Session
 
-_PENDING = "motcua_audit_pending"
+PENDING_KEY = "motcua_audit_pending"
 
 
 def record(session: Session, *, at, action: str, actor: Actor | str, dossier_id: int | None = None,
@@ -38,12 +38,12 @@ def record(session: Session, *, at, action: str, actor: Actor | str, dossier_id:
         "giver": giver, "receiver": receiver, "element_id": element_id,
         "detail": {k: v for k, v in detail.items() if v is not None},
     }
-    session.info.setdefault(_PENDING, []).append((event, work_item))
+    session.info.setdefault(PENDING_KEY, []).append((event, work_item))
     return event
 
 
 def write_pending(session: Session) -> None:
-    pending = session.info.pop(_PENDING, [])
+    pending = session.info.pop(PENDING_KEY, [])
     if not pending:
         return
     # Everything else the change writes goes first: the chain heads are then the last locks it

@@ -3,16 +3,23 @@ delivered later by workers, with retries, backoff and a visible dead-letter stat
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from datetime import timedelta
 
-
+from engine import logs
+from engine.services import incidents
 from engine.services.channels import Channel
 from engine.services.runtime import Runtime
+from engine.services.watchdog import ItemTimedOut
+from engine.services.watchdog import StopRequested
+from engine.services.watchdog import Watchdog
 from engine.store import leases
 from engine.store import repositories
 from engine.store.database import Session
 from engine.store.records import OutboxRecord
+
+log = logging.getLogger("motcua.outbox")
 
 MAX_ATTEMPTS = 6
 LEASE_TTL = timedelta(minutes=2)
@@ -23,7 +30,7 @@ def enqueue(session: Session, *, key: str, channel: str, recipient: str, subject
     """Add a message unless one with the same key exists (so a repeated effect sends once)."""
     repositories.insert_outbox_once(
         session, dedupe_key=key, dossier_id=dossier_id, channel=channel, recipient=recipient, subject=subject,
-        body=body, status="pending", attempts=0, created_at=now, available_at=now)
+        body=body, status="pending", attempts=0, created_at=now, available_at=now, request_id=logs.request_id.get())
 
 
 def backoff(attempts: int) -> timedelta:
@@ -31,17 +38,44 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(60, 2 ** max(0, attempts - 1)))
 
 
-def deliver_due(rt: Runtime, channels: dict[str, Channel], limit: int = 100) -> dict[str, int]:
+def deliver_due(rt: Runtime, channels: dict[str, Channel], limit: int = 100,
+                watchdog: Watchdog | None = None) -> dict[str, int]:
+    """Deliver a leased batch, each message on its own; when the watchdog ends the pass the rest
+    of the batch is released for the next pass (or another worker)."""
+    watchdog = watchdog or Watchdog.unbounded()
     counts = {"sent": 0, "retry": 0, "dead": 0}
+    sent = []
     with rt.db.session() as s:
         ids = leases.lease(s, OutboxRecord, due_column=OutboxRecord.available_at,
                            ready_filter=OutboxRecord.status == "pending", owner=rt.worker_id,
                            now=rt.clock.now(), ttl=LEASE_TTL, limit=limit)
-    for message_id in ids:
-        outcome = _deliver_one(rt, channels, message_id)
+    for index, message_id in enumerate(ids):
+        if watchdog.should_stop():
+            with rt.db.session() as s:
+                leases.release(s, OutboxRecord, ids[index:], rt.worker_id)
+            break
+        try:
+            outcome = _deliver_bounded(rt, channels, message_id, watchdog)
+        except StopRequested:
+            with rt.db.session() as s:
+                leases.release(s, OutboxRecord, ids[index:], rt.worker_id)
+            break
         if outcome:
             counts[outcome] += 1
+        if outcome == "sent":
+            sent.append(message_id)
+    if sent:  # a message an administrator sent again closes its incident once delivered
+        with rt.db.session() as s:
+            incidents.succeeded(s, "outbox", sent, rt.clock.now())
     return counts
+
+
+def _deliver_bounded(rt: Runtime, channels, message_id: int, watchdog: Watchdog) -> str | None:
+    try:
+        with watchdog.item():
+            return _deliver_one(rt, channels, message_id)
+    except ItemTimedOut as exc:  # a channel that hangs (an SMTP server that never answers)
+        return _record_failure(rt, message_id, exc)
 
 
 def _deliver_one(rt: Runtime, channels, message_id: int) -> str | None:
@@ -54,10 +88,14 @@ def _deliver_one(rt: Runtime, channels, message_id: int) -> str | None:
             channel = channels.get(message.channel)
             if channel is None:
                 raise LookupError(f"no {message.channel!r} channel is configured")
-            channel.deliver(s, message, now)
+            with logs.bound(request=message.request_id):
+                channel.deliver(s, message, now)
+                log.info("delivered %s message %s to %s", message.channel, message.id, message.recipient)
             message.status, message.sent_at, message.attempts = "sent", now, message.attempts + 1
             message.lease_owner = message.lease_expires_at = None
             return "sent"
+    except StopRequested:
+        raise
     except Exception as exc:  # a failed delivery must never stop the worker
         return _record_failure(rt, message_id, exc)
 
@@ -71,6 +109,8 @@ def _record_failure(rt: Runtime, message_id: int, exc: Exception) -> str:
         message.lease_owner = message.lease_expires_at = None
         if message.attempts >= MAX_ATTEMPTS:
             message.status = "dead"
+            incidents.open_now(s, incidents.Subject("outbox", message.id, dossier_id=message.dossier_id),
+                               message.last_error, message.attempts, now)
             return "dead"
         message.available_at = now + backoff(message.attempts)
         return "retry"

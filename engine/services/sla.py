@@ -21,10 +21,12 @@ from engine.domain import vn_dates
 from engine.domain.assignment import Actor
 from engine.domain.forecast import Forecast
 from engine.services import audit
+from engine.services import incidents
 from engine.services import outbox
 from engine.services.dossiers import transaction
 from engine.services.forecasts import Forecaster
 from engine.services.runtime import Runtime
+from engine.services.watchdog import Watchdog
 from engine.store import repositories
 from engine.store import statistics
 from engine.store.database import Session
@@ -44,50 +46,68 @@ class Level:
     escalation: EscalationLevel | None = None
 
 
-def sweep(rt: Runtime, limit: int = 200) -> dict[str, int]:
+def sweep(rt: Runtime, limit: int = 200, watchdog: Watchdog | None = None) -> dict[str, int]:
     """Fire every SLA level that is due now, however many levels of one step are (a step found
     late by two days gets its warning, breach and escalations in this one call); returns counts
-    by kind. Each batch fires at most one level per step and moves its next_sla_at on, so the
-    loop ends when no step has a level left that is due."""
-    counts = {"warning": 0, "breach": 0, "escalation": 0}
-    while True:
-        fired = _sweep_batch(rt, limit)
+    by kind. Each batch fires at most one level per step and moves its next_sla_at on (a step
+    that fails is parked until its retry), so the loop ends when no step has a level left that is
+    due, or when the watchdog ends the pass."""
+    watchdog = watchdog or Watchdog.unbounded()
+    counts = {"warning": 0, "breach": 0, "escalation": 0, "failed": 0}
+    while not watchdog.should_stop():
+        fired = _sweep_batch(rt, limit, watchdog)
         for kind, n in fired.items():
             counts[kind] += n
         if not any(fired.values()):
             break
-    counts["apology"] = ask_for_apologies(rt, limit)
+    counts["apology"] = ask_for_apologies(rt, limit, watchdog)
     return counts
 
 
-def ask_for_apologies(rt: Runtime, limit: int = 200) -> int:
+def ask_for_apologies(rt: Runtime, limit: int = 200, watchdog: Watchdog | None = None) -> int:
     """Forecast every dossier whose forecast is due (after a change, when a calendar changed, or
     when the remaining work would stop fitting); the unit's leaders are asked for the apology letter
     with a new appointment as soon as a dossier is foreseen to miss its appointment, once per
     appointment. Returns how many dossiers they were asked about."""
+    watchdog = watchdog or Watchdog.unbounded()
     asked = 0
-    while True:
-        batch_asked, looked_at = _forecast_batch(rt, limit)
+    while not watchdog.should_stop():
+        batch_asked, looked_at = _forecast_batch(rt, limit, watchdog)
         asked += batch_asked
         if looked_at < limit:
-            return asked
+            break
+    return asked
 
 
-def _forecast_batch(rt: Runtime, limit: int) -> tuple[int, int]:
-    asked = 0
+def _forecast_batch(rt: Runtime, limit: int, watchdog: Watchdog) -> tuple[int, int]:
+    """Forecast one batch, each dossier in its own savepoint: one that fails is retried later
+    (then becomes an incident) and the batch's others keep what they wrote."""
+    asked, looked_at, recovered = 0, 0, []
     with transaction(rt) as s:
         now = rt.clock.now()
         due = repositories.dossiers_to_forecast(s, now, limit)
         forecaster = Forecaster(rt, s)
         running = {d.id: d for d in statistics.open_dossiers_by_id(s, [dossier.id for dossier in due])}
         for dossier in due:
-            open_dossier = running.get(dossier.id)
-            if open_dossier is None or forecaster.paused(open_dossier):
-                # Finished, stopped or waiting for the citizen: the next change looks again.
-                repositories.record_forecast(s, dossier.id, check_at=None, forecast=None)
-                continue
-            asked += _act_on_forecast(rt, s, dossier, forecaster.of(open_dossier, now), now)
-    return asked, len(due)
+            if watchdog.should_stop():
+                break
+            looked_at += 1
+            subject = incidents.Subject("forecast", dossier.id, dossier_id=dossier.id)
+            with incidents.guarded(s, subject, now, watchdog) as outcome:
+                asked += _forecast_one(rt, s, forecaster, dossier, running.get(dossier.id), now)
+            if outcome.ok:
+                recovered.append(dossier.id)
+        incidents.succeeded(s, "forecast", recovered, now)
+    return asked, looked_at
+
+
+def _forecast_one(rt: Runtime, s: Session, forecaster: Forecaster, dossier: DossierRecord, open_dossier,
+                  now) -> int:
+    if open_dossier is None or forecaster.paused(open_dossier):
+        # Finished, stopped or waiting for the citizen: the next change looks again.
+        repositories.record_forecast(s, dossier.id, check_at=None, forecast=None)
+        return 0
+    return _act_on_forecast(rt, s, dossier, forecaster.of(open_dossier, now), now)
 
 
 def _act_on_forecast(rt: Runtime, s: Session, dossier: DossierRecord, outlook: Forecast, now) -> int:
@@ -148,13 +168,25 @@ def forecast_reason_vi(detail: dict) -> str:
     return "; ".join(parts)
 
 
-def _sweep_batch(rt: Runtime, limit: int) -> dict[str, int]:
-    fired = {"warning": 0, "breach": 0, "escalation": 0}
+def _sweep_batch(rt: Runtime, limit: int, watchdog: Watchdog) -> dict[str, int]:
+    """One batch of due levels, each step in its own savepoint (see _forecast_batch)."""
+    fired = {"warning": 0, "breach": 0, "escalation": 0, "failed": 0}
+    recovered = []
     with transaction(rt) as s:
         now = rt.clock.now()
         for item in repositories.due_sla_items(s, now, limit):
-            kind = _fire_next_level(rt, s, item, now)
-            fired[kind] += 1
+            if watchdog.should_stop():
+                break
+            subject = incidents.Subject("sla", item.id, dossier_id=item.dossier_id, work_item_id=item.id,
+                                        element_id=item.element_id)
+            with incidents.guarded(s, subject, now, watchdog) as outcome:
+                kind = _fire_next_level(rt, s, item, now)
+            if outcome.ok:
+                fired[kind] += 1
+                recovered.append(subject.subject_id)
+            else:
+                fired["failed"] += 1
+        incidents.succeeded(s, "sla", recovered, now)
     return fired
 
 

@@ -7,13 +7,15 @@ from datetime import timedelta
 from engine.bpmn import runner
 from engine.domain.assignment import Actor
 from engine.domain.errors import ConflictError
-from engine.domain.errors import EngineError
 from engine.domain.model import RunState
 from engine.services import audit
+from engine.services import incidents
 from engine.services import projection
 from engine.services.dossiers import transaction
 from engine.services.runtime import Runtime
 from engine.services.scripting import script_engine_for
+from engine.services.watchdog import StopRequested
+from engine.services.watchdog import Watchdog
 from engine.store import leases
 from engine.store.records import DossierRecord
 
@@ -53,25 +55,54 @@ def fire_dossier_timers(rt: Runtime, dossier_id: int) -> bool:
         return True
 
 
-def fire_due_timers(rt: Runtime, limit: int = 50) -> int:
+def fire_due_timers(rt: Runtime, limit: int = 50, watchdog: Watchdog | None = None) -> int:
     """Lease a batch of due dossiers and fire each; returns how many moved."""
-    moved = 0
-    for dossier_id in lease_due_dossiers(rt, limit):
+    return fire_due_batch(rt, limit, watchdog)[0]
+
+
+def fire_due_batch(rt: Runtime, limit: int = 50, watchdog: Watchdog | None = None) -> tuple[int, int]:
+    """Lease a batch of due dossiers and fire each in its own transaction; returns how many moved
+    and how many were leased. A dossier that fails is retried with backoff, then becomes an
+    incident; it never holds up the others. When the watchdog ends the pass, the rest of the
+    batch is released at once."""
+    watchdog = watchdog or Watchdog.unbounded()
+    ids = lease_due_dossiers(rt, limit)
+    moved, fired = 0, []
+    for index, dossier_id in enumerate(ids):
+        if watchdog.should_stop():
+            release_leases(rt, ids[index:])
+            break
         try:
-            moved += fire_dossier_timers(rt, dossier_id)
+            with watchdog.item():
+                if fire_dossier_timers(rt, dossier_id):
+                    moved += 1
+                    fired.append(dossier_id)
         except ConflictError:
             continue  # a clerk changed it meanwhile; its lease expires and the next pass retries
-        except EngineError as exc:
-            _record_incident(rt, dossier_id, exc)
-    return moved
+        except StopRequested:
+            release_leases(rt, ids[index:])
+            break
+        except Exception as exc:  # one dossier's failure must never stop the others
+            _record_failure(rt, dossier_id, exc)
+    _close_recovered(rt, fired)
+    return moved, len(ids)
 
 
-def _record_incident(rt: Runtime, dossier_id: int, exc: EngineError) -> None:
-    """A template error stops this dossier (not the worker) and is visible in its history."""
+def release_leases(rt: Runtime, dossier_ids: list[int]) -> None:
+    """Give back leases this worker will not use (it is stopping), so another worker takes them now."""
+    with rt.db.session() as s:
+        leases.release(s, DossierRecord, dossier_ids, rt.worker_id)
+
+
+def _record_failure(rt: Runtime, dossier_id: int, exc: Exception) -> None:
+    """The failed transaction was rolled back; count the attempt and park the dossier's timers
+    until the retry (or, once the incident opens, until an administrator acts)."""
     with transaction(rt) as s:
-        dossier = s.get(DossierRecord, dossier_id)
-        now = rt.clock.now()
-        dossier.run_state, dossier.lease_owner, dossier.lease_expires_at = RunState.ERROR.value, None, None
-        dossier.updated_at = now
-        audit.record(s, at=now, action="incident", actor=Actor.system(), dossier_id=dossier.id,
-                     element_id=exc.element_id, message=exc.message)
+        incidents.record_failure(s, incidents.Subject("timer", dossier_id, dossier_id=dossier_id), exc,
+                                 rt.clock.now())
+
+
+def _close_recovered(rt: Runtime, dossier_ids: list[int]) -> None:
+    if dossier_ids:
+        with rt.db.session() as s:
+            incidents.succeeded(s, "timer", dossier_ids, rt.clock.now())

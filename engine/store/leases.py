@@ -40,3 +40,12 @@ def lease(session: Session, model, *, due_column, ready_filter, owner: str, now:
 
 def holds_lease(row, owner: str, now: datetime) -> bool:
     return row.lease_owner == owner and row.lease_expires_at is not None and row.lease_expires_at >= now
+
+
+def release(session: Session, model, ids: list[int], owner: str) -> None:
+    """Give back this owner's leases on these rows (a core UPDATE, like the lease itself)."""
+    if ids:
+        session.execute(
+            update(model).where(model.id.in_(ids), model.lease_owner == owner)
+            .values(lease_owner=None, lease_expires_at=None).execution_options(synchronize_session=False)
+        )

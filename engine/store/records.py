@@ -278,6 +278,8 @@ class OutboxRecord(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     lease_owner: Mapped[str | None] = mapped_column(String(80))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The web request whose change queued the message: the worker logs its delivery with it.
+    request_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class NotificationRecord(Base):

@@ -47,7 +47,7 @@ def test_levels_fire_once_each_in_order(runtime, clock):
     assert (item.warn_at, item.due_at) == (vn(2026, 3, 2, 15, 0), vn(2026, 3, 2, 17, 0))
 
     clock.set(vn(2026, 3, 2, 14, 59))
-    assert sla.sweep(runtime) == {"warning": 0, "breach": 0, "escalation": 0, "apology": 0}
+    assert sla.sweep(runtime) == {"warning": 0, "breach": 0, "escalation": 0, "failed": 0, "apology": 0}
     clock.set(vn(2026, 3, 2, 15, 0))
     assert sla.sweep(runtime)["warning"] == 1
     assert sla.sweep(runtime)["warning"] == 0  # never twice
@@ -61,7 +61,7 @@ def test_levels_fire_once_each_in_order(runtime, clock):
     # +1 working day after the breach (Tuesday 17:00): reassigned to the leaders' pool, priority raised.
     clock.set(vn(2026, 3, 3, 17, 0))
     assert sla.sweep(runtime)["escalation"] == 1
-    assert sla.sweep(runtime) == {"warning": 0, "breach": 0, "escalation": 0, "apology": 0}
+    assert sla.sweep(runtime) == {"warning": 0, "breach": 0, "escalation": 0, "failed": 0, "apology": 0}
 
     item = _item(runtime, "tham_dinh")
     assert (item.role, item.assignee, item.priority, item.escalation_level, item.next_sla_at) == (
@@ -81,9 +81,9 @@ def test_a_step_found_long_after_its_due_gets_every_level_in_order_in_one_sweep(
                            applicant_name="Trần Thị B", actor=RECEPTION)
     dossiers.complete_work_item(runtime, _item(runtime, "tiep_nhan").id, RECEPTION, {})
     clock.set(vn(2026, 3, 4, 9, 0))  # Wednesday: due Monday 17:00, every level is past
-    assert sla.sweep(runtime) == {"warning": 1, "breach": 1, "escalation": 2, "apology": 1}
+    assert sla.sweep(runtime) == {"warning": 1, "breach": 1, "escalation": 2, "failed": 0, "apology": 1}
     assert _audit(runtime) == [("sla_warning", 1), ("sla_breach", 2), ("sla_escalation", 3), ("sla_escalation", 4)]
-    assert sla.sweep(runtime) == {"warning": 0, "breach": 0, "escalation": 0, "apology": 0}
+    assert sla.sweep(runtime) == {"warning": 0, "breach": 0, "escalation": 0, "failed": 0, "apology": 0}
 
 
 def test_in_app_delivery_is_exactly_once_and_failures_end_in_dead_letter(runtime, clock):

@@ -4,7 +4,10 @@ server on the same database, fires what falls due, and stops cleanly with the se
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import sys
+from pathlib import Path
 import time
 from datetime import timedelta
 
@@ -18,6 +21,8 @@ from tests.factories import RECEPTION
 from tests.factories import add_units
 from tests.factories import deploy_fixture
 from web import cli
+
+MOTCUA = Path(sys.executable).with_name("motcua")
 
 
 def _arm_a_timer(rt) -> int:
@@ -69,3 +74,35 @@ def test_serve_with_worker_serves_while_the_worker_runs_and_stops_it_after(monke
     events.clear()
     CliRunner().invoke(cli.main, ["serve", "--port", "5005"])
     assert events == ["serving 127.0.0.1:5005"]  # without the flag no worker is started
+
+
+def _gone(pid: int) -> bool:
+    """The process has exited (a zombie waiting to be reaped counts as exited)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1].startswith("Z")
+    except FileNotFoundError:
+        return True
+
+
+def test_a_sigtermed_server_stops_its_worker(runtime, tmp_path):
+    from engine.store.operations_records import WorkerHeartbeatRecord
+
+    env = {**os.environ, "DATABASE_URL": runtime.db.url}
+    log = (tmp_path / "serve.log").open("wb")
+    with subprocess.Popen([str(MOTCUA), "serve", "--with-worker", "--port", "0"], env=env,
+                          stdout=log, stderr=subprocess.STDOUT) as server:
+        deadline, beat = time.monotonic() + 60, None
+        while beat is None and server.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)  # waiting for a real process's first pass; no test clock is involved
+            with runtime.db.read_session() as s:
+                beat = s.scalar(select(WorkerHeartbeatRecord))
+        assert beat is not None, (tmp_path / "serve.log").read_text()
+        worker_pid = int(beat.worker_id.rsplit(":", 1)[1])
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0
+    log.close()
+    deadline = time.monotonic() + 10
+    while not _gone(worker_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _gone(worker_pid)

@@ -13,10 +13,12 @@ from werkzeug.security import generate_password_hash
 
 from engine.domain.errors import EngineError
 from engine.services import administration
+from engine.services import incidents as incident_service
 from engine.services.administration import Account
 from engine.store import admin_queries
 from web.admin import bp
 from web.admin.roles import role_choices
+from web.refusals import localised
 from web.security import admin_required
 from web.wiring import runtime
 
@@ -150,3 +152,44 @@ def _month(text: str | None) -> date:
         return date.fromisoformat(f"{text}-01") if text else runtime().clock.now().date().replace(day=1)
     except ValueError:
         return runtime().clock.now().date().replace(day=1)
+
+
+def _incident_kinds() -> dict[str, str]:
+    return {"timer": gettext("Hẹn giờ"), "sla": gettext("Cảnh báo hạn xử lý"), "forecast": gettext("Dự báo trễ hẹn"),
+            "outbox": gettext("Thông báo"), "absence": gettext("Chuyển xử lý thay")}
+
+
+def _incident_statuses() -> dict[str, str]:
+    return {"retrying": gettext("Đang thử lại"), "open": gettext("Chờ xử lý"), "resolved": gettext("Đã đóng")}
+
+
+@bp.get("/su-co")
+@admin_required
+def incidents():
+    """Background work that failed: what, on which dossier and element, the error; retry or close."""
+    found = incident_service.listing(runtime(), include_resolved=request.args.get("tat_ca") == "1")
+    return render_template("admin/incidents.html", incidents=found, kinds=_incident_kinds(),
+                           statuses=_incident_statuses())
+
+
+@bp.post("/su-co/<int:incident_id>/thu-lai")
+@admin_required
+def retry_incident(incident_id: int):
+    return _incident_action(incident_service.retry, incident_id,
+                            gettext("Sự cố %(id)s sẽ được chạy lại ở lượt xử lý nền kế tiếp.", id=incident_id))
+
+
+@bp.post("/su-co/<int:incident_id>/dong")
+@admin_required
+def resolve_incident(incident_id: int):
+    return _incident_action(incident_service.resolve, incident_id,
+                            gettext("Đã đóng sự cố %(id)s.", id=incident_id))
+
+
+def _incident_action(action, incident_id: int, done: str):
+    try:
+        action(runtime(), incident_id, current_user.actor())
+        flash(done)
+    except EngineError as exc:
+        flash(localised(exc), "error")
+    return redirect(url_for("admin.incidents"))

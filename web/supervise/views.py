@@ -14,6 +14,7 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from engine.domain import figures
+from engine.services import incidents
 from engine.services import supervision
 from engine.store import statistics
 from web.display import CHANNEL_LABELS
@@ -87,6 +88,8 @@ def dashboard():
         board = supervision.dashboard(runtime(), found.scope(current_user.supervised_units), runtime().clock.now())
     context = dict(filters=found, errors=errors, options=options, board=board, chart=_chart(board))
     template = "supervise/_tables.html" if _is_partial() else "supervise/dashboard.html"
+    if not _is_partial():
+        context["open_incidents"] = incidents.open_count(runtime(), {code for code, _ in options.communes})
     response = Response(render_template(template, **context), status=400 if errors else 200)
     response.vary.add("HX-Request")
     return response

@@ -1,0 +1,71 @@
+"""Logging for every motcua process: one line per event, JSON in production (MOTCUA_LOG_FORMAT=json,
+the default when MOTCUA_ENV=production) and readable text in development, each line carrying the
+request id, user and unit of the web request that caused it. These travel in context variables,
+so the engine's and the outbox's log lines of a request carry them without being passed along;
+a notification keeps its request's id in its outbox row and the worker logs its delivery with it.
+
+SpiffWorkflow logs every task's state change at INFO; that chatter is kept at WARNING unless
+MOTCUA_SPIFF_LOG=1."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Iterator
+
+from pythonjsonlogger.json import JsonFormatter
+
+request_id: ContextVar[str | None] = ContextVar("motcua_request_id", default=None)
+user: ContextVar[str | None] = ContextVar("motcua_user", default=None)
+unit: ContextVar[str | None] = ContextVar("motcua_unit", default=None)
+
+SPIFF_LOGGERS = ("spiff", "spiff.task", "spiff.workflow", "spiff.data", "spiff.dmn")
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(user)s@%(unit)s] %(message)s"
+JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(user)s %(unit)s"
+
+
+class ContextFilter(logging.Filter):
+    """Adds the request id, user and unit of the current context to every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id.get() or "-"
+        record.user = user.get() or "-"
+        record.unit = unit.get() or "-"
+        return True
+
+
+@contextmanager
+def bound(*, request: str | None = None, username: str | None = None, unit_code: str | None = None) -> Iterator[None]:
+    """Within the block, log lines carry these (used by the worker for a message's delivery)."""
+    tokens = [(var, var.set(value)) for var, value in ((request_id, request), (user, username), (unit, unit_code))]
+    try:
+        yield
+    finally:
+        for var, token in reversed(tokens):
+            var.reset(token)
+
+
+def wants_json() -> bool:
+    chosen = os.environ.get("MOTCUA_LOG_FORMAT")
+    if chosen:
+        return chosen == "json"
+    return os.environ.get("MOTCUA_ENV") == "production"
+
+
+def configure(level: str | None = None, *, as_json: bool | None = None, stream=None) -> None:
+    """Send every logger's records to one handler on stderr in the chosen format."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.addFilter(ContextFilter())
+    use_json = wants_json() if as_json is None else as_json
+    handler.setFormatter(JsonFormatter(JSON_FIELDS, rename_fields={"levelname": "level", "name": "logger"})
+                         if use_json else logging.Formatter(TEXT_FORMAT))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level or os.environ.get("MOTCUA_LOG_LEVEL", "INFO"))
+    spiff_level = logging.INFO if os.environ.get("MOTCUA_SPIFF_LOG") == "1" else logging.WARNING
+    for name in SPIFF_LOGGERS:
+        logging.getLogger(name).setLevel(spiff_level)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its per-connection setup lines

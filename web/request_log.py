@@ -1,0 +1,50 @@
+"""A request id for every web request (the caller's X-Request-ID when it is sane, else a new one),
+bound for the engine's and the outbox's log lines (engine.logs), answered in X-Request-ID, and an
+access log line per request with route, status, duration, user and unit."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from flask import Flask
+from flask import g
+from flask import request
+
+from engine import logs
+
+access = logging.getLogger("motcua.access")
+SANE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_bind)
+    app.after_request(_log_access)
+    app.teardown_request(_unbind)
+
+
+def _bind() -> None:
+    given = request.headers.get("X-Request-ID", "")
+    g.motcua_request_id = given if SANE_ID.match(given) else uuid.uuid4().hex
+    g.motcua_log_tokens = [(logs.request_id, logs.request_id.set(g.motcua_request_id))]
+    g.motcua_request_started = time.perf_counter()
+
+
+def _log_access(response):
+    response.headers["X-Request-ID"] = g.get("motcua_request_id", "")
+    if access.isEnabledFor(logging.INFO):
+        started = g.get("motcua_request_started", time.perf_counter())
+        access.info("%s %s %s", request.method, request.path, response.status_code, extra={
+            "route": request.url_rule.rule if request.url_rule is not None else None,
+            "status": response.status_code, "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            "remote_addr": request.remote_addr})
+    return response
+
+
+def _unbind(_exc) -> None:
+    for var, token in reversed(g.pop("motcua_log_tokens", [])):
+        var.reset(token)
+    logs.user.set(None)
+    logs.unit.set(None)
