@@ -28,3 +28,17 @@ def test_benchmark_prints_a_json_summary_last(script, env, keys):
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert keys <= result.keys()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("script, env, keys", [
+    ("starts.py", {"BENCH_STARTS": "2"}, {"one_commune_starts_per_s", "four_communes_starts_per_s",
+                                          "ratio_one_vs_four_communes"}),
+])
+def test_postgres_benchmark_measures_on_postgres(postgres_server_url, script, env, keys):
+    done = subprocess.run([sys.executable, str(BENCHMARKS / script)],
+                          env={**os.environ, **env, "MOTCUA_BENCH_POSTGRES_URL": postgres_server_url},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert keys <= result.keys()
