@@ -32,6 +32,8 @@ def test_benchmark_prints_a_json_summary_last(script, env, keys):
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("script, env, keys", [
+    ("inbox.py", {"BENCH_ITEMS": "5000", "BENCH_REPEAT": "3"}, {"work_items", "inbox_p95_ms", "baseline_p95_ms",
+                                                               "ratio_baseline_vs_indexed"}),
     ("starts.py", {"BENCH_STARTS": "2"}, {"one_commune_starts_per_s", "four_communes_starts_per_s",
                                           "ratio_one_vs_four_communes"}),
 ])

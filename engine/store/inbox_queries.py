@@ -94,7 +94,11 @@ def _filtered(query, who: InboxFilter):
     if text:
         # SQLite lowers ASCII letters only: "cường" finds "Cường", "CƯỜNG" does not (PostgreSQL: both).
         query = query.where(or_(func.lower(DossierRecord.code).contains(text, autoescape=True),
-                                func.lower(DossierRecord.applicant_name).contains(text, autoescape=True)))
+                                func.lower(DossierRecord.applicant_name).contains(text, autoescape=True)),
+                            # Always true (a step's unit is its dossier's, engine.services.projection),
+                            # and it keeps the text match to the unit's dossiers instead of the
+                            # province's: with it the planner reads them through the unit's index.
+                            DossierRecord.unit_code == who.unit_code)
     return query
 
 
@@ -118,10 +122,12 @@ def inbox(session: Session, who: InboxFilter, tab: str, limit: int = 300) -> lis
 
 
 def tab_counts(session: Session, who: InboxFilter) -> dict[str, int]:
-    """How many items each tab holds under the same filters."""
-    return {tab: session.scalar(_filtered(_joined((func.count(WorkItemRecord.id),)), who)
-                                .where(_tab_condition(tab, who))) or 0
-            for tab in TABS}
+    """How many items each tab holds under the same filters. The dossier and its procedure are
+    joined only when a filter reads them: a count then reads one index and no other table."""
+    narrowed = who.procedure_key or (who.text or "").strip()
+    counted = (_joined((func.count(WorkItemRecord.id),)) if narrowed
+               else select(func.count(WorkItemRecord.id)).select_from(WorkItemRecord))
+    return {tab: session.scalar(_filtered(counted, who).where(_tab_condition(tab, who))) or 0 for tab in TABS}
 
 
 def procedures_in_unit(session: Session, unit_code: str) -> list[tuple[str, str]]:
