@@ -94,6 +94,14 @@ def postgres_url() -> str | None:
         return None
 
 
+def drop_database(url: str) -> None:
+    server, name = url.rsplit("/", 1)
+    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def main() -> None:
     result = {"benchmark": "starts", "clients": CLIENTS, "starts_per_client": STARTS}
     url = postgres_url()
@@ -118,6 +126,7 @@ def main() -> None:
         print(f"{CLIENTS} desks x {STARTS} starts: one commune {one_commune:.1f}/s, {CLIENTS} communes "
               f"{four_communes:.1f}/s (ratio {one_commune / four_communes:.2f}); one commune with the number "
               f"taken inside the start's transaction (before) {held:.1f}/s")
+        drop_database(url)
     print(json.dumps(result))
 
 

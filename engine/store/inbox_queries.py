@@ -93,17 +93,17 @@ def _narrowed(who: InboxFilter) -> bool:
 
 def _filtered(query, who: InboxFilter):
     query = query.where(WorkItemRecord.unit_code == who.unit_code, WorkItemRecord.state.in_(OPEN_STATES))
+    if _narrowed(who):
+        # Always true (a step's unit is its dossier's, engine.services.projection), and it keeps a
+        # filter on the dossier to the unit's dossiers (their index) instead of the province's.
+        query = query.where(DossierRecord.unit_code == who.unit_code)
     if who.procedure_key:
         query = query.where(ProcessDefinitionRecord.key == who.procedure_key)
     text = (who.text or "").strip().lower()
     if text:
         # SQLite lowers ASCII letters only: "cường" finds "Cường", "CƯỜNG" does not (PostgreSQL: both).
         query = query.where(or_(func.lower(DossierRecord.code).contains(text, autoescape=True),
-                                func.lower(DossierRecord.applicant_name).contains(text, autoescape=True)),
-                            # Always true (a step's unit is its dossier's, engine.services.projection),
-                            # and it keeps the text match to the unit's dossiers instead of the
-                            # province's: with it the planner reads them through the unit's index.
-                            DossierRecord.unit_code == who.unit_code)
+                                func.lower(DossierRecord.applicant_name).contains(text, autoescape=True)))
     return query
 
 
