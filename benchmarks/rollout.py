@@ -114,6 +114,14 @@ def postgres_url() -> str | None:
         return None
 
 
+def drop_database(url: str) -> None:
+    server, name = url.rsplit("/", 1)
+    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def main() -> None:
     result = {"benchmark": "rollout"}
     with tempfile.TemporaryDirectory() as tmp:
@@ -121,6 +129,7 @@ def main() -> None:
     url = postgres_url()
     if url:
         result["postgres"] = run(url, "postgres")
+        drop_database(url)
     print(json.dumps(result))
 
 
