@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install postgres clean
+.PHONY: run test fuzz install postgres clean
 
 $(STAMP): pyproject.toml package.json package-lock.json
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ run: install
 # impossible their tests are skipped, except in CI where they fail).
 test: install
 	. scripts/ensure_postgres.sh && . scripts/ensure_chromium.sh && $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# schemathesis against the OpenAPI document of a served app with a seeded SQLite database and a token
+# (a few minutes; not part of `make test`). FUZZ_EXAMPLES=N cases per operation and phase.
+fuzz: install
+	$(BIN)/pip install --quiet -e '.[fuzz]'
+	BIN=$(BIN) sh scripts/fuzz.sh
 
 clean:
 	rm -rf $(VENV) node_modules instance/*.sqlite3 .pytest_cache

@@ -6,6 +6,7 @@ from typing import Mapping
 
 from flask import Flask
 from flask_babel import gettext
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from web.config import load_config
 from web.extensions import csrf
@@ -16,6 +17,7 @@ from web.extensions import login_manager
 def create_app(config: Mapping | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, config)
+    _trust_proxies(app)
     db.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -25,6 +27,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     from web import api
     from web import document_dates
     from web import errors
+    from web import guards
     from web import i18n
     from web import navigation
     from web import vendor
@@ -37,6 +40,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     from web.public import bp as public_bp
     from web.supervise import bp as supervise_bp
 
+    guards.init_app(app)  # first: its bounded `<int:...>` converter must be in place before any route
     wiring.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
@@ -53,6 +57,17 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.register_blueprint(model_bp)
     app.register_blueprint(supervise_bp)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """MOTCUA_TRUSTED_PROXY=N: the app sits behind N reverse proxies, so the client's address (for
+    the throttles and the logs) and scheme are read from X-Forwarded-For/-Proto as the proxies
+    wrote them. Without it those headers are ignored: anyone can send them."""
+    value = app.config.get("TRUSTED_PROXY") or 0
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
+        raise RuntimeError(f"MOTCUA_TRUSTED_PROXY must be the number of proxies in front (0 to 10), not {value!r}")
+    if value:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=value, x_proto=value)
 
 
 def _vn_datetime(value) -> str:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from contextlib import contextmanager
 from contextlib import nullcontext
+from pathlib import Path
 from typing import Iterator
 
 import click
@@ -13,6 +14,7 @@ import click
 from configurator.commands import bpmn_group
 from configurator.commands import catalogue_group
 from configurator.commands import processes_group
+from engine.commands.audit import audit_group
 from engine.commands.calendar import calendar_group
 from engine.commands.db import db_group
 from engine.commands.worker import worker_command
@@ -46,6 +48,7 @@ def main() -> None:
 main.add_command(db_group)
 main.add_command(worker_command)
 main.add_command(calendar_group)
+main.add_command(audit_group)
 main.add_command(bpmn_group)
 main.add_command(processes_group)
 main.add_command(catalogue_group)
@@ -74,7 +77,10 @@ def _serve(host: str, port: int, workers: int) -> None:
         return
     from gunicorn.app.wsgiapp import run as gunicorn_run  # noqa: PLC0415
 
-    sys.argv = ["gunicorn", "-w", str(workers), "-b", f"{host}:{port}", "web.wsgi:app"]
+    # Threaded workers keep connections alive between requests (sync workers close each one, so
+    # every API call of an integration paid a new TCP connection).
+    sys.argv = ["gunicorn", "-w", str(workers), "-k", "gthread", "--threads", "4", "--keep-alive", "5",
+                "-b", f"{host}:{port}", "web.wsgi:app"]
     gunicorn_run()
 
 
@@ -99,11 +105,13 @@ def worker_beside(*extra_args: str, **popen_kwargs) -> Iterator[subprocess.Popen
 @click.option("--dossiers/--no-dossiers", default=True, show_default=True, help="Also create demo dossiers.")
 def seed_command(if_empty: bool, province: str, dossiers: bool) -> None:
     """Load demo data: the province's communes, users for every role, the library, dossiers."""
+    from engine.documents import store_from_environment
     from engine.services.runtime import Runtime
     from engine.store.database import Database
     from web import seed
 
-    rt = Runtime(db=Database.from_env())
+    # The demo's files go where the web app keeps them: instance/documents unless configured.
+    rt = Runtime(db=Database.from_env(), documents=store_from_environment(Path("instance") / "documents"))
     if if_empty and not seed.is_empty(rt):
         click.echo("database already seeded; nothing to do")
         return

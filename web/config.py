@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Mapping
 
@@ -18,7 +19,27 @@ def load_config(app: Flask, overrides: Mapping | None) -> None:
         SQLALCHEMY_ENGINE_OPTIONS={},
         SECRET_KEY=None,
         BABEL_DEFAULT_LOCALE="vi",
+        # A signed-in session ends after this long without a request (MOTCUA_PERMANENT_SESSION_LIFETIME,
+        # seconds); the cookie is renewed on each request, so a working day is never cut short.
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        TRUSTED_PROXY=0,
+        # Input limits (web.guards), each MOTCUA_<name>: a request with files (a reception with every
+        # checklist item scanned, 10 MB a file at most); any other body (the largest honest one is
+        # a BPMN file of a few hundred KB); one text value's characters (narrower limits sit on each
+        # field); JSON depth.
+        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+        MAX_BODY_LENGTH=2 * 1024 * 1024,
+        MAX_FIELD_LENGTH=20_000,
+        MAX_JSON_DEPTH=32,
+        # Citizen lookups per address in the window, successful or not (MOTCUA_LOOKUP_LIMIT, ..._WINDOW_MINUTES).
+        LOOKUP_LIMIT=30,
+        LOOKUP_WINDOW_MINUTES=10,
     )
+    if os.environ.get("MOTCUA_ENV") == "production":
+        app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True,
+                          REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax")
     app.config.from_prefixed_env("MOTCUA")
     if overrides:
         app.config.from_mapping(overrides)

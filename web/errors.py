@@ -1,8 +1,14 @@
-"""Error pages: HTML for people, JSON for /api/, both saying what was wrong."""
+"""Error pages: HTML for people, JSON for /api/, both saying what was wrong. Nothing reaches the
+client as a bare 500: an unexpected exception is logged with its traceback under a request id,
+and the page or JSON it gets quotes that id."""
 
 from __future__ import annotations
 
+import logging
+import secrets
+
 from flask import Flask
+from flask import g
 from flask import jsonify
 from flask import render_template
 from flask import request
@@ -16,12 +22,15 @@ from engine.domain.errors import NotFound
 from engine.domain.errors import PermissionDenied
 from web.i18n import N_
 from web.refusals import localised
+from web.security import client_address
 
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf)
     app.register_error_handler(HTTPException, _http)
     app.register_error_handler(EngineError, _refused)
+    app.register_error_handler(Exception, _unexpected)
+    app.after_request(_tag_with_request_id)
     app.add_template_filter(localised)
 
 
@@ -48,13 +57,46 @@ def _csrf(error: CSRFError):
                    gettext("Biểu mẫu đã hết hạn hoặc không hợp lệ (CSRF). Vui lòng tải lại trang và thử lại."))
 
 
+#: Titles of the HTTP errors a page may show, in the reader's language.
+HTTP_TITLES = {400: N_("Yêu cầu không hợp lệ"), 401: N_("Chưa xác thực"), 403: N_("Không được phép"),
+               404: N_("Không tìm thấy"), 405: N_("Phương thức không được hỗ trợ"),
+               413: N_("Dữ liệu gửi lên quá lớn"), 422: N_("Dữ liệu không hợp lệ"), 500: N_("Lỗi máy chủ")}
+
+
 def _http(error: HTTPException):
-    return _render(error.code or 500, error.name, error.description or "")
+    status = error.code or 500
+    title = gettext(HTTP_TITLES[status]) if status in HTTP_TITLES else error.name
+    # Translated here, not in the template: a description may quote the request ("%" included),
+    # which Jinja's _() would try to format.
+    return _render(status, title, gettext(error.description) if error.description else "")
+
+
+def request_id() -> str:
+    """This request's id: in the X-Request-Id header of every answer and in the log of its errors."""
+    if "request_id" not in g:
+        g.request_id = secrets.token_hex(8)
+    return g.request_id
+
+
+def _tag_with_request_id(response):
+    response.headers["X-Request-Id"] = request_id()
+    return response
+
+
+def _unexpected(error: Exception):
+    if isinstance(error, HTTPException):  # a subclass without a handler of its own
+        return _http(error)
+    logging.getLogger("motcua.web").error("unexpected error, request %s, %s %s from %s", request_id(),
+                                          request.method, request.path, client_address(), exc_info=error)
+    return _render(500, gettext(HTTP_TITLES[500]),
+                   gettext("Đã có lỗi không lường trước. Mã yêu cầu: %(id)s; vui lòng báo mã này cho "
+                           "quản trị viên.", id=request_id()))
 
 
 def _render(status: int, title: str, message: str):
     if request.path.startswith("/api/"):
-        return jsonify({"error": title, "message": message}), status
+        response = jsonify({"error": title, "message": message, "field": None, "request_id": request_id()})
+        return response, status
     if request.headers.get("HX-Request"):
         return render_template("partials/error.html", title=title, message=message), status
     return render_template("error.html", title=title, message=message, status=status), status

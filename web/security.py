@@ -35,13 +35,15 @@ class SignedInUser:
     unit_code: str | None
     unit_name: str | None = None
     supervised_units: frozenset[str] = field(default_factory=frozenset)
+    auth_epoch: int = 0
 
     is_authenticated = True
     is_active = True
     is_anonymous = False
 
     def get_id(self) -> str:
-        return self.username
+        """What the session keeps: the user name and the account's epoch when it signed in."""
+        return f"{self.username}:{self.auth_epoch}"
 
     @property
     def process_roles(self) -> frozenset[str]:
@@ -80,13 +82,21 @@ def load_user(session, username: str) -> SignedInUser | None:
     if user.role_set & SUPERVISORS and unit is not None:
         supervised = frozenset(queries.commune_codes(session, unit.code))
     return SignedInUser(user.username, user.full_name, user.role_set, user.unit_code,
-                        unit.name if unit else None, supervised)
+                        unit.name if unit else None, supervised, user.auth_epoch or 0)
 
 
-@login_manager.user_loader
 def _load_signed_in_user(username: str) -> SignedInUser | None:
     with runtime().db.read_session() as s:
         return load_user(s, username)
+
+
+@login_manager.user_loader
+def _load_session_user(session_id: str) -> SignedInUser | None:
+    """The session's user, unless the account signed out or changed its password since (a copied
+    cookie dies with the session it was copied from)."""
+    username, _, epoch = session_id.rpartition(":")
+    user = _load_signed_in_user(username) if username and epoch.isdigit() else None
+    return user if user is not None and user.auth_epoch == int(epoch) else None
 
 
 def roles_required(check):

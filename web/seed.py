@@ -1,5 +1,7 @@
 """Demo data for `make run`: Hanoi's 126 communes, users for each role, the process library,
-and dossiers in every state on a clock that has moved through real working days."""
+and dossiers in every state on a clock that has moved through real working days, carrying the data
+their steps entered (made-up names and numbers, no real person's) and a few small generated
+documents (web.demo_files: a scan of the declaration as PDF, a PNG, the signed result)."""
 
 from __future__ import annotations
 
@@ -103,7 +105,8 @@ def seed_dossiers(rt: Runtime, per_procedure: int = 6, seed: int = 2026) -> int:
     rng = random.Random(seed)
     real_now = rt.clock.now()
     clock = FrozenClock(real_now - timedelta(days=21))
-    sim = _Runtime(db=rt.db, clock=clock, specs=rt.specs, calendars=rt.calendars, worker_id=rt.worker_id)
+    sim = _Runtime(db=rt.db, clock=clock, specs=rt.specs, calendars=rt.calendars, worker_id=rt.worker_id,
+                   documents=rt.documents)
     forms = {p.key: p.forms(p.versions()[-1]) for p in library.procedures()}
     created = 0
     with rt.db.session() as s:
@@ -123,10 +126,14 @@ def seed_dossiers(rt: Runtime, per_procedure: int = 6, seed: int = 2026) -> int:
                                          applicant_name=rng.choice(names), actor=reception,
                                          applicant={"phone": "0912345678"}, channel=_channel(index))
         created += 1
+        if sim.documents is not None and index % 3 != 2:
+            _attach_scans(sim, dossier.id, reception, index)
         if index % 12 == 7:
             _request_supplement(sim, dossier.id, reception)
             continue
-        _walk(sim, dossier.id, unit, forms.get(definition.key, {}), rng, real_now)
+        _walk(sim, dossier.id, unit, forms.get(definition.key, {}), rng, real_now, dossier.applicant_name)
+        if sim.documents is not None:
+            _attach_result(sim, dossier.id, unit, definition.name)
         if index % 17 == 5:
             _withdraw(sim, dossier.id, reception)
         elif index % 23 == 11:
@@ -172,6 +179,46 @@ def _apologise(sim, dossier_id, unit) -> None:
         pass  # the dossier moved on meanwhile: no apology needed
 
 
+def _attach_scans(sim, dossier_id, reception, index: int) -> None:
+    """The declaration scanned as PDF (checklist item 0) and, for some, a photographed paper (PNG)."""
+    from engine.domain.attachments import AttachmentKind
+    from engine.domain.attachments import Upload
+    from engine.services import attachments
+    from web.demo_files import tiny_pdf
+    from web.demo_files import tiny_png
+
+    attachments.attach(sim, dossier_id, reception, Upload("to_khai.pdf", "application/pdf",
+                                                          tiny_pdf(f"To khai - ho so mau {index}")),
+                       AttachmentKind.RECEPTION, checklist_index=0)
+    if index % 2:
+        attachments.attach(sim, dossier_id, reception, Upload("giay_to_kem_theo.png", "image/png",
+                                                              tiny_png(colour=(40 + index % 150, 90, 160))),
+                           AttachmentKind.RECEPTION, checklist_index=1)
+
+
+def _attach_result(sim, dossier_id, unit, procedure: str) -> None:
+    """A dossier past its leader's signature keeps the signed result as a PDF."""
+    from sqlalchemy import select as _select
+
+    from engine.domain.assignment import Actor
+    from engine.domain.attachments import AttachmentKind
+    from engine.domain.attachments import Upload
+    from engine.services import attachments
+    from engine.store.records import WorkItemRecord
+    from web.demo_files import tiny_pdf
+
+    with sim.db.read_session() as s:
+        signed = s.scalar(_select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id,
+                                                        WorkItemRecord.element_id == "ky_duyet",
+                                                        WorkItemRecord.state == "completed"))
+    if signed is None or (signed.outcome or {}).get("ket_qua") == "tra_lai":
+        return
+    leader = Actor(signed.completed_by or f"lanh_dao_{unit}_1", frozenset({"lanh_dao"}), unit)
+    attachments.attach(sim, dossier_id, leader, Upload("ket_qua_da_ky.pdf", "application/pdf",
+                                                       tiny_pdf("Ket qua giai quyet - ban mau")),
+                       AttachmentKind.RESULT, work_item_id=signed.id)
+
+
 def _request_supplement(sim, dossier_id, reception) -> None:
     """The reception check finds the dossier incomplete: it waits for the citizen (status 5)."""
     from sqlalchemy import select as _select
@@ -198,7 +245,7 @@ def _withdraw(sim, dossier_id, reception) -> None:
         pass  # already finished: nothing to withdraw
 
 
-def _walk(sim, dossier_id, unit, forms, rng, real_now) -> None:
+def _walk(sim, dossier_id, unit, forms, rng, real_now, applicant_name: str = "Nguyễn Văn An") -> None:
     """Work a dossier a random number of steps along its first-choice answers."""
     from datetime import timedelta
 
@@ -223,14 +270,49 @@ def _walk(sim, dossier_id, unit, forms, rng, real_now) -> None:
             return  # the demo stops at the real now: this step is still in progress
         sim.clock.set(max(target, sim.clock.now()))
         actor = Actor(f"{item.role}_{unit}_1", frozenset({item.role}), unit)
+        answers = sample_answers(forms.get(item.form_key, {}), rng)
+        if "nguoi_nop" in answers:  # reception records the applicant the dossier was received from
+            answers["nguoi_nop"] = applicant_name
         try:
-            dossiers.complete_work_item(sim, item.id, actor, sample_answers(forms.get(item.form_key, {}), rng))
+            dossiers.complete_work_item(sim, item.id, actor, answers)
         except EngineError:
             return
 
 
+#: Made-up values for the library's text fields, by what the field's name says it holds.
+SAMPLE_TEXT = (
+    ("ho_ten", ("Nguyễn Minh Khang", "Trần Bảo Ngọc", "Lê Gia Huy", "Phạm Thảo Vy", "Vũ Đức Anh")),
+    ("nguoi", ("Nguyễn Văn An", "Trần Thị Bình", "Lê Minh Châu")),
+    ("noi_sinh", ("Bệnh viện Phụ sản Hà Nội", "Bệnh viện Bạch Mai", "Trạm y tế phường")),
+    ("dia_chi", ("Số 12 phố Hàng Bạc", "Số 5 ngõ 34 phố Hàng Gai", "Số 8 phố Lý Thái Tổ")),
+    ("y_kien", ("Hồ sơ đầy đủ, hợp lệ; đề nghị giải quyết", "Đã kiểm tra, thông tin khớp giấy tờ gốc")),
+)
+#: Made-up values for the patterns the library's forms use.
+SAMPLE_PATTERN = {"^[0-9]{9,12}$": "001090012345", "^[0-9+ ]{8,15}$": "0912345678", "^[0-9]+$": "125"}
+
+
+def _sample_value(name: str, field: dict, rng):
+    """A made-up value a field of its kind and name accepts, or None to leave it blank."""
+    kind, fmt = field.get("type", "string"), field.get("format")
+    if kind in ("integer", "number"):
+        return field.get("minimum", 1)
+    if kind != "string":
+        return None
+    if fmt == "date":
+        return f"2026-02-{rng.randint(1, 27):02d}"
+    if fmt == "date-time":
+        return "2026-03-02T08:30:00"
+    if fmt == "email":
+        return "congdan@example.vn"
+    if "pattern" in field:
+        return SAMPLE_PATTERN.get(field["pattern"])
+    text = next((rng.choice(values) for key, values in SAMPLE_TEXT if key in name), "Nội dung mẫu")
+    return text[:field.get("maxLength", len(text))] if len(text) >= field.get("minLength", 0) else None
+
+
 def sample_answers(form: dict, rng) -> dict:
-    """Plausible values: the first enum option (the approve path) most of the time."""
+    """Plausible values: the first enum option (the approve path) most of the time, made-up text,
+    dates and numbers for the rest (no real person's data)."""
     answers = {}
     for name, field in form.get("properties", {}).items():
         if "enum" in field:
@@ -238,6 +320,8 @@ def sample_answers(form: dict, rng) -> dict:
             answers[name] = options[0] if rng.random() < 0.9 else rng.choice(options)
         elif field.get("type") == "boolean":
             answers[name] = True
+        elif (value := _sample_value(name, field, rng)) is not None:
+            answers[name] = value
     if decisions.is_refusal(answers):  # a refusal is never recorded without its reason
         answers[decisions.REFUSAL_REASON_FIELD[answers[decisions.DECISION_KEY]]] = \
             "Hồ sơ không đủ điều kiện giải quyết theo quy định"

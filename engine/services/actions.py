@@ -23,6 +23,7 @@ from engine.domain.errors import NotFound
 from engine.domain.errors import Reason
 from engine.domain.errors import refuse
 from engine.domain.model import WorkItemState
+from engine.domain.limits import check_reason_length
 from engine.services import audit
 from engine.services import outbox
 from engine.services import projection
@@ -109,6 +110,7 @@ def reassign_work_item(rt: Runtime, item_id: int, actor: Actor, to_username: str
     """
     if not (reason or "").strip():
         raise InvalidAction("a reassignment needs a reason", field="reason")
+    check_reason_length(reason)
     if (to_username is None) == (to_role is None):
         raise InvalidAction("reassign to either a person or a role pool", field="to_username")
     with transaction(rt) as s:
@@ -157,6 +159,7 @@ def return_to_previous(rt: Runtime, item_id: int, actor: Actor, reason: str) -> 
     """
     if not (reason or "").strip():
         raise InvalidAction("a return needs a reason", field="reason")
+    check_reason_length(reason)
     with transaction(rt) as s:
         item, dossier = _open_item(s, item_id, None)
         refuse(refusal_to_complete(actor, StepHolding.of(item)))

@@ -66,6 +66,8 @@ def update_user(rt: Runtime, actor: Actor, account: Account, password_hash: str 
         _apply(user, account)
         if password_hash:
             user.password_hash = password_hash
+        if password_hash or not account.active:
+            user.auth_epoch = (user.auth_epoch or 0) + 1  # sessions signed in with the old password end
         audit.record(s, at=rt.clock.now(), action="user.update", actor=actor, receiver=account.username,
                      unit_code=account.unit_code, roles=" ".join(account.roles), active=account.active,
                      password_changed=bool(password_hash) or None)
@@ -121,7 +123,14 @@ def _check_calendar_days(date_from: date, date_to: date, kind: str, note: str) -
                             field="note")
 
 
+#: The longest value each account column holds (PostgreSQL refuses longer ones with an error).
+ACCOUNT_LIMITS = {"full_name": 200, "email": 200, "phone": 40}
+
+
 def _check_account(s, account: Account) -> None:
+    for name, limit in ACCOUNT_LIMITS.items():
+        if len(getattr(account, name) or "") > limit:
+            raise InvalidAction("%(name)s is longer than %(limit)s characters", field=name, name=name, limit=limit)
     if not account.full_name.strip():
         raise InvalidAction("enter the full name", field="full_name")
     if not account.roles:

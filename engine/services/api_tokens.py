@@ -1,11 +1,15 @@
-"""API tokens for other systems: issued once, stored as a SHA-256, revoked by id.
+"""API tokens for other systems: issued once, stored as a SHA-256, revoked by id, refused once
+expired; the last time each was used is kept to the minute (a write per call would make every
+read a write).
 
 A token acts as an existing, active user: with that user's roles and unit, nothing more.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
+from datetime import timedelta
 
 from engine.domain.errors import InvalidAction
 from engine.domain.errors import NotFound
@@ -16,10 +20,44 @@ from engine.store.account_records import ApiTokenRecord
 from engine.store.records import UserRecord
 
 TOKEN_BYTES = 32  # 256 bits of randomness; secrets.token_urlsafe makes ~43 characters of it
+DEFAULT_LIFETIME = "90d"
+MAX_LIFETIME = timedelta(days=730)
+#: A use is recorded when the last recorded one is older than this.
+USE_RESOLUTION = timedelta(minutes=1)
+_LIFETIME = re.compile(r"^\s*(\d{1,6})\s*([dh])\s*$")
 
 
-def issue(rt: Runtime, *, username: str, name: str) -> tuple[ApiTokenRecord, str]:
-    """A new token for `username`; the clear text is returned once and never stored."""
+def lifetime(text: str) -> timedelta:
+    """`90d` or `12h`: how long a new token stays valid (at most two years)."""
+    match = _LIFETIME.match(text or "")
+    if match is None:
+        raise InvalidAction("a token's lifetime is a number of days or hours, e.g. 90d or 12h, not '%(value)s'",
+                            field="expires_in", value=text)
+    amount, unit = int(match.group(1)), match.group(2)
+    span = timedelta(days=amount) if unit == "d" else timedelta(hours=amount)
+    if not timedelta(0) < span <= MAX_LIFETIME:
+        raise InvalidAction("a token's lifetime is between 1 hour and %(days)s days", field="expires_in",
+                            days=MAX_LIFETIME.days)
+    return span
+
+
+def authenticate(rt: Runtime, token: str) -> str | None:
+    """The user a valid token acts as, recording its use; None when it is unknown, revoked or expired."""
+    now = rt.clock.now()
+    with rt.db.read_session() as s:
+        record = account_records.valid_token(s, token, now)
+        if record is None:
+            return None
+        username, token_id, last_used = record.username, record.id, record.last_used_at
+    if last_used is None or now - last_used >= USE_RESOLUTION:
+        with rt.db.session() as s:
+            account_records.mark_used(s, token_id, now, not_since=now - USE_RESOLUTION)
+    return username
+
+
+def issue(rt: Runtime, *, username: str, name: str, expires_in: str = DEFAULT_LIFETIME) -> tuple[ApiTokenRecord, str]:
+    """A new token for `username`, valid for `expires_in`; the clear text is returned once and never stored."""
+    span = lifetime(expires_in)
     name = (name or "").strip()
     if not name:
         raise InvalidAction("a token needs a name saying which system uses it", field="name")
@@ -32,7 +70,9 @@ def issue(rt: Runtime, *, username: str, name: str) -> tuple[ApiTokenRecord, str
             raise NotFound("unknown user '%(user)s'", field="user", user=username)
         if not user.active:
             raise InvalidAction("%(user)s is not an active user", field="user", user=username)
-        record = account_records.add_token(s, name=name, token=token, username=username, at=rt.clock.now())
+        now = rt.clock.now()
+        record = account_records.add_token(s, name=name, token=token, username=username, at=now,
+                                           expires_at=now + span)
         s.flush()
         return record, token
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import functools
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
+from typing import Iterable
 from typing import Iterator
 from typing import ParamSpec
 from typing import TypeVar
@@ -36,8 +38,10 @@ from engine.domain.model import Channel
 from engine.domain.model import DossierStatus
 from engine.domain.model import RunState
 from engine.domain.model import WorkItemState
+from engine.domain.limits import check_reason_length
 from engine.services import audit
 from engine.services import projection
+from engine.services import stored_files
 from engine.services.runtime import Runtime
 from engine.services.scripting import script_engine_for
 from engine.store import repositories
@@ -51,6 +55,10 @@ from engine.store.records import WorkItemRecord
 
 P = ParamSpec("P")
 R = TypeVar("R")
+#: Checks a step's submitted data inside the change's transaction: (session, item, dossier, data) -> data.
+DataCheck = Callable[[Session, WorkItemRecord, DossierRecord, dict], Mapping]
+#: Builds a caller's reply from the changed row inside the change's transaction.
+Answer = Callable[[Session, object], object]
 
 
 #: How many times a change that lost a race to a concurrent write is run again from a fresh read.
@@ -85,68 +93,148 @@ def retried_on_race(use_case: Callable[P, R]) -> Callable[P, R]:
 
 def start_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applicant_name: str, actor: Actor,
                   applicant: Mapping | None = None, received_at: datetime | None = None,
-                  data: Mapping | None = None, channel: str = Channel.COUNTER.value) -> DossierRecord:
+                  data: Mapping | None = None, channel: str = Channel.COUNTER.value, answer: Answer | None = None):
     """Receive a dossier (at the counter, online or by post): issue its code, compute its
-    appointment and start its process."""
+    appointment and start its process. With `answer`, the caller's reply is built from the new
+    dossier in the same transaction and returned instead of it."""
+    _check_channel(channel)
+    with transaction(rt) as s:
+        started = _start(rt, s, definition_id=definition_id, unit_code=unit_code, applicant_name=applicant_name,
+                         actor=actor, applicant=applicant, received_at=received_at, data=data, channel=channel)
+        return _answered(s, started.dossier, answer)
+
+
+@dataclass
+class Started:
+    """A dossier started inside a change that may go on with it (reception in one pass)."""
+
+    dossier: DossierRecord
+    run: runner.Run
+    calendar: object
+    created: list[WorkItemRecord]
+    now: datetime
+
+
+def receive_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applicant_name: str, actor: Actor,
+                    reception: Mapping, check_reception: Callable[[Session, int, str | None, Mapping], Mapping],
+                    applicant: Mapping | None = None, received_at: datetime | None = None,
+                    channel: str = Channel.COUNTER.value,
+                    files: Iterable[stored_files.Staged] = ()) -> tuple[DossierRecord, WorkItemRecord]:
+    """Reception in one pass: issue the code and appointment, start the process and complete its
+    reception step with `reception` (the step's form data: receive, ask for a supplement or refuse)
+    and the checklist's files, all in one transaction. `check_reception(session, definition_id,
+    form_key, data)` validates the data against the reception step's form (the configurator's)
+    inside that transaction and returns it clean.
+
+    Nothing is written, and no file stays stored, when any part is refused."""
+    _check_channel(channel)
+    refuse(decisions.refusal_without_reason(reception))
+    with stored_files.staged_files(rt, files) as staged, transaction(rt) as s:
+        started = _start(rt, s, definition_id=definition_id, unit_code=unit_code, applicant_name=applicant_name,
+                         actor=actor, applicant=applicant, received_at=received_at, data=None, channel=channel)
+        if len(started.created) != 1:
+            raise InvalidAction("the template does not begin with one reception step; receive it step by step")
+        item = started.created[0]
+        data = dict(check_reception(s, started.dossier.definition_id, item.form_key, reception))
+        refuse(decisions.refusal_without_reason(data))
+        _complete_reception(s, started, item, actor, data)
+        s.flush()  # the step's id, for its files
+        stored_files.add_rows(s, started.dossier, staged, actor, started.now, work_item_id=item.id)
+        return started.dossier, item
+
+
+def _complete_reception(s: Session, started: Started, item: WorkItemRecord, actor: Actor, data: Mapping) -> None:
+    """The receiving officer takes the reception step and completes it in the same change. Under
+    Decree 118 they may receive for another commune of the province, so the step's unit is not theirs
+    to match; its role is."""
+    if not actor.is_system and item.role and item.role not in actor.roles:
+        raise PermissionDenied("step '%(step)s' is for role %(role)s", step=item.name, role=item.role)
+    dossier, run, now = started.dossier, started.run, started.now
+    item.assignee, item.state, item.claimed_at = actor.username, WorkItemState.CLAIMED.value, now
+    ready_before = run.ready_task_ids()
+    run.complete(item.task_id, dict(data))
+    _close_item(item, actor, now, data, started.calendar)
+    audit.record(s, at=now, action="complete", actor=actor, dossier_id=dossier.id, work_item=item,
+                 element_id=item.element_id, classification=item.classification, margin_minutes=item.margin_minutes)
+    projection.sync(s, dossier, run, started.calendar, actor, now, ready_before,
+                    handed_over_by=actor.username, completed_task=item.task_id)
+
+
+def _check_channel(channel: str) -> None:
     if channel not in {c.value for c in Channel}:
         raise InvalidAction("unknown receipt channel '%(channel)s' (counter, online or post)", field="channel",
                             channel=channel)
-    with transaction(rt) as s:
-        definition = _published(s, definition_id)
-        unit = s.get(UnitRecord, unit_code)
-        if unit is None:
-            raise NotFound("unknown unit '%(unit)s'", field="unit_code", unit=unit_code)
-        variant = variant_records.variant_for(s, definition.key, unit_code)
-        if variant is not None and variant.definition_id != definition.id:
-            # The version rolled out to the unit is the one its dossiers run (a desk may offer
-            # another version of the same template, e.g. the newest before it reached this unit).
-            rolled_out = s.get(ProcessDefinitionRecord, variant.definition_id)
-            if rolled_out is not None and rolled_out.status == "published":
-                definition = rolled_out
-            else:
-                variant = None
-        now = rt.clock.now()
-        received = received_at or now
-        calendar = rt.calendars.for_unit(s, unit_code)
-        code = _dossier_code(rt, s, unit, received, calendar)
-        rule = deadlines.ClockStartRule(cutoff=_cutoff(definition.clock_cutoff),
-                                        last_hour_rule=definition.clock_last_hour)
-        start_at = deadlines.clock_start(calendar, received, rule)
-        appointment = (deadlines.appointment(calendar, received, definition.legal_limit_minutes, rule)
-                       if definition.legal_limit_minutes is not None else None)
-        bundle = rt.bundle_for(s, definition)
-        run = runner.start(bundle, rt.clock, script_engine_for(calendar, rt.clock), {
-            **(data or {}), "dossier_code": code, "unit_code": unit_code,
-            "received_at": received.astimezone(calendar.tz).isoformat(),
-        })
-        dossier = DossierRecord(
-            code=code, definition_id=definition.id, unit_code=unit_code,
-            procedure_code=definition.procedure_code, applicant_name=applicant_name,
-            applicant=dict(applicant or {}), channel=channel, status=DossierStatus.ACCEPTED.value,
-            variant_id=variant.id if variant else None, overrides=dict(variant.overrides) if variant else None,
-            run_state=RunState.RUNNING.value, received_at=received, clock_start_at=start_at,
-            appointment_at=appointment, original_appointment_at=appointment,
-            state="", state_format=STATE_FORMAT, created_at=now, updated_at=now,
-        )
-        s.add(dossier)
-        s.flush()
-        audit.record(s, at=now, action="start", actor=actor, dossier_id=dossier.id,
-                     code=code, definition=f"{definition.key} v{definition.version}",
-                     appointment_at=appointment.isoformat() if appointment else None)
-        projection.sync(s, dossier, run, calendar, actor, now, ready_before=frozenset())
-        return dossier
+
+
+def _start(rt: Runtime, s: Session, *, definition_id: int, unit_code: str, applicant_name: str, actor: Actor,
+           applicant: Mapping | None, received_at: datetime | None, data: Mapping | None,
+           channel: str) -> Started:
+    definition = _published(s, definition_id)
+    unit = s.get(UnitRecord, unit_code)
+    if unit is None:
+        raise NotFound("unknown unit '%(unit)s'", field="unit_code", unit=unit_code)
+    variant = variant_records.variant_for(s, definition.key, unit_code)
+    if variant is not None and variant.definition_id != definition.id:
+        # The version rolled out to the unit is the one its dossiers run (a desk may offer
+        # another version of the same template, e.g. the newest before it reached this unit).
+        rolled_out = s.get(ProcessDefinitionRecord, variant.definition_id)
+        if rolled_out is not None and rolled_out.status == "published":
+            definition = rolled_out
+        else:
+            variant = None
+    now = rt.clock.now()
+    received = received_at or now
+    calendar = rt.calendars.for_unit(s, unit_code)
+    code = _dossier_code(rt, s, unit, received, calendar)
+    rule = deadlines.ClockStartRule(cutoff=_cutoff(definition.clock_cutoff),
+                                    last_hour_rule=definition.clock_last_hour)
+    start_at = deadlines.clock_start(calendar, received, rule)
+    appointment = (deadlines.appointment(calendar, received, definition.legal_limit_minutes, rule)
+                   if definition.legal_limit_minutes is not None else None)
+    bundle = rt.bundle_for(s, definition)
+    run = runner.start(bundle, rt.clock, script_engine_for(calendar, rt.clock), {
+        **(data or {}), "dossier_code": code, "unit_code": unit_code,
+        "received_at": received.astimezone(calendar.tz).isoformat(),
+    })
+    dossier = DossierRecord(
+        code=code, definition_id=definition.id, unit_code=unit_code,
+        procedure_code=definition.procedure_code, applicant_name=applicant_name,
+        applicant=dict(applicant or {}), channel=channel, status=DossierStatus.ACCEPTED.value,
+        variant_id=variant.id if variant else None, overrides=dict(variant.overrides) if variant else None,
+        run_state=RunState.RUNNING.value, received_at=received, clock_start_at=start_at,
+        appointment_at=appointment, original_appointment_at=appointment,
+        state="", state_format=STATE_FORMAT, created_at=now, updated_at=now,
+    )
+    s.add(dossier)
+    s.flush()
+    audit.record(s, at=now, action="start", actor=actor, dossier_id=dossier.id,
+                 code=code, definition=f"{definition.key} v{definition.version}",
+                 appointment_at=appointment.isoformat() if appointment else None)
+    created = projection.sync(s, dossier, run, calendar, actor, now, ready_before=frozenset())
+    return Started(dossier, run, calendar, created, now)
 
 
 @retried_on_race
 def complete_work_item(rt: Runtime, work_item_id: int, actor: Actor, data: Mapping | None = None, *,
-                       expected_version: int | None = None) -> DossierRecord:
+                       expected_version: int | None = None, check: DataCheck | None = None,
+                       seen_by: Callable[[str], bool] | None = None, answer: Answer | None = None):
     """Complete a step with its form data and move the dossier on to its next steps.
+
+    Everything the change needs is read in its one transaction: `seen_by(unit_code)` answers a
+    step the caller may not see as unknown; `check(session, item, dossier, data)` returns the data
+    to store (the configurator checks it against the step's form) or raises; `answer(session,
+    dossier)`, when given, builds the caller's reply from the changed dossier in the same
+    transaction (its new steps included) and is returned instead of the dossier.
 
     Raises InvalidAction naming the reason's field when the data refuses the dossier without
     saying why (the refusal slip prints it)."""
-    refuse(decisions.refusal_without_reason(data or {}))
+    if check is None:
+        refuse(decisions.refusal_without_reason(data or {}))
     with transaction(rt) as s:
-        item, dossier = _open_item(s, work_item_id, expected_version)
+        item, dossier = _open_item(s, work_item_id, expected_version, seen_by)
+        if check is not None:
+            data = check(s, item, dossier, dict(data or {}))
+            refuse(decisions.refusal_without_reason(data))
         refuse(refusal_to_complete(actor, StepHolding.of(item)))
         now = rt.clock.now()
         calendar = rt.calendars.for_unit(s, dossier.unit_code)
@@ -159,13 +247,15 @@ def complete_work_item(rt: Runtime, work_item_id: int, actor: Actor, data: Mappi
                      classification=item.classification, margin_minutes=item.margin_minutes)
         projection.sync(s, dossier, run, calendar, actor, now, ready_before,
                         handed_over_by=actor.username, completed_task=item.task_id)
-        return dossier
+        return _answered(s, dossier, answer)
 
 
 @retried_on_race
-def claim_work_item(rt: Runtime, work_item_id: int, actor: Actor) -> WorkItemRecord:
+def claim_work_item(rt: Runtime, work_item_id: int, actor: Actor, *, seen_by: Callable[[str], bool] | None = None,
+                    answer: Answer | None = None):
+    """Take a step of one's role into one's own hands (`seen_by` and `answer` as for completing)."""
     with transaction(rt) as s:
-        item, dossier = _open_item(s, work_item_id, None)
+        item, dossier = _open_item(s, work_item_id, None, seen_by)
         refuse(refusal_to_claim(actor, StepHolding.of(item)))
         now = rt.clock.now()
         item.assignee, item.state, item.claimed_at = actor.username, WorkItemState.CLAIMED.value, now
@@ -175,7 +265,7 @@ def claim_work_item(rt: Runtime, work_item_id: int, actor: Actor) -> WorkItemRec
             projection.set_deadlines_on_claim(s, item, bundle, calendar, now)
         audit.record(s, at=now, action="claim", actor=actor, dossier_id=dossier.id, work_item_id=item.id,
                      element_id=item.element_id, giver=item.role, receiver=actor.username)
-        return item
+        return item if answer is None else _answered(s, item, answer)
 
 
 @retried_on_race
@@ -244,6 +334,7 @@ def cancel_dossier(rt: Runtime, dossier_id: int, actor: Actor, reason: str,
             raise InvalidAction("the applicant's withdrawal needs a reason (it is printed on the stop notice)",
                                 field="reason")
         raise InvalidAction("stopping a dossier needs a reason (it is printed on the stop notice)", field="reason")
+    check_reason_length(reason)
     with transaction(rt) as s:
         dossier = _get_dossier(s, dossier_id)
         if not actor.is_system and not (actor.works_in(dossier.unit_code)
@@ -297,9 +388,10 @@ def _running(s: Session, dossier_id: int) -> DossierRecord:
     return dossier
 
 
-def _open_item(s: Session, work_item_id: int, expected_version: int | None):
+def _open_item(s: Session, work_item_id: int, expected_version: int | None,
+               seen_by: Callable[[str], bool] | None = None):
     item, dossier = repositories.work_item_with_dossier(s, work_item_id)
-    if item is None:
+    if item is None or (seen_by is not None and not seen_by(item.unit_code)):
         raise NotFound("unknown work item %(id)s", id=work_item_id)
     if expected_version is not None and item.version != expected_version:
         raise ConflictError("step '%(step)s' changed since you opened it; reload and try again", step=item.name)
@@ -311,6 +403,15 @@ def _open_item(s: Session, work_item_id: int, expected_version: int | None):
     if dossier.run_state != RunState.RUNNING.value:
         raise _not_running(dossier)
     return item, dossier
+
+
+def _answered(s: Session, changed, answer: Answer | None):
+    """The changed row, or the caller's reply built from it in the same transaction (flushed
+    first, so the reply sees the change; the commit then has nothing left to write)."""
+    if answer is None:
+        return changed
+    s.flush()
+    return answer(s, changed)
 
 
 def _not_running(dossier: DossierRecord) -> InvalidAction:
@@ -358,6 +459,7 @@ def reappoint_dossier(rt: Runtime, dossier_id: int, actor: Actor, new_appointmen
     """
     if not (reason or "").strip():
         raise InvalidAction("the apology letter needs a reason", field="reason")
+    check_reason_length(reason)
     with transaction(rt) as s:
         dossier = _running(s, dossier_id)
         if not actor.is_system and not actor.leads(dossier.unit_code):

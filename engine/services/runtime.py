@@ -14,6 +14,7 @@ from engine.bpmn.parser import SpecBundle
 from engine.bpmn.parser import SpecCache
 from engine.clock import Clock
 from engine.clock import SystemClock
+from engine.documents import DocumentStore
 from engine.store.database import Database
 from engine.store.database import Session
 from engine.store.records import ProcessDefinitionRecord
@@ -70,7 +71,36 @@ class Runtime:
     specs: SpecCache = field(default_factory=SpecCache)
     calendars: CalendarProvider = field(default_factory=CalendarProvider)
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    # Where dossiers' files are kept (engine.documents); the web app and the CLI choose it.
+    documents: DocumentStore | None = None
     _definition_refs: dict[int, tuple[str, str]] = field(default_factory=dict, repr=False)
+    _files: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+
+    #: Templates whose files are kept in memory (forms are read on every completion); a province
+    #: runs a few hundred, each a few tens of kilobytes.
+    FILES_KEPT = 512
+
+    def template_files(self, session: Session, definition_id: int) -> dict[str, str] | None:
+        """Every file of a definition (BPMN and forms) as stored, None for an unknown one. Content
+        never changes for a digest, so after the first read they are served from memory."""
+        ref = self._definition_refs.get(definition_id)
+        if ref is None:
+            definition = session.get(ProcessDefinitionRecord, definition_id)
+            if definition is None:
+                return None
+            ref = self._definition_refs[definition_id] = (definition.key, definition.digest)
+        files = self._files.get(ref[1])
+        if files is None:
+            files = dict(session.get(TemplateBlobRecord, ref[1]).files)
+            if len(self._files) >= self.FILES_KEPT:
+                self._files.pop(next(iter(self._files)))
+            self._files[ref[1]] = files
+        return files
+
+    def document_store(self) -> DocumentStore:
+        if self.documents is None:
+            raise RuntimeError("this runtime was built without a document store (Runtime.documents)")
+        return self.documents
 
     def bundle_for_definition(self, session: Session, definition_id: int) -> SpecBundle:
         """The parsed template of a definition; a definition's content never changes, so the

@@ -13,6 +13,7 @@ from sqlalchemy import String
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
@@ -45,6 +46,8 @@ class ApiTokenRecord(Base):
     username: Mapped[str] = mapped_column(ForeignKey("app_user.username"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # refused from this instant on
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # to the minute, not every call
 
 
 def record_hit(s: Session, bucket: str, at: datetime) -> None:
@@ -52,8 +55,9 @@ def record_hit(s: Session, bucket: str, at: datetime) -> None:
 
 
 def hits_since(s: Session, bucket: str, since: datetime) -> int:
+    """Hits after `since`: one made exactly a window ago has aged out."""
     return s.scalar(select(func.count()).where(ThrottleHitRecord.bucket == bucket[:160],
-                                               ThrottleHitRecord.at >= since)) or 0
+                                               ThrottleHitRecord.at > since)) or 0
 
 
 def forget_hits(s: Session, bucket: str, older_than: datetime) -> None:
@@ -62,18 +66,32 @@ def forget_hits(s: Session, bucket: str, older_than: datetime) -> None:
         (ThrottleHitRecord.bucket == bucket[:160]) | (ThrottleHitRecord.at < older_than)))
 
 
+def forget_expired_hits(s: Session, older_than: datetime) -> None:
+    s.execute(delete(ThrottleHitRecord).where(ThrottleHitRecord.at < older_than))
+
+
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def user_for_token(s: Session, token: str) -> str | None:
-    record = s.scalar(select(ApiTokenRecord).where(ApiTokenRecord.token_sha256 == token_digest(token),
-                                                   ApiTokenRecord.revoked.is_(False)))
-    return record.username if record else None
+def valid_token(s: Session, token: str, now: datetime) -> ApiTokenRecord | None:
+    """The token's record when it is neither revoked nor expired (one without an expiry is expired)."""
+    return s.scalar(select(ApiTokenRecord).where(ApiTokenRecord.token_sha256 == token_digest(token),
+                                                 ApiTokenRecord.revoked.is_(False),
+                                                 ApiTokenRecord.expires_at > now))
 
 
-def add_token(s: Session, *, name: str, token: str, username: str, at: datetime) -> ApiTokenRecord:
-    record = ApiTokenRecord(name=name, token_sha256=token_digest(token), username=username, created_at=at)
+def mark_used(s: Session, token_id: int, now: datetime, not_since: datetime) -> None:
+    """Record a use unless one was recorded after `not_since`: concurrent calls write once."""
+    s.execute(update(ApiTokenRecord).where(
+        ApiTokenRecord.id == token_id,
+        (ApiTokenRecord.last_used_at.is_(None)) | (ApiTokenRecord.last_used_at <= not_since)).values(last_used_at=now))
+
+
+def add_token(s: Session, *, name: str, token: str, username: str, at: datetime,
+              expires_at: datetime) -> ApiTokenRecord:
+    record = ApiTokenRecord(name=name, token_sha256=token_digest(token), username=username, created_at=at,
+                            expires_at=expires_at)
     s.add(record)
     return record
 

@@ -6,3 +6,4 @@ from engine.store import calendar_records  # noqa: F401
 from engine.store import catalogue_records  # noqa: F401
 from engine.store import records  # noqa: F401
 from engine.store import variant_records  # noqa: F401
+from engine.store import attachment_records  # noqa: F401

@@ -42,6 +42,14 @@ def public_status(session: Session, code: str) -> PublicDossierStatus | None:
                                dossier.appointment_at, dossier.original_appointment_at, dossier.completed_at)
 
 
+def applicant_contact(session: Session, code: str) -> dict | None:
+    """The applicant's phone and ID number as received (the lookup's second factor); None for no dossier."""
+    applicant = session.scalar(select(DossierRecord.applicant).where(DossierRecord.code == code.strip()))
+    if applicant is None:
+        return None
+    return {key: applicant.get(key) for key in ("phone", "id_number")}
+
+
 def status_counts(session: Session) -> dict[int, int]:
     rows = session.execute(select(DossierRecord.status, func.count()).group_by(DossierRecord.status))
     return {status: count for status, count in rows}

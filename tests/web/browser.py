@@ -55,11 +55,17 @@ def live_server(app):
         httpd.server_close()
 
 
-def open_browser(chromium, base_url: str, username: str | None, *, home: str | None = None):
+#: The screens the record's pages are looked at on: an office desktop and a phone.
+DESKTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
+
+
+def open_browser(chromium, base_url: str, username: str | None, *, home: str | None = None,
+                 viewport: dict | None = None):
     """A new tab in its own browser context (its own cookies), signed in as `username` (or not
     signed in when None). `page.problems` collects script errors and failed responses (a missing
     favicon aside); `home`, when given, is the path the sign-in must land on."""
-    context = chromium.new_context(viewport=VIEWPORT)
+    context = chromium.new_context(viewport=viewport or VIEWPORT, accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     page.problems = []

@@ -33,9 +33,9 @@ def web_rt(sqlite_database, clock) -> Runtime:
 
 
 @pytest.fixture
-def app(web_rt, clock):
+def app(web_rt, clock, tmp_path):
     return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": web_rt.db.url, "MOTCUA_CLOCK": clock,
-                       "SECRET_KEY": "test"})
+                       "SECRET_KEY": "test", "MOTCUA_DOCUMENTS_DIR": str(tmp_path / "documents")})
 
 
 @pytest.fixture

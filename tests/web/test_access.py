@@ -4,6 +4,7 @@ anonymous visitors are sent to sign in, and nobody's attempt ends in a server er
 from __future__ import annotations
 
 import pytest
+from werkzeug.routing import IntegerConverter
 from werkzeug.routing import Rule
 
 from engine.store.records import UserRecord
@@ -36,7 +37,7 @@ def guarded_rules(app) -> list[Rule]:
 
 def url_of(rule: Rule) -> str:
     """The rule with each argument filled in (an id that does not exist: the guard answers first)."""
-    values = {name: 1 if type(rule._converters[name]).__name__ == "IntegerConverter" else "x"
+    values = {name: 1 if isinstance(rule._converters[name], IntegerConverter) else "x"
               for name in rule.arguments}
     return rule.build(values)[1]
 

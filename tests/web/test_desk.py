@@ -12,6 +12,7 @@ from sqlalchemy import select
 from configurator import steps
 from engine.domain.assignment import Actor
 from engine.services import absences
+from engine.services import dossiers
 from engine.store.records import DossierRecord
 from engine.store.records import WorkItemRecord
 from tests.web.conftest import csrf_token
@@ -40,6 +41,14 @@ def receive(client, definition, **fields):
             "id_number": "001090012345", "phone": "0912345678", "address": "12 Hàng Bạc, Hoàn Kiếm",
             "unit_code": "00070", "received_at": "", "documents": ["0", "1"], **fields}
     return client.post(RECEPTION_FORM, data=data)
+
+
+def arrive(rt, birth, name: str = "Nguyễn Văn An", unit_code: str = "00070") -> DossierRecord:
+    """A dossier submitted online, waiting in the desk's group inbox for its reception check."""
+    return dossiers.start_dossier(rt, definition_id=birth.id, unit_code=unit_code, applicant_name=name,
+                                  actor=RECEPTIONIST, channel="online",
+                                  applicant={"name": name, "id_number": "001090012345", "phone": "0912345678",
+                                             "address": "12 Hàng Bạc, Hoàn Kiếm"})
 
 
 def only_dossier(rt) -> DossierRecord:
@@ -75,10 +84,8 @@ def typed_value(response, form_action: str, name: str) -> str:
 def received_and_accepted(rt, client, birth) -> int:
     """A dossier received at the desk whose reception step is done: appraisal is next."""
     login(client, "mot_cua_1")
-    receive(client, birth)
-    dossier = only_dossier(rt)
-    steps.complete_step(rt, open_item(rt, dossier.id).id, RECEPTIONIST, ACCEPT)
-    return dossier.id
+    receive(client, birth)  # reception in one pass: the reception step is done on saving
+    return only_dossier(rt).id
 
 
 # -- reception --------------------------------------------------------------------------------------
@@ -169,7 +176,7 @@ def test_a_dossier_for_another_commune_lands_in_that_communes_inbox(client, web_
     assert dossier.code not in mine and tab_count(mine, "nhom") == 0
 
     client.post("/dang-xuat", data={"csrf_token": csrf_token(mine)})
-    login(client, "mot_cua_x")
+    login(client, "tu_phap_x")  # received in one pass: that commune's appraisal is next
     theirs = client.get(INBOX + "?tab=nhom").get_data(as_text=True)
     assert dossier.code in theirs and tab_count(theirs, "nhom") == 1
 
@@ -178,7 +185,7 @@ def test_a_dossier_for_another_commune_lands_in_that_communes_inbox(client, web_
 
 def test_inbox_tabs_and_badges_follow_the_clock(client, web_rt, birth, clock):
     login(client, "mot_cua_1")
-    receive(client, birth)
+    arrive(web_rt, birth)
     group = client.get("/ban-lam-viec/danh-sach?tab=nhom", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert tab_count(group, "nhom") == 1 and tab_count(group, "cua_toi") == 0
     assert "sắp đến hạn" not in group and "quá hạn" not in group  # due 08:15, warned at 08:11
@@ -201,9 +208,9 @@ def test_inbox_tabs_and_badges_follow_the_clock(client, web_rt, birth, clock):
 
 def test_inbox_filters_by_text_and_sorts_by_due_time(client, web_rt, birth, clock):
     login(client, "mot_cua_1")
-    receive(client, birth, applicant_name="Trần Thị Bích")
+    arrive(web_rt, birth, "Trần Thị Bích")
     clock.advance(minutes=10)
-    receive(client, birth, applicant_name="Lê Văn Cường")
+    arrive(web_rt, birth, "Lê Văn Cường")
     both = client.get(INBOX + "?tab=nhom").get_data(as_text=True)
     assert both.index("Trần Thị Bích") < both.index("Lê Văn Cường")  # the earlier one is due first
     found = client.get("/ban-lam-viec/danh-sach?tab=nhom&q=cường").get_data(as_text=True)
@@ -216,7 +223,7 @@ def test_inbox_filters_by_text_and_sorts_by_due_time(client, web_rt, birth, cloc
 
 def test_a_form_error_names_the_field_keeps_the_input_and_saves_nothing(client, web_rt, birth):
     login(client, "mot_cua_1")
-    receive(client, birth)
+    arrive(web_rt, birth)
     item = open_item(web_rt, only_dossier(web_rt).id)
     page_url = f"/ban-lam-viec/buoc/{item.id}"
     page = client.get(page_url).get_data(as_text=True)
@@ -237,36 +244,39 @@ def test_a_form_error_names_the_field_keeps_the_input_and_saves_nothing(client, 
     assert nxt.element_id == "tham_dinh" and nxt.role == "tu_phap_ho_tich"
 
 
-def test_the_supplement_decision_is_reachable_and_prints_its_request(client, web_rt, birth):
+def test_asking_for_a_supplement_is_a_choice_of_the_reception_page_and_prints_form_02(client, web_rt, birth):
     login(client, "mot_cua_1")
-    receive(client, birth)
-    item = open_item(web_rt, only_dossier(web_rt).id)
-    page_url = f"/ban-lam-viec/buoc/{item.id}"
-    post_on_page(client, page_url, f"{page_url}/hoan-thanh",
-                 {**ACCEPT, "ket_qua": "bo_sung", "noi_dung_bo_sung": "Bổ sung giấy chứng sinh bản chính"})
-    waiting = open_item(web_rt, item.dossier_id)
-    assert waiting.element_id == "yeu_cau_bo_sung" and only_dossier(web_rt).status == 5
-    request_form = client.get(f"/ban-lam-viec/in/{item.dossier_id}/bo_sung").get_data(as_text=True)
+    response = receive(client, birth, ket_qua="bo_sung", noi_dung_bo_sung="Bổ sung giấy chứng sinh bản chính")
+    dossier = only_dossier(web_rt)
+    assert response.headers["Location"].endswith(f"/in/{dossier.id}/bo_sung")
+    waiting = open_item(web_rt, dossier.id)
+    assert waiting.element_id == "yeu_cau_bo_sung" and dossier.status == 5
+    request_form = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Phiếu yêu cầu bổ sung" in request_form and "Bổ sung giấy chứng sinh bản chính" in request_form
-    assert client.get(f"/ban-lam-viec/in/{item.dossier_id}/tu_choi").status_code == 404  # nothing refused
+    assert client.get(f"/ban-lam-viec/in/{dossier.id}/tu_choi").status_code == 404  # nothing refused
 
 
-def test_a_refusal_at_reception_ends_the_dossier_and_prints_its_reason(client, web_rt, birth):
+def test_refusing_at_reception_is_a_choice_of_the_reception_page_and_prints_form_03(client, web_rt, birth):
     login(client, "mot_cua_1")
-    receive(client, birth)
-    item = open_item(web_rt, only_dossier(web_rt).id)
-    page_url = f"/ban-lam-viec/buoc/{item.id}"
-    post_on_page(client, page_url, f"{page_url}/hoan-thanh",
-                 {**ACCEPT, "ket_qua": "tu_choi", "ly_do_tu_choi": "Không thuộc thẩm quyền đăng ký của xã"})
-    assert only_dossier(web_rt).status == 3  # not accepted
-    refusal = client.get(f"/ban-lam-viec/in/{item.dossier_id}/tu_choi").get_data(as_text=True)
+    blank = receive(client, birth, ket_qua="tu_choi", ly_do_tu_choi=" ")
+    assert blank.status_code == 422
+    [message] = html.fromstring(blank.get_data(as_text=True)).xpath('//*[@id="ly_do_tu_choi-error"]')
+    assert message.text_content().startswith("Từ chối cần ghi lý do")
+    assert 'value="tu_choi" checked' in blank.get_data(as_text=True)
+    with web_rt.db.read_session() as s:
+        assert s.scalars(select(DossierRecord)).all() == []
+
+    response = receive(client, birth, ket_qua="tu_choi", ly_do_tu_choi="Không thuộc thẩm quyền đăng ký của xã")
+    dossier = only_dossier(web_rt)
+    assert dossier.status == 3 and response.headers["Location"].endswith(f"/in/{dossier.id}/tu_choi")
+    refusal = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Phiếu từ chối tiếp nhận giải quyết hồ sơ" in refusal
     assert "Không thuộc thẩm quyền đăng ký của xã" in refusal and "08 giờ 00, ngày 02 tháng 03 năm 2026" in refusal
 
 
 def test_a_step_changed_by_someone_else_is_a_conflict_and_nothing_is_written(client, web_rt, birth):
     login(client, "mot_cua_1")
-    receive(client, birth)
+    arrive(web_rt, birth)
     item = open_item(web_rt, only_dossier(web_rt).id)
     page_url = f"/ban-lam-viec/buoc/{item.id}"
     token = csrf_token(client.get(page_url).get_data(as_text=True))  # the clerk opens the step...
@@ -391,7 +401,7 @@ def test_an_absence_routes_work_to_the_substitute_and_a_circular_one_is_refused(
 
 def test_apology_once_with_both_appointments_and_a_control_slip_with_late_steps(client, web_rt, birth, clock):
     login(client, "mot_cua_1")
-    receive(client, birth)
+    arrive(web_rt, birth)
     dossier = only_dossier(web_rt)
     clock.advance(hours=8)  # 16:00: the reception step (due 08:15) is done late
     steps.complete_step(web_rt, open_item(web_rt, dossier.id).id, RECEPTIONIST, ACCEPT)
@@ -467,7 +477,7 @@ def test_the_printed_letter_stays_vietnamese_in_the_english_interface(client, we
 
 def test_a_refusal_without_its_reason_is_refused_at_the_field_and_nothing_is_written(client, web_rt, birth):
     login(client, "mot_cua_1")
-    receive(client, birth)
+    arrive(web_rt, birth)
     item = open_item(web_rt, only_dossier(web_rt).id)
     page_url = f"/ban-lam-viec/buoc/{item.id}"
     refused = post_on_page(client, page_url, f"{page_url}/hoan-thanh",
@@ -553,7 +563,7 @@ def test_sla_levels_show_on_the_step_and_in_its_history(client, web_rt, birth, c
     from engine.services import sla
 
     login(client, "mot_cua_1")
-    receive(client, birth)
+    arrive(web_rt, birth)
     item = open_item(web_rt, only_dossier(web_rt).id)
     clock.advance(days=2)  # well past the reception step's due time
     sla.sweep(web_rt)  # one sweep fires every level now due: the warning and the breach

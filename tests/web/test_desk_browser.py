@@ -73,6 +73,7 @@ def test_choosing_a_procedure_brings_its_checklist_and_receiving_prints_the_slip
     screenshot(page, "desk-reception-checklist")
     page.check("#catalogue input[name=documents][value='0']")
     page.fill("input[name=applicant_name]", "Đỗ Thị Hoa")
+    page.fill("input[name=id_number]", "001090012345")  # the reception step's form requires it
     page.click("main button[type=submit]")
     page.wait_for_url("**/in/*/tiep_nhan")
     screenshot(page, "desk-reception-slip")

@@ -22,7 +22,7 @@ PAGES = [
     ("chuyen_vien_1", "/ban-lam-viec/", ["<h1>Inbox ·", "Search by dossier code or applicant", "Mine", "Team"],
      "Hộp việc ·"),
     ("mot_cua_1", "/ban-lam-viec/tiep-nhan", ["<h1>Dossier reception</h1>", "Administrative procedure",
-                                              "Receive and print the appointment slip"], "Tiếp nhận hồ sơ"),
+                                              "Save and print"], "Tiếp nhận hồ sơ"),
     ("chuyen_vien_1", "/ban-lam-viec/vang-mat", ["<h1>Absences and substitutes</h1>", "Declare an absence"],
      "Đăng ký vắng mặt"),
     ("giam_sat", "/giam-sat/", ["<h1>Dossier processing supervision</h1>", "Statistics", "On-time rate",

@@ -7,7 +7,9 @@ from sqlalchemy import select
 
 from configurator import library
 from configurator import variants
+from engine.documents import FolderStore
 from engine.services.runtime import Runtime
+from engine.store.attachment_records import AttachmentRecord
 from engine.store.records import DossierRecord
 from engine.store.records import ProcessDefinitionRecord
 from engine.store.records import UnitRecord
@@ -16,8 +18,8 @@ from engine.store.records import WorkItemRecord
 from web import seed
 
 
-def test_demo_data_covers_communes_roles_procedures_and_dossier_states(sqlite_database, clock):
-    rt = Runtime(db=sqlite_database, clock=clock)
+def test_demo_data_covers_communes_roles_procedures_and_dossier_states(sqlite_database, clock, tmp_path):
+    rt = Runtime(db=sqlite_database, clock=clock, documents=FolderStore(tmp_path / "documents"))
     assert seed.is_empty(rt)
     seed.seed_units(rt)
     seed.seed_users(rt)
@@ -34,6 +36,10 @@ def test_demo_data_covers_communes_roles_procedures_and_dossier_states(sqlite_da
         apologised = s.scalar(select(func.count()).select_from(DossierRecord).where(
             DossierRecord.re_appointment_reason.is_not(None),
             DossierRecord.appointment_at > DossierRecord.original_appointment_at))
+        kinds = dict(s.execute(select(AttachmentRecord.kind, func.count()).group_by(AttachmentRecord.kind)).all())
+        appraisals = [w.outcome for w in s.scalars(select(WorkItemRecord).where(
+            WorkItemRecord.element_id == "tham_dinh", WorkItemRecord.state == "completed"))]
+        any_file = s.scalars(select(AttachmentRecord)).first()
         late_open = s.scalar(select(func.count()).select_from(WorkItemRecord).where(
             WorkItemRecord.state.in_(["open", "claimed"]), WorkItemRecord.due_at < clock.now()))
     assert communes == 126
@@ -49,4 +55,9 @@ def test_demo_data_covers_communes_roles_procedures_and_dossier_states(sqlite_da
     assert set(channels) == {"counter", "online", "post"}
     assert 0.12 <= channels["online"] / sum(channels.values()) <= 0.16
     assert late_open > 0
+    # The demo dossiers carry what their steps entered and a few small generated documents.
+    assert kinds["reception"] > 0 and kinds["result"] > 0
+    assert any(len(outcome) >= 4 and any(isinstance(v, str) and " " in v for v in outcome.values())
+               for outcome in appraisals)
+    assert rt.documents.get(any_file.storage_key)[:5] in (b"%PDF-", b"\x89PNG")
     assert not seed.is_empty(rt)

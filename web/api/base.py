@@ -14,7 +14,9 @@ from flask import g
 from flask import jsonify
 from flask import request
 from flask_login import current_user
+import marshmallow as ma
 from flask_smorest import Blueprint
+from flask_smorest import pagination
 from werkzeug.exceptions import HTTPException
 
 from configurator.forms import FormError
@@ -23,7 +25,8 @@ from engine.domain.errors import EngineError
 from engine.domain.errors import InvalidAction
 from engine.domain.errors import NotFound
 from engine.domain.errors import PermissionDenied
-from engine.store import account_records
+from engine.services import api_tokens
+from web.guards import DB_INT_MAX
 from web.refusals import localised
 from web.security import SignedInUser
 from web.security import load_user
@@ -46,6 +49,21 @@ class ApiError(Exception):
                  headers: Mapping[str, str] | None = None):
         super().__init__(message)
         self.status, self.message, self.field, self.headers = status, message, field, dict(headers or {})
+
+
+def _bounded_pagination_schema(page: int, page_size: int, max_page_size: int) -> type[ma.Schema]:
+    """flask-smorest's page parameters with a last page: an offset beyond the database's integers
+    used to reach it (a 5xx on PostgreSQL and SQLite); now the document states the bound and a
+    larger page is a 422 naming `page`."""
+    schema = _smorest_pagination_schema(page, page_size, max_page_size)
+    last_page = DB_INT_MAX // max_page_size
+    page_field = ma.fields.Integer(load_default=page, validate=ma.validate.Range(min=1, max=last_page))
+    return type(schema.__name__, (schema,), {"page": page_field})
+
+
+# flask-smorest builds the schema inside Blueprint.paginate with this module-level factory (0.47).
+_smorest_pagination_schema = pagination._pagination_parameters_schema_factory
+pagination._pagination_parameters_schema_factory = _bounded_pagination_schema
 
 
 def api_blueprint(name: str, url_prefix: str, description: str) -> Blueprint:
@@ -95,11 +113,12 @@ def _token_user(header: str) -> SignedInUser:
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized("Tiêu đề Authorization phải có dạng: Bearer <mã>.", error="invalid_request")
-    with runtime().db.read_session() as s:
-        username = account_records.user_for_token(s, token.strip())
+    rt = runtime()
+    username = api_tokens.authenticate(rt, token.strip())
+    with rt.db.read_session() as s:
         user = load_user(s, username) if username else None
-    if user is None:  # unknown, revoked, or its user is no longer active: the same answer for all
-        raise _unauthorized("Mã truy cập không hợp lệ hoặc đã bị thu hồi.", error="invalid_token")
+    if user is None:  # unknown, revoked, expired, or its user is no longer active: the same answer for all
+        raise _unauthorized("Mã truy cập không hợp lệ, đã hết hạn hoặc đã bị thu hồi.", error="invalid_token")
     return user
 
 

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 import click
 
 
-def _runtime():
+@contextmanager
+def _runtime() -> Iterator:
+    """A runtime on DATABASE_URL whose connections are closed when the command is done."""
     from engine.services.runtime import Runtime  # noqa: PLC0415  (keeps `motcua --help` fast)
     from engine.store.database import Database  # noqa: PLC0415
 
-    return Runtime(db=Database.from_env())
+    rt = Runtime(db=Database.from_env())
+    try:
+        yield rt
+    finally:
+        rt.db.dispose()
 
 
 @click.group("api-token")
@@ -20,23 +29,37 @@ def api_token_group() -> None:
 @api_token_group.command("create")
 @click.option("--user", "username", required=True, help="The user the token acts as (roles and unit).")
 @click.option("--name", required=True, help="Which system uses it, e.g. 'Đồng bộ Cổng DVC quốc gia'.")
-def create(username: str, name: str) -> None:
+@click.option("--expires-in", default="90d", show_default=True,
+              help="How long it stays valid: days or hours, e.g. 90d, 12h (at most 730d).")
+def create(username: str, name: str, expires_in: str) -> None:
     """Print a new token once; only its SHA-256 is stored, so keep it now."""
     from engine.services import api_tokens  # noqa: PLC0415
 
-    record, token = api_tokens.issue(_runtime(), username=username, name=name)
-    click.echo(f"token {record.id} for {username} ({record.name}); it is shown only this once:", err=True)
+    with _runtime() as rt:
+        record, token = api_tokens.issue(rt, username=username, name=name, expires_in=expires_in)
+    click.echo(f"token {record.id} for {username} ({record.name}), valid until {_utc(record.expires_at)}; "
+               "it is shown only this once:", err=True)
     click.echo(token)
 
 
 @api_token_group.command("list")
 def list_tokens() -> None:
-    """Every token: id, user, name, created, revoked (never the token itself)."""
+    """Every token, one a line, tab-separated: id, user, name, created, expires, last used, state
+    (active, expired or revoked); never the token itself."""
     from engine.services import api_tokens  # noqa: PLC0415
 
-    for record in api_tokens.all_tokens(_runtime()):
-        state = "revoked" if record.revoked else "active"
-        click.echo(f"{record.id}\t{record.username}\t{record.name}\t{record.created_at:%Y-%m-%d %H:%M}Z\t{state}")
+    with _runtime() as rt:
+        now, records = rt.clock.now(), api_tokens.all_tokens(rt)
+    for record in records:
+        state = "revoked" if record.revoked else "expired" if not record.expires_at or record.expires_at <= now \
+            else "active"
+        click.echo(f"{record.id}\t{record.username}\t{record.name}\t{_utc(record.created_at)}\t"
+                   f"{_utc(record.expires_at)}\t{_utc(record.last_used_at) if record.last_used_at else 'never'}\t"
+                   f"{state}")
+
+
+def _utc(at) -> str:
+    return f"{at:%Y-%m-%d %H:%M}Z" if at else "-"
 
 
 @api_token_group.command("revoke")
@@ -45,5 +68,6 @@ def revoke(token_id: int) -> None:
     """Revoke a token by its id (see `list`); calls with it are refused from now on."""
     from engine.services import api_tokens  # noqa: PLC0415
 
-    api_tokens.revoke(_runtime(), token_id)
+    with _runtime() as rt:
+        api_tokens.revoke(rt, token_id)
     click.echo(f"token {token_id} revoked")

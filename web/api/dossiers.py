@@ -1,11 +1,20 @@
-"""Dossiers: start one on a published template, read its status and its history, move its
-appointment with an apology letter, stop it (the applicant's withdrawal included)."""
+"""Dossiers: start one on a published template, read its status, its history, its data by step and
+its files (list, upload, download, the archive), move its appointment with an apology letter, stop
+it (the applicant's withdrawal included)."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
+from flask import Response
 from flask import url_for
 
+from engine.domain.attachments import Upload
+from engine.domain.attachments import kind_of
+from engine.services import attachments
+from engine.services import dossier_record
 from engine.services import dossiers as dossier_service
+from engine.store import inbox_queries
 from engine.store import api_queries
 from engine.store import queries
 from web.api import schemas
@@ -37,12 +46,12 @@ def start_dossier(body: dict):
     if received_at is not None and received_at > rt.clock.now():
         raise ApiError(422, "Thời điểm tiếp nhận không được ở tương lai.", field="received_at")
     applicant = body["applicant"]
-    dossier = dossier_service.start_dossier(
+    payload = dossier_service.start_dossier(
         rt, definition_id=_definition_id(body), unit_code=body["unit_code"], applicant_name=applicant["name"],
-        applicant=applicant, received_at=received_at, channel=body["channel"], actor=user.actor())
-    with rt.db.read_session() as s:
-        view = api_queries.dossier_by_code(s, dossier.code, frozenset({dossier.unit_code}))
-    return dossier_payload(view), {"Location": url_for("api_dossiers.get_dossier", code=dossier.code)}
+        applicant=applicant, received_at=received_at, channel=body["channel"], actor=user.actor(),
+        answer=lambda s, dossier: dossier_payload(
+            api_queries.dossier_by_code(s, dossier.code, frozenset({dossier.unit_code}))))
+    return payload, {"Location": url_for("api_dossiers.get_dossier", code=payload["code"])}
 
 
 @blp.route("/<code>")
@@ -63,6 +72,85 @@ def get_history(code: str):
     view = _visible(code)
     with runtime().db.read_session() as s:
         return [history_payload(event) for event in api_queries.dossier_history(s, view.dossier.id)]
+
+
+@blp.route("/<code>/data")
+@blp.response(200, schemas.DataStepSchema(many=True))
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(404, response="NOT_FOUND")
+def get_data(code: str):
+    """What every completed step entered, by step (the form's labels), latest entry first, with who,
+    when and on whose behalf."""
+    view = _visible(code)
+    return dossier_record.data_of(runtime(), view.dossier.id, view.definition.id).as_dict()
+
+
+@blp.route("/<code>/attachments")
+@blp.response(200, schemas.AttachmentSchema(many=True))
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(404, response="NOT_FOUND")
+def list_attachments(code: str):
+    """The dossier's files in the order they came: name, kind, size, SHA-256, who and when."""
+    view = _visible(code)
+    return _attachments_payload(code, view.dossier.id)
+
+
+@blp.route("/<code>/attachments", methods=["POST"])
+@blp.arguments(schemas.AttachmentUploadSchema, location="form")
+@blp.arguments(schemas.AttachmentFileSchema, location="files")
+@blp.response(201, schemas.AttachmentSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(404, response="NOT_FOUND")
+@blp.doc(security=TOKEN_ONLY)
+def upload_attachment(form: dict, files: dict, code: str):
+    """Attach a PDF, PNG or JPEG (at most 10 MB; its declared type must match its content; 422
+    names `file`) as multipart/form-data with `kind` and, optionally, the step's `work_item_id` or,
+    for the scan of a checklist item received online, its `checklist_index`."""
+    view = _visible(code)
+    upload = files["file"]
+    row = attachments.attach(runtime(), view.dossier.id, api_user().actor(),
+                             Upload(upload.filename or "", upload.mimetype or "", upload.read()),
+                             kind_of(form["kind"]), work_item_id=form.get("work_item_id"),
+                             checklist_index=form.get("checklist_index"))
+    return next(a for a in _attachments_payload(code, view.dossier.id) if a["key"] == row.key)
+
+
+@blp.route("/<code>/attachments/<key>")
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(404, response="NOT_FOUND")
+@blp.doc(responses={"200": {"description": "Nội dung tệp", "content": {"application/octet-stream": {}}}})
+def download_attachment(code: str, key: str):
+    """The file's bytes (checked against its SHA-256 before they are sent)."""
+    view = _visible(code)
+    row = next((r for r in attachments.files_of(runtime(), view.dossier.id) if r.key == key), None)
+    if row is None:
+        raise ApiError(404, "Không tìm thấy tệp này trong hồ sơ.")
+    return Response(attachments.content(runtime(), row), mimetype=row.content_type, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row.name)}", "X-Content-Type-Options": "nosniff"})
+
+
+@blp.route("/<code>/archive")
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(404, response="NOT_FOUND")
+@blp.doc(responses={"200": {"description": "ZIP: files/ và manifest.json", "content": {"application/zip": {}}}})
+def get_archive(code: str):
+    """The dossier as one archive for the records office: every file and manifest.json (the dossier,
+    its data by step, each file's kind, size, SHA-256, who attached it and when)."""
+    view = _visible(code)
+    name, data = attachments.archive(runtime(), view.dossier.id)
+    return Response(data, mimetype="application/zip",
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+
+
+def _attachments_payload(code: str, dossier_id: int) -> list[dict]:
+    with runtime().db.read_session() as s:
+        steps = {w.id: w.element_id for w in inbox_queries.dossier_steps(s, dossier_id)}
+    return [{"key": r.key, "name": r.name, "kind": r.kind, "content_type": r.content_type, "size": r.size,
+             "sha256": r.sha256, "step": steps.get(r.work_item_id), "checklist_index": r.checklist_index,
+             "uploaded_by": r.uploaded_by, "on_behalf_of": r.on_behalf_of, "uploaded_at": r.uploaded_at,
+             "url": url_for("api_dossiers.download_attachment", code=code, key=r.key)}
+            for r in attachments.files_of(runtime(), dossier_id)]
 
 
 @blp.route("/<code>/reappoint", methods=["POST"])

@@ -18,9 +18,16 @@ from engine.domain import deadlines
 from engine.domain.figures import CHANNELS
 from engine.domain.figures import FIGURES
 from engine.domain.figures import STEP_FIGURES
+from engine.domain.limits import REASON_MAX
 from engine.domain.model import Channel
 from engine.store.api_queries import WORK_ITEM_FILTERS
 from web.display import LOCAL_TZ as VN
+from web.guards import DB_INT_MAX
+
+#: An id or version the database can hold: a larger one is named in a 422, never sent to it.
+DB_INT = validate.Range(min=1, max=DB_INT_MAX)
+#: The name of a form field (a key of `data`).
+FIELD_NAME = validate.Length(min=1, max=100)
 
 
 
@@ -49,7 +56,8 @@ class ProcedureQuerySchema(ma.Schema):
     q = fields.String(validate=validate.Length(max=200),
                       metadata={"description": "Từ khóa trong tên, mã hoặc khóa; không phân biệt hoa thường, dấu"})
     field = fields.String(validate=validate.Length(max=300), metadata={"description": "Mã hoặc tên lĩnh vực"})
-    level = fields.String(validate=_known_level, metadata={"description": "province | commune"})
+    level = fields.String(validate=[validate.Length(max=40), _known_level],
+                          metadata={"description": "province | commune"})
 
 
 class FeeSchema(ma.Schema):
@@ -140,14 +148,14 @@ class ApplicantSchema(ma.Schema):
     id_number = fields.String(validate=validate.Regexp(r"^[0-9]{9,12}$", error="must be 9 to 12 digits"),
                               metadata={"description": "Số định danh cá nhân / CCCD"})
     phone = fields.String(validate=validate.Regexp(r"^[0-9+ ]{8,15}$", error="is not a phone number"))
-    email = fields.Email()
+    email = fields.Email(validate=validate.Length(max=200))
     address = fields.String(validate=validate.Length(max=500))
 
 
 class StartDossierSchema(ma.Schema):
     template_key = fields.String(validate=validate.Length(min=1, max=120),
                                  metadata={"description": "Quy trình; dùng phiên bản đã ban hành mới nhất"})
-    definition_id = fields.Integer(validate=validate.Range(min=1),
+    definition_id = fields.Integer(validate=DB_INT,
                                    metadata={"description": "Hoặc một phiên bản cụ thể"})
     unit_code = fields.String(required=True, validate=validate.Length(min=1, max=16))
     applicant = fields.Nested(ApplicantSchema, required=True)
@@ -165,12 +173,12 @@ class StartDossierSchema(ma.Schema):
 class ReappointSchema(ma.Schema):
     new_appointment = _aware(required=True, metadata={
         "description": "Ngày hẹn trả mới: sau thời điểm hiện tại và sau ngày hẹn ban đầu"})
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000),
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=REASON_MAX),
                            metadata={"description": "Lý do chậm trả kết quả, in trên phiếu xin lỗi"})
 
 
 class StopSchema(ma.Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000),
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=REASON_MAX),
                            metadata={"description": "Lý do, in trên thông báo dừng xử lý"})
     withdrawn = fields.Boolean(load_default=False,
                                metadata={"description": "true: công dân đề nghị rút hồ sơ; false: đơn vị dừng xử lý"})
@@ -236,6 +244,55 @@ class HistoryEventSchema(ma.Schema):
     detail = fields.Dict()
 
 
+class DataFieldSchema(ma.Schema):
+    name = fields.String()
+    label = fields.String(metadata={"description": "Nhãn của trường trong biểu mẫu của bước"})
+    value = fields.Raw(allow_none=True)
+    shown = fields.Raw(allow_none=True, metadata={"description": "Nhãn của lựa chọn (enumNames), hoặc giá trị"})
+    format = fields.String(allow_none=True, metadata={"description": "date | date-time | null"})
+
+
+class DataEntrySchema(ma.Schema):
+    work_item_id = fields.Integer()
+    completed_by = fields.String(allow_none=True)
+    on_behalf_of = fields.String(allow_none=True)
+    completed_at = fields.String(metadata={"description": "ISO 8601"})
+    fields_ = fields.List(fields.Nested(DataFieldSchema), data_key="fields")
+
+
+class DataStepSchema(ma.Schema):
+    step = fields.String(metadata={"description": "Mã bước trong BPMN"})
+    name = fields.String()
+    entries = fields.List(fields.Nested(DataEntrySchema), metadata={"description": "Lần nhập mới nhất trước"})
+
+
+class AttachmentSchema(ma.Schema):
+    key = fields.String(metadata={"description": "Khóa ngẫu nhiên của tệp (dùng để tải về)"})
+    name = fields.String()
+    kind = fields.String(metadata={"description": "reception | processing | result"})
+    content_type = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
+    step = fields.String(allow_none=True)
+    checklist_index = fields.Integer(allow_none=True)
+    uploaded_by = fields.String()
+    on_behalf_of = fields.String(allow_none=True)
+    uploaded_at = fields.DateTime()
+    url = fields.String()
+
+
+class AttachmentUploadSchema(ma.Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(("reception", "processing", "result")))
+    work_item_id = fields.Integer(load_default=None, allow_none=True)
+    checklist_index = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0),
+                                     metadata={"description": "Vị trí giấy tờ trong danh mục thành phần hồ sơ "
+                                                              "(bản số hóa của giấy tờ đó)"})
+
+
+class AttachmentFileSchema(ma.Schema):
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
 # -- work items -----------------------------------------------------------------------------------
 
 class WorkItemQuerySchema(ma.Schema):
@@ -245,24 +302,26 @@ class WorkItemQuerySchema(ma.Schema):
 
 
 class CompleteSchema(ma.Schema):
-    data = fields.Dict(keys=fields.String(), required=True,
+    data = fields.Dict(keys=fields.String(validate=FIELD_NAME), required=True,
                        metadata={"description": "Dữ liệu biểu mẫu của bước, kiểm tra theo biểu mẫu"})
-    version = fields.Integer(metadata={"description": "Phiên bản của bước khi đọc; khác thì trả 409"})
+    version = fields.Integer(validate=validate.Range(min=0, max=DB_INT_MAX),
+                             metadata={"description": "Phiên bản của bước khi đọc; khác thì trả 409"})
 
 
 class ReturnSchema(ma.Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=REASON_MAX))
 
 
 class DelegateSchema(ma.Schema):
     to = fields.String(required=True, validate=validate.Length(min=1, max=80),
                        metadata={"description": "Tên đăng nhập người được ủy quyền"})
-    note = fields.String(validate=validate.Length(max=2000))
+    note = fields.String(validate=validate.Length(max=REASON_MAX))
 
 
 class ResolveSchema(ma.Schema):
-    data = fields.Dict(keys=fields.String(), metadata={"description": "Đề xuất của người được ủy quyền"})
-    note = fields.String(validate=validate.Length(max=2000))
+    data = fields.Dict(keys=fields.String(validate=FIELD_NAME),
+                       metadata={"description": "Đề xuất của người được ủy quyền"})
+    note = fields.String(validate=validate.Length(max=REASON_MAX))
 
 
 # -- statistics -------------------------------------------------------------------------------------

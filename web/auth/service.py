@@ -42,6 +42,14 @@ def sign_in(rt: Runtime, username: str, password: str, address: str) -> SignInRe
         return SignInResult(username, None)
 
 
+def sign_out(rt: Runtime, username: str) -> None:
+    """End every session of the account: the epoch they carry is no longer the account's."""
+    with rt.db.session() as s:
+        user = s.get(UserRecord, username)
+        if user is not None:
+            user.auth_epoch = (user.auth_epoch or 0) + 1
+
+
 def _check(stored: str, password: str) -> bool:
     try:
         return check_password_hash(stored, password)

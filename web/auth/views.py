@@ -5,7 +5,9 @@ from urllib.parse import urlsplit
 from flask import redirect
 from flask import render_template
 from flask import request
+from flask import session
 from flask import url_for
+from flask_login import current_user
 from flask_login import login_required
 from flask_login import login_user
 from flask_login import logout_user
@@ -16,6 +18,7 @@ from wtforms.validators import DataRequired
 
 from web.auth import bp
 from web.auth.service import sign_in
+from web.auth.service import sign_out
 from web.security import _load_signed_in_user
 from web.security import client_address
 from web.wiring import runtime
@@ -33,6 +36,11 @@ def login():
     if form.validate_on_submit():
         result = sign_in(runtime(), form.username.data, form.password.data, client_address())
         if result.username:
+            language = session.get("lang")
+            session.clear()  # nothing from before signing in carries over, but the chosen language
+            if language:
+                session["lang"] = language
+            session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME without a request
             login_user(_load_signed_in_user(result.username))
             return redirect(_safe_next(request.args.get("next")))
         error = result.error
@@ -42,6 +50,7 @@ def login():
 @bp.post("/dang-xuat")
 @login_required
 def logout():
+    sign_out(runtime(), current_user.username)
     logout_user()
     return redirect(url_for("auth.login"))
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import segno
 from flask import abort
+from flask import current_app
 from flask import render_template
 from flask import request
 from flask import url_for
@@ -25,6 +26,7 @@ from web.desk.labels import ACTION_LABELS
 from web.desk.labels import CLASSIFICATION_LABELS
 from web.desk.labels import STATUS_LABELS_VI
 from web.desk.labels import role_label
+from web.public.lookup_codes import qr_token
 from web.security import clerk_required
 from web.wiring import runtime
 from web.display import LOCAL_TZ as VN
@@ -60,7 +62,8 @@ def print_form(dossier_id: int, kind: str):
     if (kind == "bo_sung" and papers.supplement is None) or (kind == "tu_choi" and papers.refusal is None) or \
             (kind == "xin_loi" and not dossier.re_appointment_reason) or (kind == "dung" and stop is None):
         abort(404, description=MISSING[kind])
-    lookup_url = url_for("public.lookup", ma=dossier.code, _external=True)
+    lookup_url = url_for("public.lookup", ma=dossier.code, k=qr_token(dossier.code, current_app.config["SECRET_KEY"]),
+                         _external=True)
     now = runtime().clock.now()
     return render_template(f"desk/print/{kind}.html", title=KINDS[kind], papers=papers, dossier=dossier,
                            view=papers.view, names=papers.names, lookup_url=lookup_url,

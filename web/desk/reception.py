@@ -1,9 +1,13 @@
-"""Reception (tiếp nhận): the one-stop officer receives a dossier for their commune or, under
-Decree 118, for another commune of the province, then prints the receipt and appointment slip."""
+"""Reception (tiếp nhận) in one pass: the one-stop officer receives a dossier for their commune or,
+under Decree 118, for another commune of the province, with the catalogue's checklist (each item
+received on paper and/or digitised, its scans attached), the channel and the fees; saving issues the
+code and appointment and completes the reception step in one transaction, then prints the receipt
+(form 01), the supplement request (form 02) or the refusal (form 03), as the officer decided."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from flask import flash
 from flask import redirect
@@ -13,9 +17,13 @@ from flask import url_for
 from flask_babel import gettext
 from flask_login import current_user
 
+from configurator import steps
+from configurator.forms import FormError
+from engine.domain.attachments import AttachmentKind
+from engine.domain.attachments import Upload
 from engine.domain.errors import EngineError
 from engine.domain.model import Channel
-from engine.services import dossiers
+from engine.services import stored_files
 from engine.store import inbox_queries
 from engine.store import queries
 from web.desk import bp
@@ -23,6 +31,8 @@ from web.display import CHANNEL_LABELS
 from web.desk.common import local_input
 from web.desk.common import parse_local_datetime
 from web.desk.common import refusal_text
+from web.desk.step_form import field_errors
+from web.refusals import localised
 from web.security import roles_required
 from web.wiring import runtime
 
@@ -30,13 +40,23 @@ reception_required = roles_required(lambda u: u.is_clerk and "mot_cua" in u.role
 APPLICANT_FIELDS = ("id_number", "phone", "address")
 ID_NUMBER = re.compile(r"^[0-9]{9,12}$")
 PHONE = re.compile(r"^[0-9+ ]{8,15}$")
+#: The officer's decision on the checked dossier (the reception form's `ket_qua`); each prints the
+#: paper of the same name (receipt, form 02, form 03).
+DECISIONS = ("tiep_nhan", "bo_sung", "tu_choi")
+DECISION_TEXT_FIELDS = ("noi_dung_bo_sung", "ly_do_tu_choi")
+#: How the library's reception form names each channel (its `hinh_thuc_nop`).
+SUBMISSION_METHOD = {Channel.COUNTER.value: "truc_tiep", Channel.ONLINE.value: "truc_tuyen",
+                     Channel.POST.value: "buu_chinh"}
+#: The reception form's fields that this page asks under another name.
+PAGE_FIELD = {"nguoi_nop": "applicant_name", "so_giay_to_tuy_than": "id_number", "so_dien_thoai": "phone",
+              "hinh_thuc_nop": "channel", "thoi_diem_tiep_nhan": "received_at"}
 
 
 @bp.get("/tiep-nhan")
 @reception_required
 def reception():
     return _form(values={"unit_code": current_user.unit_code, "channel": Channel.COUNTER.value,
-                         "received_at": local_input(runtime().clock.now())}, errors={})
+                         "received_at": local_input(runtime().clock.now()), "ket_qua": "tiep_nhan"}, errors={})
 
 
 @bp.get("/tiep-nhan/thu-tuc")
@@ -52,15 +72,41 @@ def reception_catalogue():
 @bp.post("/tiep-nhan")
 @reception_required
 def receive():
-    form = request.form
-    values = {name: (form.get(name) or "").strip() for name in
-              ("definition_id", "applicant_name", "unit_code", "received_at", "channel", *APPLICANT_FIELDS)}
-    errors, now = {}, runtime().clock.now()
+    values = {name: (request.form.get(name) or "").strip() for name in
+              ("definition_id", "applicant_name", "unit_code", "received_at", "channel", "fee_vnd", "ket_qua",
+               *DECISION_TEXT_FIELDS, *APPLICANT_FIELDS)}
     with runtime().db.read_session() as s:
         definitions = {str(d.id): d for d in queries.newest_published_per_template(s)}
         communes = {u.code for u in inbox_queries.province_communes(s, current_user.unit_code)}
         entry = _entry_for(s, values["definition_id"])
     definition = definitions.get(values["definition_id"])
+    errors, received_at = _problems(values, definition, communes)
+    paper = set(request.form.getlist("documents"))
+    files, file_errors = _checklist_files(entry)
+    errors.update(file_errors)
+    if errors:
+        return _form(values, errors, entry=entry, ticked=paper, reattach=bool(files or file_errors)), 422
+    try:
+        dossier, _ = steps.receive_dossier(
+            runtime(), definition_id=definition.id, unit_code=values["unit_code"],
+            applicant_name=values["applicant_name"], applicant=_applicant(values, entry, paper, files),
+            received_at=received_at, channel=values["channel"], actor=current_user.actor(), files=files,
+            reception=_reception_data(values, received_at))
+    except FormError as error:
+        errors.update(_at_page_fields(field_errors(error.errors)))
+    except EngineError as error:
+        field = PAGE_FIELD.get(error.field, error.field)
+        errors[field if field in values else "form"] = localised(error) if field in values else refusal_text(error)
+    if errors:
+        return _form(values, errors, entry=entry, ticked=paper, reattach=bool(files)), 422
+    flash(_done_message(values["ket_qua"], dossier.code), "success")
+    return redirect(url_for("desk.print", dossier_id=dossier.id, kind=values["ket_qua"]))
+
+
+def _problems(values: dict, definition, communes: set[str]) -> tuple[dict[str, str], datetime | None]:
+    """What is wrong with the page's own fields (the reception step's form checks the rest), and
+    the reception time. Fills in the preselected channel and decision when none was sent."""
+    errors, now = {}, runtime().clock.now()
     if definition is None:
         errors["definition_id"] = gettext("Chọn thủ tục hành chính.")
     if not values["applicant_name"]:
@@ -68,30 +114,78 @@ def receive():
     errors.update(_applicant_problems(values))
     if values["unit_code"] not in communes:
         errors["unit_code"] = gettext("Chọn một xã, phường của tỉnh, thành phố.")
-    values["channel"] = values["channel"] or Channel.COUNTER.value  # the form's preselected choice
+    values["channel"] = values["channel"] or Channel.COUNTER.value
     if values["channel"] not in CHANNEL_LABELS:
         errors["channel"] = gettext("Chọn kênh tiếp nhận: trực tiếp, trực tuyến hoặc bưu chính.")
+    values["ket_qua"] = values["ket_qua"] or "tiep_nhan"
+    if values["ket_qua"] not in DECISIONS:
+        errors["ket_qua"] = gettext("Chọn: tiếp nhận, yêu cầu bổ sung hoặc từ chối tiếp nhận.")
+    if values["fee_vnd"] and not values["fee_vnd"].isdigit():
+        errors["fee_vnd"] = gettext("Số tiền phí, lệ phí là số đồng, không có dấu chấm.")
     received_at = parse_local_datetime(values["received_at"]) if values["received_at"] else now
     if received_at is None:
         errors["received_at"] = gettext("Thời điểm tiếp nhận không hợp lệ.")
     elif received_at > now:
         errors["received_at"] = gettext("Thời điểm tiếp nhận không được ở tương lai.")
-    documents = _ticked_documents(entry, form.getlist("documents"))
-    if errors:
-        return _form(values, errors, entry=entry, ticked=set(form.getlist("documents"))), 422
+    return errors, received_at
+
+
+def _applicant(values: dict, entry, paper: set[str], files: list[stored_files.Staged]) -> dict:
+    """What the dossier keeps about its applicant and its receipt (the slips print it)."""
     applicant = {"name": values["applicant_name"], **{k: values[k] for k in APPLICANT_FIELDS if values[k]},
-                 "documents": documents, "received_by": current_user.username,
+                 "documents": _checklist(entry, paper, files), "received_by": current_user.username,
                  "received_by_name": current_user.full_name, "received_unit": current_user.unit_code}
-    try:
-        dossier = dossiers.start_dossier(
-            runtime(), definition_id=definition.id, unit_code=values["unit_code"],
-            applicant_name=values["applicant_name"], applicant=applicant, received_at=received_at,
-            channel=values["channel"], actor=current_user.actor())
-    except EngineError as error:
-        errors[error.field or "form"] = refusal_text(error)
-        return _form(values, errors, entry=entry, ticked=set(form.getlist("documents"))), 422
-    flash(gettext("Đã tiếp nhận hồ sơ %(code)s.", code=dossier.code), "success")
-    return redirect(url_for("desk.print", dossier_id=dossier.id, kind="tiep_nhan"))
+    if values["fee_vnd"]:
+        applicant["fee_vnd"] = int(values["fee_vnd"])
+    return applicant
+
+
+def _done_message(decision: str, code: str) -> str:
+    if decision == "bo_sung":
+        return gettext("Đã lập phiếu yêu cầu bổ sung cho hồ sơ %(code)s.", code=code)
+    if decision == "tu_choi":
+        return gettext("Đã lập phiếu từ chối tiếp nhận hồ sơ %(code)s.", code=code)
+    return gettext("Đã tiếp nhận hồ sơ %(code)s.", code=code)
+
+
+def _reception_data(values: dict, received_at) -> dict:
+    """The reception step's form data from what the page asked (its form names them otherwise)."""
+    data = {"nguoi_nop": values["applicant_name"], "so_giay_to_tuy_than": values["id_number"],
+            "so_dien_thoai": values["phone"], "hinh_thuc_nop": SUBMISSION_METHOD[values["channel"]],
+            "thoi_diem_tiep_nhan": local_input(received_at), "ket_qua": values["ket_qua"],
+            "ho_so_day_du": values["ket_qua"] == "tiep_nhan",
+            **{name: values[name] for name in DECISION_TEXT_FIELDS}}
+    return {name: value for name, value in data.items() if value not in ("", None)}
+
+
+def _at_page_fields(errors: dict[str, str]) -> dict[str, str]:
+    """The reception form's field errors beside this page's fields; the rest above the form."""
+    placed = {}
+    for name, message in errors.items():
+        field = PAGE_FIELD.get(name, name)
+        if field in ("ket_qua", *DECISION_TEXT_FIELDS, *PAGE_FIELD.values()):
+            placed[field] = message
+        else:
+            placed["form"] = gettext("Biểu mẫu tiếp nhận của thủ tục: %(field)s: %(message)s", field=name,
+                                     message=message)
+    return placed
+
+
+def _checklist_files(entry) -> tuple[list[stored_files.Staged], dict[str, str]]:
+    """The scans attached to each checklist item (file_<n>), checked; errors name the item's field."""
+    staged, errors = [], {}
+    count = len(entry.required_documents or []) if entry is not None else 0
+    for index in range(count):
+        for upload in request.files.getlist(f"file_{index}"):
+            if not upload or not upload.filename:
+                continue
+            try:
+                staged.append(stored_files.stage(Upload(upload.filename, upload.mimetype or "", upload.read()),
+                                                 AttachmentKind.RECEPTION, checklist_index=index,
+                                                 field=f"file_{index}"))
+            except EngineError as error:
+                errors[f"file_{index}"] = localised(error)
+    return staged, errors
 
 
 def _applicant_problems(values: dict) -> dict[str, str]:
@@ -108,12 +202,12 @@ def _applicant_problems(values: dict) -> dict[str, str]:
     return problems
 
 
-def _form(values: dict, errors: dict, entry=None, ticked: set | None = None):
+def _form(values: dict, errors: dict, entry=None, ticked: set | None = None, reattach: bool = False):
     with runtime().db.read_session() as s:
         definitions = queries.newest_published_per_template(s)
         communes = inbox_queries.province_communes(s, current_user.unit_code)
     return render_template("desk/reception.html", definitions=definitions, communes=communes, values=values,
-                           errors=errors, entry=entry, ticked=ticked or set(), channels=CHANNEL_LABELS,
+                           errors=errors, entry=entry, ticked=ticked or set(), channels=CHANNEL_LABELS, reattach=reattach,
                            chosen=bool(values.get("definition_id")))
 
 
@@ -125,10 +219,12 @@ def _entry_for(session, definition_id: str | None):
     return inbox_queries.catalogue_entry(session, definition.key) if definition else None
 
 
-def _ticked_documents(entry, ticked: list[str]) -> list[dict]:
-    """The catalogue's documents whose boxes were ticked, with their copies (as received)."""
+def _checklist(entry, paper: set[str], files: list[stored_files.Staged]) -> list[dict]:
+    """The catalogue's documents received: on paper (ticked) and/or digitised (scans attached)."""
     if entry is None:
         return []
-    chosen = {int(i) for i in ticked if i.isdigit()}
-    return [{"name": doc.get("name"), "copies": doc.get("copies"), "original": doc.get("original")}
-            for index, doc in enumerate(entry.required_documents or []) if index in chosen]
+    scanned = {f.checklist_index for f in files}
+    return [{"index": index, "name": doc.get("name"), "copies": doc.get("copies"), "original": doc.get("original"),
+             "paper": str(index) in paper, "digitised": index in scanned}
+            for index, doc in enumerate(entry.required_documents or [])
+            if str(index) in paper or index in scanned]

@@ -1,10 +1,14 @@
-"""A step's page (and a dossier's page): the dossier, its documents, appointment, history and
-hand-overs, the step's form, and the actions. Each action is one engine call; a refusal comes
+"""A step's page (and a dossier's page): the dossier, its data by step (what every earlier step
+entered), its files, appointment, history and hand-overs, the step's form (prefilled with what was
+last entered in it and what it carries forward), the proposal a decision rests on, and the actions. Each action is one engine call; a refusal comes
 back on the page with what the clerk typed, and nothing is written."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import abort
+from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -21,7 +25,9 @@ from engine.domain.errors import EngineError
 from engine.domain.errors import PermissionDenied
 from engine.domain.model import RunState
 from engine.services import actions
+from engine.services import attachments
 from engine.services import dossier_papers
+from engine.services import dossier_record
 from engine.services import dossiers
 from engine.services import supervision
 from engine.store import inbox_queries
@@ -42,6 +48,7 @@ from web.desk.labels import role_label
 from web.refusals import localised
 from web.security import clerk_required
 from web.wiring import runtime
+from web.guards import db_int
 
 OPEN = ("open", "claimed")
 # Step form fields filled from what reception recorded, so the clerk does not type them twice.
@@ -51,13 +58,13 @@ PREFILL_FROM_APPLICANT = {"nguoi_nop": "name", "so_giay_to_tuy_than": "id_number
 @bp.get("/buoc/<int:item_id>")
 @clerk_required
 def work_item(item_id: int):
-    return _render(item_id=item_id)
+    return render_page(item_id=item_id)
 
 
 @bp.get("/ho-so/<int:dossier_id>")
 @clerk_required
 def dossier(dossier_id: int):
-    return _render(dossier_id=dossier_id)
+    return render_page(dossier_id=dossier_id)
 
 
 @bp.post("/buoc/<int:item_id>/hoan-thanh")
@@ -70,13 +77,13 @@ def complete(item_id: int):
         steps.complete_step(runtime(), item_id, current_user.actor(), submitted,
                             expected_version=int(version) if version.isdigit() else None)
     except FormError as error:
-        return _render(item_id=item_id, field_errors=step_form.field_errors(error.errors), status=422,
+        return render_page(item_id=item_id, field_errors=step_form.field_errors(error.errors), status=422,
                        errors={"complete": gettext("Biểu mẫu chưa hợp lệ: xem các trường được đánh dấu.")})
     except EngineError as error:
         if form and error.field in form.get("properties", {}):  # e.g. a refusal without its reason
-            return _render(item_id=item_id, field_errors={error.field: localised(error)}, status=422,
+            return render_page(item_id=item_id, field_errors={error.field: localised(error)}, status=422,
                            errors={"complete": gettext("Biểu mẫu chưa hợp lệ: xem các trường được đánh dấu.")})
-        return _render(item_id=item_id, errors={"complete": refusal_text(error)}, status=422)
+        return render_page(item_id=item_id, errors={"complete": refusal_text(error)}, status=422)
     flash(gettext("Đã hoàn thành bước và chuyển hồ sơ sang bước tiếp theo."), "success")
     return redirect(url_for("desk.inbox"))
 
@@ -94,7 +101,7 @@ def return_step(item_id: int):
 def delegate(item_id: int):
     to = (request.form.get("to_username") or "").strip()
     if not to:
-        return _render(item_id=item_id, errors={"delegate": gettext("Chọn người được ủy quyền.")}, status=422)
+        return render_page(item_id=item_id, errors={"delegate": gettext("Chọn người được ủy quyền.")}, status=422)
     note = (request.form.get("note") or "").strip() or None
     return _act(item_id, "delegate", lambda actor: actions.delegate_work_item(runtime(), item_id, actor, to, note),
                 gettext("Đã ủy quyền cho %(name)s.", name=to))
@@ -113,9 +120,9 @@ def resolve(item_id: int):
 def reassign(item_id: int):
     target, reason = request.form.get("target") or "", (request.form.get("reason") or "").strip()
     if not target:
-        return _render(item_id=item_id, errors={"reassign": gettext("Chọn người hoặc nhóm nhận việc.")}, status=422)
+        return render_page(item_id=item_id, errors={"reassign": gettext("Chọn người hoặc nhóm nhận việc.")}, status=422)
     if not reason:
-        return _render(item_id=item_id, errors={"reassign": gettext("Nhập lý do giao lại.")}, status=422)
+        return render_page(item_id=item_id, errors={"reassign": gettext("Nhập lý do giao lại.")}, status=422)
     with runtime().db.read_session() as s:
         role = visible_item(s, item_id).role
     to_user, to_role = (None, role) if target == "nhom" else (target, None)
@@ -127,13 +134,13 @@ def reassign(item_id: int):
 @clerk_required
 def reappoint(dossier_id: int):
     """The apology letter with a new appointment: a leader's decision, once per dossier."""
-    item_id = request.form.get("item_id", type=int)
+    item_id = request.form.get("item_id", type=db_int)
     page = {"item_id": item_id} if item_id else {"dossier_id": dossier_id}
     with runtime().db.read_session() as s:
         visible_dossier(s, dossier_id)
     new_at = parse_local_datetime(request.form.get("new_appointment"))
     if new_at is None:
-        return _render(**page, errors={"reappoint.new_appointment": gettext("Nhập ngày, giờ hẹn trả mới.")},
+        return render_page(**page, errors={"reappoint.new_appointment": gettext("Nhập ngày, giờ hẹn trả mới.")},
                        status=422)
     try:
         dossiers.reappoint_dossier(runtime(), dossier_id, current_user.actor(), new_at,
@@ -141,7 +148,7 @@ def reappoint(dossier_id: int):
     except PermissionDenied as exc:  # not a leader of the unit that decides on the dossier
         abort(403, description=refusal_text(exc))
     except EngineError as exc:
-        return _render(**page, errors=_refusal_at_field("reappoint", exc, ("new_appointment", "reason")), status=422)
+        return render_page(**page, errors=_refusal_at_field("reappoint", exc, ("new_appointment", "reason")), status=422)
     flash(gettext("Đã lập phiếu xin lỗi và hẹn lại ngày trả kết quả."), "success")
     return redirect(url_for("desk.print", dossier_id=dossier_id, kind="xin_loi"))
 
@@ -150,7 +157,7 @@ def reappoint(dossier_id: int):
 @clerk_required
 def stop(dossier_id: int):
     """Stop a dossier with a stop notice: the applicant withdraws it, or the unit stops it."""
-    item_id = request.form.get("item_id", type=int)
+    item_id = request.form.get("item_id", type=db_int)
     page = {"item_id": item_id} if item_id else {"dossier_id": dossier_id}
     with runtime().db.read_session() as s:
         visible_dossier(s, dossier_id)
@@ -159,7 +166,7 @@ def stop(dossier_id: int):
         dossiers.cancel_dossier(runtime(), dossier_id, current_user.actor(), request.form.get("reason") or "",
                                 withdrawn=withdrawn)
     except EngineError as exc:
-        return _render(**page, errors=_refusal_at_field("stop", exc, ("reason",)), status=422)
+        return render_page(**page, errors=_refusal_at_field("stop", exc, ("reason",)), status=422)
     flash(gettext("Đã dừng xử lý hồ sơ; in thông báo cho công dân."), "success")
     return redirect(url_for("desk.print", dossier_id=dossier_id, kind="dung"))
 
@@ -172,7 +179,7 @@ def _act(item_id: int, name: str, call, done: str, to_inbox: bool = False, field
     try:
         call(current_user.actor())
     except EngineError as error:
-        return _render(item_id=item_id, errors=_refusal_at_field(name, error, fields), status=422)
+        return render_page(item_id=item_id, errors=_refusal_at_field(name, error, fields), status=422)
     flash(done, "success")
     return redirect(url_for("desk.inbox") if to_inbox else url_for("desk.work_item", item_id=item_id))
 
@@ -193,7 +200,7 @@ def _form_of(item_id: int) -> dict | None:
     return steps.form_of(runtime(), definition_id, form_key)
 
 
-def _render(item_id: int | None = None, dossier_id: int | None = None, errors: dict | None = None,
+def render_page(item_id: int | None = None, dossier_id: int | None = None, errors: dict | None = None,
             field_errors: dict | None = None, status: int = 200):
     rt = runtime()
     with rt.db.read_session() as s:
@@ -202,12 +209,24 @@ def _render(item_id: int | None = None, dossier_id: int | None = None, errors: d
         apology = supervision.apology_needed(rt, s, page.view.dossier.id, rt.clock.now()) if page else None
     item, view = _visible_page(page)
     form = steps.form_of(rt, view.definition.id, item.form_key) if item else None
+    open_step = item is not None and item.state in OPEN
+    files = attachments.files_of(rt, view.dossier.id)
+    with rt.db.read_session() as s:
+        names = {**page.names, **inbox_queries.full_names(s, [f.uploaded_by for f in files])}
     context = {
         "item": item, "view": view, "dossier": view.dossier, "steps": page.steps, "history": page.history,
-        "names": page.names, "colleagues": page.colleagues, "now": rt.clock.now(),
+        "names": names, "colleagues": page.colleagues, "now": rt.clock.now(),
         "at_risk": apology is not None, "apology": apology.as_detail() if apology else None,
         "fields": step_form.fields_of(form), "has_form": form is not None,
-        "values": _form_values(item, view.dossier), "field_errors": field_errors or {}, "errors": errors or {},
+        "values": _form_values(item, view), "field_errors": field_errors or {}, "errors": errors or {},
+        "record": dossier_record.data_of(rt, view.dossier.id, view.definition.id),
+        # The leader's decision rests on what the step before proposed: it leads their page.
+        "proposal": dossier_record.proposal_for(rt, view.dossier.id, view.definition.id, item.element_id)
+        if open_step and current_user.actor().is_supervising() else None,
+        "files": files,
+        "step_names": {w.id: w.name for w in page.steps},
+        "checklist": _checklist_files(view, files),
+        "may_attach": attachments.may_attach(current_user.actor(), view.dossier),
         "failed": {key.split(".")[0] for key in errors or {}},  # the action whose form is shown again
         "may": _permissions(item, bundle),
         "is_leader": current_user.actor().is_supervising() and current_user.may_see_unit(view.dossier.unit_code),
@@ -216,7 +235,7 @@ def _render(item_id: int | None = None, dossier_id: int | None = None, errors: d
         "labels": {"actions": ACTION_LABELS, "classes": CLASSIFICATION_LABELS, "states": WORK_STATE_LABELS,
                    "status": STATUS_LABELS_VI.get(view.dossier.status, str(view.dossier.status)),
                    "channel": CHANNEL_LABELS.get(view.dossier.channel, view.dossier.channel)},
-        "role_label": role_label, "escalation_text": escalation_text,
+        "role_label": role_label, "escalation_text": escalation_text, "entered": _entered,
         "printable": {kind: dossier_papers.last_decision(page.steps, decisions, ()) for kind, decisions in (
             ("bo_sung", dossier_papers.SUPPLEMENT_DECISIONS), ("tu_choi", dossier_papers.REFUSAL_DECISIONS))},
     }
@@ -232,14 +251,55 @@ def _visible_page(page):
     return page.item, page.view
 
 
-def _form_values(item, dossier) -> dict:
-    """What the form shows: what the clerk just posted, else what reception already knows."""
+def _entered(field):
+    """A recorded value as the page writes it: dates as dd/mm/yyyy, instants in local time (as every
+    other time on the page), the choice's label, else the value."""
+    if field.format == "date" and isinstance(field.value, str):
+        try:
+            return date.fromisoformat(field.value).strftime("%d/%m/%Y")
+        except ValueError:
+            return field.value
+    if field.format == "date-time" and isinstance(field.value, str):
+        instant = parse_local_datetime(field.value)
+        return current_app.jinja_env.filters["vn_datetime"](instant) if instant else field.value
+    return field.shown
+
+
+def _form_values(item, view) -> dict:
+    """What the form shows: what the clerk just posted; else what this step last recorded in the
+    dossier (a returned step comes back filled) over what its form carries forward and what
+    reception already knows."""
     if request.method == "POST":
         return request.form.to_dict()
     if item is None:
         return {}
-    applicant = dossier.applicant or {}
-    return {field: applicant[key] for field, key in PREFILL_FROM_APPLICANT.items() if applicant.get(key)}
+    applicant = view.dossier.applicant or {}
+    values = {field: applicant[key] for field, key in PREFILL_FROM_APPLICANT.items() if applicant.get(key)}
+    values.update(dossier_record.step_prefill(runtime(), view.dossier.id, view.definition.id, item.element_id,
+                                              item.form_key))
+    return values
+
+
+def _checklist_files(view, files) -> list[dict]:
+    """The checklist as received, each item with its paper / digitised marks and its scans: the
+    items reception recorded, and those whose scans came another way (an online dossier's, through
+    the API), named from the catalogue."""
+    recorded = (view.dossier.applicant or {}).get("documents", [])
+    if recorded and "index" not in recorded[0]:  # received before items were numbered: as recorded
+        return [{**doc, "files": []} for doc in recorded]
+    scans: dict[int, list] = {}
+    for f in files:
+        if f.checklist_index is not None:
+            scans.setdefault(f.checklist_index, []).append(f)
+    by_index = {doc["index"]: doc for doc in recorded}
+    catalogue = (view.catalogue.required_documents or []) if view.catalogue else []
+    items = []
+    for index in sorted(set(by_index) | set(scans)):
+        doc = by_index.get(index) or (catalogue[index] if index < len(catalogue) else {"name": f"#{index + 1}"})
+        items.append({"name": doc.get("name"), "copies": doc.get("copies"), "original": doc.get("original"),
+                      "paper": bool(by_index.get(index, {}).get("paper")), "digitised": index in scans,
+                      "files": scans.get(index, [])})
+    return items
 
 
 def _permissions(item, bundle) -> dict:

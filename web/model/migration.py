@@ -18,6 +18,7 @@ from web.display import STATUS_LABELS_VI
 from web.model import bp
 from web.security import modeller_required
 from web.wiring import runtime
+from web.guards import db_int
 
 
 @bp.route("/<key>/chuyen-phien-ban", methods=["GET", "POST"])
@@ -25,15 +26,15 @@ from web.wiring import runtime
 def migrate(key: str):
     overview = templates.overview(runtime(), key)
     published = overview.published
-    source = request.values.get("tu", type=int)
-    target = request.values.get("den", type=int) or (published[-1] if published else None)
+    source = request.values.get("tu", type=db_int)
+    target = request.values.get("den", type=db_int) or (published[-1] if published else None)
     if source is None:
         source = next((v for v in reversed(published) if v != target), None)
     error = _choice_error(published, source, target)
     plan = None
     if error is None:
         units = [c.code for c in templates.communes_for(runtime(), current_user.unit_code)]
-        after = request.values.get("sau", type=int, default=0)  # the next batch, after this dossier id
+        after = request.values.get("sau", type=db_int, default=0)  # the next batch, after this dossier id
         plan = versions.migration_plan(runtime(), key, source, target, units, after)
         if request.method == "POST":
             moved, refused = versions.migrate_movable(runtime(), plan, current_user.actor())

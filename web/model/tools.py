@@ -24,6 +24,7 @@ from web.refusals import localised
 from web.security import modeller_required
 from web.wiring import runtime
 from web.display import LOCAL_TZ as VN
+from web.guards import db_int
 
 MAX_ROWS = 200
 
@@ -34,7 +35,7 @@ def step_table(key: str):
     if request.method == "GET":
         grid = step_rows.grid_for(runtime(), key)
         return render_template("model/step_table.html", key=key, name=grid.settings["name"], grid=grid)
-    count = min(request.form.get("rows", 0, type=int) or 0, MAX_ROWS)
+    count = min(request.form.get("rows", 0, type=db_int) or 0, MAX_ROWS)
     try:
         settings, rows = step_rows.read_form(request.form, count)
     except EngineError as exc:
@@ -75,8 +76,8 @@ def rollout_step(key: str, version: int):
 def diff(key: str):
     overview = templates.overview(runtime(), key)
     numbers = [v.version for v in overview.versions]
-    old = request.args.get("tu", type=int) or (numbers[-2] if len(numbers) > 1 else None)
-    new = request.args.get("den", type=int) or (numbers[-1] if numbers else None)
+    old = request.args.get("tu", type=db_int) or (numbers[-2] if len(numbers) > 1 else None)
+    new = request.args.get("den", type=db_int) or (numbers[-1] if numbers else None)
     result, error = None, None
     if old is not None and new is not None:
         if old not in numbers or new not in numbers:

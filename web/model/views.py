@@ -21,6 +21,7 @@ from web.model.labels import finding_dict
 from web.refusals import localised
 from web.security import modeller_required
 from web.wiring import runtime
+from web.guards import db_int
 
 PAGE_SIZE = 30
 
@@ -31,7 +32,7 @@ def procedures():
     text = (request.args.get("q") or "").strip()
     field = (request.args.get("linh-vuc") or "").strip() or None
     level = (request.args.get("cap") or "").strip() or None
-    page = max(request.args.get("trang", 1, type=int) or 1, 1)
+    page = max(request.args.get("trang", 1, type=db_int) or 1, 1)
     found = templates.procedure_list(runtime(), text, field, level, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     pages = max((found.total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     return render_template("model/procedures.html", found=found, text=text, field=field or "", level=level or "",
@@ -41,7 +42,7 @@ def procedures():
 @bp.get("/<key>")
 @modeller_required
 def template(key: str):
-    return _template_page(key, request.args.get("phien-ban", type=int))
+    return _template_page(key, request.args.get("phien-ban", type=db_int))
 
 
 def _template_page(key: str, shown_version: int | None, *, publish_report=None, status: int = 200):
@@ -73,7 +74,7 @@ def editor(key: str, version: int):
 @modeller_required
 def save_draft(key: str):
     """The editor posts the diagram's XML; answers with the draft version and its findings."""
-    base = request.args.get("tu-phien-ban", type=int)
+    base = request.args.get("tu-phien-ban", type=db_int)
     try:
         saved = drafts.save_draft(runtime(), key, request.get_data(), base_version=base)
     except EngineError as exc:

@@ -1,7 +1,12 @@
+"""The overview page and the citizen's lookup of a dossier by its code and a second factor (or the
+slip's QR code)."""
+
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
+from flask import current_app
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -17,10 +22,12 @@ from web.display import NEXT_STEP_VI
 from web.display import STATUS_LABELS_VI
 from web.navigation import home_endpoint
 from web.public import bp
+from web.public import lookup_codes
 from web.security import client_address
 from web.wiring import runtime
 
-MAX_UNKNOWN_LOOKUPS = 20
+#: Wrong lookups of one code (unknown, or the wrong digits) before it is refused for the window.
+MAX_WRONG_PER_CODE = 10
 CODE_SHAPE = re.compile(r"^[0-9A-Za-z.]{1,40}-\d{6}-\d{4,6}$")
 
 
@@ -44,29 +51,51 @@ def home():
 @bp.get("/tra-cuu")
 def lookup():
     code = (request.args.get("ma") or "").strip()
+    token = (request.args.get("k") or "").strip()
+    factor = (request.args.get("so") or "").strip()
     found, error = None, None
-    if code:
-        if not CODE_SHAPE.match(code):
-            error = "Mã hồ sơ không đúng định dạng (ví dụ: 01.00070-260302-0001)."
-        else:
-            found, error = _look_up(code)
+    if code and not CODE_SHAPE.match(code):
+        error = gettext("Mã hồ sơ không đúng định dạng (ví dụ: 01.00070-260302-0001).")
+    elif code and factor and not token and not lookup_codes.FACTOR_SHAPE.match(factor):
+        error = gettext("Nhập đúng 4 chữ số cuối của số điện thoại (hoặc của số CCCD nếu hồ sơ không có "
+                        "số điện thoại).")
+    elif code and (token or factor):  # the code alone proves nothing: the form then asks for the digits
+        found, error = _look_up(code, token=token, factor=factor)
     status_label = STATUS_LABELS_VI.get(DossierStatus(found.status)) if found else None
-    return render_template("public/lookup.html", code=code, found=found, error=error, status_label=status_label,
+    return render_template("public/lookup.html", code=code, factor=factor, found=found, error=error,
+                           status_label=status_label, asks_factor=bool(code) and not token and not found,
                            next_step=NEXT_STEP_VI.get(DossierStatus(found.status)) if found else None)
 
 
-def _look_up(code: str):
-    """The dossier's public status, or the one answer every unknown code gets. An address that
-    tries many unknown codes is told to wait, whatever it asks next, so codes cannot be mined."""
-    rt = runtime()
-    now = rt.clock.now()
-    bucket = f"lookup-address:{client_address()}"
+def _look_up(code: str, *, token: str, factor: str):
+    """The dossier's public status, or the one answer an unknown code, a wrong second factor and a
+    wrong QR token all get. Every lookup counts against its address (a family at the ward's shared
+    computer stays well under the limit) and every wrong one against the code, so neither codes nor
+    phone digits can be walked; the slip's QR token, which cannot be guessed, still opens a code
+    whose digits were tried too often."""
+    rt, config = runtime(), current_app.config
+    now, window = rt.clock.now(), timedelta(minutes=int(config["LOOKUP_WINDOW_MINUTES"]))
+    address_bucket, code_bucket = f"lookup-address:{client_address()}", f"lookup-code:{code}"
     with rt.db.session() as s:
-        if throttle.blocked(s, {bucket: MAX_UNKNOWN_LOOKUPS}, now):
-            return None, gettext("Bạn đã tra cứu quá nhiều mã không đúng. Vui lòng thử lại sau %(minutes)s phút.",
-                                 minutes=throttle.WINDOW_MINUTES)
-        found = queries.public_status(s, code)
+        throttle.forget_expired(s, now, window)
+        if throttle.blocked(s, {address_bucket: int(config["LOOKUP_LIMIT"])}, now, window):
+            return None, gettext("Bạn đã tra cứu quá nhiều lần. Vui lòng thử lại sau %(minutes)s phút.",
+                                 minutes=int(window.total_seconds() // 60))
+        if not token and throttle.blocked(s, {code_bucket: MAX_WRONG_PER_CODE}, now, window):
+            return None, gettext("Mã hồ sơ này đã bị tra cứu sai nhiều lần. Vui lòng quét mã QR trên giấy hẹn "
+                                 "hoặc thử lại sau %(minutes)s phút.", minutes=int(window.total_seconds() // 60))
+        throttle.hit(s, [address_bucket], now)
+        found = queries.public_status(s, code) if _proven(s, code, token, factor) else None
         if found is None:
-            throttle.hit(s, [bucket], now)
-            return None, "Không tìm thấy hồ sơ với mã này. Vui lòng kiểm tra lại mã trên giấy hẹn."
+            throttle.hit(s, [code_bucket], now)
+            return None, gettext("Không tìm thấy hồ sơ với mã và số đã nhập. Vui lòng kiểm tra lại mã trên "
+                                 "giấy hẹn và 4 chữ số cuối của số điện thoại.")
     return found, None
+
+
+def _proven(s, code: str, token: str, factor: str) -> bool:
+    """Whether the caller showed the slip's QR token or the applicant's digits for this code."""
+    if token:
+        return lookup_codes.token_matches(code, token, current_app.config["SECRET_KEY"])
+    contact = queries.applicant_contact(s, code)
+    return contact is not None and lookup_codes.factor_matches(contact, factor)

@@ -1,0 +1,126 @@
+"""Input the whole application refuses before any view sees it: request bodies beyond
+MAX_CONTENT_LENGTH, JSON nested deeper than a few levels, NUL bytes and overlong values in any
+text (form, JSON, query string, path), and ids beyond the database's integer range.
+
+Each refusal names the field (its form name, query parameter or JSON path) and writes nothing:
+PostgreSQL refuses NUL in text and integers beyond 2^31-1 with errors that used to become 500s.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from flask import Flask
+from flask import abort
+from flask import current_app
+from flask import request
+from flask_babel import gettext
+from werkzeug.exceptions import UnprocessableEntity
+from werkzeug.routing import IntegerConverter
+
+#: PostgreSQL's `integer` (and every id column of ours): a larger id can name no row.
+DB_INT_MAX = 2**31 - 1
+_STRING_LITERAL = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def db_int(text: str) -> int:
+    """`type=db_int` for request.args/form.get: a number the id columns can hold, else ValueError
+    (which werkzeug turns into the default, as for any value that is not a number)."""
+    value = int(text)
+    if not 0 <= value <= DB_INT_MAX:
+        raise ValueError(f"{text} is outside the database's integers")
+    return value
+
+
+class InputRefused(UnprocessableEntity):
+    """A value no view may receive; `field` names where it was."""
+
+    def __init__(self, message: str, field: str | None):
+        super().__init__(description=message)
+        self.field = field
+        self.data = {"messages": {field or "": [message]}}
+
+
+class DatabaseIntConverter(IntegerConverter):
+    """`<int:...>` in every route: a number beyond the id columns' range matches no route (404)."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002  (werkzeug's parameter name)
+        kwargs.setdefault("max", DB_INT_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
+def init_app(app: Flask) -> None:
+    """Before any blueprint registers a route, so that every `<int:...>` uses the bounded converter.
+    The limits are settings (web.config): MAX_CONTENT_LENGTH, MAX_BODY_LENGTH, MAX_FIELD_LENGTH,
+    MAX_JSON_DEPTH."""
+    app.url_map.converters["int"] = DatabaseIntConverter
+    app.before_request(refuse_hostile_input)
+
+
+def refuse_hostile_input() -> None:
+    _refuse_large_body_without_files()
+    limit = int(current_app.config["MAX_FIELD_LENGTH"])
+    for field, text in _texts():
+        field = field.replace("\x00", "\\0")[:80]  # named in the answer: never echoed raw or whole
+        if "\x00" in text:
+            raise InputRefused(gettext("Trường %(field)s chứa ký tự NUL (\\0), không được chấp nhận.", field=field),
+                               field)
+        if len(text) > limit:
+            raise InputRefused(gettext("Trường %(field)s dài quá %(limit)s ký tự.", field=field, limit=limit), field)
+
+
+def _refuse_large_body_without_files() -> None:
+    """Files may make a request large (MAX_CONTENT_LENGTH); any other body stays small."""
+    size = request.content_length or 0
+    if size > int(current_app.config["MAX_BODY_LENGTH"]) and request.mimetype != "multipart/form-data":
+        abort(413)
+
+
+def _texts() -> Iterator[tuple[str, str]]:
+    """Every text the request carries, with the name a user would know it by."""
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, str):
+            yield name, value
+    for name, value in request.args.items(multi=True):
+        yield name, name
+        yield name, value
+    if request.is_json:
+        yield from _json_texts(_json_body(), "")
+    elif request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        for name, value in request.form.items(multi=True):
+            yield name, name
+            yield name, value
+
+
+def _json_body():
+    raw = request.get_data(cache=True)
+    depth_limit = int(current_app.config["MAX_JSON_DEPTH"])
+    if json_depth(raw) > depth_limit:
+        raise InputRefused(gettext("Dữ liệu JSON lồng nhau quá %(limit)s cấp.", limit=depth_limit), None)
+    return request.get_json(silent=True)  # a body that is not JSON is the schema's to name
+
+
+def json_depth(raw: bytes) -> int:
+    """How deeply arrays and objects nest in a JSON text, without parsing it (the parser itself
+    recurses and gives up around 1,000 levels); brackets inside strings do not count."""
+    brackets = _STRING_LITERAL.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    depth = deepest = 0
+    for byte in brackets:
+        depth += 1 if byte in b"[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _json_texts(value, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield path or "json", value
+    elif isinstance(value, dict):
+        for key, child in value.items():
+            child_path = f"{path}.{key}" if path else str(key)
+            yield child_path, str(key)
+            yield from _json_texts(child, child_path)
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _json_texts(child, f"{path}.{index}" if path else str(index))
