@@ -81,23 +81,42 @@ def rollout(rt: Runtime, definition_id: int, *, unit_codes: list[str] | None = N
             progress: Callable[[int, int], None] | None = None) -> RolloutReport:
     """Apply a published version to every commune of the province (or the given units) in one
     action; existing variants move to it and keep their overrides."""
-    parses_before = rt.specs.parses
+    [report] = rollout_many(rt, [definition_id], unit_codes=unit_codes, province=province, progress=progress)
+    return report
+
+
+def rollout_many(rt: Runtime, definition_ids: list[int], *, unit_codes: list[str] | None = None,
+                 province: str = "01", progress: Callable[[int, int], None] | None = None) -> list[RolloutReport]:
+    """Apply several published versions (a whole library) to every commune of the province, or
+    the given units, in one transaction and batched writes: each template is parsed once (or found
+    in the cache), all or nothing. Existing variants move to the new version and keep their
+    overrides. `progress(done, total)` counts the units of one template at a time."""
     with rt.db.session() as s:
-        definition = s.get(ProcessDefinitionRecord, definition_id)
-        if definition is None or definition.status != "published":
-            raise InvalidAction("only a published version can be rolled out")
-        rt.bundle_for(s, definition)  # parsed (or found in the cache) once for all units
         units = unit_codes or queries.commune_codes(s, province)
         now = rt.clock.now()
-        for start in range(0, len(units), BATCH):
-            chunk = units[start:start + BATCH]
-            variant_records.upsert_variants(s, [
-                {"template_key": definition.key, "unit_code": code, "definition_id": definition.id,
-                 "overrides": {}, "updated_at": now} for code in chunk])
-            if progress:
-                progress(min(start + BATCH, len(units)), len(units))
-        return RolloutReport(definition.key, definition.id, definition.version, len(units),
-                             rt.specs.parses - parses_before)
+        reports = []
+        for definition_id in definition_ids:
+            parses_before = rt.specs.parses
+            definition = _publishable(rt, s, definition_id)
+            for start in range(0, len(units), BATCH):
+                chunk = units[start:start + BATCH]
+                variant_records.upsert_variants(s, [
+                    {"template_key": definition.key, "unit_code": code, "definition_id": definition.id,
+                     "overrides": {}, "updated_at": now} for code in chunk])
+                if progress:
+                    progress(min(start + BATCH, len(units)), len(units))
+            reports.append(RolloutReport(definition.key, definition.id, definition.version, len(units),
+                                         rt.specs.parses - parses_before))
+        return reports
+
+
+def _publishable(rt: Runtime, s, definition_id: int) -> ProcessDefinitionRecord:
+    """The published version, its template parsed (or found in the cache) once for all units."""
+    definition = s.get(ProcessDefinitionRecord, definition_id)
+    if definition is None or definition.status != "published":
+        raise InvalidAction("only a published version can be rolled out")
+    rt.bundle_for(s, definition)
+    return definition
 
 
 def set_overrides(rt: Runtime, template_key: str, unit_code: str, *, roles: dict[str, str] | None = None,

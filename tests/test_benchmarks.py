@@ -44,3 +44,19 @@ def test_the_http_benchmark_serves_the_product_and_counts_what_a_completion_cost
     one_client = result["runs"]["1"]
     assert one_client["completions"] == 15 and one_client["connections"] == 1  # kept alive
     assert result["statements_per_completion"] > 0
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("script, env, keys", [
+    ("inbox.py", {"BENCH_ITEMS": "5000", "BENCH_REPEAT": "3"}, {"work_items", "inbox_p95_ms", "baseline_p95_ms",
+                                                               "ratio_baseline_vs_indexed"}),
+    ("starts.py", {"BENCH_STARTS": "2"}, {"one_commune_starts_per_s", "four_communes_starts_per_s",
+                                          "ratio_one_vs_four_communes"}),
+])
+def test_postgres_benchmark_measures_on_postgres(postgres_server_url, script, env, keys):
+    done = subprocess.run([sys.executable, str(BENCHMARKS / script)],
+                          env={**os.environ, **env, "MOTCUA_BENCH_POSTGRES_URL": postgres_server_url},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert keys <= result.keys()

@@ -185,7 +185,7 @@ def _start(rt: Runtime, s: Session, *, definition_id: int, unit_code: str, appli
     now = rt.clock.now()
     received = received_at or now
     calendar = rt.calendars.for_unit(s, unit_code)
-    code = _dossier_code(s, unit, received, calendar)
+    code = _dossier_code(rt, s, unit, received, calendar)
     rule = deadlines.ClockStartRule(cutoff=_cutoff(definition.clock_cutoff),
                                     last_hour_rule=definition.clock_last_hour)
     start_at = deadlines.clock_start(calendar, received, rule)
@@ -434,9 +434,9 @@ def _close_item(item: WorkItemRecord, actor: Actor, now: datetime, data, calenda
         item.classification, item.margin_minutes = verdict.value, margin
 
 
-def _dossier_code(s: Session, unit: UnitRecord, received: datetime, calendar) -> str:
+def _dossier_code(rt: Runtime, s: Session, unit: UnitRecord, received: datetime, calendar) -> str:
     local_day = received.astimezone(calendar.tz).date()
-    seq = sequences.next_value(s, unit.agency_code, local_day)
+    seq = sequences.next_value(rt.db, s, unit.agency_code, local_day)
     return f"{unit.agency_code}-{local_day:%y%m%d}-{seq:04d}"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
 from typing import Iterator
 
@@ -131,8 +132,24 @@ class Database:
         finally:
             session.close()  # ends the snapshot; loaded objects stay readable (detached)
 
+    @cached_property
+    def counter_engine(self) -> Engine | None:
+        """PostgreSQL: autocommit connections for one-statement writes that must not wait for the
+        caller's transaction (a dossier code's daily number, engine.store.sequences); None on SQLite.
+
+        A pool apart, so that a caller already holding a connection never waits for its own pool.
+        Its commits need no flush of their own (synchronous_commit off): the transaction that uses
+        the number commits after it, and flushing the log up to that commit flushes this one too;
+        a crash in between loses only a number nobody used."""
+        if not is_postgres(self.engine):
+            return None
+        return make_engine(self.url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=8,
+                           connect_args={"options": "-c synchronous_commit=off"})
+
     def dispose(self) -> None:
         self.engine.dispose()
+        if "counter_engine" in self.__dict__ and self.counter_engine is not None:
+            self.counter_engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
 

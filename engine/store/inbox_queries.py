@@ -86,8 +86,17 @@ def _tab_condition(tab: str, who: InboxFilter):
     raise ValueError(f"unknown inbox tab {tab!r}")
 
 
+def _narrowed(who: InboxFilter) -> bool:
+    """Whether a filter reads the dossier or its procedure (not only the work item)."""
+    return bool(who.procedure_key or (who.text or "").strip())
+
+
 def _filtered(query, who: InboxFilter):
     query = query.where(WorkItemRecord.unit_code == who.unit_code, WorkItemRecord.state.in_(OPEN_STATES))
+    if _narrowed(who):
+        # Always true (a step's unit is its dossier's, engine.services.projection), and it keeps a
+        # filter on the dossier to the unit's dossiers (their index) instead of the province's.
+        query = query.where(DossierRecord.unit_code == who.unit_code)
     if who.procedure_key:
         query = query.where(ProcessDefinitionRecord.key == who.procedure_key)
     text = (who.text or "").strip().lower()
@@ -104,24 +113,40 @@ def _joined(columns):
             .join(ProcessDefinitionRecord, ProcessDefinitionRecord.id == DossierRecord.definition_id))
 
 
+#: What a row of the list shows, in InboxRow's order (columns, not entities: no identity map to fill).
+_ROW_COLUMNS = (
+    WorkItemRecord.id, WorkItemRecord.dossier_id, DossierRecord.code, ProcessDefinitionRecord.name,
+    DossierRecord.applicant_name, WorkItemRecord.name, WorkItemRecord.role, WorkItemRecord.unit_code,
+    WorkItemRecord.assignee, WorkItemRecord.owner, WorkItemRecord.delegation_state, WorkItemRecord.on_behalf_of,
+    WorkItemRecord.state, WorkItemRecord.priority, WorkItemRecord.created_at, WorkItemRecord.due_at,
+    WorkItemRecord.warn_at, DossierRecord.appointment_at)
+#: Soonest due first, items without a deadline last.
+_DUE_ORDER = (WorkItemRecord.due_at.is_(None), WorkItemRecord.due_at, WorkItemRecord.priority.desc(),
+              WorkItemRecord.id)
+
+
 def inbox(session: Session, who: InboxFilter, tab: str, limit: int = 300) -> list[InboxRow]:
     """Open work items of the tab, soonest due first (items without a deadline last)."""
-    query = _filtered(_joined((
-        WorkItemRecord, DossierRecord.code, ProcessDefinitionRecord.name, DossierRecord.applicant_name,
-        DossierRecord.appointment_at)), who).where(_tab_condition(tab, who))
-    query = query.order_by(WorkItemRecord.due_at.is_(None), WorkItemRecord.due_at,
-                           WorkItemRecord.priority.desc(), WorkItemRecord.id).limit(limit)
-    return [InboxRow(item.id, item.dossier_id, code, procedure, applicant, item.name, item.role, item.unit_code,
-                     item.assignee, item.owner, item.delegation_state, item.on_behalf_of, item.state,
-                     item.priority, item.created_at, item.due_at, item.warn_at, appointment)
-            for item, code, procedure, applicant, appointment in session.execute(query)]
+    if _narrowed(who):
+        query = _filtered(_joined(_ROW_COLUMNS), who).where(_tab_condition(tab, who))
+    else:
+        # A commune's queue holds thousands of steps: sort and cut them on the work items' own
+        # index first, then read the dossiers of the rows shown only.
+        shown = (_filtered(select(WorkItemRecord.id), who).where(_tab_condition(tab, who))
+                 .order_by(*_DUE_ORDER).limit(limit).subquery())
+        query = _joined(_ROW_COLUMNS).join(shown, shown.c.id == WorkItemRecord.id)
+    return [InboxRow(*row) for row in session.execute(query.order_by(*_DUE_ORDER).limit(limit))]
 
 
 def tab_counts(session: Session, who: InboxFilter) -> dict[str, int]:
-    """How many items each tab holds under the same filters."""
-    return {tab: session.scalar(_filtered(_joined((func.count(WorkItemRecord.id),)), who)
-                                .where(_tab_condition(tab, who))) or 0
-            for tab in TABS}
+    """How many items each tab holds under the same filters, in one statement. The dossier and
+    its procedure are joined only when a filter reads them: the counts then read the work items'
+    indexes and no other table."""
+    conditions = [_tab_condition(tab, who) for tab in TABS]
+    columns = [func.count(WorkItemRecord.id).filter(condition) for condition in conditions]
+    counted = _joined(columns) if _narrowed(who) else select(*columns).select_from(WorkItemRecord)
+    row = session.execute(_filtered(counted, who).where(or_(*conditions))).one()
+    return {tab: count or 0 for tab, count in zip(TABS, row)}
 
 
 def procedures_in_unit(session: Session, unit_code: str) -> list[tuple[str, str]]:

@@ -111,6 +111,7 @@ class DossierRecord(Base):
     __table_args__ = (
         Index("ix_dossier_unit_status", "unit_code", "status"),
         Index("ix_dossier_lease", "next_timer_at", "lease_expires_at"),
+        Index("ix_dossier_unit_definition", "unit_code", "definition_id"),  # the inbox's procedure filter
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -187,6 +188,10 @@ class WorkItemRecord(Base):
         Index("ix_work_item_queue", "unit_code", "role", "state"),
         Index("ix_work_item_assignee", "assignee", "state"),
         Index("ix_work_item_sla", "next_sla_at"),
+        # The inbox (engine.store.inbox_queries): steps delegated out stay in their owner's tab;
+        # the group tab and its count read the commune's unassigned steps of the officer's roles.
+        Index("ix_work_item_owner", "owner", "state"),
+        Index("ix_work_item_group", "unit_code", "assignee", "role", "state", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

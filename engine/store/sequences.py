@@ -1,4 +1,14 @@
-"""Atomic daily sequences for dossier codes, safe under concurrent receptions."""
+"""Daily numbers behind dossier codes (`<agency>-YYMMDD-NNNN`): unique and increasing per agency
+and day, gap-tolerant (a start that fails after taking its number leaves that number unused).
+
+On PostgreSQL the number is taken in a short transaction of its own, on a connection apart
+(`Database.counter_engine`, autocommit): the agency's counter row is locked for that one
+statement, not for the rest of the start (running the process, writing the dossier, its steps
+and its history), so concurrent starts in one commune no longer queue behind each other. On
+SQLite every write transaction already holds the database's single write lock, and a second
+connection would wait for the start itself: there the number is taken inside the start's
+transaction, which costs nothing more.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +18,24 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
+from engine.store.database import Database
 from engine.store.records import DossierSequenceRecord
 
 
-def next_value(session: Session, agency_code: str, day: date) -> int:
+def next_value(db: Database, session: Session, agency_code: str, day: date) -> int:
+    """The agency's next number for the day; `session` is the caller's transaction (used on SQLite)."""
+    if db.counter_engine is None:
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        return session.execute(_increment(dialect, agency_code, day)).scalar_one()
+    with db.counter_engine.connect() as conn:
+        return conn.execute(_increment(postgresql, agency_code, day)).scalar_one()
+
+
+def _increment(dialect, agency_code: str, day: date):
     """Increment and return the day's counter in one statement (INSERT ... ON CONFLICT)."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     table = DossierSequenceRecord.__table__
     stmt = dialect.insert(table).values(agency_code=agency_code, day=day, last_value=1)
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=[table.c.agency_code, table.c.day],
         set_={"last_value": table.c.last_value + 1},
     ).returning(table.c.last_value)
-    return session.execute(stmt).scalar_one()

@@ -44,13 +44,22 @@ def variant_for(session: Session, template_key: str, unit_code: str) -> VariantR
                                                       VariantRecord.unit_code == unit_code))
 
 
-def upsert_variants(session: Session, rows: list[dict]) -> None:
-    """Insert or move variants to a new definition in one statement; overrides are kept."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(VariantRecord.__table__).values(rows)
-    session.execute(stmt.on_conflict_do_update(
+def _upsert(dialect):
+    stmt = dialect.insert(VariantRecord.__table__)
+    return stmt.on_conflict_do_update(
         index_elements=["template_key", "unit_code"],
-        set_={"definition_id": stmt.excluded.definition_id, "updated_at": stmt.excluded.updated_at}))
+        set_={"definition_id": stmt.excluded.definition_id, "updated_at": stmt.excluded.updated_at})
+
+
+# Built once: compiling a fresh multi-row VALUES statement per rollout cost more than writing it.
+_UPSERTS = {"postgresql": _upsert(postgresql), "sqlite": _upsert(sqlite)}
+
+
+def upsert_variants(session: Session, rows: list[dict]) -> None:
+    """Insert or move variants to a new definition, all rows in one batched statement (the
+    driver's executemany; SQLAlchemy's insertmanyvalues on PostgreSQL); overrides are kept."""
+    if rows:
+        session.execute(_UPSERTS[session.get_bind().dialect.name], rows)
 
 
 def set_overrides(session: Session, variant_id: int, overrides: dict, now: datetime) -> None:

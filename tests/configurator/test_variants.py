@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from configurator import variants
 from engine.domain.assignment import Actor
+from engine.domain.errors import InvalidAction
 from engine.services import definitions
 from engine.services import dossiers
 from engine.store import variant_records
@@ -130,3 +131,40 @@ def test_only_a_step_the_template_marks_optional_may_be_skipped(hanoi):
         "khong_co: not a step of the template"]
     with hanoi.db.read_session() as s:
         assert variant_records.variant_for(s, "five_steps", "00070").overrides == {}
+
+
+def _variant_rows(rt) -> list[tuple]:
+    with rt.db.read_session() as s:
+        return sorted((v.template_key, v.unit_code, v.definition_id, v.overrides)
+                      for v in variant_records.list_variants(s, limit=100_000))
+
+
+def test_rolling_out_a_library_at_once_writes_the_rows_one_rollout_at_a_time_would(hanoi):
+    five = definitions.deploy(hanoi, {"five.bpmn": FIVE})
+    other = definitions.deploy(hanoi, {"other.bpmn": FIVE.replace(b'id="five_steps"', b'id="other_steps"')})
+    for definition in (five, other):
+        variants.rollout(hanoi, definition.id)
+    variants.set_overrides(hanoi, "five_steps", "00070", budgets={"tiep_nhan": "2h"})
+    one_at_a_time = _variant_rows(hanoi)
+    v2 = definitions.deploy(hanoi, {"five.bpmn": FIVE.replace(b'budget="4h" status="2"', b'budget="2h" status="2"')})
+    variants.rollout(hanoi, v2.id)
+    v2_one_at_a_time = _variant_rows(hanoi)
+    variants.rollout_many(hanoi, [five.id, other.id])  # back to v1, then v2 again with the whole library
+    assert _variant_rows(hanoi) == one_at_a_time
+    hanoi.specs = type(hanoi.specs)()  # a fresh cache: count this rollout's parses only
+
+    reports = variants.rollout_many(hanoi, [v2.id, other.id])
+
+    assert [(r.template_key, r.version, r.units, r.parses) for r in reports] == [
+        ("five_steps", 2, 126, 1), ("other_steps", 1, 126, 1)]
+    assert _variant_rows(hanoi) == v2_one_at_a_time
+    assert ("five_steps", "00070", v2.id, {"roles": {}, "budgets": {"tiep_nhan": "2h"}}) in v2_one_at_a_time
+
+
+def test_a_library_rollout_with_an_unpublished_version_writes_nothing(hanoi):
+    five = definitions.deploy(hanoi, {"five.bpmn": FIVE})
+    other = definitions.deploy(hanoi, {"other.bpmn": FIVE.replace(b'id="five_steps"', b'id="other_steps"')})
+    definitions.retire(hanoi, other.id)
+    with pytest.raises(InvalidAction, match="only a published version can be rolled out"):
+        variants.rollout_many(hanoi, [five.id, other.id])
+    assert _variant_rows(hanoi) == []
