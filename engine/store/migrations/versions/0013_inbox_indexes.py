@@ -7,12 +7,12 @@ the commune's unassigned steps of the officer's roles from one index (unit, assi
 due). The procedure filter's choices read (unit, definition) of the unit's dossiers only.
 
 Revision ID: 0013
-Revises: 0012
+Revises: 0015
 """
 from alembic import op
 
 revision = '0013'
-down_revision = '0012'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
