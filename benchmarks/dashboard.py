@@ -38,6 +38,7 @@ from engine.domain import figures  # noqa: E402
 from engine.services import supervision  # noqa: E402
 from engine.services.runtime import Runtime  # noqa: E402
 from engine.store import migrate  # noqa: E402
+from engine.store import rollups  # noqa: E402
 from engine.store import statistics  # noqa: E402
 from engine.store.database import Database  # noqa: E402
 from engine.store.records import AuditEventRecord  # noqa: E402
@@ -90,6 +91,8 @@ def fill(rt: Runtime, rng: random.Random) -> list[str]:
                             (pauses, DossierPauseRecord)):
             for start in range(0, len(rows), BATCH):
                 s.execute(insert(table.__table__), rows[start:start + BATCH])
+    with rt.db.engine.begin() as conn:  # the rows went in bulk, around the engine: count them
+        rollups.rebuild(conn)
     return communes
 
 
