@@ -1,4 +1,5 @@
-"""Composition root: the engine runtime each request uses, built once per app."""
+"""Composition root: the engine runtime each request uses, built once per app (reports on
+MOTCUA_READ_DATABASE_URL, a read-only replica, when it is set)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from engine.store.database import Database
 
 def init_app(app: Flask) -> None:
     app.extensions["motcua_runtime_factory"] = lambda: Runtime(
-        db=Database(app.config["SQLALCHEMY_DATABASE_URI"]), clock=app.config.get("MOTCUA_CLOCK") or SystemClock())
+        db=Database(app.config["SQLALCHEMY_DATABASE_URI"], report_url=app.config.get("READ_DATABASE_URL") or None),
+        clock=app.config.get("MOTCUA_CLOCK") or SystemClock())
 
 
 def runtime() -> Runtime:

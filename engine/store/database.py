@@ -51,7 +51,9 @@ def make_engine(url: str, *, read_only: bool = False, **kwargs) -> Engine:
         begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    # A reader (a replica) refuses writes at the server, whatever a query tries.
+    return engine.execution_options(postgresql_readonly=True) if read_only else engine
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -70,7 +72,9 @@ def is_postgres(engine: Engine) -> bool:
 class Database:
     """An engine plus its session factory; what the CLI, workers and the web app share."""
 
-    def __init__(self, url: str | None = None, *, engine: Engine | None = None):
+    def __init__(self, url: str | None = None, *, engine: Engine | None = None, report_url: str | None = None):
+        """`report_url`: a read-only database (a PostgreSQL replica) for the supervisors' reports
+        (`report_session`); without it they read the main database like every other reader."""
         self.engine = engine or make_engine(url or default_database_url())
         # No autoflush: a change is flushed once, at commit; queries inside a change never depend
         # on its own unflushed rows (the services keep that rule).
@@ -80,10 +84,13 @@ class Database:
         else:
             self.read_engine = self.engine
         self.read_session_factory = sessionmaker(self.read_engine, expire_on_commit=False)
+        self.report_engine = make_engine(report_url, read_only=True) if report_url else self.read_engine
+        self.report_session_factory = sessionmaker(self.report_engine, expire_on_commit=False)
 
     @classmethod
     def from_env(cls) -> "Database":
-        return cls(default_database_url())
+        """`DATABASE_URL` (see default_database_url), reports on `MOTCUA_READ_DATABASE_URL` when set."""
+        return cls(default_database_url(), report_url=os.environ.get("MOTCUA_READ_DATABASE_URL") or None)
 
     @property
     def url(self) -> str:
@@ -98,10 +105,22 @@ class Database:
         finally:
             session.close()  # ends the snapshot; loaded objects stay readable (detached)
 
+    @contextmanager
+    def report_session(self) -> Iterator[Session]:
+        """A session for the supervisors' reports (dashboard, drill-downs, exports, at-risk list,
+        statistics API): on the read-only report database when one is given. Only reports go
+        there: a replica may lag, and a clerk must see the change they just made."""
+        session = self.report_session_factory()
+        try:
+            yield session
+        finally:
+            session.close()
+
     def dispose(self) -> None:
         self.engine.dispose()
-        if self.read_engine is not self.engine:
-            self.read_engine.dispose()
+        for other in (self.read_engine, self.report_engine):
+            if other is not self.engine:
+                other.dispose()
 
     @contextmanager
     def session(self) -> Iterator[Session]:

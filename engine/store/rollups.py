@@ -19,13 +19,13 @@ from datetime import datetime
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Date
 from sqlalchemy import and_
+from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import text
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -73,21 +73,26 @@ def record_closed(session: Session, dossier: DossierRecord) -> None:
 
 
 def _add(session: Session, dossier: DossierRecord, by_day: dict[date, dict[str, int]]) -> None:
-    """Add the counts to the day rows and their month rows: one upsert per row touched."""
-    rows: dict[tuple[str, date], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    """Add the counts to the day rows and their month rows: one statement (an upsert run for each
+    row touched, two to four), on the change's connection."""
+    rows: dict[tuple[str, date], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COLUMNS, 0))
     for day, counts in by_day.items():
         for grain, key in ((DAY, day), (MONTH, day.replace(day=1))):
             for column, n in counts.items():
                 rows[(grain, key)][column] += n
-    table = FigureRollupRecord.__table__
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    for (grain, key), counts in rows.items():
-        statement = insert(table).values(grain=grain, day=key, unit_code=dossier.unit_code,
-                                         definition_id=dossier.definition_id, **counts)
-        statement = statement.on_conflict_do_update(
-            index_elements=["grain", "day", "unit_code", "definition_id"],
-            set_={column: table.c[column] + statement.excluded[column] for column in counts})
-        session.execute(statement)
+    session.connection().execute(_UPSERT, [
+        {"grain": grain, "day": key, "unit_code": dossier.unit_code, "definition_id": dossier.definition_id, **counts}
+        for (grain, key), counts in rows.items()])
+
+
+# Written as text: SQLite and PostgreSQL share the upsert's syntax, and a prepared text statement
+# costs about a tenth of the ORM-enabled insert construct (0.2 against 2-3 ms, on SQLite).
+_UPSERT = text(
+    f"INSERT INTO figure_rollup (grain, day, unit_code, definition_id, {', '.join(COLUMNS)}) "
+    f"VALUES (:grain, :day, :unit_code, :definition_id, {', '.join(':' + c for c in COLUMNS)}) "
+    f"ON CONFLICT (grain, day, unit_code, definition_id) DO UPDATE SET "
+    + ", ".join(f"{c} = figure_rollup.{c} + excluded.{c}" for c in COLUMNS)
+).bindparams(bindparam("day", type_=Date()))
 
 
 # -- read ----------------------------------------------------------------------------------------------

@@ -8,12 +8,17 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+import pytest
+from sqlalchemy import event
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from engine.services import dossiers
+from engine.services.runtime import Runtime
 from engine.services import supervision
 from engine.store import rollups
 from engine.store import statistics
+from engine.store.database import Database
 from engine.store.records import DossierRecord
 from engine.store.records import FigureRollupRecord
 from tests.conftest import vn
@@ -188,3 +193,30 @@ def test_the_dashboard_reads_the_rollups_for_whole_days(runtime, clock):
     with runtime.db.read_session() as s:
         recounted = statistics.tables(s, march, clock.now(), recount=True).summary
     assert (board.summary.received, recounted.received) == (2, 1)
+
+
+def test_reports_are_read_from_the_database_given_for_them(database, clock):
+    """MOTCUA_READ_DATABASE_URL (here the same database): the dashboard and the at-risk list are read
+    through it, with the figures of the main one; on PostgreSQL it refuses writes."""
+    db = Database(database.url, report_url=database.url)
+    rt = Runtime(db=db, clock=clock, worker_id="test-worker")
+    add_more_units(rt)
+    five = deploy_fixture(rt, "five_steps")
+    clock.set(vn(2026, 3, 2, 8, 0))
+    work(rt, start(rt, five), steps=2)
+    start(rt, five, unit="00073", channel="online")
+    read_there: list[str] = []
+    event.listen(db.report_engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *_: read_there.append(statement))
+    march = statistics.Scope(frozenset(UNITS), vn(2026, 3, 1), vn(2026, 4, 1))
+    board = supervision.dashboard(rt, march, clock.now())
+    supervision.at_risk(rt, march, clock.now())
+    with db.read_session() as s:
+        assert board.summary == statistics.tables(s, march, clock.now(), recount=True).summary
+    assert board.summary.received == 2 and board.summary.received_online == 1
+    assert any("figure_rollup" in statement for statement in read_there)
+    assert sum("FROM dossier" in statement for statement in read_there) >= 2
+    if db.engine.dialect.name == "postgresql":
+        with pytest.raises(DBAPIError, match="read-only"), db.report_session() as s:
+            s.execute(FigureRollupRecord.__table__.delete())
+    db.dispose()
