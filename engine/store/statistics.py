@@ -226,10 +226,6 @@ def _figure_columns(scope: Scope, now: datetime) -> list:
     return [_count(bucket_condition(name, scope, now)).label(name) for name in definitions.COUNTED]
 
 
-def _figures(row) -> Figures:
-    return Figures(*(int(v) for v in row[-len(definitions.COUNTED):]))
-
-
 # -- counts --------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -247,23 +243,28 @@ def tables(session: Session, scope: Scope, now: datetime, *, recount: bool = Fal
         cells = _from_rollups(session, scope, now)
     else:
         cells = _by_unit_and_version(session, scope, now)
-    per_unit: dict[str, Figures] = {}
-    per_version: dict[int, Figures] = {}
-    for (unit, version), figures in cells.items():
-        per_unit[unit] = per_unit.get(unit, Figures()) + figures
-        per_version[version] = per_version.get(version, Figures()) + figures
-    return Tables(sum(per_unit.values(), Figures()), _commune_rows(session, scope, per_unit),
-                  _procedure_rows(session, per_version))
+    # Added up as lists of ints: building thousands of intermediate Figures costs more than the queries.
+    per_unit: dict[str, list[int]] = {}
+    per_version: dict[int, list[int]] = {}
+    total = [0] * len(definitions.COUNTED)
+    for (unit, version), counts in cells.items():
+        for sums in (per_unit.setdefault(unit, [0] * len(counts)), per_version.setdefault(version, [0] * len(counts)),
+                     total):
+            for i, n in enumerate(counts):
+                sums[i] += n
+    as_figures = lambda sums: {key: Figures(*values) for key, values in sums.items()}  # noqa: E731
+    return Tables(Figures(*total), _commune_rows(session, scope, as_figures(per_unit)),
+                  _procedure_rows(session, as_figures(per_version)))
 
 
-def _by_unit_and_version(session: Session, scope: Scope, now: datetime) -> dict[tuple[str, int], Figures]:
+def _by_unit_and_version(session: Session, scope: Scope, now: datetime) -> dict[tuple[str, int], tuple[int, ...]]:
     # Grouping on an expression of the commune, not the bare column, keeps SQLite on one sequential
     # scan; on the column it walks the commune index and reads each row at random, twice as slow
     # at 100,000 dossiers (benchmarks/dashboard.py). The groups are the same either way.
     unit = func.coalesce(DossierRecord.unit_code, "")
     query = select(unit, DossierRecord.definition_id, *_figure_columns(scope, now)).group_by(
         unit, DossierRecord.definition_id)
-    return {(row[0], row[1]): _figures(row) for row in session.execute(_in_scope(query, scope))}
+    return {(row[0], row[1]): tuple(int(v) for v in row[2:]) for row in session.execute(_in_scope(query, scope))}
 
 
 # -- the same cells from the rollups ------------------------------------------------------------------
@@ -283,7 +284,7 @@ def _rollups_answer(scope: Scope) -> bool:
             and rollups.is_local_midnight(scope.end))
 
 
-def _from_rollups(session: Session, scope: Scope, now: datetime) -> dict[tuple[str, int], Figures]:
+def _from_rollups(session: Session, scope: Scope, now: datetime) -> dict[tuple[str, int], tuple[int, ...]]:
     first, last = rollups.local_day(scope.start), rollups.local_day(scope.end)
     narrow = lambda query: _rollup_scope(query, scope)  # noqa: E731
     flow = rollups.window(session, first, last, narrow)
@@ -304,11 +305,9 @@ def _from_rollups(session: Session, scope: Scope, now: datetime) -> dict[tuple[s
             paused, paused_past_appointment = paused_then.get(cell, (0, 0))
             open_at_end = opened + sum(after[_CLOSED]) - after[_RECEIVED]
             overdue = (past_appointment + after[_BY_LATER_DAY] - after[_BY_APPOINTMENT]) - paused_past_appointment
-        received, counter, online, post, early, on_time, late, withdrawn_stopped = counts[:_CLOSED.stop]
-        cells[cell] = Figures(carried_over=carried_over, received=received, received_counter=counter,
-                              received_online=online, received_post=post, not_due=open_at_end - paused - overdue,
-                              overdue=overdue, paused=paused, early=early, on_time=on_time, late=late,
-                              withdrawn_stopped=withdrawn_stopped)
+        # In the order of Figures' fields (engine.domain.figures.COUNTED).
+        cells[cell] = (carried_over, *counts[:_CLOSED.start], open_at_end - paused - overdue, overdue, paused,
+                       *counts[_CLOSED])
     return cells
 
 

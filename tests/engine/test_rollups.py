@@ -5,8 +5,13 @@ changes kept (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import json
+import os
 import random
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event
@@ -220,3 +225,17 @@ def test_reports_are_read_from_the_database_given_for_them(database, clock):
         with pytest.raises(DBAPIError, match="read-only"), db.report_session() as s:
             s.execute(FigureRollupRecord.__table__.delete())
     db.dispose()
+
+
+@pytest.mark.postgres
+def test_the_province_benchmark_runs_and_its_rollups_equal_the_recount(postgres_template):
+    """benchmarks/dashboard.py --quick on PostgreSQL at a small size: it checks the rollups against
+    the direct count for a month, a year and last month itself, and ends with one JSON object."""
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "dashboard.py"
+    done = subprocess.run([sys.executable, str(script), "--quick"],
+                          env={**os.environ, "BENCH_DOSSIERS": "6000", "MOTCUA_BENCH_POSTGRES_URL": postgres_template},
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["dossiers"] == 6000 and result["periods"]["year"]["received"] > result["periods"]["month"]["received"] > 0
+    assert {"dashboard_p95_ms", "ratio_vs_direct_sql", "at_risk_p95_ms"} <= result.keys()
