@@ -48,11 +48,12 @@ class AtRisk:
 
 def at_risk(rt: Runtime, scope: statistics.Scope, now: datetime) -> list[AtRisk]:
     """Open dossiers of the scope projected to miss their appointment, by appointment. The ones
-    not yet re-appointed also need the apology letter (the appointment moves only once)."""
+    not yet re-appointed also need the apology letter (the appointment moves only once). Those
+    the SLA sweep forecast to fit until later are not projected again (statistics.at_risk_candidates)."""
     found = []
     with rt.db.report_session() as s:
         forecaster = Forecaster(rt, s)
-        for dossier in statistics.open_dossiers(s, scope, now):
+        for dossier in statistics.at_risk_candidates(s, scope, now):
             if forecaster.paused(dossier):
                 continue
             outlook = forecaster.of(dossier, now)

@@ -467,6 +467,18 @@ def open_dossiers(session: Session, scope: Scope, now: datetime) -> list[OpenDos
     return _open_with_steps(session, ahead, lambda query: _of_procedure(query, scope))
 
 
+def at_risk_candidates(session: Session, scope: Scope, now: datetime) -> list[OpenDossier]:
+    """The open dossiers of the scope with their appointment ahead that may miss it now: all but
+    those the SLA sweep last forecast to fit until a later instant (`apology_check_at` ahead; any
+    change to a dossier, or to its calendar, sets it back to the change's instant). Without a
+    worker running, that is every one of them; with it, the few tens whose forecast is due or
+    misses, out of tens of thousands open in a province."""
+    d = DossierRecord
+    ahead = (d.unit_code.in_(sorted(scope.units)), d.run_state.in_(OPEN_RUN_STATES), d.appointment_at > now,
+             or_(d.apology_check_at.is_(None), d.apology_check_at <= now))
+    return _open_with_steps(session, ahead, lambda query: _of_procedure(query, scope))
+
+
 def open_dossiers_by_id(session: Session, ids) -> list[OpenDossier]:
     """These dossiers, if running with an appointment, with their open steps (the SLA sweep's batch)."""
     d = DossierRecord

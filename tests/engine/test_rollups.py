@@ -19,6 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from engine.services import dossiers
+from engine.services import sla
+from engine.services.forecasts import Forecaster
 from engine.services.runtime import Runtime
 from engine.services import supervision
 from engine.store import rollups
@@ -239,3 +241,41 @@ def test_the_province_benchmark_runs_and_its_rollups_equal_the_recount(postgres_
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["dossiers"] == 6000 and result["periods"]["year"]["received"] > result["periods"]["month"]["received"] > 0
     assert {"dashboard_p95_ms", "ratio_vs_direct_sql", "at_risk_p95_ms"} <= result.keys()
+
+
+def live_at_risk(rt, scope, now) -> set[str]:
+    """The at-risk list by projecting every open dossier with its appointment ahead (the rule)."""
+    with rt.db.read_session() as s:
+        forecaster = Forecaster(rt, s)
+        return {d.code for d in statistics.open_dossiers(s, scope, now)
+                if not forecaster.paused(d) and forecaster.of(d, now).misses}
+
+
+def test_the_at_risk_list_skips_only_dossiers_the_sweep_saw_fitting_until_later(runtime, clock):
+    """After the worker's sweep, dossiers forecast to fit until a later instant are not projected
+    again; the list stays the one a projection of every open dossier gives, before the sweep,
+    after it, and once the instant one of them stops fitting has passed without another sweep."""
+    add_more_units(runtime)
+    five = deploy_fixture(runtime, "five_steps")
+    scope = statistics.Scope(frozenset(UNITS), vn(2026, 3, 1), vn(2026, 4, 1))
+    clock.set(vn(2026, 3, 2, 14, 0))
+    near = [start(runtime, five, unit=unit) for unit in UNITS]
+    clock.set(vn(2026, 3, 4, 10, 0))
+    behind = [start(runtime, five, unit=unit) for unit in UNITS]
+    skipped = []
+    for at in (vn(2026, 3, 4, 12, 0), vn(2026, 3, 5, 8, 30), vn(2026, 3, 5, 9, 0), vn(2026, 3, 6, 10, 0)):
+        clock.set(at)
+        if at == vn(2026, 3, 5, 8, 30):
+            for dossier in near:
+                work(runtime, dossier, steps=4)
+        before = {r.dossier.code for r in supervision.at_risk(runtime, scope, clock.now())}
+        assert before == live_at_risk(runtime, scope, clock.now()), at
+        sla.ask_for_apologies(runtime)
+        with runtime.db.read_session() as s:
+            candidates = statistics.at_risk_candidates(s, scope, clock.now())
+            open_ahead = statistics.open_dossiers(s, scope, clock.now())
+        after = {r.dossier.code for r in supervision.at_risk(runtime, scope, clock.now())}
+        assert after == before, at
+        skipped.append(len(open_ahead) - len(candidates))
+    assert before >= {d.code for d in behind}  # they did fall behind
+    assert max(skipped) >= 3  # while they fitted, the sweep's forecast spared their projection
