@@ -15,6 +15,7 @@ from configurator.commands import catalogue_group
 from configurator.commands import processes_group
 from engine.commands.calendar import calendar_group
 from engine.commands.db import db_group
+from engine.commands.rollups import rollups_group
 from engine.commands.worker import worker_command
 from web.api.commands import api_token_group
 
@@ -44,6 +45,7 @@ def main() -> None:
 
 
 main.add_command(db_group)
+main.add_command(rollups_group)
 main.add_command(worker_command)
 main.add_command(calendar_group)
 main.add_command(bpmn_group)

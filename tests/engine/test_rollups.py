@@ -14,10 +14,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import event
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
+from engine.commands.rollups import rollups_group
 from engine.services import dossiers
 from engine.services import sla
 from engine.services.forecasts import Forecaster
@@ -279,3 +281,20 @@ def test_the_at_risk_list_skips_only_dossiers_the_sweep_saw_fitting_until_later(
         skipped.append(len(open_ahead) - len(candidates))
     assert before >= {d.code for d in behind}  # they did fall behind
     assert max(skipped) >= 3  # while they fitted, the sweep's forecast spared their projection
+
+
+def test_the_rebuild_command_restores_the_figures_after_a_bulk_load(runtime, clock, monkeypatch):
+    """Dossiers loaded around the engine are not in the rollups until `motcua rollups rebuild`."""
+    add_more_units(runtime)
+    five = deploy_fixture(runtime, "five_steps")
+    clock.set(vn(2026, 3, 2, 8, 0))
+    work(runtime, start(runtime, five), steps=9)
+    start(runtime, five, unit="00073", channel="post")
+    with runtime.db.session() as s:  # as a bulk import would leave them
+        s.execute(FigureRollupRecord.__table__.delete())
+    march = statistics.Scope(frozenset(UNITS), vn(2026, 3, 1), vn(2026, 4, 1))
+    monkeypatch.setenv("DATABASE_URL", runtime.db.url)
+    done = CliRunner().invoke(rollups_group, ["rebuild"], catch_exceptions=False)
+    assert done.exit_code == 0 and "recounted: 3 rows" in done.output  # receipts, the closure, its appointment day
+    board = supervision.dashboard(runtime, march, clock.now())
+    assert (board.summary.received, board.summary.received_post, board.summary.done) == (2, 1, 1)
