@@ -9,6 +9,9 @@ from pathlib import Path
 
 from configurator.step_table import build_bpmn
 from configurator.step_table import step_table_from_json
+from configurator.validation import validate_library_procedure
+from engine.domain.errors import Problems
+from engine.domain.errors import Reason
 from engine.services import definitions
 from engine.services.runtime import Runtime
 
@@ -47,9 +50,24 @@ def procedures(root: Path = LIBRARY) -> list[LibraryProcedure]:
     return found
 
 
+class LibraryRefused(Problems):
+    """Some procedure's newest version does not validate; nothing of the library was published."""
+
+    heading = "The library was not loaded:\n- "
+    separator = "\n- "
+
+
 def load(rt: Runtime, root: Path = LIBRARY) -> list:
-    """Publish the newest version of every procedure (unchanged content is not re-published)."""
-    return [load_one(rt, procedure) for procedure in procedures(root)]
+    """Publish the newest version of every procedure (unchanged content is not re-published),
+    after the same validation as `motcua bpmn check` and the editor's publish: when any
+    procedure has an error, none is published and every error is named."""
+    found = procedures(root)
+    problems = [Reason.of("%(procedure)s %(version)s: %(element)s: %(finding)s", procedure=p.key,
+                          version=p.versions()[-1], element=f.element_id or "-", finding=f.message)
+                for p in found for f in validate_library_procedure(p, p.versions()[-1]).errors]
+    if problems:
+        raise LibraryRefused(problems)
+    return [load_one(rt, procedure) for procedure in found]
 
 
 def load_one(rt: Runtime, procedure: LibraryProcedure):

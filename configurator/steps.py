@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from typing import Callable
 
 from configurator.forms import validate_submission
 from engine.domain.assignment import Actor
 from engine.services import definitions
 from engine.services import dossiers
 from engine.services.runtime import Runtime
-from engine.store.records import WorkItemRecord
 
 
 def form_of(rt: Runtime, definition_id: int, form_key: str | None) -> dict | None:
@@ -23,11 +23,19 @@ def form_of(rt: Runtime, definition_id: int, form_key: str | None) -> dict | Non
 
 
 def complete_step(rt: Runtime, work_item_id: int, actor: Actor, submitted: dict[str, Any], *,
-                  expected_version: int | None = None):
-    """Validate against the step's form (FormError names each wrong field), then complete it."""
-    with rt.db.read_session() as s:
-        item = s.get(WorkItemRecord, work_item_id)
-        definition_id = dossiers.definition_of(s, item.dossier_id) if item else None
-    form = form_of(rt, definition_id, item.form_key) if item else None
-    data = validate_submission(form, submitted) if form is not None else dict(submitted)
-    return dossiers.complete_work_item(rt, work_item_id, actor, data, expected_version=expected_version)
+                  expected_version: int | None = None, seen_by: Callable[[str], bool] | None = None,
+                  answer: dossiers.Answer | None = None):
+    """Check the submission against the step's form (FormError names each wrong field) and complete
+    the step, in the engine's one transaction (the form itself is read from memory)."""
+    def check(session, item, dossier, data: dict) -> dict:
+        form = _form_in(rt, session, dossier.definition_id, item.form_key)
+        return validate_submission(form, data) if form is not None else data
+
+    return dossiers.complete_work_item(rt, work_item_id, actor, submitted, expected_version=expected_version,
+                                       check=check, seen_by=seen_by, answer=answer)
+
+
+def _form_in(rt: Runtime, session, definition_id: int, form_key: str | None) -> dict | None:
+    files = rt.template_files(session, definition_id) if form_key else None
+    text = files.get(f"forms/{form_key}.json") if files else None
+    return json.loads(text) if text else None

@@ -1,7 +1,8 @@
 """Validates a BPMN template before it is published: safe XML, the BPMN schema and SpiffWorkflow's
 own checks, then the rules of the one-stop product (every human step has a role and a time
 budget, every path ends, decisions are decidable, expressions are safe, called processes exist,
-and the step budgets along the longest path fit the legal time limit).
+the step budgets along the longest path fit the legal time limit, and budgets, escalations,
+warnings and timers keep sane bounds: engine/bpmn/bounds.py).
 
 Everything is reported as findings naming the element (and its line) so the editor can select
 it; nothing here raises for bad input.
@@ -22,7 +23,9 @@ from typing import Mapping
 
 from lxml import etree
 
+from engine.bpmn import bounds
 from engine.bpmn.expressions import check_template_expressions
+from engine.bpmn.expressions import find_expressions
 from engine.bpmn.extensions import BPMN_NS
 from engine.bpmn.extensions import ProcessPolicy
 from engine.bpmn.extensions import read_policies
@@ -122,7 +125,7 @@ def validate_template(files: Mapping[str, bytes], process_id: str | None = None,
             template.error("no-process", "the files hold no BPMN document (only decision tables?)")
         return report
     template.guarded("import", template.check_import, files, process_id)
-    for check in (template.check_expressions, template.check_called_processes,
+    for check in (template.check_expressions, template.check_timers, template.check_called_processes,
                   template.check_steps, template.check_flow):
         template.guarded(check.__name__, check)
     template.guarded("longest-path", template.check_longest_path, legal_limit_minutes, clock_cutoff)
@@ -220,6 +223,22 @@ class _Template:
                 self.error("expression", "%(kind)s expression refused: %(reason)s",
                            found.element_id, name, found.line, kind=found.kind, reason=found.message)
 
+    def check_timers(self) -> None:
+        """Literal timer values parse and keep sane bounds; helpers are not asked for centuries."""
+        for name, tree in self.trees.items():
+            for tag in ("timeDate", "timeDuration", "timeCycle"):
+                attribute = "bpmn:" + tag
+                for node in tree.getroot().iter(_q(tag)):
+                    problem = bounds.timer_problem(tag, node.text or "")
+                    if problem is not None:
+                        self.error("timer", "%(attribute)s %(text)s %(problem)s", _event_id(node), name,
+                                   node.sourceline, attribute=attribute, text=(node.text or "").strip(),
+                                   problem=problem)
+            for element, kind, mode, source in find_expressions(tree):
+                for helper, problem in bounds.helper_span_problems(source, mode):
+                    self.error("helper-span", "%(kind)s expression: %(helper)s %(problem)s", _element_id(element),
+                               name, kind=kind, helper=helper, problem=problem)
+
     def check_called_processes(self) -> None:
         known = {p.get("id") for t in self.trees.values() for p in t.getroot().iter(_q("process"))}
         for name, tree in self.trees.items():
@@ -235,16 +254,26 @@ class _Template:
     def check_steps(self) -> None:
         for file, process in self.processes():
             _, policy = self.policies[process.get("id")]
-            self._check_budget_groups(file, policy)
+            self._check_process_defaults(file, policy)
             for step in policy.steps.values():
                 self._check_step(file, policy, step)
-            if policy.legal_limit and _legal_minutes(policy.legal_limit) is None:
-                self.duration(policy.legal_limit, Reason.of("legal limit"), policy.process_id, file)
+            if policy.legal_limit:
+                minutes = _legal_minutes(policy.legal_limit)  # 'same day' is 0
+                if minutes is None:
+                    self.duration(policy.legal_limit, Reason.of("legal limit"), policy.process_id, file)
+                else:
+                    self.within_bounds(policy.legal_limit, minutes, "motcua:procedure legalLimit",
+                                       policy.process_id, file, minimum=0)
 
-    def _check_budget_groups(self, file: str, policy: ProcessPolicy) -> None:
+    def _check_process_defaults(self, file: str, policy: ProcessPolicy) -> None:
+        """Shared budgets, and the warning and escalations every step inherits."""
         for group in policy.budget_groups.values():
-            self.duration(group.budget, Reason.of("budget of budget group '%(group)s'", group=group.group_id),
-                          group.group_id or policy.process_id, file)
+            self.bounded(group.budget, Reason.of("budget of budget group '%(group)s'", group=group.group_id),
+                         "motcua:budgetGroup budget", group.group_id or policy.process_id, file, minimum=1)
+        self.warn_at(policy.warn_at, "motcua:defaults warnAt", policy.process_id, file)
+        for level in policy.escalations:
+            self.bounded(level.after, Reason.of("escalation 'after'"), "motcua:escalation after",
+                         policy.process_id, file, minimum=0)
 
     def _check_step(self, file: str, policy: ProcessPolicy, step) -> None:
         sid = step.element_id
@@ -255,13 +284,40 @@ class _Template:
             self.error("budget-missing", "step '%(step)s' has no time budget "
                        "(motcua:step budget or budgetGroup)", sid, file, step=step.name)
         if step.budget:
-            self.duration(step.budget, Reason.of("budget"), sid, file)
+            self.bounded(step.budget, Reason.of("budget"), "motcua:step budget", sid, file, minimum=1)
+        if step.warn_at is not None:
+            self.warn_at(step.warn_at, "motcua:step warnAt", sid, file)
         if step.budget_group and step.budget_group not in policy.budget_groups:
             self.error("budget-group-unknown", "step '%(step)s' names budget group "
                        "'%(group)s', which the process does not define", sid, file,
                        step=step.name, group=step.budget_group)
         for level in step.escalations:
-            self.duration(level.after, Reason.of("escalation 'after'"), sid, file)
+            self.bounded(level.after, Reason.of("escalation 'after'"), "motcua:escalation after", sid, file,
+                         minimum=0)
+
+    def bounded(self, text: str, what: Reason, attribute: str, element_id: str | None, file: str, *,
+                minimum: int) -> int | None:
+        """Working minutes of a duration within `minimum`..ten years, or None after an error
+        naming the element and the attribute."""
+        minutes = self.duration(text, what, element_id, file)
+        if minutes is None:
+            return None
+        return self.within_bounds(text, minutes, attribute, element_id, file, minimum=minimum)
+
+    def within_bounds(self, text: str, minutes: int, attribute: str, element_id: str | None, file: str, *,
+                      minimum: int) -> int | None:
+        problem = bounds.working_duration_problem(text, minutes, minimum)
+        if problem is not None:
+            self.error("duration-bounds", "%(attribute)s '%(text)s' %(problem)s", element_id, file,
+                       attribute=attribute, text=text, problem=problem)
+            return None
+        return minutes
+
+    def warn_at(self, text: str, attribute: str, element_id: str | None, file: str) -> None:
+        problem = bounds.warn_at_problem(text)
+        if problem is not None:
+            self.error("warn-at", "%(attribute)s '%(text)s' %(problem)s", element_id, file,
+                       attribute=attribute, text=text, problem=problem)
 
     def duration(self, text: str, what: Reason, element_id: str | None, file: str) -> int | None:
         """Working minutes of a duration, or None after an error naming the element."""
@@ -364,6 +420,19 @@ class _Template:
 
 def _q(tag: str) -> str:
     return f"{{{BPMN_NS}}}{tag}"
+
+
+def _event_id(timer_value: etree._Element) -> str | None:
+    """The id of the event a timer value belongs to (the shape the editor selects), not of its
+    timerEventDefinition."""
+    return _element_id(timer_value.getparent())
+
+
+def _element_id(node: etree._Element | None) -> str | None:
+    """The id of `node` or of the nearest element around it that the editor can select."""
+    while node is not None and (node.get("id") is None or _local(node) == "timerEventDefinition"):
+        node = node.getparent()
+    return node.get("id") if node is not None else None
 
 
 def _local(element: etree._Element) -> str:

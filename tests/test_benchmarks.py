@@ -28,3 +28,19 @@ def test_benchmark_prints_a_json_summary_last(script, env, keys):
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert keys <= result.keys()
+
+
+@pytest.mark.postgres
+def test_the_http_benchmark_serves_the_product_and_counts_what_a_completion_costs(postgres_server_url):
+    """benchmarks/http.py at its quick size: gunicorn on PostgreSQL, keep-alive clients, statements
+    and CPU per completion measured, the in-process engine as the baseline."""
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "http.py"), "--quick", "--dossiers", "3"],
+                          env={**os.environ, "MOTCUA_BENCH_POSTGRES_URL": postgres_server_url},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert {"cpu_ms_per_completion", "statements_per_completion", "completions_per_s",
+            "ratio_http_vs_engine_cpu"} <= result.keys()
+    one_client = result["runs"]["1"]
+    assert one_client["completions"] == 15 and one_client["connections"] == 1  # kept alive
+    assert result["statements_per_completion"] > 0

@@ -13,6 +13,7 @@ import click
 from configurator.commands import bpmn_group
 from configurator.commands import catalogue_group
 from configurator.commands import processes_group
+from engine.commands.audit import audit_group
 from engine.commands.calendar import calendar_group
 from engine.commands.db import db_group
 from engine.commands.rollups import rollups_group
@@ -48,6 +49,7 @@ main.add_command(db_group)
 main.add_command(rollups_group)
 main.add_command(worker_command)
 main.add_command(calendar_group)
+main.add_command(audit_group)
 main.add_command(bpmn_group)
 main.add_command(processes_group)
 main.add_command(catalogue_group)
@@ -76,7 +78,10 @@ def _serve(host: str, port: int, workers: int) -> None:
         return
     from gunicorn.app.wsgiapp import run as gunicorn_run  # noqa: PLC0415
 
-    sys.argv = ["gunicorn", "-w", str(workers), "-b", f"{host}:{port}", "web.wsgi:app"]
+    # Threaded workers keep connections alive between requests (sync workers close each one, so
+    # every API call of an integration paid a new TCP connection).
+    sys.argv = ["gunicorn", "-w", str(workers), "-k", "gthread", "--threads", "4", "--keep-alive", "5",
+                "-b", f"{host}:{port}", "web.wsgi:app"]
     gunicorn_run()
 
 

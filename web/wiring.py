@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from flask import Flask
 from flask import current_app
+from flask import g
+from flask import has_request_context
+from sqlalchemy import event
 
 from engine.clock import SystemClock
 from engine.services.runtime import Runtime
@@ -12,9 +15,17 @@ from engine.store.database import Database
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["motcua_runtime_factory"] = lambda: Runtime(
-        db=Database(app.config["SQLALCHEMY_DATABASE_URI"], report_url=app.config.get("READ_DATABASE_URL") or None),
-        clock=app.config.get("MOTCUA_CLOCK") or SystemClock())
+    def build() -> Runtime:
+        rt = Runtime(db=Database(app.config["SQLALCHEMY_DATABASE_URI"],
+                                 report_url=app.config.get("READ_DATABASE_URL") or None),
+                     clock=app.config.get("MOTCUA_CLOCK") or SystemClock())
+        if app.config.get("COUNT_SQL"):
+            _count_statements(rt.db)
+        return rt
+
+    app.extensions["motcua_runtime_factory"] = build
+    if app.config.get("COUNT_SQL"):
+        app.after_request(_statements_header)
 
 
 def runtime() -> Runtime:
@@ -22,3 +33,26 @@ def runtime() -> Runtime:
     if rt is None:
         rt = current_app.extensions["motcua_runtime"] = current_app.extensions["motcua_runtime_factory"]()
     return rt
+
+
+def _count_statements(db: Database) -> None:
+    """Count the round trips each request makes to the database (benchmarks/http.py reads them from
+    the X-Motcua-Statements header): every statement, and also each transaction's BEGIN (which
+    PostgreSQL's driver sends on its own; SQLite's is one of our statements), COMMIT or ROLLBACK.
+    On only when MOTCUA_COUNT_SQL is set."""
+    for engine in {db.engine, db.read_engine, db.report_engine}:
+        event.listen(engine, "before_cursor_execute", _count_one)
+        if engine.dialect.name != "sqlite":
+            event.listen(engine, "begin", _count_one)
+        event.listen(engine, "commit", _count_one)
+        event.listen(engine, "rollback", _count_one)
+
+
+def _count_one(*_args) -> None:
+    if has_request_context():
+        g.motcua_statements = g.get("motcua_statements", 0) + 1
+
+
+def _statements_header(response):
+    response.headers["X-Motcua-Statements"] = str(g.get("motcua_statements", 0))
+    return response

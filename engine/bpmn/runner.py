@@ -25,6 +25,7 @@ from engine.bpmn import timers
 from engine.bpmn.parser import SpecBundle
 from engine.bpmn.serializer import dump_state
 from engine.bpmn.serializer import load_state
+from engine.bpmn.serializer import reserved_key_path
 from engine.clock import Clock
 from engine.domain.errors import EngineError
 from engine.domain.errors import ExpressionError
@@ -142,6 +143,7 @@ class Run:
             self.workflow.do_engine_steps()
 
     def complete(self, task_id: str, data: Mapping) -> None:
+        refuse_reserved_keys(data)
         task = self._ready_human_task(task_id)
         with timers.clock_in_use(self.clock), _expression_errors():
             task.data.update(data)
@@ -167,6 +169,7 @@ class Run:
         self.workflow.cancel()
 
     def _send(self, definition, payload) -> None:
+        refuse_reserved_keys(payload or {})
         with timers.clock_in_use(self.clock), _expression_errors():
             try:
                 self.workflow.send_event(BpmnEvent(definition, payload=dict(payload or {})))
@@ -184,6 +187,16 @@ class Run:
             raise InvalidAction("step '%(step)s' is not waiting for a person (state %(state)s)",
                                 step=task.task_spec.bpmn_id, state=TaskState.get_name(task.state))
         return task
+
+
+def refuse_reserved_keys(data: Mapping) -> None:
+    """Refuse user data (form, start data, message payload) that uses a key the state's
+    serializer reserves: stored, it would make the dossier impossible to load."""
+    path = reserved_key_path(data)
+    if path is not None:
+        field = path.split(".")[0].split("[")[0]
+        raise InvalidAction("the field '%(path)s' uses a name the engine reserves ('%(key)s'); rename it",
+                            field=field, path=path, key=path.rsplit(".", 1)[-1])
 
 
 class _expression_errors:
@@ -235,6 +248,7 @@ def _describe(exc: Exception) -> str:
 
 
 def start(bundle: SpecBundle, clock: Clock, script_engine: PythonScriptEngine, data: Mapping | None = None) -> Run:
+    refuse_reserved_keys(data or {})
     workflow = BpmnWorkflow(bundle.spec, bundle.subprocess_specs, script_engine=script_engine)
     if data:
         workflow.task_tree.data.update(data)

@@ -51,8 +51,13 @@ from datetime import timezone
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import DurationTimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from engine.bpmn import bounds
+from engine.bpmn.serializer import reserved_key_path
 from engine.domain.errors import ExpressionError
 
 MAX_LOOP_ITEMS = 10_000  # per loop, comprehension or unpacking
@@ -590,6 +595,10 @@ class SafeEnvironment(TaskDataEnvironment):
             exec(code, namespace)  # noqa: S102 - checked and rewritten code, restricted globals
         finally:
             self._write_back(namespace, context, external_context or {})
+        path = reserved_key_path(context)
+        if path is not None:  # stored, the dossier's state could not be loaded again
+            raise ExpressionError("the script wrote '%(path)s': '%(key)s' is a name the engine reserves",
+                                  path=path, key=path.rsplit(".", 1)[-1])
         return True
 
     def _write_back(self, namespace: dict, context: dict, external_context: Mapping) -> None:
@@ -604,17 +613,36 @@ class SafeEnvironment(TaskDataEnvironment):
 
 
 class _ScriptEngine(PythonScriptEngine):
-    """PythonScriptEngine whose expression errors also say why (SpiffWorkflow drops the cause)."""
+    """PythonScriptEngine whose expression errors also say why (SpiffWorkflow drops the cause),
+    and whose timer values keep the bounds publishing checks on literal ones."""
 
     def evaluate(self, task, expression, external_context=None):
         try:
-            return self.environment.evaluate(expression, task.data, external_context)
+            value = self.environment.evaluate(expression, task.data, external_context)
         except SpiffWorkflowException as err:
             err.add_note(f"Error evaluating expression '{expression}'")
             raise
         except Exception as err:
             raise WorkflowTaskException(f"Error evaluating expression '{expression}': {err}",
                                         task=task, exception=err) from err
+        _refuse_unbounded_timer(task, expression, value)
+        return value
+
+
+_TIMER_TAGS = ((TimeDateEventDefinition, "timeDate"), (DurationTimerEventDefinition, "timeDuration"),
+               (CycleTimerEventDefinition, "timeCycle"))
+
+
+def _refuse_unbounded_timer(task, expression, value) -> None:
+    """A timer whose value comes from data ('P99999999Y', 'R999999/PT1S') would make SpiffWorkflow
+    walk millions of months or fire every second: refused like the same literal at publish."""
+    definition = getattr(task.task_spec, "event_definition", None)
+    if getattr(definition, "expression", None) != expression:
+        return
+    tag = next((tag for kind, tag in _TIMER_TAGS if isinstance(definition, kind)), None)
+    problem = bounds.timer_value_problem(tag, value) if tag else None
+    if problem is not None:
+        raise ExpressionError("the timer's value %(value)s %(problem)s", value=repr(value)[:80], problem=problem)
 
 
 def make_script_engine(helpers: Mapping[str, Callable] | None = None) -> PythonScriptEngine:

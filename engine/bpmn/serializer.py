@@ -62,6 +62,36 @@ def _configure() -> BpmnWorkflowSerializer:
     return BpmnWorkflowSerializer(registry)
 
 
+#: Keys SpiffWorkflow's serializer reads in any dict of task data, at any depth: a dict with
+#: `typename` is restored as the registered type of that name, and fails to load when there is
+#: none, after which no action on the dossier works. User data and scripts may not use them.
+RESERVED_KEYS = frozenset({"typename"})
+_CONTAINERS = (dict, list, tuple, set)
+
+
+def reserved_key_path(value) -> str | None:
+    """Where the first reserved key sits in `value` ('applicant.typename', 'items[2].typename'),
+    or None. Walks iteratively and once per container, so deep or cyclic data cannot hang it."""
+    stack, seen = [(value, "")], set()
+    while stack:
+        item, where = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, dict):
+            for key, child in item.items():
+                name = f"{where}.{key}" if where else str(key)
+                if key in RESERVED_KEYS:
+                    return name
+                if isinstance(child, _CONTAINERS):
+                    stack.append((child, name))
+        else:
+            for index, child in enumerate(item):
+                if isinstance(child, _CONTAINERS):
+                    stack.append((child, f"{where}[{index}]"))
+    return None
+
+
 _local = threading.local()
 
 

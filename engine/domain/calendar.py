@@ -13,7 +13,12 @@ Conventions (they are what the slip prints):
   and nothing depends on the server's own zone (TZ).
 
 The table covers `first_year..last_year` and grows (forwards or backwards) the first time an
-instant outside it is asked about, so a calendar never refuses a date.
+instant outside it is asked about; each growth at least doubles the years covered, so reaching a
+far date costs time linear in the days covered, never quadratic. The calendar computes only
+inside MIN_YEAR..MAX_YEAR and spans of at most MAX_SPAN_MINUTES (ten years of working time):
+beyond that it raises CalendarBoundsError (a ValueError) instead of building tables for
+centuries, since no administrative deadline needs them and a template asking for them is a
+mistake or an attack.
 
 Standard library only.
 """
@@ -35,6 +40,11 @@ DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 DEFAULT_PERIODS: tuple[tuple[int, int], ...] = ((8 * 60, 12 * 60), (13 * 60, 17 * 60))
 WORKING_WEEKDAYS = frozenset(range(5))  # Monday to Friday (Decision 188/1999/QĐ-TTg)
 _YEARS_PER_EXTENSION = 2
+#: The years a calendar computes in: dossiers are received from 1990 on, and nothing is due after 2100.
+MIN_YEAR, MAX_YEAR = 1990, 2100
+#: Ten years of Monday-to-Friday working days, in working minutes: the longest span computed.
+MAX_SPAN_MINUTES = 10 * 261 * MINUTES_PER_DAY
+_MIN_SPAN = -MAX_SPAN_MINUTES
 
 Periods = tuple[tuple[int, int], ...]
 
@@ -50,6 +60,23 @@ def parse_periods(text: str) -> Periods:
 
 def format_periods(periods: Periods) -> str:
     return ",".join(f"{s // 60:02d}:{s % 60:02d}-{e // 60:02d}:{e % 60:02d}" for s, e in periods)
+
+
+class CalendarBoundsError(ValueError):
+    """A date outside MIN_YEAR..MAX_YEAR or a span over MAX_SPAN_MINUTES was asked for."""
+
+
+def check_span(minutes: float) -> None:
+    """Refuse a working-time span longer than ten years (either way), or not a number."""
+    if not abs(minutes) <= MAX_SPAN_MINUTES:
+        raise CalendarBoundsError(
+            f"a working-time span of {minutes / MINUTES_PER_DAY:g} working days is more than ten years "
+            f"({MAX_SPAN_MINUTES // MINUTES_PER_DAY} working days)")
+
+
+def check_year(year: int) -> None:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise CalendarBoundsError(f"the calendar computes dates from {MIN_YEAR} to {MAX_YEAR}, not in {year}")
 
 
 def _checked(periods: Periods) -> Periods:
@@ -85,7 +112,9 @@ class WorkingCalendar:
         self.reasons = dict(reasons or {})
         if first_year > last_year:
             raise ValueError(f"the calendar's years are backwards: {first_year}..{last_year}")
-        self._build(first_year, last_year)
+        #: Day rows built so far, over every growth of the table (tests bound the work with it).
+        self.rows_built = 0
+        self._build(max(first_year, MIN_YEAR), min(last_year, MAX_YEAR))
 
     # -- the day table -------------------------------------------------------------------------
     def _build(self, first_year: int, last_year: int) -> None:
@@ -106,6 +135,7 @@ class WorkingCalendar:
             starts.append(total)
             total += sum(end - start for start, end in periods)
             ends.append(total)
+        self.rows_built += len(starts)
         (self._first, self._first_ordinal, self._day_periods, self._starts, self._ends,
          self._last_year) = (first, first_ordinal, day_periods, starts, ends, last_year)
 
@@ -113,17 +143,36 @@ class WorkingCalendar:
         """The table row of `day`, growing the table when the day is outside it."""
         index = day.toordinal() - self._first_ordinal
         if index < 0:
-            self._build(day.year - _YEARS_PER_EXTENSION, self._last_year)
+            check_year(day.year)
+            self._build(max(MIN_YEAR, min(day.year - _YEARS_PER_EXTENSION, self._first.year - self._span_years())),
+                        self._last_year)
             return day.toordinal() - self._first_ordinal
         if index >= len(self._starts):
-            self._build(self._first.year, day.year + _YEARS_PER_EXTENSION)
+            check_year(day.year)
+            self._build(self._first.year,
+                        min(MAX_YEAR, max(day.year + _YEARS_PER_EXTENSION, self._last_year + self._span_years())))
         return index
 
+    @property
+    def table_days(self) -> int:
+        """How many days the table covers now."""
+        return len(self._starts)
+
+    def _span_years(self) -> int:
+        """How many years one growth adds: as many as the table has, so growing stays linear."""
+        return max(_YEARS_PER_EXTENSION, self._last_year - self._first.year + 1)
+
     def _extend_backwards(self) -> None:
-        self._build(self._first.year - _YEARS_PER_EXTENSION, self._last_year)
+        if self._first.year <= MIN_YEAR:
+            raise CalendarBoundsError(f"the calendar computes dates from {MIN_YEAR} to {MAX_YEAR}, "
+                                      f"and this one has no working time left before {MIN_YEAR}")
+        self._build(max(MIN_YEAR, self._first.year - self._span_years()), self._last_year)
 
     def _extend_forwards(self) -> None:
-        self._build(self._first.year, self._last_year + _YEARS_PER_EXTENSION)
+        if self._last_year >= MAX_YEAR:
+            raise CalendarBoundsError(f"the calendar computes dates from {MIN_YEAR} to {MAX_YEAR}, "
+                                      f"and this one has no working time left before {MAX_YEAR + 1}")
+        self._build(self._first.year, min(MAX_YEAR, self._last_year + self._span_years()))
 
     # -- days ---------------------------------------------------------------------------------
     def is_working_day(self, day: date) -> bool:
@@ -146,6 +195,8 @@ class WorkingCalendar:
 
     def working_days(self, date_from: date, date_to: date) -> list[date]:
         """The working days from `date_from` to `date_to`, both included."""
+        check_year(date_from.year)
+        check_year(date_to.year)
         return [date.fromordinal(o) for o in range(date_from.toordinal(), date_to.toordinal() + 1)
                 if self.is_working_day(date.fromordinal(o))]
 
@@ -208,6 +259,8 @@ class WorkingCalendar:
         lands on the end of a period stays there (the slip prints 17:00, not 08:00 next day).
         Adding 0 gives the next working instant.
         """
+        if not _MIN_SPAN <= minutes <= MAX_SPAN_MINUTES:  # inline: add() is the hot path
+            check_span(minutes)
         if minutes == 0:
             return self.next_working_instant(start)
         target = self.position(start) + minutes
@@ -221,6 +274,8 @@ class WorkingCalendar:
         """`start` plus `minutes` of working time that does not count the working time inside
         `excluded` intervals (sorted, not overlapping, none before `start`). An interval counts
         only if it begins before the time has run out."""
+        if not _MIN_SPAN <= minutes <= MAX_SPAN_MINUTES:
+            check_span(minutes)
         start_position = self.position(start)
         target = start_position + minutes
         for interval_start, interval_end in excluded:
@@ -235,9 +290,9 @@ class WorkingCalendar:
     def next_working_day_start(self, day: date) -> datetime:
         """The start of the first working period on a working day after `day`."""
         index = self._index(day) + 1
-        while True:
+        while True:  # linear in the days off that follow; growth stops at MAX_YEAR
             if index >= len(self._starts):
-                self._extend_forwards()
+                self._extend_forwards()  # forwards only: `index` stays the same day
             if self._day_periods[index]:
                 return self._at(date.fromordinal(self._first_ordinal + index), self._day_periods[index][0][0])
             index += 1

@@ -23,7 +23,8 @@ REFUSAL_REASON_FIELD = {"tu_choi": "ly_do_tu_choi", "khong_dat": "y_kien"}
 
 
 def is_refusal(data: Mapping) -> bool:
-    return data.get(DECISION_KEY) in REFUSAL_DECISIONS
+    decision = data.get(DECISION_KEY)
+    return isinstance(decision, str) and decision in REFUSAL_DECISIONS  # a dict or list is no decision (nor a 500)
 
 
 def decision_text(data: Mapping, text_fields: tuple[str, ...]) -> str | None:

@@ -1,12 +1,26 @@
-"""Appends to the audit log; nothing ever updates or deletes an audit row.
+"""Appends to the audit log and verifies it; nothing ever updates or deletes an audit row.
 
 Events are collected during a change and written in one multi-row INSERT just before it
 commits (`write_pending`), so a step's hand-overs cost one statement, not one per event.
+Each event is hash-chained to the previous event of its dossier (engine.domain.audit_chain):
+the chain's head row is locked, the events are linked from it, and the head moves on, all in
+the change's transaction, so concurrent writers of one dossier (a clerk and the worker's SLA
+pass) queue on the head instead of forking the chain or failing. The database itself refuses
+UPDATE and DELETE on audit_event (migration 0009's triggers).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from itertools import groupby
+
 from engine.domain.assignment import Actor
+from engine.domain.audit_chain import BrokenLink
+from engine.domain.audit_chain import ChainHead
+from engine.domain.audit_chain import chain_key
+from engine.domain.audit_chain import first_broken_link
+from engine.domain.errors import NotFound
+from engine.store import audit_chains
 from engine.store import repositories
 from engine.store.database import Session
 
@@ -32,8 +46,76 @@ def write_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING, [])
     if not pending:
         return
-    if any(item is not None and item.id is None for _, item in pending):
-        session.flush()
+    # Everything else the change writes goes first: the chain heads are then the last locks it
+    # takes, held only until the commit that follows, so writers of one dossier cannot deadlock.
+    session.flush()
     rows = [{**event, "work_item_id": item.id if item is not None else event["work_item_id"]}
             for event, item in pending]
+    _chain(session, rows)
     repositories.insert_audit_events(session, rows)
+
+
+def _chain(session: Session, rows: list[dict]) -> None:
+    """Give each row its chain hash and move the chains' heads on (locked until commit): two
+    statements per change, a read of the heads and their update (or insert, for new chains)."""
+    keys = sorted({chain_key(row["dossier_id"]) for row in rows})
+    heads = audit_chains.lock_heads(session, keys)
+    new = [key for key in keys if key not in heads]
+    linked = _link(rows, {**{key: ChainHead() for key in new}, **heads})
+    ours = audit_chains.create_heads(session, {key: linked[key] for key in new}) if new else set()
+    if len(ours) < len(new):
+        # Another change created one of these chains meanwhile (only a chain's first events can
+        # race so; the insert waited for it and skipped): link again from the heads as they are.
+        linked = _link(rows, {**audit_chains.lock_heads(session, keys), **{key: ChainHead() for key in ours}})
+        audit_chains.update_heads(session, {key: head for key, head in linked.items() if key not in ours})
+        return
+    if heads:
+        audit_chains.update_heads(session, {key: linked[key] for key in heads})
+
+
+def _link(rows: list[dict], heads: dict[int, ChainHead]) -> dict[int, ChainHead]:
+    heads = dict(heads)
+    for row in rows:
+        key = chain_key(row["dossier_id"])
+        heads[key], row["chain_hash"] = heads[key].after(row)
+    return heads
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """A broken chain as an operator reads it: the dossier's code (None for the chain of events
+    without a dossier), the first event that does not verify, and why."""
+
+    dossier_code: str | None
+    event_id: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        chain = f"dossier {self.dossier_code}" if self.dossier_code else "events without a dossier"
+        where = f"event {self.event_id}" if self.event_id is not None else "end of chain"
+        return f"{chain}: {where}: {self.reason}"
+
+
+def verify(session: Session, dossier_code: str | None = None) -> tuple[int, list[ChainReport]]:
+    """Walk the chains (all, or one dossier's) and return how many were checked and, for each
+    broken one, its first broken link."""
+    key = None
+    if dossier_code is not None:
+        key = audit_chains.dossier_id_by_code(session, dossier_code)
+        if key is None:
+            raise NotFound("unknown dossier '%(code)s'", field="dossier", code=dossier_code)
+    heads = audit_chains.heads(session, None if key is None else [key])
+    broken: list[BrokenLink] = []
+    seen: set[int] = set()
+    for chain, events in groupby(audit_chains.chain_events(session, key), key=lambda e: e[0]):
+        seen.add(chain)
+        found = first_broken_link(chain, ((e[1], e[2], e[3]) for e in events), heads.get(chain))
+        if found is not None:
+            broken.append(found)
+    for chain in sorted(set(heads) - seen):  # a head whose events are all gone
+        found = first_broken_link(chain, (), heads[chain])
+        if found is not None:
+            broken.append(found)
+    codes = audit_chains.dossier_codes(session, [link.key for link in broken])
+    return len(seen | set(heads)), [ChainReport(codes.get(link.key), link.event_id, link.reason)
+                                    for link in broken]

@@ -60,12 +60,12 @@ def bpmn_files(files: Mapping[str, bytes]) -> dict[str, bytes]:
 
 
 def template_files(rt: Runtime, definition_id: int) -> dict[str, str]:
-    """Every file of a template version (BPMN and forms), as stored."""
+    """Every file of a template version (BPMN and forms), as stored (kept in memory once read)."""
     with rt.db.read_session() as s:
-        definition = s.get(ProcessDefinitionRecord, definition_id)
-        if definition is None:
-            raise NotFound("unknown process definition %(id)s", id=definition_id)
-        return dict(s.get(TemplateBlobRecord, definition.digest).files)
+        files = rt.template_files(s, definition_id)
+    if files is None:
+        raise NotFound("unknown process definition %(id)s", id=definition_id)
+    return dict(files)
 
 
 def retire(rt: Runtime, definition_id: int) -> ProcessDefinitionRecord:

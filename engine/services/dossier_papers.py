@@ -100,7 +100,8 @@ def last_decision(steps: list[WorkItemRecord], wanted: frozenset[str], text_fiel
     """The latest completed step whose decision is one of `wanted`, with what it said."""
     for step in reversed(steps):
         outcome = step.outcome or {}
-        if step.state == "completed" and outcome.get(decisions.DECISION_KEY) in wanted:
+        decision = outcome.get(decisions.DECISION_KEY)
+        if step.state == "completed" and isinstance(decision, str) and decision in wanted:
             return Decision(step.name, step.completed_by, step.completed_at,
                             decisions.decision_text(outcome, text_fields), outcome)
     return None

@@ -52,6 +52,10 @@ from engine.store.records import WorkItemRecord
 
 P = ParamSpec("P")
 R = TypeVar("R")
+#: Checks a step's submitted data inside the change's transaction: (session, item, dossier, data) -> data.
+DataCheck = Callable[[Session, WorkItemRecord, DossierRecord, dict], Mapping]
+#: Builds a caller's reply from the changed row inside the change's transaction.
+Answer = Callable[[Session, object], object]
 
 
 #: How many times a change that lost a race to a concurrent write is run again from a fresh read.
@@ -86,9 +90,10 @@ def retried_on_race(use_case: Callable[P, R]) -> Callable[P, R]:
 
 def start_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applicant_name: str, actor: Actor,
                   applicant: Mapping | None = None, received_at: datetime | None = None,
-                  data: Mapping | None = None, channel: str = Channel.COUNTER.value) -> DossierRecord:
+                  data: Mapping | None = None, channel: str = Channel.COUNTER.value, answer: Answer | None = None):
     """Receive a dossier (at the counter, online or by post): issue its code, compute its
-    appointment and start its process."""
+    appointment and start its process. With `answer`, the caller's reply is built from the new
+    dossier in the same transaction and returned instead of it."""
     if channel not in {c.value for c in Channel}:
         raise InvalidAction("unknown receipt channel '%(channel)s' (counter, online or post)", field="channel",
                             channel=channel)
@@ -136,19 +141,30 @@ def start_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applicant_
                      code=code, definition=f"{definition.key} v{definition.version}",
                      appointment_at=appointment.isoformat() if appointment else None)
         projection.sync(s, dossier, run, calendar, actor, now, ready_before=frozenset())
-        return dossier
+        return _answered(s, dossier, answer)
 
 
 @retried_on_race
 def complete_work_item(rt: Runtime, work_item_id: int, actor: Actor, data: Mapping | None = None, *,
-                       expected_version: int | None = None) -> DossierRecord:
+                       expected_version: int | None = None, check: DataCheck | None = None,
+                       seen_by: Callable[[str], bool] | None = None, answer: Answer | None = None):
     """Complete a step with its form data and move the dossier on to its next steps.
+
+    Everything the change needs is read in its one transaction: `seen_by(unit_code)` answers a
+    step the caller may not see as unknown; `check(session, item, dossier, data)` returns the data
+    to store (the configurator checks it against the step's form) or raises; `answer(session,
+    dossier)`, when given, builds the caller's reply from the changed dossier in the same
+    transaction (its new steps included) and is returned instead of the dossier.
 
     Raises InvalidAction naming the reason's field when the data refuses the dossier without
     saying why (the refusal slip prints it)."""
-    refuse(decisions.refusal_without_reason(data or {}))
+    if check is None:
+        refuse(decisions.refusal_without_reason(data or {}))
     with transaction(rt) as s:
-        item, dossier = _open_item(s, work_item_id, expected_version)
+        item, dossier = _open_item(s, work_item_id, expected_version, seen_by)
+        if check is not None:
+            data = check(s, item, dossier, dict(data or {}))
+            refuse(decisions.refusal_without_reason(data))
         refuse(refusal_to_complete(actor, StepHolding.of(item)))
         now = rt.clock.now()
         calendar = rt.calendars.for_unit(s, dossier.unit_code)
@@ -161,13 +177,15 @@ def complete_work_item(rt: Runtime, work_item_id: int, actor: Actor, data: Mappi
                      classification=item.classification, margin_minutes=item.margin_minutes)
         projection.sync(s, dossier, run, calendar, actor, now, ready_before,
                         handed_over_by=actor.username, completed_task=item.task_id)
-        return dossier
+        return _answered(s, dossier, answer)
 
 
 @retried_on_race
-def claim_work_item(rt: Runtime, work_item_id: int, actor: Actor) -> WorkItemRecord:
+def claim_work_item(rt: Runtime, work_item_id: int, actor: Actor, *, seen_by: Callable[[str], bool] | None = None,
+                    answer: Answer | None = None):
+    """Take a step of one's role into one's own hands (`seen_by` and `answer` as for completing)."""
     with transaction(rt) as s:
-        item, dossier = _open_item(s, work_item_id, None)
+        item, dossier = _open_item(s, work_item_id, None, seen_by)
         refuse(refusal_to_claim(actor, StepHolding.of(item)))
         now = rt.clock.now()
         item.assignee, item.state, item.claimed_at = actor.username, WorkItemState.CLAIMED.value, now
@@ -177,7 +195,7 @@ def claim_work_item(rt: Runtime, work_item_id: int, actor: Actor) -> WorkItemRec
             projection.set_deadlines_on_claim(s, item, bundle, calendar, now)
         audit.record(s, at=now, action="claim", actor=actor, dossier_id=dossier.id, work_item_id=item.id,
                      element_id=item.element_id, giver=item.role, receiver=actor.username)
-        return item
+        return item if answer is None else _answered(s, item, answer)
 
 
 @retried_on_race
@@ -300,9 +318,10 @@ def _running(s: Session, dossier_id: int) -> DossierRecord:
     return dossier
 
 
-def _open_item(s: Session, work_item_id: int, expected_version: int | None):
+def _open_item(s: Session, work_item_id: int, expected_version: int | None,
+               seen_by: Callable[[str], bool] | None = None):
     item, dossier = repositories.work_item_with_dossier(s, work_item_id)
-    if item is None:
+    if item is None or (seen_by is not None and not seen_by(item.unit_code)):
         raise NotFound("unknown work item %(id)s", id=work_item_id)
     if expected_version is not None and item.version != expected_version:
         raise ConflictError("step '%(step)s' changed since you opened it; reload and try again", step=item.name)
@@ -314,6 +333,15 @@ def _open_item(s: Session, work_item_id: int, expected_version: int | None):
     if dossier.run_state != RunState.RUNNING.value:
         raise _not_running(dossier)
     return item, dossier
+
+
+def _answered(s: Session, changed, answer: Answer | None):
+    """The changed row, or the caller's reply built from it in the same transaction (flushed
+    first, so the reply sees the change; the commit then has nothing left to write)."""
+    if answer is None:
+        return changed
+    s.flush()
+    return answer(s, changed)
 
 
 def _not_running(dossier: DossierRecord) -> InvalidAction:

@@ -71,6 +71,28 @@ class Runtime:
     calendars: CalendarProvider = field(default_factory=CalendarProvider)
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     _definition_refs: dict[int, tuple[str, str]] = field(default_factory=dict, repr=False)
+    _files: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+
+    #: Templates whose files are kept in memory (forms are read on every completion); a province
+    #: runs a few hundred, each a few tens of kilobytes.
+    FILES_KEPT = 512
+
+    def template_files(self, session: Session, definition_id: int) -> dict[str, str] | None:
+        """Every file of a definition (BPMN and forms) as stored, None for an unknown one. Content
+        never changes for a digest, so after the first read they are served from memory."""
+        ref = self._definition_refs.get(definition_id)
+        if ref is None:
+            definition = session.get(ProcessDefinitionRecord, definition_id)
+            if definition is None:
+                return None
+            ref = self._definition_refs[definition_id] = (definition.key, definition.digest)
+        files = self._files.get(ref[1])
+        if files is None:
+            files = dict(session.get(TemplateBlobRecord, ref[1]).files)
+            if len(self._files) >= self.FILES_KEPT:
+                self._files.pop(next(iter(self._files)))
+            self._files[ref[1]] = files
+        return files
 
     def bundle_for_definition(self, session: Session, definition_id: int) -> SpecBundle:
         """The parsed template of a definition; a definition's content never changes, so the

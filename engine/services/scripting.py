@@ -7,6 +7,7 @@ from datetime import datetime
 from engine.bpmn.script_env import make_script_engine
 from engine.clock import Clock
 from engine.domain.calendar import MINUTES_PER_DAY
+from engine.domain.calendar import check_span
 
 
 def _instant(value, clock: Clock) -> datetime:
@@ -19,6 +20,13 @@ def _instant(value, clock: Clock) -> datetime:
     return value
 
 
+def _minutes(amount, minutes_per_unit: int) -> int:
+    """`amount` units of working time in minutes, refused (naming the span) beyond ten years."""
+    minutes = float(amount) * minutes_per_unit
+    check_span(minutes)  # before round(), which raises OverflowError on inf; NaN is refused too
+    return round(minutes)
+
+
 def helpers_for(calendar, clock: Clock) -> dict:
     """Whitelisted helpers; results are ISO-8601 text with an offset, as BPMN timers require."""
 
@@ -26,10 +34,10 @@ def helpers_for(calendar, clock: Clock) -> dict:
         return clock.now().astimezone(calendar.tz).isoformat()
 
     def add_working_days(start=None, days=1) -> str:
-        return calendar.add(_instant(start, clock), round(float(days) * MINUTES_PER_DAY)).isoformat()
+        return calendar.add(_instant(start, clock), _minutes(days, MINUTES_PER_DAY)).isoformat()
 
     def add_working_hours(start=None, hours=1) -> str:
-        return calendar.add(_instant(start, clock), round(float(hours) * 60)).isoformat()
+        return calendar.add(_instant(start, clock), _minutes(hours, 60)).isoformat()
 
     def working_days_between(start, end) -> float:
         return calendar.between(_instant(start, clock), _instant(end, clock)) / MINUTES_PER_DAY

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -10,6 +11,7 @@ from typing import Iterator
 from sqlalchemy import create_engine
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -51,9 +53,39 @@ def make_engine(url: str, *, read_only: bool = False, **kwargs) -> Engine:
         begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
         return engine
-    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _ping_when_idle(engine)
     # A reader (a replica) refuses writes at the server, whatever a query tries.
     return engine.execution_options(postgresql_readonly=True) if read_only else engine
+
+
+#: A pooled connection unused for longer than this is checked before it is handed out again.
+IDLE_BEFORE_PING_S = 30.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection only when it has sat idle for a while: the server or a firewall
+    may have dropped it then, while one handed back a moment ago is alive (SQLAlchemy's
+    pool_pre_ping checks every check-out, a round trip on every request)."""
+    event.listen(engine.pool, "checkin", _mark_idle)
+    event.listen(engine.pool, "checkout", _ping_if_idle_long)
+
+
+def _mark_idle(_dbapi_connection, record) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle_long(dbapi_connection, record, _proxy) -> None:
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < IDLE_BEFORE_PING_S:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.close()
+        dbapi_connection.rollback()
+    except Exception as exc:  # the pool replaces the connection and tries again
+        raise DisconnectionError(f"idle connection found dead: {exc}") from exc
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

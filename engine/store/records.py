@@ -267,9 +267,24 @@ class AuditEventRecord(Base):
     receiver: Mapped[str | None] = mapped_column(String(120))  # hand-over: to (user or role)
     element_id: Mapped[str | None] = mapped_column(String(120))
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    # SHA-256 linking the event to the previous one of its dossier (engine.domain.audit_chain).
+    chain_hash: Mapped[str | None] = mapped_column(String(64))
 
     # Lets an event name a work item created in the same flush, before it has an id.
     work_item: Mapped["WorkItemRecord | None"] = relationship(lazy="raise")
+
+
+class AuditChainRecord(Base):
+    """The head of one audit chain (a dossier's, or key 0 for events without a dossier).
+
+    Writers lock it to append, so two changes of one dossier never fork its chain; the database
+    refuses UPDATE and DELETE on audit_event itself (triggers of migration 0009)."""
+
+    __tablename__ = "audit_chain"
+
+    chain_key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    length: Mapped[int] = mapped_column(Integer)
 
 
 class OutboxRecord(Base):

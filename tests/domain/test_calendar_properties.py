@@ -14,6 +14,9 @@ from hypothesis import strategies as st
 from engine.calendars import CalendarSettings
 from engine.calendars import build_calendar
 from engine.domain import deadlines
+from engine.domain.calendar import MAX_SPAN_MINUTES
+from engine.domain.calendar import CalendarBoundsError
+from engine.domain.calendar import WorkingCalendar
 
 CAL = build_calendar([CalendarSettings("VN")], [])
 instants = st.datetimes(min_value=datetime(2024, 6, 1), max_value=datetime(2027, 6, 1),
@@ -80,3 +83,32 @@ def test_a_pause_never_brings_the_appointment_earlier(received, minutes, pause_a
 def test_going_back_then_forward_measures_the_same_working_time(start, minutes):
     earlier = CAL.add(start, -minutes)
     assert earlier < start and CAL.between(earlier, start) == minutes
+
+
+START_2026 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+#: Every day from 1990 to 2100 is a row of the table: no computation may build more than twice that.
+ROWS_1990_TO_2100 = 111 * 366
+
+
+spans = st.one_of(st.integers(min_value=-MAX_SPAN_MINUTES // 2, max_value=MAX_SPAN_MINUTES),
+                  st.integers(min_value=-10**12, max_value=10**12))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spans)
+def test_any_span_costs_a_bounded_number_of_day_rows(minutes):
+    """Counted in day rows built, not wall-clock: an allowed span (up to ten years) costs under
+    three tables' worth, since each growth at least doubles the table (growing two years at a
+    time rebuilt it once per two years of distance, quadratic in the span); a longer one is
+    refused before any row is built."""
+    calendar = WorkingCalendar(first_year=2026, last_year=2026)
+    built_at_start = calendar.rows_built
+    try:
+        due = calendar.add(START_2026, minutes)
+    except CalendarBoundsError:
+        assert abs(minutes) > MAX_SPAN_MINUTES
+        assert calendar.rows_built == built_at_start
+        return
+    calendar.between(START_2026, due)
+    calendar.next_working_day_start(due.date())
+    assert calendar.rows_built <= 3 * calendar.table_days <= 3 * ROWS_1990_TO_2100

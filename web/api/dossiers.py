@@ -37,12 +37,12 @@ def start_dossier(body: dict):
     if received_at is not None and received_at > rt.clock.now():
         raise ApiError(422, "Thời điểm tiếp nhận không được ở tương lai.", field="received_at")
     applicant = body["applicant"]
-    dossier = dossier_service.start_dossier(
+    payload = dossier_service.start_dossier(
         rt, definition_id=_definition_id(body), unit_code=body["unit_code"], applicant_name=applicant["name"],
-        applicant=applicant, received_at=received_at, channel=body["channel"], actor=user.actor())
-    with rt.db.read_session() as s:
-        view = api_queries.dossier_by_code(s, dossier.code, frozenset({dossier.unit_code}))
-    return dossier_payload(view), {"Location": url_for("api_dossiers.get_dossier", code=dossier.code)}
+        applicant=applicant, received_at=received_at, channel=body["channel"], actor=user.actor(),
+        answer=lambda s, dossier: dossier_payload(
+            api_queries.dossier_by_code(s, dossier.code, frozenset({dossier.unit_code}))))
+    return payload, {"Location": url_for("api_dossiers.get_dossier", code=payload["code"])}
 
 
 @blp.route("/<code>")

@@ -9,6 +9,7 @@ from engine.services import actions
 from engine.services import dossiers as dossier_service
 from engine.store import api_queries
 from engine.store import repositories
+from engine.store.records import DossierRecord
 from web.api import schemas
 from web.api.base import TOKEN_ONLY
 from web.api.base import ApiError
@@ -54,9 +55,9 @@ def list_work_items(pagination_parameters, filter: str):  # noqa: A002  (the que
 @_documented_write
 def claim(item_id: int):
     """Take an open step of your role and unit."""
-    _check_visible(item_id)
-    dossier_service.claim_work_item(runtime(), item_id, api_user().actor())
-    return _item(item_id)
+    user = api_user()
+    return dossier_service.claim_work_item(runtime(), item_id, user.actor(), seen_by=user.may_see_unit,
+                                           answer=_item_answer)
 
 
 @blp.route("/<int:item_id>/unclaim", methods=["POST"])
@@ -76,11 +77,10 @@ def unclaim(item_id: int):
 def complete(body: dict, item_id: int):
     """Complete the step with its form data (checked against the step's form: 422 names the field,
     e.g. `data.ly_do_tu_choi` for a refusal without its reason)."""
-    _check_visible(item_id)
+    user = api_user()
     with fields_named(_REASON_FIELDS):
-        dossier = complete_step(runtime(), item_id, api_user().actor(), body["data"],
-                                expected_version=body.get("version"))
-    return _dossier(dossier.code, dossier.unit_code)
+        return complete_step(runtime(), item_id, user.actor(), body["data"], expected_version=body.get("version"),
+                             seen_by=user.may_see_unit, answer=_dossier_answer)
 
 
 @blp.route("/<int:item_id>/return", methods=["POST"])
@@ -124,6 +124,16 @@ def _check_visible(item_id: int) -> str:
     if unit is None or not api_user().may_see_unit(unit):
         raise ApiError(404, f"Không tìm thấy bước xử lý {item_id}.")
     return unit
+
+
+def _item_answer(s, item) -> dict:
+    """The step as the caller's reply, inside the change's transaction (its dossier is already loaded)."""
+    return work_item_payload(item, s.get(DossierRecord, item.dossier_id))
+
+
+def _dossier_answer(s, dossier) -> dict:
+    """The dossier with its steps open now, as the caller's reply inside the change's transaction."""
+    return dossier_payload(api_queries.dossier_by_code(s, dossier.code, frozenset({dossier.unit_code})))
 
 
 def _item(item_id: int) -> dict:

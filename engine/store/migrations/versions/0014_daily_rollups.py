@@ -5,7 +5,7 @@ as `motcua rollups rebuild`), and the indexes that keep the open stock, the paus
 instant and the at-risk list off full scans.
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0009 (0009_audit_chain follows 0010)
 """
 from alembic import op
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from engine.store import rollups
 
 revision = '0014'
-down_revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,356 @@
+"""The product over HTTP as production runs it: `motcua serve --workers 2` (gunicorn) on PostgreSQL,
+driven through /api/v1 by keep-alive clients (1, then 4 threads), each dossier started and its five
+steps claimed and completed.
+
+Prints completions/s and starts/s, p50/p95 latency, SQL statements per start and per completion
+(the server counts them per request when MOTCUA_COUNT_SQL is set and answers them in a header),
+and the CPU the server and PostgreSQL spend per completion (from /proc: the gunicorn process tree
+and PostgreSQL's backends, before and after). The baseline, measured in the same run, is the
+engine's own complete-work-item in process on the same database: `ratio_http_vs_engine_cpu` says
+how much the web layer adds.
+
+    python benchmarks/http.py [--quick] [--dossiers N]
+
+Needs PostgreSQL (MOTCUA_BENCH_POSTGRES_URL or MOTCUA_TEST_POSTGRES_URL, as `make test` exports).
+The last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# This file's name would shadow the standard library's `http` (and calendar.py its `calendar`):
+# the project's root takes this folder's place on the path before anything is imported.
+sys.path[0] = str(ROOT)
+
+import argparse  # noqa: E402
+import http.client  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import socket  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+
+from sqlalchemy import create_engine  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from engine.clock import SystemClock  # noqa: E402
+from engine.domain.assignment import Actor  # noqa: E402
+from engine.services import api_tokens  # noqa: E402
+from engine.services import definitions  # noqa: E402
+from engine.services import dossiers  # noqa: E402
+from engine.services.runtime import Runtime  # noqa: E402
+from engine.store import migrate  # noqa: E402
+from engine.store.database import Database  # noqa: E402
+from engine.store.records import UnitRecord  # noqa: E402
+from engine.store.records import UserRecord  # noqa: E402
+from engine.store.records import WorkItemRecord  # noqa: E402
+
+MODEL = ROOT / "tests" / "bpmn" / "five_steps.bpmn"
+UNIT = "00070"
+OFFICER = "can_bo_bench"
+ROLES = frozenset({"mot_cua", "chuyen_vien", "lanh_dao"})
+STEP_DATA = {"tham_dinh": {"hop_le": True}}
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a small run (CI smoke)")
+    parser.add_argument("--dossiers", type=int, default=None, help="dossiers per client thread count")
+    args = parser.parse_args()
+    dossier_count = args.dossiers or (10 if args.quick else 200)
+    server_url = os.environ.get("MOTCUA_BENCH_POSTGRES_URL") or os.environ.get("MOTCUA_TEST_POSTGRES_URL")
+    if not server_url:
+        sys.exit("benchmarks/http.py needs PostgreSQL: set MOTCUA_BENCH_POSTGRES_URL (or run under `make test`)")
+    with scratch_database(server_url) as url:
+        token, definition_id = prepare(url)
+        engine_cpu_ms = in_process_baseline(url, definition_id, max(5, dossier_count // 4))
+        with served(url) as port:
+            runs = {threads: drive(port, token, definition_id, dossier_count, threads) for threads in (1, 4)}
+    report(runs, engine_cpu_ms, dossier_count)
+
+
+# -- the database and the product ------------------------------------------------------------------
+
+class scratch_database:
+    """A fresh PostgreSQL database for this run, dropped at the end."""
+
+    def __init__(self, server_url: str):
+        self.admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+        self.name = f"motcua_bench_http_{uuid.uuid4().hex[:8]}"
+        self.url = server_url.rsplit("/", 1)[0] + f"/{self.name}"
+
+    def __enter__(self) -> str:
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{self.name}"'))
+        return self.url
+
+    def __exit__(self, *exc) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+def prepare(url: str) -> tuple[str, int]:
+    """Schema, one commune, one officer holding every role of the model, the model, a token."""
+    db = Database(url)
+    migrate.upgrade(db.engine)
+    rt = Runtime(db=db, clock=SystemClock())
+    with db.session() as s:
+        s.add(UnitRecord(code="01", name="Thành phố Hà Nội", kind="province", parent_code=None, agency_code="01"))
+        s.flush()
+        s.add(UnitRecord(code=UNIT, name="Phường Hoàn Kiếm", kind="commune", parent_code="01", agency_code="01.00070"))
+        s.add(UserRecord(username=OFFICER, full_name="Cán bộ đo hiệu năng", unit_code=UNIT,
+                         roles=" ".join(sorted(ROLES))))
+    definition = definitions.deploy(rt, {"five_steps.bpmn": MODEL.read_bytes()})
+    _, token = api_tokens.issue(rt, username=OFFICER, name="benchmark")
+    db.dispose()
+    return token, definition.id
+
+
+def in_process_baseline(url: str, definition_id: int, count: int) -> float:
+    """CPU ms (this process + PostgreSQL) per completion through the engine itself, no HTTP."""
+    db = Database(url)
+    rt = Runtime(db=db, clock=SystemClock())
+    actor = Actor(OFFICER, ROLES, UNIT)
+    started = [dossiers.start_dossier(rt, definition_id=definition_id, unit_code=UNIT, applicant_name=f"Gốc {n}",
+                                      actor=actor).id for n in range(count)]
+    before_self, before_pg = _self_cpu(), _postgres_cpu()
+    completions = 0
+    for dossier_id in started:
+        while (item := _open_item(db, dossier_id)) is not None:
+            if item.assignee is None:
+                dossiers.claim_work_item(rt, item.id, actor)
+            dossiers.complete_work_item(rt, item.id, actor, STEP_DATA.get(item.element_id, {}))
+            completions += 1
+    spent = (_self_cpu() - before_self) + (_postgres_cpu() - before_pg)
+    db.dispose()
+    return spent / completions
+
+
+def _open_item(db: Database, dossier_id: int):
+    with db.read_session() as s:
+        return s.scalar(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id,
+                                                     WorkItemRecord.state.in_(("open", "claimed"))))
+
+
+class served:
+    """`motcua serve --workers 2` on a free loopback port, counting its SQL statements."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def __enter__(self) -> int:
+        self.port = _free_port()
+        self.instance = tempfile.mkdtemp(prefix="motcua-bench-http-")
+        env = {**os.environ, "DATABASE_URL": self.url, "MOTCUA_COUNT_SQL": "1",
+               "MOTCUA_SECRET_KEY": uuid.uuid4().hex}
+        motcua = Path(sys.executable).with_name("motcua")
+        self.process = subprocess.Popen([str(motcua), "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                                         "--workers", "2"], env=env, cwd=self.instance,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _wait_until_up(self.port, self.process)
+        return self.port
+
+    def __exit__(self, *exc) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_up(port: int, process: subprocess.Popen) -> None:
+    for _ in range(300):
+        if process.poll() is not None:
+            sys.exit(f"motcua serve stopped: {process.stderr.read().decode(errors='replace')[-2000:]}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/api/v1/openapi.json")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    sys.exit("motcua serve did not answer within 30 s")
+
+
+# -- driving it ----------------------------------------------------------------------------------------
+
+class Client:
+    """One keep-alive connection with the token; counts reconnections (a server that answers
+    `Connection: close` makes one per request)."""
+
+    def __init__(self, port: int, token: str):
+        self.port, self.token = port, token
+        self.conn = None
+        self.connects = 0
+
+    def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict, int, float]:
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            self.connects += 1
+        payload = json.dumps(body).encode() if body is not None else None
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        started = time.perf_counter()
+        self.conn.request(method, path, body=payload, headers=headers)
+        response = self.conn.getresponse()
+        data = response.read()
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        if response.getheader("Connection", "").lower() == "close":
+            self.conn.close()
+            self.conn = None
+        statements = int(response.getheader("X-Motcua-Statements", "0"))
+        return response.status, json.loads(data) if data else {}, statements, elapsed_ms
+
+
+def drive(port: int, token: str, definition_id: int, count: int, threads: int) -> dict:
+    """`count` dossiers per thread, each started then its steps claimed and completed."""
+    results = [dict(starts=[], completions=[], claims=[], connects=0) for _ in range(threads)]
+    before = _server_cpu(port) + _postgres_cpu()
+    wall = time.perf_counter()
+    workers = [threading.Thread(target=_one_client, args=(port, token, definition_id, count, results[n]))
+               for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    wall = time.perf_counter() - wall
+    cpu_ms = _server_cpu(port) + _postgres_cpu() - before
+    starts = [r for result in results for r in result["starts"]]
+    completions = [r for result in results for r in result["completions"]]
+    claims = [r for result in results for r in result["claims"]]
+    requests = len(starts) + len(completions) + len(claims)
+    return {
+        "threads": threads, "dossiers": len(starts), "completions": len(completions),
+        "completions_per_s": round(len(completions) / wall, 1), "starts_per_s": round(len(starts) / wall, 1),
+        "complete_p50_ms": _pct(completions, 50), "complete_p95_ms": _pct(completions, 95),
+        "start_p50_ms": _pct(starts, 50), "start_p95_ms": _pct(starts, 95),
+        "statements_per_start": round(statistics.mean(s for s, _ in starts), 1),
+        "statements_per_completion": round(statistics.mean(s for s, _ in completions), 1),
+        "statements_per_claim": round(statistics.mean(s for s, _ in claims), 1) if claims else 0,
+        # The server's and PostgreSQL's CPU for the whole run, shared out over the completions
+        # (starts and claims included: they are what a completion costs end to end here).
+        "cpu_ms_per_completion": round(cpu_ms / len(completions), 2),
+        "cpu_ms_per_request": round(cpu_ms / requests, 2),
+        "connections": sum(result["connects"] for result in results), "requests": requests,
+    }
+
+
+def _one_client(port: int, token: str, definition_id: int, count: int, out: dict) -> None:
+    client = Client(port, token)
+    for n in range(count):
+        status, dossier, statements, ms = client.call("POST", "/api/v1/dossiers", {
+            "definition_id": definition_id, "unit_code": UNIT, "applicant": {"name": f"Người nộp {n}"}})
+        _check(status, 201, dossier)
+        out["starts"].append((statements, ms))
+        while dossier.get("current_steps"):
+            step = dossier["current_steps"][0]
+            if step.get("assignee") is None:
+                status, _, statements, ms = client.call("POST", f"/api/v1/work-items/{step['id']}/claim")
+                _check(status, 200, {})
+                out["claims"].append((statements, ms))
+            status, dossier, statements, ms = client.call(
+                "POST", f"/api/v1/work-items/{step['id']}/complete", {"data": STEP_DATA.get(step["element_id"], {})})
+            _check(status, 200, dossier)
+            out["completions"].append((statements, ms))
+    out["connects"] = client.connects
+
+
+def _check(status: int, expected: int, body: dict) -> None:
+    if status != expected:
+        raise SystemExit(f"unexpected HTTP {status}: {json.dumps(body, ensure_ascii=False)[:500]}")
+
+
+def _pct(samples: list[tuple[int, float]], pct: int) -> float:
+    values = sorted(ms for _, ms in samples)
+    return round(values[min(len(values) - 1, int(len(values) * pct / 100))], 2)
+
+
+# -- CPU from /proc -------------------------------------------------------------------------------------
+
+def _cpu_ms(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) * 1000 / CLK_TCK  # utime + stime
+
+
+def _processes() -> list[tuple[int, int, str]]:
+    """(pid, parent pid, command name) of every process."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            name = stat[stat.index("(") + 1:stat.rindex(")")]
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            found.append((int(entry.name), parent, name))
+    return found
+
+
+def _server_cpu(port: int) -> float:
+    """The gunicorn tree serving `port` (its master and workers), found as children of this process."""
+    processes = _processes()
+    tree, frontier = set(), {os.getpid()}
+    while frontier:
+        children = {pid for pid, parent, _ in processes if parent in frontier} - tree
+        tree |= children
+        frontier = children
+    return sum(_cpu_ms(pid) for pid in tree)
+
+
+def _postgres_cpu() -> float:
+    """Every PostgreSQL process on the machine (other activity on it counts too: run quietly)."""
+    return sum(_cpu_ms(pid) for pid, _, name in _processes() if name.startswith("postgres"))
+
+
+def _self_cpu() -> float:
+    return _cpu_ms(os.getpid())
+
+
+def report(runs: dict, engine_cpu_ms: float, dossier_count: int) -> None:
+    for threads, run in runs.items():
+        print(f"{threads} client(s): {run['completions']} completions at {run['completions_per_s']}/s "
+              f"(p50 {run['complete_p50_ms']} ms, p95 {run['complete_p95_ms']} ms), "
+              f"{run['starts_per_s']} starts/s; statements: start {run['statements_per_start']}, "
+              f"completion {run['statements_per_completion']}, claim {run['statements_per_claim']}; "
+              f"server+PostgreSQL CPU {run['cpu_ms_per_completion']} ms per completion; "
+              f"{run['connections']} connection(s) for {run['requests']} requests")
+    one = runs[1]
+    ratio = round(one["cpu_ms_per_completion"] / engine_cpu_ms, 2) if engine_cpu_ms else None
+    print(f"engine in process (baseline): {engine_cpu_ms:.2f} ms CPU per completion; "
+          f"ratio_http_vs_engine_cpu = {ratio}")
+    print(json.dumps({
+        "benchmark": "http", "dossiers_per_thread": dossier_count, "server": "motcua serve --workers 2 (gunicorn)",
+        "database": "postgresql",
+        "cpu_ms_per_completion": one["cpu_ms_per_completion"],
+        "statements_per_completion": one["statements_per_completion"],
+        "statements_per_start": one["statements_per_start"],
+        "completions_per_s": one["completions_per_s"],
+        "completions_per_s_4_threads": runs[4]["completions_per_s"],
+        "engine_cpu_ms_per_completion": round(engine_cpu_ms, 2),
+        "ratio_http_vs_engine_cpu": ratio,
+        "runs": {str(threads): run for threads, run in runs.items()},
+    }, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
