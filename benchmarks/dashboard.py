@@ -281,8 +281,9 @@ PER_DAY = 5000  # Hanoi's dossiers a day (issue 14)
 MIN_SPAN_DAYS = 400  # small sizes spread thinner, so that a year and last month both have history
 
 # One statement: every dossier's figures drawn from its own random numbers. A working minute is about
-# 4.2 wall-clock minutes (168 hours a week against 40 working hours); 3% are still open after their
-# time, 3% of those closed were withdrawn, stopped or refused; 5% of the open ones wait for a supplement.
+# 4.2 wall-clock minutes (168 hours a week against 40 working hours); 0.5% are still open after
+# their time (stuck for good), 3% of those closed were withdrawn, stopped or refused; 5% of the open
+# ones wait for a supplement.
 DOSSIERS_SQL = """
 INSERT INTO dossier (id, code, definition_id, unit_code, applicant_name, applicant, channel, status, run_state,
                      received_at, appointment_at, original_appointment_at, completed_at, classification,
@@ -298,7 +299,7 @@ SELECT g, 'B-' || g, definition_id, unit_code, 'x', '{}'::json, channel,
                  ELSE 'early' END END,
        CASE WHEN completed AND r_verdict > 0.03 THEN 0 END, '{}', 'bench', received, received, 1
 FROM (
-    SELECT *, done < :now AND r_done < 0.97 AS completed
+    SELECT *, done < :now AND r_done < 0.995 AS completed
     FROM (
         SELECT g, definition_id, unit_code, channel, r_done, r_verdict, r_pause, received,
                received + legal * 4.2 * (0.95 + 0.1 * r_appointment) * interval '1 minute' AS appointment,
@@ -450,7 +451,7 @@ def pg_main(quick: bool) -> None:
     for period, found in periods.items():
         print(f"  {period:10} dashboard p50 {found['dashboard_p50_ms']:7.1f} ms  p95 {found['dashboard_p95_ms']:7.1f} ms"
               f"  (tables alone p95 {found['tables_p95_ms']:6.1f} ms, officers p95 {found['officers_p95_ms']:6.1f} ms)"
-              f"  direct SQL count {found['direct_sql_ms']:8.1f} ms: {found['ratio_vs_direct_sql']:.1f}x")
+              f"  direct SQL count of the tables {found['direct_sql_ms']:8.1f} ms: {found['ratio_vs_direct_sql']:.1f}x")
     print(f"  at-risk list over {open_ahead:,} open dossiers with their appointment ahead: p50 "
           f"{result['at_risk_p50_ms']:.0f} ms, p95 {result['at_risk_p95_ms']:.0f} ms ({len(risks):,} at risk, "
           f"{candidates:,} projected: the others fit until later by the worker's last forecast); "
@@ -484,7 +485,9 @@ def pg_period(rt: Runtime, scope: statistics.Scope, rounds: int) -> dict:
     return {"dashboard_p50_ms": round(p50, 1), "dashboard_p95_ms": round(p95, 1),
             "tables_p95_ms": round(percentiles(table_times)[1], 1),
             "officers_p95_ms": round(percentiles(officer_times)[1], 1),
-            "direct_sql_ms": round(direct_s * 1000, 1), "ratio_vs_direct_sql": round(direct_s * 1000 / p95, 1),
+            # What the rollups replace: the tables' count (the officers' table reads the steps either way).
+            "direct_sql_ms": round(direct_s * 1000, 1),
+            "ratio_vs_direct_sql": round(direct_s * 1000 / percentiles(table_times)[1], 1),
             "received": rolled.summary.received, "done": rolled.summary.done, "overdue": rolled.summary.overdue,
             "carried_over": rolled.summary.carried_over}
 

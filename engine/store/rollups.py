@@ -20,10 +20,8 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date
-from sqlalchemy import and_
 from sqlalchemy import bindparam
 from sqlalchemy import func
-from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -102,23 +100,32 @@ def window(session: Session, first: date, last: date | None, narrow) -> dict[tup
     template version), summed from month rows for whole months and day rows for the rest.
     `narrow` adds the scope's conditions (communes, procedure) to the query."""
     r = FigureRollupRecord
-    query = (select(r.unit_code, r.definition_id, *(func.sum(r.__table__.c[c]) for c in COLUMNS))
-             .where(_days(first, last)).group_by(r.unit_code, r.definition_id))
-    return {(row[0], row[1]): [int(v or 0) for v in row[2:]] for row in session.execute(narrow(query))}
+    found: dict[tuple[str, int], list[int]] = {}
+    # One query per range of one grain: each is a range of the primary key, while their OR made
+    # PostgreSQL scan every day row of the years kept (0.5 s at 5,000,000 dossiers).
+    for grain, start, end in _ranges(first, last):
+        if end is not None and start >= end:
+            continue
+        query = (select(r.unit_code, r.definition_id, *(func.sum(r.__table__.c[c]) for c in COLUMNS))
+                 .where(r.grain == grain, r.day >= start).group_by(r.unit_code, r.definition_id))
+        if end is not None:
+            query = query.where(r.day < end)
+        for unit, definition_id, *counts in session.execute(narrow(query)):
+            sums = found.setdefault((unit, definition_id), [0] * len(COLUMNS))
+            for i, n in enumerate(counts):
+                sums[i] += int(n or 0)
+    return found
 
 
-def _days(first: date, last: date | None):
-    r = FigureRollupRecord
+def _ranges(first: date, last: date | None) -> list[tuple[str, date, date | None]]:
+    """[first, last) as day rows up to the first whole month, month rows, day rows after the last."""
     whole_from = first if first.day == 1 else _next_month(first)
     if last is None:
-        return or_(and_(r.grain == DAY, r.day >= first, r.day < whole_from),
-                   and_(r.grain == MONTH, r.day >= whole_from))
+        return [(DAY, first, whole_from), (MONTH, whole_from, None)]
     whole_to = last.replace(day=1)
     if whole_from >= whole_to:
-        return and_(r.grain == DAY, r.day >= first, r.day < last)
-    return or_(and_(r.grain == DAY, r.day >= first, r.day < whole_from),
-               and_(r.grain == MONTH, r.day >= whole_from, r.day < whole_to),
-               and_(r.grain == DAY, r.day >= whole_to, r.day < last))
+        return [(DAY, first, last)]
+    return [(DAY, first, whole_from), (MONTH, whole_from, whole_to), (DAY, whole_to, last)]
 
 
 def _next_month(day: date) -> date:

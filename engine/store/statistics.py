@@ -393,14 +393,17 @@ def _procedure_rows(session: Session, per_version: dict[int, Figures]) -> list[R
 def by_officer(session: Session, scope: Scope) -> list[OfficerRow]:
     """Steps completed in the period by each officer, with the classification stored at completion."""
     w = WorkItemRecord
+    # A step's commune is its dossier's (engine.services.projection copies it): the dossiers are
+    # joined only to filter a procedure, and the steps are read from their completion index.
     query = (select(w.completed_by, *(_count(w.classification == name) for name in CLASSIFICATIONS),
                     _count(w.classification.is_(None)))
-             .join(DossierRecord, DossierRecord.id == w.dossier_id)
              .where(w.state == "completed", w.completed_by.is_not(None),
                     w.completed_at >= scope.start, w.completed_at < scope.end,
-                    DossierRecord.unit_code.in_(sorted(scope.units)))
+                    w.unit_code.in_(sorted(scope.units)))
              .group_by(w.completed_by))
-    counted = list(session.execute(_of_procedure(query, scope)))
+    if scope.procedure:
+        query = _of_procedure(query.join(DossierRecord, DossierRecord.id == w.dossier_id), scope)
+    counted = list(session.execute(query))
     names = full_names(session, [r[0] for r in counted])
     rows = [OfficerRow(r[0], names[r[0]], *(int(v) for v in r[1:])) for r in counted]
     return sorted(rows, key=lambda r: (-(r.steps_done + r.steps_without_deadline), r.username))

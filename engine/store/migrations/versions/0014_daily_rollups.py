@@ -2,7 +2,7 @@
 
 Adds figure_rollup (engine.store.rollups), fills it from the dossiers already kept (the same recount
 as `motcua rollups rebuild`), and the indexes that keep the open stock, the pauses going on at an
-instant and the at-risk list off full scans.
+instant, the officers' completed steps and the at-risk list off full scans.
 
 Revision ID: 0014
 Revises: 0009 (0009_audit_chain follows 0010)
@@ -20,6 +20,7 @@ depends_on = None
 COUNTS = ('received', 'received_counter', 'received_online', 'received_post', 'early', 'on_time', 'late',
           'withdrawn_stopped', 'closed_by_appointment', 'closed_by_later_day')
 OPEN = sa.text('completed_at IS NULL')
+COMPLETED = sa.text("state = 'completed'")
 
 
 def upgrade() -> None:
@@ -39,10 +40,15 @@ def upgrade() -> None:
                               postgresql_where=OPEN, sqlite_where=OPEN)
     with op.batch_alter_table('dossier_pause') as batch_op:
         batch_op.create_index('ix_dossier_pause_ended_at', ['ended_at'])
+    with op.batch_alter_table('work_item') as batch_op:
+        batch_op.create_index('ix_work_item_completed', ['completed_at', 'unit_code', 'completed_by', 'classification'],
+                              postgresql_where=COMPLETED, sqlite_where=COMPLETED)
     rollups.rebuild(op.get_bind())
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('work_item') as batch_op:
+        batch_op.drop_index('ix_work_item_completed')
     with op.batch_alter_table('dossier_pause') as batch_op:
         batch_op.drop_index('ix_dossier_pause_ended_at')
     with op.batch_alter_table('dossier') as batch_op:
