@@ -22,6 +22,7 @@ from engine.commands.calendar import calendar_group
 from engine.commands.db import db_group
 from engine.commands.operations import incidents_group
 from engine.commands.operations import status_command
+from engine.commands.rollups import rollups_group
 from engine.commands.worker import worker_command
 from web.api.commands import api_token_group
 
@@ -51,6 +52,7 @@ def main() -> None:
 
 
 main.add_command(db_group)
+main.add_command(rollups_group)
 main.add_command(worker_command)
 main.add_command(calendar_group)
 main.add_command(audit_group)

@@ -1,4 +1,5 @@
-"""Composition root: the engine runtime each request uses, built once per app."""
+"""Composition root: the engine runtime each request uses, built once per app (reports on
+MOTCUA_READ_DATABASE_URL, a read-only replica, when it is set)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from engine.store.database import Database
 
 def init_app(app: Flask) -> None:
     def build() -> Runtime:
-        rt = Runtime(db=Database(app.config["SQLALCHEMY_DATABASE_URI"]),
+        rt = Runtime(db=Database(app.config["SQLALCHEMY_DATABASE_URI"],
+                                 report_url=app.config.get("READ_DATABASE_URL") or None),
                      clock=app.config.get("MOTCUA_CLOCK") or SystemClock(), documents=document_store(app))
         if app.config.get("COUNT_SQL"):
             _count_statements(rt.db)
@@ -51,7 +53,7 @@ def _count_statements(db: Database) -> None:
     the X-Motcua-Statements header): every statement, and also each transaction's BEGIN (which
     PostgreSQL's driver sends on its own; SQLite's is one of our statements), COMMIT or ROLLBACK.
     On only when MOTCUA_COUNT_SQL is set."""
-    for engine in {db.engine, db.read_engine}:
+    for engine in {db.engine, db.read_engine, db.report_engine}:
         event.listen(engine, "before_cursor_execute", _count_one)
         if engine.dialect.name != "sqlite":
             event.listen(engine, "begin", _count_one)

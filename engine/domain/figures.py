@@ -15,8 +15,9 @@ The officers' table counts steps, not dossiers: `STEP_FIGURES`.
 
 from __future__ import annotations
 
-from dataclasses import astuple
 from dataclasses import dataclass
+from dataclasses import fields
+from operator import attrgetter
 
 from engine.domain.errors import english
 from engine.domain.model import Channel
@@ -126,7 +127,11 @@ class Figures:
         return {figure.key: self.value(figure.key) for figure in FIGURES}
 
     def __add__(self, other: "Figures") -> "Figures":
-        return Figures(*(x + y for x, y in zip(astuple(self), astuple(other))))
+        # Field by field, not dataclasses.astuple (a deep copy): the dashboard adds thousands of cells.
+        return Figures(*(x + y for x, y in zip(_counted(self), _counted(other))))
+
+
+_counted = attrgetter(*(f.name for f in fields(Figures)))
 
 
 # -- the officers' table: steps, not dossiers ------------------------------------------------------------

@@ -45,6 +45,7 @@ from engine.services import stored_files
 from engine.services.runtime import Runtime
 from engine.services.scripting import script_engine_for
 from engine.store import repositories
+from engine.store import rollups
 from engine.store import sequences
 from engine.store import variant_records
 from engine.store.records import DossierRecord
@@ -207,6 +208,7 @@ def _start(rt: Runtime, s: Session, *, definition_id: int, unit_code: str, appli
     )
     s.add(dossier)
     s.flush()
+    rollups.record_received(s, dossier)
     audit.record(s, at=now, action="start", actor=actor, dossier_id=dossier.id,
                  code=code, definition=f"{definition.key} v{definition.version}",
                  appointment_at=appointment.isoformat() if appointment else None)
@@ -352,6 +354,7 @@ def cancel_dossier(rt: Runtime, dossier_id: int, actor: Actor, reason: str,
         dossier.state = run.dump()
         dossier.run_state, dossier.status = RunState.CANCELLED.value, status.value
         dossier.next_timer_at, dossier.completed_at, dossier.updated_at = None, now, now
+        rollups.record_closed(s, dossier)
         audit.record(s, at=now, action="withdraw" if withdrawn else "cancel", actor=actor, dossier_id=dossier.id,
                      reason=reason.strip(), status=status.value)
         return dossier

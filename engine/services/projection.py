@@ -16,6 +16,7 @@ from engine.domain.model import RunState
 from engine.domain.model import WorkItemState
 from engine.services import audit
 from engine.store import repositories
+from engine.store import rollups
 from engine.store.database import Session
 from engine.store.records import DossierPauseRecord
 from engine.store.records import DossierRecord
@@ -156,6 +157,7 @@ def _update_dossier(session, dossier: DossierRecord, run: Run, now, calendar, re
                 DossierStatus.PROCESSED, DossierStatus.RESULT_RETURNED):
             verdict, margin = deadlines.classify(calendar, dossier.appointment_at, now)
             dossier.classification, dossier.margin_minutes = verdict.value, margin
+        rollups.record_closed(session, dossier)
 
 
 def _follow_clock_pause(session, dossier: DossierRecord, run: Run, ready: list[HumanTask], new_status: int,

@@ -48,11 +48,12 @@ class AtRisk:
 
 def at_risk(rt: Runtime, scope: statistics.Scope, now: datetime) -> list[AtRisk]:
     """Open dossiers of the scope projected to miss their appointment, by appointment. The ones
-    not yet re-appointed also need the apology letter (the appointment moves only once)."""
+    not yet re-appointed also need the apology letter (the appointment moves only once). Those
+    the SLA sweep forecast to fit until later are not projected again (statistics.at_risk_candidates)."""
     found = []
-    with rt.db.read_session() as s:
+    with rt.db.report_session() as s:
         forecaster = Forecaster(rt, s)
-        for dossier in statistics.open_dossiers(s, scope, now):
+        for dossier in statistics.at_risk_candidates(s, scope, now):
             if forecaster.paused(dossier):
                 continue
             outlook = forecaster.of(dossier, now)
@@ -90,7 +91,7 @@ class Dashboard:
 
 def dashboard(rt: Runtime, scope: statistics.Scope, now: datetime) -> Dashboard:
     """Every table of the dashboard (engine.domain.figures), read in one session (one snapshot on SQLite)."""
-    with rt.db.read_session() as s:
+    with rt.db.report_session() as s:
         found = statistics.tables(s, scope, now)
         return Dashboard(found.summary, found.communes, found.procedures, statistics.by_officer(s, scope),
                          scope.as_of(now))
@@ -103,6 +104,6 @@ class FilterOptions:
 
 
 def filter_options(rt: Runtime, units) -> FilterOptions:
-    with rt.db.read_session() as s:
+    with rt.db.report_session() as s:
         names = statistics.unit_names(s, units)
         return FilterOptions(sorted(names.items(), key=lambda kv: kv[1]), statistics.procedures(s))

@@ -56,7 +56,8 @@ def make_engine(url: str, *, read_only: bool = False, **kwargs) -> Engine:
         return engine
     engine = create_engine(url, **kwargs)
     _ping_when_idle(engine)
-    return engine
+    # A reader (a replica) refuses writes at the server, whatever a query tries.
+    return engine.execution_options(postgresql_readonly=True) if read_only else engine
 
 
 #: A pooled connection unused for longer than this is checked before it is handed out again.
@@ -104,7 +105,9 @@ def is_postgres(engine: Engine) -> bool:
 class Database:
     """An engine plus its session factory; what the CLI, workers and the web app share."""
 
-    def __init__(self, url: str | None = None, *, engine: Engine | None = None):
+    def __init__(self, url: str | None = None, *, engine: Engine | None = None, report_url: str | None = None):
+        """`report_url`: a read-only database (a PostgreSQL replica) for the supervisors' reports
+        (`report_session`); without it they read the main database like every other reader."""
         self.engine = engine or make_engine(url or default_database_url())
         # No autoflush: a change is flushed once, at commit; queries inside a change never depend
         # on its own unflushed rows (the services keep that rule).
@@ -114,10 +117,13 @@ class Database:
         else:
             self.read_engine = self.engine
         self.read_session_factory = sessionmaker(self.read_engine, expire_on_commit=False)
+        self.report_engine = make_engine(report_url, read_only=True) if report_url else self.read_engine
+        self.report_session_factory = sessionmaker(self.report_engine, expire_on_commit=False)
 
     @classmethod
     def from_env(cls) -> "Database":
-        return cls(default_database_url())
+        """`DATABASE_URL` (see default_database_url), reports on `MOTCUA_READ_DATABASE_URL` when set."""
+        return cls(default_database_url(), report_url=os.environ.get("MOTCUA_READ_DATABASE_URL") or None)
 
     @property
     def url(self) -> str:
@@ -146,12 +152,24 @@ class Database:
         return make_engine(self.url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=8,
                            connect_args={"options": "-c synchronous_commit=off"})
 
+    @contextmanager
+    def report_session(self) -> Iterator[Session]:
+        """A session for the supervisors' reports (dashboard, drill-downs, exports, at-risk list,
+        statistics API): on the read-only report database when one is given. Only reports go
+        there: a replica may lag, and a clerk must see the change they just made."""
+        session = self.report_session_factory()
+        try:
+            yield session
+        finally:
+            session.close()
+
     def dispose(self) -> None:
         self.engine.dispose()
         if "counter_engine" in self.__dict__ and self.counter_engine is not None:
             self.counter_engine.dispose()
-        if self.read_engine is not self.engine:
-            self.read_engine.dispose()
+        for other in {self.read_engine, self.report_engine}:
+            if other is not self.engine:
+                other.dispose()
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -17,6 +17,7 @@ from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import text
 from sqlalchemy import types
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
@@ -112,6 +113,12 @@ class DossierRecord(Base):
         Index("ix_dossier_unit_status", "unit_code", "status"),
         Index("ix_dossier_lease", "next_timer_at", "lease_expires_at"),
         Index("ix_dossier_unit_definition", "unit_code", "definition_id"),  # the inbox's procedure filter
+        # The at-risk list: open dossiers of some communes with their appointment ahead.
+        Index("ix_dossier_open_appointment", "run_state", "unit_code", "appointment_at"),
+        # The dashboard's open stock (engine.store.rollups): the few open dossiers among millions,
+        # counted from the index alone.
+        Index("ix_dossier_unfinished", "unit_code", "definition_id", "appointment_at", "received_at", "id",
+              postgresql_where=text("completed_at IS NULL"), sqlite_where=text("completed_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -167,7 +174,33 @@ class DossierPauseRecord(Base):
     kind: Mapped[str] = mapped_column(String(30))
     reason: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)  # pauses going on at an instant
+
+
+class FigureRollupRecord(Base):
+    """The dashboard's flow figures summed per local day ('d') and per month ('m', keyed by its first
+    day), commune and template version, kept by engine.store.rollups in the transaction of each
+    receipt and closure. Each column counts events on its own day: a receipt on the day received,
+    a closure on the day closed, and, for closed dossiers with an appointment, the appointment's
+    day and the later of the appointment's and the closure's (what lets overdue be read at a past
+    instant without scanning the dossiers closed since)."""
+
+    __tablename__ = "figure_rollup"
+
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    definition_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    received: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    received_counter: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    received_online: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    received_post: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    early: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    on_time: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    late: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    withdrawn_stopped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    closed_by_appointment: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    closed_by_later_day: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class DossierSequenceRecord(Base):
@@ -192,6 +225,9 @@ class WorkItemRecord(Base):
         # the group tab and its count read the commune's unassigned steps of the officer's roles.
         Index("ix_work_item_owner", "owner", "state"),
         Index("ix_work_item_group", "unit_code", "assignee", "role", "state", "due_at"),
+        # The officers' table: steps completed in a period, read from the index alone.
+        Index("ix_work_item_completed", "completed_at", "unit_code", "completed_by", "classification",
+              postgresql_where=text("state = 'completed'"), sqlite_where=text("state = 'completed'")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

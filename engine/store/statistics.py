@@ -8,6 +8,12 @@ the counts and by the drill-down lists, so a number and the list behind it canno
 Completed dossiers keep the classification and margin the engine stored when they finished
 (history is never recomputed); "paused" is read from the pause periods the engine records, so a
 period that ended in the past sees the dossiers that were waiting then, not the ones waiting now.
+
+The tables of a period from local midnight to local midnight (every report's) are read from the
+daily rollups of engine.store.rollups plus the open dossiers (a few tens of thousands among
+millions, through a partial index), so their cost does not grow with the years of dossiers kept;
+the direct count over the dossiers (`tables(..., recount=True)`) stays the reference the rollups are
+tested against, and answers any other period. The drill-down lists always read the dossiers.
 """
 
 from __future__ import annotations
@@ -28,9 +34,11 @@ from sqlalchemy.sql import ColumnElement
 from engine.domain import figures as definitions
 from engine.domain.figures import CLASSIFICATIONS
 from engine.domain.figures import Figures
+from engine.store import rollups
 from engine.store.records import AuditEventRecord
 from engine.store.records import DossierPauseRecord
 from engine.store.records import DossierRecord
+from engine.store.records import FigureRollupRecord
 from engine.store.records import ProcessDefinitionRecord
 from engine.store.records import UnitRecord
 from engine.store.records import UserRecord
@@ -218,10 +226,6 @@ def _figure_columns(scope: Scope, now: datetime) -> list:
     return [_count(bucket_condition(name, scope, now)).label(name) for name in definitions.COUNTED]
 
 
-def _figures(row) -> Figures:
-    return Figures(*(int(v) for v in row[-len(definitions.COUNTED):]))
-
-
 # -- counts --------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -231,27 +235,122 @@ class Tables:
     procedures: list[Row]
 
 
-def tables(session: Session, scope: Scope, now: datetime) -> Tables:
-    """The summary, per-commune and per-procedure tables from one grouped scan (by commune and
-    template version, a few thousand groups at most), rolled up here."""
-    cells = _by_unit_and_version(session, scope, now)
-    per_unit: dict[str, Figures] = {}
-    per_version: dict[int, Figures] = {}
-    for (unit, version), figures in cells.items():
-        per_unit[unit] = per_unit.get(unit, Figures()) + figures
-        per_version[version] = per_version.get(version, Figures()) + figures
-    return Tables(sum(per_unit.values(), Figures()), _commune_rows(session, scope, per_unit),
-                  _procedure_rows(session, per_version))
+def tables(session: Session, scope: Scope, now: datetime, *, recount: bool = False) -> Tables:
+    """The summary, per-commune and per-procedure tables from figures per commune and template
+    version (a few thousand groups at most), added up here: from the daily rollups when the period
+    runs from local midnight to local midnight, else (or with `recount`) by counting the dossiers."""
+    if not recount and _rollups_answer(scope):
+        cells = _from_rollups(session, scope, now)
+    else:
+        cells = _by_unit_and_version(session, scope, now)
+    # Added up as lists of ints: building thousands of intermediate Figures costs more than the queries.
+    per_unit: dict[str, list[int]] = {}
+    per_version: dict[int, list[int]] = {}
+    total = [0] * len(definitions.COUNTED)
+    for (unit, version), counts in cells.items():
+        for sums in (per_unit.setdefault(unit, [0] * len(counts)), per_version.setdefault(version, [0] * len(counts)),
+                     total):
+            for i, n in enumerate(counts):
+                sums[i] += n
+    as_figures = lambda sums: {key: Figures(*values) for key, values in sums.items()}  # noqa: E731
+    return Tables(Figures(*total), _commune_rows(session, scope, as_figures(per_unit)),
+                  _procedure_rows(session, as_figures(per_version)))
 
 
-def _by_unit_and_version(session: Session, scope: Scope, now: datetime) -> dict[tuple[str, int], Figures]:
+def _by_unit_and_version(session: Session, scope: Scope, now: datetime) -> dict[tuple[str, int], tuple[int, ...]]:
     # Grouping on an expression of the commune, not the bare column, keeps SQLite on one sequential
     # scan; on the column it walks the commune index and reads each row at random, twice as slow
     # at 100,000 dossiers (benchmarks/dashboard.py). The groups are the same either way.
     unit = func.coalesce(DossierRecord.unit_code, "")
     query = select(unit, DossierRecord.definition_id, *_figure_columns(scope, now)).group_by(
         unit, DossierRecord.definition_id)
-    return {(row[0], row[1]): _figures(row) for row in session.execute(_in_scope(query, scope))}
+    return {(row[0], row[1]): tuple(int(v) for v in row[2:]) for row in session.execute(_in_scope(query, scope))}
+
+
+# -- the same cells from the rollups ------------------------------------------------------------------
+# Every dossier was received before it closed, so the dossiers open at an instant T are the ones open
+# now, plus those closed since T, minus those received since T: open(T) = open now + closed[T, ∞) -
+# received[T, ∞). The same trick gives those open at T with their appointment before T: the open ones
+# now with such an appointment, plus the closed ones whose appointment was before T and closure at or
+# after it, which is (closed with the later of the two days from T on) - (closed with the appointment
+# from T on). Paused at T is read from the pauses going on at T (an indexed, short list).
+
+#: Positions of engine.store.rollups.COLUMNS.
+_RECEIVED, _CLOSED, _BY_APPOINTMENT, _BY_LATER_DAY = 0, slice(4, 8), 8, 9
+
+
+def _rollups_answer(scope: Scope) -> bool:
+    return (scope.start < scope.end and rollups.is_local_midnight(scope.start)
+            and rollups.is_local_midnight(scope.end))
+
+
+def _from_rollups(session: Session, scope: Scope, now: datetime) -> dict[tuple[str, int], tuple[int, ...]]:
+    first, last = rollups.local_day(scope.start), rollups.local_day(scope.end)
+    narrow = lambda query: _rollup_scope(query, scope)  # noqa: E731
+    flow = rollups.window(session, first, last, narrow)
+    ongoing = now < scope.end
+    as_of = scope.as_of(now)
+    since = {} if ongoing else rollups.window(session, last, None, narrow)
+    open_now = _open_now(session, scope, as_of)
+    paused_then = {} if ongoing else _paused_then(session, scope, as_of)
+    cells = {}
+    for cell in flow.keys() | since.keys() | open_now.keys() | paused_then.keys():
+        counts, after = flow.get(cell, _ZEROS), since.get(cell, _ZEROS)
+        opened, paused_now, overdue_now, past_appointment = open_now.get(cell, (0, 0, 0, 0))
+        carried_over = opened + sum(counts[_CLOSED]) + sum(after[_CLOSED]) - counts[_RECEIVED] - after[_RECEIVED]
+        if ongoing:
+            paused, overdue = paused_now, overdue_now
+            open_at_end = opened
+        else:
+            paused, paused_past_appointment = paused_then.get(cell, (0, 0))
+            open_at_end = opened + sum(after[_CLOSED]) - after[_RECEIVED]
+            overdue = (past_appointment + after[_BY_LATER_DAY] - after[_BY_APPOINTMENT]) - paused_past_appointment
+        # In the order of Figures' fields (engine.domain.figures.COUNTED).
+        cells[cell] = (carried_over, *counts[:_CLOSED.start], open_at_end - paused - overdue, overdue, paused,
+                       *counts[_CLOSED])
+    return cells
+
+
+_ZEROS = [0] * len(rollups.COLUMNS)
+
+
+def _rollup_scope(query, scope: Scope):
+    r = FigureRollupRecord
+    query = query.where(r.unit_code.in_(sorted(scope.units)))
+    if scope.procedure:
+        ids = select(ProcessDefinitionRecord.id).where(ProcessDefinitionRecord.key == scope.procedure)
+        query = query.where(r.definition_id.in_(ids.scalar_subquery()))
+    return query
+
+
+def _open_now(session: Session, scope: Scope, as_of: datetime) -> dict[tuple[str, int], tuple[int, int, int, int]]:
+    """Per cell, the dossiers open now: how many, paused at `as_of`, overdue at `as_of` (not paused,
+    appointment passed), and received with their appointment before `as_of` (paused or not)."""
+    d = DossierRecord
+    paused = d.id.in_(_paused_at(as_of))
+    passed = and_(d.appointment_at.is_not(None), d.appointment_at < as_of)
+    query = (select(d.unit_code, d.definition_id, func.count(), _count(paused), _count(and_(~paused, passed)),
+                    _count(and_(d.received_at < as_of, passed)))
+             .where(d.completed_at.is_(None), d.unit_code.in_(sorted(scope.units)))
+             .group_by(d.unit_code, d.definition_id))
+    return {(row[0], row[1]): tuple(int(v) for v in row[2:]) for row in session.execute(_of_procedure(query, scope))}
+
+
+def _paused_then(session: Session, scope: Scope, instant: datetime) -> dict[tuple[str, int], tuple[int, int]]:
+    """Per cell, the dossiers open and waiting for the applicant at a past instant, and how many of
+    them had their appointment before it. Read from the pauses going on then (driving the query from
+    them: the dossiers are looked up by id)."""
+    d, p = DossierRecord, DossierPauseRecord
+    waiting = (select(p.dossier_id).where(p.kind.in_(PAUSE_KINDS), p.started_at <= instant,
+                                          or_(p.ended_at.is_(None), p.ended_at > instant))
+               .distinct().subquery())
+    passed = and_(d.appointment_at.is_not(None), d.appointment_at < instant)
+    query = (select(d.unit_code, d.definition_id, func.count(), _count(passed))
+             .select_from(waiting).join(d, d.id == waiting.c.dossier_id)
+             .where(d.unit_code.in_(sorted(scope.units)), d.received_at < instant,
+                    or_(d.completed_at.is_(None), d.completed_at >= instant))
+             .group_by(d.unit_code, d.definition_id))
+    return {(row[0], row[1]): (int(row[2]), int(row[3])) for row in session.execute(_of_procedure(query, scope))}
 
 
 def summary(session: Session, scope: Scope, now: datetime) -> Figures:
@@ -294,14 +393,17 @@ def _procedure_rows(session: Session, per_version: dict[int, Figures]) -> list[R
 def by_officer(session: Session, scope: Scope) -> list[OfficerRow]:
     """Steps completed in the period by each officer, with the classification stored at completion."""
     w = WorkItemRecord
+    # A step's commune is its dossier's (engine.services.projection copies it): the dossiers are
+    # joined only to filter a procedure, and the steps are read from their completion index.
     query = (select(w.completed_by, *(_count(w.classification == name) for name in CLASSIFICATIONS),
                     _count(w.classification.is_(None)))
-             .join(DossierRecord, DossierRecord.id == w.dossier_id)
              .where(w.state == "completed", w.completed_by.is_not(None),
                     w.completed_at >= scope.start, w.completed_at < scope.end,
-                    DossierRecord.unit_code.in_(sorted(scope.units)))
+                    w.unit_code.in_(sorted(scope.units)))
              .group_by(w.completed_by))
-    counted = list(session.execute(_of_procedure(query, scope)))
+    if scope.procedure:
+        query = _of_procedure(query.join(DossierRecord, DossierRecord.id == w.dossier_id), scope)
+    counted = list(session.execute(query))
     names = full_names(session, [r[0] for r in counted])
     rows = [OfficerRow(r[0], names[r[0]], *(int(v) for v in r[1:])) for r in counted]
     return sorted(rows, key=lambda r: (-(r.steps_done + r.steps_without_deadline), r.username))
@@ -365,6 +467,18 @@ def open_dossiers(session: Session, scope: Scope, now: datetime) -> list[OpenDos
     """Open dossiers of the scope whose appointment is still ahead, with their open steps."""
     d = DossierRecord
     ahead = (d.unit_code.in_(sorted(scope.units)), d.run_state.in_(OPEN_RUN_STATES), d.appointment_at > now)
+    return _open_with_steps(session, ahead, lambda query: _of_procedure(query, scope))
+
+
+def at_risk_candidates(session: Session, scope: Scope, now: datetime) -> list[OpenDossier]:
+    """The open dossiers of the scope with their appointment ahead that may miss it now: all but
+    those the SLA sweep last forecast to fit until a later instant (`apology_check_at` ahead; any
+    change to a dossier, or to its calendar, sets it back to the change's instant). Without a
+    worker running, that is every one of them; with it, the few tens whose forecast is due or
+    misses, out of tens of thousands open in a province."""
+    d = DossierRecord
+    ahead = (d.unit_code.in_(sorted(scope.units)), d.run_state.in_(OPEN_RUN_STATES), d.appointment_at > now,
+             or_(d.apology_check_at.is_(None), d.apology_check_at <= now))
     return _open_with_steps(session, ahead, lambda query: _of_procedure(query, scope))
 
 

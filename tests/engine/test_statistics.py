@@ -389,10 +389,10 @@ def test_every_figure_has_one_definition_and_one_condition(runtime, clock):
 
 
 def test_the_dashboard_benchmark_runs_and_prints_a_json_summary_last():
-    """benchmarks/dashboard.py at a tiny size: its SQL and naive Python counts agree (it asserts
+    """benchmarks/dashboard.py --sqlite at a tiny size: its SQL and naive Python counts agree (it asserts
     that itself) and it ends with one JSON object, as the other benchmarks do."""
     script = Path(__file__).resolve().parents[2] / "benchmarks" / "dashboard.py"
-    done = subprocess.run([sys.executable, str(script)], env={**os.environ, "BENCH_DOSSIERS": "1500"},
+    done = subprocess.run([sys.executable, str(script), "--sqlite"], env={**os.environ, "BENCH_DOSSIERS": "1500"},
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])

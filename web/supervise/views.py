@@ -136,7 +136,7 @@ def dossiers():
         errors["nhom"] = gettext("Nhóm hồ sơ: %(bucket)s không phải một nhóm của bảng thống kê.", bucket=bucket)
     lines = []
     if not errors:
-        with runtime().db.read_session() as s:
+        with runtime().db.report_session() as s:
             lines = statistics.dossiers(s, found.scope(current_user.supervised_units), bucket, runtime().clock.now())
     return render_template("supervise/dossiers.html", filters=found, errors=errors, options=options,
                            bucket=bucket, lines=lines, limit=500), 400 if errors else 200
@@ -149,7 +149,7 @@ def officer(username: str):
     found, errors, options = _read_filters()
     steps = []
     if not errors:
-        with runtime().db.read_session() as s:
+        with runtime().db.report_session() as s:
             steps = statistics.officer_steps(s, found.scope(current_user.supervised_units), username)
     return render_template("supervise/officer.html", filters=found, errors=errors, options=options,
                            username=username, steps=steps), 400 if errors else 200
@@ -172,7 +172,7 @@ def escalations():
     found, errors, options = _read_filters()
     lines = []
     if not errors:
-        with runtime().db.read_session() as s:
+        with runtime().db.report_session() as s:
             lines = statistics.escalations(s, found.scope(current_user.supervised_units))
     return render_template("supervise/escalations.html", filters=found, errors=errors, options=options,
                            lines=lines, actions=SLA_ACTION_LABELS, taken=ESCALATION_ACTIONS), 400 if errors else 200
@@ -183,7 +183,7 @@ def escalations():
 def dossier(code: str):
     """One dossier of a supervised commune: its steps with their deadlines and the SLA events."""
     units = current_user.supervised_units
-    with runtime().db.read_session() as s:
+    with runtime().db.report_session() as s:
         found = statistics.dossier_detail(s, code, units)
         if found is None:
             abort(404, description=gettext("Không có hồ sơ %(code)s trong các xã/phường bạn giám sát.", code=code))

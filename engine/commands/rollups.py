@@ -1,0 +1,26 @@
+"""`motcua rollups`: the dashboard's daily figures (engine.store.rollups)."""
+
+from __future__ import annotations
+
+import click
+
+from engine.store import rollups
+from engine.store.database import Database
+
+
+@click.group("rollups")
+def rollups_group() -> None:
+    """The dashboard's daily figures, kept with every receipt and closure."""
+
+
+@rollups_group.command("rebuild")
+def rebuild() -> None:
+    """Recount the daily and monthly figures from the dossiers (after loading dossiers around the
+    engine, e.g. a bulk import); migration 0014 ran the same recount."""
+    db = Database.from_env()
+    try:
+        with db.engine.begin() as conn:
+            days = rollups.rebuild(conn)
+    finally:
+        db.dispose()
+    click.echo(f"daily figures recounted: {days} rows (day, commune, procedure version)")

@@ -1,0 +1,171 @@
+"""The dashboard's daily figures: per local day and per month, commune and template version, the
+receipts (by channel), the closures (early, on time, late, withdrawn / stopped) and two counts of
+closed dossiers by day that let "overdue" be read at a past instant (table figure_rollup).
+
+They are kept in the transaction of the change (`record_received` at a dossier's start,
+`record_closed` when it finishes or is stopped), so a report never waits for a worker and never
+reads figures older than the dossiers. `rebuild` recounts them from the dossiers (the migration's
+backfill; the same SQL that `motcua rollups rebuild` runs). `window` sums them over days.
+
+Days are Vietnam's local days (Asia/Ho_Chi_Minh, UTC+7 all year): a report's period starts and
+ends at local midnight (web/supervise/filters.py).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Date
+from sqlalchemy import bindparam
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from engine.store.records import DossierRecord
+from engine.store.records import FigureRollupRecord
+
+LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+DAY, MONTH = "d", "m"
+#: The counted columns, in the order `window` returns them.
+COLUMNS = ("received", "received_counter", "received_online", "received_post", "early", "on_time", "late",
+           "withdrawn_stopped", "closed_by_appointment", "closed_by_later_day")
+CLASSIFICATIONS = ("early", "on_time", "late")
+
+
+def local_day(instant: datetime) -> date:
+    return instant.astimezone(LOCAL).date()
+
+
+def is_local_midnight(instant: datetime) -> bool:
+    local = instant.astimezone(LOCAL)
+    return (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0)
+
+
+# -- kept in the change's transaction --------------------------------------------------------------------
+
+def record_received(session: Session, dossier: DossierRecord) -> None:
+    """A receipt, on the day received, at the channel it came by."""
+    counts = {"received": 1}
+    if f"received_{dossier.channel}" in COLUMNS:
+        counts[f"received_{dossier.channel}"] = 1
+    _add(session, dossier, {local_day(dossier.received_at): counts})
+
+
+def record_closed(session: Session, dossier: DossierRecord) -> None:
+    """A closure (finished, withdrawn, stopped), on the day closed; with an appointment, also on
+    the appointment's day and on the later of the two days."""
+    by_day: dict[date, dict[str, int]] = defaultdict(dict)
+    verdict = dossier.classification if dossier.classification in CLASSIFICATIONS else "withdrawn_stopped"
+    by_day[local_day(dossier.completed_at)][verdict] = 1
+    if dossier.appointment_at is not None:
+        by_day[local_day(dossier.appointment_at)]["closed_by_appointment"] = 1
+        later = max(dossier.appointment_at, dossier.completed_at)
+        by_day[local_day(later)]["closed_by_later_day"] = 1
+    _add(session, dossier, by_day)
+
+
+def _add(session: Session, dossier: DossierRecord, by_day: dict[date, dict[str, int]]) -> None:
+    """Add the counts to the day rows and their month rows: one statement (an upsert run for each
+    row touched, two to four), on the change's connection."""
+    rows: dict[tuple[str, date], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COLUMNS, 0))
+    for day, counts in by_day.items():
+        for grain, key in ((DAY, day), (MONTH, day.replace(day=1))):
+            for column, n in counts.items():
+                rows[(grain, key)][column] += n
+    session.connection().execute(_UPSERT, [
+        {"grain": grain, "day": key, "unit_code": dossier.unit_code, "definition_id": dossier.definition_id, **counts}
+        for (grain, key), counts in rows.items()])
+
+
+# Written as text: SQLite and PostgreSQL share the upsert's syntax, and a prepared text statement
+# costs about a tenth of the ORM-enabled insert construct (0.2 against 2-3 ms, on SQLite).
+_UPSERT = text(
+    f"INSERT INTO figure_rollup (grain, day, unit_code, definition_id, {', '.join(COLUMNS)}) "
+    f"VALUES (:grain, :day, :unit_code, :definition_id, {', '.join(':' + c for c in COLUMNS)}) "
+    f"ON CONFLICT (grain, day, unit_code, definition_id) DO UPDATE SET "
+    + ", ".join(f"{c} = figure_rollup.{c} + excluded.{c}" for c in COLUMNS)
+).bindparams(bindparam("day", type_=Date()))
+
+
+# -- read ----------------------------------------------------------------------------------------------
+
+def window(session: Session, first: date, last: date | None, narrow) -> dict[tuple[str, int], list[int]]:
+    """The counts of the days [first, last) (last None: every day from `first` on), per (commune,
+    template version), summed from month rows for whole months and day rows for the rest.
+    `narrow` adds the scope's conditions (communes, procedure) to the query."""
+    r = FigureRollupRecord
+    found: dict[tuple[str, int], list[int]] = {}
+    # One query per range of one grain: each is a range of the primary key, while their OR made
+    # PostgreSQL scan every day row of the years kept (0.5 s at 5,000,000 dossiers).
+    for grain, start, end in _ranges(first, last):
+        if end is not None and start >= end:
+            continue
+        query = (select(r.unit_code, r.definition_id, *(func.sum(r.__table__.c[c]) for c in COLUMNS))
+                 .where(r.grain == grain, r.day >= start).group_by(r.unit_code, r.definition_id))
+        if end is not None:
+            query = query.where(r.day < end)
+        for unit, definition_id, *counts in session.execute(narrow(query)):
+            sums = found.setdefault((unit, definition_id), [0] * len(COLUMNS))
+            for i, n in enumerate(counts):
+                sums[i] += int(n or 0)
+    return found
+
+
+def _ranges(first: date, last: date | None) -> list[tuple[str, date, date | None]]:
+    """[first, last) as day rows up to the first whole month, month rows, day rows after the last."""
+    whole_from = first if first.day == 1 else _next_month(first)
+    if last is None:
+        return [(DAY, first, whole_from), (MONTH, whole_from, None)]
+    whole_to = last.replace(day=1)
+    if whole_from >= whole_to:
+        return [(DAY, first, last)]
+    return [(DAY, first, whole_from), (MONTH, whole_from, whole_to), (DAY, whole_to, last)]
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+# -- recount -------------------------------------------------------------------------------------------
+
+def rebuild(connection: Connection) -> int:
+    """Replace every rollup row by a recount of the dossiers (two INSERT ... SELECT); returns the
+    number of day rows. Used by the migration that adds the table and by `motcua rollups rebuild`."""
+    postgres = connection.dialect.name == "postgresql"
+    day = (lambda column: f"CAST(({column} AT TIME ZONE 'Asia/Ho_Chi_Minh') AS DATE)") if postgres else \
+        (lambda column: f"date({column}, '+7 hours')")
+    month = "CAST(date_trunc('month', day) AS DATE)" if postgres else "date(day, 'start of month')"
+    later = "GREATEST(appointment_at, completed_at)" if postgres else "max(appointment_at, completed_at)"
+    columns = ", ".join(COLUMNS)
+    sums = ", ".join(f"SUM({c})" for c in COLUMNS)
+
+    def event(on: str, values: dict[str, str], where: str = "") -> str:
+        cells = ", ".join(f"{values.get(c, '0')} AS {c}" for c in COLUMNS)
+        return f"SELECT unit_code, definition_id, {day(on)} AS day, {cells} FROM dossier {where}"
+
+    closed = "WHERE completed_at IS NOT NULL"
+    classified = {c: f"CASE WHEN classification = '{c}' THEN 1 ELSE 0 END" for c in CLASSIFICATIONS}
+    events = " UNION ALL ".join((
+        event("received_at", {"received": "1", **{f"received_{c}": f"CASE WHEN channel = '{c}' THEN 1 ELSE 0 END"
+                                                  for c in ("counter", "online", "post")}}),
+        event("completed_at", {**classified, "withdrawn_stopped":
+                               "CASE WHEN classification IN ('early', 'on_time', 'late') THEN 0 ELSE 1 END"}, closed),
+        event("appointment_at", {"closed_by_appointment": "1"}, f"{closed} AND appointment_at IS NOT NULL"),
+        event(later, {"closed_by_later_day": "1"}, f"{closed} AND appointment_at IS NOT NULL"),
+    ))
+    connection.execute(text("DELETE FROM figure_rollup"))
+    connection.execute(text(
+        f"INSERT INTO figure_rollup (grain, day, unit_code, definition_id, {columns}) "
+        f"SELECT '{DAY}', day, unit_code, definition_id, {sums} FROM ({events}) AS events "
+        f"GROUP BY day, unit_code, definition_id"))
+    connection.execute(text(
+        f"INSERT INTO figure_rollup (grain, day, unit_code, definition_id, {columns}) "
+        f"SELECT '{MONTH}', {month}, unit_code, definition_id, {sums} FROM figure_rollup WHERE grain = '{DAY}' "
+        f"GROUP BY {month}, unit_code, definition_id"))
+    return connection.execute(text(f"SELECT COUNT(*) FROM figure_rollup WHERE grain = '{DAY}'")).scalar_one()
