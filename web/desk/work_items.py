@@ -295,8 +295,9 @@ def _checklist_files(view, files) -> list[dict]:
     catalogue = (view.catalogue.required_documents or []) if view.catalogue else []
     items = []
     for index in sorted(set(by_index) | set(scans)):
-        doc = by_index.get(index) or (catalogue[index] if index < len(catalogue) else {"name": f"#{index + 1}"})
-        items.append({"name": doc.get("name"), "copies": doc.get("copies"), "original": doc.get("original"),
+        doc = by_index.get(index) or (catalogue[index] if index < len(catalogue) else {})
+        # A procedure without a catalogue entry names its checklist items by their number only.
+        items.append({"name": doc.get("name") or gettext("Giấy tờ số %(n)s", n=index + 1), "copies": doc.get("copies"), "original": doc.get("original"),
                       "paper": bool(by_index.get(index, {}).get("paper")), "digitised": index in scans,
                       "files": scans.get(index, [])})
     return items
