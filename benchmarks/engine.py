@@ -20,7 +20,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import datetime
 from datetime import timedelta
 from datetime import timezone
@@ -38,10 +37,10 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer  # noqa: E402
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser  # noqa: E402
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
-from sqlalchemy import create_engine  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
+from benchmarks import scratch_db  # noqa: E402
 from engine.bpmn import serializer as state_format  # noqa: E402
 from engine.bpmn.parser import SpecBundle  # noqa: E402
 from engine.clock import FrozenClock  # noqa: E402
@@ -155,17 +154,7 @@ class RollupTimer:
 
 
 def postgres_url() -> str | None:
-    url = os.environ.get("MOTCUA_BENCH_POSTGRES_URL") or os.environ.get("MOTCUA_TEST_POSTGRES_URL") \
-        or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-    try:
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        name = f"motcua_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        return url.rsplit("/", 1)[0] + f"/{name}"
-    except Exception as exc:  # noqa: BLE001 - report and carry on without PostgreSQL
-        print(f"PostgreSQL not reachable ({type(exc).__name__}); skipping (c)")
-        return None
+    return scratch_db.postgres_url("skipping (c)")
 
 
 def main() -> None:

@@ -22,12 +22,11 @@ from pathlib import Path
 # This folder holds calendar.py, which would shadow the standard library: put the project there instead.
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from sqlalchemy import create_engine  # noqa: E402
 from sqlalchemy import func  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 from sqlalchemy import select  # noqa: E402
-from sqlalchemy import text  # noqa: E402
 
+from benchmarks import scratch_db  # noqa: E402
 from engine.store import migrate  # noqa: E402
 from engine.store import repositories  # noqa: E402
 from engine.store.database import Database  # noqa: E402
@@ -139,18 +138,7 @@ def run(db: Database, name: str) -> dict:
 
 
 def postgres_url() -> str | None:
-    url = os.environ.get("MOTCUA_BENCH_POSTGRES_URL") or os.environ.get("MOTCUA_TEST_POSTGRES_URL") \
-        or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-    try:
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        name = f"motcua_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        return url.rsplit("/", 1)[0] + f"/{name}"
-    except Exception as exc:  # noqa: BLE001 - report and carry on without PostgreSQL
-        print(f"PostgreSQL not reachable ({type(exc).__name__}); SQLite only")
-        return None
+    return scratch_db.postgres_url("SQLite only")
 
 
 def main() -> None:

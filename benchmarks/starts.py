@@ -15,16 +15,14 @@ import multiprocessing
 import os
 import sys
 import time
-import uuid
 from pathlib import Path
 
 # This folder holds calendar.py, which would shadow the standard library: put the project there instead.
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from sqlalchemy import create_engine  # noqa: E402
-from sqlalchemy import text  # noqa: E402
 
 from configurator.step_table import build_bpmn  # noqa: E402
+from benchmarks import scratch_db  # noqa: E402
 from engine.clock import SystemClock  # noqa: E402
 from engine.domain.assignment import Actor  # noqa: E402
 from engine.services import definitions  # noqa: E402
@@ -80,26 +78,10 @@ def starts_per_s(url: str, definition_id: int, units: list[str], number_in_start
 
 
 def postgres_url() -> str | None:
-    url = os.environ.get("MOTCUA_BENCH_POSTGRES_URL") or os.environ.get("MOTCUA_TEST_POSTGRES_URL") \
-        or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-    try:
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        name = f"motcua_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        return url.rsplit("/", 1)[0] + f"/{name}"
-    except Exception as exc:  # noqa: BLE001 - report and carry on without PostgreSQL
-        print(f"PostgreSQL not reachable ({type(exc).__name__}); this benchmark needs it")
-        return None
+    return scratch_db.postgres_url("this benchmark needs it")
 
 
-def drop_database(url: str) -> None:
-    server, name = url.rsplit("/", 1)
-    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+drop_database = scratch_db.drop_database
 
 
 def main() -> None:
