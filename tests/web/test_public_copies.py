@@ -113,6 +113,9 @@ def test_the_lookup_lists_the_receipt_and_the_result_never_records_or_scans(clie
     receipt = client.get(copies[RECEIPT])
     assert receipt.status_code == 200 and RECEIPT in receipt.get_data(as_text=True)
     assert dossier.code in receipt.get_data(as_text=True) and "Về trang tra cứu" in receipt.get_data(as_text=True)
+    # the lookup's 4 digits must not open the whole ID number, phone and address
+    assert "001090012345" not in receipt.get_data(as_text=True) and "•••••••••345" in receipt.get_data(as_text=True)
+    assert "0912341111" not in receipt.get_data(as_text=True) and "12 Hàng Bạc" not in receipt.get_data(as_text=True)
     result = client.get(copies["trich-luc-khai-sinh.pdf"])
     assert result.status_code == 200 and result.data == tiny_pdf("Trich luc")
     assert result.headers["Content-Disposition"].startswith("attachment;")
@@ -200,3 +203,11 @@ def test_the_lookup_throttle_still_applies_to_the_page_and_its_links(client, bir
     assert client.get(receipt).status_code == 429
     clock.advance(minutes=11)
     assert RECEIPT in listed(client, dossier.code, "9999")
+
+
+def test_the_copies_are_listed_in_english_in_the_english_interface(client, birth):
+    dossier = receive(client, birth, "1212")
+    client.get("/ngon-ngu/en?next=/")
+    page = client.get(f"/tra-cuu?ma={dossier.code}&so=1212").get_data(as_text=True)
+    assert "Documents of the dossier" in page and "Receipt and result appointment slip" in page
+    assert "Every download is recorded" in page and "Giấy tờ của hồ sơ" not in page

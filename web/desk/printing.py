@@ -61,7 +61,8 @@ def print_form(dossier_id: int, kind: str):
 
 
 def render_form(dossier_id: int, kind: str, papers, back_url: str | None = None) -> str:
-    """The form as printed (also the citizen's copy on the lookup page, web.public.copies); 404 with
+    """The form as printed (also the citizen's copy on the lookup page, web.public.copies, which
+    passes `back_url` and gets the applicant's ID number and phone masked and no address); 404 with
     the reason when the dossier has nothing for it to say yet."""
     with runtime().db.read_session() as s:
         stop = inbox_queries.stop_event(s, dossier_id) if kind == "dung" else None
