@@ -29,8 +29,8 @@ from engine.services import attachments
 from engine.services import citizen_copies
 from engine.services import dossier_papers
 from web import throttle
-from web.i18n import N_
 from web.desk import printing  # a module import: printing itself imports web.public (the QR token)
+from web.i18n import N_
 from web.public import bp
 from web.security import client_address
 from web.wiring import runtime
