@@ -44,6 +44,8 @@ def load_config(app: Flask, overrides: Mapping | None) -> None:
         # Citizen lookups per address in the window, successful or not (MOTCUA_LOOKUP_LIMIT, ..._WINDOW_MINUTES).
         LOOKUP_LIMIT=30,
         LOOKUP_WINDOW_MINUTES=10,
+        # How long the links to a citizen's copies on the lookup page open (MOTCUA_COPY_LINK_MINUTES).
+        COPY_LINK_MINUTES=30,
     )
     if os.environ.get("MOTCUA_ENV") == "production":
         app.config.update(PRODUCTION_COOKIES)  # MOTCUA_SESSION_COOKIE_... below may still change them

@@ -42,6 +42,10 @@ def public_status(session: Session, code: str) -> PublicDossierStatus | None:
                                dossier.appointment_at, dossier.original_appointment_at, dossier.completed_at)
 
 
+def dossier_id_by_code(session: Session, code: str) -> int | None:
+    return session.scalar(select(DossierRecord.id).where(DossierRecord.code == code.strip()))
+
+
 def applicant_contact(session: Session, code: str) -> dict | None:
     """The applicant's phone and ID number as received (the lookup's second factor); None for no dossier."""
     applicant = session.scalar(select(DossierRecord.applicant).where(DossierRecord.code == code.strip()))

@@ -23,7 +23,7 @@ ACTION_LABELS = {
     "absence_declared": "Đăng ký vắng mặt", "absence_ended": "Kết thúc vắng mặt",
     "withdraw": "Công dân rút hồ sơ", "sla_warning": "Cảnh báo sắp đến hạn", "sla_breach": "Quá hạn xử lý",
     "sla_escalation": "Leo thang khi quá hạn", "skip": "Bỏ qua bước (khác biệt của xã, phường)",
-    "attach": "Đính kèm tệp",
+    "attach": "Đính kèm tệp", "citizen_download": "Công dân tải bản sao",
 }
 
 #: work_item.escalation_level as the SLA sweep counts it: 1 warned, 2 breached, 3+ escalation levels.

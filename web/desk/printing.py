@@ -18,6 +18,7 @@ from flask_login import current_user
 from flask_babel import gettext
 from markupsafe import Markup
 
+from engine.services import citizen_copies
 from engine.services import dossier_papers
 from engine.store import inbox_queries
 from web.desk import bp
@@ -56,11 +57,17 @@ def print_form(dossier_id: int, kind: str):
         abort(404, description=gettext("Không có mẫu phiếu này."))
     with runtime().db.read_session() as s:
         visible_dossier(s, dossier_id)
+    return render_form(dossier_id, kind, dossier_papers.papers(runtime(), dossier_id))
+
+
+def render_form(dossier_id: int, kind: str, papers, back_url: str | None = None) -> str:
+    """The form as printed (also the citizen's copy on the lookup page, web.public.copies, which
+    passes `back_url` and gets the applicant's ID number and phone masked and no address); 404 with
+    the reason when the dossier has nothing for it to say yet."""
+    with runtime().db.read_session() as s:
         stop = inbox_queries.stop_event(s, dossier_id) if kind == "dung" else None
-    papers = dossier_papers.papers(runtime(), dossier_id)
     dossier = papers.view.dossier
-    if (kind == "bo_sung" and papers.supplement is None) or (kind == "tu_choi" and papers.refusal is None) or \
-            (kind == "xin_loi" and not dossier.re_appointment_reason) or (kind == "dung" and stop is None):
+    if not citizen_copies.form_issued(kind, papers, stop is not None) and kind in MISSING:
         abort(404, description=MISSING[kind])
     lookup_url = url_for("public.lookup", ma=dossier.code, k=qr_token(dossier.code, current_app.config["SECRET_KEY"]),
                          _external=True)
@@ -68,7 +75,7 @@ def print_form(dossier_id: int, kind: str):
     return render_template(f"desk/print/{kind}.html", title=KINDS[kind], papers=papers, dossier=dossier,
                            view=papers.view, names=papers.names, lookup_url=lookup_url,
                            qr=_qr_svg(lookup_url) if kind == "tiep_nhan" else None,
-                           now=now, issued_at=_issued_at(kind, papers, stop) or now, tz=papers.tz,
+                           back_url=back_url, now=now, issued_at=_issued_at(kind, papers, stop) or now, tz=papers.tz,
                            classes=CLASSIFICATION_LABELS, actions=ACTION_LABELS, role_label=role_label, stop=stop,
                            status=STATUS_LABELS_VI.get(dossier.status, str(dossier.status)))
 

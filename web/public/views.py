@@ -22,6 +22,7 @@ from web.display import NEXT_STEP_VI
 from web.display import STATUS_LABELS_VI
 from web.navigation import home_endpoint
 from web.public import bp
+from web.public import copies
 from web.public import lookup_codes
 from web.security import client_address
 from web.wiring import runtime
@@ -63,6 +64,7 @@ def lookup():
         found, error = _look_up(code, token=token, factor=factor)
     status_label = STATUS_LABELS_VI.get(DossierStatus(found.status)) if found else None
     return render_template("public/lookup.html", code=code, factor=factor, found=found, error=error,
+                           copies=copies.listed_copies(found.code) if found else [],
                            status_label=status_label, asks_factor=bool(code) and not token and not found,
                            next_step=NEXT_STEP_VI.get(DossierStatus(found.status)) if found else None)
 
