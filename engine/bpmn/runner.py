@@ -26,6 +26,8 @@ from engine.bpmn.parser import SpecBundle
 from engine.bpmn.serializer import dump_state
 from engine.bpmn.serializer import load_state
 from engine.bpmn.serializer import reserved_key_path
+from engine.bpmn import state_size
+from engine.bpmn.script_env import step_time_limit
 from engine.clock import Clock
 from engine.domain.errors import EngineError
 from engine.domain.errors import ExpressionError
@@ -134,24 +136,39 @@ class Run:
         if len(self.workflow.tasks) > MAX_TREE_SIZE:
             raise InvalidAction("dossier workflow grew to %(count)s tasks; a loop in the template runs away",
                                 count=len(self.workflow.tasks))
-        return dump_state(self.workflow)
+        self._refuse_oversized_state()
+        state = dump_state(self.workflow)
+        if len(state) > state_size.MAX_STATE_CHARS:  # the walk's estimate was under: escapes, dates
+            self._refuse_oversized_state(measured=len(state))
+        return state
+
+    def _refuse_oversized_state(self, measured: int | None = None) -> None:
+        """Refuse, naming the element holding the most data, a state over the cap; the dossier
+        keeps its last saved state."""
+        limit = state_size.MAX_STATE_CHARS
+        element, _, total = state_size.largest_data(self.workflow, limit)
+        if measured is None and total <= limit:
+            return
+        raise ExpressionError("the dossier's data would grow past %(limit)s characters (the state "
+                              "to save); the largest data is at this step", limit=limit,
+                              element_id=element)
 
     # -- commands ----------------------------------------------------------------------------
     def advance(self) -> None:
         """Run engine steps until only human tasks or waiting events remain."""
-        with timers.clock_in_use(self.clock), _expression_errors():
+        with timers.clock_in_use(self.clock), _expression_errors(), step_time_limit():
             self.workflow.do_engine_steps()
 
     def complete(self, task_id: str, data: Mapping) -> None:
         refuse_reserved_keys(data)
         task = self._ready_human_task(task_id)
-        with timers.clock_in_use(self.clock), _expression_errors():
+        with timers.clock_in_use(self.clock), _expression_errors(), step_time_limit():
             task.data.update(data)
             task.run()
             self.workflow.do_engine_steps()
 
     def fire_timers(self) -> None:
-        with timers.clock_in_use(self.clock), _expression_errors():
+        with timers.clock_in_use(self.clock), _expression_errors(), step_time_limit():
             self.workflow.refresh_timers()
             self.workflow.do_engine_steps()
 
@@ -170,7 +187,7 @@ class Run:
 
     def _send(self, definition, payload) -> None:
         refuse_reserved_keys(payload or {})
-        with timers.clock_in_use(self.clock), _expression_errors():
+        with timers.clock_in_use(self.clock), _expression_errors(), step_time_limit():
             try:
                 self.workflow.send_event(BpmnEvent(definition, payload=dict(payload or {})))
             except SpiffWorkflowException as exc:

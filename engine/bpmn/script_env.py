@@ -37,7 +37,11 @@ from __future__ import annotations
 
 import ast
 import functools
+import os
 import re
+import threading
+import time as _time
+from contextlib import contextmanager
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -64,6 +68,10 @@ MAX_LOOP_ITEMS = 10_000  # per loop, comprehension or unpacking
 MAX_OPERATIONS = 200_000  # per evaluation: loop items plus items/characters built by + * join ...
 MAX_SIZE = 100_000  # longest str/list/tuple one operation may build
 MAX_INT_BITS = 8_192  # about 2,466 decimal digits
+#: Wall-clock seconds one evaluation may run, and one step (all its evaluations) together; checked
+#: at every metered operation, so Python-level work stops within one operation of the limit.
+MAX_SECONDS = float(os.environ.get("MOTCUA_SCRIPT_SECONDS", "1"))
+MAX_STEP_SECONDS = float(os.environ.get("MOTCUA_STEP_SECONDS", "5"))
 
 # --------------------------------------------------------------------------------------------
 # What the code may see
@@ -315,8 +323,26 @@ class _Rewriter(ast.NodeTransformer):
 
     def visit_FormattedValue(self, node: ast.FormattedValue):
         self.generic_visit(node)
-        node.value = self.guard("_text_", node.value, like=node.value)
+        node.value = self.guard("_text_", node.value, ast.Constant(_format_width(node)), like=node.value)
         return node
+
+    def visit_Call(self, node: ast.Call):
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id in _COPYING_BUILTINS:
+            return self.guard("_built_", node, like=node)
+        return node
+
+
+#: Builtins that build a new container as large as their input: the result is charged.
+_COPYING_BUILTINS = frozenset({"sorted", "list", "tuple", "set", "dict"})
+
+
+def _format_width(node: ast.FormattedValue) -> int:
+    """The widest width or precision an f-string field asks for (the checker made them constants)."""
+    if node.format_spec is None:
+        return 0
+    numbers = [int(n) for v in node.format_spec.values for n in _FORMAT_NUMBER.findall(v.value)]
+    return max(numbers, default=0)
 
 
 @dataclass(frozen=True)
@@ -377,12 +403,13 @@ _SCALARS = frozenset({str, int, float, bool, type(None)})
 _FIXED_SIZE = (tuple, str, bytes, range, dict, set, frozenset)
 
 
-def _check_text_size(obj) -> None:
-    """Refuse before rendering a container whose text would pass MAX_SIZE (walks at most that far)."""
+def _check_text_size(obj) -> int:
+    """Refuse before rendering a container whose text would pass MAX_SIZE (walks at most that far);
+    returns about how many characters the text will have."""
     if type(obj) in _SCALARS:
         if isinstance(obj, str) and len(obj) > MAX_SIZE:
             raise ExpressionError(f"text longer than {MAX_SIZE} characters is not allowed")
-        return
+        return len(obj) if isinstance(obj, str) else 24
     size, stack = 0, [obj]
     while stack:
         item = stack.pop()
@@ -399,33 +426,82 @@ def _check_text_size(obj) -> None:
             size += item.bit_length() // 3 + 2 if isinstance(item, int) else 48
         if size > MAX_SIZE:
             raise ExpressionError(f"text longer than {MAX_SIZE} characters is not allowed")
+    return size
+
+
+_step = threading.local()
+
+
+@contextmanager
+def step_time_limit(seconds: float | None = None):
+    """Bound every evaluation run inside (one step of a dossier: its conditions, scripts and
+    timers together) to `seconds` of wall-clock time, MAX_STEP_SECONDS by default."""
+    outer = getattr(_step, "deadline", None)
+    _step.deadline = _time.monotonic() + (MAX_STEP_SECONDS if seconds is None else seconds)
+    if outer is not None:
+        _step.deadline = min(outer, _step.deadline)
+    try:
+        yield
+    finally:
+        _step.deadline = outer
 
 
 class _Meter:
-    """The budget of one evaluation and the guards the rewritten code calls."""
+    """The budget of one evaluation and the guards the rewritten code calls: operations (loop
+    items and items or characters built), and a wall-clock deadline checked with each charge."""
 
-    __slots__ = ("operations",)
+    __slots__ = ("operations", "deadline", "step_deadline")
 
     def __init__(self):
         self.operations = 0
+        self.deadline = _time.monotonic() + MAX_SECONDS
+        self.step_deadline = getattr(_step, "deadline", None)
 
     def charge(self, n: int) -> None:
         self.operations += n
         if self.operations > MAX_OPERATIONS:
-            raise ExpressionError(f"evaluation exceeded {MAX_OPERATIONS} operations")
+            raise ExpressionError("evaluation exceeded %(limit)s operations", limit=MAX_OPERATIONS)
+        now = _time.monotonic()
+        if now > self.deadline:
+            raise ExpressionError("evaluation ran longer than %(seconds)s s", seconds=MAX_SECONDS)
+        if self.step_deadline is not None and now > self.step_deadline:
+            raise ExpressionError("the step's expressions ran longer than %(seconds)s s together",
+                                  seconds=MAX_STEP_SECONDS)
 
     def namespace(self) -> dict[str, Callable]:
         return {"_getattr_": self.getattr_, "_iter_": self.iter_, "_add_": self.add, "_mul_": self.mul,
                 "_iadd_": self.iadd, "_imul_": self.imul, "_pow_": _pow, "_lshift_": _lshift,
-                "_mod_": _mod, "_text_": _text}
+                "_mod_": self.mod, "_text_": self.text, "_built_": self.built}
+
+    def text(self, value, width: int = 0):
+        """An f-string field: what it renders (its text or its padded width) is charged."""
+        self.charge(max(_check_text_size(value), width))
+        return value
+
+    def built(self, container):
+        """The result of sorted(), list(), dict() ...: a copy as large as its input, charged."""
+        self.charge(len(container))
+        return container
+
+    def mod(self, a, b):
+        if isinstance(a, (str, bytes)):
+            widths = _percent_widths(a if isinstance(a, str) else a.decode("latin-1"))
+            self.charge(len(a) + sum(widths) + _check_text_size(b))
+        return a % b
 
     def iter_(self, obj):
         if isinstance(obj, _FIXED_SIZE):
             if len(obj) > MAX_LOOP_ITEMS:
                 raise ExpressionError(f"loop exceeded {MAX_LOOP_ITEMS} iterations")
             self.charge(len(obj))
-            return iter(obj)
+            return self._timed(iter(obj))
         return self._counted(iter(obj))
+
+    def _timed(self, iterator):
+        """Items already charged, but the body may be slow: the deadline is checked per item."""
+        for item in iterator:
+            self.charge(0)
+            yield item
 
     def _counted(self, iterator):
         for n, item in enumerate(iterator, 1):
@@ -441,6 +517,8 @@ class _Meter:
             (base, allowed), owner = _attrs_of_type(type(obj)), type(obj).__name__
         if name not in allowed:
             raise ExpressionError(f"attribute '{name}' is not allowed on {owner}")
+        if (base, name) in _COPYING_METHODS:
+            self.charge(len(obj))  # upper(), split(), copy() ... build a copy of obj
         guard = _METHOD_GUARDS.get((base, name))
         return guard(self, obj) if guard else getattr(obj, name)
 
@@ -491,19 +569,14 @@ def _lshift(a, b):
     return a << b
 
 
-def _mod(a, b):
-    if isinstance(a, (str, bytes)):
-        text = a if isinstance(a, str) else a.decode("latin-1")
-        for width, precision in _PERCENT_DIRECTIVE.findall(text):
-            if "*" in (width, precision) or int(width or 0) > MAX_SIZE or int(precision or 0) > MAX_SIZE:
-                raise ExpressionError(f"% format width or precision above {MAX_SIZE} is not allowed")
-        _check_text_size(b)
-    return a % b
-
-
-def _text(value):
-    _check_text_size(value)
-    return value
+def _percent_widths(text: str) -> list[int]:
+    """The widths and precisions of a %-format, each refused above MAX_SIZE."""
+    widths = []
+    for width, precision in _PERCENT_DIRECTIVE.findall(text):
+        if "*" in (width, precision) or int(width or 0) > MAX_SIZE or int(precision or 0) > MAX_SIZE:
+            raise ExpressionError(f"% format width or precision above {MAX_SIZE} is not allowed")
+        widths.append(max(int(width or 0), int(precision or 0)))
+    return widths
 
 
 def _join(meter: _Meter, sep: str):
@@ -540,6 +613,12 @@ def _extend(meter: _Meter, items: list):
     return extend
 
 
+_COPYING_METHODS = frozenset(
+    {(str, m) for m in ("capitalize", "casefold", "lower", "upper", "swapcase", "title", "strip",
+                        "lstrip", "rstrip", "split", "rsplit", "splitlines", "partition",
+                        "rpartition")}
+    | {(t, "copy") for t in (list, dict, set, frozenset)}
+    | {(t, m) for t in (set, frozenset) for m in ("union", "difference", "symmetric_difference")})
 _METHOD_GUARDS = {(str, "join"): _join, (str, "replace"): _replace, (list, "extend"): _extend,
                   **{(str, m): _padding(m) for m in ("ljust", "rjust", "center", "zfill")}}
 _GUARD_NAMES = frozenset(_Meter().namespace())

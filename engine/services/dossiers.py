@@ -3,6 +3,11 @@
 Each function is one transaction: lock (optimistically, by the dossier's version column), load,
 run, save the state, project work items, append audit, enqueue notifications, commit. A lost race
 raises ConflictError and writes nothing.
+
+On SQLite, whose write lock covers the whole database, completing a step first runs the step's
+scripts on a read snapshot (`_ran_on_snapshot`) and only then takes the write lock; the write
+reuses that run when the dossier's version has not moved meanwhile, so a slow script never locks
+other users out.
 """
 
 from __future__ import annotations
@@ -232,6 +237,7 @@ def complete_work_item(rt: Runtime, work_item_id: int, actor: Actor, data: Mappi
     saying why (the refusal slip prints it)."""
     if check is None:
         refuse(decisions.refusal_without_reason(data or {}))
+    snapshot = _ran_on_snapshot(rt, work_item_id, actor, data, expected_version, check, seen_by)
     with transaction(rt) as s:
         item, dossier = _open_item(s, work_item_id, expected_version, seen_by)
         if check is not None:
@@ -240,9 +246,12 @@ def complete_work_item(rt: Runtime, work_item_id: int, actor: Actor, data: Mappi
         refuse(refusal_to_complete(actor, StepHolding.of(item)))
         now = rt.clock.now()
         calendar = rt.calendars.for_unit(s, dossier.unit_code)
-        run = _load(rt, s, dossier, calendar)
-        ready_before = run.ready_task_ids()
-        run.complete(item.task_id, dict(data or {}))
+        if snapshot is not None and snapshot.still_fits(dossier, item, data):
+            run, ready_before = snapshot.run, snapshot.ready_before
+        else:  # the dossier moved since the snapshot (or PostgreSQL, which locks rows only)
+            run = _load(rt, s, dossier, calendar)
+            ready_before = run.ready_task_ids()
+            run.complete(item.task_id, dict(data or {}))
         _close_item(item, actor, now, data, calendar)
         audit.record(s, at=now, action="complete", actor=actor, dossier_id=dossier.id,
                      work_item_id=item.id, element_id=item.element_id,
@@ -250,6 +259,40 @@ def complete_work_item(rt: Runtime, work_item_id: int, actor: Actor, data: Mappi
         projection.sync(s, dossier, run, calendar, actor, now, ready_before,
                         handed_over_by=actor.username, completed_task=item.task_id)
         return _answered(s, dossier, answer)
+
+
+@dataclass(frozen=True)
+class _SnapshotRun:
+    """A step completed on a read snapshot: what the write may reuse, and what it was run on."""
+
+    run: runner.Run
+    ready_before: frozenset[str]
+    dossier_version: int
+    item_version: int
+    data: dict
+
+    def still_fits(self, dossier: DossierRecord, item: WorkItemRecord, data) -> bool:
+        return (dossier.version, item.version, dict(data or {})) == (
+            self.dossier_version, self.item_version, self.data)
+
+
+def _ran_on_snapshot(rt: Runtime, work_item_id: int, actor: Actor, data, expected_version, check,
+                     seen_by) -> _SnapshotRun | None:
+    """SQLite only: the step's scripts run here, outside the write lock (same checks, same
+    refusals as the write); None on PostgreSQL, where a change locks only its own rows."""
+    if rt.db.engine.dialect.name != "sqlite":
+        return None
+    with rt.db.read_session() as s:
+        item, dossier = _open_item(s, work_item_id, expected_version, seen_by)
+        if check is not None:
+            data = check(s, item, dossier, dict(data or {}))
+            refuse(decisions.refusal_without_reason(data))
+        refuse(refusal_to_complete(actor, StepHolding.of(item)))
+        calendar = rt.calendars.for_unit(s, dossier.unit_code)
+        run = _load(rt, s, dossier, calendar)
+        ready_before = run.ready_task_ids()
+        run.complete(item.task_id, dict(data or {}))
+        return _SnapshotRun(run, ready_before, dossier.version, item.version, dict(data or {}))
 
 
 @retried_on_race

@@ -232,7 +232,7 @@ def test_files_and_network_are_unreachable(env, name):
     ("s = 'ab' * 1000\nfor i in range(40):\n    s = s + s", "exec", r"concatenation \(\+\)"),
     ("s = ['x'] * 1000\nfor i in range(40):\n    s += s", "exec", "extend|loop exceeded"),
     ("s = [1]\nfor i in range(40):\n    s = [*s, *s]", "exec", "loop exceeded|operations"),
-    ("s = 'ab' * 1000\nfor i in range(40):\n    s = f'{s}{s}'", "exec", "text longer than"),
+    ("s = 'ab' * 1000\nfor i in range(40):\n    s = f'{s}{s}'", "exec", "text longer than|operations"),
     ("'-'.join(['x' * 50000] * 3)", "eval", r"join\(\) would build"),
     ("('x' * 10000).replace('x', 'y' * 1000)", "eval", r"replace\(\) would build"),
     ("'x'.ljust(10**9)", "eval", r"ljust\(\) would build"),
