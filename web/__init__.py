@@ -33,7 +33,6 @@ def create_app(config: Mapping | None = None) -> Flask:
     from web import ops
     from web import request_log
     from web import vendor
-    from web import display
     from web import wiring
     from web.admin import bp as admin_bp
     from web.auth import bp as auth_bp
@@ -48,7 +47,6 @@ def create_app(config: Mapping | None = None) -> Flask:
     errors.init_app(app)
     navigation.init_app(app)
     app.add_template_filter(_vn_datetime, "vn_datetime")
-    app.add_template_global(display.forecast_view, "forecast_view")
     document_dates.init_app(app)
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)

@@ -4,7 +4,6 @@ one, is its calendar's business)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from engine.domain.calendar import DEFAULT_TIMEZONE
@@ -35,11 +34,3 @@ NEXT_STEP_VI = {
     DossierStatus.STOPPED: "Hồ sơ đã dừng xử lý theo thông báo đã giao cho người nộp.",
 }
 
-
-def forecast_view(detail: dict | None) -> dict | None:
-    """The apology forecast's figures (engine.domain.forecast.Forecast.as_detail, as stored on the
-    dossier) with its instants as datetimes, for the pages that say why a dossier will be late."""
-    if not detail:
-        return None
-    instants = ("projected_finish", "appointment_at", "apology_deadline")
-    return {**detail, **{key: datetime.fromisoformat(detail[key]) for key in instants if detail.get(key)}}

@@ -522,7 +522,7 @@ def reappoint_dossier(rt: Runtime, dossier_id: int, actor: Actor, new_appointmen
         reason = reason.strip()
         dossier.appointment_at, dossier.re_appointment_reason, dossier.updated_at = moved.appointment, reason, now
         # The letter is issued: the request is answered (the appointment moves only once).
-        dossier.apology_check_at, dossier.apology_forecast = None, None
+        dossier.apology_check_at = None
         audit.record(s, at=now, action="reappoint", actor=actor, dossier_id=dossier.id, reason=reason,
                      original_appointment=dossier.original_appointment_at.isoformat(),
                      new_appointment=moved.appointment.isoformat())

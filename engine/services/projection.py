@@ -149,7 +149,7 @@ def _update_dossier(session, dossier: DossierRecord, run: Run, now, calendar, re
         dossier.apology_check_at = now  # the change may change the forecast: the SLA sweep looks again
     if run.is_completed() and dossier.run_state == RunState.RUNNING.value:
         dossier.run_state = RunState.COMPLETED.value
-        dossier.completed_at, dossier.apology_check_at, dossier.apology_forecast = now, None, None
+        dossier.completed_at, dossier.apology_check_at = now, None
         dossier.next_timer_at = None
         if dossier.status in (DossierStatus.IN_PROCESSING, DossierStatus.ACCEPTED):
             dossier.status = DossierStatus.PROCESSED.value

@@ -105,7 +105,7 @@ def _forecast_one(rt: Runtime, s: Session, forecaster: Forecaster, dossier: Doss
                   now) -> int:
     if open_dossier is None or forecaster.paused(open_dossier):
         # Finished, stopped or waiting for the citizen: the next change looks again.
-        repositories.record_forecast(s, dossier.id, check_at=None, forecast=None)
+        repositories.record_forecast(s, dossier.id, check_at=None)
         return 0
     return _act_on_forecast(rt, s, dossier, forecaster.of(open_dossier, now), now)
 
@@ -113,17 +113,16 @@ def _forecast_one(rt: Runtime, s: Session, forecaster: Forecaster, dossier: Doss
 def _act_on_forecast(rt: Runtime, s: Session, dossier: DossierRecord, outlook: Forecast, now) -> int:
     if not outlook.misses:
         next_check = max(outlook.next_check_at, now + RECHECK_AFTER) if outlook.next_check_at else None
-        repositories.record_forecast(s, dossier.id, check_at=next_check, forecast=None)
+        repositories.record_forecast(s, dossier.id, check_at=next_check)
         return 0
     if dossier.re_appointment_reason:
         # The appointment moves only once: the at-risk list shows the dossier, no letter can follow.
-        repositories.record_forecast(s, dossier.id, check_at=None, forecast=None)
+        repositories.record_forecast(s, dossier.id, check_at=None)
         return 0
-    already_asked = dossier.apology_requested_for == dossier.appointment_at
-    repositories.record_forecast(s, dossier.id, check_at=None, forecast=outlook.as_detail(),
-                                 requested_for=dossier.appointment_at)
-    if already_asked:
+    if dossier.apology_requested_for == dossier.appointment_at:  # asked already for this appointment
+        repositories.record_forecast(s, dossier.id, check_at=None)
         return 0
+    repositories.record_apology_request(s, dossier.id, dossier.appointment_at)
     _request_apology(rt, s, dossier, outlook, now)
     return 1
 
@@ -136,17 +135,17 @@ def _request_apology(rt: Runtime, s: Session, dossier: DossierRecord, outlook: F
     for username in leaders:
         outbox.enqueue(s, key=f"apology:{dossier.id}:{appointment}:{username}", channel="in_app",
                        recipient=username, subject=f"Cần xin lỗi và hẹn lại: hồ sơ {dossier.code}",
-                       body=apology_request_text(dossier.code, dossier.applicant_name, outlook, now, tz),
+                       body=apology_request_text(dossier.code, dossier.applicant_name, outlook, tz),
                        now=now, dossier_id=dossier.id)
     audit.record(s, at=now, action="apology_requested", actor=Actor.system(), dossier_id=dossier.id,
                  element_id=outlook.element_id, appointment_at=appointment, notified=sorted(leaders) or None,
                  **{k: v for k, v in outlook.as_detail().items() if k not in ("appointment_at", "element_id")})
 
 
-def apology_request_text(code: str, applicant: str, outlook: Forecast, now, tz) -> str:
+def apology_request_text(code: str, applicant: str, outlook: Forecast, tz) -> str:
     """What the leader is told: which appointment will be missed, why, and by when to write."""
-    why = forecast_reason_vi(outlook.as_detail())
-    if outlook.apology_deadline > now:
+    why = forecast_reason_vi(outlook)
+    if not outlook.letter_overdue:
         by = f"Phiếu xin lỗi và hẹn lại cần ban hành trước {vn_dates.short_datetime(outlook.apology_deadline, tz)}"
     else:
         by = "Phiếu xin lỗi và hẹn lại cần ban hành ngay"
@@ -155,15 +154,15 @@ def apology_request_text(code: str, applicant: str, outlook: Forecast, now, tz) 
             f"(ít nhất một ngày làm việc trước hạn trả).")
 
 
-def forecast_reason_vi(detail: dict) -> str:
+def forecast_reason_vi(outlook: Forecast) -> str:
     """'bước «Thẩm định» trễ 2 giờ; còn lại 6 giờ làm việc, hẹn trả còn 3 giờ'."""
     parts = []
-    if detail.get("step"):
-        late = detail.get("step_late_minutes") or 0
-        parts.append(f"bước «{detail['step']}» trễ {vn_dates.working_time(late)}" if late
-                     else f"bước «{detail['step']}» chưa xong")
-    left = detail["minutes_left"]
-    parts.append(f"còn lại {vn_dates.working_time(detail['remaining_minutes'])} làm việc, "
+    if outlook.step:
+        late = outlook.step_late_minutes
+        parts.append(f"bước «{outlook.step}» trễ {vn_dates.working_time(late)}" if late
+                     else f"bước «{outlook.step}» chưa xong")
+    left = outlook.minutes_left
+    parts.append(f"còn lại {vn_dates.working_time(outlook.remaining_minutes)} làm việc, "
                  + (f"hẹn trả còn {vn_dates.working_time(left)}" if left else "đã quá hạn trả"))
     return "; ".join(parts)
 

@@ -144,10 +144,9 @@ class DossierRecord(Base):
     # The apology forecast's bookkeeping (the SLA sweep writes it without the version: a clerk's
     # change never conflicts with it). When to forecast again (now, after a change; or the instant
     # the remaining work stops fitting if nothing moves); the appointment the leaders were asked
-    # about (one request per appointment); the forecast's figures while it misses.
+    # about (one request per appointment).
     apology_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     apology_requested_for: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    apology_forecast: Mapped[dict | None] = mapped_column(JSON)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     classification: Mapped[str | None] = mapped_column(String(10))
     margin_minutes: Mapped[int | None] = mapped_column(Integer)

@@ -92,13 +92,19 @@ def dossiers_to_forecast(session: Session, now: datetime, limit: int) -> list[Do
     return list(session.scalars(query))
 
 
-def record_forecast(session: Session, dossier_id: int, *, check_at: datetime | None, forecast: dict | None,
-                    **also) -> None:
-    """The SLA sweep's bookkeeping on a dossier, written beside its optimistic version (a Core
-    UPDATE, which the ORM does not version): a clerk's change to the dossier never conflicts with it."""
+def record_forecast(session: Session, dossier_id: int, *, check_at: datetime | None) -> None:
+    """When the SLA sweep forecasts the dossier again: its bookkeeping, written beside the dossier's
+    optimistic version (a Core UPDATE, which the ORM does not version), so that a clerk's change to
+    the dossier never conflicts with it."""
     session.execute(update(DossierRecord.__table__).where(DossierRecord.__table__.c.id == dossier_id)
-                    .values(apology_check_at=check_at, apology_forecast=forecast,
-                            **{f"apology_{key}": value for key, value in also.items()}))
+                    .values(apology_check_at=check_at))
+
+
+def record_apology_request(session: Session, dossier_id: int, appointment_at: datetime) -> None:
+    """The leaders were asked about this appointment (one request per appointment); beside the
+    version, as record_forecast."""
+    session.execute(update(DossierRecord.__table__).where(DossierRecord.__table__.c.id == dossier_id)
+                    .values(apology_check_at=None, apology_requested_for=appointment_at))
 
 
 def record_sla_level(session: Session, work_item_id: int, **values) -> None:

@@ -216,7 +216,7 @@ def render_page(item_id: int | None = None, dossier_id: int | None = None, error
     context = {
         "item": item, "view": view, "dossier": view.dossier, "steps": page.steps, "history": page.history,
         "names": names, "colleagues": page.colleagues, "now": rt.clock.now(),
-        "at_risk": apology is not None, "apology": apology.as_detail() if apology else None,
+        "at_risk": apology is not None, "apology": apology,
         "fields": step_form.fields_of(form), "has_form": form is not None,
         "values": _form_values(item, view), "field_errors": field_errors or {}, "errors": errors or {},
         "record": dossier_record.data_of(rt, view.dossier.id, view.definition.id),

@@ -1,4 +1,4 @@
-"""apology forecast: when to look again, for which appointment the leaders were asked, and why
+"""apology forecast: when to look again, and for which appointment the leaders were asked
 
 The apology request used to fire at a fixed offset (one working day before the appointment); it now
 follows the forecast of the remaining work (engine.domain.forecast). Running dossiers are looked at
@@ -24,7 +24,6 @@ def upgrade() -> None:
         batch_op.alter_column('apology_due_at', new_column_name='apology_check_at')
     with op.batch_alter_table('dossier') as batch_op:
         batch_op.add_column(sa.Column('apology_requested_for', UTCDateTime(), nullable=True))
-        batch_op.add_column(sa.Column('apology_forecast', sa.JSON(), nullable=True))
         batch_op.create_index('ix_dossier_apology_check_at', ['apology_check_at'], unique=False)
     op.execute("UPDATE dossier SET apology_check_at = received_at "
                "WHERE run_state = 'running' AND appointment_at IS NOT NULL")
@@ -33,7 +32,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('dossier') as batch_op:
         batch_op.drop_index('ix_dossier_apology_check_at')
-        batch_op.drop_column('apology_forecast')
         batch_op.drop_column('apology_requested_for')
     with op.batch_alter_table('dossier') as batch_op:
         batch_op.alter_column('apology_check_at', new_column_name='apology_due_at')
