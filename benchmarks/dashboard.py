@@ -68,7 +68,8 @@ MONTH = (datetime(2026, 11, 1, tzinfo=VN), datetime(2026, 12, 1, tzinfo=VN))
 BATCH = 20000
 
 
-def fill(rt: Runtime, rng: random.Random) -> list[str]:
+def hanoi_with_library(rt: Runtime) -> list[str]:
+    """Hà Nội's units, three officers per commune and the published library; the communes' codes."""
     units = units_of_province("ha_noi")
     communes = [u.code for u in units if u.kind == "commune"]
     with rt.db.session() as s:
@@ -81,6 +82,11 @@ def fill(rt: Runtime, rng: random.Random) -> list[str]:
                 s.add(UserRecord(username=f"cb_{commune}_{n}", full_name=f"Cán bộ {n}", unit_code=commune,
                                  roles="chuyen_vien"))
     library.load(rt)
+    return communes
+
+
+def fill(rt: Runtime, rng: random.Random) -> list[str]:
+    communes = hanoi_with_library(rt)
     with rt.db.read_session() as s:
         definitions = [(d.id, d.legal_limit_minutes or 2400, list(rt.bundle_for(s, d).policy.steps))
                        for d in s.scalars(select(ProcessDefinitionRecord))]
@@ -345,18 +351,7 @@ FROM dossier d JOIN bench_first_step s ON s.definition_id = d.definition_id
 def pg_fill(rt: Runtime, n: int) -> list[str]:
     from sqlalchemy import text
 
-    units = units_of_province("ha_noi")
-    communes = [u.code for u in units if u.kind == "commune"]
-    with rt.db.session() as s:
-        for unit in units:
-            s.add(UnitRecord(code=unit.code, name=unit.name, kind=unit.kind, parent_code=unit.parent_code,
-                             agency_code=unit.agency_code))
-            s.flush()
-        for commune in communes:
-            for k in range(3):
-                s.add(UserRecord(username=f"cb_{commune}_{k}", full_name=f"Cán bộ {k}", unit_code=commune,
-                                 roles="chuyen_vien"))
-    library.load(rt)
+    communes = hanoi_with_library(rt)
     with rt.db.read_session() as s:
         definitions = [(d.id, d.legal_limit_minutes or 2400, list(rt.bundle_for(s, d).policy.steps)[0])
                        for d in s.scalars(select(ProcessDefinitionRecord))]
