@@ -44,6 +44,7 @@ class Forecast:
     next_check_at: datetime | None  # while it fits: when it stops fitting if nothing moves
     apology_deadline: datetime  # the letter must be issued by then (one working day before)
     letter_overdue: bool  # that instant has passed: the letter is due at once
+    appointment_passed: bool  # minutes_left is 0 because the appointment is over, not just no hours left
 
     def as_detail(self) -> dict:
         """The figures a leader is shown (why the apology is needed), as JSON-ready values."""
@@ -61,12 +62,12 @@ def forecast(calendar: WorkingCalendar, now: datetime, appointment_at: datetime,
     deadline = apology_deadline(calendar, appointment_at)
     minutes_left = calendar.between(now, appointment_at) if appointment_at > now else 0
     if not projections:
-        return Forecast(appointment_at, now, False, None, None, 0, 0, minutes_left, None, deadline, deadline <= now)
+        return Forecast(appointment_at, now, False, None, None, 0, 0, minutes_left, None, deadline, deadline <= now, appointment_at <= now)
     slowest = max(projections, key=lambda p: (p.finish, p.remaining))
     misses = slowest.finish > appointment_at
     next_check = None if misses else min((p.stops_fitting_at for p in projections), default=None)
     return Forecast(appointment_at, slowest.finish, misses, slowest.step.name, slowest.step.element_id,
-                    slowest.late_minutes, slowest.remaining, minutes_left, next_check, deadline, deadline <= now)
+                    slowest.late_minutes, slowest.remaining, minutes_left, next_check, deadline, deadline <= now, appointment_at <= now)
 
 
 @dataclass(frozen=True)

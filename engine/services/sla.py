@@ -163,7 +163,8 @@ def forecast_reason_vi(outlook: Forecast) -> str:
                      else f"bước «{outlook.step}» chưa xong")
     left = outlook.minutes_left
     parts.append(f"còn lại {vn_dates.working_time(outlook.remaining_minutes)} làm việc, "
-                 + (f"hẹn trả còn {vn_dates.working_time(left)}" if left else "đã quá hạn trả"))
+                 + (f"hẹn trả còn {vn_dates.working_time(left)}" if left
+                    else "đã quá hạn trả" if outlook.appointment_passed else "không còn giờ làm việc nào trước hạn trả"))
     return "; ".join(parts)
 
 

@@ -9,6 +9,8 @@ from datetime import date
 from sqlalchemy import select
 
 from engine.domain.assignment import Actor
+from engine.domain.forecast import OpenStepOutlook
+from engine.domain.forecast import forecast
 from engine.services import administration
 from engine.services import definitions
 from engine.services import dossiers
@@ -150,3 +152,16 @@ def test_the_at_risk_list_shows_the_same_forecast_and_its_reason(runtime, clock)
     assert risk.reasons == (supervision.APOLOGY_DUE,)
     assert (risk.forecast.step, risk.forecast.step_late_minutes, risk.remaining_minutes) == ("Tiếp nhận", 60, 360)
     assert risk.projected_finish == vn(2026, 3, 3, 9, 0) and risk.shortfall_minutes == 60
+
+
+def test_an_appointment_at_the_start_of_tomorrow_has_no_working_time_left_but_has_not_passed(runtime):
+    """The evening before an 08:00 appointment the leader reads 'no working time left', not 'passed'."""
+    add_units(runtime)
+    late_step = OpenStepOutlook("tham_dinh", "Thẩm định", vn(2026, 3, 2, 15, 0), 120, 60)
+    with runtime.db.read_session() as s:
+        calendar = runtime.calendars.for_unit(s, "00070")
+    evening = forecast(calendar, vn(2026, 3, 2, 17, 30), vn(2026, 3, 3, 8, 0), [late_step])
+    after = forecast(calendar, vn(2026, 3, 3, 8, 30), vn(2026, 3, 3, 8, 0), [late_step])
+    assert evening.misses and evening.minutes_left == 0 and not evening.appointment_passed
+    assert "không còn giờ làm việc nào trước hạn trả" in sla.forecast_reason_vi(evening)
+    assert after.appointment_passed and "đã quá hạn trả" in sla.forecast_reason_vi(after)
