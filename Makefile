@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test fuzz install postgres clean
+.PHONY: run test check fuzz install postgres clean
 
 $(STAMP): pyproject.toml package.json package-lock.json
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ run: install
 # impossible their tests are skipped, except in CI where they fail).
 test: install
 	. scripts/ensure_postgres.sh && . scripts/ensure_chromium.sh && $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The house rules a tool can see (docs/architecture.md): lint, formatting and types.
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # schemathesis against the OpenAPI document of a served app with a seeded SQLite database and a token
 # (a few minutes; not part of `make test`). FUZZ_EXAMPLES=N cases per operation and phase.
