@@ -68,8 +68,12 @@ def seed_users(rt: Runtime) -> list[str]:
 
 
 def seed_library(rt: Runtime) -> int:
+    """The library's catalogue entries (so the desk shows each procedure's document checklist and
+    fees) and its newest template versions, published."""
+    from configurator import catalogue
     from configurator import library
 
+    catalogue.load_library(rt)
     return len(library.load(rt))
 
 
