@@ -522,9 +522,11 @@ class _Graph:
         return _walk(targets, back)
 
     def describe(self, node: str) -> str:
+        """An element as the modeller knows it: by its name (the list selects it on the diagram);
+        by its kind and id only when it has no name."""
         element = self.nodes[node]
-        name = element.get("name")
-        return f"{_local(element)} {node!r}" + (f" ({name})" if name else "")
+        name = (element.get("name") or "").strip()
+        return f"«{name}»" if name else f"{_local(element)} {node!r}"
 
 
 def _link_events(nodes: dict[str, etree._Element], out: dict[str, list[str]]) -> None:
