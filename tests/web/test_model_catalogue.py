@@ -111,7 +111,8 @@ def test_a_retired_entry_stays_readable_but_gets_no_new_template(modeller, model
     assert "Ngừng áp dụng" in listing and "lập bảng bước" not in listing
     assert "Ngừng áp dụng" in modeller.get("/mo-hinh/danh-muc/thu_tuc_cu").get_data(as_text=True)
     with pytest.raises(InvalidAction, match="retired"):
-        drafts.save_draft(modelled, "thu_tuc_cu", (BPMN_DIR / "five_steps.bpmn").read_bytes().replace(b"five_steps", b"thu_tuc_cu"))
+        five = (BPMN_DIR / "five_steps.bpmn").read_bytes()
+        drafts.save_draft(modelled, "thu_tuc_cu", five.replace(b"five_steps", b"thu_tuc_cu"))
     assert [c.action for c in catalogue_edits.history(modelled, "thu_tuc_cu")] == ["retire", "import"]
 
     post(modeller, "/mo-hinh/danh-muc/thu_tuc_cu/ap-dung-lai", {})

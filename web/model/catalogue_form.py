@@ -71,8 +71,8 @@ def entry_of(form: CatalogueForm) -> dict:
         "clock_start": {"cutoff": v["clock_cutoff"] or None, "rule": v["clock_rule"] or None},
         "fees": [{"name": r["name"], "amount_vnd": _amount(r["amount"]), "note": r["note"] or None}
                  for r in _filled(form.fees)],
-        "required_documents": [{"name": r["name"], "copies": _whole(r["copies"] or "1"), "original": r["original"] != "0"}
-                               for r in _filled(form.documents)],
+        "required_documents": [{"name": r["name"], "copies": _whole(r["copies"] or "1"),
+                                "original": r["original"] != "0"} for r in _filled(form.documents)],
         "forms": [{"code": r["code"] or None, "name": r["name"]} for r in _filled(form.forms)],
         "result": v["result"] or None,
         "legal_basis": [line.strip() for line in v["legal_basis"].splitlines() if line.strip()],
