@@ -34,8 +34,9 @@ def shape(element_id: str) -> str:
 
 
 def save_and_wait(page) -> None:
+    saves = int(page.get_attribute("#editor", "data-saves") or 0)
     page.click("#save")
-    page.wait_for_function("document.getElementById('save-status').textContent.startsWith('Đã lưu')")
+    page.wait_for_function(f"Number(document.getElementById('editor').dataset.saves || 0) > {saves}")
 
 
 def test_edit_a_step_budget_save_and_select_the_element_of_a_finding(page, server, modelled):  # noqa: F811

@@ -49,8 +49,7 @@ def listed_ids(page) -> set[str]:
 def save_and_wait(page, saves: list) -> str:
     saves.append(1)
     page.click("#save")
-    page.wait_for_function(f"document.getElementById('save-status').textContent.startsWith('Đã lưu') "
-                           f"&& document.querySelectorAll('#findings-stale[hidden]').length === 1")
+    page.wait_for_function(f"Number(document.getElementById('editor').dataset.saves || 0) >= {len(saves)}")
     return page.locator("#save-status").text_content()
 
 

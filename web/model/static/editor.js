@@ -330,6 +330,7 @@ document.addEventListener("DOMContentLoaded", () => {
     link.textContent = t("Về trang mẫu để công bố");
     statusLine.appendChild(link);
     root.dataset.savedVersion = answer.version;
+    root.dataset.saves = Number(root.dataset.saves || 0) + 1; // lets a test wait for this save, not the last one
     const url = new URL(saveUrl, window.location.href);
     url.searchParams.set("tu-phien-ban", answer.version);
     saveUrl = url.pathname + url.search;
