@@ -22,6 +22,7 @@ from engine.commands.calendar import calendar_group
 from engine.commands.db import db_group
 from engine.commands.operations import incidents_group
 from engine.commands.operations import status_command
+from engine.commands.portal import portal_group
 from engine.commands.rollups import rollups_group
 from engine.commands.worker import worker_command
 from web.api.commands import api_token_group
@@ -61,6 +62,7 @@ main.add_command(processes_group)
 main.add_command(catalogue_group)
 main.add_command(api_token_group)
 main.add_command(incidents_group)
+main.add_command(portal_group)
 main.add_command(status_command)
 main.add_command(backup_command)
 main.add_command(restore_command)
