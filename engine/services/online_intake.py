@@ -85,6 +85,12 @@ def take_submission(rt: Runtime, payload: Mapping) -> Taken:
         return Taken(row.id, "supplemented" if known is not None else "new")
 
 
+def unit_of_agency(rt: Runtime, agency: str) -> str:
+    """Our unit code for the portal's agency identifier (InvalidAction naming MaDonVi otherwise)."""
+    with rt.db.read_session() as s:
+        return _unit_for(s, agency).code
+
+
 def _unit_for(s: Session, agency: str):
     for setting in portal_records.all_settings(s):
         unit = portal_records.unit_by_agency(s, setting, agency)
