@@ -8,9 +8,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping
+from zoneinfo import ZoneInfo
 
 from engine.domain.model import DossierStatus
 
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
 #: Decree 297/2025: the desk is alerted when an online dossier waits this long (working minutes).
 ONLINE_WAIT_ALERT_MINUTES = 120
 
@@ -95,7 +97,8 @@ class StepFacts:
 
 
 def _iso(instant: datetime | None) -> str | None:
-    return instant.isoformat() if instant else None
+    """Vietnam's local time with its offset, however the instant was held (UTC after a reload)."""
+    return instant.astimezone(VN).isoformat() if instant else None
 
 
 def sync_payload(event_id: str, facts: DossierFacts, step: StepFacts | None, mapping: Mapping[int, int]) -> dict:

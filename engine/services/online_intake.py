@@ -11,9 +11,11 @@ import binascii
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from datetime import time
 from typing import Callable
 from typing import Mapping
 
+from engine.domain import deadlines
 from engine.domain import portal
 from engine.domain.assignment import Actor
 from engine.domain.attachments import AttachmentKind
@@ -129,6 +131,39 @@ def _files(items: list) -> list[dict]:
 
 
 # -- the desk's decisions --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Waiting:
+    """A line of the desk's online queue."""
+
+    submission: OnlineSubmissionRecord
+    procedure_name: str
+    definition_id: int | None
+    waited_minutes: int  # working minutes since the portal received it
+    overdue: bool  # past Decree 297's two working hours
+    counts_from: datetime | None  # when the legal time would start if accepted now (cut-off rules)
+
+
+def desk_queue(rt: Runtime, unit_code: str) -> list[Waiting]:
+    """The commune's online dossiers waiting for the one-stop officer, longest waiting first."""
+    with rt.db.read_session() as s:
+        now = rt.clock.now()
+        calendar = rt.calendars.for_unit(s, unit_code)
+        lines = []
+        for row in portal_records.waiting_submissions(s, [unit_code]):
+            definition = portal_records.published_for_procedure(s, row.procedure_code)
+            waited = max(0, calendar.between(row.submitted_at, now))
+            starts = None
+            if definition is not None:
+                rule = deadlines.ClockStartRule(
+                    cutoff=time.fromisoformat(definition.clock_cutoff) if definition.clock_cutoff else None,
+                    last_hour_rule=definition.clock_last_hour)
+                starts = deadlines.clock_start(calendar, now, rule)
+            lines.append(Waiting(row, definition.name if definition else row.procedure_code,
+                                 definition.id if definition else None, waited, portal.waited_too_long(waited),
+                                 starts))
+        return lines
+
 
 def staged_files(submission: OnlineSubmissionRecord) -> list[stored_files.Staged]:
     """The submission's attachments, ready to become the dossier's reception files."""

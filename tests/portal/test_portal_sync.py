@@ -15,6 +15,7 @@ from engine.services import portal_reconcile
 from engine.services.channels import default_channels
 from engine.services.portal_simulator import PortalSimulator
 from engine.store.records import OutboxRecord
+from tests.conftest import VN
 from tests.factories import RECEPTION
 from tests.factories import SPECIALIST
 from tests.factories import add_units
@@ -79,7 +80,7 @@ def test_each_dossier_event_reaches_the_portal_once_with_the_circular_4_code(run
     # 01.00070-260302-0001 -> the portal agency id, the day, the platform's two digits, the sequence.
     assert first["MaHoSo"] == "G22.100.70-260302-050001" and first["MaHoSoNoiBo"] == dossier.code
     assert first["ChuHoSo"] == "Nguyễn Văn A" and first["SoDienThoai"] == "0912345678"
-    assert first["NgayHenTra"] == dossier.appointment_at.isoformat()
+    assert first["NgayHenTra"] == "2026-03-04T17:00:00+07:00" == dossier.appointment_at.astimezone(VN).isoformat()
     assert first["QuaTrinhXuLy"]["NguoiXuLy"] == "mot_cua_1"
     assert events[1]["QuaTrinhXuLy"]["TrangThai"] == events[1]["TrangThaiHoSo"]
 
