@@ -17,6 +17,7 @@ from engine.services.runtime import Runtime
 from engine.store import operations_records
 from engine.store import portal_changes
 from engine.store.portal_records import PortalSettingRecord
+from engine.store.portal_records import all_settings
 from engine.store.records import OutboxRecord
 from engine.store.records import UnitRecord
 
@@ -45,6 +46,11 @@ def configure(rt: Runtime, province_code: str, *, endpoint: str, token: str,
         row.timeout_seconds, row.pull_every_seconds = timeout_seconds, pull_every_seconds
         s.add(row)
         return row
+
+
+def settings(rt: Runtime) -> list[PortalSettingRecord]:
+    with rt.db.read_session() as s:
+        return all_settings(s)
 
 
 @dataclass(frozen=True)

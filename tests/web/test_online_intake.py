@@ -15,6 +15,8 @@ from sqlalchemy import select
 from configurator import catalogue
 from configurator import library
 from engine.services import online_intake
+from engine.services import outbox
+from engine.services.channels import default_channels
 from engine.services import portal_admin
 from engine.services.portal_simulator import PortalSimulator
 from engine.store.attachment_records import AttachmentRecord
@@ -22,7 +24,10 @@ from engine.store.portal_records import OnlineSubmissionRecord
 from engine.store.records import DossierRecord
 from engine.store.records import NotificationRecord
 from engine.store.records import OutboxRecord
+from engine.store.records import UserRecord
+from tests.factories import RECEPTION
 from tests.conftest import vn
+from tests.web.conftest import _HASH
 from tests.web.conftest import csrf_token
 from tests.web.conftest import login
 from tests.web.desk_fixtures import add_officers
@@ -142,3 +147,27 @@ def test_the_worker_pulls_from_the_portal_and_alerts_the_desk_after_two_working_
         alerts = list(s.scalars(select(OutboxRecord).where(OutboxRecord.channel == "in_app")))
     assert [a.recipient for a in alerts] == ["mot_cua_1"] and "P-1" in alerts[0].subject
     assert NotificationRecord  # delivered by the outbox's in-app channel like every other alert
+
+
+def test_the_administrator_sees_a_refused_message_and_sends_it_again(client, web_rt, connected, token_for, clock):
+    simulator = PortalSimulator(token="t").start()
+    try:
+        portal_admin.configure(web_rt, "01", endpoint=simulator.url, token="t", timeout_seconds=2)
+        pushed = client.post("/api/v1/portal/submissions", json=submission("R-1"),
+                             headers=bearer(token_for("mot_cua_1"))).get_json()
+        online_intake.refuse(web_rt, pushed["id"], RECEPTION, "Sai thẩm quyền")
+        simulator.state.modes.append("refuse")
+        outbox.deliver_due(web_rt, default_channels())
+        with web_rt.db.session() as s:
+            s.add(UserRecord(username="quan_tri", full_name="Quản trị", unit_code="01", roles="admin",
+                             password_hash=_HASH))
+        login(client, "quan_tri")
+        page = client.get("/quan-tri/cong-dvc").get_data(as_text=True)
+        assert "R-1" in page and "HTTP 422" in page
+        [message] = [m for m in portal_admin.backlog(web_rt).dead]
+        client.post(f"/quan-tri/cong-dvc/{message.id}/gui-lai", data={"csrf_token": csrf_token(page)})
+        outbox.deliver_due(web_rt, default_channels())
+        assert [e["MaHoSo"] for e in simulator.state.events] == ["R-1"]
+        assert "Không có thông điệp nào bị từ chối" in client.get("/quan-tri/cong-dvc").get_data(as_text=True)
+    finally:
+        simulator.stop()
