@@ -31,6 +31,16 @@ class PortalSettingError(ValueError):
     """A province's portal settings that cannot work (named by setting)."""
 
 
+def is_platform_code(text: str | None) -> bool:
+    return text is None or bool(_PLATFORM.match(text))
+
+
+def is_status_pair(local, portal_code) -> bool:
+    """Whether `local -> portal_code` can be a line of the mapping table (both codes 1-10)."""
+    return str(local).isdigit() and int(local) in PORTAL_STATUS_NAMES and str(portal_code).isdigit() \
+        and int(portal_code) in PORTAL_STATUS_NAMES
+
+
 def status_mapping(overrides: Mapping[str, int] | None) -> dict[int, int]:
     """Our status (1-10) -> the portal's code, identity unless the province's table says otherwise
     (as OpenCPS keeps one per installation: some portals want 4 while fees are awaited, say)."""

@@ -27,11 +27,13 @@ def configure(rt: Runtime, province_code: str, *, endpoint: str, token: str,
               status_map: Mapping[str, int] | None = None, timeout_seconds: int = 10,
               pull_every_seconds: int = 60) -> PortalSettingRecord:
     """Create or replace a province's portal settings; InvalidAction names the wrong setting."""
-    try:
-        portal.status_mapping(status_map)
-        portal.portal_dossier_code("X-260101-0001", "X", platform_code)
-    except portal.PortalSettingError as exc:
-        raise InvalidAction("%(problem)s", field="portal", problem=str(exc)) from None
+    if not portal.is_platform_code(platform_code or None):
+        raise InvalidAction("platform_code '%(code)s' must be two digits (the AA of Circular 4/2025)",
+                            field="platform_code", code=platform_code)
+    for local, code in (status_map or {}).items():
+        if not portal.is_status_pair(local, code):
+            raise InvalidAction("status_map: %(local)s -> %(code)s: both must be status codes 1-10",
+                                field="status_map", local=local, code=code)
     if not endpoint.startswith(("http://", "https://")):
         raise InvalidAction("endpoint must be an http(s) URL", field="endpoint")
     if timeout_seconds < 1 or pull_every_seconds < 1:

@@ -159,7 +159,7 @@ def test_bad_settings_are_refused_naming_the_setting(runtime, connected):
 
     with pytest.raises(InvalidAction, match="platform_code"):
         portal_admin.configure(runtime, "01", endpoint="http://x", token="t", platform_code="5")
-    with pytest.raises(InvalidAction, match="status_map: '11'"):
+    with pytest.raises(InvalidAction, match="status_map: 11 -> 4"):
         portal_admin.configure(runtime, "01", endpoint="http://x", token="t", status_map={"11": 4})
     with runtime.db.read_session() as s:
         from engine.store.portal_records import PortalSettingRecord
