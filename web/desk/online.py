@@ -62,8 +62,11 @@ def accept_online(submission_id: int):
         flash(gettext("Thủ tục %(code)s chưa có quy trình được ban hành.", code=row.procedure_code), "error")
         return redirect(url_for("desk.online"))
     now = rt.clock.now()
-    applicant = {**row.applicant, "received_by": current_user.username, "received_by_name": current_user.full_name,
-                 "received_unit": current_user.unit_code}
+    # The slip lists what came: each file submitted online, digitised and without paper.
+    documents = [{"index": index, "name": f["name"], "copies": 1, "original": False, "paper": False,
+                  "digitised": True} for index, f in enumerate(row.attachments or [])]
+    applicant = {**row.applicant, "documents": documents, "received_by": current_user.username,
+                 "received_by_name": current_user.full_name, "received_unit": current_user.unit_code}
     reception = {k: v for k, v in {
         "nguoi_nop": row.applicant_name, "so_giay_to_tuy_than": row.applicant.get("id_number"),
         "so_dien_thoai": row.applicant.get("phone"), "hinh_thuc_nop": "truc_tuyen",
