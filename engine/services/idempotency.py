@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Callable
 from typing import Mapping
 
@@ -14,6 +15,10 @@ from engine.domain.errors import ConflictError
 from engine.services.runtime import Runtime
 from engine.store import portal_records
 from engine.store.portal_records import IdempotentRequestRecord
+
+
+#: A key taken by a request that never stored its answer (its process died) is free again after this.
+ABANDONED_AFTER = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -37,10 +42,14 @@ def once(rt: Runtime, key: str, request: Mapping, work: Callable[[], tuple[int, 
             if kept.fingerprint != digest:
                 raise ConflictError("idempotency key %(key)s was used for another request", field="Idempotency-Key",
                                     key=key.split(":", 1)[-1])
-            if kept.status_code == 0:
+            abandoned = kept.status_code == 0 and rt.clock.now() - kept.created_at > ABANDONED_AFTER
+            if abandoned and portal_records.reclaim_key(s, key, kept.created_at, rt.clock.now()):
+                pass  # ours now: answered below
+            elif kept.status_code == 0:
                 raise ConflictError("the request with idempotency key %(key)s is still being answered",
                                     field="Idempotency-Key", key=key.split(":", 1)[-1])
-            return Answer(kept.status_code, dict(kept.answer), repeated=True)
+            else:
+                return Answer(kept.status_code, dict(kept.answer), repeated=True)
     try:
         status, body = work()
     except BaseException:

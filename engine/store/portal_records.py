@@ -166,7 +166,18 @@ def claim_key(session: Session, key: str, fingerprint: str, now: datetime) -> bo
     from sqlalchemy.dialects import sqlite
 
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    result = session.execute(dialect.insert(IdempotentRequestRecord.__table__).values(
+    table = IdempotentRequestRecord.__table__
+    inserted = session.execute(dialect.insert(table).values(
         key=key, fingerprint=fingerprint, status_code=0, answer={}, created_at=now)
-        .on_conflict_do_nothing(index_elements=["key"]))
+        .on_conflict_do_nothing(index_elements=["key"]).returning(table.c.key)).scalar()
+    return inserted is not None  # (rowcount is not reliable for ON CONFLICT on every driver)
+
+
+def reclaim_key(session: Session, key: str, claimed_at: datetime, now: datetime) -> bool:
+    """Take over a key whose request was never answered (its process died); one taker wins."""
+    from sqlalchemy import update
+
+    table = IdempotentRequestRecord.__table__
+    result = session.execute(update(table).where(table.c.key == key, table.c.status_code == 0,
+                                                 table.c.created_at == claimed_at).values(created_at=now))
     return result.rowcount == 1
