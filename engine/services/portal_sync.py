@@ -8,11 +8,14 @@ so a resend after a lost acknowledgement is harmless: each event counts once."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from engine import logs
 from engine.domain import portal
+from engine.domain.model import DossierStatus
 from engine.services.portal_client import HttpPortalClient
 from engine.services.portal_client import PortalClient
 from engine.store import catalogue_records
@@ -79,34 +82,69 @@ portal_changes.on_commit(_queue_dossier_events)
 
 def _facts(session: Session, setting: PortalSettingRecord, unit: UnitRecord, dossier: DossierRecord) -> portal.DossierFacts:
     definition = session.get(ProcessDefinitionRecord, dossier.definition_id)
-    entry = catalogue_records.procedure_by_key(session, definition.key) if definition else None
-    results = portal_records.result_files(session, dossier.id)
+    entry = _catalogue_entry(session, definition.key) if definition else None
+    # Result files exist once the dossier is processed; earlier events need not look.
+    results = portal_records.result_files(session, dossier.id) if dossier.status >= DossierStatus.PROCESSED else []
     return portal.DossierFacts(
         code=dossier.code, portal_code=dossier_portal_code(setting, unit, dossier),
         submission_code=(dossier.applicant or {}).get("portal_code"),
-        procedure_code=dossier.procedure_code, procedure_name=entry.name if entry else (definition.name if definition else ""),
+        procedure_code=dossier.procedure_code,
+        procedure_name=entry.name if entry else (definition.name if definition else ""),
         field_code=entry.field_code if entry else None, field_name=entry.field_name if entry else None,
         applicant=dossier.applicant or {}, applicant_name=dossier.applicant_name, channel=dossier.channel,
         status=dossier.status, unit_name=unit.name, agency_id=agency_id(setting, unit),
         received_at=dossier.received_at, appointment_at=dossier.appointment_at,
         original_appointment_at=dossier.original_appointment_at,
         re_appointment_reason=dossier.re_appointment_reason, completed_at=dossier.completed_at,
-        fees=list(entry.fees or []) if entry else [],
+        fees=list(entry.fees) if entry else [],
         results=[{"name": r.name, "sha256": r.sha256} for r in results])
 
 
 def _step(session: Session, dossier: DossierRecord) -> portal.StepFacts | None:
-    """The latest audit event of the dossier (written in this transaction): who acted, at which step."""
-    event = portal_records.latest_event(session, dossier.id)
+    """Who acted, at which step: the dossier's last audit event of this transaction (read back
+    from the database only when the change wrote none itself)."""
+    event = next((e for e in reversed(portal_changes.written_events(session)) if e["dossier_id"] == dossier.id), None)
     if event is None:
-        return None
-    item = portal_records.latest_step(session, dossier.id, event.element_id) if event.element_id else None
-    user = session.get(UserRecord, event.actor) if event.actor != "system" else None
-    reason = (event.detail or {}).get("reason")
+        row = portal_records.latest_event(session, dossier.id)
+        if row is None:
+            return None
+        event = {"actor": row.actor, "at": row.at, "element_id": row.element_id, "action": row.action,
+                 "detail": row.detail}
+    element_id = event["element_id"]
+    item = None
+    if element_id:
+        item = (portal_changes.loaded_step(session, dossier.id, element_id)
+                or portal_records.latest_step(session, dossier.id, element_id))
+    user = session.get(UserRecord, event["actor"]) if event["actor"] != "system" else None
+    reason = (event["detail"] or {}).get("reason")
     return portal.StepFacts(
-        handler=user.full_name if user else event.actor, handler_title=None, at=event.at,
-        step=item.name if item else event.element_id, content=reason or event.action,
+        handler=user.full_name if user else event["actor"], handler_title=None, at=event["at"],
+        step=item.name if item else element_id, content=reason or event["action"],
         step_due_at=item.due_at if item else None)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    name: str
+    field_code: str | None
+    field_name: str | None
+    fees: tuple
+
+
+#: Catalogue entries by template key, kept a minute (every event of a procedure names them).
+_ENTRIES: dict[str, tuple[_Entry | None, float]] = {}
+ENTRY_MAX_AGE_S = 60.0
+
+
+def _catalogue_entry(session: Session, key: str) -> _Entry | None:
+    cached = _ENTRIES.get(key)
+    # Wall-clock age on purpose: cache freshness, not the domain's (injected) time.
+    if cached is not None and time.monotonic() - cached[1] < ENTRY_MAX_AGE_S:
+        return cached[0]
+    row = catalogue_records.procedure_by_key(session, key)
+    entry = _Entry(row.name, row.field_code, row.field_name, tuple(row.fees or ())) if row else None
+    _ENTRIES[key] = (entry, time.monotonic())
+    return entry
 
 
 class PortalChannel:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from engine.store.records import DossierRecord
 from engine.store.records import OutboxRecord
+from engine.store.records import WorkItemRecord
 
 #: The columns whose change the portal is told of.
 WATCHED = ("status", "appointment_at", "run_state", "completed_at", "re_appointment_reason")
@@ -60,9 +61,26 @@ def _hand_over(session: Session) -> None:
         listener(session, list(marked.values()))
 
 
+@event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(_CHANGED_KEY, None)
+    session.info.pop(WRITTEN_EVENTS_KEY, None)
+
+
+#: engine.services.audit keeps a transaction's written events under this key until it ends.
+WRITTEN_EVENTS_KEY = "motcua_audit_written"
+
+
+def written_events(session: Session) -> list[dict]:
+    return session.info.get(WRITTEN_EVENTS_KEY, [])
+
+
+def loaded_step(session: Session, dossier_id: int, element_id: str) -> WorkItemRecord | None:
+    """The newest step of the dossier at this element that the transaction has in hand, if any."""
+    found = [obj for obj in session.identity_map.values()
+             if isinstance(obj, WorkItemRecord) and obj.dossier_id == dossier_id and obj.element_id == element_id]
+    return max(found, key=lambda item: item.id or 0) if found else None
 
 
 def earlier_unsent(session: Session, channel: str, recipient: str, message_id: int) -> bool:
