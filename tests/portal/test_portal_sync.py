@@ -164,3 +164,25 @@ def test_bad_settings_are_refused_naming_the_setting(runtime, connected):
     with runtime.db.read_session() as s:
         from engine.store.portal_records import PortalSettingRecord
         assert s.get(PortalSettingRecord, "01").platform_code == "05"
+
+
+def test_the_apology_sends_old_and_new_appointment_and_the_mapping_table_applies(runtime, clock, connected,
+                                                                                 simulator):
+    from tests.conftest import vn
+    from tests.factories import LEADER
+
+    portal_admin.configure(runtime, "01", endpoint=simulator.url, token="secret-token", timeout_seconds=1,
+                           status_map={"2": 4})  # this portal wants 'in processing' for a received dossier
+    dossier = start(runtime, connected)
+    clock.advance(hours=1)
+    dossiers.reappoint_dossier(runtime, dossier.id, LEADER, vn(2026, 3, 6, 17, 0), "Chờ xác minh của Công an")
+    deliver(runtime, clock)
+
+    received, apology = simulator.state.events
+    assert dossier.status == 2 and received["TrangThaiHoSo"] == 4 and received["DanhSachHoSoBoSung"] == []
+    assert apology["DanhSachHoSoBoSung"] == [{"NgayHenTraTruoc": "2026-03-04T17:00:00+07:00",
+                                              "NgayHenTraMoi": "2026-03-06T17:00:00+07:00",
+                                              "LyDo": "Chờ xác minh của Công an"}]
+    assert apology["NgayHenTra"] == "2026-03-06T17:00:00+07:00"
+    assert apology["QuaTrinhXuLy"]["NguoiXuLy"] == "lanh_dao_1"
+    assert apology["QuaTrinhXuLy"]["NoiDungXuLy"] == "Chờ xác minh của Công an"
