@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from engine.store.records import UTCDateTime
 
 revision = '0019'
-down_revision = '0014'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
