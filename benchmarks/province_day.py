@@ -553,12 +553,21 @@ def run_phase(pair: PostgresPair, topology: Topology, dossiers: int, clients: in
             if watch:
                 watch.__exit__()
         replica_reads = (watch.replica_transactions() - replica_before) if watch else 0
+        metrics_lag = scraped_replica_lag(webs[-1].port) if watch else None
     finally:
         for service in webs + workers:
             service.stop()
     checks = check(url, env, day, ended_at)
     shutil.rmtree(instance, ignore_errors=True)
+    checks["metrics_replica_lag_s"] = metrics_lag
     return summarise(topology, day, seconds, rate, drained_s, watch, replica_reads, kills, checks)
+
+
+def scraped_replica_lag(port: int) -> float | None:
+    """motcua_replica_lag_seconds as an operator's Prometheus reads it from /metrics."""
+    found = re.search(r"^motcua_replica_lag_seconds (\S+)$", requests.get(f"http://127.0.0.1:{port}/metrics",
+                                                                          timeout=30).text, re.MULTILINE)
+    return float(found.group(1)) if found else None
 
 
 def killer(web: Service, worker: Service, kills: list[dict]):
@@ -783,7 +792,8 @@ def print_phase(result: dict) -> None:
     if result["replica"]:
         print(f"replica lag max {result['replica_lag_max_s']} s ({result['replica_lag_max_bytes']} bytes), "
               f"p95 {result['replica_lag_p95_s']} s; {result['supervisor_reads']} supervisor reads, "
-              f"{result['replica_transactions']} transactions on the replica")
+              f"{result['replica_transactions']} transactions on the replica; /metrics motcua_replica_lag_seconds "
+              f"{result['metrics_replica_lag_s']}")
     print(f"lost {result['lost']}, duplicated {result['duplicated']}, starts whose answer was lost "
           f"{result['starts_answer_lost_committed']} committed / {result['starts_answer_lost_rolled_back']} rolled back, "
           f"timers due and unfired {result['timers_due_unfired']}, outbox {result['outbox']}, "

@@ -51,7 +51,7 @@ class AcceleratedClock:
         return self.start + (datetime.now(timezone.utc) - self.wall_anchor) * self.rate
 
 
-#: `start,rate,wall anchor` (ISO instants with offsets): see accelerated_from_env.
+#: `START,RATE,WALL_ANCHOR` (ISO instants with offsets, simulated seconds per real second): see clock_from_env.
 SIMULATED_CLOCK_VARIABLE = "MOTCUA_SIMULATED_CLOCK"
 
 
