@@ -14,7 +14,8 @@ the topology, and the topology with one web instance and one worker SIGKILLed mi
 restarted a second later (as systemd's Restart= would). Each reports throughput, p50/p95 per
 route, worker lag (timer due -> fired, SLA level due -> fired, in real seconds), replica lag,
 errors, and checks every dossier against what its client was answered: history, work items,
-SLA levels, outbox and notifications, open incidents, `motcua audit verify`.
+SLA levels, outbox and notifications, open incidents, `motcua audit verify`. A start whose answer
+is lost is sent again with its Idempotency-Key; a step's, by reloading the dossier.
 
     python benchmarks/province_day.py [--quick] [--dossiers N] [--clients C]
 
@@ -322,12 +323,13 @@ class Client:
             self.http.headers["Authorization"] = f"Bearer {token}"
 
     def call(self, method: str, path: str, route: str, body: dict | None = None, *,
-             expect: tuple[int, ...] = (200, 201)) -> dict | str | None:
+             expect: tuple[int, ...] = (200, 201), headers: dict | None = None) -> dict | str | None:
         for _ in range(200):
             url = f"http://127.0.0.1:{self.ports[self.index]}{path}"
             started = time.perf_counter()
             try:
-                response = self.http.request(method, url, json=body, timeout=60, allow_redirects=False)
+                response = self.http.request(method, url, json=body, headers=headers, timeout=60,
+                                             allow_redirects=False)
             except requests.ConnectionError as exc:
                 self.index = (self.index + 1) % len(self.ports)
                 if _refused(exc):
@@ -375,7 +377,7 @@ class DossierRecordOfClient:
     applicant: str
     code: str | None = None
     completed: list[str] = field(default_factory=list)
-    start_unknown: bool = False  # the start's answer was lost
+    start_retried: bool = False  # the start's answer was lost, and it was sent again with its key
     finished: bool = False
 
 
@@ -435,13 +437,18 @@ class Day:
 
     def _one_dossier(self, api: Client, commune: str, number: int, record: DossierRecordOfClient) -> None:
         depth = steps_today(number)
+        body = {"definition_id": self.province.definition_id, "unit_code": commune,
+                "applicant": {"name": record.applicant, "phone": "0912345678"}}
+        # The applicant's name is unique in the run: it is the start's idempotency key too.
+        headers = {"Idempotency-Key": record.applicant}
         try:
-            dossier = api.call("POST", "/api/v1/dossiers", "POST /api/v1/dossiers", {
-                "definition_id": self.province.definition_id, "unit_code": commune,
-                "applicant": {"name": record.applicant, "phone": "0912345678"}}, expect=(201,))
+            dossier = api.call("POST", "/api/v1/dossiers", "POST /api/v1/dossiers", body, expect=(201,),
+                               headers=headers)
         except Interrupted:
-            record.start_unknown = True
-            raise
+            # The answer was lost: the same start with the same key is safe to send again.
+            record.start_retried = True
+            dossier = api.call("POST", "/api/v1/dossiers", "POST /api/v1/dossiers", body, expect=(201,),
+                               headers=headers)
         if dossier is None:
             return
         record.code = dossier["code"]
@@ -652,23 +659,25 @@ def check(url: str, env: dict, day: Day, ended_at: datetime) -> dict:
         events_of[row.dossier_id].append(row)
 
     problems: list[str] = []
-    lost = duplicated = answer_lost_committed = answer_lost_absent = 0
+    lost = duplicated = retried_starts = 0
     for record in day.records:
         found = by_name.get(record.applicant, [])
+        retried_starts += record.start_retried
         if len(found) > 1:
             duplicated += len(found) - 1
             problems.append(f"{record.applicant}: {len(found)} dossiers")
         if not found:
-            if record.start_unknown:
-                answer_lost_absent += 1
-            else:
+            if record.code is not None:
                 lost += 1
                 problems.append(f"{record.applicant}: answered {record.code} but not in the database")
             continue
-        if record.start_unknown:
-            answer_lost_committed += 1
-            continue
         dossier = found[0]
+        if record.code is None:
+            continue  # never answered, not even when sent again: the errors count it
+        if record.code != dossier.code:
+            lost += 1
+            problems.append(f"{record.applicant}: answered {record.code}, the database has {dossier.code}")
+            continue
         lost_here, twice_here = _compare(record, dossier, items_of[dossier.id], events_of[dossier.id], problems)
         lost += lost_here
         duplicated += twice_here
@@ -696,7 +705,7 @@ def check(url: str, env: dict, day: Day, ended_at: datetime) -> dict:
     return {
         "dossiers_in_database": len(dossiers), "lost": lost, "duplicated": duplicated + sla_twice + timers_twice,
         "sla_levels_fired_twice": sla_twice, "timers_fired_twice": timers_twice,
-        "starts_answer_lost_committed": answer_lost_committed, "starts_answer_lost_rolled_back": answer_lost_absent,
+        "starts_sent_again": retried_starts,
         "timers_due_unfired": late_timers, "outbox": outbox,
         "notifications": notified[0], "notifications_twice": notified[0] - notified[1],
         "open_incidents": incidents, "audit_verify_ok": verify.returncode == 0,
@@ -794,8 +803,8 @@ def print_phase(result: dict) -> None:
               f"p95 {result['replica_lag_p95_s']} s; {result['supervisor_reads']} supervisor reads, "
               f"{result['replica_transactions']} transactions on the replica; /metrics motcua_replica_lag_seconds "
               f"{result['metrics_replica_lag_s']}")
-    print(f"lost {result['lost']}, duplicated {result['duplicated']}, starts whose answer was lost "
-          f"{result['starts_answer_lost_committed']} committed / {result['starts_answer_lost_rolled_back']} rolled back, "
+    print(f"lost {result['lost']}, duplicated {result['duplicated']}, starts sent again with their key after "
+          f"a lost answer {result['starts_sent_again']}, "
           f"timers due and unfired {result['timers_due_unfired']}, outbox {result['outbox']}, "
           f"notifications {result['notifications']} (twice {result['notifications_twice']}), "
           f"open incidents {result['open_incidents']}, audit verify {'ok' if result['audit_verify_ok'] else 'FAILED'} "
