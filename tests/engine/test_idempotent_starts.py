@@ -7,7 +7,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from engine.services import dossiers
-from engine.services import idempotency
+from engine.services import idempotent_starts as idempotency
 from engine.store.records import DossierRecord
 from tests.factories import RECEPTION
 from tests.factories import add_units

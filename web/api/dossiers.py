@@ -15,7 +15,7 @@ from engine.domain.attachments import kind_of
 from engine.services import attachments
 from engine.services import dossier_record
 from engine.services import dossiers as dossier_service
-from engine.services import idempotency
+from engine.services import idempotent_starts
 from engine.store import inbox_queries
 from engine.store import api_queries
 from engine.store import idempotency_records
@@ -67,7 +67,7 @@ def start_dossier(body: dict):
             rt, definition_id=_definition_id(body), unit_code=body["unit_code"], applicant_name=applicant["name"],
             applicant=applicant, received_at=received_at, channel=body["channel"], actor=user.actor(), answer=answer)
 
-    payload, started = idempotency.start_once(rt, username=user.username, key=_idempotency_key(), start=start,
+    payload, started = idempotent_starts.start_once(rt, username=user.username, key=_idempotency_key(), start=start,
                                               replay=_replayed)
     headers = {"Location": url_for("api_dossiers.get_dossier", code=payload["code"])}
     if not started:

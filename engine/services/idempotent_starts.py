@@ -1,4 +1,4 @@
-"""Starts that may be sent twice: with an idempotency key, the second request (a retry after a
+"""API starts that may be sent twice: with an idempotency key, the second request (a retry after a
 lost answer, or the same request racing itself) gets the dossier the first one started."""
 
 from __future__ import annotations
