@@ -11,7 +11,7 @@ from flask import g
 from flask import has_request_context
 from sqlalchemy import event
 
-from engine.clock import SystemClock
+from engine.clock import clock_from_env
 from engine.documents import DocumentStore
 from engine.documents import FolderStore
 from engine.documents import store_from_environment
@@ -23,7 +23,7 @@ def init_app(app: Flask) -> None:
     def build() -> Runtime:
         rt = Runtime(db=Database(app.config["SQLALCHEMY_DATABASE_URI"],
                                  report_url=app.config.get("READ_DATABASE_URL") or None),
-                     clock=app.config.get("MOTCUA_CLOCK") or SystemClock(), documents=document_store(app))
+                     clock=app.config.get("MOTCUA_CLOCK") or clock_from_env(), documents=document_store(app))
         if app.config.get("COUNT_SQL"):
             _count_statements(rt.db)
         return rt

@@ -10,7 +10,7 @@ import click
 
 from engine import logs
 from engine.clock import FrozenClock
-from engine.clock import SystemClock
+from engine.clock import clock_from_env
 from engine.services import worker
 from engine.services.channels import SmtpChannel
 from engine.services.channels import default_channels
@@ -51,7 +51,7 @@ def worker_command(once: bool, poll: float, batch: int, frozen_now: str | None, 
     Any number of workers may run against PostgreSQL; on SQLite run one.
     """
     logs.configure()
-    clock = FrozenClock(datetime.fromisoformat(frozen_now)) if frozen_now else SystemClock()
+    clock = FrozenClock(datetime.fromisoformat(frozen_now)) if frozen_now else clock_from_env()
     rt = Runtime(db=Database.from_env(), clock=clock)
     if worker_id:
         rt.worker_id = worker_id

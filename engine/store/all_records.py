@@ -4,6 +4,7 @@ from engine.store import absence_records  # noqa: F401
 from engine.store import account_records  # noqa: F401
 from engine.store import calendar_records  # noqa: F401
 from engine.store import catalogue_records  # noqa: F401
+from engine.store import idempotency_records  # noqa: F401
 from engine.store import operations_records  # noqa: F401
 from engine.store import records  # noqa: F401
 from engine.store import variant_records  # noqa: F401

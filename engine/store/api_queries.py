@@ -54,6 +54,10 @@ def dossier_by_code(session: Session, code: str, units: frozenset[str]) -> Dossi
     return DossierView(row[0], row[1], list(items))
 
 
+def dossier_code(session: Session, dossier_id: int) -> str | None:
+    return session.scalar(select(DossierRecord.code).where(DossierRecord.id == dossier_id))
+
+
 def dossier_history(session: Session, dossier_id: int) -> list[HistoryEvent]:
     """Every audit event of the dossier in the order it happened, with the step's name."""
     rows = session.execute(
