@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from engine.store.records import UTCDateTime
 
 revision = '0023'
-down_revision = '0014'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
