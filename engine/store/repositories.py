@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import and_
 from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import insert
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql
@@ -50,6 +52,17 @@ def open_pause(session: Session, dossier_id: int):
 
 def open_work_items(session: Session, dossier_id: int) -> list[WorkItemRecord]:
     return list(session.scalars(_OPEN_ITEMS, {"dossier_id": dossier_id}))
+
+
+def officers_late_in(session: Session, dossier_id: int, now: datetime) -> list[str]:
+    """Who holds a late step of the dossier: an open step past its due time (its assignee) or a
+    step completed late (who completed it); by user name, each once."""
+    w = WorkItemRecord
+    open_late = and_(w.state.in_(("open", "claimed")), w.due_at < now, w.assignee.is_not(None))
+    done_late = and_(w.state == "completed", w.classification == "late")
+    rows = session.execute(select(w.state, w.assignee, w.completed_by)
+                           .where(w.dossier_id == dossier_id, or_(open_late, done_late)))
+    return sorted({completed_by if state == "completed" else assignee for state, assignee, completed_by in rows} - {None})
 
 
 def budget_group_started_at(session: Session, dossier_id: int, group: str) -> datetime | None:

@@ -1,0 +1,200 @@
+"""The officers' KPIs as daily figures (table officer_rollup; what each counts: engine.domain.kpi):
+per local day and month, commune and officer, kept in the transaction of each change that moves
+them (a step completed, a return, a reassignment, an apology letter), like the dashboard's
+engine.store.rollups; `recount` rebuilds them from the work items and the audit log (the
+migration's backfill, `motcua rollups rebuild`, and the reference the tests compare them with).
+
+The row with the user name '' holds the unit's own counts: dossiers handled by the unit (each once)
+and its apology letters; every other figure of a unit is the sum of its officers' rows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from datetime import datetime
+
+from sqlalchemy import Date
+from sqlalchemy import bindparam
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from engine.domain import kpi
+from engine.domain.decisions import SUPPLEMENT_DECISIONS
+from engine.store.records import AuditEventRecord
+from engine.store.records import DossierRecord
+from engine.store.records import OfficerRollupRecord
+from engine.store.records import WorkItemRecord
+from engine.store.rollups import DAY
+from engine.store.rollups import MONTH
+from engine.store.rollups import local_day
+from engine.store.rollups import window_ranges
+
+UNIT = ""  # the user name of a unit's own row
+#: The audit detail keys naming whom an event counts against (written by engine.services.actions
+#: and engine.services.dossiers, read back by `recount`).
+CAUSED_BY, TAKEN_FROM, LATE_OFFICERS = "caused_by", "taken_from", "late_officers"
+
+
+# -- kept in the change's transaction --------------------------------------------------------------------
+
+def record_step_completed(session: Session, item: WorkItemRecord) -> None:
+    """A step completed: its class, its working time, a supplement asked, and the dossier counted
+    for the officer and for the unit the first time each completes a step of it (read in the
+    upsert itself: no statement of its own)."""
+    counts = {_STEP_CLASS.get(item.classification, "step_no_deadline"): 1}
+    if item.working_minutes is not None:
+        counts[kpi.HISTOGRAM[kpi.bucket_of(item.working_minutes)]] = 1
+    if (item.outcome or {}).get("ket_qua") in SUPPLEMENT_DECISIONS:
+        counts["supplements"] = 1
+    day = local_day(item.completed_at)
+    rows = [{**_row(grain, key, item.unit_code, who, counts if who != UNIT else {}),
+             "dossier_id": item.dossier_id, "item_id": item.id, "by": who}
+            for grain, key in _grains(day) for who in (item.completed_by, UNIT)]
+    session.connection().execute(_UPSERT_STEP, rows)
+
+
+def record_return(session: Session, unit_code: str, caused_by: str | None, at: datetime) -> None:
+    """A step sent back to one the officer `caused_by` had completed."""
+    _add(session, unit_code, {caused_by: {"returns_caused": 1}} if caused_by else {}, at)
+
+
+def record_reassigned(session: Session, unit_code: str, taken_from: str | None, at: datetime) -> None:
+    """A step a leader took from `taken_from` (nothing when it was in the pool)."""
+    _add(session, unit_code, {taken_from: {"reassigned": 1}} if taken_from else {}, at)
+
+
+def record_apology(session: Session, unit_code: str, late_officers, at: datetime) -> None:
+    """An apology letter: once for the unit, once for each officer holding a late step."""
+    _add(session, unit_code, {UNIT: {"apologies": 1}, **{u: {"apologies": 1} for u in late_officers}}, at)
+
+
+def _add(session: Session, unit_code: str, by_officer: dict[str, dict[str, int]], at: datetime) -> None:
+    if not by_officer:
+        return
+    day = local_day(at)
+    session.connection().execute(_UPSERT, [_row(grain, key, unit_code, who, counts)
+                                           for grain, key in _grains(day) for who, counts in by_officer.items()])
+
+
+_STEP_CLASS = {"early": "step_early", "on_time": "step_on_time", "late": "step_late"}
+
+
+def _grains(day: date) -> tuple[tuple[str, date], ...]:
+    return (DAY, day), (MONTH, day.replace(day=1))
+
+
+def _row(grain: str, day: date, unit_code: str, username: str, counts: dict[str, int]) -> dict:
+    return {"grain": grain, "day": day, "unit_code": unit_code, "username": username,
+            **dict.fromkeys(kpi.COLUMNS, 0), **counts}
+
+
+def _upsert(dossiers_value: str):
+    others = [c for c in kpi.COLUMNS if c != "dossiers"]
+    return text(
+        f"INSERT INTO officer_rollup (grain, day, unit_code, username, {', '.join(kpi.COLUMNS)}) "
+        f"VALUES (:grain, :day, :unit_code, :username, {dossiers_value}, {', '.join(':' + c for c in others)}) "
+        f"ON CONFLICT (grain, day, unit_code, username) DO UPDATE SET "
+        + ", ".join(f"{c} = officer_rollup.{c} + excluded.{c}" for c in kpi.COLUMNS)
+    ).bindparams(bindparam("day", type_=Date()))
+
+
+_UPSERT = _upsert(":dossiers")
+# The dossier counts when no other step of it in the unit was completed before, by this officer
+# (their row) or by anyone (the unit's row, `by` = '').
+_UPSERT_STEP = _upsert(
+    "CASE WHEN EXISTS (SELECT 1 FROM work_item w WHERE w.dossier_id = :dossier_id AND w.state = 'completed' "
+    "AND w.id <> :item_id AND w.unit_code = CAST(:unit_code AS VARCHAR(16)) "
+    "AND (CAST(:by AS VARCHAR(80)) = '' OR w.completed_by = CAST(:by AS VARCHAR(80)))) THEN 0 ELSE 1 END")
+
+
+# -- read -------------------------------------------------------------------------------------------------
+
+def window(session: Session, units, first: date, last: date) -> dict[tuple[str, str], list[int]]:
+    """The KPI columns summed over the days [first, last), per (commune, user name)."""
+    r = OfficerRollupRecord
+    found: dict[tuple[str, str], list[int]] = {}
+    for grain, start, end in window_ranges(first, last):
+        if start >= end:
+            continue
+        query = (select(r.unit_code, r.username, *(func.sum(r.__table__.c[c]) for c in kpi.COLUMNS))
+                 .where(r.grain == grain, r.day >= start, r.day < end, r.unit_code.in_(sorted(units)))
+                 .group_by(r.unit_code, r.username))
+        for unit, username, *counts in session.execute(query):
+            sums = found.setdefault((unit, username), [0] * len(kpi.COLUMNS))
+            for i, n in enumerate(counts):
+                sums[i] += int(n or 0)
+    return found
+
+
+# -- recount ----------------------------------------------------------------------------------------------
+
+def recount(connection: Connection) -> dict[tuple[str, date, str, str], list[int]]:
+    """The rows the changes should have kept, counted again from the completed work items and the
+    audit log: {(grain, day, commune, user name): counts in kpi.COLUMNS order}."""
+    rows: dict[tuple[str, date, str, str], list[int]] = defaultdict(lambda: [0] * len(kpi.COLUMNS))
+
+    def count(at: datetime, unit: str, who: str, column: str) -> None:
+        for grain, key in _grains(local_day(at)):
+            rows[(grain, key, unit, who)][kpi.COLUMNS.index(column)] += 1
+
+    _count_steps(connection, count)
+    _count_events(connection, count)
+    return dict(rows)
+
+
+def _count_steps(connection: Connection, count) -> None:
+    w = WorkItemRecord
+    seen: set[tuple] = set()
+    query = (select(w.dossier_id, w.unit_code, w.completed_by, w.completed_at, w.classification,
+                    w.working_minutes, w.outcome)
+             .where(w.state == "completed", w.completed_by.is_not(None)).order_by(w.completed_at, w.id))
+    for dossier_id, unit, who, at, classification, minutes, outcome in connection.execute(query):
+        count(at, unit, who, _STEP_CLASS.get(classification, "step_no_deadline"))
+        if minutes is not None:
+            count(at, unit, who, kpi.HISTOGRAM[kpi.bucket_of(minutes)])
+        if (outcome or {}).get("ket_qua") in SUPPLEMENT_DECISIONS:
+            count(at, unit, who, "supplements")
+        for key in ((dossier_id, unit, who), (dossier_id, unit, UNIT)):
+            if key not in seen:
+                seen.add(key)
+                count(at, unit, key[2], "dossiers")
+
+
+def _count_events(connection: Connection, count) -> None:
+    a, w, d = AuditEventRecord, WorkItemRecord, DossierRecord
+    moves = (select(a.at, a.action, a.detail, w.unit_code).join(w, w.id == a.work_item_id)
+             .where(a.action.in_(("return", "reassign"))))
+    for at, action, detail, unit in connection.execute(moves):
+        who = (detail or {}).get(CAUSED_BY if action == "return" else TAKEN_FROM)
+        if who:
+            count(at, unit, who, "returns_caused" if action == "return" else "reassigned")
+    letters = select(a.at, a.detail, d.unit_code).join(d, d.id == a.dossier_id).where(a.action == "reappoint")
+    for at, detail, unit in connection.execute(letters):
+        for who in (UNIT, *((detail or {}).get(LATE_OFFICERS) or ())):
+            count(at, unit, who, "apologies")
+
+
+def rebuild(connection: Connection) -> int:
+    """Replace every KPI row by the recount; returns the number of day rows."""
+    rows = recount(connection)
+    connection.execute(OfficerRollupRecord.__table__.delete())
+    if rows:
+        connection.execute(OfficerRollupRecord.__table__.insert(), [
+            {"grain": grain, "day": day, "unit_code": unit, "username": who, **dict(zip(kpi.COLUMNS, counts))}
+            for (grain, day, unit, who), counts in rows.items()])
+    return sum(1 for key in rows if key[0] == DAY)
+
+
+def kept_rows(connection: Connection) -> dict[tuple[str, date, str, str], list[int]]:
+    """The rows as kept (without all-zero ones), in `recount`'s shape."""
+    r = OfficerRollupRecord
+    columns = [r.__table__.c[c] for c in kpi.COLUMNS]
+    found = {}
+    for grain, day, unit, who, *counts in connection.execute(select(r.grain, r.day, r.unit_code, r.username, *columns)):
+        if any(counts):
+            found[(grain, day, unit, who)] = [int(n) for n in counts]
+    return found
