@@ -36,7 +36,7 @@ COLUMNS = (
     ("on_time_rate", N_("Tỷ lệ đúng hạn"), N_("(Trước hạn + đúng hạn) / các bước có hạn")),
     ("median_minutes", N_("Thời gian xử lý bước (trung vị)"),
      N_("Thời gian làm việc từ lúc bước đến tay cán bộ tới khi hoàn thành; ước lượng trong một khoảng")),
-    ("p90_minutes", N_("Thời gian xử lý bước (90%)"), N_("90% số bước xong trong thời gian làm việc này")),
+    ("p90_minutes", N_("Thời gian xử lý bước (phân vị 90)"), N_("9 trên 10 bước xong trong thời gian làm việc này")),
     ("returns_caused", N_("Bị trả lại"), N_("Bước cán bộ đã làm bị bước sau trả lại")),
     ("supplements", N_("Yêu cầu bổ sung"), N_("Lần cán bộ yêu cầu công dân bổ sung hồ sơ")),
     ("reassigned", N_("Bị giao lại"), N_("Bước lãnh đạo chuyển từ cán bộ sang người khác hoặc về nhóm")),
