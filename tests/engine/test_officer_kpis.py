@@ -23,6 +23,7 @@ from tests.engine.test_actions import RETURNS
 from tests.engine.test_rollups import FIRST_DAY
 from tests.engine.test_rollups import UNITS
 from tests.engine.test_rollups import Office
+from tests.engine.test_rollups import scopes
 from tests.engine.test_statistics import open_steps
 from tests.factories import LEADER
 from tests.factories import RECEPTION
@@ -85,6 +86,9 @@ def test_the_kpi_rollups_equal_a_recount_after_any_sequence_of_changes(runtime, 
     figures = {name: sum(counts[kpi.COLUMNS.index(name)] for counts in kept.values())
                for name in ("returns_caused", "reassigned", "apologies", "supplements", "dossiers", "step_late")}
     assert all(figures.values()), figures  # every kind of change happened and was counted
+    with runtime.db.read_session() as s:  # the dashboard's officers' table reads the same rows
+        for name, scope in scopes(clock.now()).items():
+            assert statistics.by_officer(s, scope) == statistics.by_officer(s, scope, recount=True), name
     with runtime.db.engine.begin() as conn:
         day_rows = officer_rollups.rebuild(conn)
     kept_equals_recount(runtime)

@@ -7,9 +7,14 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
 from lxml import html
 from openpyxl import load_workbook
 
+from tests.web.browser import chromium  # noqa: F401  (fixture)
+from tests.web.browser import live_server
+from tests.web.browser import open_browser
+from tests.web.browser import screenshot
 from tests.web.conftest import login
 from tests.web.test_supervise import month  # noqa: F401  (fixture)
 from tests.web.test_supervise import page
@@ -71,3 +76,21 @@ def test_a_bad_period_is_named_and_other_provinces_stay_hidden(client, month):
     login(client, "giam_sat_79")
     text = page(client, f"/giam-sat/kpi?{MARCH}")
     assert "Lê Văn X" not in text and "Phạm Thị Y" in text
+
+
+@pytest.mark.browser
+def test_in_a_browser_the_kpi_tables_fit_a_desktop_and_scroll_on_a_phone(app, month, chromium):  # noqa: F811
+    with live_server(app) as server:
+        tab = open_browser(chromium, server, "giam_sat", home=f"/giam-sat/kpi?{MARCH}")
+        assert tab.locator("#can-bo tbody tr").count() == 4
+        tab.set_viewport_size({"width": 1366, "height": 768})
+        screenshot(tab, "supervise-kpi")
+        tab.locator('#can-bo a[data-figure="step_late"]').first.click()
+        tab.wait_for_selector("#danh-sach")
+        assert "chi_so=step_late" in tab.url
+        screenshot(tab, "supervise-kpi-officer")
+        tab.set_viewport_size({"width": 390, "height": 844})
+        tab.goto(f"{server}/giam-sat/kpi?{MARCH}")
+        page_width = tab.evaluate("document.documentElement.scrollWidth")
+        assert page_width <= 400  # the wide tables scroll inside their box, not the page
+        screenshot(tab, "supervise-kpi-phone")
