@@ -50,6 +50,19 @@ def open_pause(session: Session, dossier_id: int):
         DossierPauseRecord.dossier_id == dossier_id, DossierPauseRecord.ended_at.is_(None)))
 
 
+_OPEN_ITEMS_KEY = "motcua.open_items"
+
+
+def remember_open_items(session: Session, dossier_id: int, items: list[WorkItemRecord]) -> None:
+    """Note, for the rest of this transaction, that these are all of the dossier's open steps."""
+    session.info.setdefault(_OPEN_ITEMS_KEY, {})[dossier_id] = list(items)
+
+
+def known_open_items(session: Session, dossier_id: int) -> list[WorkItemRecord] | None:
+    """The dossier's open steps when this transaction's change made every one of them, else None."""
+    return session.info.get(_OPEN_ITEMS_KEY, {}).get(dossier_id)
+
+
 def open_work_items(session: Session, dossier_id: int) -> list[WorkItemRecord]:
     return list(session.scalars(_OPEN_ITEMS, {"dossier_id": dossier_id}))
 
@@ -139,13 +152,6 @@ def forecast_again(session: Session, now: datetime, unit_codes=None) -> int:
 def active_users(session: Session, unit_code: str) -> list[UserRecord]:
     return list(session.scalars(select(UserRecord).where(
         UserRecord.unit_code == unit_code, UserRecord.active.is_(True))))
-
-
-_INSERT_AUDIT = insert(AuditEventRecord.__table__)
-
-
-def insert_audit_events(session: Session, rows: list[dict]) -> None:
-    session.execute(_INSERT_AUDIT, rows)
 
 
 def insert_outbox_once(session: Session, **values) -> None:

@@ -49,8 +49,8 @@ def start_dossier(body: dict):
     payload = dossier_service.start_dossier(
         rt, definition_id=_definition_id(body), unit_code=body["unit_code"], applicant_name=applicant["name"],
         applicant=applicant, received_at=received_at, channel=body["channel"], actor=user.actor(),
-        answer=lambda s, dossier: dossier_payload(
-            api_queries.dossier_by_code(s, dossier.code, frozenset({dossier.unit_code}))))
+        answer=lambda s, dossier: dossier_payload(api_queries.dossier_view_of(
+            s, dossier, runtime().definition_summary(s, dossier.definition_id))))
     return payload, {"Location": url_for("api_dossiers.get_dossier", code=payload["code"])}
 
 

@@ -21,8 +21,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('work_item') as batch_op:
-        batch_op.add_column(sa.Column('working_minutes', sa.Integer(), nullable=True))
+    op.add_column('work_item', sa.Column('working_minutes', sa.Integer(), nullable=True))
     op.create_table(
         'officer_rollup',
         sa.Column('grain', sa.String(length=1), nullable=False),
@@ -40,5 +39,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('officer_rollup')
-    with op.batch_alter_table('work_item') as batch_op:
-        batch_op.drop_column('working_minutes')
+    # ALTER TABLE, not a batch copy: SQLite (3.35+) drops the column in place, where copying the
+    # table would trip the audit log's foreign keys to it.
+    op.execute("ALTER TABLE work_item DROP COLUMN working_minutes")
