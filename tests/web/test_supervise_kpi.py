@@ -40,7 +40,7 @@ def test_the_kpi_page_shows_each_officer_by_full_name_and_each_commune(client, m
     assert "mot_cua_1" in officers and "Phạm Thị Y" not in officers  # Sài Gòn is not supervised here
     communes = rows(text, "xa")
     assert set(communes) == {"Phường Hoàn Kiếm", "Phường Cửa Nam"}
-    assert communes["Phường Hoàn Kiếm"][1] == "3"  # early, on time, rejected: the two others wait untouched
+    assert communes["Phường Hoàn Kiếm"][0] == "3"  # early, on time, rejected: the two others wait untouched
     assert 'data-period="quarter"' in text and "tu=2026-01-01&amp;den=2026-03-31" in text
     assert "Mức hài lòng" not in text  # no ratings yet: no column
 
@@ -81,7 +81,8 @@ def test_a_bad_period_is_named_and_other_provinces_stay_hidden(client, month):
 @pytest.mark.browser
 def test_in_a_browser_the_kpi_tables_fit_a_desktop_and_scroll_on_a_phone(app, month, chromium):  # noqa: F811
     with live_server(app) as server:
-        tab = open_browser(chromium, server, "giam_sat", home=f"/giam-sat/kpi?{MARCH}")
+        tab = open_browser(chromium, server, "giam_sat", home="/giam-sat/")
+        tab.goto(f"{server}/giam-sat/kpi?{MARCH}")
         assert tab.locator("#can-bo tbody tr").count() == 4
         tab.set_viewport_size({"width": 1366, "height": 768})
         screenshot(tab, "supervise-kpi")
@@ -94,3 +95,4 @@ def test_in_a_browser_the_kpi_tables_fit_a_desktop_and_scroll_on_a_phone(app, mo
         page_width = tab.evaluate("document.documentElement.scrollWidth")
         assert page_width <= 400  # the wide tables scroll inside their box, not the page
         screenshot(tab, "supervise-kpi-phone")
+        assert tab.problems == []
