@@ -12,7 +12,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.domain import kpi
-from engine.domain.decisions import SUPPLEMENT_DECISIONS
 from engine.store import officer_rollups
 from engine.store import rollups
 from engine.store.records import AuditEventRecord
@@ -104,12 +103,12 @@ def officer_steps(session: Session, scope: Scope, username: str, figure: str = "
         query = query.where(w.classification.is_(None))
     rows = session.execute(query).all()
     if figure == "supplements":
-        rows = [r for r in rows if (r[8] or {}).get("ket_qua") in SUPPLEMENT_DECISIONS]
+        rows = [r for r in rows if officer_rollups.asked_supplement(r[8])]
     elif figure == "dossiers":
         rows = [r for r in rows if _first_by(session, username, r[9], r[1]) == r[10]]
     names = unit_names(session, {r[1] for r in rows})
     return [StepLine(code, names.get(unit, unit), step, created, completed, classification, margin, minutes,
-                     (outcome or {}).get("ket_qua") in SUPPLEMENT_DECISIONS)
+                     officer_rollups.asked_supplement(outcome))
             for code, unit, step, created, completed, classification, margin, minutes, outcome, _d, _i
             in rows[:limit]]
 

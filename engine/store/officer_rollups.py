@@ -48,7 +48,7 @@ def record_step_completed(session: Session, item: WorkItemRecord) -> None:
     counts = {_STEP_CLASS.get(item.classification, "step_no_deadline"): 1}
     if item.working_minutes is not None:
         counts[kpi.HISTOGRAM[kpi.bucket_of(item.working_minutes)]] = 1
-    if (item.outcome or {}).get("ket_qua") in SUPPLEMENT_DECISIONS:
+    if asked_supplement(item.outcome):
         counts["supplements"] = 1
     day = local_day(item.completed_at)
     rows = [_row(grain, key, item.unit_code, who, counts if who != UNIT else {})
@@ -85,6 +85,13 @@ def _add(session: Session, unit_code: str, by_officer: dict[str, dict[str, int]]
 
 
 _STEP_CLASS = {"early": "step_early", "on_time": "step_on_time", "late": "step_late"}
+
+
+def asked_supplement(outcome) -> bool:
+    """Whether a step's data decided to ask the applicant for a supplement (a decision that is not
+    text, which a form may let through, is none)."""
+    decision = (outcome or {}).get("ket_qua")
+    return isinstance(decision, str) and decision in SUPPLEMENT_DECISIONS
 
 
 def _grains(day: date) -> tuple[tuple[str, date], ...]:
@@ -178,7 +185,7 @@ def _count_steps(connection: Connection, count) -> None:
         count(at, unit, who, _STEP_CLASS.get(classification, "step_no_deadline"))
         if minutes is not None:
             count(at, unit, who, kpi.HISTOGRAM[kpi.bucket_of(minutes)])
-        if (outcome or {}).get("ket_qua") in SUPPLEMENT_DECISIONS:
+        if asked_supplement(outcome):
             count(at, unit, who, "supplements")
         for key in ((dossier_id, unit, who), (dossier_id, unit, UNIT)):
             if key not in seen:
