@@ -49,6 +49,7 @@ from engine.services import projection
 from engine.services import stored_files
 from engine.services.runtime import Runtime
 from engine.services.scripting import script_engine_for
+from engine.store import officer_rollups
 from engine.store import repositories
 from engine.store import rollups
 from engine.store import sequences
@@ -164,7 +165,7 @@ def _complete_reception(s: Session, started: Started, item: WorkItemRecord, acto
     item.assignee, item.state, item.claimed_at = actor.username, WorkItemState.CLAIMED.value, now
     ready_before = run.ready_task_ids()
     run.complete(item.task_id, dict(data))
-    _close_item(item, actor, now, data, started.calendar)
+    _close_item(s, item, actor, now, data, started.calendar)
     audit.record(s, at=now, action="complete", actor=actor, dossier_id=dossier.id, work_item=item,
                  element_id=item.element_id, classification=item.classification, margin_minutes=item.margin_minutes)
     projection.sync(s, dossier, run, started.calendar, actor, now, ready_before,
@@ -257,7 +258,7 @@ def complete_work_item(rt: Runtime, work_item_id: int, actor: Actor, data: Mappi
             run = _load(rt, s, dossier, calendar)
             ready_before = run.ready_task_ids()
             run.complete(item.task_id, dict(data or {}))
-        _close_item(item, actor, now, data, calendar)
+        _close_item(s, item, actor, now, data, calendar)
         audit.record(s, at=now, action="complete", actor=actor, dossier_id=dossier.id,
                      work_item_id=item.id, element_id=item.element_id,
                      classification=item.classification, margin_minutes=item.margin_minutes)
@@ -491,14 +492,18 @@ def _load(rt: Runtime, s: Session, dossier: DossierRecord, calendar) -> runner.R
     return runner.load(bundle, dossier.state, rt.clock, script_engine_for(calendar, rt.clock))
 
 
-def _close_item(item: WorkItemRecord, actor: Actor, now: datetime, data, calendar) -> None:
+def _close_item(s: Session, item: WorkItemRecord, actor: Actor, now: datetime, data, calendar) -> None:
+    """The step is done: who, when, with what, how it stood against its due time, how long it took
+    in working time; the officers' KPIs count it in the same transaction."""
     item.state, item.completed_at, item.completed_by = WorkItemState.COMPLETED.value, now, actor.username
     item.on_behalf_of = actor.on_behalf_of or item.on_behalf_of
     item.outcome = dict(data or {})
     item.next_sla_at = None
+    item.working_minutes = max(0, calendar.between(item.created_at, now))
     if item.due_at is not None:
         verdict, margin = deadlines.classify(calendar, item.due_at, now)
         item.classification, item.margin_minutes = verdict.value, margin
+    officer_rollups.record_step_completed(s, item)
 
 
 def _dossier_code(rt: Runtime, s: Session, unit: UnitRecord, received: datetime, calendar) -> str:
@@ -544,7 +549,10 @@ def reappoint_dossier(rt: Runtime, dossier_id: int, actor: Actor, new_appointmen
         dossier.appointment_at, dossier.re_appointment_reason, dossier.updated_at = moved.appointment, reason, now
         # The letter is issued: the request is answered (the appointment moves only once).
         dossier.apology_check_at = None
+        late = repositories.officers_late_in(s, dossier.id, now)
+        officer_rollups.record_apology(s, dossier.unit_code, late, now)
         audit.record(s, at=now, action="reappoint", actor=actor, dossier_id=dossier.id, reason=reason,
                      original_appointment=dossier.original_appointment_at.isoformat(),
-                     new_appointment=moved.appointment.isoformat())
+                     new_appointment=moved.appointment.isoformat(),
+                     **{officer_rollups.LATE_OFFICERS: late or None})
         return dossier

@@ -54,6 +54,9 @@ def sync(session: Session, dossier: DossierRecord, run: Run, calendar, actor: Ac
         for task_id, task in ready.items() if task_id not in ready_before
     ]
     _update_dossier(session, dossier, run, now, calendar, list(ready.values()))
+    if ready.keys() <= {item.task_id for item in created}:
+        # Every open step is one this change created: a reply can show them without a query.
+        repositories.remember_open_items(session, dossier.id, created)
     return created
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from engine.domain.forecast import Forecast
 from engine.services.forecasts import Forecaster
 from engine.services.runtime import Runtime
+from engine.store import kpi_queries
 from engine.store import statistics
 
 APOLOGY_DUE = "apology_due"
@@ -95,6 +96,21 @@ def dashboard(rt: Runtime, scope: statistics.Scope, now: datetime) -> Dashboard:
         found = statistics.tables(s, scope, now)
         return Dashboard(found.summary, found.communes, found.procedures, statistics.by_officer(s, scope),
                          scope.as_of(now))
+
+
+def officer_kpis(rt: Runtime, scope: statistics.Scope) -> kpi_queries.KpiTables:
+    """The officers' KPIs per officer and per commune for the scope's days (engine.domain.kpi)."""
+    with rt.db.report_session() as s:
+        return kpi_queries.tables(s, scope)
+
+
+def officer_kpi_lines(rt: Runtime, scope: statistics.Scope, username: str, figure: str):
+    """(officer's full name, the lines behind one of their KPI figures): steps or audit events."""
+    with rt.db.report_session() as s:
+        name = statistics.full_names(s, [username])[username]
+        if figure in kpi_queries.EVENT_FIGURES:
+            return name, kpi_queries.officer_events(s, scope, username, figure)
+        return name, kpi_queries.officer_steps(s, scope, username, figure)
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,7 @@ STAYS_VIETNAMESE = {
     "demo_portal.py": "demo online dossiers (names, summaries) as citizens would type them on the portal",
     "desk/printing.py": "the printed legal forms are official documents",
     "supervise/report.py": "the statistical report is an official document, like the printed forms",
+    "supervise/kpi_report.py": "the KPI report is an official document, like the statistical report",
     "desk/step_form.py": "its table is the Vietnamese of marshmallow's English messages",
     "refusals.py": "the Vietnamese of the engine's state words, used only on Vietnamese pages",
     "i18n.py": "each language's name is written in that language",

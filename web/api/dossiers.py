@@ -61,7 +61,8 @@ def start_dossier(body: dict):
         def answer(s, dossier):
             if remember is not None:
                 remember(s, dossier)
-            return dossier_payload(api_queries.dossier_by_code(s, dossier.code, frozenset({dossier.unit_code})))
+            return dossier_payload(api_queries.dossier_view_of(
+                s, dossier, runtime().definition_summary(s, dossier.definition_id)))
 
         return dossier_service.start_dossier(
             rt, definition_id=_definition_id(body), unit_code=body["unit_code"], applicant_name=applicant["name"],

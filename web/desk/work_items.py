@@ -22,6 +22,7 @@ from configurator.forms import FormError
 from engine.domain.assignment import StepHolding
 from engine.domain.assignment import offered_actions
 from engine.domain.errors import EngineError
+from engine.domain.errors import NotFound
 from engine.domain.errors import PermissionDenied
 from engine.domain.model import RunState
 from engine.services import actions
@@ -70,16 +71,21 @@ def dossier(dossier_id: int):
 @bp.post("/buoc/<int:item_id>/hoan-thanh")
 @clerk_required
 def complete(item_id: int):
-    form = _form_of(item_id)
-    submitted = step_form.submitted_values(form, request.form) if form else {}
+    """The step's form is read from the request inside the engine's one transaction (the step, its
+    dossier and the form are looked up there once)."""
     version = request.form.get("version", "")
     try:
-        steps.complete_step(runtime(), item_id, current_user.actor(), submitted,
-                            expected_version=int(version) if version.isdigit() else None)
+        steps.complete_step(runtime(), item_id, current_user.actor(),
+                            read_form=lambda form: step_form.submitted_values(form, request.form) if form else {},
+                            expected_version=int(version) if version.isdigit() else None,
+                            seen_by=current_user.may_see_unit)
     except FormError as error:
         return render_page(item_id=item_id, field_errors=step_form.field_errors(error.errors), status=422,
                        errors={"complete": gettext("Biểu mẫu chưa hợp lệ: xem các trường được đánh dấu.")})
+    except NotFound:
+        abort(404, description=gettext("Không tìm thấy bước xử lý này trong đơn vị của bạn."))
     except EngineError as error:
+        form = _form_of(item_id) if error.field else None  # read again only to place the message
         if form and error.field in form.get("properties", {}):  # e.g. a refusal without its reason
             return render_page(item_id=item_id, field_errors={error.field: localised(error)}, status=422,
                            errors={"complete": gettext("Biểu mẫu chưa hợp lệ: xem các trường được đánh dấu.")})
