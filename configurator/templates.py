@@ -72,7 +72,7 @@ def simulate_version(rt: Runtime, key: str, version: int, unit_code: str,
             raise NotFound("unknown unit '%(unit)s'", field="unit", unit=unit_code)
     legal_limit = (deadlines.format_legal_limit(definition.legal_limit_minutes)
                    if definition.legal_limit_minutes is not None else None)
-    bpmn = {name: content.encode("utf-8") for name, content in definitions.bpmn_files(files).items()}
+    bpmn = {name: content.encode("utf-8") for name, content in definitions.model_files(files).items()}
     return simulation.simulate(rt, bpmn, unit_code, received_at, process_id=key, legal_limit=legal_limit,
                                cutoff=definition.clock_cutoff)
 

@@ -10,6 +10,7 @@ from lxml import etree
 
 from typing import Mapping
 
+from engine.bpmn import dmn
 from engine.bpmn.extensions import BPMN_NS
 from engine.bpmn.extensions import SPIFF_NS
 from engine.bpmn.script_env import check_expression
@@ -22,7 +23,7 @@ from engine.domain.errors import TemplateError
 class ExpressionFinding:
     element_id: str
     line: int | None
-    kind: str  # condition | script | timer
+    kind: str  # condition | script | timer | decision input | decision rule | decision output
     message: str
 
 
@@ -52,6 +53,11 @@ def find_expressions(tree: etree._ElementTree) -> list[tuple[etree._Element, str
 
 
 def check_template_expressions(tree: etree._ElementTree) -> list[ExpressionFinding]:
+    """Findings for a BPMN document's expressions, or a DMN document's cells (named by cell id)."""
+    if dmn.is_dmn(tree):
+        return [ExpressionFinding(cell.element_id, cell.line, cell.kind, problem)
+                for cell in dmn.dmn_cells(tree)
+                for problem in check_expression(cell.source, helper_names=HELPER_NAMES)]
     findings = []
     for element, kind, mode, source in find_expressions(tree):
         for problem in check_expression(source.strip(), mode=mode, helper_names=HELPER_NAMES):

@@ -17,6 +17,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
+from engine.bpmn.dmn import is_dmn
 from engine.bpmn.extensions import ProcessPolicy
 from engine.bpmn.extensions import StepPolicy
 from engine.bpmn.extensions import read_policies
@@ -65,7 +66,8 @@ def parse_bundle(files: Mapping[str, bytes], process_id: str | None = None) -> S
     """Parse and validate (XSD on) the files of a template; raise TemplateError naming the element.
 
     Args:
-        files: file name -> BPMN bytes (several files when call activities cross files).
+        files: file name -> BPMN or DMN bytes: the main process, the processes it calls and
+            the decision tables its business rule tasks call (recognised by their namespace).
         process_id: the process to run; None picks the only executable process.
     """
     parser = SpiffBpmnParser(validator=VALIDATOR)
@@ -74,6 +76,9 @@ def parse_bundle(files: Mapping[str, bytes], process_id: str | None = None) -> S
     for name, content in files.items():
         tree = parse_xml(content, file_name=name)
         trees[name] = tree
+        if is_dmn(tree):
+            _add_dmn_to_parser(parser, tree, name, trees)
+            continue
         _add_to_parser(parser, tree, name, trees)
         policies.update(read_policies(tree))
     chosen = process_id or _only_executable(parser, files)
@@ -92,6 +97,13 @@ def _add_to_parser(parser, tree, name, trees) -> None:
         raise _template_error(exc, trees) from None
     except etree.DocumentInvalid as exc:  # pragma: no cover - VALIDATOR raises ValidationException
         raise TemplateError(str(exc), file_name=name) from None
+
+
+def _add_dmn_to_parser(parser, tree, name, trees) -> None:
+    try:
+        parser.add_dmn_xml(tree.getroot(), filename=name)
+    except ValidationException as exc:
+        raise _template_error(exc, trees) from None
 
 
 def _only_executable(parser: SpiffBpmnParser, files: Mapping[str, bytes]) -> str:
