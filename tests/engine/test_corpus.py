@@ -188,7 +188,7 @@ NOT_BUILDABLE: dict[tuple[str, str | None], tuple[str, str]] = {
         ("timer-expression", "Unknown Time Specification"),
     ("spiff-sample-models/test/b20/B.1.0.bpmn", "Process_test_b20_B_1_0_1waxnrv"):
         ("timer-expression", "Unknown Time Specification"),
-    # -- business rule tasks: DMN is not part of a template bundle (parse_bundle reads BPMN only)
+    # -- business rule tasks given without their DMN file (test_corpus_bundles.py gives it: they import)
     # -- business rule tasks whose decision the spiff flavour cannot see: camunda:decisionRef (read only by
     #    CamundaParser) or no decision reference at all (jBPM rule flow group)
     ("jbpm/examples/requestHandling.bpmn", "com.sample.requestHandling"):
@@ -301,7 +301,8 @@ def test_corpus_totals_and_table_are_exact():
 
 
 def test_dmn_processes_build_in_spiffworkflow_once_their_dmn_is_added():
-    """The needs-dmn refusals are a gap of the bundle (BPMN only), not of the models."""
+    """The needs-dmn refusals here come from giving the BPMN file alone; with their DMN files they
+    import as bundles (test_corpus_bundles.py)."""
     for (rel, pid), (category, _) in NOT_BUILDABLE.items():
         if category != "needs-dmn":
             continue
