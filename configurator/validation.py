@@ -699,4 +699,5 @@ def validate_library_procedure(procedure, version: str) -> ValidationReport:
         report.findings.extend(Finding("error", "step-table", str(p), None, None, name,
                                        getattr(p, "template", None), getattr(p, "params", {})) for p in problems)
         return report
-    return validate_template({name: content}, procedure.key, limit, clock_cutoff=cutoff)
+    return validate_template({name: content, **procedure.decision_tables(version)}, procedure.key, limit,
+                             clock_cutoff=cutoff)
