@@ -110,3 +110,42 @@ def _rule_cells(rule: etree._Element, inputs: list[str], decision_id: str) -> li
             cells.append(DmnCell(entry.get("id") or rule.get("id"), decision_id, entry.sourceline,
                                  "decision output", text))
     return cells
+
+
+def _rows(tree: etree._ElementTree) -> dict[str, tuple[str, str, tuple[str, ...]]]:
+    """id -> (kind, name, cell texts) for every decision, its table and each rule."""
+    rows = {}
+    for decision in tree.getroot():
+        if _local(decision) != "decision":
+            continue
+        for table in _children(decision, "decisionTable"):
+            columns = tuple(f"{_local(c)} {c.get('label') or c.get('name') or ''}: "
+                            f"{(_text(next(iter(_children(c, 'inputExpression')), c)) or c.get('name') or '').strip()}"
+                            for c in table if _local(c) in ("input", "output"))
+            rows[decision.get("id")] = ("decision", decision.get("name") or "",
+                                        (f"hitPolicy {table.get('hitPolicy', 'UNIQUE')}", *columns))
+            for rule in _children(table, "rule"):
+                cells = tuple((_text(entry) or "").strip() for entry in rule
+                              if _local(entry) in ("inputEntry", "outputEntry"))
+                rows[rule.get("id")] = ("rule", decision.get("id"), cells)
+    return rows
+
+
+def diff_decisions(old: list[etree._ElementTree], new: list[etree._ElementTree]) -> list[tuple[str, str, str, str]]:
+    """(id, kind, what, detail) for decisions and rules added, removed or changed between two
+    versions' DMN files; a rule is named by its id and its decision."""
+    before = {k: v for tree in old for k, v in _rows(tree).items()}
+    after = {k: v for tree in new for k, v in _rows(tree).items()}
+    found = []
+    for key in sorted(before.keys() | after.keys()):
+        was, now = before.get(key), after.get(key)
+        if was == now:
+            continue
+        kind, name = (now or was)[0], (now or was)[1]
+        if was is None:
+            found.append((key, kind, "added", f"{name}: {' | '.join(now[2])}"))
+        elif now is None:
+            found.append((key, kind, "removed", f"{name}: {' | '.join(was[2])}"))
+        else:
+            found.append((key, kind, "changed", f"{name}: {' | '.join(was[2])} -> {' | '.join(now[2])}"))
+    return found

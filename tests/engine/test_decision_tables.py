@@ -111,3 +111,19 @@ def test_a_cell_is_bounded_at_run_time_like_any_expression(rt, output, data, mat
     with rt.db.read_session() as s:
         assert s.get(DossierRecord, dossier.id).version == before  # nothing written
     assert _open_item(rt, dossier.id).id == item.id
+
+
+def test_the_version_diff_names_the_rules_that_changed(rt):
+    from configurator import versions
+    first = definitions.deploy(rt, bundle())
+    changed = DMN.replace(b"<text>8000</text>", b"<text>10000</text>").replace(
+        b'<rule id="rule_truc_tuyen">', b'<rule id="rule_buu_chinh"><inputEntry id="in_bc"><text>"buu_chinh"</text>'
+        b'</inputEntry><inputEntry id="in_bc2"><text>-</text></inputEntry><outputEntry id="out_bc"><text>12000</text>'
+        b'</outputEntry></rule><rule id="rule_truc_tuyen">')
+    second = definitions.deploy(rt, bundle(changed))
+    diff = versions.diff_versions(rt, "fee_decision", first.version, second.version)
+    assert not diff.empty
+    by_id = {c.element_id: c for c in diff.decisions}
+    assert by_id["rule_mac_dinh"].type == "rule changed" and "8000 -> " in by_id["rule_mac_dinh"].changes[0]
+    assert by_id["rule_buu_chinh"].type == "rule added"
+    assert set(by_id) == {"rule_mac_dinh", "rule_buu_chinh"}

@@ -11,3 +11,4 @@ from web.model import views  # noqa: E402,F401
 from web.model import tools  # noqa: E402,F401
 from web.model import local  # noqa: E402,F401
 from web.model import migration  # noqa: E402,F401
+from web.model import bundle  # noqa: E402,F401
