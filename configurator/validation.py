@@ -23,6 +23,7 @@ from typing import Mapping
 
 from lxml import etree
 
+from configurator.connector_checks import service_task_findings
 from engine.bpmn import bounds
 from engine.bpmn import dmn
 from engine.bpmn.expressions import check_template_expressions
@@ -127,7 +128,8 @@ def validate_template(files: Mapping[str, bytes], process_id: str | None = None,
         return report
     template.guarded("import", template.check_import, files, process_id)
     for check in (template.check_expressions, template.check_timers, template.check_called_processes,
-                  template.check_decisions, template.check_steps, template.check_flow):
+                  template.check_decisions, template.check_service_tasks, template.check_steps,
+                  template.check_flow):
         template.guarded(check.__name__, check)
     template.guarded("longest-path", template.check_longest_path, legal_limit_minutes, clock_cutoff)
     return report
@@ -230,6 +232,11 @@ class _Template:
             for found in check_template_expressions(tree):
                 self.error("expression", "%(kind)s expression refused: %(reason)s",
                            found.element_id, name, found.line, kind=found.kind, reason=found.message)
+
+    def check_service_tasks(self) -> None:
+        decisions = [d for tree in self.decision_trees.values() for d in dmn.decision_ids(tree)]
+        for name, found in service_task_findings(self.trees, decisions):
+            self.error("connector", found.message, found.element_id, name, found.line, **found.params)
 
     def check_decisions(self) -> None:
         """Every business rule task calls a decision table of the template's files."""

@@ -49,6 +49,10 @@ def find_expressions(tree: etree._ElementTree) -> list[tuple[etree._Element, str
     for tag in ("timeDate", "timeDuration", "timeCycle"):
         for node in root.iter(_q(BPMN_NS, tag)):
             found.append((_owner(node), "timer", "eval", node.text or ""))
+    for node in root.iter(_q(SPIFF_NS, "parameter")):  # a service task's connector parameters
+        task = next(node.iterancestors(_q(BPMN_NS, "serviceTask")), None)  # the parameter's own id is its name
+        found.append((task if task is not None else _owner(node), "connector parameter", "eval",
+                      node.get("value") or ""))
     return [f for f in found if f[3].strip()]
 
 

@@ -16,8 +16,11 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
+from SpiffWorkflow.bpmn.parser.util import full_tag
 
 from engine.bpmn.dmn import is_dmn
+from engine.bpmn.service_tasks import WaitingServiceTask
 from engine.bpmn.extensions import ProcessPolicy
 from engine.bpmn.extensions import StepPolicy
 from engine.bpmn.extensions import read_policies
@@ -62,6 +65,13 @@ def digest_files(files: Mapping[str, bytes]) -> str:
     return h.hexdigest()
 
 
+class TemplateParser(SpiffBpmnParser):
+    """The spiff flavour, whose service tasks wait for a worker instead of calling out inline."""
+
+    OVERRIDE_PARSER_CLASSES = {**SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+                               full_tag("serviceTask"): (ServiceTaskParser, WaitingServiceTask)}
+
+
 def parse_bundle(files: Mapping[str, bytes], process_id: str | None = None) -> SpecBundle:
     """Parse and validate (XSD on) the files of a template; raise TemplateError naming the element.
 
@@ -70,7 +80,7 @@ def parse_bundle(files: Mapping[str, bytes], process_id: str | None = None) -> S
             the decision tables its business rule tasks call (recognised by their namespace).
         process_id: the process to run; None picks the only executable process.
     """
-    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser = TemplateParser(validator=VALIDATOR)
     trees: dict[str, etree._ElementTree] = {}
     policies: dict[str, ProcessPolicy] = {}
     for name, content in files.items():
