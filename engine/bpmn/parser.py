@@ -10,6 +10,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from dataclasses import field
 from typing import Mapping
 
 from lxml import etree
@@ -38,6 +39,7 @@ class SpecBundle:
     spec: object
     subprocess_specs: dict
     policies: dict[str, ProcessPolicy]
+    decisions: dict = field(default_factory=dict)  # decision id -> SpiffWorkflow DMNEngine
 
     @property
     def policy(self) -> ProcessPolicy:
@@ -97,7 +99,11 @@ def parse_bundle(files: Mapping[str, bytes], process_id: str | None = None) -> S
         subprocess_specs = parser.get_subprocess_specs(chosen)
     except ValidationException as exc:
         raise _template_error(exc, trees) from None
-    return SpecBundle(digest_files(files), chosen, spec, subprocess_specs, policies)
+    try:
+        decisions = {decision_id: parser.get_engine(decision_id, None) for decision_id in parser.dmn_parsers}
+    except ValidationException as exc:
+        raise _template_error(exc, trees) from None
+    return SpecBundle(digest_files(files), chosen, spec, subprocess_specs, policies, decisions)
 
 
 def _add_to_parser(parser, tree, name, trees) -> None:

@@ -17,6 +17,7 @@ from engine.domain.model import WorkItemState
 from engine.services import audit
 from engine.store import repositories
 from engine.store import rollups
+from engine.store import service_call_records
 from engine.store.database import Session
 from engine.store.records import DossierPauseRecord
 from engine.store.records import DossierRecord
@@ -54,6 +55,7 @@ def sync(session: Session, dossier: DossierRecord, run: Run, calendar, actor: Ac
         for task_id, task in ready.items() if task_id not in ready_before
     ]
     _update_dossier(session, dossier, run, now, calendar, list(ready.values()))
+    service_call_records.record_pending(session, dossier.id, run.pending_service_calls(), now)
     return created
 
 
