@@ -15,6 +15,7 @@ from lxml import etree
 from engine.bpmn.extensions import BPMN_NS
 from engine.bpmn.extensions import SPIFF_NS
 from engine.domain import connectors
+from engine.domain.errors import english
 
 
 @dataclass(frozen=True)
@@ -49,11 +50,11 @@ def _task_findings(task: etree._Element, decisions: set[str]) -> list[ConnectorF
     element_id, line = task.get("id"), task.sourceline
     operator = _operator(task)
     if operator is None or not (operator.get("id") or "").strip():
-        return [ConnectorFinding(element_id, line, "service task names no connector (choose one of %(known)s)",
+        return [ConnectorFinding(element_id, line, english("service task names no connector (choose one of %(known)s)"),
                                  {"known": ", ".join(sorted(connectors.CONNECTORS))})]
     spec = connectors.CONNECTORS.get(operator.get("id"))
     if spec is None:
-        return [ConnectorFinding(element_id, line, "unknown connector '%(connector)s' (known: %(known)s)",
+        return [ConnectorFinding(element_id, line, english("unknown connector '%(connector)s' (known: %(known)s)"),
                                  {"connector": operator.get("id"), "known": ", ".join(sorted(connectors.CONNECTORS))})]
     findings, given = [], {}
     for node in operator.iter(f"{{{SPIFF_NS}}}parameter"):
@@ -63,8 +64,8 @@ def _task_findings(task: etree._Element, decisions: set[str]) -> list[ConnectorF
         given[node.get("id")] = node
     for parameter in spec.parameters:
         if parameter.required and parameter.name not in given:
-            findings.append(ConnectorFinding(element_id, line, "connector %(connector)s needs the parameter "
-                                             "'%(parameter)s'", {"connector": spec.name, "parameter": parameter.name}))
+            findings.append(ConnectorFinding(element_id, line, english("connector %(connector)s needs the parameter "
+                                                                     "'%(parameter)s'"), {"connector": spec.name, "parameter": parameter.name}))
     return findings
 
 
@@ -72,11 +73,11 @@ def _parameter_finding(spec, node, element_id: str, decisions: set[str]) -> Conn
     name, line = node.get("id"), node.sourceline
     parameter = spec.parameter(name or "")
     if parameter is None:
-        return ConnectorFinding(element_id, line, "connector %(connector)s has no parameter '%(parameter)s'",
+        return ConnectorFinding(element_id, line, english("connector %(connector)s has no parameter '%(parameter)s'"),
                                 {"connector": spec.name, "parameter": name or ""})
     if node.get("value") is None or not node.get("type"):
-        return ConnectorFinding(element_id, line, "parameter '%(parameter)s' needs both a type and a value "
-                                "(a Python expression)", {"parameter": name})
+        return ConnectorFinding(element_id, line, english("parameter '%(parameter)s' needs both a type and a value "
+                                                        "(a Python expression)"), {"parameter": name})
     try:
         value = _literal(node.get("value"))
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
@@ -86,5 +87,5 @@ def _parameter_finding(spec, node, element_id: str, decisions: set[str]) -> Conn
         problem = "is not a decision table of this template"
     if problem is None:
         return None
-    return ConnectorFinding(element_id, line, "parameter '%(parameter)s' %(problem)s",
+    return ConnectorFinding(element_id, line, english("parameter '%(parameter)s' %(problem)s"),
                             {"parameter": name, "problem": problem})

@@ -63,9 +63,11 @@ def run(rt: Runtime, call: Call) -> Outcome:
     problems = connectors.call_problems(call.connector, call.params)
     if problems:
         name, problem = problems[0]
-        raise ConnectorRefused("connector %(connector)s: %(parameter)s %(problem)s", connector=call.connector,
-                               parameter=f"parameter '{name}'" if name else "", problem=problem,
-                               element_id=call.element_id)
+        if name is None:
+            raise ConnectorRefused("connector %(connector)s: %(problem)s", connector=call.connector,
+                                   problem=problem, element_id=call.element_id)
+        raise ConnectorRefused("connector %(connector)s: parameter '%(parameter)s' %(problem)s",
+                               connector=call.connector, parameter=name, problem=problem, element_id=call.element_id)
     return RUNNERS[call.connector](rt, call)
 
 
