@@ -64,3 +64,44 @@ def test_a_version_downloads_with_its_decision_table(modeller, web_rt):
     diff = modeller.get(f"/mo-hinh/fee_decision/so-sanh?tu={first.version}&den={second.version}")
     text = diff.get_data(as_text=True)
     assert diff.status_code == 200 and "rule_mac_dinh" in text and "9000" in text
+
+
+def _csrf(client, url):
+    return csrf_token(client.get(url).get_data(as_text=True))
+
+
+def test_a_modeller_saves_a_decision_table_into_the_draft_and_gets_its_findings(modeller, web_rt):
+    files = {"fee_decision.bpmn": (HERE / "fee_decision.bpmn").read_bytes(), "le_phi.dmn": (HERE / "le_phi.dmn").read_bytes()}
+    first = definitions.deploy(web_rt, files)
+    page = modeller.get(f"/mo-hinh/fee_decision/v{first.version}/bang-quyet-dinh/le_phi.dmn")
+    assert page.status_code == 200 and "dmn-modeler.production.min.js" in page.get_data(as_text=True)
+    template_page = modeller.get(f"/mo-hinh/fee_decision?phien-ban={first.version}").get_data(as_text=True)
+    assert "le_phi.dmn" in template_page
+    token = csrf_token(page.get_data(as_text=True))
+    bad = files["le_phi.dmn"].replace(b"<text>8000</text>", b"<text>open('x')</text>")
+    answer = modeller.post(f"/mo-hinh/fee_decision/ban-nhap/bang-quyet-dinh/le_phi.dmn?tu-phien-ban={first.version}",
+                           data=bad, headers={"X-CSRFToken": token, "Content-Type": "application/xml"})
+    saved = answer.get_json()
+    assert answer.status_code == 200 and saved["ok"] is False
+    assert [f["element_id"] for f in saved["findings"]] == ["out_mac_dinh"]
+    fixed = files["le_phi.dmn"].replace(b"<text>8000</text>", b"<text>9000</text>")
+    again = modeller.post(f"/mo-hinh/fee_decision/ban-nhap/bang-quyet-dinh/le_phi.dmn?tu-phien-ban={saved['version']}",
+                          data=fixed, headers={"X-CSRFToken": token, "Content-Type": "application/xml"}).get_json()
+    assert again["ok"] is True and again["version"] == saved["version"] == first.version + 1
+    from configurator import drafts
+    published = drafts.publish(web_rt, "fee_decision", again["version"])
+    assert "9000" in definitions.template_files(web_rt, published.id)["le_phi.dmn"]
+
+
+def test_a_table_that_is_not_dmn_is_refused_and_nothing_is_written(modeller, web_rt):
+    files = {"fee_decision.bpmn": (HERE / "fee_decision.bpmn").read_bytes(), "le_phi.dmn": (HERE / "le_phi.dmn").read_bytes()}
+    first = definitions.deploy(web_rt, files)
+    token = _csrf(modeller, f"/mo-hinh/fee_decision/v{first.version}/bang-quyet-dinh/le_phi.dmn")
+    answer = modeller.post("/mo-hinh/fee_decision/ban-nhap/bang-quyet-dinh/le_phi.dmn",
+                           data=files["fee_decision.bpmn"], headers={"X-CSRFToken": token})
+    assert answer.status_code == 400 and answer.get_json()["field"] == "dmn"
+    bad_name = modeller.post("/mo-hinh/fee_decision/ban-nhap/bang-quyet-dinh/..evil.txt",
+                             data=files["le_phi.dmn"], headers={"X-CSRFToken": token})
+    assert bad_name.status_code in (400, 404)
+    from configurator import templates
+    assert [v.version for v in templates.overview(web_rt, "fee_decision").versions] == [first.version]
