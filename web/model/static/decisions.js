@@ -9,7 +9,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const say = (key, values = {}) => messages[key].replace(/%\((\w+)\)s/g, (_, name) => values[name]);
   const statusLine = document.getElementById("table-status");
   const container = document.getElementById("table-canvas");
-  const modeler = new window.DmnJS({ container, common: { keyboard: { bindTo: window } } });
+  const modeler = new window.DmnJS({ container });
   let saveUrl = root.dataset.saveUrl;
   let findings = [];
 
