@@ -1,5 +1,6 @@
 """Library procedures whose outcome depends on the case through a decision table (DMN): the
-monthly social allowance's level by beneficiary group (coefficient x the 500,000 VND standard)."""
+monthly social allowance's level by beneficiary group (coefficient x the 500,000 VND standard),
+and the fee for certifying copies by page count (Circular 226/2016)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from tests.factories import add_units
 
 UNIT = "00070"
 ALLOWANCE = next(p for p in library.procedures() if p.key == "tro_cap_xa_hoi_hang_thang")
+COPIES = next(p for p in library.procedures() if p.key == "chung_thuc_ban_sao_tu_ban_chinh")
 STEP_DATA = {
     "tiep_nhan": {"ket_qua": "tiep_nhan", "ho_so_day_du": True},
     "xet_duyet": {"ket_qua": "dong_y"},
@@ -45,7 +47,13 @@ def _workflow_data(rt, dossier_id) -> dict:
 
 def run_allowance(rt, clock, definition, group: str) -> tuple[DossierRecord, dict]:
     """A dossier worked to its end; returns it and the data the council's step saw."""
-    forms = ALLOWANCE.forms(ALLOWANCE.versions()[-1])
+    return run_procedure(rt, clock, ALLOWANCE, definition, {"ket_qua": "dat", "nhom_doi_tuong": group}, "xet_duyet")
+
+
+def run_procedure(rt, clock, procedure, definition, appraisal: dict, seen_at: str) -> tuple[DossierRecord, dict]:
+    """A dossier worked to its end with `appraisal` as the specialist's entry; returns it and the
+    data the step `seen_at` (the one after the decision table) saw."""
+    forms = procedure.forms(procedure.versions()[-1])
     dossier = dossiers.start_dossier(rt, definition_id=definition.id, unit_code=UNIT,
                                      applicant_name="Trần Văn Thử", actor=Actor("mot_cua_1", frozenset({"mot_cua"}), UNIT))
     seen_by_council = {}
@@ -54,11 +62,11 @@ def run_allowance(rt, clock, definition, group: str) -> tuple[DossierRecord, dic
         if item is None:
             break
         clock.advance(minutes=30)
-        if item.element_id == "xet_duyet":
+        if item.element_id == seen_at:
             seen_by_council = _workflow_data(rt, dossier.id)
         data = dict(STEP_DATA.get(item.element_id, {}))
         if item.element_id == "tham_dinh":
-            data = {"ket_qua": "dat", "nhom_doi_tuong": group}
+            data = dict(appraisal)
         enum = forms.get(item.form_key or "", {}).get("properties", {}).get("ket_qua", {}).get("enum")
         if enum and data.get("ket_qua") not in enum:
             data["ket_qua"] = next(v for v in enum if v not in ("bo_sung", "tu_choi", "tra_lai", "khong_dong_y",
@@ -102,3 +110,24 @@ def test_a_group_outside_the_table_is_left_to_the_council(allowance, clock):
     assert done.status == DossierStatus.RESULT_RETURNED
     assert council["he_so"] is None and council["muc_tro_cap_vnd"] is None
     assert "Hội đồng" in council["can_cu_muc_tro_cap"]
+
+
+@pytest.fixture
+def copies(sqlite_database, clock):
+    rt = Runtime(db=sqlite_database, clock=clock)
+    add_units(rt)
+    return rt, library.load_one(rt, COPIES)
+
+
+@pytest.mark.parametrize("pages,copies_made,per_copy,total", [
+    (1, 2, 2_000, 4_000),      # 2,000 a page for the first two pages
+    (2, 1, 4_000, 4_000),
+    (5, 3, 7_000, 21_000),     # 4,000 + 1,000 for each page from the third
+    (300, 2, 200_000, 400_000),  # at most 200,000 a copy
+])
+def test_the_certification_fee_follows_the_page_count(copies, clock, pages, copies_made, per_copy, total):
+    rt, definition = copies
+    done, leader = run_procedure(rt, clock, COPIES, definition, {
+        "ket_qua": "dat", "so_trang_ban_chinh": pages, "so_ban_sao": copies_made}, "ky_duyet")
+    assert (done.run_state, done.status) == ("completed", DossierStatus.RESULT_RETURNED)
+    assert (leader["phi_moi_ban_vnd"], leader["phi_chung_thuc_vnd"]) == (per_copy, total)
