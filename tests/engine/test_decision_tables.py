@@ -60,7 +60,7 @@ def test_the_decision_table_decides_inside_the_dossier(rt, data, fee):
     complete()
     following = _open_item(rt, dossier.id)
     assert following.element_id == "tra_ket_qua"
-    from tests.processes.test_decision_tables import _workflow_data
+    from tests.processes.test_library_decisions import _workflow_data
     assert _workflow_data(rt, dossier.id)["le_phi_vnd"] == fee
 
 

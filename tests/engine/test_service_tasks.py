@@ -119,7 +119,7 @@ def test_the_step_waits_for_the_worker_which_calls_and_moves_the_dossier_on(rt, 
     assert stand_in.requests == ["/tra-cuu"]
     [result_step] = _items(rt, dossier.id)
     assert result_step.element_id == "tra_ket_qua"
-    from tests.processes.test_decision_tables import _workflow_data
+    from tests.processes.test_library_decisions import _workflow_data
     assert _workflow_data(rt, dossier.id)["tra_cuu"] == {"ma_so": "HS-42", "trang_thai": "ok"}
     assert _call(rt, dossier.id).status == "done"
     assert service_calls.run_due(rt) == 0  # done once
@@ -200,7 +200,7 @@ def test_compute_fee_adds_the_catalogue_fees_into_the_task_data(rt):
                                         {"name": "Phí sao", "amount_vnd": 3000, "note": None}]})
     dossier = _reach_service_task(rt, "x", _with_operator(COMPUTE_FEE))
     assert service_calls.run_due(rt) == 1
-    from tests.processes.test_decision_tables import _workflow_data
+    from tests.processes.test_library_decisions import _workflow_data
     fee = _workflow_data(rt, dossier.id)["phi"]
     assert fee["total_vnd"] == 11000 and [f["name"] for f in fee["fees"]] == ["Lệ phí", "Phí sao"]
 

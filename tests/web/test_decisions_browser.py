@@ -119,3 +119,28 @@ def test_a_modeller_adds_the_table_publishes_rolls_out_and_a_dossier_runs_throug
         [message] = s.scalars(select(OutboxRecord).where(OutboxRecord.dossier_id == dossier.id,
                                                          OutboxRecord.channel == "sms")).all()
     assert message.recipient == "0987654321" and message.body == "Lệ phí hồ sơ: 12000 đồng"
+
+
+def test_the_editor_panel_sets_a_service_tasks_connector_and_parameters(chromium, server, drafted):  # noqa: F811
+    page = open_browser(chromium, server, "mo_hinh", home="/mo-hinh/", viewport=DESKTOP)
+    page.goto(f"{server}/mo-hinh/{KEY}/v1/sua")
+    page.wait_for_selector('#editor[data-ready="true"]')
+    page.click('#canvas g.djs-element.djs-shape[data-element-id="bao_nguoi_nop"]')
+    panel = page.locator("#connector-panel")
+    panel.wait_for(state="visible")
+    assert page.input_value("#connector-panel select[name=connector]") == "notify_applicant"
+    assert "Lệ phí hồ sơ" in page.input_value("#connector-panel input[name=message]")
+    page.fill("#connector-panel input[name=message]", "")
+    assert page.get_attribute("#connector-panel input[name=message]", "aria-invalid") == "true"
+    page.fill("#connector-panel input[name=message]", "'Hồ sơ ' + dossier_code + ' đã có kết quả'")
+    page.fill("#connector-panel input[name=channel]", "'sms'")
+    screenshot(page, "editor-connector-panel")
+    page.click("#save")
+    page.wait_for_function("document.getElementById('save-status').textContent.startsWith('Đã lưu')")
+    assert _real(page.problems) == []
+    saved = drafts.version_bpmn(drafted, KEY, 1)
+    from lxml import etree
+    params = {p.get("id"): p.get("value") for p in etree.fromstring(saved.encode()).iter(
+        "{http://spiffworkflow.org/bpmn/schema/1.0/core}parameter")}
+    assert params == {"message": "'Hồ sơ ' + dossier_code + ' đã có kết quả'", "channel": "'sms'"}
+    assert "<spiffworkflow:calledDecisionId>le_phi</spiffworkflow:calledDecisionId>" in saved  # untouched

@@ -1,5 +1,6 @@
 """The decision-table editor (dmn-js, beside the BPMN editor): open a version's table, save it
-into the template's draft, see the template's findings on the table's cells; start a new table."""
+into the template's draft, see the template's findings on the table's cells; start a new table.
+Also the connector registry the BPMN editor's service-task panel offers."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from flask_babel import gettext
 from configurator import decision_drafts
 from configurator import drafts
 from configurator import templates
+from engine.domain import connectors
 from engine.domain.errors import EngineError
 from web.guards import db_int
 from web.model import bp
@@ -109,3 +111,15 @@ def _decision_tables_helper():
     def decision_tables(key: str, version: int) -> list[str]:
         return decision_drafts.decision_files(drafts.version_files(runtime(), key, version))
     return {"decision_tables": decision_tables}
+
+
+@bp.context_processor
+def _connector_registry_helper():
+    """`connector_registry()` for the editor's service-task panel (static/connectors.js)."""
+    def connector_registry() -> list[dict]:
+        from web.admin.connectors import connector_labels
+        labels = connector_labels()
+        return [{"name": spec.name, "label": labels.get(spec.name, spec.label),
+                 "parameters": [{"name": p.name, "required": p.required, "help": p.help} for p in spec.parameters]}
+                for spec in connectors.CONNECTORS.values()]
+    return {"connector_registry": connector_registry}
