@@ -131,3 +131,26 @@ def test_the_certification_fee_follows_the_page_count(copies, clock, pages, copi
         "ket_qua": "dat", "so_trang_ban_chinh": pages, "so_ban_sao": copies_made}, "ky_duyet")
     assert (done.run_state, done.status) == ("completed", DossierStatus.RESULT_RETURNED)
     assert (leader["phi_moi_ban_vnd"], leader["phi_chung_thuc_vnd"]) == (per_copy, total)
+
+
+@pytest.mark.parametrize("procedure", [ALLOWANCE, COPIES], ids=lambda p: p.key)
+def test_the_simulation_passes_the_decision_table(sqlite_database, clock, procedure):
+    from configurator import simulation
+    rt = Runtime(db=sqlite_database, clock=clock)
+    add_units(rt)
+    version = procedure.versions()[-1]
+    files = {f"{procedure.key}.bpmn": procedure.bpmn(version), **procedure.decision_tables(version)}
+    steps = simulation.simulate(rt, files, UNIT, clock.now(), process_id=procedure.key).steps
+    assert [s.element_id for s in steps][-1] == "tra_ket_qua"
+
+
+def test_the_simulation_passes_a_service_task(sqlite_database, clock):
+    from pathlib import Path
+    from configurator import simulation
+    rt = Runtime(db=sqlite_database, clock=clock)
+    add_units(rt)
+    here = Path(__file__).resolve().parents[1] / "bpmn"
+    files = {"a.bpmn": (here / "fee_and_notice.bpmn").read_bytes(),
+             "le_phi.dmn": (here / "le_phi.dmn").read_bytes().replace(b"le_phi_vnd", b"le_phi_ket_qua")}
+    steps = simulation.simulate(rt, files, UNIT, clock.now()).steps
+    assert [s.element_id for s in steps] == ["tiep_nhan", "tra_ket_qua"]
