@@ -172,6 +172,11 @@ class Run:
         """Service tasks waiting for a worker to run their connector."""
         return service_tasks.pending_calls(self._all_tasks())
 
+    def waiting_service_task(self, task_id: str):
+        """The SpiffWorkflow task of a waiting service task (a connector may read its data), or None."""
+        return next((t for t in self._all_tasks() if str(t.id) == task_id
+                     and task_id in {call.task_id for call in self.pending_service_calls()}), None)
+
     def finish_service_call(self, task_id: str, result) -> None:
         """Complete a waiting service task with its connector's result and run on."""
         refuse_reserved_keys(result if isinstance(result, Mapping) else {})

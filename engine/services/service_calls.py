@@ -83,7 +83,7 @@ def _prepare(rt: Runtime, call_id: int) -> connectors.Call | None:
         bundle = rt.bundle_for_definition(s, dossier.definition_id)
         calendar = rt.calendars.for_unit(s, dossier.unit_code)
         run = runner.load(bundle, dossier.state, rt.clock, script_engine_for(calendar, rt.clock))
-        task = next((t for t in run._all_tasks() if str(t.id) == row.task_id), None)
+        task = run.waiting_service_task(row.task_id)
         return connectors.Call(
             call_id=row.id, dossier_id=dossier.id, dossier_code=dossier.code, element_id=row.element_id,
             connector=row.connector, params=dict(row.params or {}), procedure_key=definition.key,
