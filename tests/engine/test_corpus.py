@@ -416,7 +416,8 @@ RUN_CASES: dict[tuple[str, str], RunCase] = {
     # A service task waits for the worker's connector ("read_file" is none of ours: publishing refuses
     # it and the worker would open an incident naming Activity_1utfci3).
     ("spiff-example-cli/tutorial/event_handler.bpmn", "read_file"): RunCase(
-        expect="waiting", answers={"Activity_16vgmnd": {"filename": "notes.txt"}}, must_visit=("Activity_16vgmnd",)),
+        expect="waiting", waiting_for=("file_not_found",), answers={"Activity_16vgmnd": {"filename": "notes.txt"}},
+        must_visit=("Activity_16vgmnd",)),
     ("spiff-example-cli/tutorial/events.bpmn", "qa_process"): RunCase(expect="waiting", waiting_for=("order_delayed",)),
     ("spiff-sample-models/manual-task-with-timer/manual_task_with_timer.bpmn", "Process_ppiuwh1"): RunCase(
         timers_first=1, must_visit=("Event_03tamlt",)),
