@@ -21,6 +21,7 @@ from engine.commands.backup import restore_command
 from engine.commands.calendar import calendar_group
 from engine.commands.db import db_group
 from engine.commands.operations import incidents_group
+from engine.commands.connectors import connectors_group
 from engine.commands.operations import status_command
 from engine.commands.portal import portal_group
 from engine.commands.rollups import rollups_group
@@ -63,6 +64,7 @@ main.add_command(catalogue_group)
 main.add_command(api_token_group)
 main.add_command(incidents_group)
 main.add_command(portal_group)
+main.add_command(connectors_group)
 main.add_command(status_command)
 main.add_command(backup_command)
 main.add_command(restore_command)

@@ -17,6 +17,7 @@ from engine.domain.model import WorkItemState
 from engine.services import audit
 from engine.store import repositories
 from engine.store import rollups
+from engine.store import service_call_records
 from engine.store.database import Session
 from engine.store.records import DossierPauseRecord
 from engine.store.records import DossierRecord
@@ -57,6 +58,7 @@ def sync(session: Session, dossier: DossierRecord, run: Run, calendar, actor: Ac
     if ready.keys() <= {item.task_id for item in created}:
         # Every open step is one this change created: a reply can show them without a query.
         repositories.remember_open_items(session, dossier.id, created)
+    service_call_records.record_pending(session, dossier.id, run.pending_service_calls(), now)
     return created
 
 
