@@ -158,20 +158,33 @@ def procedures_in_unit(session: Session, unit_code: str) -> list[tuple[str, str]
     return [(key, name) for key, name in rows]
 
 
+def return_reasons(session: Session, item_ids: Iterable[int]) -> dict[int, str]:
+    """The reason each of these steps was sent back for, for those a later step returned."""
+    ids = list(item_ids)
+    if not ids:
+        return {}
+    events = session.scalars(select(AuditEventRecord).where(AuditEventRecord.action == "return",
+                                                           AuditEventRecord.work_item_id.in_(ids))
+                             .order_by(AuditEventRecord.id))
+    return {event.work_item_id: (event.detail or {}).get("reason") or "" for event in events}
+
+
 @dataclass(frozen=True)
 class InboxPage:
     rows: list[InboxRow]
     counts: dict[str, int]
     procedures: list[tuple[str, str]]
     names: dict[str, str]
+    returned: dict[int, str]  # item id -> why a later step sent it back
 
 
 def inbox_page(session: Session, who: InboxFilter, tab: str) -> InboxPage:
-    """One tab's rows, every tab's count, the procedure filter's choices and people's names."""
+    """One tab's rows, every tab's count, the procedure filter's choices, people's names and the
+    reasons of the rows that were sent back."""
     rows = inbox(session, who, tab)
     people = [r.assignee for r in rows] + [r.owner for r in rows] + [r.on_behalf_of for r in rows]
     return InboxPage(rows, tab_counts(session, who), procedures_in_unit(session, who.unit_code),
-                     full_names(session, people))
+                     full_names(session, people), return_reasons(session, [r.item_id for r in rows]))
 
 
 # -- one work item and its dossier ----------------------------------------------------------------

@@ -36,12 +36,6 @@ RISK_REASONS = {supervision.APOLOGY_DUE: "Cần phiếu xin lỗi và hẹn lạ
 ALL_TIME = (datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(2200, 1, 1, tzinfo=timezone.utc))
 
 
-@bp.app_template_filter("vn_rate")
-def _vn_rate(value) -> str:
-    """66.666.. -> '66,7%' (Vietnamese decimal comma); no rate -> '—'."""
-    return "—" if value is None else f"{value * 100:.1f}".replace(".", ",") + "%"
-
-
 @bp.app_template_filter("working_hours")
 def _working_hours(minutes) -> str:
     if minutes is None:
