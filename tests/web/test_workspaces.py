@@ -4,9 +4,16 @@ the worker is named as the system, numbers and lists follow Vietnamese conventio
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pytest
 from lxml import html
 
 from configurator import steps
+from configurator.forms import FormError
+from configurator.forms import validate_submission
+from engine.services import audit
 from tests.web.conftest import login
 from tests.web.test_desk import APPRAISED
 from tests.web.test_desk import INBOX
@@ -18,6 +25,8 @@ from tests.web.test_desk import open_item
 from tests.web.test_desk import post_on_page
 from tests.web.test_desk import received_and_accepted
 from web import formatting
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def sent_back(client, web_rt, birth):  # noqa: F811
@@ -74,8 +83,6 @@ def test_a_returned_step_is_marked_in_the_inbox_and_its_reason_leads_its_page(cl
 
 def test_the_history_names_the_worker_as_the_system(client, web_rt, birth):  # noqa: F811
     dossier_id = received_and_accepted(web_rt, client, birth)
-    from engine.services import audit
-
     with web_rt.db.session() as s:
         audit.record(s, at=web_rt.clock.now(), action="timer", actor="system", dossier_id=dossier_id)
         audit.write_pending(s)
@@ -101,3 +108,21 @@ def test_every_page_has_its_icon(client):
     with client.get("/favicon.ico") as response:
         assert response.status_code == 200 and response.mimetype == "image/svg+xml" and b"<svg" in response.data
     assert 'rel="icon"' in client.get("/tra-cuu").get_data(as_text=True)
+
+
+def test_a_supplement_request_is_sent_without_the_childs_name_and_birth_date(client, web_rt, birth):  # noqa: F811
+    dossier_id = received_and_accepted(web_rt, client, birth)
+    appraisal = open_item(web_rt, dossier_id)
+    login(client, "tu_phap_1")
+    page_url = f"/ban-lam-viec/buoc/{appraisal.id}"
+    post_on_page(client, page_url, f"{page_url}/nhan", {})
+    sent = post_on_page(client, page_url, f"{page_url}/hoan-thanh",
+                        {"version": str(open_item(web_rt, dossier_id).version), "ket_qua": "bo_sung",
+                         "y_kien": "Bổ sung giấy chứng sinh bản chính"})
+    assert sent.status_code == 302
+    assert open_item(web_rt, dossier_id).element_id != "tham_dinh"
+    # going forward still needs them
+    form = json.loads((ROOT / "processes/dang_ky_khai_sinh/v1/forms/tham_dinh.json").read_text())
+    with pytest.raises(FormError) as refused:
+        validate_submission(form, {"ket_qua": "dat"})
+    assert set(refused.value.errors) == {"ho_ten_tre", "ngay_sinh"}
