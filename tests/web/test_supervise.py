@@ -358,19 +358,29 @@ def browser_page(app, month, chromium):  # noqa: F811
 def test_in_a_browser_the_charts_draw_and_a_filter_swaps_the_tables(browser_page):
     tab, server = browser_page
     drawn = "(id) => { const c = Chart.getChart(document.getElementById(id)); return c ? c.data.labels : null; }"
-    tab.wait_for_function(f"({drawn})('chart-communes') !== null")
-    assert tab.evaluate(drawn, "chart-communes") == ["Phường Cửa Nam", "Phường Hoàn Kiếm"]
+    tab.wait_for_function(f"({drawn})('chart-late-communes') !== null")
+    # the communes with late dossiers, the most first; every bar opens the dossiers behind it
+    assert tab.evaluate(drawn, "chart-late-communes") == ["Phường Cửa Nam", "Phường Hoàn Kiếm"]
     assert tab.evaluate(drawn, "chart-results") == ["Trước hạn", "Đúng hạn", "Quá hạn"]
+    assert tab.evaluate(drawn, "chart-trend")[0].startswith("Tuần từ")
 
     tab.select_option("select[name=xa]", "00073")
     tab.wait_for_function("document.querySelectorAll('#theo-xa tbody tr').length === 1")
     assert tab.locator("#theo-xa tbody tr td").first.text_content() == "Phường Cửa Nam"
     assert "xa=00073" in tab.url
-    tab.wait_for_function(f"JSON.stringify(({drawn})('chart-communes')) === '[\"Phường Cửa Nam\"]'")
+    tab.wait_for_function(f"JSON.stringify(({drawn})('chart-late-communes')) === '[\"Phường Cửa Nam\"]'")
     screenshot(tab, "supervise-filtered")
     tab.goto(f"{server}/giam-sat/")
-    tab.wait_for_function(f"({drawn})('chart-communes') !== null")
+    tab.wait_for_function(f"({drawn})('chart-late-communes') !== null")
     screenshot(tab, "supervise")
+    # a click on a column header sorts the table (here: most overdue first, then fewest)
+    tab.click("#theo-xa th[data-figure=overdue] button.sort")
+    tab.click("#theo-xa th[data-figure=overdue] button.sort")
+    assert tab.locator("#theo-xa tbody tr td").first.text_content() == "Phường Hoàn Kiếm"
+    assert tab.get_attribute("#theo-xa th[data-figure=overdue]", "aria-sort") == "descending"
+    tab.click("#chart-late-communes", position={"x": 300, "y": 40})  # the first bar: Cửa Nam's late dossiers
+    tab.wait_for_url("**/giam-sat/ho-so?*nhom=late*")
+    assert "xa=00073" in tab.url
     tab.goto(f"{server}/giam-sat/nguy-co")
     screenshot(tab, "supervise-at-risk")
 
