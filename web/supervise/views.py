@@ -128,6 +128,7 @@ def _figures_json(found: statistics.Figures) -> dict:
 
 #: How many communes and procedures the "most late" charts show; the tables below hold the rest.
 TOP = 10
+TOP_OFFICERS = 15
 
 
 def _chart(board, trend=None, found=None) -> dict:
@@ -165,9 +166,10 @@ def _most_late(rows, argument: str, found) -> dict:
 
 
 def _officer_rates(officers, found) -> dict:
-    """On-time rate (in %) of the officers with steps that had a deadline, lowest first."""
+    """On-time rate (in %) of the TOP_OFFICERS officers with the lowest, among those whose steps had
+    a deadline: those a supervisor calls first (the table below has everyone)."""
     rated = sorted((o for o in officers if o.step_on_time_rate is not None),
-                   key=lambda o: (o.step_on_time_rate, formatting.sort_key(o.full_name)))
+                   key=lambda o: (o.step_on_time_rate, formatting.sort_key(o.full_name)))[:TOP_OFFICERS]
     return {"labels": [o.full_name for o in rated], "rates": [round(o.step_on_time_rate * 100, 1) for o in rated],
             "links": [url_for("supervise.officer", username=o.username, **found.args()) for o in rated]}
 

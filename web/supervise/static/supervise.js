@@ -6,14 +6,29 @@
   const charts = [];
   const colours = { early: "#1d7a3a", on_time: "#5aa469", late: "#a61c1c", overdue: "#8f5500", rate: "#1a4f8b" };
 
+  // A long name (procedures, officers) on at most two lines of about 30 letters, the rest elided;
+  // the tooltip and the table below carry it whole.
+  function wrapped(label, width = 30) {
+    const lines = [""];
+    for (const word of String(label).split(" ")) {
+      const line = lines[lines.length - 1];
+      if (line && (line + " " + word).length > width) lines.push(word);
+      else lines[lines.length - 1] = line ? line + " " + word : word;
+    }
+    return lines.length <= 2 ? lines : [lines[0], lines.slice(1).join(" ").slice(0, width - 1) + "…"];
+  }
+
   function horizontal(canvas, labels, datasets, links, extra = {}) {
     return new Chart(canvas, {
       type: "bar",
-      data: { labels, datasets },
+      data: { labels: labels.map((label) => wrapped(label)), datasets },
       options: {
         indexAxis: "y", animation: false, maintainAspectRatio: false,
         scales: { x: { stacked: true, beginAtZero: true, ticks: { precision: 0 }, ...extra.x }, y: { stacked: true } },
-        plugins: { legend: { display: datasets.length > 1 } },
+        plugins: {
+          legend: { display: datasets.length > 1 },
+          tooltip: { callbacks: { title: (items) => labels[items[0].dataIndex] } },
+        },
         onClick: (_event, elements) => {
           const hit = elements[0];
           const target = hit && links[hit.datasetIndex] && links[hit.datasetIndex][hit.index];
