@@ -158,15 +158,36 @@ def procedures_in_unit(session: Session, unit_code: str) -> list[tuple[str, str]
     return [(key, name) for key, name in rows]
 
 
-def return_reasons(session: Session, item_ids: Iterable[int]) -> dict[int, str]:
-    """The reason each of these steps was sent back for, for those a later step returned."""
-    ids = list(item_ids)
-    if not ids:
+RETURN_DECISION = ("ket_qua", "tra_lai")  # what a step sending the dossier back records (actions.py)
+
+
+def return_reason(outcome: dict | None) -> str | None:
+    """Why a completed step sent the dossier back (its return reason, else its opinion), or None
+    when it did not send it back."""
+    outcome = outcome or {}
+    if outcome.get(RETURN_DECISION[0]) != RETURN_DECISION[1]:
+        return None
+    return str(outcome.get("ly_do_tra_lai") or outcome.get("y_kien") or "").strip()
+
+
+def return_reasons(session: Session, rows: Iterable[InboxRow]) -> dict[int, str]:
+    """item id -> why a later step sent it back, for the rows that were: the step completed at the
+    instant the row was created recorded the return (the desk's return action or the form's own
+    "send back" choice, which both complete it with ket_qua 'tra_lai')."""
+    created = {(row.dossier_id, row.created_at): row.item_id for row in rows}
+    if not created:
         return {}
-    events = session.scalars(select(AuditEventRecord).where(AuditEventRecord.action == "return",
-                                                           AuditEventRecord.work_item_id.in_(ids))
-                             .order_by(AuditEventRecord.id))
-    return {event.work_item_id: (event.detail or {}).get("reason") or "" for event in events}
+    completed = session.scalars(select(WorkItemRecord).where(
+        WorkItemRecord.dossier_id.in_(sorted({dossier for dossier, _ in created})),
+        WorkItemRecord.state == "completed",
+        WorkItemRecord.completed_at.in_(sorted({at for _, at in created}))))
+    reasons = {}
+    for step in completed:
+        reason = return_reason(step.outcome)
+        item_id = created.get((step.dossier_id, step.completed_at))
+        if reason is not None and item_id is not None:
+            reasons[item_id] = reason
+    return reasons
 
 
 @dataclass(frozen=True)
@@ -184,7 +205,7 @@ def inbox_page(session: Session, who: InboxFilter, tab: str) -> InboxPage:
     rows = inbox(session, who, tab)
     people = [r.assignee for r in rows] + [r.owner for r in rows] + [r.on_behalf_of for r in rows]
     return InboxPage(rows, tab_counts(session, who), procedures_in_unit(session, who.unit_code),
-                     full_names(session, people), return_reasons(session, [r.item_id for r in rows]))
+                     full_names(session, people), return_reasons(session, rows))
 
 
 # -- one work item and its dossier ----------------------------------------------------------------

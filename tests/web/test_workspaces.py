@@ -13,6 +13,7 @@ from lxml import html
 from configurator import steps
 from configurator.forms import FormError
 from configurator.forms import validate_submission
+from engine.domain.assignment import Actor
 from engine.services import audit
 from tests.web.conftest import login
 from tests.web.test_desk import APPRAISED
@@ -126,3 +127,20 @@ def test_a_supplement_request_is_sent_without_the_childs_name_and_birth_date(cli
     with pytest.raises(FormError) as refused:
         validate_submission(form, {"ket_qua": "dat"})
     assert set(refused.value.errors) == {"ho_ten_tre", "ngay_sinh"}
+
+
+def test_a_step_sent_back_by_the_leaders_own_choice_is_marked_too(client, web_rt, birth):  # noqa: F811
+    dossier_id = received_and_accepted(web_rt, client, birth)
+    steps.complete_step(web_rt, open_item(web_rt, dossier_id).id, TU_PHAP_1, APPRAISED)
+    leader = Actor("lanh_dao_1", frozenset({"lanh_dao"}), "00070")
+    steps.complete_step(web_rt, open_item(web_rt, dossier_id).id, leader,
+                        {"ket_qua": "tra_lai", "y_kien": "Kiểm tra lại nơi sinh"})
+    reopened = open_item(web_rt, dossier_id)
+    login(client, "tu_phap_1")
+    tab = "cua_toi" if reopened.assignee == "tu_phap_1" else "nhom"
+    listed = html.fromstring(client.get(f"{INBOX}?tab={tab}").get_data(as_text=True))
+    [badge] = listed.xpath('//tr[@data-returned]//span[contains(@class, "returned")]')
+    assert badge.get("title") == "Kiểm tra lại nơi sinh"
+    step_page = html.fromstring(client.get(f"/ban-lam-viec/buoc/{reopened.id}").get_data(as_text=True))
+    [note] = step_page.xpath('//*[@id="tra-lai"]')
+    assert "Kiểm tra lại nơi sinh" in note.text_content()

@@ -259,16 +259,15 @@ def render_page(item_id: int | None = None, dossier_id: int | None = None, error
 
 
 def _return_of(item, page) -> ReturnNote | None:
-    """Why this open step came back from a later one, when it did: the reason leads its page."""
+    """Why this open step came back from a later one, when it did (the step completed at the
+    instant it was opened sent the dossier back): the reason leads its page."""
     if item is None or item.state not in OPEN:
         return None
-    event = next((e for e in reversed(page.history) if e.action == "return" and e.work_item_id == item.id), None)
-    if event is None:
-        return None
-    names = {w.element_id: w.name for w in page.steps}
-    returned_from = event.detail.get("returned_from")
-    return ReturnNote(names.get(returned_from, returned_from or ""), event.actor, event.at,
-                      event.detail.get("reason") or "")
+    for step in page.steps:
+        reason = inbox_queries.return_reason(step.outcome) if step.completed_at == item.created_at else None
+        if reason is not None and step.id != item.id:
+            return ReturnNote(step.name, step.completed_by or "", step.completed_at, reason)
+    return None
 
 
 def _visible_page(page):
