@@ -77,10 +77,13 @@ def _trust_proxies(app: Flask) -> None:
 
 def _favicon():
     """Browsers ask for /favicon.ico whatever the page links: the same icon the pages link."""
-    from flask import current_app
-    from flask import send_from_directory
+    from pathlib import Path
 
-    return send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml", max_age=86400)
+    from flask import Response
+    from flask import current_app
+
+    icon = (Path(current_app.static_folder) / "favicon.svg").read_bytes()
+    return Response(icon, mimetype="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
 
 
 def _vn_datetime(value) -> str:
