@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: run test fuzz install postgres clean
 
 $(STAMP): pyproject.toml package.json package-lock.json
+	sh scripts/ensure_icu.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
