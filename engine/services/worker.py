@@ -14,6 +14,7 @@ import time
 
 from engine.services import absences
 from engine.services import outbox
+from engine.services import results
 from engine.services import sla
 from engine.services import timers
 from engine.services.channels import Channel
@@ -49,6 +50,8 @@ def _pass(rt: Runtime, channels: dict[str, Channel], batch: int, watchdog: Watch
     _add(done, sla.sweep(rt, batch * 4, watchdog))
     if not watchdog.should_stop():
         _add(done, absences.route_to_substitutes(rt))
+    if not watchdog.should_stop():
+        _add(done, results.issue_due(rt, batch, watchdog))
     _add(done, outbox.deliver_due(rt, channels, batch * 2, watchdog))
 
 
