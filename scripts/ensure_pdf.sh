@@ -1,4 +1,5 @@
-# Sourced by `make run` and `make test`: what WeasyPrint needs to lay out PDFs (Debian's Pango, and
+# Sourced by `make run` and `make test`: what WeasyPrint needs to lay out PDFs (Debian's Pango and
+# HarfBuzz's subsetter, and
 # fonts with Vietnamese glyphs: DejaVu), and, for the tests that look at the PDFs as pages, poppler's
 # pdftoppm/pdftotext and zbar's zbarimg (reads the printed QR back). Installs what is missing when we
 # may (root on Debian); otherwise the PDF routes answer with their error and those tests are skipped.
@@ -6,6 +7,8 @@
 motcua_pdf_missing() {
     missing=""
     ldconfig -p 2>/dev/null | grep -q "libpangoft2-1.0.so.0" || missing="$missing libpango-1.0-0 libpangoft2-1.0-0"
+    # Font subsetting (smaller PDFs; WeasyPrint warns without it, and the tests turn warnings into errors)
+    ldconfig -p 2>/dev/null | grep -q "libharfbuzz-subset.so.0" || missing="$missing libharfbuzz-subset0"
     [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$missing fonts-dejavu-core"
     command -v pdftoppm >/dev/null 2>&1 || missing="$missing poppler-utils"
     command -v zbarimg >/dev/null 2>&1 || missing="$missing zbar-tools"

@@ -68,7 +68,7 @@ def _kept_name(session: Session, dossier: DossierRecord, row: AttachmentRecord, 
     """What the kept file is called in the store: the procedure's result, or the checklist item it
     was scanned for (None for processing records and declarations)."""
     if row.kind == AttachmentKind.RESULT.value:
-        return dossier.result or _result_name(session, dossier) or row.name
+        return _result_name(session, dossier) or row.name
     if row.kind == AttachmentKind.RECEPTION.value and row.checklist_index is not None:
         name = checklist.get(row.checklist_index)
         return name if name and rules.worth_keeping(name) else None
