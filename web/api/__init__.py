@@ -13,6 +13,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from web.api import catalogue
+from web.api import citizen
 from web.api import dossiers
 from web.api import schemas
 from web.api import statistics
@@ -20,7 +21,7 @@ from web.api import work_items
 from web.extensions import csrf
 
 PREFIX = "/api/v1"
-BLUEPRINTS = (catalogue.procedures, catalogue.templates, dossiers.blp, work_items.blp, statistics.blp)
+BLUEPRINTS = (catalogue.procedures, catalogue.templates, dossiers.blp, work_items.blp, statistics.blp, citizen.blp)
 
 DEFAULTS = {
     "API_TITLE": "motcua: một cửa điện tử",
