@@ -21,13 +21,26 @@ def qr_svg(url: str, title: str = "Mã QR tra cứu hồ sơ") -> str:
     return segno.make(url, error="m").svg_inline(scale=3, title=title)
 
 
+def _refuse(url: str) -> tuple[bytes, str]:
+    raise ValueError(f"nothing is fetched into this PDF ({url})")
+
+
 def html_to_pdf(html: str, *, base_url: str | None = None,
-                fetch: Callable[[str], dict] | None = None) -> bytes:
-    """The page as PDF. `fetch(url)` serves the page's style sheets and images (WeasyPrint's
-    url_fetcher contract) so that a server never asks itself over HTTP for its own files."""
+                fetch: Callable[[str], tuple[bytes, str]] | None = None) -> bytes:
+    """The page as PDF. `fetch(url) -> (bytes, content type)` serves the page's style sheets and
+    images, so that a server never asks itself over HTTP for its own files; without it nothing at
+    all is fetched (a template can make the renderer read no file and call no address)."""
     try:
         import weasyprint
+        from weasyprint.urls import URLFetcher
+        from weasyprint.urls import URLFetcherResponse
     except OSError as exc:  # the shared libraries are missing
         raise PdfUnavailable(f"WeasyPrint cannot load: {exc}") from None
-    kwargs = {"url_fetcher": fetch} if fetch is not None else {}
-    return weasyprint.HTML(string=html, base_url=base_url, **kwargs).write_pdf()
+
+    class Fetcher(URLFetcher):
+        # WeasyPrint 70 takes a URLFetcher whose fetch() answers a URLFetcherResponse (no more dicts).
+        def fetch(self, url, headers=None):
+            body, content_type = (fetch or _refuse)(url)
+            return URLFetcherResponse(url, body, {"Content-Type": content_type})
+
+    return weasyprint.HTML(string=html, base_url=base_url, url_fetcher=Fetcher()).write_pdf()

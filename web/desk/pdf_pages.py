@@ -17,14 +17,14 @@ from engine import pdf
 BASE = "http://motcua.invalid/"
 
 
-def _fetch_from_app(url: str) -> dict:
+def _fetch_from_app(url: str) -> tuple[bytes, str]:
     if not url.startswith(BASE):
         raise ValueError(f"only the app's own files are read into a PDF, not {url}")
     parts = urlsplit(url)
-    answer = current_app.test_client().get(parts.path, query_string=parts.query)
-    if answer.status_code != 200:
-        raise ValueError(f"{parts.path} answered {answer.status_code}")
-    return {"string": answer.get_data(), "mime_type": answer.mimetype}
+    with current_app.test_client().get(parts.path, query_string=parts.query) as answer:
+        if answer.status_code != 200:
+            raise ValueError(f"{parts.path} answered {answer.status_code}")
+        return answer.get_data(), answer.content_type
 
 
 def to_pdf(page: str) -> bytes:

@@ -76,9 +76,9 @@ def print_form_pdf(dossier_id: int, kind: str):
     if kind not in KINDS:
         abort(404, description=gettext("Không có mẫu phiếu này."))
     with runtime().db.read_session() as s:
-        dossier = visible_dossier(s, dossier_id)
+        code = visible_dossier(s, dossier_id).dossier.code
     page = render_form(dossier_id, kind, dossier_papers.papers(runtime(), dossier_id), as_pdf=True)
-    return pdf_pages.pdf_response(page, f"{dossier.code}-{kind}.pdf")
+    return pdf_pages.pdf_response(page, f"{code}-{kind}.pdf")
 
 
 def render_form(dossier_id: int, kind: str, papers, back_url: str | None = None, as_pdf: bool = False) -> str:
