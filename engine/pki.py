@@ -74,9 +74,10 @@ def write_pkcs12(path: Path, holder: Authority, ca: Authority, password: bytes) 
     path.write_bytes(data)
 
 
-def write_demo_settings(folder: Path, units: dict[str, str], now: datetime, *, password_env: str,
+def write_demo_settings(folder: Path, units: dict[str, str], now: datetime, *, password_env: str | None,
                         password: bytes, ca_name: str = "motcua demo CA") -> Path:
-    """A CA, one PKCS#12 per unit ({code: name}) and signing.json naming them; returns its path."""
+    """A CA, one PKCS#12 per unit ({code: name}) and signing.json naming them; returns its path.
+    Without `password_env` the password is written into the file (the demo: never in production)."""
     folder.mkdir(parents=True, exist_ok=True)
     ca = make_authority(ca_name, now)
     (folder / "ca.pem").write_bytes(ca.pem())
@@ -84,7 +85,8 @@ def write_demo_settings(folder: Path, units: dict[str, str], now: datetime, *, p
     for code, name in units.items():
         holder = issue_signing_certificate(ca, name, name, now)
         write_pkcs12(folder / f"{code}.p12", holder, ca, password)
-        entries[code] = {"pkcs12": f"{code}.p12", "chain": ["ca.pem"], "password_env": password_env}
+        entries[code] = {"pkcs12": f"{code}.p12", "chain": ["ca.pem"],
+                         **({"password_env": password_env} if password_env else {"password": password.decode()})}
     path = folder / "signing.json"
     path.write_text(json.dumps({"trust_roots": ["ca.pem"], "units": entries}, ensure_ascii=False, indent=2),
                     encoding="utf-8")

@@ -9,7 +9,11 @@ The settings are one JSON file named by MOTCUA_SIGNING_CONFIG (docs/signing.md):
                "01": {"key": "ha-noi.key", "cert": "ha-noi.pem", "chain": ["ca.pem"]}}}
 
 A unit without an entry of its own signs with its province's (its parent unit's); relative paths
-are read beside the JSON file.
+are read beside the JSON file. The password comes from the variable `password_env` names, or (the
+demo's self-made certificates only) from `password` in the file.
+
+Without MOTCUA_SIGNING_CONFIG, a SQLite database's folder may hold signing/signing.json (the demo's,
+written by `motcua seed`); with neither, results are not signed and approvals owe none.
 """
 
 from __future__ import annotations
@@ -41,9 +45,10 @@ class UnitCertificate:
     cert: Path | None = None
     chain: tuple[Path, ...] = ()
     password_env: str | None = None
+    password_text: str | None = None  # the demo's settings only
 
     def password(self) -> bytes | None:
-        value = os.environ.get(self.password_env) if self.password_env else None
+        value = os.environ.get(self.password_env) if self.password_env else self.password_text
         return value.encode() if value else None
 
 
@@ -57,9 +62,26 @@ class SigningSettings:
         return next((self.units[code] for code in chain if code in self.units), None)
 
 
-def settings_from_environment() -> SigningSettings:
-    path = os.environ.get(CONFIG_VARIABLE)
-    return load_settings(Path(path)) if path else SigningSettings()
+def settings_from_environment(database_url: str | None = None) -> SigningSettings:
+    """The settings MOTCUA_SIGNING_CONFIG names, else the demo's beside a SQLite database, else none."""
+    path = settings_path(database_url)
+    return load_settings(path) if path else SigningSettings()
+
+
+def settings_path(database_url: str | None = None) -> Path | None:
+    named = os.environ.get(CONFIG_VARIABLE)
+    if named:
+        return Path(named)
+    demo = demo_folder(database_url) / "signing.json" if database_url else None
+    return demo if demo is not None and demo.is_file() else None
+
+
+def demo_folder(database_url: str) -> Path:
+    """Where `motcua seed` puts the demo's CA: beside a SQLite file, else instance/signing."""
+    prefix = "sqlite:///"
+    if database_url.startswith(prefix) and ":memory:" not in database_url:
+        return Path(database_url[len(prefix):]).parent / "signing"
+    return Path("instance") / "signing"
 
 
 def load_settings(path: Path) -> SigningSettings:
@@ -82,7 +104,7 @@ def load_settings(path: Path) -> SigningSettings:
         units[str(code)] = UnitCertificate(pkcs12=at(entry.get("pkcs12")), key=at(entry.get("key")),
                                            cert=at(entry.get("cert")),
                                            chain=tuple(at(c) for c in entry.get("chain") or ()),
-                                           password_env=entry.get("password_env"))
+                                           password_env=entry.get("password_env"), password_text=entry.get("password"))
     return SigningSettings(units, tuple(at(r) for r in raw.get("trust_roots") or ()))
 
 

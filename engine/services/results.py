@@ -1,5 +1,5 @@
 """The result as a signed document: a leader's approval (the step's decision `duyet`) asks, in the
-approval's own transaction, for the dossier's result PDF; the worker renders it (engine/templates/
+approval's own transaction, for the dossier's result PDF (where signing is configured); the worker renders it (engine/templates/
 result.html, with the QR of the dossier's lookup page), signs it with the unit's certificate
 (PAdES, engine.signing), stores it as the dossier's result file and keeps it in the citizen's data
 store. A failure to render or sign is an incident retried by the worker (engine.services.incidents);
@@ -52,6 +52,8 @@ def note_approval(session: Session, dossier: DossierRecord, item: WorkItemRecord
     decision = (data or {}).get(decisions.DECISION_KEY)
     if not isinstance(decision, str) or decision not in APPROVALS:
         return None
+    if signing.settings_path(session.get_bind().url.render_as_string(hide_password=False)) is None:
+        return None  # this deployment signs no results (docs/signing.md)
     row = citizen_records.signing_of(session, dossier.id)
     if row is None:
         row = ResultSigningRecord(dossier_id=dossier.id, status="pending")
@@ -91,7 +93,7 @@ def issue(rt: Runtime, s: Session, row: ResultSigningRecord, now: datetime) -> N
     """Render, sign, store and keep one result (inside the caller's savepoint)."""
     dossier = s.get(DossierRecord, row.dossier_id)
     unit = s.get(UnitRecord, dossier.unit_code)
-    settings = signing.settings_from_environment()
+    settings = signing.settings_from_environment(rt.db.url)
     certificate = settings.for_unit(rt.calendars.chain(s, dossier.unit_code))
     leader = inbox_queries.full_names(s, [row.approved_by]).get(row.approved_by, row.approved_by)
     html = render_html(s, dossier, unit, leader, row, rt.calendars.for_unit(s, dossier.unit_code).tz)

@@ -183,7 +183,9 @@ def test_the_signed_result_verifies_and_a_tampered_copy_does_not(library_rt, clo
 def test_a_signing_failure_is_an_incident_retried_by_the_worker_and_the_approval_stands(
         library_rt, clock, tmp_path, monkeypatch):
     rt, loaded = library_rt
-    monkeypatch.delenv(signing.CONFIG_VARIABLE, raising=False)
+    monkeypatch.setenv(PASSWORD_ENV, "pw")  # signing is set up, but for another commune only
+    monkeypatch.setenv(signing.CONFIG_VARIABLE, str(pki.write_demo_settings(
+        tmp_path / "other", {"00073": "UBND Phường Cửa Nam"}, clock.now(), password_env=PASSWORD_ENV, password=b"pw")))
     procedure, first = first_dossier(rt, clock, loaded)
     assert results.issue_due(rt) == {"results_signed": 0}
     (incident,) = rows(rt, IncidentRecord, kind="signing")
@@ -192,7 +194,6 @@ def test_a_signing_failure_is_an_incident_retried_by_the_worker_and_the_approval
         assert s.scalar(select(WorkItemRecord.element_id).where(WorkItemRecord.dossier_id == first.id,
                                                                 WorkItemRecord.state == "open")) == "tra_ket_qua"
 
-    monkeypatch.setenv(PASSWORD_ENV, "pw")
     path = pki.write_demo_settings(tmp_path / "later", {"01": "UBND Thành phố Hà Nội"}, clock.now(),
                                    password_env=PASSWORD_ENV, password=b"pw")
     monkeypatch.setenv(signing.CONFIG_VARIABLE, str(path))
@@ -203,6 +204,14 @@ def test_a_signing_failure_is_an_incident_retried_by_the_worker_and_the_approval
     assert incident.status == "resolved"
     (owed,) = rows(rt, ResultSigningRecord, dossier_id=first.id)
     assert owed.status == "signed" and owed.signer == "UBND Thành phố Hà Nội"
+
+
+def test_without_signing_settings_an_approval_owes_no_signed_result(library_rt, clock, monkeypatch):
+    rt, loaded = library_rt
+    monkeypatch.delenv(signing.CONFIG_VARIABLE, raising=False)
+    _procedure, first = first_dossier(rt, clock, loaded)
+    assert rows(rt, ResultSigningRecord) == [] and results.issue_due(rt) == {"results_signed": 0}
+    assert rows(rt, IncidentRecord) == []
 
 
 def test_the_store_is_read_by_the_reception_desk_with_an_exact_number_only(library_rt, clock):

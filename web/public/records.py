@@ -26,7 +26,7 @@ def result_checks(dossier_id: int) -> list[ResultCheck]:
     """Each result file of the dossier with what its signature says (a scan without one says so)."""
     rt = runtime()
     try:
-        roots = signing.settings_from_environment().trust_roots
+        roots = signing.settings_from_environment(rt.db.url).trust_roots
     except EngineError:
         roots = ()
     found = []
