@@ -132,6 +132,7 @@ def seed_command(if_empty: bool, province: str, dossiers: bool) -> None:
     from engine.documents import store_from_environment
     from engine.services.runtime import Runtime
     from engine.store.database import Database
+    from web import demo_records
     from web import seed
 
     # The demo's files go where the web app keeps them: instance/documents unless configured.
@@ -143,7 +144,10 @@ def seed_command(if_empty: bool, province: str, dossiers: bool) -> None:
     click.echo(f"users: {len(seed.seed_users(rt))} (password {seed.DEMO_PASSWORD})")
     click.echo(f"procedures published: {seed.seed_library(rt)}")
     click.echo(f"commune processes rolled out: {seed.seed_rollouts(rt)}")
+    click.echo(f"catalogue entries: {demo_records.seed_catalogue(rt)}")
+    click.echo(f"signing certificates (demo CA): {demo_records.seed_signing(rt, seed.DEMO_COMMUNES)}")
     if dossiers:
+        click.echo(f"demo citizen {demo_records.CITIZEN_ID} (data store): {demo_records.seed_citizen(rt)}")
         click.echo(f"demo dossiers: {seed.seed_dossiers(rt)}")
         click.echo(f"SLA warnings, breaches, escalations and apology requests: {seed.seed_sla(rt)}")
 
