@@ -8,6 +8,7 @@ the approval stands and the result is never lost, only late."""
 from __future__ import annotations
 
 import os
+from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import Mapping
@@ -27,6 +28,7 @@ from engine.services import citizen_store
 from engine.services import incidents
 from engine.services import stored_files
 from engine.services.runtime import Runtime
+from engine.services.watchdog import StopRequested
 from engine.store import citizen_records
 from engine.store import inbox_queries
 from engine.store.citizen_records import ResultSigningRecord
@@ -70,27 +72,58 @@ def lookup_url(code: str) -> str:
 
 
 def issue_due(rt: Runtime, batch: int = 20, watchdog=None) -> dict[str, int]:
-    """The worker's part: every owed result whose time has come, one savepoint each; a failure is
-    recorded against its row (retried after 1 and 2 minutes, then an open incident)."""
+    """The worker's part: every owed result whose time has come. Each is rendered and signed
+    outside any transaction (a second or so of CPU: SQLite's single writer is not held meanwhile),
+    then stored in a short transaction of its own; a failure is recorded against its row (retried
+    after 1 and 2 minutes, then an open incident)."""
     done = 0
-    now = rt.clock.now()
-    with rt.db.session() as s:
-        for signing_id in citizen_records.due_signings(s, now, batch):
-            row = citizen_records.lock_signing(s, signing_id)
-            if row is None:
-                continue
-            subject = incidents.Subject(INCIDENT_KIND, row.id, dossier_id=row.dossier_id, work_item_id=row.work_item_id)
-            with incidents.guarded(s, subject, now, watchdog) as outcome:
-                issue(rt, s, row, now)
-            if outcome.ok:
-                incidents.succeeded(s, INCIDENT_KIND, [row.id], now)
-                done += 1
-        audit.write_pending(s)
+    with rt.db.read_session() as s:
+        due = citizen_records.due_signings(s, rt.clock.now(), batch)
+    for signing_id in due:
+        if watchdog is not None and watchdog.should_stop():
+            break
+        done += _issue_one(rt, signing_id, watchdog)
     return {"results_signed": done}
 
 
+def _issue_one(rt: Runtime, signing_id: int, watchdog) -> int:
+    now = rt.clock.now()
+    subject = None
+    try:
+        with rt.db.read_session() as s:
+            row = s.get(ResultSigningRecord, signing_id)
+            if row is None or row.status != "pending":
+                return 0
+            subject = incidents.Subject(INCIDENT_KIND, row.id, dossier_id=row.dossier_id,
+                                        work_item_id=row.work_item_id)
+            with (watchdog.item() if watchdog is not None else nullcontext()):
+                signed, settings = _render_and_sign(rt, s, row)
+        with rt.db.session() as s:
+            row = citizen_records.lock_signing(s, signing_id)
+            if row is None:  # another worker stored it meanwhile
+                return 0
+            store(rt, s, row, signed, settings, now)
+            incidents.succeeded(s, INCIDENT_KIND, [row.id], now)
+            audit.write_pending(s)
+        return 1
+    except StopRequested:
+        raise
+    except Exception as exc:  # one result's failure must never stop the others
+        if subject is None:
+            raise
+        with rt.db.session() as s:
+            incidents.record_failure(s, subject, exc, now)
+            audit.write_pending(s)
+        return 0
+
+
 def issue(rt: Runtime, s: Session, row: ResultSigningRecord, now: datetime) -> None:
-    """Render, sign, store and keep one result (inside the caller's savepoint)."""
+    """Render, sign, store and keep one result inside the caller's transaction (the demo's seed)."""
+    signed, settings = _render_and_sign(rt, s, row)
+    store(rt, s, row, signed, settings, now)
+
+
+def _render_and_sign(rt: Runtime, s: Session, row: ResultSigningRecord):
     dossier = s.get(DossierRecord, row.dossier_id)
     unit = s.get(UnitRecord, dossier.unit_code)
     settings = signing.settings_from_environment(rt.db.url)
@@ -99,6 +132,13 @@ def issue(rt: Runtime, s: Session, row: ResultSigningRecord, now: datetime) -> N
     html = render_html(s, dossier, unit, leader, row, rt.calendars.for_unit(s, dossier.unit_code).tz)
     signed = signing.sign_pdf(pdf.html_to_pdf(html), certificate, reason=f"Ký duyệt kết quả hồ sơ {dossier.code}",
                               location=unit.name)
+    return signed, settings
+
+
+def store(rt: Runtime, s: Session, row: ResultSigningRecord, signed: bytes, settings, now: datetime) -> None:
+    """The signed PDF as the dossier's result file, the owed row closed, the history and the
+    citizen's data store told."""
+    dossier = s.get(DossierRecord, row.dossier_id)
     verdict = signing.verify_pdf(signed, settings.trust_roots, now)
     staged = stored_files.stage(Upload(f"{dossier.code}-ket-qua.pdf", "application/pdf", signed), AttachmentKind.RESULT)
     with stored_files.staged_files(rt, [staged]) as done:
