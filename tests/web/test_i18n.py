@@ -88,6 +88,7 @@ TRANSLATING_CALLS = {"gettext", "_", "N_", "ngettext", "lazy_gettext"}
 #: Python files whose Vietnamese is meant to stay Vietnamese in every interface language.
 STAYS_VIETNAMESE = {
     "seed.py": "demo data (names, reasons) as a Vietnamese office would type them",
+    "demo_records.py": "the demo citizen's data, as a Vietnamese office would type it",
     "desk/printing.py": "the printed legal forms are official documents",
     "supervise/report.py": "the statistical report is an official document, like the printed forms",
     "desk/step_form.py": "its table is the Vietnamese of marshmallow's English messages",
