@@ -21,6 +21,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
                     "MOTCUA_BENCH_POSTGRES_URL": "postgresql+psycopg://nobody@127.0.0.1:1/x"}, {"sqlite"}),
     ("sla_sweep.py", {"BENCH_ITEMS": "12000", "MOTCUA_BENCH_POSTGRES_URL": "postgresql+psycopg://nobody@127.0.0.1:1/x"},
      {"sqlite"}),
+    ("signing.py", {"BENCH_RESULTS": "2"}, {"render_ms_median", "sign_ms_median", "ratio_signed_vs_render"}),
 ])
 def test_benchmark_prints_a_json_summary_last(script, env, keys):
     done = subprocess.run([sys.executable, str(BENCHMARKS / script)], env={**os.environ, **env},

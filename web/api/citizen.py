@@ -11,6 +11,7 @@ import marshmallow as ma
 from flask import Response
 from flask import url_for
 
+from engine.documents import KEY
 from engine.services import attachments
 from engine.services import citizen_copies
 from web.api.base import ApiError
@@ -58,8 +59,8 @@ def _proven_dossier(code: str, factor: str) -> int:
     if not lookup.CODE_SHAPE.match(code or ""):
         raise ApiError(404, "Không tìm thấy hồ sơ với mã và số đã nhập.")
     found, error = lookup._look_up(code, token="", factor=factor)
-    if found is None:
-        raise ApiError(429 if "quá nhiều" in (error or "") or "nhiều lần" in (error or "") else 404, error or "")
+    if found is None:  # unknown, wrong digits or too many tries: one status, the page's words
+        raise ApiError(404, error or "")
     return citizen_copies.dossier_id_of(runtime(), found.code)
 
 
@@ -88,7 +89,7 @@ def results(query: dict, code: str):
 def result_file(query: dict, code: str, key: str):
     """One result file's bytes (checked against the SHA-256 kept at signing); the download is logged."""
     dossier_id = _proven_dossier(code, query["so"])
-    row = citizen_copies.result_file(runtime(), dossier_id, key)
+    row = citizen_copies.result_file(runtime(), dossier_id, key) if KEY.match(key) else None
     if row is None:
         raise ApiError(404, "Không tìm thấy tệp kết quả này trong hồ sơ.")
     data = attachments.content(runtime(), row)
