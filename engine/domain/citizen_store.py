@@ -15,7 +15,7 @@ from typing import Sequence
 
 ID_NUMBER = re.compile(r"^[0-9]{12}$")
 #: Papers made for one request: a new request needs a new one, whatever the store holds.
-PER_REQUEST = ("to khai", "don ", "don de nghi", "giay de nghi", "du thao", "van ban uy quyen", "bien ban")
+PER_REQUEST = ("to khai", "don", "giay de nghi", "du thao", "van ban uy quyen", "bien ban")
 _PARENTHESES = re.compile(r"\([^)]*\)")
 _SPACES = re.compile(r"[^a-z0-9]+")
 
@@ -37,7 +37,7 @@ def worth_keeping(name: str) -> bool:
     """Whether a document of this name may serve a later request (a declaration or an application
     form never does)."""
     simple = plain(name)
-    return bool(simple) and not any(simple.startswith(prefix.strip()) for prefix in PER_REQUEST)
+    return bool(simple) and not any(simple == p or simple.startswith(p + " ") for p in PER_REQUEST)
 
 
 def answers(kept_name: str, item_name: str) -> bool:

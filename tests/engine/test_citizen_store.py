@@ -252,3 +252,11 @@ def test_a_document_of_another_citizen_cannot_be_linked(library_rt, clock, signi
 ])
 def test_which_checklist_item_a_kept_document_answers(kept, item, expected):
     assert rules.answers(kept, item) is expected
+
+
+@pytest.mark.parametrize("name, kept", [
+    ("Đơn đề nghị cấp giấy phép xây dựng (theo mẫu)", False), ("Giấy đề nghị đăng ký hộ kinh doanh", False),
+    ("Tờ khai đăng ký khai sinh (theo mẫu)", False), ("Đồng ý của cha mẹ", True), ("Giấy chứng sinh", True),
+])
+def test_papers_made_for_one_request_are_not_kept(name, kept):
+    assert rules.worth_keeping(name) is kept
