@@ -39,8 +39,8 @@ def store_matches(entry, id_number: str) -> dict[int, rules.Held]:
 @bp.get("/tiep-nhan/cong-dan", endpoint="reception_citizen")
 @reception_required
 def reception_citizen():
-    """htmx: what is known of the citizen by their number: the applicant's fields filled (what the
-    officer typed stays), and the checklist with the store's marks."""
+    """htmx: what is known of the citizen by their number: the applicant's empty fields filled
+    (what the officer typed stays), and each checklist item's store mark (ticks and files stay)."""
     id_number = (request.args.get("id_number") or "").strip()
     typed = {name: (request.args.get(name) or "").strip() for name in FILLED}
     if not rules.is_personal_id(id_number):
@@ -53,13 +53,13 @@ def reception_citizen():
              "phone": holding.details.get("phone"),
              "address": (resident.permanent_address if resident else None) or holding.details.get("address")}
     values = {name: typed[name] or known[name] or "" for name in FILLED}
+    filled = {name for name in FILLED if not typed[name] and known[name]}
     with rt.db.read_session() as s:
         entry = _entry_for(s, request.args.get("definition_id"))
     held = rules.matches([d.get("name") or "" for d in entry.required_documents or []],
                          holding.documents) if entry else {}
-    return render_template("desk/_citizen_known.html", values=values, resident=resident, problem=problem,
-                           holding=holding, entry=entry, held=held, ticked=set(), chosen=bool(entry),
-                           errors={}, note=None)
+    return render_template("desk/_citizen_known.html", values=values, filled=filled, resident=resident,
+                           problem=problem, holding=holding, entry=entry, held=held, note=None)
 
 
 def _entry_for(session, definition_id: str | None):
