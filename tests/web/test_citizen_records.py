@@ -88,7 +88,7 @@ def client(app):
 
 
 @pytest.fixture
-def returned_first(web_rt, clock, loaded):
+def returned_first(web_rt, clock, loaded, configured):
     """The citizen's marital-status certificate: approved, signed by the worker, returned."""
     procedure, dossier = first_dossier(web_rt, clock, loaded)
     assert results.issue_due(web_rt) == {"results_signed": 1}
