@@ -22,6 +22,7 @@ from engine.domain.errors import InvalidAction
 from engine.domain.errors import NotFound
 from engine.services import audit
 from engine.services.runtime import Runtime
+from engine.store import citizen_records
 from engine.store import operations_records as records
 from engine.store import service_call_records
 from engine.store.database import Session
@@ -30,7 +31,7 @@ from engine.services.watchdog import StopRequested
 
 #: Tries before an incident opens (the first run and two retries).
 MAX_ATTEMPTS = 3
-KINDS = ("timer", "sla", "forecast", "outbox", "absence", "service")
+KINDS = ("timer", "sla", "forecast", "outbox", "absence", "service", "signing")
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,8 @@ def _set_due(session: Session, incident: IncidentRecord, at: datetime | None) ->
         records.set_sla_due(session, incident.subject_id, at)
     elif incident.kind == "forecast":
         records.set_forecast_due(session, incident.subject_id, at)
+    elif incident.kind == "signing":
+        citizen_records.set_signing_due(session, incident.subject_id, at)
     elif incident.kind == "outbox" and at is not None:
         records.requeue_message(session, incident.subject_id, at)
     elif incident.kind == "service":

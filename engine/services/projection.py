@@ -15,6 +15,7 @@ from engine.domain.model import DossierStatus
 from engine.domain.model import RunState
 from engine.domain.model import WorkItemState
 from engine.services import audit
+from engine.services import citizen_store
 from engine.store import repositories
 from engine.store import rollups
 from engine.store import service_call_records
@@ -163,6 +164,7 @@ def _update_dossier(session, dossier: DossierRecord, run: Run, now, calendar, re
             verdict, margin = deadlines.classify(calendar, dossier.appointment_at, now)
             dossier.classification, dossier.margin_minutes = verdict.value, margin
         rollups.record_closed(session, dossier)
+        citizen_store.keep_completed(session, dossier, now)
 
 
 def _follow_clock_pause(session, dossier: DossierRecord, run: Run, ready: list[HumanTask], new_status: int,

@@ -16,6 +16,7 @@ import time
 from engine.services import absences
 from engine.services import online_intake
 from engine.services import outbox
+from engine.services import results
 from engine.services import sla
 from engine.services import service_calls
 from engine.services import timers
@@ -57,6 +58,8 @@ def _pass(rt: Runtime, channels: dict[str, Channel], batch: int, watchdog: Watch
     if not watchdog.should_stop():  # dossiers submitted on the portal, and those waiting too long
         _add(done, online_intake.pull(rt))
         _add(done, online_intake.alert_waiting(rt))
+    if not watchdog.should_stop():
+        _add(done, results.issue_due(rt, batch, watchdog))
     _add(done, outbox.deliver_due(rt, channels, batch * 2, watchdog))
 
 

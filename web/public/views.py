@@ -16,6 +16,7 @@ from flask_login import current_user
 from flask_login import login_required
 
 from engine.domain.model import DossierStatus
+from engine.services import citizen_copies
 from engine.store import queries
 from web import throttle
 from web.display import NEXT_STEP_VI
@@ -24,6 +25,7 @@ from web.navigation import home_endpoint
 from web.public import bp
 from web.public import copies
 from web.public import lookup_codes
+from web.public import records
 from web.security import client_address
 from web.wiring import runtime
 
@@ -63,7 +65,10 @@ def lookup():
     elif code and (token or factor):  # the code alone proves nothing: the form then asks for the digits
         found, error = _look_up(code, token=token, factor=factor)
     status_label = STATUS_LABELS_VI.get(DossierStatus(found.status)) if found else None
+    found_id = citizen_copies.dossier_id_of(runtime(), found.code) if found else None
     return render_template("public/lookup.html", code=code, factor=factor, found=found, error=error,
+                           checks=records.result_checks(found_id) if found_id else [],
+                           reuses=records.reuses(found_id) if found_id else [],
                            copies=copies.listed_copies(found.code) if found else [],
                            status_label=status_label, asks_factor=bool(code) and not token and not found,
                            next_step=NEXT_STEP_VI.get(DossierStatus(found.status)) if found else None)
