@@ -10,7 +10,8 @@ On PostgreSQL (the default; `--sqlite` runs the comparison above): a province's 
 in bulk by SQL (5,000,000 dossiers by default, about 5,000 a day over 2.7 years; `--quick`: 50,000),
 then the dashboard (summary, per commune, per procedure, per officer) of the whole province for the
 current month and the current year, and for last month (a period that ended: the open stock read
-at its end), read from the daily rollups (engine.store.rollups), p50/p95 over repeated requests;
+at its end), read from the daily rollups (engine.store.rollups; the officers' table and the
+officers' KPI page from engine.store.officer_rollups), p50/p95 over repeated requests;
 against the direct count over the dossiers (`recount=True`, the reference) measured in the same
 run, and checked equal to it. Also the at-risk list and the first page of the overdue drill-down.
 MOTCUA_BENCH_POSTGRES_URL / MOTCUA_TEST_POSTGRES_URL name the server (a database is created and
@@ -49,6 +50,7 @@ from engine.services import sla  # noqa: E402
 from engine.services import supervision  # noqa: E402
 from engine.services.runtime import Runtime  # noqa: E402
 from engine.store import migrate  # noqa: E402
+from engine.store import officer_rollups  # noqa: E402
 from engine.store import rollups  # noqa: E402
 from engine.store import statistics  # noqa: E402
 from engine.store.database import Database  # noqa: E402
@@ -110,6 +112,7 @@ def fill(rt: Runtime, rng: random.Random) -> list[str]:
                 s.execute(insert(table.__table__), rows[start:start + BATCH])
     with rt.db.engine.begin() as conn:  # the rows went in bulk, around the engine: count them
         rollups.rebuild(conn)
+        officer_rollups.rebuild(conn)
     return communes
 
 
@@ -147,7 +150,8 @@ def _step_rows(rng: random.Random, dossier: dict, steps: list[str]) -> list[dict
                          due_at=at + timedelta(hours=rng.uniform(-8, 16)), escalation_level=0, version=1,
                          completed_at=at if completed else None,
                          completed_by=f"cb_{commune}_{rng.randrange(3)}" if completed else None,
-                         classification=rng.choice(("early", "on_time", "on_time", "late")) if completed else None))
+                         classification=rng.choice(("early", "on_time", "on_time", "late")) if completed else None,
+                         working_minutes=rng.randrange(3000) if completed else None))
     return rows
 
 
@@ -335,7 +339,8 @@ SELECT id, 'supplement_requested', received_at + (completed_at - received_at) * 
 # for an officer of each closed one (the officers' table).
 STEPS_SQL = """
 INSERT INTO work_item (dossier_id, task_id, element_id, name, role, unit_code, assignee, state, priority,
-                       created_at, due_at, completed_at, completed_by, classification, escalation_level, version)
+                       created_at, due_at, completed_at, completed_by, classification, working_minutes,
+                       escalation_level, version)
 SELECT d.id, 'b-' || d.id, s.element_id, s.element_id, 'chuyen_vien', d.unit_code,
        CASE WHEN d.completed_at IS NOT NULL THEN 'cb_' || d.unit_code || '_' || d.id % 3 END,
        CASE WHEN d.completed_at IS NULL THEN 'open' ELSE 'completed' END, 50, d.received_at,
@@ -343,6 +348,7 @@ SELECT d.id, 'b-' || d.id, s.element_id, s.element_id, 'chuyen_vien', d.unit_cod
        d.received_at + (d.completed_at - d.received_at) * 0.5,
        CASE WHEN d.completed_at IS NOT NULL THEN 'cb_' || d.unit_code || '_' || d.id % 3 END,
        CASE WHEN d.completed_at IS NOT NULL THEN (ARRAY['early', 'on_time', 'on_time', 'late'])[1 + d.id % 4] END,
+       CASE WHEN d.completed_at IS NOT NULL THEN (d.id * 37) % 3000 END,
        0, 1
 FROM dossier d JOIN bench_first_step s ON s.definition_id = d.definition_id
 """
@@ -370,6 +376,7 @@ def pg_fill(rt: Runtime, n: int) -> list[str]:
                           "WHERE completed_at IS NULL AND appointment_at IS NOT NULL"))
         conn.execute(text("SELECT setval(pg_get_serial_sequence('dossier', 'id'), :n)"), {"n": n})
         rollups.rebuild(conn)
+        officer_rollups.rebuild(conn)
     with rt.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
     # What a running worker has done by now: forecast each open dossier once, asking for the
@@ -437,6 +444,7 @@ def pg_main(quick: bool) -> None:
     periods = result["periods"]
     result["dashboard_p95_ms"] = round(max(periods[p]["dashboard_p95_ms"] for p in ("month", "year")), 1)
     result["ratio_vs_direct_sql"] = round(min(periods[p]["ratio_vs_direct_sql"] for p in ("month", "year")), 1)
+    result["kpi_p95_ms"] = round(max(periods[p]["kpi_p95_ms"] for p in ("month", "year")), 1)
     result["at_risk_p50_ms"], result["at_risk_p95_ms"] = (round(v, 1) for v in percentiles(risk_times))
     result["at_risk"], result["open_with_appointment_ahead"] = len(risks), open_ahead
     result["at_risk_projected"] = candidates
@@ -445,7 +453,9 @@ def pg_main(quick: bool) -> None:
           f"other runs, so single figures are noisy: compare the ratios")
     for period, found in periods.items():
         print(f"  {period:10} dashboard p50 {found['dashboard_p50_ms']:7.1f} ms  p95 {found['dashboard_p95_ms']:7.1f} ms"
-              f"  (tables alone p95 {found['tables_p95_ms']:6.1f} ms, officers p95 {found['officers_p95_ms']:6.1f} ms)"
+              f"  (tables alone p95 {found['tables_p95_ms']:6.1f} ms, officers p95 {found['officers_p95_ms']:6.1f} ms,"
+              f" counted from the steps {found['officers_direct_ms']:6.1f} ms)"
+              f"  officers' KPI page p95 {found['kpi_p95_ms']:6.1f} ms ({found['kpi_officers']} officers)"
               f"  direct SQL count of the tables {found['direct_sql_ms']:8.1f} ms: {found['ratio_vs_direct_sql']:.1f}x")
     print(f"  at-risk list over {open_ahead:,} open dossiers with their appointment ahead: p50 "
           f"{result['at_risk_p50_ms']:.0f} ms, p95 {result['at_risk_p95_ms']:.0f} ms ({len(risks):,} at risk, "
@@ -467,8 +477,18 @@ def pg_period(rt: Runtime, scope: statistics.Scope, rounds: int) -> dict:
         with rt.db.report_session() as s:
             return statistics.by_officer(s, scope)
 
+    def kpis_only():
+        return supervision.officer_kpis(rt, scope)
+
     table_times, rolled = sampled(tables_only, rounds)
-    officer_times, _ = sampled(officers_only, max(3, rounds // 4))
+    officer_times, officers = sampled(officers_only, max(3, rounds // 4))
+    kpi_times, kpis = sampled(kpis_only, rounds)
+    with rt.db.report_session() as s:
+        t0 = time.perf_counter()
+        officers_recounted = statistics.by_officer(s, scope, recount=True)
+        officers_direct_s = time.perf_counter() - t0
+    assert officers == officers_recounted, "the officers' rollups and the recount disagree"
+    assert sum(r.steps_done for r in kpis.officers) == sum(r.steps_done for r in officers)
     with rt.db.report_session() as s:
         t0 = time.perf_counter()
         recounted = statistics.tables(s, scope, PG_NOW, recount=True)
@@ -480,7 +500,10 @@ def pg_period(rt: Runtime, scope: statistics.Scope, rounds: int) -> dict:
     return {"dashboard_p50_ms": round(p50, 1), "dashboard_p95_ms": round(p95, 1),
             "tables_p95_ms": round(percentiles(table_times)[1], 1),
             "officers_p95_ms": round(percentiles(officer_times)[1], 1),
-            # What the rollups replace: the tables' count (the officers' table reads the steps either way).
+            "officers_direct_ms": round(officers_direct_s * 1000, 1),
+            "kpi_p50_ms": round(percentiles(kpi_times)[0], 1), "kpi_p95_ms": round(percentiles(kpi_times)[1], 1),
+            "kpi_officers": len(kpis.officers),
+            # What the rollups replace: the tables' count over the dossiers.
             "direct_sql_ms": round(direct_s * 1000, 1),
             "ratio_vs_direct_sql": round(direct_s * 1000 / percentiles(table_times)[1], 1),
             "received": rolled.summary.received, "done": rolled.summary.done, "overdue": rolled.summary.overdue,

@@ -8,7 +8,8 @@ gateway, a non-interrupting boundary timer).
 (b) the engine's complete-work-item use case on a SQLite file (transaction, work items, audit);
 (c) the same on PostgreSQL when MOTCUA_BENCH_POSTGRES_URL / MOTCUA_TEST_POSTGRES_URL is reachable;
 (d) what keeping the dashboard's daily rollups in the change's transaction costs in (b) and (c):
-    their share of the starts' and completions' time (`rollups_share_pct`).
+    their share of the starts' and completions' time (`rollups_share_pct`), and the officers' KPI
+    row each completed step adds (`kpi_share_pct`).
 Prints a summary, then one JSON object as the last line.
 """
 
@@ -49,6 +50,7 @@ from engine.services import definitions  # noqa: E402
 from engine.services import dossiers  # noqa: E402
 from engine.services.runtime import Runtime  # noqa: E402
 from engine.store import migrate  # noqa: E402
+from engine.store import officer_rollups  # noqa: E402
 from engine.store import rollups  # noqa: E402
 from engine.store.database import Database  # noqa: E402
 from engine.store.records import UnitRecord  # noqa: E402
@@ -135,7 +137,7 @@ class RollupTimer:
     the machine's load cannot skew the way two separate runs' difference would."""
 
     def __init__(self):
-        self.seconds = {"start": 0.0, "complete": 0.0}
+        self.seconds = {"start": 0.0, "complete": 0.0, "kpi": 0.0}
 
     def run(self, url: str) -> dict:
         def timed(fn, op):
@@ -145,11 +147,15 @@ class RollupTimer:
                 self.seconds[op] += time.perf_counter() - t0
             return wrapper
         with mock.patch.object(rollups, "record_received", timed(rollups.record_received, "start")), \
-                mock.patch.object(rollups, "record_closed", timed(rollups.record_closed, "complete")):
+                mock.patch.object(rollups, "record_closed", timed(rollups.record_closed, "complete")), \
+                mock.patch.object(officer_rollups, "record_step_completed",
+                                  timed(officer_rollups.record_step_completed, "kpi")):
             found = engine_run(url)
         counts = {"start": DOSSIERS, "complete": DOSSIERS * len(ANSWERS)}
         found["rollups_share_pct"] = {op: round(100 * self.seconds[op] / (counts[op] / found[op]["per_s"]), 2)
                                       for op in counts}
+        # The officers' KPI row of every completed step.
+        found["kpi_share_pct"] = round(100 * self.seconds["kpi"] / (counts["complete"] / found["complete"]["per_s"]), 2)
         return found
 
 
@@ -180,7 +186,8 @@ def main() -> None:
         if name in result:
             share = result[name]["rollups_share_pct"]
             print(f"{name}: keeping the daily rollups takes {share['start']:.1f}% of a start's time and "
-                  f"{share['complete']:.1f}% of a completion's (one completion in five closes the dossier)")
+                  f"{share['complete']:.1f}% of a completion's (one completion in five closes the dossier); "
+                  f"the officers' KPI row {result[name]['kpi_share_pct']:.1f}% of a completion's")
     print(json.dumps(result))
 
 

@@ -5,7 +5,7 @@ steps claimed and completed.
 Prints completions/s and starts/s, p50/p95 latency, SQL statements per start and per completion
 (the server counts them per request when MOTCUA_COUNT_SQL is set and answers them in a header),
 and the CPU the server and PostgreSQL spend per completion (from /proc: the gunicorn process tree
-and PostgreSQL's backends, before and after). The baseline, measured in the same run, is the
+and the PostgreSQL backends of this run's database, before and after). The baseline, measured in the same run, is the
 engine's own complete-work-item in process on the same database: `ratio_http_vs_engine_cpu` says
 how much the web layer adds.
 
@@ -91,6 +91,7 @@ class scratch_database:
     def __enter__(self) -> str:
         with self.admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{self.name}"'))
+        DATABASE_NAME[:] = [self.name]
         return self.url
 
     def __exit__(self, *exc) -> None:
@@ -317,9 +318,26 @@ def _server_cpu(port: int) -> float:
     return sum(_cpu_ms(pid) for pid in tree)
 
 
+#: The scratch database's name once made: PostgreSQL's CPU is then counted on its own backends only.
+DATABASE_NAME: list[str] = []
+
+
 def _postgres_cpu() -> float:
-    """Every PostgreSQL process on the machine (other activity on it counts too: run quietly)."""
-    return sum(_cpu_ms(pid) for pid, _, name in _processes() if name.startswith("postgres"))
+    """The PostgreSQL backends serving this run's database (their process title names it), so that
+    other engineers' tests on the same server do not count; the server's own background processes
+    (WAL writer, checkpointer) are left out. Connections stay pooled for the whole run."""
+    total = 0.0
+    for pid, _, name in _processes():
+        if name.startswith("postgres") and (not DATABASE_NAME or DATABASE_NAME[0] in _title(pid)):
+            total += _cpu_ms(pid)
+    return total
+
+
+def _title(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().decode("utf-8", "replace")
+    except OSError:
+        return ""
 
 
 def _self_cpu() -> float:

@@ -96,7 +96,7 @@ def save_draft(rt: Runtime, key: str, bpmn: bytes, *, base_version: int | None =
     file_name = main_file(base_files, key) or f"{key}.bpmn"
     files = {**base_files, file_name: bpmn.decode("utf-8")}
     limit = _legal_limit_minutes(rt, key, bpmn)
-    report = validate_template({n: c.encode("utf-8") for n, c in definitions.bpmn_files(files).items()},
+    report = validate_template({n: c.encode("utf-8") for n, c in definitions.model_files(files).items()},
                                key, limit, clock_cutoff=_clock_cutoff(rt, key))
     with rt.db.session() as s:
         draft = _write_draft(rt, s, key, files, bpmn, limit)
@@ -109,7 +109,7 @@ def validate_version(rt: Runtime, key: str, version: int) -> ValidationReport:
     with rt.db.read_session() as s:
         definition = _definition(s, key, version)
         limit, cutoff = definition.legal_limit_minutes, definition.clock_cutoff
-    return validate_template({n: c.encode("utf-8") for n, c in definitions.bpmn_files(files).items()},
+    return validate_template({n: c.encode("utf-8") for n, c in definitions.model_files(files).items()},
                              key, limit, clock_cutoff=cutoff)
 
 
@@ -194,10 +194,15 @@ def _legal_limit_minutes(rt: Runtime, key: str, bpmn: bytes) -> int | None:
 
 
 def _refuse_unknown(rt: Runtime, key: str) -> None:
-    """Drafts belong to a procedure of the catalogue or to a template already deployed."""
+    """Drafts belong to a procedure of the catalogue or to a template already deployed; a retired
+    procedure gets no new draft (its published versions still run)."""
     with rt.db.read_session() as s:
-        if catalogue_records.procedure_by_key(s, key) is None and repositories.latest_definition(s, key) is None:
+        entry = catalogue_records.procedure_by_key(s, key)
+        if entry is None and repositories.latest_definition(s, key) is None:
             raise NotFound("no procedure or process template has the code '%(key)s'", field="key", key=key)
+        if entry is not None and entry.retired_at is not None:
+            raise InvalidAction("the procedure '%(key)s' is retired from the catalogue; restore it before "
+                                "modelling a new version", field="key", key=key)
 
 
 def _refuse_foreign(bpmn: bytes, key: str) -> None:

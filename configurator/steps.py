@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from typing import Callable
 
 from configurator.forms import validate_submission
 from engine.domain.assignment import Actor
-from engine.services import definitions
 from engine.services import dossiers
 from engine.services.runtime import Runtime
 
@@ -18,27 +16,34 @@ def form_of(rt: Runtime, definition_id: int, form_key: str | None) -> dict | Non
     """The step's form in its template version, or None when the step has none."""
     if not form_key:
         return None
-    text = definitions.template_files(rt, definition_id).get(f"forms/{form_key}.json")
-    return json.loads(text) if text else None
+    with rt.db.read_session() as s:
+        return rt.step_form(s, definition_id, form_key)
 
 
-def complete_step(rt: Runtime, work_item_id: int, actor: Actor, submitted: dict[str, Any], *,
-                  expected_version: int | None = None, seen_by: Callable[[str], bool] | None = None,
-                  answer: dossiers.Answer | None = None):
+#: Reads a submission's raw fields against the step's form (None: the step has none) into data.
+FormReader = Callable[[dict | None], dict[str, Any]]
+
+
+def complete_step(rt: Runtime, work_item_id: int, actor: Actor, submitted: dict[str, Any] | None = None, *,
+                  read_form: FormReader | None = None, expected_version: int | None = None,
+                  seen_by: Callable[[str], bool] | None = None, answer: dossiers.Answer | None = None):
     """Check the submission against the step's form (FormError names each wrong field) and complete
-    the step, in the engine's one transaction (the form itself is read from memory)."""
+    the step, in the engine's one transaction: the step and its dossier are read once, there, and
+    the form comes from memory (parsed once per template version). `read_form(form)`, when given,
+    builds the submission from the request's raw fields with the form in hand (the desk's HTML
+    form); else `submitted` is the data."""
     def check(session, item, dossier, data: dict) -> dict:
         form = _form_in(rt, session, dossier.definition_id, item.form_key)
+        if read_form is not None:
+            data = read_form(form)
         return validate_submission(form, data) if form is not None else data
 
-    return dossiers.complete_work_item(rt, work_item_id, actor, submitted, expected_version=expected_version,
+    return dossiers.complete_work_item(rt, work_item_id, actor, submitted or {}, expected_version=expected_version,
                                        check=check, seen_by=seen_by, answer=answer)
 
 
 def _form_in(rt: Runtime, session, definition_id: int, form_key: str | None) -> dict | None:
-    files = rt.template_files(session, definition_id) if form_key else None
-    text = files.get(f"forms/{form_key}.json") if files else None
-    return json.loads(text) if text else None
+    return rt.step_form(session, definition_id, form_key)
 
 
 def receive_dossier(rt: Runtime, *, reception: dict[str, Any], **start):

@@ -23,7 +23,9 @@ from typing import Mapping
 
 from lxml import etree
 
+from configurator.connector_checks import service_task_findings
 from engine.bpmn import bounds
+from engine.bpmn import dmn
 from engine.bpmn.expressions import check_template_expressions
 from engine.bpmn.expressions import find_expressions
 from engine.bpmn.extensions import BPMN_NS
@@ -36,9 +38,10 @@ from engine.domain.graphs import forward_edges
 from engine.domain import deadlines
 from engine.domain.deadlines import parse_working_duration
 from engine.domain.errors import Reason
+from engine.domain.errors import english
 from engine.domain.errors import TemplateError
 
-DMN_NAMESPACES = ("https://www.omg.org/spec/DMN/", "http://www.omg.org/spec/DMN/")
+DMN_NAMESPACES = dmn.DMN_NAMESPACES
 ACTIVITY_TAGS = frozenset({
     "task", "userTask", "manualTask", "serviceTask", "scriptTask", "businessRuleTask", "sendTask",
     "receiveTask", "callActivity", "subProcess", "transaction", "adHocSubProcess"})
@@ -61,10 +64,13 @@ class Finding:
     file: str | None = None
     template: str | None = field(default=None, compare=False, repr=False)
     params: dict = field(default_factory=dict, compare=False, repr=False)
+    # Every element the finding concerns (the steps of a path too long), the element_id first.
+    elements: tuple[str, ...] = field(default=(), compare=False)
 
     def to_dict(self) -> dict:
         return {"severity": self.severity, "code": self.code, "message": self.message,
-                "element_id": self.element_id, "line": self.line, "file": self.file}
+                "element_id": self.element_id, "line": self.line, "file": self.file,
+                "elements": list(self.elements or ((self.element_id,) if self.element_id else ()))}
 
 
 @dataclass
@@ -126,7 +132,8 @@ def validate_template(files: Mapping[str, bytes], process_id: str | None = None,
         return report
     template.guarded("import", template.check_import, files, process_id)
     for check in (template.check_expressions, template.check_timers, template.check_called_processes,
-                  template.check_steps, template.check_flow):
+                  template.check_decisions, template.check_service_tasks, template.check_steps,
+                  template.check_flow):
         template.guarded(check.__name__, check)
     template.guarded("longest-path", template.check_longest_path, legal_limit_minutes, clock_cutoff)
     return report
@@ -138,21 +145,24 @@ class _Template:
     def __init__(self, report: ValidationReport):
         self.report = report
         self.trees: dict[str, etree._ElementTree] = {}
+        self.decision_trees: dict[str, etree._ElementTree] = {}  # the DMN files
         self.bad_files: set[str] = set()
         self.policies: dict[str, tuple[str, ProcessPolicy]] = {}
 
     # --- reporting ---------------------------------------------------------------------------
 
     def add(self, severity: str, code: str, message: str, element_id: str | None = None,
-            file: str | None = None, line: int | None = None, **params) -> None:
+            file: str | None = None, line: int | None = None, elements: tuple[str, ...] = (), **params) -> None:
         """`message` is English, a template with %(name)s placeholders when `params` are given."""
-        if line is None and element_id and file in self.trees:
-            line = element_line(self.trees[file], element_id)
+        tree = self.trees.get(file) or self.decision_trees.get(file)
+        if line is None and element_id and tree is not None:
+            line = element_line(tree, element_id)
         text = message % params if params else message
-        self.report.findings.append(Finding(severity, code, text, element_id, line, file, message, params))
+        self.report.findings.append(Finding(severity, code, text, element_id, line, file, message, params,
+                                            elements))
 
-    def error(self, code: str, message: str, element_id=None, file=None, line=None, **params) -> None:
-        self.add("error", code, message, element_id, file, line, **params)
+    def error(self, code: str, message: str, element_id=None, file=None, line=None, elements=(), **params) -> None:
+        self.add("error", code, message, element_id, file, line, elements, **params)
 
     def warning(self, code: str, message: str, element_id=None, file=None, line=None, **params) -> None:
         self.add("warning", code, message, element_id, file, line, **params)
@@ -180,7 +190,8 @@ class _Template:
             return
         namespace = etree.QName(tree.getroot()).namespace or ""
         if namespace.startswith(DMN_NAMESPACES):
-            return  # decision tables travel with the template; SpiffWorkflow reads them apart
+            self.decision_trees[name] = tree  # decision tables travel with the template
+            return
         if namespace != BPMN_NS:
             self.bad_files.add(name)
             self.error("not-bpmn", "not a BPMN 2.0 document (root namespace '%(namespace)s')",
@@ -204,9 +215,9 @@ class _Template:
     def check_import(self, files: Mapping[str, bytes], process_id: str | None) -> None:
         if self.bad_files:
             return  # parse_bundle would only repeat the XML error
-        bpmn_files = {name: files[name] for name in self.trees}
+        model_files = {name: files[name] for name in [*self.trees, *self.decision_trees]}
         try:
-            bundle = parse_bundle(bpmn_files, process_id)
+            bundle = parse_bundle(model_files, process_id)
         except TemplateError as exc:
             self.error("import", exc.message, exc.element_id, exc.file_name, exc.line)
             return
@@ -222,6 +233,28 @@ class _Template:
             for found in check_template_expressions(tree):
                 self.error("expression", "%(kind)s expression refused: %(reason)s",
                            found.element_id, name, found.line, kind=found.kind, reason=found.message)
+        for name, tree in self.decision_trees.items():
+            for found in check_template_expressions(tree):
+                self.error("expression", "%(kind)s expression refused: %(reason)s",
+                           found.element_id, name, found.line, kind=found.kind, reason=found.message)
+
+    def check_service_tasks(self) -> None:
+        decisions = [d for tree in self.decision_trees.values() for d in dmn.decision_ids(tree)]
+        for name, found in service_task_findings(self.trees, decisions):
+            self.error("connector", found.message, found.element_id, name, found.line, **found.params)
+
+    def check_decisions(self) -> None:
+        """Every business rule task calls a decision table of the template's files."""
+        known = {d for tree in self.decision_trees.values() for d in dmn.decision_ids(tree)}
+        for name, tree in self.trees.items():
+            for task in tree.getroot().iter(_q("businessRuleTask")):
+                called = dmn.called_decisions(tree).get(task.get("id"))
+                if not called:
+                    self.error("called-decision", "business rule task names no decision table "
+                               "(spiffworkflow:calledDecisionId)", task.get("id"), name)
+                elif called not in known:
+                    self.error("called-decision", "calls decision '%(decision)s', which is not in the "
+                               "template's files", task.get("id"), name, decision=called)
 
     def check_timers(self) -> None:
         """Literal timer values parse and keep sane bounds; helpers are not asked for centuries."""
@@ -385,17 +418,19 @@ class _Template:
         # A bad legalLimit was already named by check_steps; here it only means "no limit".
         limit = legal_limit_minutes if legal_limit_minutes is not None else _legal_minutes(policy.legal_limit)
         self.report.legal_limit_minutes = limit
+        steps = [node for node in path if node in policy.steps]
         if deadlines.is_same_day(limit):
-            self._check_same_day(path, minutes, clock_cutoff, pid, file)
+            self._check_same_day(policy, steps, minutes, clock_cutoff, pid, file)
         elif limit is not None and minutes > limit:
-            self.error("legal-limit", "the longest path takes %(total)s of step budgets, more than the "
-                       "legal limit of %(limit)s: %(path)s", pid, file,
-                       total=_fmt(minutes), limit=_fmt(limit), path=" -> ".join(path))
+            self.error("legal-limit", "the step budgets on the longest path add up to %(total)s, more than the "
+                       "legal limit of %(limit)s: %(path)s", file=file, **_on_path(steps, pid),
+                       total=working_time(minutes), limit=working_time(limit), path=_path_names(policy, steps))
         elif limit is None and policy.steps:
             self.warning("legal-limit-missing", "no legal limit to compare the step budgets "
                          "with (motcua:procedure legalLimit or the catalogue)", pid, file)
 
-    def _check_same_day(self, path: list[str], minutes: int, clock_cutoff: str | None, pid: str, file: str) -> None:
+    def _check_same_day(self, policy: ProcessPolicy, steps: list[str], minutes: int, clock_cutoff: str | None,
+                        pid: str, file: str) -> None:
         """A dossier received just before the cut-off that moves at its step budgets must be done
         by the end of that working day."""
         cutoff = _time(clock_cutoff)
@@ -403,13 +438,14 @@ class _Template:
         if minutes <= available:
             return
         if cutoff is None:
-            self.error("legal-limit-same-day", "the longest path takes %(total)s of step budgets, more than "
-                       "the working day a same-day procedure has: %(path)s", pid, file,
-                       total=_fmt(minutes), path=" -> ".join(path))
+            self.error("legal-limit-same-day", "the step budgets on the longest path add up to %(total)s, more "
+                       "than the working day a same-day procedure has: %(path)s", file=file, **_on_path(steps, pid),
+                       total=working_time(minutes), path=_path_names(policy, steps))
         else:
-            self.error("legal-limit-same-day", "the longest path takes %(total)s of step budgets, more than "
-                       "the %(left)s a same-day procedure has after its %(cutoff)s cut-off: %(path)s", pid, file,
-                       total=_fmt(minutes), left=_fmt(available), cutoff=clock_cutoff, path=" -> ".join(path))
+            self.error("legal-limit-same-day", "the step budgets on the longest path add up to %(total)s, more "
+                       "than the %(left)s a same-day procedure has after its %(cutoff)s cut-off: %(path)s",
+                       file=file, **_on_path(steps, pid), total=working_time(minutes), left=working_time(available),
+                       cutoff=clock_cutoff, path=_path_names(policy, steps))
 
     def _only_executable(self) -> str | None:
         ids = [p.get("id") for _, p in self.processes() if p.get("isExecutable") == "true"]
@@ -514,9 +550,11 @@ class _Graph:
         return _walk(targets, back)
 
     def describe(self, node: str) -> str:
+        """An element as the modeller knows it: by its name (the list selects it on the diagram);
+        by its kind and id only when it has no name."""
         element = self.nodes[node]
-        name = element.get("name")
-        return f"{_local(element)} {node!r}" + (f" ({name})" if name else "")
+        name = (element.get("name") or "").strip()
+        return f"«{name}»" if name else f"{_local(element)} {node!r}"
 
 
 def _link_events(nodes: dict[str, etree._Element], out: dict[str, list[str]]) -> None:
@@ -570,11 +608,34 @@ def _minutes(text: str | None) -> int | None:
         return None
 
 
-def _fmt(minutes: int) -> str:
-    days, rest = divmod(minutes, 480)
-    hours, mins = divmod(rest, 60)
-    parts = [f"{days}d" if days else "", f"{hours}h" if hours else "", f"{mins}m" if mins else ""]
-    return "".join(parts) or "0h"
+def _on_path(steps: list[str], pid: str) -> dict:
+    """Where a path finding lands: on the path's steps (the first one selects), or on the
+    process when the path has no step."""
+    return {"element_id": steps[0] if steps else pid, "elements": tuple(steps)}
+
+
+def _path_names(policy: ProcessPolicy, steps: list[str]) -> str:
+    """The path as the modeller reads it: step names, in order."""
+    return " → ".join(policy.steps[s].name or s for s in steps)
+
+
+#: A working time said in parts ('3 ngày 4 giờ làm việc'); English says each part's plural.
+TIME_PARTS = ((480, english("%(n)s days"), english("1 day")), (60, english("%(n)s hours"), english("1 hour")),
+              (1, english("%(n)s minutes"), english("1 minute")))
+TIME_WHOLE = {1: english("%(a)s of working time"), 2: english("%(a)s %(b)s of working time"),
+              3: english("%(a)s %(b)s %(c)s of working time")}
+
+
+def working_time(minutes: int) -> Reason:
+    """Working time as people say it (1 day = 8 working hours): in Vietnamese '3 ngày 4 giờ làm
+    việc', in English '3 days 4 hours of working time'."""
+    parts, rest = [], minutes
+    for size, many, one in TIME_PARTS:
+        count, rest = divmod(rest, size)
+        if count:
+            parts.append(Reason.of(one) if count == 1 else Reason.of(many, n=count))
+    parts = parts or [Reason.of(TIME_PARTS[1][1], n=0)]
+    return Reason.of(TIME_WHOLE[len(parts)], **dict(zip("abc", parts)))
 
 
 # --- longest path -------------------------------------------------------------------------------
@@ -678,4 +739,5 @@ def validate_library_procedure(procedure, version: str) -> ValidationReport:
         report.findings.extend(Finding("error", "step-table", str(p), None, None, name,
                                        getattr(p, "template", None), getattr(p, "params", {})) for p in problems)
         return report
-    return validate_template({name: content}, procedure.key, limit, clock_cutoff=cutoff)
+    return validate_template({name: content, **procedure.decision_tables(version)}, procedure.key, limit,
+                             clock_cutoff=cutoff)

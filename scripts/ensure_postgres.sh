@@ -2,6 +2,9 @@
 # MOTCUA_TEST_POSTGRES_URL. Uses a server already listening on 127.0.0.1:5432 when there is one,
 # otherwise starts the local cluster, otherwise installs Debian's package (as root) and starts it.
 # In CI (CI=true) a missing PostgreSQL is an error; elsewhere its tests are reported as skipped.
+# The server's binaries (initdb, pg_ctl, pg_basebackup under /usr/lib/postgresql/*/bin) are also
+# installed when missing, even beside a server reachable elsewhere: benchmarks/province_day.py and
+# its test start a primary and a streaming replica of their own.
 
 _pg_url="${MOTCUA_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}"
 
@@ -25,6 +28,15 @@ _pg_install() {
   _pg_start_cluster
 }
 
+_pg_server_binaries() { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
+
+_pg_install_server_binaries() {
+  _pg_server_binaries && return 0
+  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 || return 1
+  echo "ensure_postgres: installing PostgreSQL's server binaries from Debian's packages" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >/dev/null 2>&1
+}
+
 _pg_create_db() {
   psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='test'" 2>/dev/null | grep -q 1 \
     || psql -h 127.0.0.1 -U postgres -d postgres -c "CREATE DATABASE test" >/dev/null 2>&1 || true
@@ -44,3 +56,7 @@ if [ -z "${MOTCUA_TEST_POSTGRES_URL:-}" ]; then
     echo "ensure_postgres: no PostgreSQL here; its tests will be reported as skipped" >&2
   fi
 fi
+_pg_install_server_binaries || [ "${CI:-}" != "true" ] || {
+  echo "ensure_postgres: PostgreSQL's server binaries (initdb, pg_basebackup) are required in CI" >&2
+  return 1 2>/dev/null || exit 1
+}

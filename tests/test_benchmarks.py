@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import subprocess
@@ -21,6 +22,9 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
                     "MOTCUA_BENCH_POSTGRES_URL": "postgresql+psycopg://nobody@127.0.0.1:1/x"}, {"sqlite"}),
     ("sla_sweep.py", {"BENCH_ITEMS": "12000", "MOTCUA_BENCH_POSTGRES_URL": "postgresql+psycopg://nobody@127.0.0.1:1/x"},
      {"sqlite"}),
+    ("portal_sync.py", {"BENCH_DOSSIERS": "3", "BENCH_ROUNDS": "1"},
+     {"ratio_unconnected_vs_baseline", "ratio_connected_vs_baseline"}),
+    ("signing.py", {"BENCH_RESULTS": "2"}, {"render_ms_median", "sign_ms_median", "ratio_signed_vs_render"}),
 ])
 def test_benchmark_prints_a_json_summary_last(script, env, keys):
     done = subprocess.run([sys.executable, str(BENCHMARKS / script)], env={**os.environ, **env},
@@ -60,3 +64,32 @@ def test_postgres_benchmark_measures_on_postgres(postgres_server_url, script, en
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert keys <= result.keys()
+
+
+@pytest.mark.postgres
+def test_a_province_day_on_primary_and_replica_loses_nothing_when_a_web_process_and_a_worker_are_killed():
+    """benchmarks/province_day.py --quick: its own PostgreSQL primary and pg_basebackup replica, two
+    web instances and two workers, supervisors reading from the replica, then one web instance and
+    one worker SIGKILLed and restarted mid-run: no error answered, every dossier's history, steps,
+    SLA levels, notifications and audit chain as its client was told, nothing twice."""
+    if not glob.glob("/usr/lib/postgresql/*/bin/initdb"):
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL's server binaries are required in CI (scripts/ensure_postgres.sh)")
+        pytest.skip("no PostgreSQL server binaries under /usr/lib/postgresql")
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "province_day.py"), "--quick"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    phases = result["phases"]
+    assert result["errors"] == 0, {name: phase["error_routes"] for name, phase in phases.items()}
+    assert result["lost"] == 0 and result["duplicated"] == 0, {name: phase["problems"] for name, phase in phases.items()}
+    assert result["audit_verify_ok"]
+    for phase in phases.values():
+        assert phase["timers_due_unfired"] == 0 and phase["open_incidents"] == 0
+        assert phase["notifications_twice"] == 0 and "dead" not in phase["outbox"]
+        assert phase["dossiers_in_database"] == phase["dossiers"]  # a start sent again kept its dossier
+    assert phases["killed"]["kills"], "the killed phase killed nothing"
+    # The dashboards were served by the replica (only reports go there) while the clerks wrote.
+    assert phases["topology"]["replica_transactions"] > 0 and phases["killed"]["replica_transactions"] > 0
+    assert phases["baseline"]["replica_transactions"] == 0
+    assert sum(phase["sla_levels_fired"] for phase in phases.values()) > 0

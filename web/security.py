@@ -87,7 +87,7 @@ def load_user(session, username: str) -> SignedInUser | None:
 
 
 def _load_signed_in_user(username: str) -> SignedInUser | None:
-    with runtime().db.read_session() as s:
+    with runtime().db.lookup_session() as s:
         user = load_user(s, username)
     if user is not None:  # the request's log lines name who acted, and in which unit
         logs.user.set(user.username)

@@ -68,8 +68,12 @@ def seed_users(rt: Runtime) -> list[str]:
 
 
 def seed_library(rt: Runtime) -> int:
+    """The library's catalogue entries (so the desk shows each procedure's document checklist and
+    fees) and its newest template versions, published."""
+    from configurator import catalogue
     from configurator import library
 
+    catalogue.load_library(rt)
     return len(library.load(rt))
 
 
@@ -97,6 +101,7 @@ def seed_dossiers(rt: Runtime, per_procedure: int = 6, seed: int = 2026) -> int:
     from datetime import timedelta
 
     from configurator import library
+    from engine import signing
     from engine.clock import FrozenClock
     from engine.domain.assignment import Actor
     from engine.services import dossiers
@@ -108,6 +113,7 @@ def seed_dossiers(rt: Runtime, per_procedure: int = 6, seed: int = 2026) -> int:
     sim = _Runtime(db=rt.db, clock=clock, specs=rt.specs, calendars=rt.calendars, worker_id=rt.worker_id,
                    documents=rt.documents)
     forms = {p.key: p.forms(p.versions()[-1]) for p in library.procedures()}
+    signs_results = signing.settings_path(rt.db.url) is not None
     created = 0
     with rt.db.session() as s:
         from engine.store import queries
@@ -132,13 +138,43 @@ def seed_dossiers(rt: Runtime, per_procedure: int = 6, seed: int = 2026) -> int:
             _request_supplement(sim, dossier.id, reception)
             continue
         _walk(sim, dossier.id, unit, forms.get(definition.key, {}), rng, real_now, dossier.applicant_name)
-        if sim.documents is not None:
+        if sim.documents is not None and not signs_results:  # else the worker signs the real one
             _attach_result(sim, dossier.id, unit, definition.name)
         if index % 17 == 5:
             _withdraw(sim, dossier.id, reception)
         elif index % 23 == 11:
             _apologise(sim, dossier.id, unit)
+    _send_back_and_reassign(sim)
     return created
+
+
+def _send_back_and_reassign(sim, returns: int = 4, reassignments: int = 3) -> None:
+    """A few open steps sent back to the previous one (where the template has that path) and a few
+    a leader gives to the role's second officer: what the officers' KPIs count as returns caused
+    and reassignments."""
+    from sqlalchemy import select as _select
+
+    from engine.domain.assignment import Actor
+    from engine.services import actions
+    from engine.store.records import DossierRecord
+    from engine.store.records import WorkItemRecord
+
+    with sim.db.session() as s:
+        steps = s.execute(_select(WorkItemRecord, DossierRecord.definition_id)
+                          .join(DossierRecord, DossierRecord.id == WorkItemRecord.dossier_id)
+                          .where(WorkItemRecord.state.in_(["open", "claimed"]), WorkItemRecord.role.is_not(None))
+                          .order_by(WorkItemRecord.id)).all()
+        returnable = [item for item, definition_id in steps
+                      if actions.has_return_path(sim.bundle_for_definition(s, definition_id), item.element_id)]
+    for item in returnable[:returns]:
+        unit = item.unit_code
+        actor = Actor(item.assignee or f"{item.role}_{unit}_1", frozenset({item.role}), unit)
+        actions.return_to_previous(sim, item.id, actor, "Hồ sơ thiếu chữ ký của người nộp, đề nghị kiểm tra lại")
+    held = [item for item, _ in steps if item.assignee and item.assignee.endswith("_1") and item not in returnable]
+    for item in held[:reassignments]:
+        leader = Actor(f"lanh_dao_{item.unit_code}_1", frozenset({"lanh_dao"}), item.unit_code)
+        actions.reassign_work_item(sim, item.id, leader, item.assignee[:-2] + "_2",
+                                   reason="Cân đối công việc trong tuần")
 
 
 def _channel(index: int) -> str:

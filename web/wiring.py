@@ -11,7 +11,7 @@ from flask import g
 from flask import has_request_context
 from sqlalchemy import event
 
-from engine.clock import SystemClock
+from engine.clock import clock_from_env
 from engine.documents import DocumentStore
 from engine.documents import FolderStore
 from engine.documents import store_from_environment
@@ -23,7 +23,7 @@ def init_app(app: Flask) -> None:
     def build() -> Runtime:
         rt = Runtime(db=Database(app.config["SQLALCHEMY_DATABASE_URI"],
                                  report_url=app.config.get("READ_DATABASE_URL") or None),
-                     clock=app.config.get("MOTCUA_CLOCK") or SystemClock(), documents=document_store(app))
+                     clock=app.config.get("MOTCUA_CLOCK") or clock_from_env(), documents=document_store(app))
         if app.config.get("COUNT_SQL"):
             _count_statements(rt.db)
         return rt
@@ -56,14 +56,21 @@ def _count_statements(db: Database) -> None:
     for engine in {db.engine, db.read_engine, db.report_engine}:
         event.listen(engine, "before_cursor_execute", _count_one)
         if engine.dialect.name != "sqlite":
-            event.listen(engine, "begin", _count_one)
-        event.listen(engine, "commit", _count_one)
-        event.listen(engine, "rollback", _count_one)
+            event.listen(engine, "begin", _count_transaction_end)
+        event.listen(engine, "commit", _count_transaction_end)
+        event.listen(engine, "rollback", _count_transaction_end)
 
 
 def _count_one(*_args) -> None:
     if has_request_context():
         g.motcua_statements = g.get("motcua_statements", 0) + 1
+
+
+def _count_transaction_end(connection, *_args) -> None:
+    """BEGIN, COMMIT and ROLLBACK cost a round trip, except on an autocommit connection
+    (Database.lookup_session on PostgreSQL), where the driver sends none."""
+    if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+        _count_one()
 
 
 def _statements_header(response):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from engine.store import officer_rollups
 from engine.store import rollups
 from engine.store.database import Database
 
@@ -15,12 +16,15 @@ def rollups_group() -> None:
 
 @rollups_group.command("rebuild")
 def rebuild() -> None:
-    """Recount the daily and monthly figures from the dossiers (after loading dossiers around the
-    engine, e.g. a bulk import); migration 0014 ran the same recount."""
+    """Recount the daily and monthly figures from the dossiers, and the officers' KPIs from the
+    steps and the audit log (after loading dossiers around the engine, e.g. a bulk import);
+    migrations 0014 and 0022 ran the same recounts."""
     db = Database.from_env()
     try:
         with db.engine.begin() as conn:
             days = rollups.rebuild(conn)
+            officer_days = officer_rollups.rebuild(conn)
     finally:
         db.dispose()
     click.echo(f"daily figures recounted: {days} rows (day, commune, procedure version)")
+    click.echo(f"officers' KPIs recounted: {officer_days} rows (day, commune, officer)")

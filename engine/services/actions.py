@@ -34,6 +34,7 @@ from engine.services.dossiers import retried_on_race
 from engine.services.dossiers import transaction
 from engine.services.runtime import Runtime
 from engine.store import absence_records
+from engine.store import officer_rollups
 from engine.store import repositories
 from engine.store.database import Session
 from engine.store.records import UserRecord
@@ -128,8 +129,10 @@ def reassign_work_item(rt: Runtime, item_id: int, actor: Actor, to_username: str
             recipients = [u.username for u in repositories.active_users(s, item.unit_code)
                           if to_role in u.role_set]
         now, giver = rt.clock.now(), item.assignee or item.role
+        officer_rollups.record_reassigned(s, item.unit_code, item.assignee, now)
         audit.record(s, at=now, action="reassign", actor=actor, dossier_id=dossier.id, work_item_id=item.id,
-                     element_id=item.element_id, giver=giver, receiver=to_username or to_role, reason=reason)
+                     element_id=item.element_id, giver=giver, receiver=to_username or to_role, reason=reason,
+                     **{officer_rollups.TAKEN_FROM: item.assignee})
         version = item.version
         item.owner = item.delegation_state = item.on_behalf_of = None
         if to_username is not None:
@@ -175,7 +178,7 @@ def return_to_previous(rt: Runtime, item_id: int, actor: Actor, reason: str) -> 
         if not any(t.element_id in done_before for t in run.human_tasks() if t.task_id not in ready_before):
             raise InvalidAction("returning did not reopen an earlier step; check the template's return path",
                                 element_id=item.element_id)
-        _close_item(item, actor, now, data, calendar)
+        _close_item(s, item, actor, now, data, calendar)
         audit.record(s, at=now, action="complete", actor=actor, dossier_id=dossier.id, work_item_id=item.id,
                      element_id=item.element_id, outcome=RETURN_VALUE)
         created = projection.sync(s, dossier, run, calendar, actor, now, frozenset(ready_before),
@@ -262,9 +265,10 @@ def _send_back(rt, s, new: WorkItemRecord, returned: WorkItemRecord, dossier, ac
         recipients = [handler]
     else:
         recipients = [u.username for u in repositories.active_users(s, new.unit_code) if new.role in u.role_set]
+    officer_rollups.record_return(s, new.unit_code, handler, now)
     audit.record(s, at=now, action="return", actor=actor, dossier_id=dossier.id, work_item=new,
                  element_id=new.element_id, giver=actor.username, receiver=new.assignee or new.role,
-                 reason=reason, returned_from=returned.element_id)
+                 reason=reason, returned_from=returned.element_id, **{officer_rollups.CAUSED_BY: handler})
     for recipient in recipients:
         notify(s, f"return:{new.task_id}:{recipient}", recipient, now, dossier.id,
                subject=f"Hồ sơ bị trả lại: {new.name} ({dossier.code})",

@@ -51,10 +51,11 @@ def authenticate(rt: Runtime, token: str, load: Callable[[Session, str], T] = la
     `load(session, username)` reads the caller's view of that user in the same read (one
     transaction instead of two), and may itself answer None (an inactive user)."""
     now = rt.clock.now()
-    with rt.db.read_session() as s:
-        record = account_records.valid_token(s, token, now)
-        if record is None:
+    with rt.db.lookup_session() as s:  # one statement: the token with its user and unit
+        found = account_records.valid_token(s, token, now)
+        if found is None:
             return None
+        record = found[0]
         token_id, last_used = record.id, record.last_used_at
         user = load(s, record.username)
     if user is not None and (last_used is None or now - last_used >= USE_RESOLUTION):

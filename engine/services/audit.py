@@ -25,6 +25,7 @@ from engine.store import repositories
 from engine.store.database import Session
 
 PENDING_KEY = "motcua_audit_pending"
+WRITTEN_KEY = "motcua_audit_written"  # this transaction's events, once written
 
 
 def record(session: Session, *, at, action: str, actor: Actor | str, dossier_id: int | None = None,
@@ -51,13 +52,16 @@ def write_pending(session: Session) -> None:
     session.flush()
     rows = [{**event, "work_item_id": item.id if item is not None else event["work_item_id"]}
             for event, item in pending]
-    _chain(session, rows)
-    repositories.insert_audit_events(session, rows)
+    moved = _chain(session, rows)
+    audit_chains.append_events(session, moved, rows)
+    # What else the commit writes may say who did it (the portal sync's handler) without a query.
+    session.info.setdefault(WRITTEN_KEY, []).extend(rows)
 
 
-def _chain(session: Session, rows: list[dict]) -> None:
-    """Give each row its chain hash and move the chains' heads on (locked until commit): two
-    statements per change, a read of the heads and their update (or insert, for new chains)."""
+def _chain(session: Session, rows: list[dict]) -> dict[int, ChainHead]:
+    """Give each row its chain hash, lock the chains' heads until commit and create the new ones;
+    returns the existing heads to move on, which `audit_chains.append_events` updates with the
+    events' insert (one statement on PostgreSQL, the common case: a dossier's chain already there)."""
     keys = sorted({chain_key(row["dossier_id"]) for row in rows})
     heads = audit_chains.lock_heads(session, keys)
     new = [key for key in keys if key not in heads]
@@ -67,10 +71,8 @@ def _chain(session: Session, rows: list[dict]) -> None:
         # Another change created one of these chains meanwhile (only a chain's first events can
         # race so; the insert waited for it and skipped): link again from the heads as they are.
         linked = _link(rows, {**audit_chains.lock_heads(session, keys), **{key: ChainHead() for key in ours}})
-        audit_chains.update_heads(session, {key: head for key, head in linked.items() if key not in ours})
-        return
-    if heads:
-        audit_chains.update_heads(session, {key: linked[key] for key in heads})
+        return {key: head for key, head in linked.items() if key not in ours}
+    return {key: linked[key] for key in heads}
 
 
 def _link(rows: list[dict], heads: dict[int, ChainHead]) -> dict[int, ChainHead]:

@@ -17,7 +17,15 @@ log = logging.getLogger("motcua.notify")
 
 class Channel(Protocol):
     def deliver(self, session: Session, message: OutboxRecord, now) -> None:
-        """Deliver or raise; runs inside the transaction that marks the message sent."""
+        """Deliver or raise; runs inside the transaction that marks the message sent.
+
+        A channel may also define `blocked(session, message) -> bool`: a message it blocks waits
+        (without using an attempt) until what must go before it has gone."""
+
+
+class Undeliverable(Exception):
+    """The receiver refused the message itself: it goes to the dead letters at once, for an
+    administrator to look at and send again (retrying the same payload cannot help)."""
 
 
 class InAppChannel:
@@ -71,7 +79,9 @@ class SmsChannel:
 
 
 def default_channels(smtp: SmtpChannel | None = None) -> dict[str, Channel]:
-    channels: dict[str, Channel] = {"in_app": InAppChannel(), "sms": SmsChannel()}
+    from engine.services.portal_sync import PortalChannel  # it uses this module's Undeliverable
+
+    channels: dict[str, Channel] = {"in_app": InAppChannel(), "sms": SmsChannel(), "portal": PortalChannel()}
     if smtp is not None:
         channels["email"] = smtp
     return channels

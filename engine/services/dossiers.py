@@ -1,4 +1,4 @@
-"""Dossier use cases: start, complete a step, claim, cancel, suspend, resume, send a message.
+"""Dossier use cases: start, complete a step, claim, cancel, suspend, resume, send a message or signal.
 
 Each function is one transaction: lock (optimistically, by the dossier's version column), load,
 run, save the state, project work items, append audit, enqueue notifications, commit. A lost race
@@ -45,10 +45,13 @@ from engine.domain.model import RunState
 from engine.domain.model import WorkItemState
 from engine.domain.limits import check_reason_length
 from engine.services import audit
+from engine.services import citizen_store
 from engine.services import projection
+from engine.services import results
 from engine.services import stored_files
 from engine.services.runtime import Runtime
 from engine.services.scripting import script_engine_for
+from engine.store import officer_rollups
 from engine.store import repositories
 from engine.store import rollups
 from engine.store import sequences
@@ -125,12 +128,16 @@ def receive_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applican
                     reception: Mapping, check_reception: Callable[[Session, int, str | None, Mapping], Mapping],
                     applicant: Mapping | None = None, received_at: datetime | None = None,
                     channel: str = Channel.COUNTER.value,
-                    files: Iterable[stored_files.Staged] = ()) -> tuple[DossierRecord, WorkItemRecord]:
+                    files: Iterable[stored_files.Staged] = (),
+                    within_change: Callable[[Session, DossierRecord], None] | None = None,
+                    reused: Mapping[int, int] | None = None) -> tuple[DossierRecord, WorkItemRecord]:
     """Reception in one pass: issue the code and appointment, start the process and complete its
     reception step with `reception` (the step's form data: receive, ask for a supplement or refuse)
-    and the checklist's files, all in one transaction. `check_reception(session, definition_id,
+    and the checklist's files, all in one transaction. `reused` ({checklist index: document id})
+    links documents of the applicant's data store instead of new scans (engine.services.citizen_store). `check_reception(session, definition_id,
     form_key, data)` validates the data against the reception step's form (the configurator's)
-    inside that transaction and returns it clean.
+    inside that transaction and returns it clean; `within_change(session, dossier)`, when given,
+    writes what else belongs to the receipt (an online submission marked accepted) in it too.
 
     Nothing is written, and no file stays stored, when any part is refused."""
     _check_channel(channel)
@@ -146,6 +153,9 @@ def receive_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applican
         _complete_reception(s, started, item, actor, data)
         s.flush()  # the step's id, for its files
         stored_files.add_rows(s, started.dossier, staged, actor, started.now, work_item_id=item.id)
+        if within_change is not None:
+            within_change(s, started.dossier)
+        citizen_store.link_reused(s, started.dossier, dict(reused or {}), actor, started.now, item.id)
         return started.dossier, item
 
 
@@ -159,7 +169,7 @@ def _complete_reception(s: Session, started: Started, item: WorkItemRecord, acto
     item.assignee, item.state, item.claimed_at = actor.username, WorkItemState.CLAIMED.value, now
     ready_before = run.ready_task_ids()
     run.complete(item.task_id, dict(data))
-    _close_item(item, actor, now, data, started.calendar)
+    _close_item(s, item, actor, now, data, started.calendar)
     audit.record(s, at=now, action="complete", actor=actor, dossier_id=dossier.id, work_item=item,
                  element_id=item.element_id, classification=item.classification, margin_minutes=item.margin_minutes)
     projection.sync(s, dossier, run, started.calendar, actor, now, ready_before,
@@ -252,7 +262,8 @@ def complete_work_item(rt: Runtime, work_item_id: int, actor: Actor, data: Mappi
             run = _load(rt, s, dossier, calendar)
             ready_before = run.ready_task_ids()
             run.complete(item.task_id, dict(data or {}))
-        _close_item(item, actor, now, data, calendar)
+        _close_item(s, item, actor, now, data, calendar)
+        results.note_approval(s, dossier, item, data, actor, now)
         audit.record(s, at=now, action="complete", actor=actor, dossier_id=dossier.id,
                      work_item_id=item.id, element_id=item.element_id,
                      classification=item.classification, margin_minutes=item.margin_minutes)
@@ -338,6 +349,22 @@ def send_message(rt: Runtime, dossier_id: int, name: str, actor: Actor,
         ready_before = run.ready_task_ids()
         run.send_message(name, payload)
         audit.record(s, at=now, action="message", actor=actor, dossier_id=dossier.id, message=name)
+        projection.sync(s, dossier, run, calendar, actor, now, ready_before)
+        return dossier
+
+
+@retried_on_race
+def send_signal(rt: Runtime, dossier_id: int, name: str, actor: Actor) -> DossierRecord:
+    """Deliver a BPMN signal to the dossier's waiting catch events (another agency's system
+    saying its part is done, say)."""
+    with transaction(rt) as s:
+        dossier = _running(s, dossier_id)
+        now = rt.clock.now()
+        calendar = rt.calendars.for_unit(s, dossier.unit_code)
+        run = _load(rt, s, dossier, calendar)
+        ready_before = run.ready_task_ids()
+        run.send_signal(name)
+        audit.record(s, at=now, action="signal", actor=actor, dossier_id=dossier.id, signal=name)
         projection.sync(s, dossier, run, calendar, actor, now, ready_before)
         return dossier
 
@@ -470,14 +497,18 @@ def _load(rt: Runtime, s: Session, dossier: DossierRecord, calendar) -> runner.R
     return runner.load(bundle, dossier.state, rt.clock, script_engine_for(calendar, rt.clock))
 
 
-def _close_item(item: WorkItemRecord, actor: Actor, now: datetime, data, calendar) -> None:
+def _close_item(s: Session, item: WorkItemRecord, actor: Actor, now: datetime, data, calendar) -> None:
+    """The step is done: who, when, with what, how it stood against its due time, how long it took
+    in working time; the officers' KPIs count it in the same transaction."""
     item.state, item.completed_at, item.completed_by = WorkItemState.COMPLETED.value, now, actor.username
     item.on_behalf_of = actor.on_behalf_of or item.on_behalf_of
     item.outcome = dict(data or {})
     item.next_sla_at = None
+    item.working_minutes = max(0, calendar.between(item.created_at, now))
     if item.due_at is not None:
         verdict, margin = deadlines.classify(calendar, item.due_at, now)
         item.classification, item.margin_minutes = verdict.value, margin
+    officer_rollups.record_step_completed(s, item)
 
 
 def _dossier_code(rt: Runtime, s: Session, unit: UnitRecord, received: datetime, calendar) -> str:
@@ -523,7 +554,10 @@ def reappoint_dossier(rt: Runtime, dossier_id: int, actor: Actor, new_appointmen
         dossier.appointment_at, dossier.re_appointment_reason, dossier.updated_at = moved.appointment, reason, now
         # The letter is issued: the request is answered (the appointment moves only once).
         dossier.apology_check_at = None
+        late = repositories.officers_late_in(s, dossier.id, now)
+        officer_rollups.record_apology(s, dossier.unit_code, late, now)
         audit.record(s, at=now, action="reappoint", actor=actor, dossier_id=dossier.id, reason=reason,
                      original_appointment=dossier.original_appointment_at.isoformat(),
-                     new_appointment=moved.appointment.isoformat())
+                     new_appointment=moved.appointment.isoformat(),
+                     **{officer_rollups.LATE_OFFICERS: late or None})
         return dossier

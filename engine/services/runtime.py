@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
@@ -64,6 +65,14 @@ class CalendarProvider:
             self._cache.clear()
 
 
+@dataclass(frozen=True)
+class DefinitionSummary:
+    id: int
+    key: str
+    version: int
+    name: str
+
+
 @dataclass
 class Runtime:
     db: Database
@@ -75,6 +84,8 @@ class Runtime:
     documents: DocumentStore | None = None
     _definition_refs: dict[int, tuple[str, str]] = field(default_factory=dict, repr=False)
     _files: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+    _forms: dict[tuple[str, str], dict | None] = field(default_factory=dict, repr=False)
+    _summaries: dict[int, DefinitionSummary] = field(default_factory=dict, repr=False)
 
     #: Templates whose files are kept in memory (forms are read on every completion); a province
     #: runs a few hundred, each a few tens of kilobytes.
@@ -97,6 +108,32 @@ class Runtime:
             self._files[ref[1]] = files
         return files
 
+    def step_form(self, session: Session, definition_id: int, form_key: str | None) -> dict | None:
+        """A step's form (forms/<key>.json of its template version) parsed once per version and
+        kept with its files; None when the step has none. Callers must not change it."""
+        if not form_key:
+            return None
+        files = self.template_files(session, definition_id)
+        if files is None:
+            return None
+        key = (self._definition_refs[definition_id][1], form_key)
+        if key not in self._forms:
+            text = files.get(f"forms/{form_key}.json")
+            if len(self._forms) >= self.FILES_KEPT * 8:
+                self._forms.pop(next(iter(self._forms)))
+            self._forms[key] = json.loads(text) if text else None
+        return self._forms[key]
+
+    def definition_summary(self, session: Session, definition_id: int) -> DefinitionSummary:
+        """What a reply names of a template version (id, key, version, name): fixed once published,
+        so read once."""
+        found = self._summaries.get(definition_id)
+        if found is None:
+            record = session.get(ProcessDefinitionRecord, definition_id)
+            found = self._summaries[definition_id] = DefinitionSummary(record.id, record.key, record.version,
+                                                                       record.name)
+        return found
+
     def document_store(self) -> DocumentStore:
         if self.documents is None:
             raise RuntimeError("this runtime was built without a document store (Runtime.documents)")
@@ -118,5 +155,10 @@ class Runtime:
             return bundle
         blob = session.get(TemplateBlobRecord, definition.digest)
         files = {name: text.encode("utf-8") for name, text in blob.files.items()
-                 if name.endswith((".bpmn", ".bpmn2", ".xml"))}
+                 if name.endswith((".bpmn", ".bpmn2", ".xml", ".dmn"))}
         return self.specs.get(files, definition.key, digest=definition.digest)
+
+
+# Every dossier change of a province connected to the portal queues its portal event in its own
+# transaction, whichever use case or sweep made it: the listener is registered once, here.
+from engine.services import portal_sync  # noqa: E402,F401

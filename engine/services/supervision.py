@@ -10,11 +10,15 @@ ends.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime
+from datetime import time
+from datetime import timedelta
 
 from engine.domain.forecast import Forecast
 from engine.services.forecasts import Forecaster
 from engine.services.runtime import Runtime
+from engine.store import kpi_queries
 from engine.store import statistics
 
 APOLOGY_DUE = "apology_due"
@@ -97,6 +101,21 @@ def dashboard(rt: Runtime, scope: statistics.Scope, now: datetime) -> Dashboard:
                          scope.as_of(now))
 
 
+def officer_kpis(rt: Runtime, scope: statistics.Scope) -> kpi_queries.KpiTables:
+    """The officers' KPIs per officer and per commune for the scope's days (engine.domain.kpi)."""
+    with rt.db.report_session() as s:
+        return kpi_queries.tables(s, scope)
+
+
+def officer_kpi_lines(rt: Runtime, scope: statistics.Scope, username: str, figure: str):
+    """(officer's full name, the lines behind one of their KPI figures): steps or audit events."""
+    with rt.db.report_session() as s:
+        name = statistics.full_names(s, [username])[username]
+        if figure in kpi_queries.EVENT_FIGURES:
+            return name, kpi_queries.officer_events(s, scope, username, figure)
+        return name, kpi_queries.officer_steps(s, scope, username, figure)
+
+
 @dataclass(frozen=True)
 class FilterOptions:
     communes: list[tuple[str, str]]  # (code, name) by name
@@ -107,3 +126,37 @@ def filter_options(rt: Runtime, units) -> FilterOptions:
     with rt.db.report_session() as s:
         names = statistics.unit_names(s, units)
         return FilterOptions(sorted(names.items(), key=lambda kv: kv[1]), statistics.procedures(s))
+
+
+# -- the trend chart --------------------------------------------------------------------------------
+
+#: Beyond this many weeks the trend is drawn by month: a bar a week would be hair-thin again.
+MOST_WEEKS = 26
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    start: datetime  # the week's (or month's) first local midnight, clipped to the period
+    by_month: bool
+    figures: statistics.Figures
+
+
+def trend(rt: Runtime, scope: statistics.Scope, now: datetime) -> list[TrendPoint]:
+    """The period's figures week by week (Monday to Sunday, in the period's own time zone), or
+    month by month when the period is longer than MOST_WEEKS weeks."""
+    by_month = (scope.end - scope.start) > timedelta(weeks=MOST_WEEKS)
+    bounds = _period_starts(scope.start, scope.end, by_month) + [scope.end]
+    with rt.db.report_session() as s:
+        return [TrendPoint(start, by_month, statistics.summary(s, replace(scope, start=start, end=end), now))
+                for start, end in zip(bounds, bounds[1:])]
+
+
+def _period_starts(start: datetime, end: datetime, by_month: bool) -> list[datetime]:
+    starts, day = [start], start.date()
+    while True:
+        day = (day.replace(day=1) + timedelta(days=32)).replace(day=1) if by_month else \
+            day + timedelta(days=7 - day.weekday())
+        instant = datetime.combine(day, time(0), start.tzinfo)
+        if instant >= end:
+            return starts
+        starts.append(instant)

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
 
 from engine.store.base import Base
+from engine.store.records import UnitRecord
+from engine.store.records import UserRecord
 from engine.store.records import UTCDateTime
 
 
@@ -74,11 +76,16 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def valid_token(s: Session, token: str, now: datetime) -> ApiTokenRecord | None:
-    """The token's record when it is neither revoked nor expired (one without an expiry is expired)."""
-    return s.scalar(select(ApiTokenRecord).where(ApiTokenRecord.token_sha256 == token_digest(token),
-                                                 ApiTokenRecord.revoked.is_(False),
-                                                 ApiTokenRecord.expires_at > now))
+def valid_token(s: Session, token: str, now: datetime) -> tuple[ApiTokenRecord, UserRecord, UnitRecord | None] | None:
+    """The token's record when it is neither revoked nor expired (one without an expiry is expired),
+    with its user and the user's unit, read by the same statement: while the caller holds them,
+    reading them again from the session (`session.get`) costs no round trip."""
+    row = s.execute(select(ApiTokenRecord, UserRecord, UnitRecord)
+                    .join(UserRecord, UserRecord.username == ApiTokenRecord.username)
+                    .outerjoin(UnitRecord, UnitRecord.code == UserRecord.unit_code)
+                    .where(ApiTokenRecord.token_sha256 == token_digest(token), ApiTokenRecord.revoked.is_(False),
+                           ApiTokenRecord.expires_at > now)).first()
+    return tuple(row) if row is not None else None
 
 
 def mark_used(s: Session, token_id: int, now: datetime, not_since: datetime) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from engine.store.account_records import ApiTokenRecord
 from engine.store.catalogue_records import ProcedureRecord
+from engine.store import repositories
 from engine.store.records import AuditEventRecord
 from engine.store.records import DossierRecord
 from engine.store.records import ProcessDefinitionRecord
@@ -52,6 +53,23 @@ def dossier_by_code(session: Session, code: str, units: frozenset[str]) -> Dossi
         WorkItemRecord.dossier_id == row[0].id, WorkItemRecord.state.in_(OPEN_STATES))
         .order_by(WorkItemRecord.created_at, WorkItemRecord.id))
     return DossierView(row[0], row[1], list(items))
+
+
+def dossier_code(session: Session, dossier_id: int) -> str | None:
+    return session.scalar(select(DossierRecord.code).where(DossierRecord.id == dossier_id))
+
+
+def dossier_view_of(session: Session, dossier: DossierRecord, definition) -> DossierView:
+    """A dossier already in hand (a change's own row) with its open steps: one statement. The
+    steps a change created or closed are read after its flush, as they now stand; when the change
+    created every open step itself, they are taken from it without a statement."""
+    known = repositories.known_open_items(session, dossier.id)
+    if known is not None:
+        return DossierView(dossier, definition, sorted(known, key=lambda item: (item.created_at, item.id)))
+    items = session.scalars(select(WorkItemRecord).where(
+        WorkItemRecord.dossier_id == dossier.id, WorkItemRecord.state.in_(OPEN_STATES))
+        .order_by(WorkItemRecord.created_at, WorkItemRecord.id))
+    return DossierView(dossier, definition, list(items))
 
 
 def dossier_history(session: Session, dossier_id: int) -> list[HistoryEvent]:

@@ -119,6 +119,10 @@ class Database:
         self.read_session_factory = sessionmaker(self.read_engine, expire_on_commit=False)
         self.report_engine = make_engine(report_url, read_only=True) if report_url else self.read_engine
         self.report_session_factory = sessionmaker(self.report_engine, expire_on_commit=False)
+        lookups = self.read_engine
+        if is_postgres(self.engine):  # one statement is its own transaction: no BEGIN, no ROLLBACK
+            lookups = self.read_engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.lookup_session_factory = sessionmaker(lookups, expire_on_commit=False)
 
     @classmethod
     def from_env(cls) -> "Database":
@@ -137,6 +141,17 @@ class Database:
             yield session
         finally:
             session.close()  # ends the snapshot; loaded objects stay readable (detached)
+
+    @contextmanager
+    def lookup_session(self) -> Iterator[Session]:
+        """A session for a lookup answered by one statement (who a token or a session cookie
+        belongs to): on PostgreSQL each statement runs on its own, without the BEGIN and ROLLBACK
+        round trips a transaction costs; on SQLite, the read session."""
+        session = self.lookup_session_factory()
+        try:
+            yield session
+        finally:
+            session.close()
 
     @cached_property
     def counter_engine(self) -> Engine | None:

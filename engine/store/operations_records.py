@@ -240,3 +240,14 @@ def gauges(session: Session, now: datetime) -> dict[str, list[tuple[tuple[str, .
         "worker_last_pass_seconds": [((), beat.pass_seconds if beat else 0.0)],
     }
 
+
+
+def replica_lag_seconds(session: Session) -> float:
+    """How far the report database (a PostgreSQL replica) is behind its primary: 0 when it has
+    replayed all it received (an idle primary sends nothing, which is no lag) or is no replica."""
+    if session.get_bind().dialect.name != "postgresql":
+        return 0.0
+    return float(session.execute(text(
+        "SELECT CASE WHEN NOT pg_is_in_recovery() THEN 0"
+        " WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
+        " ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END")).scalar() or 0)

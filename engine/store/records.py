@@ -9,6 +9,7 @@ from datetime import timezone
 
 from sqlalchemy import JSON
 from sqlalchemy import Boolean
+from sqlalchemy import Column
 from sqlalchemy import Date
 from sqlalchemy import DateTime
 from sqlalchemy import ForeignKey
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
+from engine.domain import kpi as _kpi
 from engine.store.base import Base
 
 
@@ -212,6 +214,24 @@ class DossierSequenceRecord(Base):
     last_value: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class OfficerRollupRecord(Base):
+    """The officers' KPIs (engine.domain.kpi) summed per local day ('d') and month ('m'), commune
+    and officer (user name; '' holds the unit's own counts: dossiers handled by the unit, its
+    apology letters), kept by engine.store.officer_rollups in the transaction of each change."""
+
+    __tablename__ = "officer_rollup"
+
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), primary_key=True)
+
+
+# The counted columns are the domain's list (22 of them): added to the mapped class one by one.
+for _column in _kpi.COLUMNS:
+    setattr(OfficerRollupRecord, _column, Column(_column, Integer, nullable=False, default=0, server_default="0"))
+
+
 class WorkItemRecord(Base):
     """The projection of one human task: what inboxes, sweeps and statistics read."""
 
@@ -254,6 +274,8 @@ class WorkItemRecord(Base):
     outcome: Mapped[dict | None] = mapped_column(JSON)
     classification: Mapped[str | None] = mapped_column(String(10))
     margin_minutes: Mapped[int | None] = mapped_column(Integer)
+    # Working minutes from the step's arrival to its completion (the officers' KPIs).
+    working_minutes: Mapped[int | None] = mapped_column(Integer)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)  # 0 none, 1 warned, 2 breached, 3+ levels
     next_sla_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # next warning/breach/level to fire
     version: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -301,7 +323,9 @@ class OutboxRecord(Base):
     """A notification to deliver; the worker leases, sends and marks it, idempotently."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "available_at"),)
+    __table_args__ = (Index("ix_outbox_due", "status", "available_at"),
+                      # The portal channel sends a dossier's events in order (engine.services.portal_sync).
+                      Index("ix_outbox_channel_recipient", "channel", "recipient", "id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)

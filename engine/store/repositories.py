@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import and_
 from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import insert
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql
@@ -48,8 +50,32 @@ def open_pause(session: Session, dossier_id: int):
         DossierPauseRecord.dossier_id == dossier_id, DossierPauseRecord.ended_at.is_(None)))
 
 
+_OPEN_ITEMS_KEY = "motcua.open_items"
+
+
+def remember_open_items(session: Session, dossier_id: int, items: list[WorkItemRecord]) -> None:
+    """Note, for the rest of this transaction, that these are all of the dossier's open steps."""
+    session.info.setdefault(_OPEN_ITEMS_KEY, {})[dossier_id] = list(items)
+
+
+def known_open_items(session: Session, dossier_id: int) -> list[WorkItemRecord] | None:
+    """The dossier's open steps when this transaction's change made every one of them, else None."""
+    return session.info.get(_OPEN_ITEMS_KEY, {}).get(dossier_id)
+
+
 def open_work_items(session: Session, dossier_id: int) -> list[WorkItemRecord]:
     return list(session.scalars(_OPEN_ITEMS, {"dossier_id": dossier_id}))
+
+
+def officers_late_in(session: Session, dossier_id: int, now: datetime) -> list[str]:
+    """Who holds a late step of the dossier: an open step past its due time (its assignee) or a
+    step completed late (who completed it); by user name, each once."""
+    w = WorkItemRecord
+    open_late = and_(w.state.in_(("open", "claimed")), w.due_at < now, w.assignee.is_not(None))
+    done_late = and_(w.state == "completed", w.classification == "late")
+    rows = session.execute(select(w.state, w.assignee, w.completed_by)
+                           .where(w.dossier_id == dossier_id, or_(open_late, done_late)))
+    return sorted({completed_by if state == "completed" else assignee for state, assignee, completed_by in rows} - {None})
 
 
 def budget_group_started_at(session: Session, dossier_id: int, group: str) -> datetime | None:
@@ -126,13 +152,6 @@ def forecast_again(session: Session, now: datetime, unit_codes=None) -> int:
 def active_users(session: Session, unit_code: str) -> list[UserRecord]:
     return list(session.scalars(select(UserRecord).where(
         UserRecord.unit_code == unit_code, UserRecord.active.is_(True))))
-
-
-_INSERT_AUDIT = insert(AuditEventRecord.__table__)
-
-
-def insert_audit_events(session: Session, rows: list[dict]) -> None:
-    session.execute(_INSERT_AUDIT, rows)
 
 
 def insert_outbox_once(session: Session, **values) -> None:

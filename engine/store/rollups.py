@@ -103,7 +103,7 @@ def window(session: Session, first: date, last: date | None, narrow) -> dict[tup
     found: dict[tuple[str, int], list[int]] = {}
     # One query per range of one grain: each is a range of the primary key, while their OR made
     # PostgreSQL scan every day row of the years kept (0.5 s at 5,000,000 dossiers).
-    for grain, start, end in _ranges(first, last):
+    for grain, start, end in window_ranges(first, last):
         if end is not None and start >= end:
             continue
         query = (select(r.unit_code, r.definition_id, *(func.sum(r.__table__.c[c]) for c in COLUMNS))
@@ -117,8 +117,9 @@ def window(session: Session, first: date, last: date | None, narrow) -> dict[tup
     return found
 
 
-def _ranges(first: date, last: date | None) -> list[tuple[str, date, date | None]]:
-    """[first, last) as day rows up to the first whole month, month rows, day rows after the last."""
+def window_ranges(first: date, last: date | None) -> list[tuple[str, date, date | None]]:
+    """[first, last) as day rows up to the first whole month, month rows, day rows after the last
+    (engine.store.officer_rollups reads its rows the same way)."""
     whole_from = first if first.day == 1 else _next_month(first)
     if last is None:
         return [(DAY, first, whole_from), (MONTH, whole_from, None)]

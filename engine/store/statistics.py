@@ -34,6 +34,8 @@ from sqlalchemy.sql import ColumnElement
 from engine.domain import figures as definitions
 from engine.domain.figures import CLASSIFICATIONS
 from engine.domain.figures import Figures
+from engine.domain import kpi
+from engine.store import officer_rollups
 from engine.store import rollups
 from engine.store.records import AuditEventRecord
 from engine.store.records import DossierPauseRecord
@@ -390,8 +392,12 @@ def _procedure_rows(session: Session, per_version: dict[int, Figures]) -> list[R
     return sorted(rows, key=lambda r: (-r.figures.received, r.label))
 
 
-def by_officer(session: Session, scope: Scope) -> list[OfficerRow]:
-    """Steps completed in the period by each officer, with the classification stored at completion."""
+def by_officer(session: Session, scope: Scope, *, recount: bool = False) -> list[OfficerRow]:
+    """Steps completed in the period by each officer, with the classification stored at completion:
+    from the officers' daily KPI rollups (engine.store.officer_rollups) for whole days of every
+    procedure, else (or with `recount`) by counting the steps."""
+    if not recount and scope.procedure is None and _rollups_answer(scope):
+        return _officers_from_rollups(session, scope)
     w = WorkItemRecord
     # A step's commune is its dossier's (engine.services.projection copies it): the dossiers are
     # joined only to filter a procedure, and the steps are read from their completion index.
@@ -406,6 +412,20 @@ def by_officer(session: Session, scope: Scope) -> list[OfficerRow]:
     counted = list(session.execute(query))
     names = full_names(session, [r[0] for r in counted])
     rows = [OfficerRow(r[0], names[r[0]], *(int(v) for v in r[1:])) for r in counted]
+    return sorted(rows, key=lambda r: (-(r.steps_done + r.steps_without_deadline), r.username))
+
+
+def _officers_from_rollups(session: Session, scope: Scope) -> list[OfficerRow]:
+    steps = [kpi.COLUMNS.index(c) for c in ("step_early", "step_on_time", "step_late", "step_no_deadline")]
+    per_officer: dict[str, list[int]] = {}
+    cells = officer_rollups.window(session, scope.units, rollups.local_day(scope.start), rollups.local_day(scope.end))
+    for (_unit, username), counts in cells.items():
+        if username != officer_rollups.UNIT and any(counts[i] for i in steps):
+            sums = per_officer.setdefault(username, [0] * len(steps))
+            for j, i in enumerate(steps):
+                sums[j] += counts[i]
+    names = full_names(session, list(per_officer))
+    rows = [OfficerRow(username, names[username], *counts) for username, counts in per_officer.items()]
     return sorted(rows, key=lambda r: (-(r.steps_done + r.steps_without_deadline), r.username))
 
 

@@ -332,7 +332,7 @@ def test_return_sends_the_step_back_to_who_did_it(runtime, returns, clock):
     [event] = events(runtime, "return")
     assert (event.actor, event.giver, event.receiver, event.work_item_id) == (
         "lanh_dao_1", "lanh_dao_1", "chuyen_vien_1", reopened.id)
-    assert event.detail == {"reason": "thiếu chữ ký", "returned_from": "duyet"}
+    assert event.detail == {"reason": "thiếu chữ ký", "returned_from": "duyet", "caused_by": "chuyen_vien_1"}
     [message] = messages(runtime)
     assert message.recipient == "chuyen_vien_1" and "thiếu chữ ký" in message.body
 

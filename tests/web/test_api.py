@@ -363,3 +363,19 @@ def test_other_pages_keep_their_html_errors_and_unknown_api_paths_answer_json(cl
     assert page.status_code == 404 and page.mimetype == "text/html"
     api = client.get("/api/v1/khong-co")
     assert api.status_code == 404 and api.is_json
+
+
+def test_a_start_sent_again_with_its_idempotency_key_answers_with_the_same_dossier(client, birth, token_for, web_rt):
+    """An integration whose answer was lost (the web process died with it in hand) sends the start
+    again: with the same Idempotency-Key it gets the dossier it started, not a second one."""
+    token = token_for("mot_cua_1")
+    headers = {**bearer(token), "Idempotency-Key": "cong-dvc-000123"}
+    body = {"template_key": "dang_ky_khai_sinh", "unit_code": "00070", "applicant": APPLICANT}
+    first = client.post("/api/v1/dossiers", json=body, headers=headers)
+    again = client.post("/api/v1/dossiers", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json["code"] == first.json["code"] and again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers and count(web_rt, DossierRecord) == 1
+    too_long = client.post("/api/v1/dossiers", json=body, headers={**bearer(token), "Idempotency-Key": "x" * 201})
+    assert too_long.status_code == 422 and too_long.json["field"] == "Idempotency-Key"
+    assert count(web_rt, DossierRecord) == 1

@@ -95,3 +95,16 @@ def test_production_sends_the_session_cookie_only_over_https(monkeypatch, tmp_pa
     answer = app.test_client().get("/dang-nhap", base_url="https://motcua.example.vn")
     cookie = answer.headers.get("Set-Cookie", "")
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_metrics_show_the_replica_lag_only_when_reports_read_a_replica(web_rt, clock, tmp_path):
+    """With MOTCUA_READ_DATABASE_URL the supervisors' figures come from a replica, and operators
+    watch how far behind it is (benchmarks/province_day.py reads it from a real streaming replica)."""
+    from web import create_app
+
+    settings = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": web_rt.db.url, "MOTCUA_CLOCK": clock,
+                "SECRET_KEY": "test", "MOTCUA_DOCUMENTS_DIR": str(tmp_path / "documents")}
+    alone = create_app(settings).test_client().get("/metrics").get_data(as_text=True)
+    assert "motcua_replica_lag_seconds" not in alone
+    with_replica = create_app({**settings, "READ_DATABASE_URL": web_rt.db.url}).test_client()
+    assert "motcua_replica_lag_seconds 0.0" in with_replica.get("/metrics").get_data(as_text=True)

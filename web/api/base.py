@@ -66,9 +66,11 @@ _smorest_pagination_schema = pagination._pagination_parameters_schema_factory
 pagination._pagination_parameters_schema_factory = _bounded_pagination_schema
 
 
-def api_blueprint(name: str, url_prefix: str, description: str) -> Blueprint:
+def api_blueprint(name: str, url_prefix: str, description: str, authenticate: bool = True) -> Blueprint:
+    """A blueprint of the API; `authenticate=False` for the citizen's routes, which prove otherwise."""
     blp = Blueprint(name, __name__, url_prefix=url_prefix, description=description)
-    blp.before_request(_authenticate)
+    if authenticate:
+        blp.before_request(_authenticate)
     blp.register_error_handler(ApiError, _api_error)
     blp.register_error_handler(FormError, _form_error)
     blp.register_error_handler(EngineError, _engine_error)
@@ -138,6 +140,14 @@ def _form_error(exc: FormError):
 
 
 def _engine_error(exc: EngineError):
+    status, body = engine_error_answer(exc)
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def engine_error_answer(exc: EngineError) -> tuple[int, dict]:
+    """The status and JSON body an engine refusal is answered with (kept for idempotent repeats)."""
     if isinstance(exc, PermissionDenied):
         status = 403
     elif isinstance(exc, ConflictError):
@@ -151,7 +161,10 @@ def _engine_error(exc: EngineError):
     else:
         status = 422
     message = localised(exc)  # in Vietnamese, like the API's own messages
-    return _json(status, message, exc.field, {exc.field: [message]} if exc.field else None)
+    body = {"error": TITLES.get(status, "Lỗi"), "message": message, "field": exc.field}
+    if exc.field:
+        body["errors"] = {exc.field: [message]}
+    return status, body
 
 
 def _http_error(exc: HTTPException):

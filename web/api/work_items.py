@@ -132,8 +132,10 @@ def _item_answer(s, item) -> dict:
 
 
 def _dossier_answer(s, dossier) -> dict:
-    """The dossier with its steps open now, as the caller's reply inside the change's transaction."""
-    return dossier_payload(api_queries.dossier_by_code(s, dossier.code, frozenset({dossier.unit_code})))
+    """The dossier with its steps open now, as the caller's reply inside the change's transaction:
+    the changed row itself, its template version from memory, its open steps read once."""
+    definition = runtime().definition_summary(s, dossier.definition_id)
+    return dossier_payload(api_queries.dossier_view_of(s, dossier, definition))
 
 
 def _item(item_id: int) -> dict:

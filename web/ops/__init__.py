@@ -94,6 +94,17 @@ class _DatabaseCollector:
                 for values, n in figures[name]:
                     family.add_metric(list(values), n)
                 yield family
+        if rt.db.report_engine is not rt.db.read_engine:
+            yield _replica_lag(rt)
+
+
+def _replica_lag(rt) -> GaugeMetricFamily:
+    """Only with MOTCUA_READ_DATABASE_URL: the supervisors' figures are this much behind."""
+    family = GaugeMetricFamily("motcua_replica_lag_seconds",
+                               "Seconds the report database (replica) is behind the primary")
+    with rt.db.report_session() as s:
+        family.add_metric([], operations_records.replica_lag_seconds(s))
+    return family
 
 
 def init_app(app: Flask) -> None:
