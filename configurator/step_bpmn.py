@@ -12,11 +12,11 @@ from configurator.step_layout import Edge
 from configurator.step_layout import Layout
 from configurator.step_layout import Node
 from configurator.step_layout import layout_graph
-from configurator.step_table import _STEP_ATTRS
+from configurator.step_table import STEP_ATTRS
 from configurator.step_table import StepTableError
-from configurator.step_table import _clean
-from configurator.step_table import _normalise_edge
-from configurator.step_table import _normalise_escalation
+from configurator.step_table import clean_cell
+from configurator.step_table import normalise_edge
+from configurator.step_table import normalise_escalation
 from configurator.step_table import normalise_table
 from configurator.step_table import validate_step_table
 from engine.bpmn.xml import parse_xml
@@ -83,7 +83,7 @@ def _node_element(process, node: Node, edges: list[Edge]):
     step = node.step
     if node.type == "task":
         ext = _sub(element, BPMN, "extensionElements")
-        _sub(ext, MOTCUA, "step", {attr: step.get(key) for key, attr in _STEP_ATTRS})
+        _sub(ext, MOTCUA, "step", {attr: step.get(key) for key, attr in STEP_ATTRS})
         _escalation_elements(ext, step.get("escalations", []))
     elif node.type == "end" and step.get("status") is not None:
         ext = _sub(element, BPMN, "extensionElements")
@@ -183,13 +183,13 @@ def _motcua(element, tag: str):
 def _read_escalations(parent) -> list[dict]:
     if parent is None:
         return []
-    return [_normalise_escalation(dict(e.attrib)) for e in parent.iterfind(_q(MOTCUA, "escalation"))]
+    return [normalise_escalation(dict(e.attrib)) for e in parent.iterfind(_q(MOTCUA, "escalation"))]
 
 
 def _read_process_settings(process, table: dict) -> None:
     procedure = _motcua(process, "procedure")
     if procedure is not None:
-        table.update(_clean({"procedure_code": procedure.get("code"),
+        table.update(clean_cell({"procedure_code": procedure.get("code"),
                              "legal_limit": procedure.get("legalLimit")}))
     defaults = _motcua(process, "defaults")
     if defaults is not None:
@@ -216,7 +216,7 @@ def _read_task(element, node_roles: dict) -> dict:
     spec = _motcua(element, "step")
     attrs = dict(spec.attrib) if spec is not None else {}
     step = {"id": element.get("id"), "name": element.get("name")}
-    step.update({key: attrs.get(attr) for key, attr in _STEP_ATTRS})
+    step.update({key: attrs.get(attr) for key, attr in STEP_ATTRS})
     step["role"] = step["role"] or node_roles.get(element.get("id"))
     step["escalations"] = _read_escalations(element.find(_q(BPMN, "extensionElements")))
     return step
@@ -240,7 +240,7 @@ def _read_edges(step_id: str, flows: dict, elements: dict, problems: list[Reason
 
 def _edge_of(flow, default_id: str | None) -> dict:
     condition = flow.find(_q(BPMN, "conditionExpression"))
-    return _normalise_edge({"to": flow.get("targetRef"), "label": flow.get("name"),
+    return normalise_edge({"to": flow.get("targetRef"), "label": flow.get("name"),
                             "when": (condition.text or "").strip() if condition is not None else None,
                             "default": default_id is not None and flow.get("id") == default_id})
 

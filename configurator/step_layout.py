@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from engine.domain.graphs import forward_edges
 from configurator.step_table import START_ID
-from configurator.step_table import _gateway_id
+from configurator.step_table import gateway_id
 
 TASK_SIZE, GATEWAY_SIZE, EVENT_SIZE = (100, 80), (50, 50), (36, 36)
 COLUMN_WIDTH, ROW_HEIGHT, LANE_LABEL, MARGIN = 150, 120, 30, 20
@@ -51,7 +51,7 @@ def _build_graph(table: dict) -> tuple[dict[str, Node], list[Edge]]:
         nodes[step["id"]] = Node(step["id"], kind, step.get("role", ""), step)
         source = step["id"]
         if len(step.get("next", [])) > 1:
-            source = _gateway_id(step["id"])
+            source = gateway_id(step["id"])
             nodes[source] = Node(source, "gateway", step.get("role", ""))
             edges.append(Edge(f"Flow_{len(edges) + 1}", step["id"], source))
         for entry in step.get("next", []):

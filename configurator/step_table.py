@@ -68,7 +68,7 @@ _DURATION = re.compile(r"(\d+(\.\d+)?[mhd]|P(?!$)(\d+(\.\d+)?[YMWD])*(T(?!$)(\d+
 _WARN_AT = re.compile(r"(\d+(\.\d+)?%|\d+(\.\d+)?[mhd])")
 _ACTIONS = ("notify", "reassign", "priority")
 _TRUTHY = {"x", "yes", "y", "true", "1", "có", "co", "default", "mặc định"}
-_STEP_ATTRS = (("role", "role"), ("budget", "budget"), ("budget_group", "budgetGroup"),
+STEP_ATTRS = (("role", "role"), ("budget", "budget"), ("budget_group", "budgetGroup"),
                ("warn_at", "warnAt"), ("clock_start", "clockStart"), ("priority", "priority"),
                ("form", "form"), ("status", "status"), ("pause", "pause"), ("optional", "optional"))
 _INT_KEYS = ("status", "priority")
@@ -83,7 +83,7 @@ class StepTableError(Problems):
 
 # --- normalising the table --------------------------------------------------------------------
 
-def _clean(mapping: dict) -> dict:
+def clean_cell(mapping: dict) -> dict:
     return {k: v for k, v in mapping.items() if v is not None and v != "" and v != []}
 
 
@@ -94,17 +94,17 @@ def _as_int(value):
         return value  # left as is; validation names it
 
 
-def _normalise_escalation(raw: dict) -> dict:
-    esc = _clean({k: raw.get(k) for k in ("after", "action", "target", "priority")})
+def normalise_escalation(raw: dict) -> dict:
+    esc = clean_cell({k: raw.get(k) for k in ("after", "action", "target", "priority")})
     if "priority" in esc:
         esc["priority"] = _as_int(esc["priority"])
     return esc
 
 
-def _normalise_edge(raw) -> dict:
+def normalise_edge(raw) -> dict:
     if isinstance(raw, str):
         return {"to": raw}
-    edge = _clean({"to": raw.get("to"), "when": raw.get("when"), "label": raw.get("label")})
+    edge = clean_cell({"to": raw.get("to"), "when": raw.get("when"), "label": raw.get("label")})
     if raw.get("default"):
         edge["default"] = True
     return edge
@@ -114,11 +114,11 @@ def _normalise_next(value) -> list[dict]:
     if value in (None, "", []):
         return []
     items = value if isinstance(value, list) else [value]
-    return [_normalise_edge(item) for item in items]
+    return [normalise_edge(item) for item in items]
 
 
 def _normalise_step(raw: dict) -> dict:
-    step = _clean({key: raw.get(key) for key in ("id", "name", *(k for k, _ in _STEP_ATTRS))})
+    step = clean_cell({key: raw.get(key) for key in ("id", "name", *(k for k, _ in STEP_ATTRS))})
     for key in _INT_KEYS:
         if key in step:
             step[key] = _as_int(step[key])
@@ -130,7 +130,7 @@ def _normalise_step(raw: dict) -> dict:
             step["optional"] = str(flag)  # kept so that validation names it
     if raw.get("kind") not in (None, "", "task"):
         step["kind"] = raw["kind"]
-    escalations = [_normalise_escalation(e) for e in raw.get("escalations") or []]
+    escalations = [normalise_escalation(e) for e in raw.get("escalations") or []]
     if escalations:
         step["escalations"] = escalations
     edges = _normalise_next(raw.get("next"))
@@ -141,8 +141,8 @@ def _normalise_step(raw: dict) -> dict:
 
 def _normalise_defaults(raw: dict | None) -> dict:
     raw = raw or {}
-    defaults = _clean({"warn_at": raw.get("warn_at")})
-    escalations = [_normalise_escalation(e) for e in raw.get("escalations") or []]
+    defaults = clean_cell({"warn_at": raw.get("warn_at")})
+    escalations = [normalise_escalation(e) for e in raw.get("escalations") or []]
     if escalations:
         defaults["escalations"] = escalations
     return defaults
@@ -153,11 +153,11 @@ def normalise_table(obj: dict) -> dict:
     are dropped, integers are integers. Does not validate."""
     if not isinstance(obj, dict):
         raise StepTableError([Reason.of("the step table must be an object with process_id, roles and steps")])
-    table = _clean({k: obj.get(k) for k in ("process_id", "name", "procedure_code", "legal_limit")})
+    table = clean_cell({k: obj.get(k) for k in ("process_id", "name", "procedure_code", "legal_limit")})
     if "legal_limit" in table:
         table["legal_limit"] = _canonical_legal_limit(table["legal_limit"])
     table["roles"] = dict(obj.get("roles") or {})
-    table["budget_groups"] = [_clean(dict(g)) for g in obj.get("budget_groups") or []]
+    table["budget_groups"] = [clean_cell(dict(g)) for g in obj.get("budget_groups") or []]
     defaults = _normalise_defaults(obj.get("defaults"))
     if defaults:
         table["defaults"] = defaults
@@ -213,7 +213,7 @@ def _csv_setting(row: dict, table: dict, where: Reason, problems: list[Reason]) 
                                        "budget": row.get("budget", ""), "name": row.get("name", "")})
     elif key == "defaults":
         defaults = table.setdefault("defaults", {})
-        defaults.update(_clean({"warn_at": row.get("warn_at")}))
+        defaults.update(clean_cell({"warn_at": row.get("warn_at")}))
         defaults["escalations"] = _parse_escalations(row.get("escalations"), where, problems)
     else:
         problems.append(Reason.of("%(where)s: unknown setting '%(setting)s'", where=where, setting=row["step_id"]))
@@ -227,7 +227,7 @@ def _csv_edge(row: dict) -> dict | None:
 
 
 def _csv_step(row: dict, where: Reason, problems: list[Reason]) -> dict:
-    step = {key: row.get(key) for key in ("id", "name", "kind", *(k for k, _ in _STEP_ATTRS))}
+    step = {key: row.get(key) for key in ("id", "name", "kind", *(k for k, _ in STEP_ATTRS))}
     step["id"] = row["step_id"]
     step["escalations"] = _parse_escalations(row.get("escalations"), where, problems)
     step["next"] = []
@@ -319,7 +319,7 @@ def _format_escalations(escalations: list[dict] | None) -> str:
 
 
 def _write_step_rows(writer: csv.DictWriter, step: dict) -> None:
-    row = {k: step.get(k) for k in ("name", "kind", *(k for k, _ in _STEP_ATTRS))}
+    row = {k: step.get(k) for k in ("name", "kind", *(k for k, _ in STEP_ATTRS))}
     row.update(step_id=step["id"], escalations=_format_escalations(step.get("escalations")))
     edges = step.get("next") or [{}]
     for index, edge in enumerate(edges):
@@ -507,7 +507,7 @@ def validate_step_table(table: dict) -> list[Reason]:
     return problems
 
 
-def _gateway_id(step_id: str) -> str:
+def gateway_id(step_id: str) -> str:
     return f"Gateway_{step_id}"
 
 
@@ -515,7 +515,7 @@ def _generated_ids(table: dict) -> set[str]:
     pid = table.get("process_id")
     ids = {START_ID, f"Collaboration_{pid}", f"Participant_{pid}", f"LaneSet_{pid}",
            f"Diagram_{pid}", f"Plane_{pid}"}
-    ids |= {_gateway_id(s.get("id")) for s in table["steps"] if len(s.get("next", [])) > 1}
+    ids |= {gateway_id(s.get("id")) for s in table["steps"] if len(s.get("next", [])) > 1}
     ids |= {f"Lane_{r}" for r in {s.get("role") for s in table["steps"]} if r}
     edge_count = 1 + sum(len(s.get("next", [])) + (len(s.get("next", [])) > 1) for s in table["steps"])
     return ids | {f"Flow_{n}" for n in range(1, edge_count + 1)}

@@ -22,6 +22,7 @@ from engine.domain.calendar import DEFAULT_TIMEZONE
 from engine.domain.calendar import Periods
 from engine.domain.calendar import WorkingCalendar
 from engine.domain.calendar import parse_periods
+from engine.units import province_of_ward
 
 NATIONAL = "VN"
 DEFAULT_YEARS = range(2020, 2036)
@@ -217,12 +218,5 @@ def calendar_chain(unit_code: str) -> list[str]:
     code = unit_code.strip()
     if code == NATIONAL:
         return [NATIONAL]
-    province = _province_of_ward().get(int(code)) if code.isdigit() and len(code) == 5 else None
+    province = province_of_ward(int(code)) if code.isdigit() and len(code) == 5 else None
     return [code] + ([province] if province else []) + [NATIONAL]
-
-
-@lru_cache(maxsize=1)
-def _province_of_ward() -> dict[int, str]:
-    from vietnam_provinces import Ward  # imported here: a 3,000-ward table, only for chains
-
-    return {ward.code.value: f"{ward.province_code.value:02d}" for ward in Ward.iter_all()}

@@ -4,8 +4,10 @@ a machine without Pango still runs everything else."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
+import jinja2
 import segno
 
 #: The font stack of the printed pages: DejaVu (fonts-dejavu-core, scripts/ensure_pdf.sh) first.
@@ -14,6 +16,16 @@ FONTS = '"DejaVu Serif", "Noto Serif", serif'
 
 class PdfUnavailable(RuntimeError):
     """WeasyPrint cannot load (Pango is missing): install what scripts/ensure_pdf.sh installs."""
+
+
+#: The engine's own document templates (the result a leader's approval signs).
+_TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent / "templates"),
+                                autoescape=True)
+
+
+def render_template(name: str, **values) -> str:
+    """One of engine/templates/ as HTML, its values escaped."""
+    return _TEMPLATES.get_template(name).render(**values)
 
 
 def qr_svg(url: str, title: str = "Mã QR tra cứu hồ sơ") -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from vietnam_provinces import Province
 from vietnam_provinces import Ward
@@ -48,3 +49,13 @@ def units_of_province(name_or_codename: str = "ha_noi") -> list[Unit]:
             wcode = ward_code(ward.code.value)
             units.append(Unit(wcode, ward.name, "commune", pcode, f"{pcode}.{wcode}"))
     return units
+
+
+@lru_cache(maxsize=1)
+def _province_of_ward() -> dict[int, str]:
+    return {ward.code.value: f"{ward.province_code.value:02d}" for ward in Ward.iter_all()}
+
+
+def province_of_ward(code: int) -> str | None:
+    """The two-digit code of the province a ward (or commune) belongs to; None for an unknown code."""
+    return _province_of_ward().get(code)

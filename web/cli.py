@@ -26,7 +26,7 @@ from engine.commands.operations import status_command
 from engine.commands.portal import portal_group
 from engine.commands.rollups import rollups_group
 from engine.commands.worker import worker_command
-from web.api.commands import api_token_group
+from engine.commands.api_tokens import api_token_group
 
 
 class _Commands(click.Group):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from sqlalchemy import select
 
 from configurator import catalogue
 from configurator import library
@@ -22,7 +21,6 @@ from engine.services import dossiers
 from engine.services import results
 from engine.services import stored_files
 from engine.services.runtime import Runtime
-from engine.store import citizen_records
 from engine.store import queries
 from engine.store.records import UnitRecord
 from engine.store.records import WorkItemRecord
@@ -77,8 +75,7 @@ def seed_citizen(rt: Runtime, unit: str = "00070") -> str | None:
 
 def _complete_open_step(rt: Runtime, dossier_id: int, unit: str, forms: dict, rng, decision: str | None) -> None:
     with rt.db.read_session() as s:
-        item = s.scalar(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id,
-                                                     WorkItemRecord.state == "open"))
+        item = queries.open_step(s, dossier_id)
     if item is None:
         return
     answers = sample_answers(forms.get(item.form_key, {}), rng)
@@ -89,7 +86,4 @@ def _complete_open_step(rt: Runtime, dossier_id: int, unit: str, forms: dict, rn
 
 def _sign_now(rt: Runtime, dossier_id: int) -> None:
     """This one result is signed during the seed (the worker signs the others' on its first pass)."""
-    with rt.db.session() as s:
-        row = citizen_records.signing_of(s, dossier_id)
-        if row is not None and row.status == "pending":
-            results.issue(rt, s, row, rt.clock.now())
+    results.issue_pending(rt, dossier_id)

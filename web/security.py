@@ -86,7 +86,7 @@ def load_user(session, username: str) -> SignedInUser | None:
                         unit.name if unit else None, supervised, user.auth_epoch or 0)
 
 
-def _load_signed_in_user(username: str) -> SignedInUser | None:
+def load_signed_in_user(username: str) -> SignedInUser | None:
     with runtime().db.lookup_session() as s:
         user = load_user(s, username)
     if user is not None:  # the request's log lines name who acted, and in which unit
@@ -100,7 +100,7 @@ def _load_session_user(session_id: str) -> SignedInUser | None:
     """The session's user, unless the account signed out or changed its password since (a copied
     cookie dies with the session it was copied from)."""
     username, _, epoch = session_id.rpartition(":")
-    user = _load_signed_in_user(username) if username and epoch.isdigit() else None
+    user = load_signed_in_user(username) if username and epoch.isdigit() else None
     return user if user is not None and user.auth_epoch == int(epoch) else None
 
 

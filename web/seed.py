@@ -5,12 +5,11 @@ documents (web.demo_files: a scan of the declaration as PDF, a PNG, the signed r
 
 from __future__ import annotations
 
-from sqlalchemy import func
-from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from engine.domain import decisions
 from engine.services.runtime import Runtime
+from engine.store import queries
 from engine.store.records import UnitRecord
 from engine.store.records import UserRecord
 from engine.units import units_of_province
@@ -31,7 +30,7 @@ def demo_roles() -> dict[str, str]:
 
 def is_empty(rt: Runtime) -> bool:
     with rt.db.session() as s:
-        return not s.scalar(select(func.count()).select_from(UnitRecord))
+        return queries.unit_count(s) == 0
 
 
 def seed_units(rt: Runtime, province: str = "ha_noi") -> int:
@@ -81,7 +80,6 @@ def seed_rollouts(rt: Runtime, province_code: str = "01") -> int:
     """Every published procedure rolled out to every commune of the province (126 for Hà Nội),
     and one commune with local differences so that the drift report has something to show."""
     from configurator import variants
-    from engine.store import queries
 
     with rt.db.read_session() as s:
         published = queries.published_definitions(s)
@@ -116,7 +114,6 @@ def seed_dossiers(rt: Runtime, per_procedure: int = 6, seed: int = 2026) -> int:
     signs_results = signing.settings_path(rt.db.url) is not None
     created = 0
     with rt.db.session() as s:
-        from engine.store import queries
 
         published = queries.published_definitions(s)
     names = ["Nguyễn Văn An", "Trần Thị Bình", "Lê Minh Châu", "Phạm Quốc Dũng", "Hoàng Thu Hà",
@@ -152,18 +149,13 @@ def _send_back_and_reassign(sim, returns: int = 4, reassignments: int = 3) -> No
     """A few open steps sent back to the previous one (where the template has that path) and a few
     a leader gives to the role's second officer: what the officers' KPIs count as returns caused
     and reassignments."""
-    from sqlalchemy import select as _select
-
     from engine.domain.assignment import Actor
     from engine.services import actions
     from engine.store.records import DossierRecord
     from engine.store.records import WorkItemRecord
 
     with sim.db.session() as s:
-        steps = s.execute(_select(WorkItemRecord, DossierRecord.definition_id)
-                          .join(DossierRecord, DossierRecord.id == WorkItemRecord.dossier_id)
-                          .where(WorkItemRecord.state.in_(["open", "claimed"]), WorkItemRecord.role.is_not(None))
-                          .order_by(WorkItemRecord.id)).all()
+        steps = queries.open_role_steps(s)
         returnable = [item for item, definition_id in steps
                       if actions.has_return_path(sim.bundle_for_definition(s, definition_id), item.element_id)]
     for item in returnable[:returns]:
@@ -234,8 +226,6 @@ def _attach_scans(sim, dossier_id, reception, index: int) -> None:
 
 def _attach_result(sim, dossier_id, unit, procedure: str) -> None:
     """A dossier past its leader's signature keeps the signed result as a PDF."""
-    from sqlalchemy import select as _select
-
     from engine.domain.assignment import Actor
     from engine.domain.attachments import AttachmentKind
     from engine.domain.attachments import Upload
@@ -244,9 +234,7 @@ def _attach_result(sim, dossier_id, unit, procedure: str) -> None:
     from web.demo_files import tiny_pdf
 
     with sim.db.read_session() as s:
-        signed = s.scalar(_select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id,
-                                                        WorkItemRecord.element_id == "ky_duyet",
-                                                        WorkItemRecord.state == "completed"))
+        signed = queries.step_at(s, dossier_id, "ky_duyet", state="completed")
     if signed is None or (signed.outcome or {}).get("ket_qua") == "tra_lai":
         return
     leader = Actor(signed.completed_by or f"lanh_dao_{unit}_1", frozenset({"lanh_dao"}), unit)
@@ -257,14 +245,11 @@ def _attach_result(sim, dossier_id, unit, procedure: str) -> None:
 
 def _request_supplement(sim, dossier_id, reception) -> None:
     """The reception check finds the dossier incomplete: it waits for the citizen (status 5)."""
-    from sqlalchemy import select as _select
-
     from engine.services import dossiers
     from engine.store.records import WorkItemRecord
 
     with sim.db.read_session() as s:
-        item = s.scalar(_select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id,
-                                                      WorkItemRecord.element_id == "tiep_nhan"))
+        item = queries.step_at(s, dossier_id, "tiep_nhan")
     if item is not None:
         dossiers.complete_work_item(sim, item.id, reception, {"ket_qua": "bo_sung",
                                                               "noi_dung_bo_sung": "Thiếu bản sao giấy tờ tuỳ thân"})
@@ -285,8 +270,6 @@ def _walk(sim, dossier_id, unit, forms, rng, real_now, applicant_name: str = "Ng
     """Work a dossier a random number of steps along its first-choice answers."""
     from datetime import timedelta
 
-    from sqlalchemy import select as _select
-
     from engine.domain.assignment import Actor
     from engine.domain.errors import EngineError
     from engine.services import dossiers
@@ -295,8 +278,7 @@ def _walk(sim, dossier_id, unit, forms, rng, real_now, applicant_name: str = "Ng
     steps = rng.choice([0, 1, 2, 3, 4, 5, 8, 8, 8])
     for _ in range(steps):
         with sim.db.session() as s:
-            item = s.scalar(_select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id,
-                                                          WorkItemRecord.state.in_(["open", "claimed"])))
+            item = queries.open_step(s, dossier_id)
         if item is None:
             return
         lateness = rng.choice([0.3, 0.5, 0.8, 0.9, 1.6])  # some steps finish late

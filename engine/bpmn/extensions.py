@@ -7,10 +7,13 @@ Durations stay text here: the calendar layer turns them into working minutes.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from dataclasses import field
 
 from lxml import etree
+
+from engine.bpmn.xml import parse_xml
 
 MOTCUA_NS = "https://motcua.vn/schema/bpmn/1.0"
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -207,3 +210,29 @@ def _int(value: str | None, default: int | None) -> int | None:
         return int(value) if value not in (None, "") else default
     except ValueError:
         return default
+
+
+def process_flow(files: dict[str, str], key: str) -> tuple[list[str], dict[str, list[str]]]:
+    """The flow of process `key` among a template's files: its start events and, per element, the
+    elements it leads to (sequence flows, and a task to each boundary event attached to it).
+    Empty when no file holds the process."""
+    process = None
+    for name, text in files.items():
+        if name.endswith((".bpmn", ".bpmn2", ".xml")):
+            tree = parse_xml(text, file_name=name)
+            process = next((p for p in tree.getroot().iter(f"{{{BPMN_NS}}}process") if p.get("id") == key), None)
+            if process is not None:
+                break
+    edges: dict[str, list[str]] = defaultdict(list)
+    starts: list[str] = []
+    for node in process if process is not None else ():
+        if not isinstance(node.tag, str) or node.get("id") is None:
+            continue
+        kind = etree.QName(node).localname
+        if kind == "sequenceFlow":
+            edges[node.get("sourceRef")].append(node.get("targetRef"))
+        elif kind == "boundaryEvent":
+            edges[node.get("attachedToRef")].append(node.get("id"))
+        elif kind == "startEvent":
+            starts.append(node.get("id"))
+    return starts, edges

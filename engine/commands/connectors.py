@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from engine.commands.operations import _runtime
+from engine.commands.operations import operator_runtime
 from engine.domain import connectors
 from engine.domain.assignment import Actor
 from engine.domain.errors import EngineError
@@ -32,7 +32,7 @@ def hosts_group() -> None:
 
 @hosts_group.command("list")
 def list_hosts() -> None:
-    with _runtime() as rt:
+    with operator_runtime() as rt:
         hosts = service_calls.allowed_hosts(rt)
     for host in hosts:
         click.echo(f"{host.host}\t{host.added_by}\t{host.added_at.isoformat()}\t{host.note or ''}")
@@ -45,7 +45,7 @@ def list_hosts() -> None:
 @click.option("--note", default=None, help="Why (kept with the host).")
 @click.option("--by", "username", default="system", show_default=True, help="Who allows it (kept in the audit log).")
 def allow_host(host: str, note: str | None, username: str) -> None:
-    with _runtime() as rt:
+    with operator_runtime() as rt:
         try:
             row = service_calls.allow_host(rt, host, Actor(username), note)
         except EngineError as exc:
@@ -57,7 +57,7 @@ def allow_host(host: str, note: str | None, username: str) -> None:
 @click.argument("host")
 @click.option("--by", "username", default="system", show_default=True, help="Who removes it (kept in the audit log).")
 def forbid_host(host: str, username: str) -> None:
-    with _runtime() as rt:
+    with operator_runtime() as rt:
         try:
             service_calls.forbid_host(rt, host, Actor(username))
         except EngineError as exc:

@@ -18,7 +18,7 @@ from engine.store.database import Database
 
 
 @contextmanager
-def _runtime() -> Iterator[Runtime]:
+def operator_runtime() -> Iterator[Runtime]:
     db = Database.from_env()
     try:
         yield Runtime(db=db)
@@ -36,7 +36,7 @@ def incidents_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def list_incidents(include_resolved: bool, as_json: bool) -> None:
     """Open and retrying incidents, newest first: kind, dossier, element, attempts and the error."""
-    with _runtime() as rt:
+    with operator_runtime() as rt:
         found = incidents.listing(rt, include_resolved=include_resolved)
     for incident in found:
         row = {"id": incident.id, "kind": incident.kind, "status": incident.status, "dossier_id": incident.dossier_id,
@@ -58,7 +58,7 @@ def list_incidents(include_resolved: bool, as_json: bool) -> None:
 @click.option("--by", "username", default="system", show_default=True, help="Who asks (kept in the audit log).")
 def retry_incident(incident_id: int, username: str) -> None:
     """Run the failed work again on the next worker pass."""
-    with _runtime() as rt:
+    with operator_runtime() as rt:
         incident = incidents.retry(rt, incident_id, Actor(username))
     click.echo(f"incident #{incident.id} will be retried on the next worker pass")
 
@@ -68,7 +68,7 @@ def retry_incident(incident_id: int, username: str) -> None:
 @click.option("--by", "username", default="system", show_default=True, help="Who resolves (kept in the audit log).")
 def resolve_incident(incident_id: int, username: str) -> None:
     """Close the incident without running the work again (it was dealt with by hand)."""
-    with _runtime() as rt:
+    with operator_runtime() as rt:
         incident = incidents.resolve(rt, incident_id, Actor(username))
     click.echo(f"incident #{incident.id} resolved")
 
@@ -78,7 +78,7 @@ def resolve_incident(incident_id: int, username: str) -> None:
 def status_command(as_json: bool) -> None:
     """Is this installation ready: database, schema, worker heartbeat, outbox and incident
     backlogs. Exits 1 when not ready (for scripts and monitoring)."""
-    with _runtime() as rt:
+    with operator_runtime() as rt:
         report = health.readiness(rt)
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))

@@ -9,14 +9,13 @@ import sys
 import click
 
 from engine import logs
+from engine.commands.operations import operator_runtime
 from engine.domain.errors import EngineError
 from engine.services import online_intake
 from engine.services import portal_admin
 from engine.services import portal_reconcile
 from engine.services.portal_client import PortalUnavailable
 from engine.services.portal_simulator import PortalSimulator
-from engine.services.runtime import Runtime
-from engine.store.database import Database
 
 
 @click.group("portal")
@@ -61,7 +60,7 @@ def configure(province, endpoint, token, platform_code, agencies, status_map, ti
         pairs = dict(a.split("=", 1) for a in agencies)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
-    with _runtime() as rt:
+    with operator_runtime() as rt:
         try:
             portal_admin.configure(rt, province, endpoint=endpoint, token=token, agency_ids=pairs,
                                    platform_code=platform_code, status_map=mapping, timeout_seconds=timeout,
@@ -76,7 +75,7 @@ def configure(province, endpoint, token, platform_code, agencies, status_map, ti
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per difference.")
 def reconcile(province: str | None, as_json: bool) -> None:
     """Compare what the portal holds with ours; list each difference. Exit code 1 when any."""
-    with _runtime() as rt:
+    with operator_runtime() as rt:
         try:
             reports = portal_reconcile.reconcile(rt, province)
         except (EngineError, PortalUnavailable) as exc:
@@ -99,24 +98,15 @@ def reconcile(province: str | None, as_json: bool) -> None:
 @portal_group.command("pull")
 def pull() -> None:
     """Take the submissions the portal offers now (the worker does this on its own)."""
-    with _runtime() as rt:
+    with operator_runtime() as rt:
         click.echo(online_intake.pull(rt, now_whatever_the_interval=True))
 
 
 @portal_group.command("backlog")
 def backlog() -> None:
     """Portal messages not delivered: dead letters (with their error) and the count still pending."""
-    with _runtime() as rt:
+    with operator_runtime() as rt:
         found = portal_admin.backlog(rt)
     click.echo(f"pending: {len(found.pending)}, dead: {len(found.dead)}")
     for message in found.dead:
         click.echo(f"  #{message.id}\t{message.subject}\t{message.last_error}")
-
-
-class _runtime:
-    def __enter__(self) -> Runtime:
-        self.db = Database.from_env()
-        return Runtime(db=self.db)
-
-    def __exit__(self, *exc) -> None:
-        self.db.dispose()

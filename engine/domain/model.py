@@ -45,6 +45,10 @@ class WorkItemState(str, enum.Enum):
     CANCELLED = "cancelled"  # the engine withdrew it (boundary event, cancel, migration)
 
 
+#: A step still waiting for someone: open, or claimed and not completed.
+OPEN_STATES = (WorkItemState.OPEN.value, WorkItemState.CLAIMED.value)
+
+
 class Classification(str, enum.Enum):
     """Trước hạn / đúng hạn / quá hạn, as the control slip marks each step."""
 

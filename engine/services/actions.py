@@ -27,9 +27,9 @@ from engine.domain.limits import check_reason_length
 from engine.services import audit
 from engine.services import outbox
 from engine.services import projection
-from engine.services.dossiers import _close_item  # see the report: wants a public complete_in()
-from engine.services.dossiers import _load
-from engine.services.dossiers import _open_item
+from engine.services.dossiers import close_item
+from engine.services.dossiers import load_run
+from engine.services.dossiers import open_item
 from engine.services.dossiers import retried_on_race
 from engine.services.dossiers import transaction
 from engine.services.runtime import Runtime
@@ -57,7 +57,7 @@ def delegate_work_item(rt: Runtime, item_id: int, actor: Actor, to_username: str
         NotFound: unknown step or delegate.
     """
     with transaction(rt) as s:
-        item, dossier = _open_item(s, item_id, None)
+        item, dossier = open_item(s, item_id, None)
         refuse(refusal_to_delegate(actor, StepHolding.of(item)))
         _check_receiver(s, to_username, item.unit_code, item.role, current=item.assignee)
         now, owner = rt.clock.now(), item.assignee
@@ -86,7 +86,7 @@ def resolve_work_item(rt: Runtime, item_id: int, actor: Actor, data: Mapping | N
         PermissionDenied: the actor is not the delegate.
     """
     with transaction(rt) as s:
-        item, dossier = _open_item(s, item_id, None)
+        item, dossier = open_item(s, item_id, None)
         refuse(refusal_to_resolve(actor, StepHolding.of(item)))
         now, owner = rt.clock.now(), item.owner
         audit.record(s, at=now, action="resolve", actor=actor, dossier_id=dossier.id, work_item_id=item.id,
@@ -115,7 +115,7 @@ def reassign_work_item(rt: Runtime, item_id: int, actor: Actor, to_username: str
     if (to_username is None) == (to_role is None):
         raise InvalidAction("reassign to either a person or a role pool", field="to_username")
     with transaction(rt) as s:
-        item, dossier = _open_item(s, item_id, None)
+        item, dossier = open_item(s, item_id, None)
         refuse(refusal_to_reassign(actor, StepHolding.of(item)))
         if to_username is not None:
             _check_receiver(s, to_username, item.unit_code, item.role, current=item.assignee)
@@ -164,13 +164,13 @@ def return_to_previous(rt: Runtime, item_id: int, actor: Actor, reason: str) -> 
         raise InvalidAction("a return needs a reason", field="reason")
     check_reason_length(reason)
     with transaction(rt) as s:
-        item, dossier = _open_item(s, item_id, None)
+        item, dossier = open_item(s, item_id, None)
         refuse(refusal_to_complete(actor, StepHolding.of(item)))
         bundle = rt.bundle_for_definition(s, dossier.definition_id)
         if not has_return_path(bundle, item.element_id):
             raise InvalidAction("this step has no return path in the template", element_id=item.element_id)
         now, calendar = rt.clock.now(), rt.calendars.for_unit(s, dossier.unit_code)
-        run = _load(rt, s, dossier, calendar)
+        run = load_run(rt, s, dossier, calendar)
         done_before, ready_before = set(run.completed_element_ids()), run.ready_task_ids()
         data = {RETURN_DATA_KEY: RETURN_VALUE, "ly_do_tra_lai": reason}
         run.complete(item.task_id, data)
@@ -178,7 +178,7 @@ def return_to_previous(rt: Runtime, item_id: int, actor: Actor, reason: str) -> 
         if not any(t.element_id in done_before for t in run.human_tasks() if t.task_id not in ready_before):
             raise InvalidAction("returning did not reopen an earlier step; check the template's return path",
                                 element_id=item.element_id)
-        _close_item(s, item, actor, now, data, calendar)
+        close_item(s, item, actor, now, data, calendar)
         audit.record(s, at=now, action="complete", actor=actor, dossier_id=dossier.id, work_item_id=item.id,
                      element_id=item.element_id, outcome=RETURN_VALUE)
         created = projection.sync(s, dossier, run, calendar, actor, now, frozenset(ready_before),

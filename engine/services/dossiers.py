@@ -169,7 +169,7 @@ def _complete_reception(s: Session, started: Started, item: WorkItemRecord, acto
     item.assignee, item.state, item.claimed_at = actor.username, WorkItemState.CLAIMED.value, now
     ready_before = run.ready_task_ids()
     run.complete(item.task_id, dict(data))
-    _close_item(s, item, actor, now, data, started.calendar)
+    close_item(s, item, actor, now, data, started.calendar)
     audit.record(s, at=now, action="complete", actor=actor, dossier_id=dossier.id, work_item=item,
                  element_id=item.element_id, classification=item.classification, margin_minutes=item.margin_minutes)
     projection.sync(s, dossier, run, started.calendar, actor, now, ready_before,
@@ -249,7 +249,7 @@ def complete_work_item(rt: Runtime, work_item_id: int, actor: Actor, data: Mappi
         refuse(decisions.refusal_without_reason(data or {}))
     snapshot = _ran_on_snapshot(rt, work_item_id, actor, data, expected_version, check, seen_by)
     with transaction(rt) as s:
-        item, dossier = _open_item(s, work_item_id, expected_version, seen_by)
+        item, dossier = open_item(s, work_item_id, expected_version, seen_by)
         if check is not None:
             data = check(s, item, dossier, dict(data or {}))
             refuse(decisions.refusal_without_reason(data))
@@ -259,10 +259,10 @@ def complete_work_item(rt: Runtime, work_item_id: int, actor: Actor, data: Mappi
         if snapshot is not None and snapshot.still_fits(dossier, item, data):
             run, ready_before = snapshot.run, snapshot.ready_before
         else:  # the dossier moved since the snapshot (or PostgreSQL, which locks rows only)
-            run = _load(rt, s, dossier, calendar)
+            run = load_run(rt, s, dossier, calendar)
             ready_before = run.ready_task_ids()
             run.complete(item.task_id, dict(data or {}))
-        _close_item(s, item, actor, now, data, calendar)
+        close_item(s, item, actor, now, data, calendar)
         results.note_approval(s, dossier, item, data, actor, now)
         audit.record(s, at=now, action="complete", actor=actor, dossier_id=dossier.id,
                      work_item_id=item.id, element_id=item.element_id,
@@ -294,13 +294,13 @@ def _ran_on_snapshot(rt: Runtime, work_item_id: int, actor: Actor, data, expecte
     if rt.db.engine.dialect.name != "sqlite":
         return None
     with rt.db.read_session() as s:
-        item, dossier = _open_item(s, work_item_id, expected_version, seen_by)
+        item, dossier = open_item(s, work_item_id, expected_version, seen_by)
         if check is not None:
             data = check(s, item, dossier, dict(data or {}))
             refuse(decisions.refusal_without_reason(data))
         refuse(refusal_to_complete(actor, StepHolding.of(item)))
         calendar = rt.calendars.for_unit(s, dossier.unit_code)
-        run = _load(rt, s, dossier, calendar)
+        run = load_run(rt, s, dossier, calendar)
         ready_before = run.ready_task_ids()
         run.complete(item.task_id, dict(data or {}))
         return _SnapshotRun(run, ready_before, dossier.version, item.version, dict(data or {}))
@@ -311,7 +311,7 @@ def claim_work_item(rt: Runtime, work_item_id: int, actor: Actor, *, seen_by: Ca
                     answer: Answer | None = None):
     """Take a step of one's role into one's own hands (`seen_by` and `answer` as for completing)."""
     with transaction(rt) as s:
-        item, dossier = _open_item(s, work_item_id, None, seen_by)
+        item, dossier = open_item(s, work_item_id, None, seen_by)
         refuse(refusal_to_claim(actor, StepHolding.of(item)))
         now = rt.clock.now()
         item.assignee, item.state, item.claimed_at = actor.username, WorkItemState.CLAIMED.value, now
@@ -327,7 +327,7 @@ def claim_work_item(rt: Runtime, work_item_id: int, actor: Actor, *, seen_by: Ca
 @retried_on_race
 def unclaim_work_item(rt: Runtime, work_item_id: int, actor: Actor) -> WorkItemRecord:
     with transaction(rt) as s:
-        item, dossier = _open_item(s, work_item_id, None)
+        item, dossier = open_item(s, work_item_id, None)
         refuse(refusal_to_release(actor, StepHolding.of(item)))
         now = rt.clock.now()
         audit.record(s, at=now, action="unclaim", actor=actor, dossier_id=dossier.id, work_item_id=item.id,
@@ -345,7 +345,7 @@ def send_message(rt: Runtime, dossier_id: int, name: str, actor: Actor,
         dossier = _running(s, dossier_id)
         now = rt.clock.now()
         calendar = rt.calendars.for_unit(s, dossier.unit_code)
-        run = _load(rt, s, dossier, calendar)
+        run = load_run(rt, s, dossier, calendar)
         ready_before = run.ready_task_ids()
         run.send_message(name, payload)
         audit.record(s, at=now, action="message", actor=actor, dossier_id=dossier.id, message=name)
@@ -361,7 +361,7 @@ def send_signal(rt: Runtime, dossier_id: int, name: str, actor: Actor) -> Dossie
         dossier = _running(s, dossier_id)
         now = rt.clock.now()
         calendar = rt.calendars.for_unit(s, dossier.unit_code)
-        run = _load(rt, s, dossier, calendar)
+        run = load_run(rt, s, dossier, calendar)
         ready_before = run.ready_task_ids()
         run.send_signal(name)
         audit.record(s, at=now, action="signal", actor=actor, dossier_id=dossier.id, signal=name)
@@ -417,7 +417,7 @@ def cancel_dossier(rt: Runtime, dossier_id: int, actor: Actor, reason: str,
             raise InvalidAction("dossier %(code)s is already %(state)s", code=dossier.code, state=dossier.run_state)
         now = rt.clock.now()
         calendar = rt.calendars.for_unit(s, dossier.unit_code)
-        run = _load(rt, s, dossier, calendar)
+        run = load_run(rt, s, dossier, calendar)
         run.cancel()
         for item in projection.open_items(s, dossier.id):
             item.state, item.completed_at, item.next_sla_at = WorkItemState.CANCELLED.value, now, None
@@ -461,7 +461,7 @@ def _running(s: Session, dossier_id: int) -> DossierRecord:
     return dossier
 
 
-def _open_item(s: Session, work_item_id: int, expected_version: int | None,
+def open_item(s: Session, work_item_id: int, expected_version: int | None,
                seen_by: Callable[[str], bool] | None = None):
     item, dossier = repositories.work_item_with_dossier(s, work_item_id)
     if item is None or (seen_by is not None and not seen_by(item.unit_code)):
@@ -492,12 +492,12 @@ def _not_running(dossier: DossierRecord) -> InvalidAction:
                          code=dossier.code, state=dossier.run_state)
 
 
-def _load(rt: Runtime, s: Session, dossier: DossierRecord, calendar) -> runner.Run:
+def load_run(rt: Runtime, s: Session, dossier: DossierRecord, calendar) -> runner.Run:
     bundle = rt.bundle_for_definition(s, dossier.definition_id)
     return runner.load(bundle, dossier.state, rt.clock, script_engine_for(calendar, rt.clock))
 
 
-def _close_item(s: Session, item: WorkItemRecord, actor: Actor, now: datetime, data, calendar) -> None:
+def close_item(s: Session, item: WorkItemRecord, actor: Actor, now: datetime, data, calendar) -> None:
     """The step is done: who, when, with what, how it stood against its due time, how long it took
     in working time; the officers' KPIs count it in the same transaction."""
     item.state, item.completed_at, item.completed_by = WorkItemState.COMPLETED.value, now, actor.username

@@ -8,16 +8,12 @@ desk's badge show the same forecast.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from lxml import etree
-
-from engine.bpmn.extensions import BPMN_NS
+from engine.bpmn.extensions import process_flow
 from engine.bpmn.parser import SpecBundle
-from engine.bpmn.xml import parse_xml
 from engine.domain import deadlines
 from engine.domain.forecast import Forecast
 from engine.domain.forecast import OpenStepOutlook
@@ -96,27 +92,7 @@ def _graph(digest: str, key: str, s) -> _Graph:
 
 
 def _read_graph(files: dict[str, str], key: str) -> _Graph:
-    process = None
-    for name, text in files.items():
-        if name.endswith((".bpmn", ".bpmn2", ".xml")):
-            tree = parse_xml(text, file_name=name)
-            process = next((p for p in tree.getroot().iter(f"{{{BPMN_NS}}}process") if p.get("id") == key), None)
-            if process is not None:
-                break
-    if process is None:
-        return _Graph({})
-    edges: dict[str, list[str]] = defaultdict(list)
-    starts = []
-    for node in process:
-        if not isinstance(node.tag, str) or node.get("id") is None:
-            continue
-        kind = etree.QName(node).localname
-        if kind == "sequenceFlow":
-            edges[node.get("sourceRef")].append(node.get("targetRef"))
-        elif kind == "boundaryEvent":
-            edges[node.get("attachedToRef")].append(node.get("id"))
-        elif kind == "startEvent":
-            starts.append(node.get("id"))
+    starts, edges = process_flow(files, key)
     return _Graph(_without_back_edges(starts, edges))
 
 

@@ -23,8 +23,8 @@ from engine.store.database import Session
 from engine.store.records import DossierPauseRecord
 from engine.store.records import DossierRecord
 from engine.store.records import WorkItemRecord
+from engine.domain.model import OPEN_STATES
 
-OPEN_STATES = (WorkItemState.OPEN.value, WorkItemState.CLAIMED.value)
 #: More skipped steps than this in one change means they loop (a skipped step inside a cycle).
 MAX_SKIPS = 100
 #: Statuses during which the legal clock stops (the dossier waits for the citizen).

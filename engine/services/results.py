@@ -10,11 +10,9 @@ from __future__ import annotations
 import os
 from contextlib import nullcontext
 from datetime import datetime
-from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlencode
 
-import jinja2
 
 from engine import pdf
 from engine import signing
@@ -43,8 +41,6 @@ INCIDENT_KIND = "signing"
 #: Where the QR on a result points: the public lookup page of this deployment.
 PUBLIC_URL_VARIABLE = "MOTCUA_PUBLIC_URL"
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"
-_TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).resolve().parents[1] / "templates"),
-                                autoescape=True)
 
 
 def note_approval(session: Session, dossier: DossierRecord, item: WorkItemRecord, data: Mapping | None,
@@ -117,6 +113,15 @@ def _issue_one(rt: Runtime, signing_id: int, watchdog) -> int:
         return 0
 
 
+def issue_pending(rt: Runtime, dossier_id: int) -> None:
+    """Sign a dossier's owed result now, in a transaction of its own, instead of on the worker's
+    next pass (the demo's seed)."""
+    with rt.db.session() as s:
+        row = citizen_records.signing_of(s, dossier_id)
+        if row is not None and row.status == "pending":
+            issue(rt, s, row, rt.clock.now())
+
+
 def issue(rt: Runtime, s: Session, row: ResultSigningRecord, now: datetime) -> None:
     """Render, sign, store and keep one result inside the caller's transaction (the demo's seed)."""
     signed, settings = _render_and_sign(rt, s, row)
@@ -158,7 +163,7 @@ def render_html(s: Session, dossier: DossierRecord, unit: UnitRecord, leader: st
     province = s.get(UnitRecord, unit.parent_code) if unit.parent_code else None
     approval = s.get(WorkItemRecord, row.work_item_id) if row.work_item_id else None
     url = lookup_url(dossier.code)
-    return _TEMPLATES.get_template("result.html").render(
+    return pdf.render_template("result.html",
         fonts=pdf.FONTS, code=dossier.code, applicant=dossier.applicant_name,
         id_number=(dossier.applicant or {}).get("id_number"),
         result_name=(entry.result if entry and entry.result else "Kết quả giải quyết thủ tục hành chính"),

@@ -22,7 +22,7 @@ from engine.store.records import DossierRecord
 from engine.store.records import ProcessDefinitionRecord
 from engine.store.records import UTCDateTime
 from engine.store.records import WorkItemRecord
-from engine.store.repositories import OPEN_STATES
+from engine.domain.model import OPEN_STATES
 
 
 class AbsenceRecord(Base):

@@ -22,8 +22,8 @@ from engine.store.records import AuditEventRecord
 from engine.store.records import DossierRecord
 from engine.store.records import ProcessDefinitionRecord
 from engine.store.records import WorkItemRecord
+from engine.domain.model import OPEN_STATES
 
-OPEN_STATES = ("open", "claimed")
 #: The work-item lists a user can ask for.
 WORK_ITEM_FILTERS = ("all", "mine", "group", "delegated")
 
@@ -138,3 +138,8 @@ def revoke_token(session: Session, token_id: int) -> bool:
     result = session.execute(update(ApiTokenRecord).where(ApiTokenRecord.id == token_id).values(revoked=True))
     return result.rowcount > 0
 
+
+
+def step_and_dossier(session: Session, work_item_id: int):
+    """A step with its dossier, for the API's answers about it (None, None when unknown)."""
+    return repositories.work_item_with_dossier(session, work_item_id)

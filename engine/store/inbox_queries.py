@@ -21,7 +21,7 @@ from engine.store.records import ProcessDefinitionRecord
 from engine.store.records import UnitRecord
 from engine.store.records import UserRecord
 from engine.store.records import WorkItemRecord
-from engine.store.repositories import OPEN_STATES
+from engine.domain.model import OPEN_STATES
 
 #: Inbox tabs, in the order the page shows them.
 TABS = ("cua_toi", "nhom", "uy_quyen", "thay_nguoi_vang")

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from engine.store.records import DossierRecord
 from engine.store.records import ProcessDefinitionRecord
 from engine.store.records import UnitRecord
+from engine.store.records import WorkItemRecord
+from engine.domain.model import OPEN_STATES
 
 
 @dataclass(frozen=True)
@@ -107,3 +109,28 @@ def dossiers_on_version(session: Session, definition_id: int, unit_codes: list[s
     rows = list(session.scalars(select(DossierRecord).where(*where, DossierRecord.id > after_id)
                                 .order_by(DossierRecord.id).limit(limit)))
     return rows, total or 0
+
+
+def open_step(session: Session, dossier_id: int) -> WorkItemRecord | None:
+    """A dossier's first open or claimed step (the demo's walk moves it on)."""
+    return session.scalar(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id,
+                                                       WorkItemRecord.state.in_(OPEN_STATES))
+                          .order_by(WorkItemRecord.id).limit(1))
+
+
+def step_at(session: Session, dossier_id: int, element_id: str, state: str | None = None) -> WorkItemRecord | None:
+    """A dossier's step at one BPMN element (the latest, when the step ran more than once)."""
+    query = select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id,
+                                         WorkItemRecord.element_id == element_id)
+    if state is not None:
+        query = query.where(WorkItemRecord.state == state)
+    return session.scalar(query.order_by(WorkItemRecord.id.desc()).limit(1))
+
+
+def open_role_steps(session: Session) -> list[tuple[WorkItemRecord, int]]:
+    """Every open step that waits for a role, with its dossier's template version."""
+    return list(session.execute(
+        select(WorkItemRecord, DossierRecord.definition_id)
+        .join(DossierRecord, DossierRecord.id == WorkItemRecord.dossier_id)
+        .where(WorkItemRecord.state.in_(OPEN_STATES), WorkItemRecord.role.is_not(None))
+        .order_by(WorkItemRecord.id)).tuples())

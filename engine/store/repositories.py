@@ -21,8 +21,8 @@ from engine.store.records import OutboxRecord
 from engine.store.records import ProcessDefinitionRecord
 from engine.store.records import UserRecord
 from engine.store.records import WorkItemRecord
+from engine.domain.model import OPEN_STATES
 
-OPEN_STATES = ("open", "claimed")
 
 
 def _is_postgres(session: Session) -> bool:
@@ -71,7 +71,7 @@ def officers_late_in(session: Session, dossier_id: int, now: datetime) -> list[s
     """Who holds a late step of the dossier: an open step past its due time (its assignee) or a
     step completed late (who completed it); by user name, each once."""
     w = WorkItemRecord
-    open_late = and_(w.state.in_(("open", "claimed")), w.due_at < now, w.assignee.is_not(None))
+    open_late = and_(w.state.in_(OPEN_STATES), w.due_at < now, w.assignee.is_not(None))
     done_late = and_(w.state == "completed", w.classification == "late")
     rows = session.execute(select(w.state, w.assignee, w.completed_by)
                            .where(w.dossier_id == dossier_id, or_(open_late, done_late)))

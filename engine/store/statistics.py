@@ -45,6 +45,7 @@ from engine.store.records import ProcessDefinitionRecord
 from engine.store.records import UnitRecord
 from engine.store.records import UserRecord
 from engine.store.records import WorkItemRecord
+from engine.domain.model import OPEN_STATES
 
 #: Audit actions the SLA sweep writes (engine.services.sla): a level fired, or an apology asked.
 SLA_ACTIONS = ("sla_warning", "sla_breach", "sla_escalation", "apology_requested")
@@ -518,7 +519,7 @@ def _open_with_steps(session: Session, conditions, narrow=lambda query: query) -
     if not found:
         return []
     steps = (select(w.dossier_id, w.element_id, w.name, w.due_at, w.budget_minutes, w.budget_group)
-             .join(d, d.id == w.dossier_id).where(w.state.in_(("open", "claimed")), *conditions))
+             .join(d, d.id == w.dossier_id).where(w.state.in_(OPEN_STATES), *conditions))
     for dossier_id, *step in session.execute(steps):
         if dossier_id in found:
             found[dossier_id].steps.append(OpenStep(*step))

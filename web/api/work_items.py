@@ -8,7 +8,6 @@ from engine.domain import decisions
 from engine.services import actions
 from engine.services import dossiers as dossier_service
 from engine.store import api_queries
-from engine.store import repositories
 from engine.store.records import DossierRecord
 from web.api import schemas
 from web.api.base import TOKEN_ONLY
@@ -140,13 +139,13 @@ def _dossier_answer(s, dossier) -> dict:
 
 def _item(item_id: int) -> dict:
     with runtime().db.read_session() as s:
-        item, dossier = repositories.work_item_with_dossier(s, item_id)
+        item, dossier = api_queries.step_and_dossier(s, item_id)
     return work_item_payload(item, dossier)
 
 
 def _dossier_code(item_id: int) -> str:
     with runtime().db.read_session() as s:
-        return repositories.work_item_with_dossier(s, item_id)[1].code
+        return api_queries.step_and_dossier(s, item_id)[1].code
 
 
 def _dossier(code: str, unit_code: str) -> dict:

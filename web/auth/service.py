@@ -10,7 +10,7 @@ from werkzeug.security import check_password_hash
 
 from engine.services.runtime import Runtime
 from engine.store.records import UserRecord
-from web import throttle
+from engine.services import throttle
 
 MAX_FAILURES_PER_USER = 5
 MAX_FAILURES_PER_ADDRESS = 30

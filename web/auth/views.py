@@ -19,7 +19,7 @@ from wtforms.validators import DataRequired
 from web.auth import bp
 from web.auth.service import sign_in
 from web.auth.service import sign_out
-from web.security import _load_signed_in_user
+from web.security import load_signed_in_user
 from web.security import client_address
 from web.wiring import runtime
 
@@ -41,7 +41,7 @@ def login():
             if language:
                 session["lang"] = language
             session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME without a request
-            login_user(_load_signed_in_user(result.username))
+            login_user(load_signed_in_user(result.username))
             return redirect(_safe_next(request.args.get("next")))
         error = result.error
     return render_template("auth/login.html", form=form, error=error), (401 if error else 200)

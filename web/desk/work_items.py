@@ -34,6 +34,7 @@ from engine.services import dossier_record
 from engine.services import dossiers
 from engine.services import supervision
 from engine.store import inbox_queries
+from engine.domain.model import OPEN_STATES
 from web.desk import bp
 from web.desk import step_form
 from web.desk.common import parse_local_datetime
@@ -53,7 +54,6 @@ from web.security import clerk_required
 from web.wiring import runtime
 from web.guards import db_int
 
-OPEN = ("open", "claimed")
 SYSTEM = "system"  # the actor the worker's and the engine's own events carry
 
 
@@ -230,7 +230,7 @@ def render_page(item_id: int | None = None, dossier_id: int | None = None, error
         apology = supervision.apology_needed(rt, s, page.view.dossier.id, rt.clock.now()) if page else None
     item, view = _visible_page(page)
     form = steps.form_of(rt, view.definition.id, item.form_key) if item else None
-    open_step = item is not None and item.state in OPEN
+    open_step = item is not None and item.state in OPEN_STATES
     files = attachments.files_of(rt, view.dossier.id)
     with rt.db.read_session() as s:
         names = {**page.names, **inbox_queries.full_names(s, [f.uploaded_by for f in files]),
@@ -267,7 +267,7 @@ def render_page(item_id: int | None = None, dossier_id: int | None = None, error
 def _return_of(item, page) -> ReturnNote | None:
     """Why this open step came back from a later one, when it did (the step completed at the
     instant it was opened sent the dossier back): the reason leads its page."""
-    if item is None or item.state not in OPEN:
+    if item is None or item.state not in OPEN_STATES:
         return None
     for step in page.steps:
         reason = inbox_queries.return_reason(step.outcome) if step.completed_at == item.created_at else None
@@ -339,7 +339,7 @@ def _checklist_files(view, files) -> list[dict]:
 
 def _permissions(item, bundle) -> dict:
     """Which actions to offer: those the engine's rules (engine.domain.assignment) would accept."""
-    if item is None or item.state not in OPEN:
+    if item is None or item.state not in OPEN_STATES:
         return {}
     offered = offered_actions(current_user.actor(), StepHolding.of(item))
     offered["return"] = offered["complete"] and actions.has_return_path(bundle, item.element_id)

@@ -25,7 +25,7 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.core import GaugeMetricFamily
 
 from engine.services import health
-from engine.store import operations_records
+from engine.store import operations_queries
 from web.extensions import csrf
 from web.wiring import runtime
 
@@ -87,7 +87,7 @@ class _DatabaseCollector:
     def collect(self):
         rt = runtime()
         with rt.db.read_session() as s:
-            figures = operations_records.gauges(s, rt.clock.now())
+            figures = operations_queries.gauges(s, rt.clock.now())
         for families, make in ((COUNTERS, CounterMetricFamily), (GAUGES, GaugeMetricFamily)):
             for name, (text, labels) in families.items():
                 family = make(f"motcua_{name}", text, labels=list(labels))
@@ -103,7 +103,7 @@ def _replica_lag(rt) -> GaugeMetricFamily:
     family = GaugeMetricFamily("motcua_replica_lag_seconds",
                                "Seconds the report database (replica) is behind the primary")
     with rt.db.report_session() as s:
-        family.add_metric([], operations_records.replica_lag_seconds(s))
+        family.add_metric([], operations_queries.replica_lag_seconds(s))
     return family
 
 

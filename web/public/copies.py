@@ -28,7 +28,7 @@ from engine.domain.errors import EngineError
 from engine.services import attachments
 from engine.services import citizen_copies
 from engine.services import dossier_papers
-from web import throttle
+from engine.services import throttle
 from web.desk import printing  # a module import: printing itself imports web.public (the QR token)
 from web.i18n import N_
 from web.public import bp

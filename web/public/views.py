@@ -18,7 +18,7 @@ from flask_login import login_required
 from engine.domain.model import DossierStatus
 from engine.services import citizen_copies
 from engine.store import queries
-from web import throttle
+from engine.services import throttle
 from web.display import NEXT_STEP_VI
 from web.display import STATUS_LABELS_VI
 from web.navigation import home_endpoint

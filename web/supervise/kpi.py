@@ -22,7 +22,7 @@ from web.security import supervisor_required
 from web.supervise import bp
 from web.supervise import filters as filtering
 from web.supervise import kpi_report
-from web.supervise.views import _read_filters
+from web.supervise.views import read_filters
 from web.wiring import runtime
 
 #: Each column of the KPI tables: (key, header, what it counts). Satisfaction comes last, shown
@@ -49,7 +49,7 @@ DRILLABLE = frozenset(kpi_queries.FIGURES)
 
 def _kpi_filters():
     """The dashboard's filters without the procedure: the KPIs count every procedure."""
-    found, errors, options = _read_filters()
+    found, errors, options = read_filters()
     errors.pop("thu_tuc", None)
     return replace(found, procedure=None), errors, options
 

@@ -63,7 +63,7 @@ def _labels():
             "status_labels": {s.value: label for s, label in STATUS_LABELS_VI.items()}}
 
 
-def _read_filters():
+def read_filters():
     """(filters, errors, options): the request's filters, checked against what this user may see."""
     options = supervision.filter_options(runtime(), current_user.supervised_units)
     found, errors = filtering.parse(request.args, runtime().clock.now(),
@@ -79,7 +79,7 @@ def _is_partial() -> bool:
 @bp.get("/")
 @supervisor_required
 def dashboard():
-    found, errors, options = _read_filters()
+    found, errors, options = read_filters()
     board = trend = None
     if not errors:
         scope = found.scope(current_user.supervised_units)
@@ -111,7 +111,7 @@ def _officer_choices(board) -> list[tuple[str, str]]:
 @bp.get("/so-lieu.json")
 @supervisor_required
 def figures_json():
-    found, errors, _options = _read_filters()
+    found, errors, _options = read_filters()
     if errors:
         return jsonify({"error": gettext("Bộ lọc không hợp lệ"), "fields": errors}), 400
     board = supervision.dashboard(runtime(), found.scope(current_user.supervised_units), runtime().clock.now())
@@ -185,7 +185,7 @@ def _period_label(point) -> str:
 @supervisor_required
 def dossiers():
     """The dossiers behind one number: ?nhom=<bucket>, with the dashboard's filters."""
-    found, errors, options = _read_filters()
+    found, errors, options = read_filters()
     bucket = request.args.get("nhom", "")
     if bucket not in figures.LISTABLE:
         errors["nhom"] = gettext("Nhóm hồ sơ: %(bucket)s không phải một nhóm của bảng thống kê.", bucket=bucket)
@@ -201,7 +201,7 @@ def dossiers():
 @supervisor_required
 def officer(username: str):
     """The steps one officer completed in the range, in the communes this user supervises."""
-    found, errors, options = _read_filters()
+    found, errors, options = read_filters()
     steps = []
     if not errors:
         with runtime().db.report_session() as s:
@@ -213,7 +213,7 @@ def officer(username: str):
 @bp.get("/nguy-co")
 @supervisor_required
 def at_risk():
-    found, errors, options = _read_filters()
+    found, errors, options = read_filters()
     risks = []
     if not errors:
         risks = supervision.at_risk(runtime(), found.scope(current_user.supervised_units), runtime().clock.now())
@@ -224,7 +224,7 @@ def at_risk():
 @bp.get("/leo-thang")
 @supervisor_required
 def escalations():
-    found, errors, options = _read_filters()
+    found, errors, options = read_filters()
     lines = []
     if not errors:
         with runtime().db.report_session() as s:
@@ -253,7 +253,7 @@ def dossier(code: str):
 def export(kind: str):
     if kind not in ("xlsx", "csv"):
         abort(404)
-    found, errors, options = _read_filters()
+    found, errors, options = read_filters()
     if errors:
         return render_template("supervise/dashboard.html", filters=found, errors=errors, options=options,
                                board=None, chart={}, officers=[], officer_choices=[]), 400

@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Iterator
-
 import click
 
-
-@contextmanager
-def _runtime() -> Iterator:
-    """A runtime on DATABASE_URL whose connections are closed when the command is done."""
-    from engine.services.runtime import Runtime  # noqa: PLC0415  (keeps `motcua --help` fast)
-    from engine.store.database import Database  # noqa: PLC0415
-
-    rt = Runtime(db=Database.from_env())
-    try:
-        yield rt
-    finally:
-        rt.db.dispose()
+from engine.commands.operations import operator_runtime
 
 
 @click.group("api-token")
@@ -35,7 +21,7 @@ def create(username: str, name: str, expires_in: str) -> None:
     """Print a new token once; only its SHA-256 is stored, so keep it now."""
     from engine.services import api_tokens  # noqa: PLC0415
 
-    with _runtime() as rt:
+    with operator_runtime() as rt:
         record, token = api_tokens.issue(rt, username=username, name=name, expires_in=expires_in)
     click.echo(f"token {record.id} for {username} ({record.name}), valid until {_utc(record.expires_at)}; "
                "it is shown only this once:", err=True)
@@ -48,7 +34,7 @@ def list_tokens() -> None:
     (active, expired or revoked); never the token itself."""
     from engine.services import api_tokens  # noqa: PLC0415
 
-    with _runtime() as rt:
+    with operator_runtime() as rt:
         now, records = rt.clock.now(), api_tokens.all_tokens(rt)
     for record in records:
         state = "revoked" if record.revoked else "expired" if not record.expires_at or record.expires_at <= now \
@@ -68,6 +54,6 @@ def revoke(token_id: int) -> None:
     """Revoke a token by its id (see `list`); calls with it are refused from now on."""
     from engine.services import api_tokens  # noqa: PLC0415
 
-    with _runtime() as rt:
+    with operator_runtime() as rt:
         api_tokens.revoke(rt, token_id)
     click.echo(f"token {token_id} revoked")
