@@ -45,6 +45,7 @@ from engine.domain.model import RunState
 from engine.domain.model import WorkItemState
 from engine.domain.limits import check_reason_length
 from engine.services import audit
+from engine.services import citizen_notices
 from engine.services import projection
 from engine.services import stored_files
 from engine.services.runtime import Runtime
@@ -107,6 +108,7 @@ def start_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applicant_
     with transaction(rt) as s:
         started = _start(rt, s, definition_id=definition_id, unit_code=unit_code, applicant_name=applicant_name,
                          actor=actor, applicant=applicant, received_at=received_at, data=data, channel=channel)
+        citizen_notices.dossier_received(s, started.dossier, started.now, started.calendar.tz)
         return _answered(s, started.dossier, answer)
 
 
@@ -146,6 +148,7 @@ def receive_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applican
         _complete_reception(s, started, item, actor, data)
         s.flush()  # the step's id, for its files
         stored_files.add_rows(s, started.dossier, staged, actor, started.now, work_item_id=item.id)
+        citizen_notices.dossier_received(s, started.dossier, started.now, started.calendar.tz)
         return started.dossier, item
 
 
@@ -526,4 +529,5 @@ def reappoint_dossier(rt: Runtime, dossier_id: int, actor: Actor, new_appointmen
         audit.record(s, at=now, action="reappoint", actor=actor, dossier_id=dossier.id, reason=reason,
                      original_appointment=dossier.original_appointment_at.isoformat(),
                      new_appointment=moved.appointment.isoformat())
+        citizen_notices.reappointed(s, dossier, now, rt.calendars.for_unit(s, dossier.unit_code).tz)
         return dossier

@@ -15,6 +15,7 @@ from engine.domain.model import DossierStatus
 from engine.domain.model import RunState
 from engine.domain.model import WorkItemState
 from engine.services import audit
+from engine.services import citizen_notices
 from engine.store import repositories
 from engine.store import rollups
 from engine.store.database import Session
@@ -144,7 +145,7 @@ def _update_dossier(session, dossier: DossierRecord, run: Run, now, calendar, re
     status = _status_from_workflow(run, ready)
     new_status = status if status is not None else dossier.status
     _follow_clock_pause(session, dossier, run, ready, new_status, now, calendar)
-    dossier.status = new_status
+    old_status, dossier.status = dossier.status, new_status
     if dossier.appointment_at is not None:
         dossier.apology_check_at = now  # the change may change the forecast: the SLA sweep looks again
     if run.is_completed() and dossier.run_state == RunState.RUNNING.value:
@@ -158,6 +159,7 @@ def _update_dossier(session, dossier: DossierRecord, run: Run, now, calendar, re
             verdict, margin = deadlines.classify(calendar, dossier.appointment_at, now)
             dossier.classification, dossier.margin_minutes = verdict.value, margin
         rollups.record_closed(session, dossier)
+    citizen_notices.status_changed(session, dossier, old_status, now, calendar.tz)
 
 
 def _follow_clock_pause(session, dossier: DossierRecord, run: Run, ready: list[HumanTask], new_status: int,

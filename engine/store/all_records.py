@@ -8,3 +8,4 @@ from engine.store import operations_records  # noqa: F401
 from engine.store import records  # noqa: F401
 from engine.store import variant_records  # noqa: F401
 from engine.store import attachment_records  # noqa: F401
+from engine.store import citizen_records  # noqa: F401
