@@ -24,6 +24,7 @@ from web.navigation import home_endpoint
 from web.public import bp
 from web.public import copies
 from web.public import lookup_codes
+from web.public import rating
 from web.security import client_address
 from web.wiring import runtime
 
@@ -66,7 +67,8 @@ def lookup():
     return render_template("public/lookup.html", code=code, factor=factor, found=found, error=error,
                            copies=copies.listed_copies(found.code) if found else [],
                            status_label=status_label, asks_factor=bool(code) and not token and not found,
-                           next_step=NEXT_STEP_VI.get(DossierStatus(found.status)) if found else None)
+                           next_step=NEXT_STEP_VI.get(DossierStatus(found.status)) if found else None,
+                           token=token, **rating.rating_context(found))
 
 
 def _look_up(code: str, *, token: str, factor: str):
