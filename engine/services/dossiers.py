@@ -46,6 +46,7 @@ from engine.domain.model import WorkItemState
 from engine.domain.limits import check_reason_length
 from engine.services import audit
 from engine.services import citizen_notices
+from engine.services import payments
 from engine.services import projection
 from engine.services import stored_files
 from engine.services.runtime import Runtime
@@ -126,18 +127,24 @@ class Started:
 def receive_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applicant_name: str, actor: Actor,
                     reception: Mapping, check_reception: Callable[[Session, int, str | None, Mapping], Mapping],
                     applicant: Mapping | None = None, received_at: datetime | None = None,
-                    channel: str = Channel.COUNTER.value,
-                    files: Iterable[stored_files.Staged] = ()) -> tuple[DossierRecord, WorkItemRecord]:
+                    channel: str = Channel.COUNTER.value, files: Iterable[stored_files.Staged] = (),
+                    payment: payments.Payment | None = None) -> tuple[DossierRecord, WorkItemRecord]:
     """Reception in one pass: issue the code and appointment, start the process and complete its
     reception step with `reception` (the step's form data: receive, ask for a supplement or refuse)
     and the checklist's files, all in one transaction. `check_reception(session, definition_id,
     form_key, data)` validates the data against the reception step's form (the configurator's)
-    inside that transaction and returns it clean.
+    inside that transaction and returns it clean. The applicant's `fees` (the cases picked) and a
+    `payment` at the counter decide whether the dossier waits for its fees (status 6).
 
     Nothing is written, and no file stays stored, when any part is refused."""
     _check_channel(channel)
     refuse(decisions.refusal_without_reason(reception))
+    if payment is not None:
+        payments.check_payment(payment)
     with stored_files.staged_files(rt, files) as staged, transaction(rt) as s:
+        if (applicant or {}).get("fees"):
+            applicant = {**applicant, "fee_wait": payments.waits_at_reception(
+                s, definition_id, applicant["fees"], payment.amount_vnd if payment else 0)}
         started = _start(rt, s, definition_id=definition_id, unit_code=unit_code, applicant_name=applicant_name,
                          actor=actor, applicant=applicant, received_at=received_at, data=None, channel=channel)
         if len(started.created) != 1:
@@ -148,6 +155,8 @@ def receive_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applican
         _complete_reception(s, started, item, actor, data)
         s.flush()  # the step's id, for its files
         stored_files.add_rows(s, started.dossier, staged, actor, started.now, work_item_id=item.id)
+        if payment is not None:
+            payments.add_payment(s, started.dossier, payment, actor, started.now)
         citizen_notices.dossier_received(s, started.dossier, started.now, started.calendar.tz)
         return started.dossier, item
 

@@ -143,7 +143,7 @@ def _update_dossier(session, dossier: DossierRecord, run: Run, now, calendar, re
     dossier.next_timer_at = run.next_timer_at()
     dossier.updated_at = now
     status = _status_from_workflow(run, ready)
-    new_status = status if status is not None else dossier.status
+    new_status = _held_for_fees(dossier, status if status is not None else dossier.status)
     _follow_clock_pause(session, dossier, run, ready, new_status, now, calendar)
     old_status, dossier.status = dossier.status, new_status
     if dossier.appointment_at is not None:
@@ -160,6 +160,26 @@ def _update_dossier(session, dossier: DossierRecord, run: Run, now, calendar, re
             dossier.classification, dossier.margin_minutes = verdict.value, margin
         rollups.record_closed(session, dossier)
     citizen_notices.status_changed(session, dossier, old_status, now, calendar.tz)
+
+
+def refresh_status(session, dossier: DossierRecord, run: Run, now, calendar) -> None:
+    """The status the workflow gives now (accepted when it gives none), after a wait outside the
+    workflow ended (fees paid); the clock pause follows."""
+    ready = run.human_tasks()
+    status = _status_from_workflow(run, ready)
+    new_status = _held_for_fees(dossier, status if status is not None else DossierStatus.ACCEPTED.value)
+    _follow_clock_pause(session, dossier, run, ready, new_status, now, calendar)
+    old_status, dossier.status = dossier.status, new_status
+    citizen_notices.status_changed(session, dossier, old_status, now, calendar.tz)
+
+
+def _held_for_fees(dossier: DossierRecord, status: int) -> int:
+    """Status 6 (clock stopped) instead of accepted or in processing while fees to be paid before
+    processing are unpaid (engine.services.fees keeps the flag)."""
+    if (dossier.applicant or {}).get("fee_wait") and status in (
+            DossierStatus.ACCEPTED.value, DossierStatus.IN_PROCESSING.value):
+        return DossierStatus.FINANCIAL_OBLIGATION.value
+    return status
 
 
 def _follow_clock_pause(session, dossier: DossierRecord, run: Run, ready: list[HumanTask], new_status: int,
