@@ -51,3 +51,26 @@ def mark_read(session: Session, username: str, now: datetime, notification_id: i
     if notification_id is not None:
         query = query.where(NotificationRecord.id == notification_id)
     return session.execute(query).rowcount
+
+
+@dataclass(frozen=True)
+class ApplicantMessage:
+    """A message to the applicant and where it stands: pending, sent, dead (failed after its
+    retries) or off (no provider for the channel where the dossier is handled)."""
+
+    channel: str
+    recipient: str
+    subject: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+def applicant_messages(session: Session, dossier_id: int) -> list[ApplicantMessage]:
+    o = OutboxRecord
+    rows = session.execute(select(o.channel, o.recipient, o.subject, o.status, o.attempts, o.last_error, o.created_at,
+                                  o.sent_at).where(o.dossier_id == dossier_id, o.channel != "in_app")
+                           .order_by(o.created_at, o.id))
+    return [ApplicantMessage(*row) for row in rows]

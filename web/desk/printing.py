@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from engine.services import citizen_copies
 from engine.services import dossier_papers
+from engine.services import payments
 from engine.store import inbox_queries
 from web.desk import bp
 from web.desk.common import visible_dossier
@@ -40,13 +41,16 @@ KINDS = {
     "kiem_soat": "Phiếu kiểm soát quá trình giải quyết hồ sơ",
     "so_theo_doi": "Sổ theo dõi hồ sơ",
     "dung": "Thông báo về việc dừng xử lý hồ sơ",
+    "bien_lai": "Biên lai thu phí, lệ phí",
 }
+PAYMENT_METHODS = {"cash": "Tiền mặt", "bank": "Chuyển khoản", "portal": "Thanh toán trực tuyến"}
 # A form that has nothing to say yet is not printed blank: say why instead.
 MISSING = {
     "bo_sung": "Hồ sơ chưa có yêu cầu bổ sung nào.",
     "tu_choi": "Hồ sơ chưa bị từ chối.",
     "xin_loi": "Hồ sơ chưa được hẹn lại ngày trả kết quả.",
     "dung": "Hồ sơ chưa bị dừng xử lý.",
+    "bien_lai": "Hồ sơ chưa có khoản nộp phí, lệ phí nào.",
 }
 
 
@@ -66,8 +70,11 @@ def render_form(dossier_id: int, kind: str, papers, back_url: str | None = None)
     the reason when the dossier has nothing for it to say yet."""
     with runtime().db.read_session() as s:
         stop = inbox_queries.stop_event(s, dossier_id) if kind == "dung" else None
+        fee_account = payments.account(s, papers.view.dossier) if kind == "bien_lai" else None
     dossier = papers.view.dossier
-    if not citizen_copies.form_issued(kind, papers, stop is not None) and kind in MISSING:
+    if kind == "bien_lai" and not fee_account.payments:
+        abort(404, description=MISSING[kind])
+    if kind != "bien_lai" and not citizen_copies.form_issued(kind, papers, stop is not None) and kind in MISSING:
         abort(404, description=MISSING[kind])
     lookup_url = url_for("public.lookup", ma=dossier.code, k=qr_token(dossier.code, current_app.config["SECRET_KEY"]),
                          _external=True)
@@ -75,12 +82,14 @@ def render_form(dossier_id: int, kind: str, papers, back_url: str | None = None)
     return render_template(f"desk/print/{kind}.html", title=KINDS[kind], papers=papers, dossier=dossier,
                            view=papers.view, names=papers.names, lookup_url=lookup_url,
                            qr=_qr_svg(lookup_url) if kind == "tiep_nhan" else None,
-                           back_url=back_url, now=now, issued_at=_issued_at(kind, papers, stop) or now, tz=papers.tz,
+                           back_url=back_url, now=now, tz=papers.tz,
+                           issued_at=_issued_at(kind, papers, stop, fee_account) or now,
                            classes=CLASSIFICATION_LABELS, actions=ACTION_LABELS, role_label=role_label, stop=stop,
+                           fee_account=fee_account, methods=PAYMENT_METHODS,
                            status=STATUS_LABELS_VI.get(dossier.status, str(dossier.status)))
 
 
-def _issued_at(kind: str, papers, stop) -> datetime | None:
+def _issued_at(kind: str, papers, stop, fee_account=None) -> datetime | None:
     """The day a form is dated: when what it records happened (the control slip and the log are
     dated the day they are printed)."""
     issued = {
@@ -89,6 +98,7 @@ def _issued_at(kind: str, papers, stop) -> datetime | None:
         "tu_choi": lambda: papers.refusal.at,
         "xin_loi": lambda: papers.reappointed_at,
         "dung": lambda: stop.at,
+        "bien_lai": lambda: fee_account.payments[-1].paid_at,
     }.get(kind)
     return issued() if issued else None
 
