@@ -90,6 +90,7 @@ STAYS_VIETNAMESE = {
     "seed.py": "demo data (names, reasons) as a Vietnamese office would type them",
     "desk/printing.py": "the printed legal forms are official documents",
     "supervise/report.py": "the statistical report is an official document, like the printed forms",
+    "supervise/satisfaction_report.py": "the satisfaction report is an official document, like the statistics report",
     "desk/step_form.py": "its table is the Vietnamese of marshmallow's English messages",
     "refusals.py": "the Vietnamese of the engine's state words, used only on Vietnamese pages",
     "i18n.py": "each language's name is written in that language",

@@ -52,6 +52,6 @@ def record_payment(dossier_id: int, form) -> dict[str, str]:
         fees.record_payment(runtime(), dossier_id, current_user.actor(), payment)
     except EngineError as error:
         return {f"payment.{error.field}" if error.field else "payment": localised(error)}
-    flash(gettext("Đã ghi nhận khoản nộp %(amount)s đồng.", amount=f"{payment.amount_vnd:,}".replace(",", ".")),
-          "success")
+    amount = f"{payment.amount_vnd:,}".replace(",", ".")
+    flash(gettext("Đã ghi nhận khoản nộp %(amount)s đồng.", amount=amount), "success")
     return {}

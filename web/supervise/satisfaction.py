@@ -9,20 +9,14 @@ from flask import render_template
 from flask_login import current_user
 
 from engine.store import satisfaction_queries
-from engine.store.satisfaction_queries import CRITERIA
 from web.public.rating import CRITERION_LABELS
 from web.security import supervisor_required
 from web.supervise import bp
 from web.supervise import filters as filtering
 from web.supervise import report
+from web.supervise import satisfaction_report
 from web.supervise.views import _read_filters
 from web.wiring import runtime
-
-TITLE = "BÁO CÁO MỨC ĐỘ HÀI LÒNG CỦA NGƯỜI DÂN, DOANH NGHIỆP"
-#: The report is a Vietnamese document in every interface language, like the statistics report.
-CRITERIA_VI = {"time": "Thời gian giải quyết", "attitude": "Thái độ của cán bộ",
-               "information": "Thông tin, hướng dẫn", "result": "Kết quả giải quyết"}
-
 
 def _tables(scope):
     with runtime().db.report_session() as s:
@@ -51,29 +45,10 @@ def satisfaction_export(kind: str):
         abort(400)
     tables = _tables(found.scope(current_user.supervised_units))
     now = runtime().clock.now().astimezone(filtering.VN)
-    lines = _lines(tables, report.range_text(found), report.scope_text(found, options), now)
+    lines = satisfaction_report.rows(tables, report.range_text(found), report.scope_text(found, options), now)
     name = f"hai-long-{found.date_from:%Y%m%d}-{found.date_to:%Y%m%d}.{kind}"
     if kind == "xlsx":
         body, mimetype = report.to_xlsx(lines), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     else:
         body, mimetype = report.to_csv(lines), "text/csv; charset=utf-8"
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-
-def _lines(tables: dict, range_text: str, scope_text: str, generated_at) -> list[list]:
-    header = ["Số lượt đánh giá", *(f"{CRITERIA_VI[c]}: hài lòng (%)" for c in CRITERIA), "Chung: hài lòng (%)"]
-    lines: list[list] = [[TITLE], [f"Kỳ báo cáo: {range_text}", f"Lập lúc: {generated_at:%H:%M ngày %d/%m/%Y}",
-                                   f"Phạm vi: {scope_text}"]]
-    for heading, first, rows in ((report.COMMUNES, "Mã", tables["communes"]),
-                                 (report.PROCEDURES, "Mã thủ tục", tables["procedures"]),
-                                 ("Theo cán bộ (đã xử lý hồ sơ được đánh giá)", "Tài khoản", tables["officers"])):
-        lines += [[], [heading], [first, "Tên", *header]]
-        lines += [[row.key, row.label, *_cells(row)] for row in rows]
-    lines.append(["", report.TOTAL, *_cells(tables["total"])])
-    lines += [[], [report.LEGEND], ["Hài lòng (%)", "Tỷ lệ lượt đánh giá «Hài lòng» hoặc «Rất hài lòng» "
-                                                    "trên số lượt đánh giá của tiêu chí"]]
-    return lines
-
-
-def _cells(row) -> list:
-    return [row.ratings, *(report.percent(row.satisfied[c]) for c in CRITERIA), report.percent(row.overall)]
