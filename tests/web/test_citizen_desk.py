@@ -91,3 +91,13 @@ def test_no_receipt_before_any_payment(client, web_rt, birth):
     assert client.get(f"/ban-lam-viec/in/{dossier.id}/bien_lai").status_code == 404
     page = client.get(f"/ban-lam-viec/ho-so/{dossier.id}").get_data(as_text=True)
     assert "Người nộp không đăng ký nhận thông báo" in page
+
+
+def test_the_lookup_shows_the_fees(client, web_rt, birth):
+    login(client, "mot_cua_1")
+    receive(client, birth, fee_case=["1"], fee_vnd="3000")
+    dossier = only_dossier(web_rt)
+    client.post("/dang-xuat", data={"csrf_token": csrf_token(client.get("/ban-lam-viec/").get_data(as_text=True))})
+    page = client.get(f"/tra-cuu?ma={dossier.code}&so=5678").get_data(as_text=True)
+    assert "Lệ phí đăng ký khai sinh không đúng hạn: 8.000 đồng" in page
+    assert 'data-outstanding="5000"' in page and "đã nộp 3.000 đồng, còn 5.000 đồng" in page
