@@ -20,6 +20,7 @@ from engine.commands.backup import backup_command
 from engine.commands.backup import restore_command
 from engine.commands.calendar import calendar_group
 from engine.commands.db import db_group
+from engine.commands.notify import notify_group
 from engine.commands.operations import incidents_group
 from engine.commands.operations import status_command
 from engine.commands.rollups import rollups_group
@@ -54,6 +55,7 @@ def main() -> None:
 main.add_command(db_group)
 main.add_command(rollups_group)
 main.add_command(worker_command)
+main.add_command(notify_group)
 main.add_command(calendar_group)
 main.add_command(audit_group)
 main.add_command(bpmn_group)

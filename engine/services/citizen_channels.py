@@ -11,15 +11,12 @@ import urllib.request
 from typing import Callable
 from typing import Protocol
 
-from sqlalchemy import select
-
 from engine.services.channels import ChannelOff
 from engine.services.channels import SmtpChannel
+from engine.store import citizen_queries
 from engine.store.citizen_records import NotificationProviderRecord
 from engine.store.database import Session
-from engine.store.records import DossierRecord
 from engine.store.records import OutboxRecord
-from engine.store.records import UnitRecord
 
 #: The channels an applicant may accept at reception, in the order the form offers them.
 APPLICANT_CHANNELS = ("sms", "zalo", "email")
@@ -118,11 +115,10 @@ def provider_settings(session: Session, unit_code: str | None, channel: str) -> 
     seen = set()
     while unit_code and unit_code not in seen:
         seen.add(unit_code)
-        row = session.scalar(select(NotificationProviderRecord).where(
-            NotificationProviderRecord.unit_code == unit_code, NotificationProviderRecord.channel == channel))
+        row = citizen_queries.provider(session, unit_code, channel)
         if row is not None:
             return dict(row.settings or {})
-        unit_code = session.scalar(select(UnitRecord.parent_code).where(UnitRecord.code == unit_code))
+        unit_code = citizen_queries.parent_of(session, unit_code)
     return None
 
 
@@ -130,10 +126,9 @@ def set_provider(session: Session, unit_code: str, channel: str, settings: dict,
     """Configure (or replace) a channel's provider for a province or unit."""
     if channel not in ADAPTERS:
         raise ValueError(f"unknown channel {channel!r} (one of {', '.join(APPLICANT_CHANNELS)})")
-    if session.get(UnitRecord, unit_code) is None:
+    if not citizen_queries.unit_exists(session, unit_code):
         raise ValueError(f"unknown unit {unit_code!r}")
-    row = session.scalar(select(NotificationProviderRecord).where(
-        NotificationProviderRecord.unit_code == unit_code, NotificationProviderRecord.channel == channel))
+    row = citizen_queries.provider(session, unit_code, channel)
     if row is None:
         session.add(NotificationProviderRecord(unit_code=unit_code, channel=channel, settings=settings, updated_at=now))
     else:
@@ -155,7 +150,7 @@ def international_phone(phone: str) -> str:
 def _unit_of(session: Session, message: OutboxRecord) -> str | None:
     if message.dossier_id is None:
         return None
-    return session.scalar(select(DossierRecord.unit_code).where(DossierRecord.id == message.dossier_id))
+    return citizen_queries.dossier_unit(session, message.dossier_id)
 
 
 def _post_json(url: str, payload: dict, headers: dict) -> dict:

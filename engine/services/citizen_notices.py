@@ -7,15 +7,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-
 from engine.domain import vn_dates
 from engine.domain.model import DossierStatus
 from engine.services import outbox
+from engine.store import citizen_queries
 from engine.store.database import Session
 from engine.store.records import DossierRecord
-from engine.store.records import ProcessDefinitionRecord
-from engine.store.records import UnitRecord
 
 #: Where each channel finds its address in the dossier's applicant.
 ADDRESS_FIELD = {"sms": "phone", "zalo": "phone", "email": "email"}
@@ -54,10 +51,7 @@ def _tell(session: Session, dossier: DossierRecord, event: str, now: datetime, t
     to = recipients(dossier.applicant)
     if not to:
         return
-    procedure, unit = session.execute(
-        select(ProcessDefinitionRecord.name, UnitRecord.name)
-        .join(UnitRecord, UnitRecord.code == dossier.unit_code)
-        .where(ProcessDefinitionRecord.id == dossier.definition_id)).one()
+    procedure, unit = citizen_queries.procedure_and_unit_names(session, dossier.definition_id, dossier.unit_code)
     subject, body = TEXTS[event](dossier, procedure, unit, tz)
     for channel, address in to:
         outbox.enqueue(session, key=f"citizen:{dossier.id}:{event}{serial}:{channel}", channel=channel,

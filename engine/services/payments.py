@@ -8,16 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-
 from engine.domain.assignment import Actor
 from engine.domain.errors import InvalidAction
 from engine.services import audit
 from engine.store.citizen_records import PaymentRecord
 from engine.store.database import Session
-from engine.store.catalogue_records import ProcedureRecord
+from engine.store import citizen_queries
 from engine.store.records import DossierRecord
-from engine.store.records import ProcessDefinitionRecord
 
 METHODS = ("cash", "bank", "portal")
 MAX_AMOUNT_VND = 2_000_000_000
@@ -68,8 +65,7 @@ def check_payment(payment: Payment) -> None:
 
 def account(session: Session, dossier: DossierRecord) -> FeeAccount:
     applicant = dossier.applicant or {}
-    payments = list(session.scalars(select(PaymentRecord).where(PaymentRecord.dossier_id == dossier.id)
-                                    .order_by(PaymentRecord.paid_at, PaymentRecord.id)))
+    payments = citizen_queries.payments_of(session, dossier.id)
     return FeeAccount(list(applicant.get("fees") or []), payments, bool(applicant.get("fee_wait")))
 
 
@@ -90,7 +86,4 @@ def waits_at_reception(session: Session, definition_id: int, lines: list[dict], 
     due = sum(line.get("amount_vnd") or 0 for line in lines)
     if due <= paid_vnd:
         return False
-    before = session.scalar(select(ProcedureRecord.fees_before_processing)
-                            .join(ProcessDefinitionRecord, ProcessDefinitionRecord.key == ProcedureRecord.key)
-                            .where(ProcessDefinitionRecord.id == definition_id))
-    return bool(before)
+    return citizen_queries.fees_before_processing(session, definition_id)

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-
 from engine.domain.errors import ConflictError
 from engine.domain.errors import InvalidAction
 from engine.domain.errors import NotFound
 from engine.domain.model import DossierStatus
 from engine.services.runtime import Runtime
+from engine.store import citizen_queries
 from engine.store.citizen_records import SatisfactionRecord
-from engine.store.records import DossierRecord
 
 CRITERIA = ("time", "attitude", "information", "result")
 #: 0 not satisfied, 1 satisfied, 2 very satisfied (the portal's three answers).
@@ -32,8 +29,7 @@ class Rating:
 
 def rating_of(rt: Runtime, code: str) -> Rating | None:
     with rt.db.read_session() as s:
-        row = s.scalar(select(SatisfactionRecord).join(DossierRecord, DossierRecord.id == SatisfactionRecord.dossier_id)
-                       .where(DossierRecord.code == code))
+        row = citizen_queries.rating_of_code(s, code)
         return None if row is None else Rating(_scores(row), row.comment, row.rated_at)
 
 
@@ -57,19 +53,19 @@ def rate(rt: Runtime, code: str, scores: dict[str, int], comment: str | None = N
     if comment and len(comment) > MAX_COMMENT:
         raise InvalidAction("the comment is over %(limit)s characters", field="comment", limit=MAX_COMMENT)
     try:
-        with rt.db.session() as s:
-            dossier = s.scalar(select(DossierRecord).where(DossierRecord.code == code))
+        with citizen_queries.unique_or_duplicate(), rt.db.session() as s:
+            dossier = citizen_queries.dossier_by_code(s, code)
             if dossier is None:
                 raise NotFound("no dossier %(code)s", code=code)
             if not can_rate(dossier.status):
                 raise InvalidAction("dossier %(code)s has no result to rate yet", code=code)
-            if s.scalar(select(SatisfactionRecord.id).where(SatisfactionRecord.dossier_id == dossier.id)):
+            if citizen_queries.is_rated(s, dossier.id):
                 raise _already_rated(code)
             s.add(SatisfactionRecord(
                 dossier_id=dossier.id, unit_code=dossier.unit_code, procedure_code=dossier.procedure_code,
                 definition_id=dossier.definition_id, comment=comment, rated_at=rt.clock.now(),
                 **{f"{criterion}_score": scores[criterion] for criterion in CRITERIA}))
-    except IntegrityError as race:  # two submissions at once: the unique dossier_id keeps one
+    except citizen_queries.DuplicateRow as race:  # two submissions at once: the unique dossier_id keeps one
         raise _already_rated(code) from race
 
 
