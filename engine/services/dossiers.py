@@ -142,11 +142,9 @@ def receive_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applican
     if payment is not None:
         payments.check_payment(payment)
     with stored_files.staged_files(rt, files) as staged, transaction(rt) as s:
-        if (applicant or {}).get("fees"):
-            applicant = {**applicant, "fee_wait": payments.waits_at_reception(
-                s, definition_id, applicant["fees"], payment.amount_vnd if payment else 0)}
         started = _start(rt, s, definition_id=definition_id, unit_code=unit_code, applicant_name=applicant_name,
-                         actor=actor, applicant=applicant, received_at=received_at, data=None, channel=channel)
+                         actor=actor, applicant=applicant, received_at=received_at, data=None, channel=channel,
+                         paid_vnd=payment.amount_vnd if payment else 0)
         if len(started.created) != 1:
             raise InvalidAction("the template does not begin with one reception step; receive it step by step")
         item = started.created[0]
@@ -186,8 +184,11 @@ def _check_channel(channel: str) -> None:
 
 def _start(rt: Runtime, s: Session, *, definition_id: int, unit_code: str, applicant_name: str, actor: Actor,
            applicant: Mapping | None, received_at: datetime | None, data: Mapping | None,
-           channel: str) -> Started:
+           channel: str, paid_vnd: int = 0) -> Started:
     definition = _published(s, definition_id)
+    if (applicant or {}).get("fees"):  # the fee cases that apply: paid first where the procedure says so
+        applicant = {**applicant, "fee_wait": payments.waits_at_reception(s, definition_id, applicant["fees"],
+                                                                          paid_vnd)}
     unit = s.get(UnitRecord, unit_code)
     if unit is None:
         raise NotFound("unknown unit '%(unit)s'", field="unit_code", unit=unit_code)

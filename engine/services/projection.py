@@ -143,7 +143,10 @@ def _update_dossier(session, dossier: DossierRecord, run: Run, now, calendar, re
     dossier.next_timer_at = run.next_timer_at()
     dossier.updated_at = now
     status = _status_from_workflow(run, ready)
-    new_status = _held_for_fees(dossier, status if status is not None else dossier.status)
+    if status is None:  # the workflow says nothing: the status stays, unless only the fee wait set it
+        status = dossier.status if dossier.status != DossierStatus.FINANCIAL_OBLIGATION else \
+            DossierStatus.IN_PROCESSING.value
+    new_status = _held_for_fees(dossier, status, run)
     _follow_clock_pause(session, dossier, run, ready, new_status, now, calendar)
     old_status, dossier.status = dossier.status, new_status
     if dossier.appointment_at is not None:
@@ -167,16 +170,16 @@ def refresh_status(session, dossier: DossierRecord, run: Run, now, calendar) -> 
     workflow ended (fees paid); the clock pause follows."""
     ready = run.human_tasks()
     status = _status_from_workflow(run, ready)
-    new_status = _held_for_fees(dossier, status if status is not None else DossierStatus.ACCEPTED.value)
+    new_status = _held_for_fees(dossier, status if status is not None else DossierStatus.ACCEPTED.value, run)
     _follow_clock_pause(session, dossier, run, ready, new_status, now, calendar)
     old_status, dossier.status = dossier.status, new_status
     citizen_notices.status_changed(session, dossier, old_status, now, calendar.tz)
 
 
-def _held_for_fees(dossier: DossierRecord, status: int) -> int:
+def _held_for_fees(dossier: DossierRecord, status: int, run: Run) -> int:
     """Status 6 (clock stopped) instead of accepted or in processing while fees to be paid before
-    processing are unpaid (engine.services.fees keeps the flag)."""
-    if (dossier.applicant or {}).get("fee_wait") and status in (
+    processing are unpaid (engine.services.fees keeps the flag); a finished process is not held."""
+    if (dossier.applicant or {}).get("fee_wait") and not run.is_completed() and status in (
             DossierStatus.ACCEPTED.value, DossierStatus.IN_PROCESSING.value):
         return DossierStatus.FINANCIAL_OBLIGATION.value
     return status

@@ -95,3 +95,20 @@ def test_bad_payments_are_refused_naming_the_field(runtime, five, clock):
     with pytest.raises(PermissionDenied):
         fees.record_payment(runtime, dossier.id, OTHER_COMMUNE, Payment(10000, "cash"))
     assert reload(runtime, dossier.id)[1].payments == []
+
+
+def test_a_process_finished_while_unpaid_is_processed_and_its_pause_ends(runtime, five, clock):
+    from engine.services import dossiers
+    from engine.store.records import WorkItemRecord
+    from tests.factories import LEADER
+    from tests.factories import SPECIALIST
+
+    dossier = receive(runtime, five)
+    for actor, data in ((SPECIALIST, {"hop_le": True}), (SPECIALIST, {}), (LEADER, {}), (RECEPTION, {})):
+        assert reload(runtime, dossier.id)[0].status == DossierStatus.FINANCIAL_OBLIGATION
+        with runtime.db.session() as s:
+            item = s.scalars(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier.id,
+                                                          WorkItemRecord.state.in_(["open", "claimed"]))).first()
+        dossiers.complete_work_item(runtime, item.id, actor, data)
+    done, _, pauses = reload(runtime, dossier.id)
+    assert done.status == DossierStatus.PROCESSED and pauses[0].ended_at is not None
