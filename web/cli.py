@@ -135,6 +135,7 @@ def seed_command(if_empty: bool, province: str, dossiers: bool) -> None:
     from engine.services.runtime import Runtime
     from engine.store.database import Database
     from web import seed
+    from web import seed_citizen
 
     # The demo's files go where the web app keeps them: instance/documents unless configured.
     rt = Runtime(db=Database.from_env(), documents=store_from_environment(Path("instance") / "documents"))
@@ -148,6 +149,7 @@ def seed_command(if_empty: bool, province: str, dossiers: bool) -> None:
     if dossiers:
         click.echo(f"demo dossiers: {seed.seed_dossiers(rt)}")
         click.echo(f"SLA warnings, breaches, escalations and apology requests: {seed.seed_sla(rt)}")
+        click.echo(f"satisfaction ratings: {seed_citizen.seed_ratings(rt)}")
 
 
 @processes_group.command("load")
