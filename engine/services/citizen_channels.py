@@ -44,13 +44,13 @@ class EsmsSmsAdapter:
         self.settings = settings
 
     def send(self, message: OutboxRecord) -> None:
-        unicode = bool(self.settings.get("unicode"))
+        unicode = _flag(self.settings.get("unicode"))
         text = f"{message.subject}: {message.body}"
         payload = {"ApiKey": self.settings["api_key"], "SecretKey": self.settings["secret_key"],
                    "Brandname": self.settings["brandname"], "SmsType": str(self.settings.get("sms_type", "2")),
                    "Phone": message.recipient, "Content": text if unicode else without_accents(text),
                    "IsUnicode": "1" if unicode else "0", "RequestId": message.dedupe_key[:100],
-                   "Sandbox": "1" if self.settings.get("sandbox") else "0"}
+                   "Sandbox": "1" if _flag(self.settings.get("sandbox")) else "0"}
         answer = _post_json(self.url, payload, {})
         if str(answer.get("CodeResult")) != "100":
             raise ProviderRefused(f"eSMS CodeResult {answer.get('CodeResult')}: {answer.get('ErrorMessage', '')}")
@@ -80,7 +80,7 @@ class EmailAdapter:
     def __init__(self, settings: dict):
         self.smtp = SmtpChannel(settings["host"], int(settings.get("port", 25)),
                                 settings.get("sender", "motcua@localhost"), settings.get("username"),
-                                settings.get("password"), bool(settings.get("starttls")))
+                                settings.get("password"), _flag(settings.get("starttls")))
 
     def send(self, message: OutboxRecord) -> None:
         self.smtp.deliver(None, message, None)
@@ -145,6 +145,11 @@ def international_phone(phone: str) -> str:
     """'0912 345 678' -> '84912345678' (Zalo wants the country code, no plus)."""
     digits = "".join(c for c in phone if c.isdigit())
     return "84" + digits[1:] if digits.startswith("0") else digits
+
+
+def _flag(value) -> bool:
+    """A setting given on the command line as text: 1, true, yes (any case) or a JSON true."""
+    return value is True or str(value).strip().lower() in ("1", "true", "yes")
 
 
 def _unit_of(session: Session, message: OutboxRecord) -> str | None:

@@ -113,7 +113,7 @@ def configure(rt, clock, smtp_port, esms, zalo, unit="01"):
         set_provider(s, unit, "email", {"host": "127.0.0.1", "port": smtp_port, "sender": "motcua@hanoi.gov.vn"},
                      clock.now())
         set_provider(s, unit, "sms", {"url": f"{esms.url}/sms", "api_key": "K", "secret_key": "S",
-                                      "brandname": "UBND-HN"}, clock.now())
+                                      "brandname": "UBND-HN", "unicode": "0"}, clock.now())
         set_provider(s, unit, "zalo", {"url": f"{zalo.url}/zns", "access_token": "T", "template_id": "2468"},
                      clock.now())
 
