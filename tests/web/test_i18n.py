@@ -88,6 +88,7 @@ TRANSLATING_CALLS = {"gettext", "_", "N_", "ngettext", "lazy_gettext"}
 #: Python files whose Vietnamese is meant to stay Vietnamese in every interface language.
 STAYS_VIETNAMESE = {
     "seed.py": "demo data (names, reasons) as a Vietnamese office would type them",
+    "seed_citizen.py": "demo data (a fee's name, citizens' comments) as Vietnamese offices and citizens write them",
     "desk/printing.py": "the printed legal forms are official documents",
     "supervise/report.py": "the statistical report is an official document, like the printed forms",
     "supervise/satisfaction_report.py": "the satisfaction report is an official document, like the statistics report",
