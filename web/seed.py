@@ -69,9 +69,14 @@ def seed_users(rt: Runtime) -> list[str]:
 
 
 def seed_library(rt: Runtime) -> int:
+    """The library published, with its catalogue entries (checklists, fees, whether fees are paid
+    before processing) for the reception desk."""
+    from configurator import catalogue
     from configurator import library
 
-    return len(library.load(rt))
+    published = library.load(rt)
+    catalogue.import_json(rt, [procedure.catalogue for procedure in library.procedures()])
+    return len(published)
 
 
 def seed_rollouts(rt: Runtime, province_code: str = "01") -> int:
@@ -129,7 +134,8 @@ def seed_dossiers(rt: Runtime, per_procedure: int = 6, seed: int = 2026) -> int:
                                                     **seed_citizen.applicant_extras(definition.key, index)},
                                          channel=_channel(index))
         created += 1
-        seed_citizen.settle_fees(sim, dossier, reception, index)
+        if seed_citizen.settle_fees(sim, dossier, reception, index):
+            continue  # waits for its fee at status 6
         if sim.documents is not None and index % 3 != 2:
             _attach_scans(sim, dossier.id, reception, index)
         if index % 12 == 7:

@@ -26,12 +26,16 @@ def applicant_extras(definition_key: str, index: int) -> dict:
     return extras
 
 
-def settle_fees(sim: Runtime, dossier, reception: Actor, index: int) -> None:
-    """Half the dossiers with fees pay at once (cash or a bank reference); the rest keep waiting."""
-    if not dossier.applicant.get("fees") or index % 2:
-        return
+def settle_fees(sim: Runtime, dossier, reception: Actor, index: int) -> bool:
+    """Half the dossiers with fees pay at once (cash or a bank reference); the rest keep waiting at
+    status 6 (True: the demo leaves them there)."""
+    if not dossier.applicant.get("fees"):
+        return False
+    if index % 2:
+        return True
     payment = Payment(50000, "cash") if index % 4 == 0 else Payment(50000, "bank", f"FT26{index:08d}")
     fees.record_payment(sim, dossier.id, reception, payment)
+    return False
 
 
 def seed_ratings(rt: Runtime, seed: int = 766) -> int:

@@ -31,7 +31,7 @@ def citizen_context(dossier: DossierRecord) -> dict:
         fee_account = account(s, dossier)
         messages = notification_queries.applicant_messages(s, dossier.id)
     return {"fee_account": fee_account, "applicant_messages": messages,
-            "not_told": [m for m in messages if m.status in ("off", "dead")],
+            "not_told": sorted({(m.channel, m.status) for m in messages if m.status in ("off", "dead")}),
             "channel_names": CHANNEL_NAMES, "message_states": MESSAGE_STATES, "method_names": METHOD_NAMES}
 
 
