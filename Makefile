@@ -15,12 +15,12 @@ $(STAMP): pyproject.toml package.json package-lock.json
 
 install: $(STAMP)
 
-# Serve the product on 127.0.0.1:5000 with an embedded SQLite database and demo data, and one
-# worker beside it (timers, SLA alerts, notifications).
+# Serve the product on 127.0.0.1:5000 with an embedded SQLite database and demo data, one worker
+# beside it (timers, SLA alerts, notifications, portal sync) and the portal simulator on 127.0.0.1:5180.
 run: install
 	$(BIN)/motcua db upgrade
 	$(BIN)/motcua seed --if-empty
-	$(BIN)/motcua serve --host 127.0.0.1 --port 5000 --with-worker
+	$(BIN)/motcua serve --host 127.0.0.1 --port 5000 --with-worker --with-portal-simulator 5180
 
 # Run the whole test suite, SQLite and PostgreSQL, and the browser tests in Debian's Chromium
 # (PostgreSQL and Chromium are started or installed if missing; on a machine where that is

@@ -194,10 +194,15 @@ def _legal_limit_minutes(rt: Runtime, key: str, bpmn: bytes) -> int | None:
 
 
 def _refuse_unknown(rt: Runtime, key: str) -> None:
-    """Drafts belong to a procedure of the catalogue or to a template already deployed."""
+    """Drafts belong to a procedure of the catalogue or to a template already deployed; a retired
+    procedure gets no new draft (its published versions still run)."""
     with rt.db.read_session() as s:
-        if catalogue_records.procedure_by_key(s, key) is None and repositories.latest_definition(s, key) is None:
+        entry = catalogue_records.procedure_by_key(s, key)
+        if entry is None and repositories.latest_definition(s, key) is None:
             raise NotFound("no procedure or process template has the code '%(key)s'", field="key", key=key)
+        if entry is not None and entry.retired_at is not None:
+            raise InvalidAction("the procedure '%(key)s' is retired from the catalogue; restore it before "
+                                "modelling a new version", field="key", key=key)
 
 
 def _refuse_foreign(bpmn: bytes, key: str) -> None:

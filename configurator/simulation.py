@@ -1,12 +1,15 @@
 """Simulation before publishing: for a template and a unit, the appointment a dossier received
 at a given instant would get, and every step's due time if each step uses its whole budget,
-computed with the unit's calendar on a virtual clock. Nothing is stored."""
+computed with the unit's calendar on a virtual clock. With the unit's local settings (its
+variant: step budgets, who holds each role, optional steps it skips) the walk is the one its
+dossiers take. Nothing is stored."""
 
 from __future__ import annotations
 
 import ast
 import builtins
 from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 from datetime import time
 from typing import Mapping
@@ -39,6 +42,21 @@ def condition_names(files: Mapping[str, bytes]) -> set[str]:
 
 
 @dataclass(frozen=True)
+class LocalSettings:
+    """What a commune changes of a template (a variant's overrides), as the engine applies them."""
+
+    budgets: Mapping[str, str] = field(default_factory=dict)  # element id -> working duration
+    holders: Mapping[str, str] = field(default_factory=dict)  # role -> username
+    skip: frozenset[str] = frozenset()  # optional steps the commune passes
+
+    @classmethod
+    def of(cls, overrides: Mapping | None) -> "LocalSettings":
+        overrides = overrides or {}
+        return cls(dict(overrides.get("budgets") or {}), dict(overrides.get("roles") or {}),
+                   frozenset(overrides.get("skip") or ()))
+
+
+@dataclass(frozen=True)
 class SimulatedStep:
     element_id: str
     name: str
@@ -46,6 +64,9 @@ class SimulatedStep:
     budget_minutes: int | None
     starts_at: datetime
     due_at: datetime | None
+    holder: str | None = None  # who the commune named for the role
+    skipped: bool = False  # an optional step the commune passes
+    local_budget: bool = False  # the budget is the commune's, not the template's
 
 
 @dataclass(frozen=True)
@@ -63,9 +84,10 @@ class Simulation:
 
 def simulate(rt: Runtime, files: Mapping[str, bytes], unit_code: str, received_at: datetime, *,
              process_id: str | None = None, legal_limit: str | None = None, cutoff: str | None = None,
-             answers: Mapping[str, Mapping] | None = None) -> Simulation:
-    """Walk the template on a virtual clock: each step takes its whole budget, then completes with
-    `answers[element_id]` (default: no data, i.e. the default flows)."""
+             answers: Mapping[str, Mapping] | None = None, local: LocalSettings | None = None) -> Simulation:
+    """Walk the template on a virtual clock: each step takes its whole budget (the commune's own
+    when `local` has one), then completes with `answers[element_id]` (default: no data, i.e. the
+    default flows); an optional step `local` skips is passed at once, as the engine does."""
     bundle = parse_bundle(files, process_id)
     with rt.db.read_session() as s:
         calendar = rt.calendars.for_unit(s, unit_code)
@@ -86,12 +108,25 @@ def simulate(rt: Runtime, files: Mapping[str, bytes], unit_code: str, received_a
         if len(steps) >= MAX_STEPS:
             raise InvalidAction("the simulation stopped after %(count)s steps: a loop never ends", count=MAX_STEPS)
         task = ready[0]
-        policy = bundle.step(task.element_id)
-        budget = deadlines.parse_working_duration(policy.budget) if policy and policy.budget else None
-        due = deadlines.step_due(calendar, clock.now(), budget) if budget else None
-        steps.append(SimulatedStep(task.element_id, task.name, policy.role if policy else task.lane, budget,
-                                   calendar.local(clock.now()), due))
-        if due is not None:
-            clock.set(due)
-        run.complete(task.task_id, dict((answers or {}).get(task.element_id, {})))
+        steps.append(_walk_step(bundle, task, calendar, clock, local or LocalSettings()))
+        data = {} if steps[-1].skipped else dict((answers or {}).get(task.element_id, {}))
+        run.complete(task.task_id, data)
     return Simulation(received_at, start, appointment, steps, calendar.local(clock.now()))
+
+
+def _walk_step(bundle, task, calendar, clock: FrozenClock, local: LocalSettings) -> SimulatedStep:
+    """The step as the commune runs it; the clock moves to its due time."""
+    policy = bundle.step(task.element_id)
+    role = (policy.role if policy else None) or task.lane
+    holder = local.holders.get(role) if role else None
+    if policy is not None and policy.optional and task.element_id in local.skip:
+        now = calendar.local(clock.now())
+        return SimulatedStep(task.element_id, task.name, role, None, now, None, holder, skipped=True)
+    text = local.budgets.get(task.element_id) or (policy.budget if policy else None)
+    budget = deadlines.parse_working_duration(text) if text else None
+    due = deadlines.step_due(calendar, clock.now(), budget) if budget else None
+    step = SimulatedStep(task.element_id, task.name, role, budget, calendar.local(clock.now()), due, holder,
+                         local_budget=task.element_id in local.budgets)
+    if due is not None:
+        clock.set(due)
+    return step

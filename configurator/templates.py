@@ -16,6 +16,7 @@ from engine.services.runtime import Runtime
 from engine.store import catalogue_records
 from engine.store import model_queries
 from engine.store import template_drafts
+from engine.store import variant_records
 from engine.store.records import ProcessDefinitionRecord
 from engine.store.records import UnitRecord
 
@@ -62,19 +63,37 @@ def overview(rt: Runtime, key: str) -> TemplateOverview:
     return TemplateOverview(key, name, entry, versions)
 
 
+@dataclass(frozen=True)
+class UnitSimulation:
+    """A simulation for one commune, and which of its settings it used."""
+
+    result: simulation.Simulation
+    local: bool  # the commune's local settings were applied
+    rolled_out_version: int | None  # the version the commune runs; None when not rolled out
+    differences: int  # how many local settings the commune has (budgets, role holders, skipped steps)
+
+
 def simulate_version(rt: Runtime, key: str, version: int, unit_code: str,
-                     received_at: datetime) -> simulation.Simulation:
-    """The appointment and each step's due time for a dossier received at `received_at` in the unit."""
+                     received_at: datetime, *, local: bool = True) -> UnitSimulation:
+    """The appointment and each step's due time for a dossier received at `received_at` in the
+    unit; with `local`, as the unit runs it: its own step budgets, role holders and skipped steps
+    (its variant of the template, whichever version it was rolled out with)."""
     files = drafts.version_files(rt, key, version)
     with rt.db.read_session() as s:
         definition = catalogue_records.definition_by_version(s, key, version)
         if s.get(UnitRecord, unit_code) is None:
             raise NotFound("unknown unit '%(unit)s'", field="unit", unit=unit_code)
+        variant = variant_records.variant_for(s, key, unit_code)
+        runs = s.get(ProcessDefinitionRecord, variant.definition_id).version if variant else None
+        overrides = dict(variant.overrides or {}) if variant else {}
     legal_limit = (deadlines.format_legal_limit(definition.legal_limit_minutes)
                    if definition.legal_limit_minutes is not None else None)
     bpmn = {name: content.encode("utf-8") for name, content in definitions.bpmn_files(files).items()}
-    return simulation.simulate(rt, bpmn, unit_code, received_at, process_id=key, legal_limit=legal_limit,
-                               cutoff=definition.clock_cutoff)
+    settings = simulation.LocalSettings.of(overrides)
+    result = simulation.simulate(rt, bpmn, unit_code, received_at, process_id=key, legal_limit=legal_limit,
+                                 cutoff=definition.clock_cutoff, local=settings if local else None)
+    differences = len(settings.budgets) + len(settings.holders) + len(settings.skip)
+    return UnitSimulation(result, local, runs, differences)
 
 
 def communes_for(rt: Runtime, unit_code: str | None) -> list[UnitRecord]:

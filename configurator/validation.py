@@ -36,6 +36,7 @@ from engine.domain.graphs import forward_edges
 from engine.domain import deadlines
 from engine.domain.deadlines import parse_working_duration
 from engine.domain.errors import Reason
+from engine.domain.errors import english
 from engine.domain.errors import TemplateError
 
 DMN_NAMESPACES = ("https://www.omg.org/spec/DMN/", "http://www.omg.org/spec/DMN/")
@@ -61,10 +62,13 @@ class Finding:
     file: str | None = None
     template: str | None = field(default=None, compare=False, repr=False)
     params: dict = field(default_factory=dict, compare=False, repr=False)
+    # Every element the finding concerns (the steps of a path too long), the element_id first.
+    elements: tuple[str, ...] = field(default=(), compare=False)
 
     def to_dict(self) -> dict:
         return {"severity": self.severity, "code": self.code, "message": self.message,
-                "element_id": self.element_id, "line": self.line, "file": self.file}
+                "element_id": self.element_id, "line": self.line, "file": self.file,
+                "elements": list(self.elements or ((self.element_id,) if self.element_id else ()))}
 
 
 @dataclass
@@ -144,15 +148,16 @@ class _Template:
     # --- reporting ---------------------------------------------------------------------------
 
     def add(self, severity: str, code: str, message: str, element_id: str | None = None,
-            file: str | None = None, line: int | None = None, **params) -> None:
+            file: str | None = None, line: int | None = None, elements: tuple[str, ...] = (), **params) -> None:
         """`message` is English, a template with %(name)s placeholders when `params` are given."""
         if line is None and element_id and file in self.trees:
             line = element_line(self.trees[file], element_id)
         text = message % params if params else message
-        self.report.findings.append(Finding(severity, code, text, element_id, line, file, message, params))
+        self.report.findings.append(Finding(severity, code, text, element_id, line, file, message, params,
+                                            elements))
 
-    def error(self, code: str, message: str, element_id=None, file=None, line=None, **params) -> None:
-        self.add("error", code, message, element_id, file, line, **params)
+    def error(self, code: str, message: str, element_id=None, file=None, line=None, elements=(), **params) -> None:
+        self.add("error", code, message, element_id, file, line, elements, **params)
 
     def warning(self, code: str, message: str, element_id=None, file=None, line=None, **params) -> None:
         self.add("warning", code, message, element_id, file, line, **params)
@@ -385,17 +390,19 @@ class _Template:
         # A bad legalLimit was already named by check_steps; here it only means "no limit".
         limit = legal_limit_minutes if legal_limit_minutes is not None else _legal_minutes(policy.legal_limit)
         self.report.legal_limit_minutes = limit
+        steps = [node for node in path if node in policy.steps]
         if deadlines.is_same_day(limit):
-            self._check_same_day(path, minutes, clock_cutoff, pid, file)
+            self._check_same_day(policy, steps, minutes, clock_cutoff, pid, file)
         elif limit is not None and minutes > limit:
-            self.error("legal-limit", "the longest path takes %(total)s of step budgets, more than the "
-                       "legal limit of %(limit)s: %(path)s", pid, file,
-                       total=_fmt(minutes), limit=_fmt(limit), path=" -> ".join(path))
+            self.error("legal-limit", "the step budgets on the longest path add up to %(total)s, more than the "
+                       "legal limit of %(limit)s: %(path)s", file=file, **_on_path(steps, pid),
+                       total=working_time(minutes), limit=working_time(limit), path=_path_names(policy, steps))
         elif limit is None and policy.steps:
             self.warning("legal-limit-missing", "no legal limit to compare the step budgets "
                          "with (motcua:procedure legalLimit or the catalogue)", pid, file)
 
-    def _check_same_day(self, path: list[str], minutes: int, clock_cutoff: str | None, pid: str, file: str) -> None:
+    def _check_same_day(self, policy: ProcessPolicy, steps: list[str], minutes: int, clock_cutoff: str | None,
+                        pid: str, file: str) -> None:
         """A dossier received just before the cut-off that moves at its step budgets must be done
         by the end of that working day."""
         cutoff = _time(clock_cutoff)
@@ -403,13 +410,14 @@ class _Template:
         if minutes <= available:
             return
         if cutoff is None:
-            self.error("legal-limit-same-day", "the longest path takes %(total)s of step budgets, more than "
-                       "the working day a same-day procedure has: %(path)s", pid, file,
-                       total=_fmt(minutes), path=" -> ".join(path))
+            self.error("legal-limit-same-day", "the step budgets on the longest path add up to %(total)s, more "
+                       "than the working day a same-day procedure has: %(path)s", file=file, **_on_path(steps, pid),
+                       total=working_time(minutes), path=_path_names(policy, steps))
         else:
-            self.error("legal-limit-same-day", "the longest path takes %(total)s of step budgets, more than "
-                       "the %(left)s a same-day procedure has after its %(cutoff)s cut-off: %(path)s", pid, file,
-                       total=_fmt(minutes), left=_fmt(available), cutoff=clock_cutoff, path=" -> ".join(path))
+            self.error("legal-limit-same-day", "the step budgets on the longest path add up to %(total)s, more "
+                       "than the %(left)s a same-day procedure has after its %(cutoff)s cut-off: %(path)s",
+                       file=file, **_on_path(steps, pid), total=working_time(minutes), left=working_time(available),
+                       cutoff=clock_cutoff, path=_path_names(policy, steps))
 
     def _only_executable(self) -> str | None:
         ids = [p.get("id") for _, p in self.processes() if p.get("isExecutable") == "true"]
@@ -514,9 +522,11 @@ class _Graph:
         return _walk(targets, back)
 
     def describe(self, node: str) -> str:
+        """An element as the modeller knows it: by its name (the list selects it on the diagram);
+        by its kind and id only when it has no name."""
         element = self.nodes[node]
-        name = element.get("name")
-        return f"{_local(element)} {node!r}" + (f" ({name})" if name else "")
+        name = (element.get("name") or "").strip()
+        return f"«{name}»" if name else f"{_local(element)} {node!r}"
 
 
 def _link_events(nodes: dict[str, etree._Element], out: dict[str, list[str]]) -> None:
@@ -570,11 +580,34 @@ def _minutes(text: str | None) -> int | None:
         return None
 
 
-def _fmt(minutes: int) -> str:
-    days, rest = divmod(minutes, 480)
-    hours, mins = divmod(rest, 60)
-    parts = [f"{days}d" if days else "", f"{hours}h" if hours else "", f"{mins}m" if mins else ""]
-    return "".join(parts) or "0h"
+def _on_path(steps: list[str], pid: str) -> dict:
+    """Where a path finding lands: on the path's steps (the first one selects), or on the
+    process when the path has no step."""
+    return {"element_id": steps[0] if steps else pid, "elements": tuple(steps)}
+
+
+def _path_names(policy: ProcessPolicy, steps: list[str]) -> str:
+    """The path as the modeller reads it: step names, in order."""
+    return " → ".join(policy.steps[s].name or s for s in steps)
+
+
+#: A working time said in parts ('3 ngày 4 giờ làm việc'); English says each part's plural.
+TIME_PARTS = ((480, english("%(n)s days"), english("1 day")), (60, english("%(n)s hours"), english("1 hour")),
+              (1, english("%(n)s minutes"), english("1 minute")))
+TIME_WHOLE = {1: english("%(a)s of working time"), 2: english("%(a)s %(b)s of working time"),
+              3: english("%(a)s %(b)s %(c)s of working time")}
+
+
+def working_time(minutes: int) -> Reason:
+    """Working time as people say it (1 day = 8 working hours): in Vietnamese '3 ngày 4 giờ làm
+    việc', in English '3 days 4 hours of working time'."""
+    parts, rest = [], minutes
+    for size, many, one in TIME_PARTS:
+        count, rest = divmod(rest, size)
+        if count:
+            parts.append(Reason.of(one) if count == 1 else Reason.of(many, n=count))
+    parts = parts or [Reason.of(TIME_PARTS[1][1], n=0)]
+    return Reason.of(TIME_WHOLE[len(parts)], **dict(zip("abc", parts)))
 
 
 # --- longest path -------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
                     "MOTCUA_BENCH_POSTGRES_URL": "postgresql+psycopg://nobody@127.0.0.1:1/x"}, {"sqlite"}),
     ("sla_sweep.py", {"BENCH_ITEMS": "12000", "MOTCUA_BENCH_POSTGRES_URL": "postgresql+psycopg://nobody@127.0.0.1:1/x"},
      {"sqlite"}),
+    ("portal_sync.py", {"BENCH_DOSSIERS": "3", "BENCH_ROUNDS": "1"},
+     {"ratio_unconnected_vs_baseline", "ratio_connected_vs_baseline"}),
 ])
 def test_benchmark_prints_a_json_summary_last(script, env, keys):
     done = subprocess.run([sys.executable, str(BENCHMARKS / script)], env={**os.environ, **env},

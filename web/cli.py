@@ -23,6 +23,7 @@ from engine.commands.db import db_group
 from engine.commands.notify import notify_group
 from engine.commands.operations import incidents_group
 from engine.commands.operations import status_command
+from engine.commands.portal import portal_group
 from engine.commands.rollups import rollups_group
 from engine.commands.worker import worker_command
 from web.api.commands import api_token_group
@@ -63,6 +64,7 @@ main.add_command(processes_group)
 main.add_command(catalogue_group)
 main.add_command(api_token_group)
 main.add_command(incidents_group)
+main.add_command(portal_group)
 main.add_command(status_command)
 main.add_command(backup_command)
 main.add_command(restore_command)
@@ -76,10 +78,32 @@ main.add_command(restore_command)
 @click.option("--with-worker", is_flag=True,
               help="Also run one `motcua worker` process (timers, SLA alerts, notifications) while serving; "
                    "in production run workers as their own service instead.")
-def serve(host: str, port: int, workers: int, with_worker: bool) -> None:
+@click.option("--with-portal-simulator", "portal_port", type=int, default=None, is_flag=False, flag_value=5180,
+              help="Also run the National Public Service Portal simulator on this port (default 5180), "
+                   "offering the demo's online dossiers; the demo province is configured to use it.")
+def serve(host: str, port: int, workers: int, with_worker: bool, portal_port: int | None) -> None:
     """Serve the web product. SIGTERM and SIGINT stop the server and the worker beside it."""
-    with _exit_on_sigterm(), (worker_beside() if with_worker else nullcontext()):
+    with _exit_on_sigterm(), (portal_beside(portal_port) if portal_port else nullcontext()), \
+            (worker_beside() if with_worker else nullcontext()):
         _serve(host, port, workers)
+
+
+@contextmanager
+def portal_beside(port: int) -> Iterator[None]:
+    """The portal simulator (engine.services.portal_simulator) on 127.0.0.1:`port` for as long as the
+    block runs, in a thread of this process, offering the demo's online dossiers for pulling."""
+    from engine.services.portal_simulator import PortalSimulator
+    from web import demo_portal
+
+    simulator = PortalSimulator("127.0.0.1", port, demo_portal.TOKEN)
+    for item in demo_portal.offers():
+        simulator.state.submit(item)
+    simulator.start()
+    click.echo(f"portal simulator on {simulator.url}")
+    try:
+        yield
+    finally:
+        simulator.stop()
 
 
 @contextmanager
@@ -134,6 +158,7 @@ def seed_command(if_empty: bool, province: str, dossiers: bool) -> None:
     from engine.documents import store_from_environment
     from engine.services.runtime import Runtime
     from engine.store.database import Database
+    from web import demo_portal
     from web import seed
     from web import seed_citizen
 
@@ -147,6 +172,8 @@ def seed_command(if_empty: bool, province: str, dossiers: bool) -> None:
     click.echo(f"procedures published: {seed.seed_library(rt)}")
     click.echo(f"commune processes rolled out: {seed.seed_rollouts(rt)}")
     if dossiers:
+        # Connected before the dossiers: each demo dossier's events go to the portal simulator.
+        click.echo(f"online dossiers waiting (portal simulator at {demo_portal.endpoint()}): {demo_portal.seed(rt)}")
         click.echo(f"demo dossiers: {seed.seed_dossiers(rt)}")
         click.echo(f"SLA warnings, breaches, escalations and apology requests: {seed.seed_sla(rt)}")
         click.echo(f"satisfaction ratings: {seed_citizen.seed_ratings(rt)}")

@@ -40,6 +40,7 @@ JS_MESSAGES = (
     N_("Không mở được sơ đồ: %(error)s"), N_("Không hiển thị được sơ đồ: %(error)s"),
     N_("tệp BPMN không có phần hình vẽ (BPMNDiagram); hãy dùng «Lập bảng bước» để tạo sơ đồ có bố cục."),
     N_("Trước hạn"), N_("Đúng hạn"), N_("Quá hạn"), N_("Đang xử lý quá hạn"),
+    N_("Không nhận giá trị này: %(reason)s"), N_("quy trình"),
 )
 
 

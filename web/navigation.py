@@ -10,6 +10,7 @@ from flask import current_app
 SECTIONS = (
     ("desk.inbox", "Hộp việc", lambda u: u.is_clerk),
     ("desk.reception", "Tiếp nhận", lambda u: u.is_clerk and "mot_cua" in u.roles),
+    ("desk.online", "Trực tuyến", lambda u: u.is_clerk and "mot_cua" in u.roles),
     ("supervise.dashboard", "Giám sát", lambda u: u.is_supervisor),
     ("model.procedures", "Mô hình hoá", lambda u: u.is_modeller),
     ("desk.absences", "Vắng mặt", lambda u: u.is_clerk),

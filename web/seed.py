@@ -69,14 +69,13 @@ def seed_users(rt: Runtime) -> list[str]:
 
 
 def seed_library(rt: Runtime) -> int:
-    """The library published, with its catalogue entries (checklists, fees, whether fees are paid
-    before processing) for the reception desk."""
+    """The library's catalogue entries (so the desk shows each procedure's document checklist and
+    fees) and its newest template versions, published."""
     from configurator import catalogue
     from configurator import library
 
-    published = library.load(rt)
-    catalogue.import_json(rt, [procedure.catalogue for procedure in library.procedures()])
-    return len(published)
+    catalogue.load_library(rt)
+    return len(library.load(rt))
 
 
 def seed_rollouts(rt: Runtime, province_code: str = "01") -> int:

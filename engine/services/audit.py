@@ -25,6 +25,7 @@ from engine.store import repositories
 from engine.store.database import Session
 
 PENDING_KEY = "motcua_audit_pending"
+WRITTEN_KEY = "motcua_audit_written"  # this transaction's events, once written
 
 
 def record(session: Session, *, at, action: str, actor: Actor | str, dossier_id: int | None = None,
@@ -53,6 +54,8 @@ def write_pending(session: Session) -> None:
             for event, item in pending]
     _chain(session, rows)
     repositories.insert_audit_events(session, rows)
+    # What else the commit writes may say who did it (the portal sync's handler) without a query.
+    session.info.setdefault(WRITTEN_KEY, []).extend(rows)
 
 
 def _chain(session: Session, rows: list[dict]) -> None:

@@ -14,7 +14,15 @@ from engine.store.records import OutboxRecord
 
 class Channel(Protocol):
     def deliver(self, session: Session, message: OutboxRecord, now) -> None:
-        """Deliver or raise; runs inside the transaction that marks the message sent."""
+        """Deliver or raise; runs inside the transaction that marks the message sent.
+
+        A channel may also define `blocked(session, message) -> bool`: a message it blocks waits
+        (without using an attempt) until what must go before it has gone."""
+
+
+class Undeliverable(Exception):
+    """The receiver refused the message itself: it goes to the dead letters at once, for an
+    administrator to look at and send again (retrying the same payload cannot help)."""
 
 
 class InAppChannel:
@@ -54,8 +62,10 @@ class ChannelOff(Exception):
 
 
 def default_channels(smtp: SmtpChannel | None = None) -> dict[str, Channel]:
-    """In-app, and the applicant's channels (SMS, Zalo, e-mail) through the providers configured per
-    province or unit; `smtp` (MOTCUA_SMTP_HOST) sends e-mail where no unit configures its own."""
+    """In-app, the portal, and the applicant's channels (SMS, Zalo, e-mail) through the providers
+    configured per province or unit; `smtp` (MOTCUA_SMTP_HOST) sends e-mail where no unit configures
+    its own."""
     from engine.services.citizen_channels import applicant_channels
+    from engine.services.portal_sync import PortalChannel  # it uses this module's Undeliverable
 
-    return {"in_app": InAppChannel(), **applicant_channels(email_fallback=smtp)}
+    return {"in_app": InAppChannel(), "portal": PortalChannel(), **applicant_channels(email_fallback=smtp)}

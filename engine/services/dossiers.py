@@ -1,4 +1,4 @@
-"""Dossier use cases: start, complete a step, claim, cancel, suspend, resume, send a message.
+"""Dossier use cases: start, complete a step, claim, cancel, suspend, resume, send a message or signal.
 
 Each function is one transaction: lock (optimistically, by the dossier's version column), load,
 run, save the state, project work items, append audit, enqueue notifications, commit. A lost race
@@ -128,13 +128,16 @@ def receive_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applican
                     reception: Mapping, check_reception: Callable[[Session, int, str | None, Mapping], Mapping],
                     applicant: Mapping | None = None, received_at: datetime | None = None,
                     channel: str = Channel.COUNTER.value, files: Iterable[stored_files.Staged] = (),
+                    within_change: Callable[[Session, DossierRecord], None] | None = None,
                     payment: payments.Payment | None = None) -> tuple[DossierRecord, WorkItemRecord]:
     """Reception in one pass: issue the code and appointment, start the process and complete its
     reception step with `reception` (the step's form data: receive, ask for a supplement or refuse)
     and the checklist's files, all in one transaction. `check_reception(session, definition_id,
     form_key, data)` validates the data against the reception step's form (the configurator's)
-    inside that transaction and returns it clean. The applicant's `fees` (the cases picked) and a
-    `payment` at the counter decide whether the dossier waits for its fees (status 6).
+    inside that transaction and returns it clean; `within_change(session, dossier)`, when given,
+    writes what else belongs to the receipt (an online submission marked accepted) in it too. The
+    applicant's `fees` (the cases picked) and a `payment` at the counter decide whether the dossier
+    waits for its fees (status 6).
 
     Nothing is written, and no file stays stored, when any part is refused."""
     _check_channel(channel)
@@ -153,6 +156,8 @@ def receive_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applican
         _complete_reception(s, started, item, actor, data)
         s.flush()  # the step's id, for its files
         stored_files.add_rows(s, started.dossier, staged, actor, started.now, work_item_id=item.id)
+        if within_change is not None:
+            within_change(s, started.dossier)
         if payment is not None:
             payments.add_payment(s, started.dossier, payment, actor, started.now)
         citizen_notices.dossier_received(s, started.dossier, started.now, started.calendar.tz)
@@ -351,6 +356,22 @@ def send_message(rt: Runtime, dossier_id: int, name: str, actor: Actor,
         ready_before = run.ready_task_ids()
         run.send_message(name, payload)
         audit.record(s, at=now, action="message", actor=actor, dossier_id=dossier.id, message=name)
+        projection.sync(s, dossier, run, calendar, actor, now, ready_before)
+        return dossier
+
+
+@retried_on_race
+def send_signal(rt: Runtime, dossier_id: int, name: str, actor: Actor) -> DossierRecord:
+    """Deliver a BPMN signal to the dossier's waiting catch events (another agency's system
+    saying its part is done, say)."""
+    with transaction(rt) as s:
+        dossier = _running(s, dossier_id)
+        now = rt.clock.now()
+        calendar = rt.calendars.for_unit(s, dossier.unit_code)
+        run = _load(rt, s, dossier, calendar)
+        ready_before = run.ready_task_ids()
+        run.send_signal(name)
+        audit.record(s, at=now, action="signal", actor=actor, dossier_id=dossier.id, signal=name)
         projection.sync(s, dossier, run, calendar, actor, now, ready_before)
         return dossier
 

@@ -11,6 +11,7 @@ from engine import logs
 from engine.services import incidents
 from engine.services.channels import Channel
 from engine.services.channels import ChannelOff
+from engine.services.channels import Undeliverable
 from engine.services.runtime import Runtime
 from engine.services.watchdog import ItemTimedOut
 from engine.services.watchdog import StopRequested
@@ -24,6 +25,8 @@ log = logging.getLogger("motcua.outbox")
 
 MAX_ATTEMPTS = 6
 LEASE_TTL = timedelta(minutes=2)
+#: How long a message waits while an earlier one of its recipient is still unsent (in-order channels).
+BLOCKED_WAIT = timedelta(seconds=20)
 
 
 def enqueue(session: Session, *, key: str, channel: str, recipient: str, subject: str, body: str,
@@ -62,7 +65,7 @@ def deliver_due(rt: Runtime, channels: dict[str, Channel], limit: int = 100,
                 leases.release(s, OutboxRecord, ids[index:], rt.worker_id)
             break
         if outcome:
-            counts[outcome] = counts.get(outcome, 0) + 1
+            counts[outcome] = counts.get(outcome, 0) + 1  # "waiting" only when something waited
         if outcome == "sent":
             sent.append(message_id)
     if sent:  # a message an administrator sent again closes its incident once delivered
@@ -89,6 +92,11 @@ def _deliver_one(rt: Runtime, channels, message_id: int) -> str | None:
             channel = channels.get(message.channel)
             if channel is None:
                 raise LookupError(f"no {message.channel!r} channel is configured")
+            blocked = getattr(channel, "blocked", None)
+            if blocked is not None and blocked(s, message):
+                message.available_at = now + BLOCKED_WAIT
+                message.lease_owner = message.lease_expires_at = None
+                return "waiting"
             with logs.bound(request=message.request_id):
                 channel.deliver(s, message, now)
                 log.info("delivered %s message %s to %s", message.channel, message.id, message.recipient)
@@ -120,7 +128,7 @@ def _record_failure(rt: Runtime, message_id: int, exc: Exception) -> str:
         message.attempts += 1
         message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         message.lease_owner = message.lease_expires_at = None
-        if message.attempts >= MAX_ATTEMPTS:
+        if message.attempts >= MAX_ATTEMPTS or isinstance(exc, Undeliverable):
             message.status = "dead"
             incidents.open_now(s, incidents.Subject("outbox", message.id, dossier_id=message.dossier_id),
                                message.last_error, message.attempts, now)

@@ -120,3 +120,8 @@ class Runtime:
         files = {name: text.encode("utf-8") for name, text in blob.files.items()
                  if name.endswith((".bpmn", ".bpmn2", ".xml"))}
         return self.specs.get(files, definition.key, digest=definition.digest)
+
+
+# Every dossier change of a province connected to the portal queues its portal event in its own
+# transaction, whichever use case or sweep made it: the listener is registered once, here.
+from engine.services import portal_sync  # noqa: E402,F401

@@ -1,5 +1,6 @@
 """The worker loop: fire due timers, run the SLA sweep and the apology forecast, route work of
-absent officers, deliver the outbox; every pass is idempotent, bounded by a watchdog, and ends
+absent officers, take dossiers submitted on the portal and alert the desk of those waiting, deliver
+the outbox; every pass is idempotent, bounded by a watchdog, and ends
 with a heartbeat that readiness checks read.
 
 A failing dossier, step or message becomes an incident (engine.services.incidents) and never
@@ -13,6 +14,7 @@ import threading
 import time
 
 from engine.services import absences
+from engine.services import online_intake
 from engine.services import outbox
 from engine.services import sla
 from engine.services import timers
@@ -49,6 +51,9 @@ def _pass(rt: Runtime, channels: dict[str, Channel], batch: int, watchdog: Watch
     _add(done, sla.sweep(rt, batch * 4, watchdog))
     if not watchdog.should_stop():
         _add(done, absences.route_to_substitutes(rt))
+    if not watchdog.should_stop():  # dossiers submitted on the portal, and those waiting too long
+        _add(done, online_intake.pull(rt))
+        _add(done, online_intake.alert_waiting(rt))
     _add(done, outbox.deliver_due(rt, channels, batch * 2, watchdog))
 
 

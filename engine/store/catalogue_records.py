@@ -57,12 +57,28 @@ class ProcedureRecord(Base):
     online_service_level: Mapped[str | None] = mapped_column(String(20))  # full | partial
     sources: Mapped[list] = mapped_column(JSON, default=list)  # [{fact, url}]
     assumptions: Mapped[list] = mapped_column(JSON, default=list)  # [{field, value, why}]
+    forms: Mapped[list] = mapped_column(JSON, default=list)  # [{code, name}]: mẫu đơn, tờ khai
     search_text: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # A retired entry stays readable (its templates and dossiers name it) but gets no new template.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-#: Every column an import writes; `id` is the database's.
-IMPORTED_COLUMNS = tuple(c.name for c in ProcedureRecord.__table__.columns if c.name != "id")
+class ProcedureChangeRecord(Base):
+    """Append-only history of a catalogue entry: who created, changed, retired or restored it."""
+
+    __tablename__ = "procedure_change"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    procedure_key: Mapped[str] = mapped_column(String(120), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(80))  # a username, or "import"
+    action: Mapped[str] = mapped_column(String(16))  # create | update | import | retire | restore
+    changes: Mapped[dict] = mapped_column(JSON, default=dict)  # field -> [before, after]
+
+
+#: Every column an import writes; `id` is the database's, `retired_at` the modeller's.
+IMPORTED_COLUMNS = tuple(c.name for c in ProcedureRecord.__table__.columns if c.name not in ("id", "retired_at"))
 
 
 def upsert_procedures(session: Session, rows: list[dict]) -> None:
@@ -78,6 +94,26 @@ def upsert_procedures(session: Session, rows: list[dict]) -> None:
 
 def procedure_by_key(session: Session, key: str) -> ProcedureRecord | None:
     return session.scalar(select(ProcedureRecord).where(ProcedureRecord.key == key))
+
+
+def procedures_by_keys(session: Session, keys: list[str]) -> dict[str, ProcedureRecord]:
+    found = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        found.update((r.key, r) for r in session.scalars(select(ProcedureRecord).where(ProcedureRecord.key.in_(chunk))))
+    return found
+
+
+def add_changes(session: Session, rows: list[dict]) -> None:
+    """Append history rows ({procedure_key, at, actor, action, changes})."""
+    if rows:
+        session.execute(ProcedureChangeRecord.__table__.insert(), rows)
+
+
+def changes_of(session: Session, key: str) -> list[ProcedureChangeRecord]:
+    """The entry's history, newest first."""
+    return list(session.scalars(select(ProcedureChangeRecord).where(ProcedureChangeRecord.procedure_key == key)
+                                .order_by(ProcedureChangeRecord.at.desc(), ProcedureChangeRecord.id.desc())))
 
 
 def search_procedures(session: Session, *, words: list[str] = (), field: str | None = None,

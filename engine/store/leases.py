@@ -23,7 +23,7 @@ def lease(session: Session, model, *, due_column, ready_filter, owner: str, now:
         select(model.id)
         .where(due_column <= now, ready_filter,
                or_(model.lease_expires_at.is_(None), model.lease_expires_at < now))
-        .order_by(due_column)
+        .order_by(due_column, model.id)  # rows due together in the order they were written
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":

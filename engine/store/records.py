@@ -301,7 +301,9 @@ class OutboxRecord(Base):
     """A notification to deliver; the worker leases, sends and marks it, idempotently."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "available_at"),)
+    __table_args__ = (Index("ix_outbox_due", "status", "available_at"),
+                      # The portal channel sends a dossier's events in order (engine.services.portal_sync).
+                      Index("ix_outbox_channel_recipient", "channel", "recipient", "id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)

@@ -102,7 +102,7 @@ def test_a_same_day_limit_is_checked_against_the_time_after_the_cut_off(tmp_path
 
     assert result.exit_code == 1
     assert "(legal limit same day)" in result.output and "[legal-limit-same-day]" in result.output
-    assert "more than the 2h a same-day procedure has after its 15:00 cut-off" in result.output
+    assert "more than the 2 hours of working time a same-day procedure has after its 15:00 cut-off" in result.output
     assert check(path, "--legal-limit", "same day", "--cutoff", "3pm").exit_code == 2
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from configurator import library
+from configurator.simulation import LocalSettings
 from configurator.simulation import simulate
 from tests.conftest import BPMN_DIR
 from tests.conftest import vn
@@ -45,3 +46,20 @@ def test_a_same_day_birth_registration_received_before_the_cut_off_is_done_that_
     result = simulate(runtime, {"b.bpmn": birth.bpmn("v1")}, "00070", vn(2026, 12, 1, 14, 59), cutoff="15:00")
     assert result.appointment == vn(2026, 12, 1, 17, 0)
     assert result.fits and result.finishes_at == vn(2026, 12, 1, 16, 59)
+
+
+def test_a_step_the_commune_skips_takes_no_time_and_its_budgets_are_its_own(runtime):
+    add_units(runtime)
+    five = (BPMN_DIR / "five_steps.bpmn").read_bytes().replace(
+        b'<motcua:step role="chuyen_vien" budget="0.5d"/>',
+        b'<motcua:step role="chuyen_vien" budget="0.5d" optional="true"/>')
+    answers = {"tham_dinh": {"hop_le": True}}
+    local = LocalSettings.of({"skip": ["du_thao"], "budgets": {"tiep_nhan": "1h"}, "roles": {"chuyen_vien": "cv_1"}})
+
+    as_template = simulate(runtime, {"five.bpmn": five}, "00070", vn(2026, 3, 2, 8, 0), answers=answers)
+    as_commune = simulate(runtime, {"five.bpmn": five}, "00070", vn(2026, 3, 2, 8, 0), answers=answers, local=local)
+
+    skipped = next(s for s in as_commune.steps if s.element_id == "du_thao")
+    assert skipped.skipped and skipped.due_at is None and skipped.holder == "cv_1"
+    assert as_commune.steps[0].budget_minutes == 60 and as_commune.steps[0].local_budget
+    assert (as_template.finishes_at, as_commune.finishes_at) == (vn(2026, 3, 4, 17, 0), vn(2026, 3, 4, 9, 0))

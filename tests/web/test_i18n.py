@@ -89,6 +89,7 @@ TRANSLATING_CALLS = {"gettext", "_", "N_", "ngettext", "lazy_gettext"}
 STAYS_VIETNAMESE = {
     "seed.py": "demo data (names, reasons) as a Vietnamese office would type them",
     "seed_citizen.py": "demo data (a fee's name, citizens' comments) as Vietnamese offices and citizens write them",
+    "demo_portal.py": "demo online dossiers (names, summaries) as citizens would type them on the portal",
     "desk/printing.py": "the printed legal forms are official documents",
     "supervise/report.py": "the statistical report is an official document, like the printed forms",
     "supervise/satisfaction_report.py": "the satisfaction report is an official document, like the statistics report",

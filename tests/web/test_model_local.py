@@ -76,7 +76,7 @@ def test_refused_differences_are_named_in_vietnamese_and_nothing_is_saved(modell
     assert 'value="mot gio"' in page  # the form comes back as it was filled, to correct
     too_long = post(modeller, "00070", **{"budget-tham_dinh": "2h"})  # birth registration is same-day
     assert too_long.status_code == 422
-    assert ("vượt 2h mà thủ tục giải quyết trong ngày còn lại sau giờ tiếp nhận muộn nhất 15:00"
+    assert ("vượt 2 giờ làm việc mà thủ tục giải quyết trong ngày còn lại sau giờ tiếp nhận muộn nhất 15:00"
             in html.unescape(too_long.get_data(as_text=True)))
     assert overrides_of(rolled_out, "00070") == {}
 

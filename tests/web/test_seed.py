@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func
 from sqlalchemy import select
 
+from configurator import catalogue
 from configurator import library
 from configurator import variants
 from engine.documents import FolderStore
@@ -45,6 +46,9 @@ def test_demo_data_covers_communes_roles_procedures_and_dossier_states(sqlite_da
     assert communes == 126
     assert {"mot_cua", "tu_phap_ho_tich", "lanh_dao", "supervisor", "modeller", "admin"} <= roles
     assert procedures == len(library.procedures())
+    # The desk names each document of the checklist from the catalogue, which the seed fills.
+    birth = catalogue.get(rt, "dang_ky_khai_sinh")
+    assert catalogue.search(rt).total == procedures and birth.required_documents[0]["name"].startswith("Tờ khai")
     assert rolled == 126 * procedures  # every procedure runs in every commune
     drift = {d.unit_code: [str(x) for x in d.differences] for d in variants.drift_report(rt, "dang_ky_khai_sinh")}
     assert drift == {"00070": ["role mot_cua held by mot_cua_00070_1", "step tiep_nhan budget 10m"]}

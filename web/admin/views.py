@@ -14,6 +14,7 @@ from werkzeug.security import generate_password_hash
 from engine.domain.errors import EngineError
 from engine.services import administration
 from engine.services import incidents as incident_service
+from engine.services import portal_admin
 from engine.services.administration import Account
 from engine.store import admin_queries
 from web.admin import bp
@@ -193,3 +194,23 @@ def _incident_action(action, incident_id: int, done: str):
     except EngineError as exc:
         flash(localised(exc), "error")
     return redirect(url_for("admin.incidents"))
+
+
+@bp.get("/cong-dvc")
+@admin_required
+def portal():
+    """The portal connection: each province's settings, and the messages the portal did not take
+    (dead letters, with the error) or has not taken yet; a dead letter can be sent again."""
+    return render_template("admin/portal.html", settings=portal_admin.settings(runtime()),
+                           backlog=portal_admin.backlog(runtime()))
+
+
+@bp.post("/cong-dvc/<int:message_id>/gui-lai")
+@admin_required
+def resend_portal_message(message_id: int):
+    try:
+        portal_admin.resend(runtime(), message_id, current_user.actor())
+        flash(gettext("Thông điệp %(id)s sẽ được gửi lại lên Cổng ở lượt xử lý nền kế tiếp.", id=message_id))
+    except EngineError as exc:
+        flash(localised(exc), "error")
+    return redirect(url_for("admin.portal"))

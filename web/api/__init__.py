@@ -14,13 +14,16 @@ from flask_smorest import Api
 
 from web.api import catalogue
 from web.api import dossiers
+from web.api import interagency
+from web.api import portal
 from web.api import schemas
 from web.api import statistics
 from web.api import work_items
 from web.extensions import csrf
 
 PREFIX = "/api/v1"
-BLUEPRINTS = (catalogue.procedures, catalogue.templates, dossiers.blp, work_items.blp, statistics.blp)
+BLUEPRINTS = (catalogue.procedures, catalogue.templates, dossiers.blp, work_items.blp, statistics.blp, portal.blp,
+              interagency.blp)
 
 DEFAULTS = {
     "API_TITLE": "motcua: một cửa điện tử",

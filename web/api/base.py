@@ -138,6 +138,14 @@ def _form_error(exc: FormError):
 
 
 def _engine_error(exc: EngineError):
+    status, body = engine_error_answer(exc)
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def engine_error_answer(exc: EngineError) -> tuple[int, dict]:
+    """The status and JSON body an engine refusal is answered with (kept for idempotent repeats)."""
     if isinstance(exc, PermissionDenied):
         status = 403
     elif isinstance(exc, ConflictError):
@@ -151,7 +159,10 @@ def _engine_error(exc: EngineError):
     else:
         status = 422
     message = localised(exc)  # in Vietnamese, like the API's own messages
-    return _json(status, message, exc.field, {exc.field: [message]} if exc.field else None)
+    body = {"error": TITLES.get(status, "Lỗi"), "message": message, "field": exc.field}
+    if exc.field:
+        body["errors"] = {exc.field: [message]}
+    return status, body
 
 
 def _http_error(exc: HTTPException):

@@ -396,3 +396,52 @@ class StatisticsSchema(ma.Schema):
     communes = fields.List(fields.Nested(CommuneFiguresSchema))
     procedures = fields.List(fields.Nested(ProcedureFiguresSchema))
     officers = fields.List(fields.Nested(OfficerFiguresSchema))
+
+
+# -- the portal and interconnected procedures ------------------------------------------------------
+
+class PortalFileSchema(ma.Schema):
+    TenTep = fields.String(required=True, validate=validate.Length(min=1, max=255),
+                           metadata={"description": "Tên tệp"})
+    LoaiTep = fields.String(required=True, metadata={"description": "application/pdf, image/png hoặc image/jpeg"})
+    NoiDung = fields.String(required=True, metadata={"description": "Nội dung tệp, base64"})
+
+
+class PortalSubmissionSchema(ma.Schema):
+    """A dossier a citizen submitted on the National Public Service Portal (status 1)."""
+
+    MaHoSoCong = fields.String(required=True, validate=validate.Length(min=1, max=80),
+                               metadata={"description": "Mã hồ sơ trên Cổng"})
+    MaTTHC = fields.String(required=True, validate=validate.Length(min=1, max=40), metadata={"description": "Mã TTHC"})
+    MaDonVi = fields.String(required=True, validate=validate.Length(min=1, max=40),
+                            metadata={"description": "Mã định danh cơ quan tiếp nhận"})
+    ChuHoSo = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    SoGiayTo = fields.String(validate=validate.Length(max=20))
+    SoDienThoai = fields.String(validate=validate.Length(max=20))
+    Email = fields.String(validate=validate.Length(max=200))
+    DiaChi = fields.String(validate=validate.Length(max=300))
+    TrichYeuHoSo = fields.String(validate=validate.Length(max=1000))
+    NgayNop = _aware(metadata={"description": "Thời điểm Cổng nhận hồ sơ"})
+    TepDinhKem = fields.List(fields.Nested(PortalFileSchema), load_default=list)
+
+
+class PortalTakenSchema(ma.Schema):
+    id = fields.Integer()
+    MaHoSoCong = fields.String()
+    outcome = fields.String(metadata={"description": "new (mới), supplemented (đã bổ sung), known (đã nhận trước đó)"})
+
+
+class InteragencyEventSchema(ma.Schema):
+    """A BPMN message (with its data) or signal another agency's system sends to a dossier."""
+
+    message = fields.String(validate=validate.Length(min=1, max=120), metadata={"description": "Tên message BPMN"})
+    signal = fields.String(validate=validate.Length(min=1, max=120), metadata={"description": "Tên signal BPMN"})
+    payload = fields.Dict(keys=fields.String(), load_default=dict,
+                          metadata={"description": "Dữ liệu kèm message, ghi vào dữ liệu hồ sơ"})
+
+    @ma.validates_schema
+    def _one_event(self, data, **kwargs):
+        if ("message" in data) == ("signal" in data):
+            raise ValidationError("give either message or signal", field_name="message")
+        if "signal" in data and data.get("payload"):
+            raise ValidationError("a signal carries no payload", field_name="payload")

@@ -9,6 +9,7 @@ from web.desk import absences  # noqa: E402,F401
 from web.desk import citizen  # noqa: E402,F401
 from web.desk import documents  # noqa: E402,F401
 from web.desk import inbox  # noqa: E402,F401
+from web.desk import online  # noqa: E402,F401
 from web.desk import printing  # noqa: E402,F401
 from web.desk import reception  # noqa: E402,F401
 from web.desk import work_items  # noqa: E402,F401

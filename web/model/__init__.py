@@ -1,6 +1,6 @@
-"""The modeller's pages: procedures and their templates, the BPMN editor with our properties,
-step-table authoring, publishing, rollout to the communes, local differences per commune, version diff
-and simulation."""
+"""The modeller's pages: the procedure catalogue (create, edit, retire, history), templates, the
+BPMN editor with our properties, step-table authoring, publishing, rollout to the communes, local
+differences per commune, version diff and simulation."""
 
 from flask import Blueprint
 
@@ -11,3 +11,4 @@ from web.model import views  # noqa: E402,F401
 from web.model import tools  # noqa: E402,F401
 from web.model import local  # noqa: E402,F401
 from web.model import migration  # noqa: E402,F401
+from web.model import catalogue  # noqa: E402,F401

@@ -100,7 +100,8 @@ def simulate(key: str, version: int):
     communes = templates.communes_for(runtime(), current_user.unit_code)
     unit = request.args.get("don-vi") or (communes[0].code if communes else "")
     received_text = request.args.get("tiep-nhan") or runtime().clock.now().astimezone(VN).strftime("%Y-%m-%dT%H:%M")
-    result, error = None, None
+    settings = request.args.get("thiet-lap") or "xa"
+    simulated, error = None, None
     if "don-vi" in request.args:
         try:
             received = datetime.fromisoformat(received_text).replace(tzinfo=VN)
@@ -109,10 +110,18 @@ def simulate(key: str, version: int):
         else:
             if unit not in {c.code for c in communes}:
                 error = gettext("Đơn vị (don-vi) không thuộc tỉnh, thành phố của bạn.")
+            elif settings not in SIMULATION_SETTINGS:
+                error = gettext("Thiết lập (thiet-lap) phải là «xa» (của xã, phường) hoặc «mau» (mẫu chung).")
             else:
                 try:
-                    result = templates.simulate_version(runtime(), key, version, unit, received)
+                    simulated = templates.simulate_version(runtime(), key, version, unit, received,
+                                                           local=settings == "xa")
                 except EngineError as exc:
                     error = gettext("Không mô phỏng được: %(reason)s", reason=localised(exc))
     return render_template("model/simulate.html", overview=overview, version=version, communes=communes, unit=unit,
-                           received_text=received_text, result=result, error=error), (400 if error else 200)
+                           received_text=received_text, settings=settings, simulated=simulated,
+                           result=simulated.result if simulated else None, error=error), (400 if error else 200)
+
+
+#: The simulation page's choice: the commune's own settings (its variant) or the bare template.
+SIMULATION_SETTINGS = ("xa", "mau")

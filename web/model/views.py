@@ -12,6 +12,7 @@ from flask import url_for
 from flask_babel import gettext
 
 from configurator import drafts
+from configurator import step_values
 from configurator import templates
 from engine.domain.errors import EngineError
 from web.model import bp
@@ -98,3 +99,12 @@ def publish(key: str, version: int):
     flash(gettext("Đã công bố phiên bản %(version)s. Hãy triển khai cho các xã, phường.", version=published.version),
           "ok")
     return redirect(url_for("model.template", key=key, **{"phien-ban": published.version}))
+
+
+@bp.get("/kiem-tra-buoc")
+@modeller_required
+def check_step_values():
+    """The editor's panel asks, as the modeller types, which values a saved template would refuse."""
+    values = {"budget": request.args.get("budget"), "warnAt": request.args.get("warnAt"),
+              "after": request.args.getlist("after")}
+    return jsonify({name: localised(reason) for name, reason in step_values.problems(values).items()})

@@ -2,7 +2,7 @@
 ratings (Decision 766/QĐ-TTg), and whether a procedure's fees are paid before it is processed
 
 Revision ID: 0020
-Revises: 0014
+Revises: 0019
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from engine.store.records import UTCDateTime
 
 revision = '0020'
-down_revision = '0014'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,183 @@
+"""Rows of the portal connection: each province's portal settings, the dossiers citizens submitted
+online waiting at a commune's desk, and the answers kept for another agency's idempotency keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON
+from sqlalchemy import Index
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy import select
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import mapped_column
+
+from engine.store.base import Base
+from engine.store.records import UTCDateTime
+
+
+class PortalSettingRecord(Base):
+    """How one province reaches the National Public Service Portal (configured per province)."""
+
+    __tablename__ = "portal_setting"
+
+    province_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String(400))  # base URL of the portal's API
+    token: Mapped[str] = mapped_column(String(400))  # the credential the portal gave the province
+    # Our unit code -> the portal's agency identifier (MX1X2.Y1Y2Y3.Z1Z2); a unit not listed uses its agency code.
+    agency_ids: Mapped[dict] = mapped_column(JSON, default=dict)
+    platform_code: Mapped[str | None] = mapped_column(String(2))  # AA of Circular 4/2025's dossier code
+    status_map: Mapped[dict] = mapped_column(JSON, default=dict)  # our status -> portal code, where they differ
+    timeout_seconds: Mapped[int] = mapped_column(Integer, default=10)
+    pull_every_seconds: Mapped[int] = mapped_column(Integer, default=60)
+    last_pulled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class OnlineSubmissionRecord(Base):
+    """A dossier submitted on the portal (status 1) until the desk accepts (2), refuses (3) or asks
+    for a supplement (5); the accepted one names the dossier it became."""
+
+    __tablename__ = "online_submission"
+    __table_args__ = (Index("ix_online_submission_queue", "unit_code", "status", "arrived_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    portal_code: Mapped[str] = mapped_column(String(80), unique=True)  # the portal's own code (MaHoSoCong)
+    unit_code: Mapped[str] = mapped_column(String(16))
+    procedure_code: Mapped[str] = mapped_column(String(40))
+    applicant_name: Mapped[str] = mapped_column(String(200))
+    applicant: Mapped[dict] = mapped_column(JSON, default=dict)
+    summary: Mapped[str | None] = mapped_column(Text)
+    attachments: Mapped[list] = mapped_column(JSON, default=list)  # [{name, content_type, content (base64)}]
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())  # on the portal
+    arrived_at: Mapped[datetime] = mapped_column(UTCDateTime())  # here (pulled or pushed)
+    status: Mapped[int] = mapped_column(Integer, default=1)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(80))
+    reason: Mapped[str | None] = mapped_column(Text)
+    dossier_id: Mapped[int | None] = mapped_column(Integer)
+    alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rounds: Mapped[int] = mapped_column(Integer, default=1)  # 2 after one supplement, ...
+
+
+class IdempotentRequestRecord(Base):
+    """An interconnection request another agency sent with an Idempotency-Key, and our answer."""
+
+    __tablename__ = "idempotent_request"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # caller + their key
+    fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of what was asked
+    status_code: Mapped[int] = mapped_column(Integer)
+    answer: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+def setting_for_province(session: Session, province_code: str | None) -> PortalSettingRecord | None:
+    return session.get(PortalSettingRecord, province_code) if province_code else None
+
+
+def all_settings(session: Session) -> list[PortalSettingRecord]:
+    return list(session.scalars(select(PortalSettingRecord).order_by(PortalSettingRecord.province_code)))
+
+
+def waiting_submissions(session: Session, unit_codes=None, status: int = 1) -> list[OnlineSubmissionRecord]:
+    query = select(OnlineSubmissionRecord).where(OnlineSubmissionRecord.status == status)
+    if unit_codes is not None:
+        query = query.where(OnlineSubmissionRecord.unit_code.in_(list(unit_codes)))
+    return list(session.scalars(query.order_by(OnlineSubmissionRecord.arrived_at, OnlineSubmissionRecord.id)))
+
+
+def submission_by_portal_code(session: Session, portal_code: str) -> OnlineSubmissionRecord | None:
+    return session.scalars(select(OnlineSubmissionRecord).where(
+        OnlineSubmissionRecord.portal_code == portal_code)).first()
+
+
+def not_alerted(session: Session) -> list[OnlineSubmissionRecord]:
+    return list(session.scalars(select(OnlineSubmissionRecord).where(
+        OnlineSubmissionRecord.status == 1, OnlineSubmissionRecord.alerted_at.is_(None))))
+
+
+def result_files(session: Session, dossier_id: int) -> list:
+    from engine.store.attachment_records import AttachmentRecord
+
+    return list(session.scalars(select(AttachmentRecord).where(
+        AttachmentRecord.dossier_id == dossier_id, AttachmentRecord.kind == "result").order_by(AttachmentRecord.id)))
+
+
+def latest_event(session: Session, dossier_id: int):
+    from engine.store.records import AuditEventRecord
+
+    return session.scalars(select(AuditEventRecord).where(AuditEventRecord.dossier_id == dossier_id)
+                           .order_by(AuditEventRecord.id.desc()).limit(1)).first()
+
+
+def latest_step(session: Session, dossier_id: int, element_id: str):
+    from engine.store.records import WorkItemRecord
+
+    return session.scalars(select(WorkItemRecord).where(
+        WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.element_id == element_id)
+        .order_by(WorkItemRecord.id.desc()).limit(1)).first()
+
+
+def published_for_procedure(session: Session, procedure_code: str):
+    """The newest published version of the template of a procedure code (the unit's rolled-out
+    version is chosen when the dossier starts)."""
+    from engine.store.records import ProcessDefinitionRecord
+
+    return session.scalar(select(ProcessDefinitionRecord).where(
+        ProcessDefinitionRecord.procedure_code == procedure_code, ProcessDefinitionRecord.status == "published")
+        .order_by(ProcessDefinitionRecord.version.desc()).limit(1))
+
+
+def unit_by_agency(session: Session, setting: PortalSettingRecord, agency: str):
+    """Our unit for the portal's agency identifier: the setting's table first, then agency codes."""
+    from engine.store.records import UnitRecord
+
+    for unit_code, portal_id in (setting.agency_ids or {}).items():
+        if portal_id == agency:
+            return session.get(UnitRecord, unit_code)
+    return session.scalars(select(UnitRecord).where(UnitRecord.agency_code == agency).limit(1)).first()
+
+
+def province_units(session: Session, province_code: str) -> list:
+    from engine.store.records import UnitRecord
+
+    return list(session.scalars(select(UnitRecord).where(
+        (UnitRecord.parent_code == province_code) | (UnitRecord.code == province_code)).order_by(UnitRecord.code)))
+
+
+def province_dossiers(session: Session, unit_codes: list[str]) -> list:
+    from engine.store.records import DossierRecord
+
+    return list(session.scalars(select(DossierRecord).where(DossierRecord.unit_code.in_(unit_codes))
+                                .order_by(DossierRecord.id)))
+
+
+def decided_submissions(session: Session, unit_codes: list[str]) -> list[OnlineSubmissionRecord]:
+    return list(session.scalars(select(OnlineSubmissionRecord).where(
+        OnlineSubmissionRecord.unit_code.in_(unit_codes), OnlineSubmissionRecord.status.in_((3, 5)))))
+
+
+def claim_key(session: Session, key: str, fingerprint: str, now: datetime) -> bool:
+    """Take an idempotency key for a request being answered (status 0); False when it was taken before."""
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.dialects import sqlite
+
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    table = IdempotentRequestRecord.__table__
+    inserted = session.execute(dialect.insert(table).values(
+        key=key, fingerprint=fingerprint, status_code=0, answer={}, created_at=now)
+        .on_conflict_do_nothing(index_elements=["key"]).returning(table.c.key)).scalar()
+    return inserted is not None  # (rowcount is not reliable for ON CONFLICT on every driver)
+
+
+def reclaim_key(session: Session, key: str, claimed_at: datetime, now: datetime) -> bool:
+    """Take over a key whose request was never answered (its process died); one taker wins."""
+    from sqlalchemy import update
+
+    table = IdempotentRequestRecord.__table__
+    result = session.execute(update(table).where(table.c.key == key, table.c.status_code == 0,
+                                                 table.c.created_at == claimed_at).values(created_at=now))
+    return result.rowcount == 1

@@ -1,0 +1,81 @@
+// bpmn-js's own words (palette, context pad, replace and other menus) in Vietnamese, through its
+// translate module: a custom translate function replaces the default one (bpmn-js docs,
+// "Translations"). English pages keep bpmn-js's English. {name} placeholders are filled as bpmn-js does.
+window.MOTCUA_BPMN_VI = {
+  // palette and tools
+  "Activate hand tool": "Kéo sơ đồ", "Activate lasso tool": "Chọn nhiều bằng vùng",
+  "Activate create/remove space tool": "Thêm, bớt khoảng trống", "Activate global connect tool": "Nối hai phần tử",
+  "Create start event": "Tạo sự kiện bắt đầu", "Create intermediate/boundary event": "Tạo sự kiện trung gian / biên",
+  "Create end event": "Tạo sự kiện kết thúc", "Create gateway": "Tạo cổng rẽ nhánh", "Create task": "Tạo bước (task)",
+  "Create data object reference": "Tạo đối tượng dữ liệu", "Create data store reference": "Tạo kho dữ liệu",
+  "Create expanded sub-process": "Tạo quy trình con (mở rộng)", "Create pool/participant": "Tạo bể (pool) / bên tham gia",
+  "Create group": "Tạo nhóm", "Search in diagram": "Tìm trong sơ đồ",
+  // context pad
+  "Append end event": "Nối sự kiện kết thúc", "Append gateway": "Nối cổng rẽ nhánh", "Append task": "Nối bước (task)",
+  "Append intermediate/boundary event": "Nối sự kiện trung gian / biên", "Append text annotation": "Nối ghi chú",
+  "Add text annotation": "Thêm ghi chú", "Append receive task": "Nối bước nhận tin",
+  "Append message intermediate catch event": "Nối sự kiện chờ thông điệp",
+  "Append timer intermediate catch event": "Nối sự kiện hẹn giờ",
+  "Append conditional intermediate catch event": "Nối sự kiện chờ điều kiện",
+  "Append signal intermediate catch event": "Nối sự kiện chờ tín hiệu",
+  "Append compensation activity": "Nối hoạt động bù trừ",
+  "Change element": "Đổi loại phần tử", "Delete": "Xoá", "Connect to other element": "Nối tới phần tử khác",
+  "Connect using association": "Nối bằng liên kết", "Connect using data input association": "Nối bằng liên kết dữ liệu vào",
+  "Add lane above": "Thêm làn phía trên", "Add lane below": "Thêm làn phía dưới",
+  "Divide into two lanes": "Chia thành hai làn", "Divide into three lanes": "Chia thành ba làn",
+  "Align elements": "Căn thẳng các phần tử", "Align elements left": "Căn trái", "Align elements center": "Căn giữa theo chiều ngang",
+  "Align elements right": "Căn phải", "Align elements top": "Căn trên", "Align elements middle": "Căn giữa theo chiều dọc",
+  "Align elements bottom": "Căn dưới", "Distribute elements horizontally": "Giãn đều theo chiều ngang",
+  "Distribute elements vertically": "Giãn đều theo chiều dọc", "Open {element}": "Mở {element}",
+  // replace menu toggles
+  "Parallel multi-instance": "Nhiều lần song song", "Sequential multi-instance": "Nhiều lần tuần tự", "Loop": "Lặp",
+  "Collection": "Tập hợp", "Participant multiplicity": "Nhiều bên tham gia", "Toggle non-interrupting": "Bật/tắt không ngắt",
+  // element kinds (replace menu)
+  "Task": "Bước (task)", "User task": "Bước do cán bộ xử lý (user task)", "Manual task": "Bước thủ công (manual task)",
+  "Service task": "Bước tự động (service task)", "Script task": "Bước chạy kịch bản (script task)",
+  "Business rule task": "Bước áp dụng bảng quyết định", "Send task": "Bước gửi tin", "Receive task": "Bước nhận tin",
+  "Call activity": "Gọi quy trình khác", "Sub-process": "Quy trình con", "Sub-process (collapsed)": "Quy trình con (thu gọn)",
+  "Sub-process (expanded)": "Quy trình con (mở rộng)", "Event sub-process": "Quy trình con theo sự kiện",
+  "Ad-hoc sub-process": "Quy trình con tự do", "Ad-hoc sub-process (collapsed)": "Quy trình con tự do (thu gọn)",
+  "Ad-hoc sub-process (expanded)": "Quy trình con tự do (mở rộng)", "Transaction": "Giao dịch",
+  "Start event": "Sự kiện bắt đầu", "End event": "Sự kiện kết thúc", "Intermediate throw event": "Sự kiện trung gian phát",
+  "Boundary event": "Sự kiện biên", "Message start event": "Bắt đầu bằng thông điệp", "Timer start event": "Bắt đầu theo giờ hẹn",
+  "Conditional start event": "Bắt đầu theo điều kiện", "Signal start event": "Bắt đầu bằng tín hiệu",
+  "Error start event": "Bắt đầu khi có lỗi", "Escalation start event": "Bắt đầu khi leo thang",
+  "Compensation start event": "Bắt đầu bù trừ",
+  "Message start event (non-interrupting)": "Bắt đầu bằng thông điệp (không ngắt)",
+  "Timer start event (non-interrupting)": "Bắt đầu theo giờ hẹn (không ngắt)",
+  "Conditional start event (non-interrupting)": "Bắt đầu theo điều kiện (không ngắt)",
+  "Signal start event (non-interrupting)": "Bắt đầu bằng tín hiệu (không ngắt)",
+  "Escalation start event (non-interrupting)": "Bắt đầu khi leo thang (không ngắt)",
+  "Message intermediate catch event": "Chờ thông điệp", "Message intermediate throw event": "Gửi thông điệp",
+  "Timer intermediate catch event": "Chờ đến giờ hẹn", "Escalation intermediate throw event": "Phát leo thang",
+  "Conditional intermediate catch event": "Chờ điều kiện", "Link intermediate catch event": "Điểm nối (nhận)",
+  "Link intermediate throw event": "Điểm nối (chuyển)", "Compensation intermediate throw event": "Phát bù trừ",
+  "Signal intermediate catch event": "Chờ tín hiệu", "Signal intermediate throw event": "Phát tín hiệu",
+  "Message end event": "Kết thúc bằng thông điệp", "Escalation end event": "Kết thúc bằng leo thang",
+  "Error end event": "Kết thúc bằng lỗi", "Cancel end event": "Kết thúc huỷ", "Compensation end event": "Kết thúc bù trừ",
+  "Signal end event": "Kết thúc bằng tín hiệu", "Terminate end event": "Kết thúc toàn bộ",
+  "Message boundary event": "Biên: thông điệp", "Message boundary event (non-interrupting)": "Biên: thông điệp (không ngắt)",
+  "Timer boundary event": "Biên: hẹn giờ", "Timer boundary event (non-interrupting)": "Biên: hẹn giờ (không ngắt)",
+  "Escalation boundary event": "Biên: leo thang", "Escalation boundary event (non-interrupting)": "Biên: leo thang (không ngắt)",
+  "Conditional boundary event": "Biên: điều kiện", "Conditional boundary event (non-interrupting)": "Biên: điều kiện (không ngắt)",
+  "Error boundary event": "Biên: lỗi", "Cancel boundary event": "Biên: huỷ", "Compensation boundary event": "Biên: bù trừ",
+  "Signal boundary event": "Biên: tín hiệu", "Signal boundary event (non-interrupting)": "Biên: tín hiệu (không ngắt)",
+  "Exclusive gateway": "Cổng chọn một nhánh", "Parallel gateway": "Cổng song song", "Inclusive gateway": "Cổng chọn nhiều nhánh",
+  "Complex gateway": "Cổng phức hợp", "Event-based gateway": "Cổng theo sự kiện",
+  "Event based instantiating Gateway": "Cổng khởi tạo theo sự kiện",
+  "Parallel Event based instantiating Gateway": "Cổng khởi tạo song song theo sự kiện",
+  "Sequence flow": "Luồng tuần tự", "Default flow": "Luồng mặc định", "Conditional flow": "Luồng có điều kiện",
+  "Data object reference": "Đối tượng dữ liệu", "Data store reference": "Kho dữ liệu",
+  "Expanded pool/participant": "Bể (pool) mở rộng", "Empty pool/participant": "Bể (pool) trống",
+  // rule messages
+  "flow elements must be children of pools/participants": "phần tử của luồng phải nằm trong một bể (pool)",
+  "Data object must be placed within a pool/participant.": "Đối tượng dữ liệu phải nằm trong một bể (pool).",
+};
+
+window.motcuaTranslateDiagram = function (template, replacements) {
+  const table = document.documentElement.lang === "vi" ? window.MOTCUA_BPMN_VI : {};
+  const values = replacements || {};
+  return (table[template] || template).replace(/{([^}]+)}/g, (_, key) => values[key] || `{${key}}`);
+};
