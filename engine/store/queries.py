@@ -134,3 +134,8 @@ def open_role_steps(session: Session) -> list[tuple[WorkItemRecord, int]]:
         .join(DossierRecord, DossierRecord.id == WorkItemRecord.dossier_id)
         .where(WorkItemRecord.state.in_(OPEN_STATES), WorkItemRecord.role.is_not(None))
         .order_by(WorkItemRecord.id)).tuples())
+
+
+def codes_with_status(session: Session, statuses) -> list[str]:
+    return list(session.scalars(select(DossierRecord.code).where(DossierRecord.status.in_(statuses))
+                                .order_by(DossierRecord.id)))
