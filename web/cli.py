@@ -34,7 +34,7 @@ class _Commands(click.Group):
     """Turns the errors an operator can act on into one clear line instead of a traceback."""
 
     def invoke(self, ctx):
-        from sqlalchemy.exc import OperationalError  # noqa: PLC0415
+        from engine.store.database import OperationalError  # noqa: PLC0415
 
         from engine.domain.errors import EngineError  # noqa: PLC0415
 
@@ -121,7 +121,7 @@ def _exit_on_sigterm() -> Iterator[None]:
 
 def _serve(host: str, port: int, workers: int) -> None:
     from engine import logs
-    from web import create_app
+    from web.app import create_app
 
     logs.configure()
     if workers <= 0:

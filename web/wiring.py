@@ -9,7 +9,6 @@ from flask import Flask
 from flask import current_app
 from flask import g
 from flask import has_request_context
-from sqlalchemy import event
 
 from engine.clock import clock_from_env
 from engine.documents import DocumentStore
@@ -25,7 +24,7 @@ def init_app(app: Flask) -> None:
                                  report_url=app.config.get("READ_DATABASE_URL") or None),
                      clock=app.config.get("MOTCUA_CLOCK") or clock_from_env(), documents=document_store(app))
         if app.config.get("COUNT_SQL"):
-            _count_statements(rt.db)
+            rt.db.on_round_trip(_count_one)
         return rt
 
     app.extensions["motcua_runtime_factory"] = build
@@ -48,29 +47,11 @@ def runtime() -> Runtime:
     return rt
 
 
-def _count_statements(db: Database) -> None:
+def _count_one() -> None:
     """Count the round trips each request makes to the database (benchmarks/http.py reads them from
-    the X-Motcua-Statements header): every statement, and also each transaction's BEGIN (which
-    PostgreSQL's driver sends on its own; SQLite's is one of our statements), COMMIT or ROLLBACK.
-    On only when MOTCUA_COUNT_SQL is set."""
-    for engine in {db.engine, db.read_engine, db.report_engine}:
-        event.listen(engine, "before_cursor_execute", _count_one)
-        if engine.dialect.name != "sqlite":
-            event.listen(engine, "begin", _count_transaction_end)
-        event.listen(engine, "commit", _count_transaction_end)
-        event.listen(engine, "rollback", _count_transaction_end)
-
-
-def _count_one(*_args) -> None:
+    the X-Motcua-Statements header); on only when MOTCUA_COUNT_SQL is set."""
     if has_request_context():
         g.motcua_statements = g.get("motcua_statements", 0) + 1
-
-
-def _count_transaction_end(connection, *_args) -> None:
-    """BEGIN, COMMIT and ROLLBACK cost a round trip, except on an autocommit connection
-    (Database.lookup_session on PostgreSQL), where the driver sends none."""
-    if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-        _count_one()
 
 
 def _statements_header(response):

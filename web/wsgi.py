@@ -1,7 +1,7 @@
 """WSGI entry for gunicorn: `gunicorn web.wsgi:app`."""
 
 from engine import logs
-from web import create_app
+from web.app import create_app
 
 logs.configure()
 

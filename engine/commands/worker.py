@@ -15,7 +15,7 @@ from engine.clock import clock_from_env
 from engine.documents import store_from_environment
 from engine.services import worker
 from engine.services.channels import SmtpChannel
-from engine.services.channels import default_channels
+from engine.services.delivery import default_channels
 from engine.services.runtime import Runtime
 from engine.services.watchdog import Watchdog
 from engine.store.database import Database

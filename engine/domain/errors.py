@@ -82,7 +82,7 @@ class ConflictError(EngineError):
 
 class LostRace(ConflictError):
     """The change's write found its row changed since it was read (an optimistic-lock miss). The
-    use case is run again from a fresh read (engine.services.dossiers.retried_on_race): only if
+    use case is run again from a fresh read (engine.services.unit_of_work.retried_on_race): only if
     what the person acted on changed meanwhile does it end as a conflict."""
 
 

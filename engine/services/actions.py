@@ -1,6 +1,6 @@
 """Hand-over actions on a work item: delegate and resolve, reassign, return to the previous step.
 
-Each action is one transaction (dossiers.transaction): it checks the actor's roles and unit and
+Each action is one transaction (unit_of_work.transaction): it checks the actor's roles and unit and
 the receiver, changes the row, appends audit events (giver/receiver, on_behalf_of) and queues an
 in-app message to the receiver. A refusal raises before anything is written.
 """
@@ -30,8 +30,8 @@ from engine.services import projection
 from engine.services.dossiers import close_item
 from engine.services.dossiers import load_run
 from engine.services.dossiers import open_item
-from engine.services.dossiers import retried_on_race
-from engine.services.dossiers import transaction
+from engine.services.unit_of_work import retried_on_race
+from engine.services.unit_of_work import transaction
 from engine.services.runtime import Runtime
 from engine.store import absence_records
 from engine.store import officer_rollups

@@ -13,7 +13,7 @@ from engine.domain.errors import InvalidAction
 from engine.domain.errors import NotFound
 from engine.domain.errors import PermissionDenied
 from engine.services import audit
-from engine.services.dossiers import transaction
+from engine.services.unit_of_work import transaction
 from engine.services.runtime import Runtime
 from engine.store import calendar_records
 from engine.store.calendar_records import CalendarOverrideRecord

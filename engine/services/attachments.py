@@ -21,7 +21,7 @@ from engine.domain.errors import InvalidAction
 from engine.domain.errors import NotFound
 from engine.domain.errors import PermissionDenied
 from engine.services import dossier_record
-from engine.services.dossiers import transaction
+from engine.services.unit_of_work import transaction
 from engine.services.runtime import Runtime
 from engine.services.stored_files import add_rows
 from engine.services.stored_files import stage

@@ -59,13 +59,3 @@ class SmtpChannel:
 class ChannelOff(Exception):
     """No provider is configured for the channel where the dossier is handled: not a failure to
     retry; the message is marked `off` and the desk sees the applicant was not told."""
-
-
-def default_channels(smtp: SmtpChannel | None = None) -> dict[str, Channel]:
-    """In-app, the portal, and the applicant's channels (SMS, Zalo, e-mail) through the providers
-    configured per province or unit; `smtp` (MOTCUA_SMTP_HOST) sends e-mail where no unit configures
-    its own."""
-    from engine.services.citizen_channels import applicant_channels
-    from engine.services.portal_sync import PortalChannel  # it uses this module's Undeliverable
-
-    return {"in_app": InAppChannel(), "portal": PortalChannel(), **applicant_channels(email_fallback=smtp)}

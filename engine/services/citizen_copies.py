@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from engine.domain.attachments import AttachmentKind
 from engine.domain.model import DossierStatus
 from engine.services import audit
-from engine.services.dossiers import transaction
+from engine.services.unit_of_work import transaction
 from engine.services.runtime import Runtime
 from engine.store import attachment_records
 from engine.store import inbox_queries

@@ -57,6 +57,8 @@ from engine.store import officer_rollups
 from engine.store import repositories
 from engine.store import rollups
 from engine.store import sequences
+from engine.services.unit_of_work import retried_on_race
+from engine.services.unit_of_work import transaction
 from engine.store import variant_records
 from engine.store.records import DossierRecord
 from engine.store.records import ProcessDefinitionRecord
@@ -64,42 +66,10 @@ from engine.store.records import UnitRecord
 from engine.store.database import Session
 from engine.store.records import WorkItemRecord
 
-P = ParamSpec("P")
-R = TypeVar("R")
 #: Checks a step's submitted data inside the change's transaction: (session, item, dossier, data) -> data.
 DataCheck = Callable[[Session, WorkItemRecord, DossierRecord, dict], Mapping]
 #: Builds a caller's reply from the changed row inside the change's transaction.
 Answer = Callable[[Session, object], object]
-
-
-#: How many times a change that lost a race to a concurrent write is run again from a fresh read.
-RACE_ATTEMPTS = 4
-
-
-@contextmanager
-def transaction(rt: Runtime) -> Iterator[Session]:
-    """One change, one transaction; optimistic-lock failures become LostRace (a ConflictError)."""
-    with rt.db.session() as session:
-        yield session
-        audit.write_pending(session)
-
-
-def retried_on_race(use_case: Callable[P, R]) -> Callable[P, R]:
-    """Run a person's change again from a fresh read when its write lost a race (another
-    transaction, often the worker firing a timer, changed the dossier between this change's read
-    and its write). Each run re-checks what the person acted on (the step's version and state), so
-    a real conflict between two people still ends in the clear 409, while writes that do not touch
-    what they saw never refuse them."""
-    @functools.wraps(use_case)
-    def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        for attempt in range(1, RACE_ATTEMPTS + 1):
-            try:
-                return use_case(*args, **kwargs)
-            except LostRace:
-                if attempt == RACE_ATTEMPTS:
-                    raise
-        raise AssertionError("unreachable")
-    return run
 
 
 def start_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applicant_name: str, actor: Actor,

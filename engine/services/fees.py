@@ -10,6 +10,7 @@ from engine.domain.assignment import Actor
 from engine.domain.errors import InvalidAction
 from engine.domain.errors import PermissionDenied
 from engine.domain.model import RunState
+from engine.services import unit_of_work
 from engine.services import dossiers
 from engine.services import projection
 from engine.services.payments import Payment
@@ -31,7 +32,7 @@ def record_payment(rt: Runtime, dossier_id: int, actor: Actor, payment: Payment)
         PermissionDenied: the actor is no officer of the dossier's commune.
     """
     check_payment(payment)
-    with dossiers.transaction(rt) as s:
+    with unit_of_work.transaction(rt) as s:
         dossier = dossiers._get_dossier(s, dossier_id)
         if not actor.is_system and actor.unit_code != dossier.unit_code \
                 and (dossier.applicant or {}).get("received_unit") != actor.unit_code:

@@ -17,6 +17,7 @@ from engine.domain.errors import NotFound
 from engine.domain.errors import Problems
 from engine.domain.errors import Reason
 from engine.domain.model import RunState
+from engine.services import unit_of_work
 from engine.services import audit
 from engine.services import dossiers
 from engine.services import projection
@@ -51,7 +52,7 @@ def migrate_dossier(rt: Runtime, dossier_id: int, to_definition_id: int, actor: 
     Raises MigrationRefused (nothing written) when `migration_check` would refuse. The open steps
     keep their work items and deadlines; steps the target adds ahead of the dossier are taken.
     """
-    with dossiers.transaction(rt) as s:
+    with unit_of_work.transaction(rt) as s:
         dossier, source, target = _records(s, dossier_id, to_definition_id)
         reasons = _refusals_by_record(dossier, source, target)
         if reasons:

@@ -22,7 +22,7 @@ from engine.services import audit
 from engine.services import connectors
 from engine.services import incidents
 from engine.services import projection
-from engine.services.dossiers import transaction
+from engine.services.unit_of_work import transaction
 from engine.services.runtime import Runtime
 from engine.services.scripting import script_engine_for
 from engine.services.watchdog import StopRequested

@@ -23,7 +23,7 @@ from engine.domain.forecast import Forecast
 from engine.services import audit
 from engine.services import incidents
 from engine.services import outbox
-from engine.services.dossiers import transaction
+from engine.services.unit_of_work import transaction
 from engine.services.forecasts import Forecaster
 from engine.services.runtime import Runtime
 from engine.services.watchdog import Watchdog

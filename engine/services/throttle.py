@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from datetime import timedelta
 
-from sqlalchemy.orm import Session
+from engine.store.database import Session
 
 from engine.store import account_records
 

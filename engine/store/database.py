@@ -7,19 +7,21 @@ import time
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
+from typing import Callable
 from typing import Iterator
 
 from sqlalchemy import create_engine
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.domain.errors import LostRace
 
-__all__ = ["Database", "Session", "default_database_url", "make_engine", "normalise_url"]
+__all__ = ["Database", "OperationalError", "Session", "default_database_url", "make_engine", "normalise_url"]
 
 DEFAULT_SQLITE_PATH = Path("instance") / "motcua.sqlite3"
 
@@ -177,6 +179,25 @@ class Database:
             yield session
         finally:
             session.close()
+
+    def on_round_trip(self, callback: Callable[[], None]) -> None:
+        """Call `callback` for every round trip to the database: each statement, and each
+        transaction's BEGIN (which PostgreSQL's driver sends on its own; SQLite's is one of our
+        statements), COMMIT or ROLLBACK; an autocommit connection (`lookup_session` on PostgreSQL)
+        sends none of those three."""
+        def statement(*_args) -> None:
+            callback()
+
+        def transaction_end(connection, *_args) -> None:
+            if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+                callback()
+
+        for engine in {self.engine, self.read_engine, self.report_engine}:
+            event.listen(engine, "before_cursor_execute", statement)
+            if engine.dialect.name != "sqlite":
+                event.listen(engine, "begin", transaction_end)
+            event.listen(engine, "commit", transaction_end)
+            event.listen(engine, "rollback", transaction_end)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy import text
 
 from engine.services import worker
-from engine.services.channels import default_channels
+from engine.services.delivery import default_channels
 from engine.store.database import Database
 from engine.store.records import AuditEventRecord
 from engine.store.records import DossierRecord

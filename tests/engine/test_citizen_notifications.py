@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from engine.services import dossiers
 from engine.services import outbox
-from engine.services.channels import default_channels
+from engine.services.delivery import default_channels
 from engine.services.citizen_channels import set_provider
 from engine.store.records import OutboxRecord
 from engine.store.records import WorkItemRecord

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from engine.domain.errors import ConflictError
 from engine.services import dossiers
 from engine.services import worker as worker_loop
-from engine.services.channels import default_channels
+from engine.services.delivery import default_channels
 from engine.store.records import AuditEventRecord
 from engine.store.records import WorkItemRecord
 from tests.conftest import vn

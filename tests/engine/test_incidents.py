@@ -16,7 +16,7 @@ from engine.services import incidents
 from engine.services import sla
 from engine.services import timers
 from engine.services import worker
-from engine.services.channels import default_channels
+from engine.services.delivery import default_channels
 from engine.services.watchdog import Watchdog
 from engine.store.operations_records import IncidentRecord
 from engine.store.operations_records import WorkerHeartbeatRecord

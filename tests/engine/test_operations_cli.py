@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from engine.clock import SystemClock
 from engine.services import worker
-from engine.services.channels import default_channels
+from engine.services.delivery import default_channels
 from engine.store.operations_records import IncidentRecord
 from tests.engine.test_incidents import _break_state
 from tests.engine.test_incidents import _dossiers_waiting_on_a_timer

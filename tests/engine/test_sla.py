@@ -7,7 +7,7 @@ from sqlalchemy import select
 from engine.services import dossiers
 from engine.services import outbox
 from engine.services import sla
-from engine.services.channels import default_channels
+from engine.services.delivery import default_channels
 from engine.store.records import AuditEventRecord
 from engine.store.records import NotificationRecord
 from engine.store.records import OutboxRecord

@@ -16,7 +16,7 @@ from tests.web.conftest import _HASH
 from tests.web.conftest import PASSWORD  # noqa: F401  (re-exported for the attacks)
 from tests.web.conftest import csrf_token  # noqa: F401
 from tests.web.conftest import login  # noqa: F401
-from web import create_app
+from web.app import create_app
 
 [BIRTH] = [p for p in library.procedures() if p.key == "dang_ky_khai_sinh"]
 APPLICANT = {"name": "Nguyễn Văn An", "id_number": "001234567890", "phone": "0912345678"}

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from engine.services import dossiers
 from engine.services import outbox
-from engine.services.channels import default_channels
+from engine.services.delivery import default_channels
 from engine.services.portal_simulator import PortalSimulator
 from tests.factories import RECEPTION
 from tests.factories import add_units

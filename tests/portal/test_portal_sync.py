@@ -12,7 +12,7 @@ from engine.services import dossiers
 from engine.services import outbox
 from engine.services import portal_admin
 from engine.services import portal_reconcile
-from engine.services.channels import default_channels
+from engine.services.delivery import default_channels
 from engine.services.portal_simulator import PortalSimulator
 from engine.store.records import OutboxRecord
 from tests.conftest import VN

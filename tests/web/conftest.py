@@ -10,7 +10,7 @@ from werkzeug.security import generate_password_hash
 from engine.services.runtime import Runtime
 from engine.store.records import UserRecord
 from tests.factories import add_units
-from web import create_app
+from web.app import create_app
 
 PASSWORD = "dung-mat-khau-2026"
 _HASH = generate_password_hash(PASSWORD)  # once: scrypt is slow on purpose

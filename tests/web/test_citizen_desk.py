@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from engine.domain.model import DossierStatus
 from engine.services import outbox
-from engine.services.channels import default_channels
+from engine.services.delivery import default_channels
 from engine.store.catalogue_records import ProcedureRecord
 from engine.store.records import DossierRecord
 from tests.web.conftest import csrf_token

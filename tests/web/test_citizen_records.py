@@ -32,7 +32,7 @@ from tests.hostile.web_fixtures import close_app
 from tests.web.conftest import _HASH
 from tests.web.conftest import csrf_token
 from tests.web.conftest import login
-from web import create_app
+from web.app import create_app
 
 RECEPTION_FORM = "/ban-lam-viec/tiep-nhan"
 PASSWORD_ENV = "MOTCUA_TEST_SIGNING_PASSWORD"

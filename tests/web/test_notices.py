@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from engine.services import outbox
-from engine.services.channels import default_channels
+from engine.services.delivery import default_channels
 from tests.web.conftest import csrf_token
 from tests.web.conftest import login
 

@@ -16,7 +16,7 @@ from configurator import catalogue
 from configurator import library
 from engine.services import online_intake
 from engine.services import outbox
-from engine.services.channels import default_channels
+from engine.services.delivery import default_channels
 from engine.services import portal_admin
 from engine.services.portal_simulator import PortalSimulator
 from engine.store.attachment_records import AttachmentRecord

@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from engine.services import worker
-from engine.services.channels import default_channels
+from engine.services.delivery import default_channels
 from engine.store.operations_records import IncidentRecord
 from engine.store.records import UserRecord
 from tests.conftest import ROOT
@@ -84,7 +84,7 @@ def test_the_supervisor_dashboard_counts_dossiers_with_an_open_incident(client, 
 
 
 def test_production_sends_the_session_cookie_only_over_https(monkeypatch, tmp_path):
-    from web import create_app
+    from web.app import create_app
 
     monkeypatch.setenv("MOTCUA_ENV", "production")
     monkeypatch.setenv("MOTCUA_SECRET_KEY", "k" * 64)
@@ -100,7 +100,7 @@ def test_production_sends_the_session_cookie_only_over_https(monkeypatch, tmp_pa
 def test_metrics_show_the_replica_lag_only_when_reports_read_a_replica(web_rt, clock, tmp_path):
     """With MOTCUA_READ_DATABASE_URL the supervisors' figures come from a replica, and operators
     watch how far behind it is (benchmarks/province_day.py reads it from a real streaming replica)."""
-    from web import create_app
+    from web.app import create_app
 
     settings = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": web_rt.db.url, "MOTCUA_CLOCK": clock,
                 "SECRET_KEY": "test", "MOTCUA_DOCUMENTS_DIR": str(tmp_path / "documents")}

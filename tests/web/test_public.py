@@ -8,7 +8,7 @@ from engine.services import dossiers
 from tests.factories import RECEPTION
 from tests.factories import add_units
 from tests.factories import deploy_fixture
-from web import create_app
+from web.app import create_app
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ def app(sqlite_database, clock, tmp_path):
     from tests.factories import add_units
     from tests.web.conftest import _HASH
     from engine.store.records import UserRecord
-    from web import create_app
+    from web.app import create_app
 
     rt = Runtime(db=sqlite_database, clock=clock)
     add_units(rt)

@@ -12,7 +12,7 @@ import pytest
 
 from engine import logs
 from engine.services import outbox
-from engine.services.channels import default_channels
+from engine.services.delivery import default_channels
 from tests.web.conftest import login
 
 

@@ -15,7 +15,7 @@ from engine.domain.errors import ConflictError
 from engine.domain.errors import EngineError
 from engine.services import satisfaction
 from web.public import bp
-from web.public import views
+from web.public import dossier_lookup
 from web.refusals import localised
 from web.wiring import runtime
 
@@ -37,7 +37,7 @@ def rating_context(found) -> dict:
 def rate():
     code, token, factor = (request.form.get(name, "").strip() for name in ("ma", "k", "so"))
     back = url_for("public.lookup", ma=code, **({"k": token} if token else {"so": factor}))
-    found, error = views._look_up(code, token=token, factor=factor) if code and (token or factor) else (None, None)
+    found, error = dossier_lookup.look_up(code, token=token, factor=factor) if code and (token or factor) else (None, None)
     if found is None:
         return render_template("public/lookup.html", code=code, factor=factor, found=None, copies=[],
                                error=error or gettext("Không tìm thấy hồ sơ với mã và số đã nhập."),

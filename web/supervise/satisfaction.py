@@ -15,7 +15,7 @@ from web.supervise import bp
 from web.supervise import filters as filtering
 from web.supervise import report
 from web.supervise import satisfaction_report
-from web.supervise.views import _read_filters
+from web.supervise.views import read_filters
 from web.wiring import runtime
 
 def _tables(scope):
@@ -29,7 +29,7 @@ def _tables(scope):
 @bp.get("/hai-long")
 @supervisor_required
 def satisfaction():
-    found, errors, options = _read_filters()
+    found, errors, options = read_filters()
     tables = None if errors else _tables(found.scope(current_user.supervised_units))
     return render_template("supervise/satisfaction.html", filters=found, errors=errors, options=options,
                            tables=tables, criteria=CRITERION_LABELS), 400 if errors else 200
@@ -40,7 +40,7 @@ def satisfaction():
 def satisfaction_export(kind: str):
     if kind not in ("xlsx", "csv"):
         abort(404)
-    found, errors, options = _read_filters()
+    found, errors, options = read_filters()
     if errors:
         abort(400)
     tables = _tables(found.scope(current_user.supervised_units))

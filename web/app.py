@@ -1,0 +1,99 @@
+"""The Flask app: configuration, extensions, blueprints, the filters every page uses."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from flask import Flask
+from flask_babel import gettext
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from web.config import load_config
+from web.extensions import csrf
+from web.extensions import db
+from web.extensions import login_manager
+
+
+def create_app(config: Mapping | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    load_config(app, config)
+    _trust_proxies(app)
+    db.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
+    login_manager.localize_callback = gettext  # flashed in the reader's language
+    from web import api
+    from web import document_dates
+    from web import errors
+    from web import formatting
+    from web import guards
+    from web import i18n
+    from web import navigation
+    from web import ops
+    from web import request_log
+    from web import vendor
+    from web import wiring
+    from web.admin import bp as admin_bp
+    from web.auth import bp as auth_bp
+    from web.desk import bp as desk_bp
+    from web.model import bp as model_bp
+    from web.notices import bp as notices_bp
+    from web.public import bp as public_bp
+    from web.supervise import bp as supervise_bp
+
+    guards.init_app(app)  # first: its bounded `<int:...>` converter must be in place before any route
+    wiring.init_app(app)
+    i18n.init_app(app)
+    errors.init_app(app)
+    navigation.init_app(app)
+    app.add_template_filter(_vn_datetime, "vn_datetime")
+    document_dates.init_app(app)
+    formatting.init_app(app)
+    app.add_url_rule("/favicon.ico", "favicon", _favicon)
+    app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(desk_bp)
+    app.register_blueprint(notices_bp)
+    app.register_blueprint(vendor.bp)
+    api.init_app(app)
+    app.register_blueprint(model_bp)
+    app.register_blueprint(supervise_bp)
+    ops.init_app(app)
+    request_log.init_app(app)
+    return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """MOTCUA_TRUSTED_PROXY=N: the app sits behind N reverse proxies, so the client's address (for
+    the throttles and the logs) and scheme are read from X-Forwarded-For/-Proto as the proxies
+    wrote them. Without it those headers are ignored: anyone can send them."""
+    value = app.config.get("TRUSTED_PROXY") or 0
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
+        raise RuntimeError(f"MOTCUA_TRUSTED_PROXY must be the number of proxies in front (0 to 10), not {value!r}")
+    if value:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=value, x_proto=value)
+
+
+def _favicon():
+    """Browsers ask for /favicon.ico whatever the page links: the same icon the pages link."""
+    from pathlib import Path
+
+    from flask import Response
+    from flask import current_app
+
+    icon = (Path(current_app.static_folder) / "favicon.svg").read_bytes()
+    return Response(icon, mimetype="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
+
+
+def _vn_datetime(value) -> str:
+    """An instant in Vietnam's time, written the way the chosen language writes it."""
+    from web.display import LOCAL_TZ
+    from web.i18n import current_language
+
+    if value is None:
+        return ""
+    local = value.astimezone(LOCAL_TZ)
+    return local.strftime("%H:%M, %d/%m/%Y" if current_language() == "en" else "%H:%M ngày %d/%m/%Y")
