@@ -31,9 +31,9 @@ import time
 import uuid
 from collections import Counter
 from collections import defaultdict
+from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from datetime import timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -65,7 +65,7 @@ from engine.units import units_of_province  # noqa: E402
 
 DOSSIERS = int(os.environ.get("BENCH_DOSSIERS", "100000"))
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=VN).astimezone(timezone.utc)  # a Monday morning
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=VN).astimezone(UTC)  # a Monday morning
 MONTH = (datetime(2026, 11, 1, tzinfo=VN), datetime(2026, 12, 1, tzinfo=VN))
 BATCH = 20000
 

@@ -21,9 +21,9 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from datetime import timezone
 from pathlib import Path
 from unittest import mock
 
@@ -39,7 +39,6 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser  # noqa: E402
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 from sqlalchemy import select  # noqa: E402
-from sqlalchemy import text  # noqa: E402
 
 from benchmarks import scratch_db  # noqa: E402
 from engine.bpmn import serializer as state_format  # noqa: E402
@@ -60,7 +59,7 @@ MODEL = ROOT / "tests" / "bpmn" / "five_steps.bpmn"
 DOSSIERS = int(os.environ.get("BENCH_DOSSIERS", "200"))
 ANSWERS = [{}, {"hop_le": True}, {}, {}, {}]
 ACTOR = Actor("bench", frozenset({"mot_cua", "chuyen_vien", "lanh_dao"}), "00070")
-START = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
 
 def summarise(latencies: list[float]) -> dict:
@@ -76,7 +75,7 @@ def bare(specless: bool = False) -> dict:
     parser = SpiffBpmnParser()
     parser.add_bpmn_file(str(MODEL))
     spec, subs = parser.get_spec("five_steps"), parser.get_subprocess_specs("five_steps")
-    helpers = {"add_working_hours": lambda start, hours: (datetime.now(timezone.utc)
+    helpers = {"add_working_hours": lambda start, hours: (datetime.now(UTC)
                                                          + timedelta(hours=hours)).isoformat()}
     engine = PythonScriptEngine(environment=TaskDataEnvironment(helpers))
     if specless:

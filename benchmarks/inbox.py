@@ -16,8 +16,8 @@ import json
 import os
 import sys
 import time
+from datetime import UTC
 from datetime import datetime
-from datetime import timezone
 from pathlib import Path
 
 # This folder holds calendar.py, which would shadow the standard library: put the project there instead.
@@ -43,7 +43,7 @@ DOSSIERS = max(1, ITEMS // 2)
 OFFICERS = 4400
 REPEAT = int(os.environ.get("BENCH_REPEAT", "10" if QUICK else "30"))
 BASELINE_REPEAT = max(3, REPEAT // 6)
-NOW = datetime(2026, 12, 3, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)
 ROLES = ("mot_cua", "tu_phap_ho_tich", "dia_chinh", "van_hoa_xa_hoi", "lanh_dao", "ke_toan")
 PROCEDURES = 17
 COMMUNE = "00070"
@@ -191,7 +191,7 @@ def explain(db: Database, calls: dict) -> None:
     for name, call in calls.items():
         sent = []
 
-        def capture(_conn, _cursor, statement, parameters, _context, _many):
+        def capture(_conn, _cursor, statement, parameters, _context, _many, sent=sent):
             sent.append((statement, parameters))
         event.listen(db.engine, "before_cursor_execute", capture)
         try:

@@ -51,9 +51,9 @@ from collections import Counter  # noqa: E402
 from collections import defaultdict  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from dataclasses import field  # noqa: E402
+from datetime import UTC  # noqa: E402
 from datetime import datetime  # noqa: E402
 from datetime import timedelta  # noqa: E402
-from datetime import timezone  # noqa: E402
 from zoneinfo import ZoneInfo  # noqa: E402
 
 import requests  # noqa: E402
@@ -122,7 +122,7 @@ class PostgresPair:
         self._run(pg_bin("pg_ctl"), "-D", str(data), "-l", str(self.root / f"{data.name}.log"),
                   "-o", options, "-w", "start")
 
-    def start(self) -> "PostgresPair":
+    def start(self) -> PostgresPair:
         primary, replica = self.root / "primary", self.root / "replica"
         self._run(pg_bin("initdb"), "-D", str(primary), "-U", "postgres", "-A", "trust", "-E", "UTF8",
                   "--locale=C.UTF-8")
@@ -191,7 +191,7 @@ class ReplicaWatch:
                 self.lag_s.append(float(row[0] or 0))
                 self.lag_bytes.append(int(row[1] or 0))
 
-    def __enter__(self) -> "ReplicaWatch":
+    def __enter__(self) -> ReplicaWatch:
         self.thread.start()
         return self
 
@@ -212,7 +212,7 @@ class Service:
         self.process: subprocess.Popen | None = None
         self.log = cwd / f"{name}.log"
 
-    def start(self) -> "Service":
+    def start(self) -> Service:
         with self.log.open("a") as log:
             self.process = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd, stdout=log, stderr=log,
                                             start_new_session=True)
@@ -527,7 +527,7 @@ def run_phase(pair: PostgresPair, topology: Topology, dossiers: int, clients: in
     day_seconds = max(15.0, dossiers * DAY_SECONDS_PER_DOSSIER)
     rate = SIMULATED_DAY_S / day_seconds
     # The simulated day opens when the clients start: set-up and start-up run before opening time.
-    anchor = datetime.now(timezone.utc) + timedelta(seconds=STARTUP_ALLOWANCE_S)
+    anchor = datetime.now(UTC) + timedelta(seconds=STARTUP_ALLOWANCE_S)
     clock = AcceleratedClock(DAY_START, rate, anchor)
     province = prepare(url, clock)
     instance = Path(tempfile.mkdtemp(prefix=f"motcua-province-day-{topology.name}-"))
@@ -548,7 +548,7 @@ def run_phase(pair: PostgresPair, topology: Topology, dossiers: int, clients: in
         watch = ReplicaWatch(pair, database) if topology.replica else None
         replica_before = watch.replica_transactions() if watch else 0
         day = Day(province, [w.port for w in webs], dossiers, clients, topology.name)
-        time.sleep(max(0.0, (anchor - datetime.now(timezone.utc)).total_seconds()))
+        time.sleep(max(0.0, (anchor - datetime.now(UTC)).total_seconds()))
         if watch:
             watch.__enter__()
         try:
@@ -745,7 +745,7 @@ def _json(value) -> dict:
 
 
 def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 # -- the report ----------------------------------------------------------------------------------------------

@@ -22,9 +22,9 @@ import statistics
 import sys
 import time
 import tracemalloc
+from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from datetime import timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,7 +61,7 @@ def model_with_scripts() -> bytes:
 
 
 def helpers() -> dict:
-    return {"add_working_hours": lambda start, hours: (datetime.now(timezone.utc)
+    return {"add_working_hours": lambda start, hours: (datetime.now(UTC)
                                                        + timedelta(hours=hours)).isoformat()}
 
 

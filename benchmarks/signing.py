@@ -13,8 +13,8 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import UTC
 from datetime import datetime
-from datetime import timezone
 from pathlib import Path
 
 sys.path[0] = str(Path(__file__).resolve().parents[1])
@@ -37,7 +37,7 @@ def page(number: int) -> str:
 
 def main() -> None:
     count = int(os.environ.get("BENCH_RESULTS", "20"))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with tempfile.TemporaryDirectory() as folder:
         settings = signing.load_settings(pki.write_demo_settings(
             Path(folder), {"00070": "UBND Phường Hoàn Kiếm"}, now, password_env=None, password=b"bench"))

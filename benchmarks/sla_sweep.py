@@ -14,9 +14,9 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from datetime import timezone
 from pathlib import Path
 
 # This folder holds calendar.py, which would shadow the standard library: put the project there instead.
@@ -39,7 +39,7 @@ from engine.units import units_of_province  # noqa: E402
 
 ITEMS = int(os.environ.get("BENCH_ITEMS", "1000000"))
 DOSSIERS = max(1, ITEMS // 5)
-NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 SWEEPS = (100, 1000, 10000)
 BATCH = 20000
 

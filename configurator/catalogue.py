@@ -14,20 +14,20 @@ import io
 import math
 import re
 import unicodedata
+from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import datetime
 from typing import Any
-from typing import Iterable
-from typing import Mapping
 
 from configurator import library
 from engine.domain import deadlines
 from engine.domain.errors import EngineError
 from engine.domain.errors import NotFound
-from engine.domain.errors import english
 from engine.domain.errors import Problems
 from engine.domain.errors import Reason
+from engine.domain.errors import english
 from engine.services.runtime import Runtime
 from engine.store import catalogue_records
 
@@ -56,7 +56,7 @@ class Problem:
     params: dict = dc_field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def of(cls, row: int, name: str, template: str, **params) -> "Problem":
+    def of(cls, row: int, name: str, template: str, **params) -> Problem:
         return cls(row, name, template % params if params else template, template, params)
 
     def __str__(self) -> str:
@@ -293,7 +293,7 @@ def _row_from_csv(number: int, values: Mapping[str, str], problems: list[Problem
     return row if check.ok else None
 
 
-def _common(check: "_Checker", entry: Mapping, field_code, field_name, cutoff) -> dict:
+def _common(check: _Checker, entry: Mapping, field_code, field_name, cutoff) -> dict:
     """The fields JSON and CSV rows share, checked."""
     return {
         "_row": check.row,

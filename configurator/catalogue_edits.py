@@ -4,9 +4,9 @@ history (who, when, which fields from what to what) in the same transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Mapping
 
 from configurator import catalogue
 from configurator.catalogue import CatalogueError

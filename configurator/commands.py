@@ -17,9 +17,9 @@ from configurator.validation import ValidationReport
 from configurator.validation import validate_library_procedure
 from configurator.validation import validate_template
 from engine.domain.deadlines import format_legal_limit
-from engine.services.definitions import MODEL_SUFFIXES
 from engine.domain.deadlines import is_same_day
 from engine.domain.deadlines import parse_legal_limit
+from engine.services.definitions import MODEL_SUFFIXES
 
 
 def _legal_limit(ctx, param, value: str | None) -> int | None:
@@ -190,11 +190,11 @@ def export_processes(out: Path, root: Path) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def simulate_bpmn(file: Path, unit: str, received: str, legal_limit, cutoff, as_json: bool) -> None:
     """Appointment and each step's due time for a dossier received at RECEIVED, on a virtual clock."""
-    from datetime import datetime  # noqa: PLC0415
+    from datetime import datetime
 
-    from configurator.simulation import simulate  # noqa: PLC0415
-    from engine.services.runtime import Runtime  # noqa: PLC0415
-    from engine.store.database import Database  # noqa: PLC0415
+    from configurator.simulation import simulate
+    from engine.services.runtime import Runtime
+    from engine.store.database import Database
 
     rt = Runtime(db=Database.from_env())
     with rt.db.read_session() as s:

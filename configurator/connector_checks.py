@@ -6,9 +6,9 @@ name the service task's element id."""
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Iterable
-from typing import Mapping
 
 from lxml import etree
 

@@ -10,8 +10,8 @@ written.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from configurator.validation import ValidationReport
 from configurator.validation import validate_template

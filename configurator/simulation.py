@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import ast
 import builtins
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
 from datetime import time
-from typing import Mapping
 
 from engine.bpmn import dmn
 from engine.bpmn import runner
 from engine.bpmn.expressions import find_expressions
 from engine.bpmn.helper_names import HELPER_NAMES
-from engine.bpmn.xml import parse_xml
 from engine.bpmn.parser import parse_bundle
+from engine.bpmn.xml import parse_xml
 from engine.clock import FrozenClock
 from engine.domain import deadlines
 from engine.domain.errors import InvalidAction
@@ -69,7 +69,7 @@ class LocalSettings:
     skip: frozenset[str] = frozenset()  # optional steps the commune passes
 
     @classmethod
-    def of(cls, overrides: Mapping | None) -> "LocalSettings":
+    def of(cls, overrides: Mapping | None) -> LocalSettings:
         overrides = overrides or {}
         return cls(dict(overrides.get("budgets") or {}), dict(overrides.get("roles") or {}),
                    frozenset(overrides.get("skip") or ()))

@@ -5,11 +5,12 @@ route loops through a corridor below the lanes."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 
-from engine.domain.graphs import forward_edges
 from configurator.step_table import START_ID
 from configurator.step_table import gateway_id
+from engine.domain.graphs import forward_edges
 
 TASK_SIZE, GATEWAY_SIZE, EVENT_SIZE = (100, 80), (50, 50), (36, 36)
 COLUMN_WIDTH, ROW_HEIGHT, LANE_LABEL, MARGIN = 150, 120, 30, 20

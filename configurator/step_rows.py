@@ -10,9 +10,9 @@ hidden JSON so that reading a template into the grid and building it again keeps
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
-from typing import Mapping
 
 from configurator import drafts
 from configurator.drafts import SavedDraft

@@ -542,7 +542,7 @@ def __getattr__(name: str):
     # The BPMN writer/reader import this module, so they are re-exported lazily (PEP 562):
     # `from configurator.step_table import build_bpmn` keeps working without an import cycle.
     if name in _REEXPORTED:
-        import importlib  # noqa: PLC0415
+        import importlib
 
         return getattr(importlib.import_module(_REEXPORTED[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,7 +5,7 @@ working duration."""
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from engine.bpmn import bounds
 from engine.domain.deadlines import parse_working_duration

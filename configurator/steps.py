@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
-from typing import Callable
 
 from configurator.forms import validate_submission
 from engine.domain.assignment import Actor

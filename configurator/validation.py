@@ -14,12 +14,12 @@ with budget groups) belongs to these rules alone; it sits below them in two smal
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import time
-from typing import Callable
-from typing import Iterable
-from typing import Mapping
 
 from lxml import etree
 
@@ -34,12 +34,12 @@ from engine.bpmn.extensions import read_policies
 from engine.bpmn.parser import parse_bundle
 from engine.bpmn.xml import element_line
 from engine.bpmn.xml import parse_xml
-from engine.domain.graphs import forward_edges
 from engine.domain import deadlines
 from engine.domain.deadlines import parse_working_duration
 from engine.domain.errors import Reason
-from engine.domain.errors import english
 from engine.domain.errors import TemplateError
+from engine.domain.errors import english
+from engine.domain.graphs import forward_edges
 
 DMN_NAMESPACES = dmn.DMN_NAMESPACES
 ACTIVITY_TAGS = frozenset({

@@ -7,9 +7,9 @@ A variant is data (a row pointing at the template's definition), so rolling one 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
-from typing import Callable
 
 from lxml import etree
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from dataclasses import replace
 
+from engine.bpmn import dmn
 from engine.bpmn.versioning import ElementChange  # noqa: F401  (part of this module's answers)
 from engine.bpmn.versioning import MigrationCheck
 from engine.bpmn.versioning import PolicyChange  # noqa: F401
 from engine.bpmn.versioning import VersionDiff
-from engine.bpmn import dmn
 from engine.bpmn.versioning import diff_bundles
 from engine.bpmn.xml import parse_xml
 from engine.domain.errors import ConflictError
@@ -28,7 +28,6 @@ from engine.services.runtime import Runtime
 from engine.store import catalogue_records
 from engine.store import queries
 from engine.store.records import ProcessDefinitionRecord
-
 
 # -- listing and retiring -----------------------------------------------------------------------
 

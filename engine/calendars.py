@@ -7,13 +7,13 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
 from datetime import time
 from datetime import timedelta
 from functools import lru_cache
-from typing import Iterable
 
 import holidays
 

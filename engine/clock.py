@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from datetime import timezone
 from typing import Protocol
 
 
@@ -18,7 +18,7 @@ class SystemClock:
     """The wall clock, used in production."""
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class FrozenClock:
@@ -48,7 +48,7 @@ class AcceleratedClock:
         self.start, self.rate, self.wall_anchor = _aware(start), rate, _aware(wall_anchor)
 
     def now(self) -> datetime:
-        return self.start + (datetime.now(timezone.utc) - self.wall_anchor) * self.rate
+        return self.start + (datetime.now(UTC) - self.wall_anchor) * self.rate
 
 
 #: `START,RATE,WALL_ANCHOR` (ISO instants with offsets, simulated seconds per real second): see clock_from_env.
@@ -75,4 +75,4 @@ def clock_from_env() -> Clock:
 def _aware(instant: datetime) -> datetime:
     if instant.tzinfo is None:
         raise ValueError("clock instants must be timezone-aware")
-    return instant.astimezone(timezone.utc)
+    return instant.astimezone(UTC)

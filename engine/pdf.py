@@ -4,8 +4,8 @@ a machine without Pango still runs everything else."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import jinja2
 import segno

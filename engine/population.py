@@ -18,9 +18,9 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 from typing import Protocol
 
 from engine.domain.citizen_store import is_personal_id

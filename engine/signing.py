@@ -21,11 +21,11 @@ from __future__ import annotations
 import io
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable
 
 from engine.domain.errors import InvalidAction
 
@@ -182,7 +182,7 @@ def verify_pdf(pdf: bytes, trust_roots: Iterable[Path], moment: datetime | None 
     context = ValidationContext(trust_roots=_roots(trust_roots), moment=moment, allow_fetching=False)
     try:
         status = validate_pdf_signature(embedded[-1], signer_validation_context=context)
-    except Exception as exc:  # a mangled signature dictionary is a failed check, not a crash
+    except Exception as exc:  # noqa: BLE001 - a mangled signature dictionary is a failed check, not a crash
         return Verdict(signed=True, problem=f"the signature cannot be checked: {type(exc).__name__}: {exc}")
     whole = status.coverage is not None and status.coverage.name == "ENTIRE_FILE"
     intact = bool(status.intact and status.valid and whole)

@@ -68,8 +68,8 @@ def postgres_template(postgres_server_url):
 
 
 def _truncate_all(url: str) -> None:
-    from engine.store.base import Base
     import engine.store.all_records  # noqa: F401
+    from engine.store.base import Base
 
     db_engine = make_engine(url)
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)

@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 import threading
 import urllib.parse
+from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
-from typing import Iterator
 
 RESIDENTS = {
     "001099012345": {"soDinhDanh": "001099012345", "hoVaTen": "Trần Thị Bình", "ngaySinh": "1999-04-12",

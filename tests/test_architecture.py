@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("engine", "configurator", "web")
 STDLIB = frozenset(sys.stdlib_module_names) | {"__future__"}
@@ -273,7 +271,6 @@ def test_each_rule_reports_a_breach_with_the_module_and_its_import():
 
 def test_the_command_line_loads_flask_only_for_the_commands_that_serve():
     """`motcua worker` and the other operator commands run where no web server is installed or wanted."""
-    import subprocess  # noqa: PLC0415  (only this test starts a process)
 
     probe_code = ("import sys, web.cli; "
                   "print(sorted({m.split('.')[0] for m in sys.modules} & {'flask', 'werkzeug', 'flask_login'}))")

@@ -5,38 +5,37 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Iterator
 
 import click
 
 from configurator.commands import bpmn_group
 from configurator.commands import catalogue_group
 from configurator.commands import processes_group
+from engine.commands.api_tokens import api_token_group
 from engine.commands.audit import audit_group
 from engine.commands.backup import backup_command
 from engine.commands.backup import restore_command
 from engine.commands.calendar import calendar_group
+from engine.commands.connectors import connectors_group
 from engine.commands.db import db_group
 from engine.commands.notify import notify_group
 from engine.commands.operations import incidents_group
-from engine.commands.connectors import connectors_group
 from engine.commands.operations import status_command
 from engine.commands.portal import portal_group
 from engine.commands.rollups import rollups_group
 from engine.commands.worker import worker_command
-from engine.commands.api_tokens import api_token_group
 
 
 class _Commands(click.Group):
     """Turns the errors an operator can act on into one clear line instead of a traceback."""
 
     def invoke(self, ctx):
-        from engine.store.database import OperationalError  # noqa: PLC0415
-
-        from engine.domain.errors import EngineError  # noqa: PLC0415
+        from engine.domain.errors import EngineError
+        from engine.store.database import OperationalError
 
         try:
             return super().invoke(ctx)
@@ -127,7 +126,7 @@ def _serve(host: str, port: int, workers: int) -> None:
     if workers <= 0:
         create_app().run(host=host, port=port)
         return
-    from gunicorn.app.wsgiapp import run as gunicorn_run  # noqa: PLC0415
+    from gunicorn.app.wsgiapp import run as gunicorn_run
 
     # Threaded workers keep connections alive between requests (sync workers close each one, so
     # every API call of an integration paid a new TCP connection).

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Mapping
 
 from flask import Flask
 
 from engine.store.database import default_database_url
-
 
 #: Behind TLS (deploy/nginx.conf): cookies only over HTTPS, never read by scripts, not sent on
 #: cross-site posts.

@@ -8,7 +8,6 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-
 from configurator import catalogue
 from configurator import library
 from configurator import steps
@@ -23,7 +22,6 @@ from engine.services import stored_files
 from engine.services.runtime import Runtime
 from engine.store import queries
 from engine.store.records import UnitRecord
-from engine.store.records import WorkItemRecord
 from web.demo_files import tiny_pdf
 from web.seed import sample_answers
 

@@ -4,12 +4,12 @@ after D, Ô and Ơ after O), for the templates."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from collections.abc import Iterable
 from functools import lru_cache
 from operator import attrgetter
 from operator import itemgetter
 from typing import Any
-from typing import Callable
-from typing import Iterable
 
 import icu
 from flask import Flask

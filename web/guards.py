@@ -9,7 +9,7 @@ PostgreSQL refuses NUL in text and integers beyond 2^31-1 with errors that used 
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from flask import Flask
 from flask import abort

@@ -12,8 +12,8 @@ from engine.services.runtime import Runtime
 from engine.store import queries
 from engine.store.records import UnitRecord
 from engine.store.records import UserRecord
-from web import seed_citizen
 from engine.units import units_of_province
+from web import seed_citizen
 
 DEMO_PASSWORD = "motcua2026"
 #: Communes that get a full set of demo users (Hoàn Kiếm, Cửa Nam, Ba Đình).
@@ -156,8 +156,6 @@ def _send_back_and_reassign(sim, returns: int = 4, reassignments: int = 3) -> No
     and reassignments."""
     from engine.domain.assignment import Actor
     from engine.services import actions
-    from engine.store.records import DossierRecord
-    from engine.store.records import WorkItemRecord
 
     with sim.db.session() as s:
         steps = queries.open_role_steps(s)
@@ -235,7 +233,6 @@ def _attach_result(sim, dossier_id, unit, procedure: str) -> None:
     from engine.domain.attachments import AttachmentKind
     from engine.domain.attachments import Upload
     from engine.services import attachments
-    from engine.store.records import WorkItemRecord
     from web.demo_files import tiny_pdf
 
     with sim.db.read_session() as s:
@@ -251,7 +248,6 @@ def _attach_result(sim, dossier_id, unit, procedure: str) -> None:
 def _request_supplement(sim, dossier_id, reception) -> None:
     """The reception check finds the dossier incomplete: it waits for the citizen (status 5)."""
     from engine.services import dossiers
-    from engine.store.records import WorkItemRecord
 
     with sim.db.read_session() as s:
         item = queries.step_at(s, dossier_id, "tiep_nhan")
@@ -278,7 +274,6 @@ def _walk(sim, dossier_id, unit, forms, rng, real_now, applicant_name: str = "Ng
     from engine.domain.assignment import Actor
     from engine.domain.errors import EngineError
     from engine.services import dossiers
-    from engine.store.records import WorkItemRecord
 
     steps = rng.choice([0, 1, 2, 3, 4, 5, 8, 8, 8])
     for _ in range(steps):

@@ -4,17 +4,16 @@ dossier reaches it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from lxml import etree
 
-from typing import Mapping
-
 from engine.bpmn import dmn
 from engine.bpmn.extensions import BPMN_NS
 from engine.bpmn.extensions import SPIFF_NS
-from engine.bpmn.script_env import check_expression
 from engine.bpmn.helper_names import HELPER_NAMES
+from engine.bpmn.script_env import check_expression
 from engine.bpmn.xml import parse_xml
 from engine.domain.errors import TemplateError
 

@@ -9,22 +9,22 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
-from typing import Mapping
 
 from lxml import etree
+from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
-from SpiffWorkflow.bpmn.parser.util import full_tag
 
 from engine.bpmn.dmn import is_dmn
-from engine.bpmn.service_tasks import WaitingServiceTask
 from engine.bpmn.extensions import ProcessPolicy
 from engine.bpmn.extensions import StepPolicy
 from engine.bpmn.extensions import read_policies
+from engine.bpmn.service_tasks import WaitingServiceTask
 from engine.bpmn.xml import element_line
 from engine.bpmn.xml import parse_xml
 from engine.domain.errors import TemplateError

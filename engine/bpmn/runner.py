@@ -6,10 +6,10 @@ returns what the store must persist; a failure leaves nothing to persist.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
-from typing import Mapping
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent
@@ -22,13 +22,13 @@ from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn import service_tasks
+from engine.bpmn import state_size
 from engine.bpmn import timers
 from engine.bpmn.parser import SpecBundle
+from engine.bpmn.script_env import step_time_limit
 from engine.bpmn.serializer import dump_state
 from engine.bpmn.serializer import load_state
 from engine.bpmn.serializer import reserved_key_path
-from engine.bpmn import state_size
-from engine.bpmn.script_env import step_time_limit
 from engine.clock import Clock
 from engine.domain.errors import EngineError
 from engine.domain.errors import ExpressionError

@@ -41,10 +41,10 @@ import os
 import re
 import threading
 import time as _time
-from contextlib import contextmanager
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from datetime import datetime

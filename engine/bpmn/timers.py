@@ -8,10 +8,10 @@ the operation in progress (a context variable), and falls back to the wall clock
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC
 from datetime import datetime
-from datetime import timezone
-from typing import Iterator
 
 import SpiffWorkflow.bpmn.specs.event_definitions.timer as _timer_module
 
@@ -51,7 +51,7 @@ def parse_due(value: str) -> datetime:
     due = datetime.fromisoformat(value)
     if due.tzinfo is None:
         due = due.replace(tzinfo=_timer_module.LOCALTZ)
-    return due.astimezone(timezone.utc)
+    return due.astimezone(UTC)
 
 
 install()

@@ -19,7 +19,7 @@ def api_token_group() -> None:
               help="How long it stays valid: days or hours, e.g. 90d, 12h (at most 730d).")
 def create(username: str, name: str, expires_in: str) -> None:
     """Print a new token once; only its SHA-256 is stored, so keep it now."""
-    from engine.services import api_tokens  # noqa: PLC0415
+    from engine.services import api_tokens
 
     with operator_runtime() as rt:
         record, token = api_tokens.issue(rt, username=username, name=name, expires_in=expires_in)
@@ -32,7 +32,7 @@ def create(username: str, name: str, expires_in: str) -> None:
 def list_tokens() -> None:
     """Every token, one a line, tab-separated: id, user, name, created, expires, last used, state
     (active, expired or revoked); never the token itself."""
-    from engine.services import api_tokens  # noqa: PLC0415
+    from engine.services import api_tokens
 
     with operator_runtime() as rt:
         now, records = rt.clock.now(), api_tokens.all_tokens(rt)
@@ -52,7 +52,7 @@ def _utc(at) -> str:
 @click.argument("token_id", type=int)
 def revoke(token_id: int) -> None:
     """Revoke a token by its id (see `list`); calls with it are refused from now on."""
-    from engine.services import api_tokens  # noqa: PLC0415
+    from engine.services import api_tokens
 
     with operator_runtime() as rt:
         api_tokens.revoke(rt, token_id)

@@ -31,7 +31,7 @@ def _instant(text: str, calendar: WorkingCalendar) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise click.BadParameter(f"{text!r} is not a date-time like 2026-02-13T15:30", param_hint="--received")
+        raise click.BadParameter(f"{text!r} is not a date-time like 2026-02-13T15:30", param_hint="--received") from None
     return value if value.tzinfo else value.replace(tzinfo=calendar.tz)
 
 
@@ -117,7 +117,7 @@ def appointment(unit, received, days, hours, same_day, cutoff, last_hour, as_jso
     try:
         rule = deadlines.ClockStartRule(cutoff=time.fromisoformat(cutoff) if cutoff else None, last_hour_rule=last_hour)
     except ValueError:
-        raise click.BadParameter(f"{cutoff!r} is not a time like 15:00", param_hint="--cutoff")
+        raise click.BadParameter(f"{cutoff!r} is not a time like 15:00", param_hint="--cutoff") from None
     calendar = _calendar(unit)
     received_at = calendar.local(_instant(received, calendar))
     start = deadlines.clock_start(calendar, received_at, rule)

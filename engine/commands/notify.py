@@ -4,10 +4,11 @@ tell a province's (or one unit's) applicants; settings in docs/notifications.md.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import click
+
 from engine.services.citizen_channels import APPLICANT_CHANNELS
 from engine.services.citizen_channels import set_provider
 from engine.services.runtime import Runtime

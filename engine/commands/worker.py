@@ -20,7 +20,6 @@ from engine.services.runtime import Runtime
 from engine.services.watchdog import Watchdog
 from engine.store.database import Database
 
-
 #: How long the item in hand may still run after SIGTERM before it is rolled back and released.
 STOP_GRACE_SECONDS = 5.0
 

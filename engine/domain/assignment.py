@@ -28,7 +28,7 @@ class Actor:
     supervised_units: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
-    def system(cls) -> "Actor":
+    def system(cls) -> Actor:
         return cls("system", frozenset({"system"}))
 
     @property
@@ -56,7 +56,7 @@ class StepHolding:
     delegation_state: str | None = None
 
     @classmethod
-    def of(cls, item) -> "StepHolding":
+    def of(cls, item) -> StepHolding:
         return cls(item.unit_code, item.role, item.assignee, item.owner, item.delegation_state)
 
     @property

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC
 from datetime import datetime
-from datetime import timezone
-from typing import Iterable
-from typing import Mapping
 
 #: The "previous hash" of a chain's first event.
 GENESIS = ""
@@ -33,7 +33,7 @@ def chain_key(dossier_id: int | None) -> int:
 
 
 def _iso_utc(at: datetime) -> str:
-    return at.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def canonical(event: Mapping) -> str:
@@ -55,7 +55,7 @@ class ChainHead:
     last_hash: str = GENESIS
     length: int = 0
 
-    def after(self, event: Mapping) -> tuple["ChainHead", str]:
+    def after(self, event: Mapping) -> tuple[ChainHead, str]:
         """The head once `event` is appended, and the event's hash."""
         event_hash = link(self.last_hash, event)
         return ChainHead(event_hash, self.length + 1), event_hash

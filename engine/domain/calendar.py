@@ -26,12 +26,12 @@ Standard library only.
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Iterable
+from collections.abc import Mapping
 from datetime import date
 from datetime import datetime
 from datetime import time
 from datetime import timedelta
-from typing import Iterable
-from typing import Mapping
 from zoneinfo import ZoneInfo
 
 MINUTES_PER_DAY = 8 * 60

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Iterable
-from typing import Sequence
 
 ID_NUMBER = re.compile(r"^[0-9]{12}$")
 #: Papers made for one request: a new request needs a new one, whatever the store holds.

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import replace
 from datetime import datetime
 from datetime import time
-from typing import Iterable
 
 from engine.domain.calendar import DEFAULT_PERIODS
 from engine.domain.calendar import MINUTES_PER_DAY
@@ -289,7 +289,7 @@ class DossierClock:
     @classmethod
     def compute(cls, calendar: WorkingCalendar, received_at: datetime, legal_minutes: int,
                 rule: ClockStartRule = ClockStartRule(), pauses: Iterable[Pause] = (),
-                now: datetime | None = None) -> "DossierClock":
+                now: datetime | None = None) -> DossierClock:
         start = clock_start(calendar, received_at, rule)
         pauses = tuple(pauses)
         return cls(received_at, start, legal_minutes, _appointment_from(calendar, start, legal_minutes, pauses, now),
@@ -301,7 +301,7 @@ class DossierClock:
 
     effective_appointment = appointment
 
-    def reappoint(self, new_appointment: datetime, now: datetime) -> "DossierClock":
+    def reappoint(self, new_appointment: datetime, now: datetime) -> DossierClock:
         """The appointment may move once, to a time still ahead and later than the original one
         (the apology letter promises the citizen a new date: a past one is no promise)."""
         if self.re_appointment is not None:

@@ -7,7 +7,7 @@ Standard library only: the engine checks a step's data with it, the printed form
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from engine.domain.errors import InvalidAction
 

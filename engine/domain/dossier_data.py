@@ -8,12 +8,12 @@ Plain Python over plain values: the services hand in the completed steps and the
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
 from typing import Any
-from typing import Iterable
-from typing import Mapping
 
 from engine.domain.decisions import DECISION_KEY
 from engine.domain.decisions import SUPPLEMENT_DECISIONS

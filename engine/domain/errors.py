@@ -27,7 +27,7 @@ class Reason:
     params: dict
 
     @classmethod
-    def of(cls, template: str, **params) -> "Reason":
+    def of(cls, template: str, **params) -> Reason:
         return cls(template, params)
 
     @property
@@ -50,7 +50,7 @@ class EngineError(Exception):
         self.field = field
 
     @classmethod
-    def because(cls, reason: Reason, **kwargs) -> "EngineError":
+    def because(cls, reason: Reason, **kwargs) -> EngineError:
         return cls(reason.template, **reason.params, **kwargs)
 
 

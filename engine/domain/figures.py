@@ -126,7 +126,7 @@ class Figures:
     def as_dict(self) -> dict[str, int | float | None]:
         return {figure.key: self.value(figure.key) for figure in FIGURES}
 
-    def __add__(self, other: "Figures") -> "Figures":
+    def __add__(self, other: Figures) -> Figures:
         # Field by field, not dataclasses.astuple (a deep copy): the dashboard adds thousands of cells.
         return Figures(*(x + y for x, y in zip(_counted(self), _counted(other))))
 

@@ -12,9 +12,9 @@ Standard library only; every function takes the unit's WorkingCalendar.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable
 
 from engine.domain.calendar import WorkingCalendar
 from engine.domain.deadlines import apology_deadline

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable
-from typing import Mapping
+from collections.abc import Iterable
+from collections.abc import Mapping
 
 
 def forward_edges(starts: Iterable[str], out: Mapping[str, Iterable[str]]) -> dict[str, list[str]]:

@@ -5,9 +5,9 @@ domain-vn.md §2.9) and the rule that an online dossier may wait two working hou
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Mapping
 from zoneinfo import ZoneInfo
 
 from engine.domain.model import DossierStatus

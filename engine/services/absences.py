@@ -22,9 +22,9 @@ from engine.services import incidents
 from engine.services.actions import due_note
 from engine.services.actions import notify
 from engine.services.actions import refusal_for_receiver
+from engine.services.runtime import Runtime
 from engine.services.unit_of_work import retried_on_race
 from engine.services.unit_of_work import transaction
-from engine.services.runtime import Runtime
 from engine.store import absence_records
 from engine.store import operations_records as incident_records
 from engine.store import repositories

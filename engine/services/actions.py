@@ -8,8 +8,8 @@ in-app message to the receiver. A refusal raises before anything is written.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Mapping
 
 from engine.domain import vn_dates
 from engine.domain.assignment import Actor
@@ -22,17 +22,17 @@ from engine.domain.errors import InvalidAction
 from engine.domain.errors import NotFound
 from engine.domain.errors import Reason
 from engine.domain.errors import refuse
-from engine.domain.model import WorkItemState
 from engine.domain.limits import check_reason_length
+from engine.domain.model import WorkItemState
 from engine.services import audit
 from engine.services import outbox
 from engine.services import projection
 from engine.services.dossiers import close_item
 from engine.services.dossiers import load_run
 from engine.services.dossiers import open_item
+from engine.services.runtime import Runtime
 from engine.services.unit_of_work import retried_on_race
 from engine.services.unit_of_work import transaction
-from engine.services.runtime import Runtime
 from engine.store import absence_records
 from engine.store import officer_rollups
 from engine.store import repositories

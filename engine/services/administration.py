@@ -13,8 +13,8 @@ from engine.domain.errors import InvalidAction
 from engine.domain.errors import NotFound
 from engine.domain.errors import PermissionDenied
 from engine.services import audit
-from engine.services.unit_of_work import transaction
 from engine.services.runtime import Runtime
+from engine.services.unit_of_work import transaction
 from engine.store import calendar_records
 from engine.store.calendar_records import CalendarOverrideRecord
 from engine.store.records import UnitRecord

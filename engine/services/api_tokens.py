@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable
 from typing import TypeVar
 
 from engine.domain.errors import InvalidAction

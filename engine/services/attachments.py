@@ -21,11 +21,11 @@ from engine.domain.errors import InvalidAction
 from engine.domain.errors import NotFound
 from engine.domain.errors import PermissionDenied
 from engine.services import dossier_record
-from engine.services.unit_of_work import transaction
 from engine.services.runtime import Runtime
 from engine.services.stored_files import add_rows
 from engine.services.stored_files import stage
 from engine.services.stored_files import staged_files
+from engine.services.unit_of_work import transaction
 from engine.store import attachment_records
 from engine.store import inbox_queries
 from engine.store.attachment_records import AttachmentRecord

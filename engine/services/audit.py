@@ -21,7 +21,6 @@ from engine.domain.audit_chain import chain_key
 from engine.domain.audit_chain import first_broken_link
 from engine.domain.errors import NotFound
 from engine.store import audit_chains
-from engine.store import repositories
 from engine.store.database import Session
 
 PENDING_KEY = "motcua_audit_pending"

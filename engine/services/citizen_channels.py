@@ -8,7 +8,7 @@ import json
 import unicodedata
 import urllib.error
 import urllib.request
-from typing import Callable
+from collections.abc import Callable
 from typing import Protocol
 
 from engine.services.channels import ChannelOff

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from engine.domain.attachments import AttachmentKind
 from engine.domain.model import DossierStatus
 from engine.services import audit
-from engine.services.unit_of_work import transaction
 from engine.services.runtime import Runtime
+from engine.services.unit_of_work import transaction
 from engine.store import attachment_records
 from engine.store import inbox_queries
-from engine.store.attachment_records import AttachmentRecord
 from engine.store import queries
+from engine.store.attachment_records import AttachmentRecord
 
 CITIZEN = "citizen"
 DOWNLOAD_ACTION = "citizen_download"

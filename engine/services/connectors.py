@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from engine.bpmn.script_env import step_time_limit
 from engine.domain import connectors

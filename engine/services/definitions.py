@@ -6,7 +6,7 @@ A template version is its BPMN files plus the files that travel with them (step 
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from engine.bpmn.dmn import DMN_SUFFIXES
 from engine.bpmn.expressions import refuse_unsafe_expressions

@@ -12,17 +12,11 @@ other users out.
 
 from __future__ import annotations
 
-import functools
-from contextlib import contextmanager
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
-from typing import Iterable
-from typing import Iterator
-from typing import ParamSpec
-from typing import TypeVar
-from typing import Mapping
-
 
 from engine.bpmn import runner
 from engine.bpmn.serializer import STATE_FORMAT
@@ -35,35 +29,34 @@ from engine.domain.assignment import refusal_to_complete
 from engine.domain.assignment import refusal_to_release
 from engine.domain.errors import ConflictError
 from engine.domain.errors import InvalidAction
-from engine.domain.errors import LostRace
 from engine.domain.errors import NotFound
 from engine.domain.errors import PermissionDenied
 from engine.domain.errors import refuse
+from engine.domain.limits import check_reason_length
 from engine.domain.model import Channel
 from engine.domain.model import DossierStatus
 from engine.domain.model import RunState
 from engine.domain.model import WorkItemState
-from engine.domain.limits import check_reason_length
 from engine.services import audit
-from engine.services import citizen_store
 from engine.services import citizen_notices
+from engine.services import citizen_store
 from engine.services import payments
 from engine.services import projection
 from engine.services import results
 from engine.services import stored_files
 from engine.services.runtime import Runtime
 from engine.services.scripting import script_engine_for
+from engine.services.unit_of_work import retried_on_race
+from engine.services.unit_of_work import transaction
 from engine.store import officer_rollups
 from engine.store import repositories
 from engine.store import rollups
 from engine.store import sequences
-from engine.services.unit_of_work import retried_on_race
-from engine.services.unit_of_work import transaction
 from engine.store import variant_records
+from engine.store.database import Session
 from engine.store.records import DossierRecord
 from engine.store.records import ProcessDefinitionRecord
 from engine.store.records import UnitRecord
-from engine.store.database import Session
 from engine.store.records import WorkItemRecord
 
 #: Checks a step's submitted data inside the change's transaction: (session, item, dossier, data) -> data.

@@ -10,9 +10,9 @@ from engine.domain.assignment import Actor
 from engine.domain.errors import InvalidAction
 from engine.domain.errors import PermissionDenied
 from engine.domain.model import RunState
-from engine.services import unit_of_work
 from engine.services import dossiers
 from engine.services import projection
+from engine.services import unit_of_work
 from engine.services.payments import Payment
 from engine.services.payments import account
 from engine.services.payments import add_payment

@@ -20,7 +20,7 @@ class Thresholds:
     open_incidents: int = 50
 
     @classmethod
-    def from_env(cls) -> "Thresholds":
+    def from_env(cls) -> Thresholds:
         return cls(float(os.environ.get("MOTCUA_READY_HEARTBEAT_SECONDS", cls.heartbeat_seconds)),
                    int(os.environ.get("MOTCUA_READY_OUTBOX_DUE", cls.outbox_due)),
                    int(os.environ.get("MOTCUA_READY_OPEN_INCIDENTS", cls.open_incidents)))
@@ -41,7 +41,7 @@ def _database(rt: Runtime) -> dict:
         with rt.db.read_session() as s:
             records.ping(s)
         return {"ok": True}
-    except Exception as exc:  # an unreachable database is the answer, not an error
+    except Exception as exc:  # noqa: BLE001 - an unreachable database is the answer, not an error
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
 
 

@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable
-from typing import Mapping
 
 from engine.domain.errors import ConflictError
 from engine.services.runtime import Runtime
 from engine.store import portal_records
 from engine.store.portal_records import IdempotentRequestRecord
-
 
 #: A key taken by a request that never stored its answer (its process died) is free again after this.
 ABANDONED_AFTER = timedelta(minutes=2)

@@ -3,7 +3,7 @@ lost answer, or the same request racing itself) gets the dossier the first one s
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 from typing import TypeVar
 
 from engine.services.runtime import Runtime

@@ -9,12 +9,12 @@ back): on PostgreSQL that batch holds the failing row locked, so another transac
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
-from typing import Iterator
 
 from engine.domain.assignment import Actor
 from engine.domain.errors import EngineError
@@ -22,12 +22,12 @@ from engine.domain.errors import InvalidAction
 from engine.domain.errors import NotFound
 from engine.services import audit
 from engine.services.runtime import Runtime
+from engine.services.watchdog import StopRequested
 from engine.store import citizen_records
 from engine.store import operations_records as records
 from engine.store import service_call_records
 from engine.store.database import Session
 from engine.store.operations_records import IncidentRecord
-from engine.services.watchdog import StopRequested
 
 #: Tries before an incident opens (the first run and two retries).
 MAX_ATTEMPTS = 3
@@ -205,7 +205,7 @@ def guarded(session: Session, subject: Subject, now: datetime, watchdog=None) ->
         outcome.ok = True
     except StopRequested:
         raise
-    except Exception as exc:  # one item's failure must never stop the others
+    except Exception as exc:  # noqa: BLE001 - one item's failure must never stop the others
         record_failure(session, subject, exc, now)
 
 

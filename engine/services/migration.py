@@ -17,10 +17,9 @@ from engine.domain.errors import NotFound
 from engine.domain.errors import Problems
 from engine.domain.errors import Reason
 from engine.domain.model import RunState
-from engine.services import unit_of_work
 from engine.services import audit
-from engine.services import dossiers
 from engine.services import projection
+from engine.services import unit_of_work
 from engine.services.runtime import Runtime
 from engine.services.scripting import script_engine_for
 from engine.store.records import DossierRecord

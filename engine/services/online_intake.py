@@ -9,11 +9,11 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import time
-from typing import Callable
-from typing import Mapping
 
 from engine.domain import deadlines
 from engine.domain import portal

@@ -107,7 +107,7 @@ def _deliver_one(rt: Runtime, channels, message_id: int) -> str | None:
         raise
     except ChannelOff as off:
         return _record_off(rt, message_id, off)
-    except Exception as exc:  # a failed delivery must never stop the worker
+    except Exception as exc:  # noqa: BLE001 - a failed delivery must never stop the worker
         return _record_failure(rt, message_id, exc)
 
 

@@ -11,9 +11,9 @@ from datetime import datetime
 from engine.domain.assignment import Actor
 from engine.domain.errors import InvalidAction
 from engine.services import audit
+from engine.store import citizen_queries
 from engine.store.citizen_records import PaymentRecord
 from engine.store.database import Session
-from engine.store import citizen_queries
 from engine.store.records import DossierRecord
 
 METHODS = ("cash", "bank", "portal")

@@ -3,8 +3,8 @@ messages that could not be delivered (dead letters) and those waiting, and send 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from engine.domain import portal
 from engine.domain.assignment import Actor

@@ -5,7 +5,6 @@ that the simulator (engine.services.portal_simulator) speaks too."""
 from __future__ import annotations
 
 import json
-import socket
 import urllib.error
 import urllib.request
 from typing import Protocol
@@ -66,5 +65,5 @@ class HttpPortalClient:
                 # The portal read the payload and refuses it: sending it again cannot help.
                 raise Undeliverable(f"the portal refused {method} {path}: HTTP {exc.code} {text}") from None
             raise PortalUnavailable(f"{method} {path}: HTTP {exc.code} {text}") from None
-        except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError) as exc:
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             raise PortalUnavailable(f"{method} {path}: {exc}") from None

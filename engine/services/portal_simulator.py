@@ -13,8 +13,8 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from dataclasses import field
+from datetime import UTC
 from datetime import datetime
-from datetime import timezone
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs
@@ -60,7 +60,7 @@ class PortalState:
             return True
 
     def submit(self, submission: dict) -> dict:
-        submission = {"NgayNop": datetime.now(timezone.utc).isoformat(), "TepDinhKem": [], **submission}
+        submission = {"NgayNop": datetime.now(UTC).isoformat(), "TepDinhKem": [], **submission}
         with self.lock:
             self.submissions[submission["MaHoSoCong"]] = submission
             self.taken.discard(submission["MaHoSoCong"])
@@ -174,7 +174,7 @@ def push(state: PortalState, submission: dict) -> bool:
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return 200 <= response.status < 300
-    except Exception as exc:  # the simulator goes on; the dossier can still be pulled
+    except Exception as exc:  # noqa: BLE001 - the simulator goes on; the dossier can still be pulled
         log.warning("push of %s failed: %s", submission.get("MaHoSoCong"), exc)
         return False
 
@@ -195,7 +195,7 @@ class PortalSimulator:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "PortalSimulator":
+    def start(self) -> PortalSimulator:
         self._thread = threading.Thread(target=self.server.serve_forever, name="portal-simulator", daemon=True)
         self._thread.start()
         return self

@@ -20,8 +20,8 @@ from engine.services.portal_client import HttpPortalClient
 from engine.services.portal_client import PortalClient
 from engine.store import catalogue_records
 from engine.store import portal_changes
-from engine.store import repositories
 from engine.store import portal_records
+from engine.store import repositories
 from engine.store.database import Session
 from engine.store.portal_records import PortalSettingRecord
 from engine.store.portal_records import setting_for_province

@@ -11,12 +11,13 @@ from engine.bpmn.runner import Run
 from engine.domain import deadlines
 from engine.domain.assignment import Actor
 from engine.domain.errors import InvalidAction
+from engine.domain.model import OPEN_STATES
 from engine.domain.model import DossierStatus
 from engine.domain.model import RunState
 from engine.domain.model import WorkItemState
 from engine.services import audit
-from engine.services import citizen_store
 from engine.services import citizen_notices
+from engine.services import citizen_store
 from engine.store import repositories
 from engine.store import rollups
 from engine.store import service_call_records
@@ -24,7 +25,6 @@ from engine.store.database import Session
 from engine.store.records import DossierPauseRecord
 from engine.store.records import DossierRecord
 from engine.store.records import WorkItemRecord
-from engine.domain.model import OPEN_STATES
 
 #: More skipped steps than this in one change means they loop (a skipped step inside a cycle).
 MAX_SKIPS = 100

@@ -8,11 +8,10 @@ the approval stands and the result is never lost, only late."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from contextlib import nullcontext
 from datetime import datetime
-from typing import Mapping
 from urllib.parse import urlencode
-
 
 from engine import pdf
 from engine import signing

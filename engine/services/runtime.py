@@ -10,7 +10,6 @@ import time
 from dataclasses import dataclass
 from dataclasses import field
 
-
 from engine.bpmn.parser import SpecBundle
 from engine.bpmn.parser import SpecCache
 from engine.clock import Clock

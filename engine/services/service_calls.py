@@ -22,14 +22,13 @@ from engine.services import audit
 from engine.services import connectors
 from engine.services import incidents
 from engine.services import projection
-from engine.services.unit_of_work import transaction
 from engine.services.runtime import Runtime
 from engine.services.scripting import script_engine_for
+from engine.services.unit_of_work import transaction
 from engine.services.watchdog import StopRequested
 from engine.services.watchdog import Watchdog
 from engine.store import leases
 from engine.store import service_call_records as records
-from engine.store.database import Session
 from engine.store.records import DossierRecord
 from engine.store.records import ProcessDefinitionRecord
 from engine.store.service_call_records import ServiceCallRecord
@@ -59,7 +58,7 @@ def run_due(rt: Runtime, limit: int = 20, watchdog: Watchdog | None = None) -> i
             break
         except ConflictError:
             continue  # a clerk changed the dossier meanwhile: the lease expires, the next pass retries
-        except Exception as exc:  # one call's failure never stops the others
+        except Exception as exc:  # noqa: BLE001 - one call's failure never stops the others
             _failed(rt, call_id, exc)
     return done
 

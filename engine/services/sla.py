@@ -12,7 +12,6 @@ fails because a sweep ran beside it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from datetime import timedelta
 
 from engine.bpmn.extensions import EscalationLevel
@@ -23,9 +22,9 @@ from engine.domain.forecast import Forecast
 from engine.services import audit
 from engine.services import incidents
 from engine.services import outbox
-from engine.services.unit_of_work import transaction
 from engine.services.forecasts import Forecaster
 from engine.services.runtime import Runtime
+from engine.services.unit_of_work import transaction
 from engine.services.watchdog import Watchdog
 from engine.store import repositories
 from engine.store import statistics

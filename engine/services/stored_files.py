@@ -5,10 +5,10 @@ their rows and history events, written inside that change."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterable
-from typing import Iterator
 
 from engine.domain.assignment import Actor
 from engine.domain.attachments import AttachmentKind

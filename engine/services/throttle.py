@@ -7,9 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 from datetime import timedelta
 
-from engine.store.database import Session
-
 from engine.store import account_records
+from engine.store.database import Session
 
 WINDOW = timedelta(minutes=15)
 WINDOW_MINUTES = int(WINDOW.total_seconds() // 60)

@@ -11,9 +11,9 @@ from engine.domain.model import RunState
 from engine.services import audit
 from engine.services import incidents
 from engine.services import projection
-from engine.services.unit_of_work import transaction
 from engine.services.runtime import Runtime
 from engine.services.scripting import script_engine_for
+from engine.services.unit_of_work import transaction
 from engine.services.watchdog import StopRequested
 from engine.services.watchdog import Watchdog
 from engine.store import leases
@@ -82,7 +82,7 @@ def fire_due_batch(rt: Runtime, limit: int = 50, watchdog: Watchdog | None = Non
         except StopRequested:
             release_leases(rt, ids[index:])
             break
-        except Exception as exc:  # one dossier's failure must never stop the others
+        except Exception as exc:  # noqa: BLE001 - one dossier's failure must never stop the others
             _record_failure(rt, dossier_id, exc)
     _close_recovered(rt, fired)
     return moved, len(ids)

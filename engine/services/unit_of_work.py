@@ -6,9 +6,9 @@ read (docs/architecture.md, "The transaction rule")."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Callable
-from typing import Iterator
 from typing import ParamSpec
 from typing import TypeVar
 

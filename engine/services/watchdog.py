@@ -12,9 +12,9 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Callable
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Callable
-from typing import Iterator
 
 
 class ItemTimedOut(Exception):
@@ -38,10 +38,10 @@ class Watchdog:
         self._in_item = False
 
     @classmethod
-    def unbounded(cls) -> "Watchdog":
+    def unbounded(cls) -> Watchdog:
         return cls(pass_seconds=None, item_seconds=None)
 
-    def restart(self) -> "Watchdog":
+    def restart(self) -> Watchdog:
         """The same bounds for a new pass."""
         self.started, self.cut_short = self.monotonic(), False
         return self

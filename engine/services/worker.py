@@ -17,8 +17,8 @@ from engine.services import absences
 from engine.services import online_intake
 from engine.services import outbox
 from engine.services import results
-from engine.services import sla
 from engine.services import service_calls
+from engine.services import sla
 from engine.services import timers
 from engine.services.channels import Channel
 from engine.services.runtime import Runtime

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from datetime import datetime
-from typing import Iterable
 
 from sqlalchemy import Date
 from sqlalchemy import ForeignKey
@@ -17,12 +17,12 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
 
+from engine.domain.model import OPEN_STATES
 from engine.store.base import Base
 from engine.store.records import DossierRecord
 from engine.store.records import ProcessDefinitionRecord
 from engine.store.records import UTCDateTime
 from engine.store.records import WorkItemRecord
-from engine.domain.model import OPEN_STATES
 
 
 class AbsenceRecord(Base):

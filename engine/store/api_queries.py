@@ -15,14 +15,14 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from engine.domain.model import OPEN_STATES
+from engine.store import repositories
 from engine.store.account_records import ApiTokenRecord
 from engine.store.catalogue_records import ProcedureRecord
-from engine.store import repositories
 from engine.store.records import AuditEventRecord
 from engine.store.records import DossierRecord
 from engine.store.records import ProcessDefinitionRecord
 from engine.store.records import WorkItemRecord
-from engine.domain.model import OPEN_STATES
 
 #: The work-item lists a user can ask for.
 WORK_ITEM_FILTERS = ("all", "mine", "group", "delegated")

@@ -3,8 +3,8 @@ events in chain order (to verify)."""
 
 from __future__ import annotations
 
-from typing import Iterable
-from typing import Iterator
+from collections.abc import Iterable
+from collections.abc import Iterator
 
 from sqlalchemy import bindparam
 from sqlalchemy import func

@@ -6,9 +6,9 @@ record inherits everything from the next calendar of its chain (see engine.calen
 
 from __future__ import annotations
 
+from datetime import UTC
 from datetime import date
 from datetime import datetime
-from datetime import timezone
 
 from sqlalchemy import Date
 from sqlalchemy import ForeignKey
@@ -22,9 +22,9 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
 
+from engine.calendars import OVERRIDE_KINDS
 from engine.calendars import CalendarOverride
 from engine.calendars import CalendarSettings
-from engine.calendars import OVERRIDE_KINDS
 from engine.calendars import cached_calendar
 from engine.calendars import parse_period_settings
 from engine.domain.calendar import WorkingCalendar
@@ -113,7 +113,7 @@ def add_override(session: Session, *, calendar_code: str, date_from: date, date_
         session.flush()
     record = CalendarOverrideRecord(calendar_code=calendar_code, date_from=date_from, date_to=date_to,
                                     kind=kind, note=note.strip(), created_by=created_by,
-                                    created_at=now or datetime.now(timezone.utc))
+                                    created_at=now or datetime.now(UTC))
     session.add(record)
     session.flush()
     _forecast_again(session, calendar_code, record.created_at)
@@ -133,7 +133,7 @@ def delete_override(session: Session, override_id: int, now: datetime | None = N
         raise LookupError(f"no calendar override {override_id}")
     session.delete(record)
     session.flush()
-    _forecast_again(session, record.calendar_code, now or datetime.now(timezone.utc))
+    _forecast_again(session, record.calendar_code, now or datetime.now(UTC))
     return record
 
 

@@ -3,8 +3,8 @@ payments, the catalogue's fee rule, ratings; the services above hold the rules."
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from sqlalchemy import delete
 from sqlalchemy import select

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import Callable
-from typing import Iterator
 
 from sqlalchemy import create_engine
 from sqlalchemy import event
@@ -127,7 +127,7 @@ class Database:
         self.lookup_session_factory = sessionmaker(lookups, expire_on_commit=False)
 
     @classmethod
-    def from_env(cls) -> "Database":
+    def from_env(cls) -> Database:
         """`DATABASE_URL` (see default_database_url), reports on `MOTCUA_READ_DATABASE_URL` when set."""
         return cls(default_database_url(), report_url=os.environ.get("MOTCUA_READ_DATABASE_URL") or None)
 

@@ -3,9 +3,9 @@ colleagues to hand work to, absences to list. Plain indexed columns only, never 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable
 
 from sqlalchemy import and_
 from sqlalchemy import func
@@ -13,6 +13,7 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.domain.model import OPEN_STATES
 from engine.store.absence_records import AbsenceRecord
 from engine.store.catalogue_records import ProcedureRecord
 from engine.store.records import AuditEventRecord
@@ -21,7 +22,6 @@ from engine.store.records import ProcessDefinitionRecord
 from engine.store.records import UnitRecord
 from engine.store.records import UserRecord
 from engine.store.records import WorkItemRecord
-from engine.domain.model import OPEN_STATES
 
 #: Inbox tabs, in the order the page shows them.
 TABS = ("cua_toi", "nhom", "uy_quyen", "thay_nguoi_vang")

@@ -3,8 +3,8 @@ how far a report replica lags; reads only."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from datetime import datetime
-from datetime import timezone
 
 from sqlalchemy import func
 from sqlalchemy import select
@@ -32,7 +32,7 @@ def gauges(session: Session, now: datetime) -> dict[str, list[tuple[tuple[str, .
     due_timers, oldest = session.execute(select(func.count(), func.min(DossierRecord.next_timer_at)).where(
         DossierRecord.next_timer_at <= now)).one()
     if oldest is not None and oldest.tzinfo is None:  # func.min() skips the column type on SQLite
-        oldest = oldest.replace(tzinfo=timezone.utc)
+        oldest = oldest.replace(tzinfo=UTC)
     beat = latest_beat(session)
     workers = heartbeats(session)
     done: dict[str, float] = {}

@@ -5,7 +5,7 @@ portal event is queued in the same transaction, and one transaction makes one ev
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import event
 from sqlalchemy import exists

@@ -9,11 +9,11 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.domain.model import OPEN_STATES
 from engine.store.records import DossierRecord
 from engine.store.records import ProcessDefinitionRecord
 from engine.store.records import UnitRecord
 from engine.store.records import WorkItemRecord
-from engine.domain.model import OPEN_STATES
 
 
 @dataclass(frozen=True)

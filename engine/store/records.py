@@ -3,9 +3,9 @@ list screen, a sweep or a report reads is a plain indexed column, never parsed f
 
 from __future__ import annotations
 
+from datetime import UTC
 from datetime import date
 from datetime import datetime
-from datetime import timezone
 
 from sqlalchemy import JSON
 from sqlalchemy import Boolean
@@ -39,13 +39,13 @@ class UTCDateTime(types.TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class UnitRecord(Base):
@@ -303,7 +303,7 @@ class AuditEventRecord(Base):
     chain_hash: Mapped[str | None] = mapped_column(String(64))
 
     # Lets an event name a work item created in the same flush, before it has an id.
-    work_item: Mapped["WorkItemRecord | None"] = relationship(lazy="raise")
+    work_item: Mapped[WorkItemRecord | None] = relationship(lazy="raise")
 
 
 class AuditChainRecord(Base):

@@ -7,7 +7,6 @@ from datetime import datetime
 from sqlalchemy import and_
 from sqlalchemy import bindparam
 from sqlalchemy import func
-from sqlalchemy import insert
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
@@ -15,14 +14,12 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
-from engine.store.records import AuditEventRecord
+from engine.domain.model import OPEN_STATES
 from engine.store.records import DossierRecord
 from engine.store.records import OutboxRecord
 from engine.store.records import ProcessDefinitionRecord
 from engine.store.records import UserRecord
 from engine.store.records import WorkItemRecord
-from engine.domain.model import OPEN_STATES
-
 
 
 def _is_postgres(session: Session) -> bool:

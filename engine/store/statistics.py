@@ -32,9 +32,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
 from engine.domain import figures as definitions
+from engine.domain import kpi
 from engine.domain.figures import CLASSIFICATIONS
 from engine.domain.figures import Figures
-from engine.domain import kpi
+from engine.domain.model import OPEN_STATES
 from engine.store import officer_rollups
 from engine.store import rollups
 from engine.store.records import AuditEventRecord
@@ -45,7 +46,6 @@ from engine.store.records import ProcessDefinitionRecord
 from engine.store.records import UnitRecord
 from engine.store.records import UserRecord
 from engine.store.records import WorkItemRecord
-from engine.domain.model import OPEN_STATES
 
 #: Audit actions the SLA sweep writes (engine.services.sla): a level fired, or an apology asked.
 SLA_ACTIONS = ("sla_warning", "sla_breach", "sla_escalation", "apology_requested")
@@ -69,7 +69,7 @@ class Scope:
         """The instant open dossiers are read at: the period's end, or now if that is earlier."""
         return min(self.end, now)
 
-    def narrowed(self, unit: str | None = None, procedure: str | None = None) -> "Scope":
+    def narrowed(self, unit: str | None = None, procedure: str | None = None) -> Scope:
         units = self.units & {unit} if unit else self.units
         return replace(self, units=frozenset(units), procedure=procedure or self.procedure)
 

@@ -57,11 +57,12 @@ def test_a_broken_form_definition_is_refused():
 
 
 def test_completing_a_step_checks_its_form_before_anything_moves(runtime):
+    from sqlalchemy import select
+
     from configurator.steps import complete_step
     from engine.domain.assignment import Actor
     from engine.services import dossiers
     from engine.store.records import WorkItemRecord
-    from sqlalchemy import select
     from tests.factories import add_units
 
     add_units(runtime)

@@ -4,7 +4,6 @@ same save with another choice; anything refused writes nothing and keeps no file
 
 from __future__ import annotations
 
-
 import pytest
 from sqlalchemy import func
 from sqlalchemy import select

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import time as time_module
+from datetime import UTC
 from datetime import date
 from datetime import datetime
-from datetime import timezone
 
 import pytest
 
@@ -81,7 +81,7 @@ def test_results_are_in_the_unit_time_zone_whatever_the_server_zone(cal, monkeyp
     monkeypatch.setenv("TZ", "America/New_York")
     time_module.tzset()
     try:
-        start = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)  # 08:00 in Hà Nội
+        start = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 08:00 in Hà Nội
         assert cal.add(start, 60) == vn(2026, 3, 2, 9, 0)
         assert cal.add(start, 60).utcoffset().total_seconds() == 7 * 3600
     finally:

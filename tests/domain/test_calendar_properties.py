@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from datetime import timezone
 
 from hypothesis import HealthCheck
 from hypothesis import given
@@ -20,7 +20,7 @@ from engine.domain.calendar import WorkingCalendar
 
 CAL = build_calendar([CalendarSettings("VN")], [])
 instants = st.datetimes(min_value=datetime(2024, 6, 1), max_value=datetime(2027, 6, 1),
-                        timezones=st.just(timezone.utc)).map(lambda d: d.replace(second=0, microsecond=0))
+                        timezones=st.just(UTC)).map(lambda d: d.replace(second=0, microsecond=0))
 durations = st.integers(min_value=0, max_value=60 * 8 * 40)
 # Generation can be slow on a loaded 2-core CI machine; that is not a failure of the calendar.
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -85,7 +85,7 @@ def test_going_back_then_forward_measures_the_same_working_time(start, minutes):
     assert earlier < start and CAL.between(earlier, start) == minutes
 
 
-START_2026 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+START_2026 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 #: Every day from 1990 to 2100 is a row of the table: no computation may build more than twice that.
 ROWS_1990_TO_2100 = 111 * 366
 

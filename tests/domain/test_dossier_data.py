@@ -4,14 +4,14 @@ declared fields forward; the leader sees the specialist's proposal."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from datetime import timezone
 
 from engine.domain import dossier_data
 from engine.domain.dossier_data import CompletedStep
 
-T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 APPRAISAL = {"properties": {
     "ket_qua": {"title": "Kết quả thẩm định", "enum": ["dat", "khong_dat"], "enumNames": ["Đủ điều kiện", "Không đủ"]},
     "y_kien": {"title": "Ý kiến thẩm định"},

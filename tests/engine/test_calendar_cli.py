@@ -10,7 +10,6 @@ from sqlalchemy import create_engine
 
 from engine import calendars
 from engine.commands.calendar import calendar_group
-from engine.store import calendar_records
 from engine.store import all_records  # noqa: F401  (every table on Base.metadata)
 from engine.store.base import Base
 

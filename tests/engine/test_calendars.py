@@ -16,8 +16,8 @@ from engine.calendars import build_calendar
 from engine.calendars import cached_calendar
 from engine.calendars import calendar_chain
 from engine.calendars import parse_period_settings
-from engine.store import calendar_records
 from engine.store import all_records  # noqa: F401  (every table on Base.metadata)
+from engine.store import calendar_records
 from engine.store.base import Base
 from tests.conftest import vn
 

@@ -19,8 +19,8 @@ from sqlalchemy import select
 
 from engine.services import dossiers
 from engine.services import outbox
-from engine.services.delivery import default_channels
 from engine.services.citizen_channels import set_provider
+from engine.services.delivery import default_channels
 from engine.store.records import OutboxRecord
 from engine.store.records import WorkItemRecord
 from tests.factories import LEADER

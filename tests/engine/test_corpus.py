@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from dataclasses import field
+from datetime import UTC
 from datetime import datetime
-from datetime import timezone
 from pathlib import Path
 
 import pytest
@@ -333,7 +333,7 @@ def test_not_well_formed_error_names_its_own_problem_after_a_schema_failure():
 # --------------------------------------------------------------------------------------------
 
 MAX_STEPS = 200
-START = datetime(2025, 1, 2, 1, 0, tzinfo=timezone.utc)
+START = datetime(2025, 1, 2, 1, 0, tzinfo=UTC)
 
 
 @dataclass

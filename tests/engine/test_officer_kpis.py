@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from engine.domain import kpi
 from engine.services import actions
+from engine.services import definitions
 from engine.services import dossiers
 from engine.services import supervision
 from engine.store import officer_rollups
@@ -28,7 +29,6 @@ from tests.engine.test_statistics import open_steps
 from tests.factories import LEADER
 from tests.factories import RECEPTION
 from tests.factories import SPECIALIST
-from engine.services import definitions
 
 MARCH = (vn(2026, 3, 1), vn(2026, 4, 1))
 

@@ -22,9 +22,9 @@ from sqlalchemy.exc import DBAPIError
 from engine.commands.rollups import rollups_group
 from engine.services import dossiers
 from engine.services import sla
+from engine.services import supervision
 from engine.services.forecasts import Forecaster
 from engine.services.runtime import Runtime
-from engine.services import supervision
 from engine.store import rollups
 from engine.store import statistics
 from engine.store.database import Database

@@ -21,7 +21,6 @@ from engine.services import dossiers
 from engine.services import incidents
 from engine.services import service_calls
 from engine.store.operations_records import IncidentRecord
-from engine.store.records import DossierRecord
 from engine.store.records import OutboxRecord
 from engine.store.records import WorkItemRecord
 from engine.store.service_call_records import ServiceCallRecord

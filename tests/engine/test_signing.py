@@ -5,8 +5,8 @@ reads: valid and by whom, changed after signing, untrusted signer, no signature.
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from datetime import datetime
-from datetime import timezone
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -15,7 +15,7 @@ from engine import pdf
 from engine import pki
 from engine import signing
 
-NOW = datetime(2026, 12, 3, 3, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 3, 3, 0, tzinfo=UTC)
 PAGE = "<html><body><h1>Giấy xác nhận tình trạng hôn nhân</h1><p>Mã hồ sơ 01.00070-261203-0001</p></body></html>"
 
 

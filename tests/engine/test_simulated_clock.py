@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from datetime import timezone
 
 import pytest
 
@@ -13,7 +13,7 @@ from engine.clock import AcceleratedClock
 from engine.clock import SystemClock
 from engine.clock import clock_from_env
 
-OPENING = datetime(2026, 12, 7, 0, 30, tzinfo=timezone.utc)
+OPENING = datetime(2026, 12, 7, 0, 30, tzinfo=UTC)
 
 
 def test_without_the_setting_the_wall_clock_runs(monkeypatch):
@@ -22,7 +22,7 @@ def test_without_the_setting_the_wall_clock_runs(monkeypatch):
 
 
 def test_two_processes_with_one_setting_read_the_same_accelerated_time(monkeypatch):
-    anchor = datetime.now(timezone.utc) - timedelta(seconds=10)
+    anchor = datetime.now(UTC) - timedelta(seconds=10)
     monkeypatch.setenv("MOTCUA_SIMULATED_CLOCK", f"{OPENING.isoformat()},60,{anchor.isoformat()}")
     web, worker = clock_from_env(), clock_from_env()
     assert isinstance(web, AcceleratedClock)

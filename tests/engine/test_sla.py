@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from engine.services import definitions
 from engine.services import dossiers
 from engine.services import outbox
 from engine.services import sla
@@ -16,7 +17,6 @@ from tests.conftest import BPMN_DIR
 from tests.conftest import vn
 from tests.factories import RECEPTION
 from tests.factories import add_units
-from engine.services import definitions
 
 ESCALATING = (BPMN_DIR / "five_steps.bpmn").read_text(encoding="utf-8").replace(
     '<motcua:escalation after="0h" action="notify" target="assignee"/>',

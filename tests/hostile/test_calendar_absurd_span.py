@@ -4,8 +4,8 @@ was; the calendar's work stays bounded whatever the span."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from datetime import datetime
-from datetime import timezone
 
 import pytest
 from sqlalchemy import select
@@ -25,7 +25,7 @@ from tests.conftest import BPMN_DIR
 from tests.factories import RECEPTION
 from tests.factories import add_units
 
-START = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 #: Every day from 1990 to 2100 is a row of the table: no computation may build more than twice that.
 ROWS_1990_TO_2100 = 111 * 366
 
@@ -56,7 +56,7 @@ def test_a_calendar_without_working_days_stops_at_2100_instead_of_searching_fore
     assert closed.rows_built <= 2 * ROWS_1990_TO_2100
 
 
-@pytest.mark.parametrize("instant", [datetime(9999, 1, 1, tzinfo=timezone.utc), datetime(1, 1, 2, tzinfo=timezone.utc)])
+@pytest.mark.parametrize("instant", [datetime(9999, 1, 1, tzinfo=UTC), datetime(1, 1, 2, tzinfo=UTC)])
 def test_dates_outside_1990_to_2100_are_refused(instant):
     with pytest.raises(CalendarBoundsError, match="from 1990 to 2100"):
         national().add(instant, 60)

@@ -43,7 +43,7 @@ def test_another_desk_writes_while_a_slow_step_runs_its_script(runtime, monkeypa
     def complete_slowly():
         try:
             dossiers.complete_work_item(runtime, item.id, RECEPTION, {})
-        except Exception as err:  # reported by the assertions below
+        except Exception as err:  # noqa: BLE001 - reported by the assertions below
             seen["slow_step_error"] = err
 
     slow_desk = threading.Thread(target=complete_slowly)

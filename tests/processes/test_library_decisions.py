@@ -12,8 +12,8 @@ from engine.bpmn import runner
 from engine.domain.assignment import Actor
 from engine.domain.model import DossierStatus
 from engine.services import dossiers
-from engine.services.scripting import script_engine_for
 from engine.services.runtime import Runtime
+from engine.services.scripting import script_engine_for
 from engine.store.records import DossierRecord
 from engine.store.records import WorkItemRecord
 from tests.factories import add_units
@@ -146,6 +146,7 @@ def test_the_simulation_passes_the_decision_table(sqlite_database, clock, proced
 
 def test_the_simulation_passes_a_service_task(sqlite_database, clock):
     from pathlib import Path
+
     from configurator import simulation
     rt = Runtime(db=sqlite_database, clock=clock)
     add_units(rt)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-
 from sqlalchemy import select
 
 from engine.store import calendar_records

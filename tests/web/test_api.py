@@ -10,9 +10,9 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from configurator import catalogue
+from configurator import library
 from configurator.steps import complete_step
 from engine.domain.assignment import Actor
-from configurator import library
 from engine.store.account_records import ApiTokenRecord
 from engine.store.records import AuditEventRecord
 from engine.store.records import DossierRecord

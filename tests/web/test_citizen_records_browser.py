@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.services.runtime import Runtime
 from engine.documents import FolderStore
+from engine.services.runtime import Runtime
 from engine.store.records import UserRecord
 from tests.engine.test_citizen_store import CITIZEN
 from tests.factories import add_units

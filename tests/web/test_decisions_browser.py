@@ -5,7 +5,6 @@ clock moved), and the applicant's message is queued."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import pytest

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from flask import session
 
+from configurator.validation import validate_template
 from engine.domain.assignment import Actor
 from engine.domain.assignment import refusal_to_work
 from engine.domain.errors import ConflictError
 from engine.domain.errors import InvalidAction
 from engine.domain.errors import PermissionDenied
 from engine.domain.errors import Reason
-from configurator.validation import validate_template
 from web.model.labels import finding_dict
 from web.refusals import localised
 from web.translations import engine_messages

@@ -16,8 +16,8 @@ from configurator import catalogue
 from configurator import library
 from engine.services import online_intake
 from engine.services import outbox
-from engine.services.delivery import default_channels
 from engine.services import portal_admin
+from engine.services.delivery import default_channels
 from engine.services.portal_simulator import PortalSimulator
 from engine.store.attachment_records import AttachmentRecord
 from engine.store.portal_records import OnlineSubmissionRecord
@@ -25,8 +25,8 @@ from engine.store.records import DossierRecord
 from engine.store.records import NotificationRecord
 from engine.store.records import OutboxRecord
 from engine.store.records import UserRecord
-from tests.factories import RECEPTION
 from tests.conftest import vn
+from tests.factories import RECEPTION
 from tests.web.conftest import _HASH
 from tests.web.conftest import csrf_token
 from tests.web.conftest import login

@@ -22,8 +22,8 @@ from tests.web.conftest import _HASH
 from tests.web.conftest import csrf_token
 from tests.web.conftest import login
 from tests.web.desk_fixtures import publish_birth_registration
-from web.demo_files import tiny_pdf
 from web.app import create_app
+from web.demo_files import tiny_pdf
 from web.demo_files import tiny_png
 
 RECEIPT = "Giấy tiếp nhận hồ sơ và hẹn trả kết quả"

@@ -23,9 +23,9 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def app(sqlite_database, clock, tmp_path):
     from engine.services.runtime import Runtime
+    from engine.store.records import UserRecord
     from tests.factories import add_units
     from tests.web.conftest import _HASH
-    from engine.store.records import UserRecord
     from web.app import create_app
 
     rt = Runtime(db=sqlite_database, clock=clock)

@@ -7,9 +7,9 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 import time
 from datetime import timedelta
+from pathlib import Path
 
 from click.testing import CliRunner
 from sqlalchemy import select

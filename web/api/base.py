@@ -6,15 +6,15 @@ its first registration, and each test builds a new app)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from collections.abc import Mapping
 from contextlib import contextmanager
-from typing import Iterator
-from typing import Mapping
 
+import marshmallow as ma
 from flask import g
 from flask import jsonify
 from flask import request
 from flask_login import current_user
-import marshmallow as ma
 from flask_smorest import Blueprint
 from flask_smorest import pagination
 from werkzeug.exceptions import HTTPException

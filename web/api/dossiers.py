@@ -16,9 +16,9 @@ from engine.services import attachments
 from engine.services import dossier_record
 from engine.services import dossiers as dossier_service
 from engine.services import idempotent_starts
-from engine.store import inbox_queries
 from engine.store import api_queries
 from engine.store import idempotency_records
+from engine.store import inbox_queries
 from engine.store import queries
 from web.api import schemas
 from web.api.base import TOKEN_ONLY

@@ -6,7 +6,6 @@ Times are ISO 8601 with their offset; a time sent without one is read as Vietnam
 
 from __future__ import annotations
 
-
 import marshmallow as ma
 from marshmallow import ValidationError
 from marshmallow import fields

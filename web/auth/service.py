@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from flask_babel import gettext
 from werkzeug.security import check_password_hash
 
+from engine.services import throttle
 from engine.services.runtime import Runtime
 from engine.store.records import UserRecord
-from engine.services import throttle
 
 MAX_FAILURES_PER_USER = 5
 MAX_FAILURES_PER_ADDRESS = 30

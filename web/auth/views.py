@@ -19,8 +19,8 @@ from wtforms.validators import DataRequired
 from web.auth import bp
 from web.auth.service import sign_in
 from web.auth.service import sign_out
-from web.security import load_signed_in_user
 from web.security import client_address
+from web.security import load_signed_in_user
 from web.wiring import runtime
 
 

@@ -17,9 +17,9 @@ from engine import population
 from engine.domain import citizen_store as rules
 from engine.domain.errors import EngineError
 from engine.services import citizen_store
-from web.desk import bp
 from engine.store import inbox_queries
 from engine.store import queries
+from web.desk import bp
 from web.refusals import localised
 from web.security import roles_required
 from web.wiring import runtime

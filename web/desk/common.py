@@ -6,15 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import abort
-from flask_login import current_user
 from flask_babel import gettext
+from flask_login import current_user
 
 from engine.domain.errors import EngineError
 from engine.store import inbox_queries
+from web.display import LOCAL_TZ as VN
 from web.errors import refusal_kind
 from web.refusals import localised
-from web.display import LOCAL_TZ as VN
-
 
 
 def visible_item(session, item_id: int):

@@ -15,8 +15,8 @@ from flask import current_app
 from flask import render_template
 from flask import request
 from flask import url_for
-from flask_login import current_user
 from flask_babel import gettext
+from flask_login import current_user
 from markupsafe import Markup
 
 from engine.services import citizen_copies
@@ -24,16 +24,16 @@ from engine.services import dossier_papers
 from engine.services import payments
 from engine.store import inbox_queries
 from web.desk import bp
+from web.desk import pdf_pages
 from web.desk.common import visible_dossier
 from web.desk.labels import ACTION_LABELS
 from web.desk.labels import CLASSIFICATION_LABELS
 from web.desk.labels import STATUS_LABELS_VI
 from web.desk.labels import role_label
-from web.desk import pdf_pages
+from web.display import LOCAL_TZ as VN
 from web.public.lookup_codes import qr_token
 from web.security import clerk_required
 from web.wiring import runtime
-from web.display import LOCAL_TZ as VN
 
 KINDS = {
     "tiep_nhan": "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",

@@ -29,11 +29,11 @@ from engine.store import inbox_queries
 from engine.store import queries
 from web.desk import bp
 from web.desk import citizen_data
-from web.display import CHANNEL_LABELS
 from web.desk.common import local_input
 from web.desk.common import parse_local_datetime
 from web.desk.common import refusal_text
 from web.desk.step_form import field_errors
+from web.display import CHANNEL_LABELS
 from web.refusals import localised
 from web.security import roles_required
 from web.wiring import runtime

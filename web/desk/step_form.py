@@ -5,7 +5,7 @@ clerk's language (marshmallow words them in English)."""
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 from configurator.forms import field_list
 from web.i18n import current_language

@@ -26,6 +26,7 @@ from engine.domain.assignment import offered_actions
 from engine.domain.errors import EngineError
 from engine.domain.errors import NotFound
 from engine.domain.errors import PermissionDenied
+from engine.domain.model import OPEN_STATES
 from engine.domain.model import RunState
 from engine.services import actions
 from engine.services import attachments
@@ -34,26 +35,25 @@ from engine.services import dossier_record
 from engine.services import dossiers
 from engine.services import supervision
 from engine.store import inbox_queries
-from engine.domain.model import OPEN_STATES
 from web.desk import bp
 from web.desk import citizen
 from web.desk import step_form
+from web.desk.common import may_see_dossier
 from web.desk.common import parse_local_datetime
 from web.desk.common import refusal_text
-from web.desk.common import may_see_dossier
 from web.desk.common import visible_dossier
 from web.desk.common import visible_item
 from web.desk.labels import ACTION_LABELS
 from web.desk.labels import CLASSIFICATION_LABELS
 from web.desk.labels import STATUS_LABELS_VI
-from web.display import CHANNEL_LABELS
 from web.desk.labels import WORK_STATE_LABELS
 from web.desk.labels import escalation_text
 from web.desk.labels import role_label
+from web.display import CHANNEL_LABELS
+from web.guards import db_int
 from web.refusals import localised
 from web.security import clerk_required
 from web.wiring import runtime
-from web.guards import db_int
 
 SYSTEM = "system"  # the actor the worker's and the engine's own events carry
 

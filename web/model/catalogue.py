@@ -23,8 +23,8 @@ from web.model.catalogue_form import entry_of
 from web.model.catalogue_form import form_for
 from web.model.catalogue_form import place_errors
 from web.model.catalogue_form import read_form
-from web.model.labels import CHANGE_ACTIONS
 from web.model.labels import CATALOGUE_FIELDS
+from web.model.labels import CHANGE_ACTIONS
 from web.model.labels import LEVELS
 from web.model.labels import ONLINE_LEVELS
 from web.model.labels import describe_change

@@ -5,9 +5,9 @@ back beside the form's fields."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
-from typing import Mapping
 
 from configurator.catalogue import CatalogueEntry
 from configurator.catalogue import normalise

@@ -15,10 +15,10 @@ from flask_login import current_user
 from configurator import templates
 from configurator import versions
 from web.display import STATUS_LABELS_VI
+from web.guards import db_int
 from web.model import bp
 from web.security import modeller_required
 from web.wiring import runtime
-from web.guards import db_int
 
 
 @bp.route("/<key>/chuyen-phien-ban", methods=["GET", "POST"])

@@ -18,13 +18,13 @@ from configurator import templates
 from configurator import versions
 from configurator.step_table import StepTableError
 from engine.domain.errors import EngineError
+from web.display import LOCAL_TZ as VN
+from web.guards import db_int
 from web.model import bp
 from web.model.labels import STATUS_LABELS
 from web.refusals import localised
 from web.security import modeller_required
 from web.wiring import runtime
-from web.display import LOCAL_TZ as VN
-from web.guards import db_int
 
 MAX_ROWS = 200
 

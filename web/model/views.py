@@ -15,6 +15,7 @@ from configurator import drafts
 from configurator import step_values
 from configurator import templates
 from engine.domain.errors import EngineError
+from web.guards import db_int
 from web.model import bp
 from web.model.labels import LEVELS
 from web.model.labels import STATUS_LABELS
@@ -22,7 +23,6 @@ from web.model.labels import finding_dict
 from web.refusals import localised
 from web.security import modeller_required
 from web.wiring import runtime
-from web.guards import db_int
 
 PAGE_SIZE = 30
 

@@ -25,8 +25,8 @@ from web.public import bp
 from web.public import copies
 from web.public import dossier_lookup
 from web.public import lookup_codes
-from web.public import records
 from web.public import rating
+from web.public import records
 from web.wiring import runtime
 
 CODE_SHAPE = re.compile(r"^[0-9A-Za-z.]{1,40}-\d{6}-\d{4,6}$")

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from datetime import datetime
 from datetime import time
 from datetime import timedelta
-from typing import Mapping
 
 from flask_babel import gettext
 

@@ -18,6 +18,7 @@ from web.supervise import satisfaction_report
 from web.supervise.views import read_filters
 from web.wiring import runtime
 
+
 def _tables(scope):
     with runtime().db.report_session() as s:
         return {"communes": satisfaction_queries.by_commune(s, scope),

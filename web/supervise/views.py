@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from datetime import datetime
 from operator import itemgetter
-from datetime import timezone
 
 from flask import Response
 from flask import abort
@@ -36,7 +36,7 @@ SLA_ACTION_LABELS = {"sla_warning": "Cảnh báo sắp đến hạn", "sla_breac
 ESCALATION_ACTIONS = {"notify": "thông báo", "reassign": "giao lại", "priority": "nâng ưu tiên"}
 RISK_REASONS = {supervision.APOLOGY_DUE: "Cần phiếu xin lỗi và hẹn lại",
                 supervision.CANNOT_FIT: "Thời gian các bước còn lại vượt quá hạn trả"}
-ALL_TIME = (datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(2200, 1, 1, tzinfo=timezone.utc))
+ALL_TIME = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
 
 
 @bp.app_template_filter("working_hours")

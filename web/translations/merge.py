@@ -24,11 +24,11 @@ def label_messages() -> list[str]:
     """Vietnamese labels shown through `_(label)` in the templates."""
     from web.admin.roles import role_choices
     from web.desk import labels as desk
-    from web.model import labels as model
-    from web.navigation import SECTIONS
     from web.display import CHANNEL_LABELS
     from web.display import NEXT_STEP_VI
     from web.display import STATUS_LABELS_VI
+    from web.model import labels as model
+    from web.navigation import SECTIONS
     from web.supervise import views as supervise
 
     texts = [label for _endpoint, label, _check in SECTIONS]
