@@ -39,7 +39,7 @@ def _iso_utc(at: datetime) -> str:
 def canonical(event: Mapping) -> str:
     """The text an event's hash covers; the same for an event before it is stored and as read back."""
     values = {name: event.get(name) for name in FIELDS}
-    values["at"] = _iso_utc(values["at"])
+    values["at"] = _iso_utc(event["at"])
     values["detail"] = values["detail"] or {}
     return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 

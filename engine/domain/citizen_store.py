@@ -22,7 +22,7 @@ _SPACES = re.compile(r"[^a-z0-9]+")
 
 def is_personal_id(value: str | None) -> bool:
     """A personal identification number (số định danh cá nhân, on the CCCD card): 12 digits."""
-    return bool(value) and bool(ID_NUMBER.match(value))
+    return value is not None and bool(ID_NUMBER.match(value))
 
 
 def plain(name: str) -> str:

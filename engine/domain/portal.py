@@ -114,6 +114,7 @@ def _iso(instant: datetime | None) -> str | None:
 def sync_payload(event_id: str, facts: DossierFacts, step: StepFacts | None, mapping: Mapping[int, int]) -> dict:
     """One DongBoHoSoMC message: the dossier as it is now and the event that changed it."""
     applicant = facts.applicant or {}
+    re_appointments: list[dict] = []
     payload = {
         "event_id": event_id,
         "MaHoSo": facts.portal_code, "MaHoSoNoiBo": facts.code, "MaHoSoCong": facts.submission_code,
@@ -128,11 +129,11 @@ def sync_payload(event_id: str, facts: DossierFacts, step: StepFacts | None, map
         "HinhThuc": {"counter": 0, "online": 1, "post": 2}.get(facts.channel, 0),
         "NgayKetThucXuLy": _iso(facts.completed_at), "DonViXuLy": facts.unit_name, "MaDonVi": facts.agency_id,
         "DanhSachLePhi": [{"TenPhiLePhi": f.get("name"), "MucPhi": f.get("amount_vnd")} for f in facts.fees],
-        "DanhSachHoSoBoSung": [],
+        "DanhSachHoSoBoSung": re_appointments,
         "DanhSachGiayToKetQua": [{"TenGiayTo": r.get("name"), "MaGiayTo": r.get("sha256")} for r in facts.results],
     }
     if facts.re_appointment_reason:
-        payload["DanhSachHoSoBoSung"].append({
+        re_appointments.append({
             "NgayHenTraTruoc": _iso(facts.original_appointment_at), "NgayHenTraMoi": _iso(facts.appointment_at),
             "LyDo": facts.re_appointment_reason})
     if step is not None:
@@ -174,7 +175,7 @@ def differences(ours: Mapping[str, Mapping], portal: Mapping[str, Mapping]) -> l
     found = []
     for code in sorted(set(ours) | set(portal)):
         mine, theirs = ours.get(code), portal.get(code)
-        if theirs is None:
+        if theirs is None and mine is not None:
             found.append(Difference(code, "missing_at_portal", str(mine["status"]), None))
         elif mine is None:
             found.append(Difference(code, "unknown_to_us", None, str(theirs.get("status"))))
