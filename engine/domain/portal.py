@@ -175,8 +175,8 @@ def differences(ours: Mapping[str, Mapping], portal: Mapping[str, Mapping]) -> l
     found = []
     for code in sorted(set(ours) | set(portal)):
         mine, theirs = ours.get(code), portal.get(code)
-        if theirs is None and mine is not None:
-            found.append(Difference(code, "missing_at_portal", str(mine["status"]), None))
+        if theirs is None:
+            found.append(Difference(code, "missing_at_portal", str(mine["status"]) if mine else None, None))
         elif mine is None:
             found.append(Difference(code, "unknown_to_us", None, str(theirs.get("status"))))
         else:
