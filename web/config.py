@@ -11,6 +11,8 @@ from pathlib import Path
 from flask import Flask
 
 from engine.store.database import default_database_url
+from engine.store.database import engine_options
+from engine.store.database import normalise_url
 
 #: Behind TLS (deploy/nginx.conf): cookies only over HTTPS, never read by scripts, not sent on
 #: cross-site posts.
@@ -52,6 +54,10 @@ def load_config(app: Flask, overrides: Mapping | None) -> None:
     app.config.from_prefixed_env("MOTCUA")
     if overrides:
         app.config.from_mapping(overrides)
+    # Flask-SQLAlchemy creates the app's engine: with what every engine of ours needs (engine_options)
+    # under whatever options the configuration adds.
+    uri = app.config["SQLALCHEMY_DATABASE_URI"] = normalise_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(uri) | dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     if not app.config.get("SECRET_KEY"):
         if os.environ.get("MOTCUA_ENV") == "production":
             raise RuntimeError("set MOTCUA_SECRET_KEY: production refuses to start with a generated key")

@@ -16,12 +16,13 @@ from engine.documents import FolderStore
 from engine.documents import store_from_environment
 from engine.services.runtime import Runtime
 from engine.store.database import Database
+from web.extensions import db
 
 
 def init_app(app: Flask) -> None:
     def build() -> Runtime:
-        rt = Runtime(db=Database(app.config["SQLALCHEMY_DATABASE_URI"],
-                                 report_url=app.config.get("READ_DATABASE_URL") or None),
+        # The engine is Flask-SQLAlchemy's (web.extensions.db), prepared as every engine of ours is.
+        rt = Runtime(db=Database(engine=db.engine, report_url=app.config.get("READ_DATABASE_URL") or None),
                      clock=app.config.get("MOTCUA_CLOCK") or clock_from_env(), documents=document_store(app))
         if app.config.get("COUNT_SQL"):
             rt.db.on_round_trip(_count_one)

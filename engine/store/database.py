@@ -21,7 +21,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.domain.errors import LostRace
 
-__all__ = ["Database", "OperationalError", "Session", "default_database_url", "make_engine", "normalise_url"]
+__all__ = ["Database", "OperationalError", "Session", "default_database_url", "engine_options", "make_engine",
+           "normalise_url"]
 
 DEFAULT_SQLITE_PATH = Path("instance") / "motcua.sqlite3"
 
@@ -43,20 +44,30 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def engine_options(url: str) -> dict:
+    """What an engine for `url` needs besides it (Flask-SQLAlchemy's SQLALCHEMY_ENGINE_OPTIONS take
+    the same): on SQLite a busy timeout, and no reset-on-return ROLLBACK, since sessions always end
+    their transaction themselves and it would be a wasted statement per change."""
+    if normalise_url(url).startswith("sqlite"):
+        return {"connect_args": {"timeout": 30}, "pool_reset_on_return": None}
+    return {}
+
+
 def make_engine(url: str, *, read_only: bool = False, **kwargs) -> Engine:
-    """An engine; on SQLite, writers take the write lock at BEGIN (BEGIN IMMEDIATE) so that two
-    writers queue instead of failing on lock upgrade, while read-only engines BEGIN deferred and
-    read a WAL snapshot without waiting for writers."""
     url = normalise_url(url)
-    if url.startswith("sqlite"):
-        # Sessions always end their transaction themselves, so the pool's reset-on-return
-        # ROLLBACK would be a wasted statement per change.
-        engine = create_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None, **kwargs)
+    return prepare_engine(create_engine(url, **(engine_options(url) | kwargs)), read_only=read_only)
+
+
+def prepare_engine(engine: Engine, *, read_only: bool = False) -> Engine:
+    """What every process needs of an engine, whoever created it: on SQLite, writers take the write
+    lock at BEGIN (BEGIN IMMEDIATE) so that two writers queue instead of failing on lock upgrade,
+    while read-only engines BEGIN deferred and read a WAL snapshot without waiting for writers; on
+    PostgreSQL, idle connections are checked before reuse and a reader refuses writes."""
+    if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
         return engine
-    engine = create_engine(url, **kwargs)
     _ping_when_idle(engine)
     # A reader (a replica) refuses writes at the server, whatever a query tries.
     return engine.execution_options(postgresql_readonly=True) if read_only else engine
@@ -110,7 +121,8 @@ class Database:
     def __init__(self, url: str | None = None, *, engine: Engine | None = None, report_url: str | None = None):
         """`report_url`: a read-only database (a PostgreSQL replica) for the supervisors' reports
         (`report_session`); without it they read the main database like every other reader."""
-        self.engine = engine or make_engine(url or default_database_url())
+        # An engine created elsewhere (the web app's, by Flask-SQLAlchemy) gets what every process needs.
+        self.engine = prepare_engine(engine) if engine is not None else make_engine(url or default_database_url())
         # No autoflush: a change is flushed once, at commit; queries inside a change never depend
         # on its own unflushed rows (the services keep that rule).
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
