@@ -22,7 +22,6 @@ from engine.store.database import make_engine
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 ROOT = Path(__file__).resolve().parents[1]
 BPMN_DIR = Path(__file__).with_name("bpmn")
-CORPUS = ROOT.parent / "shared" / "corpus" / "bpmn"
 POSTGRES_URL = os.environ.get("MOTCUA_TEST_POSTGRES_URL")
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from configurator.step_table import build_bpmn
 from configurator.validation import validate_template
+from tests.corpus import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "bpmn"
 SUFFIXES = {".bpmn", ".bpmn2", ".xml", ".dmn"}
 
 

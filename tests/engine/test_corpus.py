@@ -35,8 +35,8 @@ from engine.clock import FrozenClock
 from engine.domain.errors import EngineError
 from engine.domain.errors import ExpressionError
 from engine.domain.errors import TemplateError
+from tests.corpus import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "bpmn"
 if not CORPUS.is_dir():  # pragma: no cover - the corpus lives outside the repository
     pytest.skip(f"BPMN corpus not found at {CORPUS}", allow_module_level=True)
 

@@ -21,8 +21,8 @@ from configurator.validation import validate_template
 from engine.bpmn import dmn
 from engine.bpmn.parser import parse_bundle
 from engine.services import definitions
+from tests.corpus import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "bpmn"
 if not CORPUS.is_dir():  # pragma: no cover - the corpus lives outside the repository
     pytest.skip(f"BPMN corpus not found at {CORPUS}", allow_module_level=True)
 
