@@ -22,7 +22,7 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from benchmarks import scratch_db  # noqa: E402
 from configurator import variants  # noqa: E402
-from configurator.step_table import build_bpmn  # noqa: E402
+from configurator.step_tables import build_bpmn  # noqa: E402
 from engine.clock import SystemClock  # noqa: E402
 from engine.services import definitions  # noqa: E402
 from engine.services.runtime import Runtime  # noqa: E402

@@ -7,8 +7,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from configurator.step_table import build_bpmn
-from configurator.step_table import step_table_from_json
+from configurator.step_tables import build_bpmn
+from configurator.step_tables import step_table_from_json
 from configurator.validation import validate_library_procedure
 from engine.domain.errors import Problems
 from engine.domain.errors import Reason

@@ -11,7 +11,7 @@ from lxml import etree
 from configurator.commands import bpmn_group
 from configurator.commands import processes_group
 from configurator.library import procedures
-from configurator.step_table import build_bpmn
+from configurator.step_tables import build_bpmn
 
 TABLE = {
     "process_id": "thu_tuc",

@@ -16,13 +16,13 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
-from configurator.step_table import StepTableError
-from configurator.step_table import build_bpmn
-from configurator.step_table import normalise_table
-from configurator.step_table import step_table_from_bpmn
-from configurator.step_table import step_table_from_csv
-from configurator.step_table import step_table_from_json
-from configurator.step_table import step_table_to_csv
+from configurator.step_tables import StepTableError
+from configurator.step_tables import build_bpmn
+from configurator.step_tables import normalise_table
+from configurator.step_tables import step_table_from_bpmn
+from configurator.step_tables import step_table_from_csv
+from configurator.step_tables import step_table_from_json
+from configurator.step_tables import step_table_to_csv
 from engine.domain.errors import EngineError
 
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from configurator.step_table import build_bpmn
+from configurator.step_tables import build_bpmn
 from configurator.validation import validate_template
 from tests.corpus import CORPUS
 

@@ -13,10 +13,10 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from configurator import rollouts
-from configurator import step_rows
 from configurator import templates
 from configurator import versions
-from configurator.step_table import StepTableError
+from configurator.step_tables import StepTableError
+from configurator.step_tables import rows as step_rows
 from engine.domain.errors import EngineError
 from web.display import LOCAL_TZ as VN
 from web.guards import db_int

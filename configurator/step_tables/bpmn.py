@@ -8,17 +8,17 @@ from collections import defaultdict
 
 from lxml import etree
 
-from configurator.step_layout import Edge
-from configurator.step_layout import Layout
-from configurator.step_layout import Node
-from configurator.step_layout import layout_graph
-from configurator.step_table import STEP_ATTRS
-from configurator.step_table import StepTableError
-from configurator.step_table import clean_cell
-from configurator.step_table import normalise_edge
-from configurator.step_table import normalise_escalation
-from configurator.step_table import normalise_table
-from configurator.step_table import validate_step_table
+from configurator.step_tables.layout import Edge
+from configurator.step_tables.layout import Layout
+from configurator.step_tables.layout import Node
+from configurator.step_tables.layout import layout_graph
+from configurator.step_tables.table import STEP_ATTRS
+from configurator.step_tables.table import StepTableError
+from configurator.step_tables.table import clean_cell
+from configurator.step_tables.table import normalise_edge
+from configurator.step_tables.table import normalise_escalation
+from configurator.step_tables.table import normalise_table
+from configurator.step_tables.table import validate_step_table
 from engine.bpmn.xml import parse_xml
 from engine.domain.errors import Reason
 

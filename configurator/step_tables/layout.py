@@ -8,8 +8,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from dataclasses import field
 
-from configurator.step_table import START_ID
-from configurator.step_table import gateway_id
+from configurator.step_tables.table import START_ID
+from configurator.step_tables.table import gateway_id
 from engine.domain.graphs import forward_edges
 
 TASK_SIZE, GATEWAY_SIZE, EVENT_SIZE = (100, 80), (50, 50), (36, 36)

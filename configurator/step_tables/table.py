@@ -42,8 +42,8 @@ CSV format (UTF-8, first row = header; column order is free, only ``step_id`` is
   ``warn_at`` and ``escalations``. Rows whose ``step_id`` starts with ``#`` are comments.
 
 This module owns the table model: reading and writing JSON and CSV, normalising and validating.
-The diagram layout is in `configurator.step_layout`, the BPMN writer and reader in
-`configurator.step_bpmn`; `build_bpmn` and `step_table_from_bpmn` stay importable from here.
+The diagram layout is in `layout`, the BPMN writer and reader in `bpmn`, the modeller's grid of
+rows in `rows`; the package (`configurator.step_tables`) exports what callers use.
 
 Size note: over 400 lines because the CSV format and the table checks must agree on one
 vocabulary (the column names and the messages name the same keys); each function stays short.
@@ -521,28 +521,5 @@ def _generated_ids(table: dict) -> set[str]:
     return ids | {f"Flow_{n}" for n in range(1, edge_count + 1)}
 
 
-
-_REEXPORTED = {
-    "build_bpmn": "configurator.step_bpmn",
-    "step_table_from_bpmn": "configurator.step_bpmn",
-    "BPMN": "configurator.step_bpmn",
-    "BPMNDI": "configurator.step_bpmn",
-    "DC": "configurator.step_bpmn",
-    "DI": "configurator.step_bpmn",
-    "XSI": "configurator.step_bpmn",
-    "MOTCUA": "configurator.step_bpmn",
-    "NSMAP": "configurator.step_bpmn",
-}
-
 __all__ = ["START_ID", "StepTableError", "normalise_table", "step_table_from_json",
-           "step_table_from_csv", "step_table_to_csv", "validate_step_table", *_REEXPORTED]
-
-
-def __getattr__(name: str):
-    # The BPMN writer/reader import this module, so they are re-exported lazily (PEP 562):
-    # `from configurator.step_table import build_bpmn` keeps working without an import cycle.
-    if name in _REEXPORTED:
-        import importlib
-
-        return getattr(importlib.import_module(_REEXPORTED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+           "step_table_from_csv", "step_table_to_csv", "validate_step_table"]

@@ -2,7 +2,7 @@
 and back, then built into BPMN with lanes and a layout and saved as the template's draft.
 
 A row with a step id starts a step; a row whose step id is empty adds one more next step (with
-its condition) to the step above, as in the CSV format of `configurator.step_table`. What the
+its condition) to the step above, as in the CSV format of `configurator.step_tables.table`. What the
 grid does not show (forms, portal status, escalations, edge labels, table settings) travels in
 hidden JSON so that reading a template into the grid and building it again keeps it.
 """
@@ -17,10 +17,10 @@ from dataclasses import field
 from configurator import drafts
 from configurator.drafts import SavedDraft
 from configurator.library import LIBRARY
-from configurator.step_table import StepTableError
-from configurator.step_table import build_bpmn
-from configurator.step_table import normalise_table
-from configurator.step_table import step_table_from_bpmn
+from configurator.step_tables.table import StepTableError
+from configurator.step_tables.table import build_bpmn
+from configurator.step_tables.table import normalise_table
+from configurator.step_tables.table import step_table_from_bpmn
 from engine.domain import deadlines
 from engine.domain.errors import EngineError
 from engine.domain.errors import NotFound
