@@ -76,7 +76,7 @@ def test_the_worker_never_makes_a_clerks_completion_fail(postgres_runtime, clock
     channels = default_channels()
     refusals: list[str] = []
     between = {"pending": False}
-    load = dossiers._load
+    load = dossiers.load_run
 
     def load_then_let_the_worker_in(*args):
         if between["pending"]:
@@ -86,7 +86,7 @@ def test_the_worker_never_makes_a_clerks_completion_fail(postgres_runtime, clock
             pass_thread.join()
         return load(*args)
 
-    monkeypatch.setattr(dossiers, "_load", load_then_let_the_worker_in)
+    monkeypatch.setattr(dossiers, "load_run", load_then_let_the_worker_in)
     for round_no in range(WORKER_RACE_ROUNDS):
         clock.set(vn(2026, 3, 2, 8, 0))
         dossier = dossiers.start_dossier(rt, definition_id=definition.id, unit_code="00070",
