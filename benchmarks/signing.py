@@ -22,11 +22,10 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])
 from engine import pdf  # noqa: E402
 from engine import pki  # noqa: E402
 from engine import signing  # noqa: E402
-from engine.services.results import _TEMPLATES  # noqa: E402
 
 
 def page(number: int) -> str:
-    return _TEMPLATES.get_template("result.html").render(
+    return pdf.render_template("result.html",
         fonts=pdf.FONTS, code=f"01.00070-261203-{number:04d}", applicant="Trần Thị Bình", id_number="001099012345",
         result_name="Giấy xác nhận tình trạng hôn nhân", procedure="Cấp Giấy xác nhận tình trạng hôn nhân",
         procedure_code="1.004873", unit="Phường Hoàn Kiếm", province="Thành phố Hà Nội",

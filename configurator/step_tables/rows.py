@@ -17,10 +17,10 @@ from dataclasses import field
 from configurator import drafts
 from configurator.drafts import SavedDraft
 from configurator.library import LIBRARY
-from configurator.step_tables.table import StepTableError
 from configurator.step_tables.bpmn import build_bpmn
-from configurator.step_tables.table import normalise_table
 from configurator.step_tables.bpmn import step_table_from_bpmn
+from configurator.step_tables.table import StepTableError
+from configurator.step_tables.table import normalise_table
 from engine.domain import deadlines
 from engine.domain.errors import EngineError
 from engine.domain.errors import NotFound

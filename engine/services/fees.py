@@ -51,5 +51,5 @@ def record_payment(rt: Runtime, dossier_id: int, actor: Actor, payment: Payment)
 def _end_wait(rt: Runtime, s: Session, dossier: DossierRecord, now: datetime) -> None:
     dossier.applicant = {**(dossier.applicant or {}), "fee_wait": False}
     calendar = rt.calendars.for_unit(s, dossier.unit_code)
-    projection.refresh_status(s, dossier, dossiers._load(rt, s, dossier, calendar), now, calendar)
+    projection.refresh_status(s, dossier, dossiers.load_run(rt, s, dossier, calendar), now, calendar)
     dossier.updated_at = now
