@@ -24,6 +24,8 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
      {"sqlite"}),
     ("portal_sync.py", {"BENCH_DOSSIERS": "3", "BENCH_ROUNDS": "1"},
      {"ratio_unconnected_vs_baseline", "ratio_connected_vs_baseline"}),
+    ("idempotency.py", {"BENCH_DOSSIERS": "3", "BENCH_ROUNDS": "1"},
+     {"ratio_keyed_vs_unkeyed", "ratio_replayed_vs_unkeyed"}),
 ])
 def test_benchmark_prints_a_json_summary_last(script, env, keys):
     done = subprocess.run([sys.executable, str(BENCHMARKS / script)], env={**os.environ, **env},
