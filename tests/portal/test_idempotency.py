@@ -4,6 +4,9 @@ it committed is never delivered twice (the key commits with it); a refused messa
 
 from __future__ import annotations
 
+import json
+import threading
+
 import pytest
 from sqlalchemy import func
 from sqlalchemy import select
@@ -88,3 +91,25 @@ def test_a_refused_message_keeps_no_key_and_changes_nothing(runtime, waiting):
         assert s.get(DossierRecord, waiting.id).status == 4
     # The key is free: the right message under it is delivered.
     assert not idempotency.once(runtime, _request(), _deliver(runtime, waiting.id)).replayed
+
+
+def test_copies_sent_at_the_same_moment_deliver_the_message_once(runtime, waiting):
+    """A copy that arrives while the first is running waits for it (the write lock on SQLite, the
+    key's or the dossier's row on PostgreSQL) and answers with the first one's answer."""
+    answers, errors, barrier = [], [], threading.Barrier(3)
+
+    def send():
+        barrier.wait()
+        try:
+            answers.append(idempotency.once(runtime, _request(), _deliver(runtime, waiting.id)))
+        except Exception as exc:  # noqa: BLE001  (asserted below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == [] and _messages(runtime, waiting.id) == 1
+    assert len({json.dumps(a.body, sort_keys=True) for a in answers}) == 1
+    assert sorted(a.replayed for a in answers) == [False, True, True]
