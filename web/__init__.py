@@ -27,6 +27,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     from web import api
     from web import document_dates
     from web import errors
+    from web import formatting
     from web import guards
     from web import i18n
     from web import navigation
@@ -48,6 +49,8 @@ def create_app(config: Mapping | None = None) -> Flask:
     navigation.init_app(app)
     app.add_template_filter(_vn_datetime, "vn_datetime")
     document_dates.init_app(app)
+    formatting.init_app(app)
+    app.add_url_rule("/favicon.ico", "favicon", _favicon)
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
@@ -70,6 +73,17 @@ def _trust_proxies(app: Flask) -> None:
         raise RuntimeError(f"MOTCUA_TRUSTED_PROXY must be the number of proxies in front (0 to 10), not {value!r}")
     if value:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=value, x_proto=value)
+
+
+def _favicon():
+    """Browsers ask for /favicon.ico whatever the page links: the same icon the pages link."""
+    from pathlib import Path
+
+    from flask import Response
+    from flask import current_app
+
+    icon = (Path(current_app.static_folder) / "favicon.svg").read_bytes()
+    return Response(icon, mimetype="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
 
 
 def _vn_datetime(value) -> str:

@@ -101,6 +101,7 @@ def seed_dossiers(rt: Runtime, per_procedure: int = 6, seed: int = 2026) -> int:
     from datetime import timedelta
 
     from configurator import library
+    from engine import signing
     from engine.clock import FrozenClock
     from engine.domain.assignment import Actor
     from engine.services import dossiers
@@ -112,6 +113,7 @@ def seed_dossiers(rt: Runtime, per_procedure: int = 6, seed: int = 2026) -> int:
     sim = _Runtime(db=rt.db, clock=clock, specs=rt.specs, calendars=rt.calendars, worker_id=rt.worker_id,
                    documents=rt.documents)
     forms = {p.key: p.forms(p.versions()[-1]) for p in library.procedures()}
+    signs_results = signing.settings_path(rt.db.url) is not None
     created = 0
     with rt.db.session() as s:
         from engine.store import queries
@@ -136,7 +138,7 @@ def seed_dossiers(rt: Runtime, per_procedure: int = 6, seed: int = 2026) -> int:
             _request_supplement(sim, dossier.id, reception)
             continue
         _walk(sim, dossier.id, unit, forms.get(definition.key, {}), rng, real_now, dossier.applicant_name)
-        if sim.documents is not None:
+        if sim.documents is not None and not signs_results:  # else the worker signs the real one
             _attach_result(sim, dossier.id, unit, definition.name)
         if index % 17 == 5:
             _withdraw(sim, dossier.id, reception)

@@ -45,7 +45,9 @@ from engine.domain.model import RunState
 from engine.domain.model import WorkItemState
 from engine.domain.limits import check_reason_length
 from engine.services import audit
+from engine.services import citizen_store
 from engine.services import projection
+from engine.services import results
 from engine.services import stored_files
 from engine.services.runtime import Runtime
 from engine.services.scripting import script_engine_for
@@ -128,10 +130,11 @@ def receive_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applican
                     channel: str = Channel.COUNTER.value,
                     files: Iterable[stored_files.Staged] = (),
                     within_change: Callable[[Session, DossierRecord], None] | None = None,
-                    ) -> tuple[DossierRecord, WorkItemRecord]:
+                    reused: Mapping[int, int] | None = None) -> tuple[DossierRecord, WorkItemRecord]:
     """Reception in one pass: issue the code and appointment, start the process and complete its
     reception step with `reception` (the step's form data: receive, ask for a supplement or refuse)
-    and the checklist's files, all in one transaction. `check_reception(session, definition_id,
+    and the checklist's files, all in one transaction. `reused` ({checklist index: document id})
+    links documents of the applicant's data store instead of new scans (engine.services.citizen_store). `check_reception(session, definition_id,
     form_key, data)` validates the data against the reception step's form (the configurator's)
     inside that transaction and returns it clean; `within_change(session, dossier)`, when given,
     writes what else belongs to the receipt (an online submission marked accepted) in it too.
@@ -152,6 +155,7 @@ def receive_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applican
         stored_files.add_rows(s, started.dossier, staged, actor, started.now, work_item_id=item.id)
         if within_change is not None:
             within_change(s, started.dossier)
+        citizen_store.link_reused(s, started.dossier, dict(reused or {}), actor, started.now, item.id)
         return started.dossier, item
 
 
@@ -259,6 +263,7 @@ def complete_work_item(rt: Runtime, work_item_id: int, actor: Actor, data: Mappi
             ready_before = run.ready_task_ids()
             run.complete(item.task_id, dict(data or {}))
         _close_item(s, item, actor, now, data, calendar)
+        results.note_approval(s, dossier, item, data, actor, now)
         audit.record(s, at=now, action="complete", actor=actor, dossier_id=dossier.id,
                      work_item_id=item.id, element_id=item.element_id,
                      classification=item.classification, margin_minutes=item.margin_minutes)

@@ -15,8 +15,10 @@ from engine.domain.model import DossierStatus
 from engine.domain.model import RunState
 from engine.domain.model import WorkItemState
 from engine.services import audit
+from engine.services import citizen_store
 from engine.store import repositories
 from engine.store import rollups
+from engine.store import service_call_records
 from engine.store.database import Session
 from engine.store.records import DossierPauseRecord
 from engine.store.records import DossierRecord
@@ -57,6 +59,7 @@ def sync(session: Session, dossier: DossierRecord, run: Run, calendar, actor: Ac
     if ready.keys() <= {item.task_id for item in created}:
         # Every open step is one this change created: a reply can show them without a query.
         repositories.remember_open_items(session, dossier.id, created)
+    service_call_records.record_pending(session, dossier.id, run.pending_service_calls(), now)
     return created
 
 
@@ -161,6 +164,7 @@ def _update_dossier(session, dossier: DossierRecord, run: Run, now, calendar, re
             verdict, margin = deadlines.classify(calendar, dossier.appointment_at, now)
             dossier.classification, dossier.margin_minutes = verdict.value, margin
         rollups.record_closed(session, dossier)
+        citizen_store.keep_completed(session, dossier, now)
 
 
 def _follow_clock_pause(session, dossier: DossierRecord, run: Run, ready: list[HumanTask], new_status: int,

@@ -89,6 +89,7 @@ TRANSLATING_CALLS = {"gettext", "_", "N_", "ngettext", "lazy_gettext"}
 STAYS_VIETNAMESE = {
     "seed.py": "demo data (names, reasons) as a Vietnamese office would type them",
     "demo_portal.py": "demo online dossiers (names, summaries) as citizens would type them on the portal",
+    "demo_records.py": "the demo citizen's data, as a Vietnamese office would type it",
     "desk/printing.py": "the printed legal forms are official documents",
     "supervise/report.py": "the statistical report is an official document, like the printed forms",
     "supervise/kpi_report.py": "the KPI report is an official document, like the statistical report",

@@ -27,6 +27,7 @@ from engine.services import stored_files
 from engine.store import inbox_queries
 from engine.store import queries
 from web.desk import bp
+from web.desk import citizen_data
 from web.display import CHANNEL_LABELS
 from web.desk.common import local_input
 from web.desk.common import parse_local_datetime
@@ -66,7 +67,8 @@ def reception_catalogue():
     chosen = request.args.get("definition_id")
     with runtime().db.read_session() as s:
         entry = _entry_for(s, chosen)
-    return render_template("desk/_catalogue.html", entry=entry, ticked=set(), chosen=bool(chosen))
+    held = citizen_data.store_matches(entry, (request.args.get("id_number") or "").strip())
+    return render_template("desk/_catalogue.html", entry=entry, ticked=set(), chosen=bool(chosen), held=held)
 
 
 @bp.post("/tiep-nhan")
@@ -84,14 +86,15 @@ def receive():
     paper = set(request.form.getlist("documents"))
     files, file_errors = _checklist_files(entry)
     errors.update(file_errors)
+    reused = citizen_data.reused_from_form(request.form, entry)
     if errors:
         return _form(values, errors, entry=entry, ticked=paper, reattach=bool(files or file_errors)), 422
     try:
         dossier, _ = steps.receive_dossier(
             runtime(), definition_id=definition.id, unit_code=values["unit_code"],
-            applicant_name=values["applicant_name"], applicant=_applicant(values, entry, paper, files),
+            applicant_name=values["applicant_name"], applicant=_applicant(values, entry, paper, files, reused),
             received_at=received_at, channel=values["channel"], actor=current_user.actor(), files=files,
-            reception=_reception_data(values, received_at))
+            reception=_reception_data(values, received_at), reused=reused)
     except FormError as error:
         errors.update(_at_page_fields(field_errors(error.errors)))
     except EngineError as error:
@@ -130,10 +133,11 @@ def _problems(values: dict, definition, communes: set[str]) -> tuple[dict[str, s
     return errors, received_at
 
 
-def _applicant(values: dict, entry, paper: set[str], files: list[stored_files.Staged]) -> dict:
+def _applicant(values: dict, entry, paper: set[str], files: list[stored_files.Staged],
+               reused: dict[int, int] | None = None) -> dict:
     """What the dossier keeps about its applicant and its receipt (the slips print it)."""
     applicant = {"name": values["applicant_name"], **{k: values[k] for k in APPLICANT_FIELDS if values[k]},
-                 "documents": _checklist(entry, paper, files), "received_by": current_user.username,
+                 "documents": _checklist(entry, paper, files, set(reused or ())), "received_by": current_user.username,
                  "received_by_name": current_user.full_name, "received_unit": current_user.unit_code}
     if values["fee_vnd"]:
         applicant["fee_vnd"] = int(values["fee_vnd"])
@@ -206,9 +210,10 @@ def _form(values: dict, errors: dict, entry=None, ticked: set | None = None, rea
     with runtime().db.read_session() as s:
         definitions = queries.newest_published_per_template(s)
         communes = inbox_queries.province_communes(s, current_user.unit_code)
+    held = citizen_data.store_matches(entry, values.get("id_number") or "")
     return render_template("desk/reception.html", definitions=definitions, communes=communes, values=values,
                            errors=errors, entry=entry, ticked=ticked or set(), channels=CHANNEL_LABELS, reattach=reattach,
-                           chosen=bool(values.get("definition_id")))
+                           chosen=bool(values.get("definition_id")), held=held)
 
 
 def _entry_for(session, definition_id: str | None):
@@ -219,12 +224,14 @@ def _entry_for(session, definition_id: str | None):
     return inbox_queries.catalogue_entry(session, definition.key) if definition else None
 
 
-def _checklist(entry, paper: set[str], files: list[stored_files.Staged]) -> list[dict]:
-    """The catalogue's documents received: on paper (ticked) and/or digitised (scans attached)."""
+def _checklist(entry, paper: set[str], files: list[stored_files.Staged], reused: set[int] = frozenset()) -> list[dict]:
+    """The catalogue's documents received: on paper (ticked), digitised (scans attached) and/or
+    taken from the citizen's data store (not asked for again)."""
     if entry is None:
         return []
     scanned = {f.checklist_index for f in files}
     return [{"index": index, "name": doc.get("name"), "copies": doc.get("copies"), "original": doc.get("original"),
-             "paper": str(index) in paper, "digitised": index in scanned}
+             "paper": str(index) in paper, "digitised": index in scanned or index in reused,
+             **({"from_store": True} if index in reused else {})}
             for index, doc in enumerate(entry.required_documents or [])
-            if str(index) in paper or index in scanned]
+            if str(index) in paper or index in scanned or index in reused]

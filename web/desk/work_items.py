@@ -5,7 +5,9 @@ back on the page with what the clerk typed, and nothing is written."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from datetime import datetime
 
 from flask import abort
 from flask import current_app
@@ -52,6 +54,15 @@ from web.wiring import runtime
 from web.guards import db_int
 
 OPEN = ("open", "claimed")
+SYSTEM = "system"  # the actor the worker's and the engine's own events carry
+
+
+@dataclass(frozen=True)
+class ReturnNote:
+    step: str
+    actor: str
+    at: datetime
+    reason: str
 # Step form fields filled from what reception recorded, so the clerk does not type them twice.
 PREFILL_FROM_APPLICANT = {"nguoi_nop": "name", "so_giay_to_tuy_than": "id_number", "so_dien_thoai": "phone"}
 
@@ -167,7 +178,11 @@ def stop(dossier_id: int):
     page = {"item_id": item_id} if item_id else {"dossier_id": dossier_id}
     with runtime().db.read_session() as s:
         visible_dossier(s, dossier_id)
-    withdrawn = request.form.get("kind") == "rut"
+    kind = request.form.get("kind")
+    if kind not in ("rut", "dung"):  # a destructive choice is never assumed
+        return render_page(**page, errors={"stop.kind": gettext("Chọn công dân đề nghị rút hồ sơ hay dừng xử lý.")},
+                           status=422)
+    withdrawn = kind == "rut"
     try:
         dossiers.cancel_dossier(runtime(), dossier_id, current_user.actor(), request.form.get("reason") or "",
                                 withdrawn=withdrawn)
@@ -218,9 +233,10 @@ def render_page(item_id: int | None = None, dossier_id: int | None = None, error
     open_step = item is not None and item.state in OPEN
     files = attachments.files_of(rt, view.dossier.id)
     with rt.db.read_session() as s:
-        names = {**page.names, **inbox_queries.full_names(s, [f.uploaded_by for f in files])}
+        names = {**page.names, **inbox_queries.full_names(s, [f.uploaded_by for f in files]),
+                 SYSTEM: gettext("Hệ thống (tự động)")}
     context = {
-        "item": item, "view": view, "dossier": view.dossier, "steps": page.steps, "history": page.history,
+        "item": item, "view": view, "returned": _return_of(item, page), "dossier": view.dossier, "steps": page.steps, "history": page.history,
         "names": names, "colleagues": page.colleagues, "now": rt.clock.now(),
         "at_risk": apology is not None, "apology": apology,
         "fields": step_form.fields_of(form), "has_form": form is not None,
@@ -246,6 +262,18 @@ def render_page(item_id: int | None = None, dossier_id: int | None = None, error
             ("bo_sung", dossier_papers.SUPPLEMENT_DECISIONS), ("tu_choi", dossier_papers.REFUSAL_DECISIONS))},
     }
     return render_template("desk/work_item.html", **context), status
+
+
+def _return_of(item, page) -> ReturnNote | None:
+    """Why this open step came back from a later one, when it did (the step completed at the
+    instant it was opened sent the dossier back): the reason leads its page."""
+    if item is None or item.state not in OPEN:
+        return None
+    for step in page.steps:
+        reason = inbox_queries.return_reason(step.outcome) if step.completed_at == item.created_at else None
+        if reason is not None and step.id != item.id:
+            return ReturnNote(step.name, step.completed_by or "", step.completed_at, reason)
+    return None
 
 
 def _visible_page(page):
