@@ -4,7 +4,10 @@ each other all get the first one's answer, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func
@@ -78,6 +81,36 @@ def test_the_answer_lost_after_the_commit_is_replayed_and_the_dossier_is_not_sta
         idempotency.once(runtime, _request(), start_then_die)
     assert _dossiers(runtime) == 1
     retry = idempotency.once(runtime, _request(), start)
+    assert retry.replayed and retry.status == 201 and _dossiers(runtime) == 1
+
+
+#: A web process that starts a dossier with a key and is killed the moment the start commits.
+_DIES_AFTER_THE_COMMIT = """
+import os, sys
+sys.path.insert(0, sys.argv[3])
+from engine.clock import FrozenClock
+from engine.services import dossiers, idempotency
+from engine.services.runtime import Runtime
+from engine.store.database import Database
+from tests.conftest import vn
+from tests.engine.test_idempotent_starts import _request, _starter
+
+class Definition:
+    id = int(sys.argv[2])
+
+rt = Runtime(db=Database(sys.argv[1]), clock=FrozenClock(vn(2026, 3, 2, 8, 0)), worker_id="doomed")
+idempotency.once(rt, _request(), lambda keep: (_starter(rt, Definition)(keep), os._exit(9)))
+"""
+
+
+def test_a_process_killed_right_after_the_start_commits_leaves_a_retry_the_same_dossier(runtime, definition):
+    """The crash window for real: the process exits (no cleanup, no answer) after the commit."""
+    root = Path(__file__).resolve().parents[2]
+    died = subprocess.run([sys.executable, "-c", _DIES_AFTER_THE_COMMIT, runtime.db.url, str(definition.id),
+                           str(root)], cwd=root, capture_output=True, text=True, timeout=120)
+    assert died.returncode == 9, died.stderr
+    assert _dossiers(runtime) == 1
+    retry = idempotency.once(runtime, _request(), _starter(runtime, definition))
     assert retry.replayed and retry.status == 201 and _dossiers(runtime) == 1
 
 
