@@ -39,6 +39,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     from web.auth import bp as auth_bp
     from web.desk import bp as desk_bp
     from web.model import bp as model_bp
+    from web.notices import bp as notices_bp
     from web.public import bp as public_bp
     from web.supervise import bp as supervise_bp
 
@@ -55,6 +56,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(desk_bp)
+    app.register_blueprint(notices_bp)
     app.register_blueprint(vendor.bp)
     api.init_app(app)
     app.register_blueprint(model_bp)

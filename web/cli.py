@@ -20,6 +20,7 @@ from engine.commands.backup import backup_command
 from engine.commands.backup import restore_command
 from engine.commands.calendar import calendar_group
 from engine.commands.db import db_group
+from engine.commands.notify import notify_group
 from engine.commands.operations import incidents_group
 from engine.commands.connectors import connectors_group
 from engine.commands.operations import status_command
@@ -56,6 +57,7 @@ def main() -> None:
 main.add_command(db_group)
 main.add_command(rollups_group)
 main.add_command(worker_command)
+main.add_command(notify_group)
 main.add_command(calendar_group)
 main.add_command(audit_group)
 main.add_command(bpmn_group)
@@ -161,6 +163,7 @@ def seed_command(if_empty: bool, province: str, dossiers: bool) -> None:
     from web import demo_portal
     from web import demo_records
     from web import seed
+    from web import seed_citizen
 
     # The demo's files go where the web app keeps them: instance/documents unless configured.
     rt = Runtime(db=Database.from_env(), documents=store_from_environment(Path("instance") / "documents"))
@@ -179,6 +182,7 @@ def seed_command(if_empty: bool, province: str, dossiers: bool) -> None:
         click.echo(f"demo citizen {demo_records.CITIZEN_ID} (data store): {demo_records.seed_citizen(rt)}")
         click.echo(f"demo dossiers: {seed.seed_dossiers(rt)}")
         click.echo(f"SLA warnings, breaches, escalations and apology requests: {seed.seed_sla(rt)}")
+        click.echo(f"satisfaction ratings: {seed_citizen.seed_ratings(rt)}")
 
 
 @processes_group.command("load")

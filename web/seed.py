@@ -13,6 +13,7 @@ from engine.domain import decisions
 from engine.services.runtime import Runtime
 from engine.store.records import UnitRecord
 from engine.store.records import UserRecord
+from web import seed_citizen
 from engine.units import units_of_province
 
 DEMO_PASSWORD = "motcua2026"
@@ -130,8 +131,12 @@ def seed_dossiers(rt: Runtime, per_procedure: int = 6, seed: int = 2026) -> int:
         reception = Actor(f"mot_cua_{unit}_1", frozenset({"mot_cua"}), unit)
         dossier = dossiers.start_dossier(sim, definition_id=definition.id, unit_code=unit,
                                          applicant_name=rng.choice(names), actor=reception,
-                                         applicant={"phone": "0912345678"}, channel=_channel(index))
+                                         applicant={"phone": "0912345678",
+                                                    **seed_citizen.applicant_extras(definition.key, index)},
+                                         channel=_channel(index))
         created += 1
+        if seed_citizen.settle_fees(sim, dossier, reception, index):
+            continue  # waits for its fee at status 6
         if sim.documents is not None and index % 3 != 2:
             _attach_scans(sim, dossier.id, reception, index)
         if index % 12 == 7:

@@ -46,6 +46,8 @@ from engine.domain.model import WorkItemState
 from engine.domain.limits import check_reason_length
 from engine.services import audit
 from engine.services import citizen_store
+from engine.services import citizen_notices
+from engine.services import payments
 from engine.services import projection
 from engine.services import results
 from engine.services import stored_files
@@ -110,6 +112,7 @@ def start_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applicant_
     with transaction(rt) as s:
         started = _start(rt, s, definition_id=definition_id, unit_code=unit_code, applicant_name=applicant_name,
                          actor=actor, applicant=applicant, received_at=received_at, data=data, channel=channel)
+        citizen_notices.dossier_received(s, started.dossier, started.now, started.calendar.tz)
         return _answered(s, started.dossier, answer)
 
 
@@ -127,24 +130,29 @@ class Started:
 def receive_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applicant_name: str, actor: Actor,
                     reception: Mapping, check_reception: Callable[[Session, int, str | None, Mapping], Mapping],
                     applicant: Mapping | None = None, received_at: datetime | None = None,
-                    channel: str = Channel.COUNTER.value,
-                    files: Iterable[stored_files.Staged] = (),
+                    channel: str = Channel.COUNTER.value, files: Iterable[stored_files.Staged] = (),
                     within_change: Callable[[Session, DossierRecord], None] | None = None,
-                    reused: Mapping[int, int] | None = None) -> tuple[DossierRecord, WorkItemRecord]:
+                    reused: Mapping[int, int] | None = None,
+                    payment: payments.Payment | None = None) -> tuple[DossierRecord, WorkItemRecord]:
     """Reception in one pass: issue the code and appointment, start the process and complete its
     reception step with `reception` (the step's form data: receive, ask for a supplement or refuse)
     and the checklist's files, all in one transaction. `reused` ({checklist index: document id})
     links documents of the applicant's data store instead of new scans (engine.services.citizen_store). `check_reception(session, definition_id,
     form_key, data)` validates the data against the reception step's form (the configurator's)
     inside that transaction and returns it clean; `within_change(session, dossier)`, when given,
-    writes what else belongs to the receipt (an online submission marked accepted) in it too.
+    writes what else belongs to the receipt (an online submission marked accepted) in it too. The
+    applicant's `fees` (the cases picked) and a `payment` at the counter decide whether the dossier
+    waits for its fees (status 6).
 
     Nothing is written, and no file stays stored, when any part is refused."""
     _check_channel(channel)
     refuse(decisions.refusal_without_reason(reception))
+    if payment is not None:
+        payments.check_payment(payment)
     with stored_files.staged_files(rt, files) as staged, transaction(rt) as s:
         started = _start(rt, s, definition_id=definition_id, unit_code=unit_code, applicant_name=applicant_name,
-                         actor=actor, applicant=applicant, received_at=received_at, data=None, channel=channel)
+                         actor=actor, applicant=applicant, received_at=received_at, data=None, channel=channel,
+                         paid_vnd=payment.amount_vnd if payment else 0)
         if len(started.created) != 1:
             raise InvalidAction("the template does not begin with one reception step; receive it step by step")
         item = started.created[0]
@@ -156,6 +164,9 @@ def receive_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applican
         if within_change is not None:
             within_change(s, started.dossier)
         citizen_store.link_reused(s, started.dossier, dict(reused or {}), actor, started.now, item.id)
+        if payment is not None:
+            payments.add_payment(s, started.dossier, payment, actor, started.now)
+        citizen_notices.dossier_received(s, started.dossier, started.now, started.calendar.tz)
         return started.dossier, item
 
 
@@ -184,8 +195,11 @@ def _check_channel(channel: str) -> None:
 
 def _start(rt: Runtime, s: Session, *, definition_id: int, unit_code: str, applicant_name: str, actor: Actor,
            applicant: Mapping | None, received_at: datetime | None, data: Mapping | None,
-           channel: str) -> Started:
+           channel: str, paid_vnd: int = 0) -> Started:
     definition = _published(s, definition_id)
+    if (applicant or {}).get("fees"):  # the fee cases that apply: paid first where the procedure says so
+        applicant = {**applicant, "fee_wait": payments.waits_at_reception(s, definition_id, applicant["fees"],
+                                                                          paid_vnd)}
     unit = s.get(UnitRecord, unit_code)
     if unit is None:
         raise NotFound("unknown unit '%(unit)s'", field="unit_code", unit=unit_code)
@@ -561,4 +575,5 @@ def reappoint_dossier(rt: Runtime, dossier_id: int, actor: Actor, new_appointmen
                      original_appointment=dossier.original_appointment_at.isoformat(),
                      new_appointment=moved.appointment.isoformat(),
                      **{officer_rollups.LATE_OFFICERS: late or None})
+        citizen_notices.reappointed(s, dossier, now, rt.calendars.for_unit(s, dossier.unit_code).tz)
         return dossier

@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from engine.services import citizen_copies
 from engine.services import dossier_papers
+from engine.services import payments
 from engine.store import inbox_queries
 from web.desk import bp
 from web.desk.common import visible_dossier
@@ -42,6 +43,7 @@ KINDS = {
     "kiem_soat": "Phiếu kiểm soát quá trình giải quyết hồ sơ",
     "so_theo_doi": "Sổ theo dõi hồ sơ",
     "dung": "Thông báo về việc dừng xử lý hồ sơ",
+    "bien_lai": "Biên lai thu phí, lệ phí",
 }
 #: The official form numbers (Circular 01/2018/TT-VPCP, Mẫu số 01-06). The stop notice comes from
 #: Art. 7 of Circular 03/2025/TT-VPCP, whose own numbering of the forms we could not verify.
@@ -50,12 +52,15 @@ FORM_NUMBERS = {
     "kiem_soat": "Mẫu số 05", "so_theo_doi": "Mẫu số 06", "dung": "Mẫu thông báo dừng (Điều 7)",
 }
 FORM_SOURCES = {kind: "Thông tư 01/2018/TT-VPCP" for kind in FORM_NUMBERS} | {"dung": "Thông tư 03/2025/TT-VPCP"}
+
+PAYMENT_METHODS = {"cash": "Tiền mặt", "bank": "Chuyển khoản", "portal": "Thanh toán trực tuyến"}
 # A form that has nothing to say yet is not printed blank: say why instead.
 MISSING = {
     "bo_sung": "Hồ sơ chưa có yêu cầu bổ sung nào.",
     "tu_choi": "Hồ sơ chưa bị từ chối.",
     "xin_loi": "Hồ sơ chưa được hẹn lại ngày trả kết quả.",
     "dung": "Hồ sơ chưa bị dừng xử lý.",
+    "bien_lai": "Hồ sơ chưa có khoản nộp phí, lệ phí nào.",
 }
 
 
@@ -87,22 +92,26 @@ def render_form(dossier_id: int, kind: str, papers, back_url: str | None = None,
     the reason when the dossier has nothing for it to say yet."""
     with runtime().db.read_session() as s:
         stop = inbox_queries.stop_event(s, dossier_id) if kind == "dung" else None
+        fee_account = payments.account(s, papers.view.dossier) if kind == "bien_lai" else None
     dossier = papers.view.dossier
-    if not citizen_copies.form_issued(kind, papers, stop is not None) and kind in MISSING:
+    if kind == "bien_lai" and not fee_account.payments:
+        abort(404, description=MISSING[kind])
+    if kind != "bien_lai" and not citizen_copies.form_issued(kind, papers, stop is not None) and kind in MISSING:
         abort(404, description=MISSING[kind])
     lookup_url = url_for("public.lookup", ma=dossier.code, k=qr_token(dossier.code, current_app.config["SECRET_KEY"]),
                          _external=True)
     now = runtime().clock.now()
     return render_template(f"desk/print/{kind}.html", title=KINDS[kind], papers=papers, dossier=dossier,
                            view=papers.view, names=papers.names, lookup_url=lookup_url,
-                           qr=_qr_svg(lookup_url), form_number=FORM_NUMBERS[kind], form_source=FORM_SOURCES[kind],
-                           as_pdf=as_pdf, kind=kind,
-                           back_url=back_url, now=now, issued_at=_issued_at(kind, papers, stop) or now, tz=papers.tz,
+                           qr=_qr_svg(lookup_url), form_number=FORM_NUMBERS.get(kind), form_source=FORM_SOURCES.get(kind),
+                           as_pdf=as_pdf, kind=kind, back_url=back_url, now=now, tz=papers.tz,
+                           issued_at=_issued_at(kind, papers, stop, fee_account) or now,
                            classes=CLASSIFICATION_LABELS, actions=ACTION_LABELS, role_label=role_label, stop=stop,
+                           fee_account=fee_account, methods=PAYMENT_METHODS,
                            status=STATUS_LABELS_VI.get(dossier.status, str(dossier.status)))
 
 
-def _issued_at(kind: str, papers, stop) -> datetime | None:
+def _issued_at(kind: str, papers, stop, fee_account=None) -> datetime | None:
     """The day a form is dated: when what it records happened (the control slip and the log are
     dated the day they are printed)."""
     issued = {
@@ -111,6 +120,7 @@ def _issued_at(kind: str, papers, stop) -> datetime | None:
         "tu_choi": lambda: papers.refusal.at,
         "xin_loi": lambda: papers.reappointed_at,
         "dung": lambda: stop.at,
+        "bien_lai": lambda: fee_account.payments[-1].paid_at,
     }.get(kind)
     return issued() if issued else None
 

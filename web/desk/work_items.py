@@ -35,6 +35,7 @@ from engine.services import dossiers
 from engine.services import supervision
 from engine.store import inbox_queries
 from web.desk import bp
+from web.desk import citizen
 from web.desk import step_form
 from web.desk.common import parse_local_datetime
 from web.desk.common import refusal_text
@@ -170,6 +171,17 @@ def reappoint(dossier_id: int):
     return redirect(url_for("desk.print", dossier_id=dossier_id, kind="xin_loi"))
 
 
+@bp.post("/ho-so/<int:dossier_id>/nop-phi")
+@clerk_required
+def record_payment(dossier_id: int):
+    with runtime().db.read_session() as s:
+        visible_dossier(s, dossier_id)
+    errors = citizen.record_payment(dossier_id, request.form)
+    if errors:
+        return render_page(dossier_id=dossier_id, errors=errors, status=422)
+    return redirect(url_for("desk.dossier", dossier_id=dossier_id) + "#phi-le-phi")
+
+
 @bp.post("/ho-so/<int:dossier_id>/dung")
 @clerk_required
 def stop(dossier_id: int):
@@ -260,6 +272,7 @@ def render_page(item_id: int | None = None, dossier_id: int | None = None, error
         "role_label": role_label, "escalation_text": escalation_text, "entered": _entered,
         "printable": {kind: dossier_papers.last_decision(page.steps, decisions, ()) for kind, decisions in (
             ("bo_sung", dossier_papers.SUPPLEMENT_DECISIONS), ("tu_choi", dossier_papers.REFUSAL_DECISIONS))},
+        **citizen.citizen_context(view.dossier),
     }
     return render_template("desk/work_item.html", **context), status
 

@@ -17,7 +17,9 @@ from flask_login import login_required
 
 from engine.domain.model import DossierStatus
 from engine.services import citizen_copies
+from engine.services import payments
 from engine.store import queries
+from engine.store.records import DossierRecord
 from web import throttle
 from web.display import NEXT_STEP_VI
 from web.display import STATUS_LABELS_VI
@@ -26,6 +28,7 @@ from web.public import bp
 from web.public import copies
 from web.public import lookup_codes
 from web.public import records
+from web.public import rating
 from web.security import client_address
 from web.wiring import runtime
 
@@ -71,7 +74,16 @@ def lookup():
                            reuses=records.reuses(found_id) if found_id else [],
                            copies=copies.listed_copies(found.code) if found else [],
                            status_label=status_label, asks_factor=bool(code) and not token and not found,
-                           next_step=NEXT_STEP_VI.get(DossierStatus(found.status)) if found else None)
+                           next_step=NEXT_STEP_VI.get(DossierStatus(found.status)) if found else None,
+                           token=token, fees=_fees_of(found.code) if found else None, **rating.rating_context(found))
+
+
+def _fees_of(code: str):
+    """The dossier's fees and what was paid, for the citizen (None when none were recorded)."""
+    with runtime().db.read_session() as s:
+        dossier = s.get(DossierRecord, queries.dossier_id_by_code(s, code))
+        fee_account = payments.account(s, dossier)
+    return fee_account if fee_account.lines or fee_account.payments else None
 
 
 def _look_up(code: str, *, token: str, factor: str):
