@@ -3,7 +3,7 @@ its answer, written in the change's own transaction; `idempotent_request` (answe
 the change committed) is dropped. Neither table held production data, so both are rebuilt empty.
 
 Revision ID: 0024
-Revises: 0021
+Revises: 0020
 """
 from alembic import op
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from engine.store.records import UTCDateTime
 
 revision = '0024'
-down_revision = '0021'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
