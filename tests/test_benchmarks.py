@@ -25,6 +25,8 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
     ("portal_sync.py", {"BENCH_DOSSIERS": "3", "BENCH_ROUNDS": "1"},
      {"ratio_unconnected_vs_baseline", "ratio_connected_vs_baseline"}),
     ("signing.py", {"BENCH_RESULTS": "2"}, {"render_ms_median", "sign_ms_median", "ratio_signed_vs_render"}),
+    ("idempotency.py", {"BENCH_DOSSIERS": "3", "BENCH_ROUNDS": "1"},
+     {"ratio_keyed_vs_unkeyed", "ratio_replayed_vs_unkeyed"}),
 ])
 def test_benchmark_prints_a_json_summary_last(script, env, keys):
     done = subprocess.run([sys.executable, str(BENCHMARKS / script)], env={**os.environ, **env},

@@ -316,8 +316,9 @@ def unclaim_work_item(rt: Runtime, work_item_id: int, actor: Actor) -> WorkItemR
 
 @retried_on_race
 def send_message(rt: Runtime, dossier_id: int, name: str, actor: Actor,
-                 payload: Mapping | None = None) -> DossierRecord:
-    """Deliver a BPMN message (e.g. 'bo_sung_xong') to the dossier's waiting catch event."""
+                 payload: Mapping | None = None, *, answer: Answer | None = None):
+    """Deliver a BPMN message (e.g. 'bo_sung_xong') to the dossier's waiting catch event
+    (`answer` as for completing a step)."""
     with transaction(rt) as s:
         dossier = _running(s, dossier_id)
         now = rt.clock.now()
@@ -327,13 +328,13 @@ def send_message(rt: Runtime, dossier_id: int, name: str, actor: Actor,
         run.send_message(name, payload)
         audit.record(s, at=now, action="message", actor=actor, dossier_id=dossier.id, message=name)
         projection.sync(s, dossier, run, calendar, actor, now, ready_before)
-        return dossier
+        return _answered(s, dossier, answer)
 
 
 @retried_on_race
-def send_signal(rt: Runtime, dossier_id: int, name: str, actor: Actor) -> DossierRecord:
+def send_signal(rt: Runtime, dossier_id: int, name: str, actor: Actor, *, answer: Answer | None = None):
     """Deliver a BPMN signal to the dossier's waiting catch events (another agency's system
-    saying its part is done, say)."""
+    saying its part is done, say; `answer` as for completing a step)."""
     with transaction(rt) as s:
         dossier = _running(s, dossier_id)
         now = rt.clock.now()
@@ -343,7 +344,7 @@ def send_signal(rt: Runtime, dossier_id: int, name: str, actor: Actor) -> Dossie
         run.send_signal(name)
         audit.record(s, at=now, action="signal", actor=actor, dossier_id=dossier.id, signal=name)
         projection.sync(s, dossier, run, calendar, actor, now, ready_before)
-        return dossier
+        return _answered(s, dossier, answer)
 
 
 @retried_on_race

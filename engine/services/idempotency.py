@@ -1,6 +1,8 @@
-"""Idempotency keys for requests other systems send (an agency's system moving a dossier on):
-the same key with the same request does the work once and gets the same answer again; the same
-key with another request is a conflict; a request still being answered is a conflict too."""
+"""Idempotency keys of the API's changes (a start, a step claimed or completed, another agency's
+message or signal): the key, a hash of the request and the answer are written in the transaction
+of the change they guard. A key therefore exists exactly when its change committed: a retry after
+a lost answer gets that answer again and the change is never made twice; the same key with
+another request is a conflict."""
 
 from __future__ import annotations
 
@@ -9,55 +11,83 @@ import json
 from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 
 from engine.domain.errors import ConflictError
 from engine.services.runtime import Runtime
-from engine.store import portal_records
-from engine.store.portal_records import IdempotentRequestRecord
+from engine.store import idempotency_records
+from engine.store.database import Session
 
-#: A key taken by a request that never stored its answer (its process died) is free again after this.
-ABANDONED_AFTER = timedelta(minutes=2)
+KEY_MAX = idempotency_records.KEY_MAX
+
+#: Builds the JSON body of the caller's answer from the changed row, inside the change's transaction.
+Reply = Callable[[Session, object], dict]
+
+
+@dataclass(frozen=True)
+class Request:
+    """A request sent with an Idempotency-Key: whose key it is, and a hash of what was asked."""
+
+    caller: str
+    key: str
+    fingerprint: str
+
+    @classmethod
+    def of(cls, caller: str, key: str, asked: Mapping) -> Request:
+        """`asked` holds everything that makes two requests the same (route, target, body)."""
+        text = json.dumps(asked, sort_keys=True, ensure_ascii=False, default=str)
+        return cls(caller, key, hashlib.sha256(text.encode()).hexdigest())
 
 
 @dataclass(frozen=True)
 class Answer:
     status: int
     body: dict
-    repeated: bool = False
+    replayed: bool = False
 
 
-def fingerprint(request: Mapping) -> str:
-    return hashlib.sha256(json.dumps(request, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+#: Given to a change: keep(status, reply) is the `answer=` a dossier service builds its reply with.
+Keep = Callable[[int, Reply], Callable[[Session, object], Answer]]
 
 
-def once(rt: Runtime, key: str, request: Mapping, work: Callable[[], tuple[int, dict]]) -> Answer:
-    """Run `work` (which answers (status, body)) once for `key`, and answer repeats from the record."""
-    digest = fingerprint(request)
-    with rt.db.session() as s:
-        claimed = portal_records.claim_key(s, key, digest, rt.clock.now())
-        if not claimed:
-            kept = s.get(IdempotentRequestRecord, key)
-            if kept.fingerprint != digest:
-                raise ConflictError("idempotency key %(key)s was used for another request", field="Idempotency-Key",
-                                    key=key.split(":", 1)[-1])
-            abandoned = kept.status_code == 0 and rt.clock.now() - kept.created_at > ABANDONED_AFTER
-            if abandoned and portal_records.reclaim_key(s, key, kept.created_at, rt.clock.now()):
-                pass  # ours now: answered below
-            elif kept.status_code == 0:
-                raise ConflictError("the request with idempotency key %(key)s is still being answered",
-                                    field="Idempotency-Key", key=key.split(":", 1)[-1])
-            else:
-                return Answer(kept.status_code, dict(kept.answer), repeated=True)
+def once(rt: Runtime, request: Request | None, change: Callable[[Keep], Answer]) -> Answer:
+    """Make `change(keep)` once per request: it passes `keep(status, reply)` as the `answer` of a
+    dossier service (engine.services.dossiers), which then returns the Answer and, with a key,
+    writes the key in the change's own transaction. A request whose key is kept gets the kept
+    answer, replayed, and changes nothing."""
+    def keep(status: int, reply: Reply) -> Callable[[Session, object], Answer]:
+        def answer(session: Session, changed) -> Answer:
+            body = reply(session, changed)
+            if request is not None:
+                idempotency_records.remember(session, caller=request.caller, key=request.key,
+                                             fingerprint=request.fingerprint, status_code=status, answer=body,
+                                             now=rt.clock.now())
+            return Answer(status, body)
+        return answer
+
+    if request is None:
+        return change(keep)
+    earlier = kept_answer(rt, request)
+    if earlier is not None:
+        return earlier
     try:
-        status, body = work()
-    except BaseException:
-        with rt.db.session() as s:  # not answered: the key is free for the caller to try again
-            row = s.get(IdempotentRequestRecord, key)
-            if row is not None:
-                s.delete(row)
-        raise
-    with rt.db.session() as s:
-        row = s.get(IdempotentRequestRecord, key)
-        row.status_code, row.answer = status, body
-    return Answer(status, body)
+        return change(keep)
+    except Exception:
+        # A copy of this request running beside it committed first: this change was rolled back
+        # (its key collided, or the copy's change made it impossible) and the copy's answer is ours.
+        earlier = kept_answer(rt, request)
+        if earlier is None:
+            raise
+        return earlier
+
+
+def kept_answer(rt: Runtime, request: Request) -> Answer | None:
+    """The answer kept for the request's key (None when no change committed under it); the key
+    kept for another request is a ConflictError naming the Idempotency-Key."""
+    with rt.db.read_session() as s:
+        row = idempotency_records.kept(s, request.caller, request.key)
+        if row is None:
+            return None
+        if row.fingerprint != request.fingerprint:
+            raise ConflictError("idempotency key %(key)s was used for another request", field="Idempotency-Key",
+                                key=request.key)
+        return Answer(row.status_code, dict(row.answer), replayed=True)

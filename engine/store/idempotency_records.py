@@ -1,15 +1,14 @@
-"""Idempotency keys of API starts: a client that lost the answer to a start sends the same key
-again and gets the dossier it started, not a second one."""
+"""Idempotency keys of the API's changes: per caller and key, a hash of the request and the answer
+it got, written in the transaction of the change they guard (so a key exists exactly when its
+change committed)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey
+from sqlalchemy import JSON
 from sqlalchemy import Integer
 from sqlalchemy import String
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
@@ -21,25 +20,25 @@ KEY_MAX = 200
 
 
 class IdempotencyKeyRecord(Base):
-    """One key per account: the dossier that the account's first request with it started."""
+    """One key per caller: what the first request under it asked (hashed) and was answered."""
 
     __tablename__ = "idempotency_key"
 
-    username: Mapped[str] = mapped_column(String(80), primary_key=True)
+    caller: Mapped[str] = mapped_column(String(80), primary_key=True)  # the account that sent it
     key: Mapped[str] = mapped_column(String(KEY_MAX), primary_key=True)
-    dossier_id: Mapped[int] = mapped_column(Integer, ForeignKey("dossier.id"))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of the route and the body
+    status_code: Mapped[int] = mapped_column(Integer)
+    answer: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-def dossier_for(session: Session, username: str, key: str) -> int | None:
-    return session.scalar(select(IdempotencyKeyRecord.dossier_id)
-                          .where(IdempotencyKeyRecord.username == username, IdempotencyKeyRecord.key == key))
+def kept(session: Session, caller: str, key: str) -> IdempotencyKeyRecord | None:
+    return session.get(IdempotencyKeyRecord, (caller, key))
 
 
-def remember(session: Session, username: str, key: str, dossier_id: int, now: datetime) -> None:
-    session.add(IdempotencyKeyRecord(username=username, key=key, dossier_id=dossier_id, created_at=now))
-
-
-def is_key_taken(exc: BaseException) -> bool:
-    """A commit refused because another request with the same key committed first."""
-    return isinstance(exc, IntegrityError) and "idempotency_key" in str(exc.orig)
+def remember(session: Session, *, caller: str, key: str, fingerprint: str, status_code: int, answer: dict,
+             now: datetime) -> None:
+    """Add the key to the change's own transaction; a copy of the request that committed the same
+    key first makes this commit fail on the primary key (and the whole change with it)."""
+    session.add(IdempotencyKeyRecord(caller=caller, key=key, fingerprint=fingerprint, status_code=status_code,
+                                     answer=answer, created_at=now))

@@ -1,5 +1,5 @@
 """Rows of the portal connection: each province's portal settings, the dossiers citizens submitted
-online waiting at a commune's desk, and the answers kept for another agency's idempotency keys."""
+online waiting at a commune's desk."""
 
 from __future__ import annotations
 
@@ -60,18 +60,6 @@ class OnlineSubmissionRecord(Base):
     dossier_id: Mapped[int | None] = mapped_column(Integer)
     alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     rounds: Mapped[int] = mapped_column(Integer, default=1)  # 2 after one supplement, ...
-
-
-class IdempotentRequestRecord(Base):
-    """An interconnection request another agency sent with an Idempotency-Key, and our answer."""
-
-    __tablename__ = "idempotent_request"
-
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # caller + their key
-    fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of what was asked
-    status_code: Mapped[int] = mapped_column(Integer)
-    answer: Mapped[dict] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 def setting_for_province(session: Session, province_code: str | None) -> PortalSettingRecord | None:
@@ -158,26 +146,3 @@ def province_dossiers(session: Session, unit_codes: list[str]) -> list:
 def decided_submissions(session: Session, unit_codes: list[str]) -> list[OnlineSubmissionRecord]:
     return list(session.scalars(select(OnlineSubmissionRecord).where(
         OnlineSubmissionRecord.unit_code.in_(unit_codes), OnlineSubmissionRecord.status.in_((3, 5)))))
-
-
-def claim_key(session: Session, key: str, fingerprint: str, now: datetime) -> bool:
-    """Take an idempotency key for a request being answered (status 0); False when it was taken before."""
-    from sqlalchemy.dialects import postgresql
-    from sqlalchemy.dialects import sqlite
-
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    table = IdempotentRequestRecord.__table__
-    inserted = session.execute(dialect.insert(table).values(
-        key=key, fingerprint=fingerprint, status_code=0, answer={}, created_at=now)
-        .on_conflict_do_nothing(index_elements=["key"]).returning(table.c.key)).scalar()
-    return inserted is not None  # (rowcount is not reliable for ON CONFLICT on every driver)
-
-
-def reclaim_key(session: Session, key: str, claimed_at: datetime, now: datetime) -> bool:
-    """Take over a key whose request was never answered (its process died); one taker wins."""
-    from sqlalchemy import update
-
-    table = IdempotentRequestRecord.__table__
-    result = session.execute(update(table).where(table.c.key == key, table.c.status_code == 0,
-                                                 table.c.created_at == claimed_at).values(created_at=now))
-    return result.rowcount == 1

@@ -7,7 +7,6 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from flask import Response
-from flask import request
 from flask import url_for
 
 from engine.domain.attachments import Upload
@@ -15,9 +14,8 @@ from engine.domain.attachments import kind_of
 from engine.services import attachments
 from engine.services import dossier_record
 from engine.services import dossiers as dossier_service
-from engine.services import idempotent_starts
+from engine.services import idempotency
 from engine.store import api_queries
-from engine.store import idempotency_records
 from engine.store import inbox_queries
 from engine.store import queries
 from web.api import schemas
@@ -25,6 +23,10 @@ from web.api.base import TOKEN_ONLY
 from web.api.base import ApiError
 from web.api.base import api_blueprint
 from web.api.base import api_user
+from web.api.idempotency import accepts_key
+from web.api.idempotency import keyed_request
+from web.api.idempotency import respond
+from web.api.replies import dossier_reply
 from web.api.views_data import dossier_payload
 from web.api.views_data import history_payload
 from web.wiring import runtime
@@ -38,10 +40,8 @@ blp = api_blueprint("api_dossiers", "/dossiers", "Hồ sơ: tiếp nhận, trạ
 @blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(409, response="CONFLICT")
-@blp.doc(security=TOKEN_ONLY, parameters=[{
-    "in": "header", "name": "Idempotency-Key", "required": False,
-    "schema": {"type": "string", "minLength": 1, "maxLength": idempotency_records.KEY_MAX},
-    "description": "Khoá chống tạo trùng: gửi lại cùng khoá thì nhận lại hồ sơ đã tạo"}])
+@blp.doc(security=TOKEN_ONLY)
+@accepts_key(blp)
 def start_dossier(body: dict):
     """Receive a dossier: it gets its code, its appointment and its first step.
 
@@ -57,40 +57,14 @@ def start_dossier(body: dict):
         raise ApiError(422, "Thời điểm tiếp nhận không được ở tương lai.", field="received_at")
     applicant = body["applicant"]
 
-    def start(remember):
-        def answer(s, dossier):
-            if remember is not None:
-                remember(s, dossier)
-            return dossier_payload(api_queries.dossier_view_of(
-                s, dossier, runtime().definition_summary(s, dossier.definition_id)))
-
+    def start(keep):
         return dossier_service.start_dossier(
             rt, definition_id=_definition_id(body), unit_code=body["unit_code"], applicant_name=applicant["name"],
-            applicant=applicant, received_at=received_at, channel=body["channel"], actor=user.actor(), answer=answer)
+            applicant=applicant, received_at=received_at, channel=body["channel"], actor=user.actor(),
+            answer=keep(201, dossier_reply))
 
-    payload, started = idempotent_starts.start_once(rt, username=user.username, key=_idempotency_key(), start=start,
-                                              replay=_replayed)
-    headers = {"Location": url_for("api_dossiers.get_dossier", code=payload["code"])}
-    if not started:
-        headers["Idempotent-Replayed"] = "true"
-    return payload, headers
-
-
-def _idempotency_key() -> str | None:
-    """The client's Idempotency-Key header: the same key again answers with the dossier it started."""
-    key = request.headers.get("Idempotency-Key")
-    if key is None:
-        return None
-    if not key.strip() or len(key) > idempotency_records.KEY_MAX:
-        raise ApiError(422, f"Idempotency-Key: từ 1 đến {idempotency_records.KEY_MAX} ký tự.",
-                       field="Idempotency-Key")
-    return key
-
-
-def _replayed(dossier_id: int) -> dict:
-    with runtime().db.read_session() as s:
-        code = api_queries.dossier_code(s, dossier_id)
-    return dossier_payload(_visible(code))
+    answer = idempotency.once(rt, keyed_request(body), start)
+    return respond(answer, {"Location": url_for("api_dossiers.get_dossier", code=answer.body["code"])})
 
 
 @blp.route("/<code>")

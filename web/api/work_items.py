@@ -1,5 +1,6 @@
 """Work items: the caller's list, and the actions on one step (claim, unclaim, complete,
-return, delegate, resolve). Each action is one engine transaction; a refusal writes nothing."""
+return, delegate, resolve). Each action is one engine transaction; a refusal writes nothing.
+Claim and complete accept an Idempotency-Key (web.api.idempotency)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,19 @@ from configurator.steps import complete_step
 from engine.domain import decisions
 from engine.services import actions
 from engine.services import dossiers as dossier_service
+from engine.services import idempotency
 from engine.store import api_queries
-from engine.store.records import DossierRecord
 from web.api import schemas
 from web.api.base import TOKEN_ONLY
 from web.api.base import ApiError
 from web.api.base import api_blueprint
 from web.api.base import api_user
 from web.api.base import fields_named
+from web.api.idempotency import accepts_key
+from web.api.idempotency import keyed_request
+from web.api.idempotency import respond
+from web.api.replies import dossier_reply
+from web.api.replies import work_item_reply
 from web.api.views_data import dossier_payload
 from web.api.views_data import work_item_payload
 from web.wiring import runtime
@@ -52,11 +58,16 @@ def list_work_items(pagination_parameters, filter: str):  # noqa: A002  (the que
 @blp.route("/<int:item_id>/claim", methods=["POST"])
 @blp.response(200, schemas.WorkItemSchema)
 @_documented_write
+@accepts_key(blp)
 def claim(item_id: int):
     """Take an open step of your role and unit."""
-    user = api_user()
-    return dossier_service.claim_work_item(runtime(), item_id, user.actor(), seen_by=user.may_see_unit,
-                                           answer=_item_answer)
+    rt, user = runtime(), api_user()
+
+    def claim_it(keep):
+        return dossier_service.claim_work_item(rt, item_id, user.actor(), seen_by=user.may_see_unit,
+                                               answer=keep(200, work_item_reply))
+
+    return respond(idempotency.once(rt, keyed_request({}), claim_it))
 
 
 @blp.route("/<int:item_id>/unclaim", methods=["POST"])
@@ -73,13 +84,18 @@ def unclaim(item_id: int):
 @blp.arguments(schemas.CompleteSchema)
 @blp.response(200, schemas.DossierSchema)
 @_documented_write
+@accepts_key(blp)
 def complete(body: dict, item_id: int):
     """Complete the step with its form data (checked against the step's form: 422 names the field,
     e.g. `data.ly_do_tu_choi` for a refusal without its reason)."""
-    user = api_user()
+    rt, user = runtime(), api_user()
+
+    def complete_it(keep):
+        return complete_step(rt, item_id, user.actor(), body["data"], expected_version=body.get("version"),
+                             seen_by=user.may_see_unit, answer=keep(200, dossier_reply))
+
     with fields_named(_REASON_FIELDS):
-        return complete_step(runtime(), item_id, user.actor(), body["data"], expected_version=body.get("version"),
-                             seen_by=user.may_see_unit, answer=_dossier_answer)
+        return respond(idempotency.once(rt, keyed_request(body), complete_it))
 
 
 @blp.route("/<int:item_id>/return", methods=["POST"])
@@ -123,18 +139,6 @@ def _check_visible(item_id: int) -> str:
     if unit is None or not api_user().may_see_unit(unit):
         raise ApiError(404, f"Không tìm thấy bước xử lý {item_id}.")
     return unit
-
-
-def _item_answer(s, item) -> dict:
-    """The step as the caller's reply, inside the change's transaction (its dossier is already loaded)."""
-    return work_item_payload(item, s.get(DossierRecord, item.dossier_id))
-
-
-def _dossier_answer(s, dossier) -> dict:
-    """The dossier with its steps open now, as the caller's reply inside the change's transaction:
-    the changed row itself, its template version from memory, its open steps read once."""
-    definition = runtime().definition_summary(s, dossier.definition_id)
-    return dossier_payload(api_queries.dossier_view_of(s, dossier, definition))
 
 
 def _item(item_id: int) -> dict:

@@ -1,0 +1,53 @@
+"""The API's Idempotency-Key header, in one place: read and checked here, documented on each
+route that accepts it, and answers sent with `Idempotent-Replayed: true` when they are replays
+(engine.services.idempotency keeps the key in the change's own transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import jsonify
+from flask import request
+from flask_smorest import Blueprint
+
+from engine.services import idempotency
+from engine.services.idempotency import Answer
+from web.api.base import ApiError
+from web.api.base import api_user
+
+HEADER = "Idempotency-Key"
+PARAMETER = {
+    "in": "header", "name": HEADER, "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.KEY_MAX},
+    "description": ("Khoá chống làm hai lần (mỗi tài khoản một không gian khoá). Gửi lại cùng khoá và cùng "
+                    "yêu cầu: việc chỉ làm một lần, nhận lại đúng câu trả lời đầu với header "
+                    "`Idempotent-Replayed: true`; cùng khoá cho yêu cầu khác: 409 nêu Idempotency-Key. "
+                    "Yêu cầu bị từ chối không giữ khoá (không có gì thay đổi), gửi lại sẽ được xét lại."),
+}
+
+
+def accepts_key(blp: Blueprint):
+    """Document the header on a route (the route reads it with `keyed_request`)."""
+    return blp.doc(parameters=[PARAMETER])
+
+
+def keyed_request(asked: Mapping) -> idempotency.Request | None:
+    """The caller's keyed request (None without the header): `asked` is what makes two requests
+    the same besides the route (the checked body)."""
+    key = request.headers.get(HEADER)
+    if key is None:
+        return None
+    if not key.strip() or len(key) > idempotency.KEY_MAX or not key.isprintable():
+        raise ApiError(422, "%s: từ 1 đến %d ký tự in được." % (HEADER, idempotency.KEY_MAX), field=HEADER)
+    return idempotency.Request.of(api_user().username, key,
+                                  {"route": f"{request.method} {request.path}", "body": dict(asked)})
+
+
+def respond(answer: Answer, headers: Mapping[str, str] | None = None):
+    """The answer as the response (the same bytes for the first answer and its replays)."""
+    response = jsonify(answer.body)
+    response.status_code = answer.status
+    response.headers.update(headers or {})
+    if answer.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response

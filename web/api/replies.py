@@ -1,0 +1,23 @@
+"""A change's answer as JSON, built inside the change's transaction from the changed row (what an
+Idempotency-Key keeps and replays, dumped once by the route's own schema)."""
+
+from __future__ import annotations
+
+from engine.store import api_queries
+from engine.store.records import DossierRecord
+from web.api import schemas
+from web.api.views_data import dossier_payload
+from web.api.views_data import work_item_payload
+from web.wiring import runtime
+
+
+def dossier_reply(s, dossier: DossierRecord) -> dict:
+    """The changed dossier with its steps open now: the row itself, its template version from
+    memory, its open steps read once."""
+    definition = runtime().definition_summary(s, dossier.definition_id)
+    return schemas.DossierSchema().dump(dossier_payload(api_queries.dossier_view_of(s, dossier, definition)))
+
+
+def work_item_reply(s, item) -> dict:
+    """The changed step (its dossier is already loaded in the session)."""
+    return schemas.WorkItemSchema().dump(work_item_payload(item, s.get(DossierRecord, item.dossier_id)))
