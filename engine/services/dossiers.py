@@ -4,10 +4,11 @@ Each function is one transaction: lock (optimistically, by the dossier's version
 run, save the state, project work items, append audit, enqueue notifications, commit. A lost race
 raises ConflictError and writes nothing.
 
-On SQLite, whose write lock covers the whole database, completing a step first runs the step's
-scripts on a read snapshot (`_ran_on_snapshot`) and only then takes the write lock; the write
-reuses that run when the dossier's version has not moved meanwhile, so a slow script never locks
-other users out.
+On SQLite, whose write lock covers the whole database, a change that runs a template's code
+(starting a dossier, completing a step, a message, a signal, a timer: engine.bpmn.scripted says
+which do) first runs on a read snapshot and only then takes the write lock; the write reuses that
+run when what it was computed from has not moved meanwhile (else it runs again under the lock),
+so a slow script never locks other users out. Changes that run no code skip the snapshot.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Mapping
 
 
 from engine.bpmn import runner
+from engine.bpmn import scripted
 from engine.bpmn.serializer import STATE_FORMAT
 from engine.domain import deadlines
 from engine.domain import decisions
@@ -105,10 +107,51 @@ def start_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applicant_
     appointment and start its process. With `answer`, the caller's reply is built from the new
     dossier in the same transaction and returned instead of it."""
     _check_channel(channel)
+    now = rt.clock.now()  # one time for the snapshot and the write: the run's data holds it
+    prepared = _started_on_snapshot(rt, definition_id, unit_code, received_at or now, data)
     with transaction(rt) as s:
         started = _start(rt, s, definition_id=definition_id, unit_code=unit_code, applicant_name=applicant_name,
-                         actor=actor, applicant=applicant, received_at=received_at, data=data, channel=channel)
+                         actor=actor, applicant=applicant, received_at=received_at, data=data, channel=channel,
+                         now=now, prepared=prepared)
         return _answered(s, started.dossier, answer)
+
+
+@dataclass(frozen=True)
+class _PreparedStart:
+    """A process started on a read snapshot, with the template version and dossier code it ran on."""
+
+    run: runner.Run
+    definition_id: int
+    code: str
+
+
+def _started_on_snapshot(rt: Runtime, definition_id: int, unit_code: str, received: datetime,
+                         data: Mapping | None) -> _PreparedStart | None:
+    """SQLite only, when the template runs code before its first waiting element: start the
+    process on a read snapshot, under the code the dossier will most likely get (the day's next
+    number as the snapshot sees it). The write reuses the run when it issues that very code on
+    that very version; refusals are left to the write, which gives them unchanged."""
+    if not holds_database_lock(rt):
+        return None
+    with rt.db.read_session() as s:
+        try:
+            definition, _variant, unit = _definition_for_unit(s, definition_id, unit_code)
+        except (NotFound, InvalidAction):
+            return None
+        bundle = rt.bundle_for(s, definition)
+        if not scripted.paths_of(bundle).on_start():
+            return None
+        calendar = rt.calendars.for_unit(s, unit_code)
+        local_day = received.astimezone(calendar.tz).date()
+        code = _code_text(unit, local_day, sequences.peek_next_value(s, unit.agency_code, local_day))
+        run = runner.start(bundle, rt.clock, script_engine_for(calendar, rt.clock),
+                           _start_data(data, code, unit_code, received, calendar))
+        return _PreparedStart(run, definition.id, code)
+
+
+def _start_data(data: Mapping | None, code: str, unit_code: str, received: datetime, calendar) -> dict:
+    return {**(data or {}), "dossier_code": code, "unit_code": unit_code,
+            "received_at": received.astimezone(calendar.tz).isoformat()}
 
 
 @dataclass
@@ -172,15 +215,8 @@ def _complete_reception(s: Session, started: Started, item: WorkItemRecord, acto
                     handed_over_by=actor.username, completed_task=item.task_id)
 
 
-def _check_channel(channel: str) -> None:
-    if channel not in {c.value for c in Channel}:
-        raise InvalidAction("unknown receipt channel '%(channel)s' (counter, online or post)", field="channel",
-                            channel=channel)
-
-
-def _start(rt: Runtime, s: Session, *, definition_id: int, unit_code: str, applicant_name: str, actor: Actor,
-           applicant: Mapping | None, received_at: datetime | None, data: Mapping | None,
-           channel: str) -> Started:
+def _definition_for_unit(s: Session, definition_id: int, unit_code: str):
+    """The published version a dossier of `unit_code` runs, its variant (or None) and the unit."""
     definition = _published(s, definition_id)
     unit = s.get(UnitRecord, unit_code)
     if unit is None:
@@ -194,7 +230,20 @@ def _start(rt: Runtime, s: Session, *, definition_id: int, unit_code: str, appli
             definition = rolled_out
         else:
             variant = None
-    now = rt.clock.now()
+    return definition, variant, unit
+
+
+def _check_channel(channel: str) -> None:
+    if channel not in {c.value for c in Channel}:
+        raise InvalidAction("unknown receipt channel '%(channel)s' (counter, online or post)", field="channel",
+                            channel=channel)
+
+
+def _start(rt: Runtime, s: Session, *, definition_id: int, unit_code: str, applicant_name: str, actor: Actor,
+           applicant: Mapping | None, received_at: datetime | None, data: Mapping | None,
+           channel: str, now: datetime | None = None, prepared: _PreparedStart | None = None) -> Started:
+    definition, variant, unit = _definition_for_unit(s, definition_id, unit_code)
+    now = now or rt.clock.now()
     received = received_at or now
     calendar = rt.calendars.for_unit(s, unit_code)
     code = _dossier_code(rt, s, unit, received, calendar)
@@ -203,11 +252,11 @@ def _start(rt: Runtime, s: Session, *, definition_id: int, unit_code: str, appli
     start_at = deadlines.clock_start(calendar, received, rule)
     appointment = (deadlines.appointment(calendar, received, definition.legal_limit_minutes, rule)
                    if definition.legal_limit_minutes is not None else None)
-    bundle = rt.bundle_for(s, definition)
-    run = runner.start(bundle, rt.clock, script_engine_for(calendar, rt.clock), {
-        **(data or {}), "dossier_code": code, "unit_code": unit_code,
-        "received_at": received.astimezone(calendar.tz).isoformat(),
-    })
+    if prepared is not None and (prepared.definition_id, prepared.code) == (definition.id, code):
+        run = prepared.run
+    else:  # no snapshot (PostgreSQL, no code to run), or another start took its number meanwhile
+        run = runner.start(rt.bundle_for(s, definition), rt.clock, script_engine_for(calendar, rt.clock),
+                           _start_data(data, code, unit_code, received, calendar))
     dossier = DossierRecord(
         code=code, definition_id=definition.id, unit_code=unit_code,
         procedure_code=definition.procedure_code, applicant_name=applicant_name,
@@ -286,19 +335,72 @@ def _ran_on_snapshot(rt: Runtime, work_item_id: int, actor: Actor, data, expecte
                      seen_by) -> _SnapshotRun | None:
     """SQLite only: the step's scripts run here, outside the write lock (same checks, same
     refusals as the write); None on PostgreSQL, where a change locks only its own rows."""
-    if rt.db.engine.dialect.name != "sqlite":
+    if not holds_database_lock(rt):
         return None
     with rt.db.read_session() as s:
         item, dossier = _open_item(s, work_item_id, expected_version, seen_by)
+        bundle = rt.bundle_for_definition(s, dossier.definition_id)
+        if not scripted.paths_of(bundle).after_step(item.element_id):
+            return None  # nothing but the engine's own steps: short enough for the lock
         if check is not None:
             data = check(s, item, dossier, dict(data or {}))
             refuse(decisions.refusal_without_reason(data))
         refuse(refusal_to_complete(actor, StepHolding.of(item)))
         calendar = rt.calendars.for_unit(s, dossier.unit_code)
-        run = _load(rt, s, dossier, calendar)
+        run = runner.load(bundle, dossier.state, rt.clock, script_engine_for(calendar, rt.clock))
         ready_before = run.ready_task_ids()
         run.complete(item.task_id, dict(data or {}))
         return _SnapshotRun(run, ready_before, dossier.version, item.version, dict(data or {}))
+
+
+def holds_database_lock(rt: Runtime) -> bool:
+    """SQLite's write lock covers the whole database; PostgreSQL's changes lock their own rows."""
+    return rt.db.engine.dialect.name == "sqlite"
+
+
+@dataclass(frozen=True)
+class Moved:
+    """A dossier moved by an event (message, signal, timer) on a read snapshot, with what the
+    move returned; the write reuses it while the dossier's version is the one it was run on."""
+
+    run: runner.Run
+    ready_before: frozenset[str]
+    dossier_version: int
+    result: object = None
+
+
+def moved_on_snapshot(rt: Runtime, dossier_id: int, move: Callable[[runner.Run], object],
+                      runs_code: Callable[[scripted.ScriptedPaths], bool],
+                      admits: Callable[[DossierRecord], bool] = lambda _dossier: True) -> Moved | None:
+    """SQLite only, and only when `runs_code` says the move runs template code: load the dossier
+    from a read snapshot and `move` it there, outside the write lock. None when the write should
+    simply run the move itself (PostgreSQL, no code to run, a dossier `admits` refuses or that is
+    not running: the write then gives the same refusal)."""
+    if not holds_database_lock(rt):
+        return None
+    with rt.db.read_session() as s:
+        dossier = s.get(DossierRecord, dossier_id)
+        if dossier is None or dossier.run_state != RunState.RUNNING.value or not admits(dossier):
+            return None
+        bundle = rt.bundle_for_definition(s, dossier.definition_id)
+        if not runs_code(scripted.paths_of(bundle)):
+            return None
+        calendar = rt.calendars.for_unit(s, dossier.unit_code)
+        run = runner.load(bundle, dossier.state, rt.clock, script_engine_for(calendar, rt.clock))
+        ready_before = run.ready_task_ids()
+        result = move(run)
+        return Moved(run, ready_before, dossier.version, result)
+
+
+def moved(rt: Runtime, s: Session, dossier: DossierRecord, calendar, move: Callable[[runner.Run], object],
+          snapshot: Moved | None) -> Moved:
+    """Inside the write: the snapshot's move when the dossier has not changed since, else the
+    move run again on what is saved (its code then runs under the lock, once)."""
+    if snapshot is not None and snapshot.dossier_version == dossier.version:
+        return snapshot
+    run = _load(rt, s, dossier, calendar)
+    ready_before = run.ready_task_ids()
+    return Moved(run, ready_before, dossier.version, move(run))
 
 
 @retried_on_race
@@ -336,15 +438,17 @@ def unclaim_work_item(rt: Runtime, work_item_id: int, actor: Actor) -> WorkItemR
 def send_message(rt: Runtime, dossier_id: int, name: str, actor: Actor,
                  payload: Mapping | None = None) -> DossierRecord:
     """Deliver a BPMN message (e.g. 'bo_sung_xong') to the dossier's waiting catch event."""
+    def move(run: runner.Run) -> None:
+        run.send_message(name, payload)
+
+    snapshot = moved_on_snapshot(rt, dossier_id, move, lambda paths: paths.after_message(name))
     with transaction(rt) as s:
         dossier = _running(s, dossier_id)
         now = rt.clock.now()
         calendar = rt.calendars.for_unit(s, dossier.unit_code)
-        run = _load(rt, s, dossier, calendar)
-        ready_before = run.ready_task_ids()
-        run.send_message(name, payload)
+        change = moved(rt, s, dossier, calendar, move, snapshot)
         audit.record(s, at=now, action="message", actor=actor, dossier_id=dossier.id, message=name)
-        projection.sync(s, dossier, run, calendar, actor, now, ready_before)
+        projection.sync(s, dossier, change.run, calendar, actor, now, change.ready_before)
         return dossier
 
 
@@ -352,15 +456,17 @@ def send_message(rt: Runtime, dossier_id: int, name: str, actor: Actor,
 def send_signal(rt: Runtime, dossier_id: int, name: str, actor: Actor) -> DossierRecord:
     """Deliver a BPMN signal to the dossier's waiting catch events (another agency's system
     saying its part is done, say)."""
+    def move(run: runner.Run) -> None:
+        run.send_signal(name)
+
+    snapshot = moved_on_snapshot(rt, dossier_id, move, lambda paths: paths.after_signal(name))
     with transaction(rt) as s:
         dossier = _running(s, dossier_id)
         now = rt.clock.now()
         calendar = rt.calendars.for_unit(s, dossier.unit_code)
-        run = _load(rt, s, dossier, calendar)
-        ready_before = run.ready_task_ids()
-        run.send_signal(name)
+        change = moved(rt, s, dossier, calendar, move, snapshot)
         audit.record(s, at=now, action="signal", actor=actor, dossier_id=dossier.id, signal=name)
-        projection.sync(s, dossier, run, calendar, actor, now, ready_before)
+        projection.sync(s, dossier, change.run, calendar, actor, now, change.ready_before)
         return dossier
 
 
@@ -508,8 +614,11 @@ def _close_item(s: Session, item: WorkItemRecord, actor: Actor, now: datetime, d
 
 def _dossier_code(rt: Runtime, s: Session, unit: UnitRecord, received: datetime, calendar) -> str:
     local_day = received.astimezone(calendar.tz).date()
-    seq = sequences.next_value(rt.db, s, unit.agency_code, local_day)
-    return f"{unit.agency_code}-{local_day:%y%m%d}-{seq:04d}"
+    return _code_text(unit, local_day, sequences.next_value(rt.db, s, unit.agency_code, local_day))
+
+
+def _code_text(unit: UnitRecord, local_day, number: int) -> str:
+    return f"{unit.agency_code}-{local_day:%y%m%d}-{number:04d}"
 
 
 def _cutoff(text: str | None):
