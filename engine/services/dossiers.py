@@ -118,7 +118,8 @@ def start_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applicant_
 
 @dataclass(frozen=True)
 class _PreparedStart:
-    """A process started on a read snapshot, with the template version and dossier code it ran on."""
+    """A process started outside the write lock, with the template version it ran and the
+    dossier code already taken for it."""
 
     run: runner.Run
     definition_id: int
@@ -127,10 +128,10 @@ class _PreparedStart:
 
 def _started_on_snapshot(rt: Runtime, definition_id: int, unit_code: str, received: datetime,
                          data: Mapping | None) -> _PreparedStart | None:
-    """SQLite only, when the template runs code before its first waiting element: start the
-    process on a read snapshot, under the code the dossier will most likely get (the day's next
-    number as the snapshot sees it). The write reuses the run when it issues that very code on
-    that very version; refusals are left to the write, which gives them unchanged."""
+    """SQLite only, when the template runs code before its first waiting element: take the
+    dossier's number in a short write of its own (as PostgreSQL always does: a start that fails
+    later leaves its number unused, engine.store.sequences), then start the process on a read
+    snapshot under that code. Refusals are left to the write, which gives them unchanged."""
     if not holds_database_lock(rt):
         return None
     with rt.db.read_session() as s:
@@ -142,11 +143,11 @@ def _started_on_snapshot(rt: Runtime, definition_id: int, unit_code: str, receiv
         if not scripted.paths_of(bundle).on_start():
             return None
         calendar = rt.calendars.for_unit(s, unit_code)
-        local_day = received.astimezone(calendar.tz).date()
-        code = _code_text(unit, local_day, sequences.peek_next_value(s, unit.agency_code, local_day))
-        run = runner.start(bundle, rt.clock, script_engine_for(calendar, rt.clock),
-                           _start_data(data, code, unit_code, received, calendar))
-        return _PreparedStart(run, definition.id, code)
+    with rt.db.session() as taking:
+        code = _dossier_code(rt, taking, unit, received, calendar)
+    run = runner.start(bundle, rt.clock, script_engine_for(calendar, rt.clock),
+                       _start_data(data, code, unit_code, received, calendar))
+    return _PreparedStart(run, definition.id, code)
 
 
 def _start_data(data: Mapping | None, code: str, unit_code: str, received: datetime, calendar) -> dict:
@@ -246,15 +247,15 @@ def _start(rt: Runtime, s: Session, *, definition_id: int, unit_code: str, appli
     now = now or rt.clock.now()
     received = received_at or now
     calendar = rt.calendars.for_unit(s, unit_code)
-    code = _dossier_code(rt, s, unit, received, calendar)
+    code = prepared.code if prepared is not None else _dossier_code(rt, s, unit, received, calendar)
     rule = deadlines.ClockStartRule(cutoff=_cutoff(definition.clock_cutoff),
                                     last_hour_rule=definition.clock_last_hour)
     start_at = deadlines.clock_start(calendar, received, rule)
     appointment = (deadlines.appointment(calendar, received, definition.legal_limit_minutes, rule)
                    if definition.legal_limit_minutes is not None else None)
-    if prepared is not None and (prepared.definition_id, prepared.code) == (definition.id, code):
+    if prepared is not None and prepared.definition_id == definition.id:
         run = prepared.run
-    else:  # no snapshot (PostgreSQL, no code to run), or another start took its number meanwhile
+    else:  # no snapshot (PostgreSQL, no code to run), or another version rolled out meanwhile
         run = runner.start(rt.bundle_for(s, definition), rt.clock, script_engine_for(calendar, rt.clock),
                            _start_data(data, code, unit_code, received, calendar))
     dossier = DossierRecord(

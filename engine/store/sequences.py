@@ -40,9 +40,3 @@ def _increment(dialect, agency_code: str, day: date):
         set_={"last_value": table.c.last_value + 1},
     ).returning(table.c.last_value)
 
-
-def peek_next_value(session: Session, agency_code: str, day: date) -> int:
-    """The number `next_value` would give now, without taking it (a read snapshot's guess that
-    the taking transaction then confirms)."""
-    row = session.get(DossierSequenceRecord, (agency_code, day))
-    return (row.last_value if row is not None else 0) + 1
