@@ -21,10 +21,10 @@ def test_steps_followed_by_people_only_run_no_code_and_the_others_do():
     assert five.after_timers()  # the reminder timer runs a script
 
 
-def test_a_message_or_timer_leading_to_a_person_runs_no_code():
+def test_a_timer_leading_to_a_person_runs_no_code_but_reaching_a_timer_does():
     escalate = paths("escalate_to_leader")
     assert not escalate.on_start()  # reaching the message catch evaluates nothing
-    assert not escalate.after_message("bo_sung_xong")
+    assert escalate.after_message("bo_sung_xong")  # the step it opens arms a timer: its expression runs
     assert not escalate.after_step("xu_ly")
     assert not escalate.after_timers()
 
