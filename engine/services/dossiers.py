@@ -289,13 +289,33 @@ def complete_work_item(rt: Runtime, work_item_id: int, actor: Actor, data: Mappi
     dossier)`, when given, builds the caller's reply from the changed dossier in the same
     transaction (its new steps included) and is returned instead of the dossier.
 
+    On SQLite, a step after which template code runs is first completed on a read snapshot: the
+    write finds that out from the step it reads, gives the lock back at once, and comes back
+    with the snapshot's run; a step after which no code runs costs no snapshot at all.
+
     Raises InvalidAction naming the reason's field when the data refuses the dossier without
     saying why (the refusal slip prints it)."""
     if check is None:
         refuse(decisions.refusal_without_reason(data or {}))
-    snapshot = _ran_on_snapshot(rt, work_item_id, actor, data, expected_version, check, seen_by)
+    try:
+        return _completed(rt, work_item_id, actor, data, expected_version, check, seen_by, answer, snapshot=None)
+    except _CodeToRunFirst:
+        snapshot = _ran_on_snapshot(rt, work_item_id, actor, data, expected_version, check, seen_by)
+        return _completed(rt, work_item_id, actor, data, expected_version, check, seen_by, answer,
+                          snapshot=snapshot or _NO_SNAPSHOT)
+
+
+class _CodeToRunFirst(Exception):
+    """The step runs template code: leave the write lock and run it on a read snapshot first."""
+
+
+def _completed(rt: Runtime, work_item_id: int, actor: Actor, data, expected_version, check, seen_by,
+               answer: Answer | None, snapshot: "_SnapshotRun | None"):
     with transaction(rt) as s:
         item, dossier = _open_item(s, work_item_id, expected_version, seen_by)
+        if snapshot is None and holds_database_lock(rt) and scripted.paths_of(
+                rt.bundle_for_definition(s, dossier.definition_id)).after_step(item.element_id):
+            raise _CodeToRunFirst()  # nothing written yet: the rollback only ends the BEGIN
         if check is not None:
             data = check(s, item, dossier, dict(data or {}))
             refuse(decisions.refusal_without_reason(data))
@@ -304,7 +324,7 @@ def complete_work_item(rt: Runtime, work_item_id: int, actor: Actor, data: Mappi
         calendar = rt.calendars.for_unit(s, dossier.unit_code)
         if snapshot is not None and snapshot.still_fits(dossier, item, data):
             run, ready_before = snapshot.run, snapshot.ready_before
-        else:  # the dossier moved since the snapshot (or PostgreSQL, which locks rows only)
+        else:  # no code to run, PostgreSQL (which locks rows only), or the dossier moved meanwhile
             run = _load(rt, s, dossier, calendar)
             ready_before = run.ready_task_ids()
             run.complete(item.task_id, dict(data or {}))
@@ -321,28 +341,28 @@ def complete_work_item(rt: Runtime, work_item_id: int, actor: Actor, data: Mappi
 class _SnapshotRun:
     """A step completed on a read snapshot: what the write may reuse, and what it was run on."""
 
-    run: runner.Run
+    run: runner.Run | None
     ready_before: frozenset[str]
     dossier_version: int
     item_version: int
     data: dict
 
     def still_fits(self, dossier: DossierRecord, item: WorkItemRecord, data) -> bool:
-        return (dossier.version, item.version, dict(data or {})) == (
+        return self.run is not None and (dossier.version, item.version, dict(data or {})) == (
             self.dossier_version, self.item_version, self.data)
+
+
+#: The snapshot pass ran but gave nothing to reuse (a refusal left to the write): run in the write.
+_NO_SNAPSHOT = _SnapshotRun(None, frozenset(), -1, -1, {})
 
 
 def _ran_on_snapshot(rt: Runtime, work_item_id: int, actor: Actor, data, expected_version, check,
                      seen_by) -> _SnapshotRun | None:
     """SQLite only: the step's scripts run here, outside the write lock (same checks, same
-    refusals as the write); None on PostgreSQL, where a change locks only its own rows."""
-    if not holds_database_lock(rt):
-        return None
+    refusals as the write)."""
     with rt.db.read_session() as s:
         item, dossier = _open_item(s, work_item_id, expected_version, seen_by)
         bundle = rt.bundle_for_definition(s, dossier.definition_id)
-        if not scripted.paths_of(bundle).after_step(item.element_id):
-            return None  # nothing but the engine's own steps: short enough for the lock
         if check is not None:
             data = check(s, item, dossier, dict(data or {}))
             refuse(decisions.refusal_without_reason(data))
