@@ -43,6 +43,26 @@ class ScriptedPaths:
         """Does starting a dossier run code before its first waiting element?"""
         return self._answer(("start",), lambda: self._walk_from(self.bundle.spec, [self.bundle.spec.start]))
 
+    def on_reception(self) -> bool:
+        """Does starting a dossier and completing its first step run code? (True when the
+        template does not begin with exactly one step: the receipt is then refused anyway.)"""
+        firsts = self.first_steps()
+        return self.on_start() or len(firsts) != 1 or self.after_step(firsts[0])
+
+    def first_steps(self) -> list[str]:
+        """The people's steps a dossier's start reaches first (element ids)."""
+        seen, todo, found = set(), [self.bundle.spec.start], []
+        while todo:
+            spec = todo.pop()
+            if spec.name in seen:
+                continue
+            seen.add(spec.name)
+            if getattr(spec, "manual", False):
+                found.append(spec.bpmn_id)
+            elif not _waits_for_event(spec):
+                todo.extend(spec.outputs)
+        return sorted(found)
+
     def after_step(self, element_id: str) -> bool:
         """Does completing step `element_id` run code (its post-script, the paths after it)?"""
         return self._answer(("step", element_id), lambda: self._after(lambda spec: getattr(spec, "bpmn_id", None) == element_id))

@@ -183,15 +183,19 @@ def receive_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applican
     Nothing is written, and no file stays stored, when any part is refused."""
     _check_channel(channel)
     refuse(decisions.refusal_without_reason(reception))
+    now = rt.clock.now()  # one time for the snapshot and the write: the run's data holds it
+    prepared = _received_on_snapshot(rt, definition_id, unit_code, received_at or now, reception, check_reception)
     with stored_files.staged_files(rt, files) as staged, transaction(rt) as s:
         started = _start(rt, s, definition_id=definition_id, unit_code=unit_code, applicant_name=applicant_name,
-                         actor=actor, applicant=applicant, received_at=received_at, data=None, channel=channel)
+                         actor=actor, applicant=applicant, received_at=received_at, data=None, channel=channel,
+                         now=now, prepared=prepared.start if prepared else None)
         if len(started.created) != 1:
             raise InvalidAction("the template does not begin with one reception step; receive it step by step")
         item = started.created[0]
         data = dict(check_reception(s, started.dossier.definition_id, item.form_key, reception))
         refuse(decisions.refusal_without_reason(data))
-        _complete_reception(s, started, item, actor, data)
+        _complete_reception(s, started, item, actor, data,
+                            received=prepared.received if prepared and prepared.fits(started, item, data) else None)
         s.flush()  # the step's id, for its files
         stored_files.add_rows(s, started.dossier, staged, actor, started.now, work_item_id=item.id)
         if within_change is not None:
@@ -199,16 +203,75 @@ def receive_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applican
         return started.dossier, item
 
 
-def _complete_reception(s: Session, started: Started, item: WorkItemRecord, actor: Actor, data: Mapping) -> None:
+@dataclass(frozen=True)
+class _PreparedReception:
+    """A receipt run outside the write lock: the process started (reloaded from its state, for
+    the write to project the start's steps from) and the same process with its reception step
+    completed with the checked data."""
+
+    start: _PreparedStart
+    received: runner.Run | None
+    ready_before: frozenset[str]
+    task_id: str
+    data: dict
+
+    def fits(self, started: Started, item: WorkItemRecord, data: Mapping) -> bool:
+        """The write started from this very run, projected it without moving it, and checked the
+        same data for the same step."""
+        return (self.received is not None and started.run is self.start.run and started.run.ready_task_ids() == self.ready_before
+                and item.task_id == self.task_id and dict(data) == self.data)
+
+
+def _received_on_snapshot(rt: Runtime, definition_id: int, unit_code: str, received: datetime,
+                          reception: Mapping, check_reception) -> _PreparedReception | None:
+    """SQLite only, when the receipt runs template code (at the start or after the reception
+    step): check the reception data on a read snapshot, take the dossier's number in a short write
+    of its own, then start the process and complete its reception step outside the write lock.
+    None when there is nothing to run first or the write should give the refusal itself."""
+    if not holds_database_lock(rt):
+        return None
+    with rt.db.read_session() as s:
+        try:
+            definition, _variant, unit = _definition_for_unit(s, definition_id, unit_code)
+        except (NotFound, InvalidAction):
+            return None
+        bundle = rt.bundle_for(s, definition)
+        paths = scripted.paths_of(bundle)
+        firsts = paths.first_steps()
+        if not paths.on_reception() or len(firsts) != 1:
+            return None
+        step = bundle.step(firsts[0])
+        data = dict(check_reception(s, definition.id, (step.form if step else None) or firsts[0], reception))
+        refuse(decisions.refusal_without_reason(data))
+        calendar = rt.calendars.for_unit(s, unit_code)
+    with rt.db.session() as taking:
+        code = _dossier_code(rt, taking, unit, received, calendar)
+    engine = script_engine_for(calendar, rt.clock)
+    run = runner.start(bundle, rt.clock, engine, _start_data(None, code, unit_code, received, calendar))
+    tasks = run.human_tasks()
+    if [task.element_id for task in tasks] != firsts:  # the write gives the refusal, under this code
+        return _PreparedReception(_PreparedStart(run, definition.id, code), None, frozenset(), "", {})
+    start = _PreparedStart(runner.load(bundle, run.dump(), rt.clock, engine), definition.id, code)
+    ready_before = run.ready_task_ids()
+    run.complete(tasks[0].task_id, dict(data))
+    return _PreparedReception(start, run, ready_before, tasks[0].task_id, data)
+
+
+def _complete_reception(s: Session, started: Started, item: WorkItemRecord, actor: Actor, data: Mapping,
+                        received: runner.Run | None = None) -> None:
     """The receiving officer takes the reception step and completes it in the same change. Under
     Decree 118 they may receive for another commune of the province, so the step's unit is not theirs
-    to match; its role is."""
+    to match; its role is. `received`: the same run with the step already completed (on SQLite's
+    read snapshot), else it is completed here."""
     if not actor.is_system and item.role and item.role not in actor.roles:
         raise PermissionDenied("step '%(step)s' is for role %(role)s", step=item.name, role=item.role)
     dossier, run, now = started.dossier, started.run, started.now
     item.assignee, item.state, item.claimed_at = actor.username, WorkItemState.CLAIMED.value, now
     ready_before = run.ready_task_ids()
-    run.complete(item.task_id, dict(data))
+    if received is not None:
+        run = received
+    else:
+        run.complete(item.task_id, dict(data))
     _close_item(s, item, actor, now, data, started.calendar)
     audit.record(s, at=now, action="complete", actor=actor, dossier_id=dossier.id, work_item=item,
                  element_id=item.element_id, classification=item.classification, margin_minutes=item.margin_minutes)

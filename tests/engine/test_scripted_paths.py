@@ -33,3 +33,10 @@ def test_an_unknown_step_or_event_counts_as_code():
     five = paths("five_steps")
     assert five.after_step("khong_co")
     assert five.after_message("khong_co")
+
+
+def test_a_receipt_runs_code_when_its_reception_step_is_followed_by_code():
+    assert paths("five_steps").first_steps() == ["tiep_nhan"]
+    assert paths("five_steps").on_reception()  # the gateway after reception
+    assert paths("escalate_to_leader").first_steps() == []  # it waits for a message first
+    assert paths("escalate_to_leader").on_reception()  # not one reception step: the write refuses it

@@ -12,16 +12,18 @@ from datetime import timedelta
 
 import pytest
 
-from engine.domain.assignment import Actor
+from engine.services import definitions
 from engine.services import dossiers
 from engine.services import scripting
 from engine.services import timers
 from engine.services.runtime import Runtime
 from engine.store.database import Database
+from engine.store.records import WorkItemRecord
 from tests.conftest import BPMN_DIR
 from tests.factories import RECEPTION
 from tests.factories import add_units
 from tests.factories import deploy_fixture
+from tests.hostile.script_fixtures import deploy_with_reception_script
 from tests.hostile.script_fixtures import open_items
 from tests.hostile.script_fixtures import start
 
@@ -58,7 +60,6 @@ def deploy_scripted_events(rt):
                         '<bpmn:incoming>f2b</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>')
     bpmn = bpmn.replace('<bpmn:incoming>f_esc</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>',
                         '<bpmn:incoming>f_escb</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>')
-    from engine.services import definitions
     return definitions.deploy(rt, {"escalate_to_leader.bpmn": bpmn.encode()})
 
 
@@ -161,3 +162,20 @@ def test_another_desk_writes_while_a_slow_script_runs_after_a_timer(runtime, clo
     assert slow.runs == Counter(start=1, msg=1, timer=1)
     assert timers.fire_due_timers(runtime) == 0  # fired once; nothing left due
 
+
+
+@pytest.mark.parametrize("slow", ["reception"], indirect=True)
+def test_another_desk_writes_while_a_slow_script_runs_in_a_reception_at_the_counter(runtime, slow):
+    """Reception in one pass (start and reception step in one change, as the desk's form does)."""
+    definition = deploy_with_reception_script(runtime, "hold('reception')\nbuoc_reception = counted('reception')")
+
+    outcome = while_another_desk_writes(runtime, slow, lambda: dossiers.receive_dossier(
+        runtime, definition_id=definition.id, unit_code="00070", applicant_name="Trần Thị B", actor=RECEPTION,
+        reception={"ghi_chu": "đủ giấy tờ"}, check_reception=lambda _s, _definition, _form, data: data))
+
+    dossier, item = outcome["slow"]
+    assert dossier.code.endswith("-0001") and outcome["other"].code.endswith("-0002")
+    assert [i.element_id for i in open_items(runtime, dossier.id)] == ["tham_dinh"]
+    assert slow.runs == Counter(reception=1)
+    with runtime.db.session() as s:
+        assert s.get(WorkItemRecord, item.id).outcome == {"ghi_chu": "đủ giấy tờ"}
