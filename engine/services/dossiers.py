@@ -108,12 +108,37 @@ def start_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applicant_
     dossier in the same transaction and returned instead of it."""
     _check_channel(channel)
     now = rt.clock.now()  # one time for the snapshot and the write: the run's data holds it
-    prepared = _started_on_snapshot(rt, definition_id, unit_code, received_at or now, data)
-    with transaction(rt) as s:
-        started = _start(rt, s, definition_id=definition_id, unit_code=unit_code, applicant_name=applicant_name,
-                         actor=actor, applicant=applicant, received_at=received_at, data=data, channel=channel,
-                         now=now, prepared=prepared)
-        return _answered(s, started.dossier, answer)
+
+    def change(prepared: _PreparedStart | None, may_defer: bool):
+        with transaction(rt) as s:
+            started = _start(rt, s, definition_id=definition_id, unit_code=unit_code, applicant_name=applicant_name,
+                             actor=actor, applicant=applicant, received_at=received_at, data=data, channel=channel,
+                             now=now, prepared=prepared, runs_code=_on_start if may_defer else None)
+            return _answered(s, started.dossier, answer)
+
+    return code_first(change, lambda: _started_on_snapshot(rt, definition_id, unit_code, received_at or now, data))
+
+
+class _CodeToRunFirst(Exception):
+    """The change runs template code: leave the write lock and run it on a read snapshot first."""
+
+
+def code_first(change: Callable[[object, bool], R], prepare: Callable[[], object]) -> R:
+    """Run `change(None, may_defer=True)`; when, inside its write, it finds that template code
+    will run (SQLite only), it gives the lock back before writing anything: `prepare()` then runs
+    that code outside the lock and the change runs again with what it prepared."""
+    try:
+        return change(None, True)
+    except _CodeToRunFirst:
+        return change(prepare(), False)
+
+
+def _on_start(paths: scripted.ScriptedPaths) -> bool:
+    return paths.on_start()
+
+
+def _on_reception(paths: scripted.ScriptedPaths) -> bool:
+    return paths.on_reception()
 
 
 @dataclass(frozen=True)
@@ -184,23 +209,29 @@ def receive_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applican
     _check_channel(channel)
     refuse(decisions.refusal_without_reason(reception))
     now = rt.clock.now()  # one time for the snapshot and the write: the run's data holds it
-    prepared = _received_on_snapshot(rt, definition_id, unit_code, received_at or now, reception, check_reception)
-    with stored_files.staged_files(rt, files) as staged, transaction(rt) as s:
-        started = _start(rt, s, definition_id=definition_id, unit_code=unit_code, applicant_name=applicant_name,
-                         actor=actor, applicant=applicant, received_at=received_at, data=None, channel=channel,
-                         now=now, prepared=prepared.start if prepared else None)
-        if len(started.created) != 1:
-            raise InvalidAction("the template does not begin with one reception step; receive it step by step")
-        item = started.created[0]
-        data = dict(check_reception(s, started.dossier.definition_id, item.form_key, reception))
-        refuse(decisions.refusal_without_reason(data))
-        _complete_reception(s, started, item, actor, data,
-                            received=prepared.received if prepared and prepared.fits(started, item, data) else None)
-        s.flush()  # the step's id, for its files
-        stored_files.add_rows(s, started.dossier, staged, actor, started.now, work_item_id=item.id)
-        if within_change is not None:
-            within_change(s, started.dossier)
-        return started.dossier, item
+    with stored_files.staged_files(rt, files) as staged:
+        def change(prepared: _PreparedReception | None, may_defer: bool):
+            with transaction(rt) as s:
+                started = _start(rt, s, definition_id=definition_id, unit_code=unit_code,
+                                 applicant_name=applicant_name, actor=actor, applicant=applicant,
+                                 received_at=received_at, data=None, channel=channel, now=now,
+                                 prepared=prepared.start if prepared else None,
+                                 runs_code=_on_reception if may_defer else None)
+                if len(started.created) != 1:
+                    raise InvalidAction("the template does not begin with one reception step; receive it step by step")
+                item = started.created[0]
+                data = dict(check_reception(s, started.dossier.definition_id, item.form_key, reception))
+                refuse(decisions.refusal_without_reason(data))
+                _complete_reception(s, started, item, actor, data, received=(
+                    prepared.received if prepared and prepared.fits(started, item, data) else None))
+                s.flush()  # the step's id, for its files
+                stored_files.add_rows(s, started.dossier, staged, actor, started.now, work_item_id=item.id)
+                if within_change is not None:
+                    within_change(s, started.dossier)
+                return started.dossier, item
+
+        return code_first(change, lambda: _received_on_snapshot(rt, definition_id, unit_code, received_at or now,
+                                                                 reception, check_reception))
 
 
 @dataclass(frozen=True)
@@ -305,8 +336,15 @@ def _check_channel(channel: str) -> None:
 
 def _start(rt: Runtime, s: Session, *, definition_id: int, unit_code: str, applicant_name: str, actor: Actor,
            applicant: Mapping | None, received_at: datetime | None, data: Mapping | None,
-           channel: str, now: datetime | None = None, prepared: _PreparedStart | None = None) -> Started:
+           channel: str, now: datetime | None = None, prepared: _PreparedStart | None = None,
+           runs_code: Callable[[scripted.ScriptedPaths], bool] | None = None) -> Started:
+    """The dossier started inside the change's transaction. `runs_code(paths)`, on SQLite, says
+    whether the change runs template code; then the change gives the lock back before writing
+    (_CodeToRunFirst) to run that code outside it first, coming back with it `prepared`."""
     definition, variant, unit = _definition_for_unit(s, definition_id, unit_code)
+    if runs_code is not None and holds_database_lock(rt) and runs_code(
+            scripted.paths_of(rt.bundle_for(s, definition))):
+        raise _CodeToRunFirst()
     now = now or rt.clock.now()
     received = received_at or now
     calendar = rt.calendars.for_unit(s, unit_code)
@@ -366,10 +404,6 @@ def complete_work_item(rt: Runtime, work_item_id: int, actor: Actor, data: Mappi
         snapshot = _ran_on_snapshot(rt, work_item_id, actor, data, expected_version, check, seen_by)
         return _completed(rt, work_item_id, actor, data, expected_version, check, seen_by, answer,
                           snapshot=snapshot or _NO_SNAPSHOT)
-
-
-class _CodeToRunFirst(Exception):
-    """The step runs template code: leave the write lock and run it on a read snapshot first."""
 
 
 def _completed(rt: Runtime, work_item_id: int, actor: Actor, data, expected_version, check, seen_by,
@@ -454,35 +488,32 @@ class Moved:
 
 
 def moved_on_snapshot(rt: Runtime, dossier_id: int, move: Callable[[runner.Run], object],
-                      runs_code: Callable[[scripted.ScriptedPaths], bool],
                       admits: Callable[[DossierRecord], bool] = lambda _dossier: True) -> Moved | None:
-    """SQLite only, and only when `runs_code` says the move runs template code: load the dossier
-    from a read snapshot and `move` it there, outside the write lock. None when the write should
-    simply run the move itself (PostgreSQL, no code to run, a dossier `admits` refuses or that is
-    not running: the write then gives the same refusal)."""
-    if not holds_database_lock(rt):
-        return None
+    """Load the dossier from a read snapshot and `move` it there, outside SQLite's write lock.
+    None when the write should simply run the move itself (a dossier `admits` refuses or that
+    is not running: the write then gives the same answer)."""
     with rt.db.read_session() as s:
         dossier = s.get(DossierRecord, dossier_id)
         if dossier is None or dossier.run_state != RunState.RUNNING.value or not admits(dossier):
             return None
-        bundle = rt.bundle_for_definition(s, dossier.definition_id)
-        if not runs_code(scripted.paths_of(bundle)):
-            return None
         calendar = rt.calendars.for_unit(s, dossier.unit_code)
-        run = runner.load(bundle, dossier.state, rt.clock, script_engine_for(calendar, rt.clock))
+        run = _load(rt, s, dossier, calendar)
         ready_before = run.ready_task_ids()
         result = move(run)
         return Moved(run, ready_before, dossier.version, result)
 
 
 def moved(rt: Runtime, s: Session, dossier: DossierRecord, calendar, move: Callable[[runner.Run], object],
-          snapshot: Moved | None) -> Moved:
+          snapshot: Moved | None, runs_code: Callable[[scripted.ScriptedPaths], bool] | None) -> Moved:
     """Inside the write: the snapshot's move when the dossier has not changed since, else the
-    move run again on what is saved (its code then runs under the lock, once)."""
+    move run here, on what is saved. With `runs_code` (the first attempt), on SQLite, a move
+    that runs template code gives the lock back first (_CodeToRunFirst, see code_first)."""
     if snapshot is not None and snapshot.dossier_version == dossier.version:
         return snapshot
-    run = _load(rt, s, dossier, calendar)
+    bundle = rt.bundle_for_definition(s, dossier.definition_id)
+    if runs_code is not None and holds_database_lock(rt) and runs_code(scripted.paths_of(bundle)):
+        raise _CodeToRunFirst()
+    run = runner.load(bundle, dossier.state, rt.clock, script_engine_for(calendar, rt.clock))
     ready_before = run.ready_task_ids()
     return Moved(run, ready_before, dossier.version, move(run))
 
@@ -525,15 +556,18 @@ def send_message(rt: Runtime, dossier_id: int, name: str, actor: Actor,
     def move(run: runner.Run) -> None:
         run.send_message(name, payload)
 
-    snapshot = moved_on_snapshot(rt, dossier_id, move, lambda paths: paths.after_message(name))
-    with transaction(rt) as s:
-        dossier = _running(s, dossier_id)
-        now = rt.clock.now()
-        calendar = rt.calendars.for_unit(s, dossier.unit_code)
-        change = moved(rt, s, dossier, calendar, move, snapshot)
-        audit.record(s, at=now, action="message", actor=actor, dossier_id=dossier.id, message=name)
-        projection.sync(s, dossier, change.run, calendar, actor, now, change.ready_before)
-        return dossier
+    def change(snapshot: Moved | None, may_defer: bool) -> DossierRecord:
+        with transaction(rt) as s:
+            dossier = _running(s, dossier_id)
+            now = rt.clock.now()
+            calendar = rt.calendars.for_unit(s, dossier.unit_code)
+            done = moved(rt, s, dossier, calendar, move, snapshot,
+                         (lambda paths: paths.after_message(name)) if may_defer else None)
+            audit.record(s, at=now, action="message", actor=actor, dossier_id=dossier.id, message=name)
+            projection.sync(s, dossier, done.run, calendar, actor, now, done.ready_before)
+            return dossier
+
+    return code_first(change, lambda: moved_on_snapshot(rt, dossier_id, move))
 
 
 @retried_on_race
@@ -543,15 +577,18 @@ def send_signal(rt: Runtime, dossier_id: int, name: str, actor: Actor) -> Dossie
     def move(run: runner.Run) -> None:
         run.send_signal(name)
 
-    snapshot = moved_on_snapshot(rt, dossier_id, move, lambda paths: paths.after_signal(name))
-    with transaction(rt) as s:
-        dossier = _running(s, dossier_id)
-        now = rt.clock.now()
-        calendar = rt.calendars.for_unit(s, dossier.unit_code)
-        change = moved(rt, s, dossier, calendar, move, snapshot)
-        audit.record(s, at=now, action="signal", actor=actor, dossier_id=dossier.id, signal=name)
-        projection.sync(s, dossier, change.run, calendar, actor, now, change.ready_before)
-        return dossier
+    def change(snapshot: Moved | None, may_defer: bool) -> DossierRecord:
+        with transaction(rt) as s:
+            dossier = _running(s, dossier_id)
+            now = rt.clock.now()
+            calendar = rt.calendars.for_unit(s, dossier.unit_code)
+            done = moved(rt, s, dossier, calendar, move, snapshot,
+                         (lambda paths: paths.after_signal(name)) if may_defer else None)
+            audit.record(s, at=now, action="signal", actor=actor, dossier_id=dossier.id, signal=name)
+            projection.sync(s, dossier, done.run, calendar, actor, now, done.ready_before)
+            return dossier
+
+    return code_first(change, lambda: moved_on_snapshot(rt, dossier_id, move))
 
 
 @retried_on_race

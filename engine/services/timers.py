@@ -14,6 +14,8 @@ from engine.domain.model import RunState
 from engine.services import audit
 from engine.services import incidents
 from engine.services import projection
+from engine.services.dossiers import Moved
+from engine.services.dossiers import code_first
 from engine.services.dossiers import moved
 from engine.services.dossiers import moved_on_snapshot
 from engine.services.dossiers import transaction
@@ -38,23 +40,26 @@ def lease_due_dossiers(rt: Runtime, limit: int = 50, ttl: timedelta = LEASE_TTL)
 def fire_dossier_timers(rt: Runtime, dossier_id: int) -> bool:
     """Fire what is due on one leased dossier, in one transaction; False if nothing was done."""
     system = Actor.system()
-    snapshot = moved_on_snapshot(rt, dossier_id, _fire, lambda paths: paths.after_timers(),
-                                 admits=lambda dossier: _due_and_leased(rt, dossier, rt.clock.now()))
-    with transaction(rt) as s:
-        dossier = s.get(DossierRecord, dossier_id)
-        now = rt.clock.now()
-        if dossier is None or not leases.holds_lease(dossier, rt.worker_id, now):
-            return False
-        dossier.lease_owner, dossier.lease_expires_at = None, None
-        if not _due_and_leased(rt, dossier, now, lease_checked=True):
-            return False
-        calendar = rt.calendars.for_unit(s, dossier.unit_code)
-        change = moved(rt, s, dossier, calendar, _fire, snapshot)
-        due_before = change.result
-        audit.record(s, at=now, action="timer", actor=system, dossier_id=dossier.id,
-                     due_at=due_before.isoformat() if due_before else None)
-        projection.sync(s, dossier, change.run, calendar, system, now, change.ready_before, handed_over_by="system")
-        return True
+
+    def change(snapshot: Moved | None, may_defer: bool) -> bool:
+        with transaction(rt) as s:
+            dossier = s.get(DossierRecord, dossier_id)
+            now = rt.clock.now()
+            if dossier is None or not leases.holds_lease(dossier, rt.worker_id, now):
+                return False
+            dossier.lease_owner, dossier.lease_expires_at = None, None
+            if not _due_and_leased(rt, dossier, now, lease_checked=True):
+                return False
+            calendar = rt.calendars.for_unit(s, dossier.unit_code)
+            done = moved(rt, s, dossier, calendar, _fire, snapshot,
+                         (lambda paths: paths.after_timers()) if may_defer else None)
+            audit.record(s, at=now, action="timer", actor=system, dossier_id=dossier.id,
+                         due_at=done.result.isoformat() if done.result else None)
+            projection.sync(s, dossier, done.run, calendar, system, now, done.ready_before, handed_over_by="system")
+            return True
+
+    return code_first(change, lambda: moved_on_snapshot(
+        rt, dossier_id, _fire, admits=lambda dossier: _due_and_leased(rt, dossier, rt.clock.now())))
 
 
 def _fire(run: runner.Run):

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 
+from engine.domain.assignment import Actor
 from engine.services import definitions
 from engine.services import dossiers
 from engine.services import scripting
@@ -179,3 +180,34 @@ def test_another_desk_writes_while_a_slow_script_runs_in_a_reception_at_the_coun
     assert slow.runs == Counter(reception=1)
     with runtime.db.session() as s:
         assert s.get(WorkItemRecord, item.id).outcome == {"ghi_chu": "đủ giấy tờ"}
+
+
+def test_changes_that_run_no_template_code_take_no_read_snapshot(runtime, clock, monkeypatch):
+    """The snapshot pass costs a read transaction and a second run; a start, a step or a timer
+    after which only people's steps follow is written at once (the same outcome either way)."""
+    add_units(runtime)
+    snapshots = []
+    read_session = runtime.db.read_session
+    monkeypatch.setattr(runtime.db, "read_session", lambda: snapshots.append(1) or read_session())
+    five = deploy_fixture(runtime, "five_steps")
+    escalate = deploy_fixture(runtime, "escalate_to_leader")
+    waiting = start(runtime, escalate)
+    dossier = start(runtime, five)
+    for step, data in (("tiep_nhan", {}), ("tham_dinh", {"hop_le": True})):
+        [item] = open_items(runtime, dossier.id)
+        assert item.element_id == step
+        dossiers.complete_work_item(runtime, item.id, Actor("x", frozenset({"mot_cua", "chuyen_vien"}), "00070"),
+                                    data)
+    taken_with_code = len(snapshots)
+    [drafting] = open_items(runtime, dossier.id)
+    dossiers.complete_work_item(runtime, drafting.id, Actor("x", frozenset({"chuyen_vien"}), "00070"), {})
+    dossiers.send_message(runtime, waiting.id, "bo_sung_xong", RECEPTION)  # arms a timer: code
+    taken_with_code_and_message = len(snapshots)
+    clock.advance(timedelta(hours=5))
+    assert timers.fire_due_timers(runtime) == 1  # the escalation leads to a person only
+
+    assert [i.element_id for i in open_items(runtime, dossier.id)] == ["ky_duyet"]
+    assert [i.element_id for i in open_items(runtime, waiting.id)] == ["lanh_dao_xu_ly"]
+    expected = (2, 3) if runtime.db.engine.dialect.name == "sqlite" else (0, 0)
+    assert (taken_with_code, taken_with_code_and_message) == expected
+    assert len(snapshots) == expected[1]
