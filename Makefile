@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: run test fuzz install postgres clean
 
 $(STAMP): pyproject.toml package.json package-lock.json
+	sh scripts/ensure_icu.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
@@ -18,7 +19,7 @@ install: $(STAMP)
 # Serve the product on 127.0.0.1:5000 with an embedded SQLite database and demo data, one worker
 # beside it (timers, SLA alerts, notifications, portal sync) and the portal simulator on 127.0.0.1:5180.
 run: install
-	$(BIN)/motcua db upgrade
+	. scripts/ensure_pdf.sh && $(BIN)/motcua db upgrade
 	$(BIN)/motcua seed --if-empty
 	$(BIN)/motcua serve --host 127.0.0.1 --port 5000 --with-worker --with-portal-simulator 5180
 
@@ -26,7 +27,7 @@ run: install
 # (PostgreSQL and Chromium are started or installed if missing; on a machine where that is
 # impossible their tests are skipped, except in CI where they fail).
 test: install
-	. scripts/ensure_postgres.sh && . scripts/ensure_chromium.sh && $(BIN)/python -m pytest $(PYTEST_ARGS)
+	. scripts/ensure_postgres.sh && . scripts/ensure_chromium.sh && . scripts/ensure_pdf.sh && $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # schemathesis against the OpenAPI document of a served app with a seeded SQLite database and a token
 # (a few minutes; not part of `make test`). FUZZ_EXAMPLES=N cases per operation and phase.

@@ -100,6 +100,7 @@ class CatalogueEntry:
     assumptions: list
     updated_at: datetime
     versions: tuple[TemplateVersion, ...] = dc_field(default=())
+    fees_before_processing: bool = False
     forms: list = dc_field(default_factory=list)  # [{code, name}]
     retired_at: datetime | None = None
 
@@ -270,6 +271,7 @@ def _row_from_json(number: int, entry: Any, problems: list[Problem]) -> dict | N
     row = _common(check, entry, field.get("code"), field.get("name"), clock.get("cutoff"))
     row["clock_rule"] = check.text("clock_start.rule", clock.get("rule"))
     row["fees"] = check.list_of("fees", entry.get("fees"), _json_fee)
+    row["fees_before_processing"] = entry.get("fees_before_processing") is True
     row["required_documents"] = check.list_of("required_documents", entry.get("required_documents"), _json_document)
     row["legal_basis"] = check.list_of("legal_basis", entry.get("legal_basis"), _json_text)
     row["sources"] = check.list_of("sources", entry.get("sources"), _json_object)
@@ -283,6 +285,7 @@ def _row_from_csv(number: int, values: Mapping[str, str], problems: list[Problem
     row = _common(check, values, values.get("field_code"), values.get("field_name"), values.get("clock_cutoff"))
     row["clock_rule"] = None
     row["fees"] = check.parsed("fees", values.get("fees"), _csv_fees)
+    row["fees_before_processing"] = False
     row["required_documents"] = check.parsed("required_documents", values.get("required_documents"), _csv_documents)
     row["legal_basis"] = _split(values.get("legal_basis"))
     row["forms"] = [{"code": None, "name": name} for name in _split(values.get("forms"))]
@@ -491,4 +494,5 @@ def _entry(record, versions: Iterable[TemplateVersion] = ()) -> CatalogueEntry:
         sources=list(record.sources or []), assumptions=list(record.assumptions or []),
         updated_at=record.updated_at, versions=tuple(versions), forms=list(record.forms or []),
         retired_at=record.retired_at,
+        fees_before_processing=bool(record.fees_before_processing),
     )

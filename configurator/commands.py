@@ -17,6 +17,7 @@ from configurator.validation import ValidationReport
 from configurator.validation import validate_library_procedure
 from configurator.validation import validate_template
 from engine.domain.deadlines import format_legal_limit
+from engine.services.definitions import MODEL_SUFFIXES
 from engine.domain.deadlines import is_same_day
 from engine.domain.deadlines import parse_legal_limit
 
@@ -41,8 +42,8 @@ def _cutoff(ctx, param, value: str | None) -> str | None:
     return value
 
 
-def _where(finding: Finding) -> str:
-    parts = [f"line {finding.line}" if finding.line else "",
+def _where(finding: Finding, several_files: bool = False) -> str:
+    parts = [finding.file if several_files and finding.file else "", f"line {finding.line}" if finding.line else "",
              f"element {finding.element_id!r}" if finding.element_id else ""]
     return ", ".join(p for p in parts if p) or "template"
 
@@ -56,6 +57,12 @@ def _limit(minutes: int | None) -> str:
     return format_legal_limit(minutes) if is_same_day(minutes) else _hours(minutes)
 
 
+def bundle_files(directory: Path) -> dict[str, bytes]:
+    """The BPMN and DMN files of a folder (not its subfolders), by name."""
+    return {path.name: path.read_bytes() for path in sorted(directory.iterdir())
+            if path.is_file() and path.name.endswith(MODEL_SUFFIXES)}
+
+
 def _print_report(name: str, report: ValidationReport) -> None:
     status = "valid" if report.ok else f"INVALID ({len(report.errors)} error(s))"
     imports = "imports" if report.imported else "does not import"
@@ -65,7 +72,8 @@ def _print_report(name: str, report: ValidationReport) -> None:
                    f"(legal limit {_limit(report.legal_limit_minutes)}): "
                    + " -> ".join(report.longest_path))
     for finding in report.errors + report.warnings:
-        click.echo(f"  {finding.severity} [{finding.code}] {_where(finding)}: {finding.message}")
+        click.echo(f"  {finding.severity} [{finding.code}] {_where(finding, len(report.files) > 1)}: "
+                   f"{finding.message}")
 
 
 def _json_report(name: str, report: ValidationReport) -> dict:
@@ -78,18 +86,34 @@ def bpmn_group() -> None:
 
 
 @bpmn_group.command("check")
-@click.argument("files", nargs=-1, required=True,
-                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--bundle", "bundle_dir", default=None,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Check every .bpmn/.dmn file of this folder as one template (a process, the processes "
+                   "it calls, its decision tables).")
+@click.option("--process", "process_id", default=None, help="With --bundle: the process a dossier runs "
+              "(default: the only executable one).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of reports.")
 @click.option("--legal-limit", callback=_legal_limit, default=None,
               help="Legal time limit in working time (3d, 24h) or 'same day'; else each file's legalLimit.")
 @click.option("--cutoff", default=None, callback=_cutoff,
               help="Receipts at or after HH:MM count from the next working day (a same-day limit's budgets "
                    "must fit after it).")
-def check_bpmn(files: tuple[Path, ...], as_json: bool, legal_limit: int | None, cutoff: str | None) -> None:
-    """Validate each FILE as a template on its own; exit 1 when any has an error."""
-    results = [(str(path), validate_template({str(path): path.read_bytes()}, legal_limit_minutes=legal_limit,
-                                             clock_cutoff=cutoff)) for path in files]
+def check_bpmn(files: tuple[Path, ...], bundle_dir: Path | None, process_id: str | None, as_json: bool,
+               legal_limit: int | None, cutoff: str | None) -> None:
+    """Validate each FILE as a template on its own, or a folder's files as one template (--bundle);
+    exit 1 when any has an error."""
+    if bool(files) == bool(bundle_dir):
+        raise click.UsageError("give either FILE... or --bundle DIR")
+    if bundle_dir is not None:
+        bundle = bundle_files(bundle_dir)
+        if not bundle:
+            raise click.UsageError(f"{bundle_dir} holds no .bpmn or .dmn file")
+        results = [(str(bundle_dir), validate_template(bundle, process_id, legal_limit_minutes=legal_limit,
+                                                       clock_cutoff=cutoff))]
+    else:
+        results = [(str(path), validate_template({str(path): path.read_bytes()}, legal_limit_minutes=legal_limit,
+                                                 clock_cutoff=cutoff)) for path in files]
     if as_json:
         click.echo(json.dumps([_json_report(n, r) for n, r in results], ensure_ascii=False, indent=2))
     else:

@@ -96,7 +96,7 @@ def save_draft(rt: Runtime, key: str, bpmn: bytes, *, base_version: int | None =
     file_name = main_file(base_files, key) or f"{key}.bpmn"
     files = {**base_files, file_name: bpmn.decode("utf-8")}
     limit = _legal_limit_minutes(rt, key, bpmn)
-    report = validate_template({n: c.encode("utf-8") for n, c in definitions.bpmn_files(files).items()},
+    report = validate_template({n: c.encode("utf-8") for n, c in definitions.model_files(files).items()},
                                key, limit, clock_cutoff=_clock_cutoff(rt, key))
     with rt.db.session() as s:
         draft = _write_draft(rt, s, key, files, bpmn, limit)
@@ -109,7 +109,7 @@ def validate_version(rt: Runtime, key: str, version: int) -> ValidationReport:
     with rt.db.read_session() as s:
         definition = _definition(s, key, version)
         limit, cutoff = definition.legal_limit_minutes, definition.clock_cutoff
-    return validate_template({n: c.encode("utf-8") for n, c in definitions.bpmn_files(files).items()},
+    return validate_template({n: c.encode("utf-8") for n, c in definitions.model_files(files).items()},
                              key, limit, clock_cutoff=cutoff)
 
 

@@ -13,6 +13,9 @@ from marshmallow import ValidationError
 from marshmallow import fields
 from marshmallow import validate
 
+from engine.domain.decisions import DECISION_KEY
+from engine.domain.decisions import REFUSAL_DECISIONS
+from engine.domain.decisions import SUPPLEMENT_DECISIONS
 from engine.domain.errors import EngineError
 
 SUPPORTED_TYPES = {"string", "integer", "number", "boolean"}
@@ -74,24 +77,34 @@ class _IsoText(fields.String):
         return parsed.isoformat()
 
 
-def schema_for(form: dict) -> Schema:
+#: Decisions that send the dossier back to the applicant or refuse it: the data the form asks for a
+#: dossier going forward (the child's name, the birth date...) is not needed to send them.
+SENDS_BACK = SUPPLEMENT_DECISIONS | REFUSAL_DECISIONS
+
+
+def schema_for(form: dict, sends_back: bool = False) -> Schema:
     required = set(form.get("required", ()))
     unknown = required - set(form.get("properties", {}))
     if unknown:
         raise FormDefinitionError("required fields missing from properties: %(fields)s",
                                   fields=", ".join(sorted(unknown)))
+    if sends_back:
+        required &= {DECISION_KEY}
     declared = {name: _field(name, spec, name in required) for name, spec in form.get("properties", {}).items()}
     return Schema.from_dict(declared, name=form.get("title", "Form"))()
 
 
 @lru_cache(maxsize=4096)
-def _cached_schema(form_json: str) -> Schema:
-    return schema_for(json.loads(form_json))
+def _cached_schema(form_json: str, sends_back: bool) -> Schema:
+    return schema_for(json.loads(form_json), sends_back)
 
 
 def validate_submission(form: dict, data: dict[str, Any]) -> dict[str, Any]:
-    """Clean data for the step, or FormError naming every wrong field. Unknown fields are refused."""
-    schema = _cached_schema(json.dumps(form, sort_keys=True))
+    """Clean data for the step, or FormError naming every wrong field. Unknown fields are refused.
+    A decision that sends the dossier back or refuses it needs only the decision among the
+    required fields (a refusal's reason is the engine's rule, engine.domain.decisions)."""
+    sends_back = isinstance(data.get(DECISION_KEY), str) and data[DECISION_KEY] in SENDS_BACK
+    schema = _cached_schema(json.dumps(form, sort_keys=True), sends_back)
     try:
         return schema.load(data)
     except ValidationError as exc:

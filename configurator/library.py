@@ -35,6 +35,10 @@ class LibraryProcedure:
             return drawn.read_bytes()
         return build_bpmn(step_table_from_json((folder / "steps.json").read_text(encoding="utf-8")))
 
+    def decision_tables(self, version: str) -> dict[str, bytes]:
+        """The version's DMN files (its business rule tasks' decisions), by file name."""
+        return {p.name: p.read_bytes() for p in sorted((self.folder / version).glob("*.dmn"))}
+
     def forms(self, version: str) -> dict[str, dict]:
         return {p.stem: json.loads(p.read_text(encoding="utf-8"))
                 for p in sorted((self.folder / version / "forms").glob("*.json"))}
@@ -74,7 +78,7 @@ def load_one(rt: Runtime, procedure: LibraryProcedure):
     version = procedure.versions()[-1]
     catalogue = procedure.catalogue
     cutoff = (catalogue.get("clock_start") or {}).get("cutoff")
-    files = {f"{procedure.key}.bpmn": procedure.bpmn(version)}
+    files = {f"{procedure.key}.bpmn": procedure.bpmn(version), **procedure.decision_tables(version)}
     files.update({f"forms/{step}.json": json.dumps(form, ensure_ascii=False, sort_keys=True).encode("utf-8")
                   for step, form in procedure.forms(version).items()})
     return definitions.deploy(

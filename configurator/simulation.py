@@ -14,6 +14,7 @@ from datetime import datetime
 from datetime import time
 from typing import Mapping
 
+from engine.bpmn import dmn
 from engine.bpmn import runner
 from engine.bpmn.expressions import find_expressions
 from engine.bpmn.helper_names import HELPER_NAMES
@@ -38,6 +39,24 @@ def condition_names(files: Mapping[str, bytes]) -> set[str]:
                 except SyntaxError:
                     continue
                 names |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    return names - HELPER_NAMES - set(dir(builtins))
+
+
+def table_and_connector_names(files: Mapping[str, bytes]) -> set[str]:
+    """Names read by decision-table cells and service-task parameters."""
+    sources: list[str] = []
+    for name, content in files.items():
+        tree = parse_xml(content, file_name=name)
+        if dmn.is_dmn(tree):
+            sources += [cell.source for cell in dmn.dmn_cells(tree)]
+        else:
+            sources += [source for _, kind, _, source in find_expressions(tree) if kind == "connector parameter"]
+    names: set[str] = set()
+    for source in sources:
+        try:
+            names |= {n.id for n in ast.walk(ast.parse(source.strip(), mode="eval")) if isinstance(n, ast.Name)}
+        except SyntaxError:
+            continue
     return names - HELPER_NAMES - set(dir(builtins))
 
 
@@ -99,10 +118,16 @@ def simulate(rt: Runtime, files: Mapping[str, bytes], unit_code: str, received_a
     clock = FrozenClock(start)
     # Every name a condition reads starts as None: unanswered decisions take their default flows.
     data = {name: None for name in condition_names(files)}
+    # Tables and connectors read numbers and text the simulation has no answer for: 0 takes a row.
+    data.update({name: 0 for name in table_and_connector_names(files)})
     run = runner.start(bundle, clock, script_engine_for(calendar, clock), {**data, "unit_code": unit_code})
     steps: list[SimulatedStep] = []
     while not run.is_completed():
         ready = run.human_tasks()
+        if not ready and run.pending_service_calls():
+            for call in run.pending_service_calls():  # a connector takes no working time; nothing is called
+                run.finish_service_call(call.task_id, None)
+            continue
         if not ready:
             raise InvalidAction("the simulation stopped: the process waits for an event no step provides")
         if len(steps) >= MAX_STEPS:

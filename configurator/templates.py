@@ -88,7 +88,7 @@ def simulate_version(rt: Runtime, key: str, version: int, unit_code: str,
         overrides = dict(variant.overrides or {}) if variant else {}
     legal_limit = (deadlines.format_legal_limit(definition.legal_limit_minutes)
                    if definition.legal_limit_minutes is not None else None)
-    bpmn = {name: content.encode("utf-8") for name, content in definitions.bpmn_files(files).items()}
+    bpmn = {name: content.encode("utf-8") for name, content in definitions.model_files(files).items()}
     settings = simulation.LocalSettings.of(overrides)
     result = simulation.simulate(rt, bpmn, unit_code, received_at, process_id=key, legal_limit=legal_limit,
                                  cutoff=definition.clock_cutoff, local=settings if local else None)

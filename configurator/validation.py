@@ -23,7 +23,9 @@ from typing import Mapping
 
 from lxml import etree
 
+from configurator.connector_checks import service_task_findings
 from engine.bpmn import bounds
+from engine.bpmn import dmn
 from engine.bpmn.expressions import check_template_expressions
 from engine.bpmn.expressions import find_expressions
 from engine.bpmn.extensions import BPMN_NS
@@ -39,7 +41,7 @@ from engine.domain.errors import Reason
 from engine.domain.errors import english
 from engine.domain.errors import TemplateError
 
-DMN_NAMESPACES = ("https://www.omg.org/spec/DMN/", "http://www.omg.org/spec/DMN/")
+DMN_NAMESPACES = dmn.DMN_NAMESPACES
 ACTIVITY_TAGS = frozenset({
     "task", "userTask", "manualTask", "serviceTask", "scriptTask", "businessRuleTask", "sendTask",
     "receiveTask", "callActivity", "subProcess", "transaction", "adHocSubProcess"})
@@ -130,7 +132,8 @@ def validate_template(files: Mapping[str, bytes], process_id: str | None = None,
         return report
     template.guarded("import", template.check_import, files, process_id)
     for check in (template.check_expressions, template.check_timers, template.check_called_processes,
-                  template.check_steps, template.check_flow):
+                  template.check_decisions, template.check_service_tasks, template.check_steps,
+                  template.check_flow):
         template.guarded(check.__name__, check)
     template.guarded("longest-path", template.check_longest_path, legal_limit_minutes, clock_cutoff)
     return report
@@ -142,6 +145,7 @@ class _Template:
     def __init__(self, report: ValidationReport):
         self.report = report
         self.trees: dict[str, etree._ElementTree] = {}
+        self.decision_trees: dict[str, etree._ElementTree] = {}  # the DMN files
         self.bad_files: set[str] = set()
         self.policies: dict[str, tuple[str, ProcessPolicy]] = {}
 
@@ -150,8 +154,9 @@ class _Template:
     def add(self, severity: str, code: str, message: str, element_id: str | None = None,
             file: str | None = None, line: int | None = None, elements: tuple[str, ...] = (), **params) -> None:
         """`message` is English, a template with %(name)s placeholders when `params` are given."""
-        if line is None and element_id and file in self.trees:
-            line = element_line(self.trees[file], element_id)
+        tree = self.trees.get(file) or self.decision_trees.get(file)
+        if line is None and element_id and tree is not None:
+            line = element_line(tree, element_id)
         text = message % params if params else message
         self.report.findings.append(Finding(severity, code, text, element_id, line, file, message, params,
                                             elements))
@@ -185,7 +190,8 @@ class _Template:
             return
         namespace = etree.QName(tree.getroot()).namespace or ""
         if namespace.startswith(DMN_NAMESPACES):
-            return  # decision tables travel with the template; SpiffWorkflow reads them apart
+            self.decision_trees[name] = tree  # decision tables travel with the template
+            return
         if namespace != BPMN_NS:
             self.bad_files.add(name)
             self.error("not-bpmn", "not a BPMN 2.0 document (root namespace '%(namespace)s')",
@@ -209,9 +215,9 @@ class _Template:
     def check_import(self, files: Mapping[str, bytes], process_id: str | None) -> None:
         if self.bad_files:
             return  # parse_bundle would only repeat the XML error
-        bpmn_files = {name: files[name] for name in self.trees}
+        model_files = {name: files[name] for name in [*self.trees, *self.decision_trees]}
         try:
-            bundle = parse_bundle(bpmn_files, process_id)
+            bundle = parse_bundle(model_files, process_id)
         except TemplateError as exc:
             self.error("import", exc.message, exc.element_id, exc.file_name, exc.line)
             return
@@ -227,6 +233,28 @@ class _Template:
             for found in check_template_expressions(tree):
                 self.error("expression", "%(kind)s expression refused: %(reason)s",
                            found.element_id, name, found.line, kind=found.kind, reason=found.message)
+        for name, tree in self.decision_trees.items():
+            for found in check_template_expressions(tree):
+                self.error("expression", "%(kind)s expression refused: %(reason)s",
+                           found.element_id, name, found.line, kind=found.kind, reason=found.message)
+
+    def check_service_tasks(self) -> None:
+        decisions = [d for tree in self.decision_trees.values() for d in dmn.decision_ids(tree)]
+        for name, found in service_task_findings(self.trees, decisions):
+            self.error("connector", found.message, found.element_id, name, found.line, **found.params)
+
+    def check_decisions(self) -> None:
+        """Every business rule task calls a decision table of the template's files."""
+        known = {d for tree in self.decision_trees.values() for d in dmn.decision_ids(tree)}
+        for name, tree in self.trees.items():
+            for task in tree.getroot().iter(_q("businessRuleTask")):
+                called = dmn.called_decisions(tree).get(task.get("id"))
+                if not called:
+                    self.error("called-decision", "business rule task names no decision table "
+                               "(spiffworkflow:calledDecisionId)", task.get("id"), name)
+                elif called not in known:
+                    self.error("called-decision", "calls decision '%(decision)s', which is not in the "
+                               "template's files", task.get("id"), name, decision=called)
 
     def check_timers(self) -> None:
         """Literal timer values parse and keep sane bounds; helpers are not asked for centuries."""
@@ -711,4 +739,5 @@ def validate_library_procedure(procedure, version: str) -> ValidationReport:
         report.findings.extend(Finding("error", "step-table", str(p), None, None, name,
                                        getattr(p, "template", None), getattr(p, "params", {})) for p in problems)
         return report
-    return validate_template({name: content}, procedure.key, limit, clock_cutoff=cutoff)
+    return validate_template({name: content, **procedure.decision_tables(version)}, procedure.key, limit,
+                             clock_cutoff=cutoff)

@@ -219,7 +219,7 @@ def _skip_problems(bundle, skip: list[str]) -> list[Reason]:
 def _legal_limit_problems(rt: Runtime, definition: ProcessDefinitionRecord, budgets: dict[str, str]) -> list[Reason]:
     """The budgets with the overrides applied must still fit the legal limit on every path (for a
     same-day procedure: the working time left after its cut-off)."""
-    files = definitions.bpmn_files({n: t.encode("utf-8")
+    files = definitions.model_files({n: t.encode("utf-8")
                                     for n, t in definitions.template_files(rt, definition.id).items()})
     changed = {name: with_budgets(content, budgets) for name, content in files.items()}
     report = validate_template(changed, definition.key, definition.legal_limit_minutes,

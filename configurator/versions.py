@@ -9,12 +9,15 @@ tools find everything about versions in one place.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import replace
 
 from engine.bpmn.versioning import ElementChange  # noqa: F401  (part of this module's answers)
 from engine.bpmn.versioning import MigrationCheck
 from engine.bpmn.versioning import PolicyChange  # noqa: F401
 from engine.bpmn.versioning import VersionDiff
+from engine.bpmn import dmn
 from engine.bpmn.versioning import diff_bundles
+from engine.bpmn.xml import parse_xml
 from engine.domain.errors import ConflictError
 from engine.domain.errors import NotFound
 from engine.services import definitions
@@ -54,7 +57,19 @@ def diff_versions(rt: Runtime, key: str, from_version: int, to_version: int) -> 
     old_def, new_def = version_of(rt, key, from_version), version_of(rt, key, to_version)
     with rt.db.read_session() as s:
         old, new = rt.bundle_for(s, old_def), rt.bundle_for(s, new_def)
-    return diff_bundles(old, new, key=key, from_version=from_version, to_version=to_version)
+    diff = diff_bundles(old, new, key=key, from_version=from_version, to_version=to_version)
+    return replace(diff, decisions=_decision_changes(rt, old_def.id, new_def.id))
+
+
+def _decision_trees(rt: Runtime, definition_id: int) -> list:
+    files = definitions.template_files(rt, definition_id)
+    return [parse_xml(text, file_name=name) for name, text in sorted(files.items()) if name.endswith(dmn.DMN_SUFFIXES)]
+
+
+def _decision_changes(rt: Runtime, old_id: int, new_id: int) -> list[ElementChange]:
+    """Decision tables and rules added, removed or changed (the type says which and how)."""
+    return [ElementChange(element_id, None, f"{kind} {what}", (detail,)) for element_id, kind, what, detail
+            in dmn.diff_decisions(_decision_trees(rt, old_id), _decision_trees(rt, new_id))]
 
 
 

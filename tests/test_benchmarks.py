@@ -25,6 +25,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
     ("snapshot_skip.py", {"BENCH_DOSSIERS": "2"}, {"codeless_step_median_ms", "ratio_skip_vs_always"}),
     ("portal_sync.py", {"BENCH_DOSSIERS": "3", "BENCH_ROUNDS": "1"},
      {"ratio_unconnected_vs_baseline", "ratio_connected_vs_baseline"}),
+    ("signing.py", {"BENCH_RESULTS": "2"}, {"render_ms_median", "sign_ms_median", "ratio_signed_vs_render"}),
 ])
 def test_benchmark_prints_a_json_summary_last(script, env, keys):
     done = subprocess.run([sys.executable, str(BENCHMARKS / script)], env={**os.environ, **env},

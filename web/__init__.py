@@ -27,6 +27,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     from web import api
     from web import document_dates
     from web import errors
+    from web import formatting
     from web import guards
     from web import i18n
     from web import navigation
@@ -38,6 +39,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     from web.auth import bp as auth_bp
     from web.desk import bp as desk_bp
     from web.model import bp as model_bp
+    from web.notices import bp as notices_bp
     from web.public import bp as public_bp
     from web.supervise import bp as supervise_bp
 
@@ -48,10 +50,13 @@ def create_app(config: Mapping | None = None) -> Flask:
     navigation.init_app(app)
     app.add_template_filter(_vn_datetime, "vn_datetime")
     document_dates.init_app(app)
+    formatting.init_app(app)
+    app.add_url_rule("/favicon.ico", "favicon", _favicon)
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(desk_bp)
+    app.register_blueprint(notices_bp)
     app.register_blueprint(vendor.bp)
     api.init_app(app)
     app.register_blueprint(model_bp)
@@ -70,6 +75,17 @@ def _trust_proxies(app: Flask) -> None:
         raise RuntimeError(f"MOTCUA_TRUSTED_PROXY must be the number of proxies in front (0 to 10), not {value!r}")
     if value:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=value, x_proto=value)
+
+
+def _favicon():
+    """Browsers ask for /favicon.ico whatever the page links: the same icon the pages link."""
+    from pathlib import Path
+
+    from flask import Response
+    from flask import current_app
+
+    icon = (Path(current_app.static_folder) / "favicon.svg").read_bytes()
+    return Response(icon, mimetype="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
 
 
 def _vn_datetime(value) -> str:

@@ -20,7 +20,9 @@ from engine.commands.backup import backup_command
 from engine.commands.backup import restore_command
 from engine.commands.calendar import calendar_group
 from engine.commands.db import db_group
+from engine.commands.notify import notify_group
 from engine.commands.operations import incidents_group
+from engine.commands.connectors import connectors_group
 from engine.commands.operations import status_command
 from engine.commands.portal import portal_group
 from engine.commands.rollups import rollups_group
@@ -55,6 +57,7 @@ def main() -> None:
 main.add_command(db_group)
 main.add_command(rollups_group)
 main.add_command(worker_command)
+main.add_command(notify_group)
 main.add_command(calendar_group)
 main.add_command(audit_group)
 main.add_command(bpmn_group)
@@ -63,6 +66,7 @@ main.add_command(catalogue_group)
 main.add_command(api_token_group)
 main.add_command(incidents_group)
 main.add_command(portal_group)
+main.add_command(connectors_group)
 main.add_command(status_command)
 main.add_command(backup_command)
 main.add_command(restore_command)
@@ -157,7 +161,9 @@ def seed_command(if_empty: bool, province: str, dossiers: bool) -> None:
     from engine.services.runtime import Runtime
     from engine.store.database import Database
     from web import demo_portal
+    from web import demo_records
     from web import seed
+    from web import seed_citizen
 
     # The demo's files go where the web app keeps them: instance/documents unless configured.
     rt = Runtime(db=Database.from_env(), documents=store_from_environment(Path("instance") / "documents"))
@@ -168,11 +174,15 @@ def seed_command(if_empty: bool, province: str, dossiers: bool) -> None:
     click.echo(f"users: {len(seed.seed_users(rt))} (password {seed.DEMO_PASSWORD})")
     click.echo(f"procedures published: {seed.seed_library(rt)}")
     click.echo(f"commune processes rolled out: {seed.seed_rollouts(rt)}")
+    click.echo(f"catalogue entries: {demo_records.seed_catalogue(rt)}")
+    click.echo(f"signing certificates (demo CA): {demo_records.seed_signing(rt, seed.DEMO_COMMUNES)}")
     if dossiers:
         # Connected before the dossiers: each demo dossier's events go to the portal simulator.
         click.echo(f"online dossiers waiting (portal simulator at {demo_portal.endpoint()}): {demo_portal.seed(rt)}")
+        click.echo(f"demo citizen {demo_records.CITIZEN_ID} (data store): {demo_records.seed_citizen(rt)}")
         click.echo(f"demo dossiers: {seed.seed_dossiers(rt)}")
         click.echo(f"SLA warnings, breaches, escalations and apology requests: {seed.seed_sla(rt)}")
+        click.echo(f"satisfaction ratings: {seed_citizen.seed_ratings(rt)}")
 
 
 @processes_group.command("load")

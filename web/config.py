@@ -41,7 +41,8 @@ def load_config(app: Flask, overrides: Mapping | None) -> None:
         MAX_BODY_LENGTH=2 * 1024 * 1024,
         MAX_FIELD_LENGTH=20_000,
         MAX_JSON_DEPTH=32,
-        # Citizen lookups per address in the window, successful or not (MOTCUA_LOOKUP_LIMIT, ..._WINDOW_MINUTES).
+        # Citizen lookups that found nothing, per address in the window, before that address is told to
+        # wait; a lookup whose second factor matches is always answered (MOTCUA_LOOKUP_LIMIT, ..._WINDOW_MINUTES).
         LOOKUP_LIMIT=30,
         LOOKUP_WINDOW_MINUTES=10,
         # How long the links to a citizen's copies on the lookup page open (MOTCUA_COPY_LINK_MINUTES).

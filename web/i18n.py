@@ -41,6 +41,7 @@ JS_MESSAGES = (
     N_("tệp BPMN không có phần hình vẽ (BPMNDiagram); hãy dùng «Lập bảng bước» để tạo sơ đồ có bố cục."),
     N_("Trước hạn"), N_("Đúng hạn"), N_("Quá hạn"), N_("Đang xử lý quá hạn"),
     N_("Không nhận giá trị này: %(reason)s"), N_("quy trình"),
+    N_("Đã giải quyết quá hạn"), N_("Tỷ lệ đúng hạn, phần trăm"), N_("Sắp xếp theo cột này"),
 )
 
 

@@ -13,6 +13,7 @@ from engine.domain import decisions
 from engine.services.runtime import Runtime
 from engine.store.records import UnitRecord
 from engine.store.records import UserRecord
+from web import seed_citizen
 from engine.units import units_of_province
 
 DEMO_PASSWORD = "motcua2026"
@@ -101,6 +102,7 @@ def seed_dossiers(rt: Runtime, per_procedure: int = 6, seed: int = 2026) -> int:
     from datetime import timedelta
 
     from configurator import library
+    from engine import signing
     from engine.clock import FrozenClock
     from engine.domain.assignment import Actor
     from engine.services import dossiers
@@ -112,6 +114,7 @@ def seed_dossiers(rt: Runtime, per_procedure: int = 6, seed: int = 2026) -> int:
     sim = _Runtime(db=rt.db, clock=clock, specs=rt.specs, calendars=rt.calendars, worker_id=rt.worker_id,
                    documents=rt.documents)
     forms = {p.key: p.forms(p.versions()[-1]) for p in library.procedures()}
+    signs_results = signing.settings_path(rt.db.url) is not None
     created = 0
     with rt.db.session() as s:
         from engine.store import queries
@@ -128,15 +131,19 @@ def seed_dossiers(rt: Runtime, per_procedure: int = 6, seed: int = 2026) -> int:
         reception = Actor(f"mot_cua_{unit}_1", frozenset({"mot_cua"}), unit)
         dossier = dossiers.start_dossier(sim, definition_id=definition.id, unit_code=unit,
                                          applicant_name=rng.choice(names), actor=reception,
-                                         applicant={"phone": "0912345678"}, channel=_channel(index))
+                                         applicant={"phone": "0912345678",
+                                                    **seed_citizen.applicant_extras(definition.key, index)},
+                                         channel=_channel(index))
         created += 1
+        if seed_citizen.settle_fees(sim, dossier, reception, index):
+            continue  # waits for its fee at status 6
         if sim.documents is not None and index % 3 != 2:
             _attach_scans(sim, dossier.id, reception, index)
         if index % 12 == 7:
             _request_supplement(sim, dossier.id, reception)
             continue
         _walk(sim, dossier.id, unit, forms.get(definition.key, {}), rng, real_now, dossier.applicant_name)
-        if sim.documents is not None:
+        if sim.documents is not None and not signs_results:  # else the worker signs the real one
             _attach_result(sim, dossier.id, unit, definition.name)
         if index % 17 == 5:
             _withdraw(sim, dossier.id, reception)

@@ -14,6 +14,7 @@ NODE_MODULES = Path(__file__).resolve().parents[1] / "node_modules"
 SERVED = {
     "htmx": "htmx.org/dist",
     "bpmn-js": "bpmn-js/dist",
+    "dmn-js": "dmn-js/dist",
     "chart.js": "chart.js/dist",
 }
 

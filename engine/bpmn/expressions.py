@@ -10,6 +10,7 @@ from lxml import etree
 
 from typing import Mapping
 
+from engine.bpmn import dmn
 from engine.bpmn.extensions import BPMN_NS
 from engine.bpmn.extensions import SPIFF_NS
 from engine.bpmn.script_env import check_expression
@@ -22,7 +23,7 @@ from engine.domain.errors import TemplateError
 class ExpressionFinding:
     element_id: str
     line: int | None
-    kind: str  # condition | script | timer
+    kind: str  # condition | script | timer | decision input | decision rule | decision output
     message: str
 
 
@@ -48,10 +49,19 @@ def find_expressions(tree: etree._ElementTree) -> list[tuple[etree._Element, str
     for tag in ("timeDate", "timeDuration", "timeCycle"):
         for node in root.iter(_q(BPMN_NS, tag)):
             found.append((_owner(node), "timer", "eval", node.text or ""))
+    for node in root.iter(_q(SPIFF_NS, "parameter")):  # a service task's connector parameters
+        task = next(node.iterancestors(_q(BPMN_NS, "serviceTask")), None)  # the parameter's own id is its name
+        found.append((task if task is not None else _owner(node), "connector parameter", "eval",
+                      node.get("value") or ""))
     return [f for f in found if f[3].strip()]
 
 
 def check_template_expressions(tree: etree._ElementTree) -> list[ExpressionFinding]:
+    """Findings for a BPMN document's expressions, or a DMN document's cells (named by cell id)."""
+    if dmn.is_dmn(tree):
+        return [ExpressionFinding(cell.element_id, cell.line, cell.kind, problem)
+                for cell in dmn.dmn_cells(tree)
+                for problem in check_expression(cell.source, helper_names=HELPER_NAMES)]
     findings = []
     for element, kind, mode, source in find_expressions(tree):
         for problem in check_expression(source.strip(), mode=mode, helper_names=HELPER_NAMES):

@@ -10,13 +10,18 @@ import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from dataclasses import field
 from typing import Mapping
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
+from SpiffWorkflow.bpmn.parser.util import full_tag
 
+from engine.bpmn.dmn import is_dmn
+from engine.bpmn.service_tasks import WaitingServiceTask
 from engine.bpmn.extensions import ProcessPolicy
 from engine.bpmn.extensions import StepPolicy
 from engine.bpmn.extensions import read_policies
@@ -34,6 +39,7 @@ class SpecBundle:
     spec: object
     subprocess_specs: dict
     policies: dict[str, ProcessPolicy]
+    decisions: dict = field(default_factory=dict)  # decision id -> SpiffWorkflow DMNEngine
 
     @property
     def policy(self) -> ProcessPolicy:
@@ -61,19 +67,30 @@ def digest_files(files: Mapping[str, bytes]) -> str:
     return h.hexdigest()
 
 
+class TemplateParser(SpiffBpmnParser):
+    """The spiff flavour, whose service tasks wait for a worker instead of calling out inline."""
+
+    OVERRIDE_PARSER_CLASSES = {**SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+                               full_tag("serviceTask"): (ServiceTaskParser, WaitingServiceTask)}
+
+
 def parse_bundle(files: Mapping[str, bytes], process_id: str | None = None) -> SpecBundle:
     """Parse and validate (XSD on) the files of a template; raise TemplateError naming the element.
 
     Args:
-        files: file name -> BPMN bytes (several files when call activities cross files).
+        files: file name -> BPMN or DMN bytes: the main process, the processes it calls and
+            the decision tables its business rule tasks call (recognised by their namespace).
         process_id: the process to run; None picks the only executable process.
     """
-    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser = TemplateParser(validator=VALIDATOR)
     trees: dict[str, etree._ElementTree] = {}
     policies: dict[str, ProcessPolicy] = {}
     for name, content in files.items():
         tree = parse_xml(content, file_name=name)
         trees[name] = tree
+        if is_dmn(tree):
+            _add_dmn_to_parser(parser, tree, name, trees)
+            continue
         _add_to_parser(parser, tree, name, trees)
         policies.update(read_policies(tree))
     chosen = process_id or _only_executable(parser, files)
@@ -82,7 +99,11 @@ def parse_bundle(files: Mapping[str, bytes], process_id: str | None = None) -> S
         subprocess_specs = parser.get_subprocess_specs(chosen)
     except ValidationException as exc:
         raise _template_error(exc, trees) from None
-    return SpecBundle(digest_files(files), chosen, spec, subprocess_specs, policies)
+    try:
+        decisions = {decision_id: parser.get_engine(decision_id, None) for decision_id in parser.dmn_parsers}
+    except ValidationException as exc:
+        raise _template_error(exc, trees) from None
+    return SpecBundle(digest_files(files), chosen, spec, subprocess_specs, policies, decisions)
 
 
 def _add_to_parser(parser, tree, name, trees) -> None:
@@ -92,6 +113,13 @@ def _add_to_parser(parser, tree, name, trees) -> None:
         raise _template_error(exc, trees) from None
     except etree.DocumentInvalid as exc:  # pragma: no cover - VALIDATOR raises ValidationException
         raise TemplateError(str(exc), file_name=name) from None
+
+
+def _add_dmn_to_parser(parser, tree, name, trees) -> None:
+    try:
+        parser.add_dmn_xml(tree.getroot(), filename=name)
+    except ValidationException as exc:
+        raise _template_error(exc, trees) from None
 
 
 def _only_executable(parser: SpiffBpmnParser, files: Mapping[str, bytes]) -> str:

@@ -21,6 +21,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
+from engine.bpmn import service_tasks
 from engine.bpmn import timers
 from engine.bpmn.parser import SpecBundle
 from engine.bpmn.serializer import dump_state
@@ -165,6 +166,29 @@ class Run:
         with timers.clock_in_use(self.clock), _expression_errors(), step_time_limit():
             task.data.update(data)
             task.run()
+            self.workflow.do_engine_steps()
+
+    def pending_service_calls(self) -> list[service_tasks.PendingCall]:
+        """Service tasks waiting for a worker to run their connector."""
+        return service_tasks.pending_calls(self._all_tasks())
+
+    def waiting_service_task(self, task_id: str):
+        """The SpiffWorkflow task of a waiting service task (a connector may read its data), or None."""
+        return next((t for t in self._all_tasks() if str(t.id) == task_id
+                     and task_id in {call.task_id for call in self.pending_service_calls()}), None)
+
+    def finish_service_call(self, task_id: str, result) -> None:
+        """Complete a waiting service task with its connector's result and run on."""
+        refuse_reserved_keys(result if isinstance(result, Mapping) else {})
+        try:
+            task = self.workflow.get_task_from_id(UUID(task_id))
+        except (TaskNotFoundException, ValueError):
+            task = None
+        if task is None or task.task_spec.bpmn_id is None or \
+                task_id not in {call.task_id for call in self.pending_service_calls()}:
+            raise InvalidAction("the service task %(task)s no longer waits for its connector", task=task_id)
+        with timers.clock_in_use(self.clock), _expression_errors(), step_time_limit():
+            service_tasks.finish(task, result)
             self.workflow.do_engine_steps()
 
     def fire_timers(self) -> None:

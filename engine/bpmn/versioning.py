@@ -60,10 +60,11 @@ class VersionDiff:
     removed: list[ElementChange] = field(default_factory=list)
     changed: list[ElementChange] = field(default_factory=list)
     budgets: list[PolicyChange] = field(default_factory=list)
+    decisions: list[ElementChange] = field(default_factory=list)  # decision tables and their rules
 
     @property
     def empty(self) -> bool:
-        return not (self.added or self.removed or self.changed or self.budgets)
+        return not (self.added or self.removed or self.changed or self.budgets or self.decisions)
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import signal
 from datetime import datetime
+from pathlib import Path
 
 import click
 
 from engine import logs
 from engine.clock import FrozenClock
 from engine.clock import clock_from_env
+from engine.documents import store_from_environment
 from engine.services import worker
 from engine.services.channels import SmtpChannel
 from engine.services.channels import default_channels
@@ -52,7 +54,8 @@ def worker_command(once: bool, poll: float, batch: int, frozen_now: str | None, 
     """
     logs.configure()
     clock = FrozenClock(datetime.fromisoformat(frozen_now)) if frozen_now else clock_from_env()
-    rt = Runtime(db=Database.from_env(), clock=clock)
+    # The signed results go where the web app keeps files: instance/documents unless configured.
+    rt = Runtime(db=Database.from_env(), clock=clock, documents=store_from_environment(Path("instance") / "documents"))
     if worker_id:
         rt.worker_id = worker_id
     channels = default_channels(_smtp_from_env())

@@ -1,18 +1,15 @@
-"""Delivery channels for the outbox: in-app (always), e-mail through SMTP, SMS (logging adapter)."""
+"""Delivery channels for the outbox: in-app (always) and SMTP; the applicant's SMS, Zalo and e-mail
+providers are chosen per unit in engine.services.citizen_channels."""
 
 from __future__ import annotations
 
-import logging
 import smtplib
 from email.message import EmailMessage
 from typing import Protocol
 
-
 from engine.store.database import Session
 from engine.store.records import NotificationRecord
 from engine.store.records import OutboxRecord
-
-log = logging.getLogger("motcua.notify")
 
 
 class Channel(Protocol):
@@ -59,29 +56,16 @@ class SmtpChannel:
             smtp.send_message(email)
 
 
-class SmsGateway(Protocol):
-    def send(self, phone: str, text: str) -> None: ...
-
-
-class LoggingSmsGateway:
-    """The SMS adapter used until a carrier gateway is configured: it logs what it would send."""
-
-    def send(self, phone: str, text: str) -> None:
-        log.info("SMS to %s: %s", phone, text)
-
-
-class SmsChannel:
-    def __init__(self, gateway: SmsGateway | None = None):
-        self.gateway = gateway or LoggingSmsGateway()
-
-    def deliver(self, session, message, now) -> None:
-        self.gateway.send(message.recipient, f"{message.subject}: {message.body}"[:480])
+class ChannelOff(Exception):
+    """No provider is configured for the channel where the dossier is handled: not a failure to
+    retry; the message is marked `off` and the desk sees the applicant was not told."""
 
 
 def default_channels(smtp: SmtpChannel | None = None) -> dict[str, Channel]:
+    """In-app, the portal, and the applicant's channels (SMS, Zalo, e-mail) through the providers
+    configured per province or unit; `smtp` (MOTCUA_SMTP_HOST) sends e-mail where no unit configures
+    its own."""
+    from engine.services.citizen_channels import applicant_channels
     from engine.services.portal_sync import PortalChannel  # it uses this module's Undeliverable
 
-    channels: dict[str, Channel] = {"in_app": InAppChannel(), "sms": SmsChannel(), "portal": PortalChannel()}
-    if smtp is not None:
-        channels["email"] = smtp
-    return channels
+    return {"in_app": InAppChannel(), "portal": PortalChannel(), **applicant_channels(email_fallback=smtp)}

@@ -36,6 +36,13 @@ class CitizenCopies:
     results: tuple[AttachmentRecord, ...]
 
 
+def copies_results(rt: Runtime, dossier_id: int) -> tuple[AttachmentRecord, ...]:
+    """The dossier's result files (the signed decision, the certificate), oldest first."""
+    with rt.db.read_session() as s:
+        return tuple(row for row in attachment_records.of_dossier(s, dossier_id)
+                     if row.kind == AttachmentKind.RESULT.value)
+
+
 def dossier_id_of(rt: Runtime, code: str) -> int | None:
     with rt.db.read_session() as s:
         return queries.dossier_id_by_code(s, code)

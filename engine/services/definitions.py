@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from engine.bpmn.dmn import DMN_SUFFIXES
 from engine.bpmn.expressions import refuse_unsafe_expressions
 from engine.bpmn.parser import digest_files
 from engine.domain import deadlines
@@ -19,6 +20,7 @@ from engine.store.records import ProcessDefinitionRecord
 from engine.store.records import TemplateBlobRecord
 
 BPMN_SUFFIXES = (".bpmn", ".bpmn2", ".bpmn20.xml", ".xml")
+MODEL_SUFFIXES = BPMN_SUFFIXES + DMN_SUFFIXES
 
 
 def deploy(rt: Runtime, files: Mapping[str, bytes], *, process_id: str | None = None, name: str | None = None,
@@ -29,7 +31,7 @@ def deploy(rt: Runtime, files: Mapping[str, bytes], *, process_id: str | None = 
     Drafts are the configurator's (configurator/drafts.py): it keeps a draft even while it does
     not parse, and publishes it once it validates."""
     digest = digest_files(files)
-    bpmn = bpmn_files(files)
+    bpmn = model_files(files)
     bundle = rt.specs.get(bpmn, process_id, digest=digest)  # raises TemplateError naming the element
     refuse_unsafe_expressions(bpmn)
     policy = bundle.policy
@@ -57,6 +59,11 @@ def deploy(rt: Runtime, files: Mapping[str, bytes], *, process_id: str | None = 
 
 def bpmn_files(files: Mapping[str, bytes]) -> dict[str, bytes]:
     return {name: content for name, content in files.items() if name.endswith(BPMN_SUFFIXES)}
+
+
+def model_files(files: Mapping[str, bytes]) -> dict[str, bytes]:
+    """The files SpiffWorkflow reads: the BPMN processes and the DMN decision tables (not the forms)."""
+    return {name: content for name, content in files.items() if name.endswith(MODEL_SUFFIXES)}
 
 
 def template_files(rt: Runtime, definition_id: int) -> dict[str, str]:

@@ -47,7 +47,11 @@ from engine.domain.model import RunState
 from engine.domain.model import WorkItemState
 from engine.domain.limits import check_reason_length
 from engine.services import audit
+from engine.services import citizen_store
+from engine.services import citizen_notices
+from engine.services import payments
 from engine.services import projection
+from engine.services import results
 from engine.services import stored_files
 from engine.services.runtime import Runtime
 from engine.services.scripting import script_engine_for
@@ -114,6 +118,7 @@ def start_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applicant_
             started = _start(rt, s, definition_id=definition_id, unit_code=unit_code, applicant_name=applicant_name,
                              actor=actor, applicant=applicant, received_at=received_at, data=data, channel=channel,
                              now=now, prepared=prepared, runs_code=_on_start if may_defer else None)
+            citizen_notices.dossier_received(s, started.dossier, started.now, started.calendar.tz)
             return _answered(s, started.dossier, answer)
 
     return code_first(change, lambda: _started_on_snapshot(rt, definition_id, unit_code, received_at or now, data))
@@ -194,20 +199,25 @@ class Started:
 def receive_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applicant_name: str, actor: Actor,
                     reception: Mapping, check_reception: Callable[[Session, int, str | None, Mapping], Mapping],
                     applicant: Mapping | None = None, received_at: datetime | None = None,
-                    channel: str = Channel.COUNTER.value,
-                    files: Iterable[stored_files.Staged] = (),
+                    channel: str = Channel.COUNTER.value, files: Iterable[stored_files.Staged] = (),
                     within_change: Callable[[Session, DossierRecord], None] | None = None,
-                    ) -> tuple[DossierRecord, WorkItemRecord]:
+                    reused: Mapping[int, int] | None = None,
+                    payment: payments.Payment | None = None) -> tuple[DossierRecord, WorkItemRecord]:
     """Reception in one pass: issue the code and appointment, start the process and complete its
     reception step with `reception` (the step's form data: receive, ask for a supplement or refuse)
-    and the checklist's files, all in one transaction. `check_reception(session, definition_id,
+    and the checklist's files, all in one transaction. `reused` ({checklist index: document id})
+    links documents of the applicant's data store instead of new scans (engine.services.citizen_store). `check_reception(session, definition_id,
     form_key, data)` validates the data against the reception step's form (the configurator's)
     inside that transaction and returns it clean; `within_change(session, dossier)`, when given,
-    writes what else belongs to the receipt (an online submission marked accepted) in it too.
+    writes what else belongs to the receipt (an online submission marked accepted) in it too. The
+    applicant's `fees` (the cases picked) and a `payment` at the counter decide whether the dossier
+    waits for its fees (status 6).
 
     Nothing is written, and no file stays stored, when any part is refused."""
     _check_channel(channel)
     refuse(decisions.refusal_without_reason(reception))
+    if payment is not None:
+        payments.check_payment(payment)
     now = rt.clock.now()  # one time for the snapshot and the write: the run's data holds it
     with stored_files.staged_files(rt, files) as staged:
         def change(prepared: _PreparedReception | None, may_defer: bool):
@@ -216,7 +226,8 @@ def receive_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applican
                                  applicant_name=applicant_name, actor=actor, applicant=applicant,
                                  received_at=received_at, data=None, channel=channel, now=now,
                                  prepared=prepared.start if prepared else None,
-                                 runs_code=_on_reception if may_defer else None)
+                                 runs_code=_on_reception if may_defer else None,
+                                 paid_vnd=payment.amount_vnd if payment else 0)
                 if len(started.created) != 1:
                     raise InvalidAction("the template does not begin with one reception step; receive it step by step")
                 item = started.created[0]
@@ -228,6 +239,10 @@ def receive_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applican
                 stored_files.add_rows(s, started.dossier, staged, actor, started.now, work_item_id=item.id)
                 if within_change is not None:
                     within_change(s, started.dossier)
+                citizen_store.link_reused(s, started.dossier, dict(reused or {}), actor, started.now, item.id)
+                if payment is not None:
+                    payments.add_payment(s, started.dossier, payment, actor, started.now)
+                citizen_notices.dossier_received(s, started.dossier, started.now, started.calendar.tz)
                 return started.dossier, item
 
         return code_first(change, lambda: _received_on_snapshot(rt, definition_id, unit_code, received_at or now,
@@ -337,11 +352,14 @@ def _check_channel(channel: str) -> None:
 def _start(rt: Runtime, s: Session, *, definition_id: int, unit_code: str, applicant_name: str, actor: Actor,
            applicant: Mapping | None, received_at: datetime | None, data: Mapping | None,
            channel: str, now: datetime | None = None, prepared: _PreparedStart | None = None,
-           runs_code: Callable[[scripted.ScriptedPaths], bool] | None = None) -> Started:
+           runs_code: Callable[[scripted.ScriptedPaths], bool] | None = None, paid_vnd: int = 0) -> Started:
     """The dossier started inside the change's transaction. `runs_code(paths)`, on SQLite, says
     whether the change runs template code; then the change gives the lock back before writing
     (_CodeToRunFirst) to run that code outside it first, coming back with it `prepared`."""
     definition, variant, unit = _definition_for_unit(s, definition_id, unit_code)
+    if (applicant or {}).get("fees"):  # the fee cases that apply: paid first where the procedure says so
+        applicant = {**applicant, "fee_wait": payments.waits_at_reception(s, definition_id, applicant["fees"],
+                                                                          paid_vnd)}
     if runs_code is not None and holds_database_lock(rt) and runs_code(
             scripted.paths_of(rt.bundle_for(s, definition))):
         raise _CodeToRunFirst()
@@ -426,6 +444,7 @@ def _completed(rt: Runtime, work_item_id: int, actor: Actor, data, expected_vers
             ready_before = run.ready_task_ids()
             run.complete(item.task_id, dict(data or {}))
         _close_item(s, item, actor, now, data, calendar)
+        results.note_approval(s, dossier, item, data, actor, now)
         audit.record(s, at=now, action="complete", actor=actor, dossier_id=dossier.id,
                      work_item_id=item.id, element_id=item.element_id,
                      classification=item.classification, margin_minutes=item.margin_minutes)
@@ -785,4 +804,5 @@ def reappoint_dossier(rt: Runtime, dossier_id: int, actor: Actor, new_appointmen
                      original_appointment=dossier.original_appointment_at.isoformat(),
                      new_appointment=moved.appointment.isoformat(),
                      **{officer_rollups.LATE_OFFICERS: late or None})
+        citizen_notices.reappointed(s, dossier, now, rt.calendars.for_unit(s, dossier.unit_code).tz)
         return dossier

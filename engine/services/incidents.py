@@ -22,14 +22,16 @@ from engine.domain.errors import InvalidAction
 from engine.domain.errors import NotFound
 from engine.services import audit
 from engine.services.runtime import Runtime
+from engine.store import citizen_records
 from engine.store import operations_records as records
+from engine.store import service_call_records
 from engine.store.database import Session
 from engine.store.operations_records import IncidentRecord
 from engine.services.watchdog import StopRequested
 
 #: Tries before an incident opens (the first run and two retries).
 MAX_ATTEMPTS = 3
-KINDS = ("timer", "sla", "forecast", "outbox", "absence")
+KINDS = ("timer", "sla", "forecast", "outbox", "absence", "service", "signing")
 
 
 @dataclass(frozen=True)
@@ -123,8 +125,12 @@ def _set_due(session: Session, incident: IncidentRecord, at: datetime | None) ->
         records.set_sla_due(session, incident.subject_id, at)
     elif incident.kind == "forecast":
         records.set_forecast_due(session, incident.subject_id, at)
+    elif incident.kind == "signing":
+        citizen_records.set_signing_due(session, incident.subject_id, at)
     elif incident.kind == "outbox" and at is not None:
         records.requeue_message(session, incident.subject_id, at)
+    elif incident.kind == "service":
+        service_call_records.set_due(session, incident.subject_id, at)
     # absence hand-overs are found again by every pass; parked_subjects() holds them back
 
 

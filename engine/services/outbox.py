@@ -10,6 +10,7 @@ from datetime import timedelta
 from engine import logs
 from engine.services import incidents
 from engine.services.channels import Channel
+from engine.services.channels import ChannelOff
 from engine.services.channels import Undeliverable
 from engine.services.runtime import Runtime
 from engine.services.watchdog import ItemTimedOut
@@ -104,8 +105,20 @@ def _deliver_one(rt: Runtime, channels, message_id: int) -> str | None:
             return "sent"
     except StopRequested:
         raise
+    except ChannelOff as off:
+        return _record_off(rt, message_id, off)
     except Exception as exc:  # a failed delivery must never stop the worker
         return _record_failure(rt, message_id, exc)
+
+
+def _record_off(rt: Runtime, message_id: int, off: ChannelOff) -> str:
+    """No provider for the channel there: nothing to retry; `off` stays visible on the dossier."""
+    with rt.db.session() as s:
+        message = s.get(OutboxRecord, message_id)
+        message.status, message.last_error = "off", str(off)[:2000]
+        message.attempts += 1
+        message.lease_owner = message.lease_expires_at = None
+    return "off"
 
 
 def _record_failure(rt: Runtime, message_id: int, exc: Exception) -> str:

@@ -15,8 +15,11 @@ from engine.domain.model import DossierStatus
 from engine.domain.model import RunState
 from engine.domain.model import WorkItemState
 from engine.services import audit
+from engine.services import citizen_store
+from engine.services import citizen_notices
 from engine.store import repositories
 from engine.store import rollups
+from engine.store import service_call_records
 from engine.store.database import Session
 from engine.store.records import DossierPauseRecord
 from engine.store.records import DossierRecord
@@ -57,6 +60,7 @@ def sync(session: Session, dossier: DossierRecord, run: Run, calendar, actor: Ac
     if ready.keys() <= {item.task_id for item in created}:
         # Every open step is one this change created: a reply can show them without a query.
         repositories.remember_open_items(session, dossier.id, created)
+    service_call_records.record_pending(session, dossier.id, run.pending_service_calls(), now)
     return created
 
 
@@ -145,9 +149,12 @@ def _update_dossier(session, dossier: DossierRecord, run: Run, now, calendar, re
     dossier.next_timer_at = run.next_timer_at()
     dossier.updated_at = now
     status = _status_from_workflow(run, ready)
-    new_status = status if status is not None else dossier.status
+    if status is None:  # the workflow says nothing: the status stays, unless only the fee wait set it
+        status = dossier.status if dossier.status != DossierStatus.FINANCIAL_OBLIGATION else \
+            DossierStatus.IN_PROCESSING.value
+    new_status = _held_for_fees(dossier, status, run)
     _follow_clock_pause(session, dossier, run, ready, new_status, now, calendar)
-    dossier.status = new_status
+    old_status, dossier.status = dossier.status, new_status
     if dossier.appointment_at is not None:
         dossier.apology_check_at = now  # the change may change the forecast: the SLA sweep looks again
     if run.is_completed() and dossier.run_state == RunState.RUNNING.value:
@@ -161,6 +168,28 @@ def _update_dossier(session, dossier: DossierRecord, run: Run, now, calendar, re
             verdict, margin = deadlines.classify(calendar, dossier.appointment_at, now)
             dossier.classification, dossier.margin_minutes = verdict.value, margin
         rollups.record_closed(session, dossier)
+        citizen_store.keep_completed(session, dossier, now)
+    citizen_notices.status_changed(session, dossier, old_status, now, calendar.tz)
+
+
+def refresh_status(session, dossier: DossierRecord, run: Run, now, calendar) -> None:
+    """The status the workflow gives now (accepted when it gives none), after a wait outside the
+    workflow ended (fees paid); the clock pause follows."""
+    ready = run.human_tasks()
+    status = _status_from_workflow(run, ready)
+    new_status = _held_for_fees(dossier, status if status is not None else DossierStatus.ACCEPTED.value, run)
+    _follow_clock_pause(session, dossier, run, ready, new_status, now, calendar)
+    old_status, dossier.status = dossier.status, new_status
+    citizen_notices.status_changed(session, dossier, old_status, now, calendar.tz)
+
+
+def _held_for_fees(dossier: DossierRecord, status: int, run: Run) -> int:
+    """Status 6 (clock stopped) instead of accepted or in processing while fees to be paid before
+    processing are unpaid (engine.services.fees keeps the flag); a finished process is not held."""
+    if (dossier.applicant or {}).get("fee_wait") and not run.is_completed() and status in (
+            DossierStatus.ACCEPTED.value, DossierStatus.IN_PROCESSING.value):
+        return DossierStatus.FINANCIAL_OBLIGATION.value
+    return status
 
 
 def _follow_clock_pause(session, dossier: DossierRecord, run: Run, ready: list[HumanTask], new_status: int,

@@ -155,7 +155,7 @@ class Runtime:
             return bundle
         blob = session.get(TemplateBlobRecord, definition.digest)
         files = {name: text.encode("utf-8") for name, text in blob.files.items()
-                 if name.endswith((".bpmn", ".bpmn2", ".xml"))}
+                 if name.endswith((".bpmn", ".bpmn2", ".xml", ".dmn"))}
         return self.specs.get(files, definition.key, digest=definition.digest)
 
 

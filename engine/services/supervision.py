@@ -10,7 +10,10 @@ ends.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime
+from datetime import time
+from datetime import timedelta
 
 from engine.domain.forecast import Forecast
 from engine.services.forecasts import Forecaster
@@ -123,3 +126,37 @@ def filter_options(rt: Runtime, units) -> FilterOptions:
     with rt.db.report_session() as s:
         names = statistics.unit_names(s, units)
         return FilterOptions(sorted(names.items(), key=lambda kv: kv[1]), statistics.procedures(s))
+
+
+# -- the trend chart --------------------------------------------------------------------------------
+
+#: Beyond this many weeks the trend is drawn by month: a bar a week would be hair-thin again.
+MOST_WEEKS = 26
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    start: datetime  # the week's (or month's) first local midnight, clipped to the period
+    by_month: bool
+    figures: statistics.Figures
+
+
+def trend(rt: Runtime, scope: statistics.Scope, now: datetime) -> list[TrendPoint]:
+    """The period's figures week by week (Monday to Sunday, in the period's own time zone), or
+    month by month when the period is longer than MOST_WEEKS weeks."""
+    by_month = (scope.end - scope.start) > timedelta(weeks=MOST_WEEKS)
+    bounds = _period_starts(scope.start, scope.end, by_month) + [scope.end]
+    with rt.db.report_session() as s:
+        return [TrendPoint(start, by_month, statistics.summary(s, replace(scope, start=start, end=end), now))
+                for start, end in zip(bounds, bounds[1:])]
+
+
+def _period_starts(start: datetime, end: datetime, by_month: bool) -> list[datetime]:
+    starts, day = [start], start.date()
+    while True:
+        day = (day.replace(day=1) + timedelta(days=32)).replace(day=1) if by_month else \
+            day + timedelta(days=7 - day.weekday())
+        instant = datetime.combine(day, time(0), start.tzinfo)
+        if instant >= end:
+            return starts
+        starts.append(instant)

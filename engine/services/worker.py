@@ -16,7 +16,9 @@ import time
 from engine.services import absences
 from engine.services import online_intake
 from engine.services import outbox
+from engine.services import results
 from engine.services import sla
+from engine.services import service_calls
 from engine.services import timers
 from engine.services.channels import Channel
 from engine.services.runtime import Runtime
@@ -48,12 +50,16 @@ def _pass(rt: Runtime, channels: dict[str, Channel], batch: int, watchdog: Watch
         done["timers"] += fired
         if leased < batch:
             break
+    if not watchdog.should_stop():
+        done["service_calls"] = service_calls.run_due(rt, batch, watchdog)
     _add(done, sla.sweep(rt, batch * 4, watchdog))
     if not watchdog.should_stop():
         _add(done, absences.route_to_substitutes(rt))
     if not watchdog.should_stop():  # dossiers submitted on the portal, and those waiting too long
         _add(done, online_intake.pull(rt))
         _add(done, online_intake.alert_waiting(rt))
+    if not watchdog.should_stop():
+        _add(done, results.issue_due(rt, batch, watchdog))
     _add(done, outbox.deliver_due(rt, channels, batch * 2, watchdog))
 
 

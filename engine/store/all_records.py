@@ -9,4 +9,7 @@ from engine.store import operations_records  # noqa: F401
 from engine.store import records  # noqa: F401
 from engine.store import variant_records  # noqa: F401
 from engine.store import attachment_records  # noqa: F401
+from engine.store import citizen_records  # noqa: F401
 from engine.store import portal_records  # noqa: F401
+from engine.store import service_call_records  # noqa: F401
+from engine.store import citizen_records  # noqa: F401

@@ -12,10 +12,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON
+from sqlalchemy import Boolean
 from sqlalchemy import Float
 from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import Text
+from sqlalchemy import false
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -47,6 +49,8 @@ class ProcedureRecord(Base):
     clock_cutoff: Mapped[str | None] = mapped_column(String(5))  # "15:00": later receipts count from next day
     clock_rule: Mapped[str | None] = mapped_column(Text)
     fees: Mapped[list] = mapped_column(JSON, default=list)  # [{name, amount_vnd, note}]
+    # The fees are paid before the dossier is processed: until then it waits at status 6, clock stopped.
+    fees_before_processing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     required_documents: Mapped[list] = mapped_column(JSON, default=list)  # [{name, copies, original}]
     result: Mapped[str | None] = mapped_column(Text)
     legal_basis: Mapped[list] = mapped_column(JSON, default=list)  # [text]

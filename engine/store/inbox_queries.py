@@ -158,20 +158,54 @@ def procedures_in_unit(session: Session, unit_code: str) -> list[tuple[str, str]
     return [(key, name) for key, name in rows]
 
 
+RETURN_DECISION = ("ket_qua", "tra_lai")  # what a step sending the dossier back records (actions.py)
+
+
+def return_reason(outcome: dict | None) -> str | None:
+    """Why a completed step sent the dossier back (its return reason, else its opinion), or None
+    when it did not send it back."""
+    outcome = outcome or {}
+    if outcome.get(RETURN_DECISION[0]) != RETURN_DECISION[1]:
+        return None
+    return str(outcome.get("ly_do_tra_lai") or outcome.get("y_kien") or "").strip()
+
+
+def return_reasons(session: Session, rows: Iterable[InboxRow]) -> dict[int, str]:
+    """item id -> why a later step sent it back, for the rows that were: the step completed at the
+    instant the row was created recorded the return (the desk's return action or the form's own
+    "send back" choice, which both complete it with ket_qua 'tra_lai')."""
+    created = {(row.dossier_id, row.created_at): row.item_id for row in rows}
+    if not created:
+        return {}
+    completed = session.scalars(select(WorkItemRecord).where(
+        WorkItemRecord.dossier_id.in_(sorted({dossier for dossier, _ in created})),
+        WorkItemRecord.state == "completed",
+        WorkItemRecord.completed_at.in_(sorted({at for _, at in created}))))
+    reasons = {}
+    for step in completed:
+        reason = return_reason(step.outcome)
+        item_id = created.get((step.dossier_id, step.completed_at))
+        if reason is not None and item_id is not None:
+            reasons[item_id] = reason
+    return reasons
+
+
 @dataclass(frozen=True)
 class InboxPage:
     rows: list[InboxRow]
     counts: dict[str, int]
     procedures: list[tuple[str, str]]
     names: dict[str, str]
+    returned: dict[int, str]  # item id -> why a later step sent it back
 
 
 def inbox_page(session: Session, who: InboxFilter, tab: str) -> InboxPage:
-    """One tab's rows, every tab's count, the procedure filter's choices and people's names."""
+    """One tab's rows, every tab's count, the procedure filter's choices, people's names and the
+    reasons of the rows that were sent back."""
     rows = inbox(session, who, tab)
     people = [r.assignee for r in rows] + [r.owner for r in rows] + [r.on_behalf_of for r in rows]
     return InboxPage(rows, tab_counts(session, who), procedures_in_unit(session, who.unit_code),
-                     full_names(session, people))
+                     full_names(session, people), return_reasons(session, rows))
 
 
 # -- one work item and its dossier ----------------------------------------------------------------

@@ -107,3 +107,8 @@ def dossiers_on_version(session: Session, definition_id: int, unit_codes: list[s
     rows = list(session.scalars(select(DossierRecord).where(*where, DossierRecord.id > after_id)
                                 .order_by(DossierRecord.id).limit(limit)))
     return rows, total or 0
+
+
+def codes_with_status(session: Session, statuses) -> list[str]:
+    return list(session.scalars(select(DossierRecord.code).where(DossierRecord.status.in_(statuses))
+                                .order_by(DossierRecord.id)))

@@ -330,11 +330,11 @@ class OutboxRecord(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"), index=True)
-    channel: Mapped[str] = mapped_column(String(20))  # in_app | email | sms
+    channel: Mapped[str] = mapped_column(String(20))  # in_app | email | sms | zalo
     recipient: Mapped[str] = mapped_column(String(200))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | sent | dead
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | sent | dead | off (no provider)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

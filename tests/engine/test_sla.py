@@ -92,9 +92,9 @@ def test_in_app_delivery_is_exactly_once_and_failures_end_in_dead_letter(runtime
                        now=clock.now())
         outbox.enqueue(s, key="k1", channel="in_app", recipient="chuyen_vien_1", subject="A", body="B",
                        now=clock.now())  # the same effect twice is one message
-        outbox.enqueue(s, key="k2", channel="email", recipient="x@example.org", subject="A", body="B",
+        outbox.enqueue(s, key="k2", channel="fax", recipient="x@example.org", subject="A", body="B",
                        now=clock.now())
-    channels = default_channels()  # no SMTP configured: e-mail fails and must retry, then die
+    channels = default_channels()  # no fax channel: the message fails and must retry, then die
     assert outbox.deliver_due(runtime, channels) == {"sent": 1, "retry": 1, "dead": 0}
     assert outbox.deliver_due(runtime, channels) == {"sent": 0, "retry": 0, "dead": 0}  # backing off
     for _ in range(outbox.MAX_ATTEMPTS):
@@ -102,5 +102,5 @@ def test_in_app_delivery_is_exactly_once_and_failures_end_in_dead_letter(runtime
         outbox.deliver_due(runtime, channels)
     with runtime.db.session() as s:
         assert s.scalar(select(OutboxRecord).where(OutboxRecord.dedupe_key == "k2")).status == "dead"
-        assert "no 'email' channel" in s.scalar(select(OutboxRecord.last_error).where(OutboxRecord.dedupe_key == "k2"))
+        assert "no 'fax' channel" in s.scalar(select(OutboxRecord.last_error).where(OutboxRecord.dedupe_key == "k2"))
         assert [n.username for n in s.scalars(select(NotificationRecord))] == ["chuyen_vien_1"]

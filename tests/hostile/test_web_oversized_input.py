@@ -72,7 +72,7 @@ def test_a_reason_longer_than_a_slip_holds_is_refused_at_the_desk_and_by_the_api
     login(hostile_client, "mot_cua_1")
     page = hostile_client.get(f"/ban-lam-viec/ho-so/{_dossier_id(hostile_rt)}").get_data(as_text=True)
     answer = hostile_client.post(f"/ban-lam-viec/ho-so/{_dossier_id(hostile_rt)}/dung",
-                                 data={"csrf_token": csrf_token(page), "reason": "x" * 2001})
+                                 data={"csrf_token": csrf_token(page), "kind": "dung", "reason": "x" * 2001})
     assert answer.status_code == 422 and "2000" in answer.get_data(as_text=True)
     api = hostile_client.post(f"/api/v1/dossiers/{started['code']}/stop", json={"reason": "x" * 2001},
                               headers=bearer(desk_token))

@@ -55,6 +55,9 @@ def answers(step: dict, form: dict, target: str | None) -> dict:
     """Form data that routes `step` to `target` (None: the default flow)."""
     data = {name: field["enum"][0] for name, field in form.get("properties", {}).items() if "enum" in field}
     data.update({name: True for name, field in form.get("properties", {}).items() if field.get("type") == "boolean"})
+    # numbers a decision table reads (pages, copies): their smallest allowed value
+    data.update({name: field.get("minimum", 1) for name, field in form.get("properties", {}).items()
+                 if field.get("type") == "integer"})
     edges = step["next"] if isinstance(step.get("next"), list) else []
     for edge in edges:
         if edge.get("when") and edge["to"] == target:

@@ -141,7 +141,7 @@ def test_the_leader_sees_the_specialists_proposal_first_and_every_earlier_entry(
     assert "Không đủ điều kiện, trình ký văn bản từ chối" in proposal.text_content()
     assert "Giấy chứng sinh bị tẩy xóa" in proposal.text_content() and "refuse" in proposal.get("class")
     body = html.tostring(page, encoding="unicode")
-    assert body.index('id="proposal"') < body.index('id="record"') < body.index('id="step-form"')  # it leads
+    assert body.index('id="proposal"') < body.index('id="step-form"') < body.index('id="record"')  # decision first
     appraisal = page.xpath('//section[@data-step="tham_dinh"]')[0]
     assert appraisal.xpath('string(.//dd[@data-field="ho_ten_tre"])') == "Nguyễn Bình An"
     assert appraisal.xpath('string(.//dd[@data-field="noi_sinh"])') == "Bệnh viện Phụ sản Hà Nội"

@@ -88,10 +88,13 @@ TRANSLATING_CALLS = {"gettext", "_", "N_", "ngettext", "lazy_gettext"}
 #: Python files whose Vietnamese is meant to stay Vietnamese in every interface language.
 STAYS_VIETNAMESE = {
     "seed.py": "demo data (names, reasons) as a Vietnamese office would type them",
+    "seed_citizen.py": "demo data (a fee's name, citizens' comments) as Vietnamese offices and citizens write them",
     "demo_portal.py": "demo online dossiers (names, summaries) as citizens would type them on the portal",
+    "demo_records.py": "the demo citizen's data, as a Vietnamese office would type it",
     "desk/printing.py": "the printed legal forms are official documents",
     "supervise/report.py": "the statistical report is an official document, like the printed forms",
     "supervise/kpi_report.py": "the KPI report is an official document, like the statistical report",
+    "supervise/satisfaction_report.py": "the satisfaction report is an official document, like the statistics report",
     "desk/step_form.py": "its table is the Vietnamese of marshmallow's English messages",
     "refusals.py": "the Vietnamese of the engine's state words, used only on Vietnamese pages",
     "i18n.py": "each language's name is written in that language",

@@ -12,7 +12,7 @@ d. a second dossier is left open: the supervisor sees it at risk, then, once the
 e. a citizen, not signed in, looks the first dossier up by its code.
 
 Every page visited is saved as a screenshot under test-artifacts/screenshots/journey-*.png, and
-any script error or failed request (the missing favicon aside) fails the test."""
+any script error or failed request fails the test."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ import re
 import pytest
 
 from engine.store import catalogue_records
+from tests.web.browser import PHONE
 from tests.web.browser import chromium  # noqa: F401  (fixture)
 from tests.web.browser import live_server
 from tests.web.browser import open_browser
@@ -188,7 +189,7 @@ def open_from_inbox(page, server, tab: str, code: str, shot, name: str) -> None:
 
 
 def claim(page, shot, name: str) -> None:
-    page.click("aside form[action$='/nhan'] button")
+    page.click("#decision form[action$='/nhan'] button")
     page.wait_for_selector(".flash:has-text('Đã nhận xử lý.')")
     shot(page, f"{name}-claimed")
 
@@ -216,9 +217,11 @@ def work_through(chromium, server, clerk, code: str, dossier_url: str, clock, sh
     assert step_name(owner) == "Thẩm định hồ sơ, dự thảo kết quả"
     claim(owner, shot, "step2-tu-phap-1")
     step_url = owner.url
-    owner.select_option("aside form[action$='/uy-quyen'] select[name=to_username]", "tu_phap_2")
-    owner.fill("aside form[action$='/uy-quyen'] input[name=note]", "Kiểm tra giúp giấy chứng sinh")
-    owner.click("aside form[action$='/uy-quyen'] button")
+    owner.click("#thao-tac-khac summary")  # the other actions sit behind one menu
+    owner.click("#thao-tac-khac a[href='#tac-uy-quyen']")
+    owner.select_option("#tac-uy-quyen select[name=to_username]", "tu_phap_2")
+    owner.fill("#tac-uy-quyen input[name=note]", "Kiểm tra giúp giấy chứng sinh")
+    owner.click("#tac-uy-quyen button")
     owner.wait_for_selector(".flash:has-text('Đã ủy quyền cho tu_phap_2.')")
     assert owner.locator("#step-form").count() == 0  # the owner waits for the colleague
     shot(owner, "step2-tu-phap-1-delegated")
@@ -228,10 +231,11 @@ def work_through(chromium, server, clerk, code: str, dossier_url: str, clock, sh
     open_from_inbox(colleague, server, "uy_quyen", code, shot, "step2-tu-phap-2")
     assert colleague.url == step_url
     assert colleague.locator("#step-form").count() == 0  # a delegate checks, the owner decides
-    assert colleague.locator("aside h3:has-text('Chuyển lại cho Trần Tư Pháp')").count() == 1
-    colleague.fill("aside form[action$='/chuyen-lai'] textarea[name=note]", "Đã kiểm tra, giấy tờ hợp lệ")
+    colleague.click("#thao-tac-khac summary")
+    colleague.click("#thao-tac-khac a:has-text('Chuyển lại cho Trần Tư Pháp')")
+    colleague.fill("#tac-chuyen-lai textarea[name=note]", "Đã kiểm tra, giấy tờ hợp lệ")
     shot(colleague, "step2-tu-phap-2-resolve")
-    colleague.click("aside form[action$='/chuyen-lai'] button")
+    colleague.click("#tac-chuyen-lai button")
     colleague.wait_for_url(f"**{INBOX}")
     assert colleague.locator(".flash").text_content() == "Đã chuyển lại cho người ủy quyền."
     shot(colleague, "step2-tu-phap-2-resolved")
@@ -292,7 +296,7 @@ def late_dossier_supervised(chromium, server, clerk, definition_id: int, clock, 
     # signature and return after it cannot end by 17:00.
     clock.advance(minutes=410)
     supervisor = open_browser(chromium, server, "giam_sat", home="/giam-sat/")
-    supervisor.wait_for_function("Chart.getChart(document.getElementById('chart-communes')) !== undefined")
+    supervisor.wait_for_selector("#theo-xa th button.sort")  # the page's script has run
     shot(supervisor, "supervise-dashboard-before")
     supervisor.click("nav.tabs a:has-text('Nguy cơ trễ hẹn')")
     supervisor.wait_for_url("**/giam-sat/nguy-co*")
@@ -305,7 +309,7 @@ def late_dossier_supervised(chromium, server, clerk, definition_id: int, clock, 
     clock.advance(days=2)  # Wednesday afternoon: the appointment has passed, the dossier still open
     supervisor.click("nav.tabs a:has-text('Thống kê')")
     supervisor.wait_for_url(re.compile(r"/giam-sat/(\?.*)?$"))
-    supervisor.wait_for_function("Chart.getChart(document.getElementById('chart-communes')) !== undefined")
+    supervisor.wait_for_selector("#theo-xa th button.sort")  # the page's script has run
     overdue = supervisor.locator("#tong-hop tbody a[data-bucket='overdue']")  # in progress, overdue
     assert overdue.text_content().strip() == "1"
     hoan_kiem = supervisor.locator("#theo-xa tbody tr[data-key='00070'] a[data-bucket='overdue']")
@@ -330,7 +334,7 @@ def late_dossier_supervised(chromium, server, clerk, definition_id: int, clock, 
 # -- e. the citizen ---------------------------------------------------------------------------------
 
 def citizen_looks_up(chromium, server, code: str, appointment: str, shot):  # noqa: F811
-    citizen = open_browser(chromium, server, None)
+    citizen = open_browser(chromium, server, None, viewport=PHONE)  # a citizen looks it up on a phone
     citizen.goto(f"{server}/")
     shot(citizen, "public-home")
     citizen.click("header nav a:has-text('Tra cứu hồ sơ')")
@@ -339,6 +343,7 @@ def citizen_looks_up(chromium, server, code: str, appointment: str, shot):  # no
     citizen.fill("#so", "5678")  # the last digits of the phone given at the desk (0912345678)
     citizen.click("main button[type=submit]")
     citizen.wait_for_selector("dl.card")
+    assert citizen.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
     card = {dt.text_content(): dd.text_content().strip() for dt, dd in zip(
         citizen.locator("dl.card dt").all(), citizen.locator("dl.card dd").all())}
     assert card["Mã hồ sơ"] == code

@@ -55,11 +55,29 @@ def test_overview_counts_dossiers_by_status(client, received):
     assert '2 · Được tiếp nhận</td><td class="num">1<' in page
 
 
-def test_an_address_guessing_codes_is_made_to_wait_even_for_a_real_code(client, received, clock):
+def test_an_address_that_keeps_missing_is_made_to_wait_but_a_matching_lookup_is_always_answered(
+        client, received, clock):
+    # Given strangers at the ward's shared computer who typed 30 unknown codes
     for n in range(30):
-        look_up(client, f"01.00070-260302-{n + 100:04d}")
-    blocked = look_up(client, received.code)
-    assert "quá nhiều lần" in blocked and "Được tiếp nhận" not in blocked
+        assert "Không tìm thấy hồ sơ" in look_up(client, f"01.00070-260302-{n + 100:04d}")
+    # the next miss is told to wait, but the family with its slip and phone digits is answered
+    assert "quá nhiều lần" in look_up(client, "01.00070-260302-0200")
+    assert "Được tiếp nhận" in look_up(client, received.code)
+    # and the wait ends with the window: the misses have aged out
+    clock.advance(minutes=11)
+    assert "Không tìm thấy hồ sơ" in look_up(client, "01.00070-260302-0201")
+
+
+def test_answered_lookups_do_not_count_against_the_address(client, received, clock):
+    for _ in range(40):
+        assert "Được tiếp nhận" in look_up(client, received.code)
+    assert "Không tìm thấy hồ sơ" in look_up(client, "01.00070-260302-0300")
+
+
+def test_a_code_whose_digits_were_walked_is_closed_to_typed_lookups_for_the_window(client, received, clock):
+    for digits in range(1000, 1010):
+        look_up(client, received.code, str(digits))
+    assert "tra cứu sai nhiều lần" in look_up(client, received.code)
     clock.advance(minutes=11)
     assert "Được tiếp nhận" in look_up(client, received.code)
 

@@ -82,7 +82,7 @@ def open_step(page, server, tab: str, code: str) -> None:
 
 
 def claim(page) -> None:
-    page.click("aside form[action$='/nhan'] button")
+    page.click("#decision form[action$='/nhan'] button")
     page.wait_for_selector(".flash:has-text('Đã nhận xử lý.')")
 
 
@@ -191,8 +191,9 @@ def test_a_step_returned_by_the_leader_comes_back_filled(chromium, server, web_r
     leader = open_browser(chromium, server, "lanh_dao_1", home=INBOX, viewport=DESKTOP)
     open_step(leader, server, "nhom", dossier.code)
     claim(leader)
-    leader.fill("aside form[action$='/tra-lai'] textarea[name=reason]", "Ghi lại nơi sinh theo giấy chứng sinh")
-    leader.click("aside form[action$='/tra-lai'] button")
+    leader.click("#decision details.return summary")
+    leader.fill("#decision form[action$='/tra-lai'] textarea[name=reason]", "Ghi lại nơi sinh theo giấy chứng sinh")
+    leader.click("#decision form[action$='/tra-lai'] button")
     leader.wait_for_url(f"**{INBOX}")
 
     specialist = open_browser(chromium, server, "tu_phap_1", home=INBOX, viewport=DESKTOP)

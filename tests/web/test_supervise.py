@@ -73,11 +73,10 @@ def test_the_dashboard_counts_march_with_rate_per_commune_procedure_and_officer(
     assert tree.xpath('string(//*[@id="ty-le"])') == "66,7%"
     assert table(text, "theo-xa") == {"Phường Hoàn Kiếm": HOAN_KIEM, "Phường Cửa Nam": CUA_NAM}
     assert table(text, "theo-thu-tuc") == {"Five steps": HANOI}
-    officers = table(text, "theo-can-bo")
-    assert officers["mot_cua_1 (mot_cua_1)"] == ["5", "0", "4", "1", "0", "80,0%"]
-    assert officers["Lê Văn X (can_bo_x)"] == ["5", "1", "3", "1", "0", "80,0%"]
-    assert set(officers) == {"mot_cua_1 (mot_cua_1)", "chuyen_vien_1 (chuyen_vien_1)", "lanh_dao_1 (lanh_dao_1)",
-                             "Lê Văn X (can_bo_x)"}
+    officers = table(text, "theo-can-bo")  # full names; an account without one shows its user name
+    assert officers["mot_cua_1"] == ["5", "0", "4", "1", "0", "80,0%"]
+    assert officers["Lê Văn X"] == ["5", "1", "3", "1", "0", "80,0%"]
+    assert set(officers) == {"mot_cua_1", "chuyen_vien_1", "lanh_dao_1", "Lê Văn X"}
     # The charts are drawn from the same figures, embedded in the page.
     chart = json.loads(tree.xpath('string(//script[@id="supervise-chart-data"])'))
     assert chart["results"]["values"] == [1, 1, 1]
@@ -359,18 +358,58 @@ def browser_page(app, month, chromium):  # noqa: F811
 def test_in_a_browser_the_charts_draw_and_a_filter_swaps_the_tables(browser_page):
     tab, server = browser_page
     drawn = "(id) => { const c = Chart.getChart(document.getElementById(id)); return c ? c.data.labels : null; }"
-    tab.wait_for_function(f"({drawn})('chart-communes') !== null")
-    assert tab.evaluate(drawn, "chart-communes") == ["Phường Cửa Nam", "Phường Hoàn Kiếm"]
+    tab.wait_for_function(f"({drawn})('chart-late-communes') !== null")
+    # the communes with late dossiers, the most first; every bar opens the dossiers behind it
+    assert tab.evaluate(drawn, "chart-late-communes") == [["Phường Cửa Nam"], ["Phường Hoàn Kiếm"]]  # lines
     assert tab.evaluate(drawn, "chart-results") == ["Trước hạn", "Đúng hạn", "Quá hạn"]
+    assert tab.evaluate(drawn, "chart-trend")[0].startswith("Tuần từ")
 
     tab.select_option("select[name=xa]", "00073")
     tab.wait_for_function("document.querySelectorAll('#theo-xa tbody tr').length === 1")
     assert tab.locator("#theo-xa tbody tr td").first.text_content() == "Phường Cửa Nam"
     assert "xa=00073" in tab.url
-    tab.wait_for_function(f"JSON.stringify(({drawn})('chart-communes')) === '[\"Phường Cửa Nam\"]'")
+    tab.wait_for_function(f"JSON.stringify(({drawn})('chart-late-communes')) === '[[\"Phường Cửa Nam\"]]'")
     screenshot(tab, "supervise-filtered")
     tab.goto(f"{server}/giam-sat/")
-    tab.wait_for_function(f"({drawn})('chart-communes') !== null")
+    tab.wait_for_function(f"({drawn})('chart-late-communes') !== null")
     screenshot(tab, "supervise")
+    # a click on a column header sorts the table (here: most overdue first, then fewest)
+    tab.click("#theo-xa th[data-figure=overdue] button.sort")
+    tab.click("#theo-xa th[data-figure=overdue] button.sort")
+    assert tab.locator("#theo-xa tbody tr td").first.text_content() == "Phường Hoàn Kiếm"
+    assert tab.get_attribute("#theo-xa th[data-figure=overdue]", "aria-sort") == "descending"
+    tab.click("#chart-late-communes", position={"x": 300, "y": 40})  # the first bar: Cửa Nam's late dossiers
+    tab.wait_for_url("**/giam-sat/ho-so?*nhom=late*")
+    assert "xa=00073" in tab.url
     tab.goto(f"{server}/giam-sat/nguy-co")
     screenshot(tab, "supervise-at-risk")
+
+
+def test_the_charts_answer_which_communes_and_procedures_are_late_week_by_week_and_link_their_dossiers(client, month):
+    login(client, "giam_sat")
+    tree = html.fromstring(page(client, "/giam-sat/?tu=2026-03-01&den=2026-03-31"))
+    chart = json.loads(tree.xpath('string(//script[@id="supervise-chart-data"])'))
+    late = chart["late_communes"]
+    # communes with dossiers finished late or overdue now, the most first (ties in Vietnamese order)
+    assert (late["labels"], late["late"], late["overdue"]) == (["Phường Cửa Nam", "Phường Hoàn Kiếm"], [1, 0], [0, 1])
+    assert "nhom=late" in late["late_links"][0] and "xa=00073" in late["late_links"][0]
+    assert chart["late_procedures"]["labels"] == ["Five steps"]
+    # March 2026 from Sunday 1st: the 1st alone, then four Monday-to-Sunday weeks and Monday the 30th on
+    assert chart["trend"]["labels"] == ["Tuần từ 01/03", "Tuần từ 02/03", "Tuần từ 09/03", "Tuần từ 16/03",
+                                        "Tuần từ 23/03", "Tuần từ 30/03"]
+    assert sum(chart["trend"]["in_time"]) == 2 and sum(chart["trend"]["late"]) == 1
+    assert set(chart["officers"]["labels"]) == {"mot_cua_1", "chuyen_vien_1", "lanh_dao_1", "Lê Văn X"}
+    a_year = json.loads(html.fromstring(page(client, "/giam-sat/?tu=2026-01-01&den=2026-12-31")).xpath(
+        'string(//script[@id="supervise-chart-data"])'))
+    assert a_year["trend"]["by_month"] and len(a_year["trend"]["labels"]) == 12
+
+
+def test_the_officer_filter_narrows_the_officers_table_and_is_kept_in_the_links(client, month):
+    login(client, "giam_sat")
+    text = page(client, "/giam-sat/?tu=2026-03-01&den=2026-03-31&can_bo=can_bo_x")
+    tree = html.fromstring(text)
+    assert list(table(text, "theo-can-bo")) == ["Lê Văn X"]
+    [chosen] = tree.xpath('//select[@name="can_bo"]/option[@selected]')
+    assert chosen.text_content() == "Lê Văn X"
+    assert "can_bo=can_bo_x" in tree.xpath('string(//a[contains(@href, "bao-cao.xlsx")]/@href)')
+    assert page(client, "/giam-sat/?can_bo=<b>", status=400)

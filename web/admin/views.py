@@ -157,7 +157,8 @@ def _month(text: str | None) -> date:
 
 def _incident_kinds() -> dict[str, str]:
     return {"timer": gettext("Hẹn giờ"), "sla": gettext("Cảnh báo hạn xử lý"), "forecast": gettext("Dự báo trễ hẹn"),
-            "outbox": gettext("Thông báo"), "absence": gettext("Chuyển xử lý thay")}
+            "outbox": gettext("Thông báo"), "absence": gettext("Chuyển xử lý thay"),
+            "service": gettext("Bước dịch vụ (trình kết nối)")}
 
 
 def _incident_statuses() -> dict[str, str]:

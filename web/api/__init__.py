@@ -13,6 +13,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from web.api import catalogue
+from web.api import citizen
 from web.api import dossiers
 from web.api import interagency
 from web.api import portal
@@ -23,7 +24,7 @@ from web.extensions import csrf
 
 PREFIX = "/api/v1"
 BLUEPRINTS = (catalogue.procedures, catalogue.templates, dossiers.blp, work_items.blp, statistics.blp, portal.blp,
-              interagency.blp)
+              interagency.blp, citizen.blp)
 
 DEFAULTS = {
     "API_TITLE": "motcua: một cửa điện tử",

@@ -66,9 +66,11 @@ _smorest_pagination_schema = pagination._pagination_parameters_schema_factory
 pagination._pagination_parameters_schema_factory = _bounded_pagination_schema
 
 
-def api_blueprint(name: str, url_prefix: str, description: str) -> Blueprint:
+def api_blueprint(name: str, url_prefix: str, description: str, authenticate: bool = True) -> Blueprint:
+    """A blueprint of the API; `authenticate=False` for the citizen's routes, which prove otherwise."""
     blp = Blueprint(name, __name__, url_prefix=url_prefix, description=description)
-    blp.before_request(_authenticate)
+    if authenticate:
+        blp.before_request(_authenticate)
     blp.register_error_handler(ApiError, _api_error)
     blp.register_error_handler(FormError, _form_error)
     blp.register_error_handler(EngineError, _engine_error)

@@ -73,7 +73,7 @@ def _listing() -> dict:
     with runtime().db.read_session() as s:
         page = inbox_queries.inbox_page(s, who, tab)
     return {"rows": page.rows, "counts": page.counts, "tab": tab, "tabs": TAB_LABELS, "filters": who,
-            "procedures": page.procedures, "names": page.names, "now": runtime().clock.now(),
+            "procedures": page.procedures, "names": page.names, "returned": page.returned, "now": runtime().clock.now(),
             "role_label": role_label, "offered": _offered_to(current_user.actor())}
 
 

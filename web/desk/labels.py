@@ -24,6 +24,7 @@ ACTION_LABELS = {
     "withdraw": "Công dân rút hồ sơ", "sla_warning": "Cảnh báo sắp đến hạn", "sla_breach": "Quá hạn xử lý",
     "sla_escalation": "Leo thang khi quá hạn", "skip": "Bỏ qua bước (khác biệt của xã, phường)",
     "attach": "Đính kèm tệp", "citizen_download": "Công dân tải bản sao",
+    "citizen_store_reuse": "Dùng lại giấy tờ từ kho dữ liệu của công dân", "result_signed": "Ký số kết quả",
 }
 
 #: work_item.escalation_level as the SLA sweep counts it: 1 warned, 2 breached, 3+ escalation levels.

@@ -1,5 +1,6 @@
 """The forms the one-stop office prints for a dossier (Circular 01/2018 forms, renumbered by
-Circular 03/2025): plain HTML with print CSS, and a QR code that opens the public lookup."""
+Circular 03/2025): HTML with print CSS, or the same page as PDF (WeasyPrint), each with its
+official form number and a QR code that opens the dossier's public lookup."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from markupsafe import Markup
 
 from engine.services import citizen_copies
 from engine.services import dossier_papers
+from engine.services import payments
 from engine.store import inbox_queries
 from web.desk import bp
 from web.desk.common import visible_dossier
@@ -27,6 +29,7 @@ from web.desk.labels import ACTION_LABELS
 from web.desk.labels import CLASSIFICATION_LABELS
 from web.desk.labels import STATUS_LABELS_VI
 from web.desk.labels import role_label
+from web.desk import pdf_pages
 from web.public.lookup_codes import qr_token
 from web.security import clerk_required
 from web.wiring import runtime
@@ -40,13 +43,24 @@ KINDS = {
     "kiem_soat": "Phiếu kiểm soát quá trình giải quyết hồ sơ",
     "so_theo_doi": "Sổ theo dõi hồ sơ",
     "dung": "Thông báo về việc dừng xử lý hồ sơ",
+    "bien_lai": "Biên lai thu phí, lệ phí",
 }
+#: The official form numbers (Circular 01/2018/TT-VPCP, Mẫu số 01-06). The stop notice comes from
+#: Art. 7 of Circular 03/2025/TT-VPCP, whose own numbering of the forms we could not verify.
+FORM_NUMBERS = {
+    "tiep_nhan": "Mẫu số 01", "bo_sung": "Mẫu số 02", "tu_choi": "Mẫu số 03", "xin_loi": "Mẫu số 04",
+    "kiem_soat": "Mẫu số 05", "so_theo_doi": "Mẫu số 06", "dung": "Mẫu thông báo dừng (Điều 7)",
+}
+FORM_SOURCES = {kind: "Thông tư 01/2018/TT-VPCP" for kind in FORM_NUMBERS} | {"dung": "Thông tư 03/2025/TT-VPCP"}
+
+PAYMENT_METHODS = {"cash": "Tiền mặt", "bank": "Chuyển khoản", "portal": "Thanh toán trực tuyến"}
 # A form that has nothing to say yet is not printed blank: say why instead.
 MISSING = {
     "bo_sung": "Hồ sơ chưa có yêu cầu bổ sung nào.",
     "tu_choi": "Hồ sơ chưa bị từ chối.",
     "xin_loi": "Hồ sơ chưa được hẹn lại ngày trả kết quả.",
     "dung": "Hồ sơ chưa bị dừng xử lý.",
+    "bien_lai": "Hồ sơ chưa có khoản nộp phí, lệ phí nào.",
 }
 
 
@@ -60,27 +74,44 @@ def print_form(dossier_id: int, kind: str):
     return render_form(dossier_id, kind, dossier_papers.papers(runtime(), dossier_id))
 
 
-def render_form(dossier_id: int, kind: str, papers, back_url: str | None = None) -> str:
+@bp.get("/in/<int:dossier_id>/<kind>.pdf", endpoint="print_pdf")
+@clerk_required
+def print_form_pdf(dossier_id: int, kind: str):
+    """The same form as a PDF file (A5, or A4 for the control slip and the log), fonts embedded."""
+    if kind not in KINDS:
+        abort(404, description=gettext("Không có mẫu phiếu này."))
+    with runtime().db.read_session() as s:
+        code = visible_dossier(s, dossier_id).dossier.code
+    page = render_form(dossier_id, kind, dossier_papers.papers(runtime(), dossier_id), as_pdf=True)
+    return pdf_pages.pdf_response(page, f"{code}-{kind}.pdf")
+
+
+def render_form(dossier_id: int, kind: str, papers, back_url: str | None = None, as_pdf: bool = False) -> str:
     """The form as printed (also the citizen's copy on the lookup page, web.public.copies, which
     passes `back_url` and gets the applicant's ID number and phone masked and no address); 404 with
     the reason when the dossier has nothing for it to say yet."""
     with runtime().db.read_session() as s:
         stop = inbox_queries.stop_event(s, dossier_id) if kind == "dung" else None
+        fee_account = payments.account(s, papers.view.dossier) if kind == "bien_lai" else None
     dossier = papers.view.dossier
-    if not citizen_copies.form_issued(kind, papers, stop is not None) and kind in MISSING:
+    if kind == "bien_lai" and not fee_account.payments:
+        abort(404, description=MISSING[kind])
+    if kind != "bien_lai" and not citizen_copies.form_issued(kind, papers, stop is not None) and kind in MISSING:
         abort(404, description=MISSING[kind])
     lookup_url = url_for("public.lookup", ma=dossier.code, k=qr_token(dossier.code, current_app.config["SECRET_KEY"]),
                          _external=True)
     now = runtime().clock.now()
     return render_template(f"desk/print/{kind}.html", title=KINDS[kind], papers=papers, dossier=dossier,
                            view=papers.view, names=papers.names, lookup_url=lookup_url,
-                           qr=_qr_svg(lookup_url) if kind == "tiep_nhan" else None,
-                           back_url=back_url, now=now, issued_at=_issued_at(kind, papers, stop) or now, tz=papers.tz,
+                           qr=_qr_svg(lookup_url), form_number=FORM_NUMBERS.get(kind), form_source=FORM_SOURCES.get(kind),
+                           as_pdf=as_pdf, kind=kind, back_url=back_url, now=now, tz=papers.tz,
+                           issued_at=_issued_at(kind, papers, stop, fee_account) or now,
                            classes=CLASSIFICATION_LABELS, actions=ACTION_LABELS, role_label=role_label, stop=stop,
+                           fee_account=fee_account, methods=PAYMENT_METHODS,
                            status=STATUS_LABELS_VI.get(dossier.status, str(dossier.status)))
 
 
-def _issued_at(kind: str, papers, stop) -> datetime | None:
+def _issued_at(kind: str, papers, stop, fee_account=None) -> datetime | None:
     """The day a form is dated: when what it records happened (the control slip and the log are
     dated the day they are printed)."""
     issued = {
@@ -89,6 +120,7 @@ def _issued_at(kind: str, papers, stop) -> datetime | None:
         "tu_choi": lambda: papers.refusal.at,
         "xin_loi": lambda: papers.reappointed_at,
         "dung": lambda: stop.at,
+        "bien_lai": lambda: fee_account.payments[-1].paid_at,
     }.get(kind)
     return issued() if issued else None
 

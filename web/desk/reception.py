@@ -24,9 +24,11 @@ from engine.domain.attachments import Upload
 from engine.domain.errors import EngineError
 from engine.domain.model import Channel
 from engine.services import stored_files
+from engine.services.payments import Payment
 from engine.store import inbox_queries
 from engine.store import queries
 from web.desk import bp
+from web.desk import citizen_data
 from web.display import CHANNEL_LABELS
 from web.desk.common import local_input
 from web.desk.common import parse_local_datetime
@@ -37,7 +39,11 @@ from web.security import roles_required
 from web.wiring import runtime
 
 reception_required = roles_required(lambda u: u.is_clerk and "mot_cua" in u.roles)
-APPLICANT_FIELDS = ("id_number", "phone", "address")
+APPLICANT_FIELDS = ("id_number", "phone", "address", "email")
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+#: Where each notification channel the applicant accepts finds its address (the field to fill).
+CHANNEL_ADDRESS = {"sms": "phone", "zalo": "phone", "email": "email"}
+PAYMENT_METHODS = ("cash", "bank", "portal")
 ID_NUMBER = re.compile(r"^[0-9]{9,12}$")
 PHONE = re.compile(r"^[0-9+ ]{8,15}$")
 #: The officer's decision on the checked dossier (the reception form's `ket_qua`); each prints the
@@ -47,6 +53,8 @@ DECISION_TEXT_FIELDS = ("noi_dung_bo_sung", "ly_do_tu_choi")
 #: How the library's reception form names each channel (its `hinh_thuc_nop`).
 SUBMISSION_METHOD = {Channel.COUNTER.value: "truc_tiep", Channel.ONLINE.value: "truc_tuyen",
                      Channel.POST.value: "buu_chinh"}
+#: The payment's fields as this page names them.
+PAYMENT_FIELD = {"amount_vnd": "fee_vnd", "method": "payment_method", "reference": "payment_reference"}
 #: The reception form's fields that this page asks under another name.
 PAGE_FIELD = {"nguoi_nop": "applicant_name", "so_giay_to_tuy_than": "id_number", "so_dien_thoai": "phone",
               "hinh_thuc_nop": "channel", "thoi_diem_tiep_nhan": "received_at"}
@@ -66,7 +74,8 @@ def reception_catalogue():
     chosen = request.args.get("definition_id")
     with runtime().db.read_session() as s:
         entry = _entry_for(s, chosen)
-    return render_template("desk/_catalogue.html", entry=entry, ticked=set(), chosen=bool(chosen))
+    held = citizen_data.store_matches(entry, (request.args.get("id_number") or "").strip())
+    return render_template("desk/_catalogue.html", entry=entry, ticked=set(), chosen=bool(chosen), held=held)
 
 
 @bp.post("/tiep-nhan")
@@ -74,7 +83,8 @@ def reception_catalogue():
 def receive():
     values = {name: (request.form.get(name) or "").strip() for name in
               ("definition_id", "applicant_name", "unit_code", "received_at", "channel", "fee_vnd", "ket_qua",
-               *DECISION_TEXT_FIELDS, *APPLICANT_FIELDS)}
+               "payment_method", "payment_reference", *DECISION_TEXT_FIELDS, *APPLICANT_FIELDS)}
+    values["notify"] = [c for c in request.form.getlist("notify") if c in CHANNEL_ADDRESS]
     with runtime().db.read_session() as s:
         definitions = {str(d.id): d for d in queries.newest_published_per_template(s)}
         communes = {u.code for u in inbox_queries.province_communes(s, current_user.unit_code)}
@@ -84,18 +94,22 @@ def receive():
     paper = set(request.form.getlist("documents"))
     files, file_errors = _checklist_files(entry)
     errors.update(file_errors)
+    reused = citizen_data.reused_from_form(request.form, entry)
+    fee_lines, fee_errors = _fee_lines(entry)
+    errors.update(fee_errors)
+    values["fee_cases"] = set(request.form.getlist("fee_case"))
     if errors:
         return _form(values, errors, entry=entry, ticked=paper, reattach=bool(files or file_errors)), 422
     try:
         dossier, _ = steps.receive_dossier(
             runtime(), definition_id=definition.id, unit_code=values["unit_code"],
-            applicant_name=values["applicant_name"], applicant=_applicant(values, entry, paper, files),
+            applicant_name=values["applicant_name"], applicant=_applicant(values, entry, paper, files, fee_lines, reused),
             received_at=received_at, channel=values["channel"], actor=current_user.actor(), files=files,
-            reception=_reception_data(values, received_at))
+            reception=_reception_data(values, received_at), reused=reused, payment=_payment(values))
     except FormError as error:
         errors.update(_at_page_fields(field_errors(error.errors)))
     except EngineError as error:
-        field = PAGE_FIELD.get(error.field, error.field)
+        field = PAYMENT_FIELD.get(error.field) or PAGE_FIELD.get(error.field, error.field)
         errors[field if field in values else "form"] = localised(error) if field in values else refusal_text(error)
     if errors:
         return _form(values, errors, entry=entry, ticked=paper, reattach=bool(files)), 422
@@ -130,14 +144,46 @@ def _problems(values: dict, definition, communes: set[str]) -> tuple[dict[str, s
     return errors, received_at
 
 
-def _applicant(values: dict, entry, paper: set[str], files: list[stored_files.Staged]) -> dict:
-    """What the dossier keeps about its applicant and its receipt (the slips print it)."""
+def _applicant(values: dict, entry, paper: set[str], files: list[stored_files.Staged], fee_lines: list[dict],
+               reused: dict[int, int] | None = None) -> dict:
+    """What the dossier keeps about its applicant and its receipt (the slips print it): also the
+    channels they accept to be told on, and the fee cases that apply."""
     applicant = {"name": values["applicant_name"], **{k: values[k] for k in APPLICANT_FIELDS if values[k]},
-                 "documents": _checklist(entry, paper, files), "received_by": current_user.username,
+                 "documents": _checklist(entry, paper, files, set(reused or ())), "received_by": current_user.username,
                  "received_by_name": current_user.full_name, "received_unit": current_user.unit_code}
     if values["fee_vnd"]:
         applicant["fee_vnd"] = int(values["fee_vnd"])
+    if values["notify"]:
+        applicant["notify"] = values["notify"]
+    if fee_lines:
+        applicant["fees"] = fee_lines
     return applicant
+
+
+def _payment(values: dict) -> Payment | None:
+    """What was paid at the counter (or by a reference given there), if anything."""
+    if not values["fee_vnd"] or not int(values["fee_vnd"]):
+        return None
+    return Payment(int(values["fee_vnd"]), values["payment_method"] or "cash", values["payment_reference"] or None)
+
+
+def _fee_lines(entry) -> tuple[list[dict], dict[str, str]]:
+    """The catalogue's fee cases the officer ticked, each with its amount (typed where the catalogue
+    leaves the amount to the province)."""
+    picked = set(request.form.getlist("fee_case"))
+    lines, errors = [], {}
+    for index, fee in enumerate(entry.fees if entry is not None else []):
+        if str(index) not in picked:
+            continue
+        amount = fee.get("amount_vnd")
+        if amount is None:
+            typed = (request.form.get(f"fee_amount_{index}") or "").strip().replace(".", "")
+            if not typed.isdigit() or len(typed) > 12:
+                errors[f"fee_amount_{index}"] = gettext("Nhập số tiền của khoản «%(name)s» (đồng).", name=fee.get("name"))
+                continue
+            amount = int(typed)
+        lines.append({"name": fee.get("name"), "amount_vnd": amount})
+    return lines, errors
 
 
 def _done_message(decision: str, code: str) -> str:
@@ -199,6 +245,14 @@ def _applicant_problems(values: dict) -> dict[str, str]:
         problems["phone"] = gettext("Số điện thoại gồm 8 đến 15 chữ số.")
     if len(values["address"]) > 500:
         problems["address"] = gettext("Địa chỉ tối đa 500 ký tự.")
+    if values["email"] and not EMAIL.match(values["email"]):
+        problems["email"] = gettext("Địa chỉ thư điện tử không hợp lệ.")
+    for channel in values.get("notify") or ():
+        if not values[CHANNEL_ADDRESS[channel]]:
+            problems["notify"] = gettext("Nhận thông báo qua SMS hoặc Zalo cần số điện thoại, qua thư điện tử cần "
+                                         "địa chỉ thư điện tử.")
+    if values.get("payment_method") and values["payment_method"] not in PAYMENT_METHODS:
+        problems["payment_method"] = gettext("Chọn hình thức nộp: tiền mặt, chuyển khoản hoặc qua cổng dịch vụ công.")
     return problems
 
 
@@ -206,9 +260,10 @@ def _form(values: dict, errors: dict, entry=None, ticked: set | None = None, rea
     with runtime().db.read_session() as s:
         definitions = queries.newest_published_per_template(s)
         communes = inbox_queries.province_communes(s, current_user.unit_code)
+    held = citizen_data.store_matches(entry, values.get("id_number") or "")
     return render_template("desk/reception.html", definitions=definitions, communes=communes, values=values,
                            errors=errors, entry=entry, ticked=ticked or set(), channels=CHANNEL_LABELS, reattach=reattach,
-                           chosen=bool(values.get("definition_id")))
+                           chosen=bool(values.get("definition_id")), held=held)
 
 
 def _entry_for(session, definition_id: str | None):
@@ -219,12 +274,14 @@ def _entry_for(session, definition_id: str | None):
     return inbox_queries.catalogue_entry(session, definition.key) if definition else None
 
 
-def _checklist(entry, paper: set[str], files: list[stored_files.Staged]) -> list[dict]:
-    """The catalogue's documents received: on paper (ticked) and/or digitised (scans attached)."""
+def _checklist(entry, paper: set[str], files: list[stored_files.Staged], reused: set[int] = frozenset()) -> list[dict]:
+    """The catalogue's documents received: on paper (ticked), digitised (scans attached) and/or
+    taken from the citizen's data store (not asked for again)."""
     if entry is None:
         return []
     scanned = {f.checklist_index for f in files}
     return [{"index": index, "name": doc.get("name"), "copies": doc.get("copies"), "original": doc.get("original"),
-             "paper": str(index) in paper, "digitised": index in scanned}
+             "paper": str(index) in paper, "digitised": index in scanned or index in reused,
+             **({"from_store": True} if index in reused else {})}
             for index, doc in enumerate(entry.required_documents or [])
-            if str(index) in paper or index in scanned]
+            if str(index) in paper or index in scanned or index in reused]

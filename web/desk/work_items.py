@@ -5,7 +5,9 @@ back on the page with what the clerk typed, and nothing is written."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from datetime import datetime
 
 from flask import abort
 from flask import current_app
@@ -33,6 +35,7 @@ from engine.services import dossiers
 from engine.services import supervision
 from engine.store import inbox_queries
 from web.desk import bp
+from web.desk import citizen
 from web.desk import step_form
 from web.desk.common import parse_local_datetime
 from web.desk.common import refusal_text
@@ -52,6 +55,15 @@ from web.wiring import runtime
 from web.guards import db_int
 
 OPEN = ("open", "claimed")
+SYSTEM = "system"  # the actor the worker's and the engine's own events carry
+
+
+@dataclass(frozen=True)
+class ReturnNote:
+    step: str
+    actor: str
+    at: datetime
+    reason: str
 # Step form fields filled from what reception recorded, so the clerk does not type them twice.
 PREFILL_FROM_APPLICANT = {"nguoi_nop": "name", "so_giay_to_tuy_than": "id_number", "so_dien_thoai": "phone"}
 
@@ -159,6 +171,17 @@ def reappoint(dossier_id: int):
     return redirect(url_for("desk.print", dossier_id=dossier_id, kind="xin_loi"))
 
 
+@bp.post("/ho-so/<int:dossier_id>/nop-phi")
+@clerk_required
+def record_payment(dossier_id: int):
+    with runtime().db.read_session() as s:
+        visible_dossier(s, dossier_id)
+    errors = citizen.record_payment(dossier_id, request.form)
+    if errors:
+        return render_page(dossier_id=dossier_id, errors=errors, status=422)
+    return redirect(url_for("desk.dossier", dossier_id=dossier_id) + "#phi-le-phi")
+
+
 @bp.post("/ho-so/<int:dossier_id>/dung")
 @clerk_required
 def stop(dossier_id: int):
@@ -167,7 +190,11 @@ def stop(dossier_id: int):
     page = {"item_id": item_id} if item_id else {"dossier_id": dossier_id}
     with runtime().db.read_session() as s:
         visible_dossier(s, dossier_id)
-    withdrawn = request.form.get("kind") == "rut"
+    kind = request.form.get("kind")
+    if kind not in ("rut", "dung"):  # a destructive choice is never assumed
+        return render_page(**page, errors={"stop.kind": gettext("Chọn công dân đề nghị rút hồ sơ hay dừng xử lý.")},
+                           status=422)
+    withdrawn = kind == "rut"
     try:
         dossiers.cancel_dossier(runtime(), dossier_id, current_user.actor(), request.form.get("reason") or "",
                                 withdrawn=withdrawn)
@@ -218,9 +245,10 @@ def render_page(item_id: int | None = None, dossier_id: int | None = None, error
     open_step = item is not None and item.state in OPEN
     files = attachments.files_of(rt, view.dossier.id)
     with rt.db.read_session() as s:
-        names = {**page.names, **inbox_queries.full_names(s, [f.uploaded_by for f in files])}
+        names = {**page.names, **inbox_queries.full_names(s, [f.uploaded_by for f in files]),
+                 SYSTEM: gettext("Hệ thống (tự động)")}
     context = {
-        "item": item, "view": view, "dossier": view.dossier, "steps": page.steps, "history": page.history,
+        "item": item, "view": view, "returned": _return_of(item, page), "dossier": view.dossier, "steps": page.steps, "history": page.history,
         "names": names, "colleagues": page.colleagues, "now": rt.clock.now(),
         "at_risk": apology is not None, "apology": apology,
         "fields": step_form.fields_of(form), "has_form": form is not None,
@@ -244,8 +272,21 @@ def render_page(item_id: int | None = None, dossier_id: int | None = None, error
         "role_label": role_label, "escalation_text": escalation_text, "entered": _entered,
         "printable": {kind: dossier_papers.last_decision(page.steps, decisions, ()) for kind, decisions in (
             ("bo_sung", dossier_papers.SUPPLEMENT_DECISIONS), ("tu_choi", dossier_papers.REFUSAL_DECISIONS))},
+        **citizen.citizen_context(view.dossier),
     }
     return render_template("desk/work_item.html", **context), status
+
+
+def _return_of(item, page) -> ReturnNote | None:
+    """Why this open step came back from a later one, when it did (the step completed at the
+    instant it was opened sent the dossier back): the reason leads its page."""
+    if item is None or item.state not in OPEN:
+        return None
+    for step in page.steps:
+        reason = inbox_queries.return_reason(step.outcome) if step.completed_at == item.created_at else None
+        if reason is not None and step.id != item.id:
+            return ReturnNote(step.name, step.completed_by or "", step.completed_at, reason)
+    return None
 
 
 def _visible_page(page):

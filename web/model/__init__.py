@@ -12,3 +12,5 @@ from web.model import tools  # noqa: E402,F401
 from web.model import local  # noqa: E402,F401
 from web.model import migration  # noqa: E402,F401
 from web.model import catalogue  # noqa: E402,F401
+from web.model import bundle  # noqa: E402,F401
+from web.model import decisions  # noqa: E402,F401

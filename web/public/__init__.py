@@ -6,3 +6,4 @@ bp = Blueprint("public", __name__, template_folder="templates")
 
 from web.public import copies  # noqa: E402,F401
 from web.public import views  # noqa: E402,F401
+from web.public import rating  # noqa: E402,F401

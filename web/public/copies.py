@@ -128,15 +128,10 @@ def copy_file(key: str):
 
 
 def _authorised_dossier():
-    """(dossier id, its papers) the request's token opens; otherwise the one refusal. An address
-    over the lookup limit is refused even with a good token, as its lookups are."""
-    rt, config = runtime(), current_app.config
-    now, window = rt.clock.now(), timedelta(minutes=int(config["LOOKUP_WINDOW_MINUTES"]))
-    bucket = f"lookup-address:{client_address()}"
-    with rt.db.session() as s:
-        if throttle.blocked(s, {bucket: int(config["LOOKUP_LIMIT"])}, now, window):
-            abort(429, description=gettext("Bạn đã tra cứu quá nhiều lần. Vui lòng thử lại sau %(minutes)s phút.",
-                                           minutes=int(window.total_seconds() // 60)))
+    """(dossier id, its papers) the request's token opens; otherwise the one refusal. A link that
+    opens is always served (its token cannot be guessed); a wrong one is refused, and counts, as a
+    lookup that found nothing does."""
+    rt = runtime()
     code = _code_of(request.args.get("t", ""))
     dossier_id = citizen_copies.dossier_id_of(rt, code) if code else None
     papers = dossier_papers.papers(rt, dossier_id) if dossier_id is not None else None

@@ -16,7 +16,10 @@ from flask_login import current_user
 from flask_login import login_required
 
 from engine.domain.model import DossierStatus
+from engine.services import citizen_copies
+from engine.services import payments
 from engine.store import queries
+from engine.store.records import DossierRecord
 from web import throttle
 from web.display import NEXT_STEP_VI
 from web.display import STATUS_LABELS_VI
@@ -24,6 +27,8 @@ from web.navigation import home_endpoint
 from web.public import bp
 from web.public import copies
 from web.public import lookup_codes
+from web.public import records
+from web.public import rating
 from web.security import client_address
 from web.wiring import runtime
 
@@ -63,36 +68,50 @@ def lookup():
     elif code and (token or factor):  # the code alone proves nothing: the form then asks for the digits
         found, error = _look_up(code, token=token, factor=factor)
     status_label = STATUS_LABELS_VI.get(DossierStatus(found.status)) if found else None
+    found_id = citizen_copies.dossier_id_of(runtime(), found.code) if found else None
     return render_template("public/lookup.html", code=code, factor=factor, found=found, error=error,
+                           checks=records.result_checks(found_id) if found_id else [],
+                           reuses=records.reuses(found_id) if found_id else [],
                            copies=copies.listed_copies(found.code) if found else [],
                            status_label=status_label, asks_factor=bool(code) and not token and not found,
-                           next_step=NEXT_STEP_VI.get(DossierStatus(found.status)) if found else None)
+                           next_step=NEXT_STEP_VI.get(DossierStatus(found.status)) if found else None,
+                           token=token, fees=_fees_of(found.code) if found else None, **rating.rating_context(found))
+
+
+def _fees_of(code: str):
+    """The dossier's fees and what was paid, for the citizen (None when none were recorded)."""
+    with runtime().db.read_session() as s:
+        dossier = s.get(DossierRecord, queries.dossier_id_by_code(s, code))
+        fee_account = payments.account(s, dossier)
+    return fee_account if fee_account.lines or fee_account.payments else None
 
 
 def _look_up(code: str, *, token: str, factor: str):
     """The dossier's public status, or the one answer an unknown code, a wrong second factor and a
-    wrong QR token all get. Every lookup counts against its address (a family at the ward's shared
-    computer stays well under the limit) and every wrong one against the code, so neither codes nor
-    phone digits can be walked; the slip's QR token, which cannot be guessed, still opens a code
-    whose digits were tried too often."""
+    wrong QR token all get. Only misses count: against the address (an address that keeps missing
+    is told to wait) and against the code (so a code's digits cannot be walked). A lookup whose
+    second factor matches is always answered, so a family at the ward's shared computer is never
+    locked out by the strangers' misses before it; the slip's QR token, which cannot be guessed,
+    still opens a code whose digits were tried too often."""
     rt, config = runtime(), current_app.config
     now, window = rt.clock.now(), timedelta(minutes=int(config["LOOKUP_WINDOW_MINUTES"]))
+    minutes = int(window.total_seconds() // 60)
     address_bucket, code_bucket = f"lookup-address:{client_address()}", f"lookup-code:{code}"
     with rt.db.session() as s:
         throttle.forget_expired(s, now, window)
-        if throttle.blocked(s, {address_bucket: int(config["LOOKUP_LIMIT"])}, now, window):
-            return None, gettext("Bạn đã tra cứu quá nhiều lần. Vui lòng thử lại sau %(minutes)s phút.",
-                                 minutes=int(window.total_seconds() // 60))
         if not token and throttle.blocked(s, {code_bucket: MAX_WRONG_PER_CODE}, now, window):
             return None, gettext("Mã hồ sơ này đã bị tra cứu sai nhiều lần. Vui lòng quét mã QR trên giấy hẹn "
-                                 "hoặc thử lại sau %(minutes)s phút.", minutes=int(window.total_seconds() // 60))
-        throttle.hit(s, [address_bucket], now)
+                                 "hoặc thử lại sau %(minutes)s phút.", minutes=minutes)
         found = queries.public_status(s, code) if _proven(s, code, token, factor) else None
-        if found is None:
-            throttle.hit(s, [code_bucket], now)
-            return None, gettext("Không tìm thấy hồ sơ với mã và số đã nhập. Vui lòng kiểm tra lại mã trên "
-                                 "giấy hẹn và 4 chữ số cuối của số điện thoại.")
-    return found, None
+        if found is not None:
+            return found, None
+        address_spent = throttle.blocked(s, {address_bucket: int(config["LOOKUP_LIMIT"])}, now, window)
+        throttle.hit(s, [address_bucket, code_bucket], now)
+    if address_spent:
+        return None, gettext("Bạn đã tra cứu sai quá nhiều lần. Vui lòng kiểm tra mã trên giấy hẹn và thử lại "
+                             "sau %(minutes)s phút.", minutes=minutes)
+    return None, gettext("Không tìm thấy hồ sơ với mã và số đã nhập. Vui lòng kiểm tra lại mã trên "
+                         "giấy hẹn và 4 chữ số cuối của số điện thoại.")
 
 
 def _proven(s, code: str, token: str, factor: str) -> bool:

@@ -8,3 +8,4 @@ bp = Blueprint("supervise", __name__, url_prefix="/giam-sat", template_folder="t
 
 from web.supervise import views  # noqa: E402,F401
 from web.supervise import kpi  # noqa: E402,F401
+from web.supervise import satisfaction  # noqa: E402,F401

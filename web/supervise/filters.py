@@ -4,6 +4,7 @@ procedure. A bad value gives a message naming the field; nothing is read from th
 from __future__ import annotations
 
 import calendar
+import re
 from dataclasses import dataclass
 from datetime import date
 from datetime import datetime
@@ -17,6 +18,7 @@ from engine.store.statistics import Scope
 from web.display import LOCAL_TZ as VN
 
 LONGEST_RANGE_DAYS = 5 * 366  # a report longer than five years is a typing mistake
+USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,80}$")
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class Filters:
     date_to: date  # inclusive
     commune: str | None = None
     procedure: str | None = None
+    officer: str | None = None  # narrows the officers' table and chart to one user name
 
     def scope(self, supervised: frozenset[str]) -> Scope:
         """The report's scope: only communes the user supervises, whatever was asked."""
@@ -35,7 +38,8 @@ class Filters:
     def args(self, **changes) -> dict[str, str]:
         """Query-string arguments that give these filters back (for links and exports)."""
         values = {"tu": self.date_from.isoformat(), "den": self.date_to.isoformat(),
-                  "xa": self.commune or "", "thu_tuc": self.procedure or "", **changes}
+                  "xa": self.commune or "", "thu_tuc": self.procedure or "", "can_bo": self.officer or "",
+                  **changes}
         return {key: value for key, value in values.items() if value}
 
 
@@ -65,7 +69,11 @@ def parse(args: Mapping[str, str], now: datetime, communes: set[str],
     if procedure is not None and procedure not in procedures:
         errors["thu_tuc"] = gettext("Thủ tục: không có quy trình mã %(code)s.", code=procedure)
         procedure = None
-    return Filters(date_from, date_to, commune, procedure), errors
+    officer = (args.get("can_bo") or "").strip() or None
+    if officer is not None and not USERNAME.match(officer):
+        errors["can_bo"] = gettext("Cán bộ: “%(text)s” không phải tên đăng nhập.", text=officer[:80])
+        officer = None
+    return Filters(date_from, date_to, commune, procedure, officer), errors
 
 
 def _date(text: str | None, default: date, field: str, label: str, errors: dict[str, str]) -> date:

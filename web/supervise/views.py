@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from operator import itemgetter
 from datetime import timezone
 
 from flask import Response
@@ -10,6 +11,7 @@ from flask import abort
 from flask import jsonify
 from flask import render_template
 from flask import request
+from flask import url_for
 from flask_babel import gettext
 from flask_login import current_user
 
@@ -17,6 +19,7 @@ from engine.domain import figures
 from engine.services import incidents
 from engine.services import supervision
 from engine.store import statistics
+from web import formatting
 from web.display import CHANNEL_LABELS
 from web.display import CLASSIFICATION_LABELS
 from web.display import STATUS_LABELS_VI
@@ -34,12 +37,6 @@ ESCALATION_ACTIONS = {"notify": "thông báo", "reassign": "giao lại", "priori
 RISK_REASONS = {supervision.APOLOGY_DUE: "Cần phiếu xin lỗi và hẹn lại",
                 supervision.CANNOT_FIT: "Thời gian các bước còn lại vượt quá hạn trả"}
 ALL_TIME = (datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(2200, 1, 1, tzinfo=timezone.utc))
-
-
-@bp.app_template_filter("vn_rate")
-def _vn_rate(value) -> str:
-    """66.666.. -> '66,7%' (Vietnamese decimal comma); no rate -> '—'."""
-    return "—" if value is None else f"{value * 100:.1f}".replace(".", ",") + "%"
 
 
 @bp.app_template_filter("working_hours")
@@ -83,16 +80,32 @@ def _is_partial() -> bool:
 @supervisor_required
 def dashboard():
     found, errors, options = _read_filters()
-    board = None
+    board = trend = None
     if not errors:
-        board = supervision.dashboard(runtime(), found.scope(current_user.supervised_units), runtime().clock.now())
-    context = dict(filters=found, errors=errors, options=options, board=board, chart=_chart(board))
+        scope = found.scope(current_user.supervised_units)
+        board = supervision.dashboard(runtime(), scope, runtime().clock.now())
+        trend = supervision.trend(runtime(), scope, runtime().clock.now())
+    context = dict(filters=found, errors=errors, options=options, board=board, chart=_chart(board, trend, found),
+                   officers=_officers_shown(board, found), officer_choices=_officer_choices(board))
     template = "supervise/_tables.html" if _is_partial() else "supervise/dashboard.html"
     if not _is_partial():
         context["open_incidents"] = incidents.open_count(runtime(), {code for code, _ in options.communes})
     response = Response(render_template(template, **context), status=400 if errors else 200)
     response.vary.add("HX-Request")
     return response
+
+
+def _officers_shown(board, found) -> list:
+    """The officers' rows: the one the filter names, or everyone's by name."""
+    if board is None:
+        return []
+    rows = [o for o in board.officers if found.officer in (None, o.username)]
+    return formatting.collated(rows, lambda o: o.full_name)
+
+
+def _officer_choices(board) -> list[tuple[str, str]]:
+    """(user name, full name) of the officers who completed steps in the period, by name."""
+    return formatting.collated([(o.username, o.full_name) for o in board.officers] if board else [], itemgetter(1))
 
 
 @bp.get("/so-lieu.json")
@@ -113,17 +126,59 @@ def _figures_json(found: statistics.Figures) -> dict:
     return found.as_dict()
 
 
-def _chart(board) -> dict:
-    """What the two charts draw: the results by class, and per commune results and overdue work."""
+#: How many communes and procedures the "most late" charts show; the tables below hold the rest.
+TOP = 10
+TOP_OFFICERS = 15
+
+
+def _chart(board, trend=None, found=None) -> dict:
+    """What the charts draw: the results by class; the communes and procedures with the most late
+    dossiers (finished late, or overdue now), each bar with the link to its dossiers; the trend by
+    week; the officers' on-time rates. `by_commune` stays for the JSON's readers."""
     if board is None:
         return {}
-    return {"results": {"labels": [gettext(label) for label in CLASSIFICATION_LABELS.values()],
-                        "values": [board.summary.early, board.summary.on_time, board.summary.late]},
-            "by_commune": {"labels": [row.label for row in board.communes],
-                           "early": [row.figures.early for row in board.communes],
-                           "on_time": [row.figures.on_time for row in board.communes],
-                           "late": [row.figures.late for row in board.communes],
-                           "overdue": [row.figures.overdue for row in board.communes]}}
+    drawn = {"results": {"labels": [gettext(label) for label in CLASSIFICATION_LABELS.values()],
+                         "values": [board.summary.early, board.summary.on_time, board.summary.late]},
+             "by_commune": {"labels": [row.label for row in board.communes],
+                            "early": [row.figures.early for row in board.communes],
+                            "on_time": [row.figures.on_time for row in board.communes],
+                            "late": [row.figures.late for row in board.communes],
+                            "overdue": [row.figures.overdue for row in board.communes]}}
+    if found is not None:
+        drawn["late_communes"] = _most_late(board.communes, "xa", found)
+        drawn["late_procedures"] = _most_late(board.procedures, "thu_tuc", found)
+        drawn["officers"] = _officer_rates(_officers_shown(board, found), found)
+    if trend is not None:
+        drawn["trend"] = {"by_month": bool(trend) and trend[0].by_month,
+                          "labels": [_period_label(point) for point in trend],
+                          "in_time": [point.figures.early + point.figures.on_time for point in trend],
+                          "late": [point.figures.late for point in trend]}
+    return drawn
+
+
+def _most_late(rows, argument: str, found) -> dict:
+    worst = sorted((r for r in rows if r.figures.late + r.figures.overdue),
+                   key=lambda r: (-(r.figures.late + r.figures.overdue), formatting.sort_key(r.label)))[:TOP]
+    link = lambda bucket, row: url_for("supervise.dossiers", nhom=bucket, **found.args(**{argument: row.key}))  # noqa: E731
+    return {"labels": [r.label for r in worst], "late": [r.figures.late for r in worst],
+            "overdue": [r.figures.overdue for r in worst],
+            "late_links": [link("late", r) for r in worst], "overdue_links": [link("overdue", r) for r in worst]}
+
+
+def _officer_rates(officers, found) -> dict:
+    """On-time rate (in %) of the TOP_OFFICERS officers with the lowest, among those whose steps had
+    a deadline: those a supervisor calls first (the table below has everyone)."""
+    rated = sorted((o for o in officers if o.step_on_time_rate is not None),
+                   key=lambda o: (o.step_on_time_rate, formatting.sort_key(o.full_name)))[:TOP_OFFICERS]
+    return {"labels": [o.full_name for o in rated], "rates": [round(o.step_on_time_rate * 100, 1) for o in rated],
+            "links": [url_for("supervise.officer", username=o.username, **found.args()) for o in rated]}
+
+
+def _period_label(point) -> str:
+    local = point.start.astimezone(filtering.VN)
+    if point.by_month:
+        return gettext("Tháng %(month)s", month=local.strftime("%m/%Y"))
+    return gettext("Tuần từ %(day)s", day=local.strftime("%d/%m"))
 
 
 @bp.get("/ho-so")
@@ -201,7 +256,7 @@ def export(kind: str):
     found, errors, options = _read_filters()
     if errors:
         return render_template("supervise/dashboard.html", filters=found, errors=errors, options=options,
-                               board=None, chart={}), 400
+                               board=None, chart={}, officers=[], officer_choices=[]), 400
     now = runtime().clock.now()
     board = supervision.dashboard(runtime(), found.scope(current_user.supervised_units), now)
     lines = report.rows(board, report.range_text(found), report.scope_text(found, options),

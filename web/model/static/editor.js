@@ -13,6 +13,8 @@ document.addEventListener("DOMContentLoaded", () => {
     moddleExtensions: { motcua: window.MOTCUA_MODDLE },
     additionalModules: [{ translate: ["value", window.motcuaTranslateDiagram] }],
   });
+  // Other panels (connectors.js: a service task's connector) attach to the same modeler.
+  document.dispatchEvent(new CustomEvent("motcua:modeler", { detail: modeler }));
   const modeling = modeler.get("modeling");
   const moddle = modeler.get("moddle");
   const registry = modeler.get("elementRegistry");
