@@ -68,13 +68,13 @@ def run(rt: Runtime, definition_id: int, keyed: bool) -> tuple[float, int]:
     """Seconds for the changes, and how many answers were replays."""
     replays, started = 0, time.perf_counter()
     for n in range(DOSSIERS):
-        start = idempotency.once(rt, _request(keyed, n, "start"), lambda keep: dossiers.start_dossier(
+        start = idempotency.once(rt, _request(keyed, n, "start"), lambda keep, n=n: dossiers.start_dossier(
             rt, definition_id=definition_id, unit_code="00070", applicant_name=f"Nguyễn Văn {n}", actor=RECEPTION,
             answer=keep(201, lambda s, d: {"id": d.id})))
         item = _first_item(rt, start.body["id"])
-        claim = idempotency.once(rt, _request(keyed, n, "claim"), lambda keep: dossiers.claim_work_item(
+        claim = idempotency.once(rt, _request(keyed, n, "claim"), lambda keep, item=item: dossiers.claim_work_item(
             rt, item, RECEPTION, answer=keep(200, lambda s, i: {"id": i.id})))
-        done = idempotency.once(rt, _request(keyed, n, "complete"), lambda keep: dossiers.complete_work_item(
+        done = idempotency.once(rt, _request(keyed, n, "complete"), lambda keep, item=item: dossiers.complete_work_item(
             rt, item, RECEPTION, {}, answer=keep(200, lambda s, d: {"id": d.id})))
         replays += start.replayed + claim.replayed + done.replayed
     return time.perf_counter() - started, replays

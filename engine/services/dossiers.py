@@ -4,10 +4,11 @@ Each function is one transaction: lock (optimistically, by the dossier's version
 run, save the state, project work items, append audit, enqueue notifications, commit. A lost race
 raises ConflictError and writes nothing.
 
-On SQLite, whose write lock covers the whole database, completing a step first runs the step's
-scripts on a read snapshot (`_ran_on_snapshot`) and only then takes the write lock; the write
-reuses that run when the dossier's version has not moved meanwhile, so a slow script never locks
-other users out.
+On SQLite, whose write lock covers the whole database, a change that runs a template's code
+(starting a dossier, completing a step, a message, a signal, a timer: engine.bpmn.scripted says
+which do) first runs on a read snapshot and only then takes the write lock; the write reuses that
+run when what it was computed from has not moved meanwhile (else it runs again under the lock),
+so a slow script never locks other users out. Changes that run no code skip the snapshot.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from engine.bpmn import runner
+from engine.bpmn import scripted
 from engine.bpmn.serializer import STATE_FORMAT
 from engine.domain import deadlines
 from engine.domain import decisions
@@ -72,11 +75,82 @@ def start_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applicant_
     appointment and start its process. With `answer`, the caller's reply is built from the new
     dossier in the same transaction and returned instead of it."""
     _check_channel(channel)
-    with transaction(rt) as s:
-        started = _start(rt, s, definition_id=definition_id, unit_code=unit_code, applicant_name=applicant_name,
-                         actor=actor, applicant=applicant, received_at=received_at, data=data, channel=channel)
-        citizen_notices.dossier_received(s, started.dossier, started.now, started.calendar.tz)
-        return _answered(s, started.dossier, answer)
+    now = rt.clock.now()  # one time for the snapshot and the write: the run's data holds it
+
+    def change(prepared: _PreparedStart | None, may_defer: bool):
+        with transaction(rt) as s:
+            started = _start(rt, s, definition_id=definition_id, unit_code=unit_code, applicant_name=applicant_name,
+                             actor=actor, applicant=applicant, received_at=received_at, data=data, channel=channel,
+                             now=now, prepared=prepared, runs_code=_on_start if may_defer else None)
+            citizen_notices.dossier_received(s, started.dossier, started.now, started.calendar.tz)
+            return _answered(s, started.dossier, answer)
+
+    return code_first(change, lambda: _started_on_snapshot(rt, definition_id, unit_code, received_at or now, data))
+
+
+R = TypeVar("R")
+S = TypeVar("S")
+
+
+class _CodeToRunFirst(Exception):
+    """The change runs template code: leave the write lock and run it on a read snapshot first."""
+
+
+def code_first(change: Callable[[S | None, bool], R], prepare: Callable[[], S]) -> R:
+    """Run `change(None, may_defer=True)`; when, inside its write, it finds that template code
+    will run (SQLite only), it gives the lock back before writing anything: `prepare()` then runs
+    that code outside the lock and the change runs again with what it prepared."""
+    try:
+        return change(None, True)
+    except _CodeToRunFirst:
+        return change(prepare(), False)
+
+
+def _on_start(paths: scripted.ScriptedPaths) -> bool:
+    return paths.on_start()
+
+
+def _on_reception(paths: scripted.ScriptedPaths) -> bool:
+    return paths.on_reception()
+
+
+@dataclass(frozen=True)
+class _PreparedStart:
+    """A process started outside the write lock, with the template version it ran and the
+    dossier code already taken for it."""
+
+    run: runner.Run
+    definition_id: int
+    code: str
+
+
+def _started_on_snapshot(rt: Runtime, definition_id: int, unit_code: str, received: datetime,
+                         data: Mapping | None) -> _PreparedStart | None:
+    """SQLite only, when the template runs code before its first waiting element: take the
+    dossier's number in a short write of its own (as PostgreSQL always does: a start that fails
+    later leaves its number unused, engine.store.sequences), then start the process on a read
+    snapshot under that code. Refusals are left to the write, which gives them unchanged."""
+    if not holds_database_lock(rt):
+        return None
+    with rt.db.read_session() as s:
+        try:
+            definition, _variant, unit = _definition_for_unit(s, definition_id, unit_code)
+        except (NotFound, InvalidAction):
+            return None
+        bundle = rt.bundle_for(s, definition)
+        if not scripted.paths_of(bundle).on_start():
+            return None
+        calendar = rt.calendars.for_unit(s, unit_code)
+    with rt.db.session() as taking:
+        code = _dossier_code(rt, taking, unit, received, calendar)
+    run = runner.start(bundle, rt.clock, script_engine_for(calendar, rt.clock),
+                       _start_data(data, code, unit_code, received, calendar))
+    return _PreparedStart(run, definition.id, code)
+
+
+def _start_data(data: Mapping | None, code: str, unit_code: str, received: datetime, calendar) -> dict:
+    return {**(data or {}), "dossier_code": code, "unit_code": unit_code,
+            "received_at": received.astimezone(calendar.tz).isoformat()}
 
 
 @dataclass
@@ -112,37 +186,106 @@ def receive_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applican
     refuse(decisions.refusal_without_reason(reception))
     if payment is not None:
         payments.check_payment(payment)
-    with stored_files.staged_files(rt, files) as staged, transaction(rt) as s:
-        started = _start(rt, s, definition_id=definition_id, unit_code=unit_code, applicant_name=applicant_name,
-                         actor=actor, applicant=applicant, received_at=received_at, data=None, channel=channel,
-                         paid_vnd=payment.amount_vnd if payment else 0)
-        if len(started.created) != 1:
-            raise InvalidAction("the template does not begin with one reception step; receive it step by step")
-        item = started.created[0]
-        data = dict(check_reception(s, started.dossier.definition_id, item.form_key, reception))
+    now = rt.clock.now()  # one time for the snapshot and the write: the run's data holds it
+    with stored_files.staged_files(rt, files) as staged:
+        def change(prepared: _PreparedReception | None, may_defer: bool):
+            with transaction(rt) as s:
+                started = _start(rt, s, definition_id=definition_id, unit_code=unit_code,
+                                 applicant_name=applicant_name, actor=actor, applicant=applicant,
+                                 received_at=received_at, data=None, channel=channel, now=now,
+                                 prepared=prepared.start if prepared else None,
+                                 runs_code=_on_reception if may_defer else None,
+                                 paid_vnd=payment.amount_vnd if payment else 0)
+                if len(started.created) != 1:
+                    raise InvalidAction("the template does not begin with one reception step; receive it step by step")
+                item = started.created[0]
+                data = dict(check_reception(s, started.dossier.definition_id, item.form_key, reception))
+                refuse(decisions.refusal_without_reason(data))
+                _complete_reception(s, started, item, actor, data, received=(
+                    prepared.received if prepared and prepared.fits(started, item, data) else None))
+                s.flush()  # the step's id, for its files
+                stored_files.add_rows(s, started.dossier, staged, actor, started.now, work_item_id=item.id)
+                if within_change is not None:
+                    within_change(s, started.dossier)
+                citizen_store.link_reused(s, started.dossier, dict(reused or {}), actor, started.now, item.id)
+                if payment is not None:
+                    payments.add_payment(s, started.dossier, payment, actor, started.now)
+                citizen_notices.dossier_received(s, started.dossier, started.now, started.calendar.tz)
+                return started.dossier, item
+
+        return code_first(change, lambda: _received_on_snapshot(rt, definition_id, unit_code, received_at or now,
+                                                                 reception, check_reception))
+
+
+@dataclass(frozen=True)
+class _PreparedReception:
+    """A receipt run outside the write lock: the process started (reloaded from its state, for
+    the write to project the start's steps from) and the same process with its reception step
+    completed with the checked data."""
+
+    start: _PreparedStart
+    received: runner.Run | None
+    ready_before: frozenset[str]
+    task_id: str
+    data: dict
+
+    def fits(self, started: Started, item: WorkItemRecord, data: Mapping) -> bool:
+        """The write started from this very run, projected it without moving it, and checked the
+        same data for the same step."""
+        return (self.received is not None and started.run is self.start.run and started.run.ready_task_ids() == self.ready_before
+                and item.task_id == self.task_id and dict(data) == self.data)
+
+
+def _received_on_snapshot(rt: Runtime, definition_id: int, unit_code: str, received: datetime,
+                          reception: Mapping, check_reception) -> _PreparedReception | None:
+    """SQLite only, when the receipt runs template code (at the start or after the reception
+    step): check the reception data on a read snapshot, take the dossier's number in a short write
+    of its own, then start the process and complete its reception step outside the write lock.
+    None when there is nothing to run first or the write should give the refusal itself."""
+    if not holds_database_lock(rt):
+        return None
+    with rt.db.read_session() as s:
+        try:
+            definition, _variant, unit = _definition_for_unit(s, definition_id, unit_code)
+        except (NotFound, InvalidAction):
+            return None
+        bundle = rt.bundle_for(s, definition)
+        paths = scripted.paths_of(bundle)
+        firsts = paths.first_steps()
+        if not paths.on_reception() or len(firsts) != 1:
+            return None
+        step = bundle.step(firsts[0])
+        data = dict(check_reception(s, definition.id, (step.form if step else None) or firsts[0], reception))
         refuse(decisions.refusal_without_reason(data))
-        _complete_reception(s, started, item, actor, data)
-        s.flush()  # the step's id, for its files
-        stored_files.add_rows(s, started.dossier, staged, actor, started.now, work_item_id=item.id)
-        if within_change is not None:
-            within_change(s, started.dossier)
-        citizen_store.link_reused(s, started.dossier, dict(reused or {}), actor, started.now, item.id)
-        if payment is not None:
-            payments.add_payment(s, started.dossier, payment, actor, started.now)
-        citizen_notices.dossier_received(s, started.dossier, started.now, started.calendar.tz)
-        return started.dossier, item
+        calendar = rt.calendars.for_unit(s, unit_code)
+    with rt.db.session() as taking:
+        code = _dossier_code(rt, taking, unit, received, calendar)
+    engine = script_engine_for(calendar, rt.clock)
+    run = runner.start(bundle, rt.clock, engine, _start_data(None, code, unit_code, received, calendar))
+    tasks = run.human_tasks()
+    if [task.element_id for task in tasks] != firsts:  # the write gives the refusal, under this code
+        return _PreparedReception(_PreparedStart(run, definition.id, code), None, frozenset(), "", {})
+    start = _PreparedStart(runner.load(bundle, run.dump(), rt.clock, engine), definition.id, code)
+    ready_before = run.ready_task_ids()
+    run.complete(tasks[0].task_id, dict(data))
+    return _PreparedReception(start, run, ready_before, tasks[0].task_id, data)
 
 
-def _complete_reception(s: Session, started: Started, item: WorkItemRecord, actor: Actor, data: Mapping) -> None:
+def _complete_reception(s: Session, started: Started, item: WorkItemRecord, actor: Actor, data: Mapping,
+                        received: runner.Run | None = None) -> None:
     """The receiving officer takes the reception step and completes it in the same change. Under
     Decree 118 they may receive for another commune of the province, so the step's unit is not theirs
-    to match; its role is."""
+    to match; its role is. `received`: the same run with the step already completed (on SQLite's
+    read snapshot), else it is completed here."""
     if not actor.is_system and item.role and item.role not in actor.roles:
         raise PermissionDenied("step '%(step)s' is for role %(role)s", step=item.name, role=item.role)
     dossier, run, now = started.dossier, started.run, started.now
     item.assignee, item.state, item.claimed_at = actor.username, WorkItemState.CLAIMED.value, now
     ready_before = run.ready_task_ids()
-    run.complete(item.task_id, dict(data))
+    if received is not None:
+        run = received
+    else:
+        run.complete(item.task_id, dict(data))
     close_item(s, item, actor, now, data, started.calendar)
     audit.record(s, at=now, action="complete", actor=actor, dossier_id=dossier.id, work_item=item,
                  element_id=item.element_id, classification=item.classification, margin_minutes=item.margin_minutes)
@@ -150,19 +293,9 @@ def _complete_reception(s: Session, started: Started, item: WorkItemRecord, acto
                     handed_over_by=actor.username, completed_task=item.task_id)
 
 
-def _check_channel(channel: str) -> None:
-    if channel not in {c.value for c in Channel}:
-        raise InvalidAction("unknown receipt channel '%(channel)s' (counter, online or post)", field="channel",
-                            channel=channel)
-
-
-def _start(rt: Runtime, s: Session, *, definition_id: int, unit_code: str, applicant_name: str, actor: Actor,
-           applicant: Mapping | None, received_at: datetime | None, data: Mapping | None,
-           channel: str, paid_vnd: int = 0) -> Started:
+def _definition_for_unit(s: Session, definition_id: int, unit_code: str):
+    """The published version a dossier of `unit_code` runs, its variant (or None) and the unit."""
     definition = _published(s, definition_id)
-    if (applicant or {}).get("fees"):  # the fee cases that apply: paid first where the procedure says so
-        applicant = {**applicant, "fee_wait": payments.waits_at_reception(s, definition_id, applicant["fees"],
-                                                                          paid_vnd)}
     unit = s.get(UnitRecord, unit_code)
     if unit is None:
         raise NotFound("unknown unit '%(unit)s'", field="unit_code", unit=unit_code)
@@ -175,20 +308,43 @@ def _start(rt: Runtime, s: Session, *, definition_id: int, unit_code: str, appli
             definition = rolled_out
         else:
             variant = None
-    now = rt.clock.now()
+    return definition, variant, unit
+
+
+def _check_channel(channel: str) -> None:
+    if channel not in {c.value for c in Channel}:
+        raise InvalidAction("unknown receipt channel '%(channel)s' (counter, online or post)", field="channel",
+                            channel=channel)
+
+
+def _start(rt: Runtime, s: Session, *, definition_id: int, unit_code: str, applicant_name: str, actor: Actor,
+           applicant: Mapping | None, received_at: datetime | None, data: Mapping | None,
+           channel: str, now: datetime | None = None, prepared: _PreparedStart | None = None,
+           runs_code: Callable[[scripted.ScriptedPaths], bool] | None = None, paid_vnd: int = 0) -> Started:
+    """The dossier started inside the change's transaction. `runs_code(paths)`, on SQLite, says
+    whether the change runs template code; then the change gives the lock back before writing
+    (_CodeToRunFirst) to run that code outside it first, coming back with it `prepared`."""
+    definition, variant, unit = _definition_for_unit(s, definition_id, unit_code)
+    if (applicant or {}).get("fees"):  # the fee cases that apply: paid first where the procedure says so
+        applicant = {**applicant, "fee_wait": payments.waits_at_reception(s, definition_id, applicant["fees"],
+                                                                          paid_vnd)}
+    if runs_code is not None and holds_database_lock(rt) and runs_code(
+            scripted.paths_of(rt.bundle_for(s, definition))):
+        raise _CodeToRunFirst()
+    now = now or rt.clock.now()
     received = received_at or now
     calendar = rt.calendars.for_unit(s, unit_code)
-    code = _dossier_code(rt, s, unit, received, calendar)
+    code = prepared.code if prepared is not None else _dossier_code(rt, s, unit, received, calendar)
     rule = deadlines.ClockStartRule(cutoff=_cutoff(definition.clock_cutoff),
                                     last_hour_rule=definition.clock_last_hour)
     start_at = deadlines.clock_start(calendar, received, rule)
     appointment = (deadlines.appointment(calendar, received, definition.legal_limit_minutes, rule)
                    if definition.legal_limit_minutes is not None else None)
-    bundle = rt.bundle_for(s, definition)
-    run = runner.start(bundle, rt.clock, script_engine_for(calendar, rt.clock), {
-        **(data or {}), "dossier_code": code, "unit_code": unit_code,
-        "received_at": received.astimezone(calendar.tz).isoformat(),
-    })
+    if prepared is not None and prepared.definition_id == definition.id:
+        run = prepared.run
+    else:  # no snapshot (PostgreSQL, no code to run), or another version rolled out meanwhile
+        run = runner.start(rt.bundle_for(s, definition), rt.clock, script_engine_for(calendar, rt.clock),
+                           _start_data(data, code, unit_code, received, calendar))
     dossier = DossierRecord(
         code=code, definition_id=definition.id, unit_code=unit_code,
         procedure_code=definition.procedure_code, applicant_name=applicant_name,
@@ -220,13 +376,29 @@ def complete_work_item(rt: Runtime, work_item_id: int, actor: Actor, data: Mappi
     dossier)`, when given, builds the caller's reply from the changed dossier in the same
     transaction (its new steps included) and is returned instead of the dossier.
 
+    On SQLite, a step after which template code runs is first completed on a read snapshot: the
+    write finds that out from the step it reads, gives the lock back at once, and comes back
+    with the snapshot's run; a step after which no code runs costs no snapshot at all.
+
     Raises InvalidAction naming the reason's field when the data refuses the dossier without
     saying why (the refusal slip prints it)."""
     if check is None:
         refuse(decisions.refusal_without_reason(data or {}))
-    snapshot = _ran_on_snapshot(rt, work_item_id, actor, data, expected_version, check, seen_by)
+    try:
+        return _completed(rt, work_item_id, actor, data, expected_version, check, seen_by, answer, snapshot=None)
+    except _CodeToRunFirst:
+        snapshot = _ran_on_snapshot(rt, work_item_id, actor, data, expected_version, check, seen_by)
+        return _completed(rt, work_item_id, actor, data, expected_version, check, seen_by, answer,
+                          snapshot=snapshot or _NO_SNAPSHOT)
+
+
+def _completed(rt: Runtime, work_item_id: int, actor: Actor, data, expected_version, check, seen_by,
+               answer: Answer | None, snapshot: _SnapshotRun | None):
     with transaction(rt) as s:
         item, dossier = open_item(s, work_item_id, expected_version, seen_by)
+        if snapshot is None and holds_database_lock(rt) and scripted.paths_of(
+                rt.bundle_for_definition(s, dossier.definition_id)).after_step(item.element_id):
+            raise _CodeToRunFirst()  # nothing written yet: the rollback only ends the BEGIN
         if check is not None:
             data = check(s, item, dossier, dict(data or {}))
             refuse(decisions.refusal_without_reason(data))
@@ -235,7 +407,7 @@ def complete_work_item(rt: Runtime, work_item_id: int, actor: Actor, data: Mappi
         calendar = rt.calendars.for_unit(s, dossier.unit_code)
         if snapshot is not None and snapshot.still_fits(dossier, item, data):
             run, ready_before = snapshot.run, snapshot.ready_before
-        else:  # the dossier moved since the snapshot (or PostgreSQL, which locks rows only)
+        else:  # no code to run, PostgreSQL (which locks rows only), or the dossier moved meanwhile
             run = load_run(rt, s, dossier, calendar)
             ready_before = run.ready_task_ids()
             run.complete(item.task_id, dict(data or {}))
@@ -253,34 +425,84 @@ def complete_work_item(rt: Runtime, work_item_id: int, actor: Actor, data: Mappi
 class _SnapshotRun:
     """A step completed on a read snapshot: what the write may reuse, and what it was run on."""
 
-    run: runner.Run
+    run: runner.Run | None
     ready_before: frozenset[str]
     dossier_version: int
     item_version: int
     data: dict
 
     def still_fits(self, dossier: DossierRecord, item: WorkItemRecord, data) -> bool:
-        return (dossier.version, item.version, dict(data or {})) == (
+        return self.run is not None and (dossier.version, item.version, dict(data or {})) == (
             self.dossier_version, self.item_version, self.data)
+
+
+#: The snapshot pass ran but gave nothing to reuse (a refusal left to the write): run in the write.
+_NO_SNAPSHOT = _SnapshotRun(None, frozenset(), -1, -1, {})
 
 
 def _ran_on_snapshot(rt: Runtime, work_item_id: int, actor: Actor, data, expected_version, check,
                      seen_by) -> _SnapshotRun | None:
     """SQLite only: the step's scripts run here, outside the write lock (same checks, same
-    refusals as the write); None on PostgreSQL, where a change locks only its own rows."""
-    if rt.db.engine.dialect.name != "sqlite":
-        return None
+    refusals as the write)."""
     with rt.db.read_session() as s:
         item, dossier = open_item(s, work_item_id, expected_version, seen_by)
+        bundle = rt.bundle_for_definition(s, dossier.definition_id)
         if check is not None:
             data = check(s, item, dossier, dict(data or {}))
             refuse(decisions.refusal_without_reason(data))
         refuse(refusal_to_complete(actor, StepHolding.of(item)))
         calendar = rt.calendars.for_unit(s, dossier.unit_code)
-        run = load_run(rt, s, dossier, calendar)
+        run = runner.load(bundle, dossier.state, rt.clock, script_engine_for(calendar, rt.clock))
         ready_before = run.ready_task_ids()
         run.complete(item.task_id, dict(data or {}))
         return _SnapshotRun(run, ready_before, dossier.version, item.version, dict(data or {}))
+
+
+def holds_database_lock(rt: Runtime) -> bool:
+    """SQLite's write lock covers the whole database; PostgreSQL's changes lock their own rows."""
+    return rt.db.engine.dialect.name == "sqlite"
+
+
+@dataclass(frozen=True)
+class Moved:
+    """A dossier moved by an event (message, signal, timer) on a read snapshot, with what the
+    move returned; the write reuses it while the dossier's version is the one it was run on."""
+
+    run: runner.Run
+    ready_before: frozenset[str]
+    dossier_version: int
+    result: object = None
+
+
+def moved_on_snapshot(rt: Runtime, dossier_id: int, move: Callable[[runner.Run], object],
+                      admits: Callable[[DossierRecord], bool] = lambda _dossier: True) -> Moved | None:
+    """Load the dossier from a read snapshot and `move` it there, outside SQLite's write lock.
+    None when the write should simply run the move itself (a dossier `admits` refuses or that
+    is not running: the write then gives the same answer)."""
+    with rt.db.read_session() as s:
+        dossier = s.get(DossierRecord, dossier_id)
+        if dossier is None or dossier.run_state != RunState.RUNNING.value or not admits(dossier):
+            return None
+        calendar = rt.calendars.for_unit(s, dossier.unit_code)
+        run = load_run(rt, s, dossier, calendar)
+        ready_before = run.ready_task_ids()
+        result = move(run)
+        return Moved(run, ready_before, dossier.version, result)
+
+
+def moved(rt: Runtime, s: Session, dossier: DossierRecord, calendar, move: Callable[[runner.Run], object],
+          snapshot: Moved | None, runs_code: Callable[[scripted.ScriptedPaths], bool] | None) -> Moved:
+    """Inside the write: the snapshot's move when the dossier has not changed since, else the
+    move run here, on what is saved. With `runs_code` (the first attempt), on SQLite, a move
+    that runs template code gives the lock back first (_CodeToRunFirst, see code_first)."""
+    if snapshot is not None and snapshot.dossier_version == dossier.version:
+        return snapshot
+    bundle = rt.bundle_for_definition(s, dossier.definition_id)
+    if runs_code is not None and holds_database_lock(rt) and runs_code(scripted.paths_of(bundle)):
+        raise _CodeToRunFirst()
+    run = runner.load(bundle, dossier.state, rt.clock, script_engine_for(calendar, rt.clock))
+    ready_before = run.ready_task_ids()
+    return Moved(run, ready_before, dossier.version, move(run))
 
 
 @retried_on_race
@@ -319,32 +541,42 @@ def send_message(rt: Runtime, dossier_id: int, name: str, actor: Actor,
                  payload: Mapping | None = None, *, answer: Answer | None = None):
     """Deliver a BPMN message (e.g. 'bo_sung_xong') to the dossier's waiting catch event
     (`answer` as for completing a step)."""
-    with transaction(rt) as s:
-        dossier = _running(s, dossier_id)
-        now = rt.clock.now()
-        calendar = rt.calendars.for_unit(s, dossier.unit_code)
-        run = load_run(rt, s, dossier, calendar)
-        ready_before = run.ready_task_ids()
+    def move(run: runner.Run) -> None:
         run.send_message(name, payload)
-        audit.record(s, at=now, action="message", actor=actor, dossier_id=dossier.id, message=name)
-        projection.sync(s, dossier, run, calendar, actor, now, ready_before)
-        return _answered(s, dossier, answer)
+
+    def change(snapshot: Moved | None, may_defer: bool):
+        with transaction(rt) as s:
+            dossier = _running(s, dossier_id)
+            now = rt.clock.now()
+            calendar = rt.calendars.for_unit(s, dossier.unit_code)
+            done = moved(rt, s, dossier, calendar, move, snapshot,
+                         (lambda paths: paths.after_message(name)) if may_defer else None)
+            audit.record(s, at=now, action="message", actor=actor, dossier_id=dossier.id, message=name)
+            projection.sync(s, dossier, done.run, calendar, actor, now, done.ready_before)
+            return _answered(s, dossier, answer)
+
+    return code_first(change, lambda: moved_on_snapshot(rt, dossier_id, move))
 
 
 @retried_on_race
 def send_signal(rt: Runtime, dossier_id: int, name: str, actor: Actor, *, answer: Answer | None = None):
     """Deliver a BPMN signal to the dossier's waiting catch events (another agency's system
     saying its part is done, say; `answer` as for completing a step)."""
-    with transaction(rt) as s:
-        dossier = _running(s, dossier_id)
-        now = rt.clock.now()
-        calendar = rt.calendars.for_unit(s, dossier.unit_code)
-        run = load_run(rt, s, dossier, calendar)
-        ready_before = run.ready_task_ids()
+    def move(run: runner.Run) -> None:
         run.send_signal(name)
-        audit.record(s, at=now, action="signal", actor=actor, dossier_id=dossier.id, signal=name)
-        projection.sync(s, dossier, run, calendar, actor, now, ready_before)
-        return _answered(s, dossier, answer)
+
+    def change(snapshot: Moved | None, may_defer: bool):
+        with transaction(rt) as s:
+            dossier = _running(s, dossier_id)
+            now = rt.clock.now()
+            calendar = rt.calendars.for_unit(s, dossier.unit_code)
+            done = moved(rt, s, dossier, calendar, move, snapshot,
+                         (lambda paths: paths.after_signal(name)) if may_defer else None)
+            audit.record(s, at=now, action="signal", actor=actor, dossier_id=dossier.id, signal=name)
+            projection.sync(s, dossier, done.run, calendar, actor, now, done.ready_before)
+            return _answered(s, dossier, answer)
+
+    return code_first(change, lambda: moved_on_snapshot(rt, dossier_id, move))
 
 
 @retried_on_race
@@ -491,8 +723,11 @@ def close_item(s: Session, item: WorkItemRecord, actor: Actor, now: datetime, da
 
 def _dossier_code(rt: Runtime, s: Session, unit: UnitRecord, received: datetime, calendar) -> str:
     local_day = received.astimezone(calendar.tz).date()
-    seq = sequences.next_value(rt.db, s, unit.agency_code, local_day)
-    return f"{unit.agency_code}-{local_day:%y%m%d}-{seq:04d}"
+    return _code_text(unit, local_day, sequences.next_value(rt.db, s, unit.agency_code, local_day))
+
+
+def _code_text(unit: UnitRecord, local_day, number: int) -> str:
+    return f"{unit.agency_code}-{local_day:%y%m%d}-{number:04d}"
 
 
 def _cutoff(text: str | None):

@@ -1,7 +1,11 @@
-"""Fires due BPMN timers: found through the indexed next_timer_at column, never by a scan."""
+"""Fires due BPMN timers: found through the indexed next_timer_at column, never by a scan.
+
+On SQLite a timer whose firing runs template code fires first on a read snapshot (as a person's
+change does, engine.services.dossiers), so a slow script never holds the database's write lock."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from datetime import timedelta
 
 from engine.bpmn import runner
@@ -11,8 +15,11 @@ from engine.domain.model import RunState
 from engine.services import audit
 from engine.services import incidents
 from engine.services import projection
+from engine.services.dossiers import Moved
+from engine.services.dossiers import code_first
+from engine.services.dossiers import moved
+from engine.services.dossiers import moved_on_snapshot
 from engine.services.runtime import Runtime
-from engine.services.scripting import script_engine_for
 from engine.services.unit_of_work import transaction
 from engine.services.watchdog import StopRequested
 from engine.services.watchdog import Watchdog
@@ -34,25 +41,40 @@ def lease_due_dossiers(rt: Runtime, limit: int = 50, ttl: timedelta = LEASE_TTL)
 def fire_dossier_timers(rt: Runtime, dossier_id: int) -> bool:
     """Fire what is due on one leased dossier, in one transaction; False if nothing was done."""
     system = Actor.system()
-    with transaction(rt) as s:
-        dossier = s.get(DossierRecord, dossier_id)
-        now = rt.clock.now()
-        if dossier is None or not leases.holds_lease(dossier, rt.worker_id, now):
-            return False
-        dossier.lease_owner, dossier.lease_expires_at = None, None
-        if dossier.run_state != RunState.RUNNING.value or dossier.next_timer_at is None \
-                or dossier.next_timer_at > now:
-            return False
-        calendar = rt.calendars.for_unit(s, dossier.unit_code)
-        run = runner.load(rt.bundle_for_definition(s, dossier.definition_id), dossier.state, rt.clock,
-                          script_engine_for(calendar, rt.clock))
-        due_before = run.next_timer_at()
-        ready_before = run.ready_task_ids()
-        run.fire_timers()
-        audit.record(s, at=now, action="timer", actor=system, dossier_id=dossier.id,
-                     due_at=due_before.isoformat() if due_before else None)
-        projection.sync(s, dossier, run, calendar, system, now, ready_before, handed_over_by="system")
-        return True
+
+    def change(snapshot: Moved | None, may_defer: bool) -> bool:
+        with transaction(rt) as s:
+            dossier = s.get(DossierRecord, dossier_id)
+            now = rt.clock.now()
+            if dossier is None or not leases.holds_lease(dossier, rt.worker_id, now):
+                return False
+            dossier.lease_owner, dossier.lease_expires_at = None, None
+            if not _due_and_leased(rt, dossier, now, lease_checked=True):
+                return False
+            calendar = rt.calendars.for_unit(s, dossier.unit_code)
+            done = moved(rt, s, dossier, calendar, _fire, snapshot,
+                         (lambda paths: paths.after_timers()) if may_defer else None)
+            audit.record(s, at=now, action="timer", actor=system, dossier_id=dossier.id,
+                         due_at=done.result.isoformat() if isinstance(done.result, datetime) else None)
+            projection.sync(s, dossier, done.run, calendar, system, now, done.ready_before, handed_over_by="system")
+            return True
+
+    return code_first(change, lambda: moved_on_snapshot(
+        rt, dossier_id, _fire, admits=lambda dossier: _due_and_leased(rt, dossier, rt.clock.now())))
+
+
+def _fire(run: runner.Run):
+    """Fire the run's due timers; returns when the first of them was due (for the audit)."""
+    due_before = run.next_timer_at()
+    run.fire_timers()
+    return due_before
+
+
+def _due_and_leased(rt: Runtime, dossier: DossierRecord, now, *, lease_checked: bool = False) -> bool:
+    if not lease_checked and not leases.holds_lease(dossier, rt.worker_id, now):
+        return False
+    return dossier.run_state == RunState.RUNNING.value and dossier.next_timer_at is not None \
+        and dossier.next_timer_at <= now
 
 
 def fire_due_timers(rt: Runtime, limit: int = 50, watchdog: Watchdog | None = None) -> int:

@@ -7,7 +7,9 @@ statement, not for the rest of the start (running the process, writing the dossi
 and its history), so concurrent starts in one commune no longer queue behind each other. On
 SQLite every write transaction already holds the database's single write lock, and a second
 connection would wait for the start itself: there the number is taken inside the start's
-transaction, which costs nothing more.
+transaction, which costs nothing more; except for a start whose template runs code, which takes
+its number in a short write of its own before running that code outside the write lock
+(engine.services.dossiers).
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ def keyed_request(asked: Mapping) -> idempotency.Request | None:
     if key is None:
         return None
     if not key.strip() or len(key) > idempotency.KEY_MAX or not key.isprintable():
-        raise ApiError(422, "%s: từ 1 đến %d ký tự in được." % (HEADER, idempotency.KEY_MAX), field=HEADER)
+        raise ApiError(422, f"{HEADER}: từ 1 đến {idempotency.KEY_MAX} ký tự in được.", field=HEADER)
     return idempotency.Request.of(api_user().username, key,
                                   {"route": f"{request.method} {request.path}", "body": dict(asked)})
 
