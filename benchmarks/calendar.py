@@ -84,20 +84,31 @@ def main() -> None:
     results = [deadlines.appointment(cal, received, LEGAL, RULE, pauses=[pause]) for received, pause in sample]
     fast = len(sample) / (time.perf_counter() - t0)
 
-    checked = sample[:min(NAIVE_SAMPLE, len(sample))]
+    checked = sample[: min(NAIVE_SAMPLE, len(sample))]
     t0 = time.perf_counter()
     naive = [naive_cal.appointment(received, LEGAL, pause) for received, pause in checked]
     slow = len(checked) / (time.perf_counter() - t0)
     disagreements = [(r, a, b) for (r, _), a, b in zip(checked, results, naive) if a != b]
 
     print(f"calendar  {fast:,.0f} appointments/s (3 working days, 15:00 cut-off, one pause, 2026 holidays)")
-    print(f"naive     {slow:,.1f} appointments/s (minute-by-minute loop); "
-          f"agree on {len(checked) - len(disagreements)}/{len(checked)}")
+    print(
+        f"naive     {slow:,.1f} appointments/s (minute-by-minute loop); "
+        f"agree on {len(checked) - len(disagreements)}/{len(checked)}"
+    )
     for received, a, b in disagreements[:5]:
         print(f"  DISAGREE received {received}: calendar {a}, naive {b}")
-    print(json.dumps({"benchmark": "calendar", "ops_per_s": round(fast), "naive_ops_per_s": round(slow, 1),
-                      "ratio": round(fast / slow, 1), "agree": len(checked) - len(disagreements),
-                      "checked": len(checked)}))
+    print(
+        json.dumps(
+            {
+                "benchmark": "calendar",
+                "ops_per_s": round(fast),
+                "naive_ops_per_s": round(slow, 1),
+                "ratio": round(fast / slow, 1),
+                "agree": len(checked) - len(disagreements),
+                "checked": len(checked),
+            }
+        )
+    )
     if disagreements:
         sys.exit(1)
 

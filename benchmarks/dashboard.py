@@ -76,13 +76,23 @@ def hanoi_with_library(rt: Runtime) -> list[str]:
     communes = [u.code for u in units if u.kind == "commune"]
     with rt.db.session() as s:
         for unit in units:
-            s.add(UnitRecord(code=unit.code, name=unit.name, kind=unit.kind, parent_code=unit.parent_code,
-                             agency_code=unit.agency_code))
+            s.add(
+                UnitRecord(
+                    code=unit.code,
+                    name=unit.name,
+                    kind=unit.kind,
+                    parent_code=unit.parent_code,
+                    agency_code=unit.agency_code,
+                )
+            )
             s.flush()
         for commune in communes:
             for n in range(3):
-                s.add(UserRecord(username=f"cb_{commune}_{n}", full_name=f"Cán bộ {n}", unit_code=commune,
-                                 roles="chuyen_vien"))
+                s.add(
+                    UserRecord(
+                        username=f"cb_{commune}_{n}", full_name=f"Cán bộ {n}", unit_code=commune, roles="chuyen_vien"
+                    )
+                )
     library.load(rt)
     return communes
 
@@ -90,8 +100,10 @@ def hanoi_with_library(rt: Runtime) -> list[str]:
 def fill(rt: Runtime, rng: random.Random) -> list[str]:
     communes = hanoi_with_library(rt)
     with rt.db.read_session() as s:
-        definitions = [(d.id, d.legal_limit_minutes or 2400, list(rt.bundle_for(s, d).policy.steps))
-                       for d in s.scalars(select(ProcessDefinitionRecord))]
+        definitions = [
+            (d.id, d.legal_limit_minutes or 2400, list(rt.bundle_for(s, d).policy.steps))
+            for d in s.scalars(select(ProcessDefinitionRecord))
+        ]
     dossiers, items, events, pauses = [], [], [], []
     for n in range(DOSSIERS):
         definition_id, legal, steps = definitions[n % len(definitions)]
@@ -103,13 +115,24 @@ def fill(rt: Runtime, rng: random.Random) -> list[str]:
         items += _step_rows(rng, dossier, steps)
         if rng.random() < 0.05:
             for level, action in ((1, "sla_warning"), (2, "sla_breach")):
-                events.append(dict(dossier_id=n + 1, at=min(NOW, dossier["received_at"] + timedelta(days=level)),
-                                   action=action, actor="system", detail={"level": level}))
+                events.append(
+                    dict(
+                        dossier_id=n + 1,
+                        at=min(NOW, dossier["received_at"] + timedelta(days=level)),
+                        action=action,
+                        actor="system",
+                        detail={"level": level},
+                    )
+                )
     with rt.db.session() as s:
-        for rows, table in ((dossiers, DossierRecord), (items, WorkItemRecord), (events, AuditEventRecord),
-                            (pauses, DossierPauseRecord)):
+        for rows, table in (
+            (dossiers, DossierRecord),
+            (items, WorkItemRecord),
+            (events, AuditEventRecord),
+            (pauses, DossierPauseRecord),
+        ):
             for start in range(0, len(rows), BATCH):
-                s.execute(insert(table.__table__), rows[start:start + BATCH])
+                s.execute(insert(table.__table__), rows[start : start + BATCH])
     with rt.db.engine.begin() as conn:  # the rows went in bulk, around the engine: count them
         rollups.rebuild(conn)
         officer_rollups.rebuild(conn)
@@ -127,13 +150,28 @@ def _dossier_row(rng: random.Random, dossier_id: int, definition_id: int, legal:
     if completed and rng.random() > 0.03:  # the rest were rejected or stopped: no classification
         verdict = "late" if done > appointment else ("on_time" if done.date() == appointment.date() else "early")
     channel = rng.choices(("counter", "online", "post"), weights=(83, 14, 3))[0]
-    return dict(id=dossier_id, code=f"B-{dossier_id}", definition_id=definition_id, unit_code=commune,
-                applicant_name="x", applicant={}, channel=channel, status=9 if completed else 4,
-                run_state="completed" if completed else "running", received_at=received,
-                appointment_at=appointment, original_appointment_at=appointment,
-                completed_at=done if completed else None, classification=verdict,
-                margin_minutes=0 if verdict else None, state="{}", state_format="bench",
-                created_at=received, updated_at=received, version=1)
+    return dict(
+        id=dossier_id,
+        code=f"B-{dossier_id}",
+        definition_id=definition_id,
+        unit_code=commune,
+        applicant_name="x",
+        applicant={},
+        channel=channel,
+        status=9 if completed else 4,
+        run_state="completed" if completed else "running",
+        received_at=received,
+        appointment_at=appointment,
+        original_appointment_at=appointment,
+        completed_at=done if completed else None,
+        classification=verdict,
+        margin_minutes=0 if verdict else None,
+        state="{}",
+        state_format="bench",
+        created_at=received,
+        updated_at=received,
+        version=1,
+    )
 
 
 def _step_rows(rng: random.Random, dossier: dict, steps: list[str]) -> list[dict]:
@@ -144,14 +182,26 @@ def _step_rows(rng: random.Random, dossier: dict, steps: list[str]) -> list[dict
     rows = []
     for k, step in enumerate(steps[:2] if completed else steps[:1]):
         at = received + (end - received) * (k + 1) / 3
-        rows.append(dict(dossier_id=dossier["id"], task_id=str(uuid.UUID(int=rng.getrandbits(128))),
-                         element_id=step, name=step, role="chuyen_vien", unit_code=commune,
-                         state="completed" if completed else "open", priority=50, created_at=received,
-                         due_at=at + timedelta(hours=rng.uniform(-8, 16)), escalation_level=0, version=1,
-                         completed_at=at if completed else None,
-                         completed_by=f"cb_{commune}_{rng.randrange(3)}" if completed else None,
-                         classification=rng.choice(("early", "on_time", "on_time", "late")) if completed else None,
-                         working_minutes=rng.randrange(3000) if completed else None))
+        rows.append(
+            dict(
+                dossier_id=dossier["id"],
+                task_id=str(uuid.UUID(int=rng.getrandbits(128))),
+                element_id=step,
+                name=step,
+                role="chuyen_vien",
+                unit_code=commune,
+                state="completed" if completed else "open",
+                priority=50,
+                created_at=received,
+                due_at=at + timedelta(hours=rng.uniform(-8, 16)),
+                escalation_level=0,
+                version=1,
+                completed_at=at if completed else None,
+                completed_by=f"cb_{commune}_{rng.randrange(3)}" if completed else None,
+                classification=rng.choice(("early", "on_time", "on_time", "late")) if completed else None,
+                working_minutes=rng.randrange(3000) if completed else None,
+            )
+        )
     return rows
 
 
@@ -161,12 +211,17 @@ def dashboard(rt: Runtime, scope: statistics.Scope) -> dict:
     with rt.db.read_session() as s:
         overdue = statistics.dossiers(s, scope, "overdue", NOW)  # the first page of the list, as shown
         log = statistics.escalations(s, scope, limit=100_000)
-    return {"summary": _plain(board.summary),
-            "communes": {r.key: _plain(r.figures) for r in board.communes if r.figures != statistics.Figures()},
-            "procedures": {r.key: _plain(r.figures) for r in board.procedures},
-            "officers": {o.username: (o.steps_done + o.steps_without_deadline, o.step_early, o.step_on_time,
-                                      o.step_late) for o in board.officers},
-            "overdue": len(overdue), "escalations": len(log)}
+    return {
+        "summary": _plain(board.summary),
+        "communes": {r.key: _plain(r.figures) for r in board.communes if r.figures != statistics.Figures()},
+        "procedures": {r.key: _plain(r.figures) for r in board.procedures},
+        "officers": {
+            o.username: (o.steps_done + o.steps_without_deadline, o.step_early, o.step_on_time, o.step_late)
+            for o in board.officers
+        },
+        "overdue": len(overdue),
+        "escalations": len(log),
+    }
 
 
 def naive(rt: Runtime, scope: statistics.Scope) -> dict:
@@ -174,16 +229,41 @@ def naive(rt: Runtime, scope: statistics.Scope) -> dict:
     as_of = scope.as_of(NOW)
     with rt.db.read_session() as s:
         keys = dict(s.execute(select(ProcessDefinitionRecord.id, ProcessDefinitionRecord.key)).all())
-        rows = s.execute(select(DossierRecord.id, DossierRecord.unit_code, DossierRecord.definition_id,
-                                DossierRecord.received_at, DossierRecord.completed_at, DossierRecord.appointment_at,
-                                DossierRecord.classification, DossierRecord.channel)).all()
-        pauses = s.execute(select(DossierPauseRecord.dossier_id, DossierPauseRecord.kind, DossierPauseRecord.started_at,
-                                  DossierPauseRecord.ended_at)).all()
-        steps = s.execute(select(WorkItemRecord.dossier_id, WorkItemRecord.state, WorkItemRecord.completed_at,
-                                 WorkItemRecord.completed_by, WorkItemRecord.classification)).all()
+        rows = s.execute(
+            select(
+                DossierRecord.id,
+                DossierRecord.unit_code,
+                DossierRecord.definition_id,
+                DossierRecord.received_at,
+                DossierRecord.completed_at,
+                DossierRecord.appointment_at,
+                DossierRecord.classification,
+                DossierRecord.channel,
+            )
+        ).all()
+        pauses = s.execute(
+            select(
+                DossierPauseRecord.dossier_id,
+                DossierPauseRecord.kind,
+                DossierPauseRecord.started_at,
+                DossierPauseRecord.ended_at,
+            )
+        ).all()
+        steps = s.execute(
+            select(
+                WorkItemRecord.dossier_id,
+                WorkItemRecord.state,
+                WorkItemRecord.completed_at,
+                WorkItemRecord.completed_by,
+                WorkItemRecord.classification,
+            )
+        ).all()
         events = s.execute(select(AuditEventRecord.dossier_id, AuditEventRecord.action, AuditEventRecord.at)).all()
-    paused = {dossier_id for dossier_id, kind, started, ended in pauses
-              if kind in statistics.PAUSE_KINDS and started <= as_of and (ended is None or ended > as_of)}
+    paused = {
+        dossier_id
+        for dossier_id, kind, started, ended in pauses
+        if kind in statistics.PAUSE_KINDS and started <= as_of and (ended is None or ended > as_of)
+    }
     total, communes, procedures = Counter(), defaultdict(Counter), defaultdict(Counter)
     unit_of = {}
     for dossier_id, unit, definition, received, completed, appointment, verdict, channel in rows:
@@ -212,13 +292,19 @@ def naive(rt: Runtime, scope: statistics.Scope) -> dict:
             officers[who][0] += 1
             if verdict:
                 officers[who][1 + ("early", "on_time", "late").index(verdict)] += 1
-    log = sum(1 for dossier_id, action, at in events if action in statistics.SLA_ACTIONS
-              and unit_of[dossier_id] in scope.units and scope.start <= at < scope.end)
-    return {"summary": _plain(_figures(total)), "communes": {u: _plain(_figures(c)) for u, c in communes.items()
-                                                              if sum(c.values())},
-            "procedures": {k: _plain(_figures(c)) for k, c in procedures.items() if sum(c.values())},
-            "officers": {who: tuple(v) for who, v in officers.items()}, "overdue": min(500, total["overdue"]),
-            "escalations": log}
+    log = sum(
+        1
+        for dossier_id, action, at in events
+        if action in statistics.SLA_ACTIONS and unit_of[dossier_id] in scope.units and scope.start <= at < scope.end
+    )
+    return {
+        "summary": _plain(_figures(total)),
+        "communes": {u: _plain(_figures(c)) for u, c in communes.items() if sum(c.values())},
+        "procedures": {k: _plain(_figures(c)) for k, c in procedures.items() if sum(c.values())},
+        "officers": {who: tuple(v) for who, v in officers.items()},
+        "overdue": min(500, total["overdue"]),
+        "escalations": log,
+    }
 
 
 def _figures(counts: Counter) -> statistics.Figures:
@@ -264,18 +350,32 @@ def main() -> None:
         with db.read_session() as s:
             open_count = len(statistics.open_dossiers(s, scope, NOW))
         db.dispose()
-    result = {"benchmark": "dashboard", "dossiers": DOSSIERS, "load_s": round(load_s, 1),
-              "month": {"received": month.received, "done": month.done, "overdue": month.overdue,
-                        "carried_over": month.carried_over, "escalations": by_sql["escalations"]},
-              "dashboard_ms": round(sql_s * 1000, 1), "one_commune_ms": round(commune_s * 1000, 1),
-              "naive_python_ms": round(naive_s * 1000, 1), "ratio_vs_naive": round(naive_s / sql_s, 1),
-              "at_risk_ms": round(risk_s * 1000, 1), "at_risk_cold_ms": round(cold_s * 1000, 1),
-              "open_with_appointment_ahead": open_count,
-              "at_risk": len(risks)}
-    print(f"{DOSSIERS} dossiers (loaded in {load_s:.1f} s): dashboard queries {sql_s * 1000:.1f} ms "
-          f"(one commune {commune_s * 1000:.1f} ms), naive Python aggregation {naive_s * 1000:.1f} ms: "
-          f"{naive_s / sql_s:.1f}x; at-risk projection over {open_count} open dossiers "
-          f"{risk_s * 1000:.1f} ms ({len(risks)} at risk; {cold_s * 1000:.0f} ms with the calendars still to build)")
+    result = {
+        "benchmark": "dashboard",
+        "dossiers": DOSSIERS,
+        "load_s": round(load_s, 1),
+        "month": {
+            "received": month.received,
+            "done": month.done,
+            "overdue": month.overdue,
+            "carried_over": month.carried_over,
+            "escalations": by_sql["escalations"],
+        },
+        "dashboard_ms": round(sql_s * 1000, 1),
+        "one_commune_ms": round(commune_s * 1000, 1),
+        "naive_python_ms": round(naive_s * 1000, 1),
+        "ratio_vs_naive": round(naive_s / sql_s, 1),
+        "at_risk_ms": round(risk_s * 1000, 1),
+        "at_risk_cold_ms": round(cold_s * 1000, 1),
+        "open_with_appointment_ahead": open_count,
+        "at_risk": len(risks),
+    }
+    print(
+        f"{DOSSIERS} dossiers (loaded in {load_s:.1f} s): dashboard queries {sql_s * 1000:.1f} ms "
+        f"(one commune {commune_s * 1000:.1f} ms), naive Python aggregation {naive_s * 1000:.1f} ms: "
+        f"{naive_s / sql_s:.1f}x; at-risk projection over {open_count} open dossiers "
+        f"{risk_s * 1000:.1f} ms ({len(risks)} at risk; {cold_s * 1000:.0f} ms with the calendars still to build)"
+    )
     print(json.dumps(result))
 
 
@@ -359,21 +459,38 @@ def pg_fill(rt: Runtime, n: int) -> list[str]:
 
     communes = hanoi_with_library(rt)
     with rt.db.read_session() as s:
-        definitions = [(d.id, d.legal_limit_minutes or 2400, list(rt.bundle_for(s, d).policy.steps)[0])
-                       for d in s.scalars(select(ProcessDefinitionRecord))]
+        definitions = [
+            (d.id, d.legal_limit_minutes or 2400, list(rt.bundle_for(s, d).policy.steps)[0])
+            for d in s.scalars(select(ProcessDefinitionRecord))
+        ]
     with rt.db.engine.begin() as conn:
         conn.execute(text("CREATE TABLE bench_first_step (definition_id integer, element_id text)"))
-        conn.execute(text("INSERT INTO bench_first_step VALUES (:d, :e)"), [{"d": d, "e": e} for d, _, e in definitions])
-        conn.execute(text(DOSSIERS_SQL), {
-            "now": PG_NOW, "n": n, "span_minutes": max(n / PER_DAY, MIN_SPAN_DAYS) * 24 * 60,
-            "definitions": [d for d, _, _ in definitions], "legal": [legal for _, legal, _ in definitions],
-            "n_definitions": len(definitions), "communes": communes, "n_communes": len(communes)})
+        conn.execute(
+            text("INSERT INTO bench_first_step VALUES (:d, :e)"), [{"d": d, "e": e} for d, _, e in definitions]
+        )
+        conn.execute(
+            text(DOSSIERS_SQL),
+            {
+                "now": PG_NOW,
+                "n": n,
+                "span_minutes": max(n / PER_DAY, MIN_SPAN_DAYS) * 24 * 60,
+                "definitions": [d for d, _, _ in definitions],
+                "legal": [legal for _, legal, _ in definitions],
+                "n_definitions": len(definitions),
+                "communes": communes,
+                "n_communes": len(communes),
+            },
+        )
         conn.execute(text(PAUSES_SQL))
         conn.execute(text(STEPS_SQL))
         conn.execute(text("DROP TABLE bench_first_step"))
         # Every open dossier's apology forecast is due, as after a change (the worker's sweep below).
-        conn.execute(text("UPDATE dossier SET apology_check_at = received_at "
-                          "WHERE completed_at IS NULL AND appointment_at IS NOT NULL"))
+        conn.execute(
+            text(
+                "UPDATE dossier SET apology_check_at = received_at "
+                "WHERE completed_at IS NULL AND appointment_at IS NOT NULL"
+            )
+        )
         conn.execute(text("SELECT setval(pg_get_serial_sequence('dossier', 'id'), :n)"), {"n": n})
         rollups.rebuild(conn)
         officer_rollups.rebuild(conn)
@@ -409,8 +526,11 @@ def pg_main(quick: bool) -> None:
 
     n = int(os.environ.get("BENCH_DOSSIERS") or (50_000 if quick else 5_000_000))
     rounds = 5 if quick else 20
-    server = os.environ.get("MOTCUA_BENCH_POSTGRES_URL") or os.environ.get("MOTCUA_TEST_POSTGRES_URL") \
+    server = (
+        os.environ.get("MOTCUA_BENCH_POSTGRES_URL")
+        or os.environ.get("MOTCUA_TEST_POSTGRES_URL")
         or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     name = f"motcua_dashboard_{uuid_module.uuid4().hex[:8]}"
     with admin.connect() as conn:
@@ -423,8 +543,14 @@ def pg_main(quick: bool) -> None:
         t0 = time.perf_counter()
         communes = pg_fill(rt, n)
         load_s = time.perf_counter() - t0
-        result = {"benchmark": "dashboard", "database": "postgresql", "dossiers": n, "load_s": round(load_s, 1),
-                  "rounds": rounds, "periods": {}}
+        result = {
+            "benchmark": "dashboard",
+            "database": "postgresql",
+            "dossiers": n,
+            "load_s": round(load_s, 1),
+            "rounds": rounds,
+            "periods": {},
+        }
         for period, (start, end) in PG_PERIODS.items():
             scope = statistics.Scope(frozenset(communes), start, end)
             result["periods"][period] = pg_period(rt, scope, rounds)
@@ -449,18 +575,24 @@ def pg_main(quick: bool) -> None:
     result["at_risk"], result["open_with_appointment_ahead"] = len(risks), open_ahead
     result["at_risk_projected"] = candidates
     result["overdue_list_ms"] = round(min(overdue_times) * 1000, 1)
-    print(f"{n:,} dossiers on PostgreSQL (generated and rolled up in {load_s:.0f} s); 2-core machine shared with "
-          f"other runs, so single figures are noisy: compare the ratios")
+    print(
+        f"{n:,} dossiers on PostgreSQL (generated and rolled up in {load_s:.0f} s); 2-core machine shared with "
+        f"other runs, so single figures are noisy: compare the ratios"
+    )
     for period, found in periods.items():
-        print(f"  {period:10} dashboard p50 {found['dashboard_p50_ms']:7.1f} ms  p95 {found['dashboard_p95_ms']:7.1f} ms"
-              f"  (tables alone p95 {found['tables_p95_ms']:6.1f} ms, officers p95 {found['officers_p95_ms']:6.1f} ms,"
-              f" counted from the steps {found['officers_direct_ms']:6.1f} ms)"
-              f"  officers' KPI page p95 {found['kpi_p95_ms']:6.1f} ms ({found['kpi_officers']} officers)"
-              f"  direct SQL count of the tables {found['direct_sql_ms']:8.1f} ms: {found['ratio_vs_direct_sql']:.1f}x")
-    print(f"  at-risk list over {open_ahead:,} open dossiers with their appointment ahead: p50 "
-          f"{result['at_risk_p50_ms']:.0f} ms, p95 {result['at_risk_p95_ms']:.0f} ms ({len(risks):,} at risk, "
-          f"{candidates:,} projected: the others fit until later by the worker's last forecast); "
-          f"overdue drill-down first page {result['overdue_list_ms']:.0f} ms")
+        print(
+            f"  {period:10} dashboard p50 {found['dashboard_p50_ms']:7.1f} ms  p95 {found['dashboard_p95_ms']:7.1f} ms"
+            f"  (tables alone p95 {found['tables_p95_ms']:6.1f} ms, officers p95 {found['officers_p95_ms']:6.1f} ms,"
+            f" counted from the steps {found['officers_direct_ms']:6.1f} ms)"
+            f"  officers' KPI page p95 {found['kpi_p95_ms']:6.1f} ms ({found['kpi_officers']} officers)"
+            f"  direct SQL count of the tables {found['direct_sql_ms']:8.1f} ms: {found['ratio_vs_direct_sql']:.1f}x"
+        )
+    print(
+        f"  at-risk list over {open_ahead:,} open dossiers with their appointment ahead: p50 "
+        f"{result['at_risk_p50_ms']:.0f} ms, p95 {result['at_risk_p95_ms']:.0f} ms ({len(risks):,} at risk, "
+        f"{candidates:,} projected: the others fit until later by the worker's last forecast); "
+        f"overdue drill-down first page {result['overdue_list_ms']:.0f} ms"
+    )
     print(json.dumps(result))
 
 
@@ -497,17 +629,23 @@ def pg_period(rt: Runtime, scope: statistics.Scope, rounds: int) -> dict:
     assert [(r.key, r.figures) for r in rolled.communes] == [(r.key, r.figures) for r in recounted.communes]
     assert rolled.summary.balances
     p50, p95 = percentiles(board_times)
-    return {"dashboard_p50_ms": round(p50, 1), "dashboard_p95_ms": round(p95, 1),
-            "tables_p95_ms": round(percentiles(table_times)[1], 1),
-            "officers_p95_ms": round(percentiles(officer_times)[1], 1),
-            "officers_direct_ms": round(officers_direct_s * 1000, 1),
-            "kpi_p50_ms": round(percentiles(kpi_times)[0], 1), "kpi_p95_ms": round(percentiles(kpi_times)[1], 1),
-            "kpi_officers": len(kpis.officers),
-            # What the rollups replace: the tables' count over the dossiers.
-            "direct_sql_ms": round(direct_s * 1000, 1),
-            "ratio_vs_direct_sql": round(direct_s * 1000 / percentiles(table_times)[1], 1),
-            "received": rolled.summary.received, "done": rolled.summary.done, "overdue": rolled.summary.overdue,
-            "carried_over": rolled.summary.carried_over}
+    return {
+        "dashboard_p50_ms": round(p50, 1),
+        "dashboard_p95_ms": round(p95, 1),
+        "tables_p95_ms": round(percentiles(table_times)[1], 1),
+        "officers_p95_ms": round(percentiles(officer_times)[1], 1),
+        "officers_direct_ms": round(officers_direct_s * 1000, 1),
+        "kpi_p50_ms": round(percentiles(kpi_times)[0], 1),
+        "kpi_p95_ms": round(percentiles(kpi_times)[1], 1),
+        "kpi_officers": len(kpis.officers),
+        # What the rollups replace: the tables' count over the dossiers.
+        "direct_sql_ms": round(direct_s * 1000, 1),
+        "ratio_vs_direct_sql": round(direct_s * 1000 / percentiles(table_times)[1], 1),
+        "received": rolled.summary.received,
+        "done": rolled.summary.done,
+        "overdue": rolled.summary.overdue,
+        "carried_over": rolled.summary.carried_over,
+    }
 
 
 if __name__ == "__main__":

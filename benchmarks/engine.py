@@ -75,8 +75,7 @@ def bare(specless: bool = False) -> dict:
     parser = SpiffBpmnParser()
     parser.add_bpmn_file(str(MODEL))
     spec, subs = parser.get_spec("five_steps"), parser.get_subprocess_specs("five_steps")
-    helpers = {"add_working_hours": lambda start, hours: (datetime.now(UTC)
-                                                         + timedelta(hours=hours)).isoformat()}
+    helpers = {"add_working_hours": lambda start, hours: (datetime.now(UTC) + timedelta(hours=hours)).isoformat()}
     engine = PythonScriptEngine(environment=TaskDataEnvironment(helpers))
     if specless:
         bundle = SpecBundle(digest="", process_id="five_steps", spec=spec, subprocess_specs=subs, policies={})
@@ -116,13 +115,17 @@ def engine_run(url: str) -> dict:
     starts, completes = [], []
     for n in range(DOSSIERS):
         t0 = time.perf_counter()
-        dossier = dossiers.start_dossier(rt, definition_id=definition.id, unit_code="00070",
-                                         applicant_name=f"Công dân {n}", actor=ACTOR)
+        dossier = dossiers.start_dossier(
+            rt, definition_id=definition.id, unit_code="00070", applicant_name=f"Công dân {n}", actor=ACTOR
+        )
         starts.append(time.perf_counter() - t0)
         for answer in ANSWERS:
             with db.session() as s:
-                item_id = s.scalar(select(WorkItemRecord.id).where(
-                    WorkItemRecord.dossier_id == dossier.id, WorkItemRecord.state == "open"))
+                item_id = s.scalar(
+                    select(WorkItemRecord.id).where(
+                        WorkItemRecord.dossier_id == dossier.id, WorkItemRecord.state == "open"
+                    )
+                )
             t0 = time.perf_counter()
             dossiers.complete_work_item(rt, item_id, ACTOR, answer)
             completes.append(time.perf_counter() - t0)
@@ -144,15 +147,21 @@ class RollupTimer:
                 t0 = time.perf_counter()
                 fn(*args)
                 self.seconds[op] += time.perf_counter() - t0
+
             return wrapper
-        with mock.patch.object(rollups, "record_received", timed(rollups.record_received, "start")), \
-                mock.patch.object(rollups, "record_closed", timed(rollups.record_closed, "complete")), \
-                mock.patch.object(officer_rollups, "record_step_completed",
-                                  timed(officer_rollups.record_step_completed, "kpi")):
+
+        with (
+            mock.patch.object(rollups, "record_received", timed(rollups.record_received, "start")),
+            mock.patch.object(rollups, "record_closed", timed(rollups.record_closed, "complete")),
+            mock.patch.object(
+                officer_rollups, "record_step_completed", timed(officer_rollups.record_step_completed, "kpi")
+            ),
+        ):
             found = engine_run(url)
         counts = {"start": DOSSIERS, "complete": DOSSIERS * len(ANSWERS)}
-        found["rollups_share_pct"] = {op: round(100 * self.seconds[op] / (counts[op] / found[op]["per_s"]), 2)
-                                      for op in counts}
+        found["rollups_share_pct"] = {
+            op: round(100 * self.seconds[op] / (counts[op] / found[op]["per_s"]), 2) for op in counts
+        }
         # The officers' KPI row of every completed step.
         found["kpi_share_pct"] = round(100 * self.seconds["kpi"] / (counts["complete"] / found["complete"]["per_s"]), 2)
         return found
@@ -177,16 +186,20 @@ def main() -> None:
     for name in ("bare", "bare_specless", "sqlite", "postgres"):
         if name in result:
             c, st = result[name]["complete"], result[name]["start"]
-            print(f"{name:13} complete {c['per_s']:8.1f}/s  median {c['median_ms']:7.2f} ms  p95 {c['p95_ms']:7.2f} ms"
-                  f"   start {st['per_s']:8.1f}/s")
+            print(
+                f"{name:13} complete {c['per_s']:8.1f}/s  median {c['median_ms']:7.2f} ms  p95 {c['p95_ms']:7.2f} ms"
+                f"   start {st['per_s']:8.1f}/s"
+            )
     print(f"ratio_engine_vs_bare (sqlite/bare completions per second) = {result['ratio_engine_vs_bare']}")
     print(f"ratio_engine_vs_bare_specless = {result['ratio_engine_vs_bare_specless']}")
     for name in ("sqlite", "postgres"):
         if name in result:
             share = result[name]["rollups_share_pct"]
-            print(f"{name}: keeping the daily rollups takes {share['start']:.1f}% of a start's time and "
-                  f"{share['complete']:.1f}% of a completion's (one completion in five closes the dossier); "
-                  f"the officers' KPI row {result[name]['kpi_share_pct']:.1f}% of a completion's")
+            print(
+                f"{name}: keeping the daily rollups takes {share['start']:.1f}% of a start's time and "
+                f"{share['complete']:.1f}% of a completion's (one completion in five closes the dossier); "
+                f"the officers' KPI row {result[name]['kpi_share_pct']:.1f}% of a completion's"
+            )
     print(json.dumps(result))
 
 

@@ -80,6 +80,7 @@ def main() -> None:
 
 # -- the database and the product ------------------------------------------------------------------
 
+
 class scratch_database:
     """A fresh PostgreSQL database for this run, dropped at the end."""
 
@@ -109,8 +110,9 @@ def prepare(url: str) -> tuple[str, int]:
         s.add(UnitRecord(code="01", name="Thành phố Hà Nội", kind="province", parent_code=None, agency_code="01"))
         s.flush()
         s.add(UnitRecord(code=UNIT, name="Phường Hoàn Kiếm", kind="commune", parent_code="01", agency_code="01.00070"))
-        s.add(UserRecord(username=OFFICER, full_name="Cán bộ đo hiệu năng", unit_code=UNIT,
-                         roles=" ".join(sorted(ROLES))))
+        s.add(
+            UserRecord(username=OFFICER, full_name="Cán bộ đo hiệu năng", unit_code=UNIT, roles=" ".join(sorted(ROLES)))
+        )
     definition = definitions.deploy(rt, {"five_steps.bpmn": MODEL.read_bytes()})
     _, token = api_tokens.issue(rt, username=OFFICER, name="benchmark")
     db.dispose()
@@ -122,8 +124,12 @@ def in_process_baseline(url: str, definition_id: int, count: int) -> float:
     db = Database(url)
     rt = Runtime(db=db, clock=SystemClock())
     actor = Actor(OFFICER, ROLES, UNIT)
-    started = [dossiers.start_dossier(rt, definition_id=definition_id, unit_code=UNIT, applicant_name=f"Gốc {n}",
-                                      actor=actor).id for n in range(count)]
+    started = [
+        dossiers.start_dossier(
+            rt, definition_id=definition_id, unit_code=UNIT, applicant_name=f"Gốc {n}", actor=actor
+        ).id
+        for n in range(count)
+    ]
     before_self, before_pg = _self_cpu(), _postgres_cpu()
     completions = 0
     for dossier_id in started:
@@ -139,8 +145,11 @@ def in_process_baseline(url: str, definition_id: int, count: int) -> float:
 
 def _open_item(db: Database, dossier_id: int):
     with db.read_session() as s:
-        return s.scalar(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id,
-                                                     WorkItemRecord.state.in_(("open", "claimed"))))
+        return s.scalar(
+            select(WorkItemRecord).where(
+                WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state.in_(("open", "claimed"))
+            )
+        )
 
 
 class served:
@@ -152,12 +161,15 @@ class served:
     def __enter__(self) -> int:
         self.port = _free_port()
         self.instance = tempfile.mkdtemp(prefix="motcua-bench-http-")
-        env = {**os.environ, "DATABASE_URL": self.url, "MOTCUA_COUNT_SQL": "1",
-               "MOTCUA_SECRET_KEY": uuid.uuid4().hex}
+        env = {**os.environ, "DATABASE_URL": self.url, "MOTCUA_COUNT_SQL": "1", "MOTCUA_SECRET_KEY": uuid.uuid4().hex}
         motcua = Path(sys.executable).with_name("motcua")
-        self.process = subprocess.Popen([str(motcua), "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                                         "--workers", "2"], env=env, cwd=self.instance,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(
+            [str(motcua), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "2"],
+            env=env,
+            cwd=self.instance,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         _wait_until_up(self.port, self.process)
         return self.port
 
@@ -192,6 +204,7 @@ def _wait_until_up(port: int, process: subprocess.Popen) -> None:
 
 # -- driving it ----------------------------------------------------------------------------------------
 
+
 class Client:
     """One keep-alive connection with the token; counts reconnections (a server that answers
     `Connection: close` makes one per request)."""
@@ -224,8 +237,10 @@ def drive(port: int, token: str, definition_id: int, count: int, threads: int) -
     results = [dict(starts=[], completions=[], claims=[], connects=0) for _ in range(threads)]
     before = _server_cpu(port) + _postgres_cpu()
     wall = time.perf_counter()
-    workers = [threading.Thread(target=_one_client, args=(port, token, definition_id, count, results[n]))
-               for n in range(threads)]
+    workers = [
+        threading.Thread(target=_one_client, args=(port, token, definition_id, count, results[n]))
+        for n in range(threads)
+    ]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -237,10 +252,15 @@ def drive(port: int, token: str, definition_id: int, count: int, threads: int) -
     claims = [r for result in results for r in result["claims"]]
     requests = len(starts) + len(completions) + len(claims)
     return {
-        "threads": threads, "dossiers": len(starts), "completions": len(completions),
-        "completions_per_s": round(len(completions) / wall, 1), "starts_per_s": round(len(starts) / wall, 1),
-        "complete_p50_ms": _pct(completions, 50), "complete_p95_ms": _pct(completions, 95),
-        "start_p50_ms": _pct(starts, 50), "start_p95_ms": _pct(starts, 95),
+        "threads": threads,
+        "dossiers": len(starts),
+        "completions": len(completions),
+        "completions_per_s": round(len(completions) / wall, 1),
+        "starts_per_s": round(len(starts) / wall, 1),
+        "complete_p50_ms": _pct(completions, 50),
+        "complete_p95_ms": _pct(completions, 95),
+        "start_p50_ms": _pct(starts, 50),
+        "start_p95_ms": _pct(starts, 95),
         "statements_per_start": round(statistics.mean(s for s, _ in starts), 1),
         "statements_per_completion": round(statistics.mean(s for s, _ in completions), 1),
         "statements_per_claim": round(statistics.mean(s for s, _ in claims), 1) if claims else 0,
@@ -248,15 +268,19 @@ def drive(port: int, token: str, definition_id: int, count: int, threads: int) -
         # (starts and claims included: they are what a completion costs end to end here).
         "cpu_ms_per_completion": round(cpu_ms / len(completions), 2),
         "cpu_ms_per_request": round(cpu_ms / requests, 2),
-        "connections": sum(result["connects"] for result in results), "requests": requests,
+        "connections": sum(result["connects"] for result in results),
+        "requests": requests,
     }
 
 
 def _one_client(port: int, token: str, definition_id: int, count: int, out: dict) -> None:
     client = Client(port, token)
     for n in range(count):
-        status, dossier, statements, ms = client.call("POST", "/api/v1/dossiers", {
-            "definition_id": definition_id, "unit_code": UNIT, "applicant": {"name": f"Người nộp {n}"}})
+        status, dossier, statements, ms = client.call(
+            "POST",
+            "/api/v1/dossiers",
+            {"definition_id": definition_id, "unit_code": UNIT, "applicant": {"name": f"Người nộp {n}"}},
+        )
         _check(status, 201, dossier)
         out["starts"].append((statements, ms))
         while dossier.get("current_steps"):
@@ -266,7 +290,8 @@ def _one_client(port: int, token: str, definition_id: int, count: int, out: dict
                 _check(status, 200, {})
                 out["claims"].append((statements, ms))
             status, dossier, statements, ms = client.call(
-                "POST", f"/api/v1/work-items/{step['id']}/complete", {"data": STEP_DATA.get(step["element_id"], {})})
+                "POST", f"/api/v1/work-items/{step['id']}/complete", {"data": STEP_DATA.get(step["element_id"], {})}
+            )
             _check(status, 200, dossier)
             out["completions"].append((statements, ms))
     out["connects"] = client.connects
@@ -283,6 +308,7 @@ def _pct(samples: list[tuple[int, float]], pct: int) -> float:
 
 
 # -- CPU from /proc -------------------------------------------------------------------------------------
+
 
 def _cpu_ms(pid: int) -> float:
     try:
@@ -301,7 +327,7 @@ def _processes() -> list[tuple[int, int, str]]:
                 stat = (entry / "stat").read_text()
             except OSError:
                 continue
-            name = stat[stat.index("(") + 1:stat.rindex(")")]
+            name = stat[stat.index("(") + 1 : stat.rindex(")")]
             parent = int(stat.rsplit(")", 1)[1].split()[1])
             found.append((int(entry.name), parent, name))
     return found
@@ -346,28 +372,38 @@ def _self_cpu() -> float:
 
 def report(runs: dict, engine_cpu_ms: float, dossier_count: int) -> None:
     for threads, run in runs.items():
-        print(f"{threads} client(s): {run['completions']} completions at {run['completions_per_s']}/s "
-              f"(p50 {run['complete_p50_ms']} ms, p95 {run['complete_p95_ms']} ms), "
-              f"{run['starts_per_s']} starts/s; statements: start {run['statements_per_start']}, "
-              f"completion {run['statements_per_completion']}, claim {run['statements_per_claim']}; "
-              f"server+PostgreSQL CPU {run['cpu_ms_per_completion']} ms per completion; "
-              f"{run['connections']} connection(s) for {run['requests']} requests")
+        print(
+            f"{threads} client(s): {run['completions']} completions at {run['completions_per_s']}/s "
+            f"(p50 {run['complete_p50_ms']} ms, p95 {run['complete_p95_ms']} ms), "
+            f"{run['starts_per_s']} starts/s; statements: start {run['statements_per_start']}, "
+            f"completion {run['statements_per_completion']}, claim {run['statements_per_claim']}; "
+            f"server+PostgreSQL CPU {run['cpu_ms_per_completion']} ms per completion; "
+            f"{run['connections']} connection(s) for {run['requests']} requests"
+        )
     one = runs[1]
     ratio = round(one["cpu_ms_per_completion"] / engine_cpu_ms, 2) if engine_cpu_ms else None
-    print(f"engine in process (baseline): {engine_cpu_ms:.2f} ms CPU per completion; "
-          f"ratio_http_vs_engine_cpu = {ratio}")
-    print(json.dumps({
-        "benchmark": "http", "dossiers_per_thread": dossier_count, "server": "motcua serve --workers 2 (gunicorn)",
-        "database": "postgresql",
-        "cpu_ms_per_completion": one["cpu_ms_per_completion"],
-        "statements_per_completion": one["statements_per_completion"],
-        "statements_per_start": one["statements_per_start"],
-        "completions_per_s": one["completions_per_s"],
-        "completions_per_s_4_threads": runs[4]["completions_per_s"],
-        "engine_cpu_ms_per_completion": round(engine_cpu_ms, 2),
-        "ratio_http_vs_engine_cpu": ratio,
-        "runs": {str(threads): run for threads, run in runs.items()},
-    }, ensure_ascii=False))
+    print(
+        f"engine in process (baseline): {engine_cpu_ms:.2f} ms CPU per completion; ratio_http_vs_engine_cpu = {ratio}"
+    )
+    print(
+        json.dumps(
+            {
+                "benchmark": "http",
+                "dossiers_per_thread": dossier_count,
+                "server": "motcua serve --workers 2 (gunicorn)",
+                "database": "postgresql",
+                "cpu_ms_per_completion": one["cpu_ms_per_completion"],
+                "statements_per_completion": one["statements_per_completion"],
+                "statements_per_start": one["statements_per_start"],
+                "completions_per_s": one["completions_per_s"],
+                "completions_per_s_4_threads": runs[4]["completions_per_s"],
+                "engine_cpu_ms_per_completion": round(engine_cpu_ms, 2),
+                "ratio_http_vs_engine_cpu": ratio,
+                "runs": {str(threads): run for threads, run in runs.items()},
+            },
+            ensure_ascii=False,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -68,14 +68,33 @@ def run(rt: Runtime, definition_id: int, keyed: bool) -> tuple[float, int]:
     """Seconds for the changes, and how many answers were replays."""
     replays, started = 0, time.perf_counter()
     for n in range(DOSSIERS):
-        start = idempotency.once(rt, _request(keyed, n, "start"), lambda keep, n=n: dossiers.start_dossier(
-            rt, definition_id=definition_id, unit_code="00070", applicant_name=f"Nguyễn Văn {n}", actor=RECEPTION,
-            answer=keep(201, lambda s, d: {"id": d.id})))
+        start = idempotency.once(
+            rt,
+            _request(keyed, n, "start"),
+            lambda keep, n=n: dossiers.start_dossier(
+                rt,
+                definition_id=definition_id,
+                unit_code="00070",
+                applicant_name=f"Nguyễn Văn {n}",
+                actor=RECEPTION,
+                answer=keep(201, lambda s, d: {"id": d.id}),
+            ),
+        )
         item = _first_item(rt, start.body["id"])
-        claim = idempotency.once(rt, _request(keyed, n, "claim"), lambda keep, item=item: dossiers.claim_work_item(
-            rt, item, RECEPTION, answer=keep(200, lambda s, i: {"id": i.id})))
-        done = idempotency.once(rt, _request(keyed, n, "complete"), lambda keep, item=item: dossiers.complete_work_item(
-            rt, item, RECEPTION, {}, answer=keep(200, lambda s, d: {"id": d.id})))
+        claim = idempotency.once(
+            rt,
+            _request(keyed, n, "claim"),
+            lambda keep, item=item: dossiers.claim_work_item(
+                rt, item, RECEPTION, answer=keep(200, lambda s, i: {"id": i.id})
+            ),
+        )
+        done = idempotency.once(
+            rt,
+            _request(keyed, n, "complete"),
+            lambda keep, item=item: dossiers.complete_work_item(
+                rt, item, RECEPTION, {}, answer=keep(200, lambda s, d: {"id": d.id})
+            ),
+        )
         replays += start.replayed + claim.replayed + done.replayed
     return time.perf_counter() - started, replays
 
@@ -89,8 +108,12 @@ def variant(folder: Path, name: str, keyed: bool) -> dict:
         again, replays = run(rt, definition.id, keyed)
         with rt.db.read_session() as s:
             started = s.scalar(select(func.count()).select_from(DossierRecord))
-        result.update(replay_seconds=round(again, 3), replay_ms_per_dossier=round(again * 1000 / DOSSIERS, 2),
-                      replays=replays, dossiers_started=started)
+        result.update(
+            replay_seconds=round(again, 3),
+            replay_ms_per_dossier=round(again * 1000 / DOSSIERS, 2),
+            replays=replays,
+            dossiers_started=started,
+        )
     rt.db.dispose()
     return result
 
@@ -105,11 +128,20 @@ def main() -> None:
     results = {name: sorted(found, key=lambda r: r["seconds"])[len(found) // 2] for name, found in runs.items()}
     keyed, base = results["keyed"], results["unkeyed"]["seconds"]
     print(f"unkeyed  {results['unkeyed']['ms_per_dossier']:8.2f} ms per dossier (start + claim + complete)")
-    print(f"keyed    {keyed['ms_per_dossier']:8.2f} ms per dossier; sent again: {keyed['replay_ms_per_dossier']:.2f} ms, "
-          f"{keyed['replays']} replays, {keyed['dossiers_started']} dossiers started")
-    print(json.dumps({"dossiers": DOSSIERS, **results,
-                      "ratio_keyed_vs_unkeyed": round(keyed["seconds"] / base, 3),
-                      "ratio_replayed_vs_unkeyed": round(keyed["replay_seconds"] / base, 3)}))
+    print(
+        f"keyed    {keyed['ms_per_dossier']:8.2f} ms per dossier; sent again: {keyed['replay_ms_per_dossier']:.2f} ms, "
+        f"{keyed['replays']} replays, {keyed['dossiers_started']} dossiers started"
+    )
+    print(
+        json.dumps(
+            {
+                "dossiers": DOSSIERS,
+                **results,
+                "ratio_keyed_vs_unkeyed": round(keyed["seconds"] / base, 3),
+                "ratio_replayed_vs_unkeyed": round(keyed["replay_seconds"] / base, 3),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

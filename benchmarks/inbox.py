@@ -48,13 +48,40 @@ ROLES = ("mot_cua", "tu_phap_ho_tich", "dia_chinh", "van_hoa_xa_hoi", "lanh_dao"
 PROCEDURES = 17
 COMMUNE = "00070"
 #: The indexes of migration 0013, dropped for the baseline and built again.
-INBOX_INDEXES = {"ix_work_item_owner": WorkItemRecord, "ix_work_item_group": WorkItemRecord,
-                 "ix_dossier_unit_definition": DossierRecord}
+INBOX_INDEXES = {
+    "ix_work_item_owner": WorkItemRecord,
+    "ix_work_item_group": WorkItemRecord,
+    "ix_dossier_unit_definition": DossierRecord,
+}
 
 FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô")
 MIDDLE = ("Văn", "Thị", "Hữu", "Đức", "Minh", "Ngọc", "Thanh", "Quang", "Thu")
-GIVEN = ("An", "Bình", "Cường", "Dũng", "Giang", "Hà", "Hải", "Hạnh", "Hùng", "Hương", "Khánh", "Lan", "Linh",
-         "Long", "Mai", "Nam", "Nga", "Phong", "Phương", "Quân", "Sơn", "Tâm", "Thảo", "Trang")
+GIVEN = (
+    "An",
+    "Bình",
+    "Cường",
+    "Dũng",
+    "Giang",
+    "Hà",
+    "Hải",
+    "Hạnh",
+    "Hùng",
+    "Hương",
+    "Khánh",
+    "Lan",
+    "Linh",
+    "Long",
+    "Mai",
+    "Nam",
+    "Nga",
+    "Phong",
+    "Phương",
+    "Quân",
+    "Sơn",
+    "Tâm",
+    "Thảo",
+    "Trang",
+)
 
 
 def _array(values) -> str:
@@ -121,8 +148,13 @@ LOAD = [
 def load(db: Database) -> float:
     t0 = time.perf_counter()
     per_commune = OFFICERS // 126
-    params = {"now": NOW, "per_commune": per_commune, "extra": OFFICERS - 126 * per_commune,
-              "dossiers": DOSSIERS, "items": ITEMS}
+    params = {
+        "now": NOW,
+        "per_commune": per_commune,
+        "extra": OFFICERS - 126 * per_commune,
+        "dossiers": DOSSIERS,
+        "items": ITEMS,
+    }
     with db.engine.begin() as conn:
         for statement in LOAD:
             conn.execute(text(statement), {k: v for k, v in params.items() if f":{k}" in statement})
@@ -141,8 +173,9 @@ def queries(db: Database) -> dict:
     me = officer()
     commune = InboxFilter(me.username, frozenset(ROLES), COMMUNE)  # holds every role: the whole queue
     with db.read_session() as s:
-        code = s.execute(text("SELECT code FROM dossier WHERE unit_code = :u ORDER BY id DESC LIMIT 1"),
-                         {"u": COMMUNE}).scalar_one()
+        code = s.execute(
+            text("SELECT code FROM dossier WHERE unit_code = :u ORDER BY id DESC LIMIT 1"), {"u": COMMUNE}
+        ).scalar_one()
     by_code = InboxFilter(me.username, commune.roles, COMMUNE, text=code[:-2])  # the day's first 99 dossiers
     by_name = InboxFilter(me.username, commune.roles, COMMUNE, text="cường")
     by_procedure = InboxFilter(me.username, me.roles, COMMUNE, procedure_key="thu_tuc_3")
@@ -151,7 +184,9 @@ def queries(db: Database) -> dict:
         def run():
             with db.read_session() as s:
                 return fn(s, *args)
+
         return run
+
     return {
         **{f"tab {tab}": read(inbox_queries.inbox, me, tab) for tab in inbox_queries.TABS},
         "counts": read(inbox_queries.tab_counts, me),
@@ -181,8 +216,11 @@ def timed(calls: dict, repeat: int) -> dict:
             call()
             samples.append((time.perf_counter() - t0) * 1000)
         rows = len(found) if isinstance(found, list) else found
-        figures[name] = {"p50_ms": round(percentile(samples, 0.5), 2), "p95_ms": round(percentile(samples, 0.95), 2),
-                         "rows": rows}
+        figures[name] = {
+            "p50_ms": round(percentile(samples, 0.5), 2),
+            "p95_ms": round(percentile(samples, 0.95), 2),
+            "rows": rows,
+        }
     return figures
 
 
@@ -193,6 +231,7 @@ def explain(db: Database, calls: dict) -> None:
 
         def capture(_conn, _cursor, statement, parameters, _context, _many, sent=sent):
             sent.append((statement, parameters))
+
         event.listen(db.engine, "before_cursor_execute", capture)
         try:
             call()
@@ -250,11 +289,21 @@ def main() -> None:
         report(f"with them ({REPEAT} runs each; built in {index_s:.1f} s)", figures)
         inbox_p95 = max(f["p95_ms"] for f in figures.values())
         baseline_p95 = max(f["p95_ms"] for f in baseline.values())
-        result.update({"load_s": round(load_s, 1), "index_build_s": round(index_s, 1), "inbox_p95_ms": inbox_p95,
-                       "baseline_p95_ms": baseline_p95, "ratio_baseline_vs_indexed": round(baseline_p95 / inbox_p95, 1),
-                       "queries": figures, "baseline": baseline})
-        print(f"\nslowest query p95: {inbox_p95:.2f} ms with the indexes, {baseline_p95:.2f} ms without "
-              f"({baseline_p95 / inbox_p95:.1f}x)")
+        result.update(
+            {
+                "load_s": round(load_s, 1),
+                "index_build_s": round(index_s, 1),
+                "inbox_p95_ms": inbox_p95,
+                "baseline_p95_ms": baseline_p95,
+                "ratio_baseline_vs_indexed": round(baseline_p95 / inbox_p95, 1),
+                "queries": figures,
+                "baseline": baseline,
+            }
+        )
+        print(
+            f"\nslowest query p95: {inbox_p95:.2f} ms with the indexes, {baseline_p95:.2f} ms without "
+            f"({baseline_p95 / inbox_p95:.1f}x)"
+        )
         db.dispose()
         drop_database(url)
     print(json.dumps(result, ensure_ascii=False))

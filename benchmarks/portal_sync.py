@@ -60,8 +60,9 @@ def fresh_runtime(folder: Path, name: str) -> Runtime:
 def run(rt: Runtime, definition_id: int) -> float:
     started = time.perf_counter()
     for n in range(DOSSIERS):
-        dossier = dossiers.start_dossier(rt, definition_id=definition_id, unit_code="00070",
-                                         applicant_name=f"Nguyễn Văn {n}", actor=RECEPTION)
+        dossier = dossiers.start_dossier(
+            rt, definition_id=definition_id, unit_code="00070", applicant_name=f"Nguyễn Văn {n}", actor=RECEPTION
+        )
         with rt.db.read_session() as s:
             item = s.scalars(select(WorkItemRecord.id).where(WorkItemRecord.dossier_id == dossier.id)).first()
         dossiers.claim_work_item(rt, item, RECEPTION)
@@ -82,9 +83,15 @@ def variant(folder: Path, name: str, *, listener: bool, connected: bool) -> dict
     finally:
         portal_changes._listeners[:] = saved
     with rt.db.read_session() as s:
-        queued = s.scalar(select(func.count()).select_from(OutboxRecord).where(OutboxRecord.channel == portal_sync.CHANNEL))
+        queued = s.scalar(
+            select(func.count()).select_from(OutboxRecord).where(OutboxRecord.channel == portal_sync.CHANNEL)
+        )
     rt.db.dispose()
-    return {"seconds": round(seconds, 3), "ms_per_dossier": round(seconds * 1000 / DOSSIERS, 2), "portal_messages": queued}
+    return {
+        "seconds": round(seconds, 3),
+        "ms_per_dossier": round(seconds * 1000 / DOSSIERS, 2),
+        "portal_messages": queued,
+    }
 
 
 VARIANTS = (("baseline", False, False), ("unconnected", True, False), ("connected", True, True))
@@ -99,12 +106,21 @@ def main() -> None:
                 runs[name].append(variant(Path(folder), f"{name}-{round_}", listener=listener, connected=connected))
     results = {name: sorted(found, key=lambda r: r["seconds"])[len(found) // 2] for name, found in runs.items()}
     for name, result in results.items():
-        print(f"{name:12} {result['ms_per_dossier']:8.2f} ms per dossier (start + claim + complete), "
-              f"{result['portal_messages']} portal messages")
+        print(
+            f"{name:12} {result['ms_per_dossier']:8.2f} ms per dossier (start + claim + complete), "
+            f"{result['portal_messages']} portal messages"
+        )
     base = results["baseline"]["seconds"]
-    print(json.dumps({"dossiers": DOSSIERS, **results,
-                      "ratio_unconnected_vs_baseline": round(results["unconnected"]["seconds"] / base, 3),
-                      "ratio_connected_vs_baseline": round(results["connected"]["seconds"] / base, 3)}))
+    print(
+        json.dumps(
+            {
+                "dossiers": DOSSIERS,
+                **results,
+                "ratio_unconnected_vs_baseline": round(results["unconnected"]["seconds"] / base, 3),
+                "ratio_connected_vs_baseline": round(results["connected"]["seconds"] / base, 3),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -92,11 +92,14 @@ STARTUP_ALLOWANCE_S = 10.0
 
 # -- PostgreSQL: a primary and its streaming replica ---------------------------------------------
 
+
 def pg_bin(name: str) -> str:
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda p: int(p.split("/")[4]))
     if not found:
-        sys.exit(f"no PostgreSQL server binaries ({name}) under /usr/lib/postgresql: "
-                 "run scripts/ensure_postgres.sh (Debian's postgresql package)")
+        sys.exit(
+            f"no PostgreSQL server binaries ({name}) under /usr/lib/postgresql: "
+            "run scripts/ensure_postgres.sh (Debian's postgresql package)"
+        )
     return found[-1]
 
 
@@ -119,16 +122,32 @@ class PostgresPair:
 
     def _start(self, data: Path, port: int) -> None:
         options = f"-p {port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=200"
-        self._run(pg_bin("pg_ctl"), "-D", str(data), "-l", str(self.root / f"{data.name}.log"),
-                  "-o", options, "-w", "start")
+        self._run(
+            pg_bin("pg_ctl"), "-D", str(data), "-l", str(self.root / f"{data.name}.log"), "-o", options, "-w", "start"
+        )
 
     def start(self) -> PostgresPair:
         primary, replica = self.root / "primary", self.root / "replica"
-        self._run(pg_bin("initdb"), "-D", str(primary), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                  "--locale=C.UTF-8")
+        self._run(
+            pg_bin("initdb"), "-D", str(primary), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8"
+        )
         self._start(primary, self.primary_port)
-        self._run(pg_bin("pg_basebackup"), "-h", "127.0.0.1", "-p", str(self.primary_port), "-U", "postgres",
-                  "-D", str(replica), "-R", "-X", "stream", "-c", "fast")
+        self._run(
+            pg_bin("pg_basebackup"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.primary_port),
+            "-U",
+            "postgres",
+            "-D",
+            str(replica),
+            "-R",
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+        )
         self._start(replica, self.replica_port)
         return self
 
@@ -178,15 +197,23 @@ class ReplicaWatch:
     def replica_transactions(self) -> int:
         """Transactions the replica has run in the product's database (only reports go there)."""
         with self.replica.connect() as conn:
-            return int(conn.execute(text("SELECT xact_commit + xact_rollback FROM pg_stat_database "
-                                         "WHERE datname = :d"), {"d": self.database}).scalar() or 0)
+            return int(
+                conn.execute(
+                    text("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = :d"),
+                    {"d": self.database},
+                ).scalar()
+                or 0
+            )
 
     def _sample(self) -> None:
         while not self.stop.wait(0.5):
             with self.primary.connect() as conn:
-                row = conn.execute(text(
-                    "SELECT EXTRACT(EPOCH FROM COALESCE(replay_lag, interval '0')), "
-                    "pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) FROM pg_stat_replication")).first()
+                row = conn.execute(
+                    text(
+                        "SELECT EXTRACT(EPOCH FROM COALESCE(replay_lag, interval '0')), "
+                        "pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) FROM pg_stat_replication"
+                    )
+                ).first()
             if row is not None:
                 self.lag_s.append(float(row[0] or 0))
                 self.lag_bytes.append(int(row[1] or 0))
@@ -204,6 +231,7 @@ class ReplicaWatch:
 
 # -- the product's processes, each like a systemd unit ---------------------------------------------
 
+
 class Service:
     """One process group (a gunicorn master and its worker, or a motcua worker), killed whole."""
 
@@ -214,8 +242,9 @@ class Service:
 
     def start(self) -> Service:
         with self.log.open("a") as log:
-            self.process = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd, stdout=log, stderr=log,
-                                            start_new_session=True)
+            self.process = subprocess.Popen(
+                self.argv, env=self.env, cwd=self.cwd, stdout=log, stderr=log, start_new_session=True
+            )
         if self.port is not None:
             wait_until_up(self.port, self)
         return self
@@ -257,6 +286,7 @@ def wait_until_up(port: int, service: Service) -> None:
 
 # -- the province: communes, officers, the procedure, tokens ---------------------------------------
 
+
 @dataclass
 class Province:
     definition_id: int
@@ -278,14 +308,35 @@ def prepare(url: str, clock: AcceleratedClock) -> Province:
     password = generate_password_hash(PASSWORD)
     with db.session() as s:
         for unit in units:
-            s.add(UnitRecord(code=unit.code, name=unit.name, kind=unit.kind, parent_code=unit.parent_code,
-                             agency_code=unit.agency_code))
+            s.add(
+                UnitRecord(
+                    code=unit.code,
+                    name=unit.name,
+                    kind=unit.kind,
+                    parent_code=unit.parent_code,
+                    agency_code=unit.agency_code,
+                )
+            )
             s.flush()
         for commune in communes:
-            s.add(UserRecord(username=officer(commune), full_name=f"Cán bộ {commune}", unit_code=commune,
-                             roles=ROLES, password_hash=password))
-        s.add(UserRecord(username="giam_sat", full_name="Giám sát viên", unit_code=units[0].code,
-                         roles="supervisor", password_hash=password))
+            s.add(
+                UserRecord(
+                    username=officer(commune),
+                    full_name=f"Cán bộ {commune}",
+                    unit_code=commune,
+                    roles=ROLES,
+                    password_hash=password,
+                )
+            )
+        s.add(
+            UserRecord(
+                username="giam_sat",
+                full_name="Giám sát viên",
+                unit_code=units[0].code,
+                roles="supervisor",
+                password_hash=password,
+            )
+        )
     definition = definitions.deploy(rt, {"five_steps.bpmn": MODEL.read_bytes()})
     tokens = {c: api_tokens.issue(rt, username=officer(c), name="province-day")[1] for c in communes}
     supervisor = api_tokens.issue(rt, username="giam_sat", name="province-day")[1]
@@ -294,6 +345,7 @@ def prepare(url: str, clock: AcceleratedClock) -> Province:
 
 
 # -- clients ------------------------------------------------------------------------------------------
+
 
 class Interrupted(Exception):
     """The request was sent and its answer lost (the server died with it in hand): outcome unknown."""
@@ -322,14 +374,21 @@ class Client:
         if token:
             self.http.headers["Authorization"] = f"Bearer {token}"
 
-    def call(self, method: str, path: str, route: str, body: dict | None = None, *,
-             expect: tuple[int, ...] = (200, 201), headers: dict | None = None) -> dict | str | None:
+    def call(
+        self,
+        method: str,
+        path: str,
+        route: str,
+        body: dict | None = None,
+        *,
+        expect: tuple[int, ...] = (200, 201),
+        headers: dict | None = None,
+    ) -> dict | str | None:
         for _ in range(200):
             url = f"http://127.0.0.1:{self.ports[self.index]}{path}"
             started = time.perf_counter()
             try:
-                response = self.http.request(method, url, json=body, headers=headers, timeout=60,
-                                             allow_redirects=False)
+                response = self.http.request(method, url, json=body, headers=headers, timeout=60, allow_redirects=False)
             except requests.ConnectionError as exc:
                 self.index = (self.index + 1) % len(self.ports)
                 if _refused(exc):
@@ -359,8 +418,12 @@ class Client:
         page = self.call("GET", "/dang-nhap", "GET /dang-nhap")
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
         url = f"http://127.0.0.1:{self.ports[self.index]}/dang-nhap"
-        answer = self.http.post(url, data={"csrf_token": token, "username": username, "password": PASSWORD},
-                                allow_redirects=False, timeout=60)
+        answer = self.http.post(
+            url,
+            data={"csrf_token": token, "username": username, "password": PASSWORD},
+            allow_redirects=False,
+            timeout=60,
+        )
         if answer.status_code != 302:
             raise RuntimeError(f"signing in {username} failed: HTTP {answer.status_code}")
 
@@ -437,18 +500,23 @@ class Day:
 
     def _one_dossier(self, api: Client, commune: str, number: int, record: DossierRecordOfClient) -> None:
         depth = steps_today(number)
-        body = {"definition_id": self.province.definition_id, "unit_code": commune,
-                "applicant": {"name": record.applicant, "phone": "0912345678"}}
+        body = {
+            "definition_id": self.province.definition_id,
+            "unit_code": commune,
+            "applicant": {"name": record.applicant, "phone": "0912345678"},
+        }
         # The applicant's name is unique in the run: it is the start's idempotency key too.
         headers = {"Idempotency-Key": record.applicant}
         try:
-            dossier = api.call("POST", "/api/v1/dossiers", "POST /api/v1/dossiers", body, expect=(201,),
-                               headers=headers)
+            dossier = api.call(
+                "POST", "/api/v1/dossiers", "POST /api/v1/dossiers", body, expect=(201,), headers=headers
+            )
         except Interrupted:
             # The answer was lost: the same start with the same key is safe to send again.
             record.start_retried = True
-            dossier = api.call("POST", "/api/v1/dossiers", "POST /api/v1/dossiers", body, expect=(201,),
-                               headers=headers)
+            dossier = api.call(
+                "POST", "/api/v1/dossiers", "POST /api/v1/dossiers", body, expect=(201,), headers=headers
+            )
         if dossier is None:
             return
         record.code = dossier["code"]
@@ -456,12 +524,17 @@ class Day:
             step = dossier["current_steps"][0]
             try:
                 if step.get("assignee") is None:
-                    if api.call("POST", f"/api/v1/work-items/{step['id']}/claim",
-                                "POST /api/v1/work-items/<id>/claim") is None:
+                    if (
+                        api.call("POST", f"/api/v1/work-items/{step['id']}/claim", "POST /api/v1/work-items/<id>/claim")
+                        is None
+                    ):
                         return
-                dossier = api.call("POST", f"/api/v1/work-items/{step['id']}/complete",
-                                   "POST /api/v1/work-items/<id>/complete",
-                                   {"data": STEP_DATA.get(step["element_id"], {})})
+                dossier = api.call(
+                    "POST",
+                    f"/api/v1/work-items/{step['id']}/complete",
+                    "POST /api/v1/work-items/<id>/complete",
+                    {"data": STEP_DATA.get(step["element_id"], {})},
+                )
                 if dossier is None:
                     return
                 record.completed.append(step["element_id"])
@@ -485,8 +558,11 @@ class Day:
         api = Client(self.ports, n, self.stats, self.province.supervisor_token)
         desk = Client(self.ports, n + 1, self.stats)
         desk.sign_in("giam_sat")
-        pages = (("GET", "/giam-sat/", "GET /giam-sat/", desk), ("GET", "/giam-sat/nguy-co", "GET /giam-sat/nguy-co", desk),
-                 ("GET", "/api/v1/statistics", "GET /api/v1/statistics", api))
+        pages = (
+            ("GET", "/giam-sat/", "GET /giam-sat/", desk),
+            ("GET", "/giam-sat/nguy-co", "GET /giam-sat/nguy-co", desk),
+            ("GET", "/api/v1/statistics", "GET /api/v1/statistics", api),
+        )
         turn = 0
         while not self.finished.wait(0.25):
             method, path, route, client = pages[turn % len(pages)]
@@ -511,6 +587,7 @@ def steps_today(number: int) -> int:
 
 # -- one phase ------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Topology:
     name: str
@@ -531,16 +608,30 @@ def run_phase(pair: PostgresPair, topology: Topology, dossiers: int, clients: in
     clock = AcceleratedClock(DAY_START, rate, anchor)
     province = prepare(url, clock)
     instance = Path(tempfile.mkdtemp(prefix=f"motcua-province-day-{topology.name}-"))
-    env = {**os.environ, "DATABASE_URL": url, "MOTCUA_SECRET_KEY": uuid.uuid4().hex,
-           SIMULATED_CLOCK_VARIABLE: f"{DAY_START.isoformat()},{rate},{anchor.isoformat()}",
-           "MOTCUA_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "MOTCUA_SECRET_KEY": uuid.uuid4().hex,
+        SIMULATED_CLOCK_VARIABLE: f"{DAY_START.isoformat()},{rate},{anchor.isoformat()}",
+        "MOTCUA_LOG_LEVEL": "WARNING",
+    }
     env.pop("MOTCUA_READ_DATABASE_URL", None)
     if topology.replica:
         env["MOTCUA_READ_DATABASE_URL"] = pair.url(database, replica=True)
-    webs = [Service(f"web{n}", [str(MOTCUA), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-                    env, instance, port) for n, port in enumerate(free_port() for _ in range(topology.web))]
-    workers = [Service(f"worker{n}", [str(MOTCUA), "worker", "--poll", "0.5", "--worker-id", f"worker{n}"],
-                       env, instance) for n in range(topology.workers)]
+    webs = [
+        Service(
+            f"web{n}",
+            [str(MOTCUA), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+            env,
+            instance,
+            port,
+        )
+        for n, port in enumerate(free_port() for _ in range(topology.web))
+    ]
+    workers = [
+        Service(f"worker{n}", [str(MOTCUA), "worker", "--poll", "0.5", "--worker-id", f"worker{n}"], env, instance)
+        for n in range(topology.workers)
+    ]
     kills: list[dict] = []
     try:
         for service in webs + workers:
@@ -572,8 +663,11 @@ def run_phase(pair: PostgresPair, topology: Topology, dossiers: int, clients: in
 
 def scraped_replica_lag(port: int) -> float | None:
     """motcua_replica_lag_seconds as an operator's Prometheus reads it from /metrics."""
-    found = re.search(r"^motcua_replica_lag_seconds (\S+)$", requests.get(f"http://127.0.0.1:{port}/metrics",
-                                                                          timeout=30).text, re.MULTILINE)
+    found = re.search(
+        r"^motcua_replica_lag_seconds (\S+)$",
+        requests.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text,
+        re.MULTILINE,
+    )
     return float(found.group(1)) if found else None
 
 
@@ -595,8 +689,13 @@ def killer(web: Service, worker: Service, kills: list[dict]):
         time.sleep(1.0)
         worker.start()
         web.start()
-        kills.append({"killed": [web.name, worker.name], "at_dossier": day.done,
-                      "back_after_s": round(time.perf_counter() - killed_at, 2)})
+        kills.append(
+            {
+                "killed": [web.name, worker.name],
+                "at_dossier": day.done,
+                "back_after_s": round(time.perf_counter() - killed_at, 2),
+            }
+        )
 
     return run
 
@@ -617,11 +716,14 @@ def drain(url: str, ended_at: datetime, timeout: float) -> float:
     try:
         while time.perf_counter() - started < timeout:
             with engine.connect() as conn:
-                left = conn.execute(text(
-                    "SELECT (SELECT count(*) FROM dossier WHERE run_state = 'running' AND next_timer_at <= :t)"
-                    " + (SELECT count(*) FROM outbox WHERE status = 'pending' AND available_at <= :t)"
-                    " + (SELECT count(*) FROM work_item WHERE state IN ('open', 'claimed') AND next_sla_at <= :t)"),
-                    {"t": ended_at}).scalar()
+                left = conn.execute(
+                    text(
+                        "SELECT (SELECT count(*) FROM dossier WHERE run_state = 'running' AND next_timer_at <= :t)"
+                        " + (SELECT count(*) FROM outbox WHERE status = 'pending' AND available_at <= :t)"
+                        " + (SELECT count(*) FROM work_item WHERE state IN ('open', 'claimed') AND next_sla_at <= :t)"
+                    ),
+                    {"t": ended_at},
+                ).scalar()
             if not left:
                 return round(time.perf_counter() - started, 2)
             time.sleep(0.5)
@@ -632,20 +734,24 @@ def drain(url: str, ended_at: datetime, timeout: float) -> float:
 
 # -- the checks: nothing lost, nothing twice ---------------------------------------------------------------
 
+
 def check(url: str, env: dict, day: Day, ended_at: datetime) -> dict:
     engine = create_engine(url)
     with engine.connect() as conn:
         dossiers = conn.execute(text("SELECT id, code, applicant_name, run_state FROM dossier")).all()
         items = conn.execute(text("SELECT dossier_id, element_id, state, completed_at, id FROM work_item")).all()
-        audit = conn.execute(text("SELECT dossier_id, work_item_id, action, at, detail FROM audit_event "
-                                  "WHERE dossier_id IS NOT NULL")).all()
-        item_times = {row[0]: (row[1], row[2]) for row in conn.execute(
-            text("SELECT id, warn_at, due_at FROM work_item")).all()}
+        audit = conn.execute(
+            text("SELECT dossier_id, work_item_id, action, at, detail FROM audit_event WHERE dossier_id IS NOT NULL")
+        ).all()
+        item_times = {
+            row[0]: (row[1], row[2]) for row in conn.execute(text("SELECT id, warn_at, due_at FROM work_item")).all()
+        }
         outbox = dict(conn.execute(text("SELECT status, count(*) FROM outbox GROUP BY status")).all())
         notified = conn.execute(text("SELECT count(*), count(DISTINCT outbox_id) FROM notification")).first()
         incidents = conn.execute(text("SELECT count(*) FROM incident WHERE status <> 'resolved'")).scalar()
-        late_timers = conn.execute(text("SELECT count(*) FROM dossier WHERE run_state = 'running' "
-                                        "AND next_timer_at <= :t"), {"t": ended_at}).scalar()
+        late_timers = conn.execute(
+            text("SELECT count(*) FROM dossier WHERE run_state = 'running' AND next_timer_at <= :t"), {"t": ended_at}
+        ).scalar()
     engine.dispose()
 
     by_name = defaultdict(list)
@@ -703,26 +809,37 @@ def check(url: str, env: dict, day: Day, ended_at: datetime) -> dict:
     for line in problems[:20]:
         print(f"check: {line}", file=sys.stderr)
     return {
-        "dossiers_in_database": len(dossiers), "lost": lost, "duplicated": duplicated + sla_twice + timers_twice,
-        "sla_levels_fired_twice": sla_twice, "timers_fired_twice": timers_twice,
+        "dossiers_in_database": len(dossiers),
+        "lost": lost,
+        "duplicated": duplicated + sla_twice + timers_twice,
+        "sla_levels_fired_twice": sla_twice,
+        "timers_fired_twice": timers_twice,
         "starts_sent_again": retried_starts,
-        "timers_due_unfired": late_timers, "outbox": outbox,
-        "notifications": notified[0], "notifications_twice": notified[0] - notified[1],
-        "open_incidents": incidents, "audit_verify_ok": verify.returncode == 0,
+        "timers_due_unfired": late_timers,
+        "outbox": outbox,
+        "notifications": notified[0],
+        "notifications_twice": notified[0] - notified[1],
+        "open_incidents": incidents,
+        "audit_verify_ok": verify.returncode == 0,
         "audit_verify": (verify.stdout + verify.stderr).strip().splitlines()[-1:] or [""],
-        "problems": problems[:20], "timer_lag_sim_s": timer_lags, "sla_lag_sim_s": sla_lags,
+        "problems": problems[:20],
+        "timer_lag_sim_s": timer_lags,
+        "sla_lag_sim_s": sla_lags,
     }
 
 
 def _compare(record: DossierRecordOfClient, dossier, items, events, problems: list[str]) -> tuple[int, int]:
     """One dossier against its client's answers: (lost, duplicated)."""
     lost = twice = 0
-    completed = [row.element_id for row in sorted(items, key=lambda r: (r.completed_at is None, r.completed_at, r.id))
-                 if row.state == "completed"]
+    completed = [
+        row.element_id
+        for row in sorted(items, key=lambda r: (r.completed_at is None, r.completed_at, r.id))
+        if row.state == "completed"
+    ]
     if len(completed) != len(set(completed)):
         twice += len(completed) - len(set(completed))
         problems.append(f"{dossier.code}: a step completed twice {completed}")
-    if completed[:len(record.completed)] != record.completed or len(completed) != len(record.completed):
+    if completed[: len(record.completed)] != record.completed or len(completed) != len(record.completed):
         lost += 1
         problems.append(f"{dossier.code}: client completed {record.completed}, database has {completed}")
     open_items = [row for row in items if row.state in ("open", "claimed")]
@@ -750,6 +867,7 @@ def _utc(value: datetime) -> datetime:
 
 # -- the report ----------------------------------------------------------------------------------------------
 
+
 def pct(values: list[float], p: int) -> float | None:
     if not values:
         return None
@@ -757,58 +875,96 @@ def pct(values: list[float], p: int) -> float | None:
     return round(ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))], 2)
 
 
-def summarise(topology: Topology, day: Day, seconds: float, rate: float, drained_s: float,
-              watch: ReplicaWatch | None, replica_reads: int, kills: list[dict], checks: dict) -> dict:
+def summarise(
+    topology: Topology,
+    day: Day,
+    seconds: float,
+    rate: float,
+    drained_s: float,
+    watch: ReplicaWatch | None,
+    replica_reads: int,
+    kills: list[dict],
+    checks: dict,
+) -> dict:
     requests_done = sum(len(v) for v in day.stats.latencies.values())
     completions = len(day.stats.latencies.get("POST /api/v1/work-items/<id>/complete", []))
     timer_lags = [lag / rate for lag in checks.pop("timer_lag_sim_s")]
     sla_lags = [lag / rate for lag in checks.pop("sla_lag_sim_s")]
     return {
-        "phase": topology.name, "web_instances": topology.web, "workers": topology.workers,
-        "replica": topology.replica, "kills": kills, "dossiers": len(day.records), "client_threads": day.clients,
-        "seconds": round(seconds, 1), "clock_rate": round(rate, 1),
-        "requests": requests_done, "requests_per_s": round(requests_done / seconds, 1),
-        "dossiers_per_s": round(len(day.records) / seconds, 1), "completions_per_s": round(completions / seconds, 1),
-        "routes": {route: {"n": len(v), "p50_ms": pct(v, 50), "p95_ms": pct(v, 95)}
-                   for route, v in sorted(day.stats.latencies.items())},
-        "errors": sum(day.stats.errors.values()), "error_routes": dict(day.stats.errors),
-        "interrupted": dict(day.stats.interrupted), "failovers": day.stats.failovers,
-        "timers_fired": len(timer_lags), "timer_lag_p50_s": pct(timer_lags, 50), "timer_lag_p95_s": pct(timer_lags, 95),
+        "phase": topology.name,
+        "web_instances": topology.web,
+        "workers": topology.workers,
+        "replica": topology.replica,
+        "kills": kills,
+        "dossiers": len(day.records),
+        "client_threads": day.clients,
+        "seconds": round(seconds, 1),
+        "clock_rate": round(rate, 1),
+        "requests": requests_done,
+        "requests_per_s": round(requests_done / seconds, 1),
+        "dossiers_per_s": round(len(day.records) / seconds, 1),
+        "completions_per_s": round(completions / seconds, 1),
+        "routes": {
+            route: {"n": len(v), "p50_ms": pct(v, 50), "p95_ms": pct(v, 95)}
+            for route, v in sorted(day.stats.latencies.items())
+        },
+        "errors": sum(day.stats.errors.values()),
+        "error_routes": dict(day.stats.errors),
+        "interrupted": dict(day.stats.interrupted),
+        "failovers": day.stats.failovers,
+        "timers_fired": len(timer_lags),
+        "timer_lag_p50_s": pct(timer_lags, 50),
+        "timer_lag_p95_s": pct(timer_lags, 95),
         "timer_lag_max_s": round(max(timer_lags), 2) if timer_lags else None,
-        "sla_levels_fired": len(sla_lags), "sla_lag_p95_s": pct(sla_lags, 95),
-        "sla_lag_max_s": round(max(sla_lags), 2) if sla_lags else None, "drain_s": drained_s,
+        "sla_levels_fired": len(sla_lags),
+        "sla_lag_p95_s": pct(sla_lags, 95),
+        "sla_lag_max_s": round(max(sla_lags), 2) if sla_lags else None,
+        "drain_s": drained_s,
         "replica_lag_max_s": round(max(watch.lag_s), 3) if watch and watch.lag_s else None,
         "replica_lag_p95_s": pct(watch.lag_s, 95) if watch else None,
         "replica_lag_max_bytes": max(watch.lag_bytes) if watch and watch.lag_bytes else None,
-        "supervisor_reads": day.supervisor_reads, "replica_transactions": replica_reads,
+        "supervisor_reads": day.supervisor_reads,
+        "replica_transactions": replica_reads,
         **checks,
     }
 
 
 def print_phase(result: dict) -> None:
-    print(f"\n== {result['phase']}: {result['web_instances']} web, {result['workers']} worker(s), "
-          f"replica {'yes' if result['replica'] else 'no'}{', kills ' + str(result['kills']) if result['kills'] else ''}")
-    print(f"{result['dossiers']} dossiers, {result['requests']} requests in {result['seconds']} s: "
-          f"{result['requests_per_s']} req/s, {result['dossiers_per_s']} dossiers/s, "
-          f"{result['completions_per_s']} completions/s (clock x{result['clock_rate']})")
+    print(
+        f"\n== {result['phase']}: {result['web_instances']} web, {result['workers']} worker(s), "
+        f"replica {'yes' if result['replica'] else 'no'}{', kills ' + str(result['kills']) if result['kills'] else ''}"
+    )
+    print(
+        f"{result['dossiers']} dossiers, {result['requests']} requests in {result['seconds']} s: "
+        f"{result['requests_per_s']} req/s, {result['dossiers_per_s']} dossiers/s, "
+        f"{result['completions_per_s']} completions/s (clock x{result['clock_rate']})"
+    )
     for route, figures in result["routes"].items():
         print(f"  {route:45} n={figures['n']:6}  p50 {figures['p50_ms']} ms  p95 {figures['p95_ms']} ms")
-    print(f"errors {result['errors']} {result['error_routes']}; interrupted {result['interrupted']}; "
-          f"failovers {result['failovers']}")
-    print(f"timers fired {result['timers_fired']}: lag p50 {result['timer_lag_p50_s']} s, "
-          f"p95 {result['timer_lag_p95_s']} s, max {result['timer_lag_max_s']} s; SLA levels {result['sla_levels_fired']}: "
-          f"lag p95 {result['sla_lag_p95_s']} s, max {result['sla_lag_max_s']} s; drained in {result['drain_s']} s")
+    print(
+        f"errors {result['errors']} {result['error_routes']}; interrupted {result['interrupted']}; "
+        f"failovers {result['failovers']}"
+    )
+    print(
+        f"timers fired {result['timers_fired']}: lag p50 {result['timer_lag_p50_s']} s, "
+        f"p95 {result['timer_lag_p95_s']} s, max {result['timer_lag_max_s']} s; SLA levels {result['sla_levels_fired']}: "
+        f"lag p95 {result['sla_lag_p95_s']} s, max {result['sla_lag_max_s']} s; drained in {result['drain_s']} s"
+    )
     if result["replica"]:
-        print(f"replica lag max {result['replica_lag_max_s']} s ({result['replica_lag_max_bytes']} bytes), "
-              f"p95 {result['replica_lag_p95_s']} s; {result['supervisor_reads']} supervisor reads, "
-              f"{result['replica_transactions']} transactions on the replica; /metrics motcua_replica_lag_seconds "
-              f"{result['metrics_replica_lag_s']}")
-    print(f"lost {result['lost']}, duplicated {result['duplicated']}, starts sent again with their key after "
-          f"a lost answer {result['starts_sent_again']}, "
-          f"timers due and unfired {result['timers_due_unfired']}, outbox {result['outbox']}, "
-          f"notifications {result['notifications']} (twice {result['notifications_twice']}), "
-          f"open incidents {result['open_incidents']}, audit verify {'ok' if result['audit_verify_ok'] else 'FAILED'} "
-          f"{result['audit_verify']}")
+        print(
+            f"replica lag max {result['replica_lag_max_s']} s ({result['replica_lag_max_bytes']} bytes), "
+            f"p95 {result['replica_lag_p95_s']} s; {result['supervisor_reads']} supervisor reads, "
+            f"{result['replica_transactions']} transactions on the replica; /metrics motcua_replica_lag_seconds "
+            f"{result['metrics_replica_lag_s']}"
+        )
+    print(
+        f"lost {result['lost']}, duplicated {result['duplicated']}, starts sent again with their key after "
+        f"a lost answer {result['starts_sent_again']}, "
+        f"timers due and unfired {result['timers_due_unfired']}, outbox {result['outbox']}, "
+        f"notifications {result['notifications']} (twice {result['notifications_twice']}), "
+        f"open incidents {result['open_incidents']}, audit verify {'ok' if result['audit_verify_ok'] else 'FAILED'} "
+        f"{result['audit_verify']}"
+    )
 
 
 def main() -> None:
@@ -821,9 +977,11 @@ def main() -> None:
     smaller = max(40, dossiers // 5)
     pair = PostgresPair().start()
     try:
-        phases = [run_phase(pair, Topology("baseline", 1, 1, False), smaller, args.clients),
-                  run_phase(pair, Topology("topology", 2, 2, True), dossiers, args.clients),
-                  run_phase(pair, Topology("killed", 2, 2, True, kill=True), max(smaller, dossiers // 2), args.clients)]
+        phases = [
+            run_phase(pair, Topology("baseline", 1, 1, False), smaller, args.clients),
+            run_phase(pair, Topology("topology", 2, 2, True), dossiers, args.clients),
+            run_phase(pair, Topology("killed", 2, 2, True, kill=True), max(smaller, dossiers // 2), args.clients),
+        ]
     finally:
         pair.stop()
     for result in phases:
@@ -831,16 +989,26 @@ def main() -> None:
     baseline, topology, killed = phases
     ratio = round(topology["requests_per_s"] / baseline["requests_per_s"], 2)
     print(f"\nratio_topology_vs_baseline (requests/s) = {ratio}")
-    print(json.dumps({
-        "benchmark": "province_day", "dossiers": dossiers,
-        "errors": sum(p["errors"] for p in phases), "lost": sum(p["lost"] for p in phases),
-        "duplicated": sum(p["duplicated"] for p in phases),
-        "audit_verify_ok": all(p["audit_verify_ok"] for p in phases),
-        "replica_transactions": topology["replica_transactions"] + killed["replica_transactions"],
-        "requests_per_s": topology["requests_per_s"], "baseline_requests_per_s": baseline["requests_per_s"],
-        "killed_requests_per_s": killed["requests_per_s"],
-        "ratio_topology_vs_baseline": ratio, "phases": {p["phase"]: p for p in phases},
-    }, ensure_ascii=False, default=str))
+    print(
+        json.dumps(
+            {
+                "benchmark": "province_day",
+                "dossiers": dossiers,
+                "errors": sum(p["errors"] for p in phases),
+                "lost": sum(p["lost"] for p in phases),
+                "duplicated": sum(p["duplicated"] for p in phases),
+                "audit_verify_ok": all(p["audit_verify_ok"] for p in phases),
+                "replica_transactions": topology["replica_transactions"] + killed["replica_transactions"],
+                "requests_per_s": topology["requests_per_s"],
+                "baseline_requests_per_s": baseline["requests_per_s"],
+                "killed_requests_per_s": killed["requests_per_s"],
+                "ratio_topology_vs_baseline": ratio,
+                "phases": {p["phase"]: p for p in phases},
+            },
+            ensure_ascii=False,
+            default=str,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -34,8 +34,11 @@ from web import seed  # noqa: E402
 TEMPLATES = int(os.environ.get("BENCH_TEMPLATES", "667"))
 NAIVE_TEMPLATES = int(os.environ.get("BENCH_NAIVE_TEMPLATES", "4"))
 LIBRARY_PART = 200
-LIBRARY_TABLE = json.loads((Path(__file__).resolve().parents[1] / "processes" / "dang_ky_khai_sinh" / "v1"
-                            / "steps.json").read_text(encoding="utf-8"))
+LIBRARY_TABLE = json.loads(
+    (Path(__file__).resolve().parents[1] / "processes" / "dang_ky_khai_sinh" / "v1" / "steps.json").read_text(
+        encoding="utf-8"
+    )
+)
 
 
 def template(n: int, suffix: str = "") -> bytes:
@@ -59,7 +62,7 @@ def run(url: str, name: str) -> dict:
     # cache (which keeps a template under two keys), so that each template is parsed once.
     for start in range(0, TEMPLATES, LIBRARY_PART):
         t0 = time.perf_counter()
-        published = [definitions.deploy(rt, files) for files in templates[start:start + LIBRARY_PART]]
+        published = [definitions.deploy(rt, files) for files in templates[start : start + LIBRARY_PART]]
         t1 = time.perf_counter()
         variants.rollout_many(rt, [d.id for d in published])  # one transaction, batched writes
         publish_s, ours_s = publish_s + t1 - t0, ours_s + time.perf_counter() - t1
@@ -74,8 +77,11 @@ def run(url: str, name: str) -> dict:
     parses = rt.specs.parses
 
     # The naive way: every commune gets its own copy of the BPMN, deployed (parsed, checked, stored).
-    copies = [{f"copy{n}_{unit}.bpmn": template(100000 + n, f"_{unit:03d}")}
-              for n in range(NAIVE_TEMPLATES) for unit in range(126)]
+    copies = [
+        {f"copy{n}_{unit}.bpmn": template(100000 + n, f"_{unit:03d}")}
+        for n in range(NAIVE_TEMPLATES)
+        for unit in range(126)
+    ]
     t0 = time.perf_counter()
     for files in copies:
         definitions.deploy(rt, files)
@@ -83,17 +89,30 @@ def run(url: str, name: str) -> dict:
     naive_s = naive_sample_s * TEMPLATES / NAIVE_TEMPLATES
     db.dispose()
     total_s = publish_s + ours_s
-    result = {"templates": TEMPLATES, "variants": count, "rollout_s": round(ours_s, 2),
-              "publish_s": round(publish_s, 2), "publish_and_rollout_s": round(total_s, 2), "specs_parsed": parses,
-              "max_rss_mb": max_rss_mb(), "list_commune_ms": round(list_ms, 2), "listed": len(per_commune),
-              "list_template_ms": round(search_ms, 2), "listed_template": len(per_template),
-              "naive_sample_templates": NAIVE_TEMPLATES, "naive_sample_s": round(naive_sample_s, 2),
-              "naive_scaled_s": round(naive_s, 1), "ratio_naive_vs_ours": round(naive_s / total_s, 1)}
-    print(f"{name:9} {count} variants of {TEMPLATES} templates rolled out in {ours_s:.2f} s after publishing them "
-          f"in {publish_s:.1f} s ({parses} parses, "
-          f"max RSS {result['max_rss_mb']} MB); naive copies: {naive_sample_s:.1f} s for {NAIVE_TEMPLATES} "
-          f"templates -> {naive_s:.0f} s scaled ({result['ratio_naive_vs_ours']}x publish + rollout); list a commune's "
-          f"{len(per_commune)} variants {list_ms:.1f} ms, a template's {len(per_template)} {search_ms:.1f} ms")
+    result = {
+        "templates": TEMPLATES,
+        "variants": count,
+        "rollout_s": round(ours_s, 2),
+        "publish_s": round(publish_s, 2),
+        "publish_and_rollout_s": round(total_s, 2),
+        "specs_parsed": parses,
+        "max_rss_mb": max_rss_mb(),
+        "list_commune_ms": round(list_ms, 2),
+        "listed": len(per_commune),
+        "list_template_ms": round(search_ms, 2),
+        "listed_template": len(per_template),
+        "naive_sample_templates": NAIVE_TEMPLATES,
+        "naive_sample_s": round(naive_sample_s, 2),
+        "naive_scaled_s": round(naive_s, 1),
+        "ratio_naive_vs_ours": round(naive_s / total_s, 1),
+    }
+    print(
+        f"{name:9} {count} variants of {TEMPLATES} templates rolled out in {ours_s:.2f} s after publishing them "
+        f"in {publish_s:.1f} s ({parses} parses, "
+        f"max RSS {result['max_rss_mb']} MB); naive copies: {naive_sample_s:.1f} s for {NAIVE_TEMPLATES} "
+        f"templates -> {naive_s:.0f} s scaled ({result['ratio_naive_vs_ours']}x publish + rollout); list a commune's "
+        f"{len(per_commune)} variants {list_ms:.1f} ms, a template's {len(per_template)} {search_ms:.1f} ms"
+    )
     return result
 
 

@@ -12,8 +12,11 @@ from sqlalchemy import text
 def postgres_url(without: str) -> str | None:
     """A new empty database's URL (MOTCUA_BENCH_POSTGRES_URL, else MOTCUA_TEST_POSTGRES_URL, else
     the local server), or None, saying what the run does `without` it, when none is reachable."""
-    url = os.environ.get("MOTCUA_BENCH_POSTGRES_URL") or os.environ.get("MOTCUA_TEST_POSTGRES_URL") \
+    url = (
+        os.environ.get("MOTCUA_BENCH_POSTGRES_URL")
+        or os.environ.get("MOTCUA_TEST_POSTGRES_URL")
         or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
     try:
         admin = create_engine(url, isolation_level="AUTOCOMMIT")
         name = f"motcua_bench_{uuid.uuid4().hex[:8]}"

@@ -48,21 +48,26 @@ SCRIPT = """dong = [f'{i + 1:>2}. {g.upper()}' for i, g in enumerate(sorted(giay
 tong = sum(len(g) for g in giay_to)
 tom_tat = '; '.join(dong)
 du = len(giay_to) >= 3 and tong > 10"""
-ANSWERS = [{"giay_to": ["Tờ khai", "CCCD", "Giấy khai sinh", "Sổ hộ khẩu", "Ảnh 4x6", "Giấy ủy quyền"]},
-           {"hop_le": True}, {}, {}, {}]
+ANSWERS = [
+    {"giay_to": ["Tờ khai", "CCCD", "Giấy khai sinh", "Sổ hộ khẩu", "Ảnh 4x6", "Giấy ủy quyền"]},
+    {"hop_le": True},
+    {},
+    {},
+    {},
+]
 
 
 def model_with_scripts() -> bytes:
     text = MODEL.read_text().replace(
-        'xmlns:motcua=', 'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" xmlns:motcua=')
+        "xmlns:motcua=", 'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" xmlns:motcua='
+    )
     for step in ('<motcua:step role="mot_cua" budget="4h" status="2"/>',):
         text = text.replace(step, step + f"<spiffworkflow:postScript>{SCRIPT}</spiffworkflow:postScript>")
     return text.encode()
 
 
 def helpers() -> dict:
-    return {"add_working_hours": lambda start, hours: (datetime.now(UTC)
-                                                       + timedelta(hours=hours)).isoformat()}
+    return {"add_working_hours": lambda start, hours: (datetime.now(UTC) + timedelta(hours=hours)).isoformat()}
 
 
 def deadline_tracer(seconds: float):
@@ -72,12 +77,15 @@ def deadline_tracer(seconds: float):
         if time.monotonic() > deadline:
             raise TimeoutError("step ran too long")
         return trace
+
     return trace
 
 
 def run(variant: str, bundle) -> list[float]:
     bounded = variant in ("bounded", "tracemalloc")
-    engine = make_script_engine(helpers()) if bounded else PythonScriptEngine(environment=TaskDataEnvironment(helpers()))
+    engine = (
+        make_script_engine(helpers()) if bounded else PythonScriptEngine(environment=TaskDataEnvironment(helpers()))
+    )
     steps = []
     if variant == "tracemalloc":
         tracemalloc.start()
@@ -125,15 +133,20 @@ def main() -> None:
     for variant in ("plain", "bounded", "settrace", "tracemalloc"):
         per_step = run(variant, bundle)
         medians[variant] = statistics.median(per_step) * 1000
-        scripted[variant] = statistics.median(per_step[::len(ANSWERS)]) * 1000  # the step whose script runs
-        print(f"{variant:12} median {medians[variant]:.3f} ms per step over {len(per_step)} steps; "
-              f"the scripted step {scripted[variant]:.3f} ms")
-    result = {"dossiers": DOSSIERS, **{f"{k}_ms": round(v, 3) for k, v in medians.items()},
-              **{f"{k}_scripted_step_ms": round(v, 3) for k, v in scripted.items()},
-              "scripted_step_ratio": round(scripted["bounded"] / scripted["plain"], 3),
-              "ratio": round(medians["bounded"] / medians["plain"], 3),
-              "settrace_ratio": round(medians["settrace"] / medians["plain"], 3),
-              "tracemalloc_ratio": round(medians["tracemalloc"] / medians["plain"], 3)}
+        scripted[variant] = statistics.median(per_step[:: len(ANSWERS)]) * 1000  # the step whose script runs
+        print(
+            f"{variant:12} median {medians[variant]:.3f} ms per step over {len(per_step)} steps; "
+            f"the scripted step {scripted[variant]:.3f} ms"
+        )
+    result = {
+        "dossiers": DOSSIERS,
+        **{f"{k}_ms": round(v, 3) for k, v in medians.items()},
+        **{f"{k}_scripted_step_ms": round(v, 3) for k, v in scripted.items()},
+        "scripted_step_ratio": round(scripted["bounded"] / scripted["plain"], 3),
+        "ratio": round(medians["bounded"] / medians["plain"], 3),
+        "settrace_ratio": round(medians["settrace"] / medians["plain"], 3),
+        "tracemalloc_ratio": round(medians["tracemalloc"] / medians["plain"], 3),
+    }
     print(json.dumps(result))
 
 

@@ -49,19 +49,41 @@ def fill(db: Database, rng: random.Random) -> list[datetime]:
     communes = [u.code for u in units if u.kind == "commune"]
     with db.session() as s:
         for unit in units:
-            s.add(UnitRecord(code=unit.code, name=unit.name, kind=unit.kind, parent_code=unit.parent_code,
-                             agency_code=unit.agency_code))
+            s.add(
+                UnitRecord(
+                    code=unit.code,
+                    name=unit.name,
+                    kind=unit.kind,
+                    parent_code=unit.parent_code,
+                    agency_code=unit.agency_code,
+                )
+            )
             s.flush()
         s.add(TemplateBlobRecord(digest="0" * 64, files={}, created_at=NOW))
         s.flush()
         s.add(ProcessDefinitionRecord(id=1, key="bench", version=1, name="bench", digest="0" * 64))
-    dossier_rows = [dict(id=n + 1, code=f"B-{n}", definition_id=1, unit_code=communes[n % len(communes)],
-                         applicant_name="x", applicant={}, status=4, run_state="running", received_at=NOW,
-                         state="{}", state_format="bench", created_at=NOW, updated_at=NOW, version=1)
-                    for n in range(DOSSIERS)]
+    dossier_rows = [
+        dict(
+            id=n + 1,
+            code=f"B-{n}",
+            definition_id=1,
+            unit_code=communes[n % len(communes)],
+            applicant_name="x",
+            applicant={},
+            status=4,
+            run_state="running",
+            received_at=NOW,
+            state="{}",
+            state_format="bench",
+            created_at=NOW,
+            updated_at=NOW,
+            version=1,
+        )
+        for n in range(DOSSIERS)
+    ]
     with db.session() as s:
         for start in range(0, len(dossier_rows), BATCH):
-            s.execute(insert(DossierRecord.__table__), dossier_rows[start:start + BATCH])
+            s.execute(insert(DossierRecord.__table__), dossier_rows[start : start + BATCH])
     dues = []
     with db.session() as s:
         for start in range(0, ITEMS, BATCH):
@@ -71,11 +93,23 @@ def fill(db: Database, rng: random.Random) -> list[datetime]:
                 due = NOW + timedelta(minutes=rng.gauss(7 * 24 * 60, 4 * 24 * 60))
                 dues.append(due)
                 dossier = n % DOSSIERS
-                rows.append(dict(dossier_id=dossier + 1, task_id=str(uuid.UUID(int=rng.getrandbits(128))),
-                                 element_id="xu_ly", name="Xử lý", role="chuyen_vien",
-                                 unit_code=communes[dossier % len(communes)], state="open", priority=50,
-                                 created_at=NOW - timedelta(days=3), due_at=due, next_sla_at=due,
-                                 escalation_level=0, version=1))
+                rows.append(
+                    dict(
+                        dossier_id=dossier + 1,
+                        task_id=str(uuid.UUID(int=rng.getrandbits(128))),
+                        element_id="xu_ly",
+                        name="Xử lý",
+                        role="chuyen_vien",
+                        unit_code=communes[dossier % len(communes)],
+                        state="open",
+                        priority=50,
+                        created_at=NOW - timedelta(days=3),
+                        due_at=due,
+                        next_sla_at=due,
+                        escalation_level=0,
+                        version=1,
+                    )
+                )
             s.execute(insert(WorkItemRecord.__table__), rows)
     return sorted(dues)
 
@@ -83,9 +117,14 @@ def fill(db: Database, rng: random.Random) -> list[datetime]:
 def indexed_find(db: Database, now: datetime, limit: int) -> int:
     """The sweep's query (index on next_sla_at), reading the same two columns as the full scan."""
     with db.read_session() as s:
-        return len(s.execute(select(WorkItemRecord.id, WorkItemRecord.next_sla_at)
-                             .where(WorkItemRecord.next_sla_at <= now, WorkItemRecord.state.in_(("open", "claimed")))
-                             .order_by(WorkItemRecord.next_sla_at).limit(limit)).all())
+        return len(
+            s.execute(
+                select(WorkItemRecord.id, WorkItemRecord.next_sla_at)
+                .where(WorkItemRecord.next_sla_at <= now, WorkItemRecord.state.in_(("open", "claimed")))
+                .order_by(WorkItemRecord.next_sla_at)
+                .limit(limit)
+            ).all()
+        )
 
 
 def indexed_sweep(db: Database, now: datetime, limit: int) -> int:
@@ -97,8 +136,9 @@ def indexed_sweep(db: Database, now: datetime, limit: int) -> int:
 def full_scan(db: Database, now: datetime) -> int:
     """What a sweep without the index costs: every open item is read and compared."""
     with db.read_session() as s:
-        rows = s.execute(select(WorkItemRecord.id, WorkItemRecord.next_sla_at)
-                         .where(WorkItemRecord.state.in_(("open", "claimed"))))
+        rows = s.execute(
+            select(WorkItemRecord.id, WorkItemRecord.next_sla_at).where(WorkItemRecord.state.in_(("open", "claimed")))
+        )
         return sum(1 for _, due in rows if due is not None and due <= now)
 
 
@@ -129,11 +169,20 @@ def run(db: Database, name: str) -> dict:
         now = dues[n - 1]
         find_s, found = timed(indexed_find, db, now, n)
         sweep_s, loaded = timed(indexed_sweep, db, now, n)
-        result["sweeps"].append({"due": n, "found": found, "find_ms": round(find_s * 1000, 2),
-                                 "ratio_vs_full_scan": round(scan_s / find_s, 1),
-                                 "load_rows_ms": round(sweep_s * 1000, 2), "loaded": loaded})
-        print(f"{name:9} due {n:6}: find {find_s * 1000:9.2f} ms (found {found}), full scan "
-              f"{scan_s * 1000:9.1f} ms: {scan_s / find_s:8.1f}x; loading them as rows {sweep_s * 1000:8.1f} ms")
+        result["sweeps"].append(
+            {
+                "due": n,
+                "found": found,
+                "find_ms": round(find_s * 1000, 2),
+                "ratio_vs_full_scan": round(scan_s / find_s, 1),
+                "load_rows_ms": round(sweep_s * 1000, 2),
+                "loaded": loaded,
+            }
+        )
+        print(
+            f"{name:9} due {n:6}: find {find_s * 1000:9.2f} ms (found {found}), full scan "
+            f"{scan_s * 1000:9.1f} ms: {scan_s / find_s:8.1f}x; loading them as rows {sweep_s * 1000:8.1f} ms"
+        )
     return result
 
 

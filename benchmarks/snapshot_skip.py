@@ -64,18 +64,21 @@ def main() -> None:
         with db.session() as s:
             s.add(UnitRecord(code="01", name="Hà Nội", kind="province", parent_code=None, agency_code="01"))
             s.flush()
-            s.add(UnitRecord(code="00070", name="Hoàn Kiếm", kind="commune", parent_code="01",
-                             agency_code="01.00070"))
+            s.add(UnitRecord(code="00070", name="Hoàn Kiếm", kind="commune", parent_code="01", agency_code="01.00070"))
         definition = definitions.deploy(rt, {"five_steps.bpmn": MODEL.read_bytes()})
         read_session = db.read_session
         for n in range(DOSSIERS * 2):
             mode = "skip" if n % 2 == 0 else "always"
-            dossier = dossiers.start_dossier(rt, definition_id=definition.id, unit_code="00070",
-                                             applicant_name=f"Công dân {n}", actor=ACTOR)
+            dossier = dossiers.start_dossier(
+                rt, definition_id=definition.id, unit_code="00070", applicant_name=f"Công dân {n}", actor=ACTOR
+            )
             for step, answer in zip(STEPS, ANSWERS):
                 with db.session() as s:
-                    item_id = s.scalar(select(WorkItemRecord.id).where(
-                        WorkItemRecord.dossier_id == dossier.id, WorkItemRecord.state == "open"))
+                    item_id = s.scalar(
+                        select(WorkItemRecord.id).where(
+                            WorkItemRecord.dossier_id == dossier.id, WorkItemRecord.state == "open"
+                        )
+                    )
 
                 def counted_read_session(mode=mode):
                     snapshots[mode] += 1
@@ -90,8 +93,12 @@ def main() -> None:
                     latencies[mode][step].append(time.perf_counter() - t0)
         db.dispose()
 
-    result = {"benchmark": "snapshot_skip", "dossiers_per_mode": DOSSIERS, "model": MODEL.name,
-              "snapshots_per_dossier": {m: round(snapshots[m] / DOSSIERS, 2) for m in snapshots}}
+    result = {
+        "benchmark": "snapshot_skip",
+        "dossiers_per_mode": DOSSIERS,
+        "model": MODEL.name,
+        "snapshots_per_dossier": {m: round(snapshots[m] / DOSSIERS, 2) for m in snapshots},
+    }
     for mode in latencies:
         result[mode] = {step: round(statistics.median(v) * 1000, 3) for step, v in latencies[mode].items()}
     codeless = STEPS[2:]
@@ -101,11 +108,16 @@ def main() -> None:
     result["saved_ms_per_codeless_step"] = round((always - skip) * 1000, 3)
     result["ratio_skip_vs_always"] = round(skip / always, 3)
     for mode in ("skip", "always"):
-        print(f"{mode:7} " + "  ".join(f"{s} {result[mode][s]:6.2f} ms" for s in STEPS)
-              + f"   snapshots/dossier {result['snapshots_per_dossier'][mode]}")
-    print(f"steps after which no code runs: {result['codeless_step_median_ms']['skip']} ms with the skip, "
-          f"{result['codeless_step_median_ms']['always']} ms always snapshotting "
-          f"(saves {result['saved_ms_per_codeless_step']} ms, ratio {result['ratio_skip_vs_always']})")
+        print(
+            f"{mode:7} "
+            + "  ".join(f"{s} {result[mode][s]:6.2f} ms" for s in STEPS)
+            + f"   snapshots/dossier {result['snapshots_per_dossier'][mode]}"
+        )
+    print(
+        f"steps after which no code runs: {result['codeless_step_median_ms']['skip']} ms with the skip, "
+        f"{result['codeless_step_median_ms']['always']} ms always snapshotting "
+        f"(saves {result['saved_ms_per_codeless_step']} ms, ratio {result['ratio_skip_vs_always']})"
+    )
     print(json.dumps(result))
 
 

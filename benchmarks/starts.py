@@ -35,8 +35,11 @@ from web import seed  # noqa: E402
 
 STARTS = int(os.environ.get("BENCH_STARTS", "150"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "4"))
-LIBRARY_TABLE = json.loads((Path(__file__).resolve().parents[1] / "processes" / "dang_ky_khai_sinh" / "v1"
-                            / "steps.json").read_text(encoding="utf-8"))
+LIBRARY_TABLE = json.loads(
+    (Path(__file__).resolve().parents[1] / "processes" / "dang_ky_khai_sinh" / "v1" / "steps.json").read_text(
+        encoding="utf-8"
+    )
+)
 
 
 def desk(url: str, definition_id: int, unit_code: str, number_in_start_transaction: bool, barrier, finished) -> None:
@@ -47,15 +50,21 @@ def desk(url: str, definition_id: int, unit_code: str, number_in_start_transacti
     rt = Runtime(db=db, clock=SystemClock())
     actor = Actor(f"mot_cua_{unit_code}", frozenset({"mot_cua"}), unit_code)
     try:
-        dossiers.start_dossier(rt, definition_id=definition_id, unit_code=unit_code,  # warm: parse, calendar
-                               applicant_name="Khởi động", actor=actor)
+        dossiers.start_dossier(
+            rt,
+            definition_id=definition_id,
+            unit_code=unit_code,  # warm: parse, calendar
+            applicant_name="Khởi động",
+            actor=actor,
+        )
     except BaseException:
         barrier.abort()  # the others stop waiting for this desk
         raise
     barrier.wait(timeout=120)
     for n in range(STARTS):
-        dossiers.start_dossier(rt, definition_id=definition_id, unit_code=unit_code,
-                               applicant_name=f"Nguyễn Văn {n}", actor=actor)
+        dossiers.start_dossier(
+            rt, definition_id=definition_id, unit_code=unit_code, applicant_name=f"Nguyễn Văn {n}", actor=actor
+        )
     finished.put(time.perf_counter())
     db.dispose()
 
@@ -63,8 +72,10 @@ def desk(url: str, definition_id: int, unit_code: str, number_in_start_transacti
 def starts_per_s(url: str, definition_id: int, units: list[str], number_in_start_transaction: bool = False) -> float:
     ctx = multiprocessing.get_context("spawn")
     barrier, finished = ctx.Barrier(len(units) + 1), ctx.Queue()
-    desks = [ctx.Process(target=desk, args=(url, definition_id, unit, number_in_start_transaction, barrier, finished))
-             for unit in units]
+    desks = [
+        ctx.Process(target=desk, args=(url, definition_id, unit, number_in_start_transaction, barrier, finished))
+        for unit in units
+    ]
     for process in desks:
         process.start()
     barrier.wait(timeout=120)
@@ -100,14 +111,20 @@ def main() -> None:
         four_communes = starts_per_s(url, definition.id, many)
         one_commune = starts_per_s(url, definition.id, one)
         held = starts_per_s(url, definition.id, one, number_in_start_transaction=True)
-        result.update({
-            "one_commune_starts_per_s": round(one_commune, 1), "four_communes_starts_per_s": round(four_communes, 1),
-            "ratio_one_vs_four_communes": round(one_commune / four_communes, 2),
-            "baseline_one_commune_number_in_start_transaction_starts_per_s": round(held, 1),
-            "ratio_one_commune_vs_baseline": round(one_commune / held, 2)})
-        print(f"{CLIENTS} desks x {STARTS} starts: one commune {one_commune:.1f}/s, {CLIENTS} communes "
-              f"{four_communes:.1f}/s (ratio {one_commune / four_communes:.2f}); one commune with the number "
-              f"taken inside the start's transaction (before) {held:.1f}/s")
+        result.update(
+            {
+                "one_commune_starts_per_s": round(one_commune, 1),
+                "four_communes_starts_per_s": round(four_communes, 1),
+                "ratio_one_vs_four_communes": round(one_commune / four_communes, 2),
+                "baseline_one_commune_number_in_start_transaction_starts_per_s": round(held, 1),
+                "ratio_one_commune_vs_baseline": round(one_commune / held, 2),
+            }
+        )
+        print(
+            f"{CLIENTS} desks x {STARTS} starts: one commune {one_commune:.1f}/s, {CLIENTS} communes "
+            f"{four_communes:.1f}/s (ratio {one_commune / four_communes:.2f}); one commune with the number "
+            f"taken inside the start's transaction (before) {held:.1f}/s"
+        )
         drop_database(url)
     print(json.dumps(result))
 

@@ -42,8 +42,7 @@ def import_bpmn(data: bytes | str, file_name: str | None = None) -> BpmnDocument
         TemplateError: the document is unsafe or not well-formed (with its line).
     """
     tree = parse_xml(data, file_name=file_name)
-    doc = BpmnDocument(tree=tree, file_name=file_name,
-                       target_namespace=tree.getroot().get("targetNamespace"))
+    doc = BpmnDocument(tree=tree, file_name=file_name, target_namespace=tree.getroot().get("targetNamespace"))
     for element in tree.getroot().iter(etree.Element):
         element_id = element.get("id")
         if element_id is None:
@@ -52,8 +51,7 @@ def import_bpmn(data: bytes | str, file_name: str | None = None) -> BpmnDocument
             doc.duplicate_ids.append(element_id)
         else:
             doc.elements[element_id] = element
-    doc.process_ids = [p.get("id") for p in tree.getroot().iterchildren(f"{{{BPMN_MODEL_NS}}}process")
-                       if p.get("id")]
+    doc.process_ids = [p.get("id") for p in tree.getroot().iterchildren(f"{{{BPMN_MODEL_NS}}}process") if p.get("id")]
     return doc
 
 
@@ -69,6 +67,7 @@ def element_line(doc: BpmnDocument, element_id: str) -> int | None:
 
 
 # --- tree comparison -------------------------------------------------------------------------
+
 
 def _norm(text: str | None) -> str:
     return " ".join((text or "").split())
@@ -93,8 +92,7 @@ def _declared_namespaces(node: etree._Element) -> dict:
 
 
 def _compare_node(a, b, path: str, out: list[str]) -> None:
-    if type(a) is not type(b) or (not isinstance(a, (etree._Comment, etree._ProcessingInstruction))
-                                  and a.tag != b.tag):
+    if type(a) is not type(b) or (not isinstance(a, (etree._Comment, etree._ProcessingInstruction)) and a.tag != b.tag):
         out.append(f"{path}: node {a.tag!r} became {b.tag!r}")
         return
     if _norm(a.text) != _norm(b.text):
@@ -105,8 +103,7 @@ def _compare_node(a, b, path: str, out: list[str]) -> None:
         if a.get(key) != b.get(key):
             out.append(f"{path}/@{key}: {a.get(key)!r} became {b.get(key)!r}")
     if _declared_namespaces(a) != _declared_namespaces(b):
-        out.append(f"{path}: namespace declarations {_declared_namespaces(a)} "
-                   f"became {_declared_namespaces(b)}")
+        out.append(f"{path}: namespace declarations {_declared_namespaces(a)} became {_declared_namespaces(b)}")
     _compare_children(list(a), list(b), path, out)
 
 
@@ -115,11 +112,10 @@ def _compare_children(kids_a: list, kids_b: list, path: str, out: list[str]) -> 
         child_path = f"{path}/{_label(child_a, index)}"
         _compare_node(child_a, child_b, child_path, out)
         if _norm(child_a.tail) != _norm(child_b.tail):
-            out.append(f"{child_path}: following text {_norm(child_a.tail)!r} "
-                       f"became {_norm(child_b.tail)!r}")
-    for index, extra in enumerate(kids_a[len(kids_b):], start=len(kids_b) + 1):
+            out.append(f"{child_path}: following text {_norm(child_a.tail)!r} became {_norm(child_b.tail)!r}")
+    for index, extra in enumerate(kids_a[len(kids_b) :], start=len(kids_b) + 1):
         out.append(f"{path}/{_label(extra, index)}: missing in the second document")
-    for index, extra in enumerate(kids_b[len(kids_a):], start=len(kids_a) + 1):
+    for index, extra in enumerate(kids_b[len(kids_a) :], start=len(kids_a) + 1):
         out.append(f"{path}/{_label(extra, index)}: only in the second document")
 
 

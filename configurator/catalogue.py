@@ -31,14 +31,34 @@ from engine.domain.errors import english
 from engine.services.runtime import Runtime
 from engine.store import catalogue_records
 
-LEVELS = {"province": "province", "commune": "commune", "tinh": "province", "cap tinh": "province",
-          "xa": "commune", "cap xa": "commune"}
+LEVELS = {
+    "province": "province",
+    "commune": "commune",
+    "tinh": "province",
+    "cap tinh": "province",
+    "xa": "commune",
+    "cap xa": "commune",
+}
 ONLINE_LEVELS = {"full": "full", "partial": "partial", "toan trinh": "full", "mot phan": "partial"}
 KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,119}$")
 CODE_PATTERN = re.compile(r"^[0-9]\.[0-9]{6}(\.[A-Za-z0-9]+)?$")
 CUTOFF_PATTERN = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
-CSV_COLUMNS = ("key", "code", "name", "field_code", "field_name", "level", "legal_limit_days", "clock_cutoff",
-               "fees", "required_documents", "forms", "result", "legal_basis", "online_service_level")
+CSV_COLUMNS = (
+    "key",
+    "code",
+    "name",
+    "field_code",
+    "field_name",
+    "level",
+    "legal_limit_days",
+    "clock_cutoff",
+    "fees",
+    "required_documents",
+    "forms",
+    "result",
+    "legal_basis",
+    "online_service_level",
+)
 CSV_REQUIRED = ("key", "name", "level")
 HOURS_PER_DAY = 8
 
@@ -111,7 +131,9 @@ class CatalogueEntry:
     @property
     def same_day(self) -> bool:
         """Settled on the day the clock starts ("giải quyết trong ngày"); stored as 0 days."""
-        return self.legal_limit_days is not None and deadlines.is_same_day(round(self.legal_limit_days * HOURS_PER_DAY * 60))
+        return self.legal_limit_days is not None and deadlines.is_same_day(
+            round(self.legal_limit_days * HOURS_PER_DAY * 60)
+        )
 
     @property
     def legal_limit_hours(self) -> float | None:
@@ -127,6 +149,7 @@ class SearchResult:
 
 # -- normalising --------------------------------------------------------------------------------
 
+
 def normalise(text: str | None) -> str:
     """Lower-case ASCII without accents, single-spaced: 'Đăng ký  KHAI SINH' -> 'dang ky khai sinh'."""
     if not text:
@@ -141,6 +164,7 @@ def _search_text(row: Mapping[str, Any]) -> str:
 
 
 # -- import -------------------------------------------------------------------------------------
+
 
 def import_json(rt: Runtime, data: Mapping | list, actor: str = "import") -> list[str]:
     """Upsert one entry or a list of entries in the processes/*/procedure.json format; returns keys.
@@ -166,8 +190,11 @@ def checked_row(entry: Mapping) -> dict:
 
 def _stored(row: dict) -> dict:
     """The columns an import writes, search texts included (the row's number left out)."""
-    return {**{k: v for k, v in row.items() if k != "_row"}, "search_text": _search_text(row),
-            "field_search": normalise(row.get("field_name")) or None}
+    return {
+        **{k: v for k, v in row.items() if k != "_row"},
+        "search_text": _search_text(row),
+        "field_search": normalise(row.get("field_name")) or None,
+    }
 
 
 def import_csv(rt: Runtime, text: str, actor: str = "import") -> list[str]:
@@ -195,8 +222,9 @@ def import_csv(rt: Runtime, text: str, actor: str = "import") -> list[str]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip() for h in reader.fieldnames or []]
     reader.fieldnames = header
-    problems = [Problem.of(1, name, english("required column is missing")) for name in CSV_REQUIRED
-                if name not in header]
+    problems = [
+        Problem.of(1, name, english("required column is missing")) for name in CSV_REQUIRED if name not in header
+    ]
     problems += [Problem.of(1, name, english("unknown column")) for name in header if name not in CSV_COLUMNS]
     if problems:
         raise CatalogueError(problems)
@@ -224,23 +252,43 @@ def _write(rt: Runtime, rows: list[dict | None], problems: list[Problem], actor:
     with rt.db.session() as s:
         before = catalogue_records.procedures_by_keys(s, [row["key"] for row in good])
         catalogue_records.upsert_procedures(s, good)
-        catalogue_records.add_changes(s, [
-            {"procedure_key": row["key"], "at": now, "actor": actor, "action": "import", "changes": changes}
-            for row in good if (changes := changed_fields(before.get(row["key"]), row))])
+        catalogue_records.add_changes(
+            s,
+            [
+                {"procedure_key": row["key"], "at": now, "actor": actor, "action": "import", "changes": changes}
+                for row in good
+                if (changes := changed_fields(before.get(row["key"]), row))
+            ],
+        )
     return [row["key"] for row in good]
 
 
 #: The fields a person edits (and the history shows); search texts and dates follow from them.
-EDITED_FIELDS = ("code", "name", "field_code", "field_name", "level", "legal_limit_days", "clock_cutoff",
-                 "clock_rule", "fees", "required_documents", "forms", "result", "legal_basis",
-                 "online_service_level")
+EDITED_FIELDS = (
+    "code",
+    "name",
+    "field_code",
+    "field_name",
+    "level",
+    "legal_limit_days",
+    "clock_cutoff",
+    "clock_rule",
+    "fees",
+    "required_documents",
+    "forms",
+    "result",
+    "legal_basis",
+    "online_service_level",
+)
 
 
 def changed_fields(record, row: Mapping) -> dict:
     """field -> [before, after] for every edited field that differs (before is None for a new entry)."""
-    return {name: [getattr(record, name, None) if record is not None else None, row.get(name)]
-            for name in EDITED_FIELDS
-            if _comparable(getattr(record, name, None) if record is not None else None) != _comparable(row.get(name))}
+    return {
+        name: [getattr(record, name, None) if record is not None else None, row.get(name)]
+        for name in EDITED_FIELDS
+        if _comparable(getattr(record, name, None) if record is not None else None) != _comparable(row.get(name))
+    }
 
 
 def _comparable(value):
@@ -253,8 +301,15 @@ def _refuse_duplicate_keys(rows, problems) -> None:
         if row is None or not row.get("key"):
             continue
         if row["key"] in seen:
-            problems.append(Problem.of(row["_row"], "key", english("'%(key)s' repeats row %(first)s"),
-                                       key=row["key"], first=seen[row["key"]]))
+            problems.append(
+                Problem.of(
+                    row["_row"],
+                    "key",
+                    english("'%(key)s' repeats row %(first)s"),
+                    key=row["key"],
+                    first=seen[row["key"]],
+                )
+            )
         seen.setdefault(row["key"], row["_row"])
 
 
@@ -297,8 +352,9 @@ def _common(check: _Checker, entry: Mapping, field_code, field_name, cutoff) -> 
     """The fields JSON and CSV rows share, checked."""
     return {
         "_row": check.row,
-        "key": check.matches("key", entry.get("key"), KEY_PATTERN,
-                             Reason.of("letters, digits and _ . - (a BPMN id)"), required=True),
+        "key": check.matches(
+            "key", entry.get("key"), KEY_PATTERN, Reason.of("letters, digits and _ . - (a BPMN id)"), required=True
+        ),
         "code": check.matches("code", entry.get("code"), CODE_PATTERN, Reason.of("like 1.001193 or 1.000948.H38")),
         "name": check.text("name", entry.get("name"), required=True, limit=500),
         "field_code": check.text("field_code", field_code, limit=40),
@@ -307,8 +363,7 @@ def _common(check: _Checker, entry: Mapping, field_code, field_name, cutoff) -> 
         "legal_limit_days": check.days("legal_limit_days", entry.get("legal_limit_days")),
         "clock_cutoff": check.matches("clock_cutoff", cutoff, CUTOFF_PATTERN, Reason.of("HH:MM, e.g. 15:00")),
         "result": check.text("result", entry.get("result")),
-        "online_service_level": check.choice("online_service_level", entry.get("online_service_level"),
-                                             ONLINE_LEVELS),
+        "online_service_level": check.choice("online_service_level", entry.get("online_service_level"), ONLINE_LEVELS),
     }
 
 
@@ -348,8 +403,12 @@ class _Checker:
             return None
         chosen = choices.get(normalise(value))
         if chosen is None:
-            self.fail(name, english("'%(value)s' is not one of %(choices)s"), value=value,
-                      choices=", ".join(sorted(set(choices.values()))))
+            self.fail(
+                name,
+                english("'%(value)s' is not one of %(choices)s"),
+                value=value,
+                choices=", ".join(sorted(set(choices.values()))),
+            )
         return chosen
 
     def days(self, name, value) -> float | None:
@@ -456,8 +515,15 @@ def _csv_documents(text: str | None) -> list[dict]:
 
 # -- reading ------------------------------------------------------------------------------------
 
-def search(rt: Runtime, text: str | None = None, field: str | None = None, level: str | None = None,
-           limit: int = 50, offset: int = 0) -> SearchResult:
+
+def search(
+    rt: Runtime,
+    text: str | None = None,
+    field: str | None = None,
+    level: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> SearchResult:
     """Entries whose name, code or key contain every word of `text`, ignoring case and accents.
 
     `field` is a field code or a field name (accents ignored); `level` is province or commune.
@@ -468,8 +534,14 @@ def search(rt: Runtime, text: str | None = None, field: str | None = None, level
         return SearchResult([], 0)
     with rt.db.read_session() as s:
         records, total = catalogue_records.search_procedures(
-            s, words=[w for w in words], field=field, field_search=normalise(field) or None, level=chosen_level,
-            limit=max(0, min(limit, 500)), offset=max(0, offset))
+            s,
+            words=[w for w in words],
+            field=field,
+            field_search=normalise(field) or None,
+            level=chosen_level,
+            limit=max(0, min(limit, 500)),
+            offset=max(0, offset),
+        )
         return SearchResult([_entry(r) for r in records], total)
 
 
@@ -479,20 +551,34 @@ def get(rt: Runtime, key: str) -> CatalogueEntry:
         record = catalogue_records.procedure_by_key(s, key)
         if record is None:
             raise NotFound("no procedure '%(key)s' in the catalogue", field="key", key=key)
-        versions = tuple(TemplateVersion(d.id, d.version, d.status, d.digest, d.published_at)
-                         for d in catalogue_records.definitions_of(s, key))
+        versions = tuple(
+            TemplateVersion(d.id, d.version, d.status, d.digest, d.published_at)
+            for d in catalogue_records.definitions_of(s, key)
+        )
         return _entry(record, versions)
 
 
 def _entry(record, versions: Iterable[TemplateVersion] = ()) -> CatalogueEntry:
     return CatalogueEntry(
-        key=record.key, code=record.code, name=record.name, field_code=record.field_code,
-        field_name=record.field_name, level=record.level, legal_limit_days=record.legal_limit_days,
-        clock_cutoff=record.clock_cutoff, clock_rule=record.clock_rule, fees=list(record.fees or []),
-        required_documents=list(record.required_documents or []), result=record.result,
-        legal_basis=list(record.legal_basis or []), online_service_level=record.online_service_level,
-        sources=list(record.sources or []), assumptions=list(record.assumptions or []),
-        updated_at=record.updated_at, versions=tuple(versions), forms=list(record.forms or []),
+        key=record.key,
+        code=record.code,
+        name=record.name,
+        field_code=record.field_code,
+        field_name=record.field_name,
+        level=record.level,
+        legal_limit_days=record.legal_limit_days,
+        clock_cutoff=record.clock_cutoff,
+        clock_rule=record.clock_rule,
+        fees=list(record.fees or []),
+        required_documents=list(record.required_documents or []),
+        result=record.result,
+        legal_basis=list(record.legal_basis or []),
+        online_service_level=record.online_service_level,
+        sources=list(record.sources or []),
+        assumptions=list(record.assumptions or []),
+        updated_at=record.updated_at,
+        versions=tuple(versions),
+        forms=list(record.forms or []),
         retired_at=record.retired_at,
         fees_before_processing=bool(record.fees_before_processing),
     )

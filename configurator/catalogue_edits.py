@@ -33,8 +33,9 @@ def create(rt: Runtime, entry: Mapping, actor: str) -> str:
     now = rt.clock.now()
     with rt.db.session() as s:
         if catalogue_records.procedure_by_key(s, row["key"]) is not None:
-            raise CatalogueError([Problem.of(1, "key", english("'%(key)s' is already in the catalogue"),
-                                             key=row["key"])])
+            raise CatalogueError(
+                [Problem.of(1, "key", english("'%(key)s' is already in the catalogue"), key=row["key"])]
+            )
         s.add(ProcedureRecord(**row, updated_at=now))
         _remember(s, row["key"], now, actor, "create", catalogue.changed_fields(None, row))
     return row["key"]
@@ -46,8 +47,7 @@ def update(rt: Runtime, key: str, entry: Mapping, actor: str) -> dict:
     now = rt.clock.now()
     with rt.db.session() as s:
         record = _record(s, key)
-        row = catalogue.checked_row({"sources": record.sources, "assumptions": record.assumptions, **entry,
-                                     "key": key})
+        row = catalogue.checked_row({"sources": record.sources, "assumptions": record.assumptions, **entry, "key": key})
         changes = catalogue.changed_fields(record, row)
         if changes:
             for name, value in row.items():
@@ -93,5 +93,6 @@ def _record(s, key: str) -> ProcedureRecord:
 
 
 def _remember(s, key: str, at: datetime, actor: str, action: str, changes: dict) -> None:
-    catalogue_records.add_changes(s, [{"procedure_key": key, "at": at, "actor": actor, "action": action,
-                                       "changes": changes}])
+    catalogue_records.add_changes(
+        s, [{"procedure_key": key, "at": at, "actor": actor, "action": action, "changes": changes}]
+    )

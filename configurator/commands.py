@@ -28,8 +28,9 @@ def _legal_limit(ctx, param, value: str | None) -> int | None:
     try:
         return parse_legal_limit(value)
     except Exception as exc:  # noqa: BLE001 - any parser error means the option is bad
-        raise click.BadParameter(f"{value!r} is not a working duration like 3d or 24h, "
-                                 f"nor 'same day' ({exc})") from None
+        raise click.BadParameter(
+            f"{value!r} is not a working duration like 3d or 24h, nor 'same day' ({exc})"
+        ) from None
 
 
 def _cutoff(ctx, param, value: str | None) -> str | None:
@@ -43,8 +44,11 @@ def _cutoff(ctx, param, value: str | None) -> str | None:
 
 
 def _where(finding: Finding, several_files: bool = False) -> str:
-    parts = [finding.file if several_files and finding.file else "", f"line {finding.line}" if finding.line else "",
-             f"element {finding.element_id!r}" if finding.element_id else ""]
+    parts = [
+        finding.file if several_files and finding.file else "",
+        f"line {finding.line}" if finding.line else "",
+        f"element {finding.element_id!r}" if finding.element_id else "",
+    ]
     return ", ".join(p for p in parts if p) or "template"
 
 
@@ -59,8 +63,11 @@ def _limit(minutes: int | None) -> str:
 
 def bundle_files(directory: Path) -> dict[str, bytes]:
     """The BPMN and DMN files of a folder (not its subfolders), by name."""
-    return {path.name: path.read_bytes() for path in sorted(directory.iterdir())
-            if path.is_file() and path.name.endswith(MODEL_SUFFIXES)}
+    return {
+        path.name: path.read_bytes()
+        for path in sorted(directory.iterdir())
+        if path.is_file() and path.name.endswith(MODEL_SUFFIXES)
+    }
 
 
 def _print_report(name: str, report: ValidationReport) -> None:
@@ -68,12 +75,12 @@ def _print_report(name: str, report: ValidationReport) -> None:
     imports = "imports" if report.imported else "does not import"
     click.echo(f"{name}: {imports}, {status}, {len(report.warnings)} warning(s)")
     if report.longest_path:
-        click.echo(f"  longest path {_hours(report.longest_path_minutes)} "
-                   f"(legal limit {_limit(report.legal_limit_minutes)}): "
-                   + " -> ".join(report.longest_path))
+        click.echo(
+            f"  longest path {_hours(report.longest_path_minutes)} "
+            f"(legal limit {_limit(report.legal_limit_minutes)}): " + " -> ".join(report.longest_path)
+        )
     for finding in report.errors + report.warnings:
-        click.echo(f"  {finding.severity} [{finding.code}] {_where(finding, len(report.files) > 1)}: "
-                   f"{finding.message}")
+        click.echo(f"  {finding.severity} [{finding.code}] {_where(finding, len(report.files) > 1)}: {finding.message}")
 
 
 def _json_report(name: str, report: ValidationReport) -> dict:
@@ -87,20 +94,41 @@ def bpmn_group() -> None:
 
 @bpmn_group.command("check")
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--bundle", "bundle_dir", default=None,
-              type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Check every .bpmn/.dmn file of this folder as one template (a process, the processes "
-                   "it calls, its decision tables).")
-@click.option("--process", "process_id", default=None, help="With --bundle: the process a dossier runs "
-              "(default: the only executable one).")
+@click.option(
+    "--bundle",
+    "bundle_dir",
+    default=None,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Check every .bpmn/.dmn file of this folder as one template (a process, the processes "
+    "it calls, its decision tables).",
+)
+@click.option(
+    "--process",
+    "process_id",
+    default=None,
+    help="With --bundle: the process a dossier runs (default: the only executable one).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of reports.")
-@click.option("--legal-limit", callback=_legal_limit, default=None,
-              help="Legal time limit in working time (3d, 24h) or 'same day'; else each file's legalLimit.")
-@click.option("--cutoff", default=None, callback=_cutoff,
-              help="Receipts at or after HH:MM count from the next working day (a same-day limit's budgets "
-                   "must fit after it).")
-def check_bpmn(files: tuple[Path, ...], bundle_dir: Path | None, process_id: str | None, as_json: bool,
-               legal_limit: int | None, cutoff: str | None) -> None:
+@click.option(
+    "--legal-limit",
+    callback=_legal_limit,
+    default=None,
+    help="Legal time limit in working time (3d, 24h) or 'same day'; else each file's legalLimit.",
+)
+@click.option(
+    "--cutoff",
+    default=None,
+    callback=_cutoff,
+    help="Receipts at or after HH:MM count from the next working day (a same-day limit's budgets must fit after it).",
+)
+def check_bpmn(
+    files: tuple[Path, ...],
+    bundle_dir: Path | None,
+    process_id: str | None,
+    as_json: bool,
+    legal_limit: int | None,
+    cutoff: str | None,
+) -> None:
     """Validate each FILE as a template on its own, or a folder's files as one template (--bundle);
     exit 1 when any has an error."""
     if bool(files) == bool(bundle_dir):
@@ -109,11 +137,20 @@ def check_bpmn(files: tuple[Path, ...], bundle_dir: Path | None, process_id: str
         bundle = bundle_files(bundle_dir)
         if not bundle:
             raise click.UsageError(f"{bundle_dir} holds no .bpmn or .dmn file")
-        results = [(str(bundle_dir), validate_template(bundle, process_id, legal_limit_minutes=legal_limit,
-                                                       clock_cutoff=cutoff))]
+        results = [
+            (
+                str(bundle_dir),
+                validate_template(bundle, process_id, legal_limit_minutes=legal_limit, clock_cutoff=cutoff),
+            )
+        ]
     else:
-        results = [(str(path), validate_template({str(path): path.read_bytes()}, legal_limit_minutes=legal_limit,
-                                                 clock_cutoff=cutoff)) for path in files]
+        results = [
+            (
+                str(path),
+                validate_template({str(path): path.read_bytes()}, legal_limit_minutes=legal_limit, clock_cutoff=cutoff),
+            )
+            for path in files
+        ]
     if as_json:
         click.echo(json.dumps([_json_report(n, r) for n, r in results], ensure_ascii=False, indent=2))
     else:
@@ -128,13 +165,13 @@ def processes_group() -> None:
 
 
 def _library_reports(root: Path) -> list[tuple[object, str, ValidationReport]]:
-    return [(p, version, validate_library_procedure(p, version))
-            for p in procedures(root) for version in p.versions()]
+    return [(p, version, validate_library_procedure(p, version)) for p in procedures(root) for version in p.versions()]
 
 
 @processes_group.command("check")
-@click.argument("directory", required=False, default=str(LIBRARY),
-                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument(
+    "directory", required=False, default=str(LIBRARY), type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
 def check_processes(directory: Path) -> None:
     """Validate every version of every procedure in DIRECTORY (default: the shipped library)."""
     results = _library_reports(directory)
@@ -142,9 +179,11 @@ def check_processes(directory: Path) -> None:
     click.echo(f"{'procedure':<{width}}  ver  {'code':<12} {'limit':>8} {'longest':>8}  errors  warnings")
     for procedure, version, report in results:
         code = procedure.catalogue.get("code") or "-"
-        click.echo(f"{procedure.key:<{width}}  {version:<3}  {code:<12} "
-                   f"{_limit(report.legal_limit_minutes):>8} {_hours(report.longest_path_minutes):>8}"
-                   f"  {len(report.errors):>6}  {len(report.warnings):>8}")
+        click.echo(
+            f"{procedure.key:<{width}}  {version:<3}  {code:<12} "
+            f"{_limit(report.legal_limit_minutes):>8} {_hours(report.longest_path_minutes):>8}"
+            f"  {len(report.errors):>6}  {len(report.warnings):>8}"
+        )
     for procedure, version, report in results:
         for finding in report.errors:
             click.echo(f"{procedure.key} {version}: [{finding.code}] {_where(finding)}: {finding.message}")
@@ -154,11 +193,20 @@ def check_processes(directory: Path) -> None:
 
 
 @processes_group.command("export")
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder to write the library into (created if missing).")
-@click.option("--root", default=str(LIBRARY), show_default=True,
-              type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="The library to export.")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write the library into (created if missing).",
+)
+@click.option(
+    "--root",
+    default=str(LIBRARY),
+    show_default=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The library to export.",
+)
 def export_processes(out: Path, root: Path) -> None:
     """Write each procedure as files: procedure.json, and per version process.bpmn beside its
     step table and forms, so the library can be reviewed (and diffed) as files."""
@@ -200,23 +248,47 @@ def simulate_bpmn(file: Path, unit: str, received: str, legal_limit, cutoff, as_
     with rt.db.read_session() as s:
         tz = rt.calendars.for_unit(s, unit).tz
     at = datetime.fromisoformat(received)
-    result = simulate(rt, {file.name: file.read_bytes()}, unit, at if at.tzinfo else at.replace(tzinfo=tz),
-                      legal_limit=legal_limit, cutoff=cutoff)
-    rows = [{"step": st.element_id, "name": st.name, "role": st.role, "starts_at": st.starts_at.isoformat(),
-             "due_at": st.due_at.isoformat() if st.due_at else None} for st in result.steps]
+    result = simulate(
+        rt,
+        {file.name: file.read_bytes()},
+        unit,
+        at if at.tzinfo else at.replace(tzinfo=tz),
+        legal_limit=legal_limit,
+        cutoff=cutoff,
+    )
+    rows = [
+        {
+            "step": st.element_id,
+            "name": st.name,
+            "role": st.role,
+            "starts_at": st.starts_at.isoformat(),
+            "due_at": st.due_at.isoformat() if st.due_at else None,
+        }
+        for st in result.steps
+    ]
     if as_json:
-        click.echo(json.dumps({"clock_start": result.clock_start.isoformat(), "steps": rows,
-                               "appointment": result.appointment.isoformat() if result.appointment else None,
-                               "finishes_at": result.finishes_at.isoformat(), "fits": result.fits},
-                              ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "clock_start": result.clock_start.isoformat(),
+                    "steps": rows,
+                    "appointment": result.appointment.isoformat() if result.appointment else None,
+                    "finishes_at": result.finishes_at.isoformat(),
+                    "fits": result.fits,
+                },
+                ensure_ascii=False,
+            )
+        )
         return
     click.echo(f"clock start {result.clock_start:%Y-%m-%d %H:%M}")
     for st in result.steps:
         due = f"{st.due_at:%Y-%m-%d %H:%M}" if st.due_at else "no budget"
         click.echo(f"  {st.element_id:24} {st.role or '':18} due {due}")
     appointment = f"{result.appointment:%Y-%m-%d %H:%M}" if result.appointment else "no legal limit"
-    click.echo(f"appointment {appointment}; finishes {result.finishes_at:%Y-%m-%d %H:%M}"
-               f" ({'fits' if result.fits else 'OVERRUNS the appointment'})")
+    click.echo(
+        f"appointment {appointment}; finishes {result.finishes_at:%Y-%m-%d %H:%M}"
+        f" ({'fits' if result.fits else 'OVERRUNS the appointment'})"
+    )
 
 
 @processes_group.command("migrate")
@@ -244,8 +316,10 @@ def migrate_dossiers(key: str, from_version: int, to_version: int, province: str
                 break
             for candidate in plan.candidates:
                 if not candidate.check.ok:
-                    click.echo(f"{candidate.code}: stays on v{from_version}: "
-                               + "; ".join(str(reason) for reason in candidate.check.reasons))
+                    click.echo(
+                        f"{candidate.code}: stays on v{from_version}: "
+                        + "; ".join(str(reason) for reason in candidate.check.reasons)
+                    )
             checked, movable = checked + len(plan.candidates), movable + len(plan.movable)
             if apply_it:
                 done, failed = versions.migrate_movable(rt, plan, Actor.system())
@@ -254,8 +328,14 @@ def migrate_dossiers(key: str, from_version: int, to_version: int, province: str
     finally:
         rt.db.dispose()
     summary = f"{checked} dossier(s) on {key} v{from_version}: {movable} can move to v{to_version}"
-    click.echo(summary + (f"; moved {moved}, {refused} changed meanwhile and stayed" if apply_it else
-                          " (check only: add --apply to move them)"))
+    click.echo(
+        summary
+        + (
+            f"; moved {moved}, {refused} changed meanwhile and stayed"
+            if apply_it
+            else " (check only: add --apply to move them)"
+        )
+    )
 
 
 @click.group("catalogue")

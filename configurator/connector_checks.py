@@ -35,8 +35,9 @@ def _operator(task: etree._Element) -> etree._Element | None:
     return next(task.iter(f"{{{SPIFF_NS}}}serviceTaskOperator"), None)
 
 
-def service_task_findings(trees: Mapping[str, etree._ElementTree],
-                          decision_ids: Iterable[str]) -> list[tuple[str, ConnectorFinding]]:
+def service_task_findings(
+    trees: Mapping[str, etree._ElementTree], decision_ids: Iterable[str]
+) -> list[tuple[str, ConnectorFinding]]:
     """(file name, finding) for every problem of every service task."""
     decisions = set(decision_ids)
     found = []
@@ -50,12 +51,24 @@ def _task_findings(task: etree._Element, decisions: set[str]) -> list[ConnectorF
     element_id, line = task.get("id"), task.sourceline
     operator = _operator(task)
     if operator is None or not (operator.get("id") or "").strip():
-        return [ConnectorFinding(element_id, line, english("service task names no connector (choose one of %(known)s)"),
-                                 {"known": ", ".join(sorted(connectors.CONNECTORS))})]
+        return [
+            ConnectorFinding(
+                element_id,
+                line,
+                english("service task names no connector (choose one of %(known)s)"),
+                {"known": ", ".join(sorted(connectors.CONNECTORS))},
+            )
+        ]
     spec = connectors.CONNECTORS.get(operator.get("id"))
     if spec is None:
-        return [ConnectorFinding(element_id, line, english("unknown connector '%(connector)s' (known: %(known)s)"),
-                                 {"connector": operator.get("id"), "known": ", ".join(sorted(connectors.CONNECTORS))})]
+        return [
+            ConnectorFinding(
+                element_id,
+                line,
+                english("unknown connector '%(connector)s' (known: %(known)s)"),
+                {"connector": operator.get("id"), "known": ", ".join(sorted(connectors.CONNECTORS))},
+            )
+        ]
     findings, given = [], {}
     for node in operator.iter(f"{{{SPIFF_NS}}}parameter"):
         finding = _parameter_finding(spec, node, element_id, decisions)
@@ -64,8 +77,14 @@ def _task_findings(task: etree._Element, decisions: set[str]) -> list[ConnectorF
         given[node.get("id")] = node
     for parameter in spec.parameters:
         if parameter.required and parameter.name not in given:
-            findings.append(ConnectorFinding(element_id, line, english("connector %(connector)s needs the parameter "
-                                                                     "'%(parameter)s'"), {"connector": spec.name, "parameter": parameter.name}))
+            findings.append(
+                ConnectorFinding(
+                    element_id,
+                    line,
+                    english("connector %(connector)s needs the parameter '%(parameter)s'"),
+                    {"connector": spec.name, "parameter": parameter.name},
+                )
+            )
     return findings
 
 
@@ -73,11 +92,19 @@ def _parameter_finding(spec, node, element_id: str, decisions: set[str]) -> Conn
     name, line = node.get("id"), node.sourceline
     parameter = spec.parameter(name or "")
     if parameter is None:
-        return ConnectorFinding(element_id, line, english("connector %(connector)s has no parameter '%(parameter)s'"),
-                                {"connector": spec.name, "parameter": name or ""})
+        return ConnectorFinding(
+            element_id,
+            line,
+            english("connector %(connector)s has no parameter '%(parameter)s'"),
+            {"connector": spec.name, "parameter": name or ""},
+        )
     if node.get("value") is None or not node.get("type"):
-        return ConnectorFinding(element_id, line, english("parameter '%(parameter)s' needs both a type and a value "
-                                                        "(a Python expression)"), {"parameter": name})
+        return ConnectorFinding(
+            element_id,
+            line,
+            english("parameter '%(parameter)s' needs both a type and a value (a Python expression)"),
+            {"parameter": name},
+        )
     try:
         value = _literal(node.get("value"))
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
@@ -87,5 +114,6 @@ def _parameter_finding(spec, node, element_id: str, decisions: set[str]) -> Conn
         problem = "is not a decision table of this template"
     if problem is None:
         return None
-    return ConnectorFinding(element_id, line, english("parameter '%(parameter)s' %(problem)s"),
-                            {"parameter": name, "problem": problem})
+    return ConnectorFinding(
+        element_id, line, english("parameter '%(parameter)s' %(problem)s"), {"parameter": name, "problem": problem}
+    )

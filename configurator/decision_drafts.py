@@ -27,8 +27,9 @@ def decision_files(files) -> list[str]:
     return sorted(name for name in files if name.endswith(dmn.DMN_SUFFIXES))
 
 
-def save_decision_table(rt: Runtime, key: str, file_name: str, content: bytes, *,
-                        base_version: int | None = None) -> drafts.SavedDraft:
+def save_decision_table(
+    rt: Runtime, key: str, file_name: str, content: bytes, *, base_version: int | None = None
+) -> drafts.SavedDraft:
     """Store `content` as the table `file_name` of the template's draft; returns the draft and the
     whole template's validation report (the table's own findings carry its file name).
 
@@ -42,8 +43,12 @@ def save_decision_table(rt: Runtime, key: str, file_name: str, content: bytes, *
     main = drafts.main_file(files, key)
     bpmn = files[main].encode("utf-8") if main else b""
     limit = drafts._legal_limit_minutes(rt, key, bpmn) if main else None
-    report = validate_template({n: c.encode("utf-8") for n, c in definitions.model_files(files).items()},
-                               key, limit, clock_cutoff=drafts._clock_cutoff(rt, key))
+    report = validate_template(
+        {n: c.encode("utf-8") for n, c in definitions.model_files(files).items()},
+        key,
+        limit,
+        clock_cutoff=drafts._clock_cutoff(rt, key),
+    )
     with rt.db.session() as s:
         draft = drafts._write_draft(rt, s, key, files, bpmn, limit)
         return drafts.SavedDraft(key, draft.version, draft.id, report)
@@ -51,8 +56,11 @@ def save_decision_table(rt: Runtime, key: str, file_name: str, content: bytes, *
 
 def _refuse_bad_table(file_name: str, content: bytes) -> None:
     if not _FILE_NAME.match(file_name or ""):
-        raise drafts.DraftRefused("'%(name)s' is not a decision table file name (letters, digits, _ - . and .dmn)",
-                                  field="file", name=(file_name or "")[:100])
+        raise drafts.DraftRefused(
+            "'%(name)s' is not a decision table file name (letters, digits, _ - . and .dmn)",
+            field="file",
+            name=(file_name or "")[:100],
+        )
     try:
         content.decode("utf-8")
         tree = parse_xml(content, file_name=file_name)
@@ -65,8 +73,11 @@ def _refuse_bad_table(file_name: str, content: bytes) -> None:
 def blank_table(decision_id: str, name: str) -> str:
     """A one-rule table (an input, an output) for a new decision, in DMN 1.3 as dmn-js writes it."""
     if not _DECISION_ID.match(decision_id or ""):
-        raise drafts.DraftRefused("'%(id)s' is not a decision id (a letter or _, then letters, digits or _)",
-                                  field="decision", id=(decision_id or "")[:100])
+        raise drafts.DraftRefused(
+            "'%(id)s' is not a decision id (a letter or _, then letters, digits or _)",
+            field="decision",
+            id=(decision_id or "")[:100],
+        )
     did, label = escape(decision_id), escape(name or decision_id, {'"': "&quot;"})
     return f'''<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" xmlns:dmndi="https://www.omg.org/spec/DMN/20191111/DMNDI/" xmlns:dc="http://www.omg.org/spec/DMN/20180521/DC/" id="Definitions_{did}" name="{label}" namespace="https://motcua.vn/schema/dmn/1.0">

@@ -96,8 +96,12 @@ def save_draft(rt: Runtime, key: str, bpmn: bytes, *, base_version: int | None =
     file_name = main_file(base_files, key) or f"{key}.bpmn"
     files = {**base_files, file_name: bpmn.decode("utf-8")}
     limit = _legal_limit_minutes(rt, key, bpmn)
-    report = validate_template({n: c.encode("utf-8") for n, c in definitions.model_files(files).items()},
-                               key, limit, clock_cutoff=_clock_cutoff(rt, key))
+    report = validate_template(
+        {n: c.encode("utf-8") for n, c in definitions.model_files(files).items()},
+        key,
+        limit,
+        clock_cutoff=_clock_cutoff(rt, key),
+    )
     with rt.db.session() as s:
         draft = _write_draft(rt, s, key, files, bpmn, limit)
         return SavedDraft(key, draft.version, draft.id, report)
@@ -109,8 +113,9 @@ def validate_version(rt: Runtime, key: str, version: int) -> ValidationReport:
     with rt.db.read_session() as s:
         definition = _definition(s, key, version)
         limit, cutoff = definition.legal_limit_minutes, definition.clock_cutoff
-    return validate_template({n: c.encode("utf-8") for n, c in definitions.model_files(files).items()},
-                             key, limit, clock_cutoff=cutoff)
+    return validate_template(
+        {n: c.encode("utf-8") for n, c in definitions.model_files(files).items()}, key, limit, clock_cutoff=cutoff
+    )
 
 
 def publish(rt: Runtime, key: str, version: int) -> ProcessDefinitionRecord:
@@ -122,12 +127,16 @@ def publish(rt: Runtime, key: str, version: int) -> ProcessDefinitionRecord:
     """
     with rt.db.read_session() as s:
         if _definition(s, key, version).status != "draft":
-            raise InvalidAction("%(key)s v%(version)s is not a draft, so it cannot be published",
-                                key=key, version=version)
+            raise InvalidAction(
+                "%(key)s v%(version)s is not a draft, so it cannot be published", key=key, version=version
+            )
         newest = repositories.latest_definition(s, key)
         if newest.version != version:
-            raise InvalidAction("version %(newest)s is newer than draft %(version)s; edit the newest version",
-                                newest=newest.version, version=version)
+            raise InvalidAction(
+                "version %(newest)s is newer than draft %(version)s; edit the newest version",
+                newest=newest.version,
+                version=version,
+            )
     report = validate_version(rt, key, version)
     if not report.ok:
         raise PublishRefused(report)
@@ -152,10 +161,15 @@ def _write_draft(rt: Runtime, s, key: str, files: dict[str, str], bpmn: bytes, l
     base = repositories.latest_definition(s, key)
     entry = catalogue_records.procedure_by_key(s, key)
     return template_drafts.add_draft(
-        s, key=key, name=(entry.name if entry else None) or (base.name if base else None) or _process_name(bpmn, key),
-        digest=digest, procedure_code=(entry.code if entry else None) or (base.procedure_code if base else None),
-        legal_limit_minutes=limit, clock_cutoff=(entry.clock_cutoff if entry else None)
-        or (base.clock_cutoff if base else None), clock_last_hour=base.clock_last_hour if base else False)
+        s,
+        key=key,
+        name=(entry.name if entry else None) or (base.name if base else None) or _process_name(bpmn, key),
+        digest=digest,
+        procedure_code=(entry.code if entry else None) or (base.procedure_code if base else None),
+        legal_limit_minutes=limit,
+        clock_cutoff=(entry.clock_cutoff if entry else None) or (base.clock_cutoff if base else None),
+        clock_last_hour=base.clock_last_hour if base else False,
+    )
 
 
 def _base_files(rt: Runtime, key: str, base_version: int | None) -> dict[str, str]:
@@ -201,8 +215,11 @@ def _refuse_unknown(rt: Runtime, key: str) -> None:
         if entry is None and repositories.latest_definition(s, key) is None:
             raise NotFound("no procedure or process template has the code '%(key)s'", field="key", key=key)
         if entry is not None and entry.retired_at is not None:
-            raise InvalidAction("the procedure '%(key)s' is retired from the catalogue; restore it before "
-                                "modelling a new version", field="key", key=key)
+            raise InvalidAction(
+                "the procedure '%(key)s' is retired from the catalogue; restore it before modelling a new version",
+                field="key",
+                key=key,
+            )
 
 
 def _refuse_foreign(bpmn: bytes, key: str) -> None:
@@ -212,8 +229,9 @@ def _refuse_foreign(bpmn: bytes, key: str) -> None:
     except (EngineError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
         raise DraftRefused("the BPMN cannot be read: %(error)s", field="bpmn", error=str(exc)) from None
     if key not in _processes(tree):
-        raise DraftRefused("the diagram no longer has a process with the id '%(key)s'; keep the process id",
-                           field="bpmn", key=key)
+        raise DraftRefused(
+            "the diagram no longer has a process with the id '%(key)s'; keep the process id", field="bpmn", key=key
+        )
 
 
 def _has_process(content: str | bytes, key: str) -> bool:

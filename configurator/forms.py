@@ -37,8 +37,9 @@ class FormDefinitionError(EngineError):
 def _field(name: str, spec: dict, required: bool) -> fields.Field:
     kind, fmt = spec.get("type", "string"), spec.get("format")
     if kind not in SUPPORTED_TYPES:
-        raise FormDefinitionError("field '%(field_name)s': type '%(kind)s' is not supported", field=name,
-                                  field_name=name, kind=kind)
+        raise FormDefinitionError(
+            "field '%(field_name)s': type '%(kind)s' is not supported", field=name, field_name=name, kind=kind
+        )
     checks = []
     if "enum" in spec:
         checks.append(validate.OneOf(spec["enum"], labels=spec.get("enumNames")))
@@ -48,8 +49,12 @@ def _field(name: str, spec: dict, required: bool) -> fields.Field:
         checks.append(validate.Range(min=spec.get("minimum"), max=spec.get("maximum")))
     if "pattern" in spec:
         checks.append(validate.Regexp(re.compile(spec["pattern"]), error="does not have the expected form"))
-    options = {"required": required, "validate": checks, "allow_none": not required,
-               "metadata": {"title": spec.get("title", name)}}
+    options = {
+        "required": required,
+        "validate": checks,
+        "allow_none": not required,
+        "metadata": {"title": spec.get("title", name)},
+    }
     if kind == "boolean":
         return fields.Boolean(**options)
     if kind == "integer":
@@ -86,8 +91,9 @@ def schema_for(form: dict, sends_back: bool = False) -> Schema:
     required = set(form.get("required", ()))
     unknown = required - set(form.get("properties", {}))
     if unknown:
-        raise FormDefinitionError("required fields missing from properties: %(fields)s",
-                                  fields=", ".join(sorted(unknown)))
+        raise FormDefinitionError(
+            "required fields missing from properties: %(fields)s", fields=", ".join(sorted(unknown))
+        )
     if sends_back:
         required &= {DECISION_KEY}
     declared = {name: _field(name, spec, name in required) for name, spec in form.get("properties", {}).items()}
@@ -108,16 +114,25 @@ def validate_submission(form: dict, data: dict[str, Any]) -> dict[str, Any]:
     try:
         return schema.load(data)
     except ValidationError as exc:
-        errors = {field: [str(m) for m in (messages if isinstance(messages, list) else [messages])]
-                  for field, messages in exc.messages.items()}
+        errors = {
+            field: [str(m) for m in (messages if isinstance(messages, list) else [messages])]
+            for field, messages in exc.messages.items()
+        }
         raise FormError(errors) from None
 
 
 def field_list(form: dict) -> list[dict]:
     """What a page needs to render the form, in declaration order."""
     required = set(form.get("required", ()))
-    return [{"name": name, "title": spec.get("title", name), "type": spec.get("type", "string"),
-             "format": spec.get("format"), "required": name in required,
-             "options": list(zip(spec["enum"], spec.get("enumNames", spec["enum"]))) if "enum" in spec else None,
-             "max_length": spec.get("maxLength")}
-            for name, spec in form.get("properties", {}).items()]
+    return [
+        {
+            "name": name,
+            "title": spec.get("title", name),
+            "type": spec.get("type", "string"),
+            "format": spec.get("format"),
+            "required": name in required,
+            "options": list(zip(spec["enum"], spec.get("enumNames", spec["enum"]))) if "enum" in spec else None,
+            "max_length": spec.get("maxLength"),
+        }
+        for name, spec in form.get("properties", {}).items()
+    ]

@@ -40,8 +40,10 @@ class LibraryProcedure:
         return {p.name: p.read_bytes() for p in sorted((self.folder / version).glob("*.dmn"))}
 
     def forms(self, version: str) -> dict[str, dict]:
-        return {p.stem: json.loads(p.read_text(encoding="utf-8"))
-                for p in sorted((self.folder / version / "forms").glob("*.json"))}
+        return {
+            p.stem: json.loads(p.read_text(encoding="utf-8"))
+            for p in sorted((self.folder / version / "forms").glob("*.json"))
+        }
 
 
 def procedures(root: Path = LIBRARY) -> list[LibraryProcedure]:
@@ -66,9 +68,17 @@ def load(rt: Runtime, root: Path = LIBRARY) -> list:
     after the same validation as `motcua bpmn check` and the editor's publish: when any
     procedure has an error, none is published and every error is named."""
     found = procedures(root)
-    problems = [Reason.of("%(procedure)s %(version)s: %(element)s: %(finding)s", procedure=p.key,
-                          version=p.versions()[-1], element=f.element_id or "-", finding=f.message)
-                for p in found for f in validate_library_procedure(p, p.versions()[-1]).errors]
+    problems = [
+        Reason.of(
+            "%(procedure)s %(version)s: %(element)s: %(finding)s",
+            procedure=p.key,
+            version=p.versions()[-1],
+            element=f.element_id or "-",
+            finding=f.message,
+        )
+        for p in found
+        for f in validate_library_procedure(p, p.versions()[-1]).errors
+    ]
     if problems:
         raise LibraryRefused(problems)
     return [load_one(rt, procedure) for procedure in found]
@@ -79,10 +89,18 @@ def load_one(rt: Runtime, procedure: LibraryProcedure):
     catalogue = procedure.catalogue
     cutoff = (catalogue.get("clock_start") or {}).get("cutoff")
     files = {f"{procedure.key}.bpmn": procedure.bpmn(version), **procedure.decision_tables(version)}
-    files.update({f"forms/{step}.json": json.dumps(form, ensure_ascii=False, sort_keys=True).encode("utf-8")
-                  for step, form in procedure.forms(version).items()})
+    files.update(
+        {
+            f"forms/{step}.json": json.dumps(form, ensure_ascii=False, sort_keys=True).encode("utf-8")
+            for step, form in procedure.forms(version).items()
+        }
+    )
     return definitions.deploy(
-        rt, files, process_id=procedure.key,
-        name=catalogue["name"], procedure_code=catalogue.get("code"),
-        legal_limit=f"{catalogue['legal_limit_days']}d", clock_cutoff=cutoff,
+        rt,
+        files,
+        process_id=procedure.key,
+        name=catalogue["name"],
+        procedure_code=catalogue.get("code"),
+        legal_limit=f"{catalogue['legal_limit_days']}d",
+        clock_cutoff=cutoff,
     )

@@ -58,8 +58,12 @@ def _published(s, key: str, version: int):
     if definition is None:
         raise NotFound("%(key)s has no version %(version)s", field="version", key=key, version=version)
     if definition.status != "published":
-        raise InvalidAction("only a published version can be rolled out; %(key)s v%(version)s is %(state)s",
-                            key=key, version=version, state=definition.status)
+        raise InvalidAction(
+            "only a published version can be rolled out; %(key)s v%(version)s is %(state)s",
+            key=key,
+            version=version,
+            state=definition.status,
+        )
     return definition
 
 

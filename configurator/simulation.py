@@ -71,8 +71,11 @@ class LocalSettings:
     @classmethod
     def of(cls, overrides: Mapping | None) -> LocalSettings:
         overrides = overrides or {}
-        return cls(dict(overrides.get("budgets") or {}), dict(overrides.get("roles") or {}),
-                   frozenset(overrides.get("skip") or ()))
+        return cls(
+            dict(overrides.get("budgets") or {}),
+            dict(overrides.get("roles") or {}),
+            frozenset(overrides.get("skip") or ()),
+        )
 
 
 @dataclass(frozen=True)
@@ -101,9 +104,18 @@ class Simulation:
         return self.appointment is None or self.finishes_at <= self.appointment
 
 
-def simulate(rt: Runtime, files: Mapping[str, bytes], unit_code: str, received_at: datetime, *,
-             process_id: str | None = None, legal_limit: str | None = None, cutoff: str | None = None,
-             answers: Mapping[str, Mapping] | None = None, local: LocalSettings | None = None) -> Simulation:
+def simulate(
+    rt: Runtime,
+    files: Mapping[str, bytes],
+    unit_code: str,
+    received_at: datetime,
+    *,
+    process_id: str | None = None,
+    legal_limit: str | None = None,
+    cutoff: str | None = None,
+    answers: Mapping[str, Mapping] | None = None,
+    local: LocalSettings | None = None,
+) -> Simulation:
     """Walk the template on a virtual clock: each step takes its whole budget (the commune's own
     when `local` has one), then completes with `answers[element_id]` (default: no data, i.e. the
     default flows); an optional step `local` skips is passed at once, as the engine does."""
@@ -113,8 +125,11 @@ def simulate(rt: Runtime, files: Mapping[str, bytes], unit_code: str, received_a
     rule = deadlines.ClockStartRule(cutoff=time.fromisoformat(cutoff) if cutoff else None)
     start = deadlines.clock_start(calendar, received_at, rule)
     legal_text = legal_limit or bundle.policy.legal_limit
-    appointment = (deadlines.appointment(calendar, received_at, deadlines.parse_legal_limit(legal_text), rule)
-                   if legal_text else None)
+    appointment = (
+        deadlines.appointment(calendar, received_at, deadlines.parse_legal_limit(legal_text), rule)
+        if legal_text
+        else None
+    )
     clock = FrozenClock(start)
     # Every name a condition reads starts as None: unanswered decisions take their default flows.
     data = {name: None for name in condition_names(files)}
@@ -150,8 +165,16 @@ def _walk_step(bundle, task, calendar, clock: FrozenClock, local: LocalSettings)
     text = local.budgets.get(task.element_id) or (policy.budget if policy else None)
     budget = deadlines.parse_working_duration(text) if text else None
     due = deadlines.step_due(calendar, clock.now(), budget) if budget else None
-    step = SimulatedStep(task.element_id, task.name, role, budget, calendar.local(clock.now()), due, holder,
-                         local_budget=task.element_id in local.budgets)
+    step = SimulatedStep(
+        task.element_id,
+        task.name,
+        role,
+        budget,
+        calendar.local(clock.now()),
+        due,
+        holder,
+        local_budget=task.element_id in local.budgets,
+    )
     if due is not None:
         clock.set(due)
     return step

@@ -73,8 +73,9 @@ class UnitSimulation:
     differences: int  # how many local settings the commune has (budgets, role holders, skipped steps)
 
 
-def simulate_version(rt: Runtime, key: str, version: int, unit_code: str,
-                     received_at: datetime, *, local: bool = True) -> UnitSimulation:
+def simulate_version(
+    rt: Runtime, key: str, version: int, unit_code: str, received_at: datetime, *, local: bool = True
+) -> UnitSimulation:
     """The appointment and each step's due time for a dossier received at `received_at` in the
     unit; with `local`, as the unit runs it: its own step budgets, role holders and skipped steps
     (its variant of the template, whichever version it was rolled out with)."""
@@ -86,12 +87,23 @@ def simulate_version(rt: Runtime, key: str, version: int, unit_code: str,
         variant = variant_records.variant_for(s, key, unit_code)
         runs = s.get(ProcessDefinitionRecord, variant.definition_id).version if variant else None
         overrides = dict(variant.overrides or {}) if variant else {}
-    legal_limit = (deadlines.format_legal_limit(definition.legal_limit_minutes)
-                   if definition.legal_limit_minutes is not None else None)
+    legal_limit = (
+        deadlines.format_legal_limit(definition.legal_limit_minutes)
+        if definition.legal_limit_minutes is not None
+        else None
+    )
     bpmn = {name: content.encode("utf-8") for name, content in definitions.model_files(files).items()}
     settings = simulation.LocalSettings.of(overrides)
-    result = simulation.simulate(rt, bpmn, unit_code, received_at, process_id=key, legal_limit=legal_limit,
-                                 cutoff=definition.clock_cutoff, local=settings if local else None)
+    result = simulation.simulate(
+        rt,
+        bpmn,
+        unit_code,
+        received_at,
+        process_id=key,
+        legal_limit=legal_limit,
+        cutoff=definition.clock_cutoff,
+        local=settings if local else None,
+    )
     differences = len(settings.budgets) + len(settings.holders) + len(settings.skip)
     return UnitSimulation(result, local, runs, differences)
 
@@ -111,8 +123,9 @@ class ProcedureList:
     fields: list[tuple[str, str]]
 
 
-def procedure_list(rt: Runtime, text: str | None, field: str | None, level: str | None, *, limit: int,
-                   offset: int) -> ProcedureList:
+def procedure_list(
+    rt: Runtime, text: str | None, field: str | None, level: str | None, *, limit: int, offset: int
+) -> ProcedureList:
     """Catalogue search (accents and case ignored) with each procedure's newest template version."""
     found = catalogue.search(rt, text, field=field, level=level, limit=limit, offset=offset)
     with rt.db.read_session() as s:

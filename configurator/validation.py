@@ -42,13 +42,26 @@ from engine.domain.errors import english
 from engine.domain.graphs import forward_edges
 
 DMN_NAMESPACES = dmn.DMN_NAMESPACES
-ACTIVITY_TAGS = frozenset({
-    "task", "userTask", "manualTask", "serviceTask", "scriptTask", "businessRuleTask", "sendTask",
-    "receiveTask", "callActivity", "subProcess", "transaction", "adHocSubProcess"})
-EVENT_TAGS = frozenset({"startEvent", "endEvent", "intermediateCatchEvent",
-                        "intermediateThrowEvent", "boundaryEvent"})
-GATEWAY_TAGS = frozenset({"exclusiveGateway", "inclusiveGateway", "parallelGateway",
-                          "eventBasedGateway", "complexGateway"})
+ACTIVITY_TAGS = frozenset(
+    {
+        "task",
+        "userTask",
+        "manualTask",
+        "serviceTask",
+        "scriptTask",
+        "businessRuleTask",
+        "sendTask",
+        "receiveTask",
+        "callActivity",
+        "subProcess",
+        "transaction",
+        "adHocSubProcess",
+    }
+)
+EVENT_TAGS = frozenset({"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"})
+GATEWAY_TAGS = frozenset(
+    {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway", "complexGateway"}
+)
 FLOW_NODE_TAGS = ACTIVITY_TAGS | EVENT_TAGS | GATEWAY_TAGS
 CONTAINER_TAGS = ("process", "subProcess", "transaction")  # ad-hoc subprocesses have no flow
 MAX_PATH_STATES = 256  # budget-group combinations kept per node (bounds pathological diagrams)
@@ -68,9 +81,15 @@ class Finding:
     elements: tuple[str, ...] = field(default=(), compare=False)
 
     def to_dict(self) -> dict:
-        return {"severity": self.severity, "code": self.code, "message": self.message,
-                "element_id": self.element_id, "line": self.line, "file": self.file,
-                "elements": list(self.elements or ((self.element_id,) if self.element_id else ()))}
+        return {
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "element_id": self.element_id,
+            "line": self.line,
+            "file": self.file,
+            "elements": list(self.elements or ((self.element_id,) if self.element_id else ())),
+        }
 
 
 @dataclass
@@ -98,17 +117,25 @@ class ValidationReport:
         return not self.errors
 
     def to_dict(self) -> dict:
-        return {"files": self.files, "process_id": self.process_id, "ok": self.ok,
-                "imported": self.imported,
-                "errors": [f.to_dict() for f in self.errors],
-                "warnings": [f.to_dict() for f in self.warnings],
-                "longest_path": self.longest_path,
-                "longest_path_minutes": self.longest_path_minutes,
-                "legal_limit_minutes": self.legal_limit_minutes}
+        return {
+            "files": self.files,
+            "process_id": self.process_id,
+            "ok": self.ok,
+            "imported": self.imported,
+            "errors": [f.to_dict() for f in self.errors],
+            "warnings": [f.to_dict() for f in self.warnings],
+            "longest_path": self.longest_path,
+            "longest_path_minutes": self.longest_path_minutes,
+            "legal_limit_minutes": self.legal_limit_minutes,
+        }
 
 
-def validate_template(files: Mapping[str, bytes], process_id: str | None = None,
-                      legal_limit_minutes: int | None = None, clock_cutoff: str | None = None) -> ValidationReport:
+def validate_template(
+    files: Mapping[str, bytes],
+    process_id: str | None = None,
+    legal_limit_minutes: int | None = None,
+    clock_cutoff: str | None = None,
+) -> ValidationReport:
     """Check a template and report every problem found.
 
     Args:
@@ -131,9 +158,15 @@ def validate_template(files: Mapping[str, bytes], process_id: str | None = None,
             template.error("no-process", "the files hold no BPMN document (only decision tables?)")
         return report
     template.guarded("import", template.check_import, files, process_id)
-    for check in (template.check_expressions, template.check_timers, template.check_called_processes,
-                  template.check_decisions, template.check_service_tasks, template.check_steps,
-                  template.check_flow):
+    for check in (
+        template.check_expressions,
+        template.check_timers,
+        template.check_called_processes,
+        template.check_decisions,
+        template.check_service_tasks,
+        template.check_steps,
+        template.check_flow,
+    ):
         template.guarded(check.__name__, check)
     template.guarded("longest-path", template.check_longest_path, legal_limit_minutes, clock_cutoff)
     return report
@@ -151,15 +184,23 @@ class _Template:
 
     # --- reporting ---------------------------------------------------------------------------
 
-    def add(self, severity: str, code: str, message: str, element_id: str | None = None,
-            file: str | None = None, line: int | None = None, elements: tuple[str, ...] = (), **params) -> None:
+    def add(
+        self,
+        severity: str,
+        code: str,
+        message: str,
+        element_id: str | None = None,
+        file: str | None = None,
+        line: int | None = None,
+        elements: tuple[str, ...] = (),
+        **params,
+    ) -> None:
         """`message` is English, a template with %(name)s placeholders when `params` are given."""
         tree = self.trees.get(file) or self.decision_trees.get(file)
         if line is None and element_id and tree is not None:
             line = element_line(tree, element_id)
         text = message % params if params else message
-        self.report.findings.append(Finding(severity, code, text, element_id, line, file, message, params,
-                                            elements))
+        self.report.findings.append(Finding(severity, code, text, element_id, line, file, message, params, elements))
 
     def error(self, code: str, message: str, element_id=None, file=None, line=None, elements=(), **params) -> None:
         self.add("error", code, message, element_id, file, line, elements, **params)
@@ -172,8 +213,12 @@ class _Template:
         try:
             check(*args)
         except Exception as exc:  # noqa: BLE001
-            self.error("check-failed", "the %(check)s check failed: %(error)s", check=name,
-                       error=f"{type(exc).__name__}: {exc}")
+            self.error(
+                "check-failed",
+                "the %(check)s check failed: %(error)s",
+                check=name,
+                error=f"{type(exc).__name__}: {exc}",
+            )
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -194,8 +239,13 @@ class _Template:
             return
         if namespace != BPMN_NS:
             self.bad_files.add(name)
-            self.error("not-bpmn", "not a BPMN 2.0 document (root namespace '%(namespace)s')",
-                       file=name, line=tree.getroot().sourceline, namespace=namespace)
+            self.error(
+                "not-bpmn",
+                "not a BPMN 2.0 document (root namespace '%(namespace)s')",
+                file=name,
+                line=tree.getroot().sourceline,
+                namespace=namespace,
+            )
             return
         self.trees[name] = tree
         for pid, policy in read_policies(tree).items():
@@ -206,8 +256,11 @@ class _Template:
         one and the called ones; all processes when none is executable."""
         found = [(n, p) for n, t in self.trees.items() for p in t.getroot().iter(_q("process"))]
         called = {c.get("calledElement") for _, p in found for c in p.iter(_q("callActivity"))}
-        covered = [(n, p) for n, p in found if p.get("isExecutable") == "true"
-                   or p.get("id") in called or p.get("id") == self.report.process_id]
+        covered = [
+            (n, p)
+            for n, p in found
+            if p.get("isExecutable") == "true" or p.get("id") in called or p.get("id") == self.report.process_id
+        ]
         return covered or found
 
     # --- checks ------------------------------------------------------------------------------
@@ -222,8 +275,9 @@ class _Template:
             self.error("import", exc.message, exc.element_id, exc.file_name, exc.line)
             return
         except Exception as exc:  # noqa: BLE001 - SpiffWorkflow can fail on odd input
-            self.error("import", "SpiffWorkflow cannot parse the template: %(error)s",
-                       error=f"{type(exc).__name__}: {exc}")
+            self.error(
+                "import", "SpiffWorkflow cannot parse the template: %(error)s", error=f"{type(exc).__name__}: {exc}"
+            )
             return
         self.report.imported = True
         self.report.process_id = bundle.process_id
@@ -231,12 +285,26 @@ class _Template:
     def check_expressions(self) -> None:
         for name, tree in self.trees.items():
             for found in check_template_expressions(tree):
-                self.error("expression", "%(kind)s expression refused: %(reason)s",
-                           found.element_id, name, found.line, kind=found.kind, reason=found.message)
+                self.error(
+                    "expression",
+                    "%(kind)s expression refused: %(reason)s",
+                    found.element_id,
+                    name,
+                    found.line,
+                    kind=found.kind,
+                    reason=found.message,
+                )
         for name, tree in self.decision_trees.items():
             for found in check_template_expressions(tree):
-                self.error("expression", "%(kind)s expression refused: %(reason)s",
-                           found.element_id, name, found.line, kind=found.kind, reason=found.message)
+                self.error(
+                    "expression",
+                    "%(kind)s expression refused: %(reason)s",
+                    found.element_id,
+                    name,
+                    found.line,
+                    kind=found.kind,
+                    reason=found.message,
+                )
 
     def check_service_tasks(self) -> None:
         decisions = [d for tree in self.decision_trees.values() for d in dmn.decision_ids(tree)]
@@ -250,11 +318,20 @@ class _Template:
             for task in tree.getroot().iter(_q("businessRuleTask")):
                 called = dmn.called_decisions(tree).get(task.get("id"))
                 if not called:
-                    self.error("called-decision", "business rule task names no decision table "
-                               "(spiffworkflow:calledDecisionId)", task.get("id"), name)
+                    self.error(
+                        "called-decision",
+                        "business rule task names no decision table (spiffworkflow:calledDecisionId)",
+                        task.get("id"),
+                        name,
+                    )
                 elif called not in known:
-                    self.error("called-decision", "calls decision '%(decision)s', which is not in the "
-                               "template's files", task.get("id"), name, decision=called)
+                    self.error(
+                        "called-decision",
+                        "calls decision '%(decision)s', which is not in the template's files",
+                        task.get("id"),
+                        name,
+                        decision=called,
+                    )
 
     def check_timers(self) -> None:
         """Literal timer values parse and keep sane bounds; helpers are not asked for centuries."""
@@ -264,13 +341,27 @@ class _Template:
                 for node in tree.getroot().iter(_q(tag)):
                     problem = bounds.timer_problem(tag, node.text or "")
                     if problem is not None:
-                        self.error("timer", "%(attribute)s %(text)s %(problem)s", _event_id(node), name,
-                                   node.sourceline, attribute=attribute, text=(node.text or "").strip(),
-                                   problem=problem)
+                        self.error(
+                            "timer",
+                            "%(attribute)s %(text)s %(problem)s",
+                            _event_id(node),
+                            name,
+                            node.sourceline,
+                            attribute=attribute,
+                            text=(node.text or "").strip(),
+                            problem=problem,
+                        )
             for element, kind, mode, source in find_expressions(tree):
                 for helper, problem in bounds.helper_span_problems(source, mode):
-                    self.error("helper-span", "%(kind)s expression: %(helper)s %(problem)s", _element_id(element),
-                               name, kind=kind, helper=helper, problem=problem)
+                    self.error(
+                        "helper-span",
+                        "%(kind)s expression: %(helper)s %(problem)s",
+                        _element_id(element),
+                        name,
+                        kind=kind,
+                        helper=helper,
+                        problem=problem,
+                    )
 
     def check_called_processes(self) -> None:
         known = {p.get("id") for t in self.trees.values() for p in t.getroot().iter(_q("process"))}
@@ -278,11 +369,15 @@ class _Template:
             for call in tree.getroot().iter(_q("callActivity")):
                 called = call.get("calledElement")
                 if not called:
-                    self.error("called-process", "call activity names no process (calledElement)",
-                               call.get("id"), name)
+                    self.error("called-process", "call activity names no process (calledElement)", call.get("id"), name)
                 elif called not in known:
-                    self.error("called-process", "calls process '%(process)s', which is not in the "
-                               "template's files", call.get("id"), name, process=called)
+                    self.error(
+                        "called-process",
+                        "calls process '%(process)s', which is not in the template's files",
+                        call.get("id"),
+                        name,
+                        process=called,
+                    )
 
     def check_steps(self) -> None:
         for file, process in self.processes():
@@ -295,41 +390,69 @@ class _Template:
                 if minutes is None:
                     self.duration(policy.legal_limit, Reason.of("legal limit"), policy.process_id, file)
                 else:
-                    self.within_bounds(policy.legal_limit, minutes, "motcua:procedure legalLimit",
-                                       policy.process_id, file, minimum=0)
+                    self.within_bounds(
+                        policy.legal_limit, minutes, "motcua:procedure legalLimit", policy.process_id, file, minimum=0
+                    )
 
     def _check_process_defaults(self, file: str, policy: ProcessPolicy) -> None:
         """Shared budgets, and the warning and escalations every step inherits."""
         for group in policy.budget_groups.values():
-            self.bounded(group.budget, Reason.of("budget of budget group '%(group)s'", group=group.group_id),
-                         "motcua:budgetGroup budget", group.group_id or policy.process_id, file, minimum=1)
+            self.bounded(
+                group.budget,
+                Reason.of("budget of budget group '%(group)s'", group=group.group_id),
+                "motcua:budgetGroup budget",
+                group.group_id or policy.process_id,
+                file,
+                minimum=1,
+            )
         self.warn_at(policy.warn_at, "motcua:defaults warnAt", policy.process_id, file)
         for level in policy.escalations:
-            self.bounded(level.after, Reason.of("escalation 'after'"), "motcua:escalation after",
-                         policy.process_id, file, minimum=0)
+            self.bounded(
+                level.after,
+                Reason.of("escalation 'after'"),
+                "motcua:escalation after",
+                policy.process_id,
+                file,
+                minimum=0,
+            )
 
     def _check_step(self, file: str, policy: ProcessPolicy, step) -> None:
         sid = step.element_id
         if not step.role:
-            self.error("role-missing", "step '%(step)s' has no role (motcua:step role, "
-                       "candidate groups or a lane)", sid, file, step=step.name)
+            self.error(
+                "role-missing",
+                "step '%(step)s' has no role (motcua:step role, candidate groups or a lane)",
+                sid,
+                file,
+                step=step.name,
+            )
         if not step.budget and not step.budget_group:
-            self.error("budget-missing", "step '%(step)s' has no time budget "
-                       "(motcua:step budget or budgetGroup)", sid, file, step=step.name)
+            self.error(
+                "budget-missing",
+                "step '%(step)s' has no time budget (motcua:step budget or budgetGroup)",
+                sid,
+                file,
+                step=step.name,
+            )
         if step.budget:
             self.bounded(step.budget, Reason.of("budget"), "motcua:step budget", sid, file, minimum=1)
         if step.warn_at is not None:
             self.warn_at(step.warn_at, "motcua:step warnAt", sid, file)
         if step.budget_group and step.budget_group not in policy.budget_groups:
-            self.error("budget-group-unknown", "step '%(step)s' names budget group "
-                       "'%(group)s', which the process does not define", sid, file,
-                       step=step.name, group=step.budget_group)
+            self.error(
+                "budget-group-unknown",
+                "step '%(step)s' names budget group '%(group)s', which the process does not define",
+                sid,
+                file,
+                step=step.name,
+                group=step.budget_group,
+            )
         for level in step.escalations:
-            self.bounded(level.after, Reason.of("escalation 'after'"), "motcua:escalation after", sid, file,
-                         minimum=0)
+            self.bounded(level.after, Reason.of("escalation 'after'"), "motcua:escalation after", sid, file, minimum=0)
 
-    def bounded(self, text: str, what: Reason, attribute: str, element_id: str | None, file: str, *,
-                minimum: int) -> int | None:
+    def bounded(
+        self, text: str, what: Reason, attribute: str, element_id: str | None, file: str, *, minimum: int
+    ) -> int | None:
         """Working minutes of a duration within `minimum`..ten years, or None after an error
         naming the element and the attribute."""
         minutes = self.duration(text, what, element_id, file)
@@ -337,28 +460,50 @@ class _Template:
             return None
         return self.within_bounds(text, minutes, attribute, element_id, file, minimum=minimum)
 
-    def within_bounds(self, text: str, minutes: int, attribute: str, element_id: str | None, file: str, *,
-                      minimum: int) -> int | None:
+    def within_bounds(
+        self, text: str, minutes: int, attribute: str, element_id: str | None, file: str, *, minimum: int
+    ) -> int | None:
         problem = bounds.working_duration_problem(text, minutes, minimum)
         if problem is not None:
-            self.error("duration-bounds", "%(attribute)s '%(text)s' %(problem)s", element_id, file,
-                       attribute=attribute, text=text, problem=problem)
+            self.error(
+                "duration-bounds",
+                "%(attribute)s '%(text)s' %(problem)s",
+                element_id,
+                file,
+                attribute=attribute,
+                text=text,
+                problem=problem,
+            )
             return None
         return minutes
 
     def warn_at(self, text: str, attribute: str, element_id: str | None, file: str) -> None:
         problem = bounds.warn_at_problem(text)
         if problem is not None:
-            self.error("warn-at", "%(attribute)s '%(text)s' %(problem)s", element_id, file,
-                       attribute=attribute, text=text, problem=problem)
+            self.error(
+                "warn-at",
+                "%(attribute)s '%(text)s' %(problem)s",
+                element_id,
+                file,
+                attribute=attribute,
+                text=text,
+                problem=problem,
+            )
 
     def duration(self, text: str, what: Reason, element_id: str | None, file: str) -> int | None:
         """Working minutes of a duration, or None after an error naming the element."""
         try:
             return parse_working_duration(text)
         except Exception as exc:  # noqa: BLE001 - whatever the parser raises, the text is bad
-            self.error("duration", "%(what)s '%(text)s' is not a working duration like 4h, 0.5d or "
-                       "PT4H (%(error)s)", element_id, file, what=what, text=text, error=str(exc))
+            self.error(
+                "duration",
+                "%(what)s '%(text)s' is not a working duration like 4h, 0.5d or PT4H (%(error)s)",
+                element_id,
+                file,
+                what=what,
+                text=text,
+                error=str(exc),
+            )
             return None
 
     def check_flow(self) -> None:
@@ -371,21 +516,36 @@ class _Template:
     def _check_ends(self, file: str, graph: _Graph) -> None:
         dead_ends = [n for n in graph.nodes if not graph.out[n] and not graph.is_terminal(n)]
         for node in dead_ends:
-            self.error("no-outgoing", "%(node)s has no outgoing flow and is not an end event", node, file,
-                       node=graph.describe(node))
+            self.error(
+                "no-outgoing",
+                "%(node)s has no outgoing flow and is not an end event",
+                node,
+                file,
+                node=graph.describe(node),
+            )
         if not graph.starts:
             return  # SpiffWorkflow reports a missing start event; nothing to walk from
         reachable = graph.reachable(graph.starts)
         for node in graph.nodes:
             if node not in reachable and not graph.is_start(node):
-                self.error("unreachable", "%(node)s cannot be reached from a start event", node, file,
-                           node=graph.describe(node))
+                self.error(
+                    "unreachable",
+                    "%(node)s cannot be reached from a start event",
+                    node,
+                    file,
+                    node=graph.describe(node),
+                )
         finishing = graph.co_reachable([n for n in graph.nodes if graph.is_terminal(n)])
         explained = graph.co_reachable(dead_ends)
         for node in graph.nodes:
             if node in reachable and node not in finishing and node not in explained:
-                self.error("no-end", "no end event can be reached from %(node)s (a loop without an exit)",
-                           node, file, node=graph.describe(node))
+                self.error(
+                    "no-end",
+                    "no end event can be reached from %(node)s (a loop without an exit)",
+                    node,
+                    file,
+                    node=graph.describe(node),
+                )
 
     def _check_gateways(self, file: str, graph: _Graph) -> None:
         for node, element in graph.nodes.items():
@@ -394,18 +554,35 @@ class _Template:
             flows = graph.flows_out[node]
             default = element.get("default")
             if default and default not in {f.get("id") for f in flows}:
-                self.error("gateway-default", "the default flow '%(flow)s' is not an outgoing flow of %(node)s",
-                           node, file, flow=default, node=graph.describe(node))
+                self.error(
+                    "gateway-default",
+                    "the default flow '%(flow)s' is not an outgoing flow of %(node)s",
+                    node,
+                    file,
+                    flow=default,
+                    node=graph.describe(node),
+                )
             if len(flows) < 2:
                 continue
             for flow in flows:
                 if flow.get("id") == default:
                     if _condition(flow):
-                        self.warning("gateway-default", "the default flow '%(flow)s' has a condition, "
-                                     "which is never evaluated", node, file, flow=flow.get("id"))
+                        self.warning(
+                            "gateway-default",
+                            "the default flow '%(flow)s' has a condition, which is never evaluated",
+                            node,
+                            file,
+                            flow=flow.get("id"),
+                        )
                 elif not _condition(flow):
-                    self.error("gateway-condition", "flow '%(flow)s' out of %(node)s has no condition and "
-                               "is not the default", node, file, flow=flow.get("id"), node=graph.describe(node))
+                    self.error(
+                        "gateway-condition",
+                        "flow '%(flow)s' out of %(node)s has no condition and is not the default",
+                        node,
+                        file,
+                        flow=flow.get("id"),
+                        node=graph.describe(node),
+                    )
 
     def check_longest_path(self, legal_limit_minutes: int | None, clock_cutoff: str | None = None) -> None:
         pid = self.report.process_id or self._only_executable()
@@ -422,15 +599,27 @@ class _Template:
         if deadlines.is_same_day(limit):
             self._check_same_day(policy, steps, minutes, clock_cutoff, pid, file)
         elif limit is not None and minutes > limit:
-            self.error("legal-limit", "the step budgets on the longest path add up to %(total)s, more than the "
-                       "legal limit of %(limit)s: %(path)s", file=file, **_on_path(steps, pid),
-                       total=working_time(minutes), limit=working_time(limit), path=_path_names(policy, steps))
+            self.error(
+                "legal-limit",
+                "the step budgets on the longest path add up to %(total)s, more than the "
+                "legal limit of %(limit)s: %(path)s",
+                file=file,
+                **_on_path(steps, pid),
+                total=working_time(minutes),
+                limit=working_time(limit),
+                path=_path_names(policy, steps),
+            )
         elif limit is None and policy.steps:
-            self.warning("legal-limit-missing", "no legal limit to compare the step budgets "
-                         "with (motcua:procedure legalLimit or the catalogue)", pid, file)
+            self.warning(
+                "legal-limit-missing",
+                "no legal limit to compare the step budgets with (motcua:procedure legalLimit or the catalogue)",
+                pid,
+                file,
+            )
 
-    def _check_same_day(self, policy: ProcessPolicy, steps: list[str], minutes: int, clock_cutoff: str | None,
-                        pid: str, file: str) -> None:
+    def _check_same_day(
+        self, policy: ProcessPolicy, steps: list[str], minutes: int, clock_cutoff: str | None, pid: str, file: str
+    ) -> None:
         """A dossier received just before the cut-off that moves at its step budgets must be done
         by the end of that working day."""
         cutoff = _time(clock_cutoff)
@@ -438,14 +627,27 @@ class _Template:
         if minutes <= available:
             return
         if cutoff is None:
-            self.error("legal-limit-same-day", "the step budgets on the longest path add up to %(total)s, more "
-                       "than the working day a same-day procedure has: %(path)s", file=file, **_on_path(steps, pid),
-                       total=working_time(minutes), path=_path_names(policy, steps))
+            self.error(
+                "legal-limit-same-day",
+                "the step budgets on the longest path add up to %(total)s, more "
+                "than the working day a same-day procedure has: %(path)s",
+                file=file,
+                **_on_path(steps, pid),
+                total=working_time(minutes),
+                path=_path_names(policy, steps),
+            )
         else:
-            self.error("legal-limit-same-day", "the step budgets on the longest path add up to %(total)s, more "
-                       "than the %(left)s a same-day procedure has after its %(cutoff)s cut-off: %(path)s",
-                       file=file, **_on_path(steps, pid), total=working_time(minutes), left=working_time(available),
-                       cutoff=clock_cutoff, path=_path_names(policy, steps))
+            self.error(
+                "legal-limit-same-day",
+                "the step budgets on the longest path add up to %(total)s, more "
+                "than the %(left)s a same-day procedure has after its %(cutoff)s cut-off: %(path)s",
+                file=file,
+                **_on_path(steps, pid),
+                total=working_time(minutes),
+                left=working_time(available),
+                cutoff=clock_cutoff,
+                path=_path_names(policy, steps),
+            )
 
     def _only_executable(self) -> str | None:
         ids = [p.get("id") for _, p in self.processes() if p.get("isExecutable") == "true"]
@@ -453,6 +655,7 @@ class _Template:
 
 
 # --- the sequence-flow graph of one container ---------------------------------------------------
+
 
 def _q(tag: str) -> str:
     return f"{{{BPMN_NS}}}{tag}"
@@ -523,14 +726,16 @@ class _Graph:
     def _implicit_starts(self) -> list[str]:
         """Without a start event, BPMN starts every node that no flow enters."""
         targets = {t for ts in self.out.values() for t in ts}
-        return [n for n, e in self.nodes.items()
-                if n not in targets and _local(e) not in ("boundaryEvent", "endEvent")]
+        return [n for n, e in self.nodes.items() if n not in targets and _local(e) not in ("boundaryEvent", "endEvent")]
 
     def is_start(self, node: str) -> bool:
         """Entered without a sequence flow: start events, event subprocesses, compensation handlers."""
         element = self.nodes[node]
-        return (_local(element) == "startEvent" or element.get("triggeredByEvent") == "true"
-                or element.get("isForCompensation") == "true")
+        return (
+            _local(element) == "startEvent"
+            or element.get("triggeredByEvent") == "true"
+            or element.get("isForCompensation") == "true"
+        )
 
     def is_terminal(self, node: str) -> bool:
         """Needs no outgoing flow."""
@@ -620,10 +825,16 @@ def _path_names(policy: ProcessPolicy, steps: list[str]) -> str:
 
 
 #: A working time said in parts ('3 ngày 4 giờ làm việc'); English says each part's plural.
-TIME_PARTS = ((480, english("%(n)s days"), english("1 day")), (60, english("%(n)s hours"), english("1 hour")),
-              (1, english("%(n)s minutes"), english("1 minute")))
-TIME_WHOLE = {1: english("%(a)s of working time"), 2: english("%(a)s %(b)s of working time"),
-              3: english("%(a)s %(b)s %(c)s of working time")}
+TIME_PARTS = (
+    (480, english("%(n)s days"), english("1 day")),
+    (60, english("%(n)s hours"), english("1 hour")),
+    (1, english("%(n)s minutes"), english("1 minute")),
+)
+TIME_WHOLE = {
+    1: english("%(a)s of working time"),
+    2: english("%(a)s %(b)s of working time"),
+    3: english("%(a)s %(b)s %(c)s of working time"),
+}
 
 
 def working_time(minutes: int) -> Reason:
@@ -639,6 +850,7 @@ def working_time(minutes: int) -> Reason:
 
 
 # --- longest path -------------------------------------------------------------------------------
+
 
 class _LongestPath:
     """Budgets along the longest path from a start to an end event.
@@ -664,15 +876,18 @@ class _LongestPath:
             for groups, (total, _) in best:
                 for target in forward.get(node, ()):
                     self._enter(states, graph, target, groups, total, (node, groups))
-        ends = [(total, node, groups) for node in order if graph.is_terminal(node)
-                for groups, (total, _) in states[node].items()]
+        ends = [
+            (total, node, groups)
+            for node in order
+            if graph.is_terminal(node)
+            for groups, (total, _) in states[node].items()
+        ]
         if not ends:
             return [], 0
         total, node, groups = max(ends, key=lambda e: e[0])
         return _trace(states, node, groups), total
 
-    def _enter(self, states, graph: _Graph, node: str, groups: frozenset, total: int,
-               came_from) -> None:
+    def _enter(self, states, graph: _Graph, node: str, groups: frozenset, total: int, came_from) -> None:
         weight, groups = self._weight(graph.nodes[node], groups)
         current = states[node].get(groups)
         if current is None or total + weight > current[0]:
@@ -724,6 +939,7 @@ def _trace(states, node: str, groups: frozenset) -> list[str]:
 
 # --- the shipped library ------------------------------------------------------------------------
 
+
 def validate_library_procedure(procedure, version: str) -> ValidationReport:
     """Validate one version of a library procedure (configurator.library.LibraryProcedure),
     building its BPMN from the step table; the catalogue's legal limit wins over the BPMN's."""
@@ -736,8 +952,13 @@ def validate_library_procedure(procedure, version: str) -> ValidationReport:
     except Exception as exc:  # noqa: BLE001 - a broken step table is a finding, not a crash
         report = ValidationReport(files=[name], process_id=procedure.key)
         problems = getattr(exc, "problems", None) or [str(exc)]
-        report.findings.extend(Finding("error", "step-table", str(p), None, None, name,
-                                       getattr(p, "template", None), getattr(p, "params", {})) for p in problems)
+        report.findings.extend(
+            Finding(
+                "error", "step-table", str(p), None, None, name, getattr(p, "template", None), getattr(p, "params", {})
+            )
+            for p in problems
+        )
         return report
-    return validate_template({name: content, **procedure.decision_tables(version)}, procedure.key, limit,
-                             clock_cutoff=cutoff)
+    return validate_template(
+        {name: content, **procedure.decision_tables(version)}, procedure.key, limit, clock_cutoff=cutoff
+    )

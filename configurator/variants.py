@@ -77,16 +77,28 @@ class LocalSettings:
     candidates: dict[str, list[tuple[str, str]]]  # role -> [(username, full name)] of the unit
 
 
-def rollout(rt: Runtime, definition_id: int, *, unit_codes: list[str] | None = None, province: str = "01",
-            progress: Callable[[int, int], None] | None = None) -> RolloutReport:
+def rollout(
+    rt: Runtime,
+    definition_id: int,
+    *,
+    unit_codes: list[str] | None = None,
+    province: str = "01",
+    progress: Callable[[int, int], None] | None = None,
+) -> RolloutReport:
     """Apply a published version to every commune of the province (or the given units) in one
     action; existing variants move to it and keep their overrides."""
     [report] = rollout_many(rt, [definition_id], unit_codes=unit_codes, province=province, progress=progress)
     return report
 
 
-def rollout_many(rt: Runtime, definition_ids: list[int], *, unit_codes: list[str] | None = None,
-                 province: str = "01", progress: Callable[[int, int], None] | None = None) -> list[RolloutReport]:
+def rollout_many(
+    rt: Runtime,
+    definition_ids: list[int],
+    *,
+    unit_codes: list[str] | None = None,
+    province: str = "01",
+    progress: Callable[[int, int], None] | None = None,
+) -> list[RolloutReport]:
     """Apply several published versions (a whole library) to every commune of the province, or
     the given units, in one transaction and batched writes: each template is parsed once (or found
     in the cache), all or nothing. Existing variants move to the new version and keep their
@@ -99,14 +111,27 @@ def rollout_many(rt: Runtime, definition_ids: list[int], *, unit_codes: list[str
             parses_before = rt.specs.parses
             definition = _publishable(rt, s, definition_id)
             for start in range(0, len(units), BATCH):
-                chunk = units[start:start + BATCH]
-                variant_records.upsert_variants(s, [
-                    {"template_key": definition.key, "unit_code": code, "definition_id": definition.id,
-                     "overrides": {}, "updated_at": now} for code in chunk])
+                chunk = units[start : start + BATCH]
+                variant_records.upsert_variants(
+                    s,
+                    [
+                        {
+                            "template_key": definition.key,
+                            "unit_code": code,
+                            "definition_id": definition.id,
+                            "overrides": {},
+                            "updated_at": now,
+                        }
+                        for code in chunk
+                    ],
+                )
                 if progress:
                     progress(min(start + BATCH, len(units)), len(units))
-            reports.append(RolloutReport(definition.key, definition.id, definition.version, len(units),
-                                         rt.specs.parses - parses_before))
+            reports.append(
+                RolloutReport(
+                    definition.key, definition.id, definition.version, len(units), rt.specs.parses - parses_before
+                )
+            )
         return reports
 
 
@@ -119,8 +144,15 @@ def _publishable(rt: Runtime, s, definition_id: int) -> ProcessDefinitionRecord:
     return definition
 
 
-def set_overrides(rt: Runtime, template_key: str, unit_code: str, *, roles: dict[str, str] | None = None,
-                  budgets: dict[str, str] | None = None, skip: list[str] | None = None) -> dict:
+def set_overrides(
+    rt: Runtime,
+    template_key: str,
+    unit_code: str,
+    *,
+    roles: dict[str, str] | None = None,
+    budgets: dict[str, str] | None = None,
+    skip: list[str] | None = None,
+) -> dict:
     """Who holds each role in this unit, its step budgets and the optional steps it skips;
     refused, naming every problem, when a role or step is not in the template, a user is not in
     the unit, a skipped step is not optional, or the budgets along some path exceed the legal
@@ -128,8 +160,11 @@ def set_overrides(rt: Runtime, template_key: str, unit_code: str, *, roles: dict
     with rt.db.session() as s:
         variant, definition = _rolled_out(s, template_key, unit_code)
         bundle = rt.bundle_for(s, definition)
-        problems = (_role_problems(s, bundle, unit_code, roles or {}) + _budget_problems(bundle, budgets or {})
-                    + _skip_problems(bundle, skip or []))
+        problems = (
+            _role_problems(s, bundle, unit_code, roles or {})
+            + _budget_problems(bundle, budgets or {})
+            + _skip_problems(bundle, skip or [])
+        )
         if not problems and budgets:
             problems = _legal_limit_problems(rt, definition, budgets)
         if problems:
@@ -149,17 +184,35 @@ def local_settings(rt: Runtime, template_key: str, unit_code: str) -> LocalSetti
         bundle = rt.bundle_for(s, definition)
         overrides = variant.overrides or {}
         skipped = set(overrides.get("skip", ()))
-        steps = [LocalStep(step.element_id, step.name, step.role, _template_budget(bundle, step),
-                           overrides.get("budgets", {}).get(step.element_id), step.optional,
-                           step.element_id in skipped)
-                 for policy in bundle.policies.values() for step in policy.steps.values()]
+        steps = [
+            LocalStep(
+                step.element_id,
+                step.name,
+                step.role,
+                _template_budget(bundle, step),
+                overrides.get("budgets", {}).get(step.element_id),
+                step.optional,
+                step.element_id in skipped,
+            )
+            for policy in bundle.policies.values()
+            for step in policy.steps.values()
+        ]
         roles = sorted({step.role for step in steps if step.role})
         users = repositories.active_users(s, unit_code)
-        candidates = {role: [(u.username, u.full_name) for u in sorted(users, key=lambda u: u.username)
-                             if role in u.role_set] for role in roles}
-        return LocalSettings(template_key, unit_code, queries.unit_names(s).get(unit_code, unit_code),
-                             definition.version, newest.version if newest else None, steps,
-                             dict(overrides.get("roles", {})), candidates)
+        candidates = {
+            role: [(u.username, u.full_name) for u in sorted(users, key=lambda u: u.username) if role in u.role_set]
+            for role in roles
+        }
+        return LocalSettings(
+            template_key,
+            unit_code,
+            queries.unit_names(s).get(unit_code, unit_code),
+            definition.version,
+            newest.version if newest else None,
+            steps,
+            dict(overrides.get("roles", {})),
+            candidates,
+        )
 
 
 def _rolled_out(s, template_key: str, unit_code: str):
@@ -185,8 +238,11 @@ def _role_problems(s, bundle, unit_code: str, roles: dict[str, str]) -> list[Rea
         if role not in known:
             problems.append(Reason.of("role '%(role)s' is not used by the template", role=role))
         elif user is None or user.unit_code != unit_code or role not in user.role_set or not user.active:
-            problems.append(Reason.of("%(user)s cannot hold role '%(role)s' in unit %(unit)s",
-                                      user=username, role=role, unit=unit_code))
+            problems.append(
+                Reason.of(
+                    "%(user)s cannot hold role '%(role)s' in unit %(unit)s", user=username, role=role, unit=unit_code
+                )
+            )
     return problems
 
 
@@ -199,8 +255,9 @@ def _budget_problems(bundle, budgets: dict[str, str]) -> list[Reason]:
         try:
             deadlines.parse_working_duration(text)
         except ValueError:
-            problems.append(Reason.of("%(step)s: '%(text)s' is not a working duration like 4h or 0.5d",
-                                      step=element_id, text=text))
+            problems.append(
+                Reason.of("%(step)s: '%(text)s' is not a working duration like 4h or 0.5d", step=element_id, text=text)
+            )
     return problems
 
 
@@ -211,19 +268,25 @@ def _skip_problems(bundle, skip: list[str]) -> list[Reason]:
         if step is None:
             problems.append(Reason.of("%(step)s: not a step of the template", step=element_id))
         elif not step.optional:
-            problems.append(Reason.of("%(step)s: the template does not mark this step optional, so no commune "
-                                      "may skip it", step=element_id))
+            problems.append(
+                Reason.of(
+                    "%(step)s: the template does not mark this step optional, so no commune may skip it",
+                    step=element_id,
+                )
+            )
     return problems
 
 
 def _legal_limit_problems(rt: Runtime, definition: ProcessDefinitionRecord, budgets: dict[str, str]) -> list[Reason]:
     """The budgets with the overrides applied must still fit the legal limit on every path (for a
     same-day procedure: the working time left after its cut-off)."""
-    files = definitions.model_files({n: t.encode("utf-8")
-                                    for n, t in definitions.template_files(rt, definition.id).items()})
+    files = definitions.model_files(
+        {n: t.encode("utf-8") for n, t in definitions.template_files(rt, definition.id).items()}
+    )
     changed = {name: with_budgets(content, budgets) for name, content in files.items()}
-    report = validate_template(changed, definition.key, definition.legal_limit_minutes,
-                               clock_cutoff=definition.clock_cutoff)
+    report = validate_template(
+        changed, definition.key, definition.legal_limit_minutes, clock_cutoff=definition.clock_cutoff
+    )
     return [Reason(f.template or f.message, f.params) for f in report.errors]
 
 
@@ -256,8 +319,9 @@ def drift_report(rt: Runtime, template_key: str) -> list[Drift]:
             differences = []
             if variant.definition_id != latest.id:
                 version = s.get(ProcessDefinitionRecord, variant.definition_id).version
-                differences.append(Reason.of("runs version %(version)s, newest is %(newest)s",
-                                             version=version, newest=latest.version))
+                differences.append(
+                    Reason.of("runs version %(version)s, newest is %(newest)s", version=version, newest=latest.version)
+                )
             for role, username in sorted((variant.overrides or {}).get("roles", {}).items()):
                 differences.append(Reason.of("role %(role)s held by %(user)s", role=role, user=username))
             for element_id, budget in sorted((variant.overrides or {}).get("budgets", {}).items()):

@@ -31,6 +31,7 @@ from engine.store.records import ProcessDefinitionRecord
 
 # -- listing and retiring -----------------------------------------------------------------------
 
+
 def list_versions(rt: Runtime, key: str) -> list[ProcessDefinitionRecord]:
     with rt.db.read_session() as s:
         return catalogue_records.definitions_of(s, key)
@@ -51,6 +52,7 @@ def retire_version(rt: Runtime, key: str, version: int) -> ProcessDefinitionReco
 
 # -- diff ---------------------------------------------------------------------------------------
 
+
 def diff_versions(rt: Runtime, key: str, from_version: int, to_version: int) -> VersionDiff:
     """Elements added, removed and changed, and step budgets/roles changed, by element id."""
     old_def, new_def = version_of(rt, key, from_version), version_of(rt, key, to_version)
@@ -67,9 +69,12 @@ def _decision_trees(rt: Runtime, definition_id: int) -> list:
 
 def _decision_changes(rt: Runtime, old_id: int, new_id: int) -> list[ElementChange]:
     """Decision tables and rules added, removed or changed (the type says which and how)."""
-    return [ElementChange(element_id, None, f"{kind} {what}", (detail,)) for element_id, kind, what, detail
-            in dmn.diff_decisions(_decision_trees(rt, old_id), _decision_trees(rt, new_id))]
-
+    return [
+        ElementChange(element_id, None, f"{kind} {what}", (detail,))
+        for element_id, kind, what, detail in dmn.diff_decisions(
+            _decision_trees(rt, old_id), _decision_trees(rt, new_id)
+        )
+    ]
 
 
 # -- moving running dossiers to another version ---------------------------------------------------
@@ -100,16 +105,18 @@ class MigrationPlan:
         return [c for c in self.candidates if c.check.ok]
 
 
-def migration_plan(rt: Runtime, key: str, from_version: int, to_version: int, unit_codes: list[str],
-                   after_id: int = 0) -> MigrationPlan:
+def migration_plan(
+    rt: Runtime, key: str, from_version: int, to_version: int, unit_codes: list[str], after_id: int = 0
+) -> MigrationPlan:
     """The running dossiers of these units on `from_version`, each with whether it may move to
     `to_version` now and why not: MIGRATION_BATCH of them, oldest first, after dossier `after_id`
     (the next batch starts after the last candidate's id)."""
     source, target = version_of(rt, key, from_version), version_of(rt, key, to_version)
     with rt.db.read_session() as s:
         rows, total = queries.dossiers_on_version(s, source.id, unit_codes, MIGRATION_BATCH, after_id)
-    candidates = [MigrationCandidate(d.id, d.code, d.unit_code, d.status, migration_check(rt, d.id, target.id))
-                  for d in rows]
+    candidates = [
+        MigrationCandidate(d.id, d.code, d.unit_code, d.status, migration_check(rt, d.id, target.id)) for d in rows
+    ]
     return MigrationPlan(key, from_version, to_version, candidates, total)
 
 

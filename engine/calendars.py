@@ -60,10 +60,10 @@ NATIONAL_OVERRIDES: tuple[CalendarOverride, ...] = (
     # New Year 2026: the Government agreed on 25 Dec 2025 to swap Friday 2 Jan with Saturday
     # 10 Jan for state agencies (Bộ Nội vụ announcement the same day; reported by 24h.com.vn,
     # 26 Dec 2025: https://www.24h.com.vn/tin-tuc-trong-ngay/ai-duoc-hoan-doi-de-nghi-tet-duong-lich-4-ngay-c46a1724830.html).
-    CalendarOverride(NATIONAL, date(2026, 1, 2), date(2026, 1, 2), "off",
-                     "Nghỉ Tết Dương lịch (hoán đổi, làm bù thứ Bảy 10/01/2026)"),
-    CalendarOverride(NATIONAL, date(2026, 1, 10), date(2026, 1, 10), "working",
-                     "Làm bù cho ngày 02/01/2026"),
+    CalendarOverride(
+        NATIONAL, date(2026, 1, 2), date(2026, 1, 2), "off", "Nghỉ Tết Dương lịch (hoán đổi, làm bù thứ Bảy 10/01/2026)"
+    ),
+    CalendarOverride(NATIONAL, date(2026, 1, 10), date(2026, 1, 10), "working", "Làm bù cho ngày 02/01/2026"),
 )
 
 
@@ -157,8 +157,9 @@ def national_days(years: range = DEFAULT_YEARS) -> _Days:
     return days
 
 
-def build_calendar(chain: list[CalendarSettings], overrides: Iterable[CalendarOverride],
-                   years: range | None = None) -> WorkingCalendar:
+def build_calendar(
+    chain: list[CalendarSettings], overrides: Iterable[CalendarOverride], years: range | None = None
+) -> WorkingCalendar:
     """The calendar of the first (most specific) settings in `chain` (e.g. ward, province, VN):
     national holidays, then each level's overrides from the most general to the most specific,
     so a unit's own day wins over its province's. Time zone and hours come from the most
@@ -174,15 +175,21 @@ def build_calendar(chain: list[CalendarSettings], overrides: Iterable[CalendarOv
     timezone = next((s.timezone for s in chain if s.timezone), DEFAULT_TIMEZONE)
     periods_text = next((s.periods for s in chain if s.periods), None)
     periods, weekday_periods = parse_period_settings(periods_text) if periods_text else (DEFAULT_PERIODS, {})
-    return WorkingCalendar(timezone=timezone, periods=periods, weekday_periods=weekday_periods,
-                           days_off=days.off, extra_working_days=days.working, reasons=days.reasons,
-                           first_year=years.start, last_year=years.stop - 1)
+    return WorkingCalendar(
+        timezone=timezone,
+        periods=periods,
+        weekday_periods=weekday_periods,
+        days_off=days.off,
+        extra_working_days=days.working,
+        reasons=days.reasons,
+        first_year=years.start,
+        last_year=years.stop - 1,
+    )
 
 
 def overrides_fingerprint(overrides: Iterable[CalendarOverride]) -> str:
     """A short digest of the overrides' content: editing any of them changes the cache key."""
-    rows = sorted((o.calendar_code, o.date_from.isoformat(), o.date_to.isoformat(), o.kind, o.note)
-                  for o in overrides)
+    rows = sorted((o.calendar_code, o.date_from.isoformat(), o.date_to.isoformat(), o.kind, o.note) for o in overrides)
     return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
@@ -191,8 +198,9 @@ _cache: dict[tuple, WorkingCalendar] = {}
 _lock = threading.Lock()
 
 
-def cached_calendar(chain: list[CalendarSettings], overrides: list[CalendarOverride],
-                    years: range | None = None) -> WorkingCalendar:
+def cached_calendar(
+    chain: list[CalendarSettings], overrides: list[CalendarOverride], years: range | None = None
+) -> WorkingCalendar:
     """build_calendar, remembered by (calendar chain, overrides fingerprint, years): building
     takes milliseconds, so it must not happen per request; an edited override is a new key."""
     key = (tuple(chain), overrides_fingerprint(overrides), years)

@@ -68,8 +68,10 @@ def clock_from_env() -> Clock:
         start, rate, anchor = (part.strip() for part in setting.split(","))
         return AcceleratedClock(datetime.fromisoformat(start), float(rate), datetime.fromisoformat(anchor))
     except ValueError as exc:
-        raise ValueError(f"{SIMULATED_CLOCK_VARIABLE}={setting!r}: expected 'START,RATE,WALL_ANCHOR' "
-                         f"(ISO instants with offsets, a positive rate): {exc}") from None
+        raise ValueError(
+            f"{SIMULATED_CLOCK_VARIABLE}={setting!r}: expected 'START,RATE,WALL_ANCHOR' "
+            f"(ISO instants with offsets, a positive rate): {exc}"
+        ) from None
 
 
 def _aware(instant: datetime) -> datetime:

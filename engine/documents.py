@@ -65,13 +65,26 @@ class FolderStore:
 class S3Store:
     """An S3-compatible bucket (AWS, MinIO, Ceph, ...) through boto3."""
 
-    def __init__(self, bucket: str, *, endpoint_url: str | None = None, region: str | None = None,
-                 access_key: str | None = None, secret_key: str | None = None, prefix: str = ""):
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        prefix: str = "",
+    ):
         import boto3  # only deployments that store in S3 need it loaded
 
         self.bucket, self.prefix = bucket, prefix
-        self.client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region or "us-east-1",
-                                   aws_access_key_id=access_key, aws_secret_access_key=secret_key)
+        self.client = boto3.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            region_name=region or "us-east-1",
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
+        )
 
     def _name(self, key: str) -> str:
         return f"{self.prefix}{_checked(key)}"
@@ -94,7 +107,10 @@ def store_from_environment(default_folder: str | os.PathLike) -> DocumentStore:
     AWS credentials) selects an object store; otherwise MOTCUA_DOCUMENTS_DIR or the default folder."""
     bucket = os.environ.get("MOTCUA_S3_BUCKET")
     if bucket:
-        return S3Store(bucket, endpoint_url=os.environ.get("MOTCUA_S3_ENDPOINT") or None,
-                       region=os.environ.get("MOTCUA_S3_REGION") or None,
-                       prefix=os.environ.get("MOTCUA_S3_PREFIX", ""))
+        return S3Store(
+            bucket,
+            endpoint_url=os.environ.get("MOTCUA_S3_ENDPOINT") or None,
+            region=os.environ.get("MOTCUA_S3_REGION") or None,
+            prefix=os.environ.get("MOTCUA_S3_PREFIX", ""),
+        )
     return FolderStore(os.environ.get("MOTCUA_DOCUMENTS_DIR") or default_folder)

@@ -60,8 +60,11 @@ def configure(level: str | None = None, *, as_json: bool | None = None, stream=N
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(ContextFilter())
     use_json = wants_json() if as_json is None else as_json
-    handler.setFormatter(JsonFormatter(JSON_FIELDS, rename_fields={"levelname": "level", "name": "logger"})
-                         if use_json else logging.Formatter(TEXT_FORMAT))
+    handler.setFormatter(
+        JsonFormatter(JSON_FIELDS, rename_fields={"levelname": "level", "name": "logger"})
+        if use_json
+        else logging.Formatter(TEXT_FORMAT)
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level or os.environ.get("MOTCUA_LOG_LEVEL", "INFO"))

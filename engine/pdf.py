@@ -19,8 +19,9 @@ class PdfUnavailable(RuntimeError):
 
 
 #: The engine's own document templates (the result a leader's approval signs).
-_TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent / "templates"),
-                                autoescape=True)
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent / "templates"), autoescape=True
+)
 
 
 def render_template(name: str, **values) -> str:
@@ -37,8 +38,9 @@ def _refuse(url: str) -> tuple[bytes, str]:
     raise ValueError(f"nothing is fetched into this PDF ({url})")
 
 
-def html_to_pdf(html: str, *, base_url: str | None = None,
-                fetch: Callable[[str], tuple[bytes, str]] | None = None) -> bytes:
+def html_to_pdf(
+    html: str, *, base_url: str | None = None, fetch: Callable[[str], tuple[bytes, str]] | None = None
+) -> bytes:
     """The page as PDF. `fetch(url) -> (bytes, content type)` serves the page's style sheets and
     images, so that a server never asks itself over HTTP for its own files; without it nothing at
     all is fetched (a template can make the renderer read no file and call no address)."""

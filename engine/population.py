@@ -75,9 +75,13 @@ class LgspPopulationClient:
         if not found:
             return None
         try:
-            return Resident(id_number=str(found["soDinhDanh"]), full_name=str(found["hoVaTen"]),
-                            birth_date=found.get("ngaySinh"), gender=found.get("gioiTinh"),
-                            permanent_address=found.get("noiThuongTru"))
+            return Resident(
+                id_number=str(found["soDinhDanh"]),
+                full_name=str(found["hoVaTen"]),
+                birth_date=found.get("ngaySinh"),
+                gender=found.get("gioiTinh"),
+                permanent_address=found.get("noiThuongTru"),
+            )
         except (KeyError, TypeError, AttributeError):
             raise PopulationUnavailable("the population service answered without a name or number") from None
 
@@ -86,10 +90,14 @@ class LgspPopulationClient:
         if not s.token_url:
             return None
         secret = os.environ.get(s.client_secret_env or "", "")
-        body = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": s.client_id or "",
-                                       "client_secret": secret}).encode()
-        answer = self._send(urllib.request.Request(s.token_url, data=body, method="POST", headers={
-            "Content-Type": "application/x-www-form-urlencoded"}))
+        body = urllib.parse.urlencode(
+            {"grant_type": "client_credentials", "client_id": s.client_id or "", "client_secret": secret}
+        ).encode()
+        answer = self._send(
+            urllib.request.Request(
+                s.token_url, data=body, method="POST", headers={"Content-Type": "application/x-www-form-urlencoded"}
+            )
+        )
         token = answer.get("access_token") if isinstance(answer, dict) else None
         if not token:
             raise PopulationUnavailable("the integration platform gave no access token")
@@ -99,8 +107,9 @@ class LgspPopulationClient:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        return self._send(urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
-                                                 headers=headers))
+        return self._send(
+            urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST", headers=headers)
+        )
 
     def _send(self, request: urllib.request.Request):
         try:
@@ -109,8 +118,9 @@ class LgspPopulationClient:
         except urllib.error.HTTPError as exc:
             raise PopulationUnavailable("the population service answered HTTP %(status)s", status=exc.code) from None
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            raise PopulationUnavailable("the population service cannot be reached: %(error)s",
-                                        error=str(getattr(exc, "reason", exc))) from None
+            raise PopulationUnavailable(
+                "the population service cannot be reached: %(error)s", error=str(getattr(exc, "reason", exc))
+            ) from None
         except ValueError:
             raise PopulationUnavailable("the population service answered something that is not JSON") from None
 
@@ -124,12 +134,19 @@ def registry_for(chain: Iterable[str], config_path: str | None = None) -> Popula
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise PopulationUnavailable("population settings %(path)s cannot be read: %(error)s", path=path,
-                                    error=str(exc)) from None
+        raise PopulationUnavailable(
+            "population settings %(path)s cannot be read: %(error)s", path=path, error=str(exc)
+        ) from None
     for code in chain:
         entry = raw.get(code)
         if isinstance(entry, dict) and entry.get("url"):
-            return LgspPopulationClient(LgspSettings(
-                url=entry["url"], token_url=entry.get("token_url"), client_id=entry.get("client_id"),
-                client_secret_env=entry.get("client_secret_env"), timeout_s=float(entry.get("timeout_s", 5))))
+            return LgspPopulationClient(
+                LgspSettings(
+                    url=entry["url"],
+                    token_url=entry.get("token_url"),
+                    client_id=entry.get("client_id"),
+                    client_secret_env=entry.get("client_secret_env"),
+                    timeout_s=float(entry.get("timeout_s", 5)),
+                )
+            )
     return None

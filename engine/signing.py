@@ -80,7 +80,7 @@ def demo_folder(database_url: str) -> Path:
     """Where `motcua seed` puts the demo's CA: beside a SQLite file, else instance/signing."""
     prefix = "sqlite:///"
     if database_url.startswith(prefix) and ":memory:" not in database_url:
-        return Path(database_url[len(prefix):]).parent / "signing"
+        return Path(database_url[len(prefix) :]).parent / "signing"
     return Path("instance") / "signing"
 
 
@@ -89,8 +89,9 @@ def load_settings(path: Path) -> SigningSettings:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise SigningUnavailable("signing settings %(path)s cannot be read: %(error)s", path=str(path),
-                                 error=str(exc)) from None
+        raise SigningUnavailable(
+            "signing settings %(path)s cannot be read: %(error)s", path=str(path), error=str(exc)
+        ) from None
     base = path.parent
 
     def at(name: str | None) -> Path | None:
@@ -99,12 +100,17 @@ def load_settings(path: Path) -> SigningSettings:
     units = {}
     for code, entry in (raw.get("units") or {}).items():
         if not isinstance(entry, dict) or not (entry.get("pkcs12") or (entry.get("key") and entry.get("cert"))):
-            raise SigningUnavailable("signing settings %(path)s: unit %(unit)s needs 'pkcs12' or 'key' and 'cert'",
-                                     path=str(path), unit=code)
-        units[str(code)] = UnitCertificate(pkcs12=at(entry.get("pkcs12")), key=at(entry.get("key")),
-                                           cert=at(entry.get("cert")),
-                                           chain=tuple(at(c) for c in entry.get("chain") or ()),
-                                           password_env=entry.get("password_env"), password_text=entry.get("password"))
+            raise SigningUnavailable(
+                "signing settings %(path)s: unit %(unit)s needs 'pkcs12' or 'key' and 'cert'", path=str(path), unit=code
+            )
+        units[str(code)] = UnitCertificate(
+            pkcs12=at(entry.get("pkcs12")),
+            key=at(entry.get("key")),
+            cert=at(entry.get("cert")),
+            chain=tuple(at(c) for c in entry.get("chain") or ()),
+            password_env=entry.get("password_env"),
+            password_text=entry.get("password"),
+        )
     return SigningSettings(units, tuple(at(r) for r in raw.get("trust_roots") or ()))
 
 
@@ -113,12 +119,16 @@ def _signer(cert: UnitCertificate):
 
     try:
         if cert.pkcs12 is not None:
-            signer = signers.SimpleSigner.load_pkcs12(str(cert.pkcs12), ca_chain_files=[str(c) for c in cert.chain],
-                                                      passphrase=cert.password())
+            signer = signers.SimpleSigner.load_pkcs12(
+                str(cert.pkcs12), ca_chain_files=[str(c) for c in cert.chain], passphrase=cert.password()
+            )
         else:
-            signer = signers.SimpleSigner.load(str(cert.key), str(cert.cert),
-                                               ca_chain_files=[str(c) for c in cert.chain],
-                                               key_passphrase=cert.password())
+            signer = signers.SimpleSigner.load(
+                str(cert.key),
+                str(cert.cert),
+                ca_chain_files=[str(c) for c in cert.chain],
+                key_passphrase=cert.password(),
+            )
     except (OSError, ValueError) as exc:
         raise SigningUnavailable("the unit's certificate cannot be loaded: %(error)s", error=str(exc)) from None
     if signer is None:  # pyHanko logs and returns None on a wrong password or a broken file
@@ -129,14 +139,16 @@ def _signer(cert: UnitCertificate):
 def sign_pdf(pdf: bytes, cert: UnitCertificate | None, *, reason: str, location: str | None = None) -> bytes:
     """The PDF with one PAdES baseline signature by the unit's certificate over all of it."""
     if cert is None:
-        raise SigningUnavailable("the unit has no signing certificate configured (%(variable)s)",
-                                 variable=CONFIG_VARIABLE)
+        raise SigningUnavailable(
+            "the unit has no signing certificate configured (%(variable)s)", variable=CONFIG_VARIABLE
+        )
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields
     from pyhanko.sign import signers
 
-    meta = signers.PdfSignatureMetadata(field_name="ChuKySo", reason=reason, location=location,
-                                        subfilter=fields.SigSeedSubFilter.PADES)
+    meta = signers.PdfSignatureMetadata(
+        field_name="ChuKySo", reason=reason, location=location, subfilter=fields.SigSeedSubFilter.PADES
+    )
     out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), meta, signer=_signer(cert))
     return out.getvalue()
 
@@ -187,7 +199,16 @@ def verify_pdf(pdf: bytes, trust_roots: Iterable[Path], moment: datetime | None 
     whole = status.coverage is not None and status.coverage.name == "ENTIRE_FILE"
     intact = bool(status.intact and status.valid and whole)
     signer = status.signing_cert.subject.native.get("common_name") if status.signing_cert else None
-    problem = None if intact and status.trusted else (
-        "the document was changed after it was signed" if not intact else "the signer is not a trusted authority")
-    return Verdict(signed=True, intact=intact, trusted=bool(status.trusted), signer=signer,
-                   signed_at=status.signer_reported_dt, problem=problem)
+    problem = (
+        None
+        if intact and status.trusted
+        else ("the document was changed after it was signed" if not intact else "the signer is not a trusted authority")
+    )
+    return Verdict(
+        signed=True,
+        intact=intact,
+        trusted=bool(status.trusted),
+        signer=signer,
+        signed_at=status.signer_reported_dt,
+        problem=problem,
+    )

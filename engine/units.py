@@ -28,8 +28,9 @@ def ward_code(code: int) -> str:
 
 def find_province(name_or_codename: str) -> Province:
     for province in Province.iter_all():
-        if name_or_codename in (province.codename, province.name) or \
-                name_or_codename == province_code(province.code.value):
+        if name_or_codename in (province.codename, province.name) or name_or_codename == province_code(
+            province.code.value
+        ):
             return province
     raise LookupError(f"no province {name_or_codename!r} in vietnam-provinces")
 

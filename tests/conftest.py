@@ -118,4 +118,3 @@ def clock() -> FrozenClock:
 @pytest.fixture
 def runtime(database, clock) -> Runtime:
     return Runtime(db=database, clock=clock, worker_id="test-worker")
-

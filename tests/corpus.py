@@ -7,4 +7,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-CORPUS = Path(os.environ.get("MOTCUA_CORPUS") or Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "bpmn")
+CORPUS = Path(
+    os.environ.get("MOTCUA_CORPUS") or Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "bpmn"
+)

@@ -24,13 +24,25 @@ def add_units(rt: Runtime) -> None:
         if s.get(UnitRecord, "01") is None:  # tests that seed all of Hà Nội first already have them
             s.add(UnitRecord(code="01", name="Thành phố Hà Nội", kind="province", parent_code=None, agency_code="01"))
             s.flush()
-            s.add(UnitRecord(code="00070", name="Phường Hoàn Kiếm", kind="commune", parent_code="01",
-                             agency_code="01.00070"))
-            s.add(UnitRecord(code="00073", name="Phường Cửa Nam", kind="commune", parent_code="01",
-                             agency_code="01.00073"))
+            s.add(
+                UnitRecord(
+                    code="00070", name="Phường Hoàn Kiếm", kind="commune", parent_code="01", agency_code="01.00070"
+                )
+            )
+            s.add(
+                UnitRecord(
+                    code="00073", name="Phường Cửa Nam", kind="commune", parent_code="01", agency_code="01.00073"
+                )
+            )
         for actor in (RECEPTION, SPECIALIST, SPECIALIST_2, LEADER, OTHER_COMMUNE):
-            s.add(UserRecord(username=actor.username, full_name=actor.username, unit_code=actor.unit_code,
-                             roles=" ".join(sorted(actor.roles))))
+            s.add(
+                UserRecord(
+                    username=actor.username,
+                    full_name=actor.username,
+                    unit_code=actor.unit_code,
+                    roles=" ".join(sorted(actor.roles)),
+                )
+            )
 
 
 def deploy_fixture(rt: Runtime, fixture: str, **kwargs):

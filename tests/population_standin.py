@@ -13,10 +13,20 @@ from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
 
 RESIDENTS = {
-    "001099012345": {"soDinhDanh": "001099012345", "hoVaTen": "Trần Thị Bình", "ngaySinh": "1999-04-12",
-                     "gioiTinh": "Nữ", "noiThuongTru": "12 Hàng Bài, Phường Hoàn Kiếm, Thành phố Hà Nội"},
-    "001088000111": {"soDinhDanh": "001088000111", "hoVaTen": "Lê Văn Cường", "ngaySinh": "1988-01-30",
-                     "gioiTinh": "Nam", "noiThuongTru": "5 Tràng Tiền, Phường Cửa Nam, Thành phố Hà Nội"},
+    "001099012345": {
+        "soDinhDanh": "001099012345",
+        "hoVaTen": "Trần Thị Bình",
+        "ngaySinh": "1999-04-12",
+        "gioiTinh": "Nữ",
+        "noiThuongTru": "12 Hàng Bài, Phường Hoàn Kiếm, Thành phố Hà Nội",
+    },
+    "001088000111": {
+        "soDinhDanh": "001088000111",
+        "hoVaTen": "Lê Văn Cường",
+        "ngaySinh": "1988-01-30",
+        "gioiTinh": "Nam",
+        "noiThuongTru": "5 Tràng Tiền, Phường Cửa Nam, Thành phố Hà Nội",
+    },
 }
 SECRET = "bi-mat-lgsp"
 TOKEN = "token-thu-123"
@@ -70,5 +80,12 @@ def running() -> Iterator[ThreadingHTTPServer]:
 
 def settings(server, province: str = "01", secret_env: str = "MOTCUA_TEST_LGSP_SECRET") -> dict:
     base = f"http://127.0.0.1:{server.server_port}"
-    return {province: {"url": f"{base}/dancu/tra-cuu", "token_url": f"{base}/token", "client_id": "motcua",
-                       "client_secret_env": secret_env, "timeout_s": 3}}
+    return {
+        province: {
+            "url": f"{base}/dancu/tra-cuu",
+            "token_url": f"{base}/token",
+            "client_id": "motcua",
+            "client_secret_env": secret_env,
+            "timeout_s": 3,
+        }
+    }

@@ -49,7 +49,8 @@ def _dynamic_target(node: ast.Call) -> str | None:
     """`importlib.import_module("x.y")` and `__import__("x.y")` with a literal name."""
     func = node.func
     named = (isinstance(func, ast.Attribute) and func.attr == "import_module") or (
-        isinstance(func, ast.Name) and func.id in {"import_module", "__import__"})
+        isinstance(func, ast.Name) and func.id in {"import_module", "__import__"}
+    )
     if named and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
         return node.args[0].value
     return None
@@ -104,9 +105,28 @@ THIRD_PARTY = {
     "configurator.validation": {"SpiffWorkflow", "lxml"},
     "configurator.commands": {"click"},
     "configurator": {"lxml", "marshmallow"},
-    "web": {"flask", "flask_babel", "flask_login", "flask_wtf", "flask_sqlalchemy", "flask_smorest", "werkzeug",
-            "marshmallow", "apispec", "jinja2", "markupsafe", "babel", "click", "gunicorn", "segno", "openpyxl",
-            "prometheus_client", "wtforms", "itsdangerous", "icu"},
+    "web": {
+        "flask",
+        "flask_babel",
+        "flask_login",
+        "flask_wtf",
+        "flask_sqlalchemy",
+        "flask_smorest",
+        "werkzeug",
+        "marshmallow",
+        "apispec",
+        "jinja2",
+        "markupsafe",
+        "babel",
+        "click",
+        "gunicorn",
+        "segno",
+        "openpyxl",
+        "prometheus_client",
+        "wtforms",
+        "itsdangerous",
+        "icu",
+    },
 }
 
 
@@ -117,8 +137,11 @@ def allowed_third_party(module: str) -> set[str]:
 
 
 def library_breaches(imports: list[Import]) -> list[str]:
-    return [str(imp) for imp in imports
-            if not first_party(imp) and imp.top not in STDLIB and imp.top not in allowed_third_party(imp.module)]
+    return [
+        str(imp)
+        for imp in imports
+        if not first_party(imp) and imp.top not in STDLIB and imp.top not in allowed_third_party(imp.module)
+    ]
 
 
 def test_each_area_imports_only_its_own_libraries():
@@ -137,8 +160,15 @@ LAYERS = {
 
 #: The engine.store modules the web may read through besides the `*_queries` ones; writes go
 #: through a use case. Row classes (`...Record`) may be named from any store module.
-WEB_READS = {"engine.store.statistics", "engine.store.rollups", "engine.store.catalogue_records",
-             "engine.store.records", "engine.store.database", "engine.store.base", "engine.store.all_records"}
+WEB_READS = {
+    "engine.store.statistics",
+    "engine.store.rollups",
+    "engine.store.catalogue_records",
+    "engine.store.records",
+    "engine.store.database",
+    "engine.store.base",
+    "engine.store.all_records",
+}
 
 
 def web_may_read(target: str, names: tuple[str, ...]) -> bool:
@@ -166,9 +196,13 @@ def test_layers_point_one_way():
 
 
 def store_breaches_of_the_web(imports: list[Import]) -> list[str]:
-    return [str(imp) for imp in imports
-            if in_area(imp.module, "web") and in_area(imp.target, "engine.store")
-            and not web_may_read(imp.target, imp.names)]
+    return [
+        str(imp)
+        for imp in imports
+        if in_area(imp.module, "web")
+        and in_area(imp.target, "engine.store")
+        and not web_may_read(imp.target, imp.names)
+    ]
 
 
 def test_the_web_reads_the_store_only_through_named_read_modules():
@@ -204,8 +238,12 @@ def module_graph(imports: list[Import], known: set[str]) -> dict[str, set[str]]:
         for target in targets:
             while target and target not in known:
                 target = target.rpartition(".")[0]
-            if target and target != imp.module and not imp.module.startswith(target + ".") \
-                    and not target.startswith(imp.module + "."):
+            if (
+                target
+                and target != imp.module
+                and not imp.module.startswith(target + ".")
+                and not target.startswith(imp.module + ".")
+            ):
                 graph[imp.module].add(target)
     return graph
 
@@ -262,17 +300,22 @@ def test_each_rule_reports_a_breach_with_the_module_and_its_import():
     assert library_breaches(probe("click", module="engine.domain.calendar")) != []
     assert library_breaches(probe("sqlalchemy.orm", module="web.throttle")) != []
     assert store_breaches_of_the_web(probe("engine.store", module="web.throttle", names=["account_records"])) != []
-    assert private_name_breaches(probe("engine.services.dossiers", module="engine.services.actions",
-                                       names=["_load"])) != []
-    graph = module_graph(probe("engine.b", module="engine.a") + probe("engine.a", module="engine.b"),
-                         {"engine.a", "engine.b"})
+    assert (
+        private_name_breaches(probe("engine.services.dossiers", module="engine.services.actions", names=["_load"]))
+        != []
+    )
+    graph = module_graph(
+        probe("engine.b", module="engine.a") + probe("engine.a", module="engine.b"), {"engine.a", "engine.b"}
+    )
     assert cycles(graph) == [["engine.a", "engine.b"]]
 
 
 def test_the_command_line_loads_flask_only_for_the_commands_that_serve():
     """`motcua worker` and the other operator commands run where no web server is installed or wanted."""
 
-    probe_code = ("import sys, web.cli; "
-                  "print(sorted({m.split('.')[0] for m in sys.modules} & {'flask', 'werkzeug', 'flask_login'}))")
+    probe_code = (
+        "import sys, web.cli; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'flask', 'werkzeug', 'flask_login'}))"
+    )
     out = subprocess.run([sys.executable, "-c", probe_code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

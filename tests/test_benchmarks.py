@@ -14,24 +14,51 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-@pytest.mark.parametrize("script, env, keys", [
-    ("calendar.py", {"BENCH_CASES": "200"}, {"ops_per_s", "naive_ops_per_s", "ratio"}),
-    ("engine.py", {"BENCH_DOSSIERS": "3", "MOTCUA_BENCH_POSTGRES_URL": "postgresql+psycopg://nobody@127.0.0.1:1/x"},
-     {"bare", "bare_specless", "sqlite", "ratio_engine_vs_bare", "ratio_engine_vs_bare_specless"}),
-    ("rollout.py", {"BENCH_TEMPLATES": "3", "BENCH_NAIVE_TEMPLATES": "1",
-                    "MOTCUA_BENCH_POSTGRES_URL": "postgresql+psycopg://nobody@127.0.0.1:1/x"}, {"sqlite"}),
-    ("sla_sweep.py", {"BENCH_ITEMS": "12000", "MOTCUA_BENCH_POSTGRES_URL": "postgresql+psycopg://nobody@127.0.0.1:1/x"},
-     {"sqlite"}),
-    ("snapshot_skip.py", {"BENCH_DOSSIERS": "2"}, {"codeless_step_median_ms", "ratio_skip_vs_always"}),
-    ("portal_sync.py", {"BENCH_DOSSIERS": "3", "BENCH_ROUNDS": "1"},
-     {"ratio_unconnected_vs_baseline", "ratio_connected_vs_baseline"}),
-    ("signing.py", {"BENCH_RESULTS": "2"}, {"render_ms_median", "sign_ms_median", "ratio_signed_vs_render"}),
-    ("idempotency.py", {"BENCH_DOSSIERS": "3", "BENCH_ROUNDS": "1"},
-     {"ratio_keyed_vs_unkeyed", "ratio_replayed_vs_unkeyed"}),
-])
+@pytest.mark.parametrize(
+    "script, env, keys",
+    [
+        ("calendar.py", {"BENCH_CASES": "200"}, {"ops_per_s", "naive_ops_per_s", "ratio"}),
+        (
+            "engine.py",
+            {"BENCH_DOSSIERS": "3", "MOTCUA_BENCH_POSTGRES_URL": "postgresql+psycopg://nobody@127.0.0.1:1/x"},
+            {"bare", "bare_specless", "sqlite", "ratio_engine_vs_bare", "ratio_engine_vs_bare_specless"},
+        ),
+        (
+            "rollout.py",
+            {
+                "BENCH_TEMPLATES": "3",
+                "BENCH_NAIVE_TEMPLATES": "1",
+                "MOTCUA_BENCH_POSTGRES_URL": "postgresql+psycopg://nobody@127.0.0.1:1/x",
+            },
+            {"sqlite"},
+        ),
+        (
+            "sla_sweep.py",
+            {"BENCH_ITEMS": "12000", "MOTCUA_BENCH_POSTGRES_URL": "postgresql+psycopg://nobody@127.0.0.1:1/x"},
+            {"sqlite"},
+        ),
+        ("snapshot_skip.py", {"BENCH_DOSSIERS": "2"}, {"codeless_step_median_ms", "ratio_skip_vs_always"}),
+        (
+            "portal_sync.py",
+            {"BENCH_DOSSIERS": "3", "BENCH_ROUNDS": "1"},
+            {"ratio_unconnected_vs_baseline", "ratio_connected_vs_baseline"},
+        ),
+        ("signing.py", {"BENCH_RESULTS": "2"}, {"render_ms_median", "sign_ms_median", "ratio_signed_vs_render"}),
+        (
+            "idempotency.py",
+            {"BENCH_DOSSIERS": "3", "BENCH_ROUNDS": "1"},
+            {"ratio_keyed_vs_unkeyed", "ratio_replayed_vs_unkeyed"},
+        ),
+    ],
+)
 def test_benchmark_prints_a_json_summary_last(script, env, keys):
-    done = subprocess.run([sys.executable, str(BENCHMARKS / script)], env={**os.environ, **env},
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script)],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert keys <= result.keys()
@@ -41,29 +68,50 @@ def test_benchmark_prints_a_json_summary_last(script, env, keys):
 def test_the_http_benchmark_serves_the_product_and_counts_what_a_completion_costs(postgres_server_url):
     """benchmarks/http.py at its quick size: gunicorn on PostgreSQL, keep-alive clients, statements
     and CPU per completion measured, the in-process engine as the baseline."""
-    done = subprocess.run([sys.executable, str(BENCHMARKS / "http.py"), "--quick", "--dossiers", "3"],
-                          env={**os.environ, "MOTCUA_BENCH_POSTGRES_URL": postgres_server_url},
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "http.py"), "--quick", "--dossiers", "3"],
+        env={**os.environ, "MOTCUA_BENCH_POSTGRES_URL": postgres_server_url},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert {"cpu_ms_per_completion", "statements_per_completion", "completions_per_s",
-            "ratio_http_vs_engine_cpu"} <= result.keys()
+    assert {
+        "cpu_ms_per_completion",
+        "statements_per_completion",
+        "completions_per_s",
+        "ratio_http_vs_engine_cpu",
+    } <= result.keys()
     one_client = result["runs"]["1"]
     assert one_client["completions"] == 15 and one_client["connections"] == 1  # kept alive
     assert result["statements_per_completion"] > 0
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("script, env, keys", [
-    ("inbox.py", {"BENCH_ITEMS": "5000", "BENCH_REPEAT": "3"}, {"work_items", "inbox_p95_ms", "baseline_p95_ms",
-                                                               "ratio_baseline_vs_indexed"}),
-    ("starts.py", {"BENCH_STARTS": "2"}, {"one_commune_starts_per_s", "four_communes_starts_per_s",
-                                          "ratio_one_vs_four_communes"}),
-])
+@pytest.mark.parametrize(
+    "script, env, keys",
+    [
+        (
+            "inbox.py",
+            {"BENCH_ITEMS": "5000", "BENCH_REPEAT": "3"},
+            {"work_items", "inbox_p95_ms", "baseline_p95_ms", "ratio_baseline_vs_indexed"},
+        ),
+        (
+            "starts.py",
+            {"BENCH_STARTS": "2"},
+            {"one_commune_starts_per_s", "four_communes_starts_per_s", "ratio_one_vs_four_communes"},
+        ),
+    ],
+)
 def test_postgres_benchmark_measures_on_postgres(postgres_server_url, script, env, keys):
-    done = subprocess.run([sys.executable, str(BENCHMARKS / script)],
-                          env={**os.environ, **env, "MOTCUA_BENCH_POSTGRES_URL": postgres_server_url},
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script)],
+        env={**os.environ, **env, "MOTCUA_BENCH_POSTGRES_URL": postgres_server_url},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert keys <= result.keys()
@@ -79,13 +127,16 @@ def test_a_province_day_on_primary_and_replica_loses_nothing_when_a_web_process_
         if os.environ.get("CI") == "true":
             pytest.fail("PostgreSQL's server binaries are required in CI (scripts/ensure_postgres.sh)")
         pytest.skip("no PostgreSQL server binaries under /usr/lib/postgresql")
-    done = subprocess.run([sys.executable, str(BENCHMARKS / "province_day.py"), "--quick"],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "province_day.py"), "--quick"], capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     phases = result["phases"]
     assert result["errors"] == 0, {name: phase["error_routes"] for name, phase in phases.items()}
-    assert result["lost"] == 0 and result["duplicated"] == 0, {name: phase["problems"] for name, phase in phases.items()}
+    assert result["lost"] == 0 and result["duplicated"] == 0, {
+        name: phase["problems"] for name, phase in phases.items()
+    }
     assert result["audit_verify_ok"]
     for phase in phases.values():
         assert phase["timers_due_unfired"] == 0 and phase["open_incidents"] == 0

@@ -74,18 +74,35 @@ main.add_command(restore_command)
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
-@click.option("--workers", default=0, show_default=True,
-              help="gunicorn worker processes; 0 runs Flask's own server (development).")
-@click.option("--with-worker", is_flag=True,
-              help="Also run one `motcua worker` process (timers, SLA alerts, notifications) while serving; "
-                   "in production run workers as their own service instead.")
-@click.option("--with-portal-simulator", "portal_port", type=int, default=None, is_flag=False, flag_value=5180,
-              help="Also run the National Public Service Portal simulator on this port (default 5180), "
-                   "offering the demo's online dossiers; the demo province is configured to use it.")
+@click.option(
+    "--workers",
+    default=0,
+    show_default=True,
+    help="gunicorn worker processes; 0 runs Flask's own server (development).",
+)
+@click.option(
+    "--with-worker",
+    is_flag=True,
+    help="Also run one `motcua worker` process (timers, SLA alerts, notifications) while serving; "
+    "in production run workers as their own service instead.",
+)
+@click.option(
+    "--with-portal-simulator",
+    "portal_port",
+    type=int,
+    default=None,
+    is_flag=False,
+    flag_value=5180,
+    help="Also run the National Public Service Portal simulator on this port (default 5180), "
+    "offering the demo's online dossiers; the demo province is configured to use it.",
+)
 def serve(host: str, port: int, workers: int, with_worker: bool, portal_port: int | None) -> None:
     """Serve the web product. SIGTERM and SIGINT stop the server and the worker beside it."""
-    with _exit_on_sigterm(), (portal_beside(portal_port) if portal_port else nullcontext()), \
-            (worker_beside() if with_worker else nullcontext()):
+    with (
+        _exit_on_sigterm(),
+        portal_beside(portal_port) if portal_port else nullcontext(),
+        worker_beside() if with_worker else nullcontext(),
+    ):
         _serve(host, port, workers)
 
 
@@ -130,8 +147,20 @@ def _serve(host: str, port: int, workers: int) -> None:
 
     # Threaded workers keep connections alive between requests (sync workers close each one, so
     # every API call of an integration paid a new TCP connection).
-    sys.argv = ["gunicorn", "-w", str(workers), "-k", "gthread", "--threads", "4", "--keep-alive", "5",
-                "-b", f"{host}:{port}", "web.wsgi:app"]
+    sys.argv = [
+        "gunicorn",
+        "-w",
+        str(workers),
+        "-k",
+        "gthread",
+        "--threads",
+        "4",
+        "--keep-alive",
+        "5",
+        "-b",
+        f"{host}:{port}",
+        "web.wsgi:app",
+    ]
     gunicorn_run()
 
 
@@ -185,8 +214,13 @@ def seed_command(if_empty: bool, province: str, dossiers: bool) -> None:
 
 
 @processes_group.command("load")
-@click.option("--dir", "root", type=click.Path(exists=True, file_okay=False), default=None,
-              help="Library folder (default: the shipped processes/).")
+@click.option(
+    "--dir",
+    "root",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="Library folder (default: the shipped processes/).",
+)
 def processes_load(root: str | None) -> None:
     """Publish every procedure of the library into the database (unchanged ones are skipped)."""
     from pathlib import Path

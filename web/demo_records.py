@@ -40,8 +40,9 @@ def seed_signing(rt: Runtime, units: tuple[str, ...]) -> Path:
     """The demo CA and certificates (password in the file: the demo's only)."""
     with rt.db.read_session() as s:
         names = {code: f"UBND {s.get(UnitRecord, code).name}" for code in ("01", *units) if s.get(UnitRecord, code)}
-    return pki.write_demo_settings(signing.demo_folder(rt.db.url), names, rt.clock.now(), password_env=None,
-                                   password=b"motcua-demo")
+    return pki.write_demo_settings(
+        signing.demo_folder(rt.db.url), names, rt.clock.now(), password_env=None, password=b"motcua-demo"
+    )
 
 
 def seed_citizen(rt: Runtime, unit: str = "00070") -> str | None:
@@ -52,16 +53,35 @@ def seed_citizen(rt: Runtime, unit: str = "00070") -> str | None:
     if definition is None:
         return None
     reception = Actor(f"mot_cua_{unit}_1", frozenset({"mot_cua"}), unit)
-    scan = stored_files.stage(Upload("cccd.pdf", "application/pdf", tiny_pdf(f"CCCD {CITIZEN_ID}")),
-                              AttachmentKind.RECEPTION, checklist_index=2)
-    applicant = {"name": CITIZEN_NAME, "id_number": CITIZEN_ID, "phone": "0912345678",
-                 "address": "Số 12 phố Hàng Bài, Phường Hoàn Kiếm",
-                 "documents": [{"index": 2, "name": "Giấy tờ tùy thân (xuất trình)", "paper": False, "digitised": True}]}
+    scan = stored_files.stage(
+        Upload("cccd.pdf", "application/pdf", tiny_pdf(f"CCCD {CITIZEN_ID}")),
+        AttachmentKind.RECEPTION,
+        checklist_index=2,
+    )
+    applicant = {
+        "name": CITIZEN_NAME,
+        "id_number": CITIZEN_ID,
+        "phone": "0912345678",
+        "address": "Số 12 phố Hàng Bài, Phường Hoàn Kiếm",
+        "documents": [{"index": 2, "name": "Giấy tờ tùy thân (xuất trình)", "paper": False, "digitised": True}],
+    }
     dossier, _ = steps.receive_dossier(
-        rt, definition_id=definition.id, unit_code=unit, applicant_name=CITIZEN_NAME, actor=reception,
-        applicant=applicant, channel="counter", files=[scan],
-        reception={"nguoi_nop": CITIZEN_NAME, "so_giay_to_tuy_than": CITIZEN_ID, "hinh_thuc_nop": "truc_tiep",
-                   "ho_so_day_du": True, "ket_qua": "tiep_nhan"})
+        rt,
+        definition_id=definition.id,
+        unit_code=unit,
+        applicant_name=CITIZEN_NAME,
+        actor=reception,
+        applicant=applicant,
+        channel="counter",
+        files=[scan],
+        reception={
+            "nguoi_nop": CITIZEN_NAME,
+            "so_giay_to_tuy_than": CITIZEN_ID,
+            "hinh_thuc_nop": "truc_tiep",
+            "ho_so_day_du": True,
+            "ket_qua": "tiep_nhan",
+        },
+    )
     procedure = next(p for p in library.procedures() if p.key == EARLIER)
     forms, rng = procedure.forms(procedure.versions()[-1]), random.Random(20)
     for decision in ("dat", "duyet", None):  # appraised, approved (and signed), returned

@@ -14,16 +14,23 @@ LOCAL_TZ = ZoneInfo(DEFAULT_TIMEZONE)
 
 CLASSIFICATION_LABELS = {"early": "Trước hạn", "on_time": "Đúng hạn", "late": "Quá hạn"}
 #: How a dossier was received, as the reception form and the dossier pages name it.
-CHANNEL_LABELS = {Channel.COUNTER.value: "Trực tiếp", Channel.ONLINE.value: "Trực tuyến",
-                  Channel.POST.value: "Bưu chính"}
+CHANNEL_LABELS = {
+    Channel.COUNTER.value: "Trực tiếp",
+    Channel.ONLINE.value: "Trực tuyến",
+    Channel.POST.value: "Bưu chính",
+}
 
 STATUS_LABELS_VI = {
-    DossierStatus.NEW: "Mới đăng ký", DossierStatus.ACCEPTED: "Được tiếp nhận",
-    DossierStatus.NOT_ACCEPTED: "Không được tiếp nhận", DossierStatus.IN_PROCESSING: "Đang xử lý",
+    DossierStatus.NEW: "Mới đăng ký",
+    DossierStatus.ACCEPTED: "Được tiếp nhận",
+    DossierStatus.NOT_ACCEPTED: "Không được tiếp nhận",
+    DossierStatus.IN_PROCESSING: "Đang xử lý",
     DossierStatus.SUPPLEMENT_REQUESTED: "Yêu cầu bổ sung giấy tờ",
     DossierStatus.FINANCIAL_OBLIGATION: "Yêu cầu thực hiện nghĩa vụ tài chính",
-    DossierStatus.WITHDRAWAL_REQUESTED: "Công dân yêu cầu rút hồ sơ", DossierStatus.STOPPED: "Dừng xử lý",
-    DossierStatus.PROCESSED: "Đã xử lý xong", DossierStatus.RESULT_RETURNED: "Đã trả kết quả",
+    DossierStatus.WITHDRAWAL_REQUESTED: "Công dân yêu cầu rút hồ sơ",
+    DossierStatus.STOPPED: "Dừng xử lý",
+    DossierStatus.PROCESSED: "Đã xử lý xong",
+    DossierStatus.RESULT_RETURNED: "Đã trả kết quả",
 }
 NEXT_STEP_VI = {
     DossierStatus.SUPPLEMENT_REQUESTED: "Hồ sơ cần bổ sung giấy tờ: vui lòng liên hệ Bộ phận Một cửa nơi nộp hồ sơ.",
@@ -33,4 +40,3 @@ NEXT_STEP_VI = {
     DossierStatus.NOT_ACCEPTED: "Hồ sơ không được tiếp nhận: lý do ghi trong phiếu từ chối đã giao cho người nộp.",
     DossierStatus.STOPPED: "Hồ sơ đã dừng xử lý theo thông báo đã giao cho người nộp.",
 }
-

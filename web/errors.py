@@ -35,8 +35,12 @@ def init_app(app: Flask) -> None:
 
 
 #: (HTTP status, title) of each kind of refusal; the most specific class first.
-REFUSALS = ((PermissionDenied, 403, N_("Không được phép")), (NotFound, 404, N_("Không tìm thấy")),
-            (ConflictError, 409, N_("Xung đột")), (EngineError, 422, N_("Không thực hiện được")))
+REFUSALS = (
+    (PermissionDenied, 403, N_("Không được phép")),
+    (NotFound, 404, N_("Không tìm thấy")),
+    (ConflictError, 409, N_("Xung đột")),
+    (EngineError, 422, N_("Không thực hiện được")),
+)
 
 
 def refusal_kind(error: EngineError) -> tuple[int, str]:
@@ -53,14 +57,24 @@ def _refused(error: EngineError):
 
 
 def _csrf(error: CSRFError):
-    return _render(400, gettext("Phiên làm việc đã hết hạn"),
-                   gettext("Biểu mẫu đã hết hạn hoặc không hợp lệ (CSRF). Vui lòng tải lại trang và thử lại."))
+    return _render(
+        400,
+        gettext("Phiên làm việc đã hết hạn"),
+        gettext("Biểu mẫu đã hết hạn hoặc không hợp lệ (CSRF). Vui lòng tải lại trang và thử lại."),
+    )
 
 
 #: Titles of the HTTP errors a page may show, in the reader's language.
-HTTP_TITLES = {400: N_("Yêu cầu không hợp lệ"), 401: N_("Chưa xác thực"), 403: N_("Không được phép"),
-               404: N_("Không tìm thấy"), 405: N_("Phương thức không được hỗ trợ"),
-               413: N_("Dữ liệu gửi lên quá lớn"), 422: N_("Dữ liệu không hợp lệ"), 500: N_("Lỗi máy chủ")}
+HTTP_TITLES = {
+    400: N_("Yêu cầu không hợp lệ"),
+    401: N_("Chưa xác thực"),
+    403: N_("Không được phép"),
+    404: N_("Không tìm thấy"),
+    405: N_("Phương thức không được hỗ trợ"),
+    413: N_("Dữ liệu gửi lên quá lớn"),
+    422: N_("Dữ liệu không hợp lệ"),
+    500: N_("Lỗi máy chủ"),
+}
 
 
 def _http(error: HTTPException):
@@ -88,11 +102,21 @@ def _tag_with_request_id(response):
 def _unexpected(error: Exception):
     if isinstance(error, HTTPException):  # a subclass without a handler of its own
         return _http(error)
-    logging.getLogger("motcua.web").error("unexpected error, request %s, %s %s from %s", request_id(),
-                                          request.method, request.path, client_address(), exc_info=error)
-    return _render(500, gettext(HTTP_TITLES[500]),
-                   gettext("Đã có lỗi không lường trước. Mã yêu cầu: %(id)s; vui lòng báo mã này cho "
-                           "quản trị viên.", id=request_id()))
+    logging.getLogger("motcua.web").error(
+        "unexpected error, request %s, %s %s from %s",
+        request_id(),
+        request.method,
+        request.path,
+        client_address(),
+        exc_info=error,
+    )
+    return _render(
+        500,
+        gettext(HTTP_TITLES[500]),
+        gettext(
+            "Đã có lỗi không lường trước. Mã yêu cầu: %(id)s; vui lòng báo mã này cho quản trị viên.", id=request_id()
+        ),
+    )
 
 
 def _render(status: int, title: str, message: str):

@@ -73,6 +73,12 @@ def day(value) -> str:
 
 
 def init_app(app: Flask) -> None:
-    for name, function in {"vn_number": number, "vn_money": money, "vn_rate": rate, "vn_size": file_size,
-                           "vn_day": day, "vn_sort": _collated_filter}.items():
+    for name, function in {
+        "vn_number": number,
+        "vn_money": money,
+        "vn_rate": rate,
+        "vn_size": file_size,
+        "vn_day": day,
+        "vn_sort": _collated_filter,
+    }.items():
         app.add_template_filter(function, name)

@@ -65,8 +65,9 @@ def refuse_hostile_input() -> None:
     for field, text in _texts():
         field = field.replace("\x00", "\\0")[:80]  # named in the answer: never echoed raw or whole
         if "\x00" in text:
-            raise InputRefused(gettext("Trường %(field)s chứa ký tự NUL (\\0), không được chấp nhận.", field=field),
-                               field)
+            raise InputRefused(
+                gettext("Trường %(field)s chứa ký tự NUL (\\0), không được chấp nhận.", field=field), field
+            )
         if len(text) > limit:
             raise InputRefused(gettext("Trường %(field)s dài quá %(limit)s ký tự.", field=field, limit=limit), field)
 

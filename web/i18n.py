@@ -31,17 +31,31 @@ def N_(text: str) -> str:
 
 #: Messages the pages' scripts show, handed to them translated (window.motcuaMessages; app.js t()).
 JS_MESSAGES = (
-    N_("Làn: %(lane)s"), N_(" — bước chưa ghi vai trò nên dùng tên làn làm vai trò"),
+    N_("Làn: %(lane)s"),
+    N_(" — bước chưa ghi vai trò nên dùng tên làn làm vai trò"),
     N_("%(errors)s lỗi, %(warnings)s cảnh báo. Bấm vào một dòng để chọn phần tử trên sơ đồ."),
-    N_("Không có lỗi hay cảnh báo: có thể công bố."), N_("Đang lưu…"), N_("Máy chủ trả lời %(status)s"),
-    N_("Không gửi được: %(error)s"), N_("Chưa lưu: %(error)s"), N_("Đã lưu bản nháp phiên bản %(version)s"),
-    N_(" — hợp lệ. "), N_(" — còn lỗi, xem danh sách. "), N_("Về trang mẫu để công bố"),
+    N_("Không có lỗi hay cảnh báo: có thể công bố."),
+    N_("Đang lưu…"),
+    N_("Máy chủ trả lời %(status)s"),
+    N_("Không gửi được: %(error)s"),
+    N_("Chưa lưu: %(error)s"),
+    N_("Đã lưu bản nháp phiên bản %(version)s"),
+    N_(" — hợp lệ. "),
+    N_(" — còn lỗi, xem danh sách. "),
+    N_("Về trang mẫu để công bố"),
     N_("Đang sửa bản nháp phiên bản %(version)s; mỗi lần lưu ghi đè bản nháp này."),
-    N_("Không mở được sơ đồ: %(error)s"), N_("Không hiển thị được sơ đồ: %(error)s"),
+    N_("Không mở được sơ đồ: %(error)s"),
+    N_("Không hiển thị được sơ đồ: %(error)s"),
     N_("tệp BPMN không có phần hình vẽ (BPMNDiagram); hãy dùng «Lập bảng bước» để tạo sơ đồ có bố cục."),
-    N_("Trước hạn"), N_("Đúng hạn"), N_("Quá hạn"), N_("Đang xử lý quá hạn"),
-    N_("Không nhận giá trị này: %(reason)s"), N_("quy trình"),
-    N_("Đã giải quyết quá hạn"), N_("Tỷ lệ đúng hạn, phần trăm"), N_("Sắp xếp theo cột này"),
+    N_("Trước hạn"),
+    N_("Đúng hạn"),
+    N_("Quá hạn"),
+    N_("Đang xử lý quá hạn"),
+    N_("Không nhận giá trị này: %(reason)s"),
+    N_("quy trình"),
+    N_("Đã giải quyết quá hạn"),
+    N_("Tỷ lệ đúng hạn, phần trăm"),
+    N_("Sắp xếp theo cột này"),
 )
 
 
@@ -50,6 +64,8 @@ def js_messages() -> dict[str, str]:
     if current_language() == DEFAULT:
         return {}
     return {message: gettext(message) for message in JS_MESSAGES}
+
+
 DEFAULT = "vi"
 CATALOGUES = Path(__file__).with_name("translations")
 

@@ -24,10 +24,22 @@ engine_messages = Domain(domain="engine")
 
 #: The `state` values: words of the engine's vocabulary (states of dossiers, steps and versions).
 _WORDS_VI = {
-    "running": "đang xử lý", "suspended": "tạm dừng", "completed": "hoàn thành", "cancelled": "đã dừng",
-    "open": "chờ nhận", "claimed": "đã nhận", "draft": "bản nháp", "published": "đã công bố",
-    "retired": "ngừng dùng", "READY": "sẵn sàng", "WAITING": "đang chờ", "COMPLETED": "hoàn thành",
-    "ready": "đang mở", "waiting": "đang chờ", "started": "đang chạy", "error": "lỗi",
+    "running": "đang xử lý",
+    "suspended": "tạm dừng",
+    "completed": "hoàn thành",
+    "cancelled": "đã dừng",
+    "open": "chờ nhận",
+    "claimed": "đã nhận",
+    "draft": "bản nháp",
+    "published": "đã công bố",
+    "retired": "ngừng dùng",
+    "READY": "sẵn sàng",
+    "WAITING": "đang chờ",
+    "COMPLETED": "hoàn thành",
+    "ready": "đang mở",
+    "waiting": "đang chờ",
+    "started": "đang chạy",
+    "error": "lỗi",
 }
 
 

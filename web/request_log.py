@@ -36,10 +36,18 @@ def _log_access(response):
     response.headers["X-Request-ID"] = g.get("motcua_request_id", "")
     if access.isEnabledFor(logging.INFO):
         started = g.get("motcua_request_started", time.perf_counter())
-        access.info("%s %s %s", request.method, request.path, response.status_code, extra={
-            "route": request.url_rule.rule if request.url_rule is not None else None,
-            "status": response.status_code, "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-            "remote_addr": request.remote_addr})
+        access.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={
+                "route": request.url_rule.rule if request.url_rule is not None else None,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                "remote_addr": request.remote_addr,
+            },
+        )
     return response
 
 

@@ -70,8 +70,9 @@ class SignedInUser:
         return self.supervised_units | ({self.unit_code} if self.unit_code else set())
 
     def actor(self, on_behalf_of: str | None = None) -> Actor:
-        return Actor(self.username, self.roles, self.unit_code, on_behalf_of=on_behalf_of,
-                     supervised_units=self.supervised_units)
+        return Actor(
+            self.username, self.roles, self.unit_code, on_behalf_of=on_behalf_of, supervised_units=self.supervised_units
+        )
 
 
 def load_user(session, username: str) -> SignedInUser | None:
@@ -82,8 +83,15 @@ def load_user(session, username: str) -> SignedInUser | None:
     supervised: frozenset[str] = frozenset()
     if user.role_set & SUPERVISORS and unit is not None:
         supervised = frozenset(queries.commune_codes(session, unit.code))
-    return SignedInUser(user.username, user.full_name, user.role_set, user.unit_code,
-                        unit.name if unit else None, supervised, user.auth_epoch or 0)
+    return SignedInUser(
+        user.username,
+        user.full_name,
+        user.role_set,
+        user.unit_code,
+        unit.name if unit else None,
+        supervised,
+        user.auth_epoch or 0,
+    )
 
 
 def load_signed_in_user(username: str) -> SignedInUser | None:
@@ -106,6 +114,7 @@ def _load_session_user(session_id: str) -> SignedInUser | None:
 
 def roles_required(check):
     """Views for signed-in users for whom `check(user)` holds; others get 403 with the reason."""
+
     def decorate(view):
         @wraps(view)
         def guarded(*args, **kwargs):
@@ -114,7 +123,9 @@ def roles_required(check):
             if not check(current_user):
                 abort(403, description="Tài khoản của bạn không có quyền dùng chức năng này.")
             return view(*args, **kwargs)
+
         return guarded
+
     return decorate
 
 

@@ -39,8 +39,15 @@ def seed_units(rt: Runtime, province: str = "ha_noi") -> int:
     with rt.db.session() as s:
         for unit in units:  # the province first: communes reference it
             if s.get(UnitRecord, unit.code) is None:
-                s.add(UnitRecord(code=unit.code, name=unit.name, kind=unit.kind,
-                                 parent_code=unit.parent_code, agency_code=unit.agency_code))
+                s.add(
+                    UnitRecord(
+                        code=unit.code,
+                        name=unit.name,
+                        kind=unit.kind,
+                        parent_code=unit.parent_code,
+                        agency_code=unit.agency_code,
+                    )
+                )
                 s.flush()
     return len(units)
 
@@ -54,15 +61,27 @@ def seed_users(rt: Runtime) -> list[str]:
                 for n in (1, 2):
                     username = f"{role}_{code}_{n}"
                     if s.get(UserRecord, username) is None:
-                        s.add(UserRecord(username=username, full_name=f"{title} {n} ({code})",
-                                         password_hash=password, unit_code=code, roles=role))
+                        s.add(
+                            UserRecord(
+                                username=username,
+                                full_name=f"{title} {n} ({code})",
+                                password_hash=password,
+                                unit_code=code,
+                                roles=role,
+                            )
+                        )
                     names.append(username)
-        for username, roles, full_name in (("giam_sat", "supervisor", "Giám sát viên Thành phố"),
-                                           ("mo_hinh", "modeller", "Cán bộ CNTT mô hình hoá"),
-                                           ("quan_tri", "admin", "Quản trị hệ thống")):
+        for username, roles, full_name in (
+            ("giam_sat", "supervisor", "Giám sát viên Thành phố"),
+            ("mo_hinh", "modeller", "Cán bộ CNTT mô hình hoá"),
+            ("quan_tri", "admin", "Quản trị hệ thống"),
+        ):
             if s.get(UserRecord, username) is None:
-                s.add(UserRecord(username=username, full_name=full_name, password_hash=password,
-                                 unit_code="01", roles=roles))
+                s.add(
+                    UserRecord(
+                        username=username, full_name=full_name, password_hash=password, unit_code="01", roles=roles
+                    )
+                )
             names.append(username)
     return names
 
@@ -87,8 +106,13 @@ def seed_rollouts(rt: Runtime, province_code: str = "01") -> int:
     rolled = sum(variants.rollout(rt, d.id, province=province_code).units for d in published)
     birth = next((d for d in published if d.key == "dang_ky_khai_sinh"), None)
     if birth is not None:
-        variants.set_overrides(rt, birth.key, DEMO_COMMUNES[0],
-                               roles={"mot_cua": f"mot_cua_{DEMO_COMMUNES[0]}_1"}, budgets={"tiep_nhan": "10m"})
+        variants.set_overrides(
+            rt,
+            birth.key,
+            DEMO_COMMUNES[0],
+            roles={"mot_cua": f"mot_cua_{DEMO_COMMUNES[0]}_1"},
+            budgets={"tiep_nhan": "10m"},
+        )
     return rolled
 
 
@@ -109,16 +133,26 @@ def seed_dossiers(rt: Runtime, per_procedure: int = 6, seed: int = 2026) -> int:
     rng = random.Random(seed)
     real_now = rt.clock.now()
     clock = FrozenClock(real_now - timedelta(days=21))
-    sim = _Runtime(db=rt.db, clock=clock, specs=rt.specs, calendars=rt.calendars, worker_id=rt.worker_id,
-                   documents=rt.documents)
+    sim = _Runtime(
+        db=rt.db, clock=clock, specs=rt.specs, calendars=rt.calendars, worker_id=rt.worker_id, documents=rt.documents
+    )
     forms = {p.key: p.forms(p.versions()[-1]) for p in library.procedures()}
     signs_results = signing.settings_path(rt.db.url) is not None
     created = 0
     with rt.db.session() as s:
-
         published = queries.published_definitions(s)
-    names = ["Nguyễn Văn An", "Trần Thị Bình", "Lê Minh Châu", "Phạm Quốc Dũng", "Hoàng Thu Hà",
-             "Vũ Đức Long", "Đặng Thị Mai", "Bùi Văn Nam", "Đỗ Thị Oanh", "Ngô Gia Phúc"]
+    names = [
+        "Nguyễn Văn An",
+        "Trần Thị Bình",
+        "Lê Minh Châu",
+        "Phạm Quốc Dũng",
+        "Hoàng Thu Hà",
+        "Vũ Đức Long",
+        "Đặng Thị Mai",
+        "Bùi Văn Nam",
+        "Đỗ Thị Oanh",
+        "Ngô Gia Phúc",
+    ]
     for index in range(per_procedure * len(published)):
         definition = published[index % len(published)]
         unit = DEMO_COMMUNES[index % len(DEMO_COMMUNES)]
@@ -126,11 +160,15 @@ def seed_dossiers(rt: Runtime, per_procedure: int = 6, seed: int = 2026) -> int:
         if clock.now() > real_now:
             clock.set(real_now - timedelta(hours=rng.randint(1, 48)))
         reception = Actor(f"mot_cua_{unit}_1", frozenset({"mot_cua"}), unit)
-        dossier = dossiers.start_dossier(sim, definition_id=definition.id, unit_code=unit,
-                                         applicant_name=rng.choice(names), actor=reception,
-                                         applicant={"phone": "0912345678",
-                                                    **seed_citizen.applicant_extras(definition.key, index)},
-                                         channel=_channel(index))
+        dossier = dossiers.start_dossier(
+            sim,
+            definition_id=definition.id,
+            unit_code=unit,
+            applicant_name=rng.choice(names),
+            actor=reception,
+            applicant={"phone": "0912345678", **seed_citizen.applicant_extras(definition.key, index)},
+            channel=_channel(index),
+        )
         created += 1
         if seed_citizen.settle_fees(sim, dossier, reception, index):
             continue  # waits for its fee at status 6
@@ -159,8 +197,11 @@ def _send_back_and_reassign(sim, returns: int = 4, reassignments: int = 3) -> No
 
     with sim.db.session() as s:
         steps = queries.open_role_steps(s)
-        returnable = [item for item, definition_id in steps
-                      if actions.has_return_path(sim.bundle_for_definition(s, definition_id), item.element_id)]
+        returnable = [
+            item
+            for item, definition_id in steps
+            if actions.has_return_path(sim.bundle_for_definition(s, definition_id), item.element_id)
+        ]
     for item in returnable[:returns]:
         unit = item.unit_code
         actor = Actor(item.assignee or f"{item.role}_{unit}_1", frozenset({item.role}), unit)
@@ -168,8 +209,9 @@ def _send_back_and_reassign(sim, returns: int = 4, reassignments: int = 3) -> No
     held = [item for item, _ in steps if item.assignee and item.assignee.endswith("_1") and item not in returnable]
     for item in held[:reassignments]:
         leader = Actor(f"lanh_dao_{item.unit_code}_1", frozenset({"lanh_dao"}), item.unit_code)
-        actions.reassign_work_item(sim, item.id, leader, item.assignee[:-2] + "_2",
-                                   reason="Cân đối công việc trong tuần")
+        actions.reassign_work_item(
+            sim, item.id, leader, item.assignee[:-2] + "_2", reason="Cân đối công việc trong tuần"
+        )
 
 
 def _channel(index: int) -> str:
@@ -204,8 +246,7 @@ def _apologise(sim, dossier_id, unit) -> None:
         calendar = sim.calendars.for_unit(s, unit)
     new = calendar.add(dossier.appointment_at, 2 * MINUTES_PER_DAY)
     try:
-        dossiers.reappoint_dossier(sim, dossier_id, leader, new,
-                                   "Cần xác minh thêm thông tin với cơ quan liên quan")
+        dossiers.reappoint_dossier(sim, dossier_id, leader, new, "Cần xác minh thêm thông tin với cơ quan liên quan")
     except EngineError:
         pass  # the dossier moved on meanwhile: no apology needed
 
@@ -218,13 +259,23 @@ def _attach_scans(sim, dossier_id, reception, index: int) -> None:
     from web.demo_files import tiny_pdf
     from web.demo_files import tiny_png
 
-    attachments.attach(sim, dossier_id, reception, Upload("to_khai.pdf", "application/pdf",
-                                                          tiny_pdf(f"To khai - ho so mau {index}")),
-                       AttachmentKind.RECEPTION, checklist_index=0)
+    attachments.attach(
+        sim,
+        dossier_id,
+        reception,
+        Upload("to_khai.pdf", "application/pdf", tiny_pdf(f"To khai - ho so mau {index}")),
+        AttachmentKind.RECEPTION,
+        checklist_index=0,
+    )
     if index % 2:
-        attachments.attach(sim, dossier_id, reception, Upload("giay_to_kem_theo.png", "image/png",
-                                                              tiny_png(colour=(40 + index % 150, 90, 160))),
-                           AttachmentKind.RECEPTION, checklist_index=1)
+        attachments.attach(
+            sim,
+            dossier_id,
+            reception,
+            Upload("giay_to_kem_theo.png", "image/png", tiny_png(colour=(40 + index % 150, 90, 160))),
+            AttachmentKind.RECEPTION,
+            checklist_index=1,
+        )
 
 
 def _attach_result(sim, dossier_id, unit, procedure: str) -> None:
@@ -240,9 +291,14 @@ def _attach_result(sim, dossier_id, unit, procedure: str) -> None:
     if signed is None or (signed.outcome or {}).get("ket_qua") == "tra_lai":
         return
     leader = Actor(signed.completed_by or f"lanh_dao_{unit}_1", frozenset({"lanh_dao"}), unit)
-    attachments.attach(sim, dossier_id, leader, Upload("ket_qua_da_ky.pdf", "application/pdf",
-                                                       tiny_pdf("Ket qua giai quyet - ban mau")),
-                       AttachmentKind.RESULT, work_item_id=signed.id)
+    attachments.attach(
+        sim,
+        dossier_id,
+        leader,
+        Upload("ket_qua_da_ky.pdf", "application/pdf", tiny_pdf("Ket qua giai quyet - ban mau")),
+        AttachmentKind.RESULT,
+        work_item_id=signed.id,
+    )
 
 
 def _request_supplement(sim, dossier_id, reception) -> None:
@@ -252,8 +308,9 @@ def _request_supplement(sim, dossier_id, reception) -> None:
     with sim.db.read_session() as s:
         item = queries.step_at(s, dossier_id, "tiep_nhan")
     if item is not None:
-        dossiers.complete_work_item(sim, item.id, reception, {"ket_qua": "bo_sung",
-                                                              "noi_dung_bo_sung": "Thiếu bản sao giấy tờ tuỳ thân"})
+        dossiers.complete_work_item(
+            sim, item.id, reception, {"ket_qua": "bo_sung", "noi_dung_bo_sung": "Thiếu bản sao giấy tờ tuỳ thân"}
+        )
 
 
 def _withdraw(sim, dossier_id, reception) -> None:
@@ -325,7 +382,7 @@ def _sample_value(name: str, field: dict, rng):
     if "pattern" in field:
         return SAMPLE_PATTERN.get(field["pattern"])
     text = next((rng.choice(values) for key, values in SAMPLE_TEXT if key in name), "Nội dung mẫu")
-    return text[:field.get("maxLength", len(text))] if len(text) >= field.get("minLength", 0) else None
+    return text[: field.get("maxLength", len(text))] if len(text) >= field.get("minLength", 0) else None
 
 
 def sample_answers(form: dict, rng) -> dict:
@@ -341,6 +398,7 @@ def sample_answers(form: dict, rng) -> dict:
         elif (value := _sample_value(name, field, rng)) is not None:
             answers[name] = value
     if decisions.is_refusal(answers):  # a refusal is never recorded without its reason
-        answers[decisions.REFUSAL_REASON_FIELD[answers[decisions.DECISION_KEY]]] = \
+        answers[decisions.REFUSAL_REASON_FIELD[answers[decisions.DECISION_KEY]]] = (
             "Hồ sơ không đủ điều kiện giải quyết theo quy định"
+        )
     return answers

@@ -48,7 +48,8 @@ def seed_ratings(rt: Runtime, seed: int = 766) -> int:
         if rng.random() < 0.5:
             continue
         scores = {criterion: rng.choices((2, 1, 0), weights=(6, 3, 1))[0] for criterion in satisfaction.CRITERIA}
-        satisfaction.rate(rt, code, scores, rng.choice((None, None, "Cán bộ hướng dẫn tận tình.",
-                                                         "Thời gian chờ hơi lâu.")))
+        satisfaction.rate(
+            rt, code, scores, rng.choice((None, None, "Cán bộ hướng dẫn tận tình.", "Thời gian chờ hơi lâu."))
+        )
         rated += 1
     return rated

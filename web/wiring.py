@@ -22,8 +22,11 @@ from web.extensions import db
 def init_app(app: Flask) -> None:
     def build() -> Runtime:
         # The engine is Flask-SQLAlchemy's (web.extensions.db), prepared as every engine of ours is.
-        rt = Runtime(db=Database(engine=db.engine, report_url=app.config.get("READ_DATABASE_URL") or None),
-                     clock=app.config.get("MOTCUA_CLOCK") or clock_from_env(), documents=document_store(app))
+        rt = Runtime(
+            db=Database(engine=db.engine, report_url=app.config.get("READ_DATABASE_URL") or None),
+            clock=app.config.get("MOTCUA_CLOCK") or clock_from_env(),
+            documents=document_store(app),
+        )
         if app.config.get("COUNT_SQL"):
             rt.db.on_round_trip(_count_one)
         return rt

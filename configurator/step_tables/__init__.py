@@ -13,5 +13,14 @@ from configurator.step_tables.table import step_table_from_json
 from configurator.step_tables.table import step_table_to_csv
 from configurator.step_tables.table import validate_step_table
 
-__all__ = ["START_ID", "StepTableError", "build_bpmn", "normalise_table", "step_table_from_bpmn",
-           "step_table_from_csv", "step_table_from_json", "step_table_to_csv", "validate_step_table"]
+__all__ = [
+    "START_ID",
+    "StepTableError",
+    "build_bpmn",
+    "normalise_table",
+    "step_table_from_bpmn",
+    "step_table_from_csv",
+    "step_table_from_json",
+    "step_table_to_csv",
+    "validate_step_table",
+]

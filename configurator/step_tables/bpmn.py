@@ -33,13 +33,15 @@ NSMAP = {"bpmn": BPMN, "bpmndi": BPMNDI, "dc": DC, "di": DI, "xsi": XSI, "motcua
 
 # --- BPMN writer -------------------------------------------------------------------------------
 
+
 def _q(ns: str, tag: str) -> str:
     return f"{{{ns}}}{tag}"
 
 
 def _sub(parent, ns: str, tag: str, attrib: dict | None = None, text: str | None = None):
-    element = etree.SubElement(parent, _q(ns, tag),
-                               {k: str(v) for k, v in (attrib or {}).items() if v not in (None, "")})
+    element = etree.SubElement(
+        parent, _q(ns, tag), {k: str(v) for k, v in (attrib or {}).items() if v not in (None, "")}
+    )
     if text is not None:
         element.text = text
     return element
@@ -47,39 +49,48 @@ def _sub(parent, ns: str, tag: str, attrib: dict | None = None, text: str | None
 
 def _escalation_elements(parent, escalations: list[dict]) -> None:
     for esc in escalations:
-        _sub(parent, MOTCUA, "escalation", {"after": esc.get("after"), "action": esc.get("action"),
-                                            "target": esc.get("target"), "priority": esc.get("priority")})
+        _sub(
+            parent,
+            MOTCUA,
+            "escalation",
+            {
+                "after": esc.get("after"),
+                "action": esc.get("action"),
+                "target": esc.get("target"),
+                "priority": esc.get("priority"),
+            },
+        )
 
 
 def _process_extensions(process, table: dict) -> None:
     ext = _sub(process, BPMN, "extensionElements")
     if table.get("procedure_code") or table.get("legal_limit"):
-        _sub(ext, MOTCUA, "procedure", {"code": table.get("procedure_code"),
-                                        "legalLimit": table.get("legal_limit")})
+        _sub(ext, MOTCUA, "procedure", {"code": table.get("procedure_code"), "legalLimit": table.get("legal_limit")})
     if table.get("defaults"):
         defaults = _sub(ext, MOTCUA, "defaults", {"warnAt": table["defaults"].get("warn_at")})
         _escalation_elements(defaults, table["defaults"].get("escalations", []))
     for group in table["budget_groups"]:
-        _sub(ext, MOTCUA, "budgetGroup", {"id": group.get("id"), "budget": group.get("budget"),
-                                          "name": group.get("name")})
+        _sub(
+            ext,
+            MOTCUA,
+            "budgetGroup",
+            {"id": group.get("id"), "budget": group.get("budget"), "name": group.get("name")},
+        )
 
 
 def _lane_set(process, table: dict, nodes: dict[str, Node], lanes: list[str]) -> None:
     lane_set = _sub(process, BPMN, "laneSet", {"id": f"LaneSet_{table['process_id']}"})
     for lane in lanes:
-        element = _sub(lane_set, BPMN, "lane", {"id": f"Lane_{lane}",
-                                                 "name": table["roles"].get(lane, lane)})
+        element = _sub(lane_set, BPMN, "lane", {"id": f"Lane_{lane}", "name": table["roles"].get(lane, lane)})
         for node in nodes.values():
             if node.lane == lane:
                 _sub(element, BPMN, "flowNodeRef", text=node.id)
 
 
 def _node_element(process, node: Node, edges: list[Edge]):
-    tag = {"start": "startEvent", "task": "userTask", "gateway": "exclusiveGateway",
-           "end": "endEvent"}[node.type]
+    tag = {"start": "startEvent", "task": "userTask", "gateway": "exclusiveGateway", "end": "endEvent"}[node.type]
     default = next((e.id for e in edges if e.source == node.id and e.default), None)
-    element = _sub(process, BPMN, tag, {"id": node.id, "name": node.step.get("name"),
-                                        "default": default})
+    element = _sub(process, BPMN, tag, {"id": node.id, "name": node.step.get("name"), "default": default})
     step = node.step
     if node.type == "task":
         ext = _sub(element, BPMN, "extensionElements")
@@ -97,8 +108,12 @@ def _node_element(process, node: Node, edges: list[Edge]):
 
 
 def _flow_element(process, edge: Edge) -> None:
-    flow = _sub(process, BPMN, "sequenceFlow", {"id": edge.id, "name": edge.label,
-                                                "sourceRef": edge.source, "targetRef": edge.target})
+    flow = _sub(
+        process,
+        BPMN,
+        "sequenceFlow",
+        {"id": edge.id, "name": edge.label, "sourceRef": edge.source, "targetRef": edge.target},
+    )
     if edge.when:
         condition = _sub(flow, BPMN, "conditionExpression", text=edge.when)
         condition.set(_q(XSI, "type"), "bpmn:tFormalExpression")
@@ -107,8 +122,7 @@ def _flow_element(process, edge: Edge) -> None:
 def _diagram(root, table: dict, nodes, edges, layout: Layout) -> None:
     pid = table["process_id"]
     diagram = _sub(root, BPMNDI, "BPMNDiagram", {"id": f"Diagram_{pid}"})
-    plane = _sub(diagram, BPMNDI, "BPMNPlane", {"id": f"Plane_{pid}",
-                                                 "bpmnElement": f"Collaboration_{pid}"})
+    plane = _sub(diagram, BPMNDI, "BPMNPlane", {"id": f"Plane_{pid}", "bpmnElement": f"Collaboration_{pid}"})
     _shape(plane, f"Participant_{pid}", layout.pool, horizontal=True)
     for lane in layout.lanes:
         _shape(plane, f"Lane_{lane}", layout.lane_bounds[lane], horizontal=True)
@@ -153,14 +167,19 @@ def build_bpmn(table: dict) -> bytes:
         raise StepTableError(problems)
     nodes, edges, layout = layout_graph(table)
     pid = table["process_id"]
-    root = etree.Element(_q(BPMN, "definitions"), nsmap=NSMAP,
-                         attrib={"id": f"Definitions_{pid}", "targetNamespace": MOTCUA,
-                                 "exporter": "motcua step table", "exporterVersion": "1"})
+    root = etree.Element(
+        _q(BPMN, "definitions"),
+        nsmap=NSMAP,
+        attrib={
+            "id": f"Definitions_{pid}",
+            "targetNamespace": MOTCUA,
+            "exporter": "motcua step table",
+            "exporterVersion": "1",
+        },
+    )
     collaboration = _sub(root, BPMN, "collaboration", {"id": f"Collaboration_{pid}"})
-    _sub(collaboration, BPMN, "participant", {"id": f"Participant_{pid}",
-                                              "name": table.get("name"), "processRef": pid})
-    process = _sub(root, BPMN, "process", {"id": pid, "name": table.get("name"),
-                                           "isExecutable": "true"})
+    _sub(collaboration, BPMN, "participant", {"id": f"Participant_{pid}", "name": table.get("name"), "processRef": pid})
+    process = _sub(root, BPMN, "process", {"id": pid, "name": table.get("name"), "isExecutable": "true"})
     _process_extensions(process, table)
     _lane_set(process, table, nodes, layout.lanes)
     for node in nodes.values():
@@ -189,12 +208,10 @@ def _read_escalations(parent) -> list[dict]:
 def _read_process_settings(process, table: dict) -> None:
     procedure = _motcua(process, "procedure")
     if procedure is not None:
-        table.update(clean_cell({"procedure_code": procedure.get("code"),
-                             "legal_limit": procedure.get("legalLimit")}))
+        table.update(clean_cell({"procedure_code": procedure.get("code"), "legal_limit": procedure.get("legalLimit")}))
     defaults = _motcua(process, "defaults")
     if defaults is not None:
-        table["defaults"] = {"warn_at": defaults.get("warnAt"),
-                             "escalations": _read_escalations(defaults)}
+        table["defaults"] = {"warn_at": defaults.get("warnAt"), "escalations": _read_escalations(defaults)}
     ext = process.find(_q(BPMN, "extensionElements"))
     groups = ext.iterfind(_q(MOTCUA, "budgetGroup")) if ext is not None else []
     table["budget_groups"] = [dict(g.attrib) for g in groups]
@@ -225,24 +242,31 @@ def _read_task(element, node_roles: dict) -> dict:
 def _read_edges(step_id: str, flows: dict, elements: dict, problems: list[Reason]) -> list[dict]:
     out = flows.get(step_id, [])
     if len(out) != 1:
-        problems.append(Reason.of("step '%(step)s': has %(count)s outgoing flows; use one, then a gateway",
-                                  step=step_id, count=len(out)))
+        problems.append(
+            Reason.of(
+                "step '%(step)s': has %(count)s outgoing flows; use one, then a gateway", step=step_id, count=len(out)
+            )
+        )
         return []
     target = elements.get(out[0].get("targetRef"))
     if target is None or target.tag != _q(BPMN, "exclusiveGateway"):
         return [_edge_of(out[0], None)]
     edges = [_edge_of(f, target.get("default")) for f in flows.get(target.get("id"), [])]
-    if any(elements.get(e["to"]) is not None and elements[e["to"]].tag == _q(BPMN, "exclusiveGateway")
-           for e in edges):
+    if any(elements.get(e["to"]) is not None and elements[e["to"]].tag == _q(BPMN, "exclusiveGateway") for e in edges):
         problems.append(Reason.of("step '%(step)s': gateways in a row are not a step chain", step=step_id))
     return edges
 
 
 def _edge_of(flow, default_id: str | None) -> dict:
     condition = flow.find(_q(BPMN, "conditionExpression"))
-    return normalise_edge({"to": flow.get("targetRef"), "label": flow.get("name"),
-                            "when": (condition.text or "").strip() if condition is not None else None,
-                            "default": default_id is not None and flow.get("id") == default_id})
+    return normalise_edge(
+        {
+            "to": flow.get("targetRef"),
+            "label": flow.get("name"),
+            "when": (condition.text or "").strip() if condition is not None else None,
+            "default": default_id is not None and flow.get("id") == default_id,
+        }
+    )
 
 
 def _find_process(root):
@@ -267,13 +291,25 @@ def _read_steps(process, problems: list[Reason]) -> list[dict]:
             steps.append(step)
         elif element.tag == _q(BPMN, "endEvent"):
             status = _motcua(element, "status")
-            steps.append({"id": element.get("id"), "name": element.get("name"), "kind": "end",
-                          "status": status.get("code") if status is not None else None})
-        elif element.tag not in (_q(BPMN, t) for t in ("startEvent", "exclusiveGateway",
-                                                        "sequenceFlow", "laneSet",
-                                                        "extensionElements", "documentation")):
-            problems.append(Reason.of("element '%(element)s': %(kind)s is not part of a step chain",
-                                      element=element.get("id"), kind=etree.QName(element).localname))
+            steps.append(
+                {
+                    "id": element.get("id"),
+                    "name": element.get("name"),
+                    "kind": "end",
+                    "status": status.get("code") if status is not None else None,
+                }
+            )
+        elif element.tag not in (
+            _q(BPMN, t)
+            for t in ("startEvent", "exclusiveGateway", "sequenceFlow", "laneSet", "extensionElements", "documentation")
+        ):
+            problems.append(
+                Reason.of(
+                    "element '%(element)s': %(kind)s is not part of a step chain",
+                    element=element.get("id"),
+                    kind=etree.QName(element).localname,
+                )
+            )
     return _first_step_first(process, steps, flows, problems)
 
 
@@ -298,8 +334,10 @@ def step_table_from_bpmn(xml: bytes | str) -> dict:
     problems: list[Reason] = []
     process = _find_process(root)
     participant = root.find(f"{{{BPMN}}}collaboration/{{{BPMN}}}participant")
-    table = {"process_id": process.get("id"),
-             "name": process.get("name") or (participant.get("name") if participant is not None else None)}
+    table = {
+        "process_id": process.get("id"),
+        "name": process.get("name") or (participant.get("name") if participant is not None else None),
+    }
     _read_process_settings(process, table)
     steps = _read_steps(process, problems)
     if problems:

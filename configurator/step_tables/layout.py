@@ -56,8 +56,16 @@ def _build_graph(table: dict) -> tuple[dict[str, Node], list[Edge]]:
             nodes[source] = Node(source, "gateway", step.get("role", ""))
             edges.append(Edge(f"Flow_{len(edges) + 1}", step["id"], source))
         for entry in step.get("next", []):
-            edges.append(Edge(f"Flow_{len(edges) + 1}", source, entry["to"], entry.get("when"),
-                               entry.get("label"), bool(entry.get("default"))))
+            edges.append(
+                Edge(
+                    f"Flow_{len(edges) + 1}",
+                    source,
+                    entry["to"],
+                    entry.get("when"),
+                    entry.get("label"),
+                    bool(entry.get("default")),
+                )
+            )
     _inherit_lanes(nodes, edges)
     return nodes, edges
 
@@ -211,4 +219,3 @@ def layout_graph(table: dict) -> tuple[dict[str, Node], list[Edge], Layout]:
         else:
             edge.waypoints = _forward_waypoints(source, target, layout, occupied)
     return nodes, edges, layout
-

@@ -54,21 +54,33 @@ def grid_for(rt: Runtime, key: str) -> StepGrid:
         entry = catalogue_records.procedure_by_key(s, key)
     if latest is None and entry is None:
         raise NotFound("no procedure or process template has the code '%(key)s'", field="key", key=key)
-    settings = {"name": entry.name if entry else latest.name,
-                "procedure_code": (entry.code if entry else None) or "",
-                "legal_limit": _days(entry.legal_limit_days) if entry else "",
-                "roles": _shared_roles(), "budget_groups": [], "defaults": {}}
+    settings = {
+        "name": entry.name if entry else latest.name,
+        "procedure_code": (entry.code if entry else None) or "",
+        "legal_limit": _days(entry.legal_limit_days) if entry else "",
+        "roles": _shared_roles(),
+        "budget_groups": [],
+        "defaults": {},
+    }
     if latest is None:
         return StepGrid(settings, blank_rows(BLANK_ROWS))
     try:
         table = step_table_from_bpmn(drafts.version_bpmn(rt, key, latest.version))
     except StepTableError:
-        return StepGrid(settings, blank_rows(BLANK_ROWS), note=(
-            f"Phiên bản {latest.version} có sơ đồ phức tạp hơn một chuỗi bước, không đọc thành bảng được; "
-            "bảng dưới đây sẽ tạo sơ đồ mới."))
+        return StepGrid(
+            settings,
+            blank_rows(BLANK_ROWS),
+            note=(
+                f"Phiên bản {latest.version} có sơ đồ phức tạp hơn một chuỗi bước, không đọc thành bảng được; "
+                "bảng dưới đây sẽ tạo sơ đồ mới."
+            ),
+        )
     settings.update({k: table.get(k, settings.get(k) or "") for k in SETTINGS})
-    settings.update(roles={**settings["roles"], **table["roles"]}, budget_groups=table["budget_groups"],
-                    defaults=table.get("defaults", {}))
+    settings.update(
+        roles={**settings["roles"], **table["roles"]},
+        budget_groups=table["budget_groups"],
+        defaults=table.get("defaults", {}),
+    )
     return StepGrid(settings, rows_from_table(table) + blank_rows(BLANK_ROWS))
 
 
@@ -82,9 +94,14 @@ def rows_from_table(table: dict) -> list[dict]:
             if edge.get("label"):
                 row["extra"] = {"label": edge["label"]}
             if index == 0:
-                row.update(step_id=step["id"], name=step.get("name", ""), role=step.get("role", ""),
-                           budget=step.get("budget", ""), end=step.get("kind") == "end",
-                           extra={**extra, **row["extra"]})
+                row.update(
+                    step_id=step["id"],
+                    name=step.get("name", ""),
+                    role=step.get("role", ""),
+                    budget=step.get("budget", ""),
+                    end=step.get("kind") == "end",
+                    extra={**extra, **row["extra"]},
+                )
             rows.append(row)
     return rows
 
@@ -113,15 +130,28 @@ def table_from_rows(key: str, settings: dict, rows: list[dict]) -> dict:
             step = _step(row)
             steps.append(step)
         elif step is None:
-            problems.append(Reason.of("row %(row)s: a row with only a next step must come under a row with a step "
-                                      "id", row=number))
+            problems.append(
+                Reason.of("row %(row)s: a row with only a next step must come under a row with a step id", row=number)
+            )
             continue
         elif any(row.get(c) for c in ("name", "role", "budget", "end")):
-            problems.append(Reason.of("row %(row)s: step '%(step)s' is described above; a further row gives only a "
-                                      "next step and its condition", row=number, step=step["id"]))
+            problems.append(
+                Reason.of(
+                    "row %(row)s: step '%(step)s' is described above; a further row gives only a "
+                    "next step and its condition",
+                    row=number,
+                    step=step["id"],
+                )
+            )
         if row["next"]:
-            step["next"].append({"to": row["next"], "when": row["condition"] or None,
-                                 "label": row["extra"].get("label"), "default": row["default"]})
+            step["next"].append(
+                {
+                    "to": row["next"],
+                    "when": row["condition"] or None,
+                    "label": row["extra"].get("label"),
+                    "default": row["default"],
+                }
+            )
         elif row["condition"]:
             problems.append(Reason.of("row %(row)s: has a condition but no next step", row=number))
     if problems:
@@ -129,9 +159,14 @@ def table_from_rows(key: str, settings: dict, rows: list[dict]) -> dict:
     roles = dict(settings.get("roles") or {})
     for used in {s.get("role") for s in steps if s.get("role")} - roles.keys():
         roles[used] = used  # a new role: its lane is named by its id until someone names it
-    return {"process_id": key, **{k: settings.get(k) or None for k in SETTINGS}, "roles": roles,
-            "budget_groups": settings.get("budget_groups") or [], "defaults": settings.get("defaults") or {},
-            "steps": steps}
+    return {
+        "process_id": key,
+        **{k: settings.get(k) or None for k in SETTINGS},
+        "roles": roles,
+        "budget_groups": settings.get("budget_groups") or [],
+        "defaults": settings.get("defaults") or {},
+        "steps": steps,
+    }
 
 
 def build_draft(rt: Runtime, key: str, settings: dict, rows: list[dict]) -> SavedDraft:

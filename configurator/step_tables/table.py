@@ -68,9 +68,18 @@ _DURATION = re.compile(r"(\d+(\.\d+)?[mhd]|P(?!$)(\d+(\.\d+)?[YMWD])*(T(?!$)(\d+
 _WARN_AT = re.compile(r"(\d+(\.\d+)?%|\d+(\.\d+)?[mhd])")
 _ACTIONS = ("notify", "reassign", "priority")
 _TRUTHY = {"x", "yes", "y", "true", "1", "có", "co", "default", "mặc định"}
-STEP_ATTRS = (("role", "role"), ("budget", "budget"), ("budget_group", "budgetGroup"),
-               ("warn_at", "warnAt"), ("clock_start", "clockStart"), ("priority", "priority"),
-               ("form", "form"), ("status", "status"), ("pause", "pause"), ("optional", "optional"))
+STEP_ATTRS = (
+    ("role", "role"),
+    ("budget", "budget"),
+    ("budget_group", "budgetGroup"),
+    ("warn_at", "warnAt"),
+    ("clock_start", "clockStart"),
+    ("priority", "priority"),
+    ("form", "form"),
+    ("status", "status"),
+    ("pause", "pause"),
+    ("optional", "optional"),
+)
 _INT_KEYS = ("status", "priority")
 
 
@@ -82,6 +91,7 @@ class StepTableError(Problems):
 
 
 # --- normalising the table --------------------------------------------------------------------
+
 
 def clean_cell(mapping: dict) -> dict:
     return {k: v for k, v in mapping.items() if v is not None and v != "" and v != []}
@@ -161,8 +171,7 @@ def normalise_table(obj: dict) -> dict:
     defaults = _normalise_defaults(obj.get("defaults"))
     if defaults:
         table["defaults"] = defaults
-    table["steps"] = [_normalise_step(s if isinstance(s, dict) else {"id": s})
-                      for s in obj.get("steps") or []]
+    table["steps"] = [_normalise_step(s if isinstance(s, dict) else {"id": s}) for s in obj.get("steps") or []]
     return table
 
 
@@ -188,13 +197,19 @@ def step_table_from_json(obj: dict | str | bytes) -> dict:
 
 # --- CSV ---------------------------------------------------------------------------------------
 
+
 def _parse_escalations(cell: str, where: Reason, problems: list[Reason]) -> list[dict]:
     escalations = []
     for entry in filter(None, (part.strip() for part in (cell or "").split(";"))):
         fields = entry.split()
         if len(fields) not in (3, 4):
-            problems.append(Reason.of("%(where)s: escalation '%(entry)s' must be 'after action target [priority]'",
-                                      where=where, entry=entry))
+            problems.append(
+                Reason.of(
+                    "%(where)s: escalation '%(entry)s' must be 'after action target [priority]'",
+                    where=where,
+                    entry=entry,
+                )
+            )
             continue
         escalations.append(dict(zip(("after", "action", "target", "priority"), fields)))
     return escalations
@@ -209,8 +224,9 @@ def _csv_setting(row: dict, table: dict, where: Reason, problems: list[Reason]) 
     elif key == "role":
         table["roles"][row.get("role", "")] = row.get("name", "")
     elif key == "budget_group":
-        table["budget_groups"].append({"id": row.get("budget_group", ""),
-                                       "budget": row.get("budget", ""), "name": row.get("name", "")})
+        table["budget_groups"].append(
+            {"id": row.get("budget_group", ""), "budget": row.get("budget", ""), "name": row.get("name", "")}
+        )
     elif key == "defaults":
         defaults = table.setdefault("defaults", {})
         defaults.update(clean_cell({"warn_at": row.get("warn_at")}))
@@ -222,8 +238,12 @@ def _csv_setting(row: dict, table: dict, where: Reason, problems: list[Reason]) 
 def _csv_edge(row: dict) -> dict | None:
     if not row.get("next"):
         return None
-    return {"to": row["next"], "when": row.get("condition"), "label": row.get("label"),
-            "default": (row.get("default") or "").strip().lower() in _TRUTHY}
+    return {
+        "to": row["next"],
+        "when": row.get("condition"),
+        "label": row.get("label"),
+        "default": (row.get("default") or "").strip().lower() in _TRUTHY,
+    }
 
 
 def _csv_step(row: dict, where: Reason, problems: list[Reason]) -> dict:
@@ -243,9 +263,15 @@ def _csv_continuation(row: dict, step: dict | None, where: Reason, problems: lis
         return
     extra = [k for k, v in row.items() if v and k not in _EDGE_COLUMNS]
     if extra:
-        problems.append(Reason.of("%(where)s: step '%(step)s' is already described above; leave %(columns)s empty "
-                                  "on its further edge rows", where=where, step=step["id"],
-                                  columns=", ".join(sorted(extra))))
+        problems.append(
+            Reason.of(
+                "%(where)s: step '%(step)s' is already described above; leave %(columns)s empty "
+                "on its further edge rows",
+                where=where,
+                step=step["id"],
+                columns=", ".join(sorted(extra)),
+            )
+        )
 
 
 def step_table_from_csv(text: str, **settings) -> dict:
@@ -291,9 +317,26 @@ def step_table_from_csv(text: str, **settings) -> dict:
 def step_table_to_csv(table: dict) -> str:
     """Write a table as CSV in the format `step_table_from_csv` reads."""
     table = normalise_table(table)
-    columns = ["step_id", "name", "role", "budget", "next", "condition", "label", "default",
-               "kind", "status", "budget_group", "form", "warn_at", "clock_start", "priority",
-               "pause", "optional", "escalations"]
+    columns = [
+        "step_id",
+        "name",
+        "role",
+        "budget",
+        "next",
+        "condition",
+        "label",
+        "default",
+        "kind",
+        "status",
+        "budget_group",
+        "form",
+        "warn_at",
+        "clock_start",
+        "priority",
+        "pause",
+        "optional",
+        "escalations",
+    ]
     out = io.StringIO()
     writer = csv.DictWriter(out, columns, lineterminator="\n")
     writer.writeheader()
@@ -303,19 +346,31 @@ def step_table_to_csv(table: dict) -> str:
     for role, display in table["roles"].items():
         writer.writerow({"step_id": "@role", "name": display, "role": role})
     for group in table["budget_groups"]:
-        writer.writerow({"step_id": "@budget_group", "budget_group": group.get("id"),
-                         "budget": group.get("budget"), "name": group.get("name")})
+        writer.writerow(
+            {
+                "step_id": "@budget_group",
+                "budget_group": group.get("id"),
+                "budget": group.get("budget"),
+                "name": group.get("name"),
+            }
+        )
     if table.get("defaults"):
-        writer.writerow({"step_id": "@defaults", "warn_at": table["defaults"].get("warn_at"),
-                         "escalations": _format_escalations(table["defaults"].get("escalations"))})
+        writer.writerow(
+            {
+                "step_id": "@defaults",
+                "warn_at": table["defaults"].get("warn_at"),
+                "escalations": _format_escalations(table["defaults"].get("escalations")),
+            }
+        )
     for step in table["steps"]:
         _write_step_rows(writer, step)
     return out.getvalue()
 
 
 def _format_escalations(escalations: list[dict] | None) -> str:
-    return "; ".join(" ".join(str(e[k]) for k in ("after", "action", "target", "priority") if k in e)
-                     for e in escalations or [])
+    return "; ".join(
+        " ".join(str(e[k]) for k in ("after", "action", "target", "priority") if k in e) for e in escalations or []
+    )
 
 
 def _write_step_rows(writer: csv.DictWriter, step: dict) -> None:
@@ -323,12 +378,17 @@ def _write_step_rows(writer: csv.DictWriter, step: dict) -> None:
     row.update(step_id=step["id"], escalations=_format_escalations(step.get("escalations")))
     edges = step.get("next") or [{}]
     for index, edge in enumerate(edges):
-        edge_cells = {"next": edge.get("to"), "condition": edge.get("when"),
-                      "label": edge.get("label"), "default": "x" if edge.get("default") else ""}
+        edge_cells = {
+            "next": edge.get("to"),
+            "condition": edge.get("when"),
+            "label": edge.get("label"),
+            "default": "x" if edge.get("default") else "",
+        }
         writer.writerow({**(row if index == 0 else {}), **edge_cells})
 
 
 # --- validation --------------------------------------------------------------------------------
+
 
 def _is_ncname(value) -> bool:
     return isinstance(value, str) and bool(_NCNAME.fullmatch(value))
@@ -345,11 +405,20 @@ def _is_legal_limit(value) -> bool:
 def _check_escalations(escalations: list[dict], where: Reason, problems: list[Reason]) -> None:
     for esc in escalations:
         if not _is_duration(esc.get("after")):
-            problems.append(Reason.of("%(where)s: escalation 'after' '%(after)s' is not a duration",
-                                      where=where, after=esc.get("after")))
+            problems.append(
+                Reason.of(
+                    "%(where)s: escalation 'after' '%(after)s' is not a duration", where=where, after=esc.get("after")
+                )
+            )
         if esc.get("action") not in _ACTIONS:
-            problems.append(Reason.of("%(where)s: escalation action '%(action)s' is not one of %(actions)s",
-                                      where=where, action=esc.get("action"), actions=", ".join(_ACTIONS)))
+            problems.append(
+                Reason.of(
+                    "%(where)s: escalation action '%(action)s' is not one of %(actions)s",
+                    where=where,
+                    action=esc.get("action"),
+                    actions=", ".join(_ACTIONS),
+                )
+            )
         if not esc.get("target"):
             problems.append(Reason.of("%(where)s: escalation has no target", where=where))
 
@@ -358,8 +427,14 @@ def _check_condition(when: str, where: Reason, problems: list[Reason]) -> None:
     try:
         ast.parse(when, mode="eval")
     except SyntaxError as exc:
-        problems.append(Reason.of("%(where)s: condition '%(condition)s' is not a Python expression (%(error)s)",
-                                  where=where, condition=when, error=exc.msg))
+        problems.append(
+            Reason.of(
+                "%(where)s: condition '%(condition)s' is not a Python expression (%(error)s)",
+                where=where,
+                condition=when,
+                error=exc.msg,
+            )
+        )
 
 
 def _check_edges(step: dict, ids: set[str], problems: list[Reason]) -> None:
@@ -367,8 +442,9 @@ def _check_edges(step: dict, ids: set[str], problems: list[Reason]) -> None:
     targets = [e.get("to") for e in edges]
     for edge in edges:
         if edge.get("to") not in ids:
-            problems.append(Reason.of("%(where)s: next step '%(next)s' does not exist",
-                                      where=where, next=edge.get("to")))
+            problems.append(
+                Reason.of("%(where)s: next step '%(next)s' does not exist", where=where, next=edge.get("to"))
+            )
         if edge.get("when"):
             _check_condition(edge["when"], where, problems)
     if len(set(targets)) != len(targets):
@@ -382,15 +458,24 @@ def _check_edges(step: dict, ids: set[str], problems: list[Reason]) -> None:
     if not defaults and not conditional:
         problems.append(Reason.of("%(where)s: has several next steps but no conditions and no default", where=where))
     elif len(defaults) > 1:
-        problems.append(Reason.of("%(where)s: has %(count)s default next steps; at most one is allowed",
-                                  where=where, count=len(defaults)))
+        problems.append(
+            Reason.of(
+                "%(where)s: has %(count)s default next steps; at most one is allowed", where=where, count=len(defaults)
+            )
+        )
     for edge in edges:
         if edge.get("default") and edge.get("when"):
-            problems.append(Reason.of("%(where)s: the default next step '%(next)s' cannot have a condition",
-                                      where=where, next=edge["to"]))
+            problems.append(
+                Reason.of(
+                    "%(where)s: the default next step '%(next)s' cannot have a condition", where=where, next=edge["to"]
+                )
+            )
         elif not edge.get("default") and not edge.get("when") and conditional:
-            problems.append(Reason.of("%(where)s: next step '%(next)s' needs a condition or default: true",
-                                      where=where, next=edge["to"]))
+            problems.append(
+                Reason.of(
+                    "%(where)s: next step '%(next)s' needs a condition or default: true", where=where, next=edge["to"]
+                )
+            )
 
 
 def _check_task(step: dict, table: dict, problems: list[Reason]) -> None:
@@ -404,23 +489,34 @@ def _check_task(step: dict, table: dict, problems: list[Reason]) -> None:
     if not step.get("budget"):
         problems.append(Reason.of("%(where)s: has no budget", where=where))
     elif not _is_duration(step["budget"]):
-        problems.append(Reason.of("%(where)s: budget '%(budget)s' is not a duration like 4h or 0.5d",
-                                  where=where, budget=step["budget"]))
+        problems.append(
+            Reason.of(
+                "%(where)s: budget '%(budget)s' is not a duration like 4h or 0.5d", where=where, budget=step["budget"]
+            )
+        )
     groups = {g.get("id") for g in table["budget_groups"]}
     if step.get("budget_group") and step["budget_group"] not in groups:
-        problems.append(Reason.of("%(where)s: budget group '%(group)s' is not in budget_groups",
-                                  where=where, group=step["budget_group"]))
+        problems.append(
+            Reason.of(
+                "%(where)s: budget group '%(group)s' is not in budget_groups", where=where, group=step["budget_group"]
+            )
+        )
     if step.get("warn_at") and not _WARN_AT.fullmatch(str(step["warn_at"])):
-        problems.append(Reason.of("%(where)s: warn_at '%(warn_at)s' must be like 75%% or 2h",
-                                  where=where, warn_at=step["warn_at"]))
+        problems.append(
+            Reason.of("%(where)s: warn_at '%(warn_at)s' must be like 75%% or 2h", where=where, warn_at=step["warn_at"])
+        )
     if step.get("clock_start") not in (None, "created", "claimed"):
         problems.append(Reason.of("%(where)s: clock_start must be created or claimed", where=where))
     if step.get("optional") not in (None, "true"):
-        problems.append(Reason.of("%(where)s: optional must be true or false, not '%(value)s'",
-                                  where=where, value=step["optional"]))
+        problems.append(
+            Reason.of("%(where)s: optional must be true or false, not '%(value)s'", where=where, value=step["optional"])
+        )
     if step.get("pause") not in (None, "clock"):
-        problems.append(Reason.of("%(where)s: pause must be 'clock' (the dossier's legal clock stops while the step "
-                                  "is open)", where=where))
+        problems.append(
+            Reason.of(
+                "%(where)s: pause must be 'clock' (the dossier's legal clock stops while the step is open)", where=where
+            )
+        )
     if not isinstance(step.get("priority", 0), int) or not 0 <= step.get("priority", 0) <= 100:
         problems.append(Reason.of("%(where)s: priority must be a whole number from 0 to 100", where=where))
     if not step.get("next"):
@@ -439,8 +535,11 @@ def _check_step(step: dict, table: dict, ids: set[str], problems: list[Reason]) 
         problems.append(Reason.of("%(where)s: an end step cannot have next steps", where=where))
     status = step.get("status")
     if status is not None and (not isinstance(status, int) or not 1 <= status <= 10):
-        problems.append(Reason.of("%(where)s: status %(status)s must be a portal status code from 1 to 10",
-                                  where=where, status=status))
+        problems.append(
+            Reason.of(
+                "%(where)s: status %(status)s must be a portal status code from 1 to 10", where=where, status=status
+            )
+        )
     _check_edges(step, ids, problems)
 
 
@@ -465,28 +564,37 @@ def _check_ids(table: dict, problems: list[Reason]) -> set[str]:
     for step in table["steps"]:
         step_id = step.get("id")
         if not _is_ncname(step_id):
-            problems.append(Reason.of("%(where)s: id is not a valid XML name (letters, digits, _ . -; not starting "
-                                      "with a digit)", where=_step_where(step)))
+            problems.append(
+                Reason.of(
+                    "%(where)s: id is not a valid XML name (letters, digits, _ . -; not starting with a digit)",
+                    where=_step_where(step),
+                )
+            )
         elif step_id in ids:
             problems.append(Reason.of("%(where)s: duplicate id", where=_step_where(step)))
         ids.add(step_id)
     reserved = ids & _generated_ids(table)
-    problems.extend(Reason.of("%(where)s: id is reserved for the generated diagram", where=_step_where({"id": i}))
-                    for i in sorted(reserved))
+    problems.extend(
+        Reason.of("%(where)s: id is reserved for the generated diagram", where=_step_where({"id": i}))
+        for i in sorted(reserved)
+    )
     return ids
 
 
 def _check_process(table: dict, problems: list[Reason]) -> None:
     if not _is_ncname(table.get("process_id")):
-        problems.append(Reason.of("process_id '%(process)s' is missing or not a valid XML name",
-                                  process=table.get("process_id")))
+        problems.append(
+            Reason.of("process_id '%(process)s' is missing or not a valid XML name", process=table.get("process_id"))
+        )
     for group in table["budget_groups"]:
         if not _is_ncname(group.get("id")) or not _is_duration(group.get("budget")):
-            problems.append(Reason.of("budget group '%(group)s': needs an id and a budget like 7d",
-                                      group=group.get("id")))
+            problems.append(
+                Reason.of("budget group '%(group)s': needs an id and a budget like 7d", group=group.get("id"))
+            )
     if table.get("legal_limit") and not _is_legal_limit(table["legal_limit"]):
-        problems.append(Reason.of("legal_limit '%(limit)s' is not a duration like 3d, nor 'same day'",
-                                  limit=table["legal_limit"]))
+        problems.append(
+            Reason.of("legal_limit '%(limit)s' is not a duration like 3d, nor 'same day'", limit=table["legal_limit"])
+        )
     _check_escalations(table.get("defaults", {}).get("escalations", []), Reason.of("defaults"), problems)
 
 
@@ -502,8 +610,11 @@ def validate_step_table(table: dict) -> list[Reason]:
     if table["steps"][0].get("kind") == "end":
         problems.append(Reason.of("%(where)s: the first step must be a task", where=_step_where(table["steps"][0])))
     reachable = _reachable(table)
-    problems.extend(Reason.of("%(where)s: cannot be reached from the first step", where=_step_where(s))
-                    for s in table["steps"] if s.get("id") not in reachable)
+    problems.extend(
+        Reason.of("%(where)s: cannot be reached from the first step", where=_step_where(s))
+        for s in table["steps"]
+        if s.get("id") not in reachable
+    )
     return problems
 
 
@@ -513,13 +624,19 @@ def gateway_id(step_id: str) -> str:
 
 def _generated_ids(table: dict) -> set[str]:
     pid = table.get("process_id")
-    ids = {START_ID, f"Collaboration_{pid}", f"Participant_{pid}", f"LaneSet_{pid}",
-           f"Diagram_{pid}", f"Plane_{pid}"}
+    ids = {START_ID, f"Collaboration_{pid}", f"Participant_{pid}", f"LaneSet_{pid}", f"Diagram_{pid}", f"Plane_{pid}"}
     ids |= {gateway_id(s.get("id")) for s in table["steps"] if len(s.get("next", [])) > 1}
     ids |= {f"Lane_{r}" for r in {s.get("role") for s in table["steps"]} if r}
     edge_count = 1 + sum(len(s.get("next", [])) + (len(s.get("next", [])) > 1) for s in table["steps"])
     return ids | {f"Flow_{n}" for n in range(1, edge_count + 1)}
 
 
-__all__ = ["START_ID", "StepTableError", "normalise_table", "step_table_from_json",
-           "step_table_from_csv", "step_table_to_csv", "validate_step_table"]
+__all__ = [
+    "START_ID",
+    "StepTableError",
+    "normalise_table",
+    "step_table_from_json",
+    "step_table_from_csv",
+    "step_table_to_csv",
+    "validate_step_table",
+]

@@ -47,8 +47,10 @@ def working_duration_problem(text: str, minutes: int, minimum: int = 0) -> Reaso
     """Beyond ten years, or under `minimum` minutes. A written zero ('0h') stays allowed: it is
     how a step that waits for the applicant says it spends none of the budget."""
     if minutes > MAX_SPAN_MINUTES:
-        return Reason.of("is more than ten years of working time (at most %(limit)s)",
-                         limit=format_working_duration(MAX_SPAN_MINUTES))
+        return Reason.of(
+            "is more than ten years of working time (at most %(limit)s)",
+            limit=format_working_duration(MAX_SPAN_MINUTES),
+        )
     if minutes < minimum and any(digit in text for digit in "123456789"):
         return Reason.of("is shorter than one minute")
     return None
@@ -69,8 +71,9 @@ def warn_at_problem(text: str) -> Reason | None:
             return working_duration_problem(value, parse_working_duration(value))
         except (ValueError, OverflowError):
             pass
-    return Reason.of("is neither a percentage between %(low)s and %(high)s nor a working duration such as 2h",
-                     low="0%", high="100%")
+    return Reason.of(
+        "is neither a percentage between %(low)s and %(high)s nor a working duration such as 2h", low="0%", high="100%"
+    )
 
 
 def timer_problem(tag: str, source: str) -> Reason | None:
@@ -109,8 +112,12 @@ def _duration(text: str) -> timedelta:
     if not text.upper().startswith("P"):
         raise ValueError(text)
     parts = TimerEventDefinition.parse_iso_duration(text)
-    days = (parts.get("years", 0) * 365.25 + parts.get("months", 0) * 30.44 + parts.get("weeks", 0) * 7
-            + parts.get("days", 0))
+    days = (
+        parts.get("years", 0) * 365.25
+        + parts.get("months", 0) * 30.44
+        + parts.get("weeks", 0) * 7
+        + parts.get("days", 0)
+    )
     seconds = parts.get("hours", 0) * 3600 + parts.get("minutes", 0) * 60 + parts.get("seconds", 0)
     if days > MAX_TIMER_SPAN.days * 2 or seconds > MAX_TIMER_SPAN.total_seconds() * 2:
         return MAX_TIMER_SPAN * 2  # far beyond the bound; timedelta itself overflows on some
@@ -163,13 +170,20 @@ def helper_span_problems(source: str, mode: str) -> list[tuple[str, Reason]]:
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in SPAN_HELPERS):
             continue
-        amount = node.args[1] if len(node.args) > 1 else next(
-            (k.value for k in node.keywords if k.arg in ("days", "hours")), None)
+        amount = (
+            node.args[1]
+            if len(node.args) > 1
+            else next((k.value for k in node.keywords if k.arg in ("days", "hours")), None)
+        )
         if isinstance(amount, ast.UnaryOp) and isinstance(amount.op, ast.USub):
             amount = amount.operand
         if isinstance(amount, ast.Constant) and isinstance(amount.value, (int, float)):
             minutes = amount.value * SPAN_HELPERS[node.func.id]
             if not minutes <= MAX_SPAN_MINUTES:  # also NaN
-                found.append((node.func.id, Reason.of(
-                    "asks for %(amount)s, more than ten years of working time", amount=amount.value)))
+                found.append(
+                    (
+                        node.func.id,
+                        Reason.of("asks for %(amount)s, more than ten years of working time", amount=amount.value),
+                    )
+                )
     return found

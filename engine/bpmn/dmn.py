@@ -89,8 +89,15 @@ def dmn_cells(tree: etree._ElementTree) -> list[DmnCell]:
                 source = (_text(expression) if expression is not None else None) or column.get("label") or ""
                 inputs.append(source.strip())
                 if expression is not None and source.strip():
-                    cells.append(DmnCell(expression.get("id") or column.get("id") or decision_id, decision_id,
-                                         expression.sourceline, "decision input", source.strip()))
+                    cells.append(
+                        DmnCell(
+                            expression.get("id") or column.get("id") or decision_id,
+                            decision_id,
+                            expression.sourceline,
+                            "decision input",
+                            source.strip(),
+                        )
+                    )
             for rule in _children(table, "rule"):
                 cells.extend(_rule_cells(rule, inputs, decision_id))
     return cells
@@ -102,13 +109,21 @@ def _rule_cells(rule: etree._Element, inputs: list[str], decision_id: str) -> li
         text = (_text(entry) or "").strip()
         if not text or text == "-" or index >= len(inputs):
             continue
-        cells.append(DmnCell(entry.get("id") or rule.get("id"), decision_id, entry.sourceline, "decision rule",
-                             _input_entry_source(inputs[index], text)))
+        cells.append(
+            DmnCell(
+                entry.get("id") or rule.get("id"),
+                decision_id,
+                entry.sourceline,
+                "decision rule",
+                _input_entry_source(inputs[index], text),
+            )
+        )
     for entry in _children(rule, "outputEntry"):
         text = (_text(entry) or "").strip()
         if text:
-            cells.append(DmnCell(entry.get("id") or rule.get("id"), decision_id, entry.sourceline,
-                                 "decision output", text))
+            cells.append(
+                DmnCell(entry.get("id") or rule.get("id"), decision_id, entry.sourceline, "decision output", text)
+            )
     return cells
 
 
@@ -119,14 +134,21 @@ def _rows(tree: etree._ElementTree) -> dict[str, tuple[str, str, tuple[str, ...]
         if _local(decision) != "decision":
             continue
         for table in _children(decision, "decisionTable"):
-            columns = tuple(f"{_local(c)} {c.get('label') or c.get('name') or ''}: "
-                            f"{(_text(next(iter(_children(c, 'inputExpression')), c)) or c.get('name') or '').strip()}"
-                            for c in table if _local(c) in ("input", "output"))
-            rows[decision.get("id")] = ("decision", decision.get("name") or "",
-                                        (f"hitPolicy {table.get('hitPolicy', 'UNIQUE')}", *columns))
+            columns = tuple(
+                f"{_local(c)} {c.get('label') or c.get('name') or ''}: "
+                f"{(_text(next(iter(_children(c, 'inputExpression')), c)) or c.get('name') or '').strip()}"
+                for c in table
+                if _local(c) in ("input", "output")
+            )
+            rows[decision.get("id")] = (
+                "decision",
+                decision.get("name") or "",
+                (f"hitPolicy {table.get('hitPolicy', 'UNIQUE')}", *columns),
+            )
             for rule in _children(table, "rule"):
-                cells = tuple((_text(entry) or "").strip() for entry in rule
-                              if _local(entry) in ("inputEntry", "outputEntry"))
+                cells = tuple(
+                    (_text(entry) or "").strip() for entry in rule if _local(entry) in ("inputEntry", "outputEntry")
+                )
                 rows[rule.get("id")] = ("rule", decision.get("id"), cells)
     return rows
 

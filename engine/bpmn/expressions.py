@@ -50,17 +50,20 @@ def find_expressions(tree: etree._ElementTree) -> list[tuple[etree._Element, str
             found.append((_owner(node), "timer", "eval", node.text or ""))
     for node in root.iter(_q(SPIFF_NS, "parameter")):  # a service task's connector parameters
         task = next(node.iterancestors(_q(BPMN_NS, "serviceTask")), None)  # the parameter's own id is its name
-        found.append((task if task is not None else _owner(node), "connector parameter", "eval",
-                      node.get("value") or ""))
+        found.append(
+            (task if task is not None else _owner(node), "connector parameter", "eval", node.get("value") or "")
+        )
     return [f for f in found if f[3].strip()]
 
 
 def check_template_expressions(tree: etree._ElementTree) -> list[ExpressionFinding]:
     """Findings for a BPMN document's expressions, or a DMN document's cells (named by cell id)."""
     if dmn.is_dmn(tree):
-        return [ExpressionFinding(cell.element_id, cell.line, cell.kind, problem)
-                for cell in dmn.dmn_cells(tree)
-                for problem in check_expression(cell.source, helper_names=HELPER_NAMES)]
+        return [
+            ExpressionFinding(cell.element_id, cell.line, cell.kind, problem)
+            for cell in dmn.dmn_cells(tree)
+            for problem in check_expression(cell.source, helper_names=HELPER_NAMES)
+        ]
     findings = []
     for element, kind, mode, source in find_expressions(tree):
         for problem in check_expression(source.strip(), mode=mode, helper_names=HELPER_NAMES):
@@ -72,5 +75,9 @@ def refuse_unsafe_expressions(files: Mapping[str, bytes]) -> None:
     """Raise TemplateError for the first unsafe or unparsable expression, naming its element."""
     for name, content in files.items():
         for finding in check_template_expressions(parse_xml(content, file_name=name)):
-            raise TemplateError(f"{finding.kind} expression refused: {finding.message}",
-                                element_id=finding.element_id, line=finding.line, file_name=name)
+            raise TemplateError(
+                f"{finding.kind} expression refused: {finding.message}",
+                element_id=finding.element_id,
+                line=finding.line,
+                file_name=name,
+            )

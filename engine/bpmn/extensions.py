@@ -128,10 +128,15 @@ def _read_step(node: etree._Element, lane_name: str | None) -> StepPolicy:
     return StepPolicy(
         element_id=node.get("id"),
         name=node.get("name") or node.get("id"),
-        role=own.get("role") or _vendor_attr(node, "candidateGroups")
-        or props.get("candidate_groups") or props.get("role") or lane_name,
+        role=own.get("role")
+        or _vendor_attr(node, "candidateGroups")
+        or props.get("candidate_groups")
+        or props.get("role")
+        or lane_name,
         assignee=own.get("assignee") or _vendor_attr(node, "assignee"),
-        budget=own.get("budget") or _vendor_attr(node, "dueDate") or props.get("budget")
+        budget=own.get("budget")
+        or _vendor_attr(node, "dueDate")
+        or props.get("budget")
         or _days(props.get("sla_working_days")),
         budget_group=own.get("budgetGroup"),
         warn_at=own.get("warnAt"),

@@ -70,8 +70,10 @@ def digest_files(files: Mapping[str, bytes]) -> str:
 class TemplateParser(SpiffBpmnParser):
     """The spiff flavour, whose service tasks wait for a worker instead of calling out inline."""
 
-    OVERRIDE_PARSER_CLASSES = {**SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
-                               full_tag("serviceTask"): (ServiceTaskParser, WaitingServiceTask)}
+    OVERRIDE_PARSER_CLASSES = {
+        **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("serviceTask"): (ServiceTaskParser, WaitingServiceTask),
+    }
 
 
 def parse_bundle(files: Mapping[str, bytes], process_id: str | None = None) -> SpecBundle:
@@ -128,7 +130,7 @@ def _only_executable(parser: SpiffBpmnParser, files: Mapping[str, bytes]) -> str
         return ids[0]
     names = ", ".join(sorted(files))
     if not ids:
-        raise TemplateError(f"no executable process (isExecutable=\"true\") in {names}")
+        raise TemplateError(f'no executable process (isExecutable="true") in {names}')
     raise TemplateError(f"several executable processes ({', '.join(sorted(ids))}); name the one to run")
 
 
@@ -138,7 +140,7 @@ def _template_error(exc: ValidationException, trees: Mapping[str, etree._Element
     file_name = getattr(exc, "file_name", "") or None
     if line is None and element_id:
         tree = trees.get(file_name) if file_name else None
-        for candidate in ([tree] if tree is not None else trees.values()):
+        for candidate in [tree] if tree is not None else trees.values():
             line = element_line(candidate, element_id)
             if line:
                 break
@@ -162,8 +164,7 @@ class SpecCache:
                 self._items.move_to_end((digest, process_id))
             return bundle
 
-    def get(self, files: Mapping[str, bytes], process_id: str | None = None,
-            digest: str | None = None) -> SpecBundle:
+    def get(self, files: Mapping[str, bytes], process_id: str | None = None, digest: str | None = None) -> SpecBundle:
         key = (digest or digest_files(files), process_id)
         bundle = self.cached(*key)
         if bundle is not None:

@@ -76,8 +76,12 @@ class Run:
     def human_tasks(self) -> list[HumanTask]:
         return [
             HumanTask(
-                task_id=str(t.id), element_id=t.task_spec.bpmn_id, name=t.task_spec.bpmn_name or t.task_spec.bpmn_id,
-                lane=t.task_spec.lane, process_id=t.workflow.spec.name, data=dict(t.data),
+                task_id=str(t.id),
+                element_id=t.task_spec.bpmn_id,
+                name=t.task_spec.bpmn_name or t.task_spec.bpmn_id,
+                lane=t.task_spec.lane,
+                process_id=t.workflow.spec.name,
+                data=dict(t.data),
             )
             for t in self._ready_human()
         ]
@@ -100,7 +104,8 @@ class Run:
 
     def next_timer_at(self) -> datetime | None:
         dues = [
-            timers.parse_due(event.value) for event in self.waiting_events()
+            timers.parse_due(event.value)
+            for event in self.waiting_events()
             if event.event_type in TIMER_EVENT_TYPES and isinstance(event.value, str)
         ]
         return min(dues) + TIMER_SLACK if dues else None
@@ -109,8 +114,11 @@ class Run:
         return [e.name for e in self.waiting_events() if e.event_type not in TIMER_EVENT_TYPES]
 
     def completed_element_ids(self) -> list[str]:
-        return [t.task_spec.bpmn_id for t in self.workflow.get_tasks(state=TaskState.COMPLETED)
-                if getattr(t.task_spec, "bpmn_id", None)]
+        return [
+            t.task_spec.bpmn_id
+            for t in self.workflow.get_tasks(state=TaskState.COMPLETED)
+            if getattr(t.task_spec, "bpmn_id", None)
+        ]
 
     def last_reached_status(self) -> int | None:
         """The portal status of the node the dossier waits at (a catch event), else of the most
@@ -135,8 +143,10 @@ class Run:
 
     def dump(self) -> str:
         if len(self.workflow.tasks) > MAX_TREE_SIZE:
-            raise InvalidAction("dossier workflow grew to %(count)s tasks; a loop in the template runs away",
-                                count=len(self.workflow.tasks))
+            raise InvalidAction(
+                "dossier workflow grew to %(count)s tasks; a loop in the template runs away",
+                count=len(self.workflow.tasks),
+            )
         self._refuse_oversized_state()
         state = dump_state(self.workflow)
         if len(state) > state_size.MAX_STATE_CHARS:  # the walk's estimate was under: escapes, dates
@@ -150,9 +160,12 @@ class Run:
         element, _, total = state_size.largest_data(self.workflow, limit)
         if measured is None and total <= limit:
             return
-        raise ExpressionError("the dossier's data would grow past %(limit)s characters (the state "
-                              "to save); the largest data is at this step", limit=limit,
-                              element_id=element)
+        raise ExpressionError(
+            "the dossier's data would grow past %(limit)s characters (the state "
+            "to save); the largest data is at this step",
+            limit=limit,
+            element_id=element,
+        )
 
     # -- commands ----------------------------------------------------------------------------
     def advance(self) -> None:
@@ -174,8 +187,14 @@ class Run:
 
     def waiting_service_task(self, task_id: str):
         """The SpiffWorkflow task of a waiting service task (a connector may read its data), or None."""
-        return next((t for t in self._all_tasks() if str(t.id) == task_id
-                     and task_id in {call.task_id for call in self.pending_service_calls()}), None)
+        return next(
+            (
+                t
+                for t in self._all_tasks()
+                if str(t.id) == task_id and task_id in {call.task_id for call in self.pending_service_calls()}
+            ),
+            None,
+        )
 
     def finish_service_call(self, task_id: str, result) -> None:
         """Complete a waiting service task with its connector's result and run on."""
@@ -184,8 +203,11 @@ class Run:
             task = self.workflow.get_task_from_id(UUID(task_id))
         except (TaskNotFoundException, ValueError):
             task = None
-        if task is None or task.task_spec.bpmn_id is None or \
-                task_id not in {call.task_id for call in self.pending_service_calls()}:
+        if (
+            task is None
+            or task.task_spec.bpmn_id is None
+            or task_id not in {call.task_id for call in self.pending_service_calls()}
+        ):
             raise InvalidAction("the service task %(task)s no longer waits for its connector", task=task_id)
         with timers.clock_in_use(self.clock), _expression_errors(), step_time_limit():
             service_tasks.finish(task, result)
@@ -215,8 +237,9 @@ class Run:
             try:
                 self.workflow.send_event(BpmnEvent(definition, payload=dict(payload or {})))
             except SpiffWorkflowException as exc:
-                raise InvalidAction("nothing in this dossier waits for '%(event)s': %(error)s",
-                                    event=definition.name, error=str(exc)) from None
+                raise InvalidAction(
+                    "nothing in this dossier waits for '%(event)s': %(error)s", event=definition.name, error=str(exc)
+                ) from None
             self.workflow.do_engine_steps()
 
     def _ready_human_task(self, task_id: str):
@@ -225,8 +248,11 @@ class Run:
         except (TaskNotFoundException, ValueError):
             raise InvalidAction("task %(task)s is not part of this dossier", task=task_id) from None
         if not task.task_spec.manual or task.state != TaskState.READY:
-            raise InvalidAction("step '%(step)s' is not waiting for a person (state %(state)s)",
-                                step=task.task_spec.bpmn_id, state=TaskState.get_name(task.state))
+            raise InvalidAction(
+                "step '%(step)s' is not waiting for a person (state %(state)s)",
+                step=task.task_spec.bpmn_id,
+                state=TaskState.get_name(task.state),
+            )
         return task
 
 
@@ -236,8 +262,12 @@ def refuse_reserved_keys(data: Mapping) -> None:
     path = reserved_key_path(data)
     if path is not None:
         field = path.split(".")[0].split("[")[0]
-        raise InvalidAction("the field '%(path)s' uses a name the engine reserves ('%(key)s'); rename it",
-                            field=field, path=path, key=path.rsplit(".", 1)[-1])
+        raise InvalidAction(
+            "the field '%(path)s' uses a name the engine reserves ('%(key)s'); rename it",
+            field=field,
+            path=path,
+            key=path.rsplit(".", 1)[-1],
+        )
 
 
 class _expression_errors:
@@ -255,8 +285,10 @@ class _expression_errors:
                 task = _failing_task(tb)
                 exc.element_id = getattr(task.task_spec, "bpmn_id", None) if task is not None else None
             return False
-        if not isinstance(exc, (SpiffWorkflowException, TypeError, ValueError, NameError,
-                                AttributeError, KeyError, NotImplementedError)):
+        if not isinstance(
+            exc,
+            (SpiffWorkflowException, TypeError, ValueError, NameError, AttributeError, KeyError, NotImplementedError),
+        ):
             return False
         task = getattr(exc, "task", None) or _failing_task(tb)
         element_id = getattr(task.task_spec, "bpmn_id", None) if task is not None else None

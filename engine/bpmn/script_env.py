@@ -116,60 +116,192 @@ def _discard(*args, **kwargs) -> None:
 
 
 _BASE: dict[str, object] = {
-    "len": len, "min": min, "max": max, "sum": _sum, "abs": abs, "round": round,
-    "int": int, "float": float, "str": SafeStr, "bool": bool, "list": list, "dict": dict,
-    "set": set, "tuple": tuple, "sorted": sorted, "reversed": reversed, "any": any, "all": all,
-    "range": _bounded_range, "enumerate": enumerate, "zip": zip, "isinstance": isinstance,
+    "len": len,
+    "min": min,
+    "max": max,
+    "sum": _sum,
+    "abs": abs,
+    "round": round,
+    "int": int,
+    "float": float,
+    "str": SafeStr,
+    "bool": bool,
+    "list": list,
+    "dict": dict,
+    "set": set,
+    "tuple": tuple,
+    "sorted": sorted,
+    "reversed": reversed,
+    "any": any,
+    "all": all,
+    "range": _bounded_range,
+    "enumerate": enumerate,
+    "zip": zip,
+    "isinstance": isinstance,
     "print": _discard,
-    "datetime": datetime, "timedelta": timedelta, "date": date, "timezone": timezone,
+    "datetime": datetime,
+    "timedelta": timedelta,
+    "date": date,
+    "timezone": timezone,
 }
 #: Every name the environment provides besides the helpers (True/False/None are keywords).
 ALLOWED_BUILTINS: frozenset[str] = frozenset(_BASE)
 
-REFUSED_NAMES = frozenset({
-    "eval", "exec", "compile", "open", "getattr", "setattr", "delattr", "hasattr", "globals",
-    "vars", "locals", "type", "input", "breakpoint", "dir", "help", "object", "super", "memoryview",
-    "classmethod", "staticmethod", "property", "id", "iter", "next", "exit", "quit",
-})
-_INSPECT_ATTRIBUTES = frozenset({
-    "gi_frame", "gi_code", "gi_yieldfrom", "cr_frame", "cr_code", "cr_await", "ag_frame", "ag_code",
-    "f_back", "f_builtins", "f_code", "f_globals", "f_locals", "f_trace", "tb_frame", "tb_next",
-    "co_code", "mro", "format", "format_map",
-})
+REFUSED_NAMES = frozenset(
+    {
+        "eval",
+        "exec",
+        "compile",
+        "open",
+        "getattr",
+        "setattr",
+        "delattr",
+        "hasattr",
+        "globals",
+        "vars",
+        "locals",
+        "type",
+        "input",
+        "breakpoint",
+        "dir",
+        "help",
+        "object",
+        "super",
+        "memoryview",
+        "classmethod",
+        "staticmethod",
+        "property",
+        "id",
+        "iter",
+        "next",
+        "exit",
+        "quit",
+    }
+)
+_INSPECT_ATTRIBUTES = frozenset(
+    {
+        "gi_frame",
+        "gi_code",
+        "gi_yieldfrom",
+        "cr_frame",
+        "cr_code",
+        "cr_await",
+        "ag_frame",
+        "ag_code",
+        "f_back",
+        "f_builtins",
+        "f_code",
+        "f_globals",
+        "f_locals",
+        "f_trace",
+        "tb_frame",
+        "tb_next",
+        "co_code",
+        "mro",
+        "format",
+        "format_map",
+    }
+)
 _CLOCK_READS = frozenset({"now", "today", "utcnow"})
 
-_STR_ATTRS = frozenset({
-    "capitalize", "casefold", "count", "endswith", "find", "index", "isalnum", "isalpha",
-    "isdecimal", "isdigit", "islower", "isnumeric", "isspace", "istitle", "isupper", "lower",
-    "lstrip", "partition", "removeprefix", "removesuffix", "rfind", "rindex", "rpartition",
-    "rsplit", "rstrip", "split", "splitlines", "startswith", "strip", "swapcase", "title", "upper",
-    "join", "replace", "ljust", "rjust", "center", "zfill",
-})
-_NUMBER_ATTRS = frozenset({"real", "imag", "conjugate", "bit_length", "is_integer", "numerator",
-                           "denominator"})
-_DATE_ATTRS = frozenset({"year", "month", "day", "replace", "isoformat", "weekday", "isoweekday",
-                         "isocalendar", "strftime", "toordinal"})
-_DATETIME_ATTRS = _DATE_ATTRS | {"hour", "minute", "second", "microsecond", "tzinfo", "fold",
-                                 "date", "time", "astimezone", "timestamp", "utcoffset", "tzname"}
+_STR_ATTRS = frozenset(
+    {
+        "capitalize",
+        "casefold",
+        "count",
+        "endswith",
+        "find",
+        "index",
+        "isalnum",
+        "isalpha",
+        "isdecimal",
+        "isdigit",
+        "islower",
+        "isnumeric",
+        "isspace",
+        "istitle",
+        "isupper",
+        "lower",
+        "lstrip",
+        "partition",
+        "removeprefix",
+        "removesuffix",
+        "rfind",
+        "rindex",
+        "rpartition",
+        "rsplit",
+        "rstrip",
+        "split",
+        "splitlines",
+        "startswith",
+        "strip",
+        "swapcase",
+        "title",
+        "upper",
+        "join",
+        "replace",
+        "ljust",
+        "rjust",
+        "center",
+        "zfill",
+    }
+)
+_NUMBER_ATTRS = frozenset({"real", "imag", "conjugate", "bit_length", "is_integer", "numerator", "denominator"})
+_DATE_ATTRS = frozenset(
+    {"year", "month", "day", "replace", "isoformat", "weekday", "isoweekday", "isocalendar", "strftime", "toordinal"}
+)
+_DATETIME_ATTRS = _DATE_ATTRS | {
+    "hour",
+    "minute",
+    "second",
+    "microsecond",
+    "tzinfo",
+    "fold",
+    "date",
+    "time",
+    "astimezone",
+    "timestamp",
+    "utcoffset",
+    "tzname",
+}
 _INSTANCE_ATTRS: dict[type, frozenset[str]] = {
     str: _STR_ATTRS,
-    bool: _NUMBER_ATTRS, int: _NUMBER_ATTRS, float: _NUMBER_ATTRS,
-    list: frozenset({"append", "clear", "copy", "count", "extend", "index", "insert", "pop",
-                     "remove", "reverse", "sort"}),
+    bool: _NUMBER_ATTRS,
+    int: _NUMBER_ATTRS,
+    float: _NUMBER_ATTRS,
+    list: frozenset(
+        {"append", "clear", "copy", "count", "extend", "index", "insert", "pop", "remove", "reverse", "sort"}
+    ),
     tuple: frozenset({"count", "index"}),
-    dict: frozenset({"clear", "copy", "get", "items", "keys", "pop", "popitem", "setdefault",
-                     "update", "values"}),
-    set: frozenset({"add", "clear", "copy", "difference", "discard", "intersection", "isdisjoint",
-                    "issubset", "issuperset", "pop", "remove", "symmetric_difference", "union",
-                    "update", "difference_update", "intersection_update"}),
-    frozenset: frozenset({"copy", "difference", "intersection", "isdisjoint", "issubset",
-                          "issuperset", "symmetric_difference", "union"}),
+    dict: frozenset({"clear", "copy", "get", "items", "keys", "pop", "popitem", "setdefault", "update", "values"}),
+    set: frozenset(
+        {
+            "add",
+            "clear",
+            "copy",
+            "difference",
+            "discard",
+            "intersection",
+            "isdisjoint",
+            "issubset",
+            "issuperset",
+            "pop",
+            "remove",
+            "symmetric_difference",
+            "union",
+            "update",
+            "difference_update",
+            "intersection_update",
+        }
+    ),
+    frozenset: frozenset(
+        {"copy", "difference", "intersection", "isdisjoint", "issubset", "issuperset", "symmetric_difference", "union"}
+    ),
     datetime: _DATETIME_ATTRS,
     date: _DATE_ATTRS,
     timedelta: frozenset({"days", "seconds", "microseconds", "total_seconds"}),
     timezone: frozenset({"utcoffset", "tzname", "dst"}),
-    time: frozenset({"hour", "minute", "second", "microsecond", "tzinfo", "isoformat", "replace",
-                     "strftime"}),
+    time: frozenset({"hour", "minute", "second", "microsecond", "tzinfo", "isoformat", "replace", "strftime"}),
     type(date(2000, 1, 1).isocalendar()): frozenset({"year", "week", "weekday", "count", "index"}),
 }
 _CLASS_ATTRS: dict[type, frozenset[str]] = {
@@ -194,21 +326,59 @@ def _attrs_of_type(cls: type) -> tuple[type | None, frozenset[str]]:
 # --------------------------------------------------------------------------------------------
 
 _ALLOWED_NODES = (
-    ast.Module, ast.Expression, ast.Assign, ast.AugAssign, ast.For, ast.If, ast.Expr, ast.Pass,
-    ast.Break, ast.Continue, ast.Delete, ast.Assert,
-    ast.BoolOp, ast.NamedExpr, ast.BinOp, ast.UnaryOp, ast.IfExp, ast.Dict, ast.Set, ast.ListComp,
-    ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Compare, ast.Call, ast.FormattedValue,
-    ast.JoinedStr, ast.Constant, ast.Attribute, ast.Subscript, ast.Starred, ast.Name, ast.List,
-    ast.Tuple, ast.Slice, ast.comprehension, ast.keyword,
-    ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop,
+    ast.Module,
+    ast.Expression,
+    ast.Assign,
+    ast.AugAssign,
+    ast.For,
+    ast.If,
+    ast.Expr,
+    ast.Pass,
+    ast.Break,
+    ast.Continue,
+    ast.Delete,
+    ast.Assert,
+    ast.BoolOp,
+    ast.NamedExpr,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.IfExp,
+    ast.Dict,
+    ast.Set,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+    ast.Compare,
+    ast.Call,
+    ast.FormattedValue,
+    ast.JoinedStr,
+    ast.Constant,
+    ast.Attribute,
+    ast.Subscript,
+    ast.Starred,
+    ast.Name,
+    ast.List,
+    ast.Tuple,
+    ast.Slice,
+    ast.comprehension,
+    ast.keyword,
+    ast.expr_context,
+    ast.boolop,
+    ast.operator,
+    ast.unaryop,
+    ast.cmpop,
 )
 _REFUSED_NODES = {
-    ast.Import: "import is not allowed", ast.ImportFrom: "import is not allowed",
-    ast.Lambda: "lambda is not allowed", ast.FunctionDef: "defining functions (def) is not allowed",
+    ast.Import: "import is not allowed",
+    ast.ImportFrom: "import is not allowed",
+    ast.Lambda: "lambda is not allowed",
+    ast.FunctionDef: "defining functions (def) is not allowed",
     ast.AsyncFunctionDef: "defining functions (def) is not allowed",
     ast.ClassDef: "defining classes is not allowed",
     ast.While: "while loops are not allowed; loop with for over a list or a bounded range",
-    ast.Global: "global is not allowed", ast.Nonlocal: "nonlocal is not allowed",
+    ast.Global: "global is not allowed",
+    ast.Nonlocal: "nonlocal is not allowed",
 }
 _FORMAT_NUMBER = re.compile(r"\d+")
 _PERCENT_DIRECTIVE = re.compile(r"%(?:\([^)]*\))?[#0 +\-]*(\*|\d+)?(?:\.(\*|\d+))?")
@@ -240,10 +410,11 @@ class _Checker(ast.NodeVisitor):
             self.refuse(node, f"attribute '{node.attr}' is not allowed")
         elif not isinstance(node.ctx, ast.Load):
             self.refuse(node, f"assigning to attribute '{node.attr}' is not allowed")
-        elif (node.attr in _CLOCK_READS and isinstance(node.value, ast.Name)
-              and node.value.id in ("datetime", "date")):
-            self.refuse(node, f"{node.value.id}.{node.attr}() is not allowed: use the now() helper, "
-                              "which reads the dossier clock")
+        elif node.attr in _CLOCK_READS and isinstance(node.value, ast.Name) and node.value.id in ("datetime", "date"):
+            self.refuse(
+                node,
+                f"{node.value.id}.{node.attr}() is not allowed: use the now() helper, which reads the dossier clock",
+            )
         self.generic_visit(node)
 
     def visit_Subscript(self, node: ast.Subscript):
@@ -269,8 +440,7 @@ def _problem_text(line: int, col: int, message: str) -> str:
 # Rewriting: route risky operations through the runtime guards
 # --------------------------------------------------------------------------------------------
 
-_BINOP_GUARDS = {ast.Add: "_add_", ast.Mult: "_mul_", ast.Pow: "_pow_", ast.LShift: "_lshift_",
-                 ast.Mod: "_mod_"}
+_BINOP_GUARDS = {ast.Add: "_add_", ast.Mult: "_mul_", ast.Pow: "_pow_", ast.LShift: "_lshift_", ast.Mod: "_mod_"}
 _INPLACE_GUARDS = {**_BINOP_GUARDS, ast.Add: "_iadd_", ast.Mult: "_imul_"}
 
 
@@ -300,8 +470,7 @@ class _Rewriter(ast.NodeTransformer):
         name = _INPLACE_GUARDS.get(type(node.op))
         if name is None:
             return node
-        target_load = ast.copy_location(type(node.target)(**{**vars(node.target), "ctx": ast.Load()}),
-                                        node.target)
+        target_load = ast.copy_location(type(node.target)(**{**vars(node.target), "ctx": ast.Load()}), node.target)
         value = self.guard(name, target_load, node.value, like=node)
         return ast.copy_location(ast.Assign([node.target], value), node)
 
@@ -465,13 +634,24 @@ class _Meter:
         if now > self.deadline:
             raise ExpressionError("evaluation ran longer than %(seconds)s s", seconds=MAX_SECONDS)
         if self.step_deadline is not None and now > self.step_deadline:
-            raise ExpressionError("the step's expressions ran longer than %(seconds)s s together",
-                                  seconds=MAX_STEP_SECONDS)
+            raise ExpressionError(
+                "the step's expressions ran longer than %(seconds)s s together", seconds=MAX_STEP_SECONDS
+            )
 
     def namespace(self) -> dict[str, Callable]:
-        return {"_getattr_": self.getattr_, "_iter_": self.iter_, "_add_": self.add, "_mul_": self.mul,
-                "_iadd_": self.iadd, "_imul_": self.imul, "_pow_": _pow, "_lshift_": _lshift,
-                "_mod_": self.mod, "_text_": self.text, "_built_": self.built}
+        return {
+            "_getattr_": self.getattr_,
+            "_iter_": self.iter_,
+            "_add_": self.add,
+            "_mul_": self.mul,
+            "_iadd_": self.iadd,
+            "_imul_": self.imul,
+            "_pow_": _pow,
+            "_lshift_": _lshift,
+            "_mod_": self.mod,
+            "_text_": self.text,
+            "_built_": self.built,
+        }
 
     def text(self, value, width: int = 0):
         """An f-string field: what it renders (its text or its padded width) is charged."""
@@ -560,7 +740,7 @@ def _pow(a, b):
     if isinstance(a, int) and isinstance(b, int) and b > 0 and abs(a) > 1:
         if a.bit_length() * b > MAX_INT_BITS:
             raise ExpressionError(f"{a} ** {b} is too large (limit {MAX_INT_BITS} bits)")
-    return a ** b
+    return a**b
 
 
 def _lshift(a, b):
@@ -582,9 +762,11 @@ def _percent_widths(text: str) -> list[int]:
 def _join(meter: _Meter, sep: str):
     def join(iterable):
         items = list(meter.iter_(iterable))
-        meter._sized(sum(len(i) if isinstance(i, str) else 0 for i in items)
-                     + len(sep) * max(len(items) - 1, 0), "join()")
+        meter._sized(
+            sum(len(i) if isinstance(i, str) else 0 for i in items) + len(sep) * max(len(items) - 1, 0), "join()"
+        )
         return sep.join(items)
+
     return join
 
 
@@ -593,6 +775,7 @@ def _replace(meter: _Meter, text: str):
         hits = text.count(old) if count < 0 else min(count, text.count(old))
         meter._sized(len(text) + hits * max(len(new) - len(old), 0), "replace()")
         return text.replace(old, new, count)
+
     return replace
 
 
@@ -601,7 +784,9 @@ def _padding(method: str):
         def pad(width, *args):
             meter._sized(max(width, len(text)) if isinstance(width, int) else 0, f"{method}()")
             return getattr(text, method)(width, *args)
+
         return pad
+
     return bind
 
 
@@ -610,17 +795,39 @@ def _extend(meter: _Meter, items: list):
         new = list(meter.iter_(iterable))
         meter._sized(len(items) + len(new), "extend()")
         items.extend(new)
+
     return extend
 
 
 _COPYING_METHODS = frozenset(
-    {(str, m) for m in ("capitalize", "casefold", "lower", "upper", "swapcase", "title", "strip",
-                        "lstrip", "rstrip", "split", "rsplit", "splitlines", "partition",
-                        "rpartition")}
+    {
+        (str, m)
+        for m in (
+            "capitalize",
+            "casefold",
+            "lower",
+            "upper",
+            "swapcase",
+            "title",
+            "strip",
+            "lstrip",
+            "rstrip",
+            "split",
+            "rsplit",
+            "splitlines",
+            "partition",
+            "rpartition",
+        )
+    }
     | {(t, "copy") for t in (list, dict, set, frozenset)}
-    | {(t, m) for t in (set, frozenset) for m in ("union", "difference", "symmetric_difference")})
-_METHOD_GUARDS = {(str, "join"): _join, (str, "replace"): _replace, (list, "extend"): _extend,
-                  **{(str, m): _padding(m) for m in ("ljust", "rjust", "center", "zfill")}}
+    | {(t, m) for t in (set, frozenset) for m in ("union", "difference", "symmetric_difference")}
+)
+_METHOD_GUARDS = {
+    (str, "join"): _join,
+    (str, "replace"): _replace,
+    (list, "extend"): _extend,
+    **{(str, m): _padding(m) for m in ("ljust", "rjust", "center", "zfill")},
+}
 _GUARD_NAMES = frozenset(_Meter().namespace())
 
 
@@ -641,8 +848,9 @@ class SafeEnvironment(TaskDataEnvironment):
 
     def __init__(self, helpers: Mapping[str, Callable] | None = None):
         helpers = dict(helpers or {})
-        bad = sorted(n for n in helpers if not n.isidentifier() or n.startswith("_") or n in _BASE
-                     or n in REFUSED_NAMES)
+        bad = sorted(
+            n for n in helpers if not n.isidentifier() or n.startswith("_") or n in _BASE or n in REFUSED_NAMES
+        )
         if bad:
             raise ValueError(f"helper names must be public identifiers not already provided: {bad}")
         super().__init__({**_BASE, **helpers})
@@ -676,8 +884,11 @@ class SafeEnvironment(TaskDataEnvironment):
             self._write_back(namespace, context, external_context or {})
         path = reserved_key_path(context)
         if path is not None:  # stored, the dossier's state could not be loaded again
-            raise ExpressionError("the script wrote '%(path)s': '%(key)s' is a name the engine reserves",
-                                  path=path, key=path.rsplit(".", 1)[-1])
+            raise ExpressionError(
+                "the script wrote '%(path)s': '%(key)s' is a name the engine reserves",
+                path=path,
+                key=path.rsplit(".", 1)[-1],
+            )
         return True
 
     def _write_back(self, namespace: dict, context: dict, external_context: Mapping) -> None:
@@ -702,14 +913,18 @@ class _ScriptEngine(PythonScriptEngine):
             err.add_note(f"Error evaluating expression '{expression}'")
             raise
         except Exception as err:
-            raise WorkflowTaskException(f"Error evaluating expression '{expression}': {err}",
-                                        task=task, exception=err) from err
+            raise WorkflowTaskException(
+                f"Error evaluating expression '{expression}': {err}", task=task, exception=err
+            ) from err
         _refuse_unbounded_timer(task, expression, value)
         return value
 
 
-_TIMER_TAGS = ((TimeDateEventDefinition, "timeDate"), (DurationTimerEventDefinition, "timeDuration"),
-               (CycleTimerEventDefinition, "timeCycle"))
+_TIMER_TAGS = (
+    (TimeDateEventDefinition, "timeDate"),
+    (DurationTimerEventDefinition, "timeDuration"),
+    (CycleTimerEventDefinition, "timeCycle"),
+)
 
 
 def _refuse_unbounded_timer(task, expression, value) -> None:

@@ -25,8 +25,15 @@ from engine.bpmn.parser import SpecBundle
 #: Attributes of a task spec that hold code SpiffWorkflow evaluates when the task runs.
 CODE_ATTRIBUTES = ("script", "prescript", "postscript", "condition", "cardinality")
 #: Task spec classes that call out (DMN tables, services) or run a whole process of their own.
-CALLING_CLASSES = ("BusinessRuleTask", "ServiceTask", "CallActivity", "SubWorkflowTask",
-                   "TransactionSubprocess", "EventSubprocess", "AdHocSubprocess")
+CALLING_CLASSES = (
+    "BusinessRuleTask",
+    "ServiceTask",
+    "CallActivity",
+    "SubWorkflowTask",
+    "TransactionSubprocess",
+    "EventSubprocess",
+    "AdHocSubprocess",
+)
 #: Template versions analysed at most (the template cache keeps 1024 bundles too).
 CAPACITY = 1024
 
@@ -65,7 +72,9 @@ class ScriptedPaths:
 
     def after_step(self, element_id: str) -> bool:
         """Does completing step `element_id` run code (its post-script, the paths after it)?"""
-        return self._answer(("step", element_id), lambda: self._after(lambda spec: getattr(spec, "bpmn_id", None) == element_id))
+        return self._answer(
+            ("step", element_id), lambda: self._after(lambda spec: getattr(spec, "bpmn_id", None) == element_id)
+        )
 
     def after_message(self, name: str) -> bool:
         return self._answer(("message", name), lambda: self._after(lambda spec: _catches(spec, name)))
@@ -137,8 +146,11 @@ def _processes(bundle: SpecBundle):
 
 
 def _any_code(bundle: SpecBundle) -> bool:
-    return any(_runs_code_when_reached(spec) or _own_code(spec)
-               for process, _ in _processes(bundle) for spec in process.task_specs.values())
+    return any(
+        _runs_code_when_reached(spec) or _own_code(spec)
+        for process, _ in _processes(bundle)
+        for spec in process.task_specs.values()
+    )
 
 
 def _own_code(spec) -> bool:
@@ -163,18 +175,28 @@ def _event_definitions(spec) -> list:
 
 
 def _definition_runs_code(definition) -> bool:
-    return (isinstance(definition, TimerEventDefinition) or getattr(definition, "expression", None) is not None
-            or bool(getattr(definition, "correlation_properties", None)))
+    return (
+        isinstance(definition, TimerEventDefinition)
+        or getattr(definition, "expression", None) is not None
+        or bool(getattr(definition, "correlation_properties", None))
+    )
 
 
 def _waits_for_event(spec) -> bool:
-    return type(spec).__name__ in ("IntermediateCatchEvent", "BoundaryEvent", "ReceiveTask",
-                                   "EventBasedGateway") and bool(_event_definitions(spec))
+    return type(spec).__name__ in (
+        "IntermediateCatchEvent",
+        "BoundaryEvent",
+        "ReceiveTask",
+        "EventBasedGateway",
+    ) and bool(_event_definitions(spec))
 
 
 def _catches(spec, name: str) -> bool:
-    return any(getattr(d, "name", None) == name for d in _event_definitions(spec)) and \
-        type(spec).__name__ not in ("IntermediateThrowEvent", "EndEvent", "SendTask")
+    return any(getattr(d, "name", None) == name for d in _event_definitions(spec)) and type(spec).__name__ not in (
+        "IntermediateThrowEvent",
+        "EndEvent",
+        "SendTask",
+    )
 
 
 def _is_timer(spec) -> bool:

@@ -111,8 +111,10 @@ def load_state(state: str, bundle: SpecBundle) -> BpmnWorkflow:
     ser = _serializer()
     dct = json.loads(state)
     if dct.get(ser.VERSION_KEY) != ser.VERSION:
-        raise ValueError(f"stored state has serializer version {dct.get(ser.VERSION_KEY)!r}, "
-                         f"this engine reads {ser.VERSION!r}: migrate the state first")
+        raise ValueError(
+            f"stored state has serializer version {dct.get(ser.VERSION_KEY)!r}, "
+            f"this engine reads {ser.VERSION!r}: migrate the state first"
+        )
     dct.pop(ser.VERSION_KEY)
     ser.registry.bundle_in_use = bundle
     try:

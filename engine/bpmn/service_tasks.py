@@ -49,10 +49,17 @@ def pending_calls(tasks) -> list[PendingCall]:
         spec = task.task_spec
         if task.state != TaskState.STARTED or not isinstance(spec, WaitingServiceTask):
             continue
-        found.append(PendingCall(
-            str(task.id), spec.bpmn_id, spec.operation_name, dict(task.internal_data.get(PARAMS_KEY, {})),
-            spec.result_variable, DEFAULT_RETRIES if spec.retries is None else spec.retries,
-            spec.retry_backoff_base or DEFAULT_BACKOFF_BASE))
+        found.append(
+            PendingCall(
+                str(task.id),
+                spec.bpmn_id,
+                spec.operation_name,
+                dict(task.internal_data.get(PARAMS_KEY, {})),
+                spec.result_variable,
+                DEFAULT_RETRIES if spec.retries is None else spec.retries,
+                spec.retry_backoff_base or DEFAULT_BACKOFF_BASE,
+            )
+        )
     return found
 
 

@@ -74,22 +74,26 @@ class MigrationCheck:
     notes: list[Reason] = field(default_factory=list)  # safe differences worth knowing (open step budget)
 
 
-
-def diff_bundles(old: SpecBundle, new: SpecBundle, *, key: str = "", from_version: int = 0,
-                 to_version: int = 0) -> VersionDiff:
+def diff_bundles(
+    old: SpecBundle, new: SpecBundle, *, key: str = "", from_version: int = 0, to_version: int = 0
+) -> VersionDiff:
     before, after = _elements(old), _elements(new)
     attributes = _spiff_changes(old, new)
     changed = []
     for element_id in sorted(before.keys() & after.keys()):
         changes = _element_changes(before[element_id], after[element_id]) + [
-            f"{name} changed" for name in attributes.get(element_id, ()) if name not in STRUCTURAL]
+            f"{name} changed" for name in attributes.get(element_id, ()) if name not in STRUCTURAL
+        ]
         if changes:
             changed.append(_describe(after[element_id], tuple(changes)))
     return VersionDiff(
-        key=key or new.process_id, from_version=from_version, to_version=to_version,
+        key=key or new.process_id,
+        from_version=from_version,
+        to_version=to_version,
         added=[_describe(after[i]) for i in sorted(after.keys() - before.keys())],
         removed=[_describe(before[i]) for i in sorted(before.keys() - after.keys())],
-        changed=changed, budgets=_policy_changes(old, new),
+        changed=changed,
+        budgets=_policy_changes(old, new),
     )
 
 
@@ -136,8 +140,11 @@ def _describe(task_spec, changes: tuple[str, ...] = ()) -> ElementChange:
 
 def _spiff_changes(old: SpecBundle, new: SpecBundle) -> dict[str, list[str]]:
     """Attributes SpiffWorkflow sees changed (scripts, conditions, data, lanes...) per element id."""
-    pairs = [(old.spec, new.spec)] + [(spec, new.subprocess_specs[name]) for name, spec
-                                      in old.subprocess_specs.items() if name in new.subprocess_specs]
+    pairs = [(old.spec, new.spec)] + [
+        (spec, new.subprocess_specs[name])
+        for name, spec in old.subprocess_specs.items()
+        if name in new.subprocess_specs
+    ]
     found: dict[str, list[str]] = {}
     for before, after in pairs:
         spec_diff = SpecDiff(_registry(), before, after)
@@ -170,8 +177,11 @@ def _steps(bundle: SpecBundle) -> dict[str, StepPolicy]:
 
 
 def _step_policy_changes(old: StepPolicy, new: StepPolicy) -> list[PolicyChange]:
-    changes = [PolicyChange(new.element_id, name, getattr(old, name), getattr(new, name))
-               for name in POLICY_FIELDS if getattr(old, name) != getattr(new, name)]
+    changes = [
+        PolicyChange(new.element_id, name, getattr(old, name), getattr(new, name))
+        for name in POLICY_FIELDS
+        if getattr(old, name) != getattr(new, name)
+    ]
     if old.escalations != new.escalations:
         changes.append(PolicyChange(new.element_id, "escalations", _levels(old), _levels(new)))
     return changes
@@ -194,6 +204,7 @@ def _registry():
 
 # -- migration ----------------------------------------------------------------------------------
 
+
 def check_workflow(run: runner.Run, old: SpecBundle, new: SpecBundle) -> MigrationCheck:
     top_diff, sp_diffs = diff_workflow(_registry(), run.workflow, new.spec, new.subprocess_specs)
     reasons: list[Reason] = []
@@ -203,8 +214,11 @@ def check_workflow(run: runner.Run, old: SpecBundle, new: SpecBundle) -> Migrati
         subprocess = run.workflow.subprocesses[sp_id]
         if sp_diff is None:
             if any(t.has_state(TOUCHED) for t in subprocess.tasks.values()):
-                reasons.append(Reason.of("subprocess %(process)s was removed while the dossier is in it",
-                                         process=subprocess.spec.name))
+                reasons.append(
+                    Reason.of(
+                        "subprocess %(process)s was removed while the dossier is in it", process=subprocess.spec.name
+                    )
+                )
             continue
         changes = SpecDiff(_registry(), subprocess.spec, new.subprocess_specs[subprocess.spec.name]).changed
         _touched_reasons(sp_diff, changes, reasons)
@@ -223,11 +237,16 @@ def _touched_reasons(workflow_diff, spec_changes, reasons: list[Reason]) -> None
             bpmn_id = getattr(task.task_spec, "bpmn_id", None)
             step, state = bpmn_id or task.task_spec.name, TaskState.get_name(task.state).lower()
             if kind == "removed":
-                reason = Reason.of("step %(step)s (%(state)s) was removed in the target version",
-                                   step=step, state=state)
+                reason = Reason.of(
+                    "step %(step)s (%(state)s) was removed in the target version", step=step, state=state
+                )
             else:
-                reason = Reason.of("step %(step)s (%(state)s) was changed in the target version (%(fields)s)",
-                                   step=step, state=state, fields=", ".join(_names_for(task.task_spec, spec_changes)))
+                reason = Reason.of(
+                    "step %(step)s (%(state)s) was changed in the target version (%(fields)s)",
+                    step=step,
+                    state=state,
+                    fields=", ".join(_names_for(task.task_spec, spec_changes)),
+                )
             if reason not in found[bool(bpmn_id)]:
                 found[bool(bpmn_id)].append(reason)
     reasons.extend(found[True] or found[False])
@@ -243,9 +262,15 @@ def _open_step_notes(run: runner.Run, old: SpecBundle, new: SpecBundle) -> list[
         before, after = old.step(task.element_id), new.step(task.element_id)
         if before is not None and after is not None:
             for change in _step_policy_changes(before, after):
-                notes.append(Reason.of("open step %(step)s: %(field)s %(old)s -> %(new)s; its work item keeps the "
-                                       "deadline it has", step=change.element_id, field=change.field,
-                                       old=change.old, new=change.new))
+                notes.append(
+                    Reason.of(
+                        "open step %(step)s: %(field)s %(old)s -> %(new)s; its work item keeps the deadline it has",
+                        step=change.element_id,
+                        field=change.field,
+                        old=change.old,
+                        new=change.new,
+                    )
+                )
     return notes
 
 

@@ -18,9 +18,17 @@ _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 
 def _parser() -> etree.XMLParser:
     # remove_blank_text=False and strip_cdata=False keep the document as written, for round trips.
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                           huge_tree=False, remove_blank_text=False, strip_cdata=False,
-                           dtd_validation=False, remove_comments=False, remove_pis=False)
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_blank_text=False,
+        strip_cdata=False,
+        dtd_validation=False,
+        remove_comments=False,
+        remove_pis=False,
+    )
 
 
 def _line_of(data: bytes, offset: int) -> int:
@@ -34,7 +42,9 @@ def _refuse_declarations(data: bytes, file_name: str | None) -> None:
     if found:
         raise TemplateError(
             f"DOCTYPE/ENTITY declarations are not allowed in a template ({found.group(1).decode()})",
-            line=_line_of(data, found.start()), file_name=file_name)
+            line=_line_of(data, found.start()),
+            file_name=file_name,
+        )
 
 
 def _to_bytes(data: bytes | str) -> bytes:
@@ -53,8 +63,9 @@ def _syntax_error(exc: etree.XMLSyntaxError, file_name: str | None) -> TemplateE
     return TemplateError(f"Not well-formed XML: {message}", line=line or None, file_name=file_name)
 
 
-def parse_xml(data: bytes | str, *, file_name: str | None = None,
-              max_bytes: int = DEFAULT_MAX_BYTES) -> etree._ElementTree:
+def parse_xml(
+    data: bytes | str, *, file_name: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+) -> etree._ElementTree:
     """Parse an XML document that may come from an untrusted upload.
 
     Args:
@@ -70,8 +81,7 @@ def parse_xml(data: bytes | str, *, file_name: str | None = None,
     """
     raw = _to_bytes(data)
     if len(raw) > max_bytes:
-        raise TemplateError(f"The document is {len(raw)} bytes; the limit is {max_bytes}",
-                            file_name=file_name)
+        raise TemplateError(f"The document is {len(raw)} bytes; the limit is {max_bytes}", file_name=file_name)
     _refuse_declarations(raw, file_name)
     # lxml keeps earlier failures in a per-thread log; clear it so errors describe this file.
     etree.clear_error_log()
@@ -83,8 +93,7 @@ def parse_xml(data: bytes | str, *, file_name: str | None = None,
         raise TemplateError(f"Not well-formed XML: {exc}", line=1, file_name=file_name) from None
     # Backstop for encodings the byte scan cannot see (UTF-16 and the like).
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
-        raise TemplateError("DOCTYPE/ENTITY declarations are not allowed in a template",
-                            line=1, file_name=file_name)
+        raise TemplateError("DOCTYPE/ENTITY declarations are not allowed in a template", line=1, file_name=file_name)
     return tree
 
 

@@ -31,7 +31,9 @@ def _instant(text: str, calendar: WorkingCalendar) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise click.BadParameter(f"{text!r} is not a date-time like 2026-02-13T15:30", param_hint="--received") from None
+        raise click.BadParameter(
+            f"{text!r} is not a date-time like 2026-02-13T15:30", param_hint="--received"
+        ) from None
     return value if value.tzinfo else value.replace(tzinfo=calendar.tz)
 
 
@@ -49,8 +51,13 @@ def _day_kind(calendar: WorkingCalendar, day: date) -> str:
 
 def _describe_day(calendar: WorkingCalendar, day: date) -> dict:
     kind = _day_kind(calendar, day)
-    return {"date": day.isoformat(), "weekday": day.strftime("%a"), "kind": kind,
-            "working": kind != "off", "reason": calendar.reason(day) if kind != "working" else None}
+    return {
+        "date": day.isoformat(),
+        "weekday": day.strftime("%a"),
+        "kind": kind,
+        "working": kind != "off",
+        "reason": calendar.reason(day) if kind != "working" else None,
+    }
 
 
 @click.group("calendar")
@@ -71,18 +78,24 @@ def show(unit: str, date_from: datetime, date_to: datetime, as_json: bool) -> No
     days = [_describe_day(calendar, day) for day in _dates(date_from.date(), date_to.date())]
     summary = {kind: sum(d["kind"] == kind for d in days) for kind in ("working", "off", "make-up")}
     if as_json:
-        click.echo(json.dumps({"unit": unit, "chain": calendar_chain(unit), "days": days, "summary": summary},
-                              ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {"unit": unit, "chain": calendar_chain(unit), "days": days, "summary": summary}, ensure_ascii=False
+            )
+        )
         return
     labels = {"working": "làm việc", "off": "nghỉ", "make-up": "làm bù"}
     for d in days:
         click.echo(f"{d['date']} {d['weekday']}  {labels[d['kind']]:<8}  {d['reason'] or ''}".rstrip())
-    click.echo(f"{summary['working'] + summary['make-up']} working days ({summary['make-up']} make-up), "
-               f"{summary['off']} days off, of {len(days)}")
+    click.echo(
+        f"{summary['working'] + summary['make-up']} working days ({summary['make-up']} make-up), "
+        f"{summary['off']} days off, of {len(days)}"
+    )
 
 
-def _clock_start_reason(calendar: WorkingCalendar, received_at: datetime, start: datetime,
-                        rule: deadlines.ClockStartRule) -> str:
+def _clock_start_reason(
+    calendar: WorkingCalendar, received_at: datetime, start: datetime, rule: deadlines.ClockStartRule
+) -> str:
     local = calendar.local(received_at)
     if start == local:
         return "received during working hours: the clock starts at once"
@@ -102,8 +115,12 @@ def _clock_start_reason(calendar: WorkingCalendar, received_at: datetime, start:
 @click.option("--received", required=True, help="Receipt instant, e.g. 2026-02-13T15:30 (unit's local time).")
 @click.option("--days", type=float, default=None, help="Legal limit in working days (of 8 hours).")
 @click.option("--hours", type=float, default=None, help="Legal limit in working hours.")
-@click.option("--same-day", "same_day", is_flag=True,
-              help="Legal limit 'same day' (giải quyết trong ngày): the end of the clock start's working day.")
+@click.option(
+    "--same-day",
+    "same_day",
+    is_flag=True,
+    help="Legal limit 'same day' (giải quyết trong ngày): the end of the clock start's working day.",
+)
 @click.option("--cutoff", default=None, help="Receipts at or after this time (HH:MM) count from the next working day.")
 @click.option("--last-hour", is_flag=True, help="Receipts in the last working hour count from the next working day.")
 @click.option("--json", "as_json", is_flag=True)
@@ -124,14 +141,22 @@ def appointment(unit, received, days, hours, same_day, cutoff, last_hour, as_jso
     due = deadlines.appointment(calendar, received_at, minutes, rule)
     span = list(_dates(received_at.date(), due.date()))
     result = {
-        "unit": unit, "chain": calendar_chain(unit), "received_at": received_at.isoformat(),
-        "clock_start": start.isoformat(), "clock_start_reason": _clock_start_reason(calendar, received_at, start, rule),
-        "legal_limit": deadlines.format_legal_limit(minutes), "legal_minutes": minutes,
+        "unit": unit,
+        "chain": calendar_chain(unit),
+        "received_at": received_at.isoformat(),
+        "clock_start": start.isoformat(),
+        "clock_start_reason": _clock_start_reason(calendar, received_at, start, rule),
+        "legal_limit": deadlines.format_legal_limit(minutes),
+        "legal_minutes": minutes,
         "appointment": due.isoformat(),
-        "days_skipped": [{"date": d.isoformat(), "weekday": d.strftime("%a"), "reason": calendar.reason(d) or "nghỉ"}
-                         for d in span if not calendar.is_working_day(d)],
-        "make_up_days": [{"date": d.isoformat(), "reason": calendar.reason(d)}
-                         for d in span if _day_kind(calendar, d) == "make-up"],
+        "days_skipped": [
+            {"date": d.isoformat(), "weekday": d.strftime("%a"), "reason": calendar.reason(d) or "nghỉ"}
+            for d in span
+            if not calendar.is_working_day(d)
+        ],
+        "make_up_days": [
+            {"date": d.isoformat(), "reason": calendar.reason(d)} for d in span if _day_kind(calendar, d) == "make-up"
+        ],
     }
     click.echo(json.dumps(result, ensure_ascii=False) if as_json else _explain(result))
 
@@ -143,9 +168,11 @@ def _limit_text(result: dict) -> str:
 
 
 def _explain(result: dict) -> str:
-    lines = [f"received     {result['received_at']}",
-             f"clock start  {result['clock_start']}  ({result['clock_start_reason']})",
-             f"legal limit  {_limit_text(result)}"]
+    lines = [
+        f"received     {result['received_at']}",
+        f"clock start  {result['clock_start']}  ({result['clock_start_reason']})",
+        f"legal limit  {_limit_text(result)}",
+    ]
     lines += [f"  skipped    {d['date']} {d['weekday']}  {d['reason']}" for d in result["days_skipped"]]
     lines += [f"  make-up    {d['date']}  {d['reason']}" for d in result["make_up_days"]]
     lines.append(f"appointment  {result['appointment']}")
@@ -164,8 +191,14 @@ def add_day(unit, date_from, date_to, kind, note, created_by) -> None:
     with Database.from_env().session() as s:
         try:
             record = calendar_records.add_override(
-                s, calendar_code=unit, date_from=date_from.date(), date_to=(date_to or date_from).date(),
-                kind=kind, note=note, created_by=created_by)
+                s,
+                calendar_code=unit,
+                date_from=date_from.date(),
+                date_to=(date_to or date_from).date(),
+                kind=kind,
+                note=note,
+                created_by=created_by,
+            )
         except ValueError as exc:
             raise click.UsageError(str(exc)) from None
         click.echo(f"added #{record.id}: {unit} {record.date_from}..{record.date_to} {kind} ({record.note})")

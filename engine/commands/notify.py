@@ -41,8 +41,13 @@ def provider_group() -> None:
 @provider_group.command("set")
 @click.option("--unit", "unit_code", required=True, help="Province code (e.g. 01) or unit code (e.g. 00070).")
 @click.option("--channel", type=click.Choice(APPLICANT_CHANNELS), required=True)
-@click.option("--setting", "settings", multiple=True, metavar="NAME=VALUE",
-              help="One setting (repeat): e.g. url=..., api_key=..., brandname=... (docs/notifications.md).")
+@click.option(
+    "--setting",
+    "settings",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="One setting (repeat): e.g. url=..., api_key=..., brandname=... (docs/notifications.md).",
+)
 def set_command(unit_code: str, channel: str, settings: tuple[str, ...]) -> None:
     """Configure (or replace) the channel's provider for the unit; one transaction."""
     values = {}
@@ -82,5 +87,4 @@ def remove_command(unit_code: str, channel: str) -> None:
 
 
 #: What each adapter cannot work without (engine.services.citizen_channels).
-REQUIRED = {"sms": ("api_key", "secret_key", "brandname"), "zalo": ("access_token", "template_id"),
-            "email": ("host",)}
+REQUIRED = {"sms": ("api_key", "secret_key", "brandname"), "zalo": ("access_token", "template_id"), "email": ("host",)}

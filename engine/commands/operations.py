@@ -39,16 +39,25 @@ def list_incidents(include_resolved: bool, as_json: bool) -> None:
     with operator_runtime() as rt:
         found = incidents.listing(rt, include_resolved=include_resolved)
     for incident in found:
-        row = {"id": incident.id, "kind": incident.kind, "status": incident.status, "dossier_id": incident.dossier_id,
-               "work_item_id": incident.work_item_id, "element_id": incident.element_id,
-               "attempts": incident.attempts, "last_failed_at": incident.last_failed_at.isoformat(),
-               "error": incident.error}
+        row = {
+            "id": incident.id,
+            "kind": incident.kind,
+            "status": incident.status,
+            "dossier_id": incident.dossier_id,
+            "work_item_id": incident.work_item_id,
+            "element_id": incident.element_id,
+            "attempts": incident.attempts,
+            "last_failed_at": incident.last_failed_at.isoformat(),
+            "error": incident.error,
+        }
         if as_json:
             click.echo(json.dumps(row, ensure_ascii=False))
         else:
             where = f"dossier {incident.dossier_id}" + (f" at {incident.element_id}" if incident.element_id else "")
-            click.echo(f"#{incident.id} {incident.status} {incident.kind} {where} after {incident.attempts} "
-                       f"attempt(s), {row['last_failed_at']}: {incident.error}")
+            click.echo(
+                f"#{incident.id} {incident.status} {incident.kind} {where} after {incident.attempts} "
+                f"attempt(s), {row['last_failed_at']}: {incident.error}"
+            )
     if not found and not as_json:
         click.echo("no incidents")
 

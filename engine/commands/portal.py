@@ -29,8 +29,13 @@ def portal_group() -> None:
 @click.option("--token", default="portal-demo-token", show_default=True, help="The bearer token the portal expects.")
 @click.option("--push-to", default=None, help="Our intake URL (…/api/v1/portal/submissions) to push submissions to.")
 @click.option("--push-token", default=None, help="The API token the simulator pushes with.")
-@click.option("--submissions", "submissions_file", type=click.File("r", encoding="utf-8"), default=None,
-              help="A JSON list of submissions to offer from the start (the demo's).")
+@click.option(
+    "--submissions",
+    "submissions_file",
+    type=click.File("r", encoding="utf-8"),
+    default=None,
+    help="A JSON list of submissions to offer from the start (the demo's).",
+)
 def simulate(host: str, port: int, token: str, push_to: str | None, push_token: str | None, submissions_file) -> None:
     """Serve a stand-in portal: receives syncs, offers submissions, answers reconciliation queries."""
     logs.configure()
@@ -49,7 +54,9 @@ def simulate(host: str, port: int, token: str, push_to: str | None, push_token: 
 @click.option("--endpoint", required=True, help="The portal's base URL.")
 @click.option("--token", required=True, help="The credential the portal issued to the province.")
 @click.option("--platform-code", default=None, help="The two digits AA of Circular 4/2025's dossier code.")
-@click.option("--agency", "agencies", multiple=True, help="UNIT=PORTAL_AGENCY_ID (repeatable); others use their agency code.")
+@click.option(
+    "--agency", "agencies", multiple=True, help="UNIT=PORTAL_AGENCY_ID (repeatable); others use their agency code."
+)
 @click.option("--status-map", default="{}", help='Our status -> portal code where they differ, JSON: {"6": 4}.')
 @click.option("--timeout", default=10, show_default=True, help="Seconds before a portal request counts as failed.")
 @click.option("--pull-every", default=60, show_default=True, help="Seconds between pulls of online submissions.")
@@ -62,9 +69,17 @@ def configure(province, endpoint, token, platform_code, agencies, status_map, ti
         raise click.BadParameter(str(exc)) from None
     with operator_runtime() as rt:
         try:
-            portal_admin.configure(rt, province, endpoint=endpoint, token=token, agency_ids=pairs,
-                                   platform_code=platform_code, status_map=mapping, timeout_seconds=timeout,
-                                   pull_every_seconds=pull_every)
+            portal_admin.configure(
+                rt,
+                province,
+                endpoint=endpoint,
+                token=token,
+                agency_ids=pairs,
+                platform_code=platform_code,
+                status_map=mapping,
+                timeout_seconds=timeout,
+                pull_every_seconds=pull_every,
+            )
         except EngineError as exc:
             raise click.ClickException(f"{exc.field}: {exc}") from None
     click.echo(f"province {province} uses the portal at {endpoint}")
@@ -83,13 +98,25 @@ def reconcile(province: str | None, as_json: bool) -> None:
     found = 0
     for report in reports:
         if not as_json:
-            click.echo(f"province {report.province_code}: {report.ours} dossiers here, {report.portal} at the portal, "
-                       f"{len(report.differences)} differences")
+            click.echo(
+                f"province {report.province_code}: {report.ours} dossiers here, {report.portal} at the portal, "
+                f"{len(report.differences)} differences"
+            )
         for d in report.differences:
             found += 1
             if as_json:
-                click.echo(json.dumps({"province": report.province_code, "code": d.code, "what": d.what,
-                                       "ours": d.ours, "portal": d.portal}, ensure_ascii=False))
+                click.echo(
+                    json.dumps(
+                        {
+                            "province": report.province_code,
+                            "code": d.code,
+                            "what": d.what,
+                            "ours": d.ours,
+                            "portal": d.portal,
+                        },
+                        ensure_ascii=False,
+                    )
+                )
             else:
                 click.echo(f"  {d.code}\t{d.what}\tours={d.ours or '-'}\tportal={d.portal or '-'}")
     sys.exit(1 if found else 0)

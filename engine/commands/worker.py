@@ -28,25 +28,45 @@ def _smtp_from_env() -> SmtpChannel | None:
     host = os.environ.get("MOTCUA_SMTP_HOST")
     if not host:
         return None
-    return SmtpChannel(host, int(os.environ.get("MOTCUA_SMTP_PORT", "25")),
-                       os.environ.get("MOTCUA_SMTP_SENDER", "motcua@localhost"),
-                       os.environ.get("MOTCUA_SMTP_USER"), os.environ.get("MOTCUA_SMTP_PASSWORD"),
-                       os.environ.get("MOTCUA_SMTP_STARTTLS") == "1")
+    return SmtpChannel(
+        host,
+        int(os.environ.get("MOTCUA_SMTP_PORT", "25")),
+        os.environ.get("MOTCUA_SMTP_SENDER", "motcua@localhost"),
+        os.environ.get("MOTCUA_SMTP_USER"),
+        os.environ.get("MOTCUA_SMTP_PASSWORD"),
+        os.environ.get("MOTCUA_SMTP_STARTTLS") == "1",
+    )
 
 
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Do one pass over everything due, then exit.")
 @click.option("--poll", default=5.0, show_default=True, help="Seconds between passes.")
 @click.option("--batch", default=50, show_default=True, help="Rows leased per batch.")
-@click.option("--now", "frozen_now", default=None,
-              help="Run on a frozen clock at this ISO instant (simulations and tests).")
+@click.option(
+    "--now", "frozen_now", default=None, help="Run on a frozen clock at this ISO instant (simulations and tests)."
+)
 @click.option("--worker-id", default=None, help="Lease owner name (default host:pid).")
-@click.option("--pass-seconds", default=60.0, show_default=True,
-              help="Watchdog: a pass stops taking new items after this long (the rest waits for the next).")
-@click.option("--item-seconds", default=30.0, show_default=True,
-              help="Watchdog: one dossier, step or message running longer is stopped and counts as a failure.")
-def worker_command(once: bool, poll: float, batch: int, frozen_now: str | None, worker_id: str | None,
-                   pass_seconds: float, item_seconds: float) -> None:
+@click.option(
+    "--pass-seconds",
+    default=60.0,
+    show_default=True,
+    help="Watchdog: a pass stops taking new items after this long (the rest waits for the next).",
+)
+@click.option(
+    "--item-seconds",
+    default=30.0,
+    show_default=True,
+    help="Watchdog: one dossier, step or message running longer is stopped and counts as a failure.",
+)
+def worker_command(
+    once: bool,
+    poll: float,
+    batch: int,
+    frozen_now: str | None,
+    worker_id: str | None,
+    pass_seconds: float,
+    item_seconds: float,
+) -> None:
     """Fire due BPMN timers and deliver the outbox (e-mail when MOTCUA_SMTP_HOST is set).
 
     Any number of workers may run against PostgreSQL; on SQLite run one.

@@ -78,8 +78,12 @@ def refusal_to_work(actor: Actor, *, unit_code: str, role: str | None, assignee:
         return None
     if not actor.roles:
         return Reason.of("the step needs role '%(role)s'; %(user)s has no role", role=role, user=actor.username)
-    return Reason.of("the step needs role '%(role)s'; %(user)s has %(roles)s",
-                     role=role, user=actor.username, roles=", ".join(sorted(actor.roles)))
+    return Reason.of(
+        "the step needs role '%(role)s'; %(user)s has %(roles)s",
+        role=role,
+        user=actor.username,
+        roles=", ".join(sorted(actor.roles)),
+    )
 
 
 def refusal_to_complete(actor: Actor, step: StepHolding) -> EngineError | None:
@@ -88,8 +92,11 @@ def refusal_to_complete(actor: Actor, step: StepHolding) -> EngineError | None:
     if reason:
         return PermissionDenied.because(reason)
     if step.delegated:
-        return PermissionDenied("the step is delegated to %(user)s; it must be resolved back to %(owner)s first",
-                                user=step.assignee, owner=step.owner)
+        return PermissionDenied(
+            "the step is delegated to %(user)s; it must be resolved back to %(owner)s first",
+            user=step.assignee,
+            owner=step.owner,
+        )
     return None
 
 
@@ -105,8 +112,11 @@ def refusal_to_release(actor: Actor, step: StepHolding) -> EngineError | None:
     if step.assignee is None:
         return InvalidAction("the step is not claimed")
     if step.delegated:
-        return InvalidAction("the step is delegated to %(user)s; it must be resolved back to %(owner)s first",
-                             user=step.assignee, owner=step.owner)
+        return InvalidAction(
+            "the step is delegated to %(user)s; it must be resolved back to %(owner)s first",
+            user=step.assignee,
+            owner=step.owner,
+        )
     if step.assignee != actor.username and not actor.leads(step.unit_code):
         return PermissionDenied("only %(user)s or a leader may release this step", user=step.assignee)
     return None
@@ -116,11 +126,11 @@ def refusal_to_delegate(actor: Actor, step: StepHolding) -> EngineError | None:
     if step.assignee is None:
         return InvalidAction("the step is not assigned to anyone; claim it before delegating")
     if step.delegated:
-        return InvalidAction("the step is already delegated to %(user)s; it must be resolved first",
-                             user=step.assignee)
+        return InvalidAction("the step is already delegated to %(user)s; it must be resolved first", user=step.assignee)
     if actor.username != step.assignee and not actor.leads(step.unit_code):
-        return PermissionDenied("only %(user)s or a leader of unit %(unit)s may delegate this step",
-                                user=step.assignee, unit=step.unit_code)
+        return PermissionDenied(
+            "only %(user)s or a leader of unit %(unit)s may delegate this step", user=step.assignee, unit=step.unit_code
+        )
     return None
 
 
@@ -139,8 +149,14 @@ def refusal_to_reassign(actor: Actor, step: StepHolding) -> EngineError | None:
     return None
 
 
-_ACTIONS = {"complete": refusal_to_complete, "claim": refusal_to_claim, "unclaim": refusal_to_release,
-            "delegate": refusal_to_delegate, "resolve": refusal_to_resolve, "reassign": refusal_to_reassign}
+_ACTIONS = {
+    "complete": refusal_to_complete,
+    "claim": refusal_to_claim,
+    "unclaim": refusal_to_release,
+    "delegate": refusal_to_delegate,
+    "resolve": refusal_to_resolve,
+    "reassign": refusal_to_reassign,
+}
 
 
 def offered_actions(actor: Actor, step: StepHolding) -> dict[str, bool]:

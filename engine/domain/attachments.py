@@ -13,9 +13,9 @@ from engine.domain.errors import InvalidAction
 
 
 class AttachmentKind(str, Enum):
-    RECEPTION = "reception"    # a scan of a checklist item received with the dossier
+    RECEPTION = "reception"  # a scan of a checklist item received with the dossier
     PROCESSING = "processing"  # appraisal records, minutes, verification letters
-    RESULT = "result"          # the signed decision, the certificate
+    RESULT = "result"  # the signed decision, the certificate
 
 
 #: Content type -> the first bytes every such file starts with.
@@ -60,7 +60,7 @@ def kept_name(name: str) -> str:
     base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip()
     if len(base) > MAX_NAME:
         stem, dot, ext = base.rpartition(".")
-        base = (stem[:MAX_NAME - len(ext) - 1] + dot + ext) if dot and len(ext) <= 10 else base[:MAX_NAME]
+        base = (stem[: MAX_NAME - len(ext) - 1] + dot + ext) if dot and len(ext) <= 10 else base[:MAX_NAME]
     return base
 
 
@@ -73,24 +73,40 @@ def checked(upload: Upload, field: str = "file") -> CheckedFile:
     if not upload.data:
         raise InvalidAction("file '%(name)s' is empty", field=field, name=name)
     if len(upload.data) > MAX_BYTES:
-        raise InvalidAction("file '%(name)s' is %(size)s bytes; at most %(limit)s are accepted", field=field,
-                            name=name, size=len(upload.data), limit=MAX_BYTES)
+        raise InvalidAction(
+            "file '%(name)s' is %(size)s bytes; at most %(limit)s are accepted",
+            field=field,
+            name=name,
+            size=len(upload.data),
+            limit=MAX_BYTES,
+        )
     declared = (upload.content_type or "").split(";")[0].strip().lower()
     declared = ALIASES.get(declared, declared)
     if declared not in MAGIC:
-        raise InvalidAction("file '%(name)s' is of type '%(type)s'; only PDF, PNG and JPEG are accepted",
-                            field=field, name=name, type=declared or "?")
+        raise InvalidAction(
+            "file '%(name)s' is of type '%(type)s'; only PDF, PNG and JPEG are accepted",
+            field=field,
+            name=name,
+            type=declared or "?",
+        )
     actual = sniffed_type(upload.data)
     if actual != declared:
-        raise InvalidAction("file '%(name)s' says it is '%(type)s' but its content is not", field=field,
-                            name=name, type=declared)
-    return CheckedFile(name=name, content_type=declared, data=upload.data, size=len(upload.data),
-                       sha256=hashlib.sha256(upload.data).hexdigest())
+        raise InvalidAction(
+            "file '%(name)s' says it is '%(type)s' but its content is not", field=field, name=name, type=declared
+        )
+    return CheckedFile(
+        name=name,
+        content_type=declared,
+        data=upload.data,
+        size=len(upload.data),
+        sha256=hashlib.sha256(upload.data).hexdigest(),
+    )
 
 
 def kind_of(text: str | None, field: str = "kind") -> AttachmentKind:
     try:
         return AttachmentKind(text)
     except ValueError:
-        raise InvalidAction("unknown attachment kind '%(kind)s' (reception, processing or result)", field=field,
-                            kind=text or "") from None
+        raise InvalidAction(
+            "unknown attachment kind '%(kind)s' (reception, processing or result)", field=field, kind=text or ""
+        ) from None

@@ -24,8 +24,18 @@ GENESIS = ""
 #: The chain key of events that belong to no dossier (dossier ids start at 1).
 NO_DOSSIER = 0
 #: The fields an event's hash covers, i.e. everything an audit row says except its id.
-FIELDS = ("dossier_id", "work_item_id", "at", "action", "actor", "on_behalf_of", "giver", "receiver",
-          "element_id", "detail")
+FIELDS = (
+    "dossier_id",
+    "work_item_id",
+    "at",
+    "action",
+    "actor",
+    "on_behalf_of",
+    "giver",
+    "receiver",
+    "element_id",
+    "detail",
+)
 
 
 def chain_key(dossier_id: int | None) -> int:
@@ -71,18 +81,24 @@ class BrokenLink:
     reason: str
 
 
-def first_broken_link(key: int, events: Iterable[tuple[int, Mapping, str | None]],
-                      head: ChainHead | None) -> BrokenLink | None:
+def first_broken_link(
+    key: int, events: Iterable[tuple[int, Mapping, str | None]], head: ChainHead | None
+) -> BrokenLink | None:
     """Walk one chain's events (id, fields, stored hash; in id order) against its head."""
     running = ChainHead()
     for event_id, event, stored_hash in events:
         running, expected = running.after(event)
         if stored_hash != expected:
-            return BrokenLink(key, event_id, "its hash does not follow from the events before it "
-                                             "(changed, removed or inserted)")
+            return BrokenLink(
+                key, event_id, "its hash does not follow from the events before it (changed, removed or inserted)"
+            )
     if head is None:
         return BrokenLink(key, None, "the chain has events but no head") if running.length else None
     if running != head:
-        return BrokenLink(key, None, f"the head records {head.length} events, {running.length} verify: "
-                                     "events are missing at the end of the chain")
+        return BrokenLink(
+            key,
+            None,
+            f"the head records {head.length} events, {running.length} verify: "
+            "events are missing at the end of the chain",
+        )
     return None

@@ -71,7 +71,8 @@ def check_span(minutes: float) -> None:
     if not abs(minutes) <= MAX_SPAN_MINUTES:
         raise CalendarBoundsError(
             f"a working-time span of {minutes / MINUTES_PER_DAY:g} working days is more than ten years "
-            f"({MAX_SPAN_MINUTES // MINUTES_PER_DAY} working days)")
+            f"({MAX_SPAN_MINUTES // MINUTES_PER_DAY} working days)"
+        )
 
 
 def check_year(year: int) -> None:
@@ -91,11 +92,19 @@ def _checked(periods: Periods) -> Periods:
 class WorkingCalendar:
     """Working days and hours of one unit, in the unit's time zone."""
 
-    def __init__(self, *, timezone: str = DEFAULT_TIMEZONE, periods: Periods = DEFAULT_PERIODS,
-                 weekday_periods: Mapping[int, Periods] | None = None,
-                 working_weekdays: Iterable[int] = WORKING_WEEKDAYS,
-                 days_off: Iterable[date] = (), extra_working_days: Iterable[date] = (),
-                 reasons: Mapping[date, str] | None = None, first_year: int = 2020, last_year: int = 2035):
+    def __init__(
+        self,
+        *,
+        timezone: str = DEFAULT_TIMEZONE,
+        periods: Periods = DEFAULT_PERIODS,
+        weekday_periods: Mapping[int, Periods] | None = None,
+        working_weekdays: Iterable[int] = WORKING_WEEKDAYS,
+        days_off: Iterable[date] = (),
+        extra_working_days: Iterable[date] = (),
+        reasons: Mapping[date, str] | None = None,
+        first_year: int = 2020,
+        last_year: int = 2035,
+    ):
         """`weekday_periods` gives some weekdays their own hours (0 = Monday); a weekday listed
         there with periods is a working weekday even if not in `working_weekdays`, so an office
         open on Saturday mornings is `weekday_periods={5: ((480, 720),)}`; an empty tuple closes
@@ -106,7 +115,8 @@ class WorkingCalendar:
         self.weekday_periods = {wd: _checked(tuple(p)) for wd, p in (weekday_periods or {}).items()}
         self.working_weekdays = frozenset(
             (set(working_weekdays) | {wd for wd, p in self.weekday_periods.items() if p})
-            - {wd for wd, p in self.weekday_periods.items() if not p})
+            - {wd for wd, p in self.weekday_periods.items() if not p}
+        )
         self.days_off = frozenset(days_off)
         self.extra_working_days = frozenset(extra_working_days)
         self.reasons = dict(reasons or {})
@@ -136,21 +146,31 @@ class WorkingCalendar:
             total += sum(end - start for start, end in periods)
             ends.append(total)
         self.rows_built += len(starts)
-        (self._first, self._first_ordinal, self._day_periods, self._starts, self._ends,
-         self._last_year) = (first, first_ordinal, day_periods, starts, ends, last_year)
+        (self._first, self._first_ordinal, self._day_periods, self._starts, self._ends, self._last_year) = (
+            first,
+            first_ordinal,
+            day_periods,
+            starts,
+            ends,
+            last_year,
+        )
 
     def _index(self, day: date) -> int:
         """The table row of `day`, growing the table when the day is outside it."""
         index = day.toordinal() - self._first_ordinal
         if index < 0:
             check_year(day.year)
-            self._build(max(MIN_YEAR, min(day.year - _YEARS_PER_EXTENSION, self._first.year - self._span_years())),
-                        self._last_year)
+            self._build(
+                max(MIN_YEAR, min(day.year - _YEARS_PER_EXTENSION, self._first.year - self._span_years())),
+                self._last_year,
+            )
             return day.toordinal() - self._first_ordinal
         if index >= len(self._starts):
             check_year(day.year)
-            self._build(self._first.year,
-                        min(MAX_YEAR, max(day.year + _YEARS_PER_EXTENSION, self._last_year + self._span_years())))
+            self._build(
+                self._first.year,
+                min(MAX_YEAR, max(day.year + _YEARS_PER_EXTENSION, self._last_year + self._span_years())),
+            )
         return index
 
     @property
@@ -164,14 +184,18 @@ class WorkingCalendar:
 
     def _extend_backwards(self) -> None:
         if self._first.year <= MIN_YEAR:
-            raise CalendarBoundsError(f"the calendar computes dates from {MIN_YEAR} to {MAX_YEAR}, "
-                                      f"and this one has no working time left before {MIN_YEAR}")
+            raise CalendarBoundsError(
+                f"the calendar computes dates from {MIN_YEAR} to {MAX_YEAR}, "
+                f"and this one has no working time left before {MIN_YEAR}"
+            )
         self._build(max(MIN_YEAR, self._first.year - self._span_years()), self._last_year)
 
     def _extend_forwards(self) -> None:
         if self._last_year >= MAX_YEAR:
-            raise CalendarBoundsError(f"the calendar computes dates from {MIN_YEAR} to {MAX_YEAR}, "
-                                      f"and this one has no working time left before {MAX_YEAR + 1}")
+            raise CalendarBoundsError(
+                f"the calendar computes dates from {MIN_YEAR} to {MAX_YEAR}, "
+                f"and this one has no working time left before {MAX_YEAR + 1}"
+            )
         self._build(self._first.year, min(MAX_YEAR, self._last_year + self._span_years()))
 
     # -- days ---------------------------------------------------------------------------------
@@ -197,8 +221,11 @@ class WorkingCalendar:
         """The working days from `date_from` to `date_to`, both included."""
         check_year(date_from.year)
         check_year(date_to.year)
-        return [date.fromordinal(o) for o in range(date_from.toordinal(), date_to.toordinal() + 1)
-                if self.is_working_day(date.fromordinal(o))]
+        return [
+            date.fromordinal(o)
+            for o in range(date_from.toordinal(), date_to.toordinal() + 1)
+            if self.is_working_day(date.fromordinal(o))
+        ]
 
     def working_minutes_on(self, day: date) -> int:
         index = self._index(day)
@@ -269,8 +296,7 @@ class WorkingCalendar:
             target = self.position(start) + minutes
         return self.instant_at(target)
 
-    def add_excluding(self, start: datetime, minutes: float,
-                      excluded: Iterable[tuple[datetime, datetime]]) -> datetime:
+    def add_excluding(self, start: datetime, minutes: float, excluded: Iterable[tuple[datetime, datetime]]) -> datetime:
         """`start` plus `minutes` of working time that does not count the working time inside
         `excluded` intervals (sorted, not overlapping, none before `start`). An interval counts
         only if it begins before the time has run out."""

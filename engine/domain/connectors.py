@@ -34,25 +34,45 @@ class ConnectorSpec:
         return next((p for p in self.parameters if p.name == name), None)
 
 
-CONNECTORS: dict[str, ConnectorSpec] = {spec.name: spec for spec in (
-    ConnectorSpec("http", "call an HTTP service on a host of the allow-list", (
-        Parameter("url", True, "url", help="http(s)://host/path; the host must be on the allow-list"),
-        Parameter("method", False, "choice", ("GET", "POST")),
-        Parameter("body", False, "mapping", help="JSON body sent with POST"),
-        Parameter("timeout_seconds", False, "number", help=f"1 to {MAX_TIMEOUT_SECONDS}; default 10"),
-        Parameter("fields", False, "mapping", help="task data name -> key (a.b.c) in the JSON answer"),
-    )),
-    ConnectorSpec("compute_fee", "compute the fees (the catalogue entry's, or a decision table)", (
-        Parameter("fee", False, "text", help="name of one of the catalogue's fees; default: all of them"),
-        Parameter("decision", False, "text", help="a decision table of the template giving the amount"),
-    )),
-    ConnectorSpec("notify_applicant", "send the applicant a message", (
-        Parameter("message", True, "text"),
-        Parameter("subject", False, "text"),
-        Parameter("channel", False, "choice", APPLICANT_CHANNELS,
-                  help="default: the channel the applicant chose, else SMS to the phone, else e-mail"),
-    )),
-)}
+CONNECTORS: dict[str, ConnectorSpec] = {
+    spec.name: spec
+    for spec in (
+        ConnectorSpec(
+            "http",
+            "call an HTTP service on a host of the allow-list",
+            (
+                Parameter("url", True, "url", help="http(s)://host/path; the host must be on the allow-list"),
+                Parameter("method", False, "choice", ("GET", "POST")),
+                Parameter("body", False, "mapping", help="JSON body sent with POST"),
+                Parameter("timeout_seconds", False, "number", help=f"1 to {MAX_TIMEOUT_SECONDS}; default 10"),
+                Parameter("fields", False, "mapping", help="task data name -> key (a.b.c) in the JSON answer"),
+            ),
+        ),
+        ConnectorSpec(
+            "compute_fee",
+            "compute the fees (the catalogue entry's, or a decision table)",
+            (
+                Parameter("fee", False, "text", help="name of one of the catalogue's fees; default: all of them"),
+                Parameter("decision", False, "text", help="a decision table of the template giving the amount"),
+            ),
+        ),
+        ConnectorSpec(
+            "notify_applicant",
+            "send the applicant a message",
+            (
+                Parameter("message", True, "text"),
+                Parameter("subject", False, "text"),
+                Parameter(
+                    "channel",
+                    False,
+                    "choice",
+                    APPLICANT_CHANNELS,
+                    help="default: the channel the applicant chose, else SMS to the phone, else e-mail",
+                ),
+            ),
+        ),
+    )
+}
 
 
 def value_problem(parameter: Parameter, value) -> str | None:

@@ -137,8 +137,9 @@ def _in_last_working_hour(calendar: WorkingCalendar, start: datetime) -> bool:
 Pause = tuple[datetime, "datetime | None"]
 
 
-def merged_pauses(pauses: Iterable[Pause], now: datetime | None = None,
-                  since: datetime | None = None) -> list[tuple[datetime, datetime]]:
+def merged_pauses(
+    pauses: Iterable[Pause], now: datetime | None = None, since: datetime | None = None
+) -> list[tuple[datetime, datetime]]:
     """The pauses as sorted, non-overlapping intervals, clipped to start no earlier than `since`.
 
     An open pause (end None) runs to `now`: the appointment is then provisional, what it would
@@ -163,14 +164,16 @@ def merged_pauses(pauses: Iterable[Pause], now: datetime | None = None,
     return merged
 
 
-def paused_minutes(calendar: WorkingCalendar, pauses: Iterable[Pause],
-                   now: datetime | None = None, since: datetime | None = None) -> int:
+def paused_minutes(
+    calendar: WorkingCalendar, pauses: Iterable[Pause], now: datetime | None = None, since: datetime | None = None
+) -> int:
     """Working minutes covered by the pauses (overlaps counted once; an open pause runs to `now`)."""
     return sum(calendar.between(start, end) for start, end in merged_pauses(pauses, now, since))
 
 
-def extend_by_pauses(calendar: WorkingCalendar, start: datetime, minutes: int,
-                     pauses: Iterable[Pause] = (), now: datetime | None = None) -> datetime:
+def extend_by_pauses(
+    calendar: WorkingCalendar, start: datetime, minutes: int, pauses: Iterable[Pause] = (), now: datetime | None = None
+) -> datetime:
     """`minutes` of working time from `start`, not counting the working time inside pauses.
 
     A pause counts only if it begins before the clock has run out: a pause after the due instant
@@ -187,9 +190,14 @@ def granted_minutes(calendar: WorkingCalendar, start: datetime, legal_minutes: i
     return legal_minutes
 
 
-def appointment(calendar: WorkingCalendar, received_at: datetime, legal_minutes: int,
-                rule: ClockStartRule = ClockStartRule(), pauses: Iterable[Pause] = (),
-                now: datetime | None = None) -> datetime:
+def appointment(
+    calendar: WorkingCalendar,
+    received_at: datetime,
+    legal_minutes: int,
+    rule: ClockStartRule = ClockStartRule(),
+    pauses: Iterable[Pause] = (),
+    now: datetime | None = None,
+) -> datetime:
     """The appointment (giờ hẹn trả): the legal time counted from the clock start (for SAME_DAY
     the end of the clock start's working day), moved later by the working time spent in pauses
     (supplement requested, financial obligation, any excluded period). An open pause is counted up
@@ -198,13 +206,15 @@ def appointment(calendar: WorkingCalendar, received_at: datetime, legal_minutes:
     return _appointment_from(calendar, start, legal_minutes, pauses, now)
 
 
-def _appointment_from(calendar: WorkingCalendar, start: datetime, legal_minutes: int,
-                      pauses: Iterable[Pause], now: datetime | None) -> datetime:
+def _appointment_from(
+    calendar: WorkingCalendar, start: datetime, legal_minutes: int, pauses: Iterable[Pause], now: datetime | None
+) -> datetime:
     return extend_by_pauses(calendar, start, granted_minutes(calendar, start, legal_minutes), pauses, now)
 
 
-def after_pause(calendar: WorkingCalendar, appointment_at: datetime, paused_from: datetime,
-                paused_to: datetime) -> datetime:
+def after_pause(
+    calendar: WorkingCalendar, appointment_at: datetime, paused_from: datetime, paused_to: datetime
+) -> datetime:
     """An appointment already set, moved later by the working time of a pause that has just
     ended (the same for a same-day limit: its time was fixed when the clock started)."""
     return calendar.add(appointment_at, max(0, calendar.between(paused_from, paused_to)))
@@ -254,8 +264,9 @@ def projected_finish(calendar: WorkingCalendar, now: datetime, remaining_minutes
     return calendar.add(now, remaining_minutes)
 
 
-def remaining_fits(calendar: WorkingCalendar, now: datetime, remaining_budget_minutes: int,
-                   appointment_at: datetime) -> bool:
+def remaining_fits(
+    calendar: WorkingCalendar, now: datetime, remaining_budget_minutes: int, appointment_at: datetime
+) -> bool:
     """Whether the remaining steps' budgets still fit before the appointment."""
     return projected_finish(calendar, now, remaining_budget_minutes) <= appointment_at
 
@@ -287,13 +298,24 @@ class DossierClock:
     pauses: tuple[Pause, ...] = ()
 
     @classmethod
-    def compute(cls, calendar: WorkingCalendar, received_at: datetime, legal_minutes: int,
-                rule: ClockStartRule = ClockStartRule(), pauses: Iterable[Pause] = (),
-                now: datetime | None = None) -> DossierClock:
+    def compute(
+        cls,
+        calendar: WorkingCalendar,
+        received_at: datetime,
+        legal_minutes: int,
+        rule: ClockStartRule = ClockStartRule(),
+        pauses: Iterable[Pause] = (),
+        now: datetime | None = None,
+    ) -> DossierClock:
         start = clock_start(calendar, received_at, rule)
         pauses = tuple(pauses)
-        return cls(received_at, start, legal_minutes, _appointment_from(calendar, start, legal_minutes, pauses, now),
-                   pauses=pauses)
+        return cls(
+            received_at,
+            start,
+            legal_minutes,
+            _appointment_from(calendar, start, legal_minutes, pauses, now),
+            pauses=pauses,
+        )
 
     @property
     def appointment(self) -> datetime:
@@ -309,6 +331,5 @@ class DossierClock:
         if new_appointment <= now:
             raise ReappointmentError("the new appointment must be later than now", field="new_appointment")
         if new_appointment <= self.original_appointment:
-            raise ReappointmentError("a new appointment must be later than the original one",
-                                     field="new_appointment")
+            raise ReappointmentError("a new appointment must be later than the original one", field="new_appointment")
         return replace(self, re_appointment=new_appointment)

@@ -36,5 +36,6 @@ def refusal_without_reason(data: Mapping) -> InvalidAction | None:
     """Why a step's data may not be recorded: a refusal with no reason (None when it may)."""
     if not is_refusal(data) or decision_text(data, REFUSAL_TEXT_FIELDS):
         return None
-    return InvalidAction("a refusal needs a reason (it is printed on the refusal slip)",
-                         field=REFUSAL_REASON_FIELD[data[DECISION_KEY]])
+    return InvalidAction(
+        "a refusal needs a reason (it is printed on the refusal slip)", field=REFUSAL_REASON_FIELD[data[DECISION_KEY]]
+    )

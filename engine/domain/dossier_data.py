@@ -95,12 +95,26 @@ class DossierData:
 
     def as_dict(self) -> list[dict]:
         """The summary as JSON-ready data (the API's and the archive's form)."""
-        return [{"step": s.element_id, "name": s.name, "entries": [
-            {"work_item_id": e.work_item_id, "completed_by": e.completed_by, "on_behalf_of": e.on_behalf_of,
-             "completed_at": e.completed_at.isoformat(),
-             "fields": [{"name": f.name, "label": f.label, "value": f.value, "shown": f.shown,
-                         "format": f.format} for f in e.fields]}
-            for e in s.entries]} for s in self.steps]
+        return [
+            {
+                "step": s.element_id,
+                "name": s.name,
+                "entries": [
+                    {
+                        "work_item_id": e.work_item_id,
+                        "completed_by": e.completed_by,
+                        "on_behalf_of": e.on_behalf_of,
+                        "completed_at": e.completed_at.isoformat(),
+                        "fields": [
+                            {"name": f.name, "label": f.label, "value": f.value, "shown": f.shown, "format": f.format}
+                            for f in e.fields
+                        ],
+                    }
+                    for e in s.entries
+                ],
+            }
+            for s in self.steps
+        ]
 
 
 def _shown(spec: Mapping, value: Any) -> Any:
@@ -116,11 +130,22 @@ def _fields(outcome: Mapping[str, Any], form: Mapping | None) -> tuple[FieldValu
     Blank values are left out."""
     properties = (form or {}).get("properties", {})
     leading = [name for name in (DECISION_KEY, OPINION_KEY) if name in outcome]
-    ordered = leading + [name for name in properties if name in outcome and name not in leading] + \
-        sorted(set(outcome) - set(properties) - set(leading))
-    return tuple(FieldValue(name, properties.get(name, {}).get("title", name), outcome[name],
-                            _shown(properties.get(name, {}), outcome[name]), properties.get(name, {}).get("format"))
-                 for name in ordered if outcome[name] not in (None, ""))
+    ordered = (
+        leading
+        + [name for name in properties if name in outcome and name not in leading]
+        + sorted(set(outcome) - set(properties) - set(leading))
+    )
+    return tuple(
+        FieldValue(
+            name,
+            properties.get(name, {}).get("title", name),
+            outcome[name],
+            _shown(properties.get(name, {}), outcome[name]),
+            properties.get(name, {}).get("format"),
+        )
+        for name in ordered
+        if outcome[name] not in (None, "")
+    )
 
 
 def summary(steps: Iterable[CompletedStep], forms: Mapping[str, Mapping]) -> DossierData:
@@ -130,12 +155,25 @@ def summary(steps: Iterable[CompletedStep], forms: Mapping[str, Mapping]) -> Dos
     groups: dict[str, list[CompletedStep]] = {}
     for step in ordered:
         groups.setdefault(step.element_id, []).append(step)
-    return DossierData(tuple(
-        StepData(element_id, runs[-1].name, tuple(
-            Entry(s.work_item_id, s.completed_by, s.on_behalf_of, s.completed_at,
-                  _fields(s.outcome or {}, forms.get(s.form_key or "")))
-            for s in reversed(runs)))
-        for element_id, runs in groups.items()))
+    return DossierData(
+        tuple(
+            StepData(
+                element_id,
+                runs[-1].name,
+                tuple(
+                    Entry(
+                        s.work_item_id,
+                        s.completed_by,
+                        s.on_behalf_of,
+                        s.completed_at,
+                        _fields(s.outcome or {}, forms.get(s.form_key or "")),
+                    )
+                    for s in reversed(runs)
+                ),
+            )
+            for element_id, runs in groups.items()
+        )
+    )
 
 
 def _latest(steps: Iterable[CompletedStep], element_id: str | None = None) -> CompletedStep | None:
@@ -152,8 +190,11 @@ def carried_forward(form: Mapping | None, steps: Iterable[CompletedStep]) -> dic
         if not source:
             continue
         element_id, _, source_field = source.rpartition(".")
-        found = [s for s in steps if (not element_id or s.element_id == element_id)
-                 and (s.outcome or {}).get(source_field) not in (None, "")]
+        found = [
+            s
+            for s in steps
+            if (not element_id or s.element_id == element_id) and (s.outcome or {}).get(source_field) not in (None, "")
+        ]
         latest = _latest(found)
         if latest is not None:
             values[name] = latest.outcome[source_field]
@@ -186,5 +227,12 @@ def proposal(steps: Iterable[CompletedStep], forms: Mapping[str, Mapping], eleme
     decision = latest.outcome[DECISION_KEY]
     spec = (forms.get(latest.form_key or "") or {}).get("properties", {}).get(DECISION_KEY, {})
     opinion = str(latest.outcome.get(OPINION_KEY) or "").strip() or None
-    return Proposal(latest.name, latest.element_id, decision, str(_shown(spec, decision)), opinion,
-                    latest.completed_by, latest.completed_at)
+    return Proposal(
+        latest.name,
+        latest.element_id,
+        decision,
+        str(_shown(spec, decision)),
+        opinion,
+        latest.completed_by,
+        latest.completed_at,
+    )

@@ -97,15 +97,21 @@ class PermissionDenied(EngineError):
 class TemplateError(EngineError):
     """A BPMN template is malformed or unsafe; names the element id or line."""
 
-    def __init__(self, message: str, *, element_id: str | None = None, line: int | None = None,
-                 file_name: str | None = None, **params):
+    def __init__(
+        self,
+        message: str,
+        *,
+        element_id: str | None = None,
+        line: int | None = None,
+        file_name: str | None = None,
+        **params,
+    ):
         super().__init__(message, element_id=element_id, **params)
         self.line = line
         self.file_name = file_name
 
     def to_dict(self) -> dict:
-        return {"message": self.message, "element_id": self.element_id, "line": self.line,
-                "file": self.file_name}
+        return {"message": self.message, "element_id": self.element_id, "line": self.line, "file": self.file_name}
 
 
 class ExpressionError(EngineError):

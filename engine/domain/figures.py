@@ -38,45 +38,95 @@ class Figure:
 
 
 FIGURES = (
-    Figure("carried_over", english("Carried over"),
-           english("Received before the period and still open at its start.")),
+    Figure("carried_over", english("Carried over"), english("Received before the period and still open at its start.")),
     Figure("received", english("Received"), english("Received within the period.")),
-    Figure("received_counter", english("Received at the counter"),
-           english("Received within the period in person at the one-stop desk.")),
-    Figure("received_online", english("Received online"),
-           english("Received within the period through the public service portal.")),
-    Figure("received_post", english("Received by post"),
-           english("Received within the period by public postal service.")),
-    Figure("in_progress", english("In progress"),
-           english("Open at the period's end (or now, if the period ends later) and not paused: "
-                   "not yet due plus overdue."), counted=False),
-    Figure("not_due", english("In progress, not yet due"),
-           english("In progress, with its appointment not passed at the period's end (or now, "
-                   "if the period ends later).")),
-    Figure("overdue", english("In progress, overdue"),
-           english("In progress, with its appointment before the period's end (or now, if the "
-                   "period ends later).")),
-    Figure("paused", english("Paused"),
-           english("Open at the period's end (or now, if the period ends later) and waiting for the "
-                   "applicant: supplement or financial obligation requested; never counted as overdue.")),
-    Figure("done", english("Done"),
-           english("Finished with a result within the period: early plus on time plus late."), counted=False),
-    Figure("early", english("Done early"),
-           english("Finished within the period, on a working day before its appointment's.")),
-    Figure("on_time", english("Done on time"),
-           english("Finished within the period, on its appointment's working day and not after it.")),
+    Figure(
+        "received_counter",
+        english("Received at the counter"),
+        english("Received within the period in person at the one-stop desk."),
+    ),
+    Figure(
+        "received_online",
+        english("Received online"),
+        english("Received within the period through the public service portal."),
+    ),
+    Figure(
+        "received_post", english("Received by post"), english("Received within the period by public postal service.")
+    ),
+    Figure(
+        "in_progress",
+        english("In progress"),
+        english(
+            "Open at the period's end (or now, if the period ends later) and not paused: not yet due plus overdue."
+        ),
+        counted=False,
+    ),
+    Figure(
+        "not_due",
+        english("In progress, not yet due"),
+        english("In progress, with its appointment not passed at the period's end (or now, if the period ends later)."),
+    ),
+    Figure(
+        "overdue",
+        english("In progress, overdue"),
+        english("In progress, with its appointment before the period's end (or now, if the period ends later)."),
+    ),
+    Figure(
+        "paused",
+        english("Paused"),
+        english(
+            "Open at the period's end (or now, if the period ends later) and waiting for the "
+            "applicant: supplement or financial obligation requested; never counted as overdue."
+        ),
+    ),
+    Figure(
+        "done",
+        english("Done"),
+        english("Finished with a result within the period: early plus on time plus late."),
+        counted=False,
+    ),
+    Figure(
+        "early",
+        english("Done early"),
+        english("Finished within the period, on a working day before its appointment's."),
+    ),
+    Figure(
+        "on_time",
+        english("Done on time"),
+        english("Finished within the period, on its appointment's working day and not after it."),
+    ),
     Figure("late", english("Done late"), english("Finished within the period, after its appointment.")),
-    Figure("withdrawn_stopped", english("Withdrawn / stopped"),
-           english("Closed within the period without an on-time verdict: withdrawn by the applicant, "
-                   "stopped, refused, or finished on a procedure that has no appointment.")),
-    Figure("on_time_rate", english("On-time rate"),
-           english("Early plus on time, divided by done; none when nothing was done."), counted=False),
+    Figure(
+        "withdrawn_stopped",
+        english("Withdrawn / stopped"),
+        english(
+            "Closed within the period without an on-time verdict: withdrawn by the applicant, "
+            "stopped, refused, or finished on a procedure that has no appointment."
+        ),
+    ),
+    Figure(
+        "on_time_rate",
+        english("On-time rate"),
+        english("Early plus on time, divided by done; none when nothing was done."),
+        counted=False,
+    ),
 )
 BY_KEY = {figure.key: figure for figure in FIGURES}
 COUNTED = tuple(figure.key for figure in FIGURES if figure.counted)
 #: The figures a table shows, in order (the channel split is in the export and the API).
-TABLE_COLUMNS = ("carried_over", "received", "not_due", "overdue", "paused", "done", "early", "on_time", "late",
-                 "withdrawn_stopped", "on_time_rate")
+TABLE_COLUMNS = (
+    "carried_over",
+    "received",
+    "not_due",
+    "overdue",
+    "paused",
+    "done",
+    "early",
+    "on_time",
+    "late",
+    "withdrawn_stopped",
+    "on_time_rate",
+)
 #: Figures whose dossiers can be listed (every figure that counts dossiers).
 LISTABLE = tuple(figure.key for figure in FIGURES if figure.key != "on_time_rate")
 
@@ -114,8 +164,7 @@ class Figures:
     @property
     def balances(self) -> bool:
         """Whether the period's two sides agree (they always should: a dossier is counted once on each)."""
-        return (self.carried_over + self.received
-                == self.done + self.withdrawn_stopped + self.in_progress + self.paused)
+        return self.carried_over + self.received == self.done + self.withdrawn_stopped + self.in_progress + self.paused
 
     def value(self, key: str) -> int | float | None:
         """A figure by its key, counted or derived."""
@@ -137,17 +186,30 @@ _counted = attrgetter(*(f.name for f in fields(Figures)))
 # -- the officers' table: steps, not dossiers ------------------------------------------------------------
 
 STEP_FIGURES = (
-    Figure("steps_done", english("Steps done"),
-           english("Steps the officer completed within the period that had a due time: early plus on time "
-                   "plus late."), counted=False),
+    Figure(
+        "steps_done",
+        english("Steps done"),
+        english("Steps the officer completed within the period that had a due time: early plus on time plus late."),
+        counted=False,
+    ),
     Figure("step_early", english("Steps early"), english("Completed on a working day before the step's due time's.")),
-    Figure("step_on_time", english("Steps on time"),
-           english("Completed on the working day of the step's due time and not after it.")),
+    Figure(
+        "step_on_time",
+        english("Steps on time"),
+        english("Completed on the working day of the step's due time and not after it."),
+    ),
     Figure("step_late", english("Steps late"), english("Completed after the step's due time.")),
-    Figure("steps_without_deadline", english("Steps without a due time"),
-           english("Steps completed within the period that had no due time (counted apart).")),
-    Figure("step_on_time_rate", english("Steps on-time rate"),
-           english("Steps early plus on time, divided by steps done."), counted=False),
+    Figure(
+        "steps_without_deadline",
+        english("Steps without a due time"),
+        english("Steps completed within the period that had no due time (counted apart)."),
+    ),
+    Figure(
+        "step_on_time_rate",
+        english("Steps on-time rate"),
+        english("Steps early plus on time, divided by steps done."),
+        counted=False,
+    ),
 )
 STEP_BY_KEY = {figure.key: figure for figure in STEP_FIGURES}
 STEP_COLUMNS = ("steps_done", "step_early", "step_on_time", "step_late", "steps_without_deadline", "step_on_time_rate")

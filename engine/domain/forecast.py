@@ -48,26 +48,57 @@ class Forecast:
 
     def as_detail(self) -> dict:
         """The figures a leader is shown (why the apology is needed), as JSON-ready values."""
-        return {"step": self.step, "element_id": self.element_id, "step_late_minutes": self.step_late_minutes,
-                "remaining_minutes": self.remaining_minutes, "minutes_left": self.minutes_left,
-                "projected_finish": self.projected_finish.isoformat(),
-                "appointment_at": self.appointment_at.isoformat(),
-                "apology_deadline": self.apology_deadline.isoformat()}
+        return {
+            "step": self.step,
+            "element_id": self.element_id,
+            "step_late_minutes": self.step_late_minutes,
+            "remaining_minutes": self.remaining_minutes,
+            "minutes_left": self.minutes_left,
+            "projected_finish": self.projected_finish.isoformat(),
+            "appointment_at": self.appointment_at.isoformat(),
+            "apology_deadline": self.apology_deadline.isoformat(),
+        }
 
 
-def forecast(calendar: WorkingCalendar, now: datetime, appointment_at: datetime,
-             steps: Iterable[OpenStepOutlook]) -> Forecast:
+def forecast(
+    calendar: WorkingCalendar, now: datetime, appointment_at: datetime, steps: Iterable[OpenStepOutlook]
+) -> Forecast:
     """The dossier's forecast as of `now` (the caller leaves paused dossiers out: their clock stops)."""
     projections = [_project(calendar, now, appointment_at, step) for step in steps]
     deadline = apology_deadline(calendar, appointment_at)
     minutes_left = calendar.between(now, appointment_at) if appointment_at > now else 0
     if not projections:
-        return Forecast(appointment_at, now, False, None, None, 0, 0, minutes_left, None, deadline, deadline <= now, appointment_at <= now)
+        return Forecast(
+            appointment_at,
+            now,
+            False,
+            None,
+            None,
+            0,
+            0,
+            minutes_left,
+            None,
+            deadline,
+            deadline <= now,
+            appointment_at <= now,
+        )
     slowest = max(projections, key=lambda p: (p.finish, p.remaining))
     misses = slowest.finish > appointment_at
     next_check = None if misses else min((p.stops_fitting_at for p in projections), default=None)
-    return Forecast(appointment_at, slowest.finish, misses, slowest.step.name, slowest.step.element_id,
-                    slowest.late_minutes, slowest.remaining, minutes_left, next_check, deadline, deadline <= now, appointment_at <= now)
+    return Forecast(
+        appointment_at,
+        slowest.finish,
+        misses,
+        slowest.step.name,
+        slowest.step.element_id,
+        slowest.late_minutes,
+        slowest.remaining,
+        minutes_left,
+        next_check,
+        deadline,
+        deadline <= now,
+        appointment_at <= now,
+    )
 
 
 @dataclass(frozen=True)
@@ -79,8 +110,7 @@ class _Projection:
     stops_fitting_at: datetime  # the instant past which this step still open makes the dossier miss
 
 
-def _project(calendar: WorkingCalendar, now: datetime, appointment_at: datetime,
-             step: OpenStepOutlook) -> _Projection:
+def _project(calendar: WorkingCalendar, now: datetime, appointment_at: datetime, step: OpenStepOutlook) -> _Projection:
     if step.due_at is None:  # not started: the whole budget counts from whenever it is claimed
         rest = step.budget_minutes + step.after_minutes
         return _Projection(step, calendar.add(now, rest), rest, 0, calendar.add(appointment_at, -rest))

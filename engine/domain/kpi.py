@@ -28,8 +28,17 @@ from dataclasses import field
 BUCKET_BOUNDS = (15, 30, 60, 120, 240, 480, 960, 1440, 2400, 4800, 9600, 19200)
 BUCKETS = len(BUCKET_BOUNDS) + 1
 #: The counted columns of a KPI rollup row, in order.
-COUNTS = ("dossiers", "step_early", "step_on_time", "step_late", "step_no_deadline", "returns_caused",
-          "supplements", "reassigned", "apologies")
+COUNTS = (
+    "dossiers",
+    "step_early",
+    "step_on_time",
+    "step_late",
+    "step_no_deadline",
+    "returns_caused",
+    "supplements",
+    "reassigned",
+    "apologies",
+)
 HISTOGRAM = tuple(f"time_{i:02d}" for i in range(BUCKETS))
 COLUMNS = COUNTS + HISTOGRAM
 
@@ -77,9 +86,9 @@ class Kpi:
     satisfaction: float | None = None  # citizens' rating, filled where ratings exist
 
     def add(self, values) -> None:
-        for name, n in zip(COUNTS, values[:len(COUNTS)]):
+        for name, n in zip(COUNTS, values[: len(COUNTS)]):
             self.counts[name] += int(n or 0)
-        for i, n in enumerate(values[len(COUNTS):]):
+        for i, n in enumerate(values[len(COUNTS) :]):
             self.histogram[i] += int(n or 0)
 
     @property

@@ -18,9 +18,16 @@ ONLINE_WAIT_ALERT_MINUTES = 120
 
 #: The portal's own names for its ten codes (what the mapping table and the docs show).
 PORTAL_STATUS_NAMES = {
-    1: "Mới đăng ký", 2: "Được tiếp nhận", 3: "Không được tiếp nhận", 4: "Đang xử lý",
-    5: "Yêu cầu bổ sung giấy tờ", 6: "Yêu cầu thực hiện nghĩa vụ tài chính", 7: "Công dân yêu cầu rút hồ sơ",
-    8: "Dừng xử lý", 9: "Đã xử lý xong", 10: "Đã trả kết quả",
+    1: "Mới đăng ký",
+    2: "Được tiếp nhận",
+    3: "Không được tiếp nhận",
+    4: "Đang xử lý",
+    5: "Yêu cầu bổ sung giấy tờ",
+    6: "Yêu cầu thực hiện nghĩa vụ tài chính",
+    7: "Công dân yêu cầu rút hồ sơ",
+    8: "Dừng xử lý",
+    9: "Đã xử lý xong",
+    10: "Đã trả kết quả",
 }
 
 _OUR_CODE = re.compile(r"^(?P<agency>.+)-(?P<day>\d{6})-(?P<seq>\d{4,})$")
@@ -37,8 +44,12 @@ def is_platform_code(text: str | None) -> bool:
 
 def is_status_pair(local, portal_code) -> bool:
     """Whether `local -> portal_code` can be a line of the mapping table (both codes 1-10)."""
-    return str(local).isdigit() and int(local) in PORTAL_STATUS_NAMES and str(portal_code).isdigit() \
+    return (
+        str(local).isdigit()
+        and int(local) in PORTAL_STATUS_NAMES
+        and str(portal_code).isdigit()
         and int(portal_code) in PORTAL_STATUS_NAMES
+    )
 
 
 def status_mapping(overrides: Mapping[str, int] | None) -> dict[int, int]:
@@ -117,42 +128,79 @@ def sync_payload(event_id: str, facts: DossierFacts, step: StepFacts | None, map
     re_appointments: list[dict] = []
     payload = {
         "event_id": event_id,
-        "MaHoSo": facts.portal_code, "MaHoSoNoiBo": facts.code, "MaHoSoCong": facts.submission_code,
-        "MaTTHC": facts.procedure_code, "TenTTHC": facts.procedure_name,
-        "MaLinhVuc": facts.field_code, "TenLinhVuc": facts.field_name,
-        "ChuHoSo": facts.applicant_name, "LoaiDoiTuong": 2 if applicant.get("business") else 1,
-        "Email": applicant.get("email"), "SoDienThoai": applicant.get("phone"),
+        "MaHoSo": facts.portal_code,
+        "MaHoSoNoiBo": facts.code,
+        "MaHoSoCong": facts.submission_code,
+        "MaTTHC": facts.procedure_code,
+        "TenTTHC": facts.procedure_name,
+        "MaLinhVuc": facts.field_code,
+        "TenLinhVuc": facts.field_name,
+        "ChuHoSo": facts.applicant_name,
+        "LoaiDoiTuong": 2 if applicant.get("business") else 1,
+        "Email": applicant.get("email"),
+        "SoDienThoai": applicant.get("phone"),
         "TrichYeuHoSo": applicant.get("summary") or facts.procedure_name,
-        "NgayTiepNhan": _iso(facts.received_at), "NgayHenTra": _iso(facts.appointment_at),
+        "NgayTiepNhan": _iso(facts.received_at),
+        "NgayHenTra": _iso(facts.appointment_at),
         "TrangThaiHoSo": mapping.get(facts.status, facts.status),
         "NgayTra": _iso(facts.completed_at) if facts.status == DossierStatus.RESULT_RETURNED else None,
         "HinhThuc": {"counter": 0, "online": 1, "post": 2}.get(facts.channel, 0),
-        "NgayKetThucXuLy": _iso(facts.completed_at), "DonViXuLy": facts.unit_name, "MaDonVi": facts.agency_id,
+        "NgayKetThucXuLy": _iso(facts.completed_at),
+        "DonViXuLy": facts.unit_name,
+        "MaDonVi": facts.agency_id,
         "DanhSachLePhi": [{"TenPhiLePhi": f.get("name"), "MucPhi": f.get("amount_vnd")} for f in facts.fees],
         "DanhSachHoSoBoSung": re_appointments,
         "DanhSachGiayToKetQua": [{"TenGiayTo": r.get("name"), "MaGiayTo": r.get("sha256")} for r in facts.results],
     }
     if facts.re_appointment_reason:
-        re_appointments.append({
-            "NgayHenTraTruoc": _iso(facts.original_appointment_at), "NgayHenTraMoi": _iso(facts.appointment_at),
-            "LyDo": facts.re_appointment_reason})
+        re_appointments.append(
+            {
+                "NgayHenTraTruoc": _iso(facts.original_appointment_at),
+                "NgayHenTraMoi": _iso(facts.appointment_at),
+                "LyDo": facts.re_appointment_reason,
+            }
+        )
     if step is not None:
         payload["QuaTrinhXuLy"] = {
-            "NguoiXuLy": step.handler, "ChucDanh": step.handler_title, "ThoiDiemXuLy": _iso(step.at),
-            "PhongBanXuLy": facts.unit_name, "NoiDungXuLy": step.content, "BuocXuLy": step.step,
-            "TrangThai": mapping.get(facts.status, facts.status), "NgayBatDau": _iso(step.at),
-            "NgayKetThucTheoQuyDinh": _iso(step.step_due_at)}
+            "NguoiXuLy": step.handler,
+            "ChucDanh": step.handler_title,
+            "ThoiDiemXuLy": _iso(step.at),
+            "PhongBanXuLy": facts.unit_name,
+            "NoiDungXuLy": step.content,
+            "BuocXuLy": step.step,
+            "TrangThai": mapping.get(facts.status, facts.status),
+            "NgayBatDau": _iso(step.at),
+            "NgayKetThucTheoQuyDinh": _iso(step.step_due_at),
+        }
     return payload
 
 
-def submission_decision_payload(event_id: str, submission_code: str, agency_id: str, status: int, reason: str,
-                                handler: str, at: datetime, mapping: Mapping[int, int]) -> dict:
+def submission_decision_payload(
+    event_id: str,
+    submission_code: str,
+    agency_id: str,
+    status: int,
+    reason: str,
+    handler: str,
+    at: datetime,
+    mapping: Mapping[int, int],
+) -> dict:
     """The portal told that an online submission was refused (3) or must be supplemented (5)."""
     portal_status = mapping.get(status, status)
-    return {"event_id": event_id, "MaHoSo": submission_code, "MaHoSoCong": submission_code, "MaDonVi": agency_id,
-            "TrangThaiHoSo": portal_status,
-            "QuaTrinhXuLy": {"NguoiXuLy": handler, "ThoiDiemXuLy": _iso(at), "NoiDungXuLy": reason,
-                             "TrangThai": portal_status, "NgayBatDau": _iso(at)}}
+    return {
+        "event_id": event_id,
+        "MaHoSo": submission_code,
+        "MaHoSoCong": submission_code,
+        "MaDonVi": agency_id,
+        "TrangThaiHoSo": portal_status,
+        "QuaTrinhXuLy": {
+            "NguoiXuLy": handler,
+            "ThoiDiemXuLy": _iso(at),
+            "NoiDungXuLy": reason,
+            "TrangThai": portal_status,
+            "NgayBatDau": _iso(at),
+        },
+    }
 
 
 def waited_too_long(waited_working_minutes: int) -> bool:

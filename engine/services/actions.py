@@ -43,9 +43,12 @@ from engine.store.records import WorkItemRecord
 RETURN_DATA_KEY, RETURN_VALUE = "ket_qua", "tra_lai"
 #: A gateway condition that routes a return, e.g. `ket_qua == 'tra_lai'`.
 _RETURN_CONDITION = re.compile(r"""ket_qua\s*==\s*['"]tra_lai['"]""")
+
+
 @retried_on_race
-def delegate_work_item(rt: Runtime, item_id: int, actor: Actor, to_username: str,
-                       note: str | None = None) -> WorkItemRecord:
+def delegate_work_item(
+    rt: Runtime, item_id: int, actor: Actor, to_username: str, note: str | None = None
+) -> WorkItemRecord:
     """Hand a step to a colleague who works it and resolves it back (Camunda delegate).
 
     The current assignee becomes the owner and keeps responsibility; the delegate becomes the
@@ -61,21 +64,37 @@ def delegate_work_item(rt: Runtime, item_id: int, actor: Actor, to_username: str
         refuse(refusal_to_delegate(actor, StepHolding.of(item)))
         _check_receiver(s, to_username, item.unit_code, item.role, current=item.assignee)
         now, owner = rt.clock.now(), item.assignee
-        audit.record(s, at=now, action="delegate", actor=_acting_for(actor, owner), dossier_id=dossier.id,
-                     work_item_id=item.id, element_id=item.element_id, giver=owner, receiver=to_username,
-                     note=note)
-        notify(s, f"delegate:{item.id}:v{item.version}", to_username, now, dossier.id,
-               subject=f"Được ủy quyền xử lý: {item.name} ({dossier.code})",
-               body=f"{owner} ủy quyền cho bạn xử lý bước “{item.name}”. Xong việc, chuyển lại cho "
-                    f"{owner} để hoàn thành." + due_note(rt, s, item) + (f" Ghi chú: {note}" if note else ""))
+        audit.record(
+            s,
+            at=now,
+            action="delegate",
+            actor=_acting_for(actor, owner),
+            dossier_id=dossier.id,
+            work_item_id=item.id,
+            element_id=item.element_id,
+            giver=owner,
+            receiver=to_username,
+            note=note,
+        )
+        notify(
+            s,
+            f"delegate:{item.id}:v{item.version}",
+            to_username,
+            now,
+            dossier.id,
+            subject=f"Được ủy quyền xử lý: {item.name} ({dossier.code})",
+            body=f"{owner} ủy quyền cho bạn xử lý bước “{item.name}”. Xong việc, chuyển lại cho "
+            f"{owner} để hoàn thành." + due_note(rt, s, item) + (f" Ghi chú: {note}" if note else ""),
+        )
         item.owner, item.assignee, item.delegation_state = owner, to_username, "pending"
         item.state = WorkItemState.CLAIMED.value
         return item
 
 
 @retried_on_race
-def resolve_work_item(rt: Runtime, item_id: int, actor: Actor, data: Mapping | None = None,
-                      note: str | None = None) -> WorkItemRecord:
+def resolve_work_item(
+    rt: Runtime, item_id: int, actor: Actor, data: Mapping | None = None, note: str | None = None
+) -> WorkItemRecord:
     """The delegate hands the step back to its owner, who completes it (Camunda resolve).
 
     `data` (the delegate's proposal) is kept in the audit event's detail; the step's outcome is
@@ -89,20 +108,38 @@ def resolve_work_item(rt: Runtime, item_id: int, actor: Actor, data: Mapping | N
         item, dossier = open_item(s, item_id, None)
         refuse(refusal_to_resolve(actor, StepHolding.of(item)))
         now, owner = rt.clock.now(), item.owner
-        audit.record(s, at=now, action="resolve", actor=actor, dossier_id=dossier.id, work_item_id=item.id,
-                     element_id=item.element_id, giver=actor.username, receiver=owner,
-                     note=note, data=dict(data) if data else None)
-        notify(s, f"resolve:{item.id}:v{item.version}", owner, now, dossier.id,
-               subject=f"Đã xử lý xong phần ủy quyền: {item.name} ({dossier.code})",
-               body=f"{actor.username} đã chuyển lại bước “{item.name}” để bạn hoàn thành."
-                    + due_note(rt, s, item) + (f" Ghi chú: {note}" if note else ""))
+        audit.record(
+            s,
+            at=now,
+            action="resolve",
+            actor=actor,
+            dossier_id=dossier.id,
+            work_item_id=item.id,
+            element_id=item.element_id,
+            giver=actor.username,
+            receiver=owner,
+            note=note,
+            data=dict(data) if data else None,
+        )
+        notify(
+            s,
+            f"resolve:{item.id}:v{item.version}",
+            owner,
+            now,
+            dossier.id,
+            subject=f"Đã xử lý xong phần ủy quyền: {item.name} ({dossier.code})",
+            body=f"{actor.username} đã chuyển lại bước “{item.name}” để bạn hoàn thành."
+            + due_note(rt, s, item)
+            + (f" Ghi chú: {note}" if note else ""),
+        )
         item.assignee, item.delegation_state = owner, "resolved"
         return item
 
 
 @retried_on_race
-def reassign_work_item(rt: Runtime, item_id: int, actor: Actor, to_username: str | None = None,
-                       to_role: str | None = None, *, reason: str) -> WorkItemRecord:
+def reassign_work_item(
+    rt: Runtime, item_id: int, actor: Actor, to_username: str | None = None, to_role: str | None = None, *, reason: str
+) -> WorkItemRecord:
     """A leader moves a step to another person, or back to its role's pool; any delegation ends.
 
     Raises:
@@ -122,17 +159,29 @@ def reassign_work_item(rt: Runtime, item_id: int, actor: Actor, to_username: str
             recipients = [to_username]
         else:
             if to_role != item.role:
-                raise InvalidAction("the step belongs to role '%(role)s'; it can go back only to that pool",
-                                    field="to_role", role=item.role)
+                raise InvalidAction(
+                    "the step belongs to role '%(role)s'; it can go back only to that pool",
+                    field="to_role",
+                    role=item.role,
+                )
             if item.assignee is None:
                 raise InvalidAction("the step is already in its role's pool")
-            recipients = [u.username for u in repositories.active_users(s, item.unit_code)
-                          if to_role in u.role_set]
+            recipients = [u.username for u in repositories.active_users(s, item.unit_code) if to_role in u.role_set]
         now, giver = rt.clock.now(), item.assignee or item.role
         officer_rollups.record_reassigned(s, item.unit_code, item.assignee, now)
-        audit.record(s, at=now, action="reassign", actor=actor, dossier_id=dossier.id, work_item_id=item.id,
-                     element_id=item.element_id, giver=giver, receiver=to_username or to_role, reason=reason,
-                     **{officer_rollups.TAKEN_FROM: item.assignee})
+        audit.record(
+            s,
+            at=now,
+            action="reassign",
+            actor=actor,
+            dossier_id=dossier.id,
+            work_item_id=item.id,
+            element_id=item.element_id,
+            giver=giver,
+            receiver=to_username or to_role,
+            reason=reason,
+            **{officer_rollups.TAKEN_FROM: item.assignee},
+        )
         version = item.version
         item.owner = item.delegation_state = item.on_behalf_of = None
         if to_username is not None:
@@ -141,11 +190,16 @@ def reassign_work_item(rt: Runtime, item_id: int, actor: Actor, to_username: str
             item.assignee, item.state = None, WorkItemState.OPEN.value
         # After the assignment: a budget that counts from the claim has its due time by now.
         for recipient in recipients:
-            notify(s, f"reassign:{item.id}:v{version}:{recipient}", recipient, now, dossier.id,
-                   subject=f"Được giao xử lý: {item.name} ({dossier.code})",
-                   body=f"{actor.username} giao bước “{item.name}” "
-                        f"{'cho bạn' if to_username else 'về nhóm ' + to_role}." + due_note(rt, s, item)
-                        + f" Lý do: {reason}")
+            notify(
+                s,
+                f"reassign:{item.id}:v{version}:{recipient}",
+                recipient,
+                now,
+                dossier.id,
+                subject=f"Được giao xử lý: {item.name} ({dossier.code})",
+                body=f"{actor.username} giao bước “{item.name}” "
+                f"{'cho bạn' if to_username else 'về nhóm ' + to_role}." + due_note(rt, s, item) + f" Lý do: {reason}",
+            )
         return item
 
 
@@ -176,13 +230,31 @@ def return_to_previous(rt: Runtime, item_id: int, actor: Actor, reason: str) -> 
         run.complete(item.task_id, data)
         # Only the run in memory has changed so far: refusing here still writes nothing.
         if not any(t.element_id in done_before for t in run.human_tasks() if t.task_id not in ready_before):
-            raise InvalidAction("returning did not reopen an earlier step; check the template's return path",
-                                element_id=item.element_id)
+            raise InvalidAction(
+                "returning did not reopen an earlier step; check the template's return path", element_id=item.element_id
+            )
         close_item(s, item, actor, now, data, calendar)
-        audit.record(s, at=now, action="complete", actor=actor, dossier_id=dossier.id, work_item_id=item.id,
-                     element_id=item.element_id, outcome=RETURN_VALUE)
-        created = projection.sync(s, dossier, run, calendar, actor, now, frozenset(ready_before),
-                                  handed_over_by=actor.username, completed_task=item.task_id)
+        audit.record(
+            s,
+            at=now,
+            action="complete",
+            actor=actor,
+            dossier_id=dossier.id,
+            work_item_id=item.id,
+            element_id=item.element_id,
+            outcome=RETURN_VALUE,
+        )
+        created = projection.sync(
+            s,
+            dossier,
+            run,
+            calendar,
+            actor,
+            now,
+            frozenset(ready_before),
+            handed_over_by=actor.username,
+            completed_task=item.task_id,
+        )
         reopened = [new for new in created if new.element_id in done_before]
         for new in reopened:
             _send_back(rt, s, new, item, dossier, actor, reason, now)
@@ -207,6 +279,7 @@ def has_return_path(bundle, element_id: str) -> bool:
 
 # -- shared with absences -----------------------------------------------------------------------
 
+
 def refusal_for_receiver(user: UserRecord | None, username: str, unit_code: str, role: str | None) -> Reason | None:
     """Why `username` may not receive work of this unit and role, or None when they may."""
     if user is None:
@@ -221,8 +294,9 @@ def refusal_for_receiver(user: UserRecord | None, username: str, unit_code: str,
 
 
 def notify(s: Session, key: str, recipient: str, now, dossier_id: int | None, *, subject: str, body: str) -> None:
-    outbox.enqueue(s, key=key, channel="in_app", recipient=recipient, subject=subject, body=body, now=now,
-                   dossier_id=dossier_id)
+    outbox.enqueue(
+        s, key=key, channel="in_app", recipient=recipient, subject=subject, body=body, now=now, dossier_id=dossier_id
+    )
 
 
 def due_note(rt: Runtime, s: Session, item: WorkItemRecord) -> str:
@@ -235,6 +309,7 @@ def due_note(rt: Runtime, s: Session, item: WorkItemRecord) -> str:
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
 
 def _acting_for(actor: Actor, username: str) -> Actor:
     """A leader acting on someone's step is recorded as acting on their behalf."""
@@ -266,14 +341,32 @@ def _send_back(rt, s, new: WorkItemRecord, returned: WorkItemRecord, dossier, ac
     else:
         recipients = [u.username for u in repositories.active_users(s, new.unit_code) if new.role in u.role_set]
     officer_rollups.record_return(s, new.unit_code, handler, now)
-    audit.record(s, at=now, action="return", actor=actor, dossier_id=dossier.id, work_item=new,
-                 element_id=new.element_id, giver=actor.username, receiver=new.assignee or new.role,
-                 reason=reason, returned_from=returned.element_id, **{officer_rollups.CAUSED_BY: handler})
+    audit.record(
+        s,
+        at=now,
+        action="return",
+        actor=actor,
+        dossier_id=dossier.id,
+        work_item=new,
+        element_id=new.element_id,
+        giver=actor.username,
+        receiver=new.assignee or new.role,
+        reason=reason,
+        returned_from=returned.element_id,
+        **{officer_rollups.CAUSED_BY: handler},
+    )
     for recipient in recipients:
-        notify(s, f"return:{new.task_id}:{recipient}", recipient, now, dossier.id,
-               subject=f"Hồ sơ bị trả lại: {new.name} ({dossier.code})",
-               body=f"{actor.username} trả lại hồ sơ ở bước “{returned.name}”." + due_note(rt, s, new)
-                    + f" Lý do: {reason}")
+        notify(
+            s,
+            f"return:{new.task_id}:{recipient}",
+            recipient,
+            now,
+            dossier.id,
+            subject=f"Hồ sơ bị trả lại: {new.name} ({dossier.code})",
+            body=f"{actor.username} trả lại hồ sơ ở bước “{returned.name}”."
+            + due_note(rt, s, new)
+            + f" Lý do: {reason}",
+        )
 
 
 def _task_spec(bundle, element_id: str):

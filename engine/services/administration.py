@@ -39,8 +39,9 @@ class Account:
 def create_user(rt: Runtime, actor: Actor, account: Account, password_hash: str) -> UserRecord:
     _check_admin(actor)
     if not USERNAME.match(account.username):
-        raise InvalidAction("a user name is 3 to 80 lower-case letters without accents, digits, dots or underscores",
-                            field="username")
+        raise InvalidAction(
+            "a user name is 3 to 80 lower-case letters without accents, digits, dots or underscores", field="username"
+        )
     with transaction(rt) as s:
         if s.get(UserRecord, account.username) is not None:
             raise InvalidAction("the user name %(user)s is taken", field="username", user=account.username)
@@ -48,8 +49,15 @@ def create_user(rt: Runtime, actor: Actor, account: Account, password_hash: str)
         user = UserRecord(username=account.username, password_hash=password_hash)
         _apply(user, account)
         s.add(user)
-        audit.record(s, at=rt.clock.now(), action="user.create", actor=actor, receiver=account.username,
-                     unit_code=account.unit_code, roles=" ".join(account.roles))
+        audit.record(
+            s,
+            at=rt.clock.now(),
+            action="user.create",
+            actor=actor,
+            receiver=account.username,
+            unit_code=account.unit_code,
+            roles=" ".join(account.roles),
+        )
         return user
 
 
@@ -61,21 +69,29 @@ def update_user(rt: Runtime, actor: Actor, account: Account, password_hash: str 
             raise NotFound("unknown user '%(user)s'", field="username", user=account.username)
         _check_account(s, account)
         if actor.username == user.username and not (set(account.roles) & ADMIN_ROLES and account.active):
-            raise InvalidAction("you cannot remove your own administrator role or lock your own account",
-                                field="roles")
+            raise InvalidAction("you cannot remove your own administrator role or lock your own account", field="roles")
         _apply(user, account)
         if password_hash:
             user.password_hash = password_hash
         if password_hash or not account.active:
             user.auth_epoch = (user.auth_epoch or 0) + 1  # sessions signed in with the old password end
-        audit.record(s, at=rt.clock.now(), action="user.update", actor=actor, receiver=account.username,
-                     unit_code=account.unit_code, roles=" ".join(account.roles), active=account.active,
-                     password_changed=bool(password_hash) or None)
+        audit.record(
+            s,
+            at=rt.clock.now(),
+            action="user.update",
+            actor=actor,
+            receiver=account.username,
+            unit_code=account.unit_code,
+            roles=" ".join(account.roles),
+            active=account.active,
+            password_changed=bool(password_hash) or None,
+        )
         return user
 
 
-def add_calendar_days(rt: Runtime, actor: Actor, *, calendar_code: str, date_from: date, date_to: date,
-                      kind: str, note: str) -> CalendarOverrideRecord:
+def add_calendar_days(
+    rt: Runtime, actor: Actor, *, calendar_code: str, date_from: date, date_to: date, kind: str, note: str
+) -> CalendarOverrideRecord:
     """Days off or make-up working days for a calendar ('VN', a province or a unit); a swap is
     one of each. Appointments computed from now on use them."""
     _check_admin(actor)
@@ -83,11 +99,27 @@ def add_calendar_days(rt: Runtime, actor: Actor, *, calendar_code: str, date_fro
         if calendar_code != "VN" and s.get(UnitRecord, calendar_code) is None:
             raise NotFound("unknown unit '%(unit)s'", field="calendar_code", unit=calendar_code)
         _check_calendar_days(date_from, date_to, kind, note)
-        record = calendar_records.add_override(s, calendar_code=calendar_code, date_from=date_from,
-                                               date_to=date_to, kind=kind, note=note,
-                                               created_by=actor.username, now=rt.clock.now())
-        audit.record(s, at=rt.clock.now(), action="calendar.add", actor=actor, calendar_code=calendar_code,
-                     date_from=date_from.isoformat(), date_to=date_to.isoformat(), kind=kind, note=note)
+        record = calendar_records.add_override(
+            s,
+            calendar_code=calendar_code,
+            date_from=date_from,
+            date_to=date_to,
+            kind=kind,
+            note=note,
+            created_by=actor.username,
+            now=rt.clock.now(),
+        )
+        audit.record(
+            s,
+            at=rt.clock.now(),
+            action="calendar.add",
+            actor=actor,
+            calendar_code=calendar_code,
+            date_from=date_from.isoformat(),
+            date_to=date_to.isoformat(),
+            kind=kind,
+            note=note,
+        )
     rt.calendars.invalidate()
     return record
 
@@ -99,9 +131,17 @@ def remove_calendar_day(rt: Runtime, actor: Actor, override_id: int) -> Calendar
             record = calendar_records.delete_override(s, override_id, rt.clock.now())
         except LookupError:
             raise NotFound("no calendar change with id %(id)s", id=override_id) from None
-        audit.record(s, at=rt.clock.now(), action="calendar.remove", actor=actor,
-                     calendar_code=record.calendar_code, date_from=record.date_from.isoformat(),
-                     date_to=record.date_to.isoformat(), kind=record.kind, note=record.note)
+        audit.record(
+            s,
+            at=rt.clock.now(),
+            action="calendar.remove",
+            actor=actor,
+            calendar_code=record.calendar_code,
+            date_from=record.date_from.isoformat(),
+            date_to=record.date_to.isoformat(),
+            kind=record.kind,
+            note=record.note,
+        )
     rt.calendars.invalidate()
     return record
 
@@ -113,14 +153,18 @@ def _check_admin(actor: Actor) -> None:
 
 def _check_calendar_days(date_from: date, date_to: date, kind: str, note: str) -> None:
     if kind not in OVERRIDE_KINDS:
-        raise InvalidAction("the kind of day must be one of %(kinds)s, not '%(kind)s'", field="kind",
-                            kinds=", ".join(OVERRIDE_KINDS), kind=kind)
+        raise InvalidAction(
+            "the kind of day must be one of %(kinds)s, not '%(kind)s'",
+            field="kind",
+            kinds=", ".join(OVERRIDE_KINDS),
+            kind=kind,
+        )
     if date_to < date_from:
-        raise InvalidAction("the period ends (%(end)s) before it starts (%(start)s)", field="date_to",
-                            end=date_to, start=date_from)
+        raise InvalidAction(
+            "the period ends (%(end)s) before it starts (%(start)s)", field="date_to", end=date_to, start=date_from
+        )
     if not note.strip():
-        raise InvalidAction("say why (the announcement or decision), so the appointment can be explained",
-                            field="note")
+        raise InvalidAction("say why (the announcement or decision), so the appointment can be explained", field="note")
 
 
 #: The longest value each account column holds (PostgreSQL refuses longer ones with an error).

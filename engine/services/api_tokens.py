@@ -36,17 +36,23 @@ def lifetime(text: str) -> timedelta:
     """`90d` or `12h`: how long a new token stays valid (at most two years)."""
     match = _LIFETIME.match(text or "")
     if match is None:
-        raise InvalidAction("a token's lifetime is a number of days or hours, e.g. 90d or 12h, not '%(value)s'",
-                            field="expires_in", value=text)
+        raise InvalidAction(
+            "a token's lifetime is a number of days or hours, e.g. 90d or 12h, not '%(value)s'",
+            field="expires_in",
+            value=text,
+        )
     amount, unit = int(match.group(1)), match.group(2)
     span = timedelta(days=amount) if unit == "d" else timedelta(hours=amount)
     if not timedelta(0) < span <= MAX_LIFETIME:
-        raise InvalidAction("a token's lifetime is between 1 hour and %(days)s days", field="expires_in",
-                            days=MAX_LIFETIME.days)
+        raise InvalidAction(
+            "a token's lifetime is between 1 hour and %(days)s days", field="expires_in", days=MAX_LIFETIME.days
+        )
     return span
 
 
-def authenticate(rt: Runtime, token: str, load: Callable[[Session, str], T] = lambda _s, username: username) -> T | None:
+def authenticate(
+    rt: Runtime, token: str, load: Callable[[Session, str], T] = lambda _s, username: username
+) -> T | None:
     """Who a valid token acts as, recording its use; None when it is unknown, revoked or expired.
     `load(session, username)` reads the caller's view of that user in the same read (one
     transaction instead of two), and may itself answer None (an inactive user)."""
@@ -80,8 +86,7 @@ def issue(rt: Runtime, *, username: str, name: str, expires_in: str = DEFAULT_LI
         if not user.active:
             raise InvalidAction("%(user)s is not an active user", field="user", user=username)
         now = rt.clock.now()
-        record = account_records.add_token(s, name=name, token=token, username=username, at=now,
-                                           expires_at=now + span)
+        record = account_records.add_token(s, name=name, token=token, username=username, at=now, expires_at=now + span)
         s.flush()
         return record, token
 

@@ -38,8 +38,16 @@ def may_attach(actor: Actor, dossier: DossierRecord) -> bool:
     return actor.works_in(dossier.unit_code) or actor.unit_code == (dossier.applicant or {}).get("received_unit")
 
 
-def attach(rt: Runtime, dossier_id: int, actor: Actor, upload: Upload, kind: AttachmentKind, *,
-           work_item_id: int | None = None, checklist_index: int | None = None) -> AttachmentRecord:
+def attach(
+    rt: Runtime,
+    dossier_id: int,
+    actor: Actor,
+    upload: Upload,
+    kind: AttachmentKind,
+    *,
+    work_item_id: int | None = None,
+    checklist_index: int | None = None,
+) -> AttachmentRecord:
     """Attach one file to a dossier (optionally to one of its steps or checklist items)."""
     with staged_files(rt, [stage(upload, kind, checklist_index=checklist_index)]) as staged:
         with transaction(rt) as s:
@@ -47,13 +55,20 @@ def attach(rt: Runtime, dossier_id: int, actor: Actor, upload: Upload, kind: Att
             if dossier is None:
                 raise NotFound("unknown dossier %(id)s", id=dossier_id)
             if not may_attach(actor, dossier):
-                raise PermissionDenied("only officers of unit %(unit)s may add files to dossier %(code)s",
-                                       unit=dossier.unit_code, code=dossier.code)
+                raise PermissionDenied(
+                    "only officers of unit %(unit)s may add files to dossier %(code)s",
+                    unit=dossier.unit_code,
+                    code=dossier.code,
+                )
             if work_item_id is not None:
                 item = s.get(WorkItemRecord, work_item_id)
                 if item is None or item.dossier_id != dossier.id:
-                    raise InvalidAction("step %(id)s is not a step of dossier %(code)s", field="work_item_id",
-                                        id=work_item_id, code=dossier.code)
+                    raise InvalidAction(
+                        "step %(id)s is not a step of dossier %(code)s",
+                        field="work_item_id",
+                        id=work_item_id,
+                        code=dossier.code,
+                    )
             (row,) = add_rows(s, dossier, staged, actor, rt.clock.now(), work_item_id)
             s.flush()
             return row
@@ -77,12 +92,12 @@ def content(rt: Runtime, row: AttachmentRecord) -> bytes:
     """The file's bytes, refused when they no longer match the SHA-256 recorded at upload."""
     data = rt.document_store().get(row.storage_key)
     if hashlib.sha256(data).hexdigest() != row.sha256:
-        raise InvalidAction("file '%(name)s' in the store no longer matches its SHA-256; it was altered",
-                            name=row.name)
+        raise InvalidAction("file '%(name)s' in the store no longer matches its SHA-256; it was altered", name=row.name)
     return data
 
 
 # -- the archive ---------------------------------------------------------------------------------
+
 
 def archive(rt: Runtime, dossier_id: int) -> tuple[str, bytes]:
     """(file name, ZIP): every file of the dossier under files/, and manifest.json describing the
@@ -99,12 +114,25 @@ def archive(rt: Runtime, dossier_id: int) -> tuple[str, bytes]:
         for number, row in enumerate(rows, start=1):
             path = f"files/{number:03d}-{row.name}"
             zf.writestr(path, content(rt, row))
-            listed.append({"path": path, "name": row.name, "kind": row.kind, "content_type": row.content_type,
-                           "size": row.size, "sha256": row.sha256, "step": steps.get(row.work_item_id),
-                           "checklist_index": row.checklist_index, "uploaded_by": row.uploaded_by,
-                           "on_behalf_of": row.on_behalf_of, "uploaded_at": row.uploaded_at.isoformat()})
-        zf.writestr("manifest.json", json.dumps(_manifest(view, data.as_dict(), listed, rt), ensure_ascii=False,
-                                                indent=2, default=str))
+            listed.append(
+                {
+                    "path": path,
+                    "name": row.name,
+                    "kind": row.kind,
+                    "content_type": row.content_type,
+                    "size": row.size,
+                    "sha256": row.sha256,
+                    "step": steps.get(row.work_item_id),
+                    "checklist_index": row.checklist_index,
+                    "uploaded_by": row.uploaded_by,
+                    "on_behalf_of": row.on_behalf_of,
+                    "uploaded_at": row.uploaded_at.isoformat(),
+                }
+            )
+        zf.writestr(
+            "manifest.json",
+            json.dumps(_manifest(view, data.as_dict(), listed, rt), ensure_ascii=False, indent=2, default=str),
+        )
     return f"{view.dossier.code}.zip", buffer.getvalue()
 
 
@@ -113,13 +141,22 @@ def _manifest(view, data: list[dict], files: list[dict], rt: Runtime) -> dict:
     return {
         "format": "motcua-dossier-archive/1",
         "exported_at": rt.clock.now().isoformat(),
-        "dossier": {"code": d.code, "procedure": view.definition.name, "procedure_code": d.procedure_code,
-                    "template": f"{view.definition.key} v{view.definition.version}", "unit": view.unit.name,
-                    "unit_code": d.unit_code, "applicant_name": d.applicant_name, "applicant": d.applicant,
-                    "channel": d.channel, "status": d.status, "run_state": d.run_state,
-                    "received_at": d.received_at.isoformat(),
-                    "appointment_at": d.appointment_at.isoformat() if d.appointment_at else None,
-                    "completed_at": d.completed_at.isoformat() if d.completed_at else None},
+        "dossier": {
+            "code": d.code,
+            "procedure": view.definition.name,
+            "procedure_code": d.procedure_code,
+            "template": f"{view.definition.key} v{view.definition.version}",
+            "unit": view.unit.name,
+            "unit_code": d.unit_code,
+            "applicant_name": d.applicant_name,
+            "applicant": d.applicant,
+            "channel": d.channel,
+            "status": d.status,
+            "run_state": d.run_state,
+            "received_at": d.received_at.isoformat(),
+            "appointment_at": d.appointment_at.isoformat() if d.appointment_at else None,
+            "completed_at": d.completed_at.isoformat() if d.completed_at else None,
+        },
         "data": data,
         "files": files,
     }

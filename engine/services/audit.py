@@ -27,15 +27,31 @@ PENDING_KEY = "motcua_audit_pending"
 WRITTEN_KEY = "motcua_audit_written"  # this transaction's events, once written
 
 
-def record(session: Session, *, at, action: str, actor: Actor | str, dossier_id: int | None = None,
-           work_item_id: int | None = None, element_id: str | None = None, giver: str | None = None,
-           receiver: str | None = None, work_item=None, **detail) -> dict:
+def record(
+    session: Session,
+    *,
+    at,
+    action: str,
+    actor: Actor | str,
+    dossier_id: int | None = None,
+    work_item_id: int | None = None,
+    element_id: str | None = None,
+    giver: str | None = None,
+    receiver: str | None = None,
+    work_item=None,
+    **detail,
+) -> dict:
     """Queue an event; `work_item` may be a row created in this change (its id is read at write)."""
     event = {
-        "dossier_id": dossier_id, "work_item_id": work_item_id, "at": at, "action": action,
+        "dossier_id": dossier_id,
+        "work_item_id": work_item_id,
+        "at": at,
+        "action": action,
         "actor": actor if isinstance(actor, str) else actor.username,
         "on_behalf_of": None if isinstance(actor, str) else actor.on_behalf_of,
-        "giver": giver, "receiver": receiver, "element_id": element_id,
+        "giver": giver,
+        "receiver": receiver,
+        "element_id": element_id,
         "detail": {k: v for k, v in detail.items() if v is not None},
     }
     session.info.setdefault(PENDING_KEY, []).append((event, work_item))
@@ -49,8 +65,9 @@ def write_pending(session: Session) -> None:
     # Everything else the change writes goes first: the chain heads are then the last locks it
     # takes, held only until the commit that follows, so writers of one dossier cannot deadlock.
     session.flush()
-    rows = [{**event, "work_item_id": item.id if item is not None else event["work_item_id"]}
-            for event, item in pending]
+    rows = [
+        {**event, "work_item_id": item.id if item is not None else event["work_item_id"]} for event, item in pending
+    ]
     moved = _chain(session, rows)
     audit_chains.append_events(session, moved, rows)
     # What else the commit writes may say who did it (the portal sync's handler) without a query.
@@ -118,5 +135,4 @@ def verify(session: Session, dossier_code: str | None = None) -> tuple[int, list
         if found is not None:
             broken.append(found)
     codes = audit_chains.dossier_codes(session, [link.key for link in broken])
-    return len(seen | set(heads)), [ChainReport(codes.get(link.key), link.event_id, link.reason)
-                                    for link in broken]
+    return len(seen | set(heads)), [ChainReport(codes.get(link.key), link.event_id, link.reason) for link in broken]

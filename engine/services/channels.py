@@ -30,16 +30,30 @@ class InAppChannel:
     exactly once, whatever happens to the worker."""
 
     def deliver(self, session, message, now) -> None:
-        session.add(NotificationRecord(outbox_id=message.id, username=message.recipient,
-                                       subject=message.subject, body=message.body, created_at=now))
+        session.add(
+            NotificationRecord(
+                outbox_id=message.id,
+                username=message.recipient,
+                subject=message.subject,
+                body=message.body,
+                created_at=now,
+            )
+        )
 
 
 class SmtpChannel:
     """E-mail; at-least-once (a crash between sending and committing resends), so every message
     carries its outbox key as Message-ID for receivers to drop duplicates."""
 
-    def __init__(self, host: str, port: int = 25, sender: str = "motcua@localhost",
-                 username: str | None = None, password: str | None = None, starttls: bool = False):
+    def __init__(
+        self,
+        host: str,
+        port: int = 25,
+        sender: str = "motcua@localhost",
+        username: str | None = None,
+        password: str | None = None,
+        starttls: bool = False,
+    ):
         self.host, self.port, self.sender = host, port, sender
         self.username, self.password, self.starttls = username, password, starttls
 

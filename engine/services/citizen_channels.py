@@ -46,11 +46,17 @@ class EsmsSmsAdapter:
     def send(self, message: OutboxRecord) -> None:
         unicode = _flag(self.settings.get("unicode"))
         text = f"{message.subject}: {message.body}"
-        payload = {"ApiKey": self.settings["api_key"], "SecretKey": self.settings["secret_key"],
-                   "Brandname": self.settings["brandname"], "SmsType": str(self.settings.get("sms_type", "2")),
-                   "Phone": message.recipient, "Content": text if unicode else without_accents(text),
-                   "IsUnicode": "1" if unicode else "0", "RequestId": message.dedupe_key[:100],
-                   "Sandbox": "1" if _flag(self.settings.get("sandbox")) else "0"}
+        payload = {
+            "ApiKey": self.settings["api_key"],
+            "SecretKey": self.settings["secret_key"],
+            "Brandname": self.settings["brandname"],
+            "SmsType": str(self.settings.get("sms_type", "2")),
+            "Phone": message.recipient,
+            "Content": text if unicode else without_accents(text),
+            "IsUnicode": "1" if unicode else "0",
+            "RequestId": message.dedupe_key[:100],
+            "Sandbox": "1" if _flag(self.settings.get("sandbox")) else "0",
+        }
         answer = _post_json(self.url, payload, {})
         if str(answer.get("CodeResult")) != "100":
             raise ProviderRefused(f"eSMS CodeResult {answer.get('CodeResult')}: {answer.get('ErrorMessage', '')}")
@@ -66,9 +72,12 @@ class ZaloZnsAdapter:
         self.settings = settings
 
     def send(self, message: OutboxRecord) -> None:
-        payload = {"phone": international_phone(message.recipient), "template_id": str(self.settings["template_id"]),
-                   "template_data": {"tieu_de": message.subject[:100], "noi_dung": message.body[:400]},
-                   "tracking_id": message.dedupe_key[:48]}
+        payload = {
+            "phone": international_phone(message.recipient),
+            "template_id": str(self.settings["template_id"]),
+            "template_data": {"tieu_de": message.subject[:100], "noi_dung": message.body[:400]},
+            "tracking_id": message.dedupe_key[:48],
+        }
         answer = _post_json(self.url, payload, {"access_token": self.settings["access_token"]})
         if answer.get("error") != 0:
             raise ProviderRefused(f"Zalo error {answer.get('error')}: {answer.get('message', '')}")
@@ -78,16 +87,20 @@ class EmailAdapter:
     """E-mail through the unit's SMTP server (the settings of engine.services.channels.SmtpChannel)."""
 
     def __init__(self, settings: dict):
-        self.smtp = SmtpChannel(settings["host"], int(settings.get("port", 25)),
-                                settings.get("sender", "motcua@localhost"), settings.get("username"),
-                                settings.get("password"), _flag(settings.get("starttls")))
+        self.smtp = SmtpChannel(
+            settings["host"],
+            int(settings.get("port", 25)),
+            settings.get("sender", "motcua@localhost"),
+            settings.get("username"),
+            settings.get("password"),
+            _flag(settings.get("starttls")),
+        )
 
     def send(self, message: OutboxRecord) -> None:
         self.smtp.deliver(None, message, None)
 
 
-ADAPTERS: dict[str, Callable[[dict], Adapter]] = {"sms": EsmsSmsAdapter, "zalo": ZaloZnsAdapter,
-                                                  "email": EmailAdapter}
+ADAPTERS: dict[str, Callable[[dict], Adapter]] = {"sms": EsmsSmsAdapter, "zalo": ZaloZnsAdapter, "email": EmailAdapter}
 
 
 class ApplicantChannel:
@@ -159,8 +172,12 @@ def _unit_of(session: Session, message: OutboxRecord) -> str | None:
 
 
 def _post_json(url: str, payload: dict, headers: dict) -> dict:
-    request = urllib.request.Request(url, data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
-                                     headers={"Content-Type": "application/json", **headers}, method="POST")
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+        headers={"Content-Type": "application/json", **headers},
+        method="POST",
+    )
     try:
         with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as response:
             return json.loads(response.read().decode("utf-8") or "{}")

@@ -39,8 +39,9 @@ class CitizenCopies:
 def copies_results(rt: Runtime, dossier_id: int) -> tuple[AttachmentRecord, ...]:
     """The dossier's result files (the signed decision, the certificate), oldest first."""
     with rt.db.read_session() as s:
-        return tuple(row for row in attachment_records.of_dossier(s, dossier_id)
-                     if row.kind == AttachmentKind.RESULT.value)
+        return tuple(
+            row for row in attachment_records.of_dossier(s, dossier_id) if row.kind == AttachmentKind.RESULT.value
+        )
 
 
 def dossier_id_of(rt: Runtime, code: str) -> int | None:
@@ -52,10 +53,10 @@ def copies(rt: Runtime, dossier_id: int, papers) -> CitizenCopies:
     """The forms the dossier has (from its papers, engine.services.dossier_papers) and its result files."""
     stopped = is_stopped(rt, dossier_id)
     with rt.db.read_session() as s:
-        results = tuple(row for row in attachment_records.of_dossier(s, dossier_id)
-                        if row.kind == AttachmentKind.RESULT.value)
-    return CitizenCopies(dossier_id, tuple(kind for kind in FORM_KINDS if form_issued(kind, papers, stopped)),
-                         results)
+        results = tuple(
+            row for row in attachment_records.of_dossier(s, dossier_id) if row.kind == AttachmentKind.RESULT.value
+        )
+    return CitizenCopies(dossier_id, tuple(kind for kind in FORM_KINDS if form_issued(kind, papers, stopped)), results)
 
 
 def is_stopped(rt: Runtime, dossier_id: int) -> bool:
@@ -83,8 +84,12 @@ def receipt_issued(papers) -> bool:
     if status == DossierStatus.NOT_ACCEPTED:
         return False
     reception = papers.steps[0] if papers.steps else None
-    asked_at_reception = (papers.supplement is not None and reception is not None
-                          and papers.supplement.step == reception.name and reception.completed_at == papers.supplement.at)
+    asked_at_reception = (
+        papers.supplement is not None
+        and reception is not None
+        and papers.supplement.step == reception.name
+        and reception.completed_at == papers.supplement.at
+    )
     return not (status == DossierStatus.SUPPLEMENT_REQUESTED and asked_at_reception)
 
 
@@ -100,5 +105,12 @@ def result_file(rt: Runtime, dossier_id: int, key: str) -> AttachmentRecord | No
 def record_download(rt: Runtime, dossier_id: int, *, document: str, address: str | None) -> None:
     """One audit event per download: which document (a form's kind or a file's name), from where."""
     with transaction(rt) as s:
-        audit.record(s, at=rt.clock.now(), action=DOWNLOAD_ACTION, actor=CITIZEN, dossier_id=dossier_id,
-                     document=document, address=address)
+        audit.record(
+            s,
+            at=rt.clock.now(),
+            action=DOWNLOAD_ACTION,
+            actor=CITIZEN,
+            dossier_id=dossier_id,
+            document=document,
+            address=address,
+        )

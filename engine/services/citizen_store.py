@@ -58,8 +58,16 @@ def keep_completed(session: Session, dossier: DossierRecord, now: datetime) -> i
         name = _kept_name(session, dossier, row, checklist)
         if row.id in already or name is None:
             continue
-        session.add(CitizenDocumentRecord(id_number=number, dossier_id=dossier.id, attachment_id=row.id,
-                                          name=name[:500], kind=row.kind, kept_at=now))
+        session.add(
+            CitizenDocumentRecord(
+                id_number=number,
+                dossier_id=dossier.id,
+                attachment_id=row.id,
+                name=name[:500],
+                kind=row.kind,
+                kept_at=now,
+            )
+        )
         added += 1
     return added
 
@@ -97,11 +105,20 @@ def holding(rt: Runtime, id_number: str, actor: Actor) -> Holding:
     with rt.db.session() as s:
         documents = [rules.Held(doc.id, doc.name, code) for doc, _file, code in citizen_records.held(s, id_number)]
         latest = _latest_dossier(s, id_number)
-        details = {k: (latest.applicant or {}).get(k) for k in DETAILS if (latest.applicant or {}).get(k)} if latest else {}
+        details = (
+            {k: (latest.applicant or {}).get(k) for k in DETAILS if (latest.applicant or {}).get(k)} if latest else {}
+        )
         if latest is not None and "name" not in details:
             details["name"] = latest.applicant_name
-        audit.record(s, at=rt.clock.now(), action="citizen_store_read", actor=actor, dossier_id=None,
-                     id_number_tail=id_number[-4:], documents=len(documents))
+        audit.record(
+            s,
+            at=rt.clock.now(),
+            action="citizen_store_read",
+            actor=actor,
+            dossier_id=None,
+            id_number_tail=id_number[-4:],
+            documents=len(documents),
+        )
         audit.write_pending(s)
     return Holding(id_number, details, documents)
 
@@ -118,8 +135,14 @@ def _latest_dossier(s: Session, id_number: str) -> DossierRecord | None:
     return s.get(DossierRecord, doc[0].dossier_id) if doc else None
 
 
-def link_reused(session: Session, dossier: DossierRecord, reused: dict[int, int], actor: Actor, now: datetime,
-                work_item_id: int | None) -> list[CitizenReuseRecord]:
+def link_reused(
+    session: Session,
+    dossier: DossierRecord,
+    reused: dict[int, int],
+    actor: Actor,
+    now: datetime,
+    work_item_id: int | None,
+) -> list[CitizenReuseRecord]:
     """Link kept documents ({checklist index: document id}) into the new dossier as its reception
     files, without copying their bytes; each link is a reuse in the log and in the history.
     Refused, naming the item, when a document is not the applicant's or does not answer the item."""
@@ -129,27 +152,59 @@ def link_reused(session: Session, dossier: DossierRecord, reused: dict[int, int]
     for index, document_id in sorted(reused.items()):
         doc = session.get(CitizenDocumentRecord, document_id)
         if doc is None or number is None or doc.id_number != number:
-            raise InvalidAction("document %(document)s is not in the data store of this applicant",
-                                field=f"reuse_{index}", document=document_id)
+            raise InvalidAction(
+                "document %(document)s is not in the data store of this applicant",
+                field=f"reuse_{index}",
+                document=document_id,
+            )
         item = checklist.get(index)
         if item is None or not rules.answers(doc.name, item):
-            raise InvalidAction("the kept document '%(name)s' does not answer checklist item %(index)s",
-                                field=f"reuse_{index}", name=doc.name, index=index + 1)
+            raise InvalidAction(
+                "the kept document '%(name)s' does not answer checklist item %(index)s",
+                field=f"reuse_{index}",
+                name=doc.name,
+                index=index + 1,
+            )
         original = session.get(AttachmentRecord, doc.attachment_id)
-        link = AttachmentRecord(key=new_key(), dossier_id=dossier.id, work_item_id=work_item_id,
-                                checklist_index=index, kind=AttachmentKind.RECEPTION.value, name=original.name,
-                                content_type=original.content_type, size=original.size, sha256=original.sha256,
-                                storage_key=original.storage_key, uploaded_by=actor.username,
-                                on_behalf_of=actor.on_behalf_of, uploaded_at=now)
+        link = AttachmentRecord(
+            key=new_key(),
+            dossier_id=dossier.id,
+            work_item_id=work_item_id,
+            checklist_index=index,
+            kind=AttachmentKind.RECEPTION.value,
+            name=original.name,
+            content_type=original.content_type,
+            size=original.size,
+            sha256=original.sha256,
+            storage_key=original.storage_key,
+            uploaded_by=actor.username,
+            on_behalf_of=actor.on_behalf_of,
+            uploaded_at=now,
+        )
         session.add(link)
         session.flush()
-        reuse = CitizenReuseRecord(document_id=doc.id, dossier_id=dossier.id, attachment_id=link.id,
-                                   checklist_index=index, actor=actor.username, on_behalf_of=actor.on_behalf_of,
-                                   at=now)
+        reuse = CitizenReuseRecord(
+            document_id=doc.id,
+            dossier_id=dossier.id,
+            attachment_id=link.id,
+            checklist_index=index,
+            actor=actor.username,
+            on_behalf_of=actor.on_behalf_of,
+            at=now,
+        )
         session.add(reuse)
         reuses.append(reuse)
-        audit.record(session, at=now, action="citizen_store_reuse", actor=actor, dossier_id=dossier.id,
-                     work_item_id=work_item_id, name=doc.name, document=doc.id, sha256=original.sha256)
+        audit.record(
+            session,
+            at=now,
+            action="citizen_store_reuse",
+            actor=actor,
+            dossier_id=dossier.id,
+            work_item_id=work_item_id,
+            name=doc.name,
+            document=doc.id,
+            sha256=original.sha256,
+        )
     return reuses
 
 

@@ -64,21 +64,32 @@ def run(rt: Runtime, call: Call) -> Outcome:
     if problems:
         name, problem = problems[0]
         if name is None:
-            raise ConnectorRefused("connector %(connector)s: %(problem)s", connector=call.connector,
-                                   problem=problem, element_id=call.element_id)
-        raise ConnectorRefused("connector %(connector)s: parameter '%(parameter)s' %(problem)s",
-                               connector=call.connector, parameter=name, problem=problem, element_id=call.element_id)
+            raise ConnectorRefused(
+                "connector %(connector)s: %(problem)s",
+                connector=call.connector,
+                problem=problem,
+                element_id=call.element_id,
+            )
+        raise ConnectorRefused(
+            "connector %(connector)s: parameter '%(parameter)s' %(problem)s",
+            connector=call.connector,
+            parameter=name,
+            problem=problem,
+            element_id=call.element_id,
+        )
     return RUNNERS[call.connector](rt, call)
 
 
 # -- http -----------------------------------------------------------------------------------------
 
+
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     """A redirect could lead off the allow-list: it is reported, never followed."""
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):
-        raise ConnectorRefused("the server answered with a redirect to %(url)s; redirects are not followed",
-                               url=newurl[:200])
+        raise ConnectorRefused(
+            "the server answered with a redirect to %(url)s; redirects are not followed", url=newurl[:200]
+        )
 
 
 _OPENER = urllib.request.build_opener(_NoRedirects)
@@ -90,20 +101,32 @@ def _http(rt: Runtime, call: Call) -> Outcome:
     with rt.db.read_session() as s:
         allowed = service_call_records.is_allowed(s, host)
     if not allowed:
-        raise ConnectorRefused("host %(host)s is not on the administrator's allow-list of the http connector",
-                               host=host, element_id=call.element_id)
+        raise ConnectorRefused(
+            "host %(host)s is not on the administrator's allow-list of the http connector",
+            host=host,
+            element_id=call.element_id,
+        )
     method = params.get("method") or ("POST" if params.get("body") is not None else "GET")
     body = json.dumps(params["body"], ensure_ascii=False).encode("utf-8") if params.get("body") is not None else None
-    request = urllib.request.Request(params["url"], data=body, method=method, headers={
-        "Content-Type": "application/json", "Accept": "application/json", "X-Motcua-Dossier": call.dossier_code})
+    request = urllib.request.Request(
+        params["url"],
+        data=body,
+        method=method,
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "X-Motcua-Dossier": call.dossier_code,
+        },
+    )
     try:
         with _OPENER.open(request, timeout=params.get("timeout_seconds") or DEFAULT_TIMEOUT_SECONDS) as answer:
             raw = answer.read(MAX_RESPONSE_BYTES + 1)
     except urllib.error.HTTPError as exc:
         raise ConnectorFailed("%(host)s answered HTTP %(status)s", host=host, status=exc.code) from None
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise ConnectorFailed("calling %(host)s failed: %(error)s", host=host,
-                              error=str(getattr(exc, "reason", exc))[:200]) from None
+        raise ConnectorFailed(
+            "calling %(host)s failed: %(error)s", host=host, error=str(getattr(exc, "reason", exc))[:200]
+        ) from None
     if len(raw) > MAX_RESPONSE_BYTES:
         raise ConnectorRefused("%(host)s answered more than %(limit)s bytes", host=host, limit=MAX_RESPONSE_BYTES)
     return Outcome(_mapped(_json(raw, host), params.get("fields")))
@@ -133,6 +156,7 @@ def _mapped(answer, fields: dict | None):
 
 # -- compute_fee ----------------------------------------------------------------------------------
 
+
 def _compute_fee(rt: Runtime, call: Call) -> Outcome:
     decision = call.params.get("decision")
     if decision:
@@ -142,8 +166,13 @@ def _compute_fee(rt: Runtime, call: Call) -> Outcome:
         with step_time_limit():
             outcome = engine.result(call.task)
         amount = outcome.get("amount_vnd", outcome.get("le_phi_vnd"))
-        return Outcome({"fees": [{"name": decision, "amount_vnd": amount, "note": "bảng quyết định"}],
-                        "total_vnd": amount, **outcome})
+        return Outcome(
+            {
+                "fees": [{"name": decision, "amount_vnd": amount, "note": "bảng quyết định"}],
+                "total_vnd": amount,
+                **outcome,
+            }
+        )
     with rt.db.read_session() as s:
         entry = catalogue_records.procedure_by_key(s, call.procedure_key)
     fees = list((entry.fees if entry is not None else None) or [])
@@ -157,6 +186,7 @@ def _compute_fee(rt: Runtime, call: Call) -> Outcome:
 
 
 # -- notify_applicant -----------------------------------------------------------------------------
+
 
 def applicant_address(applicant: dict, channel: str | None) -> tuple[str, str] | None:
     """(channel, recipient): the channel asked for, else the one the applicant chose, else SMS to
@@ -174,17 +204,31 @@ def applicant_address(applicant: dict, channel: str | None) -> tuple[str, str] |
 def _notify_applicant(rt: Runtime, call: Call) -> Outcome:
     address = applicant_address(call.applicant or {}, call.params.get("channel"))
     if address is None:
-        raise ConnectorRefused("the applicant of %(dossier)s gave no address for channel %(channel)s",
-                               dossier=call.dossier_code, channel=call.params.get("channel") or "sms/email")
+        raise ConnectorRefused(
+            "the applicant of %(dossier)s gave no address for channel %(channel)s",
+            dossier=call.dossier_code,
+            channel=call.params.get("channel") or "sms/email",
+        )
     channel, recipient = address
     subject = call.params.get("subject") or f"Hồ sơ {call.dossier_code}"
 
     def enqueue(session: Session, now) -> None:
-        outbox.enqueue(session, key=f"service:{call.call_id}", channel=channel, recipient=recipient,
-                       subject=subject, body=call.params["message"], now=now, dossier_id=call.dossier_id)
+        outbox.enqueue(
+            session,
+            key=f"service:{call.call_id}",
+            channel=channel,
+            recipient=recipient,
+            subject=subject,
+            body=call.params["message"],
+            now=now,
+            dossier_id=call.dossier_id,
+        )
 
     return Outcome({"channel": channel, "recipient": recipient}, enqueue)
 
 
 RUNNERS: dict[str, Callable[[Runtime, Call], Outcome]] = {
-    "http": _http, "compute_fee": _compute_fee, "notify_applicant": _notify_applicant}
+    "http": _http,
+    "compute_fee": _compute_fee,
+    "notify_applicant": _notify_applicant,
+}

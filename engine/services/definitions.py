@@ -23,9 +23,17 @@ BPMN_SUFFIXES = (".bpmn", ".bpmn2", ".bpmn20.xml", ".xml")
 MODEL_SUFFIXES = BPMN_SUFFIXES + DMN_SUFFIXES
 
 
-def deploy(rt: Runtime, files: Mapping[str, bytes], *, process_id: str | None = None, name: str | None = None,
-           procedure_code: str | None = None, legal_limit: str | None = None, clock_cutoff: str | None = None,
-           clock_last_hour: bool = False) -> ProcessDefinitionRecord:
+def deploy(
+    rt: Runtime,
+    files: Mapping[str, bytes],
+    *,
+    process_id: str | None = None,
+    name: str | None = None,
+    procedure_code: str | None = None,
+    legal_limit: str | None = None,
+    clock_cutoff: str | None = None,
+    clock_last_hour: bool = False,
+) -> ProcessDefinitionRecord:
     """Publish a new version of a template; unchanged content returns the current version.
 
     Drafts are the configurator's (configurator/drafts.py): it keeps a draft even while it does
@@ -41,15 +49,25 @@ def deploy(rt: Runtime, files: Mapping[str, bytes], *, process_id: str | None = 
         if latest is not None and latest.digest == digest and latest.status == "published":
             return latest
         if s.get(TemplateBlobRecord, digest) is None:
-            s.add(TemplateBlobRecord(digest=digest, created_at=rt.clock.now(), files={
-                n: (c.decode("utf-8") if isinstance(c, bytes) else c) for n, c in files.items()}))
+            s.add(
+                TemplateBlobRecord(
+                    digest=digest,
+                    created_at=rt.clock.now(),
+                    files={n: (c.decode("utf-8") if isinstance(c, bytes) else c) for n, c in files.items()},
+                )
+            )
             s.flush()  # the definition row references it
         version = repositories.next_definition_version(s, bundle.process_id)
         definition = ProcessDefinitionRecord(
-            key=bundle.process_id, version=version, name=name or bundle.spec.description or bundle.process_id,
-            digest=digest, status="published", procedure_code=procedure_code or policy.procedure_code,
+            key=bundle.process_id,
+            version=version,
+            name=name or bundle.spec.description or bundle.process_id,
+            digest=digest,
+            status="published",
+            procedure_code=procedure_code or policy.procedure_code,
             legal_limit_minutes=deadlines.parse_legal_limit(legal_text) if legal_text else None,
-            clock_cutoff=clock_cutoff, clock_last_hour=clock_last_hour,
+            clock_cutoff=clock_cutoff,
+            clock_last_hour=clock_last_hour,
             published_at=rt.clock.now(),
         )
         s.add(definition)

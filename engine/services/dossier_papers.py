@@ -67,21 +67,35 @@ def papers(rt: Runtime, dossier_id: int) -> DossierPapers | None:
         steps = inbox_queries.dossier_steps(s, dossier_id)
         history = inbox_queries.dossier_history(s, dossier_id)
         calendar = rt.calendars.for_unit(s, view.dossier.unit_code)
-        names = inbox_queries.full_names(s, [e.actor for e in history] + [e.giver for e in history]
-                                         + [e.receiver for e in history] + [w.completed_by for w in steps])
+        names = inbox_queries.full_names(
+            s,
+            [e.actor for e in history]
+            + [e.giver for e in history]
+            + [e.receiver for e in history]
+            + [w.completed_by for w in steps],
+        )
     now = rt.clock.now()
     start = next((e for e in history if e.action == "start"), None)
     reappoint = next((e for e in reversed(history) if e.action == "reappoint"), None)
     received_by = (view.dossier.applicant or {}).get("received_by") or (start.actor if start else None)
-    return DossierPapers(view, steps, history, control_rows(steps, history, calendar, now),
-                         last_decision(steps, SUPPLEMENT_DECISIONS, decisions.SUPPLEMENT_TEXT_FIELDS),
-                         last_decision(steps, REFUSAL_DECISIONS, decisions.REFUSAL_TEXT_FIELDS),
-                         received_by, reappoint.actor if reappoint else None, reappoint.at if reappoint else None,
-                         names, calendar.tz)
+    return DossierPapers(
+        view,
+        steps,
+        history,
+        control_rows(steps, history, calendar, now),
+        last_decision(steps, SUPPLEMENT_DECISIONS, decisions.SUPPLEMENT_TEXT_FIELDS),
+        last_decision(steps, REFUSAL_DECISIONS, decisions.REFUSAL_TEXT_FIELDS),
+        received_by,
+        reappoint.actor if reappoint else None,
+        reappoint.at if reappoint else None,
+        names,
+        calendar.tz,
+    )
 
 
-def control_rows(steps: list[WorkItemRecord], history: list[AuditEventRecord], calendar,
-                 now: datetime) -> list[ControlRow]:
+def control_rows(
+    steps: list[WorkItemRecord], history: list[AuditEventRecord], calendar, now: datetime
+) -> list[ControlRow]:
     """Each step with who handed it over (the hand-over event that created it) and who took it."""
     givers = {e.work_item_id: e.giver for e in history if e.action == "handover" and e.work_item_id}
     rows = []
@@ -91,8 +105,17 @@ def control_rows(steps: list[WorkItemRecord], history: list[AuditEventRecord], c
         verdict = step.classification
         if verdict is None and step.due_at is not None and step.completed_at is None and now > step.due_at:
             verdict = deadlines.classify(calendar, step.due_at, now)[0].value
-        rows.append(ControlRow(step.name, givers.get(step.id), step.completed_by or step.assignee or step.role,
-                               step.created_at, step.due_at, step.completed_at, verdict))
+        rows.append(
+            ControlRow(
+                step.name,
+                givers.get(step.id),
+                step.completed_by or step.assignee or step.role,
+                step.created_at,
+                step.due_at,
+                step.completed_at,
+                verdict,
+            )
+        )
     return rows
 
 
@@ -102,6 +125,7 @@ def last_decision(steps: list[WorkItemRecord], wanted: frozenset[str], text_fiel
         outcome = step.outcome or {}
         decision = outcome.get(decisions.DECISION_KEY)
         if step.state == "completed" and isinstance(decision, str) and decision in wanted:
-            return Decision(step.name, step.completed_by, step.completed_at,
-                            decisions.decision_text(outcome, text_fields), outcome)
+            return Decision(
+                step.name, step.completed_by, step.completed_at, decisions.decision_text(outcome, text_fields), outcome
+            )
     return None

@@ -19,17 +19,29 @@ from engine.store.database import Session
 
 def completed_steps(session: Session, dossier_id: int) -> list[CompletedStep]:
     """The dossier's completed work items (their outcomes are its data)."""
-    return [CompletedStep(w.id, w.element_id, w.name, w.form_key, w.completed_by, w.on_behalf_of,
-                          w.completed_at, dict(w.outcome or {}))
-            for w in inbox_queries.dossier_steps(session, dossier_id)
-            if w.state == WorkItemState.COMPLETED.value and w.completed_at is not None]
+    return [
+        CompletedStep(
+            w.id,
+            w.element_id,
+            w.name,
+            w.form_key,
+            w.completed_by,
+            w.on_behalf_of,
+            w.completed_at,
+            dict(w.outcome or {}),
+        )
+        for w in inbox_queries.dossier_steps(session, dossier_id)
+        if w.state == WorkItemState.COMPLETED.value and w.completed_at is not None
+    ]
 
 
 def forms_of(rt: Runtime, definition_id: int) -> dict[str, dict]:
     """form key -> form, for every form shipped with the template version."""
-    return {name[len("forms/"):-len(".json")]: json.loads(text)
-            for name, text in definitions.template_files(rt, definition_id).items()
-            if name.startswith("forms/") and name.endswith(".json")}
+    return {
+        name[len("forms/") : -len(".json")]: json.loads(text)
+        for name, text in definitions.template_files(rt, definition_id).items()
+        if name.startswith("forms/") and name.endswith(".json")
+    }
 
 
 def data_of(rt: Runtime, dossier_id: int, definition_id: int) -> DossierData:
@@ -38,8 +50,9 @@ def data_of(rt: Runtime, dossier_id: int, definition_id: int) -> DossierData:
     return dossier_data.summary(steps, forms_of(rt, definition_id))
 
 
-def step_prefill(rt: Runtime, dossier_id: int, definition_id: int, element_id: str,
-                 form_key: str | None) -> dict[str, Any]:
+def step_prefill(
+    rt: Runtime, dossier_id: int, definition_id: int, element_id: str, form_key: str | None
+) -> dict[str, Any]:
     """What a step's form shows when opened: carried-forward values and its own last entry."""
     with rt.db.read_session() as s:
         steps = completed_steps(s, dossier_id)

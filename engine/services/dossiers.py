@@ -68,9 +68,19 @@ DataCheck = Callable[[Session, WorkItemRecord, DossierRecord, dict], Mapping]
 Answer = Callable[[Session, object], object]
 
 
-def start_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applicant_name: str, actor: Actor,
-                  applicant: Mapping | None = None, received_at: datetime | None = None,
-                  data: Mapping | None = None, channel: str = Channel.COUNTER.value, answer: Answer | None = None):
+def start_dossier(
+    rt: Runtime,
+    *,
+    definition_id: int,
+    unit_code: str,
+    applicant_name: str,
+    actor: Actor,
+    applicant: Mapping | None = None,
+    received_at: datetime | None = None,
+    data: Mapping | None = None,
+    channel: str = Channel.COUNTER.value,
+    answer: Answer | None = None,
+):
     """Receive a dossier (at the counter, online or by post): issue its code, compute its
     appointment and start its process. With `answer`, the caller's reply is built from the new
     dossier in the same transaction and returned instead of it."""
@@ -79,9 +89,21 @@ def start_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applicant_
 
     def change(prepared: _PreparedStart | None, may_defer: bool):
         with transaction(rt) as s:
-            started = _start(rt, s, definition_id=definition_id, unit_code=unit_code, applicant_name=applicant_name,
-                             actor=actor, applicant=applicant, received_at=received_at, data=data, channel=channel,
-                             now=now, prepared=prepared, runs_code=_on_start if may_defer else None)
+            started = _start(
+                rt,
+                s,
+                definition_id=definition_id,
+                unit_code=unit_code,
+                applicant_name=applicant_name,
+                actor=actor,
+                applicant=applicant,
+                received_at=received_at,
+                data=data,
+                channel=channel,
+                now=now,
+                prepared=prepared,
+                runs_code=_on_start if may_defer else None,
+            )
             citizen_notices.dossier_received(s, started.dossier, started.now, started.calendar.tz)
             return _answered(s, started.dossier, answer)
 
@@ -124,8 +146,9 @@ class _PreparedStart:
     code: str
 
 
-def _started_on_snapshot(rt: Runtime, definition_id: int, unit_code: str, received: datetime,
-                         data: Mapping | None) -> _PreparedStart | None:
+def _started_on_snapshot(
+    rt: Runtime, definition_id: int, unit_code: str, received: datetime, data: Mapping | None
+) -> _PreparedStart | None:
     """SQLite only, when the template runs code before its first waiting element: take the
     dossier's number in a short write of its own (as PostgreSQL always does: a start that fails
     later leaves its number unused, engine.store.sequences), then start the process on a read
@@ -143,14 +166,19 @@ def _started_on_snapshot(rt: Runtime, definition_id: int, unit_code: str, receiv
         calendar = rt.calendars.for_unit(s, unit_code)
     with rt.db.session() as taking:
         code = _dossier_code(rt, taking, unit, received, calendar)
-    run = runner.start(bundle, rt.clock, script_engine_for(calendar, rt.clock),
-                       _start_data(data, code, unit_code, received, calendar))
+    run = runner.start(
+        bundle, rt.clock, script_engine_for(calendar, rt.clock), _start_data(data, code, unit_code, received, calendar)
+    )
     return _PreparedStart(run, definition.id, code)
 
 
 def _start_data(data: Mapping | None, code: str, unit_code: str, received: datetime, calendar) -> dict:
-    return {**(data or {}), "dossier_code": code, "unit_code": unit_code,
-            "received_at": received.astimezone(calendar.tz).isoformat()}
+    return {
+        **(data or {}),
+        "dossier_code": code,
+        "unit_code": unit_code,
+        "received_at": received.astimezone(calendar.tz).isoformat(),
+    }
 
 
 @dataclass
@@ -164,13 +192,23 @@ class Started:
     now: datetime
 
 
-def receive_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applicant_name: str, actor: Actor,
-                    reception: Mapping, check_reception: Callable[[Session, int, str | None, Mapping], Mapping],
-                    applicant: Mapping | None = None, received_at: datetime | None = None,
-                    channel: str = Channel.COUNTER.value, files: Iterable[stored_files.Staged] = (),
-                    within_change: Callable[[Session, DossierRecord], None] | None = None,
-                    reused: Mapping[int, int] | None = None,
-                    payment: payments.Payment | None = None) -> tuple[DossierRecord, WorkItemRecord]:
+def receive_dossier(
+    rt: Runtime,
+    *,
+    definition_id: int,
+    unit_code: str,
+    applicant_name: str,
+    actor: Actor,
+    reception: Mapping,
+    check_reception: Callable[[Session, int, str | None, Mapping], Mapping],
+    applicant: Mapping | None = None,
+    received_at: datetime | None = None,
+    channel: str = Channel.COUNTER.value,
+    files: Iterable[stored_files.Staged] = (),
+    within_change: Callable[[Session, DossierRecord], None] | None = None,
+    reused: Mapping[int, int] | None = None,
+    payment: payments.Payment | None = None,
+) -> tuple[DossierRecord, WorkItemRecord]:
     """Reception in one pass: issue the code and appointment, start the process and complete its
     reception step with `reception` (the step's form data: receive, ask for a supplement or refuse)
     and the checklist's files, all in one transaction. `reused` ({checklist index: document id})
@@ -188,21 +226,38 @@ def receive_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applican
         payments.check_payment(payment)
     now = rt.clock.now()  # one time for the snapshot and the write: the run's data holds it
     with stored_files.staged_files(rt, files) as staged:
+
         def change(prepared: _PreparedReception | None, may_defer: bool):
             with transaction(rt) as s:
-                started = _start(rt, s, definition_id=definition_id, unit_code=unit_code,
-                                 applicant_name=applicant_name, actor=actor, applicant=applicant,
-                                 received_at=received_at, data=None, channel=channel, now=now,
-                                 prepared=prepared.start if prepared else None,
-                                 runs_code=_on_reception if may_defer else None,
-                                 paid_vnd=payment.amount_vnd if payment else 0)
+                started = _start(
+                    rt,
+                    s,
+                    definition_id=definition_id,
+                    unit_code=unit_code,
+                    applicant_name=applicant_name,
+                    actor=actor,
+                    applicant=applicant,
+                    received_at=received_at,
+                    data=None,
+                    channel=channel,
+                    now=now,
+                    prepared=prepared.start if prepared else None,
+                    runs_code=_on_reception if may_defer else None,
+                    paid_vnd=payment.amount_vnd if payment else 0,
+                )
                 if len(started.created) != 1:
                     raise InvalidAction("the template does not begin with one reception step; receive it step by step")
                 item = started.created[0]
                 data = dict(check_reception(s, started.dossier.definition_id, item.form_key, reception))
                 refuse(decisions.refusal_without_reason(data))
-                _complete_reception(s, started, item, actor, data, received=(
-                    prepared.received if prepared and prepared.fits(started, item, data) else None))
+                _complete_reception(
+                    s,
+                    started,
+                    item,
+                    actor,
+                    data,
+                    received=(prepared.received if prepared and prepared.fits(started, item, data) else None),
+                )
                 s.flush()  # the step's id, for its files
                 stored_files.add_rows(s, started.dossier, staged, actor, started.now, work_item_id=item.id)
                 if within_change is not None:
@@ -213,8 +268,10 @@ def receive_dossier(rt: Runtime, *, definition_id: int, unit_code: str, applican
                 citizen_notices.dossier_received(s, started.dossier, started.now, started.calendar.tz)
                 return started.dossier, item
 
-        return code_first(change, lambda: _received_on_snapshot(rt, definition_id, unit_code, received_at or now,
-                                                                 reception, check_reception))
+        return code_first(
+            change,
+            lambda: _received_on_snapshot(rt, definition_id, unit_code, received_at or now, reception, check_reception),
+        )
 
 
 @dataclass(frozen=True)
@@ -232,12 +289,18 @@ class _PreparedReception:
     def fits(self, started: Started, item: WorkItemRecord, data: Mapping) -> bool:
         """The write started from this very run, projected it without moving it, and checked the
         same data for the same step."""
-        return (self.received is not None and started.run is self.start.run and started.run.ready_task_ids() == self.ready_before
-                and item.task_id == self.task_id and dict(data) == self.data)
+        return (
+            self.received is not None
+            and started.run is self.start.run
+            and started.run.ready_task_ids() == self.ready_before
+            and item.task_id == self.task_id
+            and dict(data) == self.data
+        )
 
 
-def _received_on_snapshot(rt: Runtime, definition_id: int, unit_code: str, received: datetime,
-                          reception: Mapping, check_reception) -> _PreparedReception | None:
+def _received_on_snapshot(
+    rt: Runtime, definition_id: int, unit_code: str, received: datetime, reception: Mapping, check_reception
+) -> _PreparedReception | None:
     """SQLite only, when the receipt runs template code (at the start or after the reception
     step): check the reception data on a read snapshot, take the dossier's number in a short write
     of its own, then start the process and complete its reception step outside the write lock.
@@ -271,8 +334,9 @@ def _received_on_snapshot(rt: Runtime, definition_id: int, unit_code: str, recei
     return _PreparedReception(start, run, ready_before, tasks[0].task_id, data)
 
 
-def _complete_reception(s: Session, started: Started, item: WorkItemRecord, actor: Actor, data: Mapping,
-                        received: runner.Run | None = None) -> None:
+def _complete_reception(
+    s: Session, started: Started, item: WorkItemRecord, actor: Actor, data: Mapping, received: runner.Run | None = None
+) -> None:
     """The receiving officer takes the reception step and completes it in the same change. Under
     Decree 118 they may receive for another commune of the province, so the step's unit is not theirs
     to match; its role is. `received`: the same run with the step already completed (on SQLite's
@@ -287,10 +351,28 @@ def _complete_reception(s: Session, started: Started, item: WorkItemRecord, acto
     else:
         run.complete(item.task_id, dict(data))
     close_item(s, item, actor, now, data, started.calendar)
-    audit.record(s, at=now, action="complete", actor=actor, dossier_id=dossier.id, work_item=item,
-                 element_id=item.element_id, classification=item.classification, margin_minutes=item.margin_minutes)
-    projection.sync(s, dossier, run, started.calendar, actor, now, ready_before,
-                    handed_over_by=actor.username, completed_task=item.task_id)
+    audit.record(
+        s,
+        at=now,
+        action="complete",
+        actor=actor,
+        dossier_id=dossier.id,
+        work_item=item,
+        element_id=item.element_id,
+        classification=item.classification,
+        margin_minutes=item.margin_minutes,
+    )
+    projection.sync(
+        s,
+        dossier,
+        run,
+        started.calendar,
+        actor,
+        now,
+        ready_before,
+        handed_over_by=actor.username,
+        completed_task=item.task_id,
+    )
 
 
 def _definition_for_unit(s: Session, definition_id: int, unit_code: str):
@@ -313,61 +395,109 @@ def _definition_for_unit(s: Session, definition_id: int, unit_code: str):
 
 def _check_channel(channel: str) -> None:
     if channel not in {c.value for c in Channel}:
-        raise InvalidAction("unknown receipt channel '%(channel)s' (counter, online or post)", field="channel",
-                            channel=channel)
+        raise InvalidAction(
+            "unknown receipt channel '%(channel)s' (counter, online or post)", field="channel", channel=channel
+        )
 
 
-def _start(rt: Runtime, s: Session, *, definition_id: int, unit_code: str, applicant_name: str, actor: Actor,
-           applicant: Mapping | None, received_at: datetime | None, data: Mapping | None,
-           channel: str, now: datetime | None = None, prepared: _PreparedStart | None = None,
-           runs_code: Callable[[scripted.ScriptedPaths], bool] | None = None, paid_vnd: int = 0) -> Started:
+def _start(
+    rt: Runtime,
+    s: Session,
+    *,
+    definition_id: int,
+    unit_code: str,
+    applicant_name: str,
+    actor: Actor,
+    applicant: Mapping | None,
+    received_at: datetime | None,
+    data: Mapping | None,
+    channel: str,
+    now: datetime | None = None,
+    prepared: _PreparedStart | None = None,
+    runs_code: Callable[[scripted.ScriptedPaths], bool] | None = None,
+    paid_vnd: int = 0,
+) -> Started:
     """The dossier started inside the change's transaction. `runs_code(paths)`, on SQLite, says
     whether the change runs template code; then the change gives the lock back before writing
     (_CodeToRunFirst) to run that code outside it first, coming back with it `prepared`."""
     definition, variant, unit = _definition_for_unit(s, definition_id, unit_code)
     if (applicant or {}).get("fees"):  # the fee cases that apply: paid first where the procedure says so
-        applicant = {**applicant, "fee_wait": payments.waits_at_reception(s, definition_id, applicant["fees"],
-                                                                          paid_vnd)}
-    if runs_code is not None and holds_database_lock(rt) and runs_code(
-            scripted.paths_of(rt.bundle_for(s, definition))):
+        applicant = {
+            **applicant,
+            "fee_wait": payments.waits_at_reception(s, definition_id, applicant["fees"], paid_vnd),
+        }
+    if runs_code is not None and holds_database_lock(rt) and runs_code(scripted.paths_of(rt.bundle_for(s, definition))):
         raise _CodeToRunFirst()
     now = now or rt.clock.now()
     received = received_at or now
     calendar = rt.calendars.for_unit(s, unit_code)
     code = prepared.code if prepared is not None else _dossier_code(rt, s, unit, received, calendar)
-    rule = deadlines.ClockStartRule(cutoff=_cutoff(definition.clock_cutoff),
-                                    last_hour_rule=definition.clock_last_hour)
+    rule = deadlines.ClockStartRule(cutoff=_cutoff(definition.clock_cutoff), last_hour_rule=definition.clock_last_hour)
     start_at = deadlines.clock_start(calendar, received, rule)
-    appointment = (deadlines.appointment(calendar, received, definition.legal_limit_minutes, rule)
-                   if definition.legal_limit_minutes is not None else None)
+    appointment = (
+        deadlines.appointment(calendar, received, definition.legal_limit_minutes, rule)
+        if definition.legal_limit_minutes is not None
+        else None
+    )
     if prepared is not None and prepared.definition_id == definition.id:
         run = prepared.run
     else:  # no snapshot (PostgreSQL, no code to run), or another version rolled out meanwhile
-        run = runner.start(rt.bundle_for(s, definition), rt.clock, script_engine_for(calendar, rt.clock),
-                           _start_data(data, code, unit_code, received, calendar))
+        run = runner.start(
+            rt.bundle_for(s, definition),
+            rt.clock,
+            script_engine_for(calendar, rt.clock),
+            _start_data(data, code, unit_code, received, calendar),
+        )
     dossier = DossierRecord(
-        code=code, definition_id=definition.id, unit_code=unit_code,
-        procedure_code=definition.procedure_code, applicant_name=applicant_name,
-        applicant=dict(applicant or {}), channel=channel, status=DossierStatus.ACCEPTED.value,
-        variant_id=variant.id if variant else None, overrides=dict(variant.overrides) if variant else None,
-        run_state=RunState.RUNNING.value, received_at=received, clock_start_at=start_at,
-        appointment_at=appointment, original_appointment_at=appointment,
-        state="", state_format=STATE_FORMAT, created_at=now, updated_at=now,
+        code=code,
+        definition_id=definition.id,
+        unit_code=unit_code,
+        procedure_code=definition.procedure_code,
+        applicant_name=applicant_name,
+        applicant=dict(applicant or {}),
+        channel=channel,
+        status=DossierStatus.ACCEPTED.value,
+        variant_id=variant.id if variant else None,
+        overrides=dict(variant.overrides) if variant else None,
+        run_state=RunState.RUNNING.value,
+        received_at=received,
+        clock_start_at=start_at,
+        appointment_at=appointment,
+        original_appointment_at=appointment,
+        state="",
+        state_format=STATE_FORMAT,
+        created_at=now,
+        updated_at=now,
     )
     s.add(dossier)
     s.flush()
     rollups.record_received(s, dossier)
-    audit.record(s, at=now, action="start", actor=actor, dossier_id=dossier.id,
-                 code=code, definition=f"{definition.key} v{definition.version}",
-                 appointment_at=appointment.isoformat() if appointment else None)
+    audit.record(
+        s,
+        at=now,
+        action="start",
+        actor=actor,
+        dossier_id=dossier.id,
+        code=code,
+        definition=f"{definition.key} v{definition.version}",
+        appointment_at=appointment.isoformat() if appointment else None,
+    )
     created = projection.sync(s, dossier, run, calendar, actor, now, ready_before=frozenset())
     return Started(dossier, run, calendar, created, now)
 
 
 @retried_on_race
-def complete_work_item(rt: Runtime, work_item_id: int, actor: Actor, data: Mapping | None = None, *,
-                       expected_version: int | None = None, check: DataCheck | None = None,
-                       seen_by: Callable[[str], bool] | None = None, answer: Answer | None = None):
+def complete_work_item(
+    rt: Runtime,
+    work_item_id: int,
+    actor: Actor,
+    data: Mapping | None = None,
+    *,
+    expected_version: int | None = None,
+    check: DataCheck | None = None,
+    seen_by: Callable[[str], bool] | None = None,
+    answer: Answer | None = None,
+):
     """Complete a step with its form data and move the dossier on to its next steps.
 
     Everything the change needs is read in its one transaction: `seen_by(unit_code)` answers a
@@ -388,16 +518,29 @@ def complete_work_item(rt: Runtime, work_item_id: int, actor: Actor, data: Mappi
         return _completed(rt, work_item_id, actor, data, expected_version, check, seen_by, answer, snapshot=None)
     except _CodeToRunFirst:
         snapshot = _ran_on_snapshot(rt, work_item_id, actor, data, expected_version, check, seen_by)
-        return _completed(rt, work_item_id, actor, data, expected_version, check, seen_by, answer,
-                          snapshot=snapshot or _NO_SNAPSHOT)
+        return _completed(
+            rt, work_item_id, actor, data, expected_version, check, seen_by, answer, snapshot=snapshot or _NO_SNAPSHOT
+        )
 
 
-def _completed(rt: Runtime, work_item_id: int, actor: Actor, data, expected_version, check, seen_by,
-               answer: Answer | None, snapshot: _SnapshotRun | None):
+def _completed(
+    rt: Runtime,
+    work_item_id: int,
+    actor: Actor,
+    data,
+    expected_version,
+    check,
+    seen_by,
+    answer: Answer | None,
+    snapshot: _SnapshotRun | None,
+):
     with transaction(rt) as s:
         item, dossier = open_item(s, work_item_id, expected_version, seen_by)
-        if snapshot is None and holds_database_lock(rt) and scripted.paths_of(
-                rt.bundle_for_definition(s, dossier.definition_id)).after_step(item.element_id):
+        if (
+            snapshot is None
+            and holds_database_lock(rt)
+            and scripted.paths_of(rt.bundle_for_definition(s, dossier.definition_id)).after_step(item.element_id)
+        ):
             raise _CodeToRunFirst()  # nothing written yet: the rollback only ends the BEGIN
         if check is not None:
             data = check(s, item, dossier, dict(data or {}))
@@ -413,11 +556,28 @@ def _completed(rt: Runtime, work_item_id: int, actor: Actor, data, expected_vers
             run.complete(item.task_id, dict(data or {}))
         close_item(s, item, actor, now, data, calendar)
         results.note_approval(s, dossier, item, data, actor, now)
-        audit.record(s, at=now, action="complete", actor=actor, dossier_id=dossier.id,
-                     work_item_id=item.id, element_id=item.element_id,
-                     classification=item.classification, margin_minutes=item.margin_minutes)
-        projection.sync(s, dossier, run, calendar, actor, now, ready_before,
-                        handed_over_by=actor.username, completed_task=item.task_id)
+        audit.record(
+            s,
+            at=now,
+            action="complete",
+            actor=actor,
+            dossier_id=dossier.id,
+            work_item_id=item.id,
+            element_id=item.element_id,
+            classification=item.classification,
+            margin_minutes=item.margin_minutes,
+        )
+        projection.sync(
+            s,
+            dossier,
+            run,
+            calendar,
+            actor,
+            now,
+            ready_before,
+            handed_over_by=actor.username,
+            completed_task=item.task_id,
+        )
         return _answered(s, dossier, answer)
 
 
@@ -433,15 +593,19 @@ class _SnapshotRun:
 
     def still_fits(self, dossier: DossierRecord, item: WorkItemRecord, data) -> bool:
         return self.run is not None and (dossier.version, item.version, dict(data or {})) == (
-            self.dossier_version, self.item_version, self.data)
+            self.dossier_version,
+            self.item_version,
+            self.data,
+        )
 
 
 #: The snapshot pass ran but gave nothing to reuse (a refusal left to the write): run in the write.
 _NO_SNAPSHOT = _SnapshotRun(None, frozenset(), -1, -1, {})
 
 
-def _ran_on_snapshot(rt: Runtime, work_item_id: int, actor: Actor, data, expected_version, check,
-                     seen_by) -> _SnapshotRun | None:
+def _ran_on_snapshot(
+    rt: Runtime, work_item_id: int, actor: Actor, data, expected_version, check, seen_by
+) -> _SnapshotRun | None:
     """SQLite only: the step's scripts run here, outside the write lock (same checks, same
     refusals as the write)."""
     with rt.db.read_session() as s:
@@ -474,8 +638,12 @@ class Moved:
     result: object = None
 
 
-def moved_on_snapshot(rt: Runtime, dossier_id: int, move: Callable[[runner.Run], object],
-                      admits: Callable[[DossierRecord], bool] = lambda _dossier: True) -> Moved | None:
+def moved_on_snapshot(
+    rt: Runtime,
+    dossier_id: int,
+    move: Callable[[runner.Run], object],
+    admits: Callable[[DossierRecord], bool] = lambda _dossier: True,
+) -> Moved | None:
     """Load the dossier from a read snapshot and `move` it there, outside SQLite's write lock.
     None when the write should simply run the move itself (a dossier `admits` refuses or that
     is not running: the write then gives the same answer)."""
@@ -490,8 +658,15 @@ def moved_on_snapshot(rt: Runtime, dossier_id: int, move: Callable[[runner.Run],
         return Moved(run, ready_before, dossier.version, result)
 
 
-def moved(rt: Runtime, s: Session, dossier: DossierRecord, calendar, move: Callable[[runner.Run], object],
-          snapshot: Moved | None, runs_code: Callable[[scripted.ScriptedPaths], bool] | None) -> Moved:
+def moved(
+    rt: Runtime,
+    s: Session,
+    dossier: DossierRecord,
+    calendar,
+    move: Callable[[runner.Run], object],
+    snapshot: Moved | None,
+    runs_code: Callable[[scripted.ScriptedPaths], bool] | None,
+) -> Moved:
     """Inside the write: the snapshot's move when the dossier has not changed since, else the
     move run here, on what is saved. With `runs_code` (the first attempt), on SQLite, a move
     that runs template code gives the lock back first (_CodeToRunFirst, see code_first)."""
@@ -506,8 +681,14 @@ def moved(rt: Runtime, s: Session, dossier: DossierRecord, calendar, move: Calla
 
 
 @retried_on_race
-def claim_work_item(rt: Runtime, work_item_id: int, actor: Actor, *, seen_by: Callable[[str], bool] | None = None,
-                    answer: Answer | None = None):
+def claim_work_item(
+    rt: Runtime,
+    work_item_id: int,
+    actor: Actor,
+    *,
+    seen_by: Callable[[str], bool] | None = None,
+    answer: Answer | None = None,
+):
     """Take a step of one's role into one's own hands (`seen_by` and `answer` as for completing)."""
     with transaction(rt) as s:
         item, dossier = open_item(s, work_item_id, None, seen_by)
@@ -518,8 +699,17 @@ def claim_work_item(rt: Runtime, work_item_id: int, actor: Actor, *, seen_by: Ca
             calendar = rt.calendars.for_unit(s, dossier.unit_code)
             bundle = rt.bundle_for_definition(s, dossier.definition_id)
             projection.set_deadlines_on_claim(s, item, bundle, calendar, now)
-        audit.record(s, at=now, action="claim", actor=actor, dossier_id=dossier.id, work_item_id=item.id,
-                     element_id=item.element_id, giver=item.role, receiver=actor.username)
+        audit.record(
+            s,
+            at=now,
+            action="claim",
+            actor=actor,
+            dossier_id=dossier.id,
+            work_item_id=item.id,
+            element_id=item.element_id,
+            giver=item.role,
+            receiver=actor.username,
+        )
         return item if answer is None else _answered(s, item, answer)
 
 
@@ -529,18 +719,35 @@ def unclaim_work_item(rt: Runtime, work_item_id: int, actor: Actor) -> WorkItemR
         item, dossier = open_item(s, work_item_id, None)
         refuse(refusal_to_release(actor, StepHolding.of(item)))
         now = rt.clock.now()
-        audit.record(s, at=now, action="unclaim", actor=actor, dossier_id=dossier.id, work_item_id=item.id,
-                     element_id=item.element_id, giver=item.assignee, receiver=item.role)
+        audit.record(
+            s,
+            at=now,
+            action="unclaim",
+            actor=actor,
+            dossier_id=dossier.id,
+            work_item_id=item.id,
+            element_id=item.element_id,
+            giver=item.assignee,
+            receiver=item.role,
+        )
         # Back in the pool nobody acts on anyone's behalf any more.
         item.assignee, item.state, item.on_behalf_of = None, WorkItemState.OPEN.value, None
         return item
 
 
 @retried_on_race
-def send_message(rt: Runtime, dossier_id: int, name: str, actor: Actor,
-                 payload: Mapping | None = None, *, answer: Answer | None = None):
+def send_message(
+    rt: Runtime,
+    dossier_id: int,
+    name: str,
+    actor: Actor,
+    payload: Mapping | None = None,
+    *,
+    answer: Answer | None = None,
+):
     """Deliver a BPMN message (e.g. 'bo_sung_xong') to the dossier's waiting catch event
     (`answer` as for completing a step)."""
+
     def move(run: runner.Run) -> None:
         run.send_message(name, payload)
 
@@ -549,8 +756,15 @@ def send_message(rt: Runtime, dossier_id: int, name: str, actor: Actor,
             dossier = _running(s, dossier_id)
             now = rt.clock.now()
             calendar = rt.calendars.for_unit(s, dossier.unit_code)
-            done = moved(rt, s, dossier, calendar, move, snapshot,
-                         (lambda paths: paths.after_message(name)) if may_defer else None)
+            done = moved(
+                rt,
+                s,
+                dossier,
+                calendar,
+                move,
+                snapshot,
+                (lambda paths: paths.after_message(name)) if may_defer else None,
+            )
             audit.record(s, at=now, action="message", actor=actor, dossier_id=dossier.id, message=name)
             projection.sync(s, dossier, done.run, calendar, actor, now, done.ready_before)
             return _answered(s, dossier, answer)
@@ -562,6 +776,7 @@ def send_message(rt: Runtime, dossier_id: int, name: str, actor: Actor,
 def send_signal(rt: Runtime, dossier_id: int, name: str, actor: Actor, *, answer: Answer | None = None):
     """Deliver a BPMN signal to the dossier's waiting catch events (another agency's system
     saying its part is done, say; `answer` as for completing a step)."""
+
     def move(run: runner.Run) -> None:
         run.send_signal(name)
 
@@ -570,8 +785,15 @@ def send_signal(rt: Runtime, dossier_id: int, name: str, actor: Actor, *, answer
             dossier = _running(s, dossier_id)
             now = rt.clock.now()
             calendar = rt.calendars.for_unit(s, dossier.unit_code)
-            done = moved(rt, s, dossier, calendar, move, snapshot,
-                         (lambda paths: paths.after_signal(name)) if may_defer else None)
+            done = moved(
+                rt,
+                s,
+                dossier,
+                calendar,
+                move,
+                snapshot,
+                (lambda paths: paths.after_signal(name)) if may_defer else None,
+            )
             audit.record(s, at=now, action="signal", actor=actor, dossier_id=dossier.id, signal=name)
             projection.sync(s, dossier, done.run, calendar, actor, now, done.ready_before)
             return _answered(s, dossier, answer)
@@ -595,8 +817,9 @@ def resume_dossier(rt: Runtime, dossier_id: int, actor: Actor) -> DossierRecord:
     with transaction(rt) as s:
         dossier = _get_dossier(s, dossier_id)
         if dossier.run_state != RunState.SUSPENDED.value:
-            raise InvalidAction("dossier %(code)s is not suspended (it is %(state)s)", code=dossier.code,
-                                state=dossier.run_state)
+            raise InvalidAction(
+                "dossier %(code)s is not suspended (it is %(state)s)", code=dossier.code, state=dossier.run_state
+            )
         now = rt.clock.now()
         dossier.run_state = RunState.RUNNING.value
         dossier.updated_at = now
@@ -606,23 +829,35 @@ def resume_dossier(rt: Runtime, dossier_id: int, actor: Actor) -> DossierRecord:
 
 
 @retried_on_race
-def cancel_dossier(rt: Runtime, dossier_id: int, actor: Actor, reason: str,
-                   status: DossierStatus = DossierStatus.STOPPED, *, withdrawn: bool = False) -> DossierRecord:
+def cancel_dossier(
+    rt: Runtime,
+    dossier_id: int,
+    actor: Actor,
+    reason: str,
+    status: DossierStatus = DossierStatus.STOPPED,
+    *,
+    withdrawn: bool = False,
+) -> DossierRecord:
     """Stop a dossier with a stop notice (thông báo dừng xử lý): at the applicant's request
     (`withdrawn`, Decree 118's withdrawal) or by the unit. The one-stop desk or a leader of the
     dossier's unit does it, with a reason; its open steps are withdrawn."""
     if not (reason or "").strip():
         if withdrawn:
-            raise InvalidAction("the applicant's withdrawal needs a reason (it is printed on the stop notice)",
-                                field="reason")
+            raise InvalidAction(
+                "the applicant's withdrawal needs a reason (it is printed on the stop notice)", field="reason"
+            )
         raise InvalidAction("stopping a dossier needs a reason (it is printed on the stop notice)", field="reason")
     check_reason_length(reason)
     with transaction(rt) as s:
         dossier = _get_dossier(s, dossier_id)
-        if not actor.is_system and not (actor.works_in(dossier.unit_code)
-                                        and (actor.is_supervising() or "mot_cua" in actor.roles)):
-            raise PermissionDenied("only the one-stop desk or a leader of unit %(unit)s may stop dossier %(code)s",
-                                   unit=dossier.unit_code, code=dossier.code)
+        if not actor.is_system and not (
+            actor.works_in(dossier.unit_code) and (actor.is_supervising() or "mot_cua" in actor.roles)
+        ):
+            raise PermissionDenied(
+                "only the one-stop desk or a leader of unit %(unit)s may stop dossier %(code)s",
+                unit=dossier.unit_code,
+                code=dossier.code,
+            )
         if dossier.run_state in (RunState.COMPLETED.value, RunState.CANCELLED.value):
             raise InvalidAction("dossier %(code)s is already %(state)s", code=dossier.code, state=dossier.run_state)
         now = rt.clock.now()
@@ -635,8 +870,15 @@ def cancel_dossier(rt: Runtime, dossier_id: int, actor: Actor, reason: str,
         dossier.run_state, dossier.status = RunState.CANCELLED.value, status.value
         dossier.next_timer_at, dossier.completed_at, dossier.updated_at = None, now, now
         rollups.record_closed(s, dossier)
-        audit.record(s, at=now, action="withdraw" if withdrawn else "cancel", actor=actor, dossier_id=dossier.id,
-                     reason=reason.strip(), status=status.value)
+        audit.record(
+            s,
+            at=now,
+            action="withdraw" if withdrawn else "cancel",
+            actor=actor,
+            dossier_id=dossier.id,
+            reason=reason.strip(),
+            status=status.value,
+        )
         return dossier
 
 
@@ -647,13 +889,18 @@ def definition_of(session: Session, dossier_id: int) -> int | None:
 
 # -- helpers ----------------------------------------------------------------------------------------
 
+
 def _published(s: Session, definition_id: int) -> ProcessDefinitionRecord:
     definition = s.get(ProcessDefinitionRecord, definition_id)
     if definition is None:
         raise NotFound("unknown process definition %(id)s", field="definition_id", id=definition_id)
     if definition.status != "published":
-        raise InvalidAction("%(key)s v%(version)s is %(state)s; dossiers start only on a published version",
-                            key=definition.key, version=definition.version, state=definition.status)
+        raise InvalidAction(
+            "%(key)s v%(version)s is %(state)s; dossiers start only on a published version",
+            key=definition.key,
+            version=definition.version,
+            state=definition.status,
+        )
     return definition
 
 
@@ -671,8 +918,9 @@ def _running(s: Session, dossier_id: int) -> DossierRecord:
     return dossier
 
 
-def open_item(s: Session, work_item_id: int, expected_version: int | None,
-               seen_by: Callable[[str], bool] | None = None):
+def open_item(
+    s: Session, work_item_id: int, expected_version: int | None, seen_by: Callable[[str], bool] | None = None
+):
     item, dossier = repositories.work_item_with_dossier(s, work_item_id)
     if item is None or (seen_by is not None and not seen_by(item.unit_code)):
         raise NotFound("unknown work item %(id)s", id=work_item_id)
@@ -680,8 +928,12 @@ def open_item(s: Session, work_item_id: int, expected_version: int | None,
         raise ConflictError("step '%(step)s' changed since you opened it; reload and try again", step=item.name)
     if item.state not in projection.OPEN_STATES:
         if item.completed_by:
-            raise ConflictError("step '%(step)s' is already %(state)s by %(user)s",
-                                step=item.name, state=item.state, user=item.completed_by)
+            raise ConflictError(
+                "step '%(step)s' is already %(state)s by %(user)s",
+                step=item.name,
+                state=item.state,
+                user=item.completed_by,
+            )
         raise ConflictError("step '%(step)s' is already %(state)s", step=item.name, state=item.state)
     if dossier.run_state != RunState.RUNNING.value:
         raise _not_running(dossier)
@@ -698,8 +950,9 @@ def _answered(s: Session, changed, answer: Answer | None):
 
 
 def _not_running(dossier: DossierRecord) -> InvalidAction:
-    return InvalidAction("dossier %(code)s is %(state)s; nothing can move it now",
-                         code=dossier.code, state=dossier.run_state)
+    return InvalidAction(
+        "dossier %(code)s is %(state)s; nothing can move it now", code=dossier.code, state=dossier.run_state
+    )
 
 
 def load_run(rt: Runtime, s: Session, dossier: DossierRecord, calendar) -> runner.Run:
@@ -737,8 +990,9 @@ def _cutoff(text: str | None):
 
 
 @retried_on_race
-def reappoint_dossier(rt: Runtime, dossier_id: int, actor: Actor, new_appointment: datetime,
-                      reason: str) -> DossierRecord:
+def reappoint_dossier(
+    rt: Runtime, dossier_id: int, actor: Actor, new_appointment: datetime, reason: str
+) -> DossierRecord:
     """The apology case: move the appointment once, to a time ahead and later than the original,
     with a reason; the original stays.
 
@@ -753,14 +1007,21 @@ def reappoint_dossier(rt: Runtime, dossier_id: int, actor: Actor, new_appointmen
     with transaction(rt) as s:
         dossier = _running(s, dossier_id)
         if not actor.is_system and not actor.leads(dossier.unit_code):
-            raise PermissionDenied("only a leader of unit %(unit)s may issue the apology letter for dossier %(code)s",
-                                   unit=dossier.unit_code, code=dossier.code)
+            raise PermissionDenied(
+                "only a leader of unit %(unit)s may issue the apology letter for dossier %(code)s",
+                unit=dossier.unit_code,
+                code=dossier.code,
+            )
         if dossier.appointment_at is None:
             raise InvalidAction("dossier %(code)s has no appointment to move", code=dossier.code)
         legal_minutes = s.get(ProcessDefinitionRecord, dossier.definition_id).legal_limit_minutes
-        clock = deadlines.DossierClock(dossier.received_at, dossier.clock_start_at, legal_minutes,
-                                       dossier.original_appointment_at,
-                                       dossier.appointment_at if dossier.re_appointment_reason else None)
+        clock = deadlines.DossierClock(
+            dossier.received_at,
+            dossier.clock_start_at,
+            legal_minutes,
+            dossier.original_appointment_at,
+            dossier.appointment_at if dossier.re_appointment_reason else None,
+        )
         now = rt.clock.now()
         moved = clock.reappoint(new_appointment, now)
         reason = reason.strip()
@@ -769,9 +1030,16 @@ def reappoint_dossier(rt: Runtime, dossier_id: int, actor: Actor, new_appointmen
         dossier.apology_check_at = None
         late = repositories.officers_late_in(s, dossier.id, now)
         officer_rollups.record_apology(s, dossier.unit_code, late, now)
-        audit.record(s, at=now, action="reappoint", actor=actor, dossier_id=dossier.id, reason=reason,
-                     original_appointment=dossier.original_appointment_at.isoformat(),
-                     new_appointment=moved.appointment.isoformat(),
-                     **{officer_rollups.LATE_OFFICERS: late or None})
+        audit.record(
+            s,
+            at=now,
+            action="reappoint",
+            actor=actor,
+            dossier_id=dossier.id,
+            reason=reason,
+            original_appointment=dossier.original_appointment_at.isoformat(),
+            new_appointment=moved.appointment.isoformat(),
+            **{officer_rollups.LATE_OFFICERS: late or None},
+        )
         citizen_notices.reappointed(s, dossier, now, rt.calendars.for_unit(s, dossier.unit_code).tz)
         return dossier

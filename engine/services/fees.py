@@ -34,10 +34,16 @@ def record_payment(rt: Runtime, dossier_id: int, actor: Actor, payment: Payment)
     check_payment(payment)
     with unit_of_work.transaction(rt) as s:
         dossier = dossiers._get_dossier(s, dossier_id)
-        if not actor.is_system and actor.unit_code != dossier.unit_code \
-                and (dossier.applicant or {}).get("received_unit") != actor.unit_code:
-            raise PermissionDenied("only the one-stop office of unit %(unit)s records payments for dossier %(code)s",
-                                   unit=dossier.unit_code, code=dossier.code)
+        if (
+            not actor.is_system
+            and actor.unit_code != dossier.unit_code
+            and (dossier.applicant or {}).get("received_unit") != actor.unit_code
+        ):
+            raise PermissionDenied(
+                "only the one-stop office of unit %(unit)s records payments for dossier %(code)s",
+                unit=dossier.unit_code,
+                code=dossier.code,
+            )
         if dossier.run_state != RunState.RUNNING.value:
             raise InvalidAction("dossier %(code)s is no longer being processed", code=dossier.code)
         now = rt.clock.now()

@@ -37,8 +37,10 @@ class Forecaster:
     def of(self, dossier: statistics.OpenDossier, now: datetime) -> Forecast:
         calendar = self.rt.calendars.for_unit(self.session, dossier.unit_code)
         after = self._after(dossier)
-        steps = [OpenStepOutlook(step.element_id, step.name, step.due_at, step.budget_minutes or 0, after(step))
-                 for step in dossier.steps]
+        steps = [
+            OpenStepOutlook(step.element_id, step.name, step.due_at, step.budget_minutes or 0, after(step))
+            for step in dossier.steps
+        ]
         return forecast(calendar, now, dossier.appointment_at, steps)
 
     def paused(self, dossier: statistics.OpenDossier) -> bool:
@@ -47,8 +49,9 @@ class Forecaster:
         if dossier.status in CLOCK_PAUSING:
             return True
         bundle = self.rt.bundle_for_definition(self.session, dossier.definition_id)
-        return any((policy := bundle.step(step.element_id)) is not None and policy.pauses_clock
-                   for step in dossier.steps)
+        return any(
+            (policy := bundle.step(step.element_id)) is not None and policy.pauses_clock for step in dossier.steps
+        )
 
     def _after(self, dossier: statistics.OpenDossier):
         budgets = tuple(sorted(((dossier.overrides or {}).get("budgets") or {}).items()))
@@ -67,10 +70,12 @@ def _downstream(rt: Runtime, s, definition_id: int, budgets: dict[str, str]):
     def after(step: statistics.OpenStep) -> int:
         counted = frozenset({step.budget_group}) if step.budget_group else frozenset()
         return _longest_after(graph, weights, step.element_id, counted)
+
     return after
 
 
 # -- the template's flow graph --------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _Graph:
@@ -130,6 +135,7 @@ def _longest_after(graph: _Graph, weights: _Weights, element_id: str, counted: f
                 best = max(best, weight + longest(target, after_groups))
             memo[(node, groups)] = best
         return memo[(node, groups)]
+
     return longest(element_id, counted)
 
 

@@ -21,9 +21,11 @@ class Thresholds:
 
     @classmethod
     def from_env(cls) -> Thresholds:
-        return cls(float(os.environ.get("MOTCUA_READY_HEARTBEAT_SECONDS", cls.heartbeat_seconds)),
-                   int(os.environ.get("MOTCUA_READY_OUTBOX_DUE", cls.outbox_due)),
-                   int(os.environ.get("MOTCUA_READY_OPEN_INCIDENTS", cls.open_incidents)))
+        return cls(
+            float(os.environ.get("MOTCUA_READY_HEARTBEAT_SECONDS", cls.heartbeat_seconds)),
+            int(os.environ.get("MOTCUA_READY_OUTBOX_DUE", cls.outbox_due)),
+            int(os.environ.get("MOTCUA_READY_OPEN_INCIDENTS", cls.open_incidents)),
+        )
 
 
 def readiness(rt: Runtime, thresholds: Thresholds | None = None) -> dict:
@@ -59,10 +61,17 @@ def _backlogs(rt: Runtime, thresholds: Thresholds) -> dict:
     age = (now - beat.beat_at).total_seconds() if beat else None
     open_incidents = incidents.get("open", 0)
     return {
-        "worker": {"ok": age is not None and age <= thresholds.heartbeat_seconds,
-                   "last_beat_seconds_ago": None if age is None else round(age, 1),
-                   "worker_id": beat.worker_id if beat else None, "limit_seconds": thresholds.heartbeat_seconds},
+        "worker": {
+            "ok": age is not None and age <= thresholds.heartbeat_seconds,
+            "last_beat_seconds_ago": None if age is None else round(age, 1),
+            "worker_id": beat.worker_id if beat else None,
+            "limit_seconds": thresholds.heartbeat_seconds,
+        },
         "outbox": {"ok": outbox["due"] <= thresholds.outbox_due, **outbox, "limit_due": thresholds.outbox_due},
-        "incidents": {"ok": open_incidents <= thresholds.open_incidents, "open": open_incidents,
-                      "retrying": incidents.get("retrying", 0), "limit_open": thresholds.open_incidents},
+        "incidents": {
+            "ok": open_incidents <= thresholds.open_incidents,
+            "open": open_incidents,
+            "retrying": incidents.get("retrying", 0),
+            "limit_open": thresholds.open_incidents,
+        },
     }

@@ -54,14 +54,22 @@ def once(rt: Runtime, request: Request | None, change: Callable[[Keep], Answer])
     dossier service (engine.services.dossiers), which then returns the Answer and, with a key,
     writes the key in the change's own transaction. A request whose key is kept gets the kept
     answer, replayed, and changes nothing."""
+
     def keep(status: int, reply: Reply) -> Callable[[Session, object], Answer]:
         def answer(session: Session, changed) -> Answer:
             body = reply(session, changed)
             if request is not None:
-                idempotency_records.remember(session, caller=request.caller, key=request.key,
-                                             fingerprint=request.fingerprint, status_code=status, answer=body,
-                                             now=rt.clock.now())
+                idempotency_records.remember(
+                    session,
+                    caller=request.caller,
+                    key=request.key,
+                    fingerprint=request.fingerprint,
+                    status_code=status,
+                    answer=body,
+                    now=rt.clock.now(),
+                )
             return Answer(status, body)
+
         return answer
 
     if request is None:
@@ -88,6 +96,7 @@ def kept_answer(rt: Runtime, request: Request) -> Answer | None:
         if row is None:
             return None
         if row.fingerprint != request.fingerprint:
-            raise ConflictError("idempotency key %(key)s was used for another request", field="Idempotency-Key",
-                                key=request.key)
+            raise ConflictError(
+                "idempotency key %(key)s was used for another request", field="Idempotency-Key", key=request.key
+            )
         return Answer(row.status_code, dict(row.answer), replayed=True)

@@ -78,16 +78,33 @@ def record_failure(session: Session, subject: Subject, exc: BaseException, now: 
     """Count a failed attempt; the work is tried again after a backoff, or the incident opens and
     the work waits for an administrator. Either way the subject is parked until then."""
     incident = records.unresolved(session, subject.kind, subject.subject_id) or records.add(
-        session, kind=subject.kind, subject_id=subject.subject_id, dossier_id=subject.dossier_id,
-        work_item_id=subject.work_item_id, element_id=subject.element_id, error="", attempts=0,
-        status="retrying", first_failed_at=now, last_failed_at=now)
+        session,
+        kind=subject.kind,
+        subject_id=subject.subject_id,
+        dossier_id=subject.dossier_id,
+        work_item_id=subject.work_item_id,
+        element_id=subject.element_id,
+        error="",
+        attempts=0,
+        status="retrying",
+        first_failed_at=now,
+        last_failed_at=now,
+    )
     incident.attempts += 1
     incident.error, incident.last_failed_at = error_text(exc), now
     incident.element_id = element_of(exc, subject.element_id)
     if incident.attempts >= MAX_ATTEMPTS:
         incident.status, incident.retry_at = "open", None
-        audit.record(session, at=now, action="incident", actor=Actor.system(), dossier_id=subject.dossier_id,
-                     element_id=incident.element_id, kind=subject.kind, message=incident.error)
+        audit.record(
+            session,
+            at=now,
+            action="incident",
+            actor=Actor.system(),
+            dossier_id=subject.dossier_id,
+            element_id=incident.element_id,
+            kind=subject.kind,
+            message=incident.error,
+        )
     else:
         incident.status, incident.retry_at = "retrying", now + backoff(incident.attempts)
     _park(session, incident)
@@ -99,9 +116,18 @@ def open_now(session: Session, subject: Subject, error: str, attempts: int, now:
     """An incident for work that already spent its own retries (a dead notification); one that
     was retried by an administrator and failed again opens again."""
     incident = records.unresolved(session, subject.kind, subject.subject_id) or records.add(
-        session, kind=subject.kind, subject_id=subject.subject_id, dossier_id=subject.dossier_id,
-        work_item_id=subject.work_item_id, element_id=subject.element_id, error="", attempts=0,
-        status="open", first_failed_at=now, last_failed_at=now)
+        session,
+        kind=subject.kind,
+        subject_id=subject.subject_id,
+        dossier_id=subject.dossier_id,
+        work_item_id=subject.work_item_id,
+        element_id=subject.element_id,
+        error="",
+        attempts=0,
+        status="open",
+        first_failed_at=now,
+        last_failed_at=now,
+    )
     incident.status, incident.retry_at, incident.error = "open", None, error[:2000]
     incident.attempts, incident.last_failed_at = attempts, now
     return incident
@@ -141,6 +167,7 @@ def _close(incident: IncidentRecord, now: datetime, by: str, resolution: str) ->
 
 # -- what an administrator does ------------------------------------------------------------------
 
+
 def retry(rt: Runtime, incident_id: int, actor: Actor) -> IncidentRecord:
     """Try the work again on the next worker pass. One more failure opens the incident again."""
     with rt.db.session() as s:
@@ -149,8 +176,16 @@ def retry(rt: Runtime, incident_id: int, actor: Actor) -> IncidentRecord:
         incident.status, incident.retry_at = "retrying", now
         incident.attempts = MAX_ATTEMPTS - 1
         _set_due(s, incident, now)
-        audit.record(s, at=now, action="incident_retry", actor=actor, dossier_id=incident.dossier_id,
-                     element_id=incident.element_id, kind=incident.kind, incident=incident.id)
+        audit.record(
+            s,
+            at=now,
+            action="incident_retry",
+            actor=actor,
+            dossier_id=incident.dossier_id,
+            element_id=incident.element_id,
+            kind=incident.kind,
+            incident=incident.id,
+        )
         audit.write_pending(s)
         return incident
 
@@ -161,8 +196,16 @@ def resolve(rt: Runtime, incident_id: int, actor: Actor) -> IncidentRecord:
         incident = _unresolved(s, incident_id)
         now = rt.clock.now()
         _close(incident, now, actor.username, "resolved")
-        audit.record(s, at=now, action="incident_resolved", actor=actor, dossier_id=incident.dossier_id,
-                     element_id=incident.element_id, kind=incident.kind, incident=incident.id)
+        audit.record(
+            s,
+            at=now,
+            action="incident_resolved",
+            actor=actor,
+            dossier_id=incident.dossier_id,
+            element_id=incident.element_id,
+            kind=incident.kind,
+            incident=incident.id,
+        )
         audit.write_pending(s)
         return incident
 
@@ -200,7 +243,7 @@ def guarded(session: Session, subject: Subject, now: datetime, watchdog=None) ->
     the watchdog's included) is recorded against the item and does not reach the batch."""
     outcome = Outcome()
     try:
-        with isolated(session), (watchdog.item() if watchdog is not None else nullcontext()):
+        with isolated(session), watchdog.item() if watchdog is not None else nullcontext():
             yield outcome
         outcome.ok = True
     except StopRequested:

@@ -66,13 +66,21 @@ def migrate_dossier(rt: Runtime, dossier_id: int, to_definition_id: int, actor: 
         migrated = migrate(run, new, rt.clock)
         now = rt.clock.now()
         dossier.definition_id = target.id
-        audit.record(s, at=now, action="migrate", actor=actor, dossier_id=dossier.id,
-                     from_definition=f"{source.key} v{source.version}",
-                     to_definition=f"{target.key} v{target.version}",
-                     from_definition_id=source.id, to_definition_id=target.id,
-                     notes=[str(note) for note in check.notes] or None)
-        projection.sync(s, dossier, migrated, calendar, actor if isinstance(actor, Actor) else _system(actor),
-                        now, ready_before)
+        audit.record(
+            s,
+            at=now,
+            action="migrate",
+            actor=actor,
+            dossier_id=dossier.id,
+            from_definition=f"{source.key} v{source.version}",
+            to_definition=f"{target.key} v{target.version}",
+            from_definition_id=source.id,
+            to_definition_id=target.id,
+            notes=[str(note) for note in check.notes] or None,
+        )
+        projection.sync(
+            s, dossier, migrated, calendar, actor if isinstance(actor, Actor) else _system(actor), now, ready_before
+        )
         return dossier
 
 
@@ -90,20 +98,44 @@ def _records(s, dossier_id: int, to_definition_id: int):
     return dossier, s.get(ProcessDefinitionRecord, dossier.definition_id), target
 
 
-def _refusals_by_record(dossier: DossierRecord, source: ProcessDefinitionRecord,
-                        target: ProcessDefinitionRecord) -> list[Reason]:
+def _refusals_by_record(
+    dossier: DossierRecord, source: ProcessDefinitionRecord, target: ProcessDefinitionRecord
+) -> list[Reason]:
     reasons = []
     if target.key != source.key:
-        reasons.append(Reason.of("%(key)s v%(version)s is another template; dossier %(code)s runs %(runs)s",
-                                 key=target.key, version=target.version, code=dossier.code, runs=source.key))
+        reasons.append(
+            Reason.of(
+                "%(key)s v%(version)s is another template; dossier %(code)s runs %(runs)s",
+                key=target.key,
+                version=target.version,
+                code=dossier.code,
+                runs=source.key,
+            )
+        )
     if target.status != "published":
-        reasons.append(Reason.of("%(key)s v%(version)s is %(state)s, not published",
-                                 key=target.key, version=target.version, state=target.status))
+        reasons.append(
+            Reason.of(
+                "%(key)s v%(version)s is %(state)s, not published",
+                key=target.key,
+                version=target.version,
+                state=target.status,
+            )
+        )
     if target.id == source.id:
-        reasons.append(Reason.of("dossier %(code)s already runs %(key)s v%(version)s",
-                                 code=dossier.code, key=source.key, version=source.version))
+        reasons.append(
+            Reason.of(
+                "dossier %(code)s already runs %(key)s v%(version)s",
+                code=dossier.code,
+                key=source.key,
+                version=source.version,
+            )
+        )
     if dossier.run_state not in MIGRATABLE:
-        reasons.append(Reason.of("dossier %(code)s is %(state)s; only a running dossier moves",
-                                 code=dossier.code, state=dossier.run_state))
+        reasons.append(
+            Reason.of(
+                "dossier %(code)s is %(state)s; only a running dossier moves",
+                code=dossier.code,
+                state=dossier.run_state,
+            )
+        )
     return reasons
-

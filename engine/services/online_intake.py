@@ -71,18 +71,34 @@ def take_submission(rt: Runtime, payload: Mapping) -> Taken:
         row = known or OnlineSubmissionRecord(portal_code=str(payload["MaHoSoCong"]), rounds=0)
         row.unit_code, row.procedure_code = unit.code, str(payload["MaTTHC"])
         row.applicant_name = str(payload["ChuHoSo"])[:200]
-        row.applicant = {k: v for k, v in {
-            "name": str(payload["ChuHoSo"]), "phone": payload.get("SoDienThoai"), "email": payload.get("Email"),
-            "id_number": payload.get("SoGiayTo"), "address": payload.get("DiaChi"),
-            "portal_code": str(payload["MaHoSoCong"])}.items() if v}
+        row.applicant = {
+            k: v
+            for k, v in {
+                "name": str(payload["ChuHoSo"]),
+                "phone": payload.get("SoDienThoai"),
+                "email": payload.get("Email"),
+                "id_number": payload.get("SoGiayTo"),
+                "address": payload.get("DiaChi"),
+                "portal_code": str(payload["MaHoSoCong"]),
+            }.items()
+            if v
+        }
         row.summary, row.attachments = payload.get("TrichYeuHoSo"), files
         row.submitted_at, row.arrived_at, row.status = submitted_at, now, DossierStatus.NEW.value
         row.rounds, row.alerted_at, row.reason = row.rounds + 1, None, None
         if known is None:
             s.add(row)
         s.flush()
-        audit.record(s, at=now, action="online_received", actor="system", portal_code=row.portal_code,
-                     unit=unit.code, procedure=row.procedure_code, round=row.rounds)
+        audit.record(
+            s,
+            at=now,
+            action="online_received",
+            actor="system",
+            portal_code=row.portal_code,
+            unit=unit.code,
+            procedure=row.procedure_code,
+            round=row.rounds,
+        )
         audit.write_pending(s)
         return Taken(row.id, "supplemented" if known is not None else "new")
 
@@ -98,8 +114,9 @@ def _unit_for(s: Session, agency: str):
         unit = portal_records.unit_by_agency(s, setting, agency)
         if unit is not None and portal_sync.setting_of_unit(s, unit.code)[0] is setting:
             return unit
-    raise InvalidAction("agency %(agency)s is not a unit of a province connected to the portal",
-                        field="MaDonVi", agency=agency)
+    raise InvalidAction(
+        "agency %(agency)s is not a unit of a province connected to the portal", field="MaDonVi", agency=agency
+    )
 
 
 def _instant(text, field: str) -> datetime | None:
@@ -123,14 +140,24 @@ def _files(items: list) -> list[dict]:
             data = base64.b64decode(str(item.get("NoiDung") or ""), validate=True)
         except (binascii.Error, ValueError):
             raise InvalidAction("%(where)s: NoiDung is not base64", field=where, where=where) from None
-        file = stored_files.stage(Upload(str(item.get("TenTep") or ""), str(item.get("LoaiTep") or ""), data),
-                                  AttachmentKind.RECEPTION, field=where).file
-        kept.append({"name": file.name, "content_type": file.content_type, "size": file.size,
-                     "content": base64.b64encode(file.data).decode()})
+        file = stored_files.stage(
+            Upload(str(item.get("TenTep") or ""), str(item.get("LoaiTep") or ""), data),
+            AttachmentKind.RECEPTION,
+            field=where,
+        ).file
+        kept.append(
+            {
+                "name": file.name,
+                "content_type": file.content_type,
+                "size": file.size,
+                "content": base64.b64encode(file.data).decode(),
+            }
+        )
     return kept
 
 
 # -- the desk's decisions --------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Waiting:
@@ -157,18 +184,30 @@ def desk_queue(rt: Runtime, unit_code: str) -> list[Waiting]:
             if definition is not None:
                 rule = deadlines.ClockStartRule(
                     cutoff=time.fromisoformat(definition.clock_cutoff) if definition.clock_cutoff else None,
-                    last_hour_rule=definition.clock_last_hour)
+                    last_hour_rule=definition.clock_last_hour,
+                )
                 starts = deadlines.clock_start(calendar, now, rule)
-            lines.append(Waiting(row, definition.name if definition else row.procedure_code,
-                                 definition.id if definition else None, waited, portal.waited_too_long(waited),
-                                 starts))
+            lines.append(
+                Waiting(
+                    row,
+                    definition.name if definition else row.procedure_code,
+                    definition.id if definition else None,
+                    waited,
+                    portal.waited_too_long(waited),
+                    starts,
+                )
+            )
         return lines
 
 
 def staged_files(submission: OnlineSubmissionRecord) -> list[stored_files.Staged]:
     """The submission's attachments, ready to become the dossier's reception files."""
-    return [stored_files.stage(Upload(f["name"], f["content_type"], base64.b64decode(f["content"])),
-                               AttachmentKind.RECEPTION) for f in submission.attachments or []]
+    return [
+        stored_files.stage(
+            Upload(f["name"], f["content_type"], base64.b64decode(f["content"])), AttachmentKind.RECEPTION
+        )
+        for f in submission.attachments or []
+    ]
 
 
 def waiting(rt: Runtime, submission_id: int, actor: Actor) -> OnlineSubmissionRecord:
@@ -187,12 +226,20 @@ def _at_desk(actor: Actor, row: OnlineSubmissionRecord) -> bool:
 def accepting(submission_id: int, actor: Actor) -> Callable[[Session, DossierRecord], None]:
     """What acceptance adds to the reception's transaction: the submission marked accepted and
     naming its dossier (refused when another officer decided it meanwhile: nothing is written)."""
+
     def mark(s: Session, dossier: DossierRecord) -> None:
         row = _undecided(s, submission_id, actor)
         row.status, row.dossier_id = DossierStatus.ACCEPTED.value, dossier.id
         row.decided_at, row.decided_by = dossier.created_at, actor.username
-        audit.record(s, at=dossier.created_at, action="online_accepted", actor=actor, dossier_id=dossier.id,
-                     portal_code=row.portal_code)
+        audit.record(
+            s,
+            at=dossier.created_at,
+            action="online_accepted",
+            actor=actor,
+            dossier_id=dossier.id,
+            portal_code=row.portal_code,
+        )
+
     return mark
 
 
@@ -219,11 +266,24 @@ def _decide(rt: Runtime, submission_id: int, actor: Actor, reason: str, status: 
         if setting is not None:
             event_id = f"portal:{row.portal_code}:{row.rounds}:{status.value}"
             payload = portal.submission_decision_payload(
-                event_id, row.portal_code, portal_sync.agency_id(setting, unit), status.value, reason,
-                actor.username, now, portal_sync.mapping(setting))
+                event_id,
+                row.portal_code,
+                portal_sync.agency_id(setting, unit),
+                status.value,
+                reason,
+                actor.username,
+                now,
+                portal_sync.mapping(setting),
+            )
             portal_sync.enqueue(s, key=event_id, ordering=row.portal_code, payload=payload, now=now, dossier_id=None)
-        audit.record(s, at=now, action="online_refused" if status == DossierStatus.NOT_ACCEPTED else "online_supplement",
-                     actor=actor, portal_code=row.portal_code, reason=reason)
+        audit.record(
+            s,
+            at=now,
+            action="online_refused" if status == DossierStatus.NOT_ACCEPTED else "online_supplement",
+            actor=actor,
+            portal_code=row.portal_code,
+            reason=reason,
+        )
         audit.write_pending(s)
         return row
 
@@ -233,8 +293,11 @@ def _undecided(s: Session, submission_id: int, actor: Actor) -> OnlineSubmission
     if row is None:
         raise NotFound("no online dossier %(id)s in your queue", field="submission", id=submission_id)
     if not actor.is_system and not _at_desk(actor, row):
-        raise PermissionDenied("online dossier %(code)s is for the one-stop desk of unit %(unit)s",
-                               code=row.portal_code, unit=row.unit_code)
+        raise PermissionDenied(
+            "online dossier %(code)s is for the one-stop desk of unit %(unit)s",
+            code=row.portal_code,
+            unit=row.unit_code,
+        )
     if row.status != DossierStatus.NEW:
         raise InvalidAction("online dossier %(code)s was already decided", field="submission", code=row.portal_code)
     return row
@@ -242,8 +305,10 @@ def _undecided(s: Session, submission_id: int, actor: Actor) -> OnlineSubmission
 
 # -- the worker's part ---------------------------------------------------------------------------
 
-def pull(rt: Runtime, client_for: Callable[[object], PortalClient] | None = None, *,
-         now_whatever_the_interval: bool = False) -> dict[str, int]:
+
+def pull(
+    rt: Runtime, client_for: Callable[[object], PortalClient] | None = None, *, now_whatever_the_interval: bool = False
+) -> dict[str, int]:
     """Take what the portal offers for each connected province whose pull is due (or every one);
     a portal that does not answer is asked again on the next pass."""
     client_for = client_for or portal_sync.client_for_setting
@@ -253,10 +318,15 @@ def pull(rt: Runtime, client_for: Callable[[object], PortalClient] | None = None
         due = []
         for setting in portal_records.all_settings(s):
             every = setting.pull_every_seconds or 60
-            if (now_whatever_the_interval or setting.last_pulled_at is None
-                    or (now - setting.last_pulled_at).total_seconds() >= every):
+            if (
+                now_whatever_the_interval
+                or setting.last_pulled_at is None
+                or (now - setting.last_pulled_at).total_seconds() >= every
+            ):
                 setting.last_pulled_at = now
-                agencies = [portal_sync.agency_id(setting, u) for u in portal_records.province_units(s, setting.province_code)]
+                agencies = [
+                    portal_sync.agency_id(setting, u) for u in portal_records.province_units(s, setting.province_code)
+                ]
                 due.append((setting, agencies))
     for setting, agencies in due:
         client = client_for(setting)
@@ -288,11 +358,16 @@ def alert_waiting(rt: Runtime) -> dict[str, int]:
                 continue
             for user in repositories.active_users(s, row.unit_code):
                 if "mot_cua" in user.role_set:
-                    outbox.enqueue(s, key=f"online-wait:{row.id}:{row.rounds}:{user.username}", channel="in_app",
-                                   recipient=user.username, now=now,
-                                   subject=f"Hồ sơ trực tuyến {row.portal_code} chờ tiếp nhận quá 2 giờ làm việc",
-                                   body=f"{row.applicant_name}: thủ tục {row.procedure_code}, nộp trên Cổng Dịch vụ "
-                                        f"công quốc gia; cần tiếp nhận hoặc yêu cầu bổ sung (Nghị định 297/2025).")
+                    outbox.enqueue(
+                        s,
+                        key=f"online-wait:{row.id}:{row.rounds}:{user.username}",
+                        channel="in_app",
+                        recipient=user.username,
+                        now=now,
+                        subject=f"Hồ sơ trực tuyến {row.portal_code} chờ tiếp nhận quá 2 giờ làm việc",
+                        body=f"{row.applicant_name}: thủ tục {row.procedure_code}, nộp trên Cổng Dịch vụ "
+                        f"công quốc gia; cần tiếp nhận hoặc yêu cầu bổ sung (Nghị định 297/2025).",
+                    )
             row.alerted_at = now
             alerted += 1
     return {"online_alerts": alerted}

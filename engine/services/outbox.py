@@ -29,12 +29,32 @@ LEASE_TTL = timedelta(minutes=2)
 BLOCKED_WAIT = timedelta(seconds=20)
 
 
-def enqueue(session: Session, *, key: str, channel: str, recipient: str, subject: str, body: str,
-            now: datetime, dossier_id: int | None = None) -> None:
+def enqueue(
+    session: Session,
+    *,
+    key: str,
+    channel: str,
+    recipient: str,
+    subject: str,
+    body: str,
+    now: datetime,
+    dossier_id: int | None = None,
+) -> None:
     """Add a message unless one with the same key exists (so a repeated effect sends once)."""
     repositories.insert_outbox_once(
-        session, dedupe_key=key, dossier_id=dossier_id, channel=channel, recipient=recipient, subject=subject,
-        body=body, status="pending", attempts=0, created_at=now, available_at=now, request_id=logs.request_id.get())
+        session,
+        dedupe_key=key,
+        dossier_id=dossier_id,
+        channel=channel,
+        recipient=recipient,
+        subject=subject,
+        body=body,
+        status="pending",
+        attempts=0,
+        created_at=now,
+        available_at=now,
+        request_id=logs.request_id.get(),
+    )
 
 
 def backoff(attempts: int) -> timedelta:
@@ -42,17 +62,25 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(60, 2 ** max(0, attempts - 1)))
 
 
-def deliver_due(rt: Runtime, channels: dict[str, Channel], limit: int = 100,
-                watchdog: Watchdog | None = None) -> dict[str, int]:
+def deliver_due(
+    rt: Runtime, channels: dict[str, Channel], limit: int = 100, watchdog: Watchdog | None = None
+) -> dict[str, int]:
     """Deliver a leased batch, each message on its own; when the watchdog ends the pass the rest
     of the batch is released for the next pass (or another worker)."""
     watchdog = watchdog or Watchdog.unbounded()
     counts = {"sent": 0, "retry": 0, "dead": 0}
     sent = []
     with rt.db.session() as s:
-        ids = leases.lease(s, OutboxRecord, due_column=OutboxRecord.available_at,
-                           ready_filter=OutboxRecord.status == "pending", owner=rt.worker_id,
-                           now=rt.clock.now(), ttl=LEASE_TTL, limit=limit)
+        ids = leases.lease(
+            s,
+            OutboxRecord,
+            due_column=OutboxRecord.available_at,
+            ready_filter=OutboxRecord.status == "pending",
+            owner=rt.worker_id,
+            now=rt.clock.now(),
+            ttl=LEASE_TTL,
+            limit=limit,
+        )
     for index, message_id in enumerate(ids):
         if watchdog.should_stop():
             with rt.db.session() as s:
@@ -130,8 +158,13 @@ def _record_failure(rt: Runtime, message_id: int, exc: Exception) -> str:
         message.lease_owner = message.lease_expires_at = None
         if message.attempts >= MAX_ATTEMPTS or isinstance(exc, Undeliverable):
             message.status = "dead"
-            incidents.open_now(s, incidents.Subject("outbox", message.id, dossier_id=message.dossier_id),
-                               message.last_error, message.attempts, now)
+            incidents.open_now(
+                s,
+                incidents.Subject("outbox", message.id, dossier_id=message.dossier_id),
+                message.last_error,
+                message.attempts,
+                now,
+            )
             return "dead"
         message.available_at = now + backoff(message.attempts)
         return "retry"

@@ -54,8 +54,9 @@ def check_payment(payment: Payment) -> None:
     if payment.method not in METHODS:
         raise InvalidAction("pay in cash, by bank transfer or through the portal", field="method")
     if not 0 < payment.amount_vnd <= MAX_AMOUNT_VND:
-        raise InvalidAction("the amount paid must be between 1 and %(max)s dong", field="amount_vnd",
-                            max=MAX_AMOUNT_VND)
+        raise InvalidAction(
+            "the amount paid must be between 1 and %(max)s dong", field="amount_vnd", max=MAX_AMOUNT_VND
+        )
     reference = (payment.reference or "").strip()
     if payment.method != "cash" and not reference:
         raise InvalidAction("a bank or portal payment needs its transaction reference", field="reference")
@@ -69,14 +70,30 @@ def account(session: Session, dossier: DossierRecord) -> FeeAccount:
     return FeeAccount(list(applicant.get("fees") or []), payments, bool(applicant.get("fee_wait")))
 
 
-def add_payment(session: Session, dossier: DossierRecord, payment: Payment, actor: Actor, now: datetime) -> PaymentRecord:
+def add_payment(
+    session: Session, dossier: DossierRecord, payment: Payment, actor: Actor, now: datetime
+) -> PaymentRecord:
     """Record a payment inside the caller's change (reception pays at the counter in its own)."""
     check_payment(payment)
-    row = PaymentRecord(dossier_id=dossier.id, amount_vnd=payment.amount_vnd, method=payment.method,
-                        reference=(payment.reference or "").strip() or None, paid_at=now, recorded_by=actor.username)
+    row = PaymentRecord(
+        dossier_id=dossier.id,
+        amount_vnd=payment.amount_vnd,
+        method=payment.method,
+        reference=(payment.reference or "").strip() or None,
+        paid_at=now,
+        recorded_by=actor.username,
+    )
     session.add(row)
-    audit.record(session, at=now, action="payment", actor=actor, dossier_id=dossier.id, amount_vnd=payment.amount_vnd,
-                 method=payment.method, reference=row.reference)
+    audit.record(
+        session,
+        at=now,
+        action="payment",
+        actor=actor,
+        dossier_id=dossier.id,
+        amount_vnd=payment.amount_vnd,
+        method=payment.method,
+        reference=row.reference,
+    )
     return row
 
 

@@ -22,18 +22,33 @@ from engine.store.records import OutboxRecord
 from engine.store.records import UnitRecord
 
 
-def configure(rt: Runtime, province_code: str, *, endpoint: str, token: str,
-              agency_ids: Mapping[str, str] | None = None, platform_code: str | None = None,
-              status_map: Mapping[str, int] | None = None, timeout_seconds: int = 10,
-              pull_every_seconds: int = 60) -> PortalSettingRecord:
+def configure(
+    rt: Runtime,
+    province_code: str,
+    *,
+    endpoint: str,
+    token: str,
+    agency_ids: Mapping[str, str] | None = None,
+    platform_code: str | None = None,
+    status_map: Mapping[str, int] | None = None,
+    timeout_seconds: int = 10,
+    pull_every_seconds: int = 60,
+) -> PortalSettingRecord:
     """Create or replace a province's portal settings; InvalidAction names the wrong setting."""
     if not portal.is_platform_code(platform_code or None):
-        raise InvalidAction("platform_code '%(code)s' must be two digits (the AA of Circular 4/2025)",
-                            field="platform_code", code=platform_code)
+        raise InvalidAction(
+            "platform_code '%(code)s' must be two digits (the AA of Circular 4/2025)",
+            field="platform_code",
+            code=platform_code,
+        )
     for local, code in (status_map or {}).items():
         if not portal.is_status_pair(local, code):
-            raise InvalidAction("status_map: %(local)s -> %(code)s: both must be status codes 1-10",
-                                field="status_map", local=local, code=code)
+            raise InvalidAction(
+                "status_map: %(local)s -> %(code)s: both must be status codes 1-10",
+                field="status_map",
+                local=local,
+                code=code,
+            )
     if not endpoint.startswith(("http://", "https://")):
         raise InvalidAction("endpoint must be an http(s) URL", field="endpoint")
     if timeout_seconds < 1 or pull_every_seconds < 1:
@@ -63,7 +78,9 @@ class Backlog:
 
 def backlog(rt: Runtime) -> Backlog:
     with rt.db.read_session() as s:
-        return Backlog(portal_changes.messages(s, CHANNEL, ("dead",)), portal_changes.messages(s, CHANNEL, ("pending",)))
+        return Backlog(
+            portal_changes.messages(s, CHANNEL, ("dead",)), portal_changes.messages(s, CHANNEL, ("pending",))
+        )
 
 
 def resend(rt: Runtime, message_id: int, actor: Actor) -> None:

@@ -22,8 +22,9 @@ class Report:
     differences: list[portal.Difference]
 
 
-def reconcile(rt: Runtime, province_code: str | None = None,
-              client_for: Callable[[object], PortalClient] | None = None) -> list[Report]:
+def reconcile(
+    rt: Runtime, province_code: str | None = None, client_for: Callable[[object], PortalClient] | None = None
+) -> list[Report]:
     """One report per connected province (or the one named). Raises PortalUnavailable when a
     portal cannot be asked."""
     client_for = client_for or portal_sync.client_for_setting
@@ -34,8 +35,10 @@ def reconcile(rt: Runtime, province_code: str | None = None,
         views = [(setting, *_ours(s, setting)) for setting in settings]
     reports = []
     for setting, agencies, ours in views:
-        held = {item["MaHoSo"]: {"status": item.get("TrangThaiHoSo"), "appointment": item.get("NgayHenTra")}
-                for item in client_for(setting).dossiers(agencies)}
+        held = {
+            item["MaHoSo"]: {"status": item.get("TrangThaiHoSo"), "appointment": item.get("NgayHenTra")}
+            for item in client_for(setting).dossiers(agencies)
+        }
         reports.append(Report(setting.province_code, len(ours), len(held), portal.differences(ours, held)))
     return reports
 
@@ -46,8 +49,10 @@ def _ours(s, setting) -> tuple[list[str], dict[str, dict]]:
     ours = {}
     for dossier in portal_records.province_dossiers(s, list(units)):
         code = portal_sync.dossier_portal_code(setting, units[dossier.unit_code], dossier)
-        ours[code] = {"status": mapping.get(dossier.status, dossier.status),
-                      "appointment": dossier.appointment_at.isoformat() if dossier.appointment_at else None}
+        ours[code] = {
+            "status": mapping.get(dossier.status, dossier.status),
+            "appointment": dossier.appointment_at.isoformat() if dossier.appointment_at else None,
+        }
     for row in portal_records.decided_submissions(s, list(units)):
         ours[row.portal_code] = {"status": mapping.get(row.status, row.status), "appointment": None}
     return [portal_sync.agency_id(setting, u) for u in units.values()], ours

@@ -68,13 +68,19 @@ class PortalState:
 
     def offered(self, agencies: set[str]) -> list[dict]:
         with self.lock:
-            return [s for code, s in self.submissions.items() if code not in self.taken
-                    and (not agencies or s.get("MaDonVi") in agencies)]
+            return [
+                s
+                for code, s in self.submissions.items()
+                if code not in self.taken and (not agencies or s.get("MaDonVi") in agencies)
+            ]
 
     def held(self, agencies: set[str]) -> list[dict]:
         with self.lock:
-            return [{"MaHoSo": code, "TrangThaiHoSo": p.get("TrangThaiHoSo"), "NgayHenTra": p.get("NgayHenTra")}
-                    for code, p in sorted(self.holdings.items()) if not agencies or p.get("MaDonVi") in agencies]
+            return [
+                {"MaHoSo": code, "TrangThaiHoSo": p.get("TrangThaiHoSo"), "NgayHenTra": p.get("NgayHenTra")}
+                for code, p in sorted(self.holdings.items())
+                if not agencies or p.get("MaDonVi") in agencies
+            ]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -89,8 +95,10 @@ class _Handler(BaseHTTPRequestHandler):
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         agencies = {a for a in query.get("ma_don_vi", "").split(",") if a}
         if url.path == "/_sim/received":
-            return self._json(200, {"events": self.state.events, "deliveries": self.state.deliveries,
-                                    "duplicates": self.state.duplicates})
+            return self._json(
+                200,
+                {"events": self.state.events, "deliveries": self.state.deliveries, "duplicates": self.state.duplicates},
+            )
         if not self._authorised():
             return
         if url.path == "/api/hoso-truc-tuyen":
@@ -116,7 +124,7 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == "/api/dongbo/hoso":
             return self._sync(body)
         if url.path.startswith("/api/hoso-truc-tuyen/") and url.path.endswith("/da-nhan"):
-            code = unquote(url.path[len("/api/hoso-truc-tuyen/"):-len("/da-nhan")])
+            code = unquote(url.path[len("/api/hoso-truc-tuyen/") : -len("/da-nhan")])
             with self.state.lock:
                 self.state.taken.add(code)
             return self._json(200, {"taken": code})
@@ -168,9 +176,12 @@ def push(state: PortalState, submission: dict) -> bool:
     go (it stays offered for pulling either way until taken)."""
     if not state.push_url:
         return False
-    request = urllib.request.Request(state.push_url, data=json.dumps(submission, ensure_ascii=False).encode(),
-                                     method="POST", headers={"Authorization": f"Bearer {state.push_token}",
-                                                             "Content-Type": "application/json"})
+    request = urllib.request.Request(
+        state.push_url,
+        data=json.dumps(submission, ensure_ascii=False).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {state.push_token}", "Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return 200 <= response.status < 300
@@ -182,8 +193,14 @@ def push(state: PortalState, submission: dict) -> bool:
 class PortalSimulator:
     """The simulator on a port of this machine, served from a thread (tests) or the foreground (CLI)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, token: str = "portal-demo-token",
-                 push_url: str | None = None, push_token: str | None = None):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token: str = "portal-demo-token",
+        push_url: str | None = None,
+        push_token: str | None = None,
+    ):
         self.state = PortalState(token=token, push_url=push_url, push_token=push_token)
         handler = type("Handler", (_Handler,), {"state": self.state})
         self.server = ThreadingHTTPServer((host, port), handler)

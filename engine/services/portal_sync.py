@@ -55,14 +55,22 @@ def dossier_portal_code(setting: PortalSettingRecord, unit: UnitRecord, dossier:
     return portal.portal_dossier_code(dossier.code, agency_id(setting, unit), setting.platform_code)
 
 
-def enqueue(session: Session, *, key: str, ordering: str, payload: dict, now: datetime,
-            dossier_id: int | None) -> None:
+def enqueue(session: Session, *, key: str, ordering: str, payload: dict, now: datetime, dossier_id: int | None) -> None:
     """Queue one portal message; `ordering` (the portal's dossier code) keeps a dossier's events in order."""
     repositories.insert_outbox_once(
-        session, dedupe_key=key, dossier_id=dossier_id, channel=CHANNEL, recipient=ordering,
+        session,
+        dedupe_key=key,
+        dossier_id=dossier_id,
+        channel=CHANNEL,
+        recipient=ordering,
         subject=f"{payload.get('MaHoSo')} {payload.get('TrangThaiHoSo')}",
-        body=json.dumps(payload, ensure_ascii=False), status="pending", attempts=0, created_at=now,
-        available_at=now, request_id=logs.request_id.get())
+        body=json.dumps(payload, ensure_ascii=False),
+        status="pending",
+        attempts=0,
+        created_at=now,
+        available_at=now,
+        request_id=logs.request_id.get(),
+    )
 
 
 def _queue_dossier_events(session: Session, dossiers: list[DossierRecord]) -> None:
@@ -73,31 +81,48 @@ def _queue_dossier_events(session: Session, dossiers: list[DossierRecord]) -> No
         facts = _facts(session, setting, unit, dossier)
         event_id = f"portal:{dossier.code}:{uuid.uuid4().hex}"
         payload = portal.sync_payload(event_id, facts, _step(session, dossier), mapping(setting))
-        enqueue(session, key=event_id, ordering=facts.submission_code or facts.portal_code, payload=payload,
-                now=dossier.updated_at, dossier_id=dossier.id)
+        enqueue(
+            session,
+            key=event_id,
+            ordering=facts.submission_code or facts.portal_code,
+            payload=payload,
+            now=dossier.updated_at,
+            dossier_id=dossier.id,
+        )
 
 
 portal_changes.on_commit(_queue_dossier_events)
 
 
-def _facts(session: Session, setting: PortalSettingRecord, unit: UnitRecord, dossier: DossierRecord) -> portal.DossierFacts:
+def _facts(
+    session: Session, setting: PortalSettingRecord, unit: UnitRecord, dossier: DossierRecord
+) -> portal.DossierFacts:
     definition = session.get(ProcessDefinitionRecord, dossier.definition_id)
     entry = _catalogue_entry(session, definition.key) if definition else None
     # Result files exist once the dossier is processed; earlier events need not look.
     results = portal_records.result_files(session, dossier.id) if dossier.status >= DossierStatus.PROCESSED else []
     return portal.DossierFacts(
-        code=dossier.code, portal_code=dossier_portal_code(setting, unit, dossier),
+        code=dossier.code,
+        portal_code=dossier_portal_code(setting, unit, dossier),
         submission_code=(dossier.applicant or {}).get("portal_code"),
         procedure_code=dossier.procedure_code,
         procedure_name=entry.name if entry else (definition.name if definition else ""),
-        field_code=entry.field_code if entry else None, field_name=entry.field_name if entry else None,
-        applicant=dossier.applicant or {}, applicant_name=dossier.applicant_name, channel=dossier.channel,
-        status=dossier.status, unit_name=unit.name, agency_id=agency_id(setting, unit),
-        received_at=dossier.received_at, appointment_at=dossier.appointment_at,
+        field_code=entry.field_code if entry else None,
+        field_name=entry.field_name if entry else None,
+        applicant=dossier.applicant or {},
+        applicant_name=dossier.applicant_name,
+        channel=dossier.channel,
+        status=dossier.status,
+        unit_name=unit.name,
+        agency_id=agency_id(setting, unit),
+        received_at=dossier.received_at,
+        appointment_at=dossier.appointment_at,
         original_appointment_at=dossier.original_appointment_at,
-        re_appointment_reason=dossier.re_appointment_reason, completed_at=dossier.completed_at,
+        re_appointment_reason=dossier.re_appointment_reason,
+        completed_at=dossier.completed_at,
         fees=list(entry.fees) if entry else [],
-        results=[{"name": r.name, "sha256": r.sha256} for r in results])
+        results=[{"name": r.name, "sha256": r.sha256} for r in results],
+    )
 
 
 def _step(session: Session, dossier: DossierRecord) -> portal.StepFacts | None:
@@ -108,19 +133,29 @@ def _step(session: Session, dossier: DossierRecord) -> portal.StepFacts | None:
         row = portal_records.latest_event(session, dossier.id)
         if row is None:
             return None
-        event = {"actor": row.actor, "at": row.at, "element_id": row.element_id, "action": row.action,
-                 "detail": row.detail}
+        event = {
+            "actor": row.actor,
+            "at": row.at,
+            "element_id": row.element_id,
+            "action": row.action,
+            "detail": row.detail,
+        }
     element_id = event["element_id"]
     item = None
     if element_id:
-        item = (portal_changes.loaded_step(session, dossier.id, element_id)
-                or portal_records.latest_step(session, dossier.id, element_id))
+        item = portal_changes.loaded_step(session, dossier.id, element_id) or portal_records.latest_step(
+            session, dossier.id, element_id
+        )
     user = session.get(UserRecord, event["actor"]) if event["actor"] != "system" else None
     reason = (event["detail"] or {}).get("reason")
     return portal.StepFacts(
-        handler=user.full_name if user else event["actor"], handler_title=None, at=event["at"],
-        step=item.name if item else element_id, content=reason or event["action"],
-        step_due_at=item.due_at if item else None)
+        handler=user.full_name if user else event["actor"],
+        handler_title=None,
+        at=event["at"],
+        step=item.name if item else element_id,
+        content=reason or event["action"],
+        step_due_at=item.due_at if item else None,
+    )
 
 
 @dataclass(frozen=True)

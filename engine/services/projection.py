@@ -37,9 +37,17 @@ def open_items(session: Session, dossier_id: int) -> list[WorkItemRecord]:
         return repositories.open_work_items(session, dossier_id)
 
 
-def sync(session: Session, dossier: DossierRecord, run: Run, calendar, actor: Actor, now: datetime,
-         ready_before: frozenset[str], handed_over_by: str | None = None,
-         completed_task: str | None = None) -> list[WorkItemRecord]:
+def sync(
+    session: Session,
+    dossier: DossierRecord,
+    run: Run,
+    calendar,
+    actor: Actor,
+    now: datetime,
+    ready_before: frozenset[str],
+    handed_over_by: str | None = None,
+    completed_task: str | None = None,
+) -> list[WorkItemRecord]:
     """Make the work items and the dossier row match the workflow; returns the new items.
 
     Open work items mirror the READY human tasks (the invariant this module keeps), so the tasks
@@ -54,7 +62,8 @@ def sync(session: Session, dossier: DossierRecord, run: Run, calendar, actor: Ac
                 _withdraw(session, item, actor, now)
     created = [
         _create_item(session, dossier, run, task, calendar, actor, now, handed_over_by)
-        for task_id, task in ready.items() if task_id not in ready_before
+        for task_id, task in ready.items()
+        if task_id not in ready_before
     ]
     _update_dossier(session, dossier, run, now, calendar, list(ready.values()))
     if ready.keys() <= {item.task_id for item in created}:
@@ -75,10 +84,18 @@ def _pass_skipped_steps(session, dossier: DossierRecord, run: Run, now) -> None:
         if task is None:
             return
         run.complete(task.task_id, {})
-        audit.record(session, at=now, action="skip", actor="system", dossier_id=dossier.id,
-                     element_id=task.element_id, unit_code=dossier.unit_code)
-    raise InvalidAction("the steps unit %(unit)s skips come round again and again; check the template's loops",
-                        unit=dossier.unit_code)
+        audit.record(
+            session,
+            at=now,
+            action="skip",
+            actor="system",
+            dossier_id=dossier.id,
+            element_id=task.element_id,
+            unit_code=dossier.unit_code,
+        )
+    raise InvalidAction(
+        "the steps unit %(unit)s skips come round again and again; check the template's loops", unit=dossier.unit_code
+    )
 
 
 def _optional(run: Run, element_id: str) -> bool:
@@ -93,19 +110,37 @@ def _create_item(session, dossier, run, task: HumanTask, calendar, actor, now, h
     role = policy.role or task.lane
     assignee = overrides.get("roles", {}).get(role) or policy.assignee
     item = WorkItemRecord(
-        dossier_id=dossier.id, task_id=task.task_id, element_id=task.element_id, name=task.name,
-        role=role, unit_code=dossier.unit_code, assignee=assignee,
-        owner=None, state=WorkItemState.CLAIMED.value if assignee else WorkItemState.OPEN.value,
-        priority=policy.priority, form_key=policy.form or task.element_id, budget_minutes=budget,
-        budget_group=policy.budget_group, created_at=now, escalation_level=0,
+        dossier_id=dossier.id,
+        task_id=task.task_id,
+        element_id=task.element_id,
+        name=task.name,
+        role=role,
+        unit_code=dossier.unit_code,
+        assignee=assignee,
+        owner=None,
+        state=WorkItemState.CLAIMED.value if assignee else WorkItemState.OPEN.value,
+        priority=policy.priority,
+        form_key=policy.form or task.element_id,
+        budget_minutes=budget,
+        budget_group=policy.budget_group,
+        created_at=now,
+        escalation_level=0,
     )
     if policy.clock_start != "claimed" or assignee:
         _set_deadlines(session, item, run, calendar, start=now, policy=policy)
     session.add(item)
-    audit.record(session, at=now, action="handover", actor=actor, dossier_id=dossier.id,
-                 work_item=item, element_id=task.element_id,
-                 giver=handed_over_by or actor.username, receiver=item.assignee or item.role,
-                 due_at=item.due_at.isoformat() if item.due_at else None)
+    audit.record(
+        session,
+        at=now,
+        action="handover",
+        actor=actor,
+        dossier_id=dossier.id,
+        work_item=item,
+        element_id=task.element_id,
+        giver=handed_over_by or actor.username,
+        receiver=item.assignee or item.role,
+        due_at=item.due_at.isoformat() if item.due_at else None,
+    )
     return item
 
 
@@ -140,8 +175,15 @@ def _withdraw(session, item: WorkItemRecord, actor: Actor, now) -> None:
     item.state = WorkItemState.CANCELLED.value
     item.completed_at = now
     item.next_sla_at = None
-    audit.record(session, at=now, action="withdrawn", actor=actor, dossier_id=item.dossier_id,
-                 work_item_id=item.id, element_id=item.element_id)
+    audit.record(
+        session,
+        at=now,
+        action="withdrawn",
+        actor=actor,
+        dossier_id=item.dossier_id,
+        work_item_id=item.id,
+        element_id=item.element_id,
+    )
 
 
 def _update_dossier(session, dossier: DossierRecord, run: Run, now, calendar, ready: list[HumanTask]) -> None:
@@ -150,8 +192,11 @@ def _update_dossier(session, dossier: DossierRecord, run: Run, now, calendar, re
     dossier.updated_at = now
     status = _status_from_workflow(run, ready)
     if status is None:  # the workflow says nothing: the status stays, unless only the fee wait set it
-        status = dossier.status if dossier.status != DossierStatus.FINANCIAL_OBLIGATION else \
-            DossierStatus.IN_PROCESSING.value
+        status = (
+            dossier.status
+            if dossier.status != DossierStatus.FINANCIAL_OBLIGATION
+            else DossierStatus.IN_PROCESSING.value
+        )
     new_status = _held_for_fees(dossier, status, run)
     _follow_clock_pause(session, dossier, run, ready, new_status, now, calendar)
     old_status, dossier.status = dossier.status, new_status
@@ -164,7 +209,9 @@ def _update_dossier(session, dossier: DossierRecord, run: Run, now, calendar, re
         if dossier.status in (DossierStatus.IN_PROCESSING, DossierStatus.ACCEPTED):
             dossier.status = DossierStatus.PROCESSED.value
         if dossier.appointment_at is not None and dossier.status in (
-                DossierStatus.PROCESSED, DossierStatus.RESULT_RETURNED):
+            DossierStatus.PROCESSED,
+            DossierStatus.RESULT_RETURNED,
+        ):
             verdict, margin = deadlines.classify(calendar, dossier.appointment_at, now)
             dossier.classification, dossier.margin_minutes = verdict.value, margin
         rollups.record_closed(session, dossier)
@@ -186,14 +233,18 @@ def refresh_status(session, dossier: DossierRecord, run: Run, now, calendar) -> 
 def _held_for_fees(dossier: DossierRecord, status: int, run: Run) -> int:
     """Status 6 (clock stopped) instead of accepted or in processing while fees to be paid before
     processing are unpaid (engine.services.fees keeps the flag); a finished process is not held."""
-    if (dossier.applicant or {}).get("fee_wait") and not run.is_completed() and status in (
-            DossierStatus.ACCEPTED.value, DossierStatus.IN_PROCESSING.value):
+    if (
+        (dossier.applicant or {}).get("fee_wait")
+        and not run.is_completed()
+        and status in (DossierStatus.ACCEPTED.value, DossierStatus.IN_PROCESSING.value)
+    ):
         return DossierStatus.FINANCIAL_OBLIGATION.value
     return status
 
 
-def _follow_clock_pause(session, dossier: DossierRecord, run: Run, ready: list[HumanTask], new_status: int,
-                        now, calendar) -> None:
+def _follow_clock_pause(
+    session, dossier: DossierRecord, run: Run, ready: list[HumanTask], new_status: int, now, calendar
+) -> None:
     """Waiting for the citizen (supplement, fees) or an open step the procedure excludes from its
     time limit (a public posting) stops the legal clock; when the wait ends the appointment moves
     by the working time it lasted."""
@@ -217,9 +268,11 @@ def _end_pause(dossier: DossierRecord, pause, now, calendar) -> None:
     pause.ended_at = now
     if dossier.appointment_at is not None:
         dossier.appointment_at = deadlines.after_pause(calendar, dossier.appointment_at, pause.started_at, now)
-        dossier.original_appointment_at = deadlines.after_pause(
-            calendar, dossier.original_appointment_at, pause.started_at, now) \
-            if dossier.re_appointment_reason is None else dossier.original_appointment_at
+        dossier.original_appointment_at = (
+            deadlines.after_pause(calendar, dossier.original_appointment_at, pause.started_at, now)
+            if dossier.re_appointment_reason is None
+            else dossier.original_appointment_at
+        )
 
 
 def _pauses(run: Run, element_id: str) -> bool:
@@ -242,4 +295,3 @@ def _status_from_workflow(run: Run, ready: list[HumanTask]) -> int | None:
 
 def _minutes(text: str | None) -> int | None:
     return deadlines.parse_working_duration(text) if text else None
-

@@ -42,8 +42,9 @@ PUBLIC_URL_VARIABLE = "MOTCUA_PUBLIC_URL"
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"
 
 
-def note_approval(session: Session, dossier: DossierRecord, item: WorkItemRecord, data: Mapping | None,
-                  actor: Actor, now: datetime) -> ResultSigningRecord | None:
+def note_approval(
+    session: Session, dossier: DossierRecord, item: WorkItemRecord, data: Mapping | None, actor: Actor, now: datetime
+) -> ResultSigningRecord | None:
     """Inside the approval's transaction: the result is owed (again, after a return and a new
     approval, when it was not signed yet)."""
     decision = (data or {}).get(decisions.DECISION_KEY)
@@ -89,9 +90,8 @@ def _issue_one(rt: Runtime, signing_id: int, watchdog) -> int:
             row = s.get(ResultSigningRecord, signing_id)
             if row is None or row.status != "pending":
                 return 0
-            subject = incidents.Subject(INCIDENT_KIND, row.id, dossier_id=row.dossier_id,
-                                        work_item_id=row.work_item_id)
-            with (watchdog.item() if watchdog is not None else nullcontext()):
+            subject = incidents.Subject(INCIDENT_KIND, row.id, dossier_id=row.dossier_id, work_item_id=row.work_item_id)
+            with watchdog.item() if watchdog is not None else nullcontext():
                 signed, settings = _render_and_sign(rt, s, row)
         with rt.db.session() as s:
             row = citizen_records.lock_signing(s, signing_id)
@@ -134,8 +134,9 @@ def _render_and_sign(rt: Runtime, s: Session, row: ResultSigningRecord):
     certificate = settings.for_unit(rt.calendars.chain(s, dossier.unit_code))
     leader = inbox_queries.full_names(s, [row.approved_by]).get(row.approved_by, row.approved_by)
     html = render_html(s, dossier, unit, leader, row, rt.calendars.for_unit(s, dossier.unit_code).tz)
-    signed = signing.sign_pdf(pdf.html_to_pdf(html), certificate, reason=f"Ký duyệt kết quả hồ sơ {dossier.code}",
-                              location=unit.name)
+    signed = signing.sign_pdf(
+        pdf.html_to_pdf(html), certificate, reason=f"Ký duyệt kết quả hồ sơ {dossier.code}", location=unit.name
+    )
     return signed, settings
 
 
@@ -150,26 +151,40 @@ def store(rt: Runtime, s: Session, row: ResultSigningRecord, signed: bytes, sett
         s.flush()
     row.status, row.due_at, row.attachment_id = "signed", None, attachment.id
     row.signer, row.signed_at = verdict.signer, now
-    audit.record(s, at=now, action="result_signed", actor=Actor.system(), dossier_id=dossier.id,
-                 name=attachment.name, signer=verdict.signer, sha256=attachment.sha256)
+    audit.record(
+        s,
+        at=now,
+        action="result_signed",
+        actor=Actor.system(),
+        dossier_id=dossier.id,
+        name=attachment.name,
+        signer=verdict.signer,
+        sha256=attachment.sha256,
+    )
     citizen_store.keep_completed(s, dossier, now)
 
 
-def render_html(s: Session, dossier: DossierRecord, unit: UnitRecord, leader: str, row: ResultSigningRecord,
-                tz) -> str:
+def render_html(s: Session, dossier: DossierRecord, unit: UnitRecord, leader: str, row: ResultSigningRecord, tz) -> str:
     view = inbox_queries.dossier_view(s, dossier.id)
     entry = inbox_queries.catalogue_entry(s, view.definition.key)
     province = s.get(UnitRecord, unit.parent_code) if unit.parent_code else None
     approval = s.get(WorkItemRecord, row.work_item_id) if row.work_item_id else None
     url = lookup_url(dossier.code)
-    return pdf.render_template("result.html",
-        fonts=pdf.FONTS, code=dossier.code, applicant=dossier.applicant_name,
+    return pdf.render_template(
+        "result.html",
+        fonts=pdf.FONTS,
+        code=dossier.code,
+        applicant=dossier.applicant_name,
         id_number=(dossier.applicant or {}).get("id_number"),
         result_name=(entry.result if entry and entry.result else "Kết quả giải quyết thủ tục hành chính"),
-        procedure=view.definition.name, procedure_code=dossier.procedure_code,
-        unit=unit.name, province=(province.name if province else ""),
+        procedure=view.definition.name,
+        procedure_code=dossier.procedure_code,
+        unit=unit.name,
+        province=(province.name if province else ""),
         place_date=vn_dates.place_and_date(unit.name, row.approved_at, tz),
         received=vn_dates.document_datetime(dossier.received_at, tz),
         opinion=((approval.outcome or {}).get("y_kien") if approval else None),
-        leader=leader, leader_title="CHỦ TỊCH" if unit.kind == "commune" else "THỦ TRƯỞNG CƠ QUAN",
-        qr=pdf.qr_svg(url))
+        leader=leader,
+        leader_title="CHỦ TỊCH" if unit.kind == "commune" else "THỦ TRƯỞNG CƠ QUAN",
+        qr=pdf.qr_svg(url),
+    )

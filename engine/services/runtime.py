@@ -129,8 +129,9 @@ class Runtime:
         found = self._summaries.get(definition_id)
         if found is None:
             record = session.get(ProcessDefinitionRecord, definition_id)
-            found = self._summaries[definition_id] = DefinitionSummary(record.id, record.key, record.version,
-                                                                       record.name)
+            found = self._summaries[definition_id] = DefinitionSummary(
+                record.id, record.key, record.version, record.name
+            )
         return found
 
     def document_store(self) -> DocumentStore:
@@ -153,8 +154,11 @@ class Runtime:
         if bundle is not None:
             return bundle
         blob = session.get(TemplateBlobRecord, definition.digest)
-        files = {name: text.encode("utf-8") for name, text in blob.files.items()
-                 if name.endswith((".bpmn", ".bpmn2", ".xml", ".dmn"))}
+        files = {
+            name: text.encode("utf-8")
+            for name, text in blob.files.items()
+            if name.endswith((".bpmn", ".bpmn2", ".xml", ".dmn"))
+        }
         return self.specs.get(files, definition.key, digest=definition.digest)
 
 

@@ -42,9 +42,16 @@ def run_due(rt: Runtime, limit: int = 20, watchdog: Watchdog | None = None) -> i
     """Lease due calls and run each on its own; returns how many completed their task."""
     watchdog = watchdog or Watchdog.unbounded()
     with rt.db.session() as s:
-        ids = leases.lease(s, ServiceCallRecord, due_column=ServiceCallRecord.due_at,
-                           ready_filter=ServiceCallRecord.status == "pending", owner=rt.worker_id,
-                           now=rt.clock.now(), ttl=LEASE_TTL, limit=limit)
+        ids = leases.lease(
+            s,
+            ServiceCallRecord,
+            due_column=ServiceCallRecord.due_at,
+            ready_filter=ServiceCallRecord.status == "pending",
+            owner=rt.worker_id,
+            now=rt.clock.now(),
+            ttl=LEASE_TTL,
+            limit=limit,
+        )
     done = 0
     for index, call_id in enumerate(ids):
         if watchdog.should_stop():
@@ -84,10 +91,18 @@ def _prepare(rt: Runtime, call_id: int) -> connectors.Call | None:
         run = runner.load(bundle, dossier.state, rt.clock, script_engine_for(calendar, rt.clock))
         task = run.waiting_service_task(row.task_id)
         return connectors.Call(
-            call_id=row.id, dossier_id=dossier.id, dossier_code=dossier.code, element_id=row.element_id,
-            connector=row.connector, params=dict(row.params or {}), procedure_key=definition.key,
-            applicant_name=dossier.applicant_name, applicant=dict(dossier.applicant or {}), task=task,
-            decisions=bundle.decisions)
+            call_id=row.id,
+            dossier_id=dossier.id,
+            dossier_code=dossier.code,
+            element_id=row.element_id,
+            connector=row.connector,
+            params=dict(row.params or {}),
+            procedure_key=definition.key,
+            applicant_name=dossier.applicant_name,
+            applicant=dict(dossier.applicant or {}),
+            task=task,
+            decisions=bundle.decisions,
+        )
 
 
 def _complete(rt: Runtime, call_id: int, outcome: connectors.Outcome) -> bool:
@@ -97,8 +112,12 @@ def _complete(rt: Runtime, call_id: int, outcome: connectors.Outcome) -> bool:
         now = rt.clock.now()
         dossier = s.get(DossierRecord, row.dossier_id)
         calendar = rt.calendars.for_unit(s, dossier.unit_code)
-        run = runner.load(rt.bundle_for_definition(s, dossier.definition_id), dossier.state, rt.clock,
-                          script_engine_for(calendar, rt.clock))
+        run = runner.load(
+            rt.bundle_for_definition(s, dossier.definition_id),
+            dossier.state,
+            rt.clock,
+            script_engine_for(calendar, rt.clock),
+        )
         ready_before = run.ready_task_ids()
         try:
             run.finish_service_call(row.task_id, outcome.result)
@@ -107,8 +126,16 @@ def _complete(rt: Runtime, call_id: int, outcome: connectors.Outcome) -> bool:
             return False
         if outcome.effect is not None:
             outcome.effect(s, now)
-        audit.record(s, at=now, action="service_call", actor=system, dossier_id=dossier.id,
-                     element_id=row.element_id, connector=row.connector, attempts=row.attempts + 1)
+        audit.record(
+            s,
+            at=now,
+            action="service_call",
+            actor=system,
+            dossier_id=dossier.id,
+            element_id=row.element_id,
+            connector=row.connector,
+            attempts=row.attempts + 1,
+        )
         _close(row, now, None)
         incidents.succeeded(s, KIND, [row.id], now)
         projection.sync(s, dossier, run, calendar, system, now, ready_before, handed_over_by="system")
@@ -131,16 +158,25 @@ def _failed(rt: Runtime, call_id: int, exc: Exception) -> None:
         row.lease_owner, row.lease_expires_at = None, None
         subject = incidents.Subject(KIND, row.id, dossier_id=row.dossier_id, element_id=row.element_id)
         refused = isinstance(exc, connectors.ConnectorRefused) or (
-            isinstance(exc, EngineError) and not isinstance(exc, connectors.ConnectorFailed))
+            isinstance(exc, EngineError) and not isinstance(exc, connectors.ConnectorFailed)
+        )
         if refused or row.attempts >= row.max_attempts:
             row.status, row.due_at = "failed", None
             incident = incidents.open_now(s, subject, row.last_error, row.attempts, now)
             incident.element_id = incidents.element_of(exc, row.element_id)
-            audit.record(s, at=now, action="incident", actor=Actor.system(), dossier_id=row.dossier_id,
-                         element_id=incident.element_id, kind=KIND, message=incident.error)
+            audit.record(
+                s,
+                at=now,
+                action="incident",
+                actor=Actor.system(),
+                dossier_id=row.dossier_id,
+                element_id=incident.element_id,
+                kind=KIND,
+                message=incident.error,
+            )
             audit.write_pending(s)
         else:
-            row.due_at = now + min(MAX_BACKOFF, timedelta(seconds=row.backoff_base ** row.attempts))
+            row.due_at = now + min(MAX_BACKOFF, timedelta(seconds=row.backoff_base**row.attempts))
 
 
 def _release(rt: Runtime, ids: list[int]) -> None:
@@ -149,6 +185,7 @@ def _release(rt: Runtime, ids: list[int]) -> None:
 
 
 # -- the http connector's allow-list (administrator) ------------------------------------------------
+
 
 def allowed_hosts(rt: Runtime) -> list[records.ConnectorHostRecord]:
     with rt.db.read_session() as s:
@@ -159,15 +196,17 @@ def allow_host(rt: Runtime, host: str, actor: Actor, note: str | None = None) ->
     """Let the http connector call `host` (a name or address, no scheme, port or path)."""
     host = (host or "").strip().lower()
     if not host or any(c in host for c in "/:@ ?#") or len(host) > 253:
-        raise InvalidAction("'%(host)s' is not a host name (write it without http://, port or path)",
-                            field="host", host=host[:100])
+        raise InvalidAction(
+            "'%(host)s' is not a host name (write it without http://, port or path)", field="host", host=host[:100]
+        )
     with rt.db.session() as s:
         existing = s.get(records.ConnectorHostRecord, host)
         if existing is not None:
             return existing
         now = rt.clock.now()
-        row = records.ConnectorHostRecord(host=host, note=(note or "")[:200] or None, added_by=actor.username,
-                                          added_at=now)
+        row = records.ConnectorHostRecord(
+            host=host, note=(note or "")[:200] or None, added_by=actor.username, added_at=now
+        )
         s.add(row)
         audit.record(s, at=now, action="connector_host_allowed", actor=actor, host=host)
         audit.write_pending(s)

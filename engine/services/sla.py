@@ -100,8 +100,7 @@ def _forecast_batch(rt: Runtime, limit: int, watchdog: Watchdog) -> tuple[int, i
     return asked, looked_at
 
 
-def _forecast_one(rt: Runtime, s: Session, forecaster: Forecaster, dossier: DossierRecord, open_dossier,
-                  now) -> int:
+def _forecast_one(rt: Runtime, s: Session, forecaster: Forecaster, dossier: DossierRecord, open_dossier, now) -> int:
     if open_dossier is None or forecaster.paused(open_dossier):
         # Finished, stopped or waiting for the citizen: the next change looks again.
         repositories.record_forecast(s, dossier.id, check_at=None)
@@ -127,18 +126,33 @@ def _act_on_forecast(rt: Runtime, s: Session, dossier: DossierRecord, outlook: F
 
 
 def _request_apology(rt: Runtime, s: Session, dossier: DossierRecord, outlook: Forecast, now) -> None:
-    leaders = {u.username for u in repositories.active_users(s, dossier.unit_code)
-               if u.role_set & {"lanh_dao", "leader"}}
+    leaders = {
+        u.username for u in repositories.active_users(s, dossier.unit_code) if u.role_set & {"lanh_dao", "leader"}
+    }
     tz = rt.calendars.for_unit(s, dossier.unit_code).tz
     appointment = dossier.appointment_at.isoformat(timespec="minutes")
     for username in leaders:
-        outbox.enqueue(s, key=f"apology:{dossier.id}:{appointment}:{username}", channel="in_app",
-                       recipient=username, subject=f"Cần xin lỗi và hẹn lại: hồ sơ {dossier.code}",
-                       body=apology_request_text(dossier.code, dossier.applicant_name, outlook, tz),
-                       now=now, dossier_id=dossier.id)
-    audit.record(s, at=now, action="apology_requested", actor=Actor.system(), dossier_id=dossier.id,
-                 element_id=outlook.element_id, appointment_at=appointment, notified=sorted(leaders) or None,
-                 **{k: v for k, v in outlook.as_detail().items() if k not in ("appointment_at", "element_id")})
+        outbox.enqueue(
+            s,
+            key=f"apology:{dossier.id}:{appointment}:{username}",
+            channel="in_app",
+            recipient=username,
+            subject=f"Cần xin lỗi và hẹn lại: hồ sơ {dossier.code}",
+            body=apology_request_text(dossier.code, dossier.applicant_name, outlook, tz),
+            now=now,
+            dossier_id=dossier.id,
+        )
+    audit.record(
+        s,
+        at=now,
+        action="apology_requested",
+        actor=Actor.system(),
+        dossier_id=dossier.id,
+        element_id=outlook.element_id,
+        appointment_at=appointment,
+        notified=sorted(leaders) or None,
+        **{k: v for k, v in outlook.as_detail().items() if k not in ("appointment_at", "element_id")},
+    )
 
 
 def apology_request_text(code: str, applicant: str, outlook: Forecast, tz) -> str:
@@ -148,9 +162,11 @@ def apology_request_text(code: str, applicant: str, outlook: Forecast, tz) -> st
         by = f"Phiếu xin lỗi và hẹn lại cần ban hành trước {vn_dates.short_datetime(outlook.apology_deadline, tz)}"
     else:
         by = "Phiếu xin lỗi và hẹn lại cần ban hành ngay"
-    return (f"Hồ sơ {code} ({applicant}) dự kiến không kịp hẹn trả "
-            f"{vn_dates.short_datetime(outlook.appointment_at, tz)}: {why}. {by} "
-            f"(ít nhất một ngày làm việc trước hạn trả).")
+    return (
+        f"Hồ sơ {code} ({applicant}) dự kiến không kịp hẹn trả "
+        f"{vn_dates.short_datetime(outlook.appointment_at, tz)}: {why}. {by} "
+        f"(ít nhất một ngày làm việc trước hạn trả)."
+    )
 
 
 def forecast_reason_vi(outlook: Forecast) -> str:
@@ -158,12 +174,20 @@ def forecast_reason_vi(outlook: Forecast) -> str:
     parts = []
     if outlook.step:
         late = outlook.step_late_minutes
-        parts.append(f"bước «{outlook.step}» trễ {vn_dates.working_time(late)}" if late
-                     else f"bước «{outlook.step}» chưa xong")
+        parts.append(
+            f"bước «{outlook.step}» trễ {vn_dates.working_time(late)}" if late else f"bước «{outlook.step}» chưa xong"
+        )
     left = outlook.minutes_left
-    parts.append(f"còn lại {vn_dates.working_time(outlook.remaining_minutes)} làm việc, "
-                 + (f"hẹn trả còn {vn_dates.working_time(left)}" if left
-                    else "đã quá hạn trả" if outlook.appointment_passed else "không còn giờ làm việc nào trước hạn trả"))
+    parts.append(
+        f"còn lại {vn_dates.working_time(outlook.remaining_minutes)} làm việc, "
+        + (
+            f"hẹn trả còn {vn_dates.working_time(left)}"
+            if left
+            else "đã quá hạn trả"
+            if outlook.appointment_passed
+            else "không còn giờ làm việc nào trước hạn trả"
+        )
+    )
     return "; ".join(parts)
 
 
@@ -176,8 +200,9 @@ def _sweep_batch(rt: Runtime, limit: int, watchdog: Watchdog) -> dict[str, int]:
         for item in repositories.due_sla_items(s, now, limit):
             if watchdog.should_stop():
                 break
-            subject = incidents.Subject("sla", item.id, dossier_id=item.dossier_id, work_item_id=item.id,
-                                        element_id=item.element_id)
+            subject = incidents.Subject(
+                "sla", item.id, dossier_id=item.dossier_id, work_item_id=item.id, element_id=item.element_id
+            )
             with incidents.guarded(s, subject, now, watchdog) as outcome:
                 kind = _fire_next_level(rt, s, item, now)
             if outcome.ok:
@@ -199,13 +224,28 @@ def _fire_next_level(rt: Runtime, s: Session, item: WorkItemRecord, now) -> str:
     level = _next_level(item, escalations)
     changes, recipients = _apply(s, item, level, dossier, now)
     for username in recipients:
-        outbox.enqueue(s, key=f"sla:{item.id}:{level.number}:{username}", channel="in_app",
-                       recipient=username, subject=_subject(level, item, dossier),
-                       body=_body(item, dossier, calendar.tz), now=now, dossier_id=dossier.id)
-    audit.record(s, at=now, action=f"sla_{level.kind}", actor=Actor.system(), dossier_id=dossier.id,
-                 work_item_id=item.id, element_id=item.element_id, level=level.number,
-                 notified=sorted(recipients) or None,
-                 action_taken=level.escalation.action if level.escalation else None)
+        outbox.enqueue(
+            s,
+            key=f"sla:{item.id}:{level.number}:{username}",
+            channel="in_app",
+            recipient=username,
+            subject=_subject(level, item, dossier),
+            body=_body(item, dossier, calendar.tz),
+            now=now,
+            dossier_id=dossier.id,
+        )
+    audit.record(
+        s,
+        at=now,
+        action=f"sla_{level.kind}",
+        actor=Actor.system(),
+        dossier_id=dossier.id,
+        work_item_id=item.id,
+        element_id=item.element_id,
+        level=level.number,
+        notified=sorted(recipients) or None,
+        action_taken=level.escalation.action if level.escalation else None,
+    )
     next_at = _next_time(item.due_at, level.number, escalations, calendar)
     repositories.record_sla_level(s, item.id, escalation_level=level.number, next_sla_at=next_at, **changes)
     return level.kind
@@ -235,19 +275,32 @@ def _apply(s: Session, item: WorkItemRecord, level: Level, dossier, now) -> tupl
     if level.escalation is None:
         return {}, _people(s, item.unit_code, item.role, item.assignee, item.owner, "assignee")
     action, target = level.escalation.action, level.escalation.target or "assignee"
-    raised = {"priority": max(item.priority, level.escalation.priority)} \
-        if action in ("reassign", "priority") and level.escalation.priority is not None else {}
+    raised = (
+        {"priority": max(item.priority, level.escalation.priority)}
+        if action in ("reassign", "priority") and level.escalation.priority is not None
+        else {}
+    )
     if action == "reassign":
-        audit.record(s, at=now, action="handover", actor=Actor.system(), dossier_id=dossier.id,
-                     work_item_id=item.id, element_id=item.element_id, giver=item.assignee or item.role,
-                     receiver=target, reason="escalation")
+        audit.record(
+            s,
+            at=now,
+            action="handover",
+            actor=Actor.system(),
+            dossier_id=dossier.id,
+            work_item_id=item.id,
+            element_id=item.element_id,
+            giver=item.assignee or item.role,
+            receiver=target,
+            reason="escalation",
+        )
         changes = {"role": target, "assignee": None, "state": "open", **raised}
         return changes, _people(s, item.unit_code, target, None, item.owner, "assignee")
     return raised, _people(s, item.unit_code, item.role, item.assignee, item.owner, target)
 
 
-def _people(s: Session, unit_code: str, role: str | None, assignee: str | None, owner: str | None,
-            target: str) -> set[str]:
+def _people(
+    s: Session, unit_code: str, role: str | None, assignee: str | None, owner: str | None, target: str
+) -> set[str]:
     """A target is 'assignee', 'owner' or a role; a role means its holders in the item's unit."""
     if target == "assignee" and assignee:
         return {assignee}

@@ -36,8 +36,7 @@ def new_key() -> str:
     return secrets.token_urlsafe(24)
 
 
-def stage(upload: Upload, kind: AttachmentKind, *, checklist_index: int | None = None,
-          field: str = "file") -> Staged:
+def stage(upload: Upload, kind: AttachmentKind, *, checklist_index: int | None = None, field: str = "file") -> Staged:
     """The upload checked (InvalidAction naming `field` when it is not an accepted file) and given its key."""
     return Staged(new_key(), checked(upload, field), kind, checklist_index)
 
@@ -58,18 +57,44 @@ def staged_files(rt: Runtime, files: Iterable[Staged]) -> Iterator[list[Staged]]
         raise
 
 
-def add_rows(session: Session, dossier: DossierRecord, files: Iterable[Staged], actor: Actor, now,
-             work_item_id: int | None = None) -> list[AttachmentRecord]:
+def add_rows(
+    session: Session,
+    dossier: DossierRecord,
+    files: Iterable[Staged],
+    actor: Actor,
+    now,
+    work_item_id: int | None = None,
+) -> list[AttachmentRecord]:
     """Describe staged files in the dossier's change and history (inside its transaction)."""
     rows = []
     for staged in files:
         row = AttachmentRecord(
-            key=staged.key, dossier_id=dossier.id, work_item_id=work_item_id, checklist_index=staged.checklist_index,
-            kind=staged.kind.value, name=staged.file.name, content_type=staged.file.content_type,
-            size=staged.file.size, sha256=staged.file.sha256, storage_key=staged.key, uploaded_by=actor.username,
-            on_behalf_of=actor.on_behalf_of, uploaded_at=now)
+            key=staged.key,
+            dossier_id=dossier.id,
+            work_item_id=work_item_id,
+            checklist_index=staged.checklist_index,
+            kind=staged.kind.value,
+            name=staged.file.name,
+            content_type=staged.file.content_type,
+            size=staged.file.size,
+            sha256=staged.file.sha256,
+            storage_key=staged.key,
+            uploaded_by=actor.username,
+            on_behalf_of=actor.on_behalf_of,
+            uploaded_at=now,
+        )
         session.add(row)
         rows.append(row)
-        audit.record(session, at=now, action="attach", actor=actor, dossier_id=dossier.id, work_item_id=work_item_id,
-                     name=staged.file.name, kind=staged.kind.value, size=staged.file.size, sha256=staged.file.sha256)
+        audit.record(
+            session,
+            at=now,
+            action="attach",
+            actor=actor,
+            dossier_id=dossier.id,
+            work_item_id=work_item_id,
+            name=staged.file.name,
+            kind=staged.kind.value,
+            size=staged.file.size,
+            sha256=staged.file.sha256,
+        )
     return rows

@@ -84,6 +84,7 @@ def apology_needed(rt: Runtime, session, dossier_id: int, now: datetime) -> Fore
 
 # -- the dashboard's tables -----------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Dashboard:
     summary: statistics.Figures
@@ -97,8 +98,9 @@ def dashboard(rt: Runtime, scope: statistics.Scope, now: datetime) -> Dashboard:
     """Every table of the dashboard (engine.domain.figures), read in one session (one snapshot on SQLite)."""
     with rt.db.report_session() as s:
         found = statistics.tables(s, scope, now)
-        return Dashboard(found.summary, found.communes, found.procedures, statistics.by_officer(s, scope),
-                         scope.as_of(now))
+        return Dashboard(
+            found.summary, found.communes, found.procedures, statistics.by_officer(s, scope), scope.as_of(now)
+        )
 
 
 def officer_kpis(rt: Runtime, scope: statistics.Scope) -> kpi_queries.KpiTables:
@@ -147,15 +149,20 @@ def trend(rt: Runtime, scope: statistics.Scope, now: datetime) -> list[TrendPoin
     by_month = (scope.end - scope.start) > timedelta(weeks=MOST_WEEKS)
     bounds = _period_starts(scope.start, scope.end, by_month) + [scope.end]
     with rt.db.report_session() as s:
-        return [TrendPoint(start, by_month, statistics.summary(s, replace(scope, start=start, end=end), now))
-                for start, end in zip(bounds, bounds[1:])]
+        return [
+            TrendPoint(start, by_month, statistics.summary(s, replace(scope, start=start, end=end), now))
+            for start, end in zip(bounds, bounds[1:])
+        ]
 
 
 def _period_starts(start: datetime, end: datetime, by_month: bool) -> list[datetime]:
     starts, day = [start], start.date()
     while True:
-        day = (day.replace(day=1) + timedelta(days=32)).replace(day=1) if by_month else \
-            day + timedelta(days=7 - day.weekday())
+        day = (
+            (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+            if by_month
+            else day + timedelta(days=7 - day.weekday())
+        )
         instant = datetime.combine(day, time(0), start.tzinfo)
         if instant >= end:
             return starts

@@ -32,9 +32,14 @@ LEASE_TTL = timedelta(minutes=2)
 def lease_due_dossiers(rt: Runtime, limit: int = 50, ttl: timedelta = LEASE_TTL) -> list[int]:
     with rt.db.session() as s:
         return leases.lease(
-            s, DossierRecord, due_column=DossierRecord.next_timer_at,
+            s,
+            DossierRecord,
+            due_column=DossierRecord.next_timer_at,
             ready_filter=DossierRecord.run_state == RunState.RUNNING.value,
-            owner=rt.worker_id, now=rt.clock.now(), ttl=ttl, limit=limit,
+            owner=rt.worker_id,
+            now=rt.clock.now(),
+            ttl=ttl,
+            limit=limit,
         )
 
 
@@ -52,15 +57,26 @@ def fire_dossier_timers(rt: Runtime, dossier_id: int) -> bool:
             if not _due_and_leased(rt, dossier, now, lease_checked=True):
                 return False
             calendar = rt.calendars.for_unit(s, dossier.unit_code)
-            done = moved(rt, s, dossier, calendar, _fire, snapshot,
-                         (lambda paths: paths.after_timers()) if may_defer else None)
-            audit.record(s, at=now, action="timer", actor=system, dossier_id=dossier.id,
-                         due_at=done.result.isoformat() if isinstance(done.result, datetime) else None)
+            done = moved(
+                rt, s, dossier, calendar, _fire, snapshot, (lambda paths: paths.after_timers()) if may_defer else None
+            )
+            audit.record(
+                s,
+                at=now,
+                action="timer",
+                actor=system,
+                dossier_id=dossier.id,
+                due_at=done.result.isoformat() if isinstance(done.result, datetime) else None,
+            )
             projection.sync(s, dossier, done.run, calendar, system, now, done.ready_before, handed_over_by="system")
             return True
 
-    return code_first(change, lambda: moved_on_snapshot(
-        rt, dossier_id, _fire, admits=lambda dossier: _due_and_leased(rt, dossier, rt.clock.now())))
+    return code_first(
+        change,
+        lambda: moved_on_snapshot(
+            rt, dossier_id, _fire, admits=lambda dossier: _due_and_leased(rt, dossier, rt.clock.now())
+        ),
+    )
 
 
 def _fire(run: runner.Run):
@@ -73,8 +89,11 @@ def _fire(run: runner.Run):
 def _due_and_leased(rt: Runtime, dossier: DossierRecord, now, *, lease_checked: bool = False) -> bool:
     if not lease_checked and not leases.holds_lease(dossier, rt.worker_id, now):
         return False
-    return dossier.run_state == RunState.RUNNING.value and dossier.next_timer_at is not None \
+    return (
+        dossier.run_state == RunState.RUNNING.value
+        and dossier.next_timer_at is not None
         and dossier.next_timer_at <= now
+    )
 
 
 def fire_due_timers(rt: Runtime, limit: int = 50, watchdog: Watchdog | None = None) -> int:
@@ -120,8 +139,7 @@ def _record_failure(rt: Runtime, dossier_id: int, exc: Exception) -> None:
     """The failed transaction was rolled back; count the attempt and park the dossier's timers
     until the retry (or, once the incident opens, until an administrator acts)."""
     with transaction(rt) as s:
-        incidents.record_failure(s, incidents.Subject("timer", dossier_id, dossier_id=dossier_id), exc,
-                                 rt.clock.now())
+        incidents.record_failure(s, incidents.Subject("timer", dossier_id, dossier_id=dossier_id), exc, rt.clock.now())
 
 
 def _close_recovered(rt: Runtime, dossier_ids: list[int]) -> None:

@@ -39,6 +39,7 @@ def retried_on_race(use_case: Callable[P, R]) -> Callable[P, R]:
     and its write). Each run re-checks what the person acted on (the step's version and state), so
     a real conflict between two people still ends in the clear 409, while writes that do not touch
     what they saw never refuse them."""
+
     @functools.wraps(use_case)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
         for attempt in range(1, RACE_ATTEMPTS + 1):
@@ -48,4 +49,5 @@ def retried_on_race(use_case: Callable[P, R]) -> Callable[P, R]:
                 if attempt == RACE_ATTEMPTS:
                     raise
         raise AssertionError("unreachable")
+
     return run

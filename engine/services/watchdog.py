@@ -27,8 +27,14 @@ class StopRequested(Exception):
 
 
 class Watchdog:
-    def __init__(self, *, pass_seconds: float | None = 60.0, item_seconds: float | None = 30.0,
-                 stop: threading.Event | None = None, monotonic: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        *,
+        pass_seconds: float | None = 60.0,
+        item_seconds: float | None = 30.0,
+        stop: threading.Event | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
         self.pass_seconds = pass_seconds
         self.item_seconds = item_seconds
         self.stop = stop or threading.Event()

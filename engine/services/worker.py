@@ -29,8 +29,9 @@ from engine.store import operations_records
 log = logging.getLogger("motcua.worker")
 
 
-def run_once(rt: Runtime, channels: dict[str, Channel], batch: int = 50,
-             watchdog: Watchdog | None = None) -> dict[str, int]:
+def run_once(
+    rt: Runtime, channels: dict[str, Channel], batch: int = 50, watchdog: Watchdog | None = None
+) -> dict[str, int]:
     """One pass over everything due now (or until the watchdog ends it); returns what was done."""
     watchdog = watchdog or Watchdog()
     started = time.monotonic()
@@ -73,8 +74,15 @@ def _heartbeat(rt: Runtime, seconds: float, done: dict[str, int]) -> None:
         operations_records.beat(s, rt.worker_id, rt.clock.now(), round(seconds, 3), done)
 
 
-def run_forever(rt: Runtime, channels: dict[str, Channel], *, poll_seconds: float = 5.0,
-                stop: threading.Event | None = None, batch: int = 50, watchdog: Watchdog | None = None) -> None:
+def run_forever(
+    rt: Runtime,
+    channels: dict[str, Channel],
+    *,
+    poll_seconds: float = 5.0,
+    stop: threading.Event | None = None,
+    batch: int = 50,
+    watchdog: Watchdog | None = None,
+) -> None:
     """Pass after pass until the watchdog's stop is set; a stop during a pass ends it at the next item."""
     watchdog = watchdog or Watchdog(stop=stop)
     stop = watchdog.stop

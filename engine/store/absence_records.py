@@ -50,8 +50,9 @@ class AbsenceRecord(Base):
 
     def applies_to(self, procedure_key: str | None, role: str | None) -> bool:
         """Whether work of this procedure and role falls under the absence (None scope = any)."""
-        return (self.procedure_key is None or self.procedure_key == procedure_key) and \
-            (self.role is None or self.role == role)
+        return (self.procedure_key is None or self.procedure_key == procedure_key) and (
+            self.role is None or self.role == role
+        )
 
     @property
     def specificity(self) -> int:
@@ -64,16 +65,29 @@ _ACTIVE = AbsenceRecord.cancelled_at.is_(None)
 
 def active_absences_of(session: Session, username: str, date_from: date, date_to: date) -> list[AbsenceRecord]:
     """The user's uncancelled absences overlapping [date_from, date_to]."""
-    return list(session.scalars(select(AbsenceRecord).where(
-        AbsenceRecord.username == username, _ACTIVE,
-        AbsenceRecord.date_from <= date_to, AbsenceRecord.date_to >= date_from).order_by(AbsenceRecord.id)))
+    return list(
+        session.scalars(
+            select(AbsenceRecord)
+            .where(
+                AbsenceRecord.username == username,
+                _ACTIVE,
+                AbsenceRecord.date_from <= date_to,
+                AbsenceRecord.date_to >= date_from,
+            )
+            .order_by(AbsenceRecord.id)
+        )
+    )
 
 
 def active_absences_between(session: Session, date_from: date, date_to: date) -> list[AbsenceRecord]:
     """Every uncancelled absence overlapping [date_from, date_to] (a sweep filters per unit day)."""
-    return list(session.scalars(select(AbsenceRecord).where(
-        _ACTIVE, AbsenceRecord.date_from <= date_to, AbsenceRecord.date_to >= date_from)
-        .order_by(AbsenceRecord.id)))
+    return list(
+        session.scalars(
+            select(AbsenceRecord)
+            .where(_ACTIVE, AbsenceRecord.date_from <= date_to, AbsenceRecord.date_to >= date_from)
+            .order_by(AbsenceRecord.id)
+        )
+    )
 
 
 def open_items_assigned_to(session: Session, usernames: Iterable[str]) -> list[tuple[WorkItemRecord, str]]:
@@ -81,14 +95,19 @@ def open_items_assigned_to(session: Session, usernames: Iterable[str]) -> list[t
     names = sorted(set(usernames))
     if not names:
         return []
-    return [(item, key) for item, key in session.execute(_items_with_key().where(
-        WorkItemRecord.assignee.in_(names), WorkItemRecord.state.in_(OPEN_STATES)).order_by(WorkItemRecord.id))]
+    return [
+        (item, key)
+        for item, key in session.execute(
+            _items_with_key()
+            .where(WorkItemRecord.assignee.in_(names), WorkItemRecord.state.in_(OPEN_STATES))
+            .order_by(WorkItemRecord.id)
+        )
+    ]
 
 
 def open_items_on_behalf_of(session: Session, username: str | None = None) -> list[tuple[WorkItemRecord, str]]:
     """Open or claimed items a substitute holds for someone (for `username` only, when given)."""
-    query = _items_with_key().where(WorkItemRecord.on_behalf_of.is_not(None),
-                                    WorkItemRecord.state.in_(OPEN_STATES))
+    query = _items_with_key().where(WorkItemRecord.on_behalf_of.is_not(None), WorkItemRecord.state.in_(OPEN_STATES))
     if username is not None:
         query = query.where(WorkItemRecord.on_behalf_of == username)
     return [(item, key) for item, key in session.execute(query.order_by(WorkItemRecord.id))]
@@ -96,13 +115,21 @@ def open_items_on_behalf_of(session: Session, username: str | None = None) -> li
 
 def last_completed_item(session: Session, dossier_id: int, element_id: str) -> WorkItemRecord | None:
     """The most recent completion of a step in a dossier (who to send a returned step back to)."""
-    return session.scalar(select(WorkItemRecord).where(
-        WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.element_id == element_id,
-        WorkItemRecord.state == "completed").order_by(WorkItemRecord.completed_at.desc(),
-                                                      WorkItemRecord.id.desc()).limit(1))
+    return session.scalar(
+        select(WorkItemRecord)
+        .where(
+            WorkItemRecord.dossier_id == dossier_id,
+            WorkItemRecord.element_id == element_id,
+            WorkItemRecord.state == "completed",
+        )
+        .order_by(WorkItemRecord.completed_at.desc(), WorkItemRecord.id.desc())
+        .limit(1)
+    )
 
 
 def _items_with_key():
-    return (select(WorkItemRecord, ProcessDefinitionRecord.key)
-            .join(DossierRecord, DossierRecord.id == WorkItemRecord.dossier_id)
-            .join(ProcessDefinitionRecord, ProcessDefinitionRecord.id == DossierRecord.definition_id))
+    return (
+        select(WorkItemRecord, ProcessDefinitionRecord.key)
+        .join(DossierRecord, DossierRecord.id == WorkItemRecord.dossier_id)
+        .join(ProcessDefinitionRecord, ProcessDefinitionRecord.id == DossierRecord.definition_id)
+    )

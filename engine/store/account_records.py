@@ -58,14 +58,19 @@ def record_hit(s: Session, bucket: str, at: datetime) -> None:
 
 def hits_since(s: Session, bucket: str, since: datetime) -> int:
     """Hits after `since`: one made exactly a window ago has aged out."""
-    return s.scalar(select(func.count()).where(ThrottleHitRecord.bucket == bucket[:160],
-                                               ThrottleHitRecord.at > since)) or 0
+    return (
+        s.scalar(select(func.count()).where(ThrottleHitRecord.bucket == bucket[:160], ThrottleHitRecord.at > since))
+        or 0
+    )
 
 
 def forget_hits(s: Session, bucket: str, older_than: datetime) -> None:
     """Drop a bucket's hits (a good log-in clears its user's failures) and anyone's expired ones."""
-    s.execute(delete(ThrottleHitRecord).where(
-        (ThrottleHitRecord.bucket == bucket[:160]) | (ThrottleHitRecord.at < older_than)))
+    s.execute(
+        delete(ThrottleHitRecord).where(
+            (ThrottleHitRecord.bucket == bucket[:160]) | (ThrottleHitRecord.at < older_than)
+        )
+    )
 
 
 def forget_expired_hits(s: Session, older_than: datetime) -> None:
@@ -80,25 +85,36 @@ def valid_token(s: Session, token: str, now: datetime) -> tuple[ApiTokenRecord, 
     """The token's record when it is neither revoked nor expired (one without an expiry is expired),
     with its user and the user's unit, read by the same statement: while the caller holds them,
     reading them again from the session (`session.get`) costs no round trip."""
-    row = s.execute(select(ApiTokenRecord, UserRecord, UnitRecord)
-                    .join(UserRecord, UserRecord.username == ApiTokenRecord.username)
-                    .outerjoin(UnitRecord, UnitRecord.code == UserRecord.unit_code)
-                    .where(ApiTokenRecord.token_sha256 == token_digest(token), ApiTokenRecord.revoked.is_(False),
-                           ApiTokenRecord.expires_at > now)).first()
+    row = s.execute(
+        select(ApiTokenRecord, UserRecord, UnitRecord)
+        .join(UserRecord, UserRecord.username == ApiTokenRecord.username)
+        .outerjoin(UnitRecord, UnitRecord.code == UserRecord.unit_code)
+        .where(
+            ApiTokenRecord.token_sha256 == token_digest(token),
+            ApiTokenRecord.revoked.is_(False),
+            ApiTokenRecord.expires_at > now,
+        )
+    ).first()
     return tuple(row) if row is not None else None
 
 
 def mark_used(s: Session, token_id: int, now: datetime, not_since: datetime) -> None:
     """Record a use unless one was recorded after `not_since`: concurrent calls write once."""
-    s.execute(update(ApiTokenRecord).where(
-        ApiTokenRecord.id == token_id,
-        (ApiTokenRecord.last_used_at.is_(None)) | (ApiTokenRecord.last_used_at <= not_since)).values(last_used_at=now))
+    s.execute(
+        update(ApiTokenRecord)
+        .where(
+            ApiTokenRecord.id == token_id,
+            (ApiTokenRecord.last_used_at.is_(None)) | (ApiTokenRecord.last_used_at <= not_since),
+        )
+        .values(last_used_at=now)
+    )
 
 
-def add_token(s: Session, *, name: str, token: str, username: str, at: datetime,
-              expires_at: datetime) -> ApiTokenRecord:
-    record = ApiTokenRecord(name=name, token_sha256=token_digest(token), username=username, created_at=at,
-                            expires_at=expires_at)
+def add_token(
+    s: Session, *, name: str, token: str, username: str, at: datetime, expires_at: datetime
+) -> ApiTokenRecord:
+    record = ApiTokenRecord(
+        name=name, token_sha256=token_digest(token), username=username, created_at=at, expires_at=expires_at
+    )
     s.add(record)
     return record
-

@@ -14,4 +14,17 @@ from engine.store import service_call_records
 from engine.store import variant_records
 
 #: Imported for the tables they declare.
-__all__ = ["absence_records", "account_records", "attachment_records", "calendar_records", "catalogue_records", "citizen_records", "idempotency_records", "operations_records", "portal_records", "records", "service_call_records", "variant_records"]
+__all__ = [
+    "absence_records",
+    "account_records",
+    "attachment_records",
+    "calendar_records",
+    "catalogue_records",
+    "citizen_records",
+    "idempotency_records",
+    "operations_records",
+    "portal_records",
+    "records",
+    "service_call_records",
+    "variant_records",
+]

@@ -46,12 +46,15 @@ def dossier_by_code(session: Session, code: str, units: frozenset[str]) -> Dossi
     row = session.execute(
         select(DossierRecord, ProcessDefinitionRecord)
         .join(ProcessDefinitionRecord, ProcessDefinitionRecord.id == DossierRecord.definition_id)
-        .where(DossierRecord.code == code, DossierRecord.unit_code.in_(units))).first()
+        .where(DossierRecord.code == code, DossierRecord.unit_code.in_(units))
+    ).first()
     if row is None:
         return None
-    items = session.scalars(select(WorkItemRecord).where(
-        WorkItemRecord.dossier_id == row[0].id, WorkItemRecord.state.in_(OPEN_STATES))
-        .order_by(WorkItemRecord.created_at, WorkItemRecord.id))
+    items = session.scalars(
+        select(WorkItemRecord)
+        .where(WorkItemRecord.dossier_id == row[0].id, WorkItemRecord.state.in_(OPEN_STATES))
+        .order_by(WorkItemRecord.created_at, WorkItemRecord.id)
+    )
     return DossierView(row[0], row[1], list(items))
 
 
@@ -66,9 +69,11 @@ def dossier_view_of(session: Session, dossier: DossierRecord, definition) -> Dos
     known = repositories.known_open_items(session, dossier.id)
     if known is not None:
         return DossierView(dossier, definition, sorted(known, key=lambda item: (item.created_at, item.id)))
-    items = session.scalars(select(WorkItemRecord).where(
-        WorkItemRecord.dossier_id == dossier.id, WorkItemRecord.state.in_(OPEN_STATES))
-        .order_by(WorkItemRecord.created_at, WorkItemRecord.id))
+    items = session.scalars(
+        select(WorkItemRecord)
+        .where(WorkItemRecord.dossier_id == dossier.id, WorkItemRecord.state.in_(OPEN_STATES))
+        .order_by(WorkItemRecord.created_at, WorkItemRecord.id)
+    )
     return DossierView(dossier, definition, list(items))
 
 
@@ -78,13 +83,21 @@ def dossier_history(session: Session, dossier_id: int) -> list[HistoryEvent]:
         select(AuditEventRecord, WorkItemRecord.name)
         .outerjoin(WorkItemRecord, WorkItemRecord.id == AuditEventRecord.work_item_id)
         .where(AuditEventRecord.dossier_id == dossier_id)
-        .order_by(AuditEventRecord.at, AuditEventRecord.id))
+        .order_by(AuditEventRecord.at, AuditEventRecord.id)
+    )
     return [HistoryEvent(event, name) for event, name in rows]
 
 
-def work_items_for(session: Session, *, username: str, unit_code: str | None, roles: frozenset[str],
-                   which: str = "all", limit: int = 50, offset: int = 0
-                   ) -> tuple[list[tuple[WorkItemRecord, DossierRecord]], int]:
+def work_items_for(
+    session: Session,
+    *,
+    username: str,
+    unit_code: str | None,
+    roles: frozenset[str],
+    which: str = "all",
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[tuple[WorkItemRecord, DossierRecord]], int]:
     """Open steps for one user, soonest due first (steps without a due time last), and their count.
 
     mine: assigned to the user (including steps delegated to them); group: unclaimed steps of
@@ -92,22 +105,33 @@ def work_items_for(session: Session, *, username: str, unit_code: str | None, ro
     else, waiting to be resolved back; all: mine and group.
     """
     mine = WorkItemRecord.assignee == username
-    group = and_(WorkItemRecord.assignee.is_(None), WorkItemRecord.unit_code == unit_code,
-                 WorkItemRecord.role.in_(roles)) if unit_code and roles else None
-    delegated = and_(WorkItemRecord.owner == username, WorkItemRecord.delegation_state == "pending",
-                     WorkItemRecord.assignee != username)
-    chosen = [c for c in {"mine": [mine], "group": [group], "delegated": [delegated],
-                          "all": [mine, group]}[which] if c is not None]
+    group = (
+        and_(WorkItemRecord.assignee.is_(None), WorkItemRecord.unit_code == unit_code, WorkItemRecord.role.in_(roles))
+        if unit_code and roles
+        else None
+    )
+    delegated = and_(
+        WorkItemRecord.owner == username,
+        WorkItemRecord.delegation_state == "pending",
+        WorkItemRecord.assignee != username,
+    )
+    chosen = [
+        c
+        for c in {"mine": [mine], "group": [group], "delegated": [delegated], "all": [mine, group]}[which]
+        if c is not None
+    ]
     if not chosen:
         return [], 0
     conditions = (WorkItemRecord.state.in_(OPEN_STATES), or_(*chosen))
     total = session.scalar(select(func.count()).select_from(WorkItemRecord).where(*conditions)) or 0
-    query = (select(WorkItemRecord, DossierRecord)
-             .join(DossierRecord, DossierRecord.id == WorkItemRecord.dossier_id)
-             .where(*conditions)
-             .order_by(WorkItemRecord.due_at.is_(None), WorkItemRecord.due_at, WorkItemRecord.created_at,
-                       WorkItemRecord.id)
-             .limit(limit).offset(offset))
+    query = (
+        select(WorkItemRecord, DossierRecord)
+        .join(DossierRecord, DossierRecord.id == WorkItemRecord.dossier_id)
+        .where(*conditions)
+        .order_by(WorkItemRecord.due_at.is_(None), WorkItemRecord.due_at, WorkItemRecord.created_at, WorkItemRecord.id)
+        .limit(limit)
+        .offset(offset)
+    )
     return [(item, dossier) for item, dossier in session.execute(query)], total
 
 
@@ -117,9 +141,12 @@ def work_item_unit(session: Session, work_item_id: int) -> str | None:
 
 def procedure_by_code_or_key(session: Session, code: str) -> ProcedureRecord | None:
     """A catalogue entry by its Portal code (`1.001193`) or, when it has none yet, by its key."""
-    return session.scalar(select(ProcedureRecord).where(
-        or_(ProcedureRecord.code == code, ProcedureRecord.key == code))
-        .order_by(ProcedureRecord.key == code).limit(1))
+    return session.scalar(
+        select(ProcedureRecord)
+        .where(or_(ProcedureRecord.code == code, ProcedureRecord.key == code))
+        .order_by(ProcedureRecord.key == code)
+        .limit(1)
+    )
 
 
 def published_definitions(session: Session, key: str | None = None) -> list[ProcessDefinitionRecord]:
@@ -137,7 +164,6 @@ def revoke_token(session: Session, token_id: int) -> bool:
     """Mark a token revoked; False when there is no such token."""
     result = session.execute(update(ApiTokenRecord).where(ApiTokenRecord.id == token_id).values(revoked=True))
     return result.rowcount > 0
-
 
 
 def step_and_dossier(session: Session, work_item_id: int):

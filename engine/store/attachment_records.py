@@ -42,8 +42,13 @@ class AttachmentRecord(Base):
 
 def of_dossier(session: Session, dossier_id: int) -> list[AttachmentRecord]:
     """A dossier's files in the order they came."""
-    return list(session.scalars(select(AttachmentRecord).where(AttachmentRecord.dossier_id == dossier_id)
-                                .order_by(AttachmentRecord.uploaded_at, AttachmentRecord.id)))
+    return list(
+        session.scalars(
+            select(AttachmentRecord)
+            .where(AttachmentRecord.dossier_id == dossier_id)
+            .order_by(AttachmentRecord.uploaded_at, AttachmentRecord.id)
+        )
+    )
 
 
 def by_key(session: Session, key: str) -> AttachmentRecord | None:

@@ -28,12 +28,17 @@ _HEAD_COLUMNS = (_HEADS.c.chain_key, _HEADS.c.last_hash, _HEADS.c.length)
 # A change almost always writes one dossier's events: its head is read by key, without the
 # expanding IN that costs twice as much Python per call.
 _LOCK_HEAD = select(*_HEAD_COLUMNS).where(_HEADS.c.chain_key == bindparam("key")).with_for_update()
-_LOCK_HEADS = (select(*_HEAD_COLUMNS)
-               .where(_HEADS.c.chain_key.in_(bindparam("keys", expanding=True)))
-               .order_by(_HEADS.c.chain_key)
-               .with_for_update())
-_UPDATE_HEAD = (update(_HEADS).where(_HEADS.c.chain_key == bindparam("key"))
-                .values(last_hash=bindparam("new_hash"), length=bindparam("new_length")))
+_LOCK_HEADS = (
+    select(*_HEAD_COLUMNS)
+    .where(_HEADS.c.chain_key.in_(bindparam("keys", expanding=True)))
+    .order_by(_HEADS.c.chain_key)
+    .with_for_update()
+)
+_UPDATE_HEAD = (
+    update(_HEADS)
+    .where(_HEADS.c.chain_key == bindparam("key"))
+    .values(last_hash=bindparam("new_hash"), length=bindparam("new_length"))
+)
 #: An event's chain: its dossier's id, or 0 for events without a dossier (chain order: key, then id).
 _CHAIN_KEY = func.coalesce(_EVENTS.c.dossier_id, NO_DOSSIER)
 
@@ -42,16 +47,21 @@ def lock_heads(session: Session, keys: list[int]) -> dict[int, ChainHead]:
     """The heads of these chains, locked until the transaction ends (in key order, so that two
     writers of the same chains queue instead of deadlocking; SQLite's write lock serialises anyway)."""
     connection = session.connection()  # Core statements: the ORM layer would only add cost
-    rows = (connection.execute(_LOCK_HEAD, {"key": keys[0]}) if len(keys) == 1
-            else connection.execute(_LOCK_HEADS, {"keys": keys}))
+    rows = (
+        connection.execute(_LOCK_HEAD, {"key": keys[0]})
+        if len(keys) == 1
+        else connection.execute(_LOCK_HEADS, {"keys": keys})
+    )
     return {key: ChainHead(last_hash, length) for key, last_hash, length in rows}
 
 
 def _insert_heads(dialect) -> object:
-    return (dialect.insert(_HEADS)
-            .values(chain_key=bindparam("key"), last_hash=bindparam("new_hash"), length=bindparam("new_length"))
-            .on_conflict_do_nothing(index_elements=["chain_key"])
-            .returning(_HEADS.c.chain_key))
+    return (
+        dialect.insert(_HEADS)
+        .values(chain_key=bindparam("key"), last_hash=bindparam("new_hash"), length=bindparam("new_length"))
+        .on_conflict_do_nothing(index_elements=["chain_key"])
+        .returning(_HEADS.c.chain_key)
+    )
 
 
 _INSERT_HEADS = {"postgresql": _insert_heads(postgresql), "sqlite": _insert_heads(sqlite)}
@@ -62,8 +72,9 @@ def create_heads(session: Session, heads: dict[int, ChainHead]) -> set[int]:
     created some first: the insert waits for it and skips them)."""
     connection = session.connection()
     rows = _head_rows(heads)
-    return set(connection.execute(_INSERT_HEADS[connection.dialect.name], rows[0] if len(rows) == 1 else rows)
-               .scalars())
+    return set(
+        connection.execute(_INSERT_HEADS[connection.dialect.name], rows[0] if len(rows) == 1 else rows).scalars()
+    )
 
 
 def append_events(session: Session, heads: dict[int, ChainHead], events: list[dict]) -> None:
@@ -72,8 +83,12 @@ def append_events(session: Session, heads: dict[int, ChainHead], events: list[di
     connection = session.connection()
     if len(heads) == 1 and connection.dialect.name == "postgresql":
         [(key, head)] = heads.items()
-        moved = (update(_HEADS).where(_HEADS.c.chain_key == key)
-                 .values(last_hash=head.last_hash, length=head.length).cte("moved_head"))
+        moved = (
+            update(_HEADS)
+            .where(_HEADS.c.chain_key == key)
+            .values(last_hash=head.last_hash, length=head.length)
+            .cte("moved_head")
+        )
         connection.execute(insert(_EVENTS).values(events).add_cte(moved))
         return
     if heads:

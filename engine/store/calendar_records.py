@@ -33,8 +33,16 @@ from engine.store.base import Base
 from engine.store.records import UnitRecord
 from engine.store.records import UTCDateTime
 
-__all__ = ["CalendarOverrideRecord", "CalendarRecord", "OVERRIDE_KINDS", "add_override", "delete_override",
-           "list_overrides", "load_calendar", "save_calendar"]
+__all__ = [
+    "CalendarOverrideRecord",
+    "CalendarRecord",
+    "OVERRIDE_KINDS",
+    "add_override",
+    "delete_override",
+    "list_overrides",
+    "load_calendar",
+    "save_calendar",
+]
 
 
 class CalendarRecord(Base):
@@ -76,21 +84,36 @@ def load_calendar(session: Session, chain_codes: list[str], years: range | None 
     """The calendar for a chain such as [ward, province, "VN"]; missing records inherit."""
     # Only the columns building needs (the chain itself comes from calendar_chain), so a
     # database migrated before parent_code existed still loads calendars.
-    rows = session.execute(select(CalendarRecord.code, CalendarRecord.name, CalendarRecord.timezone,
-                                  CalendarRecord.periods).where(CalendarRecord.code.in_(chain_codes)))
+    rows = session.execute(
+        select(CalendarRecord.code, CalendarRecord.name, CalendarRecord.timezone, CalendarRecord.periods).where(
+            CalendarRecord.code.in_(chain_codes)
+        )
+    )
     settings = {row.code: CalendarSettings(row.code, row.name, None, row.timezone, row.periods) for row in rows}
-    overrides = [r.to_domain() for r in session.scalars(
-        select(CalendarOverrideRecord).where(CalendarOverrideRecord.calendar_code.in_(chain_codes)))]
+    overrides = [
+        r.to_domain()
+        for r in session.scalars(
+            select(CalendarOverrideRecord).where(CalendarOverrideRecord.calendar_code.in_(chain_codes))
+        )
+    ]
     # A level with no settings and no days of its own adds nothing, so leaving it out lets the
     # 126 communes of a province share one built calendar instead of building 126 equal ones.
     own = settings.keys() | {o.calendar_code for o in overrides}
-    chain = [settings.get(code) or CalendarSettings(code) for code in chain_codes if code in own] \
-        or [CalendarSettings(chain_codes[-1])]
+    chain = [settings.get(code) or CalendarSettings(code) for code in chain_codes if code in own] or [
+        CalendarSettings(chain_codes[-1])
+    ]
     return cached_calendar(chain, overrides, years)
 
 
-def save_calendar(session: Session, code: str, *, name: str = "", parent_code: str | None = None,
-                  timezone_name: str | None = None, periods: str | None = None) -> CalendarRecord:
+def save_calendar(
+    session: Session,
+    code: str,
+    *,
+    name: str = "",
+    parent_code: str | None = None,
+    timezone_name: str | None = None,
+    periods: str | None = None,
+) -> CalendarRecord:
     """Create or update a calendar's settings (periods are checked before they are stored)."""
     if periods:
         parse_period_settings(periods)
@@ -101,8 +124,17 @@ def save_calendar(session: Session, code: str, *, name: str = "", parent_code: s
     return record
 
 
-def add_override(session: Session, *, calendar_code: str, date_from: date, date_to: date, kind: str,
-                 note: str, created_by: str | None = None, now: datetime | None = None) -> CalendarOverrideRecord:
+def add_override(
+    session: Session,
+    *,
+    calendar_code: str,
+    date_from: date,
+    date_to: date,
+    kind: str,
+    note: str,
+    created_by: str | None = None,
+    now: datetime | None = None,
+) -> CalendarOverrideRecord:
     """Add days off or working days to a calendar; a calendar with no settings record yet gets an
     empty one (it still inherits its hours and zone)."""
     CalendarOverride(calendar_code, date_from, date_to, kind, note)  # validates kind and order
@@ -111,9 +143,15 @@ def add_override(session: Session, *, calendar_code: str, date_from: date, date_
     if session.get(CalendarRecord, calendar_code) is None:
         session.add(CalendarRecord(code=calendar_code, name=calendar_code))
         session.flush()
-    record = CalendarOverrideRecord(calendar_code=calendar_code, date_from=date_from, date_to=date_to,
-                                    kind=kind, note=note.strip(), created_by=created_by,
-                                    created_at=now or datetime.now(UTC))
+    record = CalendarOverrideRecord(
+        calendar_code=calendar_code,
+        date_from=date_from,
+        date_to=date_to,
+        kind=kind,
+        note=note.strip(),
+        created_by=created_by,
+        created_at=now or datetime.now(UTC),
+    )
     session.add(record)
     session.flush()
     _forecast_again(session, calendar_code, record.created_at)
@@ -121,9 +159,13 @@ def add_override(session: Session, *, calendar_code: str, date_from: date, date_
 
 
 def list_overrides(session: Session, calendar_code: str) -> list[CalendarOverrideRecord]:
-    return list(session.scalars(select(CalendarOverrideRecord).where(
-        CalendarOverrideRecord.calendar_code == calendar_code).order_by(CalendarOverrideRecord.date_from,
-                                                                         CalendarOverrideRecord.id)))
+    return list(
+        session.scalars(
+            select(CalendarOverrideRecord)
+            .where(CalendarOverrideRecord.calendar_code == calendar_code)
+            .order_by(CalendarOverrideRecord.date_from, CalendarOverrideRecord.id)
+        )
+    )
 
 
 def delete_override(session: Session, override_id: int, now: datetime | None = None) -> CalendarOverrideRecord:
@@ -143,5 +185,7 @@ def _forecast_again(session: Session, calendar_code: str, now: datetime) -> None
     if calendar_code == "VN":
         repositories.forecast_again(session, now)
         return
-    units = select(UnitRecord.code).where(or_(UnitRecord.code == calendar_code, UnitRecord.parent_code == calendar_code))
+    units = select(UnitRecord.code).where(
+        or_(UnitRecord.code == calendar_code, UnitRecord.parent_code == calendar_code)
+    )
     repositories.forecast_again(session, now, units)

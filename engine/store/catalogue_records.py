@@ -87,9 +87,12 @@ def upsert_procedures(session: Session, rows: list[dict]) -> None:
         return
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(ProcedureRecord.__table__).values(rows)
-    session.execute(stmt.on_conflict_do_update(
-        index_elements=["key"],
-        set_={name: getattr(stmt.excluded, name) for name in IMPORTED_COLUMNS if name != "key"}))
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["key"],
+            set_={name: getattr(stmt.excluded, name) for name in IMPORTED_COLUMNS if name != "key"},
+        )
+    )
 
 
 def procedure_by_key(session: Session, key: str) -> ProcedureRecord | None:
@@ -99,7 +102,7 @@ def procedure_by_key(session: Session, key: str) -> ProcedureRecord | None:
 def procedures_by_keys(session: Session, keys: list[str]) -> dict[str, ProcedureRecord]:
     found = {}
     for start in range(0, len(keys), 500):
-        chunk = keys[start:start + 500]
+        chunk = keys[start : start + 500]
         found.update((r.key, r) for r in session.scalars(select(ProcedureRecord).where(ProcedureRecord.key.in_(chunk))))
     return found
 
@@ -112,36 +115,62 @@ def add_changes(session: Session, rows: list[dict]) -> None:
 
 def changes_of(session: Session, key: str) -> list[ProcedureChangeRecord]:
     """The entry's history, newest first."""
-    return list(session.scalars(select(ProcedureChangeRecord).where(ProcedureChangeRecord.procedure_key == key)
-                                .order_by(ProcedureChangeRecord.at.desc(), ProcedureChangeRecord.id.desc())))
+    return list(
+        session.scalars(
+            select(ProcedureChangeRecord)
+            .where(ProcedureChangeRecord.procedure_key == key)
+            .order_by(ProcedureChangeRecord.at.desc(), ProcedureChangeRecord.id.desc())
+        )
+    )
 
 
-def search_procedures(session: Session, *, words: list[str] = (), field: str | None = None,
-                      field_search: str | None = None, level: str | None = None, limit: int = 50,
-                      offset: int = 0) -> tuple[list[ProcedureRecord], int]:
+def search_procedures(
+    session: Session,
+    *,
+    words: list[str] = (),
+    field: str | None = None,
+    field_search: str | None = None,
+    level: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[ProcedureRecord], int]:
     """Entries whose search text contains every word (already normalised), with the total count.
 
     `field` matches the Portal field code, `field_search` the normalised field name; either fits.
     """
     conditions = [ProcedureRecord.search_text.contains(word, autoescape=True) for word in words]
     field_matches = ([ProcedureRecord.field_code == field] if field else []) + (
-        [ProcedureRecord.field_search == field_search] if field_search else [])
+        [ProcedureRecord.field_search == field_search] if field_search else []
+    )
     if field_matches:
         conditions.append(or_(*field_matches))
     if level:
         conditions.append(ProcedureRecord.level == level)
     total = session.scalar(select(func.count()).select_from(ProcedureRecord).where(*conditions)) or 0
-    query = (select(ProcedureRecord).where(*conditions)
-             .order_by(ProcedureRecord.name, ProcedureRecord.key).limit(limit).offset(offset))
+    query = (
+        select(ProcedureRecord)
+        .where(*conditions)
+        .order_by(ProcedureRecord.name, ProcedureRecord.key)
+        .limit(limit)
+        .offset(offset)
+    )
     return list(session.scalars(query)), total
 
 
 def definitions_of(session: Session, key: str) -> list[ProcessDefinitionRecord]:
     """Every template version of a procedure, oldest first."""
-    return list(session.scalars(select(ProcessDefinitionRecord).where(ProcessDefinitionRecord.key == key)
-                                .order_by(ProcessDefinitionRecord.version)))
+    return list(
+        session.scalars(
+            select(ProcessDefinitionRecord)
+            .where(ProcessDefinitionRecord.key == key)
+            .order_by(ProcessDefinitionRecord.version)
+        )
+    )
 
 
 def definition_by_version(session: Session, key: str, version: int) -> ProcessDefinitionRecord | None:
-    return session.scalar(select(ProcessDefinitionRecord).where(ProcessDefinitionRecord.key == key,
-                                                                ProcessDefinitionRecord.version == version))
+    return session.scalar(
+        select(ProcessDefinitionRecord).where(
+            ProcessDefinitionRecord.key == key, ProcessDefinitionRecord.version == version
+        )
+    )

@@ -34,8 +34,11 @@ def unique_or_duplicate() -> Iterator[None]:
 
 
 def provider(session: Session, unit_code: str, channel: str) -> NotificationProviderRecord | None:
-    return session.scalar(select(NotificationProviderRecord).where(
-        NotificationProviderRecord.unit_code == unit_code, NotificationProviderRecord.channel == channel))
+    return session.scalar(
+        select(NotificationProviderRecord).where(
+            NotificationProviderRecord.unit_code == unit_code, NotificationProviderRecord.channel == channel
+        )
+    )
 
 
 def unit_exists(session: Session, unit_code: str) -> bool:
@@ -47,13 +50,21 @@ def parent_of(session: Session, unit_code: str) -> str | None:
 
 
 def providers(session: Session) -> list[NotificationProviderRecord]:
-    return list(session.scalars(select(NotificationProviderRecord).order_by(
-        NotificationProviderRecord.unit_code, NotificationProviderRecord.channel)))
+    return list(
+        session.scalars(
+            select(NotificationProviderRecord).order_by(
+                NotificationProviderRecord.unit_code, NotificationProviderRecord.channel
+            )
+        )
+    )
 
 
 def remove_provider(session: Session, unit_code: str, channel: str) -> None:
-    session.execute(delete(NotificationProviderRecord).where(NotificationProviderRecord.unit_code == unit_code,
-                                                             NotificationProviderRecord.channel == channel))
+    session.execute(
+        delete(NotificationProviderRecord).where(
+            NotificationProviderRecord.unit_code == unit_code, NotificationProviderRecord.channel == channel
+        )
+    )
 
 
 def dossier_unit(session: Session, dossier_id: int) -> str | None:
@@ -61,22 +72,34 @@ def dossier_unit(session: Session, dossier_id: int) -> str | None:
 
 
 def procedure_and_unit_names(session: Session, definition_id: int, unit_code: str) -> tuple[str, str]:
-    return tuple(session.execute(
-        select(ProcessDefinitionRecord.name, UnitRecord.name).join(UnitRecord, UnitRecord.code == unit_code)
-        .where(ProcessDefinitionRecord.id == definition_id)).one())
+    return tuple(
+        session.execute(
+            select(ProcessDefinitionRecord.name, UnitRecord.name)
+            .join(UnitRecord, UnitRecord.code == unit_code)
+            .where(ProcessDefinitionRecord.id == definition_id)
+        ).one()
+    )
 
 
 def payments_of(session: Session, dossier_id: int) -> list[PaymentRecord]:
-    return list(session.scalars(select(PaymentRecord).where(PaymentRecord.dossier_id == dossier_id)
-                                .order_by(PaymentRecord.paid_at, PaymentRecord.id)))
+    return list(
+        session.scalars(
+            select(PaymentRecord)
+            .where(PaymentRecord.dossier_id == dossier_id)
+            .order_by(PaymentRecord.paid_at, PaymentRecord.id)
+        )
+    )
 
 
 def fees_before_processing(session: Session, definition_id: int) -> bool:
     """Whether the catalogue entry of the definition's procedure is paid before it is processed."""
-    return bool(session.scalar(
-        select(ProcedureRecord.fees_before_processing)
-        .join(ProcessDefinitionRecord, ProcessDefinitionRecord.key == ProcedureRecord.key)
-        .where(ProcessDefinitionRecord.id == definition_id)))
+    return bool(
+        session.scalar(
+            select(ProcedureRecord.fees_before_processing)
+            .join(ProcessDefinitionRecord, ProcessDefinitionRecord.key == ProcedureRecord.key)
+            .where(ProcessDefinitionRecord.id == definition_id)
+        )
+    )
 
 
 def dossier_by_code(session: Session, code: str) -> DossierRecord | None:
@@ -84,8 +107,11 @@ def dossier_by_code(session: Session, code: str) -> DossierRecord | None:
 
 
 def rating_of_code(session: Session, code: str) -> SatisfactionRecord | None:
-    return session.scalar(select(SatisfactionRecord).join(DossierRecord, DossierRecord.id == SatisfactionRecord.dossier_id)
-                          .where(DossierRecord.code == code))
+    return session.scalar(
+        select(SatisfactionRecord)
+        .join(DossierRecord, DossierRecord.id == SatisfactionRecord.dossier_id)
+        .where(DossierRecord.code == code)
+    )
 
 
 def is_rated(session: Session, dossier_id: int) -> bool:

@@ -33,8 +33,10 @@ class CitizenDocumentRecord(Base):
     """One document kept for a citizen: a completed dossier's reception scan or result file."""
 
     __tablename__ = "citizen_document"
-    __table_args__ = (UniqueConstraint("id_number", "attachment_id", name="uq_citizen_document_file"),
-                      Index("ix_citizen_document_holder", "id_number", "kept_at"))
+    __table_args__ = (
+        UniqueConstraint("id_number", "attachment_id", name="uq_citizen_document_file"),
+        Index("ix_citizen_document_holder", "id_number", "kept_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     id_number: Mapped[str] = mapped_column(String(12))
@@ -135,7 +137,8 @@ def held(session: Session, id_number: str) -> list[tuple[CitizenDocumentRecord, 
         .join(AttachmentRecord, AttachmentRecord.id == CitizenDocumentRecord.attachment_id)
         .join(DossierRecord, DossierRecord.id == CitizenDocumentRecord.dossier_id)
         .where(CitizenDocumentRecord.id_number == id_number)
-        .order_by(CitizenDocumentRecord.kept_at.desc(), CitizenDocumentRecord.id.desc()))
+        .order_by(CitizenDocumentRecord.kept_at.desc(), CitizenDocumentRecord.id.desc())
+    )
     return [tuple(row) for row in rows]
 
 
@@ -143,8 +146,13 @@ def kept_attachment_ids(session: Session, id_number: str, attachment_ids) -> set
     ids = list(attachment_ids)
     if not ids:
         return set()
-    return set(session.scalars(select(CitizenDocumentRecord.attachment_id).where(
-        CitizenDocumentRecord.id_number == id_number, CitizenDocumentRecord.attachment_id.in_(ids))))
+    return set(
+        session.scalars(
+            select(CitizenDocumentRecord.attachment_id).where(
+                CitizenDocumentRecord.id_number == id_number, CitizenDocumentRecord.attachment_id.in_(ids)
+            )
+        )
+    )
 
 
 def reuses_for(session: Session, id_number: str, limit: int = 200) -> list[tuple[CitizenReuseRecord, str, str]]:
@@ -154,7 +162,9 @@ def reuses_for(session: Session, id_number: str, limit: int = 200) -> list[tuple
         .join(CitizenDocumentRecord, CitizenDocumentRecord.id == CitizenReuseRecord.document_id)
         .join(DossierRecord, DossierRecord.id == CitizenReuseRecord.dossier_id)
         .where(CitizenDocumentRecord.id_number == id_number)
-        .order_by(CitizenReuseRecord.at.desc(), CitizenReuseRecord.id.desc()).limit(limit))
+        .order_by(CitizenReuseRecord.at.desc(), CitizenReuseRecord.id.desc())
+        .limit(limit)
+    )
     return [tuple(row) for row in rows]
 
 
@@ -163,15 +173,21 @@ def signing_of(session: Session, dossier_id: int) -> ResultSigningRecord | None:
 
 
 def due_signings(session: Session, now: datetime, limit: int) -> list[int]:
-    return list(session.scalars(select(ResultSigningRecord.id).where(
-        ResultSigningRecord.status == "pending", ResultSigningRecord.due_at <= now)
-        .order_by(ResultSigningRecord.due_at).limit(limit)))
+    return list(
+        session.scalars(
+            select(ResultSigningRecord.id)
+            .where(ResultSigningRecord.status == "pending", ResultSigningRecord.due_at <= now)
+            .order_by(ResultSigningRecord.due_at)
+            .limit(limit)
+        )
+    )
 
 
 def lock_signing(session: Session, signing_id: int) -> ResultSigningRecord | None:
     """The row, locked on PostgreSQL (skipped when another worker holds it)."""
-    query = select(ResultSigningRecord).where(ResultSigningRecord.id == signing_id,
-                                              ResultSigningRecord.status == "pending")
+    query = select(ResultSigningRecord).where(
+        ResultSigningRecord.id == signing_id, ResultSigningRecord.status == "pending"
+    )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return session.scalar(query)

@@ -21,8 +21,15 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.domain.errors import LostRace
 
-__all__ = ["Database", "OperationalError", "Session", "default_database_url", "engine_options", "make_engine",
-           "normalise_url"]
+__all__ = [
+    "Database",
+    "OperationalError",
+    "Session",
+    "default_database_url",
+    "engine_options",
+    "make_engine",
+    "normalise_url",
+]
 
 DEFAULT_SQLITE_PATH = Path("instance") / "motcua.sqlite3"
 
@@ -40,7 +47,7 @@ def normalise_url(url: str) -> str:
     """Accept the usual postgres:// spellings and route them to psycopg 3."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -178,8 +185,13 @@ class Database:
         a crash in between loses only a number nobody used."""
         if not is_postgres(self.engine):
             return None
-        return make_engine(self.url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=8,
-                           connect_args={"options": "-c synchronous_commit=off"})
+        return make_engine(
+            self.url,
+            isolation_level="AUTOCOMMIT",
+            pool_size=2,
+            max_overflow=8,
+            connect_args={"options": "-c synchronous_commit=off"},
+        )
 
     @contextmanager
     def report_session(self) -> Iterator[Session]:
@@ -197,6 +209,7 @@ class Database:
         transaction's BEGIN (which PostgreSQL's driver sends on its own; SQLite's is one of our
         statements), COMMIT or ROLLBACK; an autocommit connection (`lookup_session` on PostgreSQL)
         sends none of those three."""
+
         def statement(*_args) -> None:
             callback()
 

@@ -36,9 +36,13 @@ def kept(session: Session, caller: str, key: str) -> IdempotencyKeyRecord | None
     return session.get(IdempotencyKeyRecord, (caller, key))
 
 
-def remember(session: Session, *, caller: str, key: str, fingerprint: str, status_code: int, answer: dict,
-             now: datetime) -> None:
+def remember(
+    session: Session, *, caller: str, key: str, fingerprint: str, status_code: int, answer: dict, now: datetime
+) -> None:
     """Add the key to the change's own transaction; a copy of the request that committed the same
     key first makes this commit fail on the primary key (and the whole change with it)."""
-    session.add(IdempotencyKeyRecord(caller=caller, key=key, fingerprint=fingerprint, status_code=status_code,
-                                     answer=answer, created_at=now))
+    session.add(
+        IdempotencyKeyRecord(
+            caller=caller, key=key, fingerprint=fingerprint, status_code=status_code, answer=answer, created_at=now
+        )
+    )

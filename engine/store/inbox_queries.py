@@ -73,16 +73,18 @@ def _tab_condition(tab: str, who: InboxFilter):
     delegated = WorkItemRecord.delegation_state == "pending"
     if tab == "cua_toi":
         # My own steps, and steps I delegated out: I stay responsible for them.
-        return or_(and_(me, or_(WorkItemRecord.delegation_state.is_(None), ~delegated),
-                        WorkItemRecord.on_behalf_of.is_(None)),
-                   and_(WorkItemRecord.owner == who.username, delegated))
+        return or_(
+            and_(me, or_(WorkItemRecord.delegation_state.is_(None), ~delegated), WorkItemRecord.on_behalf_of.is_(None)),
+            and_(WorkItemRecord.owner == who.username, delegated),
+        )
     if tab == "nhom":
         return and_(WorkItemRecord.assignee.is_(None), WorkItemRecord.role.in_(sorted(who.roles)))
     if tab == "uy_quyen":
         return and_(me, delegated)
     if tab == "thay_nguoi_vang":
-        return and_(me, WorkItemRecord.on_behalf_of.is_not(None),
-                    or_(WorkItemRecord.delegation_state.is_(None), ~delegated))
+        return and_(
+            me, WorkItemRecord.on_behalf_of.is_not(None), or_(WorkItemRecord.delegation_state.is_(None), ~delegated)
+        )
     raise ValueError(f"unknown inbox tab {tab!r}")
 
 
@@ -102,27 +104,46 @@ def _filtered(query, who: InboxFilter):
     text = (who.text or "").strip().lower()
     if text:
         # SQLite lowers ASCII letters only: "cường" finds "Cường", "CƯỜNG" does not (PostgreSQL: both).
-        query = query.where(or_(func.lower(DossierRecord.code).contains(text, autoescape=True),
-                                func.lower(DossierRecord.applicant_name).contains(text, autoescape=True)))
+        query = query.where(
+            or_(
+                func.lower(DossierRecord.code).contains(text, autoescape=True),
+                func.lower(DossierRecord.applicant_name).contains(text, autoescape=True),
+            )
+        )
     return query
 
 
 def _joined(columns):
-    return (select(*columns)
-            .join(DossierRecord, DossierRecord.id == WorkItemRecord.dossier_id)
-            .join(ProcessDefinitionRecord, ProcessDefinitionRecord.id == DossierRecord.definition_id))
+    return (
+        select(*columns)
+        .join(DossierRecord, DossierRecord.id == WorkItemRecord.dossier_id)
+        .join(ProcessDefinitionRecord, ProcessDefinitionRecord.id == DossierRecord.definition_id)
+    )
 
 
 #: What a row of the list shows, in InboxRow's order (columns, not entities: no identity map to fill).
 _ROW_COLUMNS = (
-    WorkItemRecord.id, WorkItemRecord.dossier_id, DossierRecord.code, ProcessDefinitionRecord.name,
-    DossierRecord.applicant_name, WorkItemRecord.name, WorkItemRecord.role, WorkItemRecord.unit_code,
-    WorkItemRecord.assignee, WorkItemRecord.owner, WorkItemRecord.delegation_state, WorkItemRecord.on_behalf_of,
-    WorkItemRecord.state, WorkItemRecord.priority, WorkItemRecord.created_at, WorkItemRecord.due_at,
-    WorkItemRecord.warn_at, DossierRecord.appointment_at)
+    WorkItemRecord.id,
+    WorkItemRecord.dossier_id,
+    DossierRecord.code,
+    ProcessDefinitionRecord.name,
+    DossierRecord.applicant_name,
+    WorkItemRecord.name,
+    WorkItemRecord.role,
+    WorkItemRecord.unit_code,
+    WorkItemRecord.assignee,
+    WorkItemRecord.owner,
+    WorkItemRecord.delegation_state,
+    WorkItemRecord.on_behalf_of,
+    WorkItemRecord.state,
+    WorkItemRecord.priority,
+    WorkItemRecord.created_at,
+    WorkItemRecord.due_at,
+    WorkItemRecord.warn_at,
+    DossierRecord.appointment_at,
+)
 #: Soonest due first, items without a deadline last.
-_DUE_ORDER = (WorkItemRecord.due_at.is_(None), WorkItemRecord.due_at, WorkItemRecord.priority.desc(),
-              WorkItemRecord.id)
+_DUE_ORDER = (WorkItemRecord.due_at.is_(None), WorkItemRecord.due_at, WorkItemRecord.priority.desc(), WorkItemRecord.id)
 
 
 def inbox(session: Session, who: InboxFilter, tab: str, limit: int = 300) -> list[InboxRow]:
@@ -132,8 +153,13 @@ def inbox(session: Session, who: InboxFilter, tab: str, limit: int = 300) -> lis
     else:
         # A commune's queue holds thousands of steps: sort and cut them on the work items' own
         # index first, then read the dossiers of the rows shown only.
-        shown = (_filtered(select(WorkItemRecord.id), who).where(_tab_condition(tab, who))
-                 .order_by(*_DUE_ORDER).limit(limit).subquery())
+        shown = (
+            _filtered(select(WorkItemRecord.id), who)
+            .where(_tab_condition(tab, who))
+            .order_by(*_DUE_ORDER)
+            .limit(limit)
+            .subquery()
+        )
         query = _joined(_ROW_COLUMNS).join(shown, shown.c.id == WorkItemRecord.id)
     return [InboxRow(*row) for row in session.execute(query.order_by(*_DUE_ORDER).limit(limit))]
 
@@ -151,10 +177,13 @@ def tab_counts(session: Session, who: InboxFilter) -> dict[str, int]:
 
 def procedures_in_unit(session: Session, unit_code: str) -> list[tuple[str, str]]:
     """(key, name) of procedures with dossiers in the unit, for the inbox's procedure filter."""
-    rows = session.execute(select(ProcessDefinitionRecord.key, func.max(ProcessDefinitionRecord.name))
-                           .join(DossierRecord, DossierRecord.definition_id == ProcessDefinitionRecord.id)
-                           .where(DossierRecord.unit_code == unit_code)
-                           .group_by(ProcessDefinitionRecord.key).order_by(func.max(ProcessDefinitionRecord.name)))
+    rows = session.execute(
+        select(ProcessDefinitionRecord.key, func.max(ProcessDefinitionRecord.name))
+        .join(DossierRecord, DossierRecord.definition_id == ProcessDefinitionRecord.id)
+        .where(DossierRecord.unit_code == unit_code)
+        .group_by(ProcessDefinitionRecord.key)
+        .order_by(func.max(ProcessDefinitionRecord.name))
+    )
     return [(key, name) for key, name in rows]
 
 
@@ -177,10 +206,13 @@ def return_reasons(session: Session, rows: Iterable[InboxRow]) -> dict[int, str]
     created = {(row.dossier_id, row.created_at): row.item_id for row in rows}
     if not created:
         return {}
-    completed = session.scalars(select(WorkItemRecord).where(
-        WorkItemRecord.dossier_id.in_(sorted({dossier for dossier, _ in created})),
-        WorkItemRecord.state == "completed",
-        WorkItemRecord.completed_at.in_(sorted({at for _, at in created}))))
+    completed = session.scalars(
+        select(WorkItemRecord).where(
+            WorkItemRecord.dossier_id.in_(sorted({dossier for dossier, _ in created})),
+            WorkItemRecord.state == "completed",
+            WorkItemRecord.completed_at.in_(sorted({at for _, at in created})),
+        )
+    )
     reasons = {}
     for step in completed:
         reason = return_reason(step.outcome)
@@ -204,11 +236,17 @@ def inbox_page(session: Session, who: InboxFilter, tab: str) -> InboxPage:
     reasons of the rows that were sent back."""
     rows = inbox(session, who, tab)
     people = [r.assignee for r in rows] + [r.owner for r in rows] + [r.on_behalf_of for r in rows]
-    return InboxPage(rows, tab_counts(session, who), procedures_in_unit(session, who.unit_code),
-                     full_names(session, people), return_reasons(session, rows))
+    return InboxPage(
+        rows,
+        tab_counts(session, who),
+        procedures_in_unit(session, who.unit_code),
+        full_names(session, people),
+        return_reasons(session, rows),
+    )
 
 
 # -- one work item and its dossier ----------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class DossierView:
@@ -223,7 +261,8 @@ def dossier_view(session: Session, dossier_id: int) -> DossierView | None:
         select(DossierRecord, ProcessDefinitionRecord, UnitRecord)
         .join(ProcessDefinitionRecord, ProcessDefinitionRecord.id == DossierRecord.definition_id)
         .join(UnitRecord, UnitRecord.code == DossierRecord.unit_code)
-        .where(DossierRecord.id == dossier_id)).first()
+        .where(DossierRecord.id == dossier_id)
+    ).first()
     if row is None:
         return None
     dossier, definition, unit = row
@@ -237,13 +276,23 @@ def work_item(session: Session, item_id: int) -> WorkItemRecord | None:
 
 def dossier_steps(session: Session, dossier_id: int) -> list[WorkItemRecord]:
     """Every step the dossier went through, in the order it reached them (the control slip)."""
-    return list(session.scalars(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id)
-                                .order_by(WorkItemRecord.created_at, WorkItemRecord.id)))
+    return list(
+        session.scalars(
+            select(WorkItemRecord)
+            .where(WorkItemRecord.dossier_id == dossier_id)
+            .order_by(WorkItemRecord.created_at, WorkItemRecord.id)
+        )
+    )
 
 
 def dossier_history(session: Session, dossier_id: int) -> list[AuditEventRecord]:
-    return list(session.scalars(select(AuditEventRecord).where(AuditEventRecord.dossier_id == dossier_id)
-                                .order_by(AuditEventRecord.at, AuditEventRecord.id)))
+    return list(
+        session.scalars(
+            select(AuditEventRecord)
+            .where(AuditEventRecord.dossier_id == dossier_id)
+            .order_by(AuditEventRecord.at, AuditEventRecord.id)
+        )
+    )
 
 
 REGISTER_LIMIT = 2000
@@ -255,18 +304,24 @@ def register(session: Session, unit_code: str, start: datetime, end: datetime) -
     rows = session.execute(
         select(DossierRecord, ProcessDefinitionRecord.name)
         .join(ProcessDefinitionRecord, ProcessDefinitionRecord.id == DossierRecord.definition_id)
-        .where(DossierRecord.unit_code == unit_code, DossierRecord.received_at >= start,
-               DossierRecord.received_at < end)
-        .order_by(DossierRecord.received_at, DossierRecord.id).limit(REGISTER_LIMIT))
+        .where(
+            DossierRecord.unit_code == unit_code, DossierRecord.received_at >= start, DossierRecord.received_at < end
+        )
+        .order_by(DossierRecord.received_at, DossierRecord.id)
+        .limit(REGISTER_LIMIT)
+    )
     return [(dossier, name) for dossier, name in rows]
 
 
 def stop_event(session: Session, dossier_id: int) -> AuditEventRecord | None:
     """The decision that stopped the dossier (withdrawal at the applicant's request, or a stop),
     for the stop notice."""
-    return session.scalar(select(AuditEventRecord).where(
-        AuditEventRecord.dossier_id == dossier_id, AuditEventRecord.action.in_(("withdraw", "cancel")))
-        .order_by(AuditEventRecord.id.desc()).limit(1))
+    return session.scalar(
+        select(AuditEventRecord)
+        .where(AuditEventRecord.dossier_id == dossier_id, AuditEventRecord.action.in_(("withdraw", "cancel")))
+        .order_by(AuditEventRecord.id.desc())
+        .limit(1)
+    )
 
 
 @dataclass(frozen=True)
@@ -281,8 +336,7 @@ class DossierPage:
     colleagues: list[UserRecord]  # who may take the step (its role, its unit)
 
 
-def dossier_page(session: Session, *, dossier_id: int | None = None,
-                 item_id: int | None = None) -> DossierPage | None:
+def dossier_page(session: Session, *, dossier_id: int | None = None, item_id: int | None = None) -> DossierPage | None:
     """The page of a dossier, or of one of its steps (`item_id`); None when either is unknown."""
     item = session.get(WorkItemRecord, item_id) if item_id is not None else None
     if item_id is not None and item is None:
@@ -292,30 +346,47 @@ def dossier_page(session: Session, *, dossier_id: int | None = None,
         return None
     steps = dossier_steps(session, view.dossier.id)
     history = dossier_history(session, view.dossier.id)
-    people = [e.actor for e in history] + [e.giver for e in history] + [e.receiver for e in history] + \
-        [w.completed_by for w in steps] + [w.assignee for w in steps] + \
-        ([item.owner, item.on_behalf_of] if item else [])
-    return DossierPage(view, item, steps, history, full_names(session, people),
-                       colleagues(session, item.unit_code, item.role) if item else [])
+    people = (
+        [e.actor for e in history]
+        + [e.giver for e in history]
+        + [e.receiver for e in history]
+        + [w.completed_by for w in steps]
+        + [w.assignee for w in steps]
+        + ([item.owner, item.on_behalf_of] if item else [])
+    )
+    return DossierPage(
+        view,
+        item,
+        steps,
+        history,
+        full_names(session, people),
+        colleagues(session, item.unit_code, item.role) if item else [],
+    )
 
 
 def full_names(session: Session, usernames: Iterable[str | None]) -> dict[str, str]:
     names = sorted({u for u in usernames if u})
     if not names:
         return {}
-    return dict(session.execute(select(UserRecord.username, UserRecord.full_name)
-                                .where(UserRecord.username.in_(names))).all())
+    return dict(
+        session.execute(select(UserRecord.username, UserRecord.full_name).where(UserRecord.username.in_(names))).all()
+    )
 
 
-def colleagues(session: Session, unit_code: str, role: str | None = None,
-               excluding: str | None = None) -> list[UserRecord]:
+def colleagues(
+    session: Session, unit_code: str, role: str | None = None, excluding: str | None = None
+) -> list[UserRecord]:
     """Active users of the unit (holding `role`, when given), by name."""
-    users = session.scalars(select(UserRecord).where(UserRecord.unit_code == unit_code,
-                                                     UserRecord.active.is_(True)).order_by(UserRecord.full_name))
+    users = session.scalars(
+        select(UserRecord)
+        .where(UserRecord.unit_code == unit_code, UserRecord.active.is_(True))
+        .order_by(UserRecord.full_name)
+    )
     return [u for u in users if (role is None or role in u.role_set) and u.username != excluding]
 
 
 # -- reception -------------------------------------------------------------------------------------
+
 
 def catalogue_entry(session: Session, key: str) -> ProcedureRecord | None:
     return session.scalar(select(ProcedureRecord).where(ProcedureRecord.key == key))
@@ -327,21 +398,35 @@ def province_communes(session: Session, unit_code: str) -> list[UnitRecord]:
     if unit is None:
         return []
     province = unit.parent_code if unit.kind == "commune" else unit.code
-    return list(session.scalars(select(UnitRecord).where(UnitRecord.parent_code == province,
-                                                         UnitRecord.kind == "commune")
-                                .order_by(UnitRecord.name)))
+    return list(
+        session.scalars(
+            select(UnitRecord)
+            .where(UnitRecord.parent_code == province, UnitRecord.kind == "commune")
+            .order_by(UnitRecord.name)
+        )
+    )
 
 
 # -- absences --------------------------------------------------------------------------------------
 
+
 def absences_involving(session: Session, username: str) -> list[AbsenceRecord]:
     """Absences the user declared as away, or covers as substitute; newest first."""
-    return list(session.scalars(select(AbsenceRecord).where(
-        or_(AbsenceRecord.username == username, AbsenceRecord.substitute == username))
-        .order_by(AbsenceRecord.date_from.desc(), AbsenceRecord.id.desc())))
+    return list(
+        session.scalars(
+            select(AbsenceRecord)
+            .where(or_(AbsenceRecord.username == username, AbsenceRecord.substitute == username))
+            .order_by(AbsenceRecord.date_from.desc(), AbsenceRecord.id.desc())
+        )
+    )
 
 
 def absences_of_unit(session: Session, unit_code: str) -> list[AbsenceRecord]:
     """Every absence in the unit (what a leader manages); newest first."""
-    return list(session.scalars(select(AbsenceRecord).where(AbsenceRecord.unit_code == unit_code)
-                                .order_by(AbsenceRecord.date_from.desc(), AbsenceRecord.id.desc())))
+    return list(
+        session.scalars(
+            select(AbsenceRecord)
+            .where(AbsenceRecord.unit_code == unit_code)
+            .order_by(AbsenceRecord.date_from.desc(), AbsenceRecord.id.desc())
+        )
+    )

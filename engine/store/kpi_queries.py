@@ -87,16 +87,35 @@ class EventLine:
     reason: str | None
 
 
-def officer_steps(session: Session, scope: Scope, username: str, figure: str = "steps",
-                  limit: int = 500) -> list[StepLine]:
+def officer_steps(
+    session: Session, scope: Scope, username: str, figure: str = "steps", limit: int = 500
+) -> list[StepLine]:
     """The steps behind one of the officer's step figures in the period, oldest first."""
     w, d = WorkItemRecord, DossierRecord
-    query = (select(d.code, w.unit_code, w.name, w.created_at, w.completed_at, w.classification, w.margin_minutes,
-                    w.working_minutes, w.outcome, w.dossier_id, w.id)
-             .join(d, d.id == w.dossier_id)
-             .where(w.state == "completed", w.completed_by == username, w.completed_at >= scope.start,
-                    w.completed_at < scope.end, w.unit_code.in_(sorted(scope.units)))
-             .order_by(w.completed_at, w.id))
+    query = (
+        select(
+            d.code,
+            w.unit_code,
+            w.name,
+            w.created_at,
+            w.completed_at,
+            w.classification,
+            w.margin_minutes,
+            w.working_minutes,
+            w.outcome,
+            w.dossier_id,
+            w.id,
+        )
+        .join(d, d.id == w.dossier_id)
+        .where(
+            w.state == "completed",
+            w.completed_by == username,
+            w.completed_at >= scope.start,
+            w.completed_at < scope.end,
+            w.unit_code.in_(sorted(scope.units)),
+        )
+        .order_by(w.completed_at, w.id)
+    )
     if figure in ("step_early", "step_on_time", "step_late"):
         query = query.where(w.classification == figure.removeprefix("step_"))
     elif figure == "step_no_deadline":
@@ -107,18 +126,31 @@ def officer_steps(session: Session, scope: Scope, username: str, figure: str = "
     elif figure == "dossiers":
         rows = [r for r in rows if _first_by(session, username, r[9], r[1]) == r[10]]
     names = unit_names(session, {r[1] for r in rows})
-    return [StepLine(code, names.get(unit, unit), step, created, completed, classification, margin, minutes,
-                     officer_rollups.asked_supplement(outcome))
-            for code, unit, step, created, completed, classification, margin, minutes, outcome, _d, _i
-            in rows[:limit]]
+    return [
+        StepLine(
+            code,
+            names.get(unit, unit),
+            step,
+            created,
+            completed,
+            classification,
+            margin,
+            minutes,
+            officer_rollups.asked_supplement(outcome),
+        )
+        for code, unit, step, created, completed, classification, margin, minutes, outcome, _d, _i in rows[:limit]
+    ]
 
 
 def _first_by(session: Session, username: str, dossier_id: int, unit: str) -> int | None:
     """The officer's first completed step of the dossier in the unit (where it counts as handled)."""
     w = WorkItemRecord
-    return session.scalar(select(w.id).where(w.dossier_id == dossier_id, w.state == "completed",
-                                             w.completed_by == username, w.unit_code == unit)
-                          .order_by(w.completed_at, w.id).limit(1))
+    return session.scalar(
+        select(w.id)
+        .where(w.dossier_id == dossier_id, w.state == "completed", w.completed_by == username, w.unit_code == unit)
+        .order_by(w.completed_at, w.id)
+        .limit(1)
+    )
 
 
 def officer_events(session: Session, scope: Scope, username: str, figure: str, limit: int = 500) -> list[EventLine]:
@@ -126,16 +158,24 @@ def officer_events(session: Session, scope: Scope, username: str, figure: str, l
     a, d, w = AuditEventRecord, DossierRecord, WorkItemRecord
     action = EVENT_FIGURES[figure]
     unit = d.unit_code if action == "reappoint" else w.unit_code
-    query = (select(a.at, d.code, unit, w.name, a.actor, a.detail)
-             .join(d, d.id == a.dossier_id).outerjoin(w, and_(w.id == a.work_item_id))
-             .where(a.action == action, a.at >= scope.start, a.at < scope.end, unit.in_(sorted(scope.units)))
-             .order_by(a.at, a.id))
-    key = {"return": officer_rollups.CAUSED_BY, "reassign": officer_rollups.TAKEN_FROM,
-           "reappoint": officer_rollups.LATE_OFFICERS}[action]
+    query = (
+        select(a.at, d.code, unit, w.name, a.actor, a.detail)
+        .join(d, d.id == a.dossier_id)
+        .outerjoin(w, and_(w.id == a.work_item_id))
+        .where(a.action == action, a.at >= scope.start, a.at < scope.end, unit.in_(sorted(scope.units)))
+        .order_by(a.at, a.id)
+    )
+    key = {
+        "return": officer_rollups.CAUSED_BY,
+        "reassign": officer_rollups.TAKEN_FROM,
+        "reappoint": officer_rollups.LATE_OFFICERS,
+    }[action]
     lines = []
     for at, code, unit_code, step, actor, detail in session.execute(query):
         named = (detail or {}).get(key)
         if named == username or (isinstance(named, list) and username in named):
             lines.append((at, code, unit_code, step, actor, (detail or {}).get("reason")))
     names = unit_names(session, {line[2] for line in lines})
-    return [EventLine(at, code, names.get(u, u), step, actor, reason) for at, code, u, step, actor, reason in lines[:limit]]
+    return [
+        EventLine(at, code, names.get(u, u), step, actor, reason) for at, code, u, step, actor, reason in lines[:limit]
+    ]

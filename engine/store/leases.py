@@ -16,13 +16,13 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 
-def lease(session: Session, model, *, due_column, ready_filter, owner: str, now: datetime,
-          ttl: timedelta, limit: int) -> list[int]:
+def lease(
+    session: Session, model, *, due_column, ready_filter, owner: str, now: datetime, ttl: timedelta, limit: int
+) -> list[int]:
     """Lease up to `limit` due rows of `model` to `owner`; returns their ids, earliest due first."""
     query = (
         select(model.id)
-        .where(due_column <= now, ready_filter,
-               or_(model.lease_expires_at.is_(None), model.lease_expires_at < now))
+        .where(due_column <= now, ready_filter, or_(model.lease_expires_at.is_(None), model.lease_expires_at < now))
         .order_by(due_column, model.id)  # rows due together in the order they were written
         .limit(limit)
     )
@@ -32,7 +32,9 @@ def lease(session: Session, model, *, due_column, ready_filter, owner: str, now:
     if ids:
         # A core UPDATE: the lease must not bump the row's optimistic-lock version.
         session.execute(
-            update(model).where(model.id.in_(ids)).values(lease_owner=owner, lease_expires_at=now + ttl)
+            update(model)
+            .where(model.id.in_(ids))
+            .values(lease_owner=owner, lease_expires_at=now + ttl)
             .execution_options(synchronize_session=False)
         )
     return ids
@@ -46,6 +48,8 @@ def release(session: Session, model, ids: list[int], owner: str) -> None:
     """Give back this owner's leases on these rows (a core UPDATE, like the lease itself)."""
     if ids:
         session.execute(
-            update(model).where(model.id.in_(ids), model.lease_owner == owner)
-            .values(lease_owner=None, lease_expires_at=None).execution_options(synchronize_session=False)
+            update(model)
+            .where(model.id.in_(ids), model.lease_owner == owner)
+            .values(lease_owner=None, lease_expires_at=None)
+            .execution_options(synchronize_session=False)
         )

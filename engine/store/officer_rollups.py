@@ -41,6 +41,7 @@ CAUSED_BY, TAKEN_FROM, LATE_OFFICERS = "caused_by", "taken_from", "late_officers
 
 # -- kept in the change's transaction --------------------------------------------------------------------
 
+
 def record_step_completed(session: Session, item: WorkItemRecord) -> None:
     """A step completed: its class, its working time, a supplement asked, and the dossier counted
     for the officer and for the unit the first time each completes a step of it (read in the
@@ -51,8 +52,11 @@ def record_step_completed(session: Session, item: WorkItemRecord) -> None:
     if asked_supplement(item.outcome):
         counts["supplements"] = 1
     day = local_day(item.completed_at)
-    rows = [_row(grain, key, item.unit_code, who, counts if who != UNIT else {})
-            for grain, key in _grains(day) for who in (item.completed_by, UNIT)]
+    rows = [
+        _row(grain, key, item.unit_code, who, counts if who != UNIT else {})
+        for grain, key in _grains(day)
+        for who in (item.completed_by, UNIT)
+    ]
     # One statement of four rows (an executemany would run four): 15% of a completion's time went
     # to the four executions on PostgreSQL (py-spy, 2026-12-03).
     params = {"dossier_id": item.dossier_id, "item_id": item.id or 0}
@@ -80,8 +84,10 @@ def _add(session: Session, unit_code: str, by_officer: dict[str, dict[str, int]]
     if not by_officer:
         return
     day = local_day(at)
-    session.connection().execute(_UPSERT, [_row(grain, key, unit_code, who, counts)
-                                           for grain, key in _grains(day) for who, counts in by_officer.items()])
+    session.connection().execute(
+        _UPSERT,
+        [_row(grain, key, unit_code, who, counts) for grain, key in _grains(day) for who, counts in by_officer.items()],
+    )
 
 
 _STEP_CLASS = {"early": "step_early", "on_time": "step_on_time", "late": "step_late"}
@@ -99,8 +105,14 @@ def _grains(day: date) -> tuple[tuple[str, date], ...]:
 
 
 def _row(grain: str, day: date, unit_code: str, username: str, counts: dict[str, int]) -> dict:
-    return {"grain": grain, "day": day, "unit_code": unit_code, "username": username,
-            **dict.fromkeys(kpi.COLUMNS, 0), **counts}
+    return {
+        "grain": grain,
+        "day": day,
+        "unit_code": unit_code,
+        "username": username,
+        **dict.fromkeys(kpi.COLUMNS, 0),
+        **counts,
+    }
 
 
 def _upsert(dossiers_value: str):
@@ -112,8 +124,9 @@ def _upsert(dossiers_value: str):
     ).bindparams(bindparam("day", type_=Date()))
 
 
-_ADD_ON_CONFLICT = ("ON CONFLICT (grain, day, unit_code, username) DO UPDATE SET "
-                    + ", ".join(f"{c} = officer_rollup.{c} + excluded.{c}" for c in kpi.COLUMNS))
+_ADD_ON_CONFLICT = "ON CONFLICT (grain, day, unit_code, username) DO UPDATE SET " + ", ".join(
+    f"{c} = officer_rollup.{c} + excluded.{c}" for c in kpi.COLUMNS
+)
 _UPSERT = _upsert(":dossiers")
 
 
@@ -125,11 +138,14 @@ def _upsert_step(rows: int):
 
     def values(i: int) -> str:
         by = f"CAST(:username_{i} AS VARCHAR(80))"
-        first = (f"CASE WHEN EXISTS (SELECT 1 FROM work_item w WHERE w.dossier_id = :dossier_id "
-                 f"AND w.state = 'completed' AND w.id <> :item_id AND w.unit_code = CAST(:unit_code_{i} AS VARCHAR(16)) "
-                 f"AND ({by} = '' OR w.completed_by = {by})) THEN 0 ELSE 1 END")
-        return (f"(:grain_{i}, :day_{i}, :unit_code_{i}, :username_{i}, {first}, "
-                f"{', '.join(f':{c}_{i}' for c in others)})")
+        first = (
+            f"CASE WHEN EXISTS (SELECT 1 FROM work_item w WHERE w.dossier_id = :dossier_id "
+            f"AND w.state = 'completed' AND w.id <> :item_id AND w.unit_code = CAST(:unit_code_{i} AS VARCHAR(16)) "
+            f"AND ({by} = '' OR w.completed_by = {by})) THEN 0 ELSE 1 END"
+        )
+        return (
+            f"(:grain_{i}, :day_{i}, :unit_code_{i}, :username_{i}, {first}, {', '.join(f':{c}_{i}' for c in others)})"
+        )
 
     return text(
         f"INSERT INTO officer_rollup (grain, day, unit_code, username, {', '.join(kpi.COLUMNS)}) "
@@ -142,6 +158,7 @@ _UPSERT_STEP = _upsert_step(4)
 
 # -- read -------------------------------------------------------------------------------------------------
 
+
 def window(session: Session, units, first: date, last: date) -> dict[tuple[str, str], list[int]]:
     """The KPI columns summed over the days [first, last), per (commune, user name)."""
     r = OfficerRollupRecord
@@ -149,9 +166,11 @@ def window(session: Session, units, first: date, last: date) -> dict[tuple[str, 
     for grain, start, end in window_ranges(first, last):
         if start >= end:
             continue
-        query = (select(r.unit_code, r.username, *(func.sum(r.__table__.c[c]) for c in kpi.COLUMNS))
-                 .where(r.grain == grain, r.day >= start, r.day < end, r.unit_code.in_(sorted(units)))
-                 .group_by(r.unit_code, r.username))
+        query = (
+            select(r.unit_code, r.username, *(func.sum(r.__table__.c[c]) for c in kpi.COLUMNS))
+            .where(r.grain == grain, r.day >= start, r.day < end, r.unit_code.in_(sorted(units)))
+            .group_by(r.unit_code, r.username)
+        )
         for unit, username, *counts in session.execute(query):
             sums = found.setdefault((unit, username), [0] * len(kpi.COLUMNS))
             for i, n in enumerate(counts):
@@ -160,6 +179,7 @@ def window(session: Session, units, first: date, last: date) -> dict[tuple[str, 
 
 
 # -- recount ----------------------------------------------------------------------------------------------
+
 
 def recount(connection: Connection) -> dict[tuple[str, date, str, str], list[int]]:
     """The rows the changes should have kept, counted again from the completed work items and the
@@ -178,9 +198,13 @@ def recount(connection: Connection) -> dict[tuple[str, date, str, str], list[int
 def _count_steps(connection: Connection, count) -> None:
     w = WorkItemRecord
     seen: set[tuple] = set()
-    query = (select(w.dossier_id, w.unit_code, w.completed_by, w.completed_at, w.classification,
-                    w.working_minutes, w.outcome)
-             .where(w.state == "completed", w.completed_by.is_not(None)).order_by(w.completed_at, w.id))
+    query = (
+        select(
+            w.dossier_id, w.unit_code, w.completed_by, w.completed_at, w.classification, w.working_minutes, w.outcome
+        )
+        .where(w.state == "completed", w.completed_by.is_not(None))
+        .order_by(w.completed_at, w.id)
+    )
     for dossier_id, unit, who, at, classification, minutes, outcome in connection.execute(query):
         count(at, unit, who, _STEP_CLASS.get(classification, "step_no_deadline"))
         if minutes is not None:
@@ -195,8 +219,11 @@ def _count_steps(connection: Connection, count) -> None:
 
 def _count_events(connection: Connection, count) -> None:
     a, w, d = AuditEventRecord, WorkItemRecord, DossierRecord
-    moves = (select(a.at, a.action, a.detail, w.unit_code).join(w, w.id == a.work_item_id)
-             .where(a.action.in_(("return", "reassign"))))
+    moves = (
+        select(a.at, a.action, a.detail, w.unit_code)
+        .join(w, w.id == a.work_item_id)
+        .where(a.action.in_(("return", "reassign")))
+    )
     for at, action, detail, unit in connection.execute(moves):
         who = (detail or {}).get(CAUSED_BY if action == "return" else TAKEN_FROM)
         if who:
@@ -222,47 +249,69 @@ def rebuild(connection: Connection) -> int:
 
     _count_events(connection, count)
     if events:
-        connection.execute(_UPSERT, [_row(grain, day, unit, who, dict(zip(kpi.COLUMNS, counts)))
-                                     for (grain, day, unit, who), counts in events.items()])
+        connection.execute(
+            _UPSERT,
+            [
+                _row(grain, day, unit, who, dict(zip(kpi.COLUMNS, counts)))
+                for (grain, day, unit, who), counts in events.items()
+            ],
+        )
     month = "CAST(date_trunc('month', day) AS DATE)" if postgres else "date(day, 'start of month')"
     columns = ", ".join(kpi.COLUMNS)
-    connection.execute(text(
-        f"INSERT INTO officer_rollup (grain, day, unit_code, username, {columns}) "
-        f"SELECT '{MONTH}', {month}, unit_code, username, {', '.join(f'SUM({c})' for c in kpi.COLUMNS)} "
-        f"FROM officer_rollup WHERE grain = '{DAY}' GROUP BY {month}, unit_code, username"))
+    connection.execute(
+        text(
+            f"INSERT INTO officer_rollup (grain, day, unit_code, username, {columns}) "
+            f"SELECT '{MONTH}', {month}, unit_code, username, {', '.join(f'SUM({c})' for c in kpi.COLUMNS)} "
+            f"FROM officer_rollup WHERE grain = '{DAY}' GROUP BY {month}, unit_code, username"
+        )
+    )
     return connection.execute(text(f"SELECT COUNT(*) FROM officer_rollup WHERE grain = '{DAY}'")).scalar_one()
 
 
 def _steps_sql(postgres: bool, *, by_officer: bool) -> str:
     """INSERT ... SELECT of the day rows the completed steps give: per officer (everything but the
     letters), or per unit (its dossiers handled)."""
-    day = "CAST((completed_at AT TIME ZONE 'Asia/Ho_Chi_Minh') AS DATE)" if postgres else \
-        "date(completed_at, '+7 hours')"
+    day = (
+        "CAST((completed_at AT TIME ZONE 'Asia/Ho_Chi_Minh') AS DATE)" if postgres else "date(completed_at, '+7 hours')"
+    )
     decision = "outcome->>'ket_qua'" if postgres else "json_extract(outcome, '$.ket_qua')"
     who = "completed_by" if by_officer else "''"
-    first = f"ROW_NUMBER() OVER (PARTITION BY dossier_id, unit_code{', completed_by' if by_officer else ''} " \
-            f"ORDER BY completed_at, id) = 1"
-    bucket = "CASE " + " ".join(f"WHEN working_minutes <= {bound} THEN {i}"
-                                for i, bound in enumerate(kpi.BUCKET_BOUNDS)) + f" ELSE {len(kpi.BUCKET_BOUNDS)} END"
+    first = (
+        f"ROW_NUMBER() OVER (PARTITION BY dossier_id, unit_code{', completed_by' if by_officer else ''} "
+        f"ORDER BY completed_at, id) = 1"
+    )
+    bucket = (
+        "CASE "
+        + " ".join(f"WHEN working_minutes <= {bound} THEN {i}" for i, bound in enumerate(kpi.BUCKET_BOUNDS))
+        + f" ELSE {len(kpi.BUCKET_BOUNDS)} END"
+    )
     supplements = ", ".join(f"'{d}'" for d in sorted(SUPPLEMENT_DECISIONS))
     if by_officer:
-        cells = {"dossiers": "SUM(first)",
-                 **{column: f"SUM(CASE WHEN classification = '{name}' THEN 1 ELSE 0 END)"
-                    for name, column in _STEP_CLASS.items()},
-                 "step_no_deadline": "SUM(CASE WHEN classification IN ('early', 'on_time', 'late') THEN 0 ELSE 1 END)",
-                 "supplements": f"SUM(CASE WHEN decision IN ({supplements}) THEN 1 ELSE 0 END)",
-                 **{column: f"SUM(CASE WHEN bucket = {i} THEN 1 ELSE 0 END)" for i, column in enumerate(kpi.HISTOGRAM)}}
+        cells = {
+            "dossiers": "SUM(first)",
+            **{
+                column: f"SUM(CASE WHEN classification = '{name}' THEN 1 ELSE 0 END)"
+                for name, column in _STEP_CLASS.items()
+            },
+            "step_no_deadline": "SUM(CASE WHEN classification IN ('early', 'on_time', 'late') THEN 0 ELSE 1 END)",
+            "supplements": f"SUM(CASE WHEN decision IN ({supplements}) THEN 1 ELSE 0 END)",
+            **{column: f"SUM(CASE WHEN bucket = {i} THEN 1 ELSE 0 END)" for i, column in enumerate(kpi.HISTOGRAM)},
+        }
     else:
         cells = {"dossiers": "SUM(first)"}
-    steps = (f"SELECT unit_code, {who} AS username, {day} AS day, classification, {decision} AS decision, "
-             f"CASE WHEN working_minutes IS NULL THEN NULL ELSE {bucket} END AS bucket, "
-             f"CASE WHEN {first} THEN 1 ELSE 0 END AS first "
-             f"FROM work_item WHERE state = 'completed' AND completed_by IS NOT NULL")
+    steps = (
+        f"SELECT unit_code, {who} AS username, {day} AS day, classification, {decision} AS decision, "
+        f"CASE WHEN working_minutes IS NULL THEN NULL ELSE {bucket} END AS bucket, "
+        f"CASE WHEN {first} THEN 1 ELSE 0 END AS first "
+        f"FROM work_item WHERE state = 'completed' AND completed_by IS NOT NULL"
+    )
     columns = ", ".join(kpi.COLUMNS)
     values = ", ".join(cells.get(c, "0") for c in kpi.COLUMNS)
-    return (f"INSERT INTO officer_rollup (grain, day, unit_code, username, {columns}) "
-            f"SELECT '{DAY}', day, unit_code, username, {values} FROM ({steps}) AS steps "
-            f"GROUP BY day, unit_code, username")
+    return (
+        f"INSERT INTO officer_rollup (grain, day, unit_code, username, {columns}) "
+        f"SELECT '{DAY}', day, unit_code, username, {values} FROM ({steps}) AS steps "
+        f"GROUP BY day, unit_code, username"
+    )
 
 
 def kept_rows(connection: Connection) -> dict[tuple[str, date, str, str], list[int]]:

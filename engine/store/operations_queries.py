@@ -23,14 +23,24 @@ from engine.store.records import WorkItemRecord
 
 def gauges(session: Session, now: datetime) -> dict[str, list[tuple[tuple[str, ...], float]]]:
     """What /metrics reports from the database at scrape time, as {name: [(labels, value)]}."""
-    items = session.execute(select(WorkItemRecord.state, func.count()).where(
-        WorkItemRecord.state.in_(OPEN_STATES)).group_by(WorkItemRecord.state)).all()
-    outbox = session.execute(select(OutboxRecord.channel, OutboxRecord.status, func.count()).where(
-        OutboxRecord.status.in_(("pending", "dead"))).group_by(OutboxRecord.channel, OutboxRecord.status)).all()
-    incidents = session.execute(select(IncidentRecord.kind, IncidentRecord.status, func.count()).where(
-        IncidentRecord.status.in_(UNRESOLVED)).group_by(IncidentRecord.kind, IncidentRecord.status)).all()
-    due_timers, oldest = session.execute(select(func.count(), func.min(DossierRecord.next_timer_at)).where(
-        DossierRecord.next_timer_at <= now)).one()
+    items = session.execute(
+        select(WorkItemRecord.state, func.count())
+        .where(WorkItemRecord.state.in_(OPEN_STATES))
+        .group_by(WorkItemRecord.state)
+    ).all()
+    outbox = session.execute(
+        select(OutboxRecord.channel, OutboxRecord.status, func.count())
+        .where(OutboxRecord.status.in_(("pending", "dead")))
+        .group_by(OutboxRecord.channel, OutboxRecord.status)
+    ).all()
+    incidents = session.execute(
+        select(IncidentRecord.kind, IncidentRecord.status, func.count())
+        .where(IncidentRecord.status.in_(UNRESOLVED))
+        .group_by(IncidentRecord.kind, IncidentRecord.status)
+    ).all()
+    due_timers, oldest = session.execute(
+        select(func.count(), func.min(DossierRecord.next_timer_at)).where(DossierRecord.next_timer_at <= now)
+    ).one()
     if oldest is not None and oldest.tzinfo is None:  # func.min() skips the column type on SQLite
         oldest = oldest.replace(tzinfo=UTC)
     beat = latest_beat(session)
@@ -62,7 +72,13 @@ def replica_lag_seconds(session: Session) -> float:
     replayed all it received (an idle primary sends nothing, which is no lag) or is no replica."""
     if session.get_bind().dialect.name != "postgresql":
         return 0.0
-    return float(session.execute(text(
-        "SELECT CASE WHEN NOT pg_is_in_recovery() THEN 0"
-        " WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
-        " ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END")).scalar() or 0)
+    return float(
+        session.execute(
+            text(
+                "SELECT CASE WHEN NOT pg_is_in_recovery() THEN 0"
+                " WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
+                " ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END"
+            )
+        ).scalar()
+        or 0
+    )

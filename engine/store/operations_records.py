@@ -37,8 +37,14 @@ class IncidentRecord(Base):
     __tablename__ = "incident"
     __table_args__ = (
         # At most one unresolved incident per piece of work: a repeated failure counts an attempt.
-        Index("ux_incident_unresolved", "kind", "subject_id", unique=True,
-              sqlite_where=text("status <> 'resolved'"), postgresql_where=text("status <> 'resolved'")),
+        Index(
+            "ux_incident_unresolved",
+            "kind",
+            "subject_id",
+            unique=True,
+            sqlite_where=text("status <> 'resolved'"),
+            postgresql_where=text("status <> 'resolved'"),
+        ),
         Index("ix_incident_status", "status"),
     )
 
@@ -77,10 +83,13 @@ class WorkerHeartbeatRecord(Base):
 
 # -- incidents ----------------------------------------------------------------------------------
 
+
 def unresolved(session: Session, kind: str, subject_id: int) -> IncidentRecord | None:
-    return session.scalar(select(IncidentRecord).where(
-        IncidentRecord.kind == kind, IncidentRecord.subject_id == subject_id,
-        IncidentRecord.status.in_(UNRESOLVED)))
+    return session.scalar(
+        select(IncidentRecord).where(
+            IncidentRecord.kind == kind, IncidentRecord.subject_id == subject_id, IncidentRecord.status.in_(UNRESOLVED)
+        )
+    )
 
 
 def unresolved_subjects(session: Session, kind: str, subject_ids) -> set[int]:
@@ -88,17 +97,26 @@ def unresolved_subjects(session: Session, kind: str, subject_ids) -> set[int]:
     ids = list(subject_ids)
     if not ids:
         return set()
-    return set(session.scalars(select(IncidentRecord.subject_id).where(
-        IncidentRecord.kind == kind, IncidentRecord.subject_id.in_(ids),
-        IncidentRecord.status.in_(UNRESOLVED))))
+    return set(
+        session.scalars(
+            select(IncidentRecord.subject_id).where(
+                IncidentRecord.kind == kind, IncidentRecord.subject_id.in_(ids), IncidentRecord.status.in_(UNRESOLVED)
+            )
+        )
+    )
 
 
 def parked_subjects(session: Session, kind: str, now: datetime) -> set[int]:
     """Subjects not to touch now: open incidents, and retrying ones whose retry time is ahead."""
-    return set(session.scalars(select(IncidentRecord.subject_id).where(
-        IncidentRecord.kind == kind,
-        (IncidentRecord.status == "open")
-        | ((IncidentRecord.status == "retrying") & (IncidentRecord.retry_at > now)))))
+    return set(
+        session.scalars(
+            select(IncidentRecord.subject_id).where(
+                IncidentRecord.kind == kind,
+                (IncidentRecord.status == "open")
+                | ((IncidentRecord.status == "retrying") & (IncidentRecord.retry_at > now)),
+            )
+        )
+    )
 
 
 def add(session: Session, **values) -> IncidentRecord:
@@ -113,9 +131,14 @@ def get(session: Session, incident_id: int) -> IncidentRecord | None:
 
 
 def listing(session: Session, statuses=UNRESOLVED, limit: int = 200) -> list[IncidentRecord]:
-    return list(session.scalars(select(IncidentRecord).where(IncidentRecord.status.in_(statuses))
-                                .order_by(IncidentRecord.last_failed_at.desc(), IncidentRecord.id.desc())
-                                .limit(limit)))
+    return list(
+        session.scalars(
+            select(IncidentRecord)
+            .where(IncidentRecord.status.in_(statuses))
+            .order_by(IncidentRecord.last_failed_at.desc(), IncidentRecord.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def count_by_status(session: Session) -> dict[str, int]:
@@ -125,9 +148,12 @@ def count_by_status(session: Session) -> dict[str, int]:
 
 def count_open_in_units(session: Session, unit_codes) -> int:
     """Open incidents on dossiers of these units (None: every unit), for the supervisor."""
-    query = (select(func.count()).select_from(IncidentRecord)
-             .join(DossierRecord, DossierRecord.id == IncidentRecord.dossier_id)
-             .where(IncidentRecord.status == "open"))
+    query = (
+        select(func.count())
+        .select_from(IncidentRecord)
+        .join(DossierRecord, DossierRecord.id == IncidentRecord.dossier_id)
+        .where(IncidentRecord.status == "open")
+    )
     if unit_codes is not None:
         query = query.where(DossierRecord.unit_code.in_(list(unit_codes)))
     return session.scalar(query) or 0
@@ -136,10 +162,12 @@ def count_open_in_units(session: Session, unit_codes) -> int:
 # -- parking and releasing the work an incident is about -----------------------------------------
 # Core UPDATEs: this is the workers' bookkeeping, kept beside the rows' optimistic versions.
 
+
 def set_timer_due(session: Session, dossier_id: int, at: datetime | None) -> None:
     table = DossierRecord.__table__
-    session.execute(update(table).where(table.c.id == dossier_id)
-                    .values(next_timer_at=at, lease_owner=None, lease_expires_at=None))
+    session.execute(
+        update(table).where(table.c.id == dossier_id).values(next_timer_at=at, lease_owner=None, lease_expires_at=None)
+    )
 
 
 def set_sla_due(session: Session, work_item_id: int, at: datetime | None) -> None:
@@ -154,19 +182,26 @@ def set_forecast_due(session: Session, dossier_id: int, at: datetime | None) -> 
 
 def requeue_message(session: Session, message_id: int, at: datetime) -> None:
     table = OutboxRecord.__table__
-    session.execute(update(table).where(table.c.id == message_id)
-                    .values(status="pending", attempts=0, available_at=at, lease_owner=None,
-                            lease_expires_at=None))
+    session.execute(
+        update(table)
+        .where(table.c.id == message_id)
+        .values(status="pending", attempts=0, available_at=at, lease_owner=None, lease_expires_at=None)
+    )
 
 
 def dead_messages_without_incident(session: Session, limit: int = 200) -> list[OutboxRecord]:
-    known = select(IncidentRecord.subject_id).where(IncidentRecord.kind == "outbox",
-                                                    IncidentRecord.status.in_(UNRESOLVED))
-    return list(session.scalars(select(OutboxRecord).where(OutboxRecord.status == "dead",
-                                                           OutboxRecord.id.not_in(known)).limit(limit)))
+    known = select(IncidentRecord.subject_id).where(
+        IncidentRecord.kind == "outbox", IncidentRecord.status.in_(UNRESOLVED)
+    )
+    return list(
+        session.scalars(
+            select(OutboxRecord).where(OutboxRecord.status == "dead", OutboxRecord.id.not_in(known)).limit(limit)
+        )
+    )
 
 
 # -- heartbeats ----------------------------------------------------------------------------------
+
 
 def beat(session: Session, worker_id: str, at: datetime, pass_seconds: float, counts: dict) -> None:
     row = session.get(WorkerHeartbeatRecord, worker_id)
@@ -188,14 +223,21 @@ def heartbeats(session: Session) -> list[WorkerHeartbeatRecord]:
 
 # -- what the health checks read -----------------------------------------------------------------
 
+
 def ping(session: Session) -> None:
     session.execute(select(1))
 
 
 def outbox_backlog(session: Session, now: datetime) -> dict[str, int]:
     """Messages due and not yet sent, and dead letters."""
-    due = session.scalar(select(func.count()).select_from(OutboxRecord).where(
-        OutboxRecord.status == "pending", OutboxRecord.available_at <= now)) or 0
+    due = (
+        session.scalar(
+            select(func.count())
+            .select_from(OutboxRecord)
+            .where(OutboxRecord.status == "pending", OutboxRecord.available_at <= now)
+        )
+        or 0
+    )
     dead = session.scalar(select(func.count()).select_from(OutboxRecord).where(OutboxRecord.status == "dead")) or 0
     return {"due": due, "dead": dead}
 

@@ -78,19 +78,37 @@ def written_events(session: Session) -> list[dict]:
 
 def loaded_step(session: Session, dossier_id: int, element_id: str) -> WorkItemRecord | None:
     """The newest step of the dossier at this element that the transaction has in hand, if any."""
-    found = [obj for obj in session.identity_map.values()
-             if isinstance(obj, WorkItemRecord) and obj.dossier_id == dossier_id and obj.element_id == element_id]
+    found = [
+        obj
+        for obj in session.identity_map.values()
+        if isinstance(obj, WorkItemRecord) and obj.dossier_id == dossier_id and obj.element_id == element_id
+    ]
     return max(found, key=lambda item: item.id or 0) if found else None
 
 
 def earlier_unsent(session: Session, channel: str, recipient: str, message_id: int) -> bool:
     """Whether a message queued before this one for the same recipient is not sent yet (pending,
     or dead until an administrator sends it again)."""
-    return bool(session.scalar(select(exists().where(
-        OutboxRecord.channel == channel, OutboxRecord.recipient == recipient, OutboxRecord.id < message_id,
-        OutboxRecord.status != "sent"))))
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    OutboxRecord.channel == channel,
+                    OutboxRecord.recipient == recipient,
+                    OutboxRecord.id < message_id,
+                    OutboxRecord.status != "sent",
+                )
+            )
+        )
+    )
 
 
 def messages(session: Session, channel: str, statuses: tuple[str, ...], limit: int = 200) -> list[OutboxRecord]:
-    return list(session.scalars(select(OutboxRecord).where(
-        OutboxRecord.channel == channel, OutboxRecord.status.in_(statuses)).order_by(OutboxRecord.id).limit(limit)))
+    return list(
+        session.scalars(
+            select(OutboxRecord)
+            .where(OutboxRecord.channel == channel, OutboxRecord.status.in_(statuses))
+            .order_by(OutboxRecord.id)
+            .limit(limit)
+        )
+    )

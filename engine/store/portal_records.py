@@ -78,35 +78,53 @@ def waiting_submissions(session: Session, unit_codes=None, status: int = 1) -> l
 
 
 def submission_by_portal_code(session: Session, portal_code: str) -> OnlineSubmissionRecord | None:
-    return session.scalars(select(OnlineSubmissionRecord).where(
-        OnlineSubmissionRecord.portal_code == portal_code)).first()
+    return session.scalars(
+        select(OnlineSubmissionRecord).where(OnlineSubmissionRecord.portal_code == portal_code)
+    ).first()
 
 
 def not_alerted(session: Session) -> list[OnlineSubmissionRecord]:
-    return list(session.scalars(select(OnlineSubmissionRecord).where(
-        OnlineSubmissionRecord.status == 1, OnlineSubmissionRecord.alerted_at.is_(None))))
+    return list(
+        session.scalars(
+            select(OnlineSubmissionRecord).where(
+                OnlineSubmissionRecord.status == 1, OnlineSubmissionRecord.alerted_at.is_(None)
+            )
+        )
+    )
 
 
 def result_files(session: Session, dossier_id: int) -> list:
     from engine.store.attachment_records import AttachmentRecord
 
-    return list(session.scalars(select(AttachmentRecord).where(
-        AttachmentRecord.dossier_id == dossier_id, AttachmentRecord.kind == "result").order_by(AttachmentRecord.id)))
+    return list(
+        session.scalars(
+            select(AttachmentRecord)
+            .where(AttachmentRecord.dossier_id == dossier_id, AttachmentRecord.kind == "result")
+            .order_by(AttachmentRecord.id)
+        )
+    )
 
 
 def latest_event(session: Session, dossier_id: int):
     from engine.store.records import AuditEventRecord
 
-    return session.scalars(select(AuditEventRecord).where(AuditEventRecord.dossier_id == dossier_id)
-                           .order_by(AuditEventRecord.id.desc()).limit(1)).first()
+    return session.scalars(
+        select(AuditEventRecord)
+        .where(AuditEventRecord.dossier_id == dossier_id)
+        .order_by(AuditEventRecord.id.desc())
+        .limit(1)
+    ).first()
 
 
 def latest_step(session: Session, dossier_id: int, element_id: str):
     from engine.store.records import WorkItemRecord
 
-    return session.scalars(select(WorkItemRecord).where(
-        WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.element_id == element_id)
-        .order_by(WorkItemRecord.id.desc()).limit(1)).first()
+    return session.scalars(
+        select(WorkItemRecord)
+        .where(WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.element_id == element_id)
+        .order_by(WorkItemRecord.id.desc())
+        .limit(1)
+    ).first()
 
 
 def published_for_procedure(session: Session, procedure_code: str):
@@ -114,9 +132,12 @@ def published_for_procedure(session: Session, procedure_code: str):
     version is chosen when the dossier starts)."""
     from engine.store.records import ProcessDefinitionRecord
 
-    return session.scalar(select(ProcessDefinitionRecord).where(
-        ProcessDefinitionRecord.procedure_code == procedure_code, ProcessDefinitionRecord.status == "published")
-        .order_by(ProcessDefinitionRecord.version.desc()).limit(1))
+    return session.scalar(
+        select(ProcessDefinitionRecord)
+        .where(ProcessDefinitionRecord.procedure_code == procedure_code, ProcessDefinitionRecord.status == "published")
+        .order_by(ProcessDefinitionRecord.version.desc())
+        .limit(1)
+    )
 
 
 def unit_by_agency(session: Session, setting: PortalSettingRecord, agency: str):
@@ -132,17 +153,28 @@ def unit_by_agency(session: Session, setting: PortalSettingRecord, agency: str):
 def province_units(session: Session, province_code: str) -> list:
     from engine.store.records import UnitRecord
 
-    return list(session.scalars(select(UnitRecord).where(
-        (UnitRecord.parent_code == province_code) | (UnitRecord.code == province_code)).order_by(UnitRecord.code)))
+    return list(
+        session.scalars(
+            select(UnitRecord)
+            .where((UnitRecord.parent_code == province_code) | (UnitRecord.code == province_code))
+            .order_by(UnitRecord.code)
+        )
+    )
 
 
 def province_dossiers(session: Session, unit_codes: list[str]) -> list:
     from engine.store.records import DossierRecord
 
-    return list(session.scalars(select(DossierRecord).where(DossierRecord.unit_code.in_(unit_codes))
-                                .order_by(DossierRecord.id)))
+    return list(
+        session.scalars(select(DossierRecord).where(DossierRecord.unit_code.in_(unit_codes)).order_by(DossierRecord.id))
+    )
 
 
 def decided_submissions(session: Session, unit_codes: list[str]) -> list[OnlineSubmissionRecord]:
-    return list(session.scalars(select(OnlineSubmissionRecord).where(
-        OnlineSubmissionRecord.unit_code.in_(unit_codes), OnlineSubmissionRecord.status.in_((3, 5)))))
+    return list(
+        session.scalars(
+            select(OnlineSubmissionRecord).where(
+                OnlineSubmissionRecord.unit_code.in_(unit_codes), OnlineSubmissionRecord.status.in_((3, 5))
+            )
+        )
+    )

@@ -40,8 +40,16 @@ def public_status(session: Session, code: str) -> PublicDossierStatus | None:
     if row is None:
         return None
     dossier, procedure, unit = row
-    return PublicDossierStatus(dossier.code, procedure, unit, dossier.status, dossier.received_at,
-                               dossier.appointment_at, dossier.original_appointment_at, dossier.completed_at)
+    return PublicDossierStatus(
+        dossier.code,
+        procedure,
+        unit,
+        dossier.status,
+        dossier.received_at,
+        dossier.appointment_at,
+        dossier.original_appointment_at,
+        dossier.completed_at,
+    )
 
 
 def dossier_id_by_code(session: Session, code: str) -> int | None:
@@ -66,9 +74,13 @@ def unit_count(session: Session) -> int:
 
 
 def published_definitions(session: Session) -> list[ProcessDefinitionRecord]:
-    return list(session.scalars(select(ProcessDefinitionRecord)
-                                .where(ProcessDefinitionRecord.status == "published")
-                                .order_by(ProcessDefinitionRecord.name)))
+    return list(
+        session.scalars(
+            select(ProcessDefinitionRecord)
+            .where(ProcessDefinitionRecord.status == "published")
+            .order_by(ProcessDefinitionRecord.name)
+        )
+    )
 
 
 def newest_published_per_template(session: Session) -> list[ProcessDefinitionRecord]:
@@ -82,8 +94,13 @@ def newest_published_per_template(session: Session) -> list[ProcessDefinitionRec
 
 
 def commune_codes(session: Session, province_code: str) -> list[str]:
-    return list(session.scalars(select(UnitRecord.code).where(
-        UnitRecord.parent_code == province_code, UnitRecord.kind == "commune").order_by(UnitRecord.code)))
+    return list(
+        session.scalars(
+            select(UnitRecord.code)
+            .where(UnitRecord.parent_code == province_code, UnitRecord.kind == "commune")
+            .order_by(UnitRecord.code)
+        )
+    )
 
 
 def unit_names(session: Session) -> dict[str, str]:
@@ -91,37 +108,51 @@ def unit_names(session: Session) -> dict[str, str]:
 
 
 def latest_published(session: Session, key: str) -> ProcessDefinitionRecord | None:
-    return session.scalar(select(ProcessDefinitionRecord).where(
-        ProcessDefinitionRecord.key == key, ProcessDefinitionRecord.status == "published")
-        .order_by(ProcessDefinitionRecord.version.desc()).limit(1))
+    return session.scalar(
+        select(ProcessDefinitionRecord)
+        .where(ProcessDefinitionRecord.key == key, ProcessDefinitionRecord.status == "published")
+        .order_by(ProcessDefinitionRecord.version.desc())
+        .limit(1)
+    )
 
 
 _MOVABLE = ("running", "suspended")
 
 
-def dossiers_on_version(session: Session, definition_id: int, unit_codes: list[str], limit: int,
-                        after_id: int = 0) -> tuple[list[DossierRecord], int]:
+def dossiers_on_version(
+    session: Session, definition_id: int, unit_codes: list[str], limit: int, after_id: int = 0
+) -> tuple[list[DossierRecord], int]:
     """Running (or suspended) dossiers of these units on a template version, oldest first (by
     id, after `after_id`: a caller walks them page by page), and how many there are in all."""
-    where = (DossierRecord.definition_id == definition_id, DossierRecord.run_state.in_(_MOVABLE),
-             DossierRecord.unit_code.in_(unit_codes))
+    where = (
+        DossierRecord.definition_id == definition_id,
+        DossierRecord.run_state.in_(_MOVABLE),
+        DossierRecord.unit_code.in_(unit_codes),
+    )
     total = session.scalar(select(func.count()).select_from(DossierRecord).where(*where))
-    rows = list(session.scalars(select(DossierRecord).where(*where, DossierRecord.id > after_id)
-                                .order_by(DossierRecord.id).limit(limit)))
+    rows = list(
+        session.scalars(
+            select(DossierRecord).where(*where, DossierRecord.id > after_id).order_by(DossierRecord.id).limit(limit)
+        )
+    )
     return rows, total or 0
 
 
 def open_step(session: Session, dossier_id: int) -> WorkItemRecord | None:
     """A dossier's first open or claimed step (the demo's walk moves it on)."""
-    return session.scalar(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id,
-                                                       WorkItemRecord.state.in_(OPEN_STATES))
-                          .order_by(WorkItemRecord.id).limit(1))
+    return session.scalar(
+        select(WorkItemRecord)
+        .where(WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state.in_(OPEN_STATES))
+        .order_by(WorkItemRecord.id)
+        .limit(1)
+    )
 
 
 def step_at(session: Session, dossier_id: int, element_id: str, state: str | None = None) -> WorkItemRecord | None:
     """A dossier's step at one BPMN element (the latest, when the step ran more than once)."""
-    query = select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id,
-                                         WorkItemRecord.element_id == element_id)
+    query = select(WorkItemRecord).where(
+        WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.element_id == element_id
+    )
     if state is not None:
         query = query.where(WorkItemRecord.state == state)
     return session.scalar(query.order_by(WorkItemRecord.id.desc()).limit(1))
@@ -129,13 +160,17 @@ def step_at(session: Session, dossier_id: int, element_id: str, state: str | Non
 
 def open_role_steps(session: Session) -> list[tuple[WorkItemRecord, int]]:
     """Every open step that waits for a role, with its dossier's template version."""
-    return list(session.execute(
-        select(WorkItemRecord, DossierRecord.definition_id)
-        .join(DossierRecord, DossierRecord.id == WorkItemRecord.dossier_id)
-        .where(WorkItemRecord.state.in_(OPEN_STATES), WorkItemRecord.role.is_not(None))
-        .order_by(WorkItemRecord.id)).tuples())
+    return list(
+        session.execute(
+            select(WorkItemRecord, DossierRecord.definition_id)
+            .join(DossierRecord, DossierRecord.id == WorkItemRecord.dossier_id)
+            .where(WorkItemRecord.state.in_(OPEN_STATES), WorkItemRecord.role.is_not(None))
+            .order_by(WorkItemRecord.id)
+        ).tuples()
+    )
 
 
 def codes_with_status(session: Session, statuses) -> list[str]:
-    return list(session.scalars(select(DossierRecord.code).where(DossierRecord.status.in_(statuses))
-                                .order_by(DossierRecord.id)))
+    return list(
+        session.scalars(select(DossierRecord.code).where(DossierRecord.status.in_(statuses)).order_by(DossierRecord.id))
+    )

@@ -119,8 +119,16 @@ class DossierRecord(Base):
         Index("ix_dossier_open_appointment", "run_state", "unit_code", "appointment_at"),
         # The dashboard's open stock (engine.store.rollups): the few open dossiers among millions,
         # counted from the index alone.
-        Index("ix_dossier_unfinished", "unit_code", "definition_id", "appointment_at", "received_at", "id",
-              postgresql_where=text("completed_at IS NULL"), sqlite_where=text("completed_at IS NULL")),
+        Index(
+            "ix_dossier_unfinished",
+            "unit_code",
+            "definition_id",
+            "appointment_at",
+            "received_at",
+            "id",
+            postgresql_where=text("completed_at IS NULL"),
+            sqlite_where=text("completed_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -245,8 +253,15 @@ class WorkItemRecord(Base):
         Index("ix_work_item_owner", "owner", "state"),
         Index("ix_work_item_group", "unit_code", "assignee", "role", "state", "due_at"),
         # The officers' table: steps completed in a period, read from the index alone.
-        Index("ix_work_item_completed", "completed_at", "unit_code", "completed_by", "classification",
-              postgresql_where=text("state = 'completed'"), sqlite_where=text("state = 'completed'")),
+        Index(
+            "ix_work_item_completed",
+            "completed_at",
+            "unit_code",
+            "completed_by",
+            "classification",
+            postgresql_where=text("state = 'completed'"),
+            sqlite_where=text("state = 'completed'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -323,9 +338,11 @@ class OutboxRecord(Base):
     """A notification to deliver; the worker leases, sends and marks it, idempotently."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "available_at"),
-                      # The portal channel sends a dossier's events in order (engine.services.portal_sync).
-                      Index("ix_outbox_channel_recipient", "channel", "recipient", "id"))
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "available_at"),
+        # The portal channel sends a dossier's events in order (engine.services.portal_sync).
+        Index("ix_outbox_channel_recipient", "channel", "recipient", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)

@@ -27,11 +27,14 @@ def _is_postgres(session: Session) -> bool:
 
 
 # Hot-path statements are built once: constructing a select costs more than running it on SQLite.
-_ITEM_WITH_DOSSIER = (select(WorkItemRecord, DossierRecord)
-                      .join(DossierRecord, DossierRecord.id == WorkItemRecord.dossier_id)
-                      .where(WorkItemRecord.id == bindparam("item_id")))
-_OPEN_ITEMS = select(WorkItemRecord).where(WorkItemRecord.dossier_id == bindparam("dossier_id"),
-                                           WorkItemRecord.state.in_(OPEN_STATES))
+_ITEM_WITH_DOSSIER = (
+    select(WorkItemRecord, DossierRecord)
+    .join(DossierRecord, DossierRecord.id == WorkItemRecord.dossier_id)
+    .where(WorkItemRecord.id == bindparam("item_id"))
+)
+_OPEN_ITEMS = select(WorkItemRecord).where(
+    WorkItemRecord.dossier_id == bindparam("dossier_id"), WorkItemRecord.state.in_(OPEN_STATES)
+)
 
 
 def work_item_with_dossier(session: Session, work_item_id: int):
@@ -43,8 +46,11 @@ def work_item_with_dossier(session: Session, work_item_id: int):
 def open_pause(session: Session, dossier_id: int):
     from engine.store.records import DossierPauseRecord
 
-    return session.scalar(select(DossierPauseRecord).where(
-        DossierPauseRecord.dossier_id == dossier_id, DossierPauseRecord.ended_at.is_(None)))
+    return session.scalar(
+        select(DossierPauseRecord).where(
+            DossierPauseRecord.dossier_id == dossier_id, DossierPauseRecord.ended_at.is_(None)
+        )
+    )
 
 
 _OPEN_ITEMS_KEY = "motcua.open_items"
@@ -70,16 +76,22 @@ def officers_late_in(session: Session, dossier_id: int, now: datetime) -> list[s
     w = WorkItemRecord
     open_late = and_(w.state.in_(OPEN_STATES), w.due_at < now, w.assignee.is_not(None))
     done_late = and_(w.state == "completed", w.classification == "late")
-    rows = session.execute(select(w.state, w.assignee, w.completed_by)
-                           .where(w.dossier_id == dossier_id, or_(open_late, done_late)))
-    return sorted({completed_by if state == "completed" else assignee for state, assignee, completed_by in rows} - {None})
+    rows = session.execute(
+        select(w.state, w.assignee, w.completed_by).where(w.dossier_id == dossier_id, or_(open_late, done_late))
+    )
+    return sorted(
+        {completed_by if state == "completed" else assignee for state, assignee, completed_by in rows} - {None}
+    )
 
 
 def budget_group_started_at(session: Session, dossier_id: int, group: str) -> datetime | None:
     """When the first step of a shared budget group was created in this dossier."""
-    return session.scalar(select(WorkItemRecord.created_at).where(
-        WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.budget_group == group)
-        .order_by(WorkItemRecord.created_at).limit(1))
+    return session.scalar(
+        select(WorkItemRecord.created_at)
+        .where(WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.budget_group == group)
+        .order_by(WorkItemRecord.created_at)
+        .limit(1)
+    )
 
 
 def latest_definition(session: Session, key: str, status: str | None = None) -> ProcessDefinitionRecord | None:
@@ -90,16 +102,20 @@ def latest_definition(session: Session, key: str, status: str | None = None) -> 
 
 
 def next_definition_version(session: Session, key: str) -> int:
-    return (session.scalar(select(func.max(ProcessDefinitionRecord.version))
-                           .where(ProcessDefinitionRecord.key == key)) or 0) + 1
+    return (
+        session.scalar(select(func.max(ProcessDefinitionRecord.version)).where(ProcessDefinitionRecord.key == key)) or 0
+    ) + 1
 
 
 def due_sla_items(session: Session, now: datetime, limit: int) -> list[WorkItemRecord]:
     """Open items whose next SLA level is due, earliest first (index on next_sla_at); on
     PostgreSQL rows another worker holds are skipped."""
-    query = (select(WorkItemRecord)
-             .where(WorkItemRecord.next_sla_at <= now, WorkItemRecord.state.in_(OPEN_STATES))
-             .order_by(WorkItemRecord.next_sla_at).limit(limit))
+    query = (
+        select(WorkItemRecord)
+        .where(WorkItemRecord.next_sla_at <= now, WorkItemRecord.state.in_(OPEN_STATES))
+        .order_by(WorkItemRecord.next_sla_at)
+        .limit(limit)
+    )
     if _is_postgres(session):
         query = query.with_for_update(skip_locked=True)
     return list(session.scalars(query))
@@ -108,8 +124,12 @@ def due_sla_items(session: Session, now: datetime, limit: int) -> list[WorkItemR
 def dossiers_to_forecast(session: Session, now: datetime, limit: int) -> list[DossierRecord]:
     """Dossiers whose apology forecast is due, earliest first (index on apology_check_at); on
     PostgreSQL rows another worker holds are skipped."""
-    query = (select(DossierRecord).where(DossierRecord.apology_check_at <= now)
-             .order_by(DossierRecord.apology_check_at, DossierRecord.id).limit(limit))
+    query = (
+        select(DossierRecord)
+        .where(DossierRecord.apology_check_at <= now)
+        .order_by(DossierRecord.apology_check_at, DossierRecord.id)
+        .limit(limit)
+    )
     if _is_postgres(session):
         query = query.with_for_update(skip_locked=True)
     return list(session.scalars(query))
@@ -119,21 +139,28 @@ def record_forecast(session: Session, dossier_id: int, *, check_at: datetime | N
     """When the SLA sweep forecasts the dossier again: its bookkeeping, written beside the dossier's
     optimistic version (a Core UPDATE, which the ORM does not version), so that a clerk's change to
     the dossier never conflicts with it."""
-    session.execute(update(DossierRecord.__table__).where(DossierRecord.__table__.c.id == dossier_id)
-                    .values(apology_check_at=check_at))
+    session.execute(
+        update(DossierRecord.__table__)
+        .where(DossierRecord.__table__.c.id == dossier_id)
+        .values(apology_check_at=check_at)
+    )
 
 
 def record_apology_request(session: Session, dossier_id: int, appointment_at: datetime) -> None:
     """The leaders were asked about this appointment (one request per appointment); beside the
     version, as record_forecast."""
-    session.execute(update(DossierRecord.__table__).where(DossierRecord.__table__.c.id == dossier_id)
-                    .values(apology_check_at=None, apology_requested_for=appointment_at))
+    session.execute(
+        update(DossierRecord.__table__)
+        .where(DossierRecord.__table__.c.id == dossier_id)
+        .values(apology_check_at=None, apology_requested_for=appointment_at)
+    )
 
 
 def record_sla_level(session: Session, work_item_id: int, **values) -> None:
     """An SLA level's effects on a work item, beside its optimistic version (see record_forecast)."""
-    session.execute(update(WorkItemRecord.__table__).where(WorkItemRecord.__table__.c.id == work_item_id)
-                    .values(**values))
+    session.execute(
+        update(WorkItemRecord.__table__).where(WorkItemRecord.__table__.c.id == work_item_id).values(**values)
+    )
 
 
 def forecast_again(session: Session, now: datetime, unit_codes=None) -> int:
@@ -147,12 +174,14 @@ def forecast_again(session: Session, now: datetime, unit_codes=None) -> int:
 
 
 def active_users(session: Session, unit_code: str) -> list[UserRecord]:
-    return list(session.scalars(select(UserRecord).where(
-        UserRecord.unit_code == unit_code, UserRecord.active.is_(True))))
+    return list(
+        session.scalars(select(UserRecord).where(UserRecord.unit_code == unit_code, UserRecord.active.is_(True)))
+    )
 
 
 def insert_outbox_once(session: Session, **values) -> None:
     """Insert a message unless one with the same dedupe key exists."""
     dialect = postgresql if _is_postgres(session) else sqlite
-    session.execute(dialect.insert(OutboxRecord.__table__).values(**values)
-                    .on_conflict_do_nothing(index_elements=["dedupe_key"]))
+    session.execute(
+        dialect.insert(OutboxRecord.__table__).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )

@@ -33,8 +33,18 @@ from engine.store.records import FigureRollupRecord
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 DAY, MONTH = "d", "m"
 #: The counted columns, in the order `window` returns them.
-COLUMNS = ("received", "received_counter", "received_online", "received_post", "early", "on_time", "late",
-           "withdrawn_stopped", "closed_by_appointment", "closed_by_later_day")
+COLUMNS = (
+    "received",
+    "received_counter",
+    "received_online",
+    "received_post",
+    "early",
+    "on_time",
+    "late",
+    "withdrawn_stopped",
+    "closed_by_appointment",
+    "closed_by_later_day",
+)
 CLASSIFICATIONS = ("early", "on_time", "late")
 
 
@@ -48,6 +58,7 @@ def is_local_midnight(instant: datetime) -> bool:
 
 
 # -- kept in the change's transaction --------------------------------------------------------------------
+
 
 def record_received(session: Session, dossier: DossierRecord) -> None:
     """A receipt, on the day received, at the channel it came by."""
@@ -78,9 +89,19 @@ def _add(session: Session, dossier: DossierRecord, by_day: dict[date, dict[str, 
         for grain, key in ((DAY, day), (MONTH, day.replace(day=1))):
             for column, n in counts.items():
                 rows[(grain, key)][column] += n
-    session.connection().execute(_UPSERT, [
-        {"grain": grain, "day": key, "unit_code": dossier.unit_code, "definition_id": dossier.definition_id, **counts}
-        for (grain, key), counts in rows.items()])
+    session.connection().execute(
+        _UPSERT,
+        [
+            {
+                "grain": grain,
+                "day": key,
+                "unit_code": dossier.unit_code,
+                "definition_id": dossier.definition_id,
+                **counts,
+            }
+            for (grain, key), counts in rows.items()
+        ],
+    )
 
 
 # Written as text: SQLite and PostgreSQL share the upsert's syntax, and a prepared text statement
@@ -95,6 +116,7 @@ _UPSERT = text(
 
 # -- read ----------------------------------------------------------------------------------------------
 
+
 def window(session: Session, first: date, last: date | None, narrow) -> dict[tuple[str, int], list[int]]:
     """The counts of the days [first, last) (last None: every day from `first` on), per (commune,
     template version), summed from month rows for whole months and day rows for the rest.
@@ -106,8 +128,11 @@ def window(session: Session, first: date, last: date | None, narrow) -> dict[tup
     for grain, start, end in window_ranges(first, last):
         if end is not None and start >= end:
             continue
-        query = (select(r.unit_code, r.definition_id, *(func.sum(r.__table__.c[c]) for c in COLUMNS))
-                 .where(r.grain == grain, r.day >= start).group_by(r.unit_code, r.definition_id))
+        query = (
+            select(r.unit_code, r.definition_id, *(func.sum(r.__table__.c[c]) for c in COLUMNS))
+            .where(r.grain == grain, r.day >= start)
+            .group_by(r.unit_code, r.definition_id)
+        )
         if end is not None:
             query = query.where(r.day < end)
         for unit, definition_id, *counts in session.execute(narrow(query)):
@@ -135,12 +160,16 @@ def _next_month(day: date) -> date:
 
 # -- recount -------------------------------------------------------------------------------------------
 
+
 def rebuild(connection: Connection) -> int:
     """Replace every rollup row by a recount of the dossiers (two INSERT ... SELECT); returns the
     number of day rows. Used by the migration that adds the table and by `motcua rollups rebuild`."""
     postgres = connection.dialect.name == "postgresql"
-    day = (lambda column: f"CAST(({column} AT TIME ZONE 'Asia/Ho_Chi_Minh') AS DATE)") if postgres else \
-        (lambda column: f"date({column}, '+7 hours')")
+    day = (
+        (lambda column: f"CAST(({column} AT TIME ZONE 'Asia/Ho_Chi_Minh') AS DATE)")
+        if postgres
+        else (lambda column: f"date({column}, '+7 hours')")
+    )
     month = "CAST(date_trunc('month', day) AS DATE)" if postgres else "date(day, 'start of month')"
     later = "GREATEST(appointment_at, completed_at)" if postgres else "max(appointment_at, completed_at)"
     columns = ", ".join(COLUMNS)
@@ -152,21 +181,43 @@ def rebuild(connection: Connection) -> int:
 
     closed = "WHERE completed_at IS NOT NULL"
     classified = {c: f"CASE WHEN classification = '{c}' THEN 1 ELSE 0 END" for c in CLASSIFICATIONS}
-    events = " UNION ALL ".join((
-        event("received_at", {"received": "1", **{f"received_{c}": f"CASE WHEN channel = '{c}' THEN 1 ELSE 0 END"
-                                                  for c in ("counter", "online", "post")}}),
-        event("completed_at", {**classified, "withdrawn_stopped":
-                               "CASE WHEN classification IN ('early', 'on_time', 'late') THEN 0 ELSE 1 END"}, closed),
-        event("appointment_at", {"closed_by_appointment": "1"}, f"{closed} AND appointment_at IS NOT NULL"),
-        event(later, {"closed_by_later_day": "1"}, f"{closed} AND appointment_at IS NOT NULL"),
-    ))
+    events = " UNION ALL ".join(
+        (
+            event(
+                "received_at",
+                {
+                    "received": "1",
+                    **{
+                        f"received_{c}": f"CASE WHEN channel = '{c}' THEN 1 ELSE 0 END"
+                        for c in ("counter", "online", "post")
+                    },
+                },
+            ),
+            event(
+                "completed_at",
+                {
+                    **classified,
+                    "withdrawn_stopped": "CASE WHEN classification IN ('early', 'on_time', 'late') THEN 0 ELSE 1 END",
+                },
+                closed,
+            ),
+            event("appointment_at", {"closed_by_appointment": "1"}, f"{closed} AND appointment_at IS NOT NULL"),
+            event(later, {"closed_by_later_day": "1"}, f"{closed} AND appointment_at IS NOT NULL"),
+        )
+    )
     connection.execute(text("DELETE FROM figure_rollup"))
-    connection.execute(text(
-        f"INSERT INTO figure_rollup (grain, day, unit_code, definition_id, {columns}) "
-        f"SELECT '{DAY}', day, unit_code, definition_id, {sums} FROM ({events}) AS events "
-        f"GROUP BY day, unit_code, definition_id"))
-    connection.execute(text(
-        f"INSERT INTO figure_rollup (grain, day, unit_code, definition_id, {columns}) "
-        f"SELECT '{MONTH}', {month}, unit_code, definition_id, {sums} FROM figure_rollup WHERE grain = '{DAY}' "
-        f"GROUP BY {month}, unit_code, definition_id"))
+    connection.execute(
+        text(
+            f"INSERT INTO figure_rollup (grain, day, unit_code, definition_id, {columns}) "
+            f"SELECT '{DAY}', day, unit_code, definition_id, {sums} FROM ({events}) AS events "
+            f"GROUP BY day, unit_code, definition_id"
+        )
+    )
+    connection.execute(
+        text(
+            f"INSERT INTO figure_rollup (grain, day, unit_code, definition_id, {columns}) "
+            f"SELECT '{MONTH}', {month}, unit_code, definition_id, {sums} FROM figure_rollup WHERE grain = '{DAY}' "
+            f"GROUP BY {month}, unit_code, definition_id"
+        )
+    )
     return connection.execute(text(f"SELECT COUNT(*) FROM figure_rollup WHERE grain = '{DAY}'")).scalar_one()

@@ -41,17 +41,22 @@ class SatisfactionRow:
 
 def _figures():
     r = SatisfactionRecord
-    return [func.count(distinct(r.id))] + [
-        func.sum(func.cast(getattr(r, f"{c}_score") >= 1, Integer)) for c in CRITERIA] + [
-        func.sum(getattr(r, f"{c}_score")) for c in CRITERIA]
+    return (
+        [func.count(distinct(r.id))]
+        + [func.sum(func.cast(getattr(r, f"{c}_score") >= 1, Integer)) for c in CRITERIA]
+        + [func.sum(getattr(r, f"{c}_score")) for c in CRITERIA]
+    )
 
 
 def _row(key, label, count, *sums) -> SatisfactionRow:
-    satisfied_sums, score_sums = sums[:len(CRITERIA)], sums[len(CRITERIA):]
+    satisfied_sums, score_sums = sums[: len(CRITERIA)], sums[len(CRITERIA) :]
     return SatisfactionRow(
-        str(key), label or str(key), count,
+        str(key),
+        label or str(key),
+        count,
         {c: (s / count if count else None) for c, s in zip(CRITERIA, satisfied_sums)},
-        {c: (s / count if count else None) for c, s in zip(CRITERIA, score_sums)})
+        {c: (s / count if count else None) for c, s in zip(CRITERIA, score_sums)},
+    )
 
 
 def _in_scope(query, scope: Scope):
@@ -59,14 +64,16 @@ def _in_scope(query, scope: Scope):
     query = query.where(r.unit_code.in_(scope.units), r.rated_at >= scope.start, r.rated_at < scope.end)
     if scope.procedure:
         query = query.join(ProcessDefinitionRecord, ProcessDefinitionRecord.id == r.definition_id).where(
-            ProcessDefinitionRecord.key == scope.procedure)
+            ProcessDefinitionRecord.key == scope.procedure
+        )
     return query
 
 
 def by_commune(session: Session, scope: Scope) -> list[SatisfactionRow]:
     r = SatisfactionRecord
-    query = _in_scope(select(r.unit_code, UnitRecord.name, *_figures())
-                      .join(UnitRecord, UnitRecord.code == r.unit_code), scope).group_by(r.unit_code, UnitRecord.name)
+    query = _in_scope(
+        select(r.unit_code, UnitRecord.name, *_figures()).join(UnitRecord, UnitRecord.code == r.unit_code), scope
+    ).group_by(r.unit_code, UnitRecord.name)
     return sorted((_row(*row) for row in session.execute(query)), key=lambda row: row.label)
 
 
@@ -82,13 +89,21 @@ def by_procedure(session: Session, scope: Scope) -> list[SatisfactionRow]:
 def by_officer(session: Session, scope: Scope) -> list[SatisfactionRow]:
     """An officer counts every rated dossier in which they completed at least one step."""
     r, w = SatisfactionRecord, WorkItemRecord
-    handled = (select(w.dossier_id, w.completed_by).where(w.state == "completed", w.completed_by.is_not(None))
-               .distinct().subquery())
-    query = _in_scope(select(handled.c.completed_by, func.min(UserRecord.full_name), *_figures())
-                      .join(handled, handled.c.dossier_id == r.dossier_id)
-                      .outerjoin(UserRecord, UserRecord.username == handled.c.completed_by), scope)
-    return sorted((_row(*row) for row in session.execute(query.group_by(handled.c.completed_by))),
-                  key=lambda row: row.label)
+    handled = (
+        select(w.dossier_id, w.completed_by)
+        .where(w.state == "completed", w.completed_by.is_not(None))
+        .distinct()
+        .subquery()
+    )
+    query = _in_scope(
+        select(handled.c.completed_by, func.min(UserRecord.full_name), *_figures())
+        .join(handled, handled.c.dossier_id == r.dossier_id)
+        .outerjoin(UserRecord, UserRecord.username == handled.c.completed_by),
+        scope,
+    )
+    return sorted(
+        (_row(*row) for row in session.execute(query.group_by(handled.c.completed_by))), key=lambda row: row.label
+    )
 
 
 def total(session: Session, scope: Scope) -> SatisfactionRow:

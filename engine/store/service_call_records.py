@@ -63,25 +63,40 @@ class ConnectorHostRecord(Base):
 def record_pending(session: Session, dossier_id: int, calls, now: datetime) -> None:
     """A call row for every service task a change left waiting (engine.bpmn.service_tasks.PendingCall)."""
     for call in calls:
-        add_call_once(session, dossier_id=dossier_id, task_id=call.task_id, element_id=call.element_id,
-                      connector=call.connector, params=json.loads(json.dumps(call.params, default=str)),
-                      status="pending", attempts=0, max_attempts=call.retries + 1, backoff_base=call.backoff_base,
-                      due_at=now, created_at=now)
+        add_call_once(
+            session,
+            dossier_id=dossier_id,
+            task_id=call.task_id,
+            element_id=call.element_id,
+            connector=call.connector,
+            params=json.loads(json.dumps(call.params, default=str)),
+            status="pending",
+            attempts=0,
+            max_attempts=call.retries + 1,
+            backoff_base=call.backoff_base,
+            due_at=now,
+            created_at=now,
+        )
 
 
 def add_call_once(session: Session, **values) -> None:
     """Insert the call unless its task already has one (a change retried after a lost race)."""
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(insert(ServiceCallRecord).values(**values)
-                    .on_conflict_do_nothing(index_elements=["dossier_id", "task_id"]))
+    session.execute(
+        insert(ServiceCallRecord).values(**values).on_conflict_do_nothing(index_elements=["dossier_id", "task_id"])
+    )
 
 
 def set_due(session: Session, call_id: int, at: datetime | None) -> None:
     """Park a call until `at` (None: until an administrator retries it)."""
     status = "pending" if at is not None else "failed"
-    session.execute(update(ServiceCallRecord).where(ServiceCallRecord.id == call_id)
-                    .values(due_at=at, status=status).execution_options(synchronize_session=False))
+    session.execute(
+        update(ServiceCallRecord)
+        .where(ServiceCallRecord.id == call_id)
+        .values(due_at=at, status=status)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def allowed_hosts(session: Session) -> list[ConnectorHostRecord]:

@@ -164,6 +164,7 @@ class OpenDossier:
 
 # -- conditions --------------------------------------------------------------------------------------
 
+
 def bucket_condition(bucket: str, scope: Scope, now: datetime) -> ColumnElement[bool]:
     """The SQL condition of a figure (engine.domain.figures); raises ValueError for an unknown one."""
     d = DossierRecord
@@ -176,8 +177,7 @@ def bucket_condition(bucket: str, scope: Scope, now: datetime) -> ColumnElement[
     past_appointment = and_(d.appointment_at.is_not(None), d.appointment_at < as_of)
     received = and_(d.received_at >= scope.start, d.received_at < scope.end)
     conditions = {
-        "carried_over": and_(d.received_at < scope.start,
-                             or_(d.completed_at.is_(None), d.completed_at >= scope.start)),
+        "carried_over": and_(d.received_at < scope.start, or_(d.completed_at.is_(None), d.completed_at >= scope.start)),
         "received": received,
         "in_progress": in_progress,
         "not_due": and_(in_progress, ~past_appointment),
@@ -198,17 +198,22 @@ def bucket_condition(bucket: str, scope: Scope, now: datetime) -> ColumnElement[
 def _paused_at(instant: datetime):
     """Ids of the dossiers waiting for the applicant at an instant (one small uncorrelated subquery)."""
     p = DossierPauseRecord
-    return (select(p.dossier_id).where(p.kind.in_(PAUSE_KINDS), p.started_at <= instant,
-                                       or_(p.ended_at.is_(None), p.ended_at > instant))
-            .scalar_subquery())
+    return (
+        select(p.dossier_id)
+        .where(p.kind.in_(PAUSE_KINDS), p.started_at <= instant, or_(p.ended_at.is_(None), p.ended_at > instant))
+        .scalar_subquery()
+    )
 
 
 def _in_scope(query, scope: Scope):
     """Communes, procedure, and only dossiers that can touch the range: received before its end,
     and not finished before its start."""
     d = DossierRecord
-    query = query.where(d.unit_code.in_(sorted(scope.units)), d.received_at < scope.end,
-                        or_(d.received_at >= scope.start, d.completed_at.is_(None), d.completed_at >= scope.start))
+    query = query.where(
+        d.unit_code.in_(sorted(scope.units)),
+        d.received_at < scope.end,
+        or_(d.received_at >= scope.start, d.completed_at.is_(None), d.completed_at >= scope.start),
+    )
     return _of_procedure(query, scope)
 
 
@@ -231,6 +236,7 @@ def _figure_columns(scope: Scope, now: datetime) -> list:
 
 # -- counts --------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Tables:
     summary: Figures
@@ -251,13 +257,19 @@ def tables(session: Session, scope: Scope, now: datetime, *, recount: bool = Fal
     per_version: dict[int, list[int]] = {}
     total = [0] * len(definitions.COUNTED)
     for (unit, version), counts in cells.items():
-        for sums in (per_unit.setdefault(unit, [0] * len(counts)), per_version.setdefault(version, [0] * len(counts)),
-                     total):
+        for sums in (
+            per_unit.setdefault(unit, [0] * len(counts)),
+            per_version.setdefault(version, [0] * len(counts)),
+            total,
+        ):
             for i, n in enumerate(counts):
                 sums[i] += n
     as_figures = lambda sums: {key: Figures(*values) for key, values in sums.items()}  # noqa: E731
-    return Tables(Figures(*total), _commune_rows(session, scope, as_figures(per_unit)),
-                  _procedure_rows(session, as_figures(per_version)))
+    return Tables(
+        Figures(*total),
+        _commune_rows(session, scope, as_figures(per_unit)),
+        _procedure_rows(session, as_figures(per_version)),
+    )
 
 
 def _by_unit_and_version(session: Session, scope: Scope, now: datetime) -> dict[tuple[str, int], tuple[int, ...]]:
@@ -266,7 +278,8 @@ def _by_unit_and_version(session: Session, scope: Scope, now: datetime) -> dict[
     # at 100,000 dossiers (benchmarks/dashboard.py). The groups are the same either way.
     unit = func.coalesce(DossierRecord.unit_code, "")
     query = select(unit, DossierRecord.definition_id, *_figure_columns(scope, now)).group_by(
-        unit, DossierRecord.definition_id)
+        unit, DossierRecord.definition_id
+    )
     return {(row[0], row[1]): tuple(int(v) for v in row[2:]) for row in session.execute(_in_scope(query, scope))}
 
 
@@ -283,8 +296,7 @@ _RECEIVED, _CLOSED, _BY_APPOINTMENT, _BY_LATER_DAY = 0, slice(4, 8), 8, 9
 
 
 def _rollups_answer(scope: Scope) -> bool:
-    return (scope.start < scope.end and rollups.is_local_midnight(scope.start)
-            and rollups.is_local_midnight(scope.end))
+    return scope.start < scope.end and rollups.is_local_midnight(scope.start) and rollups.is_local_midnight(scope.end)
 
 
 def _from_rollups(session: Session, scope: Scope, now: datetime) -> dict[tuple[str, int], tuple[int, ...]]:
@@ -309,8 +321,14 @@ def _from_rollups(session: Session, scope: Scope, now: datetime) -> dict[tuple[s
             open_at_end = opened + sum(after[_CLOSED]) - after[_RECEIVED]
             overdue = (past_appointment + after[_BY_LATER_DAY] - after[_BY_APPOINTMENT]) - paused_past_appointment
         # In the order of Figures' fields (engine.domain.figures.COUNTED).
-        cells[cell] = (carried_over, *counts[:_CLOSED.start], open_at_end - paused - overdue, overdue, paused,
-                       *counts[_CLOSED])
+        cells[cell] = (
+            carried_over,
+            *counts[: _CLOSED.start],
+            open_at_end - paused - overdue,
+            overdue,
+            paused,
+            *counts[_CLOSED],
+        )
     return cells
 
 
@@ -332,10 +350,18 @@ def _open_now(session: Session, scope: Scope, as_of: datetime) -> dict[tuple[str
     d = DossierRecord
     paused = d.id.in_(_paused_at(as_of))
     passed = and_(d.appointment_at.is_not(None), d.appointment_at < as_of)
-    query = (select(d.unit_code, d.definition_id, func.count(), _count(paused), _count(and_(~paused, passed)),
-                    _count(and_(d.received_at < as_of, passed)))
-             .where(d.completed_at.is_(None), d.unit_code.in_(sorted(scope.units)))
-             .group_by(d.unit_code, d.definition_id))
+    query = (
+        select(
+            d.unit_code,
+            d.definition_id,
+            func.count(),
+            _count(paused),
+            _count(and_(~paused, passed)),
+            _count(and_(d.received_at < as_of, passed)),
+        )
+        .where(d.completed_at.is_(None), d.unit_code.in_(sorted(scope.units)))
+        .group_by(d.unit_code, d.definition_id)
+    )
     return {(row[0], row[1]): tuple(int(v) for v in row[2:]) for row in session.execute(_of_procedure(query, scope))}
 
 
@@ -344,15 +370,24 @@ def _paused_then(session: Session, scope: Scope, instant: datetime) -> dict[tupl
     them had their appointment before it. Read from the pauses going on then (driving the query from
     them: the dossiers are looked up by id)."""
     d, p = DossierRecord, DossierPauseRecord
-    waiting = (select(p.dossier_id).where(p.kind.in_(PAUSE_KINDS), p.started_at <= instant,
-                                          or_(p.ended_at.is_(None), p.ended_at > instant))
-               .distinct().subquery())
+    waiting = (
+        select(p.dossier_id)
+        .where(p.kind.in_(PAUSE_KINDS), p.started_at <= instant, or_(p.ended_at.is_(None), p.ended_at > instant))
+        .distinct()
+        .subquery()
+    )
     passed = and_(d.appointment_at.is_not(None), d.appointment_at < instant)
-    query = (select(d.unit_code, d.definition_id, func.count(), _count(passed))
-             .select_from(waiting).join(d, d.id == waiting.c.dossier_id)
-             .where(d.unit_code.in_(sorted(scope.units)), d.received_at < instant,
-                    or_(d.completed_at.is_(None), d.completed_at >= instant))
-             .group_by(d.unit_code, d.definition_id))
+    query = (
+        select(d.unit_code, d.definition_id, func.count(), _count(passed))
+        .select_from(waiting)
+        .join(d, d.id == waiting.c.dossier_id)
+        .where(
+            d.unit_code.in_(sorted(scope.units)),
+            d.received_at < instant,
+            or_(d.completed_at.is_(None), d.completed_at >= instant),
+        )
+        .group_by(d.unit_code, d.definition_id)
+    )
     return {(row[0], row[1]): (int(row[2]), int(row[3])) for row in session.execute(_of_procedure(query, scope))}
 
 
@@ -372,8 +407,10 @@ def by_procedure(session: Session, scope: Scope, now: datetime) -> list[Row]:
 
 def _commune_rows(session: Session, scope: Scope, per_unit: dict[str, Figures]) -> list[Row]:
     names = unit_names(session, scope.units)
-    return [Row(code, names.get(code, code), per_unit.get(code, Figures()), code)
-            for code in sorted(names, key=lambda c: names[c])]
+    return [
+        Row(code, names.get(code, code), per_unit.get(code, Figures()), code)
+        for code in sorted(names, key=lambda c: names[c])
+    ]
 
 
 def _procedure_rows(session: Session, per_version: dict[int, Figures]) -> list[Row]:
@@ -381,15 +418,17 @@ def _procedure_rows(session: Session, per_version: dict[int, Figures]) -> list[R
     names: dict[str, str] = {}
     codes: dict[str, str] = {}
     per_key: dict[str, Figures] = {}
-    query = (select(p.id, p.key, p.name, p.procedure_code).where(p.id.in_(sorted(per_version)))
-             .order_by(p.version.desc()))
+    query = (
+        select(p.id, p.key, p.name, p.procedure_code).where(p.id.in_(sorted(per_version))).order_by(p.version.desc())
+    )
     for version, key, name, code in session.execute(query):
         names.setdefault(key, name)  # the newest version's name and code
         if code:
             codes.setdefault(key, code)
         per_key[key] = per_key.get(key, Figures()) + per_version[version]
-    rows = [Row(key, names[key], figures, codes.get(key, "")) for key, figures in per_key.items()
-            if figures != Figures()]
+    rows = [
+        Row(key, names[key], figures, codes.get(key, "")) for key, figures in per_key.items() if figures != Figures()
+    ]
     return sorted(rows, key=lambda r: (-r.figures.received, r.label))
 
 
@@ -402,12 +441,21 @@ def by_officer(session: Session, scope: Scope, *, recount: bool = False) -> list
     w = WorkItemRecord
     # A step's commune is its dossier's (engine.services.projection copies it): the dossiers are
     # joined only to filter a procedure, and the steps are read from their completion index.
-    query = (select(w.completed_by, *(_count(w.classification == name) for name in CLASSIFICATIONS),
-                    _count(w.classification.is_(None)))
-             .where(w.state == "completed", w.completed_by.is_not(None),
-                    w.completed_at >= scope.start, w.completed_at < scope.end,
-                    w.unit_code.in_(sorted(scope.units)))
-             .group_by(w.completed_by))
+    query = (
+        select(
+            w.completed_by,
+            *(_count(w.classification == name) for name in CLASSIFICATIONS),
+            _count(w.classification.is_(None)),
+        )
+        .where(
+            w.state == "completed",
+            w.completed_by.is_not(None),
+            w.completed_at >= scope.start,
+            w.completed_at < scope.end,
+            w.unit_code.in_(sorted(scope.units)),
+        )
+        .group_by(w.completed_by)
+    )
     if scope.procedure:
         query = _of_procedure(query.join(DossierRecord, DossierRecord.id == w.dossier_id), scope)
     counted = list(session.execute(query))
@@ -432,8 +480,11 @@ def _officers_from_rollups(session: Session, scope: Scope) -> list[OfficerRow]:
 
 def full_names(session: Session, usernames) -> dict[str, str]:
     """Each user's full name; the user name itself when the account has none (or no longer exists)."""
-    found = dict(session.execute(select(UserRecord.username, UserRecord.full_name)
-                                 .where(UserRecord.username.in_(sorted(set(usernames))))).all())
+    found = dict(
+        session.execute(
+            select(UserRecord.username, UserRecord.full_name).where(UserRecord.username.in_(sorted(set(usernames))))
+        ).all()
+    )
     return {username: (found.get(username) or "").strip() or username for username in usernames}
 
 
@@ -441,13 +492,29 @@ def full_names(session: Session, usernames) -> dict[str, str]:
 # Lists select from their own table and look the commune and procedure names up afterwards: joining
 # the name tables makes SQLite's planner walk dossiers through the smaller table's index.
 
+
 def dossiers(session: Session, scope: Scope, bucket: str, now: datetime, limit: int = 500) -> list[DossierLine]:
     """The dossiers behind one number of the counts, by appointment (those without one last)."""
     d = DossierRecord
-    query = (select(d.id, d.code, d.definition_id, d.unit_code, d.received_at, d.appointment_at, d.completed_at,
-                    d.status, d.run_state, d.classification, d.margin_minutes, d.channel)
-             .where(bucket_condition(bucket, scope, now))
-             .order_by(d.appointment_at.is_(None), d.appointment_at, d.code).limit(limit))
+    query = (
+        select(
+            d.id,
+            d.code,
+            d.definition_id,
+            d.unit_code,
+            d.received_at,
+            d.appointment_at,
+            d.completed_at,
+            d.status,
+            d.run_state,
+            d.classification,
+            d.margin_minutes,
+            d.channel,
+        )
+        .where(bucket_condition(bucket, scope, now))
+        .order_by(d.appointment_at.is_(None), d.appointment_at, d.code)
+        .limit(limit)
+    )
     rows = session.execute(_in_scope(query, scope)).all()
     procedures, units = definition_names(session, {r[2] for r in rows}), unit_names(session, {r[3] for r in rows})
     return [DossierLine(r[0], r[1], procedures[r[2]], units[r[3]], *r[4:]) for r in rows]
@@ -456,11 +523,19 @@ def dossiers(session: Session, scope: Scope, bucket: str, now: datetime, limit: 
 def officer_steps(session: Session, scope: Scope, username: str, limit: int = 500) -> list[tuple]:
     """The steps one officer completed in the range: (dossier code, unit, step, completed, class, margin)."""
     w, d = WorkItemRecord, DossierRecord
-    query = (select(d.code, d.unit_code, w.name, w.completed_at, w.classification, w.margin_minutes)
-             .join(d, d.id == w.dossier_id)
-             .where(w.state == "completed", w.completed_by == username,
-                    w.completed_at >= scope.start, w.completed_at < scope.end, d.unit_code.in_(sorted(scope.units)))
-             .order_by(w.completed_at).limit(limit))
+    query = (
+        select(d.code, d.unit_code, w.name, w.completed_at, w.classification, w.margin_minutes)
+        .join(d, d.id == w.dossier_id)
+        .where(
+            w.state == "completed",
+            w.completed_by == username,
+            w.completed_at >= scope.start,
+            w.completed_at < scope.end,
+            d.unit_code.in_(sorted(scope.units)),
+        )
+        .order_by(w.completed_at)
+        .limit(limit)
+    )
     rows = session.execute(_of_procedure(query, scope)).all()
     units = unit_names(session, {r[1] for r in rows})
     return [(code, units[unit], *rest) for code, unit, *rest in rows]
@@ -470,18 +545,31 @@ def escalations(session: Session, scope: Scope, limit: int = 1000, code: str | N
     """SLA levels fired (warning, breach, escalation) and apologies asked within the range, newest
     first; only one dossier's when `code` is given."""
     a, d, w = AuditEventRecord, DossierRecord, WorkItemRecord
-    query = (select(a.at, a.action, a.detail, d.code, d.unit_code, w.name)
-             .join(d, d.id == a.dossier_id).outerjoin(w, w.id == a.work_item_id)
-             .where(a.action.in_(SLA_ACTIONS), a.at >= scope.start, a.at < scope.end,
-                    d.unit_code.in_(sorted(scope.units)))
-             .order_by(a.at.desc(), a.id.desc()).limit(limit))
+    query = (
+        select(a.at, a.action, a.detail, d.code, d.unit_code, w.name)
+        .join(d, d.id == a.dossier_id)
+        .outerjoin(w, w.id == a.work_item_id)
+        .where(a.action.in_(SLA_ACTIONS), a.at >= scope.start, a.at < scope.end, d.unit_code.in_(sorted(scope.units)))
+        .order_by(a.at.desc(), a.id.desc())
+        .limit(limit)
+    )
     if code is not None:
         query = query.where(d.code == code)
     rows = session.execute(_of_procedure(query, scope)).all()
     units = unit_names(session, {r[4] for r in rows})
-    return [EscalationLine(at, action, detail.get("level"), code, units[unit], step, detail.get("action_taken"),
-                           tuple(detail.get("notified") or ()))
-            for at, action, detail, code, unit, step in rows]
+    return [
+        EscalationLine(
+            at,
+            action,
+            detail.get("level"),
+            code,
+            units[unit],
+            step,
+            detail.get("action_taken"),
+            tuple(detail.get("notified") or ()),
+        )
+        for at, action, detail, code, unit, step in rows
+    ]
 
 
 def open_dossiers(session: Session, scope: Scope, now: datetime) -> list[OpenDossier]:
@@ -498,8 +586,12 @@ def at_risk_candidates(session: Session, scope: Scope, now: datetime) -> list[Op
     worker running, that is every one of them; with it, the few tens whose forecast is due or
     misses, out of tens of thousands open in a province."""
     d = DossierRecord
-    ahead = (d.unit_code.in_(sorted(scope.units)), d.run_state.in_(OPEN_RUN_STATES), d.appointment_at > now,
-             or_(d.apology_check_at.is_(None), d.apology_check_at <= now))
+    ahead = (
+        d.unit_code.in_(sorted(scope.units)),
+        d.run_state.in_(OPEN_RUN_STATES),
+        d.appointment_at > now,
+        or_(d.apology_check_at.is_(None), d.apology_check_at <= now),
+    )
     return _open_with_steps(session, ahead, lambda query: _of_procedure(query, scope))
 
 
@@ -511,15 +603,31 @@ def open_dossiers_by_id(session: Session, ids) -> list[OpenDossier]:
 
 def _open_with_steps(session: Session, conditions, narrow=lambda query: query) -> list[OpenDossier]:
     d, w = DossierRecord, WorkItemRecord
-    query = (select(d.id, d.code, d.definition_id, d.unit_code, d.status, d.received_at, d.appointment_at,
-                    d.overrides, d.re_appointment_reason.isnot(None)).where(*conditions).order_by(d.appointment_at))
+    query = (
+        select(
+            d.id,
+            d.code,
+            d.definition_id,
+            d.unit_code,
+            d.status,
+            d.received_at,
+            d.appointment_at,
+            d.overrides,
+            d.re_appointment_reason.isnot(None),
+        )
+        .where(*conditions)
+        .order_by(d.appointment_at)
+    )
     rows = session.execute(narrow(query)).all()
     procedures, units = definition_names(session, {r[2] for r in rows}), unit_names(session, {r[3] for r in rows})
     found = {r[0]: OpenDossier(r[0], r[1], r[2], r[3], units[r[3]], procedures[r[2]], *r[4:]) for r in rows}
     if not found:
         return []
-    steps = (select(w.dossier_id, w.element_id, w.name, w.due_at, w.budget_minutes, w.budget_group)
-             .join(d, d.id == w.dossier_id).where(w.state.in_(OPEN_STATES), *conditions))
+    steps = (
+        select(w.dossier_id, w.element_id, w.name, w.due_at, w.budget_minutes, w.budget_group)
+        .join(d, d.id == w.dossier_id)
+        .where(w.state.in_(OPEN_STATES), *conditions)
+    )
     for dossier_id, *step in session.execute(steps):
         if dossier_id in found:
             found[dossier_id].steps.append(OpenStep(*step))
@@ -545,21 +653,49 @@ def dossier_detail(session: Session, code: str, units) -> tuple[DossierLine, lis
     """One dossier of the given communes with its steps in order; None when unknown or out of scope."""
     d, p = DossierRecord, ProcessDefinitionRecord
     row = session.execute(
-        select(d.id, d.code, p.name, UnitRecord.name, d.received_at, d.appointment_at, d.completed_at,
-               d.status, d.run_state, d.classification, d.margin_minutes, d.channel)
-        .join(p, p.id == d.definition_id).join(UnitRecord, UnitRecord.code == d.unit_code)
-        .where(d.code == code, d.unit_code.in_(sorted(units)))).first()
+        select(
+            d.id,
+            d.code,
+            p.name,
+            UnitRecord.name,
+            d.received_at,
+            d.appointment_at,
+            d.completed_at,
+            d.status,
+            d.run_state,
+            d.classification,
+            d.margin_minutes,
+            d.channel,
+        )
+        .join(p, p.id == d.definition_id)
+        .join(UnitRecord, UnitRecord.code == d.unit_code)
+        .where(d.code == code, d.unit_code.in_(sorted(units)))
+    ).first()
     if row is None:
         return None
     w = WorkItemRecord
     steps = session.execute(
-        select(w.name, w.role, w.state, w.assignee, w.completed_by, w.created_at, w.due_at, w.completed_at,
-               w.classification, w.margin_minutes, w.escalation_level)
-        .where(w.dossier_id == row[0]).order_by(w.created_at, w.id))
+        select(
+            w.name,
+            w.role,
+            w.state,
+            w.assignee,
+            w.completed_by,
+            w.created_at,
+            w.due_at,
+            w.completed_at,
+            w.classification,
+            w.margin_minutes,
+            w.escalation_level,
+        )
+        .where(w.dossier_id == row[0])
+        .order_by(w.created_at, w.id)
+    )
     return DossierLine(*row), [StepLine(*step) for step in steps]
 
 
 # -- labels ---------------------------------------------------------------------------------------------
+
 
 def unit_names(session: Session, codes) -> dict[str, str]:
     query = select(UnitRecord.code, UnitRecord.name).where(UnitRecord.code.in_(sorted(codes)))
@@ -568,7 +704,8 @@ def unit_names(session: Session, codes) -> dict[str, str]:
 
 def definition_names(session: Session, ids) -> dict[int, str]:
     query = select(ProcessDefinitionRecord.id, ProcessDefinitionRecord.name).where(
-        ProcessDefinitionRecord.id.in_(sorted(ids)))
+        ProcessDefinitionRecord.id.in_(sorted(ids))
+    )
     return {definition_id: name for definition_id, name in session.execute(query)}
 
 

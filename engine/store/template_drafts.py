@@ -39,44 +39,73 @@ def store_blob(session: Session, digest: str, files: dict[str, str], now: dateti
 
 def drop_blob_if_unused(session: Session, digest: str) -> None:
     """A draft's earlier content, once no version names it any more."""
-    used = session.scalar(select(func.count()).select_from(ProcessDefinitionRecord)
-                          .where(ProcessDefinitionRecord.digest == digest))
+    used = session.scalar(
+        select(func.count()).select_from(ProcessDefinitionRecord).where(ProcessDefinitionRecord.digest == digest)
+    )
     if not used:
         session.execute(delete(TemplateBlobRecord).where(TemplateBlobRecord.digest == digest))
 
 
-def add_draft(session: Session, *, key: str, name: str, digest: str, procedure_code: str | None,
-              legal_limit_minutes: int | None, clock_cutoff: str | None,
-              clock_last_hour: bool) -> ProcessDefinitionRecord:
+def add_draft(
+    session: Session,
+    *,
+    key: str,
+    name: str,
+    digest: str,
+    procedure_code: str | None,
+    legal_limit_minutes: int | None,
+    clock_cutoff: str | None,
+    clock_last_hour: bool,
+) -> ProcessDefinitionRecord:
     draft = ProcessDefinitionRecord(
-        key=key, version=next_definition_version(session, key), name=name, digest=digest, status="draft",
-        procedure_code=procedure_code, legal_limit_minutes=legal_limit_minutes, clock_cutoff=clock_cutoff,
-        clock_last_hour=clock_last_hour, published_at=None)
+        key=key,
+        version=next_definition_version(session, key),
+        name=name,
+        digest=digest,
+        status="draft",
+        procedure_code=procedure_code,
+        legal_limit_minutes=legal_limit_minutes,
+        clock_cutoff=clock_cutoff,
+        clock_last_hour=clock_last_hour,
+        published_at=None,
+    )
     session.add(draft)
     session.flush()
     return draft
 
 
-def communes_not_on(session: Session, province_code: str, definition_id: int, key: str,
-                    limit: int) -> list[str]:
+def communes_not_on(session: Session, province_code: str, definition_id: int, key: str, limit: int) -> list[str]:
     """Communes of the province whose variant of the template is missing or on another version."""
     on_version = select(VariantRecord.unit_code).where(
-        VariantRecord.template_key == key, VariantRecord.definition_id == definition_id)
-    return list(session.scalars(
-        select(UnitRecord.code)
-        .where(UnitRecord.parent_code == province_code, UnitRecord.kind == "commune",
-               UnitRecord.code.not_in(on_version))
-        .order_by(UnitRecord.code).limit(limit)))
+        VariantRecord.template_key == key, VariantRecord.definition_id == definition_id
+    )
+    return list(
+        session.scalars(
+            select(UnitRecord.code)
+            .where(
+                UnitRecord.parent_code == province_code,
+                UnitRecord.kind == "commune",
+                UnitRecord.code.not_in(on_version),
+            )
+            .order_by(UnitRecord.code)
+            .limit(limit)
+        )
+    )
 
 
 def rollout_counts(session: Session, province_code: str, definition_id: int, key: str) -> tuple[int, int]:
     """(communes already on this version, communes of the province)."""
     communes = and_(UnitRecord.parent_code == province_code, UnitRecord.kind == "commune")
     total = session.scalar(select(func.count()).select_from(UnitRecord).where(communes)) or 0
-    done = session.scalar(
-        select(func.count()).select_from(VariantRecord)
-        .join(UnitRecord, UnitRecord.code == VariantRecord.unit_code)
-        .where(communes, VariantRecord.template_key == key, VariantRecord.definition_id == definition_id)) or 0
+    done = (
+        session.scalar(
+            select(func.count())
+            .select_from(VariantRecord)
+            .join(UnitRecord, UnitRecord.code == VariantRecord.unit_code)
+            .where(communes, VariantRecord.template_key == key, VariantRecord.definition_id == definition_id)
+        )
+        or 0
+    )
     return done, total
 
 
@@ -89,5 +118,10 @@ def province_of(session: Session, unit_code: str | None) -> UnitRecord | None:
 
 
 def communes_of(session: Session, province_code: str) -> list[UnitRecord]:
-    return list(session.scalars(select(UnitRecord).where(
-        UnitRecord.parent_code == province_code, UnitRecord.kind == "commune").order_by(UnitRecord.name)))
+    return list(
+        session.scalars(
+            select(UnitRecord)
+            .where(UnitRecord.parent_code == province_code, UnitRecord.kind == "commune")
+            .order_by(UnitRecord.name)
+        )
+    )

@@ -40,15 +40,17 @@ class VariantRecord(Base):
 
 
 def variant_for(session: Session, template_key: str, unit_code: str) -> VariantRecord | None:
-    return session.scalar(select(VariantRecord).where(VariantRecord.template_key == template_key,
-                                                      VariantRecord.unit_code == unit_code))
+    return session.scalar(
+        select(VariantRecord).where(VariantRecord.template_key == template_key, VariantRecord.unit_code == unit_code)
+    )
 
 
 def _upsert(dialect):
     stmt = dialect.insert(VariantRecord.__table__)
     return stmt.on_conflict_do_update(
         index_elements=["template_key", "unit_code"],
-        set_={"definition_id": stmt.excluded.definition_id, "updated_at": stmt.excluded.updated_at})
+        set_={"definition_id": stmt.excluded.definition_id, "updated_at": stmt.excluded.updated_at},
+    )
 
 
 # Built once: compiling a fresh multi-row VALUES statement per rollout cost more than writing it.
@@ -63,19 +65,27 @@ def upsert_variants(session: Session, rows: list[dict]) -> None:
 
 
 def set_overrides(session: Session, variant_id: int, overrides: dict, now: datetime) -> None:
-    session.execute(update(VariantRecord).where(VariantRecord.id == variant_id)
-                    .values(overrides=overrides, updated_at=now))
+    session.execute(
+        update(VariantRecord).where(VariantRecord.id == variant_id).values(overrides=overrides, updated_at=now)
+    )
 
 
-def list_variants(session: Session, *, template_key: str | None = None, unit_code: str | None = None,
-                  limit: int = 100, offset: int = 0) -> list[VariantRecord]:
+def list_variants(
+    session: Session,
+    *,
+    template_key: str | None = None,
+    unit_code: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[VariantRecord]:
     query = select(VariantRecord)
     if template_key:
         query = query.where(VariantRecord.template_key == template_key)
     if unit_code:
         query = query.where(VariantRecord.unit_code == unit_code)
-    return list(session.scalars(query.order_by(VariantRecord.template_key, VariantRecord.unit_code)
-                                .limit(limit).offset(offset)))
+    return list(
+        session.scalars(query.order_by(VariantRecord.template_key, VariantRecord.unit_code).limit(limit).offset(offset))
+    )
 
 
 def count_variants(session: Session, template_key: str | None = None) -> int:

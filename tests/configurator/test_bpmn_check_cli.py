@@ -124,7 +124,8 @@ def test_processes_export_writes_bpmn_beside_the_catalogue_and_forms(tmp_path):
         assert (folder / "procedure.json").read_bytes() == (procedure.folder / "procedure.json").read_bytes()
         assert (folder / "v1" / "process.bpmn").read_bytes() == procedure.bpmn("v1")
         assert sorted(p.name for p in (folder / "v1" / "forms").iterdir()) == sorted(
-            p.name for p in (procedure.folder / "v1" / "forms").iterdir())
+            p.name for p in (procedure.folder / "v1" / "forms").iterdir()
+        )
 
 
 def test_simulate_prints_each_step_due_time_and_the_appointment(sqlite_database, monkeypatch):
@@ -132,12 +133,18 @@ def test_simulate_prints_each_step_due_time_and_the_appointment(sqlite_database,
 
     monkeypatch.setenv("DATABASE_URL", sqlite_database.url)
     five = Path(__file__).resolve().parents[1] / "bpmn" / "five_steps.bpmn"
-    result = CliRunner().invoke(motcua, ["bpmn", "simulate", str(five), "--unit", "VN",
-                                         "--received", "2026-03-02T08:00", "--json"])
+    result = CliRunner().invoke(
+        motcua, ["bpmn", "simulate", str(five), "--unit", "VN", "--received", "2026-03-02T08:00", "--json"]
+    )
     assert result.exit_code == 0, result.output
     answer = json.loads(result.output)
-    assert answer["steps"][0] == {"step": "tiep_nhan", "name": "Tiếp nhận", "role": "mot_cua",
-                                  "starts_at": "2026-03-02T08:00:00+07:00", "due_at": "2026-03-02T12:00:00+07:00"}
+    assert answer["steps"][0] == {
+        "step": "tiep_nhan",
+        "name": "Tiếp nhận",
+        "role": "mot_cua",
+        "starts_at": "2026-03-02T08:00:00+07:00",
+        "due_at": "2026-03-02T12:00:00+07:00",
+    }
     assert answer["appointment"] == "2026-03-04T17:00:00+07:00" and answer["fits"] is True
 
 

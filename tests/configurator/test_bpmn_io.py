@@ -40,6 +40,7 @@ def corpus_files() -> list[Path]:
 
 # --- xml_safety --------------------------------------------------------------------------------
 
+
 def test_billion_laughs_is_refused_at_its_doctype_line():
     with pytest.raises(TemplateError) as caught:
         parse_xml(BILLION_LAUGHS, file_name="bomb.bpmn")
@@ -83,7 +84,7 @@ def test_text_input_with_an_encoding_declaration_parses():
 
 
 def test_comments_cdata_and_whitespace_are_kept():
-    data = b'<a>\n  <!-- note -->\n  <b><![CDATA[x < y]]></b>\n</a>'
+    data = b"<a>\n  <!-- note -->\n  <b><![CDATA[x < y]]></b>\n</a>"
     out = export_bpmn(import_bpmn(data))
     assert b"<!-- note -->" in out
     assert b"<![CDATA[x < y]]>" in out
@@ -91,6 +92,7 @@ def test_comments_cdata_and_whitespace_are_kept():
 
 
 # --- tree_differences --------------------------------------------------------------------------
+
 
 def test_equal_trees_ignore_attribute_order_and_whitespace():
     a = b'<a x="1" y="2">\n  <b>hello   world</b>\n</a>'
@@ -115,6 +117,7 @@ def test_element_line_points_at_the_source_line():
 
 
 # --- the corpus --------------------------------------------------------------------------------
+
 
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="BPMN corpus not present")
 def test_every_corpus_file_round_trips_or_reports_a_line():
@@ -146,8 +149,11 @@ def test_other_tools_extensions_survive_and_a_lost_one_is_noticed():
     assert exported.startswith(b"<?xml version='1.0' encoding='UTF-8'?>")
     assert b"bioc:stroke" in exported
     # Dropping one foreign attribute must show as a difference, so the corpus check is not vacuous.
-    colored = next(e for e in doc.root.iter() if isinstance(e.tag, str)
-                   and any(k.startswith("{http://bpmn.io/schema/bpmn/biocolor") for k in e.attrib))
+    colored = next(
+        e
+        for e in doc.root.iter()
+        if isinstance(e.tag, str) and any(k.startswith("{http://bpmn.io/schema/bpmn/biocolor") for k in e.attrib)
+    )
     key = next(k for k in colored.attrib if "biocolor" in k)
     del colored.attrib[key]
     assert any(key in d for d in tree_differences(data, export_bpmn(doc)))

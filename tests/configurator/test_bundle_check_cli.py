@@ -45,7 +45,9 @@ def test_a_bad_cell_is_named_with_its_file_and_id(tmp_path):
 
 
 def test_files_and_bundle_are_not_given_together(tmp_path):
-    result = CliRunner().invoke(bpmn_group, ["check", "--bundle", str(_bundle(tmp_path)), str(HERE / "fee_decision.bpmn")])
+    result = CliRunner().invoke(
+        bpmn_group, ["check", "--bundle", str(_bundle(tmp_path)), str(HERE / "fee_decision.bpmn")]
+    )
     assert result.exit_code == 2 and "either FILE" in result.output
 
 
@@ -53,6 +55,7 @@ def test_the_allow_list_from_the_command_line(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
     from engine.store.database import Database
     from engine.store.migrate import upgrade
+
     db = Database.from_env()
     upgrade(db.engine)
     db.dispose()

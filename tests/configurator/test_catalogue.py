@@ -10,8 +10,10 @@ from engine.domain.errors import EngineError
 from engine.domain.errors import NotFound
 from tests.factories import deploy_fixture
 
-CSV_HEADER = ("key,code,name,field_name,level,legal_limit_days,clock_cutoff,fees,required_documents,"
-              "legal_basis,online_service_level\n")
+CSV_HEADER = (
+    "key,code,name,field_name,level,legal_limit_days,clock_cutoff,fees,required_documents,"
+    "legal_basis,online_service_level\n"
+)
 
 
 @pytest.fixture
@@ -29,8 +31,11 @@ def test_the_library_loads_and_search_ignores_case_and_accents(rt):
     assert catalogue.search(rt, limit=100).total == len(loaded)
     for text in ("khai sinh", "Khai Sinh", "KHAI SINH", "đăng ký khai sinh", "dang ky khai sinh", "1.001193"):
         assert "dang_ky_khai_sinh" in keys(catalogue.search(rt, text)), text
-    assert keys(catalogue.search(rt, "Đăng ký khai sinh")) == keys(catalogue.search(rt, "dang ky khai sinh")) == {
-        "dang_ky_khai_sinh", "dang_ky_lai_khai_sinh", "lien_thong_khai_sinh_thuong_tru_bhyt_tre_duoi_6_tuoi"}
+    assert (
+        keys(catalogue.search(rt, "Đăng ký khai sinh"))
+        == keys(catalogue.search(rt, "dang ky khai sinh"))
+        == {"dang_ky_khai_sinh", "dang_ky_lai_khai_sinh", "lien_thong_khai_sinh_thuong_tru_bhyt_tre_duoi_6_tuoi"}
+    )
     assert keys(catalogue.search(rt, "kết hôn")) == keys(catalogue.search(rt, "ket hon")) != set()
     assert catalogue.search(rt, "no such procedure").total == 0
 
@@ -51,8 +56,11 @@ def test_an_entry_shows_its_fields_and_template_versions(rt):
     entry = catalogue.get(rt, "dang_ky_khai_sinh")
     assert (entry.code, entry.level, entry.legal_limit_days, entry.same_day) == ("1.001193", "commune", 0, True)
     assert (entry.field_name, entry.clock_cutoff, entry.versions) == ("Hộ tịch", "15:00", ())
-    assert entry.required_documents[0] == {"name": "Tờ khai đăng ký khai sinh (theo mẫu)", "copies": 1,
-                                           "original": True}
+    assert entry.required_documents[0] == {
+        "name": "Tờ khai đăng ký khai sinh (theo mẫu)",
+        "copies": 1,
+        "original": True,
+    }
     catalogue.import_json(rt, {"key": "five_steps", "name": "Năm bước", "level": "province", "legal_limit_days": 3})
     deploy_fixture(rt, "five_steps")
     assert [(v.version, v.status) for v in catalogue.get(rt, "five_steps").versions] == [(1, "published")]
@@ -71,22 +79,33 @@ def test_import_upserts_by_key(rt):
 def test_csv_import_parses_fees_documents_and_legal_basis(rt):
     text = CSV_HEADER + (
         'chung_thuc,2.000815,Chứng thực bản sao,Chứng thực,xã,"0,5",15:00,"Lệ phí: 2.000; Phí dịch vụ: 0",'
-        '"Bản chính|1|bản chính; Bản sao|2|bản sao","Nghị định 23/2015/NĐ-CP; Thông tư 01/2020/TT-BTP",toàn trình\n')
+        '"Bản chính|1|bản chính; Bản sao|2|bản sao","Nghị định 23/2015/NĐ-CP; Thông tư 01/2020/TT-BTP",toàn trình\n'
+    )
     assert catalogue.import_csv(rt, text) == ["chung_thuc"]
     entry = catalogue.get(rt, "chung_thuc")
     assert (entry.level, entry.legal_limit_days, entry.online_service_level) == ("commune", 0.5, "full")
     assert [f["amount_vnd"] for f in entry.fees] == [2000, 0]
-    assert entry.required_documents == [{"name": "Bản chính", "copies": 1, "original": True},
-                                        {"name": "Bản sao", "copies": 2, "original": False}]
+    assert entry.required_documents == [
+        {"name": "Bản chính", "copies": 1, "original": True},
+        {"name": "Bản sao", "copies": 2, "original": False},
+    ]
     assert entry.legal_basis == ["Nghị định 23/2015/NĐ-CP", "Thông tư 01/2020/TT-BTP"]
 
 
 def test_a_same_day_limit_imports_from_json_and_csv_as_zero_days(rt):
-    catalogue.import_json(rt, [{"key": "json_0", "name": "A", "level": "commune", "legal_limit_days": 0},
-                               {"key": "json_text", "name": "B", "level": "commune", "legal_limit_days": "same day"}])
-    catalogue.import_csv(rt, CSV_HEADER + "csv_vi,,C,Hộ tịch,xã,Trong ngày,15:00,,,,\n"
-                                          "csv_ascii,,D,Hộ tịch,xã,trong ngay,,,,,\n"
-                                          "csv_half,,E,Hộ tịch,xã,\"0,5\",,,,,\n")
+    catalogue.import_json(
+        rt,
+        [
+            {"key": "json_0", "name": "A", "level": "commune", "legal_limit_days": 0},
+            {"key": "json_text", "name": "B", "level": "commune", "legal_limit_days": "same day"},
+        ],
+    )
+    catalogue.import_csv(
+        rt,
+        CSV_HEADER + "csv_vi,,C,Hộ tịch,xã,Trong ngày,15:00,,,,\n"
+        "csv_ascii,,D,Hộ tịch,xã,trong ngay,,,,,\n"
+        'csv_half,,E,Hộ tịch,xã,"0,5",,,,,\n',
+    )
 
     entries = {key: catalogue.get(rt, key) for key in ("json_0", "json_text", "csv_vi", "csv_ascii", "csv_half")}
     assert {key for key, entry in entries.items() if entry.same_day} == {"json_0", "json_text", "csv_vi", "csv_ascii"}
@@ -105,12 +124,20 @@ def test_csv_import_with_two_bad_rows_reports_both_and_writes_nothing(rt):
         "tot_1,1.000001,Thủ tục tốt,Hộ tịch,commune,3,,Lệ phí: 8000,Tờ khai|1|bản chính,Luật Hộ tịch,\n"
         "xau_1,1.000002,Thủ tục xấu,Hộ tịch,huyện,3,,Lệ phí: tám nghìn,Tờ khai|1|bản chính,,\n"
         "tot_2,,Thủ tục tốt 2,Hộ tịch,province,2,08:00,,,,\n"
-        "xau_2,1.0003,,Hộ tịch,commune,-1,25:00,,CCCD|0|bản sao,,\n")
+        "xau_2,1.0003,,Hộ tịch,commune,-1,25:00,,CCCD|0|bản sao,,\n"
+    )
     with pytest.raises(catalogue.CatalogueError) as refused:
         catalogue.import_csv(rt, text)
     problems = {(p.row, p.field) for p in refused.value.problems}
-    assert problems == {(3, "level"), (3, "fees"), (5, "code"), (5, "name"), (5, "legal_limit_days"),
-                        (5, "clock_cutoff"), (5, "required_documents")}
+    assert problems == {
+        (3, "level"),
+        (3, "fees"),
+        (5, "code"),
+        (5, "name"),
+        (5, "legal_limit_days"),
+        (5, "clock_cutoff"),
+        (5, "required_documents"),
+    }
     assert isinstance(refused.value, EngineError) and "row 3, level" in str(refused.value)
     assert catalogue.search(rt).total == 0
 
@@ -126,12 +153,24 @@ def test_csv_import_refuses_missing_columns_and_repeated_keys(rt):
 
 def test_json_import_reports_every_bad_entry(rt):
     with pytest.raises(catalogue.CatalogueError) as refused:
-        catalogue.import_json(rt, [{"key": "ok", "name": "A", "level": "commune"},
-                                   {"key": "bad key", "name": "B", "level": "commune",
-                                    "required_documents": [{"name": "X", "copies": "two"}]},
-                                   "not an entry"])
+        catalogue.import_json(
+            rt,
+            [
+                {"key": "ok", "name": "A", "level": "commune"},
+                {
+                    "key": "bad key",
+                    "name": "B",
+                    "level": "commune",
+                    "required_documents": [{"name": "X", "copies": "two"}],
+                },
+                "not an entry",
+            ],
+        )
     assert {(p.row, p.field) for p in refused.value.problems} == {
-        (2, "key"), (2, "required_documents[1]"), (3, "entry")}
+        (2, "key"),
+        (2, "required_documents[1]"),
+        (3, "entry"),
+    }
     assert catalogue.search(rt).total == 0
 
 

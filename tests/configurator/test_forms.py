@@ -12,8 +12,13 @@ from configurator.forms import validate_submission
 
 [BIRTH] = [p for p in library.procedures() if p.key == "dang_ky_khai_sinh"]
 RECEPTION_FORM = BIRTH.forms("v1")["tiep_nhan"]
-GOOD = {"nguoi_nop": "Nguyễn Văn An", "so_giay_to_tuy_than": "001234567890", "hinh_thuc_nop": "truc_tiep",
-        "ket_qua": "tiep_nhan", "thoi_diem_tiep_nhan": "2026-03-02T08:15:00+07:00"}
+GOOD = {
+    "nguoi_nop": "Nguyễn Văn An",
+    "so_giay_to_tuy_than": "001234567890",
+    "hinh_thuc_nop": "truc_tiep",
+    "ket_qua": "tiep_nhan",
+    "thoi_diem_tiep_nhan": "2026-03-02T08:15:00+07:00",
+}
 
 
 def test_a_complete_reception_form_is_accepted_and_kept_as_json_values():
@@ -21,13 +26,16 @@ def test_a_complete_reception_form_is_accepted_and_kept_as_json_values():
     assert clean["ket_qua"] == "tiep_nhan" and clean["thoi_diem_tiep_nhan"].startswith("2026-03-02T08:15")
 
 
-@pytest.mark.parametrize("change, field, words", [
-    ({"ket_qua": "duyet"}, "ket_qua", "Must be one of"),
-    ({"so_giay_to_tuy_than": "12ab"}, "so_giay_to_tuy_than", "expected form"),
-    ({"nguoi_nop": None}, "nguoi_nop", "null"),
-    ({"thoi_diem_tiep_nhan": "hôm qua"}, "thoi_diem_tiep_nhan", "datetime"),
-    ({"truong_la": "x"}, "truong_la", "Unknown field"),
-])
+@pytest.mark.parametrize(
+    "change, field, words",
+    [
+        ({"ket_qua": "duyet"}, "ket_qua", "Must be one of"),
+        ({"so_giay_to_tuy_than": "12ab"}, "so_giay_to_tuy_than", "expected form"),
+        ({"nguoi_nop": None}, "nguoi_nop", "null"),
+        ({"thoi_diem_tiep_nhan": "hôm qua"}, "thoi_diem_tiep_nhan", "datetime"),
+        ({"truong_la": "x"}, "truong_la", "Unknown field"),
+    ],
+)
 def test_wrong_fields_are_named(change, field, words):
     with pytest.raises(FormError) as info:
         validate_submission(RECEPTION_FORM, {**GOOD, **change})
@@ -68,8 +76,9 @@ def test_completing_a_step_checks_its_form_before_anything_moves(runtime):
     add_units(runtime)
     definition = library.load_one(runtime, BIRTH)
     reception = Actor("mot_cua_1", frozenset({"mot_cua"}), "00070")
-    dossier = dossiers.start_dossier(runtime, definition_id=definition.id, unit_code="00070",
-                                     applicant_name="Nguyễn Văn An", actor=reception)
+    dossier = dossiers.start_dossier(
+        runtime, definition_id=definition.id, unit_code="00070", applicant_name="Nguyễn Văn An", actor=reception
+    )
     with runtime.db.read_session() as s:
         item = s.scalar(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier.id))
     with pytest.raises(FormError) as info:

@@ -25,8 +25,13 @@ from tests.factories import RECEPTION
 from tests.factories import add_units
 from web.demo_files import tiny_pdf
 
-RECEIVED = {"nguoi_nop": "Nguyễn Văn A", "so_giay_to_tuy_than": "001099012345", "hinh_thuc_nop": "truc_tiep",
-            "ho_so_day_du": True, "ket_qua": "tiep_nhan"}
+RECEIVED = {
+    "nguoi_nop": "Nguyễn Văn A",
+    "so_giay_to_tuy_than": "001099012345",
+    "hinh_thuc_nop": "truc_tiep",
+    "ho_so_day_du": True,
+    "ket_qua": "tiep_nhan",
+}
 
 
 @pytest.fixture
@@ -37,14 +42,23 @@ def birth(runtime, tmp_path):
 
 
 def receive(rt, definition, reception, files=()):
-    return steps.receive_dossier(rt, definition_id=definition.id, unit_code="00070", applicant_name="Nguyễn Văn A",
-                                 actor=RECEPTION, reception=reception, channel="counter", files=files)
+    return steps.receive_dossier(
+        rt,
+        definition_id=definition.id,
+        unit_code="00070",
+        applicant_name="Nguyễn Văn A",
+        actor=RECEPTION,
+        reception=reception,
+        channel="counter",
+        files=files,
+    )
 
 
 def items(rt, dossier_id):
     with rt.db.read_session() as s:
-        return list(s.scalars(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id)
-                              .order_by(WorkItemRecord.id)))
+        return list(
+            s.scalars(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id).order_by(WorkItemRecord.id))
+        )
 
 
 def count(rt, record) -> int:
@@ -53,8 +67,9 @@ def count(rt, record) -> int:
 
 
 def test_one_save_receives_the_dossier_and_hands_it_to_the_specialist_with_its_scans(runtime, birth, clock):
-    scan = stored_files.stage(Upload("to_khai.pdf", "application/pdf", tiny_pdf("To khai")),
-                              AttachmentKind.RECEPTION, checklist_index=0)
+    scan = stored_files.stage(
+        Upload("to_khai.pdf", "application/pdf", tiny_pdf("To khai")), AttachmentKind.RECEPTION, checklist_index=0
+    )
     dossier, reception = receive(runtime, birth, RECEIVED, [scan])
     assert dossier.code.startswith("01.00070-") and dossier.appointment_at is not None
     first, second = items(runtime, dossier.id)
@@ -82,11 +97,14 @@ def test_a_refusal_at_reception_ends_the_dossier_with_its_reason(runtime, birth,
     assert (dossier.status, dossier.run_state) == (DossierStatus.NOT_ACCEPTED.value, RunState.COMPLETED.value)
 
 
-@pytest.mark.parametrize("reception, field", [
-    ({**RECEIVED, "so_giay_to_tuy_than": "12ab"}, "so_giay_to_tuy_than"),
-    ({k: v for k, v in RECEIVED.items() if k != "hinh_thuc_nop"}, "hinh_thuc_nop"),
-    ({**RECEIVED, "ket_qua": "tu_choi"}, "ly_do_tu_choi"),
-])
+@pytest.mark.parametrize(
+    "reception, field",
+    [
+        ({**RECEIVED, "so_giay_to_tuy_than": "12ab"}, "so_giay_to_tuy_than"),
+        ({k: v for k, v in RECEIVED.items() if k != "hinh_thuc_nop"}, "hinh_thuc_nop"),
+        ({**RECEIVED, "ket_qua": "tu_choi"}, "ly_do_tu_choi"),
+    ],
+)
 def test_bad_reception_data_names_the_field_and_writes_nothing_nor_keeps_a_file(runtime, birth, reception, field):
     scan = stored_files.stage(Upload("to_khai.pdf", "application/pdf", tiny_pdf("To khai")), AttachmentKind.RECEPTION)
     with pytest.raises((FormError, InvalidAction)) as refused:
@@ -102,6 +120,12 @@ def test_only_the_reception_role_receives_in_one_pass(runtime, birth):
 
     specialist = Actor("chuyen_vien_1", frozenset({"chuyen_vien"}), "00070")
     with pytest.raises(PermissionDenied):
-        steps.receive_dossier(runtime, definition_id=birth.id, unit_code="00070", applicant_name="Nguyễn Văn A",
-                              actor=specialist, reception=RECEIVED)
+        steps.receive_dossier(
+            runtime,
+            definition_id=birth.id,
+            unit_code="00070",
+            applicant_name="Nguyễn Văn A",
+            actor=specialist,
+            reception=RECEIVED,
+        )
     assert count(runtime, DossierRecord) == 0

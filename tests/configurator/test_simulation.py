@@ -17,8 +17,12 @@ def test_each_step_due_time_and_the_appointment_on_the_unit_calendar(runtime):
     result = simulate(runtime, files, "00070", vn(2026, 2, 13, 10, 0), answers={"tham_dinh": {"hop_le": True}})
     assert [s.element_id for s in result.steps] == ["tiep_nhan", "tham_dinh", "du_thao", "ky_duyet", "tra_ket_qua"]
     assert [s.due_at for s in result.steps] == [
-        vn(2026, 2, 13, 15, 0), vn(2026, 2, 23, 15, 0), vn(2026, 2, 24, 10, 0), vn(2026, 2, 24, 15, 0),
-        vn(2026, 2, 25, 10, 0)]
+        vn(2026, 2, 13, 15, 0),
+        vn(2026, 2, 23, 15, 0),
+        vn(2026, 2, 24, 10, 0),
+        vn(2026, 2, 24, 15, 0),
+        vn(2026, 2, 25, 10, 0),
+    ]
     assert result.appointment == vn(2026, 2, 25, 10, 0)  # 3 working days from Friday 10:00
     assert result.fits and result.finishes_at == result.appointment  # 24 working hours of budgets
 
@@ -26,7 +30,9 @@ def test_each_step_due_time_and_the_appointment_on_the_unit_calendar(runtime):
 def test_budgets_that_overrun_the_limit_show_where(runtime):
     add_units(runtime)
     slow = (BPMN_DIR / "five_steps.bpmn").read_bytes().replace(b'budget="0.5d"', b'budget="2d"')
-    result = simulate(runtime, {"slow.bpmn": slow}, "00070", vn(2026, 3, 2, 8, 0), answers={"tham_dinh": {"hop_le": True}})
+    result = simulate(
+        runtime, {"slow.bpmn": slow}, "00070", vn(2026, 3, 2, 8, 0), answers={"tham_dinh": {"hop_le": True}}
+    )
     assert not result.fits and result.finishes_at == vn(2026, 3, 6, 12, 0)
 
 
@@ -50,9 +56,14 @@ def test_a_same_day_birth_registration_received_before_the_cut_off_is_done_that_
 
 def test_a_step_the_commune_skips_takes_no_time_and_its_budgets_are_its_own(runtime):
     add_units(runtime)
-    five = (BPMN_DIR / "five_steps.bpmn").read_bytes().replace(
-        b'<motcua:step role="chuyen_vien" budget="0.5d"/>',
-        b'<motcua:step role="chuyen_vien" budget="0.5d" optional="true"/>')
+    five = (
+        (BPMN_DIR / "five_steps.bpmn")
+        .read_bytes()
+        .replace(
+            b'<motcua:step role="chuyen_vien" budget="0.5d"/>',
+            b'<motcua:step role="chuyen_vien" budget="0.5d" optional="true"/>',
+        )
+    )
     answers = {"tham_dinh": {"hop_le": True}}
     local = LocalSettings.of({"skip": ["du_thao"], "budgets": {"tiep_nhan": "1h"}, "roles": {"chuyen_vien": "cv_1"}})
 

@@ -25,41 +25,60 @@ from configurator.step_tables import step_table_from_json
 from configurator.step_tables import step_table_to_csv
 from engine.domain.errors import EngineError
 
-NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
-      "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
-      "dc": "http://www.omg.org/spec/DD/20100524/DC",
-      "di": "http://www.omg.org/spec/DD/20100524/DI",
-      "motcua": "https://motcua.vn/schema/bpmn/1.0"}
+NS = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+    "dc": "http://www.omg.org/spec/DD/20100524/DC",
+    "di": "http://www.omg.org/spec/DD/20100524/DI",
+    "motcua": "https://motcua.vn/schema/bpmn/1.0",
+}
 FLOW_NODES = ("startEvent", "userTask", "exclusiveGateway", "endEvent")
 
 KHAI_SINH = {
-    "process_id": "dang_ky_khai_sinh", "name": "Đăng ký khai sinh",
-    "procedure_code": "1.001193", "legal_limit": "3d",
-    "roles": {"mot_cua": "Bộ phận Một cửa", "tu_phap": "Công chức Tư pháp - Hộ tịch",
-              "lanh_dao": "Lãnh đạo UBND xã"},
+    "process_id": "dang_ky_khai_sinh",
+    "name": "Đăng ký khai sinh",
+    "procedure_code": "1.001193",
+    "legal_limit": "3d",
+    "roles": {"mot_cua": "Bộ phận Một cửa", "tu_phap": "Công chức Tư pháp - Hộ tịch", "lanh_dao": "Lãnh đạo UBND xã"},
     "budget_groups": [{"id": "ubnd_tp", "budget": "7d", "name": "Các bước tại UBND xã"}],
-    "defaults": {"warn_at": "75%",
-                 "escalations": [{"after": "0h", "action": "notify", "target": "assignee"}]},
+    "defaults": {"warn_at": "75%", "escalations": [{"after": "0h", "action": "notify", "target": "assignee"}]},
     "steps": [
-        {"id": "tiep_nhan", "name": "Tiếp nhận hồ sơ", "role": "mot_cua", "budget": "0.5d",
-         "status": 2,
-         "next": [{"to": "bo_sung", "when": "ket_qua == 'bo_sung'", "label": "Thiếu hồ sơ"},
-                  {"to": "tu_choi", "when": "ket_qua == 'tu_choi'"},
-                  {"to": "tham_dinh", "default": True}]},
-        {"id": "bo_sung", "name": "Chờ bổ sung", "role": "mot_cua", "budget": "0h",
-         "next": "tiep_nhan"},
-        {"id": "tham_dinh", "name": "Thẩm định", "role": "tu_phap", "budget": "1d",
-         "budget_group": None, "form": "tham_dinh", "warn_at": "2h",
-         "escalations": [{"after": "4h", "action": "notify", "target": "lanh_dao"},
-                         {"after": "1d", "action": "reassign", "target": "lanh_dao",
-                          "priority": 80}],
-         "next": "ky_duyet"},
-        {"id": "ky_duyet", "name": "Ký duyệt", "role": "lanh_dao", "budget": "0.5d",
-         "budget_group": "ubnd_tp",
-         "next": [{"to": "tham_dinh", "when": "ket_qua == 'tra_lai'"},
-                  {"to": "tra_ket_qua", "default": True}]},
-        {"id": "tra_ket_qua", "name": "Trả kết quả", "role": "mot_cua", "budget": "0.5d",
-         "next": "hoan_thanh"},
+        {
+            "id": "tiep_nhan",
+            "name": "Tiếp nhận hồ sơ",
+            "role": "mot_cua",
+            "budget": "0.5d",
+            "status": 2,
+            "next": [
+                {"to": "bo_sung", "when": "ket_qua == 'bo_sung'", "label": "Thiếu hồ sơ"},
+                {"to": "tu_choi", "when": "ket_qua == 'tu_choi'"},
+                {"to": "tham_dinh", "default": True},
+            ],
+        },
+        {"id": "bo_sung", "name": "Chờ bổ sung", "role": "mot_cua", "budget": "0h", "next": "tiep_nhan"},
+        {
+            "id": "tham_dinh",
+            "name": "Thẩm định",
+            "role": "tu_phap",
+            "budget": "1d",
+            "budget_group": None,
+            "form": "tham_dinh",
+            "warn_at": "2h",
+            "escalations": [
+                {"after": "4h", "action": "notify", "target": "lanh_dao"},
+                {"after": "1d", "action": "reassign", "target": "lanh_dao", "priority": 80},
+            ],
+            "next": "ky_duyet",
+        },
+        {
+            "id": "ky_duyet",
+            "name": "Ký duyệt",
+            "role": "lanh_dao",
+            "budget": "0.5d",
+            "budget_group": "ubnd_tp",
+            "next": [{"to": "tham_dinh", "when": "ket_qua == 'tra_lai'"}, {"to": "tra_ket_qua", "default": True}],
+        },
+        {"id": "tra_ket_qua", "name": "Trả kết quả", "role": "mot_cua", "budget": "0.5d", "next": "hoan_thanh"},
         {"id": "hoan_thanh", "kind": "end", "name": "Hoàn thành", "status": 9},
         {"id": "tu_choi", "kind": "end", "name": "Từ chối", "status": 3},
     ],
@@ -105,11 +124,15 @@ def parser(bpmn) -> SpiffBpmnParser:
 def diagram(xml: bytes):
     """(root, bounds by element id, waypoints by element id)."""
     root = etree.fromstring(xml)
-    bounds = {s.get("bpmnElement"): tuple(float(b.get(k)) for k in ("x", "y", "width", "height"))
-              for s in root.iterfind(".//bpmndi:BPMNShape", NS) for b in s.iterfind("dc:Bounds", NS)}
-    waypoints = {e.get("bpmnElement"): [(float(w.get("x")), float(w.get("y")))
-                                        for w in e.iterfind("di:waypoint", NS)]
-                 for e in root.iterfind(".//bpmndi:BPMNEdge", NS)}
+    bounds = {
+        s.get("bpmnElement"): tuple(float(b.get(k)) for k in ("x", "y", "width", "height"))
+        for s in root.iterfind(".//bpmndi:BPMNShape", NS)
+        for b in s.iterfind("dc:Bounds", NS)
+    }
+    waypoints = {
+        e.get("bpmnElement"): [(float(w.get("x")), float(w.get("y"))) for w in e.iterfind("di:waypoint", NS)]
+        for e in root.iterfind(".//bpmndi:BPMNEdge", NS)
+    }
     return root, bounds, waypoints
 
 
@@ -122,8 +145,12 @@ def overlaps(a, b) -> bool:
 
 
 def inside(inner, outer) -> bool:
-    return (outer[0] <= inner[0] and inner[0] + inner[2] <= outer[0] + outer[2]
-            and outer[1] <= inner[1] and inner[1] + inner[3] <= outer[1] + outer[3])
+    return (
+        outer[0] <= inner[0]
+        and inner[0] + inner[2] <= outer[0] + outer[2]
+        and outer[1] <= inner[1]
+        and inner[1] + inner[3] <= outer[1] + outer[3]
+    )
 
 
 def assert_diagram_is_complete(xml: bytes) -> None:
@@ -145,8 +172,7 @@ def assert_diagram_is_complete(xml: bytes) -> None:
 
 def run(parser, decisions: dict[str, list[str]]) -> tuple[list[str], str]:
     """Work every user task, answering `ket_qua` from `decisions` ('ok' when not given)."""
-    workflow = BpmnWorkflow(parser.get_spec("dang_ky_khai_sinh"),
-                            parser.get_subprocess_specs("dang_ky_khai_sinh"))
+    workflow = BpmnWorkflow(parser.get_spec("dang_ky_khai_sinh"), parser.get_subprocess_specs("dang_ky_khai_sinh"))
     workflow.do_engine_steps()
     path = []
     while not workflow.is_completed():
@@ -156,13 +182,17 @@ def run(parser, decisions: dict[str, list[str]]) -> tuple[list[str], str]:
         task.data["ket_qua"] = answers.pop(0)
         task.run()
         workflow.do_engine_steps()
-    ends = [t.task_spec.name for t in workflow.get_tasks(state=TaskState.COMPLETED)
-            if t.task_spec.name in ("hoan_thanh", "tu_choi")]
+    ends = [
+        t.task_spec.name
+        for t in workflow.get_tasks(state=TaskState.COMPLETED)
+        if t.task_spec.name in ("hoan_thanh", "tu_choi")
+    ]
     assert len(ends) == 1
     return path, ends[0]
 
 
 # --- generation --------------------------------------------------------------------------------
+
 
 def test_generated_bpmn_passes_spiff_validation(parser):
     assert parser.get_process_ids() == ["dang_ky_khai_sinh"]
@@ -197,18 +227,30 @@ def test_lanes_stack_and_nodes_go_left_to_right(bpmn):
     root, bounds, waypoints = diagram(bpmn)
     lanes = [bounds[lane.get("id")] for lane in root.iterfind(".//bpmn:lane", NS)]
     assert all(a[1] + a[3] == b[1] and a[0] == b[0] for a, b in zip(lanes, lanes[1:]))
-    chain = ["StartEvent_1", "tiep_nhan", "Gateway_tiep_nhan", "tham_dinh", "ky_duyet",
-             "Gateway_ky_duyet", "tra_ket_qua", "hoan_thanh"]
+    chain = [
+        "StartEvent_1",
+        "tiep_nhan",
+        "Gateway_tiep_nhan",
+        "tham_dinh",
+        "ky_duyet",
+        "Gateway_ky_duyet",
+        "tra_ket_qua",
+        "hoan_thanh",
+    ]
     xs = [bounds[node][0] for node in chain]
     assert xs == sorted(xs)
     # The loop back from ky_duyet to tham_dinh runs below every lane.
     lowest = max(y + h for _, y, _, h in (bounds[n] for n in flow_node_ids(root)))
-    loop = next(f.get("id") for f in root.iterfind(".//bpmn:sequenceFlow", NS)
-                if f.get("targetRef") == "tham_dinh" and f.get("sourceRef") == "Gateway_ky_duyet")
+    loop = next(
+        f.get("id")
+        for f in root.iterfind(".//bpmn:sequenceFlow", NS)
+        if f.get("targetRef") == "tham_dinh" and f.get("sourceRef") == "Gateway_ky_duyet"
+    )
     assert max(y for _, y in waypoints[loop]) > lowest
 
 
 # --- execution ---------------------------------------------------------------------------------
+
 
 def test_approved_dossier_runs_to_the_normal_end(parser):
     assert run(parser, {}) == (["tiep_nhan", "tham_dinh", "ky_duyet", "tra_ket_qua"], "hoan_thanh")
@@ -220,12 +262,21 @@ def test_refused_dossier_ends_in_tu_choi(parser):
 
 def test_loops_for_missing_papers_and_sending_back(parser):
     path, end = run(parser, {"tiep_nhan": ["bo_sung", "ok"], "ky_duyet": ["tra_lai", "ok"]})
-    assert path == ["tiep_nhan", "bo_sung", "tiep_nhan", "tham_dinh", "ky_duyet", "tham_dinh",
-                    "ky_duyet", "tra_ket_qua"]
+    assert path == [
+        "tiep_nhan",
+        "bo_sung",
+        "tiep_nhan",
+        "tham_dinh",
+        "ky_duyet",
+        "tham_dinh",
+        "ky_duyet",
+        "tra_ket_qua",
+    ]
     assert end == "hoan_thanh"
 
 
 # --- round trips -------------------------------------------------------------------------------
+
 
 def test_table_to_bpmn_to_table_gives_the_same_table(bpmn):
     assert step_table_from_bpmn(bpmn) == step_table_from_json(KHAI_SINH)
@@ -288,8 +339,7 @@ def test_a_diagram_that_is_not_a_step_chain_is_refused(bpmn):
     root = etree.fromstring(bpmn)
     process = root.find("bpmn:process", NS)
     etree.SubElement(process, f"{{{NS['bpmn']}}}parallelGateway", id="fork")
-    etree.SubElement(process, f"{{{NS['bpmn']}}}sequenceFlow", id="extra",
-                     sourceRef="tham_dinh", targetRef="fork")
+    etree.SubElement(process, f"{{{NS['bpmn']}}}sequenceFlow", id="extra", sourceRef="tham_dinh", targetRef="fork")
     with pytest.raises(StepTableError) as caught:
         step_table_from_bpmn(etree.tostring(root))
     assert any("'fork'" in str(p) for p in caught.value.problems)
@@ -298,33 +348,44 @@ def test_a_diagram_that_is_not_a_step_chain_is_refused(bpmn):
 
 # --- validation --------------------------------------------------------------------------------
 
+
 def test_a_table_with_problems_lists_all_of_them():
-    table = {"process_id": "p", "roles": {"r": "Vai trò"}, "steps": [
-        {"id": "a", "name": "A", "role": "r", "budget": "1d",
-         "next": [{"to": "b"}, {"to": "ghost"}]},
-        {"id": "b", "name": "B", "budget": "1d", "next": "end"},
-        {"id": "b", "name": "B again", "role": "r", "budget": "1d", "next": "end"},
-        {"id": "c", "name": "C", "role": "r", "next": "end"},
-        {"id": "1bad", "name": "Bad id", "role": "r", "budget": "2 days", "next": "end"},
-        {"id": "d", "name": "D", "role": "r", "budget": "1d",
-         "next": [{"to": "end", "when": "x ==="}, {"to": "b", "default": True}]},
-        {"id": "end", "kind": "end", "name": "End", "status": 9},
-    ]}
+    table = {
+        "process_id": "p",
+        "roles": {"r": "Vai trò"},
+        "steps": [
+            {"id": "a", "name": "A", "role": "r", "budget": "1d", "next": [{"to": "b"}, {"to": "ghost"}]},
+            {"id": "b", "name": "B", "budget": "1d", "next": "end"},
+            {"id": "b", "name": "B again", "role": "r", "budget": "1d", "next": "end"},
+            {"id": "c", "name": "C", "role": "r", "next": "end"},
+            {"id": "1bad", "name": "Bad id", "role": "r", "budget": "2 days", "next": "end"},
+            {
+                "id": "d",
+                "name": "D",
+                "role": "r",
+                "budget": "1d",
+                "next": [{"to": "end", "when": "x ==="}, {"to": "b", "default": True}],
+            },
+            {"id": "end", "kind": "end", "name": "End", "status": 9},
+        ],
+    }
     with pytest.raises(StepTableError) as caught:
         build_bpmn(table)
     error = caught.value
     assert isinstance(error, EngineError)
     text = "\n".join(str(p) for p in error.problems)
-    for expected in ("step 'a': next step 'ghost' does not exist",
-                     "step 'a': has several next steps but no conditions and no default",
-                     "step 'b': has no role",
-                     "step 'b': duplicate id",
-                     "step 'c': has no budget",
-                     "step 'c': cannot be reached",
-                     "step '1bad': id is not a valid XML name",
-                     "step '1bad': budget '2 days' is not a duration",
-                     "step 'd': condition 'x ===' is not a Python expression",
-                     "step 'd': cannot be reached"):
+    for expected in (
+        "step 'a': next step 'ghost' does not exist",
+        "step 'a': has several next steps but no conditions and no default",
+        "step 'b': has no role",
+        "step 'b': duplicate id",
+        "step 'c': has no budget",
+        "step 'c': cannot be reached",
+        "step '1bad': id is not a valid XML name",
+        "step '1bad': budget '2 days' is not a duration",
+        "step 'd': condition 'x ===' is not a Python expression",
+        "step 'd': cannot be reached",
+    ):
         assert expected in text, expected
     assert str(error).count("\n- ") == len(error.problems)
 
@@ -336,21 +397,25 @@ def test_other_mistakes_are_named():
     table["steps"][3]["budget_group"] = "khong_co"
     table["steps"][5]["next"] = [{"to": "tiep_nhan"}]
     table["steps"][6]["status"] = 42
-    table["steps"].insert(1, {"id": "Gateway_tiep_nhan", "name": "x", "role": "mot_cua",
-                              "budget": "1d", "next": [{"to": "tham_dinh"}]})
+    table["steps"].insert(
+        1, {"id": "Gateway_tiep_nhan", "name": "x", "role": "mot_cua", "budget": "1d", "next": [{"to": "tham_dinh"}]}
+    )
     with pytest.raises(StepTableError) as caught:
         build_bpmn(table)
     text = "\n".join(str(p) for p in caught.value.problems)
-    for expected in ("step 'tiep_nhan': next step 'tham_dinh' needs a condition or default",
-                     "step 'bo_sung': role 'ke_toan' is not in roles",
-                     "step 'ky_duyet': budget group 'khong_co' is not in budget_groups",
-                     "step 'hoan_thanh': an end step cannot have next steps",
-                     "step 'tu_choi': status 42",
-                     "step 'Gateway_tiep_nhan': id is reserved"):
+    for expected in (
+        "step 'tiep_nhan': next step 'tham_dinh' needs a condition or default",
+        "step 'bo_sung': role 'ke_toan' is not in roles",
+        "step 'ky_duyet': budget group 'khong_co' is not in budget_groups",
+        "step 'hoan_thanh': an end step cannot have next steps",
+        "step 'tu_choi': status 42",
+        "step 'Gateway_tiep_nhan': id is reserved",
+    ):
         assert expected in text, expected
 
 
 # --- any chain the table can describe ----------------------------------------------------------
+
 
 @st.composite
 def chains(draw):
@@ -366,8 +431,15 @@ def chains(draw):
             edges.insert(0, {"to": "refused", "when": "ket_qua == 'tu_choi'"})
         elif extra == "back":
             edges.insert(0, {"to": f"s{draw(st.integers(0, i))}", "when": "ket_qua == 'tra_lai'"})
-        steps.append({"id": f"s{i}", "name": f"Bước {i}", "role": roles[i], "budget": "1d",
-                      "next": edges if len(edges) > 1 else forward})
+        steps.append(
+            {
+                "id": f"s{i}",
+                "name": f"Bước {i}",
+                "role": roles[i],
+                "budget": "1d",
+                "next": edges if len(edges) > 1 else forward,
+            }
+        )
     steps.append({"id": "done", "kind": "end", "name": "Xong", "status": 9})
     if any(e.get("to") == "refused" for s in steps for e in s.get("next", []) if isinstance(e, dict)):
         steps.append({"id": "refused", "kind": "end", "name": "Từ chối", "status": 3})
@@ -424,4 +496,6 @@ def test_a_same_day_limit_goes_through_json_csv_bpmn_and_back(written):
 def test_a_legal_limit_that_is_neither_a_duration_nor_same_day_is_named():
     with pytest.raises(StepTableError) as caught:
         build_bpmn({**KHAI_SINH, "legal_limit": "trong tuần"})
-    assert "legal_limit 'trong tuần' is not a duration like 3d, nor 'same day'" in [str(p) for p in caught.value.problems]
+    assert "legal_limit 'trong tuần' is not a duration like 3d, nor 'same day'" in [
+        str(p) for p in caught.value.problems
+    ]

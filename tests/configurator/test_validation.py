@@ -29,19 +29,22 @@ def bpmn(body: str, process_ext: str = "", process_id: str = "p", extra: str = "
 </bpmn:definitions>""".encode()
 
 
-def task(task_id: str, role: str | None = "chuyen_vien", budget: str | None = "1d",
-         group: str | None = None) -> str:
+def task(task_id: str, role: str | None = "chuyen_vien", budget: str | None = "1d", group: str | None = None) -> str:
     attrs = " ".join(f'{k}="{v}"' for k, v in (("role", role), ("budget", budget), ("budgetGroup", group)) if v)
-    return (f'<bpmn:userTask id="{task_id}" name="{task_id}"><bpmn:extensionElements>'
-            f'<motcua:step {attrs}/></bpmn:extensionElements></bpmn:userTask>')
+    return (
+        f'<bpmn:userTask id="{task_id}" name="{task_id}"><bpmn:extensionElements>'
+        f"<motcua:step {attrs}/></bpmn:extensionElements></bpmn:userTask>"
+    )
 
 
 def flow(flow_id: str, source: str, target: str, condition: str | None = None) -> str:
     if condition is None:
         return f'<bpmn:sequenceFlow id="{flow_id}" sourceRef="{source}" targetRef="{target}"/>'
-    return (f'<bpmn:sequenceFlow id="{flow_id}" sourceRef="{source}" targetRef="{target}">'
-            f'<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">{condition}'
-            f'</bpmn:conditionExpression></bpmn:sequenceFlow>')
+    return (
+        f'<bpmn:sequenceFlow id="{flow_id}" sourceRef="{source}" targetRef="{target}">'
+        f'<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">{condition}'
+        f"</bpmn:conditionExpression></bpmn:sequenceFlow>"
+    )
 
 
 def chain(*tasks: str) -> str:
@@ -106,17 +109,23 @@ def test_schema_violations_are_reported_with_their_line():
     report = validate(content)
 
     [finding] = errors(report, "import")
-    assert finding.line == content.decode().splitlines().index(
-        '<bpmn:startEvent id="start"/>') + 2
+    assert finding.line == content.decode().splitlines().index('<bpmn:startEvent id="start"/>') + 2
     assert not report.imported
 
 
 def test_spiffworkflow_checks_name_the_element():
-    body = "\n".join([
-        '<bpmn:startEvent id="start"/>', task("t1"), '<bpmn:exclusiveGateway id="gw"/>',
-        '<bpmn:endEvent id="end"/>', flow("f1", "start", "t1"), flow("f2", "t1", "gw"),
-        flow("f3", "gw", "end", "x == 1"), flow("f4", "gw", "end"),
-    ])
+    body = "\n".join(
+        [
+            '<bpmn:startEvent id="start"/>',
+            task("t1"),
+            '<bpmn:exclusiveGateway id="gw"/>',
+            '<bpmn:endEvent id="end"/>',
+            flow("f1", "start", "t1"),
+            flow("f2", "t1", "gw"),
+            flow("f3", "gw", "end", "x == 1"),
+            flow("f4", "gw", "end"),
+        ]
+    )
 
     report = validate(bpmn(body))
 
@@ -124,12 +133,15 @@ def test_spiffworkflow_checks_name_the_element():
     assert finding.element_id == "f4" and finding.line is not None and not report.imported
 
 
-@pytest.mark.parametrize(("step", "code"), [
-    (task("t1", role=None), "role-missing"),
-    (task("t1", budget=None), "budget-missing"),
-    (task("t1", budget="ba ngày"), "duration"),
-    (task("t1", budget=None, group="khong_co"), "budget-group-unknown"),
-])
+@pytest.mark.parametrize(
+    ("step", "code"),
+    [
+        (task("t1", role=None), "role-missing"),
+        (task("t1", budget=None), "budget-missing"),
+        (task("t1", budget="ba ngày"), "duration"),
+        (task("t1", budget=None, group="khong_co"), "budget-group-unknown"),
+    ],
+)
 def test_each_human_step_needs_a_role_and_a_valid_budget(step, code):
     report = validate(bpmn(chain(step), '<motcua:procedure legalLimit="3d"/>'))
 
@@ -137,10 +149,14 @@ def test_each_human_step_needs_a_role_and_a_valid_budget(step, code):
 
 
 def test_a_role_may_come_from_the_lane_and_a_budget_from_a_group():
-    lanes = ('<bpmn:laneSet id="ls"><bpmn:lane id="l1" name="chuyen_vien">'
-             '<bpmn:flowNodeRef>t1</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>')
-    content = bpmn(lanes + chain(task("t1", role=None, budget=None, group="g")),
-                   '<motcua:procedure legalLimit="3d"/><motcua:budgetGroup id="g" budget="2d"/>')
+    lanes = (
+        '<bpmn:laneSet id="ls"><bpmn:lane id="l1" name="chuyen_vien">'
+        "<bpmn:flowNodeRef>t1</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>"
+    )
+    content = bpmn(
+        lanes + chain(task("t1", role=None, budget=None, group="g")),
+        '<motcua:procedure legalLimit="3d"/><motcua:budgetGroup id="g" budget="2d"/>',
+    )
 
     report = validate(content)
 
@@ -149,9 +165,10 @@ def test_a_role_may_come_from_the_lane_and_a_budget_from_a_group():
 
 
 def test_a_bad_legal_limit_and_escalation_offset_name_their_element():
-    step = task("t1").replace("/></bpmn:extensionElements>",
-                              '/><motcua:escalation after="soon" action="notify" target="x"/>'
-                              "</bpmn:extensionElements>")
+    step = task("t1").replace(
+        "/></bpmn:extensionElements>",
+        '/><motcua:escalation after="soon" action="notify" target="x"/></bpmn:extensionElements>',
+    )
     report = validate(bpmn(chain(step), '<motcua:procedure legalLimit="ngay"/>'))
 
     assert sorted(f.element_id for f in errors(report, "duration")) == ["p", "t1"]
@@ -159,10 +176,13 @@ def test_a_bad_legal_limit_and_escalation_offset_name_their_element():
 
 def test_a_node_without_outgoing_flow_that_is_not_an_end_event_is_an_error():
     body = chain(task("t1")) + task("dead_end") + flow("fx", "t1", "dead_end")
-    body = body.replace('<bpmn:sequenceFlow id="f2" sourceRef="t1" targetRef="end"/>',
-                        '<bpmn:exclusiveGateway id="gw" default="f2b"/>'
-                        + flow("f2", "t1", "gw") + flow("f2b", "gw", "end")
-                        + flow("f2c", "gw", "dead_end", "x == 1"))
+    body = body.replace(
+        '<bpmn:sequenceFlow id="f2" sourceRef="t1" targetRef="end"/>',
+        '<bpmn:exclusiveGateway id="gw" default="f2b"/>'
+        + flow("f2", "t1", "gw")
+        + flow("f2b", "gw", "end")
+        + flow("f2c", "gw", "dead_end", "x == 1"),
+    )
     body = body.replace(flow("fx", "t1", "dead_end"), "")
 
     report = validate(bpmn(body))
@@ -180,12 +200,22 @@ def test_a_node_that_cannot_be_reached_from_the_start_is_an_error():
 
 
 def test_a_loop_without_an_exit_is_an_error():
-    body = "\n".join([
-        '<bpmn:startEvent id="start"/>', task("t1"), task("a"), task("b"),
-        '<bpmn:exclusiveGateway id="gw" default="f3"/>', '<bpmn:endEvent id="end"/>',
-        flow("f1", "start", "t1"), flow("f2", "t1", "gw"), flow("f3", "gw", "end"),
-        flow("f4", "gw", "a", "x == 1"), flow("f5", "a", "b"), flow("f6", "b", "a"),
-    ])
+    body = "\n".join(
+        [
+            '<bpmn:startEvent id="start"/>',
+            task("t1"),
+            task("a"),
+            task("b"),
+            '<bpmn:exclusiveGateway id="gw" default="f3"/>',
+            '<bpmn:endEvent id="end"/>',
+            flow("f1", "start", "t1"),
+            flow("f2", "t1", "gw"),
+            flow("f3", "gw", "end"),
+            flow("f4", "gw", "a", "x == 1"),
+            flow("f5", "a", "b"),
+            flow("f6", "b", "a"),
+        ]
+    )
 
     report = validate(bpmn(body))
 
@@ -193,13 +223,20 @@ def test_a_loop_without_an_exit_is_an_error():
 
 
 def test_every_non_default_flow_out_of_a_decision_needs_a_condition():
-    body = "\n".join([
-        '<bpmn:startEvent id="start"/>', task("t1"), task("t2"),
-        '<bpmn:exclusiveGateway id="quyet_dinh"/>', '<bpmn:endEvent id="end"/>',
-        flow("f1", "start", "t1"), flow("f2", "t1", "quyet_dinh"),
-        flow("f3", "quyet_dinh", "t2", "ket_qua == 'dat'"), flow("f4", "quyet_dinh", "end"),
-        flow("f5", "t2", "end"),
-    ])
+    body = "\n".join(
+        [
+            '<bpmn:startEvent id="start"/>',
+            task("t1"),
+            task("t2"),
+            '<bpmn:exclusiveGateway id="quyet_dinh"/>',
+            '<bpmn:endEvent id="end"/>',
+            flow("f1", "start", "t1"),
+            flow("f2", "t1", "quyet_dinh"),
+            flow("f3", "quyet_dinh", "t2", "ket_qua == 'dat'"),
+            flow("f4", "quyet_dinh", "end"),
+            flow("f5", "t2", "end"),
+        ]
+    )
 
     report = validate(bpmn(body))
 
@@ -209,12 +246,22 @@ def test_every_non_default_flow_out_of_a_decision_needs_a_condition():
 
 
 def test_an_inclusive_gateway_follows_the_same_rule():
-    body = "\n".join([
-        '<bpmn:startEvent id="start"/>', '<bpmn:inclusiveGateway id="split"/>', task("a"), task("b"),
-        '<bpmn:inclusiveGateway id="join"/>', '<bpmn:endEvent id="end"/>',
-        flow("f1", "start", "split"), flow("f2", "split", "a", "x"), flow("f3", "split", "b"),
-        flow("f4", "a", "join"), flow("f5", "b", "join"), flow("f6", "join", "end"),
-    ])
+    body = "\n".join(
+        [
+            '<bpmn:startEvent id="start"/>',
+            '<bpmn:inclusiveGateway id="split"/>',
+            task("a"),
+            task("b"),
+            '<bpmn:inclusiveGateway id="join"/>',
+            '<bpmn:endEvent id="end"/>',
+            flow("f1", "start", "split"),
+            flow("f2", "split", "a", "x"),
+            flow("f3", "split", "b"),
+            flow("f4", "a", "join"),
+            flow("f5", "b", "join"),
+            flow("f6", "join", "end"),
+        ]
+    )
 
     report = validate(bpmn(body))
 
@@ -223,11 +270,18 @@ def test_an_inclusive_gateway_follows_the_same_rule():
 
 @pytest.mark.parametrize("condition", ["ket_qua ==", "().__class__.__bases__[0].__subclasses__()"])
 def test_unsafe_or_broken_expressions_name_their_element(condition):
-    body = "\n".join([
-        '<bpmn:startEvent id="start"/>', task("t1"), '<bpmn:exclusiveGateway id="gw" default="f3"/>',
-        '<bpmn:endEvent id="end"/>', flow("f1", "start", "t1"), flow("f2", "t1", "gw"),
-        flow("f3", "gw", "end"), flow("nhanh_loi", "gw", "end", condition),
-    ])
+    body = "\n".join(
+        [
+            '<bpmn:startEvent id="start"/>',
+            task("t1"),
+            '<bpmn:exclusiveGateway id="gw" default="f3"/>',
+            '<bpmn:endEvent id="end"/>',
+            flow("f1", "start", "t1"),
+            flow("f2", "t1", "gw"),
+            flow("f3", "gw", "end"),
+            flow("nhanh_loi", "gw", "end", condition),
+        ]
+    )
 
     report = validate(bpmn(body))
 
@@ -243,10 +297,8 @@ def test_a_call_activity_must_call_a_process_in_the_files():
 
 
 def test_a_called_process_may_live_in_another_file_of_the_template():
-    main = bpmn(chain('<bpmn:callActivity id="goi" calledElement="con"/>'),
-                '<motcua:procedure legalLimit="3d"/>')
-    called = bpmn(chain(task("t_con")), process_id="con").replace(b'isExecutable="true"',
-                                                                   b'isExecutable="false"')
+    main = bpmn(chain('<bpmn:callActivity id="goi" calledElement="con"/>'), '<motcua:procedure legalLimit="3d"/>')
+    called = bpmn(chain(task("t_con")), process_id="con").replace(b'isExecutable="true"', b'isExecutable="false"')
 
     report = validate_template({"main.bpmn": main, "con.bpmn": called}, process_id="p")
 
@@ -262,8 +314,10 @@ def test_budgets_over_the_legal_limit_show_the_longest_path_and_total():
     # The finding lands on every step of the path (not on the process), named as people read them.
     assert finding.element_id == "tiep_nhan" and finding.elements == ("tiep_nhan", "tham_dinh", "ky_duyet")
     assert report.longest_path_minutes == 960 and report.legal_limit_minutes == 480
-    assert finding.message == ("the step budgets on the longest path add up to 2 days of working time, more than the "
-                               "legal limit of 1 day of working time: tiep_nhan → tham_dinh → ky_duyet")
+    assert finding.message == (
+        "the step budgets on the longest path add up to 2 days of working time, more than the "
+        "legal limit of 1 day of working time: tiep_nhan → tham_dinh → ky_duyet"
+    )
 
 
 def test_the_given_legal_limit_wins_over_the_template():
@@ -284,9 +338,11 @@ def test_a_same_day_procedure_must_fit_in_the_time_left_after_its_cut_off():
 
     [finding] = errors(over, "legal-limit-same-day")
     assert finding.elements == ("tiep_nhan", "tham_dinh", "ky_duyet") and over.legal_limit_minutes == 0
-    assert finding.message == ("the step budgets on the longest path add up to 2 hours 30 minutes of working time, "
-                               "more than the 2 hours of working time a same-day procedure has after its 15:00 "
-                               "cut-off: tiep_nhan → tham_dinh → ky_duyet")
+    assert finding.message == (
+        "the step budgets on the longest path add up to 2 hours 30 minutes of working time, "
+        "more than the 2 hours of working time a same-day procedure has after its 15:00 "
+        "cut-off: tiep_nhan → tham_dinh → ky_duyet"
+    )
     assert finding.params["left"].message == "2 hours of working time" and not errors(over, "legal-limit")
     assert validate(build_bpmn(same_day_table("15m", "1h", "45m")), clock_cutoff="15:00").ok
 
@@ -315,10 +371,8 @@ def test_a_catalogue_same_day_limit_wins_over_the_template_limit():
 
 def test_loops_are_cut_so_the_longest_path_is_finite():
     steps = table()["steps"]
-    steps[0]["next"] = [{"to": "bo_sung", "when": "ket_qua == 'bo_sung'"},
-                        {"to": "tham_dinh", "default": True}]
-    steps[2]["next"] = [{"to": "tham_dinh", "when": "ket_qua == 'tra_lai'"},
-                        {"to": "hoan_thanh", "default": True}]
+    steps[0]["next"] = [{"to": "bo_sung", "when": "ket_qua == 'bo_sung'"}, {"to": "tham_dinh", "default": True}]
+    steps[2]["next"] = [{"to": "tham_dinh", "when": "ket_qua == 'tra_lai'"}, {"to": "hoan_thanh", "default": True}]
     steps.insert(1, {"id": "bo_sung", "role": "mot_cua", "budget": "1d", "next": "tiep_nhan"})
 
     report = validate(build_bpmn(table(steps=steps)))
@@ -326,7 +380,11 @@ def test_loops_are_cut_so_the_longest_path_is_finite():
     assert report.ok, report.errors
     assert report.longest_path_minutes == 960
     assert [n for n in report.longest_path if not n.startswith(("Gateway_", "StartEvent"))] == [
-        "tiep_nhan", "tham_dinh", "ky_duyet", "hoan_thanh"]
+        "tiep_nhan",
+        "tham_dinh",
+        "ky_duyet",
+        "hoan_thanh",
+    ]
 
 
 def test_steps_sharing_a_budget_group_count_its_budget_once():

@@ -29,30 +29,45 @@ ACTORS = {"mot_cua": RECEPTION, "chuyen_vien": SPECIALIST, "lanh_dao": LEADER}
 def with_check_step(bpmn: str) -> str:
     """v2: the leader's budget drops to 2h and a check step (kiem_tra) comes before signing."""
     bpmn = bpmn.replace('<motcua:step role="lanh_dao" budget="4h"/>', '<motcua:step role="lanh_dao" budget="2h"/>')
-    bpmn = bpmn.replace('<bpmn:incoming>f5</bpmn:incoming><bpmn:outgoing>f6</bpmn:outgoing>',
-                        '<bpmn:incoming>f5b</bpmn:incoming><bpmn:outgoing>f6</bpmn:outgoing>')
-    bpmn = bpmn.replace('<bpmn:sequenceFlow id="f5" sourceRef="du_thao" targetRef="ky_duyet"/>',
-                        '<bpmn:sequenceFlow id="f5" sourceRef="du_thao" targetRef="kiem_tra"/>'
-                        '<bpmn:sequenceFlow id="f5b" sourceRef="kiem_tra" targetRef="ky_duyet"/>')
-    bpmn = bpmn.replace('<bpmn:userTask id="ky_duyet"',
-                        '<bpmn:userTask id="kiem_tra" name="Kiểm tra">'
-                        '<bpmn:extensionElements><motcua:step role="chuyen_vien" budget="2h"/></bpmn:extensionElements>'
-                        '<bpmn:incoming>f5</bpmn:incoming><bpmn:outgoing>f5b</bpmn:outgoing></bpmn:userTask>\n'
-                        '    <bpmn:userTask id="ky_duyet"')
-    return bpmn.replace('<bpmn:flowNodeRef>du_thao</bpmn:flowNodeRef>',
-                        '<bpmn:flowNodeRef>du_thao</bpmn:flowNodeRef><bpmn:flowNodeRef>kiem_tra</bpmn:flowNodeRef>')
+    bpmn = bpmn.replace(
+        "<bpmn:incoming>f5</bpmn:incoming><bpmn:outgoing>f6</bpmn:outgoing>",
+        "<bpmn:incoming>f5b</bpmn:incoming><bpmn:outgoing>f6</bpmn:outgoing>",
+    )
+    bpmn = bpmn.replace(
+        '<bpmn:sequenceFlow id="f5" sourceRef="du_thao" targetRef="ky_duyet"/>',
+        '<bpmn:sequenceFlow id="f5" sourceRef="du_thao" targetRef="kiem_tra"/>'
+        '<bpmn:sequenceFlow id="f5b" sourceRef="kiem_tra" targetRef="ky_duyet"/>',
+    )
+    bpmn = bpmn.replace(
+        '<bpmn:userTask id="ky_duyet"',
+        '<bpmn:userTask id="kiem_tra" name="Kiểm tra">'
+        '<bpmn:extensionElements><motcua:step role="chuyen_vien" budget="2h"/></bpmn:extensionElements>'
+        "<bpmn:incoming>f5</bpmn:incoming><bpmn:outgoing>f5b</bpmn:outgoing></bpmn:userTask>\n"
+        '    <bpmn:userTask id="ky_duyet"',
+    )
+    return bpmn.replace(
+        "<bpmn:flowNodeRef>du_thao</bpmn:flowNodeRef>",
+        "<bpmn:flowNodeRef>du_thao</bpmn:flowNodeRef><bpmn:flowNodeRef>kiem_tra</bpmn:flowNodeRef>",
+    )
 
 
 def without_appraisal(bpmn: str) -> str:
     """v3: the appraisal step (tham_dinh) and its reminder timer are gone; reception goes to the gateway."""
-    for pattern in (r'<bpmn:userTask id="tham_dinh".*?</bpmn:userTask>', r'<bpmn:boundaryEvent .*?</bpmn:boundaryEvent>',
-                    r'<bpmn:scriptTask id="nhac_viec".*?</bpmn:scriptTask>', r'<bpmn:endEvent id="remind_end">.*?</bpmn:endEvent>',
-                    r'<bpmn:sequenceFlow id="f_remind[^/]*/>', r'<bpmn:sequenceFlow id="f3"[^/]*/>',
-                    r'<bpmn:flowNodeRef>(tham_dinh|nhac_viec)</bpmn:flowNodeRef>'):
+    for pattern in (
+        r'<bpmn:userTask id="tham_dinh".*?</bpmn:userTask>',
+        r"<bpmn:boundaryEvent .*?</bpmn:boundaryEvent>",
+        r'<bpmn:scriptTask id="nhac_viec".*?</bpmn:scriptTask>',
+        r'<bpmn:endEvent id="remind_end">.*?</bpmn:endEvent>',
+        r'<bpmn:sequenceFlow id="f_remind[^/]*/>',
+        r'<bpmn:sequenceFlow id="f3"[^/]*/>',
+        r"<bpmn:flowNodeRef>(tham_dinh|nhac_viec)</bpmn:flowNodeRef>",
+    ):
         bpmn = re.sub(pattern, "", bpmn, flags=re.S)
     bpmn = bpmn.replace('sourceRef="tiep_nhan" targetRef="tham_dinh"', 'sourceRef="tiep_nhan" targetRef="hop_le_gw"')
-    return bpmn.replace('<bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>',
-                        '<bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>')
+    return bpmn.replace(
+        "<bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>",
+        "<bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>",
+    )
 
 
 def deploy(rt, bpmn: str, **kwargs):
@@ -67,8 +82,11 @@ def rt(runtime):
 
 def open_item(rt, dossier_id: int) -> WorkItemRecord:
     with rt.db.read_session() as s:
-        return s.scalars(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id,
-                                                      WorkItemRecord.state.in_(("open", "claimed")))).one()
+        return s.scalars(
+            select(WorkItemRecord).where(
+                WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state.in_(("open", "claimed"))
+            )
+        ).one()
 
 
 def complete(rt, dossier_id: int, data=None) -> WorkItemRecord:
@@ -78,8 +96,9 @@ def complete(rt, dossier_id: int, data=None) -> WorkItemRecord:
 
 
 def start(rt, definition):
-    return dossiers.start_dossier(rt, definition_id=definition.id, unit_code="00070", applicant_name="Nguyễn Văn A",
-                                  actor=RECEPTION)
+    return dossiers.start_dossier(
+        rt, definition_id=definition.id, unit_code="00070", applicant_name="Nguyễn Văn A", actor=RECEPTION
+    )
 
 
 def test_diff_lists_the_added_step_the_rewired_flow_and_the_changed_budget(rt):
@@ -88,8 +107,7 @@ def test_diff_lists_the_added_step_the_rewired_flow_and_the_changed_budget(rt):
     diff = versions.diff_versions(rt, "five_steps", 1, 2)
     assert [(e.element_id, e.name, e.type) for e in diff.added] == [("kiem_tra", "Kiểm tra", "UserTask")]
     assert diff.removed == []
-    assert [(e.element_id, e.changes) for e in diff.changed] == [
-        ("du_thao", ("flows: ['ky_duyet'] -> ['kiem_tra']",))]
+    assert [(e.element_id, e.changes) for e in diff.changed] == [("du_thao", ("flows: ['ky_duyet'] -> ['kiem_tra']",))]
     assert diff.budgets == [versions.PolicyChange("ky_duyet", "budget", "4h", "2h")]
     assert versions.diff_versions(rt, "five_steps", 2, 2).empty
 
@@ -100,7 +118,8 @@ def test_diff_names_removed_elements(rt):
     diff = versions.diff_versions(rt, "five_steps", 1, 2)
     assert [e.element_id for e in diff.removed] == ["nhac_viec", "nhac_viec_timer", "remind_end", "tham_dinh"]
     assert [(e.element_id, e.changes) for e in diff.changed] == [
-        ("tiep_nhan", ("flows: ['tham_dinh'] -> ['hop_le_gw']",))]
+        ("tiep_nhan", ("flows: ['tham_dinh'] -> ['hop_le_gw']",))
+    ]
 
 
 def test_a_dossier_at_the_first_step_migrates_and_finishes_on_the_new_version(rt):
@@ -117,18 +136,31 @@ def test_a_dossier_at_the_first_step_migrates_and_finishes_on_the_new_version(rt
         assert s.get(DossierRecord, dossier.id).definition_id == v2.id
         event = s.scalars(select(AuditEventRecord).where(AuditEventRecord.action == "migrate")).one()
     assert (event.actor, event.detail["from_definition"], event.detail["to_definition"]) == (
-        "lanh_dao_1", "five_steps v1", "five_steps v2")
+        "lanh_dao_1",
+        "five_steps v1",
+        "five_steps v2",
+    )
     assert open_item(rt, dossier.id).id == first.id  # the open step keeps its work item and deadline
     steps = [complete(rt, dossier.id, {"hop_le": True}) for _ in range(6)]
     assert [(s.element_id, s.budget_minutes) for s in steps] == [
-        ("tiep_nhan", 240), ("tham_dinh", 480), ("du_thao", 240), ("kiem_tra", 120), ("ky_duyet", 120),
-        ("tra_ket_qua", 240)]
+        ("tiep_nhan", 240),
+        ("tham_dinh", 480),
+        ("du_thao", 240),
+        ("kiem_tra", 120),
+        ("ky_duyet", 120),
+        ("tra_ket_qua", 240),
+    ]
     with rt.db.read_session() as s:
         assert s.get(DossierRecord, dossier.id).run_state == "completed"
     # A dossier nobody migrates stays on its version and runs the old steps.
     other = start(rt, v1)
     assert [complete(rt, other.id, {"hop_le": True}).element_id for _ in range(5)] == [
-        "tiep_nhan", "tham_dinh", "du_thao", "ky_duyet", "tra_ket_qua"]
+        "tiep_nhan",
+        "tham_dinh",
+        "du_thao",
+        "ky_duyet",
+        "tra_ket_qua",
+    ]
 
 
 def test_migration_is_refused_when_the_open_step_was_removed(rt):
@@ -169,7 +201,8 @@ def test_migration_target_must_be_a_published_version_of_the_same_template(rt):
     draft = versions.version_of(rt, "five_steps", saved.version)
     other = definitions.deploy(rt, {"two.bpmn": FIVE.replace('id="five_steps"', 'id="other_steps"').encode()})
     assert versions.migration_check(rt, dossier.id, draft.id).reasons == [
-        Reason.of("%(key)s v%(version)s is %(state)s, not published", key="five_steps", version=2, state="draft")]
+        Reason.of("%(key)s v%(version)s is %(state)s, not published", key="five_steps", version=2, state="draft")
+    ]
     assert "another template" in str(versions.migration_check(rt, dossier.id, other.id).reasons[0])
     assert "already runs" in str(versions.migration_check(rt, dossier.id, v1.id).reasons[0])
 
@@ -179,7 +212,9 @@ def test_retire_a_version_by_number(rt):
     deploy(rt, with_check_step(FIVE))
     versions.retire_version(rt, "five_steps", 1)
     assert [(d.version, d.status) for d in versions.list_versions(rt, "five_steps")] == [
-        (1, "retired"), (2, "published")]
+        (1, "retired"),
+        (2, "published"),
+    ]
 
 
 def test_the_migrate_command_checks_then_moves_every_movable_dossier(rt, monkeypatch):

@@ -27,8 +27,7 @@ def cal():
 
 def test_tet_2026_break_for_civil_servants_is_nine_days_off(cal):
     # Công văn 9859/VPCP-KGVX: 14-22 February 2026 (Saturday to Sunday, Tết 16-20 February).
-    assert [cal.is_working_day(date(2026, 2, d)) for d in range(13, 24)] == [
-        True] + [False] * 9 + [True]
+    assert [cal.is_working_day(date(2026, 2, d)) for d in range(13, 24)] == [True] + [False] * 9 + [True]
     # A step due in one working day, started Friday 13 Feb at 10:00, is due Monday 23 Feb at 10:00.
     assert cal.add(vn(2026, 2, 13, 10, 0), MINUTES_PER_DAY) == vn(2026, 2, 23, 10, 0)
 
@@ -69,8 +68,16 @@ def test_year_boundary_and_the_new_year_2026_swap(cal):
     assert cal.between(vn(2025, 12, 31, 16, 0), vn(2026, 1, 5, 9, 0)) == 120
     assert not cal.is_working_day(date(2026, 1, 2)) and cal.is_working_day(date(2026, 1, 10))
     assert cal.working_days(date(2025, 12, 29), date(2026, 1, 11)) == [
-        date(2025, 12, 29), date(2025, 12, 30), date(2025, 12, 31),
-        date(2026, 1, 5), date(2026, 1, 6), date(2026, 1, 7), date(2026, 1, 8), date(2026, 1, 9), date(2026, 1, 10)]
+        date(2025, 12, 29),
+        date(2025, 12, 30),
+        date(2025, 12, 31),
+        date(2026, 1, 5),
+        date(2026, 1, 6),
+        date(2026, 1, 7),
+        date(2026, 1, 8),
+        date(2026, 1, 9),
+        date(2026, 1, 10),
+    ]
 
 
 def test_going_back_in_working_time(cal):
@@ -123,8 +130,9 @@ def test_instants_outside_the_table_grow_it():
     cal = WorkingCalendar(first_year=2026, last_year=2026)
     assert cal.add(vn(2026, 12, 31, 16, 0), 2 * 60) == vn(2027, 1, 1, 9, 0)  # no holidays given
     assert cal.add(vn(2026, 1, 2, 9, 0), -3 * MINUTES_PER_DAY) == vn(2025, 12, 30, 9, 0)
-    assert cal.between(vn(2026, 1, 2, 9, 0), vn(2019, 1, 1, 9, 0)) == -cal.between(vn(2019, 1, 1, 9, 0),
-                                                                                 vn(2026, 1, 2, 9, 0))
+    assert cal.between(vn(2026, 1, 2, 9, 0), vn(2019, 1, 1, 9, 0)) == -cal.between(
+        vn(2019, 1, 1, 9, 0), vn(2026, 1, 2, 9, 0)
+    )
     assert cal.next_working_instant(vn(2040, 6, 2, 18, 0)) == vn(2040, 6, 4, 8, 0)
 
 

@@ -19,8 +19,9 @@ from engine.domain.calendar import CalendarBoundsError
 from engine.domain.calendar import WorkingCalendar
 
 CAL = build_calendar([CalendarSettings("VN")], [])
-instants = st.datetimes(min_value=datetime(2024, 6, 1), max_value=datetime(2027, 6, 1),
-                        timezones=st.just(UTC)).map(lambda d: d.replace(second=0, microsecond=0))
+instants = st.datetimes(min_value=datetime(2024, 6, 1), max_value=datetime(2027, 6, 1), timezones=st.just(UTC)).map(
+    lambda d: d.replace(second=0, microsecond=0)
+)
 durations = st.integers(min_value=0, max_value=60 * 8 * 40)
 # Generation can be slow on a loaded 2-core CI machine; that is not a failure of the calendar.
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -90,8 +91,10 @@ START_2026 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 ROWS_1990_TO_2100 = 111 * 366
 
 
-spans = st.one_of(st.integers(min_value=-MAX_SPAN_MINUTES // 2, max_value=MAX_SPAN_MINUTES),
-                  st.integers(min_value=-10**12, max_value=10**12))
+spans = st.one_of(
+    st.integers(min_value=-MAX_SPAN_MINUTES // 2, max_value=MAX_SPAN_MINUTES),
+    st.integers(min_value=-(10**12), max_value=10**12),
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -21,10 +21,24 @@ def cal():
     return build_calendar([CalendarSettings("VN")], [])
 
 
-@pytest.mark.parametrize("text, minutes", [
-    ("30m", 30), ("4h", 240), ("0.5d", 240), ("2d", 960), ("16h", 960), ("1.5h", 90), ("1d 4h", 720),
-    ("PT4H", 240), ("P2D", 960), ("P0.5D", 240), ("P1DT4H", 720), ("PT30M", 30), ("0h", 0),
-])
+@pytest.mark.parametrize(
+    "text, minutes",
+    [
+        ("30m", 30),
+        ("4h", 240),
+        ("0.5d", 240),
+        ("2d", 960),
+        ("16h", 960),
+        ("1.5h", 90),
+        ("1d 4h", 720),
+        ("PT4H", 240),
+        ("P2D", 960),
+        ("P0.5D", 240),
+        ("P1DT4H", 720),
+        ("PT30M", 30),
+        ("0h", 0),
+    ],
+)
 def test_working_durations(text, minutes):
     assert deadlines.parse_working_duration(text) == minutes
 
@@ -36,7 +50,13 @@ def test_bad_durations_are_refused_naming_the_text(text):
 
 
 def test_format_working_duration():
-    assert [deadlines.format_working_duration(m) for m in (480, 660, 30, 0, -90)] == ["1d", "1d 3h", "30m", "0m", "-1h 30m"]
+    assert [deadlines.format_working_duration(m) for m in (480, 660, 30, 0, -90)] == [
+        "1d",
+        "1d 3h",
+        "30m",
+        "0m",
+        "-1h 30m",
+    ]
 
 
 def test_friday_after_15h_before_a_holiday_counts_from_the_next_working_day(cal):
@@ -138,8 +158,9 @@ def test_a_pause_that_starts_after_the_due_instant_gives_nothing_back(cal):
 def test_an_open_supplement_request_gives_a_provisional_appointment(cal):
     received = vn(2026, 3, 2, 8, 0)
     open_pause = [(vn(2026, 3, 2, 10, 0), None)]
-    assert deadlines.appointment(cal, received, MINUTES_PER_DAY, pauses=open_pause,
-                                 now=vn(2026, 3, 3, 10, 0)) == vn(2026, 3, 3, 17, 0)
+    assert deadlines.appointment(cal, received, MINUTES_PER_DAY, pauses=open_pause, now=vn(2026, 3, 3, 10, 0)) == vn(
+        2026, 3, 3, 17, 0
+    )
     with pytest.raises(ValueError, match="open pause"):
         deadlines.appointment(cal, received, MINUTES_PER_DAY, pauses=open_pause)
 

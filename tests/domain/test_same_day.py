@@ -62,8 +62,9 @@ def test_a_supplement_pause_moves_a_same_day_appointment_by_its_working_time(cal
     assert (clock.clock_start, clock.appointment) == (vn(2026, 12, 1, 10, 0), moved)
 
 
-@pytest.mark.parametrize("text", ["same day", "Same-day", "trong ngày", "Trong ngay", "ngay trong ngày", "0d",
-                                  "0h", "P0D"])
+@pytest.mark.parametrize(
+    "text", ["same day", "Same-day", "trong ngày", "Trong ngay", "ngay trong ngày", "0d", "0h", "P0D"]
+)
 def test_same_day_is_written_many_ways_and_stored_as_zero(text):
     assert deadlines.parse_legal_limit(text) == deadlines.SAME_DAY
     assert deadlines.is_same_day(deadlines.parse_legal_limit(text))

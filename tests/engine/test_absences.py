@@ -41,8 +41,9 @@ def five(runtime):
 @pytest.fixture
 def appraisal(runtime, five):
     """A dossier at 'tham_dinh', claimed by chuyen_vien_1."""
-    dossier = dossiers.start_dossier(runtime, definition_id=five.id, unit_code="00070",
-                                     applicant_name="Nguyễn Văn A", actor=RECEPTION)
+    dossier = dossiers.start_dossier(
+        runtime, definition_id=five.id, unit_code="00070", applicant_name="Nguyễn Văn A", actor=RECEPTION
+    )
     dossiers.complete_work_item(runtime, open_item(runtime, dossier.id).id, RECEPTION, {})
     item = open_item(runtime, dossier.id)
     dossiers.claim_work_item(runtime, item.id, SPECIALIST)
@@ -51,8 +52,11 @@ def appraisal(runtime, five):
 
 def open_item(rt, dossier_id) -> WorkItemRecord:
     with rt.db.session() as s:
-        [item] = s.scalars(select(WorkItemRecord).where(
-            WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state.in_(["open", "claimed"])))
+        [item] = s.scalars(
+            select(WorkItemRecord).where(
+                WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state.in_(["open", "claimed"])
+            )
+        )
         return item
 
 
@@ -64,8 +68,9 @@ def holder(rt, item_id):
 
 def events(rt, action):
     with rt.db.session() as s:
-        return list(s.scalars(select(AuditEventRecord).where(AuditEventRecord.action == action)
-                              .order_by(AuditEventRecord.id)))
+        return list(
+            s.scalars(select(AuditEventRecord).where(AuditEventRecord.action == action).order_by(AuditEventRecord.id))
+        )
 
 
 def messages(rt):
@@ -84,12 +89,20 @@ def away(rt, username, substitute, date_from, date_to, actor=LEADER, **kw):
 
 # -- declaring ------------------------------------------------------------------------------------
 
+
 def test_a_leader_declares_an_absence(runtime, five):
     absence = away(runtime, "chuyen_vien_1", "chuyen_vien_2", TUE, WED, note="đi học")
     with runtime.db.session() as s:
         row = s.get(AbsenceRecord, absence.id)
-    assert (row.username, row.substitute, row.unit_code, row.date_from, row.date_to, row.created_by,
-            row.cancelled_at) == ("chuyen_vien_1", "chuyen_vien_2", "00070", TUE, WED, "lanh_dao_1", None)
+    assert (
+        row.username,
+        row.substitute,
+        row.unit_code,
+        row.date_from,
+        row.date_to,
+        row.created_by,
+        row.cancelled_at,
+    ) == ("chuyen_vien_1", "chuyen_vien_2", "00070", TUE, WED, "lanh_dao_1", None)
     [event] = events(runtime, "absence_declared")
     assert (event.actor, event.giver, event.receiver) == ("lanh_dao_1", "chuyen_vien_1", "chuyen_vien_2")
     assert event.detail["date_from"] == "2026-03-03"
@@ -99,23 +112,42 @@ def test_a_leader_declares_an_absence(runtime, five):
 
 
 def test_users_declare_their_own_absence_for_one_procedure(runtime, five):
-    absence = away(runtime, "chuyen_vien_1", "chuyen_vien_2", TUE, TUE, actor=SPECIALIST,
-                   procedure_key="five_steps", role="chuyen_vien")
+    absence = away(
+        runtime,
+        "chuyen_vien_1",
+        "chuyen_vien_2",
+        TUE,
+        TUE,
+        actor=SPECIALIST,
+        procedure_key="five_steps",
+        role="chuyen_vien",
+    )
     assert (absence.procedure_key, absence.role, absence.created_by) == ("five_steps", "chuyen_vien", "chuyen_vien_1")
 
 
-@pytest.mark.parametrize("args, kwargs, error, message", [
-    (("chuyen_vien_1", "chuyen_vien_2", WED, TUE), {}, InvalidAction, "ends .2026-03-03. before it starts"),
-    (("chuyen_vien_1", "lanh_dao_1", TUE, WED), {}, InvalidAction, "lanh_dao_1 does not have role 'chuyen_vien'"),
-    (("chuyen_vien_1", "chuyen_vien_x", TUE, WED), {}, InvalidAction, "chuyen_vien_x does not work in unit 00070"),
-    (("chuyen_vien_1", "nobody", TUE, WED), {}, NotFound, "unknown user 'nobody'"),
-    (("chuyen_vien_1", "chuyen_vien_1", TUE, WED), {}, InvalidAction, "cannot substitute for themselves"),
-    (("chuyen_vien_1", "chuyen_vien_2", TUE, WED), {"actor": SPECIALIST_2}, PermissionDenied,
-     "only chuyen_vien_1 or a leader of unit 00070"),
-    (("chuyen_vien_1", "chuyen_vien_2", TUE, WED), {"procedure_key": "khong_co"}, NotFound, "unknown procedure"),
-    (("chuyen_vien_1", "chuyen_vien_2", TUE, WED), {"role": "lanh_dao"}, InvalidAction,
-     "chuyen_vien_1 does not have role 'lanh_dao'"),
-])
+@pytest.mark.parametrize(
+    "args, kwargs, error, message",
+    [
+        (("chuyen_vien_1", "chuyen_vien_2", WED, TUE), {}, InvalidAction, "ends .2026-03-03. before it starts"),
+        (("chuyen_vien_1", "lanh_dao_1", TUE, WED), {}, InvalidAction, "lanh_dao_1 does not have role 'chuyen_vien'"),
+        (("chuyen_vien_1", "chuyen_vien_x", TUE, WED), {}, InvalidAction, "chuyen_vien_x does not work in unit 00070"),
+        (("chuyen_vien_1", "nobody", TUE, WED), {}, NotFound, "unknown user 'nobody'"),
+        (("chuyen_vien_1", "chuyen_vien_1", TUE, WED), {}, InvalidAction, "cannot substitute for themselves"),
+        (
+            ("chuyen_vien_1", "chuyen_vien_2", TUE, WED),
+            {"actor": SPECIALIST_2},
+            PermissionDenied,
+            "only chuyen_vien_1 or a leader of unit 00070",
+        ),
+        (("chuyen_vien_1", "chuyen_vien_2", TUE, WED), {"procedure_key": "khong_co"}, NotFound, "unknown procedure"),
+        (
+            ("chuyen_vien_1", "chuyen_vien_2", TUE, WED),
+            {"role": "lanh_dao"},
+            InvalidAction,
+            "chuyen_vien_1 does not have role 'lanh_dao'",
+        ),
+    ],
+)
 def test_declaration_refusals_write_nothing(runtime, five, args, kwargs, error, message):
     before = snapshot(runtime)
     with pytest.raises(error, match=message):
@@ -139,8 +171,10 @@ def test_circular_delegations_are_refused_directly_and_through_a_chain(runtime, 
     with pytest.raises(InvalidAction, match="circular delegation: chuyen_vien_2 → chuyen_vien_1 → chuyen_vien_2"):
         away(runtime, "chuyen_vien_2", "chuyen_vien_1", WED, FRI)
     away(runtime, "chuyen_vien_2", "chuyen_vien_3", TUE, THU)
-    with pytest.raises(InvalidAction, match="chuyen_vien_3 → chuyen_vien_1 → chuyen_vien_2 → chuyen_vien_3 "
-                                            "from 2026-03-03 to 2026-03-04"):
+    with pytest.raises(
+        InvalidAction,
+        match="chuyen_vien_3 → chuyen_vien_1 → chuyen_vien_2 → chuyen_vien_3 from 2026-03-03 to 2026-03-04",
+    ):
         away(runtime, "chuyen_vien_3", "chuyen_vien_1", MON, FRI)
     assert snapshot(runtime)[0] == before[0] + 1
     # Periods that do not meet are no cycle: chuyen_vien_1 is back on Thursday.
@@ -149,29 +183,48 @@ def test_circular_delegations_are_refused_directly_and_through_a_chain(runtime, 
 
 # -- who works a step -----------------------------------------------------------------------------
 
+
 def test_effective_assignee_follows_chains_prefers_narrow_scopes_and_stops_at_cycles(runtime, five):
     away(runtime, "chuyen_vien_1", "chuyen_vien_2", MON, FRI)
     away(runtime, "chuyen_vien_2", "chuyen_vien_3", TUE, TUE)
     with runtime.db.session() as s:
         assert absences.effective_assignee(s, "chuyen_vien_1", MON, "five_steps", "chuyen_vien") == (
-            "chuyen_vien_2", "chuyen_vien_1")
+            "chuyen_vien_2",
+            "chuyen_vien_1",
+        )
         assert absences.effective_assignee(s, "chuyen_vien_1", TUE, "five_steps", "chuyen_vien") == (
-            "chuyen_vien_3", "chuyen_vien_1")
+            "chuyen_vien_3",
+            "chuyen_vien_1",
+        )
         assert absences.effective_assignee(s, "chuyen_vien_2", MON, "five_steps", "chuyen_vien") == (
-            "chuyen_vien_2", None)
+            "chuyen_vien_2",
+            None,
+        )
     away(runtime, "chuyen_vien_1", "chuyen_vien_3", WED, WED, procedure_key="five_steps")
     with runtime.db.session() as s:
         assert absences.effective_assignee(s, "chuyen_vien_1", WED, "five_steps", "chuyen_vien")[0] == "chuyen_vien_3"
         assert absences.effective_assignee(s, "chuyen_vien_1", WED, "other", "chuyen_vien")[0] == "chuyen_vien_2"
         # A cycle written around the checks (say, by an import) ends the chain instead of looping.
-        s.add(AbsenceRecord(username="chuyen_vien_3", substitute="chuyen_vien_1", unit_code="00070",
-                            date_from=TUE, date_to=TUE, created_by="import", created_at=vn(2026, 3, 1)))
+        s.add(
+            AbsenceRecord(
+                username="chuyen_vien_3",
+                substitute="chuyen_vien_1",
+                unit_code="00070",
+                date_from=TUE,
+                date_to=TUE,
+                created_by="import",
+                created_at=vn(2026, 3, 1),
+            )
+        )
         s.flush()
         assert absences.effective_assignee(s, "chuyen_vien_1", TUE, "five_steps", "chuyen_vien") == (
-            "chuyen_vien_3", "chuyen_vien_1")
+            "chuyen_vien_3",
+            "chuyen_vien_1",
+        )
 
 
 # -- routing and giving back ----------------------------------------------------------------------
+
 
 def test_steps_follow_the_absence_and_come_back_when_it_passes(runtime, appraisal, clock):
     away(runtime, "chuyen_vien_1", "chuyen_vien_2", TUE, WED)
@@ -182,7 +235,11 @@ def test_steps_follow_the_absence_and_come_back_when_it_passes(runtime, appraisa
     assert holder(runtime, appraisal.id) == ("chuyen_vien_2", "chuyen_vien_1")
     [event] = [e for e in events(runtime, "handover") if e.work_item_id == appraisal.id and e.actor == "system"]
     assert (event.giver, event.receiver, event.on_behalf_of, event.detail["reason"]) == (
-        "chuyen_vien_1", "chuyen_vien_2", "chuyen_vien_1", "absence")
+        "chuyen_vien_1",
+        "chuyen_vien_2",
+        "chuyen_vien_1",
+        "absence",
+    )
     assert messages(runtime)[-1].recipient == "chuyen_vien_2"
     assert absences.route_to_substitutes(runtime) == {"routed": 0, "given_back": 0}  # idempotent
 

@@ -65,20 +65,27 @@ RETURNS = b"""<?xml version="1.0" encoding="UTF-8"?>
 def five(runtime):
     add_units(runtime)
     with runtime.db.session() as s:
-        s.add(UserRecord(username="chuyen_vien_off", full_name="off", unit_code="00070", roles="chuyen_vien",
-                         active=False))
+        s.add(
+            UserRecord(
+                username="chuyen_vien_off", full_name="off", unit_code="00070", roles="chuyen_vien", active=False
+            )
+        )
     return deploy_fixture(runtime, "five_steps")
 
 
 def start(rt, definition):
-    return dossiers.start_dossier(rt, definition_id=definition.id, unit_code="00070",
-                                  applicant_name="Nguyễn Văn A", actor=RECEPTION)
+    return dossiers.start_dossier(
+        rt, definition_id=definition.id, unit_code="00070", applicant_name="Nguyễn Văn A", actor=RECEPTION
+    )
 
 
 def open_item(rt, dossier_id) -> WorkItemRecord:
     with rt.db.session() as s:
-        [item] = s.scalars(select(WorkItemRecord).where(
-            WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state.in_(["open", "claimed"])))
+        [item] = s.scalars(
+            select(WorkItemRecord).where(
+                WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state.in_(["open", "claimed"])
+            )
+        )
         return item
 
 
@@ -89,8 +96,9 @@ def item_row(rt, item_id) -> WorkItemRecord:
 
 def events(rt, action):
     with rt.db.session() as s:
-        return list(s.scalars(select(AuditEventRecord).where(AuditEventRecord.action == action)
-                              .order_by(AuditEventRecord.id)))
+        return list(
+            s.scalars(select(AuditEventRecord).where(AuditEventRecord.action == action).order_by(AuditEventRecord.id))
+        )
 
 
 def messages(rt):
@@ -101,8 +109,10 @@ def messages(rt):
 def snapshot(rt):
     """Everything an action could write: refusals must leave it unchanged."""
     with rt.db.session() as s:
-        items = [(i.id, i.assignee, i.owner, i.delegation_state, i.state, i.version, i.on_behalf_of)
-                 for i in s.scalars(select(WorkItemRecord).order_by(WorkItemRecord.id))]
+        items = [
+            (i.id, i.assignee, i.owner, i.delegation_state, i.state, i.version, i.on_behalf_of)
+            for i in s.scalars(select(WorkItemRecord).order_by(WorkItemRecord.id))
+        ]
         counts = [s.scalar(select(func.count()).select_from(t)) for t in (AuditEventRecord, OutboxRecord)]
     return items, counts
 
@@ -118,6 +128,7 @@ def appraisal(runtime, five):
 
 
 # -- notifications --------------------------------------------------------------------------------
+
 
 def test_a_hand_over_message_gives_the_due_time_in_the_units_local_time(runtime, five, clock):
     dossier = start(runtime, five)
@@ -137,15 +148,24 @@ def test_a_hand_over_message_gives_the_due_time_in_the_units_local_time(runtime,
 
 # -- delegate / resolve ---------------------------------------------------------------------------
 
+
 def test_delegate_resolve_then_the_owner_completes(runtime, appraisal):
     # Given chuyen_vien_1 holds the step; when they delegate it to chuyen_vien_2
     actions.delegate_work_item(runtime, appraisal.id, SPECIALIST, "chuyen_vien_2", "kiểm tra giúp")
     row = item_row(runtime, appraisal.id)
     assert (row.owner, row.assignee, row.delegation_state, row.state) == (
-        "chuyen_vien_1", "chuyen_vien_2", "pending", "claimed")
+        "chuyen_vien_1",
+        "chuyen_vien_2",
+        "pending",
+        "claimed",
+    )
     [event] = events(runtime, "delegate")
     assert (event.actor, event.giver, event.receiver, event.on_behalf_of) == (
-        "chuyen_vien_1", "chuyen_vien_1", "chuyen_vien_2", None)
+        "chuyen_vien_1",
+        "chuyen_vien_1",
+        "chuyen_vien_2",
+        None,
+    )
     assert event.detail["note"] == "kiểm tra giúp"
     assert [(m.recipient, m.channel) for m in messages(runtime)] == [("chuyen_vien_2", "in_app")]
     # The owner cannot complete while the delegate holds it
@@ -171,19 +191,26 @@ def test_a_leader_delegates_on_the_assignees_behalf(runtime, appraisal):
     actions.delegate_work_item(runtime, appraisal.id, LEADER, "chuyen_vien_2")
     [event] = events(runtime, "delegate")
     assert (event.actor, event.on_behalf_of, event.giver, event.receiver) == (
-        "lanh_dao_1", "chuyen_vien_1", "chuyen_vien_1", "chuyen_vien_2")
+        "lanh_dao_1",
+        "chuyen_vien_1",
+        "chuyen_vien_1",
+        "chuyen_vien_2",
+    )
     assert item_row(runtime, appraisal.id).owner == "chuyen_vien_1"
 
 
-@pytest.mark.parametrize("actor, to, error, message", [
-    (SPECIALIST_2, "chuyen_vien_2", PermissionDenied, "only chuyen_vien_1 or a leader of unit 00070"),
-    (OTHER_LEADER, "chuyen_vien_2", PermissionDenied, "only chuyen_vien_1 or a leader of unit 00070"),
-    (SPECIALIST, "lanh_dao_1", InvalidAction, "lanh_dao_1 does not have role 'chuyen_vien'"),
-    (SPECIALIST, "chuyen_vien_x", InvalidAction, "chuyen_vien_x does not work in unit 00070"),
-    (SPECIALIST, "chuyen_vien_off", InvalidAction, "chuyen_vien_off is not an active user"),
-    (SPECIALIST, "nobody", NotFound, "unknown user 'nobody'"),
-    (SPECIALIST, "chuyen_vien_1", InvalidAction, "already assigned to chuyen_vien_1"),
-])
+@pytest.mark.parametrize(
+    "actor, to, error, message",
+    [
+        (SPECIALIST_2, "chuyen_vien_2", PermissionDenied, "only chuyen_vien_1 or a leader of unit 00070"),
+        (OTHER_LEADER, "chuyen_vien_2", PermissionDenied, "only chuyen_vien_1 or a leader of unit 00070"),
+        (SPECIALIST, "lanh_dao_1", InvalidAction, "lanh_dao_1 does not have role 'chuyen_vien'"),
+        (SPECIALIST, "chuyen_vien_x", InvalidAction, "chuyen_vien_x does not work in unit 00070"),
+        (SPECIALIST, "chuyen_vien_off", InvalidAction, "chuyen_vien_off is not an active user"),
+        (SPECIALIST, "nobody", NotFound, "unknown user 'nobody'"),
+        (SPECIALIST, "chuyen_vien_1", InvalidAction, "already assigned to chuyen_vien_1"),
+    ],
+)
 def test_delegation_refusals_write_nothing(runtime, appraisal, actor, to, error, message):
     before = snapshot(runtime)
     with pytest.raises(error, match=message):
@@ -234,8 +261,7 @@ def _accepts(runtime, name: str, item_id: int, actor) -> bool:
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)  # a property of the rules, not of the store
 @pytest.mark.parametrize("action", ["complete", "claim", "unclaim", "delegate", "resolve", "reassign"])
 @pytest.mark.parametrize("holding", ["claimed", "pool", "delegated"])
-@pytest.mark.parametrize("actor", [SPECIALIST, SPECIALIST_2, LEADER, OTHER_LEADER, RECEPTION],
-                         ids=lambda a: a.username)
+@pytest.mark.parametrize("actor", [SPECIALIST, SPECIALIST_2, LEADER, OTHER_LEADER, RECEPTION], ids=lambda a: a.username)
 def test_a_button_is_offered_exactly_when_the_engine_accepts_the_action(runtime, appraisal, holding, actor, action):
     """The desk shows the actions offered_actions() allows; each must succeed, and no other."""
     with runtime.db.session() as s:
@@ -261,6 +287,7 @@ def test_the_delegate_cannot_complete_a_pending_delegation(runtime, appraisal):
 
 # -- reassign -------------------------------------------------------------------------------------
 
+
 def test_a_leader_reassigns_to_a_person_ending_any_delegation(runtime, appraisal):
     actions.delegate_work_item(runtime, appraisal.id, SPECIALIST, "chuyen_vien_2")
     actions.reassign_work_item(runtime, appraisal.id, LEADER, "chuyen_vien_1", reason="cân đối công việc")
@@ -268,7 +295,11 @@ def test_a_leader_reassigns_to_a_person_ending_any_delegation(runtime, appraisal
     assert (row.assignee, row.owner, row.delegation_state, row.state) == ("chuyen_vien_1", None, None, "claimed")
     [event] = events(runtime, "reassign")
     assert (event.actor, event.giver, event.receiver, event.detail["reason"]) == (
-        "lanh_dao_1", "chuyen_vien_2", "chuyen_vien_1", "cân đối công việc")
+        "lanh_dao_1",
+        "chuyen_vien_2",
+        "chuyen_vien_1",
+        "cân đối công việc",
+    )
     assert messages(runtime)[-1].recipient == "chuyen_vien_1"
 
 
@@ -282,15 +313,18 @@ def test_a_leader_sends_a_step_back_to_its_role_pool(runtime, appraisal):
     dossiers.claim_work_item(runtime, appraisal.id, SPECIALIST_2)  # anyone of the role may take it now
 
 
-@pytest.mark.parametrize("actor, kwargs, error, message", [
-    (SPECIALIST, {"to_username": "chuyen_vien_2"}, PermissionDenied, "only a leader of unit 00070"),
-    (OTHER_LEADER, {"to_username": "chuyen_vien_2"}, PermissionDenied, "only a leader of unit 00070"),
-    (LEADER, {"to_username": "chuyen_vien_x"}, InvalidAction, "does not work in unit 00070"),
-    (LEADER, {"to_username": "mot_cua_1"}, InvalidAction, "mot_cua_1 does not have role 'chuyen_vien'"),
-    (LEADER, {"to_role": "lanh_dao"}, InvalidAction, "only to that pool"),
-    (LEADER, {"to_username": "chuyen_vien_2", "to_role": "chuyen_vien"}, InvalidAction, "either a person"),
-    (LEADER, {"to_username": "chuyen_vien_2", "reason": " "}, InvalidAction, "needs a reason"),
-])
+@pytest.mark.parametrize(
+    "actor, kwargs, error, message",
+    [
+        (SPECIALIST, {"to_username": "chuyen_vien_2"}, PermissionDenied, "only a leader of unit 00070"),
+        (OTHER_LEADER, {"to_username": "chuyen_vien_2"}, PermissionDenied, "only a leader of unit 00070"),
+        (LEADER, {"to_username": "chuyen_vien_x"}, InvalidAction, "does not work in unit 00070"),
+        (LEADER, {"to_username": "mot_cua_1"}, InvalidAction, "mot_cua_1 does not have role 'chuyen_vien'"),
+        (LEADER, {"to_role": "lanh_dao"}, InvalidAction, "only to that pool"),
+        (LEADER, {"to_username": "chuyen_vien_2", "to_role": "chuyen_vien"}, InvalidAction, "either a person"),
+        (LEADER, {"to_username": "chuyen_vien_2", "reason": " "}, InvalidAction, "needs a reason"),
+    ],
+)
 def test_reassignment_refusals_write_nothing(runtime, appraisal, actor, kwargs, error, message):
     before = snapshot(runtime)
     with pytest.raises(error, match=message):
@@ -304,6 +338,7 @@ def test_other_commune_specialist_cannot_receive_or_act(runtime, appraisal):
 
 
 # -- return to the previous step ------------------------------------------------------------------
+
 
 @pytest.fixture
 def returns(runtime, five):
@@ -328,10 +363,18 @@ def test_return_sends_the_step_back_to_who_did_it(runtime, returns, clock):
     assert done.outcome == {"ket_qua": "tra_lai", "ly_do_tra_lai": "thiếu chữ ký"}
     row = item_row(runtime, reopened.id)
     assert (row.element_id, row.assignee, row.state, row.due_at is not None) == (
-        "xu_ly", "chuyen_vien_1", "claimed", True)
+        "xu_ly",
+        "chuyen_vien_1",
+        "claimed",
+        True,
+    )
     [event] = events(runtime, "return")
     assert (event.actor, event.giver, event.receiver, event.work_item_id) == (
-        "lanh_dao_1", "lanh_dao_1", "chuyen_vien_1", reopened.id)
+        "lanh_dao_1",
+        "lanh_dao_1",
+        "chuyen_vien_1",
+        reopened.id,
+    )
     assert event.detail == {"reason": "thiếu chữ ký", "returned_from": "duyet", "caused_by": "chuyen_vien_1"}
     [message] = messages(runtime)
     assert message.recipient == "chuyen_vien_1" and "thiếu chữ ký" in message.body
@@ -341,8 +384,12 @@ def test_return_sends_the_step_back_to_who_did_it(runtime, returns, clock):
     again = open_item(runtime, approval.dossier_id)
     dossiers.complete_work_item(runtime, again.id, LEADER, {"ket_qua": "dong_y"})
     with runtime.db.session() as s:
-        assert s.scalar(select(func.count()).select_from(WorkItemRecord).where(
-            WorkItemRecord.state.in_(["open", "claimed"]))) == 0
+        assert (
+            s.scalar(
+                select(func.count()).select_from(WorkItemRecord).where(WorkItemRecord.state.in_(["open", "claimed"]))
+            )
+            == 0
+        )
 
 
 def test_a_step_without_a_return_path_is_refused_before_anything_changes(runtime, appraisal):
@@ -352,10 +399,13 @@ def test_a_step_without_a_return_path_is_refused_before_anything_changes(runtime
     assert snapshot(runtime) == before
 
 
-@pytest.mark.parametrize("actor, message", [
-    (SPECIALIST, "needs role 'lanh_dao'"),
-    (OTHER_LEADER, "does not work in unit 00070"),
-])
+@pytest.mark.parametrize(
+    "actor, message",
+    [
+        (SPECIALIST, "needs role 'lanh_dao'"),
+        (OTHER_LEADER, "does not work in unit 00070"),
+    ],
+)
 def test_return_refusals_write_nothing(runtime, returns, actor, message):
     approval = at_approval(runtime, returns)
     before = snapshot(runtime)

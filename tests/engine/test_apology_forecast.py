@@ -30,12 +30,14 @@ from tests.factories import add_units
 
 FIVE_STEPS = (BPMN_DIR / "five_steps.bpmn").read_text(encoding="utf-8")
 # One working day in all: 2h + 2h + 1h + 2h + 1h = 8h, the whole legal limit.
-ONE_DAY = (FIVE_STEPS.replace('legalLimit="3d"', 'legalLimit="1d"')
-           .replace('role="mot_cua" budget="4h" status="2"', 'role="mot_cua" budget="2h" status="2"')
-           .replace('role="chuyen_vien" budget="1d"', 'role="chuyen_vien" budget="2h"')
-           .replace('budget="0.5d"', 'budget="1h"')
-           .replace('role="lanh_dao" budget="4h"', 'role="lanh_dao" budget="2h"')
-           .replace('role="mot_cua" budget="4h"/>', 'role="mot_cua" budget="1h"/>'))
+ONE_DAY = (
+    FIVE_STEPS.replace('legalLimit="3d"', 'legalLimit="1d"')
+    .replace('role="mot_cua" budget="4h" status="2"', 'role="mot_cua" budget="2h" status="2"')
+    .replace('role="chuyen_vien" budget="1d"', 'role="chuyen_vien" budget="2h"')
+    .replace('budget="0.5d"', 'budget="1h"')
+    .replace('role="lanh_dao" budget="4h"', 'role="lanh_dao" budget="2h"')
+    .replace('role="mot_cua" budget="4h"/>', 'role="mot_cua" budget="1h"/>')
+)
 # Five working days of legal limit for three days of budgets: two days to spare.
 ROOMY = FIVE_STEPS.replace('legalLimit="3d"', 'legalLimit="5d"').replace('id="five_steps"', 'id="roomy"')
 ADMIN = Actor("quan_tri", frozenset({"admin"}), None)
@@ -44,14 +46,16 @@ DATA = {"tham_dinh": {"hop_le": True}}
 
 def _start(rt, text: str, name: str, unit: str = "00070"):
     definition = definitions.deploy(rt, {"p.bpmn": text.encode()})
-    return dossiers.start_dossier(rt, definition_id=definition.id, unit_code=unit, applicant_name=name,
-                                  actor=RECEPTION)
+    return dossiers.start_dossier(rt, definition_id=definition.id, unit_code=unit, applicant_name=name, actor=RECEPTION)
 
 
 def _open_item(rt, dossier_id: int) -> WorkItemRecord:
     with rt.db.read_session() as s:
-        return s.scalar(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id,
-                                                     WorkItemRecord.state.in_(("open", "claimed"))))
+        return s.scalar(
+            select(WorkItemRecord).where(
+                WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state.in_(("open", "claimed"))
+            )
+        )
 
 
 def _complete_current(rt, dossier_id: int):
@@ -120,8 +124,15 @@ def test_a_day_off_added_to_the_calendar_flags_only_the_dossiers_that_no_longer_
         _complete_current(runtime, dossier.id)
     assert sla.sweep(runtime)["apology"] == 0
 
-    administration.add_calendar_days(runtime, ADMIN, calendar_code="01", date_from=date(2026, 3, 3),
-                                     date_to=date(2026, 3, 3), kind="off", note="Nghỉ bù theo quyết định")
+    administration.add_calendar_days(
+        runtime,
+        ADMIN,
+        calendar_code="01",
+        date_from=date(2026, 3, 3),
+        date_to=date(2026, 3, 3),
+        kind="off",
+        note="Nghỉ bù theo quyết định",
+    )
     assert sla.sweep(runtime)["apology"] == 1
     assert [e.dossier_id for e in _requests(runtime)] == [tight.id]
     assert sla.sweep(runtime)["apology"] == 0  # no flood: nothing asked twice

@@ -63,8 +63,9 @@ def dossier(runtime, tmp_path):
     runtime.documents = FolderStore(tmp_path / "documents")
     add_units(runtime)
     definition = deploy_fixture(runtime, "five_steps")
-    return dossiers.start_dossier(runtime, definition_id=definition.id, unit_code="00070",
-                                  applicant_name="Nguyễn Văn A", actor=RECEPTION)
+    return dossiers.start_dossier(
+        runtime, definition_id=definition.id, unit_code="00070", applicant_name="Nguyễn Văn A", actor=RECEPTION
+    )
 
 
 def stored_files(runtime) -> list:
@@ -89,8 +90,14 @@ def test_a_store_keeps_bytes_by_key_and_forgets_them_on_delete(make_store, reque
 
 
 def test_an_attached_file_comes_back_as_it_was_with_its_hash_and_a_history_event(runtime, dossier):
-    row = attachments.attach(runtime, dossier.id, RECEPTION, Upload("giay_chung_sinh.pdf", "application/pdf", PDF),
-                             AttachmentKind.RECEPTION, checklist_index=1)
+    row = attachments.attach(
+        runtime,
+        dossier.id,
+        RECEPTION,
+        Upload("giay_chung_sinh.pdf", "application/pdf", PDF),
+        AttachmentKind.RECEPTION,
+        checklist_index=1,
+    )
     assert (row.name, row.size, row.sha256) == ("giay_chung_sinh.pdf", len(PDF), hashlib.sha256(PDF).hexdigest())
     assert len(row.key) >= 32 and not row.key.isdigit()
     found = attachments.find(runtime, row.key)
@@ -103,19 +110,23 @@ def test_an_attached_file_comes_back_as_it_was_with_its_hash_and_a_history_event
 
 def test_files_in_an_s3_bucket_work_like_files_in_a_folder(runtime, dossier, s3_store):
     runtime.documents = s3_store
-    row = attachments.attach(runtime, dossier.id, RECEPTION, Upload("anh.png", "image/png", PNG),
-                             AttachmentKind.PROCESSING)
+    row = attachments.attach(
+        runtime, dossier.id, RECEPTION, Upload("anh.png", "image/png", PNG), AttachmentKind.PROCESSING
+    )
     assert s3_store.client.head_object(Bucket="motcua-docs", Key=f"hoso/{row.storage_key}")["ContentLength"] == len(PNG)
     assert attachments.content(runtime, attachments.find(runtime, row.key)) == PNG
 
 
-@pytest.mark.parametrize("upload, says", [
-    (Upload("to_khai.pdf", "application/pdf", PNG), "its content is not"),
-    (Upload("anh.png", "image/png", b"%PDF-1.4 not an image"), "its content is not"),
-    (Upload("ghi_chu.txt", "text/plain", b"hello"), "only PDF, PNG and JPEG"),
-    (Upload("rong.pdf", "application/pdf", b""), "is empty"),
-    (Upload("lon.pdf", "application/pdf", b"%PDF-" + b"0" * (10 * 1024 * 1024)), "at most"),
-])
+@pytest.mark.parametrize(
+    "upload, says",
+    [
+        (Upload("to_khai.pdf", "application/pdf", PNG), "its content is not"),
+        (Upload("anh.png", "image/png", b"%PDF-1.4 not an image"), "its content is not"),
+        (Upload("ghi_chu.txt", "text/plain", b"hello"), "only PDF, PNG and JPEG"),
+        (Upload("rong.pdf", "application/pdf", b""), "is empty"),
+        (Upload("lon.pdf", "application/pdf", b"%PDF-" + b"0" * (10 * 1024 * 1024)), "at most"),
+    ],
+)
 def test_a_file_that_is_not_what_it_says_or_too_big_is_refused_and_nothing_is_kept(runtime, dossier, upload, says):
     with pytest.raises(InvalidAction) as refused:
         attachments.attach(runtime, dossier.id, RECEPTION, upload, AttachmentKind.RECEPTION)
@@ -125,17 +136,20 @@ def test_a_file_that_is_not_what_it_says_or_too_big_is_refused_and_nothing_is_ke
 
 def test_a_failed_transaction_takes_its_stored_file_out_again(runtime, dossier):
     with pytest.raises(PermissionDenied):
-        attachments.attach(runtime, dossier.id, OTHER_COMMUNE, Upload("a.pdf", "application/pdf", PDF),
-                           AttachmentKind.PROCESSING)
+        attachments.attach(
+            runtime, dossier.id, OTHER_COMMUNE, Upload("a.pdf", "application/pdf", PDF), AttachmentKind.PROCESSING
+        )
     with pytest.raises(NotFound):
-        attachments.attach(runtime, 999_999, RECEPTION, Upload("a.pdf", "application/pdf", PDF),
-                           AttachmentKind.PROCESSING)
+        attachments.attach(
+            runtime, 999_999, RECEPTION, Upload("a.pdf", "application/pdf", PDF), AttachmentKind.PROCESSING
+        )
     assert rows(runtime) == 0 and stored_files(runtime) == []
 
 
 def test_a_file_altered_in_the_store_is_refused_not_served(runtime, dossier):
-    row = attachments.attach(runtime, dossier.id, RECEPTION, Upload("a.pdf", "application/pdf", PDF),
-                             AttachmentKind.RESULT)
+    row = attachments.attach(
+        runtime, dossier.id, RECEPTION, Upload("a.pdf", "application/pdf", PDF), AttachmentKind.RESULT
+    )
     runtime.documents.put(row.storage_key, PDF.replace(b"mau thu", b"MAU SUA"), "application/pdf")
     with pytest.raises(InvalidAction, match="no longer matches"):
         attachments.content(runtime, attachments.find(runtime, row.key))
@@ -148,8 +162,14 @@ def test_names_are_kept_without_folders_or_control_characters():
 
 
 def test_the_archive_holds_every_file_and_a_manifest_with_hashes_and_the_dossier(runtime, dossier):
-    attachments.attach(runtime, dossier.id, RECEPTION, Upload("to khai.pdf", "application/pdf", PDF),
-                       AttachmentKind.RECEPTION, checklist_index=0)
+    attachments.attach(
+        runtime,
+        dossier.id,
+        RECEPTION,
+        Upload("to khai.pdf", "application/pdf", PDF),
+        AttachmentKind.RECEPTION,
+        checklist_index=0,
+    )
     attachments.attach(runtime, dossier.id, RECEPTION, Upload("anh.png", "image/png", PNG), AttachmentKind.RESULT)
     name, data = attachments.archive(runtime, dossier.id)
     assert name == f"{dossier.code}.zip"

@@ -25,9 +25,13 @@ from web.cli import main
 
 def _rows(db: Database) -> dict[str, list[tuple]]:
     with db.read_session() as s:
-        return {model.__tablename__: [tuple(getattr(row, c.key) for c in model.__table__.columns)
-                                      for row in s.scalars(select(model).order_by(model.id))]
-                for model in (DossierRecord, WorkItemRecord, AuditEventRecord)}
+        return {
+            model.__tablename__: [
+                tuple(getattr(row, c.key) for c in model.__table__.columns)
+                for row in s.scalars(select(model).order_by(model.id))
+            ]
+            for model in (DossierRecord, WorkItemRecord, AuditEventRecord)
+        }
 
 
 @pytest.fixture
@@ -47,8 +51,9 @@ def new_database_url(database, tmp_path):
     admin.dispose()
 
 
-def test_a_backup_restores_every_dossier_work_item_and_audit_row(runtime, clock, tmp_path, new_database_url,
-                                                                  monkeypatch):
+def test_a_backup_restores_every_dossier_work_item_and_audit_row(
+    runtime, clock, tmp_path, new_database_url, monkeypatch
+):
     add_units(runtime)
     _dossiers_waiting_on_a_timer(runtime, 4)
     clock.advance(timedelta(days=2))

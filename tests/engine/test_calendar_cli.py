@@ -30,8 +30,9 @@ def run(*args):
 
 
 def test_appointment_friday_after_the_cut_off_before_tet(database_url):
-    result = run("appointment", "--unit", "00070", "--received", "2026-02-13T15:30", "--days", "1",
-                 "--cutoff", "15:00", "--json")
+    result = run(
+        "appointment", "--unit", "00070", "--received", "2026-02-13T15:30", "--days", "1", "--cutoff", "15:00", "--json"
+    )
     assert result.exit_code == 0, result.output
     answer = json.loads(result.output)
     assert answer["chain"] == ["00070", "01", "VN"]
@@ -44,8 +45,19 @@ def test_appointment_friday_after_the_cut_off_before_tet(database_url):
 
 
 def test_same_day_appointment_is_the_end_of_the_clock_start_day(database_url):
-    morning = json.loads(run("appointment", "--unit", "00070", "--received", "2026-12-01T10:00", "--same-day",
-                             "--cutoff", "15:00", "--json").output)
+    morning = json.loads(
+        run(
+            "appointment",
+            "--unit",
+            "00070",
+            "--received",
+            "2026-12-01T10:00",
+            "--same-day",
+            "--cutoff",
+            "15:00",
+            "--json",
+        ).output
+    )
     assert (morning["legal_limit"], morning["legal_minutes"]) == ("same day", 0)
     assert morning["appointment"] == "2026-12-01T17:00:00+07:00"  # Tuesday 10:00 -> Tuesday 17:00
 
@@ -78,13 +90,26 @@ def test_show_lists_days_off_with_reasons_and_make_up_days(database_url):
 
 
 def test_an_administrator_adds_a_province_day_off_and_wards_inherit_it(database_url):
-    added = run("add-day", "--unit", "01", "--from", "2026-03-09", "--to", "2026-03-10", "--kind", "off",
-                "--note", "Nghỉ theo thông báo của UBND Thành phố")
+    added = run(
+        "add-day",
+        "--unit",
+        "01",
+        "--from",
+        "2026-03-09",
+        "--to",
+        "2026-03-10",
+        "--kind",
+        "off",
+        "--note",
+        "Nghỉ theo thông báo của UBND Thành phố",
+    )
     assert added.exit_code == 0, added.output
     shown = json.loads(run("show", "--unit", "00070", "--from", "2026-03-09", "--to", "2026-03-11", "--json").output)
     assert [(d["date"], d["working"], d["reason"]) for d in shown["days"]] == [
         ("2026-03-09", False, "Nghỉ theo thông báo của UBND Thành phố"),
-        ("2026-03-10", False, "Nghỉ theo thông báo của UBND Thành phố"), ("2026-03-11", True, None)]
+        ("2026-03-10", False, "Nghỉ theo thông báo của UBND Thành phố"),
+        ("2026-03-11", True, None),
+    ]
     override_id = added.output.split("#")[1].split(":")[0]
     assert f"#{override_id}  2026-03-09..2026-03-10  off" in run("list-days", "--unit", "01").output
     assert run("remove-day", override_id).exit_code == 0
@@ -99,8 +124,9 @@ def test_bad_input_is_refused_clearly(database_url):
     assert same_day_and_days.exit_code == 2 and "exactly one of" in same_day_and_days.output
     garbled = run("appointment", "--received", "2 March", "--days", "1")
     assert garbled.exit_code == 2 and "not a date-time" in garbled.output
-    backwards = run("add-day", "--unit", "VN", "--from", "2026-03-10", "--to", "2026-03-09",
-                    "--kind", "off", "--note", "x")
+    backwards = run(
+        "add-day", "--unit", "VN", "--from", "2026-03-10", "--to", "2026-03-09", "--kind", "off", "--note", "x"
+    )
     assert backwards.exit_code == 2 and "before it starts" in backwards.output
     missing = run("remove-day", "999")
     assert missing.exit_code == 2 and "no calendar override 999" in missing.output

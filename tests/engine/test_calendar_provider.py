@@ -13,8 +13,14 @@ SWAPPED_DAY = date(2026, 3, 10)  # a Tuesday
 
 def _add_day_off(db):
     with db.session() as s:
-        calendar_records.add_override(s, calendar_code="00070", date_from=SWAPPED_DAY, date_to=SWAPPED_DAY,
-                                      kind="off", note="Quyết định của UBND phường (thử)")
+        calendar_records.add_override(
+            s,
+            calendar_code="00070",
+            date_from=SWAPPED_DAY,
+            date_to=SWAPPED_DAY,
+            kind="off",
+            note="Quyết định của UBND phường (thử)",
+        )
 
 
 def test_a_day_added_elsewhere_is_seen_once_the_cached_calendar_ages_out(runtime):
@@ -37,7 +43,8 @@ def test_communes_without_days_of_their_own_share_one_built_calendar(runtime):
     provider = CalendarProvider()
     with runtime.db.read_session() as s:
         hoan_kiem, cua_nam = provider.for_unit(s, "00070"), provider.for_unit(s, "00073")
-        assert calendar_records.load_calendar(s, ["00073", "01", "VN"]) is \
-            calendar_records.load_calendar(s, ["00074", "01", "VN"])  # built once, shared
+        assert calendar_records.load_calendar(s, ["00073", "01", "VN"]) is calendar_records.load_calendar(
+            s, ["00074", "01", "VN"]
+        )  # built once, shared
     assert hoan_kiem is not cua_nam
     assert not hoan_kiem.is_working_day(SWAPPED_DAY) and cua_nam.is_working_day(SWAPPED_DAY)

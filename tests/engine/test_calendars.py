@@ -55,17 +55,23 @@ def test_unit_days_win_over_the_province_and_the_province_over_the_nation():
 
 
 def test_a_swap_is_one_day_off_and_one_working_day():
-    swap = [CalendarOverride("01", date(2026, 3, 13), date(2026, 3, 13), "off", "Nghỉ hoán đổi"),
-            CalendarOverride("01", date(2026, 3, 21), date(2026, 3, 21), "working", "Làm bù 13/3")]
+    swap = [
+        CalendarOverride("01", date(2026, 3, 13), date(2026, 3, 13), "off", "Nghỉ hoán đổi"),
+        CalendarOverride("01", date(2026, 3, 21), date(2026, 3, 21), "working", "Làm bù 13/3"),
+    ]
     cal = build_calendar([CalendarSettings("01"), CalendarSettings("VN")], swap)
     assert cal.add(vn(2026, 3, 12, 16, 0), 2 * 60) == vn(2026, 3, 16, 9, 0)
     assert cal.is_working_day(date(2026, 3, 21)) and cal.reason(date(2026, 3, 21)) == "Làm bù 13/3"
 
 
 def test_periods_and_time_zone_come_from_the_most_specific_level():
-    chain = [CalendarSettings("00070", periods='{"default": [["07:30", "11:30"], ["13:30", "17:30"]], '
-                                              '"sat": [["08:00", "12:00"]]}'),
-             CalendarSettings("01", periods='[["08:00", "12:00"]]'), CalendarSettings("VN", timezone="Asia/Bangkok")]
+    chain = [
+        CalendarSettings(
+            "00070", periods='{"default": [["07:30", "11:30"], ["13:30", "17:30"]], "sat": [["08:00", "12:00"]]}'
+        ),
+        CalendarSettings("01", periods='[["08:00", "12:00"]]'),
+        CalendarSettings("VN", timezone="Asia/Bangkok"),
+    ]
     cal = build_calendar(chain, [])
     assert cal.timezone == "Asia/Bangkok"
     assert cal.periods_on(date(2026, 3, 2)) == ((450, 690), (810, 1050))
@@ -109,13 +115,21 @@ def session(tmp_path):
 
 
 def test_calendars_load_from_records_and_missing_records_inherit(session):
-    calendar_records.save_calendar(session, "01", name="Hà Nội", parent_code="VN",
-                                   periods='[["07:30", "11:30"], ["13:00", "17:00"]]')
-    added = calendar_records.add_override(session, calendar_code="00070", date_from=date(2026, 3, 9),
-                                          date_to=date(2026, 3, 10), kind="off", note="Phường tổ chức bầu cử",
-                                          created_by="admin")
-    calendar_records.add_override(session, calendar_code="01", date_from=date(2026, 3, 9), date_to=date(2026, 3, 9),
-                                  kind="working", note="x")
+    calendar_records.save_calendar(
+        session, "01", name="Hà Nội", parent_code="VN", periods='[["07:30", "11:30"], ["13:00", "17:00"]]'
+    )
+    added = calendar_records.add_override(
+        session,
+        calendar_code="00070",
+        date_from=date(2026, 3, 9),
+        date_to=date(2026, 3, 10),
+        kind="off",
+        note="Phường tổ chức bầu cử",
+        created_by="admin",
+    )
+    calendar_records.add_override(
+        session, calendar_code="01", date_from=date(2026, 3, 9), date_to=date(2026, 3, 9), kind="working", note="x"
+    )
     cal = calendar_records.load_calendar(session, calendar_chain("00070"))
     assert cal.periods_on(date(2026, 3, 11)) == ((450, 690), (780, 1020))  # the province's hours
     assert [cal.is_working_day(date(2026, 3, d)) for d in (9, 10, 11)] == [False, False, True]
@@ -129,11 +143,14 @@ def test_calendars_load_from_records_and_missing_records_inherit(session):
 
 def test_override_records_are_validated(session):
     with pytest.raises(ValueError, match="before it starts"):
-        calendar_records.add_override(session, calendar_code="01", date_from=date(2026, 3, 2),
-                                      date_to=date(2026, 3, 1), kind="off", note="x")
+        calendar_records.add_override(
+            session, calendar_code="01", date_from=date(2026, 3, 2), date_to=date(2026, 3, 1), kind="off", note="x"
+        )
     with pytest.raises(ValueError, match="kind must be one of"):
-        calendar_records.add_override(session, calendar_code="01", date_from=date(2026, 3, 2),
-                                      date_to=date(2026, 3, 2), kind="closed", note="x")
+        calendar_records.add_override(
+            session, calendar_code="01", date_from=date(2026, 3, 2), date_to=date(2026, 3, 2), kind="closed", note="x"
+        )
     with pytest.raises(ValueError, match="say why"):
-        calendar_records.add_override(session, calendar_code="01", date_from=date(2026, 3, 2),
-                                      date_to=date(2026, 3, 2), kind="off", note="  ")
+        calendar_records.add_override(
+            session, calendar_code="01", date_from=date(2026, 3, 2), date_to=date(2026, 3, 2), kind="off", note="  "
+        )

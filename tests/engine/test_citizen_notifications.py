@@ -110,34 +110,56 @@ def five(runtime):
 
 def configure(rt, clock, smtp_port, esms, zalo, unit="01"):
     with rt.db.session() as s:
-        set_provider(s, unit, "email", {"host": "127.0.0.1", "port": smtp_port, "sender": "motcua@hanoi.gov.vn"},
-                     clock.now())
-        set_provider(s, unit, "sms", {"url": f"{esms.url}/sms", "api_key": "K", "secret_key": "S",
-                                      "brandname": "UBND-HN", "unicode": "0"}, clock.now())
-        set_provider(s, unit, "zalo", {"url": f"{zalo.url}/zns", "access_token": "T", "template_id": "2468"},
-                     clock.now())
+        set_provider(
+            s, unit, "email", {"host": "127.0.0.1", "port": smtp_port, "sender": "motcua@hanoi.gov.vn"}, clock.now()
+        )
+        set_provider(
+            s,
+            unit,
+            "sms",
+            {"url": f"{esms.url}/sms", "api_key": "K", "secret_key": "S", "brandname": "UBND-HN", "unicode": "0"},
+            clock.now(),
+        )
+        set_provider(
+            s, unit, "zalo", {"url": f"{zalo.url}/zns", "access_token": "T", "template_id": "2468"}, clock.now()
+        )
 
 
 def messages(rt, dossier_id):
     with rt.db.session() as s:
-        return [(m.channel, m.subject, m.status) for m in s.scalars(
-            select(OutboxRecord).where(OutboxRecord.dossier_id == dossier_id,
-                                       OutboxRecord.channel != "in_app").order_by(OutboxRecord.id))]
+        return [
+            (m.channel, m.subject, m.status)
+            for m in s.scalars(
+                select(OutboxRecord)
+                .where(OutboxRecord.dossier_id == dossier_id, OutboxRecord.channel != "in_app")
+                .order_by(OutboxRecord.id)
+            )
+        ]
 
 
 def complete_next(rt, dossier_id, actor, data):
     with rt.db.session() as s:
-        item = s.scalars(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id,
-                                                      WorkItemRecord.state.in_(["open", "claimed"]))).first()
+        item = s.scalars(
+            select(WorkItemRecord).where(
+                WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state.in_(["open", "claimed"])
+            )
+        ).first()
     dossiers.complete_work_item(rt, item.id, actor, data)
 
 
-def test_applicant_is_told_on_receipt_result_and_apology_on_every_channel(runtime, five, clock, smtp_server,
-                                                                         esms, zalo):
+def test_applicant_is_told_on_receipt_result_and_apology_on_every_channel(
+    runtime, five, clock, smtp_server, esms, zalo
+):
     port, inbox = smtp_server
     configure(runtime, clock, port, esms, zalo)
-    dossier = dossiers.start_dossier(runtime, definition_id=five.id, unit_code="00070", applicant_name="Nguyễn Văn A",
-                                     actor=RECEPTION, applicant=APPLICANT)
+    dossier = dossiers.start_dossier(
+        runtime,
+        definition_id=five.id,
+        unit_code="00070",
+        applicant_name="Nguyễn Văn A",
+        actor=RECEPTION,
+        applicant=APPLICANT,
+    )
     assert outbox.deliver_due(runtime, default_channels())["sent"] == 3
 
     mail = inbox.messages[0]
@@ -152,13 +174,21 @@ def test_applicant_is_told_on_receipt_result_and_apology_on_every_channel(runtim
     assert headers["access_token"] == "T" and zns["phone"] == "84912345678" and zns["template_id"] == "2468"
 
     dossiers.reappoint_dossier(runtime, dossier.id, LEADER, clock.now().replace(day=6, hour=9), "chờ xác minh")
-    for actor, data in ((RECEPTION, {}), (SPECIALIST, {"hop_le": True}), (SPECIALIST, {}), (LEADER, {}),
-                        (RECEPTION, {})):
+    for actor, data in (
+        (RECEPTION, {}),
+        (SPECIALIST, {"hop_le": True}),
+        (SPECIALIST, {}),
+        (LEADER, {}),
+        (RECEPTION, {}),
+    ):
         complete_next(runtime, dossier.id, actor, data)
     assert outbox.deliver_due(runtime, default_channels())["sent"] == 6
     subjects = [subject for channel, subject, _ in messages(runtime, dossier.id) if channel == "email"]
-    assert subjects == [f"Hồ sơ {dossier.code} đã được tiếp nhận", f"Xin lỗi về hồ sơ {dossier.code} và hẹn lại",
-                        f"Hồ sơ {dossier.code} đã có kết quả"]
+    assert subjects == [
+        f"Hồ sơ {dossier.code} đã được tiếp nhận",
+        f"Xin lỗi về hồ sơ {dossier.code} và hẹn lại",
+        f"Hồ sơ {dossier.code} đã có kết quả",
+    ]
     assert "Hẹn trả kết quả mới: 16:00 ngày 06/03/2026" in inbox.messages[1].get_content()
     assert "Lý do: chờ xác minh" in inbox.messages[1].get_content()
 
@@ -166,10 +196,17 @@ def test_applicant_is_told_on_receipt_result_and_apology_on_every_channel(runtim
 def test_a_channel_without_provider_is_off_and_says_so(runtime, five, clock, smtp_server, esms, zalo):
     port, _ = smtp_server
     with runtime.db.session() as s:
-        set_provider(s, "00073", "sms", {"url": esms.url, "api_key": "K", "secret_key": "S", "brandname": "B"},
-                     clock.now())  # another commune's provider does not serve 00070
-    dossier = dossiers.start_dossier(runtime, definition_id=five.id, unit_code="00070", applicant_name="Nguyễn Văn A",
-                                     actor=RECEPTION, applicant={**APPLICANT, "notify": ["sms"]})
+        set_provider(
+            s, "00073", "sms", {"url": esms.url, "api_key": "K", "secret_key": "S", "brandname": "B"}, clock.now()
+        )  # another commune's provider does not serve 00070
+    dossier = dossiers.start_dossier(
+        runtime,
+        definition_id=five.id,
+        unit_code="00070",
+        applicant_name="Nguyễn Văn A",
+        actor=RECEPTION,
+        applicant={**APPLICANT, "notify": ["sms"]},
+    )
     assert outbox.deliver_due(runtime, default_channels()) == {"sent": 0, "retry": 0, "dead": 0, "off": 1}
     with runtime.db.session() as s:
         message = s.scalar(select(OutboxRecord).where(OutboxRecord.dossier_id == dossier.id))
@@ -181,12 +218,19 @@ def test_a_provider_refusing_is_retried_then_dead(runtime, five, clock, smtp_ser
     port, _ = smtp_server
     configure(runtime, clock, port, esms, zalo, unit="00070")
     esms.answer = {"CodeResult": "99", "ErrorMessage": "Brandname chưa đăng ký"}
-    dossier = dossiers.start_dossier(runtime, definition_id=five.id, unit_code="00070", applicant_name="Nguyễn Văn A",
-                                     actor=RECEPTION, applicant={**APPLICANT, "notify": ["sms"]})
+    dossier = dossiers.start_dossier(
+        runtime,
+        definition_id=five.id,
+        unit_code="00070",
+        applicant_name="Nguyễn Văn A",
+        actor=RECEPTION,
+        applicant={**APPLICANT, "notify": ["sms"]},
+    )
     assert outbox.deliver_due(runtime, default_channels()) == {"sent": 0, "retry": 1, "dead": 0}
     with runtime.db.session() as s:
         assert "eSMS CodeResult 99: Brandname chưa đăng ký" in s.scalar(
-            select(OutboxRecord.last_error).where(OutboxRecord.dossier_id == dossier.id))
+            select(OutboxRecord.last_error).where(OutboxRecord.dossier_id == dossier.id)
+        )
     esms.answer = {"CodeResult": "100"}
     clock.advance(minutes=2)
     assert outbox.deliver_due(runtime, default_channels())["sent"] == 1
@@ -194,6 +238,12 @@ def test_a_provider_refusing_is_retried_then_dead(runtime, five, clock, smtp_ser
 
 
 def test_no_channel_accepted_queues_nothing(runtime, five, clock):
-    dossier = dossiers.start_dossier(runtime, definition_id=five.id, unit_code="00070", applicant_name="Nguyễn Văn A",
-                                     actor=RECEPTION, applicant={"phone": "0912345678"})
+    dossier = dossiers.start_dossier(
+        runtime,
+        definition_id=five.id,
+        unit_code="00070",
+        applicant_name="Nguyễn Văn A",
+        actor=RECEPTION,
+        applicant={"phone": "0912345678"},
+    )
     assert messages(runtime, dossier.id) == []

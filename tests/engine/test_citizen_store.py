@@ -50,8 +50,13 @@ PASSWORD_ENV = "MOTCUA_TEST_SIGNING_PASSWORD"
 def signing_config(tmp_path, monkeypatch, clock):
     """A CA of the test's own and a certificate for Phường Hoàn Kiếm, named by the settings file."""
     monkeypatch.setenv(PASSWORD_ENV, "mat-khau-thu")
-    path = pki.write_demo_settings(tmp_path / "pki", {"00070": "UBND Phường Hoàn Kiếm"}, clock.now(),
-                                   password_env=PASSWORD_ENV, password=b"mat-khau-thu")
+    path = pki.write_demo_settings(
+        tmp_path / "pki",
+        {"00070": "UBND Phường Hoàn Kiếm"},
+        clock.now(),
+        password_env=PASSWORD_ENV,
+        password=b"mat-khau-thu",
+    )
     monkeypatch.setenv(signing.CONFIG_VARIABLE, str(path))
     return signing.load_settings(path)
 
@@ -74,13 +79,32 @@ def checklist(procedure, indexes) -> list[dict]:
 
 
 def receive(rt, procedure, definition, *, scans=(), reused=None, indexes=()):
-    applicant = {"name": "Trần Thị Bình", "id_number": CITIZEN, "phone": "0912345678", "address": "12 Hàng Bài",
-                 "documents": checklist(procedure, sorted({*indexes, *(reused or {})}))}
-    reception = {"nguoi_nop": "Trần Thị Bình", "so_giay_to_tuy_than": CITIZEN, "hinh_thuc_nop": "truc_tiep",
-                 "ho_so_day_du": True, "ket_qua": "tiep_nhan"}
-    dossier, _ = steps.receive_dossier(rt, definition_id=definition.id, unit_code="00070",
-                                       applicant_name="Trần Thị Bình", actor=RECEPTION, reception=reception,
-                                       applicant=applicant, channel="counter", files=list(scans), reused=reused)
+    applicant = {
+        "name": "Trần Thị Bình",
+        "id_number": CITIZEN,
+        "phone": "0912345678",
+        "address": "12 Hàng Bài",
+        "documents": checklist(procedure, sorted({*indexes, *(reused or {})})),
+    }
+    reception = {
+        "nguoi_nop": "Trần Thị Bình",
+        "so_giay_to_tuy_than": CITIZEN,
+        "hinh_thuc_nop": "truc_tiep",
+        "ho_so_day_du": True,
+        "ket_qua": "tiep_nhan",
+    }
+    dossier, _ = steps.receive_dossier(
+        rt,
+        definition_id=definition.id,
+        unit_code="00070",
+        applicant_name="Trần Thị Bình",
+        actor=RECEPTION,
+        reception=reception,
+        applicant=applicant,
+        channel="counter",
+        files=list(scans),
+        reused=reused,
+    )
     return dossier
 
 
@@ -89,8 +113,9 @@ def work_until(rt, clock, procedure, dossier_id, stop_before: str | None = None)
     table, forms = table_of(procedure), procedure.forms("v1")
     for _ in range(20):
         with rt.db.read_session() as s:
-            item = s.scalar(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id,
-                                                         WorkItemRecord.state == "open"))
+            item = s.scalar(
+                select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state == "open")
+            )
         if item is None or item.element_id == stop_before:
             return
         clock.advance(minutes=20)
@@ -108,10 +133,14 @@ def rows(rt, record, **where):
 def first_dossier(rt, clock, loaded):
     """Marital-status certificate: identity papers scanned, approved, signed, returned."""
     procedure, definition = loaded["cap_giay_xac_nhan_tinh_trang_hon_nhan"]
-    scan = stored_files.stage(Upload("cccd.pdf", "application/pdf", tiny_pdf("CCCD 001099012345")),
-                              AttachmentKind.RECEPTION, checklist_index=2)
-    declaration = stored_files.stage(Upload("to_khai.pdf", "application/pdf", tiny_pdf("To khai")),
-                                     AttachmentKind.RECEPTION, checklist_index=0)
+    scan = stored_files.stage(
+        Upload("cccd.pdf", "application/pdf", tiny_pdf("CCCD 001099012345")),
+        AttachmentKind.RECEPTION,
+        checklist_index=2,
+    )
+    declaration = stored_files.stage(
+        Upload("to_khai.pdf", "application/pdf", tiny_pdf("To khai")), AttachmentKind.RECEPTION, checklist_index=0
+    )
     dossier = receive(rt, procedure, definition, scans=[scan, declaration], indexes=[0, 2])
     work_until(rt, clock, procedure, dossier.id, stop_before="tra_ket_qua")
     return procedure, dossier
@@ -130,7 +159,9 @@ def test_second_dossier_reuses_the_first_result_and_identity_scan_without_asking
     kept = rows(rt, CitizenDocumentRecord, id_number=CITIZEN)
     # The declaration was for that request only: not kept.
     assert sorted((k.kind, k.name) for k in kept) == [
-        ("reception", "Giấy tờ tùy thân (xuất trình)"), ("result", "Giấy xác nhận tình trạng hôn nhân")]
+        ("reception", "Giấy tờ tùy thân (xuất trình)"),
+        ("result", "Giấy xác nhận tình trạng hôn nhân"),
+    ]
 
     # The second dossier: reception sees what the store holds for the number, and which items it answers.
     marriage, definition = loaded["dang_ky_ket_hon"]
@@ -138,8 +169,10 @@ def test_second_dossier_reuses_the_first_result_and_identity_scan_without_asking
     assert holding.details == {"name": "Trần Thị Bình", "phone": "0912345678", "address": "12 Hàng Bài"}
     items = [d["name"] for d in marriage.catalogue["required_documents"]]
     found = rules.matches(items, holding.documents)
-    assert {i: h.name for i, h in found.items()} == {1: "Giấy xác nhận tình trạng hôn nhân",
-                                                      2: "Giấy tờ tùy thân (xuất trình)"}
+    assert {i: h.name for i, h in found.items()} == {
+        1: "Giấy xác nhận tình trạng hôn nhân",
+        2: "Giấy tờ tùy thân (xuất trình)",
+    }
     assert all(h.dossier_code == first.code for h in found.values())
 
     clock.advance(days=1)
@@ -159,7 +192,9 @@ def test_second_dossier_reuses_the_first_result_and_identity_scan_without_asking
     assert len(logged) == 2
     lines = citizen_store.reuses_of_applicant(rt, first.id)
     assert {(line.document, line.dossier_code) for line in lines} == {
-        ("Giấy xác nhận tình trạng hôn nhân", second.code), ("Giấy tờ tùy thân (xuất trình)", second.code)}
+        ("Giấy xác nhận tình trạng hôn nhân", second.code),
+        ("Giấy tờ tùy thân (xuất trình)", second.code),
+    }
 
 
 def test_the_signed_result_verifies_and_a_tampered_copy_does_not(library_rt, clock, signing_config):
@@ -181,21 +216,39 @@ def test_the_signed_result_verifies_and_a_tampered_copy_does_not(library_rt, clo
 
 
 def test_a_signing_failure_is_an_incident_retried_by_the_worker_and_the_approval_stands(
-        library_rt, clock, tmp_path, monkeypatch):
+    library_rt, clock, tmp_path, monkeypatch
+):
     rt, loaded = library_rt
     monkeypatch.setenv(PASSWORD_ENV, "pw")  # signing is set up, but for another commune only
-    monkeypatch.setenv(signing.CONFIG_VARIABLE, str(pki.write_demo_settings(
-        tmp_path / "other", {"00073": "UBND Phường Cửa Nam"}, clock.now(), password_env=PASSWORD_ENV, password=b"pw")))
+    monkeypatch.setenv(
+        signing.CONFIG_VARIABLE,
+        str(
+            pki.write_demo_settings(
+                tmp_path / "other",
+                {"00073": "UBND Phường Cửa Nam"},
+                clock.now(),
+                password_env=PASSWORD_ENV,
+                password=b"pw",
+            )
+        ),
+    )
     procedure, first = first_dossier(rt, clock, loaded)
     assert results.issue_due(rt) == {"results_signed": 0}
     (incident,) = rows(rt, IncidentRecord, kind="signing")
     assert incident.status == "retrying" and "no signing certificate" in incident.error
     with rt.db.read_session() as s:  # the approval is not undone: the dossier waits at the return step
-        assert s.scalar(select(WorkItemRecord.element_id).where(WorkItemRecord.dossier_id == first.id,
-                                                                WorkItemRecord.state == "open")) == "tra_ket_qua"
+        assert (
+            s.scalar(
+                select(WorkItemRecord.element_id).where(
+                    WorkItemRecord.dossier_id == first.id, WorkItemRecord.state == "open"
+                )
+            )
+            == "tra_ket_qua"
+        )
 
-    path = pki.write_demo_settings(tmp_path / "later", {"01": "UBND Thành phố Hà Nội"}, clock.now(),
-                                   password_env=PASSWORD_ENV, password=b"pw")
+    path = pki.write_demo_settings(
+        tmp_path / "later", {"01": "UBND Thành phố Hà Nội"}, clock.now(), password_env=PASSWORD_ENV, password=b"pw"
+    )
     monkeypatch.setenv(signing.CONFIG_VARIABLE, str(path))
     assert results.issue_due(rt) == {"results_signed": 0}  # parked until its retry time
     clock.advance(minutes=2)
@@ -232,31 +285,60 @@ def test_a_document_of_another_citizen_cannot_be_linked(library_rt, clock, signi
     work_until(rt, clock, procedure, first.id)
     (kept, *_) = rows(rt, CitizenDocumentRecord, id_number=CITIZEN)
     marriage, definition = loaded["dang_ky_ket_hon"]
-    applicant = {"name": "Lê Văn C", "id_number": "001088000111",
-                 "documents": checklist(marriage, [1])}
+    applicant = {"name": "Lê Văn C", "id_number": "001088000111", "documents": checklist(marriage, [1])}
     with pytest.raises(InvalidAction) as refused:
-        steps.receive_dossier(rt, definition_id=definition.id, unit_code="00070", applicant_name="Lê Văn C",
-                              actor=RECEPTION, reception={"nguoi_nop": "Lê Văn C", "so_giay_to_tuy_than": "001088000111", "hinh_thuc_nop": "truc_tiep",
-                                                          "ho_so_day_du": True, "ket_qua": "tiep_nhan"},
-                              applicant=applicant, channel="counter", reused={1: kept.id})
+        steps.receive_dossier(
+            rt,
+            definition_id=definition.id,
+            unit_code="00070",
+            applicant_name="Lê Văn C",
+            actor=RECEPTION,
+            reception={
+                "nguoi_nop": "Lê Văn C",
+                "so_giay_to_tuy_than": "001088000111",
+                "hinh_thuc_nop": "truc_tiep",
+                "ho_so_day_du": True,
+                "ket_qua": "tiep_nhan",
+            },
+            applicant=applicant,
+            channel="counter",
+            reused={1: kept.id},
+        )
     assert refused.value.field == "reuse_1"
     assert rows(rt, CitizenReuseRecord) == []
 
 
-@pytest.mark.parametrize("kept, item, expected", [
-    ("Giấy xác nhận tình trạng hôn nhân", "Giấy xác nhận tình trạng hôn nhân (nếu người yêu cầu không thường trú)", True),
-    ("Giấy khai sinh (bản chính)", "Bản sao Giấy khai sinh trước đây hoặc giấy tờ, tài liệu có nội dung liên quan", True),
-    ("Giấy tờ tùy thân (xuất trình)", "Giấy tờ tùy thân của hai bên (xuất trình)", True),
-    ("Tờ khai đăng ký kết hôn (theo mẫu)", "Tờ khai đăng ký kết hôn (theo mẫu)", False),
-    ("Giấy khai sinh", "Giấy chứng sinh", False),
-])
+@pytest.mark.parametrize(
+    "kept, item, expected",
+    [
+        (
+            "Giấy xác nhận tình trạng hôn nhân",
+            "Giấy xác nhận tình trạng hôn nhân (nếu người yêu cầu không thường trú)",
+            True,
+        ),
+        (
+            "Giấy khai sinh (bản chính)",
+            "Bản sao Giấy khai sinh trước đây hoặc giấy tờ, tài liệu có nội dung liên quan",
+            True,
+        ),
+        ("Giấy tờ tùy thân (xuất trình)", "Giấy tờ tùy thân của hai bên (xuất trình)", True),
+        ("Tờ khai đăng ký kết hôn (theo mẫu)", "Tờ khai đăng ký kết hôn (theo mẫu)", False),
+        ("Giấy khai sinh", "Giấy chứng sinh", False),
+    ],
+)
 def test_which_checklist_item_a_kept_document_answers(kept, item, expected):
     assert rules.answers(kept, item) is expected
 
 
-@pytest.mark.parametrize("name, kept", [
-    ("Đơn đề nghị cấp giấy phép xây dựng (theo mẫu)", False), ("Giấy đề nghị đăng ký hộ kinh doanh", False),
-    ("Tờ khai đăng ký khai sinh (theo mẫu)", False), ("Đồng ý của cha mẹ", True), ("Giấy chứng sinh", True),
-])
+@pytest.mark.parametrize(
+    "name, kept",
+    [
+        ("Đơn đề nghị cấp giấy phép xây dựng (theo mẫu)", False),
+        ("Giấy đề nghị đăng ký hộ kinh doanh", False),
+        ("Tờ khai đăng ký khai sinh (theo mẫu)", False),
+        ("Đồng ý của cha mẹ", True),
+        ("Giấy chứng sinh", True),
+    ],
+)
 def test_papers_made_for_one_request_are_not_kept(name, kept):
     assert rules.worth_keeping(name) is kept

@@ -28,8 +28,9 @@ def test_simultaneous_completions_exactly_one_succeeds(runtime):
     add_units(runtime)
     definition = deploy_fixture(runtime, "five_steps")
     for attempt in range(5):
-        dossier = dossiers.start_dossier(runtime, definition_id=definition.id, unit_code="00070",
-                                         applicant_name=f"Người {attempt}", actor=RECEPTION)
+        dossier = dossiers.start_dossier(
+            runtime, definition_id=definition.id, unit_code="00070", applicant_name=f"Người {attempt}", actor=RECEPTION
+        )
         with runtime.db.session() as s:
             item_id = s.scalar(select(WorkItemRecord.id).where(WorkItemRecord.dossier_id == dossier.id))
         barrier = threading.Barrier(2)
@@ -51,10 +52,16 @@ def test_simultaneous_completions_exactly_one_succeeds(runtime):
 
         assert sorted(outcomes) == ["conflict", "ok"]
         with runtime.db.session() as s:
-            items = list(s.scalars(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier.id)
-                                   .order_by(WorkItemRecord.id)))
-            completions = s.scalar(select(func.count()).select_from(AuditEventRecord).where(
-                AuditEventRecord.dossier_id == dossier.id, AuditEventRecord.action == "complete"))
+            items = list(
+                s.scalars(
+                    select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier.id).order_by(WorkItemRecord.id)
+                )
+            )
+            completions = s.scalar(
+                select(func.count())
+                .select_from(AuditEventRecord)
+                .where(AuditEventRecord.dossier_id == dossier.id, AuditEventRecord.action == "complete")
+            )
         assert [(i.element_id, i.state) for i in items] == [("tiep_nhan", "completed"), ("tham_dinh", "open")]
         assert completions == 1
         assert items[0].outcome == {"by": items[0].completed_by}
@@ -89,8 +96,9 @@ def test_the_worker_never_makes_a_clerks_completion_fail(postgres_runtime, clock
     monkeypatch.setattr(dossiers, "load_run", load_then_let_the_worker_in)
     for round_no in range(WORKER_RACE_ROUNDS):
         clock.set(vn(2026, 3, 2, 8, 0))
-        dossier = dossiers.start_dossier(rt, definition_id=definition.id, unit_code="00070",
-                                         applicant_name=f"Người {round_no}", actor=RECEPTION)
+        dossier = dossiers.start_dossier(
+            rt, definition_id=definition.id, unit_code="00070", applicant_name=f"Người {round_no}", actor=RECEPTION
+        )
         dossiers.complete_work_item(rt, _open_item_id(rt, dossier.id), RECEPTION, {})
         item_id = _open_item_id(rt, dossier.id)
         dossiers.claim_work_item(rt, item_id, SPECIALIST)
@@ -104,8 +112,7 @@ def test_the_worker_never_makes_a_clerks_completion_fail(postgres_runtime, clock
         def clerk():
             barrier.wait()
             try:
-                dossiers.complete_work_item(rt, item_id, SPECIALIST, {"hop_le": True},
-                                            expected_version=shown_version)
+                dossiers.complete_work_item(rt, item_id, SPECIALIST, {"hop_le": True}, expected_version=shown_version)
             except ConflictError as refused:
                 refusals.append(str(refused))
 
@@ -122,11 +129,15 @@ def test_the_worker_never_makes_a_clerks_completion_fail(postgres_runtime, clock
 
     assert refusals == []
     with rt.db.read_session() as s:
-        done = s.scalar(select(func.count()).select_from(WorkItemRecord).where(
-            WorkItemRecord.element_id == "tham_dinh", WorkItemRecord.state == "completed"))
+        done = s.scalar(
+            select(func.count())
+            .select_from(WorkItemRecord)
+            .where(WorkItemRecord.element_id == "tham_dinh", WorkItemRecord.state == "completed")
+        )
         timers = s.scalar(select(func.count()).select_from(AuditEventRecord).where(AuditEventRecord.action == "timer"))
-        breaches = s.scalar(select(func.count()).select_from(AuditEventRecord).where(
-            AuditEventRecord.action == "sla_breach"))
+        breaches = s.scalar(
+            select(func.count()).select_from(AuditEventRecord).where(AuditEventRecord.action == "sla_breach")
+        )
     assert done == WORKER_RACE_ROUNDS
     # At least every interleaved round had the worker's timer and levels land inside the clerk's change.
     assert timers >= WORKER_RACE_ROUNDS // 2 and breaches >= WORKER_RACE_ROUNDS // 2
@@ -137,8 +148,9 @@ def test_two_people_on_one_step_still_get_the_clear_conflict_with_the_worker_run
     rt = postgres_runtime
     add_units(rt)
     definition = deploy_fixture(rt, "five_steps")
-    dossier = dossiers.start_dossier(rt, definition_id=definition.id, unit_code="00070",
-                                     applicant_name="Hai người", actor=RECEPTION)
+    dossier = dossiers.start_dossier(
+        rt, definition_id=definition.id, unit_code="00070", applicant_name="Hai người", actor=RECEPTION
+    )
     item_id = _open_item_id(rt, dossier.id)
     clock.set(vn(2026, 3, 3, 10, 0))
     barrier = threading.Barrier(3)
@@ -169,5 +181,8 @@ def test_two_people_on_one_step_still_get_the_clear_conflict_with_the_worker_run
 
 def _open_item_id(rt, dossier_id: int) -> int:
     with rt.db.read_session() as s:
-        return s.scalar(select(WorkItemRecord.id).where(WorkItemRecord.dossier_id == dossier_id,
-                                                        WorkItemRecord.state.in_(("open", "claimed"))))
+        return s.scalar(
+            select(WorkItemRecord.id).where(
+                WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state.in_(("open", "claimed"))
+            )
+        )

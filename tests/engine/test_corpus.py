@@ -50,8 +50,9 @@ CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 
 
 def _corpus_files() -> list[str]:
-    return sorted(p.relative_to(CORPUS).as_posix() for p in CORPUS.rglob("*")
-                  if p.is_file() and p.name.endswith(BPMN_SUFFIXES))
+    return sorted(
+        p.relative_to(CORPUS).as_posix() for p in CORPUS.rglob("*") if p.is_file() and p.name.endswith(BPMN_SUFFIXES)
+    )
 
 
 FILES = _corpus_files()
@@ -163,7 +164,10 @@ NOT_BUILDABLE: dict[tuple[str, str | None], tuple[str, str]] = {
     ("bpmn-js/draw/vertical-pools.bpmn", None): ("xsd", "'targetNamespace' is required"),
     ("bpmn-js/error/duplicate-ids.bpmn", None): ("xsd", "is not a valid value of the atomic type 'xs:ID'"),
     ("jbpm/BPMN2-EventSubprocessErrorSignalEmbedded.bpmn2", None): ("xsd", "bpsim"),
-    ("jbpm/compensation/BPMN2-UserTaskCompensation.bpmn2", None): ("xsd", "is not a valid value of the atomic type 'xs:ID'"),
+    ("jbpm/compensation/BPMN2-UserTaskCompensation.bpmn2", None): (
+        "xsd",
+        "is not a valid value of the atomic type 'xs:ID'",
+    ),
     ("spiff-example-cli/tutorial/timer_start.bpmn", None): ("xsd", "'sourceRef' is required"),
     ("spiff-sample-models/multiple-approvals/multi-approvals-1.bpmn", None): ("xsd", "'xs:ID'"),
     ("spiff-sample-models/test/c60/C.6.0.bpmn", None): ("xsd", "ioSpecification"),
@@ -173,45 +177,82 @@ NOT_BUILDABLE: dict[tuple[str, str | None], tuple[str, str]] = {
     ("miwg/reference/B.2.0.bpmn", None): ("data-store", "has no implementation"),
     ("miwg/reference/C.4.0.bpmn", None): ("data-store", "has no implementation"),
     # -- service tasks without a spiffworkflow:serviceTaskOperator (Camunda/Flowable Java delegates)
-    ("camunda/loan-granting/loan-granting.bpmn", "loan_process"): ("service-task", "Service Task must have an operator"),
-    ("camunda/order-handling/order-handling.bpmn", "Order_Process"): ("service-task", "Service Task must have an operator"),
-    ("flowable/migration-bpmn/Table_Reservation_v4.bpmn20.xml", "P001-tableReservation"):
-        ("service-task", "Service Task must have an operator"),
+    ("camunda/loan-granting/loan-granting.bpmn", "loan_process"): (
+        "service-task",
+        "Service Task must have an operator",
+    ),
+    ("camunda/order-handling/order-handling.bpmn", "Order_Process"): (
+        "service-task",
+        "Service Task must have an operator",
+    ),
+    ("flowable/migration-bpmn/Table_Reservation_v4.bpmn20.xml", "P001-tableReservation"): (
+        "service-task",
+        "Service Task must have an operator",
+    ),
     ("miwg/reference/C.1.0.bpmn", "bpmn-miwg-test-case-c.1.0"): ("service-task", "Service Task must have an operator"),
     ("miwg/reference/C.9.0.bpmn", "customer_onboarding_en"): ("service-task", "Service Task must have an operator"),
     # -- timer text that is not a Python expression (Camunda/ISO literal without quotes, or empty)
     ("bpmn-js/kitchen-sink.bpmn", "Process_0k3ryf8"): ("timer-expression", "Unknown Time Specification"),
-    ("miwg/exports/camunda-modeler-5.23/C.6.0-export.bpmn", "Process_19noqni"):
-        ("timer-expression", "Unknown Time Specification"),
+    ("miwg/exports/camunda-modeler-5.23/C.6.0-export.bpmn", "Process_19noqni"): (
+        "timer-expression",
+        "Unknown Time Specification",
+    ),
     ("miwg/exports/yaoqiang-4.0/C.1.0-export.bpmn", "PROCESS_2"): ("timer-expression", "Unknown Time Specification"),
-    ("spiff-sample-models/test/b20/B.1.0.bpmn", "Process_test_b20_B_1_0_bd2e724"):
-        ("timer-expression", "Unknown Time Specification"),
-    ("spiff-sample-models/test/b20/B.1.0.bpmn", "Process_test_b20_B_1_0_1waxnrv"):
-        ("timer-expression", "Unknown Time Specification"),
+    ("spiff-sample-models/test/b20/B.1.0.bpmn", "Process_test_b20_B_1_0_bd2e724"): (
+        "timer-expression",
+        "Unknown Time Specification",
+    ),
+    ("spiff-sample-models/test/b20/B.1.0.bpmn", "Process_test_b20_B_1_0_1waxnrv"): (
+        "timer-expression",
+        "Unknown Time Specification",
+    ),
     # -- business rule tasks given without their DMN file (test_corpus_bundles.py gives it: they import)
     # -- business rule tasks whose decision the spiff flavour cannot see: camunda:decisionRef (read only by
     #    CamundaParser) or no decision reference at all (jBPM rule flow group)
-    ("jbpm/examples/requestHandling.bpmn", "com.sample.requestHandling"):
-        ("no-decision-ref", 'No DMN Diagram available with id "None"'),
-    ("spiff/camunda/DMNMultiInstance.bpmn", "Process_1"): ("no-decision-ref", 'No DMN Diagram available with id "None"'),
+    ("jbpm/examples/requestHandling.bpmn", "com.sample.requestHandling"): (
+        "no-decision-ref",
+        'No DMN Diagram available with id "None"',
+    ),
+    ("spiff/camunda/DMNMultiInstance.bpmn", "Process_1"): (
+        "no-decision-ref",
+        'No DMN Diagram available with id "None"',
+    ),
     ("spiff/spiff/business_rule_task.bpmn", "Process_bd2e724"): ("needs-dmn", "No DMN Diagram available"),
     ("spiff-example-cli/tutorial/call_activity.bpmn", "customize_product"): ("needs-dmn", "No DMN Diagram available"),
     ("spiff-example-cli/tutorial/events.bpmn", "order_product"): ("needs-dmn", "No DMN Diagram available"),
     ("spiff-example-cli/tutorial/gateway_types.bpmn", "order_product"): ("needs-dmn", "No DMN Diagram available"),
     ("spiff-example-cli/tutorial/top_level.bpmn", "order_product"): ("needs-dmn", "No DMN Diagram available"),
-    ("spiff-sample-models/user-guide-basics/user-guide-basics.bpmn", "Proccess_rlm9uj3"):
-        ("needs-dmn", "No DMN Diagram available"),
+    ("spiff-sample-models/user-guide-basics/user-guide-basics.bpmn", "Proccess_rlm9uj3"): (
+        "needs-dmn",
+        "No DMN Diagram available",
+    ),
     # -- structure SpiffWorkflow does not support
-    ("bpmn-moddle/link-event-definition-target.bpmn", "valid-link-event-definitions"):
-        ("structure", "No start event found"),
-    ("bpmn-moddle/vendor/bizagi-nested-ns-definition.bpmn", "Id_f2afc6ec-e5fc-4205-837c-4f637bf95ba6"):
-        ("structure", "No start event found"),
-    ("bpmn-moddle/vendor/yaoqiang-event-definitions.bpmn", "ID_Process"): ("structure", "Cannot resolve dataOutputAssociation"),
-    ("miwg/exports/sap-signavio-19.9/C.9.2-export.bpmn", "ManualCheck"): ("structure", "multiinstance task must specify"),
+    ("bpmn-moddle/link-event-definition-target.bpmn", "valid-link-event-definitions"): (
+        "structure",
+        "No start event found",
+    ),
+    ("bpmn-moddle/vendor/bizagi-nested-ns-definition.bpmn", "Id_f2afc6ec-e5fc-4205-837c-4f637bf95ba6"): (
+        "structure",
+        "No start event found",
+    ),
+    ("bpmn-moddle/vendor/yaoqiang-event-definitions.bpmn", "ID_Process"): (
+        "structure",
+        "Cannot resolve dataOutputAssociation",
+    ),
+    ("miwg/exports/sap-signavio-19.9/C.9.2-export.bpmn", "ManualCheck"): (
+        "structure",
+        "multiinstance task must specify",
+    ),
     ("miwg/exports/yaoqiang-4.0/C.1.0-export.bpmn", "PROCESS_1"): ("structure", "without condition"),
     ("miwg/reference/C.3.0.bpmn", "_8170787a-3207-434d-9bea-4787059f444f"): ("structure", "Exactly one start event"),
-    ("miwg/reference/C.6.0.bpmn", "_898aa942-9a96-4405-ae71-22b5e2e3d235"): ("structure", "Cannot resolve dataInputAssociation"),
-    ("spiff/bpmn/parallel_multiinstance_invalid.bpmn", "main"): ("structure", "multiinstance task must specify exactly one"),
+    ("miwg/reference/C.6.0.bpmn", "_898aa942-9a96-4405-ae71-22b5e2e3d235"): (
+        "structure",
+        "Cannot resolve dataInputAssociation",
+    ),
+    ("spiff/bpmn/parallel_multiinstance_invalid.bpmn", "main"): (
+        "structure",
+        "multiinstance task must specify exactly one",
+    ),
 }
 
 #: Executable processes SpiffWorkflow 3.2 builds from this corpus (and the engine must load).
@@ -357,70 +398,94 @@ class RunCase:
 RUN_CASES: dict[tuple[str, str], RunCase] = {
     ("camunda/shared-definitions/subProcess.bpmn", "subProcess"): RunCase(must_visit=("UserTask_0zlyiaz",)),
     ("camunda/shared-definitions/mainProcess.bpmn", "mainProcess"): RunCase(
-        must_visit=("CallActivity_0ahffuc", "UserTask_0zlyiaz")),
+        must_visit=("CallActivity_0ahffuc", "UserTask_0zlyiaz")
+    ),
     ("camunda/task-form-embedded-bpmn-events/invoicePayment.bpmn", "embeddedFormsBpmnEvents"): RunCase(
-        must_visit=("Task_16y91ka",)),
+        must_visit=("Task_16y91ka",)
+    ),
     ("flowable/async-history/test-process.bpmn20.xml", "testProcess"): RunCase(),
     ("bpmn-moddle/vendor/bizagi-nested-ns-definition.bpmn", "Id_1f46c2af-002d-4b63-b1d1-7f181acc6065"): RunCase(),
     # -- jBPM models carry Java/MVEL scripts: the restricted Python environment refuses them, naming the element
     # An adHocSubProcess without completionCondition: SpiffWorkflow evaluates None; refused naming _2.
     ("jbpm/BPMN2-AdHocSubProcess.bpmn2", "AdHocSubProcess"): RunCase(expect="refused", error_element="_2"),
     ("jbpm/BPMN2-LinkEventCompositeProcess.bpmn2", "Composite"): RunCase(
-        expect="refused", error="System", error_element="_2-2"),
+        expect="refused", error="System", error_element="_2-2"
+    ),
     ("jbpm/escalation/BPMN2-EscalationBoundaryEventInterrupting.bpmn2", "EscalationBoundaryEvent"): RunCase(
-        expect="refused", error="System", error_element="_5"),  # _5 runs only after the escalation boundary caught
+        expect="refused", error="System", error_element="_5"
+    ),  # _5 runs only after the escalation boundary caught
     # -- SpiffWorkflow's own test models
     ("spiff/bpmn/boundary.bpmn", "boundary_event"): RunCase(
-        answers={"Activity_Pester_Dad": {"answer": "No"}}, timers_first=1, must_visit=("StopCar",)),
+        answers={"Activity_Pester_Dad": {"answer": "No"}}, timers_first=1, must_visit=("StopCar",)
+    ),
     ("spiff/bpmn/collaboration.bpmn", "process_buddy"): RunCase(
-        expect="waiting", waiting_for=("Love Letter Response",), must_visit=("ActivitySendLetter",)),
+        expect="waiting", waiting_for=("Love Letter Response",), must_visit=("ActivitySendLetter",)
+    ),
     ("spiff/bpmn/conditional_event.bpmn", "intermediate"): RunCase(
-        answers={"task_a": {"task_a_done": True}}, must_visit=("event_1",)),
-    ("spiff/bpmn/conditional_event.bpmn", "boundary"): RunCase(
-        answers={"task_c": {"task_c_done": True}}),
+        answers={"task_a": {"task_a_done": True}}, must_visit=("event_1",)
+    ),
+    ("spiff/bpmn/conditional_event.bpmn", "boundary"): RunCase(answers={"task_c": {"task_c_done": True}}),
     # Timers behind an event-based gateway are scheduled (Run.waiting_events looks inside the gateway).
     ("spiff/bpmn/event-gateway.bpmn", "Process_0pvx19v"): RunCase(must_visit=("timer_event", "timer")),
     ("spiff/bpmn/event-subprocess.bpmn", "main"): RunCase(must_visit=("sub",)),
     ("spiff/bpmn/inclusive_gateway.bpmn", "main"): RunCase(answers={"set_data": {"u": 1, "v": 0, "w": 1}}),
     ("spiff/bpmn/lanes.bpmn", "lanes"): RunCase(
         answers={"Activity_B1": [{"NeedClarification": "Yes"}, {"NeedClarification": "No"}]},
-        must_visit=("Activity_A2", "Implement_Feature")),
+        must_visit=("Activity_A2", "Implement_Feature"),
+    ),
     ("spiff/bpmn/standard_loop.bpmn", "main"): RunCase(
-        start_data={"done": False}, answers={"any_task": [{"done": False}, {"done": True}]}),
+        start_data={"done": False}, answers={"any_task": [{"done": False}, {"done": True}]}
+    ),
     # "R2/PT0.1S" repeats ten times a second: refused when armed, as at publish (issue 12).
     ("spiff/bpmn/timer-cycle.bpmn", "timer"): RunCase(
-        expect="refused", error="repeats faster than once a minute", error_element="CatchMessage"),
+        expect="refused", error="repeats faster than once a minute", error_element="CatchMessage"
+    ),
     ("spiff/bpmn/timer-date-start.bpmn", "date_timer"): RunCase(
-        expect="refused", error="datetime", error_element="Activity_1q1wged"),
+        expect="refused", error="datetime", error_element="Activity_1q1wged"
+    ),
     ("spiff/bpmn/timer-non-interrupt-boundary.bpmn", "NonInterruptTimer"): RunCase(
         answers={"Activity_Work": [{"work_done": "No"}, {"work_done": "Yes"}], "GetReason": {"delay_reason": "x"}},
-        timers_first=1, must_visit=("Event_0jyy8ao", "GetReason")),
+        timers_first=1,
+        must_visit=("Event_0jyy8ao", "GetReason"),
+    ),
     ("spiff/bpmn/transaction.bpmn", "Main_Process"): RunCase(
         answers={"Activity_Get_Data": {"value": "abc"}, "Activity_Get_Quantity": {"quantity": -1}},
-        must_visit=("Catch_Error_1", "Error_1_Action")),
-    ("spiff/camunda/MessageBoundary.bpmn", "Process_1kjyavs"): RunCase(answers={"Activity_Interrupt": {"interrupt_task": "Yes"}}),
+        must_visit=("Catch_Error_1", "Error_1_Action"),
+    ),
+    ("spiff/camunda/MessageBoundary.bpmn", "Process_1kjyavs"): RunCase(
+        answers={"Activity_Interrupt": {"interrupt_task": "Yes"}}
+    ),
     ("spiff/camunda/MessageBoundary.bpmn", "Process_0srqcj1"): RunCase(
-        events={3: ("message", "Message_Interrupt")}, must_visit=("Event_InterruptBoundary",)),
+        events={3: ("message", "Message_Interrupt")}, must_visit=("Event_InterruptBoundary",)
+    ),
     ("spiff/camunda/token_trial_nested_parallel.bpmn", "token"): RunCase(),
     ("spiff/spiff/error_event_payload.bpmn", "event_test"): RunCase(
-        answers={"set_data": {"error": True, "payload": "boom"}}, must_visit=("catch",), final_data={"result": "boom"}),
+        answers={"set_data": {"error": True, "payload": "boom"}}, must_visit=("catch",), final_data={"result": "boom"}
+    ),
     ("spiff/spiff/escalation_event_payload.bpmn", "event_test"): RunCase(
-        answers={"set_data": {"escalation": True, "payload": "up"}}, must_visit=("catch",),
-        final_data={"result": "up"}),
+        answers={"set_data": {"escalation": True, "payload": "up"}}, must_visit=("catch",), final_data={"result": "up"}
+    ),
     ("spiff/spiff/signal_event_payload.bpmn", "event_test"): RunCase(
-        answers={"set_data": {"v1": 1, "v2": 2}}, must_visit=("catch",), final_data={"result": {"r1": 1, "r2": 2}}),
+        answers={"set_data": {"v1": 1, "v2": 2}}, must_visit=("catch",), final_data={"result": {"r1": 1, "r2": 2}}
+    ),
     ("spiff/spiff/spiff_multiinstance.bpmn", "Process_1"): RunCase(
-        start_data={"input_data": [1, 2, 3]}, answers={"any_task": {"output_item": 7}},
-        final_data={"output_data": [6, 6, 6]}),
+        start_data={"input_data": [1, 2, 3]},
+        answers={"any_task": {"output_item": 7}},
+        final_data={"output_data": [6, 6, 6]},
+    ),
     # -- spiff-example-cli / sample models
     # A service task waits for the worker's connector ("read_file" is none of ours: publishing refuses
     # it and the worker would open an incident naming Activity_1utfci3).
     ("spiff-example-cli/tutorial/event_handler.bpmn", "read_file"): RunCase(
-        expect="waiting", waiting_for=("file_not_found",), answers={"Activity_16vgmnd": {"filename": "notes.txt"}},
-        must_visit=("Activity_16vgmnd",)),
+        expect="waiting",
+        waiting_for=("file_not_found",),
+        answers={"Activity_16vgmnd": {"filename": "notes.txt"}},
+        must_visit=("Activity_16vgmnd",),
+    ),
     ("spiff-example-cli/tutorial/events.bpmn", "qa_process"): RunCase(expect="waiting", waiting_for=("order_delayed",)),
     ("spiff-sample-models/manual-task-with-timer/manual_task_with_timer.bpmn", "Process_ppiuwh1"): RunCase(
-        timers_first=1, must_visit=("Event_03tamlt",)),
+        timers_first=1, must_visit=("Event_03tamlt",)
+    ),
 }
 
 

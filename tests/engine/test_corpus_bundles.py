@@ -28,8 +28,9 @@ if not CORPUS.is_dir():  # pragma: no cover - the corpus lives outside the repos
 
 BPMN_SUFFIXES = (".bpmn", ".bpmn2", ".xml")
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-FILES = sorted(p.relative_to(CORPUS).as_posix() for p in CORPUS.rglob("*")
-               if p.is_file() and p.name.endswith(BPMN_SUFFIXES))
+FILES = sorted(
+    p.relative_to(CORPUS).as_posix() for p in CORPUS.rglob("*") if p.is_file() and p.name.endswith(BPMN_SUFFIXES)
+)
 
 
 def _tree(path: Path):
@@ -137,8 +138,10 @@ def test_corpus_bundle_counts():
     assert len(BUILDABLE) == 37  # 31 from single files (test_corpus.py) + 6 that need their DMN
     assert len(WITH_DECISIONS) == 7
     assert {rel for rel, _ in WITH_DECISIONS} >= {
-        "spiff/spiff/business_rule_task.bpmn", "spiff-example-cli/tutorial/top_level.bpmn",
-        "spiff-sample-models/user-guide-basics/user-guide-basics.bpmn"}
+        "spiff/spiff/business_rule_task.bpmn",
+        "spiff-example-cli/tutorial/top_level.bpmn",
+        "spiff-sample-models/user-guide-basics/user-guide-basics.bpmn",
+    }
 
 
 @pytest.mark.parametrize("rel,pid", WITH_DECISIONS[:3], ids=[f"{r}[{p}]" for r, p in WITH_DECISIONS[:3]])

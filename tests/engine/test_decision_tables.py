@@ -38,22 +38,27 @@ def rt(runtime):
 
 def _open_item(rt, dossier_id) -> WorkItemRecord:
     with rt.db.read_session() as s:
-        return s.scalar(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id,
-                                                     WorkItemRecord.state == "open"))
+        return s.scalar(
+            select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state == "open")
+        )
 
 
 def _receive(rt, definition, data: dict):
-    dossier = dossiers.start_dossier(rt, definition_id=definition.id, unit_code="00070",
-                                     applicant_name="Lê Thị Phí", actor=CLERK)
+    dossier = dossiers.start_dossier(
+        rt, definition_id=definition.id, unit_code="00070", applicant_name="Lê Thị Phí", actor=CLERK
+    )
     item = _open_item(rt, dossier.id)
     return dossier, item, lambda: dossiers.complete_work_item(rt, item.id, CLERK, data)
 
 
-@pytest.mark.parametrize("data,fee", [
-    ({"hinh_thuc_nop": "truc_tuyen", "so_ban": 3}, 0),
-    ({"hinh_thuc_nop": "truc_tiep", "so_ban": 3}, 15_000),
-    ({"hinh_thuc_nop": "truc_tiep", "so_ban": 1}, 8_000),
-])
+@pytest.mark.parametrize(
+    "data,fee",
+    [
+        ({"hinh_thuc_nop": "truc_tuyen", "so_ban": 3}, 0),
+        ({"hinh_thuc_nop": "truc_tiep", "so_ban": 3}, 15_000),
+        ({"hinh_thuc_nop": "truc_tiep", "so_ban": 1}, 8_000),
+    ],
+)
 def test_the_decision_table_decides_inside_the_dossier(rt, data, fee):
     definition = definitions.deploy(rt, bundle())
     dossier, _, complete = _receive(rt, definition, data)
@@ -61,6 +66,7 @@ def test_the_decision_table_decides_inside_the_dossier(rt, data, fee):
     following = _open_item(rt, dossier.id)
     assert following.element_id == "tra_ket_qua"
     from tests.processes.test_library_decisions import _workflow_data
+
     assert _workflow_data(rt, dossier.id)["le_phi_vnd"] == fee
 
 
@@ -72,10 +78,13 @@ def test_a_business_rule_task_without_its_table_is_refused_naming_the_task(rt):
     assert {(f.code, f.element_id) for f in report.errors} >= {("called-decision", "tinh_phi")}
 
 
-@pytest.mark.parametrize("cell,reason", [
-    ("<text>so_ban * 5000</text>", "__import__('os')"),
-    ("<text>so_ban * 5000</text>", "open('/etc/passwd')"),
-])
+@pytest.mark.parametrize(
+    "cell,reason",
+    [
+        ("<text>so_ban * 5000</text>", "__import__('os')"),
+        ("<text>so_ban * 5000</text>", "open('/etc/passwd')"),
+    ],
+)
 def test_an_unsafe_cell_is_refused_at_publish_naming_the_cell(rt, cell, reason):
     bad = DMN.replace(cell.encode(), f"<text>{reason}</text>".encode())
     report = validate_template(bundle(bad))
@@ -93,10 +102,13 @@ def test_an_unsafe_input_entry_is_refused_naming_the_entry():
     assert {f.element_id for f in report.errors if f.code == "expression"} == {"in_nhieu_ban"}
 
 
-@pytest.mark.parametrize("output,data,match", [
-    ("[f'{1:&gt;100000}' for i in range(so_ban)]", {"so_ban": 10_000}, f"exceeded {MAX_OPERATIONS} operations"),
-    ("'x' * so_ban", {"so_ban": 10**9}, "would build"),
-])
+@pytest.mark.parametrize(
+    "output,data,match",
+    [
+        ("[f'{1:&gt;100000}' for i in range(so_ban)]", {"so_ban": 10_000}, f"exceeded {MAX_OPERATIONS} operations"),
+        ("'x' * so_ban", {"so_ban": 10**9}, "would build"),
+    ],
+)
 def test_a_cell_is_bounded_at_run_time_like_any_expression(rt, output, data, match):
     heavy = DMN.replace(b"<text>so_ban * 5000</text>", f"<text>{output}</text>".encode())
     definition = definitions.deploy(rt, bundle(heavy))
@@ -115,11 +127,14 @@ def test_a_cell_is_bounded_at_run_time_like_any_expression(rt, output, data, mat
 
 def test_the_version_diff_names_the_rules_that_changed(rt):
     from configurator import versions
+
     first = definitions.deploy(rt, bundle())
     changed = DMN.replace(b"<text>8000</text>", b"<text>10000</text>").replace(
-        b'<rule id="rule_truc_tuyen">', b'<rule id="rule_buu_chinh"><inputEntry id="in_bc"><text>"buu_chinh"</text>'
+        b'<rule id="rule_truc_tuyen">',
+        b'<rule id="rule_buu_chinh"><inputEntry id="in_bc"><text>"buu_chinh"</text>'
         b'</inputEntry><inputEntry id="in_bc2"><text>-</text></inputEntry><outputEntry id="out_bc"><text>12000</text>'
-        b'</outputEntry></rule><rule id="rule_truc_tuyen">')
+        b'</outputEntry></rule><rule id="rule_truc_tuyen">',
+    )
     second = definitions.deploy(rt, bundle(changed))
     diff = versions.diff_versions(rt, "fee_decision", first.version, second.version)
     assert not diff.empty

@@ -19,8 +19,9 @@ STARTS_EACH = 5
 
 
 def start(rt, definition, unit_code="00070"):
-    return dossiers.start_dossier(rt, definition_id=definition.id, unit_code=unit_code,
-                                  applicant_name="Trần Thị B", actor=RECEPTION)
+    return dossiers.start_dossier(
+        rt, definition_id=definition.id, unit_code=unit_code, applicant_name="Trần Thị B", actor=RECEPTION
+    )
 
 
 def number(code: str) -> int:
@@ -58,10 +59,10 @@ def test_concurrent_starts_in_one_commune_get_unique_increasing_numbers(runtime,
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("second_unit, second_code", [("00070", "01.00070-260302-0002"),
-                                                      ("00073", "01.00073-260302-0001")])
-def test_a_start_does_not_wait_for_another_start_still_running(postgres_runtime, monkeypatch,
-                                                                second_unit, second_code):
+@pytest.mark.parametrize(
+    "second_unit, second_code", [("00070", "01.00070-260302-0002"), ("00073", "01.00073-260302-0001")]
+)
+def test_a_start_does_not_wait_for_another_start_still_running(postgres_runtime, monkeypatch, second_unit, second_code):
     rt = postgres_runtime
     add_units(rt)
     five = deploy_fixture(rt, "five_steps")

@@ -38,8 +38,13 @@ def five(runtime):
 
 def open_items(rt, dossier_id):
     with rt.db.session() as s:
-        return list(s.scalars(select(WorkItemRecord).where(
-            WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state.in_(["open", "claimed"]))))
+        return list(
+            s.scalars(
+                select(WorkItemRecord).where(
+                    WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state.in_(["open", "claimed"])
+                )
+            )
+        )
 
 
 def reload(rt, dossier_id) -> DossierRecord:
@@ -48,8 +53,9 @@ def reload(rt, dossier_id) -> DossierRecord:
 
 
 def start(rt, definition, **kw):
-    return dossiers.start_dossier(rt, definition_id=definition.id, unit_code="00070",
-                                  applicant_name="Nguyễn Văn A", actor=RECEPTION, **kw)
+    return dossiers.start_dossier(
+        rt, definition_id=definition.id, unit_code="00070", applicant_name="Nguyễn Văn A", actor=RECEPTION, **kw
+    )
 
 
 def test_start_issues_code_appointment_and_first_work_item(runtime, five, clock):
@@ -85,17 +91,26 @@ def test_full_path_to_processed_with_classifications(runtime, five, clock):
     assert (done.run_state, done.status) == (RunState.COMPLETED, DossierStatus.PROCESSED)
     assert done.classification == "early"
     with runtime.db.session() as s:
-        items = list(s.scalars(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier.id)
-                               .order_by(WorkItemRecord.id)))
-        handovers = list(s.scalars(select(AuditEventRecord).where(
-            AuditEventRecord.dossier_id == dossier.id, AuditEventRecord.action == "handover")
-            .order_by(AuditEventRecord.id)))
+        items = list(
+            s.scalars(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier.id).order_by(WorkItemRecord.id))
+        )
+        handovers = list(
+            s.scalars(
+                select(AuditEventRecord)
+                .where(AuditEventRecord.dossier_id == dossier.id, AuditEventRecord.action == "handover")
+                .order_by(AuditEventRecord.id)
+            )
+        )
     assert [i.element_id for i in items] == ["tiep_nhan", "tham_dinh", "du_thao", "ky_duyet", "tra_ket_qua"]
     # Steps finished on their due day are on time; tham_dinh (due Tuesday) finished Monday is early.
     assert [i.classification for i in items] == ["on_time", "early", "on_time", "on_time", "on_time"]
     assert [(h.giver, h.receiver) for h in handovers] == [
-        ("mot_cua_1", "mot_cua"), ("mot_cua_1", "chuyen_vien"), ("chuyen_vien_1", "chuyen_vien"),
-        ("chuyen_vien_1", "lanh_dao"), ("lanh_dao_1", "mot_cua")]
+        ("mot_cua_1", "mot_cua"),
+        ("mot_cua_1", "chuyen_vien"),
+        ("chuyen_vien_1", "chuyen_vien"),
+        ("chuyen_vien_1", "lanh_dao"),
+        ("lanh_dao_1", "mot_cua"),
+    ]
 
 
 def test_gateway_default_ends_in_refusal_status(runtime, five, clock):
@@ -201,8 +216,11 @@ def test_cancel_withdraws_open_items(runtime, five, clock):
     assert (d.run_state, d.status) == (RunState.CANCELLED, DossierStatus.STOPPED)
     assert open_items(runtime, dossier.id) == []
     with runtime.db.read_session() as s:
-        event = s.scalar(select(AuditEventRecord).where(AuditEventRecord.dossier_id == dossier.id,
-                                                        AuditEventRecord.action == "withdraw"))
+        event = s.scalar(
+            select(AuditEventRecord).where(
+                AuditEventRecord.dossier_id == dossier.id, AuditEventRecord.action == "withdraw"
+            )
+        )
     assert (event.actor, event.detail["reason"]) == ("mot_cua_1", "công dân rút hồ sơ")
 
 
@@ -270,15 +288,25 @@ def test_the_appointment_moves_once_and_statistics_keep_both_dates(runtime, five
         dossiers.reappoint_dossier(runtime, dossier.id, LEADER, vn(2026, 3, 10, 17, 0), "Lần hai")
     d = reload(runtime, dossier.id)
     assert (d.original_appointment_at, d.appointment_at, d.re_appointment_reason) == (
-        original, vn(2026, 3, 9, 17, 0), "Chờ kết quả xác minh")
+        original,
+        vn(2026, 3, 9, 17, 0),
+        "Chờ kết quả xác minh",
+    )
 
 
 def written(rt, dossier_id):
     """What a refused action could have changed: the dossier's dates and state, its steps, its log."""
     with rt.db.session() as s:
         d = s.get(DossierRecord, dossier_id)
-        dossier = (d.appointment_at, d.original_appointment_at, d.re_appointment_reason, d.apology_check_at,
-                   d.run_state, d.status, d.version)
+        dossier = (
+            d.appointment_at,
+            d.original_appointment_at,
+            d.re_appointment_reason,
+            d.apology_check_at,
+            d.run_state,
+            d.status,
+            d.version,
+        )
         items = [(i.id, i.state, i.assignee) for i in s.scalars(select(WorkItemRecord).order_by(WorkItemRecord.id))]
         events = len(s.scalars(select(AuditEventRecord.id)).all())
     return dossier, items, events
@@ -289,9 +317,11 @@ def test_a_new_appointment_not_ahead_or_not_after_the_original_is_refused_and_ch
     original = reload(runtime, dossier.id).appointment_at
     assert original == vn(2026, 3, 4, 17, 0)
     before = written(runtime, dossier.id)
-    for new_appointment, why in ((vn(2026, 3, 4, 16, 0), "later than the original"),
-                                 (original, "later than the original"),
-                                 (vn(2026, 3, 2, 7, 0), "later than now")):
+    for new_appointment, why in (
+        (vn(2026, 3, 4, 16, 0), "later than the original"),
+        (original, "later than the original"),
+        (vn(2026, 3, 2, 7, 0), "later than now"),
+    ):
         with pytest.raises(InvalidAction, match=why) as refused:
             dossiers.reappoint_dossier(runtime, dossier.id, LEADER, new_appointment, "Chờ xác minh")
         assert refused.value.field == "new_appointment"
@@ -307,15 +337,25 @@ def test_a_new_appointment_not_ahead_or_not_after_the_original_is_refused_and_ch
 
 
 BLANK_REASONS = {
-    "apology letter": (lambda rt, d, item: dossiers.reappoint_dossier(rt, d.id, LEADER, vn(2026, 3, 9, 17, 0), " "),
-                       "reason"),
+    "apology letter": (
+        lambda rt, d, item: dossiers.reappoint_dossier(rt, d.id, LEADER, vn(2026, 3, 9, 17, 0), " "),
+        "reason",
+    ),
     "stop": (lambda rt, d, item: dossiers.cancel_dossier(rt, d.id, RECEPTION, "\n "), "reason"),
-    "applicant's withdrawal": (lambda rt, d, item: dossiers.cancel_dossier(rt, d.id, RECEPTION, "", withdrawn=True),
-                               "reason"),
-    "refusal at reception": (lambda rt, d, item: dossiers.complete_work_item(
-        rt, item.id, RECEPTION, {"ket_qua": "tu_choi", "ly_do_tu_choi": "  "}), "ly_do_tu_choi"),
-    "refusal after appraisal": (lambda rt, d, item: dossiers.complete_work_item(
-        rt, item.id, RECEPTION, {"ket_qua": "khong_dat"}), "y_kien"),
+    "applicant's withdrawal": (
+        lambda rt, d, item: dossiers.cancel_dossier(rt, d.id, RECEPTION, "", withdrawn=True),
+        "reason",
+    ),
+    "refusal at reception": (
+        lambda rt, d, item: dossiers.complete_work_item(
+            rt, item.id, RECEPTION, {"ket_qua": "tu_choi", "ly_do_tu_choi": "  "}
+        ),
+        "ly_do_tu_choi",
+    ),
+    "refusal after appraisal": (
+        lambda rt, d, item: dossiers.complete_work_item(rt, item.id, RECEPTION, {"ket_qua": "khong_dat"}),
+        "y_kien",
+    ),
 }
 
 
@@ -339,11 +379,16 @@ def test_a_refusal_with_its_reason_is_recorded(runtime, five):
         assert s.get(WorkItemRecord, item.id).outcome == {"ket_qua": "khong_dat", "y_kien": "Không đủ điều kiện"}
 
 
-GROUPED = (BPMN_DIR / "five_steps.bpmn").read_text(encoding="utf-8").replace(
-    '<motcua:defaults warnAt="75%"/>',
-    '<motcua:defaults warnAt="75%"/><motcua:budgetGroup id="xu_ly" budget="1d" name="Xử lý"/>').replace(
-    '<motcua:step role="chuyen_vien" budget="0.5d"/>', '<motcua:step role="chuyen_vien" budgetGroup="xu_ly"/>').replace(
-    '<motcua:step role="lanh_dao" budget="4h"/>', '<motcua:step role="lanh_dao" budgetGroup="xu_ly"/>')
+GROUPED = (
+    (BPMN_DIR / "five_steps.bpmn")
+    .read_text(encoding="utf-8")
+    .replace(
+        '<motcua:defaults warnAt="75%"/>',
+        '<motcua:defaults warnAt="75%"/><motcua:budgetGroup id="xu_ly" budget="1d" name="Xử lý"/>',
+    )
+    .replace('<motcua:step role="chuyen_vien" budget="0.5d"/>', '<motcua:step role="chuyen_vien" budgetGroup="xu_ly"/>')
+    .replace('<motcua:step role="lanh_dao" budget="4h"/>', '<motcua:step role="lanh_dao" budgetGroup="xu_ly"/>')
+)
 
 
 def test_steps_sharing_a_budget_share_one_due_time(runtime, clock):

@@ -30,25 +30,44 @@ LINES = [{"name": "Lệ phí cấp bản sao", "amount_vnd": 8000}, {"name": "Ph
 def five(runtime):
     add_units(runtime)
     definition = deploy_fixture(runtime, "five_steps")
-    catalogue.import_json(runtime, [{"key": "five_steps", "name": "Thủ tục năm bước", "level": "commune",
-                                     "legal_limit_days": 3, "fees_before_processing": True,
-                                     "fees": [{"name": line["name"], "amount_vnd": line["amount_vnd"], "note": None}
-                                              for line in LINES]}])
+    catalogue.import_json(
+        runtime,
+        [
+            {
+                "key": "five_steps",
+                "name": "Thủ tục năm bước",
+                "level": "commune",
+                "legal_limit_days": 3,
+                "fees_before_processing": True,
+                "fees": [{"name": line["name"], "amount_vnd": line["amount_vnd"], "note": None} for line in LINES],
+            }
+        ],
+    )
     return definition
 
 
 def receive(rt, definition, payment=None, lines=LINES):
-    dossier, _ = steps.receive_dossier(rt, definition_id=definition.id, unit_code="00070", applicant_name="Nguyễn Văn A",
-                                       actor=RECEPTION, reception={}, payment=payment,
-                                       applicant={"fees": lines, "phone": "0912345678", "notify": ["sms"]})
+    dossier, _ = steps.receive_dossier(
+        rt,
+        definition_id=definition.id,
+        unit_code="00070",
+        applicant_name="Nguyễn Văn A",
+        actor=RECEPTION,
+        reception={},
+        payment=payment,
+        applicant={"fees": lines, "phone": "0912345678", "notify": ["sms"]},
+    )
     return dossier
 
 
 def reload(rt, dossier_id):
     with rt.db.session() as s:
         dossier = s.get(DossierRecord, dossier_id)
-        return dossier, account(s, dossier), list(s.scalars(select(DossierPauseRecord).where(
-            DossierPauseRecord.dossier_id == dossier_id)))
+        return (
+            dossier,
+            account(s, dossier),
+            list(s.scalars(select(DossierPauseRecord).where(DossierPauseRecord.dossier_id == dossier_id))),
+        )
 
 
 def test_unpaid_fees_hold_the_dossier_at_status_6_with_its_clock_stopped(runtime, five, clock):
@@ -59,7 +78,9 @@ def test_unpaid_fees_hold_the_dossier_at_status_6_with_its_clock_stopped(runtime
     assert held.appointment_at == vn(2026, 3, 4, 17, 0)
     with runtime.db.session() as s:  # the applicant is told what to pay (and that the dossier was received)
         assert sorted(s.scalars(select(OutboxRecord.subject).where(OutboxRecord.channel == "sms"))) == [
-            f"Hồ sơ {dossier.code} chờ nộp phí, lệ phí", f"Hồ sơ {dossier.code} đã được tiếp nhận"]
+            f"Hồ sơ {dossier.code} chờ nộp phí, lệ phí",
+            f"Hồ sơ {dossier.code} đã được tiếp nhận",
+        ]
 
     clock.advance(hours=6)  # paid at 14:00 the same day: 6 working hours (lunch break aside) waited
     fees.record_payment(runtime, dossier.id, RECEPTION, Payment(5000, "cash"))
@@ -79,16 +100,29 @@ def test_paid_at_the_counter_goes_on_at_once(runtime, five, clock):
 
 
 def test_a_procedure_paid_afterwards_never_waits(runtime, five, clock):
-    catalogue.import_json(runtime, [{"key": "five_steps", "name": "Thủ tục năm bước", "level": "commune",
-                                     "legal_limit_days": 3, "fees_before_processing": False}])
+    catalogue.import_json(
+        runtime,
+        [
+            {
+                "key": "five_steps",
+                "name": "Thủ tục năm bước",
+                "level": "commune",
+                "legal_limit_days": 3,
+                "fees_before_processing": False,
+            }
+        ],
+    )
     dossier = receive(runtime, five)
     assert reload(runtime, dossier.id)[0].status == DossierStatus.IN_PROCESSING
 
 
 def test_bad_payments_are_refused_naming_the_field(runtime, five, clock):
     dossier = receive(runtime, five)
-    for payment, field in ((Payment(0, "cash"), "amount_vnd"), (Payment(1000, "bank"), "reference"),
-                           (Payment(1000, "cheque"), "method")):
+    for payment, field in (
+        (Payment(0, "cash"), "amount_vnd"),
+        (Payment(1000, "bank"), "reference"),
+        (Payment(1000, "cheque"), "method"),
+    ):
         with pytest.raises(InvalidAction) as refused:
             fees.record_payment(runtime, dossier.id, RECEPTION, payment)
         assert refused.value.field == field
@@ -107,8 +141,11 @@ def test_a_process_finished_while_unpaid_is_processed_and_its_pause_ends(runtime
     for actor, data in ((SPECIALIST, {"hop_le": True}), (SPECIALIST, {}), (LEADER, {}), (RECEPTION, {})):
         assert reload(runtime, dossier.id)[0].status == DossierStatus.FINANCIAL_OBLIGATION
         with runtime.db.session() as s:
-            item = s.scalars(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier.id,
-                                                          WorkItemRecord.state.in_(["open", "claimed"]))).first()
+            item = s.scalars(
+                select(WorkItemRecord).where(
+                    WorkItemRecord.dossier_id == dossier.id, WorkItemRecord.state.in_(["open", "claimed"])
+                )
+            ).first()
         dossiers.complete_work_item(runtime, item.id, actor, data)
     done, _, pauses = reload(runtime, dossier.id)
     assert done.status == DossierStatus.PROCESSED and pauses[0].ended_at is not None

@@ -28,8 +28,14 @@ class AnswerLost(BaseException):
 
 def _starter(rt, definition, applicant="Nguyễn Văn A"):
     def start(keep):
-        return dossiers.start_dossier(rt, definition_id=definition.id, unit_code="00070", applicant_name=applicant,
-                                      actor=RECEPTION, answer=keep(201, lambda s, d: {"id": d.id, "code": d.code}))
+        return dossiers.start_dossier(
+            rt,
+            definition_id=definition.id,
+            unit_code="00070",
+            applicant_name=applicant,
+            actor=RECEPTION,
+            answer=keep(201, lambda s, d: {"id": d.id, "code": d.code}),
+        )
 
     return start
 
@@ -106,8 +112,13 @@ idempotency.once(rt, _request(), lambda keep: (_starter(rt, Definition)(keep), o
 def test_a_process_killed_right_after_the_start_commits_leaves_a_retry_the_same_dossier(runtime, definition):
     """The crash window for real: the process exits (no cleanup, no answer) after the commit."""
     root = Path(__file__).resolve().parents[2]
-    died = subprocess.run([sys.executable, "-c", _DIES_AFTER_THE_COMMIT, runtime.db.url, str(definition.id),
-                           str(root)], cwd=root, capture_output=True, text=True, timeout=120)
+    died = subprocess.run(
+        [sys.executable, "-c", _DIES_AFTER_THE_COMMIT, runtime.db.url, str(definition.id), str(root)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert died.returncode == 9, died.stderr
     assert _dossiers(runtime) == 1
     retry = idempotency.once(runtime, _request(), _starter(runtime, definition))

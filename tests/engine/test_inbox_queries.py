@@ -18,8 +18,9 @@ COLLEAGUE = Actor("mot_cua_2", frozenset({"mot_cua"}), "00070")
 
 
 def receive(rt, definition, applicant_name: str, unit_code: str = "00070"):
-    return dossiers.start_dossier(rt, definition_id=definition.id, unit_code=unit_code,
-                                  applicant_name=applicant_name, actor=RECEPTION)
+    return dossiers.start_dossier(
+        rt, definition_id=definition.id, unit_code=unit_code, applicant_name=applicant_name, actor=RECEPTION
+    )
 
 
 def listed(rt, who: InboxFilter) -> tuple[dict[str, list[str]], dict[str, int]]:

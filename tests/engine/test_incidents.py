@@ -35,8 +35,9 @@ def _dossiers_waiting_on_a_timer(rt, n: int) -> list[int]:
     definition = deploy_fixture(rt, "five_steps")
     ids = []
     for k in range(n):
-        d = dossiers.start_dossier(rt, definition_id=definition.id, unit_code="00070",
-                                   applicant_name=f"Công dân {k}", actor=RECEPTION)
+        d = dossiers.start_dossier(
+            rt, definition_id=definition.id, unit_code="00070", applicant_name=f"Công dân {k}", actor=RECEPTION
+        )
         with rt.db.session() as s:
             item_id = s.scalar(select(WorkItemRecord.id).where(WorkItemRecord.dossier_id == d.id))
         dossiers.complete_work_item(rt, item_id, RECEPTION, {})
@@ -47,8 +48,9 @@ def _dossiers_waiting_on_a_timer(rt, n: int) -> list[int]:
 def _break_state(rt, dossier_id: int) -> str:
     with rt.db.session() as s:
         good = s.get(DossierRecord, dossier_id).state
-        s.execute(update(DossierRecord.__table__).where(DossierRecord.__table__.c.id == dossier_id)
-                  .values(state="{not json"))
+        s.execute(
+            update(DossierRecord.__table__).where(DossierRecord.__table__.c.id == dossier_id).values(state="{not json")
+        )
     return good
 
 
@@ -59,8 +61,14 @@ def _incident(rt, kind: str) -> IncidentRecord | None:
 
 def _timer_fired(rt, dossier_id: int) -> bool:
     with rt.db.read_session() as s:
-        return s.scalar(select(AuditEventRecord.id).where(AuditEventRecord.action == "timer",
-                                                          AuditEventRecord.dossier_id == dossier_id)) is not None
+        return (
+            s.scalar(
+                select(AuditEventRecord.id).where(
+                    AuditEventRecord.action == "timer", AuditEventRecord.dossier_id == dossier_id
+                )
+            )
+            is not None
+        )
 
 
 def test_a_dossier_that_cannot_load_is_retried_then_parked_while_the_others_fire(runtime, clock):
@@ -83,13 +91,17 @@ def test_a_dossier_that_cannot_load_is_retried_then_parked_while_the_others_fire
     assert (opened.status, opened.attempts, opened.retry_at) == ("open", incidents.MAX_ATTEMPTS, None)
     with runtime.db.read_session() as s:
         assert s.get(DossierRecord, ids[2]).next_timer_at is None  # parked: no pass touches it
-        assert s.scalar(select(AuditEventRecord.action).where(AuditEventRecord.dossier_id == ids[2],
-                                                              AuditEventRecord.action == "incident"))
+        assert s.scalar(
+            select(AuditEventRecord.action).where(
+                AuditEventRecord.dossier_id == ids[2], AuditEventRecord.action == "incident"
+            )
+        )
 
     # The administrator repairs the state and retries: the next pass fires it and closes the incident.
     with runtime.db.session() as s:
-        s.execute(update(DossierRecord.__table__).where(DossierRecord.__table__.c.id == ids[2])
-                  .values(state=good_state))
+        s.execute(
+            update(DossierRecord.__table__).where(DossierRecord.__table__.c.id == ids[2]).values(state=good_state)
+        )
     incidents.retry(runtime, opened.id, ADMIN)
     worker.run_once(runtime, default_channels(), batch=3)
     assert _timer_fired(runtime, ids[2])
@@ -106,8 +118,11 @@ def test_a_failing_step_does_not_stop_the_sla_levels_of_the_others(runtime, cloc
     timers.fire_due_timers(runtime)  # every dossier now waits at tham_dinh, late a day later
     clock.advance(timedelta(days=5))
     with runtime.db.read_session() as s:
-        bad_item = s.scalar(select(WorkItemRecord.id).where(WorkItemRecord.dossier_id == ids[1],
-                                                            WorkItemRecord.state.in_(("open", "claimed"))))
+        bad_item = s.scalar(
+            select(WorkItemRecord.id).where(
+                WorkItemRecord.dossier_id == ids[1], WorkItemRecord.state.in_(("open", "claimed"))
+            )
+        )
     real = sla._fire_next_level
 
     def fails_for_one(rt, s, item, now):
@@ -126,8 +141,14 @@ def test_a_failing_step_does_not_stop_the_sla_levels_of_the_others(runtime, cloc
         breached = set(s.scalars(select(AuditEventRecord.dossier_id).where(AuditEventRecord.action == "sla_breach")))
     assert breached == {ids[0], ids[2]}
     with runtime.db.read_session() as s:
-        assert s.scalars(select(AuditEventRecord.id).where(AuditEventRecord.work_item_id == bad_item,
-                                                           AuditEventRecord.action.like("sla_%"))).all() == []
+        assert (
+            s.scalars(
+                select(AuditEventRecord.id).where(
+                    AuditEventRecord.work_item_id == bad_item, AuditEventRecord.action.like("sla_%")
+                )
+            ).all()
+            == []
+        )
         assert s.scalars(select(OutboxRecord.id).where(OutboxRecord.dedupe_key.like(f"sla:{bad_item}:%"))).all() == []
         assert s.get(WorkItemRecord, bad_item).escalation_level == 0
 
@@ -150,8 +171,6 @@ def test_a_forecast_that_fails_for_one_dossier_leaves_the_others_forecast(runtim
     incident = _incident(runtime, "forecast")
     assert (incident.subject_id, incident.status) == (ids[1], "retrying")
     assert checks[ids[1]] == incident.retry_at == clock.now() + timedelta(minutes=1)
-
-
 
 
 def test_the_watchdog_turns_a_stuck_dossier_into_a_failure_and_moves_on(runtime, clock, monkeypatch):
@@ -204,9 +223,14 @@ def test_a_failing_absence_hand_over_is_parked_and_the_others_are_routed(runtime
         return real(rt, s, item, key, days, now)
 
     monkeypatch.setattr(absences, "_route_one", fails_for_one)
-    monkeypatch.setattr(absences.absence_records, "open_items_assigned_to",
-                        lambda s, users: [(item, None) for item in s.scalars(select(WorkItemRecord).where(
-                            WorkItemRecord.state.in_(("open", "claimed"))))])
+    monkeypatch.setattr(
+        absences.absence_records,
+        "open_items_assigned_to",
+        lambda s, users: [
+            (item, None)
+            for item in s.scalars(select(WorkItemRecord).where(WorkItemRecord.state.in_(("open", "claimed"))))
+        ],
+    )
     absences.route_to_substitutes(runtime)
     assert len(calls) == 2
     incident = _incident(runtime, "absence")
@@ -227,8 +251,15 @@ def test_a_dead_notification_opens_an_incident_and_a_retry_delivers_it(runtime, 
 
     smtp = DownSmtp()
     with runtime.db.session() as s:
-        outbox.enqueue(s, key="mail:1", channel="email", recipient="cong.dan@example.vn", subject="Hẹn trả",
-                       body="...", now=clock.now())
+        outbox.enqueue(
+            s,
+            key="mail:1",
+            channel="email",
+            recipient="cong.dan@example.vn",
+            subject="Hẹn trả",
+            body="...",
+            now=clock.now(),
+        )
     for _ in range(outbox.MAX_ATTEMPTS):
         outbox.deliver_due(runtime, {"email": smtp})
         clock.advance(timedelta(hours=1))

@@ -19,10 +19,18 @@ def _invoke(runtime, monkeypatch, *args):
 
 def test_province_provider_commune_override_and_removal(runtime, monkeypatch):
     add_units(runtime)
-    assert _invoke(runtime, monkeypatch, "set", "--unit", "01", "--channel", "sms", *SMS,
-                   "--setting", "brandname=UBND-HN").exit_code == 0
-    assert _invoke(runtime, monkeypatch, "set", "--unit", "00070", "--channel", "sms", *SMS,
-                   "--setting", "brandname=HOANKIEM").exit_code == 0
+    assert (
+        _invoke(
+            runtime, monkeypatch, "set", "--unit", "01", "--channel", "sms", *SMS, "--setting", "brandname=UBND-HN"
+        ).exit_code
+        == 0
+    )
+    assert (
+        _invoke(
+            runtime, monkeypatch, "set", "--unit", "00070", "--channel", "sms", *SMS, "--setting", "brandname=HOANKIEM"
+        ).exit_code
+        == 0
+    )
     with runtime.db.read_session() as s:
         assert provider_settings(s, "00070", "sms")["brandname"] == "HOANKIEM"
         assert provider_settings(s, "00073", "sms")["brandname"] == "UBND-HN"  # from its province

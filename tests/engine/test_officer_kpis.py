@@ -51,8 +51,9 @@ class KpiOffice(Office):
         self.rng.choice([super().act] * 6 + [self.return_once, self.reassign])()
 
     def return_once(self) -> None:
-        dossier = dossiers.start_dossier(self.rt, definition_id=self.returns.id, unit_code="00070",
-                                         applicant_name="Trả Lại", actor=RECEPTION)
+        dossier = dossiers.start_dossier(
+            self.rt, definition_id=self.returns.id, unit_code="00070", applicant_name="Trả Lại", actor=RECEPTION
+        )
         [step] = open_steps(self.rt, dossier.id)
         # Now and then the specialist's step records a supplement asked (the library's decision).
         decision = "bo_sung" if self.rng.random() < 0.3 else "xong"
@@ -62,8 +63,9 @@ class KpiOffice(Office):
         actions.return_to_previous(self.rt, approval.id, LEADER, "thiếu chữ ký")
 
     def reassign(self) -> None:
-        items = [i for d in self.open if d.unit_code == "00070" for i in open_steps(self.rt, d.id)
-                 if i.role == "chuyen_vien"]
+        items = [
+            i for d in self.open if d.unit_code == "00070" for i in open_steps(self.rt, d.id) if i.role == "chuyen_vien"
+        ]
         if items:
             item = self.rng.choice(items)
             if item.assignee is None:
@@ -83,8 +85,10 @@ def test_the_kpi_rollups_equal_a_recount_after_any_sequence_of_changes(runtime, 
             kept_equals_recount(runtime)
     with runtime.db.engine.connect() as conn:
         kept = officer_rollups.kept_rows(conn)
-    figures = {name: sum(counts[kpi.COLUMNS.index(name)] for counts in kept.values())
-               for name in ("returns_caused", "reassigned", "apologies", "supplements", "dossiers", "step_late")}
+    figures = {
+        name: sum(counts[kpi.COLUMNS.index(name)] for counts in kept.values())
+        for name in ("returns_caused", "reassigned", "apologies", "supplements", "dossiers", "step_late")
+    }
     assert all(figures.values()), figures  # every kind of change happened and was counted
     with runtime.db.read_session() as s:  # the dashboard's officers' table reads the same rows
         for name, scope in scopes(clock.now()).items():
@@ -105,8 +109,9 @@ def test_an_officers_month_in_figures(runtime, clock):
     clock.set(vn(2026, 3, 2, 10, 0))
     [back] = open_steps(runtime, _last_dossier(runtime))
     dossiers.complete_work_item(runtime, back.id, SPECIALIST, {"ket_qua": "xong"})
-    late = dossiers.start_dossier(runtime, definition_id=office.returns.id, unit_code="00070",
-                                  applicant_name="Trễ", actor=RECEPTION)
+    late = dossiers.start_dossier(
+        runtime, definition_id=office.returns.id, unit_code="00070", applicant_name="Trễ", actor=RECEPTION
+    )
     [step] = open_steps(runtime, late.id)
     if step.assignee is None:
         dossiers.claim_work_item(runtime, step.id, SPECIALIST)
@@ -118,15 +123,22 @@ def test_an_officers_month_in_figures(runtime, clock):
     tables = supervision.officer_kpis(runtime, statistics.Scope(frozenset(UNITS), *MARCH))
     officer = next(r for r in tables.officers if r.key == "chuyen_vien_1")
     assert (officer.dossiers, officer.steps_done, officer.step_late, officer.returns_caused, officer.apologies) == (
-        2, 3, 1, 1, 1)
+        2,
+        3,
+        1,
+        1,
+        1,
+    )
     assert officer.median_minutes is not None and officer.p90_minutes >= officer.median_minutes
     hoan_kiem = next(r for r in tables.units if r.key == "00070")
     assert (hoan_kiem.dossiers, hoan_kiem.apologies, hoan_kiem.returns_caused) == (2, 1, 1)
-    name, lines = supervision.officer_kpi_lines(runtime, statistics.Scope(frozenset(UNITS), *MARCH),
-                                                "chuyen_vien_1", "step_late")
+    name, lines = supervision.officer_kpi_lines(
+        runtime, statistics.Scope(frozenset(UNITS), *MARCH), "chuyen_vien_1", "step_late"
+    )
     assert [line.dossier_code for line in lines] == [late.code] and lines[0].working_minutes > 8 * 60
-    _, returned = supervision.officer_kpi_lines(runtime, statistics.Scope(frozenset(UNITS), *MARCH),
-                                                "chuyen_vien_1", "returns_caused")
+    _, returned = supervision.officer_kpi_lines(
+        runtime, statistics.Scope(frozenset(UNITS), *MARCH), "chuyen_vien_1", "returns_caused"
+    )
     assert [(line.actor, line.reason) for line in returned] == [("lanh_dao_1", "thiếu chữ ký")]
     kept_equals_recount(runtime)
 
@@ -145,16 +157,18 @@ def test_quantiles_from_the_histogram_fall_within_the_bucket_of_the_exact_ones()
             histogram[kpi.bucket_of(v)] += 1
         for q in (0.5, 0.9):
             exact, estimate = kpi.exact_quantile(values, q), kpi.quantile(histogram, q)
-            assert kpi.bucket_of(estimate) in (kpi.bucket_of(exact), kpi.bucket_of(exact) + 1) or \
-                (exact > kpi.BUCKET_BOUNDS[-1] and estimate == kpi.BUCKET_BOUNDS[-1])
+            assert kpi.bucket_of(estimate) in (kpi.bucket_of(exact), kpi.bucket_of(exact) + 1) or (
+                exact > kpi.BUCKET_BOUNDS[-1] and estimate == kpi.BUCKET_BOUNDS[-1]
+            )
     assert kpi.quantile([0] * kpi.BUCKETS, 0.5) is None and kpi.exact_quantile([], 0.9) is None
 
 
 def test_a_completed_step_keeps_its_working_time(runtime, clock):
     office = KpiOffice(runtime, clock, random.Random(2))
     clock.set(vn(2026, 3, 2, 11, 0))  # Monday
-    dossier = dossiers.start_dossier(runtime, definition_id=office.returns.id, unit_code="00070",
-                                     applicant_name="A", actor=RECEPTION)
+    dossier = dossiers.start_dossier(
+        runtime, definition_id=office.returns.id, unit_code="00070", applicant_name="A", actor=RECEPTION
+    )
     [step] = open_steps(runtime, dossier.id)
     clock.set(vn(2026, 3, 3, 9, 30))  # Tuesday: 1 h before noon, 4 h afternoon, 1.5 h
     dossiers.complete_work_item(runtime, step.id, SPECIALIST, {"ket_qua": "xong"})

@@ -28,8 +28,12 @@ def test_status_is_not_ready_until_a_worker_has_beaten(runtime, monkeypatch):
     before = _invoke(runtime, monkeypatch, "status", "--json")
     report = json.loads(before.output)
     assert before.exit_code == 1 and report["checks"]["database"]["ok"] and report["checks"]["migrations"]["ok"]
-    assert report["checks"]["worker"] == {"ok": False, "last_beat_seconds_ago": None, "worker_id": None,
-                                          "limit_seconds": 300.0}
+    assert report["checks"]["worker"] == {
+        "ok": False,
+        "last_beat_seconds_ago": None,
+        "worker_id": None,
+        "limit_seconds": 300.0,
+    }
     runtime.clock = SystemClock()  # `motcua status` compares the heartbeat with the real time
     worker.run_once(runtime, default_channels())
     after = _invoke(runtime, monkeypatch, "status")

@@ -25,8 +25,9 @@ def platform(tmp_path, monkeypatch):
 def test_a_resident_is_found_by_number_through_the_province_of_the_commune(platform):
     registry = population.registry_for(["00070", "01"])
     found = registry.look_up("001099012345")
-    assert found == population.Resident("001099012345", "Trần Thị Bình", "1999-04-12", "Nữ",
-                                        "12 Hàng Bài, Phường Hoàn Kiếm, Thành phố Hà Nội")
+    assert found == population.Resident(
+        "001099012345", "Trần Thị Bình", "1999-04-12", "Nữ", "12 Hàng Bài, Phường Hoàn Kiếm, Thành phố Hà Nội"
+    )
     assert registry.look_up("001000000000") is None
     assert platform.calls == [{"soDinhDanh": "001099012345"}, {"soDinhDanh": "001000000000"}]
 
@@ -46,8 +47,9 @@ def test_wrong_credentials_a_broken_answer_and_a_platform_that_is_down_are_clear
     port = platform.server_port
     platform.shutdown()
     platform.server_close()
-    down = population.LgspPopulationClient(population.LgspSettings(url=f"http://127.0.0.1:{port}/dancu/tra-cuu",
-                                                                   timeout_s=1))
+    down = population.LgspPopulationClient(
+        population.LgspSettings(url=f"http://127.0.0.1:{port}/dancu/tra-cuu", timeout_s=1)
+    )
     with pytest.raises(population.PopulationUnavailable, match="cannot be reached"):
         down.look_up("001099012345")
 

@@ -62,8 +62,9 @@ def scopes(now) -> dict[str, statistics.Scope]:
         "today": statistics.Scope(everywhere, today, today + timedelta(days=1)),
         "ten days to tomorrow": statistics.Scope(everywhere, today - timedelta(days=9), today + timedelta(days=1)),
         "five steps, Feb-Mar": statistics.Scope(everywhere, vn(2026, 2, 1), vn(2026, 4, 1), "five_steps"),
-        "supplement first, until yesterday": statistics.Scope(everywhere, vn(2026, 2, 24), today - timedelta(days=1),
-                                                              "escalate_to_leader"),
+        "supplement first, until yesterday": statistics.Scope(
+            everywhere, vn(2026, 2, 24), today - timedelta(days=1), "escalate_to_leader"
+        ),
         "Cửa Nam, march": statistics.Scope(frozenset({"00073"}), vn(2026, 3, 1), vn(2026, 4, 1)),
     }
 
@@ -103,8 +104,12 @@ class Office:
 
     def receive(self) -> None:
         definition = self.five if self.rng.random() < 0.7 else self.supplement_first
-        dossier = start(self.rt, definition, unit=self.rng.choice(UNITS),
-                        channel=self.rng.choice(("counter", "counter", "online", "post")))
+        dossier = start(
+            self.rt,
+            definition,
+            unit=self.rng.choice(UNITS),
+            channel=self.rng.choice(("counter", "counter", "online", "post")),
+        )
         self.open.append(dossier)
         if definition is self.supplement_first and self.rng.random() < 0.8:
             self.waiting.append(dossier)
@@ -118,8 +123,9 @@ class Office:
 
     def stop(self) -> None:
         dossier = self.rng.choice(self.open)
-        dossiers.cancel_dossier(self.rt, dossier.id, DESK[dossier.unit_code], "công dân rút hồ sơ",
-                                withdrawn=self.rng.random() < 0.5)
+        dossiers.cancel_dossier(
+            self.rt, dossier.id, DESK[dossier.unit_code], "công dân rút hồ sơ", withdrawn=self.rng.random() < 0.5
+        )
         self._forget(dossier)
 
     def supplement(self) -> None:
@@ -184,8 +190,11 @@ def rollup_rows(rt) -> list[tuple]:
     r = FigureRollupRecord
     columns = [r.__table__.c[name] for name in rollups.COLUMNS]
     with rt.db.read_session() as s:
-        rows = s.execute(select(r.grain, r.day, r.unit_code, r.definition_id, *columns)
-                         .order_by(r.grain, r.day, r.unit_code, r.definition_id)).all()
+        rows = s.execute(
+            select(r.grain, r.day, r.unit_code, r.definition_id, *columns).order_by(
+                r.grain, r.day, r.unit_code, r.definition_id
+            )
+        ).all()
     return [tuple(row) for row in rows if any(row[4:])]
 
 
@@ -215,8 +224,9 @@ def test_reports_are_read_from_the_database_given_for_them(database, clock):
     work(rt, start(rt, five), steps=2)
     start(rt, five, unit="00073", channel="online")
     read_there: list[str] = []
-    event.listen(db.report_engine, "before_cursor_execute",
-                 lambda conn, cursor, statement, *_: read_there.append(statement))
+    event.listen(
+        db.report_engine, "before_cursor_execute", lambda conn, cursor, statement, *_: read_there.append(statement)
+    )
     march = statistics.Scope(frozenset(UNITS), vn(2026, 3, 1), vn(2026, 4, 1))
     board = supervision.dashboard(rt, march, clock.now())
     supervision.at_risk(rt, march, clock.now())
@@ -236,12 +246,19 @@ def test_the_province_benchmark_runs_and_its_rollups_equal_the_recount(postgres_
     """benchmarks/dashboard.py --quick on PostgreSQL at a small size: it checks the rollups against
     the direct count for a month, a year and last month itself, and ends with one JSON object."""
     script = Path(__file__).resolve().parents[2] / "benchmarks" / "dashboard.py"
-    done = subprocess.run([sys.executable, str(script), "--quick"],
-                          env={**os.environ, "BENCH_DOSSIERS": "6000", "MOTCUA_BENCH_POSTGRES_URL": postgres_template},
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(script), "--quick"],
+        env={**os.environ, "BENCH_DOSSIERS": "6000", "MOTCUA_BENCH_POSTGRES_URL": postgres_template},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["dossiers"] == 6000 and result["periods"]["year"]["received"] > result["periods"]["month"]["received"] > 0
+    assert (
+        result["dossiers"] == 6000
+        and result["periods"]["year"]["received"] > result["periods"]["month"]["received"] > 0
+    )
     assert {"dashboard_p95_ms", "ratio_vs_direct_sql", "at_risk_p95_ms"} <= result.keys()
 
 
@@ -249,8 +266,11 @@ def live_at_risk(rt, scope, now) -> set[str]:
     """The at-risk list by projecting every open dossier with its appointment ahead (the rule)."""
     with rt.db.read_session() as s:
         forecaster = Forecaster(rt, s)
-        return {d.code for d in statistics.open_dossiers(s, scope, now)
-                if not forecaster.paused(d) and forecaster.of(d, now).misses}
+        return {
+            d.code
+            for d in statistics.open_dossiers(s, scope, now)
+            if not forecaster.paused(d) and forecaster.of(d, now).misses
+        }
 
 
 def test_the_at_risk_list_skips_only_dossiers_the_sweep_saw_fitting_until_later(runtime, clock):

@@ -28,8 +28,9 @@ def birth(runtime):
 
 
 def receive(rt, definition) -> DossierRecord:
-    return dossiers.start_dossier(rt, definition_id=definition.id, unit_code="00070",
-                                  applicant_name="Nguyễn Văn A", actor=RECEPTION)
+    return dossiers.start_dossier(
+        rt, definition_id=definition.id, unit_code="00070", applicant_name="Nguyễn Văn A", actor=RECEPTION
+    )
 
 
 def reload(rt, dossier_id) -> DossierRecord:
@@ -39,8 +40,9 @@ def reload(rt, dossier_id) -> DossierRecord:
 
 def open_item(rt, dossier_id) -> WorkItemRecord:
     with rt.db.read_session() as s:
-        return s.scalar(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id,
-                                                     WorkItemRecord.state == "open"))
+        return s.scalar(
+            select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state == "open")
+        )
 
 
 def test_birth_registration_is_published_as_a_same_day_procedure(birth):
@@ -71,8 +73,9 @@ def test_a_supplement_wait_moves_a_same_day_appointment(runtime, birth, clock):
     clock.set(vn(2026, 12, 1, 11, 0))
     dossiers.complete_work_item(runtime, open_item(runtime, dossier.id).id, RECEPTION_CLERK, {"ket_qua": "bo_sung"})
     clock.set(vn(2026, 12, 2, 9, 0))  # the citizen brings the papers the next morning
-    dossiers.complete_work_item(runtime, open_item(runtime, dossier.id).id, RECEPTION_CLERK,
-                                {"da_bo_sung_day_du": True})
+    dossiers.complete_work_item(
+        runtime, open_item(runtime, dossier.id).id, RECEPTION_CLERK, {"da_bo_sung_day_du": True}
+    )
 
     resumed = reload(runtime, dossier.id)
     # Waited 11:00-12:00 and 13:00-17:00 on Tuesday, 08:00-09:00 on Wednesday: 6 working hours.

@@ -33,20 +33,30 @@ def five(runtime):
 
 
 def finished(rt, definition, specialist=SPECIALIST):
-    dossier = dossiers.start_dossier(rt, definition_id=definition.id, unit_code="00070", applicant_name="Nguyễn Văn A",
-                                     actor=RECEPTION)
-    for actor, data in ((RECEPTION, {}), (specialist, {"hop_le": True}), (specialist, {}), (LEADER, {}),
-                        (RECEPTION, {})):
+    dossier = dossiers.start_dossier(
+        rt, definition_id=definition.id, unit_code="00070", applicant_name="Nguyễn Văn A", actor=RECEPTION
+    )
+    for actor, data in (
+        (RECEPTION, {}),
+        (specialist, {"hop_le": True}),
+        (specialist, {}),
+        (LEADER, {}),
+        (RECEPTION, {}),
+    ):
         with rt.db.session() as s:
-            item = s.scalars(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier.id,
-                                                          WorkItemRecord.state.in_(["open", "claimed"]))).first()
+            item = s.scalars(
+                select(WorkItemRecord).where(
+                    WorkItemRecord.dossier_id == dossier.id, WorkItemRecord.state.in_(["open", "claimed"])
+                )
+            ).first()
         dossiers.complete_work_item(rt, item.id, actor, data)
     return dossier
 
 
 def test_rated_once_after_the_result(runtime, five, clock):
-    waiting = dossiers.start_dossier(runtime, definition_id=five.id, unit_code="00070", applicant_name="B",
-                                     actor=RECEPTION)
+    waiting = dossiers.start_dossier(
+        runtime, definition_id=five.id, unit_code="00070", applicant_name="B", actor=RECEPTION
+    )
     with pytest.raises(InvalidAction, match="no result to rate yet"):
         satisfaction.rate(runtime, waiting.code, GOOD)
 

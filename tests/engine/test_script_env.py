@@ -45,33 +45,41 @@ def env():
 # Allowed code gives the right value
 # --------------------------------------------------------------------------------------------
 
-DATA = {"fee": 50_000, "docs": ["cmnd", "don"], "answer": "Yes", "info": {"ward": "Ba Dinh"},
-        "received": "2025-01-03T08:00:00+07:00"}
+DATA = {
+    "fee": 50_000,
+    "docs": ["cmnd", "don"],
+    "answer": "Yes",
+    "info": {"ward": "Ba Dinh"},
+    "received": "2025-01-03T08:00:00+07:00",
+}
 
 
-@pytest.mark.parametrize("expression,expected", [
-    ("answer == 'Yes' and fee > 0", True),
-    ("len(docs) * 2 + fee // 1000", 54),
-    ("'cmnd' in docs and 'ho_chieu' not in docs", True),
-    ("sorted(docs, key=len, reverse=True)[0]", "cmnd"),
-    ("[d.upper() for d in docs if d.startswith('c')]", ["CMND"]),
-    ("{k: v.lower() for k, v in info.items()}", {"ward": "ba dinh"}),
-    ("sum(x ** 2 for x in range(4))", 14),
-    ("max(docs, key=len) + str(min(3, 2))", "cmnd2"),
-    ("any(d == 'don' for d in docs) and all(isinstance(d, str) for d in docs)", True),
-    ("', '.join(docs) + '!'", "cmnd, don!"),
-    ("f'{fee:,} VND for {len(docs)} docs'", "50,000 VND for 2 docs"),
-    ("'%s/%03d' % ('HS', 7)", "HS/007"),
-    ("str(docs)", "['cmnd', 'don']"),
-    ("round(abs(-2.567), 1) + float('0.5') + int('2')", 5.1),
-    ("info.get('missing', 'none')", "none"),
-    ("(datetime.fromisoformat(received) + timedelta(hours=4)).isoformat()", "2025-01-03T12:00:00+07:00"),
-    ("datetime.fromisoformat(received).weekday()", 4),
-    ("add_working_days(received, 1).isoformat()", "2025-01-06T08:00:00+07:00"),
-    ("now()", "2025-01-02T08:00:00+07:00"),
-    ("tuple(zip(docs, range(2)))", (("cmnd", 0), ("don", 1))),
-    ("list(reversed(docs)) * 2", ["don", "cmnd", "don", "cmnd"]),
-])
+@pytest.mark.parametrize(
+    "expression,expected",
+    [
+        ("answer == 'Yes' and fee > 0", True),
+        ("len(docs) * 2 + fee // 1000", 54),
+        ("'cmnd' in docs and 'ho_chieu' not in docs", True),
+        ("sorted(docs, key=len, reverse=True)[0]", "cmnd"),
+        ("[d.upper() for d in docs if d.startswith('c')]", ["CMND"]),
+        ("{k: v.lower() for k, v in info.items()}", {"ward": "ba dinh"}),
+        ("sum(x ** 2 for x in range(4))", 14),
+        ("max(docs, key=len) + str(min(3, 2))", "cmnd2"),
+        ("any(d == 'don' for d in docs) and all(isinstance(d, str) for d in docs)", True),
+        ("', '.join(docs) + '!'", "cmnd, don!"),
+        ("f'{fee:,} VND for {len(docs)} docs'", "50,000 VND for 2 docs"),
+        ("'%s/%03d' % ('HS', 7)", "HS/007"),
+        ("str(docs)", "['cmnd', 'don']"),
+        ("round(abs(-2.567), 1) + float('0.5') + int('2')", 5.1),
+        ("info.get('missing', 'none')", "none"),
+        ("(datetime.fromisoformat(received) + timedelta(hours=4)).isoformat()", "2025-01-03T12:00:00+07:00"),
+        ("datetime.fromisoformat(received).weekday()", 4),
+        ("add_working_days(received, 1).isoformat()", "2025-01-06T08:00:00+07:00"),
+        ("now()", "2025-01-02T08:00:00+07:00"),
+        ("tuple(zip(docs, range(2)))", (("cmnd", 0), ("don", 1))),
+        ("list(reversed(docs)) * 2", ["don", "cmnd", "don", "cmnd"]),
+    ],
+)
 def test_allowed_expressions_evaluate_to_the_right_value(env, expression, expected):
     assert check_expression(expression, helper_names=HELPERS) == []
     assert env.evaluate(expression, dict(DATA)) == expected
@@ -81,9 +89,11 @@ _LEAF = st.one_of(st.integers(-20, 20).map(str), st.sampled_from(["a", "b", "s"]
 _POWER = st.tuples(_LEAF, st.integers(0, 3)).map(lambda t: f"({t[0]} ** {t[1]})")
 _EXPRESSIONS = st.recursive(
     st.one_of(_LEAF, _POWER),
-    lambda inner: st.tuples(inner, st.sampled_from(["+", "-", "*", "//", "%", "<", "==", "and"]), inner)
-    .map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
-    max_leaves=10)
+    lambda inner: st.tuples(inner, st.sampled_from(["+", "-", "*", "//", "%", "<", "==", "and"]), inner).map(
+        lambda t: f"({t[0]} {t[1]} {t[2]})"
+    ),
+    max_leaves=10,
+)
 
 
 @given(_EXPRESSIONS)
@@ -170,32 +180,39 @@ def test_problems_name_line_and_column():
     assert check_expression("x = 1\ny = (\n") == ["line 1, column 3: syntax error: invalid syntax"]
     assert check_expression("x = 1\ny = (\n", mode="exec")[0].startswith("line 2, column 5: syntax error")
     assert check_expression("a = 1\nb = a.__dict__", mode="exec") == [
-        "line 2, column 5: attribute '__dict__' is not allowed"]
+        "line 2, column 5: attribute '__dict__' is not allowed"
+    ]
     assert check_expression("x == 1") == []
     assert check_expression(None) == ["expression must be text, not NoneType"]
 
 
-@pytest.mark.parametrize("escape", [
-    "().__class__.__bases__[0].__subclasses__()",
-    "[c for c in ().__class__.__base__.__subclasses__() if c.__name__ == 'Popen']",
-    "(x for x in []).gi_frame.f_back.f_globals['__builtins__']",
-    "now.__globals__['__builtins__']['open']",
-    "str.mro()",
-    "docs.__class__.__init__.__globals__",
-])
+@pytest.mark.parametrize(
+    "escape",
+    [
+        "().__class__.__bases__[0].__subclasses__()",
+        "[c for c in ().__class__.__base__.__subclasses__() if c.__name__ == 'Popen']",
+        "(x for x in []).gi_frame.f_back.f_globals['__builtins__']",
+        "now.__globals__['__builtins__']['open']",
+        "str.mro()",
+        "docs.__class__.__init__.__globals__",
+    ],
+)
 def test_sandbox_escape_attempts_fail(env, escape):
     assert check_expression(escape, helper_names=HELPERS)
     with pytest.raises(ExpressionError, match="is not allowed"):
         env.evaluate(escape, dict(DATA))
 
 
-@pytest.mark.parametrize("source,message", [
-    ("(x for x in docs).close()", "attribute 'close' is not allowed on generator"),
-    ("now.keywords", "attribute 'keywords' is not allowed on function"),
-    ("str.maketrans('a', 'b')", "attribute 'maketrans' is not allowed on SafeStr"),
-    ("(1).to_bytes(2, 'big')", "attribute 'to_bytes' is not allowed on int"),
-    ("[d for d in [datetime]][0].now()", "attribute 'now' is not allowed on datetime"),
-])
+@pytest.mark.parametrize(
+    "source,message",
+    [
+        ("(x for x in docs).close()", "attribute 'close' is not allowed on generator"),
+        ("now.keywords", "attribute 'keywords' is not allowed on function"),
+        ("str.maketrans('a', 'b')", "attribute 'maketrans' is not allowed on SafeStr"),
+        ("(1).to_bytes(2, 'big')", "attribute 'to_bytes' is not allowed on int"),
+        ("[d for d in [datetime]][0].now()", "attribute 'now' is not allowed on datetime"),
+    ],
+)
 def test_attributes_are_a_per_type_whitelist_at_run_time(env, source, message):
     assert check_expression(source, helper_names=HELPERS) == []  # not visible without running
     with pytest.raises(ExpressionError, match=message):
@@ -216,31 +233,35 @@ def test_files_and_network_are_unreachable(env, name):
 # Runaway work is refused quickly
 # --------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("source,mode,message", [
-    ("'x' * 10**9", "eval", r"repetition \(\*\) would build 1000000000"),
-    ("[0] * 10**9", "eval", "repetition"),
-    ("2 ** 10**9", "eval", "2 \\*\\* 1000000000 is too large"),
-    ("1 << 10**9", "eval", "is too large"),
-    ("10**2000 * 10**2000", "eval", "product above 8192 bits"),
-    ("10**3000", "eval", "10 \\*\\* 3000 is too large"),
-    ("list(range(10**9))", "eval", "range of more than 10000 items is not allowed"),
-    ("range(10**30)", "eval", "range of more than"),
-    ("[1 for a in range(10000) for b in range(10000)]", "eval", "exceeded 200000 operations"),
-    ("sum(1 for a in range(10000) for b in range(10000))", "eval", "exceeded 200000 operations"),
-    ("[x for x in big]", "eval", f"loop exceeded {MAX_LOOP_ITEMS} iterations"),
-    ("for x in docs:\n    docs.append(x)", "exec", f"loop exceeded {MAX_LOOP_ITEMS} iterations"),
-    ("s = 'ab' * 1000\nfor i in range(40):\n    s = s + s", "exec", r"concatenation \(\+\)"),
-    ("s = ['x'] * 1000\nfor i in range(40):\n    s += s", "exec", "extend|loop exceeded"),
-    ("s = [1]\nfor i in range(40):\n    s = [*s, *s]", "exec", "loop exceeded|operations"),
-    ("s = 'ab' * 1000\nfor i in range(40):\n    s = f'{s}{s}'", "exec", "text longer than|operations"),
-    ("'-'.join(['x' * 50000] * 3)", "eval", r"join\(\) would build"),
-    ("('x' * 10000).replace('x', 'y' * 1000)", "eval", r"replace\(\) would build"),
-    ("'x'.ljust(10**9)", "eval", r"ljust\(\) would build"),
-    ("'%999999999d' % 1", "eval", "% format width or precision above"),
-    ("'%*d' % (10**9, 1)", "eval", "% format width or precision above"),
-    ("str([['x' * 100] * 10000] * 10000)", "eval", "text longer than 100000 characters"),
-    ("sum([[1] * 10000] * 10000, [])", "eval", "sum\\(\\) adds numbers"),
-])
+
+@pytest.mark.parametrize(
+    "source,mode,message",
+    [
+        ("'x' * 10**9", "eval", r"repetition \(\*\) would build 1000000000"),
+        ("[0] * 10**9", "eval", "repetition"),
+        ("2 ** 10**9", "eval", "2 \\*\\* 1000000000 is too large"),
+        ("1 << 10**9", "eval", "is too large"),
+        ("10**2000 * 10**2000", "eval", "product above 8192 bits"),
+        ("10**3000", "eval", "10 \\*\\* 3000 is too large"),
+        ("list(range(10**9))", "eval", "range of more than 10000 items is not allowed"),
+        ("range(10**30)", "eval", "range of more than"),
+        ("[1 for a in range(10000) for b in range(10000)]", "eval", "exceeded 200000 operations"),
+        ("sum(1 for a in range(10000) for b in range(10000))", "eval", "exceeded 200000 operations"),
+        ("[x for x in big]", "eval", f"loop exceeded {MAX_LOOP_ITEMS} iterations"),
+        ("for x in docs:\n    docs.append(x)", "exec", f"loop exceeded {MAX_LOOP_ITEMS} iterations"),
+        ("s = 'ab' * 1000\nfor i in range(40):\n    s = s + s", "exec", r"concatenation \(\+\)"),
+        ("s = ['x'] * 1000\nfor i in range(40):\n    s += s", "exec", "extend|loop exceeded"),
+        ("s = [1]\nfor i in range(40):\n    s = [*s, *s]", "exec", "loop exceeded|operations"),
+        ("s = 'ab' * 1000\nfor i in range(40):\n    s = f'{s}{s}'", "exec", "text longer than|operations"),
+        ("'-'.join(['x' * 50000] * 3)", "eval", r"join\(\) would build"),
+        ("('x' * 10000).replace('x', 'y' * 1000)", "eval", r"replace\(\) would build"),
+        ("'x'.ljust(10**9)", "eval", r"ljust\(\) would build"),
+        ("'%999999999d' % 1", "eval", "% format width or precision above"),
+        ("'%*d' % (10**9, 1)", "eval", "% format width or precision above"),
+        ("str([['x' * 100] * 10000] * 10000)", "eval", "text longer than 100000 characters"),
+        ("sum([[1] * 10000] * 10000, [])", "eval", "sum\\(\\) adds numbers"),
+    ],
+)
 def test_runaway_work_is_refused_quickly(env, source, mode, message):
     data = dict(DATA, big=list(range(MAX_LOOP_ITEMS + 1)), docs=["a"])
     started = time.perf_counter()
@@ -259,10 +280,14 @@ def test_a_loop_up_to_the_limit_is_fine(env):
 # SpiffWorkflow's environment contract
 # --------------------------------------------------------------------------------------------
 
+
 def test_execute_writes_new_variables_and_drops_callables(env):
     data = {"docs": ["a", "b"], "old": 1}
-    env.execute("count = len(docs)\nf = len\ndocs.append('c')\ndel old\ndue = add_working_days("
-                "'2025-01-03T08:00:00+07:00', 1).isoformat()", data)
+    env.execute(
+        "count = len(docs)\nf = len\ndocs.append('c')\ndel old\ndue = add_working_days("
+        "'2025-01-03T08:00:00+07:00', 1).isoformat()",
+        data,
+    )
     assert data == {"docs": ["a", "b", "c"], "count": 2, "due": "2025-01-06T08:00:00+07:00"}
 
 
@@ -350,8 +375,7 @@ def start_workflow(data: dict, script_engine=None, bpmn: str = BPMN) -> BpmnWork
     parser.add_bpmn_str(bpmn.encode())
     safe = SafeEnvironment({"add_working_days": add_working_days})
     engine = script_engine or PythonScriptEngine(environment=safe)
-    workflow = BpmnWorkflow(parser.get_spec("safe_env"), parser.get_subprocess_specs("safe_env"),
-                            script_engine=engine)
+    workflow = BpmnWorkflow(parser.get_spec("safe_env"), parser.get_subprocess_specs("safe_env"), script_engine=engine)
     workflow.task_tree.data.update(data)
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(data)
@@ -392,14 +416,17 @@ def test_timer_from_a_helper_fires_when_due():
 def test_refused_condition_fails_the_step_with_the_reason():
     bpmn = BPMN.replace("not missing and score &gt;= 7", "().__class__.__bases__")
     with pytest.raises(WorkflowTaskException) as info:
-        start_workflow({"docs": ["cmnd", "don"], "received": "2030-01-03T08:00:00+07:00"},
-                       make_script_engine({"add_working_days": add_working_days}), bpmn)
+        start_workflow(
+            {"docs": ["cmnd", "don"], "received": "2030-01-03T08:00:00+07:00"},
+            make_script_engine({"add_working_days": add_working_days}),
+            bpmn,
+        )
     assert "attribute '__bases__' is not allowed" in str(info.value)
     assert info.value.error_type == "ExpressionError"
 
 
 def test_refused_script_names_its_line():
-    bpmn = BPMN.replace('score = sum(len(d) for d in docs)', 'score = 1\nimport os')
+    bpmn = BPMN.replace("score = sum(len(d) for d in docs)", "score = 1\nimport os")
     with pytest.raises(WorkflowTaskException) as info:
         start_workflow({"docs": ["cmnd"], "received": "2030-01-03T08:00:00+07:00"}, bpmn=bpmn)
     assert "line 3, column 1: import is not allowed" in str(info.value)

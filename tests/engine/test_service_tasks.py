@@ -82,14 +82,23 @@ def rt(runtime):
 
 def _items(rt, dossier_id) -> list[WorkItemRecord]:
     with rt.db.read_session() as s:
-        return list(s.scalars(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id,
-                                                           WorkItemRecord.state == "open")))
+        return list(
+            s.scalars(
+                select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state == "open")
+            )
+        )
 
 
 def _reach_service_task(rt, url: str, bpmn: bytes = BPMN, applicant: dict | None = None):
     definition = definitions.deploy(rt, {"service_steps.bpmn": bpmn})
-    dossier = dossiers.start_dossier(rt, definition_id=definition.id, unit_code="00070",
-                                     applicant_name="Phạm Văn Gọi", actor=CLERK, applicant=applicant)
+    dossier = dossiers.start_dossier(
+        rt,
+        definition_id=definition.id,
+        unit_code="00070",
+        applicant_name="Phạm Văn Gọi",
+        actor=CLERK,
+        applicant=applicant,
+    )
     [reception] = _items(rt, dossier.id)
     dossiers.complete_work_item(rt, reception.id, CLERK, {"dia_chi_dich_vu": url})
     return dossier
@@ -102,8 +111,9 @@ def _call(rt, dossier_id) -> ServiceCallRecord:
 
 def _incident(rt, call_id) -> IncidentRecord | None:
     with rt.db.read_session() as s:
-        return s.scalar(select(IncidentRecord).where(IncidentRecord.kind == "service",
-                                                     IncidentRecord.subject_id == call_id))
+        return s.scalar(
+            select(IncidentRecord).where(IncidentRecord.kind == "service", IncidentRecord.subject_id == call_id)
+        )
 
 
 def test_the_step_waits_for_the_worker_which_calls_and_moves_the_dossier_on(rt, stand_in):
@@ -119,6 +129,7 @@ def test_the_step_waits_for_the_worker_which_calls_and_moves_the_dossier_on(rt, 
     [result_step] = _items(rt, dossier.id)
     assert result_step.element_id == "tra_ket_qua"
     from tests.processes.test_library_decisions import _workflow_data
+
     assert _workflow_data(rt, dossier.id)["tra_cuu"] == {"ma_so": "HS-42", "trang_thai": "ok"}
     assert _call(rt, dossier.id).status == "done"
     assert service_calls.run_due(rt) == 0  # done once
@@ -176,14 +187,14 @@ def test_a_connector_failing_for_good_opens_an_incident_the_administrator_retrie
     assert [i.element_id for i in _items(rt, dossier.id)] == ["tra_ket_qua"]
 
 
-COMPUTE_FEE = b'''<spiffworkflow:serviceTaskOperator id="compute_fee" resultVariable="phi">
+COMPUTE_FEE = b"""<spiffworkflow:serviceTaskOperator id="compute_fee" resultVariable="phi">
           <spiffworkflow:parameters/>
-        </spiffworkflow:serviceTaskOperator>'''
-NOTIFY = b'''<spiffworkflow:serviceTaskOperator id="notify_applicant" resultVariable="da_bao">
+        </spiffworkflow:serviceTaskOperator>"""
+NOTIFY = b"""<spiffworkflow:serviceTaskOperator id="notify_applicant" resultVariable="da_bao">
           <spiffworkflow:parameters>
             <spiffworkflow:parameter id="message" type="str" value="'H\xe1\xbb\x93 s\xc6\xa1 ' + dia_chi_dich_vu + ' \xc4\x91\xc3\xa3 c\xc3\xb3 k\xe1\xba\xbft qu\xe1\xba\xa3'"/>
           </spiffworkflow:parameters>
-        </spiffworkflow:serviceTaskOperator>'''
+        </spiffworkflow:serviceTaskOperator>"""
 
 
 def _with_operator(operator: bytes) -> bytes:
@@ -193,13 +204,24 @@ def _with_operator(operator: bytes) -> bytes:
 
 
 def test_compute_fee_adds_the_catalogue_fees_into_the_task_data(rt):
-    catalogue.import_json(rt, {"key": "service_steps", "code": "1.000003", "name": "Thử tính phí",
-                               "level": "commune", "legal_limit_days": 2,
-                               "fees": [{"name": "Lệ phí", "amount_vnd": 8000, "note": "bản chính"},
-                                        {"name": "Phí sao", "amount_vnd": 3000, "note": None}]})
+    catalogue.import_json(
+        rt,
+        {
+            "key": "service_steps",
+            "code": "1.000003",
+            "name": "Thử tính phí",
+            "level": "commune",
+            "legal_limit_days": 2,
+            "fees": [
+                {"name": "Lệ phí", "amount_vnd": 8000, "note": "bản chính"},
+                {"name": "Phí sao", "amount_vnd": 3000, "note": None},
+            ],
+        },
+    )
     dossier = _reach_service_task(rt, "x", _with_operator(COMPUTE_FEE))
     assert service_calls.run_due(rt) == 1
     from tests.processes.test_library_decisions import _workflow_data
+
     fee = _workflow_data(rt, dossier.id)["phi"]
     assert fee["total_vnd"] == 11000 and [f["name"] for f in fee["fees"]] == ["Lệ phí", "Phí sao"]
 
@@ -207,12 +229,17 @@ def test_compute_fee_adds_the_catalogue_fees_into_the_task_data(rt):
 def test_notify_applicant_queues_on_the_applicants_channel_with_the_step(rt):
     dossier = _reach_service_task(rt, "BN-1", _with_operator(NOTIFY), applicant={"phone": "0912345678"})
     with rt.db.read_session() as s:
-        assert s.scalars(select(OutboxRecord).where(OutboxRecord.dossier_id == dossier.id,
-                                                    OutboxRecord.channel == "sms")).all() == []
+        assert (
+            s.scalars(
+                select(OutboxRecord).where(OutboxRecord.dossier_id == dossier.id, OutboxRecord.channel == "sms")
+            ).all()
+            == []
+        )
     assert service_calls.run_due(rt) == 1
     with rt.db.read_session() as s:
-        [message] = s.scalars(select(OutboxRecord).where(OutboxRecord.dossier_id == dossier.id,
-                                                         OutboxRecord.channel == "sms")).all()
+        [message] = s.scalars(
+            select(OutboxRecord).where(OutboxRecord.dossier_id == dossier.id, OutboxRecord.channel == "sms")
+        ).all()
     assert message.recipient == "0912345678" and "BN-1 đã có kết quả" in message.body
     assert service_calls.run_due(rt) == 0
 
@@ -221,6 +248,7 @@ def test_an_administrator_keeps_the_allow_list(rt):
     service_calls.allow_host(rt, "API.Cong-Thong-Tin.vn", ADMIN, note="cổng dịch vụ công")
     assert [h.host for h in service_calls.allowed_hosts(rt)] == ["api.cong-thong-tin.vn"]
     from engine.domain.errors import InvalidAction
+
     with pytest.raises(InvalidAction, match="not a host name"):
         service_calls.allow_host(rt, "https://evil.example/x", ADMIN)
     service_calls.forbid_host(rt, "api.cong-thong-tin.vn", ADMIN)

@@ -31,11 +31,28 @@ def key_and_certificate(tmp_path, monkeypatch):
     holder = pki.issue_signing_certificate(ca, "UBND Phường Cửa Nam", "UBND Phường Cửa Nam", NOW)
     (tmp_path / "ca.pem").write_bytes(ca.pem())
     (tmp_path / "unit.pem").write_bytes(holder.pem())
-    (tmp_path / "unit.key").write_bytes(holder.key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(b"mat-khau")))
-    (tmp_path / "signing.json").write_text(json.dumps({"trust_roots": ["ca.pem"], "units": {
-        "00073": {"key": "unit.key", "cert": "unit.pem", "chain": ["ca.pem"], "password_env": "MOTCUA_TEST_KEY_PW"}}}))
+    (tmp_path / "unit.key").write_bytes(
+        holder.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"mat-khau"),
+        )
+    )
+    (tmp_path / "signing.json").write_text(
+        json.dumps(
+            {
+                "trust_roots": ["ca.pem"],
+                "units": {
+                    "00073": {
+                        "key": "unit.key",
+                        "cert": "unit.pem",
+                        "chain": ["ca.pem"],
+                        "password_env": "MOTCUA_TEST_KEY_PW",
+                    }
+                },
+            }
+        )
+    )
     monkeypatch.setenv("MOTCUA_TEST_KEY_PW", "mat-khau")
     return signing.load_settings(tmp_path / "signing.json")
 

@@ -38,8 +38,14 @@ def test_production_refuses_simulated_time(monkeypatch):
         clock_from_env()
 
 
-@pytest.mark.parametrize("setting", ["2026-12-07T07:30:00+07:00,60", "2026-12-07T07:30:00+07:00,-1,2026-12-03T10:00:00+00:00",
-                                     "2026-12-07T07:30:00,60,2026-12-03T10:00:00+00:00"])
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "2026-12-07T07:30:00+07:00,60",
+        "2026-12-07T07:30:00+07:00,-1,2026-12-03T10:00:00+00:00",
+        "2026-12-07T07:30:00,60,2026-12-03T10:00:00+00:00",
+    ],
+)
 def test_a_malformed_setting_names_the_variable_and_the_expected_form(monkeypatch, setting):
     monkeypatch.delenv("MOTCUA_ENV", raising=False)
     monkeypatch.setenv("MOTCUA_SIMULATED_CLOCK", setting)

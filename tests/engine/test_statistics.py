@@ -46,24 +46,38 @@ def add_more_units(rt) -> None:
     with rt.db.session() as s:
         s.add(UnitRecord(code="79", name="Thành phố Hồ Chí Minh", kind="province", parent_code=None, agency_code="79"))
         s.flush()
-        s.add(UnitRecord(code="26734", name="Phường Sài Gòn", kind="commune", parent_code="79",
-                         agency_code="79.26734"))
-        s.add(UserRecord(username=CUA_NAM.username, full_name="Lê Văn X", unit_code="00073",
-                         roles="chuyen_vien lanh_dao mot_cua"))
-        s.add(UserRecord(username=SAI_GON.username, full_name="Phạm Thị Y", unit_code="26734",
-                         roles="chuyen_vien lanh_dao mot_cua"))
+        s.add(UnitRecord(code="26734", name="Phường Sài Gòn", kind="commune", parent_code="79", agency_code="79.26734"))
+        s.add(
+            UserRecord(
+                username=CUA_NAM.username, full_name="Lê Văn X", unit_code="00073", roles="chuyen_vien lanh_dao mot_cua"
+            )
+        )
+        s.add(
+            UserRecord(
+                username=SAI_GON.username,
+                full_name="Phạm Thị Y",
+                unit_code="26734",
+                roles="chuyen_vien lanh_dao mot_cua",
+            )
+        )
 
 
 def start(rt, definition, unit="00070", name="Nguyễn Văn A", channel="counter"):
     actor = {"00070": RECEPTION, "00073": CUA_NAM, "26734": SAI_GON}[unit]
-    return dossiers.start_dossier(rt, definition_id=definition.id, unit_code=unit, applicant_name=name, actor=actor,
-                                  channel=channel)
+    return dossiers.start_dossier(
+        rt, definition_id=definition.id, unit_code=unit, applicant_name=name, actor=actor, channel=channel
+    )
 
 
 def open_steps(rt, dossier_id) -> list[WorkItemRecord]:
     with rt.db.session() as s:
-        return list(s.scalars(select(WorkItemRecord).where(
-            WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state.in_(["open", "claimed"]))))
+        return list(
+            s.scalars(
+                select(WorkItemRecord).where(
+                    WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state.in_(["open", "claimed"])
+                )
+            )
+        )
 
 
 def work(rt, dossier, steps: int = 99, valid: bool = True) -> None:
@@ -73,8 +87,11 @@ def work(rt, dossier, steps: int = 99, valid: bool = True) -> None:
         if not items:
             return
         item = items[0]
-        actor = HOAN_KIEM_BY_ROLE[item.role] if dossier.unit_code == "00070" else \
-            (CUA_NAM if dossier.unit_code == "00073" else SAI_GON)
+        actor = (
+            HOAN_KIEM_BY_ROLE[item.role]
+            if dossier.unit_code == "00070"
+            else (CUA_NAM if dossier.unit_code == "00073" else SAI_GON)
+        )
         dossiers.complete_work_item(rt, item.id, actor, {"hop_le": valid})
 
 
@@ -127,15 +144,19 @@ def test_counts_rate_and_tables(runtime, clock):
         total = statistics.summary(s, hanoi(), now)
         communes = {row.key: row.figures for row in statistics.by_commune(s, hanoi(), now)}
         procedures = statistics.by_procedure(s, hanoi(), now)
-        officers = {(o.username, o.full_name): (o.steps_done, o.step_early, o.step_on_time, o.step_late)
-                    for o in statistics.by_officer(s, hanoi())}
+        officers = {
+            (o.username, o.full_name): (o.steps_done, o.step_early, o.step_on_time, o.step_late)
+            for o in statistics.by_officer(s, hanoi())
+        }
 
-    assert total == statistics.Figures(received=6, received_counter=6, not_due=1, overdue=1, early=1, on_time=1,
-                                       late=1, withdrawn_stopped=1)
+    assert total == statistics.Figures(
+        received=6, received_counter=6, not_due=1, overdue=1, early=1, on_time=1, late=1, withdrawn_stopped=1
+    )
     assert (total.in_progress, total.done, total.on_time_rate) == (2, 3, pytest.approx(2 / 3))
     assert communes == {
-        "00070": statistics.Figures(received=5, received_counter=5, not_due=1, overdue=1, early=1, on_time=1,
-                                    withdrawn_stopped=1),
+        "00070": statistics.Figures(
+            received=5, received_counter=5, not_due=1, overdue=1, early=1, on_time=1, withdrawn_stopped=1
+        ),
         "00073": statistics.Figures(received=1, received_counter=1, late=1),
     }
     assert [(row.key, row.label, row.figures) for row in procedures] == [("five_steps", "Five steps", total)]
@@ -165,7 +186,8 @@ def test_scope_filters_commune_and_procedure(runtime, clock):
     now = clock.now()
     with runtime.db.read_session() as s:
         assert statistics.summary(s, hanoi().narrowed(unit="00073"), now) == statistics.Figures(
-            received=1, received_counter=1, late=1)
+            received=1, received_counter=1, late=1
+        )
         assert statistics.summary(s, hanoi(procedure="khong_co"), now) == statistics.Figures()
         saigon = statistics.Scope(frozenset({"26734"}), *MARCH)
         assert statistics.summary(s, saigon, now) == statistics.Figures(received=1, received_counter=1, early=1)
@@ -182,13 +204,23 @@ def test_drill_down_lists_the_dossiers_behind_each_number(runtime, clock):
         for bucket in statistics.BUCKETS:
             lines = statistics.dossiers(s, hanoi(), bucket, now)
             assert len(lines) == total.value(bucket), bucket
-        codes = {b: [line.code for line in statistics.dossiers(s, hanoi(), b, now)]
-                 for b in ("late", "overdue", "early", "not_due")}
+        codes = {
+            b: [line.code for line in statistics.dossiers(s, hanoi(), b, now)]
+            for b in ("late", "overdue", "early", "not_due")
+        }
         [late] = statistics.dossiers(s, hanoi(), "late", now)
-    assert codes == {"late": [month.late.code], "overdue": [month.overdue.code], "early": [month.early.code],
-                     "not_due": [month.not_due.code]}
+    assert codes == {
+        "late": [month.late.code],
+        "overdue": [month.overdue.code],
+        "early": [month.early.code],
+        "not_due": [month.not_due.code],
+    }
     assert (late.procedure, late.unit, late.classification, late.appointment_at) == (
-        "Five steps", "Phường Cửa Nam", "late", vn(2026, 3, 4, 17, 0))
+        "Five steps",
+        "Phường Cửa Nam",
+        "late",
+        vn(2026, 3, 4, 17, 0),
+    )
     assert late.margin_minutes < 0
     with pytest.raises(ValueError):
         statistics.bucket_condition("all", hanoi(), now)
@@ -204,8 +236,10 @@ def test_escalation_log_lists_the_sla_levels_fired(runtime, clock):
     # 12:00; the one received Wednesday 10:00, due 15:00) were warned and breached, and both
     # dossiers, whose remaining steps no longer fit before their appointments, had their apology asked.
     assert {(line.dossier_code, line.step, line.action, line.level) for line in log} == {
-        (month.overdue.code, "Tiếp nhận", "sla_warning", 1), (month.overdue.code, "Tiếp nhận", "sla_breach", 2),
-        (month.not_due.code, "Tiếp nhận", "sla_warning", 1), (month.not_due.code, "Tiếp nhận", "sla_breach", 2),
+        (month.overdue.code, "Tiếp nhận", "sla_warning", 1),
+        (month.overdue.code, "Tiếp nhận", "sla_breach", 2),
+        (month.not_due.code, "Tiếp nhận", "sla_warning", 1),
+        (month.not_due.code, "Tiếp nhận", "sla_breach", 2),
         (month.overdue.code, None, "apology_requested", None),
         (month.not_due.code, None, "apology_requested", None),
     }
@@ -244,6 +278,7 @@ def test_at_risk_projects_the_remaining_budgets(runtime, clock):
 
 
 # -- one definition per figure: the edges ---------------------------------------------------------------
+
 
 @dataclass
 class Edges:
@@ -289,14 +324,24 @@ def build_edges(rt, clock) -> Edges:
     clock.set(vn(2026, 3, 10, 10, 0))
     dossiers.send_message(rt, paused_until_march_10.id, "bo_sung_xong", RECEPTION, {"giay_to": "đủ"})
     clock.set(vn(2026, 3, 11, 9, 0))
-    return Edges(finished_in_february, carried_then_late, carried_untouched, paused_since_february,
-                 paused_until_march_10, due_after_the_week, withdrawn, online, by_post)
+    return Edges(
+        finished_in_february,
+        carried_then_late,
+        carried_untouched,
+        paused_since_february,
+        paused_until_march_10,
+        due_after_the_week,
+        withdrawn,
+        online,
+        by_post,
+    )
 
 
 def codes_by_figure(rt, scope, now) -> dict[str, set[str]]:
     with rt.db.read_session() as s:
-        return {bucket: {line.code for line in statistics.dossiers(s, scope, bucket, now)}
-                for bucket in statistics.BUCKETS}
+        return {
+            bucket: {line.code for line in statistics.dossiers(s, scope, bucket, now)} for bucket in statistics.BUCKETS
+        }
 
 
 def hoan_kiem(start, end, procedure=None) -> statistics.Scope:
@@ -309,10 +354,10 @@ def test_march_counts_carried_over_paused_and_withdrawn_apart(runtime, clock):
     code = lambda *ds: {d.code for d in ds}  # noqa: E731
 
     # Received before March and open on 1 March; the dossier finished in February is in no figure.
-    assert codes["carried_over"] == code(edges.carried_then_late, edges.carried_untouched,
-                                         edges.paused_since_february)
-    assert codes["received"] == code(edges.paused_until_march_10, edges.online, edges.by_post, edges.withdrawn,
-                                     edges.due_after_the_week)
+    assert codes["carried_over"] == code(edges.carried_then_late, edges.carried_untouched, edges.paused_since_february)
+    assert codes["received"] == code(
+        edges.paused_until_march_10, edges.online, edges.by_post, edges.withdrawn, edges.due_after_the_week
+    )
     assert (codes["received_online"], codes["received_post"]) == (code(edges.online), code(edges.by_post))
     # Received before the period and finished inside it: done (late), in March's figures.
     assert codes["late"] == codes["done"] == code(edges.carried_then_late)
@@ -338,9 +383,18 @@ def test_a_period_ending_in_the_past_is_read_at_its_end_not_now(runtime, clock):
     assert codes["not_due"] == {edges.due_after_the_week.code, edges.online.code, edges.by_post.code}
     assert codes["paused"] == {edges.paused_since_february.code, edges.paused_until_march_10.code}
     assert codes["overdue"] == {edges.carried_untouched.code}
-    assert figures == statistics.Figures(carried_over=3, received=5, received_counter=3, received_online=1,
-                                         received_post=1, not_due=3, overdue=1, paused=2, late=1,
-                                         withdrawn_stopped=1)
+    assert figures == statistics.Figures(
+        carried_over=3,
+        received=5,
+        received_counter=3,
+        received_online=1,
+        received_post=1,
+        not_due=3,
+        overdue=1,
+        paused=2,
+        late=1,
+        withdrawn_stopped=1,
+    )
     assert figures.on_time_rate == 0.0
 
 
@@ -392,8 +446,13 @@ def test_the_dashboard_benchmark_runs_and_prints_a_json_summary_last():
     """benchmarks/dashboard.py --sqlite at a tiny size: its SQL and naive Python counts agree (it asserts
     that itself) and it ends with one JSON object, as the other benchmarks do."""
     script = Path(__file__).resolve().parents[2] / "benchmarks" / "dashboard.py"
-    done = subprocess.run([sys.executable, str(script), "--sqlite"], env={**os.environ, "BENCH_DOSSIERS": "1500"},
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(script), "--sqlite"],
+        env={**os.environ, "BENCH_DOSSIERS": "1500"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["dossiers"] == 1500 and result["month"]["received"] > 0

@@ -78,5 +78,7 @@ def test_flow_to_a_missing_element_names_it():
 def test_redeploying_the_same_content_keeps_the_version(runtime):
     first = definitions.deploy(runtime, {"five.bpmn": FIVE})
     again = definitions.deploy(runtime, {"five.bpmn": FIVE})
-    changed = definitions.deploy(runtime, {"five.bpmn": FIVE.replace(b'budget="4h" status="2"', b'budget="2h" status="2"')})
+    changed = definitions.deploy(
+        runtime, {"five.bpmn": FIVE.replace(b'budget="4h" status="2"', b'budget="2h" status="2"')}
+    )
     assert (first.version, again.version, changed.version) == (1, 1, 2)

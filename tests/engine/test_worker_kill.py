@@ -32,8 +32,9 @@ MOTCUA = Path(sys.executable).with_name("motcua")
 def _arm_timers(rt) -> None:
     definition = deploy_fixture(rt, "five_steps")
     for n in range(DOSSIERS):
-        d = dossiers.start_dossier(rt, definition_id=definition.id, unit_code="00070",
-                                   applicant_name=f"Công dân {n}", actor=RECEPTION)
+        d = dossiers.start_dossier(
+            rt, definition_id=definition.id, unit_code="00070", applicant_name=f"Công dân {n}", actor=RECEPTION
+        )
         with rt.db.session() as s:
             item_id = s.scalar(select(WorkItemRecord.id).where(WorkItemRecord.dossier_id == d.id))
         dossiers.complete_work_item(rt, item_id, RECEPTION, {})
@@ -41,14 +42,21 @@ def _arm_timers(rt) -> None:
 
 def _worker(url: str, now, *extra) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": url}
-    return subprocess.Popen([str(MOTCUA), "worker", "--now", now.isoformat(), "--poll", "0.01",
-                             "--batch", "3", *extra], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [str(MOTCUA), "worker", "--now", now.isoformat(), "--poll", "0.01", "--batch", "3", *extra],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _timer_events(rt) -> dict[int, int]:
     with rt.db.read_session() as s:
-        rows = s.execute(select(AuditEventRecord.dossier_id, func.count()).where(
-            AuditEventRecord.action == "timer").group_by(AuditEventRecord.dossier_id))
+        rows = s.execute(
+            select(AuditEventRecord.dossier_id, func.count())
+            .where(AuditEventRecord.action == "timer")
+            .group_by(AuditEventRecord.dossier_id)
+        )
         return dict(rows.all())
 
 
@@ -78,16 +86,23 @@ def test_sigkilled_workers_lose_and_repeat_nothing(runtime, clock):
         mid_work_kills += done < DOSSIERS
         now += timedelta(minutes=3)  # past the 2-minute lease the killed worker may hold
     # A last worker sweeps up whatever a killed one had leased, then exits.
-    final = subprocess.run([str(MOTCUA), "worker", "--once", "--now", now.isoformat()],
-                           env={**os.environ, "DATABASE_URL": url}, capture_output=True, text=True, timeout=120)
+    final = subprocess.run(
+        [str(MOTCUA), "worker", "--once", "--now", now.isoformat()],
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert final.returncode == 0, final.stderr
 
     assert mid_work_kills >= 3
     events = _timer_events(runtime)
     assert len(events) == DOSSIERS and set(events.values()) == {1}, events
     with runtime.db.session() as s:
-        assert s.scalar(select(func.count()).select_from(DossierRecord)
-                        .where(DossierRecord.next_timer_at.is_not(None))) == 0
+        assert (
+            s.scalar(select(func.count()).select_from(DossierRecord).where(DossierRecord.next_timer_at.is_not(None)))
+            == 0
+        )
         definition = s.scalars(select(ProcessDefinitionRecord)).one()
         bundle = runtime.bundle_for(s, definition)
         calendar = runtime.calendars.for_unit(s, "00070")

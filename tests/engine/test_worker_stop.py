@@ -29,9 +29,12 @@ def test_a_sigtermed_worker_exits_within_seconds_and_leaves_no_lease(runtime, cl
     _arm_timers(runtime)
     url, now = runtime.db.url, clock.now() + timedelta(days=1)
     err = (tmp_path / "worker.err").open("wb")
-    worker = subprocess.Popen([str(MOTCUA), "worker", "--now", now.isoformat(), "--poll", "0.01", "--batch", "3"],
-                              env={**os.environ, "DATABASE_URL": url}, stdout=subprocess.DEVNULL,
-                              stderr=err)
+    worker = subprocess.Popen(
+        [str(MOTCUA), "worker", "--now", now.isoformat(), "--poll", "0.01", "--batch", "3"],
+        env={**os.environ, "DATABASE_URL": url},
+        stdout=subprocess.DEVNULL,
+        stderr=err,
+    )
     deadline = time.monotonic() + 60
     while sum(_timer_events(runtime).values()) < 4 and worker.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)  # polling a real process's progress; no test clock is involved
@@ -44,15 +47,21 @@ def test_a_sigtermed_worker_exits_within_seconds_and_leaves_no_lease(runtime, cl
         assert s.scalars(select(DossierRecord.id).where(DossierRecord.lease_owner.is_not(None))).all() == []
 
     # Released, not held for the lease's two minutes: a worker at the same instant does the rest.
-    rest = subprocess.run([str(MOTCUA), "worker", "--once", "--now", now.isoformat()],
-                          env={**os.environ, "DATABASE_URL": url}, capture_output=True, text=True, timeout=120)
+    rest = subprocess.run(
+        [str(MOTCUA), "worker", "--once", "--now", now.isoformat()],
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert rest.returncode == 0, rest.stderr
     events = _timer_events(runtime)
     assert len(events) == DOSSIERS and set(events.values()) == {1}
 
 
 def test_a_stop_during_a_stuck_item_rolls_it_back_and_releases_the_batch_without_an_incident(
-        runtime, clock, monkeypatch):
+    runtime, clock, monkeypatch
+):
     add_units(runtime)
     ids = _dossiers_waiting_on_a_timer(runtime, 3)
     clock.advance(timedelta(days=1))
@@ -74,5 +83,6 @@ def test_a_stop_during_a_stuck_item_rolls_it_back_and_releases_the_batch_without
     with runtime.db.read_session() as s:
         assert s.scalars(select(DossierRecord.id).where(DossierRecord.lease_owner.is_not(None))).all() == []
         assert s.scalars(select(IncidentRecord)).all() == []  # stopping is not the dossier's fault
-        assert {d.id for d in s.scalars(select(DossierRecord).where(DossierRecord.next_timer_at <= clock.now()))} \
-            == set(ids)
+        assert {
+            d.id for d in s.scalars(select(DossierRecord).where(DossierRecord.next_timer_at <= clock.now()))
+        } == set(ids)

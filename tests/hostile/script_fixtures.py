@@ -25,23 +25,32 @@ QUICKLY_SECONDS = 5.0
 def deploy_with_reception_script(rt, script: str):
     """five_steps with `script` run when reception (element `tiep_nhan`) is completed."""
     add_units(rt)
-    bpmn = (BPMN_DIR / "five_steps.bpmn").read_text().replace(
-        'xmlns:motcua=', 'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" xmlns:motcua=').replace(
-        '<motcua:step role="mot_cua" budget="4h" status="2"/>',
-        '<motcua:step role="mot_cua" budget="4h" status="2"/>'
-        f'<spiffworkflow:postScript>{escape(script)}</spiffworkflow:postScript>')
+    bpmn = (
+        (BPMN_DIR / "five_steps.bpmn")
+        .read_text()
+        .replace("xmlns:motcua=", 'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" xmlns:motcua=')
+        .replace(
+            '<motcua:step role="mot_cua" budget="4h" status="2"/>',
+            '<motcua:step role="mot_cua" budget="4h" status="2"/>'
+            f"<spiffworkflow:postScript>{escape(script)}</spiffworkflow:postScript>",
+        )
+    )
     return definitions.deploy(rt, {"five_steps.bpmn": bpmn.encode()})
 
 
 def start(rt, definition):
-    return dossiers.start_dossier(rt, definition_id=definition.id, unit_code="00070",
-                                  applicant_name="Nguyễn Văn A", actor=RECEPTION)
+    return dossiers.start_dossier(
+        rt, definition_id=definition.id, unit_code="00070", applicant_name="Nguyễn Văn A", actor=RECEPTION
+    )
 
 
 def open_items(rt, dossier_id) -> list[WorkItemRecord]:
     with rt.db.session() as s:
-        return list(s.scalars(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id,
-                                                           WorkItemRecord.state == "open")))
+        return list(
+            s.scalars(
+                select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state == "open")
+            )
+        )
 
 
 def saved(rt, dossier_id) -> tuple[int, str]:

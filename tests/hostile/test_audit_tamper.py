@@ -30,18 +30,26 @@ def dossier(runtime):
     """A dossier three events into its history: started, then its first step done."""
     add_units(runtime)
     definition = deploy_fixture(runtime, "five_steps")
-    started = dossiers.start_dossier(runtime, definition_id=definition.id, unit_code="00070",
-                                     applicant_name="Nguyễn Văn A", actor=RECEPTION)
+    started = dossiers.start_dossier(
+        runtime, definition_id=definition.id, unit_code="00070", applicant_name="Nguyễn Văn A", actor=RECEPTION
+    )
 
     return started
 
 
 def events(rt, dossier_id) -> list[AuditEventRecord]:
     with rt.db.session() as s:
-        return list(s.scalars(select(AuditEventRecord).where(AuditEventRecord.dossier_id.is_(dossier_id)
-                                                             if dossier_id is None else
-                                                             AuditEventRecord.dossier_id == dossier_id)
-                              .order_by(AuditEventRecord.id)))
+        return list(
+            s.scalars(
+                select(AuditEventRecord)
+                .where(
+                    AuditEventRecord.dossier_id.is_(dossier_id)
+                    if dossier_id is None
+                    else AuditEventRecord.dossier_id == dossier_id
+                )
+                .order_by(AuditEventRecord.id)
+            )
+        )
 
 
 def add_events(rt, dossier_id, *actions, actor="system"):
@@ -69,8 +77,9 @@ def without_trigger(rt, sql: str, **params) -> None:
             conn.execute(text(sql), params)
 
 
-@pytest.mark.parametrize("sql", ["UPDATE audit_event SET actor = 'someone_else' WHERE id = :id",
-                                 "DELETE FROM audit_event WHERE id = :id"])
+@pytest.mark.parametrize(
+    "sql", ["UPDATE audit_event SET actor = 'someone_else' WHERE id = :id", "DELETE FROM audit_event WHERE id = :id"]
+)
 def test_the_database_refuses_to_change_or_delete_an_event(runtime, dossier, sql):
     first = events(runtime, dossier.id)[0]
     with pytest.raises(DatabaseError, match="audit_event is append-only"):
@@ -94,8 +103,9 @@ def test_an_edited_event_is_found_with_its_dossier_and_id(runtime, dossier):
     _, [report] = verify(runtime)
     assert (report.dossier_code, report.event_id) == (dossier.code, edited.id)
 
-    answer = CliRunner().invoke(cli.main, ["audit", "verify", "--dossier", dossier.code],
-                                env={"DATABASE_URL": runtime.db.url})
+    answer = CliRunner().invoke(
+        cli.main, ["audit", "verify", "--dossier", dossier.code], env={"DATABASE_URL": runtime.db.url}
+    )
     assert answer.exit_code == 1
     assert f"dossier {dossier.code}: event {edited.id}:" in answer.output
 
@@ -118,9 +128,13 @@ def test_events_cut_from_the_end_are_found_by_the_chain_head(runtime, dossier):
 
 def test_a_forged_event_inserted_without_the_chain_is_found(runtime, dossier):
     with runtime.db.engine.begin() as conn:
-        conn.execute(text("INSERT INTO audit_event (dossier_id, at, action, actor, detail, chain_hash) "
-                          "VALUES (:d, :at, 'complete', 'lanh_dao_1', '{}', :h)"),
-                     {"d": dossier.id, "at": vn(2026, 3, 2, 9, 0).replace(tzinfo=None), "h": "0" * 64})
+        conn.execute(
+            text(
+                "INSERT INTO audit_event (dossier_id, at, action, actor, detail, chain_hash) "
+                "VALUES (:d, :at, 'complete', 'lanh_dao_1', '{}', :h)"
+            ),
+            {"d": dossier.id, "at": vn(2026, 3, 2, 9, 0).replace(tzinfo=None), "h": "0" * 64},
+        )
     forged = events(runtime, dossier.id)[-1]
     _, [report] = verify(runtime)
     assert (report.dossier_code, report.event_id) == (dossier.code, forged.id)
@@ -192,8 +206,12 @@ def _wait_until_blocked(rt) -> None:
     pause = threading.Event()  # never set: a short wait between polls of another process's state
     with rt.db.engine.connect() as conn:
         for _ in range(300):
-            if conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                 "AND datname = current_database()")).scalar():
+            if conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()"
+                )
+            ).scalar():
                 return
             pause.wait(0.01)
 

@@ -26,29 +26,57 @@ from tests.factories import deploy_fixture
 from web import cli
 
 FIVE = (BPMN_DIR / "five_steps.bpmn").read_text()
-GROUPED = FIVE.replace('<motcua:defaults warnAt="75%"/>',
-                       '<motcua:defaults warnAt="75%"/><motcua:budgetGroup id="ubnd" budget="1d"/>')
+GROUPED = FIVE.replace(
+    '<motcua:defaults warnAt="75%"/>', '<motcua:defaults warnAt="75%"/><motcua:budgetGroup id="ubnd" budget="1d"/>'
+)
 
 
 def errors(content: str) -> list[tuple[str, str | None, str]]:
-    return [(f.code, f.element_id, f.message) for f in validate_template({"t.bpmn": content.encode()}).errors
-            if f.code != "legal-limit"]  # an absurd budget also breaks the legal limit; not the point here
+    return [
+        (f.code, f.element_id, f.message)
+        for f in validate_template({"t.bpmn": content.encode()}).errors
+        if f.code != "legal-limit"
+    ]  # an absurd budget also breaks the legal limit; not the point here
 
 
-@pytest.mark.parametrize("old,new,element,attribute,says", [
-    ('budget="1d" status="4"', 'budget="99999999999999d" status="4"', "tham_dinh", "motcua:step budget",
-     "more than ten years of working time"),
-    ('budget="1d" status="4"', 'budget="0.4m" status="4"', "tham_dinh", "motcua:step budget",
-     "shorter than one minute"),
-    ('budget="1d" status="4"', 'budget="1e400d" status="4"', "tham_dinh", None, "not a working duration"),
-    ('after="0h"', 'after="9999999999d"', "tham_dinh", "motcua:escalation after", "more than ten years"),
-    ('warnAt="75%"', 'warnAt="abc"', "five_steps", "motcua:defaults warnAt", "neither a percentage"),
-    ('warnAt="75%"', 'warnAt="100%"', "five_steps", "motcua:defaults warnAt", "neither a percentage"),
-    ('warnAt="75%"', 'warnAt="99999999d"', "five_steps", "motcua:defaults warnAt", "more than ten years"),
-    ('budget="1d" status="4"', 'budget="1d" warnAt="-5%" status="4"', "tham_dinh", "motcua:step warnAt",
-     "neither a percentage"),
-    ('legalLimit="3d"', 'legalLimit="9999999d"', "five_steps", "motcua:procedure legalLimit", "more than ten years"),
-])
+@pytest.mark.parametrize(
+    "old,new,element,attribute,says",
+    [
+        (
+            'budget="1d" status="4"',
+            'budget="99999999999999d" status="4"',
+            "tham_dinh",
+            "motcua:step budget",
+            "more than ten years of working time",
+        ),
+        (
+            'budget="1d" status="4"',
+            'budget="0.4m" status="4"',
+            "tham_dinh",
+            "motcua:step budget",
+            "shorter than one minute",
+        ),
+        ('budget="1d" status="4"', 'budget="1e400d" status="4"', "tham_dinh", None, "not a working duration"),
+        ('after="0h"', 'after="9999999999d"', "tham_dinh", "motcua:escalation after", "more than ten years"),
+        ('warnAt="75%"', 'warnAt="abc"', "five_steps", "motcua:defaults warnAt", "neither a percentage"),
+        ('warnAt="75%"', 'warnAt="100%"', "five_steps", "motcua:defaults warnAt", "neither a percentage"),
+        ('warnAt="75%"', 'warnAt="99999999d"', "five_steps", "motcua:defaults warnAt", "more than ten years"),
+        (
+            'budget="1d" status="4"',
+            'budget="1d" warnAt="-5%" status="4"',
+            "tham_dinh",
+            "motcua:step warnAt",
+            "neither a percentage",
+        ),
+        (
+            'legalLimit="3d"',
+            'legalLimit="9999999d"',
+            "five_steps",
+            "motcua:procedure legalLimit",
+            "more than ten years",
+        ),
+    ],
+)
 def test_an_out_of_bounds_time_is_refused_naming_the_element_and_attribute(old, new, element, attribute, says):
     [(code, found_element, message)] = errors(FIVE.replace(old, new))
     assert found_element == element and says in message
@@ -71,8 +99,7 @@ def test_a_zero_budget_ten_years_and_a_duration_warning_are_allowed(value):
 def test_the_editor_cannot_publish_a_budget_of_centuries(runtime):
     add_units(runtime)
     deploy_fixture(runtime, "five_steps")
-    saved = drafts.save_draft(runtime, "five_steps",
-                              FIVE.replace('after="0h"', 'after="9999999999d"').encode())
+    saved = drafts.save_draft(runtime, "five_steps", FIVE.replace('after="0h"', 'after="9999999999d"').encode())
     assert [(f.code, f.element_id) for f in saved.report.errors] == [("duration-bounds", "tham_dinh")]
     with pytest.raises(drafts.PublishRefused, match="escalation after"):
         drafts.publish(runtime, "five_steps", saved.version)

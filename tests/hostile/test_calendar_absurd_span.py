@@ -67,13 +67,20 @@ def deploy_with_timer(runtime, expression: str):
     return definitions.deploy(runtime, {"five_steps.bpmn": bpmn.encode()})
 
 
-@pytest.mark.parametrize("expression", ["add_working_days(None, 1000000)", "add_working_hours(None, 1e300)",
-                                        "add_working_days('9999-01-01T08:00:00+07:00', 1)"])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "add_working_days(None, 1000000)",
+        "add_working_hours(None, 1e300)",
+        "add_working_days('9999-01-01T08:00:00+07:00', 1)",
+    ],
+)
 def test_a_timer_asking_for_an_absurd_span_fails_the_step_naming_the_element(runtime, clock, expression):
     add_units(runtime)
     definition = deploy_with_timer(runtime, expression)
-    dossier = dossiers.start_dossier(runtime, definition_id=definition.id, unit_code="00070",
-                                     applicant_name="Nguyễn Văn A", actor=RECEPTION)
+    dossier = dossiers.start_dossier(
+        runtime, definition_id=definition.id, unit_code="00070", applicant_name="Nguyễn Văn A", actor=RECEPTION
+    )
     with runtime.db.session() as s:
         [item] = s.scalars(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier.id))
         version = s.get(DossierRecord, dossier.id).version

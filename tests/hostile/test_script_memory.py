@@ -14,22 +14,27 @@ from engine.domain.errors import ExpressionError
 from tests.hostile.script_fixtures import assert_reception_refused_quickly
 
 
-@pytest.mark.parametrize("script", [
-    "x = [f'{1:>100000}' for i in range(10000)]",
-    "x = ['%100000d' % i for i in range(10000)]",
-    "x = [f'{ghi_chu}' for i in range(10000)]",
-    "x = [ghi_chu.upper() for i in range(10000)]",
-    "big = list(range(10000)) * 10\nx = [sorted(big) for i in range(10000)]",
-])
+@pytest.mark.parametrize(
+    "script",
+    [
+        "x = [f'{1:>100000}' for i in range(10000)]",
+        "x = ['%100000d' % i for i in range(10000)]",
+        "x = [f'{ghi_chu}' for i in range(10000)]",
+        "x = [ghi_chu.upper() for i in range(10000)]",
+        "big = list(range(10000)) * 10\nx = [sorted(big) for i in range(10000)]",
+    ],
+)
 def test_a_script_building_gigabytes_is_refused_by_its_operation_budget(runtime, script):
-    assert_reception_refused_quickly(runtime, script, {"ghi_chu": "x" * 20_000},
-                                     match=f"exceeded {MAX_OPERATIONS} operations")
+    assert_reception_refused_quickly(
+        runtime, script, {"ghi_chu": "x" * 20_000}, match=f"exceeded {MAX_OPERATIONS} operations"
+    )
 
 
 def test_a_list_repeating_one_list_is_refused_when_it_would_be_saved(runtime):
     """10,000 references to one 10,000-item list cost 160 KB in memory but 10^8 items as text."""
-    refused = assert_reception_refused_quickly(runtime, "x = [[ghi_chu] * 10000] * 10000", {"ghi_chu": "a"},
-                                               match="would grow past")
+    refused = assert_reception_refused_quickly(
+        runtime, "x = [[ghi_chu] * 10000] * 10000", {"ghi_chu": "a"}, match="would grow past"
+    )
     assert refused.params["limit"] == 1_000_000
 
 

@@ -33,34 +33,50 @@ PATIENCE_SECONDS = 10.0
 
 
 def _script(task_id: str, label: str, incoming: str, outgoing: str) -> str:
-    return (f'<bpmn:scriptTask id="{task_id}"><bpmn:incoming>{incoming}</bpmn:incoming>'
-            f'<bpmn:outgoing>{outgoing}</bpmn:outgoing>'
-            f"<bpmn:script>hold('{label}')\nbuoc_{label} = counted('{label}')</bpmn:script></bpmn:scriptTask>")
+    return (
+        f'<bpmn:scriptTask id="{task_id}"><bpmn:incoming>{incoming}</bpmn:incoming>'
+        f"<bpmn:outgoing>{outgoing}</bpmn:outgoing>"
+        f"<bpmn:script>hold('{label}')\nbuoc_{label} = counted('{label}')</bpmn:script></bpmn:scriptTask>"
+    )
 
 
 def deploy_scripted_events(rt):
     """escalate_to_leader with a script after its start, after its message and after its timer."""
     bpmn = (BPMN_DIR / "escalate_to_leader.bpmn").read_text()
-    bpmn = bpmn.replace('<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="cho_bo_sung"/>',
-                        '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="s_start"/>'
-                        '<bpmn:sequenceFlow id="f1b" sourceRef="s_start" targetRef="cho_bo_sung"/>')
-    bpmn = bpmn.replace('<bpmn:sequenceFlow id="f2" sourceRef="cho_bo_sung" targetRef="xu_ly"/>',
-                        '<bpmn:sequenceFlow id="f2" sourceRef="cho_bo_sung" targetRef="s_msg"/>'
-                        '<bpmn:sequenceFlow id="f2b" sourceRef="s_msg" targetRef="xu_ly"/>')
-    bpmn = bpmn.replace('<bpmn:sequenceFlow id="f_esc" sourceRef="qua_han" targetRef="lanh_dao_xu_ly"/>',
-                        '<bpmn:sequenceFlow id="f_esc" sourceRef="qua_han" targetRef="s_timer"/>'
-                        '<bpmn:sequenceFlow id="f_escb" sourceRef="s_timer" targetRef="lanh_dao_xu_ly"/>')
-    bpmn = bpmn.replace('<bpmn:endEvent id="done">',
-                        _script("s_start", "start", "f1", "f1b") + _script("s_msg", "msg", "f2", "f2b")
-                        + _script("s_timer", "timer", "f_esc", "f_escb") + '<bpmn:endEvent id="done">')
-    bpmn = bpmn.replace('<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>\n'
-                        '      <bpmn:messageEventDefinition',
-                        '<bpmn:incoming>f1b</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>\n'
-                        '      <bpmn:messageEventDefinition')
-    bpmn = bpmn.replace('<bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>',
-                        '<bpmn:incoming>f2b</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>')
-    bpmn = bpmn.replace('<bpmn:incoming>f_esc</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>',
-                        '<bpmn:incoming>f_escb</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>')
+    bpmn = bpmn.replace(
+        '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="cho_bo_sung"/>',
+        '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="s_start"/>'
+        '<bpmn:sequenceFlow id="f1b" sourceRef="s_start" targetRef="cho_bo_sung"/>',
+    )
+    bpmn = bpmn.replace(
+        '<bpmn:sequenceFlow id="f2" sourceRef="cho_bo_sung" targetRef="xu_ly"/>',
+        '<bpmn:sequenceFlow id="f2" sourceRef="cho_bo_sung" targetRef="s_msg"/>'
+        '<bpmn:sequenceFlow id="f2b" sourceRef="s_msg" targetRef="xu_ly"/>',
+    )
+    bpmn = bpmn.replace(
+        '<bpmn:sequenceFlow id="f_esc" sourceRef="qua_han" targetRef="lanh_dao_xu_ly"/>',
+        '<bpmn:sequenceFlow id="f_esc" sourceRef="qua_han" targetRef="s_timer"/>'
+        '<bpmn:sequenceFlow id="f_escb" sourceRef="s_timer" targetRef="lanh_dao_xu_ly"/>',
+    )
+    bpmn = bpmn.replace(
+        '<bpmn:endEvent id="done">',
+        _script("s_start", "start", "f1", "f1b")
+        + _script("s_msg", "msg", "f2", "f2b")
+        + _script("s_timer", "timer", "f_esc", "f_escb")
+        + '<bpmn:endEvent id="done">',
+    )
+    bpmn = bpmn.replace(
+        "<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>\n      <bpmn:messageEventDefinition",
+        "<bpmn:incoming>f1b</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>\n      <bpmn:messageEventDefinition",
+    )
+    bpmn = bpmn.replace(
+        "<bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>",
+        "<bpmn:incoming>f2b</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>",
+    )
+    bpmn = bpmn.replace(
+        "<bpmn:incoming>f_esc</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>",
+        "<bpmn:incoming>f_escb</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>",
+    )
     return definitions.deploy(rt, {"escalate_to_leader.bpmn": bpmn.encode()})
 
 
@@ -88,8 +104,11 @@ class SlowScripts:
 def slow(request, monkeypatch):
     scripts = SlowScripts(request.param)
     helpers_for = scripting.helpers_for
-    monkeypatch.setattr(scripting, "helpers_for", lambda calendar, clock: {
-        **helpers_for(calendar, clock), "hold": scripts.hold, "counted": scripts.counted})
+    monkeypatch.setattr(
+        scripting,
+        "helpers_for",
+        lambda calendar, clock: {**helpers_for(calendar, clock), "hold": scripts.hold, "counted": scripts.counted},
+    )
     return scripts
 
 
@@ -142,8 +161,9 @@ def test_another_desk_writes_while_a_slow_script_runs_after_a_message(runtime, s
     add_units(runtime)
     dossier = start(runtime, deploy_scripted_events(runtime))
 
-    while_another_desk_writes(runtime, slow, lambda: dossiers.send_message(
-        runtime, dossier.id, "bo_sung_xong", RECEPTION, {"giay_to": "đủ"}))
+    while_another_desk_writes(
+        runtime, slow, lambda: dossiers.send_message(runtime, dossier.id, "bo_sung_xong", RECEPTION, {"giay_to": "đủ"})
+    )
 
     assert [i.element_id for i in open_items(runtime, dossier.id)] == ["xu_ly"]
     assert slow.runs == Counter(start=1, msg=1)
@@ -164,15 +184,24 @@ def test_another_desk_writes_while_a_slow_script_runs_after_a_timer(runtime, clo
     assert timers.fire_due_timers(runtime) == 0  # fired once; nothing left due
 
 
-
 @pytest.mark.parametrize("slow", ["reception"], indirect=True)
 def test_another_desk_writes_while_a_slow_script_runs_in_a_reception_at_the_counter(runtime, slow):
     """Reception in one pass (start and reception step in one change, as the desk's form does)."""
     definition = deploy_with_reception_script(runtime, "hold('reception')\nbuoc_reception = counted('reception')")
 
-    outcome = while_another_desk_writes(runtime, slow, lambda: dossiers.receive_dossier(
-        runtime, definition_id=definition.id, unit_code="00070", applicant_name="Trần Thị B", actor=RECEPTION,
-        reception={"ghi_chu": "đủ giấy tờ"}, check_reception=lambda _s, _definition, _form, data: data))
+    outcome = while_another_desk_writes(
+        runtime,
+        slow,
+        lambda: dossiers.receive_dossier(
+            runtime,
+            definition_id=definition.id,
+            unit_code="00070",
+            applicant_name="Trần Thị B",
+            actor=RECEPTION,
+            reception={"ghi_chu": "đủ giấy tờ"},
+            check_reception=lambda _s, _definition, _form, data: data,
+        ),
+    )
 
     dossier, item = outcome["slow"]
     assert dossier.code.endswith("-0001") and outcome["other"].code.endswith("-0002")
@@ -196,8 +225,7 @@ def test_changes_that_run_no_template_code_take_no_read_snapshot(runtime, clock,
     for step, data in (("tiep_nhan", {}), ("tham_dinh", {"hop_le": True})):
         [item] = open_items(runtime, dossier.id)
         assert item.element_id == step
-        dossiers.complete_work_item(runtime, item.id, Actor("x", frozenset({"mot_cua", "chuyen_vien"}), "00070"),
-                                    data)
+        dossiers.complete_work_item(runtime, item.id, Actor("x", frozenset({"mot_cua", "chuyen_vien"}), "00070"), data)
     taken_with_code = len(snapshots)
     [drafting] = open_items(runtime, dossier.id)
     dossiers.complete_work_item(runtime, drafting.id, Actor("x", frozenset({"chuyen_vien"}), "00070"), {})

@@ -34,8 +34,9 @@ def test_another_desk_writes_while_a_slow_step_runs_its_script(runtime, monkeypa
         seen["other_desk_wrote_meanwhile"] = other_desk_done.wait(PATIENCE_SECONDS)
 
     helpers_for = scripting.helpers_for
-    monkeypatch.setattr(scripting, "helpers_for", lambda calendar, clock: {**helpers_for(calendar, clock),
-                                                                           "hold": hold})
+    monkeypatch.setattr(
+        scripting, "helpers_for", lambda calendar, clock: {**helpers_for(calendar, clock), "hold": hold}
+    )
     definition = deploy_with_reception_script(runtime, "hold()\nda_kiem_tra = True")
     slow = start(runtime, definition)
     [item] = open_items(runtime, slow.id)
@@ -72,8 +73,11 @@ def test_a_step_whose_dossier_moved_since_its_snapshot_is_run_again_on_the_new_s
     between the snapshot and the lock makes the step run again inside the write, on what is saved."""
     runs = []
     helpers_for = scripting.helpers_for
-    monkeypatch.setattr(scripting, "helpers_for", lambda calendar, clock: {**helpers_for(calendar, clock),
-                                                                           "counted": lambda: runs.append(1)})
+    monkeypatch.setattr(
+        scripting,
+        "helpers_for",
+        lambda calendar, clock: {**helpers_for(calendar, clock), "counted": lambda: runs.append(1)},
+    )
     dossier = start(runtime, deploy_with_reception_script(runtime, "counted()"))
     [item] = open_items(runtime, dossier.id)
     real = dossiers._ran_on_snapshot

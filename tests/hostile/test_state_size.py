@@ -18,8 +18,9 @@ from tests.hostile.script_fixtures import start
 
 
 def test_a_sorted_repetition_of_long_text_is_refused_before_it_is_saved(runtime):
-    assert_reception_refused_quickly(runtime, "x = sorted([a, b] * 5000)", {"a": "x" * 20_000, "b": "y"},
-                                     match="would grow past 1000000 characters")
+    assert_reception_refused_quickly(
+        runtime, "x = sorted([a, b] * 5000)", {"a": "x" * 20_000, "b": "y"}, match="would grow past 1000000 characters"
+    )
 
 
 def test_form_data_over_the_cap_is_refused_naming_the_step(runtime):

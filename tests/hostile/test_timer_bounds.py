@@ -25,48 +25,69 @@ def with_date(expression: str) -> bytes:
 
 
 def with_timer(tag: str, expression: str) -> bytes:
-    return FIVE.replace("<bpmn:timeDate", f"<bpmn:{tag}").replace("</bpmn:timeDate>", f"</bpmn:{tag}>").replace(
-        "add_working_hours(None, 6)", expression).encode()
+    return (
+        FIVE.replace("<bpmn:timeDate", f"<bpmn:{tag}")
+        .replace("</bpmn:timeDate>", f"</bpmn:{tag}>")
+        .replace("add_working_hours(None, 6)", expression)
+        .encode()
+    )
 
 
 def errors(content: bytes) -> list[tuple[str, str | None, str]]:
     return [(f.code, f.element_id, f.message) for f in validate_template({"t.bpmn": content}).errors]
 
 
-@pytest.mark.parametrize("tag,expression,says", [
-    ("timeDate", "'abc'", "bpmn:timeDate 'abc' is not an ISO 8601 date-time"),
-    ("timeDate", "'9999-01-01T08:00:00+07:00'", "falls outside 1990 to 2100"),
-    ("timeDate", "'1970-01-01T08:00:00+07:00'", "falls outside 1990 to 2100"),
-    ("timeDate", "'P3D'", "is not an ISO 8601 date-time"),
-    ("timeDate", "42", "must give ISO 8601 text, not 42"),
-    ("timeDuration", "'P9999Y'", "bpmn:timeDuration 'P9999Y' is more than ten years"),
-    ("timeDuration", "'PT99999999999999H'", "is more than ten years"),
-    ("timeDuration", "'P99999999999Y'", "is more than ten years"),
-    ("timeDuration", "'abc'", "is not an ISO 8601 duration"),
-    ("timeCycle", "'R999999/PT1S'", "repeats more than 1000 times"),
-    ("timeCycle", "'R10/PT1S'", "repeats faster than once a minute"),
-    ("timeCycle", "'R/P1D'", "repeats more than 1000 times"),
-    ("timeCycle", "'R3/P20Y'", "is more than ten years"),
-    ("timeCycle", "'R2/9999-01-01T08:00:00+07:00/P1D'", "falls outside 1990 to 2100"),
-    ("timeCycle", "'every day'", "is not an ISO 8601 cycle"),
-])
+@pytest.mark.parametrize(
+    "tag,expression,says",
+    [
+        ("timeDate", "'abc'", "bpmn:timeDate 'abc' is not an ISO 8601 date-time"),
+        ("timeDate", "'9999-01-01T08:00:00+07:00'", "falls outside 1990 to 2100"),
+        ("timeDate", "'1970-01-01T08:00:00+07:00'", "falls outside 1990 to 2100"),
+        ("timeDate", "'P3D'", "is not an ISO 8601 date-time"),
+        ("timeDate", "42", "must give ISO 8601 text, not 42"),
+        ("timeDuration", "'P9999Y'", "bpmn:timeDuration 'P9999Y' is more than ten years"),
+        ("timeDuration", "'PT99999999999999H'", "is more than ten years"),
+        ("timeDuration", "'P99999999999Y'", "is more than ten years"),
+        ("timeDuration", "'abc'", "is not an ISO 8601 duration"),
+        ("timeCycle", "'R999999/PT1S'", "repeats more than 1000 times"),
+        ("timeCycle", "'R10/PT1S'", "repeats faster than once a minute"),
+        ("timeCycle", "'R/P1D'", "repeats more than 1000 times"),
+        ("timeCycle", "'R3/P20Y'", "is more than ten years"),
+        ("timeCycle", "'R2/9999-01-01T08:00:00+07:00/P1D'", "falls outside 1990 to 2100"),
+        ("timeCycle", "'every day'", "is not an ISO 8601 cycle"),
+    ],
+)
 def test_a_timer_out_of_bounds_is_refused_naming_its_event(tag, expression, says):
     [(code, element, message)] = errors(with_timer(tag, expression))
     assert (code, element) == ("timer", "nhac_viec_timer")
     assert says in message and f"bpmn:{tag}" in message
 
 
-@pytest.mark.parametrize("tag,expression", [
-    ("timeDate", "'2030-01-01T08:00:00+07:00'"), ("timeDate", "add_working_hours(None, 6)"),
-    ("timeDate", "han_xu_ly"), ("timeDuration", "'PT4H'"), ("timeDuration", "'P3D'"),
-    ("timeCycle", "'R3/PT1H'"), ("timeCycle", "'R1000/P1D'"), ("timeCycle", "'R2/2030-01-01T08:00:00+07:00/P1D'"),
-])
+@pytest.mark.parametrize(
+    "tag,expression",
+    [
+        ("timeDate", "'2030-01-01T08:00:00+07:00'"),
+        ("timeDate", "add_working_hours(None, 6)"),
+        ("timeDate", "han_xu_ly"),
+        ("timeDuration", "'PT4H'"),
+        ("timeDuration", "'P3D'"),
+        ("timeCycle", "'R3/PT1H'"),
+        ("timeCycle", "'R1000/P1D'"),
+        ("timeCycle", "'R2/2030-01-01T08:00:00+07:00/P1D'"),
+    ],
+)
 def test_sane_timers_pass(tag, expression):
     assert errors(with_timer(tag, expression)) == []
 
 
-@pytest.mark.parametrize("expression", ["add_working_days(None, 1000000)", "add_working_hours(None, hours=1e300)",
-                                        "add_working_days(received_at, -99999).upper()"])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "add_working_days(None, 1000000)",
+        "add_working_hours(None, hours=1e300)",
+        "add_working_days(received_at, -99999).upper()",
+    ],
+)
 def test_a_helper_asked_for_more_than_ten_years_is_refused(expression):
     [(code, element, message)] = errors(with_date(expression))
     assert (code, element) == ("helper-span", "nhac_viec_timer")
@@ -118,18 +139,27 @@ def arm_timer_from_data(runtime, tag: str, value):
     complete tiep_nhan, which arms it; returns the dossier and its open item."""
     add_units(runtime)
     definition = definitions.deploy(runtime, {"t.bpmn": with_timer(tag, "han_xu_ly")})
-    dossier = dossiers.start_dossier(runtime, definition_id=definition.id, unit_code="00070",
-                                     applicant_name="Nguyễn Văn A", actor=RECEPTION, data={"han_xu_ly": value})
+    dossier = dossiers.start_dossier(
+        runtime,
+        definition_id=definition.id,
+        unit_code="00070",
+        applicant_name="Nguyễn Văn A",
+        actor=RECEPTION,
+        data={"han_xu_ly": value},
+    )
     with runtime.db.session() as s:
         [item] = s.scalars(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier.id))
     return dossier, item
 
 
-@pytest.mark.parametrize("tag,value,says", [
-    ("timeDuration", "P99999999Y", "is more than ten years"),  # SpiffWorkflow would walk 1.2 billion months
-    ("timeCycle", "R999999/PT1S", "repeats more than 1000 times"),
-    ("timeDate", "9999-01-01T08:00:00+07:00", "falls outside 1990 to 2100"),
-])
+@pytest.mark.parametrize(
+    "tag,value,says",
+    [
+        ("timeDuration", "P99999999Y", "is more than ten years"),  # SpiffWorkflow would walk 1.2 billion months
+        ("timeCycle", "R999999/PT1S", "repeats more than 1000 times"),
+        ("timeDate", "9999-01-01T08:00:00+07:00", "falls outside 1990 to 2100"),
+    ],
+)
 def test_a_timer_value_from_data_out_of_bounds_fails_its_step_naming_the_event(runtime, tag, value, says):
     dossier, item = arm_timer_from_data(runtime, tag, value)
     with runtime.db.session() as s:

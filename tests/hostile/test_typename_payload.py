@@ -29,14 +29,16 @@ def five(runtime):
 
 
 def start(rt, definition, **kw):
-    return dossiers.start_dossier(rt, definition_id=definition.id, unit_code="00070",
-                                  applicant_name="Nguyễn Văn A", actor=RECEPTION, **kw)
+    return dossiers.start_dossier(
+        rt, definition_id=definition.id, unit_code="00070", applicant_name="Nguyễn Văn A", actor=RECEPTION, **kw
+    )
 
 
 def open_item(rt, dossier_id) -> WorkItemRecord:
     with rt.db.session() as s:
-        [item] = s.scalars(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id,
-                                                        WorkItemRecord.state == "open"))
+        [item] = s.scalars(
+            select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state == "open")
+        )
         return item
 
 
@@ -45,10 +47,13 @@ def dossier_version(rt, dossier_id) -> int:
         return s.get(DossierRecord, dossier_id).version
 
 
-@pytest.mark.parametrize("data,path", [
-    ({"typename": "BpmnEvent"}, "typename"),
-    ({"ho_so": {"giay_to": [{"ten": "CCCD"}, {"typename": "x"}]}}, "ho_so.giay_to[1].typename"),
-])
+@pytest.mark.parametrize(
+    "data,path",
+    [
+        ({"typename": "BpmnEvent"}, "typename"),
+        ({"ho_so": {"giay_to": [{"ten": "CCCD"}, {"typename": "x"}]}}, "ho_so.giay_to[1].typename"),
+    ],
+)
 def test_completing_a_step_with_a_reserved_key_is_refused_naming_the_field(runtime, five, data, path):
     dossier = start(runtime, five)
     item = open_item(runtime, dossier.id)
@@ -81,11 +86,16 @@ def test_a_message_payload_with_a_reserved_key_is_refused(runtime, five):
 
 def test_a_script_writing_a_reserved_key_fails_its_step_and_leaves_the_dossier_as_it_was(runtime):
     add_units(runtime)
-    bpmn = (BPMN_DIR / "five_steps.bpmn").read_text().replace(
-        'xmlns:motcua=', 'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" xmlns:motcua=').replace(
-        '<motcua:step role="mot_cua" budget="4h" status="2"/>',
-        '<motcua:step role="mot_cua" budget="4h" status="2"/>'
-        '<spiffworkflow:postScript>ho_so = {"typename": "x"}</spiffworkflow:postScript>')
+    bpmn = (
+        (BPMN_DIR / "five_steps.bpmn")
+        .read_text()
+        .replace("xmlns:motcua=", 'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" xmlns:motcua=')
+        .replace(
+            '<motcua:step role="mot_cua" budget="4h" status="2"/>',
+            '<motcua:step role="mot_cua" budget="4h" status="2"/>'
+            '<spiffworkflow:postScript>ho_so = {"typename": "x"}</spiffworkflow:postScript>',
+        )
+    )
     definition = definitions.deploy(runtime, {"five_steps.bpmn": bpmn.encode()})
     dossier = start(runtime, definition)
     item = open_item(runtime, dossier.id)
@@ -125,15 +135,29 @@ from web.cli import main  # noqa: E402
 
 def test_the_api_answers_422_naming_the_field_and_the_dossier_keeps_working(client, web_rt):  # noqa: F811
     deploy_fixture(web_rt, "five_steps")  # its steps have no form: any JSON object is the step's data
-    token = CliRunner().invoke(main, ["api-token", "create", "--user", "mot_cua_1", "--name", "Cổng DVC"],
-                               env={"DATABASE_URL": web_rt.db.url}).stdout.strip().splitlines()[-1]
+    token = (
+        CliRunner()
+        .invoke(
+            main,
+            ["api-token", "create", "--user", "mot_cua_1", "--name", "Cổng DVC"],
+            env={"DATABASE_URL": web_rt.db.url},
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     headers = {"Authorization": f"Bearer {token}"}
-    code = client.post("/api/v1/dossiers", headers=headers, json={
-        "template_key": "five_steps", "unit_code": "00070", "applicant": {"name": "Nguyễn Văn An"}}).json["code"]
+    code = client.post(
+        "/api/v1/dossiers",
+        headers=headers,
+        json={"template_key": "five_steps", "unit_code": "00070", "applicant": {"name": "Nguyễn Văn An"}},
+    ).json["code"]
     [item] = client.get("/api/v1/work-items?filter=group", headers=headers).json
 
-    refused = client.post(f"/api/v1/work-items/{item['id']}/complete", headers=headers,
-                          json={"data": {"ket_qua": {"typename": "BpmnEvent"}}})
+    refused = client.post(
+        f"/api/v1/work-items/{item['id']}/complete",
+        headers=headers,
+        json={"data": {"ket_qua": {"typename": "BpmnEvent"}}},
+    )
 
     assert refused.status_code == 422 and refused.json["field"] == "ket_qua"
     assert "typename" in refused.json["message"]
@@ -146,15 +170,27 @@ def test_a_decision_that_is_not_text_is_no_refusal_and_no_server_error(client, w
     """`ket_qua` holding an object (a step without a form accepts any JSON) is recorded as data,
     not compared with the refusal decisions, which raised TypeError (a 500) before."""
     deploy_fixture(web_rt, "five_steps")
-    token = CliRunner().invoke(main, ["api-token", "create", "--user", "mot_cua_1", "--name", "Cổng DVC"],
-                               env={"DATABASE_URL": web_rt.db.url}).stdout.strip().splitlines()[-1]
+    token = (
+        CliRunner()
+        .invoke(
+            main,
+            ["api-token", "create", "--user", "mot_cua_1", "--name", "Cổng DVC"],
+            env={"DATABASE_URL": web_rt.db.url},
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     headers = {"Authorization": f"Bearer {token}"}
-    code = client.post("/api/v1/dossiers", headers=headers, json={
-        "template_key": "five_steps", "unit_code": "00070", "applicant": {"name": "Nguyễn Văn An"}}).json["code"]
+    code = client.post(
+        "/api/v1/dossiers",
+        headers=headers,
+        json={"template_key": "five_steps", "unit_code": "00070", "applicant": {"name": "Nguyễn Văn An"}},
+    ).json["code"]
     [item] = client.get("/api/v1/work-items?filter=group", headers=headers).json
 
-    done = client.post(f"/api/v1/work-items/{item['id']}/complete", headers=headers,
-                       json={"data": {"ket_qua": {"tu_choi": True}}})
+    done = client.post(
+        f"/api/v1/work-items/{item['id']}/complete", headers=headers, json={"data": {"ket_qua": {"tu_choi": True}}}
+    )
 
     assert done.status_code == 200
     assert client.get(f"/api/v1/dossiers/{code}", headers=headers).status_code == 200

@@ -63,13 +63,15 @@ def test_the_last_use_is_written_at_most_once_a_minute(hostile_client, hostile_r
 
 def test_the_command_line_sets_the_expiry_and_lists_it_with_the_last_use(hostile_rt):
     env = {"DATABASE_URL": hostile_rt.db.url}
-    created = CliRunner().invoke(main, ["api-token", "create", "--user", "mot_cua_1", "--name", "Cổng DVC",
-                                        "--expires-in", "30d"], env=env)
+    created = CliRunner().invoke(
+        main, ["api-token", "create", "--user", "mot_cua_1", "--name", "Cổng DVC", "--expires-in", "30d"], env=env
+    )
     assert created.exit_code == 0, created.output
     record = stored(hostile_rt)
     assert record.expires_at - record.created_at == timedelta(days=30)
     listed = CliRunner().invoke(main, ["api-token", "list"], env=env).stdout.strip().split("\t")
     assert listed[4] == f"{record.expires_at:%Y-%m-%d %H:%M}Z" and listed[5:] == ["never", "active"]
-    bad = CliRunner().invoke(main, ["api-token", "create", "--user", "mot_cua_1", "--name", "X",
-                                    "--expires-in", "forever"], env=env)
+    bad = CliRunner().invoke(
+        main, ["api-token", "create", "--user", "mot_cua_1", "--name", "X", "--expires-in", "forever"], env=env
+    )
     assert bad.exit_code != 0 and "forever" in bad.output

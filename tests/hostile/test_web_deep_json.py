@@ -18,8 +18,9 @@ def test_json_nested_a_hundred_thousand_deep_is_refused_at_once(hostile_client, 
     for opening, closing in (("[", "]"), ('{"a":', "}")):
         body = opening * 100_000 + "1" + closing * 100_000
         started = time.perf_counter()
-        answer = hostile_client.post("/api/v1/work-items/1/complete", data=body, content_type="application/json",
-                                     headers=bearer(desk_token))
+        answer = hostile_client.post(
+            "/api/v1/work-items/1/complete", data=body, content_type="application/json", headers=bearer(desk_token)
+        )
         assert answer.status_code == 422 and "32" in answer.json["message"]
         assert time.perf_counter() - started < 2
 
@@ -28,8 +29,12 @@ def test_nesting_inside_form_data_is_refused_but_brackets_inside_text_are_not(ho
     nested: object = "x"
     for _ in range(40):
         nested = {"x": nested}
-    assert hostile_client.post("/api/v1/work-items/1/complete", json={"data": nested},
-                               headers=bearer(desk_token)).status_code == 422
+    assert (
+        hostile_client.post(
+            "/api/v1/work-items/1/complete", json={"data": nested}, headers=bearer(desk_token)
+        ).status_code
+        == 422
+    )
     brackets = start_body(applicant={"name": "Nguyễn Văn An", "address": "[[[[" * 100 + '\\"{{{'})
     answer = hostile_client.post("/api/v1/dossiers", json=brackets, headers=bearer(desk_token))
     assert answer.status_code == 201, answer.json

@@ -19,8 +19,10 @@ HUGE = [2**31, 2**63, 10**30]
 
 @pytest.mark.parametrize("number", HUGE)
 def test_a_path_id_beyond_the_database_range_is_a_json_404(hostile_client, desk_token, number):
-    for method, url in (("POST", f"/api/v1/work-items/{number}/claim"),
-                        ("GET", f"/api/v1/templates/dang_ky_khai_sinh/versions/{number}")):
+    for method, url in (
+        ("POST", f"/api/v1/work-items/{number}/claim"),
+        ("GET", f"/api/v1/templates/dang_ky_khai_sinh/versions/{number}"),
+    ):
         answer = hostile_client.open(url, method=method, headers=bearer(desk_token))
         assert answer.status_code == 404 and answer.is_json and answer.json["error"], url
     assert hostile_client.post("/api/v1/work-items/2147483647/claim", headers=bearer(desk_token)).status_code == 404
@@ -33,10 +35,12 @@ def test_a_page_number_or_body_id_beyond_the_range_is_a_422_naming_it(hostile_cl
     catalogue = hostile_client.get(f"/api/v1/procedures?page={number}&page_size=100", headers=bearer(desk_token))
     assert catalogue.status_code == 422 and catalogue.json["field"] == "page"
     body = {k: v for k, v in start_body(definition_id=number).items() if k != "template_key"}
-    assert hostile_client.post("/api/v1/dossiers", json=body,
-                               headers=bearer(desk_token)).json["field"] == "definition_id"
-    complete = hostile_client.post("/api/v1/work-items/1/complete", json={"data": {}, "version": number},
-                                   headers=bearer(desk_token))
+    assert (
+        hostile_client.post("/api/v1/dossiers", json=body, headers=bearer(desk_token)).json["field"] == "definition_id"
+    )
+    complete = hostile_client.post(
+        "/api/v1/work-items/1/complete", json={"data": {}, "version": number}, headers=bearer(desk_token)
+    )
     assert complete.status_code == 422 and complete.json["field"] == "version"
 
 
@@ -48,6 +52,9 @@ def test_a_page_id_beyond_the_range_is_a_404_page(hostile_client):
 
 def test_page_numbers_and_versions_in_a_pages_query_beyond_the_range_are_ignored(hostile_client):
     login(hostile_client, "mo_hinh")
-    for url in (f"/mo-hinh/?trang={2**63}", f"/mo-hinh/dang_ky_khai_sinh?phien-ban={2**63}",
-                f"/mo-hinh/dang_ky_khai_sinh/so-sanh?tu={10**30}&den={2**31}"):
+    for url in (
+        f"/mo-hinh/?trang={2**63}",
+        f"/mo-hinh/dang_ky_khai_sinh?phien-ban={2**63}",
+        f"/mo-hinh/dang_ky_khai_sinh/so-sanh?tu={10**30}&den={2**31}",
+    ):
         assert hostile_client.get(url).status_code == 200, url

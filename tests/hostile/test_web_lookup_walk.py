@@ -27,13 +27,16 @@ NOT_FOUND = "Không tìm thấy hồ sơ với mã và số đã nhập"
 @pytest.fixture
 def received(hostile_client, desk_token) -> list[str]:
     """Three dossiers: with a phone (…5678), with only an ID number (…7890), with neither."""
-    applicants = [{"name": "Nguyễn Văn An", "phone": "0912 345 678", "id_number": "001234567890"},
-                  {"name": "Trần Thị Bình", "id_number": "001234567890"},
-                  {"name": "Lê Văn Cường"}]
+    applicants = [
+        {"name": "Nguyễn Văn An", "phone": "0912 345 678", "id_number": "001234567890"},
+        {"name": "Trần Thị Bình", "id_number": "001234567890"},
+        {"name": "Lê Văn Cường"},
+    ]
     codes = []
     for applicant in applicants:
-        answer = hostile_client.post("/api/v1/dossiers", json=start_body(applicant=applicant),
-                                     headers=bearer(desk_token))
+        answer = hostile_client.post(
+            "/api/v1/dossiers", json=start_body(applicant=applicant), headers=bearer(desk_token)
+        )
         assert answer.status_code == 201, answer.json
         codes.append(answer.json["code"])
     return codes
@@ -58,9 +61,12 @@ def test_the_phone_digits_or_else_the_id_digits_open_the_status(hostile_client, 
 
 
 def test_an_unknown_code_wrong_digits_and_a_wrong_token_get_the_same_answer(hostile_client, received):
-    answers = [look_up(hostile_client, received[0], so="1234"), look_up(hostile_client, "01.00070-260302-9999",
-                                                                        so="5678"),
-               look_up(hostile_client, received[0], k="A" * 16), look_up(hostile_client, received[2], so="0000")]
+    answers = [
+        look_up(hostile_client, received[0], so="1234"),
+        look_up(hostile_client, "01.00070-260302-9999", so="5678"),
+        look_up(hostile_client, received[0], k="A" * 16),
+        look_up(hostile_client, received[2], so="0000"),
+    ]
     texts = [re.search(r'role="alert">([^<]*)<', page).group(1) for page in answers]
     assert len(set(texts)) == 1 and NOT_FOUND in texts[0]
 
@@ -75,8 +81,7 @@ def test_the_slips_qr_code_opens_the_status_without_typing(hostile_client, hosti
     assert NOT_FOUND in look_up(hostile_client, received[2], k=qr_token(received[2], "another secret"))
 
 
-def test_misses_count_thirty_per_ten_minutes_per_address_and_honest_lookups_never_do(hostile_client, received,
-                                                                                     clock):
+def test_misses_count_thirty_per_ten_minutes_per_address_and_honest_lookups_never_do(hostile_client, received, clock):
     for _ in range(40):
         assert FOUND in look_up(hostile_client, received[0], so="5678")  # a family's honest lookups
     prefix = received[0].rsplit("-", 1)[0]
@@ -92,10 +97,14 @@ def test_misses_count_thirty_per_ten_minutes_per_address_and_honest_lookups_neve
 def test_wrong_digits_for_one_code_close_it_from_every_address_but_not_to_its_qr_code(hostile_app, received):
     code = received[0]
     for n in range(10):  # ten addresses, one wrong guess each
-        hostile_app.test_client().get("/tra-cuu", query_string={"ma": code, "so": f"{n:04d}"},
-                                      environ_base={"REMOTE_ADDR": f"10.0.0.{n}"})
-    elsewhere = hostile_app.test_client().get("/tra-cuu", query_string={"ma": code, "so": "5678"},
-                                              environ_base={"REMOTE_ADDR": "10.0.1.1"}).get_data(as_text=True)
+        hostile_app.test_client().get(
+            "/tra-cuu", query_string={"ma": code, "so": f"{n:04d}"}, environ_base={"REMOTE_ADDR": f"10.0.0.{n}"}
+        )
+    elsewhere = (
+        hostile_app.test_client()
+        .get("/tra-cuu", query_string={"ma": code, "so": "5678"}, environ_base={"REMOTE_ADDR": "10.0.1.1"})
+        .get_data(as_text=True)
+    )
     assert FOUND not in elsewhere and "quét mã QR" in elsewhere
     token = qr_token(code, hostile_app.config["SECRET_KEY"])
     assert FOUND in look_up(hostile_app.test_client(), code, k=token)

@@ -18,11 +18,13 @@ from tests.hostile.web_fixtures import start_body
 
 
 def test_a_nul_in_a_json_value_or_key_is_named_and_nothing_is_stored(hostile_client, desk_token, hostile_rt):
-    value = hostile_client.post("/api/v1/dossiers", json=start_body(applicant={"name": "Nguyễn\x00Văn An"}),
-                                headers=bearer(desk_token))
+    value = hostile_client.post(
+        "/api/v1/dossiers", json=start_body(applicant={"name": "Nguyễn\x00Văn An"}), headers=bearer(desk_token)
+    )
     assert value.status_code == 422 and value.json["field"] == "applicant.name" and "NUL" in value.json["message"]
-    key = hostile_client.post("/api/v1/work-items/1/complete", json={"data": {"ly\x00do": "x"}},
-                              headers=bearer(desk_token))
+    key = hostile_client.post(
+        "/api/v1/work-items/1/complete", json={"data": {"ly\x00do": "x"}}, headers=bearer(desk_token)
+    )
     assert key.status_code == 422 and key.json["field"] == "data.ly\\0do"
     with hostile_rt.db.read_session() as s:
         assert s.scalar(select(func.count()).select_from(DossierRecord)) == 0

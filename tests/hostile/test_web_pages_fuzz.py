@@ -18,11 +18,51 @@ from tests.hostile.web_fixtures import hostile_rt  # noqa: F401  (fixture)
 from tests.hostile.web_fixtures import login
 
 #: Every query parameter the pages read (Vietnamese names), and a few they do not.
-PARAMETERS = ["ma", "so", "k", "q", "trang", "phien-ban", "tu", "den", "sau", "thang", "don_vi", "xa", "thu_tuc",
-              "tu_ngay", "den_ngay", "loai", "next", "loc", "definition_id", "page", "chi_so", "kind", "x"]
-values = st.one_of(st.text(max_size=30), st.integers(min_value=-(2**70), max_value=2**70).map(str),
-                   st.sampled_from(["", "\x00", "2026-02-30", "9999-12", "00070", "01", "dang_ky_khai_sinh",
-                                    "0001-01-01", "2026-13", "../../etc/passwd", "%", "1e309"]))
+PARAMETERS = [
+    "ma",
+    "so",
+    "k",
+    "q",
+    "trang",
+    "phien-ban",
+    "tu",
+    "den",
+    "sau",
+    "thang",
+    "don_vi",
+    "xa",
+    "thu_tuc",
+    "tu_ngay",
+    "den_ngay",
+    "loai",
+    "next",
+    "loc",
+    "definition_id",
+    "page",
+    "chi_so",
+    "kind",
+    "x",
+]
+values = st.one_of(
+    st.text(max_size=30),
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
+    st.sampled_from(
+        [
+            "",
+            "\x00",
+            "2026-02-30",
+            "9999-12",
+            "00070",
+            "01",
+            "dang_ky_khai_sinh",
+            "0001-01-01",
+            "2026-13",
+            "../../etc/passwd",
+            "%",
+            "1e309",
+        ]
+    ),
+)
 queries = st.dictionaries(st.sampled_from(PARAMETERS), values, max_size=4)
 
 
@@ -31,9 +71,17 @@ READINESS = "/readyz"
 
 
 def page_rules(app):
-    return sorted((rule for rule in app.url_map.iter_rules()
-                   if "GET" in rule.methods and not rule.rule.startswith(("/api/", "/vendor", "/static"))
-                   and "static" not in rule.endpoint and rule.rule != READINESS), key=lambda rule: rule.rule)
+    return sorted(
+        (
+            rule
+            for rule in app.url_map.iter_rules()
+            if "GET" in rule.methods
+            and not rule.rule.startswith(("/api/", "/vendor", "/static"))
+            and "static" not in rule.endpoint
+            and rule.rule != READINESS
+        ),
+        key=lambda rule: rule.rule,
+    )
 
 
 @st.composite
@@ -42,8 +90,11 @@ def page_requests(draw, rules):
     path = rule.rule
     for name in rule.arguments:
         converter = rule._converters[name]
-        value = draw(st.integers(min_value=0, max_value=2**70) if isinstance(converter, IntegerConverter)
-                     else st.one_of(values, st.sampled_from(["dang_ky_khai_sinh", "tiep_nhan", "00070"])))
+        value = draw(
+            st.integers(min_value=0, max_value=2**70)
+            if isinstance(converter, IntegerConverter)
+            else st.one_of(values, st.sampled_from(["dang_ky_khai_sinh", "tiep_nhan", "00070"]))
+        )
         path = path.replace(f"<int:{name}>", str(value)).replace(f"<{name}>", quote(str(value), safe="") or "x")
     return path, draw(queries)
 
@@ -54,8 +105,12 @@ def test_no_query_string_makes_a_page_fail(hostile_app, username):
     login(client, username)
     rules = page_rules(hostile_app)
 
-    @settings(max_examples=60, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @settings(
+        max_examples=60,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
     @given(page_requests(rules))
     def no_server_error(request):
         path, query = request

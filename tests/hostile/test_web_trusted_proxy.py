@@ -24,6 +24,7 @@ def apps(hostile_rt, clock):
     def build(**config):
         made.append(make_app(hostile_rt, clock, LOOKUP_LIMIT=3, **config))
         return made[-1]
+
     yield build
     for app in made:
         close_app(app)
@@ -31,8 +32,9 @@ def apps(hostile_rt, clock):
 
 def lookups_until_blocked(client, forwarded_for: str) -> int:
     for n in range(1, 10):
-        page = client.get("/tra-cuu", query_string={"ma": CODE, "so": "0000"},
-                          headers={"X-Forwarded-For": forwarded_for}).get_data(as_text=True)
+        page = client.get(
+            "/tra-cuu", query_string={"ma": CODE, "so": "0000"}, headers={"X-Forwarded-For": forwarded_for}
+        ).get_data(as_text=True)
         if "quá nhiều lần" in page:
             return n
     return 0
@@ -53,8 +55,9 @@ def test_behind_a_trusted_proxy_each_client_is_counted_by_its_own_address(apps):
 
 
 @pytest.mark.parametrize(("trusted", "logged"), [(0, "127.0.0.1"), (1, "203.0.113.9")])
-def test_the_error_log_shows_the_client_address_only_through_a_trusted_proxy(apps, monkeypatch, caplog,
-                                                                             trusted, logged):
+def test_the_error_log_shows_the_client_address_only_through_a_trusted_proxy(
+    apps, monkeypatch, caplog, trusted, logged
+):
     monkeypatch.setattr(queries, "status_counts", lambda *_: 1 / 0)
     client = apps(TRUSTED_PROXY=trusted).test_client()
     with caplog.at_level(logging.ERROR, logger="motcua.web"):

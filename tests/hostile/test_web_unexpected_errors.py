@@ -20,8 +20,9 @@ def explode(*_args, **_kwargs):
     raise RuntimeError("the database went away")
 
 
-def test_an_unexpected_api_failure_is_json_with_a_request_id_that_the_log_carries(hostile_client, desk_token,
-                                                                                   monkeypatch, caplog):
+def test_an_unexpected_api_failure_is_json_with_a_request_id_that_the_log_carries(
+    hostile_client, desk_token, monkeypatch, caplog
+):
     monkeypatch.setattr(catalogue.catalogue, "search", explode)
     with caplog.at_level(logging.ERROR, logger="motcua.web"):
         answer = hostile_client.get("/api/v1/procedures", headers=bearer(desk_token))

@@ -29,20 +29,26 @@ def hostile_rt(database, clock) -> Runtime:
     with rt.db.session() as s:
         for user in s.query(UserRecord):
             user.password_hash = _HASH
-        s.add(UserRecord(username="giam_sat", full_name="Giám sát viên", unit_code="01", roles="supervisor",
-                         password_hash=_HASH))
-        s.add(UserRecord(username="mo_hinh", full_name="Cán bộ mô hình", unit_code="01", roles="modeller",
-                         password_hash=_HASH))
-        s.add(UserRecord(username="quan_tri", full_name="Quản trị", unit_code="01", roles="admin",
-                         password_hash=_HASH))
+        s.add(
+            UserRecord(
+                username="giam_sat", full_name="Giám sát viên", unit_code="01", roles="supervisor", password_hash=_HASH
+            )
+        )
+        s.add(
+            UserRecord(
+                username="mo_hinh", full_name="Cán bộ mô hình", unit_code="01", roles="modeller", password_hash=_HASH
+            )
+        )
+        s.add(UserRecord(username="quan_tri", full_name="Quản trị", unit_code="01", roles="admin", password_hash=_HASH))
     catalogue.import_json(rt, BIRTH.catalogue)
     library.load_one(rt, BIRTH)
     return rt
 
 
 def make_app(rt: Runtime, clock, **config):
-    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": rt.db.url, "MOTCUA_CLOCK": clock,
-                       "SECRET_KEY": "test", **config})
+    return create_app(
+        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": rt.db.url, "MOTCUA_CLOCK": clock, "SECRET_KEY": "test", **config}
+    )
 
 
 def close_app(app) -> None:

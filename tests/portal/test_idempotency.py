@@ -37,8 +37,15 @@ def waiting(runtime):
 
 def _deliver(rt, dossier_id, name=MESSAGE, payload=None):
     def deliver(keep):
-        return dossiers.send_message(rt, dossier_id, name, SYSTEM, payload or {"so": "123/CAX"},
-                                     answer=keep(200, lambda s, d: {"code": d.code, "status": d.status}))
+        return dossiers.send_message(
+            rt,
+            dossier_id,
+            name,
+            SYSTEM,
+            payload or {"so": "123/CAX"},
+            answer=keep(200, lambda s, d: {"code": d.code, "status": d.status}),
+        )
+
     return deliver
 
 
@@ -48,8 +55,11 @@ def _request(caller="cong_an_xa", key="ca-2026-1", payload=None):
 
 def _messages(rt, dossier_id) -> int:
     with rt.db.read_session() as s:
-        return s.scalar(select(func.count()).select_from(AuditEventRecord).where(
-            AuditEventRecord.dossier_id == dossier_id, AuditEventRecord.action == "message"))
+        return s.scalar(
+            select(func.count())
+            .select_from(AuditEventRecord)
+            .where(AuditEventRecord.dossier_id == dossier_id, AuditEventRecord.action == "message")
+        )
 
 
 def test_same_key_same_request_runs_once_and_answers_the_same(runtime, waiting):

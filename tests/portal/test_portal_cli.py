@@ -31,24 +31,44 @@ def test_configure_then_reconcile_lists_what_the_portal_lacks(runtime, clock):
     definition = deploy_fixture(runtime, "five_steps")
     simulator = PortalSimulator(token="t").start()
     try:
-        wrong = run(runtime, "configure", "--province", "01", "--endpoint", simulator.url, "--token", "t",
-                    "--platform-code", "123")
+        wrong = run(
+            runtime,
+            "configure",
+            "--province",
+            "01",
+            "--endpoint",
+            simulator.url,
+            "--token",
+            "t",
+            "--platform-code",
+            "123",
+        )
         assert wrong.exit_code != 0 and "platform_code" in wrong.output
         assert run(runtime, "configure", "--province", "01", "--endpoint", simulator.url, "--token", "t").exit_code == 0
-        first = dossiers.start_dossier(runtime, definition_id=definition.id, unit_code="00070", applicant_name="A",
-                                       actor=RECEPTION)
+        first = dossiers.start_dossier(
+            runtime, definition_id=definition.id, unit_code="00070", applicant_name="A", actor=RECEPTION
+        )
         outbox.deliver_due(runtime, default_channels())
-        assert run(runtime, "reconcile").output.startswith("province 01: 1 dossiers here, 1 at the portal, 0 differences")
+        assert run(runtime, "reconcile").output.startswith(
+            "province 01: 1 dossiers here, 1 at the portal, 0 differences"
+        )
 
         simulator.state.modes.append("refuse")
-        second = dossiers.start_dossier(runtime, definition_id=definition.id, unit_code="00070", applicant_name="B",
-                                        actor=RECEPTION)
+        second = dossiers.start_dossier(
+            runtime, definition_id=definition.id, unit_code="00070", applicant_name="B", actor=RECEPTION
+        )
         outbox.deliver_due(runtime, default_channels())
         result = run(runtime, "reconcile", "--json")
         assert result.exit_code == 1
         assert [json.loads(line) for line in result.output.splitlines()] == [
-            {"province": "01", "code": second.code, "what": "missing_at_portal", "ours": str(second.status),
-             "portal": None}]
+            {
+                "province": "01",
+                "code": second.code,
+                "what": "missing_at_portal",
+                "ours": str(second.status),
+                "portal": None,
+            }
+        ]
         assert first.code not in result.output
         assert "dead: 1" in run(runtime, "backlog").output
     finally:
@@ -63,8 +83,11 @@ def _free_port() -> int:
 
 def test_simulate_serves_the_portal_on_its_port():
     port = _free_port()
-    with subprocess.Popen([sys.executable, "-m", "web.cli", "portal", "simulate", "--port", str(port),
-                           "--token", "x"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as process:
+    with subprocess.Popen(
+        [sys.executable, "-m", "web.cli", "portal", "simulate", "--port", str(port), "--token", "x"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    ) as process:
         try:
             deadline = time.monotonic() + 60  # a loaded machine imports the CLI slowly
             while time.monotonic() < deadline:

@@ -36,14 +36,27 @@ def simulator():
 def connected(runtime, simulator):
     add_units(runtime)
     definition = deploy_fixture(runtime, "five_steps")
-    portal_admin.configure(runtime, "01", endpoint=simulator.url, token="secret-token", timeout_seconds=1,
-                           agency_ids={"00070": "G22.100.70"}, platform_code="05")
+    portal_admin.configure(
+        runtime,
+        "01",
+        endpoint=simulator.url,
+        token="secret-token",
+        timeout_seconds=1,
+        agency_ids={"00070": "G22.100.70"},
+        platform_code="05",
+    )
     return definition
 
 
 def start(rt, definition):
-    return dossiers.start_dossier(rt, definition_id=definition.id, unit_code="00070", applicant_name="Nguyễn Văn A",
-                                  applicant={"phone": "0912345678"}, actor=RECEPTION)
+    return dossiers.start_dossier(
+        rt,
+        definition_id=definition.id,
+        unit_code="00070",
+        applicant_name="Nguyễn Văn A",
+        applicant={"phone": "0912345678"},
+        actor=RECEPTION,
+    )
 
 
 def deliver(rt, clock, passes: int = 1):
@@ -62,8 +75,9 @@ def complete_first_step(rt, dossier_id):
     from engine.store.records import WorkItemRecord
 
     with rt.db.read_session() as s:
-        item = s.scalars(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id,
-                                                      WorkItemRecord.state == "open")).first()
+        item = s.scalars(
+            select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state == "open")
+        ).first()
     dossiers.claim_work_item(rt, item.id, RECEPTION if item.role == "mot_cua" else SPECIALIST)
     dossiers.complete_work_item(rt, item.id, RECEPTION if item.role == "mot_cua" else SPECIALIST, {})
 
@@ -116,8 +130,9 @@ def test_a_portal_that_is_down_gets_everything_in_order_when_it_is_back(runtime,
         back.stop()
 
 
-def test_a_refused_payload_is_a_dead_letter_that_holds_back_its_dossier_until_resent(runtime, clock, connected,
-                                                                                    simulator):
+def test_a_refused_payload_is_a_dead_letter_that_holds_back_its_dossier_until_resent(
+    runtime, clock, connected, simulator
+):
     dossier = start(runtime, connected)
     simulator.state.modes.append("refuse")
     deliver(runtime, clock)
@@ -163,16 +178,17 @@ def test_bad_settings_are_refused_naming_the_setting(runtime, connected):
         portal_admin.configure(runtime, "01", endpoint="http://x", token="t", status_map={"11": 4})
     with runtime.db.read_session() as s:
         from engine.store.portal_records import PortalSettingRecord
+
         assert s.get(PortalSettingRecord, "01").platform_code == "05"
 
 
-def test_the_apology_sends_old_and_new_appointment_and_the_mapping_table_applies(runtime, clock, connected,
-                                                                                 simulator):
+def test_the_apology_sends_old_and_new_appointment_and_the_mapping_table_applies(runtime, clock, connected, simulator):
     from tests.conftest import vn
     from tests.factories import LEADER
 
-    portal_admin.configure(runtime, "01", endpoint=simulator.url, token="secret-token", timeout_seconds=1,
-                           status_map={"2": 4})  # this portal wants 'in processing' for a received dossier
+    portal_admin.configure(
+        runtime, "01", endpoint=simulator.url, token="secret-token", timeout_seconds=1, status_map={"2": 4}
+    )  # this portal wants 'in processing' for a received dossier
     dossier = start(runtime, connected)
     clock.advance(hours=1)
     dossiers.reappoint_dossier(runtime, dossier.id, LEADER, vn(2026, 3, 6, 17, 0), "Chờ xác minh của Công an")
@@ -180,9 +196,13 @@ def test_the_apology_sends_old_and_new_appointment_and_the_mapping_table_applies
 
     received, apology = simulator.state.events
     assert dossier.status == 2 and received["TrangThaiHoSo"] == 4 and received["DanhSachHoSoBoSung"] == []
-    assert apology["DanhSachHoSoBoSung"] == [{"NgayHenTraTruoc": "2026-03-04T17:00:00+07:00",
-                                              "NgayHenTraMoi": "2026-03-06T17:00:00+07:00",
-                                              "LyDo": "Chờ xác minh của Công an"}]
+    assert apology["DanhSachHoSoBoSung"] == [
+        {
+            "NgayHenTraTruoc": "2026-03-04T17:00:00+07:00",
+            "NgayHenTraMoi": "2026-03-06T17:00:00+07:00",
+            "LyDo": "Chờ xác minh của Công an",
+        }
+    ]
     assert apology["NgayHenTra"] == "2026-03-06T17:00:00+07:00"
     assert apology["QuaTrinhXuLy"]["NguoiXuLy"] == "lanh_dao_1"
     assert apology["QuaTrinhXuLy"]["NoiDungXuLy"] == "Chờ xác minh của Công an"

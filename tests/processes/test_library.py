@@ -67,14 +67,21 @@ def time_for_the_steps(procedure, legal_minutes: int) -> int:
 
 
 # Their sources say "same day; received after 15:00 -> next working day" (issue 11).
-SAME_DAY_PROCEDURES = {"cap_ban_sao_trich_luc_ho_tich", "chung_thuc_ban_sao_tu_ban_chinh", "chung_thuc_chu_ky",
-                       "dang_ky_ket_hon", "dang_ky_khai_sinh", "dang_ky_khai_tu"}
+SAME_DAY_PROCEDURES = {
+    "cap_ban_sao_trich_luc_ho_tich",
+    "chung_thuc_ban_sao_tu_ban_chinh",
+    "chung_thuc_chu_ky",
+    "dang_ky_ket_hon",
+    "dang_ky_khai_sinh",
+    "dang_ky_khai_tu",
+}
 
 
 def test_civil_status_registrations_and_certifications_are_settled_the_same_day():
     same_day = {p.key for p in PROCEDURES if p.catalogue["legal_limit_days"] == 0}
-    tables = {p.key: json.loads((p.folder / p.versions()[-1] / "steps.json").read_text(encoding="utf-8"))
-              for p in PROCEDURES}
+    tables = {
+        p.key: json.loads((p.folder / p.versions()[-1] / "steps.json").read_text(encoding="utf-8")) for p in PROCEDURES
+    }
 
     assert same_day == SAME_DAY_PROCEDURES
     assert all(tables[key]["legal_limit"] == "same day" for key in same_day)
@@ -127,8 +134,7 @@ def decisions() -> list[tuple]:
     return found
 
 
-@pytest.mark.parametrize("decision", decisions(),
-                         ids=lambda d: f"{d[0].key}/{d[1]}/{d[2]['id']}:{d[3]}")
+@pytest.mark.parametrize("decision", decisions(), ids=lambda d: f"{d[0].key}/{d[1]}/{d[2]['id']}:{d[3]}")
 def test_every_field_a_condition_tests_is_in_the_previous_steps_form(decision):
     procedure, version, step, condition = decision
     form = form_of(procedure, version, step)

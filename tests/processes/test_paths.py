@@ -56,8 +56,13 @@ def answers(step: dict, form: dict, target: str | None) -> dict:
     data = {name: field["enum"][0] for name, field in form.get("properties", {}).items() if "enum" in field}
     data.update({name: True for name, field in form.get("properties", {}).items() if field.get("type") == "boolean"})
     # numbers a decision table reads (pages, copies): their smallest allowed value
-    data.update({name: field.get("minimum", 1) for name, field in form.get("properties", {}).items()
-                 if field.get("type") == "integer"})
+    data.update(
+        {
+            name: field.get("minimum", 1)
+            for name, field in form.get("properties", {}).items()
+            if field.get("type") == "integer"
+        }
+    )
     edges = step["next"] if isinstance(step.get("next"), list) else []
     for edge in edges:
         if edge.get("when") and edge["to"] == target:
@@ -76,17 +81,20 @@ def answers(step: dict, form: dict, target: str | None) -> dict:
     return data
 
 
-def drive(rt, clock, procedure, definition, plan: dict[str, list[str]], step_minutes: int = 20,
-          before_last=None) -> DossierRecord:
+def drive(
+    rt, clock, procedure, definition, plan: dict[str, list[str]], step_minutes: int = 20, before_last=None
+) -> DossierRecord:
     """Start a dossier and work it to its end, following `plan` (step id -> targets by visit)."""
     table, forms = table_of(procedure), procedure.forms("v1")
     reception = Actor("mot_cua_1", frozenset({"mot_cua"}), UNIT)
-    dossier = dossiers.start_dossier(rt, definition_id=definition.id, unit_code=UNIT,
-                                     applicant_name="Nguyễn Thị Thử", actor=reception)
+    dossier = dossiers.start_dossier(
+        rt, definition_id=definition.id, unit_code=UNIT, applicant_name="Nguyễn Thị Thử", actor=reception
+    )
     for _ in range(60):
         with rt.db.read_session() as s:
-            item = s.scalar(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier.id,
-                                                         WorkItemRecord.state == "open"))
+            item = s.scalar(
+                select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier.id, WorkItemRecord.state == "open")
+            )
         if item is None:
             break
         clock.advance(minutes=step_minutes)
@@ -106,10 +114,16 @@ def drive(rt, clock, procedure, definition, plan: dict[str, list[str]], step_min
 
 def history(rt, dossier_id):
     with rt.db.read_session() as s:
-        items = list(s.scalars(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id)
-                               .order_by(WorkItemRecord.id)))
-        handovers = list(s.scalars(select(AuditEventRecord).where(
-            AuditEventRecord.dossier_id == dossier_id, AuditEventRecord.action == "handover")))
+        items = list(
+            s.scalars(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id).order_by(WorkItemRecord.id))
+        )
+        handovers = list(
+            s.scalars(
+                select(AuditEventRecord).where(
+                    AuditEventRecord.dossier_id == dossier_id, AuditEventRecord.action == "handover"
+                )
+            )
+        )
         pauses = list(s.scalars(select(DossierPauseRecord).where(DossierPauseRecord.dossier_id == dossier_id)))
     return items, handovers, pauses
 
@@ -207,8 +221,9 @@ def test_the_financial_obligation_stops_the_legal_clock(sqlite_database, clock, 
     assert {k for k in kinds if k.startswith("step:")} == {f"step:{s}" for s in clock_pausing_steps(procedure)}
     with rt.db.session() as s:
         calendar = rt.calendars.for_unit(s, UNIT)
-        started = s.scalar(select(AuditEventRecord).where(AuditEventRecord.dossier_id == paid.id,
-                                                          AuditEventRecord.action == "start"))
+        started = s.scalar(
+            select(AuditEventRecord).where(AuditEventRecord.dossier_id == paid.id, AuditEventRecord.action == "start")
+        )
     first_appointment = started.detail["appointment_at"]
     waited = sum(calendar.between(p.started_at, p.ended_at) for p in pauses)
     assert waited > 0  # the posting, the tax authority and the payment moved the appointment by their length

@@ -60,8 +60,9 @@ DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 
 
-def open_browser(chromium, base_url: str, username: str | None, *, home: str | None = None,
-                 viewport: dict | None = None):
+def open_browser(
+    chromium, base_url: str, username: str | None, *, home: str | None = None, viewport: dict | None = None
+):
     """A new tab in its own browser context (its own cookies), signed in as `username` (or not
     signed in when None). `page.problems` collects script errors and failed responses (the favicon's
     too); `home`, when given, is the path the sign-in must land on."""
@@ -69,11 +70,19 @@ def open_browser(chromium, base_url: str, username: str | None, *, home: str | N
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     page.problems = []
-    page.on("console", lambda message: message.type == "error" and not message.text.startswith(
-        "Failed to load resource") and page.problems.append(message.text))
+    page.on(
+        "console",
+        lambda message: (
+            message.type == "error"
+            and not message.text.startswith("Failed to load resource")
+            and page.problems.append(message.text)
+        ),
+    )
     page.on("pageerror", lambda error: page.problems.append(f"page error: {error}"))
-    page.on("response", lambda response: response.status >= 400
-            and page.problems.append(f"{response.status} {response.url}"))
+    page.on(
+        "response",
+        lambda response: response.status >= 400 and page.problems.append(f"{response.status} {response.url}"),
+    )
     if username is not None:
         page.goto(f"{base_url}/dang-nhap")
         page.fill("input[name=username]", username)

@@ -25,17 +25,30 @@ def web_rt(sqlite_database, clock) -> Runtime:
     with rt.db.session() as s:
         for user in s.query(UserRecord):
             user.password_hash = _HASH
-        s.add(UserRecord(username="giam_sat", full_name="Giám sát viên", unit_code="01", roles="supervisor",
-                         password_hash=_HASH))
-        s.add(UserRecord(username="mo_hinh", full_name="Cán bộ mô hình", unit_code="01", roles="modeller",
-                         password_hash=_HASH))
+        s.add(
+            UserRecord(
+                username="giam_sat", full_name="Giám sát viên", unit_code="01", roles="supervisor", password_hash=_HASH
+            )
+        )
+        s.add(
+            UserRecord(
+                username="mo_hinh", full_name="Cán bộ mô hình", unit_code="01", roles="modeller", password_hash=_HASH
+            )
+        )
     return rt
 
 
 @pytest.fixture
 def app(web_rt, clock, tmp_path):
-    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": web_rt.db.url, "MOTCUA_CLOCK": clock,
-                       "SECRET_KEY": "test", "MOTCUA_DOCUMENTS_DIR": str(tmp_path / "documents")})
+    return create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": web_rt.db.url,
+            "MOTCUA_CLOCK": clock,
+            "SECRET_KEY": "test",
+            "MOTCUA_DOCUMENTS_DIR": str(tmp_path / "documents"),
+        }
+    )
 
 
 @pytest.fixture

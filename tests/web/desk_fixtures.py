@@ -10,10 +10,12 @@ from configurator import library
 from engine.store.records import UserRecord
 
 BIRTH = "dang_ky_khai_sinh"
-OFFICERS = (("tu_phap_1", "Trần Tư Pháp", "00070", "tu_phap_ho_tich"),
-            ("tu_phap_2", "Lê Hộ Tịch", "00070", "tu_phap_ho_tich"),
-            ("mot_cua_x", "Phạm Một Cửa", "00073", "mot_cua"),
-            ("tu_phap_x", "Vũ Tư Pháp", "00073", "tu_phap_ho_tich"))
+OFFICERS = (
+    ("tu_phap_1", "Trần Tư Pháp", "00070", "tu_phap_ho_tich"),
+    ("tu_phap_2", "Lê Hộ Tịch", "00070", "tu_phap_ho_tich"),
+    ("mot_cua_x", "Phạm Một Cửa", "00073", "mot_cua"),
+    ("tu_phap_x", "Vũ Tư Pháp", "00073", "tu_phap_ho_tich"),
+)
 
 
 def publish_birth_registration(rt):
@@ -30,8 +32,9 @@ def add_officers(rt) -> None:
     with rt.db.session() as s:
         password_hash = s.get(UserRecord, "mot_cua_1").password_hash
         for username, name, unit, role in OFFICERS:
-            s.add(UserRecord(username=username, full_name=name, unit_code=unit, roles=role,
-                             password_hash=password_hash))
+            s.add(
+                UserRecord(username=username, full_name=name, unit_code=unit, roles=role, password_hash=password_hash)
+            )
         s.get(UserRecord, "mot_cua_1").full_name = "Nguyễn Tiếp Nhận"
 
 

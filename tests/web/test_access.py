@@ -30,15 +30,19 @@ def app_with_admin(app, web_rt):
 
 
 def guarded_rules(app) -> list[Rule]:
-    return sorted((r for r in app.url_map.iter_rules()
-                   if r.endpoint.split(".")[0] in AUDIENCE and not r.endpoint.endswith(".static")),
-                  key=lambda r: r.rule)
+    return sorted(
+        (
+            r
+            for r in app.url_map.iter_rules()
+            if r.endpoint.split(".")[0] in AUDIENCE and not r.endpoint.endswith(".static")
+        ),
+        key=lambda r: r.rule,
+    )
 
 
 def url_of(rule: Rule) -> str:
     """The rule with each argument filled in (an id that does not exist: the guard answers first)."""
-    values = {name: 1 if isinstance(rule._converters[name], IntegerConverter) else "x"
-              for name in rule.arguments}
+    values = {name: 1 if isinstance(rule._converters[name], IntegerConverter) else "x" for name in rule.arguments}
     return rule.build(values)[1]
 
 
@@ -66,4 +70,3 @@ def test_every_workspace_route_is_guarded(app_with_admin):
                 elif not allowed and answer.status_code != 403:
                     failures.append(f"{username} {method} {url}: {answer.status_code}, expected 403")
     assert failures == []
-

@@ -22,8 +22,12 @@ from tests.web.conftest import login
 from web.cli import main
 
 [BIRTH] = [p for p in library.procedures() if p.key == "dang_ky_khai_sinh"]
-RECEPTION_DATA = {"nguoi_nop": "Nguyễn Văn An", "so_giay_to_tuy_than": "001234567890",
-                  "hinh_thuc_nop": "truc_tiep", "ket_qua": "tiep_nhan"}
+RECEPTION_DATA = {
+    "nguoi_nop": "Nguyễn Văn An",
+    "so_giay_to_tuy_than": "001234567890",
+    "hinh_thuc_nop": "truc_tiep",
+    "ket_qua": "tiep_nhan",
+}
 APPLICANT = {"name": "Nguyễn Văn An", "id_number": "001234567890", "phone": "0912345678"}
 CODE = re.compile(r"^01\.00070-\d{6}-\d{4}$")
 
@@ -37,11 +41,14 @@ def birth(web_rt):
 @pytest.fixture
 def token_for(web_rt):
     """Create a token through `motcua api-token create`, as an operator would."""
+
     def create(username: str) -> str:
-        result = CliRunner().invoke(main, ["api-token", "create", "--user", username, "--name", "Cổng DVC"],
-                                    env={"DATABASE_URL": web_rt.db.url})
+        result = CliRunner().invoke(
+            main, ["api-token", "create", "--user", username, "--name", "Cổng DVC"], env={"DATABASE_URL": web_rt.db.url}
+        )
         assert result.exit_code == 0, result.output
         return result.stdout.strip().splitlines()[-1]
+
     return create
 
 
@@ -105,8 +112,9 @@ def test_no_token_a_wrong_one_or_a_revoked_one_is_refused(client, birth, token_f
 
 
 def test_a_token_for_an_unknown_user_is_not_made(web_rt):
-    result = CliRunner().invoke(main, ["api-token", "create", "--user", "khong_co", "--name", "x"],
-                                env={"DATABASE_URL": web_rt.db.url})
+    result = CliRunner().invoke(
+        main, ["api-token", "create", "--user", "khong_co", "--name", "x"], env={"DATABASE_URL": web_rt.db.url}
+    )
     assert result.exit_code != 0 and "unknown user" in result.output
     assert count(web_rt, ApiTokenRecord) == 0
 
@@ -149,8 +157,10 @@ def test_a_bad_start_names_the_field_and_creates_nothing(client, birth, token_fo
 def test_a_dossier_received_online_says_so(client, birth, token_for, web_rt):
     answer = start(client, token_for("mot_cua_1"), channel="online")
     assert answer.status_code == 201 and answer.json["channel"] == "online"
-    assert client.get(f"/api/v1/dossiers/{answer.json['code']}", headers=bearer(token_for("mot_cua_1"))).json[
-        "channel"] == "online"
+    assert (
+        client.get(f"/api/v1/dossiers/{answer.json['code']}", headers=bearer(token_for("mot_cua_1"))).json["channel"]
+        == "online"
+    )
 
 
 def test_completing_with_a_bad_field_names_it_and_saves_nothing(client, birth, token_for, web_rt):
@@ -160,26 +170,34 @@ def test_completing_with_a_bad_field_names_it_and_saves_nothing(client, birth, t
     assert item["dossier_code"] == code and item["assignee"] is None
     claimed = client.post(f"/api/v1/work-items/{item['id']}/claim", headers=bearer(token))
     assert claimed.status_code == 200 and claimed.json["assignee"] == "mot_cua_1"
-    stale = client.post(f"/api/v1/work-items/{item['id']}/complete", headers=bearer(token),
-                        json={"data": RECEPTION_DATA, "version": item["version"]})
+    stale = client.post(
+        f"/api/v1/work-items/{item['id']}/complete",
+        headers=bearer(token),
+        json={"data": RECEPTION_DATA, "version": item["version"]},
+    )
     assert stale.status_code == 409  # read before the claim: the caller must reload first
     assert [i["id"] for i in client.get("/api/v1/work-items?filter=mine", headers=bearer(token)).json] == [item["id"]]
     events_before = count(web_rt, AuditEventRecord)
 
-    bad = client.post(f"/api/v1/work-items/{item['id']}/complete", headers=bearer(token),
-                      json={"data": {**RECEPTION_DATA, "so_giay_to_tuy_than": "12ab"}})
+    bad = client.post(
+        f"/api/v1/work-items/{item['id']}/complete",
+        headers=bearer(token),
+        json={"data": {**RECEPTION_DATA, "so_giay_to_tuy_than": "12ab"}},
+    )
     assert bad.status_code == 422
     assert bad.json["field"] == "data.so_giay_to_tuy_than" and "data.so_giay_to_tuy_than" in bad.json["errors"]
     with web_rt.db.read_session() as s:
         assert s.get(WorkItemRecord, item["id"]).state == "claimed"
     assert count(web_rt, AuditEventRecord) == events_before
 
-    done = client.post(f"/api/v1/work-items/{item['id']}/complete", headers=bearer(token),
-                       json={"data": RECEPTION_DATA})
+    done = client.post(
+        f"/api/v1/work-items/{item['id']}/complete", headers=bearer(token), json={"data": RECEPTION_DATA}
+    )
     assert done.status_code == 200
     assert "tiep_nhan" not in [s["element_id"] for s in done.json["current_steps"]]
-    again = client.post(f"/api/v1/work-items/{item['id']}/complete", headers=bearer(token),
-                        json={"data": RECEPTION_DATA})
+    again = client.post(
+        f"/api/v1/work-items/{item['id']}/complete", headers=bearer(token), json={"data": RECEPTION_DATA}
+    )
     assert again.status_code == 409
     assert again.json["message"].startswith("Bước “") and "đã hoàn thành bởi mot_cua_1" in again.json["message"]
 
@@ -189,8 +207,11 @@ def test_a_refusal_without_its_reason_names_the_field_and_saves_nothing(client, 
     start(client, token)
     [item] = client.get("/api/v1/work-items?filter=group", headers=bearer(token)).json
     events_before = count(web_rt, AuditEventRecord)
-    refused = client.post(f"/api/v1/work-items/{item['id']}/complete", headers=bearer(token),
-                          json={"data": {**RECEPTION_DATA, "ket_qua": "tu_choi", "ly_do_tu_choi": " "}})
+    refused = client.post(
+        f"/api/v1/work-items/{item['id']}/complete",
+        headers=bearer(token),
+        json={"data": {**RECEPTION_DATA, "ket_qua": "tu_choi", "ly_do_tu_choi": " "}},
+    )
     assert refused.status_code == 422 and refused.json["field"] == "data.ly_do_tu_choi"
     assert refused.json["message"].startswith("Từ chối cần ghi lý do")
     assert count(web_rt, AuditEventRecord) == events_before
@@ -203,20 +224,32 @@ def test_an_apology_moves_the_appointment_only_ahead_and_with_a_reason(client, b
     leader = token_for("lanh_dao_1")
     clock.advance(hours=2)
     url = f"/api/v1/dossiers/{code}/reappoint"
-    for body, field in (({"new_appointment": "2026-03-02T09:00:00+07:00", "reason": "Chờ xác minh"}, "new_appointment"),
-                        ({"new_appointment": "2026-03-02T17:00:00+07:00", "reason": "Chờ xác minh"}, "new_appointment"),
-                        ({"new_appointment": "2026-03-04T17:00:00+07:00", "reason": "   "}, "reason"),
-                        ({"new_appointment": "2026-03-04T17:00:00+07:00", "reason": ""}, "reason"),
-                        ({"reason": "Chờ xác minh"}, "new_appointment")):
+    for body, field in (
+        ({"new_appointment": "2026-03-02T09:00:00+07:00", "reason": "Chờ xác minh"}, "new_appointment"),
+        ({"new_appointment": "2026-03-02T17:00:00+07:00", "reason": "Chờ xác minh"}, "new_appointment"),
+        ({"new_appointment": "2026-03-04T17:00:00+07:00", "reason": "   "}, "reason"),
+        ({"new_appointment": "2026-03-04T17:00:00+07:00", "reason": ""}, "reason"),
+        ({"reason": "Chờ xác minh"}, "new_appointment"),
+    ):
         refused = client.post(url, headers=bearer(leader), json=body)
         assert (refused.status_code, refused.json["field"]) == (422, field), body
     assert client.get(f"/api/v1/dossiers/{code}", headers=bearer(leader)).json["re_appointment_reason"] is None
-    assert client.post(url, headers=bearer(token_for("mot_cua_1")),
-                       json={"new_appointment": "2026-03-04T17:00:00+07:00", "reason": "x"}).status_code == 403
-    moved = client.post(url, headers=bearer(leader), json={"new_appointment": "2026-03-04T17:00", "reason": "Chờ xác minh"})
+    assert (
+        client.post(
+            url,
+            headers=bearer(token_for("mot_cua_1")),
+            json={"new_appointment": "2026-03-04T17:00:00+07:00", "reason": "x"},
+        ).status_code
+        == 403
+    )
+    moved = client.post(
+        url, headers=bearer(leader), json={"new_appointment": "2026-03-04T17:00", "reason": "Chờ xác minh"}
+    )
     assert moved.status_code == 200
     assert (moved.json["appointment_at"], moved.json["original_appointment_at"]) == (
-        "2026-03-04T10:00:00+00:00", "2026-03-02T10:00:00+00:00")
+        "2026-03-04T10:00:00+00:00",
+        "2026-03-02T10:00:00+00:00",
+    )
     again = client.post(url, headers=bearer(leader), json={"new_appointment": "2026-03-05T17:00", "reason": "Lần hai"})
     assert again.status_code == 409
 
@@ -240,22 +273,32 @@ def test_a_return_with_a_blank_reason_names_the_field(client, birth, token_for, 
     code = start(client, token).json["code"]
     with web_rt.db.read_session() as s:
         dossier = s.scalar(select(DossierRecord).where(DossierRecord.code == code))
-    reception, appraisal = Actor("mot_cua_1", frozenset({"mot_cua"}), "00070"), \
-        Actor("tu_phap_1", frozenset({"tu_phap_ho_tich"}), "00070")
+    reception, appraisal = (
+        Actor("mot_cua_1", frozenset({"mot_cua"}), "00070"),
+        Actor("tu_phap_1", frozenset({"tu_phap_ho_tich"}), "00070"),
+    )
     complete_step(web_rt, open_step(web_rt, dossier.id).id, reception, RECEPTION_DATA)
-    complete_step(web_rt, open_step(web_rt, dossier.id).id, appraisal,
-                  {"ket_qua": "dat", "ho_ten_tre": "Nguyễn Bình An", "ngay_sinh": "2026-02-20"})
+    complete_step(
+        web_rt,
+        open_step(web_rt, dossier.id).id,
+        appraisal,
+        {"ket_qua": "dat", "ho_ten_tre": "Nguyễn Bình An", "ngay_sinh": "2026-02-20"},
+    )
     signing = open_step(web_rt, dossier.id)
-    refused = client.post(f"/api/v1/work-items/{signing.id}/return", headers=bearer(token_for("lanh_dao_1")),
-                          json={"reason": "   "})
+    refused = client.post(
+        f"/api/v1/work-items/{signing.id}/return", headers=bearer(token_for("lanh_dao_1")), json={"reason": "   "}
+    )
     assert (refused.status_code, refused.json["field"]) == (422, "reason")
     assert open_step(web_rt, dossier.id).id == signing.id
 
 
 def open_step(rt, dossier_id) -> WorkItemRecord:
     with rt.db.read_session() as s:
-        return s.scalars(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id,
-                                                      WorkItemRecord.state.in_(("open", "claimed")))).one()
+        return s.scalars(
+            select(WorkItemRecord).where(
+                WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state.in_(("open", "claimed"))
+            )
+        ).one()
 
 
 def test_another_communes_user_cannot_see_or_touch_a_dossier(client, birth, token_for):
@@ -282,35 +325,45 @@ def test_delegate_and_resolve_a_step(client, web_rt, token_for):
     assert review["dossier_code"] == code and review["element_id"] == "tham_dinh"
     client.post(f"/api/v1/work-items/{review['id']}/claim", headers=bearer(first))
 
-    wrong = client.post(f"/api/v1/work-items/{review['id']}/delegate", headers=bearer(first),
-                        json={"to": "lanh_dao_1"})
+    wrong = client.post(f"/api/v1/work-items/{review['id']}/delegate", headers=bearer(first), json={"to": "lanh_dao_1"})
     assert wrong.status_code == 422 and wrong.json["field"] == "to"
-    handed = client.post(f"/api/v1/work-items/{review['id']}/delegate", headers=bearer(first),
-                         json={"to": "chuyen_vien_2", "note": "Nhờ kiểm tra"})
+    handed = client.post(
+        f"/api/v1/work-items/{review['id']}/delegate",
+        headers=bearer(first),
+        json={"to": "chuyen_vien_2", "note": "Nhờ kiểm tra"},
+    )
     assert handed.json["assignee"] == "chuyen_vien_2" and handed.json["owner"] == "chuyen_vien_1"
-    assert [i["id"] for i in client.get("/api/v1/work-items?filter=delegated", headers=bearer(first)).json] \
-        == [review["id"]]
-    not_yet = client.post(f"/api/v1/work-items/{review['id']}/complete", headers=bearer(second),
-                          json={"data": {"hop_le": True}})
+    assert [i["id"] for i in client.get("/api/v1/work-items?filter=delegated", headers=bearer(first)).json] == [
+        review["id"]
+    ]
+    not_yet = client.post(
+        f"/api/v1/work-items/{review['id']}/complete", headers=bearer(second), json={"data": {"hop_le": True}}
+    )
     assert not_yet.status_code == 403
-    back = client.post(f"/api/v1/work-items/{review['id']}/resolve", headers=bearer(second),
-                       json={"data": {"hop_le": True}})
+    back = client.post(
+        f"/api/v1/work-items/{review['id']}/resolve", headers=bearer(second), json={"data": {"hop_le": True}}
+    )
     assert back.json["assignee"] == "chuyen_vien_1" and back.json["delegation_state"] == "resolved"
-    no_return = client.post(f"/api/v1/work-items/{review['id']}/return", headers=bearer(first),
-                            json={"reason": "Thiếu giấy tờ"})
+    no_return = client.post(
+        f"/api/v1/work-items/{review['id']}/return", headers=bearer(first), json={"reason": "Thiếu giấy tờ"}
+    )
     assert no_return.status_code == 409
     history = client.get(f"/api/v1/dossiers/{code}/history", headers=bearer(first)).json
     delegation = next(e for e in history if e["action"] == "delegate")
-    assert (delegation["giver"], delegation["receiver"], delegation["step"]) == ("chuyen_vien_1", "chuyen_vien_2",
-                                                                                 "tham_dinh")
+    assert (delegation["giver"], delegation["receiver"], delegation["step"]) == (
+        "chuyen_vien_1",
+        "chuyen_vien_2",
+        "tham_dinh",
+    )
 
 
 def test_a_browser_session_may_read_but_not_write(client, birth, token_for, web_rt):
     code = start(client, token_for("mot_cua_1")).json["code"]
     login(client, "mot_cua_1")
     assert client.get(f"/api/v1/dossiers/{code}").status_code == 200
-    refused = client.post("/api/v1/dossiers", json={"template_key": "dang_ky_khai_sinh", "unit_code": "00070",
-                                                    "applicant": APPLICANT})
+    refused = client.post(
+        "/api/v1/dossiers", json={"template_key": "dang_ky_khai_sinh", "unit_code": "00070", "applicant": APPLICANT}
+    )
     assert refused.status_code == 401 and "Bearer" in refused.json["message"]
     [item] = client.get("/api/v1/work-items").json
     assert client.post(f"/api/v1/work-items/{item['id']}/claim").status_code == 401
@@ -324,12 +377,23 @@ def test_the_openapi_document_lists_every_path_with_schemas_and_the_bearer_schem
     assert answer.status_code == 200 and answer.is_json
     spec = answer.json
     assert spec["openapi"] == "3.0.3"
-    assert {"/api/v1/dossiers", "/api/v1/dossiers/{code}", "/api/v1/dossiers/{code}/history",
-            "/api/v1/procedures", "/api/v1/procedures/{code}", "/api/v1/templates",
-            "/api/v1/templates/{key}/versions/{version}", "/api/v1/work-items",
-            "/api/v1/work-items/{item_id}/complete", "/api/v1/work-items/{item_id}/delegate",
-            "/api/v1/dossiers/{code}/reappoint", "/api/v1/dossiers/{code}/stop"} <= set(spec["paths"])
-    assert {"StartDossier", "Dossier", "Applicant", "WorkItem", "Complete", "Error"} <= set(spec["components"]["schemas"])
+    assert {
+        "/api/v1/dossiers",
+        "/api/v1/dossiers/{code}",
+        "/api/v1/dossiers/{code}/history",
+        "/api/v1/procedures",
+        "/api/v1/procedures/{code}",
+        "/api/v1/templates",
+        "/api/v1/templates/{key}/versions/{version}",
+        "/api/v1/work-items",
+        "/api/v1/work-items/{item_id}/complete",
+        "/api/v1/work-items/{item_id}/delegate",
+        "/api/v1/dossiers/{code}/reappoint",
+        "/api/v1/dossiers/{code}/stop",
+    } <= set(spec["paths"])
+    assert {"StartDossier", "Dossier", "Applicant", "WorkItem", "Complete", "Error"} <= set(
+        spec["components"]["schemas"]
+    )
     bearer_scheme = spec["components"]["securitySchemes"]["bearerAuth"]
     assert (bearer_scheme["type"], bearer_scheme["scheme"]) == ("http", "bearer")
     assert {"bearerAuth": []} in spec["security"]

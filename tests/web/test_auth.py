@@ -54,8 +54,10 @@ def test_a_form_posted_without_its_csrf_token_is_refused(client):
 
 def test_after_signing_in_only_a_local_next_page_is_followed(client):
     token = csrf_token(client.get("/dang-nhap").get_data(as_text=True))
-    answer = client.post("/dang-nhap?next=https://evil.example/x",
-                         data={"username": "chuyen_vien_1", "password": PASSWORD, "csrf_token": token})
+    answer = client.post(
+        "/dang-nhap?next=https://evil.example/x",
+        data={"username": "chuyen_vien_1", "password": PASSWORD, "csrf_token": token},
+    )
     assert answer.headers["Location"] == "/trang-chu"
 
 

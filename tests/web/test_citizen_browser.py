@@ -43,8 +43,13 @@ def test_citizen_rates_a_finished_dossier(app, web_rt, chromium, screen):  # noq
 
 @pytest.mark.parametrize("screen", ["phone", "desktop"])
 def test_officer_reads_the_notification_centre(app, web_rt, clock, chromium, screen):  # noqa: F811
-    deliver(web_rt, clock, "chuyen_vien_1", "Sắp đến hạn: bước «Thẩm định» hồ sơ 01.00070-260302-0001",
-            "Quá hạn: bước «Thẩm định» hồ sơ 01.00070-260302-0002")
+    deliver(
+        web_rt,
+        clock,
+        "chuyen_vien_1",
+        "Sắp đến hạn: bước «Thẩm định» hồ sơ 01.00070-260302-0001",
+        "Quá hạn: bước «Thẩm định» hồ sơ 01.00070-260302-0002",
+    )
     with live_server(app) as server:
         page = open_browser(chromium, server, "chuyen_vien_1", viewport=SCREENS[screen])
         page.wait_for_selector("header.top [data-unread='2']")  # htmx fetched the count

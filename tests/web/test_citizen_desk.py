@@ -51,13 +51,17 @@ def test_unpaid_fee_waits_then_payment_goes_on_and_prints_its_receipt(client, we
     assert 'id="chua-bao"' in page and "chưa gửi: kênh chưa được cấu hình cho đơn vị" in page
     assert 'data-outstanding="8000"' in page and "chờ nộp phí: tạm dừng tính thời hạn" in page
 
-    answer = client.post(f"/ban-lam-viec/ho-so/{dossier.id}/nop-phi",
-                         data={"csrf_token": csrf_token(page), "amount_vnd": "8000", "method": "bank"})
+    answer = client.post(
+        f"/ban-lam-viec/ho-so/{dossier.id}/nop-phi",
+        data={"csrf_token": csrf_token(page), "amount_vnd": "8000", "method": "bank"},
+    )
     assert answer.status_code == 422
     assert "cần ghi mã giao dịch" in answer.get_data(as_text=True)
-    answer = client.post(f"/ban-lam-viec/ho-so/{dossier.id}/nop-phi", follow_redirects=True,
-                         data={"csrf_token": csrf_token(page), "amount_vnd": "8.000", "method": "bank",
-                               "reference": "FT2606112345"})
+    answer = client.post(
+        f"/ban-lam-viec/ho-so/{dossier.id}/nop-phi",
+        follow_redirects=True,
+        data={"csrf_token": csrf_token(page), "amount_vnd": "8.000", "method": "bank", "reference": "FT2606112345"},
+    )
     page = answer.get_data(as_text=True)
     assert "Đã ghi nhận khoản nộp 8.000 đồng." in page and 'data-outstanding="0"' in page
     assert only_dossier(web_rt).status != DossierStatus.FINANCIAL_OBLIGATION

@@ -63,9 +63,18 @@ def loaded(web_rt):
 def configured(tmp_path, monkeypatch, clock):
     """The commune's certificate from a CA of the test's own, and the province's population platform."""
     monkeypatch.setenv(PASSWORD_ENV, "pw")
-    monkeypatch.setenv(signing.CONFIG_VARIABLE, str(pki.write_demo_settings(
-        tmp_path / "pki", {"00070": "UBND Phường Hoàn Kiếm"}, clock.now(), password_env=PASSWORD_ENV,
-        password=b"pw")))
+    monkeypatch.setenv(
+        signing.CONFIG_VARIABLE,
+        str(
+            pki.write_demo_settings(
+                tmp_path / "pki",
+                {"00070": "UBND Phường Hoàn Kiếm"},
+                clock.now(),
+                password_env=PASSWORD_ENV,
+                password=b"pw",
+            )
+        ),
+    )
     monkeypatch.setenv("MOTCUA_TEST_LGSP_SECRET", standin.SECRET)
     with standin.running() as server:
         path = tmp_path / "population.json"
@@ -76,8 +85,15 @@ def configured(tmp_path, monkeypatch, clock):
 
 @pytest.fixture
 def app(web_rt, clock, tmp_path, configured):
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": web_rt.db.url, "MOTCUA_CLOCK": clock,
-                      "SECRET_KEY": "test", "MOTCUA_DOCUMENTS_DIR": str(tmp_path / "documents")})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": web_rt.db.url,
+            "MOTCUA_CLOCK": clock,
+            "SECRET_KEY": "test",
+            "MOTCUA_DOCUMENTS_DIR": str(tmp_path / "documents"),
+        }
+    )
     yield app
     close_app(app)
 
@@ -97,10 +113,13 @@ def returned_first(web_rt, clock, loaded, configured):
 
 
 def test_reception_fills_the_form_and_links_what_the_store_holds_without_asking(
-        client, web_rt, clock, loaded, returned_first, configured):
+    client, web_rt, clock, loaded, returned_first, configured
+):
     login(client, "mot_cua_1")
     _marriage, definition = loaded["dang_ky_ket_hon"]
-    known = client.get(f"{RECEPTION_FORM}/cong-dan", query_string={"id_number": CITIZEN, "definition_id": definition.id})
+    known = client.get(
+        f"{RECEPTION_FORM}/cong-dan", query_string={"id_number": CITIZEN, "definition_id": definition.id}
+    )
     page = html.fromstring(known.get_data(as_text=True))
     assert page.xpath('string(//input[@id="applicant_name"]/@value)') == "Trần Thị Bình"  # the population database
     assert page.xpath('string(//input[@id="address"]/@value)').startswith("12 Hàng Bài, Phường Hoàn Kiếm")
@@ -114,9 +133,20 @@ def test_reception_fills_the_form_and_links_what_the_store_holds_without_asking(
 
     clock.advance(days=1)
     token = csrf_token(client.get(RECEPTION_FORM).get_data(as_text=True))
-    saved = client.post(RECEPTION_FORM, data={
-        "csrf_token": token, "definition_id": definition.id, "applicant_name": "Trần Thị Bình", "id_number": CITIZEN,
-        "phone": "0912345678", "unit_code": "00070", "received_at": "", "documents": ["0"], **reuse})
+    saved = client.post(
+        RECEPTION_FORM,
+        data={
+            "csrf_token": token,
+            "definition_id": definition.id,
+            "applicant_name": "Trần Thị Bình",
+            "id_number": CITIZEN,
+            "phone": "0912345678",
+            "unit_code": "00070",
+            "received_at": "",
+            "documents": ["0"],
+            **reuse,
+        },
+    )
     assert saved.status_code == 302, saved.get_data(as_text=True)
     with web_rt.db.read_session() as s:
         second = s.scalars(select(DossierRecord).where(DossierRecord.id != returned_first.id)).one()
@@ -164,8 +194,11 @@ def test_the_lookup_page_and_the_api_show_the_signed_result_valid_and_by_whom(cl
 
 def test_a_result_altered_in_the_store_is_not_shown_as_valid(client, web_rt, returned_first, tmp_path):
     with web_rt.db.read_session() as s:
-        row = s.scalars(select(AttachmentRecord).where(AttachmentRecord.dossier_id == returned_first.id,
-                                                       AttachmentRecord.kind == "result")).one()
+        row = s.scalars(
+            select(AttachmentRecord).where(
+                AttachmentRecord.dossier_id == returned_first.id, AttachmentRecord.kind == "result"
+            )
+        ).one()
     stored = tmp_path / "documents" / row.storage_key[:2] / row.storage_key
     data = bytearray(stored.read_bytes())
     data[len(data) // 3] ^= 1

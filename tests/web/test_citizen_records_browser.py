@@ -46,8 +46,7 @@ def fill_by_number(page, server) -> None:
     page.wait_for_selector(".in-store >> nth=1")
 
 
-def test_typing_the_id_number_fills_the_form_and_marks_what_the_store_holds(
-        returned_first, app, chromium):  # noqa: F811
+def test_typing_the_id_number_fills_the_form_and_marks_what_the_store_holds(returned_first, app, chromium):  # noqa: F811
     # (The result is signed before Playwright starts: pyHanko runs asyncio.run inside, which refuses
     # to run in a thread whose event loop Playwright's sync API already holds.)
     with live_server(app) as server:

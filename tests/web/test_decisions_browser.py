@@ -34,8 +34,16 @@ CLERK = Actor("mot_cua_1", frozenset({"mot_cua"}), "00070")
 @pytest.fixture
 def drafted(web_rt):
     """The procedure in the catalogue and its diagram saved as a draft: its table is still missing."""
-    catalogue.import_json(web_rt, {"key": KEY, "code": "1.000998", "name": "Thu phí theo bảng và báo người nộp",
-                                   "level": "commune", "legal_limit_days": 2})
+    catalogue.import_json(
+        web_rt,
+        {
+            "key": KEY,
+            "code": "1.000998",
+            "name": "Thu phí theo bảng và báo người nộp",
+            "level": "commune",
+            "legal_limit_days": 2,
+        },
+    )
     saved = drafts.save_draft(web_rt, KEY, BPMN)
     assert {f.element_id for f in saved.report.errors} == {"tinh_phi"}
     return web_rt
@@ -49,17 +57,25 @@ def server(app, drafted):
 
 def _real(problems: list[str]) -> list[str]:
     """dmn-js 17's production bundle carries Inferno's own console notice about its build; it is no error."""
-    return [p for p in problems if not p.startswith("It looks like you're using a minified copy of the development build of Inferno")]
+    return [
+        p
+        for p in problems
+        if not p.startswith("It looks like you're using a minified copy of the development build of Inferno")
+    ]
 
 
 def _open_items(rt, dossier_id):
     with rt.db.read_session() as s:
-        return list(s.scalars(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id,
-                                                           WorkItemRecord.state == "open")))
+        return list(
+            s.scalars(
+                select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state == "open")
+            )
+        )
 
 
 def test_a_modeller_adds_the_table_publishes_rolls_out_and_a_dossier_runs_through_table_and_service(
-        chromium, server, drafted, clock):  # noqa: F811
+    chromium, server, drafted, clock
+):  # noqa: F811
     page = open_browser(chromium, server, "mo_hinh", home="/mo-hinh/", viewport=DESKTOP)
     page.goto(f"{server}/mo-hinh/{KEY}?phien-ban=1")
     page.fill("#decision-tables input[name=decision]", "le_phi")
@@ -105,8 +121,14 @@ def test_a_modeller_adds_the_table_publishes_rolls_out_and_a_dossier_runs_throug
     with rt.db.read_session() as s:
         [definition] = catalogue_records.definitions_of(s, KEY)
     assert definition.status == "published"
-    dossier = dossiers.start_dossier(rt, definition_id=definition.id, unit_code="00070", applicant_name="Lê Văn Nộp",
-                                     actor=CLERK, applicant={"phone": "0987654321"})
+    dossier = dossiers.start_dossier(
+        rt,
+        definition_id=definition.id,
+        unit_code="00070",
+        applicant_name="Lê Văn Nộp",
+        actor=CLERK,
+        applicant={"phone": "0987654321"},
+    )
     [reception] = _open_items(rt, dossier.id)
     dossiers.complete_work_item(rt, reception.id, CLERK, {"ket_qua": "truc_tiep"})
     assert _open_items(rt, dossier.id) == []  # the service task waits for the worker
@@ -115,8 +137,9 @@ def test_a_modeller_adds_the_table_publishes_rolls_out_and_a_dossier_runs_throug
     [result_step] = _open_items(rt, dossier.id)
     assert result_step.element_id == "tra_ket_qua"
     with rt.db.read_session() as s:
-        [message] = s.scalars(select(OutboxRecord).where(OutboxRecord.dossier_id == dossier.id,
-                                                         OutboxRecord.channel == "sms")).all()
+        [message] = s.scalars(
+            select(OutboxRecord).where(OutboxRecord.dossier_id == dossier.id, OutboxRecord.channel == "sms")
+        ).all()
     assert message.recipient == "0987654321" and message.body == "Lệ phí hồ sơ: 12000 đồng"
 
 
@@ -139,7 +162,10 @@ def test_the_editor_panel_sets_a_service_tasks_connector_and_parameters(chromium
     assert _real(page.problems) == []
     saved = drafts.version_bpmn(drafted, KEY, 1)
     from lxml import etree
-    params = {p.get("id"): p.get("value") for p in etree.fromstring(saved.encode()).iter(
-        "{http://spiffworkflow.org/bpmn/schema/1.0/core}parameter")}
+
+    params = {
+        p.get("id"): p.get("value")
+        for p in etree.fromstring(saved.encode()).iter("{http://spiffworkflow.org/bpmn/schema/1.0/core}parameter")
+    }
     assert params == {"message": "'Hồ sơ ' + dossier_code + ' đã có kết quả'", "channel": "'sms'"}
     assert "<spiffworkflow:calledDecisionId>le_phi</spiffworkflow:calledDecisionId>" in saved  # untouched

@@ -25,8 +25,12 @@ RECEPTION_FORM = "/ban-lam-viec/tiep-nhan"
 INBOX = "/ban-lam-viec/"
 TU_PHAP_1 = Actor("tu_phap_1", frozenset({"tu_phap_ho_tich"}), "00070")
 RECEPTIONIST = Actor("mot_cua_1", frozenset({"mot_cua"}), "00070")
-ACCEPT = {"nguoi_nop": "Nguyễn Văn An", "so_giay_to_tuy_than": "001090012345", "hinh_thuc_nop": "truc_tiep",
-          "ket_qua": "tiep_nhan"}
+ACCEPT = {
+    "nguoi_nop": "Nguyễn Văn An",
+    "so_giay_to_tuy_than": "001090012345",
+    "hinh_thuc_nop": "truc_tiep",
+    "ket_qua": "tiep_nhan",
+}
 APPRAISED = {"ket_qua": "dat", "ho_ten_tre": "Nguyễn Bình An", "ngay_sinh": "2026-02-20"}
 
 
@@ -37,18 +41,37 @@ def birth(web_rt):
 
 def receive(client, definition, **fields):
     token = csrf_token(client.get(RECEPTION_FORM).get_data(as_text=True))
-    data = {"csrf_token": token, "definition_id": definition.id, "applicant_name": "Nguyễn Văn An",
-            "id_number": "001090012345", "phone": "0912345678", "address": "12 Hàng Bạc, Hoàn Kiếm",
-            "unit_code": "00070", "received_at": "", "documents": ["0", "1"], **fields}
+    data = {
+        "csrf_token": token,
+        "definition_id": definition.id,
+        "applicant_name": "Nguyễn Văn An",
+        "id_number": "001090012345",
+        "phone": "0912345678",
+        "address": "12 Hàng Bạc, Hoàn Kiếm",
+        "unit_code": "00070",
+        "received_at": "",
+        "documents": ["0", "1"],
+        **fields,
+    }
     return client.post(RECEPTION_FORM, data=data)
 
 
 def arrive(rt, birth, name: str = "Nguyễn Văn An", unit_code: str = "00070") -> DossierRecord:
     """A dossier submitted online, waiting in the desk's group inbox for its reception check."""
-    return dossiers.start_dossier(rt, definition_id=birth.id, unit_code=unit_code, applicant_name=name,
-                                  actor=RECEPTIONIST, channel="online",
-                                  applicant={"name": name, "id_number": "001090012345", "phone": "0912345678",
-                                             "address": "12 Hàng Bạc, Hoàn Kiếm"})
+    return dossiers.start_dossier(
+        rt,
+        definition_id=birth.id,
+        unit_code=unit_code,
+        applicant_name=name,
+        actor=RECEPTIONIST,
+        channel="online",
+        applicant={
+            "name": name,
+            "id_number": "001090012345",
+            "phone": "0912345678",
+            "address": "12 Hàng Bạc, Hoàn Kiếm",
+        },
+    )
 
 
 def only_dossier(rt) -> DossierRecord:
@@ -59,8 +82,11 @@ def only_dossier(rt) -> DossierRecord:
 def open_item(rt, dossier_id: int) -> WorkItemRecord:
     """The dossier's one open step (the birth registration has no parallel steps)."""
     with rt.db.read_session() as s:
-        return s.scalars(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id,
-                                                      WorkItemRecord.state.in_(("open", "claimed")))).one()
+        return s.scalars(
+            select(WorkItemRecord).where(
+                WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state.in_(("open", "claimed"))
+            )
+        ).one()
 
 
 def post_on_page(client, page_url: str, action_url: str, data: dict):
@@ -90,6 +116,7 @@ def received_and_accepted(rt, client, birth) -> int:
 
 # -- reception --------------------------------------------------------------------------------------
 
+
 def test_receiving_a_dossier_prints_the_slip_with_code_appointment_and_qr(client, web_rt, birth):
     login(client, "mot_cua_1")
     form = client.get(RECEPTION_FORM).get_data(as_text=True)
@@ -107,7 +134,7 @@ def test_receiving_a_dossier_prints_the_slip_with_code_appointment_and_qr(client
     assert "Thời gian giải quyết hồ sơ theo quy định: trong ngày (hồ sơ nhận sau 15:00" in slip
     assert "Tờ khai đăng ký khai sinh (theo mẫu)" in slip and "Giấy chứng sinh" in slip
     assert "Văn bản của cơ sở y tế" not in slip  # not ticked, not received
-    assert '<svg' in slip and 'class="segno"' in slip
+    assert "<svg" in slip and 'class="segno"' in slip
     assert "http://localhost/tra-cuu?ma=01.00070-260302-0001" in slip
     assert "Nguyễn Tiếp Nhận" in slip  # the receiving officer signs
 
@@ -183,6 +210,7 @@ def test_a_dossier_for_another_commune_lands_in_that_communes_inbox(client, web_
 
 # -- inbox ------------------------------------------------------------------------------------------
 
+
 def test_inbox_tabs_and_badges_follow_the_clock(client, web_rt, birth, clock):
     login(client, "mot_cua_1")
     arrive(web_rt, birth)
@@ -198,8 +226,9 @@ def test_inbox_tabs_and_badges_follow_the_clock(client, web_rt, birth, clock):
 
     [item_id] = item_ids(late)
     token = csrf_token(client.get(INBOX).get_data(as_text=True))
-    claimed = client.post(f"/ban-lam-viec/buoc/{item_id}/nhan", data={"tab": "nhom"},
-                          headers={"HX-Request": "true", "X-CSRFToken": token}).get_data(as_text=True)
+    claimed = client.post(
+        f"/ban-lam-viec/buoc/{item_id}/nhan", data={"tab": "nhom"}, headers={"HX-Request": "true", "X-CSRFToken": token}
+    ).get_data(as_text=True)
     assert tab_count(claimed, "nhom") == 0 and tab_count(claimed, "cua_toi") == 1
     assert 'hx-swap-oob="true"' in claimed  # the list came back as a partial, not a page
     mine = client.get(INBOX + "?tab=cua_toi").get_data(as_text=True)
@@ -221,6 +250,7 @@ def test_inbox_filters_by_text_and_sorts_by_due_time(client, web_rt, birth, cloc
 
 # -- a step's page ----------------------------------------------------------------------------------
 
+
 def test_a_form_error_names_the_field_keeps_the_input_and_saves_nothing(client, web_rt, birth):
     login(client, "mot_cua_1")
     arrive(web_rt, birth)
@@ -230,8 +260,9 @@ def test_a_form_error_names_the_field_keeps_the_input_and_saves_nothing(client, 
     assert 'value="Nguyễn Văn An"' in page  # reception's data prefills the step's form
     assert "Yêu cầu bổ sung, hoàn thiện hồ sơ" in page and "Từ chối tiếp nhận" in page  # the decisions
 
-    bad = post_on_page(client, page_url, f"{page_url}/hoan-thanh",
-                       {**ACCEPT, "so_giay_to_tuy_than": "12ab", "version": item.version})
+    bad = post_on_page(
+        client, page_url, f"{page_url}/hoan-thanh", {**ACCEPT, "so_giay_to_tuy_than": "12ab", "version": item.version}
+    )
     text = bad.get_data(as_text=True)
     assert bad.status_code == 422
     assert 'id="field-so_giay_to_tuy_than-error"' in text and "Không đúng định dạng." in text
@@ -315,8 +346,9 @@ def test_delegate_then_resolve_back_to_the_owner(client, web_rt, birth):
     page_url = f"/ban-lam-viec/buoc/{item.id}"
     login(client, "tu_phap_1")
     post_on_page(client, page_url, f"/ban-lam-viec/buoc/{item.id}/nhan", {})
-    delegated = post_on_page(client, page_url, f"{page_url}/uy-quyen",
-                             {"to_username": "tu_phap_2", "note": "Kiểm tra giúp giấy chứng sinh"})
+    delegated = post_on_page(
+        client, page_url, f"{page_url}/uy-quyen", {"to_username": "tu_phap_2", "note": "Kiểm tra giúp giấy chứng sinh"}
+    )
     assert delegated.status_code == 302
     owner_inbox = client.get(INBOX + "?tab=cua_toi").get_data(as_text=True)
     assert item_ids(owner_inbox) == [item.id] and "ủy quyền bởi" in owner_inbox  # still responsible
@@ -345,8 +377,12 @@ def test_a_leader_reassigns_a_step_and_a_clerk_may_not(client, web_rt, birth):
     refused = post_on_page(client, page_url, f"{page_url}/giao-lai", {"target": "tu_phap_2", "reason": "bận"})
     assert refused.status_code == 422 and "Không được phép" in refused.get_data(as_text=True)
     login(client, "lanh_dao_1")
-    assert post_on_page(client, page_url, f"{page_url}/giao-lai",
-                        {"target": "tu_phap_2", "reason": "Cân đối công việc"}).status_code == 302
+    assert (
+        post_on_page(
+            client, page_url, f"{page_url}/giao-lai", {"target": "tu_phap_2", "reason": "Cân đối công việc"}
+        ).status_code
+        == 302
+    )
     assert open_item(web_rt, dossier_id).assignee == "tu_phap_2"
 
 
@@ -364,17 +400,26 @@ def test_an_officer_of_another_commune_gets_not_found(client, web_rt, birth):
 
 # -- absences ---------------------------------------------------------------------------------------
 
+
 def test_an_absence_routes_work_to_the_substitute_and_a_circular_one_is_refused(client, web_rt, birth, clock):
     dossier_id = received_and_accepted(web_rt, client, birth)
     item = open_item(web_rt, dossier_id)
     login(client, "tu_phap_1")
     post_on_page(client, f"/ban-lam-viec/buoc/{item.id}", f"/ban-lam-viec/buoc/{item.id}/nhan", {})
-    declared = post_on_page(client, "/ban-lam-viec/vang-mat", "/ban-lam-viec/vang-mat", {
-        "substitute": "tu_phap_2", "date_from": "2026-03-02", "date_to": "2026-03-04", "note": "Đi tập huấn"})
+    declared = post_on_page(
+        client,
+        "/ban-lam-viec/vang-mat",
+        "/ban-lam-viec/vang-mat",
+        {"substitute": "tu_phap_2", "date_from": "2026-03-02", "date_to": "2026-03-04", "note": "Đi tập huấn"},
+    )
     assert declared.status_code == 302
     assert "Lê Hộ Tịch" in client.get("/ban-lam-viec/vang-mat").get_data(as_text=True)
-    overlapping = post_on_page(client, "/ban-lam-viec/vang-mat", "/ban-lam-viec/vang-mat", {
-        "substitute": "tu_phap_2", "date_from": "2026-03-04", "date_to": "2026-03-06"})
+    overlapping = post_on_page(
+        client,
+        "/ban-lam-viec/vang-mat",
+        "/ban-lam-viec/vang-mat",
+        {"substitute": "tu_phap_2", "date_from": "2026-03-04", "date_to": "2026-03-06"},
+    )
     assert overlapping.status_code == 422
     assert "tu_phap_1 đã đăng ký vắng mặt từ 02/03/2026 đến 04/03/2026" in overlapping.get_data(as_text=True)
 
@@ -383,8 +428,12 @@ def test_an_absence_routes_work_to_the_substitute_and_a_circular_one_is_refused(
     login(client, "tu_phap_2")
     covering = client.get(INBOX + "?tab=thay_nguoi_vang").get_data(as_text=True)
     assert item_ids(covering) == [item.id] and "thay Trần Tư Pháp" in covering
-    circular = post_on_page(client, "/ban-lam-viec/vang-mat", "/ban-lam-viec/vang-mat", {
-        "substitute": "tu_phap_1", "date_from": "2026-03-03", "date_to": "2026-03-03"})
+    circular = post_on_page(
+        client,
+        "/ban-lam-viec/vang-mat",
+        "/ban-lam-viec/vang-mat",
+        {"substitute": "tu_phap_1", "date_from": "2026-03-03", "date_to": "2026-03-03"},
+    )
     text = circular.get_data(as_text=True)
     assert circular.status_code == 422 and 'value="2026-03-03"' in text
     assert "Ủy quyền vòng tròn: tu_phap_2 → tu_phap_1 → tu_phap_2" in text
@@ -399,6 +448,7 @@ def test_an_absence_routes_work_to_the_substitute_and_a_circular_one_is_refused(
 
 # -- printed forms ----------------------------------------------------------------------------------
 
+
 def test_apology_once_with_both_appointments_and_a_control_slip_with_late_steps(client, web_rt, birth, clock):
     login(client, "mot_cua_1")
     arrive(web_rt, birth)
@@ -410,8 +460,12 @@ def test_apology_once_with_both_appointments_and_a_control_slip_with_late_steps(
     page_url = f"/ban-lam-viec/ho-so/{dossier.id}"
     page = client.get(page_url).get_data(as_text=True)
     assert "Lập phiếu xin lỗi" in page  # 1h45 of steps left cannot end by today's 17:00
-    moved = post_on_page(client, page_url, f"/ban-lam-viec/ho-so/{dossier.id}/hen-lai",
-                         {"new_appointment": "2026-03-03T17:00", "reason": "Chờ xác minh nơi sinh"})
+    moved = post_on_page(
+        client,
+        page_url,
+        f"/ban-lam-viec/ho-so/{dossier.id}/hen-lai",
+        {"new_appointment": "2026-03-03T17:00", "reason": "Chờ xác minh nơi sinh"},
+    )
     assert moved.status_code == 302
     letter = client.get(moved.headers["Location"]).get_data(as_text=True)
     assert "Phiếu xin lỗi và hẹn lại ngày trả kết quả" in letter
@@ -422,8 +476,12 @@ def test_apology_once_with_both_appointments_and_a_control_slip_with_late_steps(
     assert "Chờ xác minh nơi sinh" in letter
     assert "ngày 02/03/2026" not in letter and "Ngày 08:00" not in letter
 
-    again = post_on_page(client, page_url, f"/ban-lam-viec/ho-so/{dossier.id}/hen-lai",
-                         {"new_appointment": "2026-03-04T17:00", "reason": "Lần nữa"})
+    again = post_on_page(
+        client,
+        page_url,
+        f"/ban-lam-viec/ho-so/{dossier.id}/hen-lai",
+        {"new_appointment": "2026-03-04T17:00", "reason": "Lần nữa"},
+    )
     assert again.status_code == 422 and "chỉ được hẹn lại một lần" in again.get_data(as_text=True)
     assert only_dossier(web_rt).appointment_at.isoformat().startswith("2026-03-03T10:00")  # 17:00 in Hà Nội
 
@@ -443,8 +501,10 @@ def test_a_new_appointment_not_ahead_or_not_after_the_original_is_refused_at_its
     login(client, "lanh_dao_1")
     page_url = f"/ban-lam-viec/ho-so/{dossier.id}"
     action = f"{page_url}/hen-lai"
-    for typed, message in (("2026-03-02T09:00", "Ngày hẹn mới phải sau thời điểm hiện tại"),
-                           ("2026-03-02T17:00", "Ngày hẹn mới phải sau ngày hẹn ban đầu")):
+    for typed, message in (
+        ("2026-03-02T09:00", "Ngày hẹn mới phải sau thời điểm hiện tại"),
+        ("2026-03-02T17:00", "Ngày hẹn mới phải sau ngày hẹn ban đầu"),
+    ):
         refused = post_on_page(client, page_url, action, {"new_appointment": typed, "reason": "Chờ xác minh"})
         assert refused.status_code == 422
         assert field_error(refused, "reappoint.new_appointment").startswith(message)
@@ -466,8 +526,9 @@ def test_the_printed_letter_stays_vietnamese_in_the_english_interface(client, we
     login(client, "lanh_dao_1")
     client.get("/ngon-ngu/en?next=/")
     page_url = f"/ban-lam-viec/ho-so/{dossier.id}"
-    moved = post_on_page(client, page_url, f"{page_url}/hen-lai",
-                         {"new_appointment": "2026-03-04T10:00", "reason": "Chờ xác minh"})
+    moved = post_on_page(
+        client, page_url, f"{page_url}/hen-lai", {"new_appointment": "2026-03-04T10:00", "reason": "Chờ xác minh"}
+    )
     assert moved.status_code == 302
     letter = client.get(moved.headers["Location"]).get_data(as_text=True)
     assert "10 giờ 00, ngày 04 tháng 03 năm 2026" in letter
@@ -480,8 +541,9 @@ def test_a_refusal_without_its_reason_is_refused_at_the_field_and_nothing_is_wri
     arrive(web_rt, birth)
     item = open_item(web_rt, only_dossier(web_rt).id)
     page_url = f"/ban-lam-viec/buoc/{item.id}"
-    refused = post_on_page(client, page_url, f"{page_url}/hoan-thanh",
-                           {**ACCEPT, "ket_qua": "tu_choi", "ly_do_tu_choi": "  "})
+    refused = post_on_page(
+        client, page_url, f"{page_url}/hoan-thanh", {**ACCEPT, "ket_qua": "tu_choi", "ly_do_tu_choi": "  "}
+    )
     assert refused.status_code == 422
     [message] = html.fromstring(refused.get_data(as_text=True)).xpath('//*[@id="field-ly_do_tu_choi-error"]')
     assert message.text_content().startswith("Từ chối cần ghi lý do")
@@ -505,8 +567,9 @@ def test_a_clerk_who_is_not_a_leader_cannot_reappoint(client, web_rt, birth):
     receive(client, birth)
     dossier = only_dossier(web_rt)
     page_url = f"/ban-lam-viec/ho-so/{dossier.id}"
-    refused = post_on_page(client, page_url, f"{page_url}/hen-lai",
-                           {"new_appointment": "2026-03-03T17:00", "reason": "x"})
+    refused = post_on_page(
+        client, page_url, f"{page_url}/hen-lai", {"new_appointment": "2026-03-03T17:00", "reason": "x"}
+    )
     assert refused.status_code == 403
     assert only_dossier(web_rt).re_appointment_reason is None
 
@@ -517,8 +580,10 @@ def test_the_receiving_communes_leader_does_not_reappoint_another_communes_dossi
     dossier = only_dossier(web_rt)
     login(client, "lanh_dao_1")
     token = csrf_token(client.get(INBOX).get_data(as_text=True))
-    refused = client.post(f"/ban-lam-viec/ho-so/{dossier.id}/hen-lai", data={
-        "csrf_token": token, "new_appointment": "2026-03-03T17:00", "reason": "x"})
+    refused = client.post(
+        f"/ban-lam-viec/ho-so/{dossier.id}/hen-lai",
+        data={"csrf_token": token, "new_appointment": "2026-03-03T17:00", "reason": "x"},
+    )
     assert refused.status_code == 403
     assert only_dossier(web_rt).re_appointment_reason is None
 
@@ -538,7 +603,9 @@ def test_an_applicant_withdraws_the_dossier_and_gets_a_stop_notice(client, web_r
     assert refused.status_code == 422 and "Chỉ bộ phận một cửa hoặc lãnh đạo" in refused.get_data(as_text=True)
 
     login(client, "mot_cua_1")
-    done = post_on_page(client, page_url, f"{page_url}/dung", {"kind": "rut", "reason": "Công dân xin rút để bổ sung sau"})
+    done = post_on_page(
+        client, page_url, f"{page_url}/dung", {"kind": "rut", "reason": "Công dân xin rút để bổ sung sau"}
+    )
     assert done.status_code == 302 and done.headers["Location"].endswith(f"/in/{dossier.id}/dung")
     stopped = only_dossier(web_rt)
     assert (stopped.run_state, stopped.status) == ("cancelled", 8)

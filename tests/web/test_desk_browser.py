@@ -23,8 +23,7 @@ pytestmark = pytest.mark.browser
 def two_dossiers(web_rt, clock):
     birth = publish_birth_registration(web_rt)
     for name in ("Trần Thị Bích", "Lê Văn Cường"):
-        dossiers.start_dossier(web_rt, definition_id=birth.id, unit_code="00070", applicant_name=name,
-                               actor=RECEPTION)
+        dossiers.start_dossier(web_rt, definition_id=birth.id, unit_code="00070", applicant_name=name, actor=RECEPTION)
         clock.advance(minutes=10)
 
 
@@ -37,8 +36,13 @@ def server(app, two_dossiers):
 @pytest.fixture(params=["desktop", "phone"])
 def page(chromium, server, request):  # noqa: F811
     """The clerk's tab (a clerk's home is the inbox), on an office desktop and on a phone."""
-    tab = open_browser(chromium, server, "mot_cua_1", home="/ban-lam-viec/",
-                       viewport={"desktop": DESKTOP, "phone": PHONE}[request.param])
+    tab = open_browser(
+        chromium,
+        server,
+        "mot_cua_1",
+        home="/ban-lam-viec/",
+        viewport={"desktop": DESKTOP, "phone": PHONE}[request.param],
+    )
     tab.size = request.param
     return tab
 

@@ -32,8 +32,14 @@ PDF = tiny_pdf("To khai dang ky khai sinh")
 PNG = tiny_png()
 TU_PHAP_1 = Actor("tu_phap_1", frozenset({"tu_phap_ho_tich"}), "00070")
 LANH_DAO_1 = Actor("lanh_dao_1", frozenset({"lanh_dao"}), "00070")
-APPRAISED = {"ket_qua": "khong_dat", "y_kien": "Giấy chứng sinh bị tẩy xóa", "ho_ten_tre": "Nguyễn Bình An",
-             "ngay_sinh": "2026-02-20", "noi_sinh": "Bệnh viện Phụ sản Hà Nội", "gioi_tinh": "nam"}
+APPRAISED = {
+    "ket_qua": "khong_dat",
+    "y_kien": "Giấy chứng sinh bị tẩy xóa",
+    "ho_ten_tre": "Nguyễn Bình An",
+    "ngay_sinh": "2026-02-20",
+    "noi_sinh": "Bệnh viện Phụ sản Hà Nội",
+    "gioi_tinh": "nam",
+}
 
 
 @pytest.fixture
@@ -43,9 +49,19 @@ def birth(web_rt):
 
 def receive(client, definition, files: dict | None = None, **fields):
     token = csrf_token(client.get(RECEPTION_FORM).get_data(as_text=True))
-    data = {"csrf_token": token, "definition_id": str(definition.id), "applicant_name": "Nguyễn Văn An",
-            "id_number": "001090012345", "phone": "0912345678", "address": "12 Hàng Bạc, Hoàn Kiếm",
-            "unit_code": "00070", "received_at": "", "documents": ["0", "1"], "fee_vnd": "8000", **fields}
+    data = {
+        "csrf_token": token,
+        "definition_id": str(definition.id),
+        "applicant_name": "Nguyễn Văn An",
+        "id_number": "001090012345",
+        "phone": "0912345678",
+        "address": "12 Hàng Bạc, Hoàn Kiếm",
+        "unit_code": "00070",
+        "received_at": "",
+        "documents": ["0", "1"],
+        "fee_vnd": "8000",
+        **fields,
+    }
     for name, (filename, content, content_type) in (files or {}).items():
         data[name] = (io.BytesIO(content), filename, content_type)
     return client.post(RECEPTION_FORM, data=data, content_type="multipart/form-data")
@@ -58,8 +74,11 @@ def dossier_of(rt) -> DossierRecord:
 
 def open_item(rt, dossier_id: int) -> WorkItemRecord:
     with rt.db.read_session() as s:
-        return s.scalars(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id,
-                                                      WorkItemRecord.state.in_(("open", "claimed")))).one()
+        return s.scalars(
+            select(WorkItemRecord).where(
+                WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state.in_(("open", "claimed"))
+            )
+        ).one()
 
 
 def stored(app) -> list:
@@ -70,8 +89,11 @@ def stored(app) -> list:
 
 def received_with_scans(client, rt, birth) -> DossierRecord:
     login(client, "mot_cua_1")
-    done = receive(client, birth, files={"file_0": ("tờ khai.pdf", PDF, "application/pdf"),
-                                         "file_1": ("giấy chứng sinh.png", PNG, "image/png")})
+    done = receive(
+        client,
+        birth,
+        files={"file_0": ("tờ khai.pdf", PDF, "application/pdf"), "file_1": ("giấy chứng sinh.png", PNG, "image/png")},
+    )
     assert done.status_code == 302, done.get_data(as_text=True)
     return dossier_of(rt)
 
@@ -81,7 +103,9 @@ def test_one_save_receives_the_dossier_with_its_scans_and_hands_it_to_the_specia
     assert open_item(web_rt, dossier.id).element_id == "tham_dinh"  # no second reception step to open
     assert dossier.applicant["fee_vnd"] == 8000
     assert [(d["index"], d["paper"], d["digitised"]) for d in dossier.applicant["documents"]] == [
-        (0, True, True), (1, True, True)]
+        (0, True, True),
+        (1, True, True),
+    ]
     page = html.fromstring(client.get(f"/ban-lam-viec/ho-so/{dossier.id}").get_data(as_text=True))
     links = page.xpath('//ul[@id="checklist"]//a')
     assert [a.text_content() for a in links] == ["tờ khai.pdf", "giấy chứng sinh.png"]
@@ -98,8 +122,11 @@ def test_one_save_receives_the_dossier_with_its_scans_and_hands_it_to_the_specia
 
 def test_a_scan_that_is_not_what_it_says_is_refused_at_its_item_and_nothing_is_written(client, web_rt, birth, app):
     login(client, "mot_cua_1")
-    refused = receive(client, birth, files={"file_0": ("to_khai.pdf", PDF, "application/pdf"),
-                                            "file_1": ("anh.pdf", PNG, "application/pdf")})
+    refused = receive(
+        client,
+        birth,
+        files={"file_0": ("to_khai.pdf", PDF, "application/pdf"), "file_1": ("anh.pdf", PNG, "application/pdf")},
+    )
     assert refused.status_code == 422
     page = html.fromstring(refused.get_data(as_text=True))
     [message] = page.xpath('//*[@id="file_1-error"]')
@@ -173,7 +200,7 @@ def test_a_returned_step_comes_back_filled_with_what_was_entered_and_keeps_the_e
     page = html.fromstring(client.get(f"/ban-lam-viec/ho-so/{dossier.id}").get_data(as_text=True))
     appraisal = page.xpath('//section[@data-step="tham_dinh"]')[0]
     assert appraisal.xpath('string(.//dl[1]/dd[@data-field="noi_sinh"])') == "Hàng Bạc"  # latest first
-    assert "Bệnh viện Phụ sản Hà Nội" in appraisal.xpath('string(.//details)')  # the earlier one on demand
+    assert "Bệnh viện Phụ sản Hà Nội" in appraisal.xpath("string(.//details)")  # the earlier one on demand
 
 
 def test_a_result_file_is_attached_on_the_step_and_the_archive_holds_everything(client, web_rt, birth):
@@ -183,14 +210,28 @@ def test_a_result_file_is_attached_on_the_step_and_the_archive_holds_everything(
     login(client, "lanh_dao_1")
     page_url = f"/ban-lam-viec/buoc/{signing.id}"
     token = csrf_token(client.get(page_url).get_data(as_text=True))
-    wrong = client.post(f"/ban-lam-viec/ho-so/{dossier.id}/tai-lieu", content_type="multipart/form-data", data={
-        "csrf_token": token, "item_id": str(signing.id), "kind": "result",
-        "file": (io.BytesIO(b"MZ\x90\x00"), "virus.pdf", "application/pdf")})
+    wrong = client.post(
+        f"/ban-lam-viec/ho-so/{dossier.id}/tai-lieu",
+        content_type="multipart/form-data",
+        data={
+            "csrf_token": token,
+            "item_id": str(signing.id),
+            "kind": "result",
+            "file": (io.BytesIO(b"MZ\x90\x00"), "virus.pdf", "application/pdf"),
+        },
+    )
     assert wrong.status_code == 422 and "virus.pdf" in wrong.get_data(as_text=True)
     result = tiny_pdf("Giay khai sinh - ban chinh")
-    added = client.post(f"/ban-lam-viec/ho-so/{dossier.id}/tai-lieu", content_type="multipart/form-data", data={
-        "csrf_token": token, "item_id": str(signing.id), "kind": "result",
-        "file": (io.BytesIO(result), "giấy khai sinh.pdf", "application/pdf")})
+    added = client.post(
+        f"/ban-lam-viec/ho-so/{dossier.id}/tai-lieu",
+        content_type="multipart/form-data",
+        data={
+            "csrf_token": token,
+            "item_id": str(signing.id),
+            "kind": "result",
+            "file": (io.BytesIO(result), "giấy khai sinh.pdf", "application/pdf"),
+        },
+    )
     assert added.status_code == 302 and added.headers["Location"].endswith(page_url)
 
     archive = client.get(f"/ban-lam-viec/ho-so/{dossier.id}/luu-tru.zip")
@@ -198,13 +239,21 @@ def test_a_result_file_is_attached_on_the_step_and_the_archive_holds_everything(
     with zipfile.ZipFile(io.BytesIO(archive.data)) as zf:
         manifest = json.loads(zf.read("manifest.json"))
         assert [(f["name"], f["kind"]) for f in manifest["files"]] == [
-            ("tờ khai.pdf", "reception"), ("giấy chứng sinh.png", "reception"), ("giấy khai sinh.pdf", "result")]
+            ("tờ khai.pdf", "reception"),
+            ("giấy chứng sinh.png", "reception"),
+            ("giấy khai sinh.pdf", "result"),
+        ]
         assert manifest["files"][2]["step"] == "ky_duyet" and manifest["files"][2]["uploaded_by"] == "lanh_dao_1"
         for f in manifest["files"]:
             assert hashlib.sha256(zf.read(f["path"])).hexdigest() == f["sha256"]
         appraisal = next(s for s in manifest["data"] if s["step"] == "tham_dinh")
-        assert {"name": "ho_ten_tre", "label": "Họ, chữ đệm, tên của trẻ", "value": "Nguyễn Bình An",
-                "shown": "Nguyễn Bình An", "format": None} in appraisal["entries"][0]["fields"]
+        assert {
+            "name": "ho_ten_tre",
+            "label": "Họ, chữ đệm, tên của trẻ",
+            "value": "Nguyễn Bình An",
+            "shown": "Nguyễn Bình An",
+            "format": None,
+        } in appraisal["entries"][0]["fields"]
 
 
 def test_the_api_gives_the_data_the_files_and_the_archive_and_takes_a_file(client, web_rt, birth):
@@ -212,8 +261,9 @@ def test_the_api_gives_the_data_the_files_and_the_archive_and_takes_a_file(clien
 
     dossier = received_with_scans(client, web_rt, birth)
     steps.complete_step(web_rt, open_item(web_rt, dossier.id).id, TU_PHAP_1, {**APPRAISED, "ket_qua": "dat"})
-    made = CliRunner().invoke(main, ["api-token", "create", "--user", "lanh_dao_1", "--name", "Lưu trữ"],
-                              env={"DATABASE_URL": web_rt.db.url})
+    made = CliRunner().invoke(
+        main, ["api-token", "create", "--user", "lanh_dao_1", "--name", "Lưu trữ"], env={"DATABASE_URL": web_rt.db.url}
+    )
     headers = {"Authorization": f"Bearer {made.stdout.strip().splitlines()[-1]}"}
     base = f"/api/v1/dossiers/{dossier.code}"
 
@@ -221,15 +271,26 @@ def test_the_api_gives_the_data_the_files_and_the_archive_and_takes_a_file(clien
     assert [s["step"] for s in data] == ["tiep_nhan", "tham_dinh"]
     assert data[1]["entries"][0]["completed_by"] == "tu_phap_1"
 
-    refused = client.post(f"{base}/attachments", headers=headers, content_type="multipart/form-data",
-                          data={"kind": "result", "file": (io.BytesIO(b"hello"), "a.txt", "text/plain")})
+    refused = client.post(
+        f"{base}/attachments",
+        headers=headers,
+        content_type="multipart/form-data",
+        data={"kind": "result", "file": (io.BytesIO(b"hello"), "a.txt", "text/plain")},
+    )
     assert refused.status_code == 422 and refused.json["field"] == "file"
-    added = client.post(f"{base}/attachments", headers=headers, content_type="multipart/form-data",
-                        data={"kind": "result", "file": (io.BytesIO(PDF), "ket_qua.pdf", "application/pdf")})
+    added = client.post(
+        f"{base}/attachments",
+        headers=headers,
+        content_type="multipart/form-data",
+        data={"kind": "result", "file": (io.BytesIO(PDF), "ket_qua.pdf", "application/pdf")},
+    )
     assert added.status_code == 201 and added.json["sha256"] == hashlib.sha256(PDF).hexdigest()
-    bad_item = client.post(f"{base}/attachments", headers=headers, content_type="multipart/form-data",
-                           data={"kind": "reception", "checklist_index": "-1",
-                                 "file": (io.BytesIO(PDF), "x.pdf", "application/pdf")})
+    bad_item = client.post(
+        f"{base}/attachments",
+        headers=headers,
+        content_type="multipart/form-data",
+        data={"kind": "reception", "checklist_index": "-1", "file": (io.BytesIO(PDF), "x.pdf", "application/pdf")},
+    )
     assert bad_item.status_code == 422 and bad_item.json["field"] == "checklist_index"
     listed = client.get(f"{base}/attachments", headers=headers).json
     assert [a["name"] for a in listed] == ["tờ khai.pdf", "giấy chứng sinh.png", "ket_qua.pdf"]
@@ -244,16 +305,31 @@ def test_the_api_gives_the_data_the_files_and_the_archive_and_takes_a_file(clien
 def test_an_online_dossiers_scans_sent_through_the_api_show_under_their_checklist_item(client, web_rt, birth):
     from click.testing import CliRunner
 
-    made = CliRunner().invoke(main, ["api-token", "create", "--user", "mot_cua_1", "--name", "Cổng DVC"],
-                              env={"DATABASE_URL": web_rt.db.url})
+    made = CliRunner().invoke(
+        main, ["api-token", "create", "--user", "mot_cua_1", "--name", "Cổng DVC"], env={"DATABASE_URL": web_rt.db.url}
+    )
     headers = {"Authorization": f"Bearer {made.stdout.strip().splitlines()[-1]}"}
-    started = client.post("/api/v1/dossiers", headers=headers, json={
-        "template_key": "dang_ky_khai_sinh", "unit_code": "00070", "channel": "online",
-        "applicant": {"name": "Nguyễn Văn An", "id_number": "001090012345"}})
+    started = client.post(
+        "/api/v1/dossiers",
+        headers=headers,
+        json={
+            "template_key": "dang_ky_khai_sinh",
+            "unit_code": "00070",
+            "channel": "online",
+            "applicant": {"name": "Nguyễn Văn An", "id_number": "001090012345"},
+        },
+    )
     code = started.json["code"]
-    sent = client.post(f"/api/v1/dossiers/{code}/attachments", headers=headers, content_type="multipart/form-data",
-                       data={"kind": "reception", "checklist_index": "1",
-                             "file": (io.BytesIO(PNG), "giay_chung_sinh.png", "image/png")})
+    sent = client.post(
+        f"/api/v1/dossiers/{code}/attachments",
+        headers=headers,
+        content_type="multipart/form-data",
+        data={
+            "kind": "reception",
+            "checklist_index": "1",
+            "file": (io.BytesIO(PNG), "giay_chung_sinh.png", "image/png"),
+        },
+    )
     assert sent.status_code == 201 and sent.json["checklist_index"] == 1
     login(client, "mot_cua_1")
     page = html.fromstring(client.get(f"/ban-lam-viec/ho-so/{dossier_of(web_rt).id}").get_data(as_text=True))

@@ -57,8 +57,12 @@ def test_no_engine_error_is_raised_with_a_message_a_translator_cannot_see():
                         offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     findings, methods = engine_messages.FINDINGS
     for node in ast.walk(ast.parse((ROOT / findings).read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) in methods \
-                and len(node.args) > 1 and isinstance(node.args[1], ast.JoinedStr):
+        if (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", None) in methods
+            and len(node.args) > 1
+            and isinstance(node.args[1], ast.JoinedStr)
+        ):
             offenders.append(f"{findings}:{node.lineno}")
     assert offenders == []
 
@@ -70,6 +74,7 @@ def in_language(app):
         context.push()
         session["lang"] = language
         return context
+
     contexts = []
     yield lambda language: contexts.append(use(language))
     for context in reversed(contexts):
@@ -77,25 +82,34 @@ def in_language(app):
 
 
 def test_a_refusal_reads_in_vietnamese_with_its_names_and_in_english_on_english_pages(in_language):
-    reason = refusal_to_work(Actor("tu_phap_1", frozenset({"tu_phap_ho_tich"}), "00070"),
-                             unit_code="00070", role="lanh_dao", assignee=None)
+    reason = refusal_to_work(
+        Actor("tu_phap_1", frozenset({"tu_phap_ho_tich"}), "00070"), unit_code="00070", role="lanh_dao", assignee=None
+    )
     in_language("vi")
-    assert localised(PermissionDenied.because(reason)) == \
-        "Bước này cần vai trò lanh_dao; tu_phap_1 có vai trò tu_phap_ho_tich."
+    assert (
+        localised(PermissionDenied.because(reason))
+        == "Bước này cần vai trò lanh_dao; tu_phap_1 có vai trò tu_phap_ho_tich."
+    )
     in_language("en")
-    assert localised(PermissionDenied.because(reason)) == "the step needs role 'lanh_dao'; tu_phap_1 has tu_phap_ho_tich"
+    assert (
+        localised(PermissionDenied.because(reason)) == "the step needs role 'lanh_dao'; tu_phap_1 has tu_phap_ho_tich"
+    )
 
 
 def test_states_nested_reasons_and_dates_are_put_back_in_vietnamese(in_language):
     in_language("vi")
-    done = ConflictError("step '%(step)s' is already %(state)s by %(user)s", step="Ký duyệt", state="completed",
-                         user="lanh_dao_1")
+    done = ConflictError(
+        "step '%(step)s' is already %(state)s by %(user)s", step="Ký duyệt", state="completed", user="lanh_dao_1"
+    )
     assert localised(done) == "Bước “Ký duyệt” đã hoàn thành bởi lanh_dao_1."
-    nested = InvalidAction("%(reason)s; declare the absence for a role they hold",
-                           reason=Reason.of("%(user)s does not have role '%(role)s'", user="tu_phap_2", role="mot_cua"))
+    nested = InvalidAction(
+        "%(reason)s; declare the absence for a role they hold",
+        reason=Reason.of("%(user)s does not have role '%(role)s'", user="tu_phap_2", role="mot_cua"),
+    )
     assert localised(nested) == "tu_phap_2 không có vai trò mot_cua. Hãy đăng ký vắng mặt cho một vai trò người đó có."
-    dated = InvalidAction("the absence ends (%(end)s) before it starts (%(start)s)",
-                          end=date(2026, 3, 1), start=date(2026, 3, 2))
+    dated = InvalidAction(
+        "the absence ends (%(end)s) before it starts (%(start)s)", end=date(2026, 3, 1), start=date(2026, 3, 2)
+    )
     assert localised(dated) == "Ngày kết thúc (01/03/2026) trước ngày bắt đầu (02/03/2026)."
 
 
@@ -118,16 +132,20 @@ def test_validation_findings_read_in_the_modellers_language(in_language):
 
 def test_a_message_missing_from_the_catalogue_shows_in_english_rather_than_not_at_all(in_language):
     in_language("vi")
-    assert localised(InvalidAction("something new went wrong with %(what)s", what="X")) == \
-        "something new went wrong with X"
+    assert (
+        localised(InvalidAction("something new went wrong with %(what)s", what="X"))
+        == "something new went wrong with X"
+    )
 
 
 def test_the_shared_error_page_shows_the_refusal_in_the_readers_language(app):
     """Not only the desk: a refusal raised by any view reaches the error page translated."""
+
     @app.get("/thu-tu-choi")
     def refuse():
-        raise PermissionDenied("only a leader of unit %(unit)s may issue the apology letter for dossier %(code)s",
-                               unit="00070", code="X-1")
+        raise PermissionDenied(
+            "only a leader of unit %(unit)s may issue the apology letter for dossier %(code)s", unit="00070", code="X-1"
+        )
 
     client = app.test_client()
     page = client.get("/thu-tu-choi")

@@ -19,16 +19,36 @@ PLACEHOLDER = re.compile(r"%\(\w+\)s|%%")
 
 # (user, page, English that must show, Vietnamese heading it replaces)
 PAGES = [
-    ("chuyen_vien_1", "/ban-lam-viec/", ["<h1>Inbox ·", "Search by dossier code or applicant", "Mine", "Team"],
-     "Hộp việc ·"),
-    ("mot_cua_1", "/ban-lam-viec/tiep-nhan", ["<h1>Dossier reception</h1>", "Administrative procedure",
-                                              "Save and print"], "Tiếp nhận hồ sơ"),
-    ("chuyen_vien_1", "/ban-lam-viec/vang-mat", ["<h1>Absences and substitutes</h1>", "Declare an absence"],
-     "Đăng ký vắng mặt"),
-    ("giam_sat", "/giam-sat/", ["<h1>Dossier processing supervision</h1>", "Statistics", "On-time rate",
-                                "By commune/ward"], "Giám sát giải quyết hồ sơ"),
-    ("mo_hinh", "/mo-hinh/", ["<h1>Administrative procedures and process templates</h1>",
-                              "Search by procedure name or code"], "Thủ tục hành chính và mẫu quy trình"),
+    (
+        "chuyen_vien_1",
+        "/ban-lam-viec/",
+        ["<h1>Inbox ·", "Search by dossier code or applicant", "Mine", "Team"],
+        "Hộp việc ·",
+    ),
+    (
+        "mot_cua_1",
+        "/ban-lam-viec/tiep-nhan",
+        ["<h1>Dossier reception</h1>", "Administrative procedure", "Save and print"],
+        "Tiếp nhận hồ sơ",
+    ),
+    (
+        "chuyen_vien_1",
+        "/ban-lam-viec/vang-mat",
+        ["<h1>Absences and substitutes</h1>", "Declare an absence"],
+        "Đăng ký vắng mặt",
+    ),
+    (
+        "giam_sat",
+        "/giam-sat/",
+        ["<h1>Dossier processing supervision</h1>", "Statistics", "On-time rate", "By commune/ward"],
+        "Giám sát giải quyết hồ sơ",
+    ),
+    (
+        "mo_hinh",
+        "/mo-hinh/",
+        ["<h1>Administrative procedures and process templates</h1>", "Search by procedure name or code"],
+        "Thủ tục hành chính và mẫu quy trình",
+    ),
 ]
 
 
@@ -37,8 +57,9 @@ def _catalogue():
         return read_po(f, locale="en")
 
 
-@pytest.mark.parametrize(("username", "path", "english", "vietnamese"), PAGES,
-                         ids=[f"{user}:{path}" for user, path, _e, _v in PAGES])
+@pytest.mark.parametrize(
+    ("username", "path", "english", "vietnamese"), PAGES, ids=[f"{user}:{path}" for user, path, _e, _v in PAGES]
+)
 def test_signed_in_pages_of_each_workspace_show_english_headings(client, username, path, english, vietnamese):
     login(client, username)
     vi_page = client.get(path)
@@ -68,9 +89,11 @@ def test_every_extracted_message_is_in_the_catalogue():
     catalogue = _catalogue()
     with (WEB / "translations" / "babel.cfg").open() as f:
         method_map, options_map = parse_mapping_cfg(f)
-    missing = [(filename, message) for filename, _line, message, _comments, context
-               in extract_from_dir(str(WEB), method_map, options_map)
-               if catalogue.get(message if isinstance(message, str) else message[0], context=context) is None]
+    missing = [
+        (filename, message)
+        for filename, _line, message, _comments, context in extract_from_dir(str(WEB), method_map, options_map)
+        if catalogue.get(message if isinstance(message, str) else message[0], context=context) is None
+    ]
     assert missing == []
 
 
@@ -111,8 +134,10 @@ def _untranslatable_literals(path: Path, catalogue) -> list[str]:
         if isinstance(parents.get(node), ast.Expr) or "%d/%m" in node.value:
             continue  # a docstring, or a date format chosen by language
         ancestor = parents.get(node)
-        while ancestor is not None and not (isinstance(ancestor, ast.Call) and (
-                getattr(ancestor.func, "id", None) or getattr(ancestor.func, "attr", None)) in TRANSLATING_CALLS):
+        while ancestor is not None and not (
+            isinstance(ancestor, ast.Call)
+            and (getattr(ancestor.func, "id", None) or getattr(ancestor.func, "attr", None)) in TRANSLATING_CALLS
+        ):
             ancestor = parents.get(ancestor)
         if ancestor is None and catalogue.get(node.value) is None:
             found.append(f"{path.relative_to(WEB)}:{node.lineno}: {node.value[:60]}")
@@ -123,6 +148,11 @@ def test_no_page_text_written_in_python_escapes_the_english_catalogue():
     """Vietnamese a view puts on a page goes through gettext (or is a catalogued label), so the
     English interface never shows Vietnamese by accident. The API answers in Vietnamese."""
     catalogue = _catalogue()
-    sources = [p for p in WEB.rglob("*.py") if "translations" not in p.parts and p.parts[len(WEB.parts)] != "api"
-               and str(p.relative_to(WEB)) not in STAYS_VIETNAMESE]
+    sources = [
+        p
+        for p in WEB.rglob("*.py")
+        if "translations" not in p.parts
+        and p.parts[len(WEB.parts)] != "api"
+        and str(p.relative_to(WEB)) not in STAYS_VIETNAMESE
+    ]
     assert [line for path in sources for line in _untranslatable_literals(path, catalogue)] == []

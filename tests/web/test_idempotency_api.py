@@ -21,8 +21,12 @@ from web.api import dossiers as dossiers_api
 from web.api import work_items as work_items_api
 
 START = {"template_key": "dang_ky_khai_sinh", "unit_code": "00070", "applicant": APPLICANT}
-KEYED_ROUTES = [("/dossiers", "post"), ("/work-items/{item_id}/claim", "post"),
-                ("/work-items/{item_id}/complete", "post"), ("/interagency/dossiers/{code}/events", "post")]
+KEYED_ROUTES = [
+    ("/dossiers", "post"),
+    ("/work-items/{item_id}/claim", "post"),
+    ("/work-items/{item_id}/complete", "post"),
+    ("/interagency/dossiers/{code}/events", "post"),
+]
 
 
 class AnswerLost(BaseException):
@@ -47,7 +51,8 @@ def actions(web_rt, action: str) -> int:
 
 
 def test_a_start_whose_answer_was_lost_is_answered_again_without_a_second_dossier(
-        client, birth, token_for, web_rt, monkeypatch):
+    client, birth, token_for, web_rt, monkeypatch
+):
     headers = {**bearer(token_for("mot_cua_1")), "Idempotency-Key": "cong-dvc-7"}
     lose_the_first_answer(monkeypatch, dossiers_api)
     with pytest.raises(AnswerLost):
@@ -63,7 +68,8 @@ def test_a_start_whose_answer_was_lost_is_answered_again_without_a_second_dossie
 
 
 def test_claim_and_complete_with_a_key_are_made_once_and_answered_the_same(
-        client, birth, token_for, web_rt, monkeypatch):
+    client, birth, token_for, web_rt, monkeypatch
+):
     token = token_for("mot_cua_1")
     client.post("/api/v1/dossiers", json=START, headers=bearer(token))
     [item] = client.get("/api/v1/work-items?filter=group", headers=bearer(token)).json
@@ -100,8 +106,9 @@ def test_a_refused_change_keeps_no_key(client, birth, token_for, web_rt):
 
 @pytest.mark.parametrize("key", ["", "   ", "x" * 201])
 def test_a_bad_key_is_refused_naming_the_header(client, birth, token_for, web_rt, key):
-    answer = client.post("/api/v1/dossiers", json=START, headers={**bearer(token_for("mot_cua_1")),
-                                                                  "Idempotency-Key": key})
+    answer = client.post(
+        "/api/v1/dossiers", json=START, headers={**bearer(token_for("mot_cua_1")), "Idempotency-Key": key}
+    )
     assert answer.status_code == 422 and answer.json["field"] == "Idempotency-Key"
     assert count(web_rt, DossierRecord) == 0
 

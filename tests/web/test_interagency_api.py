@@ -25,8 +25,11 @@ def waiting(web_rt):
 
 def messages_received(rt, dossier_id) -> int:
     with rt.db.read_session() as s:
-        return s.scalar(select(func.count()).select_from(AuditEventRecord).where(
-            AuditEventRecord.dossier_id == dossier_id, AuditEventRecord.action == "message"))
+        return s.scalar(
+            select(func.count())
+            .select_from(AuditEventRecord)
+            .where(AuditEventRecord.dossier_id == dossier_id, AuditEventRecord.action == "message")
+        )
 
 
 def test_the_police_systems_message_moves_the_waiting_step_once_per_key(client, web_rt, waiting, token_for):

@@ -76,6 +76,7 @@ def no_problems(*pages) -> None:
 
 # -- a. the modeller -------------------------------------------------------------------------------
 
+
 def model_publish_and_roll_out(chromium, server, shot) -> None:  # noqa: F811
     page = open_browser(chromium, server, "mo_hinh", home="/mo-hinh/")
     shot(page, "model-procedures")
@@ -119,6 +120,7 @@ def model_publish_and_roll_out(chromium, server, shot) -> None:  # noqa: F811
 
 
 # -- b. reception ----------------------------------------------------------------------------------
+
 
 def receive(page, definition_id: int, name: str, shot, label: str) -> tuple[str, str]:
     """Receive a dossier at the desk; answers (its code, its appointment) from the printed slip."""
@@ -174,6 +176,7 @@ def reception(chromium, server, definition_id: int, shot):  # noqa: F811
 
 # -- c. through the inbox to the result -----------------------------------------------------------
 
+
 def open_from_inbox(page, server, tab: str, code: str, shot, name: str) -> None:
     """From the inbox's tab, search the dossier's code and open its step."""
     page.goto(f"{server}{INBOX}")
@@ -182,7 +185,9 @@ def open_from_inbox(page, server, tab: str, code: str, shot, name: str) -> None:
     page.fill("#q", code)
     page.wait_for_function(
         "(code) => { const rows = document.querySelectorAll('#inbox tbody tr');"
-        " return rows.length === 1 && rows[0].textContent.includes(code); }", arg=code)
+        " return rows.length === 1 && rows[0].textContent.includes(code); }",
+        arg=code,
+    )
     shot(page, f"{name}-inbox")
     page.click(f"#inbox tbody a:text-is('{code}')")
     page.wait_for_url("**/ban-lam-viec/buoc/*")
@@ -284,6 +289,7 @@ def work_through(chromium, server, clerk, code: str, dossier_url: str, clock, sh
 
 # -- d. a late dossier and the supervisor ---------------------------------------------------------
 
+
 def late_dossier_supervised(chromium, server, clerk, definition_id: int, clock, shot):  # noqa: F811
     clock.advance(minutes=10)
     code, appointment = receive(clerk, definition_id, "Lê Văn Cường", shot, "second")
@@ -333,6 +339,7 @@ def late_dossier_supervised(chromium, server, clerk, definition_id: int, clock, 
 
 # -- e. the citizen ---------------------------------------------------------------------------------
 
+
 def citizen_looks_up(chromium, server, code: str, appointment: str, shot):  # noqa: F811
     citizen = open_browser(chromium, server, None, viewport=PHONE)  # a citizen looks it up on a phone
     citizen.goto(f"{server}/")
@@ -344,8 +351,10 @@ def citizen_looks_up(chromium, server, code: str, appointment: str, shot):  # no
     citizen.click("main button[type=submit]")
     citizen.wait_for_selector("dl.card")
     assert citizen.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
-    card = {dt.text_content(): dd.text_content().strip() for dt, dd in zip(
-        citizen.locator("dl.card dt").all(), citizen.locator("dl.card dd").all())}
+    card = {
+        dt.text_content(): dd.text_content().strip()
+        for dt, dd in zip(citizen.locator("dl.card dt").all(), citizen.locator("dl.card dd").all())
+    }
     assert card["Mã hồ sơ"] == code
     assert card["Trạng thái"] == FINAL_STATUS
     assert card["Ngày hẹn trả"] == appointment

@@ -40,8 +40,11 @@ def modeller(client, modelled):
 
 def save(client, xml: bytes, base: int = 1, key: str = KEY):
     token = csrf_token(client.get(f"/mo-hinh/{key}/v{base}/sua").get_data(as_text=True))
-    return client.post(f"/mo-hinh/{key}/ban-nhap?tu-phien-ban={base}", data=xml,
-                       headers={"X-CSRFToken": token, "Content-Type": "application/xml"})
+    return client.post(
+        f"/mo-hinh/{key}/ban-nhap?tu-phien-ban={base}",
+        data=xml,
+        headers={"X-CSRFToken": token, "Content-Type": "application/xml"},
+    )
 
 
 def versions_of(rt, key: str = KEY) -> list[tuple[int, str]]:
@@ -54,6 +57,7 @@ def published_xml(rt) -> bytes:
 
 
 # -- lists ----------------------------------------------------------------------------------------
+
 
 def test_procedure_list_searches_without_accents_and_links_to_the_templates(modeller):
     page = modeller.get("/mo-hinh/?q=khai sinh").get_data(as_text=True)
@@ -85,8 +89,11 @@ def test_only_modellers_open_the_modelling_pages(client, modelled):
 def test_template_page_lists_versions_with_status_and_the_diagram(modeller, modelled):
     save(modeller, with_budgets(published_xml(modelled), {"ky_duyet": "15m"}))
     page = modeller.get(f"/mo-hinh/{KEY}").get_data(as_text=True)
-    rows = re.findall(r'<tr(?: aria-current="true")?>\s*<td><a href="[^"]+">(\d+)</a></td>\s*'
-                      r'<td><span class="badge[^"]*">([^<]+)<', page)
+    rows = re.findall(
+        r'<tr(?: aria-current="true")?>\s*<td><a href="[^"]+">(\d+)</a></td>\s*'
+        r'<td><span class="badge[^"]*">([^<]+)<',
+        page,
+    )
     assert rows == [("2", "Bản nháp"), ("1", "Đã công bố")]
     assert f'data-xml-url="/mo-hinh/{KEY}/v2.bpmn"' in page
     assert modeller.get(f"/mo-hinh/{KEY}/v2.bpmn").get_data(as_text=True).count('role="lanh_dao" budget="15m"') == 1
@@ -94,13 +101,15 @@ def test_template_page_lists_versions_with_status_and_the_diagram(modeller, mode
 
 # -- saving a draft -------------------------------------------------------------------------------
 
+
 def test_saving_stores_a_draft_and_answers_the_findings_with_their_element_ids(modeller, modelled):
     answer = save(modeller, with_budgets(published_xml(modelled), {"ky_duyet": "3 ngày"}))
     assert answer.status_code == 200
     body = answer.get_json()
     assert body["version"] == 2 and body["ok"] is False
     assert [(f["element_id"], f["code"], f["severity_label"]) for f in body["findings"]] == [
-        ("ky_duyet", "duration", "Lỗi")]
+        ("ky_duyet", "duration", "Lỗi")
+    ]
     assert versions_of(modelled) == [(1, "published"), (2, "draft")]
     assert 'budget="3 ngày"' in drafts.version_bpmn(modelled, KEY, 2)
     assert 'budget="3 ngày"' not in drafts.version_bpmn(modelled, KEY, 1)  # published stays as it was
@@ -122,15 +131,19 @@ def test_a_document_that_is_not_this_template_is_refused_and_nothing_is_written(
     other = save(modeller, published_xml(modelled).replace(b'id="dang_ky_khai_sinh"', b'id="khac"'))
     assert other.status_code == 400 and "dang_ky_khai_sinh" in other.get_json()["error"]
     token = csrf_token(modeller.get(f"/mo-hinh/{KEY}").get_data(as_text=True))
-    unknown = modeller.post("/mo-hinh/khac/ban-nhap", headers={"X-CSRFToken": token},
-                            data=published_xml(modelled).replace(b'id="dang_ky_khai_sinh"', b'id="khac"'))
+    unknown = modeller.post(
+        "/mo-hinh/khac/ban-nhap",
+        headers={"X-CSRFToken": token},
+        data=published_xml(modelled).replace(b'id="dang_ky_khai_sinh"', b'id="khac"'),
+    )
     assert unknown.status_code == 400 and unknown.get_json()["field"] == "key"
     assert versions_of(modelled) == [(1, "published")] and versions_of(modelled, "khac") == []
 
 
 def test_saving_without_the_csrf_header_is_refused(modeller, modelled):
-    answer = modeller.post(f"/mo-hinh/{KEY}/ban-nhap", data=published_xml(modelled),
-                           headers={"Content-Type": "application/xml"})
+    answer = modeller.post(
+        f"/mo-hinh/{KEY}/ban-nhap", data=published_xml(modelled), headers={"Content-Type": "application/xml"}
+    )
     assert answer.status_code == 400
     assert versions_of(modelled) == [(1, "published")]
 
@@ -144,6 +157,7 @@ def test_editor_page_carries_the_stored_findings_and_the_save_address(modeller, 
 
 
 # -- publishing -----------------------------------------------------------------------------------
+
 
 def publish(client, version: int):
     token = csrf_token(client.get(f"/mo-hinh/{KEY}").get_data(as_text=True))
@@ -169,8 +183,12 @@ def test_a_published_version_cannot_be_published_again(modeller, modelled):
 
 def test_a_draft_overtaken_by_a_newer_version_is_not_published(modeller, modelled):
     save(modeller, with_budgets(published_xml(modelled), {"ky_duyet": "15m"}))
-    definitions.deploy(modelled, {f"{KEY}.bpmn": with_budgets(published_xml(modelled), {"tiep_nhan": "2h"})},
-                       process_id=KEY, legal_limit="1d")
+    definitions.deploy(
+        modelled,
+        {f"{KEY}.bpmn": with_budgets(published_xml(modelled), {"tiep_nhan": "2h"})},
+        process_id=KEY,
+        legal_limit="1d",
+    )
     answer = publish(modeller, 2)
     assert answer.status_code == 422 and "Đã có phiên bản 3 mới hơn" in answer.get_data(as_text=True)
     assert versions_of(modelled) == [(1, "published"), (2, "draft"), (3, "published")]
@@ -178,8 +196,12 @@ def test_a_draft_overtaken_by_a_newer_version_is_not_published(modeller, modelle
 
 def test_publish_then_roll_out_to_126_communes_with_visible_progress(modeller, modelled):
     with modelled.db.session() as s:  # Hà Nội has 126 communes: 2 from the fixture and 124 more
-        s.add_all(UnitRecord(code=f"9{n:04d}", name=f"Xã thử {n}", kind="commune", parent_code="01",
-                             agency_code=f"01.9{n:04d}") for n in range(124))
+        s.add_all(
+            UnitRecord(
+                code=f"9{n:04d}", name=f"Xã thử {n}", kind="commune", parent_code="01", agency_code=f"01.9{n:04d}"
+            )
+            for n in range(124)
+        )
     save(modeller, with_budgets(published_xml(modelled), {"ky_duyet": "15m"}))
     published = publish(modeller, 2)
     assert published.status_code == 302
@@ -215,6 +237,7 @@ def test_a_draft_cannot_be_rolled_out(modeller, modelled):
 
 # -- diff and simulation ----------------------------------------------------------------------------
 
+
 def test_diff_shows_the_changed_budget_between_two_versions(modeller, modelled):
     save(modeller, with_budgets(published_xml(modelled), {"ky_duyet": "15m"}))
     page = modeller.get(f"/mo-hinh/{KEY}/so-sanh?tu=1&den=2").get_data(as_text=True)
@@ -226,8 +249,11 @@ def test_diff_shows_the_changed_budget_between_two_versions(modeller, modelled):
 def test_simulation_gives_the_appointment_and_each_steps_due_time(modeller):
     page = modeller.get(f"/mo-hinh/{KEY}/v1/mo-phong?don-vi=00070&tiep-nhan=2026-03-02T09:00").get_data(as_text=True)
     assert '<dd id="appointment">17:00 ngày 02/03/2026</dd>' in page  # same day: the day's close
-    steps = re.findall(r"<code>(\w+)</code></td><td>\w+</td>\s*<td class=\"num\">[\d.]+</td>\s*"
-                       r"<td>([^<]+)</td><td>([^<]+)</td>", page)
+    steps = re.findall(
+        r"<code>(\w+)</code></td><td>\w+</td>\s*<td class=\"num\">[\d.]+</td>\s*"
+        r"<td>([^<]+)</td><td>([^<]+)</td>",
+        page,
+    )
     assert steps == [
         ("tiep_nhan", "09:00 ngày 02/03/2026", "09:15 ngày 02/03/2026"),
         ("tham_dinh", "09:15 ngày 02/03/2026", "10:15 ngày 02/03/2026"),
@@ -248,6 +274,7 @@ def test_simulation_names_the_bad_field(modeller):
 
 # -- step-table authoring ---------------------------------------------------------------------------
 
+
 def test_step_table_page_reads_the_template_into_rows(modeller):
     page = modeller.get(f"/mo-hinh/{KEY}/bang-buoc").get_data(as_text=True)
     assert 'name="row-0-step_id" value="tiep_nhan"' in page
@@ -258,13 +285,21 @@ NEW_KEY = "xac_nhan_thu"
 
 
 def new_procedure(rt) -> None:
-    catalogue.import_json(rt, {"key": NEW_KEY, "code": "1.000999", "name": "Xác nhận thử nghiệm",
-                               "level": "commune", "legal_limit_days": 2})
+    catalogue.import_json(
+        rt,
+        {"key": NEW_KEY, "code": "1.000999", "name": "Xác nhận thử nghiệm", "level": "commune", "legal_limit_days": 2},
+    )
 
 
 def grid_form(token: str, rows: list[tuple]) -> dict:
-    form = {"csrf_token": token, "rows": str(len(rows)), "action": "tao-so-do", "name": "Xác nhận thử nghiệm",
-            "legal_limit": "2d", "roles": '{"mot_cua": "Bộ phận Một cửa"}'}
+    form = {
+        "csrf_token": token,
+        "rows": str(len(rows)),
+        "action": "tao-so-do",
+        "name": "Xác nhận thử nghiệm",
+        "legal_limit": "2d",
+        "roles": '{"mot_cua": "Bộ phận Một cửa"}',
+    }
     columns = ("step_id", "name", "role", "budget", "next", "condition", "default", "end")
     for n, row in enumerate(rows):
         form.update({f"row-{n}-{c}": v for c, v in zip(columns, row) if v})
@@ -274,12 +309,18 @@ def grid_form(token: str, rows: list[tuple]) -> dict:
 def test_a_step_table_becomes_a_draft_with_lanes_opened_in_the_editor(modeller, modelled):
     new_procedure(modelled)
     token = csrf_token(modeller.get(f"/mo-hinh/{NEW_KEY}/bang-buoc").get_data(as_text=True))
-    answer = modeller.post(f"/mo-hinh/{NEW_KEY}/bang-buoc", data=grid_form(token, [
-        ("tiep_nhan", "Tiếp nhận", "mot_cua", "2h", "xu_ly", "", "", ""),
-        ("xu_ly", "Xử lý", "cong_chuc", "1d", "ket_thuc", "", "x", ""),
-        ("", "", "", "", "tiep_nhan", "ket_qua == 'bo_sung'", "", ""),
-        ("ket_thuc", "Kết thúc", "", "", "", "", "", "x"),
-    ]))
+    answer = modeller.post(
+        f"/mo-hinh/{NEW_KEY}/bang-buoc",
+        data=grid_form(
+            token,
+            [
+                ("tiep_nhan", "Tiếp nhận", "mot_cua", "2h", "xu_ly", "", "", ""),
+                ("xu_ly", "Xử lý", "cong_chuc", "1d", "ket_thuc", "", "x", ""),
+                ("", "", "", "", "tiep_nhan", "ket_qua == 'bo_sung'", "", ""),
+                ("ket_thuc", "Kết thúc", "", "", "", "", "", "x"),
+            ],
+        ),
+    )
     assert answer.status_code == 302, answer.get_data(as_text=True)
     assert answer.location.endswith(f"/mo-hinh/{NEW_KEY}/v1/sua")
     assert versions_of(modelled, NEW_KEY) == [(1, "draft")]
@@ -290,29 +331,48 @@ def test_a_step_table_becomes_a_draft_with_lanes_opened_in_the_editor(modeller, 
 
 
 def test_a_same_day_procedure_from_the_catalogue_is_modelled_within_the_time_after_its_cut_off(modeller, modelled):
-    catalogue.import_json(modelled, {"key": NEW_KEY, "name": "Xác nhận thử nghiệm", "level": "commune",
-                                     "legal_limit_days": "trong ngày", "clock_start": {"cutoff": "15:00"}})
+    catalogue.import_json(
+        modelled,
+        {
+            "key": NEW_KEY,
+            "name": "Xác nhận thử nghiệm",
+            "level": "commune",
+            "legal_limit_days": "trong ngày",
+            "clock_start": {"cutoff": "15:00"},
+        },
+    )
     page = modeller.get(f"/mo-hinh/{NEW_KEY}/bang-buoc").get_data(as_text=True)
     assert form_of(page)["legal_limit"] == "same day"
-    rows = [("tiep_nhan", "Tiếp nhận", "mot_cua", "1h", "xu_ly", "", "", ""),
-            ("xu_ly", "Xử lý", "cong_chuc", "2h", "ket_thuc", "", "", ""),
-            ("ket_thuc", "Kết thúc", "", "", "", "", "", "x")]
+    rows = [
+        ("tiep_nhan", "Tiếp nhận", "mot_cua", "1h", "xu_ly", "", "", ""),
+        ("xu_ly", "Xử lý", "cong_chuc", "2h", "ket_thuc", "", "", ""),
+        ("ket_thuc", "Kết thúc", "", "", "", "", "", "x"),
+    ]
 
-    answer = modeller.post(f"/mo-hinh/{NEW_KEY}/bang-buoc",
-                           data={**grid_form(csrf_token(page), rows), "legal_limit": "same day"})
+    answer = modeller.post(
+        f"/mo-hinh/{NEW_KEY}/bang-buoc", data={**grid_form(csrf_token(page), rows), "legal_limit": "same day"}
+    )
 
     assert answer.status_code == 302, answer.get_data(as_text=True)
     assert 'legalLimit="same day"' in drafts.version_bpmn(modelled, NEW_KEY, 1)
     report = drafts.validate_version(modelled, NEW_KEY, 1)
-    assert [(f.code, str(f.params.get("left"))) for f in report.errors] == [("legal-limit-same-day", "2 hours of working time")]
+    assert [(f.code, str(f.params.get("left"))) for f in report.errors] == [
+        ("legal-limit-same-day", "2 hours of working time")
+    ]
 
 
 def test_a_bad_step_table_lists_its_problems_and_writes_nothing(modeller, modelled):
     new_procedure(modelled)
     token = csrf_token(modeller.get(f"/mo-hinh/{NEW_KEY}/bang-buoc").get_data(as_text=True))
-    answer = modeller.post(f"/mo-hinh/{NEW_KEY}/bang-buoc", data=grid_form(token, [
-        ("tiep_nhan", "Tiếp nhận", "", "2h", "khong_co", "", "", ""),
-    ]))
+    answer = modeller.post(
+        f"/mo-hinh/{NEW_KEY}/bang-buoc",
+        data=grid_form(
+            token,
+            [
+                ("tiep_nhan", "Tiếp nhận", "", "2h", "khong_co", "", "", ""),
+            ],
+        ),
+    )
     page = answer.get_data(as_text=True)
     assert answer.status_code == 400
     assert "Bước “tiep_nhan”: chưa có vai trò." in page  # the modeller reads the problem in Vietnamese

@@ -70,7 +70,7 @@ def test_edit_a_step_budget_save_and_select_the_element_of_a_finding(page, serve
     too_long = page.locator('#findings button[data-element-ids="tiep_nhan tham_dinh ky_duyet tra_ket_qua"]')
     assert too_long.count() == 1 and "Tiếp nhận" in too_long.text_content()
     assert "3 ngày 1 giờ 30 phút làm việc" in too_long.text_content()
-    assert page.locator(f'{shape("tiep_nhan")}.finding-error').count() == 1
+    assert page.locator(f"{shape('tiep_nhan')}.finding-error").count() == 1
     screenshot(page, "model-editor-saved-with-findings")
 
     page.click(shape("tham_dinh"))
@@ -80,19 +80,23 @@ def test_edit_a_step_budget_save_and_select_the_element_of_a_finding(page, serve
     assert 'role="tu_phap_ho_tich" form="tham_dinh"' in stored and 'budget="3d"' in stored
 
     page.click(shape("tiep_nhan"))
-    assert page.locator(f'{shape("tham_dinh")}.selected').count() == 0
+    assert page.locator(f"{shape('tham_dinh')}.selected").count() == 0
     page.click('#findings button[data-element-id="tham_dinh"]')
-    page.wait_for_selector(f'{shape("tham_dinh")}.selected')
+    page.wait_for_selector(f"{shape('tham_dinh')}.selected")
     assert page.locator("#step-id").text_content() == "tham_dinh"
-    assert page.locator(f'{shape("tham_dinh")}.finding-error').count() == 1  # marked on the diagram
+    assert page.locator(f"{shape('tham_dinh')}.finding-error").count() == 1  # marked on the diagram
     screenshot(page, "model-editor-finding-selected")
     assert page.problems == []
 
 
 def test_rollout_runs_chunk_after_chunk_until_every_commune_has_the_version(page, server, modelled):  # noqa: F811
     with modelled.db.session() as s:
-        s.add_all(UnitRecord(code=f"9{n:04d}", name=f"Xã thử {n}", kind="commune", parent_code="01",
-                             agency_code=f"01.9{n:04d}") for n in range(58))
+        s.add_all(
+            UnitRecord(
+                code=f"9{n:04d}", name=f"Xã thử {n}", kind="commune", parent_code="01", agency_code=f"01.9{n:04d}"
+            )
+            for n in range(58)
+        )
     page.goto(f"{server}/mo-hinh/{KEY}/v1/trien-khai")
     assert page.locator("#rollout-progress p").text_content().startswith("0/60")
     screenshot(page, "model-rollout")

@@ -19,13 +19,30 @@ from tests.web.test_model import KEY
 from tests.web.test_model import modelled  # noqa: F401 - fixture
 from tests.web.test_model import modeller  # noqa: F401 - fixture
 
-NEW = {"key": "xac_nhan_cu_tru", "code": "1.000111", "name": "Xác nhận thông tin cư trú", "field_code": "",
-       "field_name": "Cư trú", "level": "commune", "legal_limit": "", "same_day": "1", "clock_cutoff": "15:00",
-       "fee-0-name": "Lệ phí", "fee-0-amount": "8.000", "fee-0-note": "",
-       "doc-0-name": "Tờ khai thay đổi thông tin cư trú", "doc-0-copies": "1", "doc-0-original": "1",
-       "doc-1-name": "Giấy tờ chứng minh chỗ ở", "doc-1-copies": "2", "doc-1-original": "0",
-       "form-0-code": "CT01", "form-0-name": "Tờ khai thay đổi thông tin cư trú",
-       "result": "Văn bản xác nhận", "legal_basis": "Luật Cư trú 2020\nNghị định 154/2024/NĐ-CP"}
+NEW = {
+    "key": "xac_nhan_cu_tru",
+    "code": "1.000111",
+    "name": "Xác nhận thông tin cư trú",
+    "field_code": "",
+    "field_name": "Cư trú",
+    "level": "commune",
+    "legal_limit": "",
+    "same_day": "1",
+    "clock_cutoff": "15:00",
+    "fee-0-name": "Lệ phí",
+    "fee-0-amount": "8.000",
+    "fee-0-note": "",
+    "doc-0-name": "Tờ khai thay đổi thông tin cư trú",
+    "doc-0-copies": "1",
+    "doc-0-original": "1",
+    "doc-1-name": "Giấy tờ chứng minh chỗ ở",
+    "doc-1-copies": "2",
+    "doc-1-original": "0",
+    "form-0-code": "CT01",
+    "form-0-name": "Tờ khai thay đổi thông tin cư trú",
+    "result": "Văn bản xác nhận",
+    "legal_basis": "Luật Cư trú 2020\nNghị định 154/2024/NĐ-CP",
+}
 
 
 def post(client, url: str, fields: dict):
@@ -45,7 +62,8 @@ def test_a_modeller_adds_an_entry_and_the_desk_will_show_its_checklist(modeller,
     assert entry.fees == [{"name": "Lệ phí", "amount_vnd": 8000, "note": None}]
     assert entry.required_documents == [
         {"name": "Tờ khai thay đổi thông tin cư trú", "copies": 1, "original": True},
-        {"name": "Giấy tờ chứng minh chỗ ở", "copies": 2, "original": False}]
+        {"name": "Giấy tờ chứng minh chỗ ở", "copies": 2, "original": False},
+    ]
     assert entry.forms == [{"code": "CT01", "name": "Tờ khai thay đổi thông tin cư trú"}]
     assert entry.legal_basis == ["Luật Cư trú 2020", "Nghị định 154/2024/NĐ-CP"]
     [created] = catalogue_edits.history(modelled, "xac_nhan_cu_tru")
@@ -56,8 +74,16 @@ def test_a_modeller_adds_an_entry_and_the_desk_will_show_its_checklist(modeller,
 
 def test_every_bad_field_is_named_beside_it_and_nothing_is_written(modeller, modelled):
     before = catalogue.search(modelled).total
-    bad = {**NEW, "code": "1001193", "same_day": "", "legal_limit": "nhiều ngày", "clock_cutoff": "25:00",
-           "fee-0-amount": "tám nghìn", "doc-1-copies": "0", "name": ""}
+    bad = {
+        **NEW,
+        "code": "1001193",
+        "same_day": "",
+        "legal_limit": "nhiều ngày",
+        "clock_cutoff": "25:00",
+        "fee-0-amount": "tám nghìn",
+        "doc-1-copies": "0",
+        "name": "",
+    }
 
     refused = post(modeller, "/mo-hinh/danh-muc/moi", bad)
 
@@ -76,12 +102,17 @@ def test_web_and_import_accept_the_same_entry(modelled):
     with pytest.raises(catalogue.CatalogueError) as from_import:
         catalogue.import_json(modelled, {"key": "k", "name": "N", "level": "huyện", "legal_limit_days": "0.3"})
     with pytest.raises(catalogue.CatalogueError) as from_web:
-        catalogue_edits.create(modelled, {"key": "k", "name": "N", "level": "huyện", "legal_limit_days": "0.3"},
-                               "mo_hinh")
-    assert [(p.field, p.message) for p in from_import.value.problems] == [
-        (p.field, p.message) for p in from_web.value.problems] == [
-        ("level", "'huyện' is not one of commune, province"),
-        ("legal_limit_days", "'0.3': limits count in half working days")]
+        catalogue_edits.create(
+            modelled, {"key": "k", "name": "N", "level": "huyện", "legal_limit_days": "0.3"}, "mo_hinh"
+        )
+    assert (
+        [(p.field, p.message) for p in from_import.value.problems]
+        == [(p.field, p.message) for p in from_web.value.problems]
+        == [
+            ("level", "'huyện' is not one of commune, province"),
+            ("legal_limit_days", "'0.3': limits count in half working days"),
+        ]
+    )
 
 
 def test_an_edit_is_kept_in_the_history_with_before_and_after(modeller, modelled):
@@ -102,8 +133,9 @@ def test_an_edit_is_kept_in_the_history_with_before_and_after(modeller, modelled
 
 
 def test_a_retired_entry_stays_readable_but_gets_no_new_template(modeller, modelled):
-    catalogue.import_json(modelled, {"key": "thu_tuc_cu", "name": "Thủ tục cũ", "level": "commune",
-                                     "legal_limit_days": 2})
+    catalogue.import_json(
+        modelled, {"key": "thu_tuc_cu", "name": "Thủ tục cũ", "level": "commune", "legal_limit_days": 2}
+    )
     retired = post(modeller, "/mo-hinh/danh-muc/thu_tuc_cu/ngung-ap-dung", {})
     assert retired.status_code == 302 and catalogue.get(modelled, "thu_tuc_cu").retired
 

@@ -37,13 +37,20 @@ def entry(where: str, label: str) -> str:
 
 
 def marked_ids(page) -> set[str]:
-    return set(page.eval_on_selector_all("#canvas g.djs-element.finding-error, #canvas g.djs-element.finding-warning",
-                                         "nodes => nodes.map(n => n.dataset.elementId)"))
+    return set(
+        page.eval_on_selector_all(
+            "#canvas g.djs-element.finding-error, #canvas g.djs-element.finding-warning",
+            "nodes => nodes.map(n => n.dataset.elementId)",
+        )
+    )
 
 
 def listed_ids(page) -> set[str]:
-    return {i for ids in page.eval_on_selector_all("#findings button", "nodes => nodes.map(n => n.dataset.elementIds)")
-            for i in ids.split()}
+    return {
+        i
+        for ids in page.eval_on_selector_all("#findings button", "nodes => nodes.map(n => n.dataset.elementIds)")
+        for i in ids.split()
+    }
 
 
 def save_and_wait(page, saves: list) -> str:
@@ -53,8 +60,7 @@ def save_and_wait(page, saves: list) -> str:
     return page.locator("#save-status").text_content()
 
 
-def test_create_delete_save_undo_without_an_error_and_the_list_always_matches_the_diagram(chromium, server,
-                                                                                          modelled):  # noqa: F811
+def test_create_delete_save_undo_without_an_error_and_the_list_always_matches_the_diagram(chromium, server, modelled):  # noqa: F811
     page = open_browser(chromium, server, "mo_hinh", home="/mo-hinh/", viewport=DESKTOP)
     page.goto(f"{server}/mo-hinh/{KEY}/v1/sua")
     page.wait_for_selector('#editor[data-ready="true"]')

@@ -60,8 +60,9 @@ def test_a_modeller_names_a_role_holder_and_a_budget_and_new_dossiers_follow_the
     assert "00073" not in listing.split('id="drifts"')[1]  # the other commune runs the template as it is
     with rolled_out.db.read_session() as s:
         definition_id = variant_records.variant_for(s, KEY, "00070").definition_id
-    dossier = dossiers.start_dossier(rolled_out, definition_id=definition_id, unit_code="00070",
-                                     applicant_name="Công dân", actor=RECEPTION)
+    dossier = dossiers.start_dossier(
+        rolled_out, definition_id=definition_id, unit_code="00070", applicant_name="Công dân", actor=RECEPTION
+    )
     with rolled_out.db.read_session() as s:
         item = s.query(WorkItemRecord).filter_by(dossier_id=dossier.id).one()
     assert (item.assignee, item.budget_minutes) == ("mot_cua_2", 10)
@@ -76,8 +77,10 @@ def test_refused_differences_are_named_in_vietnamese_and_nothing_is_saved(modell
     assert 'value="mot gio"' in page  # the form comes back as it was filled, to correct
     too_long = post(modeller, "00070", **{"budget-tham_dinh": "2h"})  # birth registration is same-day
     assert too_long.status_code == 422
-    assert ("vượt 2 giờ làm việc mà thủ tục giải quyết trong ngày còn lại sau giờ tiếp nhận muộn nhất 15:00"
-            in html.unescape(too_long.get_data(as_text=True)))
+    assert (
+        "vượt 2 giờ làm việc mà thủ tục giải quyết trong ngày còn lại sau giờ tiếp nhận muộn nhất 15:00"
+        in html.unescape(too_long.get_data(as_text=True))
+    )
     assert overrides_of(rolled_out, "00070") == {}
 
 
@@ -90,15 +93,21 @@ def test_only_the_modellers_own_province_and_rolled_out_communes_are_offered(mod
 
 
 def test_a_commune_skips_a_step_the_template_marks_optional(modeller, modelled):
-    five = (BPMN_DIR / "five_steps.bpmn").read_bytes().replace(
-        b'<motcua:step role="chuyen_vien" budget="0.5d"/>',
-        b'<motcua:step role="chuyen_vien" budget="0.5d" optional="true"/>')
+    five = (
+        (BPMN_DIR / "five_steps.bpmn")
+        .read_bytes()
+        .replace(
+            b'<motcua:step role="chuyen_vien" budget="0.5d"/>',
+            b'<motcua:step role="chuyen_vien" budget="0.5d" optional="true"/>',
+        )
+    )
     variants.rollout(modelled, definitions.deploy(modelled, {"five.bpmn": five}).id, unit_codes=["00070"])
     form = modeller.get("/mo-hinh/five_steps/dia-phuong/00070").get_data(as_text=True)
     assert 'name="skip-du_thao"' in form and 'name="skip-tham_dinh"' not in form
 
-    saved = modeller.post("/mo-hinh/five_steps/dia-phuong/00070",
-                          data={"csrf_token": csrf_token(form), "skip-du_thao": "on"})
+    saved = modeller.post(
+        "/mo-hinh/five_steps/dia-phuong/00070", data={"csrf_token": csrf_token(form), "skip-du_thao": "on"}
+    )
 
     assert saved.status_code == 302
     with modelled.db.read_session() as s:

@@ -29,7 +29,9 @@ def test_the_modeller_sees_which_dossiers_may_move_and_moves_them(client, web_rt
     assert "2 hồ sơ của các xã, phường đang xử lý theo phiên bản 1; 1 trong 2 hồ sơ đầu tiên chuyển được" in page
     assert waiting.code in page and advanced.code in page
     assert "bước du_thao (hoàn thành) đã bị sửa ở phiên bản đích" in page  # the reason, in Vietnamese
-    moved = client.post("/mo-hinh/five_steps/chuyen-phien-ban", data={"csrf_token": csrf_token(page), "tu": 1, "den": 2})
+    moved = client.post(
+        "/mo-hinh/five_steps/chuyen-phien-ban", data={"csrf_token": csrf_token(page), "tu": 1, "den": 2}
+    )
     assert moved.status_code == 302
     with web_rt.db.read_session() as s:
         assert s.get(DossierRecord, waiting.id).definition_id == v2.id
@@ -58,6 +60,7 @@ def test_the_dossiers_come_in_batches_with_a_link_to_the_next(client, web_rt, mo
     login(client, "mo_hinh")
     page = html.unescape(client.get("/mo-hinh/five_steps/chuyen-phien-ban").get_data(as_text=True))
     assert first.code in page and second.code not in page and 'id="next-batch"' in page
-    following = html.unescape(client.get(f"/mo-hinh/five_steps/chuyen-phien-ban?tu=1&den=2&sau={first.id}")
-                              .get_data(as_text=True))
+    following = html.unescape(
+        client.get(f"/mo-hinh/five_steps/chuyen-phien-ban?tu=1&den=2&sau={first.id}").get_data(as_text=True)
+    )
     assert second.code in following and first.code not in following

@@ -13,8 +13,9 @@ from tests.web.test_model_local import rolled_out  # noqa: F401 - fixture
 
 
 def simulated(client, key: str = KEY, **args) -> str:
-    query = "&".join(f"{k.replace('_', '-')}={v}" for k, v in {"don_vi": "00070", "tiep_nhan": "2026-03-02T09:00",
-                                                                **args}.items())
+    query = "&".join(
+        f"{k.replace('_', '-')}={v}" for k, v in {"don_vi": "00070", "tiep_nhan": "2026-03-02T09:00", **args}.items()
+    )
     response = client.get(f"/mo-hinh/{key}/v1/mo-phong?{query}")
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_data(as_text=True)

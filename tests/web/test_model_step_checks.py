@@ -19,5 +19,8 @@ def test_a_warning_written_in_words_is_refused_with_the_reason(modeller):
 def test_the_panel_accepts_what_a_saved_template_accepts():
     assert step_values.problems({"budget": "0.5d", "warnAt": "75%", "after": ["0h", "PT4H"]}) == {}
     assert set(step_values.problems({"budget": "99999d", "warnAt": "100%", "after": ["-1h"]})) == {
-        "budget", "warnAt", "after-0"}
+        "budget",
+        "warnAt",
+        "after-0",
+    }
     assert step_values.problems({"budget": "", "warnAt": " "}) == {}  # empty: the template's default applies

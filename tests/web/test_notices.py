@@ -14,8 +14,15 @@ from tests.web.conftest import login
 def deliver(rt, clock, recipient, *subjects):
     with rt.db.session() as s:
         for subject in subjects:
-            outbox.enqueue(s, key=f"{recipient}:{subject}", channel="in_app", recipient=recipient, subject=subject,
-                           body=f"Nội dung: {subject}", now=clock.now())
+            outbox.enqueue(
+                s,
+                key=f"{recipient}:{subject}",
+                channel="in_app",
+                recipient=recipient,
+                subject=subject,
+                body=f"Nội dung: {subject}",
+                now=clock.now(),
+            )
     outbox.deliver_due(rt, default_channels())
 
 

@@ -39,11 +39,20 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def submission(code="G22-DVC-0001", **changes) -> dict:
-    return {"MaHoSoCong": code, "MaTTHC": "1.001193", "MaDonVi": "01.00070", "ChuHoSo": "Lê Thị Cúc",
-            "SoGiayTo": "001234567890", "SoDienThoai": "0912345678", "TrichYeuHoSo": "Đăng ký khai sinh cho con",
-            "NgayNop": "2026-03-02T08:00:00+07:00",
-            "TepDinhKem": [{"TenTep": "to_khai.pdf", "LoaiTep": "application/pdf",
-                            "NoiDung": base64.b64encode(PDF).decode()}], **changes}
+    return {
+        "MaHoSoCong": code,
+        "MaTTHC": "1.001193",
+        "MaDonVi": "01.00070",
+        "ChuHoSo": "Lê Thị Cúc",
+        "SoGiayTo": "001234567890",
+        "SoDienThoai": "0912345678",
+        "TrichYeuHoSo": "Đăng ký khai sinh cho con",
+        "NgayNop": "2026-03-02T08:00:00+07:00",
+        "TepDinhKem": [
+            {"TenTep": "to_khai.pdf", "LoaiTep": "application/pdf", "NoiDung": base64.b64encode(PDF).decode()}
+        ],
+        **changes,
+    }
 
 
 @pytest.fixture
@@ -55,8 +64,10 @@ def connected(web_rt):
 
 def portal_payloads(rt) -> list[dict]:
     with rt.db.read_session() as s:
-        return [json.loads(m.body) for m in s.scalars(select(OutboxRecord).where(OutboxRecord.channel == "portal")
-                                                      .order_by(OutboxRecord.id))]
+        return [
+            json.loads(m.body)
+            for m in s.scalars(select(OutboxRecord).where(OutboxRecord.channel == "portal").order_by(OutboxRecord.id))
+        ]
 
 
 def test_a_pushed_dossier_is_accepted_at_the_desk_with_its_attachments(client, web_rt, connected, token_for, clock):
@@ -71,8 +82,9 @@ def test_a_pushed_dossier_is_accepted_at_the_desk_with_its_attachments(client, w
     assert client.get(f"/ban-lam-viec/truc-tuyen/{pushed.get_json()['id']}/tep/0").data == PDF
 
     clock.advance(minutes=30)
-    answer = client.post(f"/ban-lam-viec/truc-tuyen/{pushed.get_json()['id']}/tiep-nhan",
-                         data={"csrf_token": csrf_token(page)})
+    answer = client.post(
+        f"/ban-lam-viec/truc-tuyen/{pushed.get_json()['id']}/tiep-nhan", data={"csrf_token": csrf_token(page)}
+    )
 
     assert answer.status_code == 302, answer.get_data(as_text=True)
     with web_rt.db.read_session() as s:
@@ -96,17 +108,26 @@ def test_refusal_and_supplement_need_a_reason_and_reach_the_portal(client, web_r
     login(client, "mot_cua_1")
     token_page = csrf_token(client.get("/ban-lam-viec/truc-tuyen").get_data(as_text=True))
 
-    blank = client.post(f"/ban-lam-viec/truc-tuyen/{first['id']}/tu-choi", data={"csrf_token": token_page, "reason": " "},
-                        follow_redirects=True)
+    blank = client.post(
+        f"/ban-lam-viec/truc-tuyen/{first['id']}/tu-choi",
+        data={"csrf_token": token_page, "reason": " "},
+        follow_redirects=True,
+    )
     assert "lý do" in blank.get_data(as_text=True).lower() or "citizen" not in blank.get_data(as_text=True)
     assert portal_payloads(web_rt) == []
-    client.post(f"/ban-lam-viec/truc-tuyen/{first['id']}/tu-choi",
-                data={"csrf_token": token_page, "reason": "Không thuộc thẩm quyền của xã"})
-    client.post(f"/ban-lam-viec/truc-tuyen/{second['id']}/bo-sung",
-                data={"csrf_token": token_page, "reason": "Thiếu giấy chứng sinh"})
+    client.post(
+        f"/ban-lam-viec/truc-tuyen/{first['id']}/tu-choi",
+        data={"csrf_token": token_page, "reason": "Không thuộc thẩm quyền của xã"},
+    )
+    client.post(
+        f"/ban-lam-viec/truc-tuyen/{second['id']}/bo-sung",
+        data={"csrf_token": token_page, "reason": "Thiếu giấy chứng sinh"},
+    )
 
     assert [(p["MaHoSo"], p["TrangThaiHoSo"], p["QuaTrinhXuLy"]["NoiDungXuLy"]) for p in portal_payloads(web_rt)] == [
-        ("A-1", 3, "Không thuộc thẩm quyền của xã"), ("A-2", 5, "Thiếu giấy chứng sinh")]
+        ("A-1", 3, "Không thuộc thẩm quyền của xã"),
+        ("A-2", 5, "Thiếu giấy chứng sinh"),
+    ]
     # The citizen supplements on the portal: the dossier comes back to the queue as a new round.
     back = client.post("/api/v1/portal/submissions", json=submission("A-2"), headers=bearer(token)).get_json()
     assert back["outcome"] == "supplemented"
@@ -116,13 +137,21 @@ def test_refusal_and_supplement_need_a_reason_and_reach_the_portal(client, web_r
 def test_another_communes_officer_cannot_take_or_decide(client, web_rt, connected, token_for):
     add_officers(web_rt)
     pushed = client.post("/api/v1/portal/submissions", json=submission(), headers=bearer(token_for("mot_cua_1")))
-    assert client.post("/api/v1/portal/submissions", json=submission("X", MaDonVi="nowhere"),
-                       headers=bearer(token_for("mot_cua_1"))).get_json()["field"] == "MaDonVi"
+    assert (
+        client.post(
+            "/api/v1/portal/submissions",
+            json=submission("X", MaDonVi="nowhere"),
+            headers=bearer(token_for("mot_cua_1")),
+        ).get_json()["field"]
+        == "MaDonVi"
+    )
     login(client, "mot_cua_x")
     page = client.get("/ban-lam-viec/truc-tuyen").get_data(as_text=True)
     assert "G22-DVC-0001" not in page
-    answer = client.post(f"/ban-lam-viec/truc-tuyen/{pushed.get_json()['id']}/tu-choi",
-                         data={"csrf_token": csrf_token(page), "reason": "x"})
+    answer = client.post(
+        f"/ban-lam-viec/truc-tuyen/{pushed.get_json()['id']}/tu-choi",
+        data={"csrf_token": csrf_token(page), "reason": "x"},
+    )
     assert answer.status_code == 404
 
 
@@ -153,14 +182,18 @@ def test_the_administrator_sees_a_refused_message_and_sends_it_again(client, web
     simulator = PortalSimulator(token="t").start()
     try:
         portal_admin.configure(web_rt, "01", endpoint=simulator.url, token="t", timeout_seconds=2)
-        pushed = client.post("/api/v1/portal/submissions", json=submission("R-1"),
-                             headers=bearer(token_for("mot_cua_1"))).get_json()
+        pushed = client.post(
+            "/api/v1/portal/submissions", json=submission("R-1"), headers=bearer(token_for("mot_cua_1"))
+        ).get_json()
         online_intake.refuse(web_rt, pushed["id"], RECEPTION, "Sai thẩm quyền")
         simulator.state.modes.append("refuse")
         outbox.deliver_due(web_rt, default_channels())
         with web_rt.db.session() as s:
-            s.add(UserRecord(username="quan_tri", full_name="Quản trị", unit_code="01", roles="admin",
-                             password_hash=_HASH))
+            s.add(
+                UserRecord(
+                    username="quan_tri", full_name="Quản trị", unit_code="01", roles="admin", password_hash=_HASH
+                )
+            )
         login(client, "quan_tri")
         page = client.get("/quan-tri/cong-dvc").get_data(as_text=True)
         assert "R-1" in page and "HTTP 422" in page

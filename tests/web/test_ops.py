@@ -37,8 +37,12 @@ def test_health_readiness_and_metrics_answer_without_signing_in(client, web_rt):
     assert "motcua_worker_passes_total 1.0" in metrics and "motcua_dossiers_started_total 0.0" in metrics
     assert 'motcua_worker_done_total{kind="breach"} 0.0' in metrics
     dashboard = json.loads((ROOT / "docs" / "grafana-dashboard.json").read_text(encoding="utf-8"))
-    queried = {name for panel in dashboard["panels"] for target in panel["targets"]
-               for name in re.findall(r"motcua_\w+", target["expr"])}
+    queried = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"motcua_\w+", target["expr"])
+    }
     exposed = set(re.findall(r"^# TYPE (\w+) ", metrics, re.M)) | set(re.findall(r"^(\w+)[ {]", metrics, re.M))
     assert len(queried) >= 12 and queried - exposed == set()
 
@@ -64,8 +68,10 @@ def test_the_administrator_sees_an_incident_with_its_error_and_retries_then_clos
     again = client.post(f"/quan-tri/su-co/{incident.id}/dong", data={"csrf_token": token}, follow_redirects=True)
     assert "đã được xử lý xong" in again.get_data(as_text=True)
     with web_rt.db.read_session() as s:
-        assert (s.get(IncidentRecord, incident.id).status, s.get(IncidentRecord, incident.id).resolved_by) \
-            == ("resolved", "quan_tri")
+        assert (s.get(IncidentRecord, incident.id).status, s.get(IncidentRecord, incident.id).resolved_by) == (
+            "resolved",
+            "quan_tri",
+        )
 
 
 def test_the_supervisor_dashboard_counts_dossiers_with_an_open_incident(client, web_rt, clock):
@@ -90,8 +96,11 @@ def test_production_sends_the_session_cookie_only_over_https(monkeypatch, tmp_pa
     monkeypatch.setenv("MOTCUA_SECRET_KEY", "k" * 64)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite3'}")
     app = create_app()
-    assert (app.config["SESSION_COOKIE_SECURE"], app.config["SESSION_COOKIE_HTTPONLY"],
-            app.config["SESSION_COOKIE_SAMESITE"]) == (True, True, "Lax")
+    assert (
+        app.config["SESSION_COOKIE_SECURE"],
+        app.config["SESSION_COOKIE_HTTPONLY"],
+        app.config["SESSION_COOKIE_SAMESITE"],
+    ) == (True, True, "Lax")
     answer = app.test_client().get("/dang-nhap", base_url="https://motcua.example.vn")
     cookie = answer.headers.get("Set-Cookie", "")
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
@@ -102,8 +111,13 @@ def test_metrics_show_the_replica_lag_only_when_reports_read_a_replica(web_rt, c
     watch how far behind it is (benchmarks/province_day.py reads it from a real streaming replica)."""
     from web.app import create_app
 
-    settings = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": web_rt.db.url, "MOTCUA_CLOCK": clock,
-                "SECRET_KEY": "test", "MOTCUA_DOCUMENTS_DIR": str(tmp_path / "documents")}
+    settings = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": web_rt.db.url,
+        "MOTCUA_CLOCK": clock,
+        "SECRET_KEY": "test",
+        "MOTCUA_DOCUMENTS_DIR": str(tmp_path / "documents"),
+    }
     alone = create_app(settings).test_client().get("/metrics").get_data(as_text=True)
     assert "motcua_replica_lag_seconds" not in alone
     with_replica = create_app({**settings, "READ_DATABASE_URL": web_rt.db.url}).test_client()

@@ -47,8 +47,9 @@ def pages_of(data: bytes, name: str) -> tuple[str, list[str]]:
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, check=True, text=True).stdout
     text = " ".join(text.split())  # a title may wrap
     subprocess.run(["pdftoppm", "-png", "-r", "110", "-singlefile", str(pdf), str(ARTIFACTS / name)], check=True)
-    decoded = subprocess.run(["zbarimg", "--quiet", "--raw", str(ARTIFACTS / f"{name}.png")],
-                             capture_output=True, text=True)
+    decoded = subprocess.run(
+        ["zbarimg", "--quiet", "--raw", str(ARTIFACTS / f"{name}.png")], capture_output=True, text=True
+    )
     return text, [line for line in decoded.stdout.splitlines() if line]
 
 
@@ -63,21 +64,45 @@ def dossiers_with_every_form(client, web_rt, birth):
         received, supplement, refused = s.scalars(select(DossierRecord).order_by(DossierRecord.id)).all()
     login(client, "lanh_dao_1")
     page_url = f"/ban-lam-viec/ho-so/{received.id}"
-    moved = post_on_page(client, page_url, f"{page_url}/hen-lai",
-                         {"new_appointment": "2026-03-04T10:00", "reason": "Chờ xác minh của cơ sở y tế"})
+    moved = post_on_page(
+        client,
+        page_url,
+        f"{page_url}/hen-lai",
+        {"new_appointment": "2026-03-04T10:00", "reason": "Chờ xác minh của cơ sở y tế"},
+    )
     assert moved.status_code == 302
     stopped = post_on_page(client, page_url, f"{page_url}/dung", {"kind": "rut", "reason": "Công dân xin rút hồ sơ"})
     assert stopped.status_code == 302
     login(client, "mot_cua_1")
-    return {"tiep_nhan": received, "kiem_soat": received, "so_theo_doi": received, "xin_loi": received,
-            "dung": received, "bo_sung": supplement, "tu_choi": refused}
+    return {
+        "tiep_nhan": received,
+        "kiem_soat": received,
+        "so_theo_doi": received,
+        "xin_loi": received,
+        "dung": received,
+        "bo_sung": supplement,
+        "tu_choi": refused,
+    }
 
 
-NUMBERS = {"tiep_nhan": "Mẫu số 01", "bo_sung": "Mẫu số 02", "tu_choi": "Mẫu số 03", "xin_loi": "Mẫu số 04",
-           "kiem_soat": "Mẫu số 05", "so_theo_doi": "Mẫu số 06", "dung": "Thông tư 03/2025/TT-VPCP"}
-TITLES = {"tiep_nhan": "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ", "bo_sung": "PHIẾU YÊU CẦU BỔ SUNG",
-          "tu_choi": "PHIẾU TỪ CHỐI TIẾP NHẬN", "xin_loi": "PHIẾU XIN LỖI VÀ HẸN LẠI", "kiem_soat": "PHIẾU KIỂM SOÁT",
-          "so_theo_doi": "SỔ THEO DÕI HỒ SƠ", "dung": "THÔNG BÁO VỀ VIỆC DỪNG XỬ LÝ HỒ SƠ"}
+NUMBERS = {
+    "tiep_nhan": "Mẫu số 01",
+    "bo_sung": "Mẫu số 02",
+    "tu_choi": "Mẫu số 03",
+    "xin_loi": "Mẫu số 04",
+    "kiem_soat": "Mẫu số 05",
+    "so_theo_doi": "Mẫu số 06",
+    "dung": "Thông tư 03/2025/TT-VPCP",
+}
+TITLES = {
+    "tiep_nhan": "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ",
+    "bo_sung": "PHIẾU YÊU CẦU BỔ SUNG",
+    "tu_choi": "PHIẾU TỪ CHỐI TIẾP NHẬN",
+    "xin_loi": "PHIẾU XIN LỖI VÀ HẸN LẠI",
+    "kiem_soat": "PHIẾU KIỂM SOÁT",
+    "so_theo_doi": "SỔ THEO DÕI HỒ SƠ",
+    "dung": "THÔNG BÁO VỀ VIỆC DỪNG XỬ LÝ HỒ SƠ",
+}
 
 
 def test_the_seven_forms_print_as_pdf_with_their_number_and_a_qr_that_opens_the_lookup(client, web_rt):
@@ -107,15 +132,25 @@ def test_the_signed_result_prints_its_qr_and_keeps_its_signature(web_rt, clock, 
     catalogue.import_json(web_rt, procedure.catalogue)
     loaded = {procedure.key: (procedure, library.load_one(web_rt, procedure))}
     monkeypatch.setenv("MOTCUA_TEST_PW", "pw")
-    monkeypatch.setenv(signing.CONFIG_VARIABLE, str(pki.write_demo_settings(
-        tmp_path / "pki", {"00070": "UBND Phường Hoàn Kiếm"}, clock.now(), password_env="MOTCUA_TEST_PW",
-        password=b"pw")))
+    monkeypatch.setenv(
+        signing.CONFIG_VARIABLE,
+        str(
+            pki.write_demo_settings(
+                tmp_path / "pki",
+                {"00070": "UBND Phường Hoàn Kiếm"},
+                clock.now(),
+                password_env="MOTCUA_TEST_PW",
+                password=b"pw",
+            )
+        ),
+    )
     monkeypatch.setenv(results.PUBLIC_URL_VARIABLE, "https://dichvucong.example.vn")
     _procedure, dossier = first_dossier(web_rt, clock, loaded)
     assert results.issue_due(web_rt) == {"results_signed": 1}
     with web_rt.db.read_session() as s:
-        row = s.scalars(select(AttachmentRecord).where(AttachmentRecord.dossier_id == dossier.id,
-                                                       AttachmentRecord.kind == "result")).one()
+        row = s.scalars(
+            select(AttachmentRecord).where(AttachmentRecord.dossier_id == dossier.id, AttachmentRecord.kind == "result")
+        ).one()
     data = attachments.content(web_rt, row)
     text, codes = pages_of(data, "result")
     assert "GIẤY XÁC NHẬN TÌNH TRẠNG HÔN NHÂN" in text and dossier.code in text and "Trần Thị Bình" in text

@@ -13,8 +13,9 @@ from web.app import create_app
 
 @pytest.fixture
 def client(sqlite_database, clock):
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": sqlite_database.url, "MOTCUA_CLOCK": clock,
-                      "SECRET_KEY": "test"})
+    app = create_app(
+        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": sqlite_database.url, "MOTCUA_CLOCK": clock, "SECRET_KEY": "test"}
+    )
     return app.test_client()
 
 
@@ -25,9 +26,14 @@ def received(client, sqlite_database, clock):
     rt = Runtime(db=sqlite_database, clock=clock)
     add_units(rt)
     definition = deploy_fixture(rt, "five_steps", name="Thủ tục thử")
-    return dossiers.start_dossier(rt, definition_id=definition.id, unit_code="00070",
-                                  applicant_name="Nguyễn Văn Bí Mật", actor=RECEPTION,
-                                  applicant={"name": "Nguyễn Văn Bí Mật", "phone": "0912 345 678"})
+    return dossiers.start_dossier(
+        rt,
+        definition_id=definition.id,
+        unit_code="00070",
+        applicant_name="Nguyễn Văn Bí Mật",
+        actor=RECEPTION,
+        applicant={"name": "Nguyễn Văn Bí Mật", "phone": "0912 345 678"},
+    )
 
 
 def look_up(client, code: str, digits: str = "5678") -> str:
@@ -56,7 +62,8 @@ def test_overview_counts_dossiers_by_status(client, received):
 
 
 def test_an_address_that_keeps_missing_is_made_to_wait_but_a_matching_lookup_is_always_answered(
-        client, received, clock):
+    client, received, clock
+):
     # Given strangers at the ward's shared computer who typed 30 unknown codes
     for n in range(30):
         assert "Không tìm thấy hồ sơ" in look_up(client, f"01.00070-260302-{n + 100:04d}")

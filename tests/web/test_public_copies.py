@@ -46,8 +46,15 @@ def web_rt(database, clock) -> Runtime:
 
 @pytest.fixture
 def app(web_rt, clock, tmp_path):
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": web_rt.db.url, "MOTCUA_CLOCK": clock,
-                      "SECRET_KEY": "test", "MOTCUA_DOCUMENTS_DIR": str(tmp_path / "documents")})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": web_rt.db.url,
+            "MOTCUA_CLOCK": clock,
+            "SECRET_KEY": "test",
+            "MOTCUA_DOCUMENTS_DIR": str(tmp_path / "documents"),
+        }
+    )
     yield app
     close_app(app)
 
@@ -61,11 +68,25 @@ def receive(client, definition, phone: str, **fields) -> DossierRecord:
     """A clerk receives a birth registration; the applicant's phone ends with `phone`'s digits."""
     login(client, "mot_cua_1")
     token = csrf_token(client.get("/ban-lam-viec/tiep-nhan").get_data(as_text=True))
-    client.post("/ban-lam-viec/tiep-nhan", data={
-        "csrf_token": token, "definition_id": definition.id, "applicant_name": "Nguyễn Văn An",
-        "id_number": "001090012345", "phone": f"091234{phone}", "address": "12 Hàng Bạc, Hoàn Kiếm",
-        "unit_code": "00070", "received_at": "", "documents": ["0", "1"], "nguoi_nop": "Nguyễn Văn An",
-        "so_giay_to_tuy_than": "001090012345", "hinh_thuc_nop": "truc_tiep", "ket_qua": "tiep_nhan", **fields})
+    client.post(
+        "/ban-lam-viec/tiep-nhan",
+        data={
+            "csrf_token": token,
+            "definition_id": definition.id,
+            "applicant_name": "Nguyễn Văn An",
+            "id_number": "001090012345",
+            "phone": f"091234{phone}",
+            "address": "12 Hàng Bạc, Hoàn Kiếm",
+            "unit_code": "00070",
+            "received_at": "",
+            "documents": ["0", "1"],
+            "nguoi_nop": "Nguyễn Văn An",
+            "so_giay_to_tuy_than": "001090012345",
+            "hinh_thuc_nop": "truc_tiep",
+            "ket_qua": "tiep_nhan",
+            **fields,
+        },
+    )
     client.post("/dang-xuat", data={"csrf_token": csrf_token(client.get("/ban-lam-viec/").get_data(as_text=True))})
     return newest_dossier(client.application)
 
@@ -80,9 +101,11 @@ def newest_dossier(app) -> DossierRecord:
 def attach(client, dossier_id: int, kind: str, name: str, data: bytes, content_type: str) -> None:
     login(client, "mot_cua_1")
     page = client.get(f"/ban-lam-viec/ho-so/{dossier_id}").get_data(as_text=True)
-    response = client.post(f"/ban-lam-viec/ho-so/{dossier_id}/tai-lieu", data={
-        "csrf_token": csrf_token(page), "kind": kind, "file": (io.BytesIO(data), name, content_type)},
-        content_type="multipart/form-data")
+    response = client.post(
+        f"/ban-lam-viec/ho-so/{dossier_id}/tai-lieu",
+        data={"csrf_token": csrf_token(page), "kind": kind, "file": (io.BytesIO(data), name, content_type)},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     client.post("/dang-xuat", data={"csrf_token": csrf_token(client.get("/ban-lam-viec/").get_data(as_text=True))})
 
@@ -140,8 +163,14 @@ def test_an_apology_letter_joins_the_receipt_once_the_leader_issues_it(client, b
     assert set(listed(client, dossier.code, "4444")) == {RECEIPT}
     login(client, "lanh_dao_1")
     page_url = f"/ban-lam-viec/ho-so/{dossier.id}"
-    client.post(f"{page_url}/hen-lai", data={"csrf_token": csrf_token(client.get(page_url).get_data(as_text=True)),
-                                              "new_appointment": "2026-03-05T17:00", "reason": "Chờ xác minh nơi sinh"})
+    client.post(
+        f"{page_url}/hen-lai",
+        data={
+            "csrf_token": csrf_token(client.get(page_url).get_data(as_text=True)),
+            "new_appointment": "2026-03-05T17:00",
+            "reason": "Chờ xác minh nơi sinh",
+        },
+    )
     copies = listed(client, dossier.code, "4444")
     assert set(copies) == {RECEIPT, APOLOGY}
     assert "Chờ xác minh nơi sinh" in client.get(copies[APOLOGY]).get_data(as_text=True)
@@ -154,8 +183,12 @@ def test_links_without_a_token_or_with_a_forged_or_expired_one_get_the_same_refu
     receipt, result = copies[RECEIPT], copies["quyet-dinh.pdf"]
     token = token_of(receipt)
     forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
-    refused = [client.get(receipt.split("?")[0]), client.get(receipt.replace(token, forged)),
-               client.get(result.split("?")[0]), client.get("/tra-cuu/giay-to/tiep_nhan?t=khong-hop-le")]
+    refused = [
+        client.get(receipt.split("?")[0]),
+        client.get(receipt.replace(token, forged)),
+        client.get(result.split("?")[0]),
+        client.get("/tra-cuu/giay-to/tiep_nhan?t=khong-hop-le"),
+    ]
     assert {r.status_code for r in refused} == {404}
     assert len({refusal_text(r) for r in refused}) == 1  # one answer, nothing to tell them apart
     assert "đường dẫn không đúng hoặc đã hết hạn" in refusal_text(refused[0])
@@ -184,13 +217,17 @@ def test_each_download_is_logged_as_the_citizen_with_the_address(client, birth):
     client.get(copies["giay-chung-nhan.pdf"], environ_base={"REMOTE_ADDR": "203.0.113.7"})
     with client.application.app_context():
         from web.wiring import runtime
+
         with runtime().db.read_session() as s:
-            events = s.scalars(select(AuditEventRecord).where(AuditEventRecord.dossier_id == dossier.id,
-                                                              AuditEventRecord.action == "citizen_download")
-                               .order_by(AuditEventRecord.id)).all()
+            events = s.scalars(
+                select(AuditEventRecord)
+                .where(AuditEventRecord.dossier_id == dossier.id, AuditEventRecord.action == "citizen_download")
+                .order_by(AuditEventRecord.id)
+            ).all()
     assert [(e.actor, e.detail) for e in events] == [
         ("citizen", {"document": "tiep_nhan", "address": "203.0.113.7"}),
-        ("citizen", {"document": "giay-chung-nhan.pdf", "address": "203.0.113.7"})]
+        ("citizen", {"document": "giay-chung-nhan.pdf", "address": "203.0.113.7"}),
+    ]
 
 
 def test_strangers_misses_do_not_lock_a_citizen_out_of_the_page_or_its_links(client, birth, clock):

@@ -33,8 +33,15 @@ def app(sqlite_database, clock, tmp_path):
     with rt.db.session() as s:
         for user in s.query(UserRecord):
             user.password_hash = _HASH
-    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": sqlite_database.url, "MOTCUA_CLOCK": clock,
-                       "SECRET_KEY": "test", "MOTCUA_DOCUMENTS_DIR": str(tmp_path / "documents")})
+    return create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": sqlite_database.url,
+            "MOTCUA_CLOCK": clock,
+            "SECRET_KEY": "test",
+            "MOTCUA_DOCUMENTS_DIR": str(tmp_path / "documents"),
+        }
+    )
 
 
 @pytest.fixture
@@ -48,8 +55,14 @@ def web_rt(app, sqlite_database, clock):
 def test_the_lookup_lists_the_copies_readably_on_a_phone_and_a_desktop(app, birth, chromium, screen):  # noqa: F811
     client = app.test_client()
     dossier = receive(client, birth, "5678")
-    attach(client, dossier.id, "result", "trich-luc-khai-sinh-ban-sao-dien-tu-co-chu-ky-so.pdf",
-           tiny_pdf("Trich luc"), "application/pdf")
+    attach(
+        client,
+        dossier.id,
+        "result",
+        "trich-luc-khai-sinh-ban-sao-dien-tu-co-chu-ky-so.pdf",
+        tiny_pdf("Trich luc"),
+        "application/pdf",
+    )
     with live_server(app) as server:
         page = open_browser(chromium, server, None, viewport=PHONE if screen == "phone" else DESKTOP)
         page.goto(f"{server}/tra-cuu")
@@ -58,8 +71,9 @@ def test_the_lookup_lists_the_copies_readably_on_a_phone_and_a_desktop(app, birt
         page.click("main button[type=submit]")
         page.wait_for_selector("#copies-heading")
         screenshot(page, f"citizen-lookup-copies-{screen}")
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), \
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), (
             "the lookup scrolls sideways"
+        )
         links = page.locator("ul.copies a")
         assert links.count() == 2
         assert links.nth(0).inner_text() == RECEIPT
@@ -69,7 +83,8 @@ def test_the_lookup_lists_the_copies_readably_on_a_phone_and_a_desktop(app, birt
         receipt.wait_for_load_state()
         assert RECEIPT in receipt.text_content("main h1")
         screenshot(receipt, f"citizen-receipt-{screen}")
-        assert receipt.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), \
+        assert receipt.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), (
             "the receipt scrolls sideways"
+        )
         assert page.problems == []
         page.context.close()

@@ -23,13 +23,27 @@ RATING = {"time": "2", "attitude": "2", "information": "1", "result": "0", "comm
 
 def finished_dossier(rt, steps=5):
     definition = deploy_fixture(rt, "five_steps")
-    dossier = dossiers.start_dossier(rt, definition_id=definition.id, unit_code="00070", applicant_name="Trần Thị B",
-                                     actor=RECEPTION, applicant={"phone": "0912345678"})
-    for actor, data in ((RECEPTION, {}), (SPECIALIST, {"hop_le": True}), (SPECIALIST, {}), (LEADER, {}),
-                        (RECEPTION, {}))[:steps]:
+    dossier = dossiers.start_dossier(
+        rt,
+        definition_id=definition.id,
+        unit_code="00070",
+        applicant_name="Trần Thị B",
+        actor=RECEPTION,
+        applicant={"phone": "0912345678"},
+    )
+    for actor, data in (
+        (RECEPTION, {}),
+        (SPECIALIST, {"hop_le": True}),
+        (SPECIALIST, {}),
+        (LEADER, {}),
+        (RECEPTION, {}),
+    )[:steps]:
         with rt.db.session() as s:
-            item = s.scalars(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier.id,
-                                                          WorkItemRecord.state.in_(["open", "claimed"]))).first()
+            item = s.scalars(
+                select(WorkItemRecord).where(
+                    WorkItemRecord.dossier_id == dossier.id, WorkItemRecord.state.in_(["open", "claimed"])
+                )
+            ).first()
         dossiers.complete_work_item(rt, item.id, actor, data)
     return dossier
 
@@ -38,14 +52,20 @@ def test_citizen_rates_once_from_the_lookup(client, web_rt):
     dossier = finished_dossier(web_rt)
     page = client.get(f"/tra-cuu?ma={dossier.code}&so=5678").get_data(as_text=True)
     assert "Đánh giá mức độ hài lòng" in page and 'name="attitude"' in page
-    answer = client.post("/tra-cuu/danh-gia", data={"csrf_token": csrf_token(page), "ma": dossier.code, "so": "5678",
-                                                   **RATING}, follow_redirects=True)
+    answer = client.post(
+        "/tra-cuu/danh-gia",
+        data={"csrf_token": csrf_token(page), "ma": dossier.code, "so": "5678", **RATING},
+        follow_redirects=True,
+    )
     page = answer.get_data(as_text=True)
     assert "Cảm ơn ông/bà đã đánh giá" in page and 'data-rated="1"' in page and 'name="attitude"' not in page
     assert "Kết quả giải quyết: Không hài lòng" in page
 
-    again = client.post("/tra-cuu/danh-gia", data={"csrf_token": csrf_token(page), "ma": dossier.code, "so": "5678",
-                                                  **{**RATING, "result": "2"}}, follow_redirects=True)
+    again = client.post(
+        "/tra-cuu/danh-gia",
+        data={"csrf_token": csrf_token(page), "ma": dossier.code, "so": "5678", **{**RATING, "result": "2"}},
+        follow_redirects=True,
+    )
     assert "đã được đánh giá; mỗi hồ sơ chỉ đánh giá một lần" in again.get_data(as_text=True)
     assert "Kết quả giải quyết: Không hài lòng" in again.get_data(as_text=True)
 
@@ -54,19 +74,26 @@ def test_no_rating_before_the_result_nor_with_wrong_digits(client, web_rt):
     open_dossier = finished_dossier(web_rt, steps=2)
     page = client.get(f"/tra-cuu?ma={open_dossier.code}&so=5678").get_data(as_text=True)
     assert "Đánh giá mức độ hài lòng" not in page
-    answer = client.post("/tra-cuu/danh-gia", data={"csrf_token": csrf_token(page), "ma": open_dossier.code,
-                                                   "so": "1111", **RATING})
+    answer = client.post(
+        "/tra-cuu/danh-gia", data={"csrf_token": csrf_token(page), "ma": open_dossier.code, "so": "1111", **RATING}
+    )
     assert answer.status_code == 404
-    answer = client.post("/tra-cuu/danh-gia", data={"csrf_token": csrf_token(page), "ma": open_dossier.code,
-                                                   "so": "5678", **RATING}, follow_redirects=True)
+    answer = client.post(
+        "/tra-cuu/danh-gia",
+        data={"csrf_token": csrf_token(page), "ma": open_dossier.code, "so": "5678", **RATING},
+        follow_redirects=True,
+    )
     assert "chưa có kết quả nên chưa đánh giá được" in answer.get_data(as_text=True)
 
 
 def test_a_missing_criterion_is_named(client, web_rt):
     dossier = finished_dossier(web_rt)
     page = client.get(f"/tra-cuu?ma={dossier.code}&so=5678").get_data(as_text=True)
-    answer = client.post("/tra-cuu/danh-gia", data={"csrf_token": csrf_token(page), "ma": dossier.code, "so": "5678",
-                                                   **{**RATING, "attitude": ""}}, follow_redirects=True)
+    answer = client.post(
+        "/tra-cuu/danh-gia",
+        data={"csrf_token": csrf_token(page), "ma": dossier.code, "so": "5678", **{**RATING, "attitude": ""}},
+        follow_redirects=True,
+    )
     assert "Chọn mức đánh giá cho tiêu chí «Thái độ của cán bộ»" in answer.get_data(as_text=True)
 
 

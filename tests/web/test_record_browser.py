@@ -38,10 +38,20 @@ MINUTES = tiny_pdf("Bien ban xac minh noi sinh")
 RESULT = tiny_pdf("Giay khai sinh - ban chinh da ky")
 RECEPTIONIST = Actor("mot_cua_1", frozenset({"mot_cua"}), "00070")
 TU_PHAP_1 = Actor("tu_phap_1", frozenset({"tu_phap_ho_tich"}), "00070")
-RECEIVED = {"nguoi_nop": "Trần Thị Bích", "so_giay_to_tuy_than": "001090012345", "hinh_thuc_nop": "truc_tiep",
-            "ket_qua": "tiep_nhan"}
-APPRAISED = {"ket_qua": "dat", "y_kien": "Giấy tờ hợp lệ", "ho_ten_tre": "Nguyễn Bình An",
-             "ngay_sinh": "2026-02-20", "noi_sinh": "Bệnh viện Phụ sản Hà Nội", "gioi_tinh": "nam"}
+RECEIVED = {
+    "nguoi_nop": "Trần Thị Bích",
+    "so_giay_to_tuy_than": "001090012345",
+    "hinh_thuc_nop": "truc_tiep",
+    "ket_qua": "tiep_nhan",
+}
+APPRAISED = {
+    "ket_qua": "dat",
+    "y_kien": "Giấy tờ hợp lệ",
+    "ho_ten_tre": "Nguyễn Bình An",
+    "ngay_sinh": "2026-02-20",
+    "noi_sinh": "Bệnh viện Phụ sản Hà Nội",
+    "gioi_tinh": "nam",
+}
 
 
 @pytest.fixture
@@ -55,8 +65,15 @@ def server(app, birth):
         yield url
 
 
-def both_screens(chromium, server, username: str, path: str, name: str, desktop,  # noqa: F811
-                 prepare=None) -> None:
+def both_screens(
+    chromium,
+    server,
+    username: str,
+    path: str,
+    name: str,
+    desktop,  # noqa: F811
+    prepare=None,
+) -> None:
     """The desktop tab's screenshot, and the same page on a phone (`prepare` sets it up there)."""
     screenshot(desktop, f"record-{name}-desktop")
     phone = open_browser(chromium, server, username, viewport=PHONE)
@@ -64,8 +81,9 @@ def both_screens(chromium, server, username: str, path: str, name: str, desktop,
     if prepare is not None:
         prepare(phone)
     screenshot(phone, f"record-{name}-phone")
-    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), \
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), (
         f"{name}: the phone has to scroll sideways"
+    )
     assert phone.problems == []
     phone.context.close()
 
@@ -88,8 +106,9 @@ def claim(page) -> None:
 
 def attach(page, kind: str, name: str, data: bytes) -> None:
     page.select_option("#attach-form select[name=kind]", kind)
-    page.set_input_files("#attach-form input[name=file]", files=[
-        {"name": name, "mimeType": "application/pdf", "buffer": data}])
+    page.set_input_files(
+        "#attach-form input[name=file]", files=[{"name": name, "mimeType": "application/pdf", "buffer": data}]
+    )
     page.click("#attach-form button[type=submit]")
     page.wait_for_selector(f".flash:has-text('Đã đính kèm tệp {name}.')")
 
@@ -106,17 +125,26 @@ def test_reception_with_scans_to_the_leader_then_the_result_and_the_archive(chro
     choose_birth_registration(clerk)
     clerk.check("#catalogue input[name=documents][value='0']")
     clerk.check("#catalogue input[name=documents][value='1']")
-    clerk.set_input_files("input[name=file_0]", files=[{"name": "tờ khai.pdf", "mimeType": "application/pdf",
-                                                        "buffer": PDF}])
-    clerk.set_input_files("input[name=file_1]", files=[{"name": "giấy chứng sinh.png", "mimeType": "image/png",
-                                                        "buffer": PNG}])
+    clerk.set_input_files(
+        "input[name=file_0]", files=[{"name": "tờ khai.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
+    clerk.set_input_files(
+        "input[name=file_1]", files=[{"name": "giấy chứng sinh.png", "mimeType": "image/png", "buffer": PNG}]
+    )
     clerk.fill("input[name=applicant_name]", "Trần Thị Bích")
     clerk.fill("input[name=id_number]", "001090012345")
     clerk.fill("input[name=phone]", "0912345678")
     clerk.fill("input[name=fee_vnd]", "0")
     assert clerk.is_checked("input[name=ket_qua][value=tiep_nhan]")  # receiving is the usual choice
-    both_screens(chromium, server, "mot_cua_1", "/ban-lam-viec/tiep-nhan", "a-reception-form", clerk,
-                 prepare=choose_birth_registration)
+    both_screens(
+        chromium,
+        server,
+        "mot_cua_1",
+        "/ban-lam-viec/tiep-nhan",
+        "a-reception-form",
+        clerk,
+        prepare=choose_birth_registration,
+    )
     clerk.click("#reception-form button[type=submit]")
     clerk.wait_for_url("**/ban-lam-viec/in/*/tiep_nhan")
     code = clerk.text_content("article.paper .sub strong")
@@ -169,8 +197,11 @@ def test_reception_with_scans_to_the_leader_then_the_result_and_the_archive(chro
     with zipfile.ZipFile(archive) as zf:
         manifest = json.loads(zf.read("manifest.json"))
         assert [(f["name"], f["kind"]) for f in manifest["files"]] == [
-            ("tờ khai.pdf", "reception"), ("giấy chứng sinh.png", "reception"),
-            ("biên bản xác minh.pdf", "processing"), ("giấy khai sinh.pdf", "result")]
+            ("tờ khai.pdf", "reception"),
+            ("giấy chứng sinh.png", "reception"),
+            ("biên bản xác minh.pdf", "processing"),
+            ("giấy khai sinh.pdf", "result"),
+        ]
         assert all(hashlib.sha256(zf.read(f["path"])).hexdigest() == f["sha256"] for f in manifest["files"])
         assert [s["step"] for s in manifest["data"]] == ["tiep_nhan", "tham_dinh", "ky_duyet"]
     screenshot(clerk, "record-d-return-step-desktop")
@@ -179,9 +210,15 @@ def test_reception_with_scans_to_the_leader_then_the_result_and_the_archive(chro
 
 
 def test_a_step_returned_by_the_leader_comes_back_filled(chromium, server, web_rt, birth):  # noqa: F811
-    dossier, _ = steps.receive_dossier(web_rt, definition_id=birth.id, unit_code="00070",
-                                       applicant_name="Trần Thị Bích", actor=RECEPTIONIST, reception=RECEIVED,
-                                       applicant={"name": "Trần Thị Bích", "id_number": "001090012345"})
+    dossier, _ = steps.receive_dossier(
+        web_rt,
+        definition_id=birth.id,
+        unit_code="00070",
+        applicant_name="Trần Thị Bích",
+        actor=RECEPTIONIST,
+        reception=RECEIVED,
+        applicant={"name": "Trần Thị Bích", "id_number": "001090012345"},
+    )
     with web_rt.db.read_session() as s:
         from engine.store import repositories
 
@@ -205,6 +242,5 @@ def test_a_step_returned_by_the_leader_comes_back_filled(chromium, server, web_r
     assert form.locator("select[name=gioi_tinh]").input_value() == "nam"
     assert form.locator("input[name=ket_qua][value=dat]").is_checked()
     assert "Ghi lại nơi sinh theo giấy chứng sinh" in specialist.text_content("#record section[data-step='ky_duyet']")
-    both_screens(chromium, server, "tu_phap_1", specialist.url.removeprefix(server), "e-returned-prefilled",
-                 specialist)
+    both_screens(chromium, server, "tu_phap_1", specialist.url.removeprefix(server), "e-returned-prefilled", specialist)
     assert leader.problems == [] and specialist.problems == []

@@ -35,7 +35,12 @@ def test_each_request_gets_an_id_and_an_access_line_with_user_and_unit(client, j
     client.get("/giam-sat/")
     access = [line for line in json_lines() if line["logger"] == "motcua.access"]
     first = access[0]
-    assert (first["request_id"], first["route"], first["status"], first["user"]) == ("lb-7f3a9c01", "/healthz", 200, "-")
+    assert (first["request_id"], first["route"], first["status"], first["user"]) == (
+        "lb-7f3a9c01",
+        "/healthz",
+        200,
+        "-",
+    )
     assert first["duration_ms"] >= 0 and first["level"] == "INFO"
     dashboard = [line for line in access if line["route"] == "/giam-sat/"][-1]
     assert dashboard["user"] == "giam_sat" and dashboard["unit"] != "-"
@@ -43,8 +48,9 @@ def test_each_request_gets_an_id_and_an_access_line_with_user_and_unit(client, j
 
 def test_the_worker_logs_a_delivery_with_the_request_that_queued_it(web_rt, json_lines):
     with logs.bound(request="req-4242abcd", username="mot_cua_00070_1"), web_rt.db.session() as s:
-        outbox.enqueue(s, key="t:1", channel="in_app", recipient="giam_sat", subject="Thử", body="Nội dung",
-                       now=web_rt.clock.now())
+        outbox.enqueue(
+            s, key="t:1", channel="in_app", recipient="giam_sat", subject="Thử", body="Nội dung", now=web_rt.clock.now()
+        )
     assert outbox.deliver_due(web_rt, default_channels())["sent"] == 1
     [delivered] = [line for line in json_lines() if line["logger"] == "motcua.outbox"]
     assert delivered["request_id"] == "req-4242abcd" and "delivered in_app message" in delivered["message"]

@@ -34,15 +34,29 @@ def test_demo_data_covers_communes_roles_procedures_and_dossier_states(sqlite_da
         procedures = s.scalar(select(func.count()).select_from(ProcessDefinitionRecord))
         statuses = set(s.scalars(select(DossierRecord.status).distinct()))
         channels = dict(s.execute(select(DossierRecord.channel, func.count()).group_by(DossierRecord.channel)).all())
-        apologised = s.scalar(select(func.count()).select_from(DossierRecord).where(
-            DossierRecord.re_appointment_reason.is_not(None),
-            DossierRecord.appointment_at > DossierRecord.original_appointment_at))
+        apologised = s.scalar(
+            select(func.count())
+            .select_from(DossierRecord)
+            .where(
+                DossierRecord.re_appointment_reason.is_not(None),
+                DossierRecord.appointment_at > DossierRecord.original_appointment_at,
+            )
+        )
         kinds = dict(s.execute(select(AttachmentRecord.kind, func.count()).group_by(AttachmentRecord.kind)).all())
-        appraisals = [w.outcome for w in s.scalars(select(WorkItemRecord).where(
-            WorkItemRecord.element_id == "tham_dinh", WorkItemRecord.state == "completed"))]
+        appraisals = [
+            w.outcome
+            for w in s.scalars(
+                select(WorkItemRecord).where(
+                    WorkItemRecord.element_id == "tham_dinh", WorkItemRecord.state == "completed"
+                )
+            )
+        ]
         any_file = s.scalars(select(AttachmentRecord)).first()
-        late_open = s.scalar(select(func.count()).select_from(WorkItemRecord).where(
-            WorkItemRecord.state.in_(["open", "claimed"]), WorkItemRecord.due_at < clock.now()))
+        late_open = s.scalar(
+            select(func.count())
+            .select_from(WorkItemRecord)
+            .where(WorkItemRecord.state.in_(["open", "claimed"]), WorkItemRecord.due_at < clock.now())
+        )
     assert communes == 126
     assert {"mot_cua", "tu_phap_ho_tich", "lanh_dao", "supervisor", "modeller", "admin"} <= roles
     assert procedures == len(library.procedures())
@@ -61,7 +75,8 @@ def test_demo_data_covers_communes_roles_procedures_and_dossier_states(sqlite_da
     assert late_open > 0
     # The demo dossiers carry what their steps entered and a few small generated documents.
     assert kinds["reception"] > 0 and kinds["result"] > 0
-    assert any(len(outcome) >= 4 and any(isinstance(v, str) and " " in v for v in outcome.values())
-               for outcome in appraisals)
+    assert any(
+        len(outcome) >= 4 and any(isinstance(v, str) and " " in v for v in outcome.values()) for outcome in appraisals
+    )
     assert rt.documents.get(any_file.storage_key)[:5] in (b"%PDF-", b"\x89PNG")
     assert not seed.is_empty(rt)

@@ -27,8 +27,9 @@ MOTCUA = Path(sys.executable).with_name("motcua")
 
 def _arm_a_timer(rt) -> int:
     definition = deploy_fixture(rt, "five_steps")
-    dossier = dossiers.start_dossier(rt, definition_id=definition.id, unit_code="00070",
-                                     applicant_name="Công dân", actor=RECEPTION)
+    dossier = dossiers.start_dossier(
+        rt, definition_id=definition.id, unit_code="00070", applicant_name="Công dân", actor=RECEPTION
+    )
     with rt.db.session() as s:
         item_id = s.scalar(select(WorkItemRecord.id).where(WorkItemRecord.dossier_id == dossier.id))
     dossiers.complete_work_item(rt, item_id, RECEPTION, {})  # arms the step's boundary timer
@@ -37,8 +38,14 @@ def _arm_a_timer(rt) -> int:
 
 def _timer_fired(rt, dossier_id: int) -> bool:
     with rt.db.read_session() as s:
-        return s.scalar(select(AuditEventRecord.id).where(AuditEventRecord.dossier_id == dossier_id,
-                                                          AuditEventRecord.action == "timer")) is not None
+        return (
+            s.scalar(
+                select(AuditEventRecord.id).where(
+                    AuditEventRecord.dossier_id == dossier_id, AuditEventRecord.action == "timer"
+                )
+            )
+            is not None
+        )
 
 
 def test_the_worker_beside_the_server_fires_due_timers_and_stops_with_it(runtime, clock, monkeypatch):
@@ -46,8 +53,9 @@ def test_the_worker_beside_the_server_fires_due_timers_and_stops_with_it(runtime
     dossier_id = _arm_a_timer(runtime)
     monkeypatch.setenv("DATABASE_URL", runtime.db.url)
     later = (clock.now() + timedelta(days=1)).isoformat()
-    with cli.worker_beside("--now", later, "--poll", "0.05", stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, env=dict(os.environ)) as worker:
+    with cli.worker_beside(
+        "--now", later, "--poll", "0.05", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=dict(os.environ)
+    ) as worker:
         deadline = time.monotonic() + 60
         while not _timer_fired(runtime, dossier_id) and worker.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)  # polling a real process's progress; no test clock is involved
@@ -90,8 +98,9 @@ def test_a_sigtermed_server_stops_its_worker(runtime, tmp_path):
 
     env = {**os.environ, "DATABASE_URL": runtime.db.url}
     log = (tmp_path / "serve.log").open("wb")
-    with subprocess.Popen([str(MOTCUA), "serve", "--with-worker", "--port", "0"], env=env,
-                          stdout=log, stderr=subprocess.STDOUT) as server:
+    with subprocess.Popen(
+        [str(MOTCUA), "serve", "--with-worker", "--port", "0"], env=env, stdout=log, stderr=subprocess.STDOUT
+    ) as server:
         deadline, beat = time.monotonic() + 60, None
         while beat is None and server.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)  # waiting for a real process's first pass; no test clock is involved

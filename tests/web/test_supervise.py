@@ -22,9 +22,19 @@ from tests.web.browser import open_browser
 from tests.web.browser import screenshot
 from tests.web.conftest import login
 
-HEADERS = ["Kỳ trước chuyển qua", "Mới tiếp nhận", "Đang xử lý: chưa đến hạn", "Đang xử lý: quá hạn", "Tạm dừng",
-           "Đã giải quyết", "Giải quyết trước hạn", "Giải quyết đúng hạn", "Giải quyết quá hạn", "Rút, dừng, từ chối",
-           "Tỷ lệ đúng hạn"]
+HEADERS = [
+    "Kỳ trước chuyển qua",
+    "Mới tiếp nhận",
+    "Đang xử lý: chưa đến hạn",
+    "Đang xử lý: quá hạn",
+    "Tạm dừng",
+    "Đã giải quyết",
+    "Giải quyết trước hạn",
+    "Giải quyết đúng hạn",
+    "Giải quyết quá hạn",
+    "Rút, dừng, từ chối",
+    "Tỷ lệ đúng hạn",
+]
 # carried over, received, not yet due, overdue, paused, done, early, on time, late, withdrawn / stopped, rate
 HOAN_KIEM = ["0", "5", "1", "1", "0", "2", "1", "1", "0", "1", "100,0%"]
 CUA_NAM = ["0", "1", "0", "0", "0", "1", "0", "0", "1", "0", "0,0%"]
@@ -38,8 +48,15 @@ def month(web_rt, clock):
     built = build_month(web_rt, clock)
     with web_rt.db.session() as s:
         password_hash = s.get(UserRecord, "giam_sat").password_hash
-        s.add(UserRecord(username="giam_sat_79", full_name="Giám sát TP.HCM", unit_code="79", roles="supervisor",
-                         password_hash=password_hash))
+        s.add(
+            UserRecord(
+                username="giam_sat_79",
+                full_name="Giám sát TP.HCM",
+                unit_code="79",
+                roles="supervisor",
+                password_hash=password_hash,
+            )
+        )
     return built
 
 
@@ -67,8 +84,10 @@ def test_the_dashboard_counts_march_with_rate_per_commune_procedure_and_officer(
     tree = html.fromstring(text)
     headers = [" ".join(th.text_content().split()) for th in tree.xpath('//table[@id="tong-hop"]/thead/tr/th')]
     assert headers == HEADERS
-    [summary] = [[" ".join(td.text_content().split()) for td in tr.xpath("./td")]
-                 for tr in tree.xpath('//table[@id="tong-hop"]/tbody/tr')]
+    [summary] = [
+        [" ".join(td.text_content().split()) for td in tr.xpath("./td")]
+        for tr in tree.xpath('//table[@id="tong-hop"]/tbody/tr')
+    ]
     assert summary == HANOI
     assert tree.xpath('string(//*[@id="ty-le"])') == "66,7%"
     assert table(text, "theo-xa") == {"Phường Hoàn Kiếm": HOAN_KIEM, "Phường Cửa Nam": CUA_NAM}
@@ -81,7 +100,9 @@ def test_the_dashboard_counts_march_with_rate_per_commune_procedure_and_officer(
     chart = json.loads(tree.xpath('string(//script[@id="supervise-chart-data"])'))
     assert chart["results"]["values"] == [1, 1, 1]
     assert dict(zip(chart["by_commune"]["labels"], chart["by_commune"]["late"])) == {
-        "Phường Cửa Nam": 1, "Phường Hoàn Kiếm": 0}
+        "Phường Cửa Nam": 1,
+        "Phường Hoàn Kiếm": 0,
+    }
     assert "/vendor/chart.js/chart.umd.min.js" in text
 
 
@@ -98,10 +119,8 @@ def test_filters_swap_the_tables_through_htmx_and_bad_input_names_the_field(clie
 
     wrong = page(client, "/giam-sat/?tu=31-02-2026", status=400)
     assert "Từ ngày: “31-02-2026” không phải ngày hợp lệ" in wrong and 'id="tong-hop"' not in wrong
-    assert "Đến ngày phải bằng hoặc sau Từ ngày" in page(client, "/giam-sat/?tu=2026-03-10&den=2026-03-01",
-                                                        status=400)
-    assert "không thuộc phạm vi giám sát" in page(client, "/giam-sat/?xa=26734", status=400,
-                                                  **{"HX-Request": "true"})
+    assert "Đến ngày phải bằng hoặc sau Từ ngày" in page(client, "/giam-sat/?tu=2026-03-10&den=2026-03-01", status=400)
+    assert "không thuộc phạm vi giám sát" in page(client, "/giam-sat/?xa=26734", status=400, **{"HX-Request": "true"})
     assert "Thủ tục: không có quy trình" in page(client, "/giam-sat/?thu_tuc=khong_co", status=400)
 
 
@@ -116,7 +135,12 @@ def test_a_number_opens_the_dossiers_behind_it_with_links(client, month):
     assert list(rows) == [month.late.code]
     procedure, commune, received, appointment, status, result = rows[month.late.code]
     assert (procedure, commune, received, appointment, status) == (
-        "Five steps", "Phường Cửa Nam", "08:00 ngày 02/03/2026", "17:00 ngày 04/03/2026", "Đã xử lý xong")
+        "Five steps",
+        "Phường Cửa Nam",
+        "08:00 ngày 02/03/2026",
+        "17:00 ngày 04/03/2026",
+        "Đã xử lý xong",
+    )
     assert result.startswith("Quá hạn")
 
     overdue = table(page(client, "/giam-sat/ho-so?nhom=overdue"), "ho-so")
@@ -139,14 +163,14 @@ def test_every_figure_lists_exactly_as_many_dossiers_as_it_counts(client, month)
         listed = [code for code in rows if not code.startswith("Không có hồ sơ")]
         assert len(listed) == summary[key], key
     assert summary["carried_over"] + summary["received"] == (
-        summary["done"] + summary["withdrawn_stopped"] + summary["in_progress"] + summary["paused"])
+        summary["done"] + summary["withdrawn_stopped"] + summary["in_progress"] + summary["paused"]
+    )
 
 
 def test_the_page_says_what_each_figure_means_in_vietnamese_and_english(client, month):
     login(client, "giam_sat")
     tree = html.fromstring(page(client, "/giam-sat/"))
-    legend = {dt.get("data-figure"): dt.getnext().text_content()
-              for dt in tree.xpath('//*[@id="dinh-nghia"]//dt')}
+    legend = {dt.get("data-figure"): dt.getnext().text_content() for dt in tree.xpath('//*[@id="dinh-nghia"]//dt')}
     assert set(legend) == {figure.key for figure in figures.FIGURES}
     assert legend["carried_over"] == "Tiếp nhận trước kỳ và chưa kết thúc vào đầu kỳ."
     assert "không bao giờ tính là quá hạn" in legend["paused"]
@@ -160,7 +184,8 @@ def test_the_page_says_what_each_figure_means_in_vietnamese_and_english(client, 
     english = html.fromstring(page(client, "/giam-sat/"))
     assert english.xpath('string(//table[@id="tong-hop"]//th[@data-figure="carried_over"])') == "Carried over"
     assert english.xpath('string(//*[@id="dinh-nghia"]//dt[@data-figure="paused"]/following-sibling::dd[1])') == (
-        figures.BY_KEY["paused"].meaning)
+        figures.BY_KEY["paused"].meaning
+    )
 
 
 def test_officer_page_lists_the_steps_they_completed(client, month):
@@ -179,7 +204,8 @@ def test_a_supervisor_of_another_province_sees_nothing_of_hanoi(client, month):
     assert "không thuộc phạm vi giám sát" in page(client, "/giam-sat/?xa=00070", status=400)
     page(client, f"/giam-sat/ho-so/{month.late.code}", status=404)
     assert table(page(client, "/giam-sat/can-bo/mot_cua_1"), "buoc") == {
-        "Không có bước nào trong kỳ ở các xã/phường bạn giám sát.": []}
+        "Không có bước nào trong kỳ ở các xã/phường bạn giám sát.": []
+    }
     assert "Không có hồ sơ nào có nguy cơ" in page(client, "/giam-sat/nguy-co")
     export = client.get("/giam-sat/bao-cao.csv").get_data().decode("utf-8-sig")
     assert "Hoàn Kiếm" not in export and "Phường Sài Gòn" in export
@@ -205,7 +231,8 @@ def test_at_risk_lists_open_dossiers_projected_to_miss_their_appointment(client,
     assert "Cần phiếu xin lỗi và hẹn lại" in cells[6]
     assert cells[7:] == ["14:00 ngày 09/03/2026", "3 giờ"]
     assert table(page(client, "/giam-sat/nguy-co?xa=00073"), "nguy-co") == {
-        "Không có hồ sơ nào có nguy cơ trễ hẹn.": []}
+        "Không có hồ sơ nào có nguy cơ trễ hẹn.": []
+    }
 
 
 def test_the_escalation_log_shows_the_levels_fired_in_the_range(client, month, web_rt):
@@ -213,27 +240,44 @@ def test_the_escalation_log_shows_the_levels_fired_in_the_range(client, month, w
     login(client, "giam_sat")
     rows = page(client, "/giam-sat/leo-thang")
     tree = html.fromstring(rows)
-    lines = [[" ".join(td.text_content().split()) for td in tr.xpath("./td")]
-             for tr in tree.xpath('//table[@id="leo-thang"]/tbody/tr')]
-    assert sorted((line[1], line[3], line[4], line[5]) for line in lines) == sorted([
-        (month.overdue.code, "Tiếp nhận", "Cảnh báo sắp đến hạn", "1"),
-        (month.overdue.code, "Tiếp nhận", "Quá hạn bước", "2"),
-        (month.overdue.code, "—", "Yêu cầu xin lỗi, hẹn lại", "—"),
-        (month.not_due.code, "Tiếp nhận", "Cảnh báo sắp đến hạn", "1"),
-        (month.not_due.code, "Tiếp nhận", "Quá hạn bước", "2"),
-        (month.not_due.code, "—", "Yêu cầu xin lỗi, hẹn lại", "—"),
-    ])
+    lines = [
+        [" ".join(td.text_content().split()) for td in tr.xpath("./td")]
+        for tr in tree.xpath('//table[@id="leo-thang"]/tbody/tr')
+    ]
+    assert sorted((line[1], line[3], line[4], line[5]) for line in lines) == sorted(
+        [
+            (month.overdue.code, "Tiếp nhận", "Cảnh báo sắp đến hạn", "1"),
+            (month.overdue.code, "Tiếp nhận", "Quá hạn bước", "2"),
+            (month.overdue.code, "—", "Yêu cầu xin lỗi, hẹn lại", "—"),
+            (month.not_due.code, "Tiếp nhận", "Cảnh báo sắp đến hạn", "1"),
+            (month.not_due.code, "Tiếp nhận", "Quá hạn bước", "2"),
+            (month.not_due.code, "—", "Yêu cầu xin lỗi, hẹn lại", "—"),
+        ]
+    )
     assert all(line[0] == "09:00 ngày 05/03/2026" for line in lines)
     assert table(page(client, "/giam-sat/leo-thang?tu=2026-02-01&den=2026-02-28"), "leo-thang") == {
-        "Không có cảnh báo hay chuyển cấp nào.": []}
+        "Không có cảnh báo hay chuyển cấp nào.": []
+    }
     detail = html.fromstring(page(client, f"/giam-sat/ho-so/{month.overdue.code}"))
     assert len(detail.xpath('//table[@id="leo-thang"]/tbody/tr')) == 3
 
 
-REPORT_HEADER = ["Kỳ trước chuyển qua", "Mới tiếp nhận", "Tiếp nhận trực tiếp", "Tiếp nhận trực tuyến",
-                 "Tiếp nhận qua bưu chính", "Đang xử lý: chưa đến hạn", "Đang xử lý: quá hạn", "Tạm dừng",
-                 "Đã giải quyết", "Giải quyết trước hạn", "Giải quyết đúng hạn", "Giải quyết quá hạn",
-                 "Rút, dừng, từ chối", "Tỷ lệ đúng hạn (%)"]
+REPORT_HEADER = [
+    "Kỳ trước chuyển qua",
+    "Mới tiếp nhận",
+    "Tiếp nhận trực tiếp",
+    "Tiếp nhận trực tuyến",
+    "Tiếp nhận qua bưu chính",
+    "Đang xử lý: chưa đến hạn",
+    "Đang xử lý: quá hạn",
+    "Tạm dừng",
+    "Đã giải quyết",
+    "Giải quyết trước hạn",
+    "Giải quyết đúng hạn",
+    "Giải quyết quá hạn",
+    "Rút, dừng, từ chối",
+    "Tỷ lệ đúng hạn (%)",
+]
 
 
 def as_report(page_cells: list[str], counter: str, online: str = "0", post: str = "0") -> list[str]:
@@ -256,6 +300,7 @@ def test_the_report_exports_the_same_numbers_as_xlsx_and_csv(client, month):
 
     def same_shape(rows):  # numbers as numbers (Excel keeps 0.0 as 0), rows padded to one width
         return [[_number(cell) for cell in row] + [""] * (16 - len(row)) for row in rows]
+
     assert same_shape(from_xlsx) == same_shape(from_csv)
     header = from_csv[1]
     assert header[0] == "Kỳ báo cáo: từ ngày 01/03/2026 đến ngày 31/03/2026"
@@ -269,13 +314,16 @@ def test_the_report_exports_the_same_numbers_as_xlsx_and_csv(client, month):
     totals = [row[2:] for row in from_csv if row[1:2] == ["Tổng cộng"]]
     assert totals == [as_report(HANOI, counter="6")] * 2
     # Officers by full name (the user name when the account has none), with their steps.
-    officers = {row[0]: row[1:] for row in from_csv[from_csv.index(["Theo cán bộ (các bước đã xử lý)"]) + 2:]
-                if len(row) == 8}
+    officers = {
+        row[0]: row[1:] for row in from_csv[from_csv.index(["Theo cán bộ (các bước đã xử lý)"]) + 2 :] if len(row) == 8
+    }
     assert officers["can_bo_x"] == ["Lê Văn X", "5", "1", "3", "1", "0", "80.0"]
     assert officers["mot_cua_1"][0] == "mot_cua_1"
-    legend = dict(row for row in from_csv[from_csv.index(["Cách tính các số liệu"]) + 1:])
-    assert legend["Tạm dừng"].startswith("Chưa kết thúc vào cuối kỳ") and "không bao giờ tính là quá hạn" in legend[
-        "Tạm dừng"]
+    legend = dict(row for row in from_csv[from_csv.index(["Cách tính các số liệu"]) + 1 :])
+    assert (
+        legend["Tạm dừng"].startswith("Chưa kết thúc vào cuối kỳ")
+        and "không bao giờ tính là quá hạn" in legend["Tạm dừng"]
+    )
 
     filtered = client.get("/giam-sat/bao-cao.csv?xa=00073").get_data().decode("utf-8-sig")
     assert "Phường Hoàn Kiếm" not in filtered and "Phạm vi: Phường Cửa Nam; mọi thủ tục" in filtered
@@ -301,14 +349,19 @@ def test_the_api_answers_the_same_figures_as_the_page_for_the_same_scope(client,
     login(client, "giam_sat")
     for query in ("", "?tu=2026-03-02&den=2026-03-03", "?xa=00073", "?thu_tuc=five_steps"):
         page_data = client.get(f"/giam-sat/so-lieu.json{query}").get_json()
-        api_query = query.replace("tu=", "from=").replace("den=", "to=").replace("xa=", "commune=").replace(
-            "thu_tuc=", "procedure=")
+        api_query = (
+            query.replace("tu=", "from=")
+            .replace("den=", "to=")
+            .replace("xa=", "commune=")
+            .replace("thu_tuc=", "procedure=")
+        )
         answer = client.get(f"/api/v1/statistics{api_query}")
         assert answer.status_code == 200, answer.get_json()
         api = answer.get_json()
         assert api["summary"] == page_data["summary"], query
         assert {c["code"]: c["figures"] for c in api["communes"]} == {
-            c["code"]: {k: v for k, v in c.items() if k not in ("code", "name")} for c in page_data["communes"]}
+            c["code"]: {k: v for k, v in c.items() if k not in ("code", "name")} for c in page_data["communes"]
+        }
     whole = client.get("/api/v1/statistics?from=2026-03-01&to=2026-03-31").get_json()
     assert whole["period"] == {"from": "2026-03-01", "to": "2026-03-31", "as_of": "2026-03-05T02:00:00+00:00"}
     assert whole["communes_in_scope"] == ["00070", "00073"]
@@ -316,12 +369,20 @@ def test_the_api_answers_the_same_figures_as_the_page_for_the_same_scope(client,
     assert (five["key"], five["code"], five["name"]) == ("five_steps", "1.000001", "Five steps")
     officers = {o["username"]: o for o in whole["officers"]}
     assert officers["can_bo_x"]["full_name"] == "Lê Văn X"
-    assert officers["can_bo_x"]["figures"] == {"steps_done": 5, "step_early": 1, "step_on_time": 3, "step_late": 1,
-                                               "steps_without_deadline": 0, "step_on_time_rate": 0.8}
+    assert officers["can_bo_x"]["figures"] == {
+        "steps_done": 5,
+        "step_early": 1,
+        "step_on_time": 3,
+        "step_late": 1,
+        "steps_without_deadline": 0,
+        "step_on_time_rate": 0.8,
+    }
     paused = next(d for d in whole["definitions"] if d["key"] == "paused")
     assert (paused["name"], paused["name_en"]) == ("Tạm dừng", "Paused")
-    page_summary = [" ".join(td.text_content().split()) for td in html.fromstring(page(client, "/giam-sat/")).xpath(
-        '//table[@id="tong-hop"]/tbody/tr/td')]
+    page_summary = [
+        " ".join(td.text_content().split())
+        for td in html.fromstring(page(client, "/giam-sat/")).xpath('//table[@id="tong-hop"]/tbody/tr/td')
+    ]
     assert page_summary[:2] == [str(whole["summary"]["carried_over"]), str(whole["summary"]["received"])]
 
 
@@ -337,8 +398,12 @@ def test_an_officer_reads_the_figures_of_their_own_commune_only(client, month):
 
 def test_the_api_names_a_bad_filter(client, month):
     login(client, "giam_sat")
-    for query, field in (("from=2026-03-10&to=2026-03-01", "to"), ("from=hom-qua", "from"),
-                         ("procedure=khong_co", "procedure"), ("commune=26734", "commune")):
+    for query, field in (
+        ("from=2026-03-10&to=2026-03-01", "to"),
+        ("from=hom-qua", "from"),
+        ("procedure=khong_co", "procedure"),
+        ("commune=26734", "commune"),
+    ):
         answer = client.get(f"/api/v1/statistics?{query}")
         assert answer.status_code == 422 and answer.get_json()["field"] == field, query
     document = client.get("/api/v1/openapi.json").get_json()
@@ -395,12 +460,21 @@ def test_the_charts_answer_which_communes_and_procedures_are_late_week_by_week_a
     assert "nhom=late" in late["late_links"][0] and "xa=00073" in late["late_links"][0]
     assert chart["late_procedures"]["labels"] == ["Five steps"]
     # March 2026 from Sunday 1st: the 1st alone, then four Monday-to-Sunday weeks and Monday the 30th on
-    assert chart["trend"]["labels"] == ["Tuần từ 01/03", "Tuần từ 02/03", "Tuần từ 09/03", "Tuần từ 16/03",
-                                        "Tuần từ 23/03", "Tuần từ 30/03"]
+    assert chart["trend"]["labels"] == [
+        "Tuần từ 01/03",
+        "Tuần từ 02/03",
+        "Tuần từ 09/03",
+        "Tuần từ 16/03",
+        "Tuần từ 23/03",
+        "Tuần từ 30/03",
+    ]
     assert sum(chart["trend"]["in_time"]) == 2 and sum(chart["trend"]["late"]) == 1
     assert set(chart["officers"]["labels"]) == {"mot_cua_1", "chuyen_vien_1", "lanh_dao_1", "Lê Văn X"}
-    a_year = json.loads(html.fromstring(page(client, "/giam-sat/?tu=2026-01-01&den=2026-12-31")).xpath(
-        'string(//script[@id="supervise-chart-data"])'))
+    a_year = json.loads(
+        html.fromstring(page(client, "/giam-sat/?tu=2026-01-01&den=2026-12-31")).xpath(
+            'string(//script[@id="supervise-chart-data"])'
+        )
+    )
     assert a_year["trend"]["by_month"] and len(a_year["trend"]["labels"]) == 12
 
 

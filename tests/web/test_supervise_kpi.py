@@ -24,9 +24,13 @@ MARCH = "tu=2026-03-01&den=2026-03-31"
 
 def rows(text: str, table_id: str) -> dict[str, list[str]]:
     tree = html.fromstring(text)
-    return {cells[0]: cells[1:] for cells in
-            ([" ".join(td.text_content().split()) for td in tr.xpath("./td")]
-             for tr in tree.xpath(f'//table[@id="{table_id}"]/tbody/tr'))}
+    return {
+        cells[0]: cells[1:]
+        for cells in (
+            [" ".join(td.text_content().split()) for td in tr.xpath("./td")]
+            for tr in tree.xpath(f'//table[@id="{table_id}"]/tbody/tr')
+        )
+    }
 
 
 def test_the_kpi_page_shows_each_officer_by_full_name_and_each_commune(client, month):

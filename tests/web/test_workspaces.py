@@ -71,14 +71,13 @@ def test_a_returned_step_is_marked_in_the_inbox_and_its_reason_leads_its_page(cl
     _, reopened = sent_back(client, web_rt, birth)
     login(client, "tu_phap_1")
     inbox = html.fromstring(client.get(INBOX).get_data(as_text=True))
-    [row] = inbox.xpath('//tr[@data-returned]')
+    [row] = inbox.xpath("//tr[@data-returned]")
     badge = row.xpath('.//span[contains(@class, "returned")]')[0]
     assert badge.text_content() == "bị trả lại" and badge.get("title") == "Sai ngày sinh của trẻ"
     body = client.get(f"/ban-lam-viec/buoc/{reopened.id}").get_data(as_text=True)
     page = html.fromstring(body)
     [note] = page.xpath('//*[@id="tra-lai"]')
-    assert "Sai ngày sinh của trẻ" in note.text_content() and "Thẩm định" in note.text_content() or \
-        note.text_content()
+    assert "Sai ngày sinh của trẻ" in note.text_content() and "Thẩm định" in note.text_content() or note.text_content()
     assert body.index('id="tra-lai"') < body.index('id="step-form"')
 
 
@@ -101,8 +100,16 @@ def test_numbers_and_sizes_are_written_with_vietnamese_separators(app):
 
 def test_names_sort_the_vietnamese_way_not_by_code_point():
     names = ["Ô Chợ Dừa", "Đống Đa", "Ba Đình", "Dịch Vọng", "Ông Ích Khiêm", "Cầu Giấy", "Ơn", "Zê"]
-    assert formatting.collated(names) == ["Ba Đình", "Cầu Giấy", "Dịch Vọng", "Đống Đa", "Ô Chợ Dừa",
-                                          "Ông Ích Khiêm", "Ơn", "Zê"]
+    assert formatting.collated(names) == [
+        "Ba Đình",
+        "Cầu Giấy",
+        "Dịch Vọng",
+        "Đống Đa",
+        "Ô Chợ Dừa",
+        "Ông Ích Khiêm",
+        "Ơn",
+        "Zê",
+    ]
 
 
 def test_every_page_has_its_icon(client):
@@ -117,9 +124,16 @@ def test_a_supplement_request_is_sent_without_the_childs_name_and_birth_date(cli
     login(client, "tu_phap_1")
     page_url = f"/ban-lam-viec/buoc/{appraisal.id}"
     post_on_page(client, page_url, f"{page_url}/nhan", {})
-    sent = post_on_page(client, page_url, f"{page_url}/hoan-thanh",
-                        {"version": str(open_item(web_rt, dossier_id).version), "ket_qua": "bo_sung",
-                         "y_kien": "Bổ sung giấy chứng sinh bản chính"})
+    sent = post_on_page(
+        client,
+        page_url,
+        f"{page_url}/hoan-thanh",
+        {
+            "version": str(open_item(web_rt, dossier_id).version),
+            "ket_qua": "bo_sung",
+            "y_kien": "Bổ sung giấy chứng sinh bản chính",
+        },
+    )
     assert sent.status_code == 302
     assert open_item(web_rt, dossier_id).element_id != "tham_dinh"
     # going forward still needs them
@@ -133,8 +147,9 @@ def test_a_step_sent_back_by_the_leaders_own_choice_is_marked_too(client, web_rt
     dossier_id = received_and_accepted(web_rt, client, birth)
     steps.complete_step(web_rt, open_item(web_rt, dossier_id).id, TU_PHAP_1, APPRAISED)
     leader = Actor("lanh_dao_1", frozenset({"lanh_dao"}), "00070")
-    steps.complete_step(web_rt, open_item(web_rt, dossier_id).id, leader,
-                        {"ket_qua": "tra_lai", "y_kien": "Kiểm tra lại nơi sinh"})
+    steps.complete_step(
+        web_rt, open_item(web_rt, dossier_id).id, leader, {"ket_qua": "tra_lai", "y_kien": "Kiểm tra lại nơi sinh"}
+    )
     reopened = open_item(web_rt, dossier_id)
     login(client, "tu_phap_1")
     tab = "cua_toi" if reopened.assignee == "tu_phap_1" else "nhom"

@@ -28,9 +28,18 @@ AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.m
 CLERK = Actor("mot_cua_1", frozenset({"mot_cua"}), "00070")
 SPECIALIST = Actor("tu_phap_1", frozenset({"tu_phap_ho_tich"}), "00070")
 LEADER = Actor("lanh_dao_1", frozenset({"lanh_dao"}), "00070")
-ACCEPT = {"nguoi_nop": "Nguyễn Văn An", "so_giay_to_tuy_than": "001090012345", "hinh_thuc_nop": "truc_tiep",
-          "ket_qua": "tiep_nhan"}
-APPRAISED = {"ket_qua": "dat", "ho_ten_tre": "Nguyễn Bình An", "ngay_sinh": "2026-02-20", "y_kien": "Hồ sơ đủ điều kiện"}
+ACCEPT = {
+    "nguoi_nop": "Nguyễn Văn An",
+    "so_giay_to_tuy_than": "001090012345",
+    "hinh_thuc_nop": "truc_tiep",
+    "ket_qua": "tiep_nhan",
+}
+APPRAISED = {
+    "ket_qua": "dat",
+    "ho_ten_tre": "Nguyễn Bình An",
+    "ngay_sinh": "2026-02-20",
+    "y_kien": "Hồ sơ đủ điều kiện",
+}
 SIZES = {"desktop": DESKTOP, "phone": PHONE}
 
 
@@ -38,9 +47,13 @@ def open_item_id(rt, dossier_id: int) -> int:
     from sqlalchemy import select
 
     from engine.store.records import WorkItemRecord
+
     with rt.db.read_session() as s:
-        return s.scalars(select(WorkItemRecord.id).where(WorkItemRecord.dossier_id == dossier_id,
-                                                         WorkItemRecord.state.in_(("open", "claimed")))).one()
+        return s.scalars(
+            select(WorkItemRecord.id).where(
+                WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state.in_(("open", "claimed"))
+            )
+        ).one()
 
 
 @pytest.fixture
@@ -51,9 +64,14 @@ def desk(web_rt, clock):
 
     def start(name: str):
         clock.advance(minutes=7)
-        return dossiers.start_dossier(web_rt, definition_id=birth.id, unit_code="00070", applicant_name=name,
-                                      actor=RECEPTION, applicant={"name": name, "phone": "0912 345 678",
-                                                                  "id_number": "001090012345"})
+        return dossiers.start_dossier(
+            web_rt,
+            definition_id=birth.id,
+            unit_code="00070",
+            applicant_name=name,
+            actor=RECEPTION,
+            applicant={"name": name, "phone": "0912 345 678", "id_number": "001090012345"},
+        )
 
     def to_signing(name: str) -> int:
         dossier = start(name)
@@ -136,7 +154,11 @@ def test_the_leaders_other_actions_open_one_form_each_and_a_stop_needs_its_kind(
     leader.click("#thao-tac-khac summary")
     leader.click("#thao-tac-khac a[href='#tac-dung']")
     assert leader.locator(".action-form:visible").count() == 1 and leader.is_visible("#tac-dung")
-    leader.screenshot(path=str(screenshot(leader, "ws-phone-leader-stop-form").with_name("ws-phone-leader-stop-form-first-screen.png")))
+    leader.screenshot(
+        path=str(
+            screenshot(leader, "ws-phone-leader-stop-form").with_name("ws-phone-leader-stop-form-first-screen.png")
+        )
+    )
     leader.fill("#tac-dung textarea[name=reason]", "Công dân xin rút")
     leader.click("#tac-dung button[type=submit]")  # no kind chosen: the browser asks for one, nothing is sent
     assert leader.evaluate("document.querySelector('#tac-dung input[name=kind]').validity.valueMissing")

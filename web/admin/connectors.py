@@ -20,16 +20,22 @@ from web.wiring import runtime
 
 
 def connector_labels() -> dict[str, str]:
-    return {"http": gettext("Gọi dịch vụ HTTP (máy chủ trong danh sách cho phép)"),
-            "compute_fee": gettext("Tính phí, lệ phí (danh mục thủ tục hoặc bảng quyết định)"),
-            "notify_applicant": gettext("Gửi thông báo cho người nộp hồ sơ")}
+    return {
+        "http": gettext("Gọi dịch vụ HTTP (máy chủ trong danh sách cho phép)"),
+        "compute_fee": gettext("Tính phí, lệ phí (danh mục thủ tục hoặc bảng quyết định)"),
+        "notify_applicant": gettext("Gửi thông báo cho người nộp hồ sơ"),
+    }
 
 
 @bp.get("/may-chu-ket-noi")
 @admin_required
 def connector_hosts():
-    return render_template("admin/connector_hosts.html", hosts=service_calls.allowed_hosts(runtime()),
-                           connectors=connectors.CONNECTORS.values(), labels=connector_labels())
+    return render_template(
+        "admin/connector_hosts.html",
+        hosts=service_calls.allowed_hosts(runtime()),
+        connectors=connectors.CONNECTORS.values(),
+        labels=connector_labels(),
+    )
 
 
 @bp.post("/may-chu-ket-noi")

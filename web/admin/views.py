@@ -48,8 +48,12 @@ def edit_user(username: str):
     with runtime().db.read_session() as s:
         user = admin_queries.user(s, username)
     if user is None:
-        return render_template("error.html", title=gettext("Không tìm thấy"),
-                               message=gettext("Không có tài khoản %(username)s", username=username), status=404), 404
+        return render_template(
+            "error.html",
+            title=gettext("Không tìm thấy"),
+            message=gettext("Không có tài khoản %(username)s", username=username),
+            status=404,
+        ), 404
     return _user_form(user)
 
 
@@ -68,18 +72,24 @@ def _user_form(user):
             return redirect(url_for("admin.users"))
     with runtime().db.read_session() as s:
         units = admin_queries.unit_choices(s)
-    return render_template("admin/user_form.html", user=user, values=values, units=units, roles=role_choices(),
-                           error=error), (422 if error else 200)
+    return render_template(
+        "admin/user_form.html", user=user, values=values, units=units, roles=role_choices(), error=error
+    ), (422 if error else 200)
 
 
 def _save_user(user, values: dict) -> None:
     password = values.get("password") or ""
     if (user is None or password) and len(password) < MIN_PASSWORD:
         raise EngineError("a password needs at least %(count)s characters", field="password", count=MIN_PASSWORD)
-    account = Account(username=(values.get("username") or "").strip() if user is None else user.username,
-                      full_name=values.get("full_name") or "", unit_code=values.get("unit_code") or None,
-                      roles=tuple(values.get("roles") or ()), email=values.get("email") or None,
-                      phone=values.get("phone") or None, active=bool(values.get("active")))
+    account = Account(
+        username=(values.get("username") or "").strip() if user is None else user.username,
+        full_name=values.get("full_name") or "",
+        unit_code=values.get("unit_code") or None,
+        roles=tuple(values.get("roles") or ()),
+        email=values.get("email") or None,
+        phone=values.get("phone") or None,
+        active=bool(values.get("active")),
+    )
     digest = generate_password_hash(password) if password else None
     if user is None:
         administration.create_user(runtime(), current_user.actor(), account, digest)
@@ -90,9 +100,15 @@ def _save_user(user, values: dict) -> None:
 def _form_values(user) -> dict:
     if user is None:
         return {"username": "", "full_name": "", "unit_code": "", "roles": [], "email": "", "phone": "", "active": True}
-    return {"username": user.username, "full_name": user.full_name, "unit_code": user.unit_code or "",
-            "roles": sorted(user.role_set), "email": user.email or "", "phone": user.phone or "",
-            "active": user.active}
+    return {
+        "username": user.username,
+        "full_name": user.full_name,
+        "unit_code": user.unit_code or "",
+        "roles": sorted(user.role_set),
+        "email": user.email or "",
+        "phone": user.phone or "",
+        "active": user.active,
+    }
 
 
 @bp.get("/lich")
@@ -105,8 +121,16 @@ def calendar():
         overrides = admin_queries.calendar_overrides(s, code)
         units = admin_queries.unit_choices(s)
         days = admin_queries.month_days(s, rt.calendars, code, month)
-    return render_template("admin/calendar.html", code=code, overrides=overrides, units=units, month=month,
-                           days=days, error=None, values={})
+    return render_template(
+        "admin/calendar.html",
+        code=code,
+        overrides=overrides,
+        units=units,
+        month=month,
+        days=days,
+        error=None,
+        values={},
+    )
 
 
 @bp.post("/lich")
@@ -117,8 +141,15 @@ def add_calendar_days():
     try:
         date_from = _date(form.get("date_from"), "date_from")
         date_to = _date(form.get("date_to") or form.get("date_from"), "date_to")
-        administration.add_calendar_days(runtime(), current_user.actor(), calendar_code=code, date_from=date_from,
-                                         date_to=date_to, kind=form.get("kind") or "", note=form.get("note") or "")
+        administration.add_calendar_days(
+            runtime(),
+            current_user.actor(),
+            calendar_code=code,
+            date_from=date_from,
+            date_to=date_to,
+            kind=form.get("kind") or "",
+            note=form.get("note") or "",
+        )
     except EngineError as exc:
         rt = runtime()
         month = _month(form.get("thang"))
@@ -126,8 +157,16 @@ def add_calendar_days():
             overrides = admin_queries.calendar_overrides(s, code)
             units = admin_queries.unit_choices(s)
             days = admin_queries.month_days(s, rt.calendars, code, month)
-        return render_template("admin/calendar.html", code=code, overrides=overrides, units=units, month=month,
-                               days=days, error=exc, values=form), 422
+        return render_template(
+            "admin/calendar.html",
+            code=code,
+            overrides=overrides,
+            units=units,
+            month=month,
+            days=days,
+            error=exc,
+            values=form,
+        ), 422
     flash(gettext("Đã thêm ngày vào lịch %(code)s.", code=code))
     return redirect(url_for("admin.calendar", ma=code, thang=date_from.strftime("%Y-%m")))
 
@@ -136,8 +175,13 @@ def add_calendar_days():
 @admin_required
 def remove_calendar_day(override_id: int):
     record = administration.remove_calendar_day(runtime(), current_user.actor(), override_id)
-    flash(gettext("Đã xoá thay đổi lịch %(start)s–%(end)s.",
-                  start=f"{record.date_from:%d/%m/%Y}", end=f"{record.date_to:%d/%m/%Y}"))
+    flash(
+        gettext(
+            "Đã xoá thay đổi lịch %(start)s–%(end)s.",
+            start=f"{record.date_from:%d/%m/%Y}",
+            end=f"{record.date_to:%d/%m/%Y}",
+        )
+    )
     return redirect(url_for("admin.calendar", ma=record.calendar_code))
 
 
@@ -156,9 +200,14 @@ def _month(text: str | None) -> date:
 
 
 def _incident_kinds() -> dict[str, str]:
-    return {"timer": gettext("Hẹn giờ"), "sla": gettext("Cảnh báo hạn xử lý"), "forecast": gettext("Dự báo trễ hẹn"),
-            "outbox": gettext("Thông báo"), "absence": gettext("Chuyển xử lý thay"),
-            "service": gettext("Bước dịch vụ (trình kết nối)")}
+    return {
+        "timer": gettext("Hẹn giờ"),
+        "sla": gettext("Cảnh báo hạn xử lý"),
+        "forecast": gettext("Dự báo trễ hẹn"),
+        "outbox": gettext("Thông báo"),
+        "absence": gettext("Chuyển xử lý thay"),
+        "service": gettext("Bước dịch vụ (trình kết nối)"),
+    }
 
 
 def _incident_statuses() -> dict[str, str]:
@@ -170,22 +219,25 @@ def _incident_statuses() -> dict[str, str]:
 def incidents():
     """Background work that failed: what, on which dossier and element, the error; retry or close."""
     found = incident_service.listing(runtime(), include_resolved=request.args.get("tat_ca") == "1")
-    return render_template("admin/incidents.html", incidents=found, kinds=_incident_kinds(),
-                           statuses=_incident_statuses())
+    return render_template(
+        "admin/incidents.html", incidents=found, kinds=_incident_kinds(), statuses=_incident_statuses()
+    )
 
 
 @bp.post("/su-co/<int:incident_id>/thu-lai")
 @admin_required
 def retry_incident(incident_id: int):
-    return _incident_action(incident_service.retry, incident_id,
-                            gettext("Sự cố %(id)s sẽ được chạy lại ở lượt xử lý nền kế tiếp.", id=incident_id))
+    return _incident_action(
+        incident_service.retry,
+        incident_id,
+        gettext("Sự cố %(id)s sẽ được chạy lại ở lượt xử lý nền kế tiếp.", id=incident_id),
+    )
 
 
 @bp.post("/su-co/<int:incident_id>/dong")
 @admin_required
 def resolve_incident(incident_id: int):
-    return _incident_action(incident_service.resolve, incident_id,
-                            gettext("Đã đóng sự cố %(id)s.", id=incident_id))
+    return _incident_action(incident_service.resolve, incident_id, gettext("Đã đóng sự cố %(id)s.", id=incident_id))
 
 
 def _incident_action(action, incident_id: int, done: str):
@@ -202,8 +254,9 @@ def _incident_action(action, incident_id: int, done: str):
 def portal():
     """The portal connection: each province's settings, and the messages the portal did not take
     (dead letters, with the error) or has not taken yet; a dead letter can be sent again."""
-    return render_template("admin/portal.html", settings=portal_admin.settings(runtime()),
-                           backlog=portal_admin.backlog(runtime()))
+    return render_template(
+        "admin/portal.html", settings=portal_admin.settings(runtime()), backlog=portal_admin.backlog(runtime())
+    )
 
 
 @bp.post("/cong-dvc/<int:message_id>/gui-lai")

@@ -23,8 +23,16 @@ from web.api import work_items
 from web.extensions import csrf
 
 PREFIX = "/api/v1"
-BLUEPRINTS = (catalogue.procedures, catalogue.templates, dossiers.blp, work_items.blp, statistics.blp, portal.blp,
-              interagency.blp, citizen.blp)
+BLUEPRINTS = (
+    catalogue.procedures,
+    catalogue.templates,
+    dossiers.blp,
+    work_items.blp,
+    statistics.blp,
+    portal.blp,
+    interagency.blp,
+    citizen.blp,
+)
 
 DEFAULTS = {
     "API_TITLE": "motcua: một cửa điện tử",
@@ -33,17 +41,28 @@ DEFAULTS = {
     "OPENAPI_URL_PREFIX": PREFIX,
     "OPENAPI_JSON_PATH": "openapi.json",
     "API_SPEC_OPTIONS": {
-        "info": {"description": "Hồ sơ, quy trình và việc cần xử lý của hệ thống một cửa cấp xã. "
-                                "Xác thực: Authorization: Bearer <mã> (tạo bằng `motcua api-token create`); "
-                                "phiên đăng nhập trình duyệt chỉ được đọc."},
+        "info": {
+            "description": "Hồ sơ, quy trình và việc cần xử lý của hệ thống một cửa cấp xã. "
+            "Xác thực: Authorization: Bearer <mã> (tạo bằng `motcua api-token create`); "
+            "phiên đăng nhập trình duyệt chỉ được đọc."
+        },
         "servers": [{"url": "/"}],
         "security": [{"bearerAuth": []}, {"browserSession": []}],
-        "components": {"securitySchemes": {
-            "bearerAuth": {"type": "http", "scheme": "bearer",
-                           "description": "Mã truy cập; chỉ lưu SHA-256 của mã trong cơ sở dữ liệu"},
-            "browserSession": {"type": "apiKey", "in": "cookie", "name": "session",
-                               "description": "Phiên đăng nhập trình duyệt; chỉ dùng cho GET"},
-        }},
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Mã truy cập; chỉ lưu SHA-256 của mã trong cơ sở dữ liệu",
+                },
+                "browserSession": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "session",
+                    "description": "Phiên đăng nhập trình duyệt; chỉ dùng cho GET",
+                },
+            }
+        },
     },
 }
 

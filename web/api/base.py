@@ -35,9 +35,16 @@ from web.wiring import runtime
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: The OpenAPI security of a write: a bearer token only (the global one also lists the session).
 TOKEN_ONLY = [{"bearerAuth": []}]
-TITLES = {400: "Yêu cầu không hợp lệ", 401: "Chưa xác thực", 403: "Không được phép", 404: "Không tìm thấy",
-          405: "Phương thức không được hỗ trợ", 409: "Xung đột", 422: "Dữ liệu không hợp lệ",
-          500: "Lỗi máy chủ"}
+TITLES = {
+    400: "Yêu cầu không hợp lệ",
+    401: "Chưa xác thực",
+    403: "Không được phép",
+    404: "Không tìm thấy",
+    405: "Phương thức không được hỗ trợ",
+    409: "Xung đột",
+    422: "Dữ liệu không hợp lệ",
+    500: "Lỗi máy chủ",
+}
 #: Where webargs reports errors ({"json": {...}}): not part of the field's path for a client.
 _LOCATIONS = frozenset({"json", "query", "querystring", "form", "headers", "view_args", "path"})
 
@@ -45,8 +52,9 @@ _LOCATIONS = frozenset({"json", "query", "querystring", "form", "headers", "view
 class ApiError(Exception):
     """An answer other than success, raised by the API's own checks."""
 
-    def __init__(self, status: int, message: str, *, field: str | None = None,
-                 headers: Mapping[str, str] | None = None):
+    def __init__(
+        self, status: int, message: str, *, field: str | None = None, headers: Mapping[str, str] | None = None
+    ):
         super().__init__(message)
         self.status, self.message, self.field, self.headers = status, message, field, dict(headers or {})
 
@@ -96,6 +104,7 @@ def fields_named(names: Mapping[str, str]) -> Iterator[None]:
 
 # -- authentication -------------------------------------------------------------------------------
 
+
 def _authenticate() -> None:
     header = request.headers.get("Authorization")
     if header is not None:
@@ -106,8 +115,10 @@ def _authenticate() -> None:
             g.api_user = current_user._get_current_object()
             return
         # A cookie is sent by the browser on its own: writes need a token, so no page can forge one.
-        raise _unauthorized("Ghi dữ liệu qua API cần mã truy cập (Authorization: Bearer <mã>); "
-                            "phiên đăng nhập trình duyệt chỉ được đọc.")
+        raise _unauthorized(
+            "Ghi dữ liệu qua API cần mã truy cập (Authorization: Bearer <mã>); "
+            "phiên đăng nhập trình duyệt chỉ được đọc."
+        )
     raise _unauthorized("Cần mã truy cập: gửi tiêu đề Authorization: Bearer <mã>.")
 
 
@@ -127,6 +138,7 @@ def _unauthorized(message: str, error: str | None = None) -> ApiError:
 
 
 # -- errors ---------------------------------------------------------------------------------------
+
 
 def _api_error(exc: ApiError):
     errors = {exc.field: [exc.message]} if exc.field else None
@@ -175,8 +187,9 @@ def _http_error(exc: HTTPException):
         first = next(iter(errors))
         field = first or None
         message = f"{first}: {'; '.join(errors[first])}" if field else "; ".join(errors[first])
-        return _json(exc.code or 422, message, field, {k: v for k, v in errors.items() if k},
-                     headers=data.get("headers"))
+        return _json(
+            exc.code or 422, message, field, {k: v for k, v in errors.items() if k}, headers=data.get("headers")
+        )
     message = data.get("message") or exc.description or ""
     return _json(exc.code or 500, message, None, headers=data.get("headers"))
 
@@ -199,8 +212,7 @@ def _flatten(messages, path: str = "") -> dict[str, list[str]]:
     return flat
 
 
-def _json(status: int, message: str, field: str | None, errors: Mapping | None = None,
-          headers: Mapping | None = None):
+def _json(status: int, message: str, field: str | None, errors: Mapping | None = None, headers: Mapping | None = None):
     body = {"error": TITLES.get(status, "Lỗi"), "message": message, "field": field}
     if errors:
         body["errors"] = dict(errors)

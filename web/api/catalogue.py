@@ -25,8 +25,14 @@ templates = api_blueprint("api_templates", "/templates", "Quy trình (BPMN) đã
 @procedures.alt_response(401, response="UNAUTHORIZED")
 def list_procedures(pagination_parameters, q=None, field=None, level=None):
     """Search the catalogue (accents and case ignored); X-Pagination carries the total."""
-    found = catalogue.search(runtime(), q, field=field, level=level, limit=pagination_parameters.page_size,
-                             offset=pagination_parameters.first_item)
+    found = catalogue.search(
+        runtime(),
+        q,
+        field=field,
+        level=level,
+        limit=pagination_parameters.page_size,
+        offset=pagination_parameters.first_item,
+    )
     pagination_parameters.item_count = found.total
     return found.entries
 

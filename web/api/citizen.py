@@ -21,14 +21,18 @@ from web.public import views as lookup
 from web.security import client_address
 from web.wiring import runtime
 
-blp = api_blueprint("api_citizen", "/tra-cuu", "Công dân: kết quả giải quyết và chữ ký số (mã hồ sơ + 4 chữ số)",
-                    authenticate=False)
+blp = api_blueprint(
+    "api_citizen", "/tra-cuu", "Công dân: kết quả giải quyết và chữ ký số (mã hồ sơ + 4 chữ số)", authenticate=False
+)
 PUBLIC = []  # no security scheme: the code and the second factor are the proof
 
 
 class FactorSchema(ma.Schema):
-    so = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^\d{4}$"),
-                          metadata={"description": "4 chữ số cuối của số điện thoại (hoặc số CCCD) người nộp"})
+    so = ma.fields.String(
+        required=True,
+        validate=ma.validate.Regexp(r"^\d{4}$"),
+        metadata={"description": "4 chữ số cuối của số điện thoại (hoặc số CCCD) người nộp"},
+    )
 
 
 class SignatureSchema(ma.Schema):
@@ -72,20 +76,37 @@ def _proven_dossier(code: str, factor: str) -> int:
 def results(query: dict, code: str):
     """The dossier's result files, each with its digital signature checked now against the trust roots."""
     dossier_id = _proven_dossier(code, query["so"])
-    return {"code": code, "results": [{
-        "name": c.file.name, "content_type": c.file.content_type, "size": c.file.size, "sha256": c.file.sha256,
-        "signature": {"signed": c.verdict.signed, "valid": c.verdict.valid, "intact": c.verdict.intact,
-                      "trusted": c.verdict.trusted, "signer": c.verdict.signer, "signed_at": c.verdict.signed_at,
-                      "problem": c.verdict.problem},
-        "download": url_for("api_citizen.result_file", code=code, key=c.file.key, so=query["so"])}
-        for c in records.result_checks(dossier_id)]}
+    return {
+        "code": code,
+        "results": [
+            {
+                "name": c.file.name,
+                "content_type": c.file.content_type,
+                "size": c.file.size,
+                "sha256": c.file.sha256,
+                "signature": {
+                    "signed": c.verdict.signed,
+                    "valid": c.verdict.valid,
+                    "intact": c.verdict.intact,
+                    "trusted": c.verdict.trusted,
+                    "signer": c.verdict.signer,
+                    "signed_at": c.verdict.signed_at,
+                    "problem": c.verdict.problem,
+                },
+                "download": url_for("api_citizen.result_file", code=code, key=c.file.key, so=query["so"]),
+            }
+            for c in records.result_checks(dossier_id)
+        ],
+    }
 
 
 @blp.route("/<code>/ket-qua/<key>")
 @blp.arguments(FactorSchema, location="query")
 @blp.alt_response(404, response="NOT_FOUND")
-@blp.doc(security=PUBLIC, responses={"200": {"description": "Tệp kết quả (PDF có chữ ký số)",
-                                             "content": {"application/pdf": {}}}})
+@blp.doc(
+    security=PUBLIC,
+    responses={"200": {"description": "Tệp kết quả (PDF có chữ ký số)", "content": {"application/pdf": {}}}},
+)
 def result_file(query: dict, code: str, key: str):
     """One result file's bytes (checked against the SHA-256 kept at signing); the download is logged."""
     dossier_id = _proven_dossier(code, query["so"])
@@ -94,6 +115,12 @@ def result_file(query: dict, code: str, key: str):
         raise ApiError(404, "Không tìm thấy tệp kết quả này trong hồ sơ.")
     data = attachments.content(runtime(), row)
     citizen_copies.record_download(runtime(), dossier_id, document=row.name, address=client_address())
-    return Response(data, mimetype=row.content_type, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row.name)}", "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "private, no-store"})
+    return Response(
+        data,
+        mimetype=row.content_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row.name)}",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )

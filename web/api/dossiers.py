@@ -50,8 +50,9 @@ def start_dossier(body: dict):
     with the dossier it started (header `Idempotent-Replayed: true`) instead of starting another."""
     rt, user = runtime(), api_user()
     if not user.may_see_unit(body["unit_code"]):
-        raise ApiError(403, f"Tài khoản {user.username} không tiếp nhận hồ sơ cho đơn vị {body['unit_code']}.",
-                       field="unit_code")
+        raise ApiError(
+            403, f"Tài khoản {user.username} không tiếp nhận hồ sơ cho đơn vị {body['unit_code']}.", field="unit_code"
+        )
     received_at = body.get("received_at")
     if received_at is not None and received_at > rt.clock.now():
         raise ApiError(422, "Thời điểm tiếp nhận không được ở tương lai.", field="received_at")
@@ -59,9 +60,16 @@ def start_dossier(body: dict):
 
     def start(keep):
         return dossier_service.start_dossier(
-            rt, definition_id=_definition_id(body), unit_code=body["unit_code"], applicant_name=applicant["name"],
-            applicant=applicant, received_at=received_at, channel=body["channel"], actor=user.actor(),
-            answer=keep(201, dossier_reply))
+            rt,
+            definition_id=_definition_id(body),
+            unit_code=body["unit_code"],
+            applicant_name=applicant["name"],
+            applicant=applicant,
+            received_at=received_at,
+            channel=body["channel"],
+            actor=user.actor(),
+            answer=keep(201, dossier_reply),
+        )
 
     answer = idempotency.once(rt, keyed_request(body), start)
     return respond(answer, {"Location": url_for("api_dossiers.get_dossier", code=answer.body["code"])})
@@ -122,10 +130,15 @@ def upload_attachment(form: dict, files: dict, code: str):
     for the scan of a checklist item received online, its `checklist_index`."""
     view = _visible(code)
     upload = files["file"]
-    row = attachments.attach(runtime(), view.dossier.id, api_user().actor(),
-                             Upload(upload.filename or "", upload.mimetype or "", upload.read()),
-                             kind_of(form["kind"]), work_item_id=form.get("work_item_id"),
-                             checklist_index=form.get("checklist_index"))
+    row = attachments.attach(
+        runtime(),
+        view.dossier.id,
+        api_user().actor(),
+        Upload(upload.filename or "", upload.mimetype or "", upload.read()),
+        kind_of(form["kind"]),
+        work_item_id=form.get("work_item_id"),
+        checklist_index=form.get("checklist_index"),
+    )
     return next(a for a in _attachments_payload(code, view.dossier.id) if a["key"] == row.key)
 
 
@@ -139,8 +152,14 @@ def download_attachment(code: str, key: str):
     row = next((r for r in attachments.files_of(runtime(), view.dossier.id) if r.key == key), None)
     if row is None:
         raise ApiError(404, "Không tìm thấy tệp này trong hồ sơ.")
-    return Response(attachments.content(runtime(), row), mimetype=row.content_type, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row.name)}", "X-Content-Type-Options": "nosniff"})
+    return Response(
+        attachments.content(runtime(), row),
+        mimetype=row.content_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row.name)}",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 @blp.route("/<code>/archive")
@@ -152,18 +171,31 @@ def get_archive(code: str):
     its data by step, each file's kind, size, SHA-256, who attached it and when)."""
     view = _visible(code)
     name, data = attachments.archive(runtime(), view.dossier.id)
-    return Response(data, mimetype="application/zip",
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+    return Response(
+        data, mimetype="application/zip", headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"}
+    )
 
 
 def _attachments_payload(code: str, dossier_id: int) -> list[dict]:
     with runtime().db.read_session() as s:
         steps = {w.id: w.element_id for w in inbox_queries.dossier_steps(s, dossier_id)}
-    return [{"key": r.key, "name": r.name, "kind": r.kind, "content_type": r.content_type, "size": r.size,
-             "sha256": r.sha256, "step": steps.get(r.work_item_id), "checklist_index": r.checklist_index,
-             "uploaded_by": r.uploaded_by, "on_behalf_of": r.on_behalf_of, "uploaded_at": r.uploaded_at,
-             "url": url_for("api_dossiers.download_attachment", code=code, key=r.key)}
-            for r in attachments.files_of(runtime(), dossier_id)]
+    return [
+        {
+            "key": r.key,
+            "name": r.name,
+            "kind": r.kind,
+            "content_type": r.content_type,
+            "size": r.size,
+            "sha256": r.sha256,
+            "step": steps.get(r.work_item_id),
+            "checklist_index": r.checklist_index,
+            "uploaded_by": r.uploaded_by,
+            "on_behalf_of": r.on_behalf_of,
+            "uploaded_at": r.uploaded_at,
+            "url": url_for("api_dossiers.download_attachment", code=code, key=r.key),
+        }
+        for r in attachments.files_of(runtime(), dossier_id)
+    ]
 
 
 @blp.route("/<code>/reappoint", methods=["POST"])
@@ -178,8 +210,9 @@ def reappoint(body: dict, code: str):
     """The apology letter (Mẫu 04): a leader of the dossier's unit moves its appointment once, to a
     time ahead and after the original one, with the reason (422 names `new_appointment` or `reason`)."""
     view = _visible(code)
-    dossier_service.reappoint_dossier(runtime(), view.dossier.id, api_user().actor(), body["new_appointment"],
-                                      body["reason"])
+    dossier_service.reappoint_dossier(
+        runtime(), view.dossier.id, api_user().actor(), body["new_appointment"], body["reason"]
+    )
     return dossier_payload(_visible(code))
 
 
@@ -195,8 +228,9 @@ def stop(body: dict, code: str):
     """Stop the dossier with a stop notice, at the applicant's request (`withdrawn`) or by the unit;
     the one-stop desk or a leader of its unit, with the reason (422 names `reason`)."""
     view = _visible(code)
-    dossier_service.cancel_dossier(runtime(), view.dossier.id, api_user().actor(), body["reason"],
-                                   withdrawn=body["withdrawn"])
+    dossier_service.cancel_dossier(
+        runtime(), view.dossier.id, api_user().actor(), body["reason"], withdrawn=body["withdrawn"]
+    )
     return dossier_payload(_visible(code))
 
 
@@ -215,6 +249,7 @@ def _definition_id(body: dict) -> int:
     with runtime().db.read_session() as s:
         definition = queries.latest_published(s, body["template_key"])
     if definition is None:
-        raise ApiError(422, f"Quy trình {body['template_key']} chưa có phiên bản nào được ban hành.",
-                       field="template_key")
+        raise ApiError(
+            422, f"Quy trình {body['template_key']} chưa có phiên bản nào được ban hành.", field="template_key"
+        )
     return definition.id

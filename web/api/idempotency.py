@@ -17,12 +17,16 @@ from web.api.base import api_user
 
 HEADER = "Idempotency-Key"
 PARAMETER = {
-    "in": "header", "name": HEADER, "required": False,
+    "in": "header",
+    "name": HEADER,
+    "required": False,
     "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.KEY_MAX},
-    "description": ("Khoá chống làm hai lần (mỗi tài khoản một không gian khoá). Gửi lại cùng khoá và cùng "
-                    "yêu cầu: việc chỉ làm một lần, nhận lại đúng câu trả lời đầu với header "
-                    "`Idempotent-Replayed: true`; cùng khoá cho yêu cầu khác: 409 nêu Idempotency-Key. "
-                    "Yêu cầu bị từ chối không giữ khoá (không có gì thay đổi), gửi lại sẽ được xét lại."),
+    "description": (
+        "Khoá chống làm hai lần (mỗi tài khoản một không gian khoá). Gửi lại cùng khoá và cùng "
+        "yêu cầu: việc chỉ làm một lần, nhận lại đúng câu trả lời đầu với header "
+        "`Idempotent-Replayed: true`; cùng khoá cho yêu cầu khác: 409 nêu Idempotency-Key. "
+        "Yêu cầu bị từ chối không giữ khoá (không có gì thay đổi), gửi lại sẽ được xét lại."
+    ),
 }
 
 
@@ -39,8 +43,9 @@ def keyed_request(asked: Mapping) -> idempotency.Request | None:
         return None
     if not key.strip() or len(key) > idempotency.KEY_MAX or not key.isprintable():
         raise ApiError(422, f"{HEADER}: từ 1 đến {idempotency.KEY_MAX} ký tự in được.", field=HEADER)
-    return idempotency.Request.of(api_user().username, key,
-                                  {"route": f"{request.method} {request.path}", "body": dict(asked)})
+    return idempotency.Request.of(
+        api_user().username, key, {"route": f"{request.method} {request.path}", "body": dict(asked)}
+    )
 
 
 def respond(answer: Answer, headers: Mapping[str, str] | None = None):

@@ -21,6 +21,7 @@ from web.wiring import runtime
 
 blp = api_blueprint("api_interagency", "/interagency", "Liên thông: hệ thống cơ quan khác gửi message/signal tới hồ sơ")
 
+
 @blp.route("/dossiers/<code>/events", methods=["POST"])
 @blp.arguments(schemas.InteragencyEventSchema)
 @blp.response(200, schemas.DossierSchema)
@@ -41,9 +42,11 @@ def send_event(body: dict, code: str):
 
     def deliver(keep):
         if "message" in body:
-            return dossier_service.send_message(rt, view.dossier.id, body["message"], user.actor(), body["payload"],
-                                                answer=keep(200, dossier_reply))
-        return dossier_service.send_signal(rt, view.dossier.id, body["signal"], user.actor(),
-                                           answer=keep(200, dossier_reply))
+            return dossier_service.send_message(
+                rt, view.dossier.id, body["message"], user.actor(), body["payload"], answer=keep(200, dossier_reply)
+            )
+        return dossier_service.send_signal(
+            rt, view.dossier.id, body["signal"], user.actor(), answer=keep(200, dossier_reply)
+        )
 
     return respond(idempotency.once(rt, keyed_request(body), deliver))

@@ -30,8 +30,7 @@ def take_submission(body: dict):
     rt, user = runtime(), api_user()
     unit_code = online_intake.unit_of_agency(rt, body["MaDonVi"])
     if not user.may_see_unit(unit_code):
-        raise ApiError(403, f"Tài khoản {user.username} không tiếp nhận hồ sơ cho đơn vị {unit_code}.",
-                       field="MaDonVi")
+        raise ApiError(403, f"Tài khoản {user.username} không tiếp nhận hồ sơ cho đơn vị {unit_code}.", field="MaDonVi")
     if body.get("NgayNop") is not None:
         body["NgayNop"] = body["NgayNop"].isoformat()
     taken = online_intake.take_submission(rt, body)

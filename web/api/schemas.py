@@ -29,22 +29,26 @@ DB_INT = validate.Range(min=1, max=DB_INT_MAX)
 FIELD_NAME = validate.Length(min=1, max=100)
 
 
-
 def _aware(**kwargs) -> fields.AwareDateTime:
     return fields.AwareDateTime(default_timezone=VN, **kwargs)
 
 
 # -- errors ---------------------------------------------------------------------------------------
 
+
 class ErrorSchema(ma.Schema):
     error = fields.String(required=True, metadata={"description": "Tên lỗi (tiếng Việt)"})
     message = fields.String(required=True, metadata={"description": "Điều cần sửa"})
     field = fields.String(allow_none=True, metadata={"description": "Trường sai, dạng đường dẫn: applicant.name"})
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
-                         metadata={"description": "Mọi trường sai và thông báo của từng trường"})
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "Mọi trường sai và thông báo của từng trường"},
+    )
 
 
 # -- catalogue ------------------------------------------------------------------------------------
+
 
 def _known_level(value: str) -> None:
     if normalise(value) not in LEVELS:
@@ -52,11 +56,14 @@ def _known_level(value: str) -> None:
 
 
 class ProcedureQuerySchema(ma.Schema):
-    q = fields.String(validate=validate.Length(max=200),
-                      metadata={"description": "Từ khóa trong tên, mã hoặc khóa; không phân biệt hoa thường, dấu"})
+    q = fields.String(
+        validate=validate.Length(max=200),
+        metadata={"description": "Từ khóa trong tên, mã hoặc khóa; không phân biệt hoa thường, dấu"},
+    )
     field = fields.String(validate=validate.Length(max=300), metadata={"description": "Mã hoặc tên lĩnh vực"})
-    level = fields.String(validate=[validate.Length(max=40), _known_level],
-                          metadata={"description": "province | commune"})
+    level = fields.String(
+        validate=[validate.Length(max=40), _known_level], metadata={"description": "province | commune"}
+    )
 
 
 class FeeSchema(ma.Schema):
@@ -78,10 +85,13 @@ class ProcedureSchema(ma.Schema):
     field_code = fields.String(allow_none=True)
     field_name = fields.String(allow_none=True)
     level = fields.String()
-    legal_limit_days = fields.Float(allow_none=True, metadata={"description": "Ngày làm việc; 0 = giải quyết trong ngày"})
+    legal_limit_days = fields.Float(
+        allow_none=True, metadata={"description": "Ngày làm việc; 0 = giải quyết trong ngày"}
+    )
     legal_limit_hours = fields.Float(allow_none=True, metadata={"description": "Giờ làm việc (1 ngày = 8 giờ)"})
-    same_day = fields.Method("_same_day", metadata={
-        "description": "Giải quyết trong ngày: hẹn trả cuối ngày làm việc bắt đầu tính thời hạn"})
+    same_day = fields.Method(
+        "_same_day", metadata={"description": "Giải quyết trong ngày: hẹn trả cuối ngày làm việc bắt đầu tính thời hạn"}
+    )
     clock_cutoff = fields.String(allow_none=True)
     fees = fields.List(fields.Nested(FeeSchema))
     required_documents = fields.List(fields.Nested(DocumentSchema))
@@ -109,8 +119,11 @@ class ProcedureDetailSchema(ProcedureSchema):
 
 # -- templates ------------------------------------------------------------------------------------
 
+
 class TemplateQuerySchema(ma.Schema):
-    key = fields.String(validate=validate.Length(max=120), metadata={"description": "Chỉ các phiên bản của quy trình này"})
+    key = fields.String(
+        validate=validate.Length(max=120), metadata={"description": "Chỉ các phiên bản của quy trình này"}
+    )
 
 
 class TemplateSchema(ma.Schema):
@@ -119,8 +132,9 @@ class TemplateSchema(ma.Schema):
     version = fields.Integer()
     name = fields.String()
     procedure_code = fields.String(allow_none=True)
-    legal_limit_minutes = fields.Integer(allow_none=True, metadata={
-        "description": "Thời hạn luật định, phút làm việc; 0 = giải quyết trong ngày"})
+    legal_limit_minutes = fields.Integer(
+        allow_none=True, metadata={"description": "Thời hạn luật định, phút làm việc; 0 = giải quyết trong ngày"}
+    )
     legal_limit_days = fields.Method("_days", allow_none=True, metadata={"description": "Ngày làm việc (8 giờ)"})
     same_day = fields.Method("_same_day", metadata={"description": "Giải quyết trong ngày"})
     clock_cutoff = fields.String(allow_none=True)
@@ -136,32 +150,44 @@ class TemplateSchema(ma.Schema):
 
 
 class TemplateVersionSchema(TemplateSchema):
-    files = fields.Dict(keys=fields.String(), values=fields.String(),
-                        metadata={"description": "Tệp BPMN và biểu mẫu (forms/<bước>.json) của phiên bản"})
+    files = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "Tệp BPMN và biểu mẫu (forms/<bước>.json) của phiên bản"},
+    )
 
 
 # -- dossiers -------------------------------------------------------------------------------------
 
+
 class ApplicantSchema(ma.Schema):
     name = fields.String(required=True, validate=validate.Length(min=2, max=200))
-    id_number = fields.String(validate=validate.Regexp(r"^[0-9]{9,12}$", error="must be 9 to 12 digits"),
-                              metadata={"description": "Số định danh cá nhân / CCCD"})
+    id_number = fields.String(
+        validate=validate.Regexp(r"^[0-9]{9,12}$", error="must be 9 to 12 digits"),
+        metadata={"description": "Số định danh cá nhân / CCCD"},
+    )
     phone = fields.String(validate=validate.Regexp(r"^[0-9+ ]{8,15}$", error="is not a phone number"))
     email = fields.Email(validate=validate.Length(max=200))
     address = fields.String(validate=validate.Length(max=500))
 
 
 class StartDossierSchema(ma.Schema):
-    template_key = fields.String(validate=validate.Length(min=1, max=120),
-                                 metadata={"description": "Quy trình; dùng phiên bản đã ban hành mới nhất"})
-    definition_id = fields.Integer(validate=DB_INT,
-                                   metadata={"description": "Hoặc một phiên bản cụ thể"})
+    template_key = fields.String(
+        validate=validate.Length(min=1, max=120),
+        metadata={"description": "Quy trình; dùng phiên bản đã ban hành mới nhất"},
+    )
+    definition_id = fields.Integer(validate=DB_INT, metadata={"description": "Hoặc một phiên bản cụ thể"})
     unit_code = fields.String(required=True, validate=validate.Length(min=1, max=16))
     applicant = fields.Nested(ApplicantSchema, required=True)
     received_at = _aware(metadata={"description": "Thời điểm tiếp nhận; mặc định là bây giờ"})
-    channel = fields.String(load_default=Channel.COUNTER.value, validate=validate.OneOf(CHANNELS),
-                            metadata={"description": "Kênh tiếp nhận: counter (trực tiếp), online (trực tuyến), "
-                                                     "post (bưu chính); mặc định counter"})
+    channel = fields.String(
+        load_default=Channel.COUNTER.value,
+        validate=validate.OneOf(CHANNELS),
+        metadata={
+            "description": "Kênh tiếp nhận: counter (trực tiếp), online (trực tuyến), "
+            "post (bưu chính); mặc định counter"
+        },
+    )
 
     @ma.validates_schema
     def _one_template(self, data, **kwargs):
@@ -170,17 +196,25 @@ class StartDossierSchema(ma.Schema):
 
 
 class ReappointSchema(ma.Schema):
-    new_appointment = _aware(required=True, metadata={
-        "description": "Ngày hẹn trả mới: sau thời điểm hiện tại và sau ngày hẹn ban đầu"})
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=REASON_MAX),
-                           metadata={"description": "Lý do chậm trả kết quả, in trên phiếu xin lỗi"})
+    new_appointment = _aware(
+        required=True, metadata={"description": "Ngày hẹn trả mới: sau thời điểm hiện tại và sau ngày hẹn ban đầu"}
+    )
+    reason = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=REASON_MAX),
+        metadata={"description": "Lý do chậm trả kết quả, in trên phiếu xin lỗi"},
+    )
 
 
 class StopSchema(ma.Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=REASON_MAX),
-                           metadata={"description": "Lý do, in trên thông báo dừng xử lý"})
-    withdrawn = fields.Boolean(load_default=False,
-                               metadata={"description": "true: công dân đề nghị rút hồ sơ; false: đơn vị dừng xử lý"})
+    reason = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=REASON_MAX),
+        metadata={"description": "Lý do, in trên thông báo dừng xử lý"},
+    )
+    withdrawn = fields.Boolean(
+        load_default=False, metadata={"description": "true: công dân đề nghị rút hồ sơ; false: đơn vị dừng xử lý"}
+    )
 
 
 class WorkItemSchema(ma.Schema):
@@ -283,9 +317,12 @@ class AttachmentSchema(ma.Schema):
 class AttachmentUploadSchema(ma.Schema):
     kind = fields.String(required=True, validate=validate.OneOf(("reception", "processing", "result")))
     work_item_id = fields.Integer(load_default=None, allow_none=True)
-    checklist_index = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0),
-                                     metadata={"description": "Vị trí giấy tờ trong danh mục thành phần hồ sơ "
-                                                              "(bản số hóa của giấy tờ đó)"})
+    checklist_index = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=0),
+        metadata={"description": "Vị trí giấy tờ trong danh mục thành phần hồ sơ (bản số hóa của giấy tờ đó)"},
+    )
 
 
 class AttachmentFileSchema(ma.Schema):
@@ -294,17 +331,28 @@ class AttachmentFileSchema(ma.Schema):
 
 # -- work items -----------------------------------------------------------------------------------
 
+
 class WorkItemQuerySchema(ma.Schema):
-    filter = fields.String(load_default="all", validate=validate.OneOf(WORK_ITEM_FILTERS),
-                           metadata={"description": "mine: giao cho tôi; group: chờ nhận trong nhóm vai trò; "
-                                                    "delegated: tôi đã ủy quyền; all: mine + group"})
+    filter = fields.String(
+        load_default="all",
+        validate=validate.OneOf(WORK_ITEM_FILTERS),
+        metadata={
+            "description": "mine: giao cho tôi; group: chờ nhận trong nhóm vai trò; "
+            "delegated: tôi đã ủy quyền; all: mine + group"
+        },
+    )
 
 
 class CompleteSchema(ma.Schema):
-    data = fields.Dict(keys=fields.String(validate=FIELD_NAME), required=True,
-                       metadata={"description": "Dữ liệu biểu mẫu của bước, kiểm tra theo biểu mẫu"})
-    version = fields.Integer(validate=validate.Range(min=0, max=DB_INT_MAX),
-                             metadata={"description": "Phiên bản của bước khi đọc; khác thì trả 409"})
+    data = fields.Dict(
+        keys=fields.String(validate=FIELD_NAME),
+        required=True,
+        metadata={"description": "Dữ liệu biểu mẫu của bước, kiểm tra theo biểu mẫu"},
+    )
+    version = fields.Integer(
+        validate=validate.Range(min=0, max=DB_INT_MAX),
+        metadata={"description": "Phiên bản của bước khi đọc; khác thì trả 409"},
+    )
 
 
 class ReturnSchema(ma.Schema):
@@ -312,27 +360,37 @@ class ReturnSchema(ma.Schema):
 
 
 class DelegateSchema(ma.Schema):
-    to = fields.String(required=True, validate=validate.Length(min=1, max=80),
-                       metadata={"description": "Tên đăng nhập người được ủy quyền"})
+    to = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=80),
+        metadata={"description": "Tên đăng nhập người được ủy quyền"},
+    )
     note = fields.String(validate=validate.Length(max=REASON_MAX))
 
 
 class ResolveSchema(ma.Schema):
-    data = fields.Dict(keys=fields.String(validate=FIELD_NAME),
-                       metadata={"description": "Đề xuất của người được ủy quyền"})
+    data = fields.Dict(
+        keys=fields.String(validate=FIELD_NAME), metadata={"description": "Đề xuất của người được ủy quyền"}
+    )
     note = fields.String(validate=validate.Length(max=REASON_MAX))
 
 
 # -- statistics -------------------------------------------------------------------------------------
 
+
 class StatisticsQuerySchema(ma.Schema):
-    date_from = fields.Date(data_key="from", metadata={"description": "Từ ngày (YYYY-MM-DD, giờ Việt Nam); "
-                                                                      "mặc định ngày đầu tháng này"})
+    date_from = fields.Date(
+        data_key="from", metadata={"description": "Từ ngày (YYYY-MM-DD, giờ Việt Nam); mặc định ngày đầu tháng này"}
+    )
     date_to = fields.Date(data_key="to", metadata={"description": "Đến ngày, tính cả ngày này; mặc định cuối tháng"})
-    commune = fields.String(validate=validate.Length(min=1, max=16),
-                            metadata={"description": "Chỉ một xã/phường trong phạm vi của tài khoản"})
-    procedure = fields.String(validate=validate.Length(min=1, max=120),
-                              metadata={"description": "Chỉ một quy trình (mã quy trình, vd. dang_ky_khai_sinh)"})
+    commune = fields.String(
+        validate=validate.Length(min=1, max=16),
+        metadata={"description": "Chỉ một xã/phường trong phạm vi của tài khoản"},
+    )
+    procedure = fields.String(
+        validate=validate.Length(min=1, max=120),
+        metadata={"description": "Chỉ một quy trình (mã quy trình, vd. dang_ky_khai_sinh)"},
+    )
 
 
 def _figure_field(figure) -> fields.Field:
@@ -363,8 +421,9 @@ class FigureDefinitionSchema(ma.Schema):
 class StatisticsPeriodSchema(ma.Schema):
     date_from = fields.Date(data_key="from")
     date_to = fields.Date(data_key="to")
-    as_of = fields.DateTime(metadata={"description": "Thời điểm đọc hồ sơ đang xử lý và tạm dừng: cuối kỳ, "
-                                                     "hoặc bây giờ nếu kỳ chưa hết"})
+    as_of = fields.DateTime(
+        metadata={"description": "Thời điểm đọc hồ sơ đang xử lý và tạm dừng: cuối kỳ, hoặc bây giờ nếu kỳ chưa hết"}
+    )
 
 
 class CommuneFiguresSchema(ma.Schema):
@@ -399,9 +458,9 @@ class StatisticsSchema(ma.Schema):
 
 # -- the portal and interconnected procedures ------------------------------------------------------
 
+
 class PortalFileSchema(ma.Schema):
-    TenTep = fields.String(required=True, validate=validate.Length(min=1, max=255),
-                           metadata={"description": "Tên tệp"})
+    TenTep = fields.String(required=True, validate=validate.Length(min=1, max=255), metadata={"description": "Tên tệp"})
     LoaiTep = fields.String(required=True, metadata={"description": "application/pdf, image/png hoặc image/jpeg"})
     NoiDung = fields.String(required=True, metadata={"description": "Nội dung tệp, base64"})
 
@@ -409,11 +468,15 @@ class PortalFileSchema(ma.Schema):
 class PortalSubmissionSchema(ma.Schema):
     """A dossier a citizen submitted on the National Public Service Portal (status 1)."""
 
-    MaHoSoCong = fields.String(required=True, validate=validate.Length(min=1, max=80),
-                               metadata={"description": "Mã hồ sơ trên Cổng"})
+    MaHoSoCong = fields.String(
+        required=True, validate=validate.Length(min=1, max=80), metadata={"description": "Mã hồ sơ trên Cổng"}
+    )
     MaTTHC = fields.String(required=True, validate=validate.Length(min=1, max=40), metadata={"description": "Mã TTHC"})
-    MaDonVi = fields.String(required=True, validate=validate.Length(min=1, max=40),
-                            metadata={"description": "Mã định danh cơ quan tiếp nhận"})
+    MaDonVi = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "Mã định danh cơ quan tiếp nhận"},
+    )
     ChuHoSo = fields.String(required=True, validate=validate.Length(min=1, max=200))
     SoGiayTo = fields.String(validate=validate.Length(max=20))
     SoDienThoai = fields.String(validate=validate.Length(max=20))
@@ -435,8 +498,9 @@ class InteragencyEventSchema(ma.Schema):
 
     message = fields.String(validate=validate.Length(min=1, max=120), metadata={"description": "Tên message BPMN"})
     signal = fields.String(validate=validate.Length(min=1, max=120), metadata={"description": "Tên signal BPMN"})
-    payload = fields.Dict(keys=fields.String(), load_default=dict,
-                          metadata={"description": "Dữ liệu kèm message, ghi vào dữ liệu hồ sơ"})
+    payload = fields.Dict(
+        keys=fields.String(), load_default=dict, metadata={"description": "Dữ liệu kèm message, ghi vào dữ liệu hồ sơ"}
+    )
 
     @ma.validates_schema
     def _one_event(self, data, **kwargs):

@@ -36,15 +36,23 @@ def get_statistics(query: dict):
     board = supervision.dashboard(rt, scope, rt.clock.now())
     return {
         "period": {"date_from": found.date_from, "date_to": found.date_to, "as_of": board.as_of},
-        "communes_in_scope": sorted(scope.units), "procedure": found.procedure,
+        "communes_in_scope": sorted(scope.units),
+        "procedure": found.procedure,
         "definitions": [_definition(figure) for figure in definitions.FIGURES + definitions.STEP_FIGURES],
         "summary": board.summary.as_dict(),
         "communes": [{"code": row.code, "name": row.label, "figures": row.figures.as_dict()} for row in board.communes],
-        "procedures": [{"key": row.key, "code": row.code, "name": row.label, "figures": row.figures.as_dict()}
-                       for row in board.procedures],
-        "officers": [{"username": row.username, "full_name": row.full_name,
-                      "figures": {key: getattr(row, key) for key in definitions.STEP_COLUMNS}}
-                     for row in board.officers],
+        "procedures": [
+            {"key": row.key, "code": row.code, "name": row.label, "figures": row.figures.as_dict()}
+            for row in board.procedures
+        ],
+        "officers": [
+            {
+                "username": row.username,
+                "full_name": row.full_name,
+                "figures": {key: getattr(row, key) for key in definitions.STEP_COLUMNS},
+            }
+            for row in board.officers
+        ],
     }
 
 
@@ -71,6 +79,10 @@ def _filters(query: dict, now, units: frozenset[str]) -> filtering.Filters:
 
 def _definition(figure: definitions.Figure) -> dict:
     with force_locale("vi"):
-        return {"key": figure.key, "name": engine_messages.gettext(figure.name),
-                "meaning": engine_messages.gettext(figure.meaning), "name_en": figure.name,
-                "meaning_en": figure.meaning}
+        return {
+            "key": figure.key,
+            "name": engine_messages.gettext(figure.name),
+            "meaning": engine_messages.gettext(figure.meaning),
+            "name_en": figure.name,
+            "meaning_en": figure.meaning,
+        }

@@ -8,12 +8,41 @@ from engine.store.records import DossierRecord
 from engine.store.records import WorkItemRecord
 from web.display import STATUS_LABELS_VI
 
-_DOSSIER_COLUMNS = ("code", "status", "run_state", "procedure_code", "unit_code", "applicant_name", "applicant",
-                    "received_at", "appointment_at", "original_appointment_at", "re_appointment_reason",
-                    "completed_at", "classification", "margin_minutes", "channel")
-_ITEM_COLUMNS = ("id", "element_id", "name", "role", "unit_code", "state", "assignee", "owner",
-                 "delegation_state", "priority", "form_key", "created_at", "claimed_at", "warn_at", "due_at",
-                 "version")
+_DOSSIER_COLUMNS = (
+    "code",
+    "status",
+    "run_state",
+    "procedure_code",
+    "unit_code",
+    "applicant_name",
+    "applicant",
+    "received_at",
+    "appointment_at",
+    "original_appointment_at",
+    "re_appointment_reason",
+    "completed_at",
+    "classification",
+    "margin_minutes",
+    "channel",
+)
+_ITEM_COLUMNS = (
+    "id",
+    "element_id",
+    "name",
+    "role",
+    "unit_code",
+    "state",
+    "assignee",
+    "owner",
+    "delegation_state",
+    "priority",
+    "form_key",
+    "created_at",
+    "claimed_at",
+    "warn_at",
+    "due_at",
+    "version",
+)
 
 
 def dossier_payload(view: DossierView) -> dict:
@@ -21,8 +50,12 @@ def dossier_payload(view: DossierView) -> dict:
     return {
         **{name: getattr(dossier, name) for name in _DOSSIER_COLUMNS},
         "status_label": STATUS_LABELS_VI.get(dossier.status, str(dossier.status)),
-        "template": {"definition_id": definition.id, "key": definition.key, "version": definition.version,
-                     "name": definition.name},
+        "template": {
+            "definition_id": definition.id,
+            "key": definition.key,
+            "version": definition.version,
+            "name": definition.name,
+        },
         "current_steps": [work_item_payload(item, dossier) for item in view.open_items],
     }
 
@@ -33,6 +66,14 @@ def work_item_payload(item: WorkItemRecord, dossier: DossierRecord) -> dict:
 
 def history_payload(row: HistoryEvent) -> dict:
     event = row.event
-    return {"at": event.at, "action": event.action, "actor": event.actor, "on_behalf_of": event.on_behalf_of,
-            "step": event.element_id, "step_name": row.step_name, "giver": event.giver,
-            "receiver": event.receiver, "detail": dict(event.detail or {})}
+    return {
+        "at": event.at,
+        "action": event.action,
+        "actor": event.actor,
+        "on_behalf_of": event.on_behalf_of,
+        "step": event.element_id,
+        "step_name": row.step_name,
+        "giver": event.giver,
+        "receiver": event.receiver,
+        "detail": dict(event.detail or {}),
+    }

@@ -49,8 +49,14 @@ def list_work_items(pagination_parameters, filter: str):  # noqa: A002  (the que
     user = api_user()
     with runtime().db.read_session() as s:
         rows, total = api_queries.work_items_for(
-            s, username=user.username, unit_code=user.unit_code, roles=user.process_roles, which=filter,
-            limit=pagination_parameters.page_size, offset=pagination_parameters.first_item)
+            s,
+            username=user.username,
+            unit_code=user.unit_code,
+            roles=user.process_roles,
+            which=filter,
+            limit=pagination_parameters.page_size,
+            offset=pagination_parameters.first_item,
+        )
     pagination_parameters.item_count = total
     return [work_item_payload(item, dossier) for item, dossier in rows]
 
@@ -64,8 +70,9 @@ def claim(item_id: int):
     rt, user = runtime(), api_user()
 
     def claim_it(keep):
-        return dossier_service.claim_work_item(rt, item_id, user.actor(), seen_by=user.may_see_unit,
-                                               answer=keep(200, work_item_reply))
+        return dossier_service.claim_work_item(
+            rt, item_id, user.actor(), seen_by=user.may_see_unit, answer=keep(200, work_item_reply)
+        )
 
     return respond(idempotency.once(rt, keyed_request({}), claim_it))
 
@@ -91,8 +98,15 @@ def complete(body: dict, item_id: int):
     rt, user = runtime(), api_user()
 
     def complete_it(keep):
-        return complete_step(rt, item_id, user.actor(), body["data"], expected_version=body.get("version"),
-                             seen_by=user.may_see_unit, answer=keep(200, dossier_reply))
+        return complete_step(
+            rt,
+            item_id,
+            user.actor(),
+            body["data"],
+            expected_version=body.get("version"),
+            seen_by=user.may_see_unit,
+            answer=keep(200, dossier_reply),
+        )
 
     with fields_named(_REASON_FIELDS):
         return respond(idempotency.once(rt, keyed_request(body), complete_it))

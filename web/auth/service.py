@@ -30,8 +30,13 @@ def sign_in(rt: Runtime, username: str, password: str, address: str) -> SignInRe
     user_bucket, address_bucket = f"login-user:{username}", f"login-address:{address}"
     with rt.db.session() as s:
         if throttle.blocked(s, {user_bucket: MAX_FAILURES_PER_USER, address_bucket: MAX_FAILURES_PER_ADDRESS}, now):
-            return SignInResult(None, gettext("Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau %(minutes)s phút.",
-                                              minutes=throttle.WINDOW_MINUTES))
+            return SignInResult(
+                None,
+                gettext(
+                    "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau %(minutes)s phút.",
+                    minutes=throttle.WINDOW_MINUTES,
+                ),
+            )
         user = s.get(UserRecord, username) if username else None
         stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
         good = _check(stored, password) and user is not None and user.active

@@ -49,9 +49,16 @@ def declare_absence():
     if not errors:
         try:
             absence_service.declare_absence(
-                runtime(), current_user.actor(), username, form["substitute"], date_from, date_to,
-                procedure_key=form.get("procedure_key") or None, role=form.get("role") or None,
-                note=form.get("note") or None)
+                runtime(),
+                current_user.actor(),
+                username,
+                form["substitute"],
+                date_from,
+                date_to,
+                procedure_key=form.get("procedure_key") or None,
+                role=form.get("role") or None,
+                note=form.get("note") or None,
+            )
         except EngineError as error:
             errors[error.field or "form"] = refusal_text(error)
     if errors:
@@ -75,16 +82,28 @@ def end_absence(absence_id: int):
 def _page(values: dict, errors: dict):
     leader = current_user.actor().is_supervising()
     with runtime().db.read_session() as s:
-        listed = (inbox_queries.absences_of_unit(s, current_user.unit_code) if leader
-                  else inbox_queries.absences_involving(s, current_user.username))
+        listed = (
+            inbox_queries.absences_of_unit(s, current_user.unit_code)
+            if leader
+            else inbox_queries.absences_involving(s, current_user.username)
+        )
         colleagues = inbox_queries.colleagues(s, current_user.unit_code)
         procedures = queries.published_definitions(s)
         names = inbox_queries.full_names(s, [a.username for a in listed] + [a.substitute for a in listed])
     # A leader declares for anyone of the unit: offer every role held there.
     roles = ({r for u in colleagues for r in u.role_set} - PRODUCT_ROLES) if leader else current_user.process_roles
-    return render_template("desk/absences.html", values=values, errors=errors, absences=listed, leader=leader,
-                           colleagues=colleagues, procedures=procedures, names=names, role_label=role_label,
-                           roles=sorted(roles))
+    return render_template(
+        "desk/absences.html",
+        values=values,
+        errors=errors,
+        absences=listed,
+        leader=leader,
+        colleagues=colleagues,
+        procedures=procedures,
+        names=names,
+        role_label=role_label,
+        roles=sorted(roles),
+    )
 
 
 def _date(text: str | None) -> date | None:

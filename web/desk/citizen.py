@@ -19,20 +19,31 @@ from web.refusals import localised
 from web.wiring import runtime
 
 CHANNEL_NAMES = {"sms": lazy_gettext("SMS"), "zalo": lazy_gettext("Zalo"), "email": lazy_gettext("Thư điện tử")}
-MESSAGE_STATES = {"pending": lazy_gettext("đang gửi"), "sent": lazy_gettext("đã gửi"),
-                  "dead": lazy_gettext("không gửi được sau nhiều lần thử"),
-                  "off": lazy_gettext("chưa gửi: kênh chưa được cấu hình cho đơn vị")}
-METHOD_NAMES = {"cash": lazy_gettext("Tiền mặt tại quầy"), "bank": lazy_gettext("Chuyển khoản ngân hàng"),
-                "portal": lazy_gettext("Thanh toán trực tuyến qua cổng dịch vụ công")}
+MESSAGE_STATES = {
+    "pending": lazy_gettext("đang gửi"),
+    "sent": lazy_gettext("đã gửi"),
+    "dead": lazy_gettext("không gửi được sau nhiều lần thử"),
+    "off": lazy_gettext("chưa gửi: kênh chưa được cấu hình cho đơn vị"),
+}
+METHOD_NAMES = {
+    "cash": lazy_gettext("Tiền mặt tại quầy"),
+    "bank": lazy_gettext("Chuyển khoản ngân hàng"),
+    "portal": lazy_gettext("Thanh toán trực tuyến qua cổng dịch vụ công"),
+}
 
 
 def citizen_context(dossier: DossierRecord) -> dict:
     with runtime().db.read_session() as s:
         fee_account = account(s, dossier)
         messages = notification_queries.applicant_messages(s, dossier.id)
-    return {"fee_account": fee_account, "applicant_messages": messages,
-            "not_told": sorted({(m.channel, m.status) for m in messages if m.status in ("off", "dead")}),
-            "channel_names": CHANNEL_NAMES, "message_states": MESSAGE_STATES, "method_names": METHOD_NAMES}
+    return {
+        "fee_account": fee_account,
+        "applicant_messages": messages,
+        "not_told": sorted({(m.channel, m.status) for m in messages if m.status in ("off", "dead")}),
+        "channel_names": CHANNEL_NAMES,
+        "message_states": MESSAGE_STATES,
+        "method_names": METHOD_NAMES,
+    }
 
 
 def payment_from_form(form) -> tuple[Payment | None, dict[str, str]]:

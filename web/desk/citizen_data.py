@@ -44,22 +44,37 @@ def reception_citizen():
     id_number = (request.args.get("id_number") or "").strip()
     typed = {name: (request.args.get(name) or "").strip() for name in FILLED}
     if not rules.is_personal_id(id_number):
-        return render_template("desk/_citizen_known.html", note=gettext(
-            "Nhập đủ 12 chữ số của số định danh cá nhân để điền sẵn thông tin đã có."), values=None)
+        return render_template(
+            "desk/_citizen_known.html",
+            note=gettext("Nhập đủ 12 chữ số của số định danh cá nhân để điền sẵn thông tin đã có."),
+            values=None,
+        )
     rt = runtime()
     holding = citizen_store.holding(rt, id_number, current_user.actor())
     resident, problem = _resident(id_number)
-    known = {"applicant_name": (resident.full_name if resident else None) or holding.details.get("name"),
-             "phone": holding.details.get("phone"),
-             "address": (resident.permanent_address if resident else None) or holding.details.get("address")}
+    known = {
+        "applicant_name": (resident.full_name if resident else None) or holding.details.get("name"),
+        "phone": holding.details.get("phone"),
+        "address": (resident.permanent_address if resident else None) or holding.details.get("address"),
+    }
     values = {name: typed[name] or known[name] or "" for name in FILLED}
     filled = {name for name in FILLED if not typed[name] and known[name]}
     with rt.db.read_session() as s:
         entry = _entry_for(s, request.args.get("definition_id"))
-    held = rules.matches([d.get("name") or "" for d in entry.required_documents or []],
-                         holding.documents) if entry else {}
-    return render_template("desk/_citizen_known.html", values=values, filled=filled, resident=resident,
-                           problem=problem, holding=holding, entry=entry, held=held, note=None)
+    held = (
+        rules.matches([d.get("name") or "" for d in entry.required_documents or []], holding.documents) if entry else {}
+    )
+    return render_template(
+        "desk/_citizen_known.html",
+        values=values,
+        filled=filled,
+        resident=resident,
+        problem=problem,
+        holding=holding,
+        entry=entry,
+        held=held,
+        note=None,
+    )
 
 
 def _entry_for(session, definition_id: str | None):
@@ -89,5 +104,4 @@ def _resident(id_number: str):
             registry = population.registry_for(rt.calendars.chain(s, current_user.unit_code))
         return (registry.look_up(id_number) if registry else None), None
     except EngineError as error:
-        return None, gettext("Không tra cứu được Cơ sở dữ liệu quốc gia về dân cư: %(reason)s",
-                             reason=localised(error))
+        return None, gettext("Không tra cứu được Cơ sở dữ liệu quốc gia về dân cư: %(reason)s", reason=localised(error))

@@ -25,8 +25,10 @@ def visible_item(session, item_id: int):
 
 def may_see_dossier(dossier) -> bool:
     """The dossier belongs to the user's unit, or the user's unit received it for another."""
-    return current_user.may_see_unit(dossier.unit_code) or \
-        (dossier.applicant or {}).get("received_unit") == current_user.unit_code
+    return (
+        current_user.may_see_unit(dossier.unit_code)
+        or (dossier.applicant or {}).get("received_unit") == current_user.unit_code
+    )
 
 
 def visible_dossier(session, dossier_id: int) -> inbox_queries.DossierView:

@@ -40,14 +40,20 @@ def attach(dossier_id: int):
     if upload is None or not upload.filename:
         return _refused(page, gettext("Chọn tệp cần đính kèm."))
     try:
-        attachments.attach(runtime(), dossier_id, current_user.actor(),
-                           Upload(upload.filename, upload.mimetype or "", upload.read()),
-                           kind_of(request.form.get("kind")), work_item_id=item_id)
+        attachments.attach(
+            runtime(),
+            dossier_id,
+            current_user.actor(),
+            Upload(upload.filename, upload.mimetype or "", upload.read()),
+            kind_of(request.form.get("kind")),
+            work_item_id=item_id,
+        )
     except EngineError as error:
         return _refused(page, localised(error))
     flash(gettext("Đã đính kèm tệp %(name)s.", name=upload.filename), "success")
-    return redirect(url_for("desk.work_item", item_id=item_id) if item_id
-                    else url_for("desk.dossier", dossier_id=dossier_id))
+    return redirect(
+        url_for("desk.work_item", item_id=item_id) if item_id else url_for("desk.dossier", dossier_id=dossier_id)
+    )
 
 
 @bp.get("/tai-lieu/<key>")
@@ -67,9 +73,15 @@ def document(key: str):
     disposition = "attachment" if request.args.get("tai") else "inline"
     # Only checked PDF, PNG and JPEG are ever stored and nosniff keeps them so; no CSP sandbox,
     # which would stop the browser's own PDF viewer.
-    return Response(data, mimetype=row.content_type, headers={
-        "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(row.name)}",
-        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
+    return Response(
+        data,
+        mimetype=row.content_type,
+        headers={
+            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(row.name)}",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 @bp.get("/ho-so/<int:dossier_id>/luu-tru.zip")
@@ -82,8 +94,14 @@ def archive(dossier_id: int):
         name, data = attachments.archive(runtime(), dossier_id)
     except EngineError as error:
         abort(409, description=localised(error))
-    return Response(data, mimetype="application/zip", headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}", "Cache-Control": "private, no-store"})
+    return Response(
+        data,
+        mimetype="application/zip",
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 def _refused(page: dict, message: str):

@@ -59,8 +59,9 @@ def _hand(item_id: int, action, done: str):
     except EngineError as exc:
         error = refusal_text(exc)
     if request.headers.get("HX-Request"):
-        return render_template("desk/_inbox_list.html", **_listing(), message=error or done,
-                               failed=error is not None), (422 if error else 200)
+        return render_template(
+            "desk/_inbox_list.html", **_listing(), message=error or done, failed=error is not None
+        ), (422 if error else 200)
     flash(error or done, "error" if error else "success")
     return redirect(url_for("desk.work_item", item_id=item_id))
 
@@ -68,13 +69,28 @@ def _hand(item_id: int, action, done: str):
 def _listing() -> dict:
     args = request.values
     tab = args.get("tab") if args.get("tab") in inbox_queries.TABS else "cua_toi"
-    who = inbox_queries.InboxFilter(current_user.username, current_user.process_roles, current_user.unit_code,
-                                    procedure_key=args.get("thu_tuc") or None, text=args.get("q") or None)
+    who = inbox_queries.InboxFilter(
+        current_user.username,
+        current_user.process_roles,
+        current_user.unit_code,
+        procedure_key=args.get("thu_tuc") or None,
+        text=args.get("q") or None,
+    )
     with runtime().db.read_session() as s:
         page = inbox_queries.inbox_page(s, who, tab)
-    return {"rows": page.rows, "counts": page.counts, "tab": tab, "tabs": TAB_LABELS, "filters": who,
-            "procedures": page.procedures, "names": page.names, "returned": page.returned, "now": runtime().clock.now(),
-            "role_label": role_label, "offered": _offered_to(current_user.actor())}
+    return {
+        "rows": page.rows,
+        "counts": page.counts,
+        "tab": tab,
+        "tabs": TAB_LABELS,
+        "filters": who,
+        "procedures": page.procedures,
+        "names": page.names,
+        "returned": page.returned,
+        "now": runtime().clock.now(),
+        "role_label": role_label,
+        "offered": _offered_to(current_user.actor()),
+    }
 
 
 def _offered_to(actor):

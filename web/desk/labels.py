@@ -14,17 +14,36 @@ TAB_LABELS = {
 }
 
 ACTION_LABELS = {
-    "start": "Tiếp nhận hồ sơ", "handover": "Chuyển xử lý", "claim": "Nhận xử lý", "unclaim": "Trả về nhóm",
-    "complete": "Hoàn thành bước", "delegate": "Ủy quyền", "resolve": "Chuyển lại sau ủy quyền",
-    "reassign": "Giao lại", "return": "Trả lại bước trước", "withdrawn": "Bước bị rút",
-    "reappoint": "Xin lỗi và hẹn lại", "apology_requested": "Cần thư xin lỗi", "message": "Nhận thông tin",
-    "timer": "Hẹn giờ", "suspend": "Tạm dừng", "resume": "Tiếp tục", "cancel": "Dừng xử lý",
-    "incident": "Sự cố", "migrate": "Chuyển phiên bản quy trình",
-    "absence_declared": "Đăng ký vắng mặt", "absence_ended": "Kết thúc vắng mặt",
-    "withdraw": "Công dân rút hồ sơ", "sla_warning": "Cảnh báo sắp đến hạn", "sla_breach": "Quá hạn xử lý",
-    "sla_escalation": "Leo thang khi quá hạn", "skip": "Bỏ qua bước (khác biệt của xã, phường)",
-    "attach": "Đính kèm tệp", "citizen_download": "Công dân tải bản sao",
-    "citizen_store_reuse": "Dùng lại giấy tờ từ kho dữ liệu của công dân", "result_signed": "Ký số kết quả",
+    "start": "Tiếp nhận hồ sơ",
+    "handover": "Chuyển xử lý",
+    "claim": "Nhận xử lý",
+    "unclaim": "Trả về nhóm",
+    "complete": "Hoàn thành bước",
+    "delegate": "Ủy quyền",
+    "resolve": "Chuyển lại sau ủy quyền",
+    "reassign": "Giao lại",
+    "return": "Trả lại bước trước",
+    "withdrawn": "Bước bị rút",
+    "reappoint": "Xin lỗi và hẹn lại",
+    "apology_requested": "Cần thư xin lỗi",
+    "message": "Nhận thông tin",
+    "timer": "Hẹn giờ",
+    "suspend": "Tạm dừng",
+    "resume": "Tiếp tục",
+    "cancel": "Dừng xử lý",
+    "incident": "Sự cố",
+    "migrate": "Chuyển phiên bản quy trình",
+    "absence_declared": "Đăng ký vắng mặt",
+    "absence_ended": "Kết thúc vắng mặt",
+    "withdraw": "Công dân rút hồ sơ",
+    "sla_warning": "Cảnh báo sắp đến hạn",
+    "sla_breach": "Quá hạn xử lý",
+    "sla_escalation": "Leo thang khi quá hạn",
+    "skip": "Bỏ qua bước (khác biệt của xã, phường)",
+    "attach": "Đính kèm tệp",
+    "citizen_download": "Công dân tải bản sao",
+    "citizen_store_reuse": "Dùng lại giấy tờ từ kho dữ liệu của công dân",
+    "result_signed": "Ký số kết quả",
 }
 
 #: work_item.escalation_level as the SLA sweep counts it: 1 warned, 2 breached, 3+ escalation levels.
@@ -39,10 +58,16 @@ def escalation_text(level: int) -> str:
 WORK_STATE_LABELS = {"open": "Chờ nhận", "claimed": "Đang xử lý", "completed": "Đã xong", "cancelled": "Đã rút"}
 
 ROLE_LABELS = {
-    "mot_cua": "Bộ phận Một cửa", "lanh_dao": "Lãnh đạo", "chuyen_vien": "Chuyên viên",
-    "tu_phap_ho_tich": "Công chức Tư pháp - Hộ tịch", "kinh_te": "Công chức Kinh tế",
-    "kinh_te_ha_tang": "Công chức Kinh tế - Hạ tầng", "van_hoa_xa_hoi": "Công chức Văn hóa - Xã hội",
-    "cong_an_xa": "Công an xã", "bhxh": "Bảo hiểm xã hội", "hoi_dong_xet_duyet": "Hội đồng xét duyệt",
+    "mot_cua": "Bộ phận Một cửa",
+    "lanh_dao": "Lãnh đạo",
+    "chuyen_vien": "Chuyên viên",
+    "tu_phap_ho_tich": "Công chức Tư pháp - Hộ tịch",
+    "kinh_te": "Công chức Kinh tế",
+    "kinh_te_ha_tang": "Công chức Kinh tế - Hạ tầng",
+    "van_hoa_xa_hoi": "Công chức Văn hóa - Xã hội",
+    "cong_an_xa": "Công an xã",
+    "bhxh": "Bảo hiểm xã hội",
+    "hoi_dong_xet_duyet": "Hội đồng xét duyệt",
     "co_quan_lien_quan": "Cơ quan liên quan",
 }
 

@@ -48,8 +48,14 @@ def online_file(submission_id: int, index: int):
     if index >= len(files):
         abort(404)
     item = files[index]
-    return Response(base64.b64decode(item["content"]), mimetype=item["content_type"], headers={
-        "Content-Disposition": f"inline; filename*=UTF-8''{quote(item['name'])}", "X-Content-Type-Options": "nosniff"})
+    return Response(
+        base64.b64decode(item["content"]),
+        mimetype=item["content_type"],
+        headers={
+            "Content-Disposition": f"inline; filename*=UTF-8''{quote(item['name'])}",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 @bp.post("/truc-tuyen/<int:submission_id>/tiep-nhan")
@@ -63,44 +69,80 @@ def accept_online(submission_id: int):
         return redirect(url_for("desk.online"))
     now = rt.clock.now()
     # The slip lists what came: each file submitted online, digitised and without paper.
-    documents = [{"index": index, "name": f["name"], "copies": 1, "original": False, "paper": False,
-                  "digitised": True} for index, f in enumerate(row.attachments or [])]
-    applicant = {**row.applicant, "documents": documents, "received_by": current_user.username,
-                 "received_by_name": current_user.full_name, "received_unit": current_user.unit_code}
-    reception = {k: v for k, v in {
-        "nguoi_nop": row.applicant_name, "so_giay_to_tuy_than": row.applicant.get("id_number"),
-        "so_dien_thoai": row.applicant.get("phone"), "hinh_thuc_nop": "truc_tuyen",
-        "thoi_diem_tiep_nhan": local_input(now), "ket_qua": "tiep_nhan", "ho_so_day_du": True}.items() if v}
+    documents = [
+        {"index": index, "name": f["name"], "copies": 1, "original": False, "paper": False, "digitised": True}
+        for index, f in enumerate(row.attachments or [])
+    ]
+    applicant = {
+        **row.applicant,
+        "documents": documents,
+        "received_by": current_user.username,
+        "received_by_name": current_user.full_name,
+        "received_unit": current_user.unit_code,
+    }
+    reception = {
+        k: v
+        for k, v in {
+            "nguoi_nop": row.applicant_name,
+            "so_giay_to_tuy_than": row.applicant.get("id_number"),
+            "so_dien_thoai": row.applicant.get("phone"),
+            "hinh_thuc_nop": "truc_tuyen",
+            "thoi_diem_tiep_nhan": local_input(now),
+            "ket_qua": "tiep_nhan",
+            "ho_so_day_du": True,
+        }.items()
+        if v
+    }
     try:
         dossier, _ = steps.receive_dossier(
-            rt, definition_id=line.definition_id, unit_code=row.unit_code, applicant_name=row.applicant_name,
-            applicant=applicant, channel=Channel.ONLINE.value, actor=actor, reception=reception,
-            files=online_intake.staged_files(row), within_change=online_intake.accepting(row.id, actor))
+            rt,
+            definition_id=line.definition_id,
+            unit_code=row.unit_code,
+            applicant_name=row.applicant_name,
+            applicant=applicant,
+            channel=Channel.ONLINE.value,
+            actor=actor,
+            reception=reception,
+            files=online_intake.staged_files(row),
+            within_change=online_intake.accepting(row.id, actor),
+        )
     except FormError as error:
         problems = "; ".join(f"{name}: {', '.join(texts)}" for name, texts in error.errors.items())
-        flash(gettext("Chưa tiếp nhận được hồ sơ %(code)s: %(problems)s", code=row.portal_code, problems=problems),
-              "error")
+        flash(
+            gettext("Chưa tiếp nhận được hồ sơ %(code)s: %(problems)s", code=row.portal_code, problems=problems),
+            "error",
+        )
         return redirect(url_for("desk.online"))
     except EngineError as error:
         flash(refusal_text(error), "error")
         return redirect(url_for("desk.online"))
-    flash(gettext("Đã tiếp nhận hồ sơ trực tuyến %(portal)s: mã hồ sơ %(code)s.", portal=row.portal_code,
-                  code=dossier.code), "success")
+    flash(
+        gettext(
+            "Đã tiếp nhận hồ sơ trực tuyến %(portal)s: mã hồ sơ %(code)s.", portal=row.portal_code, code=dossier.code
+        ),
+        "success",
+    )
     return redirect(url_for("desk.print", dossier_id=dossier.id, kind="tiep_nhan"))
 
 
 @bp.post("/truc-tuyen/<int:submission_id>/tu-choi")
 @desk_required
 def refuse_online(submission_id: int):
-    return _decide(submission_id, online_intake.refuse,
-                   gettext("Đã từ chối tiếp nhận hồ sơ trực tuyến %(code)s; Cổng DVC sẽ được báo."))
+    return _decide(
+        submission_id,
+        online_intake.refuse,
+        gettext("Đã từ chối tiếp nhận hồ sơ trực tuyến %(code)s; Cổng DVC sẽ được báo."),
+    )
 
 
 @bp.post("/truc-tuyen/<int:submission_id>/bo-sung")
 @desk_required
 def supplement_online(submission_id: int):
-    return _decide(submission_id, online_intake.ask_supplement,
-                   gettext("Đã yêu cầu bổ sung hồ sơ trực tuyến %(code)s; Cổng DVC sẽ được báo."))
+    return _decide(
+        submission_id,
+        online_intake.ask_supplement,
+        gettext("Đã yêu cầu bổ sung hồ sơ trực tuyến %(code)s; Cổng DVC sẽ được báo."),
+    )
 
 
 def _decide(submission_id: int, action, done: str):

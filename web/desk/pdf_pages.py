@@ -35,6 +35,12 @@ def to_pdf(page: str) -> bytes:
 
 
 def pdf_response(page: str, filename: str) -> Response:
-    return Response(to_pdf(page), mimetype="application/pdf", headers={
-        "Content-Disposition": f"inline; filename*=UTF-8''{quote(filename)}",
-        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
+    return Response(
+        to_pdf(page),
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f"inline; filename*=UTF-8''{quote(filename)}",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )

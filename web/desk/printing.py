@@ -48,8 +48,13 @@ KINDS = {
 #: The official form numbers (Circular 01/2018/TT-VPCP, Mẫu số 01-06). The stop notice comes from
 #: Art. 7 of Circular 03/2025/TT-VPCP, whose own numbering of the forms we could not verify.
 FORM_NUMBERS = {
-    "tiep_nhan": "Mẫu số 01", "bo_sung": "Mẫu số 02", "tu_choi": "Mẫu số 03", "xin_loi": "Mẫu số 04",
-    "kiem_soat": "Mẫu số 05", "so_theo_doi": "Mẫu số 06", "dung": "Mẫu thông báo dừng (Điều 7)",
+    "tiep_nhan": "Mẫu số 01",
+    "bo_sung": "Mẫu số 02",
+    "tu_choi": "Mẫu số 03",
+    "xin_loi": "Mẫu số 04",
+    "kiem_soat": "Mẫu số 05",
+    "so_theo_doi": "Mẫu số 06",
+    "dung": "Mẫu thông báo dừng (Điều 7)",
 }
 FORM_SOURCES = {kind: "Thông tư 01/2018/TT-VPCP" for kind in FORM_NUMBERS} | {"dung": "Thông tư 03/2025/TT-VPCP"}
 
@@ -98,17 +103,35 @@ def render_form(dossier_id: int, kind: str, papers, back_url: str | None = None,
         abort(404, description=MISSING[kind])
     if kind != "bien_lai" and not citizen_copies.form_issued(kind, papers, stop is not None) and kind in MISSING:
         abort(404, description=MISSING[kind])
-    lookup_url = url_for("public.lookup", ma=dossier.code, k=qr_token(dossier.code, current_app.config["SECRET_KEY"]),
-                         _external=True)
+    lookup_url = url_for(
+        "public.lookup", ma=dossier.code, k=qr_token(dossier.code, current_app.config["SECRET_KEY"]), _external=True
+    )
     now = runtime().clock.now()
-    return render_template(f"desk/print/{kind}.html", title=KINDS[kind], papers=papers, dossier=dossier,
-                           view=papers.view, names=papers.names, lookup_url=lookup_url,
-                           qr=_qr_svg(lookup_url), form_number=FORM_NUMBERS.get(kind), form_source=FORM_SOURCES.get(kind),
-                           as_pdf=as_pdf, kind=kind, back_url=back_url, now=now, tz=papers.tz,
-                           issued_at=_issued_at(kind, papers, stop, fee_account) or now,
-                           classes=CLASSIFICATION_LABELS, actions=ACTION_LABELS, role_label=role_label, stop=stop,
-                           fee_account=fee_account, methods=PAYMENT_METHODS,
-                           status=STATUS_LABELS_VI.get(dossier.status, str(dossier.status)))
+    return render_template(
+        f"desk/print/{kind}.html",
+        title=KINDS[kind],
+        papers=papers,
+        dossier=dossier,
+        view=papers.view,
+        names=papers.names,
+        lookup_url=lookup_url,
+        qr=_qr_svg(lookup_url),
+        form_number=FORM_NUMBERS.get(kind),
+        form_source=FORM_SOURCES.get(kind),
+        as_pdf=as_pdf,
+        kind=kind,
+        back_url=back_url,
+        now=now,
+        tz=papers.tz,
+        issued_at=_issued_at(kind, papers, stop, fee_account) or now,
+        classes=CLASSIFICATION_LABELS,
+        actions=ACTION_LABELS,
+        role_label=role_label,
+        stop=stop,
+        fee_account=fee_account,
+        methods=PAYMENT_METHODS,
+        status=STATUS_LABELS_VI.get(dossier.status, str(dossier.status)),
+    )
 
 
 def _issued_at(kind: str, papers, stop, fee_account=None) -> datetime | None:
@@ -148,5 +171,13 @@ def unit_register():
     with rt.db.read_session() as s:
         rows = inbox_queries.register(s, current_user.unit_code, start, end)
         tz = rt.calendars.for_unit(s, current_user.unit_code).tz
-    return render_template("desk/register.html", rows=rows, first=first, last=last, tz=tz,
-                           limit=inbox_queries.REGISTER_LIMIT, statuses=STATUS_LABELS_VI, classes=CLASSIFICATION_LABELS)
+    return render_template(
+        "desk/register.html",
+        rows=rows,
+        first=first,
+        last=last,
+        tz=tz,
+        limit=inbox_queries.REGISTER_LIMIT,
+        statuses=STATUS_LABELS_VI,
+        classes=CLASSIFICATION_LABELS,
+    )

@@ -51,20 +51,35 @@ PHONE = re.compile(r"^[0-9+ ]{8,15}$")
 DECISIONS = ("tiep_nhan", "bo_sung", "tu_choi")
 DECISION_TEXT_FIELDS = ("noi_dung_bo_sung", "ly_do_tu_choi")
 #: How the library's reception form names each channel (its `hinh_thuc_nop`).
-SUBMISSION_METHOD = {Channel.COUNTER.value: "truc_tiep", Channel.ONLINE.value: "truc_tuyen",
-                     Channel.POST.value: "buu_chinh"}
+SUBMISSION_METHOD = {
+    Channel.COUNTER.value: "truc_tiep",
+    Channel.ONLINE.value: "truc_tuyen",
+    Channel.POST.value: "buu_chinh",
+}
 #: The payment's fields as this page names them.
 PAYMENT_FIELD = {"amount_vnd": "fee_vnd", "method": "payment_method", "reference": "payment_reference"}
 #: The reception form's fields that this page asks under another name.
-PAGE_FIELD = {"nguoi_nop": "applicant_name", "so_giay_to_tuy_than": "id_number", "so_dien_thoai": "phone",
-              "hinh_thuc_nop": "channel", "thoi_diem_tiep_nhan": "received_at"}
+PAGE_FIELD = {
+    "nguoi_nop": "applicant_name",
+    "so_giay_to_tuy_than": "id_number",
+    "so_dien_thoai": "phone",
+    "hinh_thuc_nop": "channel",
+    "thoi_diem_tiep_nhan": "received_at",
+}
 
 
 @bp.get("/tiep-nhan")
 @reception_required
 def reception():
-    return _form(values={"unit_code": current_user.unit_code, "channel": Channel.COUNTER.value,
-                         "received_at": local_input(runtime().clock.now()), "ket_qua": "tiep_nhan"}, errors={})
+    return _form(
+        values={
+            "unit_code": current_user.unit_code,
+            "channel": Channel.COUNTER.value,
+            "received_at": local_input(runtime().clock.now()),
+            "ket_qua": "tiep_nhan",
+        },
+        errors={},
+    )
 
 
 @bp.get("/tiep-nhan/thu-tuc")
@@ -81,9 +96,22 @@ def reception_catalogue():
 @bp.post("/tiep-nhan")
 @reception_required
 def receive():
-    values = {name: (request.form.get(name) or "").strip() for name in
-              ("definition_id", "applicant_name", "unit_code", "received_at", "channel", "fee_vnd", "ket_qua",
-               "payment_method", "payment_reference", *DECISION_TEXT_FIELDS, *APPLICANT_FIELDS)}
+    values = {
+        name: (request.form.get(name) or "").strip()
+        for name in (
+            "definition_id",
+            "applicant_name",
+            "unit_code",
+            "received_at",
+            "channel",
+            "fee_vnd",
+            "ket_qua",
+            "payment_method",
+            "payment_reference",
+            *DECISION_TEXT_FIELDS,
+            *APPLICANT_FIELDS,
+        )
+    }
     values["notify"] = [c for c in request.form.getlist("notify") if c in CHANNEL_ADDRESS]
     with runtime().db.read_session() as s:
         definitions = {str(d.id): d for d in queries.newest_published_per_template(s)}
@@ -102,10 +130,19 @@ def receive():
         return _form(values, errors, entry=entry, ticked=paper, reattach=bool(files or file_errors)), 422
     try:
         dossier, _ = steps.receive_dossier(
-            runtime(), definition_id=definition.id, unit_code=values["unit_code"],
-            applicant_name=values["applicant_name"], applicant=_applicant(values, entry, paper, files, fee_lines, reused),
-            received_at=received_at, channel=values["channel"], actor=current_user.actor(), files=files,
-            reception=_reception_data(values, received_at), reused=reused, payment=_payment(values))
+            runtime(),
+            definition_id=definition.id,
+            unit_code=values["unit_code"],
+            applicant_name=values["applicant_name"],
+            applicant=_applicant(values, entry, paper, files, fee_lines, reused),
+            received_at=received_at,
+            channel=values["channel"],
+            actor=current_user.actor(),
+            files=files,
+            reception=_reception_data(values, received_at),
+            reused=reused,
+            payment=_payment(values),
+        )
     except FormError as error:
         errors.update(_at_page_fields(field_errors(error.errors)))
     except EngineError as error:
@@ -144,13 +181,24 @@ def _problems(values: dict, definition, communes: set[str]) -> tuple[dict[str, s
     return errors, received_at
 
 
-def _applicant(values: dict, entry, paper: set[str], files: list[stored_files.Staged], fee_lines: list[dict],
-               reused: dict[int, int] | None = None) -> dict:
+def _applicant(
+    values: dict,
+    entry,
+    paper: set[str],
+    files: list[stored_files.Staged],
+    fee_lines: list[dict],
+    reused: dict[int, int] | None = None,
+) -> dict:
     """What the dossier keeps about its applicant and its receipt (the slips print it): also the
     channels they accept to be told on, and the fee cases that apply."""
-    applicant = {"name": values["applicant_name"], **{k: values[k] for k in APPLICANT_FIELDS if values[k]},
-                 "documents": _checklist(entry, paper, files, set(reused or ())), "received_by": current_user.username,
-                 "received_by_name": current_user.full_name, "received_unit": current_user.unit_code}
+    applicant = {
+        "name": values["applicant_name"],
+        **{k: values[k] for k in APPLICANT_FIELDS if values[k]},
+        "documents": _checklist(entry, paper, files, set(reused or ())),
+        "received_by": current_user.username,
+        "received_by_name": current_user.full_name,
+        "received_unit": current_user.unit_code,
+    }
     if values["fee_vnd"]:
         applicant["fee_vnd"] = int(values["fee_vnd"])
     if values["notify"]:
@@ -179,7 +227,9 @@ def _fee_lines(entry) -> tuple[list[dict], dict[str, str]]:
         if amount is None:
             typed = (request.form.get(f"fee_amount_{index}") or "").strip().replace(".", "")
             if not typed.isdigit() or len(typed) > 12:
-                errors[f"fee_amount_{index}"] = gettext("Nhập số tiền của khoản «%(name)s» (đồng).", name=fee.get("name"))
+                errors[f"fee_amount_{index}"] = gettext(
+                    "Nhập số tiền của khoản «%(name)s» (đồng).", name=fee.get("name")
+                )
                 continue
             amount = int(typed)
         lines.append({"name": fee.get("name"), "amount_vnd": amount})
@@ -196,11 +246,16 @@ def _done_message(decision: str, code: str) -> str:
 
 def _reception_data(values: dict, received_at) -> dict:
     """The reception step's form data from what the page asked (its form names them otherwise)."""
-    data = {"nguoi_nop": values["applicant_name"], "so_giay_to_tuy_than": values["id_number"],
-            "so_dien_thoai": values["phone"], "hinh_thuc_nop": SUBMISSION_METHOD[values["channel"]],
-            "thoi_diem_tiep_nhan": local_input(received_at), "ket_qua": values["ket_qua"],
-            "ho_so_day_du": values["ket_qua"] == "tiep_nhan",
-            **{name: values[name] for name in DECISION_TEXT_FIELDS}}
+    data = {
+        "nguoi_nop": values["applicant_name"],
+        "so_giay_to_tuy_than": values["id_number"],
+        "so_dien_thoai": values["phone"],
+        "hinh_thuc_nop": SUBMISSION_METHOD[values["channel"]],
+        "thoi_diem_tiep_nhan": local_input(received_at),
+        "ket_qua": values["ket_qua"],
+        "ho_so_day_du": values["ket_qua"] == "tiep_nhan",
+        **{name: values[name] for name in DECISION_TEXT_FIELDS},
+    }
     return {name: value for name, value in data.items() if value not in ("", None)}
 
 
@@ -212,8 +267,9 @@ def _at_page_fields(errors: dict[str, str]) -> dict[str, str]:
         if field in ("ket_qua", *DECISION_TEXT_FIELDS, *PAGE_FIELD.values()):
             placed[field] = message
         else:
-            placed["form"] = gettext("Biểu mẫu tiếp nhận của thủ tục: %(field)s: %(message)s", field=name,
-                                     message=message)
+            placed["form"] = gettext(
+                "Biểu mẫu tiếp nhận của thủ tục: %(field)s: %(message)s", field=name, message=message
+            )
     return placed
 
 
@@ -226,9 +282,14 @@ def _checklist_files(entry) -> tuple[list[stored_files.Staged], dict[str, str]]:
             if not upload or not upload.filename:
                 continue
             try:
-                staged.append(stored_files.stage(Upload(upload.filename, upload.mimetype or "", upload.read()),
-                                                 AttachmentKind.RECEPTION, checklist_index=index,
-                                                 field=f"file_{index}"))
+                staged.append(
+                    stored_files.stage(
+                        Upload(upload.filename, upload.mimetype or "", upload.read()),
+                        AttachmentKind.RECEPTION,
+                        checklist_index=index,
+                        field=f"file_{index}",
+                    )
+                )
             except EngineError as error:
                 errors[f"file_{index}"] = localised(error)
     return staged, errors
@@ -249,8 +310,9 @@ def _applicant_problems(values: dict) -> dict[str, str]:
         problems["email"] = gettext("Địa chỉ thư điện tử không hợp lệ.")
     for channel in values.get("notify") or ():
         if not values[CHANNEL_ADDRESS[channel]]:
-            problems["notify"] = gettext("Nhận thông báo qua SMS hoặc Zalo cần số điện thoại, qua thư điện tử cần "
-                                         "địa chỉ thư điện tử.")
+            problems["notify"] = gettext(
+                "Nhận thông báo qua SMS hoặc Zalo cần số điện thoại, qua thư điện tử cần địa chỉ thư điện tử."
+            )
     if values.get("payment_method") and values["payment_method"] not in PAYMENT_METHODS:
         problems["payment_method"] = gettext("Chọn hình thức nộp: tiền mặt, chuyển khoản hoặc qua cổng dịch vụ công.")
     return problems
@@ -261,9 +323,19 @@ def _form(values: dict, errors: dict, entry=None, ticked: set | None = None, rea
         definitions = queries.newest_published_per_template(s)
         communes = inbox_queries.province_communes(s, current_user.unit_code)
     held = citizen_data.store_matches(entry, values.get("id_number") or "")
-    return render_template("desk/reception.html", definitions=definitions, communes=communes, values=values,
-                           errors=errors, entry=entry, ticked=ticked or set(), channels=CHANNEL_LABELS, reattach=reattach,
-                           chosen=bool(values.get("definition_id")), held=held)
+    return render_template(
+        "desk/reception.html",
+        definitions=definitions,
+        communes=communes,
+        values=values,
+        errors=errors,
+        entry=entry,
+        ticked=ticked or set(),
+        channels=CHANNEL_LABELS,
+        reattach=reattach,
+        chosen=bool(values.get("definition_id")),
+        held=held,
+    )
 
 
 def _entry_for(session, definition_id: str | None):
@@ -280,8 +352,16 @@ def _checklist(entry, paper: set[str], files: list[stored_files.Staged], reused:
     if entry is None:
         return []
     scanned = {f.checklist_index for f in files}
-    return [{"index": index, "name": doc.get("name"), "copies": doc.get("copies"), "original": doc.get("original"),
-             "paper": str(index) in paper, "digitised": index in scanned or index in reused,
-             **({"from_store": True} if index in reused else {})}
-            for index, doc in enumerate(entry.required_documents or [])
-            if str(index) in paper or index in scanned or index in reused]
+    return [
+        {
+            "index": index,
+            "name": doc.get("name"),
+            "copies": doc.get("copies"),
+            "original": doc.get("original"),
+            "paper": str(index) in paper,
+            "digitised": index in scanned or index in reused,
+            **({"from_store": True} if index in reused else {}),
+        }
+        for index, doc in enumerate(entry.required_documents or [])
+        if str(index) in paper or index in scanned or index in reused
+    ]

@@ -64,6 +64,8 @@ class ReturnNote:
     actor: str
     at: datetime
     reason: str
+
+
 # Step form fields filled from what reception recorded, so the clerk does not type them twice.
 PREFILL_FROM_APPLICANT = {"nguoi_nop": "name", "so_giay_to_tuy_than": "id_number", "so_dien_thoai": "phone"}
 
@@ -87,20 +89,32 @@ def complete(item_id: int):
     dossier and the form are looked up there once)."""
     version = request.form.get("version", "")
     try:
-        steps.complete_step(runtime(), item_id, current_user.actor(),
-                            read_form=lambda form: step_form.submitted_values(form, request.form) if form else {},
-                            expected_version=int(version) if version.isdigit() else None,
-                            seen_by=current_user.may_see_unit)
+        steps.complete_step(
+            runtime(),
+            item_id,
+            current_user.actor(),
+            read_form=lambda form: step_form.submitted_values(form, request.form) if form else {},
+            expected_version=int(version) if version.isdigit() else None,
+            seen_by=current_user.may_see_unit,
+        )
     except FormError as error:
-        return render_page(item_id=item_id, field_errors=step_form.field_errors(error.errors), status=422,
-                       errors={"complete": gettext("Biểu mẫu chưa hợp lệ: xem các trường được đánh dấu.")})
+        return render_page(
+            item_id=item_id,
+            field_errors=step_form.field_errors(error.errors),
+            status=422,
+            errors={"complete": gettext("Biểu mẫu chưa hợp lệ: xem các trường được đánh dấu.")},
+        )
     except NotFound:
         abort(404, description=gettext("Không tìm thấy bước xử lý này trong đơn vị của bạn."))
     except EngineError as error:
         form = _form_of(item_id) if error.field else None  # read again only to place the message
         if form and error.field in form.get("properties", {}):  # e.g. a refusal without its reason
-            return render_page(item_id=item_id, field_errors={error.field: localised(error)}, status=422,
-                           errors={"complete": gettext("Biểu mẫu chưa hợp lệ: xem các trường được đánh dấu.")})
+            return render_page(
+                item_id=item_id,
+                field_errors={error.field: localised(error)},
+                status=422,
+                errors={"complete": gettext("Biểu mẫu chưa hợp lệ: xem các trường được đánh dấu.")},
+            )
         return render_page(item_id=item_id, errors={"complete": refusal_text(error)}, status=422)
     flash(gettext("Đã hoàn thành bước và chuyển hồ sơ sang bước tiếp theo."), "success")
     return redirect(url_for("desk.inbox"))
@@ -110,8 +124,14 @@ def complete(item_id: int):
 @clerk_required
 def return_step(item_id: int):
     reason = request.form.get("reason") or ""
-    return _act(item_id, "return", lambda actor: actions.return_to_previous(runtime(), item_id, actor, reason),
-                gettext("Đã trả lại hồ sơ cho bước trước."), to_inbox=True, fields=("reason",))
+    return _act(
+        item_id,
+        "return",
+        lambda actor: actions.return_to_previous(runtime(), item_id, actor, reason),
+        gettext("Đã trả lại hồ sơ cho bước trước."),
+        to_inbox=True,
+        fields=("reason",),
+    )
 
 
 @bp.post("/buoc/<int:item_id>/uy-quyen")
@@ -121,16 +141,25 @@ def delegate(item_id: int):
     if not to:
         return render_page(item_id=item_id, errors={"delegate": gettext("Chọn người được ủy quyền.")}, status=422)
     note = (request.form.get("note") or "").strip() or None
-    return _act(item_id, "delegate", lambda actor: actions.delegate_work_item(runtime(), item_id, actor, to, note),
-                gettext("Đã ủy quyền cho %(name)s.", name=to))
+    return _act(
+        item_id,
+        "delegate",
+        lambda actor: actions.delegate_work_item(runtime(), item_id, actor, to, note),
+        gettext("Đã ủy quyền cho %(name)s.", name=to),
+    )
 
 
 @bp.post("/buoc/<int:item_id>/chuyen-lai")
 @clerk_required
 def resolve(item_id: int):
     note = (request.form.get("note") or "").strip() or None
-    return _act(item_id, "resolve", lambda actor: actions.resolve_work_item(runtime(), item_id, actor, note=note),
-                gettext("Đã chuyển lại cho người ủy quyền."), to_inbox=True)
+    return _act(
+        item_id,
+        "resolve",
+        lambda actor: actions.resolve_work_item(runtime(), item_id, actor, note=note),
+        gettext("Đã chuyển lại cho người ủy quyền."),
+        to_inbox=True,
+    )
 
 
 @bp.post("/buoc/<int:item_id>/giao-lai")
@@ -144,8 +173,14 @@ def reassign(item_id: int):
     with runtime().db.read_session() as s:
         role = visible_item(s, item_id).role
     to_user, to_role = (None, role) if target == "nhom" else (target, None)
-    return _act(item_id, "reassign", lambda actor: actions.reassign_work_item(
-        runtime(), item_id, actor, to_username=to_user, to_role=to_role, reason=reason), gettext("Đã giao lại bước."))
+    return _act(
+        item_id,
+        "reassign",
+        lambda actor: actions.reassign_work_item(
+            runtime(), item_id, actor, to_username=to_user, to_role=to_role, reason=reason
+        ),
+        gettext("Đã giao lại bước."),
+    )
 
 
 @bp.post("/ho-so/<int:dossier_id>/hen-lai")
@@ -158,15 +193,19 @@ def reappoint(dossier_id: int):
         visible_dossier(s, dossier_id)
     new_at = parse_local_datetime(request.form.get("new_appointment"))
     if new_at is None:
-        return render_page(**page, errors={"reappoint.new_appointment": gettext("Nhập ngày, giờ hẹn trả mới.")},
-                       status=422)
+        return render_page(
+            **page, errors={"reappoint.new_appointment": gettext("Nhập ngày, giờ hẹn trả mới.")}, status=422
+        )
     try:
-        dossiers.reappoint_dossier(runtime(), dossier_id, current_user.actor(), new_at,
-                                   request.form.get("reason") or "")
+        dossiers.reappoint_dossier(
+            runtime(), dossier_id, current_user.actor(), new_at, request.form.get("reason") or ""
+        )
     except PermissionDenied as exc:  # not a leader of the unit that decides on the dossier
         abort(403, description=refusal_text(exc))
     except EngineError as exc:
-        return render_page(**page, errors=_refusal_at_field("reappoint", exc, ("new_appointment", "reason")), status=422)
+        return render_page(
+            **page, errors=_refusal_at_field("reappoint", exc, ("new_appointment", "reason")), status=422
+        )
     flash(gettext("Đã lập phiếu xin lỗi và hẹn lại ngày trả kết quả."), "success")
     return redirect(url_for("desk.print", dossier_id=dossier_id, kind="xin_loi"))
 
@@ -192,12 +231,14 @@ def stop(dossier_id: int):
         visible_dossier(s, dossier_id)
     kind = request.form.get("kind")
     if kind not in ("rut", "dung"):  # a destructive choice is never assumed
-        return render_page(**page, errors={"stop.kind": gettext("Chọn công dân đề nghị rút hồ sơ hay dừng xử lý.")},
-                           status=422)
+        return render_page(
+            **page, errors={"stop.kind": gettext("Chọn công dân đề nghị rút hồ sơ hay dừng xử lý.")}, status=422
+        )
     withdrawn = kind == "rut"
     try:
-        dossiers.cancel_dossier(runtime(), dossier_id, current_user.actor(), request.form.get("reason") or "",
-                                withdrawn=withdrawn)
+        dossiers.cancel_dossier(
+            runtime(), dossier_id, current_user.actor(), request.form.get("reason") or "", withdrawn=withdrawn
+        )
     except EngineError as exc:
         return render_page(**page, errors=_refusal_at_field("stop", exc, ("reason",)), status=422)
     flash(gettext("Đã dừng xử lý hồ sơ; in thông báo cho công dân."), "success")
@@ -205,6 +246,7 @@ def stop(dossier_id: int):
 
 
 # -- helpers -------------------------------------------------------------------------------------
+
 
 def _act(item_id: int, name: str, call, done: str, to_inbox: bool = False, fields: tuple[str, ...] = ()):
     with runtime().db.read_session() as s:
@@ -233,8 +275,13 @@ def _form_of(item_id: int) -> dict | None:
     return steps.form_of(runtime(), definition_id, form_key)
 
 
-def render_page(item_id: int | None = None, dossier_id: int | None = None, errors: dict | None = None,
-            field_errors: dict | None = None, status: int = 200):
+def render_page(
+    item_id: int | None = None,
+    dossier_id: int | None = None,
+    errors: dict | None = None,
+    field_errors: dict | None = None,
+    status: int = 200,
+):
     rt = runtime()
     with rt.db.read_session() as s:
         page = inbox_queries.dossier_page(s, dossier_id=dossier_id, item_id=item_id)
@@ -245,18 +292,33 @@ def render_page(item_id: int | None = None, dossier_id: int | None = None, error
     open_step = item is not None and item.state in OPEN_STATES
     files = attachments.files_of(rt, view.dossier.id)
     with rt.db.read_session() as s:
-        names = {**page.names, **inbox_queries.full_names(s, [f.uploaded_by for f in files]),
-                 SYSTEM: gettext("Hệ thống (tự động)")}
+        names = {
+            **page.names,
+            **inbox_queries.full_names(s, [f.uploaded_by for f in files]),
+            SYSTEM: gettext("Hệ thống (tự động)"),
+        }
     context = {
-        "item": item, "view": view, "returned": _return_of(item, page), "dossier": view.dossier, "steps": page.steps, "history": page.history,
-        "names": names, "colleagues": page.colleagues, "now": rt.clock.now(),
-        "at_risk": apology is not None, "apology": apology,
-        "fields": step_form.fields_of(form), "has_form": form is not None,
-        "values": _form_values(item, view), "field_errors": field_errors or {}, "errors": errors or {},
+        "item": item,
+        "view": view,
+        "returned": _return_of(item, page),
+        "dossier": view.dossier,
+        "steps": page.steps,
+        "history": page.history,
+        "names": names,
+        "colleagues": page.colleagues,
+        "now": rt.clock.now(),
+        "at_risk": apology is not None,
+        "apology": apology,
+        "fields": step_form.fields_of(form),
+        "has_form": form is not None,
+        "values": _form_values(item, view),
+        "field_errors": field_errors or {},
+        "errors": errors or {},
         "record": dossier_record.data_of(rt, view.dossier.id, view.definition.id),
         # The leader's decision rests on what the step before proposed: it leads their page.
         "proposal": dossier_record.proposal_for(rt, view.dossier.id, view.definition.id, item.element_id)
-        if open_step and current_user.actor().is_supervising() else None,
+        if open_step and current_user.actor().is_supervising()
+        else None,
         "files": files,
         "step_names": {w.id: w.name for w in page.steps},
         "checklist": _checklist_files(view, files),
@@ -264,14 +326,26 @@ def render_page(item_id: int | None = None, dossier_id: int | None = None, error
         "failed": {key.split(".")[0] for key in errors or {}},  # the action whose form is shown again
         "may": _permissions(item, bundle),
         "is_leader": current_user.actor().is_supervising() and current_user.may_see_unit(view.dossier.unit_code),
-        "may_stop": view.dossier.run_state == RunState.RUNNING.value and current_user.unit_code == view.dossier.unit_code
+        "may_stop": view.dossier.run_state == RunState.RUNNING.value
+        and current_user.unit_code == view.dossier.unit_code
         and ("mot_cua" in current_user.roles or current_user.actor().is_supervising()),
-        "labels": {"actions": ACTION_LABELS, "classes": CLASSIFICATION_LABELS, "states": WORK_STATE_LABELS,
-                   "status": STATUS_LABELS_VI.get(view.dossier.status, str(view.dossier.status)),
-                   "channel": CHANNEL_LABELS.get(view.dossier.channel, view.dossier.channel)},
-        "role_label": role_label, "escalation_text": escalation_text, "entered": _entered,
-        "printable": {kind: dossier_papers.last_decision(page.steps, decisions, ()) for kind, decisions in (
-            ("bo_sung", dossier_papers.SUPPLEMENT_DECISIONS), ("tu_choi", dossier_papers.REFUSAL_DECISIONS))},
+        "labels": {
+            "actions": ACTION_LABELS,
+            "classes": CLASSIFICATION_LABELS,
+            "states": WORK_STATE_LABELS,
+            "status": STATUS_LABELS_VI.get(view.dossier.status, str(view.dossier.status)),
+            "channel": CHANNEL_LABELS.get(view.dossier.channel, view.dossier.channel),
+        },
+        "role_label": role_label,
+        "escalation_text": escalation_text,
+        "entered": _entered,
+        "printable": {
+            kind: dossier_papers.last_decision(page.steps, decisions, ())
+            for kind, decisions in (
+                ("bo_sung", dossier_papers.SUPPLEMENT_DECISIONS),
+                ("tu_choi", dossier_papers.REFUSAL_DECISIONS),
+            )
+        },
         **citizen.citizen_context(view.dossier),
     }
     return render_template("desk/work_item.html", **context), status
@@ -322,8 +396,9 @@ def _form_values(item, view) -> dict:
         return {}
     applicant = view.dossier.applicant or {}
     values = {field: applicant[key] for field, key in PREFILL_FROM_APPLICANT.items() if applicant.get(key)}
-    values.update(dossier_record.step_prefill(runtime(), view.dossier.id, view.definition.id, item.element_id,
-                                              item.form_key))
+    values.update(
+        dossier_record.step_prefill(runtime(), view.dossier.id, view.definition.id, item.element_id, item.form_key)
+    )
     return values
 
 
@@ -344,9 +419,16 @@ def _checklist_files(view, files) -> list[dict]:
     for index in sorted(set(by_index) | set(scans)):
         doc = by_index.get(index) or (catalogue[index] if index < len(catalogue) else {})
         # A procedure without a catalogue entry names its checklist items by their number only.
-        items.append({"name": doc.get("name") or gettext("Giấy tờ số %(n)s", n=index + 1), "copies": doc.get("copies"), "original": doc.get("original"),
-                      "paper": bool(by_index.get(index, {}).get("paper")), "digitised": index in scans,
-                      "files": scans.get(index, [])})
+        items.append(
+            {
+                "name": doc.get("name") or gettext("Giấy tờ số %(n)s", n=index + 1),
+                "copies": doc.get("copies"),
+                "original": doc.get("original"),
+                "paper": bool(by_index.get(index, {}).get("paper")),
+                "digitised": index in scans,
+                "files": scans.get(index, []),
+            }
+        )
     return items
 
 

@@ -4,8 +4,14 @@ differences per commune, version diff and simulation."""
 
 from flask import Blueprint
 
-bp = Blueprint("model", __name__, url_prefix="/mo-hinh", template_folder="templates",
-               static_folder="static", static_url_path="/static")
+bp = Blueprint(
+    "model",
+    __name__,
+    url_prefix="/mo-hinh",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
 
 from web.model import bundle  # noqa: E402,F401
 from web.model import catalogue  # noqa: E402,F401

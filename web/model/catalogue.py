@@ -67,8 +67,9 @@ def entry(key: str):
 @bp.post("/danh-muc/<key>/ngung-ap-dung")
 @modeller_required
 def retire_entry(key: str):
-    return _retire_or_restore(key, catalogue_edits.retire,
-                              gettext("Thủ tục đã ngừng áp dụng: vẫn xem được, không lập mẫu quy trình mới."))
+    return _retire_or_restore(
+        key, catalogue_edits.retire, gettext("Thủ tục đã ngừng áp dụng: vẫn xem được, không lập mẫu quy trình mới.")
+    )
 
 
 @bp.post("/danh-muc/<key>/ap-dung-lai")
@@ -97,6 +98,14 @@ def _entry_or_404(key: str) -> catalogue.CatalogueEntry:
 
 def _form_page(form: CatalogueForm, current: catalogue.CatalogueEntry | None, status: int = 200):
     history = catalogue_edits.history(runtime(), current.key) if current else []
-    return render_template("model/catalogue_entry.html", form=form, current=current, levels=LEVELS,
-                           online_levels=ONLINE_LEVELS, history=history, actions=CHANGE_ACTIONS,
-                           field_labels=CATALOGUE_FIELDS, describe_change=describe_change), status
+    return render_template(
+        "model/catalogue_entry.html",
+        form=form,
+        current=current,
+        levels=LEVELS,
+        online_levels=ONLINE_LEVELS,
+        history=history,
+        actions=CHANGE_ACTIONS,
+        field_labels=CATALOGUE_FIELDS,
+        describe_change=describe_change,
+    ), status

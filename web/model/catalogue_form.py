@@ -36,43 +36,89 @@ def form_for(entry: CatalogueEntry | None) -> CatalogueForm:
     if entry is None:
         return CatalogueForm({"level": "commune"}, [], [], [])
     same_day = entry.same_day
-    values = {"key": entry.key, "code": entry.code or "", "name": entry.name, "field_code": entry.field_code or "",
-              "field_name": entry.field_name or "", "level": entry.level,
-              "legal_limit": "" if same_day or entry.legal_limit_days is None else _days_text(entry.legal_limit_days),
-              "same_day": same_day, "clock_cutoff": entry.clock_cutoff or "", "clock_rule": entry.clock_rule or "",
-              "result": entry.result or "", "legal_basis": "\n".join(entry.legal_basis),
-              "online_service_level": entry.online_service_level or ""}
-    fees = [{"name": f.get("name", ""), "amount": "" if f.get("amount_vnd") is None else str(f["amount_vnd"]),
-             "note": f.get("note") or ""} for f in entry.fees]
-    documents = [{"name": d.get("name", ""), "copies": str(d.get("copies", 1)),
-                  "original": "1" if d.get("original", True) else "0"} for d in entry.required_documents]
+    values = {
+        "key": entry.key,
+        "code": entry.code or "",
+        "name": entry.name,
+        "field_code": entry.field_code or "",
+        "field_name": entry.field_name or "",
+        "level": entry.level,
+        "legal_limit": "" if same_day or entry.legal_limit_days is None else _days_text(entry.legal_limit_days),
+        "same_day": same_day,
+        "clock_cutoff": entry.clock_cutoff or "",
+        "clock_rule": entry.clock_rule or "",
+        "result": entry.result or "",
+        "legal_basis": "\n".join(entry.legal_basis),
+        "online_service_level": entry.online_service_level or "",
+    }
+    fees = [
+        {
+            "name": f.get("name", ""),
+            "amount": "" if f.get("amount_vnd") is None else str(f["amount_vnd"]),
+            "note": f.get("note") or "",
+        }
+        for f in entry.fees
+    ]
+    documents = [
+        {
+            "name": d.get("name", ""),
+            "copies": str(d.get("copies", 1)),
+            "original": "1" if d.get("original", True) else "0",
+        }
+        for d in entry.required_documents
+    ]
     forms = [{"code": f.get("code") or "", "name": f.get("name", "")} for f in entry.forms]
     return CatalogueForm(values, fees, documents, forms)
 
 
 def read_form(data: Mapping[str, str]) -> CatalogueForm:
     """The form as posted (values kept as typed, so a refused form shows them again)."""
-    text = {name: (data.get(name) or "").strip() for name in (
-        "key", "code", "name", "field_code", "field_name", "level", "legal_limit", "clock_cutoff", "clock_rule",
-        "result", "legal_basis", "online_service_level")}
+    text = {
+        name: (data.get(name) or "").strip()
+        for name in (
+            "key",
+            "code",
+            "name",
+            "field_code",
+            "field_name",
+            "level",
+            "legal_limit",
+            "clock_cutoff",
+            "clock_rule",
+            "result",
+            "legal_basis",
+            "online_service_level",
+        )
+    }
     text["legal_basis"] = (data.get("legal_basis") or "").strip()
     text["same_day"] = bool(data.get("same_day"))
-    return CatalogueForm(text, _rows(data, "fee", ("name", "amount", "note")),
-                         _rows(data, "doc", ("name", "copies", "original")), _rows(data, "form", ("code", "name")))
+    return CatalogueForm(
+        text,
+        _rows(data, "fee", ("name", "amount", "note")),
+        _rows(data, "doc", ("name", "copies", "original")),
+        _rows(data, "form", ("code", "name")),
+    )
 
 
 def entry_of(form: CatalogueForm) -> dict:
     """The procedure.json entry the form describes; blank rows are left out."""
     v = form.values
     return {
-        "key": v.get("key"), "code": v["code"] or None, "name": v["name"],
+        "key": v.get("key"),
+        "code": v["code"] or None,
+        "name": v["name"],
         "field": {"code": v["field_code"] or None, "name": v["field_name"] or None},
-        "level": v["level"], "legal_limit_days": "same day" if v["same_day"] else (v["legal_limit"] or None),
+        "level": v["level"],
+        "legal_limit_days": "same day" if v["same_day"] else (v["legal_limit"] or None),
         "clock_start": {"cutoff": v["clock_cutoff"] or None, "rule": v["clock_rule"] or None},
-        "fees": [{"name": r["name"], "amount_vnd": _amount(r["amount"]), "note": r["note"] or None}
-                 for r in _filled(form.fees)],
-        "required_documents": [{"name": r["name"], "copies": _whole(r["copies"] or "1"),
-                                "original": r["original"] != "0"} for r in _filled(form.documents)],
+        "fees": [
+            {"name": r["name"], "amount_vnd": _amount(r["amount"]), "note": r["note"] or None}
+            for r in _filled(form.fees)
+        ],
+        "required_documents": [
+            {"name": r["name"], "copies": _whole(r["copies"] or "1"), "original": r["original"] != "0"}
+            for r in _filled(form.documents)
+        ],
         "forms": [{"code": r["code"] or None, "name": r["name"]} for r in _filled(form.forms)],
         "result": v["result"] or None,
         "legal_basis": [line.strip() for line in v["legal_basis"].splitlines() if line.strip()],
@@ -81,10 +127,19 @@ def entry_of(form: CatalogueForm) -> dict:
 
 
 #: A problem's field (as the import names it) -> the form's field.
-FIELD_NAMES = {"legal_limit_days": "legal_limit", "clock_start.rule": "clock_rule", "entry": "name",
-               "field": "field_name", "clock_start": "clock_cutoff"}
-ROW_FIELDS = {"fees": ("fee", "fees"), "required_documents": ("doc", "documents"), "forms": ("form", "forms"),
-              "legal_basis": (None, None)}
+FIELD_NAMES = {
+    "legal_limit_days": "legal_limit",
+    "clock_start.rule": "clock_rule",
+    "entry": "name",
+    "field": "field_name",
+    "clock_start": "clock_cutoff",
+}
+ROW_FIELDS = {
+    "fees": ("fee", "fees"),
+    "required_documents": ("doc", "documents"),
+    "forms": ("form", "forms"),
+    "legal_basis": (None, None),
+}
 
 
 def place_errors(form: CatalogueForm, problems, message_of) -> None:

@@ -53,10 +53,14 @@ def decision_editor(key: str, version: int, name: str):
 def _messages() -> dict[str, str]:
     """What decisions.js says, translated here (its own catalogue, apart from the diagram editor's)."""
     return {
-        "saving": gettext("Đang lưu…"), "saved": gettext("Đã lưu bản nháp phiên bản %(version)s"),
-        "valid": gettext(" — hợp lệ. "), "invalid": gettext(" — còn lỗi, xem danh sách. "),
-        "back": gettext("Về trang mẫu để công bố"), "not_saved": gettext("Chưa lưu: %(error)s"),
-        "not_sent": gettext("Không gửi được: %(error)s"), "cannot_open": gettext("Không mở được bảng: %(error)s"),
+        "saving": gettext("Đang lưu…"),
+        "saved": gettext("Đã lưu bản nháp phiên bản %(version)s"),
+        "valid": gettext(" — hợp lệ. "),
+        "invalid": gettext(" — còn lỗi, xem danh sách. "),
+        "back": gettext("Về trang mẫu để công bố"),
+        "not_saved": gettext("Chưa lưu: %(error)s"),
+        "not_sent": gettext("Không gửi được: %(error)s"),
+        "cannot_open": gettext("Không mở được bảng: %(error)s"),
         "none": gettext("Bảng không có lỗi hay cảnh báo."),
         "counts": gettext("%(errors)s lỗi, %(warnings)s cảnh báo trong bảng. Bấm vào một dòng để tới ô đó."),
         "others": gettext("Mẫu còn %(count)s lỗi ở sơ đồ hoặc tệp khác."),
@@ -64,9 +68,16 @@ def _messages() -> dict[str, str]:
 
 
 def _editor_page(overview, shown, name: str, findings, blank: str | None = None):
-    return render_template("model/decision_editor.html", overview=overview, shown=shown, name=name,
-                           status_labels=STATUS_LABELS, blank=blank, messages=_messages(),
-                           findings=[finding_dict(f) for f in findings if f.file == name])
+    return render_template(
+        "model/decision_editor.html",
+        overview=overview,
+        shown=shown,
+        name=name,
+        status_labels=STATUS_LABELS,
+        blank=blank,
+        messages=_messages(),
+        findings=[finding_dict(f) for f in findings if f.file == name],
+    )
 
 
 @bp.post("/<key>/v<int:version>/bang-quyet-dinh")
@@ -96,30 +107,43 @@ def save_decision_table(key: str, name: str):
     except EngineError as exc:
         return jsonify({"error": localised(exc), "field": exc.field or "dmn"}), 400
     report = saved.report
-    return jsonify({
-        "version": saved.version, "ok": report.ok,
-        "editor_url": url_for("model.decision_editor", key=key, version=saved.version, name=name),
-        "template_url": url_for("model.template", key=key, **{"phien-ban": saved.version}),
-        "findings": [finding_dict(f) for f in report.findings if f.file == name],
-        "other_errors": len([f for f in report.errors if f.file != name]),
-    })
+    return jsonify(
+        {
+            "version": saved.version,
+            "ok": report.ok,
+            "editor_url": url_for("model.decision_editor", key=key, version=saved.version, name=name),
+            "template_url": url_for("model.template", key=key, **{"phien-ban": saved.version}),
+            "findings": [finding_dict(f) for f in report.findings if f.file == name],
+            "other_errors": len([f for f in report.errors if f.file != name]),
+        }
+    )
 
 
 @bp.context_processor
 def _decision_tables_helper():
     """`decision_tables(key, version)` for the template page: the DMN files of a version."""
+
     def decision_tables(key: str, version: int) -> list[str]:
         return decision_drafts.decision_files(drafts.version_files(runtime(), key, version))
+
     return {"decision_tables": decision_tables}
 
 
 @bp.context_processor
 def _connector_registry_helper():
     """`connector_registry()` for the editor's service-task panel (static/connectors.js)."""
+
     def connector_registry() -> list[dict]:
         from web.admin.connectors import connector_labels
+
         labels = connector_labels()
-        return [{"name": spec.name, "label": labels.get(spec.name, spec.label),
-                 "parameters": [{"name": p.name, "required": p.required, "help": p.help} for p in spec.parameters]}
-                for spec in connectors.CONNECTORS.values()]
+        return [
+            {
+                "name": spec.name,
+                "label": labels.get(spec.name, spec.label),
+                "parameters": [{"name": p.name, "required": p.required, "help": p.help} for p in spec.parameters],
+            }
+            for spec in connectors.CONNECTORS.values()
+        ]
+
     return {"connector_registry": connector_registry}

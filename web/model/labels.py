@@ -14,19 +14,36 @@ SEVERITY = {"error": "Lỗi", "warning": "Cảnh báo"}
 
 def finding_dict(finding) -> dict:
     """A validation finding as the editor's list shows it (the element id selects the shape)."""
-    return {**finding.to_dict(), "message": localised(finding),
-            "severity_label": gettext(SEVERITY.get(finding.severity, finding.severity))}
+    return {
+        **finding.to_dict(),
+        "message": localised(finding),
+        "severity_label": gettext(SEVERITY.get(finding.severity, finding.severity)),
+    }
 
 
 ONLINE_LEVELS = {"full": N_("Toàn trình"), "partial": N_("Một phần")}
-CHANGE_ACTIONS = {"create": N_("Tạo mới"), "update": N_("Sửa"), "import": N_("Nhập từ tệp"),
-                  "retire": N_("Ngừng áp dụng"), "restore": N_("Áp dụng lại")}
+CHANGE_ACTIONS = {
+    "create": N_("Tạo mới"),
+    "update": N_("Sửa"),
+    "import": N_("Nhập từ tệp"),
+    "retire": N_("Ngừng áp dụng"),
+    "restore": N_("Áp dụng lại"),
+}
 CATALOGUE_FIELDS = {
-    "code": N_("Mã TTHC"), "name": N_("Tên thủ tục"), "field_code": N_("Mã lĩnh vực"),
-    "field_name": N_("Lĩnh vực"), "level": N_("Cấp thực hiện"), "legal_limit_days": N_("Thời hạn giải quyết"),
-    "clock_cutoff": N_("Giờ chốt tiếp nhận"), "clock_rule": N_("Quy tắc tính thời hạn"), "fees": N_("Phí, lệ phí"),
-    "required_documents": N_("Thành phần hồ sơ"), "forms": N_("Mẫu đơn, tờ khai"), "result": N_("Kết quả"),
-    "legal_basis": N_("Căn cứ pháp lý"), "online_service_level": N_("Mức dịch vụ công trực tuyến"),
+    "code": N_("Mã TTHC"),
+    "name": N_("Tên thủ tục"),
+    "field_code": N_("Mã lĩnh vực"),
+    "field_name": N_("Lĩnh vực"),
+    "level": N_("Cấp thực hiện"),
+    "legal_limit_days": N_("Thời hạn giải quyết"),
+    "clock_cutoff": N_("Giờ chốt tiếp nhận"),
+    "clock_rule": N_("Quy tắc tính thời hạn"),
+    "fees": N_("Phí, lệ phí"),
+    "required_documents": N_("Thành phần hồ sơ"),
+    "forms": N_("Mẫu đơn, tờ khai"),
+    "result": N_("Kết quả"),
+    "legal_basis": N_("Căn cứ pháp lý"),
+    "online_service_level": N_("Mức dịch vụ công trực tuyến"),
 }
 
 

@@ -31,8 +31,7 @@ def local_differences(key: str):
         return redirect(url_for("model.local_settings", key=key, unit=request.args["ma"]))
     overview = templates.overview(runtime(), key)
     drifts = [d for d in variants.drift_report(runtime(), key) if d.unit_code in communes]
-    return render_template("model/local_differences.html", overview=overview, drifts=drifts,
-                           communes=communes)
+    return render_template("model/local_differences.html", overview=overview, drifts=drifts, communes=communes)
 
 
 @bp.route("/<key>/dia-phuong/<unit>", methods=["GET", "POST"])
@@ -50,12 +49,17 @@ def local_settings(key: str, unit: str):
         except variants.OverrideError as refused:
             problems, status = [localised(p) for p in refused.problems], 422
         else:
-            flash(gettext("Đã lưu khác biệt của %(unit)s; hồ sơ tiếp nhận từ nay theo cấu hình này.",
-                          unit=settings.unit_name), "ok")
+            flash(
+                gettext(
+                    "Đã lưu khác biệt của %(unit)s; hồ sơ tiếp nhận từ nay theo cấu hình này.", unit=settings.unit_name
+                ),
+                "ok",
+            )
             return redirect(url_for("model.local_differences", key=key))
         settings = _as_posted(settings, roles, budgets, skip)
-    return render_template("model/local_settings.html", overview=overview, settings=settings,
-                           problems=problems, role_label=role_label), status
+    return render_template(
+        "model/local_settings.html", overview=overview, settings=settings, problems=problems, role_label=role_label
+    ), status
 
 
 def _communes() -> dict[str, str]:
@@ -69,8 +73,11 @@ def _posted(settings: variants.LocalSettings) -> tuple[dict[str, str], dict[str,
     roles = {role: form.get(f"role-{role}", "").strip() for role in settings.candidates}
     budgets = {step.element_id: form.get(f"budget-{step.element_id}", "").strip() for step in settings.steps}
     skip = [step.element_id for step in settings.steps if form.get(f"skip-{step.element_id}")]
-    return ({r: u for r, u in roles.items() if u},
-            {s: b for s, b in budgets.items() if b and b != _template_budget(settings, s)}, skip)
+    return (
+        {r: u for r, u in roles.items() if u},
+        {s: b for s, b in budgets.items() if b and b != _template_budget(settings, s)},
+        skip,
+    )
 
 
 def _template_budget(settings: variants.LocalSettings, element_id: str) -> str | None:
@@ -79,6 +86,7 @@ def _template_budget(settings: variants.LocalSettings, element_id: str) -> str |
 
 def _as_posted(settings: variants.LocalSettings, roles: dict, budgets: dict, skip: list) -> variants.LocalSettings:
     """The form as the modeller filled it, to correct after a refusal."""
-    steps = [replace(step, override=budgets.get(step.element_id), skipped=step.element_id in skip)
-             for step in settings.steps]
+    steps = [
+        replace(step, override=budgets.get(step.element_id), skipped=step.element_id in skip) for step in settings.steps
+    ]
     return replace(settings, holders=roles, steps=steps)

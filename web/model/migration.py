@@ -38,13 +38,29 @@ def migrate(key: str):
         plan = versions.migration_plan(runtime(), key, source, target, units, after)
         if request.method == "POST":
             moved, refused = versions.migrate_movable(runtime(), plan, current_user.actor())
-            flash(gettext("Đã chuyển %(moved)s hồ sơ sang phiên bản %(version)s; %(refused)s hồ sơ không chuyển được "
-                          "vì vừa thay đổi.", moved=moved, version=target, refused=refused), "ok")
+            flash(
+                gettext(
+                    "Đã chuyển %(moved)s hồ sơ sang phiên bản %(version)s; %(refused)s hồ sơ không chuyển được "
+                    "vì vừa thay đổi.",
+                    moved=moved,
+                    version=target,
+                    refused=refused,
+                ),
+                "ok",
+            )
             return redirect(url_for("model.migrate", key=key, tu=source, den=target))
     more = plan is not None and len(plan.candidates) == versions.MIGRATION_BATCH
-    return render_template("model/migrate.html", overview=overview, published=published, source=source,
-                           target=target, plan=plan, error=error, more=more, status_labels=STATUS_LABELS_VI), \
-        (400 if error and request.values.get("tu") else 200)
+    return render_template(
+        "model/migrate.html",
+        overview=overview,
+        published=published,
+        source=source,
+        target=target,
+        plan=plan,
+        error=error,
+        more=more,
+        status_labels=STATUS_LABELS_VI,
+    ), (400 if error and request.values.get("tu") else 200)
 
 
 def _choice_error(published: list[int], source: int | None, target: int | None) -> str | None:

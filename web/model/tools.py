@@ -51,8 +51,9 @@ def step_table(key: str):
     except StepTableError as exc:
         grid.problems = [localised(p) for p in exc.problems]
         return render_template("model/step_table.html", key=key, name=settings["name"], grid=grid), 400
-    flash(gettext("Đã tạo sơ đồ từ bảng bước và lưu thành bản nháp phiên bản %(version)s.", version=saved.version),
-          "ok")
+    flash(
+        gettext("Đã tạo sơ đồ từ bảng bước và lưu thành bản nháp phiên bản %(version)s.", version=saved.version), "ok"
+    )
     return redirect(url_for("model.editor", key=key, version=saved.version))
 
 
@@ -89,8 +90,9 @@ def diff(key: str):
                 result = versions.diff_versions(runtime(), key, old, new)
             except EngineError as exc:
                 error = gettext("Không so sánh được: %(reason)s", reason=localised(exc))
-    return render_template("model/diff.html", overview=overview, old=old, new=new, result=result, error=error,
-                           status_labels=STATUS_LABELS), (400 if error else 200)
+    return render_template(
+        "model/diff.html", overview=overview, old=old, new=new, result=result, error=error, status_labels=STATUS_LABELS
+    ), (400 if error else 200)
 
 
 @bp.get("/<key>/v<int:version>/mo-phong")
@@ -114,13 +116,23 @@ def simulate(key: str, version: int):
                 error = gettext("Thiết lập (thiet-lap) phải là «xa» (của xã, phường) hoặc «mau» (mẫu chung).")
             else:
                 try:
-                    simulated = templates.simulate_version(runtime(), key, version, unit, received,
-                                                           local=settings == "xa")
+                    simulated = templates.simulate_version(
+                        runtime(), key, version, unit, received, local=settings == "xa"
+                    )
                 except EngineError as exc:
                     error = gettext("Không mô phỏng được: %(reason)s", reason=localised(exc))
-    return render_template("model/simulate.html", overview=overview, version=version, communes=communes, unit=unit,
-                           received_text=received_text, settings=settings, simulated=simulated,
-                           result=simulated.result if simulated else None, error=error), (400 if error else 200)
+    return render_template(
+        "model/simulate.html",
+        overview=overview,
+        version=version,
+        communes=communes,
+        unit=unit,
+        received_text=received_text,
+        settings=settings,
+        simulated=simulated,
+        result=simulated.result if simulated else None,
+        error=error,
+    ), (400 if error else 200)
 
 
 #: The simulation page's choice: the commune's own settings (its variant) or the bare template.

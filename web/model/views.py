@@ -36,8 +36,17 @@ def procedures():
     page = max(request.args.get("trang", 1, type=db_int) or 1, 1)
     found = templates.procedure_list(runtime(), text, field, level, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     pages = max((found.total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    return render_template("model/procedures.html", found=found, text=text, field=field or "", level=level or "",
-                           page=page, pages=pages, levels=LEVELS, status_labels=STATUS_LABELS)
+    return render_template(
+        "model/procedures.html",
+        found=found,
+        text=text,
+        field=field or "",
+        level=level or "",
+        page=page,
+        pages=pages,
+        levels=LEVELS,
+        status_labels=STATUS_LABELS,
+    )
 
 
 @bp.get("/<key>")
@@ -49,8 +58,14 @@ def template(key: str):
 def _template_page(key: str, shown_version: int | None, *, publish_report=None, status: int = 200):
     overview = templates.overview(runtime(), key)
     shown = overview.version(shown_version)
-    return render_template("model/template.html", overview=overview, shown=shown, levels=LEVELS,
-                           status_labels=STATUS_LABELS, publish_report=publish_report), status
+    return render_template(
+        "model/template.html",
+        overview=overview,
+        shown=shown,
+        levels=LEVELS,
+        status_labels=STATUS_LABELS,
+        publish_report=publish_report,
+    ), status
 
 
 @bp.get("/<key>/v<int:version>.bpmn")
@@ -67,8 +82,13 @@ def editor(key: str, version: int):
     if shown is None:
         return _template_page(key, None, status=404)
     report = drafts.validate_version(runtime(), key, version)
-    return render_template("model/editor.html", overview=overview, shown=shown, status_labels=STATUS_LABELS,
-                           findings=[finding_dict(f) for f in report.findings])
+    return render_template(
+        "model/editor.html",
+        overview=overview,
+        shown=shown,
+        status_labels=STATUS_LABELS,
+        findings=[finding_dict(f) for f in report.findings],
+    )
 
 
 @bp.post("/<key>/ban-nhap")
@@ -81,12 +101,15 @@ def save_draft(key: str):
     except EngineError as exc:
         return jsonify({"error": localised(exc), "field": exc.field or "bpmn"}), 400
     report = saved.report
-    return jsonify({
-        "version": saved.version, "ok": report.ok,
-        "editor_url": url_for("model.editor", key=key, version=saved.version),
-        "template_url": url_for("model.template", key=key, **{"phien-ban": saved.version}),
-        "findings": [finding_dict(f) for f in report.findings],
-    })
+    return jsonify(
+        {
+            "version": saved.version,
+            "ok": report.ok,
+            "editor_url": url_for("model.editor", key=key, version=saved.version),
+            "template_url": url_for("model.template", key=key, **{"phien-ban": saved.version}),
+            "findings": [finding_dict(f) for f in report.findings],
+        }
+    )
 
 
 @bp.post("/<key>/v<int:version>/cong-bo")
@@ -96,8 +119,9 @@ def publish(key: str, version: int):
         published = drafts.publish(runtime(), key, version)
     except drafts.PublishRefused as refused:
         return _template_page(key, version, publish_report=refused.report, status=422)
-    flash(gettext("Đã công bố phiên bản %(version)s. Hãy triển khai cho các xã, phường.", version=published.version),
-          "ok")
+    flash(
+        gettext("Đã công bố phiên bản %(version)s. Hãy triển khai cho các xã, phường.", version=published.version), "ok"
+    )
     return redirect(url_for("model.template", key=key, **{"phien-ban": published.version}))
 
 
@@ -105,6 +129,9 @@ def publish(key: str, version: int):
 @modeller_required
 def check_step_values():
     """The editor's panel asks, as the modeller types, which values a saved template would refuse."""
-    values = {"budget": request.args.get("budget"), "warnAt": request.args.get("warnAt"),
-              "after": request.args.getlist("after")}
+    values = {
+        "budget": request.args.get("budget"),
+        "warnAt": request.args.get("warnAt"),
+        "after": request.args.getlist("after"),
+    }
     return jsonify({name: localised(reason) for name, reason in step_values.problems(values).items()})

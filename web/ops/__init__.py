@@ -31,18 +31,24 @@ from web.wiring import runtime
 
 bp = Blueprint("ops", __name__)
 
-REQUESTS = Counter("motcua_http_requests", "HTTP requests by route, method and status",
-                   ["route", "method", "status"])
-LATENCY = Histogram("motcua_http_request_seconds", "HTTP request latency by route", ["route", "method"],
-                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+REQUESTS = Counter("motcua_http_requests", "HTTP requests by route, method and status", ["route", "method", "status"])
+LATENCY = Histogram(
+    "motcua_http_request_seconds",
+    "HTTP request latency by route",
+    ["route", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 
 #: name -> (help, label names) of the counters read from the database at scrape time: the workers
 #: keep their totals in their heartbeat rows, so every worker process is counted, scraped or not.
 COUNTERS = {
     "dossiers_started": ("Dossiers received", ()),
     "dossiers_completed": ("Dossiers finished (result returned, refused, withdrawn or stopped)", ()),
-    "worker_done": ("What workers did, by kind: timers fired, SLA warning/breach/escalation levels, apology "
-                    "requests, absence hand-overs, messages sent/retried/dead, failed items", ("kind",)),
+    "worker_done": (
+        "What workers did, by kind: timers fired, SLA warning/breach/escalation levels, apology "
+        "requests, absence hand-overs, messages sent/retried/dead, failed items",
+        ("kind",),
+    ),
     "worker_passes": ("Worker passes", ()),
     "worker_busy_seconds": ("Seconds workers spent in passes", ()),
     "worker_passes_cut_short": ("Passes ended by the watchdog's deadline or a stop", ()),
@@ -100,8 +106,9 @@ class _DatabaseCollector:
 
 def _replica_lag(rt) -> GaugeMetricFamily:
     """Only with MOTCUA_READ_DATABASE_URL: the supervisors' figures are this much behind."""
-    family = GaugeMetricFamily("motcua_replica_lag_seconds",
-                               "Seconds the report database (replica) is behind the primary")
+    family = GaugeMetricFamily(
+        "motcua_replica_lag_seconds", "Seconds the report database (replica) is behind the primary"
+    )
     with rt.db.report_session() as s:
         family.add_metric([], operations_queries.replica_lag_seconds(s))
     return family

@@ -64,8 +64,9 @@ class _ClockSigner(TimestampSigner):
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT, signer=_ClockSigner,
-                                  signer_kwargs={"clock": runtime().clock})
+    return URLSafeTimedSerializer(
+        current_app.config["SECRET_KEY"], salt=_SALT, signer=_ClockSigner, signer_kwargs={"clock": runtime().clock}
+    )
 
 
 def copy_token(code: str) -> str:
@@ -92,9 +93,14 @@ def listed_copies(code: str) -> list[Copy]:
     found = citizen_copies.copies(rt, dossier_id, papers)
     token = copy_token(code)
     forms = [Copy(gettext(FORM_TITLES[kind]), url_for("public.copy_form", kind=kind, t=token)) for kind in found.forms]
-    results = [Copy(row.name, url_for("public.copy_file", key=row.key, t=token),
-                    gettext("Kết quả giải quyết · %(size)s KB", size=max(1, round(row.size / 1024))))
-               for row in found.results]
+    results = [
+        Copy(
+            row.name,
+            url_for("public.copy_file", key=row.key, t=token),
+            gettext("Kết quả giải quyết · %(size)s KB", size=max(1, round(row.size / 1024))),
+        )
+        for row in found.results
+    ]
     return forms + results
 
 
@@ -105,7 +111,9 @@ def copy_form(kind: str):
     stopped = kind == "dung" and citizen_copies.is_stopped(runtime(), dossier_id)
     if kind not in FORM_TITLES or not citizen_copies.form_issued(kind, papers, stopped):
         _refuse()
-    page = printing.render_form(dossier_id, kind, papers, back_url=url_for("public.lookup", ma=papers.view.dossier.code))
+    page = printing.render_form(
+        dossier_id, kind, papers, back_url=url_for("public.lookup", ma=papers.view.dossier.code)
+    )
     citizen_copies.record_download(runtime(), dossier_id, document=kind, address=client_address())
     return page
 
@@ -122,9 +130,15 @@ def copy_file(key: str):
     except EngineError:
         _refuse()  # altered or missing in the store: the office sees it on the desk; the citizen asks there
     citizen_copies.record_download(runtime(), dossier_id, document=row.name, address=client_address())
-    return Response(data, mimetype=row.content_type, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row.name)}",
-        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
+    return Response(
+        data,
+        mimetype=row.content_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row.name)}",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 def _authorised_dossier():
@@ -145,5 +159,9 @@ def _refuse():
     rt = runtime()
     with rt.db.session() as s:
         throttle.hit(s, [f"lookup-address:{client_address()}"], rt.clock.now())
-    abort(404, description=gettext("Không mở được giấy tờ này: đường dẫn không đúng hoặc đã hết hạn. "
-                                   "Vui lòng tra cứu lại hồ sơ."))
+    abort(
+        404,
+        description=gettext(
+            "Không mở được giấy tờ này: đường dẫn không đúng hoặc đã hết hạn. Vui lòng tra cứu lại hồ sơ."
+        ),
+    )

@@ -33,18 +33,25 @@ def look_up(code: str, *, token: str, factor: str):
     with rt.db.session() as s:
         throttle.forget_expired(s, now, window)
         if not token and throttle.blocked(s, {code_bucket: MAX_WRONG_PER_CODE}, now, window):
-            return None, gettext("Mã hồ sơ này đã bị tra cứu sai nhiều lần. Vui lòng quét mã QR trên giấy hẹn "
-                                 "hoặc thử lại sau %(minutes)s phút.", minutes=minutes)
+            return None, gettext(
+                "Mã hồ sơ này đã bị tra cứu sai nhiều lần. Vui lòng quét mã QR trên giấy hẹn "
+                "hoặc thử lại sau %(minutes)s phút.",
+                minutes=minutes,
+            )
         found = queries.public_status(s, code) if _proven(s, code, token, factor) else None
         if found is not None:
             return found, None
         address_spent = throttle.blocked(s, {address_bucket: int(config["LOOKUP_LIMIT"])}, now, window)
         throttle.hit(s, [address_bucket, code_bucket], now)
     if address_spent:
-        return None, gettext("Bạn đã tra cứu sai quá nhiều lần. Vui lòng kiểm tra mã trên giấy hẹn và thử lại "
-                             "sau %(minutes)s phút.", minutes=minutes)
-    return None, gettext("Không tìm thấy hồ sơ với mã và số đã nhập. Vui lòng kiểm tra lại mã trên "
-                         "giấy hẹn và 4 chữ số cuối của số điện thoại.")
+        return None, gettext(
+            "Bạn đã tra cứu sai quá nhiều lần. Vui lòng kiểm tra mã trên giấy hẹn và thử lại sau %(minutes)s phút.",
+            minutes=minutes,
+        )
+    return None, gettext(
+        "Không tìm thấy hồ sơ với mã và số đã nhập. Vui lòng kiểm tra lại mã trên "
+        "giấy hẹn và 4 chữ số cuối của số điện thoại."
+    )
 
 
 def _proven(s, code: str, token: str, factor: str) -> bool:

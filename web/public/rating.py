@@ -19,9 +19,12 @@ from web.public import dossier_lookup
 from web.refusals import localised
 from web.wiring import runtime
 
-CRITERION_LABELS = {"time": lazy_gettext("Thời gian giải quyết"), "attitude": lazy_gettext("Thái độ của cán bộ"),
-                    "information": lazy_gettext("Thông tin, hướng dẫn"),
-                    "result": lazy_gettext("Kết quả giải quyết")}
+CRITERION_LABELS = {
+    "time": lazy_gettext("Thời gian giải quyết"),
+    "attitude": lazy_gettext("Thái độ của cán bộ"),
+    "information": lazy_gettext("Thông tin, hướng dẫn"),
+    "result": lazy_gettext("Kết quả giải quyết"),
+}
 SCORE_LABELS = {2: lazy_gettext("Rất hài lòng"), 1: lazy_gettext("Hài lòng"), 0: lazy_gettext("Không hài lòng")}
 
 
@@ -29,19 +32,32 @@ def rating_context(found) -> dict:
     """What the lookup page shows about rating a dossier it found."""
     if found is None or not satisfaction.can_rate(found.status):
         return {"rateable": False}
-    return {"rateable": True, "rating": satisfaction.rating_of(runtime(), found.code),
-            "criteria": CRITERION_LABELS, "score_labels": SCORE_LABELS}
+    return {
+        "rateable": True,
+        "rating": satisfaction.rating_of(runtime(), found.code),
+        "criteria": CRITERION_LABELS,
+        "score_labels": SCORE_LABELS,
+    }
 
 
 @bp.post("/tra-cuu/danh-gia")
 def rate():
     code, token, factor = (request.form.get(name, "").strip() for name in ("ma", "k", "so"))
     back = url_for("public.lookup", ma=code, **({"k": token} if token else {"so": factor}))
-    found, error = dossier_lookup.look_up(code, token=token, factor=factor) if code and (token or factor) else (None, None)
+    found, error = (
+        dossier_lookup.look_up(code, token=token, factor=factor) if code and (token or factor) else (None, None)
+    )
     if found is None:
-        return render_template("public/lookup.html", code=code, factor=factor, found=None, copies=[],
-                               error=error or gettext("Không tìm thấy hồ sơ với mã và số đã nhập."),
-                               asks_factor=False, rateable=False), 404
+        return render_template(
+            "public/lookup.html",
+            code=code,
+            factor=factor,
+            found=None,
+            copies=[],
+            error=error or gettext("Không tìm thấy hồ sơ với mã và số đã nhập."),
+            asks_factor=False,
+            rateable=False,
+        ), 404
     scores = {criterion: _score(request.form.get(criterion)) for criterion in satisfaction.CRITERIA}
     try:
         satisfaction.rate(runtime(), found.code, scores, request.form.get("comment"))
@@ -49,8 +65,12 @@ def rate():
         flash(gettext("Hồ sơ này đã được đánh giá; mỗi hồ sơ chỉ đánh giá một lần."), "warning")
     except EngineError as problem:
         label = CRITERION_LABELS.get(problem.field)
-        flash(gettext("Chọn mức đánh giá cho tiêu chí «%(criterion)s».", criterion=label) if label
-              else localised(problem), "error")
+        flash(
+            gettext("Chọn mức đánh giá cho tiêu chí «%(criterion)s».", criterion=label)
+            if label
+            else localised(problem),
+            "error",
+        )
     else:
         flash(gettext("Cảm ơn ông/bà đã đánh giá mức độ hài lòng."), "success")
     return redirect(back + "#danh-gia")

@@ -36,8 +36,11 @@ def result_checks(dossier_id: int) -> list[ResultCheck]:
         except EngineError as error:
             found.append(ResultCheck(row, signing.Verdict(signed=False, problem=error.message)))
             continue
-        verdict = (signing.verify_pdf(data, roots, rt.clock.now()) if row.content_type == "application/pdf"
-                   else signing.Verdict(signed=False, problem="not a PDF"))
+        verdict = (
+            signing.verify_pdf(data, roots, rt.clock.now())
+            if row.content_type == "application/pdf"
+            else signing.Verdict(signed=False, problem="not a PDF")
+        )
         found.append(ResultCheck(row, verdict))
     return found
 

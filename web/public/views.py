@@ -38,8 +38,9 @@ def index():
         counts = queries.status_counts(s)
         definitions = queries.published_definitions(s)
         units = queries.unit_count(s)
-    return render_template("public/index.html", counts=counts, labels=STATUS_LABELS_VI,
-                           definitions=definitions, units=units)
+    return render_template(
+        "public/index.html", counts=counts, labels=STATUS_LABELS_VI, definitions=definitions, units=units
+    )
 
 
 @bp.get("/trang-chu")
@@ -58,19 +59,29 @@ def lookup():
     if code and not CODE_SHAPE.match(code):
         error = gettext("Mã hồ sơ không đúng định dạng (ví dụ: 01.00070-260302-0001).")
     elif code and factor and not token and not lookup_codes.FACTOR_SHAPE.match(factor):
-        error = gettext("Nhập đúng 4 chữ số cuối của số điện thoại (hoặc của số CCCD nếu hồ sơ không có "
-                        "số điện thoại).")
+        error = gettext(
+            "Nhập đúng 4 chữ số cuối của số điện thoại (hoặc của số CCCD nếu hồ sơ không có số điện thoại)."
+        )
     elif code and (token or factor):  # the code alone proves nothing: the form then asks for the digits
         found, error = dossier_lookup.look_up(code, token=token, factor=factor)
     status_label = STATUS_LABELS_VI.get(DossierStatus(found.status)) if found else None
     found_id = citizen_copies.dossier_id_of(runtime(), found.code) if found else None
-    return render_template("public/lookup.html", code=code, factor=factor, found=found, error=error,
-                           checks=records.result_checks(found_id) if found_id else [],
-                           reuses=records.reuses(found_id) if found_id else [],
-                           copies=copies.listed_copies(found.code) if found else [],
-                           status_label=status_label, asks_factor=bool(code) and not token and not found,
-                           next_step=NEXT_STEP_VI.get(DossierStatus(found.status)) if found else None,
-                           token=token, fees=_fees_of(found.code) if found else None, **rating.rating_context(found))
+    return render_template(
+        "public/lookup.html",
+        code=code,
+        factor=factor,
+        found=found,
+        error=error,
+        checks=records.result_checks(found_id) if found_id else [],
+        reuses=records.reuses(found_id) if found_id else [],
+        copies=copies.listed_copies(found.code) if found else [],
+        status_label=status_label,
+        asks_factor=bool(code) and not token and not found,
+        next_step=NEXT_STEP_VI.get(DossierStatus(found.status)) if found else None,
+        token=token,
+        fees=_fees_of(found.code) if found else None,
+        **rating.rating_context(found),
+    )
 
 
 def _fees_of(code: str):

@@ -32,14 +32,23 @@ class Filters:
     def scope(self, supervised: frozenset[str]) -> Scope:
         """The report's scope: only communes the user supervises, whatever was asked."""
         units = supervised & {self.commune} if self.commune else supervised
-        return Scope(frozenset(units), _local_midnight(self.date_from),
-                     _local_midnight(self.date_to + timedelta(days=1)), self.procedure)
+        return Scope(
+            frozenset(units),
+            _local_midnight(self.date_from),
+            _local_midnight(self.date_to + timedelta(days=1)),
+            self.procedure,
+        )
 
     def args(self, **changes) -> dict[str, str]:
         """Query-string arguments that give these filters back (for links and exports)."""
-        values = {"tu": self.date_from.isoformat(), "den": self.date_to.isoformat(),
-                  "xa": self.commune or "", "thu_tuc": self.procedure or "", "can_bo": self.officer or "",
-                  **changes}
+        values = {
+            "tu": self.date_from.isoformat(),
+            "den": self.date_to.isoformat(),
+            "xa": self.commune or "",
+            "thu_tuc": self.procedure or "",
+            "can_bo": self.officer or "",
+            **changes,
+        }
         return {key: value for key, value in values.items() if value}
 
 
@@ -49,8 +58,9 @@ def current_month(now: datetime) -> Filters:
     return Filters(today.replace(day=1), today.replace(day=last))
 
 
-def parse(args: Mapping[str, str], now: datetime, communes: set[str],
-          procedures: set[str]) -> tuple[Filters, dict[str, str]]:
+def parse(
+    args: Mapping[str, str], now: datetime, communes: set[str], procedures: set[str]
+) -> tuple[Filters, dict[str, str]]:
     """The filters asked for (defaults: the current month, every commune and procedure), and the
     errors by field name; on an error the defaults stand in for the bad value."""
     default = current_month(now)
@@ -85,8 +95,9 @@ def _date(text: str | None, default: date, field: str, label: str, errors: dict[
             return datetime.strptime(text, shape).date()
         except ValueError:
             continue
-    errors[field] = gettext("%(label)s: “%(text)s” không phải ngày hợp lệ (dd/mm/yyyy).",
-                            label=gettext(label), text=text)
+    errors[field] = gettext(
+        "%(label)s: “%(text)s” không phải ngày hợp lệ (dd/mm/yyyy).", label=gettext(label), text=text
+    )
     return default
 
 

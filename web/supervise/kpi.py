@@ -34,8 +34,11 @@ COLUMNS = (
     ("step_late", N_("Bước trễ hạn"), N_("Bước hoàn thành sau giờ hạn")),
     ("step_no_deadline", N_("Bước không có hạn"), N_("Bước không có thời hạn xử lý")),
     ("on_time_rate", N_("Tỷ lệ đúng hạn"), N_("(Trước hạn + đúng hạn) / các bước có hạn")),
-    ("median_minutes", N_("Thời gian xử lý bước (trung vị)"),
-     N_("Thời gian làm việc từ lúc bước đến tay cán bộ tới khi hoàn thành; ước lượng trong một khoảng")),
+    (
+        "median_minutes",
+        N_("Thời gian xử lý bước (trung vị)"),
+        N_("Thời gian làm việc từ lúc bước đến tay cán bộ tới khi hoàn thành; ước lượng trong một khoảng"),
+    ),
     ("p90_minutes", N_("Thời gian xử lý bước (phân vị 90)"), N_("9 trên 10 bước xong trong thời gian làm việc này")),
     ("returns_caused", N_("Bị trả lại"), N_("Bước cán bộ đã làm bị bước sau trả lại")),
     ("supplements", N_("Yêu cầu bổ sung"), N_("Lần cán bộ yêu cầu công dân bổ sung hồ sơ")),
@@ -58,10 +61,14 @@ def _periods(today: date) -> dict[str, tuple[date, date]]:
     """The quick periods: this month, this quarter, this year (Vietnam-local days)."""
     quarter_start = today.replace(month=3 * ((today.month - 1) // 3) + 1, day=1)
     quarter_end_month = quarter_start.month + 2
-    return {"month": (today.replace(day=1), today.replace(day=calendar.monthrange(today.year, today.month)[1])),
-            "quarter": (quarter_start, quarter_start.replace(
-                month=quarter_end_month, day=calendar.monthrange(today.year, quarter_end_month)[1])),
-            "year": (today.replace(month=1, day=1), today.replace(month=12, day=31))}
+    return {
+        "month": (today.replace(day=1), today.replace(day=calendar.monthrange(today.year, today.month)[1])),
+        "quarter": (
+            quarter_start,
+            quarter_start.replace(month=quarter_end_month, day=calendar.monthrange(today.year, quarter_end_month)[1]),
+        ),
+        "year": (today.replace(month=1, day=1), today.replace(month=12, day=31)),
+    }
 
 
 @bp.get("/kpi")
@@ -72,8 +79,15 @@ def kpis():
     if not errors:
         tables = supervision.officer_kpis(runtime(), found.scope(current_user.supervised_units))
     today = runtime().clock.now().astimezone(filtering.VN).date()
-    return render_template("supervise/kpi.html", filters=found, errors=errors, options=options, tables=tables,
-                           columns=_shown_columns(tables), periods=_periods(today)), 400 if errors else 200
+    return render_template(
+        "supervise/kpi.html",
+        filters=found,
+        errors=errors,
+        options=options,
+        tables=tables,
+        columns=_shown_columns(tables),
+        periods=_periods(today),
+    ), 400 if errors else 200
 
 
 def _shown_columns(tables) -> tuple:
@@ -91,15 +105,26 @@ def kpi_officer(username: str):
         errors["chi_so"] = gettext("Chỉ số: %(figure)s không phải một chỉ số có danh sách.", figure=figure)
     name, lines = username, []
     if not errors:
-        name, lines = supervision.officer_kpi_lines(runtime(), found.scope(current_user.supervised_units),
-                                                    username, figure)
+        name, lines = supervision.officer_kpi_lines(
+            runtime(), found.scope(current_user.supervised_units), username, figure
+        )
     exact = [line.working_minutes for line in lines if getattr(line, "working_minutes", None) is not None]
     labels = {key: header for key, header, _ in COLUMNS}
-    return render_template("supervise/kpi_officer.html", filters=found, errors=errors, options=options,
-                           username=username, name=name, figure=figure, lines=lines, labels=labels,
-                           events=figure in kpi_queries.EVENT_FIGURES, limit=500,
-                           median=kpi.exact_quantile(exact, 0.5), p90=kpi.exact_quantile(exact, 0.9)), \
-        400 if errors else 200
+    return render_template(
+        "supervise/kpi_officer.html",
+        filters=found,
+        errors=errors,
+        options=options,
+        username=username,
+        name=name,
+        figure=figure,
+        lines=lines,
+        labels=labels,
+        events=figure in kpi_queries.EVENT_FIGURES,
+        limit=500,
+        median=kpi.exact_quantile(exact, 0.5),
+        p90=kpi.exact_quantile(exact, 0.9),
+    ), 400 if errors else 200
 
 
 @bp.get("/kpi.<kind>")
@@ -111,8 +136,14 @@ def kpi_export(kind: str):
     if errors:
         abort(400, description="; ".join(errors.values()))
     tables = supervision.officer_kpis(runtime(), found.scope(current_user.supervised_units))
-    lines = kpi_report.rows(tables, COLUMNS, SATISFACTION, kpi_report.range_text(found),
-                            kpi_report.scope_text(found, options), runtime().clock.now().astimezone(filtering.VN))
+    lines = kpi_report.rows(
+        tables,
+        COLUMNS,
+        SATISFACTION,
+        kpi_report.range_text(found),
+        kpi_report.scope_text(found, options),
+        runtime().clock.now().astimezone(filtering.VN),
+    )
     name = f"chi-so-can-bo-{found.date_from:%Y%m%d}-{found.date_to:%Y%m%d}.{kind}"
     if kind == "xlsx":
         body, mimetype = kpi_report.to_xlsx(lines), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -39,10 +39,14 @@ def cell(row: kpi.Kpi, key: str):
 def rows(tables: KpiTables, columns, satisfaction, period: str, scope: str, generated_at: datetime) -> list[list]:
     with force_locale("vi"):
         shown = columns + ((satisfaction,) if any(r.satisfaction is not None for r in tables.officers) else ())
-        header = [gettext(name) + (" (giờ làm việc)" if key.endswith("_minutes") else " (%)" if key == "on_time_rate"
-                                   else "") for key, name, _ in shown]
-        lines: list[list] = [[TITLE], [f"Kỳ báo cáo: {period}", f"Lập lúc: {generated_at:%H:%M ngày %d/%m/%Y}",
-                                       f"Phạm vi: {scope}"]]
+        header = [
+            gettext(name) + (" (giờ làm việc)" if key.endswith("_minutes") else " (%)" if key == "on_time_rate" else "")
+            for key, name, _ in shown
+        ]
+        lines: list[list] = [
+            [TITLE],
+            [f"Kỳ báo cáo: {period}", f"Lập lúc: {generated_at:%H:%M ngày %d/%m/%Y}", f"Phạm vi: {scope}"],
+        ]
         lines += [[], [OFFICERS], ["Tài khoản", "Họ và tên", "Xã/phường", *header]]
         lines += [[r.key, r.name, r.unit, *(cell(r, key) for key, _, _ in shown)] for r in tables.officers]
         lines += [[], [UNITS], ["Mã", "Tên", "", *header]]

@@ -22,11 +22,29 @@ from engine.store.statistics import Row
 from web.refusals import engine_messages
 
 #: The report's figures: the dashboard's, with receipts split by channel (counter, online, post).
-REPORT_COLUMNS = ("carried_over", "received", "received_counter", "received_online", "received_post", "not_due",
-                  "overdue", "paused", "done", "early", "on_time", "late", "withdrawn_stopped", "on_time_rate")
+REPORT_COLUMNS = (
+    "carried_over",
+    "received",
+    "received_counter",
+    "received_online",
+    "received_post",
+    "not_due",
+    "overdue",
+    "paused",
+    "done",
+    "early",
+    "on_time",
+    "late",
+    "withdrawn_stopped",
+    "on_time_rate",
+)
 TITLE = "BÁO CÁO TÌNH HÌNH GIẢI QUYẾT HỒ SƠ THỦ TỤC HÀNH CHÍNH"
-COMMUNES, PROCEDURES, OFFICERS, LEGEND = ("Theo xã/phường", "Theo thủ tục", "Theo cán bộ (các bước đã xử lý)",
-                                          "Cách tính các số liệu")
+COMMUNES, PROCEDURES, OFFICERS, LEGEND = (
+    "Theo xã/phường",
+    "Theo thủ tục",
+    "Theo cán bộ (các bước đã xử lý)",
+    "Cách tính các số liệu",
+)
 HEADINGS = (TITLE, COMMUNES, PROCEDURES, OFFICERS, LEGEND, "Mã", "Mã thủ tục", "Tài khoản")
 TOTAL = "Tổng cộng"
 
@@ -65,28 +83,36 @@ def figure_cells(found: Figures) -> list:
 
 
 def officer_cells(row: OfficerRow) -> list:
-    return [percent(row.step_on_time_rate) if key == "step_on_time_rate" else getattr(row, key)
-            for key in definitions.STEP_COLUMNS]
+    return [
+        percent(row.step_on_time_rate) if key == "step_on_time_rate" else getattr(row, key)
+        for key in definitions.STEP_COLUMNS
+    ]
 
 
 def rows(board: Dashboard, range_text: str, scope_text: str, generated_at: datetime) -> list[list]:
     """The report: title, one header line with the period and the time it was made, the
     per-commune and per-procedure tables, each with its total, the officers' steps, and what each
     figure means."""
-    lines: list[list] = [[TITLE],
-                         [f"Kỳ báo cáo: {range_text}", f"Lập lúc: {generated_at:%H:%M ngày %d/%m/%Y}",
-                          f"Phạm vi: {scope_text}"]]
+    lines: list[list] = [
+        [TITLE],
+        [f"Kỳ báo cáo: {range_text}", f"Lập lúc: {generated_at:%H:%M ngày %d/%m/%Y}", f"Phạm vi: {scope_text}"],
+    ]
     figure_header = column_names(REPORT_COLUMNS, definitions.BY_KEY)
     for heading, first, table in ((COMMUNES, "Mã", board.communes), (PROCEDURES, "Mã thủ tục", board.procedures)):
         lines += [[], [heading], [first, "Tên", *figure_header]]
         lines += [[row.code, row.label, *figure_cells(row.figures)] for row in table]
         lines.append(["", TOTAL, *figure_cells(_total(table))])
-    lines += [[], [OFFICERS], ["Tài khoản", "Họ và tên", *column_names(definitions.STEP_COLUMNS,
-                                                                        definitions.STEP_BY_KEY)]]
+    lines += [
+        [],
+        [OFFICERS],
+        ["Tài khoản", "Họ và tên", *column_names(definitions.STEP_COLUMNS, definitions.STEP_BY_KEY)],
+    ]
     lines += [[row.username, row.full_name, *officer_cells(row)] for row in board.officers]
     lines += [[], [LEGEND]]
-    lines += [[vietnamese(figure.name), vietnamese(figure.meaning)]
-              for figure in definitions.FIGURES + definitions.STEP_FIGURES]
+    lines += [
+        [vietnamese(figure.name), vietnamese(figure.meaning)]
+        for figure in definitions.FIGURES + definitions.STEP_FIGURES
+    ]
     return lines
 
 

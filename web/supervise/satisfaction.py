@@ -21,10 +21,12 @@ from web.wiring import runtime
 
 def _tables(scope):
     with runtime().db.report_session() as s:
-        return {"communes": satisfaction_queries.by_commune(s, scope),
-                "procedures": satisfaction_queries.by_procedure(s, scope),
-                "officers": satisfaction_queries.by_officer(s, scope),
-                "total": satisfaction_queries.total(s, scope)}
+        return {
+            "communes": satisfaction_queries.by_commune(s, scope),
+            "procedures": satisfaction_queries.by_procedure(s, scope),
+            "officers": satisfaction_queries.by_officer(s, scope),
+            "total": satisfaction_queries.total(s, scope),
+        }
 
 
 @bp.get("/hai-long")
@@ -32,8 +34,14 @@ def _tables(scope):
 def satisfaction():
     found, errors, options = read_filters()
     tables = None if errors else _tables(found.scope(current_user.supervised_units))
-    return render_template("supervise/satisfaction.html", filters=found, errors=errors, options=options,
-                           tables=tables, criteria=CRITERION_LABELS), 400 if errors else 200
+    return render_template(
+        "supervise/satisfaction.html",
+        filters=found,
+        errors=errors,
+        options=options,
+        tables=tables,
+        criteria=CRITERION_LABELS,
+    ), 400 if errors else 200
 
 
 @bp.get("/hai-long.<kind>")

@@ -31,11 +31,17 @@ from web.supervise import filters as filtering
 from web.supervise import report
 from web.wiring import runtime
 
-SLA_ACTION_LABELS = {"sla_warning": "Cảnh báo sắp đến hạn", "sla_breach": "Quá hạn bước",
-                     "sla_escalation": "Chuyển cấp xử lý", "apology_requested": "Yêu cầu xin lỗi, hẹn lại"}
+SLA_ACTION_LABELS = {
+    "sla_warning": "Cảnh báo sắp đến hạn",
+    "sla_breach": "Quá hạn bước",
+    "sla_escalation": "Chuyển cấp xử lý",
+    "apology_requested": "Yêu cầu xin lỗi, hẹn lại",
+}
 ESCALATION_ACTIONS = {"notify": "thông báo", "reassign": "giao lại", "priority": "nâng ưu tiên"}
-RISK_REASONS = {supervision.APOLOGY_DUE: "Cần phiếu xin lỗi và hẹn lại",
-                supervision.CANNOT_FIT: "Thời gian các bước còn lại vượt quá hạn trả"}
+RISK_REASONS = {
+    supervision.APOLOGY_DUE: "Cần phiếu xin lỗi và hẹn lại",
+    supervision.CANNOT_FIT: "Thời gian các bước còn lại vượt quá hạn trả",
+}
 ALL_TIME = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
 
 
@@ -46,8 +52,11 @@ def _working_hours(minutes) -> str:
     sign, minutes = ("-", -minutes) if minutes < 0 else ("", minutes)
     days, rest = divmod(minutes, 480)
     hours, mins = divmod(rest, 60)
-    parts = ([gettext("%(n)s ngày", n=days)] * bool(days) + [gettext("%(n)s giờ", n=hours)] * bool(hours)
-             + [gettext("%(n)s phút", n=mins)] * bool(mins))
+    parts = (
+        [gettext("%(n)s ngày", n=days)] * bool(days)
+        + [gettext("%(n)s giờ", n=hours)] * bool(hours)
+        + [gettext("%(n)s phút", n=mins)] * bool(mins)
+    )
     return sign + (" ".join(parts) or gettext("%(n)s giờ", n=0))
 
 
@@ -58,16 +67,24 @@ def figure_text(text: str) -> str:
 
 @bp.context_processor
 def _labels():
-    return {"classification_labels": CLASSIFICATION_LABELS, "figure_text": figure_text, "figures": figures,
-            "channel_labels": CHANNEL_LABELS,
-            "status_labels": {s.value: label for s, label in STATUS_LABELS_VI.items()}}
+    return {
+        "classification_labels": CLASSIFICATION_LABELS,
+        "figure_text": figure_text,
+        "figures": figures,
+        "channel_labels": CHANNEL_LABELS,
+        "status_labels": {s.value: label for s, label in STATUS_LABELS_VI.items()},
+    }
 
 
 def read_filters():
     """(filters, errors, options): the request's filters, checked against what this user may see."""
     options = supervision.filter_options(runtime(), current_user.supervised_units)
-    found, errors = filtering.parse(request.args, runtime().clock.now(),
-                                    {code for code, _ in options.communes}, {key for key, _ in options.procedures})
+    found, errors = filtering.parse(
+        request.args,
+        runtime().clock.now(),
+        {code for code, _ in options.communes},
+        {key for key, _ in options.procedures},
+    )
     return found, errors, options
 
 
@@ -85,8 +102,15 @@ def dashboard():
         scope = found.scope(current_user.supervised_units)
         board = supervision.dashboard(runtime(), scope, runtime().clock.now())
         trend = supervision.trend(runtime(), scope, runtime().clock.now())
-    context = dict(filters=found, errors=errors, options=options, board=board, chart=_chart(board, trend, found),
-                   officers=_officers_shown(board, found), officer_choices=_officer_choices(board))
+    context = dict(
+        filters=found,
+        errors=errors,
+        options=options,
+        board=board,
+        chart=_chart(board, trend, found),
+        officers=_officers_shown(board, found),
+        officer_choices=_officer_choices(board),
+    )
     template = "supervise/_tables.html" if _is_partial() else "supervise/dashboard.html"
     if not _is_partial():
         context["open_incidents"] = incidents.open_count(runtime(), {code for code, _ in options.communes})
@@ -115,11 +139,15 @@ def figures_json():
     if errors:
         return jsonify({"error": gettext("Bộ lọc không hợp lệ"), "fields": errors}), 400
     board = supervision.dashboard(runtime(), found.scope(current_user.supervised_units), runtime().clock.now())
-    return jsonify({"range": {"from": found.date_from.isoformat(), "to": found.date_to.isoformat()},
-                    "summary": _figures_json(board.summary), **_chart(board),
-                    "communes": [{"code": r.key, "name": r.label, **_figures_json(r.figures)} for r in board.communes],
-                    "procedures": [{"key": r.key, "name": r.label, **_figures_json(r.figures)}
-                                   for r in board.procedures]})
+    return jsonify(
+        {
+            "range": {"from": found.date_from.isoformat(), "to": found.date_to.isoformat()},
+            "summary": _figures_json(board.summary),
+            **_chart(board),
+            "communes": [{"code": r.key, "name": r.label, **_figures_json(r.figures)} for r in board.communes],
+            "procedures": [{"key": r.key, "name": r.label, **_figures_json(r.figures)} for r in board.procedures],
+        }
+    )
 
 
 def _figures_json(found: statistics.Figures) -> dict:
@@ -137,41 +165,60 @@ def _chart(board, trend=None, found=None) -> dict:
     week; the officers' on-time rates. `by_commune` stays for the JSON's readers."""
     if board is None:
         return {}
-    drawn = {"results": {"labels": [gettext(label) for label in CLASSIFICATION_LABELS.values()],
-                         "values": [board.summary.early, board.summary.on_time, board.summary.late]},
-             "by_commune": {"labels": [row.label for row in board.communes],
-                            "early": [row.figures.early for row in board.communes],
-                            "on_time": [row.figures.on_time for row in board.communes],
-                            "late": [row.figures.late for row in board.communes],
-                            "overdue": [row.figures.overdue for row in board.communes]}}
+    drawn = {
+        "results": {
+            "labels": [gettext(label) for label in CLASSIFICATION_LABELS.values()],
+            "values": [board.summary.early, board.summary.on_time, board.summary.late],
+        },
+        "by_commune": {
+            "labels": [row.label for row in board.communes],
+            "early": [row.figures.early for row in board.communes],
+            "on_time": [row.figures.on_time for row in board.communes],
+            "late": [row.figures.late for row in board.communes],
+            "overdue": [row.figures.overdue for row in board.communes],
+        },
+    }
     if found is not None:
         drawn["late_communes"] = _most_late(board.communes, "xa", found)
         drawn["late_procedures"] = _most_late(board.procedures, "thu_tuc", found)
         drawn["officers"] = _officer_rates(_officers_shown(board, found), found)
     if trend is not None:
-        drawn["trend"] = {"by_month": bool(trend) and trend[0].by_month,
-                          "labels": [_period_label(point) for point in trend],
-                          "in_time": [point.figures.early + point.figures.on_time for point in trend],
-                          "late": [point.figures.late for point in trend]}
+        drawn["trend"] = {
+            "by_month": bool(trend) and trend[0].by_month,
+            "labels": [_period_label(point) for point in trend],
+            "in_time": [point.figures.early + point.figures.on_time for point in trend],
+            "late": [point.figures.late for point in trend],
+        }
     return drawn
 
 
 def _most_late(rows, argument: str, found) -> dict:
-    worst = sorted((r for r in rows if r.figures.late + r.figures.overdue),
-                   key=lambda r: (-(r.figures.late + r.figures.overdue), formatting.sort_key(r.label)))[:TOP]
+    worst = sorted(
+        (r for r in rows if r.figures.late + r.figures.overdue),
+        key=lambda r: (-(r.figures.late + r.figures.overdue), formatting.sort_key(r.label)),
+    )[:TOP]
     link = lambda bucket, row: url_for("supervise.dossiers", nhom=bucket, **found.args(**{argument: row.key}))  # noqa: E731
-    return {"labels": [r.label for r in worst], "late": [r.figures.late for r in worst],
-            "overdue": [r.figures.overdue for r in worst],
-            "late_links": [link("late", r) for r in worst], "overdue_links": [link("overdue", r) for r in worst]}
+    return {
+        "labels": [r.label for r in worst],
+        "late": [r.figures.late for r in worst],
+        "overdue": [r.figures.overdue for r in worst],
+        "late_links": [link("late", r) for r in worst],
+        "overdue_links": [link("overdue", r) for r in worst],
+    }
 
 
 def _officer_rates(officers, found) -> dict:
     """On-time rate (in %) of the TOP_OFFICERS officers with the lowest, among those whose steps had
     a deadline: those a supervisor calls first (the table below has everyone)."""
-    rated = sorted((o for o in officers if o.step_on_time_rate is not None),
-                   key=lambda o: (o.step_on_time_rate, formatting.sort_key(o.full_name)))[:TOP_OFFICERS]
-    return {"labels": [o.full_name for o in rated], "rates": [round(o.step_on_time_rate * 100, 1) for o in rated],
-            "links": [url_for("supervise.officer", username=o.username, **found.args()) for o in rated]}
+    rated = sorted(
+        (o for o in officers if o.step_on_time_rate is not None),
+        key=lambda o: (o.step_on_time_rate, formatting.sort_key(o.full_name)),
+    )[:TOP_OFFICERS]
+    return {
+        "labels": [o.full_name for o in rated],
+        "rates": [round(o.step_on_time_rate * 100, 1) for o in rated],
+        "links": [url_for("supervise.officer", username=o.username, **found.args()) for o in rated],
+    }
 
 
 def _period_label(point) -> str:
@@ -193,8 +240,9 @@ def dossiers():
     if not errors:
         with runtime().db.report_session() as s:
             lines = statistics.dossiers(s, found.scope(current_user.supervised_units), bucket, runtime().clock.now())
-    return render_template("supervise/dossiers.html", filters=found, errors=errors, options=options,
-                           bucket=bucket, lines=lines, limit=500), 400 if errors else 200
+    return render_template(
+        "supervise/dossiers.html", filters=found, errors=errors, options=options, bucket=bucket, lines=lines, limit=500
+    ), 400 if errors else 200
 
 
 @bp.get("/can-bo/<username>")
@@ -206,8 +254,9 @@ def officer(username: str):
     if not errors:
         with runtime().db.report_session() as s:
             steps = statistics.officer_steps(s, found.scope(current_user.supervised_units), username)
-    return render_template("supervise/officer.html", filters=found, errors=errors, options=options,
-                           username=username, steps=steps), 400 if errors else 200
+    return render_template(
+        "supervise/officer.html", filters=found, errors=errors, options=options, username=username, steps=steps
+    ), 400 if errors else 200
 
 
 @bp.get("/nguy-co")
@@ -217,8 +266,15 @@ def at_risk():
     risks = []
     if not errors:
         risks = supervision.at_risk(runtime(), found.scope(current_user.supervised_units), runtime().clock.now())
-    return render_template("supervise/at_risk.html", filters=found, errors=errors, options=options,
-                           risks=risks, reasons=RISK_REASONS, now=runtime().clock.now()), 400 if errors else 200
+    return render_template(
+        "supervise/at_risk.html",
+        filters=found,
+        errors=errors,
+        options=options,
+        risks=risks,
+        reasons=RISK_REASONS,
+        now=runtime().clock.now(),
+    ), 400 if errors else 200
 
 
 @bp.get("/leo-thang")
@@ -229,8 +285,15 @@ def escalations():
     if not errors:
         with runtime().db.report_session() as s:
             lines = statistics.escalations(s, found.scope(current_user.supervised_units))
-    return render_template("supervise/escalations.html", filters=found, errors=errors, options=options,
-                           lines=lines, actions=SLA_ACTION_LABELS, taken=ESCALATION_ACTIONS), 400 if errors else 200
+    return render_template(
+        "supervise/escalations.html",
+        filters=found,
+        errors=errors,
+        options=options,
+        lines=lines,
+        actions=SLA_ACTION_LABELS,
+        taken=ESCALATION_ACTIONS,
+    ), 400 if errors else 200
 
 
 @bp.get("/ho-so/<code>")
@@ -244,8 +307,14 @@ def dossier(code: str):
             abort(404, description=gettext("Không có hồ sơ %(code)s trong các xã/phường bạn giám sát.", code=code))
         events = statistics.escalations(s, statistics.Scope(units, *ALL_TIME), code=code)
     line, steps = found
-    return render_template("supervise/dossier.html", line=line, steps=steps, events=events,
-                           actions=SLA_ACTION_LABELS, taken=ESCALATION_ACTIONS)
+    return render_template(
+        "supervise/dossier.html",
+        line=line,
+        steps=steps,
+        events=events,
+        actions=SLA_ACTION_LABELS,
+        taken=ESCALATION_ACTIONS,
+    )
 
 
 @bp.get("/bao-cao.<kind>")
@@ -255,18 +324,24 @@ def export(kind: str):
         abort(404)
     found, errors, options = read_filters()
     if errors:
-        return render_template("supervise/dashboard.html", filters=found, errors=errors, options=options,
-                               board=None, chart={}, officers=[], officer_choices=[]), 400
+        return render_template(
+            "supervise/dashboard.html",
+            filters=found,
+            errors=errors,
+            options=options,
+            board=None,
+            chart={},
+            officers=[],
+            officer_choices=[],
+        ), 400
     now = runtime().clock.now()
     board = supervision.dashboard(runtime(), found.scope(current_user.supervised_units), now)
-    lines = report.rows(board, report.range_text(found), report.scope_text(found, options),
-                        now.astimezone(filtering.VN))
+    lines = report.rows(
+        board, report.range_text(found), report.scope_text(found, options), now.astimezone(filtering.VN)
+    )
     name = f"thong-ke-{found.date_from:%Y%m%d}-{found.date_to:%Y%m%d}.{kind}"
     if kind == "xlsx":
         body, mimetype = report.to_xlsx(lines), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     else:
         body, mimetype = report.to_csv(lines), "text/csv; charset=utf-8"
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-
-

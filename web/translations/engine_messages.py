@@ -60,12 +60,14 @@ def extract() -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for source in SOURCES:
         for filename, _line, message, _comments, _context in extract_from_dir(
-                str(ROOT / source), [("**.py", "python")], keywords=keywords(), comment_tags=()):
+            str(ROOT / source), [("**.py", "python")], keywords=keywords(), comment_tags=()
+        ):
             if isinstance(message, str) and message:
                 found.setdefault(message, []).append(f"{source}/{filename}")
     path, methods = FINDINGS
     for _line, message, _comments, _context in extract_from_file(
-            "python", str(ROOT / path), keywords={name: (2,) for name in methods}, comment_tags=()):
+        "python", str(ROOT / path), keywords={name: (2,) for name in methods}, comment_tags=()
+    ):
         if isinstance(message, str) and message:
             found.setdefault(message, []).append(path)
     return found
@@ -78,12 +80,16 @@ def read_catalogue(path: Path = PO) -> Catalog:
 
 def merge(path: Path = PO) -> Catalog:
     current = read_catalogue(path) if path.exists() else Catalog(locale="vi", domain="engine")
-    updated = Catalog(locale="vi", domain="engine", project="motcua", fuzzy=False,
-                      creation_date=current.creation_date)
+    updated = Catalog(locale="vi", domain="engine", project="motcua", fuzzy=False, creation_date=current.creation_date)
     for template, places in sorted(extract().items()):
         known = current.get(template)
-        updated.add(template, known.string if known else "", locations=[], auto_comments=sorted(set(places)),
-                    flags=("python-format",) if "%(" in template else ())
+        updated.add(
+            template,
+            known.string if known else "",
+            locations=[],
+            auto_comments=sorted(set(places)),
+            flags=("python-format",) if "%(" in template else (),
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as f:
         write_po(f, updated, width=0, omit_header=False, sort_output=True)

@@ -32,10 +32,24 @@ def label_messages() -> list[str]:
     from web.supervise import views as supervise
 
     texts = [label for _endpoint, label, _check in SECTIONS]
-    for table in (STATUS_LABELS_VI, NEXT_STEP_VI, CHANNEL_LABELS, desk.TAB_LABELS, desk.ACTION_LABELS, desk.ESCALATION_TEXT, desk.CLASSIFICATION_LABELS,
-                  desk.WORK_STATE_LABELS, desk.ROLE_LABELS, supervise.SLA_ACTION_LABELS,
-                  supervise.ESCALATION_ACTIONS, supervise.RISK_REASONS, model.STATUS_LABELS, model.LEVELS, model.SEVERITY,
-                  role_choices()):
+    for table in (
+        STATUS_LABELS_VI,
+        NEXT_STEP_VI,
+        CHANNEL_LABELS,
+        desk.TAB_LABELS,
+        desk.ACTION_LABELS,
+        desk.ESCALATION_TEXT,
+        desk.CLASSIFICATION_LABELS,
+        desk.WORK_STATE_LABELS,
+        desk.ROLE_LABELS,
+        supervise.SLA_ACTION_LABELS,
+        supervise.ESCALATION_ACTIONS,
+        supervise.RISK_REASONS,
+        model.STATUS_LABELS,
+        model.LEVELS,
+        model.SEVERITY,
+        role_choices(),
+    ):
         texts.extend(table.values())
     return texts
 

@@ -24,8 +24,10 @@ def run_migrations() -> None:
 
 def _run(connection) -> None:
     context.configure(
-        connection=connection, target_metadata=Base.metadata,
-        render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
     )
     with context.begin_transaction():
         context.run_migrations()
