@@ -751,25 +751,15 @@ def send_message(
     def move(run: runner.Run) -> None:
         run.send_message(name, payload)
 
-    def change(snapshot: Moved | None, may_defer: bool):
-        with transaction(rt) as s:
-            dossier = _running(s, dossier_id)
-            now = rt.clock.now()
-            calendar = rt.calendars.for_unit(s, dossier.unit_code)
-            done = moved(
-                rt,
-                s,
-                dossier,
-                calendar,
-                move,
-                snapshot,
-                (lambda paths: paths.after_message(name)) if may_defer else None,
-            )
-            audit.record(s, at=now, action="message", actor=actor, dossier_id=dossier.id, message=name)
-            projection.sync(s, dossier, done.run, calendar, actor, now, done.ready_before)
-            return _answered(s, dossier, answer)
-
-    return code_first(change, lambda: moved_on_snapshot(rt, dossier_id, move))
+    return _deliver_event(
+        rt,
+        dossier_id,
+        actor,
+        move,
+        lambda paths: paths.after_message(name),
+        {"action": "message", "message": name},
+        answer,
+    )
 
 
 @retried_on_race
@@ -780,21 +770,36 @@ def send_signal(rt: Runtime, dossier_id: int, name: str, actor: Actor, *, answer
     def move(run: runner.Run) -> None:
         run.send_signal(name)
 
+    return _deliver_event(
+        rt,
+        dossier_id,
+        actor,
+        move,
+        lambda paths: paths.after_signal(name),
+        {"action": "signal", "signal": name},
+        answer,
+    )
+
+
+def _deliver_event(
+    rt: Runtime,
+    dossier_id: int,
+    actor: Actor,
+    move: Callable[[runner.Run], None],
+    code_after: Callable,
+    event: dict,
+    answer: Answer | None,
+):
+    """A message or a signal moves the dossier on: run on a read snapshot first when template code
+    follows it (SQLite), then written with its audit event in one transaction."""
+
     def change(snapshot: Moved | None, may_defer: bool):
         with transaction(rt) as s:
             dossier = _running(s, dossier_id)
             now = rt.clock.now()
             calendar = rt.calendars.for_unit(s, dossier.unit_code)
-            done = moved(
-                rt,
-                s,
-                dossier,
-                calendar,
-                move,
-                snapshot,
-                (lambda paths: paths.after_signal(name)) if may_defer else None,
-            )
-            audit.record(s, at=now, action="signal", actor=actor, dossier_id=dossier.id, signal=name)
+            done = moved(rt, s, dossier, calendar, move, snapshot, code_after if may_defer else None)
+            audit.record(s, at=now, actor=actor, dossier_id=dossier.id, **event)
             projection.sync(s, dossier, done.run, calendar, actor, now, done.ready_before)
             return _answered(s, dossier, answer)
 
