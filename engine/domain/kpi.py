@@ -13,8 +13,8 @@ Per officer, for a period:
 - reassignments: steps a leader took from the officer and gave to someone else or the pool;
 - apology letters: letters for dossiers in which the officer held a late step when the letter was
   recorded (per unit: every letter of the unit).
-Citizens' satisfaction is not counted here: ratings are another feature's (issue 20 item 1 family),
-shown beside these figures when a unit has any.
+Citizens' satisfaction is not counted here but read from their ratings (engine.store.kpi_queries,
+the mean score 0-2 of the rated dossiers an officer worked on), shown when any officer has one.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from engine.domain import kpi
 from engine.store import officer_rollups
 from engine.store import rollups
+from engine.store import satisfaction_queries
 from engine.store.records import AuditEventRecord
 from engine.store.records import DossierRecord
 from engine.store.records import WorkItemRecord
@@ -60,6 +61,7 @@ def tables(session: Session, scope: Scope) -> KpiTables:
     for username, row in officers.items():
         row.name = names[username]
         row.unit = ", ".join(sorted(units[u].name for u in officer_units[username]))
+    _add_satisfaction(session, scope, officers, units)
     ordered = sorted(officers.values(), key=lambda r: (-(r.steps_done + r.step_no_deadline), r.name, r.key))
     return KpiTables(ordered, sorted(units.values(), key=lambda r: r.name), total)
 
@@ -85,6 +87,22 @@ class EventLine:
     step: str | None
     actor: str
     reason: str | None
+
+
+def _add_satisfaction(session: Session, scope: Scope, officers: dict[str, kpi.Kpi], units: dict[str, kpi.Kpi]) -> None:
+    """Citizens' ratings beside the figures (Decision 766's four criteria, each 0-2): the mean score
+    of the dossiers rated in the period that an officer completed a step of, and of each commune's."""
+    for rated in satisfaction_queries.by_officer(session, scope):
+        if rated.key in officers:
+            officers[rated.key].satisfaction = _mean_score(rated)
+    for rated in satisfaction_queries.by_commune(session, scope):
+        if rated.key in units:
+            units[rated.key].satisfaction = _mean_score(rated)
+
+
+def _mean_score(row: satisfaction_queries.SatisfactionRow) -> float | None:
+    means = [m for m in row.mean.values() if m is not None]
+    return round(sum(means) / len(means), 2) if means else None
 
 
 def officer_steps(

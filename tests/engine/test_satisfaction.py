@@ -4,6 +4,7 @@ procedure and officer count each rating where it belongs (SQLite and PostgreSQL)
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from engine.domain.errors import ConflictError
 from engine.domain.errors import InvalidAction
 from engine.services import dossiers
 from engine.services import satisfaction
+from engine.store import kpi_queries
 from engine.store import satisfaction_queries
 from engine.store.records import WorkItemRecord
 from engine.store.statistics import Scope
@@ -92,3 +94,17 @@ def test_figures_per_commune_procedure_and_officer(runtime, five, clock):
     assert officers["chuyen_vien_2"].ratings == 1 and officers["chuyen_vien_2"].satisfied["time"] == 0.0
     assert officers["mot_cua_1"].ratings == 2 and officers["lanh_dao_1"].ratings == 2
     assert outside.ratings == 0 and outside.overall is None
+
+
+def test_the_officers_kpis_show_the_mean_score_of_the_rated_dossiers_they_worked_on(runtime, five, clock):
+    satisfaction.rate(runtime, finished(runtime, five).code, GOOD)  # mean score 1.75
+    satisfaction.rate(runtime, finished(runtime, five, SPECIALIST_2).code, POOR)  # mean score 0.5
+    today = clock.now().astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).replace(hour=0, minute=0, second=0, microsecond=0)
+    with runtime.db.read_session() as s:
+        tables = kpi_queries.tables(s, Scope(frozenset({"00070"}), today, today + timedelta(days=1)))
+
+    officers = {row.key: row.satisfaction for row in tables.officers}
+    assert officers["chuyen_vien_1"] == 1.75 and officers["chuyen_vien_2"] == 0.5
+    # The reception desk and the leader worked on both dossiers: their mean is over both ratings.
+    assert officers["mot_cua_1"] == pytest.approx(1.125, abs=0.01) == officers["lanh_dao_1"]
+    assert [(row.key, row.satisfaction) for row in tables.units] == [("00070", pytest.approx(1.125, abs=0.01))]
