@@ -37,20 +37,20 @@ def save_decision_table(
         DraftRefused: a bad file name, or not a DMN document; nothing written.
     """
     _refuse_bad_table(file_name, content)
-    drafts._refuse_unknown(rt, key)
-    base_files = drafts._base_files(rt, key, base_version)
+    drafts.refuse_unknown(rt, key)
+    base_files = drafts.files_of_base(rt, key, base_version)
     files = {**base_files, file_name: content.decode("utf-8")}
     main = drafts.main_file(files, key)
     bpmn = files[main].encode("utf-8") if main else b""
-    limit = drafts._legal_limit_minutes(rt, key, bpmn) if main else None
+    limit = drafts.legal_limit_minutes(rt, key, bpmn) if main else None
     report = validate_template(
         {n: c.encode("utf-8") for n, c in definitions.model_files(files).items()},
         key,
         limit,
-        clock_cutoff=drafts._clock_cutoff(rt, key),
+        clock_cutoff=drafts.clock_cutoff(rt, key),
     )
     with rt.db.session() as s:
-        draft = drafts._write_draft(rt, s, key, files, bpmn, limit)
+        draft = drafts.write_draft(rt, s, key, files, bpmn, limit)
         return drafts.SavedDraft(key, draft.version, draft.id, report)
 
 

@@ -91,19 +91,19 @@ def save_draft(rt: Runtime, key: str, bpmn: bytes, *, base_version: int | None =
         DraftRefused: the document is not well-formed XML or lacks the process; nothing written.
     """
     _refuse_foreign(bpmn, key)
-    _refuse_unknown(rt, key)
-    base_files = _base_files(rt, key, base_version)
+    refuse_unknown(rt, key)
+    base_files = files_of_base(rt, key, base_version)
     file_name = main_file(base_files, key) or f"{key}.bpmn"
     files = {**base_files, file_name: bpmn.decode("utf-8")}
-    limit = _legal_limit_minutes(rt, key, bpmn)
+    limit = legal_limit_minutes(rt, key, bpmn)
     report = validate_template(
         {n: c.encode("utf-8") for n, c in definitions.model_files(files).items()},
         key,
         limit,
-        clock_cutoff=_clock_cutoff(rt, key),
+        clock_cutoff=clock_cutoff(rt, key),
     )
     with rt.db.session() as s:
-        draft = _write_draft(rt, s, key, files, bpmn, limit)
+        draft = write_draft(rt, s, key, files, bpmn, limit)
         return SavedDraft(key, draft.version, draft.id, report)
 
 
@@ -147,7 +147,7 @@ def publish(rt: Runtime, key: str, version: int) -> ProcessDefinitionRecord:
         return draft
 
 
-def _write_draft(rt: Runtime, s, key: str, files: dict[str, str], bpmn: bytes, limit: int | None):
+def write_draft(rt: Runtime, s, key: str, files: dict[str, str], bpmn: bytes, limit: int | None):
     digest = digest_files(files)
     now = rt.clock.now()
     template_drafts.store_blob(s, digest, files, now)
@@ -172,7 +172,7 @@ def _write_draft(rt: Runtime, s, key: str, files: dict[str, str], bpmn: bytes, l
     )
 
 
-def _base_files(rt: Runtime, key: str, base_version: int | None) -> dict[str, str]:
+def files_of_base(rt: Runtime, key: str, base_version: int | None) -> dict[str, str]:
     with rt.db.read_session() as s:
         if base_version is not None:
             base = _definition(s, key, base_version)
@@ -181,15 +181,15 @@ def _base_files(rt: Runtime, key: str, base_version: int | None) -> dict[str, st
         return dict(s.get(TemplateBlobRecord, base.digest).files) if base is not None else {}
 
 
-def _clock_cutoff(rt: Runtime, key: str) -> str | None:
-    """The cut-off a new draft will get (as _write_draft picks it): the catalogue's, else the newest version's."""
+def clock_cutoff(rt: Runtime, key: str) -> str | None:
+    """The cut-off a new draft will get (as write_draft picks it): the catalogue's, else the newest version's."""
     with rt.db.read_session() as s:
         entry = catalogue_records.procedure_by_key(s, key)
         latest = repositories.latest_definition(s, key)
         return (entry.clock_cutoff if entry else None) or (latest.clock_cutoff if latest else None)
 
 
-def _legal_limit_minutes(rt: Runtime, key: str, bpmn: bytes) -> int | None:
+def legal_limit_minutes(rt: Runtime, key: str, bpmn: bytes) -> int | None:
     """The catalogue's limit wins; else the newest version's; else the diagram's own legalLimit."""
     with rt.db.read_session() as s:
         entry = catalogue_records.procedure_by_key(s, key)
@@ -207,7 +207,7 @@ def _legal_limit_minutes(rt: Runtime, key: str, bpmn: bytes) -> int | None:
         return None  # validation reports the bad duration on the process
 
 
-def _refuse_unknown(rt: Runtime, key: str) -> None:
+def refuse_unknown(rt: Runtime, key: str) -> None:
     """Drafts belong to a procedure of the catalogue or to a template already deployed; a retired
     procedure gets no new draft (its published versions still run)."""
     with rt.db.read_session() as s:

@@ -221,6 +221,36 @@ def private_name_breaches(imports: list[Import]) -> list[str]:
     return wrong
 
 
+def private_attribute_breaches(path: Path, known: set[str]) -> list[str]:
+    """`dossiers._load(...)` after `from engine.services import dossiers`: the same coupling as
+    importing the private name, written as an attribute."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    modules = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                if f"{node.module}.{alias.name}" in known:
+                    modules[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname and alias.name in known:
+                    modules[alias.asname] = alias.name
+    return [
+        f"{module_name(path)} (line {node.lineno}) uses {modules[node.value.id]}.{node.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in modules
+        and node.attr.startswith("_")
+        and not node.attr.startswith("__")
+    ]
+
+
+def test_no_private_attributes_of_other_modules():
+    known = {module_name(p) for p in source_files()}
+    assert [breach for path in source_files() for breach in private_attribute_breaches(path, known)] == []
+
+
 def test_no_private_names_cross_modules():
     """`from engine.x import _helper` couples two modules through what one of them keeps to itself."""
     assert private_name_breaches(all_imports()) == []

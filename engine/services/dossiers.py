@@ -820,7 +820,7 @@ def suspend_dossier(rt: Runtime, dossier_id: int, actor: Actor, reason: str) -> 
 @retried_on_race
 def resume_dossier(rt: Runtime, dossier_id: int, actor: Actor) -> DossierRecord:
     with transaction(rt) as s:
-        dossier = _get_dossier(s, dossier_id)
+        dossier = get_dossier(s, dossier_id)
         if dossier.run_state != RunState.SUSPENDED.value:
             raise InvalidAction(
                 "dossier %(code)s is not suspended (it is %(state)s)", code=dossier.code, state=dossier.run_state
@@ -854,7 +854,7 @@ def cancel_dossier(
         raise InvalidAction("stopping a dossier needs a reason (it is printed on the stop notice)", field="reason")
     check_reason_length(reason)
     with transaction(rt) as s:
-        dossier = _get_dossier(s, dossier_id)
+        dossier = get_dossier(s, dossier_id)
         if not actor.is_system and not (
             actor.works_in(dossier.unit_code) and (actor.is_supervising() or "mot_cua" in actor.roles)
         ):
@@ -909,7 +909,7 @@ def _published(s: Session, definition_id: int) -> ProcessDefinitionRecord:
     return definition
 
 
-def _get_dossier(s: Session, dossier_id: int) -> DossierRecord:
+def get_dossier(s: Session, dossier_id: int) -> DossierRecord:
     dossier = s.get(DossierRecord, dossier_id)
     if dossier is None:
         raise NotFound("unknown dossier %(id)s", id=dossier_id)
@@ -917,7 +917,7 @@ def _get_dossier(s: Session, dossier_id: int) -> DossierRecord:
 
 
 def _running(s: Session, dossier_id: int) -> DossierRecord:
-    dossier = _get_dossier(s, dossier_id)
+    dossier = get_dossier(s, dossier_id)
     if dossier.run_state != RunState.RUNNING.value:
         raise _not_running(dossier)
     return dossier

@@ -33,7 +33,7 @@ def record_payment(rt: Runtime, dossier_id: int, actor: Actor, payment: Payment)
     """
     check_payment(payment)
     with unit_of_work.transaction(rt) as s:
-        dossier = dossiers._get_dossier(s, dossier_id)
+        dossier = dossiers.get_dossier(s, dossier_id)
         if (
             not actor.is_system
             and actor.unit_code != dossier.unit_code

@@ -166,7 +166,7 @@ def open_role_steps(session: Session) -> list[tuple[WorkItemRecord, int]]:
             .join(DossierRecord, DossierRecord.id == WorkItemRecord.dossier_id)
             .where(WorkItemRecord.state.in_(OPEN_STATES), WorkItemRecord.role.is_not(None))
             .order_by(WorkItemRecord.id)
-        ).tuples()
+        ).all()
     )
 
 

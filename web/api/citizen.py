@@ -16,6 +16,7 @@ from engine.services import attachments
 from engine.services import citizen_copies
 from web.api.base import ApiError
 from web.api.base import api_blueprint
+from web.public import dossier_lookup
 from web.public import records
 from web.public import views as lookup
 from web.security import client_address
@@ -62,7 +63,7 @@ class CitizenResultsSchema(ma.Schema):
 def _proven_dossier(code: str, factor: str) -> int:
     if not lookup.CODE_SHAPE.match(code or ""):
         raise ApiError(404, "Không tìm thấy hồ sơ với mã và số đã nhập.")
-    found, error = lookup._look_up(code, token="", factor=factor)
+    found, error = dossier_lookup.look_up(code, token="", factor=factor)
     if found is None:  # unknown, wrong digits or too many tries: one status, the page's words
         raise ApiError(404, error or "")
     return citizen_copies.dossier_id_of(runtime(), found.code)
