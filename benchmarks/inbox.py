@@ -29,12 +29,12 @@ from sqlalchemy import text  # noqa: E402
 from benchmarks import scratch_db  # noqa: E402
 from engine.clock import SystemClock  # noqa: E402
 from engine.services.runtime import Runtime  # noqa: E402
-from engine.store import inbox_queries  # noqa: E402
 from engine.store import migrate  # noqa: E402
+from engine.store import worklist_queries  # noqa: E402
 from engine.store.database import Database  # noqa: E402
-from engine.store.inbox_queries import InboxFilter  # noqa: E402
 from engine.store.records import DossierRecord  # noqa: E402
 from engine.store.records import WorkItemRecord  # noqa: E402
+from engine.store.worklist_queries import WorklistFilter  # noqa: E402
 from web import seed  # noqa: E402
 
 QUICK = "--quick" in sys.argv
@@ -163,22 +163,22 @@ def load(db: Database) -> float:
     return time.perf_counter() - t0
 
 
-def officer() -> InboxFilter:
+def officer() -> WorklistFilter:
     """Officer 0 of the commune: ROLES[0] and ROLES[1], like the seeded reception clerks."""
-    return InboxFilter(f"cb_{COMMUNE}_0", frozenset(ROLES[:2]), COMMUNE)
+    return WorklistFilter(f"cb_{COMMUNE}_0", frozenset(ROLES[:2]), COMMUNE)
 
 
 def queries(db: Database) -> dict:
     """name -> a call that reads what one inbox request reads for it, through inbox_queries."""
     me = officer()
-    commune = InboxFilter(me.username, frozenset(ROLES), COMMUNE)  # holds every role: the whole queue
+    commune = WorklistFilter(me.username, frozenset(ROLES), COMMUNE)  # holds every role: the whole queue
     with db.read_session() as s:
         code = s.execute(
             text("SELECT code FROM dossier WHERE unit_code = :u ORDER BY id DESC LIMIT 1"), {"u": COMMUNE}
         ).scalar_one()
-    by_code = InboxFilter(me.username, commune.roles, COMMUNE, text=code[:-2])  # the day's first 99 dossiers
-    by_name = InboxFilter(me.username, commune.roles, COMMUNE, text="cường")
-    by_procedure = InboxFilter(me.username, me.roles, COMMUNE, procedure_key="thu_tuc_3")
+    by_code = WorklistFilter(me.username, commune.roles, COMMUNE, text=code[:-2])  # the day's first 99 dossiers
+    by_name = WorklistFilter(me.username, commune.roles, COMMUNE, text="cường")
+    by_procedure = WorklistFilter(me.username, me.roles, COMMUNE, procedure_key="thu_tuc_3")
 
     def read(fn, *args):
         def run():
@@ -188,16 +188,16 @@ def queries(db: Database) -> dict:
         return run
 
     return {
-        **{f"tab {tab}": read(inbox_queries.inbox, me, tab) for tab in inbox_queries.TABS},
-        "counts": read(inbox_queries.tab_counts, me),
-        "commune queue (every role)": read(inbox_queries.inbox, commune, "nhom"),
-        "commune queue count": read(inbox_queries.tab_counts, commune),
-        "search code prefix": read(inbox_queries.inbox, by_code, "nhom"),
-        "search code prefix counts": read(inbox_queries.tab_counts, by_code),
-        "search name": read(inbox_queries.inbox, by_name, "nhom"),
-        "search name counts": read(inbox_queries.tab_counts, by_name),
-        "procedure filter": read(inbox_queries.inbox, by_procedure, "nhom"),
-        "procedure choices": read(inbox_queries.procedures_in_unit, COMMUNE),
+        **{f"tab {tab}": read(worklist_queries.inbox, me, tab) for tab in worklist_queries.TABS},
+        "counts": read(worklist_queries.tab_counts, me),
+        "commune queue (every role)": read(worklist_queries.inbox, commune, "nhom"),
+        "commune queue count": read(worklist_queries.tab_counts, commune),
+        "search code prefix": read(worklist_queries.inbox, by_code, "nhom"),
+        "search code prefix counts": read(worklist_queries.tab_counts, by_code),
+        "search name": read(worklist_queries.inbox, by_name, "nhom"),
+        "search name counts": read(worklist_queries.tab_counts, by_name),
+        "procedure filter": read(worklist_queries.inbox, by_procedure, "nhom"),
+        "procedure choices": read(worklist_queries.procedures_in_unit, COMMUNE),
     }
 
 

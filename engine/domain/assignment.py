@@ -44,6 +44,15 @@ class Actor:
     def leads(self, unit_code: str) -> bool:
         return self.is_supervising() and self.works_in(unit_code)
 
+    def may_see_dossier(self, unit_code: str, received_unit: str | None) -> bool:
+        """Officers and supervisors of the dossier's unit, and the one-stop office that received it
+        for another commune of the province (Decree 118), which follows it up and returns its result."""
+        return self.works_in(unit_code) or (received_unit is not None and received_unit == self.unit_code)
+
+    def may_stop_dossier(self, unit_code: str) -> bool:
+        """The one-stop desk or a leader of the dossier's unit (a stop notice is theirs to sign)."""
+        return self.is_system or (self.works_in(unit_code) and (self.is_supervising() or "mot_cua" in self.roles))
+
 
 @dataclass(frozen=True)
 class StepHolding:

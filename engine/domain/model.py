@@ -48,6 +48,32 @@ class WorkItemState(str, enum.Enum):
 #: A step still waiting for someone: open, or claimed and not completed.
 OPEN_STATES = (WorkItemState.OPEN.value, WorkItemState.CLAIMED.value)
 
+#: A dossier that is over: nothing moves it any more (it cannot be stopped, paid for, resumed).
+FINISHED_RUN_STATES = (RunState.COMPLETED.value, RunState.CANCELLED.value)
+
+#: A dossier the engine may still move on or resume (a supervisor's open cases).
+OPEN_RUN_STATES = (RunState.RUNNING.value, RunState.SUSPENDED.value, RunState.ERROR.value)
+
+
+class DelegationState(str, enum.Enum):
+    """Where a delegated step stands (Camunda's delegation): the delegate holds it, or handed it back."""
+
+    PENDING = "pending"  # the delegate holds it; the owner completes it once it comes back
+    RESOLVED = "resolved"  # the delegate handed it back to its owner
+
+
+class Worklist(str, enum.Enum):
+    """The lists of open steps a person works from, named once for the desk's inbox tabs, the
+    API's `filter` and the read model (engine.store.worklist_queries)."""
+
+    OWN = "own"  # steps I answer for: held by me for myself, or delegated out by me
+    MINE = "mine"  # every step assigned to me, whoever it is for
+    GROUP = "group"  # unclaimed steps of my unit for a role I hold
+    DELEGATED_TO_ME = "delegated_to_me"  # someone's step they delegated to me, to hand back
+    DELEGATED_OUT = "delegated_out"  # my steps I delegated to someone, not handed back yet
+    COVERING = "covering"  # steps I hold on behalf of an absent colleague
+    ALL = "all"  # mine and group
+
 
 class Classification(str, enum.Enum):
     """Trước hạn / đúng hạn / quá hạn, as the control slip marks each step."""

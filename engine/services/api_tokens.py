@@ -17,7 +17,6 @@ from engine.domain.errors import InvalidAction
 from engine.domain.errors import NotFound
 from engine.services.runtime import Runtime
 from engine.store import account_records
-from engine.store import api_queries
 from engine.store.account_records import ApiTokenRecord
 from engine.store.database import Session
 from engine.store.records import UserRecord
@@ -93,10 +92,10 @@ def issue(rt: Runtime, *, username: str, name: str, expires_in: str = DEFAULT_LI
 
 def all_tokens(rt: Runtime) -> list[ApiTokenRecord]:
     with rt.db.read_session() as s:
-        return api_queries.api_tokens(s)
+        return account_records.api_tokens(s)
 
 
 def revoke(rt: Runtime, token_id: int) -> None:
     with rt.db.session() as s:
-        if not api_queries.revoke_token(s, token_id):
+        if not account_records.revoke_token(s, token_id):
             raise NotFound("no API token with id %(id)s", field="id", id=token_id)

@@ -27,7 +27,7 @@ from engine.services.stored_files import stage
 from engine.services.stored_files import staged_files
 from engine.services.unit_of_work import transaction
 from engine.store import attachment_records
-from engine.store import inbox_queries
+from engine.store import dossier_queries
 from engine.store.attachment_records import AttachmentRecord
 from engine.store.records import DossierRecord
 from engine.store.records import WorkItemRecord
@@ -35,7 +35,7 @@ from engine.store.records import WorkItemRecord
 
 def may_attach(actor: Actor, dossier: DossierRecord) -> bool:
     """Officers of the dossier's unit, and of the unit that received it for another commune."""
-    return actor.works_in(dossier.unit_code) or actor.unit_code == (dossier.applicant or {}).get("received_unit")
+    return actor.may_see_dossier(dossier.unit_code, dossier.received_unit)
 
 
 def attach(
@@ -103,11 +103,11 @@ def archive(rt: Runtime, dossier_id: int) -> tuple[str, bytes]:
     """(file name, ZIP): every file of the dossier under files/, and manifest.json describing the
     dossier, its data by step and each file (name, kind, size, SHA-256, who and when)."""
     with rt.db.read_session() as s:
-        view = inbox_queries.dossier_view(s, dossier_id)
+        view = dossier_queries.dossier_view(s, dossier_id)
         if view is None:
             raise NotFound("unknown dossier %(id)s", id=dossier_id)
         rows = attachment_records.of_dossier(s, dossier_id)
-        steps = {w.id: w.element_id for w in inbox_queries.dossier_steps(s, dossier_id)}
+        steps = {w.id: w.element_id for w in dossier_queries.dossier_steps(s, dossier_id)}
     data = dossier_record.data_of(rt, dossier_id, view.definition.id)
     buffer, listed = io.BytesIO(), []
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:

@@ -19,7 +19,7 @@ from engine.services import audit
 from engine.services.runtime import Runtime
 from engine.services.unit_of_work import transaction
 from engine.store import attachment_records
-from engine.store import inbox_queries
+from engine.store import dossier_queries
 from engine.store import queries
 from engine.store.attachment_records import AttachmentRecord
 
@@ -62,7 +62,7 @@ def copies(rt: Runtime, dossier_id: int, papers) -> CitizenCopies:
 def is_stopped(rt: Runtime, dossier_id: int) -> bool:
     """Whether the dossier was stopped or withdrawn (it then has a stop notice)."""
     with rt.db.read_session() as s:
-        return inbox_queries.stop_event(s, dossier_id) is not None
+        return dossier_queries.stop_event(s, dossier_id) is not None
 
 
 def form_issued(kind: str, papers, stopped: bool) -> bool:

@@ -23,8 +23,10 @@ from engine.services import audit
 from engine.services.runtime import Runtime
 from engine.services.stored_files import new_key
 from engine.store import attachment_records
+from engine.store import catalogue_records
 from engine.store import citizen_records
-from engine.store import inbox_queries
+from engine.store import dossier_queries
+from engine.store import people_queries
 from engine.store.attachment_records import AttachmentRecord
 from engine.store.citizen_records import CitizenDocumentRecord
 from engine.store.citizen_records import CitizenReuseRecord
@@ -84,8 +86,8 @@ def _kept_name(session: Session, dossier: DossierRecord, row: AttachmentRecord, 
 
 
 def _result_name(session: Session, dossier: DossierRecord) -> str | None:
-    view = inbox_queries.dossier_view(session, dossier.id)
-    entry = inbox_queries.catalogue_entry(session, view.definition.key) if view else None
+    view = dossier_queries.dossier_view(session, dossier.id)
+    entry = catalogue_records.procedure_by_key(session, view.definition.key) if view else None
     return getattr(entry, "result", None) if entry else None
 
 
@@ -227,5 +229,5 @@ def reuses_of_applicant(rt: Runtime, dossier_id: int) -> list[ReuseLine]:
         if number is None:
             return []
         rows = citizen_records.reuses_for(s, number)
-        names = inbox_queries.full_names(s, [reuse.actor for reuse, _name, _code in rows])
+        names = people_queries.full_names(s, [reuse.actor for reuse, _name, _code in rows])
     return [ReuseLine(reuse.at, name, code, names.get(reuse.actor, reuse.actor)) for reuse, name, code in rows]

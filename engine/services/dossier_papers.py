@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 from engine.domain import deadlines
 from engine.domain import decisions
 from engine.services.runtime import Runtime
-from engine.store import inbox_queries
+from engine.store import dossier_queries
+from engine.store import people_queries
 from engine.store.records import AuditEventRecord
 from engine.store.records import WorkItemRecord
 
@@ -46,7 +47,7 @@ class Decision:
 
 @dataclass(frozen=True)
 class DossierPapers:
-    view: inbox_queries.DossierView
+    view: dossier_queries.DossierView
     steps: list[WorkItemRecord]
     history: list[AuditEventRecord]
     control: list[ControlRow]
@@ -61,13 +62,13 @@ class DossierPapers:
 
 def papers(rt: Runtime, dossier_id: int) -> DossierPapers | None:
     with rt.db.read_session() as s:
-        view = inbox_queries.dossier_view(s, dossier_id)
+        view = dossier_queries.dossier_view(s, dossier_id)
         if view is None:
             return None
-        steps = inbox_queries.dossier_steps(s, dossier_id)
-        history = inbox_queries.dossier_history(s, dossier_id)
+        steps = dossier_queries.dossier_steps(s, dossier_id)
+        history = dossier_queries.dossier_history(s, dossier_id)
         calendar = rt.calendars.for_unit(s, view.dossier.unit_code)
-        names = inbox_queries.full_names(
+        names = people_queries.full_names(
             s,
             [e.actor for e in history]
             + [e.giver for e in history]

@@ -13,7 +13,7 @@ from engine.domain.dossier_data import Proposal
 from engine.domain.model import WorkItemState
 from engine.services import definitions
 from engine.services.runtime import Runtime
-from engine.store import inbox_queries
+from engine.store import dossier_queries
 from engine.store.database import Session
 
 
@@ -30,7 +30,7 @@ def completed_steps(session: Session, dossier_id: int) -> list[CompletedStep]:
             w.completed_at,
             dict(w.outcome or {}),
         )
-        for w in inbox_queries.dossier_steps(session, dossier_id)
+        for w in dossier_queries.dossier_steps(session, dossier_id)
         if w.state == WorkItemState.COMPLETED.value and w.completed_at is not None
     ]
 

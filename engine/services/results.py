@@ -26,8 +26,10 @@ from engine.services import incidents
 from engine.services import stored_files
 from engine.services.runtime import Runtime
 from engine.services.watchdog import StopRequested
+from engine.store import catalogue_records
 from engine.store import citizen_records
-from engine.store import inbox_queries
+from engine.store import dossier_queries
+from engine.store import people_queries
 from engine.store.citizen_records import ResultSigningRecord
 from engine.store.database import Session
 from engine.store.records import DossierRecord
@@ -132,7 +134,7 @@ def _render_and_sign(rt: Runtime, s: Session, row: ResultSigningRecord):
     unit = s.get(UnitRecord, dossier.unit_code)
     settings = signing.settings_from_environment(rt.db.url)
     certificate = settings.for_unit(rt.calendars.chain(s, dossier.unit_code))
-    leader = inbox_queries.full_names(s, [row.approved_by]).get(row.approved_by, row.approved_by)
+    leader = people_queries.full_names(s, [row.approved_by]).get(row.approved_by, row.approved_by)
     html = render_html(s, dossier, unit, leader, row, rt.calendars.for_unit(s, dossier.unit_code).tz)
     signed = signing.sign_pdf(
         pdf.html_to_pdf(html), certificate, reason=f"Ký duyệt kết quả hồ sơ {dossier.code}", location=unit.name
@@ -165,8 +167,8 @@ def store(rt: Runtime, s: Session, row: ResultSigningRecord, signed: bytes, sett
 
 
 def render_html(s: Session, dossier: DossierRecord, unit: UnitRecord, leader: str, row: ResultSigningRecord, tz) -> str:
-    view = inbox_queries.dossier_view(s, dossier.id)
-    entry = inbox_queries.catalogue_entry(s, view.definition.key)
+    view = dossier_queries.dossier_view(s, dossier.id)
+    entry = catalogue_records.procedure_by_key(s, view.definition.key)
     province = s.get(UnitRecord, unit.parent_code) if unit.parent_code else None
     approval = s.get(WorkItemRecord, row.work_item_id) if row.work_item_id else None
     url = lookup_url(dossier.code)

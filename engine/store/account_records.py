@@ -118,3 +118,13 @@ def add_token(
     )
     s.add(record)
     return record
+
+
+def api_tokens(session: Session) -> list[ApiTokenRecord]:
+    return list(session.scalars(select(ApiTokenRecord).order_by(ApiTokenRecord.id)))
+
+
+def revoke_token(session: Session, token_id: int) -> bool:
+    """Mark a token revoked; False when there is no such token."""
+    result = session.execute(update(ApiTokenRecord).where(ApiTokenRecord.id == token_id).values(revoked=True))
+    return result.rowcount > 0

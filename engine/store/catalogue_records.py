@@ -99,6 +99,16 @@ def procedure_by_key(session: Session, key: str) -> ProcedureRecord | None:
     return session.scalar(select(ProcedureRecord).where(ProcedureRecord.key == key))
 
 
+def procedure_by_code_or_key(session: Session, code: str) -> ProcedureRecord | None:
+    """A catalogue entry by its Portal code (`1.001193`) or, when it has none yet, by its key."""
+    return session.scalar(
+        select(ProcedureRecord)
+        .where(or_(ProcedureRecord.code == code, ProcedureRecord.key == code))
+        .order_by(ProcedureRecord.key == code)
+        .limit(1)
+    )
+
+
 def procedures_by_keys(session: Session, keys: list[str]) -> dict[str, ProcedureRecord]:
     found = {}
     for start in range(0, len(keys), 500):

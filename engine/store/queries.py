@@ -83,6 +83,14 @@ def published_definitions(session: Session) -> list[ProcessDefinitionRecord]:
     )
 
 
+def published_versions(session: Session, key: str | None = None) -> list[ProcessDefinitionRecord]:
+    """Every published version (of template `key`, when given), by template and version."""
+    query = select(ProcessDefinitionRecord).where(ProcessDefinitionRecord.status == "published")
+    if key:
+        query = query.where(ProcessDefinitionRecord.key == key)
+    return list(session.scalars(query.order_by(ProcessDefinitionRecord.key, ProcessDefinitionRecord.version)))
+
+
 def newest_published_per_template(session: Session) -> list[ProcessDefinitionRecord]:
     """One entry per template: its newest published version (what a desk offers; the unit's
     rolled-out version is chosen when the dossier starts)."""
@@ -99,6 +107,21 @@ def commune_codes(session: Session, province_code: str) -> list[str]:
             select(UnitRecord.code)
             .where(UnitRecord.parent_code == province_code, UnitRecord.kind == "commune")
             .order_by(UnitRecord.code)
+        )
+    )
+
+
+def province_communes(session: Session, unit_code: str) -> list[UnitRecord]:
+    """The communes of the unit's province (Decree 118: receipt regardless of commune boundary)."""
+    unit = session.get(UnitRecord, unit_code)
+    if unit is None:
+        return []
+    province = unit.parent_code if unit.kind == "commune" else unit.code
+    return list(
+        session.scalars(
+            select(UnitRecord)
+            .where(UnitRecord.parent_code == province, UnitRecord.kind == "commune")
+            .order_by(UnitRecord.name)
         )
     )
 

@@ -172,6 +172,11 @@ class DossierRecord(Base):
 
     __mapper_args__ = {"version_id_col": version}
 
+    @property
+    def received_unit(self) -> str | None:
+        """The one-stop office that received the dossier for this unit, when another one did."""
+        return (self.applicant or {}).get("received_unit")
+
 
 class DossierPauseRecord(Base):
     """A period during which the dossier's legal clock stops (supplement, fees, excluded period)."""

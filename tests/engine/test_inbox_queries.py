@@ -7,9 +7,10 @@ from __future__ import annotations
 from engine.domain.assignment import Actor
 from engine.services import actions
 from engine.services import dossiers
-from engine.store import inbox_queries
-from engine.store.inbox_queries import InboxFilter
+from engine.store import dossier_queries
+from engine.store import worklist_queries
 from engine.store.records import UserRecord
+from engine.store.worklist_queries import WorklistFilter
 from tests.factories import RECEPTION
 from tests.factories import add_units
 from tests.factories import deploy_fixture
@@ -23,10 +24,10 @@ def receive(rt, definition, applicant_name: str, unit_code: str = "00070"):
     )
 
 
-def listed(rt, who: InboxFilter) -> tuple[dict[str, list[str]], dict[str, int]]:
+def listed(rt, who: WorklistFilter) -> tuple[dict[str, list[str]], dict[str, int]]:
     with rt.db.read_session() as s:
-        rows = {tab: [r.applicant_name for r in inbox_queries.inbox(s, who, tab)] for tab in inbox_queries.TABS}
-        return rows, inbox_queries.tab_counts(s, who)
+        rows = {tab: [r.applicant_name for r in worklist_queries.inbox(s, who, tab)] for tab in worklist_queries.TABS}
+        return rows, worklist_queries.tab_counts(s, who)
 
 
 def test_tabs_count_what_they_list_and_search_stays_in_the_unit(runtime, clock):
@@ -40,25 +41,25 @@ def test_tabs_count_what_they_list_and_search_stays_in_the_unit(runtime, clock):
     clock.advance(minutes=5)
     receive(runtime, five, "Lê Văn Cường", unit_code="00073")  # same name, another commune
     with runtime.db.read_session() as s:
-        [item] = [i for i in inbox_queries.dossier_steps(s, delegated.id)]
+        [item] = [i for i in dossier_queries.dossier_steps(s, delegated.id)]
     dossiers.claim_work_item(runtime, item.id, RECEPTION)
     actions.delegate_work_item(runtime, item.id, RECEPTION, COLLEAGUE.username)
 
-    mine = InboxFilter(RECEPTION.username, RECEPTION.roles, "00070")
+    mine = WorklistFilter(RECEPTION.username, RECEPTION.roles, "00070")
     rows, counts = listed(runtime, mine)
-    assert rows == {"cua_toi": ["Lê Văn Cường"], "nhom": ["Trần Thị Bích"], "uy_quyen": [], "thay_nguoi_vang": []}
+    assert rows == {"cua_toi": ["Lê Văn Cường"], "nhom": ["Trần Thị Bích"], "duoc_uy_quyen": [], "thay_nguoi_vang": []}
     assert counts == {tab: len(names) for tab, names in rows.items()}
 
-    theirs = InboxFilter(COLLEAGUE.username, COLLEAGUE.roles, "00070")
+    theirs = WorklistFilter(COLLEAGUE.username, COLLEAGUE.roles, "00070")
     rows, counts = listed(runtime, theirs)
-    assert rows["uy_quyen"] == ["Lê Văn Cường"] and rows["cua_toi"] == []
+    assert rows["duoc_uy_quyen"] == ["Lê Văn Cường"] and rows["cua_toi"] == []
     assert counts == {tab: len(names) for tab, names in rows.items()}
 
     for text in ("cường", delegated.code[-11:], "không có ai"):
-        narrowed = InboxFilter(RECEPTION.username, RECEPTION.roles, "00070", text=text)
+        narrowed = WorklistFilter(RECEPTION.username, RECEPTION.roles, "00070", text=text)
         rows, counts = listed(runtime, narrowed)
         assert counts == {tab: len(names) for tab, names in rows.items()}
         assert sum(counts.values()) == (0 if text == "không có ai" else 1)  # never the other commune's dossier
-    by_procedure = InboxFilter(RECEPTION.username, RECEPTION.roles, "00070", procedure_key="five_steps")
+    by_procedure = WorklistFilter(RECEPTION.username, RECEPTION.roles, "00070", procedure_key="five_steps")
     rows, counts = listed(runtime, by_procedure)
-    assert counts == {"cua_toi": 1, "nhom": 1, "uy_quyen": 0, "thay_nguoi_vang": 0}
+    assert counts == {"cua_toi": 1, "nhom": 1, "duoc_uy_quyen": 0, "thay_nguoi_vang": 0}

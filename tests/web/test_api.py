@@ -333,9 +333,14 @@ def test_delegate_and_resolve_a_step(client, web_rt, token_for):
         json={"to": "chuyen_vien_2", "note": "Nhờ kiểm tra"},
     )
     assert handed.json["assignee"] == "chuyen_vien_2" and handed.json["owner"] == "chuyen_vien_1"
-    assert [i["id"] for i in client.get("/api/v1/work-items?filter=delegated", headers=bearer(first)).json] == [
-        review["id"]
-    ]
+
+    def listed(which: str, token: str) -> list[int]:
+        return [i["id"] for i in client.get(f"/api/v1/work-items?filter={which}", headers=bearer(token)).json]
+
+    # Each side of a delegation has its own list; `delegated`, the older name, stays the owner's.
+    assert listed("delegated_out", first) == listed("delegated", first) == [review["id"]]
+    assert listed("delegated_to_me", second) == [review["id"]] and listed("delegated_to_me", first) == []
+    assert listed("delegated_out", second) == [] and listed("own", first) == [review["id"]]
     not_yet = client.post(
         f"/api/v1/work-items/{review['id']}/complete", headers=bearer(second), json={"data": {"hop_le": True}}
     )

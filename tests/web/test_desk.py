@@ -354,8 +354,10 @@ def test_delegate_then_resolve_back_to_the_owner(client, web_rt, birth):
     assert item_ids(owner_inbox) == [item.id] and "ủy quyền bởi" in owner_inbox  # still responsible
 
     login(client, "tu_phap_2")
-    inbox = client.get(INBOX + "?tab=uy_quyen").get_data(as_text=True)
-    assert tab_count(inbox, "uy_quyen") == 1 and item_ids(inbox) == [item.id]
+    inbox = client.get(INBOX + "?tab=duoc_uy_quyen").get_data(as_text=True)
+    assert tab_count(inbox, "duoc_uy_quyen") == 1 and item_ids(inbox) == [item.id]
+    older_address = client.get(INBOX + "?tab=uy_quyen").get_data(as_text=True)  # before the tab was renamed
+    assert item_ids(older_address) == [item.id]
     page = client.get(page_url).get_data(as_text=True)
     assert 'id="step-form"' not in page and "Chuyển lại cho Trần Tư Pháp" in page
     refused = post_on_page(client, page_url, f"{page_url}/hoan-thanh", APPRAISED)

@@ -233,7 +233,7 @@ def work_through(chromium, server, clerk, code: str, dossier_url: str, clock, sh
 
     clock.advance(minutes=20)
     colleague = open_browser(chromium, server, "tu_phap_2", home=INBOX)
-    open_from_inbox(colleague, server, "uy_quyen", code, shot, "step2-tu-phap-2")
+    open_from_inbox(colleague, server, "duoc_uy_quyen", code, shot, "step2-tu-phap-2")
     assert colleague.url == step_url
     assert colleague.locator("#step-form").count() == 0  # a delegate checks, the owner decides
     colleague.click("#thao-tac-khac summary")

@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 from configurator import catalogue
 from engine.services import definitions
-from engine.store import api_queries
 from engine.store import catalogue_records
+from engine.store import queries
 from web.api import schemas
 from web.api.base import ApiError
 from web.api.base import api_blueprint
@@ -45,7 +45,7 @@ def get_procedure(code: str):
     """One procedure by its Portal code (1.001193), or by its key when it has no code yet."""
     rt = runtime()
     with rt.db.read_session() as s:
-        record = api_queries.procedure_by_code_or_key(s, code)
+        record = catalogue_records.procedure_by_code_or_key(s, code)
     if record is None:
         raise ApiError(404, f"Không có thủ tục mã {code} trong danh mục.")
     return catalogue.get(rt, record.key)
@@ -58,7 +58,7 @@ def get_procedure(code: str):
 def list_templates(key=None):
     """Every published template version (dossiers start on these)."""
     with runtime().db.read_session() as s:
-        return api_queries.published_definitions(s, key)
+        return queries.published_versions(s, key)
 
 
 @templates.route("/<key>/versions/<int:version>")

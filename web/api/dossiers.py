@@ -15,8 +15,7 @@ from engine.services import attachments
 from engine.services import dossier_record
 from engine.services import dossiers as dossier_service
 from engine.services import idempotency
-from engine.store import api_queries
-from engine.store import inbox_queries
+from engine.store import dossier_queries
 from engine.store import queries
 from web.api import schemas
 from web.api.base import TOKEN_ONLY
@@ -81,7 +80,7 @@ def start_dossier(body: dict):
 @blp.alt_response(404, response="NOT_FOUND")
 def get_dossier(code: str):
     """Status, appointment (current and original), classification and the steps open now."""
-    return dossier_payload(_visible(code))
+    return dossier_payload(visible_dossier(code))
 
 
 @blp.route("/<code>/history")
@@ -90,9 +89,9 @@ def get_dossier(code: str):
 @blp.alt_response(404, response="NOT_FOUND")
 def get_history(code: str):
     """Every audit event of the dossier, oldest first: who did what, on whose behalf, at which step."""
-    view = _visible(code)
+    view = visible_dossier(code)
     with runtime().db.read_session() as s:
-        return [history_payload(event) for event in api_queries.dossier_history(s, view.dossier.id)]
+        return [history_payload(event) for event in dossier_queries.history_with_step_names(s, view.dossier.id)]
 
 
 @blp.route("/<code>/data")
@@ -102,7 +101,7 @@ def get_history(code: str):
 def get_data(code: str):
     """What every completed step entered, by step (the form's labels), latest entry first, with who,
     when and on whose behalf."""
-    view = _visible(code)
+    view = visible_dossier(code)
     return dossier_record.data_of(runtime(), view.dossier.id, view.definition.id).as_dict()
 
 
@@ -112,7 +111,7 @@ def get_data(code: str):
 @blp.alt_response(404, response="NOT_FOUND")
 def list_attachments(code: str):
     """The dossier's files in the order they came: name, kind, size, SHA-256, who and when."""
-    view = _visible(code)
+    view = visible_dossier(code)
     return _attachments_payload(code, view.dossier.id)
 
 
@@ -128,7 +127,7 @@ def upload_attachment(form: dict, files: dict, code: str):
     """Attach a PDF, PNG or JPEG (at most 10 MB; its declared type must match its content; 422
     names `file`) as multipart/form-data with `kind` and, optionally, the step's `work_item_id` or,
     for the scan of a checklist item received online, its `checklist_index`."""
-    view = _visible(code)
+    view = visible_dossier(code)
     upload = files["file"]
     row = attachments.attach(
         runtime(),
@@ -148,7 +147,7 @@ def upload_attachment(form: dict, files: dict, code: str):
 @blp.doc(responses={"200": {"description": "Nội dung tệp", "content": {"application/octet-stream": {}}}})
 def download_attachment(code: str, key: str):
     """The file's bytes (checked against its SHA-256 before they are sent)."""
-    view = _visible(code)
+    view = visible_dossier(code)
     row = next((r for r in attachments.files_of(runtime(), view.dossier.id) if r.key == key), None)
     if row is None:
         raise ApiError(404, "Không tìm thấy tệp này trong hồ sơ.")
@@ -169,7 +168,7 @@ def download_attachment(code: str, key: str):
 def get_archive(code: str):
     """The dossier as one archive for the records office: every file and manifest.json (the dossier,
     its data by step, each file's kind, size, SHA-256, who attached it and when)."""
-    view = _visible(code)
+    view = visible_dossier(code)
     name, data = attachments.archive(runtime(), view.dossier.id)
     return Response(
         data, mimetype="application/zip", headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"}
@@ -178,7 +177,7 @@ def get_archive(code: str):
 
 def _attachments_payload(code: str, dossier_id: int) -> list[dict]:
     with runtime().db.read_session() as s:
-        steps = {w.id: w.element_id for w in inbox_queries.dossier_steps(s, dossier_id)}
+        steps = {w.id: w.element_id for w in dossier_queries.dossier_steps(s, dossier_id)}
     return [
         {
             "key": r.key,
@@ -209,11 +208,11 @@ def _attachments_payload(code: str, dossier_id: int) -> list[dict]:
 def reappoint(body: dict, code: str):
     """The apology letter (Mẫu 04): a leader of the dossier's unit moves its appointment once, to a
     time ahead and after the original one, with the reason (422 names `new_appointment` or `reason`)."""
-    view = _visible(code)
+    view = visible_dossier(code)
     dossier_service.reappoint_dossier(
         runtime(), view.dossier.id, api_user().actor(), body["new_appointment"], body["reason"]
     )
-    return dossier_payload(_visible(code))
+    return dossier_payload(visible_dossier(code))
 
 
 @blp.route("/<code>/stop", methods=["POST"])
@@ -227,18 +226,19 @@ def reappoint(body: dict, code: str):
 def stop(body: dict, code: str):
     """Stop the dossier with a stop notice, at the applicant's request (`withdrawn`) or by the unit;
     the one-stop desk or a leader of its unit, with the reason (422 names `reason`)."""
-    view = _visible(code)
+    view = visible_dossier(code)
     dossier_service.cancel_dossier(
         runtime(), view.dossier.id, api_user().actor(), body["reason"], withdrawn=body["withdrawn"]
     )
-    return dossier_payload(_visible(code))
+    return dossier_payload(visible_dossier(code))
 
 
-def _visible(code: str) -> api_queries.DossierView:
+def visible_dossier(code: str) -> dossier_queries.DossierView:
+    """The dossier the caller may see (engine.domain.assignment.Actor.may_see_dossier); another
+    unit's dossier gets the same answer as a code that does not exist."""
     with runtime().db.read_session() as s:
-        view = api_queries.dossier_by_code(s, code, api_user().visible_units)
-    if view is None:
-        # The same answer for another unit's dossier as for a code that does not exist.
+        view = dossier_queries.dossier_by_code(s, code)
+    if view is None or not api_user().actor().may_see_dossier(view.dossier.unit_code, view.dossier.received_unit):
         raise ApiError(404, f"Không tìm thấy hồ sơ {code}.")
     return view
 

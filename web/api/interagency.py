@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from engine.services import dossiers as dossier_service
 from engine.services import idempotency
-from engine.store import api_queries
 from web.api import schemas
 from web.api.base import TOKEN_ONLY
-from web.api.base import ApiError
 from web.api.base import api_blueprint
 from web.api.base import api_user
+from web.api.dossiers import visible_dossier
 from web.api.idempotency import accepts_key
 from web.api.idempotency import keyed_request
 from web.api.idempotency import respond
@@ -35,10 +34,7 @@ def send_event(body: dict, code: str):
     """Deliver `message` (with `payload`) or `signal` to the dossier: 409 when nothing in it waits
     for that event; the dossier as it is after."""
     rt, user = runtime(), api_user()
-    with rt.db.read_session() as s:
-        view = api_queries.dossier_by_code(s, code, user.visible_units)
-    if view is None:
-        raise ApiError(404, f"Không tìm thấy hồ sơ {code}.")
+    view = visible_dossier(code)
 
     def deliver(keep):
         if "message" in body:

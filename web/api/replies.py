@@ -3,7 +3,7 @@ Idempotency-Key keeps and replays, dumped once by the route's own schema)."""
 
 from __future__ import annotations
 
-from engine.store import api_queries
+from engine.store import dossier_queries
 from engine.store.records import DossierRecord
 from web.api import schemas
 from web.api.views_data import dossier_payload
@@ -15,7 +15,7 @@ def dossier_reply(s, dossier: DossierRecord) -> dict:
     """The changed dossier with its steps open now: the row itself, its template version from
     memory, its open steps read once."""
     definition = runtime().definition_summary(s, dossier.definition_id)
-    return schemas.DossierSchema().dump(dossier_payload(api_queries.dossier_view_of(s, dossier, definition)))
+    return schemas.DossierSchema().dump(dossier_payload(dossier_queries.dossier_view_of(s, dossier, definition)))
 
 
 def work_item_reply(s, item) -> dict:

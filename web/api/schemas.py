@@ -9,6 +9,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import ValidationError
 from marshmallow import fields
+from marshmallow import post_load
 from marshmallow import validate
 
 from configurator.catalogue import LEVELS
@@ -19,7 +20,7 @@ from engine.domain.figures import FIGURES
 from engine.domain.figures import STEP_FIGURES
 from engine.domain.limits import REASON_MAX
 from engine.domain.model import Channel
-from engine.store.api_queries import WORK_ITEM_FILTERS
+from engine.domain.model import Worklist
 from web.display import LOCAL_TZ as VN
 from web.guards import DB_INT_MAX
 
@@ -332,15 +333,29 @@ class AttachmentFileSchema(ma.Schema):
 # -- work items -----------------------------------------------------------------------------------
 
 
+#: The worklists the API lists, by their shared names (engine.domain.model.Worklist).
+API_WORKLISTS = tuple(worklist.value for worklist in Worklist)
+#: Names the API used before the shared vocabulary, still accepted: `delegated` was the steps
+#: the caller delegated out.
+API_WORKLIST_ALIASES = {"delegated": Worklist.DELEGATED_OUT.value}
+
+
 class WorkItemQuerySchema(ma.Schema):
     filter = fields.String(
-        load_default="all",
-        validate=validate.OneOf(WORK_ITEM_FILTERS),
+        load_default=Worklist.ALL.value,
+        validate=validate.OneOf(API_WORKLISTS + tuple(API_WORKLIST_ALIASES)),
         metadata={
-            "description": "mine: giao cho tôi; group: chờ nhận trong nhóm vai trò; "
-            "delegated: tôi đã ủy quyền; all: mine + group"
+            "description": "own: bước tôi chịu trách nhiệm (của tôi, kể cả bước tôi đã ủy quyền đi); "
+            "mine: mọi bước đang giao cho tôi; group: chờ nhận trong nhóm vai trò; "
+            "delegated_to_me: bước người khác ủy quyền cho tôi; delegated_out: bước tôi đã ủy quyền "
+            "cho người khác, chưa chuyển lại (tên cũ `delegated` vẫn dùng được); covering: bước tôi "
+            "xử lý thay người vắng; all: mine + group"
         },
     )
+
+    @post_load
+    def shared_name(self, data: dict, **_kwargs) -> dict:
+        return {**data, "filter": Worklist(API_WORKLIST_ALIASES.get(data["filter"], data["filter"]))}
 
 
 class CompleteSchema(ma.Schema):

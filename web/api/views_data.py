@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from engine.store.api_queries import DossierView
-from engine.store.api_queries import HistoryEvent
+from engine.store.dossier_queries import DossierView
+from engine.store.dossier_queries import HistoryEvent
 from engine.store.records import DossierRecord
 from engine.store.records import WorkItemRecord
 from web.display import STATUS_LABELS_VI

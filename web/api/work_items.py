@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from configurator.steps import complete_step
 from engine.domain import decisions
+from engine.domain.model import Worklist
 from engine.services import actions
 from engine.services import dossiers as dossier_service
 from engine.services import idempotency
-from engine.store import api_queries
+from engine.store import dossier_queries
+from engine.store import worklist_queries
 from web.api import schemas
 from web.api.base import TOKEN_ONLY
 from web.api.base import ApiError
@@ -44,16 +46,15 @@ def _documented_write(view):
 @blp.response(200, schemas.WorkItemSchema(many=True))
 @blp.paginate(page_size=50, max_page_size=200)
 @blp.alt_response(401, response="UNAUTHORIZED")
-def list_work_items(pagination_parameters, filter: str):  # noqa: A002  (the query parameter's name)
+def list_work_items(pagination_parameters, filter: Worklist):  # noqa: A002  (the query parameter's name)
     """Open steps of the caller, soonest due first; X-Pagination carries the total."""
     user = api_user()
+    who = worklist_queries.WorklistFilter(user.username, user.process_roles, user.unit_code)
     with runtime().db.read_session() as s:
-        rows, total = api_queries.work_items_for(
+        rows, total = worklist_queries.work_items_for(
             s,
-            username=user.username,
-            unit_code=user.unit_code,
-            roles=user.process_roles,
-            which=filter,
+            who,
+            filter,
             limit=pagination_parameters.page_size,
             offset=pagination_parameters.first_item,
         )
@@ -118,9 +119,9 @@ def complete(body: dict, item_id: int):
 @_documented_write
 def return_step(body: dict, item_id: int):
     """Send the dossier back to the previous step (trả lại), with the reason."""
-    unit = _check_visible(item_id)
+    _check_visible(item_id)
     actions.return_to_previous(runtime(), item_id, api_user().actor(), body["reason"])
-    return _dossier(_dossier_code(item_id), unit)
+    return _dossier(_dossier_code(item_id))
 
 
 @blp.route("/<int:item_id>/delegate", methods=["POST"])
@@ -149,7 +150,7 @@ def resolve(body: dict, item_id: int):
 def _check_visible(item_id: int) -> str:
     """The step's unit; a step of a unit the caller cannot see is answered as unknown."""
     with runtime().db.read_session() as s:
-        unit = api_queries.work_item_unit(s, item_id)
+        unit = worklist_queries.work_item_unit(s, item_id)
     if unit is None or not api_user().may_see_unit(unit):
         raise ApiError(404, f"Không tìm thấy bước xử lý {item_id}.")
     return unit
@@ -157,15 +158,15 @@ def _check_visible(item_id: int) -> str:
 
 def _item(item_id: int) -> dict:
     with runtime().db.read_session() as s:
-        item, dossier = api_queries.step_and_dossier(s, item_id)
+        item, dossier = worklist_queries.step_and_dossier(s, item_id)
     return work_item_payload(item, dossier)
 
 
 def _dossier_code(item_id: int) -> str:
     with runtime().db.read_session() as s:
-        return api_queries.step_and_dossier(s, item_id)[1].code
+        return worklist_queries.step_and_dossier(s, item_id)[1].code
 
 
-def _dossier(code: str, unit_code: str) -> dict:
+def _dossier(code: str) -> dict:
     with runtime().db.read_session() as s:
-        return dossier_payload(api_queries.dossier_by_code(s, code, frozenset({unit_code})))
+        return dossier_payload(dossier_queries.dossier_by_code(s, code))

@@ -15,7 +15,7 @@ from flask_login import current_user
 
 from engine.domain.errors import EngineError
 from engine.services import absences as absence_service
-from engine.store import inbox_queries
+from engine.store import people_queries
 from engine.store import queries
 from web.desk import bp
 from web.desk.common import VN
@@ -83,13 +83,13 @@ def _page(values: dict, errors: dict):
     leader = current_user.actor().is_supervising()
     with runtime().db.read_session() as s:
         listed = (
-            inbox_queries.absences_of_unit(s, current_user.unit_code)
+            people_queries.absences_of_unit(s, current_user.unit_code)
             if leader
-            else inbox_queries.absences_involving(s, current_user.username)
+            else people_queries.absences_involving(s, current_user.username)
         )
-        colleagues = inbox_queries.colleagues(s, current_user.unit_code)
+        colleagues = people_queries.colleagues(s, current_user.unit_code)
         procedures = queries.published_definitions(s)
-        names = inbox_queries.full_names(s, [a.username for a in listed] + [a.substitute for a in listed])
+        names = people_queries.full_names(s, [a.username for a in listed] + [a.substitute for a in listed])
     # A leader declares for anyone of the unit: offer every role held there.
     roles = ({r for u in colleagues for r in u.role_set} - PRODUCT_ROLES) if leader else current_user.process_roles
     return render_template(

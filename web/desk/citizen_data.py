@@ -17,7 +17,7 @@ from engine import population
 from engine.domain import citizen_store as rules
 from engine.domain.errors import EngineError
 from engine.services import citizen_store
-from engine.store import inbox_queries
+from engine.store import catalogue_records
 from engine.store import queries
 from web.desk import bp
 from web.refusals import localised
@@ -81,7 +81,7 @@ def _entry_for(session, definition_id: str | None):
     if not (definition_id or "").isdigit():
         return None
     definition = next((d for d in queries.newest_published_per_template(session) if d.id == int(definition_id)), None)
-    return inbox_queries.catalogue_entry(session, definition.key) if definition else None
+    return catalogue_records.procedure_by_key(session, definition.key) if definition else None
 
 
 def reused_from_form(form, entry) -> dict[int, int]:

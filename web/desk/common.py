@@ -10,29 +10,26 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from engine.domain.errors import EngineError
-from engine.store import inbox_queries
+from engine.store import dossier_queries
+from engine.store import worklist_queries
 from web.display import LOCAL_TZ as VN
 from web.errors import refusal_kind
 from web.refusals import localised
 
 
 def visible_item(session, item_id: int):
-    item = inbox_queries.work_item(session, item_id)
+    item = worklist_queries.work_item(session, item_id)
     if item is None or not current_user.may_see_unit(item.unit_code):
         abort(404, description=gettext("Không tìm thấy bước xử lý này trong đơn vị của bạn."))
     return item
 
 
 def may_see_dossier(dossier) -> bool:
-    """The dossier belongs to the user's unit, or the user's unit received it for another."""
-    return (
-        current_user.may_see_unit(dossier.unit_code)
-        or (dossier.applicant or {}).get("received_unit") == current_user.unit_code
-    )
+    return current_user.actor().may_see_dossier(dossier.unit_code, dossier.received_unit)
 
 
-def visible_dossier(session, dossier_id: int) -> inbox_queries.DossierView:
-    view = inbox_queries.dossier_view(session, dossier_id)
+def visible_dossier(session, dossier_id: int) -> dossier_queries.DossierView:
+    view = dossier_queries.dossier_view(session, dossier_id)
     if view is None or not may_see_dossier(view.dossier):
         abort(404, description=gettext("Không tìm thấy hồ sơ này trong đơn vị của bạn."))
     return view

@@ -15,7 +15,7 @@ from engine.domain.assignment import StepHolding
 from engine.domain.assignment import offered_actions
 from engine.domain.errors import EngineError
 from engine.services import dossiers
-from engine.store import inbox_queries
+from engine.store import worklist_queries
 from web.desk import bp
 from web.desk.common import refusal_text
 from web.desk.common import visible_item
@@ -68,8 +68,9 @@ def _hand(item_id: int, action, done: str):
 
 def _listing() -> dict:
     args = request.values
-    tab = args.get("tab") if args.get("tab") in inbox_queries.TABS else "cua_toi"
-    who = inbox_queries.InboxFilter(
+    asked = worklist_queries.TAB_ALIASES.get(args.get("tab") or "", args.get("tab"))
+    tab = asked if asked in worklist_queries.TABS else "cua_toi"
+    who = worklist_queries.WorklistFilter(
         current_user.username,
         current_user.process_roles,
         current_user.unit_code,
@@ -77,7 +78,7 @@ def _listing() -> dict:
         text=args.get("q") or None,
     )
     with runtime().db.read_session() as s:
-        page = inbox_queries.inbox_page(s, who, tab)
+        page = worklist_queries.inbox_page(s, who, tab)
     return {
         "rows": page.rows,
         "counts": page.counts,

@@ -9,7 +9,7 @@ from web.i18n import N_
 TAB_LABELS = {
     "cua_toi": "Của tôi",
     "nhom": "Nhóm",
-    "uy_quyen": "Được ủy quyền",
+    "duoc_uy_quyen": "Được ủy quyền",
     "thay_nguoi_vang": "Thay người vắng",
 }
 

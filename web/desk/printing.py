@@ -22,7 +22,7 @@ from markupsafe import Markup
 from engine.services import citizen_copies
 from engine.services import dossier_papers
 from engine.services import payments
-from engine.store import inbox_queries
+from engine.store import dossier_queries
 from web.desk import bp
 from web.desk import pdf_pages
 from web.desk.common import visible_dossier
@@ -96,7 +96,7 @@ def render_form(dossier_id: int, kind: str, papers, back_url: str | None = None,
     passes `back_url` and gets the applicant's ID number and phone masked and no address); 404 with
     the reason when the dossier has nothing for it to say yet."""
     with runtime().db.read_session() as s:
-        stop = inbox_queries.stop_event(s, dossier_id) if kind == "dung" else None
+        stop = dossier_queries.stop_event(s, dossier_id) if kind == "dung" else None
         fee_account = payments.account(s, papers.view.dossier) if kind == "bien_lai" else None
     dossier = papers.view.dossier
     if kind == "bien_lai" and not fee_account.payments:
@@ -169,7 +169,7 @@ def unit_register():
     start = datetime.combine(first, time.min, VN)
     end = datetime.combine(last + timedelta(days=1), time.min, VN)
     with rt.db.read_session() as s:
-        rows = inbox_queries.register(s, current_user.unit_code, start, end)
+        rows = dossier_queries.register(s, current_user.unit_code, start, end)
         tz = rt.calendars.for_unit(s, current_user.unit_code).tz
     return render_template(
         "desk/register.html",
@@ -177,7 +177,7 @@ def unit_register():
         first=first,
         last=last,
         tz=tz,
-        limit=inbox_queries.REGISTER_LIMIT,
+        limit=dossier_queries.REGISTER_LIMIT,
         statuses=STATUS_LABELS_VI,
         classes=CLASSIFICATION_LABELS,
     )

@@ -25,7 +25,7 @@ from engine.domain.errors import EngineError
 from engine.domain.model import Channel
 from engine.services import stored_files
 from engine.services.payments import Payment
-from engine.store import inbox_queries
+from engine.store import catalogue_records
 from engine.store import queries
 from web.desk import bp
 from web.desk import citizen_data
@@ -115,7 +115,7 @@ def receive():
     values["notify"] = [c for c in request.form.getlist("notify") if c in CHANNEL_ADDRESS]
     with runtime().db.read_session() as s:
         definitions = {str(d.id): d for d in queries.newest_published_per_template(s)}
-        communes = {u.code for u in inbox_queries.province_communes(s, current_user.unit_code)}
+        communes = {u.code for u in queries.province_communes(s, current_user.unit_code)}
         entry = _entry_for(s, values["definition_id"])
     definition = definitions.get(values["definition_id"])
     errors, received_at = _problems(values, definition, communes)
@@ -321,7 +321,7 @@ def _applicant_problems(values: dict) -> dict[str, str]:
 def _form(values: dict, errors: dict, entry=None, ticked: set | None = None, reattach: bool = False):
     with runtime().db.read_session() as s:
         definitions = queries.newest_published_per_template(s)
-        communes = inbox_queries.province_communes(s, current_user.unit_code)
+        communes = queries.province_communes(s, current_user.unit_code)
     held = citizen_data.store_matches(entry, values.get("id_number") or "")
     return render_template(
         "desk/reception.html",
@@ -343,7 +343,7 @@ def _entry_for(session, definition_id: str | None):
     if not (definition_id or "").isdigit():
         return None
     definition = next((d for d in queries.newest_published_per_template(session) if d.id == int(definition_id)), None)
-    return inbox_queries.catalogue_entry(session, definition.key) if definition else None
+    return catalogue_records.procedure_by_key(session, definition.key) if definition else None
 
 
 def _checklist(entry, paper: set[str], files: list[stored_files.Staged], reused: set[int] = frozenset()) -> list[dict]:

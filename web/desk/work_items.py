@@ -34,7 +34,9 @@ from engine.services import dossier_papers
 from engine.services import dossier_record
 from engine.services import dossiers
 from engine.services import supervision
-from engine.store import inbox_queries
+from engine.store import dossier_queries
+from engine.store import people_queries
+from engine.store import worklist_queries
 from web.desk import bp
 from web.desk import citizen
 from web.desk import step_form
@@ -270,7 +272,7 @@ def _refusal_at_field(action: str, error: EngineError, fields: tuple[str, ...]) 
 def _form_of(item_id: int) -> dict | None:
     with runtime().db.read_session() as s:
         item = visible_item(s, item_id)
-        definition_id = inbox_queries.dossier_view(s, item.dossier_id).definition.id
+        definition_id = dossier_queries.dossier_view(s, item.dossier_id).definition.id
         form_key = item.form_key
     return steps.form_of(runtime(), definition_id, form_key)
 
@@ -284,7 +286,7 @@ def render_page(
 ):
     rt = runtime()
     with rt.db.read_session() as s:
-        page = inbox_queries.dossier_page(s, dossier_id=dossier_id, item_id=item_id)
+        page = dossier_queries.dossier_page(s, dossier_id=dossier_id, item_id=item_id)
         bundle = rt.bundle_for_definition(s, page.view.definition.id) if page else None
         apology = supervision.apology_needed(rt, s, page.view.dossier.id, rt.clock.now()) if page else None
     item, view = _visible_page(page)
@@ -294,7 +296,7 @@ def render_page(
     with rt.db.read_session() as s:
         names = {
             **page.names,
-            **inbox_queries.full_names(s, [f.uploaded_by for f in files]),
+            **people_queries.full_names(s, [f.uploaded_by for f in files]),
             SYSTEM: gettext("Hệ thống (tự động)"),
         }
     context = {
@@ -357,7 +359,7 @@ def _return_of(item, page) -> ReturnNote | None:
     if item is None or item.state not in OPEN_STATES:
         return None
     for step in page.steps:
-        reason = inbox_queries.return_reason(step.outcome) if step.completed_at == item.created_at else None
+        reason = worklist_queries.return_reason(step.outcome) if step.completed_at == item.created_at else None
         if reason is not None and step.id != item.id:
             return ReturnNote(step.name, step.completed_by or "", step.completed_at, reason)
     return None

@@ -1,0 +1,55 @@
+"""Reads about a unit's people: their names, who may take a step, who is away and who covers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.store.absence_records import AbsenceRecord
+from engine.store.records import UserRecord
+
+
+def full_names(session: Session, usernames: Iterable[str | None]) -> dict[str, str]:
+    names = sorted({u for u in usernames if u})
+    if not names:
+        return {}
+    return dict(
+        session.execute(select(UserRecord.username, UserRecord.full_name).where(UserRecord.username.in_(names))).all()
+    )
+
+
+def colleagues(
+    session: Session, unit_code: str, role: str | None = None, excluding: str | None = None
+) -> list[UserRecord]:
+    """Active users of the unit (holding `role`, when given), by name."""
+    users = session.scalars(
+        select(UserRecord)
+        .where(UserRecord.unit_code == unit_code, UserRecord.active.is_(True))
+        .order_by(UserRecord.full_name)
+    )
+    return [u for u in users if (role is None or role in u.role_set) and u.username != excluding]
+
+
+def absences_involving(session: Session, username: str) -> list[AbsenceRecord]:
+    """Absences the user declared as away, or covers as substitute; newest first."""
+    return list(
+        session.scalars(
+            select(AbsenceRecord)
+            .where(or_(AbsenceRecord.username == username, AbsenceRecord.substitute == username))
+            .order_by(AbsenceRecord.date_from.desc(), AbsenceRecord.id.desc())
+        )
+    )
+
+
+def absences_of_unit(session: Session, unit_code: str) -> list[AbsenceRecord]:
+    """Every absence in the unit (what a leader manages); newest first."""
+    return list(
+        session.scalars(
+            select(AbsenceRecord)
+            .where(AbsenceRecord.unit_code == unit_code)
+            .order_by(AbsenceRecord.date_from.desc(), AbsenceRecord.id.desc())
+        )
+    )
