@@ -36,6 +36,7 @@ from engine.domain.errors import NotFound
 from engine.domain.errors import PermissionDenied
 from engine.domain.errors import refuse
 from engine.domain.limits import check_reason_length
+from engine.domain.model import FINISHED_RUN_STATES
 from engine.domain.model import Channel
 from engine.domain.model import DossierStatus
 from engine.domain.model import RunState
@@ -855,15 +856,13 @@ def cancel_dossier(
     check_reason_length(reason)
     with transaction(rt) as s:
         dossier = get_dossier(s, dossier_id)
-        if not actor.is_system and not (
-            actor.works_in(dossier.unit_code) and (actor.is_supervising() or "mot_cua" in actor.roles)
-        ):
+        if not actor.may_stop_dossier(dossier.unit_code):
             raise PermissionDenied(
                 "only the one-stop desk or a leader of unit %(unit)s may stop dossier %(code)s",
                 unit=dossier.unit_code,
                 code=dossier.code,
             )
-        if dossier.run_state in (RunState.COMPLETED.value, RunState.CANCELLED.value):
+        if dossier.run_state in FINISHED_RUN_STATES:
             raise InvalidAction("dossier %(code)s is already %(state)s", code=dossier.code, state=dossier.run_state)
         now = rt.clock.now()
         calendar = rt.calendars.for_unit(s, dossier.unit_code)

@@ -26,8 +26,8 @@ from engine.domain.assignment import offered_actions
 from engine.domain.errors import EngineError
 from engine.domain.errors import NotFound
 from engine.domain.errors import PermissionDenied
+from engine.domain.model import FINISHED_RUN_STATES
 from engine.domain.model import OPEN_STATES
-from engine.domain.model import RunState
 from engine.services import actions
 from engine.services import attachments
 from engine.services import dossier_papers
@@ -328,9 +328,8 @@ def render_page(
         "failed": {key.split(".")[0] for key in errors or {}},  # the action whose form is shown again
         "may": _permissions(item, bundle),
         "is_leader": current_user.actor().is_supervising() and current_user.may_see_unit(view.dossier.unit_code),
-        "may_stop": view.dossier.run_state == RunState.RUNNING.value
-        and current_user.unit_code == view.dossier.unit_code
-        and ("mot_cua" in current_user.roles or current_user.actor().is_supervising()),
+        "may_stop": view.dossier.run_state not in FINISHED_RUN_STATES
+        and current_user.actor().may_stop_dossier(view.dossier.unit_code),
         "labels": {
             "actions": ACTION_LABELS,
             "classes": CLASSIFICATION_LABELS,
