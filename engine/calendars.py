@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Callable
 from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field
@@ -220,11 +221,18 @@ def clear_calendar_cache() -> None:
         _cache.clear()
 
 
-def calendar_chain(unit_code: str) -> list[str]:
-    """The calendars a unit falls back to, most specific first: the unit itself, its province
-    when the code is a ward or commune of vietnam-provinces (e.g. "00070" -> "01"), then "VN"."""
-    code = unit_code.strip()
-    if code == NATIONAL:
-        return [NATIONAL]
-    province = province_of_ward(int(code)) if code.isdigit() and len(code) == 5 else None
-    return [code] + ([province] if province else []) + [NATIONAL]
+def calendar_chain(unit_code: str, parent_of: Callable[[str], str | None] | None = None) -> list[str]:
+    """The calendars a unit falls back to, most specific first: the unit, its parents, then "VN".
+    `parent_of` names a unit's parent (the runtime reads the unit table); without it a ward or
+    commune code of vietnam-provinces falls back to its province (e.g. "00070" -> "01")."""
+    parent_of = parent_of or _province_of_code
+    chain: list[str] = []
+    code: str | None = unit_code.strip()
+    while code and code != NATIONAL and code not in chain:
+        chain.append(code)
+        code = parent_of(code)
+    return chain + [NATIONAL]
+
+
+def _province_of_code(code: str) -> str | None:
+    return province_of_ward(int(code)) if code.isdigit() and len(code) == 5 else None

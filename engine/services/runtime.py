@@ -12,6 +12,7 @@ from dataclasses import field
 
 from engine.bpmn.parser import SpecBundle
 from engine.bpmn.parser import SpecCache
+from engine.calendars import calendar_chain
 from engine.clock import Clock
 from engine.clock import SystemClock
 from engine.documents import DocumentStore
@@ -20,8 +21,6 @@ from engine.store.database import Session
 from engine.store.records import ProcessDefinitionRecord
 from engine.store.records import TemplateBlobRecord
 from engine.store.records import UnitRecord
-
-NATIONAL_CALENDAR = "VN"
 
 
 class CalendarProvider:
@@ -50,14 +49,13 @@ class CalendarProvider:
 
     @staticmethod
     def chain(session: Session, unit_code: str) -> list[str]:
-        """The unit, its parents up to the province, then the national calendar."""
-        codes: list[str] = []
-        code: str | None = unit_code
-        while code and code not in codes:
-            codes.append(code)
+        """The unit's calendar chain (engine.calendars.calendar_chain) along the unit table."""
+
+        def parent_of(code: str) -> str | None:
             unit = session.get(UnitRecord, code)
-            code = unit.parent_code if unit else None
-        return codes + [NATIONAL_CALENDAR]
+            return unit.parent_code if unit else None
+
+        return calendar_chain(unit_code, parent_of)
 
     def invalidate(self) -> None:
         with self._lock:

@@ -105,6 +105,12 @@ def test_a_ward_falls_back_to_its_province_then_the_nation():
     assert calendar_chain("VN") == ["VN"]
 
 
+def test_the_chain_follows_the_unit_table_when_given_and_stops_at_a_loop():
+    parents = {"T01": "T0", "T0": "T", "LOOP": "LOOP"}
+    assert calendar_chain("T01", parents.get) == ["T01", "T0", "T", "VN"]  # the runtime's units, not vietnam-provinces
+    assert calendar_chain("LOOP", parents.get) == ["LOOP", "VN"]
+
+
 @pytest.fixture
 def session(tmp_path):
     engine = create_engine(f"sqlite:///{tmp_path / 'calendar.sqlite3'}")
