@@ -40,6 +40,8 @@ from engine.domain.errors import Reason
 from engine.domain.errors import TemplateError
 from engine.domain.errors import english
 from engine.domain.graphs import forward_edges
+from engine.domain.graphs import heaviest_path
+from engine.domain.graphs import reachable
 
 DMN_NAMESPACES = dmn.DMN_NAMESPACES
 ACTIVITY_TAGS = frozenset(
@@ -745,14 +747,14 @@ class _Graph:
         return _local(element) == "endEvent" or (self.is_start(node) and _local(element) != "startEvent")
 
     def reachable(self, sources: Iterable[str]) -> set[str]:
-        return _walk(sources, self.out)
+        return reachable(sources, self.out)
 
     def co_reachable(self, targets: Iterable[str]) -> set[str]:
         back: dict[str, list[str]] = defaultdict(list)
         for source, nodes in self.out.items():
             for target in nodes:
                 back[target].append(source)
-        return _walk(targets, back)
+        return reachable(targets, back)
 
     def describe(self, node: str) -> str:
         """An element as the modeller knows it: by its name (the list selects it on the diagram);
@@ -772,17 +774,6 @@ def _link_events(nodes: dict[str, etree._Element], out: dict[str, list[str]]) ->
         link = _definition(element, "linkEventDefinition")
         if link is not None and _local(element) == "intermediateThrowEvent":
             out[node_id].extend(catches.get(link.get("name") or "", []))
-
-
-def _walk(sources: Iterable[str], edges: Mapping[str, list[str]]) -> set[str]:
-    seen: set[str] = set()
-    todo = list(sources)
-    while todo:
-        node = todo.pop()
-        if node not in seen:
-            seen.add(node)
-            todo.extend(edges.get(node, ()))
-    return seen
 
 
 def _legal_minutes(text: str | None) -> int | None:
@@ -853,12 +844,9 @@ def working_time(minutes: int) -> Reason:
 
 
 class _LongestPath:
-    """Budgets along the longest path from a start to an end event.
-
-    Loops are cut where a depth-first walk from the start meets a node still on its stack (a back
-    edge), so a supplement or return loop counts once. Steps of one budget group count the
-    group's budget once per path, so the walk keeps, per node, the best total for each set of
-    groups already counted. An embedded subprocess weighs its own longest path."""
+    """Budgets along the longest path from a start to an end event (engine.domain.graphs'
+    heaviest_path over one container's flow): loops count once, a budget group's steps weigh the
+    group's budget once per path, and an embedded subprocess weighs its own longest path."""
 
     def __init__(self, policy: ProcessPolicy):
         self.policy = policy
@@ -866,32 +854,12 @@ class _LongestPath:
 
     def of(self, container: etree._Element) -> tuple[list[str], int]:
         graph = _Graph.of(container)
-        forward = _forward_edges(graph)
-        order = _topological(graph.starts, forward)
-        states: dict[str, dict[frozenset, tuple[int, tuple | None]]] = defaultdict(dict)
-        for start in graph.starts:
-            self._enter(states, graph, start, frozenset(), 0, None)
-        for node in order:
-            best = sorted(states[node].items(), key=lambda kv: -kv[1][0])[:MAX_PATH_STATES]
-            for groups, (total, _) in best:
-                for target in forward.get(node, ()):
-                    self._enter(states, graph, target, groups, total, (node, groups))
-        ends = [
-            (total, node, groups)
-            for node in order
-            if graph.is_terminal(node)
-            for groups, (total, _) in states[node].items()
-        ]
-        if not ends:
-            return [], 0
-        total, node, groups = max(ends, key=lambda e: e[0])
-        return _trace(states, node, groups), total
 
-    def _enter(self, states, graph: _Graph, node: str, groups: frozenset, total: int, came_from) -> None:
-        weight, groups = self._weight(graph.nodes[node], groups)
-        current = states[node].get(groups)
-        if current is None or total + weight > current[0]:
-            states[node][groups] = (total + weight, came_from)
+        def weight(node: str, groups: frozenset[str]) -> tuple[int, frozenset[str]]:
+            return self._weight(graph.nodes[node], groups)
+
+        forward = forward_edges(graph.starts, graph.out)
+        return heaviest_path(forward, graph.starts, weight, ends=graph.is_terminal, states_per_node=MAX_PATH_STATES)
 
     def _weight(self, element: etree._Element, groups: frozenset) -> tuple[int, frozenset]:
         step = self.policy.steps.get(element.get("id"))
@@ -904,37 +872,6 @@ class _LongestPath:
         if _local(element) in CONTAINER_TAGS[1:]:
             return self.of(element)[1], groups
         return 0, groups
-
-
-def _forward_edges(graph: _Graph) -> dict[str, list[str]]:
-    return forward_edges(graph.starts, graph.out)
-
-
-def _topological(starts: list[str], forward: Mapping[str, list[str]]) -> list[str]:
-    reachable = _walk(starts, forward)
-    indegree = {n: 0 for n in reachable}
-    for node in reachable:
-        for target in forward.get(node, ()):
-            indegree[target] += 1
-    ready = [n for n in starts if indegree.get(n) == 0]
-    order = []
-    while ready:
-        node = ready.pop()
-        order.append(node)
-        for target in forward.get(node, ()):
-            indegree[target] -= 1
-            if indegree[target] == 0:
-                ready.append(target)
-    return order
-
-
-def _trace(states, node: str, groups: frozenset) -> list[str]:
-    path = []
-    while node is not None:
-        path.append(node)
-        came_from = states[node][groups][1]
-        node, groups = came_from if came_from is not None else (None, None)
-    return path[::-1]
 
 
 # --- the shipped library ------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from engine.domain.forecast import Forecast
 from engine.domain.forecast import OpenStepOutlook
 from engine.domain.forecast import forecast
 from engine.domain.graphs import forward_edges
+from engine.domain.graphs import heaviest_path
 from engine.services.projection import CLOCK_PAUSING
 from engine.services.runtime import Runtime
 from engine.store import statistics
@@ -125,18 +126,12 @@ class _Weights:
 
 
 def _longest_after(graph: _Graph, weights: _Weights, element_id: str, counted: frozenset[str]) -> int:
-    memo: dict[tuple[str, frozenset], int] = {}
+    """Budget minutes of the heaviest path after `element_id` (its own budget is not counted)."""
 
-    def longest(node: str, groups: frozenset[str]) -> int:
-        if (node, groups) not in memo:
-            best = 0
-            for target in graph.forward.get(node, ()):
-                weight, after_groups = weights.of(target, groups)
-                best = max(best, weight + longest(target, after_groups))
-            memo[(node, groups)] = best
-        return memo[(node, groups)]
+    def weight(node: str, groups: frozenset[str]) -> tuple[int, frozenset[str]]:
+        return (0, groups) if node == element_id else weights.of(node, groups)
 
-    return longest(element_id, counted)
+    return heaviest_path(graph.forward, [element_id], weight, counted=counted)[1]
 
 
 @lru_cache(maxsize=256)
