@@ -25,6 +25,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
     login_manager.localize_callback = gettext  # flashed in the reader's language
     from web import api
+    from web import display
     from web import document_dates
     from web import errors
     from web import formatting
@@ -51,6 +52,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.add_template_filter(_vn_datetime, "vn_datetime")
     document_dates.init_app(app)
     formatting.init_app(app)
+    display.init_app(app)
     app.add_url_rule("/favicon.ico", "favicon", _favicon)
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)

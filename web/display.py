@@ -7,8 +7,12 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from engine.domain.calendar import DEFAULT_TIMEZONE
+from engine.domain.model import OPEN_STATES
 from engine.domain.model import Channel
+from engine.domain.model import DelegationState
 from engine.domain.model import DossierStatus
+from engine.domain.model import RunState
+from engine.domain.model import WorkItemState
 
 LOCAL_TZ = ZoneInfo(DEFAULT_TIMEZONE)
 
@@ -40,3 +44,10 @@ NEXT_STEP_VI = {
     DossierStatus.NOT_ACCEPTED: "Hồ sơ không được tiếp nhận: lý do ghi trong phiếu từ chối đã giao cho người nộp.",
     DossierStatus.STOPPED: "Hồ sơ đã dừng xử lý theo thông báo đã giao cho người nộp.",
 }
+
+
+def init_app(app) -> None:
+    """The state vocabularies, so templates compare with the enums and never with bare strings."""
+    app.jinja_env.globals.update(
+        RunState=RunState, WorkItemState=WorkItemState, DelegationState=DelegationState, OPEN_STATES=OPEN_STATES
+    )

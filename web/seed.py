@@ -8,6 +8,7 @@ from __future__ import annotations
 from werkzeug.security import generate_password_hash
 
 from engine.domain import decisions
+from engine.domain.model import WorkItemState
 from engine.services.runtime import Runtime
 from engine.store import queries
 from engine.store.records import UnitRecord
@@ -287,7 +288,7 @@ def _attach_result(sim, dossier_id, unit, procedure: str) -> None:
     from web.demo_files import tiny_pdf
 
     with sim.db.read_session() as s:
-        signed = queries.step_at(s, dossier_id, "ky_duyet", state="completed")
+        signed = queries.step_at(s, dossier_id, "ky_duyet", state=WorkItemState.COMPLETED.value)
     if signed is None or (signed.outcome or {}).get("ket_qua") == "tra_lai":
         return
     leader = Actor(signed.completed_by or f"lanh_dao_{unit}_1", frozenset({"lanh_dao"}), unit)

@@ -12,6 +12,7 @@ from engine.domain.errors import EngineError
 from engine.domain.errors import InvalidAction
 from engine.domain.errors import PermissionDenied
 from engine.domain.errors import Reason
+from engine.domain.model import DelegationState
 
 #: Roles that may act across their unit's work items (reassign, act for others).
 SUPERVISING_ROLES = frozenset({"lanh_dao", "leader", "supervisor", "admin", "administrator"})
@@ -70,7 +71,7 @@ class StepHolding:
 
     @property
     def delegated(self) -> bool:
-        return self.delegation_state == "pending"
+        return self.delegation_state == DelegationState.PENDING.value
 
 
 def refusal_to_work(actor: Actor, *, unit_code: str, role: str | None, assignee: str | None) -> Reason | None:

@@ -17,6 +17,8 @@ from engine.domain.errors import InvalidAction
 from engine.domain.errors import NotFound
 from engine.domain.errors import PermissionDenied
 from engine.domain.errors import english
+from engine.domain.model import DelegationState
+from engine.domain.model import WorkItemState
 from engine.services import audit
 from engine.services import incidents
 from engine.services.actions import due_note
@@ -200,7 +202,7 @@ def route_to_substitutes(rt: Runtime, now: datetime | None = None) -> dict[str, 
         routed, handled = 0, []
         parked = incident_records.parked_subjects(s, "absence", now)
         for item, key in absence_records.open_items_assigned_to(s, {a.username for a in absences}):
-            if item.delegation_state == "pending" or item.id in parked:
+            if item.delegation_state == DelegationState.PENDING.value or item.id in parked:
                 continue  # a delegation names its owner and delegate; a failing hand-over waits for its retry
             subject = incidents.Subject(
                 "absence", item.id, dossier_id=item.dossier_id, work_item_id=item.id, element_id=item.element_id
@@ -342,7 +344,7 @@ def _give_back(
     returned = []
     parked = incident_records.parked_subjects(s, "absence", now) if only_user is None else set()
     for item, key in absence_records.open_items_on_behalf_of(s, only_user):
-        if item.delegation_state == "pending" or item.id in parked:
+        if item.delegation_state == DelegationState.PENDING.value or item.id in parked:
             continue
         if only_user is not None:  # a person's action: a failure is theirs to see
             _give_back_one(rt, s, item, key, days, now, keep, returned)
@@ -402,7 +404,7 @@ def _hand_over(
         subject=f"{subject}: {item.name}",
         body=body + due_note(rt, s, item),
     )
-    item.assignee, item.on_behalf_of, item.state = to, on_behalf_of, "claimed"
+    item.assignee, item.on_behalf_of, item.state = to, on_behalf_of, WorkItemState.CLAIMED.value
     item.claimed_at = item.claimed_at or now
 
 

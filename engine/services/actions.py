@@ -23,6 +23,7 @@ from engine.domain.errors import NotFound
 from engine.domain.errors import Reason
 from engine.domain.errors import refuse
 from engine.domain.limits import check_reason_length
+from engine.domain.model import DelegationState
 from engine.domain.model import WorkItemState
 from engine.services import audit
 from engine.services import outbox
@@ -86,7 +87,7 @@ def delegate_work_item(
             body=f"{owner} ủy quyền cho bạn xử lý bước “{item.name}”. Xong việc, chuyển lại cho "
             f"{owner} để hoàn thành." + due_note(rt, s, item) + (f" Ghi chú: {note}" if note else ""),
         )
-        item.owner, item.assignee, item.delegation_state = owner, to_username, "pending"
+        item.owner, item.assignee, item.delegation_state = owner, to_username, DelegationState.PENDING.value
         item.state = WorkItemState.CLAIMED.value
         return item
 
@@ -132,7 +133,7 @@ def resolve_work_item(
             + due_note(rt, s, item)
             + (f" Ghi chú: {note}" if note else ""),
         )
-        item.assignee, item.delegation_state = owner, "resolved"
+        item.assignee, item.delegation_state = owner, DelegationState.RESOLVED.value
         return item
 
 

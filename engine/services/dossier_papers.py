@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from engine.domain import deadlines
 from engine.domain import decisions
+from engine.domain.model import WorkItemState
 from engine.services.runtime import Runtime
 from engine.store import dossier_queries
 from engine.store import people_queries
@@ -101,7 +102,7 @@ def control_rows(
     givers = {e.work_item_id: e.giver for e in history if e.action == "handover" and e.work_item_id}
     rows = []
     for step in steps:
-        if step.state == "cancelled":
+        if step.state == WorkItemState.CANCELLED.value:
             continue
         verdict = step.classification
         if verdict is None and step.due_at is not None and step.completed_at is None and now > step.due_at:
@@ -125,7 +126,7 @@ def last_decision(steps: list[WorkItemRecord], wanted: frozenset[str], text_fiel
     for step in reversed(steps):
         outcome = step.outcome or {}
         decision = outcome.get(decisions.DECISION_KEY)
-        if step.state == "completed" and isinstance(decision, str) and decision in wanted:
+        if step.state == WorkItemState.COMPLETED.value and isinstance(decision, str) and decision in wanted:
             return Decision(
                 step.name, step.completed_by, step.completed_at, decisions.decision_text(outcome, text_fields), outcome
             )

@@ -19,6 +19,7 @@ from engine.domain import deadlines
 from engine.domain import vn_dates
 from engine.domain.assignment import Actor
 from engine.domain.forecast import Forecast
+from engine.domain.model import WorkItemState
 from engine.services import audit
 from engine.services import incidents
 from engine.services import outbox
@@ -293,7 +294,7 @@ def _apply(s: Session, item: WorkItemRecord, level: Level, dossier, now) -> tupl
             receiver=target,
             reason="escalation",
         )
-        changes = {"role": target, "assignee": None, "state": "open", **raised}
+        changes = {"role": target, "assignee": None, "state": WorkItemState.OPEN.value, **raised}
         return changes, _people(s, item.unit_code, target, None, item.owner, "assignee")
     return raised, _people(s, item.unit_code, item.role, item.assignee, item.owner, target)
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
 
 from engine.domain.model import OPEN_STATES
+from engine.domain.model import WorkItemState
 from engine.store.base import Base
 from engine.store.records import DossierRecord
 from engine.store.records import ProcessDefinitionRecord
@@ -120,7 +121,7 @@ def last_completed_item(session: Session, dossier_id: int, element_id: str) -> W
         .where(
             WorkItemRecord.dossier_id == dossier_id,
             WorkItemRecord.element_id == element_id,
-            WorkItemRecord.state == "completed",
+            WorkItemRecord.state == WorkItemState.COMPLETED.value,
         )
         .order_by(WorkItemRecord.completed_at.desc(), WorkItemRecord.id.desc())
         .limit(1)

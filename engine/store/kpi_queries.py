@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.domain import kpi
+from engine.domain.model import WorkItemState
 from engine.store import officer_rollups
 from engine.store import rollups
 from engine.store import satisfaction_queries
@@ -126,7 +127,7 @@ def officer_steps(
         )
         .join(d, d.id == w.dossier_id)
         .where(
-            w.state == "completed",
+            w.state == WorkItemState.COMPLETED.value,
             w.completed_by == username,
             w.completed_at >= scope.start,
             w.completed_at < scope.end,
@@ -165,7 +166,12 @@ def _first_by(session: Session, username: str, dossier_id: int, unit: str) -> in
     w = WorkItemRecord
     return session.scalar(
         select(w.id)
-        .where(w.dossier_id == dossier_id, w.state == "completed", w.completed_by == username, w.unit_code == unit)
+        .where(
+            w.dossier_id == dossier_id,
+            w.state == WorkItemState.COMPLETED.value,
+            w.completed_by == username,
+            w.unit_code == unit,
+        )
         .order_by(w.completed_at, w.id)
         .limit(1)
     )

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from engine.domain import kpi
 from engine.domain.decisions import SUPPLEMENT_DECISIONS
+from engine.domain.model import WorkItemState
 from engine.store.records import AuditEventRecord
 from engine.store.records import DossierRecord
 from engine.store.records import OfficerRollupRecord
@@ -202,7 +203,7 @@ def _count_steps(connection: Connection, count) -> None:
         select(
             w.dossier_id, w.unit_code, w.completed_by, w.completed_at, w.classification, w.working_minutes, w.outcome
         )
-        .where(w.state == "completed", w.completed_by.is_not(None))
+        .where(w.state == WorkItemState.COMPLETED.value, w.completed_by.is_not(None))
         .order_by(w.completed_at, w.id)
     )
     for dossier_id, unit, who, at, classification, minutes, outcome in connection.execute(query):

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.domain.model import OPEN_STATES
+from engine.domain.model import RunState
 from engine.store.records import DossierRecord
 from engine.store.records import ProcessDefinitionRecord
 from engine.store.records import UnitRecord
@@ -139,7 +140,7 @@ def latest_published(session: Session, key: str) -> ProcessDefinitionRecord | No
     )
 
 
-_MOVABLE = ("running", "suspended")
+_MOVABLE = (RunState.RUNNING.value, RunState.SUSPENDED.value)
 
 
 def dossiers_on_version(

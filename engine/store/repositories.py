@@ -15,6 +15,8 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from engine.domain.model import OPEN_STATES
+from engine.domain.model import RunState
+from engine.domain.model import WorkItemState
 from engine.store.records import DossierRecord
 from engine.store.records import OutboxRecord
 from engine.store.records import ProcessDefinitionRecord
@@ -75,12 +77,13 @@ def officers_late_in(session: Session, dossier_id: int, now: datetime) -> list[s
     step completed late (who completed it); by user name, each once."""
     w = WorkItemRecord
     open_late = and_(w.state.in_(OPEN_STATES), w.due_at < now, w.assignee.is_not(None))
-    done_late = and_(w.state == "completed", w.classification == "late")
+    done_late = and_(w.state == WorkItemState.COMPLETED.value, w.classification == "late")
     rows = session.execute(
         select(w.state, w.assignee, w.completed_by).where(w.dossier_id == dossier_id, or_(open_late, done_late))
     )
     return sorted(
-        {completed_by if state == "completed" else assignee for state, assignee, completed_by in rows} - {None}
+        {completed_by if state == WorkItemState.COMPLETED.value else assignee for state, assignee, completed_by in rows}
+        - {None}
     )
 
 
@@ -167,7 +170,7 @@ def forecast_again(session: Session, now: datetime, unit_codes=None) -> int:
     """Ask the SLA sweep to forecast every running dossier (of these units) again: the working
     time left before their appointments changed (a calendar gained or lost a day)."""
     table = DossierRecord.__table__
-    query = update(table).where(table.c.run_state == "running", table.c.appointment_at.isnot(None))
+    query = update(table).where(table.c.run_state == RunState.RUNNING.value, table.c.appointment_at.isnot(None))
     if unit_codes is not None:
         query = query.where(table.c.unit_code.in_(unit_codes))
     return session.execute(query.values(apology_check_at=now)).rowcount

@@ -10,6 +10,7 @@ from sqlalchemy import distinct
 from sqlalchemy import func
 from sqlalchemy import select
 
+from engine.domain.model import WorkItemState
 from engine.store.citizen_records import SatisfactionRecord
 from engine.store.database import Session
 from engine.store.records import ProcessDefinitionRecord
@@ -91,7 +92,7 @@ def by_officer(session: Session, scope: Scope) -> list[SatisfactionRow]:
     r, w = SatisfactionRecord, WorkItemRecord
     handled = (
         select(w.dossier_id, w.completed_by)
-        .where(w.state == "completed", w.completed_by.is_not(None))
+        .where(w.state == WorkItemState.COMPLETED.value, w.completed_by.is_not(None))
         .distinct()
         .subquery()
     )

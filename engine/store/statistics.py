@@ -35,7 +35,10 @@ from engine.domain import figures as definitions
 from engine.domain import kpi
 from engine.domain.figures import CLASSIFICATIONS
 from engine.domain.figures import Figures
+from engine.domain.model import OPEN_RUN_STATES
 from engine.domain.model import OPEN_STATES
+from engine.domain.model import RunState
+from engine.domain.model import WorkItemState
 from engine.store import officer_rollups
 from engine.store import rollups
 from engine.store.records import AuditEventRecord
@@ -50,7 +53,6 @@ from engine.store.records import WorkItemRecord
 #: Audit actions the SLA sweep writes (engine.services.sla): a level fired, or an apology asked.
 SLA_ACTIONS = ("sla_warning", "sla_breach", "sla_escalation", "apology_requested")
 BUCKETS = definitions.LISTABLE
-OPEN_RUN_STATES = ("running", "suspended", "error")
 #: The pause kinds the engine records when a dossier enters a paused status (engine.services.projection).
 PAUSE_KINDS = tuple(sorted(status.name.lower() for status in definitions.PAUSED_STATUSES))
 
@@ -448,7 +450,7 @@ def by_officer(session: Session, scope: Scope, *, recount: bool = False) -> list
             _count(w.classification.is_(None)),
         )
         .where(
-            w.state == "completed",
+            w.state == WorkItemState.COMPLETED.value,
             w.completed_by.is_not(None),
             w.completed_at >= scope.start,
             w.completed_at < scope.end,
@@ -527,7 +529,7 @@ def officer_steps(session: Session, scope: Scope, username: str, limit: int = 50
         select(d.code, d.unit_code, w.name, w.completed_at, w.classification, w.margin_minutes)
         .join(d, d.id == w.dossier_id)
         .where(
-            w.state == "completed",
+            w.state == WorkItemState.COMPLETED.value,
             w.completed_by == username,
             w.completed_at >= scope.start,
             w.completed_at < scope.end,
@@ -598,7 +600,9 @@ def at_risk_candidates(session: Session, scope: Scope, now: datetime) -> list[Op
 def open_dossiers_by_id(session: Session, ids) -> list[OpenDossier]:
     """These dossiers, if running with an appointment, with their open steps (the SLA sweep's batch)."""
     d = DossierRecord
-    return _open_with_steps(session, (d.id.in_(sorted(ids)), d.run_state == "running", d.appointment_at.isnot(None)))
+    return _open_with_steps(
+        session, (d.id.in_(sorted(ids)), d.run_state == RunState.RUNNING.value, d.appointment_at.isnot(None))
+    )
 
 
 def _open_with_steps(session: Session, conditions, narrow=lambda query: query) -> list[OpenDossier]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.domain.model import WorkItemState
 from web.display import CLASSIFICATION_LABELS  # noqa: F401  (one wording for every page)
 from web.display import STATUS_LABELS_VI  # noqa: F401
 from web.i18n import N_
@@ -55,7 +56,12 @@ def escalation_text(level: int) -> str:
     return ESCALATION_TEXT.get(level, LATER_ESCALATION)
 
 
-WORK_STATE_LABELS = {"open": "Chờ nhận", "claimed": "Đang xử lý", "completed": "Đã xong", "cancelled": "Đã rút"}
+WORK_STATE_LABELS = {
+    WorkItemState.OPEN.value: "Chờ nhận",
+    WorkItemState.CLAIMED.value: "Đang xử lý",
+    WorkItemState.COMPLETED.value: "Đã xong",
+    WorkItemState.CANCELLED.value: "Đã rút",
+}
 
 ROLE_LABELS = {
     "mot_cua": "Bộ phận Một cửa",
