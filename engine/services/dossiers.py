@@ -88,23 +88,11 @@ def start_dossier(
     _check_channel(channel)
     now = rt.clock.now()  # one time for the snapshot and the write: the run's data holds it
 
+    receipt = _Receipt(definition_id, unit_code, applicant_name, actor, applicant, received_at, channel, now)
+
     def change(prepared: _PreparedStart | None, may_defer: bool):
         with transaction(rt) as s:
-            started = _start(
-                rt,
-                s,
-                definition_id=definition_id,
-                unit_code=unit_code,
-                applicant_name=applicant_name,
-                actor=actor,
-                applicant=applicant,
-                received_at=received_at,
-                data=data,
-                channel=channel,
-                now=now,
-                prepared=prepared,
-                runs_code=_on_start if may_defer else None,
-            )
+            started = _start(rt, s, receipt, data, prepared=prepared, runs_code=_on_start if may_defer else None)
             citizen_notices.dossier_received(s, started.dossier, started.now, started.calendar.tz)
             return _answered(s, started.dossier, answer)
 
@@ -227,21 +215,15 @@ def receive_dossier(
         payments.check_payment(payment)
     now = rt.clock.now()  # one time for the snapshot and the write: the run's data holds it
     with stored_files.staged_files(rt, files) as staged:
+        receipt = _Receipt(definition_id, unit_code, applicant_name, actor, applicant, received_at, channel, now)
 
         def change(prepared: _PreparedReception | None, may_defer: bool):
             with transaction(rt) as s:
                 started = _start(
                     rt,
                     s,
-                    definition_id=definition_id,
-                    unit_code=unit_code,
-                    applicant_name=applicant_name,
-                    actor=actor,
-                    applicant=applicant,
-                    received_at=received_at,
-                    data=None,
-                    channel=channel,
-                    now=now,
+                    receipt,
+                    None,
                     prepared=prepared.start if prepared else None,
                     runs_code=_on_reception if may_defer else None,
                     paid_vnd=payment.amount_vnd if payment else 0,
@@ -401,19 +383,26 @@ def _check_channel(channel: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class _Receipt:
+    """What a dossier is received with, at the counter or through the API, online or by post."""
+
+    definition_id: int
+    unit_code: str
+    applicant_name: str
+    actor: Actor
+    applicant: Mapping | None
+    received_at: datetime | None
+    channel: str
+    now: datetime
+
+
 def _start(
     rt: Runtime,
     s: Session,
-    *,
-    definition_id: int,
-    unit_code: str,
-    applicant_name: str,
-    actor: Actor,
-    applicant: Mapping | None,
-    received_at: datetime | None,
+    receipt: _Receipt,
     data: Mapping | None,
-    channel: str,
-    now: datetime | None = None,
+    *,
     prepared: _PreparedStart | None = None,
     runs_code: Callable[[scripted.ScriptedPaths], bool] | None = None,
     paid_vnd: int = 0,
@@ -421,6 +410,8 @@ def _start(
     """The dossier started inside the change's transaction. `runs_code(paths)`, on SQLite, says
     whether the change runs template code; then the change gives the lock back before writing
     (_CodeToRunFirst) to run that code outside it first, coming back with it `prepared`."""
+    definition_id, unit_code, applicant_name = receipt.definition_id, receipt.unit_code, receipt.applicant_name
+    actor, applicant, channel, now = receipt.actor, receipt.applicant, receipt.channel, receipt.now
     definition, variant, unit = _definition_for_unit(s, definition_id, unit_code)
     if (applicant or {}).get("fees"):  # the fee cases that apply: paid first where the procedure says so
         applicant = {
@@ -429,8 +420,7 @@ def _start(
         }
     if runs_code is not None and holds_database_lock(rt) and runs_code(scripted.paths_of(rt.bundle_for(s, definition))):
         raise _CodeToRunFirst()
-    now = now or rt.clock.now()
-    received = received_at or now
+    received = receipt.received_at or now
     calendar = rt.calendars.for_unit(s, unit_code)
     code = prepared.code if prepared is not None else _dossier_code(rt, s, unit, received, calendar)
     rule = deadlines.ClockStartRule(cutoff=_cutoff(definition.clock_cutoff), last_hour_rule=definition.clock_last_hour)
