@@ -10,13 +10,11 @@ from configurator import catalogue
 from configurator import library
 from engine.services import api_tokens
 from engine.services.runtime import Runtime
-from engine.store.records import UserRecord
-from tests.factories import add_units
-from tests.web.conftest import _HASH
 from tests.web.conftest import PASSWORD  # noqa: F401  (re-exported for the attacks)
+from tests.web.conftest import add_web_users
 from tests.web.conftest import csrf_token  # noqa: F401
 from tests.web.conftest import login  # noqa: F401
-from web.app import create_app
+from tests.web.conftest import make_app  # noqa: F401  (re-exported for the attacks)
 
 [BIRTH] = [p for p in library.procedures() if p.key == "dang_ky_khai_sinh"]
 APPLICANT = {"name": "Nguyễn Văn An", "id_number": "001234567890", "phone": "0912345678"}
@@ -25,30 +23,10 @@ APPLICANT = {"name": "Nguyễn Văn An", "id_number": "001234567890", "phone": "
 @pytest.fixture
 def hostile_rt(database, clock) -> Runtime:
     rt = Runtime(db=database, clock=clock)
-    add_units(rt)
-    with rt.db.session() as s:
-        for user in s.query(UserRecord):
-            user.password_hash = _HASH
-        s.add(
-            UserRecord(
-                username="giam_sat", full_name="Giám sát viên", unit_code="01", roles="supervisor", password_hash=_HASH
-            )
-        )
-        s.add(
-            UserRecord(
-                username="mo_hinh", full_name="Cán bộ mô hình", unit_code="01", roles="modeller", password_hash=_HASH
-            )
-        )
-        s.add(UserRecord(username="quan_tri", full_name="Quản trị", unit_code="01", roles="admin", password_hash=_HASH))
+    add_web_users(rt, administrator=True)
     catalogue.import_json(rt, BIRTH.catalogue)
     library.load_one(rt, BIRTH)
     return rt
-
-
-def make_app(rt: Runtime, clock, **config):
-    return create_app(
-        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": rt.db.url, "MOTCUA_CLOCK": clock, "SECRET_KEY": "test", **config}
-    )
 
 
 def close_app(app) -> None:

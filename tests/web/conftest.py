@@ -17,38 +17,36 @@ _HASH = generate_password_hash(PASSWORD)  # once: scrypt is slow on purpose
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 
 
-@pytest.fixture
-def web_rt(sqlite_database, clock) -> Runtime:
-    """Units 01 / 00070 / 00073, the factory's officers with a password, a supervisor and a modeller."""
-    rt = Runtime(db=sqlite_database, clock=clock)
+def add_web_users(rt: Runtime, *, administrator: bool = False) -> None:
+    """Units 01 / 00070 / 00073, the factory's officers with a password, a supervisor and a
+    modeller (and an administrator, when asked)."""
     add_units(rt)
+    people = [("giam_sat", "Giám sát viên", "supervisor"), ("mo_hinh", "Cán bộ mô hình", "modeller")]
+    people += [("quan_tri", "Quản trị", "admin")] if administrator else []
     with rt.db.session() as s:
         for user in s.query(UserRecord):
             user.password_hash = _HASH
-        s.add(
-            UserRecord(
-                username="giam_sat", full_name="Giám sát viên", unit_code="01", roles="supervisor", password_hash=_HASH
-            )
-        )
-        s.add(
-            UserRecord(
-                username="mo_hinh", full_name="Cán bộ mô hình", unit_code="01", roles="modeller", password_hash=_HASH
-            )
-        )
+        for username, full_name, roles in people:
+            s.add(UserRecord(username=username, full_name=full_name, unit_code="01", roles=roles, password_hash=_HASH))
+
+
+def make_app(rt: Runtime, clock, **config):
+    """The web app on the runtime's database and clock (`config` adds or overrides settings)."""
+    return create_app(
+        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": rt.db.url, "MOTCUA_CLOCK": clock, "SECRET_KEY": "test", **config}
+    )
+
+
+@pytest.fixture
+def web_rt(sqlite_database, clock) -> Runtime:
+    rt = Runtime(db=sqlite_database, clock=clock)
+    add_web_users(rt)
     return rt
 
 
 @pytest.fixture
 def app(web_rt, clock, tmp_path):
-    return create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": web_rt.db.url,
-            "MOTCUA_CLOCK": clock,
-            "SECRET_KEY": "test",
-            "MOTCUA_DOCUMENTS_DIR": str(tmp_path / "documents"),
-        }
-    )
+    return make_app(web_rt, clock, MOTCUA_DOCUMENTS_DIR=str(tmp_path / "documents"))
 
 
 @pytest.fixture
