@@ -86,6 +86,24 @@ def api_blueprint(name: str, url_prefix: str, description: str, authenticate: bo
     return blp
 
 
+#: The error answers the API documents, by status (each a response registered by name).
+ERROR_RESPONSES = {401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT"}
+#: What a write may answer besides its result.
+WRITE_ERRORS = (401, 403, 404, 409)
+
+
+def documented_errors(blp: Blueprint, *statuses: int, token_only: bool = False):
+    """A view's error answers in the API's document and, for a write (`token_only`), that it
+    takes a bearer token and never the browser's session."""
+
+    def document(view):
+        for status in statuses:
+            view = blp.alt_response(status, response=ERROR_RESPONSES[status])(view)
+        return blp.doc(security=TOKEN_ONLY)(view) if token_only else view
+
+    return document
+
+
 def api_user() -> SignedInUser:
     """The user this request acts as (set by the blueprint's before_request)."""
     return g.api_user

@@ -18,10 +18,11 @@ from engine.services import idempotency
 from engine.store import dossier_queries
 from engine.store import queries
 from web.api import schemas
-from web.api.base import TOKEN_ONLY
+from web.api.base import WRITE_ERRORS
 from web.api.base import ApiError
 from web.api.base import api_blueprint
 from web.api.base import api_user
+from web.api.base import documented_errors
 from web.api.idempotency import accepts_key
 from web.api.idempotency import keyed_request
 from web.api.idempotency import respond
@@ -36,10 +37,7 @@ blp = api_blueprint("api_dossiers", "/dossiers", "Hồ sơ: tiếp nhận, trạ
 @blp.route("", methods=["POST"])
 @blp.arguments(schemas.StartDossierSchema)
 @blp.response(201, schemas.DossierSchema)
-@blp.alt_response(401, response="UNAUTHORIZED")
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
-@blp.doc(security=TOKEN_ONLY)
+@documented_errors(blp, 401, 403, 409, token_only=True)
 @accepts_key(blp)
 def start_dossier(body: dict):
     """Receive a dossier: it gets its code, its appointment and its first step.
@@ -76,8 +74,7 @@ def start_dossier(body: dict):
 
 @blp.route("/<code>")
 @blp.response(200, schemas.DossierSchema)
-@blp.alt_response(401, response="UNAUTHORIZED")
-@blp.alt_response(404, response="NOT_FOUND")
+@documented_errors(blp, 401, 404)
 def get_dossier(code: str):
     """Status, appointment (current and original), classification and the steps open now."""
     return dossier_payload(visible_dossier(code))
@@ -85,8 +82,7 @@ def get_dossier(code: str):
 
 @blp.route("/<code>/history")
 @blp.response(200, schemas.HistoryEventSchema(many=True))
-@blp.alt_response(401, response="UNAUTHORIZED")
-@blp.alt_response(404, response="NOT_FOUND")
+@documented_errors(blp, 401, 404)
 def get_history(code: str):
     """Every audit event of the dossier, oldest first: who did what, on whose behalf, at which step."""
     view = visible_dossier(code)
@@ -96,8 +92,7 @@ def get_history(code: str):
 
 @blp.route("/<code>/data")
 @blp.response(200, schemas.DataStepSchema(many=True))
-@blp.alt_response(401, response="UNAUTHORIZED")
-@blp.alt_response(404, response="NOT_FOUND")
+@documented_errors(blp, 401, 404)
 def get_data(code: str):
     """What every completed step entered, by step (the form's labels), latest entry first, with who,
     when and on whose behalf."""
@@ -107,8 +102,7 @@ def get_data(code: str):
 
 @blp.route("/<code>/attachments")
 @blp.response(200, schemas.AttachmentSchema(many=True))
-@blp.alt_response(401, response="UNAUTHORIZED")
-@blp.alt_response(404, response="NOT_FOUND")
+@documented_errors(blp, 401, 404)
 def list_attachments(code: str):
     """The dossier's files in the order they came: name, kind, size, SHA-256, who and when."""
     view = visible_dossier(code)
@@ -119,10 +113,7 @@ def list_attachments(code: str):
 @blp.arguments(schemas.AttachmentUploadSchema, location="form")
 @blp.arguments(schemas.AttachmentFileSchema, location="files")
 @blp.response(201, schemas.AttachmentSchema)
-@blp.alt_response(401, response="UNAUTHORIZED")
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(404, response="NOT_FOUND")
-@blp.doc(security=TOKEN_ONLY)
+@documented_errors(blp, 401, 403, 404, token_only=True)
 def upload_attachment(form: dict, files: dict, code: str):
     """Attach a PDF, PNG or JPEG (at most 10 MB; its declared type must match its content; 422
     names `file`) as multipart/form-data with `kind` and, optionally, the step's `work_item_id` or,
@@ -142,8 +133,7 @@ def upload_attachment(form: dict, files: dict, code: str):
 
 
 @blp.route("/<code>/attachments/<key>")
-@blp.alt_response(401, response="UNAUTHORIZED")
-@blp.alt_response(404, response="NOT_FOUND")
+@documented_errors(blp, 401, 404)
 @blp.doc(responses={"200": {"description": "Nội dung tệp", "content": {"application/octet-stream": {}}}})
 def download_attachment(code: str, key: str):
     """The file's bytes (checked against its SHA-256 before they are sent)."""
@@ -162,8 +152,7 @@ def download_attachment(code: str, key: str):
 
 
 @blp.route("/<code>/archive")
-@blp.alt_response(401, response="UNAUTHORIZED")
-@blp.alt_response(404, response="NOT_FOUND")
+@documented_errors(blp, 401, 404)
 @blp.doc(responses={"200": {"description": "ZIP: files/ và manifest.json", "content": {"application/zip": {}}}})
 def get_archive(code: str):
     """The dossier as one archive for the records office: every file and manifest.json (the dossier,
@@ -200,11 +189,7 @@ def _attachments_payload(code: str, dossier_id: int) -> list[dict]:
 @blp.route("/<code>/reappoint", methods=["POST"])
 @blp.arguments(schemas.ReappointSchema)
 @blp.response(200, schemas.DossierSchema)
-@blp.alt_response(401, response="UNAUTHORIZED")
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(404, response="NOT_FOUND")
-@blp.alt_response(409, response="CONFLICT")
-@blp.doc(security=TOKEN_ONLY)
+@documented_errors(blp, *WRITE_ERRORS, token_only=True)
 def reappoint(body: dict, code: str):
     """The apology letter (Mẫu 04): a leader of the dossier's unit moves its appointment once, to a
     time ahead and after the original one, with the reason (422 names `new_appointment` or `reason`)."""
@@ -218,11 +203,7 @@ def reappoint(body: dict, code: str):
 @blp.route("/<code>/stop", methods=["POST"])
 @blp.arguments(schemas.StopSchema)
 @blp.response(200, schemas.DossierSchema)
-@blp.alt_response(401, response="UNAUTHORIZED")
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(404, response="NOT_FOUND")
-@blp.alt_response(409, response="CONFLICT")
-@blp.doc(security=TOKEN_ONLY)
+@documented_errors(blp, *WRITE_ERRORS, token_only=True)
 def stop(body: dict, code: str):
     """Stop the dossier with a stop notice, at the applicant's request (`withdrawn`) or by the unit;
     the one-stop desk or a leader of its unit, with the reason (422 names `reason`)."""

@@ -8,9 +8,10 @@ from __future__ import annotations
 from engine.services import dossiers as dossier_service
 from engine.services import idempotency
 from web.api import schemas
-from web.api.base import TOKEN_ONLY
+from web.api.base import WRITE_ERRORS
 from web.api.base import api_blueprint
 from web.api.base import api_user
+from web.api.base import documented_errors
 from web.api.dossiers import visible_dossier
 from web.api.idempotency import accepts_key
 from web.api.idempotency import keyed_request
@@ -24,11 +25,7 @@ blp = api_blueprint("api_interagency", "/interagency", "Liên thông: hệ thố
 @blp.route("/dossiers/<code>/events", methods=["POST"])
 @blp.arguments(schemas.InteragencyEventSchema)
 @blp.response(200, schemas.DossierSchema)
-@blp.alt_response(401, response="UNAUTHORIZED")
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(404, response="NOT_FOUND")
-@blp.alt_response(409, response="CONFLICT")
-@blp.doc(security=TOKEN_ONLY)
+@documented_errors(blp, *WRITE_ERRORS, token_only=True)
 @accepts_key(blp)
 def send_event(body: dict, code: str):
     """Deliver `message` (with `payload`) or `signal` to the dossier: 409 when nothing in it waits

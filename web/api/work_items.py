@@ -13,10 +13,11 @@ from engine.services import idempotency
 from engine.store import dossier_queries
 from engine.store import worklist_queries
 from web.api import schemas
-from web.api.base import TOKEN_ONLY
+from web.api.base import WRITE_ERRORS
 from web.api.base import ApiError
 from web.api.base import api_blueprint
 from web.api.base import api_user
+from web.api.base import documented_errors
 from web.api.base import fields_named
 from web.api.idempotency import accepts_key
 from web.api.idempotency import keyed_request
@@ -29,16 +30,8 @@ from web.wiring import runtime
 
 blp = api_blueprint("api_work_items", "/work-items", "Việc cần xử lý của người dùng gắn với mã truy cập")
 
-_WRITE_ERRORS = ((401, "UNAUTHORIZED"), (403, "FORBIDDEN"), (404, "NOT_FOUND"), (409, "CONFLICT"))
 #: A refusal's reason is a field of the step's form, which arrives under `data`.
 _REASON_FIELDS = {name: f"data.{name}" for name in decisions.REFUSAL_REASON_FIELD.values()}
-
-
-def _documented_write(view):
-    """A write's error answers and its security (a bearer token, never the session) in the document."""
-    for status, response in _WRITE_ERRORS:
-        view = blp.alt_response(status, response=response)(view)
-    return blp.doc(security=TOKEN_ONLY)(view)
 
 
 @blp.route("")
@@ -64,7 +57,7 @@ def list_work_items(pagination_parameters, filter: Worklist):  # noqa: A002  (th
 
 @blp.route("/<int:item_id>/claim", methods=["POST"])
 @blp.response(200, schemas.WorkItemSchema)
-@_documented_write
+@documented_errors(blp, *WRITE_ERRORS, token_only=True)
 @accepts_key(blp)
 def claim(item_id: int):
     """Take an open step of your role and unit."""
@@ -80,7 +73,7 @@ def claim(item_id: int):
 
 @blp.route("/<int:item_id>/unclaim", methods=["POST"])
 @blp.response(200, schemas.WorkItemSchema)
-@_documented_write
+@documented_errors(blp, *WRITE_ERRORS, token_only=True)
 def unclaim(item_id: int):
     """Put a step you hold back into its role's pool (a leader may do it for anyone)."""
     _check_visible(item_id)
@@ -91,7 +84,7 @@ def unclaim(item_id: int):
 @blp.route("/<int:item_id>/complete", methods=["POST"])
 @blp.arguments(schemas.CompleteSchema)
 @blp.response(200, schemas.DossierSchema)
-@_documented_write
+@documented_errors(blp, *WRITE_ERRORS, token_only=True)
 @accepts_key(blp)
 def complete(body: dict, item_id: int):
     """Complete the step with its form data (checked against the step's form: 422 names the field,
@@ -116,7 +109,7 @@ def complete(body: dict, item_id: int):
 @blp.route("/<int:item_id>/return", methods=["POST"])
 @blp.arguments(schemas.ReturnSchema)
 @blp.response(200, schemas.DossierSchema)
-@_documented_write
+@documented_errors(blp, *WRITE_ERRORS, token_only=True)
 def return_step(body: dict, item_id: int):
     """Send the dossier back to the previous step (trả lại), with the reason."""
     _check_visible(item_id)
@@ -127,7 +120,7 @@ def return_step(body: dict, item_id: int):
 @blp.route("/<int:item_id>/delegate", methods=["POST"])
 @blp.arguments(schemas.DelegateSchema)
 @blp.response(200, schemas.WorkItemSchema)
-@_documented_write
+@documented_errors(blp, *WRITE_ERRORS, token_only=True)
 def delegate(body: dict, item_id: int):
     """Hand the step to a colleague who works it and resolves it back to you."""
     _check_visible(item_id)
@@ -139,7 +132,7 @@ def delegate(body: dict, item_id: int):
 @blp.route("/<int:item_id>/resolve", methods=["POST"])
 @blp.arguments(schemas.ResolveSchema)
 @blp.response(200, schemas.WorkItemSchema)
-@_documented_write
+@documented_errors(blp, *WRITE_ERRORS, token_only=True)
 def resolve(body: dict, item_id: int):
     """As the delegate, hand the step back to its owner, who completes it."""
     _check_visible(item_id)
