@@ -27,32 +27,17 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])  # calendar.py here would
 from sqlalchemy import func  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from engine.clock import FrozenClock  # noqa: E402
+from benchmarks import scratch_db  # noqa: E402
 from engine.services import dossiers  # noqa: E402
 from engine.services import idempotency  # noqa: E402
 from engine.services.runtime import Runtime  # noqa: E402
-from engine.store import migrate  # noqa: E402
-from engine.store.database import Database  # noqa: E402
-from engine.store.database import make_engine  # noqa: E402
 from engine.store.records import DossierRecord  # noqa: E402
 from engine.store.records import WorkItemRecord  # noqa: E402
-from tests.conftest import vn  # noqa: E402
 from tests.factories import RECEPTION  # noqa: E402
-from tests.factories import add_units  # noqa: E402
 from tests.factories import deploy_fixture  # noqa: E402
 
 DOSSIERS = int(os.environ.get("BENCH_DOSSIERS", "100"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-
-
-def fresh_runtime(folder: Path, name: str) -> Runtime:
-    url = f"sqlite:///{folder / name}.sqlite3"
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
-    rt = Runtime(db=Database(url), clock=FrozenClock(vn(2026, 3, 2, 8, 0)), worker_id="bench")
-    add_units(rt)
-    return rt
 
 
 def _request(keyed: bool, n: int, action: str):
@@ -100,7 +85,7 @@ def run(rt: Runtime, definition_id: int, keyed: bool) -> tuple[float, int]:
 
 
 def variant(folder: Path, name: str, keyed: bool) -> dict:
-    rt = fresh_runtime(folder, name)
+    rt = scratch_db.sqlite_runtime(folder, name)
     definition = deploy_fixture(rt, "five_steps")
     seconds, _ = run(rt, definition.id, keyed)
     result = {"seconds": round(seconds, 3), "ms_per_dossier": round(seconds * 1000 / DOSSIERS, 2)}

@@ -1,12 +1,31 @@
-"""A throw-away PostgreSQL database for one benchmark run, on the server the tests use."""
+"""Throw-away databases for one benchmark run: a migrated SQLite file in the run's temporary
+folder, or a new PostgreSQL database on the server the tests use."""
 
 from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 
 from sqlalchemy import create_engine
 from sqlalchemy import text
+
+from engine.clock import FrozenClock
+from engine.services.runtime import Runtime
+from engine.store import migrate
+from engine.store.database import Database
+from tests.conftest import vn
+from tests.factories import add_units
+
+
+def sqlite_runtime(folder: Path, name: str) -> Runtime:
+    """A runtime on a new migrated SQLite database in `folder`, its clock frozen on Monday
+    2 March 2026 at 08:00 in Hanoi, with the test factory's units and officers."""
+    db = Database(f"sqlite:///{folder / name}.sqlite3")
+    migrate.upgrade(db.engine)
+    rt = Runtime(db=db, clock=FrozenClock(vn(2026, 3, 2, 8, 0)), worker_id="bench")
+    add_units(rt)
+    return rt
 
 
 def postgres_url(without: str) -> str | None:
