@@ -65,10 +65,6 @@ class SignedInUser:
     def may_see_unit(self, unit_code: str) -> bool:
         return unit_code == self.unit_code or unit_code in self.supervised_units
 
-    @property
-    def visible_units(self) -> frozenset[str]:
-        return self.supervised_units | ({self.unit_code} if self.unit_code else set())
-
     def actor(self, on_behalf_of: str | None = None) -> Actor:
         return Actor(
             self.username, self.roles, self.unit_code, on_behalf_of=on_behalf_of, supervised_units=self.supervised_units

@@ -34,11 +34,7 @@ def record_payment(rt: Runtime, dossier_id: int, actor: Actor, payment: Payment)
     check_payment(payment)
     with unit_of_work.transaction(rt) as s:
         dossier = dossiers.get_dossier(s, dossier_id)
-        if (
-            not actor.is_system
-            and actor.unit_code != dossier.unit_code
-            and (dossier.applicant or {}).get("received_unit") != actor.unit_code
-        ):
+        if not actor.is_system and actor.unit_code != dossier.unit_code and dossier.received_unit != actor.unit_code:
             raise PermissionDenied(
                 "only the one-stop office of unit %(unit)s records payments for dossier %(code)s",
                 unit=dossier.unit_code,

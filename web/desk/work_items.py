@@ -327,7 +327,7 @@ def render_page(
         "may_attach": attachments.may_attach(current_user.actor(), view.dossier),
         "failed": {key.split(".")[0] for key in errors or {}},  # the action whose form is shown again
         "may": _permissions(item, bundle),
-        "is_leader": current_user.actor().is_supervising() and current_user.may_see_unit(view.dossier.unit_code),
+        "is_leader": current_user.actor().leads(view.dossier.unit_code),
         "may_stop": view.dossier.run_state not in FINISHED_RUN_STATES
         and current_user.actor().may_stop_dossier(view.dossier.unit_code),
         "labels": {
