@@ -71,6 +71,18 @@ CONNECTORS: dict[str, ConnectorSpec] = {
                 ),
             ),
         ),
+        ConnectorSpec(
+            "sync_portal",
+            "push the dossier's current state to the national portal",
+            (
+                Parameter(
+                    "note",
+                    False,
+                    "text",
+                    help="what the portal shows as the handling done (NoiDungXuLy); default: the step's name",
+                ),
+            ),
+        ),
     )
 }
 

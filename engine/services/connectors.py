@@ -18,10 +18,12 @@ from engine.bpmn.script_env import step_time_limit
 from engine.domain import connectors
 from engine.domain.errors import EngineError
 from engine.services import outbox
+from engine.services import portal_sync
 from engine.services.runtime import Runtime
 from engine.store import catalogue_records
 from engine.store import service_call_records
 from engine.store.database import Session
+from engine.store.records import DossierRecord
 
 DEFAULT_TIMEOUT_SECONDS = 10
 MAX_RESPONSE_BYTES = 100_000
@@ -227,8 +229,32 @@ def _notify_applicant(rt: Runtime, call: Call) -> Outcome:
     return Outcome({"channel": channel, "recipient": recipient}, enqueue)
 
 
+# -- sync_portal ----------------------------------------------------------------------------------
+
+
+def _sync_portal(rt: Runtime, call: Call) -> Outcome:
+    """The dossier's state goes to the portal through its outbox (delivered by the worker, in order
+    with the dossier's other events), as of the end of the transaction that completes the task.
+    A province not connected to the portal has nothing to tell: the step passes, as the automatic
+    events do there."""
+    with rt.db.read_session() as s:
+        dossier = s.get(DossierRecord, call.dossier_id)
+        setting, unit = portal_sync.setting_of_unit(s, dossier.unit_code)
+        if setting is None:
+            return Outcome({"queued": False, "reason": "the province is not connected to the portal"})
+        portal_code = portal_sync.dossier_portal_code(setting, unit, dossier)
+    step = getattr(call.task.task_spec, "bpmn_name", None) or call.element_id
+    note = call.params.get("note") or step
+
+    def queue(session: Session, now) -> None:
+        portal_sync.request_sync(session, call.dossier_id, step=step, note=note)
+
+    return Outcome({"queued": True, "portal_code": portal_code}, queue)
+
+
 RUNNERS: dict[str, Callable[[Runtime, Call], Outcome]] = {
     "http": _http,
     "compute_fee": _compute_fee,
     "notify_applicant": _notify_applicant,
+    "sync_portal": _sync_portal,
 }

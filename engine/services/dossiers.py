@@ -52,6 +52,7 @@ from engine.services.runtime import Runtime
 from engine.services.scripting import script_engine_for
 from engine.services.unit_of_work import retried_on_race
 from engine.services.unit_of_work import transaction
+from engine.store import catalogue_records
 from engine.store import officer_rollups
 from engine.store import repositories
 from engine.store import rollups
@@ -361,6 +362,7 @@ def _complete_reception(
 def _definition_for_unit(s: Session, definition_id: int, unit_code: str):
     """The published version a dossier of `unit_code` runs, its variant (or None) and the unit."""
     definition = _published(s, definition_id)
+    refuse_if_retired(s, definition.key, field="definition_id")
     unit = s.get(UnitRecord, unit_code)
     if unit is None:
         raise NotFound("unknown unit '%(unit)s'", field="unit_code", unit=unit_code)
@@ -896,6 +898,18 @@ def _published(s: Session, definition_id: int) -> ProcessDefinitionRecord:
             state=definition.status,
         )
     return definition
+
+
+def refuse_if_retired(s: Session, key: str, *, field: str) -> None:
+    """No new dossier on a procedure retired from the catalogue; its running dossiers finish."""
+    entry = catalogue_records.retired_entry(s, key)
+    if entry is not None:
+        raise InvalidAction(
+            "procedure %(code)s (%(name)s) is retired from the catalogue: no new dossier starts on it",
+            field=field,
+            code=entry.code or entry.key,
+            name=entry.name,
+        )
 
 
 def get_dossier(s: Session, dossier_id: int) -> DossierRecord:

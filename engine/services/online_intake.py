@@ -26,12 +26,14 @@ from engine.domain.errors import PermissionDenied
 from engine.domain.limits import check_reason_length
 from engine.domain.model import DossierStatus
 from engine.services import audit
+from engine.services import dossiers
 from engine.services import outbox
 from engine.services import portal_sync
 from engine.services import stored_files
 from engine.services.portal_client import PortalClient
 from engine.services.portal_client import PortalUnavailable
 from engine.services.runtime import Runtime
+from engine.store import catalogue_records
 from engine.store import portal_records
 from engine.store import repositories
 from engine.store.database import Session
@@ -62,8 +64,10 @@ def take_submission(rt: Runtime, payload: Mapping) -> Taken:
     files = _files(payload.get("TepDinhKem") or [])
     with rt.db.session() as s:
         unit = _unit_for(s, str(payload["MaDonVi"]))
-        if portal_records.published_for_procedure(s, str(payload["MaTTHC"])) is None:
+        definition = portal_records.published_for_procedure(s, str(payload["MaTTHC"]))
+        if definition is None:
             raise InvalidAction("no published process for procedure %(code)s", field="MaTTHC", code=payload["MaTTHC"])
+        dossiers.refuse_if_retired(s, definition.key, field="MaTTHC")
         now = rt.clock.now()
         known = portal_records.submission_by_portal_code(s, str(payload["MaHoSoCong"]))
         if known is not None and known.status != DossierStatus.SUPPLEMENT_REQUESTED:
@@ -169,6 +173,7 @@ class Waiting:
     waited_minutes: int  # working minutes since the portal received it
     overdue: bool  # past Decree 297's two working hours
     counts_from: datetime | None  # when the legal time would start if accepted now (cut-off rules)
+    retired: bool = False  # the procedure was retired from the catalogue since: it can only be refused
 
 
 def desk_queue(rt: Runtime, unit_code: str) -> list[Waiting]:
@@ -177,6 +182,7 @@ def desk_queue(rt: Runtime, unit_code: str) -> list[Waiting]:
         now = rt.clock.now()
         calendar = rt.calendars.for_unit(s, unit_code)
         lines = []
+        retired = catalogue_records.retired_keys(s)
         for row in portal_records.waiting_submissions(s, [unit_code]):
             definition = portal_records.published_for_procedure(s, row.procedure_code)
             waited = max(0, calendar.between(row.submitted_at, now))
@@ -195,6 +201,7 @@ def desk_queue(rt: Runtime, unit_code: str) -> list[Waiting]:
                     waited,
                     portal.waited_too_long(waited),
                     starts,
+                    retired=definition is not None and definition.key in retired,
                 )
             )
         return lines

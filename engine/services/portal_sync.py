@@ -7,6 +7,7 @@ so a resend after a lost acknowledgement is harmless: each event counts once."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import uuid
@@ -80,7 +81,7 @@ def _queue_dossier_events(session: Session, dossiers: list[DossierRecord]) -> No
             continue
         facts = _facts(session, setting, unit, dossier)
         event_id = f"portal:{dossier.code}:{uuid.uuid4().hex}"
-        payload = portal.sync_payload(event_id, facts, _step(session, dossier), mapping(setting))
+        payload = portal.sync_payload(event_id, facts, _reported(session, dossier), mapping(setting))
         enqueue(
             session,
             key=event_id,
@@ -92,6 +93,23 @@ def _queue_dossier_events(session: Session, dossiers: list[DossierRecord]) -> No
 
 
 portal_changes.on_commit(_queue_dossier_events)
+
+
+def request_sync(session: Session, dossier_id: int, *, step: str | None, note: str | None) -> None:
+    """Queue the dossier's state for the portal at this transaction's commit, after whatever else
+    the transaction changes in it (the sync_portal connector): one event, saying `note` was done
+    at `step`."""
+    portal_changes.mark(session, session.get(DossierRecord, dossier_id), step=step, note=note)
+
+
+def _reported(session: Session, dossier: DossierRecord) -> portal.StepFacts | None:
+    """The step the event reports: what a request_sync said was done, else the last action."""
+    facts = _step(session, dossier)
+    reported = portal_changes.reported_step(session, dossier.id)
+    if reported is None or facts is None:
+        return facts
+    step, note = reported
+    return dataclasses.replace(facts, step=step or facts.step, content=note or facts.content, step_due_at=None)
 
 
 def _facts(

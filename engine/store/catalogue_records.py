@@ -109,6 +109,17 @@ def procedure_by_code_or_key(session: Session, code: str) -> ProcedureRecord | N
     )
 
 
+def retired_entry(session: Session, key: str) -> ProcedureRecord | None:
+    """The catalogue entry of template `key` when it is retired (no new dossier starts on it)."""
+    return session.scalar(
+        select(ProcedureRecord).where(ProcedureRecord.key == key, ProcedureRecord.retired_at.is_not(None))
+    )
+
+
+def retired_keys(session: Session) -> set[str]:
+    return set(session.scalars(select(ProcedureRecord.key).where(ProcedureRecord.retired_at.is_not(None))))
+
+
 def procedures_by_keys(session: Session, keys: list[str]) -> dict[str, ProcedureRecord]:
     found = {}
     for start in range(0, len(keys), 500):

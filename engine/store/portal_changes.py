@@ -20,6 +20,7 @@ from engine.store.records import WorkItemRecord
 #: The columns whose change the portal is told of.
 WATCHED = ("status", "appointment_at", "run_state", "completed_at", "re_appointment_reason")
 _CHANGED_KEY = "motcua_portal_changed"
+_REPORTED_KEY = "motcua_portal_reported"
 _listeners: list[Callable[[Session, list[DossierRecord]], None]] = []
 
 
@@ -61,10 +62,25 @@ def _hand_over(session: Session) -> None:
         listener(session, list(marked.values()))
 
 
+def mark(session: Session, dossier: DossierRecord, *, step: str | None = None, note: str | None = None) -> None:
+    """Tell the portal of the dossier at this transaction's commit even when nothing watched
+    changed (a service task's sync_portal); `step` and `note`, when given, are what the event says
+    was done (its BuocXuLy and NoiDungXuLy)."""
+    session.info.setdefault(_CHANGED_KEY, {})[id(dossier)] = dossier
+    if step or note:
+        session.info.setdefault(_REPORTED_KEY, {})[dossier.id] = (step, note)
+
+
+def reported_step(session: Session, dossier_id: int) -> tuple[str | None, str | None] | None:
+    """(step, note) a `mark` gave for the dossier in this transaction, if any."""
+    return session.info.get(_REPORTED_KEY, {}).get(dossier_id)
+
+
 @event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(_CHANGED_KEY, None)
+    session.info.pop(_REPORTED_KEY, None)
     session.info.pop(WRITTEN_EVENTS_KEY, None)
 
 

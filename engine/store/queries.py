@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine.domain.model import OPEN_STATES
 from engine.domain.model import RunState
+from engine.store import catalogue_records
 from engine.store.records import DossierRecord
 from engine.store.records import ProcessDefinitionRecord
 from engine.store.records import UnitRecord
@@ -94,9 +95,13 @@ def published_versions(session: Session, key: str | None = None) -> list[Process
 
 def newest_published_per_template(session: Session) -> list[ProcessDefinitionRecord]:
     """One entry per template: its newest published version (what a desk offers; the unit's
-    rolled-out version is chosen when the dossier starts)."""
+    rolled-out version is chosen when the dossier starts). A procedure retired from the catalogue
+    is not offered: its running dossiers finish, no new one starts."""
+    retired = catalogue_records.retired_keys(session)
     newest: dict[str, ProcessDefinitionRecord] = {}
     for definition in published_definitions(session):
+        if definition.key in retired:
+            continue
         if definition.key not in newest or definition.version > newest[definition.key].version:
             newest[definition.key] = definition
     return sorted(newest.values(), key=lambda d: d.name)

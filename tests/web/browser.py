@@ -61,12 +61,18 @@ PHONE = {"width": 390, "height": 844}
 
 
 def open_browser(
-    chromium, base_url: str, username: str | None, *, home: str | None = None, viewport: dict | None = None
+    chromium,
+    base_url: str,
+    username: str | None,
+    *,
+    home: str | None = None,
+    viewport: dict | None = None,
+    touch: bool = False,
 ):
     """A new tab in its own browser context (its own cookies), signed in as `username` (or not
     signed in when None). `page.problems` collects script errors and failed responses (the favicon's
-    too); `home`, when given, is the path the sign-in must land on."""
-    context = chromium.new_context(viewport=viewport or VIEWPORT, accept_downloads=True)
+    too); `home`, when given, is the path the sign-in must land on; `touch` makes it a touch screen."""
+    context = chromium.new_context(viewport=viewport or VIEWPORT, accept_downloads=True, has_touch=touch)
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     page.problems = []

@@ -169,3 +169,38 @@ def test_the_editor_panel_sets_a_service_tasks_connector_and_parameters(chromium
     }
     assert params == {"message": "'Hồ sơ ' + dossier_code + ' đã có kết quả'", "channel": "'sms'"}
     assert "<spiffworkflow:calledDecisionId>le_phi</spiffworkflow:calledDecisionId>" in saved  # untouched
+
+
+def test_the_decision_table_editor_speaks_vietnamese(chromium, server):  # noqa: F811
+    page = open_browser(chromium, server, "mo_hinh", home="/mo-hinh/", viewport=DESKTOP)
+    page.goto(f"{server}/mo-hinh/{KEY}?phien-ban=1")
+    page.fill("#decision-tables input[name=decision]", "le_phi")
+    page.fill("#decision-tables input[name=name]", "Lệ phí")
+    page.click("#decision-tables button[type=submit]")
+    page.wait_for_selector('#decision-editor[data-ready="true"]')
+    table = page.locator("#table-canvas")
+
+    # The head: the hit policy and its choices, the condition and result columns.
+    assert "Cách chọn quy tắc:" in page.locator(".hit-policy").text_content()
+    page.click(".hit-policy .dms-input-select")
+    choices = page.locator(".dms-select-options").text_content()
+    assert "Duy nhất (Unique)" in choices and "Gom tất cả (Collect)" in choices and "Rule order" not in choices
+    page.keyboard.press("Escape")
+    assert "Khi" in table.locator("th.input-cell").first.text_content()
+
+    # A rule's context menu, and a condition column's.
+    page.click("tbody td.input-cell >> nth=0", button="right")
+    menu = page.locator(".context-menu").text_content()
+    assert "Thêm quy tắc phía trên" in menu and "Xoá quy tắc" in menu and "Add rule" not in menu
+    page.keyboard.press("Escape")
+    page.click("th.input-cell >> nth=0", button="right")
+    menu = page.locator(".context-menu").text_content()
+    assert "Thêm cột điều kiện bên trái" in menu and "Xoá cột điều kiện" in menu and "input" not in menu.lower()
+    page.keyboard.press("Escape")
+
+    # The popup that edits a condition column's expression and type.
+    page.dblclick("th.input-cell >> nth=0")
+    popup = page.locator(".context-menu").text_content()
+    assert "Biểu thức" in popup and "Kiểu dữ liệu" in popup and "Expression" not in popup
+    screenshot(page, "decision-table-vietnamese")
+    assert _real(page.problems) == []

@@ -129,3 +129,60 @@ def test_catalogue_pages_on_a_desktop_and_a_phone(chromium, server, viewport):  
     page.goto(f"{server}/mo-hinh/{KEY}/v1/mo-phong?don-vi=00070&tiep-nhan=2026-03-02T09:00")
     screenshot(page, f"model-simulation-{name}")
     assert [p for p in page.problems if "422" not in p] == []
+
+
+def viewbox(page) -> dict:
+    return page.evaluate(
+        "() => { const b = document.querySelector('#canvas svg .viewport').getCTM();"
+        " return { scale: b.a, x: b.e, y: b.f }; }"
+    )
+
+
+def touch_drag(page, start: tuple[int, int], end: tuple[int, int]) -> None:
+    """One finger on the touch screen, moved from start to end in a few steps (Chrome's own touch events)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": start[0], "y": start[1]}]})
+    for step in range(1, 6):
+        x = start[0] + (end[0] - start[0]) * step / 5
+        y = start[1] + (end[1] - start[1]) * step / 5
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+def test_the_editor_on_a_phone_fits_the_diagram_pans_zooms_and_edits_a_tapped_step(chromium, server, modelled):  # noqa: F811
+    page = open_browser(chromium, server, "mo_hinh", home="/mo-hinh/", viewport=PHONE, touch=True)
+    page.goto(f"{server}/mo-hinh/{KEY}/v1/sua")
+    page.wait_for_selector('#editor[data-ready="true"]')
+
+    # The diagram is fitted into the phone's width: every step is drawn inside the canvas.
+    canvas = page.locator("#canvas").bounding_box()
+    assert canvas["width"] > 300 and canvas["height"] > 300
+    step = page.locator(shape("ky_duyet")).bounding_box()
+    assert step["width"] > 0 and canvas["x"] <= step["x"] and step["x"] + step["width"] <= canvas["x"] + canvas["width"]
+    screenshot(page, "model-editor-phone")
+
+    # Zoom in with the toolbar, then one finger drags the diagram along.
+    fitted = viewbox(page)
+    page.click("#zoom-in")
+    zoomed = viewbox(page)
+    assert zoomed["scale"] > fitted["scale"]
+    middle = (int(canvas["x"] + canvas["width"] / 2), int(canvas["y"] + canvas["height"] / 2))
+    touch_drag(page, middle, (middle[0] - 120, middle[1] - 40))
+    panned = viewbox(page)
+    assert panned["x"] < zoomed["x"] - 100 and panned["y"] < zoomed["y"] - 30
+    assert page.evaluate("window.scrollY") == 0  # the finger moved the diagram, not the page
+    page.click("#zoom-fit")
+    assert viewbox(page)["scale"] == pytest.approx(fitted["scale"])
+
+    # A tap selects a step; its panel, below the diagram, edits it.
+    page.tap(shape("ky_duyet"))
+    page.wait_for_selector("#step-form:not([hidden])")
+    assert page.locator("#step-id").text_content() == "ky_duyet"
+    page.fill("#step-form input[name=budget]", "3h")
+    page.click("#step-form input[name=role]")
+    page.locator("#step-form").scroll_into_view_if_needed()
+    screenshot(page, "model-editor-phone-step")
+    saves: list = []
+    assert "Đã lưu" in save_and_wait(page, saves)
+    assert 'budget="3h"' in drafts.version_bpmn(modelled, KEY, 2)
+    assert page.problems == []

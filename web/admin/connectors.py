@@ -24,6 +24,7 @@ def connector_labels() -> dict[str, str]:
         "http": gettext("Gọi dịch vụ HTTP (máy chủ trong danh sách cho phép)"),
         "compute_fee": gettext("Tính phí, lệ phí (danh mục thủ tục hoặc bảng quyết định)"),
         "notify_applicant": gettext("Gửi thông báo cho người nộp hồ sơ"),
+        "sync_portal": gettext("Báo trạng thái hồ sơ lên Cổng Dịch vụ công quốc gia"),
     }
 
 

@@ -56,7 +56,8 @@ def get_procedure(code: str):
 @templates.response(200, schemas.TemplateSchema(many=True))
 @templates.alt_response(401, response="UNAUTHORIZED")
 def list_templates(key=None):
-    """Every published template version (dossiers start on these)."""
+    """Every published template version (dossiers start on these, unless its procedure is retired
+    from the catalogue: then only its running dossiers use it)."""
     with runtime().db.read_session() as s:
         return queries.published_versions(s, key)
 

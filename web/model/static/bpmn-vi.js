@@ -1,6 +1,6 @@
 // bpmn-js's own words (palette, context pad, replace and other menus) in Vietnamese, through its
 // translate module: a custom translate function replaces the default one (bpmn-js docs,
-// "Translations"). English pages keep bpmn-js's English. {name} placeholders are filled as bpmn-js does.
+// "Translations"; app.js builds it from this table). English pages keep bpmn-js's English.
 window.MOTCUA_BPMN_VI = {
   // palette and tools
   "Activate hand tool": "Kéo sơ đồ", "Activate lasso tool": "Chọn nhiều bằng vùng",
@@ -74,8 +74,4 @@ window.MOTCUA_BPMN_VI = {
   "Data object must be placed within a pool/participant.": "Đối tượng dữ liệu phải nằm trong một bể (pool).",
 };
 
-window.motcuaTranslateDiagram = function (template, replacements) {
-  const table = document.documentElement.lang === "vi" ? window.MOTCUA_BPMN_VI : {};
-  const values = replacements || {};
-  return (table[template] || template).replace(/{([^}]+)}/g, (_, key) => values[key] || `{${key}}`);
-};
+window.motcuaTranslateDiagram = window.motcuaTranslator(window.MOTCUA_BPMN_VI);

@@ -1,6 +1,7 @@
 // The decision-table editor: dmn-js on one DMN file of a template version, saved into the draft;
 // the template's findings about this table are listed and their cells marked (by the cell's id,
-// which dmn-js writes as data-element-id), like the diagram's findings on its shapes.
+// which dmn-js writes as data-element-id), like the diagram's findings on its shapes. dmn-js's own
+// words are Vietnamese through its translate module (dmn-vi.js).
 document.addEventListener("DOMContentLoaded", () => {
   const root = document.getElementById("decision-editor");
   if (!root) return;
@@ -9,7 +10,11 @@ document.addEventListener("DOMContentLoaded", () => {
   const say = (key, values = {}) => messages[key].replace(/%\((\w+)\)s/g, (_, name) => values[name]);
   const statusLine = document.getElementById("table-status");
   const container = document.getElementById("table-canvas");
-  const modeler = new window.DmnJS({ container });
+  // Each of dmn-js's views takes its own modules (its `common` option cannot carry them).
+  const vietnamese = { additionalModules: [{ translate: ["value", window.motcuaTranslateTable] }] };
+  const modeler = new window.DmnJS({
+    container, drd: vietnamese, decisionTable: vietnamese, literalExpression: vietnamese, boxedExpression: vietnamese,
+  });
   let saveUrl = root.dataset.saveUrl;
   let findings = [];
 

@@ -21,6 +21,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const selection = modeler.get("selection");
   const canvas = modeler.get("canvas");
   const overlays = modeler.get("overlays");
+  const view = window.motcuaDiagramView(canvas, document.getElementById("canvas"));
   const form = document.getElementById("step-form");
   const rows = document.getElementById("escalation-rows");
   const statusLine = document.getElementById("save-status");
@@ -342,6 +343,9 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   document.getElementById("save").addEventListener("click", save);
+  document.getElementById("zoom-in").addEventListener("click", () => view.zoomIn());
+  document.getElementById("zoom-out").addEventListener("click", () => view.zoomOut());
+  document.getElementById("zoom-fit").addEventListener("click", () => view.fit());
 
   // --- loading ------------------------------------------------------------------------------
 
@@ -350,7 +354,7 @@ document.addEventListener("DOMContentLoaded", () => {
       const response = await fetch(root.dataset.xmlUrl, { credentials: "same-origin" });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       await modeler.importXML(await response.text());
-      canvas.zoom("fit-viewport");
+      view.fit();
       setFindings(JSON.parse(document.getElementById("initial-findings").textContent));
       const wanted = elementFor(root.dataset.select);
       if (wanted) select([wanted]);

@@ -7,7 +7,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     const response = await fetch(container.dataset.xmlUrl, { credentials: "same-origin" });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     await viewer.importXML(await response.text());
-    viewer.get("canvas").zoom("fit-viewport");
+    window.motcuaDiagramView(viewer.get("canvas"), container).fit();
   } catch (error) {
     const note = document.getElementById("diagram-error");
     note.textContent = t("Không hiển thị được sơ đồ: %(error)s", { error: explain(error) });

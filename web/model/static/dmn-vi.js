@@ -1,0 +1,95 @@
+// dmn-js's own words (the decision table's context menus, hit policy, adding rules, inputs and
+// outputs, the type and value popups) in Vietnamese, through its translate module as bpmn-vi.js
+// does for bpmn-js. In this product a cell is a Python expression, so "input" is a condition
+// column (cột điều kiện) and "output" a result column (cột kết quả); a rule is a row (quy tắc).
+window.MOTCUA_DMN_VI = {
+  // the table's head and hit policy
+  "Hit policy": "Cách chọn quy tắc", "Hit policy:": "Cách chọn quy tắc:",
+  "Unique": "Duy nhất (Unique)", "First": "Quy tắc đầu tiên (First)", "Priority": "Theo ưu tiên (Priority)",
+  "Collect": "Gom tất cả (Collect)", "Collect (Sum)": "Gom: tổng (Sum)",
+  "Collect (Min)": "Gom: nhỏ nhất (Min)", "Collect (Max)": "Gom: lớn nhất (Max)", "Collect (Count)": "Gom: đếm (Count)",
+  "Rule order": "Theo thứ tự quy tắc", "Output order": "Theo thứ tự kết quả",
+  "No overlap is possible and all rules are disjoint. Only a single rule can be matched":
+    "Các quy tắc không chồng lên nhau: mỗi trường hợp khớp đúng một quy tắc",
+  "Rules may overlap. The first matching rule will be chosen":
+    "Các quy tắc có thể chồng nhau: lấy quy tắc khớp đầu tiên",
+  "Rules may overlap. The one with the highest priority will be chosen":
+    "Các quy tắc có thể chồng nhau: lấy quy tắc có ưu tiên cao nhất",
+  "Rules may overlap. Their output have to match": "Các quy tắc có thể chồng nhau nhưng phải cho cùng kết quả",
+  "Collects the values of all matching rules": "Gom kết quả của mọi quy tắc khớp",
+  "Collects the values of all matching rules and sums up to a single value": "Gom kết quả của mọi quy tắc khớp và cộng lại",
+  "Collects the values of all matching rules and uses the lowest value": "Gom kết quả của mọi quy tắc khớp, lấy giá trị nhỏ nhất",
+  "Collects the values of all matching rules and uses the highest value": "Gom kết quả của mọi quy tắc khớp, lấy giá trị lớn nhất",
+  "Collects the values of all matching rules and counts the number of them": "Đếm số quy tắc khớp",
+  "Collects the values of all matching rules in rule order": "Gom kết quả của mọi quy tắc khớp theo thứ tự quy tắc",
+  "Collects the values of all matching rules in decreasing output priority order":
+    "Gom kết quả của mọi quy tắc khớp theo mức ưu tiên của kết quả, cao trước",
+  "Decision name": "Tên quyết định", "Decision name: ": "Tên quyết định: ", "Element name": "Tên phần tử",
+  "View DRD": "Xem sơ đồ quyết định (DRD)", "When": "Khi", "And": "Và", "Then": "Thì",
+  "Annotation": "Ghi chú", "Annotations": "Ghi chú",
+  // adding, removing, moving (context menus of a cell, a column, a rule)
+  "Add rule": "Thêm quy tắc", "Add rule above": "Thêm quy tắc phía trên", "Add rule below": "Thêm quy tắc phía dưới",
+  "Remove rule": "Xoá quy tắc", "Copy rule": "Chép quy tắc", "Cut rule": "Cắt quy tắc",
+  "Paste rule above": "Dán quy tắc phía trên", "Paste rule below": "Dán quy tắc phía dưới", "Move rule": "Kéo để đổi chỗ quy tắc",
+  "Add input": "Thêm cột điều kiện", "Add input column left": "Thêm cột điều kiện bên trái",
+  "Add input column right": "Thêm cột điều kiện bên phải", "Remove input column": "Xoá cột điều kiện",
+  "Copy input column": "Chép cột điều kiện", "Cut input column": "Cắt cột điều kiện",
+  "Paste input column left": "Dán cột điều kiện bên trái", "Paste input column right": "Dán cột điều kiện bên phải",
+  "Add output": "Thêm cột kết quả", "Add output column left": "Thêm cột kết quả bên trái",
+  "Add output column right": "Thêm cột kết quả bên phải", "Remove output column": "Xoá cột kết quả",
+  "Copy output column": "Chép cột kết quả", "Cut output column": "Cắt cột kết quả",
+  "Paste output column left": "Dán cột kết quả bên trái", "Paste output column right": "Dán cột kết quả bên phải",
+  "Add cell description": "Thêm mô tả ô", "Remove cell description": "Bỏ mô tả ô",
+  "Resize": "Đổi độ rộng",
+  // editing a condition or result column
+  "Input": "Điều kiện", "Output": "Kết quả", "Edit input": "Sửa cột điều kiện", "Edit output": "Sửa cột kết quả",
+  "Input label": "Nhãn cột điều kiện", "Input label: ": "Nhãn cột điều kiện: ",
+  "Input expression": "Biểu thức điều kiện", "Input expression: ": "Biểu thức điều kiện: ",
+  "Output label": "Nhãn cột kết quả", "Output label: ": "Nhãn cột kết quả: ",
+  "Output name": "Tên biến kết quả", "Output name: ": "Tên biến kết quả: ",
+  "Input type": "Kiểu dữ liệu điều kiện", "Output type": "Kiểu dữ liệu kết quả", "Type": "Kiểu dữ liệu",
+  "Input values": "Giá trị cho phép của điều kiện", "Output values": "Giá trị cho phép của kết quả",
+  "Predefined values": "Giá trị định sẵn", "Custom values": "Giá trị tự nhập", "Add predefined values": "Thêm giá trị định sẵn",
+  "Clear predefined values": "Xoá các giá trị định sẵn", "Add values": "Thêm giá trị", "No values": "Chưa có giá trị",
+  "Expression": "Biểu thức", "Enter expression": "Nhập biểu thức",
+  "Expression language": "Ngôn ngữ biểu thức", "Expression language:": "Ngôn ngữ biểu thức:",
+  "Expression language: {expressionLanguageLabel}": "Ngôn ngữ biểu thức: {expressionLanguageLabel}",
+  "Change cell expression language": "Đổi ngôn ngữ biểu thức của ô",
+  "Editing not supported for set expression language": "Không sửa nhanh được với ngôn ngữ biểu thức đã chọn",
+  "Edit": "Sửa nhanh", "Strings must be in double quotes": "Chữ phải đặt trong dấu nháy kép",
+  // data types
+  "string": "chữ (string)", "boolean": "đúng/sai (boolean)", "number": "số (number)", "integer": "số nguyên (integer)",
+  "long": "số nguyên (long)", "double": "số thực (double)", "date": "ngày (date)", "time": "giờ (time)",
+  "dateTime": "ngày giờ (dateTime)", "dayTimeDuration": "khoảng ngày, giờ (dayTimeDuration)",
+  "yearMonthDuration": "khoảng năm, tháng (yearMonthDuration)", "Any": "bất kỳ (Any)",
+  // the value popups of a cell (text, number, yes/no, date, time, duration)
+  "Value": "Giá trị", "Values": "Các giá trị", "Set value": "Đặt giá trị", "Test type": "Cách so sánh",
+  "Comparison": "So sánh", "Range": "Khoảng", "Comparison operator": "Phép so sánh",
+  "Equals": "Bằng", "Less": "Nhỏ hơn", "Less or equals": "Nhỏ hơn hoặc bằng", "Greater": "Lớn hơn",
+  "Greater or equals": "Lớn hơn hoặc bằng", "Include": "Gồm cả đầu mút", "Exclude": "Không gồm đầu mút",
+  "Range start operator": "Đầu khoảng", "Range start value": "Giá trị đầu khoảng",
+  "Range end operator": "Cuối khoảng", "Range end value": "Giá trị cuối khoảng",
+  "Start value": "Giá trị đầu", "End value": "Giá trị cuối", "Match one": "Khớp một giá trị", "Match none": "Không khớp giá trị nào",
+  "Yes": "Có", "No": "Không", "Boolean value": "Giá trị đúng/sai", "String value": "Giá trị chữ",
+  "Edit string": "Sửa chữ", "Edit number": "Sửa số", "Edit boolean": "Sửa đúng/sai",
+  "Exactly": "Đúng bằng", "Before": "Trước", "After": "Sau", "Between": "Trong khoảng",
+  "Date": "Ngày", "Date value": "Giá trị ngày", "Edit date": "Sửa ngày", "Set date": "Đặt ngày", "Use today": "Dùng hôm nay",
+  "Start date": "Ngày đầu", "End date": "Ngày cuối", "Edit start date": "Sửa ngày đầu", "Edit end date": "Sửa ngày cuối",
+  "Time": "Giờ", "Time value": "Giá trị giờ", "Edit time": "Sửa giờ", "Set time": "Đặt giờ",
+  "Start time": "Giờ đầu", "End time": "Giờ cuối", "Edit start time": "Sửa giờ đầu", "Edit end time": "Sửa giờ cuối",
+  "Date and time": "Ngày giờ", "Date and time value": "Giá trị ngày giờ", "Edit date and time": "Sửa ngày giờ",
+  "Set date and time": "Đặt ngày giờ", "Use now": "Dùng lúc này", "Start date and time": "Ngày giờ đầu",
+  "End date and time": "Ngày giờ cuối", "Edit start date and time": "Sửa ngày giờ đầu", "Edit end date and time": "Sửa ngày giờ cuối",
+  "Duration value": "Giá trị khoảng thời gian", "Edit duration": "Sửa khoảng thời gian", "Set duration": "Đặt khoảng thời gian",
+  "Must match PnYnM": "Phải có dạng PnYnM (ví dụ P1Y2M)", "Must match PnDTnH": "Phải có dạng PnDTnH (ví dụ P2DT4H)",
+  "Date must match pattern yyyy-MM-dd": "Ngày phải có dạng yyyy-MM-dd",
+  "Time must match pattern hh:mm:ss[time zone]": "Giờ phải có dạng hh:mm:ss[múi giờ]",
+  "e.g. { sample }": "ví dụ {sample}", "e.g. { example } ": "ví dụ {example}",
+  // literal expressions and functions (boxed expressions)
+  "Literal expression": "Biểu thức đơn", "Literal expression editor": "Trình sửa biểu thức đơn",
+  "Variable name": "Tên biến", "Variable name:": "Tên biến:", "Variable type": "Kiểu biến", "Variable type:": "Kiểu biến:",
+  "Kind": "Loại", "Function kind: {kind}": "Loại hàm: {kind}", "Edit function kind": "Sửa loại hàm",
+  "Edit formal parameters": "Sửa tham số", "Add parameter": "Thêm tham số", "Remove parameter": "Bỏ tham số", "name": "tên",
+};
+
+window.motcuaTranslateTable = window.motcuaTranslator(window.MOTCUA_DMN_VI);
