@@ -20,6 +20,8 @@ from engine.store.records import OutboxRecord
 
 #: The channels an applicant may accept at reception, in the order the form offers them.
 APPLICANT_CHANNELS = ("sms", "zalo", "email")
+#: The applicant's field each channel is sent to (what reception must record for it).
+CHANNEL_ADDRESS = {"sms": "phone", "zalo": "phone", "email": "email"}
 HTTP_TIMEOUT_SECONDS = 20
 ESMS_URL = "https://rest.esms.vn/MainService.svc/json/SendMultipleMessage_V4_post_json/"
 ZNS_URL = "https://business.openapi.zalo.me/message/template"
