@@ -311,11 +311,13 @@ class DataFieldSchema(ma.Schema):
 
 
 class DataEntrySchema(ma.Schema):
-    work_item_id = fields.Integer()
+    work_item_id = fields.Integer(
+        allow_none=True, metadata={"description": "null: the answer another agency's system sent (liên thông)"}
+    )
     completed_by = fields.String(allow_none=True)
     on_behalf_of = fields.String(allow_none=True)
     completed_at = fields.String(metadata={"description": "ISO 8601"})
-    fields_ = fields.List(fields.Nested(DataFieldSchema), data_key="fields")
+    fields_ = fields.List(fields.Nested(DataFieldSchema), data_key="fields", attribute="fields")
 
 
 class DataStepSchema(ma.Schema):
