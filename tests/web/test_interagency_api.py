@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func
 from sqlalchemy import select
 
+from engine.services import dossiers
 from engine.store.records import AuditEventRecord
 from engine.store.records import DossierRecord
-from engine.services import dossiers
 from tests.portal.lien_thong import ANSWER
 from tests.portal.lien_thong import BIRTH_KEY
 from tests.portal.lien_thong import MESSAGE
