@@ -136,3 +136,17 @@ def test_writes_need_a_token_and_a_visible_dossier(client, web_rt, waiting, toke
     other_commune = token_for("chuyen_vien_x")
     assert client.post(url, json={"message": MESSAGE}, headers=bearer(other_commune)).status_code == 404
     assert client.post(url, json={"message": MESSAGE, "signal": "x"}, headers=bearer(other_commune)).status_code == 422
+
+
+def test_the_desk_shows_what_the_dossier_waits_for_then_the_answer(client, web_rt, waiting, token_for):
+    from tests.web.conftest import login
+
+    token = token_for("lanh_dao_1")
+    login(client, "mot_cua_1")
+    page = f"/ban-lam-viec/ho-so/{waiting.id}"
+    before = client.get(page).get_data(as_text=True)
+    assert "Đang chờ cơ quan phối hợp trả lời" in before and "Chờ Công an xã xóa đăng ký thường trú" in before
+    url = f"/api/v1/interagency/dossiers/{waiting.code}/events"
+    assert client.post(url, json={"message": MESSAGE, "payload": ANSWER}, headers=bearer(token)).status_code == 200
+    after = client.get(page).get_data(as_text=True)
+    assert "Đang chờ cơ quan phối hợp trả lời" not in after and "123/CAX" in after
