@@ -103,7 +103,8 @@ def test_notify_provider():
         flash(gettext("Nhà cung cấp đã nhận tin nhắn thử tới %(to)s.", to=recipient.strip()))
     except EngineError as exc:
         flash(localised(exc), "error")
-    return redirect(url_for("admin.notify_providers_page", kenh=channel if channel in APPLICANT_CHANNELS else "sms"))
+    shown = channel if channel in APPLICANT_CHANNELS else "sms"
+    return redirect(url_for("admin.notify_providers_page", kenh=shown, don_vi=unit_code or None))
 
 
 def _page(channel: str, values: dict, current, errors: dict):
