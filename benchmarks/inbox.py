@@ -1,6 +1,6 @@
 """The clerk's inbox at a province's scale on PostgreSQL: 1,000,000 open work items (two open steps
 per dossier) over Hanoi's 126 communes and 4,400 officers, generated in bulk by SQL. Times, through
-the functions the web inbox calls (engine.store.inbox_queries), one officer's four tabs (soonest
+the functions the web inbox calls (engine.store.worklist_queries), one officer's four tabs (soonest
 due first), their counts, search by dossier code and by applicant name, the procedure filter and
 its choices, and one commune's whole group queue (an officer holding every role); prints p50/p95
 per query and the EXPLAIN (ANALYZE, BUFFERS) plan of every statement, then the same queries without
@@ -169,7 +169,7 @@ def officer() -> WorklistFilter:
 
 
 def queries(db: Database) -> dict:
-    """name -> a call that reads what one inbox request reads for it, through inbox_queries."""
+    """name -> a call that reads what one inbox request reads for it, through worklist_queries."""
     me = officer()
     commune = WorklistFilter(me.username, frozenset(ROLES), COMMUNE)  # holds every role: the whole queue
     with db.read_session() as s:

@@ -100,6 +100,7 @@ THIRD_PARTY = {
     "engine.logs": {"pythonjsonlogger"},
     "engine.pdf": {"jinja2", "segno", "weasyprint"},
     "engine.pki": {"cryptography"},
+    "engine.secret_box": {"cryptography"},
     "engine.signing": {"pyhanko", "pyhanko_certvalidator"},
     "engine": set(),  # services and the rest of the engine: first-party and stdlib only
     "configurator.validation": {"SpiffWorkflow", "lxml"},

@@ -43,6 +43,11 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
             {"BENCH_DOSSIERS": "3", "BENCH_ROUNDS": "1"},
             {"ratio_unconnected_vs_baseline", "ratio_connected_vs_baseline"},
         ),
+        (
+            "portal_reconcile.py",
+            {"BENCH_DOSSIERS": "6", "BENCH_PAGE": "4"},
+            {"ratio_peak_paged_vs_one_page", "ratio_time_paged_vs_one_page"},
+        ),
         ("signing.py", {"BENCH_RESULTS": "2"}, {"render_ms_median", "sign_ms_median", "ratio_signed_vs_render"}),
         (
             "idempotency.py",

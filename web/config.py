@@ -10,6 +10,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from engine import secret_box
 from engine.store.database import default_database_url
 from engine.store.database import engine_options
 from engine.store.database import normalise_url
@@ -66,6 +67,7 @@ def load_config(app: Flask, overrides: Mapping | None) -> None:
         if os.environ.get("MOTCUA_ENV") == "production":
             raise RuntimeError("set MOTCUA_SECRET_KEY: production refuses to start with a generated key")
         app.config["SECRET_KEY"] = _development_key(Path(app.instance_path) / "secret_key")
+    secret_box.check_configured()  # the providers' secrets: production needs MOTCUA_NOTIFY_KEYS
 
 
 def _development_key(path: Path) -> str:

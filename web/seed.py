@@ -338,7 +338,9 @@ def _walk(sim, dossier_id, unit, forms, rng, real_now, applicant_name: str = "Ng
         with sim.db.session() as s:
             item = queries.open_step(s, dossier_id)
         if item is None:
-            return
+            if not _agency_answers(sim, dossier_id, forms, rng):
+                return
+            continue
         lateness = rng.choice([0.3, 0.5, 0.8, 0.9, 1.6])  # some steps finish late
         span = (item.due_at - item.created_at) if item.due_at else timedelta(hours=2)
         target = item.created_at + span * lateness
@@ -353,6 +355,20 @@ def _walk(sim, dossier_id, unit, forms, rng, real_now, applicant_name: str = "Ng
             dossiers.complete_work_item(sim, item.id, actor, answers)
         except EngineError:
             return
+
+
+def _agency_answers(sim, dossier_id, forms, rng) -> bool:
+    """A liên thông dossier waiting for another agency: every other time its system has answered
+    (through the message the step waits for), else the dossier is still waiting for it."""
+    from engine.domain.assignment import Actor
+    from engine.services import dossiers
+
+    waits = dossiers.message_waits(sim, dossier_id)
+    if not waits or rng.random() < 0.5:
+        return False
+    answer = sample_answers(forms.get(waits[0].element_id, {}), rng)
+    dossiers.send_message(sim, dossier_id, waits[0].event, Actor.system(), answer)
+    return True
 
 
 #: Made-up values for the library's text fields, by what the field's name says it holds.

@@ -43,6 +43,13 @@ TIMER_EVENT_TYPES = {"TimeDateEventDefinition", "DurationTimerEventDefinition", 
 
 
 @dataclass(frozen=True)
+class MessageWait:
+    element_id: str
+    name: str
+    event: str
+
+
+@dataclass(frozen=True)
 class HumanTask:
     """A READY user or manual task as the store projects it into a work item."""
 
@@ -112,6 +119,22 @@ class Run:
 
     def waiting_messages(self) -> list[str]:
         return [e.name for e in self.waiting_events() if e.event_type not in TIMER_EVENT_TYPES]
+
+    def message_waits(self) -> list[MessageWait]:
+        """The elements waiting for a message or signal (a receive task, a catch event), with the
+        event's name: what another agency's answer moves on."""
+        waits = []
+        for task in self.workflow.event_manager.tasks.values():
+            definition = task.task_spec.event_definition
+            parts = definition.event_definitions if isinstance(definition, MultipleEventDefinition) else [definition]
+            spec = task.task_spec
+            element_id = getattr(spec, "bpmn_id", None) or spec.name
+            waits.extend(
+                MessageWait(element_id, getattr(spec, "bpmn_name", None) or element_id, part.name)
+                for part in parts
+                if part.details(task).event_type not in TIMER_EVENT_TYPES
+            )
+        return waits
 
     def completed_element_ids(self) -> list[str]:
         return [

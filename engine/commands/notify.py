@@ -9,14 +9,14 @@ from contextlib import contextmanager
 
 import click
 
+from engine import secret_box
+from engine.domain.assignment import Actor
+from engine.domain.errors import EngineError
+from engine.services import notify_providers
 from engine.services.citizen_channels import APPLICANT_CHANNELS
-from engine.services.citizen_channels import set_provider
 from engine.services.runtime import Runtime
 from engine.store import citizen_queries
 from engine.store.database import Database
-
-#: Settings that are secrets: listed as *** (they stay in the database).
-SECRETS = frozenset({"api_key", "secret_key", "access_token", "password"})
 
 
 @contextmanager
@@ -49,31 +49,50 @@ def provider_group() -> None:
     help="One setting (repeat): e.g. url=..., api_key=..., brandname=... (docs/notifications.md).",
 )
 def set_command(unit_code: str, channel: str, settings: tuple[str, ...]) -> None:
-    """Configure (or replace) the channel's provider for the unit; one transaction."""
+    """Configure (or replace) the channel's provider for the unit; one transaction. Secrets are
+    stored encrypted (MOTCUA_NOTIFY_KEYS); a secret not given keeps the stored one."""
     values = {}
     for pair in settings:
         name, sep, value = pair.partition("=")
         if not sep or not name:
             raise click.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint="--setting")
         values[name.strip()] = value
-    missing = sorted(set(REQUIRED[channel]) - values.keys())
-    if missing:
-        raise click.BadParameter(f"the {channel} provider needs {', '.join(missing)}", param_hint="--setting")
-    with _runtime() as rt, rt.db.session() as s:
+    with _runtime() as rt:
         try:
-            set_provider(s, unit_code, channel, values, rt.clock.now())
-        except ValueError as error:
-            raise click.BadParameter(str(error), param_hint="--unit") from error
+            notify_providers.save(rt, unit_code, channel, values, Actor.system())
+        except EngineError as error:
+            hint = "--unit" if error.field == "unit_code" else "--setting"
+            raise click.BadParameter(str(error), param_hint=hint) from None
     click.echo(f"{channel} provider set for {unit_code}")
 
 
 @provider_group.command("list")
 def list_command() -> None:
     """Every configured provider, secrets hidden."""
-    with _runtime() as rt, rt.db.read_session() as s:
-        for row in citizen_queries.providers(s):
-            shown = {k: ("***" if k in SECRETS else v) for k, v in sorted((row.settings or {}).items())}
-            click.echo(f"{row.unit_code}\t{row.channel}\t{json.dumps(shown, ensure_ascii=False)}")
+    with _runtime() as rt:
+        for view in notify_providers.providers(rt):
+            shown = {**view.settings, **{name: "***" for name in view.secrets_kept}}
+            click.echo(
+                f"{view.unit_code}\t{view.channel}\t{json.dumps(dict(sorted(shown.items())), ensure_ascii=False)}"
+            )
+
+
+@provider_group.command("new-key")
+def new_key_command() -> None:
+    """Print a new key for MOTCUA_NOTIFY_KEYS (put it first to rotate, docs/notifications.md)."""
+    click.echo(secret_box.new_key())
+
+
+@provider_group.command("rotate-key")
+def rotate_key_command() -> None:
+    """Encrypt every stored secret again under the first key of MOTCUA_NOTIFY_KEYS (secrets stored
+    before encryption included); then the older keys can be dropped."""
+    with _runtime() as rt:
+        try:
+            written = notify_providers.rotate_key(rt)
+        except (secret_box.SecretUnreadable, secret_box.SecretKeyMissing) as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"{written} secrets encrypted under the newest key")
 
 
 @provider_group.command("remove")
@@ -84,7 +103,3 @@ def remove_command(unit_code: str, channel: str) -> None:
     with _runtime() as rt, rt.db.session() as s:
         citizen_queries.remove_provider(s, unit_code, channel)
     click.echo(f"{channel} provider removed for {unit_code}")
-
-
-#: What each adapter cannot work without (engine.services.citizen_channels).
-REQUIRED = {"sms": ("api_key", "secret_key", "brandname"), "zalo": ("access_token", "template_id"), "email": ("host",)}

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from engine import logs
+from engine import secret_box
 from engine.clock import FrozenClock
 from engine.clock import clock_from_env
 from engine.documents import store_from_environment
@@ -72,6 +73,10 @@ def worker_command(
     Any number of workers may run against PostgreSQL; on SQLite run one.
     """
     logs.configure()
+    try:
+        secret_box.check_configured()  # it decrypts the providers' secrets for every message
+    except secret_box.SecretKeyMissing as exc:
+        raise click.ClickException(str(exc)) from None
     clock = FrozenClock(datetime.fromisoformat(frozen_now)) if frozen_now else clock_from_env()
     # The signed results go where the web app keeps files: instance/documents unless configured.
     rt = Runtime(db=Database.from_env(), clock=clock, documents=store_from_environment(Path("instance") / "documents"))

@@ -31,9 +31,10 @@ SUPPLEMENT_REQUEST_FIELDS = (DECISION_KEY, "noi_dung_bo_sung")
 
 @dataclass(frozen=True)
 class CompletedStep:
-    """One completed work item, as the summary reads it."""
+    """One completed work item, as the summary reads it; or another agency's answer to a
+    waiting step (no work item: its id is None)."""
 
-    work_item_id: int
+    work_item_id: int | None
     element_id: str
     name: str
     form_key: str | None
@@ -54,7 +55,7 @@ class FieldValue:
 
 @dataclass(frozen=True)
 class Entry:
-    work_item_id: int
+    work_item_id: int | None
     completed_by: str | None
     on_behalf_of: str | None
     completed_at: datetime
@@ -151,7 +152,7 @@ def _fields(outcome: Mapping[str, Any], form: Mapping | None) -> tuple[FieldValu
 def summary(steps: Iterable[CompletedStep], forms: Mapping[str, Mapping]) -> DossierData:
     """Completed steps grouped by step (in the order the dossier first reached them), each step's
     entries latest first. `forms` maps a form key to its form."""
-    ordered = sorted(steps, key=lambda s: (s.completed_at, s.work_item_id))
+    ordered = sorted(steps, key=lambda s: (s.completed_at, s.work_item_id or 0))
     groups: dict[str, list[CompletedStep]] = {}
     for step in ordered:
         groups.setdefault(step.element_id, []).append(step)
@@ -178,7 +179,7 @@ def summary(steps: Iterable[CompletedStep], forms: Mapping[str, Mapping]) -> Dos
 
 def _latest(steps: Iterable[CompletedStep], element_id: str | None = None) -> CompletedStep | None:
     chosen = [s for s in steps if element_id is None or s.element_id == element_id]
-    return max(chosen, key=lambda s: (s.completed_at, s.work_item_id), default=None)
+    return max(chosen, key=lambda s: (s.completed_at, s.work_item_id or 0), default=None)
 
 
 def carried_forward(form: Mapping | None, steps: Iterable[CompletedStep]) -> dict[str, Any]:

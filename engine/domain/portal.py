@@ -5,6 +5,8 @@ domain-vn.md §2.9) and the rule that an online dossier may wait two working hou
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from collections.abc import Iterator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -218,21 +220,43 @@ class Difference:
     portal: str | None
 
 
-def differences(ours: Mapping[str, Mapping], portal: Mapping[str, Mapping]) -> list[Difference]:
-    """Compare {portal code: {"status", "appointment"}} as we hold it and as the portal does."""
-    found = []
-    for code in sorted(set(ours) | set(portal)):
-        mine, theirs = ours.get(code), portal.get(code)
-        if theirs is None:
-            found.append(Difference(code, "missing_at_portal", str(mine["status"]) if mine else None, None))
-        elif mine is None:
-            found.append(Difference(code, "unknown_to_us", None, str(theirs.get("status"))))
-        else:
-            if int(mine["status"]) != int(theirs.get("status") or 0):
-                found.append(Difference(code, "status", str(mine["status"]), str(theirs.get("status"))))
-            if _same_instant(mine.get("appointment"), theirs.get("appointment")) is False:
-                found.append(Difference(code, "appointment", mine.get("appointment"), theirs.get("appointment")))
-    return found
+def differences_in_order(
+    ours: Iterable[tuple[str, Mapping]], portal: Iterable[tuple[str, Mapping]]
+) -> Iterator[Difference]:
+    """The same comparison over two lists each in ascending code order, read one item at a time
+    (a merge join), so neither side has to be held whole. Raises OutOfOrder naming the side."""
+    mine_items, their_items = _ascending(ours, "ours"), _ascending(portal, "the portal's")
+    mine, theirs = next(mine_items, None), next(their_items, None)
+    while mine is not None or theirs is not None:
+        if mine is not None and (theirs is None or mine[0] < theirs[0]):
+            yield Difference(mine[0], "missing_at_portal", str(mine[1]["status"]), None)
+            mine = next(mine_items, None)
+        elif theirs is not None and (mine is None or theirs[0] < mine[0]):
+            yield Difference(theirs[0], "unknown_to_us", None, str(theirs[1].get("status")))
+            theirs = next(their_items, None)
+        elif mine is not None and theirs is not None:
+            yield from _compared(mine[0], mine[1], theirs[1])
+            mine, theirs = next(mine_items, None), next(their_items, None)
+
+
+class OutOfOrder(ValueError):
+    """A list given to the merge join is not in ascending code order."""
+
+
+def _ascending(items: Iterable[tuple[str, Mapping]], side: str) -> Iterator[tuple[str, Mapping]]:
+    last = None
+    for item in items:
+        if last is not None and item[0] <= last:
+            raise OutOfOrder(f"{side} list gives {item[0]!r} after {last!r}: it must be in ascending code order")
+        last = item[0]
+        yield item
+
+
+def _compared(code: str, mine: Mapping, theirs: Mapping) -> Iterator[Difference]:
+    if int(mine["status"]) != int(theirs.get("status") or 0):
+        yield Difference(code, "status", str(mine["status"]), str(theirs.get("status")))
+    if _same_instant(mine.get("appointment"), theirs.get("appointment")) is False:
+        yield Difference(code, "appointment", mine.get("appointment"), theirs.get("appointment"))
 
 
 def _same_instant(a: str | None, b: str | None) -> bool:

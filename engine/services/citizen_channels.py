@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Protocol
 
+from engine import secret_box
 from engine.services.channels import ChannelOff
 from engine.services.channels import SmtpChannel
 from engine.store import citizen_queries
@@ -18,8 +19,12 @@ from engine.store.citizen_records import NotificationProviderRecord
 from engine.store.database import Session
 from engine.store.records import OutboxRecord
 
+#: Settings that are secrets: encrypted at rest, never shown back.
+SECRETS = frozenset({"api_key", "secret_key", "access_token", "password"})
 #: The channels an applicant may accept at reception, in the order the form offers them.
 APPLICANT_CHANNELS = ("sms", "zalo", "email")
+#: The applicant's field each channel is sent to (what reception must record for it).
+CHANNEL_ADDRESS = {"sms": "phone", "zalo": "phone", "email": "email"}
 HTTP_TIMEOUT_SECONDS = 20
 ESMS_URL = "https://rest.esms.vn/MainService.svc/json/SendMultipleMessage_V4_post_json/"
 ZNS_URL = "https://business.openapi.zalo.me/message/template"
@@ -130,9 +135,22 @@ def provider_settings(session: Session, unit_code: str | None, channel: str) -> 
         seen.add(unit_code)
         row = citizen_queries.provider(session, unit_code, channel)
         if row is not None:
-            return dict(row.settings or {})
+            return opened(row.settings or {})
         unit_code = citizen_queries.parent_of(session, unit_code)
     return None
+
+
+def opened(stored: dict) -> dict:
+    """Stored settings with their secrets decrypted (engine.secret_box), for the adapter."""
+    return {name: secret_box.open_sealed(value) if name in SECRETS else value for name, value in stored.items()}
+
+
+def sealed(settings: dict) -> dict:
+    """Settings as stored: every secret encrypted under the newest key."""
+    return {
+        name: secret_box.seal(str(value)) if name in SECRETS and not secret_box.is_sealed(value) else value
+        for name, value in settings.items()
+    }
 
 
 def set_provider(session: Session, unit_code: str, channel: str, settings: dict, now) -> None:
@@ -143,9 +161,12 @@ def set_provider(session: Session, unit_code: str, channel: str, settings: dict,
         raise ValueError(f"unknown unit {unit_code!r}")
     row = citizen_queries.provider(session, unit_code, channel)
     if row is None:
-        session.add(NotificationProviderRecord(unit_code=unit_code, channel=channel, settings=settings, updated_at=now))
+        row = NotificationProviderRecord(
+            unit_code=unit_code, channel=channel, settings=sealed(settings), updated_at=now
+        )
+        session.add(row)
     else:
-        row.settings, row.updated_at = settings, now
+        row.settings, row.updated_at = sealed(settings), now
 
 
 def without_accents(text: str) -> str:

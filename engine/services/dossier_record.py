@@ -18,7 +18,28 @@ from engine.store.database import Session
 
 
 def completed_steps(session: Session, dossier_id: int) -> list[CompletedStep]:
-    """The dossier's completed work items (their outcomes are its data)."""
+    """The dossier's completed work items (their outcomes are its data), and the answers other
+    agencies' systems sent to its waiting steps (what each message carried, under the step)."""
+    return _work_items_done(session, dossier_id) + _answers(session, dossier_id)
+
+
+def _answers(session: Session, dossier_id: int) -> list[CompletedStep]:
+    return [
+        CompletedStep(
+            None,
+            event.element_id or "",
+            (event.detail or {}).get("step") or event.element_id or "",
+            event.element_id,
+            event.actor,
+            event.on_behalf_of,
+            event.at,
+            dict((event.detail or {}).get("payload") or {}),
+        )
+        for event in dossier_queries.dossier_answers(session, dossier_id)
+    ]
+
+
+def _work_items_done(session: Session, dossier_id: int) -> list[CompletedStep]:
     return [
         CompletedStep(
             w.id,

@@ -739,20 +739,26 @@ def send_message(
     answer: Answer | None = None,
 ):
     """Deliver a BPMN message (e.g. 'bo_sung_xong') to the dossier's waiting catch event
-    (`answer` as for completing a step)."""
+    (`answer` as for completing a step). What the message carries is kept with the element that
+    caught it in the audit trail, so it reads as that step's entry in the dossier's data."""
+    event: dict = {"action": "message", "message": name}
 
     def move(run: runner.Run) -> None:
+        wait = next((w for w in run.message_waits() if w.event == name), None)
+        if wait is not None:
+            event.update(element_id=wait.element_id, step=wait.name, payload=dict(payload or {}))
         run.send_message(name, payload)
 
-    return _deliver_event(
-        rt,
-        dossier_id,
-        actor,
-        move,
-        lambda paths: paths.after_message(name),
-        {"action": "message", "message": name},
-        answer,
-    )
+    return _deliver_event(rt, dossier_id, actor, move, lambda paths: paths.after_message(name), event, answer)
+
+
+def message_waits(rt: Runtime, dossier_id: int) -> list[runner.MessageWait]:
+    """What a running dossier waits for from outside (another agency's answer), if anything."""
+    with rt.db.read_session() as s:
+        dossier = get_dossier(s, dossier_id)
+        if dossier.run_state != RunState.RUNNING.value:
+            return []
+        return load_run(rt, s, dossier, rt.calendars.for_unit(s, dossier.unit_code)).message_waits()
 
 
 @retried_on_race

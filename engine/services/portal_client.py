@@ -28,8 +28,9 @@ class PortalClient(Protocol):
     def taken(self, submission_code: str) -> None:
         """Tell the portal we hold the submission (it stops offering it)."""
 
-    def dossiers(self, agency_ids: list[str]) -> list[dict]:
-        """What the portal holds of our dossiers: [{MaHoSo, TrangThaiHoSo, NgayHenTra}]."""
+    def dossier_page(self, agency_id: str, after: str, limit: int) -> tuple[list[dict], str | None]:
+        """One page of what the portal holds of an agency's dossiers, in ascending MaHoSo after
+        `after`: ([{MaHoSo, TrangThaiHoSo, NgayHenTra}], the cursor of the next page or None)."""
 
 
 class HttpPortalClient:
@@ -48,8 +49,10 @@ class HttpPortalClient:
     def taken(self, submission_code: str) -> None:
         self._call("POST", f"/api/hoso-truc-tuyen/{quote(submission_code, safe='')}/da-nhan", {})
 
-    def dossiers(self, agency_ids: list[str]) -> list[dict]:
-        return self._call("GET", "/api/hoso?" + urlencode({"ma_don_vi": ",".join(agency_ids)}))["items"]
+    def dossier_page(self, agency_id: str, after: str, limit: int) -> tuple[list[dict], str | None]:
+        query = urlencode({"ma_don_vi": agency_id, "sau": after, "so_luong": limit})
+        answer = self._call("GET", "/api/hoso?" + query)
+        return answer["items"], answer.get("tiep")
 
     def _call(self, method: str, path: str, body: dict | None = None) -> dict:
         data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None

@@ -25,6 +25,8 @@ log = logging.getLogger("motcua.portal_simulator")
 
 #: What the simulator does with the next sync requests, one mode each (then back to "ok").
 MODES = ("ok", "error500", "slow", "refuse", "drop")
+#: The most dossiers one reconciliation page lists (`so_luong` is capped to it).
+HELD_PAGE_MAX = 500
 
 
 @dataclass
@@ -37,6 +39,7 @@ class PortalState:
     submissions: dict[str, dict] = field(default_factory=dict)  # MaHoSoCong -> submission
     taken: set[str] = field(default_factory=set)
     modes: list[str] = field(default_factory=list)
+    held_pages: int = 0  # reconciliation pages served
     slow_seconds: float = 3.0
     push_url: str | None = None
     push_token: str | None = None
@@ -74,13 +77,24 @@ class PortalState:
                 if code not in self.taken and (not agencies or s.get("MaDonVi") in agencies)
             ]
 
-    def held(self, agencies: set[str]) -> list[dict]:
+    def held(self, agencies: set[str], after: str = "", limit: int = HELD_PAGE_MAX) -> dict:
+        """One page of the holdings in ascending MaHoSo after `after`, and the next page's cursor."""
         with self.lock:
-            return [
-                {"MaHoSo": code, "TrangThaiHoSo": p.get("TrangThaiHoSo"), "NgayHenTra": p.get("NgayHenTra")}
-                for code, p in sorted(self.holdings.items())
-                if not agencies or p.get("MaDonVi") in agencies
+            self.held_pages += 1
+            codes = sorted(
+                code
+                for code, p in self.holdings.items()
+                if code > after and (not agencies or p.get("MaDonVi") in agencies)
+            )
+            page = [
+                {
+                    "MaHoSo": code,
+                    "TrangThaiHoSo": self.holdings[code].get("TrangThaiHoSo"),
+                    "NgayHenTra": self.holdings[code].get("NgayHenTra"),
+                }
+                for code in codes[:limit]
             ]
+        return {"items": page, "tiep": page[-1]["MaHoSo"] if len(codes) > limit else None}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -104,7 +118,10 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == "/api/hoso-truc-tuyen":
             return self._json(200, {"items": self.state.offered(agencies)})
         if url.path == "/api/hoso":
-            return self._json(200, {"items": self.state.held(agencies)})
+            size = query.get("so_luong") or str(HELD_PAGE_MAX)
+            if not size.isdigit() or int(size) < 1:
+                return self._json(400, {"error": "so_luong must be a positive whole number"})
+            return self._json(200, self.state.held(agencies, query.get("sau", ""), min(int(size), HELD_PAGE_MAX)))
         self._json(404, {"error": "not found"})
 
     def do_POST(self):

@@ -262,16 +262,33 @@ def _follow_clock_pause(
         pause = open_pause or repositories.open_pause(session, dossier.id)
         if pause is not None:
             _end_pause(dossier, pause, now, calendar)
+            _restart_step_clocks(session, dossier.id, pause.started_at, now, calendar)
 
 
 def _end_pause(dossier: DossierRecord, pause, now, calendar) -> None:
     pause.ended_at = now
     if dossier.appointment_at is not None:
+        dossier.apology_check_at = now  # the forecast skipped the dossier while it waited
         dossier.appointment_at = deadlines.after_pause(calendar, dossier.appointment_at, pause.started_at, now)
         dossier.original_appointment_at = (
             deadlines.after_pause(calendar, dossier.original_appointment_at, pause.started_at, now)
             if dossier.re_appointment_reason is None
             else dossier.original_appointment_at
+        )
+
+
+def _restart_step_clocks(session, dossier_id: int, paused_from: datetime, now: datetime, calendar) -> None:
+    """The open steps' own clocks stopped with the legal one (the SLA sweep holds their alerts while
+    the dossier waits): each deadline moves by the working time its step waited, and the sweep
+    looks at the step again. A step opened by the change that ends the wait has not waited."""
+    for item_id, created_at, due_at, warn_at in repositories.open_step_deadlines(session, dossier_id, before=now):
+        waited_from = max(paused_from, created_at)
+        repositories.record_sla_level(
+            session,
+            item_id,
+            due_at=deadlines.after_pause(calendar, due_at, waited_from, now),
+            warn_at=deadlines.after_pause(calendar, warn_at, waited_from, now) if warn_at else None,
+            next_sla_at=now,
         )
 
 

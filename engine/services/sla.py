@@ -24,6 +24,7 @@ from engine.services import audit
 from engine.services import incidents
 from engine.services import outbox
 from engine.services.forecasts import Forecaster
+from engine.services.projection import CLOCK_PAUSING
 from engine.services.runtime import Runtime
 from engine.services.unit_of_work import transaction
 from engine.services.watchdog import Watchdog
@@ -34,6 +35,9 @@ from engine.store.records import DossierRecord
 from engine.store.records import WorkItemRecord
 
 WARNED, BREACHED = 1, 2
+#: What the sweep counts for a step it looked at without firing: its dossier's clock is stopped,
+#: or (after the clock restarted) its next level is not due yet.
+HELD = "held"
 #: A forecast that still fits is looked at again no sooner than this, even if the calendar
 #: arithmetic rounds its "stops fitting" instant to now.
 RECHECK_AFTER = timedelta(minutes=1)
@@ -56,9 +60,10 @@ def sweep(rt: Runtime, limit: int = 200, watchdog: Watchdog | None = None) -> di
     counts = {"warning": 0, "breach": 0, "escalation": 0, "failed": 0}
     while not watchdog.should_stop():
         fired = _sweep_batch(rt, limit, watchdog)
+        held = fired.pop(HELD)
         for kind, n in fired.items():
             counts[kind] += n
-        if not any(fired.values()):
+        if not any(fired.values()) and not held:
             break
     counts["apology"] = ask_for_apologies(rt, limit, watchdog)
     return counts
@@ -194,7 +199,7 @@ def forecast_reason_vi(outlook: Forecast) -> str:
 
 def _sweep_batch(rt: Runtime, limit: int, watchdog: Watchdog) -> dict[str, int]:
     """One batch of due levels, each step in its own savepoint (see _forecast_batch)."""
-    fired = {"warning": 0, "breach": 0, "escalation": 0, "failed": 0}
+    fired = {"warning": 0, "breach": 0, "escalation": 0, "failed": 0, HELD: 0}
     recovered = []
     with transaction(rt) as s:
         now = rt.clock.now()
@@ -220,9 +225,18 @@ def _fire_next_level(rt: Runtime, s: Session, item: WorkItemRecord, now) -> str:
     (they are the system's bookkeeping), so a clerk acting on the step at the same moment never
     gets a conflict from it."""
     dossier = s.get(DossierRecord, item.dossier_id)
+    if dossier.status in CLOCK_PAUSING:
+        # Waiting for the citizen (supplement, fees): the step's clock stops with the legal one.
+        # The wait's end moves its deadlines by the time waited and puts it back in the sweep.
+        repositories.record_sla_level(s, item.id, next_sla_at=None)
+        return HELD
     calendar = rt.calendars.for_unit(s, item.unit_code)
     escalations = _escalations(rt, s, dossier, item)
     level = _next_level(item, escalations)
+    due = _level_time(item, level, calendar)
+    if due is None or due > now:  # put back after a wait, its deadlines moved: not due yet
+        repositories.record_sla_level(s, item.id, next_sla_at=due)
+        return HELD
     changes, recipients = _apply(s, item, level, dossier, now)
     for username in recipients:
         outbox.enqueue(
@@ -252,13 +266,24 @@ def _fire_next_level(rt: Runtime, s: Session, item: WorkItemRecord, now) -> str:
     return level.kind
 
 
-def _next_level(item: WorkItemRecord, escalations: tuple[EscalationLevel, ...]) -> Level:
+def _next_level(item: WorkItemRecord, escalations: tuple[EscalationLevel, ...]) -> Level | None:
     if item.escalation_level < WARNED and item.warn_at is not None and item.warn_at < item.due_at:
         return Level(WARNED, "warning")
     if item.escalation_level < BREACHED:
         return Level(BREACHED, "breach")
     index = item.escalation_level - BREACHED
+    if index >= len(escalations):
+        return None
     return Level(item.escalation_level + 1, "escalation", escalations[index])
+
+
+def _level_time(item: WorkItemRecord, level: Level | None, calendar):
+    """When the level is due: the warning at warn_at, the breach at due, an escalation after it."""
+    if level is None or item.due_at is None:
+        return None
+    if level.escalation is not None:
+        return calendar.add(item.due_at, deadlines.parse_working_duration(level.escalation.after))
+    return item.warn_at if level.kind == "warning" else item.due_at
 
 
 def _next_time(due_at, level_number: int, escalations, calendar):

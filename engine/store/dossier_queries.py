@@ -103,6 +103,21 @@ def dossier_steps(session: Session, dossier_id: int) -> list[WorkItemRecord]:
     )
 
 
+def dossier_answers(session: Session, dossier_id: int) -> list[AuditEventRecord]:
+    """The messages another agency's system sent to the dossier's waiting steps, in order."""
+    return list(
+        session.scalars(
+            select(AuditEventRecord)
+            .where(
+                AuditEventRecord.dossier_id == dossier_id,
+                AuditEventRecord.action == "message",
+                AuditEventRecord.element_id.isnot(None),
+            )
+            .order_by(AuditEventRecord.at, AuditEventRecord.id)
+        )
+    )
+
+
 def dossier_history(session: Session, dossier_id: int) -> list[AuditEventRecord]:
     """Every audit event of the dossier in the order it happened."""
     return list(

@@ -162,19 +162,35 @@ def province_units(session: Session, province_code: str) -> list:
     )
 
 
-def province_dossiers(session: Session, unit_codes: list[str]) -> list:
+def dossier_page(session: Session, unit_code: str, after: str, limit: int) -> list:
+    """(code, status, appointment_at) of a unit's dossiers whose code follows `after`, in code
+    order as Python compares strings (keyset pagination on the unique code)."""
     from engine.store.records import DossierRecord
 
-    return list(
-        session.scalars(select(DossierRecord).where(DossierRecord.unit_code.in_(unit_codes)).order_by(DossierRecord.id))
+    code = _in_code_point_order(session, DossierRecord.code)
+    query = (
+        select(DossierRecord.code, DossierRecord.status, DossierRecord.appointment_at)
+        .where(DossierRecord.unit_code == unit_code, code > after)
+        .order_by(code)
+        .limit(limit)
     )
+    return list(session.execute(query))
 
 
-def decided_submissions(session: Session, unit_codes: list[str]) -> list[OnlineSubmissionRecord]:
-    return list(
-        session.scalars(
-            select(OnlineSubmissionRecord).where(
-                OnlineSubmissionRecord.unit_code.in_(unit_codes), OnlineSubmissionRecord.status.in_((3, 5))
-            )
-        )
+def decided_submission_page(session: Session, unit_code: str, after: str, limit: int) -> list:
+    """(portal_code, status) of a unit's online submissions refused (3) or sent back for a
+    supplement (5) whose portal code follows `after`, in code order (as dossier_page)."""
+    code = _in_code_point_order(session, OnlineSubmissionRecord.portal_code)
+    query = (
+        select(OnlineSubmissionRecord.portal_code, OnlineSubmissionRecord.status)
+        .where(OnlineSubmissionRecord.unit_code == unit_code, OnlineSubmissionRecord.status.in_((3, 5)), code > after)
+        .order_by(code)
+        .limit(limit)
     )
+    return list(session.execute(query))
+
+
+def _in_code_point_order(session: Session, column):
+    """PostgreSQL sorts text by the database's locale (which may skip '-' and '.'): the C collation
+    compares as Python does; SQLite's default (BINARY) already does."""
+    return column.collate("C") if session.get_bind().dialect.name == "postgresql" else column

@@ -253,7 +253,7 @@ class WorkItemRecord(Base):
         Index("ix_work_item_queue", "unit_code", "role", "state"),
         Index("ix_work_item_assignee", "assignee", "state"),
         Index("ix_work_item_sla", "next_sla_at"),
-        # The inbox (engine.store.inbox_queries): steps delegated out stay in their owner's tab;
+        # The inbox (engine.store.worklist_queries): steps delegated out stay in their owner's tab;
         # the group tab and its count read the commune's unassigned steps of the officer's roles.
         Index("ix_work_item_owner", "owner", "state"),
         Index("ix_work_item_group", "unit_code", "assignee", "role", "state", "due_at"),

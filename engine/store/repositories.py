@@ -166,6 +166,19 @@ def record_sla_level(session: Session, work_item_id: int, **values) -> None:
     )
 
 
+def open_step_deadlines(session: Session, dossier_id: int, *, before: datetime) -> list[tuple]:
+    """(id, created_at, due_at, warn_at) of the dossier's open steps with a deadline, opened before
+    `before`."""
+    table = WorkItemRecord.__table__
+    query = select(table.c.id, table.c.created_at, table.c.due_at, table.c.warn_at).where(
+        table.c.dossier_id == dossier_id,
+        table.c.state.in_(OPEN_STATES),
+        table.c.due_at.isnot(None),
+        table.c.created_at < before,
+    )
+    return [tuple(row) for row in session.execute(query)]
+
+
 def forecast_again(session: Session, now: datetime, unit_codes=None) -> int:
     """Ask the SLA sweep to forecast every running dossier (of these units) again: the working
     time left before their appointments changed (a calendar gained or lost a day)."""

@@ -12,11 +12,13 @@ from engine.domain.errors import InvalidAction
 from engine.domain.errors import PermissionDenied
 from engine.domain.model import DossierStatus
 from engine.services import fees
+from engine.services import sla
 from engine.services.payments import Payment
 from engine.services.payments import account
 from engine.store.records import DossierPauseRecord
 from engine.store.records import DossierRecord
 from engine.store.records import OutboxRecord
+from engine.store.records import WorkItemRecord
 from tests.conftest import vn
 from tests.factories import OTHER_COMMUNE
 from tests.factories import RECEPTION
@@ -149,3 +151,37 @@ def test_a_process_finished_while_unpaid_is_processed_and_its_pause_ends(runtime
         dossiers.complete_work_item(runtime, item.id, actor, data)
     done, _, pauses = reload(runtime, dossier.id)
     assert done.status == DossierStatus.PROCESSED and pauses[0].ended_at is not None
+
+
+def _open_step(rt, dossier_id) -> WorkItemRecord:
+    with rt.db.session() as s:
+        return s.scalars(
+            select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state == "open")
+        ).one()
+
+
+def _officers_alerted(rt) -> list[str]:
+    with rt.db.session() as s:
+        return list(s.scalars(select(OutboxRecord.subject).where(OutboxRecord.channel == "in_app")))
+
+
+def test_no_step_alert_nor_apology_while_the_dossier_waits_for_its_fees(runtime, five, clock):
+    dossier = receive(runtime, five)  # Monday 08:00, fees unpaid: status 6
+    step = _open_step(runtime, dossier.id)
+    assert (step.element_id, step.due_at) == ("tham_dinh", vn(2026, 3, 2, 17, 0))
+
+    clock.advance(days=2)  # Wednesday 08:00: the step would be two days late if its clock ran
+    counts = sla.sweep(runtime)
+    assert (counts["warning"], counts["breach"], counts["escalation"], counts["apology"]) == (0, 0, 0, 0)
+    assert _officers_alerted(runtime) == []
+
+    fees.record_payment(runtime, dossier.id, RECEPTION, Payment(10000, "cash"))
+    resumed = _open_step(runtime, dossier.id)  # its clock moved by the two working days it waited
+    assert resumed.due_at == vn(2026, 3, 4, 17, 0) and resumed.warn_at > clock.now()
+    assert sla.sweep(runtime)["warning"] == 0 and _officers_alerted(runtime) == []
+
+    clock.advance(hours=9, minutes=1)  # Wednesday 17:01: now it is late, and the alerts fire once
+    counts = sla.sweep(runtime)
+    assert (counts["warning"], counts["breach"]) == (1, 1)
+    assert sla.sweep(runtime)["breach"] == 0
+    assert any(subject.startswith("Quá hạn: Thẩm định") for subject in _officers_alerted(runtime))

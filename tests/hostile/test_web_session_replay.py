@@ -61,7 +61,10 @@ def test_a_new_password_ends_the_sessions_signed_in_with_the_old_one(hostile_app
 
 
 def test_production_cookies_are_secure_http_only_and_same_site(hostile_rt, clock, monkeypatch):
+    from engine import secret_box
+
     monkeypatch.setenv("MOTCUA_ENV", "production")
+    monkeypatch.setenv("MOTCUA_NOTIFY_KEYS", secret_box.new_key())
     app = make_app(hostile_rt, clock)
     try:
         client = app.test_client()

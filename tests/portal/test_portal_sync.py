@@ -13,6 +13,7 @@ from engine.services import outbox
 from engine.services import portal_admin
 from engine.services import portal_reconcile
 from engine.services.delivery import default_channels
+from engine.services.portal_client import PortalUnavailable
 from engine.services.portal_simulator import PortalSimulator
 from engine.store.records import OutboxRecord
 from tests.conftest import VN
@@ -167,6 +168,44 @@ def test_reconciliation_lists_what_the_portal_lacks_or_holds_otherwise(runtime, 
         (code, "status", str(synced.status), "9"),
         ("G22.100.70-260302-050002", "missing_at_portal", str(unsent.status), None),
     ]
+
+
+def test_reconciliation_reads_both_sides_a_page_at_a_time(runtime, clock, connected, simulator):
+    simulator.state.modes.append("refuse")
+    unsent = start(runtime, connected)
+    deliver(runtime, clock)
+    for _ in range(4):
+        start(runtime, connected)
+    deliver(runtime, clock)
+    held = sorted(simulator.state.holdings)
+    assert len(held) == 4
+    drifted = held[3]
+    simulator.state.holdings[drifted] = {**simulator.state.holdings[drifted], "TrangThaiHoSo": 9}
+    stranger = "G22.100.70-260301-059999"  # entered at the portal by hand, never ours
+    simulator.state.holdings[stranger] = {"MaDonVi": "G22.100.70", "TrangThaiHoSo": 2}
+
+    [report] = portal_reconcile.reconcile(runtime, page_size=2)
+
+    assert simulator.state.held_pages >= 3  # 5 codes of this commune at the portal, 2 a page
+    assert (report.ours, report.portal) == (5, 5)
+    assert [(d.code, d.what) for d in report.differences] == [
+        (stranger, "unknown_to_us"),
+        ("G22.100.70-260302-050001", "missing_at_portal"),
+        (drifted, "status"),
+    ]
+    assert unsent.code.endswith("-0001")
+    assert [(d.code, d.what) for d in portal_reconcile.reconcile(runtime)[0].differences] == [
+        (d.code, d.what) for d in report.differences
+    ]  # the same in one page
+
+
+def test_a_portal_listing_out_of_order_is_refused_not_misread(runtime, connected):
+    class Unsorted:
+        def dossier_page(self, agency_id, after, limit):
+            return [{"MaHoSo": "G22.100.70-260302-050002"}, {"MaHoSo": "G22.100.70-260302-050001"}], None
+
+    with pytest.raises(PortalUnavailable, match="ascending code order"):
+        portal_reconcile.reconcile(runtime, client_for=lambda setting: Unsorted())
 
 
 def test_bad_settings_are_refused_naming_the_setting(runtime, connected):

@@ -96,7 +96,9 @@ def drive(
                 select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier.id, WorkItemRecord.state == "open")
             )
         if item is None:
-            break
+            if not _answer_a_wait(rt, dossier.id, forms):
+                break
+            continue
         clock.advance(minutes=step_minutes)
         step = table[item.element_id]
         visits = plan.get(item.element_id, [])
@@ -110,6 +112,17 @@ def drive(
         dossiers.complete_work_item(rt, item.id, actor, data)
     with rt.db.read_session() as s:
         return s.get(DossierRecord, dossier.id)
+
+
+def _answer_a_wait(rt, dossier_id: int, forms: dict) -> bool:
+    """The other agency's system answers the step that waits for it (a liên thông receive task),
+    with what that step's form asks for; False when nothing waits."""
+    waits = dossiers.message_waits(rt, dossier_id)
+    if not waits:
+        return False
+    wait = waits[0]
+    dossiers.send_message(rt, dossier_id, wait.event, Actor.system(), answers({}, forms.get(wait.element_id, {}), None))
+    return True
 
 
 def history(rt, dossier_id):

@@ -448,3 +448,22 @@ def test_a_start_sent_again_with_its_idempotency_key_answers_with_the_same_dossi
     too_long = client.post("/api/v1/dossiers", json=body, headers={**bearer(token), "Idempotency-Key": "x" * 201})
     assert too_long.status_code == 422 and too_long.json["field"] == "Idempotency-Key"
     assert count(web_rt, DossierRecord) == 1
+
+
+def test_the_applicant_chooses_the_channels_to_be_told_on_as_at_the_desk(client, birth, token_for, web_rt):
+    token = token_for("mot_cua_1")
+    no_email = start(client, token, applicant={**APPLICANT, "notify": ["sms", "email"]})
+    assert no_email.status_code == 422 and no_email.json["field"] == "applicant.notify"
+    assert "email" in no_email.json["message"]
+    fax = start(client, token, applicant={**APPLICANT, "notify": ["fax"]})
+    assert fax.status_code == 422 and fax.json["field"].startswith("applicant.notify")
+    assert count(web_rt, DossierRecord) == 0
+
+    told = {**APPLICANT, "email": "an@example.vn", "notify": ["sms", "email", "sms"]}
+    started = start(client, token, applicant=told)
+    assert started.status_code == 201, started.json
+    status = client.get(f"/api/v1/dossiers/{started.json['code']}", headers=bearer(token)).json
+    assert status["applicant"]["notify"] == ["sms", "email"]
+
+    applicant = client.get("/api/v1/openapi.json").json["components"]["schemas"]["Applicant"]
+    assert applicant["properties"]["notify"]["items"]["enum"] == ["sms", "zalo", "email"]

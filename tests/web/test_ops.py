@@ -7,8 +7,10 @@ import json
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
+from engine import secret_box
 from engine.services import worker
 from engine.services.delivery import default_channels
 from engine.store.operations_records import IncidentRecord
@@ -95,6 +97,10 @@ def test_production_sends_the_session_cookie_only_over_https(monkeypatch, tmp_pa
     monkeypatch.setenv("MOTCUA_ENV", "production")
     monkeypatch.setenv("MOTCUA_SECRET_KEY", "k" * 64)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    monkeypatch.delenv("MOTCUA_NOTIFY_KEYS", raising=False)
+    with pytest.raises(RuntimeError, match="set MOTCUA_NOTIFY_KEYS"):
+        create_app()  # the notification providers' secrets need their key
+    monkeypatch.setenv("MOTCUA_NOTIFY_KEYS", secret_box.new_key())
     app = create_app()
     assert (
         app.config["SESSION_COOKIE_SECURE"],

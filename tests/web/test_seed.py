@@ -9,6 +9,7 @@ from configurator import catalogue
 from configurator import library
 from configurator import variants
 from engine.documents import FolderStore
+from engine.services import dossiers
 from engine.services.runtime import Runtime
 from engine.store.attachment_records import AttachmentRecord
 from engine.store.records import DossierRecord
@@ -73,6 +74,16 @@ def test_demo_data_covers_communes_roles_procedures_and_dossier_states(sqlite_da
     assert set(channels) == {"counter", "online", "post"}
     assert 0.12 <= channels["online"] / sum(channels.values()) <= 0.16
     assert late_open > 0
+    # Some liên thông dossiers wait for the police's or social insurance's system to answer.
+    with sqlite_database.read_session() as s:
+        interconnected = list(
+            s.scalars(
+                select(DossierRecord.id)
+                .join(ProcessDefinitionRecord, ProcessDefinitionRecord.id == DossierRecord.definition_id)
+                .where(ProcessDefinitionRecord.key.like("lien_thong_%"), DossierRecord.run_state == "running")
+            )
+        )
+    assert any(dossiers.message_waits(rt, dossier_id) for dossier_id in interconnected)
     # The demo dossiers carry what their steps entered and a few small generated documents.
     assert kinds["reception"] > 0 and kinds["result"] > 0
     assert any(

@@ -21,6 +21,8 @@ from engine.domain.figures import STEP_FIGURES
 from engine.domain.limits import REASON_MAX
 from engine.domain.model import Channel
 from engine.domain.model import Worklist
+from engine.services.citizen_channels import APPLICANT_CHANNELS
+from engine.services.citizen_channels import CHANNEL_ADDRESS
 from web.display import LOCAL_TZ as VN
 from web.guards import DB_INT_MAX
 
@@ -170,6 +172,29 @@ class ApplicantSchema(ma.Schema):
     phone = fields.String(validate=validate.Regexp(r"^[0-9+ ]{8,15}$", error="is not a phone number"))
     email = fields.Email(validate=validate.Length(max=200))
     address = fields.String(validate=validate.Length(max=500))
+    notify = fields.List(
+        fields.String(validate=validate.OneOf(APPLICANT_CHANNELS)),
+        validate=validate.Length(max=len(APPLICANT_CHANNELS)),
+        metadata={
+            "description": "Kênh người nộp đồng ý nhận thông báo: sms, zalo (cần phone), email (cần email)",
+            "example": ["sms", "email"],
+        },
+    )
+
+    @ma.validates_schema
+    def _notify_has_an_address(self, data, **kwargs):
+        """As the desk's form: a channel the applicant chose needs the address it is sent to."""
+        for channel in data.get("notify") or ():
+            if not data.get(CHANNEL_ADDRESS[channel]):
+                raise ValidationError(
+                    f"{channel} needs the applicant's {CHANNEL_ADDRESS[channel]}", field_name="notify"
+                )
+
+    @ma.post_load
+    def _each_channel_once(self, data, **kwargs):
+        if "notify" in data:
+            data["notify"] = list(dict.fromkeys(data["notify"]))
+        return data
 
 
 class StartDossierSchema(ma.Schema):
@@ -287,11 +312,13 @@ class DataFieldSchema(ma.Schema):
 
 
 class DataEntrySchema(ma.Schema):
-    work_item_id = fields.Integer()
+    work_item_id = fields.Integer(
+        allow_none=True, metadata={"description": "null: the answer another agency's system sent (liên thông)"}
+    )
     completed_by = fields.String(allow_none=True)
     on_behalf_of = fields.String(allow_none=True)
     completed_at = fields.String(metadata={"description": "ISO 8601"})
-    fields_ = fields.List(fields.Nested(DataFieldSchema), data_key="fields")
+    fields_ = fields.List(fields.Nested(DataFieldSchema), data_key="fields", attribute="fields")
 
 
 class DataStepSchema(ma.Schema):

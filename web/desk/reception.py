@@ -24,6 +24,7 @@ from engine.domain.attachments import Upload
 from engine.domain.errors import EngineError
 from engine.domain.model import Channel
 from engine.services import stored_files
+from engine.services.citizen_channels import CHANNEL_ADDRESS
 from engine.services.payments import Payment
 from engine.store import catalogue_records
 from engine.store import queries
@@ -41,8 +42,6 @@ from web.wiring import runtime
 reception_required = roles_required(lambda u: u.is_clerk and "mot_cua" in u.roles)
 APPLICANT_FIELDS = ("id_number", "phone", "address", "email")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
-#: Where each notification channel the applicant accepts finds its address (the field to fill).
-CHANNEL_ADDRESS = {"sms": "phone", "zalo": "phone", "email": "email"}
 PAYMENT_METHODS = ("cash", "bank", "portal")
 ID_NUMBER = re.compile(r"^[0-9]{9,12}$")
 PHONE = re.compile(r"^[0-9+ ]{8,15}$")

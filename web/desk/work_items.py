@@ -317,6 +317,8 @@ def render_page(
         "field_errors": field_errors or {},
         "errors": errors or {},
         "record": dossier_record.data_of(rt, view.dossier.id, view.definition.id),
+        # No step of ours open: it may wait for another agency's system (liên thông).
+        "waits": [] if open_step else dossiers.message_waits(rt, view.dossier.id),
         # The leader's decision rests on what the step before proposed: it leads their page.
         "proposal": dossier_record.proposal_for(rt, view.dossier.id, view.definition.id, item.element_id)
         if open_step and current_user.actor().is_supervising()

@@ -1,4 +1,4 @@
-"""The inbox's reads (engine.store.inbox_queries) as the indexes of migration 0013 serve them: a
+"""The inbox's reads (engine.store.worklist_queries) as the indexes of migration 0013 serve them: a
 step delegated out stays in its owner's tab, every tab's count is what it lists under the same
 filters, and a text search finds the unit's dossiers only."""
 
