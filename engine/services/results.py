@@ -92,7 +92,7 @@ def _issue_one(rt: Runtime, signing_id: int, watchdog) -> int:
                 return 0
             subject = incidents.Subject(INCIDENT_KIND, row.id, dossier_id=row.dossier_id, work_item_id=row.work_item_id)
             with watchdog.item() if watchdog is not None else nullcontext():
-                signed, settings = _render_and_sign(rt, s, row)
+                signed, settings = _render_and_sign(rt, s, row, now)
         with rt.db.session() as s:
             row = citizen_records.lock_signing(s, signing_id)
             if row is None:  # another worker stored it meanwhile
@@ -123,11 +123,11 @@ def issue_pending(rt: Runtime, dossier_id: int) -> None:
 
 def issue(rt: Runtime, s: Session, row: ResultSigningRecord, now: datetime) -> None:
     """Render, sign, store and keep one result inside the caller's transaction (the demo's seed)."""
-    signed, settings = _render_and_sign(rt, s, row)
+    signed, settings = _render_and_sign(rt, s, row, now)
     store(rt, s, row, signed, settings, now)
 
 
-def _render_and_sign(rt: Runtime, s: Session, row: ResultSigningRecord):
+def _render_and_sign(rt: Runtime, s: Session, row: ResultSigningRecord, now: datetime):
     dossier = s.get(DossierRecord, row.dossier_id)
     unit = s.get(UnitRecord, dossier.unit_code)
     settings = signing.settings_from_environment(rt.db.url)
@@ -135,7 +135,11 @@ def _render_and_sign(rt: Runtime, s: Session, row: ResultSigningRecord):
     leader = inbox_queries.full_names(s, [row.approved_by]).get(row.approved_by, row.approved_by)
     html = render_html(s, dossier, unit, leader, row, rt.calendars.for_unit(s, dossier.unit_code).tz)
     signed = signing.sign_pdf(
-        pdf.html_to_pdf(html), certificate, reason=f"Ký duyệt kết quả hồ sơ {dossier.code}", location=unit.name
+        pdf.html_to_pdf(html),
+        certificate,
+        reason=f"Ký duyệt kết quả hồ sơ {dossier.code}",
+        location=unit.name,
+        at=now,
     )
     return signed, settings
 
