@@ -90,9 +90,9 @@ NUMBERS = {
     "bo_sung": "Mẫu số 02",
     "tu_choi": "Mẫu số 03",
     "xin_loi": "Mẫu số 04",
-    "kiem_soat": "Mẫu số 05",
-    "so_theo_doi": "Mẫu số 06",
-    "dung": "Thông tư 03/2025/TT-VPCP",
+    "dung": "Mẫu số 05",
+    "kiem_soat": "Mẫu số 06",
+    "so_theo_doi": "Mẫu số 07",
 }
 TITLES = {
     "tiep_nhan": "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ",
@@ -112,7 +112,7 @@ def test_the_seven_forms_print_as_pdf_with_their_number_and_a_qr_that_opens_the_
         answer = client.get(f"/ban-lam-viec/in/{dossier.id}/{kind}.pdf")
         assert answer.status_code == 200 and answer.mimetype == "application/pdf", kind
         text, codes = pages_of(answer.data, f"form-{kind}")
-        assert NUMBERS[kind] in text and TITLES[kind] in text, kind
+        assert NUMBERS[kind] in text and "Thông tư 03/2025/TT-VPCP" in text and TITLES[kind] in text, kind
         assert dossier.code in text, kind
         assert codes == [f"http://localhost/tra-cuu?ma={dossier.code}&k={qr_token(dossier.code, 'test')}"], kind
     assert client.get(f"/ban-lam-viec/in/{by_kind['bo_sung'].id}/xin_loi.pdf").status_code == 404

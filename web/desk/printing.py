@@ -1,5 +1,5 @@
-"""The forms the one-stop office prints for a dossier (Circular 01/2018 forms, renumbered by
-Circular 03/2025): HTML with print CSS, or the same page as PDF (WeasyPrint), each with its
+"""The forms the one-stop office prints for a dossier (Appendix I of Circular 03/2025/TT-VPCP, which
+took over and renumbered Circular 01/2018's forms): HTML with print CSS, or the same page as PDF (WeasyPrint), each with its
 official form number and a QR code that opens the dossier's public lookup."""
 
 from __future__ import annotations
@@ -45,18 +45,19 @@ KINDS = {
     "dung": "Thông báo về việc dừng xử lý hồ sơ",
     "bien_lai": "Biên lai thu phí, lệ phí",
 }
-#: The official form numbers (Circular 01/2018/TT-VPCP, Mẫu số 01-06). The stop notice comes from
-#: Art. 7 of Circular 03/2025/TT-VPCP, whose own numbering of the forms we could not verify.
+#: The official form numbers: Appendix I of Circular 03/2025/TT-VPCP (in force since 15 Sep 2025,
+#: replacing Circular 01/2018's Mẫu số 01-06). It adds the stop notice as Mẫu số 05, so the control
+#: slip and the log moved to 06 and 07 (docs/signing.md, "The printed forms' numbers").
 FORM_NUMBERS = {
     "tiep_nhan": "Mẫu số 01",
     "bo_sung": "Mẫu số 02",
     "tu_choi": "Mẫu số 03",
     "xin_loi": "Mẫu số 04",
-    "kiem_soat": "Mẫu số 05",
-    "so_theo_doi": "Mẫu số 06",
-    "dung": "Mẫu thông báo dừng (Điều 7)",
+    "dung": "Mẫu số 05",
+    "kiem_soat": "Mẫu số 06",
+    "so_theo_doi": "Mẫu số 07",
 }
-FORM_SOURCES = {kind: "Thông tư 01/2018/TT-VPCP" for kind in FORM_NUMBERS} | {"dung": "Thông tư 03/2025/TT-VPCP"}
+FORM_SOURCE = "Phụ lục I, Thông tư 03/2025/TT-VPCP"
 
 PAYMENT_METHODS = {"cash": "Tiền mặt", "bank": "Chuyển khoản", "portal": "Thanh toán trực tuyến"}
 # A form that has nothing to say yet is not printed blank: say why instead.
@@ -117,7 +118,7 @@ def render_form(dossier_id: int, kind: str, papers, back_url: str | None = None,
         lookup_url=lookup_url,
         qr=_qr_svg(lookup_url),
         form_number=FORM_NUMBERS.get(kind),
-        form_source=FORM_SOURCES.get(kind),
+        form_source=FORM_SOURCE,
         as_pdf=as_pdf,
         kind=kind,
         back_url=back_url,
@@ -156,7 +157,7 @@ def _qr_svg(url: str) -> Markup:
 @bp.get("/so-theo-doi", endpoint="register")
 @clerk_required
 def unit_register():
-    """The unit's register of dossiers for a period (Circular 01/2018 form: one line per dossier)."""
+    """The unit's register of dossiers for a period (the dossier log, Mẫu số 07: one line per dossier)."""
     rt = runtime()
     today = rt.clock.now().astimezone(VN).date()
     try:
