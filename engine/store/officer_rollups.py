@@ -178,6 +178,38 @@ def window(session: Session, units, first: date, last: date) -> dict[tuple[str, 
     return found
 
 
+def window_of_definitions(
+    session: Session, units, start: datetime, end: datetime, definition_ids
+) -> dict[tuple[str, str], list[int]]:
+    """`window`'s sums for the dossiers of some template versions only (one procedure), counted
+    from the steps and the audit log themselves, since the daily rows are not kept per procedure.
+    Every earlier step of the dossiers the period touched is read too, so that a dossier counts
+    for an officer in the period of their first step in it, as in the daily rows."""
+    w, a, d = WorkItemRecord, AuditEventRecord, DossierRecord
+    found: dict[tuple[str, str], list[int]] = {}
+
+    def count(at: datetime, unit: str, who: str, column: str) -> None:
+        if start <= at < end and unit in units:
+            found.setdefault((unit, who), [0] * len(kpi.COLUMNS))[kpi.COLUMNS.index(column)] += 1
+
+    touched = (
+        select(w.dossier_id)
+        .join(d, d.id == w.dossier_id)
+        .where(
+            w.state == "completed",
+            w.completed_at >= start,
+            w.completed_at < end,
+            w.unit_code.in_(sorted(units)),
+            d.definition_id.in_(definition_ids),
+        )
+        .distinct()
+    )
+    connection = session.connection()
+    _count_steps(connection, count, w.dossier_id.in_(touched), w.completed_at < end)
+    _count_events(connection, count, a.at >= start, a.at < end, d.definition_id.in_(definition_ids))
+    return found
+
+
 # -- recount ----------------------------------------------------------------------------------------------
 
 
@@ -195,14 +227,14 @@ def recount(connection: Connection) -> dict[tuple[str, date, str, str], list[int
     return dict(rows)
 
 
-def _count_steps(connection: Connection, count) -> None:
+def _count_steps(connection: Connection, count, *conditions) -> None:
     w = WorkItemRecord
     seen: set[tuple] = set()
     query = (
         select(
             w.dossier_id, w.unit_code, w.completed_by, w.completed_at, w.classification, w.working_minutes, w.outcome
         )
-        .where(w.state == "completed", w.completed_by.is_not(None))
+        .where(w.state == "completed", w.completed_by.is_not(None), *conditions)
         .order_by(w.completed_at, w.id)
     )
     for dossier_id, unit, who, at, classification, minutes, outcome in connection.execute(query):
@@ -217,18 +249,21 @@ def _count_steps(connection: Connection, count) -> None:
                 count(at, unit, key[2], "dossiers")
 
 
-def _count_events(connection: Connection, count) -> None:
+def _count_events(connection: Connection, count, *conditions) -> None:
     a, w, d = AuditEventRecord, WorkItemRecord, DossierRecord
     moves = (
         select(a.at, a.action, a.detail, w.unit_code)
         .join(w, w.id == a.work_item_id)
-        .where(a.action.in_(("return", "reassign")))
+        .join(d, d.id == a.dossier_id)
+        .where(a.action.in_(("return", "reassign")), *conditions)
     )
     for at, action, detail, unit in connection.execute(moves):
         who = (detail or {}).get(CAUSED_BY if action == "return" else TAKEN_FROM)
         if who:
             count(at, unit, who, "returns_caused" if action == "return" else "reassigned")
-    letters = select(a.at, a.detail, d.unit_code).join(d, d.id == a.dossier_id).where(a.action == "reappoint")
+    letters = (
+        select(a.at, a.detail, d.unit_code).join(d, d.id == a.dossier_id).where(a.action == "reappoint", *conditions)
+    )
     for at, detail, unit in connection.execute(letters):
         for who in (UNIT, *((detail or {}).get(LATE_OFFICERS) or ())):
             count(at, unit, who, "apologies")
