@@ -9,7 +9,6 @@ from datetime import datetime
 from datetime import time
 from datetime import timedelta
 
-import segno
 from flask import abort
 from flask import current_app
 from flask import render_template
@@ -19,6 +18,7 @@ from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup
 
+from engine import pdf
 from engine.services import citizen_copies
 from engine.services import dossier_papers
 from engine.services import payments
@@ -150,8 +150,8 @@ def _issued_at(kind: str, papers, stop, fee_account=None) -> datetime | None:
 
 
 def _qr_svg(url: str) -> Markup:
-    """An inline SVG QR code (no image request, prints sharp); segno escapes nothing we pass in."""
-    return Markup(segno.make(url, error="m").svg_inline(scale=3, title="Mã QR tra cứu hồ sơ"))
+    """The engine's inline SVG QR code (no image request, prints sharp), as markup for the page."""
+    return Markup(pdf.qr_svg(url))
 
 
 @bp.get("/so-theo-doi", endpoint="register")
