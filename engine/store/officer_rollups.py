@@ -15,8 +15,12 @@ from datetime import date
 from datetime import datetime
 
 from sqlalchemy import Date
+from sqlalchemy import and_
 from sqlalchemy import bindparam
+from sqlalchemy import case
 from sqlalchemy import func
+from sqlalchemy import literal
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -184,14 +188,29 @@ def window_of_definitions(
     """`window`'s sums for the dossiers of some template versions only (one procedure), counted
     from the steps and the audit log themselves, since the daily rows are not kept per procedure.
     Every earlier step of the dossiers the period touched is read too, so that a dossier counts
-    for an officer in the period of their first step in it, as in the daily rows."""
-    w, a, d = WorkItemRecord, AuditEventRecord, DossierRecord
+    for an officer in the period of their first step in it, as in the daily rows; the steps are
+    counted in SQL (a year of a busy procedure is a few hundred thousand steps), the few events in
+    Python as `recount` does."""
+    a, d = AuditEventRecord, DossierRecord
     found: dict[tuple[str, str], list[int]] = {}
+    for by_officer in (True, False):
+        for unit, who, *counts in session.execute(_period_steps(units, start, end, definition_ids, by_officer)):
+            sums = found.setdefault((unit, who), [0] * len(kpi.COLUMNS))
+            for i, n in enumerate(counts):
+                sums[i] += int(n or 0)
 
     def count(at: datetime, unit: str, who: str, column: str) -> None:
-        if start <= at < end and unit in units:
+        if unit in units:
             found.setdefault((unit, who), [0] * len(kpi.COLUMNS))[kpi.COLUMNS.index(column)] += 1
 
+    _count_events(session.connection(), count, a.at >= start, a.at < end, d.definition_id.in_(definition_ids))
+    return found
+
+
+def _period_steps(units, start: datetime, end: datetime, definition_ids, by_officer: bool):
+    """The KPI columns of the steps completed in [start, end) in `units` of those template versions,
+    per (unit, officer), or per (unit, '') with the unit's dossiers handled only."""
+    w, d = WorkItemRecord, DossierRecord
     touched = (
         select(w.dossier_id)
         .join(d, d.id == w.dossier_id)
@@ -204,10 +223,42 @@ def window_of_definitions(
         )
         .distinct()
     )
-    connection = session.connection()
-    _count_steps(connection, count, w.dossier_id.in_(touched), w.completed_at < end)
-    _count_events(connection, count, a.at >= start, a.at < end, d.definition_id.in_(definition_ids))
-    return found
+    partition = [w.dossier_id, w.unit_code, *([w.completed_by] if by_officer else [])]
+    steps = (
+        select(
+            w.unit_code.label("unit"),
+            (w.completed_by if by_officer else literal(UNIT)).label("who"),
+            w.completed_at.label("at"),
+            w.classification.label("cls"),
+            w.outcome["ket_qua"].as_string().label("decision"),
+            w.working_minutes.label("minutes"),
+            func.row_number().over(partition_by=partition, order_by=(w.completed_at, w.id)).label("rank"),
+        )
+        .where(
+            w.state == "completed",
+            w.completed_by.is_not(None),
+            w.dossier_id.in_(touched),
+            w.completed_at < end,
+            w.unit_code.in_(sorted(units)),
+        )
+        .subquery()
+    )
+    c = steps.c
+
+    def counted(condition):
+        return func.sum(case((condition, 1), else_=0))
+
+    cells = {"dossiers": counted(c.rank == 1)}
+    if by_officer:
+        bucket = case(
+            *((c.minutes <= bound, i) for i, bound in enumerate(kpi.BUCKET_BOUNDS)), else_=len(kpi.BUCKET_BOUNDS)
+        )
+        cells |= {column: counted(c.cls == name) for name, column in _STEP_CLASS.items()}
+        cells["step_no_deadline"] = counted(or_(c.cls.is_(None), c.cls.not_in(tuple(_STEP_CLASS))))
+        cells["supplements"] = counted(c.decision.in_(sorted(SUPPLEMENT_DECISIONS)))
+        cells |= {column: counted(and_(c.minutes.is_not(None), bucket == i)) for i, column in enumerate(kpi.HISTOGRAM)}
+    columns = [cells.get(column, literal(0)) for column in kpi.COLUMNS]
+    return select(c.unit, c.who, *columns).where(c.at >= start).group_by(c.unit, c.who)
 
 
 # -- recount ----------------------------------------------------------------------------------------------
@@ -227,14 +278,14 @@ def recount(connection: Connection) -> dict[tuple[str, date, str, str], list[int
     return dict(rows)
 
 
-def _count_steps(connection: Connection, count, *conditions) -> None:
+def _count_steps(connection: Connection, count) -> None:
     w = WorkItemRecord
     seen: set[tuple] = set()
     query = (
         select(
             w.dossier_id, w.unit_code, w.completed_by, w.completed_at, w.classification, w.working_minutes, w.outcome
         )
-        .where(w.state == "completed", w.completed_by.is_not(None), *conditions)
+        .where(w.state == "completed", w.completed_by.is_not(None))
         .order_by(w.completed_at, w.id)
     )
     for dossier_id, unit, who, at, classification, minutes, outcome in connection.execute(query):
