@@ -1,9 +1,10 @@
 """The result as a signed document: a leader's approval (the step's decision `duyet`) asks, in the
-approval's own transaction, for the dossier's result PDF (where signing is configured); the worker renders it (engine/templates/
-result.html, with a QR code that opens the dossier's lookup page by a token of its own), signs it with the unit's certificate
-(PAdES, engine.signing), stores it as the dossier's result file and keeps it in the citizen's data
-store. A failure to render or sign is an incident retried by the worker (engine.services.incidents);
-the approval stands and the result is never lost, only late."""
+approval's own transaction, for the dossier's result PDF (where signing is configured); the worker
+renders it (engine/templates/result.html, with a QR code that opens the dossier's lookup page by a
+token of its own), signs it with the unit's certificate (PAdES, engine.signing, dated by the
+engine's clock), stores it as the dossier's result file and keeps it in the citizen's data store.
+A failure to render or sign is an incident retried by the worker (engine.services.incidents); the
+approval stands and the result is never lost, only late."""
 
 from __future__ import annotations
 
