@@ -61,7 +61,7 @@ def main() -> None:
             started = time.perf_counter()
             document = pdf.html_to_pdf(page(number))
             rendered = time.perf_counter()
-            signed = signing.sign_pdf(document, certificate, reason="Ký duyệt kết quả", location="Hà Nội")
+            signed = signing.sign_pdf(document, certificate, reason="Ký duyệt kết quả", location="Hà Nội", at=now)
             done = time.perf_counter()
             assert signing.verify_pdf(signed, settings.trust_roots, now).valid
             checked = time.perf_counter()

@@ -136,8 +136,11 @@ def _signer(cert: UnitCertificate):
     return signer
 
 
-def sign_pdf(pdf: bytes, cert: UnitCertificate | None, *, reason: str, location: str | None = None) -> bytes:
-    """The PDF with one PAdES baseline signature by the unit's certificate over all of it."""
+def sign_pdf(
+    pdf: bytes, cert: UnitCertificate | None, *, reason: str, at: datetime, location: str | None = None
+) -> bytes:
+    """The PDF with one PAdES baseline signature by the unit's certificate over all of it, dated `at`
+    (the product's clock: the signature dictionary's /M and the CMS signing-time attribute)."""
     if cert is None:
         raise SigningUnavailable(
             "the unit has no signing certificate configured (%(variable)s)", variable=CONFIG_VARIABLE
@@ -149,8 +152,26 @@ def sign_pdf(pdf: bytes, cert: UnitCertificate | None, *, reason: str, location:
     meta = signers.PdfSignatureMetadata(
         field_name="ChuKySo", reason=reason, location=location, subfilter=fields.SigSeedSubFilter.PADES
     )
-    out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), meta, signer=_signer(cert))
-    return out.getvalue()
+    pdf_signer = _clocked_pdf_signer(signers.PdfSigner)(meta, signer=_signer(cert), signing_time=at)
+    return pdf_signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf))).getvalue()
+
+
+def _clocked_pdf_signer(base):
+    """pyHanko's PdfSigner dated by the given time instead of the machine's: pyHanko (0.38) reads
+    datetime.now() into the signing session and offers no parameter for it, so the session's
+    `system_time` (what both dates are written from) is set as soon as the session exists."""
+
+    class ClockedPdfSigner(base):
+        def __init__(self, *args, signing_time: datetime, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.signing_time = signing_time
+
+        def init_signing_session(self, pdf_out, existing_fields_only=False):
+            session = super().init_signing_session(pdf_out, existing_fields_only=existing_fields_only)
+            session.system_time = self.signing_time
+            return session
+
+    return ClockedPdfSigner
 
 
 @dataclass(frozen=True)
@@ -176,7 +197,7 @@ def _roots(paths: Iterable[Path]):
     return [load_cert_from_pemder(str(p)) for p in paths]
 
 
-def verify_pdf(pdf: bytes, trust_roots: Iterable[Path], moment: datetime | None = None) -> Verdict:
+def verify_pdf(pdf: bytes, trust_roots: Iterable[Path], moment: datetime) -> Verdict:
     """Check the PDF's last signature: the bytes it covers, the whole file covered (nothing added
     after), and the signer's chain up to one of the trust roots at `moment` (the product's clock)."""
     from pyhanko.pdf_utils.misc import PdfReadError

@@ -1,9 +1,10 @@
 """The result as a signed document: a leader's approval (the step's decision `duyet`) asks, in the
-approval's own transaction, for the dossier's result PDF (where signing is configured); the worker renders it (engine/templates/
-result.html, with the QR of the dossier's lookup page), signs it with the unit's certificate
-(PAdES, engine.signing), stores it as the dossier's result file and keeps it in the citizen's data
-store. A failure to render or sign is an incident retried by the worker (engine.services.incidents);
-the approval stands and the result is never lost, only late."""
+approval's own transaction, for the dossier's result PDF (where signing is configured); the worker
+renders it (engine/templates/result.html, with a QR code that opens the dossier's lookup page by a
+token of its own), signs it with the unit's certificate (PAdES, engine.signing, dated by the
+engine's clock), stores it as the dossier's result file and keeps it in the citizen's data store.
+A failure to render or sign is an incident retried by the worker (engine.services.incidents); the
+approval stands and the result is never lost, only late."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from urllib.parse import urlencode
 from engine import pdf
 from engine import signing
 from engine.domain import decisions
+from engine.domain import lookup_tokens
 from engine.domain import vn_dates
 from engine.domain.assignment import Actor
 from engine.domain.attachments import AttachmentKind
@@ -64,9 +66,10 @@ def note_approval(
     return row
 
 
-def lookup_url(code: str) -> str:
+def lookup_url(code: str, token: str) -> str:
+    """The public lookup of the dossier, opened by the result's own token (no digits to type)."""
     base = os.environ.get(PUBLIC_URL_VARIABLE) or DEFAULT_PUBLIC_URL
-    return f"{base.rstrip('/')}/tra-cuu?{urlencode({'ma': code})}"
+    return f"{base.rstrip('/')}/tra-cuu?{urlencode({'ma': code, 'k': token})}"
 
 
 def issue_due(rt: Runtime, batch: int = 20, watchdog=None) -> dict[str, int]:
@@ -94,12 +97,12 @@ def _issue_one(rt: Runtime, signing_id: int, watchdog) -> int:
                 return 0
             subject = incidents.Subject(INCIDENT_KIND, row.id, dossier_id=row.dossier_id, work_item_id=row.work_item_id)
             with watchdog.item() if watchdog is not None else nullcontext():
-                signed, settings = _render_and_sign(rt, s, row)
+                signed, settings, token = _render_and_sign(rt, s, row, now)
         with rt.db.session() as s:
             row = citizen_records.lock_signing(s, signing_id)
             if row is None:  # another worker stored it meanwhile
                 return 0
-            store(rt, s, row, signed, settings, now)
+            store(rt, s, row, signed, settings, now, token)
             incidents.succeeded(s, INCIDENT_KIND, [row.id], now)
             audit.write_pending(s)
         return 1
@@ -125,26 +128,33 @@ def issue_pending(rt: Runtime, dossier_id: int) -> None:
 
 def issue(rt: Runtime, s: Session, row: ResultSigningRecord, now: datetime) -> None:
     """Render, sign, store and keep one result inside the caller's transaction (the demo's seed)."""
-    signed, settings = _render_and_sign(rt, s, row)
-    store(rt, s, row, signed, settings, now)
+    signed, settings, token = _render_and_sign(rt, s, row, now)
+    store(rt, s, row, signed, settings, now, token)
 
 
-def _render_and_sign(rt: Runtime, s: Session, row: ResultSigningRecord):
+def _render_and_sign(rt: Runtime, s: Session, row: ResultSigningRecord, now: datetime):
     dossier = s.get(DossierRecord, row.dossier_id)
     unit = s.get(UnitRecord, dossier.unit_code)
     settings = signing.settings_from_environment(rt.db.url)
     certificate = settings.for_unit(rt.calendars.chain(s, dossier.unit_code))
     leader = people_queries.full_names(s, [row.approved_by]).get(row.approved_by, row.approved_by)
-    html = render_html(s, dossier, unit, leader, row, rt.calendars.for_unit(s, dossier.unit_code).tz)
+    token = lookup_tokens.new_token()
+    html = render_html(s, dossier, unit, leader, row, rt.calendars.for_unit(s, dossier.unit_code).tz, token)
     signed = signing.sign_pdf(
-        pdf.html_to_pdf(html), certificate, reason=f"Ký duyệt kết quả hồ sơ {dossier.code}", location=unit.name
+        pdf.html_to_pdf(html),
+        certificate,
+        reason=f"Ký duyệt kết quả hồ sơ {dossier.code}",
+        location=unit.name,
+        at=now,
     )
-    return signed, settings
+    return signed, settings, token
 
 
-def store(rt: Runtime, s: Session, row: ResultSigningRecord, signed: bytes, settings, now: datetime) -> None:
-    """The signed PDF as the dossier's result file, the owed row closed, the history and the
-    citizen's data store told."""
+def store(
+    rt: Runtime, s: Session, row: ResultSigningRecord, signed: bytes, settings, now: datetime, token: str
+) -> None:
+    """The signed PDF as the dossier's result file, the owed row closed (with the digest of the
+    lookup token its QR code carries), the history and the citizen's data store told."""
     dossier = s.get(DossierRecord, row.dossier_id)
     verdict = signing.verify_pdf(signed, settings.trust_roots, now)
     staged = stored_files.stage(Upload(f"{dossier.code}-ket-qua.pdf", "application/pdf", signed), AttachmentKind.RESULT)
@@ -153,6 +163,7 @@ def store(rt: Runtime, s: Session, row: ResultSigningRecord, signed: bytes, sett
         s.flush()
     row.status, row.due_at, row.attachment_id = "signed", None, attachment.id
     row.signer, row.signed_at = verdict.signer, now
+    row.lookup_token_sha256 = lookup_tokens.digest(token)
     audit.record(
         s,
         at=now,
@@ -166,12 +177,14 @@ def store(rt: Runtime, s: Session, row: ResultSigningRecord, signed: bytes, sett
     citizen_store.keep_completed(s, dossier, now)
 
 
-def render_html(s: Session, dossier: DossierRecord, unit: UnitRecord, leader: str, row: ResultSigningRecord, tz) -> str:
+def render_html(
+    s: Session, dossier: DossierRecord, unit: UnitRecord, leader: str, row: ResultSigningRecord, tz, token: str
+) -> str:
     view = dossier_queries.dossier_view(s, dossier.id)
     entry = catalogue_records.procedure_by_key(s, view.definition.key)
     province = s.get(UnitRecord, unit.parent_code) if unit.parent_code else None
     approval = s.get(WorkItemRecord, row.work_item_id) if row.work_item_id else None
-    url = lookup_url(dossier.code)
+    url = lookup_url(dossier.code, token)
     return pdf.render_template(
         "result.html",
         fonts=pdf.FONTS,

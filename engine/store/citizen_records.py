@@ -81,6 +81,8 @@ class ResultSigningRecord(Base):
     attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachment.id"))
     signer: Mapped[str | None] = mapped_column(String(300))
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The SHA-256 of the token the signed result's QR code carries (engine.domain.lookup_tokens).
+    lookup_token_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class NotificationProviderRecord(Base):

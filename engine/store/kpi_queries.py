@@ -16,6 +16,7 @@ from engine.domain.model import WorkItemState
 from engine.store import officer_rollups
 from engine.store import rollups
 from engine.store import satisfaction_queries
+from engine.store import statistics
 from engine.store.records import AuditEventRecord
 from engine.store.records import DossierRecord
 from engine.store.records import WorkItemRecord
@@ -38,8 +39,15 @@ class KpiTables:
 
 def tables(session: Session, scope: Scope) -> KpiTables:
     """Per officer (by full name) and per commune of the scope, for its days (local midnight to
-    local midnight: the report's filters always give such a period)."""
-    cells = officer_rollups.window(session, scope.units, rollups.local_day(scope.start), rollups.local_day(scope.end))
+    local midnight: the report's filters always give such a period); of one procedure's dossiers
+    when the scope names one."""
+    cells = (
+        officer_rollups.window_of_definitions(
+            session, scope.units, scope.start, scope.end, statistics.definition_ids(scope.procedure)
+        )
+        if scope.procedure
+        else officer_rollups.window(session, scope.units, rollups.local_day(scope.start), rollups.local_day(scope.end))
+    )
     units = {code: kpi.Kpi(code, name) for code, name in unit_names(session, scope.units).items()}
     officers: dict[str, kpi.Kpi] = {}
     officer_units: dict[str, set[str]] = {}
@@ -135,6 +143,8 @@ def officer_steps(
         )
         .order_by(w.completed_at, w.id)
     )
+    if scope.procedure:
+        query = query.where(d.definition_id.in_(statistics.definition_ids(scope.procedure)))
     if figure in ("step_early", "step_on_time", "step_late"):
         query = query.where(w.classification == figure.removeprefix("step_"))
     elif figure == "step_no_deadline":
@@ -189,6 +199,8 @@ def officer_events(session: Session, scope: Scope, username: str, figure: str, l
         .where(a.action == action, a.at >= scope.start, a.at < scope.end, unit.in_(sorted(scope.units)))
         .order_by(a.at, a.id)
     )
+    if scope.procedure:
+        query = query.where(d.definition_id.in_(statistics.definition_ids(scope.procedure)))
     key = {
         "return": officer_rollups.CAUSED_BY,
         "reassign": officer_rollups.TAKEN_FROM,

@@ -15,8 +15,12 @@ from datetime import date
 from datetime import datetime
 
 from sqlalchemy import Date
+from sqlalchemy import and_
 from sqlalchemy import bindparam
+from sqlalchemy import case
 from sqlalchemy import func
+from sqlalchemy import literal
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -179,6 +183,85 @@ def window(session: Session, units, first: date, last: date) -> dict[tuple[str, 
     return found
 
 
+def window_of_definitions(
+    session: Session, units, start: datetime, end: datetime, definition_ids
+) -> dict[tuple[str, str], list[int]]:
+    """`window`'s sums for the dossiers of some template versions only (one procedure), counted
+    from the steps and the audit log themselves, since the daily rows are not kept per procedure.
+    Every earlier step of the dossiers the period touched is read too, so that a dossier counts
+    for an officer in the period of their first step in it, as in the daily rows; the steps are
+    counted in SQL (a year of a busy procedure is a few hundred thousand steps), the few events in
+    Python as `recount` does."""
+    a, d = AuditEventRecord, DossierRecord
+    found: dict[tuple[str, str], list[int]] = {}
+    for by_officer in (True, False):
+        for unit, who, *counts in session.execute(_period_steps(units, start, end, definition_ids, by_officer)):
+            sums = found.setdefault((unit, who), [0] * len(kpi.COLUMNS))
+            for i, n in enumerate(counts):
+                sums[i] += int(n or 0)
+
+    def count(at: datetime, unit: str, who: str, column: str) -> None:
+        if unit in units:
+            found.setdefault((unit, who), [0] * len(kpi.COLUMNS))[kpi.COLUMNS.index(column)] += 1
+
+    _count_events(session.connection(), count, a.at >= start, a.at < end, d.definition_id.in_(definition_ids))
+    return found
+
+
+def _period_steps(units, start: datetime, end: datetime, definition_ids, by_officer: bool):
+    """The KPI columns of the steps completed in [start, end) in `units` of those template versions,
+    per (unit, officer), or per (unit, '') with the unit's dossiers handled only."""
+    w, d = WorkItemRecord, DossierRecord
+    touched = (
+        select(w.dossier_id)
+        .join(d, d.id == w.dossier_id)
+        .where(
+            w.state == "completed",
+            w.completed_at >= start,
+            w.completed_at < end,
+            w.unit_code.in_(sorted(units)),
+            d.definition_id.in_(definition_ids),
+        )
+        .distinct()
+    )
+    partition = [w.dossier_id, w.unit_code, *([w.completed_by] if by_officer else [])]
+    steps = (
+        select(
+            w.unit_code.label("unit"),
+            (w.completed_by if by_officer else literal(UNIT)).label("who"),
+            w.completed_at.label("at"),
+            w.classification.label("cls"),
+            w.outcome["ket_qua"].as_string().label("decision"),
+            w.working_minutes.label("minutes"),
+            func.row_number().over(partition_by=partition, order_by=(w.completed_at, w.id)).label("rank"),
+        )
+        .where(
+            w.state == "completed",
+            w.completed_by.is_not(None),
+            w.dossier_id.in_(touched),
+            w.completed_at < end,
+            w.unit_code.in_(sorted(units)),
+        )
+        .subquery()
+    )
+    c = steps.c
+
+    def counted(condition):
+        return func.sum(case((condition, 1), else_=0))
+
+    cells = {"dossiers": counted(c.rank == 1)}
+    if by_officer:
+        bucket = case(
+            *((c.minutes <= bound, i) for i, bound in enumerate(kpi.BUCKET_BOUNDS)), else_=len(kpi.BUCKET_BOUNDS)
+        )
+        cells |= {column: counted(c.cls == name) for name, column in _STEP_CLASS.items()}
+        cells["step_no_deadline"] = counted(or_(c.cls.is_(None), c.cls.not_in(tuple(_STEP_CLASS))))
+        cells["supplements"] = counted(c.decision.in_(sorted(SUPPLEMENT_DECISIONS)))
+        cells |= {column: counted(and_(c.minutes.is_not(None), bucket == i)) for i, column in enumerate(kpi.HISTOGRAM)}
+    columns = [cells.get(column, literal(0)) for column in kpi.COLUMNS]
+    return select(c.unit, c.who, *columns).where(c.at >= start).group_by(c.unit, c.who)
+
+
 # -- recount ----------------------------------------------------------------------------------------------
 
 
@@ -218,18 +301,21 @@ def _count_steps(connection: Connection, count) -> None:
                 count(at, unit, key[2], "dossiers")
 
 
-def _count_events(connection: Connection, count) -> None:
+def _count_events(connection: Connection, count, *conditions) -> None:
     a, w, d = AuditEventRecord, WorkItemRecord, DossierRecord
     moves = (
         select(a.at, a.action, a.detail, w.unit_code)
         .join(w, w.id == a.work_item_id)
-        .where(a.action.in_(("return", "reassign")))
+        .join(d, d.id == a.dossier_id)
+        .where(a.action.in_(("return", "reassign")), *conditions)
     )
     for at, action, detail, unit in connection.execute(moves):
         who = (detail or {}).get(CAUSED_BY if action == "return" else TAKEN_FROM)
         if who:
             count(at, unit, who, "returns_caused" if action == "return" else "reassigned")
-    letters = select(a.at, a.detail, d.unit_code).join(d, d.id == a.dossier_id).where(a.action == "reappoint")
+    letters = (
+        select(a.at, a.detail, d.unit_code).join(d, d.id == a.dossier_id).where(a.action == "reappoint", *conditions)
+    )
     for at, detail, unit in connection.execute(letters):
         for who in (UNIT, *((detail or {}).get(LATE_OFFICERS) or ())):
             count(at, unit, who, "apologies")

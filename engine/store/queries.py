@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from engine.domain.model import OPEN_STATES
 from engine.domain.model import RunState
 from engine.store import catalogue_records
+from engine.store.citizen_records import ResultSigningRecord
 from engine.store.records import DossierRecord
 from engine.store.records import ProcessDefinitionRecord
 from engine.store.records import UnitRecord
@@ -51,6 +52,15 @@ def public_status(session: Session, code: str) -> PublicDossierStatus | None:
         dossier.appointment_at,
         dossier.original_appointment_at,
         dossier.completed_at,
+    )
+
+
+def result_lookup_digest(session: Session, code: str) -> str | None:
+    """The digest of the token the dossier's signed result's QR code carries; None when it has none."""
+    return session.scalar(
+        select(ResultSigningRecord.lookup_token_sha256)
+        .join(DossierRecord, DossierRecord.id == ResultSigningRecord.dossier_id)
+        .where(DossierRecord.code == code.strip())
     )
 
 

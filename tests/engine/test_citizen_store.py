@@ -200,11 +200,12 @@ def test_second_dossier_reuses_the_first_result_and_identity_scan_without_asking
 def test_the_signed_result_verifies_and_a_tampered_copy_does_not(library_rt, clock, signing_config):
     rt, loaded = library_rt
     _procedure, first = first_dossier(rt, clock, loaded)
+    clock.advance(minutes=7)  # the worker's pass comes later: the signature says when it signed
     results.issue_due(rt)
     (result,) = [f for f in rows(rt, AttachmentRecord, dossier_id=first.id) if f.kind == "result"]
     data = attachments.content(rt, result)
     verdict = signing.verify_pdf(data, signing_config.trust_roots, clock.now())
-    assert verdict.valid and verdict.signer == "UBND Phường Hoàn Kiếm"
+    assert verdict.valid and verdict.signer == "UBND Phường Hoàn Kiếm" and verdict.signed_at == clock.now()
     tampered = bytearray(data)
     tampered[len(data) // 3] ^= 0x01
     assert not signing.verify_pdf(bytes(tampered), signing_config.trust_roots, clock.now()).valid

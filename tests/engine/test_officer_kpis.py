@@ -16,6 +16,7 @@ from engine.services import definitions
 from engine.services import dossiers
 from engine.services import supervision
 from engine.store import officer_rollups
+from engine.store import rollups
 from engine.store import statistics
 from engine.store.records import DossierRecord
 from engine.store.records import WorkItemRecord
@@ -93,10 +94,32 @@ def test_the_kpi_rollups_equal_a_recount_after_any_sequence_of_changes(runtime, 
     with runtime.db.read_session() as s:  # the dashboard's officers' table reads the same rows
         for name, scope in scopes(clock.now()).items():
             assert statistics.by_officer(s, scope) == statistics.by_officer(s, scope, recount=True), name
+    _each_procedure_adds_up_to_the_whole(runtime, scopes(clock.now()))
     with runtime.db.engine.begin() as conn:
         day_rows = officer_rollups.rebuild(conn)
     kept_equals_recount(runtime)
     assert day_rows > 10
+
+
+def _each_procedure_adds_up_to_the_whole(rt, periods) -> None:
+    """A procedure's KPIs are counted from the steps and the audit log (the daily rows are not kept
+    per procedure): every figure of every officer and commune, summed over the procedures, is the
+    figure of all of them, which the daily rows give."""
+    keys = ("five_steps", "escalate_to_leader", "returns")
+    with rt.db.read_session() as s:
+        for name, scope in periods.items():
+            if scope.procedure:
+                continue
+            whole = officer_rollups.window(s, scope.units, rollups.local_day(scope.start), rollups.local_day(scope.end))
+            summed: dict = {}
+            for key in keys:
+                part = officer_rollups.window_of_definitions(
+                    s, scope.units, scope.start, scope.end, statistics.definition_ids(key)
+                )
+                for cell, counts in part.items():
+                    sums = summed.setdefault(cell, [0] * len(kpi.COLUMNS))
+                    summed[cell] = [a + b for a, b in zip(sums, counts)]
+            assert {c: v for c, v in summed.items() if any(v)} == {c: v for c, v in whole.items() if any(v)}, name
 
 
 def test_an_officers_month_in_figures(runtime, clock):
@@ -141,6 +164,16 @@ def test_an_officers_month_in_figures(runtime, clock):
     )
     assert [(line.actor, line.reason) for line in returned] == [("lanh_dao_1", "thiếu chữ ký")]
     kept_equals_recount(runtime)
+
+    # The same month for the one procedure these dossiers belong to, and for another one.
+    returns = statistics.Scope(frozenset(UNITS), *MARCH, procedure="returns")
+    assert supervision.officer_kpis(runtime, returns) == tables
+    other = statistics.Scope(frozenset(UNITS), *MARCH, procedure="five_steps")
+    assert [r.key for r in supervision.officer_kpis(runtime, other).officers] == []
+    assert all(r.dossiers == r.apologies == 0 for r in supervision.officer_kpis(runtime, other).units)
+    assert supervision.officer_kpi_lines(runtime, other, "chuyen_vien_1", "step_late")[1] == []
+    assert supervision.officer_kpi_lines(runtime, other, "chuyen_vien_1", "returns_caused")[1] == []
+    assert len(supervision.officer_kpi_lines(runtime, returns, "chuyen_vien_1", "steps")[1]) == 3
 
 
 def _last_dossier(rt) -> int:

@@ -174,7 +174,7 @@ def test_only_the_reception_desk_reads_the_store(client, loaded):
     assert client.get(f"{RECEPTION_FORM}/cong-dan", query_string={"id_number": CITIZEN}).status_code == 403
 
 
-def test_the_lookup_page_and_the_api_show_the_signed_result_valid_and_by_whom(client, web_rt, returned_first):
+def test_the_lookup_page_and_the_api_show_the_signed_result_valid_and_by_whom(client, web_rt, returned_first, clock):
     page = client.get("/tra-cuu", query_string={"ma": returned_first.code, "so": "5678"}).get_data(as_text=True)
     [line] = html.fromstring(page).xpath('//ul[@class="signatures"]/li')
     assert line.get("data-signature") == "valid"
@@ -186,7 +186,7 @@ def test_the_lookup_page_and_the_api_show_the_signed_result_valid_and_by_whom(cl
     assert result["signature"]["valid"] is True and result["signature"]["signer"] == "UBND Phường Hoàn Kiếm"
     download = client.get(result["download"])
     assert download.status_code == 200 and download.data.startswith(b"%PDF-")
-    assert signing.verify_pdf(download.data, signing.settings_from_environment().trust_roots).valid
+    assert signing.verify_pdf(download.data, signing.settings_from_environment().trust_roots, clock.now()).valid
     wrong = client.get(f"/api/v1/tra-cuu/{returned_first.code}/ket-qua", query_string={"so": "0000"})
     assert wrong.status_code == 404 and "results" not in wrong.get_json()
     assert client.get(f"/api/v1/tra-cuu/{returned_first.code}/ket-qua").status_code == 422

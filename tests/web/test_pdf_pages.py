@@ -9,8 +9,11 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import parse_qs
+from urllib.parse import urlsplit
 
 import pytest
+from lxml import html
 from sqlalchemy import select
 
 from engine import pki
@@ -19,10 +22,12 @@ from engine.services import attachments
 from engine.services import results
 from engine.store.attachment_records import AttachmentRecord
 from engine.store.records import DossierRecord
+from tests.hostile.web_fixtures import close_app
 from tests.web.conftest import login
 from tests.web.desk_fixtures import publish_birth_registration
 from tests.web.test_desk import post_on_page
 from tests.web.test_desk import receive
+from web.app import create_app
 from web.public.lookup_codes import qr_token
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "pdf"
@@ -90,9 +95,9 @@ NUMBERS = {
     "bo_sung": "Mẫu số 02",
     "tu_choi": "Mẫu số 03",
     "xin_loi": "Mẫu số 04",
-    "kiem_soat": "Mẫu số 05",
-    "so_theo_doi": "Mẫu số 06",
-    "dung": "Thông tư 03/2025/TT-VPCP",
+    "dung": "Mẫu số 05",
+    "kiem_soat": "Mẫu số 06",
+    "so_theo_doi": "Mẫu số 07",
 }
 TITLES = {
     "tiep_nhan": "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ",
@@ -112,7 +117,7 @@ def test_the_seven_forms_print_as_pdf_with_their_number_and_a_qr_that_opens_the_
         answer = client.get(f"/ban-lam-viec/in/{dossier.id}/{kind}.pdf")
         assert answer.status_code == 200 and answer.mimetype == "application/pdf", kind
         text, codes = pages_of(answer.data, f"form-{kind}")
-        assert NUMBERS[kind] in text and TITLES[kind] in text, kind
+        assert NUMBERS[kind] in text and "Thông tư 03/2025/TT-VPCP" in text and TITLES[kind] in text, kind
         assert dossier.code in text, kind
         assert codes == [f"http://localhost/tra-cuu?ma={dossier.code}&k={qr_token(dossier.code, 'test')}"], kind
     assert client.get(f"/ban-lam-viec/in/{by_kind['bo_sung'].id}/xin_loi.pdf").status_code == 404
@@ -154,5 +159,37 @@ def test_the_signed_result_prints_its_qr_and_keeps_its_signature(web_rt, clock, 
     data = attachments.content(web_rt, row)
     text, codes = pages_of(data, "result")
     assert "GIẤY XÁC NHẬN TÌNH TRẠNG HÔN NHÂN" in text and dossier.code in text and "Trần Thị Bình" in text
-    assert codes == [f"https://dichvucong.example.vn/tra-cuu?ma={dossier.code}"]
+    [url] = codes
+    assert url.startswith(f"https://dichvucong.example.vn/tra-cuu?ma={dossier.code}&k=")
+    assert "001099012345" not in url  # the citizen's ID number is never in the code
     assert signing.verify_pdf(data, signing.settings_from_environment().trust_roots, clock.now()).valid
+
+    # Scanned, the code opens the dossier and its signed result: no digits to type.
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": web_rt.db.url,
+            "MOTCUA_CLOCK": clock,
+            "SECRET_KEY": "test",
+            "MOTCUA_DOCUMENTS_DIR": str(tmp_path / "documents"),
+        }
+    )
+    try:
+        client = app.test_client()
+        scanned = urlsplit(url)
+        opened = client.get(scanned.path, query_string=scanned.query)
+        page = opened.get_data(as_text=True)
+        assert opened.status_code == 200 and "UBND Phường Hoàn Kiếm" in page
+        tree = html.fromstring(page)
+        assert tree.xpath('string(//dl[@class="card"]/dd[1])') == dossier.code
+        assert tree.xpath('//li[@data-signature="valid"]') and not tree.xpath('//p[@class="error"]')
+        # An altered token (or another dossier's code with it) opens nothing: the form, and why.
+        token = parse_qs(scanned.query)["k"][0]
+        altered = token[:-1] + ("A" if token[-1] != "A" else "B")
+        for code, k in ((dossier.code, altered), (dossier.code.replace("-0001", "-0002"), token)):
+            refused = html.fromstring(client.get("/tra-cuu", query_string={"ma": code, "k": k}).get_data(as_text=True))
+            assert "Mã QR này không mở được hồ sơ" in refused.xpath('string(//p[@class="error"])')
+            assert refused.xpath('//form[@class="lookup"]//input[@id="so"]/@autofocus') and not refused.xpath("//dl")
+            assert refused.xpath('string(//input[@id="ma"]/@value)') == code
+    finally:
+        close_app(app)

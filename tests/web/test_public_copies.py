@@ -22,9 +22,12 @@ from tests.web.conftest import _HASH
 from tests.web.conftest import csrf_token
 from tests.web.conftest import login
 from tests.web.desk_fixtures import publish_birth_registration
+from tests.web.test_pdf_pages import pages_of
+from tests.web.test_pdf_pages import tools  # noqa: F401  (autouse: poppler and zbar read the PDFs)
 from web.app import create_app
 from web.demo_files import tiny_pdf
 from web.demo_files import tiny_png
+from web.public.lookup_codes import qr_token
 
 RECEIPT = "Giấy tiếp nhận hồ sơ và hẹn trả kết quả"
 SUPPLEMENT = "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ"
@@ -121,6 +124,11 @@ def refusal_text(response) -> str:
     return html.fromstring(response.get_data(as_text=True)).xpath("string(//main)").strip()
 
 
+def pdf_text(response) -> str:
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    return pages_of(response.data, "citizen-copy")[0]
+
+
 def token_of(link: str) -> str:
     return parse_qs(urlparse(link).query)["t"][0]
 
@@ -134,11 +142,13 @@ def test_the_lookup_lists_the_receipt_and_the_result_never_records_or_scans(clie
     copies = listed(client, dossier.code, "1111")
     assert set(copies) == {RECEIPT, "trich-luc-khai-sinh.pdf"}
     receipt = client.get(copies[RECEIPT])
-    assert receipt.status_code == 200 and RECEIPT in receipt.get_data(as_text=True)
-    assert dossier.code in receipt.get_data(as_text=True) and "Về trang tra cứu" in receipt.get_data(as_text=True)
+    assert receipt.status_code == 200 and receipt.mimetype == "application/pdf"
+    text, codes = pages_of(receipt.data, "citizen-receipt")  # the desk's PDF: title, form number, QR
+    assert RECEIPT.upper() in text and "Mẫu số 01" in text and dossier.code in text
+    assert codes == [f"http://localhost/tra-cuu?ma={dossier.code}&k={qr_token(dossier.code, 'test')}"]
     # the lookup's 4 digits must not open the whole ID number, phone and address
-    assert "001090012345" not in receipt.get_data(as_text=True) and "•••••••••345" in receipt.get_data(as_text=True)
-    assert "0912341111" not in receipt.get_data(as_text=True) and "12 Hàng Bạc" not in receipt.get_data(as_text=True)
+    assert "001090012345" not in text and "•••••••••345" in text
+    assert "0912341111" not in text and "12 Hàng Bạc" not in text
     result = client.get(copies["trich-luc-khai-sinh.pdf"])
     assert result.status_code == 200 and result.data == tiny_pdf("Trich luc")
     assert result.headers["Content-Disposition"].startswith("attachment;")
@@ -148,14 +158,14 @@ def test_a_supplement_request_at_reception_is_listed_instead_of_a_receipt(client
     dossier = receive(client, birth, "2222", ket_qua="bo_sung", noi_dung_bo_sung="Bổ sung giấy chứng sinh bản chính")
     copies = listed(client, dossier.code, "2222")
     assert set(copies) == {SUPPLEMENT}
-    assert "Bổ sung giấy chứng sinh bản chính" in client.get(copies[SUPPLEMENT]).get_data(as_text=True)
+    assert "Bổ sung giấy chứng sinh bản chính" in pdf_text(client.get(copies[SUPPLEMENT]))
 
 
 def test_a_refusal_at_reception_is_listed_alone(client, birth):
     dossier = receive(client, birth, "3333", ket_qua="tu_choi", ly_do_tu_choi="Không thuộc thẩm quyền đăng ký của xã")
     copies = listed(client, dossier.code, "3333")
     assert set(copies) == {REFUSAL}
-    assert "Không thuộc thẩm quyền đăng ký của xã" in client.get(copies[REFUSAL]).get_data(as_text=True)
+    assert "Không thuộc thẩm quyền đăng ký của xã" in pdf_text(client.get(copies[REFUSAL]))
 
 
 def test_an_apology_letter_joins_the_receipt_once_the_leader_issues_it(client, birth, clock):
@@ -173,7 +183,7 @@ def test_an_apology_letter_joins_the_receipt_once_the_leader_issues_it(client, b
     )
     copies = listed(client, dossier.code, "4444")
     assert set(copies) == {RECEIPT, APOLOGY}
-    assert "Chờ xác minh nơi sinh" in client.get(copies[APOLOGY]).get_data(as_text=True)
+    assert "Chờ xác minh nơi sinh" in pdf_text(client.get(copies[APOLOGY]))
 
 
 def test_links_without_a_token_or_with_a_forged_or_expired_one_get_the_same_refusal(client, birth, clock):

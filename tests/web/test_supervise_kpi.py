@@ -11,6 +11,8 @@ import pytest
 from lxml import html
 from openpyxl import load_workbook
 
+from engine.store.records import UserRecord
+from tests.factories import deploy_fixture
 from tests.web.browser import chromium  # noqa: F401  (fixture)
 from tests.web.browser import live_server
 from tests.web.browser import open_browser
@@ -74,6 +76,34 @@ def test_the_kpi_report_downloads_as_xlsx_and_csv_with_the_same_numbers(client, 
     assert next(row for row in sheet_rows if row[0] == "can_bo_x")[1:8] == x[1:8]
 
 
+def test_the_procedure_filter_narrows_every_figure_the_drill_down_and_the_export(client, month, web_rt):
+    deploy_fixture(web_rt, "escalate_to_leader")  # published, nothing received under it in March
+    login(client, "giam_sat")
+    everything = page(client, f"/giam-sat/kpi?{MARCH}")
+    five = page(client, f"/giam-sat/kpi?{MARCH}&thu_tuc=five_steps")
+    assert rows(five, "can-bo") == rows(everything, "can-bo") and rows(five, "xa") == rows(everything, "xa")
+    assert '<option value="five_steps" selected>' in five
+    other = page(client, f"/giam-sat/kpi?{MARCH}&thu_tuc=escalate_to_leader")
+    assert "Không có cán bộ nào xử lý bước trong kỳ." in other
+    assert all(cells[0] == "0" for cells in rows(other, "xa").values())  # no dossier handled
+    assert "thu_tuc=escalate_to_leader" in html.fromstring(other).xpath('string(//a[text()="Tải CSV"]/@href)')
+    lines = list(
+        csv.reader(
+            io.StringIO(
+                client.get(f"/giam-sat/kpi.csv?{MARCH}&thu_tuc=escalate_to_leader").get_data().decode("utf-8-sig")
+            )
+        )
+    )
+    assert not any(line[:1] == ["can_bo_x"] for line in lines)
+    assert "Escalate" in " ".join(lines[1])  # the report names the procedure it covers
+    drill = page(client, f"/giam-sat/kpi/can-bo/can_bo_x?{MARCH}&chi_so=step_late&thu_tuc=escalate_to_leader")
+    assert month.late.code not in drill and month.late.code in page(
+        client, f"/giam-sat/kpi/can-bo/can_bo_x?{MARCH}&chi_so=step_late&thu_tuc=five_steps"
+    )
+    unknown = page(client, f"/giam-sat/kpi?{MARCH}&thu_tuc=khong_co", status=400)
+    assert 'data-field="thu_tuc"' in unknown
+
+
 def test_a_bad_period_is_named_and_other_provinces_stay_hidden(client, month):
     login(client, "giam_sat")
     assert 'data-field="den"' in page(client, "/giam-sat/kpi?tu=2026-03-10&den=2026-03-01", status=400)
@@ -83,12 +113,19 @@ def test_a_bad_period_is_named_and_other_provinces_stay_hidden(client, month):
 
 
 @pytest.mark.browser
-def test_in_a_browser_the_kpi_tables_fit_a_desktop_and_scroll_on_a_phone(app, month, chromium):  # noqa: F811
+def test_in_a_browser_the_kpi_tables_fit_a_desktop_and_scroll_on_a_phone(app, month, chromium, web_rt):  # noqa: F811
+    with web_rt.db.session() as s:  # as long as the demo's officers' names
+        s.get(UserRecord, "can_bo_x").full_name = "Bộ phận Một cửa (Trung tâm Phục vụ hành chính công xã) 1 (00073)"
     with live_server(app) as server:
         tab = open_browser(chromium, server, "giam_sat", home="/giam-sat/")
+        tab.set_viewport_size({"width": 1280, "height": 800})
         tab.goto(f"{server}/giam-sat/kpi?{MARCH}")
         assert tab.locator("#can-bo tbody tr").count() == 4
-        tab.set_viewport_size({"width": 1366, "height": 768})
+        for table in ("#can-bo", "#xa"):  # every column in sight: nothing scrolls sideways
+            box = tab.locator(f".table-scroll:has({table})")
+            assert box.evaluate("b => b.scrollWidth <= b.clientWidth"), table
+        header = tab.locator('#can-bo th[data-kpi="median_minutes"]')
+        assert header.inner_text() == "TG trung vị" and "trung vị" in header.get_attribute("title")
         screenshot(tab, "supervise-kpi")
         tab.locator('#can-bo a[data-figure="step_late"]').first.click()
         tab.wait_for_selector("#danh-sach")

@@ -1,5 +1,5 @@
-"""The forms the one-stop office prints for a dossier (Circular 01/2018 forms, renumbered by
-Circular 03/2025): HTML with print CSS, or the same page as PDF (WeasyPrint), each with its
+"""The forms the one-stop office prints for a dossier (Appendix I of Circular 03/2025/TT-VPCP, which
+took over and renumbered Circular 01/2018's forms): HTML with print CSS, or the same page as PDF (WeasyPrint), each with its
 official form number and a QR code that opens the dossier's public lookup."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from datetime import datetime
 from datetime import time
 from datetime import timedelta
 
-import segno
 from flask import abort
 from flask import current_app
 from flask import render_template
@@ -19,6 +18,7 @@ from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup
 
+from engine import pdf
 from engine.services import citizen_copies
 from engine.services import dossier_papers
 from engine.services import payments
@@ -45,18 +45,19 @@ KINDS = {
     "dung": "Thông báo về việc dừng xử lý hồ sơ",
     "bien_lai": "Biên lai thu phí, lệ phí",
 }
-#: The official form numbers (Circular 01/2018/TT-VPCP, Mẫu số 01-06). The stop notice comes from
-#: Art. 7 of Circular 03/2025/TT-VPCP, whose own numbering of the forms we could not verify.
+#: The official form numbers: Appendix I of Circular 03/2025/TT-VPCP (in force since 15 Sep 2025,
+#: replacing Circular 01/2018's Mẫu số 01-06). It adds the stop notice as Mẫu số 05, so the control
+#: slip and the log moved to 06 and 07 (docs/signing.md, "The printed forms' numbers").
 FORM_NUMBERS = {
     "tiep_nhan": "Mẫu số 01",
     "bo_sung": "Mẫu số 02",
     "tu_choi": "Mẫu số 03",
     "xin_loi": "Mẫu số 04",
-    "kiem_soat": "Mẫu số 05",
-    "so_theo_doi": "Mẫu số 06",
-    "dung": "Mẫu thông báo dừng (Điều 7)",
+    "dung": "Mẫu số 05",
+    "kiem_soat": "Mẫu số 06",
+    "so_theo_doi": "Mẫu số 07",
 }
-FORM_SOURCES = {kind: "Thông tư 01/2018/TT-VPCP" for kind in FORM_NUMBERS} | {"dung": "Thông tư 03/2025/TT-VPCP"}
+FORM_SOURCE = "Phụ lục I, Thông tư 03/2025/TT-VPCP"
 
 PAYMENT_METHODS = {"cash": "Tiền mặt", "bank": "Chuyển khoản", "portal": "Thanh toán trực tuyến"}
 # A form that has nothing to say yet is not printed blank: say why instead.
@@ -117,7 +118,7 @@ def render_form(dossier_id: int, kind: str, papers, back_url: str | None = None,
         lookup_url=lookup_url,
         qr=_qr_svg(lookup_url),
         form_number=FORM_NUMBERS.get(kind),
-        form_source=FORM_SOURCES.get(kind),
+        form_source=FORM_SOURCE,
         as_pdf=as_pdf,
         kind=kind,
         back_url=back_url,
@@ -149,14 +150,14 @@ def _issued_at(kind: str, papers, stop, fee_account=None) -> datetime | None:
 
 
 def _qr_svg(url: str) -> Markup:
-    """An inline SVG QR code (no image request, prints sharp); segno escapes nothing we pass in."""
-    return Markup(segno.make(url, error="m").svg_inline(scale=3, title="Mã QR tra cứu hồ sơ"))
+    """The engine's inline SVG QR code (no image request, prints sharp), as markup for the page."""
+    return Markup(pdf.qr_svg(url))
 
 
 @bp.get("/so-theo-doi", endpoint="register")
 @clerk_required
 def unit_register():
-    """The unit's register of dossiers for a period (Circular 01/2018 form: one line per dossier)."""
+    """The unit's register of dossiers for a period (the dossier log, Mẫu số 07: one line per dossier)."""
     rt = runtime()
     today = rt.clock.now().astimezone(VN).date()
     try:

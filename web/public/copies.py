@@ -29,6 +29,7 @@ from engine.services import attachments
 from engine.services import citizen_copies
 from engine.services import dossier_papers
 from engine.services import throttle
+from web.desk import pdf_pages
 from web.desk import printing  # a module import: printing itself imports web.public (the QR token)
 from web.i18n import N_
 from web.public import bp
@@ -49,7 +50,8 @@ FORM_TITLES = {
 class Copy:
     title: str
     url: str
-    detail: str | None = None  # a result file's name and size
+    detail: str | None = None  # a form's number, a result file's size
+    result: bool = False  # a result file (downloaded), not a form (opened)
 
 
 class _ClockSigner(TimestampSigner):
@@ -92,12 +94,20 @@ def listed_copies(code: str) -> list[Copy]:
         return []
     found = citizen_copies.copies(rt, dossier_id, papers)
     token = copy_token(code)
-    forms = [Copy(gettext(FORM_TITLES[kind]), url_for("public.copy_form", kind=kind, t=token)) for kind in found.forms]
+    forms = [
+        Copy(
+            gettext(FORM_TITLES[kind]),
+            url_for("public.copy_form", kind=kind, t=token),
+            gettext("%(number)s · PDF", number=printing.FORM_NUMBERS[kind]),
+        )
+        for kind in found.forms
+    ]
     results = [
         Copy(
             row.name,
             url_for("public.copy_file", key=row.key, t=token),
             gettext("Kết quả giải quyết · %(size)s KB", size=max(1, round(row.size / 1024))),
+            result=True,
         )
         for row in found.results
     ]
@@ -106,16 +116,18 @@ def listed_copies(code: str) -> list[Copy]:
 
 @bp.get("/tra-cuu/giay-to/<kind>")
 def copy_form(kind: str):
-    """A form addressed to the applicant, as the desk prints it."""
+    """A form addressed to the applicant as the PDF the desk prints (same template, form number and
+    QR code), with the applicant's ID number and phone masked and no address: the lookup's four
+    digits must not reveal them."""
     dossier_id, papers = _authorised_dossier()
     stopped = kind == "dung" and citizen_copies.is_stopped(runtime(), dossier_id)
     if kind not in FORM_TITLES or not citizen_copies.form_issued(kind, papers, stopped):
         _refuse()
-    page = printing.render_form(
-        dossier_id, kind, papers, back_url=url_for("public.lookup", ma=papers.view.dossier.code)
-    )
+    code = papers.view.dossier.code
+    page = printing.render_form(dossier_id, kind, papers, back_url=url_for("public.lookup", ma=code), as_pdf=True)
+    answer = pdf_pages.pdf_response(page, f"{code}-{kind}.pdf")
     citizen_copies.record_download(runtime(), dossier_id, document=kind, address=client_address())
-    return page
+    return answer
 
 
 @bp.get("/tra-cuu/tep/<key>")

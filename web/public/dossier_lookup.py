@@ -1,6 +1,6 @@
-"""The citizen's lookup of a dossier by code and second factor (or the slip's QR token): the one
-answer every miss gets, and the brakes that stop codes being walked without locking out honest
-users."""
+"""The citizen's lookup of a dossier by code and second factor (or a QR token: the slip's or the
+signed result's): the one answer every miss gets (a QR token that opens nothing is told so,
+whatever the code), and the brakes that stop codes being walked without locking out honest users."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import gettext
 
+from engine.domain import lookup_tokens
 from engine.services import throttle
 from engine.store import queries
 from web.public import lookup_codes
@@ -48,6 +49,11 @@ def look_up(code: str, *, token: str, factor: str):
             "Bạn đã tra cứu sai quá nhiều lần. Vui lòng kiểm tra mã trên giấy hẹn và thử lại sau %(minutes)s phút.",
             minutes=minutes,
         )
+    if token:
+        return None, gettext(
+            "Mã QR này không mở được hồ sơ: mã đã bị sửa hoặc không đúng. Vui lòng nhập 4 chữ số "
+            "cuối của số điện thoại người nộp hồ sơ để tra cứu."
+        )
     return None, gettext(
         "Không tìm thấy hồ sơ với mã và số đã nhập. Vui lòng kiểm tra lại mã trên "
         "giấy hẹn và 4 chữ số cuối của số điện thoại."
@@ -55,8 +61,11 @@ def look_up(code: str, *, token: str, factor: str):
 
 
 def _proven(s, code: str, token: str, factor: str) -> bool:
-    """Whether the caller showed the slip's QR token or the applicant's digits for this code."""
+    """Whether the caller showed a QR token for this code (the slip's, or the signed result's) or
+    the applicant's digits."""
     if token:
-        return lookup_codes.token_matches(code, token, current_app.config["SECRET_KEY"])
+        return lookup_codes.token_matches(code, token, current_app.config["SECRET_KEY"]) or lookup_tokens.matches(
+            token, queries.result_lookup_digest(s, code)
+        )
     contact = queries.applicant_contact(s, code)
     return contact is not None and lookup_codes.factor_matches(contact, factor)

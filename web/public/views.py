@@ -76,7 +76,7 @@ def lookup():
         reuses=records.reuses(found_id) if found_id else [],
         copies=copies.listed_copies(found.code) if found else [],
         status_label=status_label,
-        asks_factor=bool(code) and not token and not found,
+        asks_factor=bool(code) and not found,
         next_step=NEXT_STEP_VI.get(DossierStatus(found.status)) if found else None,
         token=token,
         fees=_fees_of(found.code) if found else None,

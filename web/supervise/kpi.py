@@ -4,7 +4,6 @@ behind each figure of one officer, and the KPI report as XLSX or CSV."""
 from __future__ import annotations
 
 import calendar
-from dataclasses import replace
 from datetime import date
 
 from flask import Response
@@ -46,15 +45,25 @@ COLUMNS = (
     ("apologies", N_("Thư xin lỗi"), N_("Phiếu xin lỗi, hẹn lại của hồ sơ mà cán bộ đang giữ một bước trễ hạn")),
 )
 SATISFACTION = ("satisfaction", N_("Mức hài lòng của người dân"), N_("Điểm đánh giá trung bình của người dân"))
+#: The tables' column headers, short enough for every column to fit a 1280-pixel screen; each
+#: header's tooltip and the legend below the tables give the full name and what it counts.
+SHORT_HEADERS = {
+    "dossiers": N_("Hồ sơ"),
+    "step_early": N_("Trước hạn"),
+    "step_on_time": N_("Đúng hạn"),
+    "step_late": N_("Trễ hạn"),
+    "step_no_deadline": N_("Không hạn"),
+    "on_time_rate": N_("Tỷ lệ đúng hạn"),
+    "median_minutes": N_("TG trung vị"),
+    "p90_minutes": N_("TG P90"),
+    "returns_caused": N_("Bị trả lại"),
+    "supplements": N_("Y/c bổ sung"),
+    "reassigned": N_("Bị giao lại"),
+    "apologies": N_("Xin lỗi"),
+    "satisfaction": N_("Hài lòng"),
+}
 #: Figures whose number links to the lines behind it.
 DRILLABLE = frozenset(kpi_queries.FIGURES)
-
-
-def _kpi_filters():
-    """The dashboard's filters without the procedure: the KPIs count every procedure."""
-    found, errors, options = read_filters()
-    errors.pop("thu_tuc", None)
-    return replace(found, procedure=None), errors, options
 
 
 def _periods(today: date) -> dict[str, tuple[date, date]]:
@@ -74,7 +83,7 @@ def _periods(today: date) -> dict[str, tuple[date, date]]:
 @bp.get("/kpi")
 @supervisor_required
 def kpis():
-    found, errors, options = _kpi_filters()
+    found, errors, options = read_filters()
     tables = None
     if not errors:
         tables = supervision.officer_kpis(runtime(), found.scope(current_user.supervised_units))
@@ -86,6 +95,8 @@ def kpis():
         options=options,
         tables=tables,
         columns=_shown_columns(tables),
+        short_headers=SHORT_HEADERS,
+        procedure_name=dict(options.procedures).get(found.procedure),
         periods=_periods(today),
     ), 400 if errors else 200
 
@@ -99,7 +110,7 @@ def _shown_columns(tables) -> tuple:
 @supervisor_required
 def kpi_officer(username: str):
     """The lines behind one figure of one officer (?chi_so=<figure>, the steps by default)."""
-    found, errors, options = _kpi_filters()
+    found, errors, options = read_filters()
     figure = request.args.get("chi_so") or "steps"
     if figure not in DRILLABLE:
         errors["chi_so"] = gettext("Chỉ số: %(figure)s không phải một chỉ số có danh sách.", figure=figure)
@@ -132,7 +143,7 @@ def kpi_officer(username: str):
 def kpi_export(kind: str):
     if kind not in ("xlsx", "csv"):
         abort(404)
-    found, errors, options = _kpi_filters()
+    found, errors, options = read_filters()
     if errors:
         abort(400, description="; ".join(errors.values()))
     tables = supervision.officer_kpis(runtime(), found.scope(current_user.supervised_units))
