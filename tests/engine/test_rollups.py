@@ -79,6 +79,21 @@ def assert_rollups_equal_a_recount(rt, now, when: str) -> None:
             rolled, recounted = statistics.tables(s, scope, now), statistics.tables(s, scope, now, recount=True)
             assert as_compared(rolled) == as_compared(recounted), (when, name)
             assert rolled.summary.balances, (when, name)
+    for name, scope in scopes(now).items():
+        assert_trend_equals_a_recount(rt, scope, (when, name))
+
+
+def assert_trend_equals_a_recount(rt, scope: statistics.Scope, where) -> None:
+    """The trend chart's points (by week, by month past 26 weeks) hold the receipts and closures a
+    count of each point's dossiers gives, and the period's own: the same numbers as the tables."""
+    points = supervision.trend(rt, scope)
+    bounds = [point.start for point in points] + [scope.end]
+    with rt.db.read_session() as s:
+        recounted = statistics.flows(s, scope, bounds, recount=True)
+        whole = statistics.tables(s, scope, scope.end, recount=True).summary
+    assert [point.figures for point in points] == recounted, where
+    for name in statistics.FLOW:
+        assert sum(point.figures.value(name) for point in points) == whole.value(name), (where, name)
 
 
 class Office:

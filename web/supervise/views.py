@@ -42,6 +42,8 @@ RISK_REASONS = {
     supervision.APOLOGY_DUE: "Cần phiếu xin lỗi và hẹn lại",
     supervision.CANNOT_FIT: "Thời gian các bước còn lại vượt quá hạn trả",
 }
+#: The at-risk list shows the dossiers with the nearest appointments first, this many at most.
+AT_RISK_SHOWN = 200
 ALL_TIME = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
 
 
@@ -101,7 +103,7 @@ def dashboard():
     if not errors:
         scope = found.scope(current_user.supervised_units)
         board = supervision.dashboard(runtime(), scope, runtime().clock.now())
-        trend = supervision.trend(runtime(), scope, runtime().clock.now())
+        trend = supervision.trend(runtime(), scope)
     context = dict(
         filters=found,
         errors=errors,
@@ -265,13 +267,16 @@ def at_risk():
     found, errors, options = read_filters()
     risks = []
     if not errors:
-        risks = supervision.at_risk(runtime(), found.scope(current_user.supervised_units), runtime().clock.now())
+        scope = found.scope(current_user.supervised_units)
+        # One more than shown: whether to say that the list goes on.
+        risks = supervision.at_risk(runtime(), scope, runtime().clock.now(), limit=AT_RISK_SHOWN + 1)
     return render_template(
         "supervise/at_risk.html",
         filters=found,
         errors=errors,
         options=options,
-        risks=risks,
+        risks=risks[:AT_RISK_SHOWN],
+        more=len(risks) > AT_RISK_SHOWN,
         reasons=RISK_REASONS,
         now=runtime().clock.now(),
     ), 400 if errors else 200
