@@ -27,6 +27,7 @@ from web.i18n import current_language
 from web.refusals import engine_messages
 from web.security import supervisor_required
 from web.supervise import bp
+from web.supervise import cells
 from web.supervise import filters as filtering
 from web.supervise import report
 from web.wiring import runtime
@@ -75,6 +76,8 @@ def _labels():
         "figures": figures,
         "channel_labels": CHANNEL_LABELS,
         "status_labels": {s.value: label for s, label in STATUS_LABELS_VI.items()},
+        "figure_cells_html": cells.figure_cells,
+        "officer_cells_html": cells.officer_cells,
     }
 
 
