@@ -39,6 +39,7 @@ from engine.domain.figures import Figures
 from engine.domain.model import OPEN_STATES
 from engine.store import officer_rollups
 from engine.store import rollups
+from engine.store.among import among
 from engine.store.records import AuditEventRecord
 from engine.store.records import DossierPauseRecord
 from engine.store.records import DossierRecord
@@ -211,7 +212,7 @@ def _in_scope(query, scope: Scope):
     and not finished before its start."""
     d = DossierRecord
     query = query.where(
-        d.unit_code.in_(sorted(scope.units)),
+        among(d.unit_code, scope.units),
         d.received_at < scope.end,
         or_(d.received_at >= scope.start, d.completed_at.is_(None), d.completed_at >= scope.start),
     )
@@ -338,7 +339,7 @@ _ZEROS = [0] * len(rollups.COLUMNS)
 
 def _rollup_scope(query, scope: Scope):
     r = FigureRollupRecord
-    query = query.where(r.unit_code.in_(sorted(scope.units)))
+    query = query.where(among(r.unit_code, scope.units))
     if scope.procedure:
         ids = select(ProcessDefinitionRecord.id).where(ProcessDefinitionRecord.key == scope.procedure)
         query = query.where(r.definition_id.in_(ids.scalar_subquery()))
@@ -360,7 +361,7 @@ def _open_now(session: Session, scope: Scope, as_of: datetime) -> dict[tuple[str
             _count(and_(~paused, passed)),
             _count(and_(d.received_at < as_of, passed)),
         )
-        .where(d.completed_at.is_(None), d.unit_code.in_(sorted(scope.units)))
+        .where(d.completed_at.is_(None), among(d.unit_code, scope.units))
         .group_by(d.unit_code, d.definition_id)
     )
     return {(row[0], row[1]): tuple(int(v) for v in row[2:]) for row in session.execute(_of_procedure(query, scope))}
@@ -383,7 +384,7 @@ def _paused_then(session: Session, scope: Scope, instant: datetime) -> dict[tupl
         .select_from(waiting)
         .join(d, d.id == waiting.c.dossier_id)
         .where(
-            d.unit_code.in_(sorted(scope.units)),
+            among(d.unit_code, scope.units),
             d.received_at < instant,
             or_(d.completed_at.is_(None), d.completed_at >= instant),
         )
@@ -419,7 +420,7 @@ def _counted_flow(session: Session, scope: Scope) -> Figures:
     d = DossierRecord
     columns = [_count(bucket_condition(name, scope, scope.end)).label(name) for name in FLOW]
     query = select(*columns).where(
-        d.unit_code.in_(sorted(scope.units)),
+        among(d.unit_code, scope.units),
         or_(
             and_(d.received_at >= scope.start, d.received_at < scope.end),
             and_(d.completed_at >= scope.start, d.completed_at < scope.end),
@@ -489,7 +490,7 @@ def by_officer(session: Session, scope: Scope, *, recount: bool = False) -> list
             w.completed_by.is_not(None),
             w.completed_at >= scope.start,
             w.completed_at < scope.end,
-            w.unit_code.in_(sorted(scope.units)),
+            among(w.unit_code, scope.units),
         )
         .group_by(w.completed_by)
     )
@@ -519,7 +520,7 @@ def full_names(session: Session, usernames) -> dict[str, str]:
     """Each user's full name; the user name itself when the account has none (or no longer exists)."""
     found = dict(
         session.execute(
-            select(UserRecord.username, UserRecord.full_name).where(UserRecord.username.in_(sorted(set(usernames))))
+            select(UserRecord.username, UserRecord.full_name).where(among(UserRecord.username, set(usernames)))
         ).all()
     )
     return {username: (found.get(username) or "").strip() or username for username in usernames}
@@ -568,7 +569,7 @@ def officer_steps(session: Session, scope: Scope, username: str, limit: int = 50
             w.completed_by == username,
             w.completed_at >= scope.start,
             w.completed_at < scope.end,
-            d.unit_code.in_(sorted(scope.units)),
+            among(d.unit_code, scope.units),
         )
         .order_by(w.completed_at)
         .limit(limit)
@@ -586,7 +587,7 @@ def escalations(session: Session, scope: Scope, limit: int = 1000, code: str | N
         select(a.at, a.action, a.detail, d.code, d.unit_code, w.name)
         .join(d, d.id == a.dossier_id)
         .outerjoin(w, w.id == a.work_item_id)
-        .where(a.action.in_(SLA_ACTIONS), a.at >= scope.start, a.at < scope.end, d.unit_code.in_(sorted(scope.units)))
+        .where(a.action.in_(SLA_ACTIONS), a.at >= scope.start, a.at < scope.end, among(d.unit_code, scope.units))
         .order_by(a.at.desc(), a.id.desc())
         .limit(limit)
     )
@@ -612,7 +613,7 @@ def escalations(session: Session, scope: Scope, limit: int = 1000, code: str | N
 def open_dossiers(session: Session, scope: Scope, now: datetime) -> list[OpenDossier]:
     """Open dossiers of the scope whose appointment is still ahead, with their open steps."""
     d = DossierRecord
-    ahead = (d.unit_code.in_(sorted(scope.units)), d.run_state.in_(OPEN_RUN_STATES), d.appointment_at > now)
+    ahead = (among(d.unit_code, scope.units), d.run_state.in_(OPEN_RUN_STATES), d.appointment_at > now)
     return _open_with_steps(session, ahead, lambda query: _of_procedure(query, scope))
 
 
@@ -633,7 +634,7 @@ def at_risk_candidates(
     d = DossierRecord
     ahead = [
         d.completed_at.is_(None),  # the partial index's condition: the open dossiers by appointment
-        d.unit_code.in_(sorted(scope.units)),
+        among(d.unit_code, scope.units),
         d.run_state.in_(OPEN_RUN_STATES),
         d.appointment_at > now,
         or_(d.apology_check_at.is_(None), d.apology_check_at <= now),
@@ -722,7 +723,7 @@ def dossier_detail(session: Session, code: str, units) -> tuple[DossierLine, lis
         )
         .join(p, p.id == d.definition_id)
         .join(UnitRecord, UnitRecord.code == d.unit_code)
-        .where(d.code == code, d.unit_code.in_(sorted(units)))
+        .where(d.code == code, among(d.unit_code, units))
     ).first()
     if row is None:
         return None
@@ -751,7 +752,7 @@ def dossier_detail(session: Session, code: str, units) -> tuple[DossierLine, lis
 
 
 def unit_names(session: Session, codes) -> dict[str, str]:
-    query = select(UnitRecord.code, UnitRecord.name).where(UnitRecord.code.in_(sorted(codes)))
+    query = select(UnitRecord.code, UnitRecord.name).where(among(UnitRecord.code, codes))
     return {code: name for code, name in session.execute(query)}
 
 
