@@ -230,14 +230,17 @@ def rebuild(connection: Connection) -> int:
         text(
             f"INSERT INTO figure_rollup (grain, day, unit_code, definition_id, {columns}) "
             f"SELECT '{DAY}', day, unit_code, definition_id, {sums} FROM ({events}) AS events "
-            f"GROUP BY day, unit_code, definition_id"
+            # In the order of the primary key: a period's day rows then lie together, as the changes,
+            # which write each day's rows on that day, leave them; scattered, a province's month of
+            # day rows (54,000) cost 21,000 random page reads.
+            f"GROUP BY day, unit_code, definition_id ORDER BY day, unit_code, definition_id"
         )
     )
     connection.execute(
         text(
             f"INSERT INTO figure_rollup (grain, day, unit_code, definition_id, {columns}) "
             f"SELECT '{MONTH}', {month}, unit_code, definition_id, {sums} FROM figure_rollup WHERE grain = '{DAY}' "
-            f"GROUP BY {month}, unit_code, definition_id"
+            f"GROUP BY {month}, unit_code, definition_id ORDER BY {month}, unit_code, definition_id"
         )
     )
     return connection.execute(text(f"SELECT COUNT(*) FROM figure_rollup WHERE grain = '{DAY}'")).scalar_one()
