@@ -318,6 +318,26 @@ def test_the_at_risk_list_skips_only_dossiers_the_sweep_saw_fitting_until_later(
     assert max(skipped) >= 3  # while they fitted, the sweep's forecast spared their projection
 
 
+def test_the_at_risk_list_read_a_page_at_a_time_is_the_whole_lists_beginning(runtime, clock, monkeypatch):
+    """Candidates read two at a time (supervision.AT_RISK_PAGE), the at-risk list's first n are the
+    first n of the whole list, in the order of their appointments, whatever n."""
+    add_more_units(runtime)
+    five = deploy_fixture(runtime, "five_steps")
+    scope = statistics.Scope(frozenset(UNITS), vn(2026, 3, 1), vn(2026, 4, 1))
+    for hour in (8, 9, 10, 11, 13, 14, 15):
+        clock.set(vn(2026, 3, 2, hour, 0))
+        start(runtime, five, unit=UNITS[hour % 3])
+    clock.set(vn(2026, 3, 4, 10, 0))
+    whole = supervision.at_risk(runtime, scope, clock.now())
+    monkeypatch.setattr(supervision, "AT_RISK_PAGE", 2)
+    assert len(whole) >= 5 and [r.dossier.appointment_at for r in whole] == sorted(
+        r.dossier.appointment_at for r in whole
+    )
+    for n in (1, 2, 3, 5, len(whole) + 1):
+        shown = supervision.at_risk(runtime, scope, clock.now(), limit=n)
+        assert [r.dossier.code for r in shown] == [r.dossier.code for r in whole[:n]], n
+
+
 def test_the_rebuild_command_restores_the_figures_after_a_bulk_load(runtime, clock, monkeypatch):
     """Dossiers loaded around the engine are not in the rollups until `motcua rollups rebuild`."""
     add_more_units(runtime)

@@ -233,6 +233,16 @@ def test_at_risk_lists_open_dossiers_projected_to_miss_their_appointment(client,
     assert table(page(client, "/giam-sat/nguy-co?xa=00073"), "nguy-co") == {
         "Không có hồ sơ nào có nguy cơ trễ hẹn.": []
     }
+    assert "nguy-co-con-nua" not in text
+
+
+def test_the_at_risk_list_shows_the_nearest_appointments_and_says_when_more_follow(client, month, monkeypatch):
+    from web.supervise import views
+
+    login(client, "giam_sat")
+    monkeypatch.setattr(views, "AT_RISK_SHOWN", 0)  # one at risk: more than the page shows
+    text = page(client, "/giam-sat/nguy-co")
+    assert "(chỉ hiện 0 hồ sơ đầu, theo hạn trả)" in text and month.not_due.code not in text
 
 
 def test_the_escalation_log_shows_the_levels_fired_in_the_range(client, month, web_rt):
