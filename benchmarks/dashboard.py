@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import sys
 import tempfile
 import time
@@ -47,6 +48,7 @@ from sqlalchemy import select  # noqa: E402
 from configurator import library  # noqa: E402
 from engine.clock import FrozenClock  # noqa: E402
 from engine.domain import figures  # noqa: E402
+from engine.services import incidents  # noqa: E402
 from engine.services import sla  # noqa: E402
 from engine.services import supervision  # noqa: E402
 from engine.services.runtime import Runtime  # noqa: E402
@@ -505,6 +507,46 @@ def pg_fill(rt: Runtime, n: int) -> list[str]:
     return communes
 
 
+def _flag_value(flag: str) -> str | None:
+    """The word after `flag` on the command line, if given."""
+    if flag not in sys.argv:
+        return None
+    at = sys.argv.index(flag) + 1
+    if at >= len(sys.argv) or sys.argv[at].startswith("--"):
+        raise SystemExit(f"{flag} needs a database name")
+    return sys.argv[at]
+
+
+def _mark_filled(db: Database, n: int) -> None:
+    """Note in the kept database how many dossiers it was filled with (a run that died mid-fill leaves none)."""
+    from sqlalchemy import text
+
+    with db.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE bench_filled (dossiers integer)"))
+        conn.execute(text("INSERT INTO bench_filled VALUES (:n)"), {"n": n})
+
+
+def reuse(rt: Runtime, n: int) -> list[str]:
+    """A database kept by an earlier run (`--keep NAME`): checked to hold a finished fill of this
+    size; its rollups recounted with `--rebuild` (after a change to what they keep)."""
+    from sqlalchemy import text
+
+    with rt.db.engine.connect() as conn:
+        try:
+            filled = conn.execute(text("SELECT dossiers FROM bench_filled")).scalar_one()
+        except Exception as error:
+            raise SystemExit("the kept database's fill did not finish: drop it and run again") from error
+    if filled != n:
+        raise SystemExit(f"the kept database holds {filled:,} dossiers, not {n:,}: set BENCH_DOSSIERS or drop it")
+    if "--rebuild" in sys.argv:
+        with rt.db.engine.begin() as conn:
+            rollups.rebuild(conn)
+            officer_rollups.rebuild(conn)
+        with rt.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    return [u.code for u in units_of_province("ha_noi") if u.kind == "commune"]
+
+
 def percentiles(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     return ordered[len(ordered) // 2] * 1000, ordered[max(0, int(len(ordered) * 0.95) - 1)] * 1000
@@ -533,17 +575,25 @@ def pg_main(quick: bool) -> None:
         or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
     )
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    name = f"motcua_dashboard_{uuid_module.uuid4().hex[:8]}"
+    kept = _flag_value("--keep")
+    name = kept or f"motcua_dashboard_{uuid_module.uuid4().hex[:8]}"
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        reused = bool(kept) and conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+        if not reused:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = server.rsplit("/", 1)[0] + f"/{name}"
     try:
         db = Database(url)
         migrate.upgrade(db.engine)
         rt = Runtime(db=db, clock=FrozenClock(PG_NOW))
         t0 = time.perf_counter()
-        communes = pg_fill(rt, n)
+        if reused:
+            communes = reuse(rt, n)
+        else:
+            communes = pg_fill(rt, n)
+            _mark_filled(db, n)
         load_s = time.perf_counter() - t0
+        pages = Pages(url, rt)
         result = {
             "benchmark": "dashboard",
             "database": "postgresql",
@@ -554,26 +604,44 @@ def pg_main(quick: bool) -> None:
         }
         for period, (start, end) in PG_PERIODS.items():
             scope = statistics.Scope(frozenset(communes), start, end)
-            result["periods"][period] = pg_period(rt, scope, rounds)
+            result["periods"][period] = pg_period(rt, scope, rounds, pages)
         province = statistics.Scope(frozenset(communes), *PG_PERIODS["month"])
         supervision.at_risk(rt, province, PG_NOW)  # builds each commune's calendar once, as a server would
-        risk_times, risks = sampled(lambda: supervision.at_risk(rt, province, PG_NOW), max(3, rounds // 4))
+        shown = lambda: supervision.at_risk(rt, province, PG_NOW, limit=AT_RISK_SHOWN + 1)  # noqa: E731
+        risk_times, risks = sampled(shown, rounds)
+        pages.get(pages.at_risk(province))  # its templates compiled once, as a server would
+        risk_page_times, _ = sampled(lambda: pages.get(pages.at_risk(province)), rounds)
+        # The whole list, as the page read it before it was bounded: what the bound saves.
+        whole_risk_times, whole_risks = sampled(lambda: supervision.at_risk(rt, province, PG_NOW), 2)
+        assert [r.dossier.id for r in risks] == [r.dossier.id for r in whole_risks[: len(risks)]]
         with db.report_session() as s:
             open_ahead = len(statistics.open_dossiers(s, province, PG_NOW))
             candidates = len(statistics.at_risk_candidates(s, province, PG_NOW))
             overdue_times, _ = sampled(lambda: statistics.dossiers(s, province, "overdue", PG_NOW), 3)
+        result["at_risk_explain"] = pages.explain_slowest(lambda: supervision.at_risk(rt, province, PG_NOW, limit=201))
         db.dispose()
     finally:
-        admin_conn = admin.connect()
-        admin_conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin_conn.close()
+        if not kept:
+            admin_conn = admin.connect()
+            admin_conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin_conn.close()
         admin.dispose()
     periods = result["periods"]
-    result["dashboard_p95_ms"] = round(max(periods[p]["dashboard_p95_ms"] for p in ("month", "year")), 1)
+    result["dashboard_p95_ms"] = round(max(periods[p]["page_p95_ms"] for p in ("month", "year")), 1)
+    result["exports_p95_ms"] = round(
+        max(periods[p][f"export_{kind}_p95_ms"] for p in ("month", "year") for kind in ("csv", "xlsx")), 1
+    )
     result["ratio_vs_direct_sql"] = round(min(periods[p]["ratio_vs_direct_sql"] for p in ("month", "year")), 1)
     result["kpi_p95_ms"] = round(max(periods[p]["kpi_p95_ms"] for p in ("month", "year")), 1)
     result["at_risk_p50_ms"], result["at_risk_p95_ms"] = (round(v, 1) for v in percentiles(risk_times))
-    result["at_risk"], result["open_with_appointment_ahead"] = len(risks), open_ahead
+    result["at_risk_page_p95_ms"] = round(percentiles(risk_page_times)[1], 1)
+    result["at_risk_whole_list_ms"] = round(min(whole_risk_times) * 1000, 1)
+    result["ratio_at_risk_whole_vs_shown"] = round(min(whole_risk_times) * 1000 / result["at_risk_p95_ms"], 1)
+    result["at_risk_shown"], result["at_risk"], result["open_with_appointment_ahead"] = (
+        min(len(risks), AT_RISK_SHOWN),
+        len(whole_risks),
+        open_ahead,
+    )
     result["at_risk_projected"] = candidates
     result["overdue_list_ms"] = round(min(overdue_times) * 1000, 1)
     print(
@@ -581,6 +649,12 @@ def pg_main(quick: bool) -> None:
         f"other runs, so single figures are noisy: compare the ratios"
     )
     for period, found in periods.items():
+        parts = ", ".join(f"{part} {ms:.0f}" for part, ms in found["parts_p95_ms"].items())
+        print(
+            f"  {period:10} whole page p95 {found['page_p95_ms']:7.1f} ms (parts p95, ms: {parts}); exports p95 CSV "
+            f"{found['export_csv_p95_ms']:.0f} ms (first byte {found['export_csv_first_byte_p95_ms']:.0f} ms), "
+            f"XLSX {found['export_xlsx_p95_ms']:.0f} ms"
+        )
         print(
             f"  {period:10} dashboard p50 {found['dashboard_p50_ms']:7.1f} ms  p95 {found['dashboard_p95_ms']:7.1f} ms"
             f"  (tables alone p95 {found['tables_p95_ms']:6.1f} ms, officers p95 {found['officers_p95_ms']:6.1f} ms,"
@@ -590,17 +664,32 @@ def pg_main(quick: bool) -> None:
             f"  direct SQL count of the tables {found['direct_sql_ms']:8.1f} ms: {found['ratio_vs_direct_sql']:.1f}x"
         )
     print(
-        f"  at-risk list over {open_ahead:,} open dossiers with their appointment ahead: p50 "
-        f"{result['at_risk_p50_ms']:.0f} ms, p95 {result['at_risk_p95_ms']:.0f} ms ({len(risks):,} at risk, "
-        f"{candidates:,} projected: the others fit until later by the worker's last forecast); "
-        f"overdue drill-down first page {result['overdue_list_ms']:.0f} ms"
+        f"  at-risk list over {open_ahead:,} open dossiers with their appointment ahead: the {AT_RISK_SHOWN} shown p50 "
+        f"{result['at_risk_p50_ms']:.0f} ms, p95 {result['at_risk_p95_ms']:.0f} ms (the page p95 "
+        f"{result['at_risk_page_p95_ms']:.0f} ms); the whole list {result['at_risk_whole_list_ms']:.0f} ms "
+        f"({len(whole_risks):,} at risk, {candidates:,} candidates: the others fit until later by the worker's last "
+        f"forecast); overdue drill-down first page {result['overdue_list_ms']:.0f} ms"
     )
     print(json.dumps(result))
 
 
-def pg_period(rt: Runtime, scope: statistics.Scope, rounds: int) -> dict:
-    """One period's dashboard, p50/p95 over `rounds` requests, against the direct count (once: it
-    is the slow one), checked equal."""
+def pg_period(rt: Runtime, scope: statistics.Scope, rounds: int, pages: Pages) -> dict:
+    """One period's whole page over HTTP, each part of it and the exports, p50/p95 over `rounds`
+    requests, with the plans of the slowest statements; the dashboard's tables against the direct
+    count (once: it is the slow one), checked equal."""
+    page = pages.dashboard(scope)
+    pages.get(page)  # its templates compiled once, as a server would
+    page_times, _ = sampled(lambda: pages.get(page), rounds)
+    parts = {name: percentiles(sampled(part, rounds)[0])[1] for name, part in page_parts(rt, scope).items()}
+    exports = {}
+    for kind in ("csv", "xlsx"):
+        first_bytes, wholes = [], []
+        for _ in range(rounds):
+            first_byte, whole = pages.first_byte_and_whole(pages.export(scope, kind))
+            first_bytes.append(first_byte)
+            wholes.append(whole)
+        exports[f"export_{kind}_p95_ms"] = round(percentiles(wholes)[1], 1)
+        exports[f"export_{kind}_first_byte_p95_ms"] = round(percentiles(first_bytes)[1], 1)
     board_times, board = sampled(lambda: supervision.dashboard(rt, scope, PG_NOW), rounds)
 
     def tables_only():
@@ -639,6 +728,11 @@ def pg_period(rt: Runtime, scope: statistics.Scope, rounds: int) -> dict:
     assert 0 < sum(r.steps_done for r in one.officers) <= sum(r.steps_done for r in kpis.officers)
     p50, p95 = percentiles(board_times)
     return {
+        "page_p50_ms": round(percentiles(page_times)[0], 1),
+        "page_p95_ms": round(percentiles(page_times)[1], 1),
+        "parts_p95_ms": {name: round(ms, 1) for name, ms in parts.items()},
+        **exports,
+        "explain": pages.explain_slowest(lambda: pages.get(page)),
         "dashboard_p50_ms": round(p50, 1),
         "dashboard_p95_ms": round(p95, 1),
         "tables_p95_ms": round(percentiles(table_times)[1], 1),
@@ -657,6 +751,131 @@ def pg_period(rt: Runtime, scope: statistics.Scope, rounds: int) -> dict:
         "overdue": rolled.summary.overdue,
         "carried_over": rolled.summary.carried_over,
     }
+
+
+AT_RISK_SHOWN = 200  # web.supervise.views.AT_RISK_SHOWN
+
+
+def page_parts(rt: Runtime, scope: statistics.Scope) -> dict:
+    """What the dashboard page reads (web.supervise.views.dashboard), one part at a time."""
+
+    def tables():
+        with rt.db.report_session() as s:
+            return statistics.tables(s, scope, PG_NOW)
+
+    def officers():
+        with rt.db.report_session() as s:
+            return statistics.by_officer(s, scope)
+
+    return {
+        "filters": lambda: supervision.filter_options(rt, scope.units),
+        "tables": tables,
+        "officers": officers,
+        "trend": lambda: supervision.trend(rt, scope),
+        "incidents": lambda: incidents.open_count(rt, scope.units),
+    }
+
+
+class Pages:
+    """The product's web app on the benchmark's database, signed in as the province's supervisor
+    (a Flask test client: the whole request, templates included, without a socket)."""
+
+    def __init__(self, url: str, rt: Runtime):
+        from werkzeug.security import generate_password_hash
+
+        from web.app import create_app
+
+        with rt.db.session() as s:
+            if s.get(UserRecord, "bench_giam_sat") is None:
+                s.add(
+                    UserRecord(
+                        username="bench_giam_sat",
+                        full_name="Giám sát",
+                        unit_code="01",
+                        roles="supervisor",
+                        password_hash=generate_password_hash("bench-2026"),
+                    )
+                )
+        self.rt = rt
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "MOTCUA_CLOCK": rt.clock, "SECRET_KEY": "bench"})
+        self.client = app.test_client()
+        login = self.client.get("/dang-nhap").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', login).group(1)
+        answer = self.client.post(
+            "/dang-nhap", data={"username": "bench_giam_sat", "password": "bench-2026", "csrf_token": token}
+        )
+        assert answer.status_code == 302, "the benchmark's supervisor could not sign in"
+
+    @staticmethod
+    def _dates(scope: statistics.Scope) -> str:
+        last = scope.end.astimezone(VN).date() - timedelta(days=1)
+        return f"tu={scope.start.astimezone(VN).date().isoformat()}&den={last.isoformat()}"
+
+    def dashboard(self, scope: statistics.Scope) -> str:
+        return f"/giam-sat/?{self._dates(scope)}"
+
+    def export(self, scope: statistics.Scope, kind: str) -> str:
+        return f"/giam-sat/bao-cao.{kind}?{self._dates(scope)}"
+
+    def at_risk(self, scope: statistics.Scope) -> str:
+        return f"/giam-sat/nguy-co?{self._dates(scope)}"
+
+    def get(self, path: str) -> bytes:
+        answer = self.client.get(path)
+        assert answer.status_code == 200, (path, answer.status_code)
+        return answer.get_data()
+
+    def first_byte_and_whole(self, path: str) -> tuple[float, float]:
+        """Seconds to the answer's first chunk of body, and to its last."""
+        t0 = time.perf_counter()
+        answer = self.client.get(path, buffered=False)
+        assert answer.status_code == 200, (path, answer.status_code)
+        chunks = iter(answer.response)
+        next(chunks, b"")
+        first = time.perf_counter() - t0
+        for _ in chunks:
+            pass
+        answer.close()
+        return first, time.perf_counter() - t0
+
+    def explain_slowest(self, fn, count: int = 2) -> list[dict]:
+        """The `count` slowest statements `fn` runs, with PostgreSQL's plan of each (EXPLAIN ANALYZE)."""
+        from sqlalchemy import event
+
+        from web.wiring import runtime
+
+        seen: list[tuple[float, str, object]] = []
+        started: dict[int, float] = {}
+        engines = {self.rt.db.engine, self.rt.db.read_engine, self.rt.db.report_engine}
+
+        def before(conn, cursor, statement, parameters, context, executemany):
+            started[id(cursor)] = time.perf_counter()
+
+        def after(conn, cursor, statement, parameters, context, executemany):
+            seen.append((time.perf_counter() - started.pop(id(cursor), time.perf_counter()), statement, parameters))
+
+        with self.client.application.app_context():  # the app's own engines, as its requests use them
+            served = runtime().db
+            engines |= {served.engine, served.read_engine, served.report_engine}
+        for engine in engines:
+            event.listen(engine, "before_cursor_execute", before)
+            event.listen(engine, "after_cursor_execute", after)
+        try:
+            fn()
+        finally:
+            for engine in engines:
+                event.remove(engine, "before_cursor_execute", before)
+                event.remove(engine, "after_cursor_execute", after)
+        plans = []
+        for elapsed, statement, parameters in sorted(seen, key=lambda row: -row[0])[:count]:
+            if not statement.lstrip().upper().startswith("SELECT"):
+                continue
+            with self.rt.db.engine.connect() as conn:
+                raw = conn.connection.dbapi_connection.cursor()
+                raw.execute("EXPLAIN (ANALYZE, COSTS OFF) " + statement, parameters)
+                plan = [row[0] for row in raw.fetchall()]
+            plans.append({"ms": round(elapsed * 1000, 1), "sql": " ".join(statement.split())[:300], "plan": plan[:14]})
+        return plans
 
 
 if __name__ == "__main__":

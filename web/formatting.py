@@ -6,16 +6,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Iterable
+from decimal import ROUND_HALF_EVEN
+from decimal import Decimal
 from functools import lru_cache
 from operator import attrgetter
 from operator import itemgetter
 from typing import Any
 
 import icu
+from babel import numbers
 from flask import Flask
 from flask_babel import format_date
 from flask_babel import format_decimal
-from flask_babel import format_percent
+from flask_babel import get_locale
 
 
 @lru_cache(maxsize=1)
@@ -45,9 +48,29 @@ def number(value, digits: int | None = None) -> str:
     """8.0 -> "8", 8.25 -> "8,25" (Vietnamese); `digits` fixes the decimals shown."""
     if value is None:
         return "—"
+    if digits is None and type(value) is int:
+        return _whole(value, str(get_locale()))
     if digits is None:
         return format_decimal(value)
     return format_decimal(value, format="#,##0." + "0" * digits if digits else "#,##0")
+
+
+def _whole(value: int, locale: str) -> str:
+    """A whole number grouped by thousands with the locale's separator: what Babel writes, without
+    its general pattern machinery (a province's report tables hold about 2,000 numbers, and Babel
+    took 0.3 ms for each)."""
+    grouped = f"{abs(value):,}".replace(",", _group_symbol(locale))
+    return f"{_minus_sign(locale)}{grouped}" if value < 0 else grouped
+
+
+@lru_cache(maxsize=16)
+def _group_symbol(locale: str) -> str:
+    return numbers.get_group_symbol(locale)
+
+
+@lru_cache(maxsize=16)
+def _minus_sign(locale: str) -> str:
+    return numbers.get_minus_sign_symbol(locale)
 
 
 def money(amount) -> str:
@@ -56,8 +79,27 @@ def money(amount) -> str:
 
 
 def rate(value) -> str:
-    """0.6667 -> "66,7%"; no rate -> "—"."""
-    return "—" if value is None else format_percent(value, format="#,##0.0%")
+    """0.6667 -> "66,7%"; no rate -> "—". What Babel's "#,##0.0%" writes (its rounding: half to
+    even on the decimal text of the value), without its pattern machinery: the officers' table
+    holds a rate per officer."""
+    if value is None:
+        return "—"
+    locale = str(get_locale())
+    tenths = Decimal(str(value)).scaleb(2).quantize(Decimal("0.1"), rounding=ROUND_HALF_EVEN)
+    whole, fraction = f"{abs(tenths):,.1f}".split(".")
+    text = f"{whole.replace(',', _group_symbol(locale))}{_decimal_symbol(locale)}{fraction}"
+    return f"{_minus_sign(locale) if tenths < 0 else ''}{text}{_percent_sign(locale)}"
+
+
+@lru_cache(maxsize=16)
+def _decimal_symbol(locale: str) -> str:
+    return numbers.get_decimal_symbol(locale)
+
+
+@lru_cache(maxsize=16)
+def _percent_sign(locale: str) -> str:
+    # Babel has no getter of its own for it: the sign a whole percentage is written with.
+    return numbers.format_percent(1, format="0%", locale=locale).replace("100", "")
 
 
 def file_size(size_bytes: int) -> str:

@@ -10,7 +10,6 @@ ends.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from dataclasses import replace
 from datetime import datetime
 from datetime import time
 from datetime import timedelta
@@ -50,22 +49,41 @@ class AtRisk:
         return max(0, self.remaining_minutes - self.minutes_left)
 
 
-def at_risk(rt: Runtime, scope: statistics.Scope, now: datetime) -> list[AtRisk]:
-    """Open dossiers of the scope projected to miss their appointment, by appointment. The ones
-    not yet re-appointed also need the apology letter (the appointment moves only once). Those
-    the SLA sweep forecast to fit until later are not projected again (statistics.at_risk_candidates)."""
-    found = []
+#: How many candidates the at-risk list reads and projects at a time.
+AT_RISK_PAGE = 200
+
+
+def at_risk(rt: Runtime, scope: statistics.Scope, now: datetime, limit: int | None = None) -> list[AtRisk]:
+    """Open dossiers of the scope projected to miss their appointment, by appointment: the first
+    `limit` of them (all without one). The ones not yet re-appointed also need the apology letter
+    (the appointment moves only once). Those the SLA sweep forecast to fit until later are not
+    projected again (statistics.at_risk_candidates); the others are read and projected a page at
+    a time, nearest appointment first, until `limit` are found, so the list's cost follows what
+    it shows, not the open stock of the province."""
+    found: list[AtRisk] = []
+    after = None
     with rt.db.report_session() as s:
         forecaster = Forecaster(rt, s)
-        for dossier in statistics.at_risk_candidates(s, scope, now):
-            if forecaster.paused(dossier):
-                continue
-            outlook = forecaster.of(dossier, now)
-            if outlook.misses:
-                # Not yet re-appointed: the leader's apology letter is the next thing to do.
-                reasons = (CANNOT_FIT,) if dossier.re_appointed else (APOLOGY_DUE,)
-                found.append(AtRisk(dossier, reasons, outlook))
-    return sorted(found, key=lambda r: (r.dossier.appointment_at, r.dossier.code))
+        while limit is None or len(found) < limit:
+            page = statistics.at_risk_candidates(s, scope, now, after=after, limit=AT_RISK_PAGE)
+            found += _projected_to_miss(forecaster, page, now)
+            if len(page) < AT_RISK_PAGE:
+                break
+            after = (page[-1].appointment_at, page[-1].id)
+    return found[:limit]
+
+
+def _projected_to_miss(forecaster: Forecaster, dossiers, now: datetime) -> list[AtRisk]:
+    found = []
+    for dossier in dossiers:
+        if forecaster.paused(dossier):
+            continue
+        outlook = forecaster.of(dossier, now)
+        if outlook.misses:
+            # Not yet re-appointed: the leader's apology letter is the next thing to do.
+            reasons = (CANNOT_FIT,) if dossier.re_appointed else (APOLOGY_DUE,)
+            found.append(AtRisk(dossier, reasons, outlook))
+    return found
 
 
 def apology_needed(rt: Runtime, session, dossier_id: int, now: datetime) -> Forecast | None:
@@ -140,19 +158,16 @@ MOST_WEEKS = 26
 class TrendPoint:
     start: datetime  # the week's (or month's) first local midnight, clipped to the period
     by_month: bool
-    figures: statistics.Figures
+    figures: statistics.Figures  # receipts and closures only (statistics.FLOW): a trend reads no open stock
 
 
-def trend(rt: Runtime, scope: statistics.Scope, now: datetime) -> list[TrendPoint]:
-    """The period's figures week by week (Monday to Sunday, in the period's own time zone), or
-    month by month when the period is longer than MOST_WEEKS weeks."""
+def trend(rt: Runtime, scope: statistics.Scope) -> list[TrendPoint]:
+    """What came in and was finished week by week (Monday to Sunday, in the period's own time zone),
+    or month by month when the period is longer than MOST_WEEKS weeks."""
     by_month = (scope.end - scope.start) > timedelta(weeks=MOST_WEEKS)
     bounds = _period_starts(scope.start, scope.end, by_month) + [scope.end]
     with rt.db.report_session() as s:
-        return [
-            TrendPoint(start, by_month, statistics.summary(s, replace(scope, start=start, end=end), now))
-            for start, end in zip(bounds, bounds[1:])
-        ]
+        return [TrendPoint(start, by_month, found) for start, found in zip(bounds, statistics.flows(s, scope, bounds))]
 
 
 def _period_starts(start: datetime, end: datetime, by_month: bool) -> list[datetime]:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from engine.domain import kpi
 from engine.domain.decisions import SUPPLEMENT_DECISIONS
 from engine.domain.model import WorkItemState
+from engine.store.among import among
 from engine.store.records import AuditEventRecord
 from engine.store.records import DossierRecord
 from engine.store.records import OfficerRollupRecord
@@ -173,7 +174,7 @@ def window(session: Session, units, first: date, last: date) -> dict[tuple[str, 
             continue
         query = (
             select(r.unit_code, r.username, *(func.sum(r.__table__.c[c]) for c in kpi.COLUMNS))
-            .where(r.grain == grain, r.day >= start, r.day < end, r.unit_code.in_(sorted(units)))
+            .where(r.grain == grain, r.day >= start, r.day < end, among(r.unit_code, units))
             .group_by(r.unit_code, r.username)
         )
         for unit, username, *counts in session.execute(query):

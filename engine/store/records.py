@@ -129,6 +129,14 @@ class DossierRecord(Base):
             postgresql_where=text("completed_at IS NULL"),
             sqlite_where=text("completed_at IS NULL"),
         ),
+        # The at-risk list: the open dossiers by appointment, read a page at a time from the nearest.
+        Index(
+            "ix_dossier_open_by_appointment",
+            "appointment_at",
+            "id",
+            postgresql_where=text("completed_at IS NULL"),
+            sqlite_where=text("completed_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -142,6 +142,26 @@ def window(session: Session, first: date, last: date | None, narrow) -> dict[tup
     return found
 
 
+def by_day(session: Session, first: date, last: date, narrow, *, months: bool) -> dict[date, list[int]]:
+    """The counts of the days [first, last) summed over every commune and template version of the
+    scope (`narrow`, as for `window`), per day; with `months`, a whole month's under its first
+    day, read from its month rows (for sums by month: a year is twelve groups of month rows
+    instead of 365 of day rows). One query per range of one grain."""
+    r = FigureRollupRecord
+    found: dict[date, list[int]] = {}
+    for grain, start, end in window_ranges(first, last) if months else [(DAY, first, last)]:
+        if end is not None and start >= end:
+            continue
+        query = (
+            select(r.day, *(func.sum(r.__table__.c[c]) for c in COLUMNS))
+            .where(r.grain == grain, r.day >= start, r.day < end)
+            .group_by(r.day)
+        )
+        for day, *counts in session.execute(narrow(query)):
+            found[day] = [int(n or 0) for n in counts]
+    return found
+
+
 def window_ranges(first: date, last: date | None) -> list[tuple[str, date, date | None]]:
     """[first, last) as day rows up to the first whole month, month rows, day rows after the last
     (engine.store.officer_rollups reads its rows the same way)."""
@@ -210,14 +230,17 @@ def rebuild(connection: Connection) -> int:
         text(
             f"INSERT INTO figure_rollup (grain, day, unit_code, definition_id, {columns}) "
             f"SELECT '{DAY}', day, unit_code, definition_id, {sums} FROM ({events}) AS events "
-            f"GROUP BY day, unit_code, definition_id"
+            # In the order of the primary key: a period's day rows then lie together, as the changes,
+            # which write each day's rows on that day, leave them; scattered, a province's month of
+            # day rows (54,000) cost 21,000 random page reads.
+            f"GROUP BY day, unit_code, definition_id ORDER BY day, unit_code, definition_id"
         )
     )
     connection.execute(
         text(
             f"INSERT INTO figure_rollup (grain, day, unit_code, definition_id, {columns}) "
             f"SELECT '{MONTH}', {month}, unit_code, definition_id, {sums} FROM figure_rollup WHERE grain = '{DAY}' "
-            f"GROUP BY {month}, unit_code, definition_id"
+            f"GROUP BY {month}, unit_code, definition_id ORDER BY {month}, unit_code, definition_id"
         )
     )
     return connection.execute(text(f"SELECT COUNT(*) FROM figure_rollup WHERE grain = '{DAY}'")).scalar_one()

@@ -18,6 +18,7 @@ tested against, and answers any other period. The drill-down lists always read t
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import replace
@@ -41,6 +42,7 @@ from engine.domain.model import RunState
 from engine.domain.model import WorkItemState
 from engine.store import officer_rollups
 from engine.store import rollups
+from engine.store.among import among
 from engine.store.records import AuditEventRecord
 from engine.store.records import DossierPauseRecord
 from engine.store.records import DossierRecord
@@ -212,7 +214,7 @@ def _in_scope(query, scope: Scope):
     and not finished before its start."""
     d = DossierRecord
     query = query.where(
-        d.unit_code.in_(sorted(scope.units)),
+        among(d.unit_code, scope.units),
         d.received_at < scope.end,
         or_(d.received_at >= scope.start, d.completed_at.is_(None), d.completed_at >= scope.start),
     )
@@ -343,7 +345,7 @@ _ZEROS = [0] * len(rollups.COLUMNS)
 
 def _rollup_scope(query, scope: Scope):
     r = FigureRollupRecord
-    query = query.where(r.unit_code.in_(sorted(scope.units)))
+    query = query.where(among(r.unit_code, scope.units))
     if scope.procedure:
         ids = select(ProcessDefinitionRecord.id).where(ProcessDefinitionRecord.key == scope.procedure)
         query = query.where(r.definition_id.in_(ids.scalar_subquery()))
@@ -365,7 +367,7 @@ def _open_now(session: Session, scope: Scope, as_of: datetime) -> dict[tuple[str
             _count(and_(~paused, passed)),
             _count(and_(d.received_at < as_of, passed)),
         )
-        .where(d.completed_at.is_(None), d.unit_code.in_(sorted(scope.units)))
+        .where(d.completed_at.is_(None), among(d.unit_code, scope.units))
         .group_by(d.unit_code, d.definition_id)
     )
     return {(row[0], row[1]): tuple(int(v) for v in row[2:]) for row in session.execute(_of_procedure(query, scope))}
@@ -388,13 +390,49 @@ def _paused_then(session: Session, scope: Scope, instant: datetime) -> dict[tupl
         .select_from(waiting)
         .join(d, d.id == waiting.c.dossier_id)
         .where(
-            d.unit_code.in_(sorted(scope.units)),
+            among(d.unit_code, scope.units),
             d.received_at < instant,
             or_(d.completed_at.is_(None), d.completed_at >= instant),
         )
         .group_by(d.unit_code, d.definition_id)
     )
     return {(row[0], row[1]): (int(row[2]), int(row[3])) for row in session.execute(_of_procedure(query, scope))}
+
+
+#: The figures of what came in and went out in a period: they need no open stock.
+FLOW = ("received", "received_counter", "received_online", "received_post", *CLASSIFICATIONS, "withdrawn_stopped")
+
+
+def flows(session: Session, scope: Scope, bounds: list[datetime], *, recount: bool = False) -> list[Figures]:
+    """The receipts and closures (FLOW; the open stock's figures left at 0) of each consecutive
+    period of `bounds` (the scope's dates are not used): from the daily rollups when every bound
+    is a local midnight, summed from month rows when every period is made of whole months (a
+    trend by month); else (or with `recount`) by counting the dossiers of each period."""
+    periods = list(zip(bounds, bounds[1:]))
+    if recount or not all(_rollups_answer(replace(scope, start=start, end=end)) for start, end in periods):
+        return [_counted_flow(session, replace(scope, start=start, end=end)) for start, end in periods]
+    days = [rollups.local_day(instant) for instant in bounds]
+    narrow = lambda query: _rollup_scope(query, scope)  # noqa: E731
+    counted = rollups.by_day(session, days[0], days[-1], narrow, months=all(day.day == 1 for day in days[1:-1]))
+    sums = [[0] * len(rollups.COLUMNS) for _ in periods]
+    for day, counts in counted.items():
+        period = bisect_right(days, day) - 1
+        for i, n in enumerate(counts):
+            sums[period][i] += n
+    return [Figures(**{name: period[rollups.COLUMNS.index(name)] for name in FLOW}) for period in sums]
+
+
+def _counted_flow(session: Session, scope: Scope) -> Figures:
+    d = DossierRecord
+    columns = [_count(bucket_condition(name, scope, scope.end)).label(name) for name in FLOW]
+    query = select(*columns).where(
+        among(d.unit_code, scope.units),
+        or_(
+            and_(d.received_at >= scope.start, d.received_at < scope.end),
+            and_(d.completed_at >= scope.start, d.completed_at < scope.end),
+        ),
+    )
+    return Figures(**{name: int(n) for name, n in zip(FLOW, session.execute(_of_procedure(query, scope)).one())})
 
 
 def summary(session: Session, scope: Scope, now: datetime) -> Figures:
@@ -458,7 +496,7 @@ def by_officer(session: Session, scope: Scope, *, recount: bool = False) -> list
             w.completed_by.is_not(None),
             w.completed_at >= scope.start,
             w.completed_at < scope.end,
-            w.unit_code.in_(sorted(scope.units)),
+            among(w.unit_code, scope.units),
         )
         .group_by(w.completed_by)
     )
@@ -488,7 +526,7 @@ def full_names(session: Session, usernames) -> dict[str, str]:
     """Each user's full name; the user name itself when the account has none (or no longer exists)."""
     found = dict(
         session.execute(
-            select(UserRecord.username, UserRecord.full_name).where(UserRecord.username.in_(sorted(set(usernames))))
+            select(UserRecord.username, UserRecord.full_name).where(among(UserRecord.username, set(usernames)))
         ).all()
     )
     return {username: (found.get(username) or "").strip() or username for username in usernames}
@@ -537,7 +575,7 @@ def officer_steps(session: Session, scope: Scope, username: str, limit: int = 50
             w.completed_by == username,
             w.completed_at >= scope.start,
             w.completed_at < scope.end,
-            d.unit_code.in_(sorted(scope.units)),
+            among(d.unit_code, scope.units),
         )
         .order_by(w.completed_at)
         .limit(limit)
@@ -555,7 +593,7 @@ def escalations(session: Session, scope: Scope, limit: int = 1000, code: str | N
         select(a.at, a.action, a.detail, d.code, d.unit_code, w.name)
         .join(d, d.id == a.dossier_id)
         .outerjoin(w, w.id == a.work_item_id)
-        .where(a.action.in_(SLA_ACTIONS), a.at >= scope.start, a.at < scope.end, d.unit_code.in_(sorted(scope.units)))
+        .where(a.action.in_(SLA_ACTIONS), a.at >= scope.start, a.at < scope.end, among(d.unit_code, scope.units))
         .order_by(a.at.desc(), a.id.desc())
         .limit(limit)
     )
@@ -581,24 +619,35 @@ def escalations(session: Session, scope: Scope, limit: int = 1000, code: str | N
 def open_dossiers(session: Session, scope: Scope, now: datetime) -> list[OpenDossier]:
     """Open dossiers of the scope whose appointment is still ahead, with their open steps."""
     d = DossierRecord
-    ahead = (d.unit_code.in_(sorted(scope.units)), d.run_state.in_(OPEN_RUN_STATES), d.appointment_at > now)
+    ahead = (among(d.unit_code, scope.units), d.run_state.in_(OPEN_RUN_STATES), d.appointment_at > now)
     return _open_with_steps(session, ahead, lambda query: _of_procedure(query, scope))
 
 
-def at_risk_candidates(session: Session, scope: Scope, now: datetime) -> list[OpenDossier]:
-    """The open dossiers of the scope with their appointment ahead that may miss it now: all but
-    those the SLA sweep last forecast to fit until a later instant (`apology_check_at` ahead; any
-    change to a dossier, or to its calendar, sets it back to the change's instant). Without a
-    worker running, that is every one of them; with it, the few tens whose forecast is due or
-    misses, out of tens of thousands open in a province."""
+def at_risk_candidates(
+    session: Session,
+    scope: Scope,
+    now: datetime,
+    *,
+    after: tuple[datetime, int] | None = None,
+    limit: int | None = None,
+) -> list[OpenDossier]:
+    """The open dossiers of the scope with their appointment ahead that may miss it now, by
+    appointment: all but those the SLA sweep last forecast to fit until a later instant
+    (`apology_check_at` ahead; any change to a dossier, or to its calendar, sets it back to the
+    change's instant). Without a worker running, that is every one of them; with it, those whose
+    forecast is due or misses. `after` (appointment, id) and `limit` read them a page at a time,
+    along the open dossiers' appointment index."""
     d = DossierRecord
-    ahead = (
-        d.unit_code.in_(sorted(scope.units)),
+    ahead = [
+        d.completed_at.is_(None),  # the partial index's condition: the open dossiers by appointment
+        among(d.unit_code, scope.units),
         d.run_state.in_(OPEN_RUN_STATES),
         d.appointment_at > now,
         or_(d.apology_check_at.is_(None), d.apology_check_at <= now),
-    )
-    return _open_with_steps(session, ahead, lambda query: _of_procedure(query, scope))
+    ]
+    if after is not None:
+        ahead.append(or_(d.appointment_at > after[0], and_(d.appointment_at == after[0], d.id > after[1])))
+    return _open_with_steps(session, ahead, lambda query: _of_procedure(query, scope), limit=limit)
 
 
 def open_dossiers_by_id(session: Session, ids) -> list[OpenDossier]:
@@ -609,7 +658,7 @@ def open_dossiers_by_id(session: Session, ids) -> list[OpenDossier]:
     )
 
 
-def _open_with_steps(session: Session, conditions, narrow=lambda query: query) -> list[OpenDossier]:
+def _open_with_steps(session: Session, conditions, narrow=lambda query: query, limit=None) -> list[OpenDossier]:
     d, w = DossierRecord, WorkItemRecord
     query = (
         select(
@@ -624,17 +673,22 @@ def _open_with_steps(session: Session, conditions, narrow=lambda query: query) -
             d.re_appointment_reason.isnot(None),
         )
         .where(*conditions)
-        .order_by(d.appointment_at)
+        .order_by(d.appointment_at, d.id)
+        .limit(limit)
     )
     rows = session.execute(narrow(query)).all()
     procedures, units = definition_names(session, {r[2] for r in rows}), unit_names(session, {r[3] for r in rows})
     found = {r[0]: OpenDossier(r[0], r[1], r[2], r[3], units[r[3]], procedures[r[2]], *r[4:]) for r in rows}
     if not found:
         return []
+    steps = select(w.dossier_id, w.element_id, w.name, w.due_at, w.budget_minutes, w.budget_group).where(
+        w.state.in_(OPEN_STATES)
+    )
+    # A page's steps by its ids; a whole list's through the same conditions (no list of ids that long).
     steps = (
-        select(w.dossier_id, w.element_id, w.name, w.due_at, w.budget_minutes, w.budget_group)
-        .join(d, d.id == w.dossier_id)
-        .where(w.state.in_(OPEN_STATES), *conditions)
+        steps.where(w.dossier_id.in_(sorted(found)))
+        if limit
+        else steps.join(d, d.id == w.dossier_id).where(*conditions)
     )
     for dossier_id, *step in session.execute(steps):
         if dossier_id in found:
@@ -677,7 +731,7 @@ def dossier_detail(session: Session, code: str, units) -> tuple[DossierLine, lis
         )
         .join(p, p.id == d.definition_id)
         .join(UnitRecord, UnitRecord.code == d.unit_code)
-        .where(d.code == code, d.unit_code.in_(sorted(units)))
+        .where(d.code == code, among(d.unit_code, units))
     ).first()
     if row is None:
         return None
@@ -706,7 +760,7 @@ def dossier_detail(session: Session, code: str, units) -> tuple[DossierLine, lis
 
 
 def unit_names(session: Session, codes) -> dict[str, str]:
-    query = select(UnitRecord.code, UnitRecord.name).where(UnitRecord.code.in_(sorted(codes)))
+    query = select(UnitRecord.code, UnitRecord.name).where(among(UnitRecord.code, codes))
     return {code: name for code, name in session.execute(query)}
 
 

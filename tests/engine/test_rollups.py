@@ -79,6 +79,21 @@ def assert_rollups_equal_a_recount(rt, now, when: str) -> None:
             rolled, recounted = statistics.tables(s, scope, now), statistics.tables(s, scope, now, recount=True)
             assert as_compared(rolled) == as_compared(recounted), (when, name)
             assert rolled.summary.balances, (when, name)
+    for name, scope in scopes(now).items():
+        assert_trend_equals_a_recount(rt, scope, (when, name))
+
+
+def assert_trend_equals_a_recount(rt, scope: statistics.Scope, where) -> None:
+    """The trend chart's points (by week, by month past 26 weeks) hold the receipts and closures a
+    count of each point's dossiers gives, and the period's own: the same numbers as the tables."""
+    points = supervision.trend(rt, scope)
+    bounds = [point.start for point in points] + [scope.end]
+    with rt.db.read_session() as s:
+        recounted = statistics.flows(s, scope, bounds, recount=True)
+        whole = statistics.tables(s, scope, scope.end, recount=True).summary
+    assert [point.figures for point in points] == recounted, where
+    for name in statistics.FLOW:
+        assert sum(point.figures.value(name) for point in points) == whole.value(name), (where, name)
 
 
 class Office:
@@ -301,6 +316,26 @@ def test_the_at_risk_list_skips_only_dossiers_the_sweep_saw_fitting_until_later(
         skipped.append(len(open_ahead) - len(candidates))
     assert before >= {d.code for d in behind}  # they did fall behind
     assert max(skipped) >= 3  # while they fitted, the sweep's forecast spared their projection
+
+
+def test_the_at_risk_list_read_a_page_at_a_time_is_the_whole_lists_beginning(runtime, clock, monkeypatch):
+    """Candidates read two at a time (supervision.AT_RISK_PAGE), the at-risk list's first n are the
+    first n of the whole list, in the order of their appointments, whatever n."""
+    add_more_units(runtime)
+    five = deploy_fixture(runtime, "five_steps")
+    scope = statistics.Scope(frozenset(UNITS), vn(2026, 3, 1), vn(2026, 4, 1))
+    for hour in (8, 9, 10, 11, 13, 14, 15):
+        clock.set(vn(2026, 3, 2, hour, 0))
+        start(runtime, five, unit=UNITS[hour % 3])
+    clock.set(vn(2026, 3, 4, 10, 0))
+    whole = supervision.at_risk(runtime, scope, clock.now())
+    monkeypatch.setattr(supervision, "AT_RISK_PAGE", 2)
+    assert len(whole) >= 5 and [r.dossier.appointment_at for r in whole] == sorted(
+        r.dossier.appointment_at for r in whole
+    )
+    for n in (1, 2, 3, 5, len(whole) + 1):
+        shown = supervision.at_risk(runtime, scope, clock.now(), limit=n)
+        assert [r.dossier.code for r in shown] == [r.dossier.code for r in whole[:n]], n
 
 
 def test_the_rebuild_command_restores_the_figures_after_a_bulk_load(runtime, clock, monkeypatch):

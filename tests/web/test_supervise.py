@@ -233,6 +233,16 @@ def test_at_risk_lists_open_dossiers_projected_to_miss_their_appointment(client,
     assert table(page(client, "/giam-sat/nguy-co?xa=00073"), "nguy-co") == {
         "Không có hồ sơ nào có nguy cơ trễ hẹn.": []
     }
+    assert "nguy-co-con-nua" not in text
+
+
+def test_the_at_risk_list_shows_the_nearest_appointments_and_says_when_more_follow(client, month, monkeypatch):
+    from web.supervise import views
+
+    login(client, "giam_sat")
+    monkeypatch.setattr(views, "AT_RISK_SHOWN", 0)  # one at risk: more than the page shows
+    text = page(client, "/giam-sat/nguy-co")
+    assert "(chỉ hiện 0 hồ sơ đầu, theo hạn trả)" in text and month.not_due.code not in text
 
 
 def test_the_escalation_log_shows_the_levels_fired_in_the_range(client, month, web_rt):
@@ -293,6 +303,10 @@ def test_the_report_exports_the_same_numbers_as_xlsx_and_csv(client, month):
     assert 'filename="thong-ke-20260301-20260331.xlsx"' in xlsx.headers["Content-Disposition"]
     sheet = load_workbook(io.BytesIO(xlsx.get_data())).active
     from_xlsx = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    # The title, the tables' headings and totals in bold; the names' column wide enough to read.
+    assert sheet.title == "Thống kê" and sheet["A1"].font.bold and sheet.column_dimensions["B"].width == 48
+    assert all(row[1].font.bold for row in sheet.iter_rows() if row[1].value == "Tổng cộng")
+    assert sheet["B5"].font.bold and not sheet["B6"].font.bold  # the header of the communes, then a commune
 
     raw = client.get("/giam-sat/bao-cao.csv").get_data()
     assert raw.startswith(b"\xef\xbb\xbf")  # the BOM that makes Excel read UTF-8

@@ -98,6 +98,33 @@ def test_numbers_and_sizes_are_written_with_vietnamese_separators(app):
         assert formatting.file_size(8 * 1024) == "8,0 KB"
 
 
+def test_whole_numbers_are_written_as_babel_writes_them_in_both_languages(app):
+    """formatting.number writes whole numbers without Babel's pattern machinery: the same text."""
+    from flask_babel import force_locale
+    from flask_babel import format_decimal
+
+    whole = [0, 7, -7, 999, 1000, -1234, 12345, 1234567, -98765432, 10**12]
+    with app.test_request_context("/"):
+        for language in ("vi", "en"):
+            with force_locale(language):
+                assert [formatting.number(n) for n in whole] == [format_decimal(n) for n in whole], language
+        assert formatting.number(1234567) == "1.234.567"
+
+
+def test_rates_are_written_as_babel_writes_them_in_both_languages(app):
+    """formatting.rate writes "#,##0.0%" without Babel's pattern machinery: the same text, ties included."""
+    from flask_babel import force_locale
+    from flask_babel import format_percent
+
+    rates = [0, 1, 2 / 3, 1 / 3, 0.5, 0.00049, 0.00051, 0.12345, 0.12355, 0.99949, 0.99951, 12.3456, -0.25, 1 / 7]
+    rates += [n / 1000 for n in range(0, 1001, 7)] + [n / 2000 for n in range(1, 2000, 2)]
+    with app.test_request_context("/"):
+        for language in ("vi", "en"):
+            with force_locale(language):
+                assert [formatting.rate(r) for r in rates] == [format_percent(r, format="#,##0.0%") for r in rates]
+        assert formatting.rate(2 / 3) == "66,7%" and formatting.rate(12.3456) == "1.234,6%"
+
+
 def test_names_sort_the_vietnamese_way_not_by_code_point():
     names = ["Ô Chợ Dừa", "Đống Đa", "Ba Đình", "Dịch Vọng", "Ông Ích Khiêm", "Cầu Giấy", "Ơn", "Zê"]
     assert formatting.collated(names) == [

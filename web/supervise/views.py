@@ -27,6 +27,7 @@ from web.i18n import current_language
 from web.refusals import engine_messages
 from web.security import supervisor_required
 from web.supervise import bp
+from web.supervise import cells
 from web.supervise import filters as filtering
 from web.supervise import report
 from web.wiring import runtime
@@ -42,6 +43,8 @@ RISK_REASONS = {
     supervision.APOLOGY_DUE: "Cần phiếu xin lỗi và hẹn lại",
     supervision.CANNOT_FIT: "Thời gian các bước còn lại vượt quá hạn trả",
 }
+#: The at-risk list shows the dossiers with the nearest appointments first, this many at most.
+AT_RISK_SHOWN = 200
 ALL_TIME = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
 
 
@@ -73,6 +76,8 @@ def _labels():
         "figures": figures,
         "channel_labels": CHANNEL_LABELS,
         "status_labels": {s.value: label for s, label in STATUS_LABELS_VI.items()},
+        "figure_cells_html": cells.figure_cells,
+        "officer_cells_html": cells.officer_cells,
     }
 
 
@@ -101,7 +106,7 @@ def dashboard():
     if not errors:
         scope = found.scope(current_user.supervised_units)
         board = supervision.dashboard(runtime(), scope, runtime().clock.now())
-        trend = supervision.trend(runtime(), scope, runtime().clock.now())
+        trend = supervision.trend(runtime(), scope)
     context = dict(
         filters=found,
         errors=errors,
@@ -265,13 +270,16 @@ def at_risk():
     found, errors, options = read_filters()
     risks = []
     if not errors:
-        risks = supervision.at_risk(runtime(), found.scope(current_user.supervised_units), runtime().clock.now())
+        scope = found.scope(current_user.supervised_units)
+        # One more than shown: whether to say that the list goes on.
+        risks = supervision.at_risk(runtime(), scope, runtime().clock.now(), limit=AT_RISK_SHOWN + 1)
     return render_template(
         "supervise/at_risk.html",
         filters=found,
         errors=errors,
         options=options,
-        risks=risks,
+        risks=risks[:AT_RISK_SHOWN],
+        more=len(risks) > AT_RISK_SHOWN,
         reasons=RISK_REASONS,
         now=runtime().clock.now(),
     ), 400 if errors else 200
