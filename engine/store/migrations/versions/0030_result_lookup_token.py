@@ -2,13 +2,13 @@
 (engine.domain.lookup_tokens); results signed before carry none (their QR asks for the digits).
 
 Revision ID: 0030
-Revises: 0024
+Revises: 0026
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0030'
-down_revision = '0024'
+down_revision = '0026'
 branch_labels = None
 depends_on = None
 
