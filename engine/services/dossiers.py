@@ -926,7 +926,7 @@ def _running(s: Session, dossier_id: int) -> DossierRecord:
 def open_item(
     s: Session, work_item_id: int, expected_version: int | None, seen_by: Callable[[str], bool] | None = None
 ):
-    item, dossier = repositories.work_item_with_dossier(s, work_item_id)
+    item, dossier, head = repositories.work_item_with_dossier_and_head(s, work_item_id)
     if item is None or (seen_by is not None and not seen_by(item.unit_code)):
         raise NotFound("unknown work item %(id)s", id=work_item_id)
     if expected_version is not None and item.version != expected_version:
@@ -942,6 +942,7 @@ def open_item(
         raise ConflictError("step '%(step)s' is already %(state)s", step=item.name, state=item.state)
     if dossier.run_state != RunState.RUNNING.value:
         raise _not_running(dossier)
+    audit.seen_head(s, dossier.id, head)
     return item, dossier
 
 

@@ -1,5 +1,6 @@
-"""Reads and writes of the audit log's hash chains: their heads (locked to append) and their
-events in chain order (to verify)."""
+"""Reads and writes of the audit log's hash chains: their heads (locked to append, or read with
+the step a change acts on and moved only if still as read) and their events in chain order (to
+verify)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,62 @@ _UPDATE_HEAD = (
 )
 #: An event's chain: its dossier's id, or 0 for events without a dossier (chain order: key, then id).
 _CHAIN_KEY = func.coalesce(_EVENTS.c.dossier_id, NO_DOSSIER)
+
+
+_SEEN_KEY = "motcua_audit_seen_heads"
+
+
+def remember_seen_head(session: Session, key: int, head: ChainHead) -> None:
+    """Note a chain's head as read, without a lock, at the start of this transaction."""
+    session.info.setdefault(_SEEN_KEY, {})[key] = head
+
+
+def seen_heads(session: Session, keys: list[int]) -> dict[int, ChainHead] | None:
+    """The heads of `keys` read without a lock in this transaction, when every one was; each is
+    used once (afterwards the transaction holds those rows' locks and reads them locked)."""
+    seen = session.info.pop(_SEEN_KEY, {})
+    if not all(key in seen for key in keys):
+        return None
+    return {key: seen[key] for key in keys}
+
+
+def append_after_seen(
+    session: Session, seen: dict[int, ChainHead], moved: dict[int, ChainHead], events: list[dict]
+) -> bool:
+    """Move each chain's head from `seen` to `moved` and insert the events, provided no other
+    change moved a head since it was read; False when one did (the caller rolls back: the
+    events, linked to a stale head, must not stay). The head's length is its version: a writer
+    holding the lock (the worker's SLA pass) makes this UPDATE wait, then miss."""
+    connection = session.connection()
+    rows = [
+        {"key": key, "seen_length": seen[key].length, "new_hash": head.last_hash, "new_length": head.length}
+        for key, head in moved.items()
+    ]
+    if len(rows) == 1 and connection.dialect.name == "postgresql":
+        # One round trip: the head moves in the events' INSERT, which returns whether it moved.
+        head = _MOVE_SEEN_HEAD.values(last_hash=rows[0]["new_hash"], length=rows[0]["new_length"]).where(
+            _HEADS.c.chain_key == rows[0]["key"], _HEADS.c.length == rows[0]["seen_length"]
+        )
+        moved_head = head.returning(_HEADS.c.chain_key).cte("moved_head")
+        found = connection.execute(
+            insert(_EVENTS)
+            .values(events)
+            .add_cte(moved_head)
+            .returning(select(func.count()).select_from(moved_head).scalar_subquery())
+        )
+        return bool(found.scalars().first())
+    if connection.execute(_MOVE_SEEN_HEADS, rows).rowcount != len(rows):
+        return False
+    connection.execute(insert(_EVENTS), events)
+    return True
+
+
+_MOVE_SEEN_HEAD = update(_HEADS)
+_MOVE_SEEN_HEADS = (
+    update(_HEADS)
+    .where(_HEADS.c.chain_key == bindparam("key"), _HEADS.c.length == bindparam("seen_length"))
+    .values(last_hash=bindparam("new_hash"), length=bindparam("new_length"))
+)
 
 
 def lock_heads(session: Session, keys: list[int]) -> dict[int, ChainHead]:
