@@ -6,8 +6,9 @@ Each event is hash-chained to the previous event of its dossier (engine.domain.a
 the chain's head row is locked, the events are linked from it, and the head moves on, all in
 the change's transaction, so concurrent writers of one dossier (a clerk and the worker's SLA
 pass) queue on the head instead of forking the chain or failing. A change of a step reads the
-head with the step instead (engine.services.dossiers.open_item) and moves it only if it is
-still as read; if another writer moved it, the change is run again (LostRace), never forked. The database itself refuses
+head with the step instead (engine.services.dossiers.open_item) and moves it, writing its
+events, only if it is still as read; if another writer moved it meanwhile, nothing was written
+and the events are linked from the locked head as above. The database itself refuses
 UPDATE and DELETE on audit_event (migration 0009's triggers).
 """
 
@@ -21,7 +22,6 @@ from engine.domain.audit_chain import BrokenLink
 from engine.domain.audit_chain import ChainHead
 from engine.domain.audit_chain import chain_key
 from engine.domain.audit_chain import first_broken_link
-from engine.domain.errors import LostRace
 from engine.domain.errors import NotFound
 from engine.store import audit_chains
 from engine.store.database import Session
@@ -80,11 +80,9 @@ def write_pending(session: Session) -> None:
     ]
     keys = sorted({chain_key(row["dossier_id"]) for row in rows})
     seen = audit_chains.seen_heads(session, keys)
-    if seen is None:
+    if seen is None or not audit_chains.append_after_seen(session, seen, _link(rows, seen), rows):
+        # No head read with the change, or another writer appended since: link from the locked heads.
         audit_chains.append_events(session, _chain(session, rows, keys), rows)
-    elif not audit_chains.append_after_seen(session, seen, _link(rows, seen), rows):
-        # Another change appended to the chain since this one read its head: run it again.
-        raise LostRace("someone else changed this dossier at the same moment; reload and try again")
     # What else the commit writes may say who did it (the portal sync's handler) without a query.
     session.info.setdefault(WRITTEN_KEY, []).extend(rows)
 

@@ -202,11 +202,11 @@ def test_a_step_whose_chain_moved_after_it_was_read_is_run_again_and_links_after
     runtime, dossier, monkeypatch
 ):
     """A completion reads its dossier's chain head with the step, without a lock. When another
-    writer (the worker's SLA pass) appended to that chain after the read, the completion's
-    events are not linked from the stale head: the change is run again from a fresh read,
-    succeeds, and the chain holds both writers' events in order and verifies. (The worker writes
-    first and the completion's first read is given the head as it was before: SQLite's write
-    lock would keep a truly concurrent writer out until the completion ends.)"""
+    writer (the worker's SLA pass) appended to that chain after the read, nothing is linked from
+    the stale head: the completion links its events from the locked head instead, succeeds at
+    once, and the chain holds both writers' events in order and verifies. (The worker writes
+    first and the completion's read is given the head as it was before: SQLite's write lock
+    would keep a truly concurrent writer out until the completion ends.)"""
     from engine.store import audit_chains
     from engine.store import repositories
 
@@ -220,8 +220,8 @@ def test_a_step_whose_chain_moved_after_it_was_read_is_run_again_and_links_after
     missed: list[bool] = []
 
     def read_as_before_the_worker_wrote(session, work_item_id):
-        item, found_dossier, head = read(session, work_item_id)
-        return item, found_dossier, head if missed else before
+        item, found_dossier, _ = read(session, work_item_id)
+        return item, found_dossier, before
 
     def append_noting_a_miss(*args):
         appended = append(*args)
@@ -232,7 +232,7 @@ def test_a_step_whose_chain_moved_after_it_was_read_is_run_again_and_links_after
     monkeypatch.setattr(audit_chains, "append_after_seen", append_noting_a_miss)
     dossiers.complete_work_item(runtime, item_id, RECEPTION, {})
 
-    assert missed == [True]  # the stale head was refused once; the run again linked from the fresh one
+    assert missed == [True]  # the stale head was refused, and nothing was written from it
     written = [e.action for e in events(runtime, dossier.id)]
     assert written[-3:] == ["sla_warning", "complete", "handover"]
     assert verify(runtime, dossier.code) == (1, [])
