@@ -5,7 +5,10 @@ commits (`write_pending`), so a step's hand-overs cost one statement, not one pe
 Each event is hash-chained to the previous event of its dossier (engine.domain.audit_chain):
 the chain's head row is locked, the events are linked from it, and the head moves on, all in
 the change's transaction, so concurrent writers of one dossier (a clerk and the worker's SLA
-pass) queue on the head instead of forking the chain or failing. The database itself refuses
+pass) queue on the head instead of forking the chain or failing. A change of a step reads the
+head with the step instead (engine.services.dossiers.open_item) and moves it, writing its
+events, only if it is still as read; if another writer moved it meanwhile, nothing was written
+and the events are linked from the locked head as above. The database itself refuses
 UPDATE and DELETE on audit_event (migration 0009's triggers).
 """
 
@@ -58,6 +61,13 @@ def record(
     return event
 
 
+def seen_head(session: Session, dossier_id: int, head: tuple[str, int] | None) -> None:
+    """The dossier's chain head (last hash, length) as this change read it, without a lock, with
+    what it acts on: its events are linked from it and appended only if it has not moved."""
+    if head is not None:
+        audit_chains.remember_seen_head(session, chain_key(dossier_id), ChainHead(*head))
+
+
 def write_pending(session: Session) -> None:
     pending = session.info.pop(PENDING_KEY, [])
     if not pending:
@@ -68,17 +78,19 @@ def write_pending(session: Session) -> None:
     rows = [
         {**event, "work_item_id": item.id if item is not None else event["work_item_id"]} for event, item in pending
     ]
-    moved = _chain(session, rows)
-    audit_chains.append_events(session, moved, rows)
+    keys = sorted({chain_key(row["dossier_id"]) for row in rows})
+    seen = audit_chains.seen_heads(session, keys)
+    if seen is None or not audit_chains.append_after_seen(session, seen, _link(rows, seen), rows):
+        # No head read with the change, or another writer appended since: link from the locked heads.
+        audit_chains.append_events(session, _chain(session, rows, keys), rows)
     # What else the commit writes may say who did it (the portal sync's handler) without a query.
     session.info.setdefault(WRITTEN_KEY, []).extend(rows)
 
 
-def _chain(session: Session, rows: list[dict]) -> dict[int, ChainHead]:
+def _chain(session: Session, rows: list[dict], keys: list[int]) -> dict[int, ChainHead]:
     """Give each row its chain hash, lock the chains' heads until commit and create the new ones;
     returns the existing heads to move on, which `audit_chains.append_events` updates with the
     events' insert (one statement on PostgreSQL, the common case: a dossier's chain already there)."""
-    keys = sorted({chain_key(row["dossier_id"]) for row in rows})
     heads = audit_chains.lock_heads(session, keys)
     new = [key for key in keys if key not in heads]
     linked = _link(rows, {**{key: ChainHead() for key in new}, **heads})

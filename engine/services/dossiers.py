@@ -105,7 +105,13 @@ S = TypeVar("S")
 
 
 class _CodeToRunFirst(Exception):
-    """The change runs template code: leave the write lock and run it on a read snapshot first."""
+    """The change runs template code: leave the write lock and run it on a read snapshot first.
+    `read` holds rows the write had read under its lock (detached from its session), which the
+    snapshot run may use instead of reading them again."""
+
+    def __init__(self, read: tuple = ()):
+        super().__init__()
+        self.read = read
 
 
 def code_first(change: Callable[[S | None, bool], R], prepare: Callable[[], S]) -> R:
@@ -509,8 +515,9 @@ def complete_work_item(
         refuse(decisions.refusal_without_reason(data or {}))
     try:
         return _completed(rt, work_item_id, actor, data, expected_version, check, seen_by, answer, snapshot=None)
-    except _CodeToRunFirst:
-        snapshot = _ran_on_snapshot(rt, work_item_id, actor, data, expected_version, check, seen_by)
+    except _CodeToRunFirst as first:
+        item, dossier = first.read
+        snapshot = _ran_on_snapshot(rt, item, dossier, actor, data, check)
         return _completed(
             rt, work_item_id, actor, data, expected_version, check, seen_by, answer, snapshot=snapshot or _NO_SNAPSHOT
         )
@@ -534,7 +541,11 @@ def _completed(
             and holds_database_lock(rt)
             and scripted.paths_of(rt.bundle_for_definition(s, dossier.definition_id)).after_step(item.element_id)
         ):
-            raise _CodeToRunFirst()  # nothing written yet: the rollback only ends the BEGIN
+            # Nothing written yet: the rollback only ends the BEGIN. What was read here, under the
+            # lock, is a consistent snapshot: the code runs on it without reading it again.
+            s.expunge(item)
+            s.expunge(dossier)
+            raise _CodeToRunFirst((item, dossier))
         if check is not None:
             data = check(s, item, dossier, dict(data or {}))
             refuse(decisions.refusal_without_reason(data))
@@ -597,12 +608,12 @@ _NO_SNAPSHOT = _SnapshotRun(None, frozenset(), -1, -1, {})
 
 
 def _ran_on_snapshot(
-    rt: Runtime, work_item_id: int, actor: Actor, data, expected_version, check, seen_by
+    rt: Runtime, item: WorkItemRecord, dossier: DossierRecord, actor: Actor, data, check
 ) -> _SnapshotRun | None:
-    """SQLite only: the step's scripts run here, outside the write lock (same checks, same
-    refusals as the write)."""
+    """SQLite only: the step's scripts run here, outside the write lock, on the step and dossier
+    the write read (and checked: known, visible, open, the version shown) before giving the lock
+    back; same checks of the data and the actor, same refusals as the write."""
     with rt.db.read_session() as s:
-        item, dossier = open_item(s, work_item_id, expected_version, seen_by)
         bundle = rt.bundle_for_definition(s, dossier.definition_id)
         if check is not None:
             data = check(s, item, dossier, dict(data or {}))
@@ -935,7 +946,7 @@ def _running(s: Session, dossier_id: int) -> DossierRecord:
 def open_item(
     s: Session, work_item_id: int, expected_version: int | None, seen_by: Callable[[str], bool] | None = None
 ):
-    item, dossier = repositories.work_item_with_dossier(s, work_item_id)
+    item, dossier, head = repositories.work_item_with_dossier_and_head(s, work_item_id)
     if item is None or (seen_by is not None and not seen_by(item.unit_code)):
         raise NotFound("unknown work item %(id)s", id=work_item_id)
     if expected_version is not None and item.version != expected_version:
@@ -951,6 +962,7 @@ def open_item(
         raise ConflictError("step '%(step)s' is already %(state)s", step=item.name, state=item.state)
     if dossier.run_state != RunState.RUNNING.value:
         raise _not_running(dossier)
+    audit.seen_head(s, dossier.id, head)
     return item, dossier
 
 

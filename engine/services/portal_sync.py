@@ -25,7 +25,6 @@ from engine.store import portal_records
 from engine.store import repositories
 from engine.store.database import Session
 from engine.store.portal_records import PortalSettingRecord
-from engine.store.portal_records import setting_for_province
 from engine.store.records import DossierRecord
 from engine.store.records import OutboxRecord
 from engine.store.records import ProcessDefinitionRecord
@@ -37,11 +36,8 @@ CHANNEL = "portal"
 
 def setting_of_unit(session: Session, unit_code: str) -> tuple[PortalSettingRecord | None, UnitRecord | None]:
     """The portal settings of the unit's province (a commune's parent, or the province itself)."""
-    unit = session.get(UnitRecord, unit_code)
-    if unit is None:
-        return None, None
-    province = unit.code if unit.kind == "province" else unit.parent_code
-    return setting_for_province(session, province), unit
+    unit, setting = portal_records.unit_with_setting(session, unit_code)
+    return setting, unit
 
 
 def agency_id(setting: PortalSettingRecord, unit: UnitRecord) -> str:

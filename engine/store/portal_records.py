@@ -10,12 +10,16 @@ from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import Text
+from sqlalchemy import bindparam
+from sqlalchemy import case
 from sqlalchemy import select
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm.util import identity_key
 
 from engine.store.base import Base
+from engine.store.records import UnitRecord
 from engine.store.records import UTCDateTime
 
 
@@ -64,6 +68,32 @@ class OnlineSubmissionRecord(Base):
 
 def setting_for_province(session: Session, province_code: str | None) -> PortalSettingRecord | None:
     return session.get(PortalSettingRecord, province_code) if province_code else None
+
+
+def unit_with_setting(session: Session, unit_code: str) -> tuple[UnitRecord | None, PortalSettingRecord | None]:
+    """A unit and the portal settings of its province (a commune's parent, or the province
+    itself) in one round trip, or none at all when both are already in the session; the portal
+    sync asks on every change of a dossier's status."""
+    unit = session.identity_map.get(identity_key(UnitRecord, unit_code))
+    if unit is not None:
+        return unit, setting_for_province(session, _province_of(unit))
+    row = session.execute(_UNIT_WITH_SETTING, {"code": unit_code}).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def _province_of(unit: UnitRecord) -> str | None:
+    return unit.code if unit.kind == "province" else unit.parent_code
+
+
+_UNIT_WITH_SETTING = (
+    select(UnitRecord, PortalSettingRecord)
+    .outerjoin(
+        PortalSettingRecord,
+        PortalSettingRecord.province_code
+        == case((UnitRecord.kind == "province", UnitRecord.code), else_=UnitRecord.parent_code),
+    )
+    .where(UnitRecord.code == bindparam("code"))
+)
 
 
 def all_settings(session: Session) -> list[PortalSettingRecord]:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from engine.domain.model import OPEN_STATES
 from engine.domain.model import RunState
 from engine.domain.model import WorkItemState
+from engine.store.records import AuditChainRecord
 from engine.store.records import DossierRecord
 from engine.store.records import OutboxRecord
 from engine.store.records import ProcessDefinitionRecord
@@ -34,6 +35,15 @@ _ITEM_WITH_DOSSIER = (
     .join(DossierRecord, DossierRecord.id == WorkItemRecord.dossier_id)
     .where(WorkItemRecord.id == bindparam("item_id"))
 )
+# The same with the dossier's audit chain head, read without a lock: a change appends its events
+# only if the head is still the one read (engine.store.audit_chains.append_after_seen), which saves
+# the locking read of the head, one round trip of every change of a step.
+_ITEM_WITH_DOSSIER_AND_HEAD = (
+    select(WorkItemRecord, DossierRecord, AuditChainRecord.last_hash, AuditChainRecord.length)
+    .join(DossierRecord, DossierRecord.id == WorkItemRecord.dossier_id)
+    .outerjoin(AuditChainRecord, AuditChainRecord.chain_key == WorkItemRecord.dossier_id)
+    .where(WorkItemRecord.id == bindparam("item_id"))
+)
 _OPEN_ITEMS = select(WorkItemRecord).where(
     WorkItemRecord.dossier_id == bindparam("dossier_id"), WorkItemRecord.state.in_(OPEN_STATES)
 )
@@ -43,6 +53,16 @@ def work_item_with_dossier(session: Session, work_item_id: int):
     """The work item and its dossier in one round trip; (None, None) when unknown."""
     row = session.execute(_ITEM_WITH_DOSSIER, {"item_id": work_item_id}).first()
     return (row[0], row[1]) if row else (None, None)
+
+
+def work_item_with_dossier_and_head(session: Session, work_item_id: int):
+    """The work item, its dossier and its dossier's audit chain head (last hash, length; None
+    when the chain has none yet) in one round trip; (None, None, None) when unknown."""
+    row = session.execute(_ITEM_WITH_DOSSIER_AND_HEAD, {"item_id": work_item_id}).first()
+    if row is None:
+        return None, None, None
+    item, dossier, last_hash, length = row
+    return item, dossier, None if length is None else (last_hash, length)
 
 
 def open_pause(session: Session, dossier_id: int):

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DatabaseError
 from engine.services import audit
 from engine.services import dossiers
 from engine.store.records import AuditEventRecord
+from engine.store.records import WorkItemRecord
 from tests.conftest import vn
 from tests.factories import RECEPTION
 from tests.factories import SPECIALIST
@@ -195,6 +196,46 @@ def test_two_writers_of_one_chain_at_once_both_succeed_on_one_chain(runtime, dos
     written = [e.action for e in events(runtime, dossier_id)]
     assert written.count("complete") == 1 and written.count("sla_warning") == 1
     assert verify(runtime) == (1 if dossier_id else 2, [])
+
+
+def test_a_step_whose_chain_moved_after_it_was_read_is_run_again_and_links_after_the_move(
+    runtime, dossier, monkeypatch
+):
+    """A completion reads its dossier's chain head with the step, without a lock. When another
+    writer (the worker's SLA pass) appended to that chain after the read, nothing is linked from
+    the stale head: the completion links its events from the locked head instead, succeeds at
+    once, and the chain holds both writers' events in order and verifies. (The worker writes
+    first and the completion's read is given the head as it was before: SQLite's write lock
+    would keep a truly concurrent writer out until the completion ends.)"""
+    from engine.store import audit_chains
+    from engine.store import repositories
+
+    with runtime.db.read_session() as s:
+        item_id = s.scalar(
+            select(WorkItemRecord.id).where(WorkItemRecord.dossier_id == dossier.id, WorkItemRecord.state == "open")
+        )
+        before = repositories.work_item_with_dossier_and_head(s, item_id)[2]
+    add_events(runtime, dossier.id, "sla_warning")
+    read, append = repositories.work_item_with_dossier_and_head, audit_chains.append_after_seen
+    missed: list[bool] = []
+
+    def read_as_before_the_worker_wrote(session, work_item_id):
+        item, found_dossier, _ = read(session, work_item_id)
+        return item, found_dossier, before
+
+    def append_noting_a_miss(*args):
+        appended = append(*args)
+        missed.extend([] if appended else [True])
+        return appended
+
+    monkeypatch.setattr(repositories, "work_item_with_dossier_and_head", read_as_before_the_worker_wrote)
+    monkeypatch.setattr(audit_chains, "append_after_seen", append_noting_a_miss)
+    dossiers.complete_work_item(runtime, item_id, RECEPTION, {})
+
+    assert missed == [True]  # the stale head was refused, and nothing was written from it
+    written = [e.action for e in events(runtime, dossier.id)]
+    assert written[-3:] == ["sla_warning", "complete", "handover"]
+    assert verify(runtime, dossier.code) == (1, [])
 
 
 def _wait_until_blocked(rt) -> None:
