@@ -163,14 +163,17 @@ class served:
         self.instance = tempfile.mkdtemp(prefix="motcua-bench-http-")
         env = {**os.environ, "DATABASE_URL": self.url, "MOTCUA_COUNT_SQL": "1", "MOTCUA_SECRET_KEY": uuid.uuid4().hex}
         motcua = Path(sys.executable).with_name("motcua")
+        # The server's log goes to a file: a pipe nobody reads fills after ~64 KB of log lines and
+        # then blocks every worker on its next write (the 4-client run used to stop dead).
+        self.log = open(Path(self.instance) / "serve.log", "wb")
         self.process = subprocess.Popen(
             [str(motcua), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "2"],
             env=env,
             cwd=self.instance,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self.log,
         )
-        _wait_until_up(self.port, self.process)
+        _wait_until_up(self.port, self.process, Path(self.instance) / "serve.log")
         return self.port
 
     def __exit__(self, *exc) -> None:
@@ -179,6 +182,7 @@ class served:
             self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.process.kill()
+        self.log.close()
 
 
 def _free_port() -> int:
@@ -187,10 +191,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_until_up(port: int, process: subprocess.Popen) -> None:
+def _wait_until_up(port: int, process: subprocess.Popen, log: Path) -> None:
     for _ in range(300):
         if process.poll() is not None:
-            sys.exit(f"motcua serve stopped: {process.stderr.read().decode(errors='replace')[-2000:]}")
+            sys.exit(f"motcua serve stopped: {log.read_text(errors='replace')[-2000:]}")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             conn.request("GET", "/api/v1/openapi.json")

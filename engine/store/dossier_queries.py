@@ -49,7 +49,7 @@ _VIEW_ROW = (
 )
 
 
-def _open_items(session: Session, dossier_id: int) -> list[WorkItemRecord]:
+def open_steps(session: Session, dossier_id: int) -> list[WorkItemRecord]:
     """The dossier's open steps, oldest first; when the change in this session created every
     open step itself, they are taken from it without a statement."""
     known = repositories.known_open_items(session, dossier_id)
@@ -69,7 +69,7 @@ def _view_where(session: Session, condition) -> DossierView | None:
     if row is None:
         return None
     dossier, definition, unit, catalogue = row
-    return DossierView(dossier, definition, unit, catalogue, _open_items(session, dossier.id))
+    return DossierView(dossier, definition, unit, catalogue, open_steps(session, dossier.id))
 
 
 def dossier_view(session: Session, dossier_id: int) -> DossierView | None:
@@ -78,14 +78,6 @@ def dossier_view(session: Session, dossier_id: int) -> DossierView | None:
 
 def dossier_by_code(session: Session, code: str) -> DossierView | None:
     return _view_where(session, DossierRecord.code == code)
-
-
-def dossier_view_of(session: Session, dossier: DossierRecord, definition) -> DossierView:
-    """A dossier already in hand (a change's own row) as it now stands: its steps are read after
-    the change's flush."""
-    unit = session.get_one(UnitRecord, dossier.unit_code)
-    catalogue = session.scalar(select(ProcedureRecord).where(ProcedureRecord.key == definition.key))
-    return DossierView(dossier, definition, unit, catalogue, _open_items(session, dossier.id))
 
 
 def dossier_code(session: Session, dossier_id: int) -> str | None:

@@ -224,7 +224,7 @@ def _period_steps(units, start: datetime, end: datetime, definition_ids, by_offi
         select(w.dossier_id)
         .join(d, d.id == w.dossier_id)
         .where(
-            w.state == "completed",
+            w.state == WorkItemState.COMPLETED,
             w.completed_at >= start,
             w.completed_at < end,
             w.unit_code.in_(sorted(units)),
@@ -244,7 +244,7 @@ def _period_steps(units, start: datetime, end: datetime, definition_ids, by_offi
             func.row_number().over(partition_by=partition, order_by=(w.completed_at, w.id)).label("rank"),
         )
         .where(
-            w.state == "completed",
+            w.state == WorkItemState.COMPLETED,
             w.completed_by.is_not(None),
             w.dossier_id.in_(touched),
             w.completed_at < end,

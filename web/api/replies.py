@@ -6,7 +6,7 @@ from __future__ import annotations
 from engine.store import dossier_queries
 from engine.store.records import DossierRecord
 from web.api import schemas
-from web.api.views_data import dossier_payload
+from web.api.views_data import dossier_state_payload
 from web.api.views_data import work_item_payload
 from web.wiring import runtime
 
@@ -15,7 +15,8 @@ def dossier_reply(s, dossier: DossierRecord) -> dict:
     """The changed dossier with its steps open now: the row itself, its template version from
     memory, its open steps read once."""
     definition = runtime().definition_summary(s, dossier.definition_id)
-    return schemas.DossierSchema().dump(dossier_payload(dossier_queries.dossier_view_of(s, dossier, definition)))
+    open_items = dossier_queries.open_steps(s, dossier.id)
+    return schemas.DossierSchema().dump(dossier_state_payload(dossier, definition, open_items))
 
 
 def work_item_reply(s, item) -> dict:

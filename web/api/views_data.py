@@ -46,7 +46,11 @@ _ITEM_COLUMNS = (
 
 
 def dossier_payload(view: DossierView) -> dict:
-    dossier, definition = view.dossier, view.definition
+    return dossier_state_payload(view.dossier, view.definition, view.open_items)
+
+
+def dossier_state_payload(dossier: DossierRecord, definition, open_items: list[WorkItemRecord]) -> dict:
+    """A dossier with its template version and open steps: all the API's answer shows of it."""
     return {
         **{name: getattr(dossier, name) for name in _DOSSIER_COLUMNS},
         "status_label": STATUS_LABELS_VI.get(dossier.status, str(dossier.status)),
@@ -56,7 +60,7 @@ def dossier_payload(view: DossierView) -> dict:
             "version": definition.version,
             "name": definition.name,
         },
-        "current_steps": [work_item_payload(item, dossier) for item in view.open_items],
+        "current_steps": [work_item_payload(item, dossier) for item in open_items],
     }
 
 
