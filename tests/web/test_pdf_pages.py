@@ -106,7 +106,7 @@ TITLES = {
     "xin_loi": "PHIẾU XIN LỖI VÀ HẸN LẠI",
     "kiem_soat": "PHIẾU KIỂM SOÁT",
     "so_theo_doi": "SỔ THEO DÕI HỒ SƠ",
-    "dung": "THÔNG BÁO VỀ VIỆC DỪNG XỬ LÝ HỒ SƠ",
+    "dung": "THÔNG BÁO DỪNG GIẢI QUYẾT HỒ SƠ",
 }
 
 

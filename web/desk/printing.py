@@ -42,7 +42,7 @@ KINDS = {
     "xin_loi": "Phiếu xin lỗi và hẹn lại ngày trả kết quả",
     "kiem_soat": "Phiếu kiểm soát quá trình giải quyết hồ sơ",
     "so_theo_doi": "Sổ theo dõi hồ sơ",
-    "dung": "Thông báo về việc dừng xử lý hồ sơ",
+    "dung": "Thông báo dừng giải quyết hồ sơ",
     "bien_lai": "Biên lai thu phí, lệ phí",
 }
 #: The official form numbers: Appendix I of Circular 03/2025/TT-VPCP (in force since 15 Sep 2025,

@@ -42,7 +42,7 @@ FORM_TITLES = {
     "bo_sung": N_("Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ"),
     "tu_choi": N_("Phiếu từ chối tiếp nhận giải quyết hồ sơ"),
     "xin_loi": N_("Phiếu xin lỗi và hẹn lại ngày trả kết quả"),
-    "dung": N_("Thông báo về việc dừng xử lý hồ sơ"),
+    "dung": N_("Thông báo dừng giải quyết hồ sơ"),
 }
 
 
