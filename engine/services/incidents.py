@@ -77,19 +77,7 @@ def isolated(session: Session) -> Iterator[None]:
 def record_failure(session: Session, subject: Subject, exc: BaseException, now: datetime) -> IncidentRecord:
     """Count a failed attempt; the work is tried again after a backoff, or the incident opens and
     the work waits for an administrator. Either way the subject is parked until then."""
-    incident = records.unresolved(session, subject.kind, subject.subject_id) or records.add(
-        session,
-        kind=subject.kind,
-        subject_id=subject.subject_id,
-        dossier_id=subject.dossier_id,
-        work_item_id=subject.work_item_id,
-        element_id=subject.element_id,
-        error="",
-        attempts=0,
-        status="retrying",
-        first_failed_at=now,
-        last_failed_at=now,
-    )
+    incident = _unresolved_or_new(session, subject, "retrying", now)
     incident.attempts += 1
     incident.error, incident.last_failed_at = error_text(exc), now
     incident.element_id = element_of(exc, subject.element_id)
@@ -112,10 +100,9 @@ def record_failure(session: Session, subject: Subject, exc: BaseException, now: 
     return incident
 
 
-def open_now(session: Session, subject: Subject, error: str, attempts: int, now: datetime) -> IncidentRecord:
-    """An incident for work that already spent its own retries (a dead notification); one that
-    was retried by an administrator and failed again opens again."""
-    incident = records.unresolved(session, subject.kind, subject.subject_id) or records.add(
+def _unresolved_or_new(session: Session, subject: Subject, status: str, now: datetime) -> IncidentRecord:
+    """The subject's incident not yet resolved, or a new one with no attempt counted yet."""
+    return records.unresolved(session, subject.kind, subject.subject_id) or records.add(
         session,
         kind=subject.kind,
         subject_id=subject.subject_id,
@@ -124,10 +111,16 @@ def open_now(session: Session, subject: Subject, error: str, attempts: int, now:
         element_id=subject.element_id,
         error="",
         attempts=0,
-        status="open",
+        status=status,
         first_failed_at=now,
         last_failed_at=now,
     )
+
+
+def open_now(session: Session, subject: Subject, error: str, attempts: int, now: datetime) -> IncidentRecord:
+    """An incident for work that already spent its own retries (a dead notification); one that
+    was retried by an administrator and failed again opens again."""
+    incident = _unresolved_or_new(session, subject, "open", now)
     incident.status, incident.retry_at, incident.error = "open", None, error[:2000]
     incident.attempts, incident.last_failed_at = attempts, now
     return incident
