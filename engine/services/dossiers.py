@@ -152,20 +152,33 @@ def _started_on_snapshot(
     if not holds_database_lock(rt):
         return None
     with rt.db.read_session() as s:
-        try:
-            definition, _variant, unit = _definition_for_unit(s, definition_id, unit_code)
-        except (NotFound, InvalidAction):
+        template = _template_on_snapshot(rt, s, definition_id, unit_code)
+        if template is None or not scripted.paths_of(template[2]).on_start():
             return None
-        bundle = rt.bundle_for(s, definition)
-        if not scripted.paths_of(bundle).on_start():
-            return None
+        definition, unit, bundle = template
         calendar = rt.calendars.for_unit(s, unit_code)
-    with rt.db.session() as taking:
-        code = _dossier_code(rt, taking, unit, received, calendar)
+    code = _number_in_own_write(rt, unit, received, calendar)
     run = runner.start(
         bundle, rt.clock, script_engine_for(calendar, rt.clock), _start_data(data, code, unit_code, received, calendar)
     )
     return _PreparedStart(run, definition.id, code)
+
+
+def _template_on_snapshot(rt: Runtime, s: Session, definition_id: int, unit_code: str):
+    """(template version, unit, parsed bundle) a start in `unit_code` would use, read on the
+    snapshot; None when the start would be refused, which is left to the write to say."""
+    try:
+        definition, _variant, unit = _definition_for_unit(s, definition_id, unit_code)
+    except (NotFound, InvalidAction):
+        return None
+    return definition, unit, rt.bundle_for(s, definition)
+
+
+def _number_in_own_write(rt: Runtime, unit, received: datetime, calendar) -> str:
+    """The dossier's number taken in a short write of its own (a start that fails later leaves it
+    unused, as on PostgreSQL)."""
+    with rt.db.session() as taking:
+        return _dossier_code(rt, taking, unit, received, calendar)
 
 
 def _start_data(data: Mapping | None, code: str, unit_code: str, received: datetime, calendar) -> dict:
@@ -298,11 +311,10 @@ def _received_on_snapshot(
     if not holds_database_lock(rt):
         return None
     with rt.db.read_session() as s:
-        try:
-            definition, _variant, unit = _definition_for_unit(s, definition_id, unit_code)
-        except (NotFound, InvalidAction):
+        template = _template_on_snapshot(rt, s, definition_id, unit_code)
+        if template is None:
             return None
-        bundle = rt.bundle_for(s, definition)
+        definition, unit, bundle = template
         paths = scripted.paths_of(bundle)
         firsts = paths.first_steps()
         if not paths.on_reception() or len(firsts) != 1:
@@ -311,8 +323,7 @@ def _received_on_snapshot(
         data = dict(check_reception(s, definition.id, (step.form if step else None) or firsts[0], reception))
         refuse(decisions.refusal_without_reason(data))
         calendar = rt.calendars.for_unit(s, unit_code)
-    with rt.db.session() as taking:
-        code = _dossier_code(rt, taking, unit, received, calendar)
+    code = _number_in_own_write(rt, unit, received, calendar)
     engine = script_engine_for(calendar, rt.clock)
     run = runner.start(bundle, rt.clock, engine, _start_data(None, code, unit_code, received, calendar))
     tasks = run.human_tasks()
