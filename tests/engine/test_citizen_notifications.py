@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from email import message_from_bytes
 from email import policy
-from http.server import BaseHTTPRequestHandler
-from http.server import ThreadingHTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -23,11 +20,13 @@ from engine.services.citizen_channels import set_provider
 from engine.services.delivery import default_channels
 from engine.store.records import OutboxRecord
 from engine.store.records import WorkItemRecord
+from tests import loopback
 from tests.factories import LEADER
 from tests.factories import RECEPTION
 from tests.factories import SPECIALIST
 from tests.factories import add_units
 from tests.factories import deploy_fixture
+from tests.loopback import JsonHandler
 
 APPLICANT = {"phone": "0912345678", "email": "cong.dan@example.vn", "notify": ["sms", "zalo", "email"]}
 
@@ -64,28 +63,17 @@ class StandIn:
         self.requests, self.answer, self.status = [], answer, status
         stand_in = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 stand_in.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}, json.loads(body)))
-                reply = json.dumps(stand_in.answer).encode()
-                self.send_response(stand_in.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
+                self.answer_json(stand_in.status, stand_in.answer)
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = loopback.start(Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        loopback.stop(self.server)
 
 
 @pytest.fixture

@@ -4,11 +4,7 @@ retries with backoff, incidents an administrator retries; compute_fee and notify
 
 from __future__ import annotations
 
-import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -24,7 +20,9 @@ from engine.store.operations_records import IncidentRecord
 from engine.store.records import OutboxRecord
 from engine.store.records import WorkItemRecord
 from engine.store.service_call_records import ServiceCallRecord
+from tests import loopback
 from tests.factories import add_units
+from tests.loopback import JsonHandler
 
 BPMN = (Path(__file__).resolve().parents[1] / "bpmn" / "service_steps.bpmn").read_bytes()
 CLERK = Actor("mot_cua_1", frozenset({"mot_cua"}), "00070")
@@ -39,7 +37,7 @@ class StandIn:
         self.requests: list[str] = []
         stand_in = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_GET(self):  # noqa: N802 - http.server's name
                 stand_in.requests.append(self.path)
                 if stand_in.failures > 0:
@@ -47,24 +45,13 @@ class StandIn:
                     self.send_response(500)
                     self.end_headers()
                     return
-                body = json.dumps({"status": "ok", "ket_qua": {"ma": "HS-42"}}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.answer_json(200, {"status": "ok", "ket_qua": {"ma": "HS-42"}})
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/tra-cuu"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.server = loopback.start(Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/tra-cuu"
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        loopback.stop(self.server)
 
 
 @pytest.fixture
