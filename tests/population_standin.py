@@ -5,12 +5,13 @@ on 127.0.0.1 in a thread, with a few residents. The tests start it; nothing leav
 from __future__ import annotations
 
 import json
-import threading
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
+
+from tests import loopback
+from tests.loopback import JsonHandler
 
 RESIDENTS = {
     "001099012345": {
@@ -32,50 +33,35 @@ SECRET = "bi-mat-lgsp"
 TOKEN = "token-thu-123"
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     calls: list[dict]
-
-    def log_message(self, *args) -> None:  # quiet
-        pass
-
-    def _answer(self, status: int, body: dict) -> None:
-        data = json.dumps(body, ensure_ascii=False).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
         if self.path == "/token":
             form = dict(urllib.parse.parse_qsl(body))
             if form.get("client_secret") != SECRET:
-                return self._answer(401, {"error": "invalid_client"})
-            return self._answer(200, {"access_token": TOKEN, "token_type": "Bearer", "expires_in": 300})
+                return self.answer_json(401, {"error": "invalid_client"})
+            return self.answer_json(200, {"access_token": TOKEN, "token_type": "Bearer", "expires_in": 300})
         if self.path == "/dancu/tra-cuu":
             if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-                return self._answer(401, {"error": "unauthorized"})
+                return self.answer_json(401, {"error": "unauthorized"})
             number = json.loads(body).get("soDinhDanh")
             self.server.calls.append({"soDinhDanh": number})
-            return self._answer(200, {"ketQua": RESIDENTS.get(number)})
+            return self.answer_json(200, {"ketQua": RESIDENTS.get(number)})
         if self.path == "/hong":
-            return self._answer(200, {"ketQua": {"hoVaTen": "thiếu số"}})
-        self._answer(404, {"error": "not found"})
+            return self.answer_json(200, {"ketQua": {"hoVaTen": "thiếu số"}})
+        self.answer_json(404, {"error": "not found"})
 
 
 @contextmanager
 def running() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server = loopback.start(_Handler)
     server.calls = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
         yield server
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+        loopback.stop(server)
 
 
 def settings(server, province: str = "01", secret_env: str = "MOTCUA_TEST_LGSP_SECRET") -> dict:
