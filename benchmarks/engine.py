@@ -103,9 +103,36 @@ def bare(specless: bool = False) -> dict:
     return {"complete": summarise(completes), "start": summarise(starts)}
 
 
+class BackendCpu:
+    """CPU time PostgreSQL's backends of this database spent (from /proc: server and benchmark
+    share the machine); zero on SQLite, whose work runs in this process and is counted there."""
+
+    def __init__(self, db: Database):
+        self.pids: list[int] = []
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect() as conn:
+                query = "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                self.pids = list(conn.exec_driver_sql(query).scalars())
+
+    def seconds(self) -> float:
+        ticks = 0
+        for pid in self.pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def engine_run(url: str) -> dict:
+    """Starts and completions through the engine's use cases; per completion, besides its time:
+    the process's CPU, the database backends' CPU (PostgreSQL) and the round trips (statements,
+    BEGIN and COMMIT) it cost."""
     db = Database(url)
     migrate.upgrade(db.engine)
+    trips = [0]
+    db.on_round_trip(lambda: trips.__setitem__(0, trips[0] + 1))
     rt = Runtime(db=db, clock=FrozenClock(START), worker_id="bench")
     with db.session() as s:
         s.add(UnitRecord(code="01", name="Hà Nội", kind="province", parent_code=None, agency_code="01"))
@@ -113,12 +140,15 @@ def engine_run(url: str) -> dict:
         s.add(UnitRecord(code="00070", name="Hoàn Kiếm", kind="commune", parent_code="01", agency_code="01.00070"))
     definition = definitions.deploy(rt, {"five_steps.bpmn": MODEL.read_bytes()})
     starts, completes = [], []
+    cpu = backend_cpu = 0.0
+    statements = 0
     for n in range(DOSSIERS):
         t0 = time.perf_counter()
         dossier = dossiers.start_dossier(
             rt, definition_id=definition.id, unit_code="00070", applicant_name=f"Công dân {n}", actor=ACTOR
         )
         starts.append(time.perf_counter() - t0)
+        backend = BackendCpu(db) if n == 0 else backend  # the pool's connections exist by now
         for answer in ANSWERS:
             with db.session() as s:
                 item_id = s.scalar(
@@ -126,11 +156,23 @@ def engine_run(url: str) -> dict:
                         WorkItemRecord.dossier_id == dossier.id, WorkItemRecord.state == "open"
                     )
                 )
-            t0 = time.perf_counter()
+            trips_before, backend_before = trips[0], backend.seconds()
+            c0, t0 = time.process_time(), time.perf_counter()
             dossiers.complete_work_item(rt, item_id, ACTOR, answer)
             completes.append(time.perf_counter() - t0)
+            cpu += time.process_time() - c0
+            backend_cpu += backend.seconds() - backend_before
+            statements += trips[0] - trips_before
     db.dispose()
-    return {"complete": summarise(completes), "start": summarise(starts)}
+    count = len(completes)
+    return {
+        "complete": summarise(completes),
+        "start": summarise(starts),
+        "statements_per_completion": round(statements / count, 2),
+        "cpu_ms_per_completion": round(1000 * cpu / count, 3),
+        "backend_cpu_ms_per_completion": round(1000 * backend_cpu / count, 3),
+        "run_cache_hits": rt.runs.hits,
+    }
 
 
 class RollupTimer:

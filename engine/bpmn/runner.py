@@ -356,6 +356,10 @@ def start(bundle: SpecBundle, clock: Clock, script_engine: PythonScriptEngine, d
 
 
 def load(bundle: SpecBundle, state: str, clock: Clock, script_engine: PythonScriptEngine) -> Run:
-    workflow = load_state(state, bundle)
-    workflow.script_engine = script_engine  # not serialized: re-attach after every load
+    return resume(bundle, load_state(state, bundle), clock, script_engine)
+
+
+def resume(bundle: SpecBundle, workflow: BpmnWorkflow, clock: Clock, script_engine: PythonScriptEngine) -> Run:
+    """A workflow in hand (loaded, or kept in memory as it was saved) run under this operation."""
+    workflow.script_engine = script_engine  # not serialized: re-attach for every operation
     return Run(bundle, workflow, clock)

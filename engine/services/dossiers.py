@@ -95,7 +95,9 @@ def start_dossier(
         with transaction(rt) as s:
             started = _start(rt, s, receipt, data, prepared=prepared, runs_code=_on_start if may_defer else None)
             citizen_notices.dossier_received(s, started.dossier, started.now, started.calendar.tz)
-            return _answered(s, started.dossier, answer)
+            answered = _answered(s, started.dossier, answer)
+        _keep_saved(rt, started.dossier, started.run)
+        return answered
 
     return code_first(change, lambda: _started_on_snapshot(rt, definition_id, unit_code, received_at or now, data))
 
@@ -593,7 +595,9 @@ def _completed(
             handed_over_by=actor.username,
             completed_task=item.task_id,
         )
-        return _answered(s, dossier, answer)
+        answered = _answered(s, dossier, answer)
+    _keep_saved(rt, dossier, run)
+    return answered
 
 
 @dataclass(frozen=True)
@@ -631,7 +635,7 @@ def _ran_on_snapshot(
             refuse(decisions.refusal_without_reason(data))
         refuse(refusal_to_complete(actor, StepHolding.of(item)))
         calendar = rt.calendars.for_unit(s, dossier.unit_code)
-        run = runner.load(bundle, dossier.state, rt.clock, script_engine_for(calendar, rt.clock))
+        run = _run_from(rt, bundle, dossier, calendar)
         ready_before = run.ready_task_ids()
         run.complete(item.task_id, dict(data or {}))
         return _SnapshotRun(run, ready_before, dossier.version, item.version, dict(data or {}))
@@ -690,7 +694,7 @@ def moved(
     bundle = rt.bundle_for_definition(s, dossier.definition_id)
     if runs_code is not None and holds_database_lock(rt) and runs_code(scripted.paths_of(bundle)):
         raise _CodeToRunFirst()
-    run = runner.load(bundle, dossier.state, rt.clock, script_engine_for(calendar, rt.clock))
+    run = _run_from(rt, bundle, dossier, calendar)
     ready_before = run.ready_task_ids()
     return Moved(run, ready_before, dossier.version, move(run))
 
@@ -993,8 +997,22 @@ def _not_running(dossier: DossierRecord) -> InvalidAction:
 
 
 def load_run(rt: Runtime, s: Session, dossier: DossierRecord, calendar) -> runner.Run:
-    bundle = rt.bundle_for_definition(s, dossier.definition_id)
-    return runner.load(bundle, dossier.state, rt.clock, script_engine_for(calendar, rt.clock))
+    return _run_from(rt, rt.bundle_for_definition(s, dossier.definition_id), dossier, calendar)
+
+
+def _run_from(rt: Runtime, bundle, dossier: DossierRecord, calendar) -> runner.Run:
+    """The dossier's workflow as its row holds it: the one this process saved as that very
+    state when it still has it (engine.bpmn.run_cache), else loaded from the state."""
+    engine = script_engine_for(calendar, rt.clock)
+    kept = rt.runs.take(dossier.id, dossier.state, bundle)
+    if kept is not None:
+        return runner.resume(bundle, kept, rt.clock, engine)
+    return runner.load(bundle, dossier.state, rt.clock, engine)
+
+
+def _keep_saved(rt: Runtime, dossier: DossierRecord, run: runner.Run) -> None:
+    """After the commit: the workflow as saved, for the dossier's next change in this process."""
+    rt.runs.keep(dossier.id, dossier.state, run.workflow)
 
 
 def close_item(s: Session, item: WorkItemRecord, actor: Actor, now: datetime, data, calendar) -> None:

@@ -12,6 +12,7 @@ from dataclasses import field
 
 from engine.bpmn.parser import SpecBundle
 from engine.bpmn.parser import SpecCache
+from engine.bpmn.run_cache import RunCache
 from engine.calendars import calendar_chain
 from engine.clock import Clock
 from engine.clock import SystemClock
@@ -79,6 +80,8 @@ class Runtime:
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     # Where dossiers' files are kept (engine.documents); the web app and the CLI choose it.
     documents: DocumentStore | None = None
+    # The workflows this process last saved: a dossier's next change here skips loading its state.
+    runs: RunCache = field(default_factory=RunCache)
     _definition_refs: dict[int, tuple[str, str]] = field(default_factory=dict, repr=False)
     _files: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
     _forms: dict[tuple[str, str], dict | None] = field(default_factory=dict, repr=False)
