@@ -24,6 +24,7 @@ from engine.domain.audit_chain import chain_key
 from engine.domain.audit_chain import first_broken_link
 from engine.domain.errors import NotFound
 from engine.store import audit_chains
+from engine.store import change_rows
 from engine.store.database import Session
 
 PENDING_KEY = "motcua_audit_pending"
@@ -74,6 +75,7 @@ def write_pending(session: Session) -> None:
         return
     # Everything else the change writes goes first: the chain heads are then the last locks it
     # takes, held only until the commit that follows, so writers of one dossier cannot deadlock.
+    change_rows.write(session)
     session.flush()
     rows = [
         {**event, "work_item_id": item.id if item is not None else event["work_item_id"]} for event, item in pending

@@ -53,6 +53,7 @@ from engine.services.scripting import script_engine_for
 from engine.services.unit_of_work import retried_on_race
 from engine.services.unit_of_work import transaction
 from engine.store import catalogue_records
+from engine.store import change_rows
 from engine.store import officer_rollups
 from engine.store import repositories
 from engine.store import rollups
@@ -986,6 +987,7 @@ def _answered(s: Session, changed, answer: Answer | None):
     first, so the reply sees the change; the commit then has nothing left to write)."""
     if answer is None:
         return changed
+    change_rows.write(s)
     s.flush()
     return answer(s, changed)
 

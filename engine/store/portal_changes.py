@@ -37,6 +37,12 @@ def _changed(obj: DossierRecord) -> bool:
 
 @event.listens_for(Session, "before_flush")
 def _collect(session: Session, _context, _instances) -> None:
+    collect(session)
+
+
+def collect(session: Session) -> None:
+    """Mark the dossiers the session's pending changes create or move as the portal must hear;
+    run before each flush, and by engine.store.change_rows before it writes rows itself."""
     if not _listeners:
         return
     marked = session.info.get(_CHANGED_KEY)
