@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 
 from sqlalchemy import bindparam
+from sqlalchemy import exists
 from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import inspect
@@ -36,6 +37,8 @@ def write(session: Session) -> None:
     already stored; the session's flush then writes the rest."""
     changed = [obj for obj in session.dirty if isinstance(obj, _WRITTEN)]
     added = [obj for obj in session.new if isinstance(obj, WorkItemRecord) and obj.dossier_id is not None]
+    # The unit of work's order: dossiers, then steps, each by id (concurrent changes lock alike).
+    changed.sort(key=lambda obj: (isinstance(obj, WorkItemRecord), obj.id))
     updates = [(obj, _changed_columns(obj)) for obj in changed]
     updates = [(obj, columns) for obj, columns in updates if columns]
     if not updates and not added:
@@ -93,7 +96,7 @@ def _write_at_once(connection, updates: list, inserts: list) -> list[int]:
     for n, (item, columns) in enumerate(inserts):
         params.update(_insert_params(item, columns, f"_i{n}"))
     row = connection.execute(_at_once(shape), params).one()
-    if any(found != 1 for found in row[: len(updates)]):
+    if any(found != 1 for found in row[: len(updates)]) or None in row[len(updates) :]:
         raise _lost_race()
     return list(row[len(updates) :])
 
@@ -124,18 +127,31 @@ def _insert_of(columns: tuple[str, ...]):
 
 @functools.lru_cache(maxsize=256)
 def _at_once(shape: tuple):
-    """SELECT (rows each UPDATE changed)..., (id each INSERT gave)... with the writes as WITHs."""
-    updated = [
-        _update_statement(record, columns, f"_u{n}").returning(record.__table__.c.id).cte(f"updated_{n}")
-        for n, (record, columns) in enumerate(shape[0])
-    ]
-    inserted = [
-        _insert_statement(columns, f"_i{n}").returning(WorkItemRecord.__table__.c.id).cte(f"inserted_{n}")
-        for n, columns in enumerate(shape[1])
-    ]
+    """SELECT (rows each UPDATE changed)..., (id each INSERT gave)... with the writes as WITHs.
+
+    Each write reads the one before it (WHERE EXISTS): PostgreSQL runs WITHs in no set order,
+    and this keeps the unit of work's (the dossier, then its steps by id, then the new steps),
+    so that a concurrent change of the same dossier waits on the dossier's row first and then
+    writes nothing, as with separate statements (a new step's INSERT would otherwise meet the
+    other change's same step as a unique violation, and two rows locked in another order than
+    the other change's could deadlock)."""
+    ctes: list = []
+    for n, (record, columns) in enumerate(shape[0]):
+        statement = _update_statement(record, columns, f"_u{n}")
+        if ctes:
+            statement = statement.where(exists(select(ctes[-1].c.id)))
+        ctes.append(statement.returning(record.__table__.c.id).cte(f"updated_{n}"))
+    updated = list(ctes)
+    table = WorkItemRecord.__table__
+    for n, columns in enumerate(shape[1]):
+        keys = (*columns, "version")
+        row = select(*(bindparam(f"{key}_i{n}", type_=table.c[key].type) for key in keys))
+        if ctes:
+            row = row.where(exists(select(ctes[-1].c.id)))
+        ctes.append(insert(table).from_select(keys, row).returning(table.c.id).cte(f"inserted_{n}"))
     counts = [select(func.count()).select_from(cte).scalar_subquery() for cte in updated]
-    ids = [select(cte.c.id).scalar_subquery() for cte in inserted]
-    return select(*counts, *ids).add_cte(*updated, *inserted)
+    ids = [select(cte.c.id).scalar_subquery() for cte in ctes[len(updated) :]]
+    return select(*counts, *ids).add_cte(*ctes)
 
 
 def _mark_inserted(session: Session, item: WorkItemRecord, item_id: int) -> None:
