@@ -12,7 +12,9 @@ written. Everything else a change adds (pauses, outbox rows, results) is left to
 from __future__ import annotations
 
 import functools
+from typing import cast
 
+from sqlalchemy import Table
 from sqlalchemy import bindparam
 from sqlalchemy import exists
 from sqlalchemy import func
@@ -30,6 +32,8 @@ from engine.store.records import DossierRecord
 from engine.store.records import WorkItemRecord
 
 _WRITTEN = (DossierRecord, WorkItemRecord)
+_TABLES: dict[type, Table] = {record: cast(Table, record.__table__) for record in _WRITTEN}
+_STEPS = _TABLES[WorkItemRecord]
 
 
 def write(session: Session) -> None:
@@ -37,6 +41,7 @@ def write(session: Session) -> None:
     already stored; the session's flush then writes the rest."""
     changed = [obj for obj in session.dirty if isinstance(obj, _WRITTEN)]
     added = [obj for obj in session.new if isinstance(obj, WorkItemRecord) and obj.dossier_id is not None]
+    added.sort(key=lambda obj: inspect(obj).insert_order)  # ids in the order the steps were created
     # The unit of work's order: dossiers, then steps, each by id (concurrent changes lock alike).
     changed.sort(key=lambda obj: (isinstance(obj, WorkItemRecord), obj.id))
     updates = [(obj, _changed_columns(obj)) for obj in changed]
@@ -102,7 +107,7 @@ def _write_at_once(connection, updates: list, inserts: list) -> list[int]:
 
 
 def _update_statement(record: type, columns: tuple[str, ...], suffix: str = ""):
-    table = record.__table__
+    table = _TABLES[record]
     return (
         update(table)
         .where(table.c.id == bindparam(f"pk{suffix}"), table.c.version == bindparam(f"seen_version{suffix}"))
@@ -111,7 +116,7 @@ def _update_statement(record: type, columns: tuple[str, ...], suffix: str = ""):
 
 
 def _insert_statement(columns: tuple[str, ...], suffix: str = ""):
-    table = WorkItemRecord.__table__
+    table = _STEPS
     return insert(table).values({key: bindparam(f"{key}{suffix}") for key in (*columns, "version")})
 
 
@@ -122,7 +127,7 @@ def _update_of(record: type, columns: tuple[str, ...]):
 
 @functools.lru_cache(maxsize=64)
 def _insert_of(columns: tuple[str, ...]):
-    return _insert_statement(columns).returning(WorkItemRecord.__table__.c.id)
+    return _insert_statement(columns).returning(_STEPS.c.id)
 
 
 @functools.lru_cache(maxsize=256)
@@ -140,9 +145,9 @@ def _at_once(shape: tuple):
         statement = _update_statement(record, columns, f"_u{n}")
         if ctes:
             statement = statement.where(exists(select(ctes[-1].c.id)))
-        ctes.append(statement.returning(record.__table__.c.id).cte(f"updated_{n}"))
+        ctes.append(statement.returning(_TABLES[record].c.id).cte(f"updated_{n}"))
     updated = list(ctes)
-    table = WorkItemRecord.__table__
+    table = _STEPS
     for n, columns in enumerate(shape[1]):
         keys = (*columns, "version")
         row = select(*(bindparam(f"{key}_i{n}", type_=table.c[key].type) for key in keys))
@@ -170,4 +175,4 @@ def _mark_written(session: Session, obj, *, version: int) -> None:
     session.add(obj)
 
 
-_INSERTED = tuple(column.key for column in WorkItemRecord.__table__.columns if column.key not in ("id", "version"))
+_INSERTED = tuple(column.key for column in _STEPS.columns if column.key not in ("id", "version"))
