@@ -41,7 +41,7 @@ def write(session: Session) -> None:
     already stored; the session's flush then writes the rest."""
     changed = [obj for obj in session.dirty if isinstance(obj, _WRITTEN)]
     added = [obj for obj in session.new if isinstance(obj, WorkItemRecord) and obj.dossier_id is not None]
-    added.sort(key=lambda obj: inspect(obj).insert_order)  # ids in the order the steps were created
+    added.sort(key=lambda obj: inspect(obj).insert_order or 0)  # ids in the order the steps were created
     # The unit of work's order: dossiers, then steps, each by id (concurrent changes lock alike).
     changed.sort(key=lambda obj: (isinstance(obj, WorkItemRecord), obj.id))
     updates = [(obj, _changed_columns(obj)) for obj in changed]
