@@ -9,7 +9,12 @@ gateway, a non-interrupting boundary timer).
 (c) the same on PostgreSQL when MOTCUA_BENCH_POSTGRES_URL / MOTCUA_TEST_POSTGRES_URL is reachable;
 (d) what keeping the dashboard's daily rollups in the change's transaction costs in (b) and (c):
     their share of the starts' and completions' time (`rollups_share_pct`), and the officers' KPI
-    row each completed step adds (`kpi_share_pct`).
+    row each completed step adds (`kpi_share_pct`);
+(e) per completion on each database: round trips (statements, BEGIN, COMMIT), this process's CPU
+    and PostgreSQL's backends' CPU;
+(f) (b) again with no workflow kept in memory between changes (engine.bpmn.run_cache; here every
+    change finds the one its dossier's last change kept, a process serving many clerks less
+    often): `sqlite_cold` and `ratio_engine_vs_bare_specless_cold`.
 Prints a summary, then one JSON object as the last line.
 """
 
@@ -43,6 +48,7 @@ from sqlalchemy import select  # noqa: E402
 from benchmarks import scratch_db  # noqa: E402
 from engine.bpmn import serializer as state_format  # noqa: E402
 from engine.bpmn.parser import SpecBundle  # noqa: E402
+from engine.bpmn.run_cache import RunCache  # noqa: E402
 from engine.clock import FrozenClock  # noqa: E402
 from engine.domain.assignment import Actor  # noqa: E402
 from engine.services import definitions  # noqa: E402
@@ -125,7 +131,7 @@ class BackendCpu:
         return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def engine_run(url: str) -> dict:
+def engine_run(url: str, *, keep_runs: bool = True) -> dict:
     """Starts and completions through the engine's use cases; per completion, besides its time:
     the process's CPU, the database backends' CPU (PostgreSQL) and the round trips (statements,
     BEGIN and COMMIT) it cost."""
@@ -134,6 +140,8 @@ def engine_run(url: str) -> dict:
     trips = [0]
     db.on_round_trip(lambda: trips.__setitem__(0, trips[0] + 1))
     rt = Runtime(db=db, clock=FrozenClock(START), worker_id="bench")
+    if not keep_runs:
+        rt.runs = RunCache(size=0)
     with db.session() as s:
         s.add(UnitRecord(code="01", name="Hà Nội", kind="province", parent_code=None, agency_code="01"))
         s.flush()
@@ -216,18 +224,24 @@ def postgres_url() -> str | None:
 
 
 def main() -> None:
-    result = {"benchmark": "engine", "dossiers": DOSSIERS, "model": MODEL.name}
+    result = {"benchmark": "engine", "dossiers": DOSSIERS, "model": MODEL.name, "load_average": os.getloadavg()}
     result["bare"] = bare()
     result["bare_specless"] = bare(specless=True)
     with tempfile.TemporaryDirectory() as tmp:
         result["sqlite"] = RollupTimer().run(f"sqlite:///{tmp}/bench.sqlite3")
+        result["sqlite_cold"] = engine_run(f"sqlite:///{tmp}/cold.sqlite3", keep_runs=False)
     pg = postgres_url()
     if pg:
-        result["postgres"] = RollupTimer().run(pg)
+        try:
+            result["postgres"] = RollupTimer().run(pg)
+        finally:
+            scratch_db.drop_database(pg)
     engine_rate = result["sqlite"]["complete"]["per_s"]
+    specless_rate = result["bare_specless"]["complete"]["per_s"]
     result["ratio_engine_vs_bare"] = round(engine_rate / result["bare"]["complete"]["per_s"], 3)
-    result["ratio_engine_vs_bare_specless"] = round(engine_rate / result["bare_specless"]["complete"]["per_s"], 3)
-    for name in ("bare", "bare_specless", "sqlite", "postgres"):
+    result["ratio_engine_vs_bare_specless"] = round(engine_rate / specless_rate, 3)
+    result["ratio_engine_vs_bare_specless_cold"] = round(result["sqlite_cold"]["complete"]["per_s"] / specless_rate, 3)
+    for name in ("bare", "bare_specless", "sqlite", "sqlite_cold", "postgres"):
         if name in result:
             c, st = result[name]["complete"], result[name]["start"]
             print(
@@ -236,6 +250,15 @@ def main() -> None:
             )
     print(f"ratio_engine_vs_bare (sqlite/bare completions per second) = {result['ratio_engine_vs_bare']}")
     print(f"ratio_engine_vs_bare_specless = {result['ratio_engine_vs_bare_specless']}")
+    print(f"ratio_engine_vs_bare_specless_cold = {result['ratio_engine_vs_bare_specless_cold']}")
+    for name in ("sqlite", "sqlite_cold", "postgres"):
+        if name in result:
+            found = result[name]
+            print(
+                f"{name}: per completion {found['statements_per_completion']} round trips, "
+                f"{found['cpu_ms_per_completion']:.2f} ms CPU here, "
+                f"{found['backend_cpu_ms_per_completion']:.2f} ms in PostgreSQL's backends"
+            )
     for name in ("sqlite", "postgres"):
         if name in result:
             share = result[name]["rollups_share_pct"]
