@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Boolean
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import String
+from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
@@ -81,21 +83,68 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def valid_token(s: Session, token: str, now: datetime) -> tuple[ApiTokenRecord, UserRecord, UnitRecord | None] | None:
-    """The token's record when it is neither revoked nor expired (one without an expiry is expired),
-    with its user and the user's unit, read by the same statement: while the caller holds them,
-    reading them again from the session (`session.get`) costs no round trip."""
-    row = s.execute(
-        select(ApiTokenRecord, UserRecord, UnitRecord)
-        .join(UserRecord, UserRecord.username == ApiTokenRecord.username)
-        .outerjoin(UnitRecord, UnitRecord.code == UserRecord.unit_code)
-        .where(
-            ApiTokenRecord.token_sha256 == token_digest(token),
-            ApiTokenRecord.revoked.is_(False),
-            ApiTokenRecord.expires_at > now,
-        )
-    ).first()
-    return tuple(row) if row is not None else None
+class Account(NamedTuple):
+    """What a request needs to know of the account behind it: read as plain columns (no ORM
+    objects), so that looking it up costs one statement and little Python."""
+
+    username: str
+    full_name: str
+    roles: str
+    unit_code: str | None
+    unit_name: str | None
+    auth_epoch: int
+
+
+class TokenHolder(NamedTuple):
+    """A valid token's id and last recorded use, with the account it acts as."""
+
+    token_id: int
+    last_used_at: datetime | None
+    account: Account
+
+
+_ACCOUNT_COLUMNS = (
+    UserRecord.username,
+    UserRecord.full_name,
+    UserRecord.roles,
+    UserRecord.unit_code,
+    UnitRecord.name,
+    UserRecord.auth_epoch,
+)
+#: Built once: a statement made anew per request cost more Python than its round trip.
+_TOKEN_HOLDER = (
+    select(ApiTokenRecord.id, ApiTokenRecord.last_used_at, *_ACCOUNT_COLUMNS)
+    .join(UserRecord, UserRecord.username == ApiTokenRecord.username)
+    .outerjoin(UnitRecord, UnitRecord.code == UserRecord.unit_code)
+    .where(
+        ApiTokenRecord.token_sha256 == bindparam("digest"),
+        ApiTokenRecord.revoked.is_(False),
+        ApiTokenRecord.expires_at > bindparam("now"),
+        UserRecord.active.is_(True),
+    )
+)
+_ACTIVE_ACCOUNT = (
+    select(*_ACCOUNT_COLUMNS)
+    .outerjoin(UnitRecord, UnitRecord.code == UserRecord.unit_code)
+    .where(UserRecord.username == bindparam("username"), UserRecord.active.is_(True))
+)
+
+
+def _account(row) -> Account:
+    return Account(row.username, row.full_name, row.roles, row.unit_code, row.name, row.auth_epoch or 0)
+
+
+def token_holder(s: Session, token: str, now: datetime) -> TokenHolder | None:
+    """The token when it is neither revoked nor expired (one without an expiry is expired) and
+    its user is active, with that user and their unit's name: one statement."""
+    row = s.connection().execute(_TOKEN_HOLDER, {"digest": token_digest(token), "now": now}).first()
+    return TokenHolder(row.id, row.last_used_at, _account(row)) if row is not None else None
+
+
+def active_account(s: Session, username: str) -> Account | None:
+    """An active user with their unit's name (a signed-in session's user): one statement."""
+    row = s.connection().execute(_ACTIVE_ACCOUNT, {"username": username}).first()
+    return _account(row) if row is not None else None
 
 
 def mark_used(s: Session, token_id: int, now: datetime, not_since: datetime) -> None:
