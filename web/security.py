@@ -16,9 +16,9 @@ from flask_login import current_user
 
 from engine import logs
 from engine.domain.assignment import Actor
-from engine.store import account_records
+from engine.store import people_queries
 from engine.store import queries
-from engine.store.account_records import Account
+from engine.store.people_queries import Account
 from web.extensions import login_manager
 from web.wiring import runtime
 
@@ -71,17 +71,18 @@ class SignedInUser:
         )
 
 
-def load_user(session, username: str) -> SignedInUser | None:
-    account = account_records.active_account(session, username)
-    return user_of(session, account) if account is not None else None
+def load_user(connection, username: str) -> SignedInUser | None:
+    account = people_queries.active_account(connection, username)
+    return user_of(connection, account) if account is not None else None
 
 
-def user_of(session, account: Account) -> SignedInUser:
-    """The signed-in view of an active account; a supervisor's communes are read with it."""
+def user_of(connection, account: Account) -> SignedInUser:
+    """The signed-in view of an active account; a supervisor's communes are read with it (a Core
+    connection answers `scalars` as a session does)."""
     roles = frozenset(account.roles.split())
     supervised: frozenset[str] = frozenset()
     if roles & SUPERVISORS and account.unit_code is not None:
-        supervised = frozenset(queries.commune_codes(session, account.unit_code))
+        supervised = frozenset(queries.commune_codes(connection, account.unit_code))
     return SignedInUser(
         account.username,
         account.full_name,
@@ -94,8 +95,8 @@ def user_of(session, account: Account) -> SignedInUser:
 
 
 def load_signed_in_user(username: str) -> SignedInUser | None:
-    with runtime().db.lookup_session() as s:
-        user = load_user(s, username)
+    with runtime().db.lookup_connection() as connection:
+        user = load_user(connection, username)
     if user is not None:  # the request's log lines name who acted, and in which unit
         logs.user.set(user.username)
         logs.unit.set(user.unit_code)

@@ -17,9 +17,9 @@ from engine.domain.errors import InvalidAction
 from engine.domain.errors import NotFound
 from engine.services.runtime import Runtime
 from engine.store import account_records
-from engine.store.account_records import Account
 from engine.store.account_records import ApiTokenRecord
-from engine.store.database import Session
+from engine.store.database import Connection
+from engine.store.people_queries import Account
 from engine.store.records import UserRecord
 
 T = TypeVar("T")
@@ -51,17 +51,17 @@ def lifetime(text: str) -> timedelta:
 
 
 def authenticate(
-    rt: Runtime, token: str, load: Callable[[Session, Account], T] = lambda _s, account: account
+    rt: Runtime, token: str, load: Callable[[Connection, Account], T] = lambda _c, account: account
 ) -> T | None:
     """Who a valid token acts as, recording its use; None when it is unknown, revoked or expired,
-    or its user is inactive. `load(session, account)` turns the account into the caller's view
-    of it in the same session (a supervisor's communes are one more read)."""
+    or its user is inactive. `load(connection, account)` turns the account into the caller's
+    view of it on the same connection (a supervisor's communes are one more read)."""
     now = rt.clock.now()
-    with rt.db.lookup_session() as s:  # one statement: the token with its user and unit
-        found = account_records.token_holder(s, token, now)
+    with rt.db.lookup_connection() as connection:  # one statement: the token with its user and unit
+        found = account_records.token_holder(connection, token, now)
         if found is None:
             return None
-        user = load(s, found.account)
+        user = load(connection, found.account)
     if found.last_used_at is None or now - found.last_used_at >= USE_RESOLUTION:
         with rt.db.session() as s:
             account_records.mark_used(s, found.token_id, now, not_since=now - USE_RESOLUTION)

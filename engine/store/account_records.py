@@ -16,11 +16,15 @@ from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
 
 from engine.store.base import Base
+from engine.store.people_queries import ACCOUNT_COLUMNS
+from engine.store.people_queries import Account
+from engine.store.people_queries import account_of
 from engine.store.records import UnitRecord
 from engine.store.records import UserRecord
 from engine.store.records import UTCDateTime
@@ -83,18 +87,6 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-class Account(NamedTuple):
-    """What a request needs to know of the account behind it: read as plain columns (no ORM
-    objects), so that looking it up costs one statement and little Python."""
-
-    username: str
-    full_name: str
-    roles: str
-    unit_code: str | None
-    unit_name: str | None
-    auth_epoch: int
-
-
 class TokenHolder(NamedTuple):
     """A valid token's id and last recorded use, with the account it acts as."""
 
@@ -103,17 +95,9 @@ class TokenHolder(NamedTuple):
     account: Account
 
 
-_ACCOUNT_COLUMNS = (
-    UserRecord.username,
-    UserRecord.full_name,
-    UserRecord.roles,
-    UserRecord.unit_code,
-    UnitRecord.name,
-    UserRecord.auth_epoch,
-)
 #: Built once: a statement made anew per request cost more Python than its round trip.
 _TOKEN_HOLDER = (
-    select(ApiTokenRecord.id, ApiTokenRecord.last_used_at, *_ACCOUNT_COLUMNS)
+    select(ApiTokenRecord.id, ApiTokenRecord.last_used_at, *ACCOUNT_COLUMNS)
     .join(UserRecord, UserRecord.username == ApiTokenRecord.username)
     .outerjoin(UnitRecord, UnitRecord.code == UserRecord.unit_code)
     .where(
@@ -123,28 +107,13 @@ _TOKEN_HOLDER = (
         UserRecord.active.is_(True),
     )
 )
-_ACTIVE_ACCOUNT = (
-    select(*_ACCOUNT_COLUMNS)
-    .outerjoin(UnitRecord, UnitRecord.code == UserRecord.unit_code)
-    .where(UserRecord.username == bindparam("username"), UserRecord.active.is_(True))
-)
 
 
-def _account(row) -> Account:
-    return Account(row.username, row.full_name, row.roles, row.unit_code, row.name, row.auth_epoch or 0)
-
-
-def token_holder(s: Session, token: str, now: datetime) -> TokenHolder | None:
+def token_holder(connection: Connection, token: str, now: datetime) -> TokenHolder | None:
     """The token when it is neither revoked nor expired (one without an expiry is expired) and
     its user is active, with that user and their unit's name: one statement."""
-    row = s.connection().execute(_TOKEN_HOLDER, {"digest": token_digest(token), "now": now}).first()
-    return TokenHolder(row.id, row.last_used_at, _account(row)) if row is not None else None
-
-
-def active_account(s: Session, username: str) -> Account | None:
-    """An active user with their unit's name (a signed-in session's user): one statement."""
-    row = s.connection().execute(_ACTIVE_ACCOUNT, {"username": username}).first()
-    return _account(row) if row is not None else None
+    row = connection.execute(_TOKEN_HOLDER, {"digest": token_digest(token), "now": now}).first()
+    return TokenHolder(row.id, row.last_used_at, account_of(row)) if row is not None else None
 
 
 def mark_used(s: Session, token_id: int, now: datetime, not_since: datetime) -> None:
