@@ -66,6 +66,8 @@ OFFICER = "can_bo_bench"
 ROLES = frozenset({"mot_cua", "chuyen_vien", "lanh_dao"})
 STEP_DATA = {"tham_dinh": {"hop_le": True}}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+#: Dossiers per client driven (by two clients, so that both workers serve) before measuring.
+WARM_UP_DOSSIERS = 2
 
 
 def main() -> None:
@@ -92,6 +94,7 @@ def main() -> None:
         token, definition_id = prepare(database.url)
         engine_cpu_ms = in_process_baseline(database, definition_id, max(5, dossier_count // 4))
         with served(database) as server:
+            warm_up(server, token, definition_id)
             runs = {threads: drive(server, token, definition_id, dossier_count, threads) for threads in (1, 4)}
     report(runs, engine_cpu_ms, dossier_count)
 
@@ -103,12 +106,20 @@ def compare(server_url: str, baseline_src: Path, dossier_count: int, rounds: int
         prepared = {"baseline": prepare(base_db.url), "current": prepare(new_db.url)}
         with served(base_db, source=baseline_src) as base, served(new_db) as new:
             servers = {"baseline": base, "current": new}
+            for side, server in servers.items():
+                warm_up(server, *prepared[side])
             runs: dict[str, list[dict]] = {"baseline": [], "current": []}
             for turn in range(rounds):
                 for side in ("baseline", "current") if turn % 2 == 0 else ("current", "baseline"):
                     token, definition_id = prepared[side]
                     runs[side].append(drive(servers[side], token, definition_id, dossier_count, 1))
     report_comparison(runs, dossier_count, baseline_src)
+
+
+def warm_up(server: served, token: str, definition_id: int) -> None:
+    """A few dossiers through every route before measuring: each worker's first requests pay for
+    imports, the ORM's mapper set-up, the template's parse and the pool's connections once."""
+    drive(server, token, definition_id, WARM_UP_DOSSIERS, 2)
 
 
 # -- the database and the product ------------------------------------------------------------------
@@ -548,12 +559,12 @@ def report_comparison(runs: dict[str, list[dict]], dossier_count: int, baseline_
 
 def _median_run(side_runs: list[dict]) -> dict:
     figures = {
-        key: statistics.median(run[key] for run in side_runs)
+        key: round(statistics.median(run[key] for run in side_runs), 2)
         for key in ("cpu_ms_per_completion", "statements_per_completion", "completions_per_s")
     }
     figures["cpu_ms_by_kind"] = {
         kind: {
-            part: statistics.median(run["cpu_ms_by_kind"][kind][part] for run in side_runs)
+            part: round(statistics.median(run["cpu_ms_by_kind"][kind][part] for run in side_runs), 2)
             for part in ("server", "postgres")
         }
         for kind in side_runs[0]["cpu_ms_by_kind"]
