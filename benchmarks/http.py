@@ -548,6 +548,7 @@ def report_comparison(runs: dict[str, list[dict]], dossier_count: int, baseline_
                 "dossiers_per_thread": dossier_count,
                 "turns": len(runs["current"]),
                 **{key: medians["current"][key] for key in ratios},
+                "cpu_ms_by_kind": medians["current"]["cpu_ms_by_kind"],
                 "baseline": medians["baseline"],
                 "ratio_current_vs_baseline": ratios,
                 "load_average": os.getloadavg()[0],
