@@ -328,6 +328,10 @@ def drive(server: served, token: str, definition_id: int, count: int, threads: i
     for worker in workers:
         worker.join()
     wall = time.perf_counter() - wall
+    failures = [result["failed"] for result in results if "failed" in result]
+    first = next((f for f in failures if not isinstance(f, threading.BrokenBarrierError)), None)
+    if failures:
+        raise SystemExit(f"a client failed: {first or failures[0]}")
     starts = [r for result in results for r in result["starts"]]
     completions = [r for result in results for r in result["completions"]]
     claims = [r for result in results for r in result["claims"]]
@@ -364,6 +368,18 @@ def drive(server: served, token: str, definition_id: int, count: int, threads: i
 
 
 def _one_client(
+    port: int, token: str, definition_id: int, count: int, out: dict, barrier: threading.Barrier, phase: dict
+) -> None:
+    """One client's part; a client that fails breaks the barrier, so that the others stop too
+    instead of waiting for it forever."""
+    try:
+        _drive_one_client(port, token, definition_id, count, out, barrier, phase)
+    except BaseException as exc:  # noqa: BLE001 - any failure, _check's SystemExit too, must free the others
+        out["failed"] = exc
+        barrier.abort()
+
+
+def _drive_one_client(
     port: int, token: str, definition_id: int, count: int, out: dict, barrier: threading.Barrier, phase: dict
 ) -> None:
     client = Client(port, token)
