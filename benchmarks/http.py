@@ -1,15 +1,22 @@
 """The product over HTTP as production runs it: `motcua serve --workers 2` (gunicorn) on PostgreSQL,
 driven through /api/v1 by keep-alive clients (1, then 4 threads), each dossier started and its five
-steps claimed and completed.
+steps claimed and completed, in phases (all starts, then rounds of all claims and all completions)
+so that each request kind's CPU is read apart.
 
 Prints completions/s and starts/s, p50/p95 latency, SQL statements per start and per completion
 (the server counts them per request when MOTCUA_COUNT_SQL is set and answers them in a header),
-and the CPU the server and PostgreSQL spend per completion (from /proc: the gunicorn process tree
-and the PostgreSQL backends of this run's database, before and after). The baseline, measured in the same run, is the
-engine's own complete-work-item in process on the same database: `ratio_http_vs_engine_cpu` says
-how much the web layer adds.
+the CPU the server and PostgreSQL spend per completion (from /proc: the gunicorn process tree
+and the PostgreSQL backends of this run's database, read between phases), and per request of
+each kind, the server's (gunicorn, Flask, the engine) and PostgreSQL's apart. The baseline,
+measured in the same run, is the engine's own complete-work-item in process on the same
+database: `ratio_http_vs_engine_cpu` says how much the web layer adds.
 
-    python benchmarks/http.py [--quick] [--dossiers N]
+With `--baseline-src DIR` (a checkout of older code, e.g. `git archive main | tar -x -C DIR`) the
+two codes are served side by side, each on its own database, and driven by one client in turns
+(`--rounds`, the first alternating); the last line then holds the medians and
+`ratio_current_vs_baseline`.
+
+    python benchmarks/http.py [--quick] [--dossiers N] [--baseline-src DIR [--rounds N]]
 
 Needs PostgreSQL (MOTCUA_BENCH_POSTGRES_URL or MOTCUA_TEST_POSTGRES_URL, as `make test` exports).
 The last line printed is one JSON object.
@@ -59,23 +66,60 @@ OFFICER = "can_bo_bench"
 ROLES = frozenset({"mot_cua", "chuyen_vien", "lanh_dao"})
 STEP_DATA = {"tham_dinh": {"hop_le": True}}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+#: Dossiers per client driven (by two clients, so that both workers serve) before measuring.
+WARM_UP_DOSSIERS = 2
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small run (CI smoke)")
     parser.add_argument("--dossiers", type=int, default=None, help="dossiers per client thread count")
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        default=None,
+        help="a checkout of the code to compare with (e.g. `git worktree add /tmp/old main`): served "
+        "beside this one on a database of its own, the two driven in turns",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="turns of each server with --baseline-src")
     args = parser.parse_args()
     dossier_count = args.dossiers or (10 if args.quick else 200)
     server_url = os.environ.get("MOTCUA_BENCH_POSTGRES_URL") or os.environ.get("MOTCUA_TEST_POSTGRES_URL")
     if not server_url:
         sys.exit("benchmarks/http.py needs PostgreSQL: set MOTCUA_BENCH_POSTGRES_URL (or run under `make test`)")
-    with scratch_database(server_url) as url:
-        token, definition_id = prepare(url)
-        engine_cpu_ms = in_process_baseline(url, definition_id, max(5, dossier_count // 4))
-        with served(url) as port:
-            runs = {threads: drive(port, token, definition_id, dossier_count, threads) for threads in (1, 4)}
+    if args.baseline_src is not None:
+        compare(server_url, args.baseline_src.resolve(), dossier_count, args.rounds)
+        return
+    with scratch_database(server_url) as database:
+        token, definition_id = prepare(database.url)
+        engine_cpu_ms = in_process_baseline(database, definition_id, max(5, dossier_count // 4))
+        with served(database) as server:
+            warm_up(server, token, definition_id)
+            runs = {threads: drive(server, token, definition_id, dossier_count, threads) for threads in (1, 4)}
     report(runs, engine_cpu_ms, dossier_count)
+
+
+def compare(server_url: str, baseline_src: Path, dossier_count: int, rounds: int) -> None:
+    """This code and the baseline's, each served on its own database, driven in turns (the one
+    that goes first alternates), so that the machine's load weighs on both alike."""
+    with scratch_database(server_url) as base_db, scratch_database(server_url) as new_db:
+        prepared = {"baseline": prepare(base_db.url), "current": prepare(new_db.url)}
+        with served(base_db, source=baseline_src) as base, served(new_db) as new:
+            servers = {"baseline": base, "current": new}
+            for side, server in servers.items():
+                warm_up(server, *prepared[side])
+            runs: dict[str, list[dict]] = {"baseline": [], "current": []}
+            for turn in range(rounds):
+                for side in ("baseline", "current") if turn % 2 == 0 else ("current", "baseline"):
+                    token, definition_id = prepared[side]
+                    runs[side].append(drive(servers[side], token, definition_id, dossier_count, 1))
+    report_comparison(runs, dossier_count, baseline_src)
+
+
+def warm_up(server: served, token: str, definition_id: int) -> None:
+    """A few dossiers through every route before measuring: each worker's first requests pay for
+    imports, the ORM's mapper set-up, the template's parse and the pool's connections once."""
+    drive(server, token, definition_id, WARM_UP_DOSSIERS, 2)
 
 
 # -- the database and the product ------------------------------------------------------------------
@@ -89,11 +133,10 @@ class scratch_database:
         self.name = f"motcua_bench_http_{uuid.uuid4().hex[:8]}"
         self.url = server_url.rsplit("/", 1)[0] + f"/{self.name}"
 
-    def __enter__(self) -> str:
+    def __enter__(self) -> scratch_database:
         with self.admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{self.name}"'))
-        DATABASE_NAME[:] = [self.name]
-        return self.url
+        return self
 
     def __exit__(self, *exc) -> None:
         with self.admin.connect() as conn:
@@ -119,9 +162,9 @@ def prepare(url: str) -> tuple[str, int]:
     return token, definition.id
 
 
-def in_process_baseline(url: str, definition_id: int, count: int) -> float:
+def in_process_baseline(database: scratch_database, definition_id: int, count: int) -> float:
     """CPU ms (this process + PostgreSQL) per completion through the engine itself, no HTTP."""
-    db = Database(url)
+    db = Database(database.url)
     rt = Runtime(db=db, clock=SystemClock())
     actor = Actor(OFFICER, ROLES, UNIT)
     started = [
@@ -130,7 +173,7 @@ def in_process_baseline(url: str, definition_id: int, count: int) -> float:
         ).id
         for n in range(count)
     ]
-    before_self, before_pg = _self_cpu(), _postgres_cpu()
+    before_self, before_pg = _self_cpu(), _postgres_cpu(database.name)
     completions = 0
     for dossier_id in started:
         while (item := _open_item(db, dossier_id)) is not None:
@@ -138,7 +181,7 @@ def in_process_baseline(url: str, definition_id: int, count: int) -> float:
                 dossiers.claim_work_item(rt, item.id, actor)
             dossiers.complete_work_item(rt, item.id, actor, STEP_DATA.get(item.element_id, {}))
             completions += 1
-    spent = (_self_cpu() - before_self) + (_postgres_cpu() - before_pg)
+    spent = (_self_cpu() - before_self) + (_postgres_cpu(database.name) - before_pg)
     db.dispose()
     return spent / completions
 
@@ -153,28 +196,43 @@ def _open_item(db: Database, dossier_id: int):
 
 
 class served:
-    """`motcua serve --workers 2` on a free loopback port, counting its SQL statements."""
+    """`motcua serve --workers 2` on a free loopback port, counting its SQL statements; the code of
+    `source` when given (a checkout to compare with), else this one."""
 
-    def __init__(self, url: str):
-        self.url = url
+    def __init__(self, database: scratch_database, source: Path | None = None):
+        self.database = database.name
+        self.url = database.url
+        self.source = source
 
-    def __enter__(self) -> int:
+    def __enter__(self) -> served:
         self.port = _free_port()
         self.instance = tempfile.mkdtemp(prefix="motcua-bench-http-")
         env = {**os.environ, "DATABASE_URL": self.url, "MOTCUA_COUNT_SQL": "1", "MOTCUA_SECRET_KEY": uuid.uuid4().hex}
-        motcua = Path(sys.executable).with_name("motcua")
+        if self.source is not None:  # found before this checkout's editable install
+            env["PYTHONPATH"] = str(self.source)
         # The server's log goes to a file: a pipe nobody reads fills after ~64 KB of log lines and
         # then blocks every worker on its next write (the 4-client run used to stop dead).
         self.log = open(Path(self.instance) / "serve.log", "wb")
         self.process = subprocess.Popen(
-            [str(motcua), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "2"],
+            [
+                sys.executable,
+                "-m",
+                "web.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                "2",
+            ],
             env=env,
             cwd=self.instance,
             stdout=subprocess.DEVNULL,
             stderr=self.log,
         )
         _wait_until_up(self.port, self.process, Path(self.instance) / "serve.log")
-        return self.port
+        return self
 
     def __exit__(self, *exc) -> None:
         self.process.terminate()
@@ -236,13 +294,33 @@ class Client:
         return response.status, json.loads(data) if data else {}, statements, elapsed_ms
 
 
-def drive(port: int, token: str, definition_id: int, count: int, threads: int) -> dict:
-    """`count` dossiers per thread, each started then its steps claimed and completed."""
-    results = [dict(starts=[], completions=[], claims=[], connects=0) for _ in range(threads)]
-    before = _server_cpu(port) + _postgres_cpu()
+KINDS = ("start", "claim", "complete")
+
+
+def drive(server: served, token: str, definition_id: int, count: int, threads: int) -> dict:
+    """`count` dossiers per thread, driven in phases that every thread ends together: all starts,
+    then rounds of all claims and all completions of the steps open then. The server's and
+    PostgreSQL's CPU is read between phases, so that each request kind has its own figure."""
+    results = [dict(starts=[], completions=[], claims=[], connects=0, open=0) for _ in range(threads)]
+    cpu = {kind: {"server": 0.0, "postgres": 0.0} for kind in KINDS}
+    port, database = server.port, server.database
+    phase = {"kind": "start", "server": _server_cpu(server.process.pid), "postgres": _postgres_cpu(database)}
+    phase["done"] = False
+
+    def phase_ended() -> None:
+        """Runs once per phase, when every thread has finished it (threading.Barrier's action)."""
+        server_ms, postgres_ms = _server_cpu(server.process.pid), _postgres_cpu(database)
+        spent = cpu[phase["kind"]]
+        spent["server"] += server_ms - phase["server"]
+        spent["postgres"] += postgres_ms - phase["postgres"]
+        following = {"start": "claim", "claim": "complete", "complete": "claim"}[phase["kind"]]
+        phase.update(kind=following, server=server_ms, postgres=postgres_ms)
+        phase["done"] = following == "claim" and not any(result["open"] for result in results)
+
+    barrier = threading.Barrier(threads, action=phase_ended)
     wall = time.perf_counter()
     workers = [
-        threading.Thread(target=_one_client, args=(port, token, definition_id, count, results[n]))
+        threading.Thread(target=_one_client, args=(port, token, definition_id, count, results[n], barrier, phase))
         for n in range(threads)
     ]
     for worker in workers:
@@ -250,11 +328,16 @@ def drive(port: int, token: str, definition_id: int, count: int, threads: int) -
     for worker in workers:
         worker.join()
     wall = time.perf_counter() - wall
-    cpu_ms = _server_cpu(port) + _postgres_cpu() - before
+    failures = [result["failed"] for result in results if "failed" in result]
+    first = next((f for f in failures if not isinstance(f, threading.BrokenBarrierError)), None)
+    if failures:
+        raise SystemExit(f"a client failed: {first or failures[0]}")
     starts = [r for result in results for r in result["starts"]]
     completions = [r for result in results for r in result["completions"]]
     claims = [r for result in results for r in result["claims"]]
     requests = len(starts) + len(completions) + len(claims)
+    total = {part: sum(spent[part] for spent in cpu.values()) for part in ("server", "postgres")}
+    counts = {"start": len(starts), "claim": len(claims), "complete": len(completions)}
     return {
         "threads": threads,
         "dossiers": len(starts),
@@ -270,35 +353,77 @@ def drive(port: int, token: str, definition_id: int, count: int, threads: int) -
         "statements_per_claim": round(statistics.mean(s for s, _ in claims), 1) if claims else 0,
         # The server's and PostgreSQL's CPU for the whole run, shared out over the completions
         # (starts and claims included: they are what a completion costs end to end here).
-        "cpu_ms_per_completion": round(cpu_ms / len(completions), 2),
-        "cpu_ms_per_request": round(cpu_ms / requests, 2),
+        "cpu_ms_per_completion": round((total["server"] + total["postgres"]) / len(completions), 2),
+        "cpu_ms_per_request": round((total["server"] + total["postgres"]) / requests, 2),
+        # Each request kind's own CPU per request: the server (gunicorn and Flask, the engine in
+        # it) and PostgreSQL's backends apart.
+        "cpu_ms_by_kind": {
+            kind: {part: round(spent[part] / counts[kind], 2) for part in ("server", "postgres")}
+            for kind, spent in cpu.items()
+            if counts[kind]
+        },
         "connections": sum(result["connects"] for result in results),
         "requests": requests,
     }
 
 
-def _one_client(port: int, token: str, definition_id: int, count: int, out: dict) -> None:
+def _one_client(
+    port: int, token: str, definition_id: int, count: int, out: dict, barrier: threading.Barrier, phase: dict
+) -> None:
+    """One client's part; a client that fails breaks the barrier, so that the others stop too
+    instead of waiting for it forever."""
+    try:
+        _drive_one_client(port, token, definition_id, count, out, barrier, phase)
+    except BaseException as exc:  # noqa: BLE001 - any failure, _check's SystemExit too, must free the others
+        out["failed"] = exc
+        barrier.abort()
+
+
+def _drive_one_client(
+    port: int, token: str, definition_id: int, count: int, out: dict, barrier: threading.Barrier, phase: dict
+) -> None:
     client = Client(port, token)
-    for n in range(count):
-        status, dossier, statements, ms = client.call(
-            "POST",
-            "/api/v1/dossiers",
-            {"definition_id": definition_id, "unit_code": UNIT, "applicant": {"name": f"Người nộp {n}"}},
-        )
-        _check(status, 201, dossier)
-        out["starts"].append((statements, ms))
-        while dossier.get("current_steps"):
-            step = dossier["current_steps"][0]
-            if step.get("assignee") is None:
+    steps = [_start(client, definition_id, n, out) for n in range(count)]
+    out["open"] = sum(step is not None for step in steps)
+    barrier.wait()
+    while not phase["done"]:
+        for step in steps:
+            if step is not None and step.get("assignee") is None:
                 status, _, statements, ms = client.call("POST", f"/api/v1/work-items/{step['id']}/claim")
                 _check(status, 200, {})
                 out["claims"].append((statements, ms))
-            status, dossier, statements, ms = client.call(
-                "POST", f"/api/v1/work-items/{step['id']}/complete", {"data": STEP_DATA.get(step["element_id"], {})}
-            )
-            _check(status, 200, dossier)
-            out["completions"].append((statements, ms))
+        barrier.wait()
+        steps = [_complete(client, step, out) if step is not None else None for step in steps]
+        out["open"] = sum(step is not None for step in steps)
+        barrier.wait()
     out["connects"] = client.connects
+
+
+def _start(client: Client, definition_id: int, n: int, out: dict) -> dict | None:
+    """Receive one dossier; its first open step (None when it has none)."""
+    status, dossier, statements, ms = client.call(
+        "POST",
+        "/api/v1/dossiers",
+        {"definition_id": definition_id, "unit_code": UNIT, "applicant": {"name": f"Người nộp {n}"}},
+    )
+    _check(status, 201, dossier)
+    out["starts"].append((statements, ms))
+    return _first_step(dossier)
+
+
+def _complete(client: Client, step: dict, out: dict) -> dict | None:
+    """Complete the step; the dossier's next open step (None when it has finished)."""
+    status, dossier, statements, ms = client.call(
+        "POST", f"/api/v1/work-items/{step['id']}/complete", {"data": STEP_DATA.get(step["element_id"], {})}
+    )
+    _check(status, 200, dossier)
+    out["completions"].append((statements, ms))
+    return _first_step(dossier)
+
+
+def _first_step(dossier: dict) -> dict | None:
+    steps = dossier.get("current_steps") or []
+    return steps[0] if steps else None
 
 
 def _check(status: int, expected: int, body: dict) -> None:
@@ -337,10 +462,10 @@ def _processes() -> list[tuple[int, int, str]]:
     return found
 
 
-def _server_cpu(port: int) -> float:
-    """The gunicorn tree serving `port` (its master and workers), found as children of this process."""
+def _server_cpu(root: int) -> float:
+    """The process `root` (`motcua serve`, gunicorn's master) and every process under it (its workers)."""
     processes = _processes()
-    tree, frontier = set(), {os.getpid()}
+    tree, frontier = {root}, {root}
     while frontier:
         children = {pid for pid, parent, _ in processes if parent in frontier} - tree
         tree |= children
@@ -348,17 +473,13 @@ def _server_cpu(port: int) -> float:
     return sum(_cpu_ms(pid) for pid in tree)
 
 
-#: The scratch database's name once made: PostgreSQL's CPU is then counted on its own backends only.
-DATABASE_NAME: list[str] = []
-
-
-def _postgres_cpu() -> float:
-    """The PostgreSQL backends serving this run's database (their process title names it), so that
-    other engineers' tests on the same server do not count; the server's own background processes
-    (WAL writer, checkpointer) are left out. Connections stay pooled for the whole run."""
+def _postgres_cpu(database: str) -> float:
+    """The PostgreSQL backends serving `database` (their process title names it), so that other
+    engineers' tests on the same server do not count; the server's own background processes (WAL
+    writer, checkpointer) are left out. Connections stay pooled for the whole run."""
     total = 0.0
     for pid, _, name in _processes():
-        if name.startswith("postgres") and (not DATABASE_NAME or DATABASE_NAME[0] in _title(pid)):
+        if name.startswith("postgres") and database in _title(pid):
             total += _cpu_ms(pid)
     return total
 
@@ -384,6 +505,7 @@ def report(runs: dict, engine_cpu_ms: float, dossier_count: int) -> None:
             f"server+PostgreSQL CPU {run['cpu_ms_per_completion']} ms per completion; "
             f"{run['connections']} connection(s) for {run['requests']} requests"
         )
+        print("  " + _by_kind(run))
     one = runs[1]
     ratio = round(one["cpu_ms_per_completion"] / engine_cpu_ms, 2) if engine_cpu_ms else None
     print(
@@ -397,17 +519,74 @@ def report(runs: dict, engine_cpu_ms: float, dossier_count: int) -> None:
                 "server": "motcua serve --workers 2 (gunicorn)",
                 "database": "postgresql",
                 "cpu_ms_per_completion": one["cpu_ms_per_completion"],
+                "cpu_ms_by_kind": one["cpu_ms_by_kind"],
                 "statements_per_completion": one["statements_per_completion"],
                 "statements_per_start": one["statements_per_start"],
                 "completions_per_s": one["completions_per_s"],
                 "completions_per_s_4_threads": runs[4]["completions_per_s"],
                 "engine_cpu_ms_per_completion": round(engine_cpu_ms, 2),
                 "ratio_http_vs_engine_cpu": ratio,
+                "load_average": os.getloadavg()[0],
                 "runs": {str(threads): run for threads, run in runs.items()},
             },
             ensure_ascii=False,
         )
     )
+
+
+def _by_kind(run: dict) -> str:
+    """CPU ms per request of each kind, the server's (gunicorn, Flask, the engine) + PostgreSQL's."""
+    return "CPU per request: " + ", ".join(
+        f"{kind} {spent['server']} + {spent['postgres']} ms" for kind, spent in run["cpu_ms_by_kind"].items()
+    )
+
+
+def report_comparison(runs: dict[str, list[dict]], dossier_count: int, baseline_src: Path) -> None:
+    """Each side's turns, then the medians and the ratio of this code's figures to the baseline's."""
+    for turn, (old, new) in enumerate(zip(runs["baseline"], runs["current"], strict=True)):
+        for side, run in (("baseline", old), ("current", new)):
+            print(
+                f"turn {turn + 1} {side}: {run['completions_per_s']} completions/s, "
+                f"{run['cpu_ms_per_completion']} ms CPU per completion, "
+                f"{run['statements_per_completion']} statements per completion; {_by_kind(run)}"
+            )
+    medians = {side: _median_run(side_runs) for side, side_runs in runs.items()}
+    ratios = {
+        key: round(medians["current"][key] / medians["baseline"][key], 3)
+        for key in ("cpu_ms_per_completion", "statements_per_completion", "completions_per_s")
+        if medians["baseline"][key]
+    }
+    print(
+        json.dumps(
+            {
+                "benchmark": "http",
+                "compared_with": str(baseline_src),
+                "dossiers_per_thread": dossier_count,
+                "turns": len(runs["current"]),
+                **{key: medians["current"][key] for key in ratios},
+                "cpu_ms_by_kind": medians["current"]["cpu_ms_by_kind"],
+                "baseline": medians["baseline"],
+                "ratio_current_vs_baseline": ratios,
+                "load_average": os.getloadavg()[0],
+            },
+            ensure_ascii=False,
+        )
+    )
+
+
+def _median_run(side_runs: list[dict]) -> dict:
+    figures = {
+        key: round(statistics.median(run[key] for run in side_runs), 2)
+        for key in ("cpu_ms_per_completion", "statements_per_completion", "completions_per_s")
+    }
+    figures["cpu_ms_by_kind"] = {
+        kind: {
+            part: round(statistics.median(run["cpu_ms_by_kind"][kind][part] for run in side_runs), 2)
+            for part in ("server", "postgres")
+        }
+        for kind in side_runs[0]["cpu_ms_by_kind"]
+    }
+    return figures
 
 
 if __name__ == "__main__":

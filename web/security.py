@@ -16,9 +16,9 @@ from flask_login import current_user
 
 from engine import logs
 from engine.domain.assignment import Actor
+from engine.store import people_queries
 from engine.store import queries
-from engine.store.records import UnitRecord
-from engine.store.records import UserRecord
+from engine.store.people_queries import Account
 from web.extensions import login_manager
 from web.wiring import runtime
 
@@ -71,28 +71,32 @@ class SignedInUser:
         )
 
 
-def load_user(session, username: str) -> SignedInUser | None:
-    user = session.get(UserRecord, username)
-    if user is None or not user.active:
-        return None
-    unit = session.get(UnitRecord, user.unit_code) if user.unit_code else None
+def load_user(connection, username: str) -> SignedInUser | None:
+    account = people_queries.active_account(connection, username)
+    return user_of(connection, account) if account is not None else None
+
+
+def user_of(connection, account: Account) -> SignedInUser:
+    """The signed-in view of an active account; a supervisor's communes are read with it (a Core
+    connection answers `scalars` as a session does)."""
+    roles = frozenset(account.roles.split())
     supervised: frozenset[str] = frozenset()
-    if user.role_set & SUPERVISORS and unit is not None:
-        supervised = frozenset(queries.commune_codes(session, unit.code))
+    if roles & SUPERVISORS and account.unit_code is not None:
+        supervised = frozenset(queries.commune_codes(connection, account.unit_code))
     return SignedInUser(
-        user.username,
-        user.full_name,
-        user.role_set,
-        user.unit_code,
-        unit.name if unit else None,
+        account.username,
+        account.full_name,
+        roles,
+        account.unit_code,
+        account.unit_name,
         supervised,
-        user.auth_epoch or 0,
+        account.auth_epoch,
     )
 
 
 def load_signed_in_user(username: str) -> SignedInUser | None:
-    with runtime().db.lookup_session() as s:
-        user = load_user(s, username)
+    with runtime().db.lookup_connection() as connection:
+        user = load_user(connection, username)
     if user is not None:  # the request's log lines name who acted, and in which unit
         logs.user.set(user.username)
         logs.unit.set(user.unit_code)

@@ -4,6 +4,7 @@ MOTCUA_READ_DATABASE_URL, a read-only replica, when it is set)."""
 from __future__ import annotations
 
 import os
+import threading
 
 from flask import Flask
 from flask import current_app
@@ -44,10 +45,19 @@ def document_store(app: Flask) -> DocumentStore:
     return store_from_environment(os.path.join(app.instance_path, "documents"))
 
 
+#: Two threads of one worker (gunicorn's gthread) meeting a new app must not both build its
+#: runtime: the second one's listeners on the shared engine doubled its statement counts and
+#: idle pings, and its caches were built twice.
+_BUILDING = threading.Lock()
+
+
 def runtime() -> Runtime:
     rt = current_app.extensions.get("motcua_runtime")
     if rt is None:
-        rt = current_app.extensions["motcua_runtime"] = current_app.extensions["motcua_runtime_factory"]()
+        with _BUILDING:
+            rt = current_app.extensions.get("motcua_runtime")
+            if rt is None:
+                rt = current_app.extensions["motcua_runtime"] = current_app.extensions["motcua_runtime_factory"]()
     return rt
 
 

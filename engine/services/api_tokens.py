@@ -18,7 +18,8 @@ from engine.domain.errors import NotFound
 from engine.services.runtime import Runtime
 from engine.store import account_records
 from engine.store.account_records import ApiTokenRecord
-from engine.store.database import Session
+from engine.store.database import Connection
+from engine.store.people_queries import Account
 from engine.store.records import UserRecord
 
 T = TypeVar("T")
@@ -50,22 +51,20 @@ def lifetime(text: str) -> timedelta:
 
 
 def authenticate(
-    rt: Runtime, token: str, load: Callable[[Session, str], T] = lambda _s, username: username
+    rt: Runtime, token: str, load: Callable[[Connection, Account], T] = lambda _c, account: account
 ) -> T | None:
-    """Who a valid token acts as, recording its use; None when it is unknown, revoked or expired.
-    `load(session, username)` reads the caller's view of that user in the same read (one
-    transaction instead of two), and may itself answer None (an inactive user)."""
+    """Who a valid token acts as, recording its use; None when it is unknown, revoked or expired,
+    or its user is inactive. `load(connection, account)` turns the account into the caller's
+    view of it on the same connection (a supervisor's communes are one more read)."""
     now = rt.clock.now()
-    with rt.db.lookup_session() as s:  # one statement: the token with its user and unit
-        found = account_records.valid_token(s, token, now)
+    with rt.db.lookup_connection() as connection:  # one statement: the token with its user and unit
+        found = account_records.token_holder(connection, token, now)
         if found is None:
             return None
-        record = found[0]
-        token_id, last_used = record.id, record.last_used_at
-        user = load(s, record.username)
-    if user is not None and (last_used is None or now - last_used >= USE_RESOLUTION):
+        user = load(connection, found.account)
+    if found.last_used_at is None or now - found.last_used_at >= USE_RESOLUTION:
         with rt.db.session() as s:
-            account_records.mark_used(s, token_id, now, not_since=now - USE_RESOLUTION)
+            account_records.mark_used(s, found.token_id, now, not_since=now - USE_RESOLUTION)
     return user
 
 

@@ -91,7 +91,7 @@ def once(rt: Runtime, request: Request | None, change: Callable[[Keep], Answer])
 def kept_answer(rt: Runtime, request: Request) -> Answer | None:
     """The answer kept for the request's key (None when no change committed under it); the key
     kept for another request is a ConflictError naming the Idempotency-Key."""
-    with rt.db.read_session() as s:
+    with rt.db.lookup_session() as s:  # one statement, no transaction around it
         row = idempotency_records.kept(s, request.caller, request.key)
         if row is None:
             return None

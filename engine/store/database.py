@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine
 from sqlalchemy import event
+from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.exc import OperationalError
@@ -22,6 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine.domain.errors import LostRace
 
 __all__ = [
+    "Connection",
     "Database",
     "OperationalError",
     "Session",
@@ -140,10 +142,10 @@ class Database:
         self.read_session_factory = sessionmaker(self.read_engine, expire_on_commit=False)
         self.report_engine = make_engine(report_url, read_only=True) if report_url else self.read_engine
         self.report_session_factory = sessionmaker(self.report_engine, expire_on_commit=False)
-        lookups = self.read_engine
+        self.lookup_engine = self.read_engine
         if is_postgres(self.engine):  # one statement is its own transaction: no BEGIN, no ROLLBACK
-            lookups = self.read_engine.execution_options(isolation_level="AUTOCOMMIT")
-        self.lookup_session_factory = sessionmaker(lookups, expire_on_commit=False)
+            self.lookup_engine = self.read_engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.lookup_session_factory = sessionmaker(self.lookup_engine, expire_on_commit=False)
 
     @classmethod
     def from_env(cls) -> Database:
@@ -173,6 +175,14 @@ class Database:
             yield session
         finally:
             session.close()
+
+    @contextmanager
+    def lookup_connection(self) -> Iterator[Connection]:
+        """A Core connection for lookups answered by plain columns (who a token or a session
+        cookie belongs to), as `lookup_session` but without an ORM session around it: on every
+        request, the session's own bookkeeping cost more Python than the statement."""
+        with self.lookup_engine.connect() as connection:
+            yield connection
 
     @cached_property
     def counter_engine(self) -> Engine | None:

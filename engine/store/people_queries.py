@@ -1,15 +1,58 @@
-"""Reads about a unit's people: their names, who may take a step, who is away and who covers."""
+"""Reads about people: who is behind a request (their account), a unit's people: their names, who may
+take a step, who is away and who covers."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
+from sqlalchemy import bindparam
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from engine.store.absence_records import AbsenceRecord
+from engine.store.records import UnitRecord
 from engine.store.records import UserRecord
+
+
+class Account(NamedTuple):
+    """What a request needs to know of the account behind it: read as plain columns (no ORM
+    objects), so that looking it up costs one statement and little Python."""
+
+    username: str
+    full_name: str
+    roles: str
+    unit_code: str | None
+    unit_name: str | None
+    auth_epoch: int
+
+
+#: What `Account` holds, for a statement that reads an account with something else (a token).
+ACCOUNT_COLUMNS = (
+    UserRecord.username,
+    UserRecord.full_name,
+    UserRecord.roles,
+    UserRecord.unit_code,
+    UnitRecord.name,
+    UserRecord.auth_epoch,
+)
+_ACTIVE_ACCOUNT = (
+    select(*ACCOUNT_COLUMNS)
+    .outerjoin(UnitRecord, UnitRecord.code == UserRecord.unit_code)
+    .where(UserRecord.username == bindparam("username"), UserRecord.active.is_(True))
+)
+
+
+def account_of(row) -> Account:
+    return Account(row.username, row.full_name, row.roles, row.unit_code, row.name, row.auth_epoch or 0)
+
+
+def active_account(connection: Connection, username: str) -> Account | None:
+    """An active user with their unit's name (a signed-in session's user): one statement."""
+    row = connection.execute(_ACTIVE_ACCOUNT, {"username": username}).first()
+    return account_of(row) if row is not None else None
 
 
 def full_names(session: Session, usernames: Iterable[str | None]) -> dict[str, str]:

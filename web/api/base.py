@@ -29,7 +29,7 @@ from engine.services import api_tokens
 from web.guards import DB_INT_MAX
 from web.refusals import localised
 from web.security import SignedInUser
-from web.security import load_user
+from web.security import user_of
 from web.wiring import runtime
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -144,7 +144,7 @@ def _token_user(header: str) -> SignedInUser:
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized("Tiêu đề Authorization phải có dạng: Bearer <mã>.", error="invalid_request")
-    user = api_tokens.authenticate(runtime(), token.strip(), load=load_user)
+    user = api_tokens.authenticate(runtime(), token.strip(), load=user_of)
     if user is None:  # unknown, revoked, expired, or its user is no longer active: the same answer for all
         raise _unauthorized("Mã truy cập không hợp lệ, đã hết hạn hoặc đã bị thu hồi.", error="invalid_token")
     return user

@@ -10,15 +10,19 @@ from web.api.views_data import dossier_state_payload
 from web.api.views_data import work_item_payload
 from web.wiring import runtime
 
+#: Built once: a marshmallow schema is costly to build and dumping keeps no state in it.
+_DOSSIER = schemas.DossierSchema()
+_WORK_ITEM = schemas.WorkItemSchema()
+
 
 def dossier_reply(s, dossier: DossierRecord) -> dict:
     """The changed dossier with its steps open now: the row itself, its template version from
     memory, its open steps read once."""
     definition = runtime().definition_summary(s, dossier.definition_id)
     open_items = dossier_queries.open_steps(s, dossier.id)
-    return schemas.DossierSchema().dump(dossier_state_payload(dossier, definition, open_items))
+    return _DOSSIER.dump(dossier_state_payload(dossier, definition, open_items))
 
 
 def work_item_reply(s, item) -> dict:
     """The changed step (its dossier is already loaded in the session)."""
-    return schemas.WorkItemSchema().dump(work_item_payload(item, s.get(DossierRecord, item.dossier_id)))
+    return _WORK_ITEM.dump(work_item_payload(item, s.get(DossierRecord, item.dossier_id)))
