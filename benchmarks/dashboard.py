@@ -54,6 +54,7 @@ from engine.services import supervision  # noqa: E402
 from engine.services.runtime import Runtime  # noqa: E402
 from engine.store import migrate  # noqa: E402
 from engine.store import officer_rollups  # noqa: E402
+from engine.store import open_stock  # noqa: E402
 from engine.store import rollups  # noqa: E402
 from engine.store import statistics  # noqa: E402
 from engine.store.database import Database  # noqa: E402
@@ -138,6 +139,7 @@ def fill(rt: Runtime, rng: random.Random) -> list[str]:
                 s.execute(insert(table.__table__), rows[start : start + BATCH])
     with rt.db.engine.begin() as conn:  # the rows went in bulk, around the engine: count them
         rollups.rebuild(conn)
+        open_stock.rebuild(conn)
         officer_rollups.rebuild(conn)
     return communes
 
@@ -496,6 +498,7 @@ def pg_fill(rt: Runtime, n: int) -> list[str]:
         )
         conn.execute(text("SELECT setval(pg_get_serial_sequence('dossier', 'id'), :n)"), {"n": n})
         rollups.rebuild(conn)
+        open_stock.rebuild(conn)
         officer_rollups.rebuild(conn)
     with rt.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
@@ -541,6 +544,7 @@ def reuse(rt: Runtime, n: int) -> list[str]:
     if "--rebuild" in sys.argv:
         with rt.db.engine.begin() as conn:
             rollups.rebuild(conn)
+            open_stock.rebuild(conn)
             officer_rollups.rebuild(conn)
         with rt.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
