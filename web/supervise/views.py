@@ -386,8 +386,9 @@ def export(kind: str):
         board, report.range_text(found), report.scope_text(found, options), now.astimezone(filtering.VN)
     )
     name = f"thong-ke-{found.date_from:%Y%m%d}-{found.date_to:%Y%m%d}.{kind}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if kind == "xlsx":
-        body, mimetype = report.to_xlsx(lines), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    else:
-        body, mimetype = report.to_csv(lines), "text/csv; charset=utf-8"
-    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return Response(report.to_xlsx(lines), mimetype=mimetype, headers=headers)
+    # Streamed: its first lines leave while the rest is written (the figures are all read already).
+    return Response(report.csv_chunks(lines), mimetype="text/csv; charset=utf-8", headers=headers)
