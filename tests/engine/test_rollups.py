@@ -31,6 +31,7 @@ from engine.store import statistics
 from engine.store.database import Database
 from engine.store.records import DossierRecord
 from engine.store.records import FigureRollupRecord
+from engine.store.records import OpenStockRecord
 from tests.conftest import vn
 from tests.engine.test_statistics import CUA_NAM
 from tests.engine.test_statistics import SAI_GON
@@ -385,9 +386,12 @@ def test_the_rebuild_command_restores_the_figures_after_a_bulk_load(runtime, clo
     start(runtime, five, unit="00073", channel="post")
     with runtime.db.session() as s:  # as a bulk import would leave them
         s.execute(FigureRollupRecord.__table__.delete())
+        s.execute(OpenStockRecord.__table__.delete())
     march = statistics.Scope(frozenset(UNITS), vn(2026, 3, 1), vn(2026, 4, 1))
     monkeypatch.setenv("DATABASE_URL", runtime.db.url)
     done = CliRunner().invoke(rollups_group, ["rebuild"], catch_exceptions=False)
     assert done.exit_code == 0 and "recounted: 3 rows" in done.output  # receipts, the closure, its appointment day
+    assert "open stock recounted: 1 rows" in done.output  # the dossier still open
     board = supervision.dashboard(runtime, march, clock.now())
     assert (board.summary.received, board.summary.received_post, board.summary.done) == (2, 1, 1)
+    assert board.summary.not_due + board.summary.overdue == 1
