@@ -746,8 +746,7 @@ def pg_period(rt: Runtime, scope: statistics.Scope, rounds: int, pages: Pages) -
     assert rolled.summary == recounted.summary == board.summary, "the rollups and the recount disagree"
     assert [(r.key, r.figures) for r in rolled.communes] == [(r.key, r.figures) for r in recounted.communes]
     assert rolled.summary.balances
-    # One procedure's KPIs (the busiest), counted from the steps and the audit log: the daily rows
-    # are not kept per procedure.
+    # One procedure's KPIs (the busiest), from its own daily rows.
     busiest = max(rolled.procedures, key=lambda r: r.figures.received).key
     one_times, one = sampled(
         lambda: supervision.officer_kpis(rt, replace(scope, procedure=busiest)), max(3, rounds // 4)

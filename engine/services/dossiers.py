@@ -1069,7 +1069,7 @@ def reappoint_dossier(
         # The letter is issued: the request is answered (the appointment moves only once).
         dossier.apology_check_at = None
         late = repositories.officers_late_in(s, dossier.id, now)
-        officer_rollups.record_apology(s, dossier.unit_code, late, now)
+        officer_rollups.record_apology(s, dossier.unit_code, late, now, dossier.id)
         audit.record(
             s,
             at=now,

@@ -384,7 +384,11 @@ def _open_now(session: Session, scope: Scope, as_of: datetime) -> dict[tuple[str
         )
         .group_by(d.unit_code, d.definition_id)
     )
-    due_today = {(row[0], row[1]): (int(row[2]), int(row[3])) for row in session.execute(_of_procedure(query, scope))}
+    due_today = (
+        {}
+        if rollups.is_local_midnight(as_of)
+        else {(row[0], row[1]): (int(row[2]), int(row[3])) for row in session.execute(_of_procedure(query, scope))}
+    )
     cells = {}
     for cell in stock.keys() | due_today.keys():
         opened, paused, overdue, past_appointment = stock.get(cell, (0, 0, 0, 0))
@@ -506,9 +510,9 @@ def _procedure_rows(session: Session, per_version: dict[int, Figures]) -> list[R
 
 def by_officer(session: Session, scope: Scope, *, recount: bool = False) -> list[OfficerRow]:
     """Steps completed in the period by each officer, with the classification stored at completion:
-    from the officers' daily KPI rollups (engine.store.officer_rollups) for whole days of every
-    procedure, else (or with `recount`) by counting the steps."""
-    if not recount and scope.procedure is None and _rollups_answer(scope):
+    from the officers' daily KPI rollups (engine.store.officer_rollups, every procedure's or one
+    procedure's) for whole days, else (or with `recount`) by counting the steps."""
+    if not recount and _rollups_answer(scope):
         return _officers_from_rollups(session, scope)
     w = WorkItemRecord
     # A step's commune is its dossier's (engine.services.projection copies it): the dossiers are
@@ -539,7 +543,9 @@ def by_officer(session: Session, scope: Scope, *, recount: bool = False) -> list
 def _officers_from_rollups(session: Session, scope: Scope) -> list[OfficerRow]:
     steps = [kpi.COLUMNS.index(c) for c in ("step_early", "step_on_time", "step_late", "step_no_deadline")]
     per_officer: dict[str, list[int]] = {}
-    cells = officer_rollups.window(session, scope.units, rollups.local_day(scope.start), rollups.local_day(scope.end))
+    versions = definition_ids(scope.procedure) if scope.procedure else None
+    first, last = rollups.local_day(scope.start), rollups.local_day(scope.end)
+    cells = officer_rollups.window(session, scope.units, first, last, versions)
     for (_unit, username), counts in cells.items():
         if username != officer_rollups.UNIT and any(counts[i] for i in steps):
             sums = per_officer.setdefault(username, [0] * len(steps))
