@@ -169,7 +169,7 @@ def reassign_work_item(
                 raise InvalidAction("the step is already in its role's pool")
             recipients = [u.username for u in repositories.active_users(s, item.unit_code) if to_role in u.role_set]
         now, giver = rt.clock.now(), item.assignee or item.role
-        officer_rollups.record_reassigned(s, item.unit_code, item.assignee, now)
+        officer_rollups.record_reassigned(s, item.unit_code, item.assignee, now, item.dossier_id)
         audit.record(
             s,
             at=now,
@@ -341,7 +341,7 @@ def _send_back(rt, s, new: WorkItemRecord, returned: WorkItemRecord, dossier, ac
         recipients = [handler]
     else:
         recipients = [u.username for u in repositories.active_users(s, new.unit_code) if new.role in u.role_set]
-    officer_rollups.record_return(s, new.unit_code, handler, now)
+    officer_rollups.record_return(s, new.unit_code, handler, now, dossier.id)
     audit.record(
         s,
         at=now,

@@ -55,6 +55,7 @@ from engine.services.unit_of_work import transaction
 from engine.store import catalogue_records
 from engine.store import change_rows
 from engine.store import officer_rollups
+from engine.store import open_stock
 from engine.store import repositories
 from engine.store import rollups
 from engine.store import sequences
@@ -1082,11 +1083,13 @@ def reappoint_dossier(
         now = rt.clock.now()
         moved = clock.reappoint(new_appointment, now)
         reason = reason.strip()
+        appointment_before = dossier.appointment_at
         dossier.appointment_at, dossier.re_appointment_reason, dossier.updated_at = moved.appointment, reason, now
+        open_stock.moved(s, dossier, appointment_before=appointment_before)
         # The letter is issued: the request is answered (the appointment moves only once).
         dossier.apology_check_at = None
         late = repositories.officers_late_in(s, dossier.id, now)
-        officer_rollups.record_apology(s, dossier.unit_code, late, now)
+        officer_rollups.record_apology(s, dossier.unit_code, late, now, dossier.id)
         audit.record(
             s,
             at=now,

@@ -22,6 +22,7 @@ from engine.services import projection
 from engine.services import unit_of_work
 from engine.services.runtime import Runtime
 from engine.services.scripting import script_engine_for
+from engine.store import open_stock
 from engine.store.records import DossierRecord
 from engine.store.records import ProcessDefinitionRecord
 
@@ -66,6 +67,7 @@ def migrate_dossier(rt: Runtime, dossier_id: int, to_definition_id: int, actor: 
         migrated = migrate(run, new, rt.clock)
         now = rt.clock.now()
         dossier.definition_id = target.id
+        open_stock.moved(s, dossier, definition_before=source.id)
         audit.record(
             s,
             at=now,

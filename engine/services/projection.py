@@ -18,6 +18,7 @@ from engine.domain.model import WorkItemState
 from engine.services import audit
 from engine.services import citizen_notices
 from engine.services import citizen_store
+from engine.store import open_stock
 from engine.store import repositories
 from engine.store import rollups
 from engine.store import service_call_records
@@ -258,10 +259,13 @@ def _follow_clock_pause(
     if pauses and not was_paused:
         kind = DossierStatus(new_status).name.lower() if new_status in CLOCK_PAUSING else f"step:{pausing_step}"
         session.add(DossierPauseRecord(dossier_id=dossier.id, kind=kind[:30], started_at=now))
+        open_stock.paused(session, dossier, kind[:30])
     elif was_paused and not pauses:
         pause = open_pause or repositories.open_pause(session, dossier.id)
         if pause is not None:
+            appointment_before = dossier.appointment_at
             _end_pause(dossier, pause, now, calendar)
+            open_stock.resumed(session, dossier, pause.kind, appointment_before)
             _restart_step_clocks(session, dossier.id, pause.started_at, now, calendar)
 
 

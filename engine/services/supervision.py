@@ -53,15 +53,21 @@ class AtRisk:
 AT_RISK_PAGE = 200
 
 
-def at_risk(rt: Runtime, scope: statistics.Scope, now: datetime, limit: int | None = None) -> list[AtRisk]:
-    """Open dossiers of the scope projected to miss their appointment, by appointment: the first
-    `limit` of them (all without one). The ones not yet re-appointed also need the apology letter
+def at_risk(
+    rt: Runtime,
+    scope: statistics.Scope,
+    now: datetime,
+    limit: int | None = None,
+    after: tuple[datetime, int] | None = None,
+) -> list[AtRisk]:
+    """Open dossiers of the scope projected to miss their appointment, by appointment and id: the
+    first `limit` of them (all without one), from after `after` (the appointment and id of the last
+    one a page showed) if given. The ones not yet re-appointed also need the apology letter
     (the appointment moves only once). Those the SLA sweep forecast to fit until later are not
     projected again (statistics.at_risk_candidates); the others are read and projected a page at
     a time, nearest appointment first, until `limit` are found, so the list's cost follows what
     it shows, not the open stock of the province."""
     found: list[AtRisk] = []
-    after = None
     with rt.db.report_session() as s:
         forecaster = Forecaster(rt, s)
         while limit is None or len(found) < limit:

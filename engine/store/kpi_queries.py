@@ -41,12 +41,12 @@ def tables(session: Session, scope: Scope) -> KpiTables:
     """Per officer (by full name) and per commune of the scope, for its days (local midnight to
     local midnight: the report's filters always give such a period); of one procedure's dossiers
     when the scope names one."""
-    cells = (
-        officer_rollups.window_of_definitions(
-            session, scope.units, scope.start, scope.end, statistics.definition_ids(scope.procedure)
-        )
-        if scope.procedure
-        else officer_rollups.window(session, scope.units, rollups.local_day(scope.start), rollups.local_day(scope.end))
+    cells = officer_rollups.window(
+        session,
+        scope.units,
+        rollups.local_day(scope.start),
+        rollups.local_day(scope.end),
+        statistics.definition_ids(scope.procedure) if scope.procedure else None,
     )
     units = {code: kpi.Kpi(code, name) for code, name in unit_names(session, scope.units).items()}
     officers: dict[str, kpi.Kpi] = {}

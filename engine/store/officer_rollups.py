@@ -5,7 +5,9 @@ engine.store.rollups; `recount` rebuilds them from the work items and the audit 
 migration's backfill, `motcua rollups rebuild`, and the reference the tests compare them with).
 
 The row with the user name '' holds the unit's own counts: dossiers handled by the unit (each once)
-and its apology letters; every other figure of a unit is the sum of its officers' rows.
+and its apology letters; every other figure of a unit is the sum of its officers' rows. Each row is
+kept twice: for every procedure (definition_id ALL) and for the template version of the dossier it
+counts, so that one procedure's KPIs are read from daily rows like everyone's.
 """
 
 from __future__ import annotations
@@ -15,12 +17,8 @@ from datetime import date
 from datetime import datetime
 
 from sqlalchemy import Date
-from sqlalchemy import and_
 from sqlalchemy import bindparam
-from sqlalchemy import case
 from sqlalchemy import func
-from sqlalchemy import literal
-from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -40,6 +38,7 @@ from engine.store.rollups import local_day
 from engine.store.rollups import window_ranges
 
 UNIT = ""  # the user name of a unit's own row
+ALL = 0  # the definition_id of the rows that count every procedure
 #: The audit detail keys naming whom an event counts against (written by engine.services.actions
 #: and engine.services.dossiers, read back by `recount`).
 CAUSED_BY, TAKEN_FROM, LATE_OFFICERS = "caused_by", "taken_from", "late_officers"
@@ -70,28 +69,39 @@ def record_step_completed(session: Session, item: WorkItemRecord) -> None:
     session.connection().execute(_UPSERT_STEP, params)
 
 
-def record_return(session: Session, unit_code: str, caused_by: str | None, at: datetime) -> None:
-    """A step sent back to one the officer `caused_by` had completed."""
-    _add(session, unit_code, {caused_by: {"returns_caused": 1}} if caused_by else {}, at)
+def record_return(session: Session, unit_code: str, caused_by: str | None, at: datetime, dossier_id: int) -> None:
+    """A step of dossier `dossier_id` sent back to one the officer `caused_by` had completed."""
+    _add(session, unit_code, {caused_by: {"returns_caused": 1}} if caused_by else {}, at, dossier_id)
 
 
-def record_reassigned(session: Session, unit_code: str, taken_from: str | None, at: datetime) -> None:
-    """A step a leader took from `taken_from` (nothing when it was in the pool)."""
-    _add(session, unit_code, {taken_from: {"reassigned": 1}} if taken_from else {}, at)
+def record_reassigned(session: Session, unit_code: str, taken_from: str | None, at: datetime, dossier_id: int) -> None:
+    """A step of dossier `dossier_id` a leader took from `taken_from` (nothing when it was in the pool)."""
+    _add(session, unit_code, {taken_from: {"reassigned": 1}} if taken_from else {}, at, dossier_id)
 
 
-def record_apology(session: Session, unit_code: str, late_officers, at: datetime) -> None:
-    """An apology letter: once for the unit, once for each officer holding a late step."""
-    _add(session, unit_code, {UNIT: {"apologies": 1}, **{u: {"apologies": 1} for u in late_officers}}, at)
+def record_apology(session: Session, unit_code: str, late_officers, at: datetime, dossier_id: int) -> None:
+    """An apology letter for dossier `dossier_id`: once for the unit, once for each officer holding a
+    late step."""
+    by_officer = {UNIT: {"apologies": 1}, **{u: {"apologies": 1} for u in late_officers}}
+    _add(session, unit_code, by_officer, at, dossier_id)
 
 
-def _add(session: Session, unit_code: str, by_officer: dict[str, dict[str, int]], at: datetime) -> None:
+def _add(
+    session: Session, unit_code: str, by_officer: dict[str, dict[str, int]], at: datetime, dossier_id: int
+) -> None:
     if not by_officer:
         return
     day = local_day(at)
+    # The change has the dossier loaded: its version is read from the session, not the database.
+    definition_id = session.get_one(DossierRecord, dossier_id).definition_id
     session.connection().execute(
         _UPSERT,
-        [_row(grain, key, unit_code, who, counts) for grain, key in _grains(day) for who, counts in by_officer.items()],
+        [
+            _row(grain, key, unit_code, who, counts, definition)
+            for grain, key in _grains(day)
+            for who, counts in by_officer.items()
+            for definition in (ALL, definition_id)
+        ],
     )
 
 
@@ -109,8 +119,9 @@ def _grains(day: date) -> tuple[tuple[str, date], ...]:
     return (DAY, day), (MONTH, day.replace(day=1))
 
 
-def _row(grain: str, day: date, unit_code: str, username: str, counts: dict[str, int]) -> dict:
+def _row(grain: str, day: date, unit_code: str, username: str, counts: dict[str, int], definition_id: int) -> dict:
     return {
+        "definition_id": definition_id,
         "grain": grain,
         "day": day,
         "unit_code": unit_code,
@@ -123,13 +134,13 @@ def _row(grain: str, day: date, unit_code: str, username: str, counts: dict[str,
 def _upsert(dossiers_value: str):
     others = [c for c in kpi.COLUMNS if c != "dossiers"]
     return text(
-        f"INSERT INTO officer_rollup (grain, day, unit_code, username, {', '.join(kpi.COLUMNS)}) "
-        f"VALUES (:grain, :day, :unit_code, :username, {dossiers_value}, {', '.join(':' + c for c in others)}) "
-        + _ADD_ON_CONFLICT
+        f"INSERT INTO officer_rollup (definition_id, grain, day, unit_code, username, {', '.join(kpi.COLUMNS)}) "
+        f"VALUES (:definition_id, :grain, :day, :unit_code, :username, {dossiers_value}, "
+        f"{', '.join(':' + c for c in others)}) " + _ADD_ON_CONFLICT
     ).bindparams(bindparam("day", type_=Date()))
 
 
-_ADD_ON_CONFLICT = "ON CONFLICT (grain, day, unit_code, username) DO UPDATE SET " + ", ".join(
+_ADD_ON_CONFLICT = "ON CONFLICT (definition_id, grain, day, unit_code, username) DO UPDATE SET " + ", ".join(
     f"{c} = officer_rollup.{c} + excluded.{c}" for c in kpi.COLUMNS
 )
 _UPSERT = _upsert(":dossiers")
@@ -140,9 +151,10 @@ _STEP_COUNTED = [c for c in kpi.COLUMNS if c != "dossiers"]
 
 
 def _upsert_step():
-    """The upsert of a completed step's four rows (officer and unit, day and month) in one
-    statement. A row's dossier counts when no other step of it in the unit was completed
-    before, by this officer (their row) or by anyone (the unit's row, username '').
+    """The upsert of a completed step's eight rows (officer and unit, day and month, every procedure
+    and the dossier's own version, read in the statement) in one statement. A row's dossier counts
+    when no other step of it in the unit was completed before, by this officer (their row) or by
+    anyone (the unit's row, username '').
 
     Its parameters are shared by the rows (26, not 4 x 25): psycopg caches a query's conversion
     only up to 50 parameters and 4,096 characters, and converting the 102-parameter form cost
@@ -150,18 +162,25 @@ def _upsert_step():
     # A parameter used in several places is cast alike everywhere: PostgreSQL deduces one type for it.
     officer, unit = "CAST(:username AS VARCHAR(80))", "CAST(:unit_code AS VARCHAR(16))"
 
-    def values(grain: str, day: str, who: str) -> str:
+    version = "(SELECT d.definition_id FROM dossier d WHERE d.id = :dossier_id)"
+
+    def values(definition: str, grain: str, day: str, who: str) -> str:
         by_whom = "" if who == "''" else f" AND w.completed_by = {officer}"
         first = (
             "CASE WHEN EXISTS (SELECT 1 FROM work_item w WHERE w.dossier_id = :dossier_id "
             f"AND w.state = 'completed' AND w.id <> :item_id AND w.unit_code = {unit}{by_whom}) THEN 0 ELSE 1 END"
         )
         counts = ", ".join(f":{c}" if who == officer else "0" for c in _STEP_COUNTED)
-        return f"('{grain}', {day}, {unit}, {who}, {first}, {counts})"
+        return f"({definition}, '{grain}', {day}, {unit}, {who}, {first}, {counts})"
 
-    rows = [values(grain, day, who) for grain, day in ((DAY, ":day"), (MONTH, ":month")) for who in (officer, "''")]
+    rows = [
+        values(definition, grain, day, who)
+        for definition in (str(ALL), version)
+        for grain, day in ((DAY, ":day"), (MONTH, ":month"))
+        for who in (officer, "''")
+    ]
     return text(
-        f"INSERT INTO officer_rollup (grain, day, unit_code, username, {', '.join(kpi.COLUMNS)}) "
+        f"INSERT INTO officer_rollup (definition_id, grain, day, unit_code, username, {', '.join(kpi.COLUMNS)}) "
         f"VALUES {', '.join(rows)} " + _ADD_ON_CONFLICT
     ).bindparams(bindparam("day", type_=Date()), bindparam("month", type_=Date()))
 
@@ -172,16 +191,18 @@ _UPSERT_STEP = _upsert_step()
 # -- read -------------------------------------------------------------------------------------------------
 
 
-def window(session: Session, units, first: date, last: date) -> dict[tuple[str, str], list[int]]:
-    """The KPI columns summed over the days [first, last), per (commune, user name)."""
+def window(session: Session, units, first: date, last: date, definition_ids=None) -> dict[tuple[str, str], list[int]]:
+    """The KPI columns summed over the days [first, last), per (commune, user name): of every
+    procedure, or of the dossiers of some template versions (`definition_ids`: ids or a subquery)."""
     r = OfficerRollupRecord
     found: dict[tuple[str, str], list[int]] = {}
+    of_versions = r.definition_id == ALL if definition_ids is None else r.definition_id.in_(definition_ids)
     for grain, start, end in window_ranges(first, last):
         if start >= end:
             continue
         query = (
             select(r.unit_code, r.username, *(func.sum(r.__table__.c[c]) for c in kpi.COLUMNS))
-            .where(r.grain == grain, r.day >= start, r.day < end, among(r.unit_code, units))
+            .where(of_versions, r.grain == grain, r.day >= start, r.day < end, among(r.unit_code, units))
             .group_by(r.unit_code, r.username)
         )
         for unit, username, *counts in session.execute(query):
@@ -191,96 +212,21 @@ def window(session: Session, units, first: date, last: date) -> dict[tuple[str, 
     return found
 
 
-def window_of_definitions(
-    session: Session, units, start: datetime, end: datetime, definition_ids
-) -> dict[tuple[str, str], list[int]]:
-    """`window`'s sums for the dossiers of some template versions only (one procedure), counted
-    from the steps and the audit log themselves, since the daily rows are not kept per procedure.
-    Every earlier step of the dossiers the period touched is read too, so that a dossier counts
-    for an officer in the period of their first step in it, as in the daily rows; the steps are
-    counted in SQL (a year of a busy procedure is a few hundred thousand steps), the few events in
-    Python as `recount` does."""
-    a, d = AuditEventRecord, DossierRecord
-    found: dict[tuple[str, str], list[int]] = {}
-    for by_officer in (True, False):
-        for unit, who, *counts in session.execute(_period_steps(units, start, end, definition_ids, by_officer)):
-            sums = found.setdefault((unit, who), [0] * len(kpi.COLUMNS))
-            for i, n in enumerate(counts):
-                sums[i] += int(n or 0)
-
-    def count(at: datetime, unit: str, who: str, column: str) -> None:
-        if unit in units:
-            found.setdefault((unit, who), [0] * len(kpi.COLUMNS))[kpi.COLUMNS.index(column)] += 1
-
-    _count_events(session.connection(), count, a.at >= start, a.at < end, d.definition_id.in_(definition_ids))
-    return found
-
-
-def _period_steps(units, start: datetime, end: datetime, definition_ids, by_officer: bool):
-    """The KPI columns of the steps completed in [start, end) in `units` of those template versions,
-    per (unit, officer), or per (unit, '') with the unit's dossiers handled only."""
-    w, d = WorkItemRecord, DossierRecord
-    touched = (
-        select(w.dossier_id)
-        .join(d, d.id == w.dossier_id)
-        .where(
-            w.state == WorkItemState.COMPLETED,
-            w.completed_at >= start,
-            w.completed_at < end,
-            w.unit_code.in_(sorted(units)),
-            d.definition_id.in_(definition_ids),
-        )
-        .distinct()
-    )
-    partition = [w.dossier_id, w.unit_code, *([w.completed_by] if by_officer else [])]
-    steps = (
-        select(
-            w.unit_code.label("unit"),
-            (w.completed_by if by_officer else literal(UNIT)).label("who"),
-            w.completed_at.label("at"),
-            w.classification.label("cls"),
-            w.outcome["ket_qua"].as_string().label("decision"),
-            w.working_minutes.label("minutes"),
-            func.row_number().over(partition_by=partition, order_by=(w.completed_at, w.id)).label("rank"),
-        )
-        .where(
-            w.state == WorkItemState.COMPLETED,
-            w.completed_by.is_not(None),
-            w.dossier_id.in_(touched),
-            w.completed_at < end,
-            w.unit_code.in_(sorted(units)),
-        )
-        .subquery()
-    )
-    c = steps.c
-
-    def counted(condition):
-        return func.sum(case((condition, 1), else_=0))
-
-    cells = {"dossiers": counted(c.rank == 1)}
-    if by_officer:
-        bucket = case(
-            *((c.minutes <= bound, i) for i, bound in enumerate(kpi.BUCKET_BOUNDS)), else_=len(kpi.BUCKET_BOUNDS)
-        )
-        cells |= {column: counted(c.cls == name) for name, column in _STEP_CLASS.items()}
-        cells["step_no_deadline"] = counted(or_(c.cls.is_(None), c.cls.not_in(tuple(_STEP_CLASS))))
-        cells["supplements"] = counted(c.decision.in_(sorted(SUPPLEMENT_DECISIONS)))
-        cells |= {column: counted(and_(c.minutes.is_not(None), bucket == i)) for i, column in enumerate(kpi.HISTOGRAM)}
-    columns = [cells.get(column, literal(0)) for column in kpi.COLUMNS]
-    return select(c.unit, c.who, *columns).where(c.at >= start).group_by(c.unit, c.who)
-
-
 # -- recount ----------------------------------------------------------------------------------------------
 
 
-def recount(connection: Connection) -> dict[tuple[str, date, str, str], list[int]]:
-    """The rows the changes should have kept, counted again from the completed work items and the
-    audit log: {(grain, day, commune, user name): counts in kpi.COLUMNS order}."""
-    rows: dict[tuple[str, date, str, str], list[int]] = defaultdict(lambda: [0] * len(kpi.COLUMNS))
+Key = tuple[int, str, date, str, str]  # (definition id or ALL, grain, day, commune, user name)
 
-    def count(at: datetime, unit: str, who: str, column: str) -> None:
+
+def recount(connection: Connection) -> dict[Key, list[int]]:
+    """The rows the changes should have kept, counted again from the completed work items and the
+    audit log: {(definition id or ALL, grain, day, commune, user name): counts in kpi.COLUMNS order}."""
+    rows: dict[Key, list[int]] = defaultdict(lambda: [0] * len(kpi.COLUMNS))
+
+    def count(at: datetime, unit: str, who: str, column: str, definition_id: int) -> None:
         for grain, key in _grains(local_day(at)):
-            rows[(grain, key, unit, who)][kpi.COLUMNS.index(column)] += 1
+            for definition in (ALL, definition_id):
+                rows[(definition, grain, key, unit, who)][kpi.COLUMNS.index(column)] += 1
 
     _count_steps(connection, count)
     _count_events(connection, count)
@@ -288,96 +234,113 @@ def recount(connection: Connection) -> dict[tuple[str, date, str, str], list[int
 
 
 def _count_steps(connection: Connection, count) -> None:
-    w = WorkItemRecord
+    w, d = WorkItemRecord, DossierRecord
     seen: set[tuple] = set()
     query = (
         select(
-            w.dossier_id, w.unit_code, w.completed_by, w.completed_at, w.classification, w.working_minutes, w.outcome
+            w.dossier_id,
+            w.unit_code,
+            w.completed_by,
+            w.completed_at,
+            w.classification,
+            w.working_minutes,
+            w.outcome,
+            d.definition_id,
         )
+        .join(d, d.id == w.dossier_id)
         .where(w.state == WorkItemState.COMPLETED.value, w.completed_by.is_not(None))
         .order_by(w.completed_at, w.id)
     )
-    for dossier_id, unit, who, at, classification, minutes, outcome in connection.execute(query):
-        count(at, unit, who, _STEP_CLASS.get(classification, "step_no_deadline"))
+    for dossier_id, unit, who, at, classification, minutes, outcome, version in connection.execute(query):
+        count(at, unit, who, _STEP_CLASS.get(classification, "step_no_deadline"), version)
         if minutes is not None:
-            count(at, unit, who, kpi.HISTOGRAM[kpi.bucket_of(minutes)])
+            count(at, unit, who, kpi.HISTOGRAM[kpi.bucket_of(minutes)], version)
         if asked_supplement(outcome):
-            count(at, unit, who, "supplements")
+            count(at, unit, who, "supplements", version)
         for key in ((dossier_id, unit, who), (dossier_id, unit, UNIT)):
             if key not in seen:
                 seen.add(key)
-                count(at, unit, key[2], "dossiers")
+                count(at, unit, key[2], "dossiers", version)
 
 
 def _count_events(connection: Connection, count, *conditions) -> None:
     a, w, d = AuditEventRecord, WorkItemRecord, DossierRecord
     moves = (
-        select(a.at, a.action, a.detail, w.unit_code)
+        select(a.at, a.action, a.detail, w.unit_code, d.definition_id)
         .join(w, w.id == a.work_item_id)
         .join(d, d.id == a.dossier_id)
         .where(a.action.in_(("return", "reassign")), *conditions)
     )
-    for at, action, detail, unit in connection.execute(moves):
+    for at, action, detail, unit, version in connection.execute(moves):
         who = (detail or {}).get(CAUSED_BY if action == "return" else TAKEN_FROM)
         if who:
-            count(at, unit, who, "returns_caused" if action == "return" else "reassigned")
+            count(at, unit, who, "returns_caused" if action == "return" else "reassigned", version)
     letters = (
-        select(a.at, a.detail, d.unit_code).join(d, d.id == a.dossier_id).where(a.action == "reappoint", *conditions)
+        select(a.at, a.detail, d.unit_code, d.definition_id)
+        .join(d, d.id == a.dossier_id)
+        .where(a.action == "reappoint", *conditions)
     )
-    for at, detail, unit in connection.execute(letters):
+    for at, detail, unit, version in connection.execute(letters):
         for who in (UNIT, *((detail or {}).get(LATE_OFFICERS) or ())):
-            count(at, unit, who, "apologies")
+            count(at, unit, who, "apologies", version)
 
 
 def rebuild(connection: Connection) -> int:
     """Replace every KPI row by a recount (the steps counted in SQL, the few audit events in
-    Python; the month rows summed from the day rows); returns the number of day rows. The same
-    figures as `recount`, which the tests compare it with, at a province's size."""
+    Python; the month rows summed from the day rows); returns the number of day rows of every
+    procedure. The same figures as `recount`, which the tests compare it with, at a province's size."""
     postgres = connection.dialect.name == "postgresql"
     connection.execute(OfficerRollupRecord.__table__.delete())
-    connection.execute(text(_steps_sql(postgres, by_officer=True)))
-    connection.execute(text(_steps_sql(postgres, by_officer=False)))
-    events: dict[tuple[str, date, str, str], list[int]] = defaultdict(lambda: [0] * len(kpi.COLUMNS))
+    for by_officer in (True, False):
+        for per_version in (False, True):
+            connection.execute(text(_steps_sql(postgres, by_officer=by_officer, per_version=per_version)))
+    events: dict[Key, list[int]] = defaultdict(lambda: [0] * len(kpi.COLUMNS))
 
-    def count(at: datetime, unit: str, who: str, column: str) -> None:
-        events[(DAY, local_day(at), unit, who)][kpi.COLUMNS.index(column)] += 1
+    def count(at: datetime, unit: str, who: str, column: str, definition_id: int) -> None:
+        for definition in (ALL, definition_id):
+            events[(definition, DAY, local_day(at), unit, who)][kpi.COLUMNS.index(column)] += 1
 
     _count_events(connection, count)
     if events:
         connection.execute(
             _UPSERT,
             [
-                _row(grain, day, unit, who, dict(zip(kpi.COLUMNS, counts)))
-                for (grain, day, unit, who), counts in events.items()
+                _row(grain, day, unit, who, dict(zip(kpi.COLUMNS, counts)), definition)
+                for (definition, grain, day, unit, who), counts in events.items()
             ],
         )
     month = "CAST(date_trunc('month', day) AS DATE)" if postgres else "date(day, 'start of month')"
     columns = ", ".join(kpi.COLUMNS)
     connection.execute(
         text(
-            f"INSERT INTO officer_rollup (grain, day, unit_code, username, {columns}) "
-            f"SELECT '{MONTH}', {month}, unit_code, username, {', '.join(f'SUM({c})' for c in kpi.COLUMNS)} "
-            f"FROM officer_rollup WHERE grain = '{DAY}' GROUP BY {month}, unit_code, username"
+            f"INSERT INTO officer_rollup (definition_id, grain, day, unit_code, username, {columns}) "
+            f"SELECT definition_id, '{MONTH}', {month}, unit_code, username, "
+            f"{', '.join(f'SUM({c})' for c in kpi.COLUMNS)} FROM officer_rollup WHERE grain = '{DAY}' "
+            f"GROUP BY definition_id, {month}, unit_code, username"
         )
     )
-    return connection.execute(text(f"SELECT COUNT(*) FROM officer_rollup WHERE grain = '{DAY}'")).scalar_one()
+    return connection.execute(
+        text(f"SELECT COUNT(*) FROM officer_rollup WHERE grain = '{DAY}' AND definition_id = {ALL}")
+    ).scalar_one()
 
 
-def _steps_sql(postgres: bool, *, by_officer: bool) -> str:
+def _steps_sql(postgres: bool, *, by_officer: bool, per_version: bool) -> str:
     """INSERT ... SELECT of the day rows the completed steps give: per officer (everything but the
-    letters), or per unit (its dossiers handled)."""
+    letters), or per unit (its dossiers handled); of every procedure, or per template version."""
     day = (
-        "CAST((completed_at AT TIME ZONE 'Asia/Ho_Chi_Minh') AS DATE)" if postgres else "date(completed_at, '+7 hours')"
+        "CAST((w.completed_at AT TIME ZONE 'Asia/Ho_Chi_Minh') AS DATE)"
+        if postgres
+        else "date(w.completed_at, '+7 hours')"
     )
-    decision = "outcome->>'ket_qua'" if postgres else "json_extract(outcome, '$.ket_qua')"
-    who = "completed_by" if by_officer else "''"
+    decision = "w.outcome->>'ket_qua'" if postgres else "json_extract(w.outcome, '$.ket_qua')"
+    who = "w.completed_by" if by_officer else "''"
     first = (
-        f"ROW_NUMBER() OVER (PARTITION BY dossier_id, unit_code{', completed_by' if by_officer else ''} "
-        f"ORDER BY completed_at, id) = 1"
+        f"ROW_NUMBER() OVER (PARTITION BY w.dossier_id, w.unit_code{', w.completed_by' if by_officer else ''} "
+        f"ORDER BY w.completed_at, w.id) = 1"
     )
     bucket = (
         "CASE "
-        + " ".join(f"WHEN working_minutes <= {bound} THEN {i}" for i, bound in enumerate(kpi.BUCKET_BOUNDS))
+        + " ".join(f"WHEN w.working_minutes <= {bound} THEN {i}" for i, bound in enumerate(kpi.BUCKET_BOUNDS))
         + f" ELSE {len(kpi.BUCKET_BOUNDS)} END"
     )
     supplements = ", ".join(f"'{d}'" for d in sorted(SUPPLEMENT_DECISIONS))
@@ -394,27 +357,34 @@ def _steps_sql(postgres: bool, *, by_officer: bool) -> str:
         }
     else:
         cells = {"dossiers": "SUM(first)"}
+    version, source = (
+        ("d.definition_id", "work_item w JOIN dossier d ON d.id = w.dossier_id")
+        if per_version
+        else (str(ALL), "work_item w")
+    )
     steps = (
-        f"SELECT unit_code, {who} AS username, {day} AS day, classification, {decision} AS decision, "
-        f"CASE WHEN working_minutes IS NULL THEN NULL ELSE {bucket} END AS bucket, "
+        f"SELECT {version} AS definition_id, w.unit_code AS unit_code, {who} AS username, {day} AS day, "
+        f"w.classification AS classification, {decision} AS decision, "
+        f"CASE WHEN w.working_minutes IS NULL THEN NULL ELSE {bucket} END AS bucket, "
         f"CASE WHEN {first} THEN 1 ELSE 0 END AS first "
-        f"FROM work_item WHERE state = 'completed' AND completed_by IS NOT NULL"
+        f"FROM {source} WHERE w.state = 'completed' AND w.completed_by IS NOT NULL"
     )
     columns = ", ".join(kpi.COLUMNS)
     values = ", ".join(cells.get(c, "0") for c in kpi.COLUMNS)
     return (
-        f"INSERT INTO officer_rollup (grain, day, unit_code, username, {columns}) "
-        f"SELECT '{DAY}', day, unit_code, username, {values} FROM ({steps}) AS steps "
-        f"GROUP BY day, unit_code, username"
+        f"INSERT INTO officer_rollup (definition_id, grain, day, unit_code, username, {columns}) "
+        f"SELECT definition_id, '{DAY}', day, unit_code, username, {values} FROM ({steps}) AS steps "
+        f"GROUP BY definition_id, day, unit_code, username"
     )
 
 
-def kept_rows(connection: Connection) -> dict[tuple[str, date, str, str], list[int]]:
+def kept_rows(connection: Connection) -> dict[Key, list[int]]:
     """The rows as kept (without all-zero ones), in `recount`'s shape."""
     r = OfficerRollupRecord
     columns = [r.__table__.c[c] for c in kpi.COLUMNS]
     found = {}
-    for grain, day, unit, who, *counts in connection.execute(select(r.grain, r.day, r.unit_code, r.username, *columns)):
+    query = select(r.definition_id, r.grain, r.day, r.unit_code, r.username, *columns)
+    for definition, grain, day, unit, who, *counts in connection.execute(query):
         if any(counts):
-            found[(grain, day, unit, who)] = [int(n) for n in counts]
+            found[(definition, grain, day, unit, who)] = [int(n) for n in counts]
     return found

@@ -225,6 +225,21 @@ class FigureRollupRecord(Base):
     closed_by_later_day: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
+class OpenStockRecord(Base):
+    """The open dossiers counted per commune, template version, local day of their appointment
+    (NO_APPOINTMENT_DAY for none) and whether they wait for the applicant (an open pause of a kind
+    the figures count as paused), kept by engine.store.open_stock in the transaction of every change
+    that opens, closes, pauses, resumes or re-appoints a dossier; rows that reach 0 are deleted."""
+
+    __tablename__ = "open_stock"
+
+    unit_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    definition_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appointment_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    paused: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0 or 1
+    dossiers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
 class DossierSequenceRecord(Base):
     """The daily sequence behind dossier codes (agency code + YYMMDD + sequence)."""
 
@@ -238,10 +253,14 @@ class DossierSequenceRecord(Base):
 class OfficerRollupRecord(Base):
     """The officers' KPIs (engine.domain.kpi) summed per local day ('d') and month ('m'), commune
     and officer (user name; '' holds the unit's own counts: dossiers handled by the unit, its
-    apology letters), kept by engine.store.officer_rollups in the transaction of each change."""
+    apology letters), for every procedure and per template version, kept by
+    engine.store.officer_rollups in the transaction of each change."""
 
     __tablename__ = "officer_rollup"
 
+    # Every procedure's rows (engine.store.officer_rollups.ALL, 0) and each template version's, first
+    # in the key: a report of every procedure reads one range of it, as before there were versions.
+    definition_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     grain: Mapped[str] = mapped_column(String(1), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     unit_code: Mapped[str] = mapped_column(String(16), primary_key=True)

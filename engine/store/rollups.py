@@ -4,7 +4,8 @@ closed dossiers by day that let "overdue" be read at a past instant (table figur
 
 They are kept in the transaction of the change (`record_received` at a dossier's start,
 `record_closed` when it finishes or is stopped), so a report never waits for a worker and never
-reads figures older than the dossiers. `rebuild` recounts them from the dossiers (the migration's
+reads figures older than the dossiers; both also move the open stock (engine.store.open_stock).
+`rebuild` recounts them from the dossiers (the migration's
 backfill; the same SQL that `motcua rollups rebuild` runs). `window` sums them over days.
 
 Days are Vietnam's local days (Asia/Ho_Chi_Minh, UTC+7 all year): a report's period starts and
@@ -27,6 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from engine.store import open_stock
 from engine.store.records import DossierRecord
 from engine.store.records import FigureRollupRecord
 
@@ -61,16 +63,17 @@ def is_local_midnight(instant: datetime) -> bool:
 
 
 def record_received(session: Session, dossier: DossierRecord) -> None:
-    """A receipt, on the day received, at the channel it came by."""
+    """A receipt, on the day received, at the channel it came by; one more open dossier."""
     counts = {"received": 1}
     if f"received_{dossier.channel}" in COLUMNS:
         counts[f"received_{dossier.channel}"] = 1
     _add(session, dossier, {local_day(dossier.received_at): counts})
+    open_stock.opened(session, dossier)
 
 
 def record_closed(session: Session, dossier: DossierRecord) -> None:
     """A closure (finished, withdrawn, stopped), on the day closed; with an appointment, also on
-    the appointment's day and on the later of the two days."""
+    the appointment's day and on the later of the two days; one fewer open dossier."""
     by_day: dict[date, dict[str, int]] = defaultdict(dict)
     verdict = dossier.classification if dossier.classification in CLASSIFICATIONS else "withdrawn_stopped"
     by_day[local_day(dossier.completed_at)][verdict] = 1
@@ -79,6 +82,7 @@ def record_closed(session: Session, dossier: DossierRecord) -> None:
         later = max(dossier.appointment_at, dossier.completed_at)
         by_day[local_day(later)]["closed_by_later_day"] = 1
     _add(session, dossier, by_day)
+    open_stock.closed(session, dossier)
 
 
 def _add(session: Session, dossier: DossierRecord, by_day: dict[date, dict[str, int]]) -> None:

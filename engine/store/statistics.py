@@ -23,12 +23,15 @@ from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import replace
 from datetime import datetime
+from datetime import time
 
 from sqlalchemy import and_
 from sqlalchemy import case
 from sqlalchemy import func
+from sqlalchemy import literal
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -41,12 +44,14 @@ from engine.domain.model import OPEN_STATES
 from engine.domain.model import RunState
 from engine.domain.model import WorkItemState
 from engine.store import officer_rollups
+from engine.store import open_stock
 from engine.store import rollups
 from engine.store.among import among
 from engine.store.records import AuditEventRecord
 from engine.store.records import DossierPauseRecord
 from engine.store.records import DossierRecord
 from engine.store.records import FigureRollupRecord
+from engine.store.records import OpenStockRecord
 from engine.store.records import ProcessDefinitionRecord
 from engine.store.records import UnitRecord
 from engine.store.records import UserRecord
@@ -56,7 +61,7 @@ from engine.store.records import WorkItemRecord
 SLA_ACTIONS = ("sla_warning", "sla_breach", "sla_escalation", "apology_requested")
 BUCKETS = definitions.LISTABLE
 #: The pause kinds the engine records when a dossier enters a paused status (engine.services.projection).
-PAUSE_KINDS = tuple(sorted(status.name.lower() for status in definitions.PAUSED_STATUSES))
+PAUSE_KINDS = open_stock.PAUSE_KINDS
 
 
 @dataclass(frozen=True)
@@ -176,7 +181,7 @@ def bucket_condition(bucket: str, scope: Scope, now: datetime) -> ColumnElement[
     finished_in_period = and_(d.completed_at >= scope.start, d.completed_at < scope.end)
     # Nothing finishes after now, so "not finished before the end" also reads an ongoing period.
     open_at_end = and_(d.received_at < scope.end, or_(d.completed_at.is_(None), d.completed_at >= scope.end))
-    paused = d.id.in_(_paused_at(as_of))
+    paused = _waiting_at(as_of)
     in_progress = and_(open_at_end, ~paused)
     past_appointment = and_(d.appointment_at.is_not(None), d.appointment_at < as_of)
     received = and_(d.received_at >= scope.start, d.received_at < scope.end)
@@ -199,13 +204,20 @@ def bucket_condition(bucket: str, scope: Scope, now: datetime) -> ColumnElement[
     return conditions[bucket]
 
 
-def _paused_at(instant: datetime):
-    """Ids of the dossiers waiting for the applicant at an instant (one small uncorrelated subquery)."""
+def _waiting_at(instant: datetime) -> ColumnElement[bool]:
+    """Whether the dossier was waiting for the applicant at an instant: a pause of a counted kind going
+    on then (correlated: a page of a list looks up its own dossiers' pauses by their index, and a
+    count over every dossier runs it as one semi-join)."""
     p = DossierPauseRecord
     return (
-        select(p.dossier_id)
-        .where(p.kind.in_(PAUSE_KINDS), p.started_at <= instant, or_(p.ended_at.is_(None), p.ended_at > instant))
-        .scalar_subquery()
+        select(p.id)
+        .where(
+            p.dossier_id == DossierRecord.id,
+            p.kind.in_(PAUSE_KINDS),
+            p.started_at <= instant,
+            or_(p.ended_at.is_(None), p.ended_at > instant),
+        )
+        .exists()
     )
 
 
@@ -353,24 +365,44 @@ def _rollup_scope(query, scope: Scope):
 
 
 def _open_now(session: Session, scope: Scope, as_of: datetime) -> dict[tuple[str, int], tuple[int, int, int, int]]:
-    """Per cell, the dossiers open now: how many, paused at `as_of`, overdue at `as_of` (not paused,
-    appointment passed), and received with their appointment before `as_of` (paused or not)."""
-    d = DossierRecord
-    paused = d.id.in_(_paused_at(as_of))
-    passed = and_(d.appointment_at.is_not(None), d.appointment_at < as_of)
+    """Per cell, the dossiers open now: how many, waiting for the applicant now, overdue at `as_of`
+    (not waiting, appointment passed), and with their appointment before `as_of` (waiting or not).
+    From the open stock's counts by appointment day, and for the day of `as_of` (when it is not a
+    midnight: a period still running) the open dossiers with their appointment between its midnight
+    and `as_of`, read along the open dossiers' appointment index."""
+    day = rollups.local_day(as_of)
+    stock = open_stock.counts(session, lambda query: _open_stock_scope(query, scope), day)
+    d, p = DossierRecord, DossierPauseRecord
+    waiting = select(p.id).where(p.dossier_id == d.id, p.ended_at.is_(None), p.kind.in_(PAUSE_KINDS)).exists()
     query = (
-        select(
-            d.unit_code,
-            d.definition_id,
-            func.count(),
-            _count(paused),
-            _count(and_(~paused, passed)),
-            _count(and_(d.received_at < as_of, passed)),
+        select(d.unit_code, d.definition_id, _count(~waiting), func.count())
+        .where(
+            d.completed_at.is_(None),
+            d.appointment_at >= datetime.combine(day, time(0), rollups.LOCAL),
+            d.appointment_at < as_of,
+            among(d.unit_code, scope.units),
         )
-        .where(d.completed_at.is_(None), among(d.unit_code, scope.units))
         .group_by(d.unit_code, d.definition_id)
     )
-    return {(row[0], row[1]): tuple(int(v) for v in row[2:]) for row in session.execute(_of_procedure(query, scope))}
+    due_today = (
+        {}
+        if rollups.is_local_midnight(as_of)
+        else {(row[0], row[1]): (int(row[2]), int(row[3])) for row in session.execute(_of_procedure(query, scope))}
+    )
+    cells = {}
+    for cell in stock.keys() | due_today.keys():
+        opened, paused, overdue, past_appointment = stock.get(cell, (0, 0, 0, 0))
+        overdue_today, past_today = due_today.get(cell, (0, 0))
+        cells[cell] = (opened, paused, overdue + overdue_today, past_appointment + past_today)
+    return cells
+
+
+def _open_stock_scope(query, scope: Scope):
+    o = OpenStockRecord
+    query = query.where(among(o.unit_code, scope.units))
+    if scope.procedure:
+        query = query.where(o.definition_id.in_(definition_ids(scope.procedure)))
+    return query
 
 
 def _paused_then(session: Session, scope: Scope, instant: datetime) -> dict[tuple[str, int], tuple[int, int]]:
@@ -478,9 +510,9 @@ def _procedure_rows(session: Session, per_version: dict[int, Figures]) -> list[R
 
 def by_officer(session: Session, scope: Scope, *, recount: bool = False) -> list[OfficerRow]:
     """Steps completed in the period by each officer, with the classification stored at completion:
-    from the officers' daily KPI rollups (engine.store.officer_rollups) for whole days of every
-    procedure, else (or with `recount`) by counting the steps."""
-    if not recount and scope.procedure is None and _rollups_answer(scope):
+    from the officers' daily KPI rollups (engine.store.officer_rollups, every procedure's or one
+    procedure's) for whole days, else (or with `recount`) by counting the steps."""
+    if not recount and _rollups_answer(scope):
         return _officers_from_rollups(session, scope)
     w = WorkItemRecord
     # A step's commune is its dossier's (engine.services.projection copies it): the dossiers are
@@ -511,7 +543,9 @@ def by_officer(session: Session, scope: Scope, *, recount: bool = False) -> list
 def _officers_from_rollups(session: Session, scope: Scope) -> list[OfficerRow]:
     steps = [kpi.COLUMNS.index(c) for c in ("step_early", "step_on_time", "step_late", "step_no_deadline")]
     per_officer: dict[str, list[int]] = {}
-    cells = officer_rollups.window(session, scope.units, rollups.local_day(scope.start), rollups.local_day(scope.end))
+    versions = definition_ids(scope.procedure) if scope.procedure else None
+    first, last = rollups.local_day(scope.start), rollups.local_day(scope.end)
+    cells = officer_rollups.window(session, scope.units, first, last, versions)
     for (_unit, username), counts in cells.items():
         if username != officer_rollups.UNIT and any(counts[i] for i in steps):
             sums = per_officer.setdefault(username, [0] * len(steps))
@@ -537,8 +571,21 @@ def full_names(session: Session, usernames) -> dict[str, str]:
 # the name tables makes SQLite's planner walk dossiers through the smaller table's index.
 
 
-def dossiers(session: Session, scope: Scope, bucket: str, now: datetime, limit: int = 500) -> list[DossierLine]:
-    """The dossiers behind one number of the counts, by appointment (those without one last)."""
+#: The figures whose dossiers are open at the period's end.
+OPEN_AT_END = ("in_progress", "not_due", "overdue", "paused")
+
+
+def dossiers(
+    session: Session,
+    scope: Scope,
+    bucket: str,
+    now: datetime,
+    limit: int = 500,
+    after: tuple[datetime | None, int] | None = None,
+) -> list[DossierLine]:
+    """The dossiers behind one number of the counts, by appointment (those without one last) and id,
+    `limit` at a time: `after`, the (appointment, id) of the last one shown, starts the next page
+    there (a range of the appointment index, however deep the page)."""
     d = DossierRecord
     query = (
         select(
@@ -556,12 +603,26 @@ def dossiers(session: Session, scope: Scope, bucket: str, now: datetime, limit: 
             d.channel,
         )
         .where(bucket_condition(bucket, scope, now))
-        .order_by(d.appointment_at.is_(None), d.appointment_at, d.code)
+        .order_by(d.appointment_at.nulls_last(), d.id)
         .limit(limit)
     )
+    if bucket in OPEN_AT_END and now < scope.end:
+        # Nothing closes after now: those open at the end of a running period are the open ones,
+        # read in order from the open dossiers' appointment index.
+        query = query.where(d.completed_at.is_(None))
+    if after is not None:
+        query = query.where(_after_in_appointment_order(*after, may_lack_one=bucket != "overdue"))
     rows = session.execute(_in_scope(query, scope)).all()
     procedures, units = definition_names(session, {r[2] for r in rows}), unit_names(session, {r[3] for r in rows})
     return [DossierLine(r[0], r[1], procedures[r[2]], units[r[3]], *r[4:]) for r in rows]
+
+
+def _after_in_appointment_order(appointment: datetime | None, dossier_id: int, *, may_lack_one: bool):
+    d = DossierRecord
+    if appointment is None:
+        return and_(d.appointment_at.is_(None), d.id > dossier_id)
+    later = tuple_(d.appointment_at, d.id) > tuple_(literal(appointment, d.appointment_at.type), literal(dossier_id))
+    return or_(later, d.appointment_at.is_(None)) if may_lack_one else later
 
 
 def officer_steps(session: Session, scope: Scope, username: str, limit: int = 500) -> list[tuple]:

@@ -13,6 +13,7 @@ from engine.domain.errors import EngineError
 from engine.domain.errors import Reason
 from engine.services import definitions
 from engine.services import dossiers
+from engine.store import open_stock
 from engine.store.records import AuditEventRecord
 from engine.store.records import DossierRecord
 from engine.store.records import WorkItemRecord
@@ -131,6 +132,9 @@ def test_a_dossier_at_the_first_step_migrates_and_finishes_on_the_new_version(rt
     assert (check.ok, check.reasons) == (True, [])
 
     versions.migrate_dossier(rt, dossier.id, v2.id, LEADER)
+    with rt.db.read_session() as s:  # the open stock moved to the new version with it
+        assert open_stock.rows(s) == open_stock.recount(s)
+        assert {row[1] for row in open_stock.rows(s)} == {v2.id}
 
     with rt.db.read_session() as s:
         assert s.get(DossierRecord, dossier.id).definition_id == v2.id

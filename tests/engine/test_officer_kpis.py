@@ -6,6 +6,7 @@ PostgreSQL), and the working-time quantiles read from the histogram."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -102,9 +103,9 @@ def test_the_kpi_rollups_equal_a_recount_after_any_sequence_of_changes(runtime, 
 
 
 def _each_procedure_adds_up_to_the_whole(rt, periods) -> None:
-    """A procedure's KPIs are counted from the steps and the audit log (the daily rows are not kept
-    per procedure): every figure of every officer and commune, summed over the procedures, is the
-    figure of all of them, which the daily rows give."""
+    """A procedure's KPIs are read from its own daily rows: every figure of every officer and
+    commune, summed over the procedures, is the figure of all of them; and the officers' table of
+    one procedure is the one its steps give."""
     keys = ("five_steps", "escalate_to_leader", "returns")
     with rt.db.read_session() as s:
         for name, scope in periods.items():
@@ -113,9 +114,15 @@ def _each_procedure_adds_up_to_the_whole(rt, periods) -> None:
             whole = officer_rollups.window(s, scope.units, rollups.local_day(scope.start), rollups.local_day(scope.end))
             summed: dict = {}
             for key in keys:
-                part = officer_rollups.window_of_definitions(
-                    s, scope.units, scope.start, scope.end, statistics.definition_ids(key)
+                part = officer_rollups.window(
+                    s,
+                    scope.units,
+                    rollups.local_day(scope.start),
+                    rollups.local_day(scope.end),
+                    statistics.definition_ids(key),
                 )
+                one = replace(scope, procedure=key)
+                assert statistics.by_officer(s, one) == statistics.by_officer(s, one, recount=True), (name, key)
                 for cell, counts in part.items():
                     sums = summed.setdefault(cell, [0] * len(kpi.COLUMNS))
                     summed[cell] = [a + b for a, b in zip(sums, counts)]

@@ -25,11 +25,13 @@ from engine.services import sla
 from engine.services import supervision
 from engine.services.forecasts import Forecaster
 from engine.services.runtime import Runtime
+from engine.store import open_stock
 from engine.store import rollups
 from engine.store import statistics
 from engine.store.database import Database
 from engine.store.records import DossierRecord
 from engine.store.records import FigureRollupRecord
+from engine.store.records import OpenStockRecord
 from tests.conftest import vn
 from tests.engine.test_statistics import CUA_NAM
 from tests.engine.test_statistics import SAI_GON
@@ -188,6 +190,38 @@ def test_the_rollups_equal_a_recount_after_any_sequence_of_changes(runtime, cloc
     assert len(office.reappointed) >= 2 and len(office.waiting) >= 1
 
 
+def test_the_open_stock_equals_a_recount_after_each_change(runtime, clock):
+    """Every start, step, refusal, supplement asked and brought, stop (of waiting dossiers too) and
+    apology letter leaves the open stock as a count of the open dossiers gives it, row by row
+    (emptied rows gone), and the tables read from it agree with the direct count."""
+    rng = random.Random(33)
+    clock.set(FIRST_DAY + timedelta(hours=8))
+    office = Office(runtime, clock, rng)
+    kinds: set[str] = set()
+    for n in range(90):
+        clock.set(clock.now() + timedelta(minutes=rng.choice((25, 90, 300, 900))))
+        before = len(office.waiting), len(office.open), len(office.reappointed)
+        office.act()
+        with runtime.db.read_session() as s:
+            assert open_stock.rows(s) == open_stock.recount(s), f"change {n}"
+        kinds.add(_kind_of_change(before, office))
+    assert {"started", "supplement brought", "closed", "re-appointed"} <= kinds
+    with runtime.db.read_session() as s:
+        assert any(row[3] for row in open_stock.rows(s))  # some wait for the applicant
+    assert_rollups_equal_a_recount(runtime, clock.now(), "end")
+
+
+def _kind_of_change(before: tuple[int, int, int], office: Office) -> str:
+    waiting, still_open, reappointed = before
+    if len(office.reappointed) > reappointed:
+        return "re-appointed"
+    if len(office.open) > still_open:
+        return "started"
+    if len(office.open) < still_open:
+        return "closed"
+    return "supplement brought" if len(office.waiting) < waiting else "step"
+
+
 def test_the_rebuild_gives_the_rows_the_changes_kept(runtime, clock):
     rng = random.Random(7)
     clock.set(FIRST_DAY + timedelta(hours=8))
@@ -196,9 +230,14 @@ def test_the_rebuild_gives_the_rows_the_changes_kept(runtime, clock):
         clock.set(clock.now() + timedelta(minutes=rng.choice((40, 200, 700))))
         office.act()
     kept = rollup_rows(runtime)
+    with runtime.db.read_session() as s:
+        stock = open_stock.rows(s)
     with runtime.db.engine.begin() as conn:
         day_rows = rollups.rebuild(conn)
+        stock_rows = open_stock.rebuild(conn)
     assert rollup_rows(runtime) == kept and day_rows == sum(1 for row in kept if row[0] == "d") > 5
+    with runtime.db.read_session() as s:
+        assert open_stock.rows(s) == stock and stock_rows == len(stock) > 3
 
 
 def rollup_rows(rt) -> list[tuple]:
@@ -347,9 +386,12 @@ def test_the_rebuild_command_restores_the_figures_after_a_bulk_load(runtime, clo
     start(runtime, five, unit="00073", channel="post")
     with runtime.db.session() as s:  # as a bulk import would leave them
         s.execute(FigureRollupRecord.__table__.delete())
+        s.execute(OpenStockRecord.__table__.delete())
     march = statistics.Scope(frozenset(UNITS), vn(2026, 3, 1), vn(2026, 4, 1))
     monkeypatch.setenv("DATABASE_URL", runtime.db.url)
     done = CliRunner().invoke(rollups_group, ["rebuild"], catch_exceptions=False)
     assert done.exit_code == 0 and "recounted: 3 rows" in done.output  # receipts, the closure, its appointment day
+    assert "open stock recounted: 1 rows" in done.output  # the dossier still open
     board = supervision.dashboard(runtime, march, clock.now())
     assert (board.summary.received, board.summary.received_post, board.summary.done) == (2, 1, 1)
+    assert board.summary.not_due + board.summary.overdue == 1

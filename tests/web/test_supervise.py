@@ -242,7 +242,27 @@ def test_the_at_risk_list_shows_the_nearest_appointments_and_says_when_more_foll
     login(client, "giam_sat")
     monkeypatch.setattr(views, "AT_RISK_SHOWN", 0)  # one at risk: more than the page shows
     text = page(client, "/giam-sat/nguy-co")
-    assert "(chỉ hiện 0 hồ sơ đầu, theo hạn trả)" in text and month.not_due.code not in text
+    assert "(0 hồ sơ mỗi trang, theo hạn trả)" in text and month.not_due.code not in text
+    after = html.fromstring(text).get_element_by_id("trang-sau").get("href")
+    assert "trang-dau" in page(client, after)
+
+
+def test_a_drill_down_list_goes_on_page_by_page_from_the_last_one_shown(client, month, monkeypatch):
+    """A page a dossier: following "next page" from the first gives the whole list, in its order,
+    each dossier once; a position that is not one is refused."""
+    from web.supervise import views
+
+    login(client, "giam_sat")
+    whole = list(table(page(client, "/giam-sat/ho-so?nhom=received"), "ho-so"))
+    monkeypatch.setattr(views, "DOSSIERS_SHOWN", 1)
+    seen, link = [], "/giam-sat/ho-so?nhom=received"
+    while link:
+        text = page(client, link)
+        seen += list(table(text, "ho-so"))
+        found = html.fromstring(text).xpath('//a[@id="trang-sau"]/@href')
+        link = found[0] if found else None
+    assert seen == whole and len(whole) >= 3
+    assert client.get("/giam-sat/ho-so?nhom=received&sau=x~y").status_code == 400
 
 
 def test_the_escalation_log_shows_the_levels_fired_in_the_range(client, month, web_rt):

@@ -149,8 +149,17 @@ def _is_heading(line: list) -> bool:
 
 
 def to_csv(lines: list[list]) -> bytes:
+    return b"".join(csv_chunks(lines))
+
+
+def csv_chunks(lines: list[list], lines_a_chunk: int = 200):
+    """The CSV a few hundred lines at a time, the first with the BOM: what a streamed answer sends
+    while the rest is written."""
     text = io.StringIO()
     writer = csv.writer(text)
-    for line in lines:
-        writer.writerow(["" if cell is None else cell for cell in line])
-    return text.getvalue().encode("utf-8-sig")
+    for start in range(0, len(lines), lines_a_chunk):
+        for line in lines[start : start + lines_a_chunk]:
+            writer.writerow(["" if cell is None else cell for cell in line])
+        yield text.getvalue().encode("utf-8-sig" if start == 0 else "utf-8")
+        text.seek(0)
+        text.truncate()

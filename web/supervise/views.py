@@ -43,8 +43,10 @@ RISK_REASONS = {
     supervision.APOLOGY_DUE: "Cần phiếu xin lỗi và hẹn lại",
     supervision.CANNOT_FIT: "Thời gian các bước còn lại vượt quá hạn trả",
 }
-#: The at-risk list shows the dossiers with the nearest appointments first, this many at most.
+#: The at-risk list shows the dossiers with the nearest appointments first, this many a page.
 AT_RISK_SHOWN = 200
+#: A drill-down list shows this many dossiers a page.
+DOSSIERS_SHOWN = 500
 ALL_TIME = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
 
 
@@ -241,13 +243,45 @@ def dossiers():
     bucket = request.args.get("nhom", "")
     if bucket not in figures.LISTABLE:
         errors["nhom"] = gettext("Nhóm hồ sơ: %(bucket)s không phải một nhóm của bảng thống kê.", bucket=bucket)
+    after = _page_start(errors)
     lines = []
     if not errors:
         with runtime().db.report_session() as s:
-            lines = statistics.dossiers(s, found.scope(current_user.supervised_units), bucket, runtime().clock.now())
+            scope = found.scope(current_user.supervised_units)
+            lines = statistics.dossiers(s, scope, bucket, runtime().clock.now(), limit=DOSSIERS_SHOWN + 1, after=after)
     return render_template(
-        "supervise/dossiers.html", filters=found, errors=errors, options=options, bucket=bucket, lines=lines, limit=500
+        "supervise/dossiers.html",
+        filters=found,
+        errors=errors,
+        options=options,
+        bucket=bucket,
+        lines=lines[:DOSSIERS_SHOWN],
+        limit=DOSSIERS_SHOWN,
+        next_page=_next_page(lines, DOSSIERS_SHOWN, lambda line: (line.appointment_at, line.id)),
+        first_page=after is not None,
     ), 400 if errors else 200
+
+
+def _page_start(errors: dict) -> tuple | None:
+    """?sau=<appointment, ISO 8601>~<id> (nothing before the ~ for a dossier without one): the
+    appointment and id of the last dossier the previous page showed; None on the first page."""
+    raw = request.args.get("sau", "")
+    if not raw:
+        return None
+    appointment, _, dossier_id = raw.rpartition("~")
+    try:
+        return (datetime.fromisoformat(appointment) if appointment else None, int(dossier_id))
+    except ValueError:
+        errors["sau"] = gettext("Trang: %(value)s không phải vị trí của một trang danh sách.", value=raw)
+        return None
+
+
+def _next_page(found: list, shown: int, key) -> str | None:
+    """The ?sau= of the page after this one, when one more than shown was found."""
+    if len(found) <= shown:
+        return None
+    appointment, dossier_id = key(found[shown - 1])
+    return f"{appointment.isoformat() if appointment else ''}~{dossier_id}"
 
 
 @bp.get("/can-bo/<username>")
@@ -268,11 +302,13 @@ def officer(username: str):
 @supervisor_required
 def at_risk():
     found, errors, options = read_filters()
+    after = _page_start(errors)
     risks = []
     if not errors:
         scope = found.scope(current_user.supervised_units)
         # One more than shown: whether to say that the list goes on.
-        risks = supervision.at_risk(runtime(), scope, runtime().clock.now(), limit=AT_RISK_SHOWN + 1)
+        now = runtime().clock.now()
+        risks = supervision.at_risk(runtime(), scope, now, limit=AT_RISK_SHOWN + 1, after=after)
     return render_template(
         "supervise/at_risk.html",
         filters=found,
@@ -280,6 +316,8 @@ def at_risk():
         options=options,
         risks=risks[:AT_RISK_SHOWN],
         more=len(risks) > AT_RISK_SHOWN,
+        next_page=_next_page(risks, AT_RISK_SHOWN, lambda risk: (risk.dossier.appointment_at, risk.dossier.id)),
+        first_page=after is not None,
         reasons=RISK_REASONS,
         now=runtime().clock.now(),
     ), 400 if errors else 200
@@ -348,8 +386,9 @@ def export(kind: str):
         board, report.range_text(found), report.scope_text(found, options), now.astimezone(filtering.VN)
     )
     name = f"thong-ke-{found.date_from:%Y%m%d}-{found.date_to:%Y%m%d}.{kind}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if kind == "xlsx":
-        body, mimetype = report.to_xlsx(lines), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    else:
-        body, mimetype = report.to_csv(lines), "text/csv; charset=utf-8"
-    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return Response(report.to_xlsx(lines), mimetype=mimetype, headers=headers)
+    # Streamed: its first lines leave while the rest is written (the figures are all read already).
+    return Response(report.csv_chunks(lines), mimetype="text/csv; charset=utf-8", headers=headers)
