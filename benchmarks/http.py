@@ -103,7 +103,7 @@ def compare(server_url: str, baseline_src: Path, dossier_count: int, rounds: int
     """This code and the baseline's, each served on its own database, driven in turns (the one
     that goes first alternates), so that the machine's load weighs on both alike."""
     with scratch_database(server_url) as base_db, scratch_database(server_url) as new_db:
-        prepared = {"baseline": prepare(base_db.url), "current": prepare(new_db.url)}
+        prepared = {"baseline": prepared_by(baseline_src, base_db.url), "current": prepare(new_db.url)}
         with served(base_db, source=baseline_src) as base, served(new_db) as new:
             servers = {"baseline": base, "current": new}
             for side, server in servers.items():
@@ -160,6 +160,18 @@ def prepare(url: str) -> tuple[str, int]:
     _, token = api_tokens.issue(rt, username=OFFICER, name="benchmark")
     db.dispose()
     return token, definition.id
+
+
+def prepared_by(source: Path, url: str) -> tuple[str, int]:
+    """`prepare` run by the code of `source`: the baseline's database must have the schema of the
+    baseline's own migrations (its statements fail on a newer schema, e.g. a changed unique key)."""
+    script = "import sys; from benchmarks.http import prepare; print(*prepare(sys.argv[1]))"
+    env = {**os.environ, "PYTHONPATH": str(source)}
+    done = subprocess.run(
+        [sys.executable, "-c", script, url], cwd=source, env=env, capture_output=True, text=True, check=True
+    )
+    token, definition_id = done.stdout.split()[-2:]
+    return token, int(definition_id)
 
 
 def in_process_baseline(database: scratch_database, definition_id: int, count: int) -> float:
