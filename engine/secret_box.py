@@ -88,10 +88,23 @@ def _instance_key() -> str:
         )
     path = Path(os.environ.get(ENV_KEY_FILE) or DEFAULT_KEY_FILE)
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text(encoding="ascii").strip()
-    with os.fdopen(fd, "w", encoding="ascii") as out:  # the first process to need it writes it
-        out.write(new_key())
+    if not path.exists():
+        _publish_new_key(path)
     return path.read_text(encoding="ascii").strip()
+
+
+def _publish_new_key(path: Path) -> None:
+    """Write a key beside `path` and link it into place: the name appears only with the whole key
+    behind it, so processes starting together (gunicorn's workers on a fresh machine) never read a
+    half-written file, and the first link wins."""
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(new_key())
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process published its key first: everyone uses that one
+    finally:
+        draft.unlink()
