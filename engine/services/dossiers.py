@@ -973,8 +973,8 @@ def open_item(
     runs_workflow: bool = True,
 ):
     """The open step and its dossier, read for a change; a change that does not run the
-    workflow (`runs_workflow=False`) leaves the dossier's state text unread."""
-    item, dossier, head = repositories.work_item_with_dossier_and_head(s, work_item_id, with_state=runs_workflow)
+    workflow (`runs_workflow=False`) reads only the dossier's columns it checks and answers."""
+    item, dossier, head = repositories.work_item_with_dossier_and_head(s, work_item_id, whole_dossier=runs_workflow)
     if item is None or (seen_by is not None and not seen_by(item.unit_code)):
         raise NotFound("unknown work item %(id)s", id=work_item_id)
     if expected_version is not None and item.version != expected_version:
