@@ -560,12 +560,13 @@ def report_comparison(runs: dict[str, list[dict]], dossier_count: int, baseline_
             print(
                 f"turn {turn + 1} {side}: {run['completions_per_s']} completions/s, "
                 f"{run['cpu_ms_per_completion']} ms CPU per completion, "
-                f"{run['statements_per_completion']} statements per completion; {_by_kind(run)}"
+                f"statements per completion {run['statements_per_completion']}, per start "
+                f"{run['statements_per_start']}, per claim {run['statements_per_claim']}; {_by_kind(run)}"
             )
     medians = {side: _median_run(side_runs) for side, side_runs in runs.items()}
     ratios = {
         key: round(medians["current"][key] / medians["baseline"][key], 3)
-        for key in ("cpu_ms_per_completion", "statements_per_completion", "completions_per_s")
+        for key in _COMPARED
         if medians["baseline"][key]
     }
     print(
@@ -586,11 +587,18 @@ def report_comparison(runs: dict[str, list[dict]], dossier_count: int, baseline_
     )
 
 
+#: The figures compared run to run (medians of each side's turns, and their ratios).
+_COMPARED = (
+    "cpu_ms_per_completion",
+    "statements_per_completion",
+    "statements_per_start",
+    "statements_per_claim",
+    "completions_per_s",
+)
+
+
 def _median_run(side_runs: list[dict]) -> dict:
-    figures = {
-        key: round(statistics.median(run[key] for run in side_runs), 2)
-        for key in ("cpu_ms_per_completion", "statements_per_completion", "completions_per_s")
-    }
+    figures = {key: round(statistics.median(run[key] for run in side_runs), 2) for key in _COMPARED}
     figures["cpu_ms_by_kind"] = {
         kind: {
             part: round(statistics.median(run["cpu_ms_by_kind"][kind][part] for run in side_runs), 2)

@@ -15,7 +15,7 @@ restarted a second later (as systemd's Restart= would). Each reports throughput,
 route, worker lag (timer due -> fired, SLA level due -> fired, in real seconds), replica lag,
 errors, and checks every dossier against what its client was answered: history, work items,
 SLA levels, outbox and notifications, open incidents, `motcua audit verify`. A start whose answer
-is lost is sent again with its Idempotency-Key; a step's, by reloading the dossier.
+is lost is sent again with its Idempotency-Key, and so is a step's claim or completion.
 
     python benchmarks/province_day.py [--quick] [--dossiers N] [--clients C]
 
@@ -522,30 +522,30 @@ class Day:
         record.code = dossier["code"]
         while len(record.completed) < depth and dossier and dossier.get("current_steps"):
             step = dossier["current_steps"][0]
-            try:
-                if step.get("assignee") is None:
-                    if (
-                        api.call("POST", f"/api/v1/work-items/{step['id']}/claim", "POST /api/v1/work-items/<id>/claim")
-                        is None
-                    ):
-                        return
-                dossier = api.call(
-                    "POST",
-                    f"/api/v1/work-items/{step['id']}/complete",
-                    "POST /api/v1/work-items/<id>/complete",
-                    {"data": STEP_DATA.get(step["element_id"], {})},
-                )
-                if dossier is None:
+            if step.get("assignee") is None:
+                claimed = self._keyed(api, "claim", record, step, None)
+                if claimed is None:
                     return
-                record.completed.append(step["element_id"])
-            except Interrupted:
-                # What a clerk does when the screen hangs: reload the dossier and go on from there.
-                dossier = api.call("GET", f"/api/v1/dossiers/{record.code}", "GET /api/v1/dossiers/<code>")
-                if dossier is None:
-                    return
-                if step["id"] not in {s["id"] for s in dossier.get("current_steps", [])}:
-                    record.completed.append(step["element_id"])
+            dossier = self._keyed(api, "complete", record, step, {"data": STEP_DATA.get(step["element_id"], {})})
+            if dossier is None:
+                return
+            record.completed.append(step["element_id"])
         record.finished = dossier is not None and not dossier.get("current_steps")
+
+    @staticmethod
+    def _keyed(api: Client, action: str, record: DossierRecordOfClient, step: dict, body: dict | None):
+        """A step claimed or completed with an Idempotency-Key, sent again with the same key when
+        its answer is lost. Reloading the dossier instead cannot tell a change that never happened
+        from one still committing (the server died with it in hand, or is slow): the reload then
+        shows the step open, the change sent again collides with the first one's commit and is
+        refused. With the key, the copy that loses gets the first one's answer."""
+        route = f"POST /api/v1/work-items/<id>/{action}"
+        path = f"/api/v1/work-items/{step['id']}/{action}"
+        headers = {"Idempotency-Key": f"{record.applicant}/{step['id']}/{action}"}
+        try:
+            return api.call("POST", path, route, body, headers=headers)
+        except Interrupted:
+            return api.call("POST", path, route, body, headers=headers)
 
     def _open_inbox(self, api: Client, desk: Client) -> None:
         try:

@@ -69,6 +69,12 @@ def seen_head(session: Session, dossier_id: int, head: tuple[str, int] | None) -
         audit_chains.remember_seen_head(session, chain_key(dossier_id), ChainHead(*head))
 
 
+def new_chain(session: Session, dossier_id: int) -> None:
+    """The dossier was inserted by this transaction: its chain starts here, and its head is
+    created along with its first events, without the locking read an existing chain needs."""
+    audit_chains.remember_new_chain(session, chain_key(dossier_id))
+
+
 def write_pending(session: Session) -> None:
     pending = session.info.pop(PENDING_KEY, [])
     if not pending:
@@ -81,12 +87,19 @@ def write_pending(session: Session) -> None:
         {**event, "work_item_id": item.id if item is not None else event["work_item_id"]} for event, item in pending
     ]
     keys = sorted({chain_key(row["dossier_id"]) for row in rows})
+    if audit_chains.is_new_chain(session, keys):
+        audit_chains.start_chain(session, _link(rows, {keys[0]: ChainHead()}), rows)
+    else:
+        _append(session, rows, keys)
+    # What else the commit writes may say who did it (the portal sync's handler) without a query.
+    session.info.setdefault(WRITTEN_KEY, []).extend(rows)
+
+
+def _append(session: Session, rows: list[dict], keys: list[int]) -> None:
     seen = audit_chains.seen_heads(session, keys)
     if seen is None or not audit_chains.append_after_seen(session, seen, _link(rows, seen), rows):
         # No head read with the change, or another writer appended since: link from the locked heads.
         audit_chains.append_events(session, _chain(session, rows, keys), rows)
-    # What else the commit writes may say who did it (the portal sync's handler) without a query.
-    session.info.setdefault(WRITTEN_KEY, []).extend(rows)
 
 
 def _chain(session: Session, rows: list[dict], keys: list[int]) -> dict[int, ChainHead]:

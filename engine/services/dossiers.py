@@ -59,7 +59,6 @@ from engine.store import open_stock
 from engine.store import repositories
 from engine.store import rollups
 from engine.store import sequences
-from engine.store import variant_records
 from engine.store.database import Session
 from engine.store.records import DossierRecord
 from engine.store.records import ProcessDefinitionRecord
@@ -382,12 +381,14 @@ def _complete_reception(
 
 def _definition_for_unit(s: Session, definition_id: int, unit_code: str):
     """The published version a dossier of `unit_code` runs, its variant (or None) and the unit."""
-    definition = _published(s, definition_id)
-    refuse_if_retired(s, definition.key, field="definition_id")
-    unit = s.get(UnitRecord, unit_code)
+    read = repositories.start_rows(s, definition_id, unit_code)
+    if read is None:
+        raise NotFound("unknown process definition %(id)s", field="definition_id", id=definition_id)
+    definition, variant, unit = _refuse_unpublished(read.definition), read.variant, read.unit
+    if read.retired is not None:
+        raise _retired(definition.key, *read.retired, field="definition_id")
     if unit is None:
         raise NotFound("unknown unit '%(unit)s'", field="unit_code", unit=unit_code)
-    variant = variant_records.variant_for(s, definition.key, unit_code)
     if variant is not None and variant.definition_id != definition.id:
         # The version rolled out to the unit is the one its dossiers run (a desk may offer
         # another version of the same template, e.g. the newest before it reached this unit).
@@ -483,8 +484,10 @@ def _start(
         created_at=now,
         updated_at=now,
     )
+    change_rows.null_unset_columns(dossier)
     s.add(dossier)
     s.flush()
+    audit.new_chain(s, dossier.id)
     rollups.record_received(s, dossier)
     audit.record(
         s,
@@ -712,7 +715,7 @@ def claim_work_item(
 ):
     """Take a step of one's role into one's own hands (`seen_by` and `answer` as for completing)."""
     with transaction(rt) as s:
-        item, dossier = open_item(s, work_item_id, None, seen_by)
+        item, dossier = open_item(s, work_item_id, None, seen_by, runs_workflow=False)
         refuse(refusal_to_claim(actor, StepHolding.of(item)))
         now = rt.clock.now()
         item.assignee, item.state, item.claimed_at = actor.username, WorkItemState.CLAIMED.value, now
@@ -737,7 +740,7 @@ def claim_work_item(
 @retried_on_race
 def unclaim_work_item(rt: Runtime, work_item_id: int, actor: Actor) -> WorkItemRecord:
     with transaction(rt) as s:
-        item, dossier = open_item(s, work_item_id, None)
+        item, dossier = open_item(s, work_item_id, None, runs_workflow=False)
         refuse(refusal_to_release(actor, StepHolding.of(item)))
         now = rt.clock.now()
         audit.record(
@@ -920,10 +923,7 @@ def definition_of(session: Session, dossier_id: int) -> int | None:
 # -- helpers ----------------------------------------------------------------------------------------
 
 
-def _published(s: Session, definition_id: int) -> ProcessDefinitionRecord:
-    definition = s.get(ProcessDefinitionRecord, definition_id)
-    if definition is None:
-        raise NotFound("unknown process definition %(id)s", field="definition_id", id=definition_id)
+def _refuse_unpublished(definition: ProcessDefinitionRecord) -> ProcessDefinitionRecord:
     if definition.status != "published":
         raise InvalidAction(
             "%(key)s v%(version)s is %(state)s; dossiers start only on a published version",
@@ -938,12 +938,16 @@ def refuse_if_retired(s: Session, key: str, *, field: str) -> None:
     """No new dossier on a procedure retired from the catalogue; its running dossiers finish."""
     entry = catalogue_records.retired_entry(s, key)
     if entry is not None:
-        raise InvalidAction(
-            "procedure %(code)s (%(name)s) is retired from the catalogue: no new dossier starts on it",
-            field=field,
-            code=entry.code or entry.key,
-            name=entry.name,
-        )
+        raise _retired(key, entry.code, entry.name, field=field)
+
+
+def _retired(key: str, code: str | None, name: str, *, field: str) -> InvalidAction:
+    return InvalidAction(
+        "procedure %(code)s (%(name)s) is retired from the catalogue: no new dossier starts on it",
+        field=field,
+        code=code or key,
+        name=name,
+    )
 
 
 def get_dossier(s: Session, dossier_id: int) -> DossierRecord:
@@ -961,9 +965,16 @@ def _running(s: Session, dossier_id: int) -> DossierRecord:
 
 
 def open_item(
-    s: Session, work_item_id: int, expected_version: int | None, seen_by: Callable[[str], bool] | None = None
+    s: Session,
+    work_item_id: int,
+    expected_version: int | None,
+    seen_by: Callable[[str], bool] | None = None,
+    *,
+    runs_workflow: bool = True,
 ):
-    item, dossier, head = repositories.work_item_with_dossier_and_head(s, work_item_id)
+    """The open step and its dossier, read for a change; a change that does not run the
+    workflow (`runs_workflow=False`) reads only the dossier's columns it checks and answers."""
+    item, dossier, head = repositories.work_item_with_dossier_and_head(s, work_item_id, whole_dossier=runs_workflow)
     if item is None or (seen_by is not None and not seen_by(item.unit_code)):
         raise NotFound("unknown work item %(id)s", id=work_item_id)
     if expected_version is not None and item.version != expected_version:

@@ -65,6 +65,38 @@ def seen_heads(session: Session, keys: list[int]) -> dict[int, ChainHead] | None
     return {keys[0]: seen[keys[0]]}
 
 
+_NEW_KEY = "motcua_audit_new_chains"
+
+
+def remember_new_chain(session: Session, key: int) -> None:
+    """Note that this transaction created what the chain `key` is of (a dossier it inserted):
+    nobody else can have written that chain, so its head is created without looking."""
+    session.info.setdefault(_NEW_KEY, set()).add(key)
+
+
+def is_new_chain(session: Session, keys: list[int]) -> bool:
+    """Whether `keys` is the one chain this transaction noted as new; used once (the head is
+    written then: a later write of the same transaction appends to it as to any other)."""
+    new = session.info.pop(_NEW_KEY, set())
+    return len(keys) == 1 and keys[0] in new
+
+
+def start_chain(session: Session, head: dict[int, ChainHead], events: list[dict]) -> None:
+    """Create a new chain's head and insert its first events: one round trip on PostgreSQL."""
+    connection = session.connection()
+    [row] = _head_rows(head)
+    if connection.dialect.name == "postgresql":
+        connection.execute(_insert_with_new_head(len(events)), _params(row, events))
+        return
+    connection.execute(_INSERT_HEAD, row)
+    connection.execute(insert(_EVENTS), events)
+
+
+_INSERT_HEAD = insert(_HEADS).values(
+    chain_key=bindparam("key"), last_hash=bindparam("new_hash"), length=bindparam("new_length")
+)
+
+
 def append_after_seen(
     session: Session, seen: dict[int, ChainHead], moved: dict[int, ChainHead], events: list[dict]
 ) -> bool:
@@ -151,7 +183,7 @@ def _insert_moving_head(events: int, *, checked: bool) -> TextClause:
     Written as text, once per number of events: SQLAlchemy gives a multi-row INSERT ... VALUES
     no cache key, so the same statement built with insert().values([...]) was compiled again on
     every change (11% of a completion's time in py-spy, 2026-12-03)."""
-    rows = ", ".join("(" + ", ".join(f":{name}_{i}" for name in _EVENT_COLUMNS) + ")" for i in range(events))
+    rows = _value_rows(events)
     columns = ", ".join(_EVENT_COLUMNS)
     # Checked: the events are inserted only if the head moved (nothing is written otherwise).
     head_from = " AND length = :seen_length" if checked else ""
@@ -165,9 +197,27 @@ def _insert_moving_head(events: int, *, checked: bool) -> TextClause:
         f"WHERE chain_key = :key{head_from} RETURNING chain_key) "
         f"INSERT INTO audit_event ({columns}) {events_from} RETURNING (SELECT count(*) FROM moved_head)"
     )
-    return statement.bindparams(
-        *(bindparam(f"{name}_{i}", type_=_EVENTS.c[name].type) for i in range(events) for name in _EVENT_COLUMNS)
+    return statement.bindparams(*_event_params(events))
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_with_new_head(events: int) -> TextClause:
+    """PostgreSQL: the INSERT of a new chain's first `events` events with its head inserted in a
+    data-modifying WITH (written as text once per number of events, as `_insert_moving_head`)."""
+    statement = text(
+        "WITH new_head AS (INSERT INTO audit_chain (chain_key, last_hash, length) "
+        "VALUES (:key, :new_hash, :new_length)) "
+        f"INSERT INTO audit_event ({', '.join(_EVENT_COLUMNS)}) VALUES {_value_rows(events)}"
     )
+    return statement.bindparams(*_event_params(events))
+
+
+def _value_rows(events: int) -> str:
+    return ", ".join("(" + ", ".join(f":{name}_{i}" for name in _EVENT_COLUMNS) + ")" for i in range(events))
+
+
+def _event_params(events: int) -> list:
+    return [bindparam(f"{name}_{i}", type_=_EVENTS.c[name].type) for i in range(events) for name in _EVENT_COLUMNS]
 
 
 def _params(head: dict, events: list[dict]) -> dict:

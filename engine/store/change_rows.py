@@ -26,6 +26,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import make_transient
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from engine.domain.errors import LostRace
 from engine.store import portal_changes
@@ -64,8 +66,8 @@ def write(session: Session) -> None:
         ]
     for obj, _columns in updates:
         _mark_written(session, obj, version=obj.version + 1)
-    for (item, _columns), item_id in zip(inserts, new_ids, strict=True):
-        _mark_inserted(session, item, item_id)
+    for (item, columns), item_id in zip(inserts, new_ids, strict=True):
+        _mark_inserted(session, item, item_id, columns)
 
 
 def _changed_columns(obj) -> tuple[str, ...]:
@@ -160,11 +162,43 @@ def _at_once(shape: tuple):
     return select(*counts, *ids).add_cte(*ctes)
 
 
-def _mark_inserted(session: Session, item: WorkItemRecord, item_id: int) -> None:
+def _mark_inserted(session: Session, item: WorkItemRecord, item_id: int, columns: tuple[str, ...]) -> None:
     session.expunge(item)
     item.id, item.version = item_id, 1
     make_transient_to_detached(item)
+    # What the INSERT left to the columns' defaults is known: the reply reading the new step
+    # (its claim and completion columns) would otherwise load the row back in a query of its own.
+    for key, value in _left_to_defaults(columns):
+        set_committed_value(item, key, value)
     session.add(item)
+
+
+@functools.lru_cache(maxsize=64)
+def _left_to_defaults(columns: tuple[str, ...]) -> tuple[tuple[str, object], ...]:
+    """(key, value) of each new step's column the INSERT did not name and whose value is known
+    without asking: NULL, or a constant default (a computed or server default is left to a load)."""
+    known = []
+    for column in _STEPS.columns:
+        if column.key in columns or column.key in ("id", "version") or column.server_default is not None:
+            continue
+        default = column.default
+        if default is None:
+            known.append((column.key, None))
+        elif isinstance(default, ScalarElementColumnDefault):
+            known.append((column.key, default.arg))
+    return tuple(known)
+
+
+def null_unset_columns(obj) -> None:
+    """Set every column of a new row that nothing gave a value, and that has no default, to
+    None: the INSERT then writes the NULL itself, and the object never loads it back (the ORM
+    leaves a column it did not write unloaded, to be read by a query of its own when used)."""
+    given, mapper = obj.__dict__, inspect(obj).mapper
+    for column in mapper.columns:
+        if column.key in given or column.primary_key or column is mapper.version_id_col:
+            continue
+        if column.default is None and column.server_default is None:
+            setattr(obj, column.key, None)
 
 
 def _mark_written(session: Session, obj, *, version: int) -> None:

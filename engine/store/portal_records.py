@@ -74,11 +74,31 @@ def unit_with_setting(session: Session, unit_code: str) -> tuple[UnitRecord | No
     """A unit and the portal settings of its province (a commune's parent, or the province
     itself) in one round trip, or none at all when both are already in the session; the portal
     sync asks on every change of a dossier's status."""
+    known = session.info.get(_KNOWN_KEY, {}).get(unit_code)
+    if known is not None:
+        return known
     unit = session.identity_map.get(identity_key(UnitRecord, unit_code))
     if unit is not None:
         return unit, setting_for_province(session, _province_of(unit))
     row = session.execute(_UNIT_WITH_SETTING, {"code": unit_code}).first()
     return (row[0], row[1]) if row else (None, None)
+
+
+_KNOWN_KEY = "motcua_unit_settings"
+
+
+def remember_unit_setting(session: Session, unit: UnitRecord, setting: PortalSettingRecord | None) -> None:
+    """Note, for the rest of this transaction, a unit and its province's portal settings read
+    along with something else (a start reads them with its template version)."""
+    session.info.setdefault(_KNOWN_KEY, {})[unit.code] = (unit, setting)
+
+
+def province_setting_of(unit_table=UnitRecord):
+    """The join condition of a unit's province's portal settings (a commune's parent, or the
+    province itself)."""
+    return PortalSettingRecord.province_code == case(
+        (unit_table.kind == "province", unit_table.code), else_=unit_table.parent_code
+    )
 
 
 def _province_of(unit: UnitRecord) -> str | None:
@@ -87,11 +107,7 @@ def _province_of(unit: UnitRecord) -> str | None:
 
 _UNIT_WITH_SETTING = (
     select(UnitRecord, PortalSettingRecord)
-    .outerjoin(
-        PortalSettingRecord,
-        PortalSettingRecord.province_code
-        == case((UnitRecord.kind == "province", UnitRecord.code), else_=UnitRecord.parent_code),
-    )
+    .outerjoin(PortalSettingRecord, province_setting_of())
     .where(UnitRecord.code == bindparam("code"))
 )
 

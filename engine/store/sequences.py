@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
@@ -26,18 +27,22 @@ from engine.store.records import DossierSequenceRecord
 
 def next_value(db: Database, session: Session, agency_code: str, day: date) -> int:
     """The agency's next number for the day; `session` is the caller's transaction (used on SQLite)."""
+    params = {"agency_code": agency_code, "day": day}
     if db.counter_engine is None:
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        return session.execute(_increment(dialect, agency_code, day)).scalar_one()
+        return session.execute(_INCREMENTS[session.get_bind().dialect.name], params).scalar_one()
     with db.counter_engine.connect() as conn:
-        return conn.execute(_increment(postgresql, agency_code, day)).scalar_one()
+        return conn.execute(_INCREMENTS["postgresql"], params).scalar_one()
 
 
-def _increment(dialect, agency_code: str, day: date):
+def _increment(dialect):
     """Increment and return the day's counter in one statement (INSERT ... ON CONFLICT)."""
     table = DossierSequenceRecord.__table__
-    stmt = dialect.insert(table).values(agency_code=agency_code, day=day, last_value=1)
+    stmt = dialect.insert(table).values(agency_code=bindparam("agency_code"), day=bindparam("day"), last_value=1)
     return stmt.on_conflict_do_update(
         index_elements=[table.c.agency_code, table.c.day],
         set_={"last_value": table.c.last_value + 1},
     ).returning(table.c.last_value)
+
+
+# Built once: every start takes a number, and building the statement cost more than sending it.
+_INCREMENTS = {"postgresql": _increment(postgresql), "sqlite": _increment(sqlite)}

@@ -219,8 +219,8 @@ def test_a_step_whose_chain_moved_after_it_was_read_is_run_again_and_links_after
     read, append = repositories.work_item_with_dossier_and_head, audit_chains.append_after_seen
     missed: list[bool] = []
 
-    def read_as_before_the_worker_wrote(session, work_item_id):
-        item, found_dossier, _ = read(session, work_item_id)
+    def read_as_before_the_worker_wrote(session, work_item_id, **options):
+        item, found_dossier, _ = read(session, work_item_id, **options)
         return item, found_dossier, before
 
     def append_noting_a_miss(*args):

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func
 from sqlalchemy import select
 
+from engine.services import idempotency
 from engine.store.records import AuditEventRecord
 from engine.store.records import DossierRecord
 from tests.web.test_api import APPLICANT
@@ -90,6 +91,38 @@ def test_claim_and_complete_with_a_key_are_made_once_and_answered_the_same(
     assert actions(web_rt, "complete") == 1
     changed = client.post(complete_url, json={"data": {**RECEPTION_DATA, "nguoi_nop": "Khác"}}, headers=keyed)
     assert changed.status_code == 409 and changed.json["field"] == "Idempotency-Key"
+
+
+def copies_look_too_early(monkeypatch, looks: int):
+    """The next `looks` copies look for their key before the first copy's commit shows it (the
+    first one is still committing when its client, timed out or cut off, sends it again)."""
+    real, early = idempotency.kept_answer, [looks]
+
+    def kept_answer(rt, request):
+        if early[0] > 0:
+            early[0] -= 1
+            return None
+        return real(rt, request)
+
+    monkeypatch.setattr(idempotency, "kept_answer", kept_answer)
+
+
+def test_a_step_sent_again_while_its_first_copy_commits_gets_the_first_answer(
+    client, birth, token_for, web_rt, monkeypatch
+):
+    """The copy that finds no key yet runs, collides with the first copy's commit, and answers with
+    what the first copy was answered: the step is claimed and completed once, and no error reaches
+    the client that only wanted its answer."""
+    token = token_for("mot_cua_1")
+    client.post("/api/v1/dossiers", json=START, headers=bearer(token))
+    [item] = client.get("/api/v1/work-items?filter=group", headers=bearer(token)).json
+    for action, body in (("claim", None), ("complete", {"data": RECEPTION_DATA})):
+        url, keyed = f"/api/v1/work-items/{item['id']}/{action}", {**bearer(token), "Idempotency-Key": f"{action}-3"}
+        first = client.post(url, json=body, headers=keyed)
+        copies_look_too_early(monkeypatch, looks=1)
+        again = client.post(url, json=body, headers=keyed)
+        assert first.status_code == again.status_code == 200 and again.json == first.json, again.json
+        assert again.headers["Idempotent-Replayed"] == "true" and actions(web_rt, action) == 1
 
 
 def test_a_refused_change_keeps_no_key(client, birth, token_for, web_rt):
