@@ -165,6 +165,11 @@ class DossierRecord(Base):
     # about (one request per appointment).
     apology_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     apology_requested_for: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The sweep's last forecast of a dossier it found will miss its appointment (Forecast.as_detail
+    # and when it was made), for the at-risk list to read instead of projecting again; trusted only
+    # while apology_check_at is None (a change since sets that to its instant). Deferred: no
+    # change of the dossier reads it.
+    missed_forecast: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), deferred=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     classification: Mapped[str | None] = mapped_column(String(10))
     margin_minutes: Mapped[int | None] = mapped_column(Integer)

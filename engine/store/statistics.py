@@ -168,6 +168,9 @@ class OpenDossier:
     appointment_at: datetime
     overrides: dict | None
     re_appointed: bool
+    # The SLA sweep's forecast that it misses (Forecast.as_detail, made_at), if one was made since
+    # the dossier last changed; None when its forecast is due.
+    missed_forecast: dict | None = None
     steps: list[OpenStep] = field(default_factory=list)
 
 
@@ -693,18 +696,19 @@ def at_risk_candidates(
     limit: int | None = None,
 ) -> list[OpenDossier]:
     """The open dossiers of the scope with their appointment ahead that may miss it now, by
-    appointment: all but those the SLA sweep last forecast to fit until a later instant
-    (`apology_check_at` ahead; any change to a dossier, or to its calendar, sets it back to the
-    change's instant). Without a worker running, that is every one of them; with it, those whose
-    forecast is due or misses. `after` (appointment, id) and `limit` read them a page at a time,
-    along the open dossiers' appointment index."""
+    appointment: those the SLA sweep forecast to miss since their last change (with that forecast:
+    `missed_forecast`), and those whose forecast is due (`apology_check_at` passed: any change to
+    a dossier, or to its calendar, sets it back to the change's instant; a forecast that fits sets
+    it to when it stops fitting). Without a worker running, that is every one of them. `after`
+    (appointment, id) and `limit` read them a page at a time, along the open dossiers'
+    appointment index."""
     d = DossierRecord
     ahead = [
         d.completed_at.is_(None),  # the partial index's condition: the open dossiers by appointment
         among(d.unit_code, scope.units),
         d.run_state.in_(OPEN_RUN_STATES),
         d.appointment_at > now,
-        or_(d.apology_check_at.is_(None), d.apology_check_at <= now),
+        or_(and_(d.apology_check_at.is_(None), d.missed_forecast.is_not(None)), d.apology_check_at <= now),
     ]
     if after is not None:
         ahead.append(or_(d.appointment_at > after[0], and_(d.appointment_at == after[0], d.id > after[1])))
@@ -732,6 +736,8 @@ def _open_with_steps(session: Session, conditions, narrow=lambda query: query, l
             d.appointment_at,
             d.overrides,
             d.re_appointment_reason.isnot(None),
+            d.apology_check_at,
+            d.missed_forecast,
         )
         .where(*conditions)
         .order_by(d.appointment_at, d.id)
@@ -739,7 +745,10 @@ def _open_with_steps(session: Session, conditions, narrow=lambda query: query, l
     )
     rows = session.execute(narrow(query)).all()
     procedures, units = definition_names(session, {r[2] for r in rows}), unit_names(session, {r[3] for r in rows})
-    found = {r[0]: OpenDossier(r[0], r[1], r[2], r[3], units[r[3]], procedures[r[2]], *r[4:]) for r in rows}
+    found = {
+        r[0]: OpenDossier(r[0], r[1], r[2], r[3], units[r[3]], procedures[r[2]], *r[4:9], _still_missed(*r[9:]))
+        for r in rows
+    }
     if not found:
         return []
     steps = select(w.dossier_id, w.element_id, w.name, w.due_at, w.budget_minutes, w.budget_group).where(
@@ -755,6 +764,11 @@ def _open_with_steps(session: Session, conditions, narrow=lambda query: query, l
         if dossier_id in found:
             found[dossier_id].steps.append(OpenStep(*step))
     return list(found.values())
+
+
+def _still_missed(check_at: datetime | None, missed: dict | None) -> dict | None:
+    """The stored forecast that missed, unless the dossier changed since (its forecast is due)."""
+    return missed if check_at is None else None
 
 
 @dataclass(frozen=True)
