@@ -109,6 +109,10 @@ class ProcessDefinitionRecord(Base):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+#: The open dossiers whose stored forecast misses their appointment (the at-risk list's index).
+MISSED = "completed_at IS NULL AND apology_check_at IS NULL AND missed_forecast IS NOT NULL"
+
+
 class DossierRecord(Base):
     __tablename__ = "dossier"
     __table_args__ = (
@@ -136,6 +140,14 @@ class DossierRecord(Base):
             "id",
             postgresql_where=text("completed_at IS NULL"),
             sqlite_where=text("completed_at IS NULL"),
+        ),
+        # ... and those of them the SLA sweep found missing their appointment since their last change.
+        Index(
+            "ix_dossier_missed_by_appointment",
+            "appointment_at",
+            "id",
+            postgresql_where=text(MISSED),
+            sqlite_where=text(MISSED),
         ),
     )
 

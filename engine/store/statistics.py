@@ -715,23 +715,28 @@ def at_risk_candidates(
     limit: int | None = None,
 ) -> list[OpenDossier]:
     """The open dossiers of the scope with their appointment ahead that may miss it now, by
-    appointment: those the SLA sweep forecast to miss since their last change (with that forecast:
-    `missed_forecast`), and those whose forecast is due (`apology_check_at` passed: any change to
-    a dossier, or to its calendar, sets it back to the change's instant; a forecast that fits sets
-    it to when it stops fitting). Without a worker running, that is every one of them. `after`
-    (appointment, id) and `limit` read them a page at a time, along the open dossiers'
-    appointment index."""
+    appointment and id: those the SLA sweep forecast to miss since their last change (with that
+    forecast: `missed_forecast`), and those whose forecast is due (`apology_check_at` passed: any
+    change to a dossier, or to its calendar, sets it back to the change's instant; a forecast that
+    fits sets it to when it stops fitting). Without a worker running, that is every one of them.
+    `after` (appointment, id) and `limit` read them a page at a time. The two kinds are read
+    apart, each in order along its own index (the stored misses' partial index, migration 0035):
+    asked as one condition, PostgreSQL read every open dossier ahead and sorted them."""
     d = DossierRecord
     ahead = [
-        d.completed_at.is_(None),  # the partial index's condition: the open dossiers by appointment
         among(d.unit_code, scope.units),
         d.run_state.in_(OPEN_RUN_STATES),
         d.appointment_at > now,
-        or_(and_(d.apology_check_at.is_(None), d.missed_forecast.is_not(None)), d.apology_check_at <= now),
     ]
     if after is not None:
-        ahead.append(or_(d.appointment_at > after[0], and_(d.appointment_at == after[0], d.id > after[1])))
-    return _open_with_steps(session, ahead, lambda query: _of_procedure(query, scope), limit=limit)
+        ahead.append(_after_in_appointment_order(*after, may_lack_one=False))
+    narrow = lambda query: _of_procedure(query, scope)  # noqa: E731
+    # The conditions of the partial indexes first: the open dossiers (by appointment), and among
+    # them those the sweep found missing their appointment.
+    stored = (d.completed_at.is_(None), d.apology_check_at.is_(None), d.missed_forecast.is_not(None), *ahead)
+    due = (d.completed_at.is_(None), d.apology_check_at <= now, *ahead)
+    found = _open_with_steps(session, stored, narrow, limit=limit) + _open_with_steps(session, due, narrow, limit=limit)
+    return sorted(found, key=lambda dossier: (dossier.appointment_at, dossier.id))[:limit]
 
 
 def open_dossiers_by_id(session: Session, ids) -> list[OpenDossier]:
