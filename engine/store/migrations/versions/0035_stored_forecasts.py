@@ -33,6 +33,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('dossier') as batch_op:
-        batch_op.drop_index('ix_dossier_missed_by_appointment')
-        batch_op.drop_column('missed_forecast')
+    op.drop_index('ix_dossier_missed_by_appointment', table_name='dossier')
+    # ALTER TABLE, not a batch copy: SQLite (3.35+) drops the column in place, where copying the
+    # table would trip the foreign keys to it (as in 0022).
+    op.execute("ALTER TABLE dossier DROP COLUMN missed_forecast")
