@@ -76,9 +76,11 @@ def at_risk(
     with rt.db.report_session() as s:
         forecaster = Forecaster(rt, s)
         while limit is None or len(found) < limit:
-            page = statistics.at_risk_candidates(s, scope, now, after=after, limit=AT_RISK_PAGE)
+            # What is still wanted in one read (most candidates are at risk: the stored misses).
+            size = AT_RISK_PAGE if limit is None else max(AT_RISK_PAGE, limit - len(found))
+            page = statistics.at_risk_candidates(s, scope, now, after=after, limit=size)
             found += _projected_to_miss(forecaster, page, now)
-            if len(page) < AT_RISK_PAGE:
+            if len(page) < size:
                 break
             after = (page[-1].appointment_at, page[-1].id)
     return found[:limit]
