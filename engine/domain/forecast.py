@@ -59,6 +59,27 @@ class Forecast:
             "apology_deadline": self.apology_deadline.isoformat(),
         }
 
+    @classmethod
+    def of_missed(cls, detail: dict, now: datetime) -> Forecast:
+        """A forecast that missed, as as_detail gave it: its figures as of when it was made, what
+        follows from the clock (the letter's deadline passed, the appointment passed) as of now."""
+        appointment_at = datetime.fromisoformat(detail["appointment_at"])
+        deadline = datetime.fromisoformat(detail["apology_deadline"])
+        return cls(
+            appointment_at,
+            datetime.fromisoformat(detail["projected_finish"]),
+            True,
+            detail["step"],
+            detail["element_id"],
+            detail["step_late_minutes"],
+            detail["remaining_minutes"],
+            detail["minutes_left"],
+            None,
+            deadline,
+            deadline <= now,
+            appointment_at <= now,
+        )
+
 
 def forecast(
     calendar: WorkingCalendar, now: datetime, appointment_at: datetime, steps: Iterable[OpenStepOutlook]

@@ -1097,8 +1097,9 @@ def reappoint_dossier(
         appointment_before = dossier.appointment_at
         dossier.appointment_at, dossier.re_appointment_reason, dossier.updated_at = moved.appointment, reason, now
         open_stock.moved(s, dossier, appointment_before=appointment_before)
-        # The letter is issued: the request is answered (the appointment moves only once).
-        dossier.apology_check_at = None
+        # The letter is issued: the request is answered (the appointment moves only once). The
+        # sweep forecasts again against the new appointment, for the at-risk list.
+        dossier.apology_check_at = now
         late = repositories.officers_late_in(s, dossier.id, now)
         officer_rollups.record_apology(s, dossier.unit_code, late, now, dossier.id)
         audit.record(

@@ -119,14 +119,17 @@ def _act_on_forecast(rt: Runtime, s: Session, dossier: DossierRecord, outlook: F
         next_check = max(outlook.next_check_at, now + RECHECK_AFTER) if outlook.next_check_at else None
         repositories.record_forecast(s, dossier.id, check_at=next_check)
         return 0
+    # A miss stays a miss until the dossier changes (its steps' clocks only run on): kept for the
+    # at-risk list, and not forecast again before the next change.
+    missed = {**outlook.as_detail(), "made_at": now.isoformat()}
     if dossier.re_appointment_reason:
         # The appointment moves only once: the at-risk list shows the dossier, no letter can follow.
-        repositories.record_forecast(s, dossier.id, check_at=None)
+        repositories.record_forecast(s, dossier.id, check_at=None, missed=missed)
         return 0
     if dossier.apology_requested_for == dossier.appointment_at:  # asked already for this appointment
-        repositories.record_forecast(s, dossier.id, check_at=None)
+        repositories.record_forecast(s, dossier.id, check_at=None, missed=missed)
         return 0
-    repositories.record_apology_request(s, dossier.id, dossier.appointment_at)
+    repositories.record_apology_request(s, dossier.id, dossier.appointment_at, missed)
     _request_apology(rt, s, dossier, outlook, now)
     return 1
 

@@ -29,6 +29,7 @@ class AtRisk:
     dossier: statistics.OpenDossier
     reasons: tuple[str, ...]
     forecast: Forecast
+    forecast_at: datetime  # when the forecast was made (its figures are as of then)
 
     @property
     def remaining_minutes(self) -> int:
@@ -63,17 +64,23 @@ def at_risk(
     """Open dossiers of the scope projected to miss their appointment, by appointment and id: the
     first `limit` of them (all without one), from after `after` (the appointment and id of the last
     one a page showed) if given. The ones not yet re-appointed also need the apology letter
-    (the appointment moves only once). Those the SLA sweep forecast to fit until later are not
-    projected again (statistics.at_risk_candidates); the others are read and projected a page at
-    a time, nearest appointment first, until `limit` are found, so the list's cost follows what
-    it shows, not the open stock of the province."""
+    (the appointment moves only once). The SLA sweep's forecasts are read, not made again: those it
+    found to miss since their last change are shown with that forecast (a miss stays one until
+    the dossier changes; its figures are as of when it was made), those it forecast to fit until
+    later are left out (statistics.at_risk_candidates). Only the dossiers whose forecast is due
+    (changed since the sweep last looked, or past the instant their work stopped fitting) are
+    projected here, so that none is left out or shown on an old forecast while the worker catches
+    up. Candidates are read a page at a time, nearest appointment first, until `limit` are found:
+    the list's cost follows what it shows and the worker's backlog, not the open stock."""
     found: list[AtRisk] = []
     with rt.db.report_session() as s:
         forecaster = Forecaster(rt, s)
         while limit is None or len(found) < limit:
-            page = statistics.at_risk_candidates(s, scope, now, after=after, limit=AT_RISK_PAGE)
+            # What is still wanted in one read (most candidates are at risk: the stored misses).
+            size = AT_RISK_PAGE if limit is None else max(AT_RISK_PAGE, limit - len(found))
+            page = statistics.at_risk_candidates(s, scope, now, after=after, limit=size)
             found += _projected_to_miss(forecaster, page, now)
-            if len(page) < AT_RISK_PAGE:
+            if len(page) < size:
                 break
             after = (page[-1].appointment_at, page[-1].id)
     return found[:limit]
@@ -82,14 +89,28 @@ def at_risk(
 def _projected_to_miss(forecaster: Forecaster, dossiers, now: datetime) -> list[AtRisk]:
     found = []
     for dossier in dossiers:
+        if dossier.missed_forecast is not None:
+            stored = dossier.missed_forecast
+            found.append(
+                AtRisk(
+                    dossier,
+                    _reasons(dossier),
+                    Forecast.of_missed(stored, now),
+                    datetime.fromisoformat(stored["made_at"]),
+                )
+            )
+            continue
         if forecaster.paused(dossier):
             continue
         outlook = forecaster.of(dossier, now)
         if outlook.misses:
-            # Not yet re-appointed: the leader's apology letter is the next thing to do.
-            reasons = (CANNOT_FIT,) if dossier.re_appointed else (APOLOGY_DUE,)
-            found.append(AtRisk(dossier, reasons, outlook))
+            found.append(AtRisk(dossier, _reasons(dossier), outlook, now))
     return found
+
+
+def _reasons(dossier: statistics.OpenDossier) -> tuple[str, ...]:
+    # Not yet re-appointed: the leader's apology letter is the next thing to do.
+    return (CANNOT_FIT,) if dossier.re_appointed else (APOLOGY_DUE,)
 
 
 def apology_needed(rt: Runtime, session, dossier_id: int, now: datetime) -> Forecast | None:

@@ -109,6 +109,10 @@ class ProcessDefinitionRecord(Base):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+#: The open dossiers whose stored forecast misses their appointment (the at-risk list's index).
+MISSED = "completed_at IS NULL AND apology_check_at IS NULL AND missed_forecast IS NOT NULL"
+
+
 class DossierRecord(Base):
     __tablename__ = "dossier"
     __table_args__ = (
@@ -136,6 +140,14 @@ class DossierRecord(Base):
             "id",
             postgresql_where=text("completed_at IS NULL"),
             sqlite_where=text("completed_at IS NULL"),
+        ),
+        # ... and those of them the SLA sweep found missing their appointment since their last change.
+        Index(
+            "ix_dossier_missed_by_appointment",
+            "appointment_at",
+            "id",
+            postgresql_where=text(MISSED),
+            sqlite_where=text(MISSED),
         ),
     )
 
@@ -165,6 +177,11 @@ class DossierRecord(Base):
     # about (one request per appointment).
     apology_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     apology_requested_for: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The sweep's last forecast of a dossier it found will miss its appointment (Forecast.as_detail
+    # and when it was made), for the at-risk list to read instead of projecting again; trusted only
+    # while apology_check_at is None (a change since sets that to its instant). Deferred: no
+    # change of the dossier reads it.
+    missed_forecast: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), deferred=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     classification: Mapped[str | None] = mapped_column(String(10))
     margin_minutes: Mapped[int | None] = mapped_column(Integer)

@@ -233,24 +233,27 @@ def dossiers_to_forecast(session: Session, now: datetime, limit: int) -> list[Do
     return list(session.scalars(query))
 
 
-def record_forecast(session: Session, dossier_id: int, *, check_at: datetime | None) -> None:
-    """When the SLA sweep forecasts the dossier again: its bookkeeping, written beside the dossier's
-    optimistic version (a Core UPDATE, which the ORM does not version), so that a clerk's change to
-    the dossier never conflicts with it."""
+def record_forecast(
+    session: Session, dossier_id: int, *, check_at: datetime | None, missed: dict | None = None
+) -> None:
+    """When the SLA sweep forecasts the dossier again, and the forecast itself if it misses (what
+    the at-risk list shows): its bookkeeping, written beside the dossier's optimistic version (a
+    Core UPDATE, which the ORM does not version), so that a clerk's change to the dossier never
+    conflicts with it."""
     session.execute(
         update(DossierRecord.__table__)
         .where(DossierRecord.__table__.c.id == dossier_id)
-        .values(apology_check_at=check_at)
+        .values(apology_check_at=check_at, missed_forecast=missed)
     )
 
 
-def record_apology_request(session: Session, dossier_id: int, appointment_at: datetime) -> None:
-    """The leaders were asked about this appointment (one request per appointment); beside the
-    version, as record_forecast."""
+def record_apology_request(session: Session, dossier_id: int, appointment_at: datetime, missed: dict) -> None:
+    """The leaders were asked about this appointment (one request per appointment), with the
+    forecast that missed it; beside the version, as record_forecast."""
     session.execute(
         update(DossierRecord.__table__)
         .where(DossierRecord.__table__.c.id == dossier_id)
-        .values(apology_check_at=None, apology_requested_for=appointment_at)
+        .values(apology_check_at=None, apology_requested_for=appointment_at, missed_forecast=missed)
     )
 
 

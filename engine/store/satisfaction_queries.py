@@ -88,23 +88,26 @@ def by_procedure(session: Session, scope: Scope) -> list[SatisfactionRow]:
 
 
 def by_officer(session: Session, scope: Scope) -> list[SatisfactionRow]:
-    """An officer counts every rated dossier in which they completed at least one step."""
+    """An officer counts every rated dossier in which they completed at least one step. The pairs
+    (rating, officer) are read from the ratings in scope through the steps' dossier index, so the
+    cost follows the period's ratings, not every step ever completed (which a pairing of the
+    distinct officers of all dossiers first made PostgreSQL read whole for one procedure)."""
     r, w = SatisfactionRecord, WorkItemRecord
     handled = (
-        select(w.dossier_id, w.completed_by)
+        _in_scope(select(r.id.label("rating_id"), w.completed_by), scope)
+        .join(w, w.dossier_id == r.dossier_id)
         .where(w.state == WorkItemState.COMPLETED.value, w.completed_by.is_not(None))
         .distinct()
         .subquery()
     )
-    query = _in_scope(
+    query = (
         select(handled.c.completed_by, func.min(UserRecord.full_name), *_figures())
-        .join(handled, handled.c.dossier_id == r.dossier_id)
-        .outerjoin(UserRecord, UserRecord.username == handled.c.completed_by),
-        scope,
+        .select_from(handled)
+        .join(r, r.id == handled.c.rating_id)
+        .outerjoin(UserRecord, UserRecord.username == handled.c.completed_by)
+        .group_by(handled.c.completed_by)
     )
-    return sorted(
-        (_row(*row) for row in session.execute(query.group_by(handled.c.completed_by))), key=lambda row: row.label
-    )
+    return sorted((_row(*row) for row in session.execute(query)), key=lambda row: row.label)
 
 
 def total(session: Session, scope: Scope) -> SatisfactionRow:

@@ -168,6 +168,9 @@ class OpenDossier:
     appointment_at: datetime
     overrides: dict | None
     re_appointed: bool
+    # The SLA sweep's forecast that it misses (Forecast.as_detail, made_at), if one was made since
+    # the dossier last changed; None when its forecast is due.
+    missed_forecast: dict | None = None
     steps: list[OpenStep] = field(default_factory=list)
 
 
@@ -602,19 +605,38 @@ def dossiers(
             d.margin_minutes,
             d.channel,
         )
-        .where(bucket_condition(bucket, scope, now))
         .order_by(d.appointment_at.nulls_last(), d.id)
         .limit(limit)
     )
     if bucket in OPEN_AT_END and now < scope.end:
         # Nothing closes after now: those open at the end of a running period are the open ones,
-        # read in order from the open dossiers' appointment index.
-        query = query.where(d.completed_at.is_(None))
+        # read in order from the open dossiers' appointment index. Only the conditions that still
+        # select anything are given: the period's bounds, always true of an open dossier, made
+        # PostgreSQL expect a few rows and sort every overdue one instead of walking the index.
+        query = _of_procedure(query.where(among(d.unit_code, scope.units), _open_now_in(bucket, now)), scope)
+    else:
+        query = _in_scope(query.where(bucket_condition(bucket, scope, now)), scope)
     if after is not None:
         query = query.where(_after_in_appointment_order(*after, may_lack_one=bucket != "overdue"))
-    rows = session.execute(_in_scope(query, scope)).all()
+    rows = session.execute(query).all()
     procedures, units = definition_names(session, {r[2] for r in rows}), unit_names(session, {r[3] for r in rows})
     return [DossierLine(r[0], r[1], procedures[r[2]], units[r[3]], *r[4:]) for r in rows]
+
+
+def _open_now_in(bucket: str, now: datetime) -> ColumnElement[bool]:
+    """The condition of an open-stock figure (OPEN_AT_END) over the dossiers open now."""
+    d = DossierRecord
+    paused = _waiting_at(now)
+    past_appointment = and_(d.appointment_at.is_not(None), d.appointment_at < now)
+    return and_(
+        d.completed_at.is_(None),
+        {
+            "in_progress": ~paused,
+            "not_due": and_(~paused, ~past_appointment),
+            "overdue": and_(~paused, past_appointment),
+            "paused": paused,
+        }[bucket],
+    )
 
 
 def _after_in_appointment_order(appointment: datetime | None, dossier_id: int, *, may_lack_one: bool):
@@ -693,22 +715,28 @@ def at_risk_candidates(
     limit: int | None = None,
 ) -> list[OpenDossier]:
     """The open dossiers of the scope with their appointment ahead that may miss it now, by
-    appointment: all but those the SLA sweep last forecast to fit until a later instant
-    (`apology_check_at` ahead; any change to a dossier, or to its calendar, sets it back to the
-    change's instant). Without a worker running, that is every one of them; with it, those whose
-    forecast is due or misses. `after` (appointment, id) and `limit` read them a page at a time,
-    along the open dossiers' appointment index."""
+    appointment and id: those the SLA sweep forecast to miss since their last change (with that
+    forecast: `missed_forecast`), and those whose forecast is due (`apology_check_at` passed: any
+    change to a dossier, or to its calendar, sets it back to the change's instant; a forecast that
+    fits sets it to when it stops fitting). Without a worker running, that is every one of them.
+    `after` (appointment, id) and `limit` read them a page at a time. The two kinds are read
+    apart, each in order along its own index (the stored misses' partial index, migration 0035):
+    asked as one condition, PostgreSQL read every open dossier ahead and sorted them."""
     d = DossierRecord
     ahead = [
-        d.completed_at.is_(None),  # the partial index's condition: the open dossiers by appointment
         among(d.unit_code, scope.units),
         d.run_state.in_(OPEN_RUN_STATES),
         d.appointment_at > now,
-        or_(d.apology_check_at.is_(None), d.apology_check_at <= now),
     ]
     if after is not None:
-        ahead.append(or_(d.appointment_at > after[0], and_(d.appointment_at == after[0], d.id > after[1])))
-    return _open_with_steps(session, ahead, lambda query: _of_procedure(query, scope), limit=limit)
+        ahead.append(_after_in_appointment_order(*after, may_lack_one=False))
+    narrow = lambda query: _of_procedure(query, scope)  # noqa: E731
+    # The conditions of the partial indexes first: the open dossiers (by appointment), and among
+    # them those the sweep found missing their appointment.
+    stored = (d.completed_at.is_(None), d.apology_check_at.is_(None), d.missed_forecast.is_not(None), *ahead)
+    due = (d.completed_at.is_(None), d.apology_check_at <= now, *ahead)
+    found = _open_with_steps(session, stored, narrow, limit=limit) + _open_with_steps(session, due, narrow, limit=limit)
+    return sorted(found, key=lambda dossier: (dossier.appointment_at, dossier.id))[:limit]
 
 
 def open_dossiers_by_id(session: Session, ids) -> list[OpenDossier]:
@@ -732,6 +760,8 @@ def _open_with_steps(session: Session, conditions, narrow=lambda query: query, l
             d.appointment_at,
             d.overrides,
             d.re_appointment_reason.isnot(None),
+            d.apology_check_at,
+            d.missed_forecast,
         )
         .where(*conditions)
         .order_by(d.appointment_at, d.id)
@@ -739,7 +769,10 @@ def _open_with_steps(session: Session, conditions, narrow=lambda query: query, l
     )
     rows = session.execute(narrow(query)).all()
     procedures, units = definition_names(session, {r[2] for r in rows}), unit_names(session, {r[3] for r in rows})
-    found = {r[0]: OpenDossier(r[0], r[1], r[2], r[3], units[r[3]], procedures[r[2]], *r[4:]) for r in rows}
+    found = {
+        r[0]: OpenDossier(r[0], r[1], r[2], r[3], units[r[3]], procedures[r[2]], *r[4:9], _still_missed(*r[9:]))
+        for r in rows
+    }
     if not found:
         return []
     steps = select(w.dossier_id, w.element_id, w.name, w.due_at, w.budget_minutes, w.budget_group).where(
@@ -755,6 +788,11 @@ def _open_with_steps(session: Session, conditions, narrow=lambda query: query, l
         if dossier_id in found:
             found[dossier_id].steps.append(OpenStep(*step))
     return list(found.values())
+
+
+def _still_missed(check_at: datetime | None, missed: dict | None) -> dict | None:
+    """The stored forecast that missed, unless the dossier changed since (its forecast is due)."""
+    return missed if check_at is None else None
 
 
 @dataclass(frozen=True)

@@ -165,6 +165,58 @@ def test_the_at_risk_list_shows_the_same_forecast_and_its_reason(runtime, clock)
     assert risk.projected_finish == vn(2026, 3, 3, 9, 0) and risk.shortfall_minutes == 60
 
 
+def _no_projection(monkeypatch):
+    """Fail the test if the at-risk list projects a forecast itself instead of reading the sweep's."""
+
+    def projected(*args):
+        raise AssertionError("the at-risk list projected a forecast the sweep had stored")
+
+    monkeypatch.setattr(supervision.Forecaster, "of", projected)
+
+
+def test_the_at_risk_list_reads_the_sweeps_forecast_and_says_when_it_was_made(runtime, clock, monkeypatch):
+    add_units(runtime)
+    late = _start(runtime, ONE_DAY, "Trễ")
+    scope = statistics.Scope(frozenset({"00070"}), vn(2026, 3, 1, 0, 0), vn(2026, 3, 31, 0, 0))
+    clock.set(vn(2026, 3, 2, 11, 0))
+    [projected] = supervision.at_risk(runtime, scope, clock.now())  # not forecast yet: projected here
+    assert projected.forecast_at == clock.now()
+    assert sla.sweep(runtime)["apology"] == 1
+    clock.set(vn(2026, 3, 2, 14, 0))
+    with monkeypatch.context() as patched:
+        _no_projection(patched)
+        [stored] = supervision.at_risk(runtime, scope, clock.now())
+    # The sweep's figures as of 11:00, when it made them; the letter's deadline read against now.
+    assert stored.dossier.id == late.id and stored.reasons == (supervision.APOLOGY_DUE,)
+    assert stored.forecast_at == vn(2026, 3, 2, 11, 0)
+    assert stored.forecast == projected.forecast
+    assert (stored.remaining_minutes, stored.shortfall_minutes) == (360, 60)
+
+
+def test_a_dossier_changed_since_the_sweeps_forecast_is_projected_again(runtime, clock, monkeypatch):
+    """Its stored forecast is for what it was: until the sweep looks again the list projects it, and
+    a re-appointed dossier is forecast against its new appointment."""
+    add_units(runtime)
+    dossier = _start(runtime, ONE_DAY, "Đã hẹn lại")
+    scope = statistics.Scope(frozenset({"00070"}), vn(2026, 3, 1, 0, 0), vn(2026, 3, 31, 0, 0))
+    clock.set(vn(2026, 3, 2, 11, 0))
+    assert sla.sweep(runtime)["apology"] == 1
+    dossiers.reappoint_dossier(runtime, dossier.id, LEADER, vn(2026, 3, 3, 17, 0), "Chờ xác minh")
+    assert supervision.at_risk(runtime, scope, clock.now()) == []  # fits the new appointment
+    sla.sweep(runtime)
+    assert supervision.at_risk(runtime, scope, clock.now()) == []
+    clock.set(vn(2026, 3, 3, 16, 0))  # the step after reception is 4 hours late for the new one
+    _complete_current(runtime, dossier.id)
+    [changed] = supervision.at_risk(runtime, scope, clock.now())
+    assert changed.reasons == (supervision.CANNOT_FIT,) and changed.forecast_at == clock.now()
+    assert sla.sweep(runtime)["apology"] == 0  # the appointment moves only once
+    clock.set(vn(2026, 3, 3, 16, 30))
+    with monkeypatch.context() as patched:
+        _no_projection(patched)
+        [stored] = supervision.at_risk(runtime, scope, clock.now())
+    assert stored.reasons == (supervision.CANNOT_FIT,) and stored.forecast_at == vn(2026, 3, 3, 16, 0)
+
+
 def test_an_appointment_at_the_start_of_tomorrow_has_no_working_time_left_but_has_not_passed(runtime):
     """The evening before an 08:00 appointment the leader reads 'no working time left', not 'passed'."""
     add_units(runtime)

@@ -7,15 +7,21 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import timedelta
 
 import pytest
 from lxml import html
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from engine.domain import figures
 from engine.services import sla
+from engine.store.records import ProcessDefinitionRecord
 from engine.store.records import UserRecord
+from tests.conftest import vn
 from tests.engine.test_statistics import build_month
+from tests.engine.test_statistics import start
+from tests.engine.test_statistics import work
 from tests.web.browser import chromium  # noqa: F401  (fixture)
 from tests.web.browser import live_server
 from tests.web.browser import open_browser
@@ -245,6 +251,39 @@ def test_the_at_risk_list_shows_the_nearest_appointments_and_says_when_more_foll
     assert "(0 hồ sơ mỗi trang, theo hạn trả)" in text and month.not_due.code not in text
     after = html.fromstring(text).get_element_by_id("trang-sau").get("href")
     assert "trang-dau" in page(client, after)
+
+
+def test_the_at_risk_list_goes_on_page_by_page_in_appointment_order(client, month, web_rt, clock, monkeypatch):
+    """Six dossiers at risk, two a page: following "next page" gives each once, by appointment
+    (received at the same minute: by number), whether the sweep has forecast them or not yet."""
+    from web.supervise import views
+
+    now = clock.now()
+    with web_rt.db.read_session() as s:
+        five = s.scalar(select(ProcessDefinitionRecord).where(ProcessDefinitionRecord.key == "five_steps"))
+    clock.set(vn(2026, 3, 4, 10, 0))  # with the month's "Em": three received at once, two later
+    same_minute = [start(web_rt, five, name=f"Cùng giờ {n}") for n in range(2)]
+    clock.set(vn(2026, 3, 4, 11, 0))
+    later = [start(web_rt, five, name=f"Sau {n}") for n in range(3)]
+    clock.set(now)
+    sla.ask_for_apologies(web_rt)  # these five forecast by the worker, stored; one changed since:
+    clock.set(now + timedelta(minutes=5))
+    work(web_rt, later[-1], steps=1)
+    expected = [month.not_due.code] + [d.code for d in same_minute] + [d.code for d in later]
+
+    login(client, "giam_sat")
+    monkeypatch.setattr(views, "AT_RISK_SHOWN", 2)
+    pages, link = [], "/giam-sat/nguy-co"
+    while link:
+        text = page(client, link)
+        pages.append(list(table(text, "nguy-co")))
+        found = html.fromstring(text).xpath('//a[@id="trang-sau"]/@href')
+        link = found[0] if found else None
+    assert pages == [expected[0:2], expected[2:4], expected[4:6]]
+    stored = table(page(client, "/giam-sat/nguy-co"), "nguy-co")[month.not_due.code]
+    assert "Dự báo lúc 09:00 ngày 05/03/2026." in stored[6]
+    last = table(text, "nguy-co")[later[-1].code]
+    assert "Dự báo lúc" not in last[6] and last[5] == "Thẩm định"  # projected now, at its new step
 
 
 def test_a_drill_down_list_goes_on_page_by_page_from_the_last_one_shown(client, month, monkeypatch):

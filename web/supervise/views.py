@@ -12,7 +12,6 @@ from flask import jsonify
 from flask import render_template
 from flask import request
 from flask import url_for
-from flask_babel import gettext
 from flask_login import current_user
 
 from engine.domain import figures
@@ -24,6 +23,7 @@ from web.display import CHANNEL_LABELS
 from web.display import CLASSIFICATION_LABELS
 from web.display import STATUS_LABELS_VI
 from web.i18n import current_language
+from web.i18n import gettext
 from web.refusals import engine_messages
 from web.security import supervisor_required
 from web.supervise import bp
