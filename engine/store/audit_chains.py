@@ -81,7 +81,7 @@ def append_after_seen(
         return bool(found.scalar())  # no row: nothing inserted
     if connection.execute(_MOVE_SEEN_HEAD, row).rowcount != 1:
         return False
-    connection.execute(insert(_EVENTS), events)
+    _insert_events(connection, events)
     return True
 
 
@@ -136,7 +136,32 @@ def append_events(session: Session, heads: dict[int, ChainHead], events: list[di
         return
     if heads:
         update_heads(session, heads)
-    connection.execute(insert(_EVENTS), events)
+    _insert_events(connection, events)
+
+
+#: Up to this many events go in one multi-row INSERT (11 parameters each, well under SQLite's
+#: 32,766); a larger batch (a worker's sweep) is sent as one executemany.
+_EVENTS_AT_ONCE = 64
+
+
+def _insert_events(connection, events: list[dict]) -> None:
+    """The events in one INSERT ... VALUES of as many rows, built once per number of rows: as an
+    executemany, a step's two or three events cost SQLAlchemy's Python three times the statement's."""
+    if len(events) > _EVENTS_AT_ONCE:
+        connection.execute(insert(_EVENTS), events)
+        return
+    connection.execute(_insert_rows(len(events)), _params({}, events))
+
+
+@functools.lru_cache(maxsize=_EVENTS_AT_ONCE)
+def _insert_rows(events: int) -> TextClause:
+    rows = ", ".join("(" + ", ".join(f":{name}_{i}" for name in _EVENT_COLUMNS) + ")" for i in range(events))
+    statement = text(f"INSERT INTO audit_event ({', '.join(_EVENT_COLUMNS)}) VALUES {rows}")
+    return statement.bindparams(*_event_bindparams(events))
+
+
+def _event_bindparams(events: int) -> list:
+    return [bindparam(f"{name}_{i}", type_=_EVENTS.c[name].type) for i in range(events) for name in _EVENT_COLUMNS]
 
 
 #: An event row's columns, as engine.services.audit writes them.
@@ -165,9 +190,7 @@ def _insert_moving_head(events: int, *, checked: bool) -> TextClause:
         f"WHERE chain_key = :key{head_from} RETURNING chain_key) "
         f"INSERT INTO audit_event ({columns}) {events_from} RETURNING (SELECT count(*) FROM moved_head)"
     )
-    return statement.bindparams(
-        *(bindparam(f"{name}_{i}", type_=_EVENTS.c[name].type) for i in range(events) for name in _EVENT_COLUMNS)
-    )
+    return statement.bindparams(*_event_bindparams(events))
 
 
 def _params(head: dict, events: list[dict]) -> dict:
