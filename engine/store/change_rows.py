@@ -24,7 +24,6 @@ from sqlalchemy import inspect
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm import make_transient
 from sqlalchemy.orm import make_transient_to_detached
 
 from engine.domain.errors import LostRace
@@ -168,12 +167,13 @@ def _mark_inserted(session: Session, item: WorkItemRecord, item_id: int) -> None
 
 
 def _mark_written(session: Session, obj, *, version: int) -> None:
-    """The object as if just loaded from its row (no history left for a flush to write)."""
-    session.expunge(obj)
-    make_transient(obj)
-    obj.version = version
-    make_transient_to_detached(obj)
-    session.add(obj)
+    """The object as if just loaded from its row (no history left for a flush to write), as the
+    ORM's own flush leaves it. `_commit_all` is what the flush calls (SQLAlchemy is pinned); the
+    public way round, expunging the object and adding it back detached, cost a third of this
+    module's time in the session's cascades."""
+    state = inspect(obj)
+    state.dict["version"] = version  # set without history: the row already holds it
+    state._commit_all(state.dict, session.identity_map)
 
 
 _INSERTED = tuple(column.key for column in _STEPS.columns if column.key not in ("id", "version"))
