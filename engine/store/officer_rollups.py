@@ -12,6 +12,8 @@ counts, so that one procedure's KPIs are read from daily rows like everyone's.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections import defaultdict
 from datetime import date
 from datetime import datetime
@@ -27,6 +29,7 @@ from sqlalchemy.orm import Session
 from engine.domain import kpi
 from engine.domain.decisions import SUPPLEMENT_DECISIONS
 from engine.domain.model import WorkItemState
+from engine.store import change_rows
 from engine.store.among import among
 from engine.store.records import AuditEventRecord
 from engine.store.records import DossierRecord
@@ -66,7 +69,11 @@ def record_step_completed(session: Session, item: WorkItemRecord) -> None:
         "month": day.replace(day=1),
         **{column: counts.get(column, 0) for column in _STEP_COUNTED},
     }
-    session.connection().execute(_UPSERT_STEP, params)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":  # in the rows' statement, its parameters named apart
+        change_rows.with_rows(session, _upsert_step_after, {f"{name}{_APART}": value for name, value in params.items()})
+    else:
+        connection.execute(_UPSERT_STEP, params)
 
 
 def record_return(session: Session, unit_code: str, caused_by: str | None, at: datetime, dossier_id: int) -> None:
@@ -150,7 +157,7 @@ _UPSERT = _upsert(":dossiers")
 _STEP_COUNTED = [c for c in kpi.COLUMNS if c != "dossiers"]
 
 
-def _upsert_step():
+def _upsert_step(after: str | None = None, *, apart: bool = False):
     """The upsert of a completed step's eight rows (officer and unit, day and month, every procedure
     and the dossier's own version, read in the statement) in one statement. A row's dossier counts
     when no other step of it in the unit was completed before, by this officer (their row) or by
@@ -179,13 +186,30 @@ def _upsert_step():
         for grain, day in ((DAY, ":day"), (MONTH, ":month"))
         for who in (officer, "''")
     ]
-    return text(
-        f"INSERT INTO officer_rollup (definition_id, grain, day, unit_code, username, {', '.join(kpi.COLUMNS)}) "
-        f"VALUES {', '.join(rows)} " + _ADD_ON_CONFLICT
-    ).bindparams(bindparam("day", type_=Date()), bindparam("month", type_=Date()))
+    columns = f"definition_id, grain, day, unit_code, username, {', '.join(kpi.COLUMNS)}"
+    sql = f"INSERT INTO officer_rollup ({columns}) VALUES {', '.join(rows)} {_ADD_ON_CONFLICT}"
+    if not apart:
+        return text(sql).bindparams(bindparam("day", type_=Date()), bindparam("month", type_=Date()))
+    if after is not None:  # a WITH of engine.store.change_rows' statement, run once `after` has
+        rows_sql = (
+            f"SELECT * FROM (VALUES {', '.join(rows)}) AS step_row ({columns}) WHERE EXISTS (SELECT FROM {after})"
+        )
+        sql = f"INSERT INTO officer_rollup ({columns}) {rows_sql} {_ADD_ON_CONFLICT} RETURNING definition_id"
+    # Its parameters named apart from the rows' there (one named like a column would join an UPDATE's SET).
+    sql = re.sub(r"(?<![:\w]):(\w+)", rf":\1{_APART}", sql)
+    return text(sql).bindparams(bindparam(f"day{_APART}", type_=Date()), bindparam(f"month{_APART}", type_=Date()))
 
 
+#: The suffix of the step upsert's parameters where it runs with the change's rows.
+_APART = "_kpi"
 _UPSERT_STEP = _upsert_step()
+
+
+@functools.lru_cache(maxsize=8)
+def _upsert_step_after(after: str | None):
+    """The step's upsert as engine.store.change_rows runs it: after the WITH `after` of the
+    change's rows' statement on PostgreSQL, or on its own (None)."""
+    return _upsert_step(after, apart=True)
 
 
 # -- read -------------------------------------------------------------------------------------------------
