@@ -9,7 +9,9 @@ gateway, a non-interrupting boundary timer).
 (c) the same on PostgreSQL when MOTCUA_BENCH_POSTGRES_URL / MOTCUA_TEST_POSTGRES_URL is reachable;
 (d) what keeping the dashboard's daily rollups in the change's transaction costs in (b) and (c):
     their share of the starts' and completions' time (`rollups_share_pct`), and the officers' KPI
-    row each completed step adds (`kpi_share_pct`);
+    row each completed step adds (`kpi_share_pct`; on PostgreSQL its upsert runs inside the
+    statement that writes the change's rows, engine.store.change_rows, so there the share is only
+    the Python that queues it);
 (e) per completion on each database: round trips (statements, BEGIN, COMMIT), this process's CPU
     and PostgreSQL's backends' CPU;
 (f) (b) again with no workflow kept in memory between changes (engine.bpmn.run_cache; here every

@@ -13,10 +13,14 @@ written. Everything else a change adds (pauses, outbox rows, results) is left to
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from collections.abc import Sequence
 from typing import cast
 
 from sqlalchemy import Table
+from sqlalchemy import TextClause
 from sqlalchemy import bindparam
+from sqlalchemy import event
 from sqlalchemy import exists
 from sqlalchemy import func
 from sqlalchemy import insert
@@ -24,9 +28,6 @@ from sqlalchemy import inspect
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm import make_transient
-from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from engine.domain.errors import LostRace
@@ -39,9 +40,36 @@ _TABLES: dict[type, Table] = {record: cast(Table, record.__table__) for record i
 _STEPS = _TABLES[WorkItemRecord]
 
 
+#: An upsert that goes with the change's rows: `statement(after)` builds it to run after the WITH
+#: named `after` in the rows' one statement (PostgreSQL), or on its own when `after` is None.
+Upsert = tuple[Callable[[str | None], TextClause], dict]
+_WITH_ROWS_KEY = "motcua_with_rows"
+
+
+def with_rows(session: Session, statement: Callable[[str | None], TextClause], params: dict) -> None:
+    """Run an upsert with the change's rows (the officers' KPI rows of a completed step): on
+    PostgreSQL inside their one statement, one round trip less, its rows locked only from then
+    until the commit. Its parameters must be named apart from the rows' (`status_u0`, `task_id_i0`)
+    and from every column (one named like a column would join an UPDATE's SET)."""
+    session.info.setdefault(_WITH_ROWS_KEY, []).append((statement, params))
+
+
+@event.listens_for(Session, "before_commit")
+def _write_left_upserts(session: Session) -> None:
+    """Upserts of a change that wrote no rows through `write` are not lost: they run before its commit."""
+    if session.info.get(_WITH_ROWS_KEY):
+        _run_alone(session.connection(), session.info.pop(_WITH_ROWS_KEY))
+
+
+def _run_alone(connection, upserts: list[Upsert]) -> None:
+    for statement, params in upserts:
+        connection.execute(statement(None), params)
+
+
 def write(session: Session) -> None:
     """Write the session's changed dossiers and work items, and its new work items of dossiers
-    already stored; the session's flush then writes the rest."""
+    already stored, with the upserts that go with them (`with_rows`); the session's flush then
+    writes the rest."""
     changed = [obj for obj in session.dirty if isinstance(obj, _WRITTEN)]
     added = [obj for obj in session.new if isinstance(obj, WorkItemRecord) and obj.dossier_id is not None]
     added.sort(key=lambda obj: inspect(obj).insert_order or 0)  # ids in the order the steps were created
@@ -49,13 +77,16 @@ def write(session: Session) -> None:
     changed.sort(key=lambda obj: (isinstance(obj, WorkItemRecord), obj.id))
     updates = [(obj, _changed_columns(obj)) for obj in changed]
     updates = [(obj, columns) for obj, columns in updates if columns]
+    upserts: list[Upsert] = session.info.pop(_WITH_ROWS_KEY, [])
     if not updates and not added:
+        if upserts:
+            _run_alone(session.connection(), upserts)
         return
     portal_changes.collect(session)  # what the portal must hear of, read from the history written here
     inserts = [(item, tuple(key for key in _INSERTED if key in item.__dict__)) for item in added]
     connection = session.connection()
-    if connection.dialect.name == "postgresql" and len(updates) + len(inserts) > 1:
-        new_ids = _write_at_once(connection, updates, inserts)
+    if connection.dialect.name == "postgresql" and len(updates) + len(inserts) + len(upserts) > 1:
+        new_ids = _write_at_once(connection, updates, inserts, upserts)
     else:
         for obj, columns in updates:
             if connection.execute(_update_of(type(obj), columns), _update_params(obj, columns)).rowcount != 1:
@@ -64,10 +95,13 @@ def write(session: Session) -> None:
             connection.execute(_insert_of(columns), _insert_params(item, columns)).scalar_one()
             for item, columns in inserts
         ]
-    for obj, _columns in updates:
-        _mark_written(session, obj, version=obj.version + 1)
-    for (item, columns), item_id in zip(inserts, new_ids, strict=True):
-        _mark_inserted(session, item, item_id, columns)
+        _run_alone(connection, upserts)
+    written: list[tuple[object, dict[str, object]]] = [(obj, {"version": obj.version + 1}) for obj, _columns in updates]
+    written += [
+        (item, {**dict(_left_to_defaults(columns)), "id": item_id, "version": 1})
+        for (item, columns), item_id in zip(inserts, new_ids, strict=True)
+    ]
+    _mark_written(session, written)
 
 
 def _changed_columns(obj) -> tuple[str, ...]:
@@ -90,15 +124,18 @@ def _lost_race() -> LostRace:
     return LostRace("someone else changed this dossier at the same moment; reload and try again")
 
 
-def _write_at_once(connection, updates: list, inserts: list) -> list[int]:
+def _write_at_once(connection, updates: list, inserts: list, upserts: list[Upsert]) -> list[int]:
     """PostgreSQL: every row of the change in one statement (data-modifying WITHs), one round
-    trip instead of one per row. Each UPDATE still checks its row's version: when one missed, the
-    others' writes are rolled back with the change (LostRace)."""
+    trip instead of one per row, its upserts last. Each UPDATE still checks its row's version:
+    when one missed, the others' writes are rolled back with the change (LostRace)."""
     shape = (
         tuple((type(obj), columns) for obj, columns in updates),
         tuple(columns for _item, columns in inserts),
+        tuple(statement for statement, _params in upserts),
     )
     params: dict = {}
+    for _statement, upsert_params in upserts:
+        params.update(upsert_params)
     for n, (obj, columns) in enumerate(updates):
         params.update(_update_params(obj, columns, f"_u{n}"))
     for n, (item, columns) in enumerate(inserts):
@@ -159,18 +196,12 @@ def _at_once(shape: tuple):
         ctes.append(insert(table).from_select(keys, row).returning(table.c.id).cte(f"inserted_{n}"))
     counts = [select(func.count()).select_from(cte).scalar_subquery() for cte in updated]
     ids = [select(cte.c.id).scalar_subquery() for cte in ctes[len(updated) :]]
-    return select(*counts, *ids).add_cte(*ctes)
-
-
-def _mark_inserted(session: Session, item: WorkItemRecord, item_id: int, columns: tuple[str, ...]) -> None:
-    session.expunge(item)
-    item.id, item.version = item_id, 1
-    make_transient_to_detached(item)
-    # What the INSERT left to the columns' defaults is known: the reply reading the new step
-    # (its claim and completion columns) would otherwise load the row back in a query of its own.
-    for key, value in _left_to_defaults(columns):
-        set_committed_value(item, key, value)
-    session.add(item)
+    # The upserts after the rows, each after the one before: the order of separate statements.
+    upserts: list = []
+    for n, statement in enumerate(shape[2]):
+        after = upserts[-1].name if upserts else ctes[-1].name
+        upserts.append(statement(after).columns().cte(f"upserted_{n}"))
+    return select(*counts, *ids).add_cte(*ctes, *upserts)
 
 
 @functools.lru_cache(maxsize=64)
@@ -201,13 +232,27 @@ def null_unset_columns(obj) -> None:
             setattr(obj, column.key, None)
 
 
-def _mark_written(session: Session, obj, *, version: int) -> None:
-    """The object as if just loaded from its row (no history left for a flush to write)."""
-    session.expunge(obj)
-    make_transient(obj)
-    obj.version = version
-    make_transient_to_detached(obj)
-    session.add(obj)
+def _mark_written(session: Session, written: Sequence[tuple[object, dict]]) -> None:
+    """The objects as the ORM's own flush leaves them once their rows are written: persistent
+    (the new ones with their ids), no history left for a flush to write, and expired again if
+    the transaction rolls back. `_register_persistent` is the flush's own step (SQLAlchemy is
+    pinned); the public way round, expunging each object and adding it back detached, cost a
+    third of this module's time in the session's cascades."""
+    states = set()
+    for obj, values in written:
+        state = inspect(obj)
+        state.dict.update(values)  # without history: the rows already hold them
+        states.add(state)
+    session._register_persistent(states)
+    for obj, values in written:
+        if "id" in values:  # a new row: a default it was not given loads from it when asked
+            unset = [key for key in _DEFAULTED if key not in inspect(obj).dict]  # server or computed defaults
+            if unset:
+                session.expire(obj, unset)
 
 
+#: A new step's columns the database may fill in: the others are NULL when not given.
+_DEFAULTED = tuple(
+    column.key for column in _STEPS.columns if column.default is not None or column.server_default is not None
+)
 _INSERTED = tuple(column.key for column in _STEPS.columns if column.key not in ("id", "version"))
