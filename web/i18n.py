@@ -20,6 +20,7 @@ from flask import request
 from flask import session
 from flask import url_for
 from flask_babel import Babel
+from flask_babel import get_locale
 from flask_babel import get_translations
 
 LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
@@ -93,11 +94,14 @@ def choose(code: str):
 def _catalogue():
     """The request's catalogue, looked up once per request for the templates: Flask-Babel's own
     lookup walks several context locals on each call (about 30 µs a text), and a province's lists
-    translate a few thousand texts a page."""
-    found = g.get("motcua_catalogue")
-    if found is None:
-        found = g.motcua_catalogue = get_translations()
-    return found
+    translate a few thousand texts a page. Kept with the locale it was found for: inside
+    `force_locale` (a paper in Vietnamese during an English request) Flask-Babel sets another
+    locale object, and the catalogue is looked up again, and again once the block restores it."""
+    locale = get_locale()  # a few attribute reads: the catalogue's own lookup is the cost
+    kept = g.get("motcua_catalogue")
+    if kept is None or kept[0] is not locale:
+        kept = g.motcua_catalogue = (locale, get_translations())
+    return kept[1]
 
 
 def gettext(text: str, **variables) -> str:

@@ -10,8 +10,12 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
+from flask import render_template_string
+from flask import session
+from flask_babel import force_locale
 
 from tests.web.conftest import login
+from web.i18n import gettext
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 CATALOGUE = WEB / "translations" / "en" / "LC_MESSAGES" / "messages.po"
@@ -156,3 +160,15 @@ def test_no_page_text_written_in_python_escapes_the_english_catalogue():
         and str(p.relative_to(WEB)) not in STAYS_VIETNAMESE
     ]
     assert [line for path in sources for line in _untranslatable_literals(path, catalogue)] == []
+
+
+def test_a_text_translated_inside_force_locale_is_in_the_forced_language_and_after_it_in_the_users(app):
+    heading = '{{ _("Hồ sơ có nguy cơ trễ hẹn") }}'
+    with app.test_request_context("/"):
+        session["lang"] = "en"  # the user chose English
+        before = render_template_string(heading)
+        with force_locale("vi"):  # a document that stays Vietnamese in every interface language
+            forced = (render_template_string(heading), gettext("Hồ sơ có nguy cơ trễ hẹn"))
+        after = render_template_string(heading)
+    assert forced == ("Hồ sơ có nguy cơ trễ hẹn", "Hồ sơ có nguy cơ trễ hẹn")
+    assert before == after != "Hồ sơ có nguy cơ trễ hẹn"
