@@ -184,17 +184,11 @@ def bucket_condition(bucket: str, scope: Scope, now: datetime) -> ColumnElement[
     finished_in_period = and_(d.completed_at >= scope.start, d.completed_at < scope.end)
     # Nothing finishes after now, so "not finished before the end" also reads an ongoing period.
     open_at_end = and_(d.received_at < scope.end, or_(d.completed_at.is_(None), d.completed_at >= scope.end))
-    paused = _waiting_at(as_of)
-    in_progress = and_(open_at_end, ~paused)
-    past_appointment = and_(d.appointment_at.is_not(None), d.appointment_at < as_of)
     received = and_(d.received_at >= scope.start, d.received_at < scope.end)
     conditions = {
         "carried_over": and_(d.received_at < scope.start, or_(d.completed_at.is_(None), d.completed_at >= scope.start)),
         "received": received,
-        "in_progress": in_progress,
-        "not_due": and_(in_progress, ~past_appointment),
-        "overdue": and_(in_progress, past_appointment),
-        "paused": and_(open_at_end, paused),
+        **_open_stock(open_at_end, as_of),
         "done": and_(finished_in_period, d.classification.in_(CLASSIFICATIONS)),
         "withdrawn_stopped": and_(finished_in_period, d.classification.is_(None)),
     }
@@ -625,18 +619,22 @@ def dossiers(
 
 def _open_now_in(bucket: str, now: datetime) -> ColumnElement[bool]:
     """The condition of an open-stock figure (OPEN_AT_END) over the dossiers open now."""
+    return _open_stock(DossierRecord.completed_at.is_(None), now)[bucket]
+
+
+def _open_stock(open_then: ColumnElement[bool], as_of: datetime) -> dict[str, ColumnElement[bool]]:
+    """The open-stock figures (OPEN_AT_END) among the dossiers `open_then` (open at a period's
+    end, or open now), as of the instant `as_of`: written once for the counts and the lists."""
     d = DossierRecord
-    paused = _waiting_at(now)
-    past_appointment = and_(d.appointment_at.is_not(None), d.appointment_at < now)
-    return and_(
-        d.completed_at.is_(None),
-        {
-            "in_progress": ~paused,
-            "not_due": and_(~paused, ~past_appointment),
-            "overdue": and_(~paused, past_appointment),
-            "paused": paused,
-        }[bucket],
-    )
+    paused = _waiting_at(as_of)
+    in_progress = and_(open_then, ~paused)
+    past_appointment = and_(d.appointment_at.is_not(None), d.appointment_at < as_of)
+    return {
+        "in_progress": in_progress,
+        "not_due": and_(in_progress, ~past_appointment),
+        "overdue": and_(in_progress, past_appointment),
+        "paused": and_(open_then, paused),
+    }
 
 
 def _after_in_appointment_order(appointment: datetime | None, dossier_id: int, *, may_lack_one: bool):
