@@ -56,6 +56,8 @@ from engine.store import migrate  # noqa: E402
 from engine.store import officer_rollups  # noqa: E402
 from engine.store import open_stock  # noqa: E402
 from engine.store import rollups  # noqa: E402
+from engine.store import satisfaction_queries  # noqa: E402
+from engine.store import satisfaction_rollups  # noqa: E402
 from engine.store import statistics  # noqa: E402
 from engine.store.database import Database  # noqa: E402
 from engine.store.records import AuditEventRecord  # noqa: E402
@@ -500,6 +502,7 @@ def pg_fill(rt: Runtime, n: int) -> list[str]:
         conn.execute(text(STEPS_SQL))
         conn.execute(text(RATINGS_SQL), {"now": PG_NOW})
         conn.execute(text("DROP TABLE bench_first_step"))
+        satisfaction_rollups.rebuild(conn)
         # Every open dossier's apology forecast is due, as after a change (the worker's sweep below).
         conn.execute(
             text(
@@ -555,12 +558,14 @@ def reuse(rt: Runtime, n: int) -> list[str]:
             rollups.rebuild(conn)
             open_stock.rebuild(conn)
             officer_rollups.rebuild(conn)
+            satisfaction_rollups.rebuild(conn)
         with rt.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
     with rt.db.engine.begin() as conn:  # a database filled before the fill rated any dossier
         rated = conn.execute(text("SELECT EXISTS (SELECT 1 FROM satisfaction)")).scalar_one()
         if not rated:
             conn.execute(text(RATINGS_SQL), {"now": PG_NOW})
+            satisfaction_rollups.rebuild(conn)
     communes = [u.code for u in units_of_province("ha_noi") if u.kind == "commune"]
     if forecast_as_the_worker(rt, communes):  # a migration made their forecasts due
         with rt.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -568,6 +573,7 @@ def reuse(rt: Runtime, n: int) -> list[str]:
     if not rated:
         with rt.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE satisfaction"))
+            conn.execute(text("VACUUM ANALYZE satisfaction_rollup"))
     return communes
 
 
@@ -801,6 +807,7 @@ def pg_period(rt: Runtime, scope: statistics.Scope, rounds: int, pages: Pages) -
         lambda: supervision.officer_kpis(rt, replace(scope, procedure=busiest)), max(3, rounds // 4)
     )
     assert 0 < sum(r.steps_done for r in one.officers) <= sum(r.steps_done for r in kpis.officers)
+    satisfaction_direct_s = satisfaction_as_read_from_the_ratings(rt, scope, kpis)
     p50, p95 = percentiles(board_times)
     return {
         "page_p50_ms": round(percentiles(page_times)[0], 1),
@@ -821,6 +828,8 @@ def pg_period(rt: Runtime, scope: statistics.Scope, rounds: int, pages: Pages) -
         "kpi_officers": len(kpis.officers),
         "kpi_one_procedure_p95_ms": round(percentiles(one_times)[1], 1),
         "kpi_one_procedure_vs_all": round(percentiles(one_times)[1] / percentiles(kpi_times)[1], 2),
+        # What the satisfaction rollup replaces: each rating in the period read with its steps.
+        "kpi_satisfaction_from_ratings_ms": round(satisfaction_direct_s * 1000, 1),
         # What the rollups replace: the tables' count over the dossiers.
         "direct_sql_ms": round(direct_s * 1000, 1),
         "ratio_vs_direct_sql": round(direct_s * 1000 / percentiles(table_times)[1], 1),
@@ -829,6 +838,20 @@ def pg_period(rt: Runtime, scope: statistics.Scope, rounds: int, pages: Pages) -
         "overdue": rolled.summary.overdue,
         "carried_over": rolled.summary.carried_over,
     }
+
+
+def satisfaction_as_read_from_the_ratings(rt: Runtime, scope: statistics.Scope, kpis) -> float:
+    """Seconds to read the officers' satisfaction from the period's ratings and their steps (the KPI
+    page's way before its daily rows), checked equal to what the page showed from the rows."""
+    with rt.db.report_session() as s:
+        t0 = time.perf_counter()
+        rated = satisfaction_queries.by_officer(s, scope)
+        elapsed = time.perf_counter() - t0
+    means = {row.key: round(sum(row.mean.values()) / len(row.mean), 2) for row in rated if row.ratings}
+    shown = {row.key: row.satisfaction for row in kpis.officers}
+    assert shown == {key: means.get(key) for key in shown}, "the satisfaction rollup and the ratings disagree"
+    assert any(value is not None for value in shown.values())
+    return elapsed
 
 
 def open_stock_read(rt: Runtime, scope: statistics.Scope) -> tuple[int, int]:

@@ -58,6 +58,7 @@ from engine.store import officer_rollups
 from engine.store import open_stock
 from engine.store import repositories
 from engine.store import rollups
+from engine.store import satisfaction_rollups
 from engine.store import sequences
 from engine.store.database import Session
 from engine.store.records import DossierRecord
@@ -1031,7 +1032,8 @@ def _keep_saved(rt: Runtime, dossier: DossierRecord, run: runner.Run) -> None:
 
 def close_item(s: Session, item: WorkItemRecord, actor: Actor, now: datetime, data, calendar) -> None:
     """The step is done: who, when, with what, how it stood against its due time, how long it took
-    in working time; the officers' KPIs count it in the same transaction."""
+    in working time; the officers' KPIs, and the rating of a rated dossier, count it in the same
+    transaction."""
     item.state, item.completed_at, item.completed_by = WorkItemState.COMPLETED.value, now, actor.username
     item.on_behalf_of = actor.on_behalf_of or item.on_behalf_of
     item.outcome = dict(data or {})
@@ -1041,6 +1043,7 @@ def close_item(s: Session, item: WorkItemRecord, actor: Actor, now: datetime, da
         verdict, margin = deadlines.classify(calendar, item.due_at, now)
         item.classification, item.margin_minutes = verdict.value, margin
     officer_rollups.record_step_completed(s, item)
+    satisfaction_rollups.record_step_completed(s, item)  # last: nothing may chain after it (its docstring)
 
 
 def _dossier_code(rt: Runtime, s: Session, unit: UnitRecord, received: datetime, calendar) -> str:

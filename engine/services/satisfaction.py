@@ -11,6 +11,7 @@ from engine.domain.errors import NotFound
 from engine.domain.model import DossierStatus
 from engine.services.runtime import Runtime
 from engine.store import citizen_queries
+from engine.store import satisfaction_rollups
 from engine.store.citizen_records import SatisfactionRecord
 
 CRITERIA = ("time", "attitude", "information", "result")
@@ -61,17 +62,17 @@ def rate(rt: Runtime, code: str, scores: dict[str, int], comment: str | None = N
                 raise InvalidAction("dossier %(code)s has no result to rate yet", code=code)
             if citizen_queries.is_rated(s, dossier.id):
                 raise _already_rated(code)
-            s.add(
-                SatisfactionRecord(
-                    dossier_id=dossier.id,
-                    unit_code=dossier.unit_code,
-                    procedure_code=dossier.procedure_code,
-                    definition_id=dossier.definition_id,
-                    comment=comment,
-                    rated_at=rt.clock.now(),
-                    **{f"{criterion}_score": scores[criterion] for criterion in CRITERIA},
-                )
+            rating = SatisfactionRecord(
+                dossier_id=dossier.id,
+                unit_code=dossier.unit_code,
+                procedure_code=dossier.procedure_code,
+                definition_id=dossier.definition_id,
+                comment=comment,
+                rated_at=rt.clock.now(),
+                **{f"{criterion}_score": scores[criterion] for criterion in CRITERIA},
             )
+            s.add(rating)
+            satisfaction_rollups.record_rating(s, rating)
     except citizen_queries.DuplicateRow as race:  # two submissions at once: the unique dossier_id keeps one
         raise _already_rated(code) from race
 

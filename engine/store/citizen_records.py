@@ -8,9 +8,11 @@ the service (satisfaction)."""
 
 from __future__ import annotations
 
+from datetime import date
 from datetime import datetime
 
 from sqlalchemy import JSON
+from sqlalchemy import Date
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import Integer
@@ -130,6 +132,30 @@ class SatisfactionRecord(Base):
     result_score: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
     rated_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class SatisfactionRollupRecord(Base):
+    """The ratings summed per local day ('d') and month ('m') of the rating, the dossier's commune
+    and officer (user name; '' the commune's own, each rating once), for every procedure
+    (definition_id 0) and per template version, kept by engine.store.satisfaction_rollups in the
+    transaction of each change that moves them."""
+
+    __tablename__ = "satisfaction_rollup"
+
+    definition_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), primary_key=True)
+    ratings: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    satisfied_time: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    satisfied_attitude: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    satisfied_information: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    satisfied_result: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    score_time: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    score_attitude: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    score_information: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    score_result: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 def held(session: Session, id_number: str) -> list[tuple[CitizenDocumentRecord, AttachmentRecord, str]]:

@@ -15,7 +15,7 @@ from engine.domain import kpi
 from engine.domain.model import WorkItemState
 from engine.store import officer_rollups
 from engine.store import rollups
-from engine.store import satisfaction_queries
+from engine.store import satisfaction_rollups
 from engine.store import statistics
 from engine.store.records import AuditEventRecord
 from engine.store.records import DossierRecord
@@ -100,18 +100,38 @@ class EventLine:
 
 def _add_satisfaction(session: Session, scope: Scope, officers: dict[str, kpi.Kpi], units: dict[str, kpi.Kpi]) -> None:
     """Citizens' ratings beside the figures (Decision 766's four criteria, each 0-2): the mean score
-    of the dossiers rated in the period that an officer completed a step of, and of each commune's."""
-    for rated in satisfaction_queries.by_officer(session, scope):
-        if rated.key in officers:
-            officers[rated.key].satisfaction = _mean_score(rated)
-    for rated in satisfaction_queries.by_commune(session, scope):
-        if rated.key in units:
-            units[rated.key].satisfaction = _mean_score(rated)
+    of the dossiers rated in the period that an officer completed a step of, and of each commune's;
+    read from their daily rows (engine.store.satisfaction_rollups), as the other figures."""
+    cells = satisfaction_rollups.window(
+        session,
+        scope.units,
+        rollups.local_day(scope.start),
+        rollups.local_day(scope.end),
+        statistics.definition_ids(scope.procedure) if scope.procedure else None,
+    )
+    by_officer: dict[str, list[int]] = {}
+    for (unit, username), counts in cells.items():
+        if username == satisfaction_rollups.UNIT:
+            if unit in units:
+                units[unit].satisfaction = mean_score(counts)
+            continue
+        sums = by_officer.setdefault(username, [0] * len(counts))
+        for i, n in enumerate(counts):
+            sums[i] += n
+    for username, counts in by_officer.items():
+        if username in officers:
+            officers[username].satisfaction = mean_score(counts)
 
 
-def _mean_score(row: satisfaction_queries.SatisfactionRow) -> float | None:
-    means = [m for m in row.mean.values() if m is not None]
-    return round(sum(means) / len(means), 2) if means else None
+def mean_score(counts: list[int]) -> float | None:
+    """The mean score (0-2) over the four criteria of rows summed in satisfaction_rollups.COLUMNS
+    order; None without ratings."""
+    ratings = counts[0]
+    if not ratings:
+        return None
+    scores = counts[1 + len(satisfaction_rollups.CRITERIA) :]
+    means = [score / ratings for score in scores]
+    return round(sum(means) / len(means), 2)
 
 
 def officer_steps(

@@ -11,6 +11,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from engine.domain.model import WorkItemState
+from engine.store import satisfaction_rollups
 from engine.store.citizen_records import SatisfactionRecord
 from engine.store.database import Session
 from engine.store.records import ProcessDefinitionRecord
@@ -19,7 +20,7 @@ from engine.store.records import UserRecord
 from engine.store.records import WorkItemRecord
 from engine.store.statistics import Scope
 
-CRITERIA = ("time", "attitude", "information", "result")
+CRITERIA = satisfaction_rollups.CRITERIA
 
 
 @dataclass(frozen=True)
