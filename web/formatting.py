@@ -14,6 +14,7 @@ from operator import itemgetter
 from typing import Any
 
 import icu
+from babel import Locale
 from babel import numbers
 from flask import Flask
 from flask_babel import format_date
@@ -50,6 +51,10 @@ def number(value, digits: int | None = None) -> str:
         return "—"
     if digits is None and type(value) is int:
         return _whole(value, str(get_locale()))
+    if digits is None and type(value) is float and round(value, 3) == value and value >= 0:
+        locale = str(get_locale())
+        if _plain_decimal_pattern(locale):
+            return _short_decimal(value, locale)
     if digits is None:
         return format_decimal(value)
     return format_decimal(value, format="#,##0." + "0" * digits if digits else "#,##0")
@@ -61,6 +66,21 @@ def _whole(value: int, locale: str) -> str:
     took 0.3 ms for each)."""
     grouped = f"{abs(value):,}".replace(",", _group_symbol(locale))
     return f"{_minus_sign(locale)}{grouped}" if value < 0 else grouped
+
+
+def _short_decimal(value: float, locale: str) -> str:
+    """A number of at most three decimals as the locale's "#,##0.###" writes it (no rounding is
+    left to do): what Babel writes, without its pattern machinery (the officers' KPI page holds a
+    mean score per officer)."""
+    whole, _, fraction = f"{value:,.3f}".partition(".")
+    fraction = fraction.rstrip("0")
+    whole = whole.replace(",", _group_symbol(locale))
+    return f"{whole}{_decimal_symbol(locale)}{fraction}" if fraction else whole
+
+
+@lru_cache(maxsize=16)
+def _plain_decimal_pattern(locale: str) -> bool:
+    return Locale.parse(locale).decimal_formats[None].pattern == "#,##0.###"
 
 
 @lru_cache(maxsize=16)

@@ -50,19 +50,7 @@ DOSSIERS_SHOWN = 500
 ALL_TIME = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
 
 
-@bp.app_template_filter("working_hours")
-def _working_hours(minutes) -> str:
-    if minutes is None:
-        return "—"
-    sign, minutes = ("-", -minutes) if minutes < 0 else ("", minutes)
-    days, rest = divmod(minutes, 480)
-    hours, mins = divmod(rest, 60)
-    parts = (
-        [gettext("%(n)s ngày", n=days)] * bool(days)
-        + [gettext("%(n)s giờ", n=hours)] * bool(hours)
-        + [gettext("%(n)s phút", n=mins)] * bool(mins)
-    )
-    return sign + (" ".join(parts) or gettext("%(n)s giờ", n=0))
+bp.app_template_filter("working_hours")(cells.working_hours)
 
 
 def figure_text(text: str) -> str:
@@ -80,6 +68,10 @@ def _labels():
         "status_labels": {s.value: label for s, label in STATUS_LABELS_VI.items()},
         "figure_cells_html": cells.figure_cells,
         "officer_cells_html": cells.officer_cells,
+        "officer_rows_html": cells.officer_rows,
+        "kpi_cells_html": cells.kpi_cells,
+        "kpi_officer_rows_html": cells.kpi_officer_rows,
+        "at_risk_rows_html": cells.at_risk_rows,
     }
 
 
