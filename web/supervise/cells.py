@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from flask import current_app
 from flask import url_for
@@ -33,8 +34,9 @@ class Linker:
     hundreds of links cost one url_for. The path comes before the query, so the first slot is the
     path's whatever the query holds."""
 
-    def __init__(self, endpoint: str, slot: str, **values):
-        self.head, self.tail = url_for(endpoint, **{slot: _SLOT}, **values).split(_SLOT, 1)
+    def __init__(self, endpoint: str, slot: str, **values: Any):
+        given: dict[str, Any] = {slot: _SLOT, **values}
+        self.head, self.tail = url_for(endpoint, **given).split(_SLOT, 1)
         self.quote = current_app.url_map.converters["default"](current_app.url_map).to_url
 
     def __call__(self, value) -> str:
