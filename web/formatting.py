@@ -45,14 +45,15 @@ def _collated_filter(items: Iterable, attribute: str | int | None = None) -> lis
     return collated(items, getter)
 
 
-def number(value, digits: int | None = None) -> str:
-    """8.0 -> "8", 8.25 -> "8,25" (Vietnamese); `digits` fixes the decimals shown."""
+def number(value, digits: int | None = None, locale: str | None = None) -> str:
+    """8.0 -> "8", 8.25 -> "8,25" (Vietnamese); `digits` fixes the decimals shown. `locale`: the
+    page's (page_locale), for code that writes a table's numbers, else looked up."""
     if value is None:
         return "—"
     if digits is None and type(value) is int:
-        return _whole(value, str(get_locale()))
+        return _whole(value, locale or str(get_locale()))
     if digits is None and type(value) is float and round(value, 3) == value and value >= 0:
-        locale = str(get_locale())
+        locale = locale or str(get_locale())
         if _plain_decimal_pattern(locale):
             return _short_decimal(value, locale)
     if digits is None:
@@ -93,18 +94,24 @@ def _minus_sign(locale: str) -> str:
     return numbers.get_minus_sign_symbol(locale)
 
 
+def page_locale() -> str:
+    """The request's locale, looked up once for a table's numbers (each lookup walks Flask-Babel's
+    context locals)."""
+    return str(get_locale())
+
+
 def money(amount) -> str:
     """1234567 -> "1.234.567" (đồng have no decimals)."""
     return "—" if amount is None else format_decimal(amount, format="#,##0")
 
 
-def rate(value) -> str:
+def rate(value, locale: str | None = None) -> str:
     """0.6667 -> "66,7%"; no rate -> "—". What Babel's "#,##0.0%" writes (its rounding: half to
     even on the decimal text of the value), without its pattern machinery: the officers' table
-    holds a rate per officer."""
+    holds a rate per officer. `locale` as for `number`."""
     if value is None:
         return "—"
-    locale = str(get_locale())
+    locale = locale or str(get_locale())
     tenths = Decimal(str(value)).scaleb(2).quantize(Decimal("0.1"), rounding=ROUND_HALF_EVEN)
     whole, fraction = f"{abs(tenths):,.1f}".split(".")
     text = f"{whole.replace(',', _group_symbol(locale))}{_decimal_symbol(locale)}{fraction}"

@@ -140,10 +140,12 @@ def window(session: Session, first: date, last: date | None, narrow) -> dict[tup
         if end is not None:
             query = query.where(r.day < end)
         for unit, definition_id, *counts in session.execute(narrow(query)):
-            sums = found.setdefault((unit, definition_id), [0] * len(COLUMNS))
-            for i, n in enumerate(counts):
-                sums[i] += int(n or 0)
+            sums = found.get((unit, definition_id), _NONE)
+            found[(unit, definition_id)] = [total + int(n or 0) for total, n in zip(sums, counts)]
     return found
+
+
+_NONE = (0,) * len(COLUMNS)
 
 
 def by_day(session: Session, first: date, last: date, narrow, *, months: bool) -> dict[date, list[int]]:

@@ -24,6 +24,7 @@ from dataclasses import field
 from dataclasses import replace
 from datetime import datetime
 from datetime import time
+from operator import add
 
 from sqlalchemy import and_
 from sqlalchemy import case
@@ -269,18 +270,15 @@ def tables(session: Session, scope: Scope, now: datetime, *, recount: bool = Fal
         cells = _from_rollups(session, scope, now)
     else:
         cells = _by_unit_and_version(session, scope, now)
-    # Added up as lists of ints: building thousands of intermediate Figures costs more than the queries.
+    # Added up as lists of ints, column by column in C (map, zip): building thousands of
+    # intermediate Figures, or adding one number at a time, cost more than the queries.
+    zeros = (0,) * len(definitions.COUNTED)
     per_unit: dict[str, list[int]] = {}
     per_version: dict[int, list[int]] = {}
-    total = [0] * len(definitions.COUNTED)
     for (unit, version), counts in cells.items():
-        for sums in (
-            per_unit.setdefault(unit, [0] * len(counts)),
-            per_version.setdefault(version, [0] * len(counts)),
-            total,
-        ):
-            for i, n in enumerate(counts):
-                sums[i] += n
+        per_unit[unit] = list(map(add, per_unit.get(unit, zeros), counts))
+        per_version[version] = list(map(add, per_version.get(version, zeros), counts))
+    total = [sum(column) for column in zip(*cells.values())] if cells else list(zeros)
     as_figures = lambda sums: {key: Figures(*values) for key, values in sums.items()}  # noqa: E731
     return Tables(
         Figures(*total),

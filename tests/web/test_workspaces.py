@@ -111,6 +111,23 @@ def test_whole_numbers_are_written_as_babel_writes_them_in_both_languages(app):
         assert formatting.number(1234567) == "1.234.567"
 
 
+def test_short_decimals_are_written_as_babel_writes_them_in_both_languages(app):
+    """formatting.number writes a number of at most three decimals (a mean score per officer)
+    without Babel's pattern machinery: the same text, for the page's locale given or looked up."""
+    from flask_babel import force_locale
+    from flask_babel import format_decimal
+
+    values = [0.0, 1.0, 2.0, 0.5, 1.75, 1.005, 0.125, 0.7, 1234.5, 1234567.125, 0.001, 999.999]
+    values += [n / 100 for n in range(0, 201)] + [n / 1000 for n in range(0, 3001, 37)]
+    with app.test_request_context("/"):
+        for language in ("vi", "en"):
+            with force_locale(language):
+                expected = [format_decimal(v) for v in values]
+                assert [formatting.number(v) for v in values] == expected, language
+                assert [formatting.number(v, locale=formatting.page_locale()) for v in values] == expected
+        assert formatting.number(1.75) == "1,75" and formatting.number(1234.5) == "1.234,5"
+
+
 def test_rates_are_written_as_babel_writes_them_in_both_languages(app):
     """formatting.rate writes "#,##0.0%" without Babel's pattern machinery: the same text, ties included."""
     from flask_babel import force_locale

@@ -60,14 +60,14 @@ def working_hours(minutes, translated: Callable[[str], str] | None = None) -> st
     return sign + (" ".join(parts) or _("%(n)s giờ") % {"n": 0})
 
 
-def figure_cells(found: Figures, listing: str) -> Markup:
+def figure_cells(found: Figures, listing: str, locale: str | None = None) -> Markup:
     """One cell per figure of a table (engine.domain.figures.TABLE_COLUMNS); each number opens its
     dossiers: the list's address `listing` (with its query) and the figure's group."""
     href = escape(listing)
     cells = []
     for key in definitions.TABLE_COLUMNS:
         if key == "on_time_rate":
-            cells.append(f'<td class="num" data-rate>{escape(formatting.rate(found.on_time_rate))}</td>')
+            cells.append(f'<td class="num" data-rate>{escape(formatting.rate(found.on_time_rate, locale))}</td>')
             continue
         value = found.value(key)
         link = f'<a href="{href}&amp;nhom={key}" data-bucket="{key}">{value}</a>' if value else "0"
@@ -75,12 +75,12 @@ def figure_cells(found: Figures, listing: str) -> Markup:
     return Markup("".join(cells))
 
 
-def officer_cells(row: OfficerRow) -> Markup:
+def officer_cells(row: OfficerRow, locale: str | None = None) -> Markup:
     """The steps an officer completed (engine.domain.figures.STEP_COLUMNS' order), one cell each."""
     cells = []
     for key in definitions.STEP_COLUMNS:
         value = getattr(row, key)
-        text = formatting.rate(value) if key == "step_on_time_rate" else formatting.number(value)
+        text = formatting.rate(value, locale) if key == "step_on_time_rate" else formatting.number(value, locale=locale)
         cells.append(f'<td class="num">{escape(text)}</td>')
     return Markup("".join(cells))
 
@@ -89,10 +89,11 @@ def officer_rows(officers: Iterable[OfficerRow], query: str) -> Markup:
     """The dashboard's officers' table body: each officer's name opens their steps (`query`: the
     filters' query string, with its '?')."""
     page = Linker("supervise.officer", "username")
+    locale = formatting.page_locale()
     return Markup(
         "".join(
             f'<tr data-key="{escape(o.username)}"><td><a href="{escape(page(o.username) + query)}">'
-            f"{escape(o.full_name)}</a></td>{officer_cells(o)}</tr>"
+            f"{escape(o.full_name)}</a></td>{officer_cells(o, locale)}</tr>"
             for o in officers
         )
     )
@@ -103,18 +104,19 @@ def kpi_cells(
     columns: Iterable[tuple],
     figure_link: Callable[[str], str] | None = None,
     translated: Callable[[str], str] | None = None,
+    locale: str | None = None,
 ) -> Markup:
     """One KPI row's cells (`columns`: (key, name, meaning) as web.supervise.kpi.COLUMNS); with
     `figure_link` (an officer's row), each figure with lines behind it opens them."""
     cells = []
     for key, _name, _meaning in columns:
         if key == "on_time_rate":
-            text = escape(formatting.rate(row.on_time_rate))
+            text = escape(formatting.rate(row.on_time_rate, locale))
         elif key in ("median_minutes", "p90_minutes"):
             minutes = getattr(row, key)
             text = escape("—" if minutes is None else f"≈ {working_hours(minutes, translated)}")
         elif key == "satisfaction":
-            text = escape("—" if row.satisfaction is None else formatting.number(row.satisfaction))
+            text = escape("—" if row.satisfaction is None else formatting.number(row.satisfaction, locale=locale))
         elif figure_link is not None and row.counts[key]:
             text = Markup(f'<a href="{escape(figure_link(key))}" data-figure="{key}">{row.counts[key]}</a>')
         else:
@@ -130,14 +132,14 @@ def kpi_officer_rows(officers: Iterable[kpi.Kpi], columns: tuple, filter_args: d
     # chi_so comes first in the query, as the template wrote it: the first figure slot of the tail.
     figure_page = Linker("supervise.kpi_officer", "username", chi_so=_FIGURE, **filter_args)
     before, after = figure_page.tail.split(_FIGURE, 1)
-    translated = page_gettext()
+    translated, locale = page_gettext(), formatting.page_locale()
     rows = []
     for row in officers:
         officer = f"{figure_page.head}{figure_page.quote(row.key)}{before}"
         link = lambda key, officer=officer: f"{officer}{key}{after}"  # noqa: E731
         rows.append(
             f'<tr data-officer="{escape(row.key)}"><td><a href="{escape(page(row.key))}">{escape(row.name)}</a></td>'
-            f"<td>{escape(row.unit)}</td>{kpi_cells(row, columns, link, translated)}</tr>"
+            f"<td>{escape(row.unit)}</td>{kpi_cells(row, columns, link, translated, locale)}</tr>"
         )
     return Markup("".join(rows))
 
