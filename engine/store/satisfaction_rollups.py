@@ -66,9 +66,17 @@ def counts_of(rating) -> dict[str, int]:
 def record_rating(session: Session, rating: SatisfactionRecord) -> None:
     """A rating given: counted for its commune and every officer who completed a step of the
     dossier so far (read in the upsert itself), on its day and month, for every procedure and its
-    template version."""
+    template version.
+
+    The dossier's version moves first: a step completed at the same moment (the handover while
+    the applicant rates at the desk) then either committed before this reads its officers, or
+    loses its race on the dossier and runs again from a fresh read that sees the rating. Without
+    it each could miss the other on PostgreSQL: the completion's one statement reads the ratings
+    as they were when it began, even after waiting for the dossier's row."""
     day = local_day(rating.rated_at)
-    session.connection().execute(
+    connection = session.connection()
+    connection.execute(_RATED, {"dossier_id": rating.dossier_id})
+    connection.execute(
         _UPSERT_RATING,
         {
             "dossier_id": rating.dossier_id,
@@ -122,6 +130,7 @@ def _upsert_rating():
 
 
 _UPSERT_RATING = _upsert_rating()
+_RATED = text("UPDATE dossier SET version = version + 1 WHERE id = :dossier_id")
 
 
 def _local_day_sql(column: str, postgres: bool) -> str:

@@ -7,9 +7,13 @@ the ratings and the steps, and the officers' KPI page shows what the ratings the
 from __future__ import annotations
 
 import random
+import threading
 from datetime import timedelta
 
+import pytest
+from sqlalchemy import event
 from sqlalchemy import select
+from sqlalchemy import text
 
 from engine.domain.assignment import Actor
 from engine.services import definitions
@@ -157,3 +161,74 @@ def _the_kpi_page_shows_what_the_ratings_give(rt) -> None:
 def _mean(row: satisfaction_queries.SatisfactionRow) -> float | None:
     means = [m for m in row.mean.values() if m is not None]
     return round(sum(means) / len(means), 2) if means else None
+
+
+@pytest.mark.postgres
+def test_a_handover_completed_while_the_applicant_rates_counts_the_rating_for_its_officer(postgres_runtime):
+    """The rating's transaction has counted the dossier's officers so far and not committed when
+    another desk officer completes the handover: the completion's statement waits on the dossier,
+    loses its race and runs again, and the rating counts for that officer too."""
+    rt = postgres_runtime
+    add_units(rt)
+    _finished_first, rated_early = deploy_both(rt)
+    dossier = dossiers.start_dossier(
+        rt, definition_id=rated_early.id, unit_code="00070", applicant_name="Nguyễn Văn A", actor=RECEPTION
+    )
+    for actor in (RECEPTION, SPECIALIST, SPECIALIST, LEADER):
+        dossiers.complete_work_item(rt, _open_step(rt, dossier.id).id, actor, {"hop_le": True})
+    handover = _open_step(rt, dossier.id)
+    counted, released = threading.Event(), threading.Event()
+
+    def hold_the_rating(conn, cursor, statement, parameters, context, executemany):
+        if threading.current_thread().name == "rating" and statement.startswith("INSERT INTO satisfaction_rollup"):
+            counted.set()
+            released.wait(30)
+
+    event.listen(rt.db.engine, "after_cursor_execute", hold_the_rating)
+    try:
+        rating = threading.Thread(
+            target=satisfaction.rate, args=(rt, dossier.code, {c: 2 for c in satisfaction.CRITERIA}), name="rating"
+        )
+        rating.start()
+        assert counted.wait(30)
+        completing = threading.Thread(
+            target=dossiers.complete_work_item, args=(rt, handover.id, RECEPTION_2, {}), name="completing"
+        )
+        completing.start()
+        _until_waiting_on_a_lock_or_done(rt, completing)
+        released.set()
+        rating.join(30)
+        completing.join(30)
+    finally:
+        released.set()
+        event.remove(rt.db.engine, "after_cursor_execute", hold_the_rating)
+    with rt.db.engine.connect() as conn:
+        kept = satisfaction_rollups.kept_rows(conn)
+    assert {key[4] for key in kept} == {
+        "",
+        RECEPTION.username,
+        RECEPTION_2.username,
+        SPECIALIST.username,
+        LEADER.username,
+    }
+    kept_equals_recount(rt)
+
+
+def _open_step(rt, dossier_id: int) -> WorkItemRecord:
+    with rt.db.read_session() as s:
+        return s.scalars(
+            select(WorkItemRecord).where(
+                WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state.in_(("open", "claimed"))
+            )
+        ).one()
+
+
+def _until_waiting_on_a_lock_or_done(rt, thread: threading.Thread) -> None:
+    """Until PostgreSQL reports another session waiting on a lock, or `thread` ended (it did not
+    need to wait)."""
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    )
+    with rt.db.engine.connect() as conn:
+        while thread.is_alive() and not conn.execute(waiting).scalar_one():
+            thread.join(0.05)
