@@ -305,7 +305,9 @@ class PartsTimer:
         return {
             "cpu_ms_per_completion": ms["total"],
             "spiff_cpu_ms_per_completion": {part: ms[part] for part in SPIFF_PARTS},
-            "spiff_vs_bare": round(spiff / sum(bare_parts.values()), 3),
+            # Like for like: the engine mostly resumes the workflow it kept (no load), so its
+            # complete and dump are set against the bare run's.
+            "spiff_vs_bare": {part: round(ms[part] / bare_parts[part], 3) for part in ("complete", "dump")},
             "driver_cpu_ms_per_completion": ms["driver"],
             "rest_cpu_ms_per_completion": round(ms["total"] - floor, 3),
             "ratio_ceiling_cpu": round(sum(bare_parts.values()) / floor, 3),
@@ -373,8 +375,8 @@ def main() -> None:
             parts = result[name]
             print(
                 f"{name}: per completion {parts['cpu_ms_per_completion']:.2f} ms CPU: SpiffWorkflow "
-                f"{parts['spiff_cpu_ms_per_completion']} ({parts['spiff_vs_bare']} times the bare run's "
-                f"{bare_parts}), the driver {parts['driver_cpu_ms_per_completion']:.2f}, the rest "
+                f"{parts['spiff_cpu_ms_per_completion']} (of the bare run's {bare_parts}: "
+                f"{parts['spiff_vs_bare']}), the driver {parts['driver_cpu_ms_per_completion']:.2f}, the rest "
                 f"{parts['rest_cpu_ms_per_completion']:.2f}; ratio_ceiling_cpu = {parts['ratio_ceiling_cpu']}"
             )
     for name in ("sqlite", "postgres"):
