@@ -135,7 +135,8 @@ def work_item_with_dossier_and_head(session: Session, work_item_id: int, *, whol
     """The work item, its dossier and its dossier's audit chain head (last hash, length; None
     when the chain has none yet) in one round trip; (None, None, None) when unknown. Without
     `whole_dossier` only the dossier's code, run state, unit, template version and version are
-    read (see _ITEM_WITH_DOSSIER_AND_HEAD_CHECKED)."""
+    read (see _ITEM_WITH_DOSSIER_AND_HEAD_CHECKED); with it, whether the dossier's province is
+    connected to the portal too, noted for the transaction when it is not (_ITEM_FOR_CHANGE)."""
     statement = _ITEM_FOR_CHANGE if whole_dossier else _ITEM_WITH_DOSSIER_AND_HEAD_CHECKED
     row = session.execute(statement, {"item_id": work_item_id}).first()
     if row is None:
