@@ -16,12 +16,20 @@ gateway, a non-interrupting boundary timer).
     and PostgreSQL's backends' CPU;
 (f) (b) again with no workflow kept in memory between changes (engine.bpmn.run_cache; here every
     change finds the one its dossier's last change kept, a process serving many clerks less
-    often): `sqlite_cold` and `ratio_engine_vs_bare_specless_cold`.
+    often): `sqlite_cold` and `ratio_engine_vs_bare_specless_cold`;
+(g) where a completion's CPU goes, like for like with (a'), in a run of its own (`sqlite_parts`,
+    `postgres_parts`): SpiffWorkflow's part inside the engine (loading or resuming the workflow,
+    completing the step with the engine steps after it, dumping the state with its size check)
+    against the same three parts of (a'), the database driver's part (executing the statements
+    and committing: on SQLite the database's own work, in this process), and the rest (the
+    engine's Python and SQLAlchemy's); `ratio_ceiling_cpu` is the CPU ratio (a') would reach
+    against (b) if the rest cost nothing.
 Prints a summary, then one JSON object as the last line.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
@@ -46,8 +54,10 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser  # noqa: E402
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 from sqlalchemy import select  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
 from benchmarks import scratch_db  # noqa: E402
+from engine.bpmn import runner  # noqa: E402
 from engine.bpmn import serializer as state_format  # noqa: E402
 from engine.bpmn.parser import SpecBundle  # noqa: E402
 from engine.bpmn.run_cache import RunCache  # noqa: E402
@@ -93,6 +103,7 @@ def bare(specless: bool = False) -> dict:
         dump, load = serializer.serialize_json, serializer.deserialize_json
     starts, completes = [], []
     cpu = 0.0
+    parts = dict.fromkeys(SPIFF_PARTS, 0.0)
     for _ in range(DOSSIERS):
         t0 = time.perf_counter()
         wf = BpmnWorkflow(spec, subs, script_engine=engine)
@@ -103,18 +114,28 @@ def bare(specless: bool = False) -> dict:
             c0, t0 = time.process_time(), time.perf_counter()
             wf = load(state)
             wf.script_engine = engine
+            c1 = time.process_time()
             task = wf.get_next_task(state=TaskState.READY, manual=True)
             task.data.update(answer)
             task.run()
             wf.do_engine_steps()
+            c2 = time.process_time()
             state = dump(wf)
             completes.append(time.perf_counter() - t0)
-            cpu += time.process_time() - c0
+            c3 = time.process_time()
+            cpu += c3 - c0
+            for part, seconds in zip(SPIFF_PARTS, (c1 - c0, c2 - c1, c3 - c2), strict=True):
+                parts[part] += seconds
     return {
         "complete": summarise(completes),
         "start": summarise(starts),
         "cpu_ms_per_completion": round(1000 * cpu / len(completes), 3),
+        "spiff_cpu_ms_per_completion": {part: round(1000 * s / len(completes), 3) for part, s in parts.items()},
     }
+
+
+#: SpiffWorkflow's parts of a completion, in the bare run and inside the engine alike.
+SPIFF_PARTS = ("load", "complete", "dump")
 
 
 class BackendCpu:
@@ -227,6 +248,72 @@ class RollupTimer:
         return found
 
 
+class PartsTimer:
+    """CPU of a completion's parts, timed inside the engine's completions only (the engine's own
+    calls wrapped): SpiffWorkflow's (the workflow loaded or resumed from memory, the step
+    completed, the state dumped with its size check: what (a') does), the database driver's
+    (statements and commits) and the rest. A run of its own: the wrappers cost a little."""
+
+    def __init__(self):
+        self.seconds = dict.fromkeys((*SPIFF_PARTS, "driver", "total"), 0.0)
+        self.inside = False
+
+    def timed(self, fn, part):
+        def wrapper(*args, **kwargs):
+            if not self.inside:
+                return fn(*args, **kwargs)
+            c0 = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds[part] += time.process_time() - c0
+
+        return wrapper
+
+    def completion(self, fn):
+        def wrapper(*args, **kwargs):
+            self.inside, c0 = True, time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds["total"] += time.process_time() - c0
+                self.inside = False
+
+        return wrapper
+
+    def run(self, url: str, bare_parts: dict) -> dict:
+        dialect = make_url(url).get_dialect()  # the class whose methods the driver's calls go through
+        with contextlib.ExitStack() as patches:
+            for target, name, part in (
+                (runner, "load", "load"),
+                (runner, "resume", "load"),
+                (runner.Run, "complete", "complete"),
+                (runner.Run, "dump", "dump"),
+                (dialect, "do_execute", "driver"),
+                (dialect, "do_execute_no_params", "driver"),
+                (dialect, "do_commit", "driver"),
+            ):
+                patches.enter_context(mock.patch.object(target, name, self.timed(getattr(target, name), part)))
+            patches.enter_context(
+                mock.patch.object(dossiers, "complete_work_item", self.completion(dossiers.complete_work_item))
+            )
+            engine_run(url)
+        count = DOSSIERS * len(ANSWERS)
+        ms = {part: round(1000 * seconds / count, 3) for part, seconds in self.seconds.items()}
+        spiff = sum(ms[part] for part in SPIFF_PARTS)
+        floor = spiff + ms["driver"]
+        return {
+            "cpu_ms_per_completion": ms["total"],
+            "spiff_cpu_ms_per_completion": {part: ms[part] for part in SPIFF_PARTS},
+            # Like for like: the engine mostly resumes the workflow it kept (no load), so its
+            # complete and dump are set against the bare run's.
+            "spiff_vs_bare": {part: round(ms[part] / bare_parts[part], 3) for part in ("complete", "dump")},
+            "driver_cpu_ms_per_completion": ms["driver"],
+            "rest_cpu_ms_per_completion": round(ms["total"] - floor, 3),
+            "ratio_ceiling_cpu": round(sum(bare_parts.values()) / floor, 3),
+        }
+
+
 def postgres_url() -> str | None:
     return scratch_db.postgres_url("skipping (c)")
 
@@ -238,12 +325,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         result["sqlite"] = RollupTimer().run(f"sqlite:///{tmp}/bench.sqlite3")
         result["sqlite_cold"] = engine_run(f"sqlite:///{tmp}/cold.sqlite3", keep_runs=False)
+        bare_parts = result["bare_specless"]["spiff_cpu_ms_per_completion"]
+        result["sqlite_parts"] = PartsTimer().run(f"sqlite:///{tmp}/parts.sqlite3", bare_parts)
     pg = postgres_url()
     if pg:
         try:
             result["postgres"] = RollupTimer().run(pg)
         finally:
             scratch_db.drop_database(pg)
+        pg = postgres_url()
+        if pg:
+            try:
+                result["postgres_parts"] = PartsTimer().run(pg, bare_parts)
+            finally:
+                scratch_db.drop_database(pg)
     engine_rate = result["sqlite"]["complete"]["per_s"]
     specless_rate = result["bare_specless"]["complete"]["per_s"]
     result["ratio_engine_vs_bare"] = round(engine_rate / result["bare"]["complete"]["per_s"], 3)
@@ -274,6 +369,15 @@ def main() -> None:
                 f"{name}: per completion {found['statements_per_completion']} round trips, "
                 f"{found['cpu_ms_per_completion']:.2f} ms CPU here, "
                 f"{found['backend_cpu_ms_per_completion']:.2f} ms in PostgreSQL's backends"
+            )
+    for name in ("sqlite_parts", "postgres_parts"):
+        if name in result:
+            parts = result[name]
+            print(
+                f"{name}: per completion {parts['cpu_ms_per_completion']:.2f} ms CPU: SpiffWorkflow "
+                f"{parts['spiff_cpu_ms_per_completion']} (of the bare run's {bare_parts}: "
+                f"{parts['spiff_vs_bare']}), the driver {parts['driver_cpu_ms_per_completion']:.2f}, the rest "
+                f"{parts['rest_cpu_ms_per_completion']:.2f}; ratio_ceiling_cpu = {parts['ratio_ceiling_cpu']}"
             )
     for name in ("sqlite", "postgres"):
         if name in result:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.domain.errors import LostRace
+from engine.store import query_conversion
 
 __all__ = [
     "Connection",
@@ -78,6 +79,7 @@ def prepare_engine(engine: Engine, *, read_only: bool = False) -> Engine:
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
         return engine
     _ping_when_idle(engine)
+    query_conversion.keep_change_statements()
     # A reader (a replica) refuses writes at the server, whatever a query tries.
     return engine.execution_options(postgresql_readonly=True) if read_only else engine
 

