@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
+from psycopg import _queries as psycopg_queries
 from sqlalchemy import create_engine
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
@@ -78,6 +79,7 @@ def prepare_engine(engine: Engine, *, read_only: bool = False) -> Engine:
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
         return engine
     _ping_when_idle(engine)
+    _convert_long_statements_once()
     # A reader (a replica) refuses writes at the server, whatever a query tries.
     return engine.execution_options(postgresql_readonly=True) if read_only else engine
 
@@ -109,6 +111,27 @@ def _ping_if_idle_long(dbapi_connection, record, _proxy) -> None:
         dbapi_connection.rollback()
     except Exception as exc:  # the pool replaces the connection and tries again
         raise DisconnectionError(f"idle connection found dead: {exc}") from exc
+
+
+#: psycopg turns a query's `%(name)s` placeholders into `$1...` once per query text and keeps the
+#: result (an LRU of 128), but only for texts up to 4,096 characters and 50 parameters: longer ones
+#: are parsed again on every execution. Our longest statements are built once and run on every
+#: change (a step's rows and KPI upsert, 5-6 KB with 66 parameters), so they were parsed every time
+#: (0.3-0.4 ms of Python per completion). Texts this long are still few: the bulk statements that
+#: vary with their batch size (rollouts, seeds) stay over these limits and out of the cache.
+CONVERTED_ONCE_MAX_LENGTH = 16_384
+CONVERTED_ONCE_MAX_PARAMS = 128
+
+
+def _convert_long_statements_once() -> None:
+    # psycopg reads both limits from its module at each execution (pinned at 3.3.9 in pyproject;
+    # tests/test_database_psycopg.py fails if a new version moves them).
+    psycopg_queries.MAX_CACHED_STATEMENT_LENGTH = max(
+        psycopg_queries.MAX_CACHED_STATEMENT_LENGTH, CONVERTED_ONCE_MAX_LENGTH
+    )
+    psycopg_queries.MAX_CACHED_STATEMENT_PARAMS = max(
+        psycopg_queries.MAX_CACHED_STATEMENT_PARAMS, CONVERTED_ONCE_MAX_PARAMS
+    )
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
