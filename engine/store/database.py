@@ -125,7 +125,7 @@ CONVERTED_ONCE_MAX_PARAMS = 128
 
 def _convert_long_statements_once() -> None:
     # psycopg reads both limits from its module at each execution (pinned at 3.3.9 in pyproject;
-    # tests/test_database_psycopg.py fails if a new version moves them).
+    # tests/engine/test_connections.py fails if a new version moves them).
     psycopg_queries.MAX_CACHED_STATEMENT_LENGTH = max(
         psycopg_queries.MAX_CACHED_STATEMENT_LENGTH, CONVERTED_ONCE_MAX_LENGTH
     )
