@@ -66,8 +66,12 @@ OFFICER = "can_bo_bench"
 ROLES = frozenset({"mot_cua", "chuyen_vien", "lanh_dao"})
 STEP_DATA = {"tham_dinh": {"hop_le": True}}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-#: Dossiers per client driven (by two clients, so that both workers serve) before measuring.
+#: Dossiers per client driven before measuring, by clients enough that both workers almost surely
+#: serve some: a worker's first start of older code imported the `holidays` package (about a
+#: second of CPU) and, when the warm-up's two clients both met one worker, that second landed in
+#: a measured start phase (38 ms "per start" in such a run, 8-13 ms otherwise).
 WARM_UP_DOSSIERS = 2
+WARM_UP_CLIENTS = 6
 
 
 def main() -> None:
@@ -119,7 +123,7 @@ def compare(server_url: str, baseline_src: Path, dossier_count: int, rounds: int
 def warm_up(server: served, token: str, definition_id: int) -> None:
     """A few dossiers through every route before measuring: each worker's first requests pay for
     imports, the ORM's mapper set-up, the template's parse and the pool's connections once."""
-    drive(server, token, definition_id, WARM_UP_DOSSIERS, 2)
+    drive(server, token, definition_id, WARM_UP_DOSSIERS, WARM_UP_CLIENTS)
 
 
 # -- the database and the product ------------------------------------------------------------------
