@@ -3,7 +3,7 @@
 flask-smorest builds the OpenAPI document (/api/v1/openapi.json) from the marshmallow schemas
 that validate every input and shape every output. Routes take their input schemas as instances
 made once: given a class, webargs builds the schema anew on every request (a deep copy of every
-field, about 5% of a start's Python). Callers authenticate with
+field, 2-4% of a start's Python). Callers authenticate with
 `Authorization: Bearer <token>` (`motcua api-token create`); a signed-in browser may read.
 """
 
