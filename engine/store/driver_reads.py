@@ -18,6 +18,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import StatementError
 from sqlalchemy.sql import Select
 
 Convert = Callable[[Any], Any]
@@ -54,7 +56,8 @@ class DriverRead:
     def first(self, connection: Connection, parameters: Mapping[str, Any]):
         """The first row (None when there is none), on `connection`'s own driver connection: run
         as a statement of its own (an autocommit lookup connection, or SQLite's autocommit)."""
-        compiled = self._compiled(connection.dialect)
+        dialect = connection.dialect
+        compiled = self._compiled(dialect)
         given = compiled.parameters(parameters)
         cursor = connection.connection.cursor()
         try:
@@ -62,6 +65,8 @@ class DriverRead:
                 connection.dispatch.before_cursor_execute(connection, cursor, compiled.sql, given, None, False)
             cursor.execute(compiled.sql, given)
             row = cursor.fetchone()
+        except dialect.loaded_dbapi.Error as exc:
+            raise _as_sqlalchemy_error(connection, cursor, compiled.sql, given, exc) from exc
         finally:
             cursor.close()
         return None if row is None else self.row_type(*compiled.converted(row))
@@ -71,6 +76,18 @@ class DriverRead:
         if compiled is None:  # two threads may both build it: the same value, kept once
             compiled = self._by_dialect[dialect.name] = _compile(self.statement, dialect)
         return compiled
+
+
+def _as_sqlalchemy_error(connection: Connection, cursor, sql: str, given, exc) -> StatementError:
+    """The driver's error as SQLAlchemy's own execution raises it; a connection the server dropped
+    is invalidated, so that the pool replaces it instead of handing it out again."""
+    dialect = connection.dialect
+    disconnected = dialect.is_disconnect(exc, connection.connection.dbapi_connection, cursor)
+    if disconnected:
+        connection.invalidate(exc)
+    return DBAPIError.instance(
+        sql, given, exc, dialect.loaded_dbapi.Error, connection_invalidated=disconnected, dialect=dialect
+    )
 
 
 def _compile(statement: Select, dialect: Dialect) -> _Compiled:

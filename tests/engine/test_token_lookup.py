@@ -3,7 +3,13 @@ around it), which the statement count still sees, and the same answer as the ORM
 
 from __future__ import annotations
 
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
 from engine.services import api_tokens
+from engine.store import database
 from tests.factories import RECEPTION
 from tests.factories import add_units
 
@@ -34,3 +40,28 @@ def test_a_token_used_a_minute_ago_records_its_new_use(runtime, clock):
     assert api_tokens.authenticate(runtime, token + "x") is None
     clock.advance(days=90)
     assert api_tokens.authenticate(runtime, token) is None  # expired: the default lifetime is 90 days
+
+
+@pytest.mark.postgres
+def test_a_lookup_on_a_connection_the_server_dropped_fails_once_and_the_next_gets_a_new_one(
+    postgres_runtime, monkeypatch
+):
+    """Run on the driver's cursor, the lookup still fails as SQLAlchemy's execution would, and
+    the dropped connection is not handed out again."""
+    rt = postgres_runtime
+    add_units(rt)
+    _record, token = api_tokens.issue(rt, username=RECEPTION.username, name="Cổng DVC")
+    api_tokens.authenticate(rt, token)
+    with rt.db.lookup_connection() as connection:
+        pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    admin = create_engine(rt.db.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:  # the server (or a firewall) drops the pooled connection
+        conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    admin.dispose()
+    monkeypatch.setattr(database, "IDLE_BEFORE_PING_S", 3600.0)  # not idle long enough to be pinged
+
+    with pytest.raises(DBAPIError) as failed:
+        api_tokens.authenticate(rt, token)
+
+    assert failed.value.connection_invalidated
+    assert api_tokens.authenticate(rt, token) is not None
