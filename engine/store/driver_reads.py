@@ -20,9 +20,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import StatementError
+from sqlalchemy.sql import Insert
 from sqlalchemy.sql import Select
 
 Convert = Callable[[Any], Any]
+Statement = Select | Insert
 
 
 @dataclass(frozen=True)
@@ -46,11 +48,12 @@ class _Compiled:
 
 
 class DriverRead:
-    """A SELECT answered by at most one row, as a named tuple of its columns' keys."""
+    """A statement answered by at most one row (a SELECT, or a write with RETURNING), as a named
+    tuple of its columns' keys."""
 
-    def __init__(self, statement: Select):
+    def __init__(self, statement: Statement):
         self.statement = statement
-        self.row_type = namedtuple("Row", statement.selected_columns.keys())  # type: ignore[misc]  # fields known at run time
+        self.row_type = namedtuple("Row", [str(key) for key in statement.exported_columns.keys()])  # type: ignore[misc]  # fields known at run time
         self._by_dialect: dict[str, _Compiled] = {}
 
     def first(self, connection: Connection, parameters: Mapping[str, Any]):
@@ -90,21 +93,21 @@ def _as_sqlalchemy_error(connection: Connection, cursor, sql: str, given, exc) -
     )
 
 
-def _compile(statement: Select, dialect: Dialect) -> _Compiled:
+def _compile(statement: Statement, dialect: Dialect) -> _Compiled:
     compiled = statement.compile(dialect=dialect)
-    binds = compiled.binds
+    names = compiled.bind_names  # each parameter under the name the SQL text gives it
     to_driver = {
         name: convert
-        for name, bind in binds.items()
+        for bind, name in names.items()
         if (convert := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
     }
     from_driver = tuple(
-        column.type.dialect_impl(dialect).result_processor(dialect, None) for column in statement.selected_columns
+        column.type.dialect_impl(dialect).result_processor(dialect, None) for column in statement.exported_columns
     )
     return _Compiled(
         sql=compiled.string,
         order=tuple(compiled.positiontup) if dialect.positional and compiled.positiontup else None,
-        defaults={name: bind.value for name, bind in binds.items() if bind.value is not None},
+        defaults={name: bind.value for bind, name in names.items() if bind.value is not None},
         to_driver=to_driver,
         from_driver=from_driver,
     )
