@@ -66,8 +66,13 @@ OFFICER = "can_bo_bench"
 ROLES = frozenset({"mot_cua", "chuyen_vien", "lanh_dao"})
 STEP_DATA = {"tham_dinh": {"hop_le": True}}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-#: Dossiers per client driven (by two clients, so that both workers serve) before measuring.
+#: Dossiers per client driven before measuring, on a new connection per request so that both
+#: workers serve many of each kind (gthread lets one worker take every keep-alive connection): a
+#: worker's first start of older code imported the `holidays` package (about a second of CPU), and
+#: when the warm-up's clients all met one worker, that second landed in a measured start phase
+#: (17-38 ms "per start" in such a run, 8-13 ms otherwise).
 WARM_UP_DOSSIERS = 2
+WARM_UP_CLIENTS = 4
 
 
 def main() -> None:
@@ -119,7 +124,7 @@ def compare(server_url: str, baseline_src: Path, dossier_count: int, rounds: int
 def warm_up(server: served, token: str, definition_id: int) -> None:
     """A few dossiers through every route before measuring: each worker's first requests pay for
     imports, the ORM's mapper set-up, the template's parse and the pool's connections once."""
-    drive(server, token, definition_id, WARM_UP_DOSSIERS, 2)
+    drive(server, token, definition_id, WARM_UP_DOSSIERS, WARM_UP_CLIENTS, keep_alive=False)
 
 
 # -- the database and the product ------------------------------------------------------------------
@@ -280,11 +285,11 @@ def _wait_until_up(port: int, process: subprocess.Popen, log: Path) -> None:
 
 
 class Client:
-    """One keep-alive connection with the token; counts reconnections (a server that answers
-    `Connection: close` makes one per request)."""
+    """One keep-alive connection with the token (without `keep_alive`, a new one per request);
+    counts reconnections (a server that answers `Connection: close` makes one per request)."""
 
-    def __init__(self, port: int, token: str):
-        self.port, self.token = port, token
+    def __init__(self, port: int, token: str, keep_alive: bool = True):
+        self.port, self.token, self.keep_alive = port, token, keep_alive
         self.conn = None
         self.connects = 0
 
@@ -299,7 +304,7 @@ class Client:
         response = self.conn.getresponse()
         data = response.read()
         elapsed_ms = (time.perf_counter() - started) * 1000
-        if response.getheader("Connection", "").lower() == "close":
+        if not self.keep_alive or response.getheader("Connection", "").lower() == "close":
             self.conn.close()
             self.conn = None
         statements = int(response.getheader("X-Motcua-Statements", "0"))
@@ -309,7 +314,7 @@ class Client:
 KINDS = ("start", "claim", "complete")
 
 
-def drive(server: served, token: str, definition_id: int, count: int, threads: int) -> dict:
+def drive(server: served, token: str, definition_id: int, count: int, threads: int, keep_alive: bool = True) -> dict:
     """`count` dossiers per thread, driven in phases that every thread ends together: all starts,
     then rounds of all claims and all completions of the steps open then. The server's and
     PostgreSQL's CPU is read between phases, so that each request kind has its own figure."""
@@ -332,7 +337,9 @@ def drive(server: served, token: str, definition_id: int, count: int, threads: i
     barrier = threading.Barrier(threads, action=phase_ended)
     wall = time.perf_counter()
     workers = [
-        threading.Thread(target=_one_client, args=(port, token, definition_id, count, results[n], barrier, phase))
+        threading.Thread(
+            target=_one_client, args=(Client(port, token, keep_alive), definition_id, count, results[n], barrier, phase)
+        )
         for n in range(threads)
     ]
     for worker in workers:
@@ -380,21 +387,20 @@ def drive(server: served, token: str, definition_id: int, count: int, threads: i
 
 
 def _one_client(
-    port: int, token: str, definition_id: int, count: int, out: dict, barrier: threading.Barrier, phase: dict
+    client: Client, definition_id: int, count: int, out: dict, barrier: threading.Barrier, phase: dict
 ) -> None:
     """One client's part; a client that fails breaks the barrier, so that the others stop too
     instead of waiting for it forever."""
     try:
-        _drive_one_client(port, token, definition_id, count, out, barrier, phase)
+        _drive_one_client(client, definition_id, count, out, barrier, phase)
     except BaseException as exc:  # noqa: BLE001 - any failure, _check's SystemExit too, must free the others
         out["failed"] = exc
         barrier.abort()
 
 
 def _drive_one_client(
-    port: int, token: str, definition_id: int, count: int, out: dict, barrier: threading.Barrier, phase: dict
+    client: Client, definition_id: int, count: int, out: dict, barrier: threading.Barrier, phase: dict
 ) -> None:
-    client = Client(port, token)
     steps = [_start(client, definition_id, n, out) for n in range(count)]
     out["open"] = sum(step is not None for step in steps)
     barrier.wait()

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
 
 from engine.store.base import Base
+from engine.store.driver_reads import DriverRead
 from engine.store.people_queries import ACCOUNT_COLUMNS
 from engine.store.people_queries import Account
 from engine.store.people_queries import account_of
@@ -95,8 +96,8 @@ class TokenHolder(NamedTuple):
     account: Account
 
 
-#: Built once: a statement made anew per request cost more Python than its round trip.
-_TOKEN_HOLDER = (
+#: Built once and run on the driver's cursor (engine.store.driver_reads): it is read on every request.
+_TOKEN_HOLDER = DriverRead(
     select(ApiTokenRecord.id, ApiTokenRecord.last_used_at, *ACCOUNT_COLUMNS)
     .join(UserRecord, UserRecord.username == ApiTokenRecord.username)
     .outerjoin(UnitRecord, UnitRecord.code == UserRecord.unit_code)
@@ -112,7 +113,7 @@ _TOKEN_HOLDER = (
 def token_holder(connection: Connection, token: str, now: datetime) -> TokenHolder | None:
     """The token when it is neither revoked nor expired (one without an expiry is expired) and
     its user is active, with that user and their unit's name: one statement."""
-    row = connection.execute(_TOKEN_HOLDER, {"digest": token_digest(token), "now": now}).first()
+    row = _TOKEN_HOLDER.first(connection, {"digest": token_digest(token), "now": now})
     return TokenHolder(row.id, row.last_used_at, account_of(row)) if row is not None else None
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from engine.store.absence_records import AbsenceRecord
+from engine.store.driver_reads import DriverRead
 from engine.store.records import UnitRecord
 from engine.store.records import UserRecord
 
@@ -38,7 +39,8 @@ ACCOUNT_COLUMNS = (
     UnitRecord.name,
     UserRecord.auth_epoch,
 )
-_ACTIVE_ACCOUNT = (
+#: Read on every request of a signed-in page: on the driver's cursor (engine.store.driver_reads).
+_ACTIVE_ACCOUNT = DriverRead(
     select(*ACCOUNT_COLUMNS)
     .outerjoin(UnitRecord, UnitRecord.code == UserRecord.unit_code)
     .where(UserRecord.username == bindparam("username"), UserRecord.active.is_(True))
@@ -51,7 +53,7 @@ def account_of(row) -> Account:
 
 def active_account(connection: Connection, username: str) -> Account | None:
     """An active user with their unit's name (a signed-in session's user): one statement."""
-    row = connection.execute(_ACTIVE_ACCOUNT, {"username": username}).first()
+    row = _ACTIVE_ACCOUNT.first(connection, {"username": username})
     return account_of(row) if row is not None else None
 
 

@@ -15,7 +15,6 @@ from sqlalchemy import case
 from sqlalchemy import select
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import Session
-from sqlalchemy.orm import aliased
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm.util import identity_key
 
@@ -92,24 +91,6 @@ def remember_unit_setting(session: Session, unit: UnitRecord, setting: PortalSet
     """Note, for the rest of this transaction, a unit and its province's portal settings read
     along with something else (a start reads them with its template version)."""
     session.info.setdefault(_KNOWN_KEY, {})[unit.code] = (unit, setting)
-
-
-def remember_unconnected(session: Session, unit_code: str) -> None:
-    """Note, for the rest of this transaction, that the unit's province has no portal settings
-    (read along with something else): the portal sync then asks nothing more of it."""
-    session.info.setdefault(_KNOWN_KEY, {})[unit_code] = (None, None)
-
-
-def connected(unit_code_column):
-    """Whether the unit of `unit_code_column` belongs to a province with portal settings (an
-    EXISTS to read with something else; a unit unknown is not connected)."""
-    unit = aliased(UnitRecord)
-    return (
-        select(PortalSettingRecord.province_code)
-        .join(unit, province_setting_of(unit))
-        .where(unit.code == unit_code_column)
-        .exists()
-    )
 
 
 def province_setting_of(unit_table=UnitRecord):

@@ -45,21 +45,25 @@ _ITEM_WITH_DOSSIER = (
 # The same with the dossier's audit chain head, read without a lock: a change appends its events
 # only if the head is still the one read (engine.store.audit_chains.append_after_seen), which saves
 # the locking read of the head, one round trip of every change of a step.
-_ITEM_WITH_DOSSIER_AND_HEAD = (
+_ITEM_WITH_DOSSIER_AND_HEAD_ONLY = (
     select(WorkItemRecord, DossierRecord, AuditChainRecord.last_hash, AuditChainRecord.length)
     .join(DossierRecord, DossierRecord.id == WorkItemRecord.dossier_id)
     .outerjoin(AuditChainRecord, AuditChainRecord.chain_key == WorkItemRecord.dossier_id)
     .where(WorkItemRecord.id == bindparam("item_id"))
 )
-# A change that runs the dossier's workflow also reads whether the dossier's province is connected
-# to the portal: when it is not, the portal sync of a status change needs no read of its own
-# (engine.store.portal_records.remember_unconnected), one round trip of two completions in five.
-_ITEM_FOR_CHANGE = _ITEM_WITH_DOSSIER_AND_HEAD.add_columns(portal_records.connected(DossierRecord.unit_code))
+# A change that runs the workflow may move the dossier's status, which the portal sync reports at
+# the commit with the portal settings of the unit's province: the unit and those settings are read
+# with the step, a round trip fewer on each status change (they were read apart at the commit).
+_ITEM_WITH_DOSSIER_AND_HEAD = (
+    _ITEM_WITH_DOSSIER_AND_HEAD_ONLY.add_columns(UnitRecord, PortalSettingRecord)
+    .outerjoin(UnitRecord, UnitRecord.code == DossierRecord.unit_code)
+    .outerjoin(PortalSettingRecord, portal_records.province_setting_of())
+)
 # A change that does not run the dossier's workflow (a claim, a release) reads only what it checks
 # and answers of the dossier: its other columns (the state text, the applicant's JSON) are left
 # unread, which saved about 5% of a claim's Python in process (2026-12-03); one used after all is
-# read when used.
-_ITEM_WITH_DOSSIER_AND_HEAD_CHECKED = _ITEM_WITH_DOSSIER_AND_HEAD.options(
+# read when used. It changes no status: nothing of the portal's is read.
+_ITEM_WITH_DOSSIER_AND_HEAD_CHECKED = _ITEM_WITH_DOSSIER_AND_HEAD_ONLY.options(
     load_only(
         DossierRecord.code,
         DossierRecord.run_state,
@@ -133,17 +137,18 @@ def work_item_with_dossier(session: Session, work_item_id: int):
 
 def work_item_with_dossier_and_head(session: Session, work_item_id: int, *, whole_dossier: bool = True):
     """The work item, its dossier and its dossier's audit chain head (last hash, length; None
-    when the chain has none yet) in one round trip; (None, None, None) when unknown. Without
-    `whole_dossier` only the dossier's code, run state, unit, template version and version are
-    read (see _ITEM_WITH_DOSSIER_AND_HEAD_CHECKED); with it, whether the dossier's province is
-    connected to the portal too, noted for the transaction when it is not (_ITEM_FOR_CHANGE)."""
-    statement = _ITEM_FOR_CHANGE if whole_dossier else _ITEM_WITH_DOSSIER_AND_HEAD_CHECKED
+    when the chain has none yet) in one round trip; (None, None, None) when unknown. With
+    `whole_dossier` the dossier's unit and its province's portal settings are read too and kept
+    for the transaction (portal_records.remember_unit_setting); without it only the dossier's
+    code, run state, unit, template version and version are read (see
+    _ITEM_WITH_DOSSIER_AND_HEAD_CHECKED)."""
+    statement = _ITEM_WITH_DOSSIER_AND_HEAD if whole_dossier else _ITEM_WITH_DOSSIER_AND_HEAD_CHECKED
     row = session.execute(statement, {"item_id": work_item_id}).first()
     if row is None:
         return None, None, None
-    item, dossier, last_hash, length, *connected = row
-    if connected and not connected[0]:
-        portal_records.remember_unconnected(session, dossier.unit_code)
+    item, dossier, last_hash, length, *unit_and_setting = row
+    if unit_and_setting and unit_and_setting[0] is not None:
+        portal_records.remember_unit_setting(session, *unit_and_setting)
     return item, dossier, None if length is None else (last_hash, length)
 
 

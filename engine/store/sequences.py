@@ -22,6 +22,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from engine.store.database import Database
+from engine.store.driver_reads import DriverRead
 from engine.store.records import DossierSequenceRecord
 
 
@@ -30,8 +31,8 @@ def next_value(db: Database, session: Session, agency_code: str, day: date) -> i
     params = {"agency_code": agency_code, "day": day}
     if db.counter_engine is None:
         return session.execute(_INCREMENTS[session.get_bind().dialect.name], params).scalar_one()
-    with db.counter_engine.connect() as conn:
-        return conn.execute(_INCREMENTS["postgresql"], params).scalar_one()
+    with db.counter_engine.connect() as conn:  # autocommit: the statement is its own transaction
+        return _INCREMENT_ON_ITS_OWN.first(conn, params).last_value
 
 
 def _increment(dialect):
@@ -46,3 +47,5 @@ def _increment(dialect):
 
 # Built once: every start takes a number, and building the statement cost more than sending it.
 _INCREMENTS = {"postgresql": _increment(postgresql), "sqlite": _increment(sqlite)}
+#: PostgreSQL's, run on the driver's cursor (engine.store.driver_reads: half SQLAlchemy's Python).
+_INCREMENT_ON_ITS_OWN = DriverRead(_INCREMENTS["postgresql"])

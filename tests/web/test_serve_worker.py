@@ -115,3 +115,14 @@ def test_a_sigtermed_server_stops_its_worker(runtime, tmp_path):
     while not _gone(worker_pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _gone(worker_pid)
+
+
+def test_a_served_worker_has_the_holiday_calendar_before_its_first_request(tmp_path):
+    """The `holidays` package imports every country's module at its first use (about a second):
+    a worker pays it while it boots, not inside the first dossier someone receives."""
+    probe = "import sys, web.wsgi; print('holidays.countries.vietnam' in sys.modules)"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'motcua.sqlite3'}"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == "True"

@@ -1,7 +1,9 @@
 """The REST API under /api/v1 for other systems (the National Portal sync, provincial apps).
 
 flask-smorest builds the OpenAPI document (/api/v1/openapi.json) from the marshmallow schemas
-that validate every input and shape every output. Callers authenticate with
+that validate every input and shape every output. Routes take their input schemas as instances
+made once: given a class, webargs builds the schema anew on every request (a deep copy of every
+field, 2-4% of a start's Python). Callers authenticate with
 `Authorization: Bearer <token>` (`motcua api-token create`); a signed-in browser may read.
 """
 

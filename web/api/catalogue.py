@@ -19,7 +19,7 @@ templates = api_blueprint("api_templates", "/templates", "Quy trình (BPMN) đã
 
 
 @procedures.route("")
-@procedures.arguments(schemas.ProcedureQuerySchema, location="query", as_kwargs=True)
+@procedures.arguments(schemas.ProcedureQuerySchema(), location="query", as_kwargs=True)
 @procedures.response(200, schemas.ProcedureSchema(many=True))
 @procedures.paginate(page_size=20, max_page_size=100)
 @procedures.alt_response(401, response="UNAUTHORIZED")
@@ -52,7 +52,7 @@ def get_procedure(code: str):
 
 
 @templates.route("")
-@templates.arguments(schemas.TemplateQuerySchema, location="query", as_kwargs=True)
+@templates.arguments(schemas.TemplateQuerySchema(), location="query", as_kwargs=True)
 @templates.response(200, schemas.TemplateSchema(many=True))
 @templates.alt_response(401, response="UNAUTHORIZED")
 def list_templates(key=None):

@@ -70,7 +70,7 @@ def _proven_dossier(code: str, factor: str) -> int:
 
 
 @blp.route("/<code>/ket-qua")
-@blp.arguments(FactorSchema, location="query")
+@blp.arguments(FactorSchema(), location="query")
 @blp.response(200, CitizenResultsSchema)
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.doc(security=PUBLIC)
@@ -102,7 +102,7 @@ def results(query: dict, code: str):
 
 
 @blp.route("/<code>/ket-qua/<key>")
-@blp.arguments(FactorSchema, location="query")
+@blp.arguments(FactorSchema(), location="query")
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.doc(
     security=PUBLIC,

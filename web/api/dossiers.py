@@ -35,7 +35,7 @@ blp = api_blueprint("api_dossiers", "/dossiers", "Hồ sơ: tiếp nhận, trạ
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(schemas.StartDossierSchema)
+@blp.arguments(schemas.StartDossierSchema())
 @blp.response(201, schemas.DossierSchema)
 @documented_errors(blp, 401, 403, 409, token_only=True)
 @accepts_key(blp)
@@ -110,8 +110,8 @@ def list_attachments(code: str):
 
 
 @blp.route("/<code>/attachments", methods=["POST"])
-@blp.arguments(schemas.AttachmentUploadSchema, location="form")
-@blp.arguments(schemas.AttachmentFileSchema, location="files")
+@blp.arguments(schemas.AttachmentUploadSchema(), location="form")
+@blp.arguments(schemas.AttachmentFileSchema(), location="files")
 @blp.response(201, schemas.AttachmentSchema)
 @documented_errors(blp, 401, 403, 404, token_only=True)
 def upload_attachment(form: dict, files: dict, code: str):
@@ -187,7 +187,7 @@ def _attachments_payload(code: str, dossier_id: int) -> list[dict]:
 
 
 @blp.route("/<code>/reappoint", methods=["POST"])
-@blp.arguments(schemas.ReappointSchema)
+@blp.arguments(schemas.ReappointSchema())
 @blp.response(200, schemas.DossierSchema)
 @documented_errors(blp, *WRITE_ERRORS, token_only=True)
 def reappoint(body: dict, code: str):
@@ -201,7 +201,7 @@ def reappoint(body: dict, code: str):
 
 
 @blp.route("/<code>/stop", methods=["POST"])
-@blp.arguments(schemas.StopSchema)
+@blp.arguments(schemas.StopSchema())
 @blp.response(200, schemas.DossierSchema)
 @documented_errors(blp, *WRITE_ERRORS, token_only=True)
 def stop(body: dict, code: str):

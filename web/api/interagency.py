@@ -27,7 +27,7 @@ blp = api_blueprint("api_interagency", "/interagency", "Liên thông: hệ thố
 
 
 @blp.route("/dossiers/<code>/events", methods=["POST"])
-@blp.arguments(schemas.InteragencyEventSchema)
+@blp.arguments(schemas.InteragencyEventSchema())
 @blp.response(200, schemas.DossierSchema)
 @documented_errors(blp, *WRITE_ERRORS, token_only=True)
 @accepts_key(blp)

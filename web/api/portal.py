@@ -18,7 +18,7 @@ blp = api_blueprint("api_portal", "/portal", "Cổng Dịch vụ công quốc gi
 
 
 @blp.route("/submissions", methods=["POST"])
-@blp.arguments(schemas.PortalSubmissionSchema)
+@blp.arguments(schemas.PortalSubmissionSchema())
 @blp.response(201, schemas.PortalTakenSchema)
 @blp.alt_response(200, schema=schemas.PortalTakenSchema, description="Đã nhận hồ sơ này trước đó")
 @blp.alt_response(401, response="UNAUTHORIZED")

@@ -20,7 +20,7 @@ blp = api_blueprint("api_statistics", "/statistics", "Số liệu giải quyết
 
 
 @blp.route("")
-@blp.arguments(schemas.StatisticsQuerySchema, location="query")
+@blp.arguments(schemas.StatisticsQuerySchema(), location="query")
 @blp.response(200, schemas.StatisticsSchema)
 @blp.alt_response(401, response="UNAUTHORIZED")
 def get_statistics(query: dict):

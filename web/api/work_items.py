@@ -35,7 +35,7 @@ _REASON_FIELDS = {name: f"data.{name}" for name in decisions.REFUSAL_REASON_FIEL
 
 
 @blp.route("")
-@blp.arguments(schemas.WorkItemQuerySchema, location="query", as_kwargs=True)
+@blp.arguments(schemas.WorkItemQuerySchema(), location="query", as_kwargs=True)
 @blp.response(200, schemas.WorkItemSchema(many=True))
 @blp.paginate(page_size=50, max_page_size=200)
 @blp.alt_response(401, response="UNAUTHORIZED")
@@ -82,7 +82,7 @@ def unclaim(item_id: int):
 
 
 @blp.route("/<int:item_id>/complete", methods=["POST"])
-@blp.arguments(schemas.CompleteSchema)
+@blp.arguments(schemas.CompleteSchema())
 @blp.response(200, schemas.DossierSchema)
 @documented_errors(blp, *WRITE_ERRORS, token_only=True)
 @accepts_key(blp)
@@ -107,7 +107,7 @@ def complete(body: dict, item_id: int):
 
 
 @blp.route("/<int:item_id>/return", methods=["POST"])
-@blp.arguments(schemas.ReturnSchema)
+@blp.arguments(schemas.ReturnSchema())
 @blp.response(200, schemas.DossierSchema)
 @documented_errors(blp, *WRITE_ERRORS, token_only=True)
 def return_step(body: dict, item_id: int):
@@ -118,7 +118,7 @@ def return_step(body: dict, item_id: int):
 
 
 @blp.route("/<int:item_id>/delegate", methods=["POST"])
-@blp.arguments(schemas.DelegateSchema)
+@blp.arguments(schemas.DelegateSchema())
 @blp.response(200, schemas.WorkItemSchema)
 @documented_errors(blp, *WRITE_ERRORS, token_only=True)
 def delegate(body: dict, item_id: int):
@@ -130,7 +130,7 @@ def delegate(body: dict, item_id: int):
 
 
 @blp.route("/<int:item_id>/resolve", methods=["POST"])
-@blp.arguments(schemas.ResolveSchema)
+@blp.arguments(schemas.ResolveSchema())
 @blp.response(200, schemas.WorkItemSchema)
 @documented_errors(blp, *WRITE_ERRORS, token_only=True)
 def resolve(body: dict, item_id: int):
