@@ -15,6 +15,7 @@ from engine.domain import kpi
 from engine.domain.model import WorkItemState
 from engine.store import officer_rollups
 from engine.store import rollups
+from engine.store import satisfaction_queries
 from engine.store import satisfaction_rollups
 from engine.store import statistics
 from engine.store.records import AuditEventRecord
@@ -102,23 +103,11 @@ def _add_satisfaction(session: Session, scope: Scope, officers: dict[str, kpi.Kp
     """Citizens' ratings beside the figures (Decision 766's four criteria, each 0-2): the mean score
     of the dossiers rated in the period that an officer completed a step of, and of each commune's;
     read from their daily rows (engine.store.satisfaction_rollups), as the other figures."""
-    cells = satisfaction_rollups.window(
-        session,
-        scope.units,
-        rollups.local_day(scope.start),
-        rollups.local_day(scope.end),
-        statistics.definition_ids(scope.procedure) if scope.procedure else None,
-    )
-    by_officer: dict[str, list[int]] = {}
+    cells = satisfaction_queries.rolled_up(session, scope)
     for (unit, username), counts in cells.items():
-        if username == satisfaction_rollups.UNIT:
-            if unit in units:
-                units[unit].satisfaction = mean_score(counts)
-            continue
-        sums = by_officer.setdefault(username, [0] * len(counts))
-        for i, n in enumerate(counts):
-            sums[i] += n
-    for username, counts in by_officer.items():
+        if username == satisfaction_rollups.UNIT and unit in units:
+            units[unit].satisfaction = mean_score(counts)
+    for username, counts in satisfaction_rollups.per_officer(cells).items():
         if username in officers:
             officers[username].satisfaction = mean_score(counts)
 

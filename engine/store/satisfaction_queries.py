@@ -18,7 +18,11 @@ from engine.store.records import ProcessDefinitionRecord
 from engine.store.records import UnitRecord
 from engine.store.records import UserRecord
 from engine.store.records import WorkItemRecord
+from engine.store.rollups import local_day
 from engine.store.statistics import Scope
+from engine.store.statistics import definition_ids
+from engine.store.statistics import full_names
+from engine.store.statistics import unit_names
 
 CRITERIA = satisfaction_rollups.CRITERIA
 
@@ -61,6 +65,11 @@ def _row(key, label, count, *sums) -> SatisfactionRow:
     )
 
 
+def _by_label(row: SatisfactionRow) -> tuple[str, str]:
+    """Lines in their labels' order; two officers or communes of one name in their keys'."""
+    return row.label, row.key
+
+
 def _in_scope(query, scope: Scope):
     r = SatisfactionRecord
     query = query.where(r.unit_code.in_(scope.units), r.rated_at >= scope.start, r.rated_at < scope.end)
@@ -71,12 +80,25 @@ def _in_scope(query, scope: Scope):
     return query
 
 
-def by_commune(session: Session, scope: Scope) -> list[SatisfactionRow]:
-    r = SatisfactionRecord
-    query = _in_scope(
-        select(r.unit_code, UnitRecord.name, *_figures()).join(UnitRecord, UnitRecord.code == r.unit_code), scope
-    ).group_by(r.unit_code, UnitRecord.name)
-    return sorted((_row(*row) for row in session.execute(query)), key=lambda row: row.label)
+def by_commune(session: Session, scope: Scope, *, recount: bool = False) -> list[SatisfactionRow]:
+    """Per commune: from the communes' own daily rows, or with `recount` from the ratings."""
+    if recount:
+        r = SatisfactionRecord
+        query = _in_scope(
+            select(r.unit_code, UnitRecord.name, *_figures()).join(UnitRecord, UnitRecord.code == r.unit_code), scope
+        ).group_by(r.unit_code, UnitRecord.name)
+        return sorted((_row(*row) for row in session.execute(query)), key=_by_label)
+    per_unit = _communes_own(rolled_up(session, scope))
+    names = unit_names(session, per_unit)
+    return sorted((_row(unit, names.get(unit), *counts) for unit, counts in per_unit.items()), key=_by_label)
+
+
+def _communes_own(cells: dict[tuple[str, str], list[int]]) -> dict[str, list[int]]:
+    return {
+        unit: counts
+        for (unit, username), counts in cells.items()
+        if username == satisfaction_rollups.UNIT and counts[0]
+    }
 
 
 def by_procedure(session: Session, scope: Scope) -> list[SatisfactionRow]:
@@ -85,14 +107,37 @@ def by_procedure(session: Session, scope: Scope) -> list[SatisfactionRow]:
     query = query.where(r.unit_code.in_(scope.units), r.rated_at >= scope.start, r.rated_at < scope.end)
     if scope.procedure:
         query = query.where(d.key == scope.procedure)
-    return sorted((_row(*row) for row in session.execute(query.group_by(d.key))), key=lambda row: row.label)
+    return sorted((_row(*row) for row in session.execute(query.group_by(d.key))), key=_by_label)
 
 
-def by_officer(session: Session, scope: Scope) -> list[SatisfactionRow]:
-    """An officer counts every rated dossier in which they completed at least one step. The pairs
-    (rating, officer) are read from the ratings in scope through the steps' dossier index, so the
-    cost follows the period's ratings, not every step ever completed (which a pairing of the
-    distinct officers of all dossiers first made PostgreSQL read whole for one procedure)."""
+def rolled_up(session: Session, scope: Scope) -> dict[tuple[str, str], list[int]]:
+    """The ratings' counted columns (satisfaction_rollups.COLUMNS) in scope, per (commune, officer;
+    '' the commune's own), from their daily rows."""
+    return satisfaction_rollups.window(
+        session,
+        scope.units,
+        local_day(scope.start),
+        local_day(scope.end),
+        definition_ids(scope.procedure) if scope.procedure else None,
+    )
+
+
+def by_officer(session: Session, scope: Scope, *, recount: bool = False) -> list[SatisfactionRow]:
+    """An officer counts every rated dossier in which they completed at least one step: read from
+    the daily rows kept as ratings and steps come (engine.store.satisfaction_rollups; over a
+    province's year, a few thousand rows instead of every rating paired with its steps), or with
+    `recount` from the ratings and the steps themselves, which the rows must always equal."""
+    if recount:
+        return _by_officer_from_ratings(session, scope)
+    per_officer = satisfaction_rollups.per_officer(rolled_up(session, scope))
+    names = full_names(session, per_officer)
+    rows = (_row(username, names[username], *counts) for username, counts in per_officer.items() if counts[0])
+    return sorted(rows, key=_by_label)
+
+
+def _by_officer_from_ratings(session: Session, scope: Scope) -> list[SatisfactionRow]:
+    """The pairs (rating, officer) read from the ratings in scope through the steps' dossier index,
+    so the cost follows the period's ratings, not every step ever completed."""
     r, w = SatisfactionRecord, WorkItemRecord
     handled = (
         _in_scope(select(r.id.label("rating_id"), w.completed_by), scope)
@@ -108,9 +153,14 @@ def by_officer(session: Session, scope: Scope) -> list[SatisfactionRow]:
         .outerjoin(UserRecord, UserRecord.username == handled.c.completed_by)
         .group_by(handled.c.completed_by)
     )
-    return sorted((_row(*row) for row in session.execute(query)), key=lambda row: row.label)
+    return sorted((_row(*row) for row in session.execute(query)), key=_by_label)
 
 
-def total(session: Session, scope: Scope) -> SatisfactionRow:
-    row = session.execute(_in_scope(select(*_figures()), scope)).one()
-    return _row("", "", *row)
+def total(session: Session, scope: Scope, *, recount: bool = False) -> SatisfactionRow:
+    """Every rating in scope once: the communes' own daily rows summed, or with `recount` the ratings."""
+    if recount:
+        return _row("", "", *session.execute(_in_scope(select(*_figures()), scope)).one())
+    summed = [0] * len(satisfaction_rollups.COLUMNS)
+    for counts in _communes_own(rolled_up(session, scope)).values():
+        summed = [a + b for a, b in zip(summed, counts)]
+    return _row("", "", *summed)

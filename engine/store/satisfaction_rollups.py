@@ -220,6 +220,18 @@ def window(session: Session, units, first: date, last: date, definition_ids=None
     return found
 
 
+def per_officer(cells: dict[tuple[str, str], list[int]]) -> dict[str, list[int]]:
+    """`window`'s cells summed over the communes, per officer (the communes' own rows left out)."""
+    summed: dict[str, list[int]] = {}
+    for (_unit, username), counts in cells.items():
+        if username == UNIT:
+            continue
+        sums = summed.setdefault(username, [0] * len(counts))
+        for i, n in enumerate(counts):
+            sums[i] += n
+    return summed
+
+
 # -- recount ----------------------------------------------------------------------------------------------
 
 
