@@ -92,10 +92,6 @@ def _favicon():
 
 def _vn_datetime(value) -> str:
     """An instant in Vietnam's time, written the way the chosen language writes it."""
-    from web.display import LOCAL_TZ
-    from web.i18n import current_language
+    from web.formatting import local_time_writer
 
-    if value is None:
-        return ""
-    local = value.astimezone(LOCAL_TZ)
-    return local.strftime("%H:%M, %d/%m/%Y" if current_language() == "en" else "%H:%M ngày %d/%m/%Y")
+    return local_time_writer()(value)

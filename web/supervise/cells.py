@@ -20,8 +20,6 @@ from engine.domain import kpi
 from engine.store.statistics import Figures
 from engine.store.statistics import OfficerRow
 from web import formatting
-from web.display import LOCAL_TZ
-from web.i18n import current_language
 from web.i18n import page_gettext
 
 #: Stands for the value a Linker fills in: letters only, which no quoting changes.
@@ -152,14 +150,14 @@ def at_risk_rows(risks, now: datetime, reasons: dict[str, str], status_labels: d
     """The at-risk list's rows (supervise/at_risk.html's table body): 200 a page, each with its
     reasons and forecast in words, about twenty translated texts a row, each looked up in the
     page's catalogue (web.i18n.page_gettext) rather than through the request's locale every time.
-    The forecast's words are partials/forecast.html's `why` (without the letter's deadline)."""
+    The forecast's words are forecast_why's, without the letter's deadline."""
     translated = page_gettext()
 
     def _(message: str, **variables) -> Markup:  # named `_`: its texts are extracted for the catalogue
         return Markup(translated(message)) % variables  # as Jinja's gettext: always formatted
 
     hours = lambda minutes: working_hours(minutes, translated)  # noqa: E731
-    when = _local_time_format()
+    when = formatting.local_time_writer()
     dossier_page = Linker("supervise.dossier", "code")
     rows = []
     for r in risks:
@@ -179,17 +177,24 @@ def at_risk_rows(risks, now: datetime, reasons: dict[str, str], status_labels: d
             f"<td>{escape(d.procedure)}</td><td>{escape(d.unit)}</td><td>{escape(when(d.received_at))}</td>"
             f"<td>{escape(when(d.appointment_at))}</td><td>{_(label) if label else escape(d.status)}</td>"
             f"<td>{escape(', '.join(step.name for step in d.steps) or '—')}</td>"
-            f'<td class="why">{badges}<br><small>{_forecast_why(r.forecast, _, hours)}{made}</small></td>'
+            f'<td class="why">{badges}<br><small>{forecast_why(r.forecast, False, _, hours, when)}{made}</small></td>'
             f"<td>{escape(when(r.projected_finish))}</td>"
             f"<td>{escape(hours(r.shortfall_minutes) if r.shortfall_minutes else '—')}</td></tr>"
         )
     return Markup("".join(rows))
 
 
-def _forecast_why(f, _, hours) -> Markup:
-    """Why a dossier is forecast to miss its appointment (partials/forecast.html's `why`, deadline=False)."""
+def forecast_why(f, deadline: bool = True, _=None, hours=None, when=None) -> Markup:
+    """Why a dossier is forecast to miss its appointment: the step it hangs on, the work left, the
+    time left, and (`deadline`) by when the apology letter is due. A page writing many passes the
+    page's `_`, `hours` and `when` (at_risk_rows); a template calls it as `forecast_why(f)`."""
     if not f:
         return Markup("")
+    if _ is None:
+        translated = page_gettext()
+        _ = lambda message, **variables: Markup(translated(message)) % variables  # noqa: E731
+        hours = lambda minutes: working_hours(minutes, translated)  # noqa: E731
+        when = formatting.local_time_writer()
     parts = []
     if f.step:
         if f.step_late_minutes:
@@ -204,10 +209,10 @@ def _forecast_why(f, _, hours) -> Markup:
         ending = _("đã quá hạn trả")
     else:
         ending = _("không còn giờ làm việc nào trước hạn trả")
-    return Markup(f'<span class="forecast-why">{"".join(parts)}, {ending}.</span>')
-
-
-def _local_time_format() -> Callable[[datetime], str]:
-    """An instant in Vietnam's time as the page's language writes it (the `vn_datetime` filter's)."""
-    pattern = "%H:%M, %d/%m/%Y" if current_language() == "en" else "%H:%M ngày %d/%m/%Y"
-    return lambda value: "" if value is None else value.astimezone(LOCAL_TZ).strftime(pattern)
+    apology = ""
+    if deadline and f.apology_deadline:
+        if not f.letter_overdue:
+            apology = " " + _("Phiếu xin lỗi và hẹn lại ban hành trước %(time)s.", time=when(f.apology_deadline))
+        else:
+            apology = " " + _("Phiếu xin lỗi và hẹn lại cần ban hành ngay.")
+    return Markup(f'<span class="forecast-why">{"".join(parts)}, {ending}.{apology}</span>')

@@ -51,6 +51,7 @@ ALL_TIME = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
 
 
 bp.app_template_filter("working_hours")(cells.working_hours)
+bp.app_template_global("forecast_why")(cells.forecast_why)
 
 
 def figure_text(text: str) -> str:
