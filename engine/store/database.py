@@ -23,6 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.domain.errors import LostRace
 from engine.store import query_conversion
+from engine.store.driver_writes import DriverWrite
 
 __all__ = [
     "Connection",
@@ -76,8 +77,9 @@ def prepare_engine(engine: Engine, *, read_only: bool = False) -> Engine:
     PostgreSQL, idle connections are checked before reuse and a reader refuses writes."""
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-        begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
+        # On the driver's cursor: SQLAlchemy's execution of it was a fifth of a step's read.
+        begin = DriverWrite(text("BEGIN" if read_only else "BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", lambda conn: begin.run(conn, {}))
         return engine
     _ping_when_idle(engine)
     query_conversion.keep_change_statements()

@@ -30,6 +30,7 @@ from engine.domain.decisions import SUPPLEMENT_DECISIONS
 from engine.domain.model import WorkItemState
 from engine.store import change_rows
 from engine.store.among import among
+from engine.store.driver_writes import DriverWrite
 from engine.store.records import AuditEventRecord
 from engine.store.records import DossierRecord
 from engine.store.records import OfficerRollupRecord
@@ -73,7 +74,7 @@ def record_step_completed(session: Session, item: WorkItemRecord) -> None:
     if connection.dialect.name == "postgresql":  # in the rows' statement, its parameters named apart
         change_rows.with_rows(session, _upsert_step_after, {f"{name}{_APART}": value for name, value in params.items()})
     else:
-        connection.execute(_UPSERT_STEP, params)
+        _UPSERT_STEP.run(connection, params)
 
 
 def record_return(session: Session, unit_code: str, caused_by: str | None, at: datetime, dossier_id: int) -> None:
@@ -197,7 +198,7 @@ def _upsert_step(after: str | None = None, *, apart: bool = False):
 
 #: The suffix of the step upsert's parameters where it runs with the change's rows.
 _APART = "_kpi"
-_UPSERT_STEP = _upsert_step()
+_UPSERT_STEP = DriverWrite(_upsert_step())
 
 
 @functools.lru_cache(maxsize=8)

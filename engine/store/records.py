@@ -18,6 +18,7 @@ from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import false
 from sqlalchemy import text
 from sqlalchemy import types
 from sqlalchemy.orm import Mapped
@@ -189,6 +190,9 @@ class DossierRecord(Base):
     state: Mapped[str] = mapped_column(Text)  # SpiffWorkflow JSON without the spec; text, never JSONB
     state_format: Mapped[str] = mapped_column(String(40))
     next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Rated by its applicant (engine.services.satisfaction): a step completed later counts the
+    # rating for its officer; read with the dossier, so that other completions ask the ratings nothing.
+    rated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     lease_owner: Mapped[str | None] = mapped_column(String(80))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

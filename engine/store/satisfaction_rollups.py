@@ -68,7 +68,7 @@ def record_rating(session: Session, rating: SatisfactionRecord) -> None:
     dossier so far (read in the upsert itself), on its day and month, for every procedure and its
     template version.
 
-    The dossier's version moves first: a step completed at the same moment (the handover while
+    The dossier's version moves first, with its `rated` flag: a step completed at the same moment (the handover while
     the applicant rates at the desk) then either committed before this reads its officers, or
     loses its race on the dossier and runs again from a fresh read that sees the rating. Without
     it each could miss the other on PostgreSQL: the completion's one statement reads the ratings
@@ -90,9 +90,9 @@ def record_rating(session: Session, rating: SatisfactionRecord) -> None:
 
 
 def record_step_completed(session: Session, item: WorkItemRecord) -> None:
-    """A step completed: when its dossier is rated and the officer had completed no other step of
-    it, the rating counts for them from now on. Most dossiers are not rated yet: the statement then
-    writes nothing. On PostgreSQL it runs inside the change's rows' one statement (no round trip
+    """A step of a rated dossier (`dossier.rated`, which the caller checks: most are not rated
+    and need no statement) completed: when the officer had completed no other step of it, the
+    rating counts for them from now on. On PostgreSQL it runs inside the change's rows' one statement (no round trip
     of its own); it is registered after the officers' KPI upsert and writes no row for a dossier
     not rated, so no upsert may be chained after it (engine.store.change_rows runs each after the
     one before, on the rows it returns)."""
@@ -130,7 +130,9 @@ def _upsert_rating():
 
 
 _UPSERT_RATING = _upsert_rating()
-_RATED = text("UPDATE dossier SET version = version + 1 WHERE id = :dossier_id")
+# The flag tells a later completion of the dossier's steps to count the rating for its officer
+# (record_step_completed), without asking the ratings.
+_RATED = text("UPDATE dossier SET version = version + 1, rated = :rated WHERE id = :dossier_id").bindparams(rated=True)
 
 
 def _local_day_sql(column: str, postgres: bool) -> str:

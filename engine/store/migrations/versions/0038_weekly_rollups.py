@@ -7,14 +7,14 @@ here from the day rows already kept (as `motcua rollups rebuild` does), then the
 (PostgreSQL), since its row count grew by about a seventh.
 
 Revision ID: 0038
-Revises: 0036
+Revises: 0037
 """
 from alembic import op
 
 from engine.store import rollups
 
 revision = '0038'
-down_revision = '0036'
+down_revision = '0037'
 branch_labels = None
 depends_on = None
 
