@@ -43,7 +43,6 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
 from engine.domain import figures as definitions
-from engine.domain import kpi
 from engine.domain.figures import CLASSIFICATIONS
 from engine.domain.figures import Figures
 from engine.domain.model import OPEN_RUN_STATES
@@ -592,16 +591,11 @@ def by_officer(session: Session, scope: Scope, *, recount: bool = False) -> list
 
 
 def _officers_from_rollups(session: Session, scope: Scope) -> list[OfficerRow]:
-    steps = [kpi.COLUMNS.index(c) for c in ("step_early", "step_on_time", "step_late", "step_no_deadline")]
-    per_officer: dict[str, list[int]] = {}
+    steps = ("step_early", "step_on_time", "step_late", "step_no_deadline")
     versions = definition_ids(scope.procedure) if scope.procedure else None
     first, last = rollups.local_day(scope.start), rollups.local_day(scope.end)
-    cells = officer_rollups.window(session, scope.units, first, last, versions)
-    for (_unit, username), counts in cells.items():
-        if username != officer_rollups.UNIT and any(counts[i] for i in steps):
-            sums = per_officer.setdefault(username, [0] * len(steps))
-            for j, i in enumerate(steps):
-                sums[j] += counts[i]
+    summed = officer_rollups.per_officer(session, scope.units, first, last, steps, versions)
+    per_officer = {username: counts for username, counts in summed.items() if any(counts)}
     names = full_names(session, list(per_officer))
     rows = [OfficerRow(username, names[username], *counts) for username, counts in per_officer.items()]
     return sorted(rows, key=lambda r: (-(r.steps_done + r.steps_without_deadline), r.username))
