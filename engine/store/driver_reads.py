@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Callable
 from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from typing import TypeVar
@@ -44,10 +45,17 @@ class _Compiled:
     from_driver: tuple[Convert | None, ...]
 
     def parameters(self, given: Mapping[str, Any]) -> tuple | dict:
-        values = self.defaults | dict(given)
+        values = {**self.defaults, **given} if self.defaults else given
+        if self.order is not None:  # positional: each value converted as it is placed
+            to_driver = self.to_driver
+            return tuple(
+                values[name] if (convert := to_driver.get(name)) is None else convert(values[name])
+                for name in self.order
+            )
+        named = dict(values)
         for name, convert in self.to_driver.items():
-            values[name] = convert(values[name])
-        return values if self.order is None else tuple(values[name] for name in self.order)
+            named[name] = convert(named[name])
+        return named
 
     def converted(self, row: tuple) -> tuple:
         if not self.from_driver:  # a text() whose columns were not given: as the driver gives them
@@ -77,6 +85,23 @@ class DriverStatement:
             if connection.dispatch.after_cursor_execute:
                 connection.dispatch.after_cursor_execute(connection, cursor, compiled.sql, given, None, False)
             return fetch(cursor)
+        except dialect.loaded_dbapi.Error as exc:
+            raise _as_sqlalchemy_error(connection, cursor, compiled.sql, given, exc) from exc
+        finally:
+            cursor.close()
+
+    def _run_many(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """The statement once per row of parameters, in one executemany."""
+        dialect = connection.dialect
+        compiled = self._compiled(dialect)
+        given: list[Any] = [compiled.parameters(row) for row in rows]
+        cursor = connection.connection.cursor()
+        try:
+            if connection.dispatch.before_cursor_execute:
+                connection.dispatch.before_cursor_execute(connection, cursor, compiled.sql, given, None, True)
+            cursor.executemany(compiled.sql, given)
+            if connection.dispatch.after_cursor_execute:
+                connection.dispatch.after_cursor_execute(connection, cursor, compiled.sql, given, None, True)
         except dialect.loaded_dbapi.Error as exc:
             raise _as_sqlalchemy_error(connection, cursor, compiled.sql, given, exc) from exc
         finally:
