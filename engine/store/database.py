@@ -129,6 +129,10 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+#: For the transaction it runs in only (SET LOCAL): the pooled connection forgets it at the end.
+_NO_PARALLEL_WORKERS = text("SET LOCAL max_parallel_workers_per_gather = 0")
+
+
 class Database:
     """An engine plus its session factory; what the CLI, workers and the web app share."""
 
@@ -212,9 +216,15 @@ class Database:
     def report_session(self) -> Iterator[Session]:
         """A session for the supervisors' reports (dashboard, drill-downs, exports, at-risk list,
         statistics API): on the read-only report database when one is given. Only reports go
-        there: a replica may lag, and a clerk must see the change they just made."""
+        there: a replica may lag, and a clerk must see the change they just made.
+
+        On PostgreSQL its transaction plans no parallel workers: a report's statements read tens
+        of thousands of rollup rows at most, and starting a worker cost 30-46 ms on the loaded
+        2-core machine, more than the statement it served (benchmarks/dashboard.py)."""
         session = self.report_session_factory()
         try:
+            if is_postgres(self.report_engine):
+                session.execute(_NO_PARALLEL_WORKERS)
             yield session
         finally:
             session.close()

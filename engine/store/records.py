@@ -221,8 +221,8 @@ class DossierPauseRecord(Base):
 
 
 class FigureRollupRecord(Base):
-    """The dashboard's flow figures summed per local day ('d') and per month ('m', keyed by its first
-    day), commune and template version, kept by engine.store.rollups in the transaction of each
+    """The dashboard's flow figures summed per local day ('d'), per week ('w', Monday to Sunday, keyed
+    by its Monday; migration 0038) and per month ('m', keyed by its first day), commune and template version, kept by engine.store.rollups in the transaction of each
     receipt and closure. Each column counts events on its own day: a receipt on the day received,
     a closure on the day closed, and, for closed dossiers with an appointment, the appointment's
     day and the later of the appointment's and the closure's (what lets overdue be read at a past
