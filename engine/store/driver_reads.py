@@ -10,6 +10,7 @@ engine's `before_cursor_execute` listeners still see the statement (statement co
 
 from __future__ import annotations
 
+import functools
 from collections import namedtuple
 from collections.abc import Callable
 from collections.abc import Mapping
@@ -58,9 +59,19 @@ class _Compiled:
         return named
 
     def converted(self, row: tuple) -> tuple:
-        if not self.from_driver:  # a text() whose columns were not given: as the driver gives them
+        """The row with each column converted by its type (a text() whose columns were not given:
+        as the driver gives them); only the columns whose type converts are touched."""
+        converting = self._converting
+        if not converting:
             return tuple(row)
-        return tuple(value if convert is None else convert(value) for convert, value in zip(self.from_driver, row))
+        values = list(row)
+        for at, convert in converting:
+            values[at] = convert(values[at])
+        return tuple(values)
+
+    @functools.cached_property
+    def _converting(self) -> tuple[tuple[int, Convert], ...]:
+        return tuple((at, convert) for at, convert in enumerate(self.from_driver) if convert is not None)
 
 
 class DriverStatement:
