@@ -22,9 +22,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import StatementError
 from sqlalchemy.sql import Insert
 from sqlalchemy.sql import Select
+from sqlalchemy.sql import Update
 
 Convert = Callable[[Any], Any]
-Statement = Select | Insert
+Statement = Select | Insert | Update
 
 
 @dataclass(frozen=True)
