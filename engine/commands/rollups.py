@@ -18,10 +18,10 @@ def rollups_group() -> None:
 
 @rollups_group.command("rebuild")
 def rebuild() -> None:
-    """Recount the daily and monthly figures and the open stock from the dossiers, and the officers'
+    """Recount the daily, weekly and monthly figures and the open stock from the dossiers, and the officers'
     KPIs from the steps and the audit log, and citizens' satisfaction per officer from the ratings and
     the steps (after loading dossiers around the engine, e.g. a bulk import); migrations 0014, 0033,
-    0022 and 0036 ran the same recounts."""
+    0022, 0036 and 0038 ran the same recounts."""
     db = Database.from_env()
     try:
         with db.engine.begin() as conn:

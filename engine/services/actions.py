@@ -234,7 +234,7 @@ def return_to_previous(rt: Runtime, item_id: int, actor: Actor, reason: str) -> 
             raise InvalidAction(
                 "returning did not reopen an earlier step; check the template's return path", element_id=item.element_id
             )
-        close_item(s, item, actor, now, data, calendar)
+        close_item(s, item, actor, now, data, calendar, dossier_rated=dossier.rated)
         audit.record(
             s,
             at=now,

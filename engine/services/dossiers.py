@@ -356,7 +356,7 @@ def _complete_reception(
         run = received
     else:
         run.complete(item.task_id, dict(data))
-    close_item(s, item, actor, now, data, started.calendar)
+    close_item(s, item, actor, now, data, started.calendar, dossier_rated=bool(dossier.rated))
     audit.record(
         s,
         at=now,
@@ -578,7 +578,7 @@ def _completed(
             run = load_run(rt, s, dossier, calendar)
             ready_before = run.ready_task_ids()
             run.complete(item.task_id, dict(data or {}))
-        close_item(s, item, actor, now, data, calendar)
+        close_item(s, item, actor, now, data, calendar, dossier_rated=dossier.rated)
         results.note_approval(s, dossier, item, data, actor, now)
         audit.record(
             s,
@@ -1063,9 +1063,12 @@ def _keep_saved(rt: Runtime, dossier: DossierRecord, run: runner.Run) -> None:
     rt.runs.keep(dossier.id, dossier.state, run.workflow)
 
 
-def close_item(s: Session, item: WorkItemRecord, actor: Actor, now: datetime, data, calendar) -> None:
+def close_item(
+    s: Session, item: WorkItemRecord, actor: Actor, now: datetime, data, calendar, *, dossier_rated: bool
+) -> None:
     """The step is done: who, when, with what, how it stood against its due time, how long it took
-    in working time; the officers' KPIs, and the rating of a rated dossier, count it in the same
+    in working time; the officers' KPIs, and the rating of a rated dossier (`dossier_rated`, read
+    with the dossier: the rating's change moves the dossier's version), count it in the same
     transaction."""
     item.state, item.completed_at, item.completed_by = WorkItemState.COMPLETED.value, now, actor.username
     item.on_behalf_of = actor.on_behalf_of or item.on_behalf_of
@@ -1076,7 +1079,8 @@ def close_item(s: Session, item: WorkItemRecord, actor: Actor, now: datetime, da
         verdict, margin = deadlines.classify(calendar, item.due_at, now)
         item.classification, item.margin_minutes = verdict.value, margin
     officer_rollups.record_step_completed(s, item)
-    satisfaction_rollups.record_step_completed(s, item)  # last: nothing may chain after it (its docstring)
+    if dossier_rated:
+        satisfaction_rollups.record_step_completed(s, item)  # last: nothing may chain after it (its docstring)
 
 
 def _dossier_code(rt: Runtime, s: Session, unit: UnitRecord, received: datetime, calendar) -> str:

@@ -8,7 +8,6 @@ import functools
 from collections.abc import Iterable
 from collections.abc import Iterator
 
-from sqlalchemy import TextClause
 from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import insert
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session
 from engine.domain.audit_chain import FIELDS
 from engine.domain.audit_chain import NO_DOSSIER
 from engine.domain.audit_chain import ChainHead
+from engine.store.driver_writes import DriverWrite
 from engine.store.records import AuditChainRecord
 from engine.store.records import AuditEventRecord
 from engine.store.records import DossierRecord
@@ -86,7 +86,7 @@ def start_chain(session: Session, head: dict[int, ChainHead], events: list[dict]
     connection = session.connection()
     [row] = _head_rows(head)
     if connection.dialect.name == "postgresql":
-        connection.execute(_insert_with_new_head(len(events)), _params(row, events))
+        _insert_with_new_head(len(events)).run(connection, _params(row, events))
         return
     connection.execute(_INSERT_HEAD, row)
     connection.execute(insert(_EVENTS), events)
@@ -109,15 +109,15 @@ def append_after_seen(
     row = {"key": key, "seen_length": seen[key].length, "new_hash": head.last_hash, "new_length": head.length}
     if connection.dialect.name == "postgresql":
         # One round trip: the head moves in the events' INSERT, which returns whether it moved.
-        found = connection.execute(_insert_moving_head(len(events), checked=True), _params(row, events))
-        return bool(found.scalar())  # no row: nothing inserted
-    if connection.execute(_MOVE_SEEN_HEAD, row).rowcount != 1:
+        found = _insert_moving_head(len(events), checked=True).returned(connection, _params(row, events))
+        return found is not None and bool(found[0])  # no row: nothing inserted
+    if _MOVE_SEEN_HEAD.run(connection, row) != 1:
         return False
     _insert_events(connection, events)
     return True
 
 
-_MOVE_SEEN_HEAD = (
+_MOVE_SEEN_HEAD = DriverWrite(
     update(_HEADS)
     .where(_HEADS.c.chain_key == bindparam("key"), _HEADS.c.length == bindparam("seen_length"))
     .values(last_hash=bindparam("new_hash"), length=bindparam("new_length"))
@@ -164,7 +164,7 @@ def append_events(session: Session, heads: dict[int, ChainHead], events: list[di
     connection = session.connection()
     if len(heads) == 1 and connection.dialect.name == "postgresql":
         [row] = _head_rows(heads)
-        connection.execute(_insert_moving_head(len(events), checked=False), _params(row, events))
+        _insert_moving_head(len(events), checked=False).run(connection, _params(row, events))
         return
     if heads:
         update_heads(session, heads)
@@ -182,13 +182,13 @@ def _insert_events(connection, events: list[dict]) -> None:
     if len(events) > _EVENTS_AT_ONCE:
         connection.execute(insert(_EVENTS), events)
         return
-    connection.execute(_insert_rows(len(events)), _params({}, events))
+    _insert_rows(len(events)).run(connection, _params({}, events))
 
 
 @functools.lru_cache(maxsize=_EVENTS_AT_ONCE)
-def _insert_rows(events: int) -> TextClause:
+def _insert_rows(events: int) -> DriverWrite:
     statement = text(f"INSERT INTO audit_event ({', '.join(_EVENT_COLUMNS)}) VALUES {_value_rows(events)}")
-    return statement.bindparams(*_event_params(events))
+    return DriverWrite(statement.bindparams(*_event_params(events)))
 
 
 #: An event row's columns, as engine.services.audit writes them.
@@ -196,7 +196,7 @@ _EVENT_COLUMNS = (*FIELDS, "chain_hash")
 
 
 @functools.lru_cache(maxsize=64)
-def _insert_moving_head(events: int, *, checked: bool) -> TextClause:
+def _insert_moving_head(events: int, *, checked: bool) -> DriverWrite:
     """PostgreSQL: the INSERT of `events` events with their chain's head moved in a data-modifying
     WITH (only from the length `seen_length` when `checked`), returning how many heads moved.
 
@@ -217,11 +217,11 @@ def _insert_moving_head(events: int, *, checked: bool) -> TextClause:
         f"WHERE chain_key = :key{head_from} RETURNING chain_key) "
         f"INSERT INTO audit_event ({columns}) {events_from} RETURNING (SELECT count(*) FROM moved_head)"
     )
-    return statement.bindparams(*_event_params(events))
+    return DriverWrite(statement.bindparams(*_event_params(events)))
 
 
 @functools.lru_cache(maxsize=64)
-def _insert_with_new_head(events: int) -> TextClause:
+def _insert_with_new_head(events: int) -> DriverWrite:
     """PostgreSQL: the INSERT of a new chain's first `events` events with its head inserted in a
     data-modifying WITH (written as text once per number of events, as `_insert_moving_head`)."""
     statement = text(
@@ -229,7 +229,7 @@ def _insert_with_new_head(events: int) -> TextClause:
         "VALUES (:key, :new_hash, :new_length)) "
         f"INSERT INTO audit_event ({', '.join(_EVENT_COLUMNS)}) VALUES {_value_rows(events)}"
     )
-    return statement.bindparams(*_event_params(events))
+    return DriverWrite(statement.bindparams(*_event_params(events)))
 
 
 def _value_rows(events: int) -> str:

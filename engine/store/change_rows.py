@@ -32,6 +32,7 @@ from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from engine.domain.errors import LostRace
 from engine.store import portal_changes
+from engine.store.driver_writes import DriverWrite
 from engine.store.records import DossierRecord
 from engine.store.records import WorkItemRecord
 
@@ -89,10 +90,10 @@ def write(session: Session) -> None:
         new_ids = _write_at_once(connection, updates, inserts, upserts)
     else:
         for obj, columns in updates:
-            if connection.execute(_update_of(type(obj), columns), _update_params(obj, columns)).rowcount != 1:
+            if _update_of(type(obj), columns).run(connection, _update_params(obj, columns)) != 1:
                 raise _lost_race()
         new_ids = [
-            connection.execute(_insert_of(columns), _insert_params(item, columns)).scalar_one()
+            _new_id(_insert_of(columns).returned(connection, _insert_params(item, columns)))
             for item, columns in inserts
         ]
         _run_alone(connection, upserts)
@@ -140,7 +141,8 @@ def _write_at_once(connection, updates: list, inserts: list, upserts: list[Upser
         params.update(_update_params(obj, columns, f"_u{n}"))
     for n, (item, columns) in enumerate(inserts):
         params.update(_insert_params(item, columns, f"_i{n}"))
-    row = connection.execute(_at_once(shape), params).one()
+    row = _at_once(shape).returned(connection, params)
+    assert row is not None  # a SELECT of aggregates and scalar subqueries: always one row
     if any(found != 1 for found in row[: len(updates)]) or None in row[len(updates) :]:
         raise _lost_race()
     return list(row[len(updates) :])
@@ -160,18 +162,23 @@ def _insert_statement(columns: tuple[str, ...], suffix: str = ""):
     return insert(table).values({key: bindparam(f"{key}{suffix}") for key in (*columns, "version")})
 
 
+def _new_id(row: tuple | None) -> int:
+    assert row is not None  # an INSERT ... RETURNING of one row
+    return row[0]
+
+
 @functools.lru_cache(maxsize=256)
-def _update_of(record: type, columns: tuple[str, ...]):
-    return _update_statement(record, columns)
+def _update_of(record: type, columns: tuple[str, ...]) -> DriverWrite:
+    return DriverWrite(_update_statement(record, columns))
 
 
 @functools.lru_cache(maxsize=64)
-def _insert_of(columns: tuple[str, ...]):
-    return _insert_statement(columns).returning(_STEPS.c.id)
+def _insert_of(columns: tuple[str, ...]) -> DriverWrite:
+    return DriverWrite(_insert_statement(columns).returning(_STEPS.c.id))
 
 
 @functools.lru_cache(maxsize=256)
-def _at_once(shape: tuple):
+def _at_once(shape: tuple) -> DriverWrite:
     """SELECT (rows each UPDATE changed)..., (id each INSERT gave)... with the writes as WITHs.
 
     Each write reads the one before it (WHERE EXISTS): PostgreSQL runs WITHs in no set order,
@@ -201,7 +208,7 @@ def _at_once(shape: tuple):
     for n, statement in enumerate(shape[2]):
         after = upserts[-1].name if upserts else ctes[-1].name
         upserts.append(statement(after).columns().cte(f"upserted_{n}"))
-    return select(*counts, *ids).add_cte(*ctes, *upserts)
+    return DriverWrite(select(*counts, *ids).add_cte(*ctes, *upserts))
 
 
 @functools.lru_cache(maxsize=64)

@@ -15,17 +15,22 @@ from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from typing import TypeVar
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import StatementError
+from sqlalchemy.sql import Delete
 from sqlalchemy.sql import Insert
 from sqlalchemy.sql import Select
 from sqlalchemy.sql import Update
+from sqlalchemy.sql.elements import TextClause
 
 Convert = Callable[[Any], Any]
-Statement = Select | Insert | Update
+Statement = Select | Insert | Update | Delete | TextClause
+ReadStatement = Select | Insert  # one whose columns are known: a SELECT, or a write with RETURNING
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -45,21 +50,22 @@ class _Compiled:
         return values if self.order is None else tuple(values[name] for name in self.order)
 
     def converted(self, row: tuple) -> tuple:
+        if not self.from_driver:  # a text() whose columns were not given: as the driver gives them
+            return tuple(row)
         return tuple(value if convert is None else convert(value) for convert, value in zip(self.from_driver, row))
 
 
-class DriverRead:
-    """A statement answered by at most one row (a SELECT, or a write with RETURNING), as a named
-    tuple of its columns' keys."""
+class DriverStatement:
+    """A statement compiled once per dialect and run on the driver's own cursor (see the module's
+    docstring); the subclasses say what they take from the cursor."""
 
     def __init__(self, statement: Statement):
         self.statement = statement
-        self.row_type = namedtuple("Row", [str(key) for key in statement.exported_columns.keys()])  # type: ignore[misc]  # fields known at run time
         self._by_dialect: dict[str, _Compiled] = {}
 
-    def first(self, connection: Connection, parameters: Mapping[str, Any]):
-        """The first row (None when there is none), on `connection`'s own driver connection: run
-        as a statement of its own (an autocommit lookup connection, or SQLite's autocommit)."""
+    def _run(self, connection: Connection, parameters: Mapping[str, Any], fetch: Callable[[Any], T]) -> T:
+        """`fetch(cursor)` once the statement ran on `connection`'s driver connection (inside its
+        transaction, when it has one); the driver's error raised as SQLAlchemy's."""
         dialect = connection.dialect
         compiled = self._compiled(dialect)
         given = compiled.parameters(parameters)
@@ -68,18 +74,38 @@ class DriverRead:
             if connection.dispatch.before_cursor_execute:
                 connection.dispatch.before_cursor_execute(connection, cursor, compiled.sql, given, None, False)
             cursor.execute(compiled.sql, given)
-            row = cursor.fetchone()
+            if connection.dispatch.after_cursor_execute:
+                connection.dispatch.after_cursor_execute(connection, cursor, compiled.sql, given, None, False)
+            return fetch(cursor)
         except dialect.loaded_dbapi.Error as exc:
             raise _as_sqlalchemy_error(connection, cursor, compiled.sql, given, exc) from exc
         finally:
             cursor.close()
-        return None if row is None else self.row_type(*compiled.converted(row))
+
+    def _converted_first(self, connection: Connection, cursor) -> tuple | None:
+        row = cursor.fetchone()
+        return None if row is None else self._compiled(connection.dialect).converted(row)
 
     def _compiled(self, dialect: Dialect) -> _Compiled:
         compiled = self._by_dialect.get(dialect.name)
         if compiled is None:  # two threads may both build it: the same value, kept once
             compiled = self._by_dialect[dialect.name] = _compile(self.statement, dialect)
         return compiled
+
+
+class DriverRead(DriverStatement):
+    """A statement answered by at most one row (a SELECT, or a write with RETURNING), as a named
+    tuple of its columns' keys."""
+
+    def __init__(self, statement: ReadStatement):
+        super().__init__(statement)
+        self.row_type = namedtuple("Row", [str(key) for key in statement.exported_columns.keys()])  # type: ignore[misc]  # fields known at run time
+
+    def first(self, connection: Connection, parameters: Mapping[str, Any]):
+        """The first row (None when there is none), on `connection`'s own driver connection: run
+        as a statement of its own (an autocommit lookup connection, or SQLite's autocommit)."""
+        row = self._run(connection, parameters, lambda cursor: self._converted_first(connection, cursor))
+        return None if row is None else self.row_type(*row)
 
 
 def _as_sqlalchemy_error(connection: Connection, cursor, sql: str, given, exc) -> StatementError:
@@ -103,12 +129,27 @@ def _compile(statement: Statement, dialect: Dialect) -> _Compiled:
         if (convert := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
     }
     from_driver = tuple(
-        column.type.dialect_impl(dialect).result_processor(dialect, None) for column in statement.exported_columns
+        column.type.dialect_impl(dialect).result_processor(dialect, None)
+        for column in getattr(statement, "exported_columns", ())  # a text() without .columns() returns none
     )
     return _Compiled(
         sql=compiled.string,
         order=tuple(compiled.positiontup) if dialect.positional and compiled.positiontup else None,
-        defaults={name: bind.value for bind, name in names.items() if bind.value is not None},
+        defaults={name: bind.value for bind, name in names.items() if bind.value is not None}
+        | _column_defaults(compiled),
         to_driver=to_driver,
         from_driver=from_driver,
     )
+
+
+def _column_defaults(compiled) -> dict[str, Any]:
+    """The Python-side constant defaults of the columns an INSERT or UPDATE leaves out: SQLAlchemy's
+    compiled statement names them as parameters and its execution fills them in; here they are
+    filled in from the start. A default computed per row has no value to keep: refused."""
+    found = {}
+    for column in (*compiled.insert_prefetch, *compiled.update_prefetch):
+        default = column.default if column in compiled.insert_prefetch else column.onupdate
+        if not default.is_scalar:
+            raise ValueError(f"column {column.key} has a computed default: give it a value")
+        found[column.key] = default.arg
+    return found

@@ -20,7 +20,6 @@ from datetime import datetime
 
 from sqlalchemy import Date
 from sqlalchemy import bindparam
-from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -31,6 +30,7 @@ from engine.domain.decisions import SUPPLEMENT_DECISIONS
 from engine.domain.model import WorkItemState
 from engine.store import change_rows
 from engine.store.among import among
+from engine.store.driver_writes import DriverWrite
 from engine.store.records import AuditEventRecord
 from engine.store.records import DossierRecord
 from engine.store.records import OfficerRollupRecord
@@ -38,6 +38,7 @@ from engine.store.records import WorkItemRecord
 from engine.store.rollups import DAY
 from engine.store.rollups import MONTH
 from engine.store.rollups import local_day
+from engine.store.rollups import summed_over_days
 from engine.store.rollups import window_ranges
 
 UNIT = ""  # the user name of a unit's own row
@@ -73,7 +74,7 @@ def record_step_completed(session: Session, item: WorkItemRecord) -> None:
     if connection.dialect.name == "postgresql":  # in the rows' statement, its parameters named apart
         change_rows.with_rows(session, _upsert_step_after, {f"{name}{_APART}": value for name, value in params.items()})
     else:
-        connection.execute(_UPSERT_STEP, params)
+        _UPSERT_STEP.run(connection, params)
 
 
 def record_return(session: Session, unit_code: str, caused_by: str | None, at: datetime, dossier_id: int) -> None:
@@ -197,7 +198,7 @@ def _upsert_step(after: str | None = None, *, apart: bool = False):
 
 #: The suffix of the step upsert's parameters where it runs with the change's rows.
 _APART = "_kpi"
-_UPSERT_STEP = _upsert_step()
+_UPSERT_STEP = DriverWrite(_upsert_step())
 
 
 @functools.lru_cache(maxsize=8)
@@ -214,21 +215,11 @@ def window(session: Session, units, first: date, last: date, definition_ids=None
     """The KPI columns summed over the days [first, last), per (commune, user name): of every
     procedure, or of the dossiers of some template versions (`definition_ids`: ids or a subquery)."""
     r = OfficerRollupRecord
-    found: dict[tuple[str, str], list[int]] = {}
     of_versions = r.definition_id == ALL if definition_ids is None else r.definition_id.in_(definition_ids)
-    for grain, start, end in window_ranges(first, last):
-        if start >= end:
-            continue
-        query = (
-            select(r.unit_code, r.username, *(func.sum(r.__table__.c[c]) for c in kpi.COLUMNS))
-            .where(of_versions, r.grain == grain, r.day >= start, r.day < end, among(r.unit_code, units))
-            .group_by(r.unit_code, r.username)
-        )
-        for unit, username, *counts in session.execute(query):
-            sums = found.setdefault((unit, username), [0] * len(kpi.COLUMNS))
-            for i, n in enumerate(counts):
-                sums[i] += int(n or 0)
-    return found
+    narrow = lambda query: query.where(of_versions, among(r.unit_code, units))  # noqa: E731
+    # Summed in the database over the month and day ranges (one statement, one row a cell).
+    query = summed_over_days(r.__table__, ("unit_code", "username"), kpi.COLUMNS, window_ranges(first, last), narrow)
+    return {(unit, username): [int(n or 0) for n in counts] for unit, username, *counts in session.execute(query)}
 
 
 # -- recount ----------------------------------------------------------------------------------------------

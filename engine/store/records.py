@@ -18,6 +18,7 @@ from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import false
 from sqlalchemy import text
 from sqlalchemy import types
 from sqlalchemy.orm import Mapped
@@ -189,6 +190,9 @@ class DossierRecord(Base):
     state: Mapped[str] = mapped_column(Text)  # SpiffWorkflow JSON without the spec; text, never JSONB
     state_format: Mapped[str] = mapped_column(String(40))
     next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Rated by its applicant (engine.services.satisfaction): a step completed later counts the
+    # rating for its officer; read with the dossier, so that other completions ask the ratings nothing.
+    rated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     lease_owner: Mapped[str | None] = mapped_column(String(80))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -217,8 +221,8 @@ class DossierPauseRecord(Base):
 
 
 class FigureRollupRecord(Base):
-    """The dashboard's flow figures summed per local day ('d') and per month ('m', keyed by its first
-    day), commune and template version, kept by engine.store.rollups in the transaction of each
+    """The dashboard's flow figures summed per local day ('d'), per week ('w', Monday to Sunday, keyed
+    by its Monday; migration 0038) and per month ('m', keyed by its first day), commune and template version, kept by engine.store.rollups in the transaction of each
     receipt and closure. Each column counts events on its own day: a receipt on the day received,
     a closure on the day closed, and, for closed dossiers with an appointment, the appointment's
     day and the later of the appointment's and the closure's (what lets overdue be read at a past

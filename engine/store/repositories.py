@@ -21,6 +21,8 @@ from engine.domain.model import RunState
 from engine.domain.model import WorkItemState
 from engine.store import portal_records
 from engine.store.catalogue_records import ProcedureRecord
+from engine.store.driver_reads import DriverRead
+from engine.store.loaded_rows import LoadedShape
 from engine.store.portal_records import PortalSettingRecord
 from engine.store.records import AuditChainRecord
 from engine.store.records import DossierRecord
@@ -135,6 +137,48 @@ def work_item_with_dossier(session: Session, work_item_id: int):
     return (row[0], row[1]) if row else (None, None)
 
 
+_ITEM_SHAPE = LoadedShape.of(WorkItemRecord)
+_DOSSIER_SHAPE = LoadedShape.of(DossierRecord)
+_UNIT_SHAPE = LoadedShape.of(UnitRecord)
+_SETTING_SHAPE = LoadedShape.of(PortalSettingRecord)
+_STEP_SHAPES = (_ITEM_SHAPE, _DOSSIER_SHAPE, _UNIT_SHAPE, _SETTING_SHAPE)
+# _ITEM_WITH_DOSSIER_AND_HEAD's row as plain columns, run on the driver's cursor and built into
+# the session's objects (engine.store.loaded_rows): every step's change reads it.
+_STEP_ROW = DriverRead(
+    select(
+        *_ITEM_SHAPE.columns("i"),
+        *_DOSSIER_SHAPE.columns("d"),
+        AuditChainRecord.__table__.c.last_hash.label("h0"),
+        AuditChainRecord.__table__.c.length.label("h1"),
+        *_UNIT_SHAPE.columns("u"),
+        *_SETTING_SHAPE.columns("p"),
+    )
+    .select_from(WorkItemRecord.__table__)
+    .join(DossierRecord.__table__, DossierRecord.__table__.c.id == WorkItemRecord.__table__.c.dossier_id)
+    .outerjoin(
+        AuditChainRecord.__table__, AuditChainRecord.__table__.c.chain_key == WorkItemRecord.__table__.c.dossier_id
+    )
+    .outerjoin(UnitRecord.__table__, UnitRecord.__table__.c.code == DossierRecord.__table__.c.unit_code)
+    .outerjoin(PortalSettingRecord.__table__, portal_records.province_setting_of(UnitRecord.__table__.c))
+    .where(WorkItemRecord.__table__.c.id == bindparam("item_id"))
+)
+
+
+def _step_row(session: Session, work_item_id: int):
+    """(item, dossier, last hash, length, unit, setting) read by _STEP_ROW, or None."""
+    row = _STEP_ROW.first(session.connection(), {"item_id": work_item_id})
+    if row is None:
+        return None
+    at = len(_ITEM_SHAPE.keys) + len(_DOSSIER_SHAPE.keys)
+    item = _ITEM_SHAPE.loaded(session, row[: len(_ITEM_SHAPE.keys)])
+    dossier = _DOSSIER_SHAPE.loaded(session, row[len(_ITEM_SHAPE.keys) : at])
+    last_hash, length = row[at], row[at + 1]
+    unit_row = row[at + 2 : at + 2 + len(_UNIT_SHAPE.keys)]
+    unit = _UNIT_SHAPE.loaded(session, unit_row)
+    setting = _SETTING_SHAPE.loaded(session, row[at + 2 + len(_UNIT_SHAPE.keys) :])
+    return item, dossier, last_hash, length, unit, setting
+
+
 def work_item_with_dossier_and_head(session: Session, work_item_id: int, *, whole_dossier: bool = True):
     """The work item, its dossier and its dossier's audit chain head (last hash, length; None
     when the chain has none yet) in one round trip; (None, None, None) when unknown. With
@@ -142,8 +186,10 @@ def work_item_with_dossier_and_head(session: Session, work_item_id: int, *, whol
     for the transaction (portal_records.remember_unit_setting); without it only the dossier's
     code, run state, unit, template version and version are read (see
     _ITEM_WITH_DOSSIER_AND_HEAD_CHECKED)."""
-    statement = _ITEM_WITH_DOSSIER_AND_HEAD if whole_dossier else _ITEM_WITH_DOSSIER_AND_HEAD_CHECKED
-    row = session.execute(statement, {"item_id": work_item_id}).first()
+    if whole_dossier:
+        row = _step_row(session, work_item_id)
+    else:
+        row = session.execute(_ITEM_WITH_DOSSIER_AND_HEAD_CHECKED, {"item_id": work_item_id}).first()
     if row is None:
         return None, None, None
     item, dossier, last_hash, length, *unit_and_setting = row

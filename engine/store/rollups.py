@@ -1,12 +1,14 @@
-"""The dashboard's daily figures: per local day and per month, commune and template version, the
+"""The dashboard's daily figures: per local day, per week (Monday to Sunday) and per month, commune and template version, the
 receipts (by channel), the closures (early, on time, late, withdrawn / stopped) and two counts of
 closed dossiers by day that let "overdue" be read at a past instant (table figure_rollup).
 
 They are kept in the transaction of the change (`record_received` at a dossier's start,
 `record_closed` when it finishes or is stopped), so a report never waits for a worker and never
 reads figures older than the dossiers; both also move the open stock (engine.store.open_stock).
-`rebuild` recounts them from the dossiers (the migration's
-backfill; the same SQL that `motcua rollups rebuild` runs). `window` sums them over days.
+`rebuild` recounts them from the dossiers (the migrations' backfill; the same SQL that `motcua
+rollups rebuild` runs). `window` sums them over days, reading a whole month's or week's figures
+from its one row (`grain_ranges`): a month's trend by week reads four or five week rows per
+commune and version instead of thirty day rows.
 
 Days are Vietnam's local days (Asia/Ho_Chi_Minh, UTC+7 all year): a report's period starts and
 ends at local midnight (web/supervise/filters.py).
@@ -23,9 +25,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date
 from sqlalchemy import bindparam
+from sqlalchemy import false
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import text
+from sqlalchemy import union_all
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -34,7 +38,7 @@ from engine.store.records import DossierRecord
 from engine.store.records import FigureRollupRecord
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
-DAY, MONTH = "d", "m"
+DAY, WEEK, MONTH = "d", "w", "m"
 #: The counted columns, in the order `window` returns them.
 COLUMNS = (
     "received",
@@ -53,6 +57,11 @@ CLASSIFICATIONS = ("early", "on_time", "late")
 
 def local_day(instant: datetime) -> date:
     return instant.astimezone(LOCAL).date()
+
+
+def week_of(day: date) -> date:
+    """The Monday that starts the week (ISO, Monday to Sunday) of a day: its week row's key."""
+    return day - timedelta(days=day.weekday())
 
 
 def is_local_midnight(instant: datetime) -> bool:
@@ -87,11 +96,11 @@ def record_closed(session: Session, dossier: DossierRecord) -> None:
 
 
 def _add(session: Session, dossier: DossierRecord, by_day: dict[date, dict[str, int]]) -> None:
-    """Add the counts to the day rows and their month rows: one statement (an upsert run for each
-    row touched, two to four), on the change's connection."""
+    """Add the counts to the day rows and their week and month rows: one statement (an upsert run
+    for each row touched, three to nine), on the change's connection."""
     rows: dict[tuple[str, date], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COLUMNS, 0))
     for day, counts in by_day.items():
-        for grain, key in ((DAY, day), (MONTH, day.replace(day=1))):
+        for grain, key in ((DAY, day), (WEEK, week_of(day)), (MONTH, day.replace(day=1))):
             for column, n in counts.items():
                 rows[(grain, key)][column] += n
     connection = session.connection()
@@ -115,10 +124,10 @@ _UPSERT = text(
 ).bindparams(bindparam("day", type_=Date()))
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=16)
 def _upsert_rows(rows: int):
-    """PostgreSQL: the upsert of `rows` rows of one commune and template version (two to four: the
-    day rows and their months) as one multi-row VALUES, which costs a third less of this process's
+    """PostgreSQL: the upsert of `rows` rows of one commune and template version (three to nine:
+    the day rows, their weeks and their months) as one multi-row VALUES, which costs a third less of this process's
     CPU than the executemany psycopg sends through its pipeline (384-474 against 568-647 µs per
     change, 2026-12-03); on SQLite the executemany, which reuses one prepared statement, is the
     cheaper (197-229 against 258-309 µs). The rows' keys differ (one per grain and day), as one
@@ -139,61 +148,82 @@ def _upsert_rows(rows: int):
 
 def window(session: Session, first: date, last: date | None, narrow) -> dict[tuple[str, int], list[int]]:
     """The counts of the days [first, last) (last None: every day from `first` on), per (commune,
-    template version), summed from month rows for whole months and day rows for the rest.
-    `narrow` adds the scope's conditions (communes, procedure) to the query."""
-    r = FigureRollupRecord
-    found: dict[tuple[str, int], list[int]] = {}
-    # One query per range of one grain: each is a range of the primary key, while their OR made
-    # PostgreSQL scan every day row of the years kept (0.5 s at 5,000,000 dossiers).
-    for grain, start, end in window_ranges(first, last):
-        if end is not None and start >= end:
-            continue
-        query = (
-            select(r.unit_code, r.definition_id, *(func.sum(r.__table__.c[c]) for c in COLUMNS))
-            .where(r.grain == grain, r.day >= start)
-            .group_by(r.unit_code, r.definition_id)
+    template version), summed from month rows for whole months, week rows for whole weeks and day
+    rows for the rest, in one statement. `narrow` adds the scope's conditions (communes,
+    procedure) to the query."""
+    r = FigureRollupRecord.__table__
+    query = summed_over_days(r, ("unit_code", "definition_id"), COLUMNS, grain_ranges(first, last), narrow)
+    return {
+        (unit, definition_id): [int(n or 0) for n in counts] for unit, definition_id, *counts in session.execute(query)
+    }
+
+
+def by_day(session: Session, first: date, last: date, narrow, grains: tuple[str, ...] = ()) -> dict[date, list[int]]:
+    """The counts of the days [first, last) summed over every commune and template version of the
+    scope (`narrow`, as for `window`), per row read: a day's under the day; with WEEK or MONTH among
+    `grains`, a whole week's under its Monday or a whole month's under its first day, read from its
+    own rows (a month's trend by week is four or five week rows a cell instead of thirty day rows;
+    a year by month twelve). One statement."""
+    r = FigureRollupRecord.__table__
+    query = summed_over_days(r, ("day",), COLUMNS, grain_ranges(first, last, grains), narrow)
+    return {day: [int(n or 0) for n in counts] for day, *counts in session.execute(query)}
+
+
+Range = tuple[str, date, date | None]
+
+
+def grain_ranges(first: date, last: date | None, grains: tuple[str, ...] = (WEEK, MONTH)) -> list[Range]:
+    """[first, last) (last None: every day from `first` on) as ranges of rows of one grain, each row
+    wholly inside: whole months from month rows and whole weeks from week rows when `grains` has
+    them, the rest from day rows; in the order of the days, empty ranges left out."""
+    if last is None:
+        whole_from = first if first.day == 1 else _next_month(first)
+        return [*_days(first, whole_from), (MONTH, whole_from, None)]
+    if MONTH in grains:
+        whole_from, whole_to = (first if first.day == 1 else _next_month(first)), last.replace(day=1)
+        if whole_from < whole_to:
+            rest = tuple(grain for grain in grains if grain != MONTH)
+            return [
+                *grain_ranges(first, whole_from, rest),
+                (MONTH, whole_from, whole_to),
+                *grain_ranges(whole_to, last, rest),
+            ]
+    if WEEK in grains:
+        whole_from, whole_to = week_of(first + timedelta(days=6)), week_of(last)
+        if whole_from < whole_to:
+            return [*_days(first, whole_from), (WEEK, whole_from, whole_to), *_days(whole_to, last)]
+    return _days(first, last)
+
+
+def _days(first: date, last: date) -> list[Range]:
+    return [(DAY, first, last)] if first < last else []
+
+
+def window_ranges(first: date, last: date | None) -> list[Range]:
+    """[first, last) as day rows and month rows (grain_ranges without weeks): how the officers' and
+    the satisfaction rollups, which keep no week rows, read their days."""
+    return grain_ranges(first, last, (MONTH,))
+
+
+def summed_over_days(table, keys: tuple[str, ...], columns: tuple[str, ...], ranges: list[Range], narrow=None):
+    """The statement that sums `columns` of a rollup table (grain, day, ... in its primary key) per
+    `keys` over `ranges` (grain_ranges): each range read as a range of the primary key, the ranges
+    joined by UNION ALL and summed once, in the database. Their OR in one WHERE made PostgreSQL
+    scan every day row of the years kept (0.5 s at 5,000,000 dossiers); summing each range apart
+    sent up to three times the rows to be added in Python. `narrow` adds conditions to each range."""
+    parts = []
+    for grain, start, end in ranges:
+        part = select(*(table.c[k] for k in keys), *(table.c[c] for c in columns)).where(
+            table.c.grain == grain, table.c.day >= start
         )
         if end is not None:
-            query = query.where(r.day < end)
-        for unit, definition_id, *counts in session.execute(narrow(query)):
-            sums = found.get((unit, definition_id), _NONE)
-            found[(unit, definition_id)] = [total + int(n or 0) for total, n in zip(sums, counts)]
-    return found
-
-
-_NONE = (0,) * len(COLUMNS)
-
-
-def by_day(session: Session, first: date, last: date, narrow, *, months: bool) -> dict[date, list[int]]:
-    """The counts of the days [first, last) summed over every commune and template version of the
-    scope (`narrow`, as for `window`), per day; with `months`, a whole month's under its first
-    day, read from its month rows (for sums by month: a year is twelve groups of month rows
-    instead of 365 of day rows). One query per range of one grain."""
-    r = FigureRollupRecord
-    found: dict[date, list[int]] = {}
-    for grain, start, end in window_ranges(first, last) if months else [(DAY, first, last)]:
-        if end is not None and start >= end:
-            continue
-        query = (
-            select(r.day, *(func.sum(r.__table__.c[c]) for c in COLUMNS))
-            .where(r.grain == grain, r.day >= start, r.day < end)
-            .group_by(r.day)
-        )
-        for day, *counts in session.execute(narrow(query)):
-            found[day] = [int(n or 0) for n in counts]
-    return found
-
-
-def window_ranges(first: date, last: date | None) -> list[tuple[str, date, date | None]]:
-    """[first, last) as day rows up to the first whole month, month rows, day rows after the last
-    (engine.store.officer_rollups reads its rows the same way)."""
-    whole_from = first if first.day == 1 else _next_month(first)
-    if last is None:
-        return [(DAY, first, whole_from), (MONTH, whole_from, None)]
-    whole_to = last.replace(day=1)
-    if whole_from >= whole_to:
-        return [(DAY, first, last)]
-    return [(DAY, first, whole_from), (MONTH, whole_from, whole_to), (DAY, whole_to, last)]
+            part = part.where(table.c.day < end)
+        parts.append(narrow(part) if narrow else part)
+    if not parts:  # no day at all: a statement that finds nothing
+        parts.append(select(*(table.c[k] for k in keys), *(table.c[c] for c in columns)).where(false()))
+    rows = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+    key_columns = [rows.c[k] for k in keys]
+    return select(*key_columns, *(func.sum(rows.c[c]) for c in columns)).group_by(*key_columns)
 
 
 def _next_month(day: date) -> date:
@@ -204,15 +234,14 @@ def _next_month(day: date) -> date:
 
 
 def rebuild(connection: Connection) -> int:
-    """Replace every rollup row by a recount of the dossiers (two INSERT ... SELECT); returns the
-    number of day rows. Used by the migration that adds the table and by `motcua rollups rebuild`."""
+    """Replace every rollup row by a recount of the dossiers (an INSERT ... SELECT for each grain);
+    returns the number of day rows. Used by the migration that adds the table and by `motcua rollups rebuild`."""
     postgres = connection.dialect.name == "postgresql"
     day = (
         (lambda column: f"CAST(({column} AT TIME ZONE 'Asia/Ho_Chi_Minh') AS DATE)")
         if postgres
         else (lambda column: f"date({column}, '+7 hours')")
     )
-    month = "CAST(date_trunc('month', day) AS DATE)" if postgres else "date(day, 'start of month')"
     later = "GREATEST(appointment_at, completed_at)" if postgres else "max(appointment_at, completed_at)"
     columns = ", ".join(COLUMNS)
     sums = ", ".join(f"SUM({c})" for c in COLUMNS)
@@ -258,11 +287,25 @@ def rebuild(connection: Connection) -> int:
             f"GROUP BY day, unit_code, definition_id ORDER BY day, unit_code, definition_id"
         )
     )
+    for grain in (WEEK, MONTH):
+        roll_up_days(connection, grain)
+    return connection.execute(text(f"SELECT COUNT(*) FROM figure_rollup WHERE grain = '{DAY}'")).scalar_one()
+
+
+def roll_up_days(connection: Connection, grain: str) -> None:
+    """Write the week (WEEK) or month (MONTH) rows as the sums of the day rows (none of that grain
+    may be there yet), in the order of the primary key."""
+    postgres = connection.dialect.name == "postgresql"
+    key = {
+        # PostgreSQL's weeks are ISO weeks; SQLite's Monday: back six days, then on to a Monday.
+        WEEK: "CAST(date_trunc('week', day) AS DATE)" if postgres else "date(day, '-6 days', 'weekday 1')",
+        MONTH: "CAST(date_trunc('month', day) AS DATE)" if postgres else "date(day, 'start of month')",
+    }[grain]
+    columns, sums = ", ".join(COLUMNS), ", ".join(f"SUM({c})" for c in COLUMNS)
     connection.execute(
         text(
             f"INSERT INTO figure_rollup (grain, day, unit_code, definition_id, {columns}) "
-            f"SELECT '{MONTH}', {month}, unit_code, definition_id, {sums} FROM figure_rollup WHERE grain = '{DAY}' "
-            f"GROUP BY {month}, unit_code, definition_id ORDER BY {month}, unit_code, definition_id"
+            f"SELECT '{grain}', {key}, unit_code, definition_id, {sums} FROM figure_rollup WHERE grain = '{DAY}' "
+            f"GROUP BY {key}, unit_code, definition_id ORDER BY {key}, unit_code, definition_id"
         )
     )
-    return connection.execute(text(f"SELECT COUNT(*) FROM figure_rollup WHERE grain = '{DAY}'")).scalar_one()

@@ -23,7 +23,6 @@ from datetime import date
 from sqlalchemy import Date
 from sqlalchemy import bindparam
 from sqlalchemy import delete
-from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -39,6 +38,7 @@ from engine.store.records import WorkItemRecord
 from engine.store.rollups import DAY
 from engine.store.rollups import MONTH
 from engine.store.rollups import local_day
+from engine.store.rollups import summed_over_days
 from engine.store.rollups import window_ranges
 
 CRITERIA = ("time", "attitude", "information", "result")
@@ -68,7 +68,7 @@ def record_rating(session: Session, rating: SatisfactionRecord) -> None:
     dossier so far (read in the upsert itself), on its day and month, for every procedure and its
     template version.
 
-    The dossier's version moves first: a step completed at the same moment (the handover while
+    The dossier's version moves first, with its `rated` flag: a step completed at the same moment (the handover while
     the applicant rates at the desk) then either committed before this reads its officers, or
     loses its race on the dossier and runs again from a fresh read that sees the rating. Without
     it each could miss the other on PostgreSQL: the completion's one statement reads the ratings
@@ -90,9 +90,9 @@ def record_rating(session: Session, rating: SatisfactionRecord) -> None:
 
 
 def record_step_completed(session: Session, item: WorkItemRecord) -> None:
-    """A step completed: when its dossier is rated and the officer had completed no other step of
-    it, the rating counts for them from now on. Most dossiers are not rated yet: the statement then
-    writes nothing. On PostgreSQL it runs inside the change's rows' one statement (no round trip
+    """A step of a rated dossier (`dossier.rated`, which the caller checks: most are not rated
+    and need no statement) completed: when the officer had completed no other step of it, the
+    rating counts for them from now on. On PostgreSQL it runs inside the change's rows' one statement (no round trip
     of its own); it is registered after the officers' KPI upsert and writes no row for a dossier
     not rated, so no upsert may be chained after it (engine.store.change_rows runs each after the
     one before, on the rows it returns)."""
@@ -130,7 +130,9 @@ def _upsert_rating():
 
 
 _UPSERT_RATING = _upsert_rating()
-_RATED = text("UPDATE dossier SET version = version + 1 WHERE id = :dossier_id")
+# The flag tells a later completion of the dossier's steps to count the rating for its officer
+# (record_step_completed), without asking the ratings.
+_RATED = text("UPDATE dossier SET version = version + 1, rated = :rated WHERE id = :dossier_id").bindparams(rated=True)
 
 
 def _local_day_sql(column: str, postgres: bool) -> str:
@@ -203,21 +205,11 @@ def window(session: Session, units, first: date, last: date, definition_ids=None
     """COLUMNS summed over the days [first, last), per (commune, officer; '' the commune's own): of
     every procedure, or of the dossiers of some template versions (`definition_ids`: ids or a subquery)."""
     r = SatisfactionRollupRecord
-    found: dict[tuple[str, str], list[int]] = {}
     of_versions = r.definition_id == ALL if definition_ids is None else r.definition_id.in_(definition_ids)
-    for grain, start, end in window_ranges(first, last):
-        if end is None or start >= end:
-            continue
-        query = (
-            select(r.unit_code, r.username, *(func.sum(r.__table__.c[c]) for c in COLUMNS))
-            .where(of_versions, r.grain == grain, r.day >= start, r.day < end, among(r.unit_code, units))
-            .group_by(r.unit_code, r.username)
-        )
-        for unit, username, *counts in session.execute(query):
-            sums = found.setdefault((unit, username), [0] * len(COLUMNS))
-            for i, n in enumerate(counts):
-                sums[i] += int(n or 0)
-    return found
+    narrow = lambda query: query.where(of_versions, among(r.unit_code, units))  # noqa: E731
+    # Summed in the database over the month and day ranges (one statement, one row a cell).
+    query = summed_over_days(r.__table__, ("unit_code", "username"), COLUMNS, window_ranges(first, last), narrow)
+    return {(unit, username): [int(n or 0) for n in counts] for unit, username, *counts in session.execute(query)}
 
 
 def per_officer(cells: dict[tuple[str, str], list[int]]) -> dict[str, list[int]]:

@@ -433,14 +433,23 @@ FLOW = ("received", "received_counter", "received_online", "received_post", *CLA
 def flows(session: Session, scope: Scope, bounds: list[datetime], *, recount: bool = False) -> list[Figures]:
     """The receipts and closures (FLOW; the open stock's figures left at 0) of each consecutive
     period of `bounds` (the scope's dates are not used): from the daily rollups when every bound
-    is a local midnight, summed from month rows when every period is made of whole months (a
-    trend by month); else (or with `recount`) by counting the dossiers of each period."""
+    is a local midnight, a whole week's or month's from its own rows when no bound falls inside it
+    (a trend by week or by month); else (or with `recount`) by counting the dossiers of each period."""
     periods = list(zip(bounds, bounds[1:]))
     if recount or not all(_rollups_answer(replace(scope, start=start, end=end)) for start, end in periods):
         return [_counted_flow(session, replace(scope, start=start, end=end)) for start, end in periods]
     days = [rollups.local_day(instant) for instant in bounds]
     narrow = lambda query: _rollup_scope(query, scope)  # noqa: E731
-    counted = rollups.by_day(session, days[0], days[-1], narrow, months=all(day.day == 1 for day in days[1:-1]))
+    inner = days[1:-1]
+    grains = tuple(
+        grain
+        for grain, starts_one in (
+            (rollups.WEEK, lambda day: day.weekday() == 0),
+            (rollups.MONTH, lambda day: day.day == 1),
+        )
+        if all(starts_one(day) for day in inner)
+    )
+    counted = rollups.by_day(session, days[0], days[-1], narrow, grains)
     sums = [[0] * len(rollups.COLUMNS) for _ in periods]
     for day, counts in counted.items():
         period = bisect_right(days, day) - 1

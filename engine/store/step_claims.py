@@ -8,7 +8,7 @@ commit: a refusal then rolls the claim back. When no row comes back, the caller 
 the usual way, which names the reason (unknown, closed, already claimed, dossier stopped) or, for
 a step whose deadline starts at its claim, claims it the long way.
 
-Run on the driver's cursor (engine.store.driver_reads), inside the claim's transaction.
+Run on the driver's cursor (engine.store.driver_writes), inside the claim's transaction.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 
 from engine.domain.model import RunState
 from engine.domain.model import WorkItemState
-from engine.store.driver_reads import DriverRead
+from engine.store.driver_writes import DriverWrite
 from engine.store.records import AuditChainRecord
 from engine.store.records import DossierRecord
 from engine.store.records import WorkItemRecord
@@ -78,8 +78,9 @@ def _head(column):
     return select(column).where(_HEADS.c.chain_key == _ITEM.c.dossier_id).scalar_subquery()
 
 
-_RETURNED = [_ITEM.c[name] for name in ClaimedStep._fields if name != "dossier_code"]
-_GUARDED_CLAIM = DriverRead(
+_RETURNED_NAMES = [name for name in ClaimedStep._fields if name != "dossier_code"]
+_RETURNED = [_ITEM.c[name] for name in _RETURNED_NAMES]
+_GUARDED_CLAIM = DriverWrite(
     update(_ITEM)
     .where(
         _ITEM.c.id == bindparam("item_id"),
@@ -109,11 +110,12 @@ _GUARDED_CLAIM = DriverRead(
 def claim_if_free(connection: Connection, item_id: int, username: str, now: datetime) -> Claim | None:
     """Claim the step for `username` at `now` if it is open, unheld, has its deadline and its
     dossier runs; None (nothing written) otherwise."""
-    row = _GUARDED_CLAIM.first(connection, {"item_id": item_id, "username": username, "now": now})
+    row = _GUARDED_CLAIM.returned(connection, {"item_id": item_id, "username": username, "now": now})
     if row is None:
         return None
+    *columns, dossier_code, head_hash, head_length = row
+    fields = dict(zip(_RETURNED_NAMES, columns, strict=True))
     # `now` as given rather than as the database gives it back: the answer shows the instant the
     # clock gave, as a claim written through the ORM did.
-    fields = {name: getattr(row, name) for name in ClaimedStep._fields} | {"claimed_at": now}
-    head = None if row.head_length is None else (row.head_hash, row.head_length)
-    return Claim(ClaimedStep(**fields), head)
+    step = ClaimedStep(**fields, dossier_code=dossier_code)._replace(claimed_at=now)
+    return Claim(step, None if head_length is None else (head_hash, head_length))

@@ -1,6 +1,7 @@
 """A completion reads with its step whether the dossier's province is connected to the portal: a
 status change in a province that is not sends the portal nothing and reads nothing more for it,
-while one in a connected province still queues its event in the same transaction."""
+while one in a connected province still queues its event in the same transaction. Whether the
+dossier was rated comes with it too: a dossier nobody rated asks the ratings nothing."""
 
 from __future__ import annotations
 
@@ -87,3 +88,13 @@ def test_a_status_change_in_a_connected_province_still_queues_its_portal_event(r
     dossiers.complete_work_item(runtime, _first_step(runtime, dossier_id), RECEPTION, {})
 
     assert _portal_messages(runtime, dossier_id) == queued_at_start + 1
+
+
+def test_a_step_of_a_dossier_nobody_rated_asks_the_ratings_nothing(runtime):
+    add_units(runtime)
+    dossier_id = _started(runtime)
+    step = _first_step(runtime, dossier_id)
+
+    sent = _statements_of(runtime, lambda: dossiers.complete_work_item(runtime, step, RECEPTION, {}))
+
+    assert sent and [s for s in sent if "satisfaction" in s] == []

@@ -10,6 +10,7 @@ import os
 import random
 import subprocess
 import sys
+from datetime import date
 from datetime import timedelta
 from pathlib import Path
 
@@ -60,6 +61,8 @@ def scopes(now) -> dict[str, statistics.Scope]:
         "march": statistics.Scope(everywhere, vn(2026, 3, 1), vn(2026, 4, 1)),
         "2026": statistics.Scope(everywhere, vn(2026, 1, 1), vn(2027, 1, 1)),
         "first week": statistics.Scope(everywhere, vn(2026, 2, 23), vn(2026, 3, 2)),
+        # Two whole weeks across the month's end (read from their week rows), and a day before them.
+        "two weeks across a month's end": statistics.Scope(everywhere, vn(2026, 2, 22), vn(2026, 3, 9)),
         "yesterday": statistics.Scope(everywhere, today - timedelta(days=1), today),
         "today": statistics.Scope(everywhere, today, today + timedelta(days=1)),
         "ten days to tomorrow": statistics.Scope(everywhere, today - timedelta(days=9), today + timedelta(days=1)),
@@ -250,6 +253,67 @@ def rollup_rows(rt) -> list[tuple]:
             )
         ).all()
     return [tuple(row) for row in rows if any(row[4:])]
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "ranges"),
+    [
+        # A month is its month row; a year, its months.
+        ((2026, 3, 1), (2026, 4, 1), [("m", (2026, 3, 1), (2026, 4, 1))]),
+        ((2026, 1, 1), (2027, 1, 1), [("m", (2026, 1, 1), (2027, 1, 1))]),
+        # Whole weeks (Monday to Sunday) from their week rows, the days around them from day rows.
+        (
+            (2026, 2, 22),
+            (2026, 3, 12),
+            [
+                ("d", (2026, 2, 22), (2026, 2, 23)),
+                ("w", (2026, 2, 23), (2026, 3, 9)),
+                ("d", (2026, 3, 9), (2026, 3, 12)),
+            ],
+        ),
+        # Around a whole month: weeks and days before it, days after it.
+        (
+            (2026, 2, 9),
+            (2026, 4, 3),
+            [
+                ("w", (2026, 2, 9), (2026, 2, 23)),
+                ("d", (2026, 2, 23), (2026, 3, 1)),
+                ("m", (2026, 3, 1), (2026, 4, 1)),
+                ("d", (2026, 4, 1), (2026, 4, 3)),
+            ],
+        ),
+        # Less than a week: days only.
+        ((2026, 3, 3), (2026, 3, 8), [("d", (2026, 3, 3), (2026, 3, 8))]),
+    ],
+)
+def test_a_period_is_read_from_its_whole_months_whole_weeks_and_days(first, last, ranges):
+    found = rollups.grain_ranges(date(*first), date(*last))
+    assert found == [(grain, date(*start), date(*end)) for grain, start, end in ranges]
+    assert rollups.grain_ranges(date(*first), date(*last), (rollups.MONTH,)) == rollups.window_ranges(
+        date(*first), date(*last)
+    )
+    assert all(grain != rollups.WEEK for grain, _, _ in rollups.window_ranges(date(*first), date(*last)))
+
+
+def test_the_week_rows_hold_the_sums_of_their_days(runtime, clock):
+    """Each week row (keyed by its Monday) is kept with its days in the change's transaction."""
+    rng = random.Random(21)
+    clock.set(FIRST_DAY + timedelta(hours=8))
+    office = Office(runtime, clock, rng)
+    for _ in range(50):
+        clock.set(clock.now() + timedelta(minutes=rng.choice((60, 300, 900))))
+        office.act()
+    rows = rollup_rows(runtime)
+    weeks: dict[tuple, list[int]] = {}
+    for grain, day, unit, definition_id, *counts in rows:
+        if grain == rollups.DAY:
+            key = (rollups.week_of(day), unit, definition_id)
+            weeks[key] = [a + b for a, b in zip(weeks.get(key, [0] * len(counts)), counts)]
+    kept = {
+        (day, unit, definition_id): list(counts) for grain, day, unit, definition_id, *counts in rows if grain == "w"
+    }
+    assert kept == weeks and len({day for day, _, _ in kept}) >= 2
+    assert all(day.weekday() == 0 for day, _, _ in kept)
 
 
 def test_the_dashboard_reads_the_rollups_for_whole_days(runtime, clock):

@@ -1,0 +1,31 @@
+"""Writes every change makes, run on the driver's own cursor like engine.store.driver_reads' reads:
+the step's and dossier's rows, the officers' KPI upsert, the dashboard's counts. SQLAlchemy's
+execution of a compiled statement (cache key, execution context, result metadata) costs several
+times the driver's own work on these one-row statements; compiled once per dialect here, the
+statement keeps its types' conversions, the engine's `before_cursor_execute` listeners (statement
+counts) and SQLAlchemy's errors, and a dropped connection is invalidated.
+
+Python-side constant column defaults are filled in as SQLAlchemy's execution would; a text()
+statement with RETURNING must say its columns (`.columns()`) for their values to be converted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from engine.store.driver_reads import DriverStatement
+
+
+class DriverWrite(DriverStatement):
+    """An INSERT, UPDATE, DELETE or upsert run in the caller's transaction."""
+
+    def run(self, connection: Connection, parameters: Mapping[str, Any]) -> int:
+        """The number of rows it wrote (the driver's rowcount)."""
+        return self._run(connection, parameters, lambda cursor: cursor.rowcount)
+
+    def returned(self, connection: Connection, parameters: Mapping[str, Any]) -> tuple | None:
+        """The first row its RETURNING gave (converted by its columns' types), None when none."""
+        return self._run(connection, parameters, lambda cursor: self._converted_first(connection, cursor))

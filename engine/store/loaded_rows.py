@@ -1,0 +1,59 @@
+"""Mapped objects built from a row read on the driver's cursor (engine.store.driver_reads), for the
+one read every step's change makes: the step, its dossier, the dossier's unit and its province's
+portal settings. The ORM's own read of the same row (its query compile cache, result metadata and
+row loading for four entities) cost about twice what the statement itself cost on SQLite.
+
+Each object is put in the session as the ORM's read would leave it: persistent, its columns loaded
+and unmodified, in the identity map (a later `session.get` finds it without a query); a column
+the statement leaves out (a deferred one) loads when first used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import inspect
+from sqlalchemy.orm import Mapper
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state
+
+
+@dataclass(frozen=True)
+class LoadedShape:
+    """A mapped class's columns as a statement reads them: the attribute keys, in the order of the
+    columns `columns()` gives, and the position of its primary key among them."""
+
+    record: type
+    keys: tuple[str, ...]
+    pk_at: int
+
+    @classmethod
+    def of(cls, record: type) -> LoadedShape:
+        mapper: Mapper[Any] = inspect(record)
+        attributes = [a for a in mapper.column_attrs if not a.deferred and len(a.columns) == 1]
+        keys = tuple(a.key for a in attributes)
+        (pk,) = mapper.primary_key
+        pk_at = next(n for n, a in enumerate(attributes) if a.columns[0] is pk)
+        return cls(record, keys, pk_at)
+
+    def columns(self, labelled: str) -> list:
+        """The columns to select, labelled `<labelled><n>` (apart from every other shape's)."""
+        mapper: Mapper[Any] = inspect(self.record)
+        return [mapper.attrs[key].columns[0].label(f"{labelled}{n}") for n, key in enumerate(self.keys)]
+
+    def loaded(self, session: Session, values: Sequence[Any]):
+        """The object of these column values, persistent in `session`; None when its primary key
+        is NULL (an outer join that found nothing)."""
+        if values[self.pk_at] is None:
+            return None
+        found = session.identity_map.get(inspect(self.record).identity_key_from_primary_key([values[self.pk_at]]))
+        if found is not None:  # already in the session: the ORM's read would not overwrite it either
+            return found
+        obj: Any = inspect(self.record).class_manager.new_instance()
+        instance_state(obj).dict.update(zip(self.keys, values, strict=True))
+        make_transient_to_detached(obj)  # loaded and unmodified, with its identity; the rest unloaded
+        session.add(obj)
+        return obj
