@@ -71,6 +71,8 @@ from engine.store.records import WorkItemRecord
 DataCheck = Callable[[Session, WorkItemRecord, DossierRecord, dict], Mapping]
 #: Builds a caller's reply from the changed row inside the change's transaction.
 Answer = Callable[[Session, object], object]
+#: A step as its claim left it, what `claim_work_item` returns and answers from.
+ClaimedStep = step_claims.ClaimedStep
 
 
 def start_dossier(

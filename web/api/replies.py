@@ -3,9 +3,9 @@ Idempotency-Key keeps and replays, dumped once by the route's own schema)."""
 
 from __future__ import annotations
 
+from engine.services.dossiers import ClaimedStep
 from engine.store import dossier_queries
 from engine.store.records import DossierRecord
-from engine.store.step_claims import ClaimedStep
 from web.api import schemas
 from web.api.views_data import dossier_state_payload
 from web.api.views_data import work_item_payload
