@@ -222,6 +222,19 @@ def window(session: Session, units, first: date, last: date, definition_ids=None
     return {(unit, username): [int(n or 0) for n in counts] for unit, username, *counts in session.execute(query)}
 
 
+def per_officer(
+    session: Session, units, first: date, last: date, columns: tuple[str, ...], definition_ids=None
+) -> dict[str, list[int]]:
+    """Some KPI `columns` summed over the days [first, last) and the communes `units`, per officer
+    (the communes' own rows left out), in the database: the dashboard's officers' table reads its
+    four step columns this way instead of every column of each (commune, officer) pair."""
+    r = OfficerRollupRecord
+    of_versions = r.definition_id == ALL if definition_ids is None else r.definition_id.in_(definition_ids)
+    narrow = lambda query: query.where(of_versions, among(r.unit_code, units), r.username != UNIT)  # noqa: E731
+    query = summed_over_days(r.__table__, ("username",), columns, window_ranges(first, last), narrow)
+    return {username: [int(n) for n in counts] for username, *counts in session.execute(query)}
+
+
 # -- recount ----------------------------------------------------------------------------------------------
 
 

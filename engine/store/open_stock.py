@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date
 from sqlalchemy import bindparam
-from sqlalchemy import func
+from sqlalchemy import case
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -178,24 +178,24 @@ _DELETE_LAST = {
 # -- read ----------------------------------------------------------------------------------------------
 
 
-def counts(session: Session, narrow, day: date) -> dict[tuple[str, int], tuple[int, int, int, int]]:
-    """Per (commune, template version): the open dossiers, those waiting for the applicant, those not
-    waiting with their appointment on a day before `day`, and all with their appointment before it.
-    `narrow` adds the scope's conditions (communes, procedure) to the query."""
+def counted_rows(narrow, day: date):
+    """The statement reading, per row of the stock (commune, template version first): its open
+    dossiers, those waiting for the applicant, those not waiting with their appointment on a day
+    before `day`, and all with their appointment before it; to be summed by the caller (per
+    commune, per template version). `narrow` adds the scope's conditions (communes, procedure)."""
     o = OpenStockRecord
     n = o.dossiers
     before = o.appointment_day < day
-    query = select(
-        o.unit_code,
-        o.definition_id,
-        func.sum(n),
-        func.sum(n * o.paused),
-        func.coalesce(func.sum(n).filter(before & (o.paused == 0)), 0),
-        func.coalesce(func.sum(n).filter(before), 0),
-    ).group_by(o.unit_code, o.definition_id)
-    return {
-        (row[0], row[1]): (int(row[2]), int(row[3]), int(row[4]), int(row[5])) for row in session.execute(narrow(query))
-    }
+    return narrow(
+        select(
+            o.unit_code,
+            o.definition_id,
+            n,
+            n * o.paused,
+            case((before & (o.paused == 0), n), else_=0),
+            case((before, n), else_=0),
+        )
+    )
 
 
 # -- recount -------------------------------------------------------------------------------------------

@@ -6,9 +6,9 @@ They are kept in the transaction of the change (`record_received` at a dossier's
 `record_closed` when it finishes or is stopped), so a report never waits for a worker and never
 reads figures older than the dossiers; both also move the open stock (engine.store.open_stock).
 `rebuild` recounts them from the dossiers (the migrations' backfill; the same SQL that `motcua
-rollups rebuild` runs). `window` sums them over days, reading a whole month's or week's figures
-from its one row (`grain_ranges`): a month's trend by week reads four or five week rows per
-commune and version instead of thirty day rows.
+rollups rebuild` runs). A period's figures are read from its whole months' and whole weeks' own
+rows and day rows for the rest (`grain_ranges`, `rows_over_days`): a month's trend by week reads
+four or five week rows per commune and version instead of thirty day rows.
 
 Days are Vietnam's local days (Asia/Ho_Chi_Minh, UTC+7 all year): a report's period starts and
 ends at local midnight (web/supervise/filters.py).
@@ -40,7 +40,7 @@ from engine.store.records import FigureRollupRecord
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 DAY, WEEK, MONTH = "d", "w", "m"
-#: The counted columns, in the order `window` returns them.
+#: The counted columns, in the order the reads return them.
 COLUMNS = (
     "received",
     "received_counter",
@@ -150,21 +150,9 @@ def _upsert_rows(rows: int) -> DriverWrite:
 # -- read ----------------------------------------------------------------------------------------------
 
 
-def window(session: Session, first: date, last: date | None, narrow) -> dict[tuple[str, int], list[int]]:
-    """The counts of the days [first, last) (last None: every day from `first` on), per (commune,
-    template version), summed from month rows for whole months, week rows for whole weeks and day
-    rows for the rest, in one statement. `narrow` adds the scope's conditions (communes,
-    procedure) to the query."""
-    r = FigureRollupRecord.__table__
-    query = summed_over_days(r, ("unit_code", "definition_id"), COLUMNS, grain_ranges(first, last), narrow)
-    return {
-        (unit, definition_id): [int(n or 0) for n in counts] for unit, definition_id, *counts in session.execute(query)
-    }
-
-
 def by_day(session: Session, first: date, last: date, narrow, grains: tuple[str, ...] = ()) -> dict[date, list[int]]:
     """The counts of the days [first, last) summed over every commune and template version of the
-    scope (`narrow`, as for `window`), per row read: a day's under the day; with WEEK or MONTH among
+    scope (`narrow` adds its conditions: communes, procedure), per row read: a day's under the day; with WEEK or MONTH among
     `grains`, a whole week's under its Monday or a whole month's under its first day, read from its
     own rows (a month's trend by week is four or five week rows a cell instead of thirty day rows;
     a year by month twelve). One statement."""
@@ -215,6 +203,14 @@ def summed_over_days(table, keys: tuple[str, ...], columns: tuple[str, ...], ran
     joined by UNION ALL and summed once, in the database. Their OR in one WHERE made PostgreSQL
     scan every day row of the years kept (0.5 s at 5,000,000 dossiers); summing each range apart
     sent up to three times the rows to be added in Python. `narrow` adds conditions to each range."""
+    rows = rows_over_days(table, keys, columns, ranges, narrow).subquery()
+    key_columns = [rows.c[k] for k in keys]
+    return select(*key_columns, *(func.sum(rows.c[c]) for c in columns)).group_by(*key_columns)
+
+
+def rows_over_days(table, keys: tuple[str, ...], columns: tuple[str, ...], ranges: list[Range], narrow=None):
+    """The rows of `ranges` (grain_ranges) of a rollup table, `keys` then `columns`, not summed:
+    one SELECT per range (a range of the primary key), joined by UNION ALL."""
     parts = []
     for grain, start, end in ranges:
         part = select(*(table.c[k] for k in keys), *(table.c[c] for c in columns)).where(
@@ -225,9 +221,7 @@ def summed_over_days(table, keys: tuple[str, ...], columns: tuple[str, ...], ran
         parts.append(narrow(part) if narrow else part)
     if not parts:  # no day at all: a statement that finds nothing
         parts.append(select(*(table.c[k] for k in keys), *(table.c[c] for c in columns)).where(false()))
-    rows = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
-    key_columns = [rows.c[k] for k in keys]
-    return select(*key_columns, *(func.sum(rows.c[c]) for c in columns)).group_by(*key_columns)
+    return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
 def _next_month(day: date) -> date:

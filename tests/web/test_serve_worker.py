@@ -126,3 +126,14 @@ def test_a_served_worker_has_the_holiday_calendar_before_its_first_request(tmp_p
         [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=True
     )
     assert done.stdout.strip() == "True"
+
+
+def test_a_served_worker_leaves_what_it_built_while_booting_out_of_the_collectors_walks(tmp_path):
+    """web.wsgi freezes the boot heap (gc.freeze): a full collection during a request walks only
+    what requests created since, not the modules and the app."""
+    probe = "import gc, web.wsgi; print(gc.get_freeze_count() > 100_000)"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'motcua.sqlite3'}"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == "True"

@@ -560,3 +560,22 @@ def test_the_officer_filter_narrows_the_officers_table_and_is_kept_in_the_links(
     assert chosen.text_content() == "Lê Văn X"
     assert "can_bo=can_bo_x" in tree.xpath('string(//a[contains(@href, "bao-cao.xlsx")]/@href)')
     assert page(client, "/giam-sat/?can_bo=<b>", status=400)
+
+
+def test_each_row_of_the_commune_and_procedure_tables_links_its_dossiers_with_every_filter_in_place(client, month):
+    """The tables' rows (written in Python, web/supervise/cells.py) give each number the address
+    url_for gives, the row's commune or procedure in its place among the page's filters."""
+    login(client, "giam_sat")
+    query = "tu=2026-03-01&den=2026-03-31&thu_tuc=five_steps&can_bo=can_bo_x"
+    tree = html.fromstring(page(client, f"/giam-sat/?{query}"))
+    communes = tree.xpath('//table[@id="theo-xa"]/tbody/tr')
+    assert [tr.get("data-key") for tr in communes] == ["00073", "00070"]  # Cửa Nam, Hoàn Kiếm
+    [late] = communes[0].xpath('.//a[@data-bucket="late"]')
+    assert (
+        late.get("href")
+        == "/giam-sat/ho-so?tu=2026-03-01&den=2026-03-31&xa=00073&thu_tuc=five_steps&can_bo=can_bo_x&nhom=late"
+    )
+    [procedure] = tree.xpath('//table[@id="theo-thu-tuc"]/tbody/tr')
+    [received] = procedure.xpath('.//a[@data-bucket="received"]')
+    assert received.get("href") == f"/giam-sat/ho-so?{query}&nhom=received"
+    assert procedure.get("data-key") == "five_steps" and received.text == "6"

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote_plus
 
 from flask import current_app
 from flask import url_for
@@ -19,6 +20,7 @@ from engine.domain import figures as definitions
 from engine.domain import kpi
 from engine.store.statistics import Figures
 from engine.store.statistics import OfficerRow
+from engine.store.statistics import Row
 from web import formatting
 from web.i18n import page_gettext
 
@@ -27,18 +29,24 @@ _SLOT = "xslotx"
 
 
 class Linker:
-    """The addresses of one endpoint that differ only in one path value (e.g. the officer), built
-    once with url_for and filled in with the routing's own quoting of a path value: a table's
-    hundreds of links cost one url_for. The path comes before the query, so the first slot is the
-    path's whatever the query holds."""
+    """The addresses of one endpoint that differ only in one path value (e.g. the officer), or with
+    `in_query` one query value (e.g. the commune), built once with url_for and filled in with the
+    routing's own quoting of that value: a table's hundreds of links cost one url_for. The path
+    comes before the query, so the first slot is the path's whatever the query holds; a query slot
+    keeps the place url_for gave its argument."""
 
-    def __init__(self, endpoint: str, slot: str, **values: Any):
-        given: dict[str, Any] = {slot: _SLOT, **values}
+    def __init__(self, endpoint: str, slot: str, *, in_query: bool = False, **values: Any):
+        given: dict[str, Any] = {**values, slot: _SLOT} if in_query else {slot: _SLOT, **values}
         self.head, self.tail = url_for(endpoint, **given).split(_SLOT, 1)
-        self.quote = current_app.url_map.converters["default"](current_app.url_map).to_url
+        self.quote = _query_value if in_query else current_app.url_map.converters["default"](current_app.url_map).to_url
 
     def __call__(self, value) -> str:
         return f"{self.head}{self.quote(value)}{self.tail}"
+
+
+def _query_value(value) -> str:
+    """A query-string value quoted as url_for quotes it (werkzeug.urls._urlencode)."""
+    return quote_plus(str(value), safe="!$'()*,/:;?@")
 
 
 def working_hours(minutes, translated: Callable[[str], str] | None = None) -> str:
@@ -71,6 +79,22 @@ def figure_cells(found: Figures, listing: str, locale: str | None = None) -> Mar
         link = f'<a href="{href}&amp;nhom={key}" data-bucket="{key}">{value}</a>' if value else "0"
         cells.append(f'<td class="num">{link}</td>')
     return Markup("".join(cells))
+
+
+def figure_rows(rows: Iterable[Row], filters, argument: str) -> Markup:
+    """A per-commune or per-procedure table's body (supervise/_tables.html), in Vietnamese
+    alphabetical order of the names: each row's numbers open its dossiers, with the page's filters
+    (web.supervise.filters.Filters) and the row's key as `argument` (xa, thu_tuc) in its place
+    among them. The lines are the ones the template's loop wrote, its indentation included."""
+    listing = Linker("supervise.dossiers", argument, in_query=True, **filters.args(**{argument: _SLOT}))
+    locale = formatting.page_locale()
+    return Markup(
+        "".join(
+            f'\n    <tr data-key="{escape(row.key)}"><td>{escape(row.label)}</td>'
+            f"{figure_cells(row.figures, listing(row.key), locale)}</tr>\n  "
+            for row in formatting.collated(rows, lambda row: row.label)
+        )
+    )
 
 
 def officer_cells(row: OfficerRow, locale: str | None = None) -> Markup:

@@ -68,6 +68,7 @@ def _labels():
         "channel_labels": CHANNEL_LABELS,
         "status_labels": {s.value: label for s, label in STATUS_LABELS_VI.items()},
         "figure_cells_html": cells.figure_cells,
+        "figure_rows_html": cells.figure_rows,
         "officer_cells_html": cells.officer_cells,
         "officer_rows_html": cells.officer_rows,
         "kpi_cells_html": cells.kpi_cells,
