@@ -34,6 +34,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     from web import navigation
     from web import ops
     from web import request_log
+    from web import sessions
     from web import vendor
     from web import wiring
     from web.admin import bp as admin_bp
@@ -44,6 +45,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     from web.public import bp as public_bp
     from web.supervise import bp as supervise_bp
 
+    sessions.init_app(app)
     guards.init_app(app)  # first: its bounded `<int:...>` converter must be in place before any route
     wiring.init_app(app)
     i18n.init_app(app)

@@ -60,6 +60,7 @@ from engine.store import repositories
 from engine.store import rollups
 from engine.store import satisfaction_rollups
 from engine.store import sequences
+from engine.store import step_claims
 from engine.store.database import Session
 from engine.store.records import DossierRecord
 from engine.store.records import ProcessDefinitionRecord
@@ -70,6 +71,8 @@ from engine.store.records import WorkItemRecord
 DataCheck = Callable[[Session, WorkItemRecord, DossierRecord, dict], Mapping]
 #: Builds a caller's reply from the changed row inside the change's transaction.
 Answer = Callable[[Session, object], object]
+#: A step as its claim left it, what `claim_work_item` returns and answers from.
+ClaimedStep = step_claims.ClaimedStep
 
 
 def start_dossier(
@@ -714,34 +717,66 @@ def claim_work_item(
     seen_by: Callable[[str], bool] | None = None,
     answer: Answer | None = None,
 ):
-    """Take a step of one's role into one's own hands (`seen_by` and `answer` as for completing)."""
+    """Take a step of one's role into one's own hands (`seen_by` and `answer` as for completing);
+    the step as claimed (a ClaimedStep) unless `answer` says otherwise.
+
+    A free step is taken by one guarded write (engine.store.step_claims) and who may take it is
+    checked on what it returns: a refusal rolls it back. A step it did not take is read first, as
+    any change reads it, which names the reason (or sets a deadline that starts at the claim)."""
     with transaction(rt) as s:
-        item, dossier = open_item(s, work_item_id, None, seen_by, runs_workflow=False)
-        refuse(refusal_to_claim(actor, StepHolding.of(item)))
         now = rt.clock.now()
-        item.assignee, item.state, item.claimed_at = actor.username, WorkItemState.CLAIMED.value, now
-        if item.due_at is None:
-            calendar = rt.calendars.for_unit(s, dossier.unit_code)
-            bundle = rt.bundle_for_definition(s, dossier.definition_id)
-            projection.set_deadlines_on_claim(s, item, bundle, calendar, now)
+        claim = step_claims.claim_if_free(s.connection(), work_item_id, actor.username, now)
+        if claim is None:
+            step = _claim_read_first(rt, s, work_item_id, actor, seen_by, now)
+        else:
+            step = claim.step
+            if seen_by is not None and not seen_by(step.unit_code):
+                raise NotFound("unknown work item %(id)s", id=work_item_id)
+            refuse(refusal_to_claim(actor, StepHolding(step.unit_code, step.role, None)))
+            audit.seen_head(s, step.dossier_id, claim.head)
         audit.record(
             s,
             at=now,
             action="claim",
             actor=actor,
-            dossier_id=dossier.id,
-            work_item_id=item.id,
-            element_id=item.element_id,
-            giver=item.role,
+            dossier_id=step.dossier_id,
+            work_item_id=step.id,
+            element_id=step.element_id,
+            giver=step.role,
             receiver=actor.username,
         )
-        return item if answer is None else _answered(s, item, answer)
+        return step if answer is None else answer(s, step)
+
+
+def _claim_read_first(
+    rt: Runtime, s: Session, work_item_id: int, actor: Actor, seen_by: Callable[[str], bool] | None, now: datetime
+) -> step_claims.ClaimedStep:
+    """The claim written through the step's read: the reason it is refused, or the step taken with
+    the deadline that starts at its claim."""
+    item, dossier = open_item(s, work_item_id, None, seen_by, runs_workflow=False)
+    refuse(refusal_to_claim(actor, StepHolding.of(item)))
+    item.assignee, item.state, item.claimed_at = actor.username, WorkItemState.CLAIMED.value, now
+    if item.due_at is None:
+        calendar = rt.calendars.for_unit(s, dossier.unit_code)
+        bundle = rt.bundle_for_definition(s, dossier.definition_id)
+        projection.set_deadlines_on_claim(s, item, bundle, calendar, now)
+    change_rows.write(s)
+    s.flush()  # the step's new version
+    return step_claims.ClaimedStep.of(item, dossier.code)
 
 
 @retried_on_race
-def unclaim_work_item(rt: Runtime, work_item_id: int, actor: Actor) -> WorkItemRecord:
+def unclaim_work_item(
+    rt: Runtime,
+    work_item_id: int,
+    actor: Actor,
+    *,
+    seen_by: Callable[[str], bool] | None = None,
+    answer: Answer | None = None,
+):
+    """Put a claimed step back in its role's pool (`seen_by` and `answer` as for completing)."""
     with transaction(rt) as s:
-        item, dossier = open_item(s, work_item_id, None, runs_workflow=False)
+        item, dossier = open_item(s, work_item_id, None, seen_by, runs_workflow=False)
         refuse(refusal_to_release(actor, StepHolding.of(item)))
         now = rt.clock.now()
         audit.record(
@@ -757,7 +792,7 @@ def unclaim_work_item(rt: Runtime, work_item_id: int, actor: Actor) -> WorkItemR
         )
         # Back in the pool nobody acts on anyone's behalf any more.
         item.assignee, item.state, item.on_behalf_of = None, WorkItemState.OPEN.value, None
-        return item
+        return _answered(s, item, answer)
 
 
 @retried_on_race

@@ -10,9 +10,11 @@ engine's `before_cursor_execute` listeners still see the statement (statement co
 
 from __future__ import annotations
 
+import functools
 from collections import namedtuple
 from collections.abc import Callable
 from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from typing import TypeVar
@@ -44,15 +46,32 @@ class _Compiled:
     from_driver: tuple[Convert | None, ...]
 
     def parameters(self, given: Mapping[str, Any]) -> tuple | dict:
-        values = self.defaults | dict(given)
+        values = {**self.defaults, **given} if self.defaults else given
+        if self.order is not None:  # positional: each value converted as it is placed
+            to_driver = self.to_driver
+            return tuple(
+                values[name] if (convert := to_driver.get(name)) is None else convert(values[name])
+                for name in self.order
+            )
+        named = dict(values)
         for name, convert in self.to_driver.items():
-            values[name] = convert(values[name])
-        return values if self.order is None else tuple(values[name] for name in self.order)
+            named[name] = convert(named[name])
+        return named
 
     def converted(self, row: tuple) -> tuple:
-        if not self.from_driver:  # a text() whose columns were not given: as the driver gives them
+        """The row with each column converted by its type (a text() whose columns were not given:
+        as the driver gives them); only the columns whose type converts are touched."""
+        converting = self._converting
+        if not converting:
             return tuple(row)
-        return tuple(value if convert is None else convert(value) for convert, value in zip(self.from_driver, row))
+        values = list(row)
+        for at, convert in converting:
+            values[at] = convert(values[at])
+        return tuple(values)
+
+    @functools.cached_property
+    def _converting(self) -> tuple[tuple[int, Convert], ...]:
+        return tuple((at, convert) for at, convert in enumerate(self.from_driver) if convert is not None)
 
 
 class DriverStatement:
@@ -77,6 +96,23 @@ class DriverStatement:
             if connection.dispatch.after_cursor_execute:
                 connection.dispatch.after_cursor_execute(connection, cursor, compiled.sql, given, None, False)
             return fetch(cursor)
+        except dialect.loaded_dbapi.Error as exc:
+            raise _as_sqlalchemy_error(connection, cursor, compiled.sql, given, exc) from exc
+        finally:
+            cursor.close()
+
+    def _run_many(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """The statement once per row of parameters, in one executemany."""
+        dialect = connection.dialect
+        compiled = self._compiled(dialect)
+        given: list[Any] = [compiled.parameters(row) for row in rows]
+        cursor = connection.connection.cursor()
+        try:
+            if connection.dispatch.before_cursor_execute:
+                connection.dispatch.before_cursor_execute(connection, cursor, compiled.sql, given, None, True)
+            cursor.executemany(compiled.sql, given)
+            if connection.dispatch.after_cursor_execute:
+                connection.dispatch.after_cursor_execute(connection, cursor, compiled.sql, given, None, True)
         except dialect.loaded_dbapi.Error as exc:
             raise _as_sqlalchemy_error(connection, cursor, compiled.sql, given, exc) from exc
         finally:

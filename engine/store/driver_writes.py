@@ -12,6 +12,7 @@ statement with RETURNING must say its columns (`.columns()`) for their values to
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -25,6 +26,10 @@ class DriverWrite(DriverStatement):
     def run(self, connection: Connection, parameters: Mapping[str, Any]) -> int:
         """The number of rows it wrote (the driver's rowcount)."""
         return self._run(connection, parameters, lambda cursor: cursor.rowcount)
+
+    def run_many(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """The statement once per row, as one executemany (SQLite reuses its prepared statement)."""
+        self._run_many(connection, rows)
 
     def returned(self, connection: Connection, parameters: Mapping[str, Any]) -> tuple | None:
         """The first row its RETURNING gave (converted by its columns' types), None when none."""

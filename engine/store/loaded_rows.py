@@ -17,8 +17,9 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlalchemy.orm import Mapper
 from sqlalchemy.orm import Session
-from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state
+
+_MANAGERS: dict[type, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class LoadedShape:
         keys = tuple(a.key for a in attributes)
         (pk,) = mapper.primary_key
         pk_at = next(n for n, a in enumerate(attributes) if a.columns[0] is pk)
+        _MANAGERS[record] = mapper.class_manager
         return cls(record, keys, pk_at)
 
     def columns(self, labelled: str) -> list:
@@ -49,11 +51,16 @@ class LoadedShape:
         is NULL (an outer join that found nothing)."""
         if values[self.pk_at] is None:
             return None
-        found = session.identity_map.get(inspect(self.record).identity_key_from_primary_key([values[self.pk_at]]))
+        key = (self.record, (values[self.pk_at],), None)  # the mapper's identity key
+        found = session.identity_map.get(key)
         if found is not None:  # already in the session: the ORM's read would not overwrite it either
             return found
-        obj: Any = inspect(self.record).class_manager.new_instance()
-        instance_state(obj).dict.update(zip(self.keys, values, strict=True))
-        make_transient_to_detached(obj)  # loaded and unmodified, with its identity; the rest unloaded
-        session.add(obj)
+        obj: Any = _MANAGERS[self.record].new_instance()
+        state = instance_state(obj)
+        state.dict.update(zip(self.keys, values, strict=True))
+        # Attached as the ORM's loader attaches what it reads (sqlalchemy.orm.loading, SQLAlchemy
+        # being pinned): loaded and unmodified, with its identity; the columns left out unloaded.
+        state.key, state.identity_token = key, None
+        state.session_id = session.hash_key
+        session.identity_map._add_unpresent(state, key)  # the loader's own step
         return obj

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from engine.domain import figures
+from engine.store.driver_writes import DriverWrite
 from engine.store.records import DossierPauseRecord
 from engine.store.records import DossierRecord
 from engine.store.records import OpenStockRecord
@@ -98,13 +99,14 @@ def moved(
         return
     _take(session, dossier.id, dossier.unit_code, definition, appointment_before or dossier.appointment_at, None)
     _flush_pauses(session)
-    session.connection().execute(
-        _ADD_LOOKED_UP, _row(dossier.unit_code, dossier.definition_id, dossier.appointment_at, dossier_id=dossier.id)
+    _ADD_LOOKED_UP.run(
+        session.connection(),
+        _row(dossier.unit_code, dossier.definition_id, dossier.appointment_at, dossier_id=dossier.id),
     )
 
 
 def _add(session: Session, unit: str, definition: int, appointment: datetime | None, waiting: int, n: int) -> None:
-    session.connection().execute(_ADD, _row(unit, definition, appointment, paused=waiting, n=n))
+    _ADD.run(session.connection(), _row(unit, definition, appointment, paused=waiting, n=n))
 
 
 def _take(
@@ -117,9 +119,9 @@ def _take(
         _flush_pauses(session)
     row = _row(unit, definition, appointment, dossier_id=dossier_id, paused=waiting)
     connection = session.connection()
-    if connection.execute(_DELETE_LAST[waiting is None], row).rowcount:
+    if _DELETE_LAST[waiting is None].run(connection, row):
         return
-    connection.execute(_ADD_LOOKED_UP if waiting is None else _ADD, {**row, "n": -1})
+    (_ADD_LOOKED_UP if waiting is None else _ADD).run(connection, {**row, "n": -1})
 
 
 def _flush_pauses(session: Session) -> None:
@@ -148,21 +150,27 @@ _UPSERT_TAIL = (
     "DO UPDATE SET dossiers = open_stock.dossiers + excluded.dossiers"
 )
 # Text statements, as engine.store.rollups' upsert: the same syntax on SQLite and PostgreSQL, and far
-# cheaper to run than the ORM's constructs. SQLite needs the WHERE to read INSERT ... SELECT ... ON CONFLICT.
-_ADD = text(
-    "INSERT INTO open_stock (unit_code, definition_id, appointment_day, paused, dossiers) "
-    "VALUES (:unit_code, :definition_id, :appointment_day, :paused, :n)" + _UPSERT_TAIL
-).bindparams(bindparam("appointment_day", type_=Date()))
-_ADD_LOOKED_UP = text(
-    "INSERT INTO open_stock (unit_code, definition_id, appointment_day, paused, dossiers) "
-    f"SELECT :unit_code, :definition_id, :appointment_day, {_WAITING}, :n WHERE 1 = 1" + _UPSERT_TAIL
-).bindparams(bindparam("appointment_day", type_=Date()))
+# cheaper to run than the ORM's constructs; run on the driver's cursor (engine.store.driver_writes).
+# SQLite needs the WHERE to read INSERT ... SELECT ... ON CONFLICT.
+_DAY = bindparam("appointment_day", type_=Date())
+_ADD = DriverWrite(
+    text(
+        "INSERT INTO open_stock (unit_code, definition_id, appointment_day, paused, dossiers) "
+        "VALUES (:unit_code, :definition_id, :appointment_day, :paused, :n)" + _UPSERT_TAIL
+    ).bindparams(_DAY)
+)
+_ADD_LOOKED_UP = DriverWrite(
+    text(
+        "INSERT INTO open_stock (unit_code, definition_id, appointment_day, paused, dossiers) "
+        f"SELECT :unit_code, :definition_id, :appointment_day, {_WAITING}, :n WHERE 1 = 1" + _UPSERT_TAIL
+    ).bindparams(_DAY)
+)
 _DELETE_LAST = {
-    False: text(f"DELETE FROM open_stock WHERE {_PLACE} AND paused = :paused AND dossiers = 1").bindparams(
-        bindparam("appointment_day", type_=Date())
+    False: DriverWrite(
+        text(f"DELETE FROM open_stock WHERE {_PLACE} AND paused = :paused AND dossiers = 1").bindparams(_DAY)
     ),
-    True: text(f"DELETE FROM open_stock WHERE {_PLACE} AND paused = {_WAITING} AND dossiers = 1").bindparams(
-        bindparam("appointment_day", type_=Date())
+    True: DriverWrite(
+        text(f"DELETE FROM open_stock WHERE {_PLACE} AND paused = {_WAITING} AND dossiers = 1").bindparams(_DAY)
     ),
 }
 

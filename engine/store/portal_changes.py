@@ -12,6 +12,7 @@ from sqlalchemy import exists
 from sqlalchemy import inspect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.base import NO_VALUE
 
 from engine.store.records import DossierRecord
 from engine.store.records import OutboxRecord
@@ -31,8 +32,12 @@ def on_commit(listener: Callable[[Session, list[DossierRecord]], None]) -> None:
 
 
 def _changed(obj: DossierRecord) -> bool:
+    """Whether a watched column holds another value than the one loaded (what its attribute
+    history says, read from the state's own dicts: building the history of every attribute cost
+    a few percent of a step's change)."""
     state = inspect(obj)
-    return any(state.attrs[name].history.has_changes() for name in WATCHED)
+    before, now = state.committed_state, state.dict
+    return any(name in before and before[name] != now.get(name, NO_VALUE) for name in WATCHED)
 
 
 @event.listens_for(Session, "before_flush")

@@ -397,6 +397,8 @@ def test_an_officer_of_another_commune_gets_not_found(client, web_rt, birth):
     assert client.get(f"/ban-lam-viec/in/{dossier_id}/kiem_soat").status_code == 404
     token = csrf_token(client.get(INBOX).get_data(as_text=True))
     assert client.post(f"/ban-lam-viec/buoc/{item.id}/nhan", data={"csrf_token": token}).status_code == 404
+    assert client.post(f"/ban-lam-viec/buoc/{item.id}/tra-nhom", data={"csrf_token": token}).status_code == 404
+    assert client.post("/ban-lam-viec/buoc/999999/nhan", data={"csrf_token": token}).status_code == 404
     assert open_item(web_rt, dossier_id).assignee is None
 
 

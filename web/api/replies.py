@@ -3,6 +3,7 @@ Idempotency-Key keeps and replays, dumped once by the route's own schema)."""
 
 from __future__ import annotations
 
+from engine.services.dossiers import ClaimedStep
 from engine.store import dossier_queries
 from engine.store.records import DossierRecord
 from web.api import schemas
@@ -26,3 +27,8 @@ def dossier_reply(s, dossier: DossierRecord) -> dict:
 def work_item_reply(s, item) -> dict:
     """The changed step (its dossier is already loaded in the session)."""
     return _WORK_ITEM.dump(work_item_payload(item, s.get(DossierRecord, item.dossier_id)))
+
+
+def claimed_step_reply(s, step: ClaimedStep) -> dict:
+    """The claimed step, as the claim returned it with its dossier's code."""
+    return _WORK_ITEM.dump(step._asdict())

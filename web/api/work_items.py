@@ -4,6 +4,8 @@ Claim and complete accept an Idempotency-Key (web.api.idempotency)."""
 
 from __future__ import annotations
 
+from flask import jsonify
+
 from configurator.steps import complete_step
 from engine.domain import decisions
 from engine.domain.model import Worklist
@@ -22,6 +24,7 @@ from web.api.base import fields_named
 from web.api.idempotency import accepts_key
 from web.api.idempotency import keyed_request
 from web.api.idempotency import respond
+from web.api.replies import claimed_step_reply
 from web.api.replies import dossier_reply
 from web.api.replies import work_item_reply
 from web.api.views_data import dossier_payload
@@ -65,7 +68,7 @@ def claim(item_id: int):
 
     def claim_it(keep):
         return dossier_service.claim_work_item(
-            rt, item_id, user.actor(), seen_by=user.may_see_unit, answer=keep(200, work_item_reply)
+            rt, item_id, user.actor(), seen_by=user.may_see_unit, answer=keep(200, claimed_step_reply)
         )
 
     return respond(idempotency.once(rt, keyed_request({}), claim_it))
@@ -76,9 +79,11 @@ def claim(item_id: int):
 @documented_errors(blp, *WRITE_ERRORS, token_only=True)
 def unclaim(item_id: int):
     """Put a step you hold back into its role's pool (a leader may do it for anyone)."""
-    _check_visible(item_id)
-    dossier_service.unclaim_work_item(runtime(), item_id, api_user().actor())
-    return _item(item_id)
+    user = api_user()
+    released = dossier_service.unclaim_work_item(
+        runtime(), item_id, user.actor(), seen_by=user.may_see_unit, answer=work_item_reply
+    )
+    return jsonify(released)  # dumped by its schema inside the transaction, as a claim's answer is
 
 
 @blp.route("/<int:item_id>/complete", methods=["POST"])

@@ -3,6 +3,7 @@ the clock; htmx refreshes the list every minute and on each filter change."""
 
 from __future__ import annotations
 
+from flask import abort
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -14,11 +15,11 @@ from flask_login import current_user
 from engine.domain.assignment import StepHolding
 from engine.domain.assignment import offered_actions
 from engine.domain.errors import EngineError
+from engine.domain.errors import NotFound
 from engine.services import dossiers
 from engine.store import worklist_queries
 from web.desk import bp
 from web.desk.common import refusal_text
-from web.desk.common import visible_item
 from web.desk.labels import TAB_LABELS
 from web.desk.labels import role_label
 from web.security import clerk_required
@@ -50,12 +51,13 @@ def unclaim(item_id: int):
 
 
 def _hand(item_id: int, action, done: str):
-    """Claim or release; from the inbox (htmx) the refreshed list comes back, else the step's page."""
-    with runtime().db.read_session() as s:
-        visible_item(s, item_id)
+    """Claim or release; from the inbox (htmx) the refreshed list comes back, else the step's page.
+    A step of a unit the clerk cannot see is answered as unknown, checked in the change itself."""
     error = None
     try:
-        action(runtime(), item_id, current_user.actor())
+        action(runtime(), item_id, current_user.actor(), seen_by=current_user.may_see_unit)
+    except NotFound:
+        abort(404, description=gettext("Không tìm thấy bước xử lý này trong đơn vị của bạn."))
     except EngineError as exc:
         error = refusal_text(exc)
     if request.headers.get("HX-Request"):

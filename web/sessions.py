@@ -1,0 +1,26 @@
+"""The browser's signed cookie session, opened only when the request carries one.
+
+Flask's own interface builds its itsdangerous signer (a serializer, a signer and their key
+derivation) at the start of every request, before it looks for the cookie. The API's callers send
+a bearer token and no cookie, so that work was thrown away on every API request (7.3 against
+2.3 µs per request, measured 2026-12-04). Without a cookie the session starts empty, as Flask's
+would; a request that then writes to it gets its cookie signed at the end as before.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask import Request
+from flask.sessions import SecureCookieSession
+from flask.sessions import SecureCookieSessionInterface
+
+
+class CookieSessionOnDemand(SecureCookieSessionInterface):
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
+def init_app(app: Flask) -> None:
+    app.session_interface = CookieSessionOnDemand()
