@@ -21,7 +21,8 @@ gateway, a non-interrupting boundary timer).
     `postgres_parts`): SpiffWorkflow's part inside the engine (loading or resuming the workflow,
     completing the step with the engine steps after it, dumping the state with its size check)
     against the same three parts of (a'), the database driver's part (executing the statements
-    and committing: on SQLite the database's own work, in this process), and the rest (the
+    and committing: on SQLite the database's own work, in this process; for the statements run
+    on the driver's cursor, their parameters' and rows' conversions too), and the rest (the
     engine's Python and SQLAlchemy's); `ratio_ceiling_cpu` is the CPU ratio (a') would reach
     against (b) if the rest cost nothing.
 Prints a summary, then one JSON object as the last line.
@@ -70,6 +71,7 @@ from engine.store import migrate  # noqa: E402
 from engine.store import officer_rollups  # noqa: E402
 from engine.store import rollups  # noqa: E402
 from engine.store.database import Database  # noqa: E402
+from engine.store.driver_reads import DriverStatement  # noqa: E402
 from engine.store.records import UnitRecord  # noqa: E402
 from engine.store.records import WorkItemRecord  # noqa: E402
 
@@ -292,6 +294,10 @@ class PartsTimer:
                 (dialect, "do_execute", "driver"),
                 (dialect, "do_execute_no_params", "driver"),
                 (dialect, "do_commit", "driver"),
+                # Statements run on the driver's cursor (engine.store.driver_writes and
+                # driver_reads): their parameters' and rows' conversions are counted with them.
+                (DriverStatement, "_run", "driver"),
+                (DriverStatement, "_run_many", "driver"),
             ):
                 patches.enter_context(mock.patch.object(target, name, self.timed(getattr(target, name), part)))
             patches.enter_context(
