@@ -490,7 +490,7 @@ def _start(
     )
     change_rows.null_unset_columns(dossier)
     s.add(dossier)
-    s.flush()
+    change_rows.insert_new(s, dossier)
     audit.new_chain(s, dossier.id)
     rollups.record_received(s, dossier)
     audit.record(

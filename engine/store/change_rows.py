@@ -105,6 +105,26 @@ def write(session: Session) -> None:
     _mark_written(session, written)
 
 
+def insert_new(session: Session, obj: DossierRecord) -> None:
+    """Insert a new dossier's row on the driver's cursor, as the session's flush would (its id
+    returned, the object persistent, a column left to a default loaded when asked): the ORM's
+    unit of work for this one row cost more Python than the rest of a start's writes together.
+    The object must have been added to the session (its cascades run there)."""
+    portal_changes.collect(session)  # a new dossier: the portal hears of it at the commit
+    columns = tuple(key for key in _INSERTED_OF[DossierRecord] if key in obj.__dict__)
+    params = {key: obj.__dict__[key] for key in columns}
+    params["version"] = 1
+    new_id = _new_id(_new_row_of(DossierRecord, columns).returned(session.connection(), params))
+    _mark_written(session, [(obj, {**dict(_left_to_defaults(columns, DossierRecord)), "id": new_id, "version": 1})])
+
+
+@functools.lru_cache(maxsize=16)
+def _new_row_of(record: type, columns: tuple[str, ...]) -> DriverWrite:
+    table = _TABLES[record]
+    statement = insert(table).values({key: bindparam(key) for key in (*columns, "version")})
+    return DriverWrite(statement.returning(table.c.id))
+
+
 def _changed_columns(obj) -> tuple[str, ...]:
     return tuple(sorted(key for key in inspect(obj).committed_state if key != "version"))
 
@@ -212,11 +232,11 @@ def _at_once(shape: tuple) -> DriverWrite:
 
 
 @functools.lru_cache(maxsize=64)
-def _left_to_defaults(columns: tuple[str, ...]) -> tuple[tuple[str, object], ...]:
-    """(key, value) of each new step's column the INSERT did not name and whose value is known
+def _left_to_defaults(columns: tuple[str, ...], record: type = WorkItemRecord) -> tuple[tuple[str, object], ...]:
+    """(key, value) of each new row's column the INSERT did not name and whose value is known
     without asking: NULL, or a constant default (a computed or server default is left to a load)."""
     known = []
-    for column in _STEPS.columns:
+    for column in _TABLES[record].columns:
         if column.key in columns or column.key in ("id", "version") or column.server_default is not None:
             continue
         default = column.default
@@ -253,13 +273,20 @@ def _mark_written(session: Session, written: Sequence[tuple[object, dict]]) -> N
     session._register_persistent(states)
     for obj, values in written:
         if "id" in values:  # a new row: a default it was not given loads from it when asked
-            unset = [key for key in _DEFAULTED if key not in inspect(obj).dict]  # server or computed defaults
+            unset = [key for key in _DEFAULTED[type(obj)] if key not in inspect(obj).dict]  # server or computed
             if unset:
                 session.expire(obj, unset)
 
 
-#: A new step's columns the database may fill in: the others are NULL when not given.
-_DEFAULTED = tuple(
-    column.key for column in _STEPS.columns if column.default is not None or column.server_default is not None
-)
-_INSERTED = tuple(column.key for column in _STEPS.columns if column.key not in ("id", "version"))
+#: A new row's columns the database may fill in: the others are NULL when not given.
+_DEFAULTED = {
+    record: tuple(
+        column.key for column in table.columns if column.default is not None or column.server_default is not None
+    )
+    for record, table in _TABLES.items()
+}
+_INSERTED_OF = {
+    record: tuple(column.key for column in table.columns if column.key not in ("id", "version"))
+    for record, table in _TABLES.items()
+}
+_INSERTED = _INSERTED_OF[WorkItemRecord]
