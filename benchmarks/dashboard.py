@@ -17,7 +17,9 @@ run, and checked equal to it. Also the at-risk list and the first page of the ov
 MOTCUA_BENCH_POSTGRES_URL / MOTCUA_TEST_POSTGRES_URL name the server (a database is created and
 dropped).
 
-BENCH_DOSSIERS sets the size (SQLite default 100,000). Prints a summary, then one JSON object.
+BENCH_DOSSIERS sets the size (SQLite default 100,000). `--keep NAME` keeps the generated
+PostgreSQL database under that name and reuses it on the next run (`--rebuild` recounts its
+rollups first). Prints a summary, then one JSON object.
 """
 
 from __future__ import annotations
@@ -1040,7 +1042,9 @@ class Pages:
 
 
 if __name__ == "__main__":
-    if "--sqlite" in sys.argv:
+    if {"-h", "--help"} & set(sys.argv):  # the options are read by hand: without this, a 5M fill began
+        print(__doc__)
+    elif "--sqlite" in sys.argv:
         main()
     else:
         pg_main(quick="--quick" in sys.argv)

@@ -152,3 +152,18 @@ def test_a_province_day_on_primary_and_replica_loses_nothing_when_a_web_process_
     assert phases["topology"]["replica_transactions"] > 0 and phases["killed"]["replica_transactions"] > 0
     assert phases["baseline"]["replica_transactions"] == 0
     assert sum(phase["sla_levels_fired"] for phase in phases.values()) > 0
+
+
+def test_the_dashboard_benchmark_answers_help_without_filling_a_database():
+    """Its options are read by hand: `--help` prints what it does and creates nothing (it began a
+    5,000,000-dossier fill before)."""
+    env = {**os.environ, "MOTCUA_BENCH_POSTGRES_URL": "postgresql+psycopg://nobody@127.0.0.1:1/x"}
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "dashboard.py"), "--help"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--keep NAME" in done.stdout and "Supervisor dashboard cost" in done.stdout

@@ -1,6 +1,7 @@
-"""The dashboard's daily figures: per local day, per week (Monday to Sunday) and per month, commune and template version, the
-receipts (by channel), the closures (early, on time, late, withdrawn / stopped) and two counts of
-closed dossiers by day that let "overdue" be read at a past instant (table figure_rollup).
+"""The dashboard's daily figures: per local day, per week (Monday to Sunday) and per month, commune
+and template version, the receipts (by channel), the closures (early, on time, late, withdrawn /
+stopped) and two counts of closed dossiers by day that let "overdue" be read at a past instant
+(table figure_rollup).
 
 They are kept in the transaction of the change (`record_received` at a dossier's start,
 `record_closed` when it finishes or is stopped), so a report never waits for a worker and never
@@ -152,9 +153,9 @@ def _upsert_rows(rows: int) -> DriverWrite:
 
 def by_day(session: Session, first: date, last: date, narrow, grains: tuple[str, ...] = ()) -> dict[date, list[int]]:
     """The counts of the days [first, last) summed over every commune and template version of the
-    scope (`narrow` adds its conditions: communes, procedure), per row read: a day's under the day; with WEEK or MONTH among
-    `grains`, a whole week's under its Monday or a whole month's under its first day, read from its
-    own rows (a month's trend by week is four or five week rows a cell instead of thirty day rows;
+    scope (`narrow` adds its conditions: communes, procedure), per row read: a day's under the day;
+    with WEEK or MONTH among `grains`, a whole week's under its Monday or a whole month's under its
+    first day, read from its own rows (a month's trend by week is four or five week rows a cell instead of thirty day rows;
     a year by month twelve). One statement."""
     r = FigureRollupRecord.__table__
     query = summed_over_days(r, ("day",), COLUMNS, grain_ranges(first, last, grains), narrow)

@@ -22,6 +22,7 @@ from web import formatting
 from web.display import CHANNEL_LABELS
 from web.display import CLASSIFICATION_LABELS
 from web.display import STATUS_LABELS_VI
+from web.guards import db_int
 from web.i18n import current_language
 from web.i18n import gettext
 from web.refusals import engine_messages
@@ -264,8 +265,8 @@ def _page_start(errors: dict) -> tuple | None:
         return None
     appointment, _, dossier_id = raw.rpartition("~")
     try:
-        return (datetime.fromisoformat(appointment) if appointment else None, int(dossier_id))
-    except ValueError:
+        return (datetime.fromisoformat(appointment) if appointment else None, db_int(dossier_id))
+    except ValueError:  # not a date, not a number, or an id no row can have (PostgreSQL refused it)
         errors["sau"] = gettext("Trang: %(value)s không phải vị trí của một trang danh sách.", value=raw)
         return None
 
