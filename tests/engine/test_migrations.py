@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
+from contextlib import contextmanager
+from datetime import date
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine
 from sqlalchemy import inspect
+from sqlalchemy import text
 
 import engine.store.all_records  # noqa: F401
 from engine.store import migrate
 from engine.store.base import Base
+from engine.store.database import make_engine
 
 
 def test_migrated_schema_matches_the_records(database):
@@ -23,3 +31,48 @@ def test_downgrade_to_base_and_upgrade_again(sqlite_database):
     assert [t for t in inspect(sqlite_database.engine).get_table_names() if t != "alembic_version"] == []
     migrate.upgrade(sqlite_database.engine)
     assert set(inspect(sqlite_database.engine).get_table_names()) >= {"dossier", "work_item", "audit_event", "outbox"}
+
+
+@pytest.mark.postgres
+def test_week_rollups_analysed_only_where_there_are_rows(postgres_server_url):
+    """A new database's empty rollup table is left for autovacuum to analyse: statistics of an
+    empty table planned every step's rollup statements for an empty table as it grew, where
+    autovacuum is off. A database with days gets its weeks, and then the statistics."""
+    with scratch_postgres(postgres_server_url) as db_engine:
+        migrate.upgrade(db_engine)
+        assert _rollup_rows_estimate(db_engine) < 0  # never analysed
+
+        migrate.downgrade(db_engine, "0037")
+        with db_engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO figure_rollup (grain, day, unit_code, definition_id, received) "
+                    "VALUES ('d', '2026-12-02', '00070', 1, 3), ('d', '2026-12-04', '00070', 1, 2)"
+                )
+            )
+        migrate.upgrade(db_engine)
+        with db_engine.connect() as conn:
+            weeks = conn.execute(text("SELECT day, received FROM figure_rollup WHERE grain = 'w'")).all()
+        assert weeks == [(date(2026, 11, 30), 5)]
+        assert _rollup_rows_estimate(db_engine) >= 0  # analysed
+
+
+def _rollup_rows_estimate(db_engine) -> float:
+    with db_engine.connect() as conn:
+        return conn.execute(text("SELECT reltuples FROM pg_class WHERE relname = 'figure_rollup'")).scalar_one()
+
+
+@contextmanager
+def scratch_postgres(server_url: str):
+    name = f"motcua_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    db_engine = make_engine(server_url.rsplit("/", 1)[0] + f"/{name}")
+    try:
+        yield db_engine
+    finally:
+        db_engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
