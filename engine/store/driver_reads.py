@@ -85,38 +85,14 @@ class DriverStatement:
     def _run(self, connection: Connection, parameters: Mapping[str, Any], fetch: Callable[[Any], T]) -> T:
         """`fetch(cursor)` once the statement ran on `connection`'s driver connection (inside its
         transaction, when it has one); the driver's error raised as SQLAlchemy's."""
-        dialect = connection.dialect
-        compiled = self._compiled(dialect)
-        given = compiled.parameters(parameters)
-        cursor = connection.connection.cursor()
-        try:
-            if connection.dispatch.before_cursor_execute:
-                connection.dispatch.before_cursor_execute(connection, cursor, compiled.sql, given, None, False)
-            cursor.execute(compiled.sql, given)
-            if connection.dispatch.after_cursor_execute:
-                connection.dispatch.after_cursor_execute(connection, cursor, compiled.sql, given, None, False)
-            return fetch(cursor)
-        except dialect.loaded_dbapi.Error as exc:
-            raise _as_sqlalchemy_error(connection, cursor, compiled.sql, given, exc) from exc
-        finally:
-            cursor.close()
+        compiled = self._compiled(connection.dialect)
+        return _on_driver_cursor(connection, compiled.sql, compiled.parameters(parameters), False, fetch)
 
     def _run_many(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """The statement once per row of parameters, in one executemany."""
-        dialect = connection.dialect
-        compiled = self._compiled(dialect)
+        compiled = self._compiled(connection.dialect)
         given: list[Any] = [compiled.parameters(row) for row in rows]
-        cursor = connection.connection.cursor()
-        try:
-            if connection.dispatch.before_cursor_execute:
-                connection.dispatch.before_cursor_execute(connection, cursor, compiled.sql, given, None, True)
-            cursor.executemany(compiled.sql, given)
-            if connection.dispatch.after_cursor_execute:
-                connection.dispatch.after_cursor_execute(connection, cursor, compiled.sql, given, None, True)
-        except dialect.loaded_dbapi.Error as exc:
-            raise _as_sqlalchemy_error(connection, cursor, compiled.sql, given, exc) from exc
-        finally:
-            cursor.close()
+        _on_driver_cursor(connection, compiled.sql, given, True, _nothing)
 
     def _converted_first(self, connection: Connection, cursor) -> tuple | None:
         row = cursor.fetchone()
@@ -142,6 +118,30 @@ class DriverRead(DriverStatement):
         as a statement of its own (an autocommit lookup connection, or SQLite's autocommit)."""
         row = self._run(connection, parameters, lambda cursor: self._converted_first(connection, cursor))
         return None if row is None else self.row_type(*row)
+
+
+def _on_driver_cursor(connection: Connection, sql: str, given: Any, many: bool, fetch: Callable[[Any], T]) -> T:
+    """`sql` executed (once, or once per parameter row when `many`) on a cursor of `connection`'s
+    driver connection, with SQLAlchemy's cursor events around it, then `fetch(cursor)`."""
+    cursor = connection.connection.cursor()
+    try:
+        if connection.dispatch.before_cursor_execute:
+            connection.dispatch.before_cursor_execute(connection, cursor, sql, given, None, many)
+        if many:
+            cursor.executemany(sql, given)
+        else:
+            cursor.execute(sql, given)
+        if connection.dispatch.after_cursor_execute:
+            connection.dispatch.after_cursor_execute(connection, cursor, sql, given, None, many)
+        return fetch(cursor)
+    except connection.dialect.loaded_dbapi.Error as exc:
+        raise _as_sqlalchemy_error(connection, cursor, sql, given, exc) from exc
+    finally:
+        cursor.close()
+
+
+def _nothing(cursor) -> None:
+    return None
 
 
 def _as_sqlalchemy_error(connection: Connection, cursor, sql: str, given, exc) -> StatementError:
