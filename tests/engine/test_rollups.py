@@ -225,13 +225,19 @@ def _kind_of_change(before: tuple[int, int, int], office: Office) -> str:
     return "supplement brought" if len(office.waiting) < waiting else "step"
 
 
-def test_the_rebuild_gives_the_rows_the_changes_kept(runtime, clock):
-    rng = random.Random(7)
+def office_at_work(runtime, clock, *, seed: int, changes: int, gaps: tuple[int, ...]) -> None:
+    """A commune's office making `changes` random changes from 8:00 on the first day, `gaps`
+    minutes apart (one picked at random each time)."""
+    rng = random.Random(seed)
     clock.set(FIRST_DAY + timedelta(hours=8))
     office = Office(runtime, clock, rng)
-    for _ in range(60):
-        clock.set(clock.now() + timedelta(minutes=rng.choice((40, 200, 700))))
+    for _ in range(changes):
+        clock.set(clock.now() + timedelta(minutes=rng.choice(gaps)))
         office.act()
+
+
+def test_the_rebuild_gives_the_rows_the_changes_kept(runtime, clock):
+    office_at_work(runtime, clock, seed=7, changes=60, gaps=(40, 200, 700))
     kept = rollup_rows(runtime)
     with runtime.db.read_session() as s:
         stock = open_stock.rows(s)
@@ -297,12 +303,7 @@ def test_a_period_is_read_from_its_whole_months_whole_weeks_and_days(first, last
 
 def test_the_week_rows_hold_the_sums_of_their_days(runtime, clock):
     """Each week row (keyed by its Monday) is kept with its days in the change's transaction."""
-    rng = random.Random(21)
-    clock.set(FIRST_DAY + timedelta(hours=8))
-    office = Office(runtime, clock, rng)
-    for _ in range(50):
-        clock.set(clock.now() + timedelta(minutes=rng.choice((60, 300, 900))))
-        office.act()
+    office_at_work(runtime, clock, seed=21, changes=50, gaps=(60, 300, 900))
     rows = rollup_rows(runtime)
     weeks: dict[tuple, list[int]] = {}
     for grain, day, unit, definition_id, *counts in rows:
