@@ -29,7 +29,10 @@ class LingeringThreadWorker(ThreadWorker):
 
     def _next_request_came(self, conn) -> bool:
         """Whether the connection's next request is there (or comes within LINGER_MS), while no
-        other connection waits for a thread."""
+        other connection waits for a thread. HTTP/2 and TLS connections go back to the poller as
+        gunicorn sends them (TLS may hold a request already read from the socket)."""
+        if conn.is_http2 or self.cfg.is_ssl:
+            return False
         if conn.parser.unreader.buf.getvalue():  # already read ahead with the last body
             return True
         if not self.tpool._work_queue.empty():  # noqa: SLF001  (concurrent.futures' queue)
