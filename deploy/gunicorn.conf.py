@@ -7,8 +7,9 @@ from pathlib import Path
 
 bind = os.environ.get("MOTCUA_BIND", "127.0.0.1:8000")  # nginx in front terminates TLS
 workers = int(os.environ.get("MOTCUA_WEB_WORKERS", "2"))
-# Threaded workers keep keep-alive connections (API clients) and pooled database connections.
-worker_class = "gthread"
+# Threaded workers keep keep-alive connections (API clients) and pooled database connections;
+# web.serving's lets the thread that answered a connection serve its next request straight away.
+worker_class = "web.serving.LingeringThreadWorker"
 threads = int(os.environ.get("MOTCUA_WEB_THREADS", "4"))
 keepalive = 5
 timeout = 60  # a request running longer is stuck: its worker is replaced

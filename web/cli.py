@@ -146,13 +146,14 @@ def _serve(host: str, port: int, workers: int) -> None:
     from gunicorn.app.wsgiapp import run as gunicorn_run
 
     # Threaded workers keep connections alive between requests (sync workers close each one, so
-    # every API call of an integration paid a new TCP connection).
+    # every API call of an integration paid a new TCP connection); web.serving's serves a
+    # connection's next request on the thread that answered it when it comes straight away.
     sys.argv = [
         "gunicorn",
         "-w",
         str(workers),
         "-k",
-        "gthread",
+        "web.serving.LingeringThreadWorker",
         "--threads",
         "4",
         "--keep-alive",

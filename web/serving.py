@@ -1,0 +1,42 @@
+"""gunicorn's threaded worker, keeping a kept-alive connection on its thread for a moment.
+
+gunicorn's gthread worker hands every kept-alive connection back to its main thread after each
+answer: the thread pool's future, a byte through a pipe, the main thread's poller, and on the
+next request the way back (poller, thread pool, a thread woken). An API client that calls again
+straight away (an integration working through its queue, nginx's pooled upstream connections)
+paid all of that on every request. Here the thread that answered waits a moment for the next
+request on the same connection and serves it itself; only when none comes in time (or other
+connections are waiting for a thread) does the connection go back to the poller as before.
+"""
+
+from __future__ import annotations
+
+import select
+
+from gunicorn.workers.gthread import ThreadWorker
+
+#: How long a thread waits for the next request on the connection it has just answered. Short:
+#: a thread waiting is a thread that another connection's request may wait for.
+LINGER_MS = 2
+
+
+class LingeringThreadWorker(ThreadWorker):
+    def handle(self, conn):
+        keep_alive = super().handle(conn)
+        while keep_alive is True and self.alive and self._next_request_came(conn):
+            keep_alive = super().handle(conn)
+        return keep_alive
+
+    def _next_request_came(self, conn) -> bool:
+        """Whether the connection's next request is there (or comes within LINGER_MS), while no
+        other connection waits for a thread. HTTP/2 and TLS connections go back to the poller as
+        gunicorn sends them (TLS may hold a request already read from the socket)."""
+        if conn.is_http2 or self.cfg.is_ssl:
+            return False
+        if conn.parser.unreader.buf.getvalue():  # already read ahead with the last body
+            return True
+        if not self.tpool._work_queue.empty():  # noqa: SLF001  (concurrent.futures' queue)
+            return False
+        poller = select.poll()
+        poller.register(conn.sock, select.POLLIN)
+        return bool(poller.poll(LINGER_MS))
