@@ -28,6 +28,7 @@ from sqlalchemy import inspect
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from engine.domain.errors import LostRace
@@ -76,8 +77,8 @@ def write(session: Session) -> None:
     added.sort(key=lambda obj: inspect(obj).insert_order or 0)  # ids in the order the steps were created
     # The unit of work's order: dossiers, then steps, each by id (concurrent changes lock alike).
     changed.sort(key=lambda obj: (isinstance(obj, WorkItemRecord), obj.id))
-    updates = [(obj, _changed_columns(obj)) for obj in changed]
-    updates = [(obj, columns) for obj, columns in updates if columns]
+    # A row with a column set moves its version even when no value changed (what was written before).
+    updates = [(obj, _changed_columns(obj)) for obj in changed if _was_set(obj)]
     upserts: list[Upsert] = session.info.pop(_WITH_ROWS_KEY, [])
     if not updates and not added:
         if upserts:
@@ -125,8 +126,25 @@ def _new_row_of(record: type, columns: tuple[str, ...]) -> DriverWrite:
     return DriverWrite(statement.returning(table.c.id))
 
 
+def _was_set(obj) -> bool:
+    return any(key != "version" for key in inspect(obj).committed_state)
+
+
 def _changed_columns(obj) -> tuple[str, ...]:
-    return tuple(sorted(key for key in inspect(obj).committed_state if key != "version"))
+    """The columns set since the row was read that now hold another value. One set back to the
+    value it had is left out, as the ORM's flush leaves it: on SQLite every index on a column an
+    UPDATE names is rewritten, whatever the value (most steps keep the dossier's status, its
+    apology check and its next timer). A dict or list is always written: it may have been changed
+    in place and set again."""
+    state = inspect(obj)
+    before, now = state.committed_state, state.dict
+    return tuple(
+        sorted(
+            key
+            for key, old in before.items()
+            if key != "version" and (old != (new := now.get(key, NO_VALUE)) or isinstance(new, (dict, list)))
+        )
+    )
 
 
 def _update_params(obj, columns: tuple[str, ...], suffix: str = "") -> dict:

@@ -59,10 +59,14 @@ def normalise_url(url: str) -> str:
 def engine_options(url: str) -> dict:
     """What an engine for `url` needs besides it (Flask-SQLAlchemy's SQLALCHEMY_ENGINE_OPTIONS take
     the same): on SQLite a busy timeout, and no reset-on-return ROLLBACK, since sessions always end
-    their transaction themselves and it would be a wasted statement per change."""
+    their transaction themselves and it would be a wasted statement per change. On PostgreSQL the
+    pool hands out the connection returned last: a request's token lookup and its change then run
+    on one backend, warm, where the pool's default (the one idle longest) woke two cold ones per
+    request once a busy moment had grown the pool (in process, 15 dossiers per turn, ten turns
+    alternated: PostgreSQL CPU per completion 2.6 -> 2.1 ms, this process's 6.5 -> 5.4 ms)."""
     if normalise_url(url).startswith("sqlite"):
         return {"connect_args": {"timeout": 30}, "pool_reset_on_return": None}
-    return {}
+    return {"pool_use_lifo": True}
 
 
 def make_engine(url: str, *, read_only: bool = False, **kwargs) -> Engine:

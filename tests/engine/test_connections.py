@@ -39,3 +39,24 @@ def test_a_connection_handed_back_a_moment_ago_is_used_without_a_ping(postgres_t
         s.execute(text("SELECT 2"))
     assert sent == ["SELECT 2"]
     db.dispose()
+
+
+@pytest.mark.postgres
+def test_a_request_lookup_and_its_change_share_the_connection_used_last(postgres_template):
+    """A request's lookup (autocommit) and the change after it get the connection handed back
+    last, not the one idle longest: each backend woken costs PostgreSQL CPU of its own, so a
+    pool grown by a busy moment must not make every request wake two cold ones."""
+    db = Database(postgres_template)
+    held = [db.engine.connect() for _ in range(3)]  # a busy moment: the pool holds three
+    for connection in held:
+        connection.execute(text("SELECT 1"))
+    for connection in held:
+        connection.close()
+    pids = []
+    for _ in range(3):
+        with db.lookup_connection() as connection:
+            pids.append(connection.execute(text("SELECT pg_backend_pid()")).scalar())
+        with db.session() as s:
+            pids.append(s.execute(text("SELECT pg_backend_pid()")).scalar())
+    assert len(set(pids)) == 1
+    db.dispose()
