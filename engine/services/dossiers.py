@@ -17,6 +17,7 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -101,7 +102,8 @@ def start_dossier(
             started = _start(rt, s, receipt, data, prepared=prepared, runs_code=_on_start if may_defer else None)
             citizen_notices.dossier_received(s, started.dossier, started.now, started.calendar.tz)
             answered = _answered(s, started.dossier, answer)
-        _keep_saved(rt, started.dossier, started.run)
+            step = _step_to_keep(rt, s, started.dossier)
+        _keep_saved(rt, started.dossier, started.run, step)
         return answered
 
     return code_first(change, lambda: _started_on_snapshot(rt, definition_id, unit_code, received_at or now, data))
@@ -535,10 +537,14 @@ def complete_work_item(
     saying why (the refusal slip prints it)."""
     if check is None:
         refuse(decisions.refusal_without_reason(data or {}))
+    kept = _ran_on_kept(rt, work_item_id, actor, data, check)
     try:
-        return _completed(rt, work_item_id, actor, data, expected_version, check, seen_by, answer, snapshot=None)
+        snapshot = kept.snapshot if kept is not None else None
+        return _completed(rt, work_item_id, actor, data, expected_version, check, seen_by, answer, snapshot=snapshot)
     except _CodeToRunFirst as first:
         item, dossier = first.read
+        if kept is not None and kept.failure is not None and kept.ran_on(dossier, item):
+            raise kept.failure from None  # the code failed on these very rows: it would again
         snapshot = _ran_on_snapshot(rt, item, dossier, actor, data, check)
         return _completed(
             rt, work_item_id, actor, data, expected_version, check, seen_by, answer, snapshot=snapshot or _NO_SNAPSHOT
@@ -559,7 +565,7 @@ def _completed(
     with transaction(rt) as s:
         item, dossier = open_item(s, work_item_id, expected_version, seen_by)
         if (
-            snapshot is None
+            (snapshot is None or (snapshot.kept and not snapshot.ran_on(dossier, item)))
             and holds_database_lock(rt)
             and scripted.paths_of(rt.bundle_for_definition(s, dossier.definition_id)).after_step(item.element_id)
         ):
@@ -605,7 +611,8 @@ def _completed(
             completed_task=item.task_id,
         )
         answered = _answered(s, dossier, answer)
-    _keep_saved(rt, dossier, run)
+        step = _step_to_keep(rt, s, dossier)
+    _keep_saved(rt, dossier, run, step)
     return answered
 
 
@@ -618,13 +625,14 @@ class _SnapshotRun:
     dossier_version: int
     item_version: int
     data: dict
+    #: Run on the rows this process last wrote (_ran_on_kept) instead of rows read under the lock.
+    kept: bool = False
 
     def still_fits(self, dossier: DossierRecord, item: WorkItemRecord, data) -> bool:
-        return self.run is not None and (dossier.version, item.version, dict(data or {})) == (
-            self.dossier_version,
-            self.item_version,
-            self.data,
-        )
+        return self.run is not None and self.ran_on(dossier, item) and dict(data or {}) == self.data
+
+    def ran_on(self, dossier: DossierRecord, item: WorkItemRecord) -> bool:
+        return (dossier.version, item.version) == (self.dossier_version, self.item_version)
 
 
 #: The snapshot pass ran but gave nothing to reuse (a refusal left to the write): run in the write.
@@ -648,6 +656,52 @@ def _ran_on_snapshot(
         ready_before = run.ready_task_ids()
         run.complete(item.task_id, dict(data or {}))
         return _SnapshotRun(run, ready_before, dossier.version, item.version, dict(data or {}))
+
+
+@dataclass(frozen=True)
+class _KeptRun:
+    """A step's code run on the rows this process last wrote (engine.services.kept_steps): the
+    snapshot's run, or what it failed with, and the versions of the rows it ran on."""
+
+    snapshot: _SnapshotRun | None
+    failure: Exception | None
+    dossier_version: int
+    item_version: int
+
+    def ran_on(self, dossier: DossierRecord, item: WorkItemRecord) -> bool:
+        return (dossier.version, item.version) == (self.dossier_version, self.item_version)
+
+
+def _ran_on_kept(rt: Runtime, work_item_id: int, actor: Actor, data, check) -> _KeptRun | None:
+    """SQLite only: a step followed by code whose rows this process wrote last has that code run
+    on them at once, before any lock or read (None for any other step). Nothing here decides the
+    answer: the write reads the step and its dossier under the lock, checks and refuses on what it
+    read, and reuses the run only if neither row moved since; otherwise, or when the code failed,
+    it gives the lock back and the code runs again on what it read (a failure on these very rows
+    is raised then, without running the code twice)."""
+    kept = rt.kept_steps.take(work_item_id)
+    if kept is None:
+        return None
+    item, dossier = kept
+    versions = (dossier.version, item.version)
+    try:
+        snapshot = _ran_on_snapshot(rt, item, dossier, actor, data, check)
+    except Exception as failed:  # noqa: BLE001 - raised only once the rows read under the lock are these
+        return _KeptRun(None, failed, *versions)
+    return _KeptRun(replace(snapshot, kept=True), None, *versions)
+
+
+def _step_to_keep(rt: Runtime, s: Session, dossier: DossierRecord) -> WorkItemRecord | None:
+    """The dossier's one open step when this change created it and template code follows it
+    (SQLite, where that code runs outside the write lock): its completion may run the code on
+    the rows as committed (engine.services.kept_steps)."""
+    if not holds_database_lock(rt) or dossier.run_state != RunState.RUNNING.value:
+        return None
+    created = repositories.known_open_items(s, dossier.id)
+    if created is None or len(created) != 1:
+        return None
+    paths = scripted.paths_of(rt.bundle_for_definition(s, dossier.definition_id))
+    return created[0] if paths.after_step(created[0].element_id) else None
 
 
 def holds_database_lock(rt: Runtime) -> bool:
@@ -1060,9 +1114,12 @@ def _run_from(rt: Runtime, bundle, dossier: DossierRecord, calendar) -> runner.R
     return runner.load(bundle, dossier.state, rt.clock, engine)
 
 
-def _keep_saved(rt: Runtime, dossier: DossierRecord, run: runner.Run) -> None:
-    """After the commit: the workflow as saved, for the dossier's next change in this process."""
+def _keep_saved(rt: Runtime, dossier: DossierRecord, run: runner.Run, step: WorkItemRecord | None = None) -> None:
+    """After the commit: the workflow as saved, for the dossier's next change in this process,
+    and the `step` it created that code follows (_step_to_keep) with the dossier."""
     rt.runs.keep(dossier.id, dossier.state, run.workflow)
+    if step is not None:
+        rt.kept_steps.keep(step, dossier)
 
 
 def close_item(

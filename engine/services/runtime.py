@@ -17,6 +17,7 @@ from engine.calendars import calendar_chain
 from engine.clock import Clock
 from engine.clock import SystemClock
 from engine.documents import DocumentStore
+from engine.services.kept_steps import KeptSteps
 from engine.store.database import Database
 from engine.store.database import Session
 from engine.store.records import ProcessDefinitionRecord
@@ -82,6 +83,8 @@ class Runtime:
     documents: DocumentStore | None = None
     # The workflows this process last saved: a dossier's next change here skips loading its state.
     runs: RunCache = field(default_factory=RunCache)
+    # The steps this process's changes created that template code follows (SQLite): see kept_steps.
+    kept_steps: KeptSteps = field(default_factory=KeptSteps)
     _definition_refs: dict[int, tuple[str, str]] = field(default_factory=dict, repr=False)
     _files: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
     _forms: dict[tuple[str, str], dict | None] = field(default_factory=dict, repr=False)
