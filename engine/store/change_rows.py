@@ -43,17 +43,31 @@ _STEPS = _TABLES[WorkItemRecord]
 
 
 #: An upsert that goes with the change's rows: `statement(after)` builds it to run after the WITH
-#: named `after` in the rows' one statement (PostgreSQL), or on its own when `after` is None.
-Upsert = tuple[Callable[[str | None], TextClause], dict]
+#: named `after` in the rows' one statement (PostgreSQL), or on its own when `after` is None; with
+#: the kind it was queued as (`write_now`).
+Upsert = tuple[Callable[[str | None], TextClause], dict, str | None]
 _WITH_ROWS_KEY = "motcua_with_rows"
 
 
-def with_rows(session: Session, statement: Callable[[str | None], TextClause], params: dict) -> None:
-    """Run an upsert with the change's rows (the officers' KPI rows of a completed step): on
-    PostgreSQL inside their one statement, one round trip less, its rows locked only from then
-    until the commit. Its parameters must be named apart from the rows' (`status_u0`, `task_id_i0`)
-    and from every column (one named like a column would join an UPDATE's SET)."""
-    session.info.setdefault(_WITH_ROWS_KEY, []).append((statement, params))
+def with_rows(
+    session: Session, statement: Callable[[str | None], TextClause], params: dict, *, kind: str | None = None
+) -> None:
+    """Run an upsert with the change's rows (the officers' KPI rows of a completed step, a
+    receipt's figures): on PostgreSQL inside their one statement, one round trip less, its rows
+    locked only from then until the commit. Its parameters must be named apart from the rows'
+    (`status_u0`, `task_id_i0`) and from every column (one named like a column would join an
+    UPDATE's SET). Inside the statement the next upsert runs only once this one returned a row."""
+    session.info.setdefault(_WITH_ROWS_KEY, []).append((statement, params, kind))
+
+
+def write_now(session: Session, kind: str) -> None:
+    """Run at once, each alone and in their order, the upserts queued as `kind`: a statement about
+    to read or move the rows they write must find them written."""
+    queued: list[Upsert] = session.info.get(_WITH_ROWS_KEY) or []
+    now = [upsert for upsert in queued if upsert[2] == kind]
+    if now:
+        session.info[_WITH_ROWS_KEY] = [upsert for upsert in queued if upsert[2] != kind]
+        _run_alone(session.connection(), now)
 
 
 @event.listens_for(Session, "before_commit")
@@ -64,7 +78,7 @@ def _write_left_upserts(session: Session) -> None:
 
 
 def _run_alone(connection, upserts: list[Upsert]) -> None:
-    for statement, params in upserts:
+    for statement, params, _kind in upserts:
         connection.execute(statement(None), params)
 
 
@@ -170,10 +184,10 @@ def _write_at_once(connection, updates: list, inserts: list, upserts: list[Upser
     shape = (
         tuple((type(obj), columns) for obj, columns in updates),
         tuple(columns for _item, columns in inserts),
-        tuple(statement for statement, _params in upserts),
+        tuple(statement for statement, _params, _kind in upserts),
     )
     params: dict = {}
-    for _statement, upsert_params in upserts:
+    for _statement, upsert_params, _kind in upserts:
         params.update(upsert_params)
     for n, (obj, columns) in enumerate(updates):
         params.update(_update_params(obj, columns, f"_u{n}"))

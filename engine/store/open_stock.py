@@ -15,11 +15,13 @@ migration's backfill, and `motcua rollups rebuild`).
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date
+from sqlalchemy import TextClause
 from sqlalchemy import bindparam
 from sqlalchemy import case
 from sqlalchemy import select
@@ -28,6 +30,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from engine.domain import figures
+from engine.store import change_rows
 from engine.store.driver_writes import DriverWrite
 from engine.store.records import DossierPauseRecord
 from engine.store.records import DossierRecord
@@ -53,8 +56,20 @@ def appointment_day(appointment_at: datetime | None) -> date:
 
 
 def opened(session: Session, dossier: DossierRecord) -> None:
-    """A dossier received: one more open, not waiting (a pause its start opens is `paused` after)."""
-    _add(session, dossier.unit_code, dossier.definition_id, dossier.appointment_at, 0, 1)
+    """A dossier received: one more open, not waiting (a pause its start opens is `paused` after).
+    On PostgreSQL in the start's rows' statement (engine.store.change_rows), queued as a receipt
+    after the receipt's figures (engine.store.rollups); a statement of this module that runs
+    before it runs it first."""
+    row = _row(dossier.unit_code, dossier.definition_id, dossier.appointment_at, paused=0, n=1)
+    if session.connection().dialect.name != "postgresql":
+        _ADD.run(session.connection(), row)
+        return
+    apart = {f"{name}{_APART}": value for name, value in row.items() if name != "dossier_id"}
+    change_rows.with_rows(session, _add_with, apart, kind=RECEIPT)
+
+
+#: What a start queues to go with its rows (engine.store.change_rows): its figures and this count.
+RECEIPT = "receipt"
 
 
 def closed(session: Session, dossier: DossierRecord) -> None:
@@ -100,13 +115,20 @@ def moved(
     _take(session, dossier.id, dossier.unit_code, definition, appointment_before or dossier.appointment_at, None)
     _flush_pauses(session)
     _ADD_LOOKED_UP.run(
-        session.connection(),
+        _written_so_far(session),
         _row(dossier.unit_code, dossier.definition_id, dossier.appointment_at, dossier_id=dossier.id),
     )
 
 
 def _add(session: Session, unit: str, definition: int, appointment: datetime | None, waiting: int, n: int) -> None:
-    _ADD.run(session.connection(), _row(unit, definition, appointment, paused=waiting, n=n))
+    _ADD.run(_written_so_far(session), _row(unit, definition, appointment, paused=waiting, n=n))
+
+
+def _written_so_far(session: Session):
+    """The change's connection, once the receipt it queued (`opened`) is written: a statement of
+    this module reads or moves the counts it adds to."""
+    change_rows.write_now(session, RECEIPT)
+    return session.connection()
 
 
 def _take(
@@ -118,7 +140,7 @@ def _take(
     if waiting is None:
         _flush_pauses(session)
     row = _row(unit, definition, appointment, dossier_id=dossier_id, paused=waiting)
-    connection = session.connection()
+    connection = _written_so_far(session)
     if _DELETE_LAST[waiting is None].run(connection, row):
         return
     (_ADD_LOOKED_UP if waiting is None else _ADD).run(connection, {**row, "n": -1})
@@ -165,6 +187,24 @@ _ADD_LOOKED_UP = DriverWrite(
         f"SELECT :unit_code, :definition_id, :appointment_day, {_WAITING}, :n WHERE 1 = 1" + _UPSERT_TAIL
     ).bindparams(_DAY)
 )
+_APART = "_stk"  # the parameters' suffix where the upsert runs with the change's rows
+
+
+@functools.lru_cache(maxsize=4)
+def _add_with(after: str | None) -> TextClause:
+    """`_ADD` as engine.store.change_rows runs it: after the WITH `after` of the change's rows'
+    statement, returning the row it wrote, or on its own (None)."""
+    where = f"EXISTS (SELECT FROM {after})" if after is not None else "true"
+    sql = (
+        "INSERT INTO open_stock (unit_code, definition_id, appointment_day, paused, dossiers) "
+        f"SELECT :unit_code{_APART}, :definition_id{_APART}, :appointment_day{_APART}, :paused{_APART}, :n{_APART} "
+        f"WHERE {where}" + _UPSERT_TAIL
+    )
+    if after is not None:
+        sql += " RETURNING dossiers"
+    return text(sql).bindparams(bindparam(f"appointment_day{_APART}", type_=Date()))
+
+
 _DELETE_LAST = {
     False: DriverWrite(
         text(f"DELETE FROM open_stock WHERE {_PLACE} AND paused = :paused AND dossiers = 1").bindparams(_DAY)

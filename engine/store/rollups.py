@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date
 from datetime import datetime
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date
+from sqlalchemy import TextClause
 from sqlalchemy import bindparam
 from sqlalchemy import false
 from sqlalchemy import func
@@ -34,6 +36,7 @@ from sqlalchemy import union_all
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from engine.store import change_rows
 from engine.store import open_stock
 from engine.store.driver_writes import DriverWrite
 from engine.store.records import DossierRecord
@@ -75,11 +78,13 @@ def is_local_midnight(instant: datetime) -> bool:
 
 
 def record_received(session: Session, dossier: DossierRecord) -> None:
-    """A receipt, on the day received, at the channel it came by; one more open dossier."""
+    """A receipt, on the day received, at the channel it came by; one more open dossier. On
+    PostgreSQL both go in the start's rows' statement (engine.store.change_rows), the figures
+    first: two round trips fewer per start, their rows locked in the order a closure locks them."""
     counts = {"received": 1}
     if f"received_{dossier.channel}" in COLUMNS:
         counts[f"received_{dossier.channel}"] = 1
-    _add(session, dossier, {local_day(dossier.received_at): counts})
+    _add(session, dossier, {local_day(dossier.received_at): counts}, with_rows=True)
     open_stock.opened(session, dossier)
 
 
@@ -97,9 +102,10 @@ def record_closed(session: Session, dossier: DossierRecord) -> None:
     open_stock.closed(session, dossier)
 
 
-def _add(session: Session, dossier: DossierRecord, by_day: dict[date, dict[str, int]]) -> None:
+def _add(session: Session, dossier: DossierRecord, by_day: dict[date, dict[str, int]], *, with_rows=False) -> None:
     """Add the counts to the day rows and their week and month rows: one statement (an upsert run
-    for each row touched, three to nine), on the change's connection."""
+    for each row touched, three to nine), on the change's connection; `with_rows`, on PostgreSQL,
+    in the change's rows' statement, queued as a receipt (open_stock.RECEIPT)."""
     rows: dict[tuple[str, date], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COLUMNS, 0))
     for day, counts in by_day.items():
         for grain, key in ((DAY, day), (WEEK, week_of(day)), (MONTH, day.replace(day=1))):
@@ -113,6 +119,10 @@ def _add(session: Session, dossier: DossierRecord, by_day: dict[date, dict[str, 
     params = dict(place)
     for n, ((grain, key), counts) in enumerate(rows.items()):
         params.update({f"grain_{n}": grain, f"day_{n}": key, **{f"{c}_{n}": counts[c] for c in COLUMNS}})
+    if with_rows:
+        apart = {f"{name}{_APART}": value for name, value in params.items()}
+        change_rows.with_rows(session, _upsert_rows_with(len(rows)), apart, kind=open_stock.RECEIPT)
+        return
     _upsert_rows(len(rows)).run(connection, params)
 
 
@@ -146,6 +156,37 @@ def _upsert_rows(rows: int) -> DriverWrite:
         + ", ".join(f"{c} = figure_rollup.{c} + excluded.{c}" for c in COLUMNS)
     )
     return DriverWrite(statement.bindparams(*(bindparam(f"day_{n}", type_=Date()) for n in range(rows))))
+
+
+#: The suffix of the upsert's parameters where it runs with the change's rows.
+_APART = "_fig"
+
+
+@functools.lru_cache(maxsize=16)
+def _upsert_rows_with(rows: int) -> Callable[[str | None], TextClause]:
+    """`_upsert_rows` as engine.store.change_rows runs it: after the WITH `after` of the change's
+    rows' statement, returning a row for each row it wrote, or on its own (None)."""
+
+    @functools.lru_cache(maxsize=4)
+    def statement(after: str | None) -> TextClause:
+        columns = f"grain, day, unit_code, definition_id, {', '.join(COLUMNS)}"
+        values = ", ".join(
+            f"(:grain_{n}{_APART}, :day_{n}{_APART}, :unit_code{_APART}, :definition_id{_APART}, "
+            + ", ".join(f":{c}_{n}{_APART}" for c in COLUMNS)
+            + ")"
+            for n in range(rows)
+        )
+        where = f"EXISTS (SELECT FROM {after})" if after is not None else "true"
+        sql = (
+            f"INSERT INTO figure_rollup ({columns}) SELECT * FROM (VALUES {values}) AS v ({columns}) WHERE {where} "
+            "ON CONFLICT (grain, day, unit_code, definition_id) DO UPDATE SET "
+            + ", ".join(f"{c} = figure_rollup.{c} + excluded.{c}" for c in COLUMNS)
+        )
+        if after is not None:
+            sql += " RETURNING grain"
+        return text(sql).bindparams(*(bindparam(f"day_{n}{_APART}", type_=Date()) for n in range(rows)))
+
+    return statement
 
 
 # -- read ----------------------------------------------------------------------------------------------

@@ -76,3 +76,22 @@ def scratch_postgres(server_url: str):
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.mark.postgres
+def test_dossier_state_compressed_with_lz4_and_default_again_below(postgres_server_url):
+    """A dossier's workflow state, written again by every change, is compressed with lz4 (cheaper
+    to write than PostgreSQL's default pglz; every PostgreSQL test reads states back through it);
+    going below the migration restores the default."""
+    with scratch_postgres(postgres_server_url) as db_engine:
+        migrate.upgrade(db_engine)
+        assert _state_compression(db_engine) == "l"
+        migrate.downgrade(db_engine, "0038")
+        assert _state_compression(db_engine) == ""
+
+
+def _state_compression(db_engine) -> str:
+    with db_engine.connect() as conn:
+        return conn.execute(
+            text("SELECT attcompression FROM pg_attribute WHERE attrelid = 'dossier'::regclass AND attname = 'state'")
+        ).scalar_one()

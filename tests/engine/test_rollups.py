@@ -460,3 +460,25 @@ def test_the_rebuild_command_restores_the_figures_after_a_bulk_load(runtime, clo
     board = supervision.dashboard(runtime, march, clock.now())
     assert (board.summary.received, board.summary.received_post, board.summary.done) == (2, 1, 1)
     assert board.summary.not_due + board.summary.overdue == 1
+
+
+@pytest.mark.postgres
+def test_a_start_counts_its_receipt_in_the_statement_that_writes_its_rows(postgres_runtime, clock):
+    """On PostgreSQL a start's figures and open count go in its rows' one statement (two round
+    trips fewer than apart), and give what a recount gives, pause at the start or not."""
+    clock.set(FIRST_DAY + timedelta(hours=8))
+    add_more_units(postgres_runtime)
+    five, supplement_first = (
+        deploy_fixture(postgres_runtime, "five_steps"),
+        deploy_fixture(postgres_runtime, "escalate_to_leader", legal_limit="1d"),
+    )
+    sent: list[str] = []
+    event.listen(postgres_runtime.db.engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    start(postgres_runtime, five, unit="00070", channel="online")
+    alone = [sql for sql in sent if sql.startswith(("INSERT INTO figure_rollup", "INSERT INTO open_stock"))]
+    assert alone == []
+    assert any("figure_rollup" in sql and "open_stock" in sql for sql in sent)
+    start(postgres_runtime, supplement_first, unit="00070")  # its start opens a pause: the count is written first
+    with postgres_runtime.db.read_session() as s:
+        assert open_stock.rows(s) == open_stock.recount(s)
+    assert_rollups_equal_a_recount(postgres_runtime, clock.now(), "after the starts")
