@@ -11,12 +11,10 @@ two threads never share a workflow.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 from SpiffWorkflow.bpmn import BpmnWorkflow
 
 from engine.bpmn.parser import SpecBundle
+from engine.handover import Handover
 
 #: Dossiers kept; a workflow of a five-step procedure is a few tens of kilobytes in memory.
 KEPT = 64
@@ -24,17 +22,14 @@ KEPT = 64
 
 class RunCache:
     def __init__(self, size: int = KEPT):
-        self.size = size
-        self._entries: OrderedDict[int, tuple[str, BpmnWorkflow]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._entries: Handover[int, tuple[str, BpmnWorkflow]] = Handover(size)
         self.hits = 0
         self.misses = 0
 
     def take(self, dossier_id: int, state: str, bundle: SpecBundle) -> BpmnWorkflow | None:
         """The workflow saved as `state` under `bundle`'s spec, removed from the cache; None when
         this process did not save that very state."""
-        with self._lock:
-            entry = self._entries.pop(dossier_id, None)
+        entry = self._entries.take(dossier_id)
         if entry is not None and entry[0] == state and entry[1].spec is bundle.spec:
             self.hits += 1
             return entry[1]
@@ -43,12 +38,7 @@ class RunCache:
 
     def keep(self, dossier_id: int, state: str, workflow: BpmnWorkflow) -> None:
         """Remember `workflow` as saved in `state`, once the transaction that saved it committed."""
-        with self._lock:
-            self._entries.pop(dossier_id, None)
-            self._entries[dossier_id] = (state, workflow)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+        self._entries.keep(dossier_id, (state, workflow))
 
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        self._entries.clear()

@@ -12,9 +12,7 @@ one, and a completion that fails leaves nothing behind.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
+from engine.handover import Handover
 from engine.store.records import DossierRecord
 from engine.store.records import WorkItemRecord
 
@@ -24,19 +22,12 @@ KEPT = 256
 
 class KeptSteps:
     def __init__(self, size: int = KEPT):
-        self.size = size
-        self._entries: OrderedDict[int, tuple[WorkItemRecord, DossierRecord]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._entries: Handover[int, tuple[WorkItemRecord, DossierRecord]] = Handover(size)
 
     def keep(self, item: WorkItemRecord, dossier: DossierRecord) -> None:
         """Remember the step and its dossier as the transaction that wrote them committed them."""
-        with self._lock:
-            self._entries.pop(item.id, None)
-            self._entries[item.id] = (item, dossier)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+        self._entries.keep(item.id, (item, dossier))
 
     def take(self, work_item_id: int) -> tuple[WorkItemRecord, DossierRecord] | None:
         """The step and its dossier as this process last wrote them, removed; None when not kept."""
-        with self._lock:
-            return self._entries.pop(work_item_id, None)
+        return self._entries.take(work_item_id)
