@@ -1089,6 +1089,7 @@ def _answered(s: Session, changed, answer: Answer | None):
     first, so the reply sees the change; the commit then has nothing left to write)."""
     if answer is None:
         return changed
+    audit.write_pending(s)  # before the rows, which its events may then ride with (PostgreSQL)
     change_rows.write(s)
     s.flush()
     return answer(s, changed)

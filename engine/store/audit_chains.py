@@ -8,6 +8,7 @@ import functools
 from collections.abc import Iterable
 from collections.abc import Iterator
 
+from sqlalchemy import TextClause
 from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import insert
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from engine.domain.audit_chain import FIELDS
 from engine.domain.audit_chain import NO_DOSSIER
 from engine.domain.audit_chain import ChainHead
+from engine.store import change_rows
 from engine.store.driver_writes import DriverWrite
 from engine.store.records import AuditChainRecord
 from engine.store.records import AuditEventRecord
@@ -63,6 +65,13 @@ def seen_heads(session: Session, keys: list[int]) -> dict[int, ChainHead] | None
     if len(keys) != 1 or keys[0] not in seen:
         return None
     return {keys[0]: seen[keys[0]]}
+
+
+def seen_head_of_old_chain(session: Session, keys: list[int]) -> dict[int, ChainHead] | None:
+    """`seen_heads`, but None (and nothing used) when the one chain is new in this transaction."""
+    if len(keys) == 1 and keys[0] in session.info.get(_NEW_KEY, ()):
+        return None
+    return seen_heads(session, keys)
 
 
 _NEW_KEY = "motcua_audit_new_chains"
@@ -115,6 +124,69 @@ def append_after_seen(
         return False
     _insert_events(connection, events)
     return True
+
+
+_APPENDED_KEY = "motcua_audit_appended_with_rows"
+
+
+def append_with_rows(
+    session: Session, seen: dict[int, ChainHead], moved: dict[int, ChainHead], events: list[dict]
+) -> None:
+    """`append_after_seen` queued to run in the change's rows' statement (PostgreSQL,
+    engine.store.change_rows.with_rows): the head moves, then the events go in, each only if the
+    WITH before it returned a row; `appended_with_rows` then says whether they did."""
+    [(key, head)] = moved.items()
+    params = {"audit_key": key, "audit_seen_length": seen[key].length}
+    params.update({"audit_new_hash": head.last_hash, "audit_new_length": head.length})
+    session.info[_APPENDED_KEY] = False
+    change_rows.with_rows(session, _move_seen_head_after, params)
+    change_rows.with_rows(session, _insert_after(len(events)), _params({}, events, _APART), told=_telling(session))
+
+
+def appended_with_rows(session: Session) -> bool:
+    """Whether the events `append_with_rows` queued were written (used once)."""
+    return bool(session.info.pop(_APPENDED_KEY, False))
+
+
+def _telling(session: Session):
+    def told(wrote: bool) -> None:
+        session.info[_APPENDED_KEY] = wrote
+
+    return told
+
+
+#: The prefix of the parameters of the statements that ride with the change's rows.
+_APART = "audit_"
+
+
+def _move_seen_head_after(after: str | None) -> TextClause:
+    # Alone (no rows written: not queued so) the head moves only if still as seen, all the same.
+    after_rows = f" AND EXISTS (SELECT FROM {after})" if after is not None else ""
+    return text(
+        "UPDATE audit_chain SET last_hash = :audit_new_hash, length = :audit_new_length "
+        f"WHERE chain_key = :audit_key AND length = :audit_seen_length{after_rows} RETURNING chain_key"
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_after(events: int):
+    """The events' INSERT to run after the head's move (`after`), once per number of events; alone,
+    only if the head is where it moved to."""
+
+    def statement(after: str | None) -> TextClause:
+        moved = (
+            f"SELECT FROM {after}"
+            if after is not None
+            else "SELECT FROM audit_chain WHERE chain_key = :audit_key AND length = :audit_new_length"
+        )
+        columns = ", ".join(_EVENT_COLUMNS)
+        sql = (
+            f"INSERT INTO audit_event ({columns}) SELECT * FROM (VALUES {_value_rows(events, _APART)}) "
+            f"AS event ({columns}) WHERE EXISTS ({moved}) RETURNING id"
+        )
+        return text(sql).bindparams(*_event_params(events, _APART))
+
+    return statement
 
 
 _MOVE_SEEN_HEAD = DriverWrite(
@@ -232,18 +304,20 @@ def _insert_with_new_head(events: int) -> DriverWrite:
     return DriverWrite(statement.bindparams(*_event_params(events)))
 
 
-def _value_rows(events: int) -> str:
-    return ", ".join("(" + ", ".join(f":{name}_{i}" for name in _EVENT_COLUMNS) + ")" for i in range(events))
+def _value_rows(events: int, prefix: str = "") -> str:
+    return ", ".join("(" + ", ".join(f":{prefix}{name}_{i}" for name in _EVENT_COLUMNS) + ")" for i in range(events))
 
 
-def _event_params(events: int) -> list:
-    return [bindparam(f"{name}_{i}", type_=_EVENTS.c[name].type) for i in range(events) for name in _EVENT_COLUMNS]
+def _event_params(events: int, prefix: str = "") -> list:
+    return [
+        bindparam(f"{prefix}{name}_{i}", type_=_EVENTS.c[name].type) for i in range(events) for name in _EVENT_COLUMNS
+    ]
 
 
-def _params(head: dict, events: list[dict]) -> dict:
+def _params(head: dict, events: list[dict], prefix: str = "") -> dict:
     params = dict(head)
     for i, event in enumerate(events):
-        params.update({f"{name}_{i}": event[name] for name in _EVENT_COLUMNS})
+        params.update({f"{prefix}{name}_{i}": event[name] for name in _EVENT_COLUMNS})
     return params
 
 

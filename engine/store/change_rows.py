@@ -26,6 +26,7 @@ from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import inspect
 from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.base import NO_VALUE
@@ -44,20 +45,60 @@ _STEPS = _TABLES[WorkItemRecord]
 
 #: An upsert that goes with the change's rows: `statement(after)` builds it to run after the WITH
 #: named `after` in the rows' one statement (PostgreSQL), or on its own when `after` is None; with
-#: the kind it was queued as (`write_now`).
-Upsert = tuple[Callable[[str | None], TextClause], dict, str | None]
+#: the kind it was queued as (`write_now`) and what is told whether it wrote a row (or None).
+Upsert = tuple[Callable[[str | None], TextClause], dict, str | None, Callable[[bool], None] | None]
 _WITH_ROWS_KEY = "motcua_with_rows"
 
 
 def with_rows(
-    session: Session, statement: Callable[[str | None], TextClause], params: dict, *, kind: str | None = None
+    session: Session,
+    statement: Callable[[str | None], TextClause],
+    params: dict,
+    *,
+    kind: str | None = None,
+    told: Callable[[bool], None] | None = None,
 ) -> None:
     """Run an upsert with the change's rows (the officers' KPI rows of a completed step, a
     receipt's figures): on PostgreSQL inside their one statement, one round trip less, its rows
     locked only from then until the commit. Its parameters must be named apart from the rows'
     (`status_u0`, `task_id_i0`) and from every column (one named like a column would join an
-    UPDATE's SET). Inside the statement the next upsert runs only once this one returned a row."""
-    session.info.setdefault(_WITH_ROWS_KEY, []).append((statement, params, kind))
+    UPDATE's SET). Inside the statement the next upsert runs only once this one returned a row;
+    `told` hears, once it ran, whether it returned any."""
+    session.info.setdefault(_WITH_ROWS_KEY, []).append((statement, params, kind, told))
+
+
+_RESERVED_KEY = "motcua_reserved_step_id"
+
+
+def reserve_step_id(session: Session, step_id: int) -> None:
+    """Note an id taken from work_item's sequence for a step this change may create (PostgreSQL)."""
+    session.info[_RESERVED_KEY] = step_id
+
+
+def new_steps(session: Session) -> list[WorkItemRecord]:
+    """The steps this change created of dossiers already stored, which `write` inserts, in the
+    order they were created."""
+    added = [obj for obj in session.new if isinstance(obj, WorkItemRecord) and obj.dossier_id is not None]
+    added.sort(key=lambda obj: inspect(obj).insert_order or 0)  # ids in the order the steps were created
+    return added
+
+
+def give_reserved_id(session: Session, step: WorkItemRecord) -> bool:
+    """Give a new step the id reserved for it, known before its row is written; False when none was."""
+    step_id = session.info.pop(_RESERVED_KEY, None)
+    if step_id is None:
+        return False
+    step.id = step_id
+    return True
+
+
+def writes_rows_alone(session: Session) -> bool:
+    """Whether `write` has a dossier or step to update (its upserts then ride in that statement)
+    and leaves the session's flush nothing to write after it."""
+    if session.deleted or any(not isinstance(obj, WorkItemRecord) or obj.dossier_id is None for obj in session.new):
+        return False
+    dirty = session.dirty
+    return all(isinstance(obj, _WRITTEN) for obj in dirty) and any(_was_set(obj) for obj in dirty)
 
 
 def write_now(session: Session, kind: str) -> None:
@@ -78,8 +119,10 @@ def _write_left_upserts(session: Session) -> None:
 
 
 def _run_alone(connection, upserts: list[Upsert]) -> None:
-    for statement, params, _kind in upserts:
-        connection.execute(statement(None), params)
+    for statement, params, _kind, told in upserts:
+        result = connection.execute(statement(None), params)
+        if told is not None:
+            told(result.rowcount > 0)
 
 
 def write(session: Session) -> None:
@@ -87,8 +130,7 @@ def write(session: Session) -> None:
     already stored, with the upserts that go with them (`with_rows`); the session's flush then
     writes the rest."""
     changed = [obj for obj in session.dirty if isinstance(obj, _WRITTEN)]
-    added = [obj for obj in session.new if isinstance(obj, WorkItemRecord) and obj.dossier_id is not None]
-    added.sort(key=lambda obj: inspect(obj).insert_order or 0)  # ids in the order the steps were created
+    added = new_steps(session)
     # The unit of work's order: dossiers, then steps, each by id (concurrent changes lock alike).
     changed.sort(key=lambda obj: (isinstance(obj, WorkItemRecord), obj.id))
     # A row with a column set moves its version even when no value changed (what was written before).
@@ -99,7 +141,7 @@ def write(session: Session) -> None:
             _run_alone(session.connection(), upserts)
         return
     portal_changes.collect(session)  # what the portal must hear of, read from the history written here
-    inserts = [(item, tuple(key for key in _INSERTED if key in item.__dict__)) for item in added]
+    inserts = [(item, _given(item) + tuple(key for key in _INSERTED if key in item.__dict__)) for item in added]
     connection = session.connection()
     if connection.dialect.name == "postgresql" and len(updates) + len(inserts) + len(upserts) > 1:
         new_ids = _write_at_once(connection, updates, inserts, upserts)
@@ -138,6 +180,11 @@ def _new_row_of(record: type, columns: tuple[str, ...]) -> DriverWrite:
     table = _TABLES[record]
     statement = insert(table).values({key: bindparam(key) for key in (*columns, "version")})
     return DriverWrite(statement.returning(table.c.id))
+
+
+def _given(item: WorkItemRecord) -> tuple[str, ...]:
+    """("id",) when the new step's id was reserved before (`give_reserved_id`), else ()."""
+    return ("id",) if item.__dict__.get("id") is not None else ()
 
 
 def _was_set(obj) -> bool:
@@ -184,10 +231,10 @@ def _write_at_once(connection, updates: list, inserts: list, upserts: list[Upser
     shape = (
         tuple((type(obj), columns) for obj, columns in updates),
         tuple(columns for _item, columns in inserts),
-        tuple(statement for statement, _params, _kind in upserts),
+        tuple(statement for statement, _params, _kind, _told in upserts),
     )
     params: dict = {}
-    for _statement, upsert_params, _kind in upserts:
+    for _statement, upsert_params, _kind, _told in upserts:
         params.update(upsert_params)
     for n, (obj, columns) in enumerate(updates):
         params.update(_update_params(obj, columns, f"_u{n}"))
@@ -195,9 +242,13 @@ def _write_at_once(connection, updates: list, inserts: list, upserts: list[Upser
         params.update(_insert_params(item, columns, f"_i{n}"))
     row = _at_once(shape).returned(connection, params)
     assert row is not None  # a SELECT of aggregates and scalar subqueries: always one row
-    if any(found != 1 for found in row[: len(updates)]) or None in row[len(updates) :]:
+    ids = row[len(updates) : len(updates) + len(inserts)]
+    if any(found != 1 for found in row[: len(updates)]) or None in ids:
         raise _lost_race()
-    return list(row[len(updates) :])
+    for (_statement, _params, _kind, told), wrote in zip(upserts, row[len(updates) + len(inserts) :], strict=True):
+        if told is not None:
+            told(bool(wrote))
+    return list(ids)
 
 
 def _update_statement(record: type, columns: tuple[str, ...], suffix: str = ""):
@@ -231,7 +282,8 @@ def _insert_of(columns: tuple[str, ...]) -> DriverWrite:
 
 @functools.lru_cache(maxsize=256)
 def _at_once(shape: tuple) -> DriverWrite:
-    """SELECT (rows each UPDATE changed)..., (id each INSERT gave)... with the writes as WITHs.
+    """SELECT (rows each UPDATE changed)..., (id each INSERT gave)..., (whether each upsert
+    returned a row)... with the writes as WITHs.
 
     Each write reads the one before it (WHERE EXISTS): PostgreSQL runs WITHs in no set order,
     and this keeps the unit of work's (the dossier, then its steps by id, then the new steps),
@@ -260,7 +312,8 @@ def _at_once(shape: tuple) -> DriverWrite:
     for n, statement in enumerate(shape[2]):
         after = upserts[-1].name if upserts else ctes[-1].name
         upserts.append(statement(after).columns().cte(f"upserted_{n}"))
-    return DriverWrite(select(*counts, *ids).add_cte(*ctes, *upserts))
+    wrote = [exists(select(text("1")).select_from(cte)) for cte in upserts]
+    return DriverWrite(select(*counts, *ids, *wrote).add_cte(*ctes, *upserts))
 
 
 @functools.lru_cache(maxsize=64)

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import and_
 from sqlalchemy import bindparam
 from sqlalchemy import func
+from sqlalchemy import literal_column
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
@@ -19,6 +20,7 @@ from sqlalchemy.orm import load_only
 from engine.domain.model import OPEN_STATES
 from engine.domain.model import RunState
 from engine.domain.model import WorkItemState
+from engine.store import change_rows
 from engine.store import portal_records
 from engine.store.catalogue_records import ProcedureRecord
 from engine.store.driver_reads import DriverRead
@@ -165,7 +167,7 @@ _SETTING_SHAPE = LoadedShape.of(PortalSettingRecord)
 _STEP_SHAPES = (_ITEM_SHAPE, _DOSSIER_SHAPE, _UNIT_SHAPE, _SETTING_SHAPE)
 # _ITEM_WITH_DOSSIER_AND_HEAD's row as plain columns, run on the driver's cursor and built into
 # the session's objects (engine.store.loaded_rows): every step's change reads it.
-_STEP_ROW = DriverRead(
+_STEP_SELECT = (
     select(
         *_ITEM_SHAPE.columns("i"),
         *_DOSSIER_SHAPE.columns("d"),
@@ -183,20 +185,29 @@ _STEP_ROW = DriverRead(
     .outerjoin(PortalSettingRecord.__table__, portal_records.province_setting_of(UnitRecord.__table__.c))
     .where(WorkItemRecord.__table__.c.id == bindparam("item_id"))
 )
+_STEP_ROW = DriverRead(_STEP_SELECT)
+# On PostgreSQL the read also takes the id of the step the change will most likely create (a
+# completion hands over to one next step): its audit events, whose hashes cover that id, can then
+# be linked before the rows are written and ride in their statement (engine.services.audit).
+_STEP_ROW_RESERVING = DriverRead(_STEP_SELECT.add_columns(literal_column("nextval('work_item_id_seq')").label("n0")))
 
 
 def _step_row(session: Session, work_item_id: int):
     """(item, dossier, last hash, length, unit, setting) read by _STEP_ROW, or None."""
-    row = _STEP_ROW.first(session.connection(), {"item_id": work_item_id})
+    connection = session.connection()
+    reserving = connection.dialect.name == "postgresql"
+    row = (_STEP_ROW_RESERVING if reserving else _STEP_ROW).first(connection, {"item_id": work_item_id})
     if row is None:
         return None
     at = len(_ITEM_SHAPE.keys) + len(_DOSSIER_SHAPE.keys)
     item = _ITEM_SHAPE.loaded(session, row[: len(_ITEM_SHAPE.keys)])
     dossier = _DOSSIER_SHAPE.loaded(session, row[len(_ITEM_SHAPE.keys) : at])
     last_hash, length = row[at], row[at + 1]
-    unit_row = row[at + 2 : at + 2 + len(_UNIT_SHAPE.keys)]
-    unit = _UNIT_SHAPE.loaded(session, unit_row)
-    setting = _SETTING_SHAPE.loaded(session, row[at + 2 + len(_UNIT_SHAPE.keys) :])
+    setting_at = at + 2 + len(_UNIT_SHAPE.keys)
+    unit = _UNIT_SHAPE.loaded(session, row[at + 2 : setting_at])
+    setting = _SETTING_SHAPE.loaded(session, row[setting_at : setting_at + len(_SETTING_SHAPE.keys)])
+    if reserving:
+        change_rows.reserve_step_id(session, row[-1])
     return item, dossier, last_hash, length, unit, setting
 
 

@@ -216,23 +216,24 @@ def test_a_step_whose_chain_moved_after_it_was_read_is_run_again_and_links_after
         )
         before = repositories.work_item_with_dossier_and_head(s, item_id)[2]
     add_events(runtime, dossier.id, "sla_warning")
-    read, append = repositories.work_item_with_dossier_and_head, audit_chains.append_after_seen
-    missed: list[bool] = []
+    read, lock = repositories.work_item_with_dossier_and_head, audit_chains.lock_heads
+    locked: list[list[int]] = []
 
     def read_as_before_the_worker_wrote(session, work_item_id, **options):
         item, found_dossier, _ = read(session, work_item_id, **options)
         return item, found_dossier, before
 
-    def append_noting_a_miss(*args):
-        appended = append(*args)
-        missed.extend([] if appended else [True])
-        return appended
+    def lock_noting_it(session, keys):
+        locked.append(keys)
+        return lock(session, keys)
 
     monkeypatch.setattr(repositories, "work_item_with_dossier_and_head", read_as_before_the_worker_wrote)
-    monkeypatch.setattr(audit_chains, "append_after_seen", append_noting_a_miss)
+    monkeypatch.setattr(audit_chains, "lock_heads", lock_noting_it)
     dossiers.complete_work_item(runtime, item_id, RECEPTION, {})
 
-    assert missed == [True]  # the stale head was refused, and nothing was written from it
+    # The stale head was refused, nothing was written from it, and the events were linked again
+    # from the head locked (on PostgreSQL the refusal came inside the rows' statement).
+    assert len(locked) == 1
     written = [e.action for e in events(runtime, dossier.id)]
     assert written[-3:] == ["sla_warning", "complete", "handover"]
     assert verify(runtime, dossier.code) == (1, [])
