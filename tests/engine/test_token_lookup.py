@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from engine.services import api_tokens
+from engine.store import account_records
 from engine.store import database
 from tests.factories import RECEPTION
 from tests.factories import add_units
@@ -65,3 +66,37 @@ def test_a_lookup_on_a_connection_the_server_dropped_fails_once_and_the_next_get
 
     assert failed.value.connection_invalidated
     assert api_tokens.authenticate(rt, token) is not None
+
+
+@pytest.mark.postgres
+def test_a_change_on_the_connection_a_lookup_just_used_is_still_all_or_nothing(postgres_runtime):
+    """The lookup puts its connection in autocommit only while it runs: the change handed the
+    same connection next writes in one transaction, which a failure rolls back whole."""
+    rt = postgres_runtime
+    add_units(rt)
+    record, token = api_tokens.issue(rt, username=RECEPTION.username, name="Cổng DVC")
+    with rt.db.lookup_connection() as connection:
+        looked_up_on = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+
+    with pytest.raises(RuntimeError), rt.db.session() as s:
+        assert s.execute(text("SELECT pg_backend_pid()")).scalar() == looked_up_on
+        account_records.revoke_token(s, record.id)
+        s.flush()
+        raise RuntimeError("the change fails after its write")
+
+    assert api_tokens.authenticate(rt, token) is not None  # the revocation was rolled back
+
+
+@pytest.mark.postgres
+def test_a_lookup_run_by_sqlalchemy_counts_its_statements_and_no_transaction(postgres_runtime):
+    """A supervisor's communes are read on the lookup's connection by SQLAlchemy's own execution:
+    no BEGIN or ROLLBACK is sent there, and none is counted."""
+    rt = postgres_runtime
+    round_trips: list[int] = []
+    rt.db.on_round_trip(lambda: round_trips.append(1))
+
+    with rt.db.lookup_connection() as connection:
+        connection.execute(text("SELECT 1"))
+        connection.execute(text("SELECT 2"))
+
+    assert len(round_trips) == 2
