@@ -7,7 +7,6 @@ import http.client
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,33 +29,26 @@ def _free_port() -> int:
 
 @pytest.fixture
 def served(tmp_path) -> Iterator[int]:
-    """gunicorn with the worker `motcua serve` runs, one worker of one thread, on a free port."""
+    """gunicorn with the worker `motcua serve` runs, one worker of one thread, on a socket this
+    test opened and listens on already (`fd://`): a request sent before gunicorn is up waits in
+    the socket's backlog, so nothing has to poll for it to start."""
     (tmp_path / "echo_app.py").write_text(APP)
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-k", "web.serving.LingeringThreadWorker", "--threads", "1"]
-        + ["--keep-alive", "5", "-b", f"127.0.0.1:{port}", "--chdir", str(tmp_path), "--pythonpath", str(ROOT)]
-        + ["echo_app:app"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_until_up(port, process)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def _wait_until_up(port: int, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60  # how long gunicorn may take to start, not a measured limit
-    while time.monotonic() < deadline and process.poll() is None:
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen(16)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-k", "web.serving.LingeringThreadWorker", "--threads", "1"]
+            + ["--keep-alive", "5", "-b", f"fd://{listening.fileno()}", "--chdir", str(tmp_path)]
+            + ["--pythonpath", str(ROOT), "echo_app:app"],
+            pass_fds=[listening.fileno()],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError("gunicorn did not start")
+            yield listening.getsockname()[1]
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 def _ask(connection: http.client.HTTPConnection, path: str) -> tuple[int, str, str | None]:
