@@ -31,9 +31,18 @@ class CookieSessionOnDemand(SecureCookieSessionInterface):
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         if not session and not session.modified:
             if session.accessed:
-                response.vary.add("Cookie")
+                _vary_with_cookie(response)
             return
         super().save_session(app, session, response)
+
+
+def _vary_with_cookie(response: Response) -> None:
+    """`Vary: Cookie` as Flask adds it; written at once when the answer varies with nothing else
+    yet (werkzeug's `response.vary` parses the header into a set and writes it back)."""
+    if "Vary" in response.headers:
+        response.vary.add("Cookie")
+    else:
+        response.headers["Vary"] = "Cookie"
 
 
 def init_app(app: Flask) -> None:
