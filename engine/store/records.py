@@ -48,6 +48,44 @@ class UTCDateTime(types.TypeDecorator):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    def bind_processor(self, dialect):
+        """On SQLite the text SQLAlchemy's DATETIME writes, made by one C call: its own processor
+        (through this decorator's) built a dict of the fields and formatted it, about 5 us for each
+        of the thirty datetimes a completion writes or compares."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+        return _sqlite_text_of
+
+    def result_processor(self, dialect, coltype):
+        """On SQLite SQLAlchemy's own parse, with the zone set in the same call."""
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        parse = self.impl_instance.result_processor(dialect, coltype)
+        if parse is None:
+            return super().result_processor(dialect, coltype)
+
+        def utc_of_text(value):
+            if value is None:
+                return None
+            found = parse(value)
+            return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
+
+        return utc_of_text
+
+
+#: SQLAlchemy's SQLite DATETIME storage format, which the stored text and every comparison use.
+_SQLITE_DATETIME_CHARS = len("2026-01-31 23:59:59.000000")
+
+
+def _sqlite_text_of(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    # isoformat zero-pads the year to four digits and, with microseconds, the fraction to six,
+    # as SQLAlchemy's "%04d-%02d-%02d %02d:%02d:%02d.%06d"; the "+00:00" after them is cut.
+    return value.astimezone(UTC).isoformat(" ", "microseconds")[:_SQLITE_DATETIME_CHARS]
+
 
 class UnitRecord(Base):
     """A province, commune/ward or department; codes come from the vietnam-provinces package."""
