@@ -26,26 +26,32 @@ def init_app(app: Flask) -> None:
 
 
 def _bind() -> None:
-    given = request.headers.get("X-Request-ID", "")
-    g.motcua_request_id = given if SANE_ID.match(given) else uuid.uuid4().hex
-    g.motcua_log_tokens = [(logs.request_id, logs.request_id.set(g.motcua_request_id))]
-    g.motcua_request_started = time.perf_counter()
+    # The request's header straight from the WSGI environment, and Flask's `g` behind its proxy
+    # once: this runs before every request.
+    given = request.environ.get("HTTP_X_REQUEST_ID", "")
+    request_id = given if SANE_ID.match(given) else uuid.uuid4().hex
+    bound = g._get_current_object()
+    bound.motcua_request_id = request_id
+    bound.motcua_log_tokens = [(logs.request_id, logs.request_id.set(request_id))]
+    bound.motcua_request_started = time.perf_counter()
 
 
 def _log_access(response):
-    response.headers["X-Request-ID"] = g.get("motcua_request_id", "")
+    bound = g._get_current_object()
+    response.headers["X-Request-ID"] = bound.get("motcua_request_id", "")
     if access.isEnabledFor(logging.INFO):
-        started = g.get("motcua_request_started", time.perf_counter())
+        req = request._get_current_object()
+        started = bound.get("motcua_request_started", time.perf_counter())
         access.info(
             "%s %s %s",
-            request.method,
-            request.path,
+            req.method,
+            req.path,
             response.status_code,
             extra={
-                "route": request.url_rule.rule if request.url_rule is not None else None,
+                "route": req.url_rule.rule if req.url_rule is not None else None,
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                "remote_addr": request.remote_addr,
+                "remote_addr": req.remote_addr,
             },
         )
     return response

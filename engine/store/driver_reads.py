@@ -11,6 +11,7 @@ engine's `before_cursor_execute` listeners still see the statement (statement co
 from __future__ import annotations
 
 import functools
+import operator
 from collections import namedtuple
 from collections.abc import Callable
 from collections.abc import Mapping
@@ -50,12 +51,14 @@ class _Compiled:
 
     def parameters(self, given: Mapping[str, Any]) -> tuple | dict:
         values = {**self.defaults, **given} if self.defaults else given
-        if self.order is not None:  # positional: each value converted as it is placed
-            to_driver = self.to_driver
-            return tuple(
-                values[name] if (convert := to_driver.get(name)) is None else convert(values[name])
-                for name in self.order
-            )
+        if self.order is not None:  # positional: placed in C, then only the converting ones touched
+            placed = self._placed(values)
+            if not self._converting_parameters:
+                return placed
+            row = list(placed)
+            for at, convert in self._converting_parameters:
+                row[at] = convert(row[at])
+            return tuple(row)
         named = dict(values)
         for name, convert in self.to_driver.items():
             named[name] = convert(named[name])
@@ -75,6 +78,22 @@ class _Compiled:
     @functools.cached_property
     def _converting(self) -> tuple[tuple[int, Convert], ...]:
         return tuple((at, convert) for at, convert in enumerate(self.from_driver) if convert is not None)
+
+    @functools.cached_property
+    def _placed(self) -> Callable[[Mapping[str, Any]], tuple]:
+        """The values in placeholder order, taken by one C call: a change's rows carry twenty to
+        thirty columns, of which a handful convert (a generator step per column before: about a
+        hundred per completion)."""
+        order = self.order or ()
+        if len(order) == 1:  # itemgetter of one name gives the value, not a tuple
+            (name,) = order
+            return lambda values: (values[name],)
+        return operator.itemgetter(*order)
+
+    @functools.cached_property
+    def _converting_parameters(self) -> tuple[tuple[int, Convert], ...]:
+        order = self.order or ()
+        return tuple((at, self.to_driver[name]) for at, name in enumerate(order) if name in self.to_driver)
 
 
 class DriverStatement:

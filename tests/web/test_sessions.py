@@ -58,3 +58,13 @@ def test_a_request_with_a_cookie_still_reads_it_with_the_signer(client, signers_
     signers_built.clear()
     assert client.get(INBOX).status_code == 200
     assert signers_built  # the cookie was checked against its signature
+
+
+def test_an_api_answer_still_says_it_varies_with_the_cookie(client, web_rt):
+    """Without a cookie the session is saved without Flask's cookie settings, and the answer keeps
+    the header a shared cache needs (the session was read: a browser's cookie could change it)."""
+    _, token = api_tokens.issue(web_rt, username="mot_cua_1", name="Cổng DVC")
+    answer = client.get("/api/v1/work-items", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200
+    assert answer.headers.get_all("Vary") == ["Cookie"]
+    assert "Set-Cookie" not in answer.headers

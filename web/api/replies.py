@@ -7,13 +7,14 @@ from engine.services.dossiers import ClaimedStep
 from engine.store import dossier_queries
 from engine.store.records import DossierRecord
 from web.api import schemas
+from web.api.dumping import dumper
 from web.api.views_data import dossier_state_payload
 from web.api.views_data import work_item_payload
 from web.wiring import runtime
 
-#: Built once: a marshmallow schema is costly to build and dumping keeps no state in it.
-_DOSSIER = schemas.DossierSchema()
-_WORK_ITEM = schemas.WorkItemSchema()
+#: Planned once: a marshmallow schema is costly to build, and its dump field by field on every answer.
+_DOSSIER = dumper(schemas.DossierSchema())
+_WORK_ITEM = dumper(schemas.WorkItemSchema())
 
 
 def dossier_reply(s, dossier: DossierRecord) -> dict:
@@ -21,14 +22,14 @@ def dossier_reply(s, dossier: DossierRecord) -> dict:
     memory, its open steps read once."""
     definition = runtime().definition_summary(s, dossier.definition_id)
     open_items = dossier_queries.open_steps(s, dossier.id)
-    return _DOSSIER.dump(dossier_state_payload(dossier, definition, open_items))
+    return _DOSSIER(dossier_state_payload(dossier, definition, open_items))
 
 
 def work_item_reply(s, item) -> dict:
     """The changed step (its dossier is already loaded in the session)."""
-    return _WORK_ITEM.dump(work_item_payload(item, s.get(DossierRecord, item.dossier_id)))
+    return _WORK_ITEM(work_item_payload(item, s.get(DossierRecord, item.dossier_id)))
 
 
 def claimed_step_reply(s, step: ClaimedStep) -> dict:
     """The claimed step, as the claim returned it with its dossier's code."""
-    return _WORK_ITEM.dump(step._asdict())
+    return _WORK_ITEM(step._asdict())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
 from flask import Blueprint
 from flask import Flask
@@ -126,10 +127,24 @@ def _start_timer() -> None:
 
 
 def _count_request(response):
+    req = request._get_current_object()  # the proxy once, not per use
     # The route's pattern, not the path: /ho-so/<code> is one series, whatever the code.
-    route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    route = req.url_rule.rule if req.url_rule is not None else "unmatched"
     started = g.get("motcua_started")
     if started is not None:
-        LATENCY.labels(route, request.method).observe(time.perf_counter() - started)
-    REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+        _series(LATENCY, route, req.method).observe(time.perf_counter() - started)
+    _series(REQUESTS, route, req.method, str(response.status_code)).inc()
     return response
+
+
+#: Each series' child by its metric and label values: prometheus_client's labels() checks and
+#: converts the values and takes a lock on every call, for the child it made the first time.
+_SERIES: dict[tuple, Any] = {}
+
+
+def _series(metric: Counter | Histogram, *values: str):
+    key = (metric, *values)
+    child = _SERIES.get(key)
+    if child is None:  # two threads may both ask: labels() gives both the same child
+        child = _SERIES[key] = metric.labels(*values)
+    return child
