@@ -95,7 +95,7 @@ def one_turn(dossiers: int) -> dict:
         token, definition_id = prepare(database.url)
         client, meter = _served_in_process(database.url)
         driver = Driver(client, token, definition_id, UNIT, STEP_DATA)
-        driver.run(WARM_UP_DOSSIERS, lambda kind: None)
+        driver.run(min(WARM_UP_DOSSIERS, dossiers), lambda kind: None)
         meter.reset()
         driver.statements = dict.fromkeys(KINDS, 0)
         postgres = {kind: 0.0 for kind in KINDS}
@@ -108,7 +108,7 @@ def one_turn(dossiers: int) -> dict:
 
         counts = driver.run(dossiers, phase_ended)
         meter.counting = True
-        counted = driver.run(COUNTED_DOSSIERS, lambda kind: None)
+        counted = driver.run(min(COUNTED_DOSSIERS, dossiers), lambda kind: None)
         figures = {
             kind: {
                 "server_us": round(meter.spent[kind] * 1e6 / counts[kind]),
