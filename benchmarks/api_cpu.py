@@ -47,10 +47,23 @@ def main() -> None:
     parser.add_argument("--dossiers", type=int, default=100, help="dossiers per turn")
     parser.add_argument("--baseline-src", type=Path, default=None, help="a tree of the code to compare with")
     parser.add_argument("--rounds", type=int, default=3, help="turns of each side with --baseline-src")
-    parser.add_argument("--src", default=None, help=argparse.SUPPRESS)  # one turn, in this process
+    parser.add_argument(
+        "--batches",
+        type=int,
+        default=0,
+        help="with --baseline-src: both sides served by one process each for the whole run, driven "
+        "in this many alternated batches of --dossiers (the load drifts less between two batches "
+        "than between two processes' turns)",
+    )
+    parser.add_argument("--src", default=None, help=argparse.SUPPRESS)  # measured in this process
     args = parser.parse_args()
     if args.src is not None:
-        print(json.dumps(one_turn(args.dossiers)))
+        for figures in measured_turns(args.dossiers, max(args.batches, 1)):
+            print(json.dumps(figures), flush=True)
+        return
+    if args.baseline_src is not None and args.batches:
+        sides = {"baseline": args.baseline_src.resolve(), "current": ROOT}
+        report(compare_in_batches(sides, args.dossiers, args.batches), args.dossiers)
         return
     sides = {"current": ROOT}
     if args.baseline_src is not None:
@@ -79,11 +92,50 @@ def _turn_in_process_of(source: Path, dossiers: int) -> dict:
     return json.loads(done.stdout.splitlines()[-1])
 
 
-# -- one turn, in a process of its own ---------------------------------------------------------------
+def compare_in_batches(sides: dict[str, Path], dossiers: int, batches: int) -> dict[str, list[dict]]:
+    """Each side in one process for the whole run, told when to drive its next batch, in turns."""
+    children = {side: _batch_process(source, dossiers, batches) for side, source in sides.items()}
+    for child in children.values():
+        _next_line(child)  # ready: set up and warmed up
+    turns: dict[str, list[dict]] = {side: [] for side in sides}
+    for batch in range(batches):
+        for side in list(sides) if batch % 2 == 0 else list(reversed(sides)):
+            children[side].stdin.write("go\n")
+            children[side].stdin.flush()
+            turns[side].append(json.loads(_next_line(children[side])))
+            print(f"batch {batch + 1} {side}: {_summary(turns[side][-1])}", flush=True)
+    for child in children.values():
+        child.wait(timeout=120)
+    return turns
 
 
-def one_turn(dossiers: int) -> dict:
-    """Start, claim and complete `dossiers` dossiers through the app; CPU per request of each kind."""
+def _batch_process(source: Path, dossiers: int, batches: int) -> subprocess.Popen:
+    folder = tempfile.mkdtemp(prefix="motcua-bench-api-")
+    return subprocess.Popen(
+        [sys.executable, __file__, "--src", str(source), "--dossiers", str(dossiers), "--batches", str(batches)],
+        env={**os.environ, "PYTHONPATH": str(source)},
+        cwd=folder,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=open(os.path.join(folder, "stderr.log"), "w"),  # noqa: SIM115  (a pipe nobody reads fills up)
+        text=True,
+    )
+
+
+def _next_line(child: subprocess.Popen) -> str:
+    line = child.stdout.readline()
+    if not line:
+        sys.exit(f"a side stopped: see {child.args} and its stderr.log")
+    return line
+
+
+# -- measured turns, in a process of its own ------------------------------------------------------------
+
+
+def measured_turns(dossiers: int, batches: int = 1):
+    """Start, claim and complete `dossiers` dossiers through the app, `batches` times; CPU per
+    request of each kind for each batch. With more than one batch, each waits for a line on stdin
+    (the other side is idle meanwhile) and "ready" is printed once set up."""
     from benchmarks.http import STEP_DATA
     from benchmarks.http import UNIT
     from benchmarks.http import _postgres_cpu
@@ -95,29 +147,39 @@ def one_turn(dossiers: int) -> dict:
         token, definition_id = prepare(database.url)
         client, meter = _served_in_process(database.url)
         driver = Driver(client, token, definition_id, UNIT, STEP_DATA)
-        driver.run(WARM_UP_DOSSIERS, lambda kind: None)
-        meter.reset()
-        driver.statements = dict.fromkeys(KINDS, 0)
-        postgres = {kind: 0.0 for kind in KINDS}
-        marks = {"at": _postgres_cpu(database.name)}
-
-        def phase_ended(kind: str) -> None:
-            now = _postgres_cpu(database.name)
-            postgres[kind] += now - marks["at"]
-            marks["at"] = now
-
-        counts = driver.run(dossiers, phase_ended)
+        driver.run(min(WARM_UP_DOSSIERS, dossiers), lambda kind: None)
         meter.counting = True
-        counted = driver.run(COUNTED_DOSSIERS, lambda kind: None)
-        figures = {
-            kind: {
-                "server_us": round(meter.spent[kind] * 1e6 / counts[kind]),
-                "postgres_us": round(postgres[kind] * 1e3 / counts[kind]),
-                "statements": round(driver.statements[kind] / (counts[kind] + counted[kind]), 2),
-                "calls": round(meter.calls[kind] / counted[kind]),
-            }
-            for kind in KINDS
+        counted = driver.run(min(COUNTED_DOSSIERS, dossiers), lambda kind: None)
+        meter.counting = False
+        calls = {kind: round(meter.calls[kind] / counted[kind]) for kind in KINDS}
+        if batches > 1:
+            print("ready", flush=True)
+        for _ in range(batches):
+            if batches > 1:
+                sys.stdin.readline()
+            yield _one_batch(driver, meter, dossiers, lambda: _postgres_cpu(database.name)) | {"calls": calls}
+
+
+def _one_batch(driver: Driver, meter: CpuMeter, dossiers: int, postgres_cpu) -> dict:
+    meter.reset()
+    driver.statements = dict.fromkeys(KINDS, 0)
+    postgres = {kind: 0.0 for kind in KINDS}
+    marks = {"at": postgres_cpu()}
+
+    def phase_ended(kind: str) -> None:
+        now = postgres_cpu()
+        postgres[kind] += now - marks["at"]
+        marks["at"] = now
+
+    counts = driver.run(dossiers, phase_ended)
+    figures: dict = {
+        kind: {
+            "server_us": round(meter.spent[kind] * 1e6 / counts[kind]),
+            "postgres_us": round(postgres[kind] * 1e3 / counts[kind]),
+            "statements": round(driver.statements[kind] / counts[kind], 2),
         }
+        for kind in KINDS
+    }
     total = sum((figures[kind]["server_us"] + figures[kind]["postgres_us"]) * counts[kind] for kind in KINDS)
     figures["per_completion_us"] = round(total / counts["complete"])
     figures["server_per_completion_us"] = round(
@@ -231,7 +293,7 @@ class Driver:
 def _summary(figures: dict) -> str:
     kinds = ", ".join(
         f"{kind} {figures[kind]['server_us']} + {figures[kind]['postgres_us']} us "
-        f"({figures[kind]['statements']} st., {figures[kind]['calls']} calls)"
+        f"({figures[kind]['statements']} st., {figures['calls'][kind]} calls)"
         for kind in KINDS
     )
     return f"per completion {figures['per_completion_us']} us (server {figures['server_per_completion_us']}); {kinds}"
@@ -257,6 +319,7 @@ def _flattened(figures: dict) -> dict:
     for kind in KINDS:
         for part, value in figures[kind].items():
             flat[f"{kind}_{part}"] = value
+        flat[f"{kind}_calls"] = figures["calls"][kind]
     return flat
 
 

@@ -94,6 +94,25 @@ def test_the_http_benchmark_serves_the_product_and_counts_what_a_completion_cost
 
 
 @pytest.mark.postgres
+def test_the_api_benchmark_compares_two_trees_by_cpu_and_calls_per_request(postgres_server_url):
+    """benchmarks/api_cpu.py at a tiny size, this tree against itself: each side's CPU per request
+    kind, its statements and its Python calls, and the ratios; the same code makes as many calls."""
+    root = str(BENCHMARKS.parent)
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "api_cpu.py"), "--dossiers", "2", "--rounds", "1", "--baseline-src", root],
+        env={**os.environ, "MOTCUA_BENCH_POSTGRES_URL": postgres_server_url},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    for side in ("baseline", "current"):
+        assert result[side]["complete_statements"] > 0 and result[side]["claim_server_us"] > 0
+    assert result["ratio_current_vs_baseline"]["complete_calls"] == pytest.approx(1.0, abs=0.02)
+
+
+@pytest.mark.postgres
 @pytest.mark.parametrize(
     "script, env, keys",
     [

@@ -408,6 +408,19 @@ def test_the_openapi_document_lists_every_path_with_schemas_and_the_bearer_schem
     assert all(resolves(spec, ref) for ref in refs(spec)), "a $ref points nowhere"
 
 
+def test_each_write_documents_its_refusals_and_takes_a_token_only(client):
+    """The documentation decorators no longer wrap the views at run time (web.api.base.
+    documentation_only); what they document is still in the API's document."""
+    spec = client.get("/api/v1/openapi.json").json
+    for path in ("/api/v1/work-items/{item_id}/complete", "/api/v1/work-items/{item_id}/claim"):
+        post = spec["paths"][path]["post"]
+        assert {"200", "401", "403", "404", "409"} <= set(post["responses"])
+        assert post["security"] == [{"bearerAuth": []}]
+        assert [p["name"] for p in post["parameters"] if p["in"] == "header"] == ["Idempotency-Key"]
+    read = spec["paths"]["/api/v1/dossiers/{code}"]["get"]
+    assert {"200", "401", "404"} <= set(read["responses"]) and "security" not in read
+
+
 def refs(node):
     if isinstance(node, dict):
         yield from ([node["$ref"]] if "$ref" in node else [])

@@ -14,6 +14,7 @@ from engine.services import idempotency
 from engine.services.idempotency import Answer
 from web.api.base import ApiError
 from web.api.base import api_user
+from web.api.base import documentation_only
 
 HEADER = "Idempotency-Key"
 PARAMETER = {
@@ -32,7 +33,7 @@ PARAMETER = {
 
 def accepts_key(blp: Blueprint):
     """Document the header on a route (the route reads it with `keyed_request`)."""
-    return blp.doc(parameters=[PARAMETER])
+    return documentation_only(blp.doc(parameters=[PARAMETER]))
 
 
 def keyed_request(asked: Mapping) -> idempotency.Request | None:
