@@ -18,6 +18,9 @@ engine) keep psycopg's own BEGIN, as does a connection in autocommit on purpose 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from psycopg.pq import TransactionStatus
@@ -49,11 +52,76 @@ def take_pending_begin(connection: Connection) -> bool:
 
 
 def execute_after_begin(connection: Connection, cursor: Any, sql: str, given: Any) -> None:
-    """BEGIN and `sql` on `cursor` in one pipeline sync: one network wait."""
+    """BEGIN, the reads riding with it (`ride_with_next_begin`) and `sql` on `cursor` in one
+    pipeline sync: one network wait. Each rider then hears its answer before anything else runs
+    in the transaction; one that raises leaves the transaction to its rollback."""
     driver: Any = connection.connection.dbapi_connection  # psycopg's
+    riders = _RIDERS.get()
     with driver.pipeline():
         driver.cursor().execute(_BEGIN)
+        sent = [_sent(connection, rider) for rider in riders]
         cursor.execute(sql, given)
+    _heard(riders, sent)
+
+
+@dataclass(frozen=True)
+class Rider:
+    """A read that travels with the next transaction's BEGIN on this thread (the token behind a
+    request, checked with the change it asks for): `sql` and `params` as the driver takes them;
+    `took(cursor)` hears its answer and may raise, refusing the change before it writes."""
+
+    sql: str
+    params: Any
+    took: Callable[[Any], None]
+
+
+#: The riders waiting on this thread (a request's), until they have heard their answer.
+_RIDERS: ContextVar[tuple[Rider, ...]] = ContextVar("motcua_riders", default=())
+#: In the pooled connection's info while a rider's statement is announced: it waits with the BEGIN.
+_RIDING = "motcua_riding"
+
+
+def ride_with_next_begin(rider: Rider) -> None:
+    _RIDERS.set((*_RIDERS.get(), rider))
+
+
+def waiting_riders() -> tuple[Rider, ...]:
+    """The riders that have not heard their answer yet (none ran, or one refused)."""
+    return _RIDERS.get()
+
+
+def drop_riders() -> None:
+    _RIDERS.set(())
+
+
+def is_riding(connection: Connection) -> bool:
+    """Whether the statement being announced rides in another's wait (engine.store.database.on_wait)."""
+    return bool(connection.connection.info.get(_RIDING, False))
+
+
+def run_riders(connection: Connection) -> None:
+    """The waiting riders run on `connection` now, each alone, and hear their answers."""
+    riders = _RIDERS.get()
+    _heard(riders, [_sent(connection, rider, riding=False) for rider in riders])
+
+
+def _sent(connection: Connection, rider: Rider, *, riding: bool = True) -> Any:
+    cursor = connection.connection.cursor()
+    info = connection.connection.info
+    if connection.dispatch.before_cursor_execute:  # counted as the statement it is
+        info[_RIDING] = riding
+        try:
+            connection.dispatch.before_cursor_execute(connection, cursor, rider.sql, rider.params, None, False)
+        finally:
+            info.pop(_RIDING, None)
+    cursor.execute(rider.sql, rider.params)
+    return cursor
+
+
+def _heard(riders: tuple[Rider, ...], cursors: list[Any]) -> None:
+    for rider, cursor in zip(riders, cursors, strict=True):
+        rider.took(cursor)  # a refusal raises here and leaves every rider waiting
+    _RIDERS.set(())
 
 
 def _leave_pending(connection: Connection) -> None:
@@ -91,6 +159,7 @@ def _let_psycopg_begin(connection: Connection, *_args) -> None:
     fairy = connection.connection
     if fairy.info.pop(_PENDING, False):
         _give_back(fairy.dbapi_connection, fairy)
+        run_riders(connection)  # heard before the transaction's first statement, as with the BEGIN
 
 
 def _give_back(driver: Any, record: Any, *_args) -> None:

@@ -69,14 +69,20 @@ def test_a_failing_first_statement_fails_alone_and_the_connection_serves_the_nex
     assert _bodies(notes) == ["một", "ba"]
 
 
-def test_a_completion_waits_on_the_database_once_less_than_its_round_trips(postgres_runtime):
-    rt = postgres_runtime
-    add_units(rt)
-    definition = deploy_fixture(rt, "five_steps")
+@pytest.fixture
+def open_step(postgres_runtime) -> int:
+    """The first step of a new dossier, open and unclaimed."""
+    add_units(postgres_runtime)
+    definition = deploy_fixture(postgres_runtime, "five_steps")
     dossier = dossiers.start_dossier(
-        rt, definition_id=definition.id, unit_code="00070", applicant_name="A", actor=RECEPTION
+        postgres_runtime, definition_id=definition.id, unit_code="00070", applicant_name="A", actor=RECEPTION
     )
-    item_id = _open_item_id(rt, dossier.id)
+    with postgres_runtime.db.read_session() as s:
+        return s.scalar(select(WorkItemRecord.id).where(WorkItemRecord.dossier_id == dossier.id))
+
+
+def test_a_completion_waits_on_the_database_once_less_than_its_round_trips(postgres_runtime, open_step):
+    rt, item_id = postgres_runtime, open_step
     round_trips, waits = [], []
     rt.db.on_round_trip(lambda: round_trips.append(1))
     rt.db.on_wait(lambda: waits.append(1))
@@ -89,14 +95,8 @@ def test_a_completion_waits_on_the_database_once_less_than_its_round_trips(postg
         assert audit.verify(s)[1] == []
 
 
-def test_of_two_claims_of_one_step_at_the_same_moment_exactly_one_wins(postgres_runtime):
-    rt = postgres_runtime
-    add_units(rt)
-    definition = deploy_fixture(rt, "five_steps")
-    dossier = dossiers.start_dossier(
-        rt, definition_id=definition.id, unit_code="00070", applicant_name="B", actor=RECEPTION
-    )
-    item_id = _open_item_id(rt, dossier.id)
+def test_of_two_claims_of_one_step_at_the_same_moment_exactly_one_wins(postgres_runtime, open_step):
+    rt, item_id = postgres_runtime, open_step
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
@@ -121,12 +121,3 @@ def test_of_two_claims_of_one_step_at_the_same_moment_exactly_one_wins(postgres_
     with rt.db.read_session() as s:
         assert s.get(WorkItemRecord, item_id).assignee == winner
         assert audit.verify(s)[1] == []
-
-
-def _open_item_id(rt, dossier_id: int) -> int:
-    with rt.db.read_session() as s:
-        return s.scalar(
-            select(WorkItemRecord.id).where(
-                WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state.in_(("open", "claimed"))
-            )
-        )
