@@ -5,6 +5,9 @@ so that each request kind's CPU is read apart.
 
 Prints completions/s and starts/s, p50/p95 latency, SQL statements per start and per completion
 (the server counts them per request when MOTCUA_COUNT_SQL is set and answers them in a header),
+the network waits on the database per request of each kind (`waits_per_*`: fewer than the
+statements where several travel in one pipeline sync; code that does not count them sent each
+alone, and its waits are its statements),
 the CPU the server and PostgreSQL spend per completion (from /proc: the gunicorn process tree
 and the PostgreSQL backends of this run's database, read between phases), and per request of
 each kind, the server's (gunicorn, Flask, the engine) and PostgreSQL's apart. The baseline,
@@ -43,6 +46,7 @@ import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
+from typing import NamedTuple  # noqa: E402
 
 from sqlalchemy import create_engine  # noqa: E402
 from sqlalchemy import select  # noqa: E402
@@ -308,7 +312,7 @@ class Client:
         self.conn = None
         self.connects = 0
 
-    def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict, int, float]:
+    def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict, Counted, float]:
         if self.conn is None:
             self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
             self.connects += 1
@@ -323,10 +327,20 @@ class Client:
             self.conn.close()
             self.conn = None
         statements = int(response.getheader("X-Motcua-Statements", "0"))
-        return response.status, json.loads(data) if data else {}, statements, elapsed_ms
+        # Code without the waits header sent every round trip alone: its waits are its round trips.
+        waits = int(response.getheader("X-Motcua-Waits", str(statements)))
+        return response.status, json.loads(data) if data else {}, Counted(statements, waits), elapsed_ms
 
 
 KINDS = ("start", "claim", "complete")
+
+
+class Counted(NamedTuple):
+    """What the server counted for one request: its round trips (statements, BEGIN, COMMIT) and
+    its network waits (fewer where statements travel together in one pipeline sync)."""
+
+    statements: int
+    waits: int
 
 
 def drive(server: served, token: str, definition_id: int, count: int, threads: int, keep_alive: bool = True) -> dict:
@@ -382,9 +396,12 @@ def drive(server: served, token: str, definition_id: int, count: int, threads: i
         "complete_p95_ms": _pct(completions, 95),
         "start_p50_ms": _pct(starts, 50),
         "start_p95_ms": _pct(starts, 95),
-        "statements_per_start": round(statistics.mean(s for s, _ in starts), 1),
-        "statements_per_completion": round(statistics.mean(s for s, _ in completions), 1),
-        "statements_per_claim": round(statistics.mean(s for s, _ in claims), 1) if claims else 0,
+        "statements_per_start": _mean(starts, "statements"),
+        "statements_per_completion": _mean(completions, "statements"),
+        "statements_per_claim": _mean(claims, "statements"),
+        "waits_per_start": _mean(starts, "waits"),
+        "waits_per_completion": _mean(completions, "waits"),
+        "waits_per_claim": _mean(claims, "waits"),
         # The server's and PostgreSQL's CPU for the whole run, shared out over the completions
         # (starts and claims included: they are what a completion costs end to end here).
         "cpu_ms_per_completion": round((total["server"] + total["postgres"]) / len(completions), 2),
@@ -422,9 +439,9 @@ def _drive_one_client(
     while not phase["done"]:
         for step in steps:
             if step is not None and step.get("assignee") is None:
-                status, _, statements, ms = client.call("POST", f"/api/v1/work-items/{step['id']}/claim")
+                status, _, counted, ms = client.call("POST", f"/api/v1/work-items/{step['id']}/claim")
                 _check(status, 200, {})
-                out["claims"].append((statements, ms))
+                out["claims"].append((counted, ms))
         barrier.wait()
         steps = [_complete(client, step, out) if step is not None else None for step in steps]
         out["open"] = sum(step is not None for step in steps)
@@ -434,23 +451,23 @@ def _drive_one_client(
 
 def _start(client: Client, definition_id: int, n: int, out: dict) -> dict | None:
     """Receive one dossier; its first open step (None when it has none)."""
-    status, dossier, statements, ms = client.call(
+    status, dossier, counted, ms = client.call(
         "POST",
         "/api/v1/dossiers",
         {"definition_id": definition_id, "unit_code": UNIT, "applicant": {"name": f"Người nộp {n}"}},
     )
     _check(status, 201, dossier)
-    out["starts"].append((statements, ms))
+    out["starts"].append((counted, ms))
     return _first_step(dossier)
 
 
 def _complete(client: Client, step: dict, out: dict) -> dict | None:
     """Complete the step; the dossier's next open step (None when it has finished)."""
-    status, dossier, statements, ms = client.call(
+    status, dossier, counted, ms = client.call(
         "POST", f"/api/v1/work-items/{step['id']}/complete", {"data": STEP_DATA.get(step["element_id"], {})}
     )
     _check(status, 200, dossier)
-    out["completions"].append((statements, ms))
+    out["completions"].append((counted, ms))
     return _first_step(dossier)
 
 
@@ -462,6 +479,10 @@ def _first_step(dossier: dict) -> dict | None:
 def _check(status: int, expected: int, body: dict) -> None:
     if status != expected:
         raise SystemExit(f"unexpected HTTP {status}: {json.dumps(body, ensure_ascii=False)[:500]}")
+
+
+def _mean(samples: list[tuple[Counted, float]], counted: str) -> float:
+    return round(statistics.mean(getattr(c, counted) for c, _ in samples), 1) if samples else 0
 
 
 def _pct(samples: list[tuple[int, float]], pct: int) -> float:
@@ -535,6 +556,8 @@ def report(runs: dict, engine_cpu_ms: float, dossier_count: int) -> None:
             f"(p50 {run['complete_p50_ms']} ms, p95 {run['complete_p95_ms']} ms), "
             f"{run['starts_per_s']} starts/s; statements: start {run['statements_per_start']}, "
             f"completion {run['statements_per_completion']}, claim {run['statements_per_claim']}; "
+            f"network waits: start {run['waits_per_start']}, completion {run['waits_per_completion']}, "
+            f"claim {run['waits_per_claim']}; "
             f"server+PostgreSQL CPU {run['cpu_ms_per_completion']} ms per completion; "
             f"{run['connections']} connection(s) for {run['requests']} requests"
         )
@@ -555,6 +578,9 @@ def report(runs: dict, engine_cpu_ms: float, dossier_count: int) -> None:
                 "cpu_ms_by_kind": one["cpu_ms_by_kind"],
                 "statements_per_completion": one["statements_per_completion"],
                 "statements_per_start": one["statements_per_start"],
+                "waits_per_completion": one["waits_per_completion"],
+                "waits_per_start": one["waits_per_start"],
+                "waits_per_claim": one["waits_per_claim"],
                 "completions_per_s": one["completions_per_s"],
                 "completions_per_s_4_threads": runs[4]["completions_per_s"],
                 "engine_cpu_ms_per_completion": round(engine_cpu_ms, 2),
@@ -582,7 +608,9 @@ def report_comparison(runs: dict[str, list[dict]], dossier_count: int, baseline_
                 f"turn {turn + 1} {side}: {run['completions_per_s']} completions/s, "
                 f"{run['cpu_ms_per_completion']} ms CPU per completion, "
                 f"statements per completion {run['statements_per_completion']}, per start "
-                f"{run['statements_per_start']}, per claim {run['statements_per_claim']}; {_by_kind(run)}"
+                f"{run['statements_per_start']}, per claim {run['statements_per_claim']}; network waits per "
+                f"completion {run['waits_per_completion']}, per start {run['waits_per_start']}, per claim "
+                f"{run['waits_per_claim']}; {_by_kind(run)}"
             )
     medians = {side: _median_run(side_runs) for side, side_runs in runs.items()}
     ratios = {
@@ -614,6 +642,9 @@ _COMPARED = (
     "statements_per_completion",
     "statements_per_start",
     "statements_per_claim",
+    "waits_per_completion",
+    "waits_per_start",
+    "waits_per_claim",
     "completions_per_s",
 )
 

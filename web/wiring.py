@@ -30,6 +30,7 @@ def init_app(app: Flask) -> None:
         )
         if app.config.get("COUNT_SQL"):
             rt.db.on_round_trip(_count_one)
+            rt.db.on_wait(_count_wait)
         return rt
 
     app.extensions["motcua_runtime_factory"] = build
@@ -68,6 +69,14 @@ def _count_one() -> None:
         g.motcua_statements = g.get("motcua_statements", 0) + 1
 
 
+def _count_wait() -> None:
+    """Count the network waits each request makes on the database (X-Motcua-Waits): fewer than its
+    round trips where statements travel together (engine.store.deferred_begin)."""
+    if has_request_context():
+        g.motcua_waits = g.get("motcua_waits", 0) + 1
+
+
 def _statements_header(response):
     response.headers["X-Motcua-Statements"] = str(g.get("motcua_statements", 0))
+    response.headers["X-Motcua-Waits"] = str(g.get("motcua_waits", 0))
     return response

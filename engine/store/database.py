@@ -11,6 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import create_engine
 from sqlalchemy import event
 from sqlalchemy import text
@@ -23,6 +24,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.domain.errors import LostRace
+from engine.store import deferred_begin
 from engine.store import query_conversion
 from engine.store.driver_writes import DriverWrite
 
@@ -88,6 +90,8 @@ def prepare_engine(engine: Engine, *, read_only: bool = False) -> Engine:
         return engine
     _ping_when_idle(engine)
     query_conversion.keep_change_statements()
+    if not read_only:
+        deferred_begin.defer_begin(engine)
     # A reader (a replica) refuses writes at the server, whatever a query tries.
     return engine.execution_options(postgresql_readonly=True) if read_only else engine
 
@@ -146,7 +150,25 @@ def _in_autocommit(connection: Connection) -> bool:
     if connection.dialect.name == "sqlite" or connection.invalidated:
         return False
     driver: Any = connection.connection.dbapi_connection  # psycopg's, which has `autocommit`
-    return bool(driver.autocommit)
+    return bool(driver.autocommit) and not deferred_begin.is_ours(connection)
+
+
+def _psycopg_sends_begin_first(connection: Connection) -> bool:
+    """Whether psycopg sends a BEGIN of its own, and waits for it, before the statement about to run."""
+    if connection.dialect.name == "sqlite":
+        return False
+    driver: Any = connection.connection.dbapi_connection
+    return not driver.autocommit and driver.pgconn.transaction_status == TransactionStatus.IDLE
+
+
+def _transaction_open(connection: Connection) -> bool:
+    """Whether a COMMIT or ROLLBACK about to be asked for goes to the database (on SQLite, always)."""
+    if connection.dialect.name == "sqlite":
+        return True
+    if connection.invalidated:  # nothing is sent on a dropped connection
+        return False
+    driver: Any = connection.connection.dbapi_connection
+    return driver is not None and driver.pgconn.transaction_status != TransactionStatus.IDLE
 
 
 class Database:
@@ -279,6 +301,27 @@ class Database:
             event.listen(engine, "before_cursor_execute", statement)
             if engine.dialect.name != "sqlite":
                 event.listen(engine, "begin", transaction_end)
+            event.listen(engine, "commit", transaction_end)
+            event.listen(engine, "rollback", transaction_end)
+
+    def on_wait(self, callback: Callable[[], None]) -> None:
+        """Call `callback` for every network wait on the database: a statement sent alone (with
+        the BEGIN psycopg sends and waits for before it, a second wait), a statement that took
+        its transaction's BEGIN along in one pipeline sync (engine.store.deferred_begin: one),
+        and a COMMIT or ROLLBACK that psycopg sends (none when no transaction was open). On
+        SQLite, where there is no network, each statement and COMMIT counts as one."""
+
+        def statement(connection, *_args) -> None:
+            callback()
+            if _psycopg_sends_begin_first(connection):
+                callback()
+
+        def transaction_end(connection, *_args) -> None:
+            if _transaction_open(connection):
+                callback()
+
+        for engine in {self.engine, self.read_engine, self.report_engine}:
+            event.listen(engine, "before_cursor_execute", statement)
             event.listen(engine, "commit", transaction_end)
             event.listen(engine, "rollback", transaction_end)
 

@@ -30,6 +30,9 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql import Update
 from sqlalchemy.sql.elements import TextClause
 
+from engine.store.deferred_begin import execute_after_begin
+from engine.store.deferred_begin import take_pending_begin
+
 Convert = Callable[[Any], Any]
 Statement = Select | Insert | Update | Delete | TextClause
 ReadStatement = Select | Insert  # one whose columns are known: a SELECT, or a write with RETURNING
@@ -144,9 +147,12 @@ def _on_driver_cursor(connection: Connection, sql: str, given: Any, many: bool, 
     driver connection, with SQLAlchemy's cursor events around it, then `fetch(cursor)`."""
     cursor = connection.connection.cursor()
     try:
+        with_begin = not many and take_pending_begin(connection)  # taken before the listeners see it
         if connection.dispatch.before_cursor_execute:
             connection.dispatch.before_cursor_execute(connection, cursor, sql, given, None, many)
-        if many:
+        if with_begin:
+            execute_after_begin(connection, cursor, sql, given)
+        elif many:
             cursor.executemany(sql, given)
         else:
             cursor.execute(sql, given)

@@ -1,0 +1,132 @@
+"""A transaction's BEGIN sent with its first statement on PostgreSQL (engine.store.deferred_begin):
+one network wait less per change, and still one transaction, all or nothing."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import Column
+from sqlalchemy import Integer
+from sqlalchemy import MetaData
+from sqlalchemy import String
+from sqlalchemy import Table
+from sqlalchemy import bindparam
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from engine.domain.errors import InvalidAction
+from engine.services import audit
+from engine.services import dossiers
+from engine.store.driver_writes import DriverWrite
+from engine.store.records import WorkItemRecord
+from tests.factories import RECEPTION
+from tests.factories import add_units
+from tests.factories import deploy_fixture
+
+pytestmark = pytest.mark.postgres
+
+_METADATA = MetaData()
+_NOTES = Table(
+    "deferred_begin_note", _METADATA, Column("id", Integer, primary_key=True), Column("body", String(40), unique=True)
+)
+_ADD = DriverWrite(insert(_NOTES).values(body=bindparam("body")).returning(_NOTES.c.id))
+OTHER_CLERK = type(RECEPTION)("mot_cua_2", RECEPTION.roles, RECEPTION.unit_code)
+
+
+@pytest.fixture
+def notes(postgres_runtime):
+    db = postgres_runtime.db
+    _METADATA.create_all(db.engine)
+    yield db
+    _METADATA.drop_all(db.engine)
+
+
+def _bodies(db) -> list[str]:
+    with db.read_session() as s:
+        return list(s.scalars(select(_NOTES.c.body).order_by(_NOTES.c.id)))
+
+
+def test_a_failing_write_after_the_first_statement_leaves_nothing_written(notes):
+    with pytest.raises(IntegrityError), notes.session() as s:
+        _ADD.returned(s.connection(), {"body": "một"})  # sent with the transaction's BEGIN
+        s.execute(insert(_NOTES).values(body="hai"))
+        s.execute(insert(_NOTES).values(body="một"))  # a unique violation: the change fails
+    assert _bodies(notes) == []
+
+
+def test_a_failing_first_statement_fails_alone_and_the_connection_serves_the_next_change(notes):
+    with notes.session() as s:
+        _ADD.returned(s.connection(), {"body": "một"})
+    with pytest.raises(IntegrityError), notes.session() as s:
+        _ADD.returned(s.connection(), {"body": "một"})  # fails in the BEGIN's own pipeline sync
+    with pytest.raises(RuntimeError), notes.session() as s:
+        _ADD.returned(s.connection(), {"body": "hai"})
+        raise RuntimeError("the change fails after its write")
+    with notes.session() as s:  # a statement SQLAlchemy runs itself, first: psycopg's own BEGIN
+        s.execute(insert(_NOTES).values(body="ba"))
+    assert _bodies(notes) == ["một", "ba"]
+
+
+def test_a_completion_waits_on_the_database_once_less_than_its_round_trips(postgres_runtime):
+    rt = postgres_runtime
+    add_units(rt)
+    definition = deploy_fixture(rt, "five_steps")
+    dossier = dossiers.start_dossier(
+        rt, definition_id=definition.id, unit_code="00070", applicant_name="A", actor=RECEPTION
+    )
+    item_id = _open_item_id(rt, dossier.id)
+    round_trips, waits = [], []
+    rt.db.on_round_trip(lambda: round_trips.append(1))
+    rt.db.on_wait(lambda: waits.append(1))
+
+    dossiers.complete_work_item(rt, item_id, RECEPTION, {})
+
+    # BEGIN rides with the step's read: the rows' statement and COMMIT wait on their own.
+    assert len(waits) == len(round_trips) - 1
+    with rt.db.read_session() as s:
+        assert audit.verify(s)[1] == []
+
+
+def test_of_two_claims_of_one_step_at_the_same_moment_exactly_one_wins(postgres_runtime):
+    rt = postgres_runtime
+    add_units(rt)
+    definition = deploy_fixture(rt, "five_steps")
+    dossier = dossiers.start_dossier(
+        rt, definition_id=definition.id, unit_code="00070", applicant_name="B", actor=RECEPTION
+    )
+    item_id = _open_item_id(rt, dossier.id)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def claim(actor) -> None:
+        barrier.wait()
+        try:
+            dossiers.claim_work_item(rt, item_id, actor)
+            outcomes.append(actor.username)
+        except InvalidAction as refused:
+            outcomes.append(str(refused))
+
+    threads = [threading.Thread(target=claim, args=(actor,)) for actor in (RECEPTION, OTHER_CLERK)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    winners = [outcome for outcome in outcomes if outcome in (RECEPTION.username, OTHER_CLERK.username)]
+    assert len(winners) == 1 and len(outcomes) == 2
+    winner = winners[0]
+    assert outcomes == [winner, f"already claimed by {winner}"] or outcomes == [f"already claimed by {winner}", winner]
+    with rt.db.read_session() as s:
+        assert s.get(WorkItemRecord, item_id).assignee == winner
+        assert audit.verify(s)[1] == []
+
+
+def _open_item_id(rt, dossier_id: int) -> int:
+    with rt.db.read_session() as s:
+        return s.scalar(
+            select(WorkItemRecord.id).where(
+                WorkItemRecord.dossier_id == dossier_id, WorkItemRecord.state.in_(("open", "claimed"))
+            )
+        )
