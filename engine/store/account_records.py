@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
 from typing import NamedTuple
 
@@ -17,11 +18,13 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
 
 from engine.store.base import Base
+from engine.store.deferred_begin import Rider
 from engine.store.driver_reads import DriverRead
 from engine.store.people_queries import ACCOUNT_COLUMNS
 from engine.store.people_queries import Account
@@ -115,6 +118,18 @@ def token_holder(connection: Connection, token: str, now: datetime) -> TokenHold
     its user is active, with that user and their unit's name: one statement."""
     row = _TOKEN_HOLDER.first(connection, {"digest": token_digest(token), "now": now})
     return TokenHolder(row.id, row.last_used_at, account_of(row)) if row is not None else None
+
+
+def token_holder_rider(
+    dialect: Dialect, token: str, now: datetime, heard: Callable[[TokenHolder | None], None]
+) -> Rider:
+    """`token_holder`'s read, to travel with the next transaction's BEGIN on this thread:
+    `heard` gets what it would have returned."""
+
+    def holder(row) -> None:
+        heard(TokenHolder(row.id, row.last_used_at, account_of(row)) if row is not None else None)
+
+    return _TOKEN_HOLDER.rider(dialect, {"digest": token_digest(token), "now": now}, holder)
 
 
 def mark_used(s: Session, token_id: int, now: datetime, not_since: datetime) -> None:

@@ -312,6 +312,8 @@ class Database:
         SQLite, where there is no network, each statement and COMMIT counts as one."""
 
         def statement(connection, *_args) -> None:
+            if deferred_begin.is_riding(connection):
+                return
             callback()
             if _psycopg_sends_begin_first(connection):
                 callback()

@@ -30,6 +30,7 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql import Update
 from sqlalchemy.sql.elements import TextClause
 
+from engine.store.deferred_begin import Rider
 from engine.store.deferred_begin import execute_after_begin
 from engine.store.deferred_begin import take_pending_begin
 
@@ -140,6 +141,17 @@ class DriverRead(DriverStatement):
         as a statement of its own (an autocommit lookup connection, or SQLite's autocommit)."""
         row = self._run(connection, parameters, lambda cursor: self._converted_first(connection, cursor))
         return None if row is None else self.row_type(*row)
+
+    def rider(self, dialect: Dialect, parameters: Mapping[str, Any], heard: Callable[[Any], None]) -> Rider:
+        """This read, to travel with the next transaction's BEGIN on this thread (engine.store.
+        deferred_begin): `heard(row)` gets its first row (None when there is none)."""
+        compiled = self._compiled(dialect)
+
+        def took(cursor) -> None:
+            row = cursor.fetchone()
+            heard(None if row is None else self.row_type(*compiled.converted(row)))
+
+        return Rider(compiled.sql, compiled.parameters(parameters), took)
 
 
 def _on_driver_cursor(connection: Connection, sql: str, given: Any, many: bool, fetch: Callable[[Any], T]) -> T:

@@ -1,7 +1,8 @@
 """Attack: a token keeps working after what it acts as has changed: revoked, its user locked, or
 their roles or unit taken away. Outcome: each change is honoured at the very next request, on
 SQLite and PostgreSQL, wherever the last use was recorded (the token's holder is read with every
-request, in one statement; nothing about it is kept between requests)."""
+request, in one statement; a claim's or completion's on PostgreSQL with the change's first
+statement, its account kept in memory only until that read says otherwise)."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from contextlib import contextmanager
 
 import marshmallow as ma
+from flask import current_app
 from flask import g
 from flask import jsonify
 from flask import request
@@ -28,6 +29,7 @@ from engine.domain.errors import PermissionDenied
 from engine.services import api_tokens
 from web.guards import DB_INT_MAX
 from web.refusals import localised
+from web.security import SUPERVISORS
 from web.security import SignedInUser
 from web.security import user_of
 from web.wiring import runtime
@@ -79,6 +81,9 @@ def api_blueprint(name: str, url_prefix: str, description: str, authenticate: bo
     blp = Blueprint(name, __name__, url_prefix=url_prefix, description=description)
     if authenticate:
         blp.before_request(_authenticate)
+        blp.after_request(_settle_token)
+        blp.teardown_request(_forget_token_check)  # even after an error no answer was made for
+        blp.register_error_handler(api_tokens.TokenChanged, _token_changed)
     blp.register_error_handler(ApiError, _api_error)
     blp.register_error_handler(FormError, _form_error)
     blp.register_error_handler(EngineError, _engine_error)
@@ -137,6 +142,7 @@ def fields_named(names: Mapping[str, str]) -> Iterator[None]:
 
 
 def _authenticate() -> None:
+    api_tokens.forget_unchecked()
     header = request.headers.get("Authorization")
     if header is not None:
         g.api_user = _token_user(header)
@@ -153,14 +159,58 @@ def _authenticate() -> None:
     raise _unauthorized("Cần mã truy cập: gửi tiêu đề Authorization: Bearer <mã>.")
 
 
-def _token_user(header: str) -> SignedInUser:
+def _token_user(header: str, *, fresh: bool = False) -> SignedInUser:
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized("Tiêu đề Authorization phải có dạng: Bearer <mã>.", error="invalid_request")
-    user = api_tokens.authenticate(runtime(), token.strip(), load=user_of)
+    checked = _checked_with_change if request.endpoint in CHANGES_CHECKING_THEIR_TOKEN and not fresh else None
+    user = api_tokens.authenticate(runtime(), token.strip(), load=user_of, checked_with_change=checked)
     if user is None:  # unknown, revoked, expired, or its user is no longer active: the same answer for all
-        raise _unauthorized("Mã truy cập không hợp lệ, đã hết hạn hoặc đã bị thu hồi.", error="invalid_token")
+        raise _invalid_token()
     return user
+
+
+#: The changes whose token may be answered from memory and checked with the change's first read
+#: (api_tokens.authenticate): the two every step goes through, which open their transaction
+#: before anything else.
+CHANGES_CHECKING_THEIR_TOKEN = frozenset({"api_work_items.claim", "api_work_items.complete"})
+
+
+def _checked_with_change(user: SignedInUser) -> bool:
+    """A supervisor's communes are read with the account, and a change's check reads only the
+    account: their tokens are looked up every time."""
+    return not user.roles & SUPERVISORS
+
+
+def _invalid_token() -> ApiError:
+    return _unauthorized("Mã truy cập không hợp lệ, đã hết hạn hoặc đã bị thu hồi.", error="invalid_token")
+
+
+def _token_changed(changed: api_tokens.TokenChanged):
+    """The token, checked with the change, was taken away (401, nothing written), or its account
+    changed meanwhile: the request is made again as the account now is."""
+    api_tokens.forget_unchecked()  # heard: its answer is this one
+    if changed.refused:
+        return current_app.make_response(_api_error(_invalid_token()))
+    view = current_app.view_functions[request.endpoint]
+    try:
+        g.api_user = _token_user(request.headers["Authorization"], fresh=True)
+        return current_app.make_response(view(**(request.view_args or {})))
+    except Exception as failed:  # noqa: BLE001 - answered by the app's handlers, as the first try's would be
+        return current_app.make_response(current_app.handle_user_exception(failed))
+
+
+def _forget_token_check(_error) -> None:
+    api_tokens.forget_unchecked()
+
+
+def _settle_token(response):
+    """A token answered from memory whose check did not travel with a change is checked now."""
+    try:
+        api_tokens.settle(runtime())
+    except api_tokens.TokenChanged as changed:
+        return _token_changed(changed)
+    return response
 
 
 def _unauthorized(message: str, error: str | None = None) -> ApiError:
