@@ -40,9 +40,11 @@ def test_a_sigtermed_worker_exits_within_seconds_and_leaves_no_lease(runtime, cl
         time.sleep(0.01)  # polling a real process's progress; no test clock is involved
     asked = time.monotonic()
     worker.send_signal(signal.SIGTERM)
-    assert worker.wait(timeout=10) == 0, (tmp_path / "worker.err").read_text()
+    assert worker.wait(timeout=30) == 0, (tmp_path / "worker.err").read_text()
     err.close()
-    assert time.monotonic() - asked < 5
+    # Seconds, not the item watchdog's 30 s nor the lease's two minutes: a loose bound, since a
+    # 2-core CI machine under load took 5.8 s to start, stop and exit the worker's interpreter.
+    assert time.monotonic() - asked < 20
     with runtime.db.read_session() as s:
         assert s.scalars(select(DossierRecord.id).where(DossierRecord.lease_owner.is_not(None))).all() == []
 
