@@ -238,7 +238,7 @@ def explain(db: Database, calls: dict) -> None:
         finally:
             event.remove(db.engine, "before_cursor_execute", capture)
         for statement, parameters in sent:
-            if not statement.lstrip().upper().startswith("SELECT"):
+            if not statement.lstrip().upper().startswith(("SELECT", "WITH")):
                 continue
             with db.engine.connect() as conn:
                 plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters).scalars().all()
