@@ -7,7 +7,7 @@ straight away (an integration working through its queue, nginx's pooled upstream
 paid all of that on every request. Here the thread that answered waits a moment for the next
 request on the same connection and serves it itself; only when none comes in time (or other
 connections are waiting for a thread) does the connection go back to the poller as before.
-A served /healthz costs a quarter less CPU so and answers sooner; on requests that work, the CPU
+A served /healthz costs a quarter less CPU and answers sooner; on requests that work, the CPU
 saved is below what benchmarks/http.py resolves (README, issue 14, branch http10).
 """
 
