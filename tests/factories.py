@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from sqlalchemy import MetaData
 
 from engine.domain.assignment import Actor
 from engine.services import definitions
 from engine.services.runtime import Runtime
+from engine.store.database import Database
 from engine.store.records import UnitRecord
 from engine.store.records import UserRecord
 
@@ -48,3 +53,13 @@ def add_units(rt: Runtime) -> None:
 def deploy_fixture(rt: Runtime, fixture: str, **kwargs):
     files = {f"{fixture}.bpmn": (BPMN_DIR / f"{fixture}.bpmn").read_bytes()}
     return definitions.deploy(rt, files, **kwargs)
+
+
+@contextmanager
+def scratch_tables(metadata: MetaData, db: Database) -> Iterator[Database]:
+    """`metadata`'s tables made on `db` for one test, and dropped after it whatever it did."""
+    metadata.create_all(db.engine)
+    try:
+        yield db
+    finally:
+        metadata.drop_all(db.engine)

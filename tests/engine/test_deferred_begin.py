@@ -27,6 +27,7 @@ from engine.store.records import WorkItemRecord
 from tests.factories import RECEPTION
 from tests.factories import add_units
 from tests.factories import deploy_fixture
+from tests.factories import scratch_tables
 
 pytestmark = pytest.mark.postgres
 
@@ -40,10 +41,8 @@ OTHER_CLERK = type(RECEPTION)("mot_cua_2", RECEPTION.roles, RECEPTION.unit_code)
 
 @pytest.fixture
 def notes(postgres_runtime):
-    db = postgres_runtime.db
-    _METADATA.create_all(db.engine)
-    yield db
-    _METADATA.drop_all(db.engine)
+    with scratch_tables(_METADATA, postgres_runtime.db) as db:
+        yield db
 
 
 def _bodies(db) -> list[str]:

@@ -22,6 +22,7 @@ from engine.store import database as database_module
 from engine.store.driver_writes import DriverWrite
 from engine.store.records import UTCDateTime
 from tests.conftest import vn
+from tests.factories import scratch_tables
 
 _METADATA = MetaData()
 _NOTES = Table(
@@ -40,9 +41,8 @@ _RENAME = DriverWrite(update(_NOTES).where(_NOTES.c.id == bindparam("pk")).value
 
 @pytest.fixture
 def notes(database):
-    _METADATA.create_all(database.engine)
-    yield database
-    _METADATA.drop_all(database.engine)
+    with scratch_tables(_METADATA, database) as db:
+        yield db
 
 
 def test_a_write_fills_constant_defaults_converts_types_and_is_counted(notes):
@@ -75,9 +75,7 @@ def test_a_write_that_fails_raises_sqlalchemys_error_and_rolls_back_with_its_cha
 def test_a_write_on_a_connection_the_server_dropped_fails_once_and_the_next_gets_a_new_one(
     postgres_runtime, monkeypatch
 ):
-    db = postgres_runtime.db
-    _METADATA.create_all(db.engine)
-    try:
+    with scratch_tables(_METADATA, postgres_runtime.db) as db:
         monkeypatch.setattr(database_module, "IDLE_BEFORE_PING_S", 3600.0)  # not idle long enough to be pinged
         with db.session() as s:
             s.connection()
@@ -94,5 +92,3 @@ def test_a_write_on_a_connection_the_server_dropped_fails_once_and_the_next_gets
         assert failed.value.connection_invalidated
         with db.session() as s:
             assert _ADD.returned(s.connection(), {"body": "kept", "at": None}) is not None
-    finally:
-        _METADATA.drop_all(db.engine)

@@ -20,6 +20,7 @@ from sqlalchemy.exc import StatementError
 
 from engine.store.records import UTCDateTime
 from tests.conftest import vn
+from tests.factories import scratch_tables
 
 _METADATA = MetaData()
 _EVENTS = Table("utc_datetime_event", _METADATA, Column("id", Integer, primary_key=True), Column("at", UTCDateTime()))
@@ -33,9 +34,8 @@ INSTANTS = [
 
 @pytest.fixture
 def events(database):
-    _METADATA.create_all(database.engine)
-    yield database
-    _METADATA.drop_all(database.engine)
+    with scratch_tables(_METADATA, database) as db:
+        yield db
 
 
 def test_an_instant_comes_back_as_the_same_instant_in_utc(events):
