@@ -145,6 +145,7 @@ def measured_turns(dossiers: int, batches: int = 1):
     server_url = os.environ.get("MOTCUA_BENCH_POSTGRES_URL") or os.environ.get("MOTCUA_TEST_POSTGRES_URL")
     with scratch_database(server_url) as database:
         token, definition_id = prepare(database.url)
+        statements = _statements_per_request(database.url, token, definition_id)
         client, meter = _served_in_process(database.url)
         driver = Driver(client, token, definition_id, UNIT, STEP_DATA)
         driver.run(min(WARM_UP_DOSSIERS, dossiers), lambda kind: None)
@@ -157,12 +158,14 @@ def measured_turns(dossiers: int, batches: int = 1):
         for _ in range(batches):
             if batches > 1:
                 sys.stdin.readline()
-            yield _one_batch(driver, meter, dossiers, lambda: _postgres_cpu(database.name)) | {"calls": calls}
+            figures = _one_batch(driver, meter, dossiers, lambda: _postgres_cpu(database.name))
+            for kind in KINDS:
+                figures[kind]["statements"] = statements[kind]
+            yield figures | {"calls": calls}
 
 
 def _one_batch(driver: Driver, meter: CpuMeter, dossiers: int, postgres_cpu) -> dict:
     meter.reset()
-    driver.statements = dict.fromkeys(KINDS, 0)
     postgres = {kind: 0.0 for kind in KINDS}
     marks = {"at": postgres_cpu()}
 
@@ -176,7 +179,6 @@ def _one_batch(driver: Driver, meter: CpuMeter, dossiers: int, postgres_cpu) -> 
         kind: {
             "server_us": round(meter.spent[kind] * 1e6 / counts[kind]),
             "postgres_us": round(postgres[kind] * 1e3 / counts[kind]),
-            "statements": round(driver.statements[kind] / counts[kind], 2),
         }
         for kind in KINDS
     }
@@ -227,15 +229,39 @@ class CpuMeter:
 
 
 def _served_in_process(url: str):
-    """The app as each `motcua serve` worker builds it (web.wsgi) for this database."""
-    os.environ.update(DATABASE_URL=url, MOTCUA_COUNT_SQL="1", MOTCUA_SECRET_KEY=uuid.uuid4().hex)
+    """The app as each `motcua serve` worker builds it (web.wsgi) for this database, without the
+    statement counter (production runs none; it costs Python calls on every statement)."""
+    os.environ.update(DATABASE_URL=url, MOTCUA_SECRET_KEY=uuid.uuid4().hex)
+    os.environ.pop("MOTCUA_COUNT_SQL", None)
     from web.wsgi import app
 
+    return _metered_client(app)
+
+
+def _metered_client(app):
     meter = CpuMeter(app.wsgi_app)
     app.wsgi_app = meter
     client = app.test_client()
     client.meter = meter
     return client, meter
+
+
+def _statements_per_request(url: str, token: str, definition_id: int) -> dict[str, float]:
+    """Round trips per request of each kind, counted by an app of their own (COUNT_SQL, answered
+    in a header) before the measured app exists."""
+    from benchmarks.http import STEP_DATA
+    from benchmarks.http import UNIT
+    from web.app import create_app
+    from web.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "COUNT_SQL": True, "SECRET_KEY": uuid.uuid4().hex})
+    driver = Driver(_metered_client(app)[0], token, definition_id, UNIT, STEP_DATA)
+    driver.run(WARM_UP_DOSSIERS, lambda kind: None)
+    driver.statements = dict.fromkeys(KINDS, 0)
+    counts = driver.run(COUNTED_DOSSIERS, lambda kind: None)
+    with app.app_context():
+        db.engine.dispose()
+    return {kind: round(driver.statements[kind] / counts[kind], 2) for kind in KINDS}
 
 
 class Driver:

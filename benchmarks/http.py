@@ -10,7 +10,10 @@ statements where several travel in one pipeline sync; code that does not count t
 alone, and its waits are its statements),
 the CPU the server and PostgreSQL spend per completion (from /proc: the gunicorn process tree
 and the PostgreSQL backends of this run's database, read between phases), and per request of
-each kind, the server's (gunicorn, Flask, the engine) and PostgreSQL's apart. The baseline,
+each kind, the server's (gunicorn, Flask, the engine) and PostgreSQL's apart. The statements
+and waits are counted by a server of their own, driven once before the measured ones: the
+counter costs Python calls on every statement (about 70 a request), which production does not
+run, so the CPU is measured on servers without it. The baseline,
 measured in the same run, is the engine's own complete-work-item in process on the same
 database: `ratio_http_vs_engine_cpu` says how much the web layer adds.
 
@@ -102,11 +105,12 @@ def main() -> None:
     with scratch_database(server_url) as database:
         token, definition_id = prepare(database.url)
         engine_cpu_ms = in_process_baseline(database, definition_id, max(5, dossier_count // 4))
+        counted = counting_run(database, None, (token, definition_id), dossier_count)
         with served(database) as server:
             warm_up(server, token, definition_id)
             runs = {}
             for threads in (1, 4):
-                runs[threads] = drive(server, token, definition_id, dossier_count, threads)
+                runs[threads] = drive(server, token, definition_id, dossier_count, threads) | counted
                 database.vacuum()
     report(runs, engine_cpu_ms, dossier_count)
 
@@ -116,6 +120,10 @@ def compare(server_url: str, baseline_src: Path, dossier_count: int, rounds: int
     that goes first alternates), so that the machine's load weighs on both alike."""
     with scratch_database(server_url) as base_db, scratch_database(server_url) as new_db:
         prepared = {"baseline": prepared_by(baseline_src, base_db.url), "current": prepare(new_db.url)}
+        counted = {
+            "baseline": counting_run(base_db, baseline_src, prepared["baseline"], dossier_count),
+            "current": counting_run(new_db, None, prepared["current"], dossier_count),
+        }
         with served(base_db, source=baseline_src) as base, served(new_db) as new:
             servers = {"baseline": base, "current": new}
             for side, server in servers.items():
@@ -126,7 +134,19 @@ def compare(server_url: str, baseline_src: Path, dossier_count: int, rounds: int
                     token, definition_id = prepared[side]
                     runs[side].append(drive(servers[side], token, definition_id, dossier_count, 1))
                     (base_db if side == "baseline" else new_db).vacuum()
-    report_comparison(runs, dossier_count, baseline_src)
+    report_comparison(runs, counted, dossier_count, baseline_src)
+
+
+def counting_run(
+    database: scratch_database, source: Path | None, prepared: tuple[str, int], dossier_count: int
+) -> dict[str, float]:
+    """The statements and network waits per request of each kind, from one client's run on a
+    server that counts them (its CPU, the counter's included, is not reported)."""
+    with served(database, source=source, count_sql=True) as server:
+        warm_up(server, *prepared)
+        run = drive(server, *prepared, dossier_count, 1)
+    database.vacuum()
+    return {key: run[key] for key in COUNTED_KEYS}
 
 
 def warm_up(server: served, token: str, definition_id: int) -> None:
@@ -232,18 +252,23 @@ def _open_item(db: Database, dossier_id: int):
 
 
 class served:
-    """`motcua serve --workers 2` on a free loopback port, counting its SQL statements; the code of
-    `source` when given (a checkout to compare with), else this one."""
+    """`motcua serve --workers 2` on a free loopback port, counting its SQL statements when
+    `count_sql` (a header per answer); the code of `source` when given (a checkout to compare
+    with), else this one."""
 
-    def __init__(self, database: scratch_database, source: Path | None = None):
+    def __init__(self, database: scratch_database, source: Path | None = None, count_sql: bool = False):
         self.database = database.name
         self.url = database.url
         self.source = source
+        self.count_sql = count_sql
 
     def __enter__(self) -> served:
         self.port = _free_port()
         self.instance = tempfile.mkdtemp(prefix="motcua-bench-http-")
-        env = {**os.environ, "DATABASE_URL": self.url, "MOTCUA_COUNT_SQL": "1", "MOTCUA_SECRET_KEY": uuid.uuid4().hex}
+        env = {**os.environ, "DATABASE_URL": self.url, "MOTCUA_SECRET_KEY": uuid.uuid4().hex}
+        env.pop("MOTCUA_COUNT_SQL", None)
+        if self.count_sql:
+            env["MOTCUA_COUNT_SQL"] = "1"
         if self.source is not None:  # found before this checkout's editable install
             env["PYTHONPATH"] = str(self.source)
         # The server's log goes to a file: a pipe nobody reads fills after ~64 KB of log lines and
@@ -386,7 +411,7 @@ def drive(server: served, token: str, definition_id: int, count: int, threads: i
     requests = len(starts) + len(completions) + len(claims)
     total = {part: sum(spent[part] for spent in cpu.values()) for part in ("server", "postgres")}
     counts = {"start": len(starts), "claim": len(claims), "complete": len(completions)}
-    return {
+    run = {
         "threads": threads,
         "dossiers": len(starts),
         "completions": len(completions),
@@ -396,12 +421,6 @@ def drive(server: served, token: str, definition_id: int, count: int, threads: i
         "complete_p95_ms": _pct(completions, 95),
         "start_p50_ms": _pct(starts, 50),
         "start_p95_ms": _pct(starts, 95),
-        "statements_per_start": _mean(starts, "statements"),
-        "statements_per_completion": _mean(completions, "statements"),
-        "statements_per_claim": _mean(claims, "statements"),
-        "waits_per_start": _mean(starts, "waits"),
-        "waits_per_completion": _mean(completions, "waits"),
-        "waits_per_claim": _mean(claims, "waits"),
         # The server's and PostgreSQL's CPU for the whole run, shared out over the completions
         # (starts and claims included: they are what a completion costs end to end here).
         "cpu_ms_per_completion": round((total["server"] + total["postgres"]) / len(completions), 2),
@@ -416,6 +435,11 @@ def drive(server: served, token: str, definition_id: int, count: int, threads: i
         "connections": sum(result["connects"] for result in results),
         "requests": requests,
     }
+    if server.count_sql:
+        for kind, samples in (("start", starts), ("completion", completions), ("claim", claims)):
+            run[f"statements_per_{kind}"] = _mean(samples, "statements")
+            run[f"waits_per_{kind}"] = _mean(samples, "waits")
+    return run
 
 
 def _one_client(
@@ -600,22 +624,28 @@ def _by_kind(run: dict) -> str:
     )
 
 
-def report_comparison(runs: dict[str, list[dict]], dossier_count: int, baseline_src: Path) -> None:
-    """Each side's turns, then the medians and the ratio of this code's figures to the baseline's."""
+def report_comparison(
+    runs: dict[str, list[dict]], counted: dict[str, dict[str, float]], dossier_count: int, baseline_src: Path
+) -> None:
+    """Each side's counts and turns, then the medians and the ratio of this code's figures to the
+    baseline's."""
+    for side, figures in counted.items():
+        print(
+            f"counted {side}: statements per completion {figures['statements_per_completion']}, per start "
+            f"{figures['statements_per_start']}, per claim {figures['statements_per_claim']}; network waits per "
+            f"completion {figures['waits_per_completion']}, per start {figures['waits_per_start']}, per claim "
+            f"{figures['waits_per_claim']}"
+        )
     for turn, (old, new) in enumerate(zip(runs["baseline"], runs["current"], strict=True)):
         for side, run in (("baseline", old), ("current", new)):
             print(
                 f"turn {turn + 1} {side}: {run['completions_per_s']} completions/s, "
-                f"{run['cpu_ms_per_completion']} ms CPU per completion, "
-                f"statements per completion {run['statements_per_completion']}, per start "
-                f"{run['statements_per_start']}, per claim {run['statements_per_claim']}; network waits per "
-                f"completion {run['waits_per_completion']}, per start {run['waits_per_start']}, per claim "
-                f"{run['waits_per_claim']}; {_by_kind(run)}"
+                f"{run['cpu_ms_per_completion']} ms CPU per completion; {_by_kind(run)}"
             )
-    medians = {side: _median_run(side_runs) for side, side_runs in runs.items()}
+    medians = {side: _median_run(side_runs) | counted[side] for side, side_runs in runs.items()}
     ratios = {
         key: round(medians["current"][key] / medians["baseline"][key], 3)
-        for key in _COMPARED
+        for key in (*_TIMED, *COUNTED_KEYS)
         if medians["baseline"][key]
     }
     print(
@@ -636,21 +666,21 @@ def report_comparison(runs: dict[str, list[dict]], dossier_count: int, baseline_
     )
 
 
-#: The figures compared run to run (medians of each side's turns, and their ratios).
-_COMPARED = (
-    "cpu_ms_per_completion",
+#: The timed figures compared run to run (medians of each side's turns, and their ratios).
+_TIMED = ("cpu_ms_per_completion", "completions_per_s")
+#: The counted ones (from each side's counting run).
+COUNTED_KEYS = (
     "statements_per_completion",
     "statements_per_start",
     "statements_per_claim",
     "waits_per_completion",
     "waits_per_start",
     "waits_per_claim",
-    "completions_per_s",
 )
 
 
 def _median_run(side_runs: list[dict]) -> dict:
-    figures = {key: round(statistics.median(run[key] for run in side_runs), 2) for key in _COMPARED}
+    figures = {key: round(statistics.median(run[key] for run in side_runs), 2) for key in _TIMED}
     figures["cpu_ms_by_kind"] = {
         kind: {
             part: round(statistics.median(run["cpu_ms_by_kind"][kind][part] for run in side_runs), 2)
