@@ -8,6 +8,7 @@ PostgreSQL refuses NUL in text and integers beyond 2^31-1 with errors that used 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 
@@ -25,6 +26,9 @@ from werkzeug.routing import IntegerConverter
 DB_INT_MAX = 2**31 - 1
 _STRING_LITERAL = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+#: The WSGI environment's key for a JSON body parsed here as webargs parses one (UTF-8 text), for
+#: the API's parser (web.api.base.GuardedJsonParser) to take instead of parsing it again.
+PARSED_JSON = "motcua.parsed_json"
 
 
 def db_int(text: str) -> int:
@@ -106,7 +110,19 @@ def _json_body(req: Request, config: Config):
     depth_limit = int(config["MAX_JSON_DEPTH"])
     if json_depth(raw) > depth_limit:
         raise InputRefused(gettext("Dữ liệu JSON lồng nhau quá %(limit)s cấp.", limit=depth_limit), None)
-    return req.get_json(silent=True)  # a body that is not JSON is the schema's to name
+    return _parsed_json(req, raw)
+
+
+def _parsed_json(req: Request, raw: bytes):
+    """The body as webargs parses one (UTF-8 text), left in the environment for it; else as Flask
+    reads it (UTF-16 and UTF-32 too, which webargs refuses with its own error, so the values are
+    checked here all the same); None for a body that is not JSON: the schema's to name."""
+    try:
+        parsed = json.loads(raw.decode("utf-8"))
+    except ValueError:  # not UTF-8 (UnicodeDecodeError is one), or no JSON in it
+        return req.get_json(silent=True)
+    req.environ[PARSED_JSON] = parsed
+    return parsed
 
 
 def json_depth(raw: bytes) -> int:

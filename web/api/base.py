@@ -18,6 +18,9 @@ from flask import request
 from flask_login import current_user
 from flask_smorest import Blueprint
 from flask_smorest import pagination
+from webargs.core import missing
+from webargs.flaskparser import FlaskParser
+from webargs.flaskparser import is_json_request
 from werkzeug.exceptions import HTTPException
 
 from configurator.forms import FormError
@@ -28,6 +31,7 @@ from engine.domain.errors import NotFound
 from engine.domain.errors import PermissionDenied
 from engine.services import api_tokens
 from web.guards import DB_INT_MAX
+from web.guards import PARSED_JSON
 from web.refusals import localised
 from web.security import SUPERVISORS
 from web.security import SignedInUser
@@ -76,9 +80,26 @@ _smorest_pagination_schema = pagination._pagination_parameters_schema_factory
 pagination._pagination_parameters_schema_factory = _bounded_pagination_schema
 
 
+class GuardedJsonParser(FlaskParser):
+    """webargs' parser, taking a JSON body that web.guards has parsed the way webargs parses one
+    (UTF-8 text) instead of parsing it a second time; any other body it parses itself, so that
+    its answer to a body it cannot read (not JSON, not UTF-8) stays its own."""
+
+    def _raw_load_json(self, req):
+        if is_json_request(req):
+            parsed = req.environ.get(PARSED_JSON, missing)
+            if parsed is not missing:
+                return parsed
+        return super()._raw_load_json(req)
+
+
+class ApiBlueprint(Blueprint):
+    ARGUMENTS_PARSER = GuardedJsonParser()
+
+
 def api_blueprint(name: str, url_prefix: str, description: str, authenticate: bool = True) -> Blueprint:
     """A blueprint of the API; `authenticate=False` for the citizen's routes, which prove otherwise."""
-    blp = Blueprint(name, __name__, url_prefix=url_prefix, description=description)
+    blp = ApiBlueprint(name, __name__, url_prefix=url_prefix, description=description)
     if authenticate:
         blp.before_request(_authenticate)
         blp.after_request(_settle_token)
