@@ -111,10 +111,11 @@ _RIDING_EVENTS = 16
 
 
 def _with_rows(session: Session, pending: list) -> tuple[list[dict], list[int]] | None:
-    """On PostgreSQL, link the events from the chain's head read with the step and queue them
-    to be written in the change's rows' statement (one round trip less), when their hashes can
-    be known before it: every step they name has its id, a new one the id its read reserved
-    (engine.store.repositories). The (rows, chain keys) queued, or None, nothing queued."""
+    """On PostgreSQL, link the events from the chain's head read with the step (or from nothing,
+    for the chain a start begins) and queue them to be written in the change's rows' statement
+    (one round trip less), when their hashes can be known before it: every step they name has
+    its id, a new one the id its read reserved (engine.store.repositories). The (rows, chain
+    keys) queued, or None, nothing queued."""
     if (
         session.connection().dialect.name != "postgresql"
         or len(pending) > _RIDING_EVENTS
@@ -129,7 +130,10 @@ def _with_rows(session: Session, pending: list) -> tuple[list[dict], list[int]] 
             return None
     rows = _rows(pending)
     keys = sorted({chain_key(row["dossier_id"]) for row in rows})
-    seen = audit_chains.seen_head_of_old_chain(session, keys)
+    if audit_chains.is_new_chain(session, keys):  # a start's: nobody else can have written it
+        audit_chains.start_with_rows(session, _link(rows, {keys[0]: ChainHead()}), rows)
+        return rows, keys
+    seen = audit_chains.seen_heads(session, keys)
     if seen is None:
         return None
     audit_chains.append_with_rows(session, seen, _link(rows, seen), rows)

@@ -67,13 +67,6 @@ def seen_heads(session: Session, keys: list[int]) -> dict[int, ChainHead] | None
     return {keys[0]: seen[keys[0]]}
 
 
-def seen_head_of_old_chain(session: Session, keys: list[int]) -> dict[int, ChainHead] | None:
-    """`seen_heads`, but None (and nothing used) when the one chain is new in this transaction."""
-    if len(keys) == 1 and keys[0] in session.info.get(_NEW_KEY, ()):
-        return None
-    return seen_heads(session, keys)
-
-
 _NEW_KEY = "motcua_audit_new_chains"
 
 
@@ -143,6 +136,16 @@ def append_with_rows(
     change_rows.with_rows(session, _insert_after(len(events)), _params({}, events, _APART), told=_telling(session))
 
 
+def start_with_rows(session: Session, head: dict[int, ChainHead], events: list[dict]) -> None:
+    """`start_chain` queued to run in the change's rows' statement, as `append_with_rows`: the new
+    chain's head goes in, then its first events; `appended_with_rows` then says whether they did."""
+    [(key, moved)] = head.items()
+    params = {"audit_key": key, "audit_new_hash": moved.last_hash, "audit_new_length": moved.length}
+    session.info[_APPENDED_KEY] = False
+    change_rows.with_rows(session, _insert_new_head_after, params)
+    change_rows.with_rows(session, _insert_after(len(events)), _params({}, events, _APART), told=_telling(session))
+
+
 def appended_with_rows(session: Session) -> bool:
     """Whether the events `append_with_rows` queued were written (used once)."""
     return bool(session.info.pop(_APPENDED_KEY, False))
@@ -165,6 +168,14 @@ def _move_seen_head_after(after: str | None) -> TextClause:
     return text(
         "UPDATE audit_chain SET last_hash = :audit_new_hash, length = :audit_new_length "
         f"WHERE chain_key = :audit_key AND length = :audit_seen_length{after_rows} RETURNING chain_key"
+    )
+
+
+def _insert_new_head_after(after: str | None) -> TextClause:
+    after_rows = f" WHERE EXISTS (SELECT FROM {after})" if after is not None else ""
+    return text(
+        "INSERT INTO audit_chain (chain_key, last_hash, length) "
+        f"SELECT :audit_key, :audit_new_hash, :audit_new_length{after_rows} RETURNING chain_key"
     )
 
 

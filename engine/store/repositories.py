@@ -86,13 +86,15 @@ _OPEN_ITEMS = select(WorkItemRecord).where(
 # entry's code and name, and the portal settings of the unit's province (its status is sent there).
 # Plain columns on the driver's cursor, built into the session's objects (engine.store.loaded_rows)
 # as the step's read is: the ORM's read of its four entities cost a fifth of a start's Python.
+#: The id of a step the change will most likely create, taken from work_item's sequence (PostgreSQL).
+_RESERVED_STEP_ID = literal_column("nextval('work_item_id_seq')").label("n0")
 _DEFINITION_SHAPE = LoadedShape.of(ProcessDefinitionRecord)
 _START_UNIT_SHAPE = LoadedShape.of(UnitRecord)
 _VARIANT_SHAPE = LoadedShape.of(VariantRecord)
 _START_SETTING_SHAPE = LoadedShape.of(PortalSettingRecord)
 _definitions, _units, _variants = ProcessDefinitionRecord.__table__.c, UnitRecord.__table__.c, VariantRecord.__table__.c
 _procedures = ProcedureRecord.__table__.c
-_START_ROW = DriverRead(
+_START_SELECT = (
     select(
         *_DEFINITION_SHAPE.columns("t"),
         *_START_UNIT_SHAPE.columns("u"),
@@ -114,6 +116,10 @@ _START_ROW = DriverRead(
     )
     .where(_definitions.id == bindparam("definition_id"))
 )
+_START_ROW = DriverRead(_START_SELECT)
+# On PostgreSQL, as a completion's read (_STEP_ROW_RESERVING): the id of the first step, which the
+# start's audit events name, so that they ride in the rows' statement.
+_START_ROW_RESERVING = DriverRead(_START_SELECT.add_columns(_RESERVED_STEP_ID))
 
 
 @dataclass(frozen=True)
@@ -130,16 +136,21 @@ class StartRows:
 def start_rows(session: Session, definition_id: int, unit_code: str) -> StartRows | None:
     """What a start in `unit_code` on template version `definition_id` reads; None when the
     version is unknown. The unit's portal settings are kept for the rest of the transaction."""
-    row = _START_ROW.first(session.connection(), {"definition_id": definition_id, "unit_code": unit_code})
+    connection = session.connection()
+    reserving = connection.dialect.name == "postgresql"
+    read = _START_ROW_RESERVING if reserving else _START_ROW
+    row = read.first(connection, {"definition_id": definition_id, "unit_code": unit_code})
     if row is None:
         return None
+    if reserving:
+        change_rows.reserve_step_id(session, row[-1])
     shapes = (_DEFINITION_SHAPE, _START_UNIT_SHAPE, _VARIANT_SHAPE)
     definition, unit, variant = (
         shape.loaded(session, part) for shape, part in zip(shapes, _parts(row, shapes), strict=True)
     )
     at = sum(len(shape.keys) for shape in shapes)
     retired_code, retired_name = row[at], row[at + 1]
-    setting = _START_SETTING_SHAPE.loaded(session, row[at + 2 :])
+    setting = _START_SETTING_SHAPE.loaded(session, row[at + 2 : at + 2 + len(_START_SETTING_SHAPE.keys)])
     if unit is not None:
         portal_records.remember_unit_setting(session, unit, setting)
     return StartRows(definition, unit, variant, None if retired_name is None else (retired_code, retired_name))
@@ -189,7 +200,7 @@ _STEP_ROW = DriverRead(_STEP_SELECT)
 # On PostgreSQL the read also takes the id of the step the change will most likely create (a
 # completion hands over to one next step): its audit events, whose hashes cover that id, can then
 # be linked before the rows are written and ride in their statement (engine.services.audit).
-_STEP_ROW_RESERVING = DriverRead(_STEP_SELECT.add_columns(literal_column("nextval('work_item_id_seq')").label("n0")))
+_STEP_ROW_RESERVING = DriverRead(_STEP_SELECT.add_columns(_RESERVED_STEP_ID))
 
 
 def _step_row(session: Session, work_item_id: int):

@@ -23,6 +23,8 @@ from engine.services import audit
 from engine.services import dossiers
 from engine.store import deferred_begin
 from engine.store.driver_writes import DriverWrite
+from engine.store.records import AuditEventRecord
+from engine.store.records import DossierRecord
 from engine.store.records import WorkItemRecord
 from tests.factories import RECEPTION
 from tests.factories import add_units
@@ -110,6 +112,60 @@ def test_a_completion_with_its_kept_tokens_lookup_waits_twice_less(postgres_runt
     assert len(waits) == len(round_trips) - (2 if token_kept else 0)
     with rt.db.read_session() as s:
         assert audit.verify(s)[1] == []
+
+
+@pytest.fixture
+def five_steps(postgres_runtime) -> int:
+    add_units(postgres_runtime)
+    return deploy_fixture(postgres_runtime, "five_steps").id
+
+
+def _start(rt, definition_id: int):
+    return dossiers.start_dossier(
+        rt, definition_id=definition_id, unit_code="00070", applicant_name="A", actor=RECEPTION
+    )
+
+
+def test_a_start_with_its_kept_tokens_lookup_waits_four_times_with_its_events_in_its_rows(postgres_runtime, five_steps):
+    rt = postgres_runtime
+    _, token = api_tokens.issue(rt, username=RECEPTION.username, name="Cổng DVC")
+    api_tokens.authenticate(rt, token, checked_with_change=lambda _account: True)  # looked up: kept
+    _start(rt, five_steps)  # the unit's calendar read once, kept for the next starts
+    waits: list[int] = []
+    rt.db.on_wait(lambda: waits.append(1))
+
+    api_tokens.authenticate(rt, token, checked_with_change=lambda _account: True)
+    dossier = _start(rt, five_steps)
+    api_tokens.settle(rt)
+
+    # The lookup and BEGIN with the template's read; the dossier's row; the first step's row with
+    # the audit chain's head and events; COMMIT (the day's number goes on a connection of its own).
+    assert len(waits) == 4
+    with rt.db.read_session() as s:
+        [step_id] = s.scalars(select(WorkItemRecord.id).where(WorkItemRecord.dossier_id == dossier.id))
+        events = s.execute(
+            select(AuditEventRecord.action, AuditEventRecord.work_item_id).where(
+                AuditEventRecord.dossier_id == dossier.id
+            )
+        ).all()
+        assert ("start", None) in events and any(item == step_id for _action, item in events)
+        assert audit.verify(s, dossier.code) == (1, [])
+
+
+def test_a_start_whose_kept_token_was_revoked_meanwhile_writes_nothing(postgres_runtime, five_steps):
+    rt = postgres_runtime
+    record, token = api_tokens.issue(rt, username=RECEPTION.username, name="Cổng DVC")
+    api_tokens.authenticate(rt, token, checked_with_change=lambda _account: True)  # looked up: kept
+    api_tokens.revoke(rt, record.id)
+
+    assert api_tokens.authenticate(rt, token, checked_with_change=lambda _account: True) is not None  # from memory
+    with pytest.raises(api_tokens.TokenChanged) as changed:
+        _start(rt, five_steps)
+
+    assert changed.value.refused
+    api_tokens.forget_unchecked()  # what the request's end does
+    with rt.db.read_session() as s:
+        assert s.scalars(select(DossierRecord.id)).all() == []
 
 
 def test_of_two_claims_of_one_step_at_the_same_moment_exactly_one_wins(postgres_runtime, open_step):
