@@ -299,7 +299,8 @@ class Driver:
 
     def _call(self, kind: str, path: str, body: dict | None) -> dict:
         self.client.meter.kind = kind
-        response = self.client.post(path, json=body, headers=self.headers)
+        # The content type on every request, a claim's empty body too, as http.py's client sends it.
+        response = self.client.post(path, json=body, headers=self.headers, content_type="application/json")
         if response.status_code not in (200, 201):
             raise SystemExit(
                 f"unexpected HTTP {response.status_code} for {path}: {response.get_data(as_text=True)[:500]}"

@@ -107,6 +107,8 @@ def _texts(req: Request, config: Config) -> Iterator[tuple[str, str]]:
 
 def _json_body(req: Request, config: Config):
     raw = req.get_data(cache=True)
+    if not raw:  # a POST with no body (a claim) whose client names JSON all the same: nothing in it
+        return None
     depth_limit = int(config["MAX_JSON_DEPTH"])
     if json_depth(raw) > depth_limit:
         raise InputRefused(gettext("Dữ liệu JSON lồng nhau quá %(limit)s cấp.", limit=depth_limit), None)

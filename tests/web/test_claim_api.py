@@ -80,6 +80,15 @@ def test_a_claim_answers_the_step_as_claimed(client, web_rt, tokens, review):
     assert same_instants(listed, answer)
 
 
+def test_a_claim_whose_client_names_json_without_a_body_is_a_claim(client, web_rt, tokens, review):
+    """Some clients send `Content-Type: application/json` on every request, a claim's empty body too."""
+    claimed = client.post(
+        f"/api/v1/work-items/{review['id']}/claim", headers=tokens("chuyen_vien_1"), content_type="application/json"
+    )
+    assert claimed.status_code == 200 and claimed.json["assignee"] == "chuyen_vien_1"
+    assert written(web_rt, review["id"])[:2] == ("chuyen_vien_1", "claimed")
+
+
 @pytest.mark.parametrize(
     ("who", "status", "words"),
     [

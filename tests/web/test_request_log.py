@@ -59,3 +59,22 @@ def test_the_worker_logs_a_delivery_with_the_request_that_queued_it(web_rt, json
 def test_spiffworkflow_task_chatter_is_off_by_default(json_lines):
     logging.getLogger("spiff.task").info("task changed state")
     assert [line for line in json_lines() if line["logger"].startswith("spiff")] == []
+
+
+def test_the_formats_write_none_of_the_fields_left_unfilled_and_lines_stay_whole():
+    """`configure` has the logging module skip the caller's frame, the thread's and the process's
+    names: no format of ours may name them (they would read "(unknown file)" or None)."""
+    for unfilled in logs.UNFILLED_FIELDS:
+        assert f"%({unfilled})" not in logs.TEXT_FORMAT and f"%({unfilled})" not in logs.JSON_FIELDS
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    stream = io.StringIO()
+    try:
+        logs.configure("INFO", as_json=False, stream=stream)
+        with logs.bound(request="req-5151abcd", username="mot_cua_1", unit_code="00070"):
+            logging.getLogger("motcua.access").info("%s %s %s", "POST", "/api/v1/dossiers", 201)
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    line = stream.getvalue()
+    assert line.endswith(" INFO motcua.access [req-5151abcd mot_cua_1@00070] POST /api/v1/dossiers 201\n")
