@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from collections.abc import Sequence
+from typing import Any
 from typing import cast
 
 from sqlalchemy import Table
@@ -75,6 +76,15 @@ def reserve_step_id(session: Session, step_id: int) -> None:
     session.info[_RESERVED_KEY] = step_id
 
 
+_RESERVED_DOSSIER_KEY = "motcua_reserved_dossier_id"
+_NEW_DOSSIER_KEY = "motcua_new_dossier"
+
+
+def reserve_dossier_id(session: Session, dossier_id: int) -> None:
+    """Note an id taken from dossier's sequence for the dossier this change starts (PostgreSQL)."""
+    session.info[_RESERVED_DOSSIER_KEY] = dossier_id
+
+
 def new_steps(session: Session) -> list[WorkItemRecord]:
     """The steps this change created of dossiers already stored, which `write` inserts, in the
     order they were created."""
@@ -95,10 +105,22 @@ def give_reserved_id(session: Session, step: WorkItemRecord) -> bool:
 def writes_rows_alone(session: Session) -> bool:
     """Whether `write` has a dossier or step to update (its upserts then ride in that statement)
     and leaves the session's flush nothing to write after it."""
-    if session.deleted or any(not isinstance(obj, WorkItemRecord) or obj.dossier_id is None for obj in session.new):
+    dossier = _new_dossier(session)
+    if session.deleted or any(
+        obj is not dossier and (not isinstance(obj, WorkItemRecord) or obj.dossier_id is None) for obj in session.new
+    ):
         return False
     dirty = session.dirty
-    return all(isinstance(obj, _WRITTEN) for obj in dirty) and any(_was_set(obj) for obj in dirty)
+    return all(isinstance(obj, _WRITTEN) for obj in dirty) and (
+        dossier is not None or any(_was_set(obj) for obj in dirty)
+    )
+
+
+def _new_dossier(session: Session) -> DossierRecord | None:
+    """The dossier `insert_new` left for `write` to insert, while it is still to be inserted (a
+    flush of the ORM's own may have inserted it first)."""
+    dossier = session.info.get(_NEW_DOSSIER_KEY)
+    return dossier if dossier is not None and inspect(dossier).pending else None
 
 
 def write_now(session: Session, kind: str) -> None:
@@ -131,21 +153,26 @@ def write(session: Session) -> None:
     writes the rest."""
     changed = [obj for obj in session.dirty if isinstance(obj, _WRITTEN)]
     added = new_steps(session)
+    dossier = _new_dossier(session)
+    session.info.pop(_NEW_DOSSIER_KEY, None)
+    new_dossiers = [] if dossier is None else [(dossier, _dossier_columns(dossier))]
     # The unit of work's order: dossiers, then steps, each by id (concurrent changes lock alike).
     changed.sort(key=lambda obj: (isinstance(obj, WorkItemRecord), obj.id))
     # A row with a column set moves its version even when no value changed (what was written before).
     updates = [(obj, _changed_columns(obj)) for obj in changed if _was_set(obj)]
     upserts: list[Upsert] = session.info.pop(_WITH_ROWS_KEY, [])
-    if not updates and not added:
+    if not updates and not added and not new_dossiers:
         if upserts:
             _run_alone(session.connection(), upserts)
         return
     portal_changes.collect(session)  # what the portal must hear of, read from the history written here
     inserts = [(item, _given(item) + tuple(key for key in _INSERTED if key in item.__dict__)) for item in added]
     connection = session.connection()
-    if connection.dialect.name == "postgresql" and len(updates) + len(inserts) + len(upserts) > 1:
-        new_ids = _write_at_once(connection, updates, inserts, upserts)
+    if connection.dialect.name == "postgresql" and len(new_dossiers) + len(updates) + len(inserts) + len(upserts) > 1:
+        new_ids = _write_at_once(connection, new_dossiers, updates, inserts, upserts)
     else:
+        for dossier, columns in new_dossiers:
+            _new_row_of(DossierRecord, columns).run(connection, _dossier_params(dossier, columns))
         for obj, columns in updates:
             if _update_of(type(obj), columns).run(connection, _update_params(obj, columns)) != 1:
                 raise _lost_race()
@@ -154,7 +181,11 @@ def write(session: Session) -> None:
             for item, columns in inserts
         ]
         _run_alone(connection, upserts)
-    written: list[tuple[object, dict[str, object]]] = [(obj, {"version": obj.version + 1}) for obj, _columns in updates]
+    written: list[tuple[object, dict[str, object]]] = [
+        (obj, {**dict(_left_to_defaults(columns, DossierRecord)), "id": obj.id, "version": 1})
+        for obj, columns in new_dossiers
+    ]
+    written += [(obj, {"version": obj.version + 1}) for obj, _columns in updates]
     written += [
         (item, {**dict(_left_to_defaults(columns)), "id": item_id, "version": 1})
         for (item, columns), item_id in zip(inserts, new_ids, strict=True)
@@ -166,13 +197,53 @@ def insert_new(session: Session, obj: DossierRecord) -> None:
     """Insert a new dossier's row on the driver's cursor, as the session's flush would (its id
     returned, the object persistent, a column left to a default loaded when asked): the ORM's
     unit of work for this one row cost more Python than the rest of a start's writes together.
-    The object must have been added to the session (its cascades run there)."""
+    The object must have been added to the session (its cascades run there).
+
+    On PostgreSQL, with an id reserved by the change's first read (`reserve_dossier_id`), the row
+    is not written here: the object takes that id and `write` inserts it, as it stands then, first
+    in the change's rows' statement (one round trip less)."""
+    reserved = session.info.pop(_RESERVED_DOSSIER_KEY, None)
+    if reserved is not None:
+        obj.id = reserved
+        session.info[_NEW_DOSSIER_KEY] = obj
+        return
+    _insert_dossier(session, obj)
+
+
+def _insert_dossier(session: Session, obj: DossierRecord) -> None:
     portal_changes.collect(session)  # a new dossier: the portal hears of it at the commit
-    columns = tuple(key for key in _INSERTED_OF[DossierRecord] if key in obj.__dict__)
-    params = {key: obj.__dict__[key] for key in columns}
-    params["version"] = 1
-    new_id = _new_id(_new_row_of(DossierRecord, columns).returned(session.connection(), params))
+    columns = tuple(key for key in ("id", *_INSERTED_OF[DossierRecord]) if key in obj.__dict__)
+    new_id = _new_id(_new_row_of(DossierRecord, columns).returned(session.connection(), _dossier_params(obj, columns)))
     _mark_written(session, [(obj, {**dict(_left_to_defaults(columns, DossierRecord)), "id": new_id, "version": 1})])
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _write_new_dossier_first(orm_execute_state) -> None:
+    """A statement the session runs itself while a new dossier waits for the rows' statement (a
+    message queued for its applicant, say) may name it: the dossier's row goes in first, as it
+    stands, and the rows' statement then updates it like any other."""
+    session = orm_execute_state.session
+    dossier = _new_dossier(session)
+    if dossier is not None:
+        session.info.pop(_NEW_DOSSIER_KEY)
+        _insert_dossier(session, dossier)
+
+
+def _dossier_columns(obj: DossierRecord) -> tuple[str, ...]:
+    """The columns a new dossier's INSERT names: those given, its reserved id among them, and those
+    left to a Python-side default, given it here as the ORM's flush would (inside the rows' one
+    statement SQLAlchemy keeps only the last INSERT's defaults to fill in)."""
+    for column in _TABLES[DossierRecord].columns:
+        default: Any = column.default
+        if column.key not in obj.__dict__ and default is not None and column.key not in ("id", "version"):
+            setattr(obj, column.key, default.arg if default.is_scalar else default.arg(None))
+    return tuple(key for key in ("id", *_INSERTED_OF[DossierRecord]) if key in obj.__dict__)
+
+
+def _dossier_params(obj: DossierRecord, columns: tuple[str, ...], suffix: str = "") -> dict:
+    params = {f"{key}{suffix}": obj.__dict__[key] for key in columns}
+    params[f"version{suffix}"] = 1
+    return params
 
 
 @functools.lru_cache(maxsize=16)
@@ -224,24 +295,28 @@ def _lost_race() -> LostRace:
     return LostRace("someone else changed this dossier at the same moment; reload and try again")
 
 
-def _write_at_once(connection, updates: list, inserts: list, upserts: list[Upsert]) -> list[int]:
+def _write_at_once(connection, new_dossiers: list, updates: list, inserts: list, upserts: list[Upsert]) -> list[int]:
     """PostgreSQL: every row of the change in one statement (data-modifying WITHs), one round
-    trip instead of one per row, its upserts last. Each UPDATE still checks its row's version:
-    when one missed, the others' writes are rolled back with the change (LostRace)."""
+    trip instead of one per row, a new dossier first, its upserts last. Each UPDATE still checks
+    its row's version: when one missed, the others' writes are rolled back with the change (LostRace)."""
     shape = (
         tuple((type(obj), columns) for obj, columns in updates),
         tuple(columns for _item, columns in inserts),
         tuple(statement for statement, _params, _kind, _told in upserts),
+        tuple(columns for _obj, columns in new_dossiers),
     )
     params: dict = {}
     for _statement, upsert_params, _kind, _told in upserts:
         params.update(upsert_params)
+    for n, (obj, columns) in enumerate(new_dossiers):
+        params.update(_dossier_params(obj, columns, f"_d{n}"))
     for n, (obj, columns) in enumerate(updates):
         params.update(_update_params(obj, columns, f"_u{n}"))
     for n, (item, columns) in enumerate(inserts):
         params.update(_insert_params(item, columns, f"_i{n}"))
     row = _at_once(shape).returned(connection, params)
     assert row is not None  # a SELECT of aggregates and scalar subqueries: always one row
+    row = row[len(new_dossiers) :]  # the new dossiers' ids: the ones given
     ids = row[len(updates) : len(updates) + len(inserts)]
     if any(found != 1 for found in row[: len(updates)]) or None in ids:
         raise _lost_race()
@@ -291,13 +366,24 @@ def _at_once(shape: tuple) -> DriverWrite:
     writes nothing, as with separate statements (a new step's INSERT would otherwise meet the
     other change's same step as a unique violation, and two rows locked in another order than
     the other change's could deadlock)."""
-    ctes: list = []
+    dossiers = _TABLES[DossierRecord]
+    ctes: list = [
+        insert(dossiers)
+        .from_select(
+            (*columns, "version"),
+            select(*(bindparam(f"{key}_d{n}", type_=dossiers.c[key].type) for key in (*columns, "version"))),
+        )
+        .returning(dossiers.c.id)
+        .cte(f"started_{n}")
+        for n, columns in enumerate(shape[3])
+    ]
+    started = list(ctes)
     for n, (record, columns) in enumerate(shape[0]):
         statement = _update_statement(record, columns, f"_u{n}")
         if ctes:
             statement = statement.where(exists(select(ctes[-1].c.id)))
         ctes.append(statement.returning(_TABLES[record].c.id).cte(f"updated_{n}"))
-    updated = list(ctes)
+    updated = ctes[len(started) :]
     table = _STEPS
     for n, columns in enumerate(shape[1]):
         keys = (*columns, "version")
@@ -306,14 +392,15 @@ def _at_once(shape: tuple) -> DriverWrite:
             row = row.where(exists(select(ctes[-1].c.id)))
         ctes.append(insert(table).from_select(keys, row).returning(table.c.id).cte(f"inserted_{n}"))
     counts = [select(func.count()).select_from(cte).scalar_subquery() for cte in updated]
-    ids = [select(cte.c.id).scalar_subquery() for cte in ctes[len(updated) :]]
+    ids = [select(cte.c.id).scalar_subquery() for cte in ctes[len(started) + len(updated) :]]
+    dossier_ids = [select(cte.c.id).scalar_subquery() for cte in started]
     # The upserts after the rows, each after the one before: the order of separate statements.
     upserts: list = []
     for n, statement in enumerate(shape[2]):
         after = upserts[-1].name if upserts else ctes[-1].name
         upserts.append(statement(after).columns().cte(f"upserted_{n}"))
     wrote = [exists(select(text("1")).select_from(cte)) for cte in upserts]
-    return DriverWrite(select(*counts, *ids, *wrote).add_cte(*ctes, *upserts))
+    return DriverWrite(select(*dossier_ids, *counts, *ids, *wrote).add_cte(*ctes, *upserts))
 
 
 @functools.lru_cache(maxsize=64)

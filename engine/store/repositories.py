@@ -117,9 +117,12 @@ _START_SELECT = (
     .where(_definitions.id == bindparam("definition_id"))
 )
 _START_ROW = DriverRead(_START_SELECT)
-# On PostgreSQL, as a completion's read (_STEP_ROW_RESERVING): the id of the first step, which the
-# start's audit events name, so that they ride in the rows' statement.
-_START_ROW_RESERVING = DriverRead(_START_SELECT.add_columns(_RESERVED_STEP_ID))
+# On PostgreSQL, as a completion's read (_STEP_ROW_RESERVING): the ids of the new dossier and of its
+# first step, which the start's audit events name, so that the dossier's row and the events ride
+# in the rows' statement (engine.store.change_rows.insert_new, engine.services.audit).
+_START_ROW_RESERVING = DriverRead(
+    _START_SELECT.add_columns(_RESERVED_STEP_ID, literal_column("nextval('dossier_id_seq')").label("n1"))
+)
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,8 @@ def start_rows(session: Session, definition_id: int, unit_code: str) -> StartRow
     if row is None:
         return None
     if reserving:
-        change_rows.reserve_step_id(session, row[-1])
+        change_rows.reserve_step_id(session, row[-2])
+        change_rows.reserve_dossier_id(session, row[-1])
     shapes = (_DEFINITION_SHAPE, _START_UNIT_SHAPE, _VARIANT_SHAPE)
     definition, unit, variant = (
         shape.loaded(session, part) for shape, part in zip(shapes, _parts(row, shapes), strict=True)

@@ -127,7 +127,9 @@ def _start(rt, definition_id: int):
     )
 
 
-def test_a_start_with_its_kept_tokens_lookup_waits_four_times_with_its_events_in_its_rows(postgres_runtime, five_steps):
+def test_a_start_with_its_kept_tokens_lookup_waits_three_times_with_its_events_in_its_rows(
+    postgres_runtime, five_steps
+):
     rt = postgres_runtime
     _, token = api_tokens.issue(rt, username=RECEPTION.username, name="Cổng DVC")
     api_tokens.authenticate(rt, token, checked_with_change=lambda _account: True)  # looked up: kept
@@ -139,9 +141,9 @@ def test_a_start_with_its_kept_tokens_lookup_waits_four_times_with_its_events_in
     dossier = _start(rt, five_steps)
     api_tokens.settle(rt)
 
-    # The lookup and BEGIN with the template's read; the dossier's row; the first step's row with
-    # the audit chain's head and events; COMMIT (the day's number goes on a connection of its own).
-    assert len(waits) == 4
+    # The lookup and BEGIN with the template's read; the dossier's row with its first step's, the
+    # audit chain's head and events; COMMIT (the day's number goes on a connection of its own).
+    assert len(waits) == 3
     with rt.db.read_session() as s:
         [step_id] = s.scalars(select(WorkItemRecord.id).where(WorkItemRecord.dossier_id == dossier.id))
         events = s.execute(
