@@ -19,7 +19,6 @@ from typing import cast
 
 from sqlalchemy import Table
 from sqlalchemy import bindparam
-from sqlalchemy import exists
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.engine import Connection
@@ -74,6 +73,10 @@ class Claim(NamedTuple):
     head: tuple[str, int] | None
 
 
+def _dossier(column):
+    return select(column).where(_DOSSIER.c.id == _ITEM.c.dossier_id).scalar_subquery()
+
+
 def _head(column):
     return select(column).where(_HEADS.c.chain_key == _ITEM.c.dossier_id).scalar_subquery()
 
@@ -87,10 +90,10 @@ _GUARDED_CLAIM = DriverWrite(
         _ITEM.c.assignee.is_(None),
         _ITEM.c.state == WorkItemState.OPEN.value,
         _ITEM.c.due_at.is_not(None),  # a step whose deadline starts at its claim: set the long way
-        exists().where(
-            _DOSSIER.c.id == _ITEM.c.dossier_id,
-            _DOSSIER.c.run_state == RunState.RUNNING.value,
-        ),
+        # Its dossier's state read by its key: written as EXISTS, PostgreSQL made it a semi-join
+        # and, without statistics (no ANALYZE yet), scanned every running dossier's entry of the
+        # open-appointment index for the one it needed.
+        _dossier(_DOSSIER.c.run_state) == RunState.RUNNING.value,
     )
     .values(
         assignee=bindparam("username"),
@@ -100,7 +103,7 @@ _GUARDED_CLAIM = DriverWrite(
     )
     .returning(
         *_RETURNED,
-        select(_DOSSIER.c.code).where(_DOSSIER.c.id == _ITEM.c.dossier_id).scalar_subquery().label("dossier_code"),
+        _dossier(_DOSSIER.c.code).label("dossier_code"),
         _head(_HEADS.c.last_hash).label("head_hash"),
         _head(_HEADS.c.length).label("head_length"),
     )

@@ -1,7 +1,8 @@
 """Attack: a token taken away between two writes over the API (revoked, or its user made
-inactive) while its account is kept in memory for its next claim or completion. Outcome: refused
-at the very next request, on SQLite and PostgreSQL, and that request writes nothing; an account
-changed meanwhile is served as it is now; an answer kept for an Idempotency-Key is not replayed."""
+inactive) while its account is kept in memory for its next start, claim or completion. Outcome:
+refused at the very next request, on SQLite and PostgreSQL, and that request writes nothing; an
+account changed meanwhile is served as it is now; an answer kept for an Idempotency-Key is not
+replayed."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from engine.services import api_tokens
 from engine.services.runtime import Runtime
 from engine.store.records import AuditEventRecord
+from engine.store.records import DossierRecord
 from engine.store.records import UserRecord
 from engine.store.records import WorkItemRecord
 from tests.factories import deploy_fixture
@@ -76,6 +78,26 @@ def test_a_token_taken_away_after_a_claim_cannot_complete_the_step(
     assert _events(hostile_rt) == events
 
 
+@pytest.mark.parametrize("take_away", [revoke, deactivate])
+def test_a_token_taken_away_after_a_start_cannot_start_another_dossier(hostile_rt, hostile_client, clock, take_away):
+    definition = deploy_fixture(hostile_rt, "five_steps")
+    with hostile_rt.db.session() as s:  # a clerk of the desk, whose token may receive dossiers
+        s.get(UserRecord, "chuyen_vien_1").roles = "mot_cua chuyen_vien"
+    record, token = api_tokens.issue(hostile_rt, username="chuyen_vien_1", name="Cổng DVC")
+    body = {"definition_id": definition.id, "unit_code": "00070", "applicant": APPLICANT}
+    assert hostile_client.post("/api/v1/dossiers", json=body, headers=bearer(token)).status_code == 201
+    events = _events(hostile_rt)
+
+    clock.advance(timedelta(seconds=5))  # within the minute: the account is answered from memory
+    take_away(hostile_rt, record.id)
+    refused = hostile_client.post("/api/v1/dossiers", json=body, headers=bearer(token))
+
+    assert refused.status_code == 401 and "invalid_token" in refused.headers["WWW-Authenticate"]
+    with hostile_rt.db.read_session() as s:
+        assert s.scalar(select(func.count()).select_from(DossierRecord)) == 1
+    assert _events(hostile_rt) == events
+
+
 def _events(rt: Runtime) -> int:
     with rt.db.read_session() as s:
         return s.scalar(select(func.count()).select_from(AuditEventRecord))
@@ -126,13 +148,16 @@ def test_a_kept_tokens_lookup_travels_with_the_changes_first_statement(postgres_
         definition = deploy_fixture(rt, "five_steps")
         _, token = api_tokens.issue(rt, username="mot_cua_1", name="Cổng DVC")
         body = {"definition_id": definition.id, "unit_code": "00070", "applicant": APPLICANT}
-        [first] = client.post("/api/v1/dossiers", json=body, headers=bearer(token)).json["current_steps"]
+        started = client.post("/api/v1/dossiers", json=body, headers=bearer(token))
+        [first] = started.json["current_steps"]
         claimed = client.post(f"/api/v1/work-items/{first['id']}/claim", headers=bearer(token))
         completed = client.post(f"/api/v1/work-items/{first['id']}/complete", json={"data": {}}, headers=bearer(token))
-        assert (claimed.status_code, completed.status_code) == (200, 200)
-        # The claim looks the token up alone (its first use here), and psycopg sends its BEGIN;
-        # the completion's lookup and BEGIN wait with the step's read.
-        assert _travelling_together(claimed) == 0 and _travelling_together(completed) == 2
+        again = client.post("/api/v1/dossiers", json=body, headers=bearer(token))
+        assert [a.status_code for a in (started, claimed, completed, again)] == [201, 200, 200, 201]
+        # The first start looks the token up alone (its first use here), and psycopg sends its
+        # BEGIN; then each change's lookup and BEGIN wait with its first read (a start's: the
+        # template version's; a claim's: its guarded write; a completion's: the step's read).
+        assert [_travelling_together(a) for a in (started, claimed, completed, again)] == [0, 2, 2, 2]
     finally:
         close_app(app)
 
