@@ -5,7 +5,8 @@ PostgreSQL 15 the search's counts read 11,600 pages (3,651 dossiers) for the ste
 sees in one commune, ~17 ms; the steps alone are ~270 pages.
 
 The open steps are filled in from their dossiers; closed ones are left empty (the inbox lists open
-steps only, and a step never opens again once closed).
+steps only, and a step never opens again once closed). At 1,000,000 open steps on PostgreSQL that
+took 101 s, with the steps locked until the commit: a maintenance window's work.
 
 Revision ID: 0041
 Revises: 0040
