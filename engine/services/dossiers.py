@@ -774,12 +774,13 @@ def claim_work_item(
     """Take a step of one's role into one's own hands (`seen_by` and `answer` as for completing);
     the step as claimed (a ClaimedStep) unless `answer` says otherwise.
 
-    A free step is taken by one guarded write (engine.store.step_claims) and who may take it is
-    checked on what it returns: a refusal rolls it back. A step it did not take is read first, as
-    any change reads it, which names the reason (or sets a deadline that starts at the claim)."""
+    A free step is taken by one guarded write (engine.store.step_claims), on PostgreSQL with its
+    audit event, and who may take it is checked on what it returns: a refusal rolls it back. A
+    step it did not take is read first, as any change reads it, which names the reason (or sets a
+    deadline that starts at the claim)."""
     with transaction(rt) as s:
         now = rt.clock.now()
-        claim = step_claims.claim_if_free(s.connection(), work_item_id, actor.username, now)
+        claim = step_claims.claim_if_free(s.connection(), work_item_id, actor.username, now, actor.on_behalf_of)
         if claim is None:
             step = _claim_read_first(rt, s, work_item_id, actor, seen_by, now)
         else:
@@ -787,6 +788,9 @@ def claim_work_item(
             if seen_by is not None and not seen_by(step.unit_code):
                 raise NotFound("unknown work item %(id)s", id=work_item_id)
             refuse(refusal_to_claim(actor, StepHolding(step.unit_code, step.role, None)))
+            if claim.logged is not None:
+                audit.written_by_the_change(s, claim.logged)
+                return step if answer is None else answer(s, step)
             audit.seen_head(s, step.dossier_id, claim.head)
         audit.record(
             s,

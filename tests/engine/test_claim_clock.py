@@ -5,9 +5,15 @@ that deadline. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy import cast as sql_cast
+from sqlalchemy import func
+from sqlalchemy import literal
 from sqlalchemy import select
 
 from engine.domain.errors import ConflictError
@@ -149,9 +155,11 @@ def test_a_deadline_that_starts_at_the_claim_is_set_by_it(runtime, clock):
 _AT_CLAIM = '<motcua:step role="mot_cua" budget="4h" status="2" clockStart="claimed"/>'
 
 
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 def test_a_chain_head_that_moved_after_the_claims_read_is_linked_from_the_locked_head(runtime, five, monkeypatch):
     """Another writer appended to the dossier's chain between the claim's UPDATE and its events:
-    the claim links them from the head as it is then, and the chain stays whole."""
+    the claim links them from the head as it is then, and the chain stays whole. (On PostgreSQL
+    the event goes in the claim's own statement: tests/engine/test_deferred_begin.py.)"""
     dossier, item = start(runtime, five)
     claim_if_free = step_claims.claim_if_free
 
@@ -169,3 +177,17 @@ def test_a_chain_head_that_moved_after_the_claims_read_is_linked_from_the_locked
 def chain_whole(rt, code: str) -> bool:
     with rt.db.read_session() as s:
         return audit.verify(s, code)[1] == []
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "value", ["tiep_nhan", "tiếp nhận", 'a"b\\c/d', "tab\tline\nnul\x01\x1f\x7f", "\u2028😀", None]
+)
+def test_postgresql_writes_a_value_of_the_row_as_python_writes_it_in_the_events_text(postgres_runtime, value):
+    """The claim's statement renders the step's element and role into the event's hashed text with
+    to_json: the same text as Python's json.dumps, or `audit verify` would refuse the chain."""
+    with postgres_runtime.db.read_session() as s:
+        rendered = s.scalar(
+            select(func.coalesce(sql_cast(func.to_json(sql_cast(literal(value), String)), Text), "null"))
+        )
+    assert rendered == json.dumps(value, ensure_ascii=False)

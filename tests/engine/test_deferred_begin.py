@@ -1,6 +1,6 @@
 """A transaction's BEGIN sent with its first statement and a request's token lookup on PostgreSQL
 (engine.store.deferred_begin): two network waits less per change, and still one transaction, all
-or nothing."""
+or nothing. A claim's audit event written by its own statement, its chain whole however it races."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from sqlalchemy import Table
 from sqlalchemy import bindparam
 from sqlalchemy import insert
 from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from engine.domain.errors import InvalidAction
@@ -194,3 +195,69 @@ def test_of_two_claims_of_one_step_at_the_same_moment_exactly_one_wins(postgres_
     with rt.db.read_session() as s:
         assert s.get(WorkItemRecord, item_id).assignee == winner
         assert audit.verify(s)[1] == []
+
+
+def test_a_claim_writes_its_event_in_its_own_statement(postgres_runtime, open_step):
+    rt, item_id = postgres_runtime, open_step
+    waits: list[int] = []
+    rt.db.on_wait(lambda: waits.append(1))
+
+    dossiers.claim_work_item(rt, item_id, RECEPTION)
+
+    assert len(waits) == 3  # BEGIN (alone here: no token rides), the claim with its event, COMMIT
+    with rt.db.read_session() as s:
+        dossier_id = s.get(WorkItemRecord, item_id).dossier_id
+        last = s.scalars(select(AuditEventRecord).where(AuditEventRecord.dossier_id == dossier_id)).all()[-1]
+        assert (last.action, last.work_item_id, last.actor, last.receiver) == (
+            "claim",
+            item_id,
+            "mot_cua_1",
+            "mot_cua_1",
+        )
+        assert audit.verify(s)[1] == []
+
+
+def test_a_chain_head_moved_while_the_claim_waited_for_it_is_linked_from_where_it_moved(postgres_runtime, open_step):
+    """Another writer holds the dossier's chain head, moving it, when the claim reaches it: the
+    claim's statement writes no event, and the claim links its event from the head as moved."""
+    rt, item_id = postgres_runtime, open_step
+    with rt.db.read_session() as s:
+        dossier_id = s.get(WorkItemRecord, item_id).dossier_id
+    head_held, claim_waits = threading.Event(), threading.Event()
+
+    def another_writer() -> None:
+        with rt.db.session() as s:
+            audit.record(s, at=rt.clock.now(), action="note", actor="he_thong", dossier_id=dossier_id)
+            audit.write_pending(s)  # the head locked and moved, until this commits
+            head_held.set()
+            claim_waits.wait(timeout=30)
+
+    writer = threading.Thread(target=another_writer)
+    writer.start()
+    head_held.wait(timeout=30)
+    claimer = threading.Thread(target=dossiers.claim_work_item, args=(rt, item_id, RECEPTION))
+    claimer.start()
+    _until_a_lock_is_awaited(rt)
+    claim_waits.set()
+    writer.join()
+    claimer.join()
+
+    with rt.db.read_session() as s:
+        actions = s.scalars(
+            select(AuditEventRecord.action)
+            .where(AuditEventRecord.dossier_id == dossier_id)
+            .order_by(AuditEventRecord.id)
+        ).all()
+        assert actions[-2:] == ["note", "claim"]
+        assert s.get(WorkItemRecord, item_id).assignee == RECEPTION.username
+        assert audit.verify(s)[1] == []
+
+
+def _until_a_lock_is_awaited(rt) -> None:
+    """Ask PostgreSQL until a statement waits for a lock (the claimer's, on the chain's head)."""
+    with rt.db.engine.connect() as connection:
+        for _ in range(10_000):
+            if connection.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted")):
+                return
+            connection.rollback()
+    raise AssertionError("the claim never waited for the chain's head")
