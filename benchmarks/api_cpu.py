@@ -3,7 +3,8 @@ configuration from the environment, its access log on), on a fresh PostgreSQL da
 Flask's test client through N dossiers of the five-step model (all starts, then rounds of claims
 and completions, as benchmarks/http.py drives them). The CPU of each request is read inside the
 WSGI call with the thread's CPU clock, so that the test client's own work does not count; the
-PostgreSQL backends' CPU is read from /proc between phases.
+PostgreSQL backends' CPU is read from /proc between phases. The statements per request are counted
+first by an app of their own (COUNT_SQL): the measured app runs no counter, as production runs none.
 
 With `--baseline-src DIR` (e.g. `git archive main | tar -x -C DIR`), that code is measured in
 turns with this one (`--rounds`, the first alternating), each turn in a new process on a new

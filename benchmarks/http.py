@@ -12,8 +12,8 @@ the CPU the server and PostgreSQL spend per completion (from /proc: the gunicorn
 and the PostgreSQL backends of this run's database, read between phases), and per request of
 each kind, the server's (gunicorn, Flask, the engine) and PostgreSQL's apart. The statements
 and waits are counted by a server of their own, driven once before the measured ones: the
-counter costs Python calls on every statement (about 70 a request), which production does not
-run, so the CPU is measured on servers without it. The baseline,
+counter costs calls on every statement (220-330 a request, Python's and C's), which production
+does not run, so the CPU is measured on servers without it. The baseline,
 measured in the same run, is the engine's own complete-work-item in process on the same
 database: `ratio_http_vs_engine_cpu` says how much the web layer adds.
 

@@ -7,7 +7,8 @@ per query and the EXPLAIN (ANALYZE, BUFFERS) plan of every statement, then the s
 the inbox's indexes (migration 0013) as the baseline measured in the same run.
 
 BENCH_ITEMS sets the size (default 1,000,000; `--quick`: 50,000), BENCH_REPEAT the timed runs per
-query (default 30). Prints a summary, then one JSON object as the last line.
+query (default 30), BENCH_CLOSED the closed dossiers per open one (default 0; `--closed`: 10, a
+province's year, whose dossiers a search must not read one by one). Prints a summary, then one JSON object as the last line.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from web import seed  # noqa: E402
 QUICK = "--quick" in sys.argv
 ITEMS = int(os.environ.get("BENCH_ITEMS", "50000" if QUICK else "1000000"))
 DOSSIERS = max(1, ITEMS // 2)
+CLOSED = int(os.environ.get("BENCH_CLOSED", "10" if "--closed" in sys.argv else "0"))
 OFFICERS = 4400
 REPEAT = int(os.environ.get("BENCH_REPEAT", "10" if QUICK else "30"))
 BASELINE_REPEAT = max(3, REPEAT // 6)
@@ -88,6 +90,15 @@ def _array(values) -> str:
     return "ARRAY[" + ", ".join(f"'{v}'" for v in values) + "]"
 
 
+def _applicant(hashed: str) -> str:
+    """An applicant's name drawn from the bigint `hashed`."""
+    return (
+        f"({_array(FAMILY)})[1 + {hashed} % {len(FAMILY)}] || ' ' "
+        f"|| ({_array(MIDDLE)})[1 + ({hashed} / {len(FAMILY)}) % {len(MIDDLE)}] || ' ' "
+        f"|| ({_array(GIVEN)})[1 + ({hashed} / {len(FAMILY) * len(MIDDLE)}) % {len(GIVEN)}]"
+    )
+
+
 LOAD = [
     """CREATE TEMP TABLE bench_commune AS
        SELECT (row_number() OVER (ORDER BY code) - 1)::int AS n, code, agency_code FROM unit WHERE kind = 'commune'""",
@@ -107,23 +118,22 @@ LOAD = [
                              state, state_format, created_at, updated_at, version)
        SELECT g + 1, c.agency_code || '-' || to_char(r.at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYMMDD') || '-'
                      || lpad(((g / 126) % 40 + 1)::text, 4, '0'),
-              1 + g % {PROCEDURES}, c.code,
-              ({_array(FAMILY)})[1 + h.h % {len(FAMILY)}] || ' '
-                || ({_array(MIDDLE)})[1 + (h.h / {len(FAMILY)}) % {len(MIDDLE)}] || ' '
-                || ({_array(GIVEN)})[1 + (h.h / {len(FAMILY) * len(MIDDLE)}) % {len(GIVEN)}],
+              1 + g % {PROCEDURES}, c.code, {_applicant("h.h")},
               '{{}}', 'counter', 2, 'running', r.at, r.at, r.at + interval '5 days', r.at + interval '5 days',
               '{{}}', 'bench', r.at, r.at, 1
        FROM generate_series(0, :dossiers - 1) g
        JOIN bench_commune c ON c.n = g % 126
        CROSS JOIN LATERAL (SELECT :now - ((g / 126) / 40) * interval '1 day' AS at) r
        CROSS JOIN LATERAL (SELECT ('x' || substr(md5('d' || g), 1, 8))::bit(32)::bigint AS h) h""",
-    # Two open steps per dossier; 55% claimed by an officer holding the step's role, 2% of those
-    # delegated out (the owner keeps them), 1% taken on behalf of an absent colleague; due times
-    # from 50 hours ago to two weeks ahead, 3% without a deadline.
-    f"""INSERT INTO work_item (dossier_id, task_id, element_id, name, role, unit_code, assignee, owner,
-                               delegation_state, on_behalf_of, state, priority, created_at, due_at, warn_at,
-                               escalation_level, next_sla_at, version)
+    # Two open steps per dossier, with its code and applicant as the projection copies them; 55%
+    # claimed by an officer holding the step's role, 2% of those delegated out (the owner keeps
+    # them), 1% taken on behalf of an absent colleague; due times from 50 hours ago to two weeks
+    # ahead, 3% without a deadline.
+    f"""INSERT INTO work_item (dossier_id, task_id, element_id, name, role, unit_code, dossier_code, applicant_name,
+                               assignee, owner, delegation_state, on_behalf_of, state, priority, created_at, due_at,
+                               warn_at, escalation_level, next_sla_at, version)
        SELECT d, md5(i::text), 'buoc_' || w.r, 'Bước ' || w.r, ({_array(ROLES)})[1 + w.r], c.code,
+              dossier.code, dossier.applicant_name,
               CASE WHEN w.claimed THEN 'cb_' || c.code || '_' || (CASE WHEN w.delegated THEN w.k2 ELSE w.k END) END,
               CASE WHEN w.delegated THEN 'cb_' || c.code || '_' || w.k END,
               CASE WHEN w.delegated THEN 'pending' END,
@@ -134,6 +144,7 @@ LOAD = [
               0, CASE WHEN (h.h / 17) % 31 <> 0 THEN w.due - interval '1 hour' END, 1
        FROM generate_series(0, :items - 1) i
        CROSS JOIN LATERAL (SELECT i % :dossiers + 1 AS d) dd
+       JOIN dossier ON dossier.id = dd.d
        JOIN bench_commune c ON c.n = (dd.d - 1) % 126
        CROSS JOIN LATERAL (SELECT ('x' || substr(md5(i::text), 1, 8))::bit(32)::bigint AS h) h
        CROSS JOIN LATERAL (
@@ -145,6 +156,22 @@ LOAD = [
 ]
 
 
+#: Closed dossiers (BENCH_CLOSED per open one, no steps kept open), received in the ~100 days per
+#: 40 a day and commune before the open ones, numbered the same way.
+LOAD_CLOSED = f"""INSERT INTO dossier (id, code, definition_id, unit_code, applicant_name, applicant, channel, status,
+                             run_state, received_at, clock_start_at, appointment_at, original_appointment_at,
+                             completed_at, state, state_format, created_at, updated_at, version)
+       SELECT :dossiers + g + 1, c.agency_code || '-' || to_char(r.at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYMMDD') || '-'
+                     || lpad(((g / 126) % 40 + 1)::text, 4, '0'),
+              1 + g % {PROCEDURES}, c.code, {_applicant("h.h")},
+              '{{}}', 'counter', 10, 'completed', r.at, r.at, r.at + interval '5 days', r.at + interval '5 days',
+              r.at + interval '4 days', '{{}}', 'bench', r.at, r.at + interval '4 days', 1
+       FROM generate_series(0, :closed - 1) g
+       JOIN bench_commune c ON c.n = g % 126
+       CROSS JOIN LATERAL (SELECT :now - (:dossiers / 126 / 40 + 1 + (g / 126) / 40) * interval '1 day' AS at) r
+       CROSS JOIN LATERAL (SELECT ('x' || substr(md5('c' || g), 1, 8))::bit(32)::bigint AS h) h"""
+
+
 def load(db: Database) -> float:
     t0 = time.perf_counter()
     per_commune = OFFICERS // 126
@@ -154,9 +181,10 @@ def load(db: Database) -> float:
         "extra": OFFICERS - 126 * per_commune,
         "dossiers": DOSSIERS,
         "items": ITEMS,
+        "closed": CLOSED * DOSSIERS,
     }
     with db.engine.begin() as conn:
-        for statement in LOAD:
+        for statement in LOAD + ([LOAD_CLOSED] if CLOSED else []):
             conn.execute(text(statement), {k: v for k, v in params.items() if f":{k}" in statement})
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE")  # what autovacuum gives a live table
@@ -174,7 +202,8 @@ def queries(db: Database) -> dict:
     commune = WorklistFilter(me.username, frozenset(ROLES), COMMUNE)  # holds every role: the whole queue
     with db.read_session() as s:
         code = s.execute(
-            text("SELECT code FROM dossier WHERE unit_code = :u ORDER BY id DESC LIMIT 1"), {"u": COMMUNE}
+            text("SELECT code FROM dossier WHERE unit_code = :u AND completed_at IS NULL ORDER BY id DESC LIMIT 1"),
+            {"u": COMMUNE},
         ).scalar_one()
     by_code = WorklistFilter(me.username, commune.roles, COMMUNE, text=code[:-2])  # the day's first 99 dossiers
     by_name = WorklistFilter(me.username, commune.roles, COMMUNE, text="cường")
@@ -271,14 +300,18 @@ drop_database = scratch_db.drop_database
 
 
 def main() -> None:
-    result = {"benchmark": "inbox", "work_items": ITEMS, "dossiers": DOSSIERS, "officers": OFFICERS}
+    result = {"benchmark": "inbox", "work_items": ITEMS, "dossiers": DOSSIERS, "closed_dossiers": CLOSED * DOSSIERS}
+    result["officers"] = OFFICERS
     url = postgres_url()
     if url:
         db = Database(url)
         migrate.upgrade(db.engine)
         seed.seed_units(Runtime(db=db, clock=SystemClock()))
         load_s = load(db)
-        print(f"{ITEMS} open work items, {DOSSIERS} dossiers, {OFFICERS} officers loaded in {load_s:.1f} s")
+        print(
+            f"{ITEMS} open work items, {DOSSIERS} open and {CLOSED * DOSSIERS} closed dossiers, "
+            f"{OFFICERS} officers loaded in {load_s:.1f} s"
+        )
         calls = queries(db)
         set_inbox_indexes(db, present=False)
         baseline = timed(calls, BASELINE_REPEAT)

@@ -113,6 +113,7 @@ THIRD_PARTY = {
         "flask_wtf",
         "flask_sqlalchemy",
         "flask_smorest",
+        "webargs",
         "werkzeug",
         "marshmallow",
         "apispec",

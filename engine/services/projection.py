@@ -117,6 +117,8 @@ def _create_item(session, dossier, run, task: HumanTask, calendar, actor, now, h
         name=task.name,
         role=role,
         unit_code=dossier.unit_code,
+        dossier_code=dossier.code,
+        applicant_name=dossier.applicant_name,
         assignee=assignee,
         owner=None,
         state=WorkItemState.CLAIMED.value if assignee else WorkItemState.OPEN.value,

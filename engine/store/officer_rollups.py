@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import re
 from collections import defaultdict
-from collections.abc import Callable
 from datetime import date
 from datetime import datetime
 
@@ -62,7 +61,6 @@ def record_step_completed(session: Session, item: WorkItemRecord) -> None:
         counted.add(kpi.HISTOGRAM[kpi.bucket_of(item.working_minutes)])
     if asked_supplement(item.outcome):
         counted.add("supplements")
-    shape = tuple(column for column in _STEP_COUNTED if column in counted)
     day = local_day(item.completed_at)
     params = {
         "dossier_id": item.dossier_id,
@@ -74,10 +72,10 @@ def record_step_completed(session: Session, item: WorkItemRecord) -> None:
     }
     connection = session.connection()
     if connection.dialect.name == "postgresql":  # in the rows' statement, its parameters named apart
-        apart = {f"{name}{_APART}": value for name, value in params.items()}
-        change_rows.with_rows(session, _upsert_step_after(shape), apart)
+        params.update({column: int(column in counted) for column in _STEP_COUNTED})
+        change_rows.with_rows(session, _upsert_step_after, {f"{name}{_APART}": value for name, value in params.items()})
     else:
-        _upsert_step_alone(shape).run(connection, params)
+        _upsert_step_alone(tuple(column for column in _STEP_COUNTED if column in counted)).run(connection, params)
 
 
 def record_return(session: Session, unit_code: str, caused_by: str | None, at: datetime, dossier_id: int) -> None:
@@ -161,21 +159,25 @@ _UPSERT = _upsert(":dossiers")
 _STEP_COUNTED = [c for c in kpi.COLUMNS if c != "dossiers"]
 
 
-def _upsert_step(counted: tuple[str, ...], after: str | None = None, *, apart: bool = False, ordered: bool = True):
+def _upsert_step(counted: tuple[str, ...] | None, after: str | None = None, *, apart: bool = False):
     """The upsert of a completed step's rows (officer and unit, day and month, every procedure and
-    the dossier's own version, read in the statement) in one statement, adding 1 to the columns
-    `counted` of the officer's rows (the columns it leaves out keep their value: 0 in a new row).
-    A row's dossier counts when no other step of it in the unit was completed before, by this
-    officer (their row) or by anyone (the unit's row, username ''). The unit's rows, which count
-    nothing else, are left out once its dossier was counted: most steps write the officer's four.
+    the dossier's own version, read in the statement) in one statement. A row's dossier counts
+    when no other step of it in the unit was completed before, by this officer (their row) or by
+    anyone (the unit's row, username ''). The unit's rows, which count nothing else, are left out
+    once its dossier was counted: most steps write the officer's four.
+
+    SQLite (`counted` given): 1 is added to those columns of the officer's rows only, the others
+    keeping their value (0 in a new row); a step counts at most three of the 22, and naming them
+    alone cut SQLite's work on the statement by half. Its writer holds the whole database: the
+    rows need no order. PostgreSQL (`counted` None): every column, each step's counts given as
+    parameters, so that the change's rows' statement this runs in keeps one shape per shape of
+    rows (engine.store.change_rows compiles one per shape); the rows go in the order of the sets
+    (definition, grain, the officer's row first) on every change alike, so that concurrent
+    changes lock them alike.
 
     The rows are the product of three two-row sets, each value written once: psycopg converts a
     query anew on every execution past 50 parameters or 4,096 characters (the eight rows written
-    out were 5.9 KB), and SQLite evaluated each row's subqueries apart. Naming only the counted
-    columns (three of 22 at most) cut SQLite's work on the statement by about half. `ordered`:
-    rows go in the order of the sets (definition, grain, the officer's row first) on every change
-    alike, so that concurrent changes lock them alike (SQLite, whose writer holds the whole
-    database, needs no order)."""
+    out were 5.9 KB), and SQLite evaluated each row's subqueries apart."""
     # A parameter used in several places is cast alike everywhere: PostgreSQL deduces one type for it.
     unit = "CAST(:unit_code AS VARCHAR(16))"
     who = "CAST(:username AS VARCHAR(80))"
@@ -192,13 +194,15 @@ def _upsert_step(counted: tuple[str, ...], after: str | None = None, *, apart: b
     where = f"(w.mine = 1 OR NOT EXISTS ({done_before}))"
     if after is not None:
         where += f" AND EXISTS (SELECT FROM {after})"
-    written = ("dossiers", *counted)
-    columns = f"definition_id, grain, day, unit_code, username, {', '.join(written)}"
+    if counted is None:
+        written, values = ("dossiers", *_STEP_COUNTED), [f"w.mine * :{c}" for c in _STEP_COUNTED]
+    else:
+        written, values = ("dossiers", *counted), ["w.mine"] * len(counted)
     sql = (
-        f"INSERT INTO officer_rollup ({columns}) "
-        f"SELECT v.definition_id, g.grain, g.day, {unit}, w.username, {first}{''.join(', w.mine' for _ in counted)} "
+        f"INSERT INTO officer_rollup (definition_id, grain, day, unit_code, username, {', '.join(written)}) "
+        f"SELECT v.definition_id, g.grain, g.day, {unit}, w.username, {', '.join((first, *values))} "
         f"FROM ({definitions}) AS v CROSS JOIN ({grains}) AS g CROSS JOIN ({whom}) AS w WHERE {where} "
-        + ("ORDER BY v.definition_id, g.grain, w.mine DESC " if ordered else "")
+        + ("ORDER BY v.definition_id, g.grain, w.mine DESC " if counted is None else "")
         + "ON CONFLICT (definition_id, grain, day, unit_code, username) DO UPDATE SET "
         + ", ".join(f"{c} = officer_rollup.{c} + excluded.{c}" for c in written)
     )
@@ -216,21 +220,15 @@ _APART = "_kpi"
 
 @functools.lru_cache(maxsize=128)
 def _upsert_step_alone(counted: tuple[str, ...]) -> DriverWrite:
-    """SQLite: the step's upsert counting `counted`, on its own."""
-    return DriverWrite(_upsert_step(counted, ordered=False))
+    """SQLite: the step's upsert counting `counted` (at most 112 sets of columns, a few in use)."""
+    return DriverWrite(_upsert_step(counted))
 
 
-@functools.lru_cache(maxsize=128)
-def _upsert_step_after(counted: tuple[str, ...]) -> Callable[[str | None], TextClause]:
-    """PostgreSQL: the step's upsert counting `counted` as engine.store.change_rows runs it, after
-    the WITH `after` of the change's rows' statement, or on its own (None); one function per
-    `counted`, so that the rows' statement built with it is compiled once."""
-
-    @functools.lru_cache(maxsize=8)
-    def statement(after: str | None) -> TextClause:
-        return _upsert_step(counted, after, apart=True)
-
-    return statement
+@functools.lru_cache(maxsize=8)
+def _upsert_step_after(after: str | None) -> TextClause:
+    """PostgreSQL: the step's upsert as engine.store.change_rows runs it, after the WITH `after`
+    of the change's rows' statement, or on its own (None)."""
+    return _upsert_step(None, after, apart=True)
 
 
 # -- read -------------------------------------------------------------------------------------------------

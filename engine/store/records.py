@@ -362,6 +362,11 @@ class WorkItemRecord(Base):
     name: Mapped[str] = mapped_column(String(300))
     role: Mapped[str | None] = mapped_column(String(120))
     unit_code: Mapped[str] = mapped_column(String(16))
+    # The dossier's code and applicant, which never change after its reception, copied when the
+    # step is created: the inbox's search then tests the officer's steps alone instead of reading
+    # each one's dossier (engine.store.worklist_queries). Steps closed before migration 0041 have none.
+    dossier_code: Mapped[str | None] = mapped_column(String(60))
+    applicant_name: Mapped[str | None] = mapped_column(String(200))
     assignee: Mapped[str | None] = mapped_column(String(80))
     owner: Mapped[str | None] = mapped_column(String(80))
     delegation_state: Mapped[str | None] = mapped_column(String(10))  # pending | resolved

@@ -108,8 +108,8 @@ def _tab_condition(tab: str, who: WorklistFilter):
 
 
 def _narrowed(who: WorklistFilter) -> bool:
-    """Whether a filter reads the dossier or its procedure (not only the work item)."""
-    return bool(who.procedure_key or (who.text or "").strip())
+    """Whether a filter reads the dossier's procedure (not only the work item)."""
+    return bool(who.procedure_key)
 
 
 def _filtered(query, who: WorklistFilter):
@@ -117,16 +117,16 @@ def _filtered(query, who: WorklistFilter):
     if _narrowed(who):
         # Always true (a step's unit is its dossier's, engine.services.projection), and it keeps a
         # filter on the dossier to the unit's dossiers (their index) instead of the province's.
-        query = query.where(DossierRecord.unit_code == who.unit_code)
-    if who.procedure_key:
-        query = query.where(ProcessDefinitionRecord.key == who.procedure_key)
+        query = query.where(DossierRecord.unit_code == who.unit_code, ProcessDefinitionRecord.key == who.procedure_key)
     text = (who.text or "").strip().lower()
     if text:
+        # The step's copies of its dossier's code and applicant: the thousands of steps an officer
+        # sees in a commune are tested as they are read, no dossier is read for them.
         # SQLite lowers ASCII letters only: "cường" finds "Cường", "CƯỜNG" does not (PostgreSQL: both).
         query = query.where(
             or_(
-                func.lower(DossierRecord.code).contains(text, autoescape=True),
-                func.lower(DossierRecord.applicant_name).contains(text, autoescape=True),
+                func.lower(WorkItemRecord.dossier_code).contains(text, autoescape=True),
+                func.lower(WorkItemRecord.applicant_name).contains(text, autoescape=True),
             )
         )
     return query

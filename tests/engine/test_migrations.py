@@ -14,9 +14,16 @@ from sqlalchemy import inspect
 from sqlalchemy import text
 
 import engine.store.all_records  # noqa: F401
+from engine.services import dossiers
+from engine.services.runtime import Runtime
+from engine.store import dossier_queries
 from engine.store import migrate
 from engine.store.base import Base
+from engine.store.database import Database
 from engine.store.database import make_engine
+from tests.factories import RECEPTION
+from tests.factories import add_units
+from tests.factories import deploy_fixture
 
 
 def test_migrated_schema_matches_the_records(database):
@@ -95,3 +102,45 @@ def _state_compression(db_engine) -> str:
         return conn.execute(
             text("SELECT attcompression FROM pg_attribute WHERE attrelid = 'dossier'::regclass AND attname = 'state'")
         ).scalar_one()
+
+
+def test_open_steps_get_their_dossiers_code_and_applicant(sqlite_database, clock):
+    _steps_filled_in_again(sqlite_database, clock)
+
+
+@pytest.mark.postgres
+def test_open_steps_get_their_dossiers_code_and_applicant_on_postgres(postgres_server_url, clock):
+    with scratch_postgres(postgres_server_url) as db_engine:
+        migrate.upgrade(db_engine)
+        db = Database(db_engine.url.render_as_string(hide_password=False))
+        try:
+            _steps_filled_in_again(db, clock)
+        finally:
+            db.dispose()
+
+
+def _steps_filled_in_again(db: Database, clock) -> None:
+    """Migration 0041 on a database with steps: the open ones carry their dossier's code and
+    applicant (the inbox's search reads them), the closed ones nothing."""
+    rt = Runtime(db=db, clock=clock, worker_id="test-worker")
+    add_units(rt)
+    five = deploy_fixture(rt, "five_steps")
+    received = [
+        dossiers.start_dossier(rt, definition_id=five.id, unit_code="00070", applicant_name=name, actor=RECEPTION)
+        for name in ("Lê Văn Cường", "Trần Thị Bích")
+    ]
+    with db.read_session() as s:
+        [first] = list(dossier_queries.dossier_steps(s, received[0].id))
+    dossiers.claim_work_item(rt, first.id, RECEPTION)
+    dossiers.complete_work_item(rt, first.id, RECEPTION, {})
+
+    migrate.downgrade(db.engine, "0040")
+    migrate.upgrade(db.engine)
+    with db.engine.connect() as conn:
+        steps = conn.execute(text("SELECT dossier_id, state, dossier_code, applicant_name FROM work_item")).all()
+    codes = {d.id: (d.code, d.applicant_name) for d in received}
+    assert sorted((d, state, (code, name)) for d, state, code, name in steps) == [
+        (received[0].id, "completed", (None, None)),
+        (received[0].id, "open", codes[received[0].id]),
+        (received[1].id, "open", codes[received[1].id]),
+    ]
