@@ -1,8 +1,8 @@
 """Writes a change's dossier and work-item rows with Core statements compiled once, instead of
 the ORM's unit of work: the rows every step's change writes (the dossier moved on, the step
-closed or claimed, the new steps). Their flush was a third of a completion's time on SQLite
-(py-spy, 2026-12-03), about half of it the unit of work's own bookkeeping; on PostgreSQL the
-rows go in one statement instead of one round trip each.
+closed or claimed, the new steps; on PostgreSQL a start's new dossier too). Their flush was a
+third of a completion's time on SQLite (py-spy, 2026-12-03), about half of it the unit of work's
+own bookkeeping; on PostgreSQL the rows go in one statement instead of one round trip each.
 
 The objects stay the session's, as after a flush: an UPDATE checks and moves the row's
 optimistic-lock version as the ORM would (a lost race raises LostRace, nothing is written), an
@@ -357,8 +357,8 @@ def _insert_of(columns: tuple[str, ...]) -> DriverWrite:
 
 @functools.lru_cache(maxsize=256)
 def _at_once(shape: tuple) -> DriverWrite:
-    """SELECT (rows each UPDATE changed)..., (id each INSERT gave)..., (whether each upsert
-    returned a row)... with the writes as WITHs.
+    """SELECT (id of each new dossier)..., (rows each UPDATE changed)..., (id each INSERT gave)...,
+    (whether each upsert returned a row)... with the writes as WITHs.
 
     Each write reads the one before it (WHERE EXISTS): PostgreSQL runs WITHs in no set order,
     and this keeps the unit of work's (the dossier, then its steps by id, then the new steps),
