@@ -215,6 +215,19 @@ def _insert_dossier(session: Session, obj: DossierRecord) -> None:
     columns = tuple(key for key in ("id", *_INSERTED_OF[DossierRecord]) if key in obj.__dict__)
     new_id = _new_id(_new_row_of(DossierRecord, columns).returned(session.connection(), _dossier_params(obj, columns)))
     _mark_written(session, [(obj, {**dict(_left_to_defaults(columns, DossierRecord)), "id": new_id, "version": 1})])
+    _renumber_pending(session)
+
+
+def _renumber_pending(session: Session) -> None:
+    """Number the objects still to be inserted 0, 1, ... in their order. The session numbers an
+    object it is given by how many are pending (its insert_order, the order its flush inserts
+    them in), so after a row written ahead of the flush (a dossier whose steps were already
+    added), the next object would share a number with one added before it, and a dossier's
+    later step could be inserted first, with the smaller id (ids are the order its history
+    shows its steps)."""
+    pending = sorted((inspect(obj) for obj in session.new), key=lambda state: state.insert_order or 0)
+    for n, state in enumerate(pending):
+        state.insert_order = n
 
 
 @event.listens_for(Session, "do_orm_execute")
