@@ -18,6 +18,7 @@ from engine.domain.model import WorkItemState
 from engine.services import audit
 from engine.services import citizen_notices
 from engine.services import citizen_store
+from engine.store import loaded_rows
 from engine.store import open_stock
 from engine.store import repositories
 from engine.store import rollups
@@ -110,24 +111,27 @@ def _create_item(session, dossier, run, task: HumanTask, calendar, actor, now, h
     budget = _minutes(overrides.get("budgets", {}).get(task.element_id) or policy.budget)
     role = policy.role or task.lane
     assignee = overrides.get("roles", {}).get(role) or policy.assignee
-    item = WorkItemRecord(
-        dossier_id=dossier.id,
-        task_id=task.task_id,
-        element_id=task.element_id,
-        name=task.name,
-        role=role,
-        unit_code=dossier.unit_code,
-        dossier_code=dossier.code,
-        applicant_name=dossier.applicant_name,
-        assignee=assignee,
-        owner=None,
-        state=WorkItemState.CLAIMED.value if assignee else WorkItemState.OPEN.value,
-        priority=policy.priority,
-        form_key=policy.form or task.element_id,
-        budget_minutes=budget,
-        budget_group=policy.budget_group,
-        created_at=now,
-        escalation_level=0,
+    item = loaded_rows.built(
+        WorkItemRecord,
+        {
+            "dossier_id": dossier.id,
+            "task_id": task.task_id,
+            "element_id": task.element_id,
+            "name": task.name,
+            "role": role,
+            "unit_code": dossier.unit_code,
+            "dossier_code": dossier.code,
+            "applicant_name": dossier.applicant_name,
+            "assignee": assignee,
+            "owner": None,
+            "state": WorkItemState.CLAIMED.value if assignee else WorkItemState.OPEN.value,
+            "priority": policy.priority,
+            "form_key": policy.form or task.element_id,
+            "budget_minutes": budget,
+            "budget_group": policy.budget_group,
+            "created_at": now,
+            "escalation_level": 0,
+        },
     )
     if policy.clock_start != "claimed" or assignee:
         _set_deadlines(session, item, run, calendar, start=now, policy=policy)

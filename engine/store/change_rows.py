@@ -25,11 +25,11 @@ from sqlalchemy import event
 from sqlalchemy import exists
 from sqlalchemy import func
 from sqlalchemy import insert
-from sqlalchemy import inspect
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy import update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
@@ -89,7 +89,7 @@ def new_steps(session: Session) -> list[WorkItemRecord]:
     """The steps this change created of dossiers already stored, which `write` inserts, in the
     order they were created."""
     added = [obj for obj in session.new if isinstance(obj, WorkItemRecord) and obj.dossier_id is not None]
-    added.sort(key=lambda obj: inspect(obj).insert_order or 0)  # ids in the order the steps were created
+    added.sort(key=lambda obj: instance_state(obj).insert_order or 0)  # ids in the order the steps were created
     return added
 
 
@@ -120,7 +120,7 @@ def _new_dossier(session: Session) -> DossierRecord | None:
     """The dossier `insert_new` left for `write` to insert, while it is still to be inserted (a
     flush of the ORM's own may have inserted it first)."""
     dossier = session.info.get(_NEW_DOSSIER_KEY)
-    return dossier if dossier is not None and inspect(dossier).pending else None
+    return dossier if dossier is not None and instance_state(dossier).pending else None
 
 
 def write_now(session: Session, kind: str) -> None:
@@ -225,7 +225,7 @@ def _renumber_pending(session: Session) -> None:
     added), the next object would share a number with one added before it, and a dossier's
     later step could be inserted first, with the smaller id (ids are the order its history
     shows its steps)."""
-    pending = sorted((inspect(obj) for obj in session.new), key=lambda state: state.insert_order or 0)
+    pending = sorted((instance_state(obj) for obj in session.new), key=lambda state: state.insert_order or 0)
     for n, state in enumerate(pending):
         state.insert_order = n
 
@@ -272,7 +272,7 @@ def _given(item: WorkItemRecord) -> tuple[str, ...]:
 
 
 def _was_set(obj) -> bool:
-    return any(key != "version" for key in inspect(obj).committed_state)
+    return any(key != "version" for key in instance_state(obj).committed_state)
 
 
 def _changed_columns(obj) -> tuple[str, ...]:
@@ -281,7 +281,7 @@ def _changed_columns(obj) -> tuple[str, ...]:
     UPDATE names is rewritten, whatever the value (most steps keep the dossier's status, its
     apology check and its next timer). A dict or list is always written: it may have been changed
     in place and set again."""
-    state = inspect(obj)
+    state = instance_state(obj)
     before, now = state.committed_state, state.dict
     return tuple(
         sorted(
@@ -436,7 +436,7 @@ def null_unset_columns(obj) -> None:
     """Set every column of a new row that nothing gave a value, and that has no default, to
     None: the INSERT then writes the NULL itself, and the object never loads it back (the ORM
     leaves a column it did not write unloaded, to be read by a query of its own when used)."""
-    given, mapper = obj.__dict__, inspect(obj).mapper
+    given, mapper = obj.__dict__, instance_state(obj).mapper
     for column in mapper.columns:
         if column.key in given or column.primary_key or column is mapper.version_id_col:
             continue
@@ -452,13 +452,13 @@ def _mark_written(session: Session, written: Sequence[tuple[object, dict]]) -> N
     third of this module's time in the session's cascades."""
     states = set()
     for obj, values in written:
-        state = inspect(obj)
+        state = instance_state(obj)
         state.dict.update(values)  # without history: the rows already hold them
         states.add(state)
     session._register_persistent(states)
     for obj, values in written:
         if "id" in values:  # a new row: a default it was not given loads from it when asked
-            unset = [key for key in _DEFAULTED[type(obj)] if key not in inspect(obj).dict]  # server or computed
+            unset = [key for key in _DEFAULTED[type(obj)] if key not in instance_state(obj).dict]  # server or computed
             if unset:
                 session.expire(obj, unset)
 

@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 from sqlalchemy import event
 from sqlalchemy import exists
-from sqlalchemy import inspect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.base import NO_VALUE
 
 from engine.store.records import DossierRecord
@@ -35,7 +35,7 @@ def _changed(obj: DossierRecord) -> bool:
     """Whether a watched column holds another value than the one loaded (what its attribute
     history says, read from the state's own dicts: building the history of every attribute cost
     a few percent of a step's change)."""
-    state = inspect(obj)
+    state = instance_state(obj)
     before, now = state.committed_state, state.dict
     return any(name in before and before[name] != now.get(name, NO_VALUE) for name in WATCHED)
 
