@@ -8,7 +8,8 @@ server CPU 0.3-0.9 ms higher in three runs), so it is used only when a rider com
 How: when SQLAlchemy begins a transaction, the driver's connection is put in autocommit (psycopg
 then sends no BEGIN of its own) and the BEGIN is left pending on it. A statement run on the
 driver's cursor (engine.store.driver_reads) while riders wait sends the pending BEGIN, the riders
-and itself in one pipeline; any other first statement gives the connection back to psycopg first,
+and itself in one pipeline sync, queued in libpq and flushed once (`_in_one_flush`: psycopg's own
+pipeline flushed and polled once per command, 16% of a served request's samples); any other first statement gives the connection back to psycopg first,
 which then sends BEGIN as it always did (the riders, if any, go alone just before it). COMMIT and ROLLBACK are psycopg's own either way: it sends them while a
 transaction is open (after BEGIN went out) and sends nothing when none is. The connection leaves
 autocommit again when it goes back to the pool.
@@ -20,10 +21,18 @@ engine) keep psycopg's own BEGIN, as does a connection in autocommit on purpose 
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Generator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
+from psycopg._preparing import Prepare
+from psycopg.generators import fetch_many
+from psycopg.generators import send
+from psycopg.pq import ConnStatus
+from psycopg.pq import ExecStatus
+from psycopg.pq import Format
 from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
@@ -33,6 +42,7 @@ from sqlalchemy.engine import Engine
 _PENDING = "motcua_begin_pending"
 _OURS = "motcua_autocommit_for_begin"
 _BEGIN = b"BEGIN"
+TEXT = Format.TEXT
 
 
 def defer_begin(engine: Engine) -> None:
@@ -57,13 +67,13 @@ def execute_after_begin(connection: Connection, cursor: Any, sql: str, given: An
     """BEGIN, the reads riding with it (`ride_with_next_begin`) and `sql` on `cursor` in one
     pipeline sync: one network wait. Each rider then hears its answer before anything else runs
     in the transaction; one that raises leaves the transaction to its rollback."""
-    driver: Any = connection.connection.dbapi_connection  # psycopg's
     riders = _RIDERS.get()
-    with driver.pipeline():
-        driver.cursor().execute(_BEGIN)
-        sent = [_sent(connection, rider) for rider in riders]
-        cursor.execute(sql, given)
-    _heard(riders, sent)
+    queued = [(_announced(connection, rider), rider.sql, rider.params) for rider in riders]
+    queued.append((cursor, sql, given))
+    driver: Any = connection.connection.dbapi_connection  # psycopg's
+    with driver.lock:
+        driver.wait(_in_one_flush(driver, queued))
+    _heard(riders, [rider_cursor for rider_cursor, _sql, _params in queued[:-1]])
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,9 @@ class Rider:
 
 #: The riders waiting on this thread (a request's), until they have heard their answer.
 _RIDERS: ContextVar[tuple[Rider, ...]] = ContextVar("motcua_riders", default=())
+#: Whether riders wait on this thread: the ContextVar's own get, a C call (a driver statement asks
+#: before each statement; on SQLite none ever does).
+riders_waiting = _RIDERS.get
 #: In the pooled connection's info while a rider's statement is announced: it waits with the BEGIN.
 _RIDING = "motcua_riding"
 
@@ -108,16 +121,102 @@ def run_riders(connection: Connection) -> None:
 
 
 def _sent(connection: Connection, rider: Rider, *, riding: bool = True) -> Any:
+    cursor = _announced(connection, rider, riding=riding)
+    cursor.execute(rider.sql, rider.params)
+    return cursor
+
+
+def _announced(connection: Connection, rider: Rider, *, riding: bool = True) -> Any:
+    """A cursor for `rider`, its statement announced to the engine's listeners (counted as the
+    statement it is; `riding`: in another statement's wait)."""
     cursor = connection.connection.cursor()
     info = connection.connection.info
-    if connection.dispatch.before_cursor_execute:  # counted as the statement it is
+    if connection.dispatch.before_cursor_execute:
         info[_RIDING] = riding
         try:
             connection.dispatch.before_cursor_execute(connection, cursor, rider.sql, rider.params, None, False)
         finally:
             info.pop(_RIDING, None)
-    cursor.execute(rider.sql, rider.params)
     return cursor
+
+
+def _in_one_flush(driver: Any, queued: list[tuple[Any, str, Any]]) -> Generator[Any, Any, None]:
+    """BEGIN and each (cursor, sql, params) of `queued` sent in libpq's pipeline mode with one sync
+    and one flush, then their results read back, each statement's set on its cursor as psycopg's
+    execute sets them. psycopg's own pipeline (`connection.pipeline()`) flushes each command as it
+    is queued, with a poll before each: on loopback that cost more CPU than the waits it saved.
+
+    Each statement is adapted by its cursor (`_convert_query`: psycopg's types, server-side
+    parameters) and prepared as psycopg's execute would prepare it (its prepare threshold, its
+    cache of names). The first error is raised once every result is read; those after it are
+    PostgreSQL's "pipeline aborted", and the transaction, in error, is left to its rollback. This
+    uses psycopg's cursor internals, read from its 3.3 source (psycopg is pinned: pyproject.toml);
+    tests/engine/test_deferred_begin.py runs it on PostgreSQL."""
+    pgconn = driver.pgconn
+    prepared = driver._prepared
+    sent: list[tuple[Any, Prepare, bytes, Any]] = []
+    pgconn.enter_pipeline_mode()
+    try:
+        pgconn.send_query_params(_BEGIN, None)
+        for cursor, sql, params in queued:
+            yield from cursor._start_query(sql)
+            query = cursor._convert_query(sql, params)
+            cursor._query = query
+            prepare, name = cursor._get_prepared(query, None)
+            if prepare is Prepare.NO:
+                pgconn.send_query_params(
+                    query.query, query.params, param_formats=query.formats, param_types=query.types, result_format=TEXT
+                )
+            else:
+                if prepare is Prepare.SHOULD:
+                    pgconn.send_prepare(name, query.query, param_types=query.types)
+                pgconn.send_query_prepared(name, query.params, param_formats=query.formats, result_format=TEXT)
+            sent.append((cursor, prepare, name, prepared.maybe_add_to_cache(query, prepare, name)))
+            cursor._last_query = sql
+        pgconn.pipeline_sync()
+        yield from send(pgconn)
+        first_error = _failure((yield from fetch_many(pgconn)), pgconn._encoding)
+        for cursor, prepare, name, key in sent:
+            if prepare is Prepare.SHOULD:
+                first_error = first_error or _failure((yield from fetch_many(pgconn)), pgconn._encoding)
+            results = yield from fetch_many(pgconn)
+            if key is not None:
+                prepared.validate(key, prepare, name, results)
+            try:
+                cursor._check_results(results)
+                cursor._set_results(results)
+            except psycopg.Error as exc:
+                first_error = first_error or exc
+        yield from fetch_many(pgconn)  # the sync's own result
+    except BaseException:
+        _leave_pipeline_mode(pgconn, failed=True)
+        raise
+    _leave_pipeline_mode(pgconn, failed=False)
+    if first_error is not None:
+        raise first_error
+    yield from prepared.maintain_gen(driver)
+
+
+def _failure(results: list[Any], encoding: str) -> psycopg.Error | None:
+    """The error a command that returns no rows (BEGIN, a statement's preparation) answered."""
+    for result in results:
+        if result.status == ExecStatus.FATAL_ERROR:
+            return psycopg.errors.error_from_result(result, encoding=encoding)
+        if result.status == ExecStatus.PIPELINE_ABORTED:
+            return psycopg.errors.PipelineAborted("pipeline aborted")
+    return None
+
+
+def _leave_pipeline_mode(pgconn: Any, *, failed: bool) -> None:
+    """Out of pipeline mode; after a failure that left results unread (a dropped connection),
+    libpq's refusal is not what the caller is told."""
+    if pgconn.status == ConnStatus.BAD:
+        return
+    try:
+        pgconn.exit_pipeline_mode()
+    except psycopg.OperationalError:
+        if not failed:
+            raise
 
 
 def _heard(riders: tuple[Rider, ...], cursors: list[Any]) -> None:

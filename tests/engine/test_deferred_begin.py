@@ -83,6 +83,35 @@ def test_a_failing_first_statement_fails_alone_and_the_connection_serves_the_nex
     assert _bodies(notes) == ["một", "ba"]
 
 
+def test_statements_sent_with_the_begin_keep_their_answers_once_prepared_and_fail_alone(notes):
+    """psycopg prepares a statement on its sixth execution on a connection: the rider's and the
+    first statement's answers stay theirs before, at and after it, and a failure of a prepared
+    statement still leaves nothing written and the connection serving the next change."""
+    heard: list[int] = []
+    rider_sql = "SELECT %(n)s::int + 1000"
+    for n in range(8):
+        deferred_begin.ride_with_next_begin(
+            deferred_begin.Rider(rider_sql, {"n": n}, lambda cursor: heard.append(cursor.fetchone()[0]))
+        )
+        with notes.session() as s:
+            (added,) = _ADD.returned(s.connection(), {"body": f"ghi chú {n}"})
+            assert s.scalar(select(_NOTES.c.body).where(_NOTES.c.id == added)) == f"ghi chú {n}"
+    assert heard == [1000 + n for n in range(8)]
+    with notes.session() as s:  # the same pooled connection (the pool hands out the last one returned)
+        prepared = s.scalars(text("SELECT statement FROM pg_prepared_statements")).all()
+    assert any(statement.startswith("INSERT INTO deferred_begin_note") for statement in prepared)
+    assert any(statement.startswith("SELECT $1::int + 1000") for statement in prepared)
+
+    _with_a_rider()
+    with pytest.raises(IntegrityError), notes.session() as s:
+        _ADD.returned(s.connection(), {"body": "ghi chú 3"})  # prepared, and a unique violation
+    deferred_begin.drop_riders()
+    _with_a_rider()
+    with notes.session() as s:
+        _ADD.returned(s.connection(), {"body": "ghi chú 8"})
+    assert _bodies(notes) == [f"ghi chú {n}" for n in range(9)]
+
+
 @pytest.fixture
 def open_step(postgres_runtime) -> int:
     """The first step of a new dossier, open and unclaimed."""
