@@ -6,14 +6,14 @@ text, change after change. The text is the one `serializer.dump_state` writes.
 from __future__ import annotations
 
 import pickle
+import threading
 import weakref
 from json.encoder import c_make_encoder  # type: ignore[attr-defined]
 from json.encoder import encode_basestring_ascii as _string  # what json.dumps writes a str as
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 
-from engine.bpmn.serializer import _local
-from engine.bpmn.serializer import _serializer
+from engine.bpmn.serializer import thread_serializer
 from engine.bpmn.state_size import largest_data
 from engine.bpmn.state_size import text_size
 
@@ -45,7 +45,7 @@ class StateWriter:
     def write(self, workflow: BpmnWorkflow) -> str:
         pickles = self._pickles if self._pickles is not None else _pickle_data(workflow)
         self._pickles = None
-        ser = _serializer()
+        ser = thread_serializer()
         registry = ser.registry
         encode = _encoder(ser)
         texts: dict = {}
@@ -154,6 +154,10 @@ def _pickled(value) -> bytes | None:
 def _object(pairs, encode) -> str:
     """A JSON object from already encoded values, written as json.dumps writes one."""
     return "{" + ", ".join(f"{_string(key)}: {value}" for key, value in pairs) + "}"
+
+
+#: This thread's encoder settings (the serializer's encoder class, made once per thread as it is).
+_local = threading.local()
 
 
 def _encoder(ser):

@@ -168,6 +168,6 @@ def test_a_state_grown_in_place_past_the_cap_is_refused(monkeypatch):
 
 
 def _registry():
-    from engine.bpmn.serializer import _serializer
+    from engine.bpmn.serializer import thread_serializer
 
-    return _serializer().registry
+    return thread_serializer().registry
