@@ -26,9 +26,10 @@ from engine.bpmn import state_size
 from engine.bpmn import timers
 from engine.bpmn.parser import SpecBundle
 from engine.bpmn.script_env import step_time_limit
-from engine.bpmn.serializer import dump_state
 from engine.bpmn.serializer import load_state
 from engine.bpmn.serializer import reserved_key_path
+from engine.bpmn.state_writer import StateWriter
+from engine.bpmn.state_writer import writer_for
 from engine.clock import Clock
 from engine.domain.errors import EngineError
 from engine.domain.errors import ExpressionError
@@ -170,17 +171,23 @@ class Run:
                 "dossier workflow grew to %(count)s tasks; a loop in the template runs away",
                 count=len(self.workflow.tasks),
             )
-        self._refuse_oversized_state()
-        state = dump_state(self.workflow)
+        # The workflow may be kept in memory for the dossier's next change (engine.bpmn.run_cache):
+        # its writer then rewrites only the tasks that changed.
+        writer = writer_for(self.workflow)
+        self._refuse_oversized_state(writer=writer)
+        state = writer.write(self.workflow)
         if len(state) > state_size.MAX_STATE_CHARS:  # the walk's estimate was under: escapes, dates
             self._refuse_oversized_state(measured=len(state))
         return state
 
-    def _refuse_oversized_state(self, measured: int | None = None) -> None:
+    def _refuse_oversized_state(self, measured: int | None = None, writer: StateWriter | None = None) -> None:
         """Refuse, naming the element holding the most data, a state over the cap; the dossier
         keeps its last saved state."""
         limit = state_size.MAX_STATE_CHARS
-        element, _, total = state_size.largest_data(self.workflow, limit)
+        if writer is not None:
+            element, _, total = writer.measure(self.workflow, limit)
+        else:
+            element, _, total = state_size.largest_data(self.workflow, limit)
         if measured is None and total <= limit:
             return
         raise ExpressionError(

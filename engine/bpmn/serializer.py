@@ -95,8 +95,9 @@ def reserved_key_path(value) -> str | None:
 _local = threading.local()
 
 
-def _serializer() -> BpmnWorkflowSerializer:
-    # The registry toggles a mutable flag while encoding: one serializer per thread.
+def thread_serializer() -> BpmnWorkflowSerializer:
+    """This thread's serializer of the engine's state format (engine.bpmn.state_writer writes
+    the same text): the registry toggles a mutable flag while encoding, so one per thread."""
     ser = getattr(_local, "serializer", None)
     if ser is None:
         ser = _local.serializer = _configure()
@@ -104,11 +105,11 @@ def _serializer() -> BpmnWorkflowSerializer:
 
 
 def dump_state(workflow: BpmnWorkflow) -> str:
-    return _serializer().serialize_json(workflow)
+    return thread_serializer().serialize_json(workflow)
 
 
 def load_state(state: str, bundle: SpecBundle) -> BpmnWorkflow:
-    ser = _serializer()
+    ser = thread_serializer()
     dct = json.loads(state)
     if dct.get(ser.VERSION_KEY) != ser.VERSION:
         raise ValueError(

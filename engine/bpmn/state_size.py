@@ -34,15 +34,16 @@ def text_size(value, limit: int) -> int:
     return size
 
 
-def largest_data(workflow, limit: int) -> tuple[str | None, int, int]:
+def largest_data(workflow, limit: int, size_of=None) -> tuple[str | None, int, int]:
     """(element id of the task holding the most data, its size, the total over the workflow);
-    the walk stops once the total passes `limit`."""
+    the walk stops once the total passes `limit`. `size_of(task, limit)` stands for
+    `text_size(task.data, limit)` where a task's size is remembered (serializer.StateWriter)."""
     total = text_size(workflow.data, limit)
     largest: tuple[str | None, int] = (None, -1)
     for task in _every_task(workflow):
         if total > limit:
             break
-        size = text_size(task.data, limit - total)
+        size = size_of(task, limit - total) if size_of is not None else text_size(task.data, limit - total)
         total += size
         if size > largest[1]:
             largest = (getattr(task.task_spec, "bpmn_id", None), size)

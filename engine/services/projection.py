@@ -308,7 +308,7 @@ def _pauses(run: Run, element_id: str) -> bool:
 
 
 def _has_pausing_steps(run: Run) -> bool:
-    return any(step.pauses_clock for policy in run.bundle.policies.values() for step in policy.steps.values())
+    return any([step.pauses_clock for policy in run.bundle.policies.values() for step in policy.steps.values()])
 
 
 def _status_from_workflow(run: Run, ready: list[HumanTask]) -> int | None:

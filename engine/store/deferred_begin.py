@@ -89,6 +89,9 @@ class Rider:
 
 #: The riders waiting on this thread (a request's), until they have heard their answer.
 _RIDERS: ContextVar[tuple[Rider, ...]] = ContextVar("motcua_riders", default=())
+#: Whether riders wait on this thread: the ContextVar's own get, a C call (a driver statement asks
+#: before each statement; on SQLite none ever does).
+riders_waiting = _RIDERS.get
 #: In the pooled connection's info while a rider's statement is announced: it waits with the BEGIN.
 _RIDING = "motcua_riding"
 

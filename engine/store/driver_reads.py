@@ -32,6 +32,7 @@ from sqlalchemy.sql.elements import TextClause
 
 from engine.store.deferred_begin import Rider
 from engine.store.deferred_begin import execute_after_begin
+from engine.store.deferred_begin import riders_waiting
 from engine.store.deferred_begin import take_pending_begin
 
 Convert = Callable[[Any], Any]
@@ -108,7 +109,8 @@ class DriverStatement:
     def _run(self, connection: Connection, parameters: Mapping[str, Any], fetch: Callable[[Any], T]) -> T:
         """`fetch(cursor)` once the statement ran on `connection`'s driver connection (inside its
         transaction, when it has one); the driver's error raised as SQLAlchemy's."""
-        compiled = self._compiled(connection.dialect)
+        # The dict's own get first: a Python call less on every statement once it is compiled.
+        compiled = self._by_dialect.get(connection.dialect.name) or self._compiled(connection.dialect)
         return _on_driver_cursor(connection, compiled.sql, compiled.parameters(parameters), False, fetch)
 
     def _run_many(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -119,7 +121,9 @@ class DriverStatement:
 
     def _converted_first(self, connection: Connection, cursor) -> tuple | None:
         row = cursor.fetchone()
-        return None if row is None else self._compiled(connection.dialect).converted(row)
+        if row is None:
+            return None
+        return (self._by_dialect.get(connection.dialect.name) or self._compiled(connection.dialect)).converted(row)
 
     def _compiled(self, dialect: Dialect) -> _Compiled:
         compiled = self._by_dialect.get(dialect.name)
@@ -162,7 +166,7 @@ def _on_driver_cursor(connection: Connection, sql: str, given: Any, many: bool, 
     # own dispatch joins the two, three Python calls for each check of an event (eight a change).
     dispatch = connection.dispatch if connection._has_events else connection.engine.dispatch
     try:
-        with_begin = not many and take_pending_begin(connection)  # taken before the listeners see it
+        with_begin = not many and bool(riders_waiting()) and take_pending_begin(connection)  # before the listeners
         if dispatch.before_cursor_execute:
             dispatch.before_cursor_execute(connection, cursor, sql, given, None, many)
         if with_begin:

@@ -1,0 +1,194 @@
+"""Writes the state of a workflow kept in memory between changes (engine.bpmn.run_cache),
+rewriting only the tasks that changed since its last state: a state is mostly the same tasks'
+text, change after change. The text is the one `serializer.dump_state` writes.
+"""
+
+from __future__ import annotations
+
+import pickle
+import threading
+import weakref
+from json.encoder import c_make_encoder  # type: ignore[attr-defined]
+from json.encoder import encode_basestring_ascii as _string  # what json.dumps writes a str as
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+
+from engine.bpmn.serializer import thread_serializer
+from engine.bpmn.state_size import largest_data
+from engine.bpmn.state_size import text_size
+
+
+class StateWriter:
+    """Writes one workflow's state change after change, reusing the JSON text of every task that
+    did not change since the last write: the result is the text `dump_state` gives, character for
+    character (tests/engine/test_state_writer.py compares the two at every step of every model).
+
+    A task's text is a function of its own fields, its data and internal data, and its parent's
+    data (SpiffWorkflow stores a delta against it). Those are compared through their pickles:
+    nested values are shared between tasks' data (SpiffWorkflow's merge copies one level), so a
+    script may change an old task's data in place, which neither its state nor its last change
+    would show. Equal pickles mean the same types, values and key order, hence the same JSON;
+    what pickle cannot write is written in full every time.
+    """
+
+    def __init__(self):
+        self._texts: dict = {}  # id(task) -> (what its text depends on, '"id": {its text}')
+        self._sizes: dict = {}  # id(task) -> (its data's pickle, its data's size as text)
+        self._pickles: dict | None = None  # id(task) -> its data's pickle, from measure to write
+
+    def measure(self, workflow: BpmnWorkflow, limit: int) -> tuple[str | None, int, int]:
+        """`state_size.largest_data`, each task's size remembered while its data is unchanged;
+        `write` follows, with the data as measured."""
+        self._pickles = _pickle_data(workflow)
+        return largest_data(workflow, limit, size_of=self._data_size)
+
+    def write(self, workflow: BpmnWorkflow) -> str:
+        pickles = self._pickles if self._pickles is not None else _pickle_data(workflow)
+        self._pickles = None
+        ser = thread_serializer()
+        registry = ser.registry
+        encode = _encoder(ser)
+        texts: dict = {}
+        registry._encoder_mode = True
+        try:
+            subprocesses = [
+                (str(key), _object(self._workflow_pairs(sub, registry, encode, texts, pickles), encode))
+                for key, sub in workflow.subprocesses.items()
+            ]
+            pairs = [
+                *self._workflow_pairs(workflow, registry, encode, texts, pickles),
+                ("subprocesses", _object(subprocesses, encode)),
+                ("bpmn_events", encode(registry.convert(workflow.bpmn_events))),
+                ("typename", encode(registry.typenames[type(workflow)])),
+                (ser.VERSION_KEY, encode(ser.VERSION)),
+            ]
+        finally:
+            registry._encoder_mode = False
+        self._texts = texts
+        if len(self._sizes) > len(pickles):  # sizes of tasks gone from the workflow
+            self._sizes = {at: size for at, size in self._sizes.items() if at in pickles}
+        return _object(pairs, encode)
+
+    def _data_size(self, task, limit: int) -> int:
+        at = id(task)
+        key = self._pickles.get(at) if self._pickles is not None else None
+        known = self._sizes.get(at)  # a size depends on the data alone, whichever task holds it
+        if key is not None and known is not None and known[0] == key and known[1] <= limit:
+            return known[1]
+        size = text_size(task.data, limit)
+        if key is not None and size <= limit:  # a walk cut short at the limit is no size to keep
+            self._sizes[at] = (key, size)
+        return size
+
+    def _workflow_pairs(self, workflow, registry, encode, texts: dict, pickles: dict) -> list[tuple[str, str]]:
+        """The pairs of SpiffWorkflow's WorkflowConverter.to_dict, and BpmnSubWorkflowConverter's
+        for a subprocess, its tasks' texts reused where unchanged."""
+        last_task = workflow.last_task
+        pairs = [
+            ("data", encode(registry.convert(registry.clean(workflow.data)))),
+            ("correlations", encode(workflow.correlations)),
+            ("last_task", _string(str(last_task.id)) if last_task is not None else "null"),
+            ("success", encode(workflow.success)),
+            ("completed", encode(workflow.completed)),
+            ("tasks", self._tasks_text(workflow, registry, encode, texts, pickles)),
+            ("root", _string(str(workflow.task_tree.id))),
+        ]
+        if not isinstance(workflow, BpmnWorkflow):
+            pairs += [
+                ("parent_task_id", _string(str(workflow.parent_task_id))),
+                ("spec", _string(workflow.spec.name)),
+                ("typename", _string(registry.typenames[type(workflow)])),
+            ]
+        return pairs
+
+    def _tasks_text(self, workflow, registry, encode, texts: dict, pickles: dict) -> str:
+        """TaskConverter.to_dict's text of every task, as json.dumps writes `workflow.tasks`.
+        Entries are found by the task object (a UUID's hash is Python code); the task's id is
+        part of what its text depends on."""
+        known_texts = self._texts
+        tasks = workflow.tasks
+        parts = []
+        for task_id, task in tasks.items():
+            at = id(task)
+            parent = tasks.get(task._parent)  # what Task.parent reads
+            internal = task.internal_data
+            key = (
+                task_id,
+                task._parent,
+                list(task._children),
+                task.last_state_change,
+                task._state,
+                task.task_spec.name,
+                task.triggered,
+                pickles[at],
+                pickles[id(parent)] if parent is not None else b"root",
+                _pickled(internal) if internal else b"",
+            )
+            known = known_texts.get(at)
+            if known is None or None in key[7:] or known[0] != key:
+                known = (key, f"{_string(str(task_id))}: {encode(registry.convert(task))}")
+            texts[at] = known
+            parts.append(known[1])
+        return "{" + ", ".join(parts) + "}"
+
+
+def _pickle_data(workflow: BpmnWorkflow) -> dict:
+    """id(task) -> the pickle of its data (None where pickle refuses it), over the workflow and its
+    subprocesses. By the object: a subprocess's tasks live in dicts of their own."""
+    tasks = list(workflow.tasks.values())
+    for subprocess in workflow.subprocesses.values():
+        tasks.extend(subprocess.tasks.values())
+    try:
+        return {id(task): pickle.dumps(task.data, pickle.HIGHEST_PROTOCOL) for task in tasks}
+    except Exception:  # noqa: BLE001 - one task's data refused: find which, one by one
+        return {id(task): _pickled(task.data) for task in tasks}
+
+
+def _pickled(value) -> bytes | None:
+    try:
+        return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+    except Exception:  # noqa: BLE001 - what pickle refuses is written in full every time
+        return None
+
+
+def _object(pairs, encode) -> str:
+    """A JSON object from already encoded values, written as json.dumps writes one."""
+    return "{" + ", ".join(f"{_string(key)}: {value}" for key, value in pairs) + "}"
+
+
+#: This thread's encoder settings (the serializer's encoder class, made once per thread as it is).
+_local = threading.local()
+
+
+def _encoder(ser):
+    """`json.dumps(value, cls=...)` as serialize_json calls it, for many values: the C encoder
+    JSONEncoder.encode builds per call (with its own circular-reference markers) built once per
+    write, which a write's few dozen values would otherwise pay each."""
+    settings = getattr(_local, "encoder", None)
+    if settings is None:
+        settings = _local.encoder = ser._encoder_cls()
+    if c_make_encoder is None:  # pragma: no cover - CPython always has it
+        return settings.encode
+    encode = c_make_encoder(
+        {},
+        settings.default,
+        _string,
+        settings.indent,
+        settings.key_separator,
+        settings.item_separator,
+        settings.sort_keys,
+        settings.skipkeys,
+        settings.allow_nan,
+    )
+    return lambda value: "".join(encode(value, 0))
+
+
+_writers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def writer_for(workflow: BpmnWorkflow) -> StateWriter:
+    """The writer that last wrote `workflow` (a workflow kept in memory between changes), or a new one."""
+    writer = _writers.get(workflow)
+    if writer is None:
+        writer = _writers[workflow] = StateWriter()
+    return writer
