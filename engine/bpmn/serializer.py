@@ -96,7 +96,8 @@ _local = threading.local()
 
 
 def thread_serializer() -> BpmnWorkflowSerializer:
-    """This thread's serializer: the registry toggles a mutable flag while encoding."""
+    """This thread's serializer of the engine's state format (engine.bpmn.state_writer writes
+    the same text): the registry toggles a mutable flag while encoding, so one per thread."""
     ser = getattr(_local, "serializer", None)
     if ser is None:
         ser = _local.serializer = _configure()

@@ -156,6 +156,7 @@ def _object(pairs, encode) -> str:
     return "{" + ", ".join(f"{_string(key)}: {value}" for key, value in pairs) + "}"
 
 
+#: This thread's encoder settings (the serializer's encoder class, made once per thread as it is).
 _local = threading.local()
 
 

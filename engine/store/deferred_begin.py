@@ -154,13 +154,15 @@ def _in_one_flush(driver: Any, queued: list[tuple[Any, str, Any]]) -> Generator[
     tests/engine/test_deferred_begin.py runs it on PostgreSQL."""
     pgconn = driver.pgconn
     prepared = driver._prepared
+    converted = []
+    for cursor, sql, params in queued:  # a value psycopg cannot adapt is refused before anything is sent
+        yield from cursor._start_query(sql)
+        converted.append((cursor, sql, cursor._convert_query(sql, params)))
     sent: list[tuple[Any, Prepare, bytes, Any]] = []
     pgconn.enter_pipeline_mode()
     try:
         pgconn.send_query_params(_BEGIN, None)
-        for cursor, sql, params in queued:
-            yield from cursor._start_query(sql)
-            query = cursor._convert_query(sql, params)
+        for cursor, sql, query in converted:
             cursor._query = query
             prepare, name = cursor._get_prepared(query, None)
             if prepare is Prepare.NO:
@@ -208,8 +210,9 @@ def _failure(results: list[Any], encoding: str) -> psycopg.Error | None:
 
 
 def _leave_pipeline_mode(pgconn: Any, *, failed: bool) -> None:
-    """Out of pipeline mode; after a failure that left results unread (a dropped connection),
-    libpq's refusal is not what the caller is told."""
+    """Out of pipeline mode. After a failure that left results unread, libpq refuses: the
+    connection is closed (the pool replaces it; it would refuse every statement after) and the
+    failure, not libpq's refusal, is what the caller is told."""
     if pgconn.status == ConnStatus.BAD:
         return
     try:
@@ -217,6 +220,7 @@ def _leave_pipeline_mode(pgconn: Any, *, failed: bool) -> None:
     except psycopg.OperationalError:
         if not failed:
             raise
+        pgconn.finish()
 
 
 def _heard(riders: tuple[Rider, ...], cursors: list[Any]) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import StatementError
 
 from engine.domain.errors import InvalidAction
 from engine.services import api_tokens
@@ -110,6 +111,22 @@ def test_statements_sent_with_the_begin_keep_their_answers_once_prepared_and_fai
     with notes.session() as s:
         _ADD.returned(s.connection(), {"body": "ghi chú 8"})
     assert _bodies(notes) == [f"ghi chú {n}" for n in range(9)]
+
+
+def test_a_first_statement_whose_value_cannot_be_sent_fails_alone(notes):
+    """A parameter psycopg cannot adapt is refused before anything is sent: nothing is written and
+    the pooled connection serves the next change."""
+    with notes.session() as s:
+        backend = s.connection().connection.dbapi_connection.info.backend_pid
+    _with_a_rider()
+    with pytest.raises(StatementError), notes.session() as s:
+        _ADD.returned(s.connection(), {"body": object()})
+    deferred_begin.drop_riders()
+    _with_a_rider()
+    with notes.session() as s:
+        _ADD.returned(s.connection(), {"body": "một"})
+        assert s.connection().connection.dbapi_connection.info.backend_pid == backend  # not replaced
+    assert _bodies(notes) == ["một"]
 
 
 @pytest.fixture
