@@ -52,6 +52,7 @@ from engine.services import stored_files
 from engine.services.runtime import Runtime
 from engine.services.scripting import script_engine_for
 from engine.services.unit_of_work import retried_on_race
+from engine.services.unit_of_work import session_in
 from engine.services.unit_of_work import transaction
 from engine.store import catalogue_records
 from engine.store import change_rows
@@ -777,33 +778,42 @@ def claim_work_item(
     A free step is taken by one guarded write (engine.store.step_claims), on PostgreSQL with its
     audit event, and who may take it is checked on what it returns: a refusal rolls it back. A
     step it did not take is read first, as any change reads it, which names the reason (or sets a
-    deadline that starts at the claim)."""
-    with transaction(rt) as s:
+    deadline that starts at the claim). The claim runs on a Core connection: an ORM session joins
+    its transaction only for what needs one (the read first, an event recorded the usual way, an
+    answer's idempotency record)."""
+    with rt.db.change() as connection:
         now = rt.clock.now()
-        claim = step_claims.claim_if_free(s.connection(), work_item_id, actor.username, now, actor.on_behalf_of)
+        claim = step_claims.claim_if_free(connection, work_item_id, actor.username, now, actor.on_behalf_of)
         if claim is None:
-            step = _claim_read_first(rt, s, work_item_id, actor, seen_by, now)
-        else:
-            step = claim.step
-            if seen_by is not None and not seen_by(step.unit_code):
-                raise NotFound("unknown work item %(id)s", id=work_item_id)
-            refuse(refusal_to_claim(actor, StepHolding(step.unit_code, step.role, None)))
-            if claim.logged is not None:
-                audit.written_by_the_change(s, claim.logged)
+            with session_in(rt, connection) as s:
+                step = _claim_read_first(rt, s, work_item_id, actor, seen_by, now)
+                _record_claim(s, now, actor, step)
                 return step if answer is None else answer(s, step)
-            audit.seen_head(s, step.dossier_id, claim.head)
-        audit.record(
-            s,
-            at=now,
-            action="claim",
-            actor=actor,
-            dossier_id=step.dossier_id,
-            work_item_id=step.id,
-            element_id=step.element_id,
-            giver=step.role,
-            receiver=actor.username,
-        )
-        return step if answer is None else answer(s, step)
+        step = claim.step
+        if seen_by is not None and not seen_by(step.unit_code):
+            raise NotFound("unknown work item %(id)s", id=work_item_id)
+        refuse(refusal_to_claim(actor, StepHolding(step.unit_code, step.role, None)))
+        if claim.logged is not None and answer is None:
+            return step
+        with session_in(rt, connection) as s:
+            if claim.logged is None:
+                audit.seen_head(s, step.dossier_id, claim.head)
+                _record_claim(s, now, actor, step)
+            return step if answer is None else answer(s, step)
+
+
+def _record_claim(s: Session, now: datetime, actor: Actor, step: step_claims.ClaimedStep) -> None:
+    audit.record(
+        s,
+        at=now,
+        action="claim",
+        actor=actor,
+        dossier_id=step.dossier_id,
+        work_item_id=step.id,
+        element_id=step.element_id,
+        giver=step.role,
+        receiver=actor.username,
+    )
 
 
 def _claim_read_first(

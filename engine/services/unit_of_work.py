@@ -15,6 +15,7 @@ from typing import TypeVar
 from engine.domain.errors import LostRace
 from engine.services import audit
 from engine.services.runtime import Runtime
+from engine.store.database import Connection
 from engine.store.database import Session
 
 P = ParamSpec("P")
@@ -29,6 +30,15 @@ RACE_ATTEMPTS = 4
 def transaction(rt: Runtime) -> Iterator[Session]:
     """One change, one transaction; optimistic-lock failures become LostRace (a ConflictError)."""
     with rt.db.session() as session:
+        yield session
+        audit.write_pending(session)
+
+
+@contextmanager
+def session_in(rt: Runtime, connection: Connection) -> Iterator[Session]:
+    """The unit of work of a change run on a connection (`rt.db.change()`) where it needs the ORM:
+    a session joined to its transaction, whose audit events are written before its commit."""
+    with rt.db.session_on(connection) as session:
         yield session
         audit.write_pending(session)
 
