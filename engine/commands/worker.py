@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from engine import boot
 from engine import logs
 from engine import secret_box
 from engine.clock import FrozenClock
@@ -90,5 +91,6 @@ def worker_command(
     if once:
         click.echo(worker.run_once(rt, channels, batch, watchdog))
         return
+    boot.settle()  # a long-running process from here on, as a served web worker
     click.echo(f"worker {rt.worker_id} polling every {poll}s")
     worker.run_forever(rt, channels, poll_seconds=poll, batch=batch, watchdog=watchdog)
