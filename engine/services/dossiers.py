@@ -63,6 +63,7 @@ from engine.store import rollups
 from engine.store import satisfaction_rollups
 from engine.store import sequences
 from engine.store import step_claims
+from engine.store.database import Connection
 from engine.store.database import Session
 from engine.store.records import DossierRecord
 from engine.store.records import ProcessDefinitionRecord
@@ -770,17 +771,17 @@ def claim_work_item(
     actor: Actor,
     *,
     seen_by: Callable[[str], bool] | None = None,
-    answer: Answer | None = None,
+    answer: Callable[[Connection, ClaimedStep], object] | None = None,
 ):
-    """Take a step of one's role into one's own hands (`seen_by` and `answer` as for completing);
-    the step as claimed (a ClaimedStep) unless `answer` says otherwise.
+    """Take a step of one's role into one's own hands (`seen_by` as for completing); the step as
+    claimed (a ClaimedStep) unless `answer`, given the claim's connection and the step inside its
+    transaction, says otherwise.
 
     A free step is taken by one guarded write (engine.store.step_claims), on PostgreSQL with its
     audit event, and who may take it is checked on what it returns: a refusal rolls it back. A
     step it did not take is read first, as any change reads it, which names the reason (or sets a
     deadline that starts at the claim). The claim runs on a Core connection: an ORM session joins
-    its transaction only for what needs one (the read first, an event recorded the usual way, an
-    answer's idempotency record)."""
+    its transaction only for the read first or an event recorded the usual way (on SQLite)."""
     with rt.db.change() as connection:
         now = rt.clock.now()
         claim = step_claims.claim_if_free(connection, work_item_id, actor.username, now, actor.on_behalf_of)
@@ -788,18 +789,16 @@ def claim_work_item(
             with session_in(rt, connection) as s:
                 step = _claim_read_first(rt, s, work_item_id, actor, seen_by, now)
                 _record_claim(s, now, actor, step)
-                return step if answer is None else answer(s, step)
-        step = claim.step
-        if seen_by is not None and not seen_by(step.unit_code):
-            raise NotFound("unknown work item %(id)s", id=work_item_id)
-        refuse(refusal_to_claim(actor, StepHolding(step.unit_code, step.role, None)))
-        if claim.logged is not None and answer is None:
-            return step
-        with session_in(rt, connection) as s:
+        else:
+            step = claim.step
+            if seen_by is not None and not seen_by(step.unit_code):
+                raise NotFound("unknown work item %(id)s", id=work_item_id)
+            refuse(refusal_to_claim(actor, StepHolding(step.unit_code, step.role, None)))
             if claim.logged is None:
-                audit.seen_head(s, step.dossier_id, claim.head)
-                _record_claim(s, now, actor, step)
-            return step if answer is None else answer(s, step)
+                with session_in(rt, connection) as s:
+                    audit.seen_head(s, step.dossier_id, claim.head)
+                    _record_claim(s, now, actor, step)
+        return step if answer is None else answer(connection, step)
 
 
 def _record_claim(s: Session, now: datetime, actor: Actor, step: step_claims.ClaimedStep) -> None:

@@ -11,16 +11,19 @@ import json
 from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from engine.domain.errors import ConflictError
 from engine.services.runtime import Runtime
 from engine.store import idempotency_records
+from engine.store.database import Connection
 from engine.store.database import Session
 
 KEY_MAX = idempotency_records.KEY_MAX
 
 #: Builds the JSON body of the caller's answer from the changed row, inside the change's transaction.
-Reply = Callable[[Session, object], dict]
+#: The change's session, or the connection of a change run without one (a claim: engine.services.dossiers).
+Reply = Callable[[Any, object], dict]
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class Answer:
 
 
 #: Given to a change: keep(status, reply) is the `answer=` a dossier service builds its reply with.
-Keep = Callable[[int, Reply], Callable[[Session, object], Answer]]
+Keep = Callable[[int, Reply], Callable[[Any, object], Answer]]
 
 
 def once(rt: Runtime, request: Request | None, change: Callable[[Keep], Answer]) -> Answer:
@@ -55,12 +58,12 @@ def once(rt: Runtime, request: Request | None, change: Callable[[Keep], Answer])
     writes the key in the change's own transaction. A request whose key is kept gets the kept
     answer, replayed, and changes nothing."""
 
-    def keep(status: int, reply: Reply) -> Callable[[Session, object], Answer]:
-        def answer(session: Session, changed) -> Answer:
-            body = reply(session, changed)
+    def keep(status: int, reply: Reply) -> Callable[[Any, object], Answer]:
+        def answer(where: Session | Connection, changed) -> Answer:
+            body = reply(where, changed)
             if request is not None:
                 idempotency_records.remember(
-                    session,
+                    where,
                     caller=request.caller,
                     key=request.key,
                     fingerprint=request.fingerprint,

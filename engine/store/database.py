@@ -357,7 +357,7 @@ class Database:
         session = self.session_factory(bind=connection)
         try:
             yield session
-            if session.in_transaction() or session.new or session.dirty or session.deleted:
+            if session.in_transaction() or session.new:  # a loaded object (dirty, deleted) began one
                 session.commit()
         except StaleDataError:
             raise LostRace("someone else changed this dossier at the same moment; reload and try again") from None

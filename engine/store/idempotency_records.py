@@ -5,10 +5,14 @@ change committed)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import JSON
 from sqlalchemy import Integer
 from sqlalchemy import String
+from sqlalchemy import Table
+from sqlalchemy import insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
@@ -32,17 +36,35 @@ class IdempotencyKeyRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+_TABLE = cast(Table, IdempotencyKeyRecord.__table__)
+
+
 def kept(session: Session, caller: str, key: str) -> IdempotencyKeyRecord | None:
     return session.get(IdempotencyKeyRecord, (caller, key))
 
 
 def remember(
-    session: Session, *, caller: str, key: str, fingerprint: str, status_code: int, answer: dict, now: datetime
+    where: Session | Connection,
+    *,
+    caller: str,
+    key: str,
+    fingerprint: str,
+    status_code: int,
+    answer: dict,
+    now: datetime,
 ) -> None:
-    """Add the key to the change's own transaction; a copy of the request that committed the same
-    key first makes this commit fail on the primary key (and the whole change with it)."""
-    session.add(
-        IdempotencyKeyRecord(
-            caller=caller, key=key, fingerprint=fingerprint, status_code=status_code, answer=answer, created_at=now
-        )
-    )
+    """Add the key to the change's own transaction, through its session or, for a change run
+    without one (a claim), on its connection; a copy of the request that committed the same key
+    first makes this commit fail on the primary key (and the whole change with it)."""
+    row = {
+        "caller": caller,
+        "key": key,
+        "fingerprint": fingerprint,
+        "status_code": status_code,
+        "answer": answer,
+        "created_at": now,
+    }
+    if isinstance(where, Connection):
+        where.execute(insert(_TABLE), row)
+    else:
+        where.add(IdempotencyKeyRecord(**row))

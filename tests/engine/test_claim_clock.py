@@ -23,6 +23,7 @@ from engine.domain.errors import PermissionDenied
 from engine.services import audit
 from engine.services import definitions
 from engine.services import dossiers
+from engine.services import idempotency
 from engine.store import step_claims
 from engine.store.records import AuditEventRecord
 from engine.store.records import WorkItemRecord
@@ -191,3 +192,42 @@ def test_postgresql_writes_a_value_of_the_row_as_python_writes_it_in_the_events_
             select(func.coalesce(sql_cast(func.to_json(sql_cast(literal(value), String)), Text), "null"))
         )
     assert rendered == json.dumps(value, ensure_ascii=False)
+
+
+def _keyed_claim(rt, item_id, actor, key: str):
+    request = idempotency.Request.of(actor.username, key, {"claim": item_id})
+
+    def claim_it(keep):
+        return dossiers.claim_work_item(rt, item_id, actor, answer=keep(200, lambda _where, step: {"id": step.id}))
+
+    return request, idempotency.once(rt, request, claim_it)
+
+
+@pytest.mark.parametrize("deadline_at_claim", [False, True])
+def test_a_keyed_claim_keeps_its_answer_in_its_transaction_and_a_refused_one_keeps_no_key(
+    runtime, clock, deadline_at_claim
+):
+    """The key is written with the claim, on its connection, whether the claim took the step in one
+    statement or through its read (a deadline that starts at the claim)."""
+    add_units(runtime)
+    xml = (BPMN_DIR / "five_steps.bpmn").read_text()
+    if deadline_at_claim:
+        xml = xml.replace('<motcua:step role="mot_cua" budget="4h" status="2"/>', _AT_CLAIM, 1)
+    _, item = start(runtime, definitions.deploy(runtime, {"five_steps.bpmn": xml.encode()}))
+    assert (item.due_at is None) == deadline_at_claim
+
+    with pytest.raises(PermissionDenied):
+        _keyed_claim(runtime, item.id, SPECIALIST, "k-refused")
+    refused = idempotency.Request.of(SPECIALIST.username, "k-refused", {"claim": item.id})
+    assert idempotency.kept_answer(runtime, refused) is None
+
+    request, answer = _keyed_claim(runtime, item.id, RECEPTION, "k-1")
+    _, again = _keyed_claim(runtime, item.id, RECEPTION, "k-1")
+
+    assert (answer.status, answer.body, answer.replayed) == (200, {"id": item.id}, False)
+    assert (again.status, again.body, again.replayed) == (200, {"id": item.id}, True)
+    assert idempotency.kept_answer(runtime, request) == again
+    assert step(runtime, item.id).assignee == "mot_cua_1"
+    assert [event.action for event in events(runtime, item.dossier_id)].count("claim") == 1
+    with runtime.db.read_session() as s:
+        assert audit.verify(s)[1] == []

@@ -217,6 +217,27 @@ def test_a_start_whose_kept_token_was_revoked_meanwhile_writes_nothing(postgres_
         assert s.scalars(select(DossierRecord.id)).all() == []
 
 
+def test_a_claim_whose_kept_token_was_revoked_meanwhile_writes_nothing(postgres_runtime, open_step):
+    rt, item_id = postgres_runtime, open_step
+    record, token = api_tokens.issue(rt, username=RECEPTION.username, name="Cổng DVC")
+    api_tokens.authenticate(rt, token, checked_with_change=lambda _account: True)  # looked up: kept
+    api_tokens.revoke(rt, record.id)
+    with rt.db.read_session() as s:
+        events_before = s.scalars(select(AuditEventRecord.id)).all()
+
+    assert api_tokens.authenticate(rt, token, checked_with_change=lambda _account: True) is not None  # from memory
+    with pytest.raises(api_tokens.TokenChanged) as changed:
+        dossiers.claim_work_item(rt, item_id, RECEPTION)
+
+    assert changed.value.refused
+    api_tokens.forget_unchecked()  # what the request's end does
+    with rt.db.read_session() as s:
+        item = s.get(WorkItemRecord, item_id)
+        assert (item.assignee, item.state) == (None, "open")
+        assert s.scalars(select(AuditEventRecord.id)).all() == events_before
+        assert audit.verify(s)[1] == []
+
+
 def test_of_two_claims_of_one_step_at_the_same_moment_exactly_one_wins(postgres_runtime, open_step):
     rt, item_id = postgres_runtime, open_step
     barrier = threading.Barrier(2)
