@@ -62,12 +62,6 @@ def record(
     return event
 
 
-def written_by_the_change(session: Session, event: dict) -> None:
-    """An event the change's own statement wrote with its chain hash (a claim's on PostgreSQL,
-    engine.store.step_claims): nothing is left to write, and the commit's other writers see it."""
-    session.info.setdefault(WRITTEN_KEY, []).append(event)
-
-
 def seen_head(session: Session, dossier_id: int, head: tuple[str, int] | None) -> None:
     """The dossier's chain head (last hash, length) as this change read it, without a lock, with
     what it acts on: its events are linked from it and appended only if it has not moved."""

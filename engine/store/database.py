@@ -340,8 +340,8 @@ class Database:
         """A change's transaction on a Core connection of the write engine, without an ORM session
         (a claim's one statement): it commits on success and rolls back on any error. Its BEGIN is
         the engine's, as a session's (BEGIN IMMEDIATE on SQLite; on PostgreSQL sent with its first
-        driver statement, engine.store.deferred_begin). A served claim paid ~110 Python calls and
-        ~70 us of CPU for the session's begin, commit and close though it loaded no object."""
+        driver statement, engine.store.deferred_begin). A served claim through a session paid its
+        begin, commit and close though it loaded no object: 1,426 Python calls against 1,306."""
         with self.engine.begin() as connection:
             yield connection
 
