@@ -2,75 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from collections.abc import Mapping
 
 from flask import Flask
-from flask import Response
-from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext
-from werkzeug.datastructures import Headers
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from web.config import load_config
 from web.extensions import csrf
 from web.extensions import db
 from web.extensions import login_manager
-
-
-class MotcuaResponse(Response):
-    """Flask's response, handed to the server without a copy of its headers when werkzeug would
-    change nothing in them.
-
-    werkzeug copies every response's headers before it looks at them (a Headers built one header
-    at a time: ~40 Python calls, a twentieth of an API request's calls outside its view), to
-    absolutize a Location, quote a Content-Location, drop a body's headers from a 1xx, 204 or 304,
-    or add a Content-Length; an API answer needs none of that (its length was set with its body),
-    and the headers are only read once the answer is handed over."""
-
-    def get_wsgi_headers(self, environ) -> Headers:
-        status = self.status_code
-        if status < 200 or status in (204, 304):
-            return super().get_wsgi_headers(environ)
-        has_length = False
-        for key, _value in self.headers._list:  # noqa: SLF001  (iterating the Headers: two calls per header)
-            lowered = key.lower()
-            if lowered == "location" or lowered == "content-location":
-                return super().get_wsgi_headers(environ)
-            if lowered == "content-length":
-                has_length = True
-        if not has_length and self.automatically_set_content_length and self.is_sequence:
-            return super().get_wsgi_headers(environ)
-        return self.headers
-
-
-class MotcuaJSONProvider(DefaultJSONProvider):
-    """Flask's JSON, written by one encoder made once rather than one made per answer.
-
-    `json.dumps` with any setting of its own (Flask passes four) builds a new JSONEncoder on every
-    call; the encoder made here from the same settings writes the same text (the C encoder, sorted
-    keys, ASCII escapes, compact separators) and is made again when a setting changes."""
-
-    def __init__(self, app: Flask) -> None:
-        super().__init__(app)
-        self._encoder: tuple[tuple, json.JSONEncoder] | None = None
-
-    def response(self, *args, **kwargs) -> Response:
-        if (self.compact is None and self._app.debug) or self.compact is False:
-            return super().response(*args, **kwargs)  # indented: as Flask writes it
-        obj = self._prepare_response_obj(args, kwargs)
-        return self._app.response_class(f"{self._compact_encoder().encode(obj)}\n", mimetype=self.mimetype)
-
-    def _compact_encoder(self) -> json.JSONEncoder:
-        settings = (self.default, self.ensure_ascii, self.sort_keys)
-        made = self._encoder
-        if made is None or made[0] != settings:
-            encoder = json.JSONEncoder(
-                default=self.default, ensure_ascii=self.ensure_ascii, sort_keys=self.sort_keys, separators=(",", ":")
-            )
-            made = self._encoder = (settings, encoder)
-        return made[1]
 
 
 class MotcuaFlask(Flask):
@@ -80,9 +22,6 @@ class MotcuaFlask(Flask):
     twenty: the hooks before and after, the view, the teardowns), five Python calls each time
     for an answer that never changes for a given function (a tenth of an API request's calls
     outside its view)."""
-
-    response_class = MotcuaResponse
-    json_provider_class = MotcuaJSONProvider
 
     #: Functions remembered at most (the app's are a few hundred; one made per call is not kept).
     SYNC_FORMS_KEPT = 2048

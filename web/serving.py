@@ -9,10 +9,6 @@ request on the same connection and serves it itself; only when none comes in tim
 connections are waiting for a thread) does the connection go back to the poller as before.
 A served /healthz costs a quarter less CPU and answers sooner; on requests that work, the CPU
 saved is below what benchmarks/http.py resolves (README, issue 14, branch http10).
-
-Each worker also reads its settings through a snapshot (SettledConfig): gunicorn looks every
-setting up by name on every use (`Config.__getattr__`, then the Setting's `get`), a few dozen times
-per request while it parses the request and writes the answer.
 """
 
 from __future__ import annotations
@@ -26,41 +22,7 @@ from gunicorn.workers.gthread import ThreadWorker
 LINGER_MS = 2
 
 
-class SettledConfig:
-    """A worker's view of gunicorn's Config: each setting's value read once, then kept.
-
-    A worker's settings never change while it runs (a reload starts new workers with the
-    arbiter's new Config), so the value a setting had the first time is its value for good.
-    Its methods (`forwarded_allow_networks()`, which keeps its own cache) go to it."""
-
-    #: Properties of the Config computed from settings alone (asked on every request).
-    DERIVED = frozenset({"is_ssl"})
-
-    def __init__(self, config) -> None:
-        self.__dict__["_config"] = config
-
-    def __getattr__(self, name: str):
-        config = self.__dict__["_config"]
-        value = getattr(config, name)
-        if name in config.settings or name in self.DERIVED:
-            self.__dict__[name] = value  # found in the instance from then on: no __getattr__
-        return value
-
-    def __setattr__(self, name: str, value) -> None:
-        setattr(self.__dict__["_config"], name, value)
-        self.__dict__.pop(name, None)
-
-    def set(self, name: str, value) -> None:
-        self.__dict__["_config"].set(name, value)
-        self.__dict__.pop(name, None)
-
-
 class LingeringThreadWorker(ThreadWorker):
-    def init_process(self):
-        # In the worker's own process, after the fork: the arbiter keeps its Config as it is.
-        self.cfg = SettledConfig(self.cfg)
-        super().init_process()
-
     def handle(self, conn):
         keep_alive = super().handle(conn)
         while keep_alive is True and self.alive and self._next_request_came(conn):

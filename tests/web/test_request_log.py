@@ -7,12 +7,8 @@ from __future__ import annotations
 import io
 import json
 import logging
-import sys
-from datetime import UTC
-from datetime import datetime
 
 import pytest
-from pythonjsonlogger.json import JsonFormatter
 
 from engine import logs
 from engine.services import outbox
@@ -82,48 +78,3 @@ def test_the_formats_write_none_of_the_fields_left_unfilled_and_lines_stay_whole
         root.setLevel(saved[1])
     line = stream.getvalue()
     assert line.endswith(" INFO motcua.access [req-5151abcd mot_cua_1@00070] POST /api/v1/dossiers 201\n")
-
-
-def _records() -> list[logging.LogRecord]:
-    logger = logging.getLogger("motcua.access")
-    try:
-        raise ValueError("hỏng")
-    except ValueError:
-        failed = sys.exc_info()
-    made = [
-        logger.makeRecord(logger.name, logging.INFO, "", 0, "%s %s %s", ("POST", "/api/v1/x", 201), None),
-        logger.makeRecord(
-            logger.name,
-            logging.INFO,
-            "",
-            0,
-            "Người nộp %s",
-            ("Nguyễn",),
-            None,
-            extra={"route": "/x", "status": 200, "duration_ms": 1.5, "at": datetime(2026, 12, 5, tzinfo=UTC)},
-        ),
-        logger.makeRecord(logger.name, logging.ERROR, "", 0, "failed", (), failed),
-        logger.makeRecord(logger.name, logging.WARNING, "", 0, {"event": "dict", "n": 3}, (), None),
-        logger.makeRecord(logger.name, logging.INFO, "", 0, "hidden", (), None, extra={"_private": 1, "shown": [1]}),
-    ]
-    for record in made:
-        record.request_id, record.user, record.unit = "req-1", "mot_cua", "00070"
-    return made
-
-
-def test_a_json_line_is_the_one_python_json_logger_writes():
-    """engine.logs' JSON formatter writes each record as python-json-logger's own formatter does:
-    the same keys in the same order, the same values, an exception's traceback and a dict message
-    included."""
-    ours = logs.JsonLines(logs.JSON_FIELDS, rename_fields={"levelname": "level", "name": "logger"})
-    theirs = JsonFormatter(logs.JSON_FIELDS, rename_fields={"levelname": "level", "name": "logger"})
-    for record in _records():
-        theirs_line = theirs.format(logging.makeLogRecord(dict(record.__dict__)))
-        assert ours.format(logging.makeLogRecord(dict(record.__dict__))) == theirs_line
-    with_defaults = {"defaults": {"service": "motcua"}, "timestamp": True}
-    ours = logs.JsonLines(logs.JSON_FIELDS, **with_defaults)
-    theirs = JsonFormatter(logs.JSON_FIELDS, **with_defaults)
-    record = _records()[1]
-    assert ours.format(logging.makeLogRecord(dict(record.__dict__))) == theirs.format(
-        logging.makeLogRecord(dict(record.__dict__))
-    )

@@ -11,9 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gunicorn.config import Config
-
-from web.serving import SettledConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = """
@@ -32,10 +29,6 @@ def _free_port() -> int:
 
 @pytest.fixture
 def served(tmp_path) -> Iterator[int]:
-    yield from _serving(tmp_path)
-
-
-def _serving(tmp_path, *settings: str) -> Iterator[int]:
     """gunicorn with the worker `motcua serve` runs, one worker of one thread, on a socket this
     test opened and listens on already (`fd://`): a request sent before gunicorn is up waits in
     the socket's backlog, so nothing has to poll for it to start."""
@@ -45,7 +38,7 @@ def _serving(tmp_path, *settings: str) -> Iterator[int]:
         listening.listen(16)
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-k", "web.serving.LingeringThreadWorker", "--threads", "1"]
-            + ["--keep-alive", "5", *settings, "-b", f"fd://{listening.fileno()}", "--chdir", str(tmp_path)]
+            + ["--keep-alive", "5", "-b", f"fd://{listening.fileno()}", "--chdir", str(tmp_path)]
             + ["--pythonpath", str(ROOT), "echo_app:app"],
             pass_fds=[listening.fileno()],
             stdout=subprocess.DEVNULL,
@@ -82,35 +75,3 @@ def test_an_idle_kept_alive_connection_does_not_hold_the_only_thread(served):
     assert _ask(first, "/first/again")[:2] == (200, "/first/again")
     first.close()
     second.close()
-
-
-def test_a_worker_holds_to_the_settings_it_was_started_with(tmp_path):
-    """The worker reads its settings once (web.serving.SettledConfig): a request line beyond the
-    configured limit is still refused, on the same kept-alive worker that answers the others."""
-    serving = _serving(tmp_path, "--limit-request-line", "64")
-    port = next(serving)
-    try:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        assert _ask(connection, "/short")[:2] == (200, "/short")
-        connection.close()
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        assert _ask(connection, "/" + "x" * 100)[0] == 414  # URI Too Long
-        connection.close()
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        assert _ask(connection, "/short/again")[:2] == (200, "/short/again")
-        connection.close()
-    finally:
-        serving.close()
-
-
-def test_the_settled_settings_are_the_configs():
-    config = Config()
-    config.set("keepalive", 7)
-    settled = SettledConfig(config)
-    assert (settled.keepalive, settled.is_ssl, settled.limit_request_line) == (7, config.is_ssl, 4094)
-    assert settled.keepalive == 7  # kept
-    settled.set("keepalive", 9)  # as the arbiter would set it: read again
-    assert (settled.keepalive, config.keepalive) == (9, 9)
-    assert settled.forwarded_allow_networks() == config.forwarded_allow_networks()
-    with pytest.raises(AttributeError):
-        _ = settled.no_such_setting
