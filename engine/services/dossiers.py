@@ -1144,7 +1144,8 @@ def close_item(
     with the dossier: the rating's change moves the dossier's version), count it in the same
     transaction."""
     item.state, item.completed_at, item.completed_by = WorkItemState.COMPLETED.value, now, actor.username
-    item.on_behalf_of = actor.on_behalf_of or item.on_behalf_of
+    if actor.on_behalf_of:  # else it stays as it was: a column set to its own value costs an event
+        item.on_behalf_of = actor.on_behalf_of
     item.outcome = dict(data or {})
     item.next_sla_at = None
     item.working_minutes = max(0, calendar.between(item.created_at, now))
