@@ -12,11 +12,15 @@ from psycopg import sql
 from sqlalchemy import event
 
 from engine.domain.model import RunState
+from engine.store import kpi_queries
 from engine.store import leases
 from engine.store import repositories
+from engine.store import statistics
 from engine.store import worklist_queries
 from engine.store.database import Database
+from engine.store.records import PERIOD_ACTIONS
 from engine.store.records import DossierRecord
+from engine.store.statistics import Scope
 from engine.store.worklist_queries import WorklistFilter
 from tests.conftest import _truncate_all
 from tests.factories import RECEPTION
@@ -51,7 +55,7 @@ def _generic_plan(conn, statement: str, parameters: dict, kept: tuple[str, ...])
         deallocate = True
         driver = conn.connection.driver_connection
         arguments = ", ".join(sql.Literal(parameters[name]).as_string(driver) for name in names)
-        plan = conn.exec_driver_sql(f"EXPLAIN EXECUTE partial_index_check({arguments})")
+        plan = conn.exec_driver_sql(f"EXPLAIN EXECUTE partial_index_check{f'({arguments})' if names else ''}")
         text_plan = "\n".join(row[0] for row in plan)
     finally:
         transaction.rollback()
@@ -82,6 +86,7 @@ def test_sweeps_timers_and_tabs_read_their_partial_indexes(postgres_template, cl
     db = Database(postgres_template)
     now = clock.now()
     who = WorklistFilter(RECEPTION.username, RECEPTION.roles, "00070")
+    scope = Scope(frozenset({"00070"}), now - timedelta(days=30), now)
     reads = {
         "ix_work_item_sla": lambda s: repositories.due_sla_items(s, now, 10),
         "ix_dossier_apology_check_at": lambda s: repositories.dossiers_to_forecast(s, now, 10),
@@ -99,6 +104,10 @@ def test_sweeps_timers_and_tabs_read_their_partial_indexes(postgres_template, cl
         "ix_work_item_group": lambda s: worklist_queries.inbox(s, who, "nhom"),
         "ix_work_item_owner": lambda s: worklist_queries.tab_counts(s, who),
     }
+    audit = (
+        lambda s: statistics.escalations(s, scope),
+        lambda s: kpi_queries.officer_events(s, scope, RECEPTION.username, "returns_caused"),
+    )
     # The tabs' counts read every tab's steps: an OR of the three indexes' conditions.
     kept = {"ix_work_item_owner": ("ix_work_item_owner", "ix_work_item_assignee", "ix_work_item_group")}
     try:
@@ -108,5 +117,17 @@ def test_sweeps_timers_and_tabs_read_their_partial_indexes(postgres_template, cl
                     _generic_plan(conn, *captured, kept.get(index, (index,))) for captured in _statements_of(db, read)
                 ]
                 assert any(index in plan for plan in plans), (index, plans)
+            for read in audit:
+                plans = [
+                    _generic_plan(conn, *captured, ("ix_audit_event_at",)) for captured in _statements_of(db, read)
+                ]
+                assert any("ix_audit_event_at" in plan for plan in plans), plans
     finally:
         db.dispose()
+
+
+def test_reports_by_period_ask_only_for_the_indexed_actions():
+    """ix_audit_event_at holds these actions' events only, on PostgreSQL: a report asking for
+    another by period would read the whole table."""
+    asked = {*statistics.SLA_ACTIONS, *kpi_queries.EVENT_FIGURES.values(), "return", "reassign", "reappoint"}
+    assert asked <= set(PERIOD_ACTIONS)
