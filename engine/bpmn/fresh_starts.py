@@ -76,6 +76,9 @@ TASK_ATTRIBUTES = frozenset(
 )
 #: Values a copy may share with the dossier's data: SpiffWorkflow's merge copies any container.
 SCALARS = (str, int, float, bool, type(None))
+#: The engine's own, bound to the workflow it was installed on (engine.bpmn.stepping): never
+#: copied, each Run installs it on its workflow.
+ENGINE_ATTRIBUTES = frozenset({"update_waiting_tasks"})
 #: (template version, data keys) remembered at most.
 CAPACITY = 512
 _SPIFF_TASK_LOG = logging.getLogger("spiff.task")
@@ -115,6 +118,8 @@ class Pristine:
         ids = {old: uuid.uuid4() for old in source.tasks}  # in the order the start drew them
         tasks: dict = {}
         state = dict(source.__dict__)  # the spec, the subprocess specs, flags: shared or immutable
+        for name in ENGINE_ATTRIBUTES:
+            state.pop(name, None)
         state.update(
             # The bundle's own dict when it has subprocesses, a new one when not (as the start makes it).
             subprocess_specs=source.subprocess_specs or {},
@@ -203,7 +208,7 @@ def _started_once(bundle: SpecBundle, keys: tuple[str, ...], clock: Clock) -> Pr
 
 def _copyable(workflow: BpmnWorkflow, marks: dict) -> bool:
     """Only the start data carried down the tree distinguishes one dossier's start from another's."""
-    if type(workflow) is not BpmnWorkflow or set(workflow.__dict__) != WORKFLOW_ATTRIBUTES:
+    if type(workflow) is not BpmnWorkflow or set(workflow.__dict__) - ENGINE_ATTRIBUTES != WORKFLOW_ATTRIBUTES:
         return False
     if workflow.subprocesses or workflow.bpmn_events or workflow.correlations or workflow.locks:
         return False
