@@ -23,6 +23,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn import service_tasks
 from engine.bpmn import state_size
+from engine.bpmn import stepping
 from engine.bpmn import timers
 from engine.bpmn.parser import SpecBundle
 from engine.bpmn.script_env import step_time_limit
@@ -69,6 +70,10 @@ class Run:
     bundle: SpecBundle
     workflow: BpmnWorkflow
     clock: Clock
+
+    def __post_init__(self) -> None:
+        # Its tasks' completions update WAITING tasks the engine's way (engine.bpmn.stepping).
+        stepping.install(self.workflow)
 
     # -- queries -----------------------------------------------------------------------------
     def _all_tasks(self):
@@ -201,7 +206,7 @@ class Run:
     def advance(self) -> None:
         """Run engine steps until only human tasks or waiting events remain."""
         with timers.clock_in_use(self.clock), _expression_errors(), step_time_limit():
-            self.workflow.do_engine_steps()
+            stepping.do_engine_steps(self.workflow)
 
     def complete(self, task_id: str, data: Mapping) -> None:
         refuse_reserved_keys(data)
@@ -209,7 +214,7 @@ class Run:
         with timers.clock_in_use(self.clock), _expression_errors(), step_time_limit():
             task.data.update(data)
             task.run()
-            self.workflow.do_engine_steps()
+            stepping.do_engine_steps(self.workflow)
 
     def pending_service_calls(self) -> list[service_tasks.PendingCall]:
         """Service tasks waiting for a worker to run their connector."""
@@ -241,12 +246,12 @@ class Run:
             raise InvalidAction("the service task %(task)s no longer waits for its connector", task=task_id)
         with timers.clock_in_use(self.clock), _expression_errors(), step_time_limit():
             service_tasks.finish(task, result)
-            self.workflow.do_engine_steps()
+            stepping.do_engine_steps(self.workflow)
 
     def fire_timers(self) -> None:
         with timers.clock_in_use(self.clock), _expression_errors(), step_time_limit():
             self.workflow.refresh_timers()
-            self.workflow.do_engine_steps()
+            stepping.do_engine_steps(self.workflow)
 
     def send_message(self, name: str, payload: Mapping | None = None) -> None:
         from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
@@ -270,7 +275,7 @@ class Run:
                 raise InvalidAction(
                     "nothing in this dossier waits for '%(event)s': %(error)s", event=definition.name, error=str(exc)
                 ) from None
-            self.workflow.do_engine_steps()
+            stepping.do_engine_steps(self.workflow)
 
     def _ready_human_task(self, task_id: str):
         try:

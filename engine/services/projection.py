@@ -3,11 +3,13 @@ its row, inside the transaction of the change that produced them."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from engine.bpmn.extensions import StepPolicy
 from engine.bpmn.runner import HumanTask
 from engine.bpmn.runner import Run
+from engine.bpmn.service_tasks import WaitingServiceTask
 from engine.domain import deadlines
 from engine.domain.assignment import Actor
 from engine.domain.errors import InvalidAction
@@ -71,8 +73,27 @@ def sync(
     if ready.keys() <= {item.task_id for item in created}:
         # Every open step is one this change created: a reply can show them without a query.
         repositories.remember_open_items(session, dossier.id, created)
-    service_call_records.record_pending(session, dossier.id, run.pending_service_calls(), now)
+    if _waits_on_services(run.bundle):  # else no task can be a waiting call: no walk of them all
+        service_call_records.record_pending(session, dossier.id, run.pending_service_calls(), now)
     return created
+
+
+def _waits_on_services(bundle) -> bool:
+    """Whether the template has a service task (which waits for a worker), asked once per template
+    version: on the others the walk of every task for waiting ones was 31 Python calls a change."""
+    key = (bundle.digest, bundle.process_id)
+    found = _WAITS_ON_SERVICES.get(key)
+    if found is None:
+        processes = (bundle.spec, *bundle.subprocess_specs.values())
+        found = any([isinstance(spec, WaitingServiceTask) for p in processes for spec in p.task_specs.values()])
+        if bundle.digest:  # a bundle made without its files' digest (tests) is asked each time
+            if len(_WAITS_ON_SERVICES) >= 4096:
+                _WAITS_ON_SERVICES.clear()
+            _WAITS_ON_SERVICES[key] = found
+    return found
+
+
+_WAITS_ON_SERVICES: dict[tuple[str, str], bool] = {}
 
 
 def _pass_skipped_steps(session, dossier: DossierRecord, run: Run, now) -> None:
@@ -195,7 +216,11 @@ def _withdraw(session, item: WorkItemRecord, actor: Actor, now) -> None:
 
 def _update_dossier(session, dossier: DossierRecord, run: Run, now, calendar, ready: list[HumanTask]) -> None:
     dossier.state = run.dump()
-    dossier.next_timer_at = run.next_timer_at()
+    # Columns are set only to another value (each set is an attribute event; the row's UPDATE
+    # names only the columns whose value changed either way).
+    next_timer_at = run.next_timer_at()
+    if next_timer_at != dossier.next_timer_at:
+        dossier.next_timer_at = next_timer_at
     dossier.updated_at = now
     status = _status_from_workflow(run, ready)
     if status is None:  # the workflow says nothing: the status stays, unless only the fee wait set it
@@ -204,12 +229,17 @@ def _update_dossier(session, dossier: DossierRecord, run: Run, now, calendar, re
             if dossier.status != DossierStatus.FINANCIAL_OBLIGATION
             else DossierStatus.IN_PROCESSING.value
         )
-    new_status = _held_for_fees(dossier, status, run)
+    # An open step means the workflow has a task left to finish: only without one is SpiffWorkflow
+    # asked (its walk to the first unfinished task, 57 Python calls on a five-step template).
+    completed = not ready and run.is_completed()
+    new_status = _held_for_fees(dossier, status, completed)
     _follow_clock_pause(session, dossier, run, ready, new_status, now, calendar)
-    old_status, dossier.status = dossier.status, new_status
+    old_status = dossier.status
+    if new_status != old_status:
+        dossier.status = new_status
     if dossier.appointment_at is not None:
         dossier.apology_check_at = now  # the change may change the forecast: the SLA sweep looks again
-    if run.is_completed() and dossier.run_state == RunState.RUNNING.value:
+    if completed and dossier.run_state == RunState.RUNNING.value:
         dossier.run_state = RunState.COMPLETED.value
         dossier.completed_at, dossier.apology_check_at = now, None
         dossier.next_timer_at = None
@@ -231,18 +261,19 @@ def refresh_status(session, dossier: DossierRecord, run: Run, now, calendar) -> 
     workflow ended (fees paid); the clock pause follows."""
     ready = run.human_tasks()
     status = _status_from_workflow(run, ready)
-    new_status = _held_for_fees(dossier, status if status is not None else DossierStatus.ACCEPTED.value, run)
+    accepted = status if status is not None else DossierStatus.ACCEPTED.value
+    new_status = _held_for_fees(dossier, accepted, not ready and run.is_completed())
     _follow_clock_pause(session, dossier, run, ready, new_status, now, calendar)
     old_status, dossier.status = dossier.status, new_status
     citizen_notices.status_changed(session, dossier, old_status, now, calendar.tz)
 
 
-def _held_for_fees(dossier: DossierRecord, status: int, run: Run) -> int:
+def _held_for_fees(dossier: DossierRecord, status: int, completed: bool) -> int:
     """Status 6 (clock stopped) instead of accepted or in processing while fees to be paid before
     processing are unpaid (engine.services.fees keeps the flag); a finished process is not held."""
     if (
         (dossier.applicant or {}).get("fee_wait")
-        and not run.is_completed()
+        and not completed
         and status in (DossierStatus.ACCEPTED.value, DossierStatus.IN_PROCESSING.value)
     ):
         return DossierStatus.FINANCIAL_OBLIGATION.value
@@ -320,5 +351,8 @@ def _status_from_workflow(run: Run, ready: list[HumanTask]) -> int | None:
     return run.last_reached_status()
 
 
+@functools.lru_cache(maxsize=1024)
 def _minutes(text: str | None) -> int | None:
+    """A budget's working minutes, parsed once per text (a template's few budgets are met by every
+    new step; a text that does not parse raises each time, as lru_cache keeps no exception)."""
     return deadlines.parse_working_duration(text) if text else None

@@ -18,6 +18,7 @@ from engine.store import rollups
 from engine.store import satisfaction_queries
 from engine.store import satisfaction_rollups
 from engine.store import statistics
+from engine.store.among import among
 from engine.store.records import AuditEventRecord
 from engine.store.records import DossierRecord
 from engine.store.records import WorkItemRecord
@@ -205,7 +206,7 @@ def officer_events(session: Session, scope: Scope, username: str, figure: str, l
         select(a.at, d.code, unit, w.name, a.actor, a.detail)
         .join(d, d.id == a.dossier_id)
         .outerjoin(w, and_(w.id == a.work_item_id))
-        .where(a.action == action, a.at >= scope.start, a.at < scope.end, unit.in_(sorted(scope.units)))
+        .where(among(a.action, (action,)), a.at >= scope.start, a.at < scope.end, unit.in_(sorted(scope.units)))
         .order_by(a.at, a.id)
     )
     if scope.procedure:

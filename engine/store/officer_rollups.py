@@ -315,7 +315,7 @@ def _count_events(connection: Connection, count, *conditions) -> None:
         select(a.at, a.action, a.detail, w.unit_code, d.definition_id)
         .join(w, w.id == a.work_item_id)
         .join(d, d.id == a.dossier_id)
-        .where(a.action.in_(("return", "reassign")), *conditions)
+        .where(among(a.action, ("return", "reassign")), *conditions)
     )
     for at, action, detail, unit, version in connection.execute(moves):
         who = (detail or {}).get(CAUSED_BY if action == "return" else TAKEN_FROM)
@@ -324,7 +324,7 @@ def _count_events(connection: Connection, count, *conditions) -> None:
     letters = (
         select(a.at, a.detail, d.unit_code, d.definition_id)
         .join(d, d.id == a.dossier_id)
-        .where(a.action == "reappoint", *conditions)
+        .where(among(a.action, ("reappoint",)), *conditions)
     )
     for at, detail, unit, version in connection.execute(letters):
         for who in (UNIT, *((detail or {}).get(LATE_OFFICERS) or ())):

@@ -155,7 +155,22 @@ MISSED = "completed_at IS NULL AND apology_check_at IS NULL AND missed_forecast 
 class DossierRecord(Base):
     __tablename__ = "dossier"
     __table_args__ = (
-        Index("ix_dossier_lease", "next_timer_at", "lease_expires_at"),
+        # The timers' lease (engine.store.leases, `next_timer_at <= now`): only dossiers waiting on a
+        # timer, so that the others' inserts and updates write no entry (migration 0042).
+        Index(
+            "ix_dossier_lease",
+            "next_timer_at",
+            "lease_expires_at",
+            postgresql_where=text("next_timer_at IS NOT NULL"),
+            sqlite_where=text("next_timer_at IS NOT NULL"),
+        ),
+        # The SLA sweep's forecasts due (`apology_check_at <= now`): a closed dossier has none.
+        Index(
+            "ix_dossier_apology_check_at",
+            "apology_check_at",
+            postgresql_where=text("apology_check_at IS NOT NULL"),
+            sqlite_where=text("apology_check_at IS NOT NULL"),
+        ),
         # The inbox's procedure filter, and the first column of every query of one commune's dossiers.
         Index("ix_dossier_unit_definition", "unit_code", "definition_id"),
         # The at-risk list: open dossiers of some communes with their appointment ahead.
@@ -215,7 +230,7 @@ class DossierRecord(Base):
     # change never conflicts with it). When to forecast again (now, after a change; or the instant
     # the remaining work stops fitting if nothing moves); the appointment the leaders were asked
     # about (one request per appointment).
-    apology_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    apology_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     apology_requested_for: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The sweep's last forecast of a dossier it found will miss its appointment (Forecast.as_detail
     # and when it was made), for the at-risk list to read instead of projecting again; trusted only
@@ -337,12 +352,46 @@ class WorkItemRecord(Base):
 
     __tablename__ = "work_item"
     __table_args__ = (
-        Index("ix_work_item_assignee", "assignee", "state"),
-        Index("ix_work_item_sla", "next_sla_at"),
-        # The inbox (engine.store.worklist_queries): steps delegated out stay in their owner's tab;
+        # Each index below holds only the steps its queries can ask for (migration 0042): every
+        # INSERT, and every UPDATE (a claim's and a completion's are never heap-only), writes an
+        # entry into each index whose condition the new row meets, and into every full index.
+        # The condition is one PostgreSQL proves from the queries' own terms whatever their
+        # parameters (`x = :p` implies `x IS NOT NULL`), so that prepared generic plans use them.
+        # The inbox's own tabs and the absences' hand-over: steps someone holds.
+        Index(
+            "ix_work_item_assignee",
+            "assignee",
+            "state",
+            postgresql_where=text("assignee IS NOT NULL"),
+            sqlite_where=text("assignee IS NOT NULL"),
+        ),
+        # The SLA sweep (`next_sla_at <= now`): a closed step has no next level.
+        Index(
+            "ix_work_item_sla",
+            "next_sla_at",
+            postgresql_where=text("next_sla_at IS NOT NULL"),
+            sqlite_where=text("next_sla_at IS NOT NULL"),
+        ),
+        # The inbox (engine.store.worklist_queries): steps delegated out stay in their owner's tab
+        # (a step has an owner only once it was delegated);
+        Index(
+            "ix_work_item_owner",
+            "owner",
+            "state",
+            postgresql_where=text("owner IS NOT NULL"),
+            sqlite_where=text("owner IS NOT NULL"),
+        ),
         # the group tab and its count read the commune's unassigned steps of the officer's roles.
-        Index("ix_work_item_owner", "owner", "state"),
-        Index("ix_work_item_group", "unit_code", "assignee", "role", "state", "due_at"),
+        Index(
+            "ix_work_item_group",
+            "unit_code",
+            "assignee",
+            "role",
+            "state",
+            "due_at",
+            postgresql_where=text("assignee IS NULL"),
+            sqlite_where=text("assignee IS NULL"),
+        ),
         # The officers' table: steps completed in a period, read from the index alone.
         Index(
             "ix_work_item_completed",
@@ -394,15 +443,28 @@ class WorkItemRecord(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
+#: The audit actions that reports read by period: the officers' returns, hand-overs and apology
+#: letters (engine.store.kpi_queries, officer_rollups), the SLA levels fired and apologies asked
+#: (engine.store.statistics.escalations).
+PERIOD_ACTIONS = ("apology_requested", "reappoint", "reassign", "return", "sla_breach", "sla_escalation", "sla_warning")
+
+
 class AuditEventRecord(Base):
     """Append-only: every start, claim, completion, hand-over and system action."""
 
     __tablename__ = "audit_event"
+    __table_args__ = (
+        # The reports that read events by period ask for these few actions only, never for the
+        # starts, claims and completions that are nearly every event: on PostgreSQL the index holds
+        # those few (migration 0042), and the queries write their actions into the statement
+        # (`among`) for PostgreSQL to prove it. SQLite proves no IN list: there it holds them all.
+        Index("ix_audit_event_at", "at", postgresql_where=text(f"action IN {PERIOD_ACTIONS!r}")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"), index=True)
     work_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_item.id"))  # joined by the step's key
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
     action: Mapped[str] = mapped_column(String(40))
     actor: Mapped[str] = mapped_column(String(80))  # a username, or "system"
     on_behalf_of: Mapped[str | None] = mapped_column(String(80))

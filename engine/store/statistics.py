@@ -722,7 +722,7 @@ def escalations(session: Session, scope: Scope, limit: int = 1000, code: str | N
         select(a.at, a.action, a.detail, d.code, d.unit_code, w.name)
         .join(d, d.id == a.dossier_id)
         .outerjoin(w, w.id == a.work_item_id)
-        .where(a.action.in_(SLA_ACTIONS), a.at >= scope.start, a.at < scope.end, among(d.unit_code, scope.units))
+        .where(among(a.action, SLA_ACTIONS), a.at >= scope.start, a.at < scope.end, among(d.unit_code, scope.units))
         .order_by(a.at.desc(), a.id.desc())
         .limit(limit)
     )
