@@ -71,10 +71,6 @@ class Run:
     workflow: BpmnWorkflow
     clock: Clock
 
-    def __post_init__(self) -> None:
-        # Its tasks' completions update WAITING tasks the engine's way (engine.bpmn.stepping).
-        stepping.install(self.workflow)
-
     # -- queries -----------------------------------------------------------------------------
     def _all_tasks(self):
         """Every task of the workflow and its subprocesses. A plain walk over SpiffWorkflow's task
@@ -205,13 +201,13 @@ class Run:
     # -- commands ----------------------------------------------------------------------------
     def advance(self) -> None:
         """Run engine steps until only human tasks or waiting events remain."""
-        with timers.clock_in_use(self.clock), _expression_errors(), step_time_limit():
+        with timers.clock_in_use(self.clock), _expression_errors(), step_time_limit(), stepping.steps_of(self.workflow):
             stepping.do_engine_steps(self.workflow)
 
     def complete(self, task_id: str, data: Mapping) -> None:
         refuse_reserved_keys(data)
         task = self._ready_human_task(task_id)
-        with timers.clock_in_use(self.clock), _expression_errors(), step_time_limit():
+        with timers.clock_in_use(self.clock), _expression_errors(), step_time_limit(), stepping.steps_of(self.workflow):
             task.data.update(data)
             task.run()
             stepping.do_engine_steps(self.workflow)
@@ -244,12 +240,12 @@ class Run:
             or task_id not in {call.task_id for call in self.pending_service_calls()}
         ):
             raise InvalidAction("the service task %(task)s no longer waits for its connector", task=task_id)
-        with timers.clock_in_use(self.clock), _expression_errors(), step_time_limit():
+        with timers.clock_in_use(self.clock), _expression_errors(), step_time_limit(), stepping.steps_of(self.workflow):
             service_tasks.finish(task, result)
             stepping.do_engine_steps(self.workflow)
 
     def fire_timers(self) -> None:
-        with timers.clock_in_use(self.clock), _expression_errors(), step_time_limit():
+        with timers.clock_in_use(self.clock), _expression_errors(), step_time_limit(), stepping.steps_of(self.workflow):
             self.workflow.refresh_timers()
             stepping.do_engine_steps(self.workflow)
 
@@ -268,7 +264,7 @@ class Run:
 
     def _send(self, definition, payload) -> None:
         refuse_reserved_keys(payload or {})
-        with timers.clock_in_use(self.clock), _expression_errors(), step_time_limit():
+        with timers.clock_in_use(self.clock), _expression_errors(), step_time_limit(), stepping.steps_of(self.workflow):
             try:
                 self.workflow.send_event(BpmnEvent(definition, payload=dict(payload or {})))
             except SpiffWorkflowException as exc:

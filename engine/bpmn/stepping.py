@@ -42,9 +42,29 @@ def do_engine_steps(workflow: BpmnWorkflow) -> None:
     workflow.refresh_timers()
 
 
+class steps_of:
+    """Within this block the workflow's tasks, and its subprocesses', update the WAITING tasks
+    with `update_waiting` as they complete (`Workflow._task_completed_notify` calls
+    `update_waiting_tasks`); after it the workflow holds nothing of the engine's, so that it may
+    be kept, copied (engine.bpmn.fresh_starts) or written as SpiffWorkflow left it."""
+
+    __slots__ = ("workflow",)
+
+    def __init__(self, workflow: BpmnWorkflow):
+        self.workflow = workflow
+
+    def __enter__(self) -> steps_of:
+        install(self.workflow)
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        for workflow in (self.workflow, *self.workflow.subprocesses.values()):
+            workflow.__dict__.pop("update_waiting_tasks", None)
+        return False
+
+
 def install(workflow) -> None:
-    """Makes `workflow` (and its subprocesses) update their WAITING tasks with `update_waiting`
-    when a task completes (`Workflow._task_completed_notify` calls `update_waiting_tasks`)."""
+    """`update_waiting` for `update_waiting_tasks` on `workflow` and its subprocesses."""
     if "update_waiting_tasks" not in workflow.__dict__:
         workflow.update_waiting_tasks = MethodType(update_waiting, workflow)
     for subprocess in getattr(workflow, "subprocesses", {}).values():

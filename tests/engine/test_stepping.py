@@ -177,8 +177,8 @@ MODELS = {
     "service_steps": ("service_steps", {"dia_chi_dich_vu": "https://dich-vu.test"}, {}),
     "fee_and_notice": ("phi_va_thong_bao", {"hinh_thuc_nop": "truc_tiep", "so_ban": 2, "le_phi_ket_qua": 0}, {}),
     "portal_sync_step": ("portal_sync_step", {"y_kien": "dat"}, {}),
-    "stepping_parallel": ("stepping_parallel", {}, {}),
-    "stepping_subprocess": ("stepping_subprocess", {}, {}),
+    "stepping/parallel": ("stepping_parallel", {}, {}),
+    "stepping/subprocess": ("stepping_subprocess", {}, {}),
 }
 
 
@@ -195,7 +195,7 @@ def _drive(name: str, pick: int, timers_at: int) -> runner.Run:
     steps while people still have work, so that boundary timers fire), messages sent, and the
     ready human tasks completed first to last or last to first; reloaded every other step."""
     process_id, data, answers = MODELS[name]
-    files = {f"{name}.bpmn": (BPMN_DIR / f"{name}.bpmn").read_bytes()}
+    files = {f"{name.rsplit('/', 1)[-1]}.bpmn": (BPMN_DIR / f"{name}.bpmn").read_bytes()}
     files.update({p.name: p.read_bytes() for p in BPMN_DIR.glob("*.dmn")})
     bundle = parse_bundle(files, process_id)
     clock = FrozenClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
