@@ -57,10 +57,9 @@ class steps_of:
         install(self.workflow)
         return self
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, *exc) -> None:
         for workflow in (self.workflow, *self.workflow.subprocesses.values()):
             workflow.__dict__.pop("update_waiting_tasks", None)
-        return False
 
 
 def install(workflow) -> None:
