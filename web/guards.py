@@ -21,6 +21,7 @@ from flask import request
 from flask_babel import gettext
 from werkzeug.exceptions import UnprocessableEntity
 from werkzeug.routing import IntegerConverter
+from werkzeug.wsgi import get_content_length
 
 #: PostgreSQL's `integer` (and every id column of ours): a larger id can name no row.
 DB_INT_MAX = 2**31 - 1
@@ -106,8 +107,15 @@ def _texts(req: Request, config: Config) -> Iterator[tuple[str, str]]:
 
 
 def _json_body(req: Request, config: Config):
+    # A POST with no body (a claim) whose client names JSON all the same: nothing in it. Known
+    # from the headers (werkzeug's reading of them: a Content-Length of 0 and no chunks, or no
+    # length on a server that does not end the input itself, which werkzeug then reads as empty)
+    # without werkzeug's reading of the stream: 20 Python calls.
+    length = get_content_length(req.environ)
+    if length == 0 or (length is None and "wsgi.input_terminated" not in req.environ):
+        return None
     raw = req.get_data(cache=True)
-    if not raw:  # a POST with no body (a claim) whose client names JSON all the same: nothing in it
+    if not raw:
         return None
     depth_limit = int(config["MAX_JSON_DEPTH"])
     if json_depth(raw) > depth_limit:

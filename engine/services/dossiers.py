@@ -43,6 +43,7 @@ from engine.domain.model import Channel
 from engine.domain.model import DossierStatus
 from engine.domain.model import RunState
 from engine.domain.model import WorkItemState
+from engine.services import api_tokens
 from engine.services import audit
 from engine.services import citizen_notices
 from engine.services import citizen_store
@@ -783,33 +784,89 @@ def claim_work_item(
     *,
     seen_by: Callable[[str], bool] | None = None,
     answer: Callable[[Connection, ClaimedStep], object] | None = None,
+    answer_writes: bool = True,
 ):
     """Take a step of one's role into one's own hands (`seen_by` as for completing); the step as
     claimed (a ClaimedStep) unless `answer`, given the claim's connection and the step inside its
-    transaction, says otherwise.
+    transaction, says otherwise; `answer_writes=False` says it writes nothing (no
+    Idempotency-Key's record), so that the claim's COMMIT may go with its statement.
 
     A free step is taken by one guarded write (engine.store.step_claims), on PostgreSQL with its
-    audit event, and who may take it is checked on what it returns: a refusal rolls it back. A
-    step it did not take is read first, as any change reads it, which names the reason (or sets a
-    deadline that starts at the claim). The claim runs on a Core connection: an ORM session joins
-    its transaction only for the read first or an event recorded the usual way (on SQLite)."""
+    audit event and with who may take it (unit, role, who may see it) and the request's token
+    checked in the statement itself: a claim that succeeds is then one network wait, its COMMIT
+    riding with it. A step it did not take is read first, as any change reads it, which names the
+    reason (or sets a deadline that starts at the claim). The claim runs on a Core connection: an
+    ORM session joins its transaction only for that read or an event recorded the usual way (on
+    SQLite, where who may take the step is checked on what the write returns and a refusal rolls
+    it back)."""
+    taker = _taker(actor, seen_by)
+    commit = taker is not None and not answer_writes
+    # The kept token's check goes in the statement: its lookup would be heard after the COMMIT.
+    token = api_tokens.check_in_statement() if commit else None
     with rt.db.change() as connection:
         now = rt.clock.now()
-        claim = step_claims.claim_if_free(connection, work_item_id, actor.username, now, actor.on_behalf_of)
-        if claim is None:
-            with session_in(rt, connection) as s:
-                step = _claim_read_first(rt, s, work_item_id, actor, seen_by, now)
-                _record_claim(s, now, actor, step)
+        claim = step_claims.claim_if_free(
+            connection,
+            work_item_id,
+            actor.username,
+            now,
+            actor.on_behalf_of,
+            taker=taker,
+            token_check=None if token is None else token.parameters,
+            commit=commit,
+        )
+        if claim is None and token is not None:
+            api_tokens.settle_unwritten(rt, token)  # the token may be why: then that is the answer
+        if step_claims.committed(connection):
+            if claim is not None:  # every check was the statement's
+                return claim.step if answer is None else answer(connection, claim.step)
         else:
-            step = claim.step
-            if seen_by is not None and not seen_by(step.unit_code):
-                raise NotFound("unknown work item %(id)s", id=work_item_id)
-            refuse(refusal_to_claim(actor, StepHolding(step.unit_code, step.role, None)))
-            if claim.logged is None:
-                with session_in(rt, connection) as s:
-                    audit.seen_head(s, step.dossier_id, claim.head)
-                    _record_claim(s, now, actor, step)
+            step = _claimed_the_usual_way(rt, connection, claim, work_item_id, actor, seen_by, now)
+            return step if answer is None else answer(connection, step)
+    # Refused or not taken, its transaction already over: the step's read names the reason.
+    with rt.db.change() as connection:
+        step = _claimed_the_usual_way(rt, connection, None, work_item_id, actor, seen_by, now)
         return step if answer is None else answer(connection, step)
+
+
+def _taker(actor: Actor, seen_by: Callable[[str], bool] | None) -> step_claims.Taker | None:
+    """Who may take a step, for the claim's statement to check (engine.domain.assignment's rule
+    for a free step: a unit the actor works in, a role they hold or none), when every unit that
+    admits is one `seen_by` shows them; None when the statement cannot say (the system, which may
+    take any step; a `seen_by` narrower than the actor's units): checked on the step it returns."""
+    if actor.is_system:
+        return None
+    units = (actor.unit_code, *actor.supervised_units) if actor.unit_code else tuple(actor.supervised_units)
+    if seen_by is not None and not all(seen_by(unit) for unit in units):
+        return None
+    return step_claims.Taker(units, tuple(actor.roles))
+
+
+def _claimed_the_usual_way(
+    rt: Runtime,
+    connection: Connection,
+    claim: step_claims.Claim | None,
+    work_item_id: int,
+    actor: Actor,
+    seen_by: Callable[[str], bool] | None,
+    now: datetime,
+) -> step_claims.ClaimedStep:
+    """In the claim's open transaction: a step the guarded write took, checked and its event
+    recorded if the write did not log it; else the claim written through the step's read."""
+    if claim is None:
+        with session_in(rt, connection) as s:
+            step = _claim_read_first(rt, s, work_item_id, actor, seen_by, now)
+            _record_claim(s, now, actor, step)
+        return step
+    step = claim.step
+    if seen_by is not None and not seen_by(step.unit_code):
+        raise NotFound("unknown work item %(id)s", id=work_item_id)
+    refuse(refusal_to_claim(actor, StepHolding(step.unit_code, step.role, None)))
+    if claim.logged is None:
+        with session_in(rt, connection) as s:
+            audit.seen_head(s, step.dossier_id, claim.head)
+            _record_claim(s, now, actor, step)
+    return step
 
 
 def _record_claim(s: Session, now: datetime, actor: Actor, step: step_claims.ClaimedStep) -> None:

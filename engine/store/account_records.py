@@ -22,6 +22,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 from engine.store.base import Base
 from engine.store.deferred_begin import Rider
@@ -130,6 +131,48 @@ def token_holder_rider(
         heard(TokenHolder(row.id, row.last_used_at, account_of(row)) if row is not None else None)
 
     return _TOKEN_HOLDER.rider(dialect, {"digest": token_digest(token), "now": now}, holder)
+
+
+def token_still_held() -> ColumnElement[bool]:
+    """For a statement that commits with the token's lookup riding beside it (engine.services.
+    api_tokens): true only while the token is valid and acts as the very account it was let in
+    as, so that the statement writes nothing when the lookup is about to refuse the request.
+    Its parameters: `token_check_parameters`."""
+    return (
+        select(ApiTokenRecord.id)
+        .join(UserRecord, UserRecord.username == ApiTokenRecord.username)
+        .outerjoin(UnitRecord, UnitRecord.code == UserRecord.unit_code)
+        .where(
+            ApiTokenRecord.token_sha256 == bindparam("token_digest"),
+            ApiTokenRecord.revoked.is_(False),
+            ApiTokenRecord.expires_at > bindparam("token_now", type_=ApiTokenRecord.expires_at.type),
+            UserRecord.active.is_(True),
+            ApiTokenRecord.id == bindparam("token_id"),
+            UserRecord.username == bindparam("token_username"),
+            UserRecord.full_name == bindparam("token_full_name"),
+            UserRecord.roles == bindparam("token_roles"),
+            UserRecord.unit_code.is_not_distinct_from(bindparam("token_unit_code", type_=String)),
+            UnitRecord.name.is_not_distinct_from(bindparam("token_unit_name", type_=String)),
+            func.coalesce(UserRecord.auth_epoch, 0) == bindparam("token_auth_epoch"),
+        )
+        .exists()
+    )
+
+
+def token_check_parameters(digest: str, now: datetime, holder: TokenHolder) -> dict:
+    """`token_still_held`'s parameters: the token as it was let in."""
+    account = holder.account
+    return {
+        "token_digest": digest,
+        "token_now": now,
+        "token_id": holder.token_id,
+        "token_username": account.username,
+        "token_full_name": account.full_name,
+        "token_roles": account.roles,
+        "token_unit_code": account.unit_code,
+        "token_unit_name": account.unit_name,
+        "token_auth_epoch": account.auth_epoch,
+    }
 
 
 def mark_used(s: Session, token_id: int, now: datetime, not_since: datetime) -> None:

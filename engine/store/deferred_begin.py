@@ -41,7 +41,10 @@ from sqlalchemy.engine import Engine
 #: In the pooled connection's info: a BEGIN not sent yet, and an autocommit set by this module.
 _PENDING = "motcua_begin_pending"
 _OURS = "motcua_autocommit_for_begin"
+#: In the pooled connection's info: the transaction's COMMIT went with its one statement.
+_COMMITTED = "motcua_committed_with_statement"
 _BEGIN = b"BEGIN"
+_COMMIT = b"COMMIT"
 TEXT = Format.TEXT
 
 
@@ -63,17 +66,38 @@ def take_pending_begin(connection: Connection) -> bool:
     return bool(_RIDERS.get()) and bool(connection.connection.info.pop(_PENDING, False))
 
 
-def execute_after_begin(connection: Connection, cursor: Any, sql: str, given: Any) -> None:
+def take_pending_begin_to_commit(connection: Connection) -> bool:
+    """Whether a BEGIN is pending on `connection` (nothing sent in its transaction yet), taken by
+    a caller that sends the transaction's one statement with its BEGIN and its COMMIT
+    (`execute_after_begin(..., commit=True)`), riders or not."""
+    return bool(connection.connection.info.pop(_PENDING, False))
+
+
+def execute_after_begin(connection: Connection, cursor: Any, sql: str, given: Any, *, commit: bool = False) -> None:
     """BEGIN, the reads riding with it (`ride_with_next_begin`) and `sql` on `cursor` in one
     pipeline sync: one network wait. Each rider then hears its answer before anything else runs
-    in the transaction; one that raises leaves the transaction to its rollback."""
+    in the transaction; one that raises leaves the transaction to its rollback.
+
+    With `commit`, the transaction's COMMIT goes in the same sync, after `sql`: for a transaction
+    of that one statement, whose every check is in the statement itself (a rider's refusal then
+    must find that the statement wrote nothing). An error of any statement skips the COMMIT
+    (PostgreSQL aborts the rest of the pipeline) and leaves the transaction to its rollback.
+    SQLAlchemy still ends the transaction as usual: psycopg sends nothing more, none being open
+    (`committed`); a statement run after it on the connection is refused."""
     riders = _RIDERS.get()
     queued = [(_announced(connection, rider), rider.sql, rider.params) for rider in riders]
     queued.append((cursor, sql, given))
     driver: Any = connection.connection.dbapi_connection  # psycopg's
     with driver.lock:
-        driver.wait(_in_one_flush(driver, queued))
+        driver.wait(_in_one_flush(driver, queued, commit))
+    if commit:
+        connection.connection.info[_COMMITTED] = True
     _heard(riders, [rider_cursor for rider_cursor, _sql, _params in queued[:-1]])
+
+
+def committed(connection: Connection) -> bool:
+    """Whether the transaction on `connection` was committed with its one statement."""
+    return bool(connection.connection.info.get(_COMMITTED, False))
 
 
 @dataclass(frozen=True)
@@ -140,7 +164,7 @@ def _announced(connection: Connection, rider: Rider, *, riding: bool = True) -> 
     return cursor
 
 
-def _in_one_flush(driver: Any, queued: list[tuple[Any, str, Any]]) -> Generator[Any, Any, None]:
+def _in_one_flush(driver: Any, queued: list[tuple[Any, str, Any]], commit: bool = False) -> Generator[Any, Any, None]:
     """BEGIN and each (cursor, sql, params) of `queued` sent in libpq's pipeline mode with one sync
     and one flush, then their results read back, each statement's set on its cursor as psycopg's
     execute sets them. psycopg's own pipeline (`connection.pipeline()`) flushes each command as it
@@ -175,6 +199,8 @@ def _in_one_flush(driver: Any, queued: list[tuple[Any, str, Any]]) -> Generator[
                 pgconn.send_query_prepared(name, query.params, param_formats=query.formats, result_format=TEXT)
             sent.append((cursor, prepare, name, prepared.maybe_add_to_cache(query, prepare, name)))
             cursor._last_query = sql
+        if commit:
+            pgconn.send_query_params(_COMMIT, None)
         pgconn.pipeline_sync()
         yield from send(pgconn)
         first_error = _failure((yield from fetch_many(pgconn)), pgconn._encoding)
@@ -189,6 +215,8 @@ def _in_one_flush(driver: Any, queued: list[tuple[Any, str, Any]]) -> Generator[
                 cursor._set_results(results)
             except psycopg.Error as exc:
                 first_error = first_error or exc
+        if commit:
+            first_error = first_error or _failure((yield from fetch_many(pgconn)), pgconn._encoding)
         yield from fetch_many(pgconn)  # the sync's own result
     except BaseException:
         _leave_pipeline_mode(pgconn, failed=True)
@@ -254,14 +282,21 @@ def _plain_begin(driver: Any) -> bool:
 
 
 def _forget_pending(connection: Connection) -> None:
-    """A transaction that sent nothing ends without a word: psycopg sees no transaction open."""
+    """A transaction that sent nothing ends without a word: psycopg sees no transaction open (nor
+    after a COMMIT sent with its statement)."""
     if not connection.invalidated:  # a dropped connection's record starts afresh
-        connection.connection.info.pop(_PENDING, None)
+        info = connection.connection.info
+        info.pop(_PENDING, None)
+        info.pop(_COMMITTED, None)
 
 
 def _let_psycopg_begin(connection: Connection, *_args) -> None:
-    """A statement SQLAlchemy runs itself: psycopg sends the BEGIN before it, as without this module."""
+    """A statement SQLAlchemy runs itself: psycopg sends the BEGIN before it, as without this module.
+    After a COMMIT sent with the transaction's statement, any statement is refused: in the driver's
+    autocommit it would run outside the transaction its code was written for."""
     fairy = connection.connection
+    if _COMMITTED in fairy.info:
+        raise RuntimeError("a statement after its transaction's COMMIT was sent (execute_after_begin, commit=True)")
     if fairy.info.pop(_PENDING, False):
         _give_back(fairy.dbapi_connection, fairy)
         run_riders(connection)  # heard before the transaction's first statement, as with the BEGIN
@@ -274,6 +309,7 @@ def _give_back(driver: Any, record: Any, *_args) -> None:
     if not record.info.get(_OURS, False):
         return
     record.info.pop(_PENDING, None)
+    record.info.pop(_COMMITTED, None)
     if driver is None or driver.closed:
         record.info.pop(_OURS)
     elif driver.pgconn.transaction_status == TransactionStatus.IDLE:

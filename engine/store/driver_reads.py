@@ -34,6 +34,7 @@ from engine.store.deferred_begin import Rider
 from engine.store.deferred_begin import execute_after_begin
 from engine.store.deferred_begin import riders_waiting
 from engine.store.deferred_begin import take_pending_begin
+from engine.store.deferred_begin import take_pending_begin_to_commit
 
 Convert = Callable[[Any], Any]
 Statement = Select | Insert | Update | Delete | TextClause
@@ -106,12 +107,15 @@ class DriverStatement:
         self.statement = statement
         self._by_dialect: dict[str, _Compiled] = {}
 
-    def _run(self, connection: Connection, parameters: Mapping[str, Any], fetch: Callable[[Any], T]) -> T:
+    def _run(
+        self, connection: Connection, parameters: Mapping[str, Any], fetch: Callable[[Any], T], commit: bool = False
+    ) -> T:
         """`fetch(cursor)` once the statement ran on `connection`'s driver connection (inside its
-        transaction, when it has one); the driver's error raised as SQLAlchemy's."""
+        transaction, when it has one; with `commit`, see `_on_driver_cursor`); the driver's error
+        raised as SQLAlchemy's."""
         # The dict's own get first: a Python call less on every statement once it is compiled.
         compiled = self._by_dialect.get(connection.dialect.name) or self._compiled(connection.dialect)
-        return _on_driver_cursor(connection, compiled.sql, compiled.parameters(parameters), False, fetch)
+        return _on_driver_cursor(connection, compiled.sql, compiled.parameters(parameters), False, fetch, commit)
 
     def _run_many(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """The statement once per row of parameters, in one executemany."""
@@ -158,19 +162,28 @@ class DriverRead(DriverStatement):
         return Rider(compiled.sql, compiled.parameters(parameters), took)
 
 
-def _on_driver_cursor(connection: Connection, sql: str, given: Any, many: bool, fetch: Callable[[Any], T]) -> T:
+def _on_driver_cursor(
+    connection: Connection, sql: str, given: Any, many: bool, fetch: Callable[[Any], T], commit: bool = False
+) -> T:
     """`sql` executed (once, or once per parameter row when `many`) on a cursor of `connection`'s
-    driver connection, with SQLAlchemy's cursor events around it, then `fetch(cursor)`."""
+    driver connection, with SQLAlchemy's cursor events around it, then `fetch(cursor)`. With
+    `commit`, a statement that is its transaction's first on PostgreSQL goes with its BEGIN and
+    its COMMIT in one network wait (engine.store.deferred_begin.committed then says so); any other
+    runs in its transaction as usual."""
     cursor = connection.connection.cursor()
     # The engine's listeners, unless some were set on this connection itself: the connection's
     # own dispatch joins the two, three Python calls for each check of an event (eight a change).
     dispatch = connection.dispatch if connection._has_events else connection.engine.dispatch
     try:
-        with_begin = not many and bool(riders_waiting()) and take_pending_begin(connection)  # before the listeners
+        # The pending BEGIN is taken before the listeners (they would let psycopg send its own).
+        if commit:
+            with_begin = take_pending_begin_to_commit(connection)
+        else:
+            with_begin = not many and bool(riders_waiting()) and take_pending_begin(connection)
         if dispatch.before_cursor_execute:
             dispatch.before_cursor_execute(connection, cursor, sql, given, None, many)
         if with_begin:
-            execute_after_begin(connection, cursor, sql, given)
+            execute_after_begin(connection, cursor, sql, given, commit=commit)
         elif many:
             cursor.executemany(sql, given)
         else:

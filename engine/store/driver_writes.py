@@ -34,3 +34,9 @@ class DriverWrite(DriverStatement):
     def returned(self, connection: Connection, parameters: Mapping[str, Any]) -> tuple | None:
         """The first row its RETURNING gave (converted by its columns' types), None when none."""
         return self._run(connection, parameters, lambda cursor: self._converted_first(connection, cursor))
+
+    def returned_committed(self, connection: Connection, parameters: Mapping[str, Any]) -> tuple | None:
+        """As `returned`, for a transaction of this one statement: on PostgreSQL, as its first, it
+        goes with the BEGIN and the COMMIT in one network wait (engine.store.deferred_begin.
+        committed says whether it did); elsewhere the transaction is committed as usual."""
+        return self._run(connection, parameters, lambda cursor: self._converted_first(connection, cursor), True)

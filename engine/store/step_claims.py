@@ -1,43 +1,53 @@
 """A claim written as one guarded UPDATE ... RETURNING instead of a read and then a write.
 
 The UPDATE takes the step only while nobody holds it, it is still open, its deadline is already set
-and its dossier is running; it returns what the claim's answer shows and the dossier's code. Who
-may take it (the unit, the role, who may see it) is checked by the caller on the returned row,
-before the commit: a refusal then rolls the claim back. When no row comes back, the caller reads
-the step the usual way, which names the reason (unknown, closed, already claimed, dossier stopped)
-or, for a step whose deadline starts at its claim, claims it the long way.
+and its dossier is running; it returns what the claim's answer shows and the dossier's code. When
+no row comes back, the caller reads the step the usual way, which names the reason (unknown, closed,
+already claimed, dossier stopped, not theirs to take) or, for a step whose deadline starts at its
+claim, claims it the long way.
 
-The claim's audit event: on PostgreSQL the same statement writes it, linked to the dossier's chain
-head as the statement reads it (moved only if still as read, like a change's events riding with
-its rows); its hash is made by the database from the event's canonical text cut around the four
-values only the row knows (engine.domain.audit_chain.canonical_around), so that a claim is one
-statement and its COMMIT. When the head was missing or had moved, nothing of the event is written
-and the caller records it the usual way, linked from the locked head. On SQLite the statement
-returns the head as read, and the caller links the event from it.
+On PostgreSQL the same statement checks who may take the step (`Taker`: the units the person works
+in, a role they hold) and, given, that the request's token still acts as the account it was let in
+as (engine.store.account_records.token_still_held), and writes the claim's audit event, linked to
+the dossier's chain head, which it locks and moves on; the event's hash is made by the database
+from the event's canonical text cut around the four values only the row knows
+(engine.domain.audit_chain.canonical_around). Every check being the statement's, a claim whose
+answer writes nothing more sends its COMMIT with it: one network wait (engine.store.deferred_begin).
+On SQLite the statement returns the head as read, the caller links the event from it and checks who
+may take the step on the returned row, before the commit: a refusal then rolls the claim back.
 
 Run on the driver's cursor (engine.store.driver_writes), inside the claim's transaction.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import NamedTuple
 from typing import cast
 
+from sqlalchemy import Boolean
+from sqlalchemy import String
 from sqlalchemy import Table
 from sqlalchemy import Text
+from sqlalchemy import and_
 from sqlalchemy import bindparam
 from sqlalchemy import cast as sql_cast
+from sqlalchemy import exists
 from sqlalchemy import func
 from sqlalchemy import insert
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import true
 from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 
 from engine.domain.audit_chain import canonical_around
 from engine.domain.model import RunState
 from engine.domain.model import WorkItemState
+from engine.store import deferred_begin
+from engine.store.account_records import token_still_held
 from engine.store.driver_writes import DriverWrite
 from engine.store.records import AuditChainRecord
 from engine.store.records import AuditEventRecord
@@ -133,12 +143,33 @@ _FROM_THE_ROW = ("dossier_id", "element_id", "giver", "work_item_id")
 _EVENT = {"action": "claim", "detail": {}}
 
 
-def _claim_logged() -> DriverWrite:
-    """PostgreSQL: the guarded claim, then its audit event linked from the chain's head as read
-    and the head moved on only if still there, each WITH reading the one before (the step's row
-    locked first, the head last, as every change locks them); the step's columns, its dossier's
-    code and the event's hash (NULL when nothing of it was written)."""
-    claimed = _GUARDED.returning(
+class Taker(NamedTuple):
+    """Who may take the step, checked by the statement itself (PostgreSQL): a step of one of
+    `units` whose role is one of `roles` or none."""
+
+    units: tuple[str, ...]
+    roles: tuple[str, ...]
+
+
+def _claim_logged(token_checked: bool) -> DriverWrite:
+    """PostgreSQL: the guarded claim, checked in the statement (who may take it: `Taker`, or
+    anyone; its dossier's chain head exists; with `token_checked`, the request's token still
+    acts as the account it was let in as: account_records.token_still_held), then its audit event
+    linked from the chain's head, which the statement locks and moves on (the step's row locked
+    first, the head last, as every change locks them; a head another writer moved meanwhile is
+    read again as that writer left it, so the event always goes with the claim); the step's
+    columns, its dossier's code and the event's hash."""
+    # The units and roles as JSON arrays' text, asked with jsonb's `?` (psycopg dumps a list as an
+    # array with a few dozen Python calls; json.dumps is C).
+    units, roles = (sql_cast(bindparam(name, type_=String), JSONB) for name in ("units", "roles"))
+    may_take = or_(
+        bindparam("anyone", type_=Boolean),
+        and_(units.has_key(_ITEM.c.unit_code), or_(_ITEM.c.role.is_(None), roles.has_key(_ITEM.c.role))),
+    )
+    guarded = _GUARDED.where(may_take, exists().where(_HEADS.c.chain_key == _ITEM.c.dossier_id))
+    if token_checked:
+        guarded = guarded.where(token_still_held())
+    claimed = guarded.returning(
         *_RETURNED, _dossier(_DOSSIER.c.code).label("dossier_code"), _ITEM.c.dossier_id.label("chain_key")
     ).cte("claimed")
     # The event's canonical text: Python's pieces with the JSON text of each value the row gives
@@ -155,16 +186,13 @@ def _claim_logged() -> DriverWrite:
         + sql_cast(claimed.c.id, Text)
         + pieces[4]
     )
+    # Hashed from the head as the UPDATE finds it: under a concurrent writer's lock, PostgreSQL
+    # evaluates it again on the row that writer committed (READ COMMITTED's recheck).
     hashed = func.encode(func.sha256(func.convert_to(_HEADS.c.last_hash + func.chr(10) + canonical, "UTF8")), "hex")
-    seen = (
-        select(_HEADS.c.length.label("length"), hashed.label("chain_hash"))
-        .select_from(claimed.join(_HEADS, _HEADS.c.chain_key == claimed.c.chain_key))
-        .cte("seen")
-    )
     moved = (
         update(_HEADS)
-        .where(_HEADS.c.chain_key == claimed.c.chain_key, _HEADS.c.length == seen.c.length)
-        .values(last_hash=seen.c.chain_hash, length=seen.c.length + 1)
+        .where(_HEADS.c.chain_key == claimed.c.chain_key)
+        .values(last_hash=hashed, length=_HEADS.c.length + 1)
         .returning(_HEADS.c.last_hash)
         .cte("moved")
     )
@@ -190,22 +218,35 @@ def _claim_logged() -> DriverWrite:
     logged_hash = select(logged.c.chain_hash).scalar_subquery().label("logged_hash")
     return DriverWrite(
         select(*(claimed.c[name] for name in _RETURNED_NAMES), claimed.c.dossier_code, logged_hash).add_cte(
-            seen, moved, logged
+            moved, logged
         )
     )
 
 
-_CLAIM_LOGGED = _claim_logged()
+#: By whether the request's token is checked in the statement.
+_CLAIM_LOGGED = {checked: _claim_logged(checked) for checked in (False, True)}
 
 
 def claim_if_free(
-    connection: Connection, item_id: int, username: str, now: datetime, on_behalf_of: str | None = None
+    connection: Connection,
+    item_id: int,
+    username: str,
+    now: datetime,
+    on_behalf_of: str | None = None,
+    *,
+    taker: Taker | None = None,
+    token_check: dict | None = None,
+    commit: bool = False,
 ) -> Claim | None:
     """Claim the step for `username` (acting for `on_behalf_of`) at `now` if it is open, unheld,
     has its deadline and its dossier runs; None (nothing written) otherwise. On PostgreSQL its
-    audit event goes with it when the chain's head allows (`Claim.logged`)."""
+    audit event goes with it (`Claim.logged`), the statement also checks `taker` (else the caller
+    checks who may take it on the returned step) and `token_check` (api_tokens.check_riding),
+    and with `commit`, as its transaction's first statement, it goes with the BEGIN and the
+    COMMIT in one network wait (`committed` says whether it did: then nothing more may run in
+    that transaction, a None included)."""
     if connection.dialect.name == "postgresql":
-        return _claimed_and_logged(connection, item_id, username, now, on_behalf_of)
+        return _claimed_and_logged(connection, item_id, username, now, on_behalf_of, taker, token_check, commit)
     row = _GUARDED_CLAIM.returned(connection, {"item_id": item_id, "username": username, "now": now})
     if row is None:
         return None
@@ -213,13 +254,32 @@ def claim_if_free(
     return Claim(_step(columns, dossier_code, now), None if head_length is None else (head_hash, head_length))
 
 
+def committed(connection: Connection) -> bool:
+    """Whether `claim_if_free` sent the transaction's COMMIT with the claim (engine.store.deferred_begin)."""
+    return deferred_begin.committed(connection)
+
+
 def _claimed_and_logged(
-    connection: Connection, item_id: int, username: str, now: datetime, on_behalf_of: str | None
+    connection: Connection,
+    item_id: int,
+    username: str,
+    now: datetime,
+    on_behalf_of: str | None,
+    taker: Taker | None,
+    token_check: dict | None,
+    commit: bool,
 ) -> Claim | None:
     event = {**_EVENT, "at": now, "actor": username, "on_behalf_of": on_behalf_of, "receiver": username}
     params = {**event, "item_id": item_id, "username": username, "now": now}
     params.update((f"piece_{n}", piece) for n, piece in enumerate(canonical_around(event, _FROM_THE_ROW)))
-    row = _CLAIM_LOGGED.returned(connection, params)
+    if taker is None:
+        params.update(anyone=True, units="[]", roles="[]")
+    else:
+        params.update(anyone=False, units=json.dumps(taker.units), roles=json.dumps(taker.roles))
+    if token_check is not None:
+        params.update(token_check)
+    statement = _CLAIM_LOGGED[token_check is not None]
+    row = statement.returned_committed(connection, params) if commit else statement.returned(connection, params)
     if row is None:
         return None
     *columns, dossier_code, logged_hash = row

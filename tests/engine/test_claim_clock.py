@@ -164,8 +164,8 @@ def test_a_chain_head_that_moved_after_the_claims_read_is_linked_from_the_locked
     dossier, item = start(runtime, five)
     claim_if_free = step_claims.claim_if_free
 
-    def read_before_another_writer(*args):
-        claim = claim_if_free(*args)
+    def read_before_another_writer(*args, **kwargs):
+        claim = claim_if_free(*args, **kwargs)
         last_hash, length = claim.head
         return claim._replace(head=("0" * len(last_hash), length - 1))
 

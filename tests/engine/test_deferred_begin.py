@@ -288,7 +288,7 @@ def test_a_claim_writes_its_event_in_its_own_statement(postgres_runtime, open_st
 
 def test_a_chain_head_moved_while_the_claim_waited_for_it_is_linked_from_where_it_moved(postgres_runtime, open_step):
     """Another writer holds the dossier's chain head, moving it, when the claim reaches it: the
-    claim's statement writes no event, and the claim links its event from the head as moved."""
+    claim's statement links its event from the head as that writer moved it."""
     rt, item_id = postgres_runtime, open_step
     with rt.db.read_session() as s:
         dossier_id = s.get(WorkItemRecord, item_id).dossier_id

@@ -65,13 +65,19 @@ def list_work_items(pagination_parameters, filter: Worklist):  # noqa: A002  (th
 def claim(item_id: int):
     """Take an open step of your role and unit."""
     rt, user = runtime(), api_user()
+    keyed = keyed_request({})
 
     def claim_it(keep):
         return dossier_service.claim_work_item(
-            rt, item_id, user.actor(), seen_by=user.may_see_unit, answer=keep(200, claimed_step_reply)
+            rt,
+            item_id,
+            user.actor(),
+            seen_by=user.may_see_unit,
+            answer=keep(200, claimed_step_reply),
+            answer_writes=keyed is not None,  # the key's record, written in the claim's transaction
         )
 
-    return respond(idempotency.once(rt, keyed_request({}), claim_it))
+    return respond(idempotency.once(rt, keyed, claim_it))
 
 
 @blp.route("/<int:item_id>/unclaim", methods=["POST"])

@@ -1,0 +1,177 @@
+"""A claim whose answer writes nothing, on PostgreSQL: who may take the step and the request's token
+checked in its one statement, its COMMIT sent with it (engine.store.deferred_begin): one network
+wait. A refusal still names the reason the claim written the long way names, and writes nothing;
+so does a token taken away, or an account changed, while its check rode with the claim."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy import text
+from sqlalchemy import update
+
+from engine.domain.errors import EngineError
+from engine.services import api_tokens
+from engine.services import audit
+from engine.services import dossiers
+from engine.store.records import AuditEventRecord
+from engine.store.records import UserRecord
+from engine.store.records import WorkItemRecord
+from tests.factories import OTHER_COMMUNE
+from tests.factories import RECEPTION
+from tests.factories import SPECIALIST
+from tests.factories import add_units
+from tests.factories import deploy_fixture
+
+pytestmark = pytest.mark.postgres
+
+OTHER_CLERK = type(RECEPTION)("mot_cua_2", RECEPTION.roles, RECEPTION.unit_code)
+
+
+@pytest.fixture
+def open_step(postgres_runtime) -> int:
+    """The first step of a new dossier (role mot_cua, unit 00070), open and unclaimed."""
+    add_units(postgres_runtime)
+    definition = deploy_fixture(postgres_runtime, "five_steps")
+    dossier = dossiers.start_dossier(
+        postgres_runtime, definition_id=definition.id, unit_code="00070", applicant_name="A", actor=RECEPTION
+    )
+    with postgres_runtime.db.read_session() as s:
+        return s.scalar(select(WorkItemRecord.id).where(WorkItemRecord.dossier_id == dossier.id))
+
+
+def _may_see(actor):
+    """What the API and the desk pass: the units the person works in."""
+    return lambda unit: unit == actor.unit_code or unit in actor.supervised_units
+
+
+def _claim(rt, item_id: int, actor, *, answer_writes: bool = False):
+    return dossiers.claim_work_item(rt, item_id, actor, seen_by=_may_see(actor), answer_writes=answer_writes)
+
+
+def _written(rt, item_id: int) -> tuple:
+    with rt.db.read_session() as s:
+        item = s.get(WorkItemRecord, item_id)
+        events = s.scalars(select(AuditEventRecord.id).where(AuditEventRecord.dossier_id == item.dossier_id)).all()
+        assert audit.verify(s)[1] == []
+        return item.assignee, item.state, item.version, len(events)
+
+
+def test_a_claim_that_succeeds_is_one_network_wait_with_its_event(postgres_runtime, open_step):
+    rt, item_id = postgres_runtime, open_step
+    statements, waits = [], []
+    rt.db.on_round_trip(lambda: statements.append(1))
+    rt.db.on_wait(lambda: waits.append(1))
+
+    step = _claim(rt, item_id, RECEPTION)
+
+    assert (step.assignee, step.state) == (RECEPTION.username, "claimed")
+    assert (len(statements), len(waits)) == (3, 1)  # BEGIN, the claim with its event, COMMIT: one wait
+    with rt.db.read_session() as s:
+        item = s.get(WorkItemRecord, item_id)
+        assert (item.assignee, item.state, item.claimed_at) == (RECEPTION.username, "claimed", step.claimed_at)
+        last = s.scalars(
+            select(AuditEventRecord).where(AuditEventRecord.dossier_id == item.dossier_id).order_by(AuditEventRecord.id)
+        ).all()[-1]
+        assert (last.action, last.work_item_id, last.actor, last.giver) == ("claim", item_id, "mot_cua_1", "mot_cua")
+        assert audit.verify(s)[1] == []
+
+
+def test_a_claim_with_its_kept_tokens_check_is_one_network_wait(postgres_runtime, open_step):
+    rt, item_id = postgres_runtime, open_step
+    _, token = api_tokens.issue(rt, username=RECEPTION.username, name="Cổng DVC")
+    api_tokens.authenticate(rt, token, checked_with_change=lambda _account: True)  # looked up: kept
+    statements, waits = [], []
+    rt.db.on_round_trip(lambda: statements.append(1))
+    rt.db.on_wait(lambda: waits.append(1))
+
+    assert api_tokens.authenticate(rt, token, checked_with_change=lambda _account: True) is not None  # from memory
+    _claim(rt, item_id, RECEPTION)
+    api_tokens.settle(rt)  # nothing left to check: it rode with the claim
+
+    # BEGIN, the claim checking the token itself, COMMIT; the token's lookup is not needed.
+    assert (len(statements), len(waits)) == (3, 1)
+    assert _written(rt, item_id)[:2] == (RECEPTION.username, "claimed")
+
+
+def _someone_else_holds_it(rt, item_id: int) -> None:
+    _claim(rt, item_id, OTHER_CLERK)
+
+
+@pytest.mark.parametrize(
+    ("actor", "before"),
+    [
+        (SPECIALIST, None),  # another role of the unit
+        (OTHER_COMMUNE, None),  # another commune: the step is unknown to them
+        (RECEPTION, _someone_else_holds_it),  # already claimed
+    ],
+)
+def test_a_refused_claim_names_the_reason_the_long_way_names_and_writes_nothing(
+    postgres_runtime, open_step, actor, before
+):
+    rt, item_id = postgres_runtime, open_step
+    if before is not None:
+        before(rt, item_id)
+    written = _written(rt, item_id)
+
+    with pytest.raises(EngineError) as one_wait:
+        _claim(rt, item_id, actor)
+    with pytest.raises(EngineError) as long_way:
+        _claim(rt, item_id, actor, answer_writes=True)
+
+    assert (type(one_wait.value), str(one_wait.value)) == (type(long_way.value), str(long_way.value))
+    assert _written(rt, item_id) == written
+
+
+def test_a_claim_whose_kept_token_was_revoked_meanwhile_writes_nothing(postgres_runtime, open_step):
+    rt, item_id = postgres_runtime, open_step
+    record, token = api_tokens.issue(rt, username=RECEPTION.username, name="Cổng DVC")
+    api_tokens.authenticate(rt, token, checked_with_change=lambda _account: True)  # looked up: kept
+    api_tokens.revoke(rt, record.id)
+    written = _written(rt, item_id)
+
+    assert api_tokens.authenticate(rt, token, checked_with_change=lambda _account: True) is not None  # from memory
+    with pytest.raises(api_tokens.TokenChanged) as changed:
+        _claim(rt, item_id, RECEPTION)
+
+    assert changed.value.refused
+    api_tokens.forget_unchecked()  # what the request's end does
+    assert _written(rt, item_id) == written
+
+
+def test_a_claim_whose_tokens_account_changed_meanwhile_writes_nothing_and_may_be_made_again(
+    postgres_runtime, open_step
+):
+    rt, item_id = postgres_runtime, open_step
+    _, token = api_tokens.issue(rt, username=RECEPTION.username, name="Cổng DVC")
+    api_tokens.authenticate(rt, token, checked_with_change=lambda _account: True)  # looked up: kept
+    with rt.db.session() as s:
+        s.execute(update(UserRecord).where(UserRecord.username == RECEPTION.username).values(full_name="Tên mới"))
+    written = _written(rt, item_id)
+
+    assert api_tokens.authenticate(rt, token, checked_with_change=lambda _account: True) is not None  # from memory
+    with pytest.raises(api_tokens.TokenChanged) as changed:
+        _claim(rt, item_id, RECEPTION)
+
+    assert not changed.value.refused  # the request is made again as the account now is
+    api_tokens.forget_unchecked()
+    assert _written(rt, item_id) == written
+    assert api_tokens.authenticate(rt, token, checked_with_change=lambda _account: True) is not None
+    _claim(rt, item_id, RECEPTION)
+    api_tokens.settle(rt)
+    assert _written(rt, item_id)[:2] == (RECEPTION.username, "claimed")
+
+
+def test_a_statement_after_a_claim_that_committed_with_its_statement_is_refused(postgres_runtime, open_step):
+    """An answer that writes must say so (`answer_writes`): run after the COMMIT, in the driver's
+    autocommit, it would not be part of the claim's transaction."""
+    rt, item_id = postgres_runtime, open_step
+
+    with pytest.raises(RuntimeError, match="after its transaction's COMMIT"):
+        dossiers.claim_work_item(
+            rt,
+            item_id,
+            RECEPTION,
+            answer=lambda connection, _step: connection.execute(text("SELECT 1")),
+            answer_writes=False,
+        )
