@@ -295,9 +295,10 @@ def _let_psycopg_begin(connection: Connection, *_args) -> None:
     After a COMMIT sent with the transaction's statement, any statement is refused: in the driver's
     autocommit it would run outside the transaction its code was written for."""
     fairy = connection.connection
-    if _COMMITTED in fairy.info:
+    info = fairy.info  # a property: read once, this runs before every statement
+    if _COMMITTED in info:
         raise RuntimeError("a statement after its transaction's COMMIT was sent (execute_after_begin, commit=True)")
-    if fairy.info.pop(_PENDING, False):
+    if info.pop(_PENDING, False):
         _give_back(fairy.dbapi_connection, fairy)
         run_riders(connection)  # heard before the transaction's first statement, as with the BEGIN
 
