@@ -6,6 +6,7 @@ so does a token taken away, or an account changed, while its check rode with the
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy import update
@@ -175,3 +176,41 @@ def test_a_statement_after_a_claim_that_committed_with_its_statement_is_refused(
             answer=lambda connection, _step: connection.execute(text("SELECT 1")),
             answer_writes=False,
         )
+
+
+def test_a_claim_reads_its_step_by_its_key_when_statistics_say_every_step_is_held(postgres_runtime, open_step):
+    """After a quiet spell every step is held and ANALYZE records it: the index of unheld steps
+    looks empty, and a claim whose guard that index could answer walked all of it (a morning's
+    every new step) for the one row its key finds. The claim's plan must read the key."""
+    rt = postgres_runtime
+    seen: list[tuple[str, dict]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if "UPDATE work_item" in statement:
+            seen.append((statement, dict(parameters)))
+
+    with rt.db.engine.begin() as conn:
+        columns = [c for c in WorkItemRecord.__table__.columns.keys() if c != "id"]
+        listed = ", ".join(columns)
+        fresh = {"task_id": "gen_random_uuid()::text"}
+        held = ", ".join({**fresh, "assignee": "'someone'", "state": "'completed'"}.get(c, c) for c in columns)
+        conn.execute(text(f"INSERT INTO work_item ({listed}) SELECT {held} FROM work_item, generate_series(1, 3000)"))
+        conn.execute(text("ANALYZE work_item"))
+        unheld = ", ".join(fresh.get(c, c) for c in columns)
+        conn.execute(
+            text(
+                f"INSERT INTO work_item ({listed}) SELECT {unheld} FROM work_item, generate_series(1, 300)"
+                " WHERE assignee IS NULL"
+            )
+        )
+    event.listen(rt.db.engine, "before_cursor_execute", capture)
+    try:
+        assert _claim(rt, open_step, RECEPTION).assignee == RECEPTION.username
+    finally:
+        event.remove(rt.db.engine, "before_cursor_execute", capture)
+    statement, parameters = seen[0]
+    with rt.db.engine.begin() as conn:
+        plan = "\n".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {statement}", parameters))
+        conn.rollback()
+    scans = [line for line in plan.splitlines() if " on work_item" in line and "Scan" in line]
+    assert scans and all("pk_work_item" in line for line in scans), plan
