@@ -29,6 +29,11 @@ from engine.domain import kpi as _kpi
 from engine.store.base import Base
 
 
+def _rows_where(condition: str) -> dict:
+    """A partial index's condition, the same on both databases."""
+    return {"postgresql_where": text(condition), "sqlite_where": text(condition)}
+
+
 class UTCDateTime(types.TypeDecorator):
     """Aware datetimes in, aware UTC datetimes out, on SQLite (which drops tzinfo) and PostgreSQL."""
 
@@ -161,15 +166,13 @@ class DossierRecord(Base):
             "ix_dossier_lease",
             "next_timer_at",
             "lease_expires_at",
-            postgresql_where=text("next_timer_at IS NOT NULL"),
-            sqlite_where=text("next_timer_at IS NOT NULL"),
+            **_rows_where("next_timer_at IS NOT NULL"),
         ),
         # The SLA sweep's forecasts due (`apology_check_at <= now`): a closed dossier has none.
         Index(
             "ix_dossier_apology_check_at",
             "apology_check_at",
-            postgresql_where=text("apology_check_at IS NOT NULL"),
-            sqlite_where=text("apology_check_at IS NOT NULL"),
+            **_rows_where("apology_check_at IS NOT NULL"),
         ),
         # The inbox's procedure filter, and the first column of every query of one commune's dossiers.
         Index("ix_dossier_unit_definition", "unit_code", "definition_id"),
@@ -184,24 +187,21 @@ class DossierRecord(Base):
             "appointment_at",
             "received_at",
             "id",
-            postgresql_where=text("completed_at IS NULL"),
-            sqlite_where=text("completed_at IS NULL"),
+            **_rows_where("completed_at IS NULL"),
         ),
         # The at-risk list: the open dossiers by appointment, read a page at a time from the nearest.
         Index(
             "ix_dossier_open_by_appointment",
             "appointment_at",
             "id",
-            postgresql_where=text("completed_at IS NULL"),
-            sqlite_where=text("completed_at IS NULL"),
+            **_rows_where("completed_at IS NULL"),
         ),
         # ... and those of them the SLA sweep found missing their appointment since their last change.
         Index(
             "ix_dossier_missed_by_appointment",
             "appointment_at",
             "id",
-            postgresql_where=text(MISSED),
-            sqlite_where=text(MISSED),
+            **_rows_where(MISSED),
         ),
     )
 
@@ -362,15 +362,13 @@ class WorkItemRecord(Base):
             "ix_work_item_assignee",
             "assignee",
             "state",
-            postgresql_where=text("assignee IS NOT NULL"),
-            sqlite_where=text("assignee IS NOT NULL"),
+            **_rows_where("assignee IS NOT NULL"),
         ),
         # The SLA sweep (`next_sla_at <= now`): a closed step has no next level.
         Index(
             "ix_work_item_sla",
             "next_sla_at",
-            postgresql_where=text("next_sla_at IS NOT NULL"),
-            sqlite_where=text("next_sla_at IS NOT NULL"),
+            **_rows_where("next_sla_at IS NOT NULL"),
         ),
         # The inbox (engine.store.worklist_queries): steps delegated out stay in their owner's tab
         # (a step has an owner only once it was delegated);
@@ -378,8 +376,7 @@ class WorkItemRecord(Base):
             "ix_work_item_owner",
             "owner",
             "state",
-            postgresql_where=text("owner IS NOT NULL"),
-            sqlite_where=text("owner IS NOT NULL"),
+            **_rows_where("owner IS NOT NULL"),
         ),
         # the group tab and its count read the commune's unassigned steps of the officer's roles.
         Index(
@@ -389,8 +386,7 @@ class WorkItemRecord(Base):
             "role",
             "state",
             "due_at",
-            postgresql_where=text("assignee IS NULL"),
-            sqlite_where=text("assignee IS NULL"),
+            **_rows_where("assignee IS NULL"),
         ),
         # The officers' table: steps completed in a period, read from the index alone.
         Index(
@@ -399,8 +395,7 @@ class WorkItemRecord(Base):
             "unit_code",
             "completed_by",
             "classification",
-            postgresql_where=text("state = 'completed'"),
-            sqlite_where=text("state = 'completed'"),
+            **_rows_where("state = 'completed'"),
         ),
     )
 

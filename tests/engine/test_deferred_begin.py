@@ -129,18 +129,6 @@ def test_a_first_statement_whose_value_cannot_be_sent_fails_alone(notes):
     assert _bodies(notes) == ["một"]
 
 
-@pytest.fixture
-def open_step(postgres_runtime) -> int:
-    """The first step of a new dossier, open and unclaimed."""
-    add_units(postgres_runtime)
-    definition = deploy_fixture(postgres_runtime, "five_steps")
-    dossier = dossiers.start_dossier(
-        postgres_runtime, definition_id=definition.id, unit_code="00070", applicant_name="A", actor=RECEPTION
-    )
-    with postgres_runtime.db.read_session() as s:
-        return s.scalar(select(WorkItemRecord.id).where(WorkItemRecord.dossier_id == dossier.id))
-
-
 @pytest.mark.parametrize("token_kept", [False, True])
 def test_a_completion_with_its_kept_tokens_lookup_waits_twice_less(postgres_runtime, open_step, token_kept):
     rt, item_id = postgres_runtime, open_step
