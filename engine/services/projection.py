@@ -9,7 +9,6 @@ from datetime import datetime
 from engine.bpmn.extensions import StepPolicy
 from engine.bpmn.runner import HumanTask
 from engine.bpmn.runner import Run
-from engine.bpmn.service_tasks import WaitingServiceTask
 from engine.domain import deadlines
 from engine.domain.assignment import Actor
 from engine.domain.errors import InvalidAction
@@ -73,27 +72,9 @@ def sync(
     if ready.keys() <= {item.task_id for item in created}:
         # Every open step is one this change created: a reply can show them without a query.
         repositories.remember_open_items(session, dossier.id, created)
-    if _waits_on_services(run.bundle):  # else no task can be a waiting call: no walk of them all
+    if run.bundle.waits_on_services:  # else no task can be a waiting call: no walk of them all
         service_call_records.record_pending(session, dossier.id, run.pending_service_calls(), now)
     return created
-
-
-def _waits_on_services(bundle) -> bool:
-    """Whether the template has a service task (which waits for a worker), asked once per template
-    version: on the others the walk of every task for waiting ones was 31 Python calls a change."""
-    key = (bundle.digest, bundle.process_id)
-    found = _WAITS_ON_SERVICES.get(key)
-    if found is None:
-        processes = (bundle.spec, *bundle.subprocess_specs.values())
-        found = any([isinstance(spec, WaitingServiceTask) for p in processes for spec in p.task_specs.values()])
-        if bundle.digest:  # a bundle made without its files' digest (tests) is asked each time
-            if len(_WAITS_ON_SERVICES) >= 4096:
-                _WAITS_ON_SERVICES.clear()
-            _WAITS_ON_SERVICES[key] = found
-    return found
-
-
-_WAITS_ON_SERVICES: dict[tuple[str, str], bool] = {}
 
 
 def _pass_skipped_steps(session, dossier: DossierRecord, run: Run, now) -> None:

@@ -245,7 +245,7 @@ def claim_if_free(
     """Claim the step for `username` (acting for `on_behalf_of`) at `now` if it is open, unheld,
     has its deadline and its dossier runs; None (nothing written) otherwise. On PostgreSQL its
     audit event goes with it (`Claim.logged`), the statement also checks `taker` (else the caller
-    checks who may take it on the returned step) and `token_check` (api_tokens.check_riding),
+    checks who may take it on the returned step) and `token_check` (api_tokens.check_in_statement),
     and with `commit`, as its transaction's first statement, it goes with the BEGIN and the
     COMMIT in one network wait (`committed` says whether it did: then nothing more may run in
     that transaction, a None included)."""
