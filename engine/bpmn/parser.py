@@ -60,10 +60,17 @@ class SpecBundle:
         return None
 
     def node_status(self, element_id: str) -> int | None:
+        return self.node_statuses.get(element_id)
+
+    @cached_property
+    def node_statuses(self) -> dict[str, int]:
+        """Element id -> the portal status reaching it gives, over the bundle's processes (the
+        first process that names an element wins): read for every task of a change's walk."""
+        statuses: dict[str, int] = {}
         for policy in self.policies.values():
-            if element_id in policy.node_statuses:
-                return policy.node_statuses[element_id]
-        return None
+            for element_id, status in policy.node_statuses.items():
+                statuses.setdefault(element_id, status)
+        return statuses
 
 
 def digest_files(files: Mapping[str, bytes]) -> str:

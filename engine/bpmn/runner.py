@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
+from itertools import chain
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent
@@ -43,6 +44,10 @@ MAX_TREE_SIZE = 5000
 
 TIMER_EVENT_TYPES = {"TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition"}
 
+_READY = TaskState.READY
+_WAITING = TaskState.WAITING
+_COMPLETED = TaskState.COMPLETED
+
 
 @dataclass(frozen=True)
 class MessageWait:
@@ -73,14 +78,19 @@ class Run:
 
     # -- queries -----------------------------------------------------------------------------
     def _all_tasks(self):
-        """Every task of the workflow and its subprocesses. A plain walk over SpiffWorkflow's task
-        dicts: its TaskIterator is several times slower and this runs on every request."""
-        yield from self.workflow.tasks.values()
-        for subprocess in self.workflow.subprocesses.values():
-            yield from subprocess.tasks.values()
+        """Every task of the workflow and its subprocesses, straight from SpiffWorkflow's task
+        dicts (its TaskIterator is several times slower), chained in C: a generator of ours cost a
+        Python call per task, and these walks run several times a change."""
+        tasks = self.workflow.tasks.values()
+        subprocesses = self.workflow.subprocesses
+        if not subprocesses:
+            return tasks
+        return chain(tasks, *[subprocess.tasks.values() for subprocess in subprocesses.values()])
 
     def _ready_human(self):
-        return [t for t in self._all_tasks() if t.state == TaskState.READY and t.task_spec.manual]
+        # `_state` is what Task.state returns (tests/engine/test_stepping.py compares the walks
+        # with ones through the library's properties): the property is a Python call per task.
+        return [t for t in self._all_tasks() if t._state == _READY and t.task_spec.manual]
 
     def human_tasks(self) -> list[HumanTask]:
         return [
@@ -96,7 +106,7 @@ class Run:
         ]
 
     def ready_task_ids(self) -> frozenset[str]:
-        return frozenset(str(t.id) for t in self._ready_human())
+        return frozenset([str(t.id) for t in self._ready_human()])
 
     def is_completed(self) -> bool:
         return self.workflow.is_completed()
@@ -148,15 +158,18 @@ class Run:
     def last_reached_status(self) -> int | None:
         """The portal status of the node the dossier waits at (a catch event), else of the most
         recently completed node that declares one."""
+        statuses = self.bundle.node_statuses
+        if not statuses:  # the template gives no node a status: nothing to find
+            return None
         latest = None
         for task in self._all_tasks():
-            if task.state not in (TaskState.WAITING, TaskState.COMPLETED):
+            state = task._state
+            if state != _COMPLETED and state != _WAITING:
                 continue
-            element_id = getattr(task.task_spec, "bpmn_id", None)
-            status = self.bundle.node_status(element_id) if element_id else None
+            status = statuses.get(getattr(task.task_spec, "bpmn_id", None))
             if status is None:
                 continue
-            if task.state == TaskState.WAITING:
+            if state == _WAITING:
                 return status
             if latest is None or task.last_state_change >= latest[0]:
                 latest = (task.last_state_change, status)

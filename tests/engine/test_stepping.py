@@ -109,6 +109,36 @@ class ComparedSteps:
             expected = [task.id for task in workflow.get_tasks(state=TaskState.READY)]
             if found != expected:
                 self.mismatches.append(f"ready tasks of {workflow.spec.name}: {found} / {expected}")
+        found_queries = ([t.task_id for t in run.human_tasks()], run.ready_task_ids(), run.last_reached_status())
+        expected_queries = _queries_through_properties(run)
+        if found_queries != expected_queries:
+            self.mismatches.append(f"the runner's queries: {found_queries} / {expected_queries}")
+
+
+def _queries_through_properties(run: runner.Run) -> tuple:
+    """The runner's human tasks (in the order of the task dicts), their ids and the last reached
+    status, found through SpiffWorkflow's public properties (`Task.state`), where the runner
+    reads the tasks' `_state`: they must agree, and hold the tasks `get_tasks` lists."""
+    tasks = [*run.workflow.tasks.values()]
+    for subprocess in run.workflow.subprocesses.values():
+        tasks.extend(subprocess.tasks.values())
+    human = [str(t.id) for t in tasks if t.state == TaskState.READY and t.task_spec.manual]
+    assert set(human) == {str(t.id) for t in run.workflow.get_tasks(state=TaskState.READY, manual=True)}
+    latest = None
+    for task in tasks:
+        if task.state not in (TaskState.WAITING, TaskState.COMPLETED):
+            continue
+        element_id = getattr(task.task_spec, "bpmn_id", None)
+        status = next(
+            (p.node_statuses[element_id] for p in run.bundle.policies.values() if element_id in p.node_statuses), None
+        )
+        if status is None:
+            continue
+        if task.state == TaskState.WAITING:
+            return human, frozenset(human), status
+        if latest is None or task.last_state_change >= latest[0]:
+            latest = (task.last_state_change, status)
+    return human, frozenset(human), latest[1] if latest else None
 
 
 def _outcome(operation, run: runner.Run, args, kwargs) -> tuple:
