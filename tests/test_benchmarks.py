@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+PG_WALDUMP = shutil.which("pg_waldump") or next(iter(glob.glob("/usr/lib/postgresql/*/bin/pg_waldump")), "")
 
 
 @pytest.mark.parametrize(
@@ -139,6 +141,23 @@ def test_postgres_benchmark_measures_on_postgres(postgres_server_url, script, en
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert keys <= result.keys()
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_WALDUMP, reason="no pg_waldump on this host (the benchmark reads the server's WAL)")
+def test_the_wal_benchmark_counts_each_request_kinds_heap_and_index_writes(postgres_server_url):
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "pg_writes.py"), "--dossiers", "2"],
+        env={**os.environ, "MOTCUA_BENCH_POSTGRES_URL": postgres_server_url},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    # Every start inserts its dossier with its index entries; every completion updates its step.
+    assert result["start"]["heap"]["dossier"]["INSERT"] == 1.0 and result["start"]["indexes"]["pk_dossier"] == 1.0
+    assert result["complete"]["heap"]["work_item"]["UPDATE"] == 1.0 and result["complete"]["wal_bytes"] > 0
 
 
 @pytest.mark.postgres
