@@ -46,9 +46,7 @@ def test_each_request_gets_an_id_and_an_access_line_with_user_and_unit(client, j
     assert dashboard["user"] == "giam_sat" and dashboard["unit"] != "-"
 
 
-def test_a_request_refused_by_the_input_guard_or_csrf_has_its_id_in_the_answer_and_the_access_line(
-    client, json_lines
-):
+def test_a_request_refused_by_the_input_guard_or_csrf_has_its_id_in_the_answer_and_the_access_line(client, json_lines):
     nul = client.post("/api/v1/work-items/1/claim", json={"ghi_chu": "a\x00b"}, headers={"X-Request-ID": "lb-0000nul1"})
     too_big = client.post("/api/v1/work-items/1/claim", data=b"x" * 3_000_000, content_type="application/json")
     forged = client.post("/dang-nhap", data={"username": "giam_sat"}, headers={"X-Request-ID": "lb-0000csrf"})
