@@ -46,6 +46,9 @@ def create_app(config: Mapping | None = None) -> Flask:
     app = MotcuaFlask(__name__, instance_relative_config=True)
     load_config(app, config)
     _trust_proxies(app)
+    from web import request_log
+
+    request_log.init_app(app)  # first: a request refused by any other hook (CSRF, guards) has its id
     db.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -61,7 +64,6 @@ def create_app(config: Mapping | None = None) -> Flask:
     from web import i18n
     from web import navigation
     from web import ops
-    from web import request_log
     from web import sessions
     from web import vendor
     from web import wiring
@@ -94,7 +96,6 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.register_blueprint(model_bp)
     app.register_blueprint(supervise_bp)
     ops.init_app(app)
-    request_log.init_app(app)
     return app
 
 

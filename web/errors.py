@@ -30,7 +30,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http)
     app.register_error_handler(EngineError, _refused)
     app.register_error_handler(Exception, _unexpected)
-    app.after_request(_tag_with_request_id)
     app.add_template_filter(localised)
 
 
@@ -86,17 +85,11 @@ def _http(error: HTTPException):
 
 
 def request_id() -> str:
-    """This request's id (web.request_log gives every request one, the caller's when it is sane):
-    in the X-Request-ID header of every answer and in the log of its errors."""
+    """This request's id (web.request_log gives every request one, the caller's when it is sane,
+    and answers it in X-Request-ID): in the log of its errors and the answer they get."""
     if not g.get("motcua_request_id"):
         g.motcua_request_id = secrets.token_hex(16)
     return g.motcua_request_id
-
-
-def _tag_with_request_id(response):
-    if "X-Request-ID" not in response.headers:  # a request that failed before web.request_log saw it
-        response.headers["X-Request-ID"] = request_id()
-    return response
 
 
 def _unexpected(error: Exception):

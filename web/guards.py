@@ -70,9 +70,12 @@ def refuse_hostile_input() -> None:
     # The request and the settings behind Flask's proxies, looked up once (each use of a proxy
     # is three Python calls, and this runs before every request).
     req, config = request._get_current_object(), current_app.config  # type: ignore[attr-defined]
-    _refuse_large_body_without_files(req, config)
+    # The body's length from the headers once (werkzeug's reading of it: Content-Length, none
+    # when chunked), for both checks: `req.content_length` reads the same through Headers.
+    length = get_content_length(req.environ)
+    _refuse_large_body_without_files(req, config, length)
     limit = int(config["MAX_FIELD_LENGTH"])
-    for field, text in _texts(req, config):
+    for field, text in _texts(req, config, length):
         field = field.replace("\x00", "\\0")[:80]  # named in the answer: never echoed raw or whole
         if "\x00" in text:
             raise InputRefused(
@@ -82,14 +85,13 @@ def refuse_hostile_input() -> None:
             raise InputRefused(gettext("Trường %(field)s dài quá %(limit)s ký tự.", field=field, limit=limit), field)
 
 
-def _refuse_large_body_without_files(req: Request, config: Config) -> None:
+def _refuse_large_body_without_files(req: Request, config: Config, length: int | None) -> None:
     """Files may make a request large (MAX_CONTENT_LENGTH); any other body stays small."""
-    size = req.content_length or 0
-    if size > int(config["MAX_BODY_LENGTH"]) and req.mimetype != "multipart/form-data":
+    if (length or 0) > int(config["MAX_BODY_LENGTH"]) and req.mimetype != "multipart/form-data":
         abort(413)
 
 
-def _texts(req: Request, config: Config) -> Iterator[tuple[str, str]]:
+def _texts(req: Request, config: Config, length: int | None) -> Iterator[tuple[str, str]]:
     """Every text the request carries, with the name a user would know it by."""
     for name, value in (req.view_args or {}).items():
         if isinstance(value, str):
@@ -99,19 +101,18 @@ def _texts(req: Request, config: Config) -> Iterator[tuple[str, str]]:
             yield name, name
             yield name, value
     if req.is_json:
-        yield from _json_texts(_json_body(req, config), "")
+        yield from _json_texts(_json_body(req, config, length), "")
     elif req.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         for name, value in req.form.items(multi=True):
             yield name, name
             yield name, value
 
 
-def _json_body(req: Request, config: Config):
+def _json_body(req: Request, config: Config, length: int | None):
     # A POST with no body (a claim) whose client names JSON all the same: nothing in it. Known
     # from the headers (werkzeug's reading of them: a Content-Length of 0 and no chunks, or no
     # length on a server that does not end the input itself, which werkzeug then reads as empty)
     # without werkzeug's reading of the stream: 20 Python calls.
-    length = get_content_length(req.environ)
     if length == 0 or (length is None and "wsgi.input_terminated" not in req.environ):
         return None
     raw = req.get_data(cache=True)

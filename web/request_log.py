@@ -1,6 +1,10 @@
 """A request id for every web request (the caller's X-Request-ID when it is sane, else a new one),
 bound for the engine's and the outbox's log lines (engine.logs), answered in X-Request-ID, and an
-access log line per request with route, status, duration, user and unit."""
+access log line per request with route, status, duration, user and unit.
+
+Its hooks are the app's first (web.app): the id is bound before any other hook may refuse the
+request (CSRF, the input guards), and the access line is written after every other hook has had
+its say on the answer. The request's start is taken once, here, for the metrics too (web.ops)."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from flask import g
 from flask import request
 
 from engine import logs
+from web.errors import request_id as made_request_id
 
 access = logging.getLogger("motcua.access")
 SANE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -36,12 +41,19 @@ def _bind() -> None:
     bound.motcua_request_started = time.perf_counter()
 
 
+def started() -> float | None:
+    """When this request began (time.perf_counter), None outside one."""
+    return g.get("motcua_request_started")
+
+
 def _log_access(response):
     bound = g._get_current_object()
-    response.headers["X-Request-ID"] = bound.get("motcua_request_id", "")
+    # An id made here only when the request was refused before its first hook (a URL value
+    # preprocessor's error): every answer carries one.
+    response.headers["X-Request-ID"] = bound.get("motcua_request_id") or made_request_id()
     if access.isEnabledFor(logging.INFO):
         req = request._get_current_object()
-        started = bound.get("motcua_request_started", time.perf_counter())
+        started = bound.get("motcua_request_started") or time.perf_counter()
         access.info(
             "%s %s %s",
             req.method,

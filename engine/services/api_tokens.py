@@ -78,7 +78,7 @@ def authenticate(
     if checked_with_change is not None:
         kept = _kept(rt).get(digest)
         if kept is not None and not _use_to_record(kept.holder, now):
-            _check_with_change(rt, token, now, digest, kept)
+            _check_with_change(rt, now, digest, kept)
             return kept.user
     with rt.db.lookup_connection() as connection:  # one statement: the token with its user and unit
         found = account_records.token_holder(connection, token, now)
@@ -181,13 +181,13 @@ def _use_to_record(holder: account_records.TokenHolder, now) -> bool:
     return holder.last_used_at is None or now - holder.last_used_at >= USE_RESOLUTION
 
 
-def _check_with_change(rt: Runtime, token: str, now, digest: str, kept: _Kept) -> None:
+def _check_with_change(rt: Runtime, now, digest: str, kept: _Kept) -> None:
     def heard(found: account_records.TokenHolder | None) -> None:
         if found is None or (found.token_id, found.account) != (kept.holder.token_id, kept.holder.account):
             _kept(rt).pop(digest, None)
             raise TokenChanged(refused=found is None)
 
-    rider = account_records.token_holder_rider(rt.db.engine.dialect, token, now, heard)
+    rider = account_records.token_holder_rider(rt.db.engine.dialect, digest, now, heard)
     deferred_begin.ride_with_next_begin(rider)
     _CHECK_RIDING.set((digest, now, kept.holder))
 

@@ -94,8 +94,8 @@ def once(rt: Runtime, request: Request | None, change: Callable[[Keep], Answer])
 def kept_answer(rt: Runtime, request: Request) -> Answer | None:
     """The answer kept for the request's key (None when no change committed under it); the key
     kept for another request is a ConflictError naming the Idempotency-Key."""
-    with rt.db.lookup_session() as s:  # one statement, no transaction around it
-        row = idempotency_records.kept(s, request.caller, request.key)
+    with rt.db.lookup_connection() as connection:  # one statement, no transaction around it
+        row = idempotency_records.kept(connection, request.caller, request.key)
         if row is None:
             return None
         if row.fingerprint != request.fingerprint:

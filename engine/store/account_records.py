@@ -122,15 +122,15 @@ def token_holder(connection: Connection, token: str, now: datetime) -> TokenHold
 
 
 def token_holder_rider(
-    dialect: Dialect, token: str, now: datetime, heard: Callable[[TokenHolder | None], None]
+    dialect: Dialect, digest: str, now: datetime, heard: Callable[[TokenHolder | None], None]
 ) -> Rider:
-    """`token_holder`'s read, to travel with the next transaction's BEGIN on this thread:
-    `heard` gets what it would have returned."""
+    """`token_holder`'s read of the token whose `token_digest` is `digest`, to travel with the
+    next transaction's BEGIN on this thread: `heard` gets what it would have returned."""
 
     def holder(row) -> None:
         heard(TokenHolder(row.id, row.last_used_at, account_of(row)) if row is not None else None)
 
-    return _TOKEN_HOLDER.rider(dialect, {"digest": token_digest(token), "now": now}, holder)
+    return _TOKEN_HOLDER.rider(dialect, {"digest": digest, "now": now}, holder)
 
 
 def token_still_held() -> ColumnElement[bool]:

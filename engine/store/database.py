@@ -189,10 +189,6 @@ class Database:
         self.read_session_factory = sessionmaker(self.read_engine, expire_on_commit=False)
         self.report_engine = make_engine(report_url, read_only=True) if report_url else self.read_engine
         self.report_session_factory = sessionmaker(self.report_engine, expire_on_commit=False)
-        self.lookup_engine = self.read_engine
-        if is_postgres(self.engine):  # one statement is its own transaction: no BEGIN, no ROLLBACK
-            self.lookup_engine = self.read_engine.execution_options(isolation_level="AUTOCOMMIT")
-        self.lookup_session_factory = sessionmaker(self.lookup_engine, expire_on_commit=False)
 
     @classmethod
     def from_env(cls) -> Database:
@@ -213,25 +209,19 @@ class Database:
             session.close()  # ends the snapshot; loaded objects stay readable (detached)
 
     @contextmanager
-    def lookup_session(self) -> Iterator[Session]:
-        """A session for a lookup answered by one statement (who a token or a session cookie
-        belongs to): on PostgreSQL each statement runs on its own, without the BEGIN and ROLLBACK
-        round trips a transaction costs; on SQLite, the read session."""
-        session = self.lookup_session_factory()
-        try:
-            yield session
-        finally:
-            session.close()
-
-    @contextmanager
     def lookup_connection(self) -> Iterator[Connection]:
         """A Core connection for lookups answered by plain columns (who a token or a session
-        cookie belongs to), as `lookup_session` but without an ORM session around it: on every
-        request, the session's own bookkeeping cost more Python than the statement.
+        cookie belongs to, an Idempotency-Key's answer): on PostgreSQL each statement runs on its
+        own, without the BEGIN and ROLLBACK round trips a transaction costs; on SQLite, the read
+        engine's. No ORM session around it: on every request, its bookkeeping cost more Python
+        than the statement.
 
         On PostgreSQL the driver's connection is put in autocommit for the lookup and back after
-        it, by hand: SQLAlchemy's isolation level (`lookup_engine`) sets and resets it through its
-        connection characteristics on each checkout, 88 -> 74 us per lookup in a loop. A pool of
+        it, by hand: SQLAlchemy's isolation level (AUTOCOMMIT as an execution option) sets and
+        resets it through its connection characteristics on each checkout, 88 -> 74 us per lookup
+        in a loop, and its reset leaves psycopg an explicit READ COMMITTED, after which every
+        transaction on that pooled connection kept psycopg's own BEGIN and its wait
+        (engine.store.deferred_begin sends only a plain one). A pool of
         its own kept in autocommit (68 us) would wake a second backend on each request, where the
         lookup and the change now share the one returned last (`engine_options`)."""
         with self.read_engine.connect() as connection:
@@ -287,8 +277,8 @@ class Database:
     def on_round_trip(self, callback: Callable[[], None]) -> None:
         """Call `callback` for every round trip to the database: each statement, and each
         transaction's BEGIN (which PostgreSQL's driver sends on its own; SQLite's is one of our
-        statements), COMMIT or ROLLBACK; an autocommit connection (`lookup_session` and
-        `lookup_connection` on PostgreSQL) sends none of those three."""
+        statements), COMMIT or ROLLBACK; an autocommit connection (`lookup_connection` on
+        PostgreSQL) sends none of those three."""
 
         def statement(*_args) -> None:
             callback()

@@ -11,13 +11,16 @@ from sqlalchemy import JSON
 from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import Table
+from sqlalchemy import bindparam
 from sqlalchemy import insert
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
 
 from engine.store.base import Base
+from engine.store.driver_reads import DriverRead
 from engine.store.records import UTCDateTime
 
 KEY_MAX = 200
@@ -39,8 +42,16 @@ class IdempotencyKeyRecord(Base):
 _TABLE = cast(Table, IdempotencyKeyRecord.__table__)
 
 
-def kept(session: Session, caller: str, key: str) -> IdempotencyKeyRecord | None:
-    return session.get(IdempotencyKeyRecord, (caller, key))
+_KEPT = DriverRead(
+    select(_TABLE.c.fingerprint, _TABLE.c.status_code, _TABLE.c.answer).where(
+        _TABLE.c.caller == bindparam("caller"), _TABLE.c.key == bindparam("key")
+    )
+)
+
+
+def kept(connection: Connection, caller: str, key: str):
+    """The key's fingerprint, status code and answer (a row with those names), or None."""
+    return _KEPT.first(connection, {"caller": caller, "key": key})
 
 
 def remember(

@@ -15,6 +15,7 @@ from engine.domain.errors import EngineError
 from engine.services import api_tokens
 from engine.services import audit
 from engine.services import dossiers
+from engine.services import idempotency
 from engine.store.records import AuditEventRecord
 from engine.store.records import UserRecord
 from engine.store.records import WorkItemRecord
@@ -200,3 +201,18 @@ def test_a_claim_reads_its_step_by_its_key_when_statistics_say_every_step_is_hel
         conn.rollback()
     scans = [line for line in plan.splitlines() if " on work_item" in line and "Scan" in line]
     assert scans and all("pk_work_item" in line for line in scans), plan
+
+
+def test_a_claim_after_an_idempotency_keys_lookup_is_still_one_network_wait(postgres_runtime, open_step):
+    """The key's lookup runs on the pooled connection the claim takes next: it must leave it as
+    it found it (an isolation level set back by SQLAlchemy made every later BEGIN psycopg's own)."""
+    rt, item_id = postgres_runtime, open_step
+    asked = idempotency.Request.of(RECEPTION.username, "khoa-1", {"route": "POST /claim", "body": {}})
+    assert idempotency.kept_answer(rt, asked) is None
+    statements, waits = [], []
+    rt.db.on_round_trip(lambda: statements.append(1))
+    rt.db.on_wait(lambda: waits.append(1))
+
+    _claim(rt, item_id, RECEPTION)
+
+    assert (len(statements), len(waits)) == (3, 1)

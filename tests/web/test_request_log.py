@@ -46,6 +46,19 @@ def test_each_request_gets_an_id_and_an_access_line_with_user_and_unit(client, j
     assert dashboard["user"] == "giam_sat" and dashboard["unit"] != "-"
 
 
+def test_a_request_refused_by_the_input_guard_or_csrf_has_its_id_in_the_answer_and_the_access_line(client, json_lines):
+    nul = client.post("/api/v1/work-items/1/claim", json={"ghi_chu": "a\x00b"}, headers={"X-Request-ID": "lb-0000nul1"})
+    too_big = client.post("/api/v1/work-items/1/claim", data=b"x" * 3_000_000, content_type="application/json")
+    forged = client.post("/dang-nhap", data={"username": "giam_sat"}, headers={"X-Request-ID": "lb-0000csrf"})
+
+    assert (nul.status_code, too_big.status_code, forged.status_code) == (422, 413, 400)
+    assert nul.headers["X-Request-ID"] == "lb-0000nul1" and forged.headers["X-Request-ID"] == "lb-0000csrf"
+    assert len(too_big.headers["X-Request-ID"]) == 32
+    access = {line["status"]: line for line in json_lines() if line["logger"] == "motcua.access"}
+    assert (access[422]["request_id"], access[400]["request_id"]) == ("lb-0000nul1", "lb-0000csrf")
+    assert access[413]["request_id"] == too_big.headers["X-Request-ID"]
+
+
 def test_the_worker_logs_a_delivery_with_the_request_that_queued_it(web_rt, json_lines):
     with logs.bound(request="req-4242abcd", username="mot_cua_00070_1"), web_rt.db.session() as s:
         outbox.enqueue(

@@ -13,7 +13,6 @@ from typing import Any
 from flask import Blueprint
 from flask import Flask
 from flask import Response
-from flask import g
 from flask import jsonify
 from flask import request
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -27,6 +26,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from engine.services import health
 from engine.store import operations_queries
+from web import request_log
 from web.extensions import csrf
 from web.wiring import runtime
 
@@ -118,19 +118,14 @@ def _replica_lag(rt) -> GaugeMetricFamily:
 def init_app(app: Flask) -> None:
     csrf.exempt(bp)
     app.register_blueprint(bp)
-    app.before_request(_start_timer)
-    app.after_request(_count_request)
-
-
-def _start_timer() -> None:
-    g.motcua_started = time.perf_counter()
+    app.after_request(_count_request)  # the request's start is web.request_log's
 
 
 def _count_request(response):
     req = request._get_current_object()  # the proxy once, not per use
     # The route's pattern, not the path: /ho-so/<code> is one series, whatever the code.
     route = req.url_rule.rule if req.url_rule is not None else "unmatched"
-    started = g.get("motcua_started")
+    started = request_log.started()
     if started is not None:
         _series(LATENCY, route, req.method).observe(time.perf_counter() - started)
     _series(REQUESTS, route, req.method, str(response.status_code)).inc()
