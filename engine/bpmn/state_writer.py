@@ -14,6 +14,7 @@ from json.encoder import encode_basestring_ascii as _string  # what json.dumps w
 from SpiffWorkflow.bpmn import BpmnWorkflow
 
 from engine.bpmn.serializer import thread_serializer
+from engine.bpmn.state_size import MAX_STATE_CHARS
 from engine.bpmn.state_size import largest_data
 from engine.bpmn.state_size import text_size
 
@@ -69,6 +70,29 @@ class StateWriter:
             self._sizes = {at: size for at, size in self._sizes.items() if at in pickles}
         return _object(pairs, encode)
 
+    def remember(self, workflow: BpmnWorkflow, texts: list[str]) -> None:
+        """Take `texts` as the text of each task of `workflow` (in the order of `workflow.tasks`,
+        as `task_texts` gives them) as it stands now: the next write reuses each one whose task
+        is unchanged by then. For a workflow whose tasks' texts are known without writing them
+        (engine.bpmn.fresh_starts: a copy of a start already written); a text that is not the
+        task's would be written as it is."""
+        tasks = list(workflow.tasks.values())
+        if len(texts) != len(tasks) or workflow.subprocesses:
+            raise ValueError("a text for each task of a workflow without subprocesses")
+        pickles = _pickle_data(workflow)
+        remembered: dict = {}
+        given = dict(zip(map(id, tasks), texts, strict=True))
+        self._tasks_text(workflow, None, None, remembered, pickles, given)
+        self._texts = remembered
+        sizes: dict = {}  # a size per distinct data: a copy's tasks hold few
+        for task in tasks:
+            key = pickles[id(task)]
+            if key is not None:
+                size = sizes.get(key)
+                if size is None:
+                    size = sizes[key] = text_size(task.data, MAX_STATE_CHARS)
+                self._sizes[id(task)] = (key, size)
+
     def _data_size(self, task, limit: int) -> int:
         at = id(task)
         key = self._pickles.get(at) if self._pickles is not None else None
@@ -101,10 +125,10 @@ class StateWriter:
             ]
         return pairs
 
-    def _tasks_text(self, workflow, registry, encode, texts: dict, pickles: dict) -> str:
-        """TaskConverter.to_dict's text of every task, as json.dumps writes `workflow.tasks`.
-        Entries are found by the task object (a UUID's hash is Python code); the task's id is
-        part of what its text depends on."""
+    def _tasks_text(self, workflow, registry, encode, texts: dict, pickles: dict, given: dict | None = None) -> str:
+        """TaskConverter.to_dict's text of every task, as json.dumps writes `workflow.tasks`, or
+        as `given` holds it by id(task) (`remember`). Entries are found by the task object (a
+        UUID's hash is Python code); the task's id is part of what its text depends on."""
         known_texts = self._texts
         tasks = workflow.tasks
         parts = []
@@ -126,10 +150,34 @@ class StateWriter:
             )
             known = known_texts.get(at)
             if known is None or None in key[7:] or known[0] != key:
-                known = (key, f"{_string(str(task_id))}: {encode(registry.convert(task))}")
+                if given is None:
+                    known = (key, f"{_string(str(task_id))}: {encode(registry.convert(task))}")
+                else:
+                    known = (key, given[at])
             texts[at] = known
             parts.append(known[1])
         return "{" + ", ".join(parts) + "}"
+
+
+def task_texts(workflow: BpmnWorkflow) -> list[str]:
+    """The text the state holds for each task of `workflow` (without subprocesses), in the order
+    of `workflow.tasks`: its id as a JSON string, ": ", its TaskConverter.to_dict as JSON."""
+    ser = thread_serializer()
+    registry = ser.registry
+    encode = _encoder(ser)
+    registry._encoder_mode = True
+    try:
+        return [
+            f"{_string(str(task_id))}: {encode(registry.convert(task))}" for task_id, task in workflow.tasks.items()
+        ]
+    finally:
+        registry._encoder_mode = False
+
+
+def value_texts(values) -> list[str]:
+    """The text the state holds for each of `values` in a task's data (as json.dumps writes it)."""
+    encode = _encoder(thread_serializer())
+    return [encode(value) for value in values]
 
 
 def _pickle_data(workflow: BpmnWorkflow) -> dict:
