@@ -10,6 +10,10 @@ stamps and those data only. Such a start is made once per template version and d
 order SpiffWorkflow would have drawn them, the stamps moved to now, each task's data made of
 the dossier's own values. The copy's state is the text the start itself would write
 (tests/engine/test_fresh_starts.py compares them with SpiffWorkflow's ids and clock fixed).
+Its tasks' texts, too, are the pristine's with the copy's ids, stamps and values filled in
+(`TaskTexts`), handed to the state writer: the start's state is written without SpiffWorkflow's
+converter (two thirds of the calls of its first write), and its next change rewrites only the
+tasks it changed.
 
 Anything else falls back to `runner.start`: a start that asked the engine anything, data holding
 containers (SpiffWorkflow's merge shares or copies them in ways a copy would have to mirror), a

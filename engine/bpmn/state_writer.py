@@ -140,7 +140,7 @@ class StateWriter:
         known_texts = self._texts
         tasks = workflow.tasks
         task_dict = _task_dict if given is None and _library_converts_tasks(registry) else None
-        typename = registry.typenames.get(Task) if given is None else None
+        typename = registry.typenames.get(Task) if given is None else ""
         parts = []
         for task_id, task in tasks.items():
             at = id(task)
@@ -181,7 +181,9 @@ def task_texts(workflow: BpmnWorkflow) -> list[str]:
     encode = _encoder(ser)
     registry._encoder_mode = True
     try:
-        return [f"{_string(str(task_id))}: {encode(registry.convert(task))}" for task_id, task in workflow.tasks.items()]
+        return [
+            f"{_string(str(task_id))}: {encode(registry.convert(task))}" for task_id, task in workflow.tasks.items()
+        ]
     finally:
         registry._encoder_mode = False
 
