@@ -25,6 +25,10 @@ gateway, a non-interrupting boundary timer).
     on the driver's cursor, their parameters' and rows' conversions too), and the rest (the
     engine's Python and SQLAlchemy's); `ratio_ceiling_cpu` is the CPU ratio (a') would reach
     against (b) if the rest cost nothing.
+SpiffWorkflow's loggers run at the level every motcua process sets (engine.logs.set_spiff_level:
+WARNING), in every part, bare runs included: left unset, the library builds richer log extras
+on every task's state change and walks the whole tree when a workflow completes, which served
+requests, the worker and the CLI never do.
 Prints a summary, then one JSON object as the last line.
 """
 
@@ -58,6 +62,7 @@ from sqlalchemy import select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from benchmarks import scratch_db  # noqa: E402
+from engine import logs  # noqa: E402
 from engine.bpmn import runner  # noqa: E402
 from engine.bpmn import serializer as state_format  # noqa: E402
 from engine.bpmn.parser import SpecBundle  # noqa: E402
@@ -325,6 +330,7 @@ def postgres_url() -> str | None:
 
 
 def main() -> None:
+    logs.set_spiff_level()
     result = {"benchmark": "engine", "dossiers": DOSSIERS, "model": MODEL.name, "load_average": os.getloadavg()}
     result["bare"] = bare()
     result["bare_specless"] = bare(specless=True)

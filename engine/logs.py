@@ -87,7 +87,15 @@ def configure(level: str | None = None, *, as_json: bool | None = None, stream=N
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level or os.environ.get("MOTCUA_LOG_LEVEL", "INFO"))
+    set_spiff_level()
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its per-connection setup lines
+
+
+def set_spiff_level() -> None:
+    """SpiffWorkflow's loggers at WARNING (INFO with MOTCUA_SPIFF_LOG=1), as every motcua process
+    runs them. Below INFO (a logger left unset is at 0) the library also puts each task's data
+    in every state change's log extras and walks the whole task tree when a workflow completes,
+    whether or not any record is written."""
     spiff_level = logging.INFO if os.environ.get("MOTCUA_SPIFF_LOG") == "1" else logging.WARNING
     for name in SPIFF_LOGGERS:
         logging.getLogger(name).setLevel(spiff_level)
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # its per-connection setup lines

@@ -12,9 +12,10 @@ from json.encoder import c_make_encoder  # type: ignore[attr-defined]
 from json.encoder import encode_basestring_ascii as _string  # what json.dumps writes a str as
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter
+from SpiffWorkflow.task import Task
 
 from engine.bpmn.serializer import thread_serializer
-from engine.bpmn.state_size import largest_data
 from engine.bpmn.state_size import text_size
 
 
@@ -37,13 +38,31 @@ class StateWriter:
         self._pickles: dict | None = None  # id(task) -> its data's pickle, from measure to write
 
     def measure(self, workflow: BpmnWorkflow, limit: int) -> tuple[str | None, int, int]:
-        """`state_size.largest_data`, each task's size remembered while its data is unchanged;
-        `write` follows, with the data as measured."""
-        self._pickles = _pickle_data(workflow)
-        return largest_data(workflow, limit, size_of=self._data_size)
+        """`state_size.largest_data` (the same walk, in one loop), each task's size remembered
+        while its data is unchanged; `write` follows, with the data as measured."""
+        tasks = _tasks_of(workflow)
+        pickles = self._pickles = _pickle_data(tasks)
+        sizes = self._sizes
+        total = text_size(workflow.data, limit)
+        largest: tuple[str | None, int] = (None, -1)
+        for task in tasks:
+            if total > limit:
+                break
+            at = id(task)
+            key, known = pickles[at], sizes.get(at)  # a size depends on the data alone
+            if key is not None and known is not None and known[0] == key and known[1] <= limit - total:
+                size = known[1]
+            else:
+                size = text_size(task.data, limit - total)
+                if key is not None and size <= limit - total:  # a walk cut short is no size to keep
+                    sizes[at] = (key, size)
+            total += size
+            if size > largest[1]:
+                largest = (getattr(task.task_spec, "bpmn_id", None), size)
+        return largest[0], largest[1], total
 
     def write(self, workflow: BpmnWorkflow) -> str:
-        pickles = self._pickles if self._pickles is not None else _pickle_data(workflow)
+        pickles = self._pickles if self._pickles is not None else _pickle_data(_tasks_of(workflow))
         self._pickles = None
         ser = thread_serializer()
         registry = ser.registry
@@ -68,17 +87,6 @@ class StateWriter:
         if len(self._sizes) > len(pickles):  # sizes of tasks gone from the workflow
             self._sizes = {at: size for at, size in self._sizes.items() if at in pickles}
         return _object(pairs, encode)
-
-    def _data_size(self, task, limit: int) -> int:
-        at = id(task)
-        key = self._pickles.get(at) if self._pickles is not None else None
-        known = self._sizes.get(at)  # a size depends on the data alone, whichever task holds it
-        if key is not None and known is not None and known[0] == key and known[1] <= limit:
-            return known[1]
-        size = text_size(task.data, limit)
-        if key is not None and size <= limit:  # a walk cut short at the limit is no size to keep
-            self._sizes[at] = (key, size)
-        return size
 
     def _workflow_pairs(self, workflow, registry, encode, texts: dict, pickles: dict) -> list[tuple[str, str]]:
         """The pairs of SpiffWorkflow's WorkflowConverter.to_dict, and BpmnSubWorkflowConverter's
@@ -107,6 +115,8 @@ class StateWriter:
         part of what its text depends on."""
         known_texts = self._texts
         tasks = workflow.tasks
+        task_dict = _task_dict if _library_converts_tasks(registry) else None
+        typename = registry.typenames.get(Task)
         parts = []
         for task_id, task in tasks.items():
             at = id(task)
@@ -126,18 +136,66 @@ class StateWriter:
             )
             known = known_texts.get(at)
             if known is None or None in key[7:] or known[0] != key:
-                known = (key, f"{_string(str(task_id))}: {encode(registry.convert(task))}")
+                if task_dict is not None and type(task) is Task:
+                    value = task_dict(task, parent, registry, typename)
+                else:
+                    value = registry.convert(task)
+                known = (key, f"{_string(str(task_id))}: {encode(value)}")
             texts[at] = known
             parts.append(known[1])
         return "{" + ", ".join(parts) + "}"
 
 
-def _pickle_data(workflow: BpmnWorkflow) -> dict:
-    """id(task) -> the pickle of its data (None where pickle refuses it), over the workflow and its
-    subprocesses. By the object: a subprocess's tasks live in dicts of their own."""
+def _task_dict(task: Task, parent: Task | None, registry, typename: str) -> dict:
+    """The dict SpiffWorkflow's TaskConverter.to_dict gives a task, with its typename, as the
+    serializer's registry gives it while encoding: the same keys in the same order and the same
+    values, from the parent the caller has in hand (the library looks it up three times) and
+    the task's fields read directly; the writer's tests compare the texts at every step."""
+    if parent is None:
+        data, delta = task.data, {}
+    else:
+        before, after = parent.data, task.data
+        data = {}
+        delta = {  # DeepMerge.get_updated_keys and get_deleted_keys
+            "updates": {key: after[key] for key in after if key not in before or after[key] != before[key]},
+            "deletions": [key for key in before if key not in after],
+        }
+    internal = task.internal_data
+    return {
+        "id": str(task.id),
+        "parent": str(task._parent) if parent is not None else None,
+        "children": [str(child) for child in task._children],
+        "last_state_change": task.last_state_change,
+        "state": task._state,
+        "task_spec": task.task_spec.name,
+        "triggered": task.triggered,
+        "internal_data": registry.convert(internal) if internal else {},
+        "data": data,
+        "delta": delta,
+        "typename": typename,
+    }
+
+
+def _library_converts_tasks(registry) -> bool:
+    """Whether the registry converts a Task with SpiffWorkflow's own TaskConverter.to_dict, the
+    dict `_task_dict` builds (another converter registered for tasks is asked as usual). The
+    registry keeps `partial(_obj_to_dict, typename, to_dict)` per typename."""
+    converter = registry.convert_to_dict.get(registry.typenames.get(Task))
+    to_dict = getattr(converter, "args", (None,))[-1]
+    return getattr(to_dict, "__func__", None) is TaskConverter.to_dict
+
+
+def _tasks_of(workflow: BpmnWorkflow) -> list:
+    """The tasks of the workflow and of its subprocesses, in state_size.largest_data's order."""
     tasks = list(workflow.tasks.values())
     for subprocess in workflow.subprocesses.values():
         tasks.extend(subprocess.tasks.values())
+    return tasks
+
+
+def _pickle_data(tasks: list) -> dict:
+    """id(task) -> the pickle of its data (None where pickle refuses it). By the object: a
+    subprocess's tasks live in dicts of their own."""
     try:
         return {id(task): pickle.dumps(task.data, pickle.HIGHEST_PROTOCOL) for task in tasks}
     except Exception:  # noqa: BLE001 - one task's data refused: find which, one by one
@@ -153,7 +211,7 @@ def _pickled(value) -> bytes | None:
 
 def _object(pairs, encode) -> str:
     """A JSON object from already encoded values, written as json.dumps writes one."""
-    return "{" + ", ".join(f"{_string(key)}: {value}" for key, value in pairs) + "}"
+    return "{" + ", ".join([f"{_string(key)}: {value}" for key, value in pairs]) + "}"
 
 
 #: This thread's encoder settings (the serializer's encoder class, made once per thread as it is).

@@ -15,9 +15,11 @@ from typing import Any
 
 from engine.domain.errors import ConflictError
 from engine.services.runtime import Runtime
+from engine.store import deferred_begin
 from engine.store import idempotency_records
 from engine.store.database import Connection
 from engine.store.database import Session
+from engine.store.database import is_postgres
 
 KEY_MAX = idempotency_records.KEY_MAX
 
@@ -52,11 +54,17 @@ class Answer:
 Keep = Callable[[int, Reply], Callable[[Any, object], Answer]]
 
 
-def once(rt: Runtime, request: Request | None, change: Callable[[Keep], Answer]) -> Answer:
+def once(
+    rt: Runtime, request: Request | None, change: Callable[[Keep], Answer], *, lookup_rides: bool = False
+) -> Answer:
     """Make `change(keep)` once per request: it passes `keep(status, reply)` as the `answer` of a
     dossier service (engine.services.dossiers), which then returns the Answer and, with a key,
     writes the key in the change's own transaction. A request whose key is kept gets the kept
-    answer, replayed, and changes nothing."""
+    answer, replayed, and changes nothing.
+
+    `lookup_rides`: the change's first word to the database is a statement (a claim's), whatever
+    the request: on PostgreSQL the key's lookup travels with its BEGIN instead of alone before
+    it (one network wait less), and a kept key rolls the change back before its answer."""
 
     def keep(status: int, reply: Reply) -> Callable[[Any, object], Answer]:
         def answer(where: Session | Connection, changed) -> Answer:
@@ -77,11 +85,15 @@ def once(rt: Runtime, request: Request | None, change: Callable[[Keep], Answer])
 
     if request is None:
         return change(keep)
-    earlier = kept_answer(rt, request)
-    if earlier is not None:
-        return earlier
+    rider = _lookup_riding(rt, request) if lookup_rides and is_postgres(rt.db.engine) else None
+    if rider is None:
+        earlier = kept_answer(rt, request)
+        if earlier is not None:
+            return earlier
     try:
         return change(keep)
+    except _Replayed as replayed:
+        return replayed.answer
     except Exception:
         # A copy of this request running beside it committed first: this change was rolled back
         # (its key collided, or the copy's change made it impossible) and the copy's answer is ours.
@@ -89,17 +101,42 @@ def once(rt: Runtime, request: Request | None, change: Callable[[Keep], Answer])
         if earlier is None:
             raise
         return earlier
+    finally:
+        if rider is not None:
+            deferred_begin.drop_rider(rider)  # not heard when the change failed before its first statement
 
 
 def kept_answer(rt: Runtime, request: Request) -> Answer | None:
     """The answer kept for the request's key (None when no change committed under it); the key
     kept for another request is a ConflictError naming the Idempotency-Key."""
     with rt.db.lookup_connection() as connection:  # one statement, no transaction around it
-        row = idempotency_records.kept(connection, request.caller, request.key)
-        if row is None:
-            return None
-        if row.fingerprint != request.fingerprint:
-            raise ConflictError(
-                "idempotency key %(key)s was used for another request", field="Idempotency-Key", key=request.key
-            )
-        return Answer(row.status_code, dict(row.answer), replayed=True)
+        return _answer_kept(idempotency_records.kept(connection, request.caller, request.key), request)
+
+
+def _answer_kept(row, request: Request) -> Answer | None:
+    if row is None:
+        return None
+    if row.fingerprint != request.fingerprint:
+        raise ConflictError(
+            "idempotency key %(key)s was used for another request", field="Idempotency-Key", key=request.key
+        )
+    return Answer(row.status_code, dict(row.answer), replayed=True)
+
+
+class _Replayed(Exception):
+    """The key's lookup, heard inside the change, found its answer kept: the change rolls back."""
+
+    def __init__(self, answer: Answer):
+        super().__init__("the request's Idempotency-Key is kept")
+        self.answer = answer
+
+
+def _lookup_riding(rt: Runtime, request: Request) -> deferred_begin.Rider:
+    def heard(row) -> None:
+        answer = _answer_kept(row, request)  # the key kept for another request: its ConflictError
+        if answer is not None:
+            raise _Replayed(answer)
+
+    rider = idempotency_records.kept_rider(rt.db.engine.dialect, request.caller, request.key, heard)
+    deferred_begin.ride_with_next_begin(rider)
+    return rider

@@ -95,6 +95,28 @@ def execute_after_begin(connection: Connection, cursor: Any, sql: str, given: An
     _heard(riders, [rider_cursor for rider_cursor, _sql, _params in queued[:-1]])
 
 
+def may_commit_with_last(connection: Connection) -> bool:
+    """Whether the open transaction on `connection` began with a BEGIN this module sent, no
+    rider waiting: its last statement may then take its COMMIT along (`execute_then_commit`),
+    psycopg, in the autocommit set here, knowing of no transaction to end."""
+    info = connection.connection.info
+    if not info.get(_OURS, False) or _PENDING in info or _COMMITTED in info or _RIDERS.get():
+        return False
+    driver: Any = connection.connection.dbapi_connection
+    return driver.pgconn.transaction_status == TransactionStatus.INTRANS
+
+
+def execute_then_commit(connection: Connection, cursor: Any, sql: str, given: Any) -> None:
+    """`sql` on `cursor` and the transaction's COMMIT in one pipeline sync (`may_commit_with_last`
+    said so): one network wait instead of two. An error skips the COMMIT and leaves the
+    transaction to its rollback; after it, as after `execute_after_begin(..., commit=True)`,
+    `committed` says so and a statement run on the connection is refused."""
+    driver: Any = connection.connection.dbapi_connection  # psycopg's
+    with driver.lock:
+        driver.wait(_in_one_flush(driver, [(cursor, sql, given)], commit=True, begin=False))
+    connection.connection.info[_COMMITTED] = True
+
+
 def committed(connection: Connection) -> bool:
     """Whether the transaction on `connection` was committed with its one statement."""
     return bool(connection.connection.info.get(_COMMITTED, False))
@@ -133,6 +155,11 @@ def drop_riders() -> None:
     _RIDERS.set(())
 
 
+def drop_rider(rider: Rider) -> None:
+    """`rider` no longer waits (it was heard, or what it was for is over); the others still do."""
+    _RIDERS.set(tuple(waiting for waiting in _RIDERS.get() if waiting is not rider))
+
+
 def is_riding(connection: Connection) -> bool:
     """Whether the statement being announced rides in another's wait (engine.store.database.on_wait)."""
     return bool(connection.connection.info.get(_RIDING, False))
@@ -164,8 +191,11 @@ def _announced(connection: Connection, rider: Rider, *, riding: bool = True) -> 
     return cursor
 
 
-def _in_one_flush(driver: Any, queued: list[tuple[Any, str, Any]], commit: bool = False) -> Generator[Any, Any, None]:
-    """BEGIN and each (cursor, sql, params) of `queued` sent in libpq's pipeline mode with one sync
+def _in_one_flush(
+    driver: Any, queued: list[tuple[Any, str, Any]], commit: bool = False, begin: bool = True
+) -> Generator[Any, Any, None]:
+    """BEGIN (unless `begin` is false: a transaction already open) and each (cursor, sql, params)
+    of `queued`, then COMMIT with `commit`, sent in libpq's pipeline mode with one sync
     and one flush, then their results read back, each statement's set on its cursor as psycopg's
     execute sets them. psycopg's own pipeline (`connection.pipeline()`) flushes each command as it
     is queued, with a poll before each: on loopback that cost more CPU than the waits it saved.
@@ -185,7 +215,8 @@ def _in_one_flush(driver: Any, queued: list[tuple[Any, str, Any]], commit: bool 
     sent: list[tuple[Any, Prepare, bytes, Any]] = []
     pgconn.enter_pipeline_mode()
     try:
-        pgconn.send_query_params(_BEGIN, None)
+        if begin:
+            pgconn.send_query_params(_BEGIN, None)
         for cursor, sql, query in converted:
             cursor._query = query
             prepare, name = cursor._get_prepared(query, None)
@@ -203,7 +234,7 @@ def _in_one_flush(driver: Any, queued: list[tuple[Any, str, Any]], commit: bool 
             pgconn.send_query_params(_COMMIT, None)
         pgconn.pipeline_sync()
         yield from send(pgconn)
-        first_error = _failure((yield from fetch_many(pgconn)), pgconn._encoding)
+        first_error = _failure((yield from fetch_many(pgconn)), pgconn._encoding) if begin else None
         for cursor, prepare, name, key in sent:
             if prepare is Prepare.SHOULD:
                 first_error = first_error or _failure((yield from fetch_many(pgconn)), pgconn._encoding)
@@ -252,8 +283,12 @@ def _leave_pipeline_mode(pgconn: Any, *, failed: bool) -> None:
 
 
 def _heard(riders: tuple[Rider, ...], cursors: list[Any]) -> None:
-    for rider, cursor in zip(riders, cursors, strict=True):
-        rider.took(cursor)  # a refusal raises here and leaves every rider waiting
+    for done, (rider, cursor) in enumerate(zip(riders, cursors, strict=True)):
+        try:
+            rider.took(cursor)
+        except BaseException:
+            _RIDERS.set(riders[done:])  # the refusing rider and those after it still wait; the heard do not
+            raise
     _RIDERS.set(())
 
 

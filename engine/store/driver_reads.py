@@ -32,6 +32,8 @@ from sqlalchemy.sql.elements import TextClause
 
 from engine.store.deferred_begin import Rider
 from engine.store.deferred_begin import execute_after_begin
+from engine.store.deferred_begin import execute_then_commit
+from engine.store.deferred_begin import may_commit_with_last
 from engine.store.deferred_begin import riders_waiting
 from engine.store.deferred_begin import take_pending_begin
 from engine.store.deferred_begin import take_pending_begin_to_commit
@@ -172,9 +174,10 @@ def _on_driver_cursor(
 ) -> T:
     """`sql` executed (once, or once per parameter row when `many`) on a cursor of `connection`'s
     driver connection, with SQLAlchemy's cursor events around it, then `fetch(cursor)`. With
-    `commit`, a statement that is its transaction's first on PostgreSQL goes with its BEGIN and
-    its COMMIT in one network wait (engine.store.deferred_begin.committed then says so); any other
-    runs in its transaction as usual."""
+    `commit`, the transaction's first statement on PostgreSQL goes with its BEGIN and its COMMIT
+    in one network wait, and its last one, when its BEGIN went so, with its COMMIT
+    (engine.store.deferred_begin.committed then says so); any other runs in its transaction as
+    usual."""
     # The driver's own cursor method: the pool's proxy wraps it in a Python call of its own.
     driver: Any = connection.connection.dbapi_connection
     cursor = driver.cursor()
@@ -183,14 +186,18 @@ def _on_driver_cursor(
     dispatch = connection.dispatch if connection._has_events else connection.engine.dispatch
     try:
         # The pending BEGIN is taken before the listeners (they would let psycopg send its own).
+        with_commit = False
         if commit:
             with_begin = take_pending_begin_to_commit(connection)
+            with_commit = not with_begin and may_commit_with_last(connection)
         else:
             with_begin = not many and bool(riders_waiting()) and take_pending_begin(connection)
         if dispatch.before_cursor_execute:
             dispatch.before_cursor_execute(connection, cursor, sql, given, None, many)
         if with_begin:
             execute_after_begin(connection, cursor, sql, given, commit=commit)
+        elif with_commit:
+            execute_then_commit(connection, cursor, sql, given)
         elif many:
             cursor.executemany(sql, given)
         else:

@@ -20,6 +20,10 @@ from sqlalchemy.engine import Connection
 from engine.store.driver_reads import DriverStatement
 
 
+def _nothing(_cursor) -> None:
+    return None
+
+
 class DriverWrite(DriverStatement):
     """An INSERT, UPDATE, DELETE or upsert run in the caller's transaction."""
 
@@ -30,6 +34,13 @@ class DriverWrite(DriverStatement):
     def run_many(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """The statement once per row, as one executemany (SQLite reuses its prepared statement)."""
         self._run_many(connection, rows)
+
+    def run_last(self, connection: Connection, parameters: Mapping[str, Any]) -> None:
+        """Run as its transaction's last statement: on PostgreSQL, when the transaction's BEGIN
+        went with its first driver statement (engine.store.deferred_begin), its COMMIT goes with
+        this one, one network wait less, and nothing may run after it (`committed` says whether
+        it did); elsewhere it runs in the transaction as usual."""
+        self._run(connection, parameters, _nothing, True)
 
     def returned(self, connection: Connection, parameters: Mapping[str, Any]) -> tuple | None:
         """The first row its RETURNING gave (converted by its columns' types), None when none."""

@@ -4,7 +4,9 @@ change committed)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from typing import cast
 
 from sqlalchemy import JSON
@@ -15,12 +17,15 @@ from sqlalchemy import bindparam
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
 
 from engine.store.base import Base
+from engine.store.deferred_begin import Rider
 from engine.store.driver_reads import DriverRead
+from engine.store.driver_writes import DriverWrite
 from engine.store.records import UTCDateTime
 
 KEY_MAX = 200
@@ -54,6 +59,15 @@ def kept(connection: Connection, caller: str, key: str):
     return _KEPT.first(connection, {"caller": caller, "key": key})
 
 
+def kept_rider(dialect: Dialect, caller: str, key: str, heard: Callable[[Any], None]) -> Rider:
+    """`kept`'s read, to travel with the next transaction's BEGIN on this thread (engine.store.
+    deferred_begin): `heard` gets what it would have returned."""
+    return _KEPT.rider(dialect, {"caller": caller, "key": key}, heard)
+
+
+_REMEMBERED = DriverWrite(insert(_TABLE))
+
+
 def remember(
     where: Session | Connection,
     *,
@@ -65,8 +79,10 @@ def remember(
     now: datetime,
 ) -> None:
     """Add the key to the change's own transaction, through its session or, for a change run
-    without one (a claim), on its connection; a copy of the request that committed the same key
-    first makes this commit fail on the primary key (and the whole change with it)."""
+    without one (a claim), on its connection as the change's last statement (on PostgreSQL it
+    may take the transaction's COMMIT along: DriverWrite.run_last); a copy of the request that
+    committed the same key first makes this commit fail on the primary key (and the whole change
+    with it)."""
     row = {
         "caller": caller,
         "key": key,
@@ -76,6 +92,6 @@ def remember(
         "created_at": now,
     }
     if isinstance(where, Connection):
-        where.execute(insert(_TABLE), row)
+        _REMEMBERED.run_last(where, row)
     else:
         where.add(IdempotencyKeyRecord(**row))

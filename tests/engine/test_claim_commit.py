@@ -5,17 +5,22 @@ so does a token taken away, or an account changed, while its check rode with the
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from sqlalchemy import event
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy import update
 
+from engine.domain.errors import ConflictError
 from engine.domain.errors import EngineError
 from engine.services import api_tokens
 from engine.services import audit
 from engine.services import dossiers
 from engine.services import idempotency
+from engine.store import deferred_begin
+from engine.store import idempotency_records
 from engine.store.records import AuditEventRecord
 from engine.store.records import UserRecord
 from engine.store.records import WorkItemRecord
@@ -216,3 +221,68 @@ def test_a_claim_after_an_idempotency_keys_lookup_is_still_one_network_wait(post
     _claim(rt, item_id, RECEPTION)
 
     assert (len(statements), len(waits)) == (3, 1)
+
+
+def _keyed_claim(rt, item_id: int, asked: idempotency.Request, reply=None):
+    """A claim with an Idempotency-Key as the API makes it (web.api.work_items.claim)."""
+    reply = reply or (lambda _where, step: {"id": step.id, "assignee": step.assignee, "version": step.version})
+
+    def claim_it(keep):
+        answer = keep(200, reply)
+        return dossiers.claim_work_item(rt, item_id, RECEPTION, seen_by=_may_see(RECEPTION), answer=answer)
+
+    return idempotency.once(rt, asked, claim_it, lookup_rides=True)
+
+
+def _asked(key: str = "khoa-claim", body: dict | None = None) -> idempotency.Request:
+    return idempotency.Request.of(RECEPTION.username, key, {"route": "POST /claim", "body": body or {}})
+
+
+def test_a_keyed_claim_is_two_network_waits_and_its_replay_changes_nothing(postgres_runtime, open_step):
+    """The key's lookup goes with the claim's BEGIN, the key's row with its COMMIT (four waits
+    before: the lookup, the claim, the key, the COMMIT). A replay gets the first answer and its
+    claim is rolled back; the key for another request is the Idempotency-Key's conflict."""
+    rt, item_id = postgres_runtime, open_step
+    statements, waits = [], []
+    rt.db.on_round_trip(lambda: statements.append(1))
+    rt.db.on_wait(lambda: waits.append(1))
+
+    first = _keyed_claim(rt, item_id, _asked())
+
+    assert (len(statements), len(waits)) == (5, 2)  # BEGIN, lookup, claim | key, COMMIT
+    assert first.body == {"id": item_id, "assignee": RECEPTION.username, "version": first.body["version"]}
+    assert not first.replayed and idempotency.kept_answer(rt, _asked()) == dataclasses.replace(first, replayed=True)
+    written = _written(rt, item_id)
+    statements.clear(), waits.clear()
+
+    again = _keyed_claim(rt, item_id, _asked())
+
+    assert (again.status, again.body, again.replayed) == (200, first.body, True)
+    assert len(waits) == 2  # BEGIN, lookup, claim (nothing taken) | ROLLBACK: as the lookup and the token's before
+    assert _written(rt, item_id) == written
+    with pytest.raises(ConflictError) as conflict:
+        _keyed_claim(rt, item_id, _asked(body={"other": 1}))
+    assert conflict.value.field == "Idempotency-Key" and _written(rt, item_id) == written
+    assert deferred_begin.waiting_riders() == ()
+
+
+def test_a_keyed_claim_whose_key_a_copy_committed_meanwhile_is_rolled_back_and_gets_the_copys_answer(
+    postgres_runtime, open_step
+):
+    rt, item_id = postgres_runtime, open_step
+    written = _written(rt, item_id)
+    copys = {"id": item_id, "assignee": RECEPTION.username, "version": 99}
+
+    def copy_commits_first(_where, step):
+        with rt.db.session() as s:  # the copy's own transaction commits the key before this one's COMMIT
+            idempotency_records.remember(
+                s, caller=RECEPTION.username, key="khoa-claim", fingerprint=_asked().fingerprint,
+                status_code=200, answer=copys, now=rt.clock.now(),
+            )  # fmt: skip
+        return {"id": step.id}
+
+    answer = _keyed_claim(rt, item_id, _asked(), reply=copy_commits_first)
+
+    assert (answer.body, answer.replayed) == (copys, True)
+    assert _written(rt, item_id) == written  # the claim went with the failed COMMIT's rollback
+    assert deferred_begin.waiting_riders() == ()

@@ -16,6 +16,7 @@ import pytest
 
 from engine.bpmn import runner
 from engine.bpmn import state_size
+from engine.bpmn import state_writer
 from engine.bpmn.parser import parse_bundle
 from engine.bpmn.script_env import make_script_engine
 from engine.bpmn.serializer import dump_state
@@ -131,8 +132,27 @@ def test_an_unchanged_workflow_is_written_without_converting_a_task(monkeypatch)
         type(_registry()), "convert", lambda self, obj: converted.append(obj) or registry_convert(self, obj)
     )
 
+    task_dict = state_writer._task_dict
+    monkeypatch.setattr(
+        state_writer, "_task_dict", lambda task, *args: converted.append(task) or task_dict(task, *args)
+    )
+
     assert writer.write(run.workflow) == first
     assert not [obj for obj in converted if type(obj).__name__ == "Task"]
+
+
+def test_tasks_are_written_as_the_librarys_task_converter_writes_them(monkeypatch):
+    """The writer builds a task's dict itself only while the serializer's registry converts tasks
+    with SpiffWorkflow's own TaskConverter (what `_task_dict` copies): a change of the library's
+    registration shows here."""
+    run = _five_steps()
+    _complete_next(run, {"ghi_chu": "xong"})
+    written = []
+    task_dict = state_writer._task_dict
+    monkeypatch.setattr(state_writer, "_task_dict", lambda task, *args: written.append(task) or task_dict(task, *args))
+
+    assert StateWriter().write(run.workflow) == dump_state(run.workflow)
+    assert len(written) == len(run.workflow.tasks)
 
 
 def test_an_old_tasks_data_changed_in_place_is_written_again():

@@ -164,7 +164,7 @@ def fields_named(names: Mapping[str, str]) -> Iterator[None]:
 
 def _authenticate() -> None:
     api_tokens.forget_unchecked()
-    header = request.headers.get("Authorization")
+    header = request.environ.get("HTTP_AUTHORIZATION")  # the header as passed, without Headers' lookup
     if header is not None:
         g.api_user = _token_user(header)
         return

@@ -17,6 +17,7 @@ from web.api.base import api_user
 from web.api.base import documentation_only
 
 HEADER = "Idempotency-Key"
+_ENVIRON_KEY = "HTTP_IDEMPOTENCY_KEY"
 PARAMETER = {
     "in": "header",
     "name": HEADER,
@@ -39,7 +40,7 @@ def accepts_key(blp: Blueprint):
 def keyed_request(asked: Mapping) -> idempotency.Request | None:
     """The caller's keyed request (None without the header): `asked` is what makes two requests
     the same besides the route (the checked body)."""
-    key = request.headers.get(HEADER)
+    key = request.environ.get(_ENVIRON_KEY)  # the header as the WSGI server passes it, without Headers' lookup
     if key is None:
         return None
     if not key.strip() or len(key) > idempotency.KEY_MAX or not key.isprintable():
@@ -52,8 +53,10 @@ def keyed_request(asked: Mapping) -> idempotency.Request | None:
 def respond(answer: Answer, headers: Mapping[str, str] | None = None):
     """The answer as the response (the same bytes for the first answer and its replays)."""
     response = jsonify(answer.body)
-    response.status_code = answer.status
-    response.headers.update(headers or {})
+    if answer.status != response.status_code:  # jsonify's 200: the setter parses the status again
+        response.status_code = answer.status
+    if headers:
+        response.headers.update(headers)
     if answer.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response

@@ -77,7 +77,8 @@ def claim(item_id: int):
             answer_writes=keyed is not None,  # the key's record, written in the claim's transaction
         )
 
-    return respond(idempotency.once(rt, keyed, claim_it))
+    # The claim's statement is its first word to the database: the key's lookup goes with it.
+    return respond(idempotency.once(rt, keyed, claim_it, lookup_rides=True))
 
 
 @blp.route("/<int:item_id>/unclaim", methods=["POST"])
