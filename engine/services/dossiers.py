@@ -1189,7 +1189,7 @@ def load_run(rt: Runtime, s: Session, dossier: DossierRecord, calendar) -> runne
 def _run_from(rt: Runtime, bundle, dossier: DossierRecord, calendar) -> runner.Run:
     """The dossier's workflow as its row holds it: the one this process saved as that very
     state when it still has it (engine.bpmn.run_cache), else loaded from the state."""
-    engine = script_engine_for(calendar, rt.clock)
+    engine = rt.script_engine(calendar)
     kept = rt.runs.take(dossier.id, dossier.state, bundle)
     if kept is not None:
         return runner.resume(bundle, kept, rt.clock, engine)
