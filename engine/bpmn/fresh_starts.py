@@ -10,6 +10,10 @@ stamps and those data only. Such a start is made once per template version and d
 order SpiffWorkflow would have drawn them, the stamps moved to now, each task's data made of
 the dossier's own values. The copy's state is the text the start itself would write
 (tests/engine/test_fresh_starts.py compares them with SpiffWorkflow's ids and clock fixed).
+Its tasks' texts, too, are the pristine's with the copy's ids, stamps and values filled in
+(`TaskTexts`), handed to the state writer: the start's state is written without SpiffWorkflow's
+converter (two thirds of the calls of its first write), and its next change rewrites only the
+tasks it changed.
 
 Anything else falls back to `runner.start`: a start that asked the engine anything, data holding
 containers (SpiffWorkflow's merge shares or copies them in ways a copy would have to mirror), a
@@ -20,7 +24,10 @@ the copy logs no task's state change).
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import logging
+import re
 import threading
 import time
 import uuid
@@ -35,6 +42,9 @@ from SpiffWorkflow.util.event import Event
 
 from engine.bpmn import runner
 from engine.bpmn.parser import SpecBundle
+from engine.bpmn.state_writer import task_texts
+from engine.bpmn.state_writer import value_texts
+from engine.bpmn.state_writer import writer_for
 from engine.clock import Clock
 
 #: What SpiffWorkflow 3.2's BpmnWorkflow and Task hold after a start; any other attribute means
@@ -104,18 +114,59 @@ def _copyable_data(data: dict) -> bool:
 
 
 @dataclass(frozen=True)
+class Links:
+    """The pristine's tree by its tasks' positions in `workflow.tasks`, so that a copy links its
+    tasks without hashing the pristine's ids (a UUID's hash is Python code): each task's parent
+    and children, which of `keys` its data holds, the root's and the last task's positions."""
+
+    parents: tuple[int | None, ...]
+    children: tuple[tuple[int, ...], ...]
+    data_keys: tuple[int, ...]
+    keys: tuple[tuple[str, ...], ...]
+    root: int
+    last_task: int | None
+
+    @classmethod
+    def of(cls, workflow: BpmnWorkflow) -> Links:
+        at = {task_id: number for number, task_id in enumerate(workflow.tasks)}
+        tasks = workflow.tasks.values()
+        keys = list(dict.fromkeys(tuple(task.data) for task in tasks))
+        return cls(
+            parents=tuple(at[task._parent] if task._parent is not None else None for task in tasks),
+            children=tuple(tuple(at[child] for child in task._children) for task in tasks),
+            data_keys=tuple(keys.index(tuple(task.data)) for task in tasks),
+            keys=tuple(keys),
+            root=at[workflow.task_tree.id],
+            last_task=at[workflow.last_task.id] if workflow.last_task is not None else None,
+        )
+
+
+@dataclass(frozen=True)
 class Pristine:
-    """A workflow started on marker values (`marks`) at `started` (time.time())."""
+    """A workflow started on marker values (`marks`) at `started` (time.time()); `texts`, where
+    its tasks' state texts could be cut around what differs from one copy to another, writes a
+    copy's without SpiffWorkflow's converter."""
 
     workflow: BpmnWorkflow
     marks: dict
     started: float
+    links: Links
+    texts: TaskTexts | None = None
 
     def copied(self, data: dict) -> BpmnWorkflow:
-        """A new workflow, as the start on `data` would have left it now."""
-        source = self.workflow
+        """A new workflow, as the start on `data` would have left it now; its state writer knows
+        its tasks' texts where `texts` can write them for `data`."""
+        workflow, ids = self.copy_and_ids(data)
+        if self.texts is not None and _writable_data(data):
+            texts = self.texts.written(ids, [task.last_state_change for task in workflow.tasks.values()], data)
+            writer_for(workflow).remember(workflow, texts)
+        return workflow
+
+    def copy_and_ids(self, data: dict) -> tuple[BpmnWorkflow, list[uuid.UUID]]:
+        """The copied workflow and its tasks' ids, in the order of the pristine's tasks."""
+        source, links = self.workflow, self.links
         workflow = object.__new__(BpmnWorkflow)
-        ids = {old: uuid.uuid4() for old in source.tasks}  # in the order the start drew them
+        ids = [uuid.uuid4() for _ in source.tasks]  # in the order the start drew them
         tasks: dict = {}
         state = dict(source.__dict__)  # the spec, the subprocess specs, flags: shared or immutable
         for name in ENGINE_ATTRIBUTES:
@@ -135,20 +186,87 @@ class Pristine:
         )
         workflow.__dict__.update(state)
         shift = time.time() - self.started
-        for old_id, task in source.tasks.items():
+        datas = [{key: data[key] for key in keys} for keys in links.keys]  # the marks' keys, in the tasks' order
+        parents, children, data_keys = links.parents, links.children, links.data_keys
+        for number, task in enumerate(source.tasks.values()):
             copy = object.__new__(Task)
             copy.__dict__.update(task.__dict__)
-            copy.id = ids[old_id]
+            copy.id = ids[number]
             copy.workflow = workflow
-            copy._parent = ids[task._parent] if task._parent is not None else None
-            copy._children = [ids[child] for child in task._children]
-            copy.data = {key: data[key] for key in task.data}  # the marks' keys, in the task's order
+            parent = parents[number]
+            copy._parent = ids[parent] if parent is not None else None
+            copy._children = [ids[child] for child in children[number]]
+            copy.data = datas[data_keys[number]].copy()
             copy.internal_data = dict(task.internal_data)  # flags the start set (a start event fired)
             copy.last_state_change = task.last_state_change + shift
             tasks[copy.id] = copy
-        workflow.task_tree = tasks[ids[source.task_tree.id]]
-        workflow.last_task = tasks[ids[source.last_task.id]] if source.last_task is not None else None
-        return workflow
+        ordered = list(tasks.values())
+        workflow.task_tree = ordered[links.root]
+        workflow.last_task = ordered[links.last_task] if links.last_task is not None else None
+        return workflow, ids
+
+
+class TaskTexts:
+    """The pristine's tasks' state texts as format strings, with a field for each task id, each
+    task's clock stamp and each value of the start data: a copy's texts are these filled with
+    its own (`written`). Made only where the pristine's own texts, cut so and filled with another
+    copy's values, are that copy's texts as the writer writes them (`of`)."""
+
+    def __init__(self, formats: list[str], keys: tuple[str, ...]):
+        self.formats = formats
+        self.keys = keys
+
+    @classmethod
+    def of(cls, pristine: Pristine) -> TaskTexts | None:
+        workflow, marks = pristine.workflow, pristine.marks
+        ids = [str(task_id) for task_id in workflow.tasks]
+        fields = {text: number for number, text in enumerate(ids)}
+        stamps = len(ids)
+        values = 2 * len(ids)
+        fields |= {text: values + number for number, text in enumerate(value_texts(marks.values()))}
+        formats = []
+        for number, (task, text) in enumerate(zip(workflow.tasks.values(), task_texts(workflow), strict=True)):
+            stamp = repr(task.last_state_change)
+            if text.count(stamp) != 1:
+                return None
+            cut = re.split("(" + "|".join(map(re.escape, [*fields, stamp])) + ")", text)
+            formats.append(
+                "".join(
+                    f"{{{stamps + number if part == stamp else fields[part]}}}"
+                    if at % 2
+                    else part.replace("{", "{{").replace("}", "}}")
+                    for at, part in enumerate(cut)
+                )
+            )
+        made = cls(formats, tuple(marks))
+        return made if made.writes_a_copy(pristine) else None
+
+    def written(self, ids: list[uuid.UUID], stamps: list[float], data: dict) -> list[str]:
+        """The texts of a copy's tasks: its tasks' ids and stamps in the pristine's order."""
+        fields = [*map(str, ids), *map(repr, stamps), *value_texts([data[key] for key in self.keys])]
+        return [text.format(*fields) for text in self.formats]
+
+    def writes_a_copy(self, pristine: Pristine) -> bool:
+        """Whether a copy on values other than the marks (each kind of scalar) gets its texts."""
+        probe = dict(zip(self.keys, itertools.cycle(_PROBE_VALUES), strict=False))
+        workflow, ids = pristine.copy_and_ids(probe)
+        stamps = [task.last_state_change for task in workflow.tasks.values()]
+        return self.written(ids, stamps, probe) == task_texts(workflow)
+
+
+#: Values of each kind a copy's data may hold, written as the state writes them: quotes,
+#: escapes and non-ASCII text included.
+_PROBE_VALUES = ('Nguy\u1ec5n "V\u0103n" A\\ \n{0} \u2028', 0, -7, 1.25, True, False, None, "")
+
+
+def _writable_data(data: dict) -> bool:
+    """Plain values equal to themselves: SpiffWorkflow stores a task's data as what differs from
+    its parent's, and a value unequal to itself (NaN) or of a subclass comparing its own way
+    would differ where the marks did not."""
+    return all(type(value) in _PLAIN and value == value for value in data.values())
+
+
+_PLAIN = frozenset(SCALARS)
 
 
 def _copied_data(data: dict) -> dict:
@@ -203,7 +321,10 @@ def _started_once(bundle: SpecBundle, keys: tuple[str, ...], clock: Clock) -> Pr
     except Exception:  # noqa: BLE001 - asked the engine, or failed: each start then runs itself (and says why)
         return None
     workflow = run.workflow
-    return Pristine(workflow, marks, started) if _copyable(workflow, marks) else None
+    if not _copyable(workflow, marks):
+        return None
+    pristine = Pristine(workflow, marks, started, Links.of(workflow))
+    return dataclasses.replace(pristine, texts=TaskTexts.of(pristine))
 
 
 def _copyable(workflow: BpmnWorkflow, marks: dict) -> bool:

@@ -16,6 +16,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter
 from SpiffWorkflow.task import Task
 
 from engine.bpmn.serializer import thread_serializer
+from engine.bpmn.state_size import MAX_STATE_CHARS
 from engine.bpmn.state_size import text_size
 
 
@@ -60,6 +61,29 @@ class StateWriter:
             if size > largest[1]:
                 largest = (getattr(task.task_spec, "bpmn_id", None), size)
         return largest[0], largest[1], total
+
+    def remember(self, workflow: BpmnWorkflow, texts: list[str]) -> None:
+        """Take `texts` as the text of each task of `workflow` (in the order of `workflow.tasks`,
+        as `task_texts` gives them) as it stands now: the next write reuses each one whose task
+        is unchanged by then. For a workflow whose tasks' texts are known without writing them
+        (engine.bpmn.fresh_starts: a copy of a start already written); a text that is not the
+        task's would be written as it is."""
+        tasks = list(workflow.tasks.values())
+        if len(texts) != len(tasks) or workflow.subprocesses:
+            raise ValueError("a text for each task of a workflow without subprocesses")
+        pickles = _pickle_data(tasks)
+        ats = [*map(id, tasks)]
+        remembered: dict = {}
+        self._tasks_text(workflow, None, None, remembered, pickles, dict(zip(ats, texts, strict=True)))
+        self._texts = remembered
+        sizes: dict = {}  # a size per distinct data: a copy's tasks hold few
+        for at, task in zip(ats, tasks, strict=True):
+            key = pickles[at]
+            if key is not None:
+                size = sizes.get(key)
+                if size is None:
+                    size = sizes[key] = text_size(task.data, MAX_STATE_CHARS)
+                self._sizes[at] = (key, size)
 
     def write(self, workflow: BpmnWorkflow) -> str:
         pickles = self._pickles if self._pickles is not None else _pickle_data(_tasks_of(workflow))
@@ -109,14 +133,14 @@ class StateWriter:
             ]
         return pairs
 
-    def _tasks_text(self, workflow, registry, encode, texts: dict, pickles: dict) -> str:
-        """TaskConverter.to_dict's text of every task, as json.dumps writes `workflow.tasks`.
-        Entries are found by the task object (a UUID's hash is Python code); the task's id is
-        part of what its text depends on."""
+    def _tasks_text(self, workflow, registry, encode, texts: dict, pickles: dict, given: dict | None = None) -> str:
+        """TaskConverter.to_dict's text of every task, as json.dumps writes `workflow.tasks`, or
+        as `given` holds it by id(task) (`remember`). Entries are found by the task object (a
+        UUID's hash is Python code); the task's id is part of what its text depends on."""
         known_texts = self._texts
         tasks = workflow.tasks
-        task_dict = _task_dict if _library_converts_tasks(registry) else None
-        typename = registry.typenames.get(Task)
+        task_dict = _task_dict if given is None and _library_converts_tasks(registry) else None
+        typename = registry.typenames.get(Task) if given is None else ""
         parts = []
         for task_id, task in tasks.items():
             at = id(task)
@@ -136,14 +160,38 @@ class StateWriter:
             )
             known = known_texts.get(at)
             if known is None or None in key[7:] or known[0] != key:
-                if task_dict is not None and type(task) is Task:
+                if given is not None:
+                    known = (key, given[at])
+                elif task_dict is not None and type(task) is Task:
                     value = task_dict(task, parent, registry, typename)
+                    known = (key, f"{_string(str(task_id))}: {encode(value)}")
                 else:
-                    value = registry.convert(task)
-                known = (key, f"{_string(str(task_id))}: {encode(value)}")
+                    known = (key, f"{_string(str(task_id))}: {encode(registry.convert(task))}")
             texts[at] = known
             parts.append(known[1])
         return "{" + ", ".join(parts) + "}"
+
+
+def task_texts(workflow: BpmnWorkflow) -> list[str]:
+    """The text the state holds for each task of `workflow` (without subprocesses), in the order
+    of `workflow.tasks`, as SpiffWorkflow's serializer writes it: its id as a JSON string, ": ",
+    its TaskConverter.to_dict as JSON."""
+    ser = thread_serializer()
+    registry = ser.registry
+    encode = _encoder(ser)
+    registry._encoder_mode = True
+    try:
+        return [
+            f"{_string(str(task_id))}: {encode(registry.convert(task))}" for task_id, task in workflow.tasks.items()
+        ]
+    finally:
+        registry._encoder_mode = False
+
+
+def value_texts(values) -> list[str]:
+    """The text the state holds for each of `values` in a task's data (as json.dumps writes it)."""
+    encode = _encoder(thread_serializer())
+    return [encode(value) for value in values]
 
 
 def _task_dict(task: Task, parent: Task | None, registry, typename: str) -> dict:

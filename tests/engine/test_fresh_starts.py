@@ -117,6 +117,7 @@ def test_a_copied_start_writes_the_state_the_start_writes(name, files, repeatabl
     bundle = parse_bundle(files)
     started, copied = _both(bundle, repeatable)
     assert dump_state(copied.workflow) == dump_state(started.workflow)
+    assert copied.dump() == dump_state(started.workflow)  # the texts the copy's writer was given
     assert copied.human_tasks() == started.human_tasks()
     if not started.human_tasks():
         return  # it waits for a message first (escalate_to_leader): never copied
@@ -124,6 +125,66 @@ def test_a_copied_start_writes_the_state_the_start_writes(name, files, repeatabl
     after_start = _complete_first(started)
     repeatable.again()
     assert _complete_first(copied) == after_start
+    assert copied.dump() == dump_state(copied.workflow)  # only the tasks the step changed written again
+
+
+@pytest.mark.parametrize(("name", "files"), TEMPLATES, ids=[name for name, _ in TEMPLATES])
+def test_a_copy_changed_before_its_first_state_writes_what_changed(name, files, repeatable):
+    """A commune's skipped step is passed before the start's state is written (projection)."""
+    bundle = parse_bundle(files)
+    started, copied = _both(bundle, repeatable)
+    if not started.human_tasks():
+        return
+    repeatable.again()
+    after_start = _complete_first(started)
+    repeatable.again()
+    assert _complete_first(copied) == after_start
+    assert copied.dump() == dump_state(copied.workflow)
+
+
+def _pristine_texts(files):
+    return fresh_starts._PRISTINE.of(parse_bundle(files), tuple(DATA), CLOCK).texts
+
+
+def test_the_library_and_the_five_step_model_give_copies_their_texts():
+    library_versions = {f"{p.key} {version}" for p in library.procedures() for version in p.versions()}
+    written = {
+        name for name, files in TEMPLATES if name in {"five_steps", *library_versions} and _pristine_texts(files)
+    }
+    assert written == {"five_steps", *library_versions}
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"ho_ten": 'Nguyễn "Văn" \\ {0} }{ \u2028\n\x00', "so": 3, "ty_le": 0.1, "co": True, "khong": None},
+        {"so": -(2**70), "ty_le": 1e300, "co": False, "rong": ""},
+        {"ty_le": float("nan")},
+        {"ty_le": float("inf")},
+    ],
+    ids=["text and numbers", "big numbers", "NaN", "infinity"],
+)
+def test_a_copys_texts_are_its_own_for_every_kind_of_value(values, repeatable):
+    bundle = parse_bundle({"five_steps.bpmn": (BPMN_DIR / "five_steps.bpmn").read_bytes()})
+    started, copied = _both(bundle, repeatable, {**DATA, **values})
+    assert copied.dump() == dump_state(started.workflow)
+    repeatable.again()
+    after_start = _complete_first(started)
+    repeatable.again()
+    assert _complete_first(copied) == after_start
+    assert copied.dump() == after_start
+
+
+def test_a_copy_made_later_writes_its_own_stamps(monkeypatch):
+    """Each task's clock stamp moved by the time since the pristine: a float of its own digits."""
+    ticks = itertools.count()
+    monkeypatch.setattr(time, "time", lambda: 1_780_000_000.123457 + next(ticks) * 0.370001)
+    bundle = parse_bundle({"five_steps.bpmn": (BPMN_DIR / "five_steps.bpmn").read_bytes()})
+    fresh_starts.start(bundle, CLOCK, _engine(), DATA)
+    copied = fresh_starts.start(bundle, CLOCK, _engine(), DATA)
+    stamps = {task.last_state_change for task in copied.workflow.tasks.values()}
+    assert min(stamps) > 1_780_000_000.123457
+    assert copied.dump() == dump_state(copied.workflow)
 
 
 def test_the_library_and_the_five_step_model_start_by_copies():
