@@ -53,6 +53,12 @@ class SpecBundle:
         processes = (self.spec, *self.subprocess_specs.values())
         return any(isinstance(spec, WaitingServiceTask) for p in processes for spec in p.task_specs.values())
 
+    @cached_property
+    def pauses_clock_anywhere(self) -> bool:
+        """Whether a step of the template stops the legal clock while open (a public posting):
+        only then does a change look for the dossier's open pause."""
+        return any(step.pauses_clock for policy in self.policies.values() for step in policy.steps.values())
+
     def step(self, element_id: str) -> StepPolicy | None:
         for policy in self.policies.values():
             if element_id in policy.steps:

@@ -939,6 +939,10 @@ def _refuse_unbounded_timer(task, expression, value) -> None:
         raise ExpressionError("the timer's value %(value)s %(problem)s", value=repr(value)[:80], problem=problem)
 
 
+#: What runs a template's code, for the layers that may not import SpiffWorkflow.
+ScriptEngine = PythonScriptEngine
+
+
 def make_script_engine(helpers: Mapping[str, Callable] | None = None) -> PythonScriptEngine:
     """A script engine running template code in a SafeEnvironment with these helpers."""
     return _ScriptEngine(environment=SafeEnvironment(helpers))

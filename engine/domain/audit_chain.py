@@ -42,6 +42,12 @@ def chain_key(dossier_id: int | None) -> int:
     return NO_DOSSIER if dossier_id is None else dossier_id
 
 
+#: json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False), its encoder made once
+#: (json.dumps builds one per call for any argument but the defaults); it keeps nothing between
+#: calls, so threads share it.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _iso_utc(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="microseconds")
 
@@ -51,7 +57,7 @@ def canonical(event: Mapping) -> str:
     values = {name: event.get(name) for name in FIELDS}
     values["at"] = _iso_utc(event["at"])
     values["detail"] = values["detail"] or {}
-    return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL_JSON.encode(values)
 
 
 def canonical_around(event: Mapping, filled_in: tuple[str, ...]) -> list[str]:

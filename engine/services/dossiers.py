@@ -68,6 +68,7 @@ from engine.store import sequences
 from engine.store import step_claims
 from engine.store.database import Connection
 from engine.store.database import Session
+from engine.store.database import is_postgres
 from engine.store.records import DossierRecord
 from engine.store.records import ProcessDefinitionRecord
 from engine.store.records import UnitRecord
@@ -909,7 +910,17 @@ def unclaim_work_item(
     seen_by: Callable[[str], bool] | None = None,
     answer: Answer | None = None,
 ):
-    """Put a claimed step back in its role's pool (`seen_by` and `answer` as for completing)."""
+    """Put a claimed step back in its role's pool (`seen_by` as for completing): the step as
+    released (a ClaimedStep), or what `answer`, given the change's connection or session and that
+    step inside its transaction, makes of it.
+
+    On PostgreSQL its holder's release is one statement with its audit event, who may release it
+    and the request's kept token checked in it, its BEGIN and COMMIT riding along: one network
+    wait (engine.store.step_claims.release_if_held). Any other release, and a refusal, is read
+    and written through the step's read, which names the reason."""
+    released = _released_in_one_statement(rt, work_item_id, actor, seen_by, answer)
+    if released is not None:
+        return released
     with transaction(rt) as s:
         item, dossier = open_item(s, work_item_id, None, seen_by, runs_workflow=False)
         refuse(refusal_to_release(actor, StepHolding.of(item)))
@@ -927,7 +938,37 @@ def unclaim_work_item(
         )
         # Back in the pool nobody acts on anyone's behalf any more.
         item.assignee, item.state, item.on_behalf_of = None, WorkItemState.OPEN.value, None
-        return _answered(s, item, answer)
+        audit.write_pending(s)  # before the rows, as `_answered` writes them
+        change_rows.write(s)
+        s.flush()  # the step's new version
+        step = step_claims.ClaimedStep.of(item, dossier.code)
+        return step if answer is None else answer(s, step)
+
+
+def _released_in_one_statement(
+    rt: Runtime, work_item_id: int, actor: Actor, seen_by: Callable[[str], bool] | None, answer: Answer | None
+) -> object | None:
+    """The release as one statement (PostgreSQL, the actor's own step in units they see): the
+    step as released or its answer; None when it took nothing (then nothing was written)."""
+    taker = _taker(actor, seen_by)
+    if taker is None or not is_postgres(rt.db.engine):
+        return None
+    token = api_tokens.check_in_statement()
+    with rt.db.change() as connection:
+        step = step_claims.release_if_held(
+            connection,
+            work_item_id,
+            actor.username,
+            rt.clock.now(),
+            actor.on_behalf_of,
+            units=taker.units,
+            token_check=None if token is None else token.parameters,
+        )
+        if step is None:
+            if token is not None:
+                api_tokens.settle_unwritten(rt, token)  # the token may be why: then that is the answer
+            return None
+        return step if answer is None else answer(connection, step)
 
 
 @retried_on_race
@@ -1189,7 +1230,7 @@ def load_run(rt: Runtime, s: Session, dossier: DossierRecord, calendar) -> runne
 def _run_from(rt: Runtime, bundle, dossier: DossierRecord, calendar) -> runner.Run:
     """The dossier's workflow as its row holds it: the one this process saved as that very
     state when it still has it (engine.bpmn.run_cache), else loaded from the state."""
-    engine = script_engine_for(calendar, rt.clock)
+    engine = rt.script_engine(calendar)
     kept = rt.runs.take(dossier.id, dossier.state, bundle)
     if kept is not None:
         return runner.resume(bundle, kept, rt.clock, engine)

@@ -269,7 +269,7 @@ def _follow_clock_pause(
     by the working time it lasted."""
     pausing_step = next((t.element_id for t in ready if _pauses(run, t.element_id)), None)
     pauses = new_status in CLOCK_PAUSING or pausing_step is not None
-    if _has_pausing_steps(run):
+    if run.bundle.pauses_clock_anywhere:
         open_pause = repositories.open_pause(session, dossier.id)
         was_paused = open_pause is not None
     else:  # the usual template: the stored status says it all, no query needed
@@ -317,10 +317,6 @@ def _restart_step_clocks(session, dossier_id: int, paused_from: datetime, now: d
 def _pauses(run: Run, element_id: str) -> bool:
     policy = run.bundle.step(element_id)
     return policy is not None and policy.pauses_clock
-
-
-def _has_pausing_steps(run: Run) -> bool:
-    return any([step.pauses_clock for policy in run.bundle.policies.values() for step in policy.steps.values()])
 
 
 def _status_from_workflow(run: Run, ready: list[HumanTask]) -> int | None:

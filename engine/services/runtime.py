@@ -18,6 +18,8 @@ from engine.clock import Clock
 from engine.clock import SystemClock
 from engine.documents import DocumentStore
 from engine.services.kept_steps import KeptSteps
+from engine.services.scripting import ScriptEngine
+from engine.services.scripting import script_engine_for
 from engine.store.database import Database
 from engine.store.database import Session
 from engine.store.records import ProcessDefinitionRecord
@@ -89,6 +91,7 @@ class Runtime:
     _files: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
     _forms: dict[tuple[str, str], dict | None] = field(default_factory=dict, repr=False)
     _summaries: dict[int, DefinitionSummary] = field(default_factory=dict, repr=False)
+    _script_engines: dict[int, tuple[object, Clock, ScriptEngine]] = field(default_factory=dict, repr=False)
 
     #: Templates whose files are kept in memory (forms are read on every completion); a province
     #: runs a few hundred, each a few tens of kilobytes.
@@ -137,6 +140,20 @@ class Runtime:
                 record.id, record.key, record.version, record.name
             )
         return found
+
+    def script_engine(self, calendar) -> ScriptEngine:
+        """The script engine whose helpers count in `calendar` and read this runtime's clock,
+        made once per calendar (building one, its helpers and its sandbox's names, cost more than
+        a step's own code): a script engine keeps nothing between evaluations, each of which
+        builds its own namespace and budget, so threads and dossiers share it."""
+        found = self._script_engines.get(id(calendar))
+        if found is not None and found[0] is calendar and found[1] is self.clock:
+            return found[2]
+        if len(self._script_engines) >= self.FILES_KEPT:  # calendars rebuilt as they age
+            self._script_engines.clear()
+        engine = script_engine_for(calendar, self.clock)
+        self._script_engines[id(calendar)] = (calendar, self.clock, engine)
+        return engine
 
     def document_store(self) -> DocumentStore:
         if self.documents is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from engine.bpmn.script_env import ScriptEngine
 from engine.bpmn.script_env import make_script_engine
 from engine.clock import Clock
 from engine.domain.calendar import MINUTES_PER_DAY
@@ -50,5 +51,5 @@ def helpers_for(calendar, clock: Clock) -> dict:
     }
 
 
-def script_engine_for(calendar, clock: Clock):
+def script_engine_for(calendar, clock: Clock) -> ScriptEngine:
     return make_script_engine(helpers_for(calendar, clock))

@@ -134,6 +134,36 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+class ChangeSession(Session):
+    """The sessions of `Database`: `connection()` asked again in the same transaction hands back
+    the connection it gave, without walking SQLAlchemy's transaction machinery (seven Python calls
+    each time; a completion asks five times: its read, the officers' KPI upsert, the rows' write,
+    the audit events' chain and rows). Anything else (bind or execution options given, another
+    transaction, a transaction no longer active) is the Session's own answer."""
+
+    #: (the transaction, its connection) as last handed out.
+    _handed: tuple[object, Connection] | None = None
+
+    def connection(self, bind_arguments=None, execution_options=None) -> Connection:
+        handed = self._handed
+        # Session._transaction is the innermost transaction `connection()` itself would ask
+        # (a flush's or a savepoint's too): any other transaction than the one handed out for is
+        # asked again (tests/engine/test_change_sessions.py fails if SQLAlchemy changes it).
+        transaction = self._transaction
+        if (
+            handed is not None
+            and handed[0] is transaction is not None
+            and bind_arguments is None
+            and execution_options is None
+            and transaction.is_active
+        ):
+            return handed[1]
+        connection = super().connection(bind_arguments, execution_options)
+        if bind_arguments is None and execution_options is None:
+            self._handed = (self._transaction, connection)
+        return connection
+
+
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
@@ -181,7 +211,7 @@ class Database:
         self.engine = prepare_engine(engine) if engine is not None else make_engine(url or default_database_url())
         # No autoflush: a change is flushed once, at commit; queries inside a change never depend
         # on its own unflushed rows (the services keep that rule).
-        self.session_factory = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self.session_factory = sessionmaker(self.engine, class_=ChangeSession, expire_on_commit=False, autoflush=False)
         if self.engine.dialect.name == "sqlite":
             self.read_engine = make_engine(self.url, read_only=True)
         else:

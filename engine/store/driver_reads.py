@@ -71,13 +71,18 @@ class _Compiled:
 
     def converted(self, row: tuple) -> tuple:
         """The row with each column converted by its type (a text() whose columns were not given:
-        as the driver gives them); only the columns whose type converts are touched."""
+        as the driver gives them); only the columns whose type converts are touched, and a NULL
+        is None whatever the type (SQLAlchemy's result processors all give None for None, and so
+        does engine.store.records.UTCDateTime: tests/engine/test_driver_writes.py checks every
+        mapped column's): about half of a step's row, a Python call each."""
         converting = self._converting
         if not converting:
             return tuple(row)
         values = list(row)
         for at, convert in converting:
-            values[at] = convert(values[at])
+            value = values[at]
+            if value is not None:
+                values[at] = convert(value)
         return tuple(values)
 
     @functools.cached_property
@@ -173,7 +178,9 @@ def _on_driver_cursor(
     in one network wait, and its last one, when its BEGIN went so, with its COMMIT
     (engine.store.deferred_begin.committed then says so); any other runs in its transaction as
     usual."""
-    cursor = connection.connection.cursor()
+    # The driver's own cursor method: the pool's proxy wraps it in a Python call of its own.
+    driver: Any = connection.connection.dbapi_connection
+    cursor = driver.cursor()
     # The engine's listeners, unless some were set on this connection itself: the connection's
     # own dispatch joins the two, three Python calls for each check of an event (eight a change).
     dispatch = connection.dispatch if connection._has_events else connection.engine.dispatch

@@ -22,7 +22,9 @@ Run on the driver's cursor (engine.store.driver_writes), inside the claim's tran
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from typing import NamedTuple
 from typing import cast
 
@@ -36,14 +38,19 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy import exists
 from sqlalchemy import func
 from sqlalchemy import insert
+from sqlalchemy import null
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import true
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import Update
 
 from engine.domain.audit_chain import canonical_around
+from engine.domain.model import OPEN_STATES
+from engine.domain.model import DelegationState
 from engine.domain.model import RunState
 from engine.domain.model import WorkItemState
 from engine.store import deferred_begin
@@ -144,6 +151,8 @@ _GUARDED_CLAIM = DriverWrite(
 
 #: The claim's event fields that only its row knows, filled in by the statement, in name order.
 _FROM_THE_ROW = ("dossier_id", "element_id", "giver", "work_item_id")
+#: The release's: the step goes back to its role, the event's receiver.
+_RELEASE_FROM_THE_ROW = ("dossier_id", "element_id", "receiver", "work_item_id")
 _EVENT = {"action": "claim", "detail": {}}
 
 
@@ -170,65 +179,146 @@ def _claim_logged(token_checked: bool) -> DriverWrite:
         bindparam("anyone", type_=Boolean),
         and_(units.has_key(_ITEM.c.unit_code), or_(_ITEM.c.role.is_(None), roles.has_key(_ITEM.c.role))),
     )
-    guarded = _GUARDED.where(may_take, exists().where(_HEADS.c.chain_key == _ITEM.c.dossier_id))
+    guarded = _GUARDED.where(may_take)
+    return _logged(guarded, token_checked, "claimed", giver=lambda row: row.role, receiver=None)
+
+
+def _logged(
+    guarded: Update,
+    token_checked: bool,
+    name: str,
+    *,
+    giver: Callable[[Any], ColumnElement] | None,
+    receiver: Callable[[Any], ColumnElement] | None,
+) -> DriverWrite:
+    """`guarded` (an UPDATE of one step) with its audit event linked from its dossier's chain
+    head, which must exist, in one statement (see `_claim_logged`); the event's `giver` or
+    `receiver` is the changed row's column given (else a parameter of that name); with
+    `token_checked`, only while the request's token still holds (`token_still_held`)."""
+    guarded = guarded.where(exists().where(_HEADS.c.chain_key == _ITEM.c.dossier_id))
     if token_checked:
         guarded = guarded.where(token_still_held())
-    claimed = guarded.returning(
+    changed = guarded.returning(
         *_RETURNED, _dossier(_DOSSIER.c.code).label("dossier_code"), _ITEM.c.dossier_id.label("chain_key")
-    ).cte("claimed")
+    ).cte(name)
+    from_the_row = {
+        "dossier_id": sql_cast(changed.c.dossier_id, Text),
+        "element_id": _json_text(changed.c.element_id),
+        "work_item_id": sql_cast(changed.c.id, Text),
+    }
+    if giver is not None:
+        from_the_row["giver"] = _json_text(giver(changed.c))
+    if receiver is not None:
+        from_the_row["receiver"] = _json_text(receiver(changed.c))
     # The event's canonical text: Python's pieces with the JSON text of each value the row gives
-    # between them, in the order of _FROM_THE_ROW.
-    pieces = [bindparam(f"piece_{n}", type_=Text) for n in range(len(_FROM_THE_ROW) + 1)]
-    canonical = (
-        pieces[0]
-        + sql_cast(claimed.c.dossier_id, Text)
-        + pieces[1]
-        + func.coalesce(sql_cast(func.to_json(claimed.c.element_id), Text), "null")
-        + pieces[2]
-        + func.coalesce(sql_cast(func.to_json(claimed.c.role), Text), "null")
-        + pieces[3]
-        + sql_cast(claimed.c.id, Text)
-        + pieces[4]
-    )
+    # between them, in the order of their names (`filled_in_by_row`).
+    pieces = [bindparam(f"piece_{n}", type_=Text) for n in range(len(from_the_row) + 1)]
+    canonical: ColumnElement[str] = pieces[0]
+    for n, field in enumerate(sorted(from_the_row)):
+        canonical = canonical + from_the_row[field] + pieces[n + 1]
     # Hashed from the head as the UPDATE finds it: under a concurrent writer's lock, PostgreSQL
     # evaluates it again on the row that writer committed (READ COMMITTED's recheck).
     hashed = func.encode(func.sha256(func.convert_to(_HEADS.c.last_hash + func.chr(10) + canonical, "UTF8")), "hex")
     moved = (
         update(_HEADS)
-        .where(_HEADS.c.chain_key == claimed.c.chain_key)
+        .where(_HEADS.c.chain_key == changed.c.chain_key)
         .values(last_hash=hashed, length=_HEADS.c.length + 1)
         .returning(_HEADS.c.last_hash)
         .cte("moved")
     )
     event = {
-        "dossier_id": claimed.c.dossier_id,
-        "work_item_id": claimed.c.id,
+        "dossier_id": changed.c.dossier_id,
+        "work_item_id": changed.c.id,
         "at": bindparam("at", type_=_EVENTS.c.at.type),
         "action": bindparam("action", type_=_EVENTS.c.action.type),
         "actor": bindparam("actor", type_=_EVENTS.c.actor.type),
         "on_behalf_of": bindparam("on_behalf_of", type_=_EVENTS.c.on_behalf_of.type),
-        "giver": claimed.c.role,
-        "receiver": bindparam("receiver", type_=_EVENTS.c.receiver.type),
-        "element_id": claimed.c.element_id,
+        "giver": bindparam("giver", type_=_EVENTS.c.giver.type) if giver is None else giver(changed.c),
+        "receiver": bindparam("receiver", type_=_EVENTS.c.receiver.type) if receiver is None else receiver(changed.c),
+        "element_id": changed.c.element_id,
         "detail": bindparam("detail", type_=_EVENTS.c.detail.type),
         "chain_hash": moved.c.last_hash,
     }
     logged = (
         insert(_EVENTS)
-        .from_select(list(event), select(*event.values()).select_from(claimed).join(moved, true()))
+        .from_select(list(event), select(*event.values()).select_from(changed).join(moved, true()))
         .returning(_EVENTS.c.chain_hash)
         .cte("logged")
     )
     logged_hash = select(logged.c.chain_hash).scalar_subquery().label("logged_hash")
     return DriverWrite(
-        select(*(claimed.c[name] for name in _RETURNED_NAMES), claimed.c.dossier_code, logged_hash).add_cte(
+        select(*(changed.c[name] for name in _RETURNED_NAMES), changed.c.dossier_code, logged_hash).add_cte(
             moved, logged
         )
     )
 
 
+def _json_text(column: ColumnElement) -> ColumnElement:
+    """A text column's value as JSON text, `null` when none (json.dumps' text for it)."""
+    return func.coalesce(sql_cast(func.to_json(column), Text), "null")
+
+
 #: By whether the request's token is checked in the statement.
 _CLAIM_LOGGED = {checked: _claim_logged(checked) for checked in (False, True)}
+
+
+def _release_logged(token_checked: bool) -> DriverWrite:
+    """PostgreSQL: a step its holder puts back in its role's pool (engine.domain.assignment's
+    rule for the holder; a leader's release of another's step is left to the long way), checked
+    in the statement: held by `username`, open, not delegated out, of one of `units`, its
+    dossier running; its audit event linked as a claim's is (`_logged`)."""
+    units = sql_cast(bindparam("units", type_=String), JSONB)
+    guarded = (
+        update(_ITEM)
+        .where(
+            _ITEM.c.id == bindparam("item_id"),
+            # `IS TRUE`, as the claim's guard: no index of held steps may look like the way in.
+            (_ITEM.c.assignee == bindparam("username")).is_(true()),
+            or_(*(_ITEM.c.state == state for state in OPEN_STATES)),  # no IN: its list is expanded per call
+            _ITEM.c.delegation_state.is_distinct_from(DelegationState.PENDING.value),
+            units.has_key(_ITEM.c.unit_code),
+            _dossier(_DOSSIER.c.run_state) == RunState.RUNNING.value,
+        )
+        .values(assignee=null(), state=WorkItemState.OPEN.value, on_behalf_of=null(), version=_ITEM.c.version + 1)
+    )
+    return _logged(guarded, token_checked, "released", giver=None, receiver=lambda row: row.role)
+
+
+_RELEASE_LOGGED = {checked: _release_logged(checked) for checked in (False, True)}
+
+
+def release_if_held(
+    connection: Connection,
+    item_id: int,
+    username: str,
+    now: datetime,
+    on_behalf_of: str | None,
+    *,
+    units: tuple[str, ...],
+    token_check: dict | None = None,
+) -> ClaimedStep | None:
+    """PostgreSQL: put the step `username` holds back in its role's pool at `now`, with its audit
+    event, as the first statement of its transaction and with its COMMIT (one network wait:
+    `committed` says whether it went so); None, nothing written, when it is not theirs to release
+    this way (not held by them, delegated, closed, not of `units`, its dossier stopped, the token
+    no longer valid: `token_check` as for `claim_if_free`). The step as released."""
+    event = {
+        **_EVENT,
+        "action": "unclaim",
+        "at": now,
+        "actor": username,
+        "on_behalf_of": on_behalf_of,
+        "giver": username,
+    }
+    params = {**event, "item_id": item_id, "username": username, "units": json.dumps(units)}
+    params.update((f"piece_{n}", piece) for n, piece in enumerate(canonical_around(event, _RELEASE_FROM_THE_ROW)))
+    if token_check is not None:
+        params.update(token_check)
+    row = _RELEASE_LOGGED[token_check is not None].returned_committed(connection, params)
+    if row is None:
+        return None
+    *columns, dossier_code, _logged_hash = row
+    return ClaimedStep(**dict(zip(_RETURNED_NAMES, columns, strict=True)), dossier_code=dossier_code)
 
 
 def claim_if_free(

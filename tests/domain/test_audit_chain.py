@@ -40,3 +40,13 @@ def test_the_pieces_joined_with_the_rows_values_give_the_whole_text(giver):
 def test_a_field_the_hash_does_not_cover_cannot_be_left_to_the_row():
     with pytest.raises(ValueError, match="chain_hash"):
         canonical_around(EVENT, ("chain_hash",))
+
+
+@pytest.mark.parametrize(
+    "detail", [{}, {"z": 1, "a": [1.5, None, True], "ý_kiến": {"b": "đạt", "a": "\u2028"}}, {"n": 10**20}]
+)
+def test_the_canonical_text_is_sorted_compact_json_as_the_chains_stored_so_far(detail):
+    """Stored chains verify only while the text stays the one they were hashed over."""
+    event = {**EVENT, "detail": detail}
+    as_written = {**event, "at": "2026-03-02T01:00:00.123456+00:00"}
+    assert canonical(event) == json.dumps(as_written, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

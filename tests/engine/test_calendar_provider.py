@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from datetime import date
+from datetime import datetime
 
+from engine.clock import FrozenClock
+from engine.domain.calendar import MINUTES_PER_DAY
 from engine.services.runtime import CalendarProvider
 from engine.store import calendar_records
 from tests.factories import add_units
@@ -48,3 +52,26 @@ def test_communes_without_days_of_their_own_share_one_built_calendar(runtime):
         )  # built once, shared
     assert hoan_kiem is not cua_nam
     assert not hoan_kiem.is_working_day(SWAPPED_DAY) and cua_nam.is_working_day(SWAPPED_DAY)
+
+
+def test_template_code_counts_in_the_calendar_as_rebuilt_and_reads_the_runtimes_clock(runtime):
+    """A runtime makes a script engine once per calendar: a rebuilt calendar, or another clock,
+    gets one of its own."""
+    add_units(runtime)
+    runtime.calendars = CalendarProvider(max_age_s=3600)
+    monday = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
+
+    def in_template_code(expression: str):
+        with runtime.db.read_session() as s:
+            calendar = runtime.calendars.for_unit(s, "00070")
+        return calendar, runtime.script_engine(calendar).environment.evaluate(expression, {})
+
+    calendar, before = in_template_code(f"add_working_days('{monday.isoformat()}', 2)")
+    _add_day_off(runtime.db)
+    runtime.calendars.invalidate()
+    rebuilt, after = in_template_code(f"add_working_days('{monday.isoformat()}', 2)")
+    assert rebuilt is not calendar
+    assert after == rebuilt.add(monday, 2 * MINUTES_PER_DAY).isoformat() != before
+
+    runtime.clock = FrozenClock(datetime(2026, 3, 12, 2, 30, tzinfo=UTC))
+    assert in_template_code("now()")[1] == "2026-03-12T09:30:00+07:00"

@@ -286,3 +286,88 @@ def test_a_keyed_claim_whose_key_a_copy_committed_meanwhile_is_rolled_back_and_g
     assert (answer.body, answer.replayed) == (copys, True)
     assert _written(rt, item_id) == written  # the claim went with the failed COMMIT's rollback
     assert deferred_begin.waiting_riders() == ()
+
+
+def _release(rt, item_id: int, actor):
+    return dossiers.unclaim_work_item(rt, item_id, actor, seen_by=_may_see(actor))
+
+
+def _the_long_way(monkeypatch) -> None:
+    """The release as it is written through the step's read (what the one statement stands for)."""
+    monkeypatch.setattr(dossiers.step_claims, "release_if_held", lambda *_args, **_kwargs: None)
+
+
+def _event(rt, item_id: int) -> tuple:
+    with rt.db.read_session() as s:
+        last = s.scalars(
+            select(AuditEventRecord).where(AuditEventRecord.work_item_id == item_id).order_by(AuditEventRecord.id)
+        ).all()[-1]
+        return last.action, last.actor, last.on_behalf_of, last.giver, last.receiver, last.element_id, last.detail
+
+
+@pytest.mark.parametrize("one_statement", [True, False], ids=["one statement", "the long way"])
+def test_a_holder_releases_a_step_in_one_network_wait_as_the_long_way_does(
+    postgres_runtime, open_step, monkeypatch, one_statement
+):
+    rt, item_id = postgres_runtime, open_step
+    claimed = _claim(rt, item_id, RECEPTION)
+    if not one_statement:
+        _the_long_way(monkeypatch)
+    statements, waits = [], []
+    rt.db.on_round_trip(lambda: statements.append(1))
+    rt.db.on_wait(lambda: waits.append(1))
+
+    released = _release(rt, item_id, RECEPTION)
+
+    if one_statement:
+        assert (len(statements), len(waits)) == (3, 1)  # BEGIN, the release with its event, COMMIT
+    expected = claimed._replace(assignee=None, state="open", version=claimed.version + 1)
+    assert released == expected
+    assert _written(rt, item_id)[:3] == (None, "open", claimed.version + 1)  # the chain verified too
+    assert _event(rt, item_id) == ("unclaim", "mot_cua_1", None, "mot_cua_1", "mot_cua", released.element_id, {})
+
+
+def test_a_release_the_statement_may_not_make_names_the_long_ways_reason_or_is_made_the_long_way(
+    postgres_runtime, open_step, monkeypatch
+):
+    rt, item_id = postgres_runtime, open_step
+    leader = type(RECEPTION)("lanh_dao_1", frozenset({"lanh_dao"}), RECEPTION.unit_code)
+    with pytest.raises(EngineError) as not_claimed:
+        _release(rt, item_id, RECEPTION)
+    _claim(rt, item_id, RECEPTION)
+    refusals = []
+    for actor in (OTHER_CLERK, OTHER_COMMUNE):  # not theirs; a step another commune cannot see
+        with pytest.raises(EngineError) as refused:
+            _release(rt, item_id, actor)
+        refusals.append(refused.value)
+    written = _written(rt, item_id)
+    _the_long_way(monkeypatch)
+    for actor, refusal in zip((OTHER_CLERK, OTHER_COMMUNE), refusals, strict=True):
+        with pytest.raises(EngineError) as long_way:
+            _release(rt, item_id, actor)
+        assert (type(refusal), str(refusal)) == (type(long_way.value), str(long_way.value))
+    assert "not claimed" in str(not_claimed.value) and _written(rt, item_id) == written
+    monkeypatch.undo()
+
+    released = _release(rt, item_id, leader)  # a leader releases another's step: the long way
+
+    assert (released.assignee, released.state) == (None, "open")
+    assert _event(rt, item_id)[:5] == ("unclaim", "lanh_dao_1", None, "mot_cua_1", "mot_cua")
+    assert _written(rt, item_id)[:2] == (None, "open")
+
+
+def test_a_release_whose_kept_token_was_revoked_meanwhile_writes_nothing(postgres_runtime, open_step):
+    rt, item_id = postgres_runtime, open_step
+    _claim(rt, item_id, RECEPTION)
+    record, token = api_tokens.issue(rt, username=RECEPTION.username, name="Cổng DVC")
+    api_tokens.authenticate(rt, token, checked_with_change=lambda _account: True)  # looked up: kept
+    api_tokens.revoke(rt, record.id)
+    written = _written(rt, item_id)
+
+    assert api_tokens.authenticate(rt, token, checked_with_change=lambda _account: True) is not None  # from memory
+    with pytest.raises(api_tokens.TokenChanged) as changed:
+        _release(rt, item_id, RECEPTION)
+
+    assert changed.value.refused
+    api_tokens.forget_unchecked()
+    assert _written(rt, item_id) == written

@@ -9,7 +9,6 @@ from engine.store.records import DossierRecord
 from web.api import schemas
 from web.api.dumping import dumper
 from web.api.views_data import dossier_state_payload
-from web.api.views_data import work_item_payload
 from web.wiring import runtime
 
 #: Planned once: a marshmallow schema is costly to build, and its dump field by field on every answer.
@@ -25,11 +24,6 @@ def dossier_reply(s, dossier: DossierRecord) -> dict:
     return _DOSSIER(dossier_state_payload(dossier, definition, open_items))
 
 
-def work_item_reply(s, item) -> dict:
-    """The changed step (its dossier is already loaded in the session)."""
-    return _WORK_ITEM(work_item_payload(item, s.get(DossierRecord, item.dossier_id)))
-
-
 def claimed_step_reply(s, step: ClaimedStep) -> dict:
-    """The claimed step, as the claim returned it with its dossier's code."""
+    """The claimed or released step, as the change returned it with its dossier's code."""
     return _WORK_ITEM(step._asdict())

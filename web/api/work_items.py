@@ -26,7 +26,6 @@ from web.api.idempotency import keyed_request
 from web.api.idempotency import respond
 from web.api.replies import claimed_step_reply
 from web.api.replies import dossier_reply
-from web.api.replies import work_item_reply
 from web.api.views_data import dossier_payload
 from web.api.views_data import work_item_payload
 from web.wiring import runtime
@@ -88,7 +87,7 @@ def unclaim(item_id: int):
     """Put a step you hold back into its role's pool (a leader may do it for anyone)."""
     user = api_user()
     released = dossier_service.unclaim_work_item(
-        runtime(), item_id, user.actor(), seen_by=user.may_see_unit, answer=work_item_reply
+        runtime(), item_id, user.actor(), seen_by=user.may_see_unit, answer=claimed_step_reply
     )
     return jsonify(released)  # dumped by its schema inside the transaction, as a claim's answer is
 
