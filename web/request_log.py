@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import time
-import uuid
 
 from flask import Flask
 from flask import g
@@ -34,7 +34,7 @@ def _bind() -> None:
     # The request's header straight from the WSGI environment, and Flask's `g` behind its proxy
     # once: this runs before every request.
     given = request.environ.get("HTTP_X_REQUEST_ID", "")
-    request_id = given if SANE_ID.match(given) else uuid.uuid4().hex
+    request_id = given if SANE_ID.match(given) else secrets.token_hex(16)  # as web.errors makes one
     bound = g._get_current_object()
     bound.motcua_request_id = request_id
     bound.motcua_log_tokens = [(logs.request_id, logs.request_id.set(request_id))]

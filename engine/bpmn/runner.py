@@ -32,6 +32,7 @@ from engine.bpmn.serializer import load_state
 from engine.bpmn.serializer import reserved_key_path
 from engine.bpmn.state_writer import StateWriter
 from engine.bpmn.state_writer import writer_for
+from engine.bpmn.task_logs import quiet_task_logs
 from engine.clock import Clock
 from engine.domain.errors import EngineError
 from engine.domain.errors import ExpressionError
@@ -214,13 +215,25 @@ class Run:
     # -- commands ----------------------------------------------------------------------------
     def advance(self) -> None:
         """Run engine steps until only human tasks or waiting events remain."""
-        with timers.clock_in_use(self.clock), _expression_errors(), step_time_limit(), stepping.steps_of(self.workflow):
+        with (
+            timers.clock_in_use(self.clock),
+            _expression_errors(),
+            step_time_limit(),
+            stepping.steps_of(self.workflow),
+            quiet_task_logs(),
+        ):
             stepping.do_engine_steps(self.workflow)
 
     def complete(self, task_id: str, data: Mapping) -> None:
         refuse_reserved_keys(data)
         task = self._ready_human_task(task_id)
-        with timers.clock_in_use(self.clock), _expression_errors(), step_time_limit(), stepping.steps_of(self.workflow):
+        with (
+            timers.clock_in_use(self.clock),
+            _expression_errors(),
+            step_time_limit(),
+            stepping.steps_of(self.workflow),
+            quiet_task_logs(),
+        ):
             task.data.update(data)
             task.run()
             stepping.do_engine_steps(self.workflow)
@@ -253,12 +266,24 @@ class Run:
             or task_id not in {call.task_id for call in self.pending_service_calls()}
         ):
             raise InvalidAction("the service task %(task)s no longer waits for its connector", task=task_id)
-        with timers.clock_in_use(self.clock), _expression_errors(), step_time_limit(), stepping.steps_of(self.workflow):
+        with (
+            timers.clock_in_use(self.clock),
+            _expression_errors(),
+            step_time_limit(),
+            stepping.steps_of(self.workflow),
+            quiet_task_logs(),
+        ):
             service_tasks.finish(task, result)
             stepping.do_engine_steps(self.workflow)
 
     def fire_timers(self) -> None:
-        with timers.clock_in_use(self.clock), _expression_errors(), step_time_limit(), stepping.steps_of(self.workflow):
+        with (
+            timers.clock_in_use(self.clock),
+            _expression_errors(),
+            step_time_limit(),
+            stepping.steps_of(self.workflow),
+            quiet_task_logs(),
+        ):
             self.workflow.refresh_timers()
             stepping.do_engine_steps(self.workflow)
 
@@ -277,7 +302,13 @@ class Run:
 
     def _send(self, definition, payload) -> None:
         refuse_reserved_keys(payload or {})
-        with timers.clock_in_use(self.clock), _expression_errors(), step_time_limit(), stepping.steps_of(self.workflow):
+        with (
+            timers.clock_in_use(self.clock),
+            _expression_errors(),
+            step_time_limit(),
+            stepping.steps_of(self.workflow),
+            quiet_task_logs(),
+        ):
             try:
                 self.workflow.send_event(BpmnEvent(definition, payload=dict(payload or {})))
             except SpiffWorkflowException as exc:

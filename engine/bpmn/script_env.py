@@ -44,7 +44,6 @@ import time as _time
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from datetime import datetime
@@ -601,18 +600,23 @@ def _check_text_size(obj) -> int:
 _step = threading.local()
 
 
-@contextmanager
-def step_time_limit(seconds: float | None = None):
+class step_time_limit:
     """Bound every evaluation run inside (one step of a dossier: its conditions, scripts and
-    timers together) to `seconds` of wall-clock time, MAX_STEP_SECONDS by default."""
-    outer = getattr(_step, "deadline", None)
-    _step.deadline = _time.monotonic() + (MAX_STEP_SECONDS if seconds is None else seconds)
-    if outer is not None:
-        _step.deadline = min(outer, _step.deadline)
-    try:
-        yield
-    finally:
-        _step.deadline = outer
+    timers together) to `seconds` of wall-clock time, MAX_STEP_SECONDS by default. A class, not
+    a generator: it wraps every operation on a workflow, and contextlib's wrapper costs more."""
+
+    __slots__ = ("seconds", "outer")
+
+    def __init__(self, seconds: float | None = None):
+        self.seconds = MAX_STEP_SECONDS if seconds is None else seconds
+
+    def __enter__(self) -> None:
+        self.outer = outer = getattr(_step, "deadline", None)
+        deadline = _time.monotonic() + self.seconds
+        _step.deadline = deadline if outer is None else min(outer, deadline)
+
+    def __exit__(self, *exc) -> None:
+        _step.deadline = self.outer
 
 
 class _Meter:

@@ -89,6 +89,10 @@ def _checked(periods: Periods) -> Periods:
     return periods
 
 
+#: No instant: what `WorkingCalendar.position` remembers before it is asked.
+_NOTHING = object()
+
+
 class WorkingCalendar:
     """Working days and hours of one unit, in the unit's time zone."""
 
@@ -124,6 +128,10 @@ class WorkingCalendar:
             raise ValueError(f"the calendar's years are backwards: {first_year}..{last_year}")
         #: Day rows built so far, over every growth of the table (tests bound the work with it).
         self.rows_built = 0
+        #: The last two instants `position` was asked for, their positions, and the table they
+        #: count in (a change asks for its `now` several times: the step it closes and that
+        #: step's verdict, the new step's due and warning times).
+        self._positions: tuple = (_NOTHING, 0.0, _NOTHING, 0.0, None)
         self._build(max(first_year, MIN_YEAR), min(last_year, MAX_YEAR))
 
     # -- the day table -------------------------------------------------------------------------
@@ -242,6 +250,20 @@ class WorkingCalendar:
 
     def position(self, instant: datetime) -> float:
         """Working minutes from the table's start to `instant` (fractions are seconds)."""
+        remembered, starts = self._positions, self._starts
+        if remembered[4] is starts:
+            if remembered[0] is instant:
+                return remembered[1]
+            if remembered[2] is instant:
+                return remembered[3]
+        position = self._position(instant)
+        if self._starts is starts:  # counted in the table read before (not grown meanwhile)
+            if remembered[4] is not starts:
+                remembered = (_NOTHING, 0.0, _NOTHING, 0.0, starts)
+            self._positions = (instant, position, remembered[0], remembered[1], starts)
+        return position
+
+    def _position(self, instant: datetime) -> float:
         local = self.local(instant)
         index = local.toordinal() - self._first_ordinal
         if not 0 <= index < len(self._starts):

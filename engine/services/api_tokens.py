@@ -103,11 +103,13 @@ class TokenChanged(Exception):
         self.refused = refused
 
 
-def settle(rt: Runtime) -> None:
+def settle(rt: Runtime | Callable[[], Runtime]) -> None:
     """Check now a kept token whose lookup has not travelled with a change (the request made
-    none, or it failed first); raises TokenChanged."""
+    none, or it failed first); raises TokenChanged. `rt` may be a function that gives the
+    runtime, asked only when there is something to check (the web app's, behind its proxies)."""
     if deferred_begin.waiting_riders():
-        with rt.db.lookup_connection() as connection:
+        runtime = rt if isinstance(rt, Runtime) else rt()
+        with runtime.db.lookup_connection() as connection:
             deferred_begin.run_riders(connection)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+import weakref
 from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -141,8 +142,10 @@ class ChangeSession(Session):
     the audit events' chain and rows). Anything else (bind or execution options given, another
     transaction, a transaction no longer active) is the Session's own answer."""
 
-    #: (the transaction, its connection) as last handed out.
-    _handed: tuple[object, Connection] | None = None
+    #: (the transaction, its connection) as last handed out; the transaction weakly, since it
+    #: holds the session: a strong reference here made a cycle only the garbage collector freed,
+    #: which cost more than the calls saved (the first connection() of each change 23 -> 29 us).
+    _handed: tuple[weakref.ref, Connection] | None = None
 
     def connection(self, bind_arguments=None, execution_options=None) -> Connection:
         handed = self._handed
@@ -152,15 +155,16 @@ class ChangeSession(Session):
         transaction = self._transaction
         if (
             handed is not None
-            and handed[0] is transaction is not None
+            and handed[0]() is transaction
+            and transaction is not None
             and bind_arguments is None
             and execution_options is None
             and transaction.is_active
         ):
             return handed[1]
         connection = super().connection(bind_arguments, execution_options)
-        if bind_arguments is None and execution_options is None:
-            self._handed = (self._transaction, connection)
+        if bind_arguments is None and execution_options is None and self._transaction is not None:
+            self._handed = (weakref.ref(self._transaction), connection)
         return connection
 
 

@@ -136,6 +136,19 @@ def test_instants_outside_the_table_grow_it():
     assert cal.next_working_instant(vn(2040, 6, 2, 18, 0)) == vn(2040, 6, 4, 8, 0)
 
 
+def test_an_instant_asked_again_counts_in_the_table_as_it_has_grown_since():
+    """The calendar remembers the last instants it placed: once the table grew backwards (its
+    positions all moved), the same instant is placed again, as a calendar that grew first does."""
+    now, long_ago = vn(2026, 3, 2, 9, 0), vn(2019, 1, 1, 9, 0)
+    asked_before, grown_first = WorkingCalendar(first_year=2026), WorkingCalendar(first_year=2026)
+    first = asked_before.position(now)
+    assert asked_before.position(now) == first
+    asked_before.position(long_ago)
+    grown_first.position(long_ago)
+    assert asked_before.position(now) == grown_first.position(now) > first
+    assert asked_before.between(now, vn(2026, 3, 3, 9, 0)) == MINUTES_PER_DAY
+
+
 def test_working_instants_and_naive_instants(cal):
     assert cal.is_working_instant(vn(2026, 3, 2, 8, 0)) and not cal.is_working_instant(vn(2026, 3, 2, 12, 0))
     assert not cal.is_working_instant(vn(2026, 2, 17, 10, 0))  # Tết

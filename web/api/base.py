@@ -231,7 +231,7 @@ def _forget_token_check(_error) -> None:
 def _settle_token(response):
     """A token answered from memory whose check did not travel with a change is checked now."""
     try:
-        api_tokens.settle(runtime())
+        api_tokens.settle(runtime)  # the runtime looked up only when a check is left
     except api_tokens.TokenChanged as changed:
         return _token_changed(changed)
     return response
