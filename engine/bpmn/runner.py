@@ -6,7 +6,9 @@ returns what the store must persist; a failure leaves nothing to persist.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
@@ -213,8 +215,11 @@ class Run:
         )
 
     # -- commands ----------------------------------------------------------------------------
-    def advance(self) -> None:
-        """Run engine steps until only human tasks or waiting events remain."""
+    @contextmanager
+    def _operation(self) -> Iterator[None]:
+        """What every operation on the workflow runs within: the timers' clock, the task errors
+        named by element, the step's time limit, the engine's stepping hooks and the library's
+        task log extras left unbuilt (one generator's few calls, against five copies of the list)."""
         with (
             timers.clock_in_use(self.clock),
             _expression_errors(),
@@ -222,18 +227,17 @@ class Run:
             stepping.steps_of(self.workflow),
             quiet_task_logs(),
         ):
+            yield
+
+    def advance(self) -> None:
+        """Run engine steps until only human tasks or waiting events remain."""
+        with self._operation():
             stepping.do_engine_steps(self.workflow)
 
     def complete(self, task_id: str, data: Mapping) -> None:
         refuse_reserved_keys(data)
         task = self._ready_human_task(task_id)
-        with (
-            timers.clock_in_use(self.clock),
-            _expression_errors(),
-            step_time_limit(),
-            stepping.steps_of(self.workflow),
-            quiet_task_logs(),
-        ):
+        with self._operation():
             task.data.update(data)
             task.run()
             stepping.do_engine_steps(self.workflow)
@@ -266,24 +270,12 @@ class Run:
             or task_id not in {call.task_id for call in self.pending_service_calls()}
         ):
             raise InvalidAction("the service task %(task)s no longer waits for its connector", task=task_id)
-        with (
-            timers.clock_in_use(self.clock),
-            _expression_errors(),
-            step_time_limit(),
-            stepping.steps_of(self.workflow),
-            quiet_task_logs(),
-        ):
+        with self._operation():
             service_tasks.finish(task, result)
             stepping.do_engine_steps(self.workflow)
 
     def fire_timers(self) -> None:
-        with (
-            timers.clock_in_use(self.clock),
-            _expression_errors(),
-            step_time_limit(),
-            stepping.steps_of(self.workflow),
-            quiet_task_logs(),
-        ):
+        with self._operation():
             self.workflow.refresh_timers()
             stepping.do_engine_steps(self.workflow)
 
@@ -302,13 +294,7 @@ class Run:
 
     def _send(self, definition, payload) -> None:
         refuse_reserved_keys(payload or {})
-        with (
-            timers.clock_in_use(self.clock),
-            _expression_errors(),
-            step_time_limit(),
-            stepping.steps_of(self.workflow),
-            quiet_task_logs(),
-        ):
+        with self._operation():
             try:
                 self.workflow.send_event(BpmnEvent(definition, payload=dict(payload or {})))
             except SpiffWorkflowException as exc:
