@@ -116,8 +116,11 @@ def test_a_refused_claim_names_the_reason_the_long_way_names_and_writes_nothing(
     assert _written(rt, item_id) == written
 
 
-def test_a_claim_whose_kept_token_was_revoked_meanwhile_writes_nothing(postgres_runtime, open_step):
+@pytest.mark.parametrize("change", ["claim", "release"])
+def test_a_claim_or_release_whose_kept_token_was_revoked_meanwhile_writes_nothing(postgres_runtime, open_step, change):
     rt, item_id = postgres_runtime, open_step
+    if change == "release":
+        _claim(rt, item_id, RECEPTION)
     record, token = api_tokens.issue(rt, username=RECEPTION.username, name="Cổng DVC")
     api_tokens.authenticate(rt, token, checked_with_change=lambda _account: True)  # looked up: kept
     api_tokens.revoke(rt, record.id)
@@ -125,7 +128,7 @@ def test_a_claim_whose_kept_token_was_revoked_meanwhile_writes_nothing(postgres_
 
     assert api_tokens.authenticate(rt, token, checked_with_change=lambda _account: True) is not None  # from memory
     with pytest.raises(api_tokens.TokenChanged) as changed:
-        _claim(rt, item_id, RECEPTION)
+        (_claim if change == "claim" else _release)(rt, item_id, RECEPTION)
 
     assert changed.value.refused
     api_tokens.forget_unchecked()  # what the request's end does
@@ -354,20 +357,3 @@ def test_a_release_the_statement_may_not_make_names_the_long_ways_reason_or_is_m
     assert (released.assignee, released.state) == (None, "open")
     assert _event(rt, item_id)[:5] == ("unclaim", "lanh_dao_1", None, "mot_cua_1", "mot_cua")
     assert _written(rt, item_id)[:2] == (None, "open")
-
-
-def test_a_release_whose_kept_token_was_revoked_meanwhile_writes_nothing(postgres_runtime, open_step):
-    rt, item_id = postgres_runtime, open_step
-    _claim(rt, item_id, RECEPTION)
-    record, token = api_tokens.issue(rt, username=RECEPTION.username, name="Cổng DVC")
-    api_tokens.authenticate(rt, token, checked_with_change=lambda _account: True)  # looked up: kept
-    api_tokens.revoke(rt, record.id)
-    written = _written(rt, item_id)
-
-    assert api_tokens.authenticate(rt, token, checked_with_change=lambda _account: True) is not None  # from memory
-    with pytest.raises(api_tokens.TokenChanged) as changed:
-        _release(rt, item_id, RECEPTION)
-
-    assert changed.value.refused
-    api_tokens.forget_unchecked()
-    assert _written(rt, item_id) == written
