@@ -16,6 +16,20 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 PG_WALDUMP = shutil.which("pg_waldump") or next(iter(glob.glob("/usr/lib/postgresql/*/bin/pg_waldump")), "")
 
 
+def _summary(args: list[str], env: dict[str, str] | None = None, timeout: int = 300) -> dict:
+    """Run benchmarks/<args[0]> with `env` over this process's environment; its last line, a JSON
+    object, once it has exited cleanly."""
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / args[0]), *args[1:]],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 @pytest.mark.parametrize(
     "script, env, keys",
     [
@@ -59,15 +73,7 @@ PG_WALDUMP = shutil.which("pg_waldump") or next(iter(glob.glob("/usr/lib/postgre
     ],
 )
 def test_benchmark_prints_a_json_summary_last(script, env, keys):
-    done = subprocess.run(
-        [sys.executable, str(BENCHMARKS / script)],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = _summary([script], env)
     assert keys <= result.keys()
 
 
@@ -75,15 +81,7 @@ def test_benchmark_prints_a_json_summary_last(script, env, keys):
 def test_the_http_benchmark_serves_the_product_and_counts_what_a_completion_costs(postgres_server_url):
     """benchmarks/http.py at its quick size: gunicorn on PostgreSQL, keep-alive clients, statements
     and CPU per completion measured, the in-process engine as the baseline."""
-    done = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "http.py"), "--quick", "--dossiers", "3"],
-        env={**os.environ, "MOTCUA_BENCH_POSTGRES_URL": postgres_server_url},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = _summary(["http.py", "--quick", "--dossiers", "3"], {"MOTCUA_BENCH_POSTGRES_URL": postgres_server_url})
     assert {
         "cpu_ms_per_completion",
         "statements_per_completion",
@@ -100,15 +98,10 @@ def test_the_api_benchmark_compares_two_trees_by_cpu_and_calls_per_request(postg
     """benchmarks/api_cpu.py at a tiny size, this tree against itself: each side's CPU per request
     kind, its statements and its Python calls, and the ratios; the same code makes as many calls."""
     root = str(BENCHMARKS.parent)
-    done = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "api_cpu.py"), "--dossiers", "2", "--rounds", "1", "--baseline-src", root],
-        env={**os.environ, "MOTCUA_BENCH_POSTGRES_URL": postgres_server_url},
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = _summary(
+        ["api_cpu.py", "--dossiers", "2", "--rounds", "1", "--baseline-src", root],
+        {"MOTCUA_BENCH_POSTGRES_URL": postgres_server_url},
     )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
     for side in ("baseline", "current"):
         assert result[side]["complete_statements"] > 0 and result[side]["claim_server_us"] > 0
     assert result["ratio_current_vs_baseline"]["complete_calls"] == pytest.approx(1.0, abs=0.02)
@@ -131,30 +124,14 @@ def test_the_api_benchmark_compares_two_trees_by_cpu_and_calls_per_request(postg
     ],
 )
 def test_postgres_benchmark_measures_on_postgres(postgres_server_url, script, env, keys):
-    done = subprocess.run(
-        [sys.executable, str(BENCHMARKS / script)],
-        env={**os.environ, **env, "MOTCUA_BENCH_POSTGRES_URL": postgres_server_url},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = _summary([script], {**env, "MOTCUA_BENCH_POSTGRES_URL": postgres_server_url})
     assert keys <= result.keys()
 
 
 @pytest.mark.postgres
 @pytest.mark.skipif(not PG_WALDUMP, reason="no pg_waldump on this host (the benchmark reads the server's WAL)")
 def test_the_wal_benchmark_counts_each_request_kinds_heap_and_index_writes(postgres_server_url):
-    done = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "pg_writes.py"), "--dossiers", "2"],
-        env={**os.environ, "MOTCUA_BENCH_POSTGRES_URL": postgres_server_url},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = _summary(["pg_writes.py", "--dossiers", "2"], {"MOTCUA_BENCH_POSTGRES_URL": postgres_server_url})
     # Every start inserts its dossier with its index entries; every completion updates its step.
     assert result["start"]["heap"]["dossier"]["INSERT"] == 1.0 and result["start"]["indexes"]["pk_dossier"] == 1.0
     assert result["complete"]["heap"]["work_item"]["UPDATE"] == 1.0 and result["complete"]["wal_bytes"] > 0
@@ -170,11 +147,7 @@ def test_a_province_day_on_primary_and_replica_loses_nothing_when_a_web_process_
         if os.environ.get("CI") == "true":
             pytest.fail("PostgreSQL's server binaries are required in CI (scripts/ensure_postgres.sh)")
         pytest.skip("no PostgreSQL server binaries under /usr/lib/postgresql")
-    done = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "province_day.py"), "--quick"], capture_output=True, text=True, timeout=600
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = _summary(["province_day.py", "--quick"], timeout=600)
     phases = result["phases"]
     assert result["errors"] == 0, {name: phase["error_routes"] for name, phase in phases.items()}
     assert result["lost"] == 0 and result["duplicated"] == 0, {
