@@ -34,25 +34,26 @@ def text_size(value, limit: int) -> int:
     return size
 
 
-def largest_data(workflow, limit: int, size_of=None) -> tuple[str | None, int, int]:
+def largest_data(workflow, limit: int) -> tuple[str | None, int, int]:
     """(element id of the task holding the most data, its size, the total over the workflow);
-    the walk stops once the total passes `limit`. `size_of(task, limit)` stands for
-    `text_size(task.data, limit)` where a task's size is remembered (serializer.StateWriter)."""
+    the walk stops once the total passes `limit`. state_writer.StateWriter.measure walks the same,
+    remembering each task's size while its data is unchanged."""
     total = text_size(workflow.data, limit)
     largest: tuple[str | None, int] = (None, -1)
-    for task in _every_task(workflow):
+    for task in tasks_of(workflow):
         if total > limit:
             break
-        size = size_of(task, limit - total) if size_of is not None else text_size(task.data, limit - total)
+        size = text_size(task.data, limit - total)
         total += size
         if size > largest[1]:
             largest = (getattr(task.task_spec, "bpmn_id", None), size)
     return largest[0], largest[1], total
 
 
-def _every_task(workflow):
+def tasks_of(workflow) -> list:
     """The tasks of the workflow and of its subprocesses, straight from their dicts: every change
     sizes its state, and SpiffWorkflow's tree iterator cost a third of the state's dump."""
-    yield from workflow.tasks.values()
+    tasks = list(workflow.tasks.values())
     for subprocess in workflow.subprocesses.values():
-        yield from subprocess.tasks.values()
+        tasks.extend(subprocess.tasks.values())
+    return tasks

@@ -17,6 +17,7 @@ from SpiffWorkflow.task import Task
 
 from engine.bpmn.serializer import thread_serializer
 from engine.bpmn.state_size import MAX_STATE_CHARS
+from engine.bpmn.state_size import tasks_of
 from engine.bpmn.state_size import text_size
 
 
@@ -41,7 +42,7 @@ class StateWriter:
     def measure(self, workflow: BpmnWorkflow, limit: int) -> tuple[str | None, int, int]:
         """`state_size.largest_data` (the same walk, in one loop), each task's size remembered
         while its data is unchanged; `write` follows, with the data as measured."""
-        tasks = _tasks_of(workflow)
+        tasks = tasks_of(workflow)
         pickles = self._pickles = _pickle_data(tasks)
         sizes = self._sizes
         total = text_size(workflow.data, limit)
@@ -86,7 +87,7 @@ class StateWriter:
                 self._sizes[at] = (key, size)
 
     def write(self, workflow: BpmnWorkflow) -> str:
-        pickles = self._pickles if self._pickles is not None else _pickle_data(_tasks_of(workflow))
+        pickles = self._pickles if self._pickles is not None else _pickle_data(tasks_of(workflow))
         self._pickles = None
         ser = thread_serializer()
         registry = ser.registry
@@ -231,14 +232,6 @@ def _library_converts_tasks(registry) -> bool:
     converter = registry.convert_to_dict.get(registry.typenames.get(Task))
     to_dict = getattr(converter, "args", (None,))[-1]
     return getattr(to_dict, "__func__", None) is TaskConverter.to_dict
-
-
-def _tasks_of(workflow: BpmnWorkflow) -> list:
-    """The tasks of the workflow and of its subprocesses, in state_size.largest_data's order."""
-    tasks = list(workflow.tasks.values())
-    for subprocess in workflow.subprocesses.values():
-        tasks.extend(subprocess.tasks.values())
-    return tasks
 
 
 def _pickle_data(tasks: list) -> dict:

@@ -64,6 +64,16 @@ class CheckedDumps:
             return state
 
         monkeypatch.setattr(runner.Run, "dump", checked)
+        measure = StateWriter.measure
+
+        def checked_measure(writer: StateWriter, workflow, limit: int):
+            # The sizes it remembers between changes must name the element and total the walk
+            # without them would (the element named when a state grows too large).
+            measured = measure(writer, workflow, limit)
+            assert measured == state_size.largest_data(workflow, limit)
+            return measured
+
+        monkeypatch.setattr(StateWriter, "measure", checked_measure)
 
 
 @pytest.fixture
