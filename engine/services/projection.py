@@ -139,7 +139,7 @@ def _create_item(session, dossier, run, task: HumanTask, calendar, actor, now, h
             _deadlines(session, dossier_id, policy.budget_group, budget, run.bundle, calendar, start=now, policy=policy)
         )
     item = loaded_rows.built(WorkItemRecord, values)
-    session.add(item)
+    loaded_rows.add_built(session, item)
     due_at = values.get("due_at")
     audit.record(
         session,

@@ -1,7 +1,8 @@
 """`loaded_rows.set_columns` leaves an object as the same attribute sets would: the same history
 (what a flush and `change_rows.write` compare), the same loaded values, modified in its session,
-and the same row once flushed. It reaches into SQLAlchemy's instance state (pinned): these fail
-when the library's own sets leave something else."""
+and the same row once flushed; `loaded_rows.add_built` leaves a session as `Session.add` does.
+Both reach into SQLAlchemy's instance state and session (pinned): these fail when the library's
+own sets and adds leave something else."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy import JSON
 from sqlalchemy import String
 from sqlalchemy import create_engine
+from sqlalchemy import event
 from sqlalchemy import inspect
 from sqlalchemy import select
 from sqlalchemy.orm import DeclarativeBase
@@ -21,8 +23,12 @@ from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import validates
 from sqlalchemy.orm.attributes import instance_state
 
+from engine.store.loaded_rows import _cascades
 from engine.store.loaded_rows import _plain_columns
+from engine.store.loaded_rows import add_built
+from engine.store.loaded_rows import built
 from engine.store.loaded_rows import set_columns
+from engine.store.records import AuditEventRecord
 from engine.store.records import DossierRecord
 from engine.store.records import UTCDateTime
 from engine.store.records import WorkItemRecord
@@ -109,3 +115,25 @@ def test_every_column_a_change_sets_takes_the_short_way(record):
     # The primary key and the version keep their history actively (the ORM's own rule): never set by a change.
     columns = {attribute.key for attribute in inspect(record).column_attrs} - {"id", "version"}
     assert _plain_columns(record) == columns
+
+
+def test_a_built_object_is_added_as_session_add_adds_it(session):
+    attached = []
+    event.listen(session, "after_attach", lambda _session, obj: attached.append(obj))
+    first, by_add, second = (built(_Row, {"id": n, "name": f"n{n}", "version": 1}) for n in (3, 4, 5))
+    add_built(session, first)
+    session.add(by_add)
+    add_built(session, second)
+    states = [instance_state(obj) for obj in (first, by_add, second)]
+    assert [state.insert_order for state in states] == [1, 2, 3]
+    assert [(state.pending, state.session_id, state._orphaned_outside_of_session) for state in states] == [
+        (True, session.hash_key, False)
+    ] * 3
+    assert set(session.new) == {first, by_add, second} and attached == [first, by_add, second]
+    session.commit()
+    assert session.scalars(select(_Row.name).where(_Row.id > 2).order_by(_Row.id)).all() == ["n3", "n4", "n5"]
+
+
+def test_a_step_takes_the_short_way_and_a_record_that_cascades_does_not():
+    assert not _cascades(WorkItemRecord)
+    assert _cascades(AuditEventRecord)  # its step: added through Session.add, which cascades to it
