@@ -10,7 +10,6 @@ the statement leaves out (a deferred one) loads when first used.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -94,10 +93,16 @@ def add_built(session: Session, obj) -> None:
     session._save_impl(state)
 
 
-@functools.cache
 def _cascades(record: type) -> bool:
-    mapper: Mapper[Any] = inspect(record)
-    return any(relationship.cascade.save_update for relationship in mapper.relationships)
+    cascades = _CASCADES.get(record)
+    if cascades is None:
+        mapper: Mapper[Any] = inspect(record)
+        cascades = _CASCADES[record] = any(relationship.cascade.save_update for relationship in mapper.relationships)
+    return cascades
+
+
+#: Whether a mapped class has a relationship that `Session.add` cascades to.
+_CASCADES: dict[type, bool] = {}
 
 
 def set_columns(obj, values: dict[str, Any]) -> None:
