@@ -1252,15 +1252,20 @@ def close_item(
     in working time; the officers' KPIs, and the rating of a rated dossier (`dossier_rated`, read
     with the dossier: the rating's change moves the dossier's version), count it in the same
     transaction."""
-    item.state, item.completed_at, item.completed_by = WorkItemState.COMPLETED.value, now, actor.username
-    if actor.on_behalf_of:  # else it stays as it was: a column set to its own value costs an event
-        item.on_behalf_of = actor.on_behalf_of
-    item.outcome = dict(data or {})
-    item.next_sla_at = None
-    item.working_minutes = max(0, calendar.between(item.created_at, now))
+    closed = {
+        "state": WorkItemState.COMPLETED.value,
+        "completed_at": now,
+        "completed_by": actor.username,
+        "outcome": dict(data or {}),
+        "next_sla_at": None,
+        "working_minutes": max(0, calendar.between(item.created_at, now)),
+    }
+    if actor.on_behalf_of:  # else it stays as it was
+        closed["on_behalf_of"] = actor.on_behalf_of
     if item.due_at is not None:
         verdict, margin = deadlines.classify(calendar, item.due_at, now)
-        item.classification, item.margin_minutes = verdict.value, margin
+        closed["classification"], closed["margin_minutes"] = verdict.value, margin
+    loaded_rows.set_columns(item, closed)
     officer_rollups.record_step_completed(s, item)
     if dossier_rated:
         satisfaction_rollups.record_step_completed(s, item)  # last: nothing may chain after it (its docstring)
