@@ -206,7 +206,13 @@ def officer_events(session: Session, scope: Scope, username: str, figure: str, l
         select(a.at, d.code, unit, w.name, a.actor, a.detail)
         .join(d, d.id == a.dossier_id)
         .outerjoin(w, and_(w.id == a.work_item_id))
-        .where(among(a.action, (action,)), a.at >= scope.start, a.at < scope.end, unit.in_(sorted(scope.units)))
+        .where(
+            among(a.action, (action,)),
+            statistics.IN_PERIOD_INDEX,
+            a.at >= scope.start,
+            a.at < scope.end,
+            unit.in_(sorted(scope.units)),
+        )
         .order_by(a.at, a.id)
     )
     if scope.procedure:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from contextlib import contextmanager
 from datetime import date
+from datetime import timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -18,6 +19,7 @@ from engine.services import dossiers
 from engine.services.runtime import Runtime
 from engine.store import dossier_queries
 from engine.store import migrate
+from engine.store import statistics
 from engine.store.base import Base
 from engine.store.database import Database
 from engine.store.database import make_engine
@@ -144,3 +146,53 @@ def _steps_filled_in_again(db: Database, clock) -> None:
         (received[0].id, "open", codes[received[0].id]),
         (received[1].id, "open", codes[received[1].id]),
     ]
+
+
+def test_period_index_holds_only_the_period_events_on_sqlite_and_all_below(sqlite_database, clock):
+    """Migration 0043 on a database with events: SQLite's ix_audit_event_at keeps only the actions
+    the reports read by period, and a report still finds a level fired before the migration;
+    going below it indexes every event again."""
+    db = sqlite_database
+    rt = Runtime(db=db, clock=clock, worker_id="test-worker")
+    add_units(rt)
+    five = deploy_fixture(rt, "five_steps")
+    dossier = dossiers.start_dossier(
+        rt, definition_id=five.id, unit_code="00070", applicant_name="Lê Văn Cường", actor=RECEPTION
+    )
+    migrate.downgrade(db.engine, "0042")
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO audit_event (dossier_id, at, action, actor, detail) "
+                "VALUES (:dossier, :at, 'sla_warning', 'system', '{}')"
+            ),
+            {"dossier": dossier.id, "at": clock.now().replace(tzinfo=None)},
+        )
+    every_event = _events(db)
+    assert every_event > 1  # the start's and the level's
+    assert _period_index_entries(db) == every_event
+
+    migrate.upgrade(db.engine)
+    assert _period_index_entries(db) == 1
+    scope = statistics.Scope(frozenset({"00070"}), clock.now() - timedelta(days=1), clock.now() + timedelta(days=1))
+    with db.read_session() as s:
+        assert [line.action for line in statistics.escalations(s, scope)] == ["sla_warning"]
+
+    migrate.downgrade(db.engine, "0042")
+    assert _period_index_entries(db) == every_event == _events(db)
+
+
+def _events(db: Database) -> int:
+    with db.engine.connect() as conn:
+        return conn.execute(text("SELECT COUNT(*) FROM audit_event")).scalar_one()
+
+
+def _period_index_entries(db: Database) -> int:
+    """The entries of ix_audit_event_at, read from the index alone (SQLite refuses INDEXED BY an
+    index the query cannot use: a partial one needs its condition among the query's terms)."""
+    with db.engine.connect() as conn:
+        condition = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'ix_audit_event_at'")).scalar_one()
+        where = condition.split(" WHERE ", 1)[1] if " WHERE " in condition else "at IS NOT NULL"
+        return conn.execute(
+            text(f"SELECT COUNT(*) FROM audit_event INDEXED BY ix_audit_event_at WHERE {where}")
+        ).scalar_one()

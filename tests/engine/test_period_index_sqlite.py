@@ -1,0 +1,64 @@
+"""On SQLite the reports that read audit events by period use ix_audit_event_at, which holds only
+their actions (migration 0043): SQLite uses a partial index only for a query that holds the
+index's condition word for word, so each report carries it (statistics.IN_PERIOD_INDEX)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import event
+
+from engine.store import kpi_queries
+from engine.store import statistics
+from engine.store.database import Database
+from engine.store.records import PERIOD_ACTIONS
+from engine.store.records import PERIOD_EVENTS
+from engine.store.statistics import Scope
+from tests.factories import RECEPTION
+
+
+def test_reports_by_period_read_the_period_index(sqlite_database, clock):
+    now = clock.now()
+    scope = Scope(frozenset({"00070"}), now - timedelta(days=30), now)
+    reads = (
+        lambda s: statistics.escalations(s, scope),
+        lambda s: kpi_queries.officer_events(s, scope, RECEPTION.username, "returns_caused"),
+    )
+    for read in reads:
+        plans = [_plan(sqlite_database, *captured) for captured in _statements_of(sqlite_database, read)]
+        assert any("USING INDEX ix_audit_event_at" in plan for plan in plans), plans
+
+
+def test_the_reports_term_is_the_index_condition():
+    """SQLite compares the lists item by item: the term's must be the index's, in its order."""
+    assert list(PERIOD_ACTIONS) == sorted(PERIOD_ACTIONS)  # `among` writes its values sorted
+    assert PERIOD_EVENTS == f"action IN {tuple(sorted(PERIOD_ACTIONS))!r}"
+
+
+def _statements_of(db: Database, read) -> list[tuple[str, tuple]]:
+    seen: list[tuple[str, tuple]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, tuple(parameters or ())))
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        with db.session() as s:
+            read(s)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    return seen
+
+
+def _plan(db: Database, statement: str, parameters: tuple) -> str:
+    """The statement's plan with the events' other index dropped for the while (an empty table's
+    plan is any index's: whether this one can serve is the question)."""
+    with db.engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            conn.exec_driver_sql("DROP INDEX ix_audit_event_dossier_id")
+            rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+        finally:
+            transaction.rollback()
+    return "\n".join(str(row[-1]) for row in rows)
