@@ -154,7 +154,8 @@ class DriverRead(DriverStatement):
     def first(self, connection: Connection, parameters: Mapping[str, Any]):
         """The first row (None when there is none), on `connection`'s own driver connection: run
         as a statement of its own (an autocommit lookup connection, or SQLite's autocommit)."""
-        row = self._run(connection, parameters, lambda cursor: self._converted_first(connection, cursor))
+        # A partial, not a lambda: the row is fetched without a Python call of its own.
+        row = self._run(connection, parameters, functools.partial(self._converted_first, connection))
         return None if row is None else self.row_type(*row)
 
     def rider(self, dialect: Dialect, parameters: Mapping[str, Any], heard: Callable[[Any], None]) -> Rider:

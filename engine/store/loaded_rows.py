@@ -59,7 +59,7 @@ class LoadedShape:
             return found
         obj: Any = _MANAGERS[self.record].new_instance()
         state = instance_state(obj)
-        state.dict.update(zip(self.keys, values, strict=True))
+        obj.__dict__.update(zip(self.keys, values, strict=True))  # the state's dict (a property's call less)
         # Attached as the ORM's loader attaches what it reads (sqlalchemy.orm.loading, SQLAlchemy
         # being pinned): loaded and unmodified, with its identity; the columns left out unloaded.
         state.key, state.identity_token = key, None
@@ -74,7 +74,7 @@ def built(record: type, values: dict[str, Any]):
     completion's new step): its INSERT writes what its dict holds either way. `values` must name
     columns only (the constructor's check of each name is not made here)."""
     obj: Any = manager_of_class(record).new_instance()
-    instance_state(obj).dict.update(values)
+    obj.__dict__.update(values)  # the state's dict, as in `loaded`
     return obj
 
 
@@ -114,7 +114,7 @@ def set_columns(obj, values: dict[str, Any]) -> None:
     history (no record has one) is set as an attribute. SQLAlchemy is pinned; tests/engine/
     test_set_columns.py checks the state against attribute sets."""
     state = instance_state(obj)
-    loaded, committed = state.dict, state.committed_state
+    loaded, committed = obj.__dict__, state.committed_state  # the state's dict
     plain = _PLAIN_COLUMNS.get(type(obj)) or _plain_columns(type(obj))
     last_known = state._last_known_values
     for key, value in values.items():

@@ -23,6 +23,8 @@ from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import validates
 from sqlalchemy.orm.attributes import instance_state
 
+from engine.services import dossiers
+from engine.store import change_rows
 from engine.store.loaded_rows import _cascades
 from engine.store.loaded_rows import _plain_columns
 from engine.store.loaded_rows import add_built
@@ -32,6 +34,9 @@ from engine.store.records import AuditEventRecord
 from engine.store.records import DossierRecord
 from engine.store.records import UTCDateTime
 from engine.store.records import WorkItemRecord
+from tests.factories import RECEPTION
+from tests.factories import add_units
+from tests.factories import deploy_fixture
 
 _AT = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
 _LATER = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
@@ -137,3 +142,28 @@ def test_a_built_object_is_added_as_session_add_adds_it(session):
 def test_a_step_takes_the_short_way_and_a_record_that_cascades_does_not():
     assert not _cascades(WorkItemRecord)
     assert _cascades(AuditEventRecord)  # its step: added through Session.add, which cascades to it
+
+
+def _moved_step(rt, dossier_id: int, write) -> tuple:
+    """A dossier's open step moved on in a savepoint whose rows `write` writes, as it stands then
+    and once the savepoint rolled back (which expires only what its transaction was told of)."""
+    with rt.db.session() as s:
+        step = s.scalars(select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier_id)).one()
+        savepoint = s.begin_nested()
+        step.priority, step.next_sla_at = 5, _LATER
+        write(s)
+        state = instance_state(step)
+        written = (dict(state.committed_state), state.modified, step in s.dirty, step.version, step.priority)
+        savepoint.rollback()
+        return written, {"priority", "version"} & state.unloaded
+
+
+def test_a_step_written_by_change_rows_is_left_as_the_flush_leaves_it(runtime):
+    add_units(runtime)
+    definition = deploy_fixture(runtime, "five_steps")
+    dossier_id = dossiers.start_dossier(
+        runtime, definition_id=definition.id, unit_code="00070", applicant_name="Nguyễn Văn A", actor=RECEPTION
+    ).id
+    by_flush = _moved_step(runtime, dossier_id, lambda s: s.flush())
+    assert by_flush == (({}, False, False, 2, 5), {"priority", "version"})  # a rollback expires what was written
+    assert _moved_step(runtime, dossier_id, change_rows.write) == by_flush
