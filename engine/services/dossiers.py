@@ -414,6 +414,10 @@ def _definition_for_unit(s: Session, definition_id: int, unit_code: str):
 
 #: Read once: the set built on every start cost a dozen Python calls (the enum's values).
 _CHANNELS = frozenset(c.value for c in Channel)
+# The values every step's change compares or writes, read once: an enum member's `.value` is two
+# Python calls (the property and its getter).
+_RUNNING = RunState.RUNNING.value
+_COMPLETED_STEP = WorkItemState.COMPLETED.value
 
 
 def _check_channel(channel: str) -> None:
@@ -710,7 +714,7 @@ def _step_to_keep(rt: Runtime, s: Session, dossier: DossierRecord) -> WorkItemRe
     """The dossier's one open step when this change created it and template code follows it
     (SQLite, where that code runs outside the write lock): its completion may run the code on
     the rows as committed (engine.services.kept_steps)."""
-    if not holds_database_lock(rt) or dossier.run_state != RunState.RUNNING.value:
+    if not holds_database_lock(rt) or dossier.run_state != _RUNNING:
         return None
     created = repositories.known_open_items(s, dossier.id)
     if created is None or len(created) != 1:
@@ -1200,7 +1204,7 @@ def open_item(
                 user=item.completed_by,
             )
         raise ConflictError("step '%(step)s' is already %(state)s", step=item.name, state=item.state)
-    if dossier.run_state != RunState.RUNNING.value:
+    if dossier.run_state != _RUNNING:
         raise _not_running(dossier)
     audit.seen_head(s, dossier.id, head)
     return item, dossier
@@ -1253,7 +1257,7 @@ def close_item(
     with the dossier: the rating's change moves the dossier's version), count it in the same
     transaction."""
     closed = {
-        "state": WorkItemState.COMPLETED.value,
+        "state": _COMPLETED_STEP,
         "completed_at": now,
         "completed_by": actor.username,
         "outcome": dict(data or {}),

@@ -33,6 +33,8 @@ from engine.store.records import WorkItemRecord
 MAX_SKIPS = 100
 #: Statuses during which the legal clock stops (the dossier waits for the citizen).
 CLOCK_PAUSING = frozenset({DossierStatus.SUPPLEMENT_REQUESTED.value, DossierStatus.FINANCIAL_OBLIGATION.value})
+# A new step's states, read once: an enum member's `.value` is two Python calls (the property and its getter).
+_CLAIMED_STEP, _OPEN_STEP = WorkItemState.CLAIMED.value, WorkItemState.OPEN.value
 
 
 def open_items(session: Session, dossier_id: int) -> list[WorkItemRecord]:
@@ -125,7 +127,7 @@ def _create_item(session, dossier, run, task: HumanTask, calendar, actor, now, h
         "applicant_name": dossier.applicant_name,
         "assignee": assignee,
         "owner": None,
-        "state": WorkItemState.CLAIMED.value if assignee else WorkItemState.OPEN.value,
+        "state": _CLAIMED_STEP if assignee else _OPEN_STEP,
         "priority": policy.priority,
         "form_key": policy.form or task.element_id,
         "budget_minutes": budget,
