@@ -30,6 +30,7 @@ from sqlalchemy import BigInteger
 from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import and_
+from sqlalchemy import bindparam
 from sqlalchemy import case
 from sqlalchemy import cast
 from sqlalchemy import func
@@ -715,10 +716,13 @@ def officer_steps(session: Session, scope: Scope, username: str, limit: int = 50
     return [(code, units[unit], *rest) for code, unit, *rest in rows]
 
 
-#: ix_audit_event_at's own condition (records.PERIOD_EVENTS) as a term of a report that reads events by
-#: period: SQLite uses a partial index only for a query holding its condition word for word (it
-#: proves no IN list from another), PostgreSQL proves it from the report's own actions anyway.
-IN_PERIOD_INDEX = among(AuditEventRecord.action, PERIOD_ACTIONS)
+#: ix_audit_event_at's condition on SQLite (records.PERIOD_EVENTS_SQLITE) as a term of a report that
+#: reads events by period, its values written into the statement: SQLite uses a partial index only
+#: for a query holding its condition word for word; PostgreSQL proves its own from the report's
+#: actions anyway.
+IN_PERIOD_INDEX = or_(
+    *(AuditEventRecord.action == bindparam(None, action, literal_execute=True) for action in PERIOD_ACTIONS)
+)
 
 
 def escalations(session: Session, scope: Scope, limit: int = 1000, code: str | None = None) -> list[EscalationLine]:

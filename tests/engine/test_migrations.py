@@ -149,9 +149,9 @@ def _steps_filled_in_again(db: Database, clock) -> None:
 
 
 def test_period_index_holds_only_the_period_events_on_sqlite_and_all_below(sqlite_database, clock):
-    """Migration 0043 on a database with events: SQLite's ix_audit_event_at keeps only the actions
-    the reports read by period, and a report still finds a level fired before the migration;
-    going below it indexes every event again."""
+    """Migrations 0043 and 0044 on a database with events: SQLite's ix_audit_event_at keeps only
+    the actions the reports read by period, and a report still finds a level fired before the
+    migration; going below 0043 indexes every event again, below 0044 keeps 0043's list."""
     db = sqlite_database
     rt = Runtime(db=db, clock=clock, worker_id="test-worker")
     add_units(rt)
@@ -178,6 +178,8 @@ def test_period_index_holds_only_the_period_events_on_sqlite_and_all_below(sqlit
     with db.read_session() as s:
         assert [line.action for line in statistics.escalations(s, scope)] == ["sla_warning"]
 
+    migrate.downgrade(db.engine, "0043")
+    assert _period_index_entries(db) == 1
     migrate.downgrade(db.engine, "0042")
     assert _period_index_entries(db) == every_event == _events(db)
 
