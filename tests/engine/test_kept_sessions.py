@@ -56,7 +56,19 @@ def test_a_thread_keeps_its_session_and_connection_and_each_change_commits(notes
         s.connection().execute(_NOTES.insert().values(id=2, body="hai"))
     assert _bodies(notes) == ["một", "hai"]  # each committed, seen from another connection
     bind = first.get_bind()
-    assert isinstance(bind, Connection) and not bind.closed  # closing the session does not close its connection
+    assert isinstance(bind, Connection) and not bind.closed
+    assert notes.engine.pool.checkedout() == 0  # out of the pool: a thread's for its life, not a pool slot
+
+
+def test_a_kept_connection_has_every_writers_pragma(notes):
+    with notes.session() as s:
+        driver = _driver(s)
+        assert driver.execute("PRAGMA foreign_keys").fetchone() == (1,)
+        assert driver.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL
+        assert driver.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert (
+            driver.in_transaction
+        )  # the change's BEGIN IMMEDIATE  # closing the session does not close its connection
 
 
 def test_a_change_that_raises_leaves_nothing_and_releases_the_write_lock(notes):
