@@ -84,7 +84,7 @@ def add_built(session: Session, obj) -> None:
     (a step's) skips the cascade's walk, which visits every one of the mapper's thirty-odd
     properties to find none (about forty calls a new step); any other, or a session inside a flush
     event (whose warning `add` gives), goes through `add`. SQLAlchemy is pinned;
-    tests/engine/test_set_columns.py checks the session against `add`'s."""
+    tests/engine/test_orm_shortcuts.py checks the session against `add`'s."""
     if session._warn_on_events or _cascades(type(obj)):
         session.add(obj)
         return
@@ -112,7 +112,7 @@ def set_columns(obj, values: dict[str, Any]) -> None:
     is four (the instrumented attribute, its implementation, its listeners' check and the state's
     modified event): a completion sets about fifteen. A column with set listeners or active
     history (no record has one) is set as an attribute. SQLAlchemy is pinned; tests/engine/
-    test_set_columns.py checks the state against attribute sets."""
+    test_orm_shortcuts.py checks the state against attribute sets."""
     state = instance_state(obj)
     loaded, committed = obj.__dict__, state.committed_state  # the state's dict
     plain = _PLAIN_COLUMNS.get(type(obj)) or _plain_columns(type(obj))
