@@ -16,6 +16,8 @@ from engine.domain.model import DelegationState
 
 #: Roles that may act across their unit's work items (reassign, act for others).
 SUPERVISING_ROLES = frozenset({"lanh_dao", "leader", "supervisor", "admin", "administrator"})
+#: A delegated step's state, read once: an enum member's `.value` is two Python calls.
+_PENDING = DelegationState.PENDING.value
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ class StepHolding:
 
     @property
     def delegated(self) -> bool:
-        return self.delegation_state == DelegationState.PENDING.value
+        return self.delegation_state == _PENDING
 
 
 def refusal_to_work(actor: Actor, *, unit_code: str, role: str | None, assignee: str | None) -> Reason | None:

@@ -414,6 +414,10 @@ def _definition_for_unit(s: Session, definition_id: int, unit_code: str):
 
 #: Read once: the set built on every start cost a dozen Python calls (the enum's values).
 _CHANNELS = frozenset(c.value for c in Channel)
+# The values every step's change compares or writes, read once: an enum member's `.value` is two
+# Python calls (the property and its getter).
+_RUNNING = RunState.RUNNING.value
+_COMPLETED_STEP = WorkItemState.COMPLETED.value
 
 
 def _check_channel(channel: str) -> None:
@@ -710,7 +714,7 @@ def _step_to_keep(rt: Runtime, s: Session, dossier: DossierRecord) -> WorkItemRe
     """The dossier's one open step when this change created it and template code follows it
     (SQLite, where that code runs outside the write lock): its completion may run the code on
     the rows as committed (engine.services.kept_steps)."""
-    if not holds_database_lock(rt) or dossier.run_state != RunState.RUNNING.value:
+    if not holds_database_lock(rt) or dossier.run_state != _RUNNING:
         return None
     created = repositories.known_open_items(s, dossier.id)
     if created is None or len(created) != 1:
@@ -1200,7 +1204,7 @@ def open_item(
                 user=item.completed_by,
             )
         raise ConflictError("step '%(step)s' is already %(state)s", step=item.name, state=item.state)
-    if dossier.run_state != RunState.RUNNING.value:
+    if dossier.run_state != _RUNNING:
         raise _not_running(dossier)
     audit.seen_head(s, dossier.id, head)
     return item, dossier
@@ -1252,15 +1256,20 @@ def close_item(
     in working time; the officers' KPIs, and the rating of a rated dossier (`dossier_rated`, read
     with the dossier: the rating's change moves the dossier's version), count it in the same
     transaction."""
-    item.state, item.completed_at, item.completed_by = WorkItemState.COMPLETED.value, now, actor.username
-    if actor.on_behalf_of:  # else it stays as it was: a column set to its own value costs an event
-        item.on_behalf_of = actor.on_behalf_of
-    item.outcome = dict(data or {})
-    item.next_sla_at = None
-    item.working_minutes = max(0, calendar.between(item.created_at, now))
+    closed = {
+        "state": _COMPLETED_STEP,
+        "completed_at": now,
+        "completed_by": actor.username,
+        "outcome": dict(data or {}),
+        "next_sla_at": None,
+        "working_minutes": max(0, calendar.between(item.created_at, now)),
+    }
+    if actor.on_behalf_of:  # else it stays as it was
+        closed["on_behalf_of"] = actor.on_behalf_of
     if item.due_at is not None:
         verdict, margin = deadlines.classify(calendar, item.due_at, now)
-        item.classification, item.margin_minutes = verdict.value, margin
+        closed["classification"], closed["margin_minutes"] = verdict.value, margin
+    loaded_rows.set_columns(item, closed)
     officer_rollups.record_step_completed(s, item)
     if dossier_rated:
         satisfaction_rollups.record_step_completed(s, item)  # last: nothing may chain after it (its docstring)

@@ -33,6 +33,8 @@ from engine.store.records import WorkItemRecord
 MAX_SKIPS = 100
 #: Statuses during which the legal clock stops (the dossier waits for the citizen).
 CLOCK_PAUSING = frozenset({DossierStatus.SUPPLEMENT_REQUESTED.value, DossierStatus.FINANCIAL_OBLIGATION.value})
+# A new step's states, read once: an enum member's `.value` is two Python calls (the property and its getter).
+_CLAIMED_STEP, _OPEN_STEP = WorkItemState.CLAIMED.value, WorkItemState.OPEN.value
 
 
 def open_items(session: Session, dossier_id: int) -> list[WorkItemRecord]:
@@ -113,42 +115,45 @@ def _create_item(session, dossier, run, task: HumanTask, calendar, actor, now, h
     budget = _minutes(overrides.get("budgets", {}).get(task.element_id) or policy.budget)
     role = policy.role or task.lane
     assignee = overrides.get("roles", {}).get(role) or policy.assignee
-    item = loaded_rows.built(
-        WorkItemRecord,
-        {
-            "dossier_id": dossier.id,
-            "task_id": task.task_id,
-            "element_id": task.element_id,
-            "name": task.name,
-            "role": role,
-            "unit_code": dossier.unit_code,
-            "dossier_code": dossier.code,
-            "applicant_name": dossier.applicant_name,
-            "assignee": assignee,
-            "owner": None,
-            "state": WorkItemState.CLAIMED.value if assignee else WorkItemState.OPEN.value,
-            "priority": policy.priority,
-            "form_key": policy.form or task.element_id,
-            "budget_minutes": budget,
-            "budget_group": policy.budget_group,
-            "created_at": now,
-            "escalation_level": 0,
-        },
-    )
+    dossier_id = dossier.id
+    values = {
+        "dossier_id": dossier_id,
+        "task_id": task.task_id,
+        "element_id": task.element_id,
+        "name": task.name,
+        "role": role,
+        "unit_code": dossier.unit_code,
+        "dossier_code": dossier.code,
+        "applicant_name": dossier.applicant_name,
+        "assignee": assignee,
+        "owner": None,
+        "state": _CLAIMED_STEP if assignee else _OPEN_STEP,
+        "priority": policy.priority,
+        "form_key": policy.form or task.element_id,
+        "budget_minutes": budget,
+        "budget_group": policy.budget_group,
+        "created_at": now,
+        "escalation_level": 0,
+    }
     if policy.clock_start != "claimed" or assignee:
-        _set_deadlines(session, item, run, calendar, start=now, policy=policy)
-    session.add(item)
+        # In the new row's values: a new step has no history to keep (its INSERT writes them).
+        values.update(
+            _deadlines(session, dossier_id, policy.budget_group, budget, run.bundle, calendar, start=now, policy=policy)
+        )
+    item = loaded_rows.built(WorkItemRecord, values)
+    loaded_rows.add_built(session, item)
+    due_at = values.get("due_at")
     audit.record(
         session,
         at=now,
         action="handover",
         actor=actor,
-        dossier_id=dossier.id,
+        dossier_id=dossier_id,
         work_item=item,
         element_id=task.element_id,
         giver=handed_over_by or actor.username,
-        receiver=item.assignee or item.role,
-        due_at=item.due_at.isoformat() if item.due_at else None,
+        receiver=assignee or role,
+        due_at=due_at.isoformat() if due_at else None,
     )
     return item
 
@@ -156,28 +161,48 @@ def _create_item(session, dossier, run, task: HumanTask, calendar, actor, now, h
 def set_deadlines_on_claim(session, item: WorkItemRecord, run_bundle, calendar, now) -> None:
     policy = run_bundle.step(item.element_id)
     if policy is not None and policy.clock_start == "claimed" and item.due_at is None:
-        _set_deadlines(session, item, None, calendar, start=now, policy=policy, bundle=run_bundle)
+        found = _deadlines(
+            session,
+            item.dossier_id,
+            item.budget_group,
+            item.budget_minutes,
+            run_bundle,
+            calendar,
+            start=now,
+            policy=policy,
+        )
+        if found:
+            loaded_rows.set_columns(item, found)
 
 
-def _set_deadlines(session, item, run, calendar, *, start, policy: StepPolicy, bundle=None) -> None:
-    bundle = bundle or run.bundle
+def _deadlines(
+    session,
+    dossier_id: int,
+    budget_group: str | None,
+    budget: int | None,
+    bundle,
+    calendar,
+    *,
+    start,
+    policy: StepPolicy,
+) -> dict[str, datetime | None]:
+    """A step's due_at, warn_at and next_sla_at from its own budget or its group's; none without a
+    budget (or with 0h: a step that waits for the citizen)."""
     group = bundle.policy.budget_groups.get(policy.budget_group) if policy.budget_group else None
     if group is not None:
-        start = _group_start(session, item, start)
+        start = _group_start(session, dossier_id, budget_group, start)
         budget = _minutes(group.budget)
-    else:
-        budget = item.budget_minutes
     if not budget:
-        return  # no budget (or 0h: a step that waits for the citizen) has no deadline
-    item.due_at = deadlines.step_due(calendar, start, budget)
-    item.warn_at = deadlines.warn_time(calendar, start, budget, policy.warn_at or bundle.policy.warn_at)
-    item.next_sla_at = item.warn_at if item.warn_at and item.warn_at < item.due_at else item.due_at
+        return {}
+    due_at = deadlines.step_due(calendar, start, budget)
+    warn_at = deadlines.warn_time(calendar, start, budget, policy.warn_at or bundle.policy.warn_at)
+    return {"due_at": due_at, "warn_at": warn_at, "next_sla_at": warn_at if warn_at and warn_at < due_at else due_at}
 
 
-def _group_start(session, item, default):
+def _group_start(session, dossier_id: int, budget_group: str | None, default):
     """A shared budget counts from when the group's first step was created in this dossier."""
     with session.no_autoflush:
-        return repositories.budget_group_started_at(session, item.dossier_id, item.budget_group) or default
+        return repositories.budget_group_started_at(session, dossier_id, budget_group) or default
 
 
 def _withdraw(session, item: WorkItemRecord, actor: Actor, now) -> None:
@@ -196,13 +221,13 @@ def _withdraw(session, item: WorkItemRecord, actor: Actor, now) -> None:
 
 
 def _update_dossier(session, dossier: DossierRecord, run: Run, now, calendar, ready: list[HumanTask]) -> None:
-    dossier.state = run.dump()
-    # Columns are set only to another value (each set is an attribute event; the row's UPDATE
-    # names only the columns whose value changed either way).
+    moved = {"state": run.dump(), "updated_at": now}
+    # Columns are set only to another value (the row's UPDATE names only the columns whose value
+    # changed either way).
     next_timer_at = run.next_timer_at()
     if next_timer_at != dossier.next_timer_at:
-        dossier.next_timer_at = next_timer_at
-    dossier.updated_at = now
+        moved["next_timer_at"] = next_timer_at
+    loaded_rows.set_columns(dossier, moved)
     status = _status_from_workflow(run, ready)
     if status is None:  # the workflow says nothing: the status stays, unless only the fee wait set it
         status = (
@@ -216,10 +241,11 @@ def _update_dossier(session, dossier: DossierRecord, run: Run, now, calendar, re
     new_status = _held_for_fees(dossier, status, completed)
     _follow_clock_pause(session, dossier, run, ready, new_status, now, calendar)
     old_status = dossier.status
-    if new_status != old_status:
-        dossier.status = new_status
+    followed = {} if new_status == old_status else {"status": new_status}
     if dossier.appointment_at is not None:
-        dossier.apology_check_at = now  # the change may change the forecast: the SLA sweep looks again
+        followed["apology_check_at"] = now  # the change may change the forecast: the SLA sweep looks again
+    if followed:
+        loaded_rows.set_columns(dossier, followed)
     if completed and dossier.run_state == RunState.RUNNING.value:
         dossier.run_state = RunState.COMPLETED.value
         dossier.completed_at, dossier.apology_check_at = now, None

@@ -54,7 +54,7 @@ def note_approval(
     decision = (data or {}).get(decisions.DECISION_KEY)
     if not isinstance(decision, str) or decision not in APPROVALS:
         return None
-    if signing.settings_path(session.get_bind().url.render_as_string(hide_password=False)) is None:
+    if signing.settings_path(session.get_bind().engine.url.render_as_string(hide_password=False)) is None:
         return None  # this deployment signs no results (docs/signing.md)
     row = citizen_records.signing_of(session, dossier.id)
     if row is None:

@@ -31,6 +31,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.base import NO_VALUE
+from sqlalchemy.orm.state import InstanceState
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from engine.domain.errors import LostRace
@@ -284,7 +285,7 @@ def _changed_columns(obj) -> tuple[str, ...]:
     apology check and its next timer). A dict or list is always written: it may have been changed
     in place and set again."""
     state = instance_state(obj)
-    before, now = state.committed_state, state.dict
+    before, now = state.committed_state, obj.__dict__  # the state's dict (a property's call less)
     return tuple(
         sorted(
             [
@@ -476,16 +477,27 @@ def _mark_written(session: Session, written: Sequence[tuple[object, dict]]) -> N
     (the new ones with their ids), no history left for a flush to write, and expired again if
     the transaction rolls back. `_register_persistent` is the flush's own step (SQLAlchemy is
     pinned); the public way round, expunging each object and adding it back detached, cost a
-    third of this module's time in the session's cascades."""
-    states = set()
+    third of this module's time in the session's cascades. A row updated keeps its identity:
+    of that step it needs only what it does to every object, its history committed and the
+    transaction told (a rollback expires it), without its identity key worked out again."""
+    new: set[InstanceState] = set()
+    updated: dict[InstanceState, dict] = {}  # each state with its dict
     for obj, values in written:
-        state = instance_state(obj)
-        state.dict.update(values)  # without history: the rows already hold them
-        states.add(state)
-    session._register_persistent(states)
+        state, loaded = instance_state(obj), obj.__dict__
+        loaded.update(values)  # without history: the rows already hold them
+        if state.key is None:
+            new.add(state)
+        else:
+            state._orphaned_outside_of_session = False
+            updated[state] = loaded
+    if new:
+        session._register_persistent(new)
+    if updated:
+        InstanceState._commit_all_states(updated.items(), session.identity_map)
+        session._register_altered(updated)
     for obj, values in written:
         if "id" in values:  # a new row: a default it was not given loads from it when asked
-            unset = [key for key in _DEFAULTED[type(obj)] if key not in instance_state(obj).dict]  # server or computed
+            unset = [key for key in _DEFAULTED[type(obj)] if key not in obj.__dict__]  # server or computed
             if unset:
                 session.expire(obj, unset)
 

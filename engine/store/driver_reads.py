@@ -154,7 +154,8 @@ class DriverRead(DriverStatement):
     def first(self, connection: Connection, parameters: Mapping[str, Any]):
         """The first row (None when there is none), on `connection`'s own driver connection: run
         as a statement of its own (an autocommit lookup connection, or SQLite's autocommit)."""
-        row = self._run(connection, parameters, lambda cursor: self._converted_first(connection, cursor))
+        # A partial, not a lambda: the row is fetched without a Python call of its own.
+        row = self._run(connection, parameters, functools.partial(self._converted_first, connection))
         return None if row is None else self.row_type(*row)
 
     def rider(self, dialect: Dialect, parameters: Mapping[str, Any], heard: Callable[[Any], None]) -> Rider:
@@ -178,8 +179,11 @@ def _on_driver_cursor(
     in one network wait, and its last one, when its BEGIN went so, with its COMMIT
     (engine.store.deferred_begin.committed then says so); any other runs in its transaction as
     usual."""
-    # The driver's own cursor method: the pool's proxy wraps it in a Python call of its own.
-    driver: Any = connection.connection.dbapi_connection
+    # The driver's own cursor method: the pool's proxy wraps it in a Python call of its own. The
+    # proxy as the `connection` property gives it, without the property's call while the
+    # connection holds one (without one, the property revalidates it or raises, as before).
+    proxy = connection._dbapi_connection
+    driver: Any = (proxy if proxy is not None else connection.connection).dbapi_connection
     cursor = driver.cursor()
     # The engine's listeners, unless some were set on this connection itself: the connection's
     # own dispatch joins the two, three Python calls for each check of an event (eight a change).

@@ -11,6 +11,8 @@ statement with RETURNING must say its columns (`.columns()`) for their values to
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
@@ -24,12 +26,16 @@ def _nothing(_cursor) -> None:
     return None
 
 
+#: The cursor's rowcount, read in C: a lambda was a Python call more on every write.
+_rowcount = operator.attrgetter("rowcount")
+
+
 class DriverWrite(DriverStatement):
     """An INSERT, UPDATE, DELETE or upsert run in the caller's transaction."""
 
     def run(self, connection: Connection, parameters: Mapping[str, Any]) -> int:
         """The number of rows it wrote (the driver's rowcount)."""
-        return self._run(connection, parameters, lambda cursor: cursor.rowcount)
+        return self._run(connection, parameters, _rowcount)
 
     def run_many(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """The statement once per row, as one executemany (SQLite reuses its prepared statement)."""
@@ -44,10 +50,10 @@ class DriverWrite(DriverStatement):
 
     def returned(self, connection: Connection, parameters: Mapping[str, Any]) -> tuple | None:
         """The first row its RETURNING gave (converted by its columns' types), None when none."""
-        return self._run(connection, parameters, lambda cursor: self._converted_first(connection, cursor))
+        return self._run(connection, parameters, functools.partial(self._converted_first, connection))
 
     def returned_committed(self, connection: Connection, parameters: Mapping[str, Any]) -> tuple | None:
         """As `returned`, for a transaction of this one statement: on PostgreSQL, as its first, it
         goes with the BEGIN and the COMMIT in one network wait (engine.store.deferred_begin.
         committed says whether it did); elsewhere the transaction is committed as usual."""
-        return self._run(connection, parameters, lambda cursor: self._converted_first(connection, cursor), True)
+        return self._run(connection, parameters, functools.partial(self._converted_first, connection), True)

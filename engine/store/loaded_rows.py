@@ -18,6 +18,7 @@ from sqlalchemy import inspect
 from sqlalchemy.orm import Mapper
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state
+from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.orm.instrumentation import manager_of_class
 
 _MANAGERS: dict[type, Any] = {}
@@ -58,7 +59,7 @@ class LoadedShape:
             return found
         obj: Any = _MANAGERS[self.record].new_instance()
         state = instance_state(obj)
-        state.dict.update(zip(self.keys, values, strict=True))
+        obj.__dict__.update(zip(self.keys, values, strict=True))  # the state's dict (a property's call less)
         # Attached as the ORM's loader attaches what it reads (sqlalchemy.orm.loading, SQLAlchemy
         # being pinned): loaded and unmodified, with its identity; the columns left out unloaded.
         state.key, state.identity_token = key, None
@@ -73,5 +74,74 @@ def built(record: type, values: dict[str, Any]):
     completion's new step): its INSERT writes what its dict holds either way. `values` must name
     columns only (the constructor's check of each name is not made here)."""
     obj: Any = manager_of_class(record).new_instance()
-    instance_state(obj).dict.update(values)
+    obj.__dict__.update(values)  # the state's dict, as in `loaded`
     return obj
+
+
+def add_built(session: Session, obj) -> None:
+    """`session.add(obj)` for an object `built` here: pending in the session, numbered in the order
+    it was added, its session's attach events heard. A record whose relationships cascade nothing
+    (a step's) skips the cascade's walk, which visits every one of the mapper's thirty-odd
+    properties to find none (about forty calls a new step); any other, or a session inside a flush
+    event (whose warning `add` gives), goes through `add`. SQLAlchemy is pinned;
+    tests/engine/test_orm_shortcuts.py checks the session against `add`'s."""
+    if session._warn_on_events or _cascades(type(obj)):
+        session.add(obj)
+        return
+    state = instance_state(obj)
+    state._orphaned_outside_of_session = False  # add's own first step, then its save of a new object
+    session._save_impl(state)
+
+
+def _cascades(record: type) -> bool:
+    cascades = _CASCADES.get(record)
+    if cascades is None:
+        mapper: Mapper[Any] = inspect(record)
+        cascades = _CASCADES[record] = any(relationship.cascade.save_update for relationship in mapper.relationships)
+    return cascades
+
+
+#: Whether a mapped class has a relationship that `Session.add` cascades to.
+_CASCADES: dict[type, bool] = {}
+
+
+def set_columns(obj, values: dict[str, Any]) -> None:
+    """Set these columns of a mapped object as attribute sets would leave it: each column's value
+    before its first set kept as its history (what a flush or `change_rows.write` compares), the
+    object marked modified in its session. One Python call for them all, where each attribute set
+    is four (the instrumented attribute, its implementation, its listeners' check and the state's
+    modified event): a completion sets about fifteen. A column with set listeners or active
+    history (no record has one) is set as an attribute. SQLAlchemy is pinned; tests/engine/
+    test_orm_shortcuts.py checks the state against attribute sets."""
+    state = instance_state(obj)
+    loaded, committed = obj.__dict__, state.committed_state  # the state's dict
+    plain = _PLAIN_COLUMNS.get(type(obj)) or _plain_columns(type(obj))
+    last_known = state._last_known_values
+    for key, value in values.items():
+        if key not in plain:
+            setattr(obj, key, value)
+            continue
+        if key not in committed:
+            committed[key] = loaded.get(key, NO_VALUE)
+        if last_known is not None and key in last_known:
+            last_known[key] = NO_VALUE
+        loaded[key] = value
+    state._modified_event(loaded, None, NO_VALUE)  # no attribute: only the object marked modified
+
+
+#: A mapped class's column keys whose attribute sets do nothing beyond `set_columns`' own steps.
+_PLAIN_COLUMNS: dict[type, frozenset[str]] = {}
+
+
+def _plain_columns(record: type) -> frozenset[str]:
+    manager: Any = manager_of_class(record)
+    mapper: Mapper[Any] = inspect(record)
+    plain = frozenset(
+        attribute.key
+        for attribute in mapper.column_attrs
+        if (impl := manager[attribute.key].impl).send_modified_events
+        and not impl.dispatch._active_history
+        and not impl.dispatch.set
+    )
+    _PLAIN_COLUMNS[record] = plain
+    return plain

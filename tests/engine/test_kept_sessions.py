@@ -1,0 +1,157 @@
+"""On SQLite a thread keeps its change session and its writer connection from one change to the
+next (engine.store.database.KeptChangeSessions): each change still begins, commits or rolls back
+and releases the write lock; threads, changes inside changes and forked processes never share one;
+PostgreSQL's changes take a fresh session from the pool, as before."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+
+import pytest
+from sqlalchemy import Column
+from sqlalchemy import Integer
+from sqlalchemy import MetaData
+from sqlalchemy import String
+from sqlalchemy import Table
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from engine.store.database import Connection
+from engine.store.records import UnitRecord
+from tests.factories import scratch_tables
+
+_METADATA = MetaData()
+_NOTES = Table("kept_session_note", _METADATA, Column("id", Integer, primary_key=True), Column("body", String(40)))
+
+
+@pytest.fixture
+def notes(sqlite_database):
+    with scratch_tables(_METADATA, sqlite_database) as db:
+        yield db
+
+
+def _driver(session) -> sqlite3.Connection:
+    return session.connection().connection.dbapi_connection  # (a detached connection has no driver_connection)
+
+
+def _bodies(db) -> list[str]:
+    with db.read_session() as s:
+        return list(s.execute(select(_NOTES.c.body).order_by(_NOTES.c.id)).scalars())
+
+
+def _file_of(db) -> str:
+    return db.engine.url.database
+
+
+def test_a_thread_keeps_its_session_and_connection_and_each_change_commits(notes):
+    with notes.session() as s:
+        first, driver = s, _driver(s)
+        s.connection().execute(_NOTES.insert().values(id=1, body="một"))
+        s.info["left"] = "by the first change"
+    with notes.session() as s:
+        assert s is first and _driver(s) is driver  # the library left both usable after close
+        assert "left" not in s.info  # nothing of the last change's bookkeeping
+        s.connection().execute(_NOTES.insert().values(id=2, body="hai"))
+    assert _bodies(notes) == ["một", "hai"]  # each committed, seen from another connection
+    bind = first.get_bind()
+    assert isinstance(bind, Connection) and not bind.closed
+    assert notes.engine.pool.checkedout() == 0  # out of the pool: a thread's for its life, not a pool slot
+
+
+def test_a_kept_connection_has_every_writers_pragma(notes):
+    with notes.session() as s:
+        driver = _driver(s)
+        assert driver.execute("PRAGMA foreign_keys").fetchone() == (1,)
+        assert driver.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL
+        assert driver.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert (
+            driver.in_transaction
+        )  # the change's BEGIN IMMEDIATE  # closing the session does not close its connection
+
+
+def test_a_change_that_raises_leaves_nothing_and_releases_the_write_lock(notes):
+    with pytest.raises(RuntimeError), notes.session() as s:
+        s.connection().execute(_NOTES.insert().values(id=1, body="lost"))
+        raise RuntimeError("the change fails after its write")
+    other = sqlite3.connect(_file_of(notes), timeout=0)  # a second writer that would not wait
+    try:
+        other.execute("BEGIN IMMEDIATE")  # the lock is free at once
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    assert _bodies(notes) == []
+    with notes.session() as s:  # the thread's next change works on the kept session
+        s.connection().execute(_NOTES.insert().values(id=1, body="kept"))
+    assert _bodies(notes) == ["kept"]
+
+
+def test_a_change_whose_flush_fails_rolls_back_and_the_next_one_starts_clean(notes):
+    with notes.session() as s:
+        s.add(UnitRecord(code="01", name="Hà Nội", kind="province", parent_code=None, agency_code="01"))
+    with pytest.raises(IntegrityError), notes.session() as s:
+        s.connection().execute(_NOTES.insert().values(id=1, body="lost"))
+        s.add(UnitRecord(code="01", name="trùng", kind="province", parent_code=None, agency_code="01"))
+    with notes.session() as s:
+        assert not s.new and not s.identity_map  # nothing of the failed change
+        assert s.get(UnitRecord, "01").name == "Hà Nội"
+    assert _bodies(notes) == []
+
+
+def test_two_threads_never_share_a_session_or_a_connection(notes):
+    both_inside = threading.Barrier(2, timeout=30)
+    seen: dict[str, tuple] = {}
+
+    def change(name: str) -> None:
+        with notes.session() as s:
+            seen[name] = (s, s.get_bind())
+            both_inside.wait()  # neither has begun its transaction: no write lock held yet
+
+    threads = [threading.Thread(target=change, args=(name,)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    (session_a, connection_a), (session_b, connection_b) = seen["a"], seen["b"]
+    assert session_a is not session_b and connection_a is not connection_b
+
+
+def test_a_change_inside_a_change_gets_a_session_of_its_own(notes):
+    with notes.session() as outer:
+        with notes.session() as inner:
+            assert inner is not outer
+            inner.connection().execute(_NOTES.insert().values(id=1, body="inner"))
+        outer.connection().execute(_NOTES.insert().values(id=2, body="outer"))
+    assert _bodies(notes) == ["inner", "outer"]
+    with notes.session() as again:
+        assert again is outer  # the thread's kept one, free again
+
+
+def test_a_forked_process_does_not_use_its_parents_connection(notes, monkeypatch):
+    with notes.session() as s:
+        parent, parents_driver = s, _driver(s)
+    real_pid = os.getpid()
+    monkeypatch.setattr(os, "getpid", lambda: real_pid + 1)  # as in a child after fork
+    with notes.session() as s:
+        assert s is not parent and _driver(s) is not parents_driver
+        s.connection().execute(_NOTES.insert().values(id=1, body="child"))
+    parents_driver.execute("SELECT 1")  # left open: the child never closes its parent's
+    assert _bodies(notes) == ["child"]
+
+
+def test_dispose_closes_the_threads_kept_connection(sqlite_database):
+    with sqlite_database.session() as s:
+        driver = _driver(s)
+    sqlite_database.dispose()
+    with pytest.raises(sqlite3.ProgrammingError):
+        driver.execute("SELECT 1")
+
+
+def test_postgresql_changes_take_a_fresh_session_from_the_pool(postgres_runtime):
+    db = postgres_runtime.db
+    assert db.kept_sessions is None
+    with db.session() as first:
+        first.connection()
+    with db.session() as second:
+        assert second is not first
