@@ -127,12 +127,23 @@ def _ping_if_idle_long(dbapi_connection, record, _proxy) -> None:
         raise DisconnectionError(f"idle connection found dead: {exc}") from exc
 
 
+#: The WAL's size, in 4 KB pages, at which a commit copies it back into the database file (SQLite's
+#: default is 1,000). Each such checkpoint waits for two fsyncs and copies the latest version of
+#: every page the WAL holds: at 1,000 pages a completion (about 16 pages) paid a checkpoint every
+#: ~60 commits, 0.15–0.19 ms of waiting per completion (wall clock less CPU) against 0.07 at 4,000,
+#: where hot pages (the step's indexes, the chain head, the KPI rows) are copied once for four
+#: times as many commits. The WAL then stays under about 16 MB; a reader holding a snapshot
+#: delays a checkpoint whatever the threshold.
+WAL_CHECKPOINT_PAGES = 4000
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see make_engine)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
     cursor.close()
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import Table
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from engine.store.database import WAL_CHECKPOINT_PAGES
 from engine.store.database import Connection
 from engine.store.records import UnitRecord
 from tests.factories import scratch_tables
@@ -66,9 +67,8 @@ def test_a_kept_connection_has_every_writers_pragma(notes):
         assert driver.execute("PRAGMA foreign_keys").fetchone() == (1,)
         assert driver.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL
         assert driver.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        assert (
-            driver.in_transaction
-        )  # the change's BEGIN IMMEDIATE  # closing the session does not close its connection
+        assert driver.execute("PRAGMA wal_autocheckpoint").fetchone() == (WAL_CHECKPOINT_PAGES,)
+        assert driver.in_transaction  # the change's BEGIN IMMEDIATE
 
 
 def test_a_change_that_raises_leaves_nothing_and_releases_the_write_lock(notes):
