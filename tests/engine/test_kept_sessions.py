@@ -1,7 +1,8 @@
-"""On SQLite a thread keeps its change session and its writer connection from one change to the
-next (engine.store.database.KeptChangeSessions): each change still begins, commits or rolls back
-and releases the write lock; threads, changes inside changes and forked processes never share one;
-PostgreSQL's changes take a fresh session from the pool, as before."""
+"""On SQLite a change session and its writer connection are kept from one change to the next
+(engine.store.database.KeptChangeSessions): each change still begins, commits or rolls back and
+releases the write lock; two changes at once, a change inside a change and a forked process never
+share one; a thread started per request (Flask's development server) takes the one the last
+request's thread left; PostgreSQL's changes take a fresh session from the pool, as before."""
 
 from __future__ import annotations
 
@@ -117,6 +118,23 @@ def test_two_threads_never_share_a_session_or_a_connection(notes):
     assert session_a is not session_b and connection_a is not connection_b
 
 
+def test_a_thread_per_request_takes_the_session_the_last_one_left(notes):
+    seen: list[tuple] = []
+
+    def request(n: int) -> None:  # as Flask's development server runs each request
+        with notes.session() as s:
+            seen.append((s, s.get_bind()))
+            s.connection().execute(_NOTES.insert().values(id=n, body=f"request {n}"))
+
+    for n in (1, 2, 3):
+        thread = threading.Thread(target=request, args=(n,))
+        thread.start()
+        thread.join()
+    assert len({id(session) for session, _ in seen}) == 1  # no new connection per request
+    assert len({id(connection) for _, connection in seen}) == 1
+    assert _bodies(notes) == ["request 1", "request 2", "request 3"]
+
+
 def test_a_change_inside_a_change_gets_a_session_of_its_own(notes):
     with notes.session() as outer:
         with notes.session() as inner:
@@ -125,7 +143,7 @@ def test_a_change_inside_a_change_gets_a_session_of_its_own(notes):
         outer.connection().execute(_NOTES.insert().values(id=2, body="outer"))
     assert _bodies(notes) == ["inner", "outer"]
     with notes.session() as again:
-        assert again is outer  # the thread's kept one, free again
+        assert again is outer  # given back last, taken first
 
 
 def test_a_forked_process_does_not_use_its_parents_connection(notes, monkeypatch):
@@ -140,7 +158,7 @@ def test_a_forked_process_does_not_use_its_parents_connection(notes, monkeypatch
     assert _bodies(notes) == ["child"]
 
 
-def test_dispose_closes_the_threads_kept_connection(sqlite_database):
+def test_dispose_closes_the_kept_connections(sqlite_database):
     with sqlite_database.session() as s:
         driver = _driver(s)
     sqlite_database.dispose()
