@@ -191,10 +191,10 @@ class KeptChangeSessions:
     back at its end, so no two changes share one at a time; a change begun inside another takes
     another. They are not tied to a thread: Flask's development server starts a thread per
     request, and a connection per thread cost each request a new connection (a change in a new
-    thread 1.5 ms against 0.57 with a kept one) and left it open until the garbage collector found it (SQLAlchemy's
-    SQLite connections may move between threads: `check_same_thread` is off for files). As many
-    are kept as changes ever ran at once, out of the pool (`detach`), so they never count
-    against its size; `Database.dispose` closes them. A process forked after its parent kept
+    thread 1.5 ms against 0.57 with a kept one) and left it open until the garbage collector
+    found it (SQLAlchemy's SQLite connections may move between threads: `check_same_thread` is
+    off for files). As many are kept as changes ever ran at once, out of the pool (`detach`), so
+    they never count against its size; `Database.dispose` closes them. A process forked after its parent kept
     some starts with none (the parent's SQLite connections must not be used, nor closed, by the
     child)."""
 
