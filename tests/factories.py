@@ -7,9 +7,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import MetaData
+from sqlalchemy import event
 
 from engine.domain.assignment import Actor
 from engine.services import definitions
+from engine.services import dossiers
 from engine.services.runtime import Runtime
 from engine.store.database import Database
 from engine.store.records import UnitRecord
@@ -63,3 +65,30 @@ def scratch_tables(metadata: MetaData, db: Database) -> Iterator[Database]:
         yield db
     finally:
         metadata.drop_all(db.engine)
+
+
+def started_five_steps(rt: Runtime) -> int:
+    """The id of a dossier started on five_steps.bpmn in commune 00070 (units and the definition
+    made first)."""
+    add_units(rt)
+    definition = deploy_fixture(rt, "five_steps")
+    return dossiers.start_dossier(
+        rt, definition_id=definition.id, unit_code="00070", applicant_name="Nguyễn Văn A", actor=RECEPTION
+    ).id
+
+
+def select_statements(db: Database, read) -> list[tuple[str, object]]:
+    """The SELECT statements `read(session)` sends, each with its parameters as the driver got them."""
+    seen: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        with db.session() as s:
+            read(s)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    return seen

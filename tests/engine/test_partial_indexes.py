@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import pytest
 from psycopg import sql
-from sqlalchemy import event
 
 from engine.domain.model import RunState
 from engine.store import kpi_queries
@@ -24,6 +23,7 @@ from engine.store.statistics import Scope
 from engine.store.worklist_queries import WorklistFilter
 from tests.conftest import _truncate_all
 from tests.factories import RECEPTION
+from tests.factories import select_statements
 
 pytestmark = pytest.mark.postgres
 
@@ -65,22 +65,6 @@ def _generic_plan(conn, statement: str, parameters: dict, kept: tuple[str, ...])
     return text_plan
 
 
-def _statements_of(db: Database, read) -> list[tuple[str, dict]]:
-    seen: list[tuple[str, dict]] = []
-
-    def capture(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append((statement, dict(parameters or {})))
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
-        with db.session() as s:
-            read(s)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
-    return seen
-
-
 def test_sweeps_timers_and_tabs_read_their_partial_indexes(postgres_template, clock):
     _truncate_all(postgres_template)
     db = Database(postgres_template)
@@ -113,14 +97,10 @@ def test_sweeps_timers_and_tabs_read_their_partial_indexes(postgres_template, cl
     try:
         with db.engine.connect() as conn:
             for index, read in reads.items():
-                plans = [
-                    _generic_plan(conn, *captured, kept.get(index, (index,))) for captured in _statements_of(db, read)
-                ]
+                plans = [_generic_plan(conn, *captured, kept.get(index, (index,))) for captured in _selects(db, read)]
                 assert any(index in plan for plan in plans), (index, plans)
             for read in audit:
-                plans = [
-                    _generic_plan(conn, *captured, ("ix_audit_event_at",)) for captured in _statements_of(db, read)
-                ]
+                plans = [_generic_plan(conn, *captured, ("ix_audit_event_at",)) for captured in _selects(db, read)]
                 assert any("ix_audit_event_at" in plan for plan in plans), plans
     finally:
         db.dispose()
@@ -131,3 +111,7 @@ def test_reports_by_period_ask_only_for_the_indexed_actions():
     another by period would read the whole table."""
     asked = {*statistics.SLA_ACTIONS, *kpi_queries.EVENT_FIGURES.values(), "return", "reassign", "reappoint"}
     assert asked <= set(PERIOD_ACTIONS)
+
+
+def _selects(db: Database, read) -> list[tuple[str, dict]]:
+    return [(statement, dict(parameters or {})) for statement, parameters in select_statements(db, read)]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import event
 from sqlalchemy.dialects import sqlite
 
 from engine.store import kpi_queries
@@ -16,6 +15,7 @@ from engine.store.records import PERIOD_EVENTS_SQLITE
 from engine.store.statistics import IN_PERIOD_INDEX
 from engine.store.statistics import Scope
 from tests.factories import RECEPTION
+from tests.factories import select_statements
 
 
 def test_reports_by_period_read_the_period_index(sqlite_database, clock):
@@ -26,7 +26,7 @@ def test_reports_by_period_read_the_period_index(sqlite_database, clock):
         lambda s: kpi_queries.officer_events(s, scope, RECEPTION.username, "returns_caused"),
     )
     for read in reads:
-        plans = [_plan(sqlite_database, *captured) for captured in _statements_of(sqlite_database, read)]
+        plans = [_plan(sqlite_database, *captured) for captured in _selects(sqlite_database, read)]
         assert any("USING INDEX ix_audit_event_at" in plan for plan in plans), plans
 
 
@@ -34,22 +34,6 @@ def test_the_reports_term_is_the_index_condition():
     """SQLite compares the expressions node by node: the term must be the index's condition."""
     written = IN_PERIOD_INDEX.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True})
     assert str(written).replace("audit_event.", "") == PERIOD_EVENTS_SQLITE
-
-
-def _statements_of(db: Database, read) -> list[tuple[str, tuple]]:
-    seen: list[tuple[str, tuple]] = []
-
-    def capture(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append((statement, tuple(parameters or ())))
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
-        with db.session() as s:
-            read(s)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
-    return seen
 
 
 def _plan(db: Database, statement: str, parameters: tuple) -> str:
@@ -63,3 +47,7 @@ def _plan(db: Database, statement: str, parameters: tuple) -> str:
         finally:
             transaction.rollback()
     return "\n".join(str(row[-1]) for row in rows)
+
+
+def _selects(db: Database, read) -> list[tuple[str, tuple]]:
+    return [(statement, tuple(parameters or ())) for statement, parameters in select_statements(db, read)]

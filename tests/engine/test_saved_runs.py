@@ -17,8 +17,7 @@ from engine.store.records import WorkItemRecord
 from tests.factories import LEADER
 from tests.factories import RECEPTION
 from tests.factories import SPECIALIST
-from tests.factories import add_units
-from tests.factories import deploy_fixture
+from tests.factories import started_five_steps
 
 
 def _open_step(rt: Runtime, dossier_id: int) -> WorkItemRecord:
@@ -28,19 +27,11 @@ def _open_step(rt: Runtime, dossier_id: int) -> WorkItemRecord:
         )
 
 
-def _started(rt: Runtime) -> int:
-    add_units(rt)
-    definition = deploy_fixture(rt, "five_steps")
-    return dossiers.start_dossier(
-        rt, definition_id=definition.id, unit_code="00070", applicant_name="Nguyễn Văn A", actor=RECEPTION
-    ).id
-
-
 def test_a_dossier_another_process_moved_goes_on_from_its_row(runtime, clock):
     """Process A saved the dossier and kept its workflow; process B moved it on since. A's next
     change must start from what B saved, not from what A remembers."""
     other = Runtime(db=runtime.db, clock=clock, worker_id="other-process")
-    dossier_id = _started(runtime)
+    dossier_id = started_five_steps(runtime)
     dossiers.complete_work_item(runtime, _open_step(runtime, dossier_id).id, RECEPTION, {})
     dossiers.complete_work_item(other, _open_step(other, dossier_id).id, SPECIALIST, {"hop_le": True})
 
@@ -60,7 +51,7 @@ def test_a_dossier_another_process_moved_goes_on_from_its_row(runtime, clock):
 def test_a_step_refused_after_it_ran_leaves_nothing_behind_in_memory(runtime, monkeypatch):
     """The data ran through the workflow and was then refused (the state it would save is over
     the cap): the next attempt starts again from the saved state."""
-    dossier_id = _started(runtime)
+    dossier_id = started_five_steps(runtime)
     step = _open_step(runtime, dossier_id)
     monkeypatch.setattr("engine.bpmn.state_size.MAX_STATE_CHARS", 20_000)
     with pytest.raises(ExpressionError):
@@ -79,7 +70,7 @@ def test_a_row_changed_since_it_was_read_is_not_overwritten(runtime):
     """Another writer moved the dossier's row on between a change's read and its write: the
     write misses, the change fails as a lost race (run again from a fresh read) and overwrites
     nothing."""
-    dossier_id = _started(runtime)
+    dossier_id = started_five_steps(runtime)
     table = DossierRecord.__table__
     with runtime.db.session() as s:
         dossier = s.get(DossierRecord, dossier_id)

@@ -20,13 +20,12 @@ from engine.store.records import StateText
 from engine.store.records import WorkItemRecord
 from tests.factories import RECEPTION
 from tests.factories import SPECIALIST
-from tests.factories import add_units
-from tests.factories import deploy_fixture
+from tests.factories import started_five_steps
 
 
 def test_the_state_is_stored_padded_and_read_as_dumped(sqlite_database, clock):
     rt = Runtime(db=sqlite_database, clock=clock, worker_id="test-worker")
-    dossier_id = _started(rt)
+    dossier_id = started_five_steps(rt)
     dossiers.complete_work_item(rt, _open_step(rt, dossier_id), RECEPTION, {})
 
     with sqlite_database.engine.connect() as conn:
@@ -41,7 +40,7 @@ def test_the_state_is_stored_padded_and_read_as_dumped(sqlite_database, clock):
 def test_the_kept_workflow_is_handed_to_the_next_step(sqlite_database, clock):
     """The run cache compares the state it kept (as dumped) with the one read from the row."""
     rt = Runtime(db=sqlite_database, clock=clock, worker_id="test-worker")
-    dossier_id = _started(rt)
+    dossier_id = started_five_steps(rt)
     dossiers.complete_work_item(rt, _open_step(rt, dossier_id), RECEPTION, {})
     hits = rt.runs.hits
     dossiers.complete_work_item(rt, _open_step(rt, dossier_id), SPECIALIST, {"hop_le": True})
@@ -73,14 +72,6 @@ def test_sqlite_rewrites_a_record_of_the_same_size_in_place(tmp_path):
     other_size = frames_of("c" * 6001)
     conn.close()
     assert same_size < other_size
-
-
-def _started(rt: Runtime) -> int:
-    add_units(rt)
-    definition = deploy_fixture(rt, "five_steps")
-    return dossiers.start_dossier(
-        rt, definition_id=definition.id, unit_code="00070", applicant_name="Nguyễn Văn A", actor=RECEPTION
-    ).id
 
 
 def _open_step(rt: Runtime, dossier_id: int) -> int:
