@@ -47,7 +47,7 @@ def _file_of(db) -> str:
     return db.engine.url.database
 
 
-def test_a_thread_keeps_its_session_and_connection_and_each_change_commits(notes):
+def test_consecutive_changes_take_the_same_session_and_connection_and_each_commits(notes):
     with notes.session() as s:
         first, driver = s, _driver(s)
         s.connection().execute(_NOTES.insert().values(id=1, body="một"))
