@@ -145,6 +145,8 @@ def _serve(host: str, port: int, workers: int) -> None:
         return
     from gunicorn.app.wsgiapp import run as gunicorn_run
 
+    from web.serving import GUNICORN_OPTIONS
+
     # Threaded workers keep connections alive between requests (sync workers close each one, so
     # every API call of an integration paid a new TCP connection); web.serving's serves a
     # connection's next request on the thread that answered it when it comes straight away.
@@ -152,12 +154,9 @@ def _serve(host: str, port: int, workers: int) -> None:
         "gunicorn",
         "-w",
         str(workers),
-        "-k",
-        "web.serving.LingeringThreadWorker",
         "--threads",
         "4",
-        "--keep-alive",
-        "5",
+        *GUNICORN_OPTIONS,
         "-b",
         f"{host}:{port}",
         "web.wsgi:app",

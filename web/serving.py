@@ -17,6 +17,11 @@ import select
 
 from gunicorn.workers.gthread import ThreadWorker
 
+#: The gunicorn options `motcua serve` runs with (its tests serve with the same): this worker,
+#: keep-alive, and gunicorn's C request parser (`gunicorn_h1c`), required rather than "auto" so
+#: that a server built without it fails at start instead of quietly parsing in Python.
+GUNICORN_OPTIONS = ["-k", "web.serving.LingeringThreadWorker", "--keep-alive", "5", "--http-parser", "fast"]
+
 #: How long a thread waits for the next request on the connection it has just answered. Short:
 #: a thread waiting is a thread that another connection's request may wait for.
 LINGER_MS = 2

@@ -180,6 +180,11 @@ class ChangeSession(Session):
         return connection
 
 
+#: Kept change sessions at most: SQLite writes one change at a time, so more than a few kept
+#: connections only hold file descriptors and page caches (a served worker runs 4 threads).
+MOST_KEPT = 4
+
+
 class KeptChangeSessions:
     """On SQLite, change sessions kept from one change to the next, each with a writer connection
     of its own: an empty change through a new session cost 120 µs of CPU, two thirds of it the
@@ -193,8 +198,10 @@ class KeptChangeSessions:
     request, and a connection per thread cost each request a new connection (a change in a new
     thread 1.5 ms against 0.57 with a kept one) and left it open until the garbage collector
     found it (SQLAlchemy's SQLite connections may move between threads: `check_same_thread` is
-    off for files). As many are kept as changes ever ran at once, out of the pool (`detach`), so
-    they never count against its size; `Database.dispose` closes them. A process forked after its parent kept
+    off for files). They are out of the pool (`detach`), so they never count against its size; at
+    most `MOST_KEPT` are kept, and one given back beyond that is closed (a burst of concurrent
+    changes would otherwise keep its connections open for the process's life); `Database.dispose`
+    closes them. A process forked after its parent kept
     some starts with none (the parent's SQLite connections must not be used, nor closed, by the
     child)."""
 
@@ -220,7 +227,11 @@ class KeptChangeSessions:
 
     def give_back(self, session: ChangeSession) -> None:
         with self._lock:
-            self._free.append(session)
+            kept = len(self._free) < MOST_KEPT
+            if kept:
+                self._free.append(session)
+        if not kept:
+            _close(session)
 
     def close(self) -> None:
         """Close the kept sessions' connections (a forked child's inherited ones are left alone)."""

@@ -19,6 +19,7 @@ from sqlalchemy import Table
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from engine.store.database import MOST_KEPT
 from engine.store.database import WAL_CHECKPOINT_PAGES
 from engine.store.database import Connection
 from engine.store.records import UnitRecord
@@ -133,6 +134,35 @@ def test_a_thread_per_request_takes_the_session_the_last_one_left(notes):
     assert len({id(session) for session, _ in seen}) == 1  # no new connection per request
     assert len({id(connection) for _, connection in seen}) == 1
     assert _bodies(notes) == ["request 1", "request 2", "request 3"]
+
+
+def test_a_burst_of_concurrent_changes_leaves_only_a_few_connections_open(notes):
+    many = MOST_KEPT + 3
+    all_inside = threading.Barrier(many, timeout=30)
+    drivers: list[sqlite3.Connection] = []
+
+    def change() -> None:
+        with notes.session() as s:
+            drivers.append(s.get_bind().connection.dbapi_connection)  # without beginning a transaction
+            all_inside.wait()  # all at once
+
+    threads = [threading.Thread(target=change) for _ in range(many)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    still_open = []
+    for driver in drivers:
+        try:
+            driver.execute("SELECT 1")
+            still_open.append(driver)
+        except sqlite3.ProgrammingError:  # closed
+            pass
+    assert len(still_open) == MOST_KEPT
+    with notes.session() as s:
+        assert _driver(s) in still_open  # a kept one is taken again
+        s.connection().execute(_NOTES.insert().values(id=1, body="after the burst"))
+    assert _bodies(notes) == ["after the burst"]
 
 
 def test_a_change_inside_a_change_gets_a_session_of_its_own(notes):

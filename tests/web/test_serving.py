@@ -1,5 +1,7 @@
-"""`motcua serve`'s gunicorn worker (web.serving): a kept-alive connection is served again and
-again, and a thread waiting on one connection never keeps another connection's request waiting."""
+"""`motcua serve`'s gunicorn worker and options (web.serving): a kept-alive connection is served
+again and again, a thread waiting on one connection never keeps another connection's request
+waiting, and gunicorn's C parser reads what clients send (bodies by length or in chunks) and
+refuses what is malformed as its Python parser would."""
 
 from __future__ import annotations
 
@@ -12,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from web.serving import GUNICORN_OPTIONS
+
 ROOT = Path(__file__).resolve().parents[2]
 APP = """
 def app(environ, start_response):
-    body = environ["PATH_INFO"].encode()
+    body = environ["PATH_INFO"].encode() + environ["wsgi.input"].read()
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]
 """
@@ -29,7 +33,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def served(tmp_path) -> Iterator[int]:
-    """gunicorn with the worker `motcua serve` runs, one worker of one thread, on a socket this
+    """gunicorn with the options `motcua serve` runs, one worker of one thread, on a socket this
     test opened and listens on already (`fd://`): a request sent before gunicorn is up waits in
     the socket's backlog, so nothing has to poll for it to start."""
     (tmp_path / "echo_app.py").write_text(APP)
@@ -37,8 +41,8 @@ def served(tmp_path) -> Iterator[int]:
         listening.bind(("127.0.0.1", 0))
         listening.listen(16)
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-k", "web.serving.LingeringThreadWorker", "--threads", "1"]
-            + ["--keep-alive", "5", "-b", f"fd://{listening.fileno()}", "--chdir", str(tmp_path)]
+            [sys.executable, "-m", "gunicorn", *GUNICORN_OPTIONS, "--threads", "1"]
+            + ["-b", f"fd://{listening.fileno()}", "--chdir", str(tmp_path)]
             + ["--pythonpath", str(ROOT), "echo_app:app"],
             pass_fds=[listening.fileno()],
             stdout=subprocess.DEVNULL,
@@ -75,3 +79,22 @@ def test_an_idle_kept_alive_connection_does_not_hold_the_only_thread(served):
     assert _ask(first, "/first/again")[:2] == (200, "/first/again")
     first.close()
     second.close()
+
+
+def test_bodies_sent_by_length_and_in_chunks_reach_the_app_on_one_connection(served):
+    connection = http.client.HTTPConnection("127.0.0.1", served, timeout=30)
+    connection.request(
+        "POST", "/complete", body=b'{"data": {"approved": true}}', headers={"Content-Type": "application/json"}
+    )
+    by_length = connection.getresponse()
+    assert (by_length.status, by_length.read()) == (200, b'/complete{"data": {"approved": true}}')
+    connection.request("POST", "/chunked", body=iter([b'{"data": ', b"{}}"]), encode_chunked=True)
+    chunked = connection.getresponse()
+    assert (chunked.status, chunked.read()) == (200, b'/chunked{"data": {}}')
+    connection.close()
+
+
+def test_a_malformed_request_line_is_refused_with_400(served):
+    with socket.create_connection(("127.0.0.1", served), timeout=30) as client:
+        client.sendall(b"GET /a b c HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert client.recv(4096).startswith(b"HTTP/1.1 400 Bad Request")
