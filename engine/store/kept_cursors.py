@@ -7,7 +7,8 @@ connection's adapters map, then a new Transformer whose dumpers and loaders are 
 that runs the very query object it ran last keeps its Transformer (`BaseCursor._start_query`
 compares `_last_query` by identity), and a compiled statement's text is one object for the life of
 the process: each statement runs on the cursor it ran on before, on that connection, and only its
-parameters are dumped anew.
+parameters are dumped anew (a statement rebuilt by a cache that had dropped it finds its cursor by
+its text and makes a new Transformer once, as every run did before).
 
 psycopg holds a statement's whole result in memory and nothing on the server, so a kept cursor
 holds only its last result (one row, usually) until its next run. The cursors live in the driver
@@ -25,6 +26,10 @@ from typing import Any
 
 #: The attribute of a psycopg connection holding its kept cursors, by statement text.
 _KEPT = "_motcua_kept_cursors"
+#: Most cursors a connection keeps. The engine's statements are a few dozen texts (those built per
+#: shape come from bounded caches), but their shapes' texts are not bounded by construction: past
+#: this, the kept ones are forgotten and keeping starts again.
+MOST_KEPT = 256
 
 
 def cursor_for(driver: Any, sql: str) -> Any:
@@ -34,6 +39,8 @@ def cursor_for(driver: Any, sql: str) -> Any:
         kept = driver.__dict__[_KEPT] = {}
     cursor = kept.get(sql)
     if cursor is None:
+        if len(kept) >= MOST_KEPT:
+            kept.clear()  # forgotten, not closed: a caller may be about to run one (a BEGIN's rider)
         cursor = kept[sql] = driver.cursor()
     return cursor
 

@@ -81,3 +81,18 @@ def test_a_failed_statement_leaves_its_cursor_and_runs_again_on_a_new_one(notes)
         pk = _ADD.returned(connection, {"body": "trùng", "at": None})[0]
         assert _kept(connection, _ADD) is not failed
         assert tuple(_READ.first(connection, {"pk": pk})) == ("trùng", None)
+
+
+def test_a_connection_keeps_a_bounded_number_of_cursors(notes, monkeypatch):
+    monkeypatch.setattr(kept_cursors, "MOST_KEPT", 3)
+    with notes.session() as s:
+        connection = s.connection()
+        driver = _driver(connection)
+        texts = [f"SELECT {n}" for n in range(5)]
+        cursors = [kept_cursors.cursor_for(driver, text) for text in texts]
+
+        assert kept_cursors.kept_count(driver) == 2  # the first three forgotten when the fourth came
+        assert kept_cursors.cursor_for(driver, texts[4]) is cursors[4]
+        assert kept_cursors.cursor_for(driver, texts[0]) is not cursors[0]
+        cursors[0].execute(texts[0])  # a forgotten cursor still serves whoever holds it
+        assert cursors[0].fetchone() == (0,)
