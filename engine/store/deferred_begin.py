@@ -38,6 +38,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
 
+from engine.store import kept_cursors
+
 #: In the pooled connection's info: a BEGIN not sent yet, and an autocommit set by this module.
 _PENDING = "motcua_begin_pending"
 _OURS = "motcua_autocommit_for_begin"
@@ -85,14 +87,27 @@ def execute_after_begin(connection: Connection, cursor: Any, sql: str, given: An
     SQLAlchemy still ends the transaction as usual: psycopg sends nothing more, none being open
     (`committed`); a statement run after it on the connection is refused."""
     riders = _RIDERS.get()
-    queued = [(_announced(connection, rider), rider.sql, rider.params) for rider in riders]
-    queued.append((cursor, sql, given))
     driver: Any = connection.connection.dbapi_connection  # psycopg's
-    with driver.lock:
-        driver.wait(_in_one_flush(driver, queued, commit))
-    if commit:
-        connection.connection.info[_COMMITTED] = True
-    _heard(riders, [rider_cursor for rider_cursor, _sql, _params in queued[:-1]])
+    # A rider whose text another statement of this flush runs gets a cursor of its own: each
+    # statement's results are set on its cursor before any is read.
+    texts = [rider.sql for rider in riders]
+    kept = [text != sql and texts.index(text) == at for at, text in enumerate(texts)]
+    queued = [
+        (_announced(connection, rider, kept=keep), rider.sql, rider.params)
+        for rider, keep in zip(riders, kept, strict=True)
+    ]
+    queued.append((cursor, sql, given))
+    try:
+        with driver.lock:
+            driver.wait(_in_one_flush(driver, queued, commit))
+        if commit:
+            connection.connection.info[_COMMITTED] = True
+        _heard(riders, [rider_cursor for rider_cursor, _sql, _params in queued[:-1]])
+    except BaseException:
+        for rider, keep in zip(riders, kept, strict=True):
+            if keep:
+                kept_cursors.drop(driver, rider.sql)
+        raise
 
 
 def may_commit_with_last(connection: Connection) -> bool:
@@ -177,10 +192,14 @@ def _sent(connection: Connection, rider: Rider, *, riding: bool = True) -> Any:
     return cursor
 
 
-def _announced(connection: Connection, rider: Rider, *, riding: bool = True) -> Any:
-    """A cursor for `rider`, its statement announced to the engine's listeners (counted as the
-    statement it is; `riding`: in another statement's wait)."""
-    cursor = connection.connection.cursor()
+def _announced(connection: Connection, rider: Rider, *, riding: bool = True, kept: bool = False) -> Any:
+    """A cursor for `rider` (`kept`: the one its text ran on last, engine.store.kept_cursors), its
+    statement announced to the engine's listeners (counted as the statement it is; `riding`: in
+    another statement's wait)."""
+    if kept:
+        cursor = kept_cursors.cursor_for(connection.connection.dbapi_connection, rider.sql)
+    else:
+        cursor = connection.connection.cursor()
     info = connection.connection.info
     if connection.dispatch.before_cursor_execute:
         info[_RIDING] = riding
@@ -300,20 +319,32 @@ def _leave_pending(connection: Connection) -> None:
     fairy = connection.connection
     driver: Any = fairy.dbapi_connection
     ours = fairy.info.get(_OURS, False)
-    if driver is None or (driver.autocommit and not ours):  # an autocommit lookup: no transaction
+    # psycopg's attributes behind its properties (a Python call each), read on every transaction.
+    if driver is None or (driver._autocommit and not ours):  # an autocommit lookup: no transaction
         return
     if driver.pgconn.transaction_status != TransactionStatus.IDLE or not _plain_begin(driver):
         _give_back(driver, fairy)
         return
-    if not driver.autocommit:
-        driver.autocommit = True
+    if not driver._autocommit:
+        _set_idle_autocommit(driver, True)
     fairy.info[_OURS] = True
     fairy.info[_PENDING] = True
 
 
 def _plain_begin(driver: Any) -> bool:
     """Whether psycopg's BEGIN would be a plain one (no isolation level, read only, deferrable)."""
-    return driver.isolation_level is None and driver.read_only is None and driver.deferrable is None
+    return driver._isolation_level is None and driver._read_only is None and driver._deferrable is None
+
+
+def _set_idle_autocommit(driver: Any, value: bool) -> None:
+    """psycopg's `autocommit` set on a connection with no transaction open: its setter (five
+    Python calls: the lock, a generator checking that none is open, the wait) only sets
+    `_autocommit` then, unless psycopg's own pipeline is on, which the setter syncs first.
+    tests/engine/test_deferred_begin.py fails if the setter starts doing more (psycopg is pinned)."""
+    if driver._pipeline is None:
+        driver._autocommit = value
+    else:
+        driver.autocommit = value
 
 
 def _forget_pending(connection: Connection) -> None:
@@ -349,7 +380,7 @@ def _give_back(driver: Any, record: Any, *_args) -> None:
     if driver is None or driver.closed:
         record.info.pop(_OURS)
     elif driver.pgconn.transaction_status == TransactionStatus.IDLE:
-        driver.autocommit = False
+        _set_idle_autocommit(driver, False)
         record.info.pop(_OURS)
 
 

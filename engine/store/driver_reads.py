@@ -37,6 +37,8 @@ from engine.store.deferred_begin import may_commit_with_last
 from engine.store.deferred_begin import riders_waiting
 from engine.store.deferred_begin import take_pending_begin
 from engine.store.deferred_begin import take_pending_begin_to_commit
+from engine.store.kept_cursors import cursor_for
+from engine.store.kept_cursors import drop
 
 Convert = Callable[[Any], Any]
 Statement = Select | Insert | Update | Delete | TextClause
@@ -184,7 +186,10 @@ def _on_driver_cursor(
     # connection holds one (without one, the property revalidates it or raises, as before).
     proxy = connection._dbapi_connection
     driver: Any = (proxy if proxy is not None else connection.connection).dbapi_connection
-    cursor = driver.cursor()
+    # On PostgreSQL each statement runs on the cursor it ran on last (engine.store.kept_cursors).
+    keeps = connection.dialect.name == "postgresql"
+    cursor = cursor_for(driver, sql) if keeps else driver.cursor()
+    ran = False
     # The engine's listeners, unless some were set on this connection itself: the connection's
     # own dispatch joins the two, three Python calls for each check of an event (eight a change).
     dispatch = connection.dispatch if connection._has_events else connection.engine.dispatch
@@ -208,11 +213,16 @@ def _on_driver_cursor(
             cursor.execute(sql, given)
         if dispatch.after_cursor_execute:
             dispatch.after_cursor_execute(connection, cursor, sql, given, None, many)
-        return fetch(cursor)
+        fetched = fetch(cursor)
+        ran = True
+        return fetched
     except connection.dialect.loaded_dbapi.Error as exc:
         raise _as_sqlalchemy_error(connection, cursor, sql, given, exc) from exc
     finally:
-        cursor.close()
+        if not keeps:
+            cursor.close()
+        elif not ran:  # whatever failed, the statement's next run starts from a new cursor
+            drop(driver, sql)
 
 
 def _nothing(cursor) -> None:

@@ -318,3 +318,28 @@ def _until_a_lock_is_awaited(rt) -> None:
                 return
             connection.rollback()
     raise AssertionError("the claim never waited for the chain's head")
+
+
+def test_psycopgs_autocommit_setter_on_an_idle_connection_only_sets_the_attribute_set_directly(postgres_runtime):
+    """deferred_begin sets `_autocommit` itself on a connection with nothing open (psycopg's
+    setter is five Python calls around it): the setter must still do nothing else there, and the
+    flag set so must still rule whether psycopg sends a BEGIN of its own."""
+    pooled = postgres_runtime.db.engine.raw_connection()
+    driver = pooled.dbapi_connection
+    try:
+        for value in (True, False, True):
+            before = dict(vars(driver))
+            driver.autocommit = value
+            after = dict(vars(driver))
+            assert {key for key in after if after[key] is not before.get(key)} <= {"_autocommit"}
+            assert driver._autocommit is value and driver.autocommit is value
+
+        deferred_begin._set_idle_autocommit(driver, False)
+        driver.execute("SELECT 1")
+        assert driver.pgconn.transaction_status == deferred_begin.TransactionStatus.INTRANS  # psycopg's BEGIN
+        driver.rollback()
+        deferred_begin._set_idle_autocommit(driver, True)
+        driver.execute("SELECT 1")
+        assert driver.pgconn.transaction_status == deferred_begin.TransactionStatus.IDLE
+    finally:
+        pooled.invalidate()  # not given back to the pool in the state this test left it

@@ -17,6 +17,7 @@ from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.exc import StatementError
+from sqlalchemy.types import TypeDecorator
 
 from engine.store.records import UTCDateTime
 from tests.conftest import vn
@@ -71,3 +72,22 @@ def test_sqlite_stores_sqlalchemys_own_text_and_old_rows_sort_and_compare_with_n
 
     assert stored == [sqlalchemys_text(at.astimezone(UTC).replace(tzinfo=None)) for at in INSTANTS]
     assert order == [3, 1, 2, 0]  # year 999, 01:00 (from 08:00 in Vietnam), 01:00:00.000001, the old 01:30
+
+
+def test_on_postgresql_its_own_conversions_give_what_the_decorators_would():
+    """On psycopg (which takes and gives datetimes as they are) UTCDateTime converts in one Python
+    call each way instead of going through TypeDecorator's wrappers: the same values."""
+    from sqlalchemy.dialects.postgresql import psycopg
+
+    dialect = psycopg.dialect()
+    utc = UTCDateTime().dialect_impl(dialect)
+    bind, read = utc.bind_processor(dialect), utc.result_processor(dialect, None)
+    decorators_bind = TypeDecorator.bind_processor(utc, dialect)
+    decorators_read = TypeDecorator.result_processor(utc, dialect, None)
+
+    for at in [*INSTANTS, None]:
+        assert bind(at) == decorators_bind(at) and (at is None or bind(at).tzinfo is UTC)
+    for at in [*INSTANTS, datetime(2026, 3, 2, 1), None]:  # a naive value read back is taken as UTC
+        assert read(at) == decorators_read(at) and (at is None or read(at).tzinfo is UTC)
+    with pytest.raises(ValueError, match="naive datetime"):
+        bind(datetime(2026, 3, 2, 8))
