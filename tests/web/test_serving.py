@@ -1,11 +1,14 @@
 """`motcua serve`'s gunicorn worker and options (web.serving): a kept-alive connection is served
 again and again, a thread waiting on one connection never keeps another connection's request
-waiting, and gunicorn's C parser reads what clients send (bodies by length or in chunks) and
-refuses what is malformed as its Python parser would."""
+waiting, gunicorn's C parser reads what clients send (bodies by length or in chunks) and refuses
+what is malformed as its Python parser would, and every answer carries the Date header gunicorn
+would write."""
 
 from __future__ import annotations
 
+import email.utils
 import http.client
+import inspect
 import socket
 import subprocess
 import sys
@@ -13,7 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from gunicorn import util
+from gunicorn.http import wsgi
 
+from web import serving
 from web.serving import GUNICORN_OPTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +64,25 @@ def served(tmp_path) -> Iterator[int]:
 def _ask(connection: http.client.HTTPConnection, path: str) -> tuple[int, str, str | None]:
     connection.request("GET", path)
     response = connection.getresponse()
+    assert email.utils.parsedate_to_datetime(response.getheader("Date")).tzname() == "UTC"
     return response.status, response.read().decode(), response.getheader("Connection")
+
+
+def test_the_date_of_the_second_is_the_text_gunicorn_makes_for_the_time(monkeypatch):
+    """Within a second, across a second's end (a time half a microsecond before it is rounded up
+    into the next one), and for a time given explicitly."""
+    date = serving.DateOfTheSecond(util.http_date)
+    base = 1_796_450_000.0
+    for now in (base, base + 0.25, base + 0.9999994, base + 0.9999996, base + 1.0, base + 1.5, base + 86_400.7):
+        monkeypatch.setattr(serving.time, "time", lambda now=now: now)
+        assert date() == util.http_date(now), now
+    assert date(base + 7.2) == util.http_date(base + 7.2)
+
+
+def test_gunicorn_writes_every_answers_date_through_util_http_date():
+    """web.serving puts its DateOfTheSecond in gunicorn's `util.http_date`: it relies on gunicorn's
+    answer (gunicorn==27.0.1, pinned) looking that function up each time it writes the header."""
+    assert "util.http_date()" in inspect.getsource(wsgi.Response.default_headers)
 
 
 def test_one_kept_alive_connection_is_answered_request_after_request(served):
