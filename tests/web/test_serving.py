@@ -122,3 +122,18 @@ def test_a_malformed_request_line_is_refused_with_400(served):
     with socket.create_connection(("127.0.0.1", served), timeout=30) as client:
         client.sendall(b"GET /a b c HTTP/1.1\r\nHost: x\r\n\r\n")
         assert client.recv(4096).startswith(b"HTTP/1.1 400 Bad Request")
+
+
+def test_production_gunicorn_runs_with_the_options_motcua_serve_runs_with(monkeypatch, tmp_path):
+    """deploy/gunicorn.conf.py (what systemd starts) and `motcua serve` agree: the same worker,
+    keep-alive and the C parser, so that what the tests and benchmarks serve is what runs."""
+    from gunicorn.app.wsgiapp import WSGIApplication
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    monkeypatch.setattr(sys, "argv", ["gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"), "web.wsgi:app"])
+    production = WSGIApplication().cfg
+    monkeypatch.setattr(sys, "argv", ["gunicorn", *GUNICORN_OPTIONS, "web.wsgi:app"])
+    served = WSGIApplication().cfg
+    for setting in ("worker_class_str", "keepalive", "http_parser"):
+        assert getattr(production, setting) == getattr(served, setting), setting
+    assert served.http_parser == "fast"
