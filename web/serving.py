@@ -9,50 +9,24 @@ request on the same connection and serves it itself; only when none comes in tim
 connections are waiting for a thread) does the connection go back to the poller as before.
 A served /healthz costs a quarter less CPU and answers sooner; on requests that work, the CPU
 saved is below what benchmarks/http.py resolves (README, issue 14, branch http10).
-
-Each worker also writes every answer's Date header from the text of its second, made once per
-second (`DateOfTheSecond`) instead of by the email package on every answer.
 """
 
 from __future__ import annotations
 
-import math
 import select
-import time
 
-from gunicorn import util
 from gunicorn.workers.gthread import ThreadWorker
 
 #: The gunicorn options `motcua serve` runs with (its tests serve with the same): this worker,
-#: keep-alive, and gunicorn's C request parser (`gunicorn_h1c`), required rather than "auto" so
-#: that a server built without it fails at start instead of quietly parsing in Python.
-GUNICORN_OPTIONS = ["-k", "web.serving.LingeringThreadWorker", "--keep-alive", "5", "--http-parser", "fast"]
+#: keep-alive, and gunicorn's Python request parser named, not left to "auto". "auto" takes its C
+#: parser (`gunicorn_h1c`) whenever that is installed, but gunicorn's `fast` extra asks for
+#: gunicorn_h1c >= 0.6.14 and the package index has 0.6.10; for 21 µs a request (measured,
+#: docs/performance.md), the parser in front of the API stays the one gunicorn's release is tested with.
+GUNICORN_OPTIONS = ["-k", "web.serving.LingeringThreadWorker", "--keep-alive", "5", "--http-parser", "python"]
 
 #: How long a thread waits for the next request on the connection it has just answered. Short:
 #: a thread waiting is a thread that another connection's request may wait for.
 LINGER_MS = 2
-
-
-class DateOfTheSecond:
-    """gunicorn's `util.http_date`, with the current time's text made once a second: gunicorn
-    writes every answer's Date header with it, through the email package's `formatdate` (a
-    datetime built and formatted, 5 µs), for a text that changes once a second. The second is
-    the one `formatdate` rounds the time to (to the microsecond, half to even), so the text is
-    the one it would have made."""
-
-    def __init__(self, made=util.http_date):
-        self.made = made
-        self.kept: tuple[int, str] = (-1, "")
-
-    def __call__(self, timestamp: float | None = None) -> str:
-        if timestamp is not None:
-            return self.made(timestamp)
-        fraction, whole = math.modf(time.time())
-        second = int(whole) + (round(fraction * 1e6) >= 1_000_000)
-        kept = self.kept
-        if kept[0] != second:
-            kept = self.kept = (second, self.made(second))
-        return kept[1]
 
 
 class LingeringThreadWorker(ThreadWorker):
@@ -60,8 +34,6 @@ class LingeringThreadWorker(ThreadWorker):
         # Read once per worker: gunicorn looks a setting up by name on every use, and a reload of
         # the configuration (HUP) starts new workers.
         self.serves_tls = self.cfg.is_ssl
-        if not isinstance(util.http_date, DateOfTheSecond):
-            util.http_date = DateOfTheSecond(util.http_date)
         super().init_process()
 
     def handle(self, conn):
