@@ -102,7 +102,7 @@ def summarise(latencies: list[float]) -> dict:
     }
 
 
-def bare(specless: bool = False) -> dict:
+def bare(specless: bool = False, dossiers: int = 0) -> dict:
     parser = SpiffBpmnParser()
     parser.add_bpmn_file(str(MODEL))
     spec, subs = parser.get_spec("five_steps"), parser.get_subprocess_specs("five_steps")
@@ -117,7 +117,7 @@ def bare(specless: bool = False) -> dict:
     starts, completes = [], []
     cpu = 0.0
     parts = dict.fromkeys(SPIFF_PARTS, 0.0)
-    for _ in range(DOSSIERS):
+    for _ in range(dossiers or DOSSIERS):
         t0 = time.perf_counter()
         wf = BpmnWorkflow(spec, subs, script_engine=engine)
         wf.do_engine_steps()

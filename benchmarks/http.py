@@ -15,7 +15,11 @@ and waits are counted by a server of their own, driven once before the measured 
 counter costs calls on every statement (220-330 a request, Python's and C's), which production
 does not run, so the CPU is measured on servers without it. The baseline,
 measured in the same run, is the engine's own complete-work-item in process on the same
-database: `ratio_http_vs_engine_cpu` says how much the web layer adds.
+database: `ratio_http_vs_engine_cpu` says how much the web layer adds. So that goal 1's
+milliseconds can be compared between machines (hosts have measured the same code 1.8 to 3.5
+times apart), `host_reference_ms` is bare SpiffWorkflow's CPU per completion on the same model,
+timed in this process between turns, and `cpu_per_completion_in_references` the CPU per
+completion counted in it.
 
 With `--baseline-src DIR` (a checkout of older code, e.g. `git archive main | tar -x -C DIR`) the
 two codes are served side by side, each on its own database, and driven by one client in turns
@@ -109,10 +113,12 @@ def main() -> None:
         with served(database) as server:
             warm_up(server, token, definition_id)
             runs = {}
+            references = [host_reference_ms()]
             for threads in (1, 4):
                 runs[threads] = drive(server, token, definition_id, dossier_count, threads) | counted
                 database.vacuum()
-    report(runs, engine_cpu_ms, dossier_count)
+                references.append(host_reference_ms())
+    report(runs, engine_cpu_ms, dossier_count, statistics.median(references))
 
 
 def compare(server_url: str, baseline_src: Path, dossier_count: int, rounds: int) -> None:
@@ -129,12 +135,28 @@ def compare(server_url: str, baseline_src: Path, dossier_count: int, rounds: int
             for side, server in servers.items():
                 warm_up(server, *prepared[side])
             runs: dict[str, list[dict]] = {"baseline": [], "current": []}
+            references = [host_reference_ms()]
             for turn in range(rounds):
                 for side in ("baseline", "current") if turn % 2 == 0 else ("current", "baseline"):
                     token, definition_id = prepared[side]
                     runs[side].append(drive(servers[side], token, definition_id, dossier_count, 1))
                     (base_db if side == "baseline" else new_db).vacuum()
-    report_comparison(runs, counted, dossier_count, baseline_src)
+                references.append(host_reference_ms())
+    report_comparison(runs, counted, dossier_count, baseline_src, statistics.median(references))
+
+
+#: Bare SpiffWorkflow completions timed for the host's reference figure.
+REFERENCE_DOSSIERS = 30
+
+
+def host_reference_ms() -> float:
+    """The host's speed, to compare goal 1's milliseconds between machines: CPU ms per completion
+    of bare SpiffWorkflow on the same model in this process (benchmarks/engine.py's run (a): load,
+    complete one task, dump with the library's own serializer), measured between turns while the
+    servers are idle. Hosts have measured the same code 1.8 to 3.5 times apart."""
+    from benchmarks.engine import bare
+
+    return bare(dossiers=REFERENCE_DOSSIERS)["cpu_ms_per_completion"]
 
 
 def counting_run(
@@ -573,7 +595,7 @@ def _self_cpu() -> float:
     return _cpu_ms(os.getpid())
 
 
-def report(runs: dict, engine_cpu_ms: float, dossier_count: int) -> None:
+def report(runs: dict, engine_cpu_ms: float, dossier_count: int, reference_ms: float) -> None:
     for threads, run in runs.items():
         print(
             f"{threads} client(s): {run['completions']} completions at {run['completions_per_s']}/s "
@@ -609,12 +631,21 @@ def report(runs: dict, engine_cpu_ms: float, dossier_count: int) -> None:
                 "completions_per_s_4_threads": runs[4]["completions_per_s"],
                 "engine_cpu_ms_per_completion": round(engine_cpu_ms, 2),
                 "ratio_http_vs_engine_cpu": ratio,
+                **_in_references(one["cpu_ms_per_completion"], reference_ms),
                 "load_average": os.getloadavg()[0],
                 "runs": {str(threads): run for threads, run in runs.items()},
             },
             ensure_ascii=False,
         )
     )
+
+
+def _in_references(cpu_ms_per_completion: float, reference_ms: float) -> dict:
+    """The host's reference figure, and goal 1's CPU counted in it (the same on a faster host)."""
+    return {
+        "host_reference_ms": round(reference_ms, 3),
+        "cpu_per_completion_in_references": round(cpu_ms_per_completion / reference_ms, 2),
+    }
 
 
 def _by_kind(run: dict) -> str:
@@ -625,7 +656,11 @@ def _by_kind(run: dict) -> str:
 
 
 def report_comparison(
-    runs: dict[str, list[dict]], counted: dict[str, dict[str, float]], dossier_count: int, baseline_src: Path
+    runs: dict[str, list[dict]],
+    counted: dict[str, dict[str, float]],
+    dossier_count: int,
+    baseline_src: Path,
+    reference_ms: float,
 ) -> None:
     """Each side's counts and turns, then the medians and the ratio of this code's figures to the
     baseline's."""
@@ -659,6 +694,7 @@ def report_comparison(
                 "cpu_ms_by_kind": medians["current"]["cpu_ms_by_kind"],
                 "baseline": medians["baseline"],
                 "ratio_current_vs_baseline": ratios,
+                **_in_references(medians["current"]["cpu_ms_per_completion"], reference_ms),
                 "load_average": os.getloadavg()[0],
             },
             ensure_ascii=False,

@@ -12,6 +12,7 @@ workers = int(os.environ.get("MOTCUA_WEB_WORKERS", "2"))
 worker_class = "web.serving.LingeringThreadWorker"
 threads = int(os.environ.get("MOTCUA_WEB_THREADS", "4"))
 keepalive = 5
+http_parser = "python"  # as `motcua serve` (web.serving.GUNICORN_OPTIONS says why)
 timeout = 60  # a request running longer is stuck: its worker is replaced
 graceful_timeout = 30  # SIGTERM: requests in flight get this long to finish
 max_requests = 5000  # recycle workers now and then (memory of long-lived processes)

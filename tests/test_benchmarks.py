@@ -87,7 +87,12 @@ def test_the_http_benchmark_serves_the_product_and_counts_what_a_completion_cost
         "statements_per_completion",
         "completions_per_s",
         "ratio_http_vs_engine_cpu",
+        "host_reference_ms",
     } <= result.keys()
+    # goal 1's CPU in the host's reference completions, comparable between machines
+    assert result["cpu_per_completion_in_references"] == pytest.approx(
+        result["cpu_ms_per_completion"] / result["host_reference_ms"], rel=0.01
+    )
     one_client = result["runs"]["1"]
     assert one_client["completions"] == 15 and one_client["connections"] == 1  # kept alive
     assert result["statements_per_completion"] > 0

@@ -18,9 +18,11 @@ import select
 from gunicorn.workers.gthread import ThreadWorker
 
 #: The gunicorn options `motcua serve` runs with (its tests serve with the same): this worker,
-#: keep-alive, and gunicorn's C request parser (`gunicorn_h1c`), required rather than "auto" so
-#: that a server built without it fails at start instead of quietly parsing in Python.
-GUNICORN_OPTIONS = ["-k", "web.serving.LingeringThreadWorker", "--keep-alive", "5", "--http-parser", "fast"]
+#: keep-alive, and gunicorn's Python request parser named, not left to "auto". "auto" takes its C
+#: parser (`gunicorn_h1c`) whenever that is installed, but gunicorn's `fast` extra asks for
+#: gunicorn_h1c >= 0.6.14 and the package index has 0.6.10; for 21 µs a request (measured,
+#: docs/performance.md), the parser in front of the API stays the one gunicorn's release is tested with.
+GUNICORN_OPTIONS = ["-k", "web.serving.LingeringThreadWorker", "--keep-alive", "5", "--http-parser", "python"]
 
 #: How long a thread waits for the next request on the connection it has just answered. Short:
 #: a thread waiting is a thread that another connection's request may wait for.
@@ -28,6 +30,12 @@ LINGER_MS = 2
 
 
 class LingeringThreadWorker(ThreadWorker):
+    def init_process(self):
+        # Read once per worker: gunicorn looks a setting up by name on every use, and a reload of
+        # the configuration (HUP) starts new workers.
+        self.serves_tls = self.cfg.is_ssl
+        super().init_process()
+
     def handle(self, conn):
         keep_alive = super().handle(conn)
         while keep_alive is True and self.alive and self._next_request_came(conn):
@@ -38,12 +46,19 @@ class LingeringThreadWorker(ThreadWorker):
         """Whether the connection's next request is there (or comes within LINGER_MS), while no
         other connection waits for a thread. HTTP/2 and TLS connections go back to the poller as
         gunicorn sends them (TLS may hold a request already read from the socket)."""
-        if conn.is_http2 or self.cfg.is_ssl:
+        if conn.is_http2 or self.serves_tls:
             return False
         if conn.parser.unreader.buf.getvalue():  # already read ahead with the last body
             return True
         if not self.tpool._work_queue.empty():  # noqa: SLF001  (concurrent.futures' queue)
             return False
-        poller = select.poll()
+        return bool(_poller_of(conn).poll(LINGER_MS))
+
+
+def _poller_of(conn) -> select.poll:
+    """The connection's own poller, made once for its life (one per request before)."""
+    poller = getattr(conn, "motcua_poller", None)
+    if poller is None:
+        poller = conn.motcua_poller = select.poll()
         poller.register(conn.sock, select.POLLIN)
-        return bool(poller.poll(LINGER_MS))
+    return poller

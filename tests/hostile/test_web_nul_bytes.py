@@ -4,6 +4,8 @@ and nothing is written; on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import func
 from sqlalchemy import select
 
@@ -28,6 +30,20 @@ def test_a_nul_in_a_json_value_or_key_is_named_and_nothing_is_stored(hostile_cli
     assert key.status_code == 422 and key.json["field"] == "data.ly\\0do"
     with hostile_rt.db.read_session() as s:
         assert s.scalar(select(func.count()).select_from(DossierRecord)) == 0
+
+
+def test_a_json_body_named_with_options_or_a_json_suffix_is_checked_as_plain_json_is(hostile_client, desk_token):
+    # web.guards compares the plain `application/json` as the server passed it; any other way of
+    # naming JSON goes through werkzeug's parse of the header, as before.
+    for content_type in ("application/json; charset=utf-8", "Application/JSON", "application/problem+json"):
+        answer = hostile_client.post(
+            "/api/v1/dossiers",
+            data=json.dumps(start_body(applicant={"name": "Nguyễn\x00Văn An"})),
+            content_type=content_type,
+            headers=bearer(desk_token),
+        )
+        assert answer.status_code == 422 and answer.json["field"] == "applicant.name", content_type
+        assert "NUL" in answer.json["message"], content_type
 
 
 def test_a_nul_in_the_query_string_or_the_path_is_named(hostile_client, desk_token):

@@ -1,10 +1,10 @@
 """`motcua serve`'s gunicorn worker and options (web.serving): a kept-alive connection is served
 again and again, a thread waiting on one connection never keeps another connection's request
-waiting, and gunicorn's C parser reads what clients send (bodies by length or in chunks) and
-refuses what is malformed as its Python parser would."""
+waiting, bodies sent by length or in chunks reach the app, and a malformed request is refused."""
 
 from __future__ import annotations
 
+import email.utils
 import http.client
 import socket
 import subprocess
@@ -58,6 +58,7 @@ def served(tmp_path) -> Iterator[int]:
 def _ask(connection: http.client.HTTPConnection, path: str) -> tuple[int, str, str | None]:
     connection.request("GET", path)
     response = connection.getresponse()
+    assert email.utils.parsedate_to_datetime(response.getheader("Date")).tzname() == "UTC"
     return response.status, response.read().decode(), response.getheader("Connection")
 
 
@@ -98,3 +99,18 @@ def test_a_malformed_request_line_is_refused_with_400(served):
     with socket.create_connection(("127.0.0.1", served), timeout=30) as client:
         client.sendall(b"GET /a b c HTTP/1.1\r\nHost: x\r\n\r\n")
         assert client.recv(4096).startswith(b"HTTP/1.1 400 Bad Request")
+
+
+def test_production_gunicorn_runs_with_the_options_motcua_serve_runs_with(monkeypatch, tmp_path):
+    """deploy/gunicorn.conf.py (what systemd starts) and `motcua serve` agree: the same worker,
+    keep-alive and request parser, so that what the tests and benchmarks serve is what runs."""
+    from gunicorn.app.wsgiapp import WSGIApplication
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    monkeypatch.setattr(sys, "argv", ["gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"), "web.wsgi:app"])
+    production = WSGIApplication().cfg
+    monkeypatch.setattr(sys, "argv", ["gunicorn", *GUNICORN_OPTIONS, "web.wsgi:app"])
+    served = WSGIApplication().cfg
+    for setting in ("worker_class_str", "keepalive", "http_parser"):
+        assert getattr(production, setting) == getattr(served, setting), setting
+    assert served.http_parser == "python"  # named: "auto" would take any gunicorn_h1c installed

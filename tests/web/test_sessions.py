@@ -5,10 +5,12 @@ cookie) neither builds the signer nor gets a cookie back."""
 from __future__ import annotations
 
 import pytest
+from flask import Response
 from flask.sessions import SecureCookieSessionInterface
 
 from engine.services import api_tokens
 from tests.web.conftest import login
+from web import sessions
 from web.sessions import CookieSessionOnDemand
 
 INBOX = "/ban-lam-viec/"
@@ -68,3 +70,12 @@ def test_an_api_answer_still_says_it_varies_with_the_cookie(client, web_rt):
     assert answer.status_code == 200
     assert answer.headers.get_all("Vary") == ["Cookie"]
     assert "Set-Cookie" not in answer.headers
+
+
+def test_an_answer_that_varies_already_adds_the_cookie_to_its_vary_header():
+    answer = Response(b"{}", headers={"Vary": "Accept-Language"})
+    sessions._vary_with_cookie(answer)
+    assert answer.headers.get_all("Vary") == ["Accept-Language, Cookie"]
+    plain = Response(b"{}")
+    sessions._vary_with_cookie(plain)
+    assert plain.headers.get_all("Vary") == ["Cookie"]

@@ -20,7 +20,6 @@ from flask_smorest import Blueprint
 from flask_smorest import pagination
 from webargs.core import missing
 from webargs.flaskparser import FlaskParser
-from webargs.flaskparser import is_json_request
 from werkzeug.exceptions import HTTPException
 
 from configurator.forms import FormError
@@ -32,6 +31,7 @@ from engine.domain.errors import PermissionDenied
 from engine.services import api_tokens
 from web.guards import DB_INT_MAX
 from web.guards import PARSED_JSON
+from web.guards import names_json
 from web.refusals import localised
 from web.security import SUPERVISORS
 from web.security import SignedInUser
@@ -86,7 +86,7 @@ class GuardedJsonParser(FlaskParser):
     its answer to a body it cannot read (not JSON, not UTF-8) stays its own."""
 
     def _raw_load_json(self, req):
-        if is_json_request(req):
+        if names_json(req):
             parsed = req.environ.get(PARSED_JSON, missing)
             if parsed is not missing:
                 return parsed
