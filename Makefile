@@ -25,9 +25,13 @@ run: install
 
 # Run the whole test suite, SQLite and PostgreSQL, and the browser tests in Debian's Chromium
 # (PostgreSQL and Chromium are started or installed if missing; on a machine where that is
-# impossible their tests are skipped, except in CI where they fail).
+# impossible their tests are skipped, except in CI where they fail). Two pytest processes
+# (pytest-xdist) share the tests; the soak and scale runs marked `slow` are left to CI (`.ci/run`
+# sets PYTEST_MARKERS empty) or `make test PYTEST_MARKERS=slow`.
+PYTEST_WORKERS ?= 2
+PYTEST_MARKERS ?= not slow
 test: install
-	. scripts/ensure_postgres.sh && . scripts/ensure_chromium.sh && . scripts/ensure_pdf.sh && $(BIN)/python -m pytest $(PYTEST_ARGS)
+	. scripts/ensure_postgres.sh && . scripts/ensure_chromium.sh && . scripts/ensure_pdf.sh && $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "$(PYTEST_MARKERS)" $(PYTEST_ARGS)
 
 # The house rules a tool can see (docs/architecture.md): lint, formatting and types.
 check: install

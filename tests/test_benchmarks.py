@@ -143,6 +143,7 @@ def test_the_wal_benchmark_counts_each_request_kinds_heap_and_index_writes(postg
 
 
 @pytest.mark.postgres
+@pytest.mark.slow  # a soak: its own primary, replica, web processes and workers, killed mid-run (1-2 min)
 def test_a_province_day_on_primary_and_replica_loses_nothing_when_a_web_process_and_a_worker_are_killed():
     """benchmarks/province_day.py --quick: its own PostgreSQL primary and pg_basebackup replica, two
     web instances and two workers, supervisors reading from the replica, then one web instance and

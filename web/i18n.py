@@ -8,6 +8,7 @@ edited catalogue never goes stale)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -128,8 +129,12 @@ def compile_catalogues(target: Path) -> Path:
         mo_path.parent.mkdir(parents=True, exist_ok=True)
         with po_path.open("rb") as po_file:
             catalogue = read_po(po_file, locale=po_path.parts[-3])
-        with mo_path.open("wb") as mo_file:
+        # Written beside and renamed into place: the other processes starting at the same time
+        # (gunicorn's workers, the test suite's) read the old catalogue or the whole new one.
+        draft = mo_path.with_name(f"{mo_path.name}.{os.getpid()}.draft")
+        with draft.open("wb") as mo_file:
             write_mo(mo_file, catalogue)
+        draft.replace(mo_path)
     return target
 
 
