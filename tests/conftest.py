@@ -94,7 +94,7 @@ def postgres_template(postgres_server_url):
 _EMPTIERS: dict[str, Engine] = {}
 
 
-def _truncate_all(url: str) -> None:
+def empty_all_tables(url: str) -> None:
     """Every table of the records empty and every sequence back at its start, as TRUNCATE ...
     RESTART IDENTITY CASCADE of all of them would leave it, but by DELETE of the few tables the
     last test wrote to: TRUNCATE gives each of the 38 tables and their indexes new files, fsynced at
@@ -143,7 +143,7 @@ def database(request, tmp_path) -> Database:
         db = Database(f"sqlite:///{path}")
     else:
         url = request.getfixturevalue("postgres_template")
-        _truncate_all(url)
+        empty_all_tables(url)
         db = Database(url)
     yield db
     db.dispose()
@@ -152,7 +152,7 @@ def database(request, tmp_path) -> Database:
 @pytest.fixture
 def postgres_runtime(postgres_template, clock) -> Runtime:
     """A runtime on an empty PostgreSQL database only: for races SQLite's single writer cannot have."""
-    _truncate_all(postgres_template)
+    empty_all_tables(postgres_template)
     db = Database(postgres_template)
     yield Runtime(db=db, clock=clock, worker_id="test-worker")
     db.dispose()

@@ -201,9 +201,8 @@ class KeptChangeSessions:
     off for files). They are out of the pool (`detach`), so they never count against its size; at
     most `MOST_KEPT` are kept, and one given back beyond that is closed (a burst of concurrent
     changes would otherwise keep its connections open for the process's life); `Database.dispose`
-    closes them. A process forked after its parent kept
-    some starts with none (the parent's SQLite connections must not be used, nor closed, by the
-    child)."""
+    closes them. A process forked after its parent kept some starts with none (the parent's SQLite
+    connections must not be used, nor closed, by the child)."""
 
     def __init__(self, engine: Engine, factory: sessionmaker) -> None:
         self.engine, self.factory = engine, factory

@@ -10,14 +10,14 @@ from sqlalchemy.exc import DBAPIError
 
 import engine.store.all_records  # noqa: F401
 from engine.store.base import Base
-from tests.conftest import _truncate_all
+from tests.conftest import empty_all_tables
 from tests.factories import started_five_steps
 
 
 @pytest.mark.postgres
 def test_a_started_dossier_leaves_no_row_and_the_next_one_gets_the_first_ids(postgres_runtime, postgres_template):
     first = started_five_steps(postgres_runtime)  # units, a template, a dossier, its step and audit events
-    _truncate_all(postgres_template)
+    empty_all_tables(postgres_template)
     reader = create_engine(postgres_template)
     try:
         with reader.connect() as conn:

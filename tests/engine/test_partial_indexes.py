@@ -21,7 +21,7 @@ from engine.store.records import PERIOD_ACTIONS
 from engine.store.records import DossierRecord
 from engine.store.statistics import Scope
 from engine.store.worklist_queries import WorklistFilter
-from tests.conftest import _truncate_all
+from tests.conftest import empty_all_tables
 from tests.factories import RECEPTION
 from tests.factories import select_statements
 
@@ -66,7 +66,7 @@ def _generic_plan(conn, statement: str, parameters: dict, kept: tuple[str, ...])
 
 
 def test_sweeps_timers_and_tabs_read_their_partial_indexes(postgres_template, clock):
-    _truncate_all(postgres_template)
+    empty_all_tables(postgres_template)
     db = Database(postgres_template)
     now = clock.now()
     who = WorklistFilter(RECEPTION.username, RECEPTION.roles, "00070")

@@ -1,6 +1,6 @@
 """`motcua serve`'s gunicorn worker and options (web.serving): a kept-alive connection is served
 again and again, a thread waiting on one connection never keeps another connection's request
-waiting, bodies sent by length or in chunks reach the app, and a malformed request is refused."""
+waiting, and bodies sent by length or in chunks reach the app on a kept-alive connection."""
 
 from __future__ import annotations
 
@@ -93,12 +93,6 @@ def test_bodies_sent_by_length_and_in_chunks_reach_the_app_on_one_connection(ser
     chunked = connection.getresponse()
     assert (chunked.status, chunked.read()) == (200, b'/chunked{"data": {}}')
     connection.close()
-
-
-def test_a_malformed_request_line_is_refused_with_400(served):
-    with socket.create_connection(("127.0.0.1", served), timeout=30) as client:
-        client.sendall(b"GET /a b c HTTP/1.1\r\nHost: x\r\n\r\n")
-        assert client.recv(4096).startswith(b"HTTP/1.1 400 Bad Request")
 
 
 def test_production_gunicorn_runs_with_the_options_motcua_serve_runs_with(monkeypatch, tmp_path):
