@@ -36,31 +36,34 @@ class StateWriter:
 
     def __init__(self):
         self._texts: dict = {}  # id(task) -> (what its text depends on, '"id": {its text}')
-        self._sizes: dict = {}  # id(task) -> (its data's pickle, its data's size as text)
+        self._sizes: dict = {}  # a task's data's pickle -> that data's size as text
         self._pickles: dict | None = None  # id(task) -> its data's pickle, from measure to write
 
     def measure(self, workflow: BpmnWorkflow, limit: int) -> tuple[str | None, int, int]:
-        """`state_size.largest_data` (the same walk, in one loop), each task's size remembered
-        while its data is unchanged; `write` follows, with the data as measured."""
+        """`state_size.largest_data` (the same walk, in one loop), a size remembered per distinct
+        data while some task holds it: a size depends on the data alone, and a task that is
+        reached copies its parent's data, so most tasks a change adds or changes hold data of a
+        size already known. `write` follows, with the data as measured."""
         tasks = tasks_of(workflow)
         pickles = self._pickles = _pickle_data(tasks)
-        sizes = self._sizes
+        sizes, kept = self._sizes, {}
         total = text_size(workflow.data, limit)
         largest: tuple[str | None, int] = (None, -1)
         for task in tasks:
             if total > limit:
                 break
-            at = id(task)
-            key, known = pickles[at], sizes.get(at)  # a size depends on the data alone
-            if key is not None and known is not None and known[0] == key and known[1] <= limit - total:
-                size = known[1]
-            else:
+            key = pickles[id(task)]
+            size = sizes.get(key)  # None for data pickle refused (never kept)
+            if size is None or size > limit - total:  # a walk cut short is no size to reuse
                 size = text_size(task.data, limit - total)
-                if key is not None and size <= limit - total:  # a walk cut short is no size to keep
-                    sizes[at] = (key, size)
+                if key is not None and size <= limit - total:
+                    kept[key] = size
+            else:
+                kept[key] = size
             total += size
             if size > largest[1]:
                 largest = (getattr(task.task_spec, "bpmn_id", None), size)
+        self._sizes = kept
         return largest[0], largest[1], total
 
     def remember(self, workflow: BpmnWorkflow, texts: list[str]) -> None:
@@ -77,14 +80,13 @@ class StateWriter:
         remembered: dict = {}
         self._tasks_text(workflow, None, None, remembered, pickles, dict(zip(ats, texts, strict=True)))
         self._texts = remembered
-        sizes: dict = {}  # a size per distinct data: a copy's tasks hold few
+        sizes = self._sizes  # a size per distinct data: a copy's tasks hold few
         for at, task in zip(ats, tasks, strict=True):
             key = pickles[at]
-            if key is not None:
-                size = sizes.get(key)
-                if size is None:
-                    size = sizes[key] = text_size(task.data, MAX_STATE_CHARS)
-                self._sizes[at] = (key, size)
+            if key is not None and key not in sizes:
+                size = text_size(task.data, MAX_STATE_CHARS)
+                if size <= MAX_STATE_CHARS:
+                    sizes[key] = size
 
     def write(self, workflow: BpmnWorkflow) -> str:
         pickles = self._pickles if self._pickles is not None else _pickle_data(tasks_of(workflow))
@@ -109,8 +111,6 @@ class StateWriter:
         finally:
             registry._encoder_mode = False
         self._texts = texts
-        if len(self._sizes) > len(pickles):  # sizes of tasks gone from the workflow
-            self._sizes = {at: size for at, size in self._sizes.items() if at in pickles}
         return _object(pairs, encode)
 
     def _workflow_pairs(self, workflow, registry, encode, texts: dict, pickles: dict) -> list[tuple[str, str]]:
