@@ -116,6 +116,7 @@ def ready_in_order(workflow) -> list:
     """`workflow.get_tasks(state=READY)`: BpmnTaskIterator's walk, depth first, a task's
     subprocess before its children, not below predicted tasks nor past the depth limit."""
     subprocesses = workflow.top_workflow.subprocesses
+    climbs = _may_reach_depth_limit(workflow.top_workflow, subprocesses.values())
     found = []
     stack = [workflow.task_tree]
     depth = 0
@@ -137,7 +138,7 @@ def ready_in_order(workflow) -> list:
             if subprocess is not None and not (state >= _FINISHED and _READY <= _FINISHED):
                 stack.append(subprocess.task_tree)  # visited before the task's children
             depth += 1
-        elif stack:
+        elif stack and climbs:
             depth -= _climb(task, stack[-1])
         if state & _READY and task.last_state_change >= 0:
             found.append(task)
@@ -163,10 +164,21 @@ def update_waiting(workflow) -> None:
             else:
                 stack.extend([get(child) for child in reversed(children)])
             depth += 1
-        elif stack:
+        elif stack:  # updates may add tasks: the count is kept exact
             depth -= _climb(task, stack[-1])
         if task._state & _WAITING and task.last_state_change >= 0:
             task.task_spec._update(task)
+
+
+def _may_reach_depth_limit(workflow, subprocesses) -> bool:
+    """Whether a walk that changes nothing over these trees could count its depth up to the
+    limit. The count goes up by one per task the walk descends from and never by more, so it
+    stays below the number of tasks: in a smaller tree the limit is never reached, and the walk
+    need not climb back from its leaves (most of a walk's UUID hashes) to keep the count exact."""
+    tasks = len(workflow.tasks)
+    for subprocess in subprocesses:
+        tasks += len(subprocess.tasks)
+    return tasks > _MAX_DEPTH
 
 
 def _climb(task, following) -> int:

@@ -264,3 +264,41 @@ def test_every_step_of_the_test_models_is_the_librarys(name, pick, timers_at, co
     assert compared_steps.count > 2
     assert not compared_steps.mismatches
     assert run.is_completed()
+
+
+def _with_a_chain_before_the_ready_step(tasks: int):
+    """five_steps with a chain of completed tasks put first under its root, so that the workflow
+    holds `tasks` tasks and a READY task ends the chain: the walk descends the chain, then climbs
+    back to the root's other children to descend again to the first step."""
+    from SpiffWorkflow.task import Task
+
+    run = runner.start(
+        parse_bundle({"five_steps.bpmn": (BPMN_DIR / "five_steps.bpmn").read_bytes()}, "five_steps"),
+        FrozenClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC)),
+        make_script_engine(_helpers(FrozenClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC)))),
+        {},
+    )
+    workflow = run.workflow
+    step = workflow.get_tasks(state=TaskState.READY)[0]
+    root = workflow.task_tree
+    assert workflow.tasks[step._parent] is not root
+    link = Task(workflow, step.task_spec, parent=root, state=TaskState.COMPLETED)
+    root._children.insert(0, root._children.pop())  # the chain before the step's branch
+    while len(workflow.tasks) < tasks - 1:
+        link = Task(workflow, step.task_spec, parent=link, state=TaskState.COMPLETED)
+    Task(workflow, step.task_spec, parent=link, state=TaskState.READY)
+    return workflow
+
+
+def test_the_ready_walk_stops_at_the_librarys_depth_limit_as_the_library_does():
+    """Past a depth of 1000 the library's walk no longer descends (spiffworkflow.md §8): the
+    engine's walk finds the same READY tasks in trees either side of that, including trees of
+    at most 1000 tasks, which it walks without counting its climbs back from the leaves."""
+    seen = {}
+    for tasks in (990, 1000, 1001, 1010, 1030):
+        workflow = _with_a_chain_before_the_ready_step(tasks)
+        expected = [task.id for task in workflow.get_tasks(state=TaskState.READY)]
+        assert [task.id for task in stepping.ready_in_order(workflow)] == expected
+        seen[tasks] = len(expected)
+    assert seen[990] == seen[1000] == 2  # the chain's end and the step
+    assert seen[1030] == 1  # the chain's end is past the limit; the step after it is found
