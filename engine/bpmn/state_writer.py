@@ -38,6 +38,7 @@ class StateWriter:
         self._texts: dict = {}  # id(task) -> (what its text depends on, '"id": {its text}')
         self._sizes: dict = {}  # a task's data's pickle -> that data's size as text
         self._pickles: dict | None = None  # id(task) -> its data's pickle, from measure to write
+        self._ids = _IdTexts()
 
     def measure(self, workflow: BpmnWorkflow, limit: int) -> tuple[str | None, int, int]:
         """`state_size.largest_data` (the same walk, in one loop), a size remembered per distinct
@@ -111,20 +112,23 @@ class StateWriter:
         finally:
             registry._encoder_mode = False
         self._texts = texts
+        if len(self._ids) > 2 * len(pickles) + 64:  # ids of tasks gone from the workflow
+            self._ids.clear()
         return _object(pairs, encode)
 
     def _workflow_pairs(self, workflow, registry, encode, texts: dict, pickles: dict) -> list[tuple[str, str]]:
         """The pairs of SpiffWorkflow's WorkflowConverter.to_dict, and BpmnSubWorkflowConverter's
         for a subprocess, its tasks' texts reused where unchanged."""
         last_task = workflow.last_task
+        id_text = self._ids.text_of
         pairs = [
             ("data", encode(registry.convert(registry.clean(workflow.data)))),
             ("correlations", encode(workflow.correlations)),
-            ("last_task", _string(str(last_task.id)) if last_task is not None else "null"),
+            ("last_task", _string(id_text(last_task.id)) if last_task is not None else "null"),
             ("success", encode(workflow.success)),
             ("completed", encode(workflow.completed)),
             ("tasks", self._tasks_text(workflow, registry, encode, texts, pickles)),
-            ("root", _string(str(workflow.task_tree.id))),
+            ("root", _string(id_text(workflow.task_tree.id))),
         ]
         if not isinstance(workflow, BpmnWorkflow):
             pairs += [
@@ -142,6 +146,7 @@ class StateWriter:
         tasks = workflow.tasks
         task_dict = _task_dict if given is None and _library_converts_tasks(registry) else None
         typename = registry.typenames.get(Task) if given is None else ""
+        id_text = self._ids.text_of
         parts = []
         for task_id, task in tasks.items():
             at = id(task)
@@ -164,10 +169,10 @@ class StateWriter:
                 if given is not None:
                     known = (key, given[at])
                 elif task_dict is not None and type(task) is Task:
-                    value = task_dict(task, parent, registry, typename)
-                    known = (key, f"{_string(str(task_id))}: {encode(value)}")
+                    value = task_dict(task, parent, registry, typename, id_text)
+                    known = (key, f"{_string(id_text(task_id))}: {encode(value)}")
                 else:
-                    known = (key, f"{_string(str(task_id))}: {encode(registry.convert(task))}")
+                    known = (key, f"{_string(id_text(task_id))}: {encode(registry.convert(task))}")
             texts[at] = known
             parts.append(known[1])
         return "{" + ", ".join(parts) + "}"
@@ -195,11 +200,12 @@ def value_texts(values) -> list[str]:
     return [encode(value) for value in values]
 
 
-def _task_dict(task: Task, parent: Task | None, registry, typename: str) -> dict:
+def _task_dict(task: Task, parent: Task | None, registry, typename: str, id_text) -> dict:
     """The dict SpiffWorkflow's TaskConverter.to_dict gives a task, with its typename, as the
     serializer's registry gives it while encoding: the same keys in the same order and the same
     values, from the parent the caller has in hand (the library looks it up three times) and
-    the task's fields read directly; the writer's tests compare the texts at every step."""
+    the task's fields read directly, its ids' texts from `id_text` (str, remembered); the
+    writer's tests compare the texts at every step."""
     if parent is None:
         data, delta = task.data, {}
     else:
@@ -211,9 +217,9 @@ def _task_dict(task: Task, parent: Task | None, registry, typename: str) -> dict
         }
     internal = task.internal_data
     return {
-        "id": str(task.id),
-        "parent": str(task._parent) if parent is not None else None,
-        "children": [str(child) for child in task._children],
+        "id": id_text(task.id),
+        "parent": id_text(task._parent) if parent is not None else None,
+        "children": [id_text(child) for child in task._children],
         "last_state_change": task.last_state_change,
         "state": task._state,
         "task_spec": task.task_spec.name,
@@ -223,6 +229,20 @@ def _task_dict(task: Task, parent: Task | None, registry, typename: str) -> dict
         "delta": delta,
         "typename": typename,
     }
+
+
+class _IdTexts(dict):
+    """id(UUID) -> (the UUID, its text): a task's id is written again each time the task, its
+    parent or a child changes, and a UUID's text costs about ten times a look-up here (Python
+    code in uuid). The UUID is held, so its id names no other object while it is here."""
+
+    def text_of(self, uuid) -> str:
+        known = self.get(id(uuid))
+        if known is not None and known[0] is uuid:
+            return known[1]
+        text = str(uuid)
+        self[id(uuid)] = (uuid, text)
+        return text
 
 
 def _library_converts_tasks(registry) -> bool:
