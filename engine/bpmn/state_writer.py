@@ -120,15 +120,15 @@ class StateWriter:
         """The pairs of SpiffWorkflow's WorkflowConverter.to_dict, and BpmnSubWorkflowConverter's
         for a subprocess, its tasks' texts reused where unchanged."""
         last_task = workflow.last_task
-        id_text = self._ids.text_of
+        quoted_id = self._ids.quoted
         pairs = [
             ("data", encode(registry.convert(registry.clean(workflow.data)))),
             ("correlations", encode(workflow.correlations)),
-            ("last_task", _string(id_text(last_task.id)) if last_task is not None else "null"),
+            ("last_task", quoted_id(last_task.id) if last_task is not None else "null"),
             ("success", encode(workflow.success)),
             ("completed", encode(workflow.completed)),
             ("tasks", self._tasks_text(workflow, registry, encode, texts, pickles)),
-            ("root", _string(id_text(workflow.task_tree.id))),
+            ("root", quoted_id(workflow.task_tree.id)),
         ]
         if not isinstance(workflow, BpmnWorkflow):
             pairs += [
@@ -144,9 +144,9 @@ class StateWriter:
         UUID's hash is Python code); the task's id is part of what its text depends on."""
         known_texts = self._texts
         tasks = workflow.tasks
-        task_dict = _task_dict if given is None and _library_converts_tasks(registry) else None
+        task_text = _task_text if given is None and _library_converts_tasks(registry) else None
         typename = registry.typenames.get(Task) if given is None else ""
-        id_text = self._ids.text_of
+        quoted_id = self._ids.quoted
         parts = []
         for task_id, task in tasks.items():
             at = id(task)
@@ -168,11 +168,10 @@ class StateWriter:
             if known is None or None in key[7:] or known[0] != key:
                 if given is not None:
                     known = (key, given[at])
-                elif task_dict is not None and type(task) is Task:
-                    value = task_dict(task, parent, registry, typename, id_text)
-                    known = (key, f"{_string(id_text(task_id))}: {encode(value)}")
+                elif task_text is not None and type(task) is Task:
+                    known = (key, task_text(task, parent, registry, encode, quoted_id, typename))
                 else:
-                    known = (key, f"{_string(id_text(task_id))}: {encode(registry.convert(task))}")
+                    known = (key, f"{quoted_id(task_id)}: {encode(registry.convert(task))}")
             texts[at] = known
             parts.append(known[1])
         return "{" + ", ".join(parts) + "}"
@@ -200,54 +199,58 @@ def value_texts(values) -> list[str]:
     return [encode(value) for value in values]
 
 
-def _task_dict(task: Task, parent: Task | None, registry, typename: str, id_text) -> dict:
-    """The dict SpiffWorkflow's TaskConverter.to_dict gives a task, with its typename, as the
-    serializer's registry gives it while encoding: the same keys in the same order and the same
-    values, from the parent the caller has in hand (the library looks it up three times) and
-    the task's fields read directly, its ids' texts from `id_text` (str, remembered); the
-    writer's tests compare the texts at every step."""
+def _task_text(task: Task, parent: Task | None, registry, encode, quoted_id, typename: str) -> str:
+    """'"id": {its dict}' for the dict SpiffWorkflow's TaskConverter.to_dict gives a task (with
+    its typename, as the serializer's registry gives it while encoding), as json.dumps writes
+    it: the same keys in the same order, each value written as the encoder writes it, from the
+    parent the caller has in hand (the library looks it up three times) and the task's fields
+    read directly. Put together from the values' texts rather than encoded as one dict: ids,
+    names and literals are written here, and the encoder is asked only for data, numbers and
+    the internal data. The writer's tests compare the texts at every step of every model."""
     if parent is None:
-        data, delta = task.data, {}
+        parent_text, data, delta = "null", encode(task.data), "{}"
     else:
         before, after = parent.data, task.data
-        data = {}
-        delta = {  # DeepMerge.get_updated_keys and get_deleted_keys
-            "updates": {key: after[key] for key in after if key not in before or after[key] != before[key]},
-            "deletions": [key for key in before if key not in after],
-        }
+        parent_text, data = quoted_id(task._parent), "{}"
+        # DeepMerge.get_updated_keys and get_deleted_keys
+        updates = {key: after[key] for key in after if key not in before or after[key] != before[key]}
+        deletions = [key for key in before if key not in after]
+        delta = f'{{"updates": {encode(updates) if updates else "{}"}, "deletions": {encode(deletions) if deletions else "[]"}}}'
     internal = task.internal_data
-    return {
-        "id": id_text(task.id),
-        "parent": id_text(task._parent) if parent is not None else None,
-        "children": [id_text(child) for child in task._children],
-        "last_state_change": task.last_state_change,
-        "state": task._state,
-        "task_spec": task.task_spec.name,
-        "triggered": task.triggered,
-        "internal_data": registry.convert(internal) if internal else {},
-        "data": data,
-        "delta": delta,
-        "typename": typename,
-    }
+    state, name, triggered = task._state, task.task_spec.name, task.triggered
+    return (
+        f'{quoted_id(task.id)}: {{"id": {quoted_id(task.id)}, "parent": {parent_text}, '
+        f'"children": [{", ".join([quoted_id(child) for child in task._children])}], '
+        f'"last_state_change": {encode(task.last_state_change)}, '
+        f'"state": {str(state) if type(state) is int else encode(state)}, '
+        f'"task_spec": {_string(name) if type(name) is str else encode(name)}, '
+        f'"triggered": {_LITERALS[triggered] if type(triggered) is bool else encode(triggered)}, '
+        f'"internal_data": {encode(registry.convert(internal)) if internal else "{}"}, '
+        f'"data": {data}, "delta": {delta}, "typename": {_string(typename)}}}'
+    )
+
+
+#: What json.dumps writes True and False as.
+_LITERALS = {True: "true", False: "false"}
 
 
 class _IdTexts(dict):
-    """id(UUID) -> (the UUID, its text): a task's id is written again each time the task, its
-    parent or a child changes, and a UUID's text costs about ten times a look-up here (Python
-    code in uuid). The UUID is held, so its id names no other object while it is here."""
+    """id(UUID) -> (the UUID, its text as a JSON string): a task's id is written again each time
+    the task, its parent or a child changes, and a UUID's text costs about ten times a look-up
+    here (Python code in uuid). The UUID is held, so its id names no other object while here."""
 
-    def text_of(self, uuid) -> str:
+    def quoted(self, uuid) -> str:
         known = self.get(id(uuid))
         if known is not None and known[0] is uuid:
             return known[1]
-        text = str(uuid)
+        text = _string(str(uuid))
         self[id(uuid)] = (uuid, text)
         return text
 
 
 def _library_converts_tasks(registry) -> bool:
     """Whether the registry converts a Task with SpiffWorkflow's own TaskConverter.to_dict, the
-    dict `_task_dict` builds (another converter registered for tasks is asked as usual). The
+    dict `_task_text` writes (another converter registered for tasks is asked as usual). The
     registry keeps `partial(_obj_to_dict, typename, to_dict)` per typename."""
     converter = registry.convert_to_dict.get(registry.typenames.get(Task))
     to_dict = getattr(converter, "args", (None,))[-1]

@@ -142,9 +142,9 @@ def test_an_unchanged_workflow_is_written_without_converting_a_task(monkeypatch)
         type(_registry()), "convert", lambda self, obj: converted.append(obj) or registry_convert(self, obj)
     )
 
-    task_dict = state_writer._task_dict
+    task_text = state_writer._task_text
     monkeypatch.setattr(
-        state_writer, "_task_dict", lambda task, *args: converted.append(task) or task_dict(task, *args)
+        state_writer, "_task_text", lambda task, *args: converted.append(task) or task_text(task, *args)
     )
 
     assert writer.write(run.workflow) == first
@@ -152,14 +152,14 @@ def test_an_unchanged_workflow_is_written_without_converting_a_task(monkeypatch)
 
 
 def test_tasks_are_written_as_the_librarys_task_converter_writes_them(monkeypatch):
-    """The writer builds a task's dict itself only while the serializer's registry converts tasks
-    with SpiffWorkflow's own TaskConverter (what `_task_dict` copies): a change of the library's
+    """The writer writes a task's text itself only while the serializer's registry converts tasks
+    with SpiffWorkflow's own TaskConverter (what `_task_text` writes): a change of the library's
     registration shows here."""
     run = _five_steps()
     _complete_next(run, {"ghi_chu": "xong"})
     written = []
-    task_dict = state_writer._task_dict
-    monkeypatch.setattr(state_writer, "_task_dict", lambda task, *args: written.append(task) or task_dict(task, *args))
+    task_text = state_writer._task_text
+    monkeypatch.setattr(state_writer, "_task_text", lambda task, *args: written.append(task) or task_text(task, *args))
 
     assert StateWriter().write(run.workflow) == dump_state(run.workflow)
     assert len(written) == len(run.workflow.tasks)
