@@ -7,6 +7,13 @@ with no HOT update (a claim and a completion change its indexed state and assign
 INSERT and UPDATE of a step wrote an entry into both indexes: one entry fewer per write, and one
 index fewer for each statement that writes steps to open, on both databases.
 
+And on PostgreSQL ix_work_item_assignee (the inbox's own tabs, the absences' hand-over) holds only
+the open steps someone holds: a completed step keeps its assignee, so its completion wrote one more
+entry there, and the index kept every step ever claimed. Those queries ask for the open states
+written into the statement (records.open_steps), from which generic plans prove the condition.
+SQLite keeps every held step there: inside the own tab's OR it proves no condition of the outer
+query, and read the whole table for the tab with this one.
+
 Revision ID: 0045
 Revises: 0044
 """
@@ -22,24 +29,34 @@ depends_on = None
 TASK_UNIQUE = "CONSTRAINT uq_work_item_task_id UNIQUE (task_id)"
 DOSSIER_TASK_UNIQUE = "CONSTRAINT uq_work_item_dossier_task UNIQUE (dossier_id, task_id)"
 DOSSIER_INDEX = "CREATE INDEX ix_work_item_dossier_id ON work_item (dossier_id)"
+#: ix_work_item_assignee's condition before (migration 0042) and after (records.OPEN_STEPS as it was).
+HELD = "assignee IS NOT NULL"
+HELD_OPEN = "assignee IS NOT NULL AND state IN ('claimed', 'open')"
 
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         _rebuild_on_sqlite(TASK_UNIQUE, DOSSIER_TASK_UNIQUE, drop_index="ix_work_item_dossier_id")
-        return
-    op.create_unique_constraint("uq_work_item_dossier_task", "work_item", ["dossier_id", "task_id"])
-    op.drop_constraint("uq_work_item_task_id", "work_item", type_="unique")
-    op.drop_index("ix_work_item_dossier_id", table_name="work_item")
+    else:
+        op.create_unique_constraint("uq_work_item_dossier_task", "work_item", ["dossier_id", "task_id"])
+        op.drop_constraint("uq_work_item_task_id", "work_item", type_="unique")
+        op.drop_index("ix_work_item_dossier_id", table_name="work_item")
+        _held_steps_where(HELD_OPEN)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         _rebuild_on_sqlite(DOSSIER_TASK_UNIQUE, TASK_UNIQUE, add_index=DOSSIER_INDEX)
         return
+    _held_steps_where(HELD)
     op.create_index("ix_work_item_dossier_id", "work_item", ["dossier_id"])
     op.create_unique_constraint("uq_work_item_task_id", "work_item", ["task_id"])
     op.drop_constraint("uq_work_item_dossier_task", "work_item", type_="unique")
+
+
+def _held_steps_where(condition: str) -> None:
+    op.drop_index("ix_work_item_assignee", table_name="work_item")
+    op.create_index("ix_work_item_assignee", "work_item", ["assignee", "state"], postgresql_where=text(condition))
 
 
 def _rebuild_on_sqlite(old_clause: str, new_clause: str, drop_index: str = "", add_index: str = "") -> None:
