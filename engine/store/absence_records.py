@@ -24,6 +24,7 @@ from engine.store.records import DossierRecord
 from engine.store.records import ProcessDefinitionRecord
 from engine.store.records import UTCDateTime
 from engine.store.records import WorkItemRecord
+from engine.store.records import open_steps
 
 
 class AbsenceRecord(Base):
@@ -99,9 +100,7 @@ def open_items_assigned_to(session: Session, usernames: Iterable[str]) -> list[t
     return [
         (item, key)
         for item, key in session.execute(
-            _items_with_key()
-            .where(WorkItemRecord.assignee.in_(names), WorkItemRecord.state.in_(OPEN_STATES))
-            .order_by(WorkItemRecord.id)
+            _items_with_key().where(WorkItemRecord.assignee.in_(names), open_steps()).order_by(WorkItemRecord.id)
         )
     ]
 

@@ -15,7 +15,6 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.domain.model import OPEN_STATES
 from engine.domain.model import DelegationState
 from engine.domain.model import WorkItemState
 from engine.domain.model import Worklist
@@ -24,6 +23,7 @@ from engine.store.people_queries import full_names
 from engine.store.records import DossierRecord
 from engine.store.records import ProcessDefinitionRecord
 from engine.store.records import WorkItemRecord
+from engine.store.records import open_steps
 
 #: Inbox tabs, in the order the page shows them: the slug in the page's address -> its worklist.
 TABS = {
@@ -113,7 +113,7 @@ def _narrowed(who: WorklistFilter) -> bool:
 
 
 def _filtered(query, who: WorklistFilter):
-    query = query.where(WorkItemRecord.unit_code == who.unit_code, WorkItemRecord.state.in_(OPEN_STATES))
+    query = query.where(WorkItemRecord.unit_code == who.unit_code, open_steps())
     if _narrowed(who):
         # Always true (a step's unit is its dossier's, engine.services.projection), and it keeps a
         # filter on the dossier to the unit's dossiers (their index) instead of the province's.
@@ -273,7 +273,7 @@ def work_items_for(
 ) -> tuple[list[tuple[WorkItemRecord, DossierRecord]], int]:
     """One worklist's open steps, in every unit, soonest due first (steps without a due time
     last), and their count: the API's list."""
-    conditions = (WorkItemRecord.state.in_(OPEN_STATES), worklist_condition(worklist, who))
+    conditions = (open_steps(), worklist_condition(worklist, who))
     total = session.scalar(select(func.count()).select_from(WorkItemRecord).where(*conditions)) or 0
     query = (
         select(WorkItemRecord, DossierRecord)

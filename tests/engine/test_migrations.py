@@ -13,6 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
 from sqlalchemy import inspect
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 import engine.store.all_records  # noqa: F401
 from engine.services import dossiers
@@ -198,3 +199,63 @@ def _period_index_entries(db: Database) -> int:
         return conn.execute(
             text(f"SELECT COUNT(*) FROM audit_event INDEXED BY ix_audit_event_at WHERE {where}")
         ).scalar_one()
+
+
+def test_steps_and_their_events_kept_and_a_task_once_per_dossier(sqlite_database, clock):
+    _task_unique_per_dossier(sqlite_database, clock)
+
+
+@pytest.mark.postgres
+def test_steps_and_their_events_kept_and_a_task_once_per_dossier_on_postgres(postgres_server_url, clock):
+    with scratch_postgres(postgres_server_url) as db_engine:
+        migrate.upgrade(db_engine)
+        db = Database(db_engine.url.render_as_string(hide_password=False))
+        try:
+            _task_unique_per_dossier(db, clock)
+        finally:
+            db.dispose()
+
+
+def _task_unique_per_dossier(db: Database, clock) -> None:
+    """Migration 0045 down and up on a database whose audit events name their steps (SQLite builds
+    the table again): every step and event is kept, an event still cannot name a step that does
+    not exist, and a task is projected once into its dossier."""
+    rt = Runtime(db=db, clock=clock, worker_id="test-worker")
+    add_units(rt)
+    five = deploy_fixture(rt, "five_steps")
+    received = dossiers.start_dossier(
+        rt, definition_id=five.id, unit_code="00070", applicant_name="Lê Văn Cường", actor=RECEPTION
+    )
+    with db.read_session() as s:
+        [first] = list(dossier_queries.dossier_steps(s, received.id))
+    dossiers.claim_work_item(rt, first.id, RECEPTION)
+    dossiers.complete_work_item(rt, first.id, RECEPTION, {})
+    before = _steps_and_events(db)
+
+    migrate.downgrade(db.engine, "0044")
+    assert _steps_and_events(db) == before
+    migrate.upgrade(db.engine)
+    assert _steps_and_events(db) == before
+
+    copy = (
+        "INSERT INTO work_item (dossier_id, task_id, element_id, name, unit_code, state, priority, created_at,"
+        " escalation_level, version) SELECT dossier_id, task_id, element_id, name, unit_code, state, priority,"
+        " created_at, escalation_level, version FROM work_item WHERE id = :id"
+    )
+    with pytest.raises(IntegrityError), db.engine.begin() as conn:
+        conn.execute(text(copy), {"id": first.id})
+    with pytest.raises(IntegrityError), db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO audit_event (dossier_id, work_item_id, at, action, actor, detail)"
+                " VALUES (:dossier, -1, :at, 'claim', 'x', '{}')"
+            ),
+            {"dossier": received.id, "at": clock.now()},
+        )
+
+
+def _steps_and_events(db: Database) -> tuple[list, list]:
+    with db.engine.connect() as conn:
+        steps = conn.execute(text("SELECT id, dossier_id, task_id, state FROM work_item ORDER BY id")).all()
+        events = conn.execute(text("SELECT id, work_item_id, action FROM audit_event ORDER BY id")).all()
+    return steps, events

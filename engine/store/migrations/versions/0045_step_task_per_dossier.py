@@ -1,0 +1,89 @@
+"""a step's task is unique within its dossier, and that one index also finds a dossier's steps: it
+replaces uq_work_item_task_id (task_id) and ix_work_item_dossier_id (dossier_id). No query looks a
+step up by its task alone (the engine completes a task of the dossier it has read), so the
+uniqueness a projection relies on, a ready task projected once, is its dossier's; every query and
+foreign-key check that reads a dossier's steps has the new index's first column. A step is written
+with no HOT update (a claim and a completion change its indexed state and assignee), so each
+INSERT and UPDATE of a step wrote an entry into both indexes: one entry fewer per write, and one
+index fewer for each statement that writes steps to open, on both databases.
+
+And on PostgreSQL ix_work_item_assignee (the inbox's own tabs, the absences' hand-over) holds only
+the open steps someone holds: a completed step keeps its assignee, so its completion wrote one more
+entry there, and the index kept every step ever claimed. Those queries ask for the open states
+written into the statement (records.open_steps), from which generic plans prove the condition.
+SQLite keeps every held step there: inside the own tab's OR it proves no condition of the outer
+query, and read the whole table for the tab with this one.
+
+Revision ID: 0045
+Revises: 0044
+"""
+
+from alembic import op
+from sqlalchemy import text
+
+revision = "0045"
+down_revision = "0044"
+branch_labels = None
+depends_on = None
+
+TASK_UNIQUE = "CONSTRAINT uq_work_item_task_id UNIQUE (task_id)"
+DOSSIER_TASK_UNIQUE = "CONSTRAINT uq_work_item_dossier_task UNIQUE (dossier_id, task_id)"
+DOSSIER_INDEX = "CREATE INDEX ix_work_item_dossier_id ON work_item (dossier_id)"
+#: ix_work_item_assignee's condition before (migration 0042) and after (records.OPEN_STEPS as it was).
+HELD = "assignee IS NOT NULL"
+HELD_OPEN = "assignee IS NOT NULL AND state IN ('claimed', 'open')"
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        _rebuild_on_sqlite(TASK_UNIQUE, DOSSIER_TASK_UNIQUE, drop_index="ix_work_item_dossier_id")
+    else:
+        op.create_unique_constraint("uq_work_item_dossier_task", "work_item", ["dossier_id", "task_id"])
+        op.drop_constraint("uq_work_item_task_id", "work_item", type_="unique")
+        op.drop_index("ix_work_item_dossier_id", table_name="work_item")
+        _held_steps_where(HELD_OPEN)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        _rebuild_on_sqlite(DOSSIER_TASK_UNIQUE, TASK_UNIQUE, add_index=DOSSIER_INDEX)
+        return
+    _held_steps_where(HELD)
+    op.create_index("ix_work_item_dossier_id", "work_item", ["dossier_id"])
+    op.create_unique_constraint("uq_work_item_task_id", "work_item", ["task_id"])
+    op.drop_constraint("uq_work_item_dossier_task", "work_item", type_="unique")
+
+
+def _held_steps_where(condition: str) -> None:
+    op.drop_index("ix_work_item_assignee", table_name="work_item")
+    op.create_index("ix_work_item_assignee", "work_item", ["assignee", "state"], postgresql_where=text(condition))
+
+
+def _rebuild_on_sqlite(old_clause: str, new_clause: str, drop_index: str = "", add_index: str = "") -> None:
+    """SQLite changes a table's unique constraint only by building the table again. Alembic's batch
+    mode copies the rows into a new table, then drops the old one: with foreign keys on (every
+    connection, engine.store.database) the drop orphans the audit events, attachments and signed
+    results that name a step, and nothing afterwards counts them found again. Here the rows are
+    put aside first, the table dropped, created again under its own name from its own CREATE
+    statement with the one clause replaced, and the rows put back: with the foreign keys checked
+    at the commit (defer_foreign_keys, for this transaction only) every step they name is back."""
+    bind = op.get_bind()
+    table_sql = bind.execute(text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'work_item'")).scalar()
+    if old_clause not in table_sql:
+        raise RuntimeError(f"work_item's CREATE statement has no {old_clause!r}: {table_sql}")
+    others = bind.execute(
+        text(
+            "SELECT sql FROM sqlite_master WHERE tbl_name = 'work_item' AND type IN ('index', 'trigger')"
+            " AND sql IS NOT NULL AND name != :dropped"
+        ),
+        {"dropped": drop_index},
+    ).scalars()
+    recreated = [*others, *([add_index] if add_index else [])]
+    op.execute("PRAGMA defer_foreign_keys = ON")
+    op.execute("CREATE TEMP TABLE work_item_kept AS SELECT * FROM work_item")
+    op.execute("DROP TABLE work_item")
+    op.execute(table_sql.replace(old_clause, new_clause))
+    op.execute("INSERT INTO work_item SELECT * FROM work_item_kept")
+    op.execute("DROP TABLE work_item_kept")
+    for statement in recreated:
+        op.execute(statement)
