@@ -24,6 +24,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.pool import QueuePool
 
 from engine.domain.errors import LostRace
 from engine.store import deferred_begin
@@ -100,6 +101,9 @@ def prepare_engine(engine: Engine, *, read_only: bool = False) -> Engine:
 
 #: A pooled connection unused for longer than this is checked before it is handed out again.
 IDLE_BEFORE_PING_S = 30.0
+#: In a pooled connection's record: when it was last given back (to the pool, or to the kept
+#: change sessions).
+_IDLE_SINCE = "idle_since"
 
 
 def _ping_when_idle(engine: Engine) -> None:
@@ -111,11 +115,11 @@ def _ping_when_idle(engine: Engine) -> None:
 
 
 def _mark_idle(_dbapi_connection, record) -> None:
-    record.info["idle_since"] = time.monotonic()
+    record.info[_IDLE_SINCE] = time.monotonic()
 
 
 def _ping_if_idle_long(dbapi_connection, record, _proxy) -> None:
-    idle_since = record.info.get("idle_since")
+    idle_since = record.info.get(_IDLE_SINCE)
     if idle_since is None or time.monotonic() - idle_since < IDLE_BEFORE_PING_S:
         return
     try:
@@ -186,37 +190,55 @@ MOST_KEPT = 4
 
 
 class KeptChangeSessions:
-    """On SQLite, change sessions kept from one change to the next, each with a writer connection
-    of its own: an empty change through a new session cost 120 µs of CPU, two thirds of it the
-    session's construction, the pool's check-out and check-in and a new `Connection`
+    """Change sessions kept from one change to the next, each bound to a connection of its own
+    that it keeps between changes: a change is then its transaction's begin, statements and
+    commit, without a new session, the pool's check-out and check-in and a new `Connection`
     (`Session.close()` leaves a session reusable, and a session bound to a `Connection` it did not
-    begin a transaction on begins and ends one there each time, and never closes it).
+    begin a transaction on begins and ends one there each time, and never closes it). On SQLite an
+    empty change through a new session cost 120 µs of CPU, two thirds of it that set-up; on
+    PostgreSQL it was ~200 of a served claim's 684 Python calls.
 
     A change takes a free one (the one given back last: its pages are the warmest) and gives it
     back at its end, so no two changes share one at a time; a change begun inside another takes
     another. They are not tied to a thread: Flask's development server starts a thread per
     request, and a connection per thread cost each request a new connection (a change in a new
     thread 1.5 ms against 0.57 with a kept one) and left it open until the garbage collector
-    found it (SQLAlchemy's SQLite connections may move between threads: `check_same_thread` is
-    off for files). They are out of the pool (`detach`), so they never count against its size; at
-    most `MOST_KEPT` are kept, and one given back beyond that is closed (a burst of concurrent
-    changes would otherwise keep its connections open for the process's life); `Database.dispose`
-    closes them. A process forked after its parent kept some starts with none (the parent's SQLite
-    connections must not be used, nor closed, by the child)."""
+    found it. At most `most_kept` are kept, and one given back beyond that is closed (a burst of
+    concurrent changes would otherwise keep its connections open for the process's life);
+    `Database.dispose` and the engine's `dispose()` close them. A process forked after its parent
+    kept some starts with none (the parent's connections must not be used, nor closed, by the
+    child: they stay referenced, untouched, for the child's life).
 
-    def __init__(self, engine: Engine, factory: sessionmaker) -> None:
-        self.engine, self.factory = engine, factory
+    On SQLite the connections are out of the pool (`detach`: SQLite's connections may move
+    between threads, `check_same_thread` is off for files), so they never count against its size.
+    On PostgreSQL they stay checked out of the pool and count against its size: the pool's limits
+    (`pool_size`, `max_overflow`) still bound every connection the process opens, and fewer are
+    kept than the pool's size, so that the reads beside them (lookups, read sessions) always find
+    room. What the pool did at each check-out and check-in is done here instead: a connection
+    given back while anything is open on it (a failure that left a transaction, a pending BEGIN
+    or a COMMIT sent with its statement not yet forgotten) goes back to the pool, whose reset rolls
+    it back, so that no backend is left idle in a transaction between changes; one idle longer
+    than `IDLE_BEFORE_PING_S` is checked before it is used again, as the pool checks its own; one
+    a dropped connection invalidated takes every free one with it, as the pool invalidates all its
+    connections when one is found dropped (a restarted server dropped them all)."""
+
+    def __init__(self, engine: Engine, factory: sessionmaker, most_kept: int = MOST_KEPT) -> None:
+        self.engine, self.factory, self.most_kept = engine, factory, most_kept
+        self.in_pool = is_postgres(engine)
         self._free: list[ChangeSession] = []
         self._lock = threading.Lock()
         self._pid = os.getpid()
+        self._inherited: list[ChangeSession] = []
+        event.listen(engine, "engine_disposed", self._engine_disposed)
 
     def take(self) -> ChangeSession:
         """A session for a change, ready to begin."""
         if self._pid != os.getpid():  # a forked child: its parent's sessions are not its own
+            self._inherited.extend(self._free)
             self._free, self._lock, self._pid = [], threading.Lock(), os.getpid()
         with self._lock:
             session = self._free.pop() if self._free else None
-        if session is not None and not _ready_for_a_change(session):
+        if session is not None and not self._usable(session):
             _close(session)
             session = None
         if session is None:
@@ -225,25 +247,64 @@ class KeptChangeSessions:
         return session
 
     def give_back(self, session: ChangeSession) -> None:
-        with self._lock:
-            kept = len(self._free) < MOST_KEPT
-            if kept:
-                self._free.append(session)
+        connection = _bound_connection(session)
+        if connection.invalidated:  # dropped: the others may be too (a restarted server)
+            self.close()
+        kept = _ready_for_a_change(session) and self._pool_within_its_size()
+        if kept:
+            if self.in_pool:
+                connection.connection.info[_IDLE_SINCE] = time.monotonic()
+            with self._lock:
+                kept = len(self._free) < self.most_kept and self._pid == os.getpid()
+                if kept:
+                    self._free.append(session)
         if not kept:
             _close(session)
 
-    def close(self) -> None:
-        """Close the kept sessions' connections (a forked child's inherited ones are left alone)."""
+    def close(self, *, drop: bool = False) -> None:
+        """Close the kept sessions' connections (a forked child's inherited ones are left alone);
+        with `drop`, their database connections too, not given back to the pool."""
         with self._lock:
             free, self._free = self._free, []
         if self._pid == os.getpid():
             for session in free:
+                if drop:
+                    _bound_connection(session).invalidate()
                 _close(session)
+
+    def _pool_within_its_size(self) -> bool:
+        """Whether the pool holds no more connections than its size (`pool_size`), the kept ones
+        counted as checked out: when a burst grew it past that, a session given back goes back to
+        the pool, which closes the connections beyond its size as they return, so that no more
+        stay open after the burst than the pool alone would keep."""
+        pool = self.engine.pool
+        return not self.in_pool or (isinstance(pool, QueuePool) and pool.overflow() <= 0)
+
+    def _engine_disposed(self, _engine: Engine) -> None:
+        """The pool the kept connections came from is closed: theirs are closed with it."""
+        self.close(drop=True)
 
     def _new_session(self) -> ChangeSession:
         connection = self.engine.connect()
-        connection.detach()
+        if not self.in_pool:
+            connection.detach()
         return self.factory(bind=connection)
+
+    def _usable(self, session: ChangeSession) -> bool:
+        """Whether a free session's connection may serve the next change: on PostgreSQL, one idle
+        for a while is checked first (`_ping_if_idle_long`, as at the pool's check-out)."""
+        if not _ready_for_a_change(session):
+            return False
+        if not self.in_pool:
+            return True
+        connection = _bound_connection(session)
+        fairy = connection.connection
+        try:
+            _ping_if_idle_long(fairy.dbapi_connection, fairy, None)
+        except DisconnectionError as exc:
+            connection.invalidate(exc)
+            return False
+        return True
 
 
 def _close(session: Session) -> None:
@@ -259,14 +320,29 @@ def _bound_connection(session: Session) -> Connection:
 
 def _ready_for_a_change(session: Session) -> bool:
     """Whether a kept session can start the next change: closed, on a usable connection that no
-    transaction holds (a failure that left one open makes the next change start afresh)."""
+    transaction holds (a failure that left one open makes the next change start afresh); on
+    PostgreSQL, nothing open on the driver's connection either, nor pending of a BEGIN."""
     connection = _bound_connection(session)
-    return (
-        session.get_transaction() is None
-        and not connection.closed
-        and not connection.invalidated
-        and not connection.in_transaction()
-    )
+    if (
+        session.get_transaction() is not None
+        or connection.closed
+        or connection.invalidated
+        or connection.in_transaction()
+    ):
+        return False
+    return connection.dialect.name == "sqlite" or deferred_begin.between_transactions(connection)
+
+
+def kept_change_sessions(engine: Engine, factory: sessionmaker) -> KeptChangeSessions | None:
+    """The kept change sessions of `engine`: on SQLite `MOST_KEPT`; on PostgreSQL as many, but
+    fewer than the pool's size, so that the reads beside them never wait for a slot the kept
+    hold (none for a pool without a size: one per connection, say, for which nothing is kept)."""
+    if engine.dialect.name == "sqlite":
+        return KeptChangeSessions(engine, factory)
+    pool = engine.pool
+    if not isinstance(pool, QueuePool) or pool.size() < 2:
+        return None
+    return KeptChangeSessions(engine, factory, most_kept=min(MOST_KEPT, pool.size() - 1))
 
 
 def is_postgres(engine: Engine) -> bool:
@@ -306,6 +382,20 @@ def _transaction_open(connection: Connection) -> bool:
     return driver is not None and driver.pgconn.transaction_status != TransactionStatus.IDLE
 
 
+@contextmanager
+def _in_autocommit_for_lookups(connection: Connection) -> Iterator[None]:
+    """PostgreSQL: the driver's connection in autocommit for the block (`Database.lookup_connection`)."""
+    driver: Any = connection.connection.dbapi_connection  # psycopg's, which has `autocommit`
+    driver.autocommit = True
+    try:
+        yield
+    finally:
+        if not connection.invalidated:  # a dropped connection is discarded, not reset
+            if connection.in_transaction():  # a lookup run by SQLAlchemy's execution
+                connection.rollback()  # nothing to undo: ends its bookkeeping, no round trip
+            driver.autocommit = False
+
+
 class Database:
     """An engine plus its session factory; what the CLI, workers and the web app share."""
 
@@ -317,9 +407,7 @@ class Database:
         # No autoflush: a change is flushed once, at commit; queries inside a change never depend
         # on its own unflushed rows (the services keep that rule).
         self.session_factory = sessionmaker(self.engine, class_=ChangeSession, expire_on_commit=False, autoflush=False)
-        self.kept_sessions = (
-            KeptChangeSessions(self.engine, self.session_factory) if self.engine.dialect.name == "sqlite" else None
-        )
+        self.kept_sessions = kept_change_sessions(self.engine, self.session_factory)
         if self.engine.dialect.name == "sqlite":
             self.read_engine = make_engine(self.url, read_only=True)
         else:
@@ -361,20 +449,26 @@ class Database:
         transaction on that pooled connection kept psycopg's own BEGIN and its wait
         (engine.store.deferred_begin sends only a plain one). A pool of
         its own kept in autocommit (68 us) would wake a second backend on each request, where the
-        lookup and the change now share the one returned last (`engine_options`)."""
-        with self.read_engine.connect() as connection:
-            if not is_postgres(self.read_engine):
+        lookup and the change now share the one returned last (`engine_options`); with kept
+        change sessions (`KeptChangeSessions`) the lookup takes a kept one's connection, which the
+        change after it takes again."""
+        kept_sessions = self.kept_sessions if self.read_engine is self.engine else None
+        if kept_sessions is None or not is_postgres(self.engine):
+            with self.read_engine.connect() as connection:
+                if not is_postgres(self.read_engine):
+                    yield connection
+                    return
+                with _in_autocommit_for_lookups(connection):
+                    yield connection
+            return
+        kept = kept_sessions.take()
+        try:
+            connection = _bound_connection(kept)
+            deferred_begin.settle(connection)  # psycopg's own autocommit, as the pool's check-in leaves it
+            with _in_autocommit_for_lookups(connection):
                 yield connection
-                return
-            driver: Any = connection.connection.dbapi_connection  # psycopg's, which has `autocommit`
-            driver.autocommit = True
-            try:
-                yield connection
-            finally:
-                if not connection.invalidated:  # a dropped connection is discarded, not reset
-                    if connection.in_transaction():  # a lookup run by SQLAlchemy's execution
-                        connection.rollback()  # nothing to undo: ends its bookkeeping, no round trip
-                    driver.autocommit = False
+        finally:
+            kept_sessions.give_back(kept)
 
     @cached_property
     def counter_engine(self) -> Engine | None:
@@ -471,9 +565,20 @@ class Database:
         (a claim's one statement): it commits on success and rolls back on any error. Its BEGIN is
         the engine's, as a session's (BEGIN IMMEDIATE on SQLite; on PostgreSQL sent with its first
         driver statement, engine.store.deferred_begin). A served claim through a session paid its
-        begin, commit and close though it loaded no object: 1,426 Python calls against 1,306."""
-        with self.engine.begin() as connection:
-            yield connection
+        begin, commit and close though it loaded no object: 1,426 Python calls against 1,306.
+        The connection is a kept change session's (`KeptChangeSessions`) where there are some."""
+        kept_sessions = self.kept_sessions
+        if kept_sessions is None:
+            with self.engine.begin() as connection:
+                yield connection
+            return
+        kept = kept_sessions.take()
+        try:
+            connection = _bound_connection(kept)
+            with connection.begin():
+                yield connection
+        finally:
+            kept_sessions.give_back(kept)
 
     @contextmanager
     def session_on(self, connection: Connection) -> Iterator[Session]:
@@ -498,7 +603,7 @@ class Database:
     def session(self) -> Iterator[Session]:
         """A session that commits on success and rolls back on any error; a lost optimistic-lock
         race (another transaction changed the same row first) becomes LostRace (a ConflictError).
-        On SQLite, a kept session (`KeptChangeSessions`)."""
+        A kept session (`KeptChangeSessions`) where there are some."""
         kept_sessions = self.kept_sessions
         kept = kept_sessions.take() if kept_sessions is not None else None
         session = kept if kept is not None else self.session_factory()

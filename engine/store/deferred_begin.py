@@ -384,6 +384,26 @@ def _give_back(driver: Any, record: Any, *_args) -> None:
         record.info.pop(_OURS)
 
 
+def settle(connection: Connection) -> None:
+    """`connection`'s driver out of the autocommit set here, as at its return to the pool, for a
+    kept connection about to run statements in an autocommit of its own (a lookup)."""
+    fairy = connection.connection
+    _give_back(fairy.dbapi_connection, fairy)
+
+
+def between_transactions(connection: Connection) -> bool:
+    """Whether nothing is open on `connection`'s driver (no transaction, none in error) and
+    nothing of its last transaction is left here (a BEGIN pending, a COMMIT sent with its
+    statement): what the pool's check-in leaves, for a connection kept out of it between changes
+    (engine.store.database.KeptChangeSessions)."""
+    fairy = connection.connection
+    info = fairy.info
+    if _PENDING in info or _COMMITTED in info:
+        return False
+    driver: Any = fairy.dbapi_connection
+    return driver is not None and driver.pgconn.transaction_status == TransactionStatus.IDLE
+
+
 def is_ours(connection: Connection) -> bool:
     """Whether the driver's autocommit is this module's (a transaction is still one)."""
     return bool(connection.connection.info.get(_OURS, False))

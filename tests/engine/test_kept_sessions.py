@@ -2,7 +2,7 @@
 (engine.store.database.KeptChangeSessions): each change still begins, commits or rolls back and
 releases the write lock; two changes at once, a change inside a change and a forked process never
 share one; a thread started per request (Flask's development server) takes the one the last
-request's thread left; PostgreSQL's changes take a fresh session from the pool, as before."""
+request's thread left (PostgreSQL's kept connections: tests/engine/test_kept_connections.py)."""
 
 from __future__ import annotations
 
@@ -194,12 +194,3 @@ def test_dispose_closes_the_kept_connections(sqlite_database):
     sqlite_database.dispose()
     with pytest.raises(sqlite3.ProgrammingError):
         driver.execute("SELECT 1")
-
-
-def test_postgresql_changes_take_a_fresh_session_from_the_pool(postgres_runtime):
-    db = postgres_runtime.db
-    assert db.kept_sessions is None
-    with db.session() as first:
-        first.connection()
-    with db.session() as second:
-        assert second is not first
