@@ -145,7 +145,7 @@ class StateWriter:
         known_texts = self._texts
         tasks = workflow.tasks
         task_text = _task_text if given is None and _library_converts_tasks(registry) else None
-        typename = registry.typenames.get(Task) if given is None else ""
+        typename = _string(registry.typenames.get(Task)) if given is None else ""
         quoted_id = self._ids.quoted
         parts = []
         for task_id, task in tasks.items():
@@ -206,7 +206,8 @@ def _task_text(task: Task, parent: Task | None, registry, encode, quoted_id, typ
     parent the caller has in hand (the library looks it up three times) and the task's fields
     read directly. Put together from the values' texts rather than encoded as one dict: ids,
     names and literals are written here, and the encoder is asked only for data, numbers and
-    the internal data. The writer's tests compare the texts at every step of every model."""
+    the internal data (`typename` comes written). The writer's tests compare the texts at every
+    step of every model."""
     if parent is None:
         parent_text, data, delta = "null", encode(task.data), "{}"
     else:
@@ -217,16 +218,16 @@ def _task_text(task: Task, parent: Task | None, registry, encode, quoted_id, typ
         deletions = [key for key in before if key not in after]
         delta = f'{{"updates": {encode(updates) if updates else "{}"}, "deletions": {encode(deletions) if deletions else "[]"}}}'
     internal = task.internal_data
-    state, name, triggered = task._state, task.task_spec.name, task.triggered
+    own, state, name, triggered = quoted_id(task.id), task._state, task.task_spec.name, task.triggered
     return (
-        f'{quoted_id(task.id)}: {{"id": {quoted_id(task.id)}, "parent": {parent_text}, '
+        f'{own}: {{"id": {own}, "parent": {parent_text}, '
         f'"children": [{", ".join([quoted_id(child) for child in task._children])}], '
         f'"last_state_change": {encode(task.last_state_change)}, '
         f'"state": {str(state) if type(state) is int else encode(state)}, '
         f'"task_spec": {_string(name) if type(name) is str else encode(name)}, '
         f'"triggered": {_LITERALS[triggered] if type(triggered) is bool else encode(triggered)}, '
         f'"internal_data": {encode(registry.convert(internal)) if internal else "{}"}, '
-        f'"data": {data}, "delta": {delta}, "typename": {_string(typename)}}}'
+        f'"data": {data}, "delta": {delta}, "typename": {typename}}}'
     )
 
 
