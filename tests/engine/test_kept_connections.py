@@ -141,6 +141,8 @@ def test_a_transaction_left_open_on_a_kept_connection_is_rolled_back_not_kept(no
     kept.give_back(session)
     assert "idle in transaction" not in _backends(observer, app_name).values()
     assert _bodies(notes) == []  # a reader never sees it
+    with notes.lookup_connection() as lookup:  # nor a lookup, which takes a kept connection
+        assert lookup.execute(select(_NOTES.c.body)).all() == []
     with notes.change() as again:
         assert again is not connection  # the session went back to the pool, whose reset rolled it back
         again.execute(_NOTES.insert().values(id=1, body="whole"))
