@@ -218,8 +218,8 @@ def test_steps_and_their_events_kept_and_a_task_once_per_dossier_on_postgres(pos
 
 def _task_unique_per_dossier(db: Database, clock) -> None:
     """Migration 0045 down and up on a database whose audit events name their steps (SQLite builds
-    the table again): every step and event is kept, an event still cannot name a step that does
-    not exist, and a task is projected once into its dossier."""
+    both tables again): every step and event is kept, a task is projected once into its dossier,
+    and an event still cannot name a dossier that does not exist."""
     rt = Runtime(db=db, clock=clock, worker_id="test-worker")
     add_units(rt)
     five = deploy_fixture(rt, "five_steps")
@@ -248,9 +248,9 @@ def _task_unique_per_dossier(db: Database, clock) -> None:
         conn.execute(
             text(
                 "INSERT INTO audit_event (dossier_id, work_item_id, at, action, actor, detail)"
-                " VALUES (:dossier, -1, :at, 'claim', 'x', '{}')"
+                " VALUES (-1, :step, :at, 'claim', 'x', '{}')"
             ),
-            {"dossier": received.id, "at": clock.now()},
+            {"step": first.id, "at": clock.now()},
         )
 
 

@@ -19,6 +19,7 @@ from engine.services import dossiers
 from engine.store.records import AuditEventRecord
 from engine.store.records import WorkItemRecord
 from tests.conftest import vn
+from tests.factories import LEADER
 from tests.factories import RECEPTION
 from tests.factories import SPECIALIST
 from tests.factories import add_units
@@ -272,3 +273,33 @@ def test_the_migration_hashes_events_written_before_it_exactly_as_the_write_path
     assert verify(runtime) == (2, [])
     add_events(runtime, dossier.id, "note")  # and the chain goes on from the migrated head
     assert verify(runtime) == (2, [])
+
+
+def test_every_event_names_a_step_that_exists_and_a_step_moved_is_found(runtime, dossier):
+    """audit_event.work_item_id has no foreign key (migration 0045): the writers take it from the
+    step they change, and the chain's hash covers it. A dossier's steps claimed and completed
+    through both kinds of writer (the guarded claim's statement, the ORM's completion, a step
+    created in the same flush as its event) leave no event naming a missing step; an event moved
+    to another step by an operator is found by `audit verify`."""
+    for _ in range(2):
+        with runtime.db.read_session() as s:
+            step = s.scalars(
+                select(WorkItemRecord).where(WorkItemRecord.dossier_id == dossier.id, WorkItemRecord.state == "open")
+            ).one()
+        actor = next(a for a in (RECEPTION, SPECIALIST, LEADER) if step.role in a.roles)
+        dossiers.claim_work_item(runtime, step.id, actor)
+        dossiers.complete_work_item(runtime, step.id, actor, {"hop_le": True})
+    with runtime.db.engine.connect() as conn:
+        named = conn.execute(text("SELECT COUNT(*) FROM audit_event WHERE work_item_id IS NOT NULL")).scalar_one()
+        missing = conn.execute(
+            text(
+                "SELECT COUNT(*) FROM audit_event e LEFT JOIN work_item w ON w.id = e.work_item_id"
+                " WHERE e.work_item_id IS NOT NULL AND w.id IS NULL"
+            )
+        ).scalar_one()
+    assert named >= 4 and missing == 0
+
+    moved = next(e for e in events(runtime, dossier.id) if e.work_item_id is not None)
+    without_trigger(runtime, "UPDATE audit_event SET work_item_id = work_item_id + 1 WHERE id = :id", id=moved.id)
+    _, [report] = verify(runtime, dossier.code)
+    assert report.event_id == moved.id
