@@ -12,7 +12,9 @@ and itself in one pipeline sync, queued in libpq and flushed once (`_in_one_flus
 pipeline flushed and polled once per command, 16% of a served request's samples); any other first statement gives the connection back to psycopg first,
 which then sends BEGIN as it always did (the riders, if any, go alone just before it). COMMIT and ROLLBACK are psycopg's own either way: it sends them while a
 transaction is open (after BEGIN went out) and sends nothing when none is. The connection leaves
-autocommit again when it goes back to the pool.
+autocommit again when it goes back to the pool; one kept out of the pool between changes
+(engine.store.database.KeptChangeSessions) stays in it until its next transaction's begin, each
+transaction's commit or rollback having cleared what it left here (`between_transactions`).
 
 Transactions that ask for more than a plain BEGIN (an isolation level, read only: a replica's
 engine) keep psycopg's own BEGIN, as does a connection in autocommit on purpose (the lookups).
