@@ -14,6 +14,13 @@ written into the statement (records.open_steps), from which generic plans prove 
 SQLite keeps every held step there: inside the own tab's OR it proves no condition of the outer
 query, and read the whole table for the tab with this one.
 
+And audit_event.work_item_id loses its foreign key (both databases): PostgreSQL checked it for every
+event with a query of its own and a row lock on the step, about 8% of the backend's CPU per claim
+and per completion (alternated in-process runs). Every writer takes the id from the step its change
+writes, no step is ever deleted (migration 0040 relies on that too), and the event's chain hash
+covers the id, so `motcua audit verify` finds a link changed afterwards. The event's dossier keeps
+its foreign key: a dossier with a history cannot be deleted.
+
 Revision ID: 0045
 Revises: 0044
 """
