@@ -113,11 +113,18 @@ def test_open_steps_get_their_dossiers_code_and_applicant(sqlite_database, clock
 
 @pytest.mark.postgres
 def test_open_steps_get_their_dossiers_code_and_applicant_on_postgres(postgres_server_url, clock):
-    with scratch_postgres(postgres_server_url) as db_engine:
+    with _migrated_postgres(postgres_server_url) as db:
+        _steps_filled_in_again(db, clock)
+
+
+@contextmanager
+def _migrated_postgres(server_url: str):
+    """A Database on a scratch PostgreSQL database migrated to the head, disposed of afterwards."""
+    with scratch_postgres(server_url) as db_engine:
         migrate.upgrade(db_engine)
         db = Database(db_engine.url.render_as_string(hide_password=False))
         try:
-            _steps_filled_in_again(db, clock)
+            yield db
         finally:
             db.dispose()
 
@@ -207,13 +214,8 @@ def test_steps_and_their_events_kept_and_a_task_once_per_dossier(sqlite_database
 
 @pytest.mark.postgres
 def test_steps_and_their_events_kept_and_a_task_once_per_dossier_on_postgres(postgres_server_url, clock):
-    with scratch_postgres(postgres_server_url) as db_engine:
-        migrate.upgrade(db_engine)
-        db = Database(db_engine.url.render_as_string(hide_password=False))
-        try:
-            _task_unique_per_dossier(db, clock)
-        finally:
-            db.dispose()
+    with _migrated_postgres(postgres_server_url) as db:
+        _task_unique_per_dossier(db, clock)
 
 
 def _task_unique_per_dossier(db: Database, clock) -> None:
