@@ -75,10 +75,13 @@ def new_chain(session: Session, dossier_id: int) -> None:
     audit_chains.remember_new_chain(session, chain_key(dossier_id))
 
 
-def write_pending(session: Session) -> None:
+def write_pending(session: Session) -> bool:
+    """Write the change's pending events, after everything else it changed (its rows through
+    `change_rows.write`, then the session's flush); whether there were any, and so whether that
+    write and flush were made."""
     pending = session.info.pop(PENDING_KEY, [])
     if not pending:
-        return
+        return False
     riding = _with_rows(session, pending)
     # Everything else the change writes goes first: the chain heads are then the last locks it
     # takes, held only until the commit that follows, so writers of one dossier cannot deadlock.
@@ -89,7 +92,7 @@ def write_pending(session: Session) -> None:
         if not audit_chains.appended_with_rows(session):  # another writer appended since the read
             audit_chains.append_events(session, _chain(session, rows, keys), rows)
         session.info.setdefault(WRITTEN_KEY, []).extend(rows)
-        return
+        return True
     rows = _rows(pending)
     keys = sorted({chain_key(row["dossier_id"]) for row in rows})
     if audit_chains.is_new_chain(session, keys):
@@ -98,6 +101,7 @@ def write_pending(session: Session) -> None:
         _append(session, rows, keys)
     # What else the commit writes may say who did it (the portal sync's handler) without a query.
     session.info.setdefault(WRITTEN_KEY, []).extend(rows)
+    return True
 
 
 def _rows(pending: list) -> list[dict]:

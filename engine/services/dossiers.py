@@ -942,9 +942,9 @@ def unclaim_work_item(
         )
         # Back in the pool nobody acts on anyone's behalf any more.
         item.assignee, item.state, item.on_behalf_of = None, WorkItemState.OPEN.value, None
-        audit.write_pending(s)  # before the rows, as `_answered` writes them
-        change_rows.write(s)
-        s.flush()  # the step's new version
+        if not audit.write_pending(s):  # before the rows, as `_answered` writes them
+            change_rows.write(s)
+            s.flush()  # the step's new version
         step = step_claims.ClaimedStep.of(item, dossier.code)
         return step if answer is None else answer(s, step)
 
@@ -1215,9 +1215,11 @@ def _answered(s: Session, changed, answer: Answer | None):
     first, so the reply sees the change; the commit then has nothing left to write)."""
     if answer is None:
         return changed
-    audit.write_pending(s)  # before the rows, which its events may then ride with (PostgreSQL)
-    change_rows.write(s)
-    s.flush()
+    # The events first, which may then ride with the rows (PostgreSQL); the rows and the flush
+    # after them are made there when there were any (a second `write` would find nothing).
+    if not audit.write_pending(s):
+        change_rows.write(s)
+        s.flush()
     return answer(s, changed)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from collections.abc import Iterable
 from collections.abc import Sequence
 from typing import Any
 from typing import cast
@@ -89,7 +90,11 @@ def reserve_dossier_id(session: Session, dossier_id: int) -> None:
 def new_steps(session: Session) -> list[WorkItemRecord]:
     """The steps this change created of dossiers already stored, which `write` inserts, in the
     order they were created."""
-    added = [obj for obj in session.new if isinstance(obj, WorkItemRecord) and obj.dossier_id is not None]
+    return _new_steps_among(session.new)
+
+
+def _new_steps_among(new: Iterable[object]) -> list[WorkItemRecord]:
+    added = [obj for obj in new if isinstance(obj, WorkItemRecord) and obj.dossier_id is not None]
     added.sort(key=lambda obj: instance_state(obj).insert_order or 0)  # ids in the order the steps were created
     return added
 
@@ -152,8 +157,10 @@ def write(session: Session) -> None:
     """Write the session's changed dossiers and work items, and its new work items of dossiers
     already stored, with the upserts that go with them (`with_rows`); the session's flush then
     writes the rest."""
-    changed = [obj for obj in session.dirty if isinstance(obj, _WRITTEN)]
-    added = new_steps(session)
+    # Each of the session's sets is built anew when asked (a few calls each): asked once here.
+    dirty, new = session.dirty, session.new
+    changed = [obj for obj in dirty if isinstance(obj, _WRITTEN)]
+    added = _new_steps_among(new)
     dossier = _new_dossier(session)
     session.info.pop(_NEW_DOSSIER_KEY, None)
     new_dossiers = [] if dossier is None else [(dossier, _dossier_columns(dossier))]
@@ -166,7 +173,8 @@ def write(session: Session) -> None:
         if upserts:
             _run_alone(session.connection(), upserts)
         return
-    portal_changes.collect(session)  # what the portal must hear of, read from the history written here
+    # What the portal must hear of, read from the history written here.
+    portal_changes.collect_among(session, new, dirty)
     # A list built in one call, where a generator would cost one per column (thirty a new step).
     inserts = [(item, _given(item) + tuple([key for key in _INSERTED if key in item.__dict__])) for item in added]
     connection = session.connection()

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from engine.domain.model import OPEN_STATES
 from engine.store import repositories
 from engine.store.catalogue_records import ProcedureRecord
+from engine.store.loaded_rows import read_columns
 from engine.store.people_queries import colleagues
 from engine.store.people_queries import full_names
 from engine.store.records import AuditEventRecord
@@ -47,6 +48,12 @@ _VIEW_ROW = (
     .join(UnitRecord, UnitRecord.code == DossierRecord.unit_code)
     .outerjoin(ProcedureRecord, ProcedureRecord.key == ProcessDefinitionRecord.key)
 )
+
+
+def columns_of(row: DossierRecord | WorkItemRecord, keys: tuple[str, ...]) -> dict[str, object]:
+    """The named columns of a dossier or step as an answer shows them, read as its attributes
+    read them (`loaded_rows.read_columns`: one call, where each attribute is one)."""
+    return read_columns(row, keys)
 
 
 def open_steps(session: Session, dossier_id: int) -> list[WorkItemRecord]:

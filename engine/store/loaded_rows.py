@@ -105,6 +105,15 @@ def _cascades(record: type) -> bool:
 _CASCADES: dict[type, bool] = {}
 
 
+def read_columns(obj, keys: Sequence[str]) -> dict[str, Any]:
+    """These columns of a mapped object, as its attributes read them: a loaded one from the
+    state's dict (its attribute read is a Python call each, about thirty a completion's reply),
+    any other through its attribute, which loads it (an expired or deferred column, one a new
+    row left to its default)."""
+    loaded = obj.__dict__  # the state's dict, as in `loaded`
+    return {key: loaded[key] if key in loaded else getattr(obj, key) for key in keys}
+
+
 def set_columns(obj, values: dict[str, Any]) -> None:
     """Set these columns of a mapped object as attribute sets would leave it: each column's value
     before its first set kept as its history (what a flush or `change_rows.write` compares), the

@@ -6,6 +6,7 @@ portal event is queued in the same transaction, and one transaction makes one ev
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Iterable
 
 from sqlalchemy import event
 from sqlalchemy import exists
@@ -51,14 +52,19 @@ def _collect(session: Session, _context, _instances) -> None:
 def collect(session: Session) -> None:
     """Mark the dossiers the session's pending changes create or move as the portal must hear;
     run before each flush, and by engine.store.change_rows before it writes rows itself."""
+    if _listeners:
+        collect_among(session, session.new, session.dirty)
+
+
+def collect_among(session: Session, new: Iterable[object], dirty: Iterable[object]) -> None:
+    """`collect` from the session's new and dirty objects as its caller just read them."""
     if not _listeners:
         return
-    marked = session.info.get(_CHANGED_KEY)
-    for obj in session.new:
+    for obj in new:
         if isinstance(obj, DossierRecord):
             marked = session.info.setdefault(_CHANGED_KEY, {})
             marked[id(obj)] = obj
-    for obj in session.dirty:
+    for obj in dirty:
         if isinstance(obj, DossierRecord) and _changed(obj):
             marked = session.info.setdefault(_CHANGED_KEY, {})
             marked[id(obj)] = obj

@@ -1,6 +1,7 @@
 """`loaded_rows.set_columns` leaves an object as the same attribute sets would: the same history
 (what a flush and `change_rows.write` compare), the same loaded values, modified in its session,
-and the same row once flushed; `loaded_rows.add_built` leaves a session as `Session.add` does.
+and the same row once flushed; `loaded_rows.add_built` leaves a session as `Session.add` does;
+`loaded_rows.read_columns` reads what the attributes read, an unloaded column loaded.
 Both reach into SQLAlchemy's instance state and session (pinned): these fail when the library's
 own sets and adds leave something else."""
 
@@ -29,6 +30,7 @@ from engine.store.loaded_rows import _cascades
 from engine.store.loaded_rows import _plain_columns
 from engine.store.loaded_rows import add_built
 from engine.store.loaded_rows import built
+from engine.store.loaded_rows import read_columns
 from engine.store.loaded_rows import set_columns
 from engine.store.records import AuditEventRecord
 from engine.store.records import DossierRecord
@@ -120,6 +122,19 @@ def test_every_column_a_change_sets_takes_the_short_way(record):
     # The primary key and the version keep their history actively (the ORM's own rule): never set by a change.
     columns = {attribute.key for attribute in inspect(record).column_attrs} - {"id", "version"}
     assert _plain_columns(record) == columns
+
+
+def test_columns_read_from_the_state_are_what_the_attributes_read(session):
+    columns = ("id", "version", "name", "at", "data", "shout")
+    changed, expired, new = session.get(_Row, 1), session.get(_Row, 2), _Row(id=3, name="c")
+    changed.name = "b"
+    session.expire(expired, ["at", "data"])  # read again from the row when asked
+    session.add(new)  # its unset columns read as None
+    row = {"version": 1, "at": _AT, "data": {"x": 1}, "shout": None}
+    assert read_columns(changed, columns) == {**row, "id": 1, "name": "b"}
+    assert read_columns(expired, columns) == {**row, "id": 2, "name": "a"}
+    assert read_columns(new, columns) == {name: getattr(new, name) for name in columns}
+    assert "at" in instance_state(expired).dict  # loaded by the read, as by the attribute
 
 
 def test_a_built_object_is_added_as_session_add_adds_it(session):

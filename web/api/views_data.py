@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from engine.store.dossier_queries import DossierView
 from engine.store.dossier_queries import HistoryEvent
+from engine.store.dossier_queries import columns_of
 from engine.store.records import DossierRecord
 from engine.store.records import WorkItemRecord
 from web.display import STATUS_LABELS_VI
@@ -52,7 +53,7 @@ def dossier_payload(view: DossierView) -> dict:
 def dossier_state_payload(dossier: DossierRecord, definition, open_items: list[WorkItemRecord]) -> dict:
     """A dossier with its template version and open steps: all the API's answer shows of it."""
     return {
-        **{name: getattr(dossier, name) for name in _DOSSIER_COLUMNS},
+        **columns_of(dossier, _DOSSIER_COLUMNS),
         "status_label": STATUS_LABELS_VI.get(dossier.status, str(dossier.status)),
         "template": {
             "definition_id": definition.id,
@@ -65,7 +66,7 @@ def dossier_state_payload(dossier: DossierRecord, definition, open_items: list[W
 
 
 def work_item_payload(item: WorkItemRecord, dossier: DossierRecord) -> dict:
-    return {**{name: getattr(item, name) for name in _ITEM_COLUMNS}, "dossier_code": dossier.code}
+    return {**columns_of(item, _ITEM_COLUMNS), "dossier_code": dossier.code}
 
 
 def history_payload(row: HistoryEvent) -> dict:
