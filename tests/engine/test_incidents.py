@@ -185,7 +185,9 @@ def test_the_watchdog_turns_a_stuck_dossier_into_a_failure_and_moves_on(runtime,
         return real(rt, dossier_id)
 
     monkeypatch.setattr(timers, "fire_dossier_timers", spins_for_one)
-    moved = timers.fire_due_timers(runtime, 10, Watchdog(item_seconds=0.2))
+    # A real alarm: long enough that a loaded machine's real firings (GC, two test processes)
+    # never reach it, short enough to keep the test quick.
+    moved = timers.fire_due_timers(runtime, 10, Watchdog(item_seconds=1.0))
     assert moved == 2 and not _timer_fired(runtime, ids[0])
     incident = _incident(runtime, "timer")
     assert incident.subject_id == ids[0] and "watchdog" in incident.error
