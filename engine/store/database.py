@@ -184,8 +184,9 @@ class ChangeSession(Session):
         return connection
 
 
-#: Kept change sessions at most: SQLite writes one change at a time, so more than a few kept
-#: connections only hold file descriptors and page caches (a served worker runs 4 threads).
+#: Kept change sessions at most (on PostgreSQL also fewer than the pool's size,
+#: `kept_change_sessions`): a served worker runs 4 threads, and SQLite writes one change at a
+#: time, so more kept connections would only hold file descriptors, page caches or backends.
 MOST_KEPT = 4
 
 
