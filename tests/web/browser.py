@@ -44,7 +44,7 @@ def chromium():
 @contextmanager
 def live_server(app):
     """Serve the app on 127.0.0.1 on a free port in a thread; yields its base URL."""
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    httpd = make_server("127.0.0.1", 0, _closed_when_done(app), threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
@@ -53,6 +53,25 @@ def live_server(app):
         httpd.shutdown()
         thread.join()
         httpd.server_close()
+
+
+def _closed_when_done(app):
+    """The app with each answer closed as soon as it has been iterated. werkzeug's development
+    server closes an answer only after draining the socket, and when the browser has already
+    dropped the connection (it navigated on) that drain raises first: a static file's answer (a
+    304 for the favicon, say) was left for the garbage collector to close, a ResourceWarning that
+    failed a journey test now and then."""
+
+    def serve(environ, start_response):
+        answer = app(environ, start_response)
+        try:
+            yield from answer
+        finally:
+            close = getattr(answer, "close", None)
+            if close is not None:
+                close()
+
+    return serve
 
 
 #: The screens the record's pages are looked at on: an office desktop and a phone.
