@@ -36,6 +36,58 @@ def test_migrated_schema_matches_the_records(database):
     assert migrate.current(database.engine) is not None
 
 
+def test_every_index_built_by_the_migrations_is_the_one_the_records_declare(database, tmp_path):
+    """Conditions and column orders included, which alembic's comparison above does not compare: a
+    partial index whose migration wrote its condition by hand (0045's held steps) must say what the
+    queries' statements prove, or the planner stops using it without any error."""
+    from_models = _from_models(database, tmp_path)
+    try:
+        assert _index_texts(database.engine) == _index_texts(from_models)
+    finally:
+        _drop_from_models(from_models, database)
+
+
+def _from_models(database: Database, tmp_path):
+    if database.engine.dialect.name == "sqlite":
+        db_engine = make_engine(f"sqlite:///{tmp_path / 'from_models.sqlite3'}")
+    else:
+        name = f"motcua_test_{uuid.uuid4().hex[:10]}"
+        with _server_admin(database) as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        db_engine = make_engine(database.engine.url.set(database=name).render_as_string(hide_password=False))
+    Base.metadata.create_all(db_engine)
+    return db_engine
+
+
+def _drop_from_models(db_engine, database: Database) -> None:
+    db_engine.dispose()
+    if db_engine.dialect.name != "sqlite":
+        with _server_admin(database) as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{db_engine.url.database}" WITH (FORCE)'))
+
+
+@contextmanager
+def _server_admin(database: Database):
+    admin = create_engine(database.engine.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            yield conn
+    finally:
+        admin.dispose()
+
+
+def _index_texts(db_engine) -> dict[str, str]:
+    """Each index's definition as the database keeps it (alembic's own table left out)."""
+    if db_engine.dialect.name == "sqlite":
+        query = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+    else:
+        query = (
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+        )
+    with db_engine.connect() as conn:
+        return {name: " ".join(sql.replace('"', "").split()) for name, sql in conn.execute(text(query))}
+
+
 def test_downgrade_to_base_and_upgrade_again(sqlite_database):
     migrate.downgrade(sqlite_database.engine, "base")
     assert [t for t in inspect(sqlite_database.engine).get_table_names() if t != "alembic_version"] == []
