@@ -81,6 +81,16 @@ _OPEN_ITEMS = select(WorkItemRecord).where(
 )
 
 
+def _consecutive(*widths: int) -> list[slice]:
+    """Where the parts of a row lie, each as wide as given, from its first column on: worked out
+    once per read, not at each row (a dozen Python calls a start's)."""
+    parts, at = [], 0
+    for width in widths:
+        parts.append(slice(at, at + width))
+        at += width
+    return parts
+
+
 # What a start checks and uses, in one round trip instead of five: the template version, the
 # unit, the unit's variant of the template, when the template's catalogue entry is retired that
 # entry's code and name, and the portal settings of the unit's province (its status is sent there).
@@ -117,6 +127,13 @@ _START_SELECT = (
     .where(_definitions.id == bindparam("definition_id"))
 )
 _START_ROW = DriverRead(_START_SELECT)
+_DEFINITION_PART, _START_UNIT_PART, _VARIANT_PART, _RETIRED_PART, _START_SETTING_PART = _consecutive(
+    len(_DEFINITION_SHAPE.keys),
+    len(_START_UNIT_SHAPE.keys),
+    len(_VARIANT_SHAPE.keys),
+    2,
+    len(_START_SETTING_SHAPE.keys),
+)
 # On PostgreSQL, as a completion's read (_STEP_ROW_RESERVING): the ids of the new dossier and of its
 # first step, which the start's audit events name, so that the dossier's row and the events ride
 # in the rows' statement (engine.store.change_rows.insert_new, engine.services.audit).
@@ -148,25 +165,14 @@ def start_rows(session: Session, definition_id: int, unit_code: str) -> StartRow
     if reserving:
         change_rows.reserve_step_id(session, row[-2])
         change_rows.reserve_dossier_id(session, row[-1])
-    shapes = (_DEFINITION_SHAPE, _START_UNIT_SHAPE, _VARIANT_SHAPE)
-    definition, unit, variant = (
-        shape.loaded(session, part) for shape, part in zip(shapes, _parts(row, shapes), strict=True)
-    )
-    at = sum(len(shape.keys) for shape in shapes)
-    retired_code, retired_name = row[at], row[at + 1]
-    setting = _START_SETTING_SHAPE.loaded(session, row[at + 2 : at + 2 + len(_START_SETTING_SHAPE.keys)])
+    definition = _DEFINITION_SHAPE.loaded(session, row[_DEFINITION_PART])
+    unit = _START_UNIT_SHAPE.loaded(session, row[_START_UNIT_PART])
+    variant = _VARIANT_SHAPE.loaded(session, row[_VARIANT_PART])
+    retired_code, retired_name = row[_RETIRED_PART]
+    setting = _START_SETTING_SHAPE.loaded(session, row[_START_SETTING_PART])
     if unit is not None:
         portal_records.remember_unit_setting(session, unit, setting)
     return StartRows(definition, unit, variant, None if retired_name is None else (retired_code, retired_name))
-
-
-def _parts(row, shapes: tuple[LoadedShape, ...]) -> list[tuple]:
-    """The row's columns of each shape, in order, from its first column on."""
-    parts, at = [], 0
-    for shape in shapes:
-        parts.append(row[at : at + len(shape.keys)])
-        at += len(shape.keys)
-    return parts
 
 
 def work_item_with_dossier(session: Session, work_item_id: int):
@@ -201,6 +207,9 @@ _STEP_SELECT = (
     .where(WorkItemRecord.__table__.c.id == bindparam("item_id"))
 )
 _STEP_ROW = DriverRead(_STEP_SELECT)
+_ITEM_PART, _DOSSIER_PART, _HEAD_PART, _UNIT_PART, _SETTING_PART = _consecutive(
+    len(_ITEM_SHAPE.keys), len(_DOSSIER_SHAPE.keys), 2, len(_UNIT_SHAPE.keys), len(_SETTING_SHAPE.keys)
+)
 # On PostgreSQL the read also takes the id of the step the change will most likely create (a
 # completion hands over to one next step): its audit events, whose hashes cover that id, can then
 # be linked before the rows are written and ride in their statement (engine.services.audit).
@@ -214,13 +223,11 @@ def _step_row(session: Session, work_item_id: int):
     row = (_STEP_ROW_RESERVING if reserving else _STEP_ROW).first(connection, {"item_id": work_item_id})
     if row is None:
         return None
-    at = len(_ITEM_SHAPE.keys) + len(_DOSSIER_SHAPE.keys)
-    item = _ITEM_SHAPE.loaded(session, row[: len(_ITEM_SHAPE.keys)])
-    dossier = _DOSSIER_SHAPE.loaded(session, row[len(_ITEM_SHAPE.keys) : at])
-    last_hash, length = row[at], row[at + 1]
-    setting_at = at + 2 + len(_UNIT_SHAPE.keys)
-    unit = _UNIT_SHAPE.loaded(session, row[at + 2 : setting_at])
-    setting = _SETTING_SHAPE.loaded(session, row[setting_at : setting_at + len(_SETTING_SHAPE.keys)])
+    item = _ITEM_SHAPE.loaded(session, row[_ITEM_PART])
+    dossier = _DOSSIER_SHAPE.loaded(session, row[_DOSSIER_PART])
+    last_hash, length = row[_HEAD_PART]
+    unit = _UNIT_SHAPE.loaded(session, row[_UNIT_PART])
+    setting = _SETTING_SHAPE.loaded(session, row[_SETTING_PART])
     if reserving:
         change_rows.reserve_step_id(session, row[-1])
     return item, dossier, last_hash, length, unit, setting

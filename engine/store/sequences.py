@@ -31,7 +31,7 @@ def next_value(db: Database, session: Session, agency_code: str, day: date) -> i
     params = {"agency_code": agency_code, "day": day}
     if db.counter_engine is None:
         return session.execute(_INCREMENTS[session.get_bind().dialect.name], params).scalar_one()
-    with db.counter_engine.connect() as conn:  # autocommit: the statement is its own transaction
+    with db.counter_connection() as conn:  # autocommit: the statement is its own transaction
         return _INCREMENT_ON_ITS_OWN.first(conn, params).last_value
 
 

@@ -21,6 +21,7 @@ Run on the driver's cursor (engine.store.driver_writes), inside the claim's tran
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -116,6 +117,8 @@ def _head(col):
 
 
 _RETURNED_NAMES = [name for name in ClaimedStep._fields if name != "dossier_code"]
+_DOSSIER_CODE_AT = ClaimedStep._fields.index("dossier_code")
+_CLAIMED_AT = _RETURNED_NAMES.index("claimed_at")
 _RETURNED = [_ITEM.c[name] for name in _RETURNED_NAMES]
 _GUARDED = (
     update(_ITEM)
@@ -154,6 +157,11 @@ _FROM_THE_ROW = ("dossier_id", "element_id", "giver", "work_item_id")
 #: The release's: the step goes back to its role, the event's receiver.
 _RELEASE_FROM_THE_ROW = ("dossier_id", "element_id", "receiver", "work_item_id")
 _EVENT = {"action": "claim", "detail": {}}
+#: The parameters of the event's canonical text's pieces (`canonical_around`: one more than the fields).
+_PIECES = tuple(f"piece_{n}" for n in range(len(_FROM_THE_ROW) + 1))
+#: A tuple of texts as a JSON array's text, kept: a clerk claims step after step with the same
+#: units and roles (json.dumps cost a claim about fifteen Python calls for the two).
+_json_array = functools.lru_cache(maxsize=4096)(json.dumps)
 
 
 class Taker(NamedTuple):
@@ -310,15 +318,15 @@ def release_if_held(
         "on_behalf_of": on_behalf_of,
         "giver": username,
     }
-    params = {**event, "item_id": item_id, "username": username, "units": json.dumps(units)}
-    params.update((f"piece_{n}", piece) for n, piece in enumerate(canonical_around(event, _RELEASE_FROM_THE_ROW)))
+    params = {**event, "item_id": item_id, "username": username, "units": _json_array(units)}
+    params.update(zip(_PIECES, canonical_around(event, _RELEASE_FROM_THE_ROW), strict=True))
     if token_check is not None:
         params.update(token_check)
     row = _RELEASE_LOGGED[token_check is not None].returned_committed(connection, params)
     if row is None:
         return None
     *columns, dossier_code, _logged_hash = row
-    return ClaimedStep(**dict(zip(_RETURNED_NAMES, columns, strict=True)), dossier_code=dossier_code)
+    return _claimed_step(columns, dossier_code)
 
 
 def claim_if_free(
@@ -365,11 +373,11 @@ def _claimed_and_logged(
 ) -> Claim | None:
     event = {**_EVENT, "at": now, "actor": username, "on_behalf_of": on_behalf_of, "receiver": username}
     params = {**event, "item_id": item_id, "username": username, "now": now}
-    params.update((f"piece_{n}", piece) for n, piece in enumerate(canonical_around(event, _FROM_THE_ROW)))
+    params.update(zip(_PIECES, canonical_around(event, _FROM_THE_ROW), strict=True))
     if taker is None:
         params.update(anyone=True, units="[]", roles="[]")
     else:
-        params.update(anyone=False, units=json.dumps(taker.units), roles=json.dumps(taker.roles))
+        params.update(anyone=False, units=_json_array(taker.units), roles=_json_array(taker.roles))
     if token_check is not None:
         params.update(token_check)
     statement = _CLAIM_LOGGED[token_check is not None]
@@ -388,6 +396,12 @@ def _claimed_and_logged(
 def _step(columns: list, dossier_code: str, now: datetime) -> ClaimedStep:
     # `now` as given rather than as the database gives it back: the answer shows the instant the
     # clock gave, as a claim written through the ORM did.
-    return ClaimedStep(**dict(zip(_RETURNED_NAMES, columns, strict=True)), dossier_code=dossier_code)._replace(
-        claimed_at=now
-    )
+    columns[_CLAIMED_AT] = now
+    return _claimed_step(columns, dossier_code)
+
+
+def _claimed_step(columns: list, dossier_code: str) -> ClaimedStep:
+    """The step from the statement's returned columns (`_RETURNED_NAMES`, in `ClaimedStep`'s
+    order without the dossier's code) and its dossier's code (`_make` refuses a count that differs)."""
+    columns.insert(_DOSSIER_CODE_AT, dossier_code)
+    return ClaimedStep._make(columns)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
+from datetime import date
 
 import pytest
 from sqlalchemy import Column
@@ -297,3 +298,37 @@ def test_disposing_the_engine_closes_the_kept_connections(notes):
     assert driver.closed
     _add(notes, 2, "hai")
     assert _bodies(notes) == ["một", "hai"]
+
+
+def test_a_dossier_codes_numbers_are_taken_on_one_kept_counter_connection_each_committed(notes, observer):
+    from engine.store import sequences
+
+    day = date(2026, 3, 2)
+    with notes.session() as s:
+        taken = [sequences.next_value(notes, s, "H38", day) for _ in range(3)]
+        with notes.counter_connection() as connection:
+            pid = _backend_pid(connection)
+        s.rollback()  # the numbers were taken on their own connection: the change's rollback keeps them
+    assert taken == [1, 2, 3]
+    with notes.counter_connection() as connection:
+        assert _backend_pid(connection) == pid  # the same backend each time, no pool round trip
+    assert notes.counter_engine.pool.checkedout() == 1
+    seen = observer.execute(text("SELECT last_value FROM dossier_sequence WHERE agency_code = 'H38'")).scalar_one()
+    assert seen == 3
+
+
+def test_a_killed_counter_backend_fails_one_number_and_the_next_gets_a_new_connection(notes, observer):
+    from engine.store import sequences
+
+    day = date(2026, 3, 2)
+    with notes.session() as s:
+        assert sequences.next_value(notes, s, "H38", day) == 1
+    with notes.counter_connection() as connection:
+        killed = _backend_pid(connection)
+    observer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": killed})
+    with pytest.raises(OperationalError), notes.session() as s:  # as from the pool within its ping's idle time
+        sequences.next_value(notes, s, "H38", day)
+    with notes.session() as s:
+        assert sequences.next_value(notes, s, "H38", day) == 2
+    with notes.counter_connection() as connection:
+        assert _backend_pid(connection) != killed
