@@ -273,7 +273,8 @@ def test_steps_and_their_events_kept_and_a_task_once_per_dossier_on_postgres(pos
 def _task_unique_per_dossier(db: Database, clock) -> None:
     """Migration 0045 down and up on a database whose audit events name their steps (SQLite builds
     both tables again): every step and event is kept, a task is projected once into its dossier,
-    and an event still cannot name a dossier that does not exist."""
+    and a dossier with a history still cannot be deleted (since migration 0046 by its own trigger
+    rather than the event's foreign key)."""
     rt = Runtime(db=db, clock=clock, worker_id="test-worker")
     add_units(rt)
     five = deploy_fixture(rt, "five_steps")
@@ -299,13 +300,61 @@ def _task_unique_per_dossier(db: Database, clock) -> None:
     with pytest.raises(IntegrityError), db.engine.begin() as conn:
         conn.execute(text(copy), {"id": first.id})
     with pytest.raises(IntegrityError), db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM dossier WHERE id = :id"), {"id": received.id})
+
+
+def test_dossiers_kept_by_their_trigger_and_by_the_keys_below(sqlite_database, clock):
+    _dossiers_kept(sqlite_database, clock)
+
+
+@pytest.mark.postgres
+def test_dossiers_kept_by_their_trigger_and_by_the_keys_below_on_postgres(postgres_server_url, clock):
+    with _migrated_postgres(postgres_server_url) as db:
+        _dossiers_kept(db, clock)
+
+
+def _dossiers_kept(db: Database, clock) -> None:
+    """Migration 0046 down and up on a database with steps and events (SQLite builds both tables
+    again): every row is kept; at the head the dossier's trigger refuses its deletion and a change
+    of its id with words that say why, while the engine's own updates of it go through; below,
+    the steps' and events' foreign keys refuse a dossier that does not exist again."""
+    rt = Runtime(db=db, clock=clock, worker_id="test-worker")
+    add_units(rt)
+    five = deploy_fixture(rt, "five_steps")
+    received = dossiers.start_dossier(
+        rt, definition_id=five.id, unit_code="00070", applicant_name="Lê Văn Cường", actor=RECEPTION
+    )
+    with db.read_session() as s:
+        [first] = list(dossier_queries.dossier_steps(s, received.id))
+    dossiers.claim_work_item(rt, first.id, RECEPTION)
+    before = _steps_and_events(db)
+
+    migrate.downgrade(db.engine, "0045")
+    assert _steps_and_events(db) == before
+    with pytest.raises(IntegrityError), db.engine.begin() as conn:
+        conn.execute(text(_EVENT_OF_NO_DOSSIER), {"at": clock.now()})
+    migrate.upgrade(db.engine)
+    assert _steps_and_events(db) == before
+
+    for refused in ("DELETE FROM dossier WHERE id = :id", "UPDATE dossier SET id = id + 1000 WHERE id = :id"):
+        with pytest.raises(IntegrityError, match="a dossier is kept with its steps and audit trail"):
+            with db.engine.begin() as conn:
+                conn.execute(text(refused), {"id": received.id})
+    with db.engine.begin() as conn:
         conn.execute(
-            text(
-                "INSERT INTO audit_event (dossier_id, work_item_id, at, action, actor, detail)"
-                " VALUES (-1, :step, :at, 'claim', 'x', '{}')"
-            ),
-            {"step": first.id, "at": clock.now()},
+            text("UPDATE dossier SET id = id, applicant_name = 'Lê Văn C.' WHERE id = :id"), {"id": received.id}
         )
+    dossiers.complete_work_item(rt, first.id, RECEPTION, {})
+    with db.engine.connect() as conn:
+        kept = conn.execute(text("SELECT id, applicant_name FROM dossier")).all()
+        steps = conn.execute(text("SELECT DISTINCT dossier_id FROM work_item")).scalars().all()
+    assert kept == [(received.id, "Lê Văn C.")]
+    assert steps == [received.id]
+
+
+_EVENT_OF_NO_DOSSIER = (
+    "INSERT INTO audit_event (dossier_id, at, action, actor, detail) VALUES (-1, :at, 'claim', 'x', '{}')"
+)
 
 
 def _steps_and_events(db: Database) -> tuple[list, list]:

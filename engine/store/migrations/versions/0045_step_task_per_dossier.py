@@ -25,10 +25,10 @@ Revision ID: 0045
 Revises: 0044
 """
 
-import re
-
 from alembic import op
 from sqlalchemy import text
+
+from engine.store.sqlite_rebuild import rebuild_table
 
 revision = "0045"
 down_revision = "0044"
@@ -46,8 +46,8 @@ HELD_OPEN = "assignee IS NOT NULL AND state IN ('claimed', 'open')"
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        _rebuild_on_sqlite("work_item", TASK_UNIQUE, DOSSIER_TASK_UNIQUE, drop_index="ix_work_item_dossier_id")
-        _rebuild_on_sqlite("audit_event", STEP_REFERENCE, "")
+        rebuild_table("work_item", TASK_UNIQUE, DOSSIER_TASK_UNIQUE, drop_index="ix_work_item_dossier_id")
+        rebuild_table("audit_event", STEP_REFERENCE, "")
     else:
         op.drop_constraint("fk_audit_event_work_item_id_work_item", "audit_event", type_="foreignkey")
         op.create_unique_constraint("uq_work_item_dossier_task", "work_item", ["dossier_id", "task_id"])
@@ -58,12 +58,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        _rebuild_on_sqlite("audit_event", "", STEP_REFERENCE)
-        _rebuild_on_sqlite("work_item", DOSSIER_TASK_UNIQUE, TASK_UNIQUE, add_index=DOSSIER_INDEX)
+        rebuild_table("audit_event", "", STEP_REFERENCE)
+        rebuild_table("work_item", DOSSIER_TASK_UNIQUE, TASK_UNIQUE, add_index=DOSSIER_INDEX)
         return
-    op.create_foreign_key(
-        "fk_audit_event_work_item_id_work_item", "audit_event", "work_item", ["work_item_id"], ["id"]
-    )
+    op.create_foreign_key("fk_audit_event_work_item_id_work_item", "audit_event", "work_item", ["work_item_id"], ["id"])
     _held_steps_where(HELD)
     op.create_index("ix_work_item_dossier_id", "work_item", ["dossier_id"])
     op.create_unique_constraint("uq_work_item_task_id", "work_item", ["task_id"])
@@ -73,41 +71,3 @@ def downgrade() -> None:
 def _held_steps_where(condition: str) -> None:
     op.drop_index("ix_work_item_assignee", table_name="work_item")
     op.create_index("ix_work_item_assignee", "work_item", ["assignee", "state"], postgresql_where=text(condition))
-
-
-def _rebuild_on_sqlite(table: str, dropped: str, added: str, drop_index: str = "", add_index: str = "") -> None:
-    """SQLite changes a table's constraints only by building the table again. Alembic's batch
-    mode copies the rows into a new table, then drops the old one: with foreign keys on (every
-    connection, engine.store.database) dropping work_item orphans the audit events, attachments and
-    signed results that name a step, and nothing afterwards counts them found again. Here the rows
-    are put aside first, the table dropped, created again under its own name from its own CREATE
-    statement less the `dropped` constraint and with the `added` one, and the rows put back: with
-    the foreign keys checked at the commit (defer_foreign_keys, for this transaction only) every
-    row they name is back. Its indexes and triggers (audit_event's append-only ones) are created
-    again after the rows."""
-    bind = op.get_bind()
-    table_sql = bind.execute(text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :t"), {"t": table}).scalar()
-    if dropped:
-        # The clauses' order and spacing depend on the migrations that built the table before.
-        clause = r",\s*" + r"\s*".join(re.escape(word) for word in dropped.replace("(", " (").split())
-        table_sql, found = re.subn(clause, "", table_sql)
-        if found != 1:
-            raise RuntimeError(f"{table}'s CREATE statement has no {dropped!r}: {table_sql}")
-    if added:
-        table_sql = table_sql.rstrip()[:-1].rstrip() + f", \n\t{added}\n)"
-    others = bind.execute(
-        text(
-            "SELECT sql FROM sqlite_master WHERE tbl_name = :t AND type IN ('index', 'trigger')"
-            " AND sql IS NOT NULL AND name != :dropped"
-        ),
-        {"t": table, "dropped": drop_index},
-    ).scalars()
-    recreated = [*others, *([add_index] if add_index else [])]
-    op.execute("PRAGMA defer_foreign_keys = ON")
-    op.execute(f"CREATE TEMP TABLE {table}_kept AS SELECT * FROM {table}")
-    op.execute(f"DROP TABLE {table}")
-    op.execute(table_sql)
-    op.execute(f"INSERT INTO {table} SELECT * FROM {table}_kept")
-    op.execute(f"DROP TABLE {table}_kept")
-    for statement in recreated:
-        op.execute(statement)
