@@ -71,7 +71,7 @@ def init_app(app: Flask) -> None:
 def refuse_hostile_input() -> None:
     # The request and the settings behind Flask's proxies, looked up once (each use of a proxy
     # is three Python calls, and this runs before every request).
-    req, config = request._get_current_object(), current_app.config  # type: ignore[attr-defined]
+    req, config = request._get_current_object(), current_app._get_current_object().config  # type: ignore[attr-defined]
     # The body's length from the headers once (werkzeug's reading of it: Content-Length, none
     # when chunked), for both checks: `req.content_length` reads the same through Headers.
     length = get_content_length(req.environ)

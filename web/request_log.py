@@ -4,7 +4,10 @@ access log line per request with route, status, duration, user and unit.
 
 Its hooks are the app's first (web.app): the id is bound before any other hook may refuse the
 request (CSRF, the input guards), and the access line is written after every other hook has had
-its say on the answer. The request's start is taken once, here, for the metrics too (web.ops)."""
+its say on the answer. The request's start is taken once, here, for the metrics too (web.ops).
+
+Flask's `request` and `g` are read through `_get_current_object()`: an attribute read through
+werkzeug's proxy costs about 1.3 µs (three Python calls), the object itself 0.2 µs."""
 
 from __future__ import annotations
 
@@ -31,9 +34,9 @@ def init_app(app: Flask) -> None:
 
 
 def _bind() -> None:
-    # The request's header straight from the WSGI environment, and Flask's `g` behind its proxy
-    # once: this runs before every request.
-    given = request.environ.get("HTTP_X_REQUEST_ID", "")
+    # The request's header straight from the WSGI environment, and Flask's `g` and request behind
+    # their proxies once: this runs before every request.
+    given = request._get_current_object().environ.get("HTTP_X_REQUEST_ID", "")  # type: ignore[attr-defined]
     # A new id as web.errors makes one (secrets.token_hex(16): os.urandom's 16 bytes in hex), without
     # the two layers of secrets' functions around os.urandom.
     request_id = given if SANE_ID.match(given) else os.urandom(16).hex()
@@ -45,7 +48,7 @@ def _bind() -> None:
 
 def started() -> float | None:
     """When this request began (time.perf_counter), None outside one."""
-    return g.get("motcua_request_started")
+    return g._get_current_object().get("motcua_request_started")
 
 
 def _log_access(response):
@@ -72,7 +75,7 @@ def _log_access(response):
 
 
 def _unbind(_exc) -> None:
-    for var, token in reversed(g.pop("motcua_log_tokens", [])):
+    for var, token in reversed(g._get_current_object().pop("motcua_log_tokens", [])):
         var.reset(token)
     logs.user.set(None)
     logs.unit.set(None)

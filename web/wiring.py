@@ -53,12 +53,13 @@ _BUILDING = threading.Lock()
 
 
 def runtime() -> Runtime:
-    rt = current_app.extensions.get("motcua_runtime")
+    extensions = current_app._get_current_object().extensions  # type: ignore[attr-defined]  # the proxy once
+    rt = extensions.get("motcua_runtime")
     if rt is None:
         with _BUILDING:
-            rt = current_app.extensions.get("motcua_runtime")
+            rt = extensions.get("motcua_runtime")
             if rt is None:
-                rt = current_app.extensions["motcua_runtime"] = current_app.extensions["motcua_runtime_factory"]()
+                rt = extensions["motcua_runtime"] = extensions["motcua_runtime_factory"]()
     return rt
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import re
 
 import pytest
@@ -30,6 +32,7 @@ RECEPTION_DATA = {
 }
 APPLICANT = {"name": "Nguyễn Văn An", "id_number": "001234567890", "phone": "0912345678"}
 CODE = re.compile(r"^01\.00070-\d{6}-\d{4}$")
+ISO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d$")
 
 
 @pytest.fixture
@@ -480,3 +483,55 @@ def test_the_applicant_chooses_the_channels_to_be_told_on_as_at_the_desk(client,
 
     applicant = client.get("/api/v1/openapi.json").json["components"]["schemas"]["Applicant"]
     assert applicant["properties"]["notify"]["items"]["enum"] == ["sms", "zalo", "email"]
+
+
+def header_names(answer) -> list[str]:
+    return [name for name, _ in answer.headers]
+
+
+def instants(value):
+    """An answer with its times as instants: a change answers in the offset it computed them in,
+    a read in the database's (the same instant)."""
+    if isinstance(value, dict):
+        return {key: instants(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [instants(item) for item in value]
+    if isinstance(value, str) and ISO_TIME.match(value):
+        return dt.datetime.fromisoformat(value)
+    return value
+
+
+def flask_json_bytes(value) -> bytes:
+    """A body as Flask's JSON provider writes one outside debug: sorted keys, no spaces, ASCII, a newline."""
+    return (json.dumps(value, sort_keys=True, separators=(",", ":")) + "\n").encode()
+
+
+def test_the_changes_answer_what_the_reads_show_in_flasks_json_with_the_same_headers(client, birth, token_for):
+    """A start, a claim and a completion build their answers themselves, inside the change's
+    transaction: each is what the reads answer for the same dossier or step, written as Flask
+    writes JSON, with the headers every API answer has."""
+    token = token_for("mot_cua_1")
+    started = start(client, token)
+    dossier = started.headers["Location"]
+    assert started.status_code == 201
+    assert instants(started.json) == instants(client.get(dossier, headers=bearer(token)).json)
+    [item] = client.get("/api/v1/work-items?filter=group", headers=bearer(token)).json
+
+    claimed = client.post(f"/api/v1/work-items/{item['id']}/claim", headers=bearer(token))
+    assert claimed.status_code == 200
+    assert instants([claimed.json]) == instants(
+        client.get("/api/v1/work-items?filter=mine", headers=bearer(token)).json
+    )
+
+    done = client.post(
+        f"/api/v1/work-items/{item['id']}/complete", headers=bearer(token), json={"data": RECEPTION_DATA}
+    )
+    assert done.status_code == 200
+    assert instants(done.json) == instants(client.get(dossier, headers=bearer(token)).json)
+
+    for answer in (started, claimed, done):
+        assert answer.get_data() == flask_json_bytes(answer.json)
+        assert answer.headers["Content-Type"] == "application/json" and answer.headers["Vary"] == "Cookie"
+        assert answer.headers["Content-Length"] == str(len(answer.get_data()))
+    assert header_names(started) == ["Content-Type", "Content-Length", "Location", "X-Request-ID", "Vary"]
+    assert header_names(claimed) == header_names(done) == ["Content-Type", "Content-Length", "X-Request-ID", "Vary"]

@@ -20,6 +20,7 @@ from engine.store import queries
 from web.api import schemas
 from web.api.base import WRITE_ERRORS
 from web.api.base import ApiError
+from web.api.base import answered_by_the_view
 from web.api.base import api_blueprint
 from web.api.base import api_user
 from web.api.base import documented_errors
@@ -36,7 +37,7 @@ blp = api_blueprint("api_dossiers", "/dossiers", "Hồ sơ: tiếp nhận, trạ
 
 @blp.route("", methods=["POST"])
 @blp.arguments(schemas.StartDossierSchema())
-@blp.response(201, schemas.DossierSchema)
+@answered_by_the_view(blp, 201, schemas.DossierSchema)
 @documented_errors(blp, 401, 403, 409, token_only=True)
 @accepts_key(blp)
 def start_dossier(body: dict):

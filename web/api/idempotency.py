@@ -40,14 +40,13 @@ def accepts_key(blp: Blueprint):
 def keyed_request(asked: Mapping) -> idempotency.Request | None:
     """The caller's keyed request (None without the header): `asked` is what makes two requests
     the same besides the route (the checked body)."""
-    key = request.environ.get(_ENVIRON_KEY)  # the header as the WSGI server passes it, without Headers' lookup
+    req = request._get_current_object()  # type: ignore[attr-defined]  # the proxy once
+    key = req.environ.get(_ENVIRON_KEY)  # the header as the WSGI server passes it, without Headers' lookup
     if key is None:
         return None
     if not key.strip() or len(key) > idempotency.KEY_MAX or not key.isprintable():
         raise ApiError(422, f"{HEADER}: từ 1 đến {idempotency.KEY_MAX} ký tự in được.", field=HEADER)
-    return idempotency.Request.of(
-        api_user().username, key, {"route": f"{request.method} {request.path}", "body": dict(asked)}
-    )
+    return idempotency.Request.of(api_user().username, key, {"route": f"{req.method} {req.path}", "body": dict(asked)})
 
 
 def respond(answer: Answer, headers: Mapping[str, str] | None = None):

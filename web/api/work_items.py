@@ -17,6 +17,7 @@ from engine.store import worklist_queries
 from web.api import schemas
 from web.api.base import WRITE_ERRORS
 from web.api.base import ApiError
+from web.api.base import answered_by_the_view
 from web.api.base import api_blueprint
 from web.api.base import api_user
 from web.api.base import documented_errors
@@ -58,7 +59,7 @@ def list_work_items(pagination_parameters, filter: Worklist):  # noqa: A002  (th
 
 
 @blp.route("/<int:item_id>/claim", methods=["POST"])
-@blp.response(200, schemas.WorkItemSchema)
+@answered_by_the_view(blp, 200, schemas.WorkItemSchema)
 @documented_errors(blp, *WRITE_ERRORS, token_only=True)
 @accepts_key(blp)
 def claim(item_id: int):
@@ -81,7 +82,7 @@ def claim(item_id: int):
 
 
 @blp.route("/<int:item_id>/unclaim", methods=["POST"])
-@blp.response(200, schemas.WorkItemSchema)
+@answered_by_the_view(blp, 200, schemas.WorkItemSchema)
 @documented_errors(blp, *WRITE_ERRORS, token_only=True)
 def unclaim(item_id: int):
     """Put a step you hold back into its role's pool (a leader may do it for anyone)."""
@@ -94,7 +95,7 @@ def unclaim(item_id: int):
 
 @blp.route("/<int:item_id>/complete", methods=["POST"])
 @blp.arguments(schemas.CompleteSchema())
-@blp.response(200, schemas.DossierSchema)
+@answered_by_the_view(blp, 200, schemas.DossierSchema)
 @documented_errors(blp, *WRITE_ERRORS, token_only=True)
 @accepts_key(blp)
 def complete(body: dict, item_id: int):
