@@ -17,7 +17,8 @@ timeout = 60  # a request running longer is stuck: its worker is replaced
 graceful_timeout = 30  # SIGTERM: requests in flight get this long to finish
 max_requests = 5000  # recycle workers now and then (memory of long-lived processes)
 max_requests_jitter = 500
-forwarded_allow_ips = os.environ.get("MOTCUA_TRUSTED_PROXY", "127.0.0.1")
+# X-Forwarded-For/-Proto are the app's to read (MOTCUA_TRUSTED_PROXY, a number of proxies, for
+# werkzeug's ProxyFix); gunicorn's own forwarded_allow_ips keeps its default, the local nginx.
 accesslog = None  # motcua writes its own access line (JSON, with request id, user and unit)
 errorlog = "-"
 

@@ -108,3 +108,16 @@ def test_production_gunicorn_runs_with_the_options_motcua_serve_runs_with(monkey
     for setting in ("worker_class_str", "keepalive", "http_parser"):
         assert getattr(production, setting) == getattr(served, setting), setting
     assert served.http_parser == "python"  # named: "auto" would take any gunicorn_h1c installed
+
+
+def test_production_gunicorn_starts_with_the_app_told_of_nginx_in_front(monkeypatch, tmp_path):
+    """deploy/README: behind deploy/nginx.conf, MOTCUA_TRUSTED_PROXY=1 (the app's ProxyFix then reads
+    the client's address from X-Forwarded-For). gunicorn's configuration used to hand that number to
+    its own forwarded_allow_ips, an address list, and refused to start with it."""
+    from gunicorn.app.wsgiapp import WSGIApplication
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    monkeypatch.setenv("MOTCUA_TRUSTED_PROXY", "1")
+    monkeypatch.setattr(sys, "argv", ["gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"), "web.wsgi:app"])
+    production = WSGIApplication().cfg
+    assert production.forwarded_allow_ips == ["127.0.0.1", "::1"]  # nginx on the same machine
