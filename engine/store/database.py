@@ -28,6 +28,7 @@ from sqlalchemy.pool import QueuePool
 
 from engine.domain.errors import LostRace
 from engine.store import deferred_begin
+from engine.store import json_columns
 from engine.store import query_conversion
 from engine.store.driver_writes import DriverWrite
 
@@ -93,10 +94,15 @@ def prepare_engine(engine: Engine, *, read_only: bool = False) -> Engine:
         return engine
     _ping_when_idle(engine)
     query_conversion.keep_change_statements()
+    event.listen(engine, "connect", _parse_json_columns)
     if not read_only:
         deferred_begin.defer_begin(engine)
     # A reader (a replica) refuses writes at the server, whatever a query tries.
     return engine.execution_options(postgresql_readonly=True) if read_only else engine
+
+
+def _parse_json_columns(driver_connection, _record) -> None:
+    json_columns.parse_on(driver_connection)
 
 
 #: A pooled connection unused for longer than this is checked before it is handed out again.
