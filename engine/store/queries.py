@@ -166,6 +166,8 @@ def dossiers_on_version(
     where = (
         DossierRecord.definition_id == definition_id,
         DossierRecord.run_state.in_(_MOVABLE),
+        # Implied by the states: read along the open dossiers' index (ix_dossier_unfinished).
+        DossierRecord.completed_at.is_(None),
         DossierRecord.unit_code.in_(unit_codes),
     )
     total = session.scalar(select(func.count()).select_from(DossierRecord).where(*where))

@@ -243,10 +243,11 @@ class DossierRecord(Base):
         ),
         # The inbox's procedure filter, and the first column of every query of one commune's dossiers.
         Index("ix_dossier_unit_definition", "unit_code", "definition_id"),
-        # The at-risk list: open dossiers of some communes with their appointment ahead.
-        Index("ix_dossier_open_appointment", "run_state", "unit_code", "appointment_at"),
         # The dashboard's open stock (engine.store.rollups): the few open dossiers among millions,
-        # counted from the index alone.
+        # counted from the index alone; and the open dossiers of some communes, for whatever reads
+        # them (a version's dossiers to migrate, the forecasts asked again), by `completed_at IS
+        # NULL`, which every open run state implies (migration 0046 dropped the full index of
+        # (run_state, unit_code, appointment_at) that every write of a dossier had to keep).
         Index(
             "ix_dossier_unfinished",
             "unit_code",

@@ -393,7 +393,10 @@ def forecast_again(session: Session, now: datetime, unit_codes=None) -> int:
     """Ask the SLA sweep to forecast every running dossier (of these units) again: the working
     time left before their appointments changed (a calendar gained or lost a day)."""
     table = DossierRecord.__table__
-    query = update(table).where(table.c.run_state == RunState.RUNNING.value, table.c.appointment_at.isnot(None))
+    # `completed_at IS NULL`, implied by the state, reads the open dossiers' partial indexes.
+    query = update(table).where(
+        table.c.run_state == RunState.RUNNING.value, table.c.completed_at.is_(None), table.c.appointment_at.isnot(None)
+    )
     if unit_codes is not None:
         query = query.where(table.c.unit_code.in_(unit_codes))
     return session.execute(query.values(apology_check_at=now)).rowcount

@@ -765,7 +765,13 @@ def escalations(session: Session, scope: Scope, limit: int = 1000, code: str | N
 def open_dossiers(session: Session, scope: Scope, now: datetime) -> list[OpenDossier]:
     """Open dossiers of the scope whose appointment is still ahead, with their open steps."""
     d = DossierRecord
-    ahead = (among(d.unit_code, scope.units), d.run_state.in_(OPEN_RUN_STATES), d.appointment_at > now)
+    # `completed_at IS NULL`, implied by the states, reads the open dossiers' partial indexes.
+    ahead = (
+        among(d.unit_code, scope.units),
+        d.run_state.in_(OPEN_RUN_STATES),
+        d.completed_at.is_(None),
+        d.appointment_at > now,
+    )
     return _open_with_steps(session, ahead, lambda query: _of_procedure(query, scope))
 
 

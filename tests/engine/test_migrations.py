@@ -317,7 +317,8 @@ def _dossiers_kept(db: Database, clock) -> None:
     """Migration 0046 down and up on a database with steps and events (SQLite builds both tables
     again): every row is kept; at the head the dossier's trigger refuses its deletion and a change
     of its id with words that say why, while the engine's own updates of it go through; below,
-    the steps' and events' foreign keys refuse a dossier that does not exist again."""
+    the steps' and events' foreign keys refuse a dossier that does not exist again, and the full
+    index of the open dossiers' appointments is back."""
     rt = Runtime(db=db, clock=clock, worker_id="test-worker")
     add_units(rt)
     five = deploy_fixture(rt, "five_steps")
@@ -331,10 +332,12 @@ def _dossiers_kept(db: Database, clock) -> None:
 
     migrate.downgrade(db.engine, "0045")
     assert _steps_and_events(db) == before
+    assert "ix_dossier_open_appointment" in _dossier_indexes(db)
     with pytest.raises(IntegrityError), db.engine.begin() as conn:
         conn.execute(text(_EVENT_OF_NO_DOSSIER), {"at": clock.now()})
     migrate.upgrade(db.engine)
     assert _steps_and_events(db) == before
+    assert "ix_dossier_open_appointment" not in _dossier_indexes(db)
 
     for refused in ("DELETE FROM dossier WHERE id = :id", "UPDATE dossier SET id = id + 1000 WHERE id = :id"):
         with pytest.raises(IntegrityError, match="a dossier is kept with its steps and audit trail"):
@@ -350,6 +353,10 @@ def _dossiers_kept(db: Database, clock) -> None:
         steps = conn.execute(text("SELECT DISTINCT dossier_id FROM work_item")).scalars().all()
     assert kept == [(received.id, "Lê Văn C.")]
     assert steps == [received.id]
+
+
+def _dossier_indexes(db: Database) -> set[str]:
+    return {index["name"] for index in inspect(db.engine).get_indexes("dossier")}
 
 
 _EVENT_OF_NO_DOSSIER = (

@@ -9,10 +9,12 @@ from datetime import timedelta
 
 import pytest
 from psycopg import sql
+from sqlalchemy import event
 
 from engine.domain.model import RunState
 from engine.store import kpi_queries
 from engine.store import leases
+from engine.store import queries
 from engine.store import repositories
 from engine.store import statistics
 from engine.store import worklist_queries
@@ -87,6 +89,9 @@ def test_sweeps_timers_and_tabs_read_their_partial_indexes(postgres_template, cl
         "ix_work_item_assignee": lambda s: worklist_queries.inbox(s, who, "cua_toi"),
         "ix_work_item_group": lambda s: worklist_queries.inbox(s, who, "nhom"),
         "ix_work_item_owner": lambda s: worklist_queries.tab_counts(s, who),
+        # The open dossiers of some communes (migration 0046 dropped the full index they read).
+        "ix_dossier_unfinished": lambda s: queries.dossiers_on_version(s, 1, ["00070"], 10),
+        "ix_dossier_open_by_appointment": lambda s: statistics.open_dossiers(s, scope, now),
     }
     audit = (
         lambda s: statistics.escalations(s, scope),
@@ -104,6 +109,37 @@ def test_sweeps_timers_and_tabs_read_their_partial_indexes(postgres_template, cl
                 assert any("ix_audit_event_at" in plan for plan in plans), plans
     finally:
         db.dispose()
+
+
+def test_forecasts_asked_again_after_a_calendar_change_read_the_open_dossiers_index(postgres_template, clock):
+    """The update that asks the SLA sweep to forecast a commune's running dossiers again (a
+    calendar gained or lost a day) finds them along the open dossiers' index."""
+    empty_all_tables(postgres_template)
+    db = Database(postgres_template)
+    try:
+        [update] = _updates(db, lambda s: repositories.forecast_again(s, clock.now(), ["00070"]))
+        with db.engine.connect() as conn:
+            plan = _generic_plan(conn, *update, ("ix_dossier_unfinished",))
+        assert "ix_dossier_unfinished" in plan, plan
+    finally:
+        db.dispose()
+
+
+def _updates(db: Database, write) -> list[tuple[str, dict]]:
+    """The UPDATE statements `write(session)` sends, with their parameters."""
+    seen: list[tuple[str, dict]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE"):
+            seen.append((statement, dict(parameters or {})))
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        with db.session() as s:
+            write(s)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    return seen
 
 
 def test_reports_by_period_ask_only_for_the_indexed_actions():
