@@ -78,13 +78,19 @@ def refuse_hostile_input() -> None:
     _refuse_large_body_without_files(req, config, length)
     limit = int(config["MAX_FIELD_LENGTH"])
     for field, text in _texts(req, config, length):
-        field = field.replace("\x00", "\\0")[:80]  # named in the answer: never echoed raw or whole
         if "\x00" in text:
+            shown = _shown(field)
             raise InputRefused(
-                gettext("Trường %(field)s chứa ký tự NUL (\\0), không được chấp nhận.", field=field), field
+                gettext("Trường %(field)s chứa ký tự NUL (\\0), không được chấp nhận.", field=shown), shown
             )
         if len(text) > limit:
-            raise InputRefused(gettext("Trường %(field)s dài quá %(limit)s ký tự.", field=field, limit=limit), field)
+            shown = _shown(field)
+            raise InputRefused(gettext("Trường %(field)s dài quá %(limit)s ký tự.", field=shown, limit=limit), shown)
+
+
+def _shown(field: str) -> str:
+    """A field's name as a refusal names it: never echoed raw or whole (made only for a refusal)."""
+    return field.replace("\x00", "\\0")[:80]
 
 
 def _refuse_large_body_without_files(req: Request, config: Config, length: int | None) -> None:

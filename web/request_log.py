@@ -54,8 +54,9 @@ def started() -> float | None:
 def _log_access(response):
     bound = g._get_current_object()
     # An id made here only when the request was refused before its first hook (a URL value
-    # preprocessor's error): every answer carries one.
-    response.headers["X-Request-ID"] = bound.get("motcua_request_id") or made_request_id()
+    # preprocessor's error): every answer carries one. Added, not set: this is the one place that
+    # writes the header, and werkzeug's `set` first compares every header's name in lower case.
+    response.headers.add("X-Request-ID", bound.get("motcua_request_id") or made_request_id())
     if access.isEnabledFor(logging.INFO):
         req = request._get_current_object()
         started = bound.get("motcua_request_started") or time.perf_counter()

@@ -31,7 +31,6 @@ from engine.domain.errors import PermissionDenied
 from engine.services import api_tokens
 from web.guards import DB_INT_MAX
 from web.guards import PARSED_JSON
-from web.guards import names_json
 from web.refusals import localised
 from web.security import SUPERVISORS
 from web.security import SignedInUser
@@ -83,13 +82,14 @@ pagination._pagination_parameters_schema_factory = _bounded_pagination_schema
 class GuardedJsonParser(FlaskParser):
     """webargs' parser, taking a JSON body that web.guards has parsed the way webargs parses one
     (UTF-8 text) instead of parsing it a second time; any other body it parses itself, so that
-    its answer to a body it cannot read (not JSON, not UTF-8) stays its own."""
+    its answer to a body it cannot read (not JSON, not UTF-8) stays its own. The guard leaves a
+    body only when the request names JSON (web.guards.names_json), so that is not asked again
+    (webargs passes Flask's request proxy: each read through it is ~1.3 µs)."""
 
     def _raw_load_json(self, req):
-        if names_json(req):
-            parsed = req.environ.get(PARSED_JSON, missing)
-            if parsed is not missing:
-                return parsed
+        parsed = req.environ.get(PARSED_JSON, missing)
+        if parsed is not missing:
+            return parsed
         return super()._raw_load_json(req)
 
 
