@@ -1,4 +1,4 @@
-"""The product over HTTP as production runs it: `motcua serve --workers 2` (gunicorn) on PostgreSQL,
+"""The product over HTTP as production runs it: `motcua serve --workers 2` (granian) on PostgreSQL,
 driven through /api/v1 by keep-alive clients (1, then 4 threads), each dossier started and its five
 steps claimed and completed, in phases (all starts, then rounds of all claims and all completions)
 so that each request kind's CPU is read apart.
@@ -8,9 +8,9 @@ Prints completions/s and starts/s, p50/p95 latency, SQL statements per start and
 the network waits on the database per request of each kind (`waits_per_*`: fewer than the
 statements where several travel in one pipeline sync; code that does not count them sent each
 alone, and its waits are its statements),
-the CPU the server and PostgreSQL spend per completion (from /proc: the gunicorn process tree
+the CPU the server and PostgreSQL spend per completion (from /proc: the server's process tree
 and the PostgreSQL backends of this run's database, read between phases), and per request of
-each kind, the server's (gunicorn, Flask, the engine) and PostgreSQL's apart. The statements
+each kind, the server's (granian, Flask, the engine) and PostgreSQL's apart. The statements
 and waits are counted by a server of their own, driven once before the measured ones: the
 counter costs calls on every statement (220-330 a request, Python's and C's), which production
 does not run, so the CPU is measured on servers without it. The baseline,
@@ -447,7 +447,7 @@ def drive(server: served, token: str, definition_id: int, count: int, threads: i
         # (starts and claims included: they are what a completion costs end to end here).
         "cpu_ms_per_completion": round((total["server"] + total["postgres"]) / len(completions), 2),
         "cpu_ms_per_request": round((total["server"] + total["postgres"]) / requests, 2),
-        # Each request kind's own CPU per request: the server (gunicorn and Flask, the engine in
+        # Each request kind's own CPU per request: the server (granian and Flask, the engine in
         # it) and PostgreSQL's backends apart.
         "cpu_ms_by_kind": {
             kind: {part: round(spent[part] / counts[kind], 2) for part in ("server", "postgres")}
@@ -563,7 +563,7 @@ def _processes() -> list[tuple[int, int, str]]:
 
 
 def _server_cpu(root: int) -> float:
-    """The process `root` (`motcua serve`, gunicorn's master) and every process under it (its workers)."""
+    """The process `root` (`motcua serve`, granian's main process) and every process under it (its workers)."""
     processes = _processes()
     tree, frontier = {root}, {root}
     while frontier:
@@ -618,7 +618,7 @@ def report(runs: dict, engine_cpu_ms: float, dossier_count: int, reference_ms: f
             {
                 "benchmark": "http",
                 "dossiers_per_thread": dossier_count,
-                "server": "motcua serve --workers 2 (gunicorn)",
+                "server": "motcua serve --workers 2 (granian)",
                 "database": "postgresql",
                 "cpu_ms_per_completion": one["cpu_ms_per_completion"],
                 "cpu_ms_by_kind": one["cpu_ms_by_kind"],
@@ -649,7 +649,7 @@ def _in_references(cpu_ms_per_completion: float, reference_ms: float) -> dict:
 
 
 def _by_kind(run: dict) -> str:
-    """CPU ms per request of each kind, the server's (gunicorn, Flask, the engine) + PostgreSQL's."""
+    """CPU ms per request of each kind, the server's (granian, Flask, the engine) + PostgreSQL's."""
     return "CPU per request: " + ", ".join(
         f"{kind} {spent['server']} + {spent['postgres']} ms" for kind, spent in run["cpu_ms_by_kind"].items()
     )

@@ -1,6 +1,6 @@
 """A province's day on the production topology, on loopback: a PostgreSQL primary and a streaming
 replica (initdb and pg_basebackup in a temporary folder, their own ports), two `motcua serve`
-instances (gunicorn) and two `motcua worker` processes on the primary, the replica as
+instances (granian) and two `motcua worker` processes on the primary, the replica as
 MOTCUA_READ_DATABASE_URL for the supervisors' reports.
 
 Client threads replay the day compressed in time (MOTCUA_SIMULATED_CLOCK: every process reads
@@ -233,7 +233,7 @@ class ReplicaWatch:
 
 
 class Service:
-    """One process group (a gunicorn master and its worker, or a motcua worker), killed whole."""
+    """One process group (a server's main process and its worker, or a motcua worker), killed whole."""
 
     def __init__(self, name: str, argv: list[str], env: dict, cwd: Path, port: int | None = None):
         self.name, self.argv, self.env, self.cwd, self.port = name, argv, env, cwd, port

@@ -30,7 +30,7 @@ JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(u
 #: `configure` has the logging module stop filling them in: where the record was made from
 #: (a frame walk per record, a quarter of an access line's Python calls), the thread's name and
 #: the multiprocessing process's name, as the logging HOWTO's "Optimization" section says. The
-#: process id stays: gunicorn's own lines write it.
+#: process id stays: it tells the server's workers apart.
 UNFILLED_FIELDS = (
     "pathname",
     "filename",

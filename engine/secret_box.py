@@ -95,7 +95,7 @@ def _instance_key() -> str:
 
 def _publish_new_key(path: Path) -> None:
     """Write a key beside `path` and link it into place: the name appears only with the whole key
-    behind it, so processes starting together (gunicorn's workers on a fresh machine) never read a
+    behind it, so processes starting together (the server's workers on a fresh machine) never read a
     half-written file, and the first link wins."""
     draft = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
     fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

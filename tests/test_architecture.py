@@ -121,7 +121,7 @@ THIRD_PARTY = {
         "markupsafe",
         "babel",
         "click",
-        "gunicorn",
+        "granian",
         "segno",
         "openpyxl",
         "prometheus_client",

@@ -79,7 +79,7 @@ def test_benchmark_prints_a_json_summary_last(script, env, keys):
 
 @pytest.mark.postgres
 def test_the_http_benchmark_serves_the_product_and_counts_what_a_completion_costs(postgres_server_url):
-    """benchmarks/http.py at its quick size: gunicorn on PostgreSQL, keep-alive clients, statements
+    """benchmarks/http.py at its quick size: `motcua serve` (granian) on PostgreSQL, keep-alive clients, statements
     and CPU per completion measured, the in-process engine as the baseline."""
     result = _summary(["http.py", "--quick", "--dossiers", "3"], {"MOTCUA_BENCH_POSTGRES_URL": postgres_server_url})
     assert {

@@ -78,8 +78,9 @@ main.add_command(restore_command)
     "--workers",
     default=0,
     show_default=True,
-    help="gunicorn worker processes; 0 runs Flask's own server (development).",
+    help="Worker processes of the production server (granian, web.serving); 0 runs Flask's own server (development).",
 )
+@click.option("--threads", default=4, show_default=True, help="Threads of each worker process that run requests.")
 @click.option(
     "--with-worker",
     is_flag=True,
@@ -96,14 +97,14 @@ main.add_command(restore_command)
     help="Also run the National Public Service Portal simulator on this port (default 5180), "
     "offering the demo's online dossiers; the demo province is configured to use it.",
 )
-def serve(host: str, port: int, workers: int, with_worker: bool, portal_port: int | None) -> None:
+def serve(host: str, port: int, workers: int, threads: int, with_worker: bool, portal_port: int | None) -> None:
     """Serve the web product. SIGTERM and SIGINT stop the server and the worker beside it."""
     with (
         _exit_on_sigterm(),
         portal_beside(portal_port) if portal_port else nullcontext(),
         worker_beside() if with_worker else nullcontext(),
     ):
-        _serve(host, port, workers)
+        _serve(host, port, workers, threads)
 
 
 @contextmanager
@@ -135,7 +136,7 @@ def _exit_on_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _serve(host: str, port: int, workers: int) -> None:
+def _serve(host: str, port: int, workers: int, threads: int = 4) -> None:
     from engine import logs
     from web.app import create_app
 
@@ -143,25 +144,10 @@ def _serve(host: str, port: int, workers: int) -> None:
     if workers <= 0:
         create_app().run(host=host, port=port)
         return
-    from gunicorn.app.wsgiapp import run as gunicorn_run
+    from web import serving
 
-    from web.serving import GUNICORN_OPTIONS
-
-    # Threaded workers keep connections alive between requests (sync workers close each one, so
-    # every API call of an integration paid a new TCP connection); web.serving's serves a
-    # connection's next request on the thread that answered it when it comes straight away.
-    sys.argv = [
-        "gunicorn",
-        "-w",
-        str(workers),
-        "--threads",
-        "4",
-        *GUNICORN_OPTIONS,
-        "-b",
-        f"{host}:{port}",
-        "web.wsgi:app",
-    ]
-    gunicorn_run()
+    serving.start_metrics_clean()
+    serving.server(host, port, workers, threads).serve()
 
 
 @contextmanager

@@ -130,7 +130,7 @@ def compile_catalogues(target: Path) -> Path:
         with po_path.open("rb") as po_file:
             catalogue = read_po(po_file, locale=po_path.parts[-3])
         # Written beside and renamed into place: the other processes starting at the same time
-        # (gunicorn's workers, the test suite's) read the old catalogue or the whole new one.
+        # (the server's workers, the test suite's) read the old catalogue or the whole new one.
         draft = mo_path.with_name(f"{mo_path.name}.{os.getpid()}.draft")
         with draft.open("wb") as mo_file:
             write_mo(mo_file, catalogue)

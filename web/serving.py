@@ -1,64 +1,69 @@
-"""gunicorn's threaded worker, keeping a kept-alive connection on its thread for a moment.
+"""The server in front of the app in production and benchmarks: granian, HTTP/1.1 and keep-alive in
+Rust (hyper), the app on threads of each worker process.
 
-gunicorn's gthread worker hands every kept-alive connection back to its main thread after each
-answer: the thread pool's future, a byte through a pipe, the main thread's poller, and on the
-next request the way back (poller, thread pool, a thread woken). An API client that calls again
-straight away (an integration working through its queue, nginx's pooled upstream connections)
-paid all of that on every request. Here the thread that answered waits a moment for the next
-request on the same connection and serves it itself; only when none comes in time (or other
-connections are waiting for a thread) does the connection go back to the poller as before.
-A served /healthz costs a quarter less CPU and answers sooner; on requests that work, the CPU
-saved is below what benchmarks/http.py resolves (README, issue 14, branch http10).
+It took gunicorn's place because a served request cost less CPU outside the app: benchmarks/http.py
+against gunicorn with its threaded worker, alternated turns, 0.83 to 0.90 of the server+PostgreSQL
+CPU per completion, lower in every turn (docs/performance.md, `server20`). An idle kept-alive
+connection holds no thread (the runtime waits on it), so four threads serve many API clients and
+nginx's pooled upstream connections. What gunicorn did for operators, and what does it here:
+graceful SIGTERM (requests in flight finish, GRACEFUL_SECONDS at most) and SIGHUP (workers replaced
+one by one); a worker that dies is started again; workers are replaced as they age or grow
+(WORKER_LIFETIME_SECONDS, WORKER_MAX_RSS_MIB) where gunicorn counted requests; the forwarded
+headers are the app's own (MOTCUA_TRUSTED_PROXY, werkzeug's ProxyFix); the access line is the app's.
 """
 
 from __future__ import annotations
 
-import select
+import os
+import shutil
+from pathlib import Path
 
-from gunicorn.workers.gthread import ThreadWorker
+from granian.constants import Interfaces
+from granian.constants import RuntimeModes
+from granian.server import MPServer
 
-#: The gunicorn options `motcua serve` runs with (its tests serve with the same): this worker,
-#: keep-alive, and gunicorn's Python request parser named, not left to "auto". "auto" takes its C
-#: parser (`gunicorn_h1c`) whenever that is installed, but gunicorn's `fast` extra asks for
-#: gunicorn_h1c >= 0.6.14 and the package index has 0.6.10; for 21 µs a request (measured,
-#: docs/performance.md), the parser in front of the API stays the one gunicorn's release is tested with.
-GUNICORN_OPTIONS = ["-k", "web.serving.LingeringThreadWorker", "--keep-alive", "5", "--http-parser", "python"]
+#: The WSGI application every worker imports (once, before its first request).
+APP = "web.wsgi:app"
 
-#: How long a thread waits for the next request on the connection it has just answered. Short:
-#: a thread waiting is a thread that another connection's request may wait for.
-LINGER_MS = 2
+#: Threads of a worker that run the app, one request each.
+THREADS = 4
 
+#: SIGTERM or SIGHUP: how long requests in flight may take to finish before their worker is killed.
+GRACEFUL_SECONDS = 30
 
-class LingeringThreadWorker(ThreadWorker):
-    def init_process(self):
-        # Read once per worker: gunicorn looks a setting up by name on every use, and a reload of
-        # the configuration (HUP) starts new workers.
-        self.serves_tls = self.cfg.is_ssl
-        super().init_process()
+#: A worker is replaced (gracefully, when the next one is up) after this long: what a long-lived
+#: process's memory holds is given back, and a worker wedged for good is not kept for ever.
+WORKER_LIFETIME_SECONDS = 6 * 3600
 
-    def handle(self, conn):
-        keep_alive = super().handle(conn)
-        while keep_alive is True and self.alive and self._next_request_came(conn):
-            keep_alive = super().handle(conn)
-        return keep_alive
-
-    def _next_request_came(self, conn) -> bool:
-        """Whether the connection's next request is there (or comes within LINGER_MS), while no
-        other connection waits for a thread. HTTP/2 and TLS connections go back to the poller as
-        gunicorn sends them (TLS may hold a request already read from the socket)."""
-        if conn.is_http2 or self.serves_tls:
-            return False
-        if conn.parser.unreader.buf.getvalue():  # already read ahead with the last body
-            return True
-        if not self.tpool._work_queue.empty():  # noqa: SLF001  (concurrent.futures' queue)
-            return False
-        return bool(_poller_of(conn).poll(LINGER_MS))
+#: ... or sooner, when its memory (sampled every 30 s) passes this many MiB.
+WORKER_MAX_RSS_MIB = 1024
 
 
-def _poller_of(conn) -> select.poll:
-    """The connection's own poller, made once for its life (one per request before)."""
-    poller = getattr(conn, "motcua_poller", None)
-    if poller is None:
-        poller = conn.motcua_poller = select.poll()
-        poller.register(conn.sock, select.POLLIN)
-    return poller
+def server(host: str, port: int, workers: int, threads: int = THREADS, app: str = APP) -> MPServer:
+    """The server `motcua serve --workers N` runs (systemd's unit runs that command). Each worker's
+    runtime on one thread ("st"): the setting measured against gunicorn (granian's default for
+    WSGI, "mt", measured 0.97 and 1.01 of gunicorn's CPU per completion; docs/performance.md)."""
+    # Worker processes, each with its interpreter and GIL (granian's `Granian` on this Python build).
+    return MPServer(
+        app,
+        address=host,
+        port=port,
+        interface=Interfaces.WSGI,
+        workers=workers,
+        blocking_threads=threads,
+        runtime_mode=RuntimeModes.st,
+        respawn_failed_workers=True,
+        workers_kill_timeout=GRACEFUL_SECONDS,
+        workers_lifetime=WORKER_LIFETIME_SECONDS,
+        workers_max_rss=WORKER_MAX_RSS_MIB,
+    )
+
+
+def start_metrics_clean() -> None:
+    """Prometheus multiprocess (PROMETHEUS_MULTIPROC_DIR set): every worker writes its request counts
+    in that directory and /metrics sums them; a server's start empties it, so that a restart does not
+    add the previous run's counts."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        shutil.rmtree(directory, ignore_errors=True)
+        Path(directory).mkdir(parents=True, exist_ok=True)

@@ -46,7 +46,7 @@ def document_store(app: Flask) -> DocumentStore:
     return store_from_environment(os.path.join(app.instance_path, "documents"))
 
 
-#: Two threads of one worker (gunicorn's gthread) meeting a new app must not both build its
+#: Two threads of one worker (the server's threads) meeting a new app must not both build its
 #: runtime: the second one's listeners on the shared engine doubled its statement counts and
 #: idle pings, and its caches were built twice.
 _BUILDING = threading.Lock()

@@ -1,5 +1,5 @@
-"""WSGI entry for gunicorn: `gunicorn web.wsgi:app` (each worker imports it once, before its first
-request)."""
+"""WSGI entry of `motcua serve --workers N` (web.serving: each worker imports it once, before its
+first request)."""
 
 from engine import boot
 from engine import logs

@@ -1,5 +1,5 @@
 """Sliding-window brakes against guessing: failed log-ins per user name and per address, every
-citizen lookup per address and wrong lookups per dossier code. Hits live in the database, so every gunicorn
+citizen lookup per address and wrong lookups per dossier code. Hits live in the database, so every server
 worker and every restart sees the same counts."""
 
 from __future__ import annotations

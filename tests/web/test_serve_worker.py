@@ -75,7 +75,7 @@ def test_serve_with_worker_serves_while_the_worker_runs_and_stops_it_after(monke
             events.append("worker stopped")
 
     monkeypatch.setattr(cli, "worker_beside", FakeWorker)
-    monkeypatch.setattr(cli, "_serve", lambda host, port, workers: events.append(f"serving {host}:{port}"))
+    monkeypatch.setattr(cli, "_serve", lambda host, port, workers, threads: events.append(f"serving {host}:{port}"))
     answer = CliRunner().invoke(cli.main, ["serve", "--with-worker", "--port", "5005"])
     assert answer.exit_code == 0, answer.output
     assert events == ["worker started", "serving 127.0.0.1:5005", "worker stopped"]

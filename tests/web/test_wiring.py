@@ -8,7 +8,7 @@ from web.wiring import runtime
 
 
 def test_two_threads_meeting_a_new_app_share_one_runtime(app):
-    """gunicorn's threaded workers: the first requests arrive together; a second runtime doubled
+    """The server's threaded workers: the first requests arrive together; a second runtime doubled
     the engine's listeners (statement counts, idle pings) and built every cache twice."""
     build = app.extensions["motcua_runtime_factory"]
     building, second_asked = threading.Event(), threading.Event()

@@ -1,8 +1,8 @@
 """What operators and their tools ask of a running web process, without signing in:
 `/healthz` (the process answers), `/readyz` (engine.services.health: database, schema, worker
 heartbeat, backlogs; 503 when not ready) and `/metrics` (Prometheus: requests by route with their
-latency, and the database's figures read at scrape time). Under gunicorn, set
-PROMETHEUS_MULTIPROC_DIR so that every worker process's request counts are summed."""
+latency, and the database's figures read at scrape time). With several server
+workers (`motcua serve --workers N`), set PROMETHEUS_MULTIPROC_DIR so that every worker process's request counts are summed."""
 
 from __future__ import annotations
 
