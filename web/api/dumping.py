@@ -65,7 +65,7 @@ def _plannable(schema: ma.Schema) -> bool:
 #: A field's step: its output key, its name, the payload's key to read (None: marshmallow reads
 #: it), the type a present value passes through as it is (None passes too), how any other present
 #: value is formatted, and marshmallow's own serialization of the field from the whole object.
-Step = tuple[str, str, "str | None", type, Serialize, Callable[[dict], Any]]
+Step = tuple[str, str, str | None, type, Serialize, Callable[[dict], Any]]
 
 
 def _step(name: str, field: fields.Field, schema: ma.Schema) -> Step:
