@@ -158,7 +158,9 @@ def test_sigterm_lets_the_request_in_flight_finish_then_stops(served):
     os.write(release, b"go\n")
     os.close(release)
     answer = connection.getresponse()
-    assert (answer.status, answer.read()) == (200, b"/hold")
+    got = (answer.status, answer.read())
+    connection.close()
+    assert got == (200, b"/hold")
     assert served.process.wait(timeout=PATIENCE) == 0
 
 
