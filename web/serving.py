@@ -2,10 +2,12 @@
 Rust (hyper), the app on threads of each worker process.
 
 It took gunicorn's place because a served request cost less CPU outside the app: benchmarks/http.py
-against gunicorn with its threaded worker, alternated turns, 0.83 to 0.90 of the server+PostgreSQL
-CPU per completion, lower in every turn (docs/performance.md, `server20`). An idle kept-alive
-connection holds no thread (the runtime waits on it), so four threads serve many API clients and
-nginx's pooled upstream connections. What gunicorn did for operators, and what does it here:
+against gunicorn with its threaded worker, alternated turns on a loaded host (load 5.6-8.4), 0.83 to
+0.96 of the server+PostgreSQL CPU per completion (median 0.90), lower in 40 turns of 42; at load
+2.4-2.9 the two were level (0.97, 1.01); likely, not measured: on a busy machine more of gunicorn's
+requests miss its 2 ms linger and go through its threads' hand-offs (docs/performance.md, `server20`).
+An idle kept-alive connection holds no thread (the runtime waits on it), so four threads serve many
+API clients and nginx's pooled upstream connections. What gunicorn did for operators, and what does it here:
 graceful SIGTERM (requests in flight finish, GRACEFUL_SECONDS at most) and SIGHUP (workers replaced
 one by one); a worker that dies is started again; workers are replaced as they age or grow
 (WORKER_LIFETIME_SECONDS, WORKER_MAX_RSS_MIB) where gunicorn counted requests; the forwarded
@@ -41,8 +43,8 @@ WORKER_MAX_RSS_MIB = 1024
 
 def server(host: str, port: int, workers: int, threads: int = THREADS, app: str = APP) -> MPServer:
     """The server `motcua serve --workers N` runs (systemd's unit runs that command). Each worker's
-    runtime on one thread ("st"): the setting measured against gunicorn (granian's default for
-    WSGI, "mt", measured 0.97 and 1.01 of gunicorn's CPU per completion; docs/performance.md)."""
+    runtime on one thread ("st"): granian's default for WSGI ("mt", a thread pool) cost the same
+    (0.99 in alternated turns) with more threads per worker."""
     # Worker processes, each with its interpreter and GIL (granian's `Granian` on this Python build).
     return MPServer(
         app,

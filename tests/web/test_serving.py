@@ -26,10 +26,11 @@ import os
 def app(environ, start_response):
     path = environ["PATH_INFO"]
     if path == "/hold":  # tells the test it is running, then waits for the test's word
+        release = os.open({release!r}, os.O_RDWR)  # open first: the test's word always has a reader
         with open({started!r}, "w") as started:
             started.write("running\\n")
-        with open({release!r}) as release:
-            release.readline()
+        os.read(release, 3)
+        os.close(release)
     if path == "/pid":
         body = str(os.getpid()).encode()
     else:
@@ -146,19 +147,22 @@ def test_bodies_sent_by_length_and_in_chunks_reach_the_app_on_one_connection(ser
 
 def test_sigterm_lets_the_request_in_flight_finish_then_stops(served):
     connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=PATIENCE)
-    connection.request("GET", "/hold")
-    with served.started.open() as started:
-        assert started.readline() == "running\n"  # the app has the request
-    served.process.send_signal(signal.SIGTERM)
-    for line in served.process.stdout:  # the server's own log: it is stopping its worker
-        if "Stopping worker" in line:
-            break
-    # Without blocking: were the app gone, this would fail rather than wait for a reader.
-    release = os.open(served.release, os.O_WRONLY | os.O_NONBLOCK)
-    os.write(release, b"go\n")
-    os.close(release)
-    answer = connection.getresponse()
-    assert (answer.status, answer.read()) == (200, b"/hold")
+    try:
+        connection.request("GET", "/hold")
+        with served.started.open() as started:
+            assert started.readline() == "running\n"  # the app has the request
+        served.process.send_signal(signal.SIGTERM)
+        for line in served.process.stdout:  # the server's own log: it is stopping its worker
+            if "Stopping worker" in line:
+                break
+        # Without blocking: were the app gone, this would fail rather than wait for a reader.
+        release = os.open(served.release, os.O_WRONLY | os.O_NONBLOCK)
+        os.write(release, b"go\n")
+        os.close(release)
+        answer = connection.getresponse()
+        assert (answer.status, answer.read()) == (200, b"/hold")
+    finally:
+        connection.close()
     assert served.process.wait(timeout=PATIENCE) == 0
 
 
