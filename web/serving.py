@@ -4,7 +4,7 @@ Rust (hyper), the app on threads of each worker process.
 It took gunicorn's place because a served request cost less CPU outside the app: benchmarks/http.py
 against gunicorn with its threaded worker, alternated turns on a loaded host (load 5.6-8.4), 0.83 to
 0.96 of the server+PostgreSQL CPU per completion (median 0.90), lower in 40 turns of 42; at load
-2.4-2.9 the two were level (0.97, 1.01); likely, not measured: on a busy machine more of gunicorn's
+1.7-2.9 the two were level (0.97, 1.01, 1.02); likely, not measured: on a busy machine more of gunicorn's
 requests miss its 2 ms linger and go through its threads' hand-offs (docs/performance.md, `server20`).
 An idle kept-alive connection holds no thread (the runtime waits on it), so four threads serve many
 API clients and nginx's pooled upstream connections. What gunicorn did for operators, and what does it here:
