@@ -146,6 +146,12 @@ def _serve(host: str, port: int, workers: int, threads: int = 4) -> None:
         return
     from web import serving
 
+    if header_like := serving.header_like_variables():
+        raise click.ClickException(
+            f"{', '.join(header_like)} would reach every request as a header the client did not send "
+            "(the server hands its environment to the app with each request): unset it; for an "
+            "outgoing proxy use lower-case http_proxy / https_proxy."
+        )
     serving.start_metrics_clean()
     serving.server(host, port, workers, threads).serve()
 

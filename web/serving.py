@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 from granian.constants import Interfaces
@@ -59,6 +60,13 @@ def server(host: str, port: int, workers: int, threads: int = THREADS, app: str 
         workers_lifetime=WORKER_LIFETIME_SECONDS,
         workers_max_rss=WORKER_MAX_RSS_MIB,
     )
+
+
+def header_like_variables(environ: Mapping[str, str] = os.environ) -> list[str]:
+    """The server's environment variables the app would read as request headers: granian copies
+    the process's environment into every request's WSGI environ (PEP 3333 allows it), where
+    `HTTP_PROXY` (an outgoing proxy's usual spelling) reads as a `Proxy` header no client sent."""
+    return sorted(name for name in environ if name.startswith("HTTP_"))
 
 
 def start_metrics_clean() -> None:
