@@ -79,16 +79,22 @@ def started_five_steps(rt: Runtime) -> int:
 
 def select_statements(db: Database, read) -> list[tuple[str, object]]:
     """The SELECT statements `read(session)` sends, each with its parameters as the driver got them."""
+    return sent_statements(db, read, "SELECT")
+
+
+def sent_statements(db: Database, act, verb: str) -> list[tuple[str, object]]:
+    """The statements beginning with `verb` that `act(session)` sends, each with its parameters as
+    the driver got them."""
     seen: list[tuple[str, object]] = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT"):
+        if statement.lstrip().upper().startswith(verb):
             seen.append((statement, parameters))
 
     event.listen(db.engine, "before_cursor_execute", capture)
     try:
         with db.session() as s:
-            read(s)
+            act(s)
     finally:
         event.remove(db.engine, "before_cursor_execute", capture)
     return seen

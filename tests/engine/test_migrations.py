@@ -275,15 +275,7 @@ def _task_unique_per_dossier(db: Database, clock) -> None:
     both tables again): every step and event is kept, a task is projected once into its dossier,
     and a dossier with a history still cannot be deleted (since migration 0046 by its own trigger
     rather than the event's foreign key)."""
-    rt = Runtime(db=db, clock=clock, worker_id="test-worker")
-    add_units(rt)
-    five = deploy_fixture(rt, "five_steps")
-    received = dossiers.start_dossier(
-        rt, definition_id=five.id, unit_code="00070", applicant_name="Lê Văn Cường", actor=RECEPTION
-    )
-    with db.read_session() as s:
-        [first] = list(dossier_queries.dossier_steps(s, received.id))
-    dossiers.claim_work_item(rt, first.id, RECEPTION)
+    rt, received, first = _dossier_with_its_first_step_claimed(db, clock)
     dossiers.complete_work_item(rt, first.id, RECEPTION, {})
     before = _steps_and_events(db)
 
@@ -319,15 +311,7 @@ def _dossiers_kept(db: Database, clock) -> None:
     of its id with words that say why, while the engine's own updates of it go through; below,
     the steps' and events' foreign keys refuse a dossier that does not exist again, and the full
     index of the open dossiers' appointments is back."""
-    rt = Runtime(db=db, clock=clock, worker_id="test-worker")
-    add_units(rt)
-    five = deploy_fixture(rt, "five_steps")
-    received = dossiers.start_dossier(
-        rt, definition_id=five.id, unit_code="00070", applicant_name="Lê Văn Cường", actor=RECEPTION
-    )
-    with db.read_session() as s:
-        [first] = list(dossier_queries.dossier_steps(s, received.id))
-    dossiers.claim_work_item(rt, first.id, RECEPTION)
+    rt, received, first = _dossier_with_its_first_step_claimed(db, clock)
     before = _steps_and_events(db)
 
     migrate.downgrade(db.engine, "0045")
@@ -353,6 +337,21 @@ def _dossiers_kept(db: Database, clock) -> None:
         steps = conn.execute(text("SELECT DISTINCT dossier_id FROM work_item")).scalars().all()
     assert kept == [(received.id, "Lê Văn C.")]
     assert steps == [received.id]
+
+
+def _dossier_with_its_first_step_claimed(db: Database, clock):
+    """A five-step dossier received at a commune, its first step claimed: steps and audit events
+    naming their dossier and step, for the migrations that build those tables again."""
+    rt = Runtime(db=db, clock=clock, worker_id="test-worker")
+    add_units(rt)
+    five = deploy_fixture(rt, "five_steps")
+    received = dossiers.start_dossier(
+        rt, definition_id=five.id, unit_code="00070", applicant_name="Lê Văn Cường", actor=RECEPTION
+    )
+    with db.read_session() as s:
+        [first] = list(dossier_queries.dossier_steps(s, received.id))
+    dossiers.claim_work_item(rt, first.id, RECEPTION)
+    return rt, received, first
 
 
 def _dossier_indexes(db: Database) -> set[str]:

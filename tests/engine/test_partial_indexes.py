@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import pytest
 from psycopg import sql
-from sqlalchemy import event
 
 from engine.domain.model import RunState
 from engine.store import kpi_queries
@@ -26,6 +25,7 @@ from engine.store.worklist_queries import WorklistFilter
 from tests.conftest import empty_all_tables
 from tests.factories import RECEPTION
 from tests.factories import select_statements
+from tests.factories import sent_statements
 
 pytestmark = pytest.mark.postgres
 
@@ -127,19 +127,7 @@ def test_forecasts_asked_again_after_a_calendar_change_read_the_open_dossiers_in
 
 def _updates(db: Database, write) -> list[tuple[str, dict]]:
     """The UPDATE statements `write(session)` sends, with their parameters."""
-    seen: list[tuple[str, dict]] = []
-
-    def capture(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("UPDATE"):
-            seen.append((statement, dict(parameters or {})))
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
-        with db.session() as s:
-            write(s)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
-    return seen
+    return [(statement, dict(parameters or {})) for statement, parameters in sent_statements(db, write, "UPDATE")]
 
 
 def test_reports_by_period_ask_only_for_the_indexed_actions():
