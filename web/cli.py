@@ -136,7 +136,7 @@ def _exit_on_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _serve(host: str, port: int, workers: int, threads: int = 4) -> None:
+def _serve(host: str, port: int, workers: int, threads: int) -> None:
     from engine import logs
     from web.app import create_app
 

@@ -193,18 +193,21 @@ def test_production_runs_motcua_serve():
     assert " serve " in start and "--workers" in start
 
 
-def test_serve_refuses_an_environment_variable_that_would_read_as_a_request_header():
+def test_serve_refuses_an_environment_variable_that_would_read_as_a_request_header(monkeypatch):
     """granian copies its environment into every request's WSGI environ: an operator's HTTP_PROXY
     would reach the app as a `Proxy` header no client sent. `motcua serve` names it and stops
-    before listening; lower-case proxy variables (what HTTP clients read too) pass."""
+    before any server is made; lower-case proxy variables (what HTTP clients read too) pass."""
     from click.testing import CliRunner
 
+    from web import serving
     from web.cli import main
-    from web.serving import header_like_variables
 
+    made: list[tuple] = []
+    monkeypatch.setattr(serving, "server", lambda *args, **kwargs: made.append(args))
     refused = CliRunner().invoke(
         main, ["serve", "--workers", "2", "--port", "0"], env={"HTTP_PROXY": "http://proxy.example:3128"}
     )
     assert refused.exit_code == 1
     assert "HTTP_PROXY" in refused.output and "http_proxy" in refused.output
-    assert header_like_variables({"http_proxy": "http://proxy.example:3128", "PATH": "/usr/bin"}) == []
+    assert made == []
+    assert serving.header_like_variables({"http_proxy": "http://proxy.example:3128", "PATH": "/usr/bin"}) == []
