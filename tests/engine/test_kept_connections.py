@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import OperationalError
 
+from engine.store import sequences
 from engine.store.database import IDLE_BEFORE_PING_S
 from engine.store.database import MOST_KEPT
 from engine.store.database import Database
@@ -301,8 +302,6 @@ def test_disposing_the_engine_closes_the_kept_connections(notes):
 
 
 def test_a_dossier_codes_numbers_are_taken_on_one_kept_counter_connection_each_committed(notes, observer):
-    from engine.store import sequences
-
     day = date(2026, 3, 2)
     with notes.session() as s:
         taken = [sequences.next_value(notes, s, "H38", day) for _ in range(3)]
@@ -318,8 +317,6 @@ def test_a_dossier_codes_numbers_are_taken_on_one_kept_counter_connection_each_c
 
 
 def test_a_killed_counter_backend_fails_one_number_and_the_next_gets_a_new_connection(notes, observer):
-    from engine.store import sequences
-
     day = date(2026, 3, 2)
     with notes.session() as s:
         assert sequences.next_value(notes, s, "H38", day) == 1
