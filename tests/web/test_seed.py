@@ -9,6 +9,7 @@ from configurator import catalogue
 from configurator import library
 from configurator import variants
 from engine.documents import FolderStore
+from engine.domain.model import OPEN_RUN_STATES
 from engine.services import dossiers
 from engine.services.runtime import Runtime
 from engine.store.attachment_records import AttachmentRecord
@@ -91,3 +92,13 @@ def test_demo_data_covers_communes_roles_procedures_and_dossier_states(sqlite_da
     )
     assert rt.documents.get(any_file.storage_key)[:5] in (b"%PDF-", b"\x89PNG")
     assert not seed.is_empty(rt)
+    # The open dossiers' queries read `completed_at IS NULL` (their partial indexes): every way a
+    # dossier ends sets completed_at with its final run state, and no open dossier has one.
+    with sqlite_database.read_session() as s:
+        ended_by_state = s.execute(
+            select(DossierRecord.run_state, DossierRecord.completed_at.is_not(None), func.count()).group_by(
+                DossierRecord.run_state, DossierRecord.completed_at.is_not(None)
+            )
+        ).all()
+    assert {state for state, _, _ in ended_by_state} >= {"running", "completed", "cancelled"}
+    assert all(ended == (state not in OPEN_RUN_STATES) for state, ended, _ in ended_by_state), ended_by_state
