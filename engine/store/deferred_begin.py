@@ -83,10 +83,11 @@ def execute_after_begin(connection: Connection, cursor: Any, sql: str, given: An
     pipeline sync: one network wait. Each rider then hears its answer before anything else runs
     in the transaction; one that raises leaves the transaction to its rollback.
 
-    With `commit`, the transaction's COMMIT goes in the same sync, after `sql`: for a transaction
-    of that one statement, whose every check is in the statement itself (a rider's refusal then
-    must find that the statement wrote nothing). An error of any statement skips the COMMIT
-    (PostgreSQL aborts the rest of the pipeline) and leaves the transaction to its rollback.
+    With `commit`, the transaction ends at the same sync, after `sql`: for a transaction of that
+    one statement, whose every check is in the statement itself (a rider's refusal then must find
+    that the statement wrote nothing). It is the sync's implicit transaction, BEGIN and COMMIT
+    unsent (the driver is in autocommit here); an error of any statement aborts the rest of the
+    pipeline and rolls the whole back, as a COMMIT skipped would.
     SQLAlchemy still ends the transaction as usual: psycopg sends nothing more, none being open
     (`committed`); a statement run after it on the connection is refused."""
     riders = _RIDERS.get()
@@ -102,7 +103,10 @@ def execute_after_begin(connection: Connection, cursor: Any, sql: str, given: An
     queued.append((cursor, sql, given))
     try:
         with driver.lock:
-            driver.wait(_in_one_flush(driver, queued, commit))
+            # With its COMMIT, the transaction is the pipeline's own: PostgreSQL runs what comes
+            # before a sync in autocommit as one implicit transaction, committed at the sync and
+            # rolled back whole on an error, so BEGIN and COMMIT go unsent.
+            driver.wait(_in_one_flush(driver, queued, commit=False, begin=not commit))
         if commit:
             connection.connection.info[_COMMITTED] = True
         _heard(riders, [rider_cursor for rider_cursor, _sql, _params in queued[:-1]])

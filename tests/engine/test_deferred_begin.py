@@ -114,6 +114,39 @@ def test_statements_sent_with_the_begin_keep_their_answers_once_prepared_and_fai
     assert _bodies(notes) == [f"ghi chú {n}" for n in range(9)]
 
 
+# Two notes in one statement: the second's unique violation must undo the first.
+_ADD_TWO = DriverWrite(
+    text(
+        "WITH first AS (INSERT INTO deferred_begin_note (body) VALUES (:one) RETURNING id) "
+        "INSERT INTO deferred_begin_note (body) SELECT :two FROM first RETURNING id"
+    ).columns(_NOTES.c.id)
+)
+
+
+@pytest.mark.parametrize("riding", [False, True])
+def test_a_transaction_of_one_statement_sent_with_its_end_is_all_or_nothing(notes, riding):
+    """Its BEGIN and COMMIT go unsent (the pipeline's sync ends it): what it wrote is committed
+    when it succeeds, and none of it when it fails, riders or not; the connection serves on."""
+    with notes.session() as s:
+        _ADD.returned(s.connection(), {"body": "một"})
+    if riding:
+        _with_a_rider()
+    with pytest.raises(IntegrityError), notes.session() as s:
+        _ADD_TWO.returned_committed(s.connection(), {"one": "hai", "two": "một"})
+    deferred_begin.drop_riders()
+    assert _bodies(notes) == ["một"]
+    if riding:
+        _with_a_rider()
+    with notes.session() as s:
+        connection = s.connection()
+        assert _ADD_TWO.returned_committed(connection, {"one": "hai", "two": "ba"}) is not None
+        assert deferred_begin.committed(connection)
+        assert _bodies(notes) == ["một", "hai", "ba"]  # seen by another connection before the session ends
+    with notes.session() as s:
+        s.execute(insert(_NOTES).values(body="bốn"))
+    assert _bodies(notes) == ["một", "hai", "ba", "bốn"]
+
+
 def test_a_first_statement_whose_value_cannot_be_sent_fails_alone(notes):
     """A parameter psycopg cannot adapt is refused before anything is sent: nothing is written and
     the pooled connection serves the next change."""
