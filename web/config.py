@@ -11,6 +11,7 @@ from pathlib import Path
 from flask import Flask
 
 from engine import secret_box
+from engine.store.database import DEFAULT_STATEMENT_TIMEOUT_MS
 from engine.store.database import default_database_url
 from engine.store.database import engine_options
 from engine.store.database import normalise_url
@@ -53,6 +54,10 @@ def load_config(app: Flask, overrides: Mapping | None) -> None:
         LOOKUP_WINDOW_MINUTES=10,
         # How long the links to a citizen's copies on the lookup page open (MOTCUA_COPY_LINK_MINUTES).
         COPY_LINK_MINUTES=30,
+        # PostgreSQL cancels a statement of a request that runs longer (MOTCUA_STATEMENT_TIMEOUT_MS;
+        # 0: no limit): the request is answered 503, nothing written. The server sets no timeout
+        # of its own on a request, and a statement waiting on a lock would hold its thread.
+        STATEMENT_TIMEOUT_MS=DEFAULT_STATEMENT_TIMEOUT_MS,
     )
     if os.environ.get("MOTCUA_ENV") == "production":
         app.config.update(PRODUCTION_COOKIES)  # MOTCUA_SESSION_COOKIE_... below may still change them
@@ -62,12 +67,27 @@ def load_config(app: Flask, overrides: Mapping | None) -> None:
     # Flask-SQLAlchemy creates the app's engine: with what every engine of ours needs (engine_options)
     # under whatever options the configuration adds.
     uri = app.config["SQLALCHEMY_DATABASE_URI"] = normalise_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(uri) | dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    timeout = _statement_timeout_ms(app.config["STATEMENT_TIMEOUT_MS"])
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(uri, statement_timeout_ms=timeout) | dict(
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    )
     if not app.config.get("SECRET_KEY"):
         if os.environ.get("MOTCUA_ENV") == "production":
             raise RuntimeError("set MOTCUA_SECRET_KEY: production refuses to start with a generated key")
         app.config["SECRET_KEY"] = _development_key(Path(app.instance_path) / "secret_key")
     secret_box.check_configured()  # the providers' secrets: production needs MOTCUA_NOTIFY_KEYS
+
+
+def _statement_timeout_ms(value) -> int:
+    """MOTCUA_STATEMENT_TIMEOUT_MS as a whole number of milliseconds, 0 or more; anything else
+    stops the app at start with what was wrong."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise RuntimeError(
+            f"MOTCUA_STATEMENT_TIMEOUT_MS is a whole number of milliseconds (0: no limit), not {value!r}"
+        )
+    return value
 
 
 def _development_key(path: Path) -> str:

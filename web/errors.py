@@ -20,6 +20,7 @@ from engine.domain.errors import ConflictError
 from engine.domain.errors import EngineError
 from engine.domain.errors import NotFound
 from engine.domain.errors import PermissionDenied
+from engine.store.database import statement_cancelled
 from web.i18n import N_
 from web.refusals import localised
 from web.security import client_address
@@ -73,6 +74,7 @@ HTTP_TITLES = {
     413: N_("Dữ liệu gửi lên quá lớn"),
     422: N_("Dữ liệu không hợp lệ"),
     500: N_("Lỗi máy chủ"),
+    503: N_("Dịch vụ tạm thời không đáp ứng"),
 }
 
 
@@ -95,6 +97,8 @@ def request_id() -> str:
 def _unexpected(error: Exception):
     if isinstance(error, HTTPException):  # a subclass without a handler of its own
         return _http(error)
+    if statement_cancelled(error):
+        return _cancelled(error)
     logging.getLogger("motcua.web").error(
         "unexpected error, request %s, %s %s from %s",
         request_id(),
@@ -110,6 +114,34 @@ def _unexpected(error: Exception):
             "Đã có lỗi không lường trước. Mã yêu cầu: %(id)s; vui lòng báo mã này cho quản trị viên.", id=request_id()
         ),
     )
+
+
+#: What a client whose request was cancelled is asked to wait before trying again, in seconds.
+RETRY_AFTER_CANCELLED = 30
+
+
+def _cancelled(error: Exception):
+    """PostgreSQL cancelled a statement of the request (its statement_timeout, web.config): the
+    request's transaction was rolled back, so nothing of it was written; the client may try again."""
+    statement = " ".join(str(getattr(error, "statement", "") or "").split())[:200]
+    logging.getLogger("motcua.web").warning(
+        "statement cancelled, request %s, %s %s from %s: %s",
+        request_id(),
+        request.method,
+        request.path,
+        client_address(),
+        statement,
+    )
+    response, status = _render(
+        503,
+        gettext(HTTP_TITLES[503]),
+        gettext(
+            "Cơ sở dữ liệu không trả lời kịp nên yêu cầu đã bị huỷ, không có gì được ghi. "
+            "Vui lòng thử lại sau ít phút. Mã yêu cầu: %(id)s.",
+            id=request_id(),
+        ),
+    )
+    return response, status, {"Retry-After": str(RETRY_AFTER_CANCELLED)}
 
 
 def _render(status: int, title: str, message: str):

@@ -10,9 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime
 from datetime import timedelta
 from typing import TypeVar
 from weakref import WeakKeyDictionary
@@ -116,7 +114,6 @@ def settle(rt: Runtime | Callable[[], Runtime]) -> None:
 def forget_unchecked() -> None:
     """A new request: nothing left of an earlier one's on this thread."""
     deferred_begin.drop_riders()
-    _CHECK_RIDING.set(None)
 
 
 @dataclass(frozen=True)
@@ -133,13 +130,11 @@ def check_in_statement() -> StatementCheck | None:
     """This request's kept token's check, for the one statement of its change to make (None when
     none rides): the lookup no longer goes with the BEGIN. A statement that wrote nothing gives it
     back to `settle_unwritten`, which says whether the token is why."""
-    riding = _CHECK_RIDING.get()
     riders = deferred_begin.waiting_riders()
-    if riding is None or len(riders) != 1:  # the token's lookup is the one rider there is
+    if len(riders) != 1 or riders[0].in_statement is None:  # the token's lookup is the one rider there is
         return None
     deferred_begin.drop_riders()
-    _CHECK_RIDING.set(None)
-    return StatementCheck(account_records.token_check_parameters(*riding), riders)
+    return StatementCheck(riders[0].in_statement, riders)
 
 
 def settle_unwritten(rt: Runtime, check: StatementCheck) -> None:
@@ -148,13 +143,6 @@ def settle_unwritten(rt: Runtime, check: StatementCheck) -> None:
     for rider in check.riders:
         deferred_begin.ride_with_next_begin(rider)
     settle(rt)
-
-
-#: The token whose check rides with this thread's next change: its digest, the request's time and
-#: the holder it was let in as (what account_records.token_check_parameters takes).
-_CHECK_RIDING: ContextVar[tuple[str, datetime, account_records.TokenHolder] | None] = ContextVar(
-    "motcua_token_check_riding", default=None
-)
 
 
 @dataclass(frozen=True)
@@ -189,9 +177,8 @@ def _check_with_change(rt: Runtime, now, digest: str, kept: _Kept) -> None:
             _kept(rt).pop(digest, None)
             raise TokenChanged(refused=found is None)
 
-    rider = account_records.token_holder_rider(rt.db.engine.dialect, digest, now, heard)
+    rider = account_records.token_holder_rider(rt.db.engine.dialect, digest, now, kept.holder, heard)
     deferred_begin.ride_with_next_begin(rider)
-    _CHECK_RIDING.set((digest, now, kept.holder))
 
 
 def issue(rt: Runtime, *, username: str, name: str, expires_in: str = DEFAULT_LIFETIME) -> tuple[ApiTokenRecord, str]:

@@ -122,15 +122,18 @@ def token_holder(connection: Connection, token: str, now: datetime) -> TokenHold
 
 
 def token_holder_rider(
-    dialect: Dialect, digest: str, now: datetime, heard: Callable[[TokenHolder | None], None]
+    dialect: Dialect, digest: str, now: datetime, kept: TokenHolder, heard: Callable[[TokenHolder | None], None]
 ) -> Rider:
     """`token_holder`'s read of the token whose `token_digest` is `digest`, to travel with the
-    next transaction's BEGIN on this thread: `heard` gets what it would have returned."""
+    next transaction's BEGIN on this thread: `heard` gets what it would have returned. A first
+    statement may check it itself instead (`token_still_held`, with its parameters for `kept`,
+    the holder the request was let in as: the rider's `in_statement`)."""
 
     def holder(row) -> None:
         heard(TokenHolder(row.id, row.last_used_at, account_of(row)) if row is not None else None)
 
-    return _TOKEN_HOLDER.rider(dialect, {"digest": digest, "now": now}, holder)
+    in_statement = token_check_parameters(digest, now, kept)
+    return _TOKEN_HOLDER.rider(dialect, {"digest": digest, "now": now}, holder, in_statement)
 
 
 def token_still_held() -> ColumnElement[bool]:

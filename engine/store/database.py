@@ -13,6 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from psycopg.errors import QueryCanceled
 from psycopg.pq import TransactionStatus
 from sqlalchemy import create_engine
 from sqlalchemy import event
@@ -63,17 +64,33 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def engine_options(url: str) -> dict:
+#: How long the web app lets one PostgreSQL statement run (MOTCUA_STATEMENT_TIMEOUT_MS; 0: no limit).
+DEFAULT_STATEMENT_TIMEOUT_MS = 30_000
+
+
+def engine_options(url: str, *, statement_timeout_ms: int = 0) -> dict:
     """What an engine for `url` needs besides it (Flask-SQLAlchemy's SQLALCHEMY_ENGINE_OPTIONS take
     the same): on SQLite a busy timeout, and no reset-on-return ROLLBACK, since sessions always end
     their transaction themselves and it would be a wasted statement per change. On PostgreSQL the
     pool hands out the connection returned last: a request's token lookup and its change then run
     on one backend, warm, where the pool's default (the one idle longest) woke two cold ones per
     request once a busy moment had grown the pool (in process, 15 dossiers per turn, ten turns
-    alternated: PostgreSQL CPU per completion 2.6 -> 2.1 ms, this process's 6.5 -> 5.4 ms)."""
+    alternated: PostgreSQL CPU per completion 2.6 -> 2.1 ms, this process's 6.5 -> 5.4 ms).
+
+    `statement_timeout_ms` (PostgreSQL, above 0): the server cancels a statement of these
+    connections that runs longer (`statement_cancelled` says so of the error), set once at connect
+    through libpq's options: no statement per request."""
     if normalise_url(url).startswith("sqlite"):
         return {"connect_args": {"timeout": 30}, "pool_reset_on_return": None}
+    if statement_timeout_ms > 0:
+        return {"pool_use_lifo": True, "connect_args": {"options": f"-c statement_timeout={int(statement_timeout_ms)}"}}
     return {"pool_use_lifo": True}
+
+
+def statement_cancelled(error: BaseException) -> bool:
+    """Whether `error` is PostgreSQL's cancellation of a statement (its statement_timeout, or an
+    operator's pg_cancel_backend): the transaction it ran in is rolled back, nothing written."""
+    return isinstance(error, OperationalError) and isinstance(error.orig, QueryCanceled)
 
 
 def make_engine(url: str, *, read_only: bool = False, **kwargs) -> Engine:

@@ -63,11 +63,12 @@ def defer_begin(engine: Engine) -> None:
     event.listen(engine.pool, "checkin", _give_back)
 
 
-def take_pending_begin(connection: Connection) -> bool:
-    """Whether a BEGIN is pending on `connection` with riders waiting to go with it; the caller,
-    about to run a statement on the driver's cursor, sends them with `execute_after_begin`.
-    Without riders the BEGIN stays pending, and psycopg sends its own before the statement."""
-    return bool(_RIDERS.get()) and bool(connection.connection.info.pop(_PENDING, False))
+def take_pending_begin(connection: Connection, carrying: bool = False) -> bool:
+    """Whether a BEGIN is pending on `connection` with riders waiting to go with it (or a rider's
+    check `carrying` in the statement itself: `rider_to_carry`); the caller, about to run a
+    statement on the driver's cursor, sends them with `execute_after_begin`. Without either the
+    BEGIN stays pending, and psycopg sends its own before the statement."""
+    return (carrying or bool(_RIDERS.get())) and bool(connection.connection.info.pop(_PENDING, False))
 
 
 def take_pending_begin_to_commit(connection: Connection) -> bool:
@@ -82,10 +83,11 @@ def execute_after_begin(connection: Connection, cursor: Any, sql: str, given: An
     pipeline sync: one network wait. Each rider then hears its answer before anything else runs
     in the transaction; one that raises leaves the transaction to its rollback.
 
-    With `commit`, the transaction's COMMIT goes in the same sync, after `sql`: for a transaction
-    of that one statement, whose every check is in the statement itself (a rider's refusal then
-    must find that the statement wrote nothing). An error of any statement skips the COMMIT
-    (PostgreSQL aborts the rest of the pipeline) and leaves the transaction to its rollback.
+    With `commit`, the transaction ends at the same sync, after `sql`: for a transaction of that
+    one statement, whose every check is in the statement itself (a rider's refusal then must find
+    that the statement wrote nothing). It is the sync's implicit transaction, BEGIN and COMMIT
+    unsent (the driver is in autocommit here); an error of any statement aborts the rest of the
+    pipeline and rolls the whole back, as a COMMIT skipped would.
     SQLAlchemy still ends the transaction as usual: psycopg sends nothing more, none being open
     (`committed`); a statement run after it on the connection is refused."""
     riders = _RIDERS.get()
@@ -101,7 +103,10 @@ def execute_after_begin(connection: Connection, cursor: Any, sql: str, given: An
     queued.append((cursor, sql, given))
     try:
         with driver.lock:
-            driver.wait(_in_one_flush(driver, queued, commit))
+            # With its COMMIT, the transaction is the pipeline's own: PostgreSQL runs what comes
+            # before a sync in autocommit as one implicit transaction, committed at the sync and
+            # rolled back whole on an error, so BEGIN and COMMIT go unsent.
+            driver.wait(_in_one_flush(driver, queued, commit=False, begin=not commit))
         if commit:
             connection.connection.info[_COMMITTED] = True
         _heard(riders, [rider_cursor for rider_cursor, _sql, _params in queued[:-1]])
@@ -143,11 +148,15 @@ def committed(connection: Connection) -> bool:
 class Rider:
     """A read that travels with the next transaction's BEGIN on this thread (the token behind a
     request, checked with the change it asks for): `sql` and `params` as the driver takes them;
-    `took(cursor)` hears its answer and may raise, refusing the change before it writes."""
+    `took(cursor)` hears its answer and may raise, refusing the change before it writes.
+    `in_statement`: the parameters of the same check made inside a statement (engine.store.
+    account_records.token_still_held), for a first statement that carries it instead of the rider
+    (`rider_to_carry`); None when it can only ride."""
 
     sql: str
     params: Any
     took: Callable[[Any], None]
+    in_statement: Any = None
 
 
 #: The riders waiting on this thread (a request's), until they have heard their answer.
@@ -175,6 +184,27 @@ def drop_riders() -> None:
 def drop_rider(rider: Rider) -> None:
     """`rider` no longer waits (it was heard, or what it was for is over); the others still do."""
     _RIDERS.set(tuple(waiting for waiting in _RIDERS.get() if waiting is not rider))
+
+
+def rider_to_carry(connection: Connection) -> Rider | None:
+    """The one rider waiting, taken off the BEGIN, when the statement about to run on `connection`
+    is its transaction's first (a BEGIN pending) and can check it itself (`in_statement`): one
+    statement less on the wire and in psycopg. The caller runs its statement with the BEGIN
+    (`take_pending_begin(..., carrying=True)`), writes nothing before it has read the check's
+    answer, and calls `hear_now` when that answer is no or was not given (no row); on a failure
+    before the answer it gives the rider back (`ride_with_next_begin`)."""
+    riders = _RIDERS.get()
+    if len(riders) != 1 or riders[0].in_statement is None or _PENDING not in connection.connection.info:
+        return None
+    _RIDERS.set(())
+    return riders[0]
+
+
+def hear_now(connection: Connection, rider: Rider) -> None:
+    """`rider`'s read run alone on `connection`, in its open transaction, and heard (it may raise):
+    a carried check said no, and only the rider's own answer says why."""
+    _RIDERS.set((rider,))
+    run_riders(connection)
 
 
 def is_riding(connection: Connection) -> bool:

@@ -117,14 +117,21 @@ class DriverStatement:
         self._by_dialect: dict[str, _Compiled] = {}
 
     def _run(
-        self, connection: Connection, parameters: Mapping[str, Any], fetch: Callable[[Any], T], commit: bool = False
+        self,
+        connection: Connection,
+        parameters: Mapping[str, Any],
+        fetch: Callable[[Any], T],
+        commit: bool = False,
+        carrying: bool = False,
     ) -> T:
         """`fetch(cursor)` once the statement ran on `connection`'s driver connection (inside its
-        transaction, when it has one; with `commit`, see `_on_driver_cursor`); the driver's error
-        raised as SQLAlchemy's."""
+        transaction, when it has one; with `commit` or `carrying`, see `_on_driver_cursor`); the
+        driver's error raised as SQLAlchemy's."""
         # The dict's own get first: a Python call less on every statement once it is compiled.
         compiled = self._by_dialect.get(connection.dialect.name) or self._compiled(connection.dialect)
-        return _on_driver_cursor(connection, compiled.sql, compiled.parameters(parameters), False, fetch, commit)
+        return _on_driver_cursor(
+            connection, compiled.sql, compiled.parameters(parameters), False, fetch, commit, carrying
+        )
 
     def _run_many(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """The statement once per row of parameters, in one executemany."""
@@ -153,34 +160,46 @@ class DriverRead(DriverStatement):
         super().__init__(statement)
         self.row_type = namedtuple("Row", [str(key) for key in statement.exported_columns.keys()])  # type: ignore[misc]  # fields known at run time
 
-    def first(self, connection: Connection, parameters: Mapping[str, Any]):
+    def first(self, connection: Connection, parameters: Mapping[str, Any], *, carrying: bool = False):
         """The first row (None when there is none), on `connection`'s own driver connection: run
-        as a statement of its own (an autocommit lookup connection, or SQLite's autocommit)."""
+        as a statement of its own (an autocommit lookup connection, or SQLite's autocommit).
+        `carrying`: the statement checks a rider's read itself (engine.store.deferred_begin.
+        rider_to_carry) and goes with its transaction's pending BEGIN in one network wait."""
         # A partial, not a lambda: the row is fetched without a Python call of its own.
-        row = self._run(connection, parameters, functools.partial(self._converted_first, connection))
+        row = self._run(connection, parameters, functools.partial(self._converted_first, connection), False, carrying)
         return None if row is None else self.row_type(*row)
 
-    def rider(self, dialect: Dialect, parameters: Mapping[str, Any], heard: Callable[[Any], None]) -> Rider:
+    def rider(
+        self, dialect: Dialect, parameters: Mapping[str, Any], heard: Callable[[Any], None], in_statement: Any = None
+    ) -> Rider:
         """This read, to travel with the next transaction's BEGIN on this thread (engine.store.
-        deferred_begin): `heard(row)` gets its first row (None when there is none)."""
+        deferred_begin): `heard(row)` gets its first row (None when there is none);
+        `in_statement` as the Rider's."""
         compiled = self._compiled(dialect)
 
         def took(cursor) -> None:
             row = cursor.fetchone()
             heard(None if row is None else self.row_type(*compiled.converted(row)))
 
-        return Rider(compiled.sql, compiled.parameters(parameters), took)
+        return Rider(compiled.sql, compiled.parameters(parameters), took, in_statement)
 
 
 def _on_driver_cursor(
-    connection: Connection, sql: str, given: Any, many: bool, fetch: Callable[[Any], T], commit: bool = False
+    connection: Connection,
+    sql: str,
+    given: Any,
+    many: bool,
+    fetch: Callable[[Any], T],
+    commit: bool = False,
+    carrying: bool = False,
 ) -> T:
     """`sql` executed (once, or once per parameter row when `many`) on a cursor of `connection`'s
     driver connection, with SQLAlchemy's cursor events around it, then `fetch(cursor)`. With
     `commit`, the transaction's first statement on PostgreSQL goes with its BEGIN and its COMMIT
     in one network wait, and its last one, when its BEGIN went so, with its COMMIT
-    (engine.store.deferred_begin.committed then says so); any other runs in its transaction as
-    usual."""
+    (engine.store.deferred_begin.committed then says so); with `carrying` (a statement that checks
+    a rider's read itself), the transaction's first statement goes with its pending BEGIN alone;
+    any other runs in its transaction as usual."""
     # The driver's own cursor method: the pool's proxy wraps it in a Python call of its own. The
     # proxy as the `connection` property gives it, without the property's call while the
     # connection holds one (without one, the property revalidates it or raises, as before).
@@ -200,7 +219,7 @@ def _on_driver_cursor(
             with_begin = take_pending_begin_to_commit(connection)
             with_commit = not with_begin and may_commit_with_last(connection)
         else:
-            with_begin = not many and bool(riders_waiting()) and take_pending_begin(connection)
+            with_begin = not many and (carrying or bool(riders_waiting())) and take_pending_begin(connection, carrying)
         if dispatch.before_cursor_execute:
             dispatch.before_cursor_execute(connection, cursor, sql, given, None, many)
         if with_begin:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import load_only
 
@@ -21,7 +22,9 @@ from engine.domain.model import OPEN_STATES
 from engine.domain.model import RunState
 from engine.domain.model import WorkItemState
 from engine.store import change_rows
+from engine.store import deferred_begin
 from engine.store import portal_records
+from engine.store.account_records import token_still_held
 from engine.store.catalogue_records import ProcedureRecord
 from engine.store.driver_reads import DriverRead
 from engine.store.loaded_rows import LoadedShape
@@ -137,9 +140,14 @@ _DEFINITION_PART, _START_UNIT_PART, _VARIANT_PART, _RETIRED_PART, _START_SETTING
 # On PostgreSQL, as a completion's read (_STEP_ROW_RESERVING): the ids of the new dossier and of its
 # first step, which the start's audit events name, so that the dossier's row and the events ride
 # in the rows' statement (engine.store.change_rows.insert_new, engine.services.audit).
-_START_ROW_RESERVING = DriverRead(
-    _START_SELECT.add_columns(_RESERVED_STEP_ID, literal_column("nextval('dossier_id_seq')").label("n1"))
+_RESERVED_DOSSIER_ID = literal_column("nextval('dossier_id_seq')").label("n1")
+_START_ROW_RESERVING = DriverRead(_START_SELECT.add_columns(_RESERVED_STEP_ID, _RESERVED_DOSSIER_ID))
+# The same with the request's kept token checked in it (account_records.token_still_held), when
+# its lookup waits to ride with this read: one statement less (engine.store.deferred_begin).
+_START_ROW_CHECKING = DriverRead(
+    _START_SELECT.add_columns(_RESERVED_STEP_ID, _RESERVED_DOSSIER_ID, token_still_held().label("k0"))
 )
+_START_RESERVED = len(_START_SELECT.selected_columns)  # where the reserved ids lie in the row
 
 
 @dataclass(frozen=True)
@@ -158,13 +166,16 @@ def start_rows(session: Session, definition_id: int, unit_code: str) -> StartRow
     version is unknown. The unit's portal settings are kept for the rest of the transaction."""
     connection = session.connection()
     reserving = connection.dialect.name == "postgresql"
-    read = _START_ROW_RESERVING if reserving else _START_ROW
-    row = read.first(connection, {"definition_id": definition_id, "unit_code": unit_code})
+    parameters = {"definition_id": definition_id, "unit_code": unit_code}
+    if reserving:
+        row = _first_checking_token(connection, _START_ROW_RESERVING, _START_ROW_CHECKING, parameters)
+    else:
+        row = _START_ROW.first(connection, parameters)
     if row is None:
         return None
     if reserving:
-        change_rows.reserve_step_id(session, row[-2])
-        change_rows.reserve_dossier_id(session, row[-1])
+        change_rows.reserve_step_id(session, row[_START_RESERVED])
+        change_rows.reserve_dossier_id(session, row[_START_RESERVED + 1])
     definition = _DEFINITION_SHAPE.loaded(session, row[_DEFINITION_PART])
     unit = _START_UNIT_SHAPE.loaded(session, row[_START_UNIT_PART])
     variant = _VARIANT_SHAPE.loaded(session, row[_VARIANT_PART])
@@ -214,13 +225,37 @@ _ITEM_PART, _DOSSIER_PART, _HEAD_PART, _UNIT_PART, _SETTING_PART = _consecutive(
 # completion hands over to one next step): its audit events, whose hashes cover that id, can then
 # be linked before the rows are written and ride in their statement (engine.services.audit).
 _STEP_ROW_RESERVING = DriverRead(_STEP_SELECT.add_columns(_RESERVED_STEP_ID))
+# The same with the request's kept token checked in it, as the start's (_START_ROW_CHECKING).
+_STEP_ROW_CHECKING = DriverRead(_STEP_SELECT.add_columns(_RESERVED_STEP_ID, token_still_held().label("k0")))
+_STEP_RESERVED = len(_STEP_SELECT.selected_columns)  # where the reserved id lies in the row
+
+
+def _first_checking_token(connection: Connection, read: DriverRead, checking: DriverRead, parameters: dict):
+    """`read`'s row (PostgreSQL, a change's first statement); when the request's kept token's
+    lookup waits to ride with it, `checking`'s instead: the same row with the token's check as its
+    last column, sent with the BEGIN, the lookup itself run only when the check says no or no row
+    came (then it raises when the token is why: api_tokens.TokenChanged, nothing written)."""
+    rider = deferred_begin.rider_to_carry(connection)
+    if rider is None:
+        return read.first(connection, parameters)
+    try:
+        row = checking.first(connection, {**parameters, **rider.in_statement}, carrying=True)
+    except BaseException:
+        deferred_begin.ride_with_next_begin(rider)  # unheard: the request's end still checks it
+        raise
+    if row is None or not row[-1]:
+        deferred_begin.hear_now(connection, rider)
+    return row
 
 
 def _step_row(session: Session, work_item_id: int):
     """(item, dossier, last hash, length, unit, setting) read by _STEP_ROW, or None."""
     connection = session.connection()
     reserving = connection.dialect.name == "postgresql"
-    row = (_STEP_ROW_RESERVING if reserving else _STEP_ROW).first(connection, {"item_id": work_item_id})
+    if reserving:
+        row = _first_checking_token(connection, _STEP_ROW_RESERVING, _STEP_ROW_CHECKING, {"item_id": work_item_id})
+    else:
+        row = _STEP_ROW.first(connection, {"item_id": work_item_id})
     if row is None:
         return None
     item = _ITEM_SHAPE.loaded(session, row[_ITEM_PART])
@@ -229,7 +264,7 @@ def _step_row(session: Session, work_item_id: int):
     unit = _UNIT_SHAPE.loaded(session, row[_UNIT_PART])
     setting = _SETTING_SHAPE.loaded(session, row[_SETTING_PART])
     if reserving:
-        change_rows.reserve_step_id(session, row[-1])
+        change_rows.reserve_step_id(session, row[_STEP_RESERVED])
     return item, dossier, last_hash, length, unit, setting
 
 

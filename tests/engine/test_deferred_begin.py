@@ -13,6 +13,7 @@ from sqlalchemy import MetaData
 from sqlalchemy import String
 from sqlalchemy import Table
 from sqlalchemy import bindparam
+from sqlalchemy import event
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import text
@@ -113,6 +114,39 @@ def test_statements_sent_with_the_begin_keep_their_answers_once_prepared_and_fai
     assert _bodies(notes) == [f"ghi chú {n}" for n in range(9)]
 
 
+# Two notes in one statement: the second's unique violation must undo the first.
+_ADD_TWO = DriverWrite(
+    text(
+        "WITH first AS (INSERT INTO deferred_begin_note (body) VALUES (:one) RETURNING id) "
+        "INSERT INTO deferred_begin_note (body) SELECT :two FROM first RETURNING id"
+    ).columns(_NOTES.c.id)
+)
+
+
+@pytest.mark.parametrize("riding", [False, True])
+def test_a_transaction_of_one_statement_sent_with_its_end_is_all_or_nothing(notes, riding):
+    """Its BEGIN and COMMIT go unsent (the pipeline's sync ends it): what it wrote is committed
+    when it succeeds, and none of it when it fails, riders or not; the connection serves on."""
+    with notes.session() as s:
+        _ADD.returned(s.connection(), {"body": "một"})
+    if riding:
+        _with_a_rider()
+    with pytest.raises(IntegrityError), notes.session() as s:
+        _ADD_TWO.returned_committed(s.connection(), {"one": "hai", "two": "một"})
+    deferred_begin.drop_riders()
+    assert _bodies(notes) == ["một"]
+    if riding:
+        _with_a_rider()
+    with notes.session() as s:
+        connection = s.connection()
+        assert _ADD_TWO.returned_committed(connection, {"one": "hai", "two": "ba"}) is not None
+        assert deferred_begin.committed(connection)
+        assert _bodies(notes) == ["một", "hai", "ba"]  # seen by another connection before the session ends
+    with notes.session() as s:
+        s.execute(insert(_NOTES).values(body="bốn"))
+    assert _bodies(notes) == ["một", "hai", "ba", "bốn"]
+
+
 def test_a_first_statement_whose_value_cannot_be_sent_fails_alone(notes):
     """A parameter psycopg cannot adapt is refused before anything is sent: nothing is written and
     the pooled connection serves the next change."""
@@ -129,8 +163,21 @@ def test_a_first_statement_whose_value_cannot_be_sent_fails_alone(notes):
     assert _bodies(notes) == ["một"]
 
 
+def _token_reads(rt) -> list[str]:
+    """The statements that read a token by its digest, as they are sent from now on."""
+    sent: list[str] = []
+    event.listen(
+        rt.db.engine,
+        "before_cursor_execute",
+        lambda _c, _cursor, statement, *_rest: sent.append(statement) if "token_sha256" in statement else None,
+    )
+    return sent
+
+
 @pytest.mark.parametrize("token_kept", [False, True])
-def test_a_completion_with_its_kept_tokens_lookup_waits_twice_less(postgres_runtime, open_step, token_kept):
+def test_a_completion_with_its_kept_token_checks_it_in_the_steps_read_sent_with_its_begin(
+    postgres_runtime, open_step, token_kept
+):
     rt, item_id = postgres_runtime, open_step
     _, token = api_tokens.issue(rt, username=RECEPTION.username, name="Cổng DVC")
     if token_kept:  # looked up once: kept for the next change within the minute
@@ -138,13 +185,16 @@ def test_a_completion_with_its_kept_tokens_lookup_waits_twice_less(postgres_runt
     round_trips, waits = [], []
     rt.db.on_round_trip(lambda: round_trips.append(1))
     rt.db.on_wait(lambda: waits.append(1))
+    token_reads = _token_reads(rt)
 
     api_tokens.authenticate(rt, token, checked_with_change=lambda _account: True)
     dossiers.complete_work_item(rt, item_id, RECEPTION, {})
     api_tokens.settle(rt)
 
-    # Kept: the lookup and BEGIN ride with the step's read; else each waits alone, as before.
-    assert len(waits) == len(round_trips) - (2 if token_kept else 0)
+    # Kept: the token is checked in the step's read, which BEGIN rides with; else the lookup and
+    # BEGIN each wait alone, as before.
+    assert len(waits) == len(round_trips) - (1 if token_kept else 0)
+    assert len(token_reads) == 1 and ("work_item" in token_reads[0]) == token_kept
     with rt.db.read_session() as s:
         assert audit.verify(s)[1] == []
 
@@ -170,12 +220,14 @@ def test_a_start_with_its_kept_tokens_lookup_waits_three_times_with_its_events_i
     _start(rt, five_steps)  # the unit's calendar read once, kept for the next starts
     waits: list[int] = []
     rt.db.on_wait(lambda: waits.append(1))
+    token_reads = _token_reads(rt)
 
     api_tokens.authenticate(rt, token, checked_with_change=lambda _account: True)
     dossier = _start(rt, five_steps)
     api_tokens.settle(rt)
 
-    # The lookup and BEGIN with the template's read; the dossier's row with its first step's, the
+    assert len(token_reads) == 1 and "process_definition" in token_reads[0]  # checked in the template's read
+    # BEGIN with the template's read; the dossier's row with its first step's, the
     # audit chain's head and events; COMMIT (the day's number goes on a connection of its own).
     assert len(waits) == 3
     with rt.db.read_session() as s:

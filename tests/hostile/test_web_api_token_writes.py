@@ -98,6 +98,24 @@ def test_a_token_taken_away_after_a_start_cannot_start_another_dossier(hostile_r
     assert _events(hostile_rt) == events
 
 
+@pytest.mark.parametrize("take_away", [revoke, deactivate])
+def test_a_token_taken_away_learns_nothing_of_a_step_that_does_not_exist(
+    hostile_rt, hostile_client, clock, review, take_away
+):
+    """The token is refused before the step is looked for: its check rides in the step's read,
+    which finds no row, so the token's own lookup answers."""
+    record, token = api_tokens.issue(hostile_rt, username="chuyen_vien_1", name="Cổng DVC")
+    assert hostile_client.post(f"/api/v1/work-items/{review['id']}/claim", headers=bearer(token)).status_code == 200
+
+    clock.advance(timedelta(seconds=5))  # within the minute: the account is answered from memory
+    take_away(hostile_rt, record.id)
+    refused = hostile_client.post(
+        f"/api/v1/work-items/{review['id'] + 1000}/complete", json={"data": {}}, headers=bearer(token)
+    )
+
+    assert refused.status_code == 401 and "invalid_token" in refused.headers["WWW-Authenticate"]
+
+
 def _events(rt: Runtime) -> int:
     with rt.db.read_session() as s:
         return s.scalar(select(func.count()).select_from(AuditEventRecord))
@@ -138,8 +156,8 @@ def test_an_account_changed_since_its_last_request_is_served_as_it_is_now(hostil
 
 @pytest.mark.postgres
 def test_a_kept_tokens_lookup_travels_with_the_changes_first_statement(postgres_runtime, clock, tmp_path):
-    """On PostgreSQL the token's lookup and the transaction's BEGIN go with the change's first
-    statement in one network wait, once the token's use is recorded within the minute."""
+    """On PostgreSQL the token is checked in the change's first statement, which the transaction's
+    BEGIN goes with in one network wait, once the token's use is recorded within the minute."""
     rt = postgres_runtime
     add_web_users(rt)
     app = make_app(rt, clock, COUNT_SQL=True, MOTCUA_DOCUMENTS_DIR=str(tmp_path / "documents"))
@@ -155,9 +173,10 @@ def test_a_kept_tokens_lookup_travels_with_the_changes_first_statement(postgres_
         again = client.post("/api/v1/dossiers", json=body, headers=bearer(token))
         assert [a.status_code for a in (started, claimed, completed, again)] == [201, 200, 200, 201]
         # The first start looks the token up alone (its first use here), and psycopg sends its
-        # BEGIN; then each change's lookup and BEGIN wait with its first read (a start's: the
-        # template version's; a claim's: its guarded write; a completion's: the step's read).
-        assert [_travelling_together(a) for a in (started, claimed, completed, again)] == [0, 2, 2, 2]
+        # BEGIN; then each change's first statement checks the token itself and waits with its
+        # BEGIN (a start's: the template version's read; a completion's: the step's read; a
+        # claim's: its guarded write, with its COMMIT too).
+        assert [_travelling_together(a) for a in (started, claimed, completed, again)] == [0, 2, 1, 1]
     finally:
         close_app(app)
 
