@@ -198,15 +198,17 @@ def _announced(connection: Connection, rider: Rider, *, riding: bool = True, kep
     """A cursor for `rider` (`kept`: the one its text ran on last, engine.store.kept_cursors), its
     statement announced to the engine's listeners (counted as the statement it is; `riding`: in
     another statement's wait)."""
-    if kept:
-        cursor = kept_cursors.cursor_for(connection.connection.dbapi_connection, rider.sql)
-    else:
-        cursor = connection.connection.cursor()
-    info = connection.connection.info
-    if connection.dispatch.before_cursor_execute:
+    fairy = connection.connection  # a property: read once
+    cursor = kept_cursors.cursor_for(fairy.dbapi_connection, rider.sql) if kept else fairy.cursor()
+    # The engine's listeners, unless some were set on this connection itself (as
+    # engine.store.driver_reads runs its statements): the connection's own dispatch joins the two,
+    # three Python calls for each check of an event.
+    dispatch = connection.dispatch if connection._has_events else connection.engine.dispatch
+    if dispatch.before_cursor_execute:
+        info = fairy.info
         info[_RIDING] = riding
         try:
-            connection.dispatch.before_cursor_execute(connection, cursor, rider.sql, rider.params, None, False)
+            dispatch.before_cursor_execute(connection, cursor, rider.sql, rider.params, None, False)
         finally:
             info.pop(_RIDING, None)
     return cursor
