@@ -104,8 +104,16 @@ def give_reserved_id(session: Session, step: WorkItemRecord) -> bool:
     step_id = session.info.pop(_RESERVED_KEY, None)
     if step_id is None:
         return False
-    step.id = step_id
+    _give_new(step, "id", step_id)
     return True
+
+
+def _give_new(obj, key: str, value) -> None:
+    """A column's value for a row still to be inserted, set in its state's dict as
+    `loaded_rows.built` sets the others: its INSERT (this module's or the flush's) writes what the
+    dict holds, and an attribute set's history and modified event (four Python calls) tell a new
+    object's flush nothing."""
+    obj.__dict__[key] = value
 
 
 def writes_rows_alone(session: Session) -> bool:
@@ -214,7 +222,7 @@ def insert_new(session: Session, obj: DossierRecord) -> None:
     in the change's rows' statement (one round trip less)."""
     reserved = session.info.pop(_RESERVED_DOSSIER_KEY, None)
     if reserved is not None:
-        obj.id = reserved
+        _give_new(obj, "id", reserved)
         session.info[_NEW_DOSSIER_KEY] = obj
         return
     _insert_dossier(session, obj)
@@ -259,7 +267,7 @@ def _dossier_columns(obj: DossierRecord) -> tuple[str, ...]:
     for column in _TABLES[DossierRecord].columns:
         default: Any = column.default
         if column.key not in obj.__dict__ and default is not None and column.key not in ("id", "version"):
-            setattr(obj, column.key, default.arg if default.is_scalar else default.arg(None))
+            _give_new(obj, column.key, default.arg if default.is_scalar else default.arg(None))
     return tuple([key for key in ("id", *_INSERTED_OF[DossierRecord]) if key in obj.__dict__])
 
 
