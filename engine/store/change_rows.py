@@ -120,14 +120,18 @@ def writes_rows_alone(session: Session) -> bool:
     """Whether `write` has a dossier or step to update (its upserts then ride in that statement)
     and leaves the session's flush nothing to write after it."""
     dossier = _new_dossier(session)
-    if session.deleted or any(
-        obj is not dossier and (not isinstance(obj, WorkItemRecord) or obj.dossier_id is None) for obj in session.new
-    ):
+    if session.deleted:
         return False
-    dirty = session.dirty
-    return all(isinstance(obj, _WRITTEN) for obj in dirty) and (
-        dossier is not None or any(_was_set(obj) for obj in dirty)
-    )
+    # Loops, not generators: a generator costs a Python call for each object it hands on.
+    for obj in session.new:
+        if obj is not dossier and (not isinstance(obj, WorkItemRecord) or obj.dossier_id is None):
+            return False
+    to_update = dossier is not None
+    for obj in session.dirty:
+        if not isinstance(obj, _WRITTEN):
+            return False
+        to_update = to_update or _was_set(obj)
+    return to_update
 
 
 def _new_dossier(session: Session) -> DossierRecord | None:
@@ -337,11 +341,12 @@ def _write_at_once(connection, new_dossiers: list, updates: list, inserts: list,
     """PostgreSQL: every row of the change in one statement (data-modifying WITHs), one round
     trip instead of one per row, a new dossier first, its upserts last. Each UPDATE still checks
     its row's version: when one missed, the others' writes are rolled back with the change (LostRace)."""
+    # Tuples of lists, not of generators: a generator costs a Python call per item.
     shape = (
-        tuple((type(obj), columns) for obj, columns in updates),
-        tuple(columns for _item, columns in inserts),
-        tuple(statement for statement, _params, _kind, _told in upserts),
-        tuple(columns for _obj, columns in new_dossiers),
+        tuple([(type(obj), columns) for obj, columns in updates]),
+        tuple([columns for _item, columns in inserts]),
+        tuple([statement for statement, _params, _kind, _told in upserts]),
+        tuple([columns for _obj, columns in new_dossiers]),
     )
     params: dict = {}
     for _statement, upsert_params, _kind, _told in upserts:
