@@ -364,8 +364,11 @@ def _let_psycopg_begin(connection: Connection, *_args) -> None:
     """A statement SQLAlchemy runs itself: psycopg sends the BEGIN before it, as without this module.
     After a COMMIT sent with the transaction's statement, any statement is refused: in the driver's
     autocommit it would run outside the transaction its code was written for."""
-    fairy = connection.connection
-    info = fairy.info  # a property: read once, this runs before every statement
+    # The pool's proxy the `connection` property gives, without the property's call while the
+    # connection holds one (as engine.store.driver_reads reads it): this runs before every statement.
+    proxy = connection._dbapi_connection
+    fairy = proxy if proxy is not None else connection.connection
+    info = fairy.info  # a property: read once
     if _COMMITTED in info:
         raise RuntimeError("a statement after its transaction's COMMIT was sent (execute_after_begin, commit=True)")
     if info.pop(_PENDING, False):
