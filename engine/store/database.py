@@ -306,9 +306,9 @@ class KeptChangeSessions:
 
     def _usable(self, session: ChangeSession) -> bool:
         """Whether a free session's connection may serve the next change: on PostgreSQL, one idle
-        for a while is checked first (`_ping_if_idle_long`, as at the pool's check-out)."""
-        if not _ready_for_a_change(session):
-            return False
+        for a while is checked first (`_ping_if_idle_long`, as at the pool's check-out). Its state
+        is not checked again: `give_back` keeps only a session ready for a change, and a free one
+        is nobody's until taken (the check at both ends was ten Python calls of every change)."""
         if not self.in_pool:
             return True
         connection = session.kept_on
