@@ -510,7 +510,7 @@ def _start(
         },
     )
     change_rows.null_unset_columns(dossier)
-    s.add(dossier)
+    loaded_rows.add_built(s, dossier)  # a dossier cascades to nothing: no walk of its mapper
     change_rows.insert_new(s, dossier)
     audit.new_chain(s, dossier.id)
     rollups.record_received(s, dossier)

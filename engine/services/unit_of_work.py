@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from contextlib import contextmanager
 from typing import ParamSpec
 from typing import TypeVar
@@ -26,12 +27,9 @@ R = TypeVar("R")
 RACE_ATTEMPTS = 4
 
 
-@contextmanager
-def transaction(rt: Runtime) -> Iterator[Session]:
+def transaction(rt: Runtime) -> AbstractContextManager[Session]:
     """One change, one transaction; optimistic-lock failures become LostRace (a ConflictError)."""
-    with rt.db.session() as session:
-        yield session
-        audit.write_pending(session)
+    return rt.db.session(before_commit=audit.write_pending)
 
 
 @contextmanager

@@ -104,22 +104,34 @@ def give_reserved_id(session: Session, step: WorkItemRecord) -> bool:
     step_id = session.info.pop(_RESERVED_KEY, None)
     if step_id is None:
         return False
-    step.id = step_id
+    _give_new(step, "id", step_id)
     return True
+
+
+def _give_new(obj, key: str, value) -> None:
+    """A column's value for a row still to be inserted, set in its state's dict as
+    `loaded_rows.built` sets the others: its INSERT (this module's or the flush's) writes what the
+    dict holds, and an attribute set's history and modified event (four Python calls) tell a new
+    object's flush nothing."""
+    obj.__dict__[key] = value
 
 
 def writes_rows_alone(session: Session) -> bool:
     """Whether `write` has a dossier or step to update (its upserts then ride in that statement)
     and leaves the session's flush nothing to write after it."""
     dossier = _new_dossier(session)
-    if session.deleted or any(
-        obj is not dossier and (not isinstance(obj, WorkItemRecord) or obj.dossier_id is None) for obj in session.new
-    ):
+    if session.deleted:
         return False
-    dirty = session.dirty
-    return all(isinstance(obj, _WRITTEN) for obj in dirty) and (
-        dossier is not None or any(_was_set(obj) for obj in dirty)
-    )
+    # Loops, not generators: a generator costs a Python call for each object it hands on.
+    for obj in session.new:
+        if obj is not dossier and (not isinstance(obj, WorkItemRecord) or obj.dossier_id is None):
+            return False
+    to_update = dossier is not None
+    for obj in session.dirty:
+        if not isinstance(obj, _WRITTEN):
+            return False
+        to_update = to_update or _was_set(obj)
+    return to_update
 
 
 def _new_dossier(session: Session) -> DossierRecord | None:
@@ -214,7 +226,7 @@ def insert_new(session: Session, obj: DossierRecord) -> None:
     in the change's rows' statement (one round trip less)."""
     reserved = session.info.pop(_RESERVED_DOSSIER_KEY, None)
     if reserved is not None:
-        obj.id = reserved
+        _give_new(obj, "id", reserved)
         session.info[_NEW_DOSSIER_KEY] = obj
         return
     _insert_dossier(session, obj)
@@ -259,7 +271,7 @@ def _dossier_columns(obj: DossierRecord) -> tuple[str, ...]:
     for column in _TABLES[DossierRecord].columns:
         default: Any = column.default
         if column.key not in obj.__dict__ and default is not None and column.key not in ("id", "version"):
-            setattr(obj, column.key, default.arg if default.is_scalar else default.arg(None))
+            _give_new(obj, column.key, default.arg if default.is_scalar else default.arg(None))
     return tuple([key for key in ("id", *_INSERTED_OF[DossierRecord]) if key in obj.__dict__])
 
 
@@ -329,11 +341,12 @@ def _write_at_once(connection, new_dossiers: list, updates: list, inserts: list,
     """PostgreSQL: every row of the change in one statement (data-modifying WITHs), one round
     trip instead of one per row, a new dossier first, its upserts last. Each UPDATE still checks
     its row's version: when one missed, the others' writes are rolled back with the change (LostRace)."""
+    # Tuples of lists, not of generators: a generator costs a Python call per item.
     shape = (
-        tuple((type(obj), columns) for obj, columns in updates),
-        tuple(columns for _item, columns in inserts),
-        tuple(statement for statement, _params, _kind, _told in upserts),
-        tuple(columns for _obj, columns in new_dossiers),
+        tuple([(type(obj), columns) for obj, columns in updates]),
+        tuple([columns for _item, columns in inserts]),
+        tuple([statement for statement, _params, _kind, _told in upserts]),
+        tuple([columns for _obj, columns in new_dossiers]),
     )
     params: dict = {}
     for _statement, upsert_params, _kind, _told in upserts:

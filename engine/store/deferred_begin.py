@@ -228,15 +228,17 @@ def _announced(connection: Connection, rider: Rider, *, riding: bool = True, kep
     """A cursor for `rider` (`kept`: the one its text ran on last, engine.store.kept_cursors), its
     statement announced to the engine's listeners (counted as the statement it is; `riding`: in
     another statement's wait)."""
-    if kept:
-        cursor = kept_cursors.cursor_for(connection.connection.dbapi_connection, rider.sql)
-    else:
-        cursor = connection.connection.cursor()
-    info = connection.connection.info
-    if connection.dispatch.before_cursor_execute:
+    fairy = connection.connection  # a property: read once
+    cursor = kept_cursors.cursor_for(fairy.dbapi_connection, rider.sql) if kept else fairy.cursor()
+    # The engine's listeners, unless some were set on this connection itself (as
+    # engine.store.driver_reads runs its statements): the connection's own dispatch joins the two,
+    # three Python calls for each check of an event.
+    dispatch = connection.dispatch if connection._has_events else connection.engine.dispatch
+    if dispatch.before_cursor_execute:
+        info = fairy.info
         info[_RIDING] = riding
         try:
-            connection.dispatch.before_cursor_execute(connection, cursor, rider.sql, rider.params, None, False)
+            dispatch.before_cursor_execute(connection, cursor, rider.sql, rider.params, None, False)
         finally:
             info.pop(_RIDING, None)
     return cursor
@@ -392,8 +394,11 @@ def _let_psycopg_begin(connection: Connection, *_args) -> None:
     """A statement SQLAlchemy runs itself: psycopg sends the BEGIN before it, as without this module.
     After a COMMIT sent with the transaction's statement, any statement is refused: in the driver's
     autocommit it would run outside the transaction its code was written for."""
-    fairy = connection.connection
-    info = fairy.info  # a property: read once, this runs before every statement
+    # The pool's proxy the `connection` property gives, without the property's call while the
+    # connection holds one (as engine.store.driver_reads reads it): this runs before every statement.
+    proxy = connection._dbapi_connection
+    fairy = proxy if proxy is not None else connection.connection
+    info = fairy.info  # a property: read once
     if _COMMITTED in info:
         raise RuntimeError("a statement after its transaction's COMMIT was sent (execute_after_begin, commit=True)")
     if info.pop(_PENDING, False):

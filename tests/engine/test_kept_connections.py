@@ -329,3 +329,17 @@ def test_a_killed_counter_backend_fails_one_number_and_the_next_gets_a_new_conne
         assert sequences.next_value(notes, s, "H38", day) == 2
     with notes.counter_connection() as connection:
         assert _backend_pid(connection) != killed
+
+
+def test_a_step_before_commit_that_fails_after_writing_leaves_nothing_on_postgresql(notes, observer, app_name):
+    def before_commit(session) -> None:
+        session.connection().execute(_NOTES.insert().values(id=2, body="mất"))
+        raise RuntimeError("the audit write failed")
+
+    with pytest.raises(RuntimeError), notes.session(before_commit=before_commit) as s:
+        s.connection().execute(_NOTES.insert().values(id=1, body="cũng mất"))
+    assert _bodies(notes) == []  # neither the block's write nor the step's
+    assert "idle in transaction" not in _backends(observer, app_name).values()
+    with notes.session(before_commit=lambda s: s.connection().execute(_NOTES.insert().values(id=2, body="hai"))) as s:
+        s.connection().execute(_NOTES.insert().values(id=1, body="một"))
+    assert _bodies(notes) == ["một", "hai"]  # the next change, on the kept connection, commits both

@@ -18,7 +18,9 @@ from sqlalchemy import String
 from sqlalchemy import Table
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
+from engine.domain.errors import LostRace
 from engine.store.database import MOST_KEPT
 from engine.store.database import WAL_CHECKPOINT_PAGES
 from engine.store.database import Connection
@@ -194,3 +196,53 @@ def test_dispose_closes_the_kept_connections(sqlite_database):
     sqlite_database.dispose()
     with pytest.raises(sqlite3.ProgrammingError):
         driver.execute("SELECT 1")
+
+
+def _write_then(body: str, failure: BaseException | None = None):
+    """A before-commit step that writes a note, then raises `failure` when given."""
+    heard = []
+
+    def before_commit(session) -> None:
+        heard.append(_bodies_in(session))
+        session.connection().execute(_NOTES.insert().values(id=2, body=body))
+        if failure is not None:
+            raise failure
+
+    return before_commit, heard
+
+
+def _bodies_in(session) -> list[str]:
+    return list(session.execute(select(_NOTES.c.body).order_by(_NOTES.c.id)).scalars())
+
+
+def test_the_step_before_commit_runs_once_after_the_block_and_commits_with_it(notes):
+    before_commit, heard = _write_then("trước khi ghi")
+    with notes.session(before_commit=before_commit) as s:
+        s.connection().execute(_NOTES.insert().values(id=1, body="khối"))
+        assert heard == []  # not while the block runs
+    assert heard == [["khối"]]  # once, seeing what the block wrote
+    assert _bodies(notes) == ["khối", "trước khi ghi"]
+
+
+@pytest.mark.parametrize(
+    "failure, raised",
+    [(RuntimeError("the audit write failed"), RuntimeError), (StaleDataError("version moved"), LostRace)],
+)
+def test_a_step_before_commit_that_fails_after_writing_leaves_nothing(notes, failure, raised):
+    before_commit, heard = _write_then("mất", failure)
+    with pytest.raises(raised), notes.session(before_commit=before_commit) as s:
+        s.connection().execute(_NOTES.insert().values(id=1, body="cũng mất"))
+    assert heard == [["cũng mất"]]
+    assert _bodies(notes) == []  # neither the block's write nor its own
+    with notes.session() as s:  # the next change starts clean on the kept session
+        assert not s.new and not s.identity_map
+        s.connection().execute(_NOTES.insert().values(id=1, body="sau"))
+    assert _bodies(notes) == ["sau"]
+
+
+def test_a_block_that_raises_skips_the_step_before_commit(notes):
+    before_commit, heard = _write_then("không chạy")
+    with pytest.raises(RuntimeError), notes.session(before_commit=before_commit) as s:
+        s.connection().execute(_NOTES.insert().values(id=1, body="mất"))
+        raise RuntimeError("the change fails")
+    assert heard == [] and _bodies(notes) == []
