@@ -21,17 +21,24 @@ class Handover(Generic[K, V]):
         self._entries: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
 
-    def keep(self, key: K, value: V) -> None:
+    def keep(self, key: K, value: V) -> list[V]:
+        """Keep `value` under `key`; returns the values this pushed out (the key's former one, the
+        oldest past the size), which nothing holds any longer but the caller."""
         with self._lock:
-            self._entries.pop(key, None)
+            replaced = self._entries.pop(key, None)
             self._entries[key] = value
+            left = [] if replaced is None else [replaced]
             while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+                left.append(self._entries.popitem(last=False)[1])
+            return left
 
     def take(self, key: K) -> V | None:
         with self._lock:
             return self._entries.pop(key, None)
 
-    def clear(self) -> None:
+    def clear(self) -> list[V]:
+        """Forget every entry; returns them."""
         with self._lock:
+            left = list(self._entries.values())
             self._entries.clear()
+            return left

@@ -6,7 +6,9 @@ it read in its own transaction, and the entry is used only when that text is the
 was dumped to, under the same parsed spec. Whatever changed the dossier meanwhile (another worker,
 another process, a migration) changed its state text too, and the state is then loaded as usual.
 An entry is taken out when handed over: a change that fails leaves nothing half-run behind, and
-two threads never share a workflow.
+two threads never share a workflow. A workflow is kept once its change is done with it, so one
+that leaves the cache otherwise (pushed out by newer ones, replaced, found stale) is used by no
+one and is taken apart (`_let_go`).
 """
 
 from __future__ import annotations
@@ -34,11 +36,31 @@ class RunCache:
             self.hits += 1
             return entry[1]
         self.misses += 1
+        if entry is not None:
+            _let_go(entry[1])
         return None
 
     def keep(self, dossier_id: int, state: str, workflow: BpmnWorkflow) -> None:
-        """Remember `workflow` as saved in `state`, once the transaction that saved it committed."""
-        self._entries.keep(dossier_id, (state, workflow))
+        """Remember `workflow` as saved in `state`, once the transaction that saved it committed;
+        the caller uses it no more (another thread may take it from here)."""
+        for _, left in self._entries.keep(dossier_id, (state, workflow)):
+            # `workflow` itself comes back kept again under its key, or pushed out by a size of 0.
+            if left is not workflow or self._entries.size == 0:
+                _let_go(left)
 
     def clear(self) -> None:
-        self._entries.clear()
+        for _, left in self._entries.clear():
+            _let_go(left)
+
+
+def _let_go(workflow: BpmnWorkflow) -> None:
+    """Free a workflow no change will use again by reference counting, at once, rather than leave
+    it to the cyclic garbage collector: its tasks point back to it (`Task.workflow`), as do its
+    event manager and its subprocesses, so a task tree dropped as it is stays in memory until a
+    collection walks it, and every tree a process drops adds a few hundred objects to the count
+    that sets off collections (one every few changes once a process serves more dossiers than it
+    keeps). SpiffWorkflow's tasks name one another by id only: emptying the attributes of the
+    workflow and of its subprocesses unlinks every cycle (tests/engine/test_saved_runs.py checks
+    that nothing of the tree is left for the collector)."""
+    for held in (*workflow.subprocesses.values(), workflow):
+        vars(held).clear()

@@ -106,8 +106,8 @@ class StateWriter:
                 *self._workflow_pairs(workflow, registry, encode, texts, pickles),
                 ("subprocesses", _object(subprocesses, encode)),
                 ("bpmn_events", encode(registry.convert(workflow.bpmn_events))),
-                ("typename", encode(registry.typenames[type(workflow)])),
-                (ser.VERSION_KEY, encode(ser.VERSION)),
+                ("typename", _string(registry.typenames[type(workflow)])),
+                (ser.VERSION_KEY, _string(ser.VERSION) if type(ser.VERSION) is str else encode(ser.VERSION)),
             ]
         finally:
             registry._encoder_mode = False
@@ -125,8 +125,8 @@ class StateWriter:
             ("data", encode(registry.convert(registry.clean(workflow.data)))),
             ("correlations", encode(workflow.correlations)),
             ("last_task", quoted_id(last_task.id) if last_task is not None else "null"),
-            ("success", encode(workflow.success)),
-            ("completed", encode(workflow.completed)),
+            ("success", _LITERALS[success] if type(success := workflow.success) is bool else encode(success)),
+            ("completed", _LITERALS[done] if type(done := workflow.completed) is bool else encode(done)),
             ("tasks", self._tasks_text(workflow, registry, encode, texts, pickles)),
             ("root", quoted_id(workflow.task_tree.id)),
         ]
@@ -152,6 +152,9 @@ class StateWriter:
             at = id(task)
             parent = tasks.get(task._parent)  # what Task.parent reads
             internal = task.internal_data
+            own_data = pickles[at]
+            parent_data = pickles[id(parent)] if parent is not None else b"root"
+            internal_data = _pickled(internal) if internal else b""
             key = (
                 task_id,
                 task._parent,
@@ -160,12 +163,12 @@ class StateWriter:
                 task._state,
                 task.task_spec.name,
                 task.triggered,
-                pickles[at],
-                pickles[id(parent)] if parent is not None else b"root",
-                _pickled(internal) if internal else b"",
+                own_data,
+                parent_data,
+                internal_data,
             )
             known = known_texts.get(at)
-            if known is None or None in key[7:] or known[0] != key:
+            if known is None or own_data is None or parent_data is None or internal_data is None or known[0] != key:
                 if given is not None:
                     known = (key, given[at])
                 elif task_text is not None and type(task) is Task:
@@ -219,10 +222,11 @@ def _task_text(task: Task, parent: Task | None, registry, encode, quoted_id, typ
         delta = f'{{"updates": {encode(updates) if updates else "{}"}, "deletions": {encode(deletions) if deletions else "[]"}}}'
     internal = task.internal_data
     own, state, name, triggered = quoted_id(task.id), task._state, task.task_spec.name, task.triggered
+    stamp = task.last_state_change
     return (
         f'{own}: {{"id": {own}, "parent": {parent_text}, '
         f'"children": [{", ".join([quoted_id(child) for child in task._children])}], '
-        f'"last_state_change": {encode(task.last_state_change)}, '
+        f'"last_state_change": {repr(stamp) if type(stamp) is float and stamp - stamp == 0 else encode(stamp)}, '
         f'"state": {str(state) if type(state) is int else encode(state)}, '
         f'"task_spec": {_string(name) if type(name) is str else encode(name)}, '
         f'"triggered": {_LITERALS[triggered] if type(triggered) is bool else encode(triggered)}, '
@@ -231,7 +235,7 @@ def _task_text(task: Task, parent: Task | None, registry, encode, quoted_id, typ
     )
 
 
-#: What json.dumps writes True and False as.
+#: What json.dumps writes True and False as (a finite float it writes as its repr).
 _LITERALS = {True: "true", False: "false"}
 
 

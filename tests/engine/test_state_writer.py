@@ -182,6 +182,20 @@ def test_an_old_tasks_data_changed_in_place_is_written_again():
     assert "so_ho_khau" in writer.write(run.workflow)
 
 
+@pytest.mark.parametrize("stamp", [float("inf"), float("-inf"), float("nan"), 1772413200, 0.1 + 0.2, 1e22])
+def test_a_tasks_clock_stamp_is_written_as_json_dumps_writes_it(stamp):
+    """The writer writes a finite float stamp as its repr, as the JSON encoder does; any other
+    stamp (infinite, not a number, an int) is left to the encoder."""
+    run = _five_steps()
+    _complete_next(run, {})
+    writer = StateWriter()
+    writer.write(run.workflow)
+    completed = [t for t in run.workflow.tasks.values() if t.task_spec.name == "tiep_nhan"][0]
+    completed.last_state_change = stamp
+
+    assert writer.write(run.workflow) == dump_state(run.workflow)
+
+
 def test_a_state_grown_in_place_past_the_cap_is_refused(monkeypatch):
     """The writer remembers each task's size while its data is unchanged: data grown in place is
     sized again."""
