@@ -31,3 +31,58 @@ def test_hooks_added_after_the_first_request_still_run(client, app):
     client.get("/healthz")
 
     assert seen == [200]
+
+
+def _sent(response_class, body, status, headers, method="GET"):
+    """What a WSGI server is handed for this answer: status, headers in order, body bytes."""
+    from werkzeug.test import EnvironBuilder
+
+    environ = EnvironBuilder("/ho-so/HS-1", method=method, base_url="http://motcua.local/app").get_environ()
+    response = response_class(body, status=status, headers=headers)
+    app_iter, status_line, header_list = response.get_wsgi_response(environ)
+    return status_line, header_list, b"".join(app_iter)
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "headers", "method"),
+    [
+        ('{"id": 1}\n', 200, {"Content-Type": "application/json", "X-Request-ID": "a" * 32, "Vary": "Cookie"}, "POST"),
+        ('{"code": "HS-1"}\n', 201, {"Location": "/api/v1/dossiers/HS-1?x=ở đây"}, "POST"),
+        ("", 302, {"Location": "../dang-nhap"}, "GET"),
+        ("x", 200, {"Content-Location": "/tệp/1"}, "GET"),
+        ("", 204, {"Content-Length": "0"}, "DELETE"),
+        ("cached", 304, {"Content-Type": "text/plain", "ETag": '"e1"', "Content-Length": "6"}, "GET"),
+        ("a body", 200, {"Content-Type": "text/plain"}, "HEAD"),
+        ([b"listed ", b"bytes"], 200, {"Content-Type": "text/plain"}, "GET"),
+        (None, 200, {"Content-Type": "text/plain"}, "GET"),  # streamed: no length to give
+    ],
+)
+def test_an_answer_reaches_the_server_as_werkzeug_would_hand_it(body, status, headers, method):
+    """The app's responses skip werkzeug's copy of their headers only when its fixes (a location
+    made a URL, a length added, dropped or kept) would change nothing: for every kind of answer
+    the server gets the same status, the same headers in the same order and the same bytes."""
+    from flask import Response
+
+    from web.app import ServedResponse
+
+    def body_of_its_own():
+        return (part for part in (b"streamed ", b"bytes")) if body is None else body
+
+    assert _sent(ServedResponse, body_of_its_own(), status, headers, method) == _sent(
+        Response, body_of_its_own(), status, headers, method
+    )
+
+
+def test_a_json_answer_is_sent_with_its_own_headers_and_a_redirect_through_werkzeugs_fixes(app):
+    """The saving is real (no copy for a JSON answer) and bounded (a Location still gets one)."""
+    from werkzeug.test import EnvironBuilder
+
+    environ = EnvironBuilder("/").get_environ()
+    with app.test_request_context():
+        from flask import jsonify
+        from flask import redirect
+
+        answer = jsonify({"id": 1})
+        moved = redirect("/dang-nhap")
+    assert answer.get_wsgi_headers(environ) is answer.headers
+    assert moved.get_wsgi_headers(environ) is not moved.headers
