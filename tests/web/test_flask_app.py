@@ -86,3 +86,66 @@ def test_a_json_answer_is_sent_with_its_own_headers_and_a_redirect_through_werkz
         moved = redirect("/dang-nhap")
     assert answer.get_wsgi_headers(environ) is answer.headers
     assert moved.get_wsgi_headers(environ) is not moved.headers
+
+
+def _binding(app, bind, path, **environ_options):
+    """An adapter's every setting and what it matches for `path` (the rule and values, or the
+    refusal with its redirect), bound by `bind` as a request to the app would be."""
+    from werkzeug.exceptions import HTTPException
+    from werkzeug.test import EnvironBuilder
+
+    environ = EnvironBuilder(path, **environ_options).get_environ()
+    request = app.request_class(environ)
+    try:
+        adapter = bind(app, request)
+    except Exception as refused:  # noqa: BLE001 - a host not trusted is refused the same way by both
+        return type(refused).__name__
+    settings = {name: getattr(adapter, name) for name in ("server_name", "script_name", "subdomain")}
+    settings |= {name: getattr(adapter, name) for name in ("url_scheme", "default_method", "websocket")}
+    settings |= {"path_info": "/" + adapter.path_info.lstrip("/"), "query_args": adapter.query_args or None}
+    try:
+        rule, values = adapter.match(return_rule=True)
+        matched = (rule.rule, values)
+    except HTTPException as refused:
+        matched = (type(refused).__name__, getattr(refused, "new_url", None))
+    return settings, matched, request.host
+
+
+@pytest.mark.parametrize(
+    ("path", "options"),
+    [
+        ("/api/v1/work-items/17/claim", {"method": "POST"}),
+        ("/api/v1/work-items/2147483648/claim", {"method": "POST"}),  # beyond the ids: no route
+        ("/api/v1/dossiers", {"method": "PUT"}),  # not allowed
+        ("/api/v1/dossiers?page=2&q=hồ sơ", {}),
+        ("/api/v1/dossiers/HS-Đ1", {"base_url": "http://MotCua.Local:8080/"}),
+        ("//api//v1//dossiers", {}),  # slashes merged by a redirect
+        ("/quan-tri", {}),  # a trailing slash added by a redirect
+        ("/api/v1/dossiers", {"base_url": "http://motcua.local/tinh"}),  # mounted below a root
+        ("/api/v1/dossiers", {"base_url": "https://motcua.local/"}),
+        ("/api/v1/dossiers", {"headers": {"Connection": "Upgrade", "Upgrade": "websocket"}}),
+    ],
+)
+def test_a_request_is_routed_as_flasks_own_binding_routes_it(app, path, options):
+    """Binding from what the Request has read gives the adapter Flask's `bind_to_environ` gives:
+    the same settings, match, refusal and redirect, the same host checked."""
+    from flask import Flask
+
+    assert _binding(app, type(app).create_url_adapter, path, **options) == _binding(
+        app, Flask.create_url_adapter, path, **options
+    )
+
+
+def test_hosts_are_checked_and_an_app_matching_hosts_is_bound_by_flask(app):
+    app.config["TRUSTED_HOSTS"] = ["motcua.local"]
+    from flask import Flask
+
+    for host in ("http://motcua.local/", "http://ke-gian.example/"):
+        ours = _binding(app, type(app).create_url_adapter, "/api/v1/dossiers", base_url=host)
+        assert ours == _binding(app, Flask.create_url_adapter, "/api/v1/dossiers", base_url=host)
+    assert ours == "SecurityError"
+    app.config["TRUSTED_HOSTS"] = None
+    app.config["SERVER_NAME"] = "motcua.local"
+    assert _binding(app, type(app).create_url_adapter, "/healthz", base_url="http://khac.example/") == _binding(
+        app, Flask.create_url_adapter, "/healthz", base_url="http://khac.example/"
+    )
