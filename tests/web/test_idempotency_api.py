@@ -152,3 +152,23 @@ def test_the_openapi_document_states_the_header_on_each_keyed_route(client):
         parameters = spec["paths"]["/api/v1" + path][method].get("parameters", [])
         [header] = [p for p in parameters if p["in"] == "header" and p["name"] == "Idempotency-Key"]
         assert header["schema"]["maxLength"] == 200 and "Idempotent-Replayed" in header["description"]
+
+
+def test_an_answer_is_handed_to_the_server_as_its_json_bytes_and_its_replay_the_same(app):
+    """A change's answer goes to the WSGI server as the list holding its bytes (nothing to close
+    with it), with the status and headers a replay adds; a HEAD would still get no body."""
+    from werkzeug.test import EnvironBuilder
+
+    from web.api.idempotency import respond
+
+    body = {"code": "HS-1", "tên": "Nguyễn Văn A"}
+    with app.test_request_context():
+        first = respond(idempotency.Answer(201, body), {"Location": "/api/v1/dossiers/HS-1"})
+        replay = respond(idempotency.Answer(201, body, replayed=True), {"Location": "/api/v1/dossiers/HS-1"})
+        expected = app.json.response(body).get_data()  # Flask's JSON answer's bytes
+    for answer in (first, replay):
+        app_iter, status, headers = answer.get_wsgi_response(EnvironBuilder("/", method="POST").get_environ())
+        assert (app_iter, status) == ([expected], "201 CREATED")
+        assert dict(headers)["Content-Length"] == str(len(expected))
+        assert list(answer.get_app_iter(EnvironBuilder("/", method="HEAD").get_environ())) == []
+    assert dict(replay.headers)["Idempotent-Replayed"] == "true" and "Idempotent-Replayed" not in first.headers
