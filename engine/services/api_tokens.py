@@ -68,8 +68,9 @@ def authenticate(
 
     `checked_with_change(user)`, for a request that makes a change: whether that user may be
     kept in memory. A kept token's next such request (on PostgreSQL, its use recorded within the
-    minute) is answered from memory while its lookup travels with the change's BEGIN: one network
-    wait less. The change hears it before it writes anything (TokenChanged when the token was
+    minute) is answered from memory while its lookup travels with the change's BEGIN, or is
+    checked inside the change's first statement (a claim's, a start's, a completion's): one
+    network wait less. The change hears it before it writes anything (TokenChanged when the token was
     taken away or its account changed meanwhile), and `settle` checks it when no change ran."""
     now = rt.clock.now()
     digest = account_records.token_digest(token)

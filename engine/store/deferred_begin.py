@@ -247,7 +247,8 @@ def _announced(connection: Connection, rider: Rider, *, riding: bool = True, kep
 def _in_one_flush(
     driver: Any, queued: list[tuple[Any, str, Any]], commit: bool = False, begin: bool = True
 ) -> Generator[Any, Any, None]:
-    """BEGIN (unless `begin` is false: a transaction already open) and each (cursor, sql, params)
+    """BEGIN (unless `begin` is false: a transaction already open, or the sync's implicit one
+    wanted) and each (cursor, sql, params)
     of `queued`, then COMMIT with `commit`, sent in libpq's pipeline mode with one sync
     and one flush, then their results read back, each statement's set on its cursor as psycopg's
     execute sets them. psycopg's own pipeline (`connection.pipeline()`) flushes each command as it

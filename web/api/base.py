@@ -207,8 +207,9 @@ def _token_user(header: str, *, check_with_change: bool) -> SignedInUser:
 
 #: The changes whose token may be answered from memory and checked with the change's first read
 #: (api_tokens.authenticate): the three every dossier goes through, and a step's release, which open
-#: their transaction before anything else (a start's first read is its template version's,
-#: engine.store.repositories; a claim's and a release's statement checks the token itself).
+#: their transaction before anything else (each one's first statement checks the token itself: a
+#: start's template read and a completion's step read, engine.store.repositories; a claim's and a
+#: release's write).
 CHANGES_CHECKING_THEIR_TOKEN = frozenset(
     {"api_dossiers.start_dossier", "api_work_items.claim", "api_work_items.unclaim", "api_work_items.complete"}
 )
