@@ -290,8 +290,11 @@ def _in_one_flush(
         yield from send(pgconn)
         first_error = _failure((yield from fetch_many(pgconn)), pgconn._encoding) if begin else None
         for cursor, prepare, name, key in sent:
+            # Each answer is read whatever came before it (`or` would skip the read after an
+            # error, and the sync's answer would then be left unread: libpq's "busy").
             if prepare is Prepare.SHOULD:
-                first_error = first_error or _failure((yield from fetch_many(pgconn)), pgconn._encoding)
+                prepared_as = _failure((yield from fetch_many(pgconn)), pgconn._encoding)
+                first_error = first_error or prepared_as
             results = yield from fetch_many(pgconn)
             if key is not None:
                 prepared.validate(key, prepare, name, results)
@@ -301,7 +304,8 @@ def _in_one_flush(
             except psycopg.Error as exc:
                 first_error = first_error or exc
         if commit:
-            first_error = first_error or _failure((yield from fetch_many(pgconn)), pgconn._encoding)
+            committed_as = _failure((yield from fetch_many(pgconn)), pgconn._encoding)
+            first_error = first_error or committed_as
         yield from fetch_many(pgconn)  # the sync's own result
     except BaseException:
         _leave_pipeline_mode(pgconn, failed=True)

@@ -114,6 +114,24 @@ def test_statements_sent_with_the_begin_keep_their_answers_once_prepared_and_fai
     assert _bodies(notes) == [f"ghi chú {n}" for n in range(9)]
 
 
+def test_a_rider_failing_as_the_first_statement_is_prepared_fails_alone(notes):
+    """The sync in which psycopg prepares the first statement (its sixth execution) carries a
+    rider that fails: every answer of the sync is still read, so the client hears the rider's own
+    error (not libpq's "pipeline busy"), nothing is written and the connection serves on."""
+    for n in range(5):
+        _with_a_rider()
+        with notes.session() as s:
+            _ADD.returned(s.connection(), {"body": f"ghi chú {n}"})
+    deferred_begin.ride_with_next_begin(deferred_begin.Rider("SELECT 1 / 0", None, lambda cursor: None))
+    with pytest.raises(Exception, match="division by zero"), notes.session() as s:
+        _ADD.returned(s.connection(), {"body": "ghi chú 5"})
+    deferred_begin.drop_riders()
+    _with_a_rider()
+    with notes.session() as s:
+        _ADD.returned(s.connection(), {"body": "ghi chú 6"})
+    assert _bodies(notes) == [f"ghi chú {n}" for n in (0, 1, 2, 3, 4, 6)]
+
+
 # Two notes in one statement: the second's unique violation must undo the first.
 _ADD_TWO = DriverWrite(
     text(
