@@ -159,14 +159,19 @@ def _state_compression(db_engine) -> str:
         ).scalar_one()
 
 
-def test_open_steps_get_their_dossiers_code_and_applicant(sqlite_database, clock):
-    _steps_filled_in_again(sqlite_database, clock)
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def migrated(request):
+    """A database at the head that the test may take down and up again: a SQLite file of its own,
+    or a scratch PostgreSQL database (the shared one of `database` must stay at the head)."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("sqlite_database")
+    else:
+        with _migrated_postgres(request.getfixturevalue("postgres_server_url")) as db:
+            yield db
 
 
-@pytest.mark.postgres
-def test_open_steps_get_their_dossiers_code_and_applicant_on_postgres(postgres_server_url, clock):
-    with _migrated_postgres(postgres_server_url) as db:
-        _steps_filled_in_again(db, clock)
+def test_open_steps_get_their_dossiers_code_and_applicant(migrated, clock):
+    _steps_filled_in_again(migrated, clock)
 
 
 @contextmanager
@@ -260,14 +265,8 @@ def _period_index_entries(db: Database) -> int:
         ).scalar_one()
 
 
-def test_steps_and_their_events_kept_and_a_task_once_per_dossier(sqlite_database, clock):
-    _task_unique_per_dossier(sqlite_database, clock)
-
-
-@pytest.mark.postgres
-def test_steps_and_their_events_kept_and_a_task_once_per_dossier_on_postgres(postgres_server_url, clock):
-    with _migrated_postgres(postgres_server_url) as db:
-        _task_unique_per_dossier(db, clock)
+def test_steps_and_their_events_kept_and_a_task_once_per_dossier(migrated, clock):
+    _task_unique_per_dossier(migrated, clock)
 
 
 def _task_unique_per_dossier(db: Database, clock) -> None:
@@ -295,14 +294,8 @@ def _task_unique_per_dossier(db: Database, clock) -> None:
         conn.execute(text("DELETE FROM dossier WHERE id = :id"), {"id": received.id})
 
 
-def test_dossiers_kept_by_their_trigger_and_by_the_keys_below(sqlite_database, clock):
-    _dossiers_kept(sqlite_database, clock)
-
-
-@pytest.mark.postgres
-def test_dossiers_kept_by_their_trigger_and_by_the_keys_below_on_postgres(postgres_server_url, clock):
-    with _migrated_postgres(postgres_server_url) as db:
-        _dossiers_kept(db, clock)
+def test_dossiers_kept_by_their_trigger_and_by_the_keys_below(migrated, clock):
+    _dossiers_kept(migrated, clock)
 
 
 def _dossiers_kept(db: Database, clock) -> None:
